@@ -1,0 +1,1 @@
+"""casesystem connector: transport and local simulator."""

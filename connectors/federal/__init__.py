@@ -1,0 +1,1 @@
+"""federal connector: BCSS/SSDN SOAP transport (zeep) and the NovaPrima simulator."""

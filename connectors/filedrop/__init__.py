@@ -1,0 +1,1 @@
+"""filedrop connector: transport and local simulator."""

@@ -1,0 +1,70 @@
+#!/usr/bin/env python3
+"""The two commands of the README, with nothing but Python 3.11 on the machine.
+
+    python3 dev.py demo   # the main job end to end on embedded defaults
+    python3 dev.py test   # the whole test suite
+
+Both create ./.venv on first use and (re)install the project into it when pyproject.toml or
+setup.py changed, so a fresh clone needs no other step.  Only the standard library is used here
+because this script runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("PIIS_VENV", ROOT / ".venv"))
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+STAMP = VENV / ".piis-bridge-install"
+
+
+def _install_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "setup.py"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> None:
+    """Create the virtualenv and install the project with its test extras when out of date."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"piis-bridge needs Python >= 3.11 (this is {sys.version.split()[0]})")
+    if not PY.exists():
+        print(f"creating virtualenv in {VENV}", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    fingerprint = _install_fingerprint()
+    if STAMP.exists() and STAMP.read_text() == fingerprint:
+        return
+    print("installing piis-bridge and its dependencies (first run takes a minute)", flush=True)
+    subprocess.run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test,prod,xmlsec]"], check=True)
+    STAMP.write_text(fingerprint)
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"demo", "test", "bench"}:
+        print(__doc__)
+        return 2
+    ensure_venv()
+    command, rest = argv[0], argv[1:]
+    if command == "demo":
+        return subprocess.call([BIN / "piis-bridge", "demo", *rest], cwd=ROOT)
+    if command == "bench":
+        return subprocess.call([PY, "-m", "pytest", "benchmarks", "-p", "no:randomly", *rest], cwd=ROOT)
+    # pytest exits 5 when it collected no test: that is a failure here, never a pass.
+    code = subprocess.call([PY, "-m", "pytest", *rest], cwd=ROOT)
+    if code == 5:
+        print("pytest collected no test: failing", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,1 @@
+"""Mapping files for the federal forms (canonical -> forms B, C, D)."""

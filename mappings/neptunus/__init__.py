@@ -1,0 +1,1 @@
+"""Mapping files for the NeptunusWeb-like case system (vendor -> canonical)."""

@@ -1,0 +1,8 @@
+"""The hooks that plugins implement, and the plugin manager that calls them.
+
+Plugins depend on this package; this package never imports a plugin.
+"""
+
+from piis_bridge.hooks.markers import hookimpl, hookspec, PROJECT_NAME
+
+__all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]

@@ -1,0 +1,1 @@
+"""federal plugin for piis-bridge (registered under the piis_bridge entry-point group)."""

@@ -1,0 +1,1 @@
+"""filedrop plugin for piis-bridge (registered under the piis_bridge entry-point group)."""
