@@ -1,0 +1,182 @@
+"""The PIIS contract: the canonical aggregate every plugin, rule, form and transfer speaks (rules.md 1.5).
+
+One record holds everything the rules need to judge the contract on its own: the beneficiary and
+partner, the CPAS, the DIS decision and obligation assessment, the contract content, and its
+follow-up (evaluations, versions, warnings, hearings, sanctions, termination, transfer, subsidy).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from piis_bridge.model._base import CanonicalModel, NonEmptyStr
+from piis_bridge.model.blocks import (
+    Commitment,
+    CommunityServiceBlock,
+    CostCoverage,
+    EmploymentProjectBlock,
+    EncouragementPremium,
+    EvaluationArrangement,
+    InterviewRequest,
+    Objective,
+    PreSignatureInformation,
+    ReflectionPeriod,
+    Signature,
+    StudiesBlock,
+)
+from piis_bridge.model.decision import DISDecision, NeedsAssessment, ObligationAssessment
+from piis_bridge.model.enums import ActionDomain, ContractStatus, FormTag, Orientation, PartyRole
+from piis_bridge.model.followup import (
+    Appeal,
+    ContractVersion,
+    Evaluation,
+    Hearing,
+    SanctionDecision,
+    SWOpinion,
+    Warning,
+)
+from piis_bridge.model.person import Cpas, Person, SocialWorkerAssignment, ThirdParty
+from piis_bridge.model.subsidy import RIMonth, SubsidyEntitlement
+from piis_bridge.model.transfer import Termination, TransferRequest
+
+SCHEMA_VERSION = 1
+
+
+class PIISContract(CanonicalModel):
+    """One PIIS / GPMI contract with its context and history."""
+
+    contract_id: NonEmptyStr = Field(description="Stable id, unique within the CPAS (vendor dossier/contract id)")
+    schema_version: Literal[1] = SCHEMA_VERSION
+    cpas: Cpas
+    beneficiary: Person
+    partner: Person | None = None
+    decision: DISDecision
+    obligation: ObligationAssessment = Field(default_factory=ObligationAssessment)
+    needs_assessment: NeedsAssessment | None = None
+    framework_convention_ref: str | None = None
+    form_tags: list[FormTag] = Field(default_factory=lambda: [FormTag.GENERAL])
+    orientation: Orientation
+    status: ContractStatus = ContractStatus.DRAFT
+    start_date: date
+    end_date: date
+    objectives: list[Objective] = Field(default_factory=list)
+    action_domains: list[ActionDomain] = Field(default_factory=list)
+    commitments: list[Commitment] = Field(default_factory=list)
+    evaluation_arrangement: EvaluationArrangement | None = None
+    social_workers: list[SocialWorkerAssignment] = Field(default_factory=list)
+    third_parties: list[ThirdParty] = Field(default_factory=list)
+    encouragement_premium: EncouragementPremium | None = None
+    cost_coverages: list[CostCoverage] = Field(default_factory=list)
+    means_choice_note: str | None = None
+    community_service: CommunityServiceBlock | None = None
+    studies: StudiesBlock | None = None
+    employment_project: EmploymentProjectBlock | None = None
+    sanction_information: str | None = None
+    sanctionable: bool = True
+    pre_signature_information: list[PreSignatureInformation] = Field(default_factory=list)
+    reflection: ReflectionPeriod | None = None
+    assistance_person: str | None = None
+    right_to_be_heard_informed_date: date | None = None
+    signatures: list[Signature] = Field(default_factory=list)
+    versions: list[ContractVersion] = Field(default_factory=list)
+    interview_requests: list[InterviewRequest] = Field(default_factory=list)
+    evaluations: list[Evaluation] = Field(default_factory=list)
+    warnings: list[Warning] = Field(default_factory=list)
+    sw_opinions: list[SWOpinion] = Field(default_factory=list)
+    hearings: list[Hearing] = Field(default_factory=list)
+    sanctions: list[SanctionDecision] = Field(default_factory=list)
+    appeals: list[Appeal] = Field(default_factory=list)
+    termination: Termination | None = None
+    transfer: TransferRequest | None = None
+    ri_months: list[RIMonth] = Field(default_factory=list)
+    subsidy_history: list[SubsidyEntitlement] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> PIISContract:
+        problems = list(_integrity_problems(self))
+        if problems:
+            field, reason = problems[0]
+            raise PydanticCustomError(
+                "contract_integrity", "{field}: {reason}", {"field": field, "reason": reason}
+            )
+        return self
+
+    # Convenience views used by rules and plugins -------------------------------------------
+    @property
+    def signed_date(self) -> date | None:
+        """The date the last party signed the original version (the contract is concluded then)."""
+        dates = [s.signed_date for s in self.signatures if s.for_version == 1]
+        parties = {s.party for s in self.signatures if s.for_version == 1}
+        if PartyRole.BENEFICIARY in parties and PartyRole.CPAS in parties:
+            return max(dates)
+        return None
+
+    @property
+    def is_studies(self) -> bool:
+        return FormTag.STUDIES_FULLTIME in self.form_tags or self.studies is not None
+
+
+def _duplicates(values: list[str]) -> list[str]:
+    return [value for value, count in Counter(values).items() if count > 1]
+
+
+def _integrity_problems(c: PIISContract):  # -> Iterator[tuple[str, str]]
+    """Cross-references inside one contract.  Yields (field path, reason)."""
+    if c.end_date < c.start_date:
+        yield "end_date", "is before start_date"
+    for name, ids in (
+        ("objectives", [o.objective_id for o in c.objectives]),
+        ("commitments", [x.commitment_id for x in c.commitments]),
+        ("third_parties", [t.party_id for t in c.third_parties]),
+        ("evaluations", [e.evaluation_id for e in c.evaluations]),
+        ("warnings", [w.warning_id for w in c.warnings]),
+        ("sw_opinions", [o.opinion_id for o in c.sw_opinions]),
+        ("hearings", [h.hearing_id for h in c.hearings]),
+        ("sanctions", [s.sanction_id for s in c.sanctions]),
+        ("versions", [str(v.version_no) for v in c.versions]),
+    ):
+        for dup in _duplicates(ids):
+            yield name, f"id {dup!r} appears more than once"
+    numbers = sorted(v.version_no for v in c.versions)
+    if numbers and numbers != list(range(1, len(numbers) + 1)):
+        yield "versions", "version numbers must run 1, 2, 3... without gaps (versions are appended, never replaced)"
+    objective_ids = {o.objective_id for o in c.objectives}
+    party_ids = {t.party_id for t in c.third_parties}
+    for i, commitment in enumerate(c.commitments):
+        for oid in commitment.objective_ids:
+            if oid not in objective_ids:
+                yield f"commitments[{i}].objective_ids", f"unknown objective {oid!r}"
+        if commitment.third_party_id and commitment.third_party_id not in party_ids:
+            yield f"commitments[{i}].third_party_id", f"unknown third party {commitment.third_party_id!r}"
+    for i, signature in enumerate(c.signatures):
+        if signature.party is PartyRole.THIRD_PARTY and signature.third_party_id not in party_ids:
+            yield f"signatures[{i}].third_party_id", f"unknown third party {signature.third_party_id!r}"
+    for i, coverage in enumerate(c.cost_coverages):
+        if coverage.third_party_id and coverage.third_party_id not in party_ids:
+            yield f"cost_coverages[{i}].third_party_id", f"unknown third party {coverage.third_party_id!r}"
+    warning_ids = {w.warning_id for w in c.warnings}
+    opinion_ids = {o.opinion_id for o in c.sw_opinions}
+    hearing_ids = {h.hearing_id for h in c.hearings}
+    sanction_ids = {s.sanction_id for s in c.sanctions}
+    commitment_ids = {x.commitment_id for x in c.commitments}
+    for i, warning in enumerate(c.warnings):
+        for cid in warning.breached_commitment_ids:
+            if cid not in commitment_ids:
+                yield f"warnings[{i}].breached_commitment_ids", f"unknown commitment {cid!r}"
+    for i, sanction in enumerate(c.sanctions):
+        for field, ref, known in (
+            ("warning_id", sanction.warning_id, warning_ids),
+            ("opinion_id", sanction.opinion_id, opinion_ids),
+            ("hearing_id", sanction.hearing_id, hearing_ids),
+            ("previous_sanction_id", sanction.previous_sanction_id, sanction_ids),
+        ):
+            if ref is not None and ref not in known:
+                yield f"sanctions[{i}].{field}", f"unknown reference {ref!r}"
+    months = [m.month.isoformat() for m in c.ri_months]
+    for dup in _duplicates(months):
+        yield "ri_months", f"month {dup} appears more than once"

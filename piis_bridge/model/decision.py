@@ -1,0 +1,67 @@
+"""The RI/DIS decision, the obligation assessment and the needs assessment (rules.md 1.3, 1.4)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field, model_validator
+
+from piis_bridge.model._base import CanonicalModel, Cents, NonEmptyStr
+from piis_bridge.model.enums import DecidingBody, ExemptionGround, ObligationBasis, PIISClause, RICategory
+
+
+class DISDecision(CanonicalModel):
+    """The RI grant or review.  Its date anchors the 3-month PIIS deadline since 2016-11-01 (R-DL-01)."""
+
+    decision_id: NonEmptyStr
+    decision_date: date
+    request_date: date | None = None
+    deciding_body: DecidingBody = DecidingBody.SPECIAL_COMMITTEE
+    ri_category: RICategory
+    ri_amount_monthly_cents: Cents
+    ri_start_date: date
+    ri_end_date: date | None = None
+    piis_clause: PIISClause = PIISClause.NONE
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DISDecision:
+        if self.request_date is not None and self.request_date > self.decision_date:
+            raise ValueError("request_date is after decision_date")
+        if self.ri_end_date is not None and self.ri_end_date < self.ri_start_date:
+            raise ValueError("ri_end_date is before ri_start_date")
+        return self
+
+
+class Exemption(CanonicalModel):
+    """A motivated decision not to conclude a mandatory PIIS, on health or equity grounds [002 L373-379]."""
+
+    ground: ExemptionGround
+    reason_code: str | None = None
+    reason_text: NonEmptyStr
+    motivated_decision_date: date
+    body: DecidingBody = DecidingBody.SPECIAL_COMMITTEE
+    motivated_separately_from_work_willingness: bool = Field(
+        default=False, description="The 'double motivation' [002 L377-379]"
+    )
+    review_date: date | None = None
+
+
+class ObligationAssessment(CanonicalModel):
+    basis: list[ObligationBasis] = Field(default_factory=list)
+    assessed_on: date | None = None
+    optional_piis_decision_date: date | None = Field(
+        default=None, description="When an optional PIIS is decided, the 3 months run from here [002 L619]"
+    )
+    exemption: Exemption | None = None
+
+
+class NeedsAssessment(CanonicalModel):
+    """The 'bilan social': it must precede the contract and is checked by inspection [002 L133, L534]."""
+
+    assessed_on: date
+    author: NonEmptyStr
+    aspirations: str | None = None
+    aptitudes: str | None = None
+    qualifications: str | None = None
+    needs: str | None = None
+    cpas_possibilities: str | None = None
