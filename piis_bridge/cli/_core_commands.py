@@ -1,4 +1,4 @@
-"""Core commands: schema, validate, demo (more are added by their own modules)."""
+"""The core's own command modules.  Each module has ``register(cli)``; add one line per module."""
 
 from __future__ import annotations
 
@@ -6,4 +6,6 @@ from piis_bridge.cli._registry import CommandRegistry
 
 
 def register(cli: CommandRegistry) -> None:
-    pass
+    from piis_bridge.cli import model_commands
+
+    model_commands.register(cli)

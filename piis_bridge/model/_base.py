@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 
 class CanonicalModel(BaseModel):
@@ -30,3 +31,16 @@ Percentage = Annotated[int, Field(ge=0, le=100)]
 
 def first_of_month(day: date) -> date:
     return day.replace(day=1)
+
+
+def field_problems(problems: list[tuple[str, str]]) -> PydanticCustomError:
+    """An error for a model-level check that names the exact sub-fields at fault.
+
+    pydantic places model-validator errors at the model itself; this error carries
+    ``(field path, reason)`` pairs which ``files.problems_from_error`` turns into one problem per field.
+    """
+    return PydanticCustomError(
+        "field_problems",
+        "{summary}",
+        {"summary": "; ".join(f"{f}: {r}" for f, r in problems), "problems": problems},
+    )

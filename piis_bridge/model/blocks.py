@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from piis_bridge.model._base import CanonicalModel, Cents, NonEmptyStr
+from piis_bridge.model._base import CanonicalModel, Cents, NonEmptyStr, field_problems
 from piis_bridge.model.enums import (
     AcademicOutcome,
     ActionDomain,
@@ -44,7 +44,7 @@ class Commitment(CanonicalModel):
     @model_validator(mode="after")
     def _third_party_named(self) -> Commitment:
         if self.party is PartyRole.THIRD_PARTY and not self.third_party_id:
-            raise ValueError("third_party_id is required when party is THIRD_PARTY")
+            raise field_problems([("third_party_id", "is required when party is THIRD_PARTY")])
         return self
 
 
@@ -134,7 +134,7 @@ class StudiesBlock(CanonicalModel):
     @model_validator(mode="after")
     def _ordered(self) -> StudiesBlock:
         if self.study_end_date < self.study_start_date:
-            raise ValueError("study_end_date is before study_start_date")
+            raise field_problems([("study_end_date", "is before study_start_date")])
         return self
 
 

@@ -12,9 +12,8 @@ from datetime import date
 from typing import Literal
 
 from pydantic import Field, model_validator
-from pydantic_core import PydanticCustomError
 
-from piis_bridge.model._base import CanonicalModel, NonEmptyStr
+from piis_bridge.model._base import CanonicalModel, NonEmptyStr, field_problems
 from piis_bridge.model.blocks import (
     Commitment,
     CommunityServiceBlock,
@@ -100,10 +99,7 @@ class PIISContract(CanonicalModel):
     def _consistent(self) -> PIISContract:
         problems = list(_integrity_problems(self))
         if problems:
-            field, reason = problems[0]
-            raise PydanticCustomError(
-                "contract_integrity", "{field}: {reason}", {"field": field, "reason": reason}
-            )
+            raise field_problems(problems)
         return self
 
     # Convenience views used by rules and plugins -------------------------------------------

@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from piis_bridge.model._base import CanonicalModel, Cents, NonEmptyStr
+from piis_bridge.model._base import CanonicalModel, Cents, NonEmptyStr, field_problems
 from piis_bridge.model.enums import DecidingBody, ExemptionGround, ObligationBasis, PIISClause, RICategory
 
 
@@ -26,9 +26,9 @@ class DISDecision(CanonicalModel):
     @model_validator(mode="after")
     def _ordered(self) -> DISDecision:
         if self.request_date is not None and self.request_date > self.decision_date:
-            raise ValueError("request_date is after decision_date")
+            raise field_problems([("request_date", "is after decision_date")])
         if self.ri_end_date is not None and self.ri_end_date < self.ri_start_date:
-            raise ValueError("ri_end_date is before ri_start_date")
+            raise field_problems([("ri_end_date", "is before ri_start_date")])
         return self
 
 

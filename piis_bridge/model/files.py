@@ -73,12 +73,21 @@ def _loc(loc: Iterable[Any]) -> str:
 
 
 def problems_from_error(error: ValidationError, source: str, record: str, prefix: str = "") -> list[Problem]:
+    """Turn a pydantic error into one Problem per field, with the full path of the field."""
+
+    def path(*parts: str) -> str:
+        joined = ".".join(p for p in parts if p and p != "(record)").replace(".[", "[")
+        return joined or "(record)"
+
     problems = []
     for item in error.errors(include_input=False, include_url=False):
         field = _loc(item["loc"])
-        if prefix:
-            field = prefix if field == "(record)" else f"{prefix}.{field}"
-        problems.append(Problem(source, record, field, item["msg"]))
+        if item["type"] == "field_problems":
+            for sub_field, reason in item["ctx"]["problems"]:
+                problems.append(Problem(source, record, path(prefix, field, sub_field), reason))
+            continue
+        message = item["msg"].removeprefix("Value error, ")
+        problems.append(Problem(source, record, path(prefix, field), message))
     return problems
 
 

@@ -7,7 +7,7 @@ from datetime import date
 
 from pydantic import Field, model_validator
 
-from piis_bridge.model._base import CanonicalModel, NonEmptyStr, Percentage
+from piis_bridge.model._base import CanonicalModel, NonEmptyStr, Percentage, field_problems
 from piis_bridge.model.enums import (
     DecidingBody,
     EvaluationKind,
@@ -105,7 +105,7 @@ class Sursis(CanonicalModel):
     @model_validator(mode="after")
     def _ordered(self) -> Sursis:
         if self.period_end < self.period_start:
-            raise ValueError("period_end is before period_start")
+            raise field_problems([("period_end", "is before period_start")])
         return self
 
 
@@ -134,9 +134,9 @@ class SanctionDecision(CanonicalModel):
     @model_validator(mode="after")
     def _ordered(self) -> SanctionDecision:
         if self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
+            raise field_problems([("end_date", "is before start_date")])
         if self.is_recidivism and not self.previous_sanction_id:
-            raise ValueError("previous_sanction_id is required when is_recidivism is true")
+            raise field_problems([("previous_sanction_id", "is required when is_recidivism is true")])
         return self
 
 

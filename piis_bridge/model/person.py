@@ -7,7 +7,7 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from piis_bridge.identifiers import Bce, InsCode, Niss, niss_birth_date
-from piis_bridge.model._base import CanonicalModel, NonEmptyStr
+from piis_bridge.model._base import CanonicalModel, NonEmptyStr, field_problems
 from piis_bridge.model.enums import (
     EmploymentStatus,
     HouseholdRole,
@@ -30,7 +30,7 @@ class ResidencePeriod(CanonicalModel):
     @model_validator(mode="after")
     def _ordered(self) -> ResidencePeriod:
         if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
+            raise field_problems([("end_date", "is before start_date")])
         return self
 
 
@@ -44,7 +44,7 @@ class IncomePeriod(CanonicalModel):
     @model_validator(mode="after")
     def _ordered(self) -> IncomePeriod:
         if self.end_date is not None and self.end_date < self.start_date:
-            raise ValueError("end_date is before start_date")
+            raise field_problems([("end_date", "is before start_date")])
         return self
 
 
@@ -71,7 +71,7 @@ class Person(CanonicalModel):
     def _birth_date_matches_niss(self) -> Person:
         encoded = niss_birth_date(self.niss)
         if encoded is not None and encoded != self.birth_date:
-            raise ValueError("birth_date does not match the birth date encoded in the NISS")
+            raise field_problems([("birth_date", "does not match the birth date encoded in the NISS")])
         return self
 
     def age_on(self, day: date) -> int:

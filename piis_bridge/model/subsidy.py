@@ -22,7 +22,7 @@ class RIMonth(CanonicalModel):
     @classmethod
     def _first_of_month(cls, value: date) -> date:
         if value.day != 1:
-            raise ValueError("month must be the first day of a month")
+            raise ValueError("must be the first day of a month")
         return value
 
 
