@@ -1,0 +1,231 @@
+"""httpx client for the NeptunusWeb-like REST API.
+
+Why these retry rules: a nightly sync must survive a vendor's bad night without ever sending a
+write twice or hammering a service that asked it to slow down.
+
+* 429: wait exactly ``Retry-After`` seconds (capped by ``max_retry_after``), then retry; these waits
+  do not use up the error-retry budget, but are bounded by ``max_rate_limit_waits``.
+* 5xx and transport errors (connect/read timeouts, resets): exponential back-off with jitter, at
+  most ``max_retries`` times.  Writes are retried too, because every write carries an
+  ``Idempotency-Key`` the vendor de-duplicates on.
+* 401: the token is refreshed once and the request replayed (tokens expire or are revoked).
+* Any other 4xx is a caller error and raises :class:`CaseSystemError` at once.
+
+Exceptions::
+
+    CaseSystemError            any failure talking to the case system
+     ├── CaseSystemHTTPError   the vendor answered with an error status (after retries)
+     └── CaseSystemUnavailable transport errors or 5xx persisted beyond the retry budget
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+__all__ = [
+    "CaseSystemClient",
+    "CaseSystemError",
+    "CaseSystemHTTPError",
+    "CaseSystemUnavailable",
+    "FeedPage",
+]
+
+
+class CaseSystemError(Exception):
+    """Talking to the case system failed."""
+
+
+class CaseSystemHTTPError(CaseSystemError):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(f"case system answered {status} {code}: {message}")
+        self.status, self.code = status, code
+
+
+class CaseSystemUnavailable(CaseSystemError):
+    """5xx or transport errors persisted beyond the retry budget."""
+
+
+@dataclass(frozen=True)
+class FeedPage:
+    """One page of the change feed: raw vendor documents, the cursor after them, and more-to-come."""
+
+    items: list[dict[str, Any]]
+    cursor: str | None
+    has_more: bool
+
+
+class CaseSystemClient:
+    """Thread-compatible (one instance per thread or per CPAS); reuses one HTTP/1.1 connection pool."""
+
+    def __init__(
+        self,
+        base_url: str,
+        client_id: str,
+        client_secret: str,
+        *,
+        timeout: float = 30.0,
+        max_retries: int = 5,
+        backoff: float = 0.5,
+        max_backoff: float = 30.0,
+        max_retry_after: float = 120.0,
+        max_rate_limit_waits: int = 50,
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "piis-bridge-neptunus/1"},
+        )
+        self._client_id, self._secret = client_id, client_secret
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
+        self.max_retry_after, self.max_rate_limit_waits = max_retry_after, max_rate_limit_waits
+        self._sleep = sleep
+        self._rng = random.Random()
+        #: counters a run report or a test can read: requests, retries, rate_limited, token_refreshes
+        self.stats: dict[str, int] = {"requests": 0, "retries": 0, "rate_limited": 0, "token_refreshes": 0}
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def fetch_changes(self, cursor: str | None, page_size: int = 100, *, modified_since: str | None = None,
+                      ocmw: str | None = None) -> FeedPage:
+        """One page of contracts changed after *cursor* (keyset position; None = from the start)."""
+        params: dict[str, Any] = {"limiet": page_size}
+        if cursor:
+            params["na"] = cursor
+        if modified_since:
+            params["gewijzigd_sinds"] = modified_since
+        if ocmw:
+            params["ocmw"] = ocmw
+        body = self._json("GET", "/api/v1/gpmi/contracten", params=params)
+        return FeedPage(items=body["items"], cursor=body.get("volgende"), has_more=bool(body.get("meer")))
+
+    def get_contract(self, contract_id: str, etag: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+        """The contract and its ETag; ``(None, etag)`` when *etag* still matches (304)."""
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self._request("GET", f"/api/v1/gpmi/contracten/{contract_id}", headers=headers)
+        if response.status_code == 304:
+            return None, etag
+        return orjson.loads(response.content), response.headers.get("ETag")
+
+    def create_task(self, key: str, task: dict[str, Any]) -> tuple[int, bool]:
+        """Create a task once per *key*; returns (vendor task id, created? False = duplicate)."""
+        response = self._request("POST", "/api/v1/taken", json=task, headers={"Idempotency-Key": key})
+        body = orjson.loads(response.content)
+        return int(body["id"]), bool(body["nieuw"])
+
+    def put_federal_status(self, key: str, contract_id: str, status: dict[str, Any],
+                           if_match: str | None = None) -> tuple[int, bool]:
+        headers = {"Idempotency-Key": key}
+        if if_match:
+            headers["If-Match"] = if_match
+        response = self._request("PUT", f"/api/v1/gpmi/contracten/{contract_id}/federale-status",
+                                 json=status, headers=headers)
+        body = orjson.loads(response.content)
+        return int(body["id"]), bool(body["nieuw"])
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> CaseSystemClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    def _fetch_token(self) -> None:
+        try:
+            response = self._http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                       auth=(self._client_id, self._secret))
+        except httpx.TransportError as exc:
+            raise CaseSystemUnavailable(f"token request failed: {type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise CaseSystemHTTPError(response.status_code, "token", "client credentials refused")
+        body = response.json()
+        self._token = body["access_token"]
+        # Refresh a little before the vendor's expiry so a long page never carries a dead token.
+        self._token_expires = time.monotonic() + max(1.0, float(body.get("expires_in", 300)) * 0.9)
+        self.stats["token_refreshes"] += 1
+
+    def _json(self, method: str, url: str, **kwargs: Any) -> Any:
+        return orjson.loads(self._request(method, url, **kwargs).content)
+
+    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        errors = 0
+        waits = 0
+        refreshed = False
+        while True:
+            if self._token is None or time.monotonic() >= self._token_expires:
+                self._fetch_token()
+            headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self._token}"}
+            kwargs["headers"] = headers
+            self.stats["requests"] += 1
+            try:
+                response = self._http.request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                errors += 1
+                if errors > self.max_retries:
+                    raise CaseSystemUnavailable(f"{method} {url}: {type(exc).__name__} after {errors} attempts") from exc
+                self._backoff(errors)
+                continue
+            status = response.status_code
+            if status < 400 or status == 304:
+                return response
+            if status == 401 and not refreshed:
+                refreshed = True
+                self._token = None
+                continue
+            if status == 429:
+                waits += 1
+                self.stats["rate_limited"] += 1
+                if waits > self.max_rate_limit_waits:
+                    raise CaseSystemUnavailable(f"{method} {url}: still rate limited after {waits} waits")
+                self._sleep(self._retry_after(response))
+                continue
+            if status >= 500:
+                errors += 1
+                if errors > self.max_retries:
+                    raise CaseSystemUnavailable(f"{method} {url}: HTTP {status} after {errors} attempts")
+                retry_after = response.headers.get("Retry-After")
+                if retry_after is not None:
+                    self.stats["retries"] += 1
+                    self._sleep(self._retry_after(response))
+                else:
+                    self._backoff(errors)
+                continue
+            try:
+                body = response.json()
+                code, message = str(body.get("fout", status)), str(body.get("melding", ""))
+            except ValueError:
+                code, message = str(status), response.text[:200]
+            raise CaseSystemHTTPError(status, code, message)
+
+    def _retry_after(self, response: httpx.Response) -> float:
+        raw = response.headers.get("Retry-After", "1")
+        try:
+            delay = float(raw)
+        except ValueError:
+            from email.utils import parsedate_to_datetime
+
+            try:
+                delay = parsedate_to_datetime(raw).timestamp() - time.time()
+            except (TypeError, ValueError):
+                delay = 1.0
+        return min(max(delay, 0.0), self.max_retry_after)
+
+    def _backoff(self, attempt: int) -> None:
+        self.stats["retries"] += 1
+        delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+        self._sleep(delay * (0.5 + self._rng.random() / 2))

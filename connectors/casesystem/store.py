@@ -1,0 +1,214 @@
+"""The simulator's own state: a SQLite file holding contracts, tasks and federal statuses.
+
+Why SQLite and why this ordering: the simulator must hold 50,000+ dossiers and serve a change feed
+that never skips a record modified while a client pages through it.  Every write runs under one
+lock inside ``BEGIN IMMEDIATE`` and stamps the row with ``gewijzigd`` = max(now, last stamp + 1)
+microseconds, so stamps are unique, strictly increasing *in commit order*.  The feed is ordered by
+``(gewijzigd, id)`` and paged with a keyset cursor ``(gewijzigd, id) > (last_gewijzigd, last_id)``:
+a record modified during paging gets a stamp greater than any cursor already handed out, so it
+shows up again further on (its new version) and is never skipped.  An index on the key makes an
+incremental pull cost O(changes), not O(size of the case system).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from piis_connectors.casesystem.seed import SeedContract
+
+__all__ = ["Store", "FeedRow"]
+
+_SCHEMA = """
+PRAGMA journal_mode=WAL;
+CREATE TABLE IF NOT EXISTS contracten (
+    id TEXT PRIMARY KEY,
+    dossier TEXT NOT NULL,
+    ocmw TEXT NOT NULL,
+    gewijzigd INTEGER NOT NULL,
+    versie INTEGER NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ix_feed ON contracten (gewijzigd, id);
+CREATE INDEX IF NOT EXISTS ix_feed_ocmw ON contracten (ocmw, gewijzigd, id);
+CREATE TABLE IF NOT EXISTS taken (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sleutel TEXT NOT NULL UNIQUE,
+    contract TEXT NOT NULL,
+    data BLOB NOT NULL,
+    aangemaakt INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS statussen (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sleutel TEXT NOT NULL UNIQUE,
+    contract TEXT NOT NULL,
+    data BLOB NOT NULL,
+    aangemaakt INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
+"""
+
+FeedRow = tuple[int, str, int, bytes]  # (gewijzigd, id, versie, data)
+
+
+def etag_of(contract_id: str, versie: int) -> str:
+    return '"' + hashlib.sha1(f"{contract_id}:{versie}".encode()).hexdigest()[:20] + '"'
+
+
+class Store:
+    """Thread-safe access to the SQLite file: one connection per thread, one writer at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._write_lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript(_SCHEMA)
+        conn.execute("INSERT OR IGNORE INTO meta (k, v) VALUES ('laatste_stempel', 0)")
+        conn.commit()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._local.conn = conn
+        return conn
+
+    # -- writes -------------------------------------------------------------------------------
+
+    def _stamp(self, conn: sqlite3.Connection, at: int | None = None) -> int:
+        last = conn.execute("SELECT v FROM meta WHERE k = 'laatste_stempel'").fetchone()[0]
+        stamp = max(at if at is not None else time.time_ns() // 1000, last + 1)
+        conn.execute("UPDATE meta SET v = ? WHERE k = 'laatste_stempel'", (stamp,))
+        return stamp
+
+    def seed(self, contracts: Iterable[SeedContract], base_stamp: int = 1_767_225_600_000_000) -> int:
+        """Insert seeded contracts with deterministic stamps (1 ms apart from *base_stamp*)."""
+        count = 0
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                last = conn.execute("SELECT v FROM meta WHERE k = 'laatste_stempel'").fetchone()[0]
+                stamp = max(base_stamp, last + 1)
+                batch: list[tuple[Any, ...]] = []
+                for c in contracts:
+                    stamp += 1000
+                    batch.append((c.id, c.dossier, c.ocmw, stamp, 1, orjson.dumps(c.data)))
+                    if len(batch) >= 5000:
+                        conn.executemany("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)", batch)
+                        count += len(batch)
+                        batch.clear()
+                if batch:
+                    conn.executemany("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)", batch)
+                    count += len(batch)
+                conn.execute("UPDATE meta SET v = ? WHERE k = 'laatste_stempel'", (stamp,))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return count
+
+    def put(self, contract_id: str, data: dict[str, Any], dossier: str | None = None, ocmw: str | None = None) -> tuple[int, int]:
+        """Insert or replace one contract document; returns (stamp, version)."""
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT versie, dossier, ocmw FROM contracten WHERE id = ?", (contract_id,)).fetchone()
+                versie = (row[0] + 1) if row else 1
+                dossier = dossier or (row[1] if row else str(data.get("dossiernummer") or "?"))
+                ocmw = ocmw or (row[2] if row else str((data.get("ocmw") or {}).get("kbo") or "?"))
+                stamp = self._stamp(conn)
+                conn.execute("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)",
+                             (contract_id, dossier, ocmw, stamp, versie, orjson.dumps(data)))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return stamp, versie
+
+    def touch(self, ids: list[str], mutate: Any = None) -> int:
+        """Modify the given contracts (one write transaction each, like a user saving a screen)."""
+        n = 0
+        for cid in ids:
+            doc = self.get(cid)
+            if doc is None:
+                continue
+            data = doc[3]
+            if mutate is not None:
+                mutate(data)
+            self.put(cid, data)
+            n += 1
+        return n
+
+    def add_unique(self, table: str, key: str, contract_id: str, data: dict[str, Any]) -> tuple[int, bool]:
+        """Insert a task/status once per idempotency key; returns (row id, created?)."""
+        assert table in ("taken", "statussen")
+        with self._write_lock:
+            conn = self._conn()
+            row = conn.execute(f"SELECT id FROM {table} WHERE sleutel = ?", (key,)).fetchone()  # noqa: S608
+            if row:
+                return row[0], False
+            cur = conn.execute(f"INSERT INTO {table} (sleutel, contract, data, aangemaakt) VALUES (?, ?, ?, ?)",  # noqa: S608
+                               (key, contract_id, orjson.dumps(data), time.time_ns() // 1000))
+            return int(cur.lastrowid or 0), True
+
+    # -- reads --------------------------------------------------------------------------------
+
+    def get(self, contract_id: str) -> tuple[int, int, str, dict[str, Any]] | None:
+        row = self._conn().execute("SELECT gewijzigd, versie, ocmw, data FROM contracten WHERE id = ?",
+                                   (contract_id,)).fetchone()
+        if row is None:
+            return None
+        return row[0], row[1], row[2], orjson.loads(row[3])
+
+    def feed(self, after: tuple[int, str] | None, since: int | None, ocmw: str | None, limit: int) -> list[FeedRow]:
+        """Rows strictly after the keyset position *after*, with gewijzigd >= *since*."""
+        where, args = [], []
+        if after is not None:
+            where.append("(gewijzigd > ? OR (gewijzigd = ? AND id > ?))")
+            args += [after[0], after[0], after[1]]
+        if since is not None:
+            where.append("gewijzigd >= ?")
+            args.append(since)
+        if ocmw is not None:
+            where.append("ocmw = ?")
+            args.append(ocmw)
+        sql = "SELECT gewijzigd, id, versie, data FROM contracten"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        sql += " ORDER BY gewijzigd, id LIMIT ?"
+        args.append(limit)
+        return self._conn().execute(sql, args).fetchall()
+
+    def list_rows(self, table: str, contract_id: str | None) -> list[dict[str, Any]]:
+        assert table in ("taken", "statussen")
+        sql = f"SELECT id, sleutel, contract, data FROM {table}"  # noqa: S608
+        args: list[Any] = []
+        if contract_id:
+            sql += " WHERE contract = ?"
+            args.append(contract_id)
+        rows = self._conn().execute(sql + " ORDER BY id", args).fetchall()
+        return [{"id": r[0], "sleutel": r[1], "contractnummer": r[2], **orjson.loads(r[3])} for r in rows]
+
+    def ids(self) -> list[str]:
+        return [r[0] for r in self._conn().execute("SELECT id FROM contracten ORDER BY id")]
+
+    def count(self) -> int:
+        return int(self._conn().execute("SELECT COUNT(*) FROM contracten").fetchone()[0])
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
