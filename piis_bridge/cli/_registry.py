@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from piis_bridge import __version__
@@ -21,6 +23,24 @@ class CommandRegistry:
             self.root.add_typer(sub, name=name)
             self._groups[name] = sub
         return self._groups[name]
+
+    def snapshot(self) -> tuple[Any, ...]:
+        """What is registered now; :meth:`restore` drops what a failing plugin added after it."""
+        return (
+            list(self.root.registered_commands),
+            list(self.root.registered_groups),
+            dict(self._groups),
+            {name: (list(g.registered_commands), list(g.registered_groups)) for name, g in self._groups.items()},
+        )
+
+    def restore(self, snapshot: tuple[Any, ...]) -> None:
+        commands, groups, named, inner = snapshot
+        self.root.registered_commands[:] = commands
+        self.root.registered_groups[:] = groups
+        self._groups = dict(named)
+        for name, (sub_commands, sub_groups) in inner.items():
+            self._groups[name].registered_commands[:] = sub_commands
+            self._groups[name].registered_groups[:] = sub_groups
 
 
 def _version_callback(value: bool) -> None:
@@ -48,7 +68,29 @@ def build_app() -> typer.Typer:
     from piis_bridge.cli import _core_commands
 
     _core_commands.register(registry)
-    from piis_bridge.hooks.manager import get_plugin_manager
-
-    get_plugin_manager().hook.piis_register_commands(cli=registry)
+    _register_plugin_commands(registry)
     return app
+
+
+def _register_plugin_commands(registry: CommandRegistry) -> None:
+    """Plugins add their commands; a broken plugin or configuration never takes the CLI down.
+
+    ``piis-bridge plugins`` and ``plugins check`` show the details; here one line on stderr says
+    which plugin lost its commands.
+    """
+    from piis_bridge.config import ConfigError, Settings, load_settings
+    from piis_bridge.hooks.manager import PluginHost
+
+    try:
+        settings = load_settings()
+    except ConfigError:
+        settings = Settings()  # the configuration error is reported by the command that needs it
+    try:
+        host = PluginHost(settings, strict=False)
+    except Exception as exc:  # noqa: BLE001 - keep the core commands available
+        typer.echo(f"piis-bridge: plugins not loaded ({type(exc).__name__}); run 'piis-bridge plugins check'",
+                   err=True)
+        return
+    for failure in host.register_commands(registry):
+        typer.echo(f"piis-bridge: plugin {failure.plugin!r} failed to register its commands "
+                   f"({failure.error_type}: {failure.message}); run 'piis-bridge plugins check'", err=True)

@@ -1,17 +1,588 @@
-"""Building the plugin manager (first draft; the plugin-system issue completes it)."""
+"""The plugin host: loads plugins, validates them at startup, routes per-CPAS hooks and isolates errors.
+
+Why a facade over ``pm.hook`` (tox's ``Plugin`` class, conda's manager):
+- pluggy stops a call chain at the first exception and isolates nothing; the nightly sync must go
+  on with the other plugins and records.  Every call here catches the plugin's exception, records a
+  :class:`PluginFailure` (plugin name, hook, CPAS, record id, redacted message) and returns a value
+  the pipeline understands (a quarantine outcome, failed push results, ``None``).
+- Several plugins implement the same per-CPAS hooks (neptunus and filedrop both fetch changes); the
+  CPAS configuration says which one serves which CPAS, so the host calls only that plugin (plus any
+  plugin's ``wrapper=True`` implementation, which may see and amend the result).
+- Mistakes must surface at startup, not as silent no-ops at 02:30: an unknown ``piis_*`` hook, a
+  ``piis_*`` function without ``@hookimpl``, a hook argument not in the spec, an unknown plugin
+  setting, a CPAS routed to a missing plugin.  They are collected and raised together
+  (:class:`PluginStartupError`), or kept in :attr:`PluginHost.problems` when ``strict`` is off
+  (``piis-bridge plugins`` shows them).
+
+Nothing outside this package touches ``pm.hook`` for the per-CPAS hooks.
+"""
 
 from __future__ import annotations
 
-import pluggy
+import difflib
+import importlib.metadata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from piis_bridge.config import ConfigError, Settings
 from piis_bridge.hooks import specs
 from piis_bridge.hooks.markers import PROJECT_NAME
+from piis_bridge.hooks.types import (
+    ChangePage,
+    CpasContext,
+    MappingOutcome,
+    PluginFailure,
+    PushItem,
+    PushResult,
+    RecordProblem,
+    RunInfo,
+    RunReport,
+    SourceRecord,
+)
+from piis_bridge.logging import get_logger, redact
+
+if TYPE_CHECKING:
+    from piis_bridge.cli import CommandRegistry
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "HOOK_PREFIX",
+    "ROLE_HOOKS",
+    "PluginInfo",
+    "PluginHost",
+    "PluginStartupError",
+    "PluginCallError",
+    "get_plugin_manager",
+    "hook_names",
+]
+
+ENTRY_POINT_GROUP = PROJECT_NAME
+HOOK_PREFIX = "piis_"
+# The hooks a plugin must implement to serve a CPAS in a role (checked at startup).
+ROLE_HOOKS: dict[str, tuple[str, ...]] = {
+    "case_system": ("piis_case_fetch_changes", "piis_case_map_record"),
+    "federal": (),
+    "transfer": (),
+}
+_ROLE_OF_HOOK = {"piis_case_": "case_system", "piis_federal_": "federal", "piis_transfer_": "transfer"}
+_log = get_logger("piis_bridge.plugins")
+
+
+def hook_names() -> list[str]:
+    """Every hook name the core specifies, in the order of :mod:`piis_bridge.hooks.specs`."""
+    return [name for name in specs.__all__ if name.startswith(HOOK_PREFIX)]
+
+
+class PluginStartupError(ConfigError):
+    """Plugins or their configuration are wrong; ``problems`` lists each, naming plugin and key."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__("plugin problems at startup:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+class PluginCallError(RuntimeError):
+    """Raised by :meth:`PluginHost.require` when a routed call could not produce a result."""
+
+    def __init__(self, failure: PluginFailure) -> None:
+        self.failure = failure
+        where = f" (cpas {failure.cpas_id}" + (f", record {failure.record_id})" if failure.record_id else ")")
+        super().__init__(f"plugin {failure.plugin!r} failed in {failure.hook}{where}: {failure.message}")
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What ``piis-bridge plugins`` shows for one plugin."""
+
+    name: str
+    distribution: str | None
+    version: str | None
+    module: str | None
+    hooks: tuple[str, ...]
+    enabled: bool
+    error: str | None = None
+
+
+@dataclass
+class _Entry:
+    name: str
+    distribution: str | None = None
+    version: str | None = None
+    module: str | None = None
+    plugin: object | None = None
+    enabled: bool = True
+    error: str | None = None
+
+
+@dataclass
+class _Failed:
+    failure: PluginFailure
+
+
+class PluginHost:
+    """One per process: the loaded plugins, the configuration, and a typed method per hook.
+
+    :param settings: the configuration (defaults: embedded defaults, no CPAS).
+    :param plugins: extra ``(name, plugin)`` pairs to register, e.g. a plugin under test.
+    :param load_entrypoints: load the ``piis_bridge`` entry points (off in unit tests).
+    :param strict: raise :class:`PluginStartupError` on any problem (default: ``settings.plugins.strict``).
+    """
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        plugins: Iterable[tuple[str, object]] = (),
+        load_entrypoints: bool = True,
+        strict: bool | None = None,
+    ) -> None:
+        self.settings = settings if settings is not None else Settings()
+        self.strict = self.settings.plugins.strict if strict is None else strict
+        self.pm = pluggy.PluginManager(PROJECT_NAME)
+        self.pm.add_hookspecs(specs)
+        self.problems: list[str] = []
+        self.failures: list[PluginFailure] = []
+        self.settings_models: dict[str, type[BaseModel] | None] = {}
+        self._entries: dict[str, _Entry] = {}
+        if load_entrypoints:
+            self._load_entrypoints()
+        for name, plugin in plugins:
+            module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            entry = _Entry(name=name, module=module, plugin=plugin, enabled=self.settings.plugins.is_enabled(name))
+            self._entries[name] = entry
+            if entry.enabled:
+                self._register(entry)
+        self._validate()
+        if self.problems and self.strict:
+            raise PluginStartupError(self.problems)
+
+    # ---------------------------------------------------------------- loading and validation
+
+    def _load_entrypoints(self) -> None:
+        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+            if ep.name in self._entries:
+                continue
+            dist = getattr(ep, "dist", None)
+            entry = _Entry(
+                name=ep.name,
+                distribution=dist.name if dist else None,
+                version=dist.version if dist else None,
+                module=ep.value,
+                enabled=self.settings.plugins.is_enabled(ep.name),
+            )
+            self._entries[ep.name] = entry
+            if not entry.enabled:
+                self.pm.set_blocked(ep.name)
+                continue
+            try:
+                entry.plugin = ep.load()
+            except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal by itself
+                entry.error = f"cannot be imported: {_describe(exc)}"
+                self.problems.append(f"plugin {ep.name!r} ({ep.value}) {entry.error}")
+                continue
+            self._register(entry)
+
+    def _register(self, entry: _Entry) -> None:
+        try:
+            self.pm.register(entry.plugin, name=entry.name)
+        except pluggy.PluginValidationError as exc:
+            entry.error = f"invalid hook implementation: {exc}"
+            self.problems.append(f"plugin {entry.name!r}: {entry.error}")
+        except ValueError as exc:  # duplicate name / already registered
+            entry.error = str(exc)
+            self.problems.append(f"plugin {entry.name!r}: {exc}")
+
+    def _registered(self) -> dict[str, object]:
+        return {name: plugin for name, plugin in self.pm.list_name_plugin() if plugin is not None}
+
+    def _validate(self) -> None:
+        self._check_hook_names()
+        self._collect_settings_models()
+        self._check_cpas_routing()
+        self._check_plugin_settings()
+
+    def _check_hook_names(self) -> None:
+        known = hook_names()
+        for name, plugin in self._registered().items():
+            for attr in dir(plugin):
+                if not attr.startswith(HOOK_PREFIX):
+                    continue
+                value = getattr(plugin, attr, None)
+                if not callable(value):
+                    continue
+                opts = self.pm.parse_hookimpl_opts(plugin, attr)
+                hook_name = (opts or {}).get("specname") or attr
+                if opts is None:
+                    if attr in known:
+                        self.problems.append(
+                            f"plugin {name!r}: function {attr} is not marked with @hookimpl "
+                            "(from piis_bridge.hooks import hookimpl), so it would never be called"
+                        )
+                    continue
+                if hook_name not in known and not opts.get("optionalhook"):
+                    hint = difflib.get_close_matches(hook_name, known, n=1)
+                    self.problems.append(
+                        f"plugin {name!r}: {hook_name} is not a piis-bridge hook"
+                        + (f"; did you mean {hint[0]}?" if hint else "")
+                    )
+
+    def _collect_settings_models(self) -> None:
+        for impl in self.pm.hook.piis_plugin_settings.get_hookimpls():
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            try:
+                model = impl.function()
+            except Exception as exc:  # noqa: BLE001
+                self.problems.append(f"plugin {impl.plugin_name!r}: piis_plugin_settings raised {_describe(exc)}")
+                continue
+            if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
+                self.problems.append(
+                    f"plugin {impl.plugin_name!r}: piis_plugin_settings must return a pydantic model class, "
+                    f"got {type(model).__name__}"
+                )
+                continue
+            self.settings_models[impl.plugin_name] = model
+
+    def _check_cpas_routing(self) -> None:
+        registered = self._registered()
+        for cpas_id, cpas in self.settings.cpas.items():
+            for role, plugin in cpas.routed_plugins().items():
+                if plugin not in registered:
+                    entry = self._entries.get(plugin)
+                    why = f"it failed to load ({entry.error})" if entry and entry.error else "it is not installed"
+                    self.problems.append(f"cpas.{cpas_id}.{role}: plugin {plugin!r} cannot serve: {why}")
+                    continue
+                for hook in ROLE_HOOKS[role]:
+                    if not self._implements(plugin, hook):
+                        self.problems.append(
+                            f"cpas.{cpas_id}.{role}: plugin {plugin!r} does not implement {hook}"
+                        )
+
+    def _check_plugin_settings(self) -> None:
+        registered = self._registered()
+        for cpas_id, cpas in self.settings.cpas.items():
+            for plugin, raw in cpas.plugins.items():
+                where = f"cpas.{cpas_id}.plugins.{plugin}"
+                if plugin not in registered:
+                    if plugin in self._entries and not self._entries[plugin].enabled:
+                        continue  # settings for a disabled plugin are kept, not checked
+                    hint = difflib.get_close_matches(plugin, list(registered), n=1)
+                    self.problems.append(
+                        f"{where}: no enabled plugin named {plugin!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                    )
+                    continue
+                model = self.settings_models.get(plugin)
+                if model is None:
+                    if raw:
+                        self.problems.append(
+                            f"{where}: plugin {plugin!r} takes no settings (unknown keys: {', '.join(sorted(raw))})"
+                        )
+                    continue
+                try:
+                    model.model_validate(self.settings.plugin_settings(cpas_id, plugin))
+                except ConfigError as exc:
+                    self.problems.append(str(exc))
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        loc = ".".join(str(p) for p in err["loc"])
+                        msg = "unknown key (not a setting of this plugin)" if err["type"] == "extra_forbidden" else err["msg"]
+                        self.problems.append(f"{where}.{loc}: {msg}")
+
+    def _implements(self, plugin: str, hook: str, *, wrappers: bool = False) -> bool:
+        caller = getattr(self.pm.hook, hook)
+        return any(
+            impl.plugin_name == plugin and (wrappers or not (impl.wrapper or impl.hookwrapper))
+            for impl in caller.get_hookimpls()
+        )
+
+    # ---------------------------------------------------------------- introspection
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        """Every installed or registered plugin, enabled or not, with the hooks it implements."""
+        infos = []
+        for name, entry in sorted(self._entries.items()):
+            hooks: tuple[str, ...] = ()
+            plugin = self.pm.get_plugin(name)
+            if plugin is not None:
+                hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+            infos.append(
+                PluginInfo(name=name, distribution=entry.distribution, version=entry.version,
+                           module=entry.module, hooks=hooks, enabled=entry.enabled, error=entry.error)
+            )
+        return infos
+
+    def is_active(self, name: str) -> bool:
+        return self.pm.get_plugin(name) is not None
+
+    # ---------------------------------------------------------------- contexts and routing
+
+    def context(self, cpas_id: str, plugin: str, *, run_id: str | None = None) -> CpasContext:
+        """The :class:`CpasContext` *plugin* receives for *cpas_id* (its own settings only)."""
+        cpas = self.settings.cpas[cpas_id]
+        return CpasContext(
+            cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce,
+            settings=self.settings.plugin_settings(cpas_id, plugin),
+            state_dir=self.settings.state_dir_for(cpas_id, plugin), plugin=plugin, run_id=run_id,
+        )
+
+    def route(self, cpas_id: str, role: str) -> str:
+        """Name of the plugin serving *role* (``case_system``, ``federal``, ``transfer``) for a CPAS."""
+        if cpas_id not in self.settings.cpas:
+            raise KeyError(f"unknown CPAS {cpas_id!r}; configured: {', '.join(sorted(self.settings.cpas)) or 'none'}")
+        plugin = self.settings.cpas[cpas_id].routed_plugins().get(role)
+        if plugin is None:
+            raise LookupError(f"cpas.{cpas_id}: no {role} plugin configured")
+        return plugin
+
+    def _routed_call(self, hook: str, cpas_id: str, *, record_id: str | None, run_id: str | None,
+                     **kwargs: Any) -> Any:
+        role = next(role for prefix, role in _ROLE_OF_HOOK.items() if hook.startswith(prefix))
+        plugin = self.route(cpas_id, role)
+        if not self._implements(plugin, hook):
+            return self._fail(plugin, hook, cpas_id, record_id,
+                              NotImplementedError(f"plugin {plugin!r} ({role} of cpas {cpas_id}) does not implement {hook}"))
+        caller = getattr(self.pm.hook, hook)
+        others = {impl.plugin for impl in caller.get_hookimpls()
+                  if impl.plugin_name != plugin and not (impl.wrapper or impl.hookwrapper)}
+        subset = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else caller
+        ctx = self.context(cpas_id, plugin, run_id=run_id)
+        try:
+            return subset(cpas=ctx, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - isolation is the point
+            return self._fail(self._blame(exc, plugin), hook, cpas_id, record_id, exc)
+
+    def _fail(self, plugin: str, hook: str, cpas_id: str | None, record_id: str | None,
+              exc: BaseException) -> _Failed:
+        failure = PluginFailure(plugin=plugin, hook=hook, cpas_id=cpas_id, record_id=record_id,
+                                error_type=type(exc).__name__, message=redact(str(exc)) or type(exc).__name__)
+        self.failures.append(failure)
+        _log.error("plugin failed", plugin=plugin, hook=hook, cpas=cpas_id, record_id=record_id,
+                   error=f"{failure.error_type}: {failure.message}")
+        return _Failed(failure)
+
+    def _bad_result(self, plugin: str, hook: str, cpas_id: str, record_id: str | None, result: Any,
+                    expected: str) -> _Failed:
+        return self._fail(plugin, hook, cpas_id, record_id,
+                          TypeError(f"{hook} returned {type(result).__name__}, expected {expected}"))
+
+    def _blame(self, exc: BaseException, default: str) -> str:
+        """The plugin whose code raised: the deepest traceback frame inside a plugin's module."""
+        modules = {}
+        for name, plugin in self._registered().items():
+            mod = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            modules[name] = mod
+        culprit = default
+        tb = exc.__traceback__
+        while tb is not None:
+            frame_mod = tb.tb_frame.f_globals.get("__name__", "")
+            for name, mod in modules.items():
+                if (frame_mod == mod or frame_mod.startswith(mod + ".")) and not mod.startswith("piis_bridge."):
+                    culprit = name
+            tb = tb.tb_next
+        return culprit
+
+    def drain_failures(self) -> list[PluginFailure]:
+        """The failures recorded since the last drain (the pipeline puts them in the run report)."""
+        drained, self.failures = self.failures, []
+        return drained
+
+    def require(self, result: Any) -> Any:
+        """Turn a failed call's fallback into an exception for callers that cannot go on without it."""
+        if result is None and self.failures:
+            raise PluginCallError(self.failures[-1])
+        return result
+
+    # ---------------------------------------------------------------- case system
+
+    def case_fetch_changes(self, cpas_id: str, cursor: str | None, page_size: int = 100, *,
+                           run_id: str | None = None) -> ChangePage | None:
+        """One page from the CPAS's case system; ``None`` if the plugin failed (failure recorded)."""
+        hook = "piis_case_fetch_changes"
+        result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, cursor=cursor, page_size=page_size)
+        if isinstance(result, _Failed):
+            return None
+        if not isinstance(result, ChangePage):
+            self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result, "ChangePage")
+            return None
+        if len(result.records) > page_size:
+            self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result,
+                             f"at most {page_size} records (got {len(result.records)})")
+            return None
+        return result
+
+    def case_map_record(self, cpas_id: str, record: SourceRecord, *, run_id: str | None = None) -> MappingOutcome:
+        """Map one record; a plugin error becomes a quarantine outcome naming the plugin and record."""
+        hook = "piis_case_map_record"
+        result = self._routed_call(hook, cpas_id, record_id=record.record_id, run_id=run_id, record=record)
+        if not isinstance(result, (MappingOutcome, _Failed)):
+            result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, record.record_id,
+                                      result, "MappingOutcome")
+        if isinstance(result, _Failed):
+            f = result.failure
+            return MappingOutcome(record_id=record.record_id, problems=[RecordProblem(
+                record_id=record.record_id, field="",
+                reason=f"plugin {f.plugin!r} failed in {hook}: {f.error_type}: {f.message}")])
+        return result
+
+    def case_push(self, cpas_id: str, items: list[PushItem], *, run_id: str | None = None) -> list[PushResult]:
+        """Push items; on a plugin error every item answers ``failed`` (one failure per record)."""
+        hook = "piis_case_push"
+        if not items:
+            return []
+        result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, items=list(items))
+        if not isinstance(result, _Failed):
+            keys = [item.key for item in items]
+            if not (isinstance(result, list) and all(isinstance(r, PushResult) for r in result)
+                    and [r.key for r in result] == keys):
+                result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result,
+                                          "one PushResult per item, in the same order")
+        if isinstance(result, _Failed):
+            self.failures.pop()
+            f = result.failure
+            for item in items:
+                self.failures.append(f.model_copy(update={"record_id": item.record_id}))
+            return [PushResult(key=item.key, status="failed", detail=f"{f.error_type}: {f.message}")
+                    for item in items]
+        return result
+
+    # ---------------------------------------------------------------- federal
+
+    def federal_build_forms(self, cpas_id: str, contract: Any, event: Any, *, run_id: str | None = None) -> list[Any]:
+        """Forms from every enabled plugin, concatenated; a failing plugin contributes none."""
+        forms: list[Any] = []
+        record_id = getattr(contract, "contract_id", None)
+        for plugin, value in self._each("piis_federal_build_forms", cpas_id=cpas_id, record_id=record_id,
+                                        run_id=run_id, contract=contract, event=event):
+            if value is None:
+                continue
+            if not isinstance(value, list):
+                self._bad_result(plugin, "piis_federal_build_forms", cpas_id, record_id, value, "list of forms")
+                continue
+            forms.extend(value)
+        return forms
+
+    def federal_submit(self, cpas_id: str, forms: list[Any], *, run_id: str | None = None) -> list[Any] | None:
+        result = self._routed_call("piis_federal_submit", cpas_id, record_id=None, run_id=run_id, forms=list(forms))
+        return None if isinstance(result, _Failed) else result
+
+    def federal_fetch_results(self, cpas_id: str, tickets: list[str], *, run_id: str | None = None) -> list[Any] | None:
+        result = self._routed_call("piis_federal_fetch_results", cpas_id, record_id=None, run_id=run_id,
+                                   tickets=list(tickets))
+        return None if isinstance(result, _Failed) else result
+
+    def federal_fetch_statement(self, cpas_id: str, month: date, *, run_id: str | None = None) -> Any:
+        result = self._routed_call("piis_federal_fetch_statement", cpas_id, record_id=None, run_id=run_id,
+                                   month=month.replace(day=1))
+        return None if isinstance(result, _Failed) else result
+
+    # ---------------------------------------------------------------- transfer
+
+    def transfer_export(self, cpas_id: str, transfer: Any) -> Any:
+        record_id = getattr(transfer, "contract_id", None)
+        result = self._routed_call("piis_transfer_export", cpas_id, record_id=record_id, run_id=None, transfer=transfer)
+        return None if isinstance(result, _Failed) else result
+
+    def transfer_send(self, cpas_id: str, package: Any, destination: Any) -> Any:
+        result = self._routed_call("piis_transfer_send", cpas_id, record_id=None, run_id=None,
+                                   package=package, destination=destination)
+        return None if isinstance(result, _Failed) else result
+
+    def transfer_import(self, cpas_id: str, package: Any) -> Any:
+        result = self._routed_call("piis_transfer_import", cpas_id, record_id=None, run_id=None, package=package)
+        return None if isinstance(result, _Failed) else result
+
+    # ---------------------------------------------------------------- every plugin
+
+    def _each(self, hook: str, *, cpas_id: str | None = None, record_id: str | None = None,
+              run_id: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+        """Call each non-wrapper implementation on its own (LIFO, pluggy's order), isolating errors.
+
+        Per-plugin calls also let each plugin receive its *own* settings in ``cpas``.
+        """
+        results: list[tuple[str, Any]] = []
+        for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            call = dict(kwargs)
+            if cpas_id is not None:
+                call["cpas"] = self.context(cpas_id, impl.plugin_name, run_id=run_id)
+            try:
+                value = impl.function(*[call[arg] for arg in impl.argnames])
+            except Exception as exc:  # noqa: BLE001 - isolation is the point
+                self._fail(self._blame(exc, impl.plugin_name), hook, cpas_id, record_id, exc)
+                continue
+            results.append((impl.plugin_name, value))
+        return results
+
+    def startup(self) -> list[PluginFailure]:
+        """Call ``piis_startup``; a plugin that raises is reported and unregistered for this process."""
+        before = len(self.failures)
+        for impl in reversed(self.pm.hook.piis_startup.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            try:
+                impl.function(*[{"config": self.settings}[a] for a in impl.argnames])
+            except Exception as exc:  # noqa: BLE001
+                self._fail(impl.plugin_name, "piis_startup", None, None, exc)
+                self.pm.unregister(name=impl.plugin_name)
+                self._entries[impl.plugin_name].error = f"piis_startup raised {_describe(exc)}"
+        return self.failures[before:]
+
+    def run_started(self, run: RunInfo) -> None:
+        self._each("piis_run_started", run=run)
+
+    def run_finished(self, report: RunReport) -> None:
+        self._each("piis_run_finished", report=report)
+
+    def register_commands(self, cli: CommandRegistry) -> list[PluginFailure]:
+        """Let each plugin add commands; a plugin that raises loses its commands, the others stay."""
+        failures = []
+        for impl in reversed(self.pm.hook.piis_register_commands.get_hookimpls()):
+            if impl.wrapper or impl.hookwrapper:
+                continue
+            snapshot = cli.snapshot()
+            try:
+                impl.function(*[{"cli": cli}[a] for a in impl.argnames])
+            except Exception as exc:  # noqa: BLE001
+                cli.restore(snapshot)
+                failures.append(self._fail(impl.plugin_name, "piis_register_commands", None, None, exc).failure)
+        return failures
+
+    def mapping_files(self) -> list[Any]:
+        files: list[Any] = []
+        for plugin, value in self._each("piis_mapping_files"):
+            if value:
+                files.extend(value)
+        return files
+
+    def register_rules(self, registry: Any) -> None:
+        self._each("piis_register_rules", registry=registry)
+
+    def rule_parameters(self, cpas_id: str) -> dict[str, Any]:
+        """Merged local rule parameters; two plugins setting the same key is an error naming both."""
+        merged: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        for plugin, value in self._each("piis_rule_parameters", cpas_id=cpas_id):
+            for key, item in (value or {}).items():
+                if key in owner:
+                    raise PluginStartupError(
+                        [f"cpas.{cpas_id}: rule parameter {key!r} given by both {owner[key]!r} and {plugin!r}"])
+                owner[key] = plugin
+                merged[key] = item
+        return merged
+
+
+def _describe(exc: BaseException) -> str:
+    return redact(f"{type(exc).__name__}: {exc}")
 
 
 def get_plugin_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
-    pm = pluggy.PluginManager(PROJECT_NAME)
-    pm.add_hookspecs(specs)
-    if load_entrypoints:
-        pm.load_setuptools_entrypoints(PROJECT_NAME)
-    pm.check_pending()
-    return pm
+    """The bare pluggy manager with the installed plugins (kept for callers that need ``pm.hook``)."""
+    return PluginHost(load_entrypoints=load_entrypoints, strict=False).pm
+
