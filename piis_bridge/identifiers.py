@@ -9,6 +9,7 @@ precise reason, without ever echoing a full NISS back into an error or a log lin
 from __future__ import annotations
 
 import re
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -66,19 +67,39 @@ def validate_niss(value: object) -> str:
     """
     digits = _compact(value)
     masked = mask_niss(digits)
+    if not digits:
+        raise IdentifierError("NISS", "is empty", masked)
     if not digits.isdigit():
         raise IdentifierError("NISS", "must contain only digits (dots, dashes and spaces are allowed)", masked)
     if len(digits) != 11:
         raise IdentifierError("NISS", f"must have 11 digits, has {len(digits)}", masked)
     module = bis if 20 <= int(digits[2:4]) <= 52 else nn
     try:
-        return module.validate(digits)
+        module.validate(digits)
     except InvalidChecksum:
         raise IdentifierError("NISS", "check digits do not match (mod 97)", masked) from None
     except (InvalidComponent, InvalidFormat):
         raise IdentifierError("NISS", "the birth-date part is not a valid date", masked) from None
     except InvalidLength:  # pragma: no cover - length checked above
         raise IdentifierError("NISS", "must have 11 digits", masked) from None
+    if not _birth_part_exists(digits):
+        # stdnum treats an impossible date (29 February of a common year) as "unknown"; the
+        # register only uses 00 for an unknown day or month, so anything else must be a real date.
+        raise IdentifierError("NISS", "the birth-date part is not a valid date", masked)
+    return digits
+
+
+def _birth_part_exists(digits: str) -> bool:
+    year2, month, day = int(digits[:2]), int(digits[2:4]) % 20, int(digits[4:6])
+    if month == 0 or day == 0:
+        return True  # unknown day/month is legitimately written as 00
+    body = int(digits[:9])
+    century = 2000 if 97 - (2_000_000_000 + body) % 97 == int(digits[9:]) else 1900
+    try:
+        date(century + year2, month, day)
+    except ValueError:
+        return False
+    return True
 
 
 def is_valid_niss(value: object) -> bool:
@@ -89,7 +110,7 @@ def is_valid_niss(value: object) -> bool:
     return True
 
 
-def niss_birth_date(niss: str):  # -> date | None
+def niss_birth_date(niss: str) -> date | None:
     """Birth date encoded in a NISS, or None when only partly known (unknown day or month)."""
     module = bis if 20 <= int(niss[2:4]) <= 52 else nn
     try:
