@@ -9,3 +9,6 @@ def register(cli: CommandRegistry) -> None:
     from piis_bridge.cli import model_commands
 
     model_commands.register(cli)
+    from piis_bridge.cli import plugins_commands
+
+    plugins_commands.register(cli)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import importlib.metadata
+import inspect
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -225,6 +226,17 @@ class PluginHost:
                             "(from piis_bridge.hooks import hookimpl), so it would never be called"
                         )
                     continue
+                function = getattr(value, "__func__", value)
+                wrapper = opts.get("wrapper") or opts.get("hookwrapper")
+                if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+                    self.problems.append(f"plugin {name!r}: {attr} is async; hooks are called synchronously")
+                elif inspect.isgeneratorfunction(function) and not wrapper:
+                    self.problems.append(
+                        f"plugin {name!r}: {attr} is a generator but not marked @hookimpl(wrapper=True); "
+                        "return a value instead of yielding"
+                    )
+                elif wrapper and not inspect.isgeneratorfunction(function):
+                    self.problems.append(f"plugin {name!r}: {attr} is marked wrapper=True but does not yield")
                 if hook_name not in known and not opts.get("optionalhook"):
                     hint = difflib.get_close_matches(hook_name, known, n=1)
                     self.problems.append(

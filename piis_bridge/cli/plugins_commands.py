@@ -1,0 +1,134 @@
+"""``piis-bridge plugins``, ``plugins check`` and ``new-plugin NAME``.
+
+Why: an IT team deploying connectors must see at a glance what is installed, what is enabled and
+whether the configuration fits the plugins, before the nightly run finds out at 02:30; a vendor
+must get a working, tested plugin package in one command.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+
+from piis_bridge.cli._registry import CommandRegistry
+
+__all__ = ["register"]
+
+_CONFIG_HELP = "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml, else embedded defaults)."
+
+
+def register(cli: CommandRegistry) -> None:
+    plugins_app = typer.Typer(
+        help="List the installed plugins, or check them against the configuration.",
+        add_completion=False,
+        invoke_without_command=True,
+    )
+
+    @plugins_app.callback(invoke_without_command=True)
+    def plugins(
+        ctx: typer.Context,
+        config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+        as_json: bool = typer.Option(False, "--json", help="One JSON document instead of a table."),
+    ) -> None:
+        """Every plugin with its distribution, version, hooks and whether it is enabled."""
+        if ctx.invoked_subcommand is not None:
+            return
+        host, config_error = _host(config)
+        infos = host.plugin_infos()
+        if as_json:
+            typer.echo(json.dumps({
+                "plugins": [
+                    {"name": i.name, "distribution": i.distribution, "version": i.version, "module": i.module,
+                     "enabled": i.enabled, "hooks": list(i.hooks), "error": i.error}
+                    for i in infos
+                ],
+                "problems": host.problems,
+                "config_error": config_error,
+            }, indent=2))
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="piis-bridge plugins", show_lines=False)
+        for column in ("name", "distribution", "version", "enabled", "hooks"):
+            table.add_column(column, overflow="fold")
+        for info in infos:
+            enabled = "[red]error[/red]" if info.error else ("yes" if info.enabled else "[dim]disabled[/dim]")
+            hooks = "\n".join(info.hooks) or ("[red]" + info.error + "[/red]" if info.error else "[dim]none[/dim]")
+            table.add_row(info.name, info.distribution or "-", info.version or "-", enabled, hooks)
+        console = Console(soft_wrap=False)
+        console.print(table)
+        if config_error:
+            console.print(f"[red]configuration error[/red] (plugins listed with defaults):\n{config_error}")
+        if host.problems:
+            console.print(f"[yellow]{len(host.problems)} problem(s)[/yellow]; run 'piis-bridge plugins check'.")
+
+    @plugins_app.command("check")
+    def check(config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP)) -> None:
+        """Validate hook implementations, plugin settings and CPAS routing; exit 1 on any problem."""
+        host, config_error = _host(config)
+        problems = list(host.problems)
+        if config_error:
+            problems.insert(0, config_error)
+        scratch = CommandRegistry(typer.Typer(add_completion=False))
+        for failure in host.register_commands(scratch):
+            problems.append(f"plugin {failure.plugin!r}: piis_register_commands raised "
+                            f"{failure.error_type}: {failure.message}")
+        warnings = _role_warnings(host)
+        for line in warnings:
+            typer.echo(f"warning: {line}")
+        if problems:
+            for line in problems:
+                typer.echo(f"error: {line}", err=True)
+            typer.echo(f"{len(problems)} problem(s) found", err=True)
+            raise typer.Exit(1)
+        active = [i.name for i in host.plugin_infos() if i.enabled and not i.error]
+        typer.echo(f"OK: {len(active)} plugin(s) enabled ({', '.join(active) or 'none'}), "
+                   f"{len(host.settings.cpas)} CPAS configured")
+
+    cli.root.add_typer(plugins_app, name="plugins")
+
+    @cli.root.command("new-plugin")
+    def new_plugin(
+        name: str = typer.Argument(..., help="Plugin name, e.g. 'acme' (lower case, letters/digits/_)."),
+        directory: Path = typer.Option(Path("."), "--dir", "-d", help="Where to create piis-bridge-NAME/."),
+        kind: str = typer.Option("case-system", "--kind", help="case-system (the only template for now)."),
+    ) -> None:
+        """Create a working plugin package skeleton (pyproject, hook stubs, conformance test)."""
+        from piis_bridge.templates import PluginTemplateError, render_plugin
+
+        try:
+            target = render_plugin(name, directory, kind=kind)
+        except PluginTemplateError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"created {target}")
+        typer.echo(f"next: cd {target} && pip install -e . && pytest")
+
+
+def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
+    from piis_bridge.config import ConfigError, Settings, load_settings
+    from piis_bridge.hooks.manager import PluginHost
+
+    try:
+        settings, error = load_settings(config), None
+    except ConfigError as exc:
+        settings, error = Settings(), str(exc)
+    return PluginHost(settings, strict=False), error
+
+
+def _role_warnings(host) -> list[str]:
+    """Routed plugins that implement none of their role's hooks yet (not fatal: calls fail later)."""
+    prefixes = {"federal": "piis_federal_", "transfer": "piis_transfer_"}  # case_system: checked at startup
+    infos = {i.name: i for i in host.plugin_infos()}
+    lines = []
+    for cpas_id, cpas in host.settings.cpas.items():
+        for role, plugin in cpas.routed_plugins().items():
+            info = infos.get(plugin)
+            if role not in prefixes:
+                continue
+            if info and not info.error and not any(h.startswith(prefixes[role]) for h in info.hooks):
+                lines.append(f"cpas.{cpas_id}.{role}: plugin {plugin!r} implements no {prefixes[role]}* hook")
+    return lines
