@@ -1,0 +1,65 @@
+"""HTTP client for the simulator's JSON admin API (tests and the demo; never used by production code)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+__all__ = ["SimulatorAdmin"]
+
+
+class SimulatorAdmin:
+    def __init__(self, base_url: str) -> None:
+        import httpx
+
+        self._http = httpx.Client(base_url=base_url, timeout=30.0)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, name: str, body: dict[str, Any]) -> Any:
+        response = self._http.post(f"/admin/{name}", json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def _get(self, name: str) -> Any:
+        response = self._http.get(f"/admin/{name}")
+        response.raise_for_status()
+        return response.json()
+
+    def set_clock(self, now: datetime | date) -> str:
+        if not isinstance(now, datetime):
+            now = datetime.combine(now, datetime.min.time().replace(hour=9))
+        return self._post("clock", {"now": now.isoformat()})["now"]
+
+    def clock(self) -> str:
+        return self._get("clock")["now"]
+
+    def register_cpas(self, kbo: str, ins: str, name: str = "CPAS", rate: int = 5500,
+                      rates: list[dict[str, Any]] | None = None) -> None:
+        self._post("cpas", {"kbo": kbo, "ins": ins, "name": name, "rate": rate, "rates": rates or []})
+
+    def integrate(self, kbo: str, ssin: str, start: str = "2002-10-01", end: str | None = None, purpose: int = 2) -> None:
+        self._post("integrations", {"kbo": kbo, "ssin": ssin, "start": start, "end": end, "purpose": purpose})
+
+    def mutate(self, ssin: str, kind: str, on: date, new_ssin: str | None = None) -> int:
+        return self._post("mutations", {"ssin": ssin, "kind": kind, "date": on.isoformat(), "new_ssin": new_ssin})["affected"]
+
+    def inject_fault(self, kind: str, count: int = 1, delay: float = 0.0) -> None:
+        self._post("faults", {"kind": kind, "count": count, "delay": delay})
+
+    def clear_faults(self) -> None:
+        self._http.delete("/admin/faults").raise_for_status()
+
+    def configure(self, **settings: Any) -> None:
+        self._post("config", settings)
+
+    def forms(self) -> list[dict[str, Any]]:
+        return self._get("forms")
+
+    def notices(self) -> list[dict[str, Any]]:
+        return self._get("notices")
+
+    def ebox_statement(self, kbo: str, month: str) -> str | None:
+        response = self._http.get(f"/ebox/{kbo}/{month}/statement.txt")
+        return None if response.status_code == 404 else response.text

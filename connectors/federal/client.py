@@ -1,0 +1,335 @@
+"""The CPAS side of the BCSS link: a zeep client on the local copy of WebServiceConnector.wsdl.
+
+Why these choices (stack.md section 3):
+* the WSDL is local (never fetched) and the endpoint is set per environment with ``create_service``;
+* zeep's ``operation_timeout`` defaults to *no timeout*, so both connect and read timeouts are explicit;
+* one ``requests.Session`` per client: connections are reused (keep-alive);
+* only failures where the request certainly did not reach the service are retried here (connection
+  refused, SOAP fault MSG00003 "unavailable", HTTP 502/503/504).  A timeout or a broken reply AFTER sending
+  raises :class:`OutcomeUnknown`: the caller asks for the status before any resend (no double claim);
+* replies are parsed with DTDs, entities and external references forbidden, and refused above a byte limit,
+  before and after zeep (XXE, entity expansion, huge documents);
+* HTTPS with a client certificate (``cert``/``verify``) and an optional WS-Security X.509 signature
+  (xmlsec, RSA-SHA256) are configuration, not code changes.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from piis_connectors.federal import dis, envelope, schemas
+from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
+
+__all__ = [
+    "ClientConfig",
+    "FederalClient",
+    "FederalError",
+    "TransientError",
+    "PermanentError",
+    "OutcomeUnknown",
+    "OutgoingInvalid",
+    "ReplyTooLarge",
+    "make_signature",
+]
+
+_WSC_NS = "http://ksz-bcss.fgov.be/connectors/WebServiceConnector"
+_BINDING = "{%s}KSZBCSSWebServiceConnectorBinding" % _WSC_NS
+
+
+class FederalError(Exception):
+    """Base class; messages never carry a NISS."""
+
+
+class TransientError(FederalError):
+    """The request did not reach (or was not processed by) the service; safe to retry later."""
+
+
+class PermanentError(FederalError):
+    """The service refused the whole message (SOAP Client fault, envelope NO); retrying will not help."""
+
+
+class OutcomeUnknown(FederalError):
+    """The request may have been processed but no usable reply came back: ask for the status, never resend blindly."""
+
+
+class OutgoingInvalid(FederalError):
+    """The document we were about to send is not valid against our XSD or the SSDN XSDs; it never left."""
+
+    def __init__(self, issues: Sequence[schemas.SchemaIssue]) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(f"{i.path}: {i.type_name}" for i in self.issues[:5]))
+
+
+class ReplyTooLarge(OutcomeUnknown):
+    pass
+
+
+@dataclass
+class ClientConfig:
+    endpoint: str
+    user: envelope.AuthorizedUser
+    wsdl: Path | str = schemas.WSDL_PATH
+    connect_timeout: float = 5.0
+    operation_timeout: float = 30.0
+    retries: int = 3
+    backoff: float = 0.2
+    cert: tuple[str, str] | None = None  # (client.crt, client.key) for mutual TLS
+    verify: bool | str = True  # CA bundle path for HTTPS
+    basic_auth: tuple[str, str] | None = None
+    wsse: Any | None = None  # e.g. make_signature(...)
+    max_reply_bytes: int = 32 * 1024 * 1024
+    pool_size: int = 4
+    version: str = dis.SERVICE_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def make_signature(key_file: str, cert_file: str, password: str | None = None) -> Any:
+    """WS-Security X.509 signature of Body (+Timestamp) with RSA-SHA256/SHA256 (zeep defaults to SHA1).
+
+    Needs the ``xmlsec`` extra; imported here so that the client works without it."""
+    import xmlsec
+    from zeep.wsse.signature import BinarySignature
+
+    return BinarySignature(key_file, cert_file, password, signature_method=xmlsec.constants.TransformRsaSha256,
+                           digest_method=xmlsec.constants.TransformSha256)
+
+
+def _transport_class() -> type:
+    from zeep.transports import Transport
+
+    class _LimitedTransport(Transport):  # type: ignore[misc]
+        """Reads at most ``max_bytes`` of a reply; explicit (connect, read) timeouts."""
+
+        def __init__(self, *args: Any, max_bytes: int, connect_timeout: float, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.max_bytes = max_bytes
+            self.connect_timeout = connect_timeout
+
+        def post(self, address: str, message: Any, headers: dict[str, str]) -> Any:
+            response = self.session.post(address, data=message, headers=headers, stream=True,
+                                         timeout=(self.connect_timeout, self.operation_timeout))
+            declared = int(response.headers.get("Content-Length") or 0)
+            if declared > self.max_bytes:
+                response.close()
+                raise ReplyTooLarge(f"reply of {declared} bytes exceeds the limit of {self.max_bytes}")
+            data = bytearray()
+            for chunk in response.iter_content(65536):
+                data.extend(chunk)
+                if len(data) > self.max_bytes:
+                    response.close()
+                    raise ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
+            response._content = bytes(data)
+            response._content_consumed = True
+            return response
+
+    return _LimitedTransport
+
+
+class FederalClient:
+    """One per process or thread (zeep's thread safety is undocumented)."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        import requests
+        from requests.adapters import HTTPAdapter
+        from urllib3.util.retry import Retry
+        from zeep import Client, Settings
+
+        self.config = config
+        session = requests.Session()
+        # connect errors only: a POST that reached the server is never replayed by the transport
+        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.pool_size,
+                              max_retries=Retry(total=config.retries, connect=config.retries, read=0, status=0,
+                                                other=0, backoff_factor=config.backoff, allowed_methods=None))
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        session.verify = config.verify
+        if config.cert is not None:
+            session.cert = config.cert
+        if config.basic_auth is not None:
+            session.auth = config.basic_auth
+        transport = _transport_class()(session=session, timeout=config.connect_timeout,
+                                       operation_timeout=config.operation_timeout,
+                                       max_bytes=config.max_reply_bytes, connect_timeout=config.connect_timeout)
+        settings = Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
+                            xml_huge_tree=False)
+        self.session = session
+        self._zeep = Client(str(config.wsdl), transport=transport, settings=settings, wsse=config.wsse)
+        self._service = self._zeep.create_service(_BINDING, config.endpoint)
+
+    def close(self) -> None:
+        self.session.close()
+
+    # ------------------------------------------------------------------ transport
+    def call(self, services: Iterable[envelope.ServiceRequest], *, reference: str | None = None) -> envelope.ReplyEnvelope:
+        """Send one SSDNRequest, validated first; retry only failures that certainly had no effect."""
+        reference = reference or str(uuid.uuid4())
+        root = envelope.build_request(self.config.user, services, reference=reference, time_request=datetime.now())
+        issues = schemas.validate(schemas.envelope_schema(), root)
+        if issues:
+            raise OutgoingInvalid(issues)
+        xml = etree.tostring(root, encoding="unicode")
+        attempt = 0
+        while True:
+            try:
+                return self._send_once(xml, reference)
+            except TransientError:
+                attempt += 1
+                if attempt > self.config.retries:
+                    raise
+                time.sleep(self.config.backoff * (2 ** (attempt - 1)))
+
+    def _send_once(self, xml: str, reference: str) -> envelope.ReplyEnvelope:
+        import requests
+        from zeep import exceptions as zx
+
+        try:
+            raw = self._service.sendXML(xml)
+        except ReplyTooLarge:
+            raise
+        except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
+            if isinstance(exc, requests.exceptions.ConnectionError) and not _is_connect_failure(exc):
+                raise OutcomeUnknown(f"connection lost after sending: {type(exc).__name__}") from None
+            raise TransientError(f"could not connect: {type(exc).__name__}") from None
+        except requests.exceptions.Timeout:
+            raise OutcomeUnknown("no reply within the operation timeout") from None
+        except zx.Fault as fault:
+            text = str(fault.message or "")
+            if "MSG00003" in text or (fault.code or "").endswith("Server"):
+                raise TransientError(f"SOAP fault: {text[:200]}") from None
+            raise PermanentError(f"SOAP fault: {text[:200]}") from None
+        except zx.TransportError as exc:
+            if exc.status_code in (502, 503, 504):
+                raise TransientError(f"HTTP {exc.status_code}") from None
+            raise PermanentError(f"HTTP {exc.status_code}") from None
+        except (zx.DTDForbidden, zx.EntitiesForbidden, zx.XMLSyntaxError, etree.XMLSyntaxError) as exc:
+            raise OutcomeUnknown(f"unusable reply refused: {type(exc).__name__}") from None
+        if not isinstance(raw, str):
+            raise OutcomeUnknown("reply does not carry an xmlString")
+        try:
+            reply = envelope.parse_reply(parse_untrusted(raw, max_bytes=self.config.max_reply_bytes))
+        except (UnsafeXmlError, envelope.EnvelopeError, ValueError) as exc:
+            raise OutcomeUnknown(f"unusable reply refused: {exc}") from None
+        if reply.reference is not None and reply.reference != reference:
+            raise OutcomeUnknown("reply belongs to another message (stale or duplicated reply)")
+        if reply.ok == "NO" and not reply.services:
+            codes = ",".join(d.reason_code or "" for d in reply.details)
+            raise PermanentError(f"BCSS refused the message: {codes}")
+        return reply
+
+    # ------------------------------------------------------------------ services
+    def _service_request(self, service_id: str, payload: etree._Element) -> envelope.ServiceRequest:
+        return envelope.ServiceRequest(service_id, self.config.version, payload)
+
+    def _single(self, reply: envelope.ReplyEnvelope) -> envelope.ServiceReply:
+        if not reply.services:
+            raise PermanentError("reply carries no ServiceReply")
+        service = reply.services[0]
+        if service.payload is None:
+            codes = ",".join(d.reason_code or "" for d in service.details)
+            raise PermanentError(f"service {service.service_id} refused the request: {codes}")
+        return service
+
+    def manage_access(self, ssin: str, action: str, start: date, end: date | None = None, purpose: int = 2) -> list[dict[str, str]]:
+        """OCMWCPASManageAccess: integrate (REGISTER) a NISS before any form (federal.md 5.1)."""
+        ma = "{%s}" % envelope.MANAGE_ACCESS_NS
+        cm = "{%s}" % envelope.COMMON_NS
+        root = etree.Element(ma + "ManageAccessRequest", nsmap={None: envelope.MANAGE_ACCESS_NS, "common": envelope.COMMON_NS})
+        etree.SubElement(root, ma + "SSIN").text = ssin
+        etree.SubElement(root, ma + "Purpose").text = str(purpose)
+        period = etree.SubElement(root, ma + "Period")
+        etree.SubElement(period, cm + "StartDate").text = start.isoformat()
+        if end is not None:
+            etree.SubElement(period, cm + "EndDate").text = end.isoformat()
+        etree.SubElement(root, ma + "Action").text = action
+        etree.SubElement(root, ma + "ProofOfAuthentication")
+        reply = self._single(self.call([self._service_request(dis.SERVICE_MANAGE_ACCESS, root)]))
+        out = []
+        for reg in reply.payload.iterfind(ma + "Registrations"):
+            out.append({"purpose": reg.findtext(ma + "Purpose") or "",
+                        "start": reg.findtext(f"{ma}Period/{cm}StartDate") or "",
+                        "end": reg.findtext(f"{ma}Period/{cm}EndDate") or ""})
+        return out
+
+    def submit_online(self, kind: str, forms: Sequence[etree._Element], *, reference: str | None = None) -> list[dis.DecisionResult]:
+        """Forms of one kind, answered immediately with the control results (federal.md 10.5.2)."""
+        request = dis.build_decision_request(forms)
+        reply = self._single(self.call([self._service_request(dis.SERVICE_FORM[kind], request)], reference=reference))
+        return _dedupe(dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult")))
+
+    def submit_batch(self, forms: Iterable[etree._Element], *, reference: str | None = None) -> str:
+        """Batch ("envoi en lot"): immediate acknowledgement with a ticket, results later."""
+        request = dis.build_decision_request(forms)
+        reply = self._single(self.call([self._service_request(dis.SERVICE_BATCH, request)], reference=reference))
+        return reply.payload.findtext(dis.q("Ticket")) or ""
+
+    def batch_result(self, ticket: str) -> tuple[str, list[dis.DecisionResult]]:
+        req = etree.Element(dis.q("DIS_BatchResultRequest"), nsmap={"dis": dis.DIS_NS})
+        etree.SubElement(req, dis.q("Ticket")).text = ticket
+        reply = self._single(self._call_idempotent(dis.SERVICE_BATCH_RESULT, req))
+        status = reply.payload.findtext(dis.q("Status")) or "UNKNOWN"
+        return status, _dedupe(dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult")))
+
+    def wait_batch(self, ticket: str, *, timeout: float = 60.0, poll: float = 0.05) -> list[dis.DecisionResult]:
+        deadline = time.monotonic() + timeout
+        while True:
+            status, results = self.batch_result(ticket)
+            if status == "DONE":
+                return results
+            if status == "UNKNOWN":
+                raise PermanentError("unknown batch ticket")
+            if time.monotonic() > deadline:
+                raise OutcomeUnknown("batch results not available in time")
+            time.sleep(poll)
+
+    def status(self, client_refs: Sequence[str]) -> dict[str, tuple[str, dis.DecisionResult | None]]:
+        """What the service knows about each ClientReference: UNKNOWN, PENDING or PROCESSED (+ result)."""
+        out: dict[str, tuple[str, dis.DecisionResult | None]] = {}
+        for i in range(0, len(client_refs), 1000):
+            req = etree.Element(dis.q("DIS_StatusRequest"), nsmap={"dis": dis.DIS_NS})
+            for ref in client_refs[i:i + 1000]:
+                etree.SubElement(req, dis.q("ClientReference")).text = ref
+            reply = self._single(self._call_idempotent(dis.SERVICE_STATUS, req))
+            for fs in reply.payload.iterfind(dis.q("FormStatus")):
+                el = fs.find(dis.q("DecisionResult"))
+                out[fs.findtext(dis.q("ClientReference")) or ""] = (
+                    fs.findtext(dis.q("State")) or "UNKNOWN", None if el is None else dis.parse_decision_result(el))
+        return out
+
+    def statement(self, month: str) -> dis.Statement:
+        req = etree.Element(dis.q("DIS_StatementRequest"), nsmap={"dis": dis.DIS_NS})
+        etree.SubElement(req, dis.q("Month")).text = month
+        reply = self._single(self._call_idempotent(dis.SERVICE_STATEMENT, req))
+        return dis.parse_statement(reply.payload)
+
+    def _call_idempotent(self, service_id: str, payload: etree._Element) -> envelope.ReplyEnvelope:
+        # Read-only services may be repeated after an unknown outcome.
+        for attempt in range(self.config.retries + 1):
+            try:
+                return self.call([self._service_request(service_id, payload)])
+            except OutcomeUnknown:
+                if attempt == self.config.retries:
+                    raise
+                time.sleep(self.config.backoff)
+        raise AssertionError("unreachable")
+
+
+def _is_connect_failure(exc: Exception) -> bool:
+    text = repr(exc)
+    return any(marker in text for marker in ("NewConnectionError", "Connection refused", "ConnectTimeout",
+                                             "Failed to establish"))
+
+
+def _dedupe(results: Iterable[dis.DecisionResult]) -> list[dis.DecisionResult]:
+    """Duplicated replies (fault injection) must not double-count: keep one result per ClientReference."""
+    seen: dict[str, dis.DecisionResult] = {}
+    for r in results:
+        seen.setdefault(r.client_reference, r)
+    return list(seen.values())

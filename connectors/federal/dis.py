@@ -1,0 +1,265 @@
+"""Our DIS payloads (forms B, C, D and their replies) in namespace ``urn:be:sim:spp-is:dis:v1``.
+
+Why field tuples instead of a data-binding library: a form is ~15 flat fields, the XSD fixes their order,
+and ``SubElement`` in a loop builds ~27k documents/s (stack.md section 4), which the 100k-form batch goal
+needs.  Values arrive already in their lexical form or as date/bool/int; the builder only orders and
+serialises them.  Business meaning (rubrics, codes) belongs to the plugin's mapping files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from lxml import etree
+
+__all__ = [
+    "DIS_NS",
+    "SERVICE_VERSION",
+    "SERVICE_FORM",
+    "SERVICE_BATCH",
+    "SERVICE_BATCH_RESULT",
+    "SERVICE_STATUS",
+    "SERVICE_STATEMENT",
+    "SERVICE_MANAGE_ACCESS",
+    "FORM_FIELDS",
+    "FormError",
+    "ResultError",
+    "DecisionResult",
+    "StatementLine",
+    "Statement",
+    "q",
+    "lexical",
+    "build_form",
+    "form_fields",
+    "build_decision_request",
+    "build_decision_result",
+    "parse_decision_result",
+    "parse_statement",
+]
+
+DIS_NS = "urn:be:sim:spp-is:dis:v1"
+_D = "{%s}" % DIS_NS
+
+SERVICE_VERSION = "20250101"
+SERVICE_FORM = {"B": "SIM.DIS.FormB", "C": "SIM.DIS.FormC", "D": "SIM.DIS.FormD"}
+SERVICE_BATCH = "SIM.DIS.Batch"
+SERVICE_BATCH_RESULT = "SIM.DIS.GetBatchResult"
+SERVICE_STATUS = "SIM.DIS.FormStatus"
+SERVICE_STATEMENT = "SIM.DIS.MonthlyStatement"
+SERVICE_MANAGE_ACCESS = "OCMWCPASManageAccess"
+
+_HEADER = ("ClientReference", "CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier")
+FORM_FIELDS: dict[str, tuple[str, ...]] = {
+    "B": _HEADER + ("EntryDate", "NoticeStatus", "Category", "DecisionDate", "MonthlyAmount", "PiisApplicant",
+                    "Partner", "ForeignersRegister", "HomelessFirstHome"),
+    "C": _HEADER + ("EntryDate", "DecisionDate", "DecisionNature", "EffectiveEndDate", "Regularisation"),
+    "D": _HEADER + ("RecoveryMonth", "SequenceNumber", "RecoveryType", "PeriodStart", "PeriodEnd", "Amount",
+                    "Correction"),
+}
+_PARTNER_FIELDS = ("SSIN", "PiisPartner")
+_TAGS = {name: _D + name for fields in FORM_FIELDS.values() for name in fields}
+_TAGS.update({"PiisPartner": _D + "PiisPartner"})
+
+
+class FormError(ValueError):
+    """A form could not be serialised (unknown field name, wrong kind)."""
+
+
+def q(local: str) -> str:
+    return _D + local
+
+
+def lexical(value: Any) -> str:
+    """The XSD lexical form of a Python value."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def build_form(kind: str, fields: Mapping[str, Any]) -> etree._Element:
+    """Return the ``FormB``/``FormC``/``FormD`` element; ``None`` values are omitted (optional rubrics)."""
+    try:
+        order = FORM_FIELDS[kind]
+    except KeyError:
+        raise FormError(f"unknown form kind {kind!r}") from None
+    unknown = set(fields) - set(order)
+    if unknown:
+        raise FormError(f"form {kind}: unknown field(s) {sorted(unknown)}")
+    root = etree.Element(_D + "Form" + kind, nsmap={"dis": DIS_NS})
+    sub = etree.SubElement
+    for name in order:
+        value = fields.get(name)
+        if value is None:
+            continue
+        if name == "Partner":
+            partner = sub(root, _TAGS[name])
+            for pname in _PARTNER_FIELDS:
+                pvalue = value.get(pname)
+                if pvalue is not None:
+                    sub(partner, _D + pname).text = lexical(pvalue)
+            continue
+        sub(root, _TAGS[name]).text = lexical(value)
+    return root
+
+
+def form_fields(element: etree._Element) -> tuple[str, dict[str, Any]]:
+    """Inverse of :func:`build_form` (lexical strings): ``(kind, fields)``."""
+    kind = etree.QName(element).localname.removeprefix("Form")
+    fields: dict[str, Any] = {}
+    for child in element:
+        name = etree.QName(child).localname
+        if name == "Partner":
+            fields[name] = {etree.QName(p).localname: (p.text or "") for p in child}
+        else:
+            fields[name] = child.text or ""
+    return kind, fields
+
+
+def build_decision_request(forms: Iterable[etree._Element]) -> etree._Element:
+    root = etree.Element(_D + "DIS_DecisionRequest", nsmap={"dis": DIS_NS})
+    for form in forms:
+        root.append(form)
+    return root
+
+
+@dataclass(frozen=True, slots=True)
+class ResultError:
+    code: str
+    severity: str
+    field: str | None
+    description: str
+
+
+@dataclass(slots=True)
+class DecisionResult:
+    """NovaPrima's answer for one form (shape of loi 65 ``DecisionResult``, federal.md 10.3)."""
+
+    client_reference: str
+    ssin: str
+    form_type: str
+    evaluation: str
+    received_at: str
+    entry_date: str | None = None
+    recovery_month: str | None = None
+    sequence_number: int | None = None
+    unique_attest_id: str | None = None
+    reference_spp: str | None = None
+    percentage: int | None = None
+    accepted_amount: int | None = None
+    errors: list[ResultError] = field(default_factory=list)
+
+
+def build_decision_result(result: DecisionResult) -> etree._Element:
+    el = etree.Element(_D + "DecisionResult", nsmap={"dis": DIS_NS})
+    sub = etree.SubElement
+    sub(el, _D + "ClientReference").text = result.client_reference
+    if result.unique_attest_id:
+        sub(el, _D + "UniqueAttestID").text = result.unique_attest_id
+    if result.reference_spp:
+        sub(el, _D + "ReferenceSPP_POD").text = result.reference_spp
+    sub(el, _D + "SSIN").text = result.ssin
+    sub(el, _D + "FormType").text = result.form_type
+    if result.form_type == "D":
+        sub(el, _D + "RecoveryMonth").text = result.recovery_month or ""
+        sub(el, _D + "SequenceNumber").text = str(result.sequence_number or 1)
+    else:
+        sub(el, _D + "EntryDate").text = result.entry_date or ""
+    sub(el, _D + "Evaluation").text = result.evaluation
+    if result.percentage is not None:
+        sub(el, _D + "Percentage").text = str(result.percentage)
+    if result.accepted_amount is not None:
+        sub(el, _D + "AcceptedAmount").text = str(result.accepted_amount)
+    sub(el, _D + "ReceivedAt").text = result.received_at
+    for err in result.errors:
+        e = sub(el, _D + "ErrorsOnForm")
+        sub(e, _D + "Code").text = err.code
+        sub(e, _D + "Severity").text = err.severity
+        if err.field:
+            sub(e, _D + "Field").text = err.field
+        d = sub(e, _D + "Description", lang="fr")
+        d.text = err.description
+    return el
+
+
+def _t(el: etree._Element, name: str) -> str | None:
+    child = el.find(_D + name)
+    return None if child is None else (child.text or "")
+
+
+def parse_decision_result(el: etree._Element) -> DecisionResult:
+    seq = _t(el, "SequenceNumber")
+    pct = _t(el, "Percentage")
+    amount = _t(el, "AcceptedAmount")
+    return DecisionResult(
+        client_reference=_t(el, "ClientReference") or "",
+        ssin=_t(el, "SSIN") or "",
+        form_type=_t(el, "FormType") or "",
+        evaluation=_t(el, "Evaluation") or "",
+        received_at=_t(el, "ReceivedAt") or "",
+        entry_date=_t(el, "EntryDate"),
+        recovery_month=_t(el, "RecoveryMonth"),
+        sequence_number=int(seq) if seq else None,
+        unique_attest_id=_t(el, "UniqueAttestID"),
+        reference_spp=_t(el, "ReferenceSPP_POD"),
+        percentage=int(pct) if pct else None,
+        accepted_amount=int(amount) if amount else None,
+        errors=[
+            ResultError(code=_t(e, "Code") or "", severity=_t(e, "Severity") or "", field=_t(e, "Field"),
+                        description=_t(e, "Description") or "")
+            for e in el.iterfind(_D + "ErrorsOnForm")
+        ],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    legislation: str
+    ins_code: str
+    dossier: str
+    ssin: str
+    reference: str
+    client_reference: str
+    amount_type: int
+    first_day: str
+    last_day: str
+    budget_article: str
+    sign: str
+    amount: int
+    percentage: int
+    category: str
+
+    @property
+    def signed_amount(self) -> int:
+        return -self.amount if self.sign == "-" else self.amount
+
+
+@dataclass(slots=True)
+class Statement:
+    kbo: str
+    month: str
+    available: bool
+    lines: list[StatementLine]
+    notices: list[tuple[str, str | None, str]]
+
+
+def parse_statement(el: etree._Element) -> Statement:
+    lines = [
+        StatementLine(
+            legislation=_t(line, "Legislation") or "", ins_code=_t(line, "InsCode") or "",
+            dossier=_t(line, "Dossier") or "", ssin=_t(line, "SSIN") or "",
+            reference=_t(line, "Reference") or "", client_reference=_t(line, "ClientReference") or "",
+            amount_type=int(_t(line, "AmountType") or 0), first_day=_t(line, "FirstDay") or "",
+            last_day=_t(line, "LastDay") or "", budget_article=_t(line, "BudgetArticle") or "",
+            sign=_t(line, "Sign") or "+", amount=int(_t(line, "Amount") or 0),
+            percentage=int(_t(line, "Percentage") or 0), category=_t(line, "Category") or "",
+        )
+        for line in el.iterfind(_D + "Line")
+    ]
+    notices = [(_t(n, "Code") or "", _t(n, "ClientReference"), _t(n, "Text") or "") for n in el.iterfind(_D + "Notice")]
+    return Statement(kbo=_t(el, "KBOBCE") or "", month=_t(el, "Month") or "",
+                     available=(_t(el, "Available") == "true"), lines=lines, notices=notices)

@@ -1,0 +1,461 @@
+"""The simulator as a plain WSGI application built on lxml (no spyne: it does not import on 3.12+,
+stack.md section 3).
+
+Routes:
+  GET  <PORT_PATH>?wsdl                 the official WebServiceConnector.wsdl with the local address
+  POST <PORT_PATH>                      SOAP 1.1 ``sendXML(xmlString)`` carrying an SSDNRequest
+  GET/POST/DELETE /admin/...            JSON admin API (clock, CPAS, integrations, mutations, faults, config)
+  GET  /ebox/<kbo>/<YYYY-MM>/statement.txt   monthly statement, TXT layout of federal.md 5.4
+"""
+
+from __future__ import annotations
+
+import base64
+import random
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from lxml import etree
+
+from piis_connectors.federal import dis, envelope, schemas
+from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
+from piis_connectors.federal.simulator import statement as _statement
+from piis_connectors.federal.simulator.novaprima import NovaPrima
+from piis_connectors.federal.simulator.store import Store
+
+__all__ = ["PORT_PATH", "WSC_NS", "SOAP_NS", "SimulatorApp"]
+
+PORT_PATH = "/connectors/webservice/KSZBCSSWebServiceConnectorPort"
+WSC_NS = "http://ksz-bcss.fgov.be/connectors/WebServiceConnector"
+SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
+_MA = "{%s}" % envelope.MANAGE_ACCESS_NS
+_BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
+         b'<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+         b'<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body>'
+         b'<tns:xmlString xmlns:tns="http://ksz-bcss.fgov.be/connectors/WebServiceConnector">&lol2;&xxe;</tns:xmlString>'
+         b'</soap:Body></soap:Envelope>')
+
+StartResponse = Callable[..., Any]
+
+
+def _soap(body: etree._Element) -> bytes:
+    env = etree.Element("{%s}Envelope" % SOAP_NS, nsmap={"soap": SOAP_NS})
+    etree.SubElement(env, "{%s}Body" % SOAP_NS).append(body)
+    return etree.tostring(env, xml_declaration=True, encoding="utf-8")
+
+
+def _fault(code: str, text: str, reason: str) -> bytes:
+    fault = etree.Element("{%s}Fault" % SOAP_NS)
+    etree.SubElement(fault, "faultcode").text = f"soap:{code}"
+    etree.SubElement(fault, "faultstring").text = text
+    detail = etree.SubElement(fault, "detail")
+    etree.SubElement(detail, "ReasonCode").text = reason
+    return _soap(fault)
+
+
+class SimulatorApp:
+    """The WSGI callable; owns the SQLite store and the batch worker thread."""
+
+    def __init__(self, db_path: Path | str, *, basic_auth: tuple[str, str] | None = None,
+                 max_request_bytes: int = 64 * 1024 * 1024) -> None:
+        self.store = Store(db_path)
+        self.engine = NovaPrima(self.store)
+        self.basic_auth = basic_auth
+        self.max_request_bytes = max_request_bytes
+        self._stop = threading.Event()
+        self._worker: threading.Thread | None = None
+        self._wsdl = (schemas.WSDL_PATH).read_text(encoding="utf-8")
+        self._last_reply: bytes | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+    def start_worker(self) -> None:
+        if self._worker is None:
+            self._worker = threading.Thread(target=self._work, name="novaprima-batch", daemon=True)
+            self._worker.start()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._worker is not None:
+            self._worker.join(timeout=5)
+        self.store.close()
+
+    def _work(self) -> None:
+        while not self._stop.wait(0.02):
+            try:
+                self.process_due_batches()
+            except Exception:  # pragma: no cover - keep the worker alive; state is transactional
+                time.sleep(0.2)
+
+    def process_due_batches(self) -> int:
+        done = 0
+        with self.store.lock:
+            tickets = self.store.db.execute("SELECT ticket, kbo FROM batches WHERE done=0 AND due<=? ORDER BY rowid",
+                                            (time.time(),)).fetchall()
+            for ticket, kbo in tickets:
+                db = self.store.db
+                db.execute("BEGIN")
+                try:
+                    for row in db.execute("SELECT id, kind, payload FROM forms WHERE ticket=? AND state='PENDING'"
+                                          " ORDER BY id", (ticket,)).fetchall():
+                        self.engine.process(kbo, row["kind"], orjson.loads(row["payload"]), row_id=row["id"],
+                                            online=False)
+                        done += 1
+                    db.execute("UPDATE batches SET done=1 WHERE ticket=?", (ticket,))
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+        return done
+
+    # ------------------------------------------------------------------ WSGI
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ["REQUEST_METHOD"]
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        try:
+            if path.startswith("/admin/"):
+                return self._admin(environ, method, path, start_response)
+            if path.startswith("/ebox/"):
+                return self._ebox(path, start_response)
+            if method == "GET" and (path in (PORT_PATH, "/wsdl")) and (path == "/wsdl" or query.lower() == "wsdl"):
+                host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+                text = self._wsdl.replace("http://127.0.0.1:8765", f"http://{host}")
+                return self._respond(start_response, "200 OK", text.encode(), "text/xml; charset=utf-8")
+            if method == "POST" and path == PORT_PATH:
+                if not self._authorised(environ):
+                    return self._respond(start_response, "401 Unauthorized", b"", "text/plain",
+                                         [("WWW-Authenticate", 'Basic realm="bcss"')])
+                return self._soap_call(environ, start_response)
+            return self._respond(start_response, "404 Not Found", b"not found", "text/plain")
+        except Exception as exc:  # the simulator must answer, not crash the test run
+            return self._respond(start_response, "500 Internal Server Error",
+                                 _fault("Server", f"MSG00003: unexpected internal error ({type(exc).__name__})",
+                                        "MSG00003"), "text/xml; charset=utf-8")
+
+    def _respond(self, start_response: StartResponse, status: str, body: bytes, ctype: str,
+                 extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+        start_response(status, [("Content-Type", ctype), ("Content-Length", str(len(body))), *(extra or [])])
+        return [body]
+
+    def _authorised(self, environ: dict[str, Any]) -> bool:
+        if self.basic_auth is None:
+            return True
+        header = environ.get("HTTP_AUTHORIZATION", "")
+        expected = "Basic " + base64.b64encode(f"{self.basic_auth[0]}:{self.basic_auth[1]}".encode()).decode()
+        return header == expected
+
+    def _read_body(self, environ: dict[str, Any]) -> bytes:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if length > self.max_request_bytes:
+            raise UnsafeXmlError(f"request of {length} bytes exceeds the limit")
+        return environ["wsgi.input"].read(length)
+
+    def _take_fault(self) -> tuple[str, float] | None:
+        with self.store.lock:
+            row = self.store.db.execute("SELECT id, kind, delay, remaining FROM faults WHERE remaining>0 ORDER BY id"
+                                        " LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self.store.db.execute("UPDATE faults SET remaining=remaining-1 WHERE id=?", (row["id"],))
+            return row["kind"], float(row["delay"])
+
+    # ------------------------------------------------------------------ SOAP
+    def _soap_call(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
+        xml = "text/xml; charset=utf-8"
+        try:
+            body = self._read_body(environ)
+        except UnsafeXmlError as exc:
+            return self._respond(start_response, "413 Payload Too Large", _fault("Client", str(exc), "-000050"), xml)
+        fault = self._take_fault()
+        kind, delay = fault if fault else ("", 0.0)
+        if kind == "unavailable":
+            return self._respond(start_response, "500 Internal Server Error",
+                                 _fault("Server", "MSG00003: service temporarily unavailable", "MSG00003"), xml)
+        if kind == "http503":
+            return self._respond(start_response, "503 Service Unavailable", b"unavailable", "text/plain")
+        if kind == "soap_fault":
+            return self._respond(start_response, "500 Internal Server Error",
+                                 _fault("Client", "-000050: message structure not conform", "-000050"), xml)
+        if kind == "slow":
+            time.sleep(delay)
+        try:
+            soap_root = parse_untrusted(body, max_bytes=self.max_request_bytes)
+            holder = soap_root.find("{%s}Body/{%s}xmlString" % (SOAP_NS, WSC_NS))
+            if holder is None or not holder.text:
+                raise UnsafeXmlError("SOAP body must hold one xmlString")
+            inner = parse_untrusted(holder.text, max_bytes=self.max_request_bytes)
+        except UnsafeXmlError as exc:
+            return self._respond(start_response, "500 Internal Server Error",
+                                 _fault("Client", f"-000050: {exc}", "-000050"), xml)
+        reply = self._handle_ssdn(inner, duplicate=(kind == "duplicate"), shuffle=(kind == "shuffle"))
+        payload = _soap_string(etree.tostring(reply, encoding="unicode"))
+        if kind == "timeout":
+            time.sleep(delay)  # effects are committed: the client must ask for the status before any resend
+        elif kind == "malformed":
+            payload = payload[: len(payload) // 2]
+        elif kind == "hostile":
+            payload = _BOMB
+        elif kind == "huge":
+            payload = payload.replace(b"</tns:xmlString>", b" " * int(delay or 4_000_000) + b"</tns:xmlString>")
+        elif kind == "stale" and self._last_reply is not None:
+            payload = self._last_reply
+        self._last_reply = payload
+        return self._respond(start_response, "200 OK", payload, xml)
+
+    def _handle_ssdn(self, inner: etree._Element, *, duplicate: bool, shuffle: bool) -> etree._Element:
+        received = datetime.now()
+        ticket = str(uuid.uuid4())
+        issues = schemas.validate(schemas.envelope_schema(), inner)
+        if issues:
+            details = [envelope.Detail("ERROR", "-000050", f"{i.path}: {i.message}"[:500], "BCSS") for i in issues[:5]]
+            return envelope.build_reply(ok="NO", return_code=10000, details=details, user=None, reference=None,
+                                        ticket=ticket, time_request=None, time_receive=received,
+                                        time_response=datetime.now())
+        request = envelope.parse_request(inner)
+        with self.store.lock:
+            db = self.store.db
+            if self.engine._cpas(request.user.org_unit) is None:
+                return envelope.build_reply(
+                    ok="NO", return_code=10000, user=request.user, reference=request.reference, ticket=ticket,
+                    details=[envelope.Detail("ERROR", "-300010", "sender not authorised for this service", "BCSS")],
+                    time_request=request.time_request, time_receive=received, time_response=datetime.now())
+            db.execute("BEGIN")
+            try:
+                replies = [self._service(request.user.org_unit, s, ticket, duplicate, shuffle) for s in request.services]
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+        ok = "YES" if all(r.ok == "YES" for r in replies) else ("NO" if all(r.ok == "NO" for r in replies) else "WARNING")
+        return envelope.build_reply(ok=ok, return_code={"YES": 0, "WARNING": 1, "NO": 10000}[ok], user=request.user,
+                                    reference=request.reference, ticket=ticket, time_request=request.time_request,
+                                    time_receive=received, time_response=datetime.now(), services=replies)
+
+    def _service(self, kbo: str, service: envelope.ServiceRequest, ticket: str, duplicate: bool,
+                 shuffle: bool) -> envelope.ServiceReply:
+        sid = service.service_id
+        payload = service.payload
+        local = etree.QName(payload).localname
+
+        def reply(body: etree._Element | None, ok: str = "YES", details: list[envelope.Detail] | None = None):
+            return envelope.ServiceReply(ok=ok, return_code={"YES": 0, "WARNING": 1, "NO": 10000}[ok],
+                                         service_id=sid, version=service.version, payload=body, details=details or [])
+
+        if sid == dis.SERVICE_MANAGE_ACCESS and local == "ManageAccessRequest":
+            return reply(self._manage_access(kbo, payload))
+        if sid in dis.SERVICE_FORM.values() and local == "DIS_DecisionRequest":
+            kind = sid[-1]
+            out = etree.Element(dis.q("DIS_DecisionReply"), nsmap={"dis": dis.DIS_NS})
+            warn = False
+            for form in payload:
+                fkind, fields = dis.form_fields(form)
+                if fkind != kind:
+                    return reply(None, "NO", [envelope.Detail("ERROR", "-300000", f"form {fkind} sent to {sid}")])
+                existing = self.engine.existing(kbo, fields["ClientReference"])
+                if existing is not None and existing["state"] == "DONE":
+                    result = self.engine.echo(existing)
+                else:
+                    result = self.engine.process(kbo, kind, fields)
+                warn = warn or result.evaluation != "ACCEPTED" or bool(result.errors)
+                el = dis.build_decision_result(result)
+                out.append(el)
+                if duplicate:
+                    out.append(dis.build_decision_result(result))
+            return reply(out, "WARNING" if warn else "YES")
+        if sid == dis.SERVICE_BATCH and local == "DIS_DecisionRequest":
+            count = 0
+            db = self.store.db
+            for form in payload:
+                fkind, fields = dis.form_fields(form)
+                if self.engine.existing(kbo, fields["ClientReference"]) is not None:
+                    db.execute("INSERT INTO batch_dups(ticket, kbo, client_ref) VALUES(?,?,?)",
+                               (ticket, kbo, fields["ClientReference"]))
+                else:
+                    self.engine.enqueue(kbo, fkind, fields, ticket)
+                count += 1
+            delay = float(self.engine.config("batch_delay", 0.0))
+            db.execute("INSERT INTO batches(ticket, kbo, due, count) VALUES(?,?,?,?)", (ticket, kbo, time.time() + delay, count))
+            ack = etree.Element(dis.q("DIS_BatchAck"), nsmap={"dis": dis.DIS_NS})
+            etree.SubElement(ack, dis.q("Ticket")).text = ticket
+            etree.SubElement(ack, dis.q("FormCount")).text = str(count)
+            return reply(ack)
+        if sid == dis.SERVICE_BATCH_RESULT and local == "DIS_BatchResultRequest":
+            return reply(self._batch_result(kbo, payload.findtext(dis.q("Ticket")) or "", duplicate, shuffle))
+        if sid == dis.SERVICE_STATUS and local == "DIS_StatusRequest":
+            out = etree.Element(dis.q("DIS_StatusReply"), nsmap={"dis": dis.DIS_NS})
+            for ref_el in payload.iterfind(dis.q("ClientReference")):
+                ref = ref_el.text or ""
+                row = self.engine.existing(kbo, ref)
+                fs = etree.SubElement(out, dis.q("FormStatus"))
+                etree.SubElement(fs, dis.q("ClientReference")).text = ref
+                state = "UNKNOWN" if row is None else ("PENDING" if row["state"] == "PENDING" else "PROCESSED")
+                etree.SubElement(fs, dis.q("State")).text = state
+                if state == "PROCESSED":
+                    fs.append(etree.fromstring(row["result"]))
+            return reply(out)
+        if sid == dis.SERVICE_STATEMENT and local == "DIS_StatementRequest":
+            return reply(self._statement(kbo, payload.findtext(dis.q("Month")) or ""))
+        return reply(None, "NO", [envelope.Detail("ERROR", "-300000", f"service {sid} / {local} does not exist", "BCSS")])
+
+    def _batch_result(self, kbo: str, ticket: str, duplicate: bool, shuffle: bool) -> etree._Element:
+        db = self.store.db
+        out = etree.Element(dis.q("DIS_BatchResultReply"), nsmap={"dis": dis.DIS_NS})
+        etree.SubElement(out, dis.q("Ticket")).text = ticket
+        batch = db.execute("SELECT done FROM batches WHERE ticket=? AND kbo=?", (ticket, kbo)).fetchone()
+        status = "UNKNOWN" if batch is None else ("DONE" if batch["done"] else "PENDING")
+        etree.SubElement(out, dis.q("Status")).text = status
+        if status != "DONE":
+            return out
+        results = [etree.fromstring(r[0]) for r in db.execute(
+            "SELECT result FROM forms WHERE ticket=? AND kbo=? ORDER BY id", (ticket, kbo)).fetchall()]
+        for r in db.execute("SELECT f.* FROM batch_dups d JOIN forms f ON f.kbo=d.kbo AND f.client_ref=d.client_ref"
+                            " WHERE d.ticket=? AND f.state='DONE'", (ticket,)).fetchall():
+            results.append(dis.build_decision_result(self.engine.echo(r)))
+        if shuffle:
+            random.Random(ticket).shuffle(results)
+        for el in results:
+            out.append(el)
+            if duplicate:
+                out.append(etree.fromstring(etree.tostring(el)))
+        return out
+
+    def _statement(self, kbo: str, month: str) -> etree._Element:
+        lines = _statement.generate(self.engine, kbo, month)
+        out = etree.Element(dis.q("DIS_StatementReply"), nsmap={"dis": dis.DIS_NS})
+        etree.SubElement(out, dis.q("KBOBCE")).text = kbo
+        etree.SubElement(out, dis.q("Month")).text = month
+        etree.SubElement(out, dis.q("Available")).text = "false" if lines is None else "true"
+        for line in lines or []:
+            el = etree.SubElement(out, dis.q("Line"))
+            for tag, value in (("Legislation", "1"), ("InsCode", line["ins"]), ("Dossier", line["dossier"]),
+                               ("SSIN", line["ssin"]), ("Reference", line["reference"] or ""),
+                               ("ClientReference", line["client_ref"]), ("AmountType", line["amount_type"]),
+                               ("FirstDay", line["first_day"]), ("LastDay", line["last_day"]),
+                               ("BudgetArticle", line["article"]), ("Sign", line["sign"]), ("Amount", line["amount"]),
+                               ("Percentage", line["pct"]), ("Category", line["category"] or "")):
+                etree.SubElement(el, dis.q(tag)).text = str(value)
+        if lines is not None:
+            start = f"{month}-01"
+            end = f"{month}-31T23:59:59"
+            for n in self.store.db.execute("SELECT * FROM notices WHERE kbo=? AND created_at>=? AND created_at<=?"
+                                           " ORDER BY id", (kbo, start, end)).fetchall():
+                el = etree.SubElement(out, dis.q("Notice"))
+                etree.SubElement(el, dis.q("Code")).text = n["code"]
+                if n["client_ref"]:
+                    etree.SubElement(el, dis.q("ClientReference")).text = n["client_ref"]
+                etree.SubElement(el, dis.q("Text")).text = n["text"]
+        return out
+
+    def _manage_access(self, kbo: str, payload: etree._Element) -> etree._Element:
+        ssin = payload.findtext(_MA + "SSIN") or ""
+        purpose = int(payload.findtext(_MA + "Purpose") or 2)
+        action = payload.findtext(_MA + "Action") or "LIST"
+        start = payload.findtext(f"{_MA}Period/{{{envelope.COMMON_NS}}}StartDate") or payload.findtext(f"{_MA}Period/{_MA}StartDate")
+        end = payload.findtext(f"{_MA}Period/{{{envelope.COMMON_NS}}}EndDate") or payload.findtext(f"{_MA}Period/{_MA}EndDate")
+        db = self.store.db
+        if action == "REGISTER":
+            db.execute("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
+                       (kbo, ssin, purpose, start, end))
+        elif action == "UNREGISTER":
+            db.execute("UPDATE integrations SET end=? WHERE kbo=? AND ssin=? AND purpose=? AND (end IS NULL OR end>?)",
+                       (start, kbo, ssin, purpose, start))
+        out = etree.Element(_MA + "ManageAccessReply", nsmap={None: envelope.MANAGE_ACCESS_NS, "common": envelope.COMMON_NS})
+        orig = etree.SubElement(out, _MA + "OriginalRequest")
+        etree.SubElement(orig, _MA + "SSIN").text = ssin
+        etree.SubElement(orig, _MA + "Purpose").text = str(purpose)
+        period = etree.SubElement(orig, _MA + "Period")
+        etree.SubElement(period, f"{{{envelope.COMMON_NS}}}StartDate").text = start
+        if end:
+            etree.SubElement(period, f"{{{envelope.COMMON_NS}}}EndDate").text = end
+        etree.SubElement(orig, _MA + "Action").text = action
+        for row in db.execute("SELECT * FROM integrations WHERE kbo=? AND ssin=? ORDER BY start", (kbo, ssin)).fetchall():
+            reg = etree.SubElement(out, _MA + "Registrations")
+            etree.SubElement(reg, _MA + "Purpose").text = str(row["purpose"])
+            p = etree.SubElement(reg, _MA + "Period")
+            etree.SubElement(p, f"{{{envelope.COMMON_NS}}}StartDate").text = row["start"]
+            if row["end"]:
+                etree.SubElement(p, f"{{{envelope.COMMON_NS}}}EndDate").text = row["end"]
+            etree.SubElement(reg, _MA + "OrgUnit").text = kbo
+            etree.SubElement(reg, _MA + "Register").text = "SECONDARY"
+        return out
+
+    # ------------------------------------------------------------------ eBox
+    def _ebox(self, path: str, start_response: StartResponse) -> list[bytes]:
+        parts = path.strip("/").split("/")
+        if len(parts) == 4 and parts[3] == "statement.txt":
+            with self.store.lock:
+                lines = _statement.generate(self.engine, parts[1], parts[2])
+            if lines is None:
+                return self._respond(start_response, "404 Not Found", b"statement not yet available", "text/plain")
+            return self._respond(start_response, "200 OK", _statement.render_txt(lines, parts[2]).encode(),
+                                 "text/plain; charset=utf-8")
+        return self._respond(start_response, "404 Not Found", b"not found", "text/plain")
+
+    # ------------------------------------------------------------------ admin
+    def _admin(self, environ: dict[str, Any], method: str, path: str, start_response: StartResponse) -> list[bytes]:
+        body = orjson.loads(self._read_body(environ) or b"{}") if method in ("POST", "PUT") else {}
+        name = path.removeprefix("/admin/").strip("/")
+        try:
+            result = self.admin(method, name, body, environ.get("QUERY_STRING", ""))
+        except KeyError as exc:
+            return self._respond(start_response, "404 Not Found", orjson.dumps({"error": str(exc)}), "application/json")
+        return self._respond(start_response, "200 OK", orjson.dumps(result), "application/json")
+
+    def admin(self, method: str, name: str, body: dict[str, Any], query: str = "") -> Any:
+        """The admin operations (also callable in-process)."""
+        db = self.store.db
+        with self.store.lock:
+            if name == "clock":
+                if method == "POST":
+                    self.store.set_setting("clock", datetime.fromisoformat(body["now"]).isoformat())
+                return {"now": self.engine.now().isoformat()}
+            if name == "config" and method == "POST":
+                for key, value in body.items():
+                    self.store.set_setting("cfg:" + key, orjson.dumps(value).decode())
+                return {"ok": True}
+            if name == "cpas" and method == "POST":
+                db.execute("INSERT OR REPLACE INTO cpas(kbo, ins, name, rate) VALUES(?,?,?,?)",
+                           (body["kbo"], body["ins"], body.get("name", "CPAS"), int(body.get("rate", 5500))))
+                for item in body.get("rates", []):
+                    db.execute("INSERT OR REPLACE INTO cpas_rates(kbo, since, rate) VALUES(?,?,?)",
+                               (body["kbo"], item["since"], int(item["rate"])))
+                return {"ok": True}
+            if name == "integrations" and method == "POST":
+                db.execute("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
+                           (body["kbo"], body["ssin"], int(body.get("purpose", 2)), body.get("start", "2002-10-01"),
+                            body.get("end")))
+                return {"ok": True}
+            if name == "mutations" and method == "POST":
+                n = self.engine.apply_mutation(body["ssin"], body["kind"], date.fromisoformat(body["date"]),
+                                               body.get("new_ssin"))
+                return {"affected": n}
+            if name == "faults":
+                if method == "POST":
+                    db.execute("INSERT INTO faults(kind, remaining, delay) VALUES(?,?,?)",
+                               (body["kind"], int(body.get("count", 1)), float(body.get("delay", 0))))
+                elif method == "DELETE":
+                    db.execute("DELETE FROM faults")
+                return [dict(r) for r in db.execute("SELECT * FROM faults WHERE remaining>0").fetchall()]
+            if name == "forms":
+                rows = db.execute("SELECT id, kbo, client_ref, kind, ssin, dossier, entry_date, recovery_month, seq,"
+                                  " state, evaluation, superseded_by, cancelled, nr_end, pct, accepted_amount, ticket"
+                                  " FROM forms ORDER BY id").fetchall()
+                return [dict(r) for r in rows]
+            if name == "notices":
+                return [dict(r) for r in db.execute("SELECT * FROM notices ORDER BY id").fetchall()]
+            if name == "stats":
+                return {"forms": db.execute("SELECT COUNT(*) FROM forms").fetchone()[0],
+                        "pending": db.execute("SELECT COUNT(*) FROM forms WHERE state='PENDING'").fetchone()[0]}
+        raise KeyError(f"unknown admin operation {method} {name}")
+
+
+def _soap_string(reply_xml: str) -> bytes:
+    holder = etree.Element("{%s}xmlString" % WSC_NS, nsmap={"tns": WSC_NS})
+    holder.text = reply_xml
+    return _soap(holder)

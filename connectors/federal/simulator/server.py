@@ -1,0 +1,112 @@
+"""A small threaded HTTP/1.1 host for the simulator's WSGI app.
+
+Why not ``wsgiref.simple_server``: it closes the connection after every request (HTTP/1.0), so the
+client's connection reuse could not be exercised or measured.  ``http.server`` with
+``protocol_version = "HTTP/1.1"`` keeps connections alive; the app itself stays plain WSGI.
+Binds to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from piis_connectors.federal.simulator.app import PORT_PATH, SimulatorApp
+
+__all__ = ["SimulatorServer", "start_simulator"]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "NovaPrimaSim/1.0"
+
+    def log_message(self, format: str, *args: Any) -> None:  # request lines would carry nothing useful
+        return
+
+    def _run(self) -> None:
+        path, _, query = self.path.partition("?")
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        environ = {
+            "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
+            "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "SERVER_NAME": self.server.server_address[0], "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version, "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": True,
+            "wsgi.multiprocess": False, "wsgi.run_once": False,
+        }
+        for key, value in self.headers.items():
+            environ["HTTP_" + key.upper().replace("-", "_")] = value
+        status_headers: list[Any] = []
+
+        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+            status_headers[:] = [status, headers]
+
+        chunks = self.server.app(environ, start_response)  # type: ignore[attr-defined]
+        data = b"".join(chunks)
+        status, headers = status_headers
+        try:
+            self.send_response(int(status.split(" ", 1)[0]), status.split(" ", 1)[1])
+            for key, value in headers:
+                if key.lower() != "content-length":
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # client gave up (timeout tests)
+            self.close_connection = True
+
+    do_GET = do_POST = do_DELETE = do_PUT = _run
+
+
+class SimulatorServer:
+    """The simulator listening on 127.0.0.1:<port> in a background thread (port 0 = pick a free one)."""
+
+    def __init__(self, db_path: Path | str, port: int = 0, *, host: str = "127.0.0.1", **app_kwargs: Any) -> None:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError("the simulator only listens on the loopback interface")
+        self.app = SimulatorApp(db_path, **app_kwargs)
+        self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.httpd.daemon_threads = True
+        self.httpd.app = self.app  # type: ignore[attr-defined]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def port(self) -> int:
+        return int(self.httpd.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def endpoint(self) -> str:
+        return self.base_url + PORT_PATH
+
+    @property
+    def wsdl_url(self) -> str:
+        return self.endpoint + "?wsdl"
+
+    def start(self) -> "SimulatorServer":
+        self.app.start_worker()
+        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="novaprima-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def serve_forever(self) -> None:
+        self.app.start_worker()
+        self.httpd.serve_forever(poll_interval=0.2)
+
+    def stop(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+        self.app.close()
+
+
+def start_simulator(db_path: Path | str, port: int = 0, **kwargs: Any) -> SimulatorServer:
+    return SimulatorServer(db_path, port, **kwargs).start()

@@ -1,0 +1,88 @@
+"""SQLite state of the simulator, so that it survives a restart (issue #5).
+
+Why the stdlib ``sqlite3`` and not SQLAlchemy: the simulator is a stand-alone fake of a remote system,
+and its hot path (thousands of forms per second in batch) is a handful of indexed look-ups per form.
+One connection guarded by a lock: SQLite serialises writers anyway, and the simulator's WSGI threads
+and its batch worker then never see each other's half-done transactions.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+__all__ = ["Store"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cpas (
+    kbo TEXT PRIMARY KEY, ins TEXT NOT NULL, name TEXT NOT NULL, rate INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cpas_rates (kbo TEXT NOT NULL, since TEXT NOT NULL, rate INTEGER NOT NULL,
+    PRIMARY KEY (kbo, since));
+CREATE TABLE IF NOT EXISTS integrations (
+    kbo TEXT NOT NULL, ssin TEXT NOT NULL, purpose INTEGER NOT NULL, start TEXT NOT NULL, end TEXT,
+    PRIMARY KEY (kbo, ssin, purpose, start)
+);
+CREATE TABLE IF NOT EXISTS forms (
+    id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, client_ref TEXT NOT NULL, kind TEXT NOT NULL,
+    ssin TEXT NOT NULL, dossier TEXT NOT NULL, entry_date TEXT, recovery_month TEXT, seq INTEGER,
+    period_start TEXT, period_end TEXT, category INTEGER, amount INTEGER, accepted_amount INTEGER,
+    piis INTEGER, pct INTEGER, status_code INTEGER, nature TEXT, end_date TEXT, regime TEXT,
+    state TEXT NOT NULL, evaluation TEXT, superseded_by INTEGER, cancelled INTEGER NOT NULL DEFAULT 0,
+    nr_end TEXT, received_at TEXT NOT NULL, ticket TEXT, payload BLOB, result BLOB, reference TEXT,
+    UNIQUE (kbo, client_ref)
+);
+CREATE INDEX IF NOT EXISTS ix_forms_ssin ON forms (ssin, kind);
+CREATE INDEX IF NOT EXISTS ix_forms_dossier ON forms (kbo, dossier, state);
+CREATE INDEX IF NOT EXISTS ix_forms_ticket ON forms (ticket);
+CREATE INDEX IF NOT EXISTS ix_forms_received ON forms (kbo, received_at);
+CREATE TABLE IF NOT EXISTS batches (
+    ticket TEXT PRIMARY KEY, kbo TEXT NOT NULL, due REAL NOT NULL, count INTEGER NOT NULL,
+    done INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS batch_dups (ticket TEXT NOT NULL, kbo TEXT NOT NULL, client_ref TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, remaining INTEGER NOT NULL,
+    delay REAL NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS mutations (id INTEGER PRIMARY KEY, ssin TEXT NOT NULL, kind TEXT NOT NULL,
+    date TEXT NOT NULL, new_ssin TEXT, recorded_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, code TEXT NOT NULL,
+    client_ref TEXT, text TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS stated (kbo TEXT NOT NULL, ssin TEXT NOT NULL, period TEXT NOT NULL,
+    form_id INTEGER NOT NULL, amount INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_stated ON stated (kbo, ssin, period);
+CREATE TABLE IF NOT EXISTS statements (kbo TEXT NOT NULL, month TEXT NOT NULL, generated_at TEXT NOT NULL,
+    PRIMARY KEY (kbo, month));
+CREATE TABLE IF NOT EXISTS statement_lines (kbo TEXT NOT NULL, month TEXT NOT NULL, line INTEGER NOT NULL,
+    form_id INTEGER NOT NULL, amount_type INTEGER NOT NULL, first_day TEXT NOT NULL, last_day TEXT NOT NULL,
+    article TEXT NOT NULL, sign TEXT NOT NULL, amount INTEGER NOT NULL, pct INTEGER NOT NULL,
+    PRIMARY KEY (kbo, month, line));
+"""
+
+
+class Store:
+    """The connection and its lock; callers hold ``store.lock`` around a unit of work."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    def setting(self, key: str, default: str | None = None) -> str | None:
+        row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+        return default if row is None else row[0]
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.db.execute("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                        (key, value))
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()
