@@ -55,6 +55,20 @@ _STAPPEN = {
     "JUR": "Juridisch advies vragen",
     "INKOM": "Kinderbijslag aanvragen",
 }
+_DOELEN = {
+    "WERK": "Duurzaam werk vinden",
+    "OPLEID": "Een diploma of getuigschrift behalen",
+    "WONEN": "Stabiele huisvesting",
+    "GEZOND": "Gezondheid opvolgen",
+    "FIN": "Schulden onder controle",
+    "ADMIN": "Zelfstandig administratie beheren",
+    "SOCNET": "Sociaal netwerk uitbreiden",
+    "MOBIL": "Zelfstandig verplaatsen",
+    "VRIJE": "Zinvolle vrijetijdsbesteding",
+    "KIND": "Kinderopvang geregeld",
+    "JUR": "Juridische situatie uitgeklaard",
+    "INKOM": "Alle rechten op inkomen benut",
+}
 _SCHOLEN = [("Hogeschool Gent", "Bachelor verpleegkunde"), ("KU Leuven", "Bachelor rechten"),
             ("Arteveldehogeschool", "Bachelor sociaal werk"), ("Atheneum Brugge", "Secundair ASO")]
 _VZWS = ["vzw De Kringwinkel", "vzw Buurtwerk", "Voedselbank vzw", "vzw Speelplein"]
@@ -88,11 +102,14 @@ def _contract(rng: random.Random, nr: int, dossier: str, ocmw: tuple[str, str, s
         domains.append("WERK")
     today = date(2026, 11, 1)
     signed = start - timedelta(days=rng.randint(0, 10))
+    decided = start - timedelta(days=rng.randint(20, 85))
+    goals = [{"doel_id": f"D{nr:07d}-{i + 1}", "domein": dom, "omschrijving": _DOELEN[dom]} for i, dom in enumerate(domains)]
     steps = []
     for i, dom in enumerate(domains):
         for party in ("CLIENT", "OCMW"):
             steps.append({
                 "stap_id": f"S{nr:07d}-{len(steps) + 1}",
+                "doel_id": goals[i]["doel_id"],
                 "volgorde": len(steps) + 1,
                 "domein": dom,
                 "partij": party,
@@ -126,7 +143,13 @@ def _contract(rng: random.Random, nr: int, dossier: str, ocmw: tuple[str, str, s
         "orientatie": "SOCIAAL" if kind == "ACT" else ("BEROEP" if kind in ("TEW", "OPL") else rng.choice(["BEROEP", "SOCIAAL"])),
         "status": status,
         "verplichtingsgrond": ("J25STU" if kind == "STU" else "J25TEW" if age < 25 else rng.choice(["NIEUW3M", "VRAAGOC", "VRAAGCL"])),
-        "beslissingsdatum_leefloon": format_date(start - timedelta(days=rng.randint(20, 85))),
+        "leefloon": {
+            "beslissing_id": f"B{nr:07d}",
+            "beslissingsdatum": format_date(decided),
+            "categorie": "GEZIN" if rng.random() < 0.2 else ("ALLEEN" if rng.random() < 0.6 else "SAMENW"),
+            "bedrag_maand": rng.choice(["876,13", "1.314,20", "1.776,07"]),
+            "vanaf": format_date(decided - timedelta(days=rng.randint(0, 15))),
+        },
         "sociaal_onderzoek_datum": format_date(start - timedelta(days=rng.randint(10, 19))),
         "ontwerp_overhandigd_op": format_date(signed - timedelta(days=rng.randint(5, 9))),
         "ondertekend_op": format_date(signed),
@@ -135,7 +158,10 @@ def _contract(rng: random.Random, nr: int, dossier: str, ocmw: tuple[str, str, s
         "maatschappelijk_werker": {"code": f"MW{rng.randint(1, 40):03d}", "naam": rng.choice(_VOORNAMEN) + " " + rng.choice(_NAMEN)},
         "vervangers": [{"code": f"MW{rng.randint(41, 60):03d}", "naam": rng.choice(_VOORNAMEN) + " " + rng.choice(_NAMEN)}],
         "domeinen": domains,
+        "doelen": goals,
         "stappen": steps,
+        "evaluatie_afspraak": {"methode": "Evaluatiegesprek met de maatschappelijk werker", "per_jaar": 3,
+                               "persoonlijk_per_jaar": 2},
         "gesprekken": interviews,
         "bijlagen": annexes,
         "studies": None,
@@ -151,12 +177,15 @@ def _contract(rng: random.Random, nr: int, dossier: str, ocmw: tuple[str, str, s
     if kind == "GDW":
         doc["gemeenschapsdienst"] = {"organisatie": rng.choice(_VZWS), "vzw": "J", "vrijwilligers": "J",
                                      "verzekering_ok": "J", "uren_per_week": str(rng.choice([4, 6, 8])),
+                                     "activiteiten": "Sorteren en onthaal in de winkel",
                                      "vergoeding": rng.choice(["0,00", "3,53"])}
     if rng.random() < 0.15:
-        doc["premie"] = {"bedrag": f"{rng.choice([50, 75, 100, 125])},{rng.choice(['00', '50'])}", "frequentie": "MAAND"}
+        doc["premie"] = {"bedrag": f"{rng.choice([50, 75, 100, 125])},{rng.choice(['00', '50'])}", "frequentie": "MAAND",
+                        "voorwaarden": "Maandelijks aanwezig op de afgesproken activiteiten"}
     if rng.random() < 0.03 and interviews:
         sdate = date(int(interviews[-1]["datum"][6:]), int(interviews[-1]["datum"][3:5]), int(interviews[-1]["datum"][:2]))
-        doc["sancties"].append({"datum": format_date(sdate + timedelta(days=20)), "type": rng.choice(["GEDEELT", "VOLLED"]),
+        doc["sancties"].append({"sanctie_id": f"X{nr:07d}-1", "feiten": "Afspraken niet nagekomen ondanks aanmaning",
+                                "datum": format_date(sdate + timedelta(days=20)), "type": rng.choice(["GEDEELT", "VOLLED"]),
                                 "percentage": rng.choice([25, 50, 100]), "van": format_date(sdate + timedelta(days=30)),
                                 "tot": format_date(sdate + timedelta(days=60))})
     if status == "BEEIND":
@@ -199,7 +228,8 @@ def generate(dossiers: int, seed: int = 1) -> Iterator[SeedContract]:
                 moved_on = start + timedelta(days=rng.randint(40, 150))
                 doc["status"] = "BEEIND"
                 doc["stopzetting"] = {"datum": format_date(moved_on), "reden": "VERHUIS",
-                                      "naar_ocmw_kbo": OCMWS[(OCMWS.index(ocmw) + 1) % len(OCMWS)][0]}
+                                      "naar_ocmw_kbo": OCMWS[(OCMWS.index(ocmw) + 1) % len(OCMWS)][0],
+                                      "naar_ocmw_nis": OCMWS[(OCMWS.index(ocmw) + 1) % len(OCMWS)][1]}
             yield SeedContract(doc["contractnummer"], dossier, ocmw[0], doc)
             start = start + timedelta(days=rng.randint(200, 420))
             if moves:
