@@ -1,5 +1,120 @@
 """Conformance kit for plugin authors, loaded as a pytest plugin (entry point ``pytest11``).
 
-The plugin-system issue fills it with fixtures (local federal simulator, sample case system)
-and parametrised conformance tests.
+Loaded in every pytest run where piis-bridge is installed, so importing it stays cheap: fixtures
+import what they need when used, and the heavier names below are loaded on first access.
+
+Fixtures:
+
+``sample_case_system``
+    An in-memory vendor case system (:class:`~piis_bridge.testing.sample.SampleCaseSystem`).
+``niss_guard``
+    Captures log records (all levels), stdout and stderr; ``check()`` (also run at teardown) fails
+    if a checksum-valid NISS reached any of them.
+
+Classes (``from piis_bridge.testing import ...``): :class:`CaseSystemPluginConformance` (subclass it),
+:class:`PluginUnderTest`, :class:`CaseSystemHarness`, :class:`SampleCaseSystem`,
+:class:`SampleCaseSystemPlugin`, :class:`SampleHarness`.  The connectors add the
+``federal_simulator`` and ``casesystem_simulator`` fixtures from their own pytest plugins.
 """
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+__all__ = [
+    "CaseSystemHarness",
+    "CaseSystemPluginConformance",
+    "NissGuard",
+    "PluginUnderTest",
+    "SampleCaseSystem",
+    "SampleCaseSystemPlugin",
+    "SampleHarness",
+    "niss_guard",
+    "sample_case_system",
+]
+
+_LAZY = {
+    "CaseSystemHarness": "piis_bridge.testing.conformance",
+    "CaseSystemPluginConformance": "piis_bridge.testing.conformance",
+    "PluginUnderTest": "piis_bridge.testing.conformance",
+    "SampleCaseSystem": "piis_bridge.testing.sample",
+    "SampleCaseSystemPlugin": "piis_bridge.testing.sample",
+    "SampleHarness": "piis_bridge.testing.sample",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is still inspected field by field
+            message = str(record.msg)
+        parts = [message, str(record.msg)]
+        parts.extend(str(v) for k, v in vars(record).items() if k not in ("msg", "args", "message"))
+        if record.exc_info:
+            parts.append(logging.Formatter().formatException(record.exc_info))
+        self.texts.append(f"{record.name}: " + " | ".join(parts))
+
+
+class NissGuard:
+    """Fails when a checksum-valid NISS appears in captured logs or console output."""
+
+    def __init__(self, handler: _Collect, capfd: pytest.CaptureFixture[str]) -> None:
+        self._handler = handler
+        self._capfd = capfd
+        self._console: list[str] = []
+
+    def texts(self) -> list[str]:
+        out, err = self._capfd.readouterr()
+        self._console.extend(t for t in (out, err) if t)
+        return [*self._handler.texts, *self._console]
+
+    def leaks(self) -> list[str]:
+        """The captured lines holding a NISS, with the NISS masked (safe to print)."""
+        from piis_bridge.logging import redact
+
+        return [redact(text)[:300] for text in self.texts() if redact(text) != text]
+
+    def check(self) -> None:
+        leaks = self.leaks()
+        if leaks:
+            pytest.fail(f"a NISS reached the logs or console output ({len(leaks)} line(s), masked here):\n"
+                        + "\n".join(leaks[:10]), pytrace=False)
+
+
+@pytest.fixture
+def niss_guard(capfd: pytest.CaptureFixture[str]) -> Iterator[NissGuard]:
+    handler = _Collect()
+    root = logging.getLogger()
+    old_level = root.level
+    root.addHandler(handler)
+    guard = NissGuard(handler, capfd)
+    try:
+        yield guard
+        guard.check()
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(old_level)
+
+
+@pytest.fixture
+def sample_case_system() -> Any:
+    from piis_bridge.testing.sample import SampleCaseSystem
+
+    return SampleCaseSystem()
