@@ -1,0 +1,102 @@
+"""The PIIS rules core: every rule of rules.md section 2 with its id, severity and citation.
+
+Public API::
+
+    from piis_bridge.rules import evaluate, evaluate_many, RuleSettings
+    report = evaluate(contract, on=date(2026, 11, 22))          # -> Report (pydantic)
+    report.findings, report.dates, report.obligations, report.has_errors
+
+How to add a rule
+-----------------
+1. Pick the module of its family (``obligation.py`` for R-OBL, ``deadlines.py`` for R-DL, ...;
+   part 2 owns ``sanctions.py``, ``transfers.py``, ``subsidies.py``, ``inspection.py``,
+   ``agenda.py``).  A new module must be listed in ``registry.CORE_RULE_MODULES`` (or already is
+   in ``PART2_RULE_MODULES``): modules register their rules when imported.
+2. Write the check and decorate it::
+
+       from piis_bridge.rules.registry import Era, Severity, rule, document
+       from piis_bridge.rules.context import RuleContext
+
+       @rule("R-SAN-03", title="A formal warning precedes any sanction", severity=Severity.LEGAL,
+             citation="[002 L407, L411; 000 L150]", era=Era.REFORM,
+             applies=lambda c: bool(c.sanctions), parameters=("sanction_max_months",))
+       def _san_03(ctx: RuleContext) -> None:
+           \"\"\"Plain-language documentation: this docstring IS the rule's doc in docs/rules.md.\"\"\"
+           for i, s in enumerate(ctx.contract.sanctions):
+               if s.warning_id is None:
+                   ctx.flag(f"Contract {ctx.cid}: sanction {s.sanction_id} has no formal warning.",
+                            f"sanctions[{i}].warning_id")
+
+   - ``ctx.flag`` records a finding at the rule's own level (L/H -> error, A -> warning,
+     X -> ``settings.local_policy_level``); ``ctx.error/warning/info`` force a level (the
+     advisory half of an L/A rule).  Rule id and citation are attached automatically.
+   - ``ctx.deadline(label, due, done, *fields)`` records a computed date and returns its status
+     (met / late / pending / overdue on ``ctx.on``); ``ctx.add_date`` records any other date.
+   - Dates: use ``piis_bridge.rules.calendar`` (``add_months`` D1, ``first_day_of_month_after``
+     D2, ``ctx.calendar.add_working_days`` D3, ``add_calendar_days`` D4, ``age_on`` D5).  Never
+     ``timedelta(days=90)`` for "3 months", never a naive Monday-Friday loop.
+   - Parameters: read ``ctx.settings.<name>`` (``settings.py``); never hard-code a legal value.
+     A new parameter is a new documented field of ``RuleSettings``.
+   - ``ctx.obligations`` holds the R-OBL summary (beneficiary first, then the partner);
+     ``ctx.cache`` shares values between rules of one contract; ``ctx.subsidy`` (a
+     ``report.SubsidySchedule``) and ``ctx.sections[name]`` carry area results into the report.
+   - Messages name the contract by ``ctx.cid`` and people by role; never a NISS, never a name.
+3. A rule that cannot be checked from the data is still registered with ``document(id, title=,
+   severity=, citation=, doc=)`` so it is listed, cited and documented.
+4. ``era=Era.REFORM`` / ``Era.HISTORICAL`` version the rule by the date of the facts (R-GEN-05,
+   default fact date: the DIS decision date; pass ``fact_date=`` for another one).
+5. Add boundary tests in ``tests/rules/test_<family>.py`` (day before / of / after each
+   deadline, holidays, month ends), then regenerate the docs:
+   ``piis-bridge rules docs > docs/rules.md`` (a test fails when they are out of date).
+
+Plugins add local rules through the hook ``piis_register_rules(registry)`` (``registry.rule(...)``
+or ``registry.add(Rule(...))``, ids must be new) and CPAS parameters through
+``piis_rule_parameters(cpas)`` (applied with ``RuleSettings.with_parameters``).
+"""
+
+from __future__ import annotations
+
+from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days, add_months, first_day_of_month_after
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.engine import calendar_for, default_registry, evaluate, evaluate_many
+from piis_bridge.rules.registry import (
+    CORE_RULES,
+    DuplicateRuleError,
+    Era,
+    Rule,
+    RuleError,
+    RuleRegistry,
+    Severity,
+    build_registry,
+)
+from piis_bridge.rules.report import ComputedDate, DateStatus, Finding, Level, PersonObligation, Report, SubsidySchedule
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+
+__all__ = [
+    "evaluate",
+    "evaluate_many",
+    "default_registry",
+    "build_registry",
+    "calendar_for",
+    "RuleSettings",
+    "DEFAULT_SETTINGS",
+    "Report",
+    "Finding",
+    "ComputedDate",
+    "PersonObligation",
+    "SubsidySchedule",
+    "Level",
+    "DateStatus",
+    "Rule",
+    "RuleRegistry",
+    "RuleContext",
+    "Severity",
+    "Era",
+    "RuleError",
+    "DuplicateRuleError",
+    "CORE_RULES",
+    "WorkingCalendar",
+    "add_months",
+    "first_day_of_month_after",
+    "add_calendar_days",
+]

@@ -1,0 +1,97 @@
+"""What a rule's check function receives: the contract, the reference date, the settings, the
+working-day calendar, and the methods to record findings and dates.
+
+Why a context object: the rule id and citation are attached to every finding automatically (a
+rule cannot forget to cite itself), and the level follows from the rule's severity unless the
+rule says otherwise (the advisory half of an L/A rule).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from piis_bridge.rules.report import ComputedDate, DateStatus, Finding, Level, PersonObligation, SubsidySchedule
+
+if TYPE_CHECKING:
+    from piis_bridge.model import PIISContract
+    from piis_bridge.rules.calendar import WorkingCalendar
+    from piis_bridge.rules.registry import Rule
+    from piis_bridge.rules.settings import RuleSettings
+
+__all__ = ["RuleContext"]
+
+_LEVEL_BY_SEVERITY = {"L": Level.ERROR, "H": Level.ERROR, "L/A": Level.ERROR, "A": Level.WARNING}
+
+
+class RuleContext:
+    """One contract being judged on one reference date."""
+
+    __slots__ = ("contract", "on", "settings", "calendar", "rule", "findings", "dates", "obligations",
+                 "subsidy", "sections", "cache", "rule_set")
+
+    def __init__(self, contract: PIISContract, on: date, settings: RuleSettings, calendar: WorkingCalendar) -> None:
+        self.contract = contract
+        self.on = on
+        self.settings = settings
+        self.calendar = calendar
+        self.rule: Rule | None = None
+        self.findings: list[Finding] = []
+        self.dates: list[ComputedDate] = []
+        self.obligations: list[PersonObligation] = []
+        self.subsidy: SubsidySchedule | None = None
+        self.sections: dict[str, Any] = {}
+        self.cache: dict[str, Any] = {}  # values shared between rules of one contract
+        self.rule_set = "historical" if contract.decision.decision_date < settings.reform_date else "2016"
+
+    # -- naming ---------------------------------------------------------------------------------
+    @property
+    def cid(self) -> str:
+        """How messages name the contract (never by a person's NISS)."""
+        return self.contract.contract_id
+
+    # -- findings -------------------------------------------------------------------------------
+    def _level(self) -> Level:
+        assert self.rule is not None
+        severity = self.rule.severity.value
+        if severity == "X":
+            return Level(self.settings.local_policy_level)
+        return _LEVEL_BY_SEVERITY[severity]
+
+    def _add(self, level: Level, message: str, fields: tuple[str, ...], person: str | None) -> None:
+        rule = self.rule
+        assert rule is not None, "findings are recorded while a rule runs"
+        self.findings.append(Finding.model_construct(
+            rule_id=rule.id, level=level, message=message, citation=rule.citation, fields=fields, person=person,
+        ))
+
+    def flag(self, message: str, *fields: str, person: str | None = None) -> None:
+        """A breach at the rule's own level (L/H -> error, A -> warning, X -> the local-policy level)."""
+        self._add(self._level(), message, fields, person)
+
+    def error(self, message: str, *fields: str, person: str | None = None) -> None:
+        self._add(Level.ERROR, message, fields, person)
+
+    def warning(self, message: str, *fields: str, person: str | None = None) -> None:
+        self._add(Level.WARNING, message, fields, person)
+
+    def info(self, message: str, *fields: str, person: str | None = None) -> None:
+        self._add(Level.INFO, message, fields, person)
+
+    # -- dates ----------------------------------------------------------------------------------
+    def add_date(self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None) -> None:
+        rule = self.rule
+        assert rule is not None
+        self.dates.append(ComputedDate.model_construct(
+            rule_id=rule.id, label=label, date=day, status=status, fields=fields, person=person,
+        ))
+
+    def deadline(self, label: str, due: date, done: date | None, *fields: str, person: str | None = None) -> DateStatus:
+        """Record a deadline and return its status: MET/LATE when *done* is known, else PENDING or
+        OVERDUE relative to the reference date (the deadline day itself is still on time)."""
+        if done is not None:
+            status = DateStatus.MET if done <= due else DateStatus.LATE
+        else:
+            status = DateStatus.PENDING if self.on <= due else DateStatus.OVERDUE
+        self.add_date(label, due, status, *fields, person=person)
+        return status

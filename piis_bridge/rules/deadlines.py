@@ -1,0 +1,204 @@
+"""R-DL: the deadlines of a PIIS, in months (D1), working days (D3) and calendar days (D4).
+
+Each rule records the computed date in the report (with its status on the reference date) and
+raises a finding only when the deadline is missed: late, or overdue on the reference date.
+"""
+
+from __future__ import annotations
+
+from piis_bridge.model import PartyRole
+from piis_bridge.rules.calendar import add_calendar_days, add_months
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Era, Severity, rule
+from piis_bridge.rules.report import DateStatus
+
+__all__: list[str] = []
+
+_MISSED = (DateStatus.LATE, DateStatus.OVERDUE)
+
+
+def _beneficiary_signed(ctx: RuleContext):
+    dates = [s.signed_date for s in ctx.contract.signatures
+             if s.party is PartyRole.BENEFICIARY and s.for_version == 1]
+    return min(dates) if dates else None
+
+
+@rule("R-DL-01", title="Mandatory PIIS signed within 3 months of the DIS decision", severity=Severity.LEGAL,
+      citation="[002 L127, L159, L616-618; 000 L108]", era=Era.REFORM, parameters=("piis_deadline_months",))
+def _dl_01(ctx: RuleContext) -> None:
+    """A mandatory PIIS (R-OBL-01..04) must be signed by ``add_months(DIS decision date, 3)``, that
+    day included (D1, Q-01: 30 November -> 28 February).  A motivated exemption (R-OBL-07) lifts
+    the deadline.  A signature after the deadline is an error; no signature past the deadline is
+    R-OBL-08's finding."""
+    ob = ctx.obligations[0]
+    if not ob.mandatory or ob.deadline is None:
+        return
+    c = ctx.contract
+    if ob.exempted:
+        ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, DateStatus.NOT_APPLICABLE, "signatures",
+                     person="beneficiary")
+        return
+    status = ctx.deadline("PIIS signature deadline", ob.deadline, c.signed_date, "signatures", person="beneficiary")
+    if status is DateStatus.LATE:
+        assert c.signed_date is not None
+        ctx.flag(f"Contract {ctx.cid}: signed on {c.signed_date.isoformat()}, after the deadline of "
+                 f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
+                 f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
+                 person="beneficiary")
+    for partner in ctx.obligations[1:]:
+        if partner.mandatory and partner.deadline is not None:
+            ctx.add_date("partner's PIIS signature deadline", partner.deadline, DateStatus.INFO, "partner",
+                         person="partner")
+
+
+def _offered_date(ctx: RuleContext):
+    c = ctx.contract
+    candidates = [d for d in (c.reflection.draft_handed_date if c.reflection else None,
+                              *(p.given_date for p in c.pre_signature_information if p.for_version == 1),
+                              c.signed_date) if d is not None]
+    return min(candidates) if candidates else None
+
+
+@rule("R-DL-02", title="Under 25: a job or a PIIS offered within the same 3 months", severity=Severity.LEGAL,
+      citation="[002 L618, L334]", era=Era.REFORM)
+def _dl_02(ctx: RuleContext) -> None:
+    """For a person under 25 the CPAS offers, within the same 3 months, either a job or a PIIS.
+    The contract is the offer: its first trace (draft handed over, information given, or the
+    signature) must fall on or before ``add_months(decision, 3)``."""
+    ob = ctx.obligations[0]
+    if ob.age_on_reference >= ctx.settings.age_threshold or ob.exempted:
+        return
+    due = add_months(ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months)
+    status = ctx.deadline("job or PIIS offer deadline (under 25)", due, _offered_date(ctx), "reflection",
+                          "pre_signature_information", person="beneficiary")
+    if status in _MISSED:
+        ctx.flag(f"Contract {ctx.cid}: the beneficiary is under 25 and no PIIS was offered by {due.isoformat()}.",
+                 "reflection.draft_handed_date", person="beneficiary")
+
+
+@rule("R-DL-03", title="Optional PIIS: signed within 3 months of the decision to conclude it",
+      severity=Severity.LEGAL, citation="[002 L619]", era=Era.REFORM)
+def _dl_03(ctx: RuleContext) -> None:
+    """When the PIIS is optional and the CPAS decides to conclude one anyway, it is signed within 3
+    months of that decision (``obligation.optional_piis_decision_date``)."""
+    ob = ctx.obligations[0]
+    decided = ctx.contract.obligation.optional_piis_decision_date
+    if ob.mandatory or decided is None or ob.deadline is None:
+        return
+    status = ctx.deadline("optional PIIS signature deadline", ob.deadline, ctx.contract.signed_date, "signatures",
+                          person="beneficiary")
+    if status in _MISSED:
+        when = ctx.contract.signed_date
+        did = f"signed on {when.isoformat()}" if when else "not signed"
+        ctx.flag(f"Contract {ctx.cid}: optional PIIS decided on {decided.isoformat()} and {did}; the deadline was "
+                 f"{ob.deadline.isoformat()}.", "signatures", "obligation.optional_piis_decision_date")
+
+
+@rule("R-DL-04", title="Five calendar days of reflection before signing", severity=Severity.LEGAL,
+      citation="[004 L212-213; 000 L87; Model A 004 L5368]",
+      parameters=("reflection_days", "q02_allow_reflection_waiver"))
+def _dl_04(ctx: RuleContext) -> None:
+    """A draft handed to the person on D may be signed from D+5 (calendar days, D4) at the
+    earliest.  Earlier signature is a violation unless the person's written waiver is recorded
+    *and* the legal switch Q-02 allows it (default: no waiver).  A signed contract without a record
+    of the draft handover cannot show the reflection period was respected."""
+    c = ctx.contract
+    signed = _beneficiary_signed(ctx)
+    if c.reflection is None:
+        if signed is not None:
+            ctx.flag(f"Contract {ctx.cid}: signed but no record of when the draft was handed over, so the "
+                     "reflection period cannot be shown.", "reflection")
+        return
+    earliest = add_calendar_days(c.reflection.draft_handed_date, ctx.settings.reflection_days)
+    ctx.add_date("earliest signature date (reflection period)", earliest, DateStatus.INFO, "reflection")
+    if signed is not None and signed < earliest:
+        if c.reflection.waived and ctx.settings.q02_allow_reflection_waiver and c.reflection.waiver_reason:
+            ctx.info(f"Contract {ctx.cid}: signed on {signed.isoformat()} before the end of the reflection period "
+                     "under a recorded written waiver (Q-02 allows it).", "reflection.waived")
+            return
+        extra = " (a waiver is recorded but waivers are not allowed: Q-02)" if c.reflection.waived else ""
+        ctx.flag(f"Contract {ctx.cid}: the beneficiary signed on {signed.isoformat()}, before "
+                 f"{earliest.isoformat()} (draft handed over on {c.reflection.draft_handed_date.isoformat()}, "
+                 f"{ctx.settings.reflection_days} days to reflect){extra}.", "reflection.draft_handed_date",
+                 "signatures")
+
+
+@rule("R-DL-05", title="Interview granted within 5 working days of the request", severity=Severity.LEGAL,
+      citation="[002 L218, L748; 004 L222-224; Model A 004 L5393; 000 L88]",
+      parameters=("interview_deadline_working_days", "extra_closure_days", "recurring_closure_days"))
+def _dl_05(ctx: RuleContext) -> None:
+    """A person who asks for an interview on D must get it by the 5th working day after D (D3:
+    counting from the day after, Monday-Friday minus the Belgian legal holidays and the CPAS's
+    closure days; C-05: working days, not calendar days)."""
+    n = ctx.settings.interview_deadline_working_days
+    for i, req in enumerate(ctx.contract.interview_requests):
+        due = ctx.calendar.add_working_days(req.requested_date, n)
+        field = f"interview_requests[{i}]"
+        status = ctx.deadline(f"interview requested on {req.requested_date.isoformat()}", due, req.held_date,
+                              f"{field}.held_date")
+        if status is DateStatus.LATE:
+            assert req.held_date is not None
+            ctx.flag(f"Contract {ctx.cid}: interview requested on {req.requested_date.isoformat()} was held on "
+                     f"{req.held_date.isoformat()}, after the deadline of {due.isoformat()} ({n} working days).",
+                     f"{field}.held_date")
+        elif status is DateStatus.OVERDUE:
+            ctx.flag(f"Contract {ctx.cid}: interview requested on {req.requested_date.isoformat()} has not been held "
+                     f"and the deadline of {due.isoformat()} ({n} working days) has passed.", f"{field}.held_date")
+
+
+@rule("R-DL-06", title="Exam results sent within 7 working days", severity=Severity.LEGAL,
+      citation="[002 L279; Model A 004 L5255]", applies=lambda c: c.studies is not None,
+      parameters=("exam_results_working_days", "q16_exam_clock_start"))
+def _dl_06(ctx: RuleContext) -> None:
+    """In a studies PIIS the student sends the exam results to the CPAS within 7 working days of
+    their publication (Q-16); the CPAS then evaluates the academic year (R-STU-07/08)."""
+    studies = ctx.contract.studies
+    assert studies is not None
+    n = ctx.settings.exam_results_working_days
+    for i, year in enumerate(studies.academic_years):
+        due = ctx.calendar.add_working_days(year.results_available_date, n)
+        field = f"studies.academic_years[{i}].results_communicated_date"
+        status = ctx.deadline(f"exam results {year.academic_year} to the CPAS", due, year.results_communicated_date,
+                              field)
+        if status in _MISSED:
+            got = year.results_communicated_date
+            did = f"sent on {got.isoformat()}" if got else "not sent yet"
+            ctx.flag(f"Contract {ctx.cid}: exam results of {year.academic_year} were {did}; they were due by "
+                     f"{due.isoformat()} ({n} working days after {year.results_available_date.isoformat()}).", field)
+
+
+@rule("R-DL-07", title="Appeal to the labour court within 3 months of receiving the decision",
+      severity=Severity.LEGAL, citation="[Model A 004 L5438-5441; 000 L162]",
+      applies=lambda c: bool(c.appeals), parameters=("appeal_deadline_months",))
+def _dl_07(ctx: RuleContext) -> None:
+    """A decision received on R can be appealed to the labour court until ``add_months(R, 3)``.
+    The report gives the date; an appeal filed later is flagged (the court may declare it out of
+    time)."""
+    for i, appeal in enumerate(ctx.contract.appeals):
+        due = add_months(appeal.decision_received_date, ctx.settings.appeal_deadline_months)
+        if appeal.filed_date is None:
+            ctx.add_date("appeal deadline", due, DateStatus.INFO if ctx.on <= due else DateStatus.NOT_APPLICABLE,
+                         f"appeals[{i}]")
+            continue
+        status = ctx.deadline("appeal deadline", due, appeal.filed_date, f"appeals[{i}].filed_date")
+        if status is DateStatus.LATE:
+            ctx.flag(f"Contract {ctx.cid}: appeal filed on {appeal.filed_date.isoformat()}, after the 3-month "
+                     f"limit of {due.isoformat()}.", f"appeals[{i}].filed_date")
+
+
+@rule("R-DL-08", title="(Historical) Before 2016-11-01 the 3 months ran from the request", severity=Severity.HISTORICAL,
+      citation="[004 L160-161; Model A 004 L5447-5448; 002 L127]", era=Era.HISTORICAL)
+def _dl_08(ctx: RuleContext) -> None:
+    """Facts before the reform: a mandatory PIIS was due 3 months after the request for aid (C-03).
+    A late signature is flagged; no signature at all is R-OBL-16's finding."""
+    ob = ctx.obligations[0]
+    if not ob.mandatory or ob.deadline is None or ob.exempted:
+        return
+    c = ctx.contract
+    status = ctx.deadline("PIIS signature deadline (historical: from the request)", ob.deadline, c.signed_date,
+                          "signatures", person="beneficiary")
+    if status is DateStatus.LATE:
+        assert c.signed_date is not None
+        ctx.flag(f"Contract {ctx.cid}: signed on {c.signed_date.isoformat()}, after the historical deadline of "
+                 f"{ob.deadline.isoformat()} (3 months after the request).", "signatures", "decision.request_date",
+                 person="beneficiary")

@@ -1,0 +1,382 @@
+"""R-OBL: when a PIIS is mandatory, for the beneficiary and (R-OBL-09) for the partner separately.
+
+Why the obligation is derived and not only read from ``contract.obligation.basis``: the recorded
+basis is what the CPAS wrote down; the law decides from the age, the studies, the employment and
+the DIS history.  The engine computes both, the summary uses their union (a request can only be
+recorded), and the rules point out where the record and the facts disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from piis_bridge.model import EmploymentStatus, ObligationBasis, PIISContract, Person
+from piis_bridge.rules.calendar import add_months, age_on
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Era, Severity, document, rule
+from piis_bridge.rules.report import DateStatus, PersonObligation
+from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
+
+__all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date"]
+
+_U25 = (ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT)
+_REQUESTS = (ObligationBasis.REQUEST_BY_PERSON, ObligationBasis.REQUEST_BY_CPAS)
+_NOT_IN_WORK = (EmploymentStatus.NONE, EmploymentStatus.OTHER)
+_CITE = {
+    ObligationBasis.U25_STUDIES: "R-OBL-01 [002 L153, L256]",
+    ObligationBasis.U25_EMPLOYMENT_PROJECT: "R-OBL-02 [002 L155, L334; 000 L105]",
+    ObligationBasis.NO_DIS_LAST_3M: "R-OBL-03 [002 L157, L590; 000 L106]",
+    ObligationBasis.REQUEST_BY_PERSON: "R-OBL-04 [002 L147-149]",
+    ObligationBasis.REQUEST_BY_CPAS: "R-OBL-04 [002 L147-149]",
+}
+
+
+def age_reference_date(contract: PIISContract, settings: RuleSettings) -> date:
+    """D5 / Q-03: the date 'under 25' is judged on for the obligation."""
+    d = contract.decision
+    choice = settings.q03_obligation_age_reference
+    if choice is AgeReference.REQUEST and d.request_date is not None:
+        return d.request_date
+    if choice is AgeReference.SIGNATURE and contract.signed_date is not None:
+        return contract.signed_date
+    return d.decision_date
+
+
+def _lookback_anchor(contract: PIISContract, settings: RuleSettings) -> date:
+    d = contract.decision
+    if settings.q04_lookback_anchor is LookbackAnchor.REQUEST and d.request_date is not None:
+        return d.request_date
+    return d.decision_date
+
+
+def had_dis_in_lookback(person: Person, contract: PIISContract, settings: RuleSettings) -> bool:
+    """R-OBL-03: any DIS (RI, art. 60, employment through the CPAS) in the months before the anchor.
+
+    The RI granted by this very decision is not "previous" DIS: periods that start on or after the
+    decision's RI start date are ignored.
+    """
+    anchor = _lookback_anchor(contract, settings)
+    window_start = add_months(anchor, -settings.new_beneficiary_lookback_months)
+    current_start = contract.decision.ri_start_date
+    for period in person.dis_history:
+        if period.kind not in settings.dis_kinds_for_lookback:
+            continue
+        if period.start_date >= current_start or period.start_date >= anchor:
+            continue
+        if period.end_date is None or period.end_date >= window_start:
+            return True
+    return False
+
+
+def _in_studies(person: Person, contract: PIISContract | None) -> bool:
+    if contract is not None:
+        return contract.is_studies
+    return person.full_time_student or person.employment_status is EmploymentStatus.STUDENT_FULLTIME
+
+
+def derive_bases(person: Person, contract: PIISContract, settings: RuleSettings, *, is_beneficiary: bool,
+                 historical: bool) -> tuple[list[ObligationBasis], list[str]]:
+    """The bases the facts give (not the record), and notes about choices made (Q-17)."""
+    notes: list[str] = []
+    bases: list[ObligationBasis] = []
+    age = age_on(person.birth_date, age_reference_date(contract, settings))
+    if age < settings.age_threshold:
+        studies = _in_studies(person, contract if is_beneficiary else None)
+        if studies:
+            bases.append(ObligationBasis.U25_STUDIES)
+        elif person.employment_status in _NOT_IN_WORK:
+            bases.append(ObligationBasis.U25_EMPLOYMENT_PROJECT)
+    if not historical and not had_dis_in_lookback(person, contract, settings):
+        bases.append(ObligationBasis.NO_DIS_LAST_3M)
+    if person.employment_status is EmploymentStatus.EMPLOYED_WITH_RI_TOPUP and settings.q17_topup_makes_optional:
+        if bases:
+            notes.append("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)")
+        bases = []
+    return bases, notes
+
+
+def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, historical: bool) -> date | None:
+    d = contract.decision
+    months = settings.piis_deadline_months
+    if mandatory:
+        if historical:  # R-DL-08: before the reform the 3 months ran from the request
+            return add_months(d.request_date or d.decision_date, months)
+        return add_months(d.decision_date, months)
+    if contract.obligation.optional_piis_decision_date is not None:  # R-DL-03
+        return add_months(contract.obligation.optional_piis_decision_date, months)
+    return None
+
+
+def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSettings, recorded: list[ObligationBasis],
+            historical: bool) -> PersonObligation:
+    derived, notes = derive_bases(person, contract, settings, is_beneficiary=role == "beneficiary",
+                                  historical=historical)
+    bases = list(derived)
+    for basis in recorded:
+        if basis in _REQUESTS and basis not in bases:
+            bases.append(basis)
+    if historical:
+        bases = [b for b in bases if b in _U25 or b in _REQUESTS]  # R-OBL-16
+    mandatory = bool(bases)
+    exempted = mandatory and role == "beneficiary" and contract.obligation.exemption is not None
+    ref = age_reference_date(contract, settings)
+    legal = "; ".join(dict.fromkeys(_CITE[b] for b in bases)) if bases else "R-OBL-05 [002 L105, L145, L621-623]"
+    if historical:
+        legal = "R-OBL-16 (historical) [002 L79, L84, L361]; " + legal
+    return PersonObligation(
+        person=role,
+        mandatory=mandatory,
+        bases=tuple(bases),
+        legal_basis=legal,
+        age_on_reference=age_on(person.birth_date, ref),
+        age_reference_date=ref,
+        exempted=exempted,
+        deadline=_deadline(contract, settings, mandatory, historical),
+        rule_set="historical" if historical else "2016",
+        notes=tuple(notes),
+    )
+
+
+def assess_obligations(ctx: RuleContext) -> list[PersonObligation]:
+    """The obligation summary of the report: the beneficiary, then the partner (R-OBL-09)."""
+    c = ctx.contract
+    historical = ctx.rule_set == "historical"
+    recorded = list(c.obligation.basis)
+    out = [_assess(c.beneficiary, "beneficiary", c, ctx.settings, recorded, historical)]
+    if c.partner is not None:
+        out.append(_assess(c.partner, "partner", c, ctx.settings, [], historical))
+    return out
+
+
+def _beneficiary(ctx: RuleContext) -> PersonObligation:
+    return ctx.obligations[0]
+
+
+# --------------------------------------------------------------------------------------------------
+# R-OBL rules
+# --------------------------------------------------------------------------------------------------
+
+
+@rule("R-OBL-01", title="Under 25 in full-time studies: PIIS mandatory", severity=Severity.LEGAL,
+      citation="[002 L153, L256]", era=Era.REFORM)
+def _obl_01(ctx: RuleContext) -> None:
+    """A person under 25 whom the CPAS accepts, on equity grounds, in full-time studies must have a
+    PIIS (basis U25_STUDIES).  The engine flags a recorded U25_STUDIES basis for someone who was
+    25 or over on the reference date (Q-03), and an under-25 studies PIIS without the date of the
+    equity-acceptance decision."""
+    c, ob = ctx.contract, _beneficiary(ctx)
+    recorded = ObligationBasis.U25_STUDIES in c.obligation.basis
+    if recorded and ob.age_on_reference >= ctx.settings.age_threshold:
+        ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the beneficiary was "
+                 f"{ob.age_on_reference} on {ob.age_reference_date.isoformat()}.", "obligation.basis",
+                 person="beneficiary")
+    if (ObligationBasis.U25_STUDIES in ob.bases and c.studies is not None
+            and c.studies.equity_acceptance_decision_date is None):
+        ctx.warning(f"Contract {ctx.cid}: under-25 studies PIIS without the date of the CPAS decision accepting "
+                    "the studies on equity grounds.", "studies.equity_acceptance_decision_date", person="beneficiary")
+
+
+@rule("R-OBL-02", title="Under 25, integration through an employment project: PIIS mandatory",
+      severity=Severity.LEGAL, citation="[002 L155, L334; 000 L105]", era=Era.REFORM)
+def _obl_02(ctx: RuleContext) -> None:
+    """A person under 25 whose integration takes the form of a project leading to a job must have a
+    PIIS (U25_EMPLOYMENT_PROJECT); in practice an under-25 on RI who is not in work.  Flags a
+    recorded basis that the age contradicts (a mandatory case the record omits: R-OBL-05)."""
+    c, ob = ctx.contract, _beneficiary(ctx)
+    recorded = ObligationBasis.U25_EMPLOYMENT_PROJECT in c.obligation.basis
+    if recorded and ob.age_on_reference >= ctx.settings.age_threshold:
+        ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
+                 f"beneficiary was {ob.age_on_reference} on {ob.age_reference_date.isoformat()}.",
+                 "obligation.basis", person="beneficiary")
+
+
+@rule("R-OBL-03", title="No DIS in the 3 months before the grant decision: PIIS mandatory",
+      severity=Severity.LEGAL, citation="[002 L157, L590; 000 L106]", era=Era.REFORM,
+      parameters=("new_beneficiary_lookback_months", "q04_lookback_anchor", "dis_kinds_for_lookback"))
+def _obl_03(ctx: RuleContext) -> None:
+    """Any age: no DIS (neither RI nor employment through a CPAS measure such as art. 60) during the
+    3 months before the RI grant decision (Q-04: the decision date) makes the PIIS mandatory
+    (NO_DIS_LAST_3M), first-time beneficiaries included.  The RI granted by the decision itself is
+    not previous DIS.  Flags a recorded NO_DIS_LAST_3M that the DIS history contradicts (a mandatory
+    case the record omits: R-OBL-05)."""
+    c, ob = ctx.contract, _beneficiary(ctx)
+    recorded = ObligationBasis.NO_DIS_LAST_3M in c.obligation.basis
+    derived = not had_dis_in_lookback(c.beneficiary, c, ctx.settings)
+    if recorded and not derived:
+        ctx.warning(f"Contract {ctx.cid}: NO_DIS_LAST_3M is recorded but the DIS history shows DIS in the "
+                    f"{ctx.settings.new_beneficiary_lookback_months} months before the decision.",
+                    "obligation.basis", "beneficiary.dis_history", person="beneficiary")
+
+
+@rule("R-OBL-04", title="A PIIS asked for by the person or the CPAS becomes mandatory", severity=Severity.LEGAL,
+      citation="[002 L147-149]", era=Era.REFORM)
+def _obl_04(ctx: RuleContext) -> None:
+    """When the person or the CPAS asks for a PIIS it becomes mandatory (REQUEST_BY_PERSON /
+    REQUEST_BY_CPAS).  A request can only be known from the record; the report states it."""
+    ob = _beneficiary(ctx)
+    for basis in ob.bases:
+        if basis in _REQUESTS:
+            who = "the person" if basis is ObligationBasis.REQUEST_BY_PERSON else "the CPAS"
+            ctx.info(f"Contract {ctx.cid}: PIIS mandatory because {who} asked for it.", "obligation.basis",
+                     person="beneficiary")
+
+
+@rule("R-OBL-05", title="No mandatory case: the PIIS is optional", severity=Severity.LEGAL,
+      citation="[002 L105, L145, L621-623]", era=Era.REFORM)
+def _obl_05(ctx: RuleContext) -> None:
+    """None of R-OBL-01..04 applies: the PIIS is optional, RI may be granted and kept without one.
+    The report says so (info).  When the record gives no mandatory basis (empty or NONE) but the
+    facts do (age, studies, DIS history), the record is wrong: warning naming the bases."""
+    ob = _beneficiary(ctx)
+    recorded = [b for b in ctx.contract.obligation.basis if b is not ObligationBasis.NONE]
+    if ob.mandatory and not recorded:
+        ctx.warning(f"Contract {ctx.cid}: the record says the PIIS is optional but the facts make it mandatory "
+                    f"({', '.join(b.value for b in ob.bases)}).", "obligation.basis", person="beneficiary")
+    if not ob.mandatory:
+        ctx.info(f"Contract {ctx.cid}: the PIIS is optional for the beneficiary (no mandatory case applies).",
+                 "obligation.basis", person="beneficiary")
+
+
+@rule("R-OBL-06", title="Working with an RI top-up: PIIS not mandatory", severity=Severity.LEGAL,
+      citation="[000 L113; 002 L607-609]", era=Era.REFORM, parameters=("q17_topup_makes_optional",))
+def _obl_06(ctx: RuleContext) -> None:
+    """A person who works and receives RI as a top-up to the wage is not obliged to sign a PIIS; if
+    one is concluded the subsidy can still be due.  By the Q-17 default this overrides the
+    under-25 and new-beneficiary cases; the report flags each time it does."""
+    for ob in ctx.obligations:
+        for note in ob.notes:
+            if "R-OBL-06" in note:
+                ctx.warning(f"Contract {ctx.cid}: {ob.person} {note}; legal review Q-17.",
+                            f"{ob.person}.employment_status", person=ob.person)
+
+
+@rule("R-OBL-07", title="Not concluding a mandatory PIIS needs a motivated health/equity decision",
+      severity=Severity.LEGAL, citation="[002 L109, L367, L377-379; 000 L110-112]", era=Era.REFORM)
+def _obl_07(ctx: RuleContext) -> None:
+    """A mandatory PIIS may be left out for health or equity reasons only through a motivated
+    decision, motivated separately from any exemption from willingness to work ("double
+    motivation").  Flags an exemption without the separate motivation, and notes an exemption
+    recorded for an optional PIIS (it has no effect)."""
+    c, ob = ctx.contract, _beneficiary(ctx)
+    ex = c.obligation.exemption
+    if ex is None:
+        return
+    if not ob.mandatory:
+        ctx.info(f"Contract {ctx.cid}: an exemption is recorded but the PIIS is optional; it has no effect.",
+                 "obligation.exemption")
+        return
+    if not ex.motivated_separately_from_work_willingness:
+        ctx.flag(f"Contract {ctx.cid}: the {ex.ground.value.lower()} exemption is not motivated separately from the "
+                 "exemption from willingness to work.", "obligation.exemption.motivated_separately_from_work_willingness",
+                 person="beneficiary")
+    if ctx.on < ex.motivated_decision_date:
+        ctx.info(f"Contract {ctx.cid}: the exemption decision is dated after the reference date.",
+                 "obligation.exemption.motivated_decision_date")
+
+
+@rule("R-OBL-08", title="Mandatory PIIS not signed in time and no exemption: non-compliance",
+      severity=Severity.LEGAL, citation="[002 L536, L544]", era=Era.REFORM)
+def _obl_08(ctx: RuleContext) -> None:
+    """A mandatory PIIS that is not signed by its deadline (R-DL-01) and is not covered by a
+    motivated exemption is non-compliant (inspection items I-02 and I-06 fail).  Raised once the
+    deadline has passed on the reference date; a late signature is reported by R-DL-01."""
+    c, ob = ctx.contract, _beneficiary(ctx)
+    if ob.mandatory and not ob.exempted and ob.deadline is not None:
+        if c.signed_date is None and ctx.on > ob.deadline:
+            ctx.flag(f"Contract {ctx.cid}: the PIIS is mandatory ({', '.join(b.value for b in ob.bases)}), "
+                     f"was not signed by {ob.deadline.isoformat()} and no motivated exemption is recorded.",
+                     "signatures", "obligation.exemption", person="beneficiary")
+
+
+@rule("R-OBL-09", title="Couples: the obligation is judged for each partner separately", severity=Severity.LEGAL,
+      citation="[002 L651]")
+def _obl_09(ctx: RuleContext) -> None:
+    """For a couple, R-OBL-01..07 apply to each partner separately.  The report carries one
+    obligation summary per partner; this rule states the partner's result (the partner's own
+    PIIS is a separate contract)."""
+    for ob in ctx.obligations[1:]:
+        if ob.mandatory:
+            bases = ", ".join(b.value for b in ob.bases)
+            due = f", to be signed by {ob.deadline.isoformat()}" if ob.deadline else ""
+            ctx.info(f"Contract {ctx.cid}: a PIIS is also mandatory for the partner ({bases}){due}.",
+                     "partner", person="partner")
+        else:
+            ctx.info(f"Contract {ctx.cid}: a PIIS is optional for the partner.", "partner", person="partner")
+
+
+document("R-OBL-10", title="Obligation and subsidy are judged independently", severity=Severity.LEGAL,
+         citation="[002 L597-599]",
+         doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
+         the engine: the subsidy rules (R-SUB) never read the obligation summary.""")
+document("R-OBL-11", title="Refusing a mandatory PIIS: review before any refusal of DIS", severity=Severity.LEGAL_ADVISORY,
+         citation="[002 L592-595]",
+         doc="""If the person refuses to sign a mandatory PIIS, DIS may be refused, but the CPAS must first
+         check whether the refusal reflects health/equity reasons or an ill-fitting project.  Never an
+         automatic refusal: the model has no refusal record yet, so this is a review task for the
+         social worker (part of the agenda), not an automated check.""")
+
+
+@rule("R-OBL-12", title="25 or over in full-time studies: studies PIIS possible, specifics optional",
+      severity=Severity.LEGAL, citation="[002 L258]",
+      applies=lambda c: c.is_studies)
+def _obl_12(ctx: RuleContext) -> None:
+    """A person aged 25 or over may have a studies PIIS with the CPAS's agreement; the specific
+    studies conditions are then not compulsory (the R-STU content rules become advisory) and the
+    STUDIES subsidy is not due."""
+    c = ctx.contract
+    when = c.signed_date or c.start_date
+    age = age_on(c.beneficiary.birth_date, when)
+    if age >= ctx.settings.age_threshold:
+        ctx.info(f"Contract {ctx.cid}: studies PIIS concluded at age {age}: the specific studies conditions are "
+                 "not compulsory and the STUDIES subsidy is not due.", "beneficiary.birth_date", "studies",
+                 person="beneficiary")
+
+
+document("R-OBL-13", title="Community service is never imposed", severity=Severity.LEGAL,
+         citation="[000 L129; 002 L629-631]",
+         doc="""Community service needs the agreement of both the person and the CPAS.  Checked on the
+         contract by R-CS-12.""")
+document("R-OBL-14", title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016", severity=Severity.LEGAL,
+         citation="[002 L584-586]", era=Era.HISTORICAL,
+         doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is
+         treated as a new request: PIIS mandatory unless health/equity.  The model has no
+         subsidiary-protection flag and the seeds' deadline is inconsistent (C-12): legacy data only,
+         not automated.""")
+
+
+_TRANSITION_START = date(2016, 5, 1)
+_TRANSITION_END = date(2016, 11, 1)
+
+
+@rule("R-OBL-15", title="(Transitional) RI granted in the 6 months before the reform: PIIS within 12 months",
+      severity=Severity.LEGAL, citation="[002 L588-590]", valid_from=_TRANSITION_START,
+      valid_until=_TRANSITION_END)
+def _obl_15(ctx: RuleContext) -> None:
+    """RI granted in the 6 months before 2016-11-01, no PIIS by that date and no DIS in the 3
+    months before that grant: the person is entitled to a PIIS and the CPAS had 12 months from
+    2016-11-01 (until 2017-11-01) to conclude it."""
+    c = ctx.contract
+    signed = c.signed_date
+    if signed is not None and signed < ctx.settings.reform_date:
+        return
+    if had_dis_in_lookback(c.beneficiary, c, ctx.settings):
+        return
+    due = add_months(ctx.settings.reform_date, 12)
+    status = ctx.deadline("transitional PIIS deadline", due, signed, "signatures", person="beneficiary")
+    if status in (DateStatus.LATE, DateStatus.OVERDUE):
+        ctx.flag(f"Contract {ctx.cid}: RI granted before the reform to a new beneficiary; the PIIS was due by "
+                 f"{due.isoformat()} under the transitional rule.", "signatures", person="beneficiary")
+
+
+@rule("R-OBL-16", title="(Historical) Before 2016-11-01: mandatory only under 25 or on request",
+      severity=Severity.HISTORICAL, citation="[002 L79, L84, L361; 004 L180-181, L4495-4496]", era=Era.HISTORICAL)
+def _obl_16(ctx: RuleContext) -> None:
+    """Facts before the reform: the PIIS was mandatory only for under-25s (save equity) and
+    optional for others unless a party asked.  The obligation summary uses this rule set; a
+    mandatory PIIS not signed by the historical deadline (R-DL-08) without exemption is flagged."""
+    c, ob = ctx.contract, _beneficiary(ctx)
+    ctx.info(f"Contract {ctx.cid}: DIS decision before {ctx.settings.reform_date.isoformat()}: historical rules apply.",
+             "decision.decision_date")
+    if ob.mandatory and not ob.exempted and ob.deadline is not None and c.signed_date is None and ctx.on > ob.deadline:
+        ctx.flag(f"Contract {ctx.cid}: the PIIS was mandatory under the historical rules and was not signed by "
+                 f"{ob.deadline.isoformat()}.", "signatures", person="beneficiary")

@@ -1,0 +1,288 @@
+"""The rule registry: every rule with its id, severity, citation, documentation and validity.
+
+Why a registry rather than a list of functions: the CLI (``rules list``), the generated
+docs/rules.md, the versioning by date of the facts (R-GEN-05) and the plugin hook
+``piis_register_rules(registry)`` all read the same records, so a rule cannot exist without an
+id, a citation and a documentation text.
+
+Core rules register into ``CORE_RULES`` at import with the ``@rule(...)`` decorator; the engine
+works on a copy (``build_registry``) to which plugins add their local rules.  A duplicate id is
+an error, so a plugin can never silently replace a legal rule.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from piis_bridge.model import PIISContract
+    from piis_bridge.rules.context import RuleContext
+
+__all__ = [
+    "Severity",
+    "Era",
+    "Rule",
+    "RuleRegistry",
+    "RuleError",
+    "DuplicateRuleError",
+    "CORE_RULES",
+    "rule",
+    "document",
+    "build_registry",
+    "CORE_RULE_MODULES",
+    "PART2_RULE_MODULES",
+]
+
+
+class Severity(StrEnum):
+    """rules.md 2.0.  L = legal (error), A = advisory (warning), X = local policy (configurable),
+    H = historical (facts before the reform), LA = legal rule with an advisory part."""
+
+    LEGAL = "L"
+    ADVISORY = "A"
+    LOCAL = "X"
+    HISTORICAL = "H"
+    LEGAL_ADVISORY = "L/A"
+
+
+class Era(StrEnum):
+    """Which facts a rule judges (R-GEN-05).  The boundary is ``RuleSettings.reform_date``."""
+
+    ANY = "any"
+    REFORM = "reform"  # facts on or after the reform date (2016-11-01)
+    HISTORICAL = "historical"  # facts before the reform date
+
+
+class RuleError(ValueError):
+    """A rule record is incomplete or invalid."""
+
+
+class DuplicateRuleError(RuleError):
+    """Two rules with the same id."""
+
+
+_ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+_FAMILY_ORDER = ["GEN", "OBL", "DL", "CNT", "SIG", "EVA", "AMD", "CS", "STU", "SAN", "TRF", "SUB", "INS", "RPT", "LOC"]
+
+
+def _decision_date(contract: PIISContract) -> date | None:
+    return contract.decision.decision_date
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One numbered rule.
+
+    *check* is ``None`` for a rule that cannot be verified from the data (it is documented, listed
+    and cited, and its doc says why).  *fact_date* picks the date of the facts that decides which
+    rule set applies (default: the DIS decision date); *applies* is a cheap precondition so the
+    engine skips rules that do not concern a contract (e.g. community service).
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    citation: str
+    doc: str
+    check: Callable[[RuleContext], None] | None = None
+    era: Era = Era.ANY
+    valid_from: date | None = None
+    valid_until: date | None = None  # exclusive
+    fact_date: Callable[[PIISContract], date | None] = _decision_date
+    applies: Callable[[PIISContract], bool] | None = None
+    parameters: tuple[str, ...] = ()
+    source: str = "core"
+    issue_refs: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if not _ID.match(self.id or ""):
+            raise RuleError(f"rule id {self.id!r} is not of the form R-XXX-NN")
+        for name in ("title", "citation", "doc"):
+            if not (getattr(self, name) or "").strip():
+                raise RuleError(f"rule {self.id}: {name} is required")
+
+    @property
+    def automated(self) -> bool:
+        return self.check is not None
+
+    @property
+    def family(self) -> str:
+        parts = self.id.split("-")
+        return parts[1] if len(parts) > 2 else parts[0]
+
+    def in_force(self, fact: date | None, reform_date: date) -> bool:
+        """Whether this rule judges facts dated *fact* (R-GEN-05)."""
+        if fact is None:
+            return self.era is not Era.HISTORICAL and self.valid_until is None
+        if self.era is Era.REFORM and fact < reform_date:
+            return False
+        if self.era is Era.HISTORICAL and fact >= reform_date:
+            return False
+        if self.valid_from is not None and fact < self.valid_from:
+            return False
+        if self.valid_until is not None and fact >= self.valid_until:
+            return False
+        return True
+
+    def sort_key(self) -> tuple[int, str, int, str]:
+        family = self.family
+        rank = _FAMILY_ORDER.index(family) if family in _FAMILY_ORDER else len(_FAMILY_ORDER)
+        tail = self.id.rsplit("-", 1)[-1]
+        return (rank, family, int(tail) if tail.isdigit() else 0, self.id)
+
+
+class RuleRegistry:
+    """Rules by id.  ``rule(...)`` is a decorator; ``add(Rule(...))`` is the plain form a plugin uses."""
+
+    def __init__(self) -> None:
+        self._rules: dict[str, Rule] = {}
+        self._sorted: list[Rule] | None = None
+
+    def add(self, new: Rule) -> Rule:
+        if not isinstance(new, Rule):
+            raise RuleError(f"expected a Rule, got {type(new).__name__}")
+        if new.id in self._rules:
+            other = self._rules[new.id]
+            raise DuplicateRuleError(f"rule {new.id} is registered twice (by {other.source} and {new.source})")
+        self._rules[new.id] = new
+        self._sorted = None
+        return new
+
+    register = add  # the name the hookspec's documentation uses
+
+    def rule(
+        self,
+        rule_id: str,
+        *,
+        title: str,
+        severity: Severity,
+        citation: str,
+        era: Era = Era.ANY,
+        valid_from: date | None = None,
+        valid_until: date | None = None,
+        fact_date: Callable[[PIISContract], date | None] | None = None,
+        applies: Callable[[PIISContract], bool] | None = None,
+        parameters: tuple[str, ...] = (),
+        source: str = "core",
+    ) -> Callable[[Callable[[RuleContext], None]], Callable[[RuleContext], None]]:
+        """Register the decorated function as the check of *rule_id*; its docstring is the doc."""
+
+        def decorate(check: Callable[[RuleContext], None]) -> Callable[[RuleContext], None]:
+            self.add(
+                Rule(
+                    id=rule_id,
+                    title=title,
+                    severity=severity,
+                    citation=citation,
+                    doc=_clean_doc(check.__doc__),
+                    check=check,
+                    era=era,
+                    valid_from=valid_from,
+                    valid_until=valid_until,
+                    fact_date=fact_date or _decision_date,
+                    applies=applies,
+                    parameters=parameters,
+                    source=source,
+                )
+            )
+            return check
+
+        return decorate
+
+    def document(
+        self, rule_id: str, *, title: str, severity: Severity, citation: str, doc: str, era: Era = Era.ANY,
+        source: str = "core",
+    ) -> Rule:
+        """Register a rule that cannot be checked from the data (listed and documented, no check)."""
+        return self.add(Rule(id=rule_id, title=title, severity=severity, citation=citation,
+                             doc=_clean_doc(doc), era=era, source=source))
+
+    def get(self, rule_id: str) -> Rule:
+        return self._rules[rule_id]
+
+    def __contains__(self, rule_id: object) -> bool:
+        return rule_id in self._rules
+
+    def __len__(self) -> int:
+        return len(self._rules)
+
+    def __iter__(self) -> Iterator[Rule]:
+        if self._sorted is None:
+            self._sorted = sorted(self._rules.values(), key=Rule.sort_key)
+        return iter(self._sorted)
+
+    def ids(self) -> list[str]:
+        return [r.id for r in self]
+
+    def copy(self) -> RuleRegistry:
+        other = RuleRegistry()
+        other._rules = dict(self._rules)
+        return other
+
+
+def _clean_doc(text: str | None) -> str:
+    if not text:
+        return ""
+    import inspect
+
+    return inspect.cleandoc(text)
+
+
+CORE_RULES = RuleRegistry()
+"""The core rules; filled when the rule modules are imported (see ``build_registry``)."""
+
+rule = CORE_RULES.rule
+document = CORE_RULES.document
+
+CORE_RULE_MODULES = (
+    "piis_bridge.rules.general",
+    "piis_bridge.rules.obligation",
+    "piis_bridge.rules.deadlines",
+    "piis_bridge.rules.content",
+    "piis_bridge.rules.signatures",
+    "piis_bridge.rules.evaluations",
+    "piis_bridge.rules.amendments",
+    "piis_bridge.rules.community_service",
+    "piis_bridge.rules.studies",
+    "piis_bridge.rules.local_policy",
+)
+PART2_RULE_MODULES = (
+    "piis_bridge.rules.sanctions",
+    "piis_bridge.rules.transfers",
+    "piis_bridge.rules.subsidies",
+    "piis_bridge.rules.inspection",
+    "piis_bridge.rules.agenda",
+)
+
+
+def load_core_rules() -> RuleRegistry:
+    """Import every rule module (registration happens at import) and return ``CORE_RULES``.
+
+    A module that does not exist yet is skipped (rule families are added one module at a time);
+    any other import error propagates.
+    """
+    for name in (*CORE_RULE_MODULES, *PART2_RULE_MODULES):
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+    return CORE_RULES
+
+
+def build_registry(plugin_host: Any = None) -> RuleRegistry:
+    """The core rules plus the local rules plugins add through ``piis_register_rules(registry)``.
+
+    *plugin_host* is a ``piis_bridge.hooks.manager.PluginHost`` (or anything with a
+    ``register_rules(registry)`` method).
+    """
+    registry = load_core_rules().copy()
+    if plugin_host is not None:
+        plugin_host.register_rules(registry)
+    return registry

@@ -1,0 +1,147 @@
+"""What the rules say about one contract: findings, computed dates, the obligation, the subsidy.
+
+The JSON form (``Report.to_json_dict``) is a stable, documented interface (docs/rules.md, "JSON
+output"): fields are only ever added.  Nothing in a report carries a NISS: contracts are named by
+their contract id, people by their role (``beneficiary`` / ``partner``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from piis_bridge.model.enums import ObligationBasis, SubsidyType
+
+__all__ = [
+    "Level",
+    "DateStatus",
+    "Finding",
+    "ComputedDate",
+    "PersonObligation",
+    "SubsidyMonthLine",
+    "SubsidySchedule",
+    "Report",
+    "REPORT_FORMAT",
+    "REPORT_VERSION",
+]
+
+REPORT_FORMAT = "piis-bridge/rules-report"
+REPORT_VERSION = 1
+
+
+class Level(StrEnum):
+    """error = a legal rule is broken (the CLI exits non-zero); warning = advisory or local policy;
+    info = worth knowing, nothing to fix."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class DateStatus(StrEnum):
+    MET = "met"  # the act happened on time
+    LATE = "late"  # the act happened after the deadline
+    PENDING = "pending"  # not done yet, deadline not passed on the reference date
+    OVERDUE = "overdue"  # not done, deadline passed on the reference date
+    NOT_APPLICABLE = "not_applicable"  # e.g. exempted, or historical rule set
+    INFO = "info"  # a date worth knowing (earliest signature date, window start...)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Finding(_Out):
+    rule_id: str
+    level: Level
+    message: str = Field(description="Plain language; names the contract by id, never a NISS.")
+    citation: str
+    fields: tuple[str, ...] = Field(default=(), description="Contract field paths concerned.")
+    person: str | None = Field(default=None, description="'beneficiary' or 'partner' when the finding is about one person.")
+
+
+class ComputedDate(_Out):
+    rule_id: str
+    label: str
+    date: date
+    status: DateStatus
+    fields: tuple[str, ...] = ()
+    person: str | None = None
+
+
+class PersonObligation(_Out):
+    """R-OBL for one person (R-OBL-09: each partner separately)."""
+
+    person: str = Field(description="'beneficiary' or 'partner'")
+    mandatory: bool
+    bases: tuple[ObligationBasis, ...] = Field(description="Why it is mandatory; empty when optional.")
+    legal_basis: str = Field(description="Rule ids and citations the conclusion rests on.")
+    age_on_reference: int
+    age_reference_date: date
+    exempted: bool = Field(description="A motivated health/equity decision covers it (R-OBL-07).")
+    deadline: date | None = Field(description="Latest signature date (R-DL-01/03/08); None when optional and not decided.")
+    rule_set: str = Field(description="'2016' or 'historical' (R-GEN-05).")
+    notes: tuple[str, ...] = ()
+
+
+class SubsidyMonthLine(_Out):
+    month: date
+    covered_by_piis: bool
+    project_running: bool
+    ri_amount_cents: int
+    subsidy_cents: int
+
+
+class SubsidySchedule(_Out):
+    """Filled by the subsidy rules (R-SUB); None when they do not apply."""
+
+    type: SubsidyType | None
+    window_start: date | None = None
+    window_end: date | None = None
+    months: tuple[SubsidyMonthLine, ...] = ()
+    total_cents: int = 0
+    budget_article: str | None = None
+    notes: tuple[str, ...] = ()
+
+
+class Report(_Out):
+    contract_id: str
+    cpas_ins: str
+    reference_date: date
+    rule_set: str = Field(description="'2016' or 'historical', from the DIS decision date (R-GEN-05).")
+    findings: tuple[Finding, ...] = ()
+    dates: tuple[ComputedDate, ...] = ()
+    obligations: tuple[PersonObligation, ...] = ()
+    subsidy: SubsidySchedule | None = None
+    sections: dict[str, Any] = Field(default_factory=dict, description="Extra per-area results (inspection, agenda...).")
+    rules_evaluated: int = 0
+    rule_failures: tuple[str, ...] = Field(default=(), description="Rule ids whose check raised (an engine bug, never data).")
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.ERROR]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level is Level.WARNING]
+
+    @property
+    def has_errors(self) -> bool:
+        return any(f.level is Level.ERROR for f in self.findings) or bool(self.rule_failures)
+
+    def by_rule(self, rule_id: str) -> list[Finding]:
+        return [f for f in self.findings if f.rule_id == rule_id]
+
+    def date_for(self, rule_id: str, label_prefix: str = "") -> ComputedDate | None:
+        for d in self.dates:
+            if d.rule_id == rule_id and d.label.startswith(label_prefix):
+                return d
+        return None
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The stable JSON form (docs/rules.md)."""
+        body = self.model_dump(mode="json")
+        return {"format": REPORT_FORMAT, "version": REPORT_VERSION, **body}
