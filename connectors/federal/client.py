@@ -206,6 +206,8 @@ class FederalClient:
                 raise TransientError(f"SOAP fault: {text[:200]}") from None
             raise PermanentError(f"SOAP fault: {text[:200]}") from None
         except zx.TransportError as exc:
+            if 200 <= (exc.status_code or 0) < 300:  # zeep's wording for "a 2xx reply that is not XML"
+                raise OutcomeUnknown("unusable reply refused: invalid XML") from None
             if exc.status_code in (502, 503, 504):
                 raise TransientError(f"HTTP {exc.status_code}") from None
             raise PermanentError(f"HTTP {exc.status_code}") from None
