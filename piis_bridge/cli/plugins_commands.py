@@ -105,7 +105,7 @@ def register(cli: CommandRegistry) -> None:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
         typer.echo(f"created {target}")
-        typer.echo(f"next: cd {target} && pip install -e . && pytest")
+        typer.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
 
 
 def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
