@@ -53,3 +53,35 @@ def ids(report: Report, level: str | None = None) -> set[str]:
 @pytest.fixture
 def u25_contract() -> PIISContract:
     return make("u25-employment-project")
+
+
+def niss_for(birth: date, seq: int = 1) -> str:
+    """A checksum-valid NISS for *birth* (synthetic; used to build partners and birthdays)."""
+    body = f"{birth:%y%m%d}{seq:03d}"
+    base = int(("2" if birth.year >= 2000 else "") + body)
+    return body + f"{97 - base % 97:02d}"
+
+
+def person(birth: str, **extra: Any) -> dict[str, Any]:
+    b = d(birth)
+    return {"niss": niss_for(b), "birth_date": birth, **extra}
+
+
+def set_decision(data: dict[str, Any], decision: str, request: str | None = None,
+                 prior_dis: list[dict[str, Any]] | None = None) -> None:
+    """Move the DIS decision (and the RI it grants) to *decision*; the beneficiary's DIS history
+    becomes *prior_dis* plus the RI granted by this decision."""
+    data["decision"]["decision_date"] = decision
+    data["decision"]["request_date"] = request or decision
+    data["decision"]["ri_start_date"] = decision
+    data["beneficiary"]["dis_history"] = [*(prior_dis or []), {"kind": "RI", "start_date": decision}]
+
+
+def unsign(data: dict[str, Any]) -> None:
+    data["signatures"] = []
+    data["status"] = "OFFERED"
+
+
+def sign_on(data: dict[str, Any], day: str) -> None:
+    for s in data["signatures"]:
+        s["signed_date"] = day
