@@ -1,0 +1,84 @@
+"""Framework-neutral results of the sanction, transfer, subsidy and inspection computations.
+
+The computations are pure functions over the canonical model; they yield these small records and the
+registered rules turn them into the framework's findings and computed dates.  That keeps each
+computation testable on its own and keeps every message free of personal identifiers (contract,
+sanction and transfer ids only, never a NISS).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+__all__ = ["Issue", "Due", "cached", "flag_issues", "record_dues", "doc_of"]
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One breach of one rule: which rule, in plain language, and the model fields involved."""
+
+    rule_id: str
+    message: str
+    fields: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Due:
+    """A date the law fixes.
+
+    ``deadline=True``: something must happen by ``day``; ``done`` is when it happened (None: not yet).
+    ``deadline=False``: an event worth knowing (a sanction's execution starts, a window ends).
+    """
+
+    rule_id: str
+    label: str
+    day: date
+    fields: tuple[str, ...] = ()
+    done: date | None = None
+    deadline: bool = True
+
+
+def cached(ctx: Any, key: str, compute: Callable[[], Any]) -> Any:
+    """Compute once per contract, shared by the rules of one family (``RuleContext.cache``)."""
+    if key not in ctx.cache:
+        ctx.cache[key] = compute()
+    return ctx.cache[key]
+
+
+def flag_issues(ctx: Any, issues: Iterable[Issue]) -> None:
+    """Record the issues of the running rule as findings at the rule's own level."""
+    rule_id = ctx.rule.id
+    for issue in issues:
+        if issue.rule_id == rule_id:
+            ctx.flag(issue.message, *issue.fields)
+
+
+def record_dues(ctx: Any, dues: Iterable[Due]) -> None:
+    """Record the dates of the running rule (deadline status relative to the reference date)."""
+    from piis_bridge.rules.report import DateStatus
+
+    rule_id = ctx.rule.id
+    for due in dues:
+        if due.rule_id != rule_id:
+            continue
+        if due.deadline:
+            ctx.deadline(due.label, due.day, due.done, *due.fields)
+        else:
+            ctx.add_date(due.label, due.day, DateStatus.INFO, *due.fields)
+
+
+def doc_of(check: Callable[[Any], None], doc: str) -> Callable[[Any], None]:
+    """A distinct check function carrying its rule's documentation (the registry reads ``__doc__``).
+
+    Several rules of one family share one computation; each registration still needs its own text.
+    """
+
+    def run(ctx: Any) -> None:
+        check(ctx)
+
+    run.__doc__ = doc
+    run.__name__ = run.__qualname__ = getattr(check, "__name__", "check")
+    return run

@@ -1,0 +1,456 @@
+"""Sanctions (R-SAN, rules.md 2.10): is a sanction lawful, how long may it last, when may it start,
+and until when may a suspended (sursis) sanction still be applied.
+
+The checks are pure functions over a :class:`~piis_bridge.model.PIISContract`.  A *proposed*
+sanction is judged exactly like a decided one (:func:`check_proposed_sanction`), so a social worker
+sees the legal limits before the committee meets, not after an inspection.
+
+Date conventions (rules.md 2.0): D1 for "n months", D2 for "first day of the k-th month after".
+Parameters come from :class:`~piis_bridge.rules.settings.RuleSettings` (SANCTION_MAX,
+SANCTION_RECIDIVISM_MAX, RECIDIVISM_WINDOW, SANCTION_LATEST_START, SURSIS_LATEST_APPLICATION,
+APPEAL_DEADLINE, REFORM_DATE) with the open-question defaults of 2.15: Q-05 (the recidivism year is
+counted from the previous sanction *decision*), Q-11 (only the "first day of the 6th month" sursis
+rule is enforced), Q-12 (one month = ``add_months(start, 1) - 1 day``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from piis_bridge.model import PartyRole, PIISContract, SanctionDecision
+from piis_bridge.rules._deadline_math import add_months, first_day_of_month_after, one_day
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+
+if TYPE_CHECKING:
+    from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules._issues import Due, Issue, cached, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules.registry import Severity, document, rule
+
+__all__ = [
+    "SanctionLimits",
+    "HISTORICAL_START_MONTH",
+    "REGISTERED_LETTER",
+    "sanction_limits",
+    "max_end_date",
+    "latest_start_date",
+    "sursis_latest_application",
+    "recidivism_window_end",
+    "appeal_deadline",
+    "sanction_issues",
+    "sanction_dues",
+    "check_proposed_sanction",
+]
+
+HISTORICAL_START_MONTH = 2
+"""R-SAN-16: before the reform a sanction started on the first day of the 2nd month after the decision
+[004 L204-205; Model A 004 L5423-5429].  A fixed historical fact, not a setting."""
+
+REGISTERED_LETTER = "REGISTERED_LETTER"
+"""R-SAN-14: the warning channel the model records for a registered letter (``Warning.channel``)."""
+
+
+@dataclass(frozen=True)
+class SanctionLimits:
+    """What the law allows for a sanction decided on ``decision_date`` (for a proposal or a check)."""
+
+    decision_date: date
+    recidivism: bool
+    previous_sanction_id: str | None
+    max_months: int
+    earliest_start: date | None  # day after notification; None while not notified
+    latest_start: date
+    recidivism_window_end: date  # a new decision up to this day counts as recidivism of this one
+    sursis_latest_application: date
+    appeal_deadline: date | None
+
+    def max_end(self, start: date) -> date:
+        return add_months(start, self.max_months) - one_day
+
+
+# --- pure date computations ---------------------------------------------------------------
+
+def max_end_date(start: date, months: int) -> date:
+    """R-SAN-06/07 with Q-12: a suspension of *months* months starting on *start* ends at the latest
+    the day before the same day-of-month *months* later (D1, clamped)."""
+    return add_months(start, months) - one_day
+
+
+def latest_start_date(decision_date: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
+    """R-SAN-08: the first day of the 3rd month after the decision month (D2)."""
+    return first_day_of_month_after(decision_date, settings.sanction_latest_start_month)
+
+
+def sursis_latest_application(decision_date: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
+    """R-SAN-09: the first day of the 6th month after the sursis decision (D2).  The sursis is part
+    of the sanction decision, so the sanction's decision date is the anchor."""
+    return first_day_of_month_after(decision_date, settings.sursis_latest_application_month)
+
+
+def recidivism_window_end(previous_decision: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
+    """R-SAN-07 with Q-05: a new decision on or before this day is a repeat offence 'within a year'."""
+    return add_months(previous_decision, settings.recidivism_window_months)
+
+
+def appeal_deadline(received: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
+    """R-SAN-13 / R-DL-07: appeal to the labour court by ``add_months(received, 3)``.  The
+    notification date stands in for the receipt date (the model records no separate receipt)."""
+    return add_months(received, settings.appeal_deadline_months)
+
+
+def _previous(contract: PIISContract, sanction: SanctionDecision) -> SanctionDecision | None:
+    if not sanction.previous_sanction_id:
+        return None
+    return next((s for s in contract.sanctions if s.sanction_id == sanction.previous_sanction_id), None)
+
+
+def _valid_recidivism(contract: PIISContract, sanction: SanctionDecision, settings: RuleSettings) -> bool:
+    previous = _previous(contract, sanction)
+    return (
+        sanction.is_recidivism
+        and previous is not None
+        and previous.decision_date < sanction.decision_date <= recidivism_window_end(previous.decision_date, settings)
+    )
+
+
+def sanction_limits(
+    contract: PIISContract,
+    decision_date: date,
+    *,
+    notification_date: date | None = None,
+    previous_sanction_id: str | None = None,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+) -> SanctionLimits:
+    """The legal frame of a sanction decided on *decision_date*: what a committee may still decide.
+
+    Recidivism is recognised only when *previous_sanction_id* names an earlier sanction of this
+    contract decided at most one year before (Q-05); otherwise the 1-month maximum applies.
+    """
+    previous = next((s for s in contract.sanctions if s.sanction_id == previous_sanction_id), None)
+    recidivism = previous is not None and previous.decision_date < decision_date <= recidivism_window_end(
+        previous.decision_date, settings)
+    return SanctionLimits(
+        decision_date=decision_date,
+        recidivism=recidivism,
+        previous_sanction_id=previous.sanction_id if recidivism and previous else None,
+        max_months=settings.sanction_recidivism_max_months if recidivism else settings.sanction_max_months,
+        earliest_start=notification_date + one_day if notification_date else None,
+        latest_start=latest_start_date(decision_date, settings),
+        recidivism_window_end=recidivism_window_end(decision_date, settings),
+        sursis_latest_application=sursis_latest_application(decision_date, settings),
+        appeal_deadline=appeal_deadline(notification_date, settings) if notification_date else None,
+    )
+
+
+# --- the checks ---------------------------------------------------------------------------
+
+def sanction_issues(
+    contract: PIISContract, *, as_of: date | None = None, settings: RuleSettings = DEFAULT_SETTINGS
+) -> Iterator[Issue]:
+    """Every breach of R-SAN-01..09, 14 and 16 by the sanctions recorded on *contract*."""
+    for index, sanction in enumerate(contract.sanctions):
+        yield from _one_sanction(contract, index, sanction, as_of, settings)
+
+
+def _one_sanction(
+    c: PIISContract, i: int, s: SanctionDecision, as_of: date | None, settings: RuleSettings
+) -> Iterator[Issue]:
+    where = f"contract {c.contract_id}, sanction {s.sanction_id}"
+    f = f"sanctions[{i}]"
+    warning = next((w for w in c.warnings if w.warning_id == s.warning_id), None)
+    opinion = next((o for o in c.sw_opinions if o.opinion_id == s.opinion_id), None)
+    hearing = next((h for h in c.hearings if h.hearing_id == s.hearing_id), None)
+
+    # R-SAN-01: only an obligation agreed in the PIIS, by the beneficiary, can be sanctioned.
+    if warning is not None:
+        if not warning.breached_commitment_ids:
+            yield Issue("R-SAN-01", f"{where}: the warning names no breached commitment of the PIIS",
+                        (f"warnings.{warning.warning_id}.breached_commitment_ids",))
+        by_id = {x.commitment_id: x for x in c.commitments}
+        for cid in warning.breached_commitment_ids:
+            commitment = by_id.get(cid)
+            if commitment is not None and commitment.party is not PartyRole.BENEFICIARY:
+                yield Issue("R-SAN-01", f"{where}: commitment {cid} is not the beneficiary's; "
+                            "only the person's own commitments can be sanctioned", (f"{f}.warning_id",))
+        signed = c.signed_date
+        if signed is None or signed > warning.sent_on:
+            yield Issue("R-SAN-01", f"{where}: no contract was signed before the warning of "
+                        f"{warning.sent_on.isoformat()}; the obligation was not agreed in a PIIS",
+                        ("signatures", f"{f}.warning_id"))
+
+    # R-SAN-02: a legitimate reason or a CPAS failure blocks any sanction.
+    if s.legitimate_reason_found:
+        yield Issue("R-SAN-02", f"{where}: a legitimate reason was found, so no sanction may be imposed",
+                    (f"{f}.legitimate_reason_found",))
+    if s.cpas_failure_found:
+        yield Issue("R-SAN-02", f"{where}: the CPAS did not meet its own commitments, so no sanction may "
+                    "be imposed", (f"{f}.cpas_failure_found",))
+    before = [e for e in c.evaluations if e.held_on <= s.decision_date and e.cpas_commitments_fulfilled is not None]
+    if before and not s.cpas_failure_found:
+        last = max(before, key=lambda e: e.held_on)
+        if last.cpas_commitments_fulfilled is False:
+            yield Issue("R-SAN-02", f"{where}: the last evaluation before the decision ({last.evaluation_id}, "
+                        f"{last.held_on.isoformat()}) records that the CPAS did not keep its commitments",
+                        (f"evaluations.{last.evaluation_id}.cpas_commitments_fulfilled",))
+
+    # R-SAN-03: a formal warning must precede the decision.
+    if warning is None:
+        yield Issue("R-SAN-03", f"{where}: no formal warning (mise en demeure) precedes the decision",
+                    (f"{f}.warning_id",))
+    elif warning.sent_on >= s.decision_date:
+        yield Issue("R-SAN-03", f"{where}: the warning of {warning.sent_on.isoformat()} was not sent before "
+                    f"the decision of {s.decision_date.isoformat()}", (f"{f}.warning_id",))
+    else:
+        # R-SAN-14 (advisory): registered letter with an invitation to explain.
+        if warning.channel != REGISTERED_LETTER:
+            yield Issue("R-SAN-14", f"{where}: the warning was sent by {warning.channel}, not by registered letter",
+                        (f"warnings.{warning.warning_id}.channel",))
+        if not warning.invitation_to_explain:
+            yield Issue("R-SAN-14", f"{where}: the warning does not invite the person to explain or ask "
+                        "for an interview", (f"warnings.{warning.warning_id}.invitation_to_explain",))
+
+    # R-SAN-04: the social worker's opinion must exist before the decision (it does not bind).
+    if opinion is None:
+        yield Issue("R-SAN-04", f"{where}: no opinion of the social worker in charge", (f"{f}.opinion_id",))
+    elif opinion.given_on > s.decision_date:
+        yield Issue("R-SAN-04", f"{where}: the social worker's opinion ({opinion.given_on.isoformat()}) "
+                    "comes after the decision", (f"{f}.opinion_id",))
+
+    # R-SAN-05: informed in writing of the right to be heard; heard before the decision if asked.
+    if hearing is None:
+        yield Issue("R-SAN-05", f"{where}: no record that the person was told in writing of the right "
+                    "to be heard", (f"{f}.hearing_id",))
+    else:
+        if hearing.right_informed_in_writing_date > s.decision_date:
+            yield Issue("R-SAN-05", f"{where}: the person was told of the right to be heard only on "
+                        f"{hearing.right_informed_in_writing_date.isoformat()}, after the decision",
+                        (f"hearings.{hearing.hearing_id}.right_informed_in_writing_date",))
+        if hearing.requested and (hearing.held_on is None or hearing.held_on > s.decision_date):
+            yield Issue("R-SAN-05", f"{where}: the person asked to be heard and was not heard before the "
+                        "decision; the sanction is invalid", (f"hearings.{hearing.hearing_id}.held_on",))
+
+    # R-SAN-06 / R-SAN-07: maximum length.
+    if s.is_recidivism:
+        previous = _previous(c, s)
+        if not _valid_recidivism(c, s, settings):
+            when = previous.decision_date.isoformat() if previous else "unknown"
+            yield Issue("R-SAN-07", f"{where}: marked as a repeat offence, but the previous sanction "
+                        f"(decided {when}) is not within one year before this decision; the 1-month "
+                        "maximum applies", (f"{f}.is_recidivism", f"{f}.previous_sanction_id"))
+    repeat = _valid_recidivism(c, s, settings)
+    months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
+    latest_end = max_end_date(s.start_date, months)
+    if s.end_date > latest_end:
+        rule = "R-SAN-07" if repeat else "R-SAN-06"
+        yield Issue(rule, f"{where}: the suspension runs to {s.end_date.isoformat()}, beyond the "
+                    f"{months}-month maximum ({latest_end.isoformat()})", (f"{f}.end_date",))
+
+    # R-SAN-08 (since the reform) or R-SAN-16 (historical): when the sanction may start.
+    if s.decision_date < settings.reform_date:
+        expected = first_day_of_month_after(s.decision_date, HISTORICAL_START_MONTH)
+        if s.start_date != expected:
+            yield Issue("R-SAN-16", f"{where}: decided before 2016-11-01, the sanction started on the first "
+                        f"day of the 2nd month after the decision ({expected.isoformat()}), not "
+                        f"{s.start_date.isoformat()}", (f"{f}.start_date",))
+    else:
+        latest = latest_start_date(s.decision_date, settings)
+        if s.start_date > latest:
+            yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, after the latest allowed "
+                        f"start {latest.isoformat()} (first day of the 3rd month after the decision)",
+                        (f"{f}.start_date",))
+        if s.notification_date is not None:
+            if s.start_date <= s.notification_date:
+                yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, not after the "
+                            f"notification of {s.notification_date.isoformat()}", (f"{f}.start_date",))
+        elif s.start_date <= s.decision_date or (as_of is not None and as_of >= s.start_date):
+            yield Issue("R-SAN-08", f"{where}: the decision was not notified before the start date "
+                        f"{s.start_date.isoformat()}", (f"{f}.notification_date",))
+
+    # R-SAN-09: sursis broken -> applied by the first day of the 6th month after the decision.
+    sursis = s.sursis
+    if sursis is not None:
+        latest = sursis_latest_application(s.decision_date, settings)
+        if sursis.application_date is not None and sursis.breach_date is None:
+            yield Issue("R-SAN-09", f"{where}: the suspended sanction was applied without a recorded breach "
+                        "of the sursis condition", (f"{f}.sursis.breach_date",))
+        if sursis.breach_date is not None:
+            if not sursis.period_start <= sursis.breach_date <= sursis.period_end:
+                yield Issue("R-SAN-09", f"{where}: the breach of {sursis.breach_date.isoformat()} falls outside "
+                            "the sursis period; the suspended sanction cannot be applied for it",
+                            (f"{f}.sursis.breach_date",))
+            if sursis.application_date is not None:
+                if sursis.application_date > latest:
+                    yield Issue("R-SAN-09", f"{where}: the suspended sanction was applied on "
+                                f"{sursis.application_date.isoformat()}, after the latest date {latest.isoformat()}",
+                                (f"{f}.sursis.application_date",))
+                if sursis.application_date < sursis.breach_date:
+                    yield Issue("R-SAN-09", f"{where}: the suspended sanction was applied before the breach",
+                                (f"{f}.sursis.application_date",))
+            elif as_of is not None and as_of > latest:
+                yield Issue("R-SAN-09", f"{where}: the sursis condition was broken but the sanction was not "
+                            f"applied by {latest.isoformat()}; it can no longer be applied",
+                            (f"{f}.sursis.application_date",))
+
+
+def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SETTINGS) -> Iterator[Due]:
+    """The legal dates of every recorded sanction (for the report and the agenda)."""
+    for i, s in enumerate(contract.sanctions):
+        f = f"sanctions[{i}]"
+        label = f"sanction {s.sanction_id}"
+        if s.decision_date >= settings.reform_date:
+            yield Due("R-SAN-08", f"{label}: latest allowed start", latest_start_date(s.decision_date, settings),
+                      (f"{f}.start_date",), done=s.start_date)
+        else:
+            yield Due("R-SAN-16", f"{label}: start (historical rule)",
+                      first_day_of_month_after(s.decision_date, HISTORICAL_START_MONTH), (f"{f}.start_date",),
+                      deadline=False)
+        repeat = _valid_recidivism(contract, s, settings)
+        months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
+        yield Due("R-SAN-07" if repeat else "R-SAN-06",
+                  f"{label}: latest allowed end ({months} month{'s' if months > 1 else ''})",
+                  max_end_date(s.start_date, months), (f"{f}.end_date",), done=s.end_date)
+        yield Due("R-SAN-07", f"{label}: a new sanction decided until this day is a repeat offence",
+                  recidivism_window_end(s.decision_date, settings), (f"{f}.decision_date",), deadline=False)
+        if s.sursis is not None:
+            yield Due("R-SAN-09", f"{label}: sursis period ends", s.sursis.period_end, (f"{f}.sursis.period_end",),
+                      deadline=False)
+            if s.sursis.breach_date is not None:
+                yield Due("R-SAN-09", f"{label}: latest date to apply the suspended sanction",
+                          sursis_latest_application(s.decision_date, settings), (f"{f}.sursis.application_date",),
+                          done=s.sursis.application_date)
+        else:
+            yield Due("R-SAN-10", f"{label}: execution starts", s.start_date, (f"{f}.start_date",), deadline=False)
+            yield Due("R-SAN-10", f"{label}: execution ends", s.end_date, (f"{f}.end_date",), deadline=False)
+        if s.notification_date is not None:
+            filed = next((a.filed_date for a in contract.appeals
+                          if a.filed_date is not None and a.decision_received_date == s.notification_date), None)
+            yield Due("R-SAN-13", f"{label}: labour-court appeal deadline",
+                      appeal_deadline(s.notification_date, settings), (f"{f}.notification_date",), done=filed,
+                      deadline=False)
+
+
+def check_proposed_sanction(
+    contract: PIISContract, proposal: SanctionDecision, *, as_of: date | None = None,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+) -> list[Issue]:
+    """Judge a sanction before it is decided: the contract is copied with the proposal appended."""
+    others = [s for s in contract.sanctions if s.sanction_id != proposal.sanction_id]
+    candidate = contract.model_copy(update={"sanctions": [*others, proposal]})
+    index = len(others)
+    return list(_one_sanction(candidate, index, proposal, as_of, settings))
+
+
+# --- registration (rules.md 2.10) ---------------------------------------------------------
+
+def _has_sanctions(contract: PIISContract) -> bool:
+    return bool(contract.sanctions)
+
+
+def _issues(ctx: RuleContext) -> list[Issue]:
+    return cached(ctx, "sanctions.issues",
+                  lambda: list(sanction_issues(ctx.contract, as_of=ctx.on, settings=ctx.settings)))
+
+
+def _dues(ctx: RuleContext) -> list[Due]:
+    return cached(ctx, "sanctions.dues", lambda: list(sanction_dues(ctx.contract, settings=ctx.settings)))
+
+
+def _check(ctx: RuleContext) -> None:
+    flag_issues(ctx, _issues(ctx))
+    record_dues(ctx, _dues(ctx))
+
+
+_SAN = dict(applies=_has_sanctions)
+
+rule("R-SAN-01", title="Only an obligation agreed in the PIIS and breached without legitimate reason",
+     severity=Severity.LEGAL, citation="[002 L167, L407-409]", **_SAN)(_doc(_check, """
+    A sanction may only target an obligation of the beneficiary agreed in the signed PIIS.  Checked:
+    the warning names the breached commitments, they are the person's own (not the CPAS's or a third
+    party's), and a contract was signed before the warning (REQ-10: no retroactive obligation).
+    """))
+rule("R-SAN-02", title="Legitimate reason or CPAS failure: no sanction", severity=Severity.LEGAL,
+     citation="[000 L154; Model A 004 L5409-5410]", **_SAN)(_doc(_check, """
+    No sanction when a legitimate reason is shown or the CPAS did not meet its own commitments.
+    Checked on the decision's own assessment and on the last evaluation held on or before the decision
+    (``cpas_commitments_fulfilled = false`` there contradicts a sanction).
+    """))
+rule("R-SAN-03", title="A formal warning precedes any sanction", severity=Severity.LEGAL,
+     citation="[002 L407, L411; 000 L150]", **_SAN)(_doc(_check, """
+    The mise en demeure must be sent before the decision (strictly earlier day).
+    """))
+rule("R-SAN-04", title="The social worker's opinion precedes the decision", severity=Severity.LEGAL,
+     citation="[002 L411; 000 L150]", **_SAN)(_doc(_check, """
+    An opinion of the social worker in charge, given on or before the decision day, is required.  It
+    does not bind the decision-maker, so its content is not compared with the decision.
+    """))
+rule("R-SAN-05", title="Right to be heard: informed in writing, heard if asked", severity=Severity.LEGAL,
+     citation="[002 L393-395, L413; 000 L156]", **_SAN)(_doc(_check, """
+    The person was told in writing of the right to be heard on or before the decision day, and if the
+    person asked, the hearing took place on or before the decision day.  Otherwise the sanction is invalid.
+    """))
+rule("R-SAN-06", title="First offence: at most 1 month", severity=Severity.LEGAL,
+     citation="[002 L411; 000 L156]", parameters=("sanction_max_months", "q12_one_month_inclusive_end"),
+     **_SAN)(_doc(_check, """
+    ``end_date <= add_months(start_date, 1) - 1 day`` (D1, Q-12).  Shorter and partial suspensions are
+    lawful (R-SAN-12): only the maximum is checked.
+    """))
+rule("R-SAN-07", title="Repeat offence within a year: at most 3 months", severity=Severity.LEGAL,
+     citation="[002 L424; 000 L160]",
+     parameters=("sanction_recidivism_max_months", "recidivism_window_months", "q05_recidivism_anchor"),
+     **_SAN)(_doc(_check, """
+    A repeat offence is recognised when ``previous_sanction_id`` names an earlier sanction whose decision
+    is at most 12 months (D1) before this decision (Q-05).  Then ``end_date <= add_months(start_date, 3) -
+    1 day``; a sanction marked as a repeat offence outside that year falls back to the 1-month maximum.
+    """))
+rule("R-SAN-08", title="Start between the day after notification and the 1st day of the 3rd month",
+     severity=Severity.LEGAL, citation="[002 L415]", parameters=("sanction_latest_start_month",),
+     **_SAN)(_doc(_check, """
+    Decisions since 2016-11-01: ``notification_date < start_date <= first day of month(decision) + 3``
+    (D2).  A decision not notified before its start date (or before the reference date, once the start
+    date is reached) is flagged.  Older decisions follow R-SAN-16.
+    """))
+rule("R-SAN-09", title="Sursis: applied by the 1st day of the 6th month after the decision",
+     severity=Severity.LEGAL, citation="[002 L418-420; 000 L158]",
+     parameters=("sursis_latest_application_month",), **_SAN)(_doc(_check, """
+    When the sursis condition is broken during the sursis period, the suspended sanction is applied on
+    or after the breach and at the latest on the first day of the 6th month after the decision (D2,
+    Q-11: only this rule is enforced).  Applying it without a breach, for a breach outside the period,
+    or after that day is flagged; so is a broken sursis still not applied once that day has passed.
+    """))
+document("R-SAN-10", title="A running sanction may continue at the new CPAS", severity=Severity.LEGAL,
+         citation="[002 L422; Model A 004 L5430]", doc="""
+    Computed by the transfer rules (R-TRF-07): the sanctions whose execution continues after a change of
+    residence are listed with the days still to run.  Nothing to flag on its own.
+    """)
+document("R-SAN-11", title="Between decision and start the PIIS continues", severity=Severity.LEGAL,
+         citation="[002 L417]", doc="""
+    The CPAS may reduce or modify its decision if behaviour changes.  A matter of judgement: not checked.
+    """)
+document("R-SAN-12", title="Short and partial suspensions are lawful", severity=Severity.LEGAL_ADVISORY,
+         citation="[004 L4013-4015, L4021-4023]", doc="""
+    Suspensions of a few days and partial suspensions are lawful; the engine never forces whole months
+    (R-SAN-06/07 check only the maximum).
+    """)
+rule("R-SAN-13", title="Appeal to the labour court within 3 months", severity=Severity.LEGAL,
+     citation="[000 L162; Model A 004 L5438-5442]", parameters=("appeal_deadline_months",),
+     **_SAN)(_doc(_check, """
+    Computes the appeal deadline ``add_months(notification_date, 3)`` (D1); the notification date stands
+    in for the receipt date.  Whether the decision letter carried the appeal information is not recorded
+    in the model, so it is not checked.
+    """))
+rule("R-SAN-14", title="Warning by registered letter with a chance to explain", severity=Severity.ADVISORY,
+     citation="[Model A 004 L5412-5413; 000 L150]", **_SAN)(_doc(_check, """
+    Advisory: the warning goes by registered letter and invites the person to explain or ask for an
+    interview.
+    """))
+document("R-SAN-15", title="Inspection checks each sanction's legal conditions", severity=Severity.LEGAL,
+         citation="[002 L548]", doc="""
+    Inspection item I-08 (R-INS) reports the R-SAN-01..09 findings of every sanction.
+    """)
+rule("R-SAN-16", title="Historical: sanction started on the 1st day of the 2nd month", severity=Severity.HISTORICAL,
+     citation="[004 L204-205, L4023-4024; Model A 004 L5423-5429]", **_SAN)(_doc(_check, """
+    For decisions before 2016-11-01 only: the sanction started on the first day of the 2nd month after
+    the decision (D2; June 2003 -> 1 August 2003).
+    """))
