@@ -201,6 +201,12 @@ class Store:
         rows = self._conn().execute(sql + " ORDER BY id", args).fetchall()
         return [{"id": r[0], "sleutel": r[1], "contractnummer": r[2], **orjson.loads(r[3])} for r in rows]
 
+    def count_key(self, key: str) -> int:
+        """How many tasks + federal statuses carry this idempotency key (0 or 1 when idempotent)."""
+        conn = self._conn()
+        return sum(int(conn.execute(f"SELECT COUNT(*) FROM {t} WHERE sleutel = ?", (key,)).fetchone()[0])  # noqa: S608
+                   for t in ("taken", "statussen"))
+
     def ids(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT id FROM contracten ORDER BY id")]
 

@@ -1,0 +1,205 @@
+"""The neptunus plugin: glue between the core hooks and the NeptunusWeb-like REST connector.
+
+Why this split: the connector (:mod:`piis_connectors.casesystem`) only speaks the vendor's HTTP
+API; the mapping file (``mappings/neptunus/contract.yaml``) only knows the vocabulary; this module
+turns feed pages into :class:`SourceRecord` pages, mapping results into :class:`MappingOutcome`,
+and :class:`PushItem` into vendor tasks / federal statuses, idempotently.
+
+Cursor: the vendor's opaque keyset token of the last record of the page.  The core persists it
+after the page is processed, so a crash replays one page at most and a record modified during
+paging comes back later in its new version (see the simulator's store for the ordering argument).
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+from piis_bridge.hooks import hookimpl
+from piis_bridge.hooks.types import (
+    ChangePage,
+    CpasContext,
+    MappingOutcome,
+    PushItem,
+    PushResult,
+    RecordProblem,
+    SourceRecord,
+)
+from piis_bridge.logging import get_logger
+from piis_bridge.mapping import Mapping, load_mapping
+from piis_plugins.neptunus.settings import NeptunusSettings
+
+__all__ = [
+    "piis_plugin_settings",
+    "piis_startup",
+    "piis_mapping_files",
+    "piis_case_fetch_changes",
+    "piis_case_map_record",
+    "piis_case_push",
+    "piis_register_commands",
+    "PLUGIN_NAME",
+]
+
+PLUGIN_NAME = "neptunus"
+_log = get_logger("piis_plugins.neptunus")
+_lock = threading.Lock()
+_clients: dict[tuple[str, str, str], Any] = {}
+_mappings: dict[str, Mapping] = {}
+
+
+def _shipped_mapping() -> Traversable:
+    return files("piis_mappings.neptunus") / "contract.yaml"
+
+
+def _mapping(settings: NeptunusSettings | None = None) -> Mapping:
+    """The loaded mapping (validated once; a broken file fails at startup, not per record)."""
+    from piis_bridge.model import PIISContract
+
+    key = (settings.mapping_file if settings else None) or ""
+    with _lock:
+        if key not in _mappings:
+            _mappings[key] = load_mapping(Path(key) if key else _shipped_mapping(), PIISContract)
+        return _mappings[key]
+
+
+def _settings(cpas: CpasContext) -> NeptunusSettings:
+    return NeptunusSettings.model_validate(cpas.settings)
+
+
+def _client(cpas: CpasContext) -> Any:
+    from piis_connectors.casesystem.client import CaseSystemClient
+
+    s = _settings(cpas)
+    key = (cpas.cpas_id, s.base_url, s.client_id)
+    with _lock:
+        client = _clients.get(key)
+        if client is None:
+            client = CaseSystemClient(s.base_url, s.client_id, s.client_secret.get_secret_value(), timeout=s.timeout,
+                                      max_retries=s.max_retries, max_retry_after=s.max_retry_after)
+            _clients[key] = client
+        return client
+
+
+def close_clients() -> None:
+    """Close every pooled HTTP client (tests, process shutdown)."""
+    with _lock:
+        for client in _clients.values():
+            client.close()
+        _clients.clear()
+
+
+# -- lifecycle ------------------------------------------------------------------------------------
+
+@hookimpl
+def piis_plugin_settings() -> type[NeptunusSettings]:
+    return NeptunusSettings
+
+
+@hookimpl
+def piis_startup(config: Any) -> None:
+    """Load and validate the mapping files now: an invalid mapping stops startup, naming the file."""
+    _mapping()
+    for cpas_id in getattr(config, "cpas", {}) or {}:
+        raw = config.plugin_settings(cpas_id, PLUGIN_NAME) if hasattr(config, "plugin_settings") else {}
+        if raw.get("mapping_file"):
+            _mapping(NeptunusSettings.model_validate(raw))
+
+
+@hookimpl
+def piis_mapping_files() -> list[Traversable]:
+    return [_shipped_mapping()]
+
+
+# -- case-system hooks ----------------------------------------------------------------------------
+
+def _modified_at(item: dict[str, Any]) -> datetime:
+    from piis_connectors.casesystem.vocab import parse_timestamp
+
+    micros = parse_timestamp(str(item["laatst_gewijzigd"]))
+    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
+
+
+@hookimpl
+def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
+    s = _settings(cpas)
+    page = _client(cpas).fetch_changes(cursor, min(page_size, s.max_page_size), ocmw=s.ocmw_kbo)
+    records = [
+        SourceRecord(source=PLUGIN_NAME, record_id=str(item["contractnummer"]), kind="piis_contract",
+                     modified_at=_modified_at(item), version=str(item.get("versie")), payload=item)
+        for item in page.items
+    ]
+    _log.debug("neptunus page fetched", cpas=cpas.cpas_id, records=len(records), has_more=page.has_more)
+    return ChangePage(records=records, cursor=page.cursor, has_more=page.has_more)
+
+
+@hookimpl
+def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutcome:
+    if record.kind != "piis_contract":
+        return MappingOutcome(record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract")
+    result = _mapping(_settings(cpas)).apply(record.payload, record_id=record.record_id)
+    if result.ok:
+        return MappingOutcome(record_id=record.record_id, contract=result.value)
+    problems = result.problems or []
+    return MappingOutcome(record_id=record.record_id, problems=[
+        RecordProblem(record_id=record.record_id, field=p.field, reason=p.reason) for p in problems
+    ] or [RecordProblem(record_id=record.record_id, field="(record)", reason="mapping produced no contract")])
+
+
+_STATUS_KINDS = {"federal_answer", "status"}
+
+
+def _task_body(item: PushItem) -> dict[str, Any]:
+    from piis_connectors.casesystem.vocab import format_date
+
+    body: dict[str, Any] = {"contractnummer": item.record_id, "titel": item.title, "omschrijving": item.body,
+                            "soort": {"deadline_alert": "TERMIJN", "transfer_notice": "VERHUIS"}.get(item.kind, "INFO")}
+    if item.due is not None:
+        body["vervaldatum"] = format_date(item.due)
+    if item.data:
+        body["gegevens"] = item.data
+    return body
+
+
+@hookimpl
+def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]:
+    """Federal answers/statuses go to the contract's federal-status list, alerts become tasks.
+
+    Every write carries the item's key as ``Idempotency-Key``: a retry after a timeout, or a
+    second run, answers ``duplicate`` instead of creating a second task.
+    """
+    from piis_connectors.casesystem.client import CaseSystemHTTPError, CaseSystemUnavailable
+
+    client = _client(cpas)
+    results: list[PushResult] = []
+    unavailable = 0
+    for item in items:
+        try:
+            if item.kind in _STATUS_KINDS:
+                status = {"status": item.title, "toelichting": item.body, "gegevens": item.data}
+                remote, created = client.put_federal_status(item.key, item.record_id, status)
+            else:
+                remote, created = client.create_task(item.key, _task_body(item))
+        except CaseSystemHTTPError as exc:
+            results.append(PushResult(key=item.key, status="failed", detail=str(exc)))
+            continue
+        except CaseSystemUnavailable as exc:
+            unavailable += 1
+            results.append(PushResult(key=item.key, status="failed", detail=str(exc)))
+            continue
+        results.append(PushResult(key=item.key, status="created" if created else "duplicate", remote_id=str(remote)))
+    if items and unavailable == len(items):
+        raise CaseSystemUnavailable(f"case system unavailable: none of {len(items)} items pushed")
+    return results
+
+
+# -- CLI ------------------------------------------------------------------------------------------
+
+@hookimpl
+def piis_register_commands(cli: Any) -> None:
+    from piis_plugins.neptunus.cli import register
+
+    register(cli.group("sim", help="Local simulators of the systems piis-bridge talks to."))

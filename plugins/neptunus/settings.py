@@ -1,0 +1,27 @@
+"""Settings of the neptunus plugin, per CPAS (``[cpas.<id>.plugins.neptunus]``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+__all__ = ["NeptunusSettings"]
+
+
+class NeptunusSettings(BaseModel):
+    """Where the NeptunusWeb-like API is and how to behave towards it.
+
+    ``client_secret`` comes from the environment
+    (``PIIS_CPAS__<ID>__PLUGINS__NEPTUNUS__CLIENT_SECRET``) or ``client_secret_file``.
+    """
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True, frozen=True)
+
+    base_url: str = Field(description="e.g. https://neptunus.example.be or http://127.0.0.1:8700")
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr
+    ocmw_kbo: str | None = Field(default=None, description="Only read contracts of this OCMW (multi-tenant vendors)")
+    timeout: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0, le=20)
+    max_retry_after: float = Field(default=120.0, gt=0, description="Longest Retry-After honoured, in seconds")
+    max_page_size: int = Field(default=1000, ge=1, le=1000, description="The vendor's page limit")
+    mapping_file: str | None = Field(default=None, description="A local mapping file replacing the shipped one")

@@ -1,0 +1,160 @@
+"""The neptunus plugin: the conformance kit over the real simulator, plus plugin-specific behaviour."""
+
+from __future__ import annotations
+
+import copy
+from datetime import date
+
+import httpx
+import pytest
+
+import piis_plugins.neptunus as neptunus
+from piis_bridge.config import Settings
+from piis_bridge.hooks.manager import PluginHost
+from piis_bridge.hooks.types import PushItem
+from piis_bridge.testing import CaseSystemPluginConformance, PluginUnderTest
+from piis_connectors.casesystem.seed import generate
+
+ADMIN = {"X-Admin-Key": "beheer"}
+
+
+class SimulatorHarness:
+    """Drives the NeptunusWeb-like simulator the way a social worker's edits would."""
+
+    def __init__(self, sim) -> None:
+        self.sim = sim
+        self.template = next(iter(generate(1, seed=11))).data
+
+    def _doc(self, cid: str) -> dict:
+        doc = copy.deepcopy(self.template)
+        doc["contractnummer"] = cid
+        return doc
+
+    def create_record(self, index: int) -> str:
+        cid = f"CONF-{index:05d}"
+        self.sim.store.put(cid, self._doc(cid))
+        return cid
+
+    def modify_record(self, record_id: str) -> None:
+        self.sim.store.touch([record_id], lambda d: d.update(status="LOP"))
+
+    def create_invalid_record(self) -> str:
+        cid = "CONF-BAD"
+        doc = self._doc(cid)
+        doc["client"]["rijksregisternummer"] = doc["client"]["rijksregisternummer"][:-2] + "00"
+        doc["domeinen"] = ["WERK", "ASTROLOGIE"]
+        doc["startdatum"] = "31-02-2025"
+        self.sim.store.put(cid, doc)
+        return cid
+
+    def task_count(self, key: str) -> int:
+        return self.sim.store.count_key(key)
+
+
+def _settings(sim) -> dict:
+    return {"base_url": sim.url, "client_id": "piis-bridge", "client_secret": "geheim", "timeout": 5}
+
+
+class TestNeptunusConformance(CaseSystemPluginConformance):
+    @pytest.fixture
+    def case_plugin(self, casesystem_simulator):
+        yield PluginUnderTest(name="neptunus", plugin=neptunus, harness=SimulatorHarness(casesystem_simulator),
+                              settings=_settings(casesystem_simulator))
+        neptunus.close_clients()
+
+
+@pytest.fixture
+def host(casesystem_simulator, tmp_path):
+    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+                     "federal": None, "transfer": None, "plugins": {"neptunus": _settings(casesystem_simulator)}}}
+    h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "state"), plugins=[("neptunus", neptunus)],
+                   load_entrypoints=False, strict=True)
+    h.startup()
+    yield h
+    neptunus.close_clients()
+
+
+def test_full_pull_maps_every_seeded_record(host, casesystem_simulator) -> None:
+    cursor, seen, ok = None, 0, 0
+    while True:
+        page = host.case_fetch_changes("gent", cursor, 17)
+        for record in page.records:
+            seen += 1
+            ok += host.case_map_record("gent", record).ok
+        cursor = page.cursor
+        if not page.has_more:
+            break
+    assert seen == ok == casesystem_simulator.store.count()
+
+
+def test_bad_records_are_quarantined_while_the_rest_goes_through(host, casesystem_simulator) -> None:
+    harness = SimulatorHarness(casesystem_simulator)
+    bad = harness.create_invalid_record()
+    page = host.case_fetch_changes("gent", None, 1000)
+    outcomes = {r.record_id: host.case_map_record("gent", r) for r in page.records}
+    assert not outcomes[bad].ok
+    assert sorted(p.field for p in outcomes[bad].problems) == ["client.rijksregisternummer", "domeinen[1]", "startdatum"]
+    assert sum(o.ok for o in outcomes.values()) == len(outcomes) - 1
+    # replayable after a fix: the vendor corrects the record, it comes back in the feed and maps
+    doc = casesystem_simulator.store.get(bad)[3]
+    good = harness._doc(bad)
+    doc.update(client=good["client"], domeinen=["WERK"], startdatum=good["startdatum"])
+    casesystem_simulator.store.put(bad, doc)
+    again = host.case_fetch_changes("gent", page.cursor, 100)
+    assert [r.record_id for r in again.records] == [bad]
+    assert host.case_map_record("gent", again.records[0]).ok
+
+
+def test_pull_survives_5xx_and_honours_retry_after(host, casesystem_simulator) -> None:
+    casesystem_simulator.inject(503, count=2)
+    casesystem_simulator.inject(429, count=1, retry_after=1)
+    page = host.case_fetch_changes("gent", None, 10)
+    assert len(page.records) == 10 and host.failures == []
+
+
+def test_push_back_of_federal_answer_and_deadline_alert(host, casesystem_simulator) -> None:
+    cid = casesystem_simulator.store.ids()[0]
+    items = [
+        PushItem(key=f"fed-{cid}-B-1", record_id=cid, kind="federal_answer", title="Formulier B aanvaard",
+                 data={"ticket": "T-1"}),
+        PushItem(key=f"alert-{cid}-eval", record_id=cid, kind="deadline_alert", title="Evaluatie te plannen",
+                 body="Derde evaluatie van het jaar ontbreekt.", due=date(2026, 12, 1)),
+        PushItem(key="alert-unknown", record_id="GPMI-9999999", kind="deadline_alert", title="x"),
+    ]
+    results = host.case_push("gent", items)
+    assert [r.status for r in results] == ["created", "created", "failed"]
+    assert "404" in results[2].detail
+    token = httpx.post(casesystem_simulator.url + "/oauth/token", data={"grant_type": "client_credentials"},
+                       auth=("piis-bridge", "geheim")).json()["access_token"]
+    tasks = httpx.get(casesystem_simulator.url + "/api/v1/taken", params={"contract": cid},
+                      headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    assert [(t["titel"], t["vervaldatum"], t["soort"]) for t in tasks] == [("Evaluatie te plannen", "01-12-2026", "TERMIJN")]
+    statuses = httpx.get(f"{casesystem_simulator.url}/api/v1/gpmi/contracten/{cid}/federale-status",
+                         headers={"Authorization": f"Bearer {token}"}).json()["items"]
+    assert statuses[0]["status"] == "Formulier B aanvaard"
+    assert [r.status for r in host.case_push("gent", items[:2])] == ["duplicate", "duplicate"]
+
+
+def test_invalid_settings_fail_at_startup(casesystem_simulator, tmp_path) -> None:
+    from piis_bridge.hooks.manager import PluginStartupError
+
+    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+                     "federal": None, "transfer": None,
+                     "plugins": {"neptunus": {**_settings(casesystem_simulator), "bas_url": "x"}}}}
+    with pytest.raises(PluginStartupError, match="bas_url"):
+        PluginHost(Settings(cpas=cpas, state_dir=tmp_path), plugins=[("neptunus", neptunus)],
+                   load_entrypoints=False, strict=True).startup()
+
+
+def test_the_mapping_file_is_shipped_as_package_data() -> None:
+    (path,) = neptunus.piis_mapping_files()
+    assert path.name == "contract.yaml" and "mapping_version" in path.read_text(encoding="utf-8")
+
+
+def test_sim_command_is_registered() -> None:
+    from typer.testing import CliRunner
+
+    from piis_bridge.cli import build_app
+
+    result = CliRunner().invoke(build_app(), ["sim", "casesystem", "--help"])
+    assert result.exit_code == 0 and "--port" in result.output
