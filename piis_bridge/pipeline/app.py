@@ -1,0 +1,133 @@
+"""The celery application factory: embedded (filesystem broker) or scale-out (Redis/RabbitMQ).
+
+Embedded default (nothing to install): ``broker_url = "filesystem://"`` with the message folders
+under ``var/broker`` and SQLite for the application database.  Scale-out: ``redis://`` or
+``amqp://`` and PostgreSQL, several workers, exactly one beat.  The same tasks run in both; the
+application database, not the broker, holds the state (see :mod:`piis_bridge.pipeline.models`).
+
+Settings follow celery's own advice for idempotent I/O tasks: ``acks_late``, prefetch 1,
+``reject_on_worker_lost`` off (the sweeper recovers instead of redelivery loops on poison messages),
+JSON only, results ignored (the business results live in the application database).
+"""
+
+from __future__ import annotations
+
+import weakref
+from pathlib import Path
+from typing import Any
+
+from celery import Celery, signals
+
+from piis_bridge.config import Settings
+from piis_bridge.pipeline.runtime import PipelineOptions, Runtime
+from piis_bridge.pipeline.tasks import QUEUES, ROUTES
+
+__all__ = ["make_celery_app", "celery_config", "broker_folder"]
+
+_RUNTIMES: weakref.WeakSet[Runtime] = weakref.WeakSet()
+
+
+def broker_folder(settings: Settings, options: PipelineOptions) -> Path:
+    if options.broker_dir is not None:
+        return options.broker_dir
+    return Path(settings.state_dir).parent / "broker"
+
+
+def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any]:
+    broker = settings.broker_url
+    transport: dict[str, Any] = {}
+    if broker.startswith("filesystem://"):
+        folder = broker_folder(settings, options)
+        for sub in ("queue", "control", "processed"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        transport = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
+                     "control_folder": str(folder / "control"), "processed_folder": str(folder / "processed"),
+                     "store_processed": False, "polling_interval": 0.1}
+    elif broker.startswith(("redis://", "rediss://")):
+        # Countdowns stay far below this (RetryPolicy.cap), so nothing is redelivered twice (celery#2599).
+        transport = {"visibility_timeout": 3600}
+    annotations: dict[str, Any] = {}
+    if options.federal_rate_limit:
+        annotations.update({name: {"rate_limit": options.federal_rate_limit}
+                            for name, route in ROUTES.items() if route["queue"] == "piis.federal"})
+    if options.casesystem_rate_limit:
+        annotations.update({name: {"rate_limit": options.casesystem_rate_limit}
+                            for name, route in ROUTES.items() if route["queue"] == "piis.casesystem"})
+    result_backend = settings.result_backend
+    if result_backend.startswith("db+sqlite:///"):
+        Path(result_backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": broker,
+        "broker_transport_options": transport,
+        "broker_connection_retry_on_startup": True,
+        "result_backend": result_backend,
+        "task_ignore_result": True,
+        "result_expires": 3600,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_serializer": "json",
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": False,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "worker_send_task_events": False,
+        "task_default_queue": QUEUES[0],
+        "task_routes": ROUTES,
+        "task_annotations": annotations,
+        "timezone": settings.timezone,
+        "enable_utc": True,
+        "beat_schedule": {
+            "piis-nightly": {"task": "piis.pipeline.dispatch_nightly", "schedule": 60.0},
+            "piis-sweep": {"task": "piis.pipeline.sweep", "schedule": options.sweep_seconds},
+        },
+    }
+
+
+def make_celery_app(settings: Settings | None = None, options: PipelineOptions | None = None, *,
+                    plugins: tuple[tuple[str, object], ...] = (), runtime: Runtime | None = None) -> Celery:
+    """A celery app whose tasks use *settings* (default: the configuration file and environment)."""
+    rt = runtime or Runtime(settings, options, plugins)
+    app = Celery("piis_bridge", set_as_current=False)
+    app.conf.update(celery_config(rt.settings, rt.options))
+    app.piis_runtime = rt  # type: ignore[attr-defined]
+    import piis_bridge.pipeline.tasks  # noqa: F401 - registers the shared tasks
+
+    _RUNTIMES.add(rt)
+    app.finalize()
+    return app
+
+
+@signals.worker_process_init.connect
+def _after_fork(**_: Any) -> None:
+    # SQLAlchemy pools and plugin HTTP clients must not be shared with the parent (airflow#13265).
+    for rt in list(_RUNTIMES):
+        rt.after_fork()
+
+
+@signals.before_task_publish.connect
+def _propagate_correlation(headers: dict[str, Any] | None = None, **_: Any) -> None:
+    import structlog
+
+    cid = structlog.contextvars.get_contextvars().get("correlation_id")
+    if headers is not None and cid:
+        headers.setdefault("piis_correlation_id", cid)
+
+
+@signals.task_prerun.connect
+def _bind_task_context(task_id: str | None = None, task: Any = None, args: Any = None, **_: Any) -> None:
+    import structlog
+
+    from piis_bridge.logging import new_correlation_id
+
+    structlog.contextvars.clear_contextvars()
+    cid = getattr(getattr(task, "request", None), "piis_correlation_id", None) or new_correlation_id()
+    run_id = args[0] if args and isinstance(args[0], str) and len(args[0]) == 32 else None
+    structlog.contextvars.bind_contextvars(correlation_id=cid, task_id=task_id,
+                                           task_name=getattr(task, "name", None), run_id=run_id)
+
+
+@signals.task_postrun.connect
+def _clear_task_context(**_: Any) -> None:
+    import structlog
+
+    structlog.contextvars.clear_contextvars()

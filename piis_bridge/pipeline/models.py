@@ -1,0 +1,208 @@
+"""The outbox/ledger tables of the nightly sync: the application database is the source of truth.
+
+Why rows and not celery messages: every virtual transport (the embedded filesystem broker included)
+loses prefetched and in-flight messages on ``kill -9``, and Redis/RabbitMQ redeliver or drop them in
+their own ways.  Tasks therefore carry only ids; what has to happen, what happened and the
+idempotency key of every side effect live here, and a sweeper re-enqueues whatever a dead worker
+left behind (see :mod:`piis_bridge.pipeline.sweeper`).
+
+Tables (all on :class:`piis_bridge.db.Base`, one alembic history):
+
+- ``sync_run``: one nightly or manual run, its status and final counts.
+- ``sync_run_cpas``: the pull of one CPAS within a run (leased, so a killed pull is resumed).
+- ``sync_cursor``: the case-system cursor per CPAS, written in the same transaction as the page's
+  work items (a crash between pages loses nothing; a crash inside a page replays that page only).
+- ``sync_item``: one fetched source record to map, evaluate and turn into forms.
+- ``sync_effect``: one side effect on a remote system (a federal form, a push-back item), with its
+  idempotency key recorded *before* the call is attempted.
+- ``sync_quarantine``: what could not be processed, with the reason, until replayed.
+- ``sync_stage_stat``: per run and stage, how many units and how long (for the report).
+- ``sync_circuit``: the circuit breaker per remote system.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+from piis_bridge.db import Base
+
+__all__ = [
+    "SyncRun",
+    "SyncRunCpas",
+    "SyncCursor",
+    "WorkItem",
+    "Effect",
+    "QuarantineEntry",
+    "StageStat",
+    "CircuitState",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _UTC(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on SQLite too (which stores naive text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is not None:
+            value = value.astimezone(timezone.utc)
+            if dialect.name == "sqlite":
+                value = value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class SyncRun(Base):
+    __tablename__ = "sync_run"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    trigger: Mapped[str] = mapped_column(String(20))
+    # 'nightly:2026-11-23' for beat-started runs: a second beat (or a restarted one) cannot start the
+    # same night twice.
+    schedule_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    cpas_ids: Mapped[list[str]] = mapped_column(JSON)
+    dossier: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)
+    started_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(_UTC())
+    counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SyncRunCpas(Base):
+    __tablename__ = "sync_run_cpas"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"), primary_key=True)
+    cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # pending -> pulling -> pulled | failed
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class SyncCursor(Base):
+    __tablename__ = "sync_cursor"
+
+    cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class WorkItem(Base):
+    """One source record of one run.  States: pending -> leased -> done | quarantined."""
+
+    __tablename__ = "sync_item"
+    __table_args__ = (
+        UniqueConstraint("run_id", "cpas_id", "record_id", "version", name="uq_sync_item_record"),
+        Index("ix_sync_item_run_state", "run_id", "state"),
+        Index("ix_sync_item_state_lease", "state", "lease_until"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"))
+    cpas_id: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[str] = mapped_column(String(120), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    payload: Mapped[str] = mapped_column(Text)  # the SourceRecord as JSON
+    forms: Mapped[int] = mapped_column(Integer, default=0)
+    findings: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class Effect(Base):
+    """One side effect on a remote system, keyed for idempotency before it is attempted.
+
+    kind 'form': pending -> sending -> submitted (awaiting an asynchronous answer) -> answered,
+    or quarantined.  kind 'push': pending -> sending -> done, or quarantined.
+    """
+
+    __tablename__ = "sync_effect"
+    __table_args__ = (
+        Index("ix_sync_effect_claim", "kind", "cpas_id", "state"),
+        Index("ix_sync_effect_dossier", "cpas_id", "record_id", "id"),
+        Index("ix_sync_effect_run_state", "run_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"))
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    cpas_id: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    payload_type: Mapped[str] = mapped_column(String(200))
+    payload: Mapped[str] = mapped_column(Text)
+    ticket: Mapped[str | None] = mapped_column(String(120))
+    answer: Mapped[str | None] = mapped_column(String(40))
+    result: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(_UTC())
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class QuarantineEntry(Base):
+    """A record or side effect that failed permanently; the rest of the run went on."""
+
+    __tablename__ = "sync_quarantine"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"), index=True)
+    cpas_id: Mapped[str] = mapped_column(String(40))
+    record_id: Mapped[str] = mapped_column(String(120), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    item_id: Mapped[int | None] = mapped_column(Integer)
+    effect_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), default="open", index=True)
+    replay_run_id: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class StageStat(Base):
+    __tablename__ = "sync_stage_stat"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(16), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    tasks: Mapped[int] = mapped_column(Integer, default=0)
+    busy_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    first_at: Mapped[datetime | None] = mapped_column(_UTC())
+    last_at: Mapped[datetime | None] = mapped_column(_UTC())
+
+
+class CircuitState(Base):
+    __tablename__ = "sync_circuit"
+
+    remote: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    opened_until: Mapped[datetime | None] = mapped_column(_UTC())
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)

@@ -1,0 +1,188 @@
+"""Start a run and follow it to the end: the embedded default, or against running workers.
+
+Embedded (``piis-bridge run``, ``piis-bridge demo``): one process tree, nothing to install.  This
+process migrates the SQLite database, starts a celery worker subprocess on the filesystem broker,
+enqueues the run, plays the role of beat (it runs the stale-work sweeper), restarts the worker if it
+dies, and returns the run's summary once the database says the run is finished.
+
+Scale-out (``--no-embedded``): workers and beat run elsewhere (systemd, compose); this only records
+the run, enqueues it on the configured broker and (optionally) follows it in the database.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+
+from piis_bridge.config import Settings, load_settings
+from piis_bridge.logging import get_logger
+from piis_bridge.pipeline.models import SyncRun, utcnow
+from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Runtime
+from piis_bridge.pipeline.stages import create_run, run_counts, stage_stats
+from piis_bridge.pipeline.tasks import QUEUES, CeleryEnqueuer
+
+__all__ = ["RunSummary", "run_nightly", "EmbeddedWorker", "run_summary", "wait_for_run"]
+
+_log = get_logger("piis_bridge.pipeline.runner")
+
+
+@dataclass
+class RunSummary:
+    """What ``piis-bridge run`` prints at the end (and what the demo and the benchmark read)."""
+
+    run_id: str
+    status: str
+    counts: dict[str, Any] = field(default_factory=dict)
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+    elapsed_seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "finished" and not self.counts.get("quarantined")
+
+
+class EmbeddedWorker:
+    """A ``celery worker`` subprocess serving every pipeline queue (prefork, *concurrency* children)."""
+
+    def __init__(self, settings: Settings, *, concurrency: int = 2, extra_plugins: Sequence[str] = (),
+                 env: dict[str, str] | None = None, loglevel: str = "WARNING") -> None:
+        from piis_bridge.pipeline.worker import SETTINGS_ENV
+
+        self.env = dict(os.environ)
+        self.env[SETTINGS_ENV] = settings.model_dump_json()
+        if extra_plugins:
+            self.env[EXTRA_PLUGINS_ENV] = ",".join(extra_plugins)
+        self.env.update(env or {})
+        self.args = [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", "worker",
+                     "-P", "prefork", "-c", str(concurrency), "-Q", ",".join(QUEUES), "-l", loglevel,
+                     "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"piis-embedded-{os.getpid()}@%h"]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.restarts = 0
+
+    def start(self) -> EmbeddedWorker:
+        # Own process group, so a stop (or a SIGKILL in the crash test) reaches the prefork children.
+        self.proc = subprocess.Popen(self.args, env=self.env, start_new_session=True,
+                                     stdout=subprocess.DEVNULL, stderr=None)
+        return self
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def ensure_alive(self) -> None:
+        if self.proc is not None and not self.alive():
+            self.restarts += 1
+            _log.warning("embedded worker died, restarting", returncode=self.proc.returncode, restarts=self.restarts)
+            self.start()
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker process group (crash tests)."""
+        if self.proc is not None and self.alive():
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or not self.alive():
+            return
+        os.killpg(self.proc.pid, signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def __enter__(self) -> EmbeddedWorker:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def run_summary(rt: Runtime, run_id: str) -> RunSummary:
+    with rt.session() as s:
+        run = s.get(SyncRun, run_id)
+        if run is None:
+            raise KeyError(f"no run {run_id}")
+        if run.status == "running":
+            counts, stages = run_counts(s, run_id), stage_stats(s, run_id)
+        else:
+            counts, stages = dict(run.counts), dict((run.report or {}).get("stages", {}))
+        end = run.finished_at or utcnow()
+        return RunSummary(run_id=run_id, status=run.status, counts=counts, stages=stages,
+                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3))
+
+
+def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll: float = 0.5,
+                 progress: Callable[[RunSummary], None] | None = None, sweep_every: float | None = None,
+                 worker: EmbeddedWorker | None = None) -> RunSummary:
+    """Follow a run in the database until it is no longer running (or *timeout* seconds passed)."""
+    from piis_bridge.pipeline.sweeper import sweep
+
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last_sweep = time.monotonic()
+    enq = None
+    while True:
+        summary = run_summary(rt, run_id)
+        if progress is not None:
+            progress(summary)
+        if summary.status != "running":
+            return summary
+        if deadline is not None and time.monotonic() > deadline:
+            return summary
+        if worker is not None:
+            worker.ensure_alive()
+        if sweep_every is not None and time.monotonic() - last_sweep >= sweep_every:
+            from piis_bridge.pipeline.app import make_celery_app
+
+            enq = enq or CeleryEnqueuer(make_celery_app(runtime=rt))
+            sweep(rt, enq)
+            last_sweep = time.monotonic()
+        time.sleep(poll)
+
+
+def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None = None, dossier: str | None = None,
+                embedded: bool = True, wait: bool = True, options: PipelineOptions | None = None,
+                extra_plugins: Sequence[str] = (), concurrency: int = 2, timeout: float | None = None,
+                progress: Callable[[RunSummary], None] | None = None, trigger: str = "manual") -> RunSummary:
+    """Run the nightly synchronisation now and return its summary.
+
+    :param settings: the configuration (default: ``load_settings()``).
+    :param cpas: only these CPAS ids (default: every configured CPAS).
+    :param dossier: re-process this one dossier (needs exactly one ``cpas``).
+    :param embedded: start a worker subprocess on the filesystem broker and SQLite (default); when
+        false, enqueue on the configured broker for workers that run elsewhere.
+    :param extra_plugins: ``name=module`` plugins the worker must load (see ``PIIS_EXTRA_PLUGINS``).
+    :param progress: called with a :class:`RunSummary` about twice a second.
+    """
+    from piis_bridge.migrations import upgrade_database
+    from piis_bridge.pipeline.app import make_celery_app
+
+    settings = settings or load_settings()
+    options = options or PipelineOptions()
+    if embedded and not settings.broker_url.startswith("filesystem://"):
+        settings = settings.model_copy(update={"broker_url": "filesystem://"})
+    upgrade_database(settings.database_url)
+    rt = Runtime(settings, options)
+    app = make_celery_app(runtime=rt)
+    try:
+        run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
+        assert run_id is not None
+        enq = CeleryEnqueuer(app)
+        if not embedded:
+            enq.start(run_id)
+            return wait_for_run(rt, run_id, timeout=timeout, progress=progress) if wait else run_summary(rt, run_id)
+        env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
+        with EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env) as worker:
+            enq.start(run_id)
+            return wait_for_run(rt, run_id, timeout=timeout, progress=progress,
+                                sweep_every=min(options.sweep_seconds, max(5.0, options.lease_seconds / 2)),
+                                worker=worker)
+    finally:
+        rt.close()

@@ -1,0 +1,134 @@
+"""What a pipeline process needs: settings, tuning options, the database and the plugin host.
+
+Why lazy and per process: with celery's prefork pool a SQLAlchemy pool (and any HTTP client a
+plugin keeps) must not cross ``fork()`` (airflow#13265), so the engine and the plugin host are
+built on first use in the process that uses them, and :meth:`Runtime.after_fork` drops them in a
+freshly forked child.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from piis_bridge.config import Settings, load_settings
+from piis_bridge.db import make_engine, make_sessionmaker
+from piis_bridge.pipeline.reliability import CircuitBreaker, RetryPolicy
+
+__all__ = ["PipelineOptions", "Runtime", "EXTRA_PLUGINS_ENV"]
+
+EXTRA_PLUGINS_ENV = "PIIS_EXTRA_PLUGINS"
+
+
+class PipelineOptions(BaseSettings):
+    """Tuning of the nightly pipeline (``PIIS_PIPELINE_*`` environment variables).
+
+    The defaults suit one CPAS of a few thousand dossiers up to 100,000 on a small machine.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="PIIS_PIPELINE_", extra="ignore")
+
+    page_size: int = Field(default=500, ge=1, le=10_000, description="Records per case-system page.")
+    chunk_size: int = Field(default=250, ge=1, description="Records per evaluate/build task.")
+    submit_batch: int = Field(default=100, ge=1, description="Forms per federal submission call.")
+    push_batch: int = Field(default=100, ge=1, description="Items per push-back call.")
+    lease_seconds: float = Field(default=300.0, gt=0, description="After this a claimed unit counts as abandoned.")
+    sweep_seconds: float = Field(default=60.0, gt=0, description="Interval of the stale-work sweeper.")
+    retry_base: float = 1.0
+    retry_cap: float = 60.0
+    retry_max_attempts: int = 12
+    breaker_threshold: int = 5
+    breaker_cooldown: float = 30.0
+    collect_delay: float = Field(default=2.0, description="Seconds before polling asynchronous answers again.")
+    federal_rate_limit: str | None = Field(default=None, description="celery rate limit of federal calls per worker, e.g. '20/s'.")
+    casesystem_rate_limit: str | None = Field(default=None, description="celery rate limit of case-system calls per worker.")
+    nightly_catchup_hours: float = Field(default=12.0, description="A nightly run missed by more than this is skipped.")
+    broker_dir: Path | None = Field(default=None, description="Folder of the embedded filesystem broker (default var/broker).")
+
+
+class Runtime:
+    """Per-process state shared by the tasks of one celery app."""
+
+    def __init__(self, settings: Settings | None = None, options: PipelineOptions | None = None,
+                 plugins: tuple[tuple[str, object], ...] = ()) -> None:
+        self.settings = settings if settings is not None else load_settings()
+        self.options = options if options is not None else PipelineOptions()
+        self.plugins = plugins
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self._host: Any = None
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------------ database
+    @property
+    def engine(self) -> Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine(self.settings.database_url)
+            return self._engine
+
+    def session(self) -> Session:
+        if self._sessions is None:
+            self._sessions = make_sessionmaker(self.engine)
+        return self._sessions()
+
+    # ------------------------------------------------------------------ plugins
+    @property
+    def host(self) -> Any:
+        with self._lock:
+            if self._host is None:
+                from piis_bridge.hooks.manager import PluginHost
+
+                host = PluginHost(self.settings, plugins=(*self.plugins, *extra_plugins_from_env()))
+                host.startup()
+                self._host = host
+            return self._host
+
+    # ------------------------------------------------------------------ policies
+    @property
+    def retry(self) -> RetryPolicy:
+        o = self.options
+        return RetryPolicy(base=o.retry_base, cap=o.retry_cap, max_attempts=o.retry_max_attempts)
+
+    @property
+    def breaker(self) -> CircuitBreaker:
+        return CircuitBreaker(threshold=self.options.breaker_threshold, cooldown=self.options.breaker_cooldown)
+
+    def after_fork(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose(close=False)
+        self._engine = None
+        self._sessions = None
+        self._host = None
+        self._lock = threading.Lock()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
+
+def extra_plugins_from_env() -> list[tuple[str, object]]:
+    """Plugins named by ``PIIS_EXTRA_PLUGINS`` (``name=module,name=module``).
+
+    Why: a worker started as a separate process (``celery worker``, systemd) can only load plugins
+    it can import; this lets a site add an in-house plugin module without packaging an entry point,
+    the way ``PYTEST_PLUGINS`` works for pytest.
+    """
+    spec = os.environ.get(EXTRA_PLUGINS_ENV, "").strip()
+    plugins: list[tuple[str, object]] = []
+    for part in filter(None, (p.strip() for p in spec.split(","))):
+        name, _, module = part.partition("=")
+        if not module:
+            name, module = module or part.rsplit(".", 1)[-1], part
+        plugins.append((name, importlib.import_module(module)))
+    return plugins

@@ -1,0 +1,848 @@
+"""The stages of the nightly run, as plain functions over the database and the plugin host.
+
+The celery tasks (:mod:`piis_bridge.pipeline.tasks`) are thin wrappers around these, so the logic
+can be read (and unit-tested) without a broker.  Every stage follows the same pattern:
+
+1. claim its units in the database with a conditional UPDATE (state + lease owner + lease end), so
+   two workers, a redelivered message or the sweeper can never process the same unit twice at once;
+2. call the remote system through the plugin host (never ``pm.hook`` directly);
+3. record the outcome in one transaction; the next stage's units are created in that same
+   transaction (outbox), and only then are the next tasks enqueued (with ids only).
+
+A lost message therefore never loses work: the row stays and the sweeper re-enqueues it.  A
+duplicated message never duplicates a side effect: the claim fails, and every side effect carries
+an idempotency key recorded before the call (the federal ``ClientReference``, the push key).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult, RecordProblem, RunInfo, RunReport, SourceRecord
+from piis_bridge.logging import get_logger, redact
+from piis_bridge.pipeline.models import (
+    Effect,
+    QuarantineEntry,
+    StageStat,
+    SyncCursor,
+    SyncRun,
+    SyncRunCpas,
+    WorkItem,
+    utcnow,
+)
+from piis_bridge.pipeline.reliability import TransientError, is_transient
+from piis_bridge.pipeline.runtime import Runtime
+
+__all__ = [
+    "Enqueuer",
+    "create_run",
+    "start_run",
+    "pull",
+    "process_items",
+    "submit_forms",
+    "collect_answers",
+    "push_back",
+    "maybe_finish",
+    "replay_quarantine",
+    "OPEN_ITEM_STATES",
+    "OPEN_EFFECT_STATES",
+]
+
+_log = get_logger("piis_bridge.pipeline")
+OPEN_ITEM_STATES = ("pending", "leased")
+OPEN_EFFECT_STATES = ("pending", "sending", "submitted")
+_KEY_NAMESPACE = uuid.UUID("9b6c3f4e-5d1a-4c2b-8f7e-1a2b3c4d5e6f")
+_PENDING_ANSWERS = frozenset({"PENDING", "QUEUED", "SUBMITTED", "RECEIVED", "IN_PROGRESS"})
+
+
+class Enqueuer(Protocol):
+    """How a stage asks for the next task (celery in production; the tests use the same tasks)."""
+
+    def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def process(self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def collect(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+
+
+# ====================================================================================== helpers
+
+
+def _insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], returning: Any = None) -> list[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the inserted ids."""
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(model).values(rows).on_conflict_do_nothing()
+    if returning is not None:
+        return list(session.execute(stmt.returning(returning)).scalars())
+    session.execute(stmt)
+    return []
+
+
+def _record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: float) -> None:
+    now = utcnow()
+    for _ in range(3):
+        changed = session.execute(
+            update(StageStat).where(StageStat.run_id == run_id, StageStat.stage == stage).values(
+                units=StageStat.units + units, tasks=StageStat.tasks + 1,
+                busy_seconds=StageStat.busy_seconds + elapsed, last_at=now)
+        ).rowcount
+        if changed:
+            return
+        try:
+            with session.begin_nested():
+                session.add(StageStat(run_id=run_id, stage=stage, units=units, tasks=1, busy_seconds=elapsed,
+                                      first_at=now, last_at=now))
+            return
+        except IntegrityError:
+            continue
+
+
+def _claim(session: Session, model: type, ids_filter: Any, lease: float) -> tuple[str, datetime]:
+    owner = uuid.uuid4().hex
+    now = utcnow()
+    session.execute(
+        update(model).where(ids_filter).values(
+            state="leased" if model is WorkItem else "sending", lease_owner=owner,
+            lease_until=now + timedelta(seconds=lease), attempts=model.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return owner, now
+
+
+def _type_path(obj: Any) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def _dump(obj: Any) -> str:
+    if hasattr(obj, "model_dump_json"):
+        return obj.model_dump_json()
+    if dataclasses.is_dataclass(obj):
+        return orjson.dumps(dataclasses.asdict(obj), default=str).decode()
+    raise TypeError(f"cannot store a {type(obj).__name__}: forms must be pydantic models or dataclasses")
+
+
+def _load(type_path: str, payload: str) -> Any:
+    module, _, qualname = type_path.partition(":")
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    if hasattr(cls, "model_validate_json"):
+        return cls.model_validate_json(payload)
+    return cls(**orjson.loads(payload))
+
+
+def form_key(cpas_id: str, record_id: str, form: Any) -> tuple[str, Any]:
+    """The idempotency key of a form, and the form carrying it.
+
+    The federal ``ClientReference`` (at most 36 characters) is the key the federal service
+    deduplicates on: a form built with one keeps it; otherwise the key is a UUID derived from the
+    CPAS, the dossier and the form's content, so rebuilding the same form after a crash gives the same
+    key and the federal service answers the original result instead of creating a second effect.
+    """
+    ref = getattr(form, "client_reference", None)
+    if ref:
+        return str(ref), form
+    digest = hashlib.sha256(_dump(form).encode()).hexdigest()
+    ref = str(uuid.uuid5(_KEY_NAMESPACE, f"{cpas_id}|{record_id}|{digest}"))
+    if hasattr(form, "client_reference") and hasattr(form, "model_copy"):
+        form = form.model_copy(update={"client_reference": ref})
+    return ref, form
+
+
+def _quarantine(session: Session, *, run_id: str, cpas_id: str, record_id: str, stage: str, reason: str,
+                problems: Sequence[RecordProblem] = (), item_id: int | None = None,
+                effect_id: int | None = None) -> None:
+    session.add(QuarantineEntry(
+        run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage=stage, reason=redact(reason)[:4000],
+        problems=[p.model_dump(mode="json") for p in problems], item_id=item_id, effect_id=effect_id))
+    _log.warning("quarantined", run_id=run_id, cpas=cpas_id, record_id=record_id, stage=stage, reason=redact(reason))
+
+
+def _new_failures(host: Any, before: int) -> list[PluginFailure]:
+    return list(host.failures[before:])
+
+
+def _describe(failures: Sequence[PluginFailure]) -> str:
+    if not failures:
+        return "the plugin returned nothing"
+    f = failures[-1]
+    return f"plugin {f.plugin!r} failed in {f.hook}: {f.error_type}: {f.message}"
+
+
+# ====================================================================================== runs
+
+
+def create_run(rt: Runtime, *, cpas_ids: Iterable[str] | None = None, dossier: str | None = None,
+               trigger: str = "manual", schedule_key: str | None = None) -> str | None:
+    """Record a new run (the CPAS to pull); None when ``schedule_key`` already started one."""
+    chosen = list(cpas_ids) if cpas_ids else sorted(rt.settings.cpas)
+    unknown = [c for c in chosen if c not in rt.settings.cpas]
+    if unknown:
+        raise KeyError(f"unknown CPAS {', '.join(unknown)}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}")
+    if dossier is not None and len(chosen) != 1:
+        raise ValueError("a run for one dossier needs exactly one CPAS (--cpas)")
+    run_id = uuid.uuid4().hex
+    with rt.session() as s:
+        s.add(SyncRun(id=run_id, trigger=trigger, schedule_key=schedule_key, cpas_ids=chosen, dossier=dossier,
+                      status="running", counts={}))
+        try:
+            s.flush()
+        except IntegrityError:
+            s.rollback()
+            return None
+        for cpas_id in chosen:
+            s.add(SyncRunCpas(run_id=run_id, cpas_id=cpas_id, state="pending"))
+        s.commit()
+    return run_id
+
+
+def start_run(rt: Runtime, run_id: str, enq: Enqueuer) -> None:
+    """Notify plugins and start one pull per CPAS (or re-process one stored dossier)."""
+    with rt.session() as s:
+        run = s.get(SyncRun, run_id)
+        if run is None or run.status != "running":
+            return
+        info = RunInfo(run_id=run_id, started_at=run.started_at, cpas_ids=list(run.cpas_ids), trigger=run.trigger)
+        dossier, cpas_ids = run.dossier, list(run.cpas_ids)
+    rt.host.run_started(info)
+    for cpas_id in cpas_ids:
+        if dossier is None:
+            enq.pull(run_id, cpas_id)
+        else:
+            _start_dossier(rt, run_id, cpas_id, dossier, enq)
+
+
+def _start_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enqueuer) -> None:
+    """Re-process the last fetched version of one dossier (the case system has no single-record hook)."""
+    with rt.session() as s:
+        last = s.scalars(select(WorkItem).where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == dossier,
+                                                WorkItem.run_id != run_id).order_by(WorkItem.id.desc()).limit(1)).first()
+        rc = s.get(SyncRunCpas, (run_id, cpas_id))
+        if last is None:
+            rc.state, rc.error = "failed", f"dossier {dossier} was never fetched from the case system of {cpas_id}"
+            s.commit()
+        else:
+            ids = _insert_ignore(s, WorkItem, [dict(run_id=run_id, cpas_id=cpas_id, record_id=dossier,
+                                                    version=last.version, payload=last.payload, state="pending",
+                                                    updated_at=utcnow())], returning=WorkItem.id)
+            rc.state, rc.fetched = "pulled", 1
+            s.commit()
+            if ids:
+                enq.process(run_id, ids)
+    maybe_finish(rt, run_id)
+
+
+# ====================================================================================== pull
+
+
+def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+    """Fetch every changed record page by page; items and cursor are committed together."""
+    o = rt.options
+    remote = f"casesystem:{cpas_id}"
+    with rt.session() as s:
+        now = utcnow()
+        won = s.execute(update(SyncRunCpas).where(
+            SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
+            or_(SyncRunCpas.state == "pending",
+                and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now))
+        ).values(state="pulling", lease_until=now + timedelta(seconds=o.lease_seconds),
+                 attempts=SyncRunCpas.attempts + 1)).rowcount
+        s.commit()
+        if not won:
+            return
+    host = rt.host
+    while True:
+        t0 = time.perf_counter()
+        with rt.session() as s:
+            wait = rt.breaker.allow(s, remote)
+            if wait:
+                _release_pull(s, run_id, cpas_id)
+                enq.pull(run_id, cpas_id, countdown=wait, attempt=attempt)
+                return
+            row = s.get(SyncCursor, cpas_id)
+            cursor = row.cursor if row else None
+        before = len(host.failures)
+        page = host.case_fetch_changes(cpas_id, cursor, o.page_size, run_id=run_id)
+        if page is None:
+            failures = _new_failures(host, before)
+            with rt.session() as s:
+                if failures and is_transient(failures[-1]) and not rt.retry.exhausted(attempt + 1):
+                    rt.breaker.failure(s, remote)
+                    _release_pull(s, run_id, cpas_id)
+                    delay = rt.retry.delay(attempt + 1)
+                    _log.warning("case system unavailable, retrying", cpas=cpas_id, run_id=run_id,
+                                 attempt=attempt + 1, delay=round(delay, 2), error=_describe(failures))
+                    enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+                    return
+                rc = s.get(SyncRunCpas, (run_id, cpas_id))
+                rc.state, rc.error = "failed", _describe(failures)
+                s.commit()
+            maybe_finish(rt, run_id)
+            return
+        attempt = 0
+        now = utcnow()
+        rows = [dict(run_id=run_id, cpas_id=cpas_id, record_id=r.record_id, version=r.version or "",
+                     payload=r.model_dump_json(), state="pending", updated_at=now) for r in page.records]
+        with rt.session() as s:
+            rt.breaker.success(s, remote)
+            ids = _insert_ignore(s, WorkItem, rows, returning=WorkItem.id)
+            if page.cursor is not None or cursor is not None:
+                row = s.get(SyncCursor, cpas_id)
+                if row is None:
+                    s.add(SyncCursor(cpas_id=cpas_id, cursor=page.cursor, run_id=run_id, updated_at=now))
+                else:
+                    row.cursor, row.run_id, row.updated_at = page.cursor, run_id, now
+            rc = s.get(SyncRunCpas, (run_id, cpas_id))
+            rc.pages += 1
+            rc.fetched += len(ids)
+            rc.lease_until = now + timedelta(seconds=o.lease_seconds)
+            if not page.has_more:
+                rc.state = "pulled"
+            _record_stat(s, run_id, "pull", len(page.records), time.perf_counter() - t0)
+            s.commit()
+        ids.sort()
+        for start in range(0, len(ids), o.chunk_size):
+            enq.process(run_id, ids[start:start + o.chunk_size])
+        if not page.has_more:
+            break
+    maybe_finish(rt, run_id)
+
+
+def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
+    s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
+                                        SyncRunCpas.state == "pulling").values(state="pending", lease_until=None))
+    s.commit()
+
+
+# ====================================================================================== evaluate + build
+
+
+def _rules_module() -> Any:
+    try:
+        return importlib.import_module("piis_bridge.rules")
+    except ImportError:
+        return None
+
+
+def _evaluate(contract: Any, on: date) -> tuple[int, list[dict[str, Any]]]:
+    """Apply the PIIS rules; returns (number of findings, deadline alerts to push back)."""
+    rules = _rules_module()
+    if rules is None or not hasattr(rules, "evaluate"):
+        return 0, []
+    report = rules.evaluate(contract, on=on)
+    findings = list(getattr(report, "findings", None) or [])
+    alerts = []
+    for entry in getattr(report, "agenda", None) or []:
+        due = getattr(entry, "due", None) or getattr(entry, "date", None)
+        rule = getattr(entry, "rule", None) or getattr(entry, "rule_id", None) or "R-?"
+        title = getattr(entry, "title", None) or getattr(entry, "message", None) or str(rule)
+        if due is not None:
+            alerts.append({"rule": str(rule), "due": due, "title": str(title)})
+    return len(findings), alerts
+
+
+def _event_for(contract: Any) -> Any:
+    """The contract event the federal forms are built for (the federal helper's ``ContractEvent``)."""
+    try:
+        forms = importlib.import_module("piis_bridge.forms")
+    except ImportError:
+        return "sync"
+    event_cls = getattr(forms, "ContractEvent", None)
+    factory = getattr(forms, "event_for_contract", None) or getattr(event_cls, "from_contract", None)
+    if callable(factory):
+        return factory(contract)
+    return "sync"
+
+
+def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, attempt: int = 0) -> None:
+    """Map, evaluate and build the forms of a chunk of items; forms become keyed effects."""
+    t0 = time.perf_counter()
+    with rt.session() as s:
+        now = utcnow()
+        owner, _ = _claim(s, WorkItem, and_(WorkItem.id.in_(item_ids), or_(
+            WorkItem.state == "pending", and_(WorkItem.state == "leased", WorkItem.lease_until < now))),
+            rt.options.lease_seconds)
+        items = list(s.scalars(select(WorkItem).where(WorkItem.lease_owner == owner, WorkItem.state == "leased")
+                               .order_by(WorkItem.id)))
+    if not items:
+        return
+    host = rt.host
+    today = datetime.now(timezone.utc).date()
+    retry_ids: list[int] = []
+    touched: set[str] = set()
+    with rt.session() as s:
+        for item in items:
+            item = s.merge(item, load=False)
+            record = SourceRecord.model_validate_json(item.payload)
+            before = len(host.failures)
+            outcome = host.case_map_record(item.cpas_id, record, run_id=run_id)
+            failures = _new_failures(host, before)
+            if failures and is_transient(failures[-1]):
+                retry_ids.append(item.id)
+                item.state, item.lease_owner, item.lease_until = "pending", None, None
+                continue
+            if outcome.skip_reason is not None:
+                item.state = "skipped"
+                continue
+            if not outcome.ok:
+                item.state = "quarantined"
+                _quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="map",
+                            reason="; ".join(f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems),
+                            problems=outcome.problems, item_id=item.id)
+                continue
+            contract = outcome.contract
+            try:
+                findings, alerts = _evaluate(contract, today)
+                event = _event_for(contract)
+            except Exception as exc:  # noqa: BLE001 - a rules bug on one record must not stop the run
+                item.state = "quarantined"
+                _quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="evaluate",
+                            reason=f"{type(exc).__name__}: {exc}", item_id=item.id)
+                continue
+            before = len(host.failures)
+            forms = host.federal_build_forms(item.cpas_id, contract, event, run_id=run_id)
+            failures = _new_failures(host, before)
+            if failures:
+                item.state = "quarantined"
+                _quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="build",
+                            reason=_describe(failures), item_id=item.id)
+                continue
+            rows = []
+            try:
+                for form in forms:
+                    ref, form = form_key(item.cpas_id, item.record_id, form)
+                    rows.append(dict(key=f"form:{item.cpas_id}:{ref}", kind="form", run_id=run_id, item_id=item.id,
+                                     cpas_id=item.cpas_id, record_id=item.record_id, state="pending",
+                                     payload_type=_type_path(form), payload=_dump(form), created_at=utcnow(),
+                                     updated_at=utcnow()))
+            except (TypeError, ValueError) as exc:
+                item.state = "quarantined"
+                _quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="build",
+                            reason=f"{type(exc).__name__}: {exc}", item_id=item.id)
+                continue
+            for alert in alerts:
+                push = PushItem(key=f"alert:{item.cpas_id}:{item.record_id}:{alert['rule']}:{alert['due']}"[:200],
+                                record_id=item.record_id, kind="deadline_alert", title=alert["title"][:200],
+                                due=alert["due"], data={"rule": alert["rule"]})
+                rows.append(dict(key=f"push:{push.key}"[:200], kind="push", run_id=run_id, item_id=item.id,
+                                 cpas_id=item.cpas_id, record_id=item.record_id, state="pending",
+                                 payload_type=_type_path(push), payload=push.model_dump_json(), created_at=utcnow(),
+                                 updated_at=utcnow()))
+            _insert_ignore(s, Effect, rows)
+            item.forms, item.findings, item.state = len(forms), findings, "done"
+            touched.add(item.cpas_id)
+        _record_stat(s, run_id, "evaluate", len(items) - len(retry_ids), time.perf_counter() - t0)
+        s.commit()
+    for cpas_id in sorted(touched):
+        enq.submit(run_id, cpas_id)
+        enq.push(run_id, cpas_id)
+    if retry_ids:
+        enq.process(run_id, retry_ids, countdown=rt.retry.delay(attempt + 1), attempt=attempt + 1)
+    maybe_finish(rt, run_id)
+
+
+# ====================================================================================== submit
+
+
+def _claim_effects(rt: Runtime, s: Session, kind: str, cpas_id: str, limit: int, *, one_per_dossier: bool
+                   ) -> list[Effect]:
+    now = utcnow()
+    cond = [Effect.kind == kind, Effect.cpas_id == cpas_id, Effect.state == "pending",
+            or_(Effect.next_attempt_at.is_(None), Effect.next_attempt_at <= now)]
+    if one_per_dossier:
+        # Forms of one dossier go out in the order they were built, one at a time: the federal
+        # service refuses a form while an earlier one of the same dossier is pending (B00008).
+        earlier = aliased(Effect)
+        cond.append(~exists().where(earlier.kind == kind, earlier.cpas_id == Effect.cpas_id,
+                                    earlier.record_id == Effect.record_id, earlier.id < Effect.id,
+                                    earlier.state.in_(OPEN_EFFECT_STATES)))
+    ids = list(s.scalars(select(Effect.id).where(*cond).order_by(Effect.id).limit(limit)))
+    if not ids:
+        return []
+    owner, _ = _claim(s, Effect, and_(Effect.id.in_(ids), Effect.state == "pending"), rt.options.lease_seconds)
+    return list(s.scalars(select(Effect).where(Effect.lease_owner == owner, Effect.state == "sending")
+                          .order_by(Effect.id)))
+
+
+def _release_effects(s: Session, effects: Sequence[Effect], delay: float, error: str) -> None:
+    at = utcnow() + timedelta(seconds=delay)
+    s.execute(update(Effect).where(Effect.id.in_([e.id for e in effects]), Effect.state == "sending").values(
+        state="pending", lease_owner=None, lease_until=None, next_attempt_at=at, last_error=redact(error)[:2000]))
+    s.commit()
+
+
+def _outcome_fields(outcome: Any) -> tuple[str, str | None, str | None, str]:
+    """(effect state, answer, ticket, stored result) of one ``SubmissionOutcome``."""
+    answer = None
+    for name in ("evaluation", "status", "result", "answer"):
+        value = getattr(outcome, name, None)
+        if value is not None and not isinstance(value, (dict, list)):
+            answer = str(getattr(value, "value", value)).upper()
+            break
+    ticket = getattr(outcome, "ticket", None)
+    stored = _dump(outcome) if hasattr(outcome, "model_dump_json") or dataclasses.is_dataclass(outcome) else str(outcome)
+    pending = answer is None or answer in _PENDING_ANSWERS
+    return ("submitted" if pending else "answered"), answer, (str(ticket) if ticket else None), stored
+
+
+def _answer_push(effect: Effect, answer: str) -> dict[str, Any]:
+    ref = effect.key.split(":", 2)[-1]
+    form_type = effect.payload_type.rsplit(":", 1)[-1]
+    push = PushItem(key=f"fed:{ref}:{answer}"[:200], record_id=effect.record_id, kind="federal_answer",
+                    title=f"Federal answer: {answer}", body=f"{form_type} {ref}",
+                    data={"client_reference": ref, "answer": answer})
+    now = utcnow()
+    return dict(key=f"push:{push.key}"[:200], kind="push", run_id=effect.run_id, item_id=effect.item_id,
+                cpas_id=effect.cpas_id, record_id=effect.record_id, state="pending", payload_type=_type_path(push),
+                payload=push.model_dump_json(), created_at=now, updated_at=now)
+
+
+def _apply_outcomes(s: Session, effects: Sequence[Effect], outcomes: Sequence[Any]) -> tuple[int, int]:
+    """Store one outcome per effect; answered forms get their federal-answer push item."""
+    by_ref = {}
+    for outcome in outcomes:
+        ref = getattr(outcome, "client_reference", None)
+        if ref:
+            by_ref[str(ref)] = outcome
+    pushes, waiting = [], 0
+    now = utcnow()
+    for effect, positional in zip(effects, outcomes):
+        outcome = by_ref.get(effect.key.split(":", 2)[-1], positional)
+        state, answer, ticket, stored = _outcome_fields(outcome)
+        effect = s.merge(effect, load=False) if effect not in s else effect
+        effect.state, effect.answer, effect.ticket, effect.result = state, answer, ticket or effect.ticket, stored
+        effect.lease_owner, effect.lease_until, effect.updated_at, effect.last_error = None, None, now, None
+        if state == "answered" and answer:
+            pushes.append(_answer_push(effect, answer))
+        else:
+            waiting += 1
+    _insert_ignore(s, Effect, pushes)
+    return len(pushes), waiting
+
+
+def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+    """Submit pending forms in batches; transient failures back off, permanent ones are quarantined."""
+    remote = f"federal:{cpas_id}"
+    host = rt.host
+    any_answered = any_waiting = False
+    while True:
+        t0 = time.perf_counter()
+        with rt.session() as s:
+            wait = rt.breaker.allow(s, remote)
+            if wait:
+                enq.submit(run_id, cpas_id, countdown=wait, attempt=attempt)
+                break
+            effects = _claim_effects(rt, s, "form", cpas_id, rt.options.submit_batch, one_per_dossier=True)
+            if not effects:
+                break
+            try:
+                forms = [_load(e.payload_type, e.payload) for e in effects]
+            except Exception as exc:  # noqa: BLE001 - a form class that moved or changed shape
+                for e in effects:
+                    e.state = "quarantined"
+                    _quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
+                                reason=f"stored form cannot be loaded: {type(exc).__name__}: {exc}", effect_id=e.id)
+                s.commit()
+                continue
+            before = len(host.failures)
+            outcomes = host.federal_submit(cpas_id, forms, run_id=run_id)
+            failures = _new_failures(host, before)
+            if outcomes is not None and isinstance(outcomes, list) and len(outcomes) == len(forms):
+                rt.breaker.success(s, remote)
+                answered, waiting = _apply_outcomes(s, effects, outcomes)
+                any_answered |= bool(answered)
+                any_waiting |= bool(waiting)
+                _record_stat(s, run_id, "submit", len(effects), time.perf_counter() - t0)
+                s.commit()
+                attempt = 0
+                continue
+            error = _describe(failures) if failures else (
+                f"federal_submit returned {type(outcomes).__name__} for {len(forms)} forms")
+            if failures and is_transient(failures[-1]):
+                rt.breaker.failure(s, remote)
+                exhausted = [e for e in effects if rt.retry.exhausted(e.attempts)]
+                for e in exhausted:
+                    e.state = "quarantined"
+                    _quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
+                                reason=f"gave up after {e.attempts} attempts: {error}", effect_id=e.id)
+                s.commit()
+                rest = [e for e in effects if e not in exhausted]
+                delay = rt.retry.delay(max([e.attempts for e in rest] or [1]))
+                if rest:
+                    _release_effects(s, rest, delay, error)
+                _log.warning("federal service unavailable, retrying", cpas=cpas_id, run_id=run_id,
+                             forms=len(rest), delay=round(delay, 2), error=error)
+                enq.submit(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+                break
+            # Permanent: find the culprit(s) by submitting one form at a time.
+            if len(effects) > 1:
+                _release_effects(s, effects[1:], 0, error)
+                effects = effects[:1]
+                single = host.federal_submit(cpas_id, [forms[0]], run_id=run_id)
+                if single is not None and len(single) == 1:
+                    answered, waiting = _apply_outcomes(s, effects, single)
+                    any_answered |= bool(answered)
+                    any_waiting |= bool(waiting)
+                    s.commit()
+                    continue
+                failures = _new_failures(host, before)
+                error = _describe(failures)
+                if failures and is_transient(failures[-1]):
+                    _release_effects(s, effects, rt.retry.delay(1), error)
+                    continue
+            for e in effects:
+                e.state = "quarantined"
+                _quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
+                            reason=error, effect_id=e.id)
+            s.commit()
+    if any_answered:
+        enq.push(run_id, cpas_id)
+    if any_waiting:
+        enq.collect(run_id, cpas_id, countdown=rt.options.collect_delay)
+    maybe_finish(rt, run_id)
+
+
+# ====================================================================================== collect
+
+
+def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+    """Ask the federal service for the answers of forms submitted asynchronously (batch tickets)."""
+    t0 = time.perf_counter()
+    host = rt.host
+    with rt.session() as s:
+        waiting = list(s.scalars(select(Effect).where(Effect.kind == "form", Effect.cpas_id == cpas_id,
+                                                      Effect.state == "submitted").order_by(Effect.id).limit(1000)))
+        if not waiting:
+            return
+        tickets = sorted({e.ticket for e in waiting if e.ticket})
+        before = len(host.failures)
+        outcomes = host.federal_fetch_results(cpas_id, tickets, run_id=run_id) if tickets else []
+        failures = _new_failures(host, before)
+        if outcomes is None:
+            delay = rt.retry.delay(attempt + 1) if failures and is_transient(failures[-1]) else rt.options.collect_delay * 5
+            enq.collect(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+            return
+        by_ref = {str(getattr(o, "client_reference", "")): o for o in outcomes}
+        pushes = []
+        for e in waiting:
+            outcome = by_ref.get(e.key.split(":", 2)[-1])
+            if outcome is None:
+                continue
+            state, answer, ticket, stored = _outcome_fields(outcome)
+            if state == "answered" and answer:
+                e.state, e.answer, e.result = state, answer, stored
+                pushes.append(_answer_push(e, answer))
+        _insert_ignore(s, Effect, pushes)
+        _record_stat(s, run_id, "collect", len(pushes), time.perf_counter() - t0)
+        s.commit()
+        left = len(waiting) - len(pushes)
+    if pushes:
+        enq.push(run_id, cpas_id)
+    if left:
+        enq.collect(run_id, cpas_id, countdown=rt.options.collect_delay, attempt=attempt)
+    maybe_finish(rt, run_id)
+
+
+# ====================================================================================== push back
+
+
+def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+    """Push federal answers and deadline alerts to the case system, idempotent on the item key."""
+    remote = f"casesystem:{cpas_id}"
+    host = rt.host
+    while True:
+        t0 = time.perf_counter()
+        with rt.session() as s:
+            wait = rt.breaker.allow(s, remote)
+            if wait:
+                enq.push(run_id, cpas_id, countdown=wait, attempt=attempt)
+                break
+            effects = _claim_effects(rt, s, "push", cpas_id, rt.options.push_batch, one_per_dossier=False)
+            if not effects:
+                break
+            items = [PushItem.model_validate_json(e.payload) for e in effects]
+            before = len(host.failures)
+            results: list[PushResult] = host.case_push(cpas_id, items, run_id=run_id)
+            failures = _new_failures(host, before)
+            if failures and all(r.status == "failed" for r in results):
+                error = _describe(failures)
+                if is_transient(failures[-1]):
+                    rt.breaker.failure(s, remote)
+                    delay = rt.retry.delay(attempt + 1)
+                    _release_effects(s, effects, delay, error)
+                    enq.push(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+                    break
+            else:
+                rt.breaker.success(s, remote)
+            retry_later = []
+            for e, r in zip(effects, results):
+                if r.status in ("created", "duplicate"):
+                    e.state, e.answer, e.ticket = "done", r.status, r.remote_id
+                    e.lease_owner = e.lease_until = None
+                elif not failures and not rt.retry.exhausted(e.attempts):
+                    retry_later.append(e)
+                else:
+                    e.state = "quarantined"
+                    _quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="push",
+                                reason=r.detail or _describe(failures), effect_id=e.id)
+            _record_stat(s, run_id, "push", len(effects) - len(retry_later), time.perf_counter() - t0)
+            s.commit()
+            if retry_later:
+                delay = rt.retry.delay(max(e.attempts for e in retry_later))
+                _release_effects(s, retry_later, delay, "; ".join(r.detail for r in results if r.status == "failed"))
+                enq.push(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+    maybe_finish(rt, run_id)
+
+
+# ====================================================================================== report
+
+
+def run_counts(s: Session, run_id: str) -> dict[str, Any]:
+    items = dict(s.execute(select(WorkItem.state, func.count()).where(WorkItem.run_id == run_id)
+                           .group_by(WorkItem.state)).all())
+    forms = dict(s.execute(select(Effect.state, func.count()).where(Effect.run_id == run_id, Effect.kind == "form")
+                           .group_by(Effect.state)).all())
+    answers = dict(s.execute(select(Effect.answer, func.count()).where(
+        Effect.run_id == run_id, Effect.kind == "form", Effect.state == "answered").group_by(Effect.answer)).all())
+    pushes = dict(s.execute(select(Effect.state, func.count()).where(Effect.run_id == run_id, Effect.kind == "push")
+                            .group_by(Effect.state)).all())
+    quarantine = dict(s.execute(select(QuarantineEntry.stage, func.count()).where(QuarantineEntry.run_id == run_id)
+                                .group_by(QuarantineEntry.stage)).all())
+    pulls = list(s.scalars(select(SyncRunCpas).where(SyncRunCpas.run_id == run_id)))
+    return {
+        "fetched": sum(items.values()),
+        "processed": items.get("done", 0),
+        "skipped": items.get("skipped", 0),
+        "items_quarantined": items.get("quarantined", 0),
+        "items_open": sum(items.get(k, 0) for k in OPEN_ITEM_STATES),
+        "forms": sum(forms.values()),
+        "forms_answered": forms.get("answered", 0),
+        "forms_waiting": forms.get("submitted", 0),
+        "forms_open": forms.get("pending", 0) + forms.get("sending", 0),
+        "forms_quarantined": forms.get("quarantined", 0),
+        "answers": {str(k): v for k, v in answers.items()},
+        "pushed": pushes.get("done", 0),
+        "push_open": pushes.get("pending", 0) + pushes.get("sending", 0),
+        "push_quarantined": pushes.get("quarantined", 0),
+        "quarantined": sum(quarantine.values()),
+        "quarantine_by_stage": quarantine,
+        "pages": sum(p.pages for p in pulls),
+        "pulls": {p.cpas_id: p.state for p in pulls},
+        "pull_errors": {p.cpas_id: p.error for p in pulls if p.error},
+    }
+
+
+def stage_stats(s: Session, run_id: str) -> dict[str, dict[str, Any]]:
+    out = {}
+    for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id)):
+        span = (st.last_at - st.first_at).total_seconds() if st.first_at and st.last_at else 0.0
+        out[st.stage] = {"units": st.units, "tasks": st.tasks, "busy_seconds": round(st.busy_seconds, 3),
+                         "span_seconds": round(span, 3),
+                         "units_per_busy_second": round(st.units / st.busy_seconds, 1) if st.busy_seconds else None}
+    return out
+
+
+def maybe_finish(rt: Runtime, run_id: str) -> bool:
+    """Close the run once nothing is left to do; exactly one caller wins and notifies the plugins."""
+    with rt.session() as s:
+        run = s.get(SyncRun, run_id)
+        if run is None or run.status != "running":
+            return False
+        if s.scalar(select(func.count()).select_from(SyncRunCpas).where(
+                SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling")))):
+            return False
+        if s.scalar(select(func.count()).select_from(WorkItem).where(
+                WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES))):
+            return False
+        if s.scalar(select(func.count()).select_from(Effect).where(
+                Effect.run_id == run_id, Effect.state.in_(OPEN_EFFECT_STATES))):
+            return False
+        counts = run_counts(s, run_id)
+        stats = stage_stats(s, run_id)
+        finished = utcnow()
+        problems = [RecordProblem(record_id=q.record_id, field=(q.problems[0]["field"] if q.problems else ""),
+                                  reason=f"[{q.stage}] {q.reason}"[:1000])
+                    for q in s.scalars(select(QuarantineEntry).where(QuarantineEntry.run_id == run_id)
+                                       .order_by(QuarantineEntry.id).limit(1000))]
+        failures = [PluginFailure(plugin="?", hook="piis_case_fetch_changes", cpas_id=c, error_type="PullFailed",
+                                  message=e) for c, e in counts["pull_errors"].items()]
+        status = "failed" if counts["pull_errors"] and counts["fetched"] == 0 else "finished"
+        won = s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(
+            status=status, finished_at=finished, counts=counts,
+            report={"stages": stats, "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3)})
+        ).rowcount
+        s.commit()
+        started, cpas_ids = run.started_at, list(run.cpas_ids)
+    if won:
+        report = RunReport(run_id=run_id, started_at=started, finished_at=finished, cpas_ids=cpas_ids,
+                           counts={k: v for k, v in counts.items() if isinstance(v, int)}, problems=problems,
+                           plugin_failures=failures)
+        rt.host.run_finished(report)
+        _log.info("run finished", run_id=run_id, status=status, **{k: v for k, v in counts.items() if isinstance(v, int)})
+    return bool(won)
+
+
+# ====================================================================================== replay
+
+
+def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueuer) -> str | None:
+    """Put quarantined records and effects back into a new run (trigger 'replay')."""
+    with rt.session() as s:
+        cond = [QuarantineEntry.status == "open"]
+        if entry_ids is not None:
+            cond.append(QuarantineEntry.id.in_(list(entry_ids)))
+        entries = list(s.scalars(select(QuarantineEntry).where(*cond).order_by(QuarantineEntry.id)))
+    if not entries:
+        return None
+    cpas_ids = sorted({e.cpas_id for e in entries if e.cpas_id in rt.settings.cpas})
+    run_id = create_run(rt, cpas_ids=cpas_ids or None, trigger="replay")
+    assert run_id is not None
+    new_items: list[int] = []
+    effect_cpas: set[tuple[str, str]] = set()
+    with rt.session() as s:
+        s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id).values(state="pulled"))
+        for entry in entries:
+            entry = s.merge(entry)
+            if entry.effect_id is not None:
+                s.execute(update(Effect).where(Effect.id == entry.effect_id, Effect.state == "quarantined").values(
+                    state="pending", run_id=run_id, attempts=0, next_attempt_at=None, lease_owner=None,
+                    lease_until=None))
+                effect = s.get(Effect, entry.effect_id)
+                effect_cpas.add((effect.kind, effect.cpas_id))
+            elif entry.item_id is not None:
+                old = s.get(WorkItem, entry.item_id)
+                ids = _insert_ignore(s, WorkItem, [dict(run_id=run_id, cpas_id=old.cpas_id, record_id=old.record_id,
+                                                        version=old.version, payload=old.payload, state="pending",
+                                                        updated_at=utcnow())], returning=WorkItem.id)
+                new_items.extend(ids)
+            entry.status, entry.replay_run_id = "replayed", run_id
+        s.commit()
+    with rt.session() as s:
+        info = s.get(SyncRun, run_id)
+        rt.host.run_started(RunInfo(run_id=run_id, started_at=info.started_at, cpas_ids=list(info.cpas_ids),
+                                    trigger="replay"))
+    for start in range(0, len(new_items), rt.options.chunk_size):
+        enq.process(run_id, new_items[start:start + rt.options.chunk_size])
+    for kind, cpas_id in sorted(effect_cpas):
+        (enq.submit if kind == "form" else enq.push)(run_id, cpas_id)
+    maybe_finish(rt, run_id)
+    return run_id

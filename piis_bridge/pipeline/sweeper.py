@@ -1,0 +1,81 @@
+"""The stale-work sweeper: re-enqueue whatever a killed worker or a lost message left behind.
+
+Why it is mandatory: the embedded filesystem broker (like every kombu virtual transport) loses
+prefetched and in-flight messages on ``kill -9`` even with ``acks_late``; Redis redelivers only after
+its visibility timeout; a task can die between its commit and its ``apply_async``.  The database
+rows are the truth, so a periodic pass over them is enough to finish every run:
+
+- a pull whose lease expired is re-enqueued (it resumes from the persisted cursor);
+- a work item still ``pending`` with no recent activity, or ``leased`` past its lease, is
+  re-enqueued (the claim is atomic, so a duplicate message is harmless);
+- a side effect left ``sending`` past its lease went out or not: it is put back to ``pending``
+  and resent with the *same* idempotency key, which the remote answers with the original result;
+- every running run gets a finish check.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import timedelta
+
+from sqlalchemy import and_, or_, select, update
+
+from piis_bridge.logging import get_logger
+from piis_bridge.pipeline.models import Effect, SyncRun, SyncRunCpas, WorkItem, utcnow
+from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.pipeline.stages import Enqueuer, maybe_finish
+
+__all__ = ["sweep"]
+
+_log = get_logger("piis_bridge.pipeline.sweeper")
+
+
+def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> dict[str, int]:
+    """One pass; returns what was re-enqueued (for logs and tests)."""
+    now = utcnow()
+    idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.lease_seconds)
+    found = {"pulls": 0, "items": 0, "effects": 0, "runs": 0}
+    with rt.session() as s:
+        running = list(s.scalars(select(SyncRun.id).where(SyncRun.status == "running")))
+        pulls = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
+            SyncRunCpas.run_id.in_(running), or_(
+                and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
+                SyncRunCpas.state == "pending"))).all()) if running else []
+        items = list(s.execute(select(WorkItem.run_id, WorkItem.id).where(
+            WorkItem.run_id.in_(running), or_(
+                and_(WorkItem.state == "leased", WorkItem.lease_until < now),
+                and_(WorkItem.state == "pending", WorkItem.updated_at < now - idle)))).all()) if running else []
+        s.execute(update(WorkItem).where(WorkItem.id.in_([i for _, i in items])).values(updated_at=now))
+        # 'sending' past its lease: the call may or may not have reached the remote; resend with the
+        # same key (the remote deduplicates) rather than guess.
+        stale = and_(Effect.state == "sending", Effect.lease_until < now)
+        resent = list(s.execute(select(Effect.run_id, Effect.kind, Effect.cpas_id).where(stale).distinct()).all())
+        stale_sending = s.execute(update(Effect).where(stale).values(
+            state="pending", lease_owner=None, lease_until=None, next_attempt_at=None, updated_at=now)).rowcount
+        effects = list(s.execute(select(Effect.run_id, Effect.kind, Effect.cpas_id, Effect.state).where(
+            Effect.state.in_(("pending", "submitted")),
+            or_(Effect.updated_at < now - idle, Effect.next_attempt_at < now)).distinct()).all())
+        effects += [(r, k, c, "pending") for r, k, c in resent]
+        s.commit()
+    for run_id, cpas_id in pulls:
+        enq.pull(run_id, cpas_id)
+    by_run: dict[str, list[int]] = defaultdict(list)
+    for run_id, item_id in items:
+        by_run[run_id].append(item_id)
+    for run_id, ids in by_run.items():
+        ids.sort()
+        for start in range(0, len(ids), rt.options.chunk_size):
+            enq.process(run_id, ids[start:start + rt.options.chunk_size])
+    for run_id, kind, cpas_id, state in sorted(set(effects)):
+        if kind == "push":
+            enq.push(run_id, cpas_id)
+        elif state == "submitted":
+            enq.collect(run_id, cpas_id)
+        else:
+            enq.submit(run_id, cpas_id)
+    for run_id in running:
+        found["runs"] += int(maybe_finish(rt, run_id))
+    found.update(pulls=len(pulls), items=len(items), effects=len(effects), resent=stale_sending)
+    if any(found[k] for k in ("pulls", "items", "effects")):
+        _log.info("sweeper re-enqueued stale work", **found)
+    return found

@@ -1,0 +1,134 @@
+"""Celery tasks: thin wrappers that carry ids only and call :mod:`piis_bridge.pipeline.stages`.
+
+Queues per remote system (``piis.casesystem``, ``piis.federal``) let a site cap the concurrency on
+each remote with a dedicated worker (``-Q piis.federal -c 2``); ``piis.default`` holds the CPU work.
+Unexpected database or broker hiccups retry the task with exponential backoff and jitter; business
+outcomes never raise (they are recorded in the database).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, shared_task
+from sqlalchemy.exc import OperationalError
+
+from piis_bridge.pipeline import stages
+from piis_bridge.pipeline.reliability import TransientError
+from piis_bridge.pipeline.runtime import Runtime
+
+__all__ = ["CeleryEnqueuer", "QUEUES", "ROUTES", "runtime_of"]
+
+QUEUES = ("piis.default", "piis.casesystem", "piis.federal")
+ROUTES = {
+    "piis.pipeline.pull": {"queue": "piis.casesystem"},
+    "piis.pipeline.push": {"queue": "piis.casesystem"},
+    "piis.pipeline.submit": {"queue": "piis.federal"},
+    "piis.pipeline.collect": {"queue": "piis.federal"},
+}
+_RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
+              retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
+
+
+def runtime_of(app: Celery) -> Runtime:
+    rt = getattr(app, "piis_runtime", None)
+    if rt is None:
+        rt = Runtime()
+        app.piis_runtime = rt  # type: ignore[attr-defined]
+    return rt
+
+
+class CeleryEnqueuer:
+    """The :class:`~piis_bridge.pipeline.stages.Enqueuer` that sends celery messages."""
+
+    def __init__(self, app: Celery) -> None:
+        self.app = app
+
+    def _send(self, name: str, args: list[Any], countdown: float, attempt: int) -> None:
+        self.app.send_task(f"piis.pipeline.{name}", args=args, kwargs={"attempt": attempt} if attempt else None,
+                           countdown=countdown or None, **ROUTES.get(f"piis.pipeline.{name}", {}))
+
+    def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("pull", [run_id, cpas_id], countdown, attempt)
+
+    def process(self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("process", [run_id, item_ids], countdown, attempt)
+
+    def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("submit", [run_id, cpas_id], countdown, attempt)
+
+    def collect(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("collect", [run_id, cpas_id], countdown, attempt)
+
+    def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("push", [run_id, cpas_id], countdown, attempt)
+
+    def start(self, run_id: str) -> None:
+        self.app.send_task("piis.pipeline.start_run", args=[run_id])
+
+
+def _ctx(task: Any) -> tuple[Runtime, CeleryEnqueuer]:
+    return runtime_of(task.app), CeleryEnqueuer(task.app)
+
+
+@shared_task(bind=True, name="piis.pipeline.start_run", **_RETRY)
+def start_run(self: Any, run_id: str) -> None:
+    rt, enq = _ctx(self)
+    stages.start_run(rt, run_id, enq)
+
+
+@shared_task(bind=True, name="piis.pipeline.pull", **_RETRY)
+def pull(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    rt, enq = _ctx(self)
+    stages.pull(rt, run_id, cpas_id, enq, attempt)
+
+
+@shared_task(bind=True, name="piis.pipeline.process", **_RETRY)
+def process(self: Any, run_id: str, item_ids: list[int], attempt: int = 0) -> None:
+    rt, enq = _ctx(self)
+    stages.process_items(rt, run_id, item_ids, enq, attempt)
+
+
+@shared_task(bind=True, name="piis.pipeline.submit", **_RETRY)
+def submit(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    rt, enq = _ctx(self)
+    stages.submit_forms(rt, run_id, cpas_id, enq, attempt)
+
+
+@shared_task(bind=True, name="piis.pipeline.collect", **_RETRY)
+def collect(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    rt, enq = _ctx(self)
+    stages.collect_answers(rt, run_id, cpas_id, enq, attempt)
+
+
+@shared_task(bind=True, name="piis.pipeline.push", **_RETRY)
+def push(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    rt, enq = _ctx(self)
+    stages.push_back(rt, run_id, cpas_id, enq, attempt)
+
+
+@shared_task(bind=True, name="piis.pipeline.sweep", **_RETRY)
+def sweep(self: Any) -> None:
+    from piis_bridge.pipeline.sweeper import sweep as _sweep
+
+    rt, enq = _ctx(self)
+    _sweep(rt, enq)
+
+
+@shared_task(bind=True, name="piis.pipeline.dispatch_nightly", **_RETRY)
+def dispatch_nightly(self: Any) -> str | None:
+    """Start tonight's run once it is due (called every minute by beat; idempotent per night)."""
+    from datetime import datetime, timedelta, timezone
+
+    from piis_bridge.pipeline.schedule import due_schedule_key
+
+    rt, enq = _ctx(self)
+    s = rt.settings
+    key = due_schedule_key(datetime.now(timezone.utc), s.nightly_time, s.nightly_zone(),
+                           timedelta(hours=rt.options.nightly_catchup_hours))
+    if key is None or not s.cpas:
+        return None
+    run_id = stages.create_run(rt, trigger="nightly", schedule_key=key)
+    if run_id is not None:
+        enq.start(run_id)
+    return run_id

@@ -1,0 +1,39 @@
+"""The celery app for ``celery -A piis_bridge.pipeline.worker:app worker|beat`` (systemd, compose).
+
+Settings come from the configuration file and ``PIIS_*`` environment (see :mod:`piis_bridge.config`);
+``piis-bridge run`` passes the exact settings it runs with in ``PIIS_PIPELINE_SETTINGS_JSON`` so the
+embedded worker it starts can never disagree with it.
+"""
+
+from __future__ import annotations
+
+import os
+
+from celery import signals
+
+from piis_bridge.config import Settings, load_settings
+from piis_bridge.pipeline.app import make_celery_app
+
+__all__ = ["app", "SETTINGS_ENV"]
+
+SETTINGS_ENV = "PIIS_PIPELINE_SETTINGS_JSON"
+
+
+def _settings() -> Settings:
+    raw = os.environ.get(SETTINGS_ENV)
+    if raw:
+        return Settings.model_validate_json(raw)
+    return load_settings()
+
+
+app = make_celery_app(_settings())
+
+
+@signals.setup_logging.connect
+def _logging(**_: object) -> None:
+    # Our redacting structlog configuration instead of celery's own handlers.
+    from piis_bridge.logging import configure_logging
+
+    rt = app.piis_runtime  # type: ignore[attr-defined]
+    configure_logging(rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
+                      level=os.environ.get("PIIS_LOG_LEVEL", rt.settings.log_level))

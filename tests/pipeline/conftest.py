@@ -1,0 +1,67 @@
+"""Fixtures of the pipeline tests: the test remote, settings, and per-test PostgreSQL databases."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from piis_bridge.config import Settings
+from tests.pipeline.remote import Remote, RemoteState
+
+ROOT = Path(__file__).resolve().parents[2]
+PLUGIN = "pipetest=tests.pipeline.plugin"
+PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@pytest.fixture(autouse=True)
+def _importable_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The worker subprocess imports the test plugin (tests.pipeline.plugin) by module path.
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+
+
+@pytest.fixture
+def make_remote() -> Iterator[Callable[..., Remote]]:
+    remotes: list[Remote] = []
+
+    def make(records: int, **kw: int) -> Remote:
+        remote = Remote(RemoteState(records, **kw)).__enter__()
+        remotes.append(remote)
+        return remote
+
+    yield make
+    for remote in remotes:
+        remote.__exit__()
+
+
+def make_settings(tmp_path: Path, remote_url: str, *, database_url: str | None = None,
+                  broker_url: str = "filesystem://", cpas: tuple[str, ...] = ("gent",)) -> Settings:
+    return Settings.model_validate({
+        "database_url": database_url or f"sqlite:///{tmp_path}/app.sqlite3",
+        "broker_url": broker_url,
+        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+        "state_dir": str(tmp_path / "state"),
+        "plugins": {"enabled": ["pipetest"]},
+        "cpas": {c: {"name": f"OCMW {c}", "ins_code": "44021", "bce": "0207567726", "case_system": "pipetest",
+                     "federal": "pipetest", "transfer": None, "plugins": {"pipetest": {"url": remote_url}}}
+                 for c in cpas},
+    })
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test (the shared ``test`` database is left alone)."""
+    from tests.conftest import require_service
+
+    require_service("postgres")
+    import psycopg
+
+    name = f"piis_pipe_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

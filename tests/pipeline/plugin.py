@@ -1,0 +1,95 @@
+"""A test-only plugin implementing the case-system and federal hooks against :mod:`tests.pipeline.remote`.
+
+A real pluggy plugin (``@hookimpl``), loaded by the worker subprocess through ``PIIS_EXTRA_PLUGINS``
+exactly like an in-house plugin would be.  It is the stand-in for the neptunus/federal plugins in
+the tests that must control faults precisely; the contract it maps to is a real canonical
+``PIISContract`` (one of the repository's examples, with the dossier's id).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from piis_bridge.hooks import hookimpl
+from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushResult, RecordProblem, SourceRecord
+from piis_bridge.model import load_file
+
+_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studies.json"
+_BASE = load_file(_EXAMPLE).contracts[0]
+_clients: dict[str, httpx.Client] = {}
+
+
+class TestSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    url: str
+
+
+class TestForm(BaseModel):
+    """Stands for the federal FormB/C/D: carries the ClientReference the remote deduplicates on."""
+
+    model_config = ConfigDict(frozen=True)
+    client_reference: str | None = None
+    record_id: str
+    seq: int
+    version: str
+
+
+class TestOutcome(BaseModel):
+    client_reference: str
+    evaluation: str
+
+
+def _client(url: str) -> httpx.Client:
+    if url not in _clients:
+        _clients[url] = httpx.Client(base_url=url, timeout=10)
+    return _clients[url]
+
+
+@hookimpl
+def piis_plugin_settings() -> type[BaseModel]:
+    return TestSettings
+
+
+@hookimpl
+def piis_case_fetch_changes(cpas: Any, cursor: str | None, page_size: int) -> ChangePage:
+    r = _client(cpas.settings["url"]).get("/changes", params={"cursor": cursor or "0", "limit": page_size})
+    r.raise_for_status()
+    data = r.json()
+    now = datetime.now(timezone.utc)
+    records = [SourceRecord(source="pipetest", record_id=x["record_id"], kind="piis_contract", modified_at=now,
+                            version=x["version"], payload=x) for x in data["records"]]
+    return ChangePage(records=records, cursor=data["cursor"], has_more=data["has_more"])
+
+
+@hookimpl
+def piis_case_map_record(cpas: Any, record: SourceRecord) -> MappingOutcome:
+    if record.payload.get("bad"):
+        return MappingOutcome(record_id=record.record_id, problems=[RecordProblem(
+            record_id=record.record_id, field="beneficiary.niss", reason="NISS checksum invalid")])
+    contract = _BASE.model_copy(update={"contract_id": f"{record.record_id}@{record.payload['forms']}@{record.version}"})
+    return MappingOutcome(record_id=record.record_id, contract=contract)
+
+
+@hookimpl
+def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[TestForm]:
+    record_id, forms, version = contract.contract_id.split("@")
+    return [TestForm(record_id=record_id, seq=int(version) * 10 + i, version=version) for i in range(int(forms))]
+
+
+@hookimpl
+def piis_federal_submit(cpas: Any, forms: list[TestForm]) -> list[TestOutcome]:
+    r = _client(cpas.settings["url"]).post("/submit", json={"forms": [f.model_dump() for f in forms]})
+    r.raise_for_status()
+    return [TestOutcome(**a) for a in r.json()["answers"]]
+
+
+@hookimpl
+def piis_case_push(cpas: Any, items: list[Any]) -> list[PushResult]:
+    r = _client(cpas.settings["url"]).post("/push", json={"items": [i.model_dump(mode="json") for i in items]})
+    r.raise_for_status()
+    return [PushResult(key=x["key"], status=x["status"]) for x in r.json()["results"]]
