@@ -19,6 +19,7 @@ Nothing outside this package touches ``pm.hook`` for the per-CPAS hooks.
 
 from __future__ import annotations
 
+import copy
 import difflib
 import importlib.metadata
 import inspect
@@ -151,6 +152,8 @@ class PluginHost:
         self.failures: list[PluginFailure] = []
         self.settings_models: dict[str, type[BaseModel] | None] = {}
         self._entries: dict[str, _Entry] = {}
+        self._contexts: dict[tuple[str, str], CpasContext] = {}
+        self._callers: dict[tuple[str, str], Any] = {}
         if load_entrypoints:
             self._load_entrypoints()
         for name, plugin in plugins:
@@ -336,12 +339,17 @@ class PluginHost:
 
     def context(self, cpas_id: str, plugin: str, *, run_id: str | None = None) -> CpasContext:
         """The :class:`CpasContext` *plugin* receives for *cpas_id* (its own settings only)."""
-        cpas = self.settings.cpas[cpas_id]
-        return CpasContext(
-            cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce,
-            settings=self.settings.plugin_settings(cpas_id, plugin),
-            state_dir=self.settings.state_dir_for(cpas_id, plugin), plugin=plugin, run_id=run_id,
-        )
+        base = self._contexts.get((cpas_id, plugin))
+        if base is None:  # validated once per process; secret files are read once too
+            cpas = self.settings.cpas[cpas_id]
+            base = CpasContext(
+                cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce,
+                settings=self.settings.plugin_settings(cpas_id, plugin),
+                state_dir=self.settings.state_dir_for(cpas_id, plugin), plugin=plugin,
+            )
+            self._contexts[(cpas_id, plugin)] = base
+        # A fresh settings dict per call: a plugin mutating it cannot leak into the next call.
+        return base.model_copy(update={"settings": copy.deepcopy(base.settings), "run_id": run_id})
 
     def route(self, cpas_id: str, role: str) -> str:
         """Name of the plugin serving *role* (``case_system``, ``federal``, ``transfer``) for a CPAS."""
@@ -359,10 +367,13 @@ class PluginHost:
         if not self._implements(plugin, hook):
             return self._fail(plugin, hook, cpas_id, record_id,
                               NotImplementedError(f"plugin {plugin!r} ({role} of cpas {cpas_id}) does not implement {hook}"))
-        caller = getattr(self.pm.hook, hook)
-        others = {impl.plugin for impl in caller.get_hookimpls()
-                  if impl.plugin_name != plugin and not (impl.wrapper or impl.hookwrapper)}
-        subset = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else caller
+        subset = self._callers.get((hook, plugin))
+        if subset is None:
+            caller = getattr(self.pm.hook, hook)
+            others = {impl.plugin for impl in caller.get_hookimpls()
+                      if impl.plugin_name != plugin and not (impl.wrapper or impl.hookwrapper)}
+            subset = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else caller
+            self._callers[(hook, plugin)] = subset
         ctx = self.context(cpas_id, plugin, run_id=run_id)
         try:
             return subset(cpas=ctx, **kwargs)
@@ -543,6 +554,7 @@ class PluginHost:
             except Exception as exc:  # noqa: BLE001
                 self._fail(impl.plugin_name, "piis_startup", None, None, exc)
                 self.pm.unregister(name=impl.plugin_name)
+                self._callers.clear()
                 self._entries[impl.plugin_name].error = f"piis_startup raised {_describe(exc)}"
         return self.failures[before:]
 

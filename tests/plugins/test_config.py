@@ -145,3 +145,10 @@ def test_the_shipped_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.cpas["liege"].case_system == "neptunus"
     assert settings.cpas["bruxelles"].case_system == "filedrop"
     assert settings.broker_url == "filesystem://" and settings.database_url.startswith("sqlite")
+
+
+def test_plugins_can_be_disabled_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIIS_PLUGINS__DISABLED", '["transfer", "filedrop"]')
+    settings = load_settings()
+    assert settings.plugins.disabled == ["transfer", "filedrop"]
+    assert not settings.plugins.is_enabled("transfer") and settings.plugins.is_enabled("neptunus")
