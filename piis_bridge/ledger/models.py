@@ -1,0 +1,50 @@
+"""The form ledger table (declared on the shared ``Base`` so alembic and ``create_all`` see it)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from piis_bridge.db import Base
+
+__all__ = ["FormEntry"]
+
+
+class FormEntry(Base):
+    """One version of one federal form.  ``key`` is the ClientReference the federal service deduplicates on."""
+
+    __tablename__ = "federal_form_ledger"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
+    cpas_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    kind: Mapped[str] = mapped_column(String(1), nullable=False)
+    niss: Mapped[str] = mapped_column(String(11), nullable=False)
+    dossier: Mapped[str] = mapped_column(String(20), nullable=False)
+    period_key: Mapped[str] = mapped_column(String(32), nullable=False)
+    version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("federal_form_ledger.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), nullable=False)
+    payload: Mapped[str] = mapped_column(Text, nullable=False)
+    payload_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    ticket: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reference: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    percentage: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    accepted_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (
+        Index("ix_federal_form_ledger_cpas_status", "cpas_id", "status"),
+        Index("ix_federal_form_ledger_period", "cpas_id", "kind", "niss", "period_key"),
+        Index("ix_federal_form_ledger_dossier", "cpas_id", "dossier"),
+        Index("ix_federal_form_ledger_ticket", "ticket"),
+    )

@@ -1,0 +1,261 @@
+"""The form ledger: every federal form, its idempotency key, payload hash, status and answers.
+
+Why: "nothing is sent twice, nothing lost on a crash".  A form is recorded (built) before it is sent,
+marked sent before the call, and answered from the federal reply or, after an unknown outcome, from the
+federal status.  Recording the same content again returns the existing entry (the key is derived from the
+content).  A refused form is replaced by a new version linked to it; an accepted B corrected later is
+superseded once its correction is accepted.  Bulk methods use Core statements so that 100,000 forms
+stream through in bounded memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+
+from piis_bridge.db import make_engine, make_sessionmaker
+from piis_bridge.forms import (
+    FederalForm,
+    FormKind,
+    FormStatus,
+    SubmissionOutcome,
+    status_for_evaluation,
+)
+from piis_bridge.ledger.models import FormEntry
+from piis_bridge.ledger.state import check_transition
+
+__all__ = ["Ledger", "payload_hash"]
+
+_ANSWERED = (FormStatus.ACCEPTED, FormStatus.PARTIALLY_ACCEPTED, FormStatus.BLOCKED)
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def payload_hash(payload: bytes | str) -> str:
+    if isinstance(payload, str):
+        payload = payload.encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def _row(form: FederalForm, payload: bytes | str, *, version: int = 1, supersedes_id: int | None = None) -> dict[str, Any]:
+    now = _now()
+    amount = form.rubrics.get("MonthlyAmount", form.rubrics.get("Amount"))
+    return dict(key=form.client_reference, cpas_id=form.cpas_id, kind=form.kind.value, niss=form.niss,
+                dossier=form.dossier, period_key=form.period_key, version=version, supersedes_id=supersedes_id,
+                status=FormStatus.BUILT.value, payload=form.model_dump_json(), payload_hash=payload_hash(payload),
+                content_hash=form.content_hash(), amount=None if amount is None else int(amount), errors=[],
+                created_at=now, updated_at=now)
+
+
+class Ledger:
+    def __init__(self, sessions: sessionmaker) -> None:
+        self.sessions = sessions
+
+    @classmethod
+    def open(cls, url: str | None = None, engine: Engine | None = None) -> Ledger:
+        """Open (creating the table if needed: alembic owns production schemas)."""
+        engine = engine or make_engine(url)
+        FormEntry.__table__.create(engine, checkfirst=True)
+        return cls(make_sessionmaker(engine))
+
+    # ------------------------------------------------------------------ recording
+    def record(self, form: FederalForm, payload: bytes | str) -> tuple[FormEntry, bool]:
+        """Record a built form; returns (entry, created).  Same key again = the existing entry, untouched."""
+        form = form.with_key()
+        with self.sessions() as s:
+            existing = s.scalar(select(FormEntry).where(FormEntry.key == form.client_reference))
+            if existing is not None:
+                return existing, False
+            supersedes_id, version = None, 1
+            if form.supersedes:
+                old = s.scalar(select(FormEntry).where(FormEntry.key == form.supersedes))
+                if old is not None:
+                    supersedes_id, version = old.id, old.version + 1
+                    if old.status in (FormStatus.REFUSED, FormStatus.BUILT):
+                        # a refused form is replaced right away; a built one never left
+                        old.status, old.updated_at = FormStatus.SUPERSEDED.value, _now()
+            entry = FormEntry(**_row(form, payload, version=version, supersedes_id=supersedes_id))
+            s.add(entry)
+            s.commit()
+            return entry, True
+
+    def record_many(self, items: Iterable[tuple[FederalForm, bytes | str]], chunk: int = 1000) -> int:
+        """Bulk record (new keys only); returns how many were new.  Streams in chunks."""
+        created = 0
+        buffer: list[dict[str, Any]] = []
+        for form, payload in items:
+            buffer.append(_row(form.with_key(), payload))
+            if len(buffer) >= chunk:
+                created += self._insert_new(buffer)
+                buffer = []
+        if buffer:
+            created += self._insert_new(buffer)
+        return created
+
+    def _insert_new(self, rows: list[dict[str, Any]]) -> int:
+        with self.sessions() as s:
+            keys = [r["key"] for r in rows]
+            known = set(s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys))))
+            fresh = [r for r in rows if r["key"] not in known]
+            if fresh:
+                s.execute(insert(FormEntry), fresh)
+            s.commit()
+            return len(fresh)
+
+    # ------------------------------------------------------------------ queries
+    def get(self, key: str) -> FormEntry | None:
+        with self.sessions() as s:
+            return s.scalar(select(FormEntry).where(FormEntry.key == key))
+
+    def latest(self, cpas_id: str, kind: FormKind | str, niss: str, period_key: str) -> FormEntry | None:
+        """The live version for a (form, period): the newest one not superseded."""
+        with self.sessions() as s:
+            return s.scalar(select(FormEntry).where(
+                FormEntry.cpas_id == cpas_id, FormEntry.kind == str(kind), FormEntry.niss == niss,
+                FormEntry.period_key == period_key, FormEntry.status != FormStatus.SUPERSEDED.value)
+                .order_by(FormEntry.version.desc(), FormEntry.id.desc()).limit(1))
+
+    def next_sequence(self, cpas_id: str, dossier: str, month: date) -> int:
+        """D: the next numéro d'ordre for (dossier, month) (federal.md 4.1); refused forms free their number."""
+        prefix = month.isoformat()[:7] + "/"
+        with self.sessions() as s:
+            keys = s.scalars(select(FormEntry.period_key).where(
+                FormEntry.cpas_id == cpas_id, FormEntry.kind == "D", FormEntry.dossier == dossier,
+                FormEntry.period_key.like(prefix + "%"),
+                FormEntry.status.notin_([FormStatus.REFUSED.value, FormStatus.SUPERSEDED.value])))
+            used = [int(k.split("/", 1)[1]) for k in keys]
+        return max(used, default=0) + 1
+
+    def with_status(self, cpas_id: str, *statuses: FormStatus, limit: int | None = None) -> list[FormEntry]:
+        with self.sessions() as s:
+            q = select(FormEntry).where(FormEntry.cpas_id == cpas_id,
+                                        FormEntry.status.in_([x.value for x in statuses])).order_by(FormEntry.id)
+            if limit:
+                q = q.limit(limit)
+            return list(s.scalars(q))
+
+    def iter_with_status(self, cpas_id: str, status: FormStatus, chunk: int = 1000) -> Iterator[list[FormEntry]]:
+        """Chunks of entries by id, without holding them all (keyset pagination)."""
+        last = 0
+        while True:
+            with self.sessions() as s:
+                rows = list(s.scalars(select(FormEntry).where(
+                    FormEntry.cpas_id == cpas_id, FormEntry.status == status.value, FormEntry.id > last)
+                    .order_by(FormEntry.id).limit(chunk)))
+            if not rows:
+                return
+            last = rows[-1].id
+            yield rows
+
+    def pending_dossiers(self, cpas_id: str) -> set[str]:
+        """Dossiers with a form sent and not answered: their next form must wait (federal.md 2.1, B00008)."""
+        with self.sessions() as s:
+            return set(s.scalars(select(FormEntry.dossier).where(FormEntry.cpas_id == cpas_id,
+                                                                  FormEntry.status == FormStatus.SENT.value)))
+
+    def received_in(self, cpas_id: str, month: date) -> list[FormEntry]:
+        start = datetime(month.year, month.month, 1)
+        end = datetime(month.year + (month.month == 12), month.month % 12 + 1, 1)
+        with self.sessions() as s:
+            return list(s.scalars(select(FormEntry).where(FormEntry.cpas_id == cpas_id,
+                                                          FormEntry.received_at >= start, FormEntry.received_at < end)))
+
+    def versions(self, key: str) -> list[FormEntry]:
+        """The chain of versions ending at *key*, oldest first."""
+        chain = []
+        with self.sessions() as s:
+            entry = s.scalar(select(FormEntry).where(FormEntry.key == key))
+            while entry is not None:
+                chain.append(entry)
+                entry = s.get(FormEntry, entry.supersedes_id) if entry.supersedes_id else None
+        return list(reversed(chain))
+
+    def counts(self, cpas_id: str | None = None) -> dict[str, int]:
+        with self.sessions() as s:
+            q = select(FormEntry.status, func.count()).group_by(FormEntry.status)
+            if cpas_id:
+                q = q.where(FormEntry.cpas_id == cpas_id)
+            return {status: n for status, n in s.execute(q)}
+
+    # ------------------------------------------------------------------ transitions
+    def mark_sent(self, keys: Sequence[str], ticket: str | None = None) -> None:
+        """Before the call: from here on, the outcome must be learnt from the service, never guessed."""
+        now = _now()
+        with self.sessions() as s:
+            for i in range(0, len(keys), 900):
+                part = keys[i:i + 900]
+                statuses = set(s.scalars(select(FormEntry.status).where(FormEntry.key.in_(part))))
+                for status in statuses:
+                    check_transition(status, FormStatus.SENT)
+                s.execute(update(FormEntry).where(FormEntry.key.in_(part), FormEntry.status == FormStatus.BUILT.value)
+                          .values(status=FormStatus.SENT.value, sent_at=now, updated_at=now, ticket=ticket))
+            s.commit()
+
+    def set_ticket(self, keys: Sequence[str], ticket: str) -> None:
+        with self.sessions() as s:
+            for i in range(0, len(keys), 900):
+                s.execute(update(FormEntry).where(FormEntry.key.in_(keys[i:i + 900])).values(ticket=ticket))
+            s.commit()
+
+    def apply(self, outcomes: Iterable[SubmissionOutcome]) -> int:
+        """Store answers.  Invalid transitions raise; a pending outcome changes nothing."""
+        now = _now()
+        applied = 0
+        with self.sessions() as s:
+            rows = []
+            superseding = []
+            for outcome in outcomes:
+                new = status_for_evaluation(outcome.evaluation)
+                if new is FormStatus.SENT:
+                    continue
+                rows.append(dict(k=outcome.client_reference, status=new.value, reference=outcome.reference,
+                                 percentage=outcome.percentage, accepted_amount=outcome.accepted_amount,
+                                 errors=[i.model_dump() for i in outcome.issues],
+                                 received_at=outcome.received_at.replace(tzinfo=None) if outcome.received_at else None,
+                                 answered_at=now, updated_at=now))
+                if new in _ANSWERED:
+                    superseding.append(outcome.client_reference)
+            if rows:
+                keys = [r["k"] for r in rows]
+                current: dict[str, str] = {}
+                for i in range(0, len(keys), 900):
+                    current.update(s.execute(select(FormEntry.key, FormEntry.status)
+                                             .where(FormEntry.key.in_(keys[i:i + 900]))).all())
+                for r in rows:
+                    if r["k"] not in current:
+                        raise KeyError(f"outcome for an unknown form {r['k']}")
+                    check_transition(current[r["k"]], r["status"])
+                s.connection().execute(
+                    update(FormEntry.__table__).where(FormEntry.__table__.c.key == bindparam("k")).values(
+                        status=bindparam("status"), reference=bindparam("reference"),
+                        percentage=bindparam("percentage"), accepted_amount=bindparam("accepted_amount"),
+                        errors=bindparam("errors"), received_at=bindparam("received_at"),
+                        answered_at=bindparam("answered_at"), updated_at=bindparam("updated_at")), rows)
+                applied = len(rows)
+            for key in superseding:
+                entry = s.scalar(select(FormEntry).where(FormEntry.key == key))
+                if entry is not None and entry.supersedes_id:
+                    old = s.get(FormEntry, entry.supersedes_id)
+                    if old is not None and old.status != FormStatus.SUPERSEDED.value:
+                        check_transition(old.status, FormStatus.SUPERSEDED)
+                        old.status, old.updated_at = FormStatus.SUPERSEDED.value, now
+            s.commit()
+        return applied
+
+    def transition(self, key: str, new: FormStatus) -> None:
+        with self.sessions() as s:
+            entry = s.scalar(select(FormEntry).where(FormEntry.key == key))
+            if entry is None:
+                raise KeyError(key)
+            check_transition(entry.status, new)
+            entry.status, entry.updated_at = new.value, _now()
+            s.commit()
+

@@ -1,0 +1,35 @@
+"""The ledger's state machine: which status may follow which (issue #5).
+
+built -> sent -> accepted | refused | partially_accepted | blocked; a sent form whose outcome is unknown
+stays sent until the federal status is known.  An answered form may later be superseded (a correction
+accepted, or a new version of a refused form); an accepted one may become blocked a posteriori.
+"""
+
+from __future__ import annotations
+
+from piis_bridge.forms import FormStatus
+
+__all__ = ["ALLOWED", "InvalidTransition", "check_transition"]
+
+S = FormStatus
+ALLOWED: dict[FormStatus, frozenset[FormStatus]] = {
+    S.BUILT: frozenset({S.SENT, S.SUPERSEDED, S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED}),
+    S.SENT: frozenset({S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED}),
+    S.ACCEPTED: frozenset({S.SUPERSEDED, S.BLOCKED}),
+    S.PARTIALLY_ACCEPTED: frozenset({S.SUPERSEDED, S.BLOCKED}),
+    S.BLOCKED: frozenset({S.SUPERSEDED, S.ACCEPTED}),
+    S.REFUSED: frozenset({S.SUPERSEDED}),
+    S.SUPERSEDED: frozenset(),
+}
+
+
+class InvalidTransition(ValueError):
+    pass
+
+
+def check_transition(current: FormStatus | str, new: FormStatus | str) -> None:
+    current, new = FormStatus(current), FormStatus(new)
+    if current == new:
+        return
+    if new not in ALLOWED[current]:
+        raise InvalidTransition(f"a {current.value} form cannot become {new.value}")
