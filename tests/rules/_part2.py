@@ -45,3 +45,11 @@ def all_text(obj: Any) -> str:
     if hasattr(obj, "model_dump_json"):
         return obj.model_dump_json()
     return json.dumps(obj, default=str)
+
+
+def niss_for(birth: str, serial: int = 123) -> str:
+    """A checksum-valid NISS for *birth* (YYYY-MM-DD): the check digits of the national register."""
+    born = date.fromisoformat(birth)
+    first9 = f"{born.year % 100:02d}{born.month:02d}{born.day:02d}{serial:03d}"
+    base = int(("2" if born.year >= 2000 else "") + first9)
+    return first9 + f"{97 - base % 97:02d}"

@@ -1,0 +1,484 @@
+"""The federal 10% subsidy (R-SUB, rules.md 2.12): which subsidy a contract opens or continues, and its
+month-by-month schedule with amounts in cents.
+
+Money: integer euro cents.  The subsidy of a month is ``subsidy_rate_percent`` % of the RI granted that
+month, **rounded half up to the cent** (``(ri_cents * rate + 50) // 100``): EUR 876.13 -> EUR 87.61,
+EUR 876.15 -> EUR 87.62 (87.615 rounds up).  The seeds give no rounding rule; half-up is the usual
+Belgian public-accounting convention and is easy to reproduce by hand.
+
+Months (D6, Q-10): a month counts if a PIIS is in force on at least one day of it
+(``q10_partial_month_counts``) **and** the project actually runs (``RIMonth.project_running``,
+R-SUB-11) **and** RI was granted for it.  Windows: FIRST, PROLONGATION and SECOND_CHANCE last
+``subsidy_max_months`` (12) calendar months from their window start; STUDIES lasts as long as the
+studies PIIS.  A new FIRST or STUDIES window starts on the first day of the month of signature, if the
+person had RI on the signature date (``q10_ri_checked_on_signature``).  PROLONGATION and SECOND_CHANCE
+are never opened automatically: they need a motivated decision and a social-inquiry report, recorded
+as a ``SubsidyEntitlement`` in ``subsidy_history``.
+
+Person-level limits (R-SUB-04): at most ``lifetime_subsidies_max`` (3) subsidies in a lifetime, and
+STUDIES and SECOND_CHANCE exclude each other for the whole lifetime (C-08).  The narrower reading of
+002 L482 ("studies never *followed* by second chance") is available as the local setting
+``settings.local["c08_studies_second_chance_exclusive"] = False``.
+
+Couples on the category-3 rate (R-SUB-12): the subsidy is never doubled; :func:`subsidy_plans` over both
+partners' contracts keeps one claim per month (the contract with the smaller id) and excludes the other.
+
+What the model cannot say: whether another PIIS of the same person covers a month (validations work per
+contract; a month covered only by another contract shows as "not covered by this PIIS").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
+from piis_bridge.rules._deadline_math import add_months, month_from_index, month_index, one_day
+from piis_bridge.rules._issues import Due, Issue, cached, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules.calendar import age_on
+from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+from piis_bridge.rules.transfers import legal_end_date
+
+if TYPE_CHECKING:
+    from piis_bridge.rules.context import RuleContext
+
+__all__ = [
+    "SubsidyMonth",
+    "SubsidyPlan",
+    "ROUNDING",
+    "subsidy_amount",
+    "subsidy_plan",
+    "subsidy_plans",
+    "subsidy_issues",
+    "remaining_months_after",
+    "budget_article",
+]
+
+ROUNDING = "half-up to the cent: (ri_cents * rate_percent + 50) // 100"
+C08_SETTING = "c08_studies_second_chance_exclusive"
+_BOUNDED = (SubsidyType.FIRST, SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE)
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SubsidyMonth(_Out):
+    """One month of the schedule: whether it is subsidised and, if not, why."""
+
+    month: date = Field(description="First day of the month")
+    subsidy_type: SubsidyType | None = Field(description="The subsidy whose window holds this month")
+    covered_by_piis: bool = Field(description="This PIIS is in force on at least one day of the month (D6)")
+    project_running: bool = Field(description="The project actually ran (R-SUB-11)")
+    ri_amount_cents: int = Field(description="RI granted for the month (the base, R-SUB-01)")
+    subsidy_cents: int = Field(description="10% of the RI, rounded half up to the cent; 0 when excluded")
+    excluded_reason: str | None = Field(default=None, description="Why the month is not subsidised")
+
+
+class SubsidyPlan(_Out):
+    """The subsidy a contract opens or continues, month by month."""
+
+    contract_id: str
+    type: SubsidyType | None = Field(description="The subsidy in force at the signature month")
+    opened_by_this_contract: bool = False
+    window_start: date | None = None
+    window_end: date | None = Field(default=None, description="First day of the window's last month")
+    months: tuple[SubsidyMonth, ...] = ()
+    total_cents: int = 0
+    remaining_months: int | None = Field(
+        default=None, description="R-SUB-07: months of a window opened by another CPAS left for this CPAS")
+    lifetime: tuple[SubsidyType, ...] = Field(default=(), description="Subsidies opened for the person, this one included")
+    budget_article: str | None = Field(default=None, description="Brussels accounting (R-SUB-16): 132 or 133")
+    rounding: str = ROUNDING
+    notes: tuple[str, ...] = ()
+
+    def to_schedule(self) -> SubsidySchedule:
+        """The framework's summary (``Report.subsidy``); per-month type and reason stay in the plan."""
+        return SubsidySchedule(
+            type=self.type, window_start=self.window_start, window_end=self.window_end,
+            months=tuple(SubsidyMonthLine(month=m.month, covered_by_piis=m.covered_by_piis,
+                                          project_running=m.project_running, ri_amount_cents=m.ri_amount_cents,
+                                          subsidy_cents=m.subsidy_cents) for m in self.months),
+            total_cents=self.total_cents, budget_article=self.budget_article, notes=self.notes,
+        )
+
+
+@dataclass(frozen=True)
+class _Segment:
+    type: SubsidyType
+    start: int  # month index
+    end: int | None  # inclusive month index; None = as long as the studies PIIS
+    blocked: str | None  # why this window pays nothing (missing decision, lifetime limit...)
+    entitlement: SubsidyEntitlement | None  # None: opened by this contract
+
+    def holds(self, index: int) -> bool:
+        return self.start <= index and (self.end is None or index <= self.end)
+
+
+def subsidy_amount(ri_cents: int, settings: RuleSettings = DEFAULT_SETTINGS) -> int:
+    """R-SUB-01: the rate applied to the RI granted, rounded half up to the cent."""
+    return (ri_cents * settings.subsidy_rate_percent + 50) // 100
+
+
+def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | None:
+    """R-SUB-16: Brussels CPAS (INS codes 21xxx) book the subsidy on article 132, or 133 for studies."""
+    if kind is None or not contract.cpas.ins_code.startswith("21"):
+        return None
+    return "133" if kind is SubsidyType.STUDIES else "132"
+
+
+def _effective_end(contract: PIISContract, settings: RuleSettings) -> date:
+    end = contract.end_date
+    if contract.termination is not None:
+        end = min(end, contract.termination.ended_on)
+    moved = legal_end_date(contract, settings)
+    if moved is not None:
+        end = min(end, moved)
+    return end
+
+
+def _on_ri(contract: PIISContract, day: date) -> bool:
+    dec = contract.decision
+    if dec.ri_start_date <= day and (dec.ri_end_date is None or day <= dec.ri_end_date):
+        return True
+    return any(p.kind is IncomeKind.RI and p.start_date <= day and (p.end_date is None or day <= p.end_date)
+               for p in contract.beneficiary.dis_history)
+
+
+def _exclusive(settings: RuleSettings) -> bool:
+    return bool(settings.local.get(C08_SETTING, True))
+
+
+def _window(e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContract, end: date) -> _Segment:
+    start = month_index(e.window_start)
+    if e.type is SubsidyType.STUDIES:
+        return _Segment(e.type, start, month_index(end) if contract.is_studies else start - 1, None, e)
+    blocked = None
+    if e.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE):
+        if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
+            blocked = f"{e.type.value} without a motivated decision and a social-inquiry report in the file"
+    return _Segment(e.type, start, start + settings.subsidy_max_months - 1, blocked, e)
+
+
+def _compute(contract: PIISContract, settings: RuleSettings) -> tuple[SubsidyPlan, list[Issue], list[Due]]:
+    cid = contract.contract_id
+    issues: list[Issue] = []
+    dues: list[Due] = []
+    notes: list[str] = []
+    signed = contract.signed_date
+    if signed is None:
+        return SubsidyPlan(contract_id=cid, type=None, notes=("not signed: no PIIS exists yet, no subsidy (R-SUB-06)",)), [], []
+    end = _effective_end(contract, settings)
+    anchor = signed
+    if signed < settings.reform_date:
+        if end < settings.reform_date:
+            return SubsidyPlan(contract_id=cid, type=None, notes=(
+                "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed",)), [], []
+        anchor = settings.reform_date
+        notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
+    history = sorted(contract.subsidy_history, key=lambda e: e.window_start)
+    kinds = {e.type for e in history}
+
+    # Person-level limits over the history (R-SUB-04, C-08).
+    if len(kinds) > settings.lifetime_subsidies_max:
+        issues.append(Issue("R-SUB-04", f"contract {cid}: the person has {len(kinds)} different subsidies "
+                            f"recorded; at most {settings.lifetime_subsidies_max} in a lifetime", ("subsidy_history",)))
+    studies_start = min((e.window_start for e in history if e.type is SubsidyType.STUDIES), default=None)
+    second_start = min((e.window_start for e in history if e.type is SubsidyType.SECOND_CHANCE), default=None)
+    if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
+        issues.append(Issue("R-SUB-04", f"contract {cid}: STUDIES and SECOND_CHANCE are both recorded; a studies "
+                            "subsidy is never followed by (nor, C-08, preceded by) a second chance", ("subsidy_history",)))
+    first = next((e for e in history if e.type is SubsidyType.FIRST), None)
+    for e in history:
+        if e.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE):
+            rid = "R-SUB-09" if e.type is SubsidyType.PROLONGATION else "R-SUB-10"
+            if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
+                issues.append(Issue(rid, f"contract {cid}: the {e.type.value} subsidy of {e.window_start.isoformat()} "
+                                    "lacks the motivated decision or the social-inquiry report kept in the file",
+                                    ("subsidy_history",)))
+            if first is None:
+                issues.append(Issue(rid, f"contract {cid}: a {e.type.value} subsidy needs a FIRST subsidy received "
+                                    "before it", ("subsidy_history",)))
+            elif e.type is SubsidyType.PROLONGATION and month_index(e.window_start) < \
+                    month_index(first.window_start) + settings.subsidy_max_months:
+                issues.append(Issue(rid, f"contract {cid}: the PROLONGATION starts before the FIRST window "
+                                    f"(opened {first.window_start.isoformat()}) has elapsed", ("subsidy_history",)))
+
+    segments = [_window(e, settings, contract, end) for e in history]
+    a = month_index(anchor)
+    age = age_on(contract.beneficiary.birth_date, signed)
+    studies_ok = contract.is_studies and age < settings.age_threshold
+    if contract.is_studies and not studies_ok:
+        notes.append(f"studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
+                     f"{settings.age_threshold} at conclusion (R-OBL-12, R-SUB-08)")
+    usable = [s for s in segments if s.blocked is None and s.holds(a)]
+    opened = False
+    if not usable:
+        new: _Segment | None = None
+        if studies_ok and SubsidyType.STUDIES not in kinds:
+            new = _Segment(SubsidyType.STUDIES, a, month_index(end), None, None)
+            if SubsidyType.SECOND_CHANCE in kinds and _exclusive(settings):
+                new = _Segment(SubsidyType.STUDIES, a, month_index(end),
+                               "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)", None)
+                issues.append(Issue("R-SUB-08", f"contract {cid}: no STUDIES subsidy: the person already received "
+                                    "a SECOND_CHANCE subsidy (C-08)", ("subsidy_history",)))
+        elif first is None:
+            new = _Segment(SubsidyType.FIRST, a, a + settings.subsidy_max_months - 1, None, None)
+        elif not any(s.holds(a) for s in segments):
+            last = max((s for s in segments if s.type in _BOUNDED), key=lambda s: s.end or 0, default=None)
+            ended = month_from_index(last.end).isoformat()[:7] if last and last.end is not None else "?"
+            notes.append(f"the last subsidy window ended in {ended}: a PROLONGATION (R-SUB-09) or SECOND_CHANCE "
+                         "(R-SUB-10) needs a motivated decision and a social-inquiry report recorded in subsidy_history")
+        if new is not None:
+            opened = True
+            rid = "R-SUB-08" if new.type is SubsidyType.STUDIES else "R-SUB-06"
+            checked_on = anchor
+            if settings.q10_ri_checked_on_signature and not _on_ri(contract, checked_on) and new.blocked is None:
+                new = _Segment(new.type, new.start, new.end, f"no RI on {checked_on.isoformat()}, the date the "
+                               "window would open", None)
+                issues.append(Issue(rid, f"contract {cid}: the person had no RI on {checked_on.isoformat()}; the "
+                                    f"{new.type.value} subsidy cannot start in that month", ("decision.ri_start_date",)))
+            if new.type not in kinds and len(kinds) + 1 > settings.lifetime_subsidies_max and new.blocked is None:
+                new = _Segment(new.type, new.start, new.end, "lifetime limit of subsidies reached (R-SUB-04)", None)
+                issues.append(Issue("R-SUB-04", f"contract {cid}: a {new.type.value} subsidy would be the person's "
+                                    f"{len(kinds) + 1}th; at most {settings.lifetime_subsidies_max}", ("subsidy_history",)))
+            segments.append(new)
+    holding = [s for s in segments if s.holds(a)]
+    main = next((s for s in holding if s.blocked is None), holding[0] if holding else None)
+
+    # R-SUB-10: no DIS in the 12 months before the return (checked when a SECOND_CHANCE applies here).
+    if main is not None and main.type is SubsidyType.SECOND_CHANCE:
+        back = contract.decision.ri_start_date
+        since = add_months(back, -settings.second_chance_gap_months)
+        for p in contract.beneficiary.dis_history:
+            if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
+                    (p.end_date is None or p.end_date >= since):
+                issues.append(Issue("R-SUB-10", f"contract {cid}: DIS ({p.kind.value}) in the "
+                                    f"{settings.second_chance_gap_months} months before the RI of "
+                                    f"{back.isoformat()}; a SECOND_CHANCE needs 12 months without DIS",
+                                    ("beneficiary.dis_history",)))
+                break
+
+    remaining = None
+    if main is not None and main.entitlement is not None and main.end is not None and \
+            main.entitlement.cpas_ins != contract.cpas.ins_code:
+        remaining = max(0, main.end - a + 1)
+        notes.append(f"window opened by CPAS {main.entitlement.cpas_ins} on "
+                     f"{main.entitlement.window_start.isoformat()}: this CPAS receives only the remaining "
+                     f"{remaining} month(s) (R-SUB-07)")
+    if main is not None and main.end is not None:
+        dues.append(Due("R-SUB-07" if main.type is not SubsidyType.STUDIES else "R-SUB-08",
+                        f"{main.type.value} subsidy window ends",
+                        add_months(month_from_index(main.end), 1) - one_day, ("subsidy_history",), deadline=False))
+    if contract.partner is not None and contract.decision.ri_category is RICategory.FAMILY_IN_CHARGE:
+        notes.append("couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
+                     "doubled (R-SUB-12)")
+
+    # The months.
+    last = max([month_index(end), *(s.end for s in holding if s.end is not None)])
+    by_month = {m.month: m for m in contract.ri_months}
+    from_decision = not by_month
+    if from_decision:
+        notes.append("no monthly RI records: the RI amount of the DIS decision is used for its period")
+    months: list[SubsidyMonth] = []
+    for index in range(a, max(a, last) + 1):
+        first_day = month_from_index(index)
+        last_day = add_months(first_day, 1) - one_day
+        if settings.q10_partial_month_counts:
+            covered = contract.start_date <= last_day and end >= first_day
+        else:
+            covered = contract.start_date <= first_day and end >= last_day
+        if from_decision:
+            dec = contract.decision
+            granted = dec.ri_start_date <= last_day and (dec.ri_end_date is None or dec.ri_end_date >= first_day)
+            ri, running = (dec.ri_amount_monthly_cents if granted else 0), True
+        else:
+            rec = by_month.get(first_day)
+            ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
+        here = [s for s in segments if s.holds(index)]
+        if contract.is_studies:
+            here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
+        seg = next((s for s in here if s.blocked is None), here[0] if here else None)
+        reason = None
+        if seg is None:
+            reason = "outside any subsidy window"
+        elif seg.blocked is not None:
+            reason = seg.blocked
+        elif not covered:
+            reason = "not covered by this PIIS (D6)"
+        elif ri == 0:
+            reason = "no RI granted this month"
+        elif not running:
+            reason = "project not running this month (R-SUB-11)"
+        months.append(SubsidyMonth(
+            month=first_day, subsidy_type=seg.type if seg else None, covered_by_piis=covered,
+            project_running=running, ri_amount_cents=ri,
+            subsidy_cents=0 if reason else subsidy_amount(ri, settings), excluded_reason=reason))
+    kind = main.type if main is not None else None
+    lifetime = tuple(sorted(kinds | ({kind} if kind and main and main.blocked is None else set()), key=list(SubsidyType).index))
+    plan = SubsidyPlan(
+        contract_id=cid, type=kind, opened_by_this_contract=opened and main is not None and main.entitlement is None,
+        window_start=month_from_index(main.start) if main else None,
+        window_end=month_from_index(main.end) if main and main.end is not None else None,
+        months=tuple(months), total_cents=sum(m.subsidy_cents for m in months), remaining_months=remaining,
+        lifetime=lifetime, budget_article=budget_article(contract, kind), notes=tuple(notes))
+    return plan, issues, dues
+
+
+def subsidy_plan(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
+    """The month-by-month subsidy schedule of one contract."""
+    return _compute(contract, settings)[0]
+
+
+def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
+    return _compute(contract, settings)[1]
+
+
+def remaining_months_after(contract: PIISContract, day: date, settings: RuleSettings = DEFAULT_SETTINGS) -> int | None:
+    """R-SUB-07: whole months left in the running 12-month window after the month of *day* (what a new
+    CPAS may still receive after a move on *day*); None when no bounded window runs then."""
+    plan = subsidy_plan(contract, settings)
+    if plan.type not in _BOUNDED or plan.window_start is None or plan.window_end is None:
+        return None
+    index = month_index(day)
+    if not month_index(plan.window_start) <= index <= month_index(plan.window_end):
+        return None
+    return month_index(plan.window_end) - index
+
+
+def subsidy_plans(
+    contracts: Iterable[PIISContract], settings: RuleSettings = DEFAULT_SETTINGS
+) -> Iterator[SubsidyPlan]:
+    """Plans for many contracts, with R-SUB-12 applied across partners on the category-3 rate.
+
+    Couples are matched on the unordered pair of NISS numbers (used only as a key, never output).  In
+    a month both partners' contracts would claim, the contract with the smaller id keeps the subsidy.
+    """
+    plans: list[tuple[PIISContract, SubsidyPlan]] = [(c, subsidy_plan(c, settings)) for c in contracts]
+    claimed: dict[tuple[frozenset[str], date], str] = {}
+    for contract, plan in sorted(plans, key=lambda pair: pair[0].contract_id):
+        if contract.partner is None or contract.decision.ri_category is not RICategory.FAMILY_IN_CHARGE:
+            continue
+        couple = frozenset({contract.beneficiary.niss, contract.partner.niss})
+        changed = []
+        for m in plan.months:
+            key = (couple, m.month)
+            if m.subsidy_cents and key in claimed:
+                m = m.model_copy(update={"subsidy_cents": 0, "excluded_reason":
+                                         f"couple on category 3: already subsidised on contract {claimed[key]} "
+                                         "(R-SUB-12, never doubled)"})
+            elif m.subsidy_cents:
+                claimed[key] = contract.contract_id
+            changed.append(m)
+        index = next(i for i, (c, _) in enumerate(plans) if c is contract)
+        plans[index] = (contract, plan.model_copy(update={"months": tuple(changed),
+                                                          "total_cents": sum(m.subsidy_cents for m in changed)}))
+    for _, plan in plans:
+        yield plan
+
+
+def plan_json(plan: SubsidyPlan) -> dict[str, Any]:
+    """The stable JSON form of a plan (docs/rules-more.md, "rules subsidy --json")."""
+    return plan.model_dump(mode="json")
+
+
+# --- registration (rules.md 2.12) ---------------------------------------------------------
+
+def _signed(contract: PIISContract) -> bool:
+    return contract.signed_date is not None
+
+
+def _computed(ctx: RuleContext) -> tuple[SubsidyPlan, list[Issue], list[Due]]:
+    return cached(ctx, "subsidies.plan", lambda: _compute(ctx.contract, ctx.settings))
+
+
+def _check(ctx: RuleContext) -> None:
+    plan, issues, dues = _computed(ctx)
+    flag_issues(ctx, issues)
+    record_dues(ctx, dues)
+    if ctx.rule.id == "R-SUB-01":
+        ctx.subsidy = plan.to_schedule()
+        ctx.sections["subsidy_plan"] = plan_json(plan)
+
+
+_SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
+
+rule("R-SUB-01", title="Special subsidy: 10% of the RI granted", severity=Severity.LEGAL,
+     citation="[002 L438, L452]", parameters=("subsidy_rate_percent", "q10_partial_month_counts"),
+     **_SUB)(_doc(_check, f"""
+    Builds the month-by-month schedule (``Report.subsidy`` and, with each month's subsidy type and
+    exclusion reason, ``Report.sections["subsidy_plan"]``).  Rounding: {ROUNDING}.
+    """))
+document("R-SUB-02", title="Four subsidy types", severity=Severity.LEGAL, citation="[002 L438-446]", doc="""
+    FIRST, STUDIES, PROLONGATION, SECOND_CHANCE (``SubsidyType``); chosen by R-SUB-06..10.
+    """)
+document("R-SUB-03", title="Due whether the PIIS is mandatory or optional", severity=Severity.LEGAL,
+         citation="[002 L450, L465, L502]", doc="""
+    The schedule never reads the obligation assessment (R-OBL-10).
+    """)
+rule("R-SUB-04", title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
+     severity=Severity.LEGAL, citation="[002 L448, L790, L516]", parameters=("lifetime_subsidies_max",),
+     **_SUB)(_doc(_check, """
+    Counts the distinct subsidies in ``subsidy_history`` plus the one this contract would open.  STUDIES
+    and SECOND_CHANCE exclude each other over the lifetime (C-08); ``local["c08_studies_second_chance_exclusive"]
+    = False`` keeps only "studies never followed by second chance".
+    """))
+document("R-SUB-05", title="The PIIS duration follows the project", severity=Severity.LEGAL,
+         citation="[002 L454, L614]", doc="""
+    The schedule never shortens or lengthens the contract; months outside the window are simply unpaid.
+    """)
+rule("R-SUB-06", title="FIRST: 12 months from the month of signature, if on RI that day",
+     severity=Severity.LEGAL, citation="[002 L456-465]", parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
+     **_SUB)(_doc(_check, """
+    Opened when no FIRST subsidy was ever received.  Flags a signature on a day without RI.
+    """))
+rule("R-SUB-07", title="A new CPAS receives only the remaining months", severity=Severity.LEGAL,
+     citation="[002 L467, L504]", **_SUB)(_doc(_check, """
+    A FIRST or PROLONGATION window opened by another CPAS keeps running; the schedule notes the remaining
+    months and the window's end date.
+    """))
+rule("R-SUB-08", title="STUDIES: under 25 at conclusion, for the whole studies PIIS", severity=Severity.LEGAL,
+     citation="[002 L480-486]", parameters=("age_threshold",), **_SUB)(_doc(_check, """
+    Age on the signature date (D5, Q-03).  Never together with SECOND_CHANCE (C-08).
+    """))
+rule("R-SUB-09", title="PROLONGATION: after FIRST, with a motivated decision and a report",
+     severity=Severity.LEGAL, citation="[002 L488-506, L637-643]", **_SUB)(_doc(_check, """
+    Recorded in ``subsidy_history`` with the social-inquiry report and motivated decision references;
+    starts after the FIRST window (Q-10: the month after FIRST ends).
+    """))
+rule("R-SUB-10", title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
+     severity=Severity.LEGAL, citation="[002 L508-526]", parameters=("second_chance_gap_months",),
+     **_SUB)(_doc(_check, """
+    No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision.
+    """))
+document("R-SUB-11", title="Only months in which the project runs", severity=Severity.LEGAL,
+         citation="[002 L645-647]", doc="""
+    A month whose ``RIMonth.project_running`` is false is excluded from the schedule with its reason.
+    """)
+document("R-SUB-12", title="Couples on category 3: never doubled", severity=Severity.LEGAL,
+         citation="[002 L649-654]", doc="""
+    ``subsidy_plans`` over both partners' contracts keeps one claim per month.
+    """)
+document("R-SUB-13", title="Non-compliant PIIS: subsidies reimbursed", severity=Severity.LEGAL,
+         citation="[002 L530]", doc="""
+    Inspection (R-INS) reports the failing items; the reimbursement itself is not computed (Q-19: windows
+    stay anchored).
+    """)
+document("R-SUB-14", title="PIIS running on 2016-11-01: due from that date", severity=Severity.LEGAL,
+         citation="[002 L580-582]", doc="""
+    The schedule of a contract signed before the reform starts on 2016-11-01.
+    """)
+document("R-SUB-15", title="Historical 75% / +10% regimes", severity=Severity.HISTORICAL,
+         citation="[004 L181-184; 002 L436, L471-479]", doc="""
+    Abolished on 2016-11-01; contracts ended before then get no schedule.
+    """)
+document("R-SUB-16", title="Brussels budget articles 132 and 133", severity=Severity.LEGAL,
+         citation="[002 L566-574]", doc="""
+    ``SubsidyPlan.budget_article``: 133 for STUDIES, 132 otherwise, for CPAS with an INS code 21xxx.
+    """)

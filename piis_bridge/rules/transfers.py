@@ -1,0 +1,351 @@
+"""End of contract on a change of residence and hand-over to the new CPAS (R-TRF, rules.md 2.11).
+
+On a move the old CPAS stops being competent and the PIIS ends by operation of law that same day
+(R-TRF-01), except for an under-25 studies PIIS during uninterrupted studies (R-TRF-02 / R-STU-10).
+The contract may then be handed over only when a legal obligation to conclude a PIIS exists
+(R-TRF-04), at the person's request with their consent and the agreement of both CPAS (R-TRF-03,
+R-TRF-05).  Running sanctions may follow the person (R-TRF-07 / R-SAN-10); the subsidy's remaining
+months are computed by :mod:`piis_bridge.rules.subsidies`.
+
+Open questions (2.15): Q-08 (``q08_request_counts_for_transfer``: a PIIS mandatory only because a party
+asked counts, flagged) and Q-09 (``q09_silence_is_consent``: strict by default, consent must be GIVEN).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from piis_bridge.model import Consent, ObligationBasis, PIISContract, RequestedBy, TerminationReason
+from piis_bridge.rules._issues import Due, Issue, cached, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules.calendar import age_on
+from piis_bridge.rules.registry import Severity, rule
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+
+if TYPE_CHECKING:
+    from piis_bridge.rules.context import RuleContext
+
+__all__ = [
+    "ContinuingSanction",
+    "TransferOutlook",
+    "residence_change",
+    "studies_exception",
+    "legal_end_date",
+    "transfer_outlook",
+    "transfer_issues",
+    "transfer_dues",
+]
+
+_LEGAL_BASES = frozenset({ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT,
+                          ObligationBasis.NO_DIS_LAST_3M})
+_REQUEST_BASES = frozenset({ObligationBasis.REQUEST_BY_PERSON, ObligationBasis.REQUEST_BY_CPAS})
+
+
+@dataclass(frozen=True)
+class ContinuingSanction:
+    """A sanction still running (or still to start) on the day of the move (R-SAN-10)."""
+
+    sanction_id: str
+    continues_from: date  # the later of the move and the sanction's start
+    end_date: date
+    days_remaining: int
+
+
+@dataclass(frozen=True)
+class TransferOutlook:
+    """What a change of residence means for one contract."""
+
+    contract_id: str
+    residence_change_date: date | None
+    source: str | None  # "transfer" (a TransferRequest) or "residence" (the residence history)
+    studies_exception: bool
+    legal_end_date: date | None  # the contract ends by law that day; None: no move, or the exception
+    may_hand_over: bool
+    blocking_reasons: tuple[str, ...]
+    pending: tuple[str, ...]  # conditions still open (agreements not yet recorded)
+    flags: tuple[str, ...]  # legal-review switches that were used (Q-08, Q-09)
+    continuing_sanctions: tuple[ContinuingSanction, ...]
+
+
+def residence_change(contract: PIISContract) -> tuple[date, str] | None:
+    """The day the CPAS stops being competent because of a move, and where that fact comes from.
+
+    A recorded transfer request wins; otherwise the first residence outside the CPAS's municipality
+    that starts after the contract started (and not after its end) is the move.
+    """
+    if contract.transfer is not None:
+        return contract.transfer.residence_change_date, "transfer"
+    home = contract.cpas.ins_code
+    moves = sorted(r.start_date for r in contract.beneficiary.residences
+                   if r.ins_code != home and contract.start_date < r.start_date <= contract.end_date)
+    return (moves[0], "residence") if moves else None
+
+
+def studies_exception(contract: PIISContract, on: date, settings: RuleSettings = DEFAULT_SETTINGS) -> bool:
+    """R-TRF-02 / R-STU-10: an under-25 studies PIIS and the studies are uninterrupted on *on*.
+
+    Under 25 is judged at the conclusion of the studies PIIS (or the U25_STUDIES basis says so);
+    uninterrupted studies: the study period covers the move, or the person is recorded as a full-time
+    student in uninterrupted studies since before it.
+    """
+    if not contract.is_studies:
+        return False
+    signed = contract.signed_date or contract.start_date
+    under_25 = (ObligationBasis.U25_STUDIES in contract.obligation.basis
+                or age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold)
+    if not under_25:
+        return False
+    person = contract.beneficiary
+    if contract.studies is not None and contract.studies.study_start_date <= on <= contract.studies.study_end_date:
+        return True
+    return person.full_time_student and person.studies_uninterrupted_since is not None and \
+        person.studies_uninterrupted_since <= on
+
+
+def legal_end_date(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> date | None:
+    """R-TRF-01: the day the contract ends by operation of law because of a move (None: it does not)."""
+    change = residence_change(contract)
+    if change is None or studies_exception(contract, change[0], settings):
+        return None
+    return change[0]
+
+
+def _continuing(contract: PIISContract, moved: date) -> tuple[ContinuingSanction, ...]:
+    out = []
+    for s in contract.sanctions:
+        if s.sursis is not None and s.sursis.application_date is None:
+            continue  # suspended: nothing to carry out unless the sursis is applied
+        if s.legitimate_reason_found or s.cpas_failure_found or s.end_date < moved:
+            continue
+        start = max(moved, s.start_date)
+        out.append(ContinuingSanction(s.sanction_id, start, s.end_date, (s.end_date - start).days + 1))
+    return tuple(out)
+
+
+def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> TransferOutlook:
+    """Whether and how the contract may be handed over to the new CPAS."""
+    change = residence_change(contract)
+    if change is None:
+        return TransferOutlook(contract.contract_id, None, None, False, None, False,
+                               ("no change of residence is recorded",), (), (), ())
+    moved, source = change
+    exception = studies_exception(contract, moved, settings)
+    blocking: list[str] = []
+    pending: list[str] = []
+    flags: list[str] = []
+    if exception:
+        blocking.append("under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, "
+                        "no end and no transfer (R-TRF-02)")
+    bases = set(contract.obligation.basis)
+    if not bases & _LEGAL_BASES:
+        if bases & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
+            flags.append("the PIIS is mandatory only because a party asked for it; counted as a legal "
+                         "obligation (Q-08, to confirm in legal review)")
+        else:
+            blocking.append("no legal obligation to conclude a PIIS exists, so it cannot be transferred (R-TRF-04)")
+    transfer = contract.transfer
+    if transfer is None:
+        pending.append("no transfer request recorded: the person must ask for it (R-TRF-03)")
+    else:
+        if transfer.requested_by is not RequestedBy.PERSON:
+            blocking.append("the transfer was not requested by the person (R-TRF-03)")
+        if transfer.consent is Consent.REFUSED:
+            blocking.append("the person refused the transfer (R-TRF-05)")
+        elif transfer.consent is Consent.NOT_EXPRESSED:
+            if settings.q09_silence_is_consent:
+                flags.append("the person did not object; silence counted as consent (Q-09, to confirm)")
+            else:
+                pending.append("the person's consent is not recorded (R-TRF-05, Q-09 strict)")
+        for who, agreed in (("old", transfer.agreement_old_cpas), ("new", transfer.agreement_new_cpas)):
+            if agreed is False:
+                blocking.append(f"the {who} CPAS did not agree (R-TRF-03)")
+            elif agreed is None:
+                pending.append(f"the {who} CPAS's agreement is not recorded (R-TRF-03)")
+    return TransferOutlook(
+        contract_id=contract.contract_id,
+        residence_change_date=moved,
+        source=source,
+        studies_exception=exception,
+        legal_end_date=None if exception else moved,
+        may_hand_over=not blocking and not pending,
+        blocking_reasons=tuple(blocking),
+        pending=tuple(pending),
+        flags=tuple(flags),
+        continuing_sanctions=() if exception else _continuing(contract, moved),
+    )
+
+
+def _carried_out(contract: PIISContract) -> bool:
+    t = contract.transfer
+    return t is not None and (t.assessment is not None or (t.agreement_old_cpas is True and t.agreement_new_cpas is True))
+
+
+def transfer_issues(
+    contract: PIISContract, *, as_of: date | None = None, settings: RuleSettings = DEFAULT_SETTINGS
+) -> Iterator[Issue]:
+    """Breaches of R-TRF-01..06 by the recorded termination and transfer."""
+    outlook = transfer_outlook(contract, settings)
+    moved = outlook.residence_change_date
+    if moved is None:
+        return
+    cid = contract.contract_id
+    term = contract.termination
+    if outlook.studies_exception:
+        if term is not None and term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
+            yield Issue("R-TRF-02", f"contract {cid}: ended for a change of residence, but an under-25 studies "
+                        "PIIS continues at the same CPAS during uninterrupted studies", ("termination.reason",))
+        if contract.transfer is not None and _carried_out(contract):
+            yield Issue("R-TRF-02", f"contract {cid}: transferred, but the same CPAS stays competent for an "
+                        "under-25 studies PIIS during uninterrupted studies", ("transfer",))
+        return
+    # R-TRF-01: ends by operation of law on the day of the move.
+    if term is None:
+        if as_of is None or as_of >= moved:
+            yield Issue("R-TRF-01", f"contract {cid}: the CPAS stopped being competent on {moved.isoformat()} "
+                        "(change of residence); the contract ends by law that day but no termination is recorded",
+                        ("termination",))
+    elif term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE and term.ended_on != moved:
+        yield Issue("R-TRF-01", f"contract {cid}: ended on {term.ended_on.isoformat()}, but it ends by law on the "
+                    f"day of the change of residence, {moved.isoformat()}", ("termination.ended_on",))
+    elif term.ended_on > moved:
+        yield Issue("R-TRF-01", f"contract {cid}: recorded as running until {term.ended_on.isoformat()}, after "
+                    f"the change of residence on {moved.isoformat()} that ended it by law",
+                    ("termination.ended_on",))
+    if not _carried_out(contract):
+        return
+    t = contract.transfer
+    assert t is not None
+    # R-TRF-03 / R-TRF-04 / R-TRF-05: only legal hand-overs.
+    if t.requested_by is not RequestedBy.PERSON:
+        yield Issue("R-TRF-03", f"contract {cid}: handed over without the person's request", ("transfer.requested_by",))
+    if t.agreement_old_cpas is not True or t.agreement_new_cpas is not True:
+        yield Issue("R-TRF-03", f"contract {cid}: handed over without the recorded agreement of both CPAS",
+                    ("transfer.agreement_old_cpas", "transfer.agreement_new_cpas"))
+    if any("R-TRF-04" in reason for reason in outlook.blocking_reasons):
+        yield Issue("R-TRF-04", f"contract {cid}: handed over although no legal obligation to conclude a PIIS "
+                    "exists", ("obligation.basis",))
+    if t.consent is Consent.REFUSED or (t.consent is Consent.NOT_EXPRESSED and not settings.q09_silence_is_consent):
+        yield Issue("R-TRF-05", f"contract {cid}: handed over without the person's consent "
+                    f"(consent {t.consent.value})", ("transfer.consent",))
+    # R-TRF-06: the new CPAS records, per commitment, whether it takes it over.
+    a = t.assessment
+    if a is None:
+        yield Issue("R-TRF-06", f"contract {cid}: transfer agreed but the new CPAS has not recorded which "
+                    "commitments it takes over", ("transfer.assessment",))
+        return
+    known = {x.commitment_id for x in contract.commitments}
+    taken, not_taken = set(a.commitments_taken_over), set(a.commitments_not_taken_over)
+    for cid_ in sorted(known - taken - not_taken):
+        yield Issue("R-TRF-06", f"contract {cid}: commitment {cid_} is neither taken over nor declined with a "
+                    "reason", ("transfer.assessment",))
+    for cid_ in sorted(taken & not_taken):
+        yield Issue("R-TRF-06", f"contract {cid}: commitment {cid_} is both taken over and declined",
+                    ("transfer.assessment",))
+    for cid_ in sorted((taken | not_taken) - known):
+        yield Issue("R-TRF-06", f"contract {cid}: the assessment names unknown commitment {cid_}",
+                    ("transfer.assessment",))
+    for cid_, reason in sorted(a.commitments_not_taken_over.items()):
+        if not reason.strip():
+            yield Issue("R-TRF-06", f"contract {cid}: commitment {cid_} is declined without a reason",
+                        ("transfer.assessment.commitments_not_taken_over",))
+
+
+def transfer_dues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> Iterator[Due]:
+    outlook = transfer_outlook(contract, settings)
+    if outlook.legal_end_date is not None:
+        yield Due("R-TRF-01", "contract ends by law (change of residence)", outlook.legal_end_date,
+                  ("termination.ended_on",), deadline=False)
+        for s in outlook.continuing_sanctions:
+            yield Due("R-TRF-07", f"sanction {s.sanction_id} may continue at the new CPAS until", s.end_date,
+                      ("sanctions",), deadline=False)
+
+
+# --- registration (rules.md 2.11) ---------------------------------------------------------
+
+def _moves(contract: PIISContract) -> bool:
+    return residence_change(contract) is not None
+
+
+def _check(ctx: RuleContext) -> None:
+    issues = cached(ctx, "transfers.issues",
+                    lambda: list(transfer_issues(ctx.contract, as_of=ctx.on, settings=ctx.settings)))
+    flag_issues(ctx, issues)
+    record_dues(ctx, cached(ctx, "transfers.dues", lambda: list(transfer_dues(ctx.contract, ctx.settings))))
+    if ctx.rule.id == "R-TRF-07":
+        outlook = cached(ctx, "transfers.outlook", lambda: transfer_outlook(ctx.contract, ctx.settings))
+        ctx.sections["transfer"] = _outlook_json(outlook, ctx)
+    if ctx.rule.id == "R-TRF-04":
+        outlook = cached(ctx, "transfers.outlook", lambda: transfer_outlook(ctx.contract, ctx.settings))
+        for flag in outlook.flags:
+            if "Q-08" in flag:
+                ctx.warning(f"contract {ctx.cid}: {flag}", "obligation.basis")
+    if ctx.rule.id == "R-TRF-05":
+        outlook = cached(ctx, "transfers.outlook", lambda: transfer_outlook(ctx.contract, ctx.settings))
+        for flag in outlook.flags:
+            if "Q-09" in flag:
+                ctx.warning(f"contract {ctx.cid}: {flag}", "transfer.consent")
+
+
+def _outlook_json(outlook: TransferOutlook, ctx: RuleContext) -> dict[str, object]:
+    from piis_bridge.rules.subsidies import remaining_months_after
+
+    moved = outlook.residence_change_date
+    return {
+        "residence_change_date": moved.isoformat() if moved else None,
+        "source": outlook.source,
+        "studies_exception": outlook.studies_exception,
+        "legal_end_date": outlook.legal_end_date.isoformat() if outlook.legal_end_date else None,
+        "may_hand_over": outlook.may_hand_over,
+        "blocking_reasons": list(outlook.blocking_reasons),
+        "pending": list(outlook.pending),
+        "flags": list(outlook.flags),
+        "continuing_sanctions": [
+            {"sanction_id": s.sanction_id, "continues_from": s.continues_from.isoformat(),
+             "end_date": s.end_date.isoformat(), "days_remaining": s.days_remaining}
+            for s in outlook.continuing_sanctions
+        ],
+        "subsidy_remaining_months": remaining_months_after(ctx.contract, moved, ctx.settings) if moved else None,
+    }
+
+
+_TRF = dict(applies=_moves)
+
+rule("R-TRF-01", title="A change of residence ends the PIIS that same day", severity=Severity.LEGAL,
+     citation="[002 L204, L228; Model A 004 L5397]", **_TRF)(_doc(_check, """
+    The move is the transfer request's ``residence_change_date`` or, without one, the first residence
+    outside the CPAS's municipality starting during the contract.  The contract must be terminated on
+    that day (flagged once the day is reached on the reference date).
+    """))
+rule("R-TRF-02", title="Exception: under-25 studies PIIS during uninterrupted studies",
+     severity=Severity.LEGAL, citation="[002 L206, L234]", **_TRF)(_doc(_check, """
+    Under 25 at the conclusion of a studies PIIS and studies uninterrupted at the move: the same CPAS
+    stays competent; ending the contract for the move, or transferring it, is flagged.
+    """))
+rule("R-TRF-03", title="Hand-over only at the person's request and with both CPAS agreeing",
+     severity=Severity.LEGAL, citation="[002 L230; Model A 004 L5399-5403]", **_TRF)(_doc(_check, """
+    Checked once a hand-over is carried out (both agreements recorded or the new CPAS's assessment exists).
+    """))
+rule("R-TRF-04", title="Hand-over only if a legal obligation to conclude a PIIS exists",
+     severity=Severity.LEGAL, citation="[002 L230]", parameters=("q08_request_counts_for_transfer",),
+     **_TRF)(_doc(_check, """
+    Bases U25_STUDIES, U25_EMPLOYMENT_PROJECT, NO_DIS_LAST_3M.  A PIIS mandatory only because a party
+    asked (REQUEST_BY_*) counts when ``q08_request_counts_for_transfer`` (default) and is flagged as a
+    warning for legal review (Q-08).
+    """))
+rule("R-TRF-05", title="Hand-over needs the person's consent", severity=Severity.LEGAL,
+     citation="[002 L230; 000 L172]", parameters=("q09_silence_is_consent",), **_TRF)(_doc(_check, """
+    Consent must be GIVEN (C-06, Q-09 strict default).  With ``q09_silence_is_consent`` NOT_EXPRESSED
+    counts, flagged as a warning.
+    """))
+rule("R-TRF-06", title="The new CPAS records which commitments it takes over", severity=Severity.LEGAL,
+     citation="[002 L230; 000 L170]", **_TRF)(_doc(_check, """
+    Every commitment of the ended contract is either taken over or declined with a reason.
+    """))
+rule("R-TRF-07", title="Running sanctions and remaining subsidy months follow the person",
+     severity=Severity.LEGAL, citation="[002 L422, L467, L504]", **_TRF)(_doc(_check, """
+    Informative: lists the sanctions whose execution continues after the move (days still to run) and
+    the subsidy months remaining in the running window for the new CPAS (R-SUB-07), in the report's
+    ``sections["transfer"]``.
+    """))
