@@ -48,6 +48,7 @@ __all__ = [
     "is_secret_key",
     "config_file_path",
     "load_settings",
+    "default_settings",
     "resolve_secret_files",
 ]
 
@@ -56,6 +57,7 @@ ENV_PREFIX = "PIIS_"
 _SECRET_SUFFIXES = ("secret", "password", "passwd", "token", "api_key", "apikey", "private_key")
 _ID = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 _config_path: ContextVar[Path | None] = ContextVar("piis_config_path", default=None)
+_defaults_only: ContextVar[bool] = ContextVar("piis_defaults_only", default=False)
 
 
 class ConfigError(ValueError):
@@ -167,6 +169,8 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         path = _config_path.get()
+        if _defaults_only.get():
+            return (init_settings,)
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         if path is not None:
             sources.append(_NoSecretsToml(settings_cls, path))
@@ -259,6 +263,19 @@ def config_file_path(path: str | os.PathLike[str] | None = None) -> Path | None:
     if not chosen.is_file():
         raise ConfigError(f"configuration file {chosen} does not exist")
     return chosen
+
+
+def default_settings(**values: Any) -> Settings:
+    """The embedded defaults (plus *values*), ignoring the environment and any file.
+
+    Why: a command that must work with a broken configuration (``plugins``, ``--help``) needs a
+    configuration that cannot fail.
+    """
+    token = _defaults_only.set(True)
+    try:
+        return Settings(**values)
+    finally:
+        _defaults_only.reset(token)
 
 
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:

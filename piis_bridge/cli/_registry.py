@@ -78,13 +78,13 @@ def _register_plugin_commands(registry: CommandRegistry) -> None:
     ``piis-bridge plugins`` and ``plugins check`` show the details; here one line on stderr says
     which plugin lost its commands.
     """
-    from piis_bridge.config import ConfigError, Settings, load_settings
+    from piis_bridge.config import ConfigError, default_settings, load_settings
     from piis_bridge.hooks.manager import PluginHost
 
     try:
         settings = load_settings()
     except ConfigError:
-        settings = Settings()  # the configuration error is reported by the command that needs it
+        settings = default_settings()  # the configuration error is reported by the command that needs it
     try:
         host = PluginHost(settings, strict=False)
     except Exception as exc:  # noqa: BLE001 - keep the core commands available

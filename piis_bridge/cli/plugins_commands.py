@@ -109,13 +109,13 @@ def register(cli: CommandRegistry) -> None:
 
 
 def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
-    from piis_bridge.config import ConfigError, Settings, load_settings
+    from piis_bridge.config import ConfigError, default_settings, load_settings
     from piis_bridge.hooks.manager import PluginHost
 
     try:
         settings, error = load_settings(config), None
     except ConfigError as exc:
-        settings, error = Settings(), str(exc)
+        settings, error = default_settings(), str(exc)
     return PluginHost(settings, strict=False), error
 
 

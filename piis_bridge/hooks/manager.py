@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from piis_bridge.config import ConfigError, Settings
+from piis_bridge.config import ConfigError, Settings, default_settings
 from piis_bridge.hooks import specs
 from piis_bridge.hooks.markers import PROJECT_NAME
 from piis_bridge.hooks.types import (
@@ -130,7 +130,7 @@ class _Failed:
 class PluginHost:
     """One per process: the loaded plugins, the configuration, and a typed method per hook.
 
-    :param settings: the configuration (defaults: embedded defaults, no CPAS).
+    :param settings: the configuration (default: the embedded defaults, no CPAS, environment ignored).
     :param plugins: extra ``(name, plugin)`` pairs to register, e.g. a plugin under test.
     :param load_entrypoints: load the ``piis_bridge`` entry points (off in unit tests).
     :param strict: raise :class:`PluginStartupError` on any problem (default: ``settings.plugins.strict``).
@@ -144,7 +144,7 @@ class PluginHost:
         load_entrypoints: bool = True,
         strict: bool | None = None,
     ) -> None:
-        self.settings = settings if settings is not None else Settings()
+        self.settings = settings if settings is not None else default_settings()
         self.strict = self.settings.plugins.strict if strict is None else strict
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(specs)

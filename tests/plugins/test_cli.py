@@ -64,3 +64,11 @@ def test_a_broken_configuration_does_not_take_the_cli_down(tmp_path: Path) -> No
     (tmp_path / "piis-bridge.toml").write_text("not toml at all = = =\n", encoding="utf-8")
     result = _run("--help")
     assert result.exit_code == 0 and "plugins" in result.output
+
+
+def test_a_broken_environment_does_not_take_the_cli_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PIIS_CPAS__LIEGE__PLUGINS__NEPTUNUS__CLIENT_SECRET", "geheim")  # a CPAS with no name...
+    assert _run("--help").exit_code == 0
+    result = _run("plugins", "check")
+    assert result.exit_code == 1 and "cpas.liege.name: Field required" in result.output
+    assert "geheim" not in result.output
