@@ -12,3 +12,4 @@ def register(cli: CommandRegistry) -> None:
     from piis_bridge.cli import plugins_commands
 
     plugins_commands.register(cli)
+    from piis_bridge.cli import pipeline_commands; pipeline_commands.register(cli)  # noqa: E702

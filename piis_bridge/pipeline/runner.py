@@ -29,7 +29,7 @@ from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Run
 from piis_bridge.pipeline.stages import create_run, run_counts, stage_stats
 from piis_bridge.pipeline.tasks import QUEUES, CeleryEnqueuer
 
-__all__ = ["RunSummary", "run_nightly", "EmbeddedWorker", "run_summary", "wait_for_run"]
+__all__ = ["RunSummary", "run_nightly", "replay", "EmbeddedWorker", "run_summary", "wait_for_run"]
 
 _log = get_logger("piis_bridge.pipeline.runner")
 
@@ -158,9 +158,40 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
     :param dossier: re-process this one dossier (needs exactly one ``cpas``).
     :param embedded: start a worker subprocess on the filesystem broker and SQLite (default); when
         false, enqueue on the configured broker for workers that run elsewhere.
+    :param wait: follow the run to its end (always true when embedded).
     :param extra_plugins: ``name=module`` plugins the worker must load (see ``PIIS_EXTRA_PLUGINS``).
+    :param concurrency: prefork children of the embedded worker.
+    :param timeout: stop following after this many seconds (the run goes on in the database).
     :param progress: called with a :class:`RunSummary` about twice a second.
     """
+
+    def start(rt: Runtime, enq: CeleryEnqueuer) -> str:
+        run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
+        assert run_id is not None
+        enq.start(run_id)
+        return run_id
+
+    return _execute(start, settings=settings, embedded=embedded, wait=wait, options=options,
+                    extra_plugins=extra_plugins, concurrency=concurrency, timeout=timeout, progress=progress)
+
+
+def replay(entry_ids: Sequence[int] | None, settings: Settings | None = None, *, embedded: bool = True,
+           wait: bool = True, options: PipelineOptions | None = None, extra_plugins: Sequence[str] = (),
+           concurrency: int = 2, timeout: float | None = None,
+           progress: Callable[[RunSummary], None] | None = None) -> RunSummary | None:
+    """Replay quarantined entries (all open ones when *entry_ids* is None) in a new run."""
+    from piis_bridge.pipeline.stages import replay_quarantine
+
+    def start(rt: Runtime, enq: CeleryEnqueuer) -> str | None:
+        return replay_quarantine(rt, entry_ids, enq)
+
+    return _execute(start, settings=settings, embedded=embedded, wait=wait, options=options,
+                    extra_plugins=extra_plugins, concurrency=concurrency, timeout=timeout, progress=progress)
+
+
+def _execute(start: Callable[[Runtime, CeleryEnqueuer], str | None], *, settings: Settings | None, embedded: bool,
+             wait: bool, options: PipelineOptions | None, extra_plugins: Sequence[str], concurrency: int,
+             timeout: float | None, progress: Callable[[RunSummary], None] | None) -> Any:
     from piis_bridge.migrations import upgrade_database
     from piis_bridge.pipeline.app import make_celery_app
 
@@ -171,16 +202,18 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
     upgrade_database(settings.database_url)
     rt = Runtime(settings, options)
     app = make_celery_app(runtime=rt)
+    enq = CeleryEnqueuer(app)
     try:
-        run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
-        assert run_id is not None
-        enq = CeleryEnqueuer(app)
         if not embedded:
-            enq.start(run_id)
+            run_id = start(rt, enq)
+            if run_id is None:
+                return None
             return wait_for_run(rt, run_id, timeout=timeout, progress=progress) if wait else run_summary(rt, run_id)
         env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
         with EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env) as worker:
-            enq.start(run_id)
+            run_id = start(rt, enq)
+            if run_id is None:
+                return None
             return wait_for_run(rt, run_id, timeout=timeout, progress=progress,
                                 sweep_every=min(options.sweep_seconds, max(5.0, options.lease_seconds / 2)),
                                 worker=worker)

@@ -30,10 +30,10 @@ app = make_celery_app(_settings())
 
 
 @signals.setup_logging.connect
-def _logging(**_: object) -> None:
+def _logging(loglevel: object = None, **_: object) -> None:
     # Our redacting structlog configuration instead of celery's own handlers.
     from piis_bridge.logging import configure_logging
 
     rt = app.piis_runtime  # type: ignore[attr-defined]
     configure_logging(rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
-                      level=os.environ.get("PIIS_LOG_LEVEL", rt.settings.log_level))
+                      level=loglevel or rt.settings.log_level)  # type: ignore[arg-type]

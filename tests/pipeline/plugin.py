@@ -34,6 +34,7 @@ class TestForm(BaseModel):
 
     model_config = ConfigDict(frozen=True)
     client_reference: str | None = None
+    cpas: str
     record_id: str
     seq: int
     version: str
@@ -78,7 +79,7 @@ def piis_case_map_record(cpas: Any, record: SourceRecord) -> MappingOutcome:
 @hookimpl
 def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[TestForm]:
     record_id, forms, version = contract.contract_id.split("@")
-    return [TestForm(record_id=record_id, seq=int(version) * 10 + i, version=version) for i in range(int(forms))]
+    return [TestForm(cpas=cpas.cpas_id, record_id=record_id, seq=int(version) * 10 + i, version=version) for i in range(int(forms))]
 
 
 @hookimpl

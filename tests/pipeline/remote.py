@@ -26,7 +26,7 @@ class RemoteState:
             for n in range(1, records + 1)
         ]
         self.effects: dict[str, dict[str, Any]] = {}  # client_reference -> form (applied once)
-        self.order: dict[str, list[int]] = defaultdict(list)  # record -> seq in order applied
+        self.order: dict[tuple[str, str], list[int]] = defaultdict(list)  # (cpas, record) -> seq applied
         self.submit_calls = Counter()  # client_reference -> times received
         self.pushes: dict[str, dict[str, Any]] = {}
         self.push_calls = Counter()
@@ -108,7 +108,7 @@ class _Handler(BaseHTTPRequestHandler):
                     ref = form["client_reference"]
                     st.submit_calls[ref] += 1
                     if ref not in st.effects:
-                        seen = st.order[form["record_id"]]
+                        seen = st.order[(form["cpas"], form["record_id"])]
                         if seen and seen[-1] >= form["seq"]:
                             st.out_of_order += 1
                         seen.append(form["seq"])

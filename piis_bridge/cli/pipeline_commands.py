@@ -1,0 +1,269 @@
+"""``piis-bridge run``, ``runs``, ``quarantine``, ``worker``, ``beat`` and ``db upgrade``.
+
+For IT staff: ``run`` is the whole nightly job in one command (embedded by default: SQLite, a
+filesystem broker and a worker started for the duration of the run); ``runs`` and ``quarantine``
+read the application database, so they work the same whether the run happened embedded or on a
+Redis/RabbitMQ + PostgreSQL cluster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from piis_bridge.cli._registry import CommandRegistry
+
+__all__ = ["register"]
+
+_console = Console(stderr=False)
+
+
+def _settings() -> Any:
+    from piis_bridge.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+
+
+def _runtime() -> Any:
+    from piis_bridge.migrations import upgrade_database
+    from piis_bridge.pipeline.runtime import Runtime
+
+    settings = _settings()
+    upgrade_database(settings.database_url)
+    return Runtime(settings)
+
+
+class _Display:
+    """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
+
+    def __init__(self, console: Console) -> None:
+        self.progress = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=console, transient=False)
+        self.tasks = {
+            "fetched": self.progress.add_task("fetched from case system", total=None),
+            "processed": self.progress.add_task("mapped + rules + forms", total=0),
+            "forms": self.progress.add_task("federal forms answered", total=0),
+            "pushed": self.progress.add_task("pushed back", total=0),
+        }
+
+    def __call__(self, summary: Any) -> None:
+        c = summary.counts
+        done_items = c.get("processed", 0) + c.get("skipped", 0) + c.get("items_quarantined", 0)
+        p = self.progress
+        p.update(self.tasks["fetched"], completed=c.get("fetched", 0), total=c.get("fetched", 0) or None)
+        p.update(self.tasks["processed"], completed=done_items, total=c.get("fetched", 0))
+        p.update(self.tasks["forms"], completed=c.get("forms_answered", 0) + c.get("forms_quarantined", 0),
+                 total=c.get("forms", 0))
+        pushes = c.get("pushed", 0) + c.get("push_open", 0) + c.get("push_quarantined", 0)
+        p.update(self.tasks["pushed"], completed=c.get("pushed", 0) + c.get("push_quarantined", 0), total=pushes)
+
+
+def _summary_table(summary: Any) -> Table:
+    c = summary.counts
+    t = Table(title=f"Run {summary.run_id} — {summary.status} in {summary.elapsed_seconds:.1f} s")
+    t.add_column("What")
+    t.add_column("Count", justify="right")
+    rows = [("records fetched", c.get("fetched", 0)), ("records processed", c.get("processed", 0)),
+            ("records skipped", c.get("skipped", 0)), ("records quarantined", c.get("items_quarantined", 0)),
+            ("forms built", c.get("forms", 0)), ("forms answered", c.get("forms_answered", 0)),
+            ("forms awaiting answer", c.get("forms_waiting", 0)), ("forms quarantined", c.get("forms_quarantined", 0)),
+            ("items pushed back", c.get("pushed", 0)), ("push-backs quarantined", c.get("push_quarantined", 0))]
+    for answer, n in sorted((c.get("answers") or {}).items()):
+        rows.append((f"  federal answer {answer}", n))
+    for name, value in rows:
+        t.add_row(name, str(value))
+    for cpas_id, error in (c.get("pull_errors") or {}).items():
+        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error[:80])
+    return t
+
+
+def _stages_table(summary: Any) -> Table:
+    t = Table(title="Stages")
+    for col in ("stage", "units", "tasks", "busy s", "units / busy s"):
+        t.add_column(col, justify="right" if col != "stage" else "left")
+    for stage, st in summary.stages.items():
+        t.add_row(stage, str(st["units"]), str(st["tasks"]), f"{st['busy_seconds']:.2f}",
+                  str(st.get("units_per_busy_second") or "-"))
+    return t
+
+
+def register(cli: CommandRegistry) -> None:
+    app = cli.root
+
+    @app.command("run")
+    def run(
+        cpas: list[str] = typer.Option(None, "--cpas", help="Only this CPAS id (repeatable)."),
+        dossier: str | None = typer.Option(None, "--dossier", help="Re-process one dossier (needs --cpas)."),
+        embedded: bool = typer.Option(True, "--embedded/--no-embedded",
+                                      help="Start a worker for this run (SQLite + filesystem broker), or use the "
+                                           "configured broker and the workers running elsewhere."),
+        wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run until it ends (--no-embedded)."),
+        plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module' for the worker."),
+        concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (embedded)."),
+        timeout: float | None = typer.Option(None, "--timeout", help="Stop following after this many seconds."),
+        as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    ) -> None:
+        """Run the nightly synchronisation now, with a progress display and a summary at the end."""
+        from piis_bridge.pipeline.runner import run_nightly
+
+        settings = _settings()
+        if not settings.cpas:
+            typer.echo("no CPAS configured: add a [cpas.<id>] table to piis-bridge.toml", err=True)
+            raise typer.Exit(2)
+        display = None if as_json else _Display(_console)
+        try:
+            if display:
+                display.progress.start()
+            summary = run_nightly(settings, cpas=cpas or None, dossier=dossier, embedded=embedded, wait=wait,
+                                  extra_plugins=plugin or (), concurrency=concurrency, timeout=timeout,
+                                  progress=display)
+        except (KeyError, ValueError) as exc:
+            typer.echo(f"piis-bridge run: {exc.args[0] if exc.args else exc}", err=True)
+            raise typer.Exit(2) from None
+        finally:
+            if display:
+                display.progress.stop()
+        if as_json:
+            typer.echo(json.dumps({"run_id": summary.run_id, "status": summary.status, "counts": summary.counts,
+                                   "stages": summary.stages, "elapsed_seconds": summary.elapsed_seconds}, default=str))
+        else:
+            _console.print(_summary_table(summary))
+            _console.print(_stages_table(summary))
+        raise typer.Exit(0 if summary.status == "finished" else 1)
+
+    runs = cli.group("runs", help="Past and current sync runs.")
+
+    @runs.command("list")
+    def runs_list(limit: int = typer.Option(20, "--limit", "-n")) -> None:
+        """The latest runs, newest first."""
+        from sqlalchemy import select
+
+        from piis_bridge.pipeline.models import SyncRun
+
+        rt = _runtime()
+        t = Table()
+        for col in ("run", "trigger", "status", "started (UTC)", "seconds", "fetched", "forms", "quarantined"):
+            t.add_column(col)
+        with rt.session() as s:
+            for r in s.scalars(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(limit)):
+                secs = f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-"
+                c = r.counts or {}
+                t.add_row(r.id, r.trigger, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), secs,
+                          str(c.get("fetched", "-")), str(c.get("forms", "-")), str(c.get("quarantined", "-")))
+        _console.print(t)
+
+    @runs.command("show")
+    def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
+        """One run's counts and stage figures."""
+        from piis_bridge.pipeline.runner import run_summary
+
+        rt = _runtime()
+        try:
+            summary = run_summary(rt, run_id)
+        except KeyError:
+            typer.echo(f"no run {run_id}", err=True)
+            raise typer.Exit(1) from None
+        if as_json:
+            typer.echo(json.dumps(summary.__dict__, default=str))
+            return
+        _console.print(_summary_table(summary))
+        _console.print(_stages_table(summary))
+
+    quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
+
+    @quarantine.command("list")
+    def q_list(all_: bool = typer.Option(False, "--all", help="Include replayed entries."),
+               run_id: str | None = typer.Option(None, "--run"), limit: int = typer.Option(100, "--limit", "-n")) -> None:
+        """Quarantined records (open ones by default)."""
+        from sqlalchemy import select
+
+        from piis_bridge.pipeline.models import QuarantineEntry
+
+        rt = _runtime()
+        t = Table()
+        for col in ("id", "cpas", "record", "stage", "status", "reason"):
+            t.add_column(col)
+        with rt.session() as s:
+            q = select(QuarantineEntry).order_by(QuarantineEntry.id).limit(limit)
+            if not all_:
+                q = q.where(QuarantineEntry.status == "open")
+            if run_id:
+                q = q.where(QuarantineEntry.run_id == run_id)
+            for e in s.scalars(q):
+                t.add_row(str(e.id), e.cpas_id, e.record_id, e.stage, e.status, e.reason[:90])
+        _console.print(t)
+
+    @quarantine.command("show")
+    def q_show(entry_id: int) -> None:
+        """One quarantined entry with every problem (record, field, reason)."""
+        from piis_bridge.pipeline.models import QuarantineEntry
+
+        rt = _runtime()
+        with rt.session() as s:
+            e = s.get(QuarantineEntry, entry_id)
+            if e is None:
+                typer.echo(f"no quarantine entry {entry_id}", err=True)
+                raise typer.Exit(1)
+            _console.print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={e.record_id} stage={e.stage} "
+                           f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}")
+            _console.print(f"reason: {e.reason}")
+            for p in e.problems:
+                _console.print(f"  - {p.get('field') or '(record)'}: {p.get('reason')}"
+                               + (f" [{p['rule']}]" if p.get("rule") else ""))
+            if e.replay_run_id:
+                _console.print(f"replayed in run {e.replay_run_id}")
+
+    @quarantine.command("replay")
+    def q_replay(entry_ids: list[int] = typer.Argument(None, help="Entry ids (default: every open entry)."),
+                 embedded: bool = typer.Option(True, "--embedded/--no-embedded"),
+                 plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module'."),
+                 timeout: float | None = typer.Option(None, "--timeout")) -> None:
+        """Put quarantined entries back into a new run (after the data was fixed at the source)."""
+        from piis_bridge.pipeline.runner import replay
+
+        summary = replay(entry_ids or None, _settings(), embedded=embedded, extra_plugins=plugin or (),
+                         timeout=timeout)
+        if summary is None:
+            typer.echo("nothing to replay")
+            return
+        _console.print(_summary_table(summary))
+
+    def _celery(args: list[str]) -> None:
+        os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])
+
+    @app.command("worker")
+    def worker(queues: str = typer.Option("piis.default,piis.casesystem,piis.federal", "--queues", "-Q"),
+               concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+               pool: str = typer.Option("prefork", "--pool", "-P"),
+               loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
+        """Run a celery worker for the pipeline (scale-out; see deploy/)."""
+        _celery(["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel])
+
+    @app.command("beat")
+    def beat(schedule_file: str = typer.Option("var/celerybeat-schedule", "--schedule", "-s"),
+             loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
+        """Run the single celery beat (nightly dispatch + stale-work sweeper). Never run two."""
+        os.makedirs(os.path.dirname(schedule_file) or ".", exist_ok=True)
+        _celery(["beat", "-s", schedule_file, "-l", loglevel])
+
+    db = cli.group("db", help="The application database.")
+
+    @db.command("upgrade")
+    def db_upgrade(revision: str = typer.Argument("head")) -> None:
+        """Create or migrate the application database (alembic) to the latest schema."""
+        from piis_bridge.migrations import current_revision, upgrade_database
+
+        settings = _settings()
+        upgrade_database(settings.database_url, revision)
+        typer.echo(f"database at revision {current_revision(settings.database_url)}")

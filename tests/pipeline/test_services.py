@@ -1,0 +1,55 @@
+"""End to end on the scale-out stack: a real celery worker on Redis or RabbitMQ, with PostgreSQL.
+
+The run is started with ``--no-embedded`` semantics (enqueue on the broker, follow in the database);
+the worker is a separate ``celery worker`` process, as under systemd.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from piis_bridge.migrations import upgrade_database
+from piis_bridge.pipeline import EmbeddedWorker, PipelineOptions, run_nightly
+from tests.conftest import require_service
+from tests.pipeline.conftest import PLUGIN, make_settings
+
+pytestmark = pytest.mark.services
+
+
+def _purge(broker_url: str) -> None:
+    from kombu import Connection
+
+    with Connection(broker_url) as conn:
+        for q in ("piis.default", "piis.casesystem", "piis.federal"):
+            try:
+                conn.default_channel.queue_purge(q)
+            except Exception:  # noqa: BLE001 - queue not declared yet
+                pass
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_scale_out_run_on_real_broker_with_postgresql(broker: str, tmp_path: Path, make_remote, pg_url: str) -> None:
+    require_service(broker)
+    broker_url = "redis://127.0.0.1:6379/11" if broker == "redis" else "amqp://guest:guest@127.0.0.1:5672//"
+    _purge(broker_url)
+    remote = make_remote(400, bad_every=40, two_forms_every=9)
+    settings = make_settings(tmp_path, remote.url, database_url=pg_url, broker_url=broker_url,
+                             cpas=("gent", "liege"))
+    upgrade_database(pg_url)
+    options = PipelineOptions(page_size=100, chunk_size=50, submit_batch=50)
+    env = {"PIIS_PIPELINE_PAGE_SIZE": "100", "PIIS_PIPELINE_CHUNK_SIZE": "50"}
+    with EmbeddedWorker(settings, concurrency=2, extra_plugins=[PLUGIN], env=env):
+        summary = run_nightly(settings, embedded=False, options=options, timeout=90)
+
+    st = remote.state
+    # Both CPAS read the same remote feed: every record twice, every form key once per CPAS.
+    good = [r for r in st.records if not r["bad"]]
+    expected = 2 * sum(r["forms"] for r in good)
+    assert summary.status == "finished", summary
+    assert summary.counts["fetched"] == 800
+    assert summary.counts["items_quarantined"] == 2 * (400 // 40)
+    assert summary.counts["forms_answered"] == expected
+    assert len(st.effects) == expected and st.out_of_order == 0
+    assert summary.counts["pushed"] == expected
