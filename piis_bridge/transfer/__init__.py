@@ -1,0 +1,58 @@
+"""Handing a PIIS over to another CPAS when the beneficiary moves (R-TRF, rules.md 1.13 and 2.11).
+
+Core only, no transport: the transfer cases and consent records (:mod:`.tables`), the two state
+machines (:mod:`.states`), the minimal package (:mod:`.package`), the signed envelope and the trust
+list (:mod:`.envelope`), the legal computations (:mod:`.legal`), the detection of a move
+(:mod:`.detection`) and the service that ties them together (:mod:`.service`).  The HTTP transport
+lives in ``piis_connectors.transfer``; the hooks and the CLI in ``piis_plugins.transfer``.
+"""
+
+from piis_bridge.transfer.envelope import (
+    Ack,
+    EnvelopeError,
+    SigningKey,
+    TrustList,
+    open_ack,
+    open_package,
+    sign_ack,
+    sign_package,
+)
+from piis_bridge.transfer.legal import (
+    ContinuingSanctionPlan,
+    Eligibility,
+    ResidenceChange,
+    SubsidyRemainder,
+    TransferEligibility,
+    consent_allows_transfer,
+    continuing_sanctions,
+    find_residence_change,
+    legal_end_date,
+    subsidy_remainders,
+    transfer_eligibility,
+)
+from piis_bridge.transfer.package import (
+    ConsentEvidence,
+    ContinuingSanction,
+    PackageParty,
+    SubsidyHandover,
+    TransferPackage,
+    WorkerContact,
+    build_package,
+    minimise_contract,
+    package_bytes,
+)
+from piis_bridge.transfer.service import DraftSink, ReceiveOutcome, TransferError, TransferService, draft_from_package
+from piis_bridge.transfer.states import CaseState, InvalidTransition, ReceiptState
+from piis_bridge.transfer.tables import ConsentRecord, ReceivedPackage, RejectedEnvelope, TransferCase, TransferEvent
+
+__all__ = [
+    "Ack", "EnvelopeError", "SigningKey", "TrustList", "open_ack", "open_package", "sign_ack", "sign_package",
+    "ContinuingSanctionPlan", "Eligibility", "ResidenceChange", "SubsidyRemainder", "TransferEligibility",
+    "consent_allows_transfer", "continuing_sanctions", "find_residence_change", "legal_end_date",
+    "subsidy_remainders", "transfer_eligibility",
+    "ConsentEvidence", "ContinuingSanction", "PackageParty", "SubsidyHandover", "TransferPackage",
+    "WorkerContact", "build_package", "minimise_contract", "package_bytes",
+    "DraftSink", "ReceiveOutcome", "TransferError", "TransferService", "draft_from_package",
+    "CaseState", "InvalidTransition", "ReceiptState",
+    "ConsentRecord", "ReceivedPackage", "RejectedEnvelope", "TransferCase", "TransferEvent",
+]

@@ -1,0 +1,474 @@
+"""One CPAS's side of every hand-over: cases, consent, packages, acknowledgements, imports.
+
+Why a service object over the tables (and no transport): the CLI, the plugin hooks, the nightly
+pipeline and the receiving HTTP endpoint all drive the same state machine; each call is one
+database transaction, checked against :mod:`.states`, and leaves an event row.  The transport
+(``piis_connectors.transfer``) only moves envelopes; it never decides anything.
+
+Privacy: the contract (with the NISS) is stored in the database, which is the source of truth;
+messages and exceptions name cases by case id, contract id and package id only.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from datetime import date, datetime, timezone
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from piis_bridge.logging import get_logger, redact
+from piis_bridge.model import Consent, ContractStatus, Cpas, PIISContract
+from piis_bridge.transfer.envelope import (
+    Ack,
+    EnvelopeError,
+    SigningKey,
+    TrustList,
+    open_ack,
+    open_package,
+    peek_header,
+    sign_ack,
+    sign_package,
+)
+from piis_bridge.transfer.legal import ResidenceChange, consent_allows_transfer, transfer_eligibility
+from piis_bridge.transfer.package import ConsentEvidence, PackageParty, TransferPackage, build_package
+from piis_bridge.transfer.states import (
+    CaseState,
+    InvalidTransition,
+    ReceiptState,
+    check_case_move,
+    check_receipt_move,
+)
+from piis_bridge.transfer.tables import (
+    ConsentRecord,
+    ReceivedPackage,
+    RejectedEnvelope,
+    TransferCase,
+    TransferEvent,
+)
+
+__all__ = ["TransferService", "TransferError", "DraftSink", "ReceiveOutcome", "draft_from_package"]
+
+_log = get_logger("piis_bridge.transfer")
+
+DraftSink = Callable[[PIISContract, TransferPackage], "str | None"]
+"""Puts an imported draft into the receiving CPAS's case system; returns its id there (or None)."""
+
+
+class TransferError(RuntimeError):
+    """A transfer operation that cannot be done now; the message names the case, never a person."""
+
+
+@dataclass(frozen=True)
+class ReceiveOutcome:
+    """What :meth:`TransferService.receive` did with one envelope, and the signed answer to send back."""
+
+    status: str
+    package_id: str | None
+    ack_envelope: str
+    reason: str = ""
+    draft_ref: str | None = None
+
+
+def _utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def case_id_for(cpas_id: str, contract_id: str, change_date: date) -> str:
+    """Deterministic: the same move of the same contract is always the same case."""
+    return "trf-" + uuid.uuid5(uuid.NAMESPACE_URL, f"piis-bridge:{cpas_id}:{contract_id}:{change_date}").hex
+
+
+def draft_from_package(package: TransferPackage, receiver: Cpas) -> PIISContract:
+    """The contract the new CPAS reviews: a DRAFT of its own, never an active contract.
+
+    The commitments are copied so the new CPAS can decide one by one whether to take them over
+    (R-TRF-06); a continuing sanction is carried over for its remaining part only, with the new
+    CPAS as executing CPAS (R-SAN-10); the subsidy history travels so the lifetime limits hold
+    (R-SUB-04).  The DIS decision is still the old CPAS's: the new CPAS attaches its own on review.
+    """
+    old = package.contract
+    continuing = {s.sanction_id: s for s in package.continuing_sanctions}
+    sanctions = []
+    for sanction in old.sanctions:
+        plan = continuing.get(sanction.sanction_id)
+        if plan is None:
+            sanctions.append(sanction)
+            continue
+        sanctions.append(sanction.model_copy(update={
+            "start_date": plan.continue_from, "end_date": plan.continue_until,
+            "executing_cpas_ins": receiver.ins_code,
+        }))
+    start = max(package.legal_end_date, old.start_date)
+    return old.model_copy(update={
+        "contract_id": f"TRF-{package.package_id[:16]}",
+        "cpas": receiver,
+        "status": ContractStatus.DRAFT,
+        "start_date": start,
+        "end_date": max(old.end_date, start),
+        "signatures": [],
+        "termination": None,
+        "sanctions": sanctions,
+        "transfer": old.transfer.model_copy(update={"agreement_new_cpas": None}) if old.transfer else None,
+    })
+
+
+class TransferService:
+    """The transfer state machine of one CPAS, over one database.
+
+    :param sessions: a sessionmaker bound to the application database (tables created by the caller).
+    :param cpas_id: the CPAS's id in the configuration.
+    :param party: the CPAS's name, INS code and BCE number (what packages and signatures name).
+    :param signing_key: this CPAS's private key (BCE = ``party.bce``); needed to send and to acknowledge.
+    :param trust: the other CPAS's public keys, by BCE.
+    :param not_expressed_counts: legal-review switch Q-09 / C-06 (default strict: only GIVEN counts).
+    """
+
+    def __init__(self, sessions: sessionmaker, *, cpas_id: str, party: PackageParty,
+                 signing_key: SigningKey | None, trust: TrustList, not_expressed_counts: bool = False,
+                 clock: Callable[[], datetime] = _utcnow) -> None:
+        if signing_key is not None and signing_key.bce != party.bce:
+            raise TransferError(f"cpas {cpas_id}: the signing key is for BCE {signing_key.bce}, not {party.bce}")
+        self.sessions = sessions
+        self.cpas_id = cpas_id
+        self.party = party
+        self.signing_key = signing_key
+        self.trust = trust
+        self.not_expressed_counts = not_expressed_counts
+        self.clock = clock
+
+    # ------------------------------------------------------------------ helpers
+
+    def _key(self) -> SigningKey:
+        if self.signing_key is None:
+            raise TransferError(f"cpas {self.cpas_id}: no signing key configured (signing_key_path)")
+        return self.signing_key
+
+    def _event(self, session: Session, *, to: str, frm: str | None = None, case_id: str | None = None,
+               package_id: str | None = None, detail: str = "") -> None:
+        session.add(TransferEvent(case_id=case_id, package_id=package_id, from_state=frm, to_state=to,
+                                  at=self.clock(), detail=redact(detail)))
+
+    def _move(self, session: Session, case: TransferCase, target: CaseState, detail: str = "") -> None:
+        check_case_move(case.case_id, case.state, target)
+        self._event(session, case_id=case.case_id, frm=case.state, to=target.value, detail=detail)
+        case.state = target.value
+        case.updated_at = self.clock()
+
+    def _case(self, session: Session, case_id: str) -> TransferCase:
+        case = session.get(TransferCase, case_id)
+        if case is None or case.cpas_id != self.cpas_id:
+            raise TransferError(f"cpas {self.cpas_id}: no transfer case {case_id}")
+        return case
+
+    # ------------------------------------------------------------------ sending side: queries
+
+    def get_case(self, case_id: str) -> TransferCase:
+        with self.sessions() as session:
+            return self._case(session, case_id)
+
+    def list_cases(self, state: str | None = None) -> list[TransferCase]:
+        with self.sessions() as session:
+            query = select(TransferCase).where(TransferCase.cpas_id == self.cpas_id)
+            if state:
+                query = query.where(TransferCase.state == state)
+            return list(session.scalars(query.order_by(TransferCase.created_at, TransferCase.case_id)))
+
+    def consents(self, case_id: str) -> list[ConsentRecord]:
+        with self.sessions() as session:
+            return list(session.scalars(select(ConsentRecord).where(ConsentRecord.case_id == case_id)
+                                        .order_by(ConsentRecord.id)))
+
+    def events(self, *, case_id: str | None = None, package_id: str | None = None) -> list[TransferEvent]:
+        with self.sessions() as session:
+            query = select(TransferEvent)
+            if case_id:
+                query = query.where(TransferEvent.case_id == case_id)
+            if package_id:
+                query = query.where(TransferEvent.package_id == package_id)
+            return list(session.scalars(query.order_by(TransferEvent.id)))
+
+    def contract_of(self, case_id: str) -> PIISContract:
+        return PIISContract.model_validate_json(self.get_case(case_id).contract_json)
+
+    # ------------------------------------------------------------------ sending side: actions
+
+    def open_case(self, contract: PIISContract, change: ResidenceChange, *, record_id: str) -> tuple[TransferCase, bool]:
+        """Open the case for one move of one contract (idempotent); returns (case, created?).
+
+        The eligibility and the legal end date come from the rules (:mod:`.legal`): a studies PIIS
+        of a full-time student under 25 stays here (R-TRF-02), a PIIS without a legal obligation
+        ends but cannot be handed over (R-TRF-04), any other ends and awaits the person's consent.
+        """
+        case_id = case_id_for(self.cpas_id, contract.contract_id, change.change_date)
+        verdict = transfer_eligibility(contract, change.change_date)
+        now = self.clock()
+        try:
+            return self._insert_case(contract, change, case_id, verdict, record_id, now), True
+        except IntegrityError:  # a concurrent run opened it first
+            return self.get_case(case_id), False
+
+    def _insert_case(self, contract: PIISContract, change: ResidenceChange, case_id: str, verdict: Any,
+                     record_id: str, now: datetime) -> TransferCase:
+        with self.sessions.begin() as session:
+            existing = session.get(TransferCase, case_id)
+            if existing is not None:
+                raise IntegrityError("transfer case exists", None, Exception(case_id))
+            case = TransferCase(
+                case_id=case_id, cpas_id=self.cpas_id, contract_id=contract.contract_id, record_id=record_id,
+                to_ins_code=change.new_ins_code, residence_change_date=change.change_date,
+                legal_end_date=verdict.legal_end_date, eligibility=verdict.eligibility.value,
+                eligibility_reason=verdict.reason + "".join(f" [{f}]" for f in verdict.flags),
+                rules=",".join(verdict.rules), state=CaseState.DETECTED.value,
+                contract_json=contract.model_dump_json(), attempts=0, created_at=now, updated_at=now,
+            )
+            session.add(case)
+            self._event(session, case_id=case_id, to=CaseState.DETECTED.value,
+                        detail=f"move to INS {change.new_ins_code} on {change.change_date}")
+            target = CaseState.AWAITING_CONSENT if verdict.transferable else CaseState.NOT_TRANSFERABLE
+            self._move(session, case, target, detail=f"{verdict.eligibility.value}: {verdict.reason}")
+            return case
+
+    def record_consent(self, case_id: str, consent: Consent, *, by: str, channel: str, note: str = "",
+                       at: datetime | None = None) -> TransferCase:
+        """Record the person's answer (append-only).  Refusal stops the hand-over for good (R-TRF-05)."""
+        if not by.strip() or not channel.strip():
+            raise TransferError(f"case {case_id}: consent needs who recorded it and through which channel")
+        with self.sessions.begin() as session:
+            case = self._case(session, case_id)
+            if case.state in (CaseState.SENT.value, CaseState.ACKNOWLEDGED.value, CaseState.REJECTED.value):
+                raise TransferError(f"case {case_id}: the package was already sent ({case.state}); "
+                                    "a change of mind must go to the new CPAS")
+            if case.state not in (CaseState.AWAITING_CONSENT.value, CaseState.CONSENT_GIVEN.value,
+                                  CaseState.PACKAGE_BUILT.value):
+                raise InvalidTransition("transfer case", case_id, case.state, f"consent {consent.value}")
+            session.add(ConsentRecord(case_id=case_id, consent=consent.value, recorded_by=by.strip(),
+                                      channel=channel.strip(), recorded_at=at or self.clock(), note=note))
+            if consent is Consent.REFUSED:
+                self._move(session, case, CaseState.CONSENT_REFUSED, detail=f"refused, recorded by {by}")
+            elif consent_allows_transfer(consent, not_expressed_counts=self.not_expressed_counts):
+                if case.state == CaseState.AWAITING_CONSENT.value:
+                    self._move(session, case, CaseState.CONSENT_GIVEN, detail=f"{consent.value}, recorded by {by}")
+            else:
+                self._event(session, case_id=case_id, frm=case.state, to=case.state,
+                            detail=f"{consent.value} recorded by {by}: not consent (R-TRF-05, Q-09)")
+            return case
+
+    def _latest_consent(self, session: Session, case_id: str) -> ConsentRecord | None:
+        return session.scalars(select(ConsentRecord).where(ConsentRecord.case_id == case_id)
+                               .order_by(ConsentRecord.id.desc()).limit(1)).first()
+
+    def prepare_package(self, case_id: str, receiver: PackageParty) -> str:
+        """Build and sign the package once; later calls return the same envelope (same package id)."""
+        with self.sessions.begin() as session:
+            case = self._case(session, case_id)
+            if case.state in (CaseState.PACKAGE_BUILT.value, CaseState.SENT.value) and case.envelope:
+                return case.envelope
+            if case.state != CaseState.CONSENT_GIVEN.value:
+                raise TransferError(f"case {case_id} is {case.state}: a package needs the person's consent "
+                                    "(R-TRF-05) and a transferable contract (R-TRF-02, R-TRF-04)")
+            if receiver.ins_code != case.to_ins_code:
+                raise TransferError(f"case {case_id}: the person moved to INS {case.to_ins_code}, "
+                                    f"not to {receiver.ins_code}")
+            record = self._latest_consent(session, case_id)
+            if record is None or not consent_allows_transfer(Consent(record.consent),
+                                                             not_expressed_counts=self.not_expressed_counts):
+                raise TransferError(f"case {case_id}: no consent on record (R-TRF-05)")
+            contract = PIISContract.model_validate_json(case.contract_json)
+            evidence = ConsentEvidence(consent=Consent(record.consent), recorded_at=_aware(record.recorded_at),
+                                       recorded_by=record.recorded_by, channel=record.channel)
+            package = build_package(
+                contract, transfer_id=case.case_id, sender=self.party, receiver=receiver,
+                residence_change_date=case.residence_change_date,
+                legal_end_date=case.legal_end_date or case.residence_change_date, consent=evidence,
+                now=self.clock(),
+            )
+            case.envelope = sign_package(package, self._key())
+            case.package_id = package.package_id
+            case.to_bce = receiver.bce
+            self._move(session, case, CaseState.PACKAGE_BUILT, detail=f"package {package.package_id}")
+            return case.envelope
+
+    def delivery_failed(self, case_id: str, error: str) -> None:
+        """The transport gave up for now: the case stays ``package_built`` and is retried later."""
+        with self.sessions.begin() as session:
+            case = self._case(session, case_id)
+            case.attempts += 1
+            case.last_error = redact(error)[:2000]
+            case.updated_at = self.clock()
+            self._event(session, case_id=case_id, frm=case.state, to=case.state,
+                        detail=f"delivery attempt {case.attempts} failed: {case.last_error}")
+
+    def delivered(self, case_id: str, ack_envelope: str) -> Ack:
+        """Check the receiver's signed acknowledgement and close the case accordingly."""
+        with self.sessions.begin() as session:
+            case = self._case(session, case_id)
+            if case.to_bce is None or case.package_id is None:
+                raise TransferError(f"case {case_id}: nothing was sent")
+            ack = open_ack(ack_envelope, self.trust, expected_receiver_bce=case.to_bce)
+            if ack.package_id not in (case.package_id, None):
+                raise EnvelopeError(f"acknowledgement is for package {ack.package_id}, not {case.package_id}")
+            case.attempts += 1
+            if case.state == CaseState.PACKAGE_BUILT.value:
+                self._move(session, case, CaseState.SENT, detail=f"delivered to BCE {case.to_bce}")
+            if case.state != CaseState.SENT.value:
+                return ack  # an ack for a case already closed changes nothing
+            case.ack_envelope = ack_envelope
+            case.ack_status = ack.status
+            case.remote_draft_ref = ack.draft_ref
+            case.last_error = None
+            if ack.status in ("accepted", "duplicate"):
+                self._move(session, case, CaseState.ACKNOWLEDGED, detail=f"{ack.status}; draft {ack.draft_ref}")
+            else:
+                case.last_error = redact(ack.reason)
+                self._move(session, case, CaseState.REJECTED, detail=f"rejected: {ack.reason}")
+            return ack
+
+    # ------------------------------------------------------------------ receiving side
+
+    def received(self, package_id: str) -> ReceivedPackage | None:
+        with self.sessions() as session:
+            return session.get(ReceivedPackage, package_id)
+
+    def list_received(self) -> list[ReceivedPackage]:
+        with self.sessions() as session:
+            return list(session.scalars(select(ReceivedPackage).where(ReceivedPackage.cpas_id == self.cpas_id)
+                                        .order_by(ReceivedPackage.received_at)))
+
+    def rejected(self) -> list[RejectedEnvelope]:
+        with self.sessions() as session:
+            return list(session.scalars(select(RejectedEnvelope).where(RejectedEnvelope.cpas_id == self.cpas_id)
+                                        .order_by(RejectedEnvelope.id)))
+
+    def _ack(self, *, status: str, package_id: str | None, transfer_id: str | None = None, reason: str = "",
+             sender_bce: str | None = None, draft_ref: str | None = None) -> str:
+        ack = Ack(package_id=package_id, transfer_id=transfer_id, status=status, reason=redact(reason),
+                  receiver_bce=self.party.bce, sender_bce=sender_bce, acked_at=self.clock(), draft_ref=draft_ref)
+        return sign_ack(ack, self._key())
+
+    def _reject(self, envelope: bytes, digest: str, reason: str) -> ReceiveOutcome:
+        try:
+            claimed = str(peek_header(envelope).get("kid") or "")[:40] or None
+        except EnvelopeError:
+            claimed = None
+        with self.sessions.begin() as session:
+            session.add(RejectedEnvelope(cpas_id=self.cpas_id, claimed_sender=claimed, envelope_sha256=digest,
+                                         reason=redact(reason), received_at=self.clock()))
+        _log.warning("transfer package rejected", cpas=self.cpas_id, claimed_sender=claimed, reason=reason)
+        return ReceiveOutcome("rejected", None, self._ack(status="rejected", package_id=None, reason=reason,
+                                                          sender_bce=claimed), reason=reason)
+
+    def receive(self, envelope: bytes | str, deliver_draft: DraftSink | None = None) -> ReceiveOutcome:
+        """Verify, import once as a draft, and answer with a signed acknowledgement.
+
+        Idempotent on the package id: the same envelope again answers ``duplicate`` with the same
+        draft; a different envelope under a known package id is rejected.  A draft is stored here
+        first and then handed to the case system (``deliver_draft``); a case-system failure leaves
+        the draft stored and is retried by :meth:`retry_draft_delivery`.
+        """
+        raw = envelope.encode("ascii", "replace") if isinstance(envelope, str) else bytes(envelope)
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            package = open_package(raw, self.trust, own_bce=self.party.bce)
+        except EnvelopeError as exc:
+            return self._reject(raw, digest, str(exc))
+        now = self.clock()
+        with self.sessions.begin() as session:
+            row = session.get(ReceivedPackage, package.package_id)
+            if row is not None:
+                if row.envelope_sha256 != digest:
+                    conflict = True
+                else:
+                    return ReceiveOutcome("duplicate", package.package_id, self._ack(
+                        status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
+                        sender_bce=package.sender.bce, draft_ref=row.draft_ref), draft_ref=row.draft_ref)
+            else:
+                conflict = False
+                row = ReceivedPackage(
+                    package_id=package.package_id, cpas_id=self.cpas_id, transfer_id=package.transfer_id,
+                    sender_bce=package.sender.bce, sender_name=package.sender.name,
+                    contract_id=package.contract.contract_id, state=ReceiptState.RECEIVED.value,
+                    envelope_sha256=digest, envelope=raw.decode("ascii"), received_at=now, updated_at=now)
+                session.add(row)
+                self._event(session, package_id=package.package_id, to=ReceiptState.RECEIVED.value,
+                            detail=f"from BCE {package.sender.bce}")
+                self._move_receipt(session, row, ReceiptState.VERIFIED, "signature and addressee checked")
+                draft = draft_from_package(package, Cpas(name=self.party.name, ins_code=self.party.ins_code,
+                                                         bce=self.party.bce))
+                row.draft_json = draft.model_dump_json()
+                self._move_receipt(session, row, ReceiptState.IMPORTED_DRAFT, f"draft {draft.contract_id}")
+        if conflict:
+            return self._reject(raw, digest, f"package id {package.package_id} was already received with "
+                                             "different content")
+        draft_ref = self._deliver(package.package_id, deliver_draft)
+        ack = self._ack(status="accepted", package_id=package.package_id, transfer_id=package.transfer_id,
+                        sender_bce=package.sender.bce, draft_ref=draft_ref)
+        with self.sessions.begin() as session:
+            row = session.get(ReceivedPackage, package.package_id)
+            assert row is not None
+            row.ack_envelope = ack
+            self._move_receipt(session, row, ReceiptState.ACKNOWLEDGED, f"accepted; draft {draft_ref}")
+        _log.info("transfer package imported as draft", cpas=self.cpas_id, package_id=package.package_id,
+                  sender=package.sender.bce, draft_ref=draft_ref)
+        return ReceiveOutcome("accepted", package.package_id, ack, draft_ref=draft_ref)
+
+    def _move_receipt(self, session: Session, row: ReceivedPackage, target: ReceiptState, detail: str) -> None:
+        check_receipt_move(row.package_id, row.state, target)
+        self._event(session, package_id=row.package_id, frm=row.state, to=target.value, detail=detail)
+        row.state = target.value
+        row.updated_at = self.clock()
+
+    def _deliver(self, package_id: str, deliver_draft: DraftSink | None) -> str | None:
+        if deliver_draft is None:
+            return None
+        with self.sessions() as session:
+            row = session.get(ReceivedPackage, package_id)
+            assert row is not None
+            if row.draft_ref:
+                return row.draft_ref
+            draft = PIISContract.model_validate_json(row.draft_json or "")
+            package = TransferPackage.model_validate_json(_payload_of(row.envelope))
+        try:
+            ref = deliver_draft(draft, package)
+        except Exception as exc:  # noqa: BLE001 - the draft is stored; the case system is retried later
+            with self.sessions.begin() as session:
+                self._event(session, package_id=package_id, to=ReceiptState.IMPORTED_DRAFT.value,
+                            detail=f"draft not yet in the case system: {type(exc).__name__}: {exc}")
+            return None
+        with self.sessions.begin() as session:
+            stored = session.get(ReceivedPackage, package_id)
+            assert stored is not None
+            stored.draft_ref = ref
+        return ref
+
+    def retry_draft_delivery(self, deliver_draft: DraftSink) -> list[tuple[str, str | None]]:
+        """Hand the drafts not yet in the case system to it again; returns (package id, draft ref)."""
+        pending = [r.package_id for r in self.list_received() if r.draft_ref is None and r.draft_json]
+        return [(pid, self._deliver(pid, deliver_draft)) for pid in pending]
+
+    def draft_of(self, package_id: str) -> PIISContract:
+        row = self.received(package_id)
+        if row is None or row.draft_json is None:
+            raise TransferError(f"cpas {self.cpas_id}: no imported package {package_id}")
+        return PIISContract.model_validate_json(row.draft_json)
+
+    def package_of(self, package_id: str) -> TransferPackage:
+        row = self.received(package_id)
+        if row is None:
+            raise TransferError(f"cpas {self.cpas_id}: no imported package {package_id}")
+        return TransferPackage.model_validate_json(_payload_of(row.envelope))
+
+
+def _payload_of(envelope: str) -> bytes:
+    """The payload of an envelope we verified when it arrived (stored verbatim)."""
+    part = envelope.split(".")[1]
+    return base64.urlsafe_b64decode(part + "=" * (-len(part) % 4))
