@@ -73,6 +73,9 @@ def evaluate(
         except Exception as exc:  # noqa: BLE001 - one broken rule never hides the others
             failures.append(f"{rule.id}: {type(exc).__name__}")
     ctx.rule = None
+    from piis_bridge.rules.content import content_summary
+
+    ctx.sections.setdefault("content", content_summary(ctx.findings))
     return Report.model_construct(
         contract_id=contract.contract_id,
         cpas_ins=contract.cpas.ins_code,

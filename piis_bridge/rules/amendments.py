@@ -1,0 +1,63 @@
+"""R-AMD: a change to the contract needs everyone's agreement and prior information."""
+
+from __future__ import annotations
+
+from piis_bridge.model import PartyRole
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Severity, document, rule
+
+__all__: list[str] = []
+
+
+def _changes(c):  # versions after the original
+    return [(i, v) for i, v in enumerate(c.versions) if v.version_no > 1]
+
+
+@rule("R-AMD-01", title="A change takes effect only with the agreement of every party", severity=Severity.LEGAL,
+      citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]", applies=lambda c: len(c.versions) > 1)
+def _amd_01(ctx: RuleContext) -> None:
+    """Any party may ask for a change; it takes effect only with the agreement of the person, the
+    CPAS and each third party actively involved (every third party of the contract), given on or
+    before the change's effective date.  Each missing agreement is named."""
+    c = ctx.contract
+    for i, v in _changes(c):
+        agreed = {(a.party, a.third_party_id if a.party is PartyRole.THIRD_PARTY else None)
+                  for a in v.agreements if a.agreed_date <= v.effective_date}
+        absent = []
+        if (PartyRole.BENEFICIARY, None) not in agreed:
+            absent.append("the beneficiary")
+        if (PartyRole.CPAS, None) not in agreed:
+            absent.append("the CPAS")
+        absent += [f"third party {t.party_id}" for t in c.third_parties
+                   if (PartyRole.THIRD_PARTY, t.party_id) not in agreed]
+        if absent:
+            ctx.flag(f"Contract {ctx.cid}: version {v.version_no} ({v.kind.value.lower()}) of "
+                     f"{v.effective_date.isoformat()} lacks the agreement of {', '.join(absent)} (on or before its "
+                     "effective date).", f"versions[{i}].agreements")
+
+
+@rule("R-AMD-02", title="Information before every modification", severity=Severity.LEGAL,
+      citation="[002 L191, L389]", applies=lambda c: len(c.versions) > 1)
+def _amd_02(ctx: RuleContext) -> None:
+    """Before a modification the person is informed of its content, scope and consequences
+    (R-CNT-14 applies to each change): a ``pre_signature_information`` record for that version, or
+    the version's ``pre_signature_information_date``, on or before its effective date."""
+    c = ctx.contract
+    for i, v in _changes(c):
+        dates = [p.given_date for p in c.pre_signature_information if p.for_version == v.version_no]
+        if v.pre_signature_information_date is not None:
+            dates.append(v.pre_signature_information_date)
+        if not any(day <= v.effective_date for day in dates):
+            ctx.flag(f"Contract {ctx.cid}: no record that the person was informed before version {v.version_no} "
+                     f"took effect on {v.effective_date.isoformat()}.", f"versions[{i}].pre_signature_information_date")
+
+
+document("R-AMD-03", title="Adjustments recorded as annexes, not a new PIIS", severity=Severity.ADVISORY,
+         citation="[004 L828-832, L3840-3849; Model A 004 L5268-5271, L5452-5453]",
+         doc="""Adjustments are recorded as annexes to the original contract (roadmap update, evaluation
+         sheet, annex at RI renewal); a new PIIS is not required.  The model enforces it: versions are
+         appended to one contract, never replaced.""")
+document("R-AMD-04", title="The CPAS may adapt the PIIS instead of sanctioning", severity=Severity.LEGAL,
+         citation="[002 L409]",
+         doc="""When obligations are not met, the CPAS may adapt the PIIS instead of sanctioning.  A power,
+         not a duty: nothing to check; the sanctions rules (R-SAN) and the agenda mention the option.""")

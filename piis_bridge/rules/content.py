@@ -1,0 +1,250 @@
+"""R-CNT: what a PIIS must contain, each missing element named.
+
+Why the level depends on the signature: a draft that still lacks an element is work to do before
+signing (warning); a signed contract that lacks it breaks the law (error) and fails inspection
+item I-03 ("mandatory mentions", R-CNT-17).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from piis_bridge.model import CostCategory, InformationTopic, PartyRole, WorkerRole
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.report import Finding, Level
+
+__all__ = ["MANDATORY_MENTION_RULES", "content_summary", "missing"]
+
+MANDATORY_MENTION_RULES = frozenset({
+    "R-CNT-02", "R-CNT-03", "R-CNT-04", "R-CNT-05", "R-CNT-06", "R-CNT-07", "R-CNT-10", "R-CNT-11", "R-CNT-13",
+    "R-CS-06", "R-STU-02", "R-STU-03", "R-STU-04", "R-STU-05", "R-STU-06", "R-STU-07",
+})
+"""R-CNT-17: inspection's 'mandatory mentions' (item I-03)."""
+
+_REQUIRED_COSTS = (CostCategory.REGISTRATION, CostCategory.INSURANCE, CostCategory.WORK_CLOTHES, CostCategory.TRAVEL)
+
+
+def missing(ctx: RuleContext, what: str, *fields: str, person: str | None = None) -> None:
+    """Report a missing element: an error once the contract is signed, a to-do before."""
+    if ctx.contract.signed_date is not None:
+        ctx.flag(f"Contract {ctx.cid}: missing {what}.", *fields, person=person)
+    else:
+        ctx.warning(f"Contract {ctx.cid}: missing {what} (to complete before signature).", *fields, person=person)
+
+
+def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
+    """The report's ``sections["content"]``: complete or not, and the fields of each missing mention."""
+    gaps = [f for f in findings if f.rule_id in MANDATORY_MENTION_RULES and f.level is not Level.INFO]
+    return {
+        "complete": not gaps,
+        "missing": [{"rule_id": f.rule_id, "fields": list(f.fields), "level": f.level.value} for f in gaps],
+    }
+
+
+@rule("R-CNT-01", title="A needs assessment ('bilan social') precedes the signature", severity=Severity.LEGAL,
+      citation="[002 L133, L189, L534]")
+def _cnt_01(ctx: RuleContext) -> None:
+    """The CPAS assesses the person's needs before concluding the contract.  A signed contract
+    needs a needs assessment dated on or before the signature; otherwise it is invalid and
+    inspection item I-01 fails."""
+    c = ctx.contract
+    na = c.needs_assessment
+    if na is None:
+        missing(ctx, "the needs assessment ('bilan social')", "needs_assessment")
+    elif c.signed_date is not None and na.assessed_on > c.signed_date:
+        ctx.flag(f"Contract {ctx.cid}: the needs assessment of {na.assessed_on.isoformat()} is after the signature "
+                 f"of {c.signed_date.isoformat()}.", "needs_assessment.assessed_on")
+
+
+@rule("R-CNT-02", title="At least one objective", severity=Severity.LEGAL, citation="[002 L189]")
+def _cnt_02(ctx: RuleContext) -> None:
+    """The contract states at least one objective."""
+    if not ctx.contract.objectives:
+        missing(ctx, "objectives (at least 1)", "objectives")
+
+
+@rule("R-CNT-03", title="At least one action domain", severity=Severity.LEGAL, citation="[002 L189]")
+def _cnt_03(ctx: RuleContext) -> None:
+    """The contract states at least one action domain (work, housing, health...)."""
+    if not ctx.contract.action_domains:
+        missing(ctx, "action domains (at least 1)", "action_domains")
+
+
+@rule("R-CNT-04", title="Each party's commitments, distinct and linked to the objectives", severity=Severity.LEGAL,
+      citation="[002 L187-189; 001 L13-14; 000 L61-69]")
+def _cnt_04(ctx: RuleContext) -> None:
+    """The contract states the commitments of each party, kept distinct (one party per commitment)
+    and each linked to at least one objective.  At least one commitment of the person and one of
+    the CPAS are required."""
+    c = ctx.contract
+    parties = {x.party for x in c.commitments}
+    if PartyRole.BENEFICIARY not in parties:
+        missing(ctx, "the beneficiary's commitments", "commitments")
+    if PartyRole.CPAS not in parties:
+        missing(ctx, "the CPAS's commitments (at least 1)", "commitments")
+    for i, x in enumerate(c.commitments):
+        if not x.objective_ids:
+            missing(ctx, f"the objective that commitment {x.commitment_id} serves", f"commitments[{i}].objective_ids")
+
+
+document("R-CNT-05", title="Start and end date; a studies PIIS covers the whole programme", severity=Severity.LEGAL,
+         citation="[002 L200-202, L264, L611-614]",
+         doc="""The contract states its start and end date (the canonical model requires both and
+         refuses an end before the start).  No legal minimum or maximum duration.  A studies PIIS
+         must cover the whole study programme: checked by R-STU-01.""")
+
+
+@rule("R-CNT-06", title="Encouragement premium: amount and conditions", severity=Severity.LEGAL,
+      citation="[002 L193]", applies=lambda c: c.encouragement_premium is not None)
+def _cnt_06(ctx: RuleContext) -> None:
+    """When the CPAS grants an encouragement premium (complementary social aid), the contract states
+    its amount and its conditions."""
+    p = ctx.contract.encouragement_premium
+    assert p is not None
+    if p.amount_cents <= 0:
+        missing(ctx, "the amount of the encouragement premium", "encouragement_premium.amount_cents")
+
+
+@rule("R-CNT-07", title="Training / work experience: costs covered by the CPAS unless a third party pays",
+      severity=Severity.LEGAL, citation="[002 L194; Model A 004 L5469-5471]", parameters=("cost_coverage_form_tags",))
+def _cnt_07(ctx: RuleContext) -> None:
+    """A PIIS that includes training or acquiring work experience states that registration fees,
+    insurance, adapted work clothes and travel costs are covered at least by the CPAS, unless a
+    named third party covers them.  Each missing category is named."""
+    c = ctx.contract
+    if not (set(c.form_tags) & ctx.settings.cost_coverage_form_tags or c.employment_project is not None):
+        return
+    have = {x.category for x in c.cost_coverages}
+    absent = [cat.value for cat in _REQUIRED_COSTS if cat not in have]
+    if absent:
+        missing(ctx, "cost coverage for " + ", ".join(absent), "cost_coverages")
+    for i, x in enumerate(c.cost_coverages):
+        if x.payer is PartyRole.THIRD_PARTY and not x.third_party_id:
+            missing(ctx, f"the third party paying the {x.category.value} costs", f"cost_coverages[{i}].third_party_id")
+        elif x.payer is PartyRole.BENEFICIARY:
+            ctx.flag(f"Contract {ctx.cid}: the {x.category.value} costs are put on the beneficiary; they are owed by "
+                     "the CPAS unless a third party pays.", f"cost_coverages[{i}].payer")
+
+
+document("R-CNT-08", title="Declining the person's choice of means is justified", severity=Severity.LEGAL_ADVISORY,
+         citation="[002 L196; 000 L91; 001 L24]",
+         doc="""When the CPAS declines the means the person chose, it records why (costs not comparable,
+         or choice not possible) in ``means_choice_note``.  The model does not record that a choice was
+         declined, so the engine cannot tell when the note is owed: not automated.""")
+document("R-CNT-09", title="The CPAS puts the conditions for the PIIS in place", severity=Severity.LEGAL_ADVISORY,
+         citation="[002 L385; 000 L92]",
+         doc="""The CPAS makes sure the conditions needed to carry out the PIIS are in place (information,
+         payment of registration...).  A matter of execution, not of the contract's data: not automated
+         (cost coverage itself is R-CNT-07).""")
+
+
+@rule("R-CNT-10", title="Third parties: requested by a party, signing, role stated", severity=Severity.LEGAL,
+      citation="[002 L125, L208-210]", applies=lambda c: bool(c.third_parties))
+def _cnt_10(ctx: RuleContext) -> None:
+    """A third party joins at the request of the person or the CPAS, signs the contract, and the
+    contract states how far it takes part in carrying out the contract and, where relevant, in its
+    evaluation (missing evaluation role: warning)."""
+    c = ctx.contract
+    signed_by = {s.third_party_id for s in c.signatures if s.party is PartyRole.THIRD_PARTY and s.for_version == 1}
+    for i, t in enumerate(c.third_parties):
+        if t.requested_by is None:
+            missing(ctx, f"who asked for third party {t.party_id} to join", f"third_parties[{i}].requested_by")
+        if not (t.execution_role or "").strip():
+            missing(ctx, f"the role of third party {t.party_id} in carrying out the contract",
+                    f"third_parties[{i}].execution_role")
+        if not (t.evaluation_role or "").strip():
+            ctx.warning(f"Contract {ctx.cid}: the role of third party {t.party_id} in the evaluation is not stated.",
+                        f"third_parties[{i}].evaluation_role")
+        if c.signed_date is not None and t.party_id not in signed_by:
+            ctx.flag(f"Contract {ctx.cid}: third party {t.party_id} has not signed.", "signatures",
+                     f"third_parties[{i}]")
+
+
+@rule("R-CNT-11", title="Social worker in charge and at least one substitute", severity=Severity.LEGAL,
+      citation="[002 L212-214; 004 L214-216]")
+def _cnt_11(ctx: RuleContext) -> None:
+    """The contract names the social worker in charge and at least one substitute who replaces them
+    during a temporary absence."""
+    roles = {w.role for w in ctx.contract.social_workers}
+    if WorkerRole.IN_CHARGE not in roles:
+        missing(ctx, "the social worker in charge", "social_workers")
+    if WorkerRole.SUBSTITUTE not in roles:
+        missing(ctx, "a substitute social worker", "social_workers")
+
+
+@rule("R-CNT-12", title="Permanent change of social worker notified in writing", severity=Severity.LEGAL,
+      citation="[002 L214]")
+def _cnt_12(ctx: RuleContext) -> None:
+    """When the social worker in charge is permanently taken off the file (their assignment ends
+    before the contract does), the person is informed in writing with the replacement's name."""
+    c = ctx.contract
+    for i, w in enumerate(c.social_workers):
+        if (w.role is WorkerRole.IN_CHARGE and w.end_date is not None and w.end_date < c.end_date
+                and w.end_date < ctx.on and w.permanent_change_notified_date is None):
+            ctx.flag(f"Contract {ctx.cid}: the social worker in charge ({w.worker_id}) left the file on "
+                     f"{w.end_date.isoformat()} and the person was not informed in writing of the replacement.",
+                     f"social_workers[{i}].permanent_change_notified_date")
+    if any(w.role is WorkerRole.IN_CHARGE and w.end_date is not None and w.end_date < min(c.end_date, ctx.on)
+           for w in c.social_workers):
+        current = [w for w in c.social_workers if w.role is WorkerRole.IN_CHARGE
+                   and (w.end_date is None or w.end_date >= min(c.end_date, ctx.on))]
+        if not current:
+            ctx.flag(f"Contract {ctx.cid}: no social worker in charge after the previous one left.", "social_workers")
+
+
+@rule("R-CNT-13", title="Evaluation arrangements in the contract", severity=Severity.LEGAL,
+      citation="[002 L218; 004 L220-221]")
+def _cnt_13(ctx: RuleContext) -> None:
+    """The evaluation arrangements (how and when) are part of the contract."""
+    if ctx.contract.evaluation_arrangement is None:
+        missing(ctx, "the evaluation arrangements", "evaluation_arrangement")
+
+
+_TOPICS = (InformationTopic.CONTENT, InformationTopic.SCOPE, InformationTopic.CONSEQUENCES)
+
+
+@rule("R-CNT-14", title="Informed of content, scope and consequences before signing", severity=Severity.LEGAL,
+      citation="[002 L191, L387-389]")
+def _cnt_14(ctx: RuleContext) -> None:
+    """Before signature (and before every modification, R-AMD-02) the person is informed of the
+    content, the scope and the consequences of the contract, including those of not complying.
+    For a signed contract: an information record for version 1, dated on or before the signature,
+    covering the three topics (each missing topic named)."""
+    c = ctx.contract
+    if c.signed_date is None:
+        return
+    infos = [p for p in c.pre_signature_information if p.for_version == 1 and p.given_date <= c.signed_date]
+    if not infos:
+        ctx.flag(f"Contract {ctx.cid}: no record that the person was informed before signing.",
+                 "pre_signature_information")
+        return
+    covered = {t for p in infos for t in p.topics}
+    absent = [t.value.lower() for t in _TOPICS if t not in covered]
+    if absent:
+        ctx.flag(f"Contract {ctx.cid}: the information before signing does not cover: {', '.join(absent)}.",
+                 "pre_signature_information.topics")
+
+
+document("R-CNT-15", title="Assistance by a person of one's choice", severity=Severity.LEGAL,
+         citation="[000 L86; 004 L211-212]",
+         doc="""The person may be assisted by someone of their choice during the negotiation; the file
+         records who, if anyone (``assistance_person``).  An empty field cannot be told apart from 'no
+         one', so nothing is checked.""")
+
+
+@rule("R-CNT-16", title="Informed in writing of the right to be heard", severity=Severity.LEGAL,
+      citation="[002 L391-395; 004 L213-214]")
+def _cnt_16(ctx: RuleContext) -> None:
+    """The person is informed in writing of the right to be heard.  A signed contract needs the date
+    of that information."""
+    if ctx.contract.signed_date is not None and ctx.contract.right_to_be_heard_informed_date is None:
+        ctx.flag(f"Contract {ctx.cid}: no record that the person was informed in writing of the right to be heard.",
+                 "right_to_be_heard_informed_date")
+
+
+document("R-CNT-17", title="Inspection's mandatory mentions", severity=Severity.LEGAL, citation="[002 L538]",
+         doc="""Inspection's 'mandatory mentions' (item I-03) are at least R-CNT-02..07, 10, 11, 13 plus the
+         community-service (R-CS-06) and studies (R-STU-02..07) specifics.  Each is its own rule; the
+         report's ``sections.content`` says whether the contract is complete and lists the missing
+         elements (rule id and fields).""")

@@ -1,0 +1,244 @@
+"""R-EVA: at least 3 evaluations per 12-month period, 2 of them in person, each formalised; the date
+by which the next one is due.
+
+Periods (R-EVA-01): consecutive 12-month periods from the contract start (D1), the last one cut
+at the contract's end (or its termination).  A period is judged once it is over on the reference
+date; a full period below the minimum is an error, a final partial period below the pro-rata guide
+only an advisory (R-EVA-03, Q-06).  The current period gives the "next evaluation due" date:
+the minimum spread evenly over the period (3 a year -> by 4, 8 and 12 months).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
+from piis_bridge.rules.calendar import add_months
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Era, Severity, document, rule
+from piis_bridge.rules.report import DateStatus
+
+__all__ = ["EvaluationPeriod", "evaluation_periods", "contract_end"]
+
+_DAY = timedelta(days=1)
+
+
+@dataclass(frozen=True, slots=True)
+class EvaluationPeriod:
+    index: int
+    start: date
+    end: date  # inclusive
+    full: bool  # a whole 12-month period (not cut by the contract's end)
+
+    @property
+    def months(self) -> int:
+        """Whole months covered (D1), for the pro-rata guide of Q-06."""
+        n = 0
+        while add_months(self.start, n + 1) - _DAY <= self.end:
+            n += 1
+        return n
+
+
+def contract_end(c: PIISContract) -> date:
+    if c.termination is not None and c.termination.ended_on < c.end_date:
+        return c.termination.ended_on
+    return c.end_date
+
+
+def evaluation_periods(c: PIISContract) -> list[EvaluationPeriod]:
+    end = contract_end(c)
+    out: list[EvaluationPeriod] = []
+    k = 0
+    while True:
+        start = add_months(c.start_date, 12 * k)
+        if start > end:
+            break
+        full_end = add_months(c.start_date, 12 * (k + 1)) - _DAY
+        out.append(EvaluationPeriod(k, start, min(full_end, end), full_end <= end))
+        k += 1
+    return out
+
+
+def _counted(ctx: RuleContext, start: date, end: date) -> tuple[int, int]:
+    """(evaluations counting toward the total, in-person ones) held in [start, end]."""
+    total = in_person = 0
+    for e in ctx.contract.evaluations:
+        if not e.formalised or not (start <= e.held_on <= end):
+            continue
+        if e.mode is EvaluationMode.IN_PERSON:
+            total += 1
+            in_person += 1
+        elif ctx.settings.q07_remote_counts_toward_total:
+            total += 1
+    return total, in_person
+
+
+def _end_fact(c: PIISContract) -> date:
+    return contract_end(c)
+
+
+def _start_fact(c: PIISContract) -> date:
+    return c.start_date
+
+
+def _label(p: EvaluationPeriod) -> str:
+    return f"{p.start.isoformat()} to {p.end.isoformat()}"
+
+
+@rule("R-EVA-01", title="At least 3 evaluations per 12-month period", severity=Severity.LEGAL,
+      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact,
+      parameters=("eval_min_per_year", "q07_remote_counts_toward_total"))
+def _eva_01(ctx: RuleContext) -> None:
+    """Each full 12-month period of the contract (from its start date, D1) needs at least 3
+    formalised evaluations with the person.  Remote ones count toward the 3 (Q-07).  Judged once the
+    period is over; for the period running on the reference date the report gives the date by
+    which the next evaluation is due (the minimum spread evenly: by 4, 8 and 12 months) and warns
+    when that date has passed.  Periods that ended before the reform are judged by R-EVA-08."""
+    need = ctx.settings.eval_min_per_year
+    reform = ctx.settings.reform_date
+    for p in evaluation_periods(ctx.contract):
+        if p.end < reform:
+            continue
+        total, _ = _counted(ctx, p.start, p.end)
+        if p.end < ctx.on and p.full and total < need:
+            ctx.flag(f"Contract {ctx.cid}: {total} evaluation(s) in the 12-month period {_label(p)}; at least "
+                     f"{need} are required.", "evaluations")
+        if p.start <= ctx.on <= p.end:
+            _next_due(ctx, p)
+
+
+def _next_due(ctx: RuleContext, p: EvaluationPeriod) -> None:
+    s = ctx.settings
+    need = s.eval_min_per_year if p.full else _pro_rata(ctx, p)
+    need_in_person = s.eval_min_in_person if p.full else (1 if p.months >= s.q06_min_months_for_in_person else 0)
+    if need <= 0:
+        return
+    total, in_person = _counted(ctx, p.start, ctx.on)
+    if total >= need:
+        return
+    if p.full:
+        due = add_months(p.start, (12 * (total + 1)) // need) - _DAY
+    else:
+        length = (p.end - p.start).days + 1
+        due = p.start + timedelta(days=math.ceil(length * (total + 1) / need) - 1)
+    due = min(due, p.end)
+    in_person_left = max(0, need_in_person - in_person)
+    label = "next evaluation due" + (" (in person)" if in_person_left >= need - total else "")
+    status = ctx.deadline(label, due, None, "evaluations", "evaluation_arrangement")
+    if status is DateStatus.OVERDUE:
+        ctx.warning(f"Contract {ctx.cid}: an evaluation was due by {due.isoformat()} ({total} of {need} held in the "
+                    f"period {_label(p)}).", "evaluations")
+
+
+def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
+    return math.ceil(ctx.settings.eval_min_per_year * p.months / 12)
+
+
+@rule("R-EVA-02", title="At least 2 of the evaluations in person", severity=Severity.LEGAL,
+      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact, parameters=("eval_min_in_person",))
+def _eva_02(ctx: RuleContext) -> None:
+    """Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
+    person).  Phone, e-mail and video never count toward the 2 (Q-07)."""
+    need = ctx.settings.eval_min_in_person
+    for p in evaluation_periods(ctx.contract):
+        if p.end < ctx.settings.reform_date or not p.full or p.end >= ctx.on:
+            continue
+        _, in_person = _counted(ctx, p.start, p.end)
+        if in_person < need:
+            ctx.flag(f"Contract {ctx.cid}: {in_person} in-person evaluation(s) in the 12-month period {_label(p)}; at "
+                     f"least {need} are required.", "evaluations")
+
+
+@rule("R-EVA-03", title="Shorter than 12 months: pro-rata guide only", severity=Severity.LEGAL_ADVISORY,
+      citation="[002 L220]", era=Era.REFORM, fact_date=_end_fact,
+      parameters=("q06_pro_rata_advisory", "q06_min_months_for_in_person"))
+def _eva_03(ctx: RuleContext) -> None:
+    """A contract shorter than 12 months, or the final partial period of a longer one, is not held to
+    the 3-a-year minimum ("sur base annuelle").  Advisory only (Q-06): fewer than
+    ceil(3 x whole months / 12) evaluations, or no in-person evaluation in a period of 3 months or
+    more, gives a warning once the period is over."""
+    s = ctx.settings
+    if not s.q06_pro_rata_advisory:
+        return
+    for p in evaluation_periods(ctx.contract):
+        if p.full or p.end >= ctx.on or p.end < s.reform_date:
+            continue
+        total, in_person = _counted(ctx, p.start, p.end)
+        guide = _pro_rata(ctx, p)
+        if total < guide:
+            ctx.warning(f"Contract {ctx.cid}: {total} evaluation(s) in the {p.months}-month period {_label(p)}; the "
+                        f"pro-rata guide is {guide}.", "evaluations")
+        if p.months >= s.q06_min_months_for_in_person and in_person < 1:
+            ctx.warning(f"Contract {ctx.cid}: no in-person evaluation in the {p.months}-month period {_label(p)}.",
+                        "evaluations")
+
+
+@rule("R-EVA-04", title="Every evaluation is formalised", severity=Severity.LEGAL,
+      citation="[002 L546; 004 L1839-1844]", applies=lambda c: bool(c.evaluations))
+def _eva_04(ctx: RuleContext) -> None:
+    """Every evaluation is formalised in a written record (inspection item I-07).  An undocumented
+    meeting does not count toward the minimum and is flagged."""
+    for i, e in enumerate(ctx.contract.evaluations):
+        if not e.formalised:
+            ctx.flag(f"Contract {ctx.cid}: evaluation {e.evaluation_id} of {e.held_on.isoformat()} has no written "
+                     "record; it does not count.", f"evaluations[{i}].formalised")
+
+
+@rule("R-EVA-05", title="An adaptation after an evaluation is an agreed annex", severity=Severity.LEGAL,
+      citation="[002 L161-163, L222]", applies=lambda c: bool(c.evaluations))
+def _eva_05(ctx: RuleContext) -> None:
+    """An evaluation may lead to an adaptation of the contract, recorded as an annex agreed by all
+    parties (R-AMD-01).  An evaluation pointing to a version that does not exist is flagged."""
+    versions = {v.version_no for v in ctx.contract.versions}
+    for i, e in enumerate(ctx.contract.evaluations):
+        if e.resulting_version_no is not None and e.resulting_version_no not in versions:
+            ctx.flag(f"Contract {ctx.cid}: evaluation {e.evaluation_id} refers to version {e.resulting_version_no}, "
+                     "which is not recorded.", f"evaluations[{i}].resulting_version_no")
+
+
+@rule("R-EVA-06", title="Final evaluation when the contract ends", severity=Severity.ADVISORY,
+      citation="[003 L19-20]")
+def _eva_06(ctx: RuleContext) -> None:
+    """When the contract ends there is a final evaluation and the council or special committee is
+    informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning (the
+    model has no field for the council being informed)."""
+    c = ctx.contract
+    end = contract_end(c)
+    if end >= ctx.on:
+        return
+    if not any(e.kind is EvaluationKind.FINAL for e in c.evaluations):
+        ctx.flag(f"Contract {ctx.cid}: ended on {end.isoformat()} without a final evaluation.", "evaluations")
+
+
+document("R-EVA-07", title="Yearly global evaluation and annual-report synthesis (CPAS level)",
+         severity=Severity.LEGAL, citation="[002 L224, L403; 004 L228-230]",
+         doc="""Each calendar year the CPAS evaluates the results of its PIIS contracts globally, and the
+         president makes sure the annual report contains a synthesis of the contract evaluations and of
+         the employment results.  A CPAS-level duty: the contract model has no annual-report record, so
+         it is not checked per contract (the agenda can remind it).""")
+
+
+@rule("R-EVA-08", title="(Historical) At least one evaluation per calendar quarter", severity=Severity.HISTORICAL,
+      citation="[004 L222, L734-735, L4661; 001 L30; Model A 004 L5234, L5390]", era=Era.HISTORICAL,
+      fact_date=_start_fact, parameters=("historical_eval_months",))
+def _eva_08(ctx: RuleContext) -> None:
+    """Before the reform, a PIIS was evaluated at least once per calendar quarter (C-01: outdated
+    since 2016-11-01).  Applies to the whole calendar quarters of the contract that ended before
+    the reform date and before the reference date."""
+    c = ctx.contract
+    step = ctx.settings.historical_eval_months
+    limit = min(contract_end(c), ctx.settings.reform_date - _DAY, ctx.on - _DAY)
+    q = date(c.start_date.year, 3 * ((c.start_date.month - 1) // 3) + 1, 1)
+    if q < c.start_date:
+        q = add_months(q, step)
+    while True:
+        q_end = add_months(q, step) - _DAY
+        if q_end > limit:
+            break
+        total, _ = _counted(ctx, q, q_end)
+        if total < 1:
+            ctx.flag(f"Contract {ctx.cid}: no evaluation in the quarter {q.isoformat()} to {q_end.isoformat()} "
+                     "(historical rule: one per quarter).", "evaluations")
+        q = add_months(q, step)

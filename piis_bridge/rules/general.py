@@ -1,0 +1,98 @@
+"""R-GEN: the PIIS goes with DIS, is a written contract on the council's framework convention,
+has an orientation, and is concluded by the competent CPAS."""
+
+from __future__ import annotations
+
+from piis_bridge.model import Orientation
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Severity, document, rule
+
+__all__: list[str] = []
+
+
+@rule("R-GEN-01", title="A PIIS always goes with an active RI/DIS decision", severity=Severity.LEGAL,
+      citation="[002 L113-115, L432]")
+def _gen_01(ctx: RuleContext) -> None:
+    """A PIIS is not an independent right: it goes with the DIS (the RI).  A contract concluded
+    when the DIS decision's RI had already ended, or before the decision itself, has no DIS to go
+    with (and no subsidy can be claimed for it)."""
+    c = ctx.contract
+    d = c.decision
+    concluded = c.signed_date or c.start_date
+    if d.ri_end_date is not None and concluded > d.ri_end_date:
+        ctx.flag(f"Contract {ctx.cid}: concluded on {concluded.isoformat()} but the RI of decision "
+                 f"{d.decision_id} ended on {d.ri_end_date.isoformat()}.", "decision.ri_end_date", "signatures")
+    if c.signed_date is not None and c.signed_date < d.decision_date:
+        ctx.flag(f"Contract {ctx.cid}: signed on {c.signed_date.isoformat()}, before the DIS decision of "
+                 f"{d.decision_date.isoformat()}.", "decision.decision_date", "signatures")
+
+
+@rule("R-GEN-02", title="A written contract on the council's framework convention", severity=Severity.LEGAL,
+      citation="[002 L123-125, L175-177, L383; 001 L26]")
+def _gen_02(ctx: RuleContext) -> None:
+    """Every PIIS is a written contract between the person and the CPAS, prepared by the social
+    worker with the framework convention adopted by the council.  No framework reference -> the
+    contract is invalid."""
+    if not (ctx.contract.framework_convention_ref or "").strip():
+        ctx.flag(f"Contract {ctx.cid}: no reference to the council's framework convention.",
+                 "framework_convention_ref")
+
+
+@rule("R-GEN-03", title="Orientation recorded; social insertion explained", severity=Severity.LEGAL_ADVISORY,
+      citation="[002 L103, L141; 001 L18-20]")
+def _gen_03(ctx: RuleContext) -> None:
+    """Professional insertion is preferred, social insertion otherwise.  The orientation is
+    required by the model.  For a SOCIAL orientation the file should say why professional insertion
+    is not (yet) possible (advisory); the model has no field for that reason yet, so the engine
+    reminds the social worker."""
+    if ctx.contract.orientation is Orientation.SOCIAL:
+        ctx.warning(f"Contract {ctx.cid}: social-insertion orientation: record why professional insertion is not "
+                    "(yet) possible.", "orientation")
+
+
+document("R-GEN-04", title="Demands proportionate, objectives realistic", severity=Severity.LEGAL_ADVISORY,
+         citation="[002 L137, L385; 000 L90; 001 L22]",
+         doc="""The demands on the person must be proportionate to the aid granted and the objectives
+         realistic and achievable.  This cannot be judged by software: the social worker attests it.
+         The model has no attestation field yet, so the engine does not check it.""")
+
+
+@rule("R-GEN-05", title="Facts before 2016-11-01 are judged by the historical rules", severity=Severity.LEGAL,
+      citation="[002 L91, L127]", parameters=("reform_date",))
+def _gen_05(ctx: RuleContext) -> None:
+    """Rules are versioned by the date of the facts: facts dated before the reform (2016-11-01)
+    are judged with the historical (H) rules, facts from that date with the 2016 rules.  The
+    default fact date is the DIS decision date; a rule can choose another (e.g. the contract start
+    for evaluations).  The report states which rule set applied."""
+    if ctx.rule_set == "historical":
+        ctx.info(f"Contract {ctx.cid}: DIS decision of {ctx.contract.decision.decision_date.isoformat()} is before "
+                 f"the reform of {ctx.settings.reform_date.isoformat()}: historical rules apply.",
+                 "decision.decision_date")
+
+
+document("R-GEN-06", title="A mandatory PIIS is a condition for DIS", severity=Severity.LEGAL,
+         citation="[002 L111, L594]",
+         doc="""When the PIIS is mandatory for the person, concluding it is a condition for obtaining
+         DIS.  The engine enforces it through R-OBL-08 (no PIIS by the deadline and no exemption) and
+         R-OBL-11 (review before any refusal).""")
+
+
+@rule("R-GEN-07", title="The competent CPAS for the PIIS is the CPAS competent for DIS", severity=Severity.LEGAL,
+      citation="[002 L343-351]")
+def _gen_07(ctx: RuleContext) -> None:
+    """The CPAS that concludes the PIIS is the one competent for the DIS, i.e. (in general) the
+    CPAS of the municipality where the person lives on the decision date.  A recorded residence
+    in another municipality on that date is flagged; for an under-25 studies PIIS the original
+    CPAS stays competent after a move (R-STU-10), so only an advisory is given."""
+    c = ctx.contract
+    on = c.decision.decision_date
+    here = [r for r in c.beneficiary.residences if r.start_date <= on and (r.end_date is None or r.end_date >= on)]
+    if not here or any(r.ins_code == c.cpas.ins_code for r in here):
+        return
+    where = ", ".join(sorted({r.ins_code for r in here}))
+    message = (f"Contract {ctx.cid}: on the decision date the beneficiary lived in municipality {where}, not in "
+               f"the municipality of the CPAS ({c.cpas.ins_code}); apply the rules on territorial incompetence.")
+    if c.is_studies and c.beneficiary.studies_uninterrupted_since is not None:
+        ctx.warning(message + " (studies exception R-STU-10 may apply)", "beneficiary.residences", "cpas.ins_code")
+    else:
+        ctx.flag(message, "beneficiary.residences", "cpas.ins_code")

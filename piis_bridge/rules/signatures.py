@@ -1,0 +1,62 @@
+"""R-SIG: who signs, and when the contract becomes active."""
+
+from __future__ import annotations
+
+from piis_bridge.model import ContractStatus, PartyRole
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Severity, document, rule
+
+__all__: list[str] = []
+
+_IN_FORCE = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.SUSPENDED_PROJECT, ContractStatus.ENDED)
+
+
+@rule("R-SIG-01", title="Active only when the person, the CPAS and every third party have signed",
+      severity=Severity.LEGAL, citation="[002 L208, L540; 000 L69-71; 004 L214-216]")
+def _sig_01(ctx: RuleContext) -> None:
+    """The contract becomes ACTIVE only when the person, the CPAS and every third party that is a
+    party have signed (inspection item I-04).  A contract recorded as signed, active, suspended or
+    ended with a missing signature is flagged, naming each missing signer; a draft or offered
+    contract is simply not active yet."""
+    c = ctx.contract
+    if c.status not in _IN_FORCE:
+        return
+    v1 = [s for s in c.signatures if s.for_version == 1]
+    parties = {s.party for s in v1}
+    third = {s.third_party_id for s in v1 if s.party is PartyRole.THIRD_PARTY}
+    absent = []
+    if PartyRole.BENEFICIARY not in parties:
+        absent.append("the beneficiary")
+    if PartyRole.CPAS not in parties:
+        absent.append("the CPAS")
+    absent += [f"third party {t.party_id}" for t in c.third_parties if t.party_id not in third]
+    if absent:
+        ctx.flag(f"Contract {ctx.cid}: recorded as {c.status.value} but not signed by {', '.join(absent)}.",
+                 "signatures", "status")
+
+
+@rule("R-SIG-02", title="Who signs for the CPAS (local choice)", severity=Severity.LOCAL,
+      citation="[004 L742-744, L4229-4233, L5323-5325]", parameters=("q20_cpas_signer_functions",))
+def _sig_02(ctx: RuleContext) -> None:
+    """Who signs for the CPAS is an organisational choice (Q-20): the president and the secretary /
+    director-general in 88% of CPAS, or a social worker by delegation.  When the CPAS sets
+    ``q20_cpas_signer_functions``, each listed function must appear among the CPAS signatures of
+    the original version (case-insensitive); otherwise nothing is checked."""
+    required = ctx.settings.q20_cpas_signer_functions
+    c = ctx.contract
+    if not required or c.signed_date is None:
+        return
+    have = {(s.signer_function or "").strip().casefold() for s in c.signatures
+            if s.party is PartyRole.CPAS and s.for_version == 1}
+    absent = [f for f in required if f.strip().casefold() not in have]
+    if absent:
+        ctx.flag(f"Contract {ctx.cid}: this CPAS requires a signature by {', '.join(absent)} for the CPAS.",
+                 "signatures")
+
+
+document("R-SIG-03", title="The person receives a signed copy and the leaflet", severity=Severity.ADVISORY,
+         citation="[Model A 004 L5320-5321]",
+         doc="""The person receives a signed copy of the contract (and the explanatory leaflet) and the
+         receipt is recorded.  The canonical model has no field for the receipt yet
+         (``copy_received_by_beneficiary``, ``leaflet_received`` of rules.md 1.5), so this is not
+         automated.""")

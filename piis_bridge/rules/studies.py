@@ -1,0 +1,190 @@
+"""R-STU: the full-time studies PIIS — duration, the student's conditions, follow-up, the CPAS's
+support and the yearly evaluation.
+
+Why the level can drop: for a person aged 25 or over at conclusion the specific studies conditions
+are not compulsory (R-OBL-12), so their absence is advisory only.
+"""
+
+from __future__ import annotations
+
+from piis_bridge.model import AcademicOutcome, FormTag, PIISContract, TerminationReason
+from piis_bridge.rules.calendar import age_on
+from piis_bridge.rules.content import missing
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import Severity, document, rule
+
+__all__: list[str] = []
+
+
+def _is_studies(c: PIISContract) -> bool:
+    return c.is_studies
+
+
+def _has_block(c: PIISContract) -> bool:
+    return c.studies is not None
+
+
+def _over_age(ctx: RuleContext) -> bool:
+    c = ctx.contract
+    return age_on(c.beneficiary.birth_date, c.signed_date or c.start_date) >= ctx.settings.age_threshold
+
+
+def _need(ctx: RuleContext, what: str, *fields: str) -> None:
+    if _over_age(ctx):
+        ctx.warning(f"Contract {ctx.cid}: missing {what} (not compulsory at 25 or over, R-OBL-12).", *fields)
+    else:
+        missing(ctx, what, *fields)
+
+
+@rule("R-STU-01", title="A studies PIIS covers the whole duration of the studies", severity=Severity.LEGAL,
+      citation="[002 L202, L264]", applies=_is_studies)
+def _stu_01(ctx: RuleContext) -> None:
+    """A studies PIIS covers the whole study programme: its end date is not before the end of the
+    studies (R-CNT-05).  A contract tagged STUDIES_FULLTIME without a studies block is flagged too."""
+    c = ctx.contract
+    s = c.studies
+    if s is None:
+        missing(ctx, "the studies block (the contract is tagged STUDIES_FULLTIME)", "studies")
+        return
+    if c.end_date < s.study_end_date:
+        ctx.flag(f"Contract {ctx.cid}: ends on {c.end_date.isoformat()}, before the end of the studies on "
+                 f"{s.study_end_date.isoformat()}.", "end_date", "studies.study_end_date")
+
+
+@rule("R-STU-02", title="The student's simultaneous conditions", severity=Severity.LEGAL,
+      citation="[002 L266-269; Model A 004 L5257-5263]", applies=_has_block)
+def _stu_02(ctx: RuleContext) -> None:
+    """The contract states the student's simultaneous conditions: apply for a study grant where
+    possible, and be willing to work in periods compatible with the studies unless health/equity
+    prevents it.  The redirection of family allowances / maintenance applies only when the
+    relationship with the parents is broken; the model has no flag for that, so it is required
+    only when parental mediation (R-STU-06) is stated."""
+    s = ctx.contract.studies
+    assert s is not None
+    if not (s.grant_application or "").strip():
+        _need(ctx, "the study-grant application", "studies.grant_application")
+    if not (s.work_availability or "").strip():
+        _need(ctx, "the student's availability for work in compatible periods", "studies.work_availability")
+    if (s.parental_break_mediation or "").strip() and not (s.family_allowance_redirect or "").strip():
+        _need(ctx, "the steps to have family allowances / maintenance paid to the student",
+              "studies.family_allowance_redirect")
+
+
+@rule("R-STU-03", title="Proof of enrolment in a Community-recognised full-time programme", severity=Severity.LEGAL,
+      citation="[002 L271; Model A 004 L5247]", applies=_has_block)
+def _stu_03(ctx: RuleContext) -> None:
+    """Proof of enrolment in an institution recognised, organised or subsidised by a Community is
+    required, for full-time studies (reduced-schedule and 'promotion sociale' courses do not count)."""
+    s = ctx.contract.studies
+    assert s is not None
+    if s.enrolment_proof_received_date is None:
+        _need(ctx, "the proof of enrolment", "studies.enrolment_proof_received_date")
+    if not s.community_recognised:
+        _need(ctx, "a Community-recognised institution", "studies.community_recognised")
+    if not s.full_time:
+        _need(ctx, "full-time studies (the programme is not full-time)", "studies.full_time")
+
+
+@rule("R-STU-04", title="Attendance, exams and effort", severity=Severity.LEGAL,
+      citation="[002 L273; Model A 004 L5249-5253]", applies=_has_block)
+def _stu_04(ctx: RuleContext) -> None:
+    """The contract states how study follow-up works: regular attendance, sitting the exams, every
+    effort to pass (derogation only for health/equity)."""
+    if not (ctx.contract.studies.attendance_commitments or "").strip():  # type: ignore[union-attr]
+        _need(ctx, "the attendance / exam commitments", "studies.attendance_commitments")
+
+
+@rule("R-STU-05", title="How the CPAS supports the studies", severity=Severity.LEGAL, citation="[002 L275]",
+      applies=_has_block)
+def _stu_05(ctx: RuleContext) -> None:
+    """The contract states how the CPAS supports the studies, possibly together with the school."""
+    if not (ctx.contract.studies.cpas_study_support or "").strip():  # type: ignore[union-attr]
+        _need(ctx, "the CPAS's study support", "studies.cpas_study_support")
+
+
+@rule("R-STU-06", title="Mediation if the relationship with the parents is broken", severity=Severity.LEGAL,
+      citation="[002 L277]", applies=_has_block)
+def _stu_06(ctx: RuleContext) -> None:
+    """The contract states how the CPAS accompanies and mediates when the relationship with the
+    parents is broken.  The model cannot tell whether it is broken, so a family-allowance
+    redirection without mediation arrangements is flagged, and their absence otherwise is only a
+    reminder (info) when the student is under 25."""
+    s = ctx.contract.studies
+    assert s is not None
+    if (s.parental_break_mediation or "").strip():
+        return
+    if (s.family_allowance_redirect or "").strip():
+        _need(ctx, "the CPAS's mediation with the parents", "studies.parental_break_mediation")
+    elif not _over_age(ctx):
+        ctx.info(f"Contract {ctx.cid}: no parental-mediation arrangements; required if the relationship with the "
+                    "parents is broken.", "studies.parental_break_mediation")
+
+
+@rule("R-STU-07", title="How the CPAS evaluates the academic year", severity=Severity.LEGAL,
+      citation="[002 L279]", applies=_has_block)
+def _stu_07(ctx: RuleContext) -> None:
+    """The contract states how the CPAS evaluates the past academic year once the results are sent
+    (R-DL-06)."""
+    if not (ctx.contract.studies.year_evaluation_method or "").strip():  # type: ignore[union-attr]
+        _need(ctx, "the method of the yearly evaluation", "studies.year_evaluation_method")
+
+
+@rule("R-STU-08", title="The year evaluation can reorient or end the PIIS", severity=Severity.LEGAL,
+      citation="[002 L279]", applies=_has_block)
+def _stu_08(ctx: RuleContext) -> None:
+    """After the results are sent the CPAS evaluates the academic year; when the student is not
+    meeting the 'disposition aux études' it must be able to reorient or end the PIIS.  Flags a year
+    whose results were sent but whose outcome is not recorded (warning), and an END outcome while
+    the contract runs on without a termination (warning)."""
+    c = ctx.contract
+    for i, y in enumerate(c.studies.academic_years):  # type: ignore[union-attr]
+        if y.results_communicated_date is not None and y.outcome is None:
+            ctx.warning(f"Contract {ctx.cid}: results of {y.academic_year} were sent but the CPAS's evaluation "
+                        "outcome is not recorded.", f"studies.academic_years[{i}].outcome")
+        if y.outcome is AcademicOutcome.END and c.termination is None:
+            ctx.warning(f"Contract {ctx.cid}: the evaluation of {y.academic_year} ended the studies PIIS but no "
+                        "termination is recorded.", f"studies.academic_years[{i}].outcome", "termination")
+
+
+document("R-STU-09", title="Décret Paysage: not only the January/June results", severity=Severity.ADVISORY,
+         citation="[002 L281]",
+         doc="""Under the French-Community 'Décret Paysage' credits are earned per teaching unit: progress is
+         not judged only on the January/June results.  A judgement on the evaluation's reasoning: not
+         automated.""")
+
+
+@rule("R-STU-10", title="Under-25 studies PIIS: the same CPAS stays competent after a move",
+      severity=Severity.LEGAL, citation="[002 L206, L234]",
+      applies=lambda c: c.is_studies and (c.termination is not None or c.transfer is not None))
+def _stu_10(ctx: RuleContext) -> None:
+    """For an under-25 studies PIIS, a change of residence during uninterrupted studies does not
+    end the contract: the same CPAS stays competent for the RI and the PIIS (no end, no transfer,
+    R-TRF-02).  Flags a termination for change of residence, or a transfer, in that case."""
+    c = ctx.contract
+    if _over_age(ctx):
+        return
+    since = c.beneficiary.studies_uninterrupted_since or (c.studies.study_start_date if c.studies else None)
+    moved = c.transfer.residence_change_date if c.transfer is not None else None
+    if c.termination is not None and c.termination.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
+        moved = moved or c.termination.ended_on
+        if since is not None and since <= moved:
+            ctx.flag(f"Contract {ctx.cid}: an under-25 studies PIIS was ended for a change of residence during "
+                     "uninterrupted studies; the same CPAS stays competent.", "termination.reason")
+    elif c.transfer is not None and since is not None and moved is not None and since <= moved:
+        ctx.flag(f"Contract {ctx.cid}: a transfer is recorded for an under-25 studies PIIS during uninterrupted "
+                 "studies; the same CPAS stays competent.", "transfer")
+
+
+@rule("R-STU-11", title="Local studies policies (repeated years, summer job)", severity=Severity.LOCAL,
+      citation="[Model A 004 L5273-5275; 004 L1567-1572, L3246-3254]",
+      applies=lambda c: FormTag.STUDIES_FULLTIME in c.form_tags or c.studies is not None,
+      parameters=("local_max_repeated_years_per_cycle", "local_students_summer_job"))
+def _stu_11(ctx: RuleContext) -> None:
+    """Local policies (at most one repeated year per cycle; compulsory summer job or a 1-month summer
+    suspension) are configurable only, never defaults.  With ``local_students_summer_job`` set, the
+    contract must state the student's work availability; the repeat limit needs a repeat count the
+    model does not carry yet, so it is documented but not checked."""
+    if ctx.settings.local_students_summer_job and ctx.contract.studies is not None:
+        if not (ctx.contract.studies.work_availability or "").strip():
+            ctx.flag(f"Contract {ctx.cid}: this CPAS requires a summer job; the contract does not state the "
+                     "student's work availability.", "studies.work_availability")
