@@ -90,6 +90,17 @@ class CpasSettings(_Strict):
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings per plugin name, checked by the plugin's model."
     )
+    disabled_plugins: list[str] = Field(
+        default_factory=list,
+        description="Plugins enabled in [plugins] but not used for this CPAS (e.g. another CPAS's local rules).",
+    )
+
+    @model_validator(mode="after")
+    def _routed_not_disabled(self) -> CpasSettings:
+        for role, plugin in self.routed_plugins().items():
+            if plugin in self.disabled_plugins:
+                raise ValueError(f"{role} plugin {plugin!r} is listed in disabled_plugins")
+        return self
 
     def routed_plugins(self) -> dict[str, str]:
         """role -> plugin name, for the roles this CPAS uses."""

@@ -267,6 +267,11 @@ class PluginHost:
     def _check_cpas_routing(self) -> None:
         registered = self._registered()
         for cpas_id, cpas in self.settings.cpas.items():
+            for plugin in cpas.disabled_plugins:
+                if plugin not in self._entries:
+                    hint = difflib.get_close_matches(plugin, list(self._entries), n=1)
+                    self.problems.append(f"cpas.{cpas_id}.disabled_plugins: no plugin named {plugin!r}"
+                                         + (f"; did you mean {hint[0]!r}?" if hint else ""))
             for role, plugin in cpas.routed_plugins().items():
                 if plugin not in registered:
                     entry = self._entries.get(plugin)
@@ -367,13 +372,15 @@ class PluginHost:
         if not self._implements(plugin, hook):
             return self._fail(plugin, hook, cpas_id, record_id,
                               NotImplementedError(f"plugin {plugin!r} ({role} of cpas {cpas_id}) does not implement {hook}"))
-        subset = self._callers.get((hook, plugin))
+        subset = self._callers.get((hook, cpas_id))
         if subset is None:
             caller = getattr(self.pm.hook, hook)
+            disabled = set(self.settings.cpas[cpas_id].disabled_plugins)
             others = {impl.plugin for impl in caller.get_hookimpls()
-                      if impl.plugin_name != plugin and not (impl.wrapper or impl.hookwrapper)}
+                      if impl.plugin_name != plugin
+                      and (impl.plugin_name in disabled or not (impl.wrapper or impl.hookwrapper))}
             subset = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else caller
-            self._callers[(hook, plugin)] = subset
+            self._callers[(hook, cpas_id)] = subset
         ctx = self.context(cpas_id, plugin, run_id=run_id)
         try:
             return subset(cpas=ctx, **kwargs)
@@ -529,8 +536,9 @@ class PluginHost:
         Per-plugin calls also let each plugin receive its *own* settings in ``cpas``.
         """
         results: list[tuple[str, Any]] = []
+        disabled = set(self.settings.cpas[cpas_id].disabled_plugins) if cpas_id is not None else set()
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
-            if impl.wrapper or impl.hookwrapper:
+            if impl.wrapper or impl.hookwrapper or impl.plugin_name in disabled:
                 continue
             call = dict(kwargs)
             if cpas_id is not None:

@@ -152,3 +152,9 @@ def test_plugins_can_be_disabled_from_the_environment(monkeypatch: pytest.Monkey
     settings = load_settings()
     assert settings.plugins.disabled == ["transfer", "filedrop"]
     assert not settings.plugins.is_enabled("transfer") and settings.plugins.is_enabled("neptunus")
+
+
+def test_the_routed_plugin_cannot_be_disabled_for_its_cpas(tmp_path: Path) -> None:
+    path = _write(tmp_path, CPAS + 'disabled_plugins = ["neptunus"]\n')
+    with pytest.raises(ConfigError, match="case_system plugin 'neptunus' is listed in disabled_plugins"):
+        load_settings(path)

@@ -313,3 +313,29 @@ def test_every_spec_is_prefixed_and_listed() -> None:
 
     defined = {n for n in dir(specs) if n.startswith("piis_") and callable(getattr(specs, n))}
     assert defined == set(hook_names())
+
+
+def test_a_plugin_can_be_disabled_for_one_cpas_only(tmp_path) -> None:
+    class LocalRules:
+        @hookimpl(wrapper=True)
+        def piis_case_map_record(self, record):
+            outcome = yield
+            return MappingOutcome(record_id=record.record_id, skip_reason="local: " + outcome.skip_reason)
+
+        @hookimpl
+        def piis_rule_parameters(self, cpas):
+            return {"reminder_days": 7}
+
+    routes = {"liege": {"case_system": "alpha"},
+              "bruxelles": {"case_system": "alpha", "disabled_plugins": ["local"]}}
+    host = _host(tmp_path, [("alpha", CasePlugin("alpha")), ("local", LocalRules())], routes)
+    assert host.case_map_record("liege", record("r")).skip_reason == "local: mapped by alpha"
+    assert host.case_map_record("bruxelles", record("r")).skip_reason == "mapped by alpha"
+    assert host.rule_parameters("liege") == {"reminder_days": 7}
+    assert host.rule_parameters("bruxelles") == {}
+
+
+def test_disabling_an_unknown_plugin_for_a_cpas_is_an_error(tmp_path) -> None:
+    routes = {"liege": {"case_system": "alpha", "disabled_plugins": ["alpah"]}}
+    with pytest.raises(PluginStartupError, match="cpas.liege.disabled_plugins: no plugin named 'alpah'; did you mean 'alpha'"):
+        _host(tmp_path, [("alpha", CasePlugin("alpha"))], routes)
