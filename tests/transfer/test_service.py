@@ -1,0 +1,143 @@
+"""The state machine of both sides, over real SQLite files (one per CPAS)."""
+
+from __future__ import annotations
+
+import pytest
+
+from piis_bridge.model import Consent, ContractStatus
+from piis_bridge.transfer import CaseState, InvalidTransition, ReceiptState, TransferError, find_residence_change
+from piis_bridge.transfer.states import check_case_move
+from tests.transfer._support import CHARLEROI, LIEGE, MOVE_DATE, example, moved
+
+
+def _open(service, name="sanction-history", to=LIEGE):
+    contract = moved(example(name), to, MOVE_DATE)
+    change = find_residence_change(contract)
+    assert change is not None
+    return service.open_case(contract, change, record_id=contract.contract_id)
+
+
+def test_open_case_is_idempotent_and_awaits_consent(charleroi):
+    case, created = _open(charleroi)
+    again, created_again = _open(charleroi)
+    assert created and not created_again and again.case_id == case.case_id
+    assert case.state == CaseState.AWAITING_CONSENT and case.legal_end_date == MOVE_DATE
+    assert [c.case_id for c in charleroi.list_cases()] == [case.case_id]
+    assert [e.to_state for e in charleroi.events(case_id=case.case_id)] == ["detected", "awaiting_consent"]
+
+
+def test_student_is_not_transferred(charleroi):
+    case, _ = _open(charleroi, "studies")
+    assert case.state == CaseState.NOT_TRANSFERABLE and case.eligibility == "STAYS_STUDIES"
+    assert case.legal_end_date is None and "R-TRF-02" in case.rules
+    with pytest.raises(InvalidTransition):
+        charleroi.record_consent(case.case_id, Consent.GIVEN, by="x", channel="y")
+    with pytest.raises(TransferError, match="needs the person's consent"):
+        charleroi.prepare_package(case.case_id, LIEGE)
+
+
+def test_no_consent_no_package(charleroi):
+    case, _ = _open(charleroi)
+    with pytest.raises(TransferError, match="R-TRF-05"):
+        charleroi.prepare_package(case.case_id, LIEGE)
+    charleroi.record_consent(case.case_id, Consent.NOT_EXPRESSED, by="D. Renard", channel="letter, no answer")
+    assert charleroi.get_case(case.case_id).state == CaseState.AWAITING_CONSENT
+    with pytest.raises(TransferError, match="R-TRF-05"):
+        charleroi.prepare_package(case.case_id, LIEGE)
+
+
+def test_refusal_is_recorded_and_final(charleroi):
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.REFUSED, by="D. Renard", channel="interview", note="stays silent")
+    assert charleroi.get_case(case.case_id).state == CaseState.CONSENT_REFUSED
+    (record,) = charleroi.consents(case.case_id)
+    assert (record.consent, record.recorded_by, record.channel) == ("REFUSED", "D. Renard", "interview")
+    with pytest.raises(InvalidTransition):
+        charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="phone")
+    with pytest.raises(TransferError):
+        charleroi.prepare_package(case.case_id, LIEGE)
+
+
+def test_consent_needs_who_and_how(charleroi):
+    case, _ = _open(charleroi)
+    with pytest.raises(TransferError, match="who recorded it"):
+        charleroi.record_consent(case.case_id, Consent.GIVEN, by=" ", channel="interview")
+
+
+def test_change_of_mind_before_sending_stops_it(charleroi):
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview")
+    charleroi.prepare_package(case.case_id, LIEGE)
+    charleroi.record_consent(case.case_id, Consent.REFUSED, by="D. Renard", channel="phone")
+    assert charleroi.get_case(case.case_id).state == CaseState.CONSENT_REFUSED
+    assert [c.consent for c in charleroi.consents(case.case_id)] == ["GIVEN", "REFUSED"]
+
+
+def test_package_only_for_the_municipality_moved_to(charleroi):
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview")
+    from tests.transfer._support import GENT
+
+    with pytest.raises(TransferError, match="moved to INS 62063"):
+        charleroi.prepare_package(case.case_id, GENT)
+
+
+def test_full_exchange_in_process(charleroi, liege):
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview, signed form")
+    envelope = charleroi.prepare_package(case.case_id, LIEGE)
+    assert charleroi.prepare_package(case.case_id, LIEGE) == envelope  # built once, same package id
+
+    outcome = liege.receive(envelope, deliver_draft=lambda draft, package: "draft-77")
+    assert outcome.status == "accepted" and outcome.draft_ref == "draft-77"
+    row = liege.received(outcome.package_id)
+    assert row.state == ReceiptState.ACKNOWLEDGED
+    assert [e.to_state for e in liege.events(package_id=outcome.package_id)] == [
+        "received", "verified", "imported_draft", "acknowledged"]
+    draft = liege.draft_of(outcome.package_id)
+    assert draft.status is ContractStatus.DRAFT and draft.cpas.bce == LIEGE.bce and draft.signatures == []
+    s2 = next(s for s in draft.sanctions if s.sanction_id == "S2")
+    assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (MOVE_DATE, MOVE_DATE.replace(day=28), "62063")
+
+    ack = charleroi.delivered(case.case_id, outcome.ack_envelope)
+    assert ack.status == "accepted" and ack.draft_ref == "draft-77"
+    closed = charleroi.get_case(case.case_id)
+    assert closed.state == CaseState.ACKNOWLEDGED and closed.remote_draft_ref == "draft-77"
+
+    again = liege.receive(envelope, deliver_draft=lambda draft, package: pytest.fail("imported twice"))
+    assert again.status == "duplicate" and again.draft_ref == "draft-77"
+    assert len(liege.list_received()) == 1
+
+
+def test_draft_delivery_failure_is_retried(charleroi, liege):
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview")
+    envelope = charleroi.prepare_package(case.case_id, LIEGE)
+
+    def down(draft, package):
+        raise ConnectionError("case system down")
+
+    outcome = liege.receive(envelope, deliver_draft=down)
+    assert outcome.status == "accepted" and outcome.draft_ref is None
+    assert liege.retry_draft_delivery(lambda d, p: "draft-9") == [(outcome.package_id, "draft-9")]
+    assert liege.retry_draft_delivery(lambda d, p: pytest.fail("delivered twice")) == []
+
+
+def test_transfer_moves_are_checked():
+    with pytest.raises(InvalidTransition, match="cannot go from 'awaiting_consent' to 'sent'"):
+        check_case_move("c1", "awaiting_consent", CaseState.SENT)
+
+
+def test_ack_from_someone_else_is_refused(charleroi, liege, cpas_keys):
+    from datetime import datetime, timezone
+
+    from piis_bridge.transfer import Ack, EnvelopeError, sign_ack
+
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview")
+    charleroi.prepare_package(case.case_id, LIEGE)
+    fake = sign_ack(Ack(package_id=None, status="accepted", receiver_bce=CHARLEROI.bce,
+                        acked_at=datetime.now(timezone.utc)), cpas_keys[CHARLEROI.bce])
+    with pytest.raises(EnvelopeError):
+        charleroi.delivered(case.case_id, fake)
+    assert charleroi.get_case(case.case_id).state == CaseState.PACKAGE_BUILT
