@@ -154,14 +154,16 @@ class PluginHost:
         self._entries: dict[str, _Entry] = {}
         self._contexts: dict[tuple[str, str], CpasContext] = {}
         self._callers: dict[tuple[str, str], Any] = {}
-        if load_entrypoints:
-            self._load_entrypoints()
+        # Explicit plugins first: one named like an installed entry point replaces it (a test double,
+        # a patched build), instead of clashing with it.
         for name, plugin in plugins:
             module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
             entry = _Entry(name=name, module=module, plugin=plugin, enabled=self.settings.plugins.is_enabled(name))
             self._entries[name] = entry
             if entry.enabled:
                 self._register(entry)
+        if load_entrypoints:
+            self._load_entrypoints()
         self._validate()
         if self.problems and self.strict:
             raise PluginStartupError(self.problems)

@@ -339,3 +339,12 @@ def test_disabling_an_unknown_plugin_for_a_cpas_is_an_error(tmp_path) -> None:
     routes = {"liege": {"case_system": "alpha", "disabled_plugins": ["alpah"]}}
     with pytest.raises(PluginStartupError, match="cpas.liege.disabled_plugins: no plugin named 'alpah'; did you mean 'alpha'"):
         _host(tmp_path, [("alpha", CasePlugin("alpha"))], routes)
+
+
+def test_an_explicit_plugin_replaces_the_installed_one_of_the_same_name(tmp_path) -> None:
+    double = CasePlugin("double")
+    host = PluginHost(settings(tmp_path, {"liege": {"case_system": "neptunus"}}), plugins=[("neptunus", double)],
+                      strict=False)
+    assert host.pm.get_plugin("neptunus") is double
+    assert host.case_fetch_changes("liege", None).cursor == "double:1"
+    assert not any("neptunus" in p for p in host.problems), host.problems
