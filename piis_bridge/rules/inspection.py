@@ -1,0 +1,295 @@
+"""Inspection readiness (R-INS, rules.md 2.13): the SPP IS inspection checklist, item by item, with the
+evidence found in the file and the evidence missing.
+
+Why a checklist on top of the rules: an inspector asks eleven questions, not a hundred rule ids.  Each
+item names the engine rules behind it; an item fails when one of them reports an error, or when the
+evidence the inspector asks for is absent.  When the PIIS is not compliant the CPAS reimburses the
+special subsidies received (R-SUB-13): the checklist shows the amount at risk.
+
+The R-INS rules run after every other family (the registry orders INS after SUB), so they read the
+findings already recorded for the contract; :func:`inspection_checklist` is the pure function behind
+them and works on any list of findings.
+
+Items I-10 and I-11 (maintenance debtors' means investigated; recovery decision served) have no field
+in the canonical model: they are reported as ``not_recorded`` for studies contracts, never guessed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from piis_bridge.model import EvaluationMode, PartyRole, PIISContract, WorkerRole
+from piis_bridge.rules._issues import doc_of as _doc
+from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.report import Finding, Level, PersonObligation
+
+if TYPE_CHECKING:
+    from piis_bridge.rules.context import RuleContext
+    from piis_bridge.rules.settings import RuleSettings
+
+__all__ = ["ItemStatus", "ChecklistItem", "InspectionChecklist", "ITEMS", "inspection_checklist", "inspect"]
+
+
+class ItemStatus(StrEnum):
+    PASS = "pass"
+    FAIL = "fail"
+    WARNING = "warning"  # only advisory findings
+    NOT_APPLICABLE = "not_applicable"
+    NOT_RECORDED = "not_recorded"  # the model has no field for this evidence
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ChecklistItem(_Out):
+    item: str = Field(description="I-01 .. I-11")
+    question: str
+    engine_rules: tuple[str, ...] = Field(description="Rule ids whose findings decide the item")
+    status: ItemStatus
+    evidence_found: tuple[str, ...] = ()
+    evidence_missing: tuple[str, ...] = ()
+    findings: tuple[str, ...] = Field(default=(), description="'<rule id>: <message>' of the related findings")
+
+
+class InspectionChecklist(_Out):
+    contract_id: str
+    reference_date: date
+    items: tuple[ChecklistItem, ...]
+    ready: bool = Field(description="No item fails")
+    subsidy_at_risk_cents: int = Field(
+        description="R-SUB-13: subsidy of the months up to the reference date, reimbursed if the PIIS is non-compliant")
+
+
+def _ids(family: str, numbers: Iterable[int]) -> tuple[str, ...]:
+    return tuple(f"R-{family}-{n:02d}" for n in numbers)
+
+
+ITEMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("I-01", "Is there a 'bilan social' of the person's needs?", ("R-CNT-01",)),
+    ("I-02", "Was the PIIS drawn up within the deadline?", ("R-DL-01", "R-DL-03", "R-DL-08")),
+    ("I-03", "Are the mandatory mentions present?",
+     (*_ids("CNT", (2, 3, 4, 5, 6, 7, 10, 11, 13, 17)), "R-CS-06", *_ids("STU", range(2, 8)))),
+    ("I-04", "Did the parties sign?", ("R-SIG-01",)),
+    ("I-05", "Does the PIIS contain community service (and is it lawful)?", _ids("CS", range(1, 13))),
+    ("I-06", "Is the absence of a PIIS sufficiently motivated by a decision?", ("R-OBL-07", "R-OBL-08")),
+    ("I-07", "Did evaluations take place and were they formalised?", _ids("EVA", range(1, 5))),
+    ("I-08", "If there was a sanction, were the legal conditions respected?", (*_ids("SAN", range(1, 10)), "R-SAN-16")),
+    ("I-09", "Are the conditions for the special subsidy met?", _ids("SUB", range(1, 17))),
+    ("I-10", "Was the means of existence of maintenance debtors investigated? (students)", ()),
+    ("I-11", "Was a recovery decision taken and served on the applicant and the maintenance debtors?", ()),
+)
+
+
+def _status(errors: list[Finding], warnings: list[Finding], missing: list[str]) -> ItemStatus:
+    if errors or missing:
+        return ItemStatus.FAIL
+    return ItemStatus.WARNING if warnings else ItemStatus.PASS
+
+
+def inspection_checklist(
+    contract: PIISContract,
+    findings: Iterable[Finding],
+    on: date,
+    *,
+    obligations: Sequence[PersonObligation] = (),
+    subsidy_months: Sequence[tuple[date, int]] = (),
+) -> InspectionChecklist:
+    """The eleven items for *contract*, judged from the engine's *findings* and the file's evidence.
+
+    *obligations* is the engine's R-OBL summary (for the deadline of I-02 and I-06); *subsidy_months*
+    the (month, subsidy cents) of the subsidy schedule (for the amount at risk).
+    """
+    c = contract
+    by_rule: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_rule.setdefault(f.rule_id, []).append(f)
+    signed = c.signed_date
+    ob = obligations[0] if obligations else None
+    items: list[ChecklistItem] = []
+    for item, question, rule_ids in ITEMS:
+        related = [f for rid in rule_ids for f in by_rule.get(rid, ())]
+        errors = [f for f in related if f.level is Level.ERROR]
+        warnings = [f for f in related if f.level is Level.WARNING]
+        found: list[str] = []
+        missing: list[str] = []
+        status: ItemStatus | None = None
+        if item == "I-01":
+            if c.needs_assessment is None:
+                missing.append("no needs assessment ('bilan social') in the file")
+            else:
+                found.append(f"needs assessment of {c.needs_assessment.assessed_on.isoformat()} by "
+                             f"{c.needs_assessment.author}")
+                if signed is not None and c.needs_assessment.assessed_on > signed:
+                    missing.append("the needs assessment is dated after the signature")
+        elif item == "I-02":
+            deadline = ob.deadline if ob else None
+            if ob is not None and not ob.mandatory and deadline is None:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("optional PIIS without a decision to conclude one: no deadline")
+            elif ob is not None and ob.exempted:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("motivated exemption: no deadline")
+            else:
+                if deadline is not None:
+                    found.append(f"deadline {deadline.isoformat()}")
+                if signed is not None:
+                    found.append(f"signed on {signed.isoformat()}")
+                    if deadline is not None and signed > deadline:
+                        missing.append("signed after the deadline")
+                elif deadline is not None and on > deadline:
+                    missing.append("not signed and the deadline has passed")
+        elif item == "I-03":
+            present = {
+                "objectives": bool(c.objectives), "action domains": bool(c.action_domains),
+                "commitments of each party": bool(c.commitments), "duration (start and end dates)": True,
+                "evaluation arrangements": c.evaluation_arrangement is not None,
+                "social worker in charge": any(w.role is WorkerRole.IN_CHARGE for w in c.social_workers),
+                "substitute social worker": any(w.role is WorkerRole.SUBSTITUTE for w in c.social_workers),
+            }
+            if c.encouragement_premium is not None:
+                present["encouragement premium amount and conditions"] = True
+            if c.third_parties:
+                present["third parties' roles"] = all(t.execution_role for t in c.third_parties)
+            for name, ok in present.items():
+                (found if ok else missing).append(name)
+        elif item == "I-04":
+            parties = {(s.party, s.third_party_id) for s in c.signatures if s.for_version == 1}
+            needed = [(PartyRole.BENEFICIARY, None), (PartyRole.CPAS, None),
+                      *((PartyRole.THIRD_PARTY, t.party_id) for t in c.third_parties)]
+            for party, tp in needed:
+                label = party.value.lower() if tp is None else f"third party {tp}"
+                (found if (party, tp) in parties else missing).append(f"signature of the {label}")
+        elif item == "I-05":
+            cs = c.community_service
+            if cs is None:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("no community service")
+            else:
+                found.append(f"community service: {cs.nature}")
+                (found if cs.insurance_verified else missing).append("insurance checked by the CPAS")
+                (found if cs.agreed_by_person and cs.agreed_by_cpas else missing).append(
+                    "agreement of the person and of the CPAS")
+        elif item == "I-06":
+            if signed is not None:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("a PIIS was concluded")
+            elif c.obligation.exemption is not None:
+                ex = c.obligation.exemption
+                found.append(f"motivated {ex.ground.value.lower()} exemption of {ex.motivated_decision_date.isoformat()}")
+                if not ex.motivated_separately_from_work_willingness:
+                    missing.append("exemption not motivated separately from willingness to work")
+            elif ob is not None and ob.mandatory:
+                if ob.deadline is not None and on > ob.deadline:
+                    missing.append("mandatory PIIS neither concluded nor exempted by a motivated decision")
+                else:
+                    found.append("deadline not reached yet")
+            else:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("PIIS not mandatory")
+        elif item == "I-07":
+            held = [e for e in c.evaluations if e.held_on <= on]
+            formal = [e for e in held if e.formalised]
+            found.append(f"{len(formal)} formalised evaluation(s), "
+                         f"{sum(e.mode is EvaluationMode.IN_PERSON for e in formal)} in person")
+            if len(formal) < len(held):
+                missing.append(f"{len(held) - len(formal)} evaluation(s) not formalised")
+            if signed is None:
+                status = ItemStatus.NOT_APPLICABLE
+        elif item == "I-08":
+            if not c.sanctions:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("no sanction")
+            else:
+                found.append(f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions))
+        elif item == "I-09":
+            total = sum(cents for _, cents in subsidy_months)
+            if signed is None:
+                status = ItemStatus.NOT_APPLICABLE
+            found.append(f"subsidy schedule total {total / 100:.2f} EUR")
+            history = c.subsidy_history
+            for e in history:
+                if e.type.value in ("PROLONGATION", "SECOND_CHANCE"):
+                    (found if e.social_inquiry_report_ref else missing).append(
+                        f"{e.type.value}: social-inquiry report in the file")
+                    (found if e.motivated_decision_ref else missing).append(f"{e.type.value}: motivated decision")
+        elif item in ("I-10", "I-11"):
+            if not c.is_studies:
+                status = ItemStatus.NOT_APPLICABLE
+                found.append("not a studies PIIS")
+            else:
+                status = ItemStatus.NOT_RECORDED
+                missing.append("the canonical model has no field for this evidence (maintenance debtors' means / "
+                               "recovery decision and its service dates)")
+        items.append(ChecklistItem(
+            item=item, question=question, engine_rules=rule_ids,
+            status=status or _status(errors, warnings, missing),
+            evidence_found=tuple(found), evidence_missing=tuple(missing),
+            findings=tuple(f"{f.rule_id}: {f.message}" for f in (*errors, *warnings)),
+        ))
+    ready = all(i.status is not ItemStatus.FAIL for i in items)
+    month = on.replace(day=1)
+    at_risk = 0 if ready else sum(cents for m, cents in subsidy_months if m <= month)
+    return InspectionChecklist(contract_id=c.contract_id, reference_date=on, items=tuple(items), ready=ready,
+                               subsidy_at_risk_cents=at_risk)
+
+
+def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettings | None = None) -> InspectionChecklist:
+    """Run every rule on *contract* and return its inspection checklist."""
+    from piis_bridge.rules.engine import evaluate
+
+    report = evaluate(contract, on=on, settings=settings)
+    return InspectionChecklist.model_validate(report.sections["inspection"])
+
+
+# --- registration (rules.md 2.13) ---------------------------------------------------------
+
+def _checklist(ctx: RuleContext) -> InspectionChecklist:
+    cached = ctx.cache.get("inspection.checklist")
+    if cached is None:
+        months = ()
+        if ctx.subsidy is not None:
+            months = tuple((m.month, m.subsidy_cents) for m in ctx.subsidy.months)
+        cached = inspection_checklist(ctx.contract, ctx.findings, ctx.on, obligations=ctx.obligations,
+                                      subsidy_months=months)
+        ctx.cache["inspection.checklist"] = cached
+        ctx.sections["inspection"] = cached.model_dump(mode="json")
+    return cached
+
+
+def _check(ctx: RuleContext) -> None:
+    checklist = _checklist(ctx)
+    item = next(i for i in checklist.items if i.item == "I-" + ctx.rule.id.rsplit("-", 1)[1])
+    if item.status is ItemStatus.FAIL:
+        why = "; ".join(item.evidence_missing) or f"{len(item.findings)} related finding(s)"
+        ctx.info(f"contract {ctx.cid}: inspection item {item.item} would fail ({why})")
+
+
+_NO_FIELD = "none (no field in the model; reported as not_recorded for studies contracts)"
+
+for _number, (_item, _question, _rules) in enumerate(ITEMS, start=1):
+    rule(f"R-INS-{_number:02d}", title=f"Inspection {_item}: {_question}", severity=Severity.LEGAL,
+         citation="[002 L528-554]")(_doc(_check, f"""
+    Inspection checklist item {_item}: "{_question}"  Engine rules: {', '.join(_rules) or _NO_FIELD}.  The item, with the evidence found and missing,
+    is in ``Report.sections["inspection"]``; a failing item adds an info finding (the errors themselves are
+    the engine rules' findings, not repeated).  A non-compliant PIIS means reimbursing the subsidies received
+    (R-SUB-13): ``subsidy_at_risk_cents``.
+    """))
+
+document("R-RPT-01", title="Form B carries the PIIS rubric codes", severity=Severity.LEGAL,
+         citation="[002 L556-560, L814]", doc="""
+    Since 2016-11-01 form B (Novaprima) carries new codes for the rubric "projet d'intégration sociale :
+    demandeur/partenaire".  The code values are not in the seeds (Q-18); the federal plugin builds the forms.
+    """)
+document("R-RPT-02", title="Form D has two new recovery-type codes", severity=Severity.LEGAL,
+         citation="[002 L560]", doc="""
+    Two new "type de récupération" codes on form D; values not in the seeds (Q-18).
+    """)
+document("R-RPT-03", title="Annual report synthesis", severity=Severity.LEGAL, citation="[002 L224, L403]", doc="""
+    See R-EVA-07: the CPAS-level annual synthesis of contract evaluations and employment results.
+    """)
