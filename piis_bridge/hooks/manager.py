@@ -23,6 +23,7 @@ import copy
 import difflib
 import importlib.metadata
 import inspect
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "HOOK_PREFIX",
+    "TRACE_ENV",
     "ROLE_HOOKS",
     "PluginInfo",
     "PluginHost",
@@ -66,6 +68,7 @@ __all__ = [
 
 ENTRY_POINT_GROUP = PROJECT_NAME
 HOOK_PREFIX = "piis_"
+TRACE_ENV = "PIIS_TRACE_PLUGINS"  # =1: log every routed hook call (names only), like DATASETTE_TRACE_PLUGINS
 # The hooks a plugin must implement to serve a CPAS in a role (checked at startup).
 ROLE_HOOKS: dict[str, tuple[str, ...]] = {
     "case_system": ("piis_case_fetch_changes", "piis_case_map_record"),
@@ -164,6 +167,8 @@ class PluginHost:
                 self._register(entry)
         if load_entrypoints:
             self._load_entrypoints()
+        if os.environ.get(TRACE_ENV, "").strip() not in ("", "0"):
+            self.pm.add_hookcall_monitoring(_trace_before, _trace_after)
         self._validate()
         if self.problems and self.strict:
             raise PluginStartupError(self.problems)
@@ -610,6 +615,17 @@ class PluginHost:
                 owner[key] = plugin
                 merged[key] = item
         return merged
+
+
+def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    # Names only: arguments carry contracts and NISS numbers.
+    _log.info("hook call", hook=hook_name, plugins=[impl.plugin_name for impl in reversed(hook_impls)],
+              cpas=getattr(kwargs.get("cpas"), "cpas_id", None))
+
+
+def _trace_after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+    error = outcome.exception
+    _log.info("hook done", hook=hook_name, error=type(error).__name__ if error else None)
 
 
 def _describe(exc: BaseException) -> str:

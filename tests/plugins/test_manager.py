@@ -348,3 +348,24 @@ def test_an_explicit_plugin_replaces_the_installed_one_of_the_same_name(tmp_path
     assert host.pm.get_plugin("neptunus") is double
     assert host.case_fetch_changes("liege", None).cursor == "double:1"
     assert not any("neptunus" in p for p in host.problems), host.problems
+
+
+def test_tracing_logs_hook_calls_without_their_arguments(tmp_path, monkeypatch, caplog) -> None:
+    import logging
+
+    monkeypatch.setenv("PIIS_TRACE_PLUGINS", "1")
+    host = _host(tmp_path, [("alpha", CasePlugin("alpha")), ("beta", CasePlugin("beta"))],
+                 {"liege": {"case_system": "alpha"}})
+    rec = record("r1").model_copy(update={"payload": {"niss": A_NISS}})
+    with caplog.at_level(logging.INFO):
+        import structlog
+
+        structlog.configure(logger_factory=structlog.stdlib.LoggerFactory(),
+                            processors=[structlog.processors.KeyValueRenderer()])
+        try:
+            host.case_map_record("liege", rec)
+        finally:
+            structlog.reset_defaults()
+    text = caplog.text
+    assert "hook='piis_case_map_record'" in text and "plugins=['alpha']" in text and "cpas='liege'" in text
+    assert A_NISS not in text
