@@ -27,9 +27,11 @@ File format (documented with examples in docs/casesystem.md)::
         fields:
           objective_id: {from: doel_id, required: true}
 
-Rule keys: ``from`` (path, or list of paths joined with ``join``), ``const``, ``convert``
+Rule keys: ``from`` (path, or list of paths joined with ``join``), ``split`` (cut one cell such as
+``"WERK,WONEN"`` into a list), ``const``, ``convert``
 (see :data:`CONVERTERS`), ``format`` (date format), ``codes`` (code list), ``required``,
-``default``, ``template`` (``"{} uur per week"``), ``as_list``.  Block keys: ``source`` (path of
+``default``, ``template`` (``"{} uur per week"``), ``as_list``.  ``x[*]`` walks a list, and a
+single value found where a list may stand (XML with one child) counts as a list of one.  Block keys: ``source`` (path of
 the vendor object/list; ``.`` = the current object; ``$.x`` = from the record root), ``fields``,
 ``when`` ({path: value}), ``when_present`` (path), ``required``, ``many`` (produce a list; derived
 from the model when one is given).  A list target may take a list of
@@ -236,6 +238,7 @@ class _FieldRule:
     default: Any = None
     has_default: bool = False
     join: str = " "
+    split: str | None = None
     template: str | None = None
     as_list: bool = False
     many: bool = False  # derived: as_list or a [*] source
@@ -338,6 +341,8 @@ def _get(obj: Any, path: str, base: str = "") -> list[tuple[str, Any]]:
             if star:
                 if isinstance(child, list):
                     nxt.extend((f"{child_path}[{i}]", item) for i, item in enumerate(child))
+                elif child is not None:  # a single value where a list may stand (XML with one child)
+                    nxt.append((f"{child_path}[0]", child))
             else:
                 nxt.append((child_path, child))
         results = nxt
@@ -390,7 +395,12 @@ def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str
     pairs: list[tuple[str, Any]] = []
     for src in rule.sources:
         for where, value in _resolve(ctx, obj, src, base):
-            if not _empty(value):
+            if _empty(value):
+                continue
+            if rule.split is not None and isinstance(value, str):
+                pairs.extend((f"{where}[{i}]", part.strip()) for i, part in enumerate(value.split(rule.split))
+                             if part.strip())
+            else:
                 pairs.append((where, value))
     if not pairs:
         if rule.has_default:
@@ -530,7 +540,8 @@ _StrictLoader.yaml_implicit_resolvers = {
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
-_FIELD_KEYS = {"from", "const", "convert", "format", "codes", "required", "default", "join", "template", "as_list"}
+_FIELD_KEYS = {"from", "const", "convert", "format", "codes", "required", "default", "join", "split", "template",
+               "as_list"}
 _BLOCK_KEYS = {"source", "fields", "when", "when_present", "required", "many"}
 _TOP_KEYS = {"mapping_version", "vendor_schema", "target", "record_id", "code_lists", "fields", "description"}
 
@@ -654,8 +665,9 @@ class _Parser:
                           convert=convert, fmt=None if fmt is None else str(fmt), codes=codes,
                           required=bool(rule.get("required", False)), default=rule.get("default"),
                           has_default="default" in rule, join=str(rule.get("join", " ")),
+                          split=None if rule.get("split") is None else str(rule.get("split")),
                           template=rule.get("template"), as_list=bool(rule.get("as_list", False)),
-                          many=bool(rule.get("as_list", False)) or any("[*]" in x for x in sources_t))
+                          many=bool(rule.get("as_list", False) or rule.get("split")) or any("[*]" in x for x in sources_t))
 
 
 def parse_mapping(doc: Any, source: str = "<mapping>", model: type[BaseModel] | None = None) -> Mapping:

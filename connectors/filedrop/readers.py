@@ -1,0 +1,146 @@
+"""Readers for nightly export files: semicolon CSV (Windows-1252 or UTF-8 with BOM) and XML.
+
+Every row comes out with the line number it starts on, so a bad row can be quarantined as
+"line 17" while the other rows go through.  Problems that make the whole file untrustworthy
+(undecodable bytes, missing header columns, malformed XML) raise :class:`FileRejected`; the caller
+moves the file to ``failed/`` with a report.
+
+Why no encoding guessing library: the vendors' exports are either UTF-8 (with or without BOM) or
+Windows-1252, and UTF-8 decoding is strict, so "valid UTF-8, else Windows-1252" is exact for real
+text; bytes undefined in Windows-1252 (0x81, 0x8D, 0x8F, 0x90, 0x9D) reject the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+__all__ = ["FileRejected", "Row", "ReadResult", "read_csv", "read_xml", "decode"]
+
+
+class FileRejected(ValueError):
+    """The whole file is unusable (its rows cannot be trusted)."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        super().__init__(reason if line is None else f"line {line}: {reason}")
+        self.reason, self.line = reason, line
+
+
+@dataclass(frozen=True)
+class Row:
+    """One record: the line it starts on, its fields, or why it could not be read."""
+
+    line: int
+    data: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class ReadResult:
+    rows: list[Row]
+    encoding: str
+    columns: list[str] = field(default_factory=list)
+
+
+def decode(raw: bytes) -> tuple[str, str]:
+    """(text, encoding): UTF-8 with BOM, else strict UTF-8, else Windows-1252."""
+    if raw.startswith(b"\xef\xbb\xbf"):
+        try:
+            return raw[3:].decode("utf-8"), "utf-8-sig"
+        except UnicodeDecodeError as exc:
+            raise FileRejected(f"declares UTF-8 (BOM) but byte {exc.start + 3} is not UTF-8") from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRejected("UTF-16 files are not supported; export as UTF-8 or Windows-1252")
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise FileRejected(f"neither UTF-8 nor Windows-1252 (byte 0x{raw[exc.start]:02x})", line) from None
+
+
+def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";") -> ReadResult:
+    """Read a semicolon-separated export with a header row.
+
+    Column names are trimmed and lower-cased.  A row with the wrong number of fields is kept as a
+    :class:`Row` with ``error`` set (quarantined by the caller), blank lines are skipped.
+    """
+    text, encoding = decode(Path(path).read_bytes())
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FileRejected("the file is empty (no header row)") from None
+    except csv.Error as exc:
+        raise FileRejected(f"unreadable header: {exc}", 1) from None
+    columns = [c.strip().lower() for c in header]
+    missing = [c for c in required if c not in columns]
+    if missing:
+        raise FileRejected(f"missing columns: {', '.join(missing)} (found: {', '.join(columns)})", 1)
+    duplicates = sorted({c for c in columns if columns.count(c) > 1})
+    if duplicates:
+        raise FileRejected(f"duplicate columns: {', '.join(duplicates)}", 1)
+    rows: list[Row] = []
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            rows.append(Row(start, {}, f"unreadable row: {exc}"))
+            continue
+        if not values or all(not v.strip() for v in values):
+            continue
+        if len(values) != len(columns):
+            rows.append(Row(start, {}, f"expected {len(columns)} fields separated by {delimiter!r}, found {len(values)}"))
+            continue
+        rows.append(Row(start, {c: v.strip() for c, v in zip(columns, values)}))
+    return ReadResult(rows, encoding, columns)
+
+
+def _element_to_value(el: etree._Element) -> Any:
+    children = [c for c in el if isinstance(c.tag, str)]
+    if not children:
+        return (el.text or "").strip()
+    out: dict[str, Any] = {}
+    for child in children:
+        value = _element_to_value(child)
+        if child.tag in out:
+            if not isinstance(out[child.tag], list):
+                out[child.tag] = [out[child.tag]]
+            out[child.tag].append(value)
+        else:
+            out[child.tag] = value
+    return out
+
+
+def read_xml(path: Path, record_tag: str) -> ReadResult:
+    """Read every ``<record_tag>`` element as a nested dict (repeated children become lists).
+
+    Parsed safely: no entity expansion, no network, no huge trees.  A syntax error anywhere rejects
+    the whole file: after a syntax error, no later element can be trusted.
+    """
+    rows: list[Row] = []
+    try:
+        context = etree.iterparse(str(path), events=("end",), tag=record_tag, resolve_entities=False,
+                                  no_network=True, huge_tree=False, load_dtd=False, remove_comments=True)
+        for _, el in context:
+            value = _element_to_value(el)
+            rows.append(Row(el.sourceline or 0, value if isinstance(value, dict) else {},
+                            None if isinstance(value, dict) else f"<{record_tag}> has no fields"))
+            el.clear(keep_tail=False)
+            while el.getprevious() is not None:
+                del el.getparent()[0]
+    except etree.XMLSyntaxError as exc:
+        raise FileRejected(f"malformed XML: {exc.msg}", exc.lineno) from None
+    return ReadResult(rows, "xml")

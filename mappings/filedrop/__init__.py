@@ -1,0 +1,1 @@
+"""Mapping files for nightly export files (CSV and XML) -> canonical contract."""

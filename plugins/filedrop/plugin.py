@@ -1,0 +1,251 @@
+"""The filedrop plugin: nightly export files (CSV / XML) as a case-system change feed.
+
+How a drop directory becomes pages (the cursor is JSON, opaque to the core)::
+
+    {"file": <name in processing/>, "sha": <content hash>, "next": <row offset>, "eof": <bool>}
+
+* A page never spans two files.  The last page of a file says ``has_more = true``; the next call
+  (made only after the core has processed and persisted that page) moves the file to ``done/``.
+  So a file reaches ``done/`` only once all its rows are processed, and a crash replays at most
+  the page being processed.
+* A file claimed but never finished (crash) stays in ``processing/`` and is resumed first, from
+  the row the persisted cursor names (or from its first row).
+* Re-dropping a file with the same bytes changes nothing: its hash is known, it goes to ``done/``
+  with a ``duplicate`` report and yields no record.
+* A file that cannot be trusted (undecodable, missing columns, malformed XML) goes to ``failed/``
+  with ``<name>.report.json``; the next file is read.
+* A single bad row (wrong number of fields) is a ``row_error`` record: quarantined with its file
+  and line number by :func:`piis_case_map_record`; the other rows go through.
+"""
+
+from __future__ import annotations
+
+import threading
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from piis_bridge.hooks import hookimpl
+from piis_bridge.hooks.types import (
+    ChangePage,
+    CpasContext,
+    MappingOutcome,
+    PushItem,
+    PushResult,
+    RecordProblem,
+    SourceRecord,
+)
+from piis_bridge.identifiers import is_valid_niss
+from piis_bridge.mapping import Mapping, load_mapping
+from piis_plugins.filedrop.settings import FiledropSettings
+
+__all__ = [
+    "PLUGIN_NAME",
+    "piis_plugin_settings",
+    "piis_startup",
+    "piis_mapping_files",
+    "piis_case_fetch_changes",
+    "piis_case_map_record",
+    "piis_case_push",
+]
+
+PLUGIN_NAME = "filedrop"
+_lock = threading.Lock()
+_mappings: dict[tuple[str, str], Mapping] = {}
+_parsed: dict[str, Any] = {}  # sha256 -> ReadResult (last few files only)
+_IDLE = {"file": None}
+
+
+def _shipped(fmt: str) -> Traversable:
+    return files("piis_mappings.filedrop") / f"{fmt}_contract.yaml"
+
+
+def _mapping(fmt: str, override: str | None = None) -> Mapping:
+    from piis_bridge.model import PIISContract
+
+    key = (fmt, override or "")
+    with _lock:
+        if key not in _mappings:
+            _mappings[key] = load_mapping(Path(override) if override else _shipped(fmt), PIISContract)
+        return _mappings[key]
+
+
+def _settings(cpas: CpasContext) -> FiledropSettings:
+    return FiledropSettings.model_validate(cpas.settings)
+
+
+@hookimpl
+def piis_plugin_settings() -> type[FiledropSettings]:
+    return FiledropSettings
+
+
+@hookimpl
+def piis_startup(config: Any) -> None:
+    """Validate the mapping files now: a broken mapping stops startup, naming the file."""
+    _mapping("csv")
+    _mapping("xml")
+    for cpas_id in getattr(config, "cpas", {}) or {}:
+        raw = config.plugin_settings(cpas_id, PLUGIN_NAME) if hasattr(config, "plugin_settings") else {}
+        if raw.get("csv_mapping_file"):
+            _mapping("csv", raw["csv_mapping_file"])
+        if raw.get("xml_mapping_file"):
+            _mapping("xml", raw["xml_mapping_file"])
+
+
+@hookimpl
+def piis_mapping_files() -> list[Traversable]:
+    return [_shipped("csv"), _shipped("xml")]
+
+
+# -- change feed ------------------------------------------------------------------------------------
+
+def _decode(cursor: str | None) -> dict[str, Any]:
+    if not cursor:
+        return dict(_IDLE)
+    try:
+        state = orjson.loads(cursor)
+    except orjson.JSONDecodeError:
+        raise ValueError("filedrop cursor is not valid JSON") from None
+    return state if isinstance(state, dict) else dict(_IDLE)
+
+
+def _encode(state: dict[str, Any]) -> str:
+    return orjson.dumps(state, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _format_of(name: str) -> str:
+    return "xml" if name.lower().endswith(".xml") else "csv"
+
+
+def _parse(claimed: Any, settings: FiledropSettings) -> Any:
+    from piis_connectors.filedrop.readers import read_csv, read_xml
+
+    with _lock:
+        cached = _parsed.get(claimed.sha256)
+    if cached is not None:
+        return cached
+    if _format_of(claimed.name) == "xml":
+        result = read_xml(claimed.path, settings.xml_record_tag)
+    else:
+        required = [p for p in (_mapping("csv", settings.csv_mapping_file).record_id_path,) if p]
+        result = read_csv(claimed.path, required=required)
+    with _lock:
+        while len(_parsed) >= 4:
+            _parsed.pop(next(iter(_parsed)))
+        _parsed[claimed.sha256] = result
+    return result
+
+
+def _report(claimed: Any, parsed: Any) -> dict[str, Any] | None:
+    errors = [{"line": r.line, "reason": r.error} for r in parsed.rows if r.error]
+    if not errors:
+        return None
+    return {"file": claimed.name, "status": "done_with_quarantined_rows", "sha256": claimed.sha256,
+            "records": len(parsed.rows), "quarantined_rows": errors}
+
+
+def _record(claimed: Any, row: Any, fmt: str, id_path: str | None) -> SourceRecord:
+    rid = str(row.data.get(id_path) or "") if id_path and not row.error else ""
+    if not rid or is_valid_niss(rid):
+        rid = f"{claimed.name}#L{row.line}"
+    meta = {"_format": fmt, "_file": claimed.name, "_line": row.line}
+    if row.error:
+        return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="row_error", modified_at=claimed.modified_at,
+                            version=f"{claimed.sha256[:16]}:{row.line}", payload={**meta, "_error": row.error})
+    return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="piis_contract", modified_at=claimed.modified_at,
+                        version=f"{claimed.sha256[:16]}:{row.line}", payload={**row.data, **meta})
+
+
+@hookimpl
+def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
+    from piis_connectors.filedrop.directory import DropDirectory
+    from piis_connectors.filedrop.readers import FileRejected
+
+    s = _settings(cpas)
+    drop = DropDirectory(s.directory, s.settle_seconds, suffixes=[f".{f}" for f in s.formats])
+    state = _decode(cursor)
+    current, offset = None, 0
+    if state.get("file"):
+        path = drop.processing / str(state["file"])
+        if path.exists():
+            claimed = drop.adopt(path)
+            if claimed.sha256 == state.get("sha"):
+                if state.get("eof"):
+                    drop.finish(claimed, _report(claimed, _parse(claimed, s)))
+                else:
+                    current, offset = claimed, int(state.get("next", 0))
+    while current is None:
+        orphans = drop.orphans()
+        if orphans:
+            current = drop.adopt(orphans[0])
+        else:
+            ready = drop.ready()
+            if not ready:
+                return ChangePage(records=[], cursor=_encode(_IDLE), has_more=False)
+            current = drop.claim(ready[0])
+            if current is None:
+                continue  # another worker claimed it first
+        first = drop.is_processed(current.sha256)
+        if first is not None:
+            drop.skip_duplicate(current, first)
+            current = None
+            continue
+        try:
+            _parse(current, s)
+        except FileRejected as exc:
+            drop.fail(current, {"reason": exc.reason, "line": exc.line, "records": 0})
+            current = None
+        except OSError as exc:
+            drop.fail(current, {"reason": f"cannot read: {exc.strerror}", "line": None, "records": 0})
+            current = None
+    parsed = _parse(current, s)
+    fmt = _format_of(current.name)
+    id_path = _mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file).record_id_path
+    rows = parsed.rows[offset:offset + page_size]
+    nxt = offset + len(rows)
+    records = [_record(current, row, fmt, id_path) for row in rows]
+    new_state = {"file": current.path.name, "sha": current.sha256, "next": nxt, "eof": nxt >= len(parsed.rows)}
+    return ChangePage(records=records, cursor=_encode(new_state), has_more=True)
+
+
+@hookimpl
+def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutcome:
+    p = record.payload
+    where = f"{p.get('_file')} line {p.get('_line')}"
+    if record.kind == "row_error":
+        return MappingOutcome(record_id=record.record_id, problems=[
+            RecordProblem(record_id=record.record_id, field=f"line {p.get('_line')}", reason=f"{where}: {p.get('_error')}")])
+    if record.kind != "piis_contract":
+        return MappingOutcome(record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract")
+    s = _settings(cpas)
+    fmt = str(p.get("_format", "csv"))
+    mapping = _mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file)
+    result = mapping.apply(p, record_id=record.record_id)
+    if result.ok:
+        return MappingOutcome(record_id=record.record_id, contract=result.value)
+    return MappingOutcome(record_id=record.record_id, problems=[
+        RecordProblem(record_id=record.record_id, field=pr.field, reason=f"{where}: {pr.reason}")
+        for pr in result.problems
+    ] or [RecordProblem(record_id=record.record_id, field=f"line {p.get('_line')}", reason="no contract produced")])
+
+
+@hookimpl
+def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]:
+    """Each item becomes ``outbox/taak-<hash of key>.json`` for the package to import; same key, same file."""
+    from piis_connectors.filedrop.outbox import Outbox
+
+    outbox = Outbox(_settings(cpas).directory / "outbox")
+    results = []
+    for item in items:
+        task = {"contractnr": item.record_id, "soort": item.kind, "titel": item.title, "omschrijving": item.body,
+                "vervaldatum": item.due.strftime("%d/%m/%Y") if item.due else None, "gegevens": item.data}
+        try:
+            path, created = outbox.put(item.key, task)
+        except OSError as exc:
+            results.append(PushResult(key=item.key, status="failed", detail=f"cannot write the outbox: {exc.strerror}"))
+            continue
+        results.append(PushResult(key=item.key, status="created" if created else "duplicate", remote_id=path.name))
+    return results

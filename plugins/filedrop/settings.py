@@ -1,0 +1,22 @@
+"""Settings of the filedrop plugin, per CPAS (``[cpas.<id>.plugins.filedrop]``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = ["FiledropSettings"]
+
+
+class FiledropSettings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    directory: Path = Field(description="Drop root; incoming/, processing/, done/, failed/, outbox/ live below it")
+    formats: list[Literal["csv", "xml"]] = Field(default_factory=lambda: ["csv", "xml"],
+                                                 description="Accepted file types, by extension")
+    settle_seconds: float = Field(default=5.0, ge=0, description="A file must be unchanged this long to be read")
+    xml_record_tag: str = Field(default="contrat", min_length=1)
+    csv_mapping_file: str | None = Field(default=None, description="Replaces mappings/filedrop/csv_contract.yaml")
+    xml_mapping_file: str | None = Field(default=None, description="Replaces mappings/filedrop/xml_contract.yaml")
