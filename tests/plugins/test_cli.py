@@ -72,3 +72,11 @@ def test_a_broken_environment_does_not_take_the_cli_down(monkeypatch: pytest.Mon
     result = _run("plugins", "check")
     assert result.exit_code == 1 and "cpas.liege.name: Field required" in result.output
     assert "geheim" not in result.output
+
+
+def test_the_shipped_example_configuration_passes_plugins_check(monkeypatch: pytest.MonkeyPatch) -> None:
+    example = Path(__file__).resolve().parents[2] / "piis-bridge.example.toml"
+    monkeypatch.setenv("PIIS_CPAS__LIEGE__PLUGINS__NEPTUNUS__CLIENT_SECRET", "geheim")
+    result = _run("plugins", "check", "--config", str(example))
+    assert result.exit_code == 0, result.output
+    assert "OK: " in result.output and "2 CPAS configured" in result.output
