@@ -23,6 +23,7 @@ import copy
 import difflib
 import importlib.metadata
 import inspect
+import logging
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -48,7 +49,7 @@ from piis_bridge.hooks.types import (
     RunReport,
     SourceRecord,
 )
-from piis_bridge.logging import get_logger, redact
+from piis_bridge.logging import redact
 
 if TYPE_CHECKING:
     from piis_bridge.cli import CommandRegistry
@@ -76,7 +77,10 @@ ROLE_HOOKS: dict[str, tuple[str, ...]] = {
     "transfer": (),
 }
 _ROLE_OF_HOOK = {"piis_case_": "case_system", "piis_federal_": "federal", "piis_transfer_": "transfer"}
-_log = get_logger("piis_bridge.plugins")
+# stdlib logging, not a bare structlog logger: unconfigured structlog prints to stdout, which would
+# corrupt command output such as ``plugins --json``.  Once configure_logging() ran, these records go
+# through the same redacting structlog chain.
+_log = logging.getLogger("piis_bridge.plugins")
 
 
 def hook_names() -> list[str]:
@@ -399,8 +403,9 @@ class PluginHost:
         failure = PluginFailure(plugin=plugin, hook=hook, cpas_id=cpas_id, record_id=record_id,
                                 error_type=type(exc).__name__, message=redact(str(exc)) or type(exc).__name__)
         self.failures.append(failure)
-        _log.error("plugin failed", plugin=plugin, hook=hook, cpas=cpas_id, record_id=record_id,
-                   error=f"{failure.error_type}: {failure.message}")
+        _log.error("plugin %s failed in %s (cpas %s, record %s): %s: %s", plugin, hook, cpas_id, record_id,
+                   failure.error_type, failure.message,
+                   extra={"plugin": plugin, "hook": hook, "cpas": cpas_id, "record_id": record_id})
         return _Failed(failure)
 
     def _bad_result(self, plugin: str, hook: str, cpas_id: str, record_id: str | None, result: Any,
@@ -619,13 +624,13 @@ class PluginHost:
 
 def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
     # Names only: arguments carry contracts and NISS numbers.
-    _log.info("hook call", hook=hook_name, plugins=[impl.plugin_name for impl in reversed(hook_impls)],
-              cpas=getattr(kwargs.get("cpas"), "cpas_id", None))
+    _log.info("hook call %s plugins=%s cpas=%s", hook_name, [impl.plugin_name for impl in reversed(hook_impls)],
+              getattr(kwargs.get("cpas"), "cpas_id", None))
 
 
 def _trace_after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
     error = outcome.exception
-    _log.info("hook done", hook=hook_name, error=type(error).__name__ if error else None)
+    _log.info("hook done %s error=%s", hook_name, type(error).__name__ if error else None)
 
 
 def _describe(exc: BaseException) -> str:

@@ -80,3 +80,33 @@ def test_the_shipped_example_configuration_passes_plugins_check(monkeypatch: pyt
     result = _run("plugins", "check", "--config", str(example))
     assert result.exit_code == 0, result.output
     assert "OK: " in result.output and "2 CPAS configured" in result.output
+
+
+def test_a_plugin_whose_command_registration_raises_is_reported_and_the_cli_still_works(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from piis_bridge.hooks import hookimpl
+    from piis_bridge.hooks import manager
+
+    class Broken:
+        @hookimpl
+        def piis_register_commands(self, cli):
+            @cli.group("sim", help="simulators").command("broken")
+            def broken() -> None:
+                pass
+
+            raise RuntimeError("missing optional dependency")
+
+    original = manager.PluginHost.__init__
+
+    def with_broken(self, settings=None, *, plugins=(), **kw):
+        original(self, settings, plugins=[*plugins, ("broken", Broken())], **kw)
+
+    monkeypatch.setattr(manager.PluginHost, "__init__", with_broken)
+    app = build_app()
+    built = capsys.readouterr()
+    assert built.out == "", "nothing may reach stdout while the CLI is assembled"
+    assert "plugin 'broken' failed to register its commands (RuntimeError: missing optional dependency)" in built.err
+    result = CliRunner().invoke(app, ["--help"])
+    assert result.exit_code == 0 and "plugins" in result.stdout
+    sim = CliRunner().invoke(build_app(), ["sim", "--help"])
+    assert "broken" not in sim.stdout
