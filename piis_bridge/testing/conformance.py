@@ -109,7 +109,9 @@ class CaseSystemPluginConformance:
                                 "plugins": {put.name: put.settings} if put.settings else {}}}
         settings = Settings(cpas=routes, state_dir=tmp_path / "state")
         host = PluginHost(settings, plugins=[(put.name, put.plugin)], load_entrypoints=False, strict=True)
-        host.startup()
+        failed = host.startup()
+        if failed:
+            pytest.fail(f"piis_startup of {put.name!r} raised {failed[0].error_type}: {failed[0].message}")
         yield ConformanceKit(host=host, put=put)
 
     # ------------------------------------------------------------------ change feed
