@@ -1,0 +1,215 @@
+"""The agenda: every upcoming legal date across many contracts between two dates, sorted, each with
+the rule behind it -- what a social worker opens every morning.
+
+Why a generator: the nightly job runs it on 100,000 contracts.  :func:`iter_agenda` reads one contract
+at a time and yields only the items inside the window; :func:`agenda` sorts the window's items only
+(or keeps the first *limit* with a heap), so memory grows with the window, never with the caseload.
+
+The dates come from the same functions the rules use (D1-D4 of rules.md 2.0 through
+``piis_bridge.rules.calendar``, the obligation summary of ``obligation.assess_obligations``, and the
+sanction, transfer and subsidy computations of part 2), so the agenda never disagrees with
+``rules check``.  Only what is still to do (a deadline not met yet) or worth knowing that day (a
+sanction's execution starts, a contract ends by law) is listed; deadlines already met are not.
+Items name contracts by id, never a person.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract
+from piis_bridge.rules._deadline_math import add_months, one_day
+from piis_bridge.rules._issues import Due
+from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.sanctions import sanction_dues
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+from piis_bridge.rules.subsidies import subsidy_plan
+from piis_bridge.rules.transfers import legal_end_date, transfer_dues
+
+__all__ = ["AgendaItem", "nth_birthday", "contract_dues", "iter_agenda", "agenda", "AGENDA_FORMAT", "agenda_json"]
+
+AGENDA_FORMAT = "piis-bridge/agenda"
+_U25 = (ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT)
+_NOT_ON_AGENDA = {"R-SAN-07"}  # the recidivism year end: a limit, not something to do that day
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class AgendaItem:
+    """One line of the agenda.  Field order is the sort order: date, contract, rule, label."""
+
+    date: date
+    contract_id: str
+    rule_id: str
+    label: str
+    kind: str  # "deadline" (something must happen by that day) or "event"
+    cpas_ins: str
+    citation: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"date": self.date.isoformat(), "contract_id": self.contract_id, "cpas_ins": self.cpas_ins,
+                "rule_id": self.rule_id, "kind": self.kind, "label": self.label, "citation": self.citation}
+
+
+def nth_birthday(birth: date, years: int) -> date:
+    """The first day on which the person is *years* old (D5, consistent with ``calendar.age_on``):
+    someone born on 29 February has birthdays on 1 March in common years."""
+    try:
+        return birth.replace(year=birth.year + years)
+    except ValueError:  # 29 February in a common year
+        return date(birth.year + years, 3, 1)
+
+
+def _obligation_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar) -> Iterator[Due]:
+    from piis_bridge.rules.obligation import assess_obligations
+
+    signed = c.signed_date
+    ob = assess_obligations(RuleContext(c, c.decision.decision_date, settings, calendar))[0]
+    if signed is None and ob.deadline is not None and not ob.exempted:
+        rule_id = "R-DL-01" if ob.mandatory else "R-DL-03"
+        if ob.rule_set == "historical":
+            rule_id = "R-DL-08"
+        yield Due(rule_id, "PIIS signature deadline", ob.deadline, ("signatures",))
+    if signed is None and c.reflection is not None:
+        yield Due("R-DL-04", "earliest signature date (reflection period)",
+                  add_calendar_days(c.reflection.draft_handed_date, settings.reflection_days), ("reflection",),
+                  deadline=False)
+    if any(b in _U25 for b in ob.bases) or any(b in _U25 for b in c.obligation.basis):
+        birthday = nth_birthday(c.beneficiary.birth_date, settings.age_threshold)
+        if c.start_date <= birthday <= c.end_date:
+            yield Due("R-OBL-02", f"beneficiary turns {settings.age_threshold}: the under-"
+                      f"{settings.age_threshold} basis no longer applies", birthday, ("beneficiary.birth_date",),
+                      deadline=False)
+
+
+def _follow_up_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar) -> Iterator[Due]:
+    for i, req in enumerate(c.interview_requests):
+        if req.held_date is None:
+            yield Due("R-DL-05", f"interview requested on {req.requested_date.isoformat()}",
+                      calendar.add_working_days(req.requested_date, settings.interview_deadline_working_days),
+                      (f"interview_requests[{i}].held_date",))
+    if c.studies is not None:
+        for i, year in enumerate(c.studies.academic_years):
+            if year.results_communicated_date is None:
+                yield Due("R-DL-06", f"exam results {year.academic_year} to the CPAS",
+                          calendar.add_working_days(year.results_available_date, settings.exam_results_working_days),
+                          (f"studies.academic_years[{i}].results_communicated_date",))
+    for i, appeal in enumerate(c.appeals):
+        if appeal.filed_date is None:
+            yield Due("R-DL-07", "appeal deadline (labour court)",
+                      add_months(appeal.decision_received_date, settings.appeal_deadline_months),
+                      (f"appeals[{i}]",), deadline=False)
+    held = {e.held_on for e in c.evaluations}
+    planned_dates = set(c.evaluation_arrangement.planned_dates) if c.evaluation_arrangement is not None else set()
+    for planned in sorted(planned_dates - held):
+        yield Due("R-EVA-01", "planned evaluation", planned, ("evaluation_arrangement.planned_dates",),
+                  deadline=False)
+    if c.evaluations:
+        last = max(c.evaluations, key=lambda e: e.held_on)
+        if last.next_date is not None and last.next_date not in held and last.next_date not in planned_dates:
+            yield Due("R-EVA-01", "next evaluation agreed at the last one", last.next_date, ("evaluations",),
+                      deadline=False)
+    # Each full 12-month period needs 3 evaluations, 2 in person (R-EVA-01/02): flag the period's end
+    # when the count is still short.
+    end = c.termination.ended_on if c.termination is not None else c.end_date
+    k = 1
+    while True:
+        period_end = add_months(c.start_date, 12 * k) - one_day
+        if period_end > end:
+            break
+        period_start = add_months(c.start_date, 12 * (k - 1))
+        inside = [e for e in c.evaluations if period_start <= e.held_on <= period_end and e.formalised]
+        in_person = sum(e.mode is EvaluationMode.IN_PERSON for e in inside)
+        if len(inside) < settings.eval_min_per_year or in_person < settings.eval_min_in_person:
+            yield Due("R-EVA-01", f"evaluation year {k} ends: {len(inside)} of {settings.eval_min_per_year} "
+                      f"evaluations held, {in_person} of {settings.eval_min_in_person} in person", period_end,
+                      ("evaluations",))
+        k += 1
+    if c.termination is None and legal_end_date(c, settings) is None:
+        yield Due("R-EVA-06", "contract ends: final evaluation, inform the council", c.end_date, ("end_date",),
+                  deadline=False)
+
+
+def contract_dues(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS, calendar: WorkingCalendar | None = None
+) -> Iterator[Due]:
+    """Every agenda-worthy date of one contract (deadlines not met yet, and events)."""
+    from piis_bridge.rules.engine import calendar_for
+
+    cal = calendar or calendar_for(settings)
+    yield from _obligation_dues(contract, settings, cal)
+    yield from _follow_up_dues(contract, settings, cal)
+    for due in sanction_dues(contract, settings=settings):
+        if due.rule_id not in _NOT_ON_AGENDA and not (due.deadline and due.done is not None):
+            yield due
+    yield from transfer_dues(contract, settings)
+    if contract.signed_date is not None:
+        plan = subsidy_plan(contract, settings)
+        window_end = add_months(plan.window_end, 1) - one_day if plan.window_end is not None else None
+        runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
+        if plan.type is not None and window_end is not None and plan.type.value != "STUDIES" and \
+                runs_until >= window_end:
+            yield Due("R-SUB-09", f"{plan.type.value} subsidy window ends: a PROLONGATION needs a motivated decision "
+                      "before then", window_end, ("subsidy_history",), deadline=False)
+
+
+_CITATIONS: dict[str, str] = {}
+
+
+def _citation(rule_id: str) -> str:
+    if not _CITATIONS:
+        from piis_bridge.rules.engine import default_registry
+
+        _CITATIONS.update({r.id: r.citation for r in default_registry()})
+    return _CITATIONS.get(rule_id, "")
+
+
+def iter_agenda(
+    contracts: Iterable[PIISContract],
+    start: date,
+    end: date,
+    *,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+    settings_for: Callable[[PIISContract], RuleSettings] | None = None,
+) -> Iterator[AgendaItem]:
+    """Stream the items dated in ``[start, end]`` (both included), contract by contract, unsorted."""
+    from piis_bridge.rules.engine import calendar_for
+
+    if end < start:
+        raise ValueError("the agenda window ends before it starts")
+    for contract in contracts:
+        chosen = settings_for(contract) if settings_for is not None else settings
+        cal = calendar_for(chosen)
+        for due in contract_dues(contract, chosen, cal):
+            if start <= due.day <= end:
+                yield AgendaItem(due.day, contract.contract_id, due.rule_id, due.label,
+                                 "deadline" if due.deadline else "event", contract.cpas.ins_code,
+                                 _citation(due.rule_id))
+
+
+def agenda(
+    contracts: Iterable[PIISContract],
+    start: date,
+    end: date,
+    *,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+    settings_for: Callable[[PIISContract], RuleSettings] | None = None,
+    limit: int | None = None,
+) -> list[AgendaItem]:
+    """The window's items sorted by date, contract, rule; with *limit*, only the first ones (a heap)."""
+    items = iter_agenda(contracts, start, end, settings=settings, settings_for=settings_for)
+    if limit is not None:
+        return heapq.nsmallest(limit, items)
+    return sorted(items)
+
+
+def agenda_json(items: Iterable[AgendaItem], start: date, end: date) -> dict[str, Any]:
+    """The stable ``--json`` form (docs/rules-more.md)."""
+    rows = [i.as_dict() for i in items]
+    return {"format": AGENDA_FORMAT, "version": 1, "from": start.isoformat(), "to": end.isoformat(),
+            "count": len(rows), "items": rows}
+
