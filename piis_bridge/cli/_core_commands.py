@@ -14,3 +14,4 @@ def register(cli: CommandRegistry) -> None:
     plugins_commands.register(cli)
     from piis_bridge.cli import pipeline_commands; pipeline_commands.register(cli)  # noqa: E702
     from piis_bridge.cli import rules_more_commands; rules_more_commands.register(cli)  # noqa: E702
+    from piis_bridge.cli import rules_commands; rules_commands.register(cli)  # noqa: E702

@@ -1,0 +1,224 @@
+"""``piis-bridge rules check | list | docs``: the rules engine on the command line.
+
+``rules agenda`` and ``rules subsidy`` are registered into the same group by the part-2 module.
+Output never carries a NISS: contracts are named by id, invalid records by position and id.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from piis_bridge.cli._registry import CommandRegistry
+
+__all__ = ["register", "RULES_HELP"]
+
+RULES_HELP = "PIIS rules: check contracts, list the rules, generate docs/rules.md."
+
+
+def _parse_day(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _load_settings(path: Path | None) -> tuple[Any, dict[str, Any]]:
+    """The base settings and per-INS overrides from a JSON settings file."""
+    from pydantic import ValidationError
+
+    from piis_bridge.rules.settings import RuleSettings
+
+    if path is None:
+        return RuleSettings(), {}
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise typer.BadParameter(f"cannot read settings file {path}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise typer.BadParameter(f"{path}: expected a JSON object")
+    per_cpas = raw.pop("cpas", {}) or {}
+    try:
+        return RuleSettings(**raw), dict(per_cpas)
+    except ValidationError as exc:
+        raise typer.BadParameter(f"{path}: {exc.errors(include_input=False)[0]['loc']}: "
+                                 f"{exc.errors(include_input=False)[0]['msg']}") from None
+
+
+def _plugin_host(enabled: bool) -> Any:
+    if not enabled:
+        return None
+    try:
+        from piis_bridge.config import load_settings
+        from piis_bridge.hooks.manager import PluginHost
+
+        return PluginHost(load_settings(), strict=False)
+    except Exception as exc:  # noqa: BLE001 - the core rules still run
+        typer.echo(f"piis-bridge: plugin rules not loaded ({type(exc).__name__}); core rules only", err=True)
+        return None
+
+
+def _settings_for(base: Any, per_ins: dict[str, Any], host: Any):  # noqa: ANN202
+    """Per contract: the base settings, the file's overrides for its CPAS, then plugin parameters."""
+    cache: dict[str, Any] = {}
+    cpas_ids: dict[str, str] = {}
+    if host is not None:
+        try:
+            cpas_ids = {c.ins_code: cid for cid, c in host.settings.cpas.items()}
+        except AttributeError:
+            cpas_ids = {}
+
+    def pick(contract: Any) -> Any:
+        ins = contract.cpas.ins_code
+        if ins not in cache:
+            chosen = base.with_parameters(per_ins[ins]) if ins in per_ins else base
+            if host is not None and ins in cpas_ids:
+                params = host.rule_parameters(cpas_ids[ins])
+                if params:
+                    chosen = chosen.with_parameters(params)
+            cache[ins] = chosen
+        return cache[ins]
+
+    return pick
+
+
+def register(cli: CommandRegistry) -> None:
+    rules = cli.group("rules", help=RULES_HELP)
+
+    @rules.command("check")
+    def check(
+        files: list[Path] = typer.Argument(..., help="Canonical contract files (JSON)."),
+        on: str | None = typer.Option(None, "--on", help="Reference date YYYY-MM-DD (default: today)."),
+        as_json: bool = typer.Option(False, "--json", help="Stable JSON output (docs/rules.md)."),
+        settings_file: Path | None = typer.Option(None, "--settings", help="JSON file of rule settings."),
+        plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
+        show_info: bool = typer.Option(False, "--info", help="Also show info findings in the table."),
+    ) -> None:
+        """Judge every contract of FILE... as of --on; exit 1 when a legal error is found."""
+        from piis_bridge.model import load_file
+        from piis_bridge.rules.docs import CHECK_FORMAT, CHECK_VERSION
+        from piis_bridge.rules.engine import evaluate
+        from piis_bridge.rules.registry import build_registry
+        from piis_bridge.rules.report import Level
+
+        day = _parse_day(on)
+        base, per_ins = _load_settings(settings_file)
+        host = _plugin_host(plugins)
+        registry = build_registry(host)
+        pick = _settings_for(base, per_ins, host)
+        reports, problems = [], []
+        for path in files:
+            loaded = load_file(path)
+            problems.extend(loaded.problems)
+            for contract in loaded.contracts:
+                reports.append(evaluate(contract, on=day, settings=pick(contract), registry=registry))
+        errors = sum(len(r.errors) for r in reports)
+        summary = {
+            "contracts": len(reports),
+            "contracts_with_errors": sum(1 for r in reports if r.has_errors),
+            "errors": errors,
+            "warnings": sum(len(r.warnings) for r in reports),
+            "problems": len(problems),
+        }
+        if as_json:
+            body = {"format": CHECK_FORMAT, "version": CHECK_VERSION, "reference_date": day.isoformat(),
+                    "summary": summary, "problems": [p.as_dict() for p in problems],
+                    "reports": [r.to_json_dict() for r in reports]}
+            sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
+        else:
+            _print_human(reports, problems, summary, day, show_info, Level)
+        if summary["contracts_with_errors"]:
+            raise typer.Exit(1)
+        if problems:
+            raise typer.Exit(2)
+
+    @rules.command("list")
+    def list_rules(
+        as_json: bool = typer.Option(False, "--json", help="JSON list of the rules."),
+        plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
+    ) -> None:
+        """Every rule with its id, severity, citation and whether it is checked automatically."""
+        from piis_bridge.rules.registry import build_registry
+
+        registry = build_registry(_plugin_host(plugins))
+        if as_json:
+            rows = [{"id": r.id, "title": r.title, "severity": r.severity.value, "citation": r.citation,
+                     "automated": r.automated, "era": r.era.value, "source": r.source,
+                     "parameters": list(r.parameters)} for r in registry]
+            sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
+            return
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title=f"PIIS rules ({len(registry)})", show_lines=False)
+        for col in ("Id", "Sev", "Checked", "Title", "Citation"):
+            table.add_column(col, overflow="fold")
+        for r in registry:
+            table.add_row(r.id, r.severity.value, "yes" if r.automated else "no", r.title, r.citation)
+        Console(width=max(120, _console_width())).print(table)
+
+    @rules.command("docs")
+    def docs() -> None:
+        """Print docs/rules.md, generated from the registry (core rules only)."""
+        from piis_bridge.rules.docs import render_markdown
+        from piis_bridge.rules.registry import build_registry
+
+        sys.stdout.write(render_markdown(build_registry()))
+
+
+def _console_width() -> int:
+    import shutil
+
+    return shutil.get_terminal_size((120, 40)).columns
+
+
+def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int], day: date, show_info: bool,
+                 level_enum: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console(width=max(120, _console_width()))
+    style = {"error": "bold red", "warning": "yellow", "info": "dim"}
+    for report in reports:
+        head = (f"[bold]{report.contract_id}[/bold]  CPAS {report.cpas_ins}  as of {day.isoformat()}  "
+                f"rules {report.rule_set}")
+        console.rule(head)
+        for ob in report.obligations:
+            state = "mandatory" if ob.mandatory else "optional"
+            bases = ", ".join(b.value for b in ob.bases) or "-"
+            extra = " (exempted)" if ob.exempted else ""
+            due = f", sign by {ob.deadline.isoformat()}" if ob.deadline else ""
+            console.print(f"  {ob.person}: PIIS {state}{extra} [{bases}]{due}; age {ob.age_on_reference}")
+        content = report.sections.get("content", {})
+        if content:
+            console.print(f"  content: {'complete' if content.get('complete') else 'incomplete'}")
+        shown = [f for f in report.findings if show_info or f.level is not level_enum.INFO]
+        if shown:
+            table = Table(show_header=True, header_style="bold")
+            for col in ("Level", "Rule", "Finding", "Fields", "Citation"):
+                table.add_column(col, overflow="fold")
+            for f in shown:
+                table.add_row(f"[{style[f.level.value]}]{f.level.value}[/]", f.rule_id, f.message,
+                              ", ".join(f.fields), f.citation)
+            console.print(table)
+        if report.dates:
+            dates = Table(show_header=True, header_style="bold")
+            for col in ("Date", "Status", "Rule", "What"):
+                dates.add_column(col, overflow="fold")
+            for d in sorted(report.dates, key=lambda x: x.date):
+                dates.add_row(d.date.isoformat(), d.status.value, d.rule_id, d.label)
+            console.print(dates)
+        for failure in report.rule_failures:
+            console.print(f"  [bold red]rule failed[/]: {failure}")
+    for p in problems:
+        console.print(f"[bold red]invalid input[/]: {p}")
+    console.print(f"{summary['contracts']} contract(s), {summary['contracts_with_errors']} with legal errors, "
+                  f"{summary['errors']} error(s), {summary['warnings']} warning(s), "
+                  f"{summary['problems']} input problem(s)")
