@@ -196,6 +196,8 @@ class FederalClient:
             raise
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
             if isinstance(exc, requests.exceptions.ConnectionError) and not _is_connect_failure(exc):
+                if "ReadTimeout" in repr(exc):
+                    raise OutcomeUnknown("no reply within the operation timeout") from None
                 raise OutcomeUnknown(f"connection lost after sending: {type(exc).__name__}") from None
             raise TransientError(f"could not connect: {type(exc).__name__}") from None
         except requests.exceptions.Timeout:

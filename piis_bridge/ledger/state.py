@@ -1,7 +1,8 @@
 """The ledger's state machine: which status may follow which (issue #5).
 
 built -> sent -> accepted | refused | partially_accepted | blocked; a sent form whose outcome is unknown
-stays sent until the federal status is known.  An answered form may later be superseded (a correction
+stays sent until the federal status is known (and goes back to built only if the service says it never
+received it).  An answered form may later be superseded (a correction
 accepted, or a new version of a refused form); an accepted one may become blocked a posteriori.
 """
 
@@ -14,7 +15,8 @@ __all__ = ["ALLOWED", "InvalidTransition", "check_transition"]
 S = FormStatus
 ALLOWED: dict[FormStatus, frozenset[FormStatus]] = {
     S.BUILT: frozenset({S.SENT, S.SUPERSEDED, S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED}),
-    S.SENT: frozenset({S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED}),
+    # sent -> built only when the service certainly never received it (connect failure, status UNKNOWN)
+    S.SENT: frozenset({S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED, S.BUILT}),
     S.ACCEPTED: frozenset({S.SUPERSEDED, S.BLOCKED}),
     S.PARTIALLY_ACCEPTED: frozenset({S.SUPERSEDED, S.BLOCKED}),
     S.BLOCKED: frozenset({S.SUPERSEDED, S.ACCEPTED}),

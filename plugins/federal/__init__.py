@@ -1,1 +1,97 @@
-"""federal plugin for piis-bridge (registered under the piis_bridge entry-point group)."""
+"""federal plugin for piis-bridge: forms B, C and D to the SPP IS / NovaPrima over the BCSS SSDN envelope.
+
+This module is the plugin object (entry point ``federal`` in group ``piis_bridge``).  Imports are lazy:
+loading the plugin must cost nothing for commands that never talk to the federal service.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from piis_bridge.hooks import hookimpl
+
+__all__ = [
+    "piis_plugin_settings",
+    "piis_register_commands",
+    "piis_mapping_files",
+    "piis_federal_build_forms",
+    "piis_federal_submit",
+    "piis_federal_fetch_results",
+    "piis_federal_fetch_statement",
+    "service_for",
+]
+
+_SERVICES: dict[tuple[str, str], Any] = {}
+
+
+def _database_url(cpas: Any) -> str:
+    url = (cpas.settings or {}).get("database_url") or os.environ.get("PIIS_DATABASE_URL")
+    return url or "sqlite:///var/piis-bridge.sqlite3"
+
+
+def service_for(cpas: Any) -> Any:
+    """One service (ledger + zeep client, connections reused) per CPAS and database, per process."""
+    from piis_bridge.ledger import Ledger
+    from piis_plugins.federal.service import FederalService
+
+    url = _database_url(cpas)
+    key = (cpas.cpas_id, url)
+    service = _SERVICES.get(key)
+    if service is None or service.settings.model_dump() != _settings_model()(**(cpas.settings or {})).model_dump():
+        service = FederalService(cpas, Ledger.open(url))
+        _SERVICES[key] = service
+    return service
+
+
+def _settings_model() -> Any:
+    from piis_plugins.federal.service import FederalSettings
+
+    return FederalSettings
+
+
+@hookimpl
+def piis_plugin_settings() -> Any:
+    return _settings_model()
+
+
+@hookimpl
+def piis_register_commands(cli: Any) -> None:
+    from piis_plugins.federal.cli import register
+
+    register(cli)
+
+
+@hookimpl
+def piis_mapping_files() -> list[Any]:
+    from importlib.resources import files
+
+    root = files("piis_mappings.federal")
+    return [root.joinpath(name) for name in ("form_b.yaml", "form_c.yaml", "form_d.yaml", "piis_codes.yaml",
+                                             "rubrics.yaml")]
+
+
+@hookimpl
+def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[Any]:
+    from piis_bridge.forms import ContractEvent
+    from piis_plugins.federal.building import FormBuilder
+
+    if not isinstance(event, ContractEvent):
+        event = ContractEvent.from_contract(contract)
+    return [FormBuilder().build(cpas.cpas_id, contract, event)]
+
+
+@hookimpl
+def piis_federal_submit(cpas: Any, forms: list[Any]) -> list[Any]:
+    return service_for(cpas).submit(forms)
+
+
+@hookimpl
+def piis_federal_fetch_results(cpas: Any, tickets: list[str]) -> list[Any]:
+    return service_for(cpas).fetch_results(tickets)
+
+
+@hookimpl
+def piis_federal_fetch_statement(cpas: Any, month: date) -> Any:
+    return service_for(cpas).statement(month)

@@ -1,0 +1,160 @@
+"""Forms B, C and D from the canonical contract, driven by the mapping files in ``mappings/federal``.
+
+Why declarative: the public rubric list of the DIS forms is incomplete (federal.md section 11); when the
+official layout is known, the mapping files change, not the code.  Every built form is serialised with
+the connector's DIS builder and validated against our XSD before it may be recorded for sending; a
+violation is reported with the rubric number and label.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from datetime import date
+from importlib.resources import files
+from typing import Any
+
+import yaml
+
+from piis_bridge.forms import ContractEvent, EventKind, FederalForm, FormIssue, FormKind
+
+__all__ = ["FormBuilder", "rubric_label", "piis_code", "to_element", "validate_form", "normalise_dossier"]
+
+_KIND_FOR_EVENT = {EventKind.GRANT: FormKind.B, EventKind.CHANGE: FormKind.B, EventKind.END: FormKind.C,
+                   EventKind.RECOVERY: FormKind.D}
+_HEADER = {"CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier"}
+_SIGNED = {"SIGNED", "ACTIVE", "SUSPENDED_PROJECT", "ENDED"}
+
+
+@functools.cache
+def _yaml(name: str) -> Any:
+    return yaml.safe_load(files("piis_mappings.federal").joinpath(name).read_text(encoding="utf-8"))
+
+
+def rubric_label(kind: str, field: str | None) -> str | None:
+    """'11 Catégorie du bénéficiaire / Categorie van de begunstigde' for (B, Category)."""
+    if not field:
+        return None
+    leaf = field.rsplit("/", 1)[-1]
+    table = _yaml("rubrics.yaml")
+    entry = table.get(kind, {}).get(leaf) or table["common"].get(leaf)
+    if entry is None:
+        return leaf
+    return f"{entry['rubric']} {entry['fr']} / {entry['nl']}"
+
+
+def normalise_dossier(raw: str) -> str:
+    return re.sub(r"[^A-Za-z0-9 /\-]", "", str(raw))[:20] or "0"
+
+
+def _get(obj: Any, path: str) -> Any:
+    for part in path.split("."):
+        if obj is None:
+            return None
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def piis_code(contract: Any, person: str, on: date) -> int | None:
+    """The PIIS code of the applicant or the partner at *on* (mappings/federal/piis_codes.yaml)."""
+    if person == "partner" and getattr(contract, "partner", None) is None:
+        return None
+    tags = {str(getattr(t, "value", t)) for t in (contract.form_tags or [])}
+    facts = {
+        "exemption": getattr(contract.obligation, "exemption", None) is not None,
+        "piis_signed": str(getattr(contract.status, "value", contract.status)) in _SIGNED,
+        "employed": str(getattr(contract.beneficiary.employment_status, "value", "NONE")) != "NONE",
+    }
+    for rule in _yaml("piis_codes.yaml")["rules"]:
+        start, until = rule.get("from"), rule.get("until")
+        if (start and on < start) or (until and on >= until):
+            continue
+        ok = True
+        for key, wanted in (rule.get("when") or {}).items():
+            have = wanted in tags if key == "form_tag" else facts[key] == wanted
+            if not have:
+                ok = False
+                break
+        if ok:
+            return rule["code"]
+    return None
+
+
+class FormBuilder:
+    """contract + event -> FederalForm (content only; keys and versions are the ledger's business)."""
+
+    def build(self, cpas_id: str, contract: Any, event: ContractEvent) -> FederalForm:
+        kind = _KIND_FOR_EVENT[event.kind]
+        spec = _yaml(f"form_{kind.value.lower()}.yaml")
+        values: dict[str, Any] = {}
+        for element, rule in spec["fields"].items():
+            values[element] = self._value(contract, event, rule, values)
+        header = {k: values.pop(k) for k in list(values) if k in _HEADER}
+        entry = values.get("EntryDate")
+        recovery = event.recovery
+        return FederalForm(
+            kind=kind, cpas_id=cpas_id, cpas_name=str(header["CpasName"]), cpas_ins=str(header["InsCode"]),
+            cpas_bce=str(header["KBOBCE"]), niss=str(header["SSIN"]), dossier=str(header["Dossier"]),
+            record_id=str(getattr(contract, "contract_id", "") or "") or None,
+            entry_date=entry if kind is not FormKind.D else None,
+            recovery_month=recovery.month.replace(day=1) if (kind is FormKind.D and recovery) else None,
+            rubrics={k: v for k, v in values.items() if k not in ("EntryDate", "RecoveryMonth")},
+        )
+
+    def _value(self, contract: Any, event: ContractEvent, rule: dict[str, Any], so_far: dict[str, Any]) -> Any:
+        if "const" in rule:
+            return rule["const"]
+        if "piis" in rule:
+            on = so_far.get("EntryDate") or event.effective_date or contract.decision.ri_start_date
+            code = piis_code(contract, rule["piis"], on)
+            if rule["piis"] == "partner":
+                partner = getattr(contract, "partner", None)
+                if partner is None:
+                    return None
+                return {"SSIN": str(partner.niss), "PiisPartner": code}
+            return code
+        value = None
+        if "event" in rule:
+            value = _get(event, rule["event"])
+        if value is None and "path" in rule:
+            value = _get(contract, rule["path"])
+        transform = rule.get("transform")
+        if transform == "dossier" and value is not None:
+            value = normalise_dossier(value)
+        elif transform == "value" and value is not None:
+            value = getattr(value, "value", value)
+        elif transform == "month" and value is not None:
+            value = value.isoformat()[:7]
+        return value
+
+
+def to_element(form: FederalForm) -> Any:
+    """The connector's DIS element for *form* (key, header, rubric 4 and the form-specific rubrics)."""
+    from piis_connectors.federal import dis
+
+    fields: dict[str, Any] = {"ClientReference": form.client_reference, "CpasName": form.cpas_name,
+                              "InsCode": form.cpas_ins, "KBOBCE": form.cpas_bce, "SSIN": form.niss,
+                              "Dossier": form.dossier}
+    if form.kind is FormKind.D:
+        fields["RecoveryMonth"] = form.recovery_month.isoformat()[:7] if form.recovery_month else None
+        fields["SequenceNumber"] = form.sequence_number
+    else:
+        fields["EntryDate"] = form.entry_date
+    fields.update(form.rubrics)
+    if form.kind is FormKind.B:
+        fields["NoticeStatus"] = "1" if form.correction else "0"
+    elif form.kind is FormKind.D:
+        fields["Correction"] = "1" if form.correction else "0"
+    return dis.build_form(form.kind.value, fields)
+
+
+def validate_form(form: FederalForm, element: Any | None = None) -> list[FormIssue]:
+    """Our DIS XSD; every violation names its rubric."""
+    from piis_connectors.federal import dis, schemas
+
+    try:
+        element = element if element is not None else to_element(form)
+    except dis.FormError as exc:
+        return [FormIssue(code="XSD", field=None, message=str(exc))]
+    return [FormIssue(code="XSD", severity="ERROR", field=i.field, rubric=rubric_label(form.kind.value, i.field),
+                      message=i.message) for i in schemas.validate(schemas.dis_schema(), element)]

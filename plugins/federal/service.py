@@ -1,0 +1,294 @@
+"""The federal plugin's engine: ledger <-> connector.
+
+Order of operations for every form (issue #5): key + version decided against the ledger -> serialised and
+validated (a failing form never leaves, it is refused locally with its rubric) -> recorded *built* ->
+marked *sent* -> sent -> answered.  A timeout or broken reply after sending leaves the forms *sent*; they
+are resolved by asking the federal status before anything is sent again (no duplicate claims).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from lxml import etree
+from pydantic import BaseModel, ConfigDict
+
+from piis_bridge.forms import (
+    Evaluation,
+    FederalForm,
+    FormIssue,
+    FormKind,
+    FormStatus,
+    MonthlyStatement,
+    StatementLine,
+    StatementNotice,
+    SubmissionOutcome,
+)
+from piis_bridge.ledger import Ledger, payload_hash
+from piis_bridge.logging import get_logger
+from piis_plugins.federal.building import rubric_label, to_element, validate_form
+
+__all__ = ["FederalSettings", "FederalService", "outcome_from_result"]
+
+_log = get_logger("piis.federal")
+_LIVE = (FormStatus.ACCEPTED.value, FormStatus.PARTIALLY_ACCEPTED.value, FormStatus.BLOCKED.value)
+
+
+class FederalSettings(BaseModel):
+    """``[cpas.<id>.plugins.federal]`` settings."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = "http://127.0.0.1:8765/connectors/webservice/KSZBCSSWebServiceConnectorPort"
+    user_id: str = "00000000097"
+    email: str = "it@cpas.invalid"
+    mode: str = "batch"  # batch | online
+    batch_size: int = 1000
+    connect_timeout: float = 5.0
+    operation_timeout: float = 30.0
+    retries: int = 3
+    cert_file: str | None = None
+    key_file: str | None = None
+    ca_bundle: str | None = None
+    basic_auth_user: str | None = None
+    basic_auth_password: str | None = None
+    wsse_key_file: str | None = None
+    wsse_cert_file: str | None = None
+    database_url: str | None = None
+
+
+def outcome_from_result(result: Any, kind: str, ticket: str | None = None) -> SubmissionOutcome:
+    evaluation = Evaluation(result.evaluation)
+    status = {Evaluation.ACCEPTED: FormStatus.ACCEPTED, Evaluation.REFUSED: FormStatus.REFUSED,
+              Evaluation.PARTIALLYACCEPTED: FormStatus.PARTIALLY_ACCEPTED,
+              Evaluation.BLOCKED: FormStatus.BLOCKED}[evaluation]
+    received = None
+    if result.received_at:
+        try:
+            received = datetime.fromisoformat(result.received_at)
+        except ValueError:
+            received = None
+    issues = [FormIssue(code=e.code, severity=e.severity, field=e.field, rubric=rubric_label(kind, e.field),
+                        message=e.description) for e in result.errors if e.code != "GEN004"]
+    return SubmissionOutcome(client_reference=result.client_reference, kind=FormKind(kind), status=status,
+                             evaluation=evaluation, ticket=ticket, reference=result.reference_spp,
+                             attestation_id=result.unique_attest_id, percentage=result.percentage,
+                             accepted_amount=result.accepted_amount, received_at=received, issues=issues)
+
+
+@dataclass
+class Prepared:
+    form: FederalForm
+    xml: bytes
+    issues: list[FormIssue] = field(default_factory=list)
+
+
+class FederalService:
+    def __init__(self, cpas: Any, ledger: Ledger, client: Any | None = None) -> None:
+        self.cpas = cpas
+        self.cpas_id: str = cpas.cpas_id
+        self.settings = FederalSettings(**(cpas.settings or {}))
+        self.ledger = ledger
+        self._client = client
+
+    # ------------------------------------------------------------------ connector
+    @property
+    def client(self) -> Any:
+        if self._client is None:
+            from piis_connectors.federal.client import ClientConfig, FederalClient, make_signature
+            from piis_connectors.federal.envelope import AuthorizedUser
+
+            s = self.settings
+            wsse = make_signature(s.wsse_key_file, s.wsse_cert_file) if s.wsse_key_file and s.wsse_cert_file else None
+            self._client = FederalClient(ClientConfig(
+                endpoint=s.endpoint, user=AuthorizedUser(s.user_id, s.email, str(self.cpas.bce)),
+                connect_timeout=s.connect_timeout, operation_timeout=s.operation_timeout, retries=s.retries,
+                cert=(s.cert_file, s.key_file) if s.cert_file and s.key_file else None,
+                verify=s.ca_bundle or True,
+                basic_auth=(s.basic_auth_user, s.basic_auth_password or "") if s.basic_auth_user else None,
+                wsse=wsse))
+        return self._client
+
+    # ------------------------------------------------------------------ preparing
+    def prepare(self, form: FederalForm) -> Prepared:
+        """Decide key/version against the ledger, serialise, validate."""
+        if form.kind is FormKind.D and form.sequence_number is None and form.recovery_month is not None:
+            form = form.model_copy(update={"sequence_number": self.ledger.next_sequence(
+                self.cpas_id, form.dossier, form.recovery_month)})
+        if form.kind is FormKind.B and not form.client_reference and not form.supersedes:
+            live = self.ledger.latest(self.cpas_id, FormKind.B, form.niss, form.period_key)
+            if live is not None and live.content_hash != form.content_hash():
+                if live.status in _LIVE or live.status == FormStatus.SENT.value:
+                    # same EntryDate, other data: a correction (statut de l'avis 1) replacing it entirely
+                    form = form.model_copy(update={"correction": True, "supersedes": live.key})
+                elif live.status == FormStatus.REFUSED.value:
+                    form = form.model_copy(update={"supersedes": live.key})
+        form = form.with_key()
+        element = to_element(form)
+        issues = validate_form(form, element)
+        return Prepared(form, etree.tostring(element), issues)
+
+    def record(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
+        """Build step: record every form (built); an invalid one is refused locally and never leaves."""
+        outcomes = []
+        for form in forms:
+            prepared = self.prepare(form)
+            entry, created = self.ledger.record(prepared.form, prepared.xml)
+            if prepared.issues and created:
+                outcome = SubmissionOutcome(client_reference=entry.key, kind=prepared.form.kind,
+                                            status=FormStatus.REFUSED, evaluation=Evaluation.REFUSED,
+                                            issues=prepared.issues)
+                self.ledger.apply([outcome])
+                for issue in prepared.issues:
+                    _log.warning("form refused locally", key=entry.key, rubric=issue.rubric, field=issue.field)
+                outcomes.append(outcome)
+            else:
+                outcomes.append(self._outcome_of(entry.key))
+        return outcomes
+
+    def _outcome_of(self, key: str) -> SubmissionOutcome:
+        entry = self.ledger.get(key)
+        status = FormStatus(entry.status)
+        evaluation = {FormStatus.ACCEPTED: Evaluation.ACCEPTED, FormStatus.REFUSED: Evaluation.REFUSED,
+                      FormStatus.PARTIALLY_ACCEPTED: Evaluation.PARTIALLYACCEPTED,
+                      FormStatus.BLOCKED: Evaluation.BLOCKED}.get(status, Evaluation.PENDING)
+        return SubmissionOutcome(client_reference=key, kind=FormKind(entry.kind), status=status, evaluation=evaluation,
+                                 ticket=entry.ticket, reference=entry.reference, percentage=entry.percentage,
+                                 accepted_amount=entry.accepted_amount,
+                                 issues=[FormIssue(**e) for e in (entry.errors or [])])
+
+    # ------------------------------------------------------------------ sending
+    def submit(self, forms: Sequence[FederalForm], mode: str | None = None) -> list[SubmissionOutcome]:
+        """Record then send; returns one outcome per form (PENDING with a ticket in batch mode)."""
+        outcomes = self.record(forms)
+        self.send_built(mode=mode)
+        return [self._outcome_of(o.client_reference) for o in outcomes]
+
+    def send_built(self, mode: str | None = None, limit: int | None = None) -> int:
+        """Send every *built* form of this CPAS (oldest first), one dossier form at a time."""
+        mode = mode or self.settings.mode
+        self.resolve_unknown()
+        sent = 0
+        for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.BUILT, chunk=self.settings.batch_size):
+            busy = self.ledger.pending_dossiers(self.cpas_id) if mode == "online" else set()
+            ready = [e for e in chunk if e.dossier not in busy]
+            if not ready:
+                break
+            if mode == "online":
+                for entry in ready:
+                    self._send_online(entry)
+                    sent += 1
+            else:
+                sent += self._send_batch(ready)
+            if limit and sent >= limit:
+                break
+        return sent
+
+    def _xml_of(self, entry: Any) -> etree._Element:
+        form = FederalForm.model_validate_json(entry.payload)
+        element = to_element(form)
+        if payload_hash(etree.tostring(element)) != entry.payload_hash:
+            raise RuntimeError(f"payload of form {entry.key} changed since it was recorded")
+        return element
+
+    def _send_online(self, entry: Any) -> None:
+        from piis_connectors.federal.client import OutcomeUnknown, TransientError
+
+        element = self._xml_of(entry)
+        self.ledger.mark_sent([entry.key])
+        try:
+            results = self.client.submit_online(entry.kind, [element])
+        except OutcomeUnknown as exc:
+            _log.warning("outcome unknown after sending, will ask the status", key=entry.key, reason=str(exc))
+            self.resolve_unknown()
+            return
+        except TransientError:
+            self.ledger.transition(entry.key, FormStatus.BUILT)  # certainly not received: may be sent again
+            raise
+        self.ledger.apply(outcome_from_result(r, entry.kind) for r in results)
+
+    def _send_batch(self, entries: list[Any]) -> int:
+        from piis_connectors.federal.client import OutcomeUnknown, TransientError
+
+        elements = [self._xml_of(e) for e in entries]
+        keys = [e.key for e in entries]
+        self.ledger.mark_sent(keys)
+        try:
+            ticket = self.client.submit_batch(elements)
+        except OutcomeUnknown as exc:
+            _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
+            self.resolve_unknown()
+            return len(keys)
+        except TransientError:
+            for key in keys:
+                self.ledger.transition(key, FormStatus.BUILT)
+            raise
+        self.ledger.set_ticket(keys, ticket)
+        return len(keys)
+
+    def resolve_unknown(self) -> int:
+        """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent."""
+        resolved = 0
+        for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000):
+            todo = [e for e in chunk if not e.ticket]
+            if not todo:
+                continue
+            states = self.client.status([e.key for e in todo])
+            answers = []
+            for e in todo:
+                state, result = states.get(e.key, ("UNKNOWN", None))
+                if state == "PROCESSED" and result is not None:
+                    answers.append(outcome_from_result(result, e.kind))
+                elif state == "UNKNOWN":
+                    self.ledger.transition(e.key, FormStatus.BUILT)  # never arrived: safe to send again
+                resolved += 1
+            self.ledger.apply(answers)
+        return resolved
+
+    def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0) -> list[SubmissionOutcome]:
+        """Batch results by ticket (all open tickets of this CPAS when none are given)."""
+        if tickets is None:
+            tickets = sorted({e.ticket for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT)
+                              for e in chunk if e.ticket})
+        outcomes: list[SubmissionOutcome] = []
+        for ticket in tickets:
+            if wait:
+                results = self.client.wait_batch(ticket, timeout=wait)
+            else:
+                status, results = self.client.batch_result(ticket)
+                if status != "DONE":
+                    continue
+            kinds = {}
+            batch = [outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket) for r in results]
+            self.ledger.apply(batch)
+            outcomes.extend(batch)
+        return outcomes
+
+    # ------------------------------------------------------------------ statement
+    def statement(self, month: date) -> MonthlyStatement | None:
+        st = self.client.statement(month.isoformat()[:7])
+        if not st.available:
+            return None
+        return MonthlyStatement(
+            cpas_bce=st.kbo, month=month.replace(day=1),
+            lines=[StatementLine(legislation=l.legislation, ins_code=l.ins_code, dossier=l.dossier, niss=l.ssin,
+                                 reference=l.reference, client_reference=l.client_reference or None,
+                                 amount_type=l.amount_type, first_day=date.fromisoformat(l.first_day),
+                                 last_day=date.fromisoformat(l.last_day), budget_article=l.budget_article,
+                                 sign=l.sign, amount_cents=l.amount, percentage=l.percentage, category=l.category)
+                   for l in st.lines],
+            notices=[StatementNotice(code=c, client_reference=ref, text=text) for c, ref, text in st.notices])
+
+
+def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    buffer: list[Any] = []
+    for item in items:
+        buffer.append(item)
+        if len(buffer) >= size:
+            yield buffer
+            buffer = []
+    if buffer:
+        yield buffer
