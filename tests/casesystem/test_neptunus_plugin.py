@@ -158,3 +158,27 @@ def test_sim_command_is_registered() -> None:
 
     result = CliRunner().invoke(build_app(), ["sim", "casesystem", "--help"])
     assert result.exit_code == 0 and "--port" in result.output
+
+
+def test_sim_command_serves_real_http(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "NEPTUNUS_SIM_CLIENT_SECRET": "s3cret"}
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "piis-bridge"), "sim", "casesystem", "--port", "0", "--dossiers", "5",
+         "--db", str(tmp_path / "sim.sqlite")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        assert "http://127.0.0.1:" in line, proc.stderr.read() if proc.poll() is not None else line
+        url = line.split(" on ", 1)[1].split(" ", 1)[0]
+        token = httpx.post(url + "/oauth/token", data={"grant_type": "client_credentials"},
+                           auth=("piis-bridge", "s3cret")).json()["access_token"]
+        body = httpx.get(url + "/api/v1/gpmi/contracten", headers={"Authorization": f"Bearer {token}"}).json()
+        assert len(body["items"]) >= 5 and body["meer"] is False
+    finally:
+        proc.terminate()
+        proc.wait(10)

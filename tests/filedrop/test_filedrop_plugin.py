@@ -186,3 +186,14 @@ def test_push_writes_outbox_tasks_once(host, rows) -> None:
     assert [r.status for r in host.case_push("brussel", items)] == ["duplicate"]
     (task,) = (host.drop.root / "outbox").iterdir()
     assert json.loads(task.read_text())["titel"] == "Formulier B aanvaard"
+
+
+def test_a_quarantined_row_goes_through_once_the_vendor_re_exports_it_fixed(host, rows) -> None:
+    broken = copy.deepcopy(rows[0])
+    broken["startdatum"] = "31/02/2025"
+    settle(write_csv(host.drop.incoming / "1.csv", [broken, rows[1]]), offset=1)
+    first, cursor = _run(host)
+    assert [o.ok for o in first] == [False, True]
+    settle(write_csv(host.drop.incoming / "2.csv", [rows[0]]), offset=2)  # the fixed row, next night
+    again, _ = _run(host, cursor)
+    assert [(o.record_id, o.ok) for o in again] == [(rows[0]["contractnr"], True)]
