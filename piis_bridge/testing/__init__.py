@@ -55,6 +55,9 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
+_STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
+
+
 class _Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
@@ -66,7 +69,9 @@ class _Collect(logging.Handler):
         except Exception:  # noqa: BLE001 - a malformed record is still inspected field by field
             message = str(record.msg)
         parts = [message, str(record.msg)]
-        parts.extend(str(v) for k, v in vars(record).items() if k not in ("msg", "args", "message"))
+        # The fields a handler could render: the message and any ``extra``; not the numeric
+        # bookkeeping (timestamps, thread ids), whose digits can pass a NISS checksum by chance.
+        parts.extend(str(v) for k, v in vars(record).items() if k not in _STANDARD)
         if record.exc_info:
             parts.append(logging.Formatter().formatException(record.exc_info))
         self.texts.append(f"{record.name}: " + " | ".join(parts))

@@ -135,3 +135,13 @@ def test_the_guard_sees_a_niss_in_log_records_and_console(capfd: pytest.CaptureF
     assert len(leaks) == 2 and all(A_NISS not in leak and "[NISS]" in leak for leak in leaks)
     with pytest.raises(pytest.fail.Exception, match="a NISS reached the logs"):
         guard.check()
+
+
+def test_the_guard_ignores_log_bookkeeping_but_sees_extras(capfd: pytest.CaptureFixture[str]) -> None:
+    handler = _Collect()
+    guard = NissGuard(handler, capfd)
+    record = logging.makeLogRecord({"msg": "clean", "relativeCreated": float(f"11454.{A_NISS}")})
+    handler.handle(record)
+    assert guard.leaks() == []
+    handler.handle(logging.makeLogRecord({"msg": "clean", "beneficiary": A_NISS}))
+    assert len(guard.leaks()) == 1
