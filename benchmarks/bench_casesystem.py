@@ -49,7 +49,10 @@ def _serve(db: str, dossiers: int, queue: Any) -> None:
 
 def _pull(url: str, cursor: str | None, page_size: int, map_records: bool, state_dir: str) -> dict[str, Any]:
     from piis_bridge.hooks.types import CpasContext
+    from piis_bridge.logging import configure_logging
     from piis_plugins.neptunus import plugin
+
+    configure_logging(level="WARNING")
 
     ctx = CpasContext(cpas_id="bench", name="OCMW Bench", ins_code="44021", bce="0207916035", state_dir=Path(state_dir),
                       settings={"base_url": url, "client_id": "piis-bridge", "client_secret": "geheim"})

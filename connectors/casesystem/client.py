@@ -146,13 +146,30 @@ class CaseSystemClient:
     # -- plumbing -----------------------------------------------------------------------------
 
     def _fetch_token(self) -> None:
-        try:
-            response = self._http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                       auth=(self._client_id, self._secret))
-        except httpx.TransportError as exc:
-            raise CaseSystemUnavailable(f"token request failed: {type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise CaseSystemHTTPError(response.status_code, "token", "client credentials refused")
+        """Client-credentials token; 5xx, 429 and transport errors are retried like any request."""
+        attempt = 0
+        while True:
+            try:
+                response = self._http.post("/oauth/token", data={"grant_type": "client_credentials"},
+                                           auth=(self._client_id, self._secret))
+            except httpx.TransportError as exc:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise CaseSystemUnavailable(f"token request failed: {type(exc).__name__}") from exc
+                self._backoff(attempt)
+                continue
+            if response.status_code == 429 or response.status_code >= 500:
+                attempt += 1
+                if attempt > self.max_retries:
+                    raise CaseSystemUnavailable(f"token request: HTTP {response.status_code} after {attempt} attempts")
+                if "Retry-After" in response.headers:
+                    self._sleep(self._retry_after(response))
+                else:
+                    self._backoff(attempt)
+                continue
+            if response.status_code != 200:
+                raise CaseSystemHTTPError(response.status_code, "token", "client credentials refused")
+            break
         body = response.json()
         self._token = body["access_token"]
         # Refresh a little before the vendor's expiry so a long page never carries a dead token.

@@ -175,6 +175,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._admin(method, path, query)
                 return
             if path == "/oauth/token" and method == "POST":
+                fault = st.take_fault(path)
+                if fault is not None:
+                    headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
+                    raise _HttpError(int(fault["status"]), "GESIMULEERDE_FOUT", "gesimuleerde fout", headers)
                 self._token()
                 return
             if not path.startswith(API):

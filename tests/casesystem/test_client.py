@@ -170,3 +170,10 @@ def test_cursor_file_is_replaced_atomically(tmp_path) -> None:
     store.save("abc")
     store.save("def")
     assert store.load() == "def" and not (tmp_path / "cursor.tmp").exists()
+
+
+def test_token_endpoint_errors_are_retried(casesystem_simulator) -> None:
+    casesystem_simulator.inject(503, count=2, path="/oauth")
+    with _client(casesystem_simulator) as c:
+        assert len(c.fetch_changes(None, 2).items) == 2
+    assert c.stats["retries"] == 2 and c.stats["token_refreshes"] == 1
