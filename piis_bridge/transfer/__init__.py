@@ -7,6 +7,7 @@ list (:mod:`.envelope`), the legal computations (:mod:`.legal`), the detection o
 lives in ``piis_connectors.transfer``; the hooks and the CLI in ``piis_plugins.transfer``.
 """
 
+from piis_bridge.transfer.detection import Detection, Pusher, detect_transfer, task_for
 from piis_bridge.transfer.envelope import (
     Ack,
     EnvelopeError,
@@ -30,6 +31,7 @@ from piis_bridge.transfer.legal import (
     subsidy_remainders,
     transfer_eligibility,
 )
+from piis_bridge.transfer.messages import DeliveryReceipt, Destination, ExportedPackage, IncomingPackage
 from piis_bridge.transfer.package import (
     ConsentEvidence,
     ContinuingSanction,
@@ -41,18 +43,28 @@ from piis_bridge.transfer.package import (
     minimise_contract,
     package_bytes,
 )
-from piis_bridge.transfer.service import DraftSink, ReceiveOutcome, TransferError, TransferService, draft_from_package
+from piis_bridge.transfer.service import (
+    DraftSink,
+    ReceiveOutcome,
+    TransferError,
+    TransferService,
+    draft_contract_id,
+    draft_from_package,
+)
 from piis_bridge.transfer.states import CaseState, InvalidTransition, ReceiptState
 from piis_bridge.transfer.tables import ConsentRecord, ReceivedPackage, RejectedEnvelope, TransferCase, TransferEvent
 
 __all__ = [
+    "Detection", "Pusher", "detect_transfer", "task_for",
+    "DeliveryReceipt", "Destination", "ExportedPackage", "IncomingPackage",
     "Ack", "EnvelopeError", "SigningKey", "TrustList", "open_ack", "open_package", "sign_ack", "sign_package",
     "ContinuingSanctionPlan", "Eligibility", "ResidenceChange", "SubsidyRemainder", "TransferEligibility",
     "consent_allows_transfer", "continuing_sanctions", "find_residence_change", "legal_end_date",
     "subsidy_remainders", "transfer_eligibility",
     "ConsentEvidence", "ContinuingSanction", "PackageParty", "SubsidyHandover", "TransferPackage",
     "WorkerContact", "build_package", "minimise_contract", "package_bytes",
-    "DraftSink", "ReceiveOutcome", "TransferError", "TransferService", "draft_from_package",
+    "DraftSink", "ReceiveOutcome", "TransferError", "TransferService", "draft_contract_id",
+    "draft_from_package",
     "CaseState", "InvalidTransition", "ReceiptState",
     "ConsentRecord", "ReceivedPackage", "RejectedEnvelope", "TransferCase", "TransferEvent",
 ]

@@ -73,6 +73,7 @@ class ReceiveOutcome:
     ack_envelope: str
     reason: str = ""
     draft_ref: str | None = None
+    case_ref: str | None = None
 
 
 def _utcnow() -> datetime:
@@ -86,6 +87,11 @@ def _aware(value: datetime) -> datetime:
 def case_id_for(cpas_id: str, contract_id: str, change_date: date) -> str:
     """Deterministic: the same move of the same contract is always the same case."""
     return "trf-" + uuid.uuid5(uuid.NAMESPACE_URL, f"piis-bridge:{cpas_id}:{contract_id}:{change_date}").hex
+
+
+def draft_contract_id(package_id: str) -> str:
+    """The draft's contract id at the receiving CPAS (stable: the same package, the same draft)."""
+    return f"TRF-{package_id[:16]}"
 
 
 def draft_from_package(package: TransferPackage, receiver: Cpas) -> PIISContract:
@@ -110,7 +116,7 @@ def draft_from_package(package: TransferPackage, receiver: Cpas) -> PIISContract
         }))
     start = max(package.legal_end_date, old.start_date)
     return old.model_copy(update={
-        "contract_id": f"TRF-{package.package_id[:16]}",
+        "contract_id": draft_contract_id(package.package_id),
         "cpas": receiver,
         "status": ContractStatus.DRAFT,
         "start_date": start,
@@ -236,6 +242,14 @@ class TransferService:
                         detail=f"move to INS {change.new_ins_code} on {change.change_date}")
             target = CaseState.AWAITING_CONSENT if verdict.transferable else CaseState.NOT_TRANSFERABLE
             self._move(session, case, target, detail=f"{verdict.eligibility.value}: {verdict.reason}")
+            return case
+
+    def task_pushed(self, case_id: str, task_ref: str) -> TransferCase:
+        """The case system confirmed the social worker's task (pushed again until it does)."""
+        with self.sessions.begin() as session:
+            case = self._case(session, case_id)
+            case.task_ref = task_ref
+            self._event(session, case_id=case_id, frm=case.state, to=case.state, detail=f"task {task_ref} pushed")
             return case
 
     def record_consent(self, case_id: str, consent: Consent, *, by: str, channel: str, note: str = "",
@@ -390,7 +404,8 @@ class TransferService:
                 else:
                     return ReceiveOutcome("duplicate", package.package_id, self._ack(
                         status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
-                        sender_bce=package.sender.bce, draft_ref=row.draft_ref), draft_ref=row.draft_ref)
+                        sender_bce=package.sender.bce, draft_ref=row.draft_contract_id),
+                        draft_ref=row.draft_contract_id, case_ref=row.draft_ref)
             else:
                 conflict = False
                 row = ReceivedPackage(
@@ -405,21 +420,24 @@ class TransferService:
                 draft = draft_from_package(package, Cpas(name=self.party.name, ins_code=self.party.ins_code,
                                                          bce=self.party.bce))
                 row.draft_json = draft.model_dump_json()
+                row.draft_contract_id = draft.contract_id
                 self._move_receipt(session, row, ReceiptState.IMPORTED_DRAFT, f"draft {draft.contract_id}")
         if conflict:
             return self._reject(raw, digest, f"package id {package.package_id} was already received with "
                                              "different content")
-        draft_ref = self._deliver(package.package_id, deliver_draft)
+        case_ref = self._deliver(package.package_id, deliver_draft)
+        draft_id = draft_contract_id(package.package_id)
         ack = self._ack(status="accepted", package_id=package.package_id, transfer_id=package.transfer_id,
-                        sender_bce=package.sender.bce, draft_ref=draft_ref)
+                        sender_bce=package.sender.bce, draft_ref=draft_id)
         with self.sessions.begin() as session:
             row = session.get(ReceivedPackage, package.package_id)
             assert row is not None
             row.ack_envelope = ack
-            self._move_receipt(session, row, ReceiptState.ACKNOWLEDGED, f"accepted; draft {draft_ref}")
+            self._move_receipt(session, row, ReceiptState.ACKNOWLEDGED,
+                               f"accepted; draft {draft_id}; case system {case_ref or 'pending'}")
         _log.info("transfer package imported as draft", cpas=self.cpas_id, package_id=package.package_id,
-                  sender=package.sender.bce, draft_ref=draft_ref)
-        return ReceiveOutcome("accepted", package.package_id, ack, draft_ref=draft_ref)
+                  sender=package.sender.bce, draft=draft_id, case_ref=case_ref)
+        return ReceiveOutcome("accepted", package.package_id, ack, draft_ref=draft_id, case_ref=case_ref)
 
     def _move_receipt(self, session: Session, row: ReceivedPackage, target: ReceiptState, detail: str) -> None:
         check_receipt_move(row.package_id, row.state, target)

@@ -1,1 +1,33 @@
-"""transfer plugin for piis-bridge (registered under the piis_bridge entry-point group)."""
+"""transfer plugin: hands a PIIS over to another CPAS over signed packages and mutual TLS
+(entry point ``transfer``).  The module is the plugin object: the hook implementations are imported here.
+"""
+
+from typing import Any
+
+from piis_bridge.hooks import hookimpl
+from piis_plugins.transfer.plugin import (
+    PLUGIN_NAME,
+    piis_plugin_settings,
+    piis_startup,
+    piis_transfer_export,
+    piis_transfer_import,
+    piis_transfer_send,
+)
+
+
+@hookimpl
+def piis_register_commands(cli: Any) -> None:
+    from piis_plugins.transfer.cli import register
+
+    register(cli)
+
+
+__all__ = [
+    "PLUGIN_NAME",
+    "piis_plugin_settings",
+    "piis_register_commands",
+    "piis_startup",
+    "piis_transfer_export",
+    "piis_transfer_import",
+    "piis_transfer_send",
+]

@@ -49,7 +49,10 @@ class TestCA:
         )
         self.pem = _write(directory, name, self.cert, self.key)
 
-    def issue(self, stem: str, cn: str, *, server: bool) -> Pem:
+    def issue(self, stem: str, cn: str, *, server: bool, client: bool | None = None) -> Pem:
+        """A certificate for a server (SAN 127.0.0.1), a client, or a bridge that is both."""
+        usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
+            [ExtendedKeyUsageOID.CLIENT_AUTH] if (client if client is not None else not server) else [])
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(timezone.utc)
         builder = (
@@ -57,8 +60,7 @@ class TestCA:
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(x509.ExtendedKeyUsage(
-                [ExtendedKeyUsageOID.SERVER_AUTH if server else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         )
         if server:
             builder = builder.add_extension(

@@ -89,7 +89,8 @@ def test_full_exchange_in_process(charleroi, liege):
     assert charleroi.prepare_package(case.case_id, LIEGE) == envelope  # built once, same package id
 
     outcome = liege.receive(envelope, deliver_draft=lambda draft, package: "draft-77")
-    assert outcome.status == "accepted" and outcome.draft_ref == "draft-77"
+    assert outcome.status == "accepted" and outcome.case_ref == "draft-77"
+    assert outcome.draft_ref == "TRF-" + outcome.package_id[:16]
     row = liege.received(outcome.package_id)
     assert row.state == ReceiptState.ACKNOWLEDGED
     assert [e.to_state for e in liege.events(package_id=outcome.package_id)] == [
@@ -100,12 +101,12 @@ def test_full_exchange_in_process(charleroi, liege):
     assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (MOVE_DATE, MOVE_DATE.replace(day=28), "62063")
 
     ack = charleroi.delivered(case.case_id, outcome.ack_envelope)
-    assert ack.status == "accepted" and ack.draft_ref == "draft-77"
+    assert ack.status == "accepted" and ack.draft_ref == outcome.draft_ref
     closed = charleroi.get_case(case.case_id)
-    assert closed.state == CaseState.ACKNOWLEDGED and closed.remote_draft_ref == "draft-77"
+    assert closed.state == CaseState.ACKNOWLEDGED and closed.remote_draft_ref == outcome.draft_ref
 
     again = liege.receive(envelope, deliver_draft=lambda draft, package: pytest.fail("imported twice"))
-    assert again.status == "duplicate" and again.draft_ref == "draft-77"
+    assert again.status == "duplicate" and again.case_ref == "draft-77" and again.draft_ref == outcome.draft_ref
     assert len(liege.list_received()) == 1
 
 
@@ -118,7 +119,7 @@ def test_draft_delivery_failure_is_retried(charleroi, liege):
         raise ConnectionError("case system down")
 
     outcome = liege.receive(envelope, deliver_draft=down)
-    assert outcome.status == "accepted" and outcome.draft_ref is None
+    assert outcome.status == "accepted" and outcome.case_ref is None
     assert liege.retry_draft_delivery(lambda d, p: "draft-9") == [(outcome.package_id, "draft-9")]
     assert liege.retry_draft_delivery(lambda d, p: pytest.fail("delivered twice")) == []
 

@@ -1,0 +1,99 @@
+"""Detecting a move and telling the social worker: the function the nightly pipeline calls per contract.
+
+Why from the canonical contract: a change of residence reaches the bridge as a new residence of
+the beneficiary, whether the case system recorded it or a National Register mutation came in from
+the federal side and was mapped onto the contract.  The pipeline already has the contract; it calls
+:func:`detect_transfer` for each one, which opens the case once (the same move of the same contract
+is always the same case) and pushes one task back to the case system (idempotent on its key).
+
+No keys are needed here: detection never signs anything.  The push is a callable so the pipeline
+passes its plugin host's ``case_push`` for the CPAS, and a test passes a list's ``append``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import sessionmaker
+
+from piis_bridge.hooks.types import PushItem, PushResult
+from piis_bridge.logging import get_logger
+from piis_bridge.model import PIISContract
+from piis_bridge.transfer.envelope import TrustList
+from piis_bridge.transfer.legal import Eligibility, find_residence_change
+from piis_bridge.transfer.package import PackageParty
+from piis_bridge.transfer.service import TransferService
+from piis_bridge.transfer.tables import TransferCase
+
+__all__ = ["Detection", "Pusher", "detect_transfer", "task_for"]
+
+Pusher = Callable[[list[PushItem]], list[PushResult]]
+_log = get_logger("piis_bridge.transfer")
+
+
+@dataclass(frozen=True)
+class Detection:
+    """A move found on one contract: the case, whether it is new, and the task push result."""
+
+    case: TransferCase
+    created: bool
+    pushed: PushResult | None
+
+
+def task_for(case: TransferCase) -> PushItem:
+    """The task the social worker sees; what to do depends on the eligibility."""
+    eligibility = Eligibility(case.eligibility)
+    if eligibility is Eligibility.STAYS_STUDIES:
+        title = f"Move to INS {case.to_ins_code} on {case.residence_change_date}: studies PIIS stays here"
+        body = ("Full-time student under 25 in a studies PIIS: this CPAS stays competent and the contract "
+                "continues (R-TRF-02, R-STU-10). No transfer.")
+        due = None
+    elif eligibility is Eligibility.ENDS_NOT_TRANSFERABLE:
+        title = f"Move to INS {case.to_ins_code}: PIIS ends on {case.legal_end_date} (R-TRF-01)"
+        body = ("The contract ends by operation of law. No legal obligation to conclude a PIIS, so it cannot "
+                "be handed over (R-TRF-04). Close the contract and inform the person.")
+        due = case.legal_end_date
+    else:
+        title = f"Move to INS {case.to_ins_code}: PIIS ends on {case.legal_end_date}; ask for consent to transfer"
+        body = ("The contract ends by operation of law (R-TRF-01). It may be handed over to the new CPAS at "
+                "the person's request and with their explicit consent (R-TRF-03, R-TRF-05). Record the answer: "
+                f"piis-bridge transfer consent {case.case_id} --given|--refused --by NAME --channel HOW")
+        due = case.legal_end_date
+    return PushItem(key=f"{case.case_id}:detected", record_id=case.record_id, kind="transfer_notice",
+                    title=title, body=body, due=due,
+                    data={"transfer_case": case.case_id, "eligibility": case.eligibility, "rules": case.rules})
+
+
+def detect_transfer(
+    sessions: sessionmaker,
+    *,
+    cpas_id: str,
+    party: PackageParty,
+    contract: PIISContract,
+    record_id: str,
+    push: Pusher | None = None,
+) -> Detection | None:
+    """Open the transfer case for a contract whose beneficiary moved out, and tell the social worker.
+
+    Returns ``None`` when the contract shows no move.  Safe to call every night: the case is opened
+    once, and the task is pushed again only until the case system has confirmed it.
+    """
+    change = find_residence_change(contract)
+    if change is None:
+        return None
+    service = TransferService(sessions, cpas_id=cpas_id, party=party, signing_key=None, trust=TrustList())
+    case, created = service.open_case(contract, change, record_id=record_id)
+    result: PushResult | None = None
+    if push is not None and case.task_ref is None:
+        item = task_for(case)
+        try:
+            (result,) = push([item])
+        except Exception as exc:  # noqa: BLE001 - the case is open; the task is pushed again next run
+            _log.warning("transfer task not pushed", cpas=cpas_id, case=case.case_id, error=type(exc).__name__)
+        else:
+            if result.status in ("created", "duplicate"):
+                case = service.task_pushed(case.case_id, result.remote_id or result.key)
+    _log.info("transfer case", cpas=cpas_id, case=case.case_id, contract=contract.contract_id,
+              created=created, state=case.state)
+    return Detection(case=case, created=created, pushed=result)

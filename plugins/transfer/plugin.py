@@ -1,0 +1,267 @@
+"""The transfer plugin: glue between the transfer hooks, the core transfer service and the HTTPS
+transport (``piis_connectors.transfer``).
+
+- ``piis_transfer_export(cpas, transfer)``: ``transfer`` is a case id (or has ``case_id``); the case
+  must have the person's consent.  Returns an :class:`ExportedPackage` (signed envelope + where to).
+- ``piis_transfer_send(cpas, package, destination)``: delivers it with retries, checks the signed
+  acknowledgement, closes the case.  Returns a :class:`DeliveryReceipt` (``failed`` = retry later).
+- ``piis_transfer_import(cpas, package)``: ``package`` is the raw envelope (bytes) or an
+  :class:`IncomingPackage`; verifies, imports once as a draft, returns the :class:`ReceiveOutcome`
+  (whose ``ack_envelope`` goes back to the sender).
+
+One service per (CPAS, database): the hooks are called for several CPAS in one process (and, in
+tests, for two bridges at once), so nothing here is a process-wide singleton keyed by CPAS alone.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy.engine import Engine
+
+from piis_bridge.config import Settings
+from piis_bridge.db import Base, make_engine, make_sessionmaker
+from piis_bridge.hooks import hookimpl
+from piis_bridge.hooks.types import CpasContext, PushItem
+from piis_bridge.logging import get_logger
+from piis_bridge.transfer import (
+    CaseState,
+    DeliveryReceipt,
+    Destination,
+    EnvelopeError,
+    ExportedPackage,
+    IncomingPackage,
+    PackageParty,
+    ReceiveOutcome,
+    SigningKey,
+    TransferError,
+    TransferService,
+    TrustList,
+)
+from piis_bridge.transfer import tables as _tables
+from piis_plugins.transfer.settings import TransferSettings
+
+__all__ = [
+    "PLUGIN_NAME",
+    "piis_plugin_settings",
+    "piis_startup",
+    "piis_transfer_export",
+    "piis_transfer_send",
+    "piis_transfer_import",
+    "service_for",
+    "settings_for",
+    "destination_for",
+    "client_for",
+    "endpoint_for",
+    "draft_sink",
+    "send_case",
+]
+
+PLUGIN_NAME = "transfer"
+_log = get_logger("piis_plugins.transfer")
+_lock = threading.Lock()
+_engines: dict[str, Engine] = {}
+_services: dict[tuple[str, str], TransferService] = {}
+_installation_db: dict[str, str] = {}  # cpas id -> the database_url of the configuration serving it
+_TABLES = [t.__table__ for t in (_tables.TransferCase, _tables.ConsentRecord, _tables.ReceivedPackage,
+                                 _tables.RejectedEnvelope, _tables.TransferEvent)]
+
+
+@hookimpl
+def piis_plugin_settings() -> type[TransferSettings]:
+    return TransferSettings
+
+
+@hookimpl
+def piis_startup(config: Settings) -> None:
+    for cpas_id in config.cpas:
+        _installation_db[cpas_id] = config.database_url
+
+
+def settings_for(cpas: CpasContext) -> TransferSettings:
+    return TransferSettings.model_validate(cpas.settings)
+
+
+def _engine(url: str) -> Engine:
+    with _lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = make_engine(url)
+            # The lead's alembic history will own these tables; until then create them on first use.
+            Base.metadata.create_all(engine, tables=_TABLES)
+            _engines[url] = engine
+        return engine
+
+
+def service_for(cpas: CpasContext) -> TransferService:
+    """The transfer service of this CPAS over its database (built once per CPAS and database)."""
+    settings = settings_for(cpas)
+    url = settings.database_url or _installation_db.get(cpas.cpas_id) or Settings().database_url
+    with _lock:
+        cached = _services.get((cpas.cpas_id, url))
+    if cached is not None:
+        return cached
+    key = SigningKey.from_file(cpas.bce, settings.signing_key_path) if settings.signing_key_path else None
+    trust = TrustList.from_files({bce: path for bce, path in settings.trust.items()})
+    service = TransferService(
+        make_sessionmaker(_engine(url)), cpas_id=cpas.cpas_id,
+        party=PackageParty(name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce),
+        signing_key=key, trust=trust, not_expressed_counts=settings.not_expressed_counts_as_consent,
+    )
+    with _lock:
+        return _services.setdefault((cpas.cpas_id, url), service)
+
+
+def destination_for(cpas: CpasContext, ins_code: str) -> Destination:
+    peer = settings_for(cpas).peers.get(ins_code)
+    if peer is None:
+        raise TransferError(f"cpas {cpas.cpas_id}: no peer bridge configured for INS {ins_code} "
+                            f"(cpas.{cpas.cpas_id}.plugins.transfer.peers.{ins_code})")
+    return Destination(party=PackageParty(name=peer.name, ins_code=ins_code, bce=peer.bce), url=peer.url)
+
+
+def client_for(cpas: CpasContext, url: str) -> Any:
+    from piis_connectors.transfer import TransferClient, client_tls_context
+
+    settings = settings_for(cpas)
+    tls = None
+    if url.startswith("https://"):
+        tls = client_tls_context(settings.tls_ca_path, settings.tls_cert_path, settings.tls_key_path)
+    return TransferClient(url, tls=tls, retries=settings.retries, backoff=settings.backoff, timeout=settings.timeout)
+
+
+def _case_id(transfer: Any) -> str:
+    if isinstance(transfer, str):
+        return transfer
+    case_id = getattr(transfer, "case_id", None) or getattr(transfer, "transfer_id", None)
+    if not case_id:
+        raise TransferError("piis_transfer_export needs a transfer case id")
+    return str(case_id)
+
+
+@hookimpl
+def piis_transfer_export(cpas: CpasContext, transfer: Any) -> ExportedPackage:
+    service = service_for(cpas)
+    case_id = _case_id(transfer)
+    case = service.get_case(case_id)
+    destination = destination_for(cpas, case.to_ins_code)
+    envelope = service.prepare_package(case_id, destination.party)
+    case = service.get_case(case_id)
+    assert case.package_id is not None
+    return ExportedPackage(case_id=case_id, package_id=case.package_id, envelope=envelope, destination=destination)
+
+
+@hookimpl
+def piis_transfer_send(cpas: CpasContext, package: ExportedPackage, destination: Destination | None) -> DeliveryReceipt:
+    from piis_connectors.transfer import DeliveryError
+
+    service = service_for(cpas)
+    target = destination or package.destination
+    client = client_for(cpas, target.url)
+    try:
+        result = client.send(package.envelope)
+    except DeliveryError as exc:
+        service.delivery_failed(package.case_id, str(exc))
+        case = service.get_case(package.case_id)
+        return DeliveryReceipt(case_id=package.case_id, package_id=package.package_id, status="failed",
+                               state=case.state, attempts=case.attempts, detail=str(exc))
+    finally:
+        client.close()
+    try:
+        ack = service.delivered(package.case_id, result.ack)
+    except EnvelopeError as exc:
+        service.delivery_failed(package.case_id, f"acknowledgement not trusted: {exc}")
+        case = service.get_case(package.case_id)
+        return DeliveryReceipt(case_id=package.case_id, package_id=package.package_id, status="failed",
+                               state=case.state, attempts=case.attempts, detail=str(exc))
+    case = service.get_case(package.case_id)
+    return DeliveryReceipt(case_id=package.case_id, package_id=package.package_id, status=ack.status,
+                           state=case.state, attempts=case.attempts, detail=ack.reason, draft_ref=ack.draft_ref)
+
+
+@hookimpl
+def piis_transfer_import(cpas: CpasContext, package: Any) -> ReceiveOutcome:
+    incoming = package if isinstance(package, IncomingPackage) else IncomingPackage(envelope=bytes(package))
+    return service_for(cpas).receive(incoming.envelope, deliver_draft=incoming.deliver_draft)
+
+
+# -- wiring used by the CLI, the pipeline and the tests ---------------------------------------------
+
+
+def draft_sink(host: Any, cpas_id: str) -> Any:
+    """A :data:`DraftSink` that pushes the draft to the CPAS's case system as a task to review.
+
+    The vendor API has no "create a draft contract" call, so the draft travels in the task's data,
+    attached to the configured inbox record (``draft_record_id``) or to the draft's own id.
+    """
+    ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
+    inbox = settings_for(ctx).draft_record_id
+
+    def deliver(draft: Any, package: Any) -> str | None:
+        sanctions = "; ".join(f"sanction {s.sanction_id}: {s.remaining_days} days left from {s.continue_from}"
+                              for s in package.continuing_sanctions) or "no sanction to continue"
+        item = PushItem(
+            key=f"transfer-received:{package.package_id}", record_id=inbox or draft.contract_id,
+            kind="transfer_notice",
+            title=f"PIIS handed over by {package.sender.name}: draft {draft.contract_id} to review",
+            body=("Check whether taking the commitments over is possible and desirable (R-TRF-06). "
+                  f"Old contract ended on {package.legal_end_date}. {sanctions} (R-SAN-10)."),
+            data={"draft_contract": draft.model_dump(mode="json"), "package_id": package.package_id,
+                  "sender_bce": package.sender.bce,
+                  "continuing_sanctions": [s.model_dump(mode="json") for s in package.continuing_sanctions],
+                  "subsidies": [s.model_dump(mode="json") for s in package.subsidies]},
+        )
+        (result,) = host.case_push(cpas_id, [item])
+        if result.status == "failed":
+            raise TransferError(f"case system refused the draft task: {result.detail}")
+        return result.remote_id or result.key
+
+    return deliver
+
+
+def endpoint_for(host: Any, cpas_id: str, *, host_name: str | None = None, port: int | None = None) -> Any:
+    """The receiving HTTPS endpoint of one CPAS, wired to ``piis_transfer_import`` through the host."""
+    from piis_connectors.transfer import HandlerResult, TransferEndpoint, server_tls_context
+
+    ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
+    settings = settings_for(ctx)
+    tls = None
+    if settings.tls_cert_path and settings.tls_key_path:
+        tls = server_tls_context(settings.tls_cert_path, settings.tls_key_path, settings.tls_ca_path)
+    sink = draft_sink(host, cpas_id) if settings_for(ctx).draft_record_id or _has_case_system(host, cpas_id) else None
+
+    def handle(body: bytes, peer: dict[str, Any]) -> HandlerResult:
+        outcome = host.transfer_import(cpas_id, IncomingPackage(envelope=body, deliver_draft=sink))
+        if not isinstance(outcome, ReceiveOutcome):
+            raise TransferError("piis_transfer_import failed; see the plugin failures")
+        return HandlerResult(outcome.status, outcome.ack_envelope)
+
+    return TransferEndpoint(handle, host=host_name or settings.listen_host,
+                            port=settings.listen_port if port is None else port, tls=tls)
+
+
+def _has_case_system(host: Any, cpas_id: str) -> bool:
+    return host.settings.cpas[cpas_id].case_system is not None
+
+
+def send_case(host: Any, cpas_id: str, case_id: str) -> DeliveryReceipt:
+    """Export and send one case through the hooks, then tell the social worker how it went."""
+    exported = host.transfer_export(cpas_id, case_id)
+    if not isinstance(exported, ExportedPackage):
+        failure = host.failures[-1] if host.failures else None
+        raise TransferError(f"case {case_id}: export failed"
+                            + (f" ({failure.error_type}: {failure.message})" if failure else ""))
+    receipt = host.transfer_send(cpas_id, exported, exported.destination)
+    if not isinstance(receipt, DeliveryReceipt):
+        raise TransferError(f"case {case_id}: send failed")
+    if receipt.state in (CaseState.ACKNOWLEDGED, CaseState.REJECTED) and _has_case_system(host, cpas_id):
+        ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
+        case = service_for(ctx).get_case(case_id)
+        host.case_push(cpas_id, [PushItem(
+            key=f"{case_id}:{receipt.state}", record_id=case.record_id, kind="transfer_notice",
+            title=(f"Transfer to {exported.destination.party.name}: "
+                   + ("received as a draft" if receipt.state == CaseState.ACKNOWLEDGED else "REJECTED")),
+            body=receipt.detail or f"package {receipt.package_id}",
+            data={"transfer_case": case_id, "package_id": receipt.package_id, "status": receipt.status})])
+    return receipt

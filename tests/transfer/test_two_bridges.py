@@ -1,0 +1,334 @@
+"""The proof: two bridges for two CPAS (Charleroi -> Liège), each with its own SQLite database, its own
+NeptunusWeb-like case-system simulator and its own receiving endpoint on a free loopback port, talking
+over mutual TLS with certificates made in the test.  Everything goes through the real plugin host,
+the real hooks and the real ``piis-bridge transfer`` CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+import piis_plugins.neptunus
+import piis_plugins.transfer
+from piis_bridge.cli import build_app
+from piis_bridge.config import load_settings
+from piis_bridge.hooks.manager import PluginHost
+from piis_bridge.identifiers import is_valid_niss
+from piis_bridge.model import ContractStatus, PIISContract
+from piis_bridge.transfer import CaseState, ReceiptState, detect_transfer
+from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
+from piis_connectors.transfer import TransferClient, client_tls_context
+from piis_plugins.transfer.plugin import endpoint_for, service_for
+from tests.transfer._pki import TestCA
+from tests.transfer._support import CHARLEROI, LIEGE, MOVE_DATE, example, moved, new_key
+
+INBOX = "INBOX-TRANSFERS"
+
+
+@dataclass
+class Bridge:
+    cpas_id: str
+    party: Any
+    config: Path
+    host: PluginHost
+    sim: CaseSystemSimulator
+    endpoint: Any
+
+    @property
+    def ctx(self):
+        return self.host.context(self.cpas_id, "transfer")
+
+    @property
+    def service(self):
+        return service_for(self.ctx)
+
+    def tasks(self, record_id: str) -> list[dict]:
+        return self.sim.store.list_rows("taken", record_id)
+
+
+def _toml(value: Any) -> str:
+    return orjson.dumps(str(value) if isinstance(value, Path) else value).decode()
+
+
+def _write_config(path: Path, cpas_id: str, party: Any, *, db: Path, sim_url: str, secret_file: Path,
+                  transfer: dict[str, Any]) -> None:
+    lines = [
+        f"database_url = {_toml(f'sqlite:///{db}')}",
+        f"state_dir = {_toml(path.parent / 'state')}",
+        "[plugins]",
+        'enabled = ["neptunus", "transfer"]',
+        f"[cpas.{cpas_id}]",
+        f"name = {_toml(party.name)}", f"ins_code = {_toml(party.ins_code)}", f"bce = {_toml(party.bce)}",
+        'case_system = "neptunus"', 'federal = ""', 'transfer = "transfer"',
+        f"[cpas.{cpas_id}.plugins.neptunus]",
+        f"base_url = {_toml(sim_url)}", 'client_id = "piis-bridge"', f"client_secret_file = {_toml(secret_file)}",
+        "max_retries = 1",
+        f"[cpas.{cpas_id}.plugins.transfer]",
+    ]
+    peers = transfer.pop("peers", {})
+    trust = transfer.pop("trust", {})
+    lines += [f"{k} = {_toml(v)}" for k, v in transfer.items()]
+    lines.append(f"[cpas.{cpas_id}.plugins.transfer.trust]")
+    lines += [f'"{bce}" = {_toml(p)}' for bce, p in trust.items()]
+    for ins, peer in peers.items():
+        lines.append(f'[cpas.{cpas_id}.plugins.transfer.peers."{ins}"]')
+        lines += [f"{k} = {_toml(v)}" for k, v in peer.items()]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.fixture
+def bridges(tmp_path, monkeypatch):
+    """Charleroi (A) and Liège (B), fully wired; yields (A, B)."""
+    ca = TestCA(tmp_path / "pki")
+    secret = tmp_path / "neptunus.secret"
+    secret.write_text("geheim")
+    made: dict[str, Any] = {}
+    for cpas_id, party in (("charleroi", CHARLEROI), ("liege", LIEGE)):
+        root = tmp_path / cpas_id
+        root.mkdir()
+        key = new_key(party.bce)
+        (root / "signing.pem").write_bytes(_private_pem(key))
+        (root / "signing.pub.pem").write_bytes(key.public_pem())
+        tls = ca.issue(f"{cpas_id}-bridge", f"bridge.{cpas_id}.test", server=True, client=True)
+        sim = CaseSystemSimulator(SimulatorConfig(db_path=root / "neptunus.sqlite"), host="127.0.0.1", port=0).start()
+        made[cpas_id] = {"root": root, "party": party, "tls": tls, "sim": sim}
+    # Each bridge's own case system holds what it would in real life: Charleroi the contract, Liège an
+    # inbox dossier where hand-overs land for review.
+    made["charleroi"]["sim"].store.put("CHA-2025-0410", {"contractnummer": "CHA-2025-0410"}, ocmw=CHARLEROI.bce)
+    made["charleroi"]["sim"].store.put("CHA-2025-0411", {"contractnummer": "CHA-2025-0411"}, ocmw=CHARLEROI.bce)
+    made["charleroi"]["sim"].store.put("GNT-2025-0877", {"contractnummer": "GNT-2025-0877"}, ocmw=CHARLEROI.bce)
+    made["liege"]["sim"].store.put(INBOX, {"contractnummer": INBOX}, ocmw=LIEGE.bce)
+
+    out = []
+    endpoints = {}
+    for cpas_id, other in (("liege", "charleroi"), ("charleroi", "liege")):
+        me, peer = made[cpas_id], made[other]
+        config = me["root"] / "piis-bridge.toml"
+        _write_config(config, cpas_id, me["party"], db=me["root"] / "bridge.sqlite3", sim_url=me["sim"].url,
+                      secret_file=secret, transfer={
+                          "signing_key_path": me["root"] / "signing.pem",
+                          "trust": {peer["party"].bce: peer["root"] / "signing.pub.pem"},
+                          "peers": {peer["party"].ins_code: {"name": peer["party"].name, "bce": peer["party"].bce,
+                                                             "url": endpoints.get(other, "https://127.0.0.1:9")}},
+                          "tls_cert_path": me["tls"].cert, "tls_key_path": me["tls"].key,
+                          "tls_ca_path": ca.pem.cert, "listen_port": 0, "retries": 2, "backoff": 0.01,
+                          "draft_record_id": INBOX,
+                      })
+        host = PluginHost(load_settings(config), plugins=[("neptunus", piis_plugins.neptunus),
+                                                          ("transfer", piis_plugins.transfer)],
+                          load_entrypoints=False)
+        host.startup()
+        endpoint = endpoint_for(host, cpas_id, port=0).start()
+        endpoints[cpas_id] = endpoint.url
+        out.append(Bridge(cpas_id, me["party"], config, host, me["sim"], endpoint))
+    liege, charleroi = out
+    # Charleroi's configuration was written after Liège's endpoint was up: its peer URL is real.
+    assert charleroi.host.settings.cpas["charleroi"].plugins["transfer"]["peers"]["62063"]["url"] == liege.endpoint.url
+    try:
+        yield charleroi, liege
+    finally:
+        for bridge in (charleroi, liege):
+            bridge.endpoint.stop()
+            bridge.sim.stop()
+        piis_plugins.neptunus.close_clients()
+
+
+def _private_pem(key) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    return key.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.NoEncryption())
+
+
+def _detect(bridge: Bridge, contract: PIISContract):
+    push = lambda items: bridge.host.case_push(bridge.cpas_id, items)  # noqa: E731
+    return detect_transfer(bridge.service.sessions, cpas_id=bridge.cpas_id, party=bridge.party, contract=contract,
+                           record_id=contract.contract_id, push=push)
+
+
+def _cli(bridge: Bridge, *args: str):
+    result = CliRunner().invoke(build_app(), ["transfer", *args, "--config", str(bridge.config)])
+    return result
+
+
+def _charleroi(name: str, contract_id: str | None = None) -> PIISContract:
+    contract = example(name)
+    update: dict[str, Any] = {"cpas": contract.cpas.model_copy(update={"name": CHARLEROI.name, "ins_code": CHARLEROI.ins_code,
+                                                                       "bce": CHARLEROI.bce})}
+    if contract_id:
+        update["contract_id"] = contract_id
+    return moved(contract.model_copy(update=update), LIEGE, MOVE_DATE)
+
+
+def _a_tls(bridge: Bridge) -> Any:
+    s = bridge.ctx.settings
+    return client_tls_context(s["tls_ca_path"], s["tls_cert_path"], s["tls_key_path"])
+
+
+def test_move_consent_send_verify_import_acknowledge(bridges):
+    charleroi, liege = bridges
+    contract = _charleroi("sanction-history")
+    detection = _detect(charleroi, contract)
+    assert detection is not None and detection.created
+    case = detection.case
+    assert (case.state, case.legal_end_date) == (CaseState.AWAITING_CONSENT, MOVE_DATE)
+    (task,) = charleroi.tasks("CHA-2025-0410")
+    assert "ask for consent" in task["titel"] and task["soort"] == "VERHUIS"
+    # Nightly again: the same case, no second task.
+    again = _detect(charleroi, contract)
+    assert not again.created and len(charleroi.tasks("CHA-2025-0410")) == 1
+
+    result = _cli(charleroi, "consent", case.case_id, "--given", "--by", "D. Renard", "--channel", "interview, signed form")
+    assert result.exit_code == 0, result.output
+    assert "consent GIVEN recorded; state consent_given" in result.output
+
+    result = _cli(charleroi, "send")
+    assert result.exit_code == 0, result.output
+    assert f"{case.case_id}: accepted (state acknowledged" in result.output
+
+    closed = charleroi.service.get_case(case.case_id)
+    assert closed.state == CaseState.ACKNOWLEDGED and closed.ack_status == "accepted"
+    (received,) = liege.service.list_received()
+    assert received.state == ReceiptState.ACKNOWLEDGED and received.sender_bce == CHARLEROI.bce
+    assert closed.remote_draft_ref == received.draft_contract_id
+    # B's case system has the draft to review, as a task on its transfer inbox; never an active contract.
+    (inbox_task,) = liege.tasks(INBOX)
+    draft = PIISContract.model_validate(inbox_task["gegevens"]["draft_contract"])
+    assert draft.status is ContractStatus.DRAFT and draft.cpas.bce == LIEGE.bce
+    assert received.draft_ref == str(inbox_task["id"])
+    # A's social worker is told the hand-over arrived.
+    titles = [t["titel"] for t in charleroi.tasks("CHA-2025-0410")]
+    assert any("received as a draft" in t for t in titles)
+
+    listing = _cli(liege, "list", "--received", "--json")
+    assert listing.exit_code == 0 and orjson.loads(listing.output)[0]["state"] == "acknowledged"
+    shown = _cli(liege, "show", received.package_id)
+    assert shown.exit_code == 0, shown.output
+    assert "S2: 19 days, 2026-02-10 .. 2026-02-28" in shown.output
+    assert not any(is_valid_niss(tok) for tok in shown.output.replace(":", " ").split())
+    shown_a = _cli(charleroi, "show", case.case_id)
+    assert "GIVEN by D. Renard via interview, signed form" in shown_a.output
+    assert "awaiting_consent -> consent_given" in shown_a.output
+
+
+def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges):
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history")).case
+    charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
+    assert _cli(charleroi, "send", case.case_id).exit_code == 0
+    (received,) = liege.service.list_received()
+    package = liege.service.package_of(received.package_id)
+    (running,) = package.continuing_sanctions
+    assert (running.sanction_id, running.executed_days_at_sender, running.remaining_days) == ("S2", 40, 19)
+    draft = liege.service.draft_of(received.package_id)
+    s2 = next(s for s in draft.sanctions if s.sanction_id == "S2")
+    assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (MOVE_DATE, date(2026, 2, 28), LIEGE.ins_code)
+    assert (s2.end_date - s2.start_date).days + 1 == 19
+    s1 = next(s for s in draft.sanctions if s.sanction_id == "S1")  # carried out at A: kept only as history
+    assert s1.executing_cpas_ins != LIEGE.ins_code
+
+
+def test_tampered_package_is_rejected(bridges):
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history")).case
+    charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
+    exported = charleroi.host.transfer_export("charleroi", case.case_id)
+    header, payload, signature = exported.envelope.split(".")
+    import base64
+
+    data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["continuing_sanctions"][0]["remaining_days"] = 2
+    forged_payload = base64.urlsafe_b64encode(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).rstrip(b"=").decode()
+    with TransferClient(liege.endpoint.url, tls=_a_tls(charleroi), retries=0) as client:
+        result = client.send(".".join([header, forged_payload, signature]))
+    assert result.http_status == 422
+    from piis_bridge.transfer import open_ack
+
+    ack = open_ack(result.ack, charleroi.service.trust, expected_receiver_bce=LIEGE.bce)
+    assert ack.status == "rejected" and "signature check failed" in ack.reason
+    assert liege.service.list_received() == [] and liege.tasks(INBOX) == []
+    (rejection,) = liege.service.rejected()
+    assert rejection.claimed_sender == CHARLEROI.bce
+    # The genuine package, sent afterwards under the same package id, is still accepted.
+    receipt = charleroi.host.transfer_send("charleroi", exported, exported.destination)
+    assert receipt.status == "accepted" and len(liege.service.list_received()) == 1
+
+
+def test_package_sent_twice_is_imported_once(bridges):
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history")).case
+    charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
+    exported = charleroi.host.transfer_export("charleroi", case.case_id)
+    # B is overloaded once (503): the client retries and delivers; then an operator sends the very same
+    # package again by hand (as after a lost answer).
+    liege.endpoint.inject(503)
+    first = charleroi.host.transfer_send("charleroi", exported, exported.destination)
+    assert first.status == "accepted" and liege.endpoint.requests == 2
+    with TransferClient(liege.endpoint.url, tls=_a_tls(charleroi), retries=0) as client:
+        second = client.send(exported.envelope)
+    from piis_bridge.transfer import open_ack
+
+    ack = open_ack(second.ack, charleroi.service.trust, expected_receiver_bce=LIEGE.bce)
+    assert ack.status == "duplicate" and ack.package_id == exported.package_id
+    assert len(liege.service.list_received()) == 1 and len(liege.tasks(INBOX)) == 1
+    assert charleroi.host.transfer_export("charleroi", case.case_id) is None  # acknowledged: nothing to export
+
+
+def test_refused_consent_stops_everything(bridges):
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history", "CHA-2025-0411")).case
+    result = _cli(charleroi, "consent", case.case_id, "--refused", "--by", "N. Simon", "--channel", "phone",
+                  "--note", "wants a fresh start")
+    assert result.exit_code == 0 and "state consent_refused" in result.output
+    result = _cli(charleroi, "send", case.case_id)
+    assert result.exit_code == 1 and "needs the person's consent" in result.output
+    assert _cli(charleroi, "send").output.strip() == "nothing to send"
+    assert charleroi.service.get_case(case.case_id).package_id is None
+    assert liege.service.list_received() == [] and liege.endpoint.requests == 0
+
+
+def test_no_consent_recorded_nothing_is_sent(bridges):
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history")).case
+    assert _cli(charleroi, "consent", case.case_id, "--not-expressed", "--by", "D. Renard",
+                "--channel", "letter").exit_code == 0
+    result = _cli(charleroi, "send", case.case_id)
+    assert result.exit_code == 1 and liege.endpoint.requests == 0
+
+
+def test_student_is_not_transferred(bridges):
+    charleroi, liege = bridges
+    detection = _detect(charleroi, _charleroi("studies"))
+    case = detection.case
+    assert (case.state, case.eligibility) == (CaseState.NOT_TRANSFERABLE, "STAYS_STUDIES")
+    (task,) = charleroi.tasks("GNT-2025-0877")
+    assert "studies PIIS stays here" in task["titel"]
+    result = _cli(charleroi, "consent", case.case_id, "--given", "--by", "D. Renard", "--channel", "interview")
+    assert result.exit_code == 1
+    assert _cli(charleroi, "send", case.case_id).exit_code == 1
+    assert liege.endpoint.requests == 0
+
+
+def test_unreachable_receiver_keeps_the_case_ready_and_the_retry_delivers(bridges):
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history")).case
+    charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
+    liege.endpoint.inject(503, 503, 503)  # retries = 2: three attempts, all refused
+    result = _cli(charleroi, "send", case.case_id)
+    assert result.exit_code == 1 and "failed (state package_built, attempts 1)" in result.output
+    result = _cli(charleroi, "send")
+    assert result.exit_code == 0 and "accepted (state acknowledged" in result.output
+    assert len(liege.service.list_received()) == 1
+
+
+def _given():
+    from piis_bridge.model import Consent
+
+    return Consent.GIVEN
