@@ -242,6 +242,7 @@ class _FieldRule:
     template: str | None = None
     as_list: bool = False
     many: bool = False  # derived: as_list or a [*] source
+    simple_key: str | None = None  # derived: the one plain key read from the current object (fast path)
 
 
 @dataclass(frozen=True)
@@ -360,6 +361,9 @@ def _empty(value: Any) -> bool:
 
 
 def _set(data: dict[str, Any], target: str, value: Any) -> None:
+    if "." not in target:
+        data[target] = value
+        return
     parts = target.split(".")
     for part in parts[:-1]:
         data = data.setdefault(part, {})
@@ -391,6 +395,20 @@ def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool,
 def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str, Any], prefix: str) -> None:
     if rule.has_const:
         _set(out, rule.target, rule.const)
+        return
+    key = rule.simple_key
+    if key is not None and not ctx.track and isinstance(obj, dict):
+        # Fast path (most fields): one plain key of the current object, one value.
+        value = obj.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
+            if rule.has_default:
+                _set(out, rule.target, rule.default)
+            elif rule.required:
+                ctx.problem(f"{base}.{key}" if base else key, "missing mandatory field")
+            return
+        ok, value = _convert(ctx, rule, f"{base}.{key}" if base else key, value)
+        if ok:
+            _set(out, rule.target, [value] if rule.as_list else value)
         return
     pairs: list[tuple[str, Any]] = []
     for src in rule.sources:
@@ -667,7 +685,9 @@ class _Parser:
                           has_default="default" in rule, join=str(rule.get("join", " ")),
                           split=None if rule.get("split") is None else str(rule.get("split")),
                           template=rule.get("template"), as_list=bool(rule.get("as_list", False)),
-                          many=bool(rule.get("as_list", False) or rule.get("split")) or any("[*]" in x for x in sources_t))
+                          many=bool(rule.get("as_list", False) or rule.get("split")) or any("[*]" in x for x in sources_t),
+                          simple_key=(sources_t[0] if len(sources_t) == 1 and rule.get("split") is None
+                                      and not any(ch in sources_t[0] for ch in ".[$") else None))
 
 
 def parse_mapping(doc: Any, source: str = "<mapping>", model: type[BaseModel] | None = None) -> Mapping:
