@@ -21,6 +21,7 @@ Exceptions::
 from __future__ import annotations
 
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,7 +63,7 @@ class FeedPage:
 
 
 class CaseSystemClient:
-    """Thread-compatible (one instance per thread or per CPAS); reuses one HTTP/1.1 connection pool."""
+    """One instance per CPAS, shareable between threads; reuses one HTTP/1.1 connection pool."""
 
     def __init__(
         self,
@@ -88,6 +89,7 @@ class CaseSystemClient:
         self._client_id, self._secret = client_id, client_secret
         self._token: str | None = None
         self._token_expires = 0.0
+        self._token_lock = threading.Lock()  # one refresh at a time when threads share the client
         self.max_retries, self.backoff, self.max_backoff = max_retries, backoff, max_backoff
         self.max_retry_after, self.max_rate_limit_waits = max_retry_after, max_rate_limit_waits
         self._sleep = sleep
@@ -185,7 +187,9 @@ class CaseSystemClient:
         refreshed = False
         while True:
             if self._token is None or time.monotonic() >= self._token_expires:
-                self._fetch_token()
+                with self._token_lock:
+                    if self._token is None or time.monotonic() >= self._token_expires:
+                        self._fetch_token()
             headers = {**kwargs.pop("headers", {}), "Authorization": f"Bearer {self._token}"}
             kwargs["headers"] = headers
             self.stats["requests"] += 1
