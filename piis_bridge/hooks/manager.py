@@ -526,12 +526,12 @@ class PluginHost:
     # ---------------------------------------------------------------- transfer
 
     def transfer_export(self, cpas_id: str, transfer: Any) -> Any:
-        record_id = getattr(transfer, "contract_id", None)
-        result = self._routed_call("piis_transfer_export", cpas_id, record_id=record_id, run_id=None, transfer=transfer)
+        result = self._routed_call("piis_transfer_export", cpas_id, record_id=_record_of(transfer), run_id=None,
+                                   transfer=transfer)
         return None if isinstance(result, _Failed) else result
 
     def transfer_send(self, cpas_id: str, package: Any, destination: Any) -> Any:
-        result = self._routed_call("piis_transfer_send", cpas_id, record_id=None, run_id=None,
+        result = self._routed_call("piis_transfer_send", cpas_id, record_id=_record_of(package), run_id=None,
                                    package=package, destination=destination)
         return None if isinstance(result, _Failed) else result
 
@@ -631,6 +631,17 @@ def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, A
 def _trace_after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
     error = outcome.exception
     _log.info("hook done %s error=%s", hook_name, type(error).__name__ if error else None)
+
+
+def _record_of(value: Any) -> str | None:
+    """The id to name in a failure: a transfer case/contract id, never the value itself."""
+    if isinstance(value, str) and len(value) <= 64:
+        return value
+    for attr in ("contract_id", "transfer_id", "case_id"):
+        found = getattr(value, attr, None)
+        if isinstance(found, str):
+            return found
+    return None
 
 
 def _describe(exc: BaseException) -> str:

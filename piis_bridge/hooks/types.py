@@ -194,9 +194,10 @@ class PluginFailure(_HookModel):
     error_type: str
     message: str
 
-    @field_validator("message")
+    @field_validator("message", "record_id")
     @classmethod
-    def _mask(cls, value: str) -> str:
+    def _mask(cls, value: str | None) -> str | None:
+        # Masked, not rejected: recording a failure must never fail.
         return redact(value)
 
 

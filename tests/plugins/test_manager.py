@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from piis_bridge.cli import CommandRegistry
 from piis_bridge.hooks import hookimpl
-from piis_bridge.hooks.manager import PluginHost, PluginStartupError, hook_names
+from piis_bridge.hooks.manager import PluginCallError, PluginHost, PluginStartupError, hook_names
 from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushItem, PushResult, RecordProblem, RunReport
 
 from tests.plugins._helpers import A_NISS, record, settings
@@ -363,3 +363,19 @@ def test_tracing_logs_hook_calls_without_their_arguments(tmp_path, monkeypatch, 
     assert "hook call piis_case_map_record plugins=['alpha'] cpas=liege" in text
     assert "hook done piis_case_map_record error=None" in text
     assert A_NISS not in text
+
+
+def test_a_transfer_failure_names_the_transfer_case_and_a_niss_is_never_used_as_the_record(tmp_path) -> None:
+    class Transfer:
+        @hookimpl
+        def piis_transfer_export(self, cpas, transfer):
+            raise RuntimeError("destination CPAS unknown")
+
+    routes = {"liege": {"case_system": None, "transfer": "tr"}}
+    host = _host(tmp_path, [("tr", Transfer())], routes)
+    assert host.transfer_export("liege", "TRF-2026-001") is None
+    assert (host.failures[0].plugin, host.failures[0].record_id) == ("tr", "TRF-2026-001")
+    import pytest as _pytest
+
+    with _pytest.raises(PluginCallError, match="plugin 'tr' failed in piis_transfer_export"):
+        host.require(None)
