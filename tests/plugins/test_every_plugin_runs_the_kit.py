@@ -10,7 +10,7 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from piis_bridge.config import Settings
+from piis_bridge.config import default_settings
 from piis_bridge.hooks.manager import PluginHost
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -34,7 +34,7 @@ def _plugins_under_conformance() -> dict[str, str]:
 
 
 def test_every_case_system_plugin_passes_through_the_kit() -> None:
-    host = PluginHost(Settings(), strict=False)
+    host = PluginHost(default_settings(), strict=False)
     case_plugins = {i.name for i in host.plugin_infos() if "piis_case_fetch_changes" in i.hooks}
     covered = _plugins_under_conformance()
     missing = sorted(case_plugins - set(covered))
@@ -45,3 +45,12 @@ def test_the_scan_finds_the_known_conformance_suites() -> None:
     covered = _plugins_under_conformance()
     assert covered["sample"] == "tests/plugins/test_conformance_sample.py"
     assert "neptunus" in covered
+
+
+def test_every_installed_plugin_loads_with_valid_hooks_and_settings_model() -> None:
+    """The part of conformance every plugin (federal, transfer too) must pass: strict startup."""
+    host = PluginHost(default_settings(), strict=False)
+    assert host.problems == []
+    infos = host.plugin_infos()
+    assert {"federal", "neptunus", "filedrop", "transfer"} <= {i.name for i in infos}
+    assert [i.name for i in infos if i.error] == []
