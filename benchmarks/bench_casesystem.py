@@ -129,10 +129,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--changes", type=int, default=1_000)
     parser.add_argument("--page-size", type=int, default=1_000)
     parser.add_argument("--no-map", action="store_true", help="fetch only, do not map to the canonical model")
+    parser.add_argument("--also", type=int, default=None, metavar="DOSSIERS",
+                        help="repeat with a case system of this size, to compare incremental costs")
     args = parser.parse_args(argv)
     result = run(args.dossiers, args.changes, args.page_size, not args.no_map)
     json.dump(result, sys.stdout, indent=2)
     print()
+    if args.also:
+        other = run(args.also, args.changes, args.page_size, not args.no_map)
+        json.dump(other, sys.stdout, indent=2)
+        print()
+        print(f"incremental pull of {args.changes} changes: {result['incremental_pull']['seconds']} s with "
+              f"{result['contracts']} contracts vs {other['incremental_pull']['seconds']} s with {other['contracts']}",
+              file=sys.stderr)
     inc, full = result["incremental_pull"], result["full_pull"]
     if inc["served_by_simulator"] != inc["records"] or inc["records"] < result["changes"]:
         print("FAIL: the incremental pull did not cost in proportion to the changes", file=sys.stderr)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from datetime import date
 
 import httpx
@@ -182,3 +183,24 @@ def test_sim_command_serves_real_http(tmp_path) -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_a_broken_mapping_file_stops_startup(casesystem_simulator, tmp_path) -> None:
+    from piis_bridge.hooks.manager import PluginStartupError
+
+    broken = tmp_path / "contract.yaml"
+    broken.write_text((Path(__file__).resolve().parents[2] / "mappings/neptunus/contract.yaml").read_text(encoding="utf-8")
+                      .replace("contract_id: {from: contractnummer", "contract_nr: {from: contractnummer"), encoding="utf-8")
+    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+                     "federal": None, "transfer": None,
+                     "plugins": {"neptunus": {**_settings(casesystem_simulator), "mapping_file": str(broken)}}}}
+    host = PluginHost(Settings(cpas=cpas, state_dir=tmp_path), plugins=[("neptunus", neptunus)],
+                      load_entrypoints=False, strict=True)
+    try:
+        host.startup()
+    except PluginStartupError as exc:  # strict hosts may refuse to start at all
+        assert "unknown target field 'contract_nr'" in str(exc)
+        return
+    # otherwise the plugin is disabled for the process, with the reason in the failures
+    assert not host.is_active("neptunus")
+    assert any("unknown target field 'contract_nr'" in f.message for f in host.failures)

@@ -1,0 +1,159 @@
+"""Benchmark of the federal path (issue #5): build + validate, and submit + acknowledge, online vs batch.
+
+Run:  .venv/bin/python benchmarks/bench_federal.py --forms 100000 --online 1000
+
+What is measured (each on its own, on this machine):
+1. forms built from a canonical contract + serialised + validated against our DIS XSD, per second;
+2. batch, end to end: build + validate + record in the ledger (SQLite) + send in SSDN batches of
+   ``--batch-size`` forms over real HTTP through zeep + NovaPrima simulator evaluation + results fetched
+   and written back to the ledger (every form ACCEPTED), per second;
+3. online, end to end: one form per SOAP call, answered immediately, per second;
+4. peak RSS of this process (client side) and of the simulator process.  Forms are streamed from a
+   generator in chunks, so peak memory must not grow with ``--forms`` (compare two runs).
+
+The simulator runs in its own process (``python -m piis_connectors.federal.simulator.server``), as the
+remote side would, so client and server do not share a GIL.  NISS integration (ManageAccess) is done in
+bulk through the simulator's admin API before timing: it is a one-off per beneficiary, not per form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+KBO, INS = "0207567726", "44021"
+
+
+def _niss(i: int) -> str:
+    """The i-th distinct valid NISS (born 1950-1999, counters 1..997)."""
+    day, counter = divmod(i, 997)
+    birth = date(1950, 1, 1).toordinal() + day % 18000
+    d = date.fromordinal(birth)
+    base = f"{d:%y%m%d}{counter + 1:03d}"
+    return f"{base}{97 - int(base) % 97:02d}"
+
+
+def _contracts(template: Any, start: int, count: int) -> Iterator[Any]:
+    beneficiary = template.beneficiary
+    for i in range(start, start + count):
+        yield template.model_copy(update={
+            "contract_id": f"B{i:09d}",
+            "beneficiary": beneficiary.model_copy(update={"niss": _niss(i)}),
+        })
+
+
+def _start_simulator(db: Path) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen([sys.executable, "-m", "piis_connectors.federal.simulator.server", "--port", "0",
+                             "--db", str(db)], stdout=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("ready "):
+        raise RuntimeError(f"simulator did not start: {line!r}")
+    return proc, line.split()[1]
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forms", type=int, default=100_000, help="forms in the batch run")
+    parser.add_argument("--online", type=int, default=1_000, help="forms in the online run")
+    parser.add_argument("--build", type=int, default=20_000, help="forms in the build+validate run")
+    parser.add_argument("--batch-size", type=int, default=1_000)
+    args = parser.parse_args(argv)
+
+    from piis_bridge.forms import ContractEvent
+    from piis_bridge.hooks.types import CpasContext
+    from piis_bridge.ledger import Ledger
+    from piis_bridge.model import load_file
+    from piis_connectors.federal.admin import SimulatorAdmin
+    from piis_plugins.federal.building import FormBuilder, to_element, validate_form
+    from piis_plugins.federal.service import FederalService
+
+    [template] = load_file(ROOT / "examples" / "studies.json").contracts
+    event = ContractEvent.from_contract(template)
+    builder = FormBuilder()
+    figures: dict[str, Any] = {"forms": args.forms, "online_forms": args.online, "batch_size": args.batch_size}
+
+    # 1. build + validate ------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    for contract in _contracts(template, 10_000_000, args.build):
+        form = builder.build("gent", contract, event).with_key()
+        if validate_form(form, to_element(form)):
+            raise AssertionError("benchmark form is not valid")
+    figures["build_validate_per_s"] = round(args.build / (time.perf_counter() - t0))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        proc, base = _start_simulator(Path(tmp) / "sim.sqlite3")
+        try:
+            admin = SimulatorAdmin(base)
+            admin.register_cpas(KBO, INS, "OCMW Gent", 6500)
+            admin.set_clock(datetime(2025, 9, 10, 9))
+            admin.configure(batch_delay=0.0)
+            t0 = time.perf_counter()
+            total = args.forms + args.online
+            for i in range(0, total, 10_000):
+                admin.integrate_many(KBO, [_niss(j) for j in range(i, min(total, i + 10_000))], start="2025-01-01")
+            figures["setup_integration_s"] = round(time.perf_counter() - t0, 1)
+
+            def service(name: str, mode: str) -> FederalService:
+                ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=INS, bce=KBO, state_dir=Path(tmp),
+                                  settings={"endpoint": base + "/connectors/webservice/KSZBCSSWebServiceConnectorPort",
+                                            "mode": mode, "batch_size": args.batch_size, "operation_timeout": 120})
+                return FederalService(ctx, Ledger.open(f"sqlite:///{Path(tmp) / name}"))
+
+            # 2. batch end to end ----------------------------------------------------------------
+            batch = service("batch.sqlite3", "batch")
+            forms = (builder.build("gent", c, event) for c in _contracts(template, 0, args.forms))
+            t0 = time.perf_counter()
+            recorded = batch.record_stream(forms, chunk=args.batch_size)
+            t1 = time.perf_counter()
+            sent = batch.send_built()
+            t2 = time.perf_counter()
+            batch.fetch_results(wait=600)
+            t3 = time.perf_counter()
+            counts = batch.ledger.counts("gent")
+            if counts.get("accepted") != args.forms:
+                raise AssertionError(f"not every form was accepted: {counts} {recorded} sent={sent}")
+            figures.update(batch_total_s=round(t3 - t0, 1), batch_per_s=round(args.forms / (t3 - t0)),
+                           batch_record_s=round(t1 - t0, 1), batch_send_s=round(t2 - t1, 1),
+                           batch_results_s=round(t3 - t2, 1))
+
+            # 3. online end to end ---------------------------------------------------------------
+            online = service("online.sqlite3", "online")
+            forms = (builder.build("gent", c, event) for c in _contracts(template, args.forms, args.online))
+            t0 = time.perf_counter()
+            online.record_stream(forms, chunk=args.batch_size)
+            online.send_built(mode="online")
+            t1 = time.perf_counter()
+            counts = online.ledger.counts("gent")
+            if counts.get("accepted") != args.online:
+                raise AssertionError(f"online: not every form was accepted: {counts}")
+            figures["online_per_s"] = round(args.online / (t1 - t0))
+
+            figures["client_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            figures["simulator_peak_rss_mb"] = round(_vm_hwm_mb(proc.pid), 1)
+            admin.close()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    print(json.dumps(figures, indent=2))
+    return figures
+
+
+if __name__ == "__main__":
+    main()
