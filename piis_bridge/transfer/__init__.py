@@ -27,7 +27,6 @@ from piis_bridge.transfer.legal import (
     consent_allows_transfer,
     continuing_sanctions,
     find_residence_change,
-    legal_end_date,
     subsidy_remainders,
     transfer_eligibility,
 )
@@ -59,7 +58,7 @@ __all__ = [
     "DeliveryReceipt", "Destination", "ExportedPackage", "IncomingPackage",
     "Ack", "EnvelopeError", "SigningKey", "TrustList", "open_ack", "open_package", "sign_ack", "sign_package",
     "ContinuingSanctionPlan", "Eligibility", "ResidenceChange", "SubsidyRemainder", "TransferEligibility",
-    "consent_allows_transfer", "continuing_sanctions", "find_residence_change", "legal_end_date",
+    "consent_allows_transfer", "continuing_sanctions", "find_residence_change",
     "subsidy_remainders", "transfer_eligibility",
     "ConsentEvidence", "ContinuingSanction", "PackageParty", "SubsidyHandover", "TransferPackage",
     "WorkerContact", "build_package", "minimise_contract", "package_bytes",

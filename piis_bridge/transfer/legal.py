@@ -1,19 +1,18 @@
-"""The R-TRF computations a hand-over needs, behind names the transfer code calls.
+"""The R-TRF computations a hand-over needs, taken from the rules core.
 
-Why a module of its own: the rules core (``piis_bridge.rules``) owns the legal computations; this
-module is the single place where the transfer code asks for them, so the transfer state machine,
-the package builder and the detection never compute a legal date themselves.  Where the rules core
-gives an answer (``piis_bridge.rules.transfers`` / ``subsidies``, once they exist) it is used;
-until then the computations below follow rules.md 2.11 literally and name their assumptions.
+Why a module of its own: the rules core (:mod:`piis_bridge.rules.transfers`,
+:mod:`piis_bridge.rules.subsidies`) owns the legal computations; this module is the single place
+where the transfer code asks for them and turns them into what the state machine and the package
+need, so the transfer code never computes a legal date itself.
 
-- R-TRF-01: a change of residence makes the CPAS no longer competent: the PIIS ends by operation
-  of law *that same day*.  We take the first day of the new residence as that day, and the
-  contract as still in force on it (so the month of the move is covered by the old CPAS).
-- R-TRF-02 / R-STU-10: a full-time student under 25 in a studies PIIS stays with the same CPAS.
-- R-TRF-03 / R-TRF-05: continuation only at the person's request, with consent (Q-09 strict:
-  ``NOT_EXPRESSED`` is not consent unless the legal-review switch says so).
-- R-TRF-04: transfer only if a legal obligation to conclude a PIIS exists (Q-08: a PIIS made
-  mandatory by a request counts, but is flagged).
+- R-TRF-01: the PIIS ends by operation of law on the day the CPAS stops being competent
+  (``rules.transfers.transfer_outlook``).
+- R-TRF-02 / R-STU-10: an under-25 studies PIIS during uninterrupted studies stays with the same CPAS.
+- R-TRF-03 / R-TRF-04: a hand-over needs a legal obligation to conclude a PIIS (Q-08 flagged) and is
+  blocked by anything the rules core lists as blocking.  The person's request and consent
+  (R-TRF-03, R-TRF-05) and the new CPAS's agreement are *not* read from the contract: the bridge
+  records them itself (consent records, the receiver's review of the draft).
+- R-TRF-05 / Q-09: only an explicit GIVEN is consent, unless the legal-review switch says otherwise.
 - R-TRF-07 / R-SAN-10: a running sanction continues at the new CPAS for the rest of its duration.
 - R-TRF-07 / R-SUB-07: the new CPAS gets only the remaining months of the running 12-month window.
 """
@@ -24,55 +23,40 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from enum import StrEnum
 
-from piis_bridge.model import (
-    Consent,
-    ObligationBasis,
-    PIISContract,
-    ResidencePeriod,
-    SanctionDecision,
-    SubsidyType,
-)
+from piis_bridge.model import Consent, PIISContract, SanctionDecision, SubsidyType
+from piis_bridge.rules._deadline_math import month_index
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+from piis_bridge.rules.subsidies import remaining_months_after, subsidy_plan
+from piis_bridge.rules.transfers import residence_change, transfer_outlook
 
 __all__ = [
-    "AGE_THRESHOLD",
-    "SUBSIDY_MAX_MONTHS",
     "Eligibility",
     "TransferEligibility",
     "ResidenceChange",
     "ContinuingSanctionPlan",
     "SubsidyRemainder",
     "find_residence_change",
-    "legal_end_date",
     "transfer_eligibility",
     "consent_allows_transfer",
     "continuing_sanctions",
     "subsidy_remainders",
 ]
 
-AGE_THRESHOLD = 25  # rules.md 2.0, "moins de 25 ans" [002 L153-155]
-SUBSIDY_MAX_MONTHS = 12  # R-SUB-06/09/10 [002 L458, L490, L510]
 _ONE_DAY = timedelta(days=1)
-_OBLIGATION_BASES = {
-    ObligationBasis.U25_STUDIES,
-    ObligationBasis.U25_EMPLOYMENT_PROJECT,
-    ObligationBasis.NO_DIS_LAST_3M,
-    ObligationBasis.REQUEST_BY_PERSON,
-    ObligationBasis.REQUEST_BY_CPAS,
-}
-_REQUEST_BASES = {ObligationBasis.REQUEST_BY_PERSON, ObligationBasis.REQUEST_BY_CPAS}
+_BOUNDED = (SubsidyType.FIRST, SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE)
 
 
 class Eligibility(StrEnum):
     """What a change of residence means for one contract."""
 
     TRANSFERABLE = "TRANSFERABLE"  # ends here; may be handed over with consent (R-TRF-01, -03..05)
-    ENDS_NOT_TRANSFERABLE = "ENDS_NOT_TRANSFERABLE"  # ends here; no legal obligation (R-TRF-04)
-    STAYS_STUDIES = "STAYS_STUDIES"  # full-time student under 25: same CPAS (R-TRF-02, R-STU-10)
+    ENDS_NOT_TRANSFERABLE = "ENDS_NOT_TRANSFERABLE"  # ends here; cannot be handed over (e.g. R-TRF-04)
+    STAYS_STUDIES = "STAYS_STUDIES"  # under-25 studies PIIS: same CPAS (R-TRF-02, R-STU-10)
 
 
 @dataclass(frozen=True)
 class ResidenceChange:
-    """A move out of the CPAS's municipality, read from the beneficiary's residences."""
+    """A move out of the CPAS's municipality."""
 
     new_ins_code: str
     change_date: date
@@ -115,51 +99,38 @@ class SubsidyRemainder:
 
 
 def find_residence_change(contract: PIISContract) -> ResidenceChange | None:
-    """The first residence outside the CPAS's municipality that starts during the contract.
-
-    Why from the residences: the case system (or a National Register mutation) updates the
-    beneficiary's residence; the contract itself says nothing of the move.
-    """
-    moves: list[ResidencePeriod] = sorted(
-        (r for r in contract.beneficiary.residences
-         if r.ins_code != contract.cpas.ins_code and contract.start_date <= r.start_date <= contract.end_date),
-        key=lambda r: r.start_date,
-    )
-    if not moves:
+    """The move the rules core sees on the contract (a transfer request, else the residences), with
+    the INS code of the new municipality."""
+    change = residence_change(contract)
+    if change is None:
         return None
-    first = moves[0]
-    return ResidenceChange(new_ins_code=first.ins_code, change_date=first.start_date, municipality=first.municipality)
+    moved_on, source = change
+    if source == "transfer" and contract.transfer is not None:
+        return ResidenceChange(new_ins_code=contract.transfer.to_cpas_ins, change_date=moved_on)
+    residence = next(r for r in sorted(contract.beneficiary.residences, key=lambda r: r.start_date)
+                     if r.start_date == moved_on and r.ins_code != contract.cpas.ins_code)
+    return ResidenceChange(new_ins_code=residence.ins_code, change_date=moved_on, municipality=residence.municipality)
 
 
-def legal_end_date(contract: PIISContract, change_date: date) -> date:
-    """R-TRF-01: the contract ends by operation of law the day the CPAS stops being competent."""
-    return min(change_date, contract.end_date)
-
-
-def _studies_exception(contract: PIISContract, change_date: date) -> bool:
-    person = contract.beneficiary
-    full_time = contract.studies.full_time if contract.studies is not None else person.full_time_student
-    return contract.is_studies and full_time and person.age_on(change_date) < AGE_THRESHOLD
-
-
-def transfer_eligibility(contract: PIISContract, change_date: date) -> TransferEligibility:
-    """R-TRF-01..04 for one contract and one change of residence (consent is judged separately)."""
-    if _studies_exception(contract, change_date):
+def transfer_eligibility(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> TransferEligibility | None:
+    """R-TRF-01..04 for the contract's move (``None``: no move); consent is judged separately."""
+    outlook = transfer_outlook(contract, settings)
+    if outlook.residence_change_date is None:
+        return None
+    if outlook.studies_exception:
         return TransferEligibility(
             Eligibility.STAYS_STUDIES, None, ("R-TRF-02", "R-STU-10"),
-            "full-time student under 25 in a studies PIIS: the same CPAS stays competent",
+            "under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent",
         )
-    end = legal_end_date(contract, change_date)
-    bases = set(contract.obligation.basis) & _OBLIGATION_BASES
-    if not bases:
-        return TransferEligibility(
-            Eligibility.ENDS_NOT_TRANSFERABLE, end, ("R-TRF-01", "R-TRF-04"),
-            "no legal obligation to conclude a PIIS: the contract ends and cannot be handed over",
-        )
-    flags = ("Q-08: obligation only because a party asked for the PIIS",) if bases <= _REQUEST_BASES else ()
+    if outlook.blocking_reasons:
+        rules = tuple(sorted({"R-TRF-01", *(r for r in ("R-TRF-03", "R-TRF-04", "R-TRF-05")
+                                              if any(r in reason for reason in outlook.blocking_reasons))}))
+        return TransferEligibility(Eligibility.ENDS_NOT_TRANSFERABLE, outlook.legal_end_date, rules,
+                                   "the contract ends and cannot be handed over: " + "; ".join(outlook.blocking_reasons),
+                                   outlook.flags)
     return TransferEligibility(
-        Eligibility.TRANSFERABLE, end, ("R-TRF-01", "R-TRF-03", "R-TRF-04"),
-        "the contract ends; it may be handed over at the person's request, with consent", flags,
+        Eligibility.TRANSFERABLE, outlook.legal_end_date, ("R-TRF-01", "R-TRF-03", "R-TRF-04"),
+        "the contract ends; it may be handed over at the person's request, with consent", outlook.flags,
     )
 
 
@@ -168,54 +139,43 @@ def consent_allows_transfer(consent: Consent, *, not_expressed_counts: bool = Fa
     return consent is Consent.GIVEN or (not_expressed_counts and consent is Consent.NOT_EXPRESSED)
 
 
-def continuing_sanctions(contract: PIISContract, change_date: date) -> list[ContinuingSanctionPlan]:
-    """Sanctions not yet fully carried out on the change date, with the part left (R-SAN-10, R-TRF-07).
+def continuing_sanctions(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[ContinuingSanctionPlan]:
+    """The rules core's running sanctions, with the days already carried out by the old CPAS.
 
-    The old CPAS carries the sanction out up to the day before the change; the new CPAS continues
-    from the change date (or from the planned start, if later) to the planned end.
+    The old CPAS carries the sanction out up to the day before the move; the new CPAS continues from
+    the move (or from the planned start, if later) to the planned end.
     """
+    outlook = transfer_outlook(contract, settings)
+    by_id = {s.sanction_id: s for s in contract.sanctions}
     plans = []
-    for sanction in contract.sanctions:
-        if sanction.legitimate_reason_found or sanction.cpas_failure_found or sanction.end_date < change_date:
-            continue
-        start = max(sanction.start_date, change_date)
-        executed = max(0, (min(change_date, sanction.end_date + _ONE_DAY) - sanction.start_date).days)
-        plans.append(ContinuingSanctionPlan(
-            sanction=sanction, executed_days=executed, remaining_days=(sanction.end_date - start).days + 1,
-            continue_from=start, continue_until=sanction.end_date,
-        ))
+    for running in outlook.continuing_sanctions:
+        sanction = by_id[running.sanction_id]
+        executed = max(0, (running.continues_from - sanction.start_date).days)
+        plans.append(ContinuingSanctionPlan(sanction=sanction, executed_days=executed,
+                                            remaining_days=running.days_remaining,
+                                            continue_from=running.continues_from, continue_until=running.end_date))
     return plans
 
 
-def _month_index(day: date) -> int:
-    return day.year * 12 + day.month - 1
+def subsidy_remainders(contract: PIISContract, end_date: date,
+                       settings: RuleSettings = DEFAULT_SETTINGS) -> list[SubsidyRemainder]:
+    """R-SUB-07: the running FIRST / PROLONGATION / SECOND_CHANCE window and what is left of it.
 
-
-def _from_index(index: int) -> date:
-    year, month0 = divmod(index, 12)
-    return date(year, month0 + 1, 1)
-
-
-def subsidy_remainders(contract: PIISContract, end_date: date) -> list[SubsidyRemainder]:
-    """R-SUB-07: running FIRST / PROLONGATION windows and the months left after the old CPAS's last month.
-
-    The month of the legal end date is the old CPAS's (the contract is in force on that day, D6).
-    STUDIES follows the studies PIIS itself and SECOND_CHANCE opens at a new signature, so only the
-    two 12-month windows that R-SUB-07 names are handed over.
+    ``months_remaining`` is the rules core's count of whole months after the month of the end date
+    (that month is the old CPAS's: the contract is in force on that day).  ``months_consumed`` counts
+    the months subsidised under this contract up to that month, plus the months recorded as used
+    when the window was opened by an earlier contract.
     """
-    out = []
-    last_old = _month_index(end_date)
-    for entitlement in contract.subsidy_history:
-        if entitlement.type not in (SubsidyType.FIRST, SubsidyType.PROLONGATION):
-            continue
-        first = _month_index(entitlement.window_start)
-        end_index = first + SUBSIDY_MAX_MONTHS  # exclusive
-        if end_index <= last_old + 1:
-            continue  # window elapsed: nothing to hand over
-        remaining = end_index - (last_old + 1)
-        out.append(SubsidyRemainder(
-            type=entitlement.type, window_start=entitlement.window_start,
-            window_end=_from_index(end_index) - _ONE_DAY,
-            months_consumed=entitlement.months_used, months_remaining=min(remaining, SUBSIDY_MAX_MONTHS),
-        ))
-    return out
+    plan = subsidy_plan(contract, settings)
+    remaining = remaining_months_after(contract, end_date, settings)
+    if remaining is None or plan.type not in _BOUNDED or plan.window_start is None or plan.window_end is None:
+        return []
+    last = month_index(end_date)
+    consumed = sum(1 for m in plan.months if m.subsidy_cents > 0 and month_index(m.month) <= last)
+    if not plan.opened_by_this_contract:
+        consumed += sum(e.months_used for e in contract.subsidy_history
+                        if e.type is plan.type and e.window_start == plan.window_start)
+    window_end = plan.window_end.replace(day=1)
+    next_month = date(window_end.year + (window_end.month == 12), window_end.month % 12 + 1, 1)
+    return [SubsidyRemainder(type=plan.type, window_start=plan.window_start, window_end=next_month - _ONE_DAY,
+                             months_consumed=consumed, months_remaining=remaining)]

@@ -193,7 +193,7 @@ def build_package(
     now: datetime | None = None,
 ) -> TransferPackage:
     """Assemble the package from the canonical contract; the R-TRF figures come from :mod:`.legal`."""
-    plans = continuing_sanctions(contract, residence_change_date)
+    plans = continuing_sanctions(contract)
     sanctions = [
         ContinuingSanction(
             sanction_id=p.sanction.sanction_id, kind=p.sanction.kind, percentage=p.sanction.percentage,

@@ -216,7 +216,9 @@ class TransferService:
         ends but cannot be handed over (R-TRF-04), any other ends and awaits the person's consent.
         """
         case_id = case_id_for(self.cpas_id, contract.contract_id, change.change_date)
-        verdict = transfer_eligibility(contract, change.change_date)
+        verdict = transfer_eligibility(contract)
+        if verdict is None:
+            raise TransferError(f"contract {contract.contract_id}: the rules see no change of residence")
         now = self.clock()
         try:
             return self._insert_case(contract, change, case_id, verdict, record_id, now), True

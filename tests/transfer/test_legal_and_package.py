@@ -6,9 +6,10 @@ from datetime import date
 
 import pytest
 
-from piis_bridge.model import Consent, ObligationBasis, SubsidyEntitlement, SubsidyType
+from piis_bridge.model import Consent, ObligationBasis, SubsidyType
 from piis_bridge.transfer.legal import (
     Eligibility,
+    SubsidyRemainder,
     consent_allows_transfer,
     continuing_sanctions,
     find_residence_change,
@@ -28,44 +29,54 @@ def test_move_is_found_from_the_residences():
 
 def test_move_before_the_contract_or_after_its_end_is_not_a_transfer():
     contract = example("sanction-history")  # 2025-04-07 .. 2026-04-06
-    assert find_residence_change(moved(contract, LIEGE, date(2025, 4, 6))) is None
+    assert find_residence_change(moved(contract, LIEGE, date(2025, 4, 7))) is None
     assert find_residence_change(moved(contract, LIEGE, date(2026, 4, 7))) is None
     assert find_residence_change(moved(contract, LIEGE, date(2026, 4, 6))) is not None
 
 
 def test_r_trf_01_ends_the_same_day():
-    verdict = transfer_eligibility(example("sanction-history"), MOVE_DATE)
-    assert verdict.eligibility is Eligibility.TRANSFERABLE
+    verdict = transfer_eligibility(moved(example("sanction-history"), LIEGE, MOVE_DATE))
+    assert verdict is not None and verdict.eligibility is Eligibility.TRANSFERABLE
     assert verdict.legal_end_date == MOVE_DATE
     assert "R-TRF-01" in verdict.rules
 
 
-def test_r_trf_02_full_time_student_under_25_stays():
-    studies = example("studies")  # born 2005-09-30, studies PIIS at Gent
-    verdict = transfer_eligibility(studies, date(2026, 2, 10))
+def test_no_move_no_verdict():
+    assert transfer_eligibility(example("sanction-history")) is None
+
+
+def test_r_trf_02_under_25_studies_stay_while_the_studies_run():
+    studies = example("studies")  # U25_STUDIES, studies 2025-09-15 .. 2028-09-14
+    verdict = transfer_eligibility(moved(studies, LIEGE, date(2026, 2, 10)))
     assert verdict.eligibility is Eligibility.STAYS_STUDIES and verdict.legal_end_date is None
     assert "R-TRF-02" in verdict.rules
+    assert transfer_eligibility(moved(studies, LIEGE, date(2028, 9, 14))).eligibility is Eligibility.STAYS_STUDIES
 
 
-def test_r_trf_02_boundary_at_the_25th_birthday():
+def test_r_trf_02_studies_ended_then_the_contract_ends():
     studies = example("studies")
-    assert transfer_eligibility(studies, date(2030, 9, 29)).eligibility is Eligibility.STAYS_STUDIES
-    assert transfer_eligibility(studies, date(2030, 9, 30)).eligibility is Eligibility.TRANSFERABLE
+    block = studies.studies.model_copy(update={"study_end_date": date(2026, 6, 30)})
+    person = studies.beneficiary.model_copy(update={"full_time_student": False})
+    ended = studies.model_copy(update={"studies": block, "beneficiary": person})
+    assert transfer_eligibility(moved(ended, LIEGE, date(2026, 6, 30))).eligibility is Eligibility.STAYS_STUDIES
+    after = transfer_eligibility(moved(ended, LIEGE, date(2026, 7, 1)))
+    assert after.eligibility is Eligibility.TRANSFERABLE and after.legal_end_date == date(2026, 7, 1)
 
 
 def test_r_trf_04_no_obligation_no_transfer():
     contract = example("sanction-history")
     optional = contract.model_copy(update={"obligation": contract.obligation.model_copy(
         update={"basis": [ObligationBasis.NONE]})})
-    verdict = transfer_eligibility(optional, MOVE_DATE)
+    verdict = transfer_eligibility(moved(optional, LIEGE, MOVE_DATE))
     assert verdict.eligibility is Eligibility.ENDS_NOT_TRANSFERABLE and verdict.legal_end_date == MOVE_DATE
+    assert "R-TRF-04" in verdict.rules
 
 
 def test_q_08_request_only_obligation_is_flagged():
     contract = example("sanction-history")
     requested = contract.model_copy(update={"obligation": contract.obligation.model_copy(
         update={"basis": [ObligationBasis.REQUEST_BY_PERSON]})})
-    verdict = transfer_eligibility(requested, MOVE_DATE)
+    verdict = transfer_eligibility(moved(requested, LIEGE, MOVE_DATE))
     assert verdict.transferable and any("Q-08" in f for f in verdict.flags)
 
 
@@ -78,8 +89,8 @@ def test_r_trf_05_consent(value, lenient, allowed):
 
 
 def test_r_san_10_remaining_length_of_a_running_sanction():
-    contract = example("sanction-history")  # S1 Aug 2025 (done), S2 2026-01-01..2026-02-28 (running)
-    plans = continuing_sanctions(contract, MOVE_DATE)
+    contract = moved(example("sanction-history"), LIEGE, MOVE_DATE)  # S1 Aug 2025 (done), S2 Jan-Feb 2026
+    plans = continuing_sanctions(contract)
     assert [p.sanction.sanction_id for p in plans] == ["S2"]
     (plan,) = plans
     assert (plan.executed_days, plan.remaining_days) == (40, 19)
@@ -89,22 +100,20 @@ def test_r_san_10_remaining_length_of_a_running_sanction():
 
 def test_r_san_10_boundaries():
     contract = example("sanction-history")
-    last_day = continuing_sanctions(contract, date(2026, 2, 28))
+    last_day = continuing_sanctions(moved(contract, LIEGE, date(2026, 2, 28)))
     assert [(p.executed_days, p.remaining_days) for p in last_day] == [(58, 1)]
-    assert continuing_sanctions(contract, date(2026, 3, 1)) == []
-    before = continuing_sanctions(contract, date(2025, 12, 20))
+    assert continuing_sanctions(moved(contract, LIEGE, date(2026, 3, 1))) == []
+    before = continuing_sanctions(moved(contract, LIEGE, date(2025, 12, 20)))
     assert [(p.executed_days, p.remaining_days, p.continue_from) for p in before] == [(0, 59, date(2026, 1, 1))]
 
 
 def test_r_sub_07_remaining_months_of_the_window():
-    contract = example("sanction-history").model_copy(update={"subsidy_history": [
-        SubsidyEntitlement(type=SubsidyType.FIRST, cpas_ins="52011", window_start=date(2025, 4, 1), months_used=10),
-        SubsidyEntitlement(type=SubsidyType.STUDIES, cpas_ins="44021", window_start=date(2023, 9, 1)),
-    ]})
-    (first,) = subsidy_remainders(contract, MOVE_DATE)  # window Apr 2025 .. Mar 2026; Feb is Charleroi's
-    assert (first.type, first.months_consumed, first.months_remaining) == (SubsidyType.FIRST, 10, 1)
-    assert first.window_end == date(2026, 3, 31)
-    assert subsidy_remainders(contract, date(2026, 3, 1)) == []
+    contract = moved(example("sanction-history"), LIEGE, MOVE_DATE)  # signed April 2025: FIRST Apr 2025..Mar 2026
+    (first,) = subsidy_remainders(contract, MOVE_DATE)  # February is still Charleroi's
+    assert (first.type, first.months_remaining) == (SubsidyType.FIRST, 1)
+    assert (first.window_start, first.window_end) == (date(2025, 4, 1), date(2026, 3, 31))
+    assert subsidy_remainders(contract, date(2026, 3, 1)) == [
+        SubsidyRemainder(SubsidyType.FIRST, date(2025, 4, 1), date(2026, 3, 31), first.months_consumed, 0)]
 
 
 def test_package_is_minimal():
