@@ -14,20 +14,14 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, StringConstraints, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from piis_bridge.identifiers import Bce, InsCode, is_valid_niss, mask_niss
 from piis_bridge.logging import redact
 
-if TYPE_CHECKING:
-    from piis_bridge.model import PIISContract
-else:
-    try:
-        from piis_bridge.model import PIISContract
-    except ImportError:  # pragma: no cover - only while the canonical model is being written
-        PIISContract = Any
+from piis_bridge.model import PIISContract
 
 __all__ = [
     "CpasContext",
