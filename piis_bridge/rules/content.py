@@ -27,7 +27,7 @@ _REQUIRED_COSTS = (CostCategory.REGISTRATION, CostCategory.INSURANCE, CostCatego
 
 def missing(ctx: RuleContext, what: str, *fields: str, person: str | None = None) -> None:
     """Report a missing element: an error once the contract is signed, a to-do before."""
-    if ctx.contract.signed_date is not None:
+    if ctx.signed_date is not None:
         ctx.flag(f"Contract {ctx.cid}: missing {what}.", *fields, person=person)
     else:
         ctx.warning(f"Contract {ctx.cid}: missing {what} (to complete before signature).", *fields, person=person)
@@ -52,9 +52,9 @@ def _cnt_01(ctx: RuleContext) -> None:
     na = c.needs_assessment
     if na is None:
         missing(ctx, "the needs assessment ('bilan social')", "needs_assessment")
-    elif c.signed_date is not None and na.assessed_on > c.signed_date:
+    elif ctx.signed_date is not None and na.assessed_on > ctx.signed_date:
         ctx.flag(f"Contract {ctx.cid}: the needs assessment of {na.assessed_on.isoformat()} is after the signature "
-                 f"of {c.signed_date.isoformat()}.", "needs_assessment.assessed_on")
+                 f"of {ctx.signed_date.isoformat()}.", "needs_assessment.assessed_on")
 
 
 @rule("R-CNT-02", title="At least one objective", severity=Severity.LEGAL, citation="[002 L189]")
@@ -156,7 +156,7 @@ def _cnt_10(ctx: RuleContext) -> None:
         if not (t.evaluation_role or "").strip():
             ctx.warning(f"Contract {ctx.cid}: the role of third party {t.party_id} in the evaluation is not stated.",
                         f"third_parties[{i}].evaluation_role")
-        if c.signed_date is not None and t.party_id not in signed_by:
+        if ctx.signed_date is not None and t.party_id not in signed_by:
             ctx.flag(f"Contract {ctx.cid}: third party {t.party_id} has not signed.", "signatures",
                      f"third_parties[{i}]")
 
@@ -212,9 +212,9 @@ def _cnt_14(ctx: RuleContext) -> None:
     For a signed contract: an information record for version 1, dated on or before the signature,
     covering the three topics (each missing topic named)."""
     c = ctx.contract
-    if c.signed_date is None:
+    if ctx.signed_date is None:
         return
-    infos = [p for p in c.pre_signature_information if p.for_version == 1 and p.given_date <= c.signed_date]
+    infos = [p for p in c.pre_signature_information if p.for_version == 1 and p.given_date <= ctx.signed_date]
     if not infos:
         ctx.flag(f"Contract {ctx.cid}: no record that the person was informed before signing.",
                  "pre_signature_information")
@@ -238,7 +238,7 @@ document("R-CNT-15", title="Assistance by a person of one's choice", severity=Se
 def _cnt_16(ctx: RuleContext) -> None:
     """The person is informed in writing of the right to be heard.  A signed contract needs the date
     of that information."""
-    if ctx.contract.signed_date is not None and ctx.contract.right_to_be_heard_informed_date is None:
+    if ctx.signed_date is not None and ctx.contract.right_to_be_heard_informed_date is None:
         ctx.flag(f"Contract {ctx.cid}: no record that the person was informed in writing of the right to be heard.",
                  "right_to_be_heard_informed_date")
 

@@ -11,7 +11,15 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from piis_bridge.rules.report import ComputedDate, DateStatus, Finding, Level, PersonObligation, SubsidySchedule
+from piis_bridge.rules.report import (
+    ComputedDate,
+    DateStatus,
+    Finding,
+    Level,
+    PersonObligation,
+    SubsidySchedule,
+    fast_construct,
+)
 
 if TYPE_CHECKING:
     from piis_bridge.model import PIISContract
@@ -28,7 +36,7 @@ class RuleContext:
     """One contract being judged on one reference date."""
 
     __slots__ = ("contract", "on", "settings", "calendar", "rule", "findings", "dates", "obligations",
-                 "subsidy", "sections", "cache", "rule_set")
+                 "subsidy", "sections", "cache", "rule_set", "signed_date")
 
     def __init__(self, contract: PIISContract, on: date, settings: RuleSettings, calendar: WorkingCalendar) -> None:
         self.contract = contract
@@ -43,6 +51,7 @@ class RuleContext:
         self.sections: dict[str, Any] = {}
         self.cache: dict[str, Any] = {}  # values shared between rules of one contract
         self.rule_set = "historical" if contract.decision.decision_date < settings.reform_date else "2016"
+        self.signed_date = contract.signed_date  # computed once: the model property scans the signatures
 
     # -- naming ---------------------------------------------------------------------------------
     @property
@@ -61,9 +70,10 @@ class RuleContext:
     def _add(self, level: Level, message: str, fields: tuple[str, ...], person: str | None) -> None:
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
-        self.findings.append(Finding.model_construct(
-            rule_id=rule.id, level=level, message=message, citation=rule.citation, fields=fields, person=person,
-        ))
+        self.findings.append(fast_construct(Finding, {
+            "rule_id": rule.id, "level": level, "message": message, "citation": rule.citation, "fields": fields,
+            "person": person,
+        }))
 
     def flag(self, message: str, *fields: str, person: str | None = None) -> None:
         """A breach at the rule's own level (L/H -> error, A -> warning, X -> the local-policy level)."""
@@ -82,9 +92,9 @@ class RuleContext:
     def add_date(self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None) -> None:
         rule = self.rule
         assert rule is not None
-        self.dates.append(ComputedDate.model_construct(
-            rule_id=rule.id, label=label, date=day, status=status, fields=fields, person=person,
-        ))
+        self.dates.append(fast_construct(ComputedDate, {
+            "rule_id": rule.id, "label": label, "date": day, "status": status, "fields": fields, "person": person,
+        }))
 
     def deadline(self, label: str, due: date, done: date | None, *fields: str, person: str | None = None) -> DateStatus:
         """Record a deadline and return its status: MET/LATE when *done* is known, else PENDING or

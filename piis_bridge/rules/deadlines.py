@@ -38,10 +38,10 @@ def _dl_01(ctx: RuleContext) -> None:
         ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, DateStatus.NOT_APPLICABLE, "signatures",
                      person="beneficiary")
         return
-    status = ctx.deadline("PIIS signature deadline", ob.deadline, c.signed_date, "signatures", person="beneficiary")
+    status = ctx.deadline("PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary")
     if status is DateStatus.LATE:
-        assert c.signed_date is not None
-        ctx.flag(f"Contract {ctx.cid}: signed on {c.signed_date.isoformat()}, after the deadline of "
+        assert ctx.signed_date is not None
+        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
                  f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
                  f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
                  person="beneficiary")
@@ -55,7 +55,7 @@ def _offered_date(ctx: RuleContext):
     c = ctx.contract
     candidates = [d for d in (c.reflection.draft_handed_date if c.reflection else None,
                               *(p.given_date for p in c.pre_signature_information if p.for_version == 1),
-                              c.signed_date) if d is not None]
+                              ctx.signed_date) if d is not None]
     return min(candidates) if candidates else None
 
 
@@ -85,10 +85,10 @@ def _dl_03(ctx: RuleContext) -> None:
     decided = ctx.contract.obligation.optional_piis_decision_date
     if ob.mandatory or decided is None or ob.deadline is None:
         return
-    status = ctx.deadline("optional PIIS signature deadline", ob.deadline, ctx.contract.signed_date, "signatures",
+    status = ctx.deadline("optional PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures",
                           person="beneficiary")
     if status in _MISSED:
-        when = ctx.contract.signed_date
+        when = ctx.signed_date
         did = f"signed on {when.isoformat()}" if when else "not signed"
         ctx.flag(f"Contract {ctx.cid}: optional PIIS decided on {decided.isoformat()} and {did}; the deadline was "
                  f"{ob.deadline.isoformat()}.", "signatures", "obligation.optional_piis_decision_date")
@@ -195,10 +195,10 @@ def _dl_08(ctx: RuleContext) -> None:
     if not ob.mandatory or ob.deadline is None or ob.exempted:
         return
     c = ctx.contract
-    status = ctx.deadline("PIIS signature deadline (historical: from the request)", ob.deadline, c.signed_date,
+    status = ctx.deadline("PIIS signature deadline (historical: from the request)", ob.deadline, ctx.signed_date,
                           "signatures", person="beneficiary")
     if status is DateStatus.LATE:
-        assert c.signed_date is not None
-        ctx.flag(f"Contract {ctx.cid}: signed on {c.signed_date.isoformat()}, after the historical deadline of "
+        assert ctx.signed_date is not None
+        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the historical deadline of "
                  f"{ob.deadline.isoformat()} (3 months after the request).", "signatures", "decision.request_date",
                  person="beneficiary")

@@ -35,9 +35,9 @@ class EvaluationPeriod:
     @property
     def months(self) -> int:
         """Whole months covered (D1), for the pro-rata guide of Q-06."""
-        n = 0
-        while add_months(self.start, n + 1) - _DAY <= self.end:
-            n += 1
+        n = (self.end.year - self.start.year) * 12 + self.end.month - self.start.month + 1
+        while n > 0 and add_months(self.start, n) - _DAY > self.end:
+            n -= 1
         return n
 
 
@@ -45,6 +45,13 @@ def contract_end(c: PIISContract) -> date:
     if c.termination is not None and c.termination.ended_on < c.end_date:
         return c.termination.ended_on
     return c.end_date
+
+
+def _periods(ctx: RuleContext) -> list[EvaluationPeriod]:
+    periods = ctx.cache.get("evaluation_periods")
+    if periods is None:
+        periods = ctx.cache["evaluation_periods"] = evaluation_periods(ctx.contract)
+    return periods
 
 
 def evaluation_periods(c: PIISContract) -> list[EvaluationPeriod]:
@@ -98,7 +105,7 @@ def _eva_01(ctx: RuleContext) -> None:
     when that date has passed.  Periods that ended before the reform are judged by R-EVA-08."""
     need = ctx.settings.eval_min_per_year
     reform = ctx.settings.reform_date
-    for p in evaluation_periods(ctx.contract):
+    for p in _periods(ctx):
         if p.end < reform:
             continue
         total, _ = _counted(ctx, p.start, p.end)
@@ -142,7 +149,7 @@ def _eva_02(ctx: RuleContext) -> None:
     """Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
     person).  Phone, e-mail and video never count toward the 2 (Q-07)."""
     need = ctx.settings.eval_min_in_person
-    for p in evaluation_periods(ctx.contract):
+    for p in _periods(ctx):
         if p.end < ctx.settings.reform_date or not p.full or p.end >= ctx.on:
             continue
         _, in_person = _counted(ctx, p.start, p.end)
@@ -162,7 +169,7 @@ def _eva_03(ctx: RuleContext) -> None:
     s = ctx.settings
     if not s.q06_pro_rata_advisory:
         return
-    for p in evaluation_periods(ctx.contract):
+    for p in _periods(ctx):
         if p.full or p.end >= ctx.on or p.end < s.reform_date:
             continue
         total, in_person = _counted(ctx, p.start, p.end)

@@ -18,12 +18,12 @@ def _gen_01(ctx: RuleContext) -> None:
     with (and no subsidy can be claimed for it)."""
     c = ctx.contract
     d = c.decision
-    concluded = c.signed_date or c.start_date
+    concluded = ctx.signed_date or c.start_date
     if d.ri_end_date is not None and concluded > d.ri_end_date:
         ctx.flag(f"Contract {ctx.cid}: concluded on {concluded.isoformat()} but the RI of decision "
                  f"{d.decision_id} ended on {d.ri_end_date.isoformat()}.", "decision.ri_end_date", "signatures")
-    if c.signed_date is not None and c.signed_date < d.decision_date:
-        ctx.flag(f"Contract {ctx.cid}: signed on {c.signed_date.isoformat()}, before the DIS decision of "
+    if ctx.signed_date is not None and ctx.signed_date < d.decision_date:
+        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, before the DIS decision of "
                  f"{d.decision_date.isoformat()}.", "decision.decision_date", "signatures")
 
 

@@ -27,7 +27,7 @@ def _loc_01(ctx: RuleContext) -> None:
     if months is None or not ob.mandatory or ob.exempted:
         return
     due = add_months(ctx.contract.decision.decision_date, months)
-    status = ctx.deadline("local PIIS signature deadline", due, ctx.contract.signed_date, "signatures")
+    status = ctx.deadline("local PIIS signature deadline", due, ctx.signed_date, "signatures")
     if status in (DateStatus.LATE, DateStatus.OVERDUE):
         ctx.flag(f"Contract {ctx.cid}: not signed within the local deadline of {months} month(s) ({due.isoformat()}).",
                  "signatures")

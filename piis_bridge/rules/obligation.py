@@ -14,7 +14,7 @@ from piis_bridge.model import EmploymentStatus, ObligationBasis, PIISContract, P
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, document, rule
-from piis_bridge.rules.report import DateStatus, PersonObligation
+from piis_bridge.rules.report import DateStatus, PersonObligation, fast_construct
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
 __all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date"]
@@ -123,18 +123,18 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
     legal = "; ".join(dict.fromkeys(_CITE[b] for b in bases)) if bases else "R-OBL-05 [002 L105, L145, L621-623]"
     if historical:
         legal = "R-OBL-16 (historical) [002 L79, L84, L361]; " + legal
-    return PersonObligation(
-        person=role,
-        mandatory=mandatory,
-        bases=tuple(bases),
-        legal_basis=legal,
-        age_on_reference=age_on(person.birth_date, ref),
-        age_reference_date=ref,
-        exempted=exempted,
-        deadline=_deadline(contract, settings, mandatory, historical),
-        rule_set="historical" if historical else "2016",
-        notes=tuple(notes),
-    )
+    return fast_construct(PersonObligation, {  # values computed here, nothing to validate
+        "person": role,
+        "mandatory": mandatory,
+        "bases": tuple(bases),
+        "legal_basis": legal,
+        "age_on_reference": age_on(person.birth_date, ref),
+        "age_reference_date": ref,
+        "exempted": exempted,
+        "deadline": _deadline(contract, settings, mandatory, historical),
+        "rule_set": "historical" if historical else "2016",
+        "notes": tuple(notes),
+    })
 
 
 def assess_obligations(ctx: RuleContext) -> list[PersonObligation]:
@@ -282,7 +282,7 @@ def _obl_08(ctx: RuleContext) -> None:
     deadline has passed on the reference date; a late signature is reported by R-DL-01."""
     c, ob = ctx.contract, _beneficiary(ctx)
     if ob.mandatory and not ob.exempted and ob.deadline is not None:
-        if c.signed_date is None and ctx.on > ob.deadline:
+        if ctx.signed_date is None and ctx.on > ob.deadline:
             ctx.flag(f"Contract {ctx.cid}: the PIIS is mandatory ({', '.join(b.value for b in ob.bases)}), "
                      f"was not signed by {ob.deadline.isoformat()} and no motivated exemption is recorded.",
                      "signatures", "obligation.exemption", person="beneficiary")
@@ -324,7 +324,7 @@ def _obl_12(ctx: RuleContext) -> None:
     studies conditions are then not compulsory (the R-STU content rules become advisory) and the
     STUDIES subsidy is not due."""
     c = ctx.contract
-    when = c.signed_date or c.start_date
+    when = ctx.signed_date or c.start_date
     age = age_on(c.beneficiary.birth_date, when)
     if age >= ctx.settings.age_threshold:
         ctx.info(f"Contract {ctx.cid}: studies PIIS concluded at age {age}: the specific studies conditions are "
@@ -356,7 +356,7 @@ def _obl_15(ctx: RuleContext) -> None:
     months before that grant: the person is entitled to a PIIS and the CPAS had 12 months from
     2016-11-01 (until 2017-11-01) to conclude it."""
     c = ctx.contract
-    signed = c.signed_date
+    signed = ctx.signed_date
     if signed is not None and signed < ctx.settings.reform_date:
         return
     if had_dis_in_lookback(c.beneficiary, c, ctx.settings):
@@ -377,6 +377,6 @@ def _obl_16(ctx: RuleContext) -> None:
     c, ob = ctx.contract, _beneficiary(ctx)
     ctx.info(f"Contract {ctx.cid}: DIS decision before {ctx.settings.reform_date.isoformat()}: historical rules apply.",
              "decision.decision_date")
-    if ob.mandatory and not ob.exempted and ob.deadline is not None and c.signed_date is None and ctx.on > ob.deadline:
+    if ob.mandatory and not ob.exempted and ob.deadline is not None and ctx.signed_date is None and ctx.on > ob.deadline:
         ctx.flag(f"Contract {ctx.cid}: the PIIS was mandatory under the historical rules and was not signed by "
                  f"{ob.deadline.isoformat()}.", "signatures", person="beneficiary")

@@ -143,6 +143,7 @@ class RuleRegistry:
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
         self._sorted: list[Rule] | None = None
+        self._plan: list[tuple[Any, ...]] | None = None
 
     def add(self, new: Rule) -> Rule:
         if not isinstance(new, Rule):
@@ -152,6 +153,7 @@ class RuleRegistry:
             raise DuplicateRuleError(f"rule {new.id} is registered twice (by {other.source} and {new.source})")
         self._rules[new.id] = new
         self._sorted = None
+        self._plan = None
         return new
 
     register = add  # the name the hookspec's documentation uses
@@ -216,6 +218,17 @@ class RuleRegistry:
         if self._sorted is None:
             self._sorted = sorted(self._rules.values(), key=Rule.sort_key)
         return iter(self._sorted)
+
+    def plan(self) -> list[tuple[Any, ...]]:
+        """The automated rules in order, unpacked for the engine's inner loop:
+        ``(rule, check, applies, fact_date or None for the default, era, valid_from, valid_until)``."""
+        if self._plan is None:
+            self._plan = [
+                (r, r.check, r.applies, None if r.fact_date is _decision_date else r.fact_date, r.era,
+                 r.valid_from, r.valid_until)
+                for r in self if r.check is not None
+            ]
+        return self._plan
 
     def ids(self) -> list[str]:
         return [r.id for r in self]

@@ -44,7 +44,7 @@ def _sig_02(ctx: RuleContext) -> None:
     the original version (case-insensitive); otherwise nothing is checked."""
     required = ctx.settings.q20_cpas_signer_functions
     c = ctx.contract
-    if not required or c.signed_date is None:
+    if not required or ctx.signed_date is None:
         return
     have = {(s.signer_function or "").strip().casefold() for s in c.signatures
             if s.party is PartyRole.CPAS and s.for_version == 1}

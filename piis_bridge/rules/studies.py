@@ -26,7 +26,7 @@ def _has_block(c: PIISContract) -> bool:
 
 def _over_age(ctx: RuleContext) -> bool:
     c = ctx.contract
-    return age_on(c.beneficiary.birth_date, c.signed_date or c.start_date) >= ctx.settings.age_threshold
+    return age_on(c.beneficiary.birth_date, ctx.signed_date or c.start_date) >= ctx.settings.age_threshold
 
 
 def _need(ctx: RuleContext, what: str, *fields: str) -> None:
