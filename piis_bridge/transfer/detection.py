@@ -4,7 +4,8 @@ Why from the canonical contract: a change of residence reaches the bridge as a n
 the beneficiary, whether the case system recorded it or a National Register mutation came in from
 the federal side and was mapped onto the contract.  The pipeline already has the contract; it calls
 :func:`detect_transfer` for each one, which opens the case once (the same move of the same contract
-is always the same case) and pushes one task back to the case system (idempotent on its key).
+is always the same case) and pushes one task back to the case system (idempotent on its key), or,
+without a ``push`` callable, returns that task so the pipeline can put it in its own outbox.
 
 No keys are needed here: detection never signs anything.  The push is a callable so the pipeline
 passes its plugin host's ``case_push`` for the CPAS, and a test passes a list's ``append``.
@@ -39,6 +40,7 @@ class Detection:
     case: TransferCase
     created: bool
     pushed: PushResult | None
+    task: PushItem | None = None  # the task still to push (when no ``push`` was given, or it failed)
 
 
 def task_for(case: TransferCase) -> PushItem:
@@ -85,15 +87,16 @@ def detect_transfer(
     service = TransferService(sessions, cpas_id=cpas_id, party=party, signing_key=None, trust=TrustList())
     case, created = service.open_case(contract, change, record_id=record_id)
     result: PushResult | None = None
-    if push is not None and case.task_ref is None:
-        item = task_for(case)
+    task = task_for(case) if case.task_ref is None else None
+    if push is not None and task is not None:
         try:
-            (result,) = push([item])
+            (result,) = push([task])
         except Exception as exc:  # noqa: BLE001 - the case is open; the task is pushed again next run
             _log.warning("transfer task not pushed", cpas=cpas_id, case=case.case_id, error=type(exc).__name__)
         else:
             if result.status in ("created", "duplicate"):
                 case = service.task_pushed(case.case_id, result.remote_id or result.key)
+                task = None
     _log.info("transfer case", cpas=cpas_id, case=case.case_id, contract=contract.contract_id,
               created=created, state=case.state)
-    return Detection(case=case, created=created, pushed=result)
+    return Detection(case=case, created=created, pushed=result, task=task)
