@@ -42,6 +42,10 @@ class SimulatorAdmin:
     def integrate(self, kbo: str, ssin: str, start: str = "2002-10-01", end: str | None = None, purpose: int = 2) -> None:
         self._post("integrations", {"kbo": kbo, "ssin": ssin, "start": start, "end": end, "purpose": purpose})
 
+    def integrate_many(self, kbo: str, ssins: list[str], start: str = "2002-10-01", purpose: int = 2) -> int:
+        """Bulk integration (load tests); the real path is OCMWCPASManageAccess, one NISS per call."""
+        return self._post("integrations", {"kbo": kbo, "ssins": ssins, "start": start, "purpose": purpose})["count"]
+
     def mutate(self, ssin: str, kind: str, on: date, new_ssin: str | None = None) -> int:
         return self._post("mutations", {"ssin": ssin, "kind": kind, "date": on.isoformat(), "new_ssin": new_ssin})["affected"]
 

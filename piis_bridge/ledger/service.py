@@ -192,11 +192,12 @@ class Ledger:
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
                 part = keys[i:i + 900]
-                statuses = set(s.scalars(select(FormEntry.status).where(FormEntry.key.in_(part))))
-                for status in statuses:
-                    check_transition(status, FormStatus.SENT)
-                s.execute(update(FormEntry).where(FormEntry.key.in_(part), FormEntry.status == FormStatus.BUILT.value)
-                          .values(status=FormStatus.SENT.value, sent_at=now, updated_at=now, ticket=ticket))
+                done = s.execute(update(FormEntry).where(FormEntry.key.in_(part),
+                                                         FormEntry.status == FormStatus.BUILT.value)
+                                 .values(status=FormStatus.SENT.value, sent_at=now, updated_at=now, ticket=ticket))
+                if done.rowcount != len(set(part)):  # some were not built: say which move is forbidden
+                    for status in set(s.scalars(select(FormEntry.status).where(FormEntry.key.in_(part)))):
+                        check_transition(status, FormStatus.SENT)
             s.commit()
 
     def set_ticket(self, keys: Sequence[str], ticket: str) -> None:
@@ -223,16 +224,21 @@ class Ledger:
                                  answered_at=now, updated_at=now))
                 if new in _ANSWERED:
                     superseding.append(outcome.client_reference)
+            old_ids: list[int] = []
             if rows:
                 keys = [r["k"] for r in rows]
-                current: dict[str, str] = {}
+                current: dict[str, tuple[str, int | None]] = {}
                 for i in range(0, len(keys), 900):
-                    current.update(s.execute(select(FormEntry.key, FormEntry.status)
-                                             .where(FormEntry.key.in_(keys[i:i + 900]))).all())
+                    for key, status, supersedes_id in s.execute(
+                            select(FormEntry.key, FormEntry.status, FormEntry.supersedes_id)
+                            .where(FormEntry.key.in_(keys[i:i + 900]))):
+                        current[key] = (status, supersedes_id)
                 for r in rows:
                     if r["k"] not in current:
                         raise KeyError(f"outcome for an unknown form {r['k']}")
-                    check_transition(current[r["k"]], r["status"])
+                    check_transition(current[r["k"]][0], r["status"])
+                superseding_set = set(superseding)
+                old_ids = [sup for key, (_, sup) in current.items() if sup is not None and key in superseding_set]
                 s.connection().execute(
                     update(FormEntry.__table__).where(FormEntry.__table__.c.key == bindparam("k")).values(
                         status=bindparam("status"), reference=bindparam("reference"),
@@ -240,11 +246,9 @@ class Ledger:
                         errors=bindparam("errors"), received_at=bindparam("received_at"),
                         answered_at=bindparam("answered_at"), updated_at=bindparam("updated_at")), rows)
                 applied = len(rows)
-            for key in superseding:
-                entry = s.scalar(select(FormEntry).where(FormEntry.key == key))
-                if entry is not None and entry.supersedes_id:
-                    old = s.get(FormEntry, entry.supersedes_id)
-                    if old is not None and old.status != FormStatus.SUPERSEDED.value:
+            for i in range(0, len(old_ids), 900):
+                for old in s.scalars(select(FormEntry).where(FormEntry.id.in_(old_ids[i:i + 900]))):
+                    if old.status != FormStatus.SUPERSEDED.value:
                         check_transition(old.status, FormStatus.SUPERSEDED)
                         old.status, old.updated_at = FormStatus.SUPERSEDED.value, now
             s.commit()

@@ -34,6 +34,7 @@ from piis_plugins.federal.building import rubric_label, to_element, validate_for
 __all__ = ["FederalSettings", "FederalService", "outcome_from_result"]
 
 _log = get_logger("piis.federal")
+_LOOKUP = object()
 _LIVE = (FormStatus.ACCEPTED.value, FormStatus.PARTIALLY_ACCEPTED.value, FormStatus.BLOCKED.value)
 
 
@@ -113,14 +114,18 @@ class FederalService:
         return self._client
 
     # ------------------------------------------------------------------ preparing
-    def prepare(self, form: FederalForm) -> Prepared:
-        """Decide key/version against the ledger, serialise, validate."""
+    def prepare(self, form: FederalForm, live: Any = _LOOKUP) -> Prepared:
+        """Decide key/version against the ledger, serialise, validate.
+
+        ``live`` is the ledger's live B for the same (NISS, EntryDate) when the caller already looked it up
+        (bulk path); by default it is queried here."""
         if form.kind is FormKind.D and form.sequence_number is None and form.recovery_month is not None:
             form = form.model_copy(update={"sequence_number": self.ledger.next_sequence(
                 self.cpas_id, form.dossier, form.recovery_month)})
-        if form.kind is FormKind.B and not form.client_reference and not form.supersedes:
-            live = self.ledger.latest(self.cpas_id, FormKind.B, form.niss, form.period_key)
-            if live is not None and live.content_hash != form.content_hash():
+        if form.kind is FormKind.B and not form.supersedes:
+            if live is _LOOKUP:
+                live = self.ledger.latest(self.cpas_id, FormKind.B, form.niss, form.period_key)
+            if live is not None and live.key != form.client_reference and live.content_hash != form.content_hash():
                 if live.status in _LIVE or live.status == FormStatus.SENT.value:
                     # same EntryDate, other data: a correction (statut de l'avis 1) replacing it entirely
                     form = form.model_copy(update={"correction": True, "supersedes": live.key})
@@ -148,6 +153,36 @@ class FederalService:
             else:
                 outcomes.append(self._outcome_of(entry.key))
         return outcomes
+
+    def record_stream(self, forms: Iterable[FederalForm], chunk: int = 1000) -> dict[str, int]:
+        """Bulk build step for large volumes: one ledger query and one insert per chunk, bounded memory."""
+        from sqlalchemy import select
+
+        from piis_bridge.ledger import FormEntry
+
+        counts = {"recorded": 0, "refused": 0, "known": 0}
+        for part in chunks(forms, chunk):
+            nisses = {f.niss for f in part if f.kind is FormKind.B}
+            live: dict[tuple[str, str], Any] = {}
+            if nisses:
+                with self.ledger.sessions() as s:
+                    for e in s.scalars(select(FormEntry).where(
+                            FormEntry.cpas_id == self.cpas_id, FormEntry.kind == "B", FormEntry.niss.in_(nisses),
+                            FormEntry.status != FormStatus.SUPERSEDED.value).order_by(FormEntry.version)):
+                        live[(e.niss, e.period_key)] = e
+            good = []
+            for form in part:
+                prepared = self.prepare(form, live.get((form.niss, form.period_key)) if form.kind is FormKind.B
+                                        else None)
+                if prepared.issues:
+                    self.record([form])
+                    counts["refused"] += 1
+                else:
+                    good.append((prepared.form, prepared.xml))
+            created = self.ledger.record_many(good, chunk=chunk)
+            counts["recorded"] += created
+            counts["known"] += len(good) - created
+        return counts
 
     def _outcome_of(self, key: str) -> SubmissionOutcome:
         entry = self.ledger.get(key)

@@ -427,10 +427,11 @@ class SimulatorApp:
                                (body["kbo"], item["since"], int(item["rate"])))
                 return {"ok": True}
             if name == "integrations" and method == "POST":
-                db.execute("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
-                           (body["kbo"], body["ssin"], int(body.get("purpose", 2)), body.get("start", "2002-10-01"),
-                            body.get("end")))
-                return {"ok": True}
+                ssins = body.get("ssins") or [body["ssin"]]  # bulk form for load tests
+                db.executemany("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
+                               [(body["kbo"], ssin, int(body.get("purpose", 2)), body.get("start", "2002-10-01"),
+                                 body.get("end")) for ssin in ssins])
+                return {"ok": True, "count": len(ssins)}
             if name == "mutations" and method == "POST":
                 n = self.engine.apply_mutation(body["ssin"], body["kind"], date.fromisoformat(body["date"]),
                                                body.get("new_ssin"))

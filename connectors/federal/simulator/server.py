@@ -110,3 +110,26 @@ class SimulatorServer:
 
 def start_simulator(db_path: Path | str, port: int = 0, **kwargs: Any) -> SimulatorServer:
     return SimulatorServer(db_path, port, **kwargs).start()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m piis_connectors.federal.simulator.server --port N --db PATH`` (light, for load tests)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description="NovaPrima / BCSS simulator")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--db", default="var/novaprima-sim.sqlite3")
+    args = parser.parse_args(argv)
+    server = SimulatorServer(args.db, args.port)
+    print(f"ready {server.base_url}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()
+        server.app.close()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS forms (
     UNIQUE (kbo, client_ref)
 );
 CREATE INDEX IF NOT EXISTS ix_forms_ssin ON forms (ssin, kind);
+CREATE INDEX IF NOT EXISTS ix_forms_person ON forms (kbo, ssin, kind, entry_date);
 CREATE INDEX IF NOT EXISTS ix_forms_dossier ON forms (kbo, dossier, state);
 CREATE INDEX IF NOT EXISTS ix_forms_ticket ON forms (ticket);
 CREATE INDEX IF NOT EXISTS ix_forms_received ON forms (kbo, received_at);
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, r
     delay REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS mutations (id INTEGER PRIMARY KEY, ssin TEXT NOT NULL, kind TEXT NOT NULL,
     date TEXT NOT NULL, new_ssin TEXT, recorded_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_mutations ON mutations (ssin, kind);
 CREATE TABLE IF NOT EXISTS notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, code TEXT NOT NULL,
     client_ref TEXT, text TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stated (kbo TEXT NOT NULL, ssin TEXT NOT NULL, period TEXT NOT NULL,
