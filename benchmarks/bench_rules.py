@@ -29,21 +29,25 @@ from piis_bridge.model import PIISContract  # noqa: E402
 from piis_bridge.rules import evaluate  # noqa: E402
 from piis_bridge.rules.engine import default_registry  # noqa: E402
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_KEEP = {"birth_date"}
+# a date in compact JSON, with the key it belongs to when it is an object member
+_DATE = re.compile(r'(?:"(?P<key>\w+)":)?"(?P<day>\d{4}-\d{2}-\d{2})"')
 
 
-def _shift(node: Any, delta: timedelta, key: str | None = None) -> Any:
-    if isinstance(node, dict):
-        return {k: _shift(v, delta, k) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_shift(v, delta, key) for v in node]
-    if isinstance(node, str) and key not in _KEEP and _DATE.match(node):
-        shifted = date.fromisoformat(node) + delta
-        if key == "month":  # RI months are first-of-month
+def _shift(text: str, delta: timedelta) -> str:
+    """Shift every date of a compact JSON contract by *delta*, except the birth date (the NISS
+    encodes it); RI months stay first-of-month."""
+
+    def one(m: re.Match[str]) -> str:
+        key = m.group("key")
+        if key == "birth_date":
+            return m.group(0)
+        shifted = date.fromisoformat(m.group("day")) + delta
+        if key == "month":
             shifted = shifted.replace(day=1)
-        return shifted.isoformat()
-    return node
+        prefix = f'"{key}":' if key else ""
+        return f'{prefix}"{shifted.isoformat()}"'
+
+    return _DATE.sub(one, text)
 
 
 def _examples() -> list[dict[str, Any]]:
@@ -56,17 +60,15 @@ def _examples() -> list[dict[str, Any]]:
 def generate(n: int, seed: int = 20161101) -> list[tuple[PIISContract, date]]:
     rng = random.Random(seed)
     bases = _examples()
+    texts = [json.dumps(b, separators=(",", ":")) for b in bases]
     out: list[tuple[PIISContract, date]] = []
     while len(out) < n:
-        base = bases[len(out) % len(bases)]
+        i = len(out) % len(bases)
+        base = bases[i]
         delta = timedelta(days=rng.randint(-2000, 2000))
-        data = _shift(base, delta)
-        months = [m["month"] for m in data.get("ri_months", [])]
-        if len(set(months)) != len(months):  # two months collapsed onto one first-of-month: skip
-            continue
         try:
-            contract = PIISContract.model_validate(data)
-        except Exception:  # noqa: BLE001 - a shift can make a variant invalid; skip it
+            contract = PIISContract.model_validate_json(_shift(texts[i], delta))
+        except Exception:  # noqa: BLE001 - e.g. two RI months collapsing onto one first-of-month
             continue
         on = date.fromisoformat(base["start_date"]) + delta + timedelta(days=rng.randint(0, 500))
         out.append((contract, on))

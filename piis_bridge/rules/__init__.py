@@ -49,6 +49,18 @@ How to add a rule
    deadline, holidays, month ends), then regenerate the docs:
    ``piis-bridge rules docs > docs/rules.md`` (a test fails when they are out of date).
 
+Performance (100,000 contracts must take well under a minute: ~500 us per contract for ALL rules)
+------------------------------------------------------------------------------------------------
+``benchmarks/bench_rules.py`` measures it.  In a check function:
+
+- never build validated pydantic models per contract (``Model(...)`` costs 5-20 us each, and
+  ``model_dump`` more): findings and dates go through ``ctx`` (unvalidated fast construction);
+  for your own output models use ``report.fast_construct(Model, {...every field...})``;
+- compute what several rules share once per contract and keep it in ``ctx.cache``;
+- use ``ctx.signed_date`` (computed once) rather than ``contract.signed_date`` (scans the
+  signatures on every access);
+- keep ``applies=`` cheap: it filters out rules that do not concern the contract before any work.
+
 Plugins add local rules through the hook ``piis_register_rules(registry)`` (``registry.rule(...)``
 or ``registry.add(Rule(...))``, ids must be new) and CPAS parameters through
 ``piis_rule_parameters(cpas)`` (applied with ``RuleSettings.with_parameters``).
