@@ -91,15 +91,22 @@ class ClientConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def make_signature(key_file: str, cert_file: str, password: str | None = None) -> Any:
-    """WS-Security X.509 signature of Body (+Timestamp) with RSA-SHA256/SHA256 (zeep defaults to SHA1).
+def make_signature(key_file: str, cert_file: str, password: str | None = None, *, verify_reply: bool = False) -> Any:
+    """WS-Security X.509 signature of the Body with RSA-SHA256/SHA256 (zeep defaults to SHA1).
 
-    Needs the ``xmlsec`` extra; imported here so that the client works without it."""
+    Needs the ``xmlsec`` extra; imported here so that the client works without it.  zeep verifies the
+    reply's signature with the *same* certificate and before looking for a SOAP fault (zeep issues 997 and
+    1197), which fails against a service that does not sign its replies (the BCSS classic connector and our
+    simulator); ``verify_reply=False`` therefore signs requests only."""
     import xmlsec
     from zeep.wsse.signature import BinarySignature
 
-    return BinarySignature(key_file, cert_file, password, signature_method=xmlsec.constants.TransformRsaSha256,
-                           digest_method=xmlsec.constants.TransformSha256)
+    class _Signature(BinarySignature):  # type: ignore[misc]
+        def verify(self, envelope: Any) -> Any:
+            return super().verify(envelope) if verify_reply else envelope
+
+    return _Signature(key_file, cert_file, password, signature_method=xmlsec.constants.TransformRsaSha256,
+                      digest_method=xmlsec.constants.TransformSha256)
 
 
 def _transport_class() -> type:

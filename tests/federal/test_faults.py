@@ -136,3 +136,34 @@ def test_basic_auth_when_configured(tmp_path) -> None:
         assert make_client(running, basic_auth=("cpas", "secret")).manage_access(SSIN, "LIST", date(2010, 1, 1)) == []
     finally:
         running.stop()
+
+
+def test_ws_security_signature_is_optional_and_signs_the_body(sim, tmp_path) -> None:
+    pytest.importorskip("xmlsec")
+    from datetime import datetime as dt, timedelta, timezone
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    from piis_connectors.federal.client import make_signature
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cpas-test")])
+    now = dt.now(timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "k.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                       serialization.NoEncryption()))
+    (tmp_path / "c.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    wsse = make_signature(str(tmp_path / "k.pem"), str(tmp_path / "c.pem"))
+    client = make_client(sim, wsse=wsse)
+    assert client.manage_access(SSIN, "REGISTER", date(2010, 1, 1))[0]["purpose"] == "2"
+    envelope = client._zeep.create_message(client._service, "sendXML", "<x/>")
+    signed, _ = wsse.apply(envelope, {})
+    from lxml import etree
+    text = etree.tostring(signed).decode()
+    assert "rsa-sha256" in text and "xmlenc#sha256" in text and "BinarySecurityToken" in text
+    client.close()
