@@ -6,7 +6,7 @@ raises a finding only when the deadline is missed: late, or overdue on the refer
 
 from __future__ import annotations
 
-from piis_bridge.model import PartyRole
+from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days, add_months
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
@@ -129,9 +129,12 @@ def _dl_04(ctx: RuleContext) -> None:
 def _dl_05(ctx: RuleContext) -> None:
     """A person who asks for an interview on D must get it by the 5th working day after D (D3:
     counting from the day after, Monday-Friday minus the Belgian legal holidays and the CPAS's
-    closure days; C-05: working days, not calendar days)."""
+    closure days; C-05: working days, not calendar days).  Interviews the CPAS asks for are not
+    covered."""
     n = ctx.settings.interview_deadline_working_days
     for i, req in enumerate(ctx.contract.interview_requests):
+        if req.requested_by is not RequestedBy.PERSON:
+            continue
         due = ctx.calendar.add_working_days(req.requested_date, n)
         field = f"interview_requests[{i}]"
         status = ctx.deadline(f"interview requested on {req.requested_date.isoformat()}", due, req.held_date,

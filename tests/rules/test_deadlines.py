@@ -173,3 +173,26 @@ def test_r_dl_07_appeal_within_3_months_of_receipt(filed: str, error: bool) -> N
     report = run(make("u25-employment-project", change))
     assert report.date_for("R-DL-07").date == d("2026-02-28")
     assert ("R-DL-07" in ids(report, "error")) is error
+
+
+def test_r_dl_05_only_interviews_the_person_asks_for() -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["interview_requests"] = [{"requested_date": "2026-11-09", "requested_by": "CPAS"}]
+    assert "R-DL-05" not in ids(run(make("u25-employment-project", change), on="2026-12-01"))
+
+
+@pytest.mark.parametrize(("signed", "late"), [("2016-10-04", False), ("2016-10-05", True)])
+def test_r_dl_08_historical_deadline_runs_from_the_request(signed: str, late: bool) -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["beneficiary"]["dis_history"] = [{"kind": "RI", "start_date": "2016-07-01"}]
+        data["decision"].update(decision_date="2016-08-20", request_date="2016-07-04", ri_start_date="2016-07-01")
+        data["needs_assessment"]["assessed_on"] = "2016-08-25"
+        data["reflection"]["draft_handed_date"] = "2016-08-25"
+        data["pre_signature_information"][0]["given_date"] = "2016-08-25"
+        sign_on(data, signed)
+    report = run(make("u25-employment-project", change), on="2017-01-01")
+    assert report.rule_set == "historical"
+    dl = report.date_for("R-DL-08")
+    assert dl.date == d("2016-10-04")  # request 4 July + 3 months, not decision 20 August + 3 months
+    assert ("R-DL-08" in ids(report, "error")) is late
+    assert report.date_for("R-DL-01") is None  # the 2016 rule does not judge historical facts

@@ -216,3 +216,33 @@ def test_r_obl_15_transitional_12_months_from_the_reform(on: str, error: bool) -
     report = run(c, on=on)
     assert report.date_for("R-OBL-15").date == d("2017-11-01")
     assert ("R-OBL-15" in ids(report, "error")) is error
+
+
+def test_r_obl_01_under_25_studies_without_equity_decision_date() -> None:
+    c = make("studies", lambda x: x["studies"].pop("equity_acceptance_decision_date"))
+    assert "R-OBL-01" in ids(run(c, on="2025-12-01"), "warning")
+
+
+def test_r_obl_07_exemption_for_an_optional_piis_has_no_effect() -> None:
+    def change(data: dict[str, Any]) -> None:
+        data["beneficiary"]["employment_status"] = "EMPLOYED_WITH_RI_TOPUP"
+        data["obligation"]["exemption"] = {"ground": "EQUITY", "reason_text": "Caring for a parent",
+                                           "motivated_decision_date": "2026-07-01"}
+    report = run(make("u25-employment-project", change))
+    assert [f.level.value for f in report.by_rule("R-OBL-07")] == ["info"]
+
+
+def test_r_gen_05_historical_rule_set_is_stated() -> None:
+    c = _young("2016-10-31", prior=[], birth="1980-01-01")
+    assert "R-GEN-05" in ids(run(c, on="2017-01-01"), "info")
+    c = _young("2016-11-01", prior=[], birth="1980-01-01")
+    assert "R-GEN-05" not in ids(run(c, on="2017-01-01"))
+
+
+def test_q03_signature_as_age_reference() -> None:
+    def change(data: dict[str, Any]) -> None:  # 25th birthday between decision and signature
+        data["beneficiary"] = {**data["beneficiary"], **person("2001-06-20")}
+        data["beneficiary"]["dis_history"] = [{"kind": "RI", "start_date": "2020-01-01"}]
+    c = make("u25-employment-project", change)  # decision 15 June 2026, signed 6 July 2026
+    assert run(c).obligations[0].mandatory
+    assert not run(c, q03_obligation_age_reference="SIGNATURE").obligations[0].mandatory
