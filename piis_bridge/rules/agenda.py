@@ -28,7 +28,7 @@ from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.sanctions import sanction_dues
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
-from piis_bridge.rules.subsidies import subsidy_plan
+from piis_bridge.rules.subsidies import subsidy_window
 from piis_bridge.rules.transfers import legal_end_date, transfer_dues
 
 __all__ = ["AgendaItem", "nth_birthday", "contract_dues", "iter_agenda", "agenda", "AGENDA_FORMAT", "agenda_json"]
@@ -148,7 +148,7 @@ def contract_dues(
             yield due
     yield from transfer_dues(contract, settings)
     if contract.signed_date is not None:
-        plan = subsidy_plan(contract, settings)
+        plan = subsidy_window(contract, settings)
         window_end = add_months(plan.window_end, 1) - one_day if plan.window_end is not None else None
         runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
         if plan.type is not None and window_end is not None and plan.type.value != "STUDIES" and \

@@ -55,6 +55,7 @@ __all__ = [
     "subsidy_amount",
     "subsidy_plan",
     "subsidy_plans",
+    "subsidy_window",
     "subsidy_issues",
     "remaining_months_after",
     "budget_article",
@@ -166,7 +167,9 @@ def _window(e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContrac
     return _Segment(e.type, start, start + settings.subsidy_max_months - 1, blocked, e)
 
 
-def _compute(contract: PIISContract, settings: RuleSettings) -> tuple[SubsidyPlan, list[Issue], list[Due]]:
+def _compute(
+    contract: PIISContract, settings: RuleSettings, with_months: bool = True
+) -> tuple[SubsidyPlan, list[Issue], list[Due]]:
     cid = contract.contract_id
     issues: list[Issue] = []
     dues: list[Due] = []
@@ -287,9 +290,10 @@ def _compute(contract: PIISContract, settings: RuleSettings) -> tuple[SubsidyPla
     if from_decision:
         notes.append("no monthly RI records: the RI amount of the DIS decision is used for its period")
     months: list[SubsidyMonth] = []
-    for index in range(a, max(a, last) + 1):
+    studies_first = contract.is_studies
+    for index in range(a, max(a, last) + 1 if with_months else a):
         first_day = month_from_index(index)
-        last_day = add_months(first_day, 1) - one_day
+        last_day = month_from_index(index + 1) - one_day
         if settings.q10_partial_month_counts:
             covered = contract.start_date <= last_day and end >= first_day
         else:
@@ -302,7 +306,7 @@ def _compute(contract: PIISContract, settings: RuleSettings) -> tuple[SubsidyPla
             rec = by_month.get(first_day)
             ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
         here = [s for s in segments if s.holds(index)]
-        if contract.is_studies:
+        if studies_first and len(here) > 1:
             here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
         seg = next((s for s in here if s.blocked is None), here[0] if here else None)
         reason = None
@@ -316,7 +320,7 @@ def _compute(contract: PIISContract, settings: RuleSettings) -> tuple[SubsidyPla
             reason = "no RI granted this month"
         elif not running:
             reason = "project not running this month (R-SUB-11)"
-        months.append(SubsidyMonth(
+        months.append(SubsidyMonth.model_construct(  # fields are built here, already valid
             month=first_day, subsidy_type=seg.type if seg else None, covered_by_piis=covered,
             project_running=running, ri_amount_cents=ri,
             subsidy_cents=0 if reason else subsidy_amount(ri, settings), excluded_reason=reason))
@@ -334,6 +338,11 @@ def _compute(contract: PIISContract, settings: RuleSettings) -> tuple[SubsidyPla
 def subsidy_plan(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
     """The month-by-month subsidy schedule of one contract."""
     return _compute(contract, settings)[0]
+
+
+def subsidy_window(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
+    """The plan without its months (type and window only): what the agenda needs, cheaply."""
+    return _compute(contract, settings, with_months=False)[0]
 
 
 def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
