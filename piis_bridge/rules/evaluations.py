@@ -112,7 +112,7 @@ def _eva_01(ctx: RuleContext) -> None:
         if p.end < ctx.on and p.full and total < need:
             ctx.flag(f"Contract {ctx.cid}: {total} evaluation(s) in the 12-month period {_label(p)}; at least "
                      f"{need} are required.", "evaluations")
-        if p.start <= ctx.on <= p.end:
+        if p.start <= ctx.on <= p.end or (p.index == 0 and ctx.on < p.start):
             _next_due(ctx, p)
 
 

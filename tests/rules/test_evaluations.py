@@ -160,3 +160,18 @@ def test_r_eva_08_historical_quarterly_rule_before_the_reform() -> None:
     report = run(make("u25-employment-project", no_q3), on="2017-03-01")
     [f] = report.by_rule("R-EVA-08")
     assert "2016-07-01 to 2016-09-30" in f.message and f.level.value == "error"
+
+
+def test_r_eva_01_first_due_date_before_the_contract_starts() -> None:
+    report = run(_contract("2026-07-06", "2027-07-05", []), on="2026-06-20")
+    nxt = report.date_for("R-EVA-01", "next evaluation due")
+    assert nxt.date == d("2026-11-05") and nxt.status.value == "pending"
+
+
+def test_r_eva_03_short_contract_next_due_spreads_the_pro_rata_guide() -> None:
+    # 6 months: guide 2 evaluations, 1 in person; 184 days -> the first by day 92 (5 October 2026)
+    report = run(_contract("2026-07-06", "2027-01-05", []), on="2026-08-01")
+    nxt = report.date_for("R-EVA-01", "next evaluation due")
+    assert nxt.date == d("2026-10-05")
+    report = run(_contract("2026-07-06", "2027-01-05", [("2026-09-01", "IN_PERSON")]), on="2026-10-01")
+    assert report.date_for("R-EVA-01").date == d("2027-01-05")
