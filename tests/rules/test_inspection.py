@@ -21,6 +21,7 @@ def item(checklist, name):
 @pytest.mark.parametrize("name", ["community-service", "sanction-history", "social-insertion-third-party",
                                   "studies", LGE])
 def test_examples_are_inspection_ready(name):
+    assert evaluate(build(name), on=ON).rule_failures == ()
     checklist = inspect(build(name), on=ON)
     assert checklist.ready, [(i.item, i.evidence_missing, i.findings) for i in checklist.items]
     assert [i.item for i in checklist.items] == [f"I-{n:02d}" for n in range(1, 12)]

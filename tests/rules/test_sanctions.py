@@ -266,6 +266,8 @@ def _historical(decision: str, start: str, end: str):
 def test_decision_before_reform_uses_the_historical_start():
     c = _historical("2016-10-31", "2016-12-01", "2016-12-31")
     assert ids(c) == []
+    report = evaluate(c, on=d("2017-01-15"))
+    assert report.rule_failures == () and not [f for f in report.findings if f.rule_id.startswith("R-SAN")]
     c = _historical("2016-10-31", "2016-11-15", "2016-12-14")
     assert ids(c) == ["R-SAN-16"]
 
