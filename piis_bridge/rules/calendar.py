@@ -35,6 +35,7 @@ __all__ = [
 
 LEGAL_HOLIDAY_COUNT = 10
 _ONE_DAY = timedelta(days=1)
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
 def add_months(day: date, months: int) -> date:
@@ -45,8 +46,11 @@ def add_months(day: date, months: int) -> date:
     """
     index = day.year * 12 + (day.month - 1) + months
     year, month0 = divmod(index, 12)
-    last = _stdlib_calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(day.day, last))
+    dom = day.day
+    if dom > 28:  # only the last days of a month can need clamping
+        last = _DAYS_IN_MONTH[month0] if month0 != 1 else (29 if _stdlib_calendar.isleap(year) else 28)
+        dom = min(dom, last)
+    return date(year, month0 + 1, dom)
 
 
 def first_day_of_month_after(day: date, k: int) -> date:
