@@ -43,3 +43,11 @@ def test_every_setting_is_documented() -> None:
     for name, info in RuleSettings.model_fields.items():
         assert info.description, f"setting {name} has no description"
         assert f"`{name}`" in text
+
+
+def test_every_automated_part1_rule_has_a_test() -> None:
+    """Each checked rule of part 1 is named (R-XXX-NN or r_xxx_nn) in at least one test of this folder."""
+    text = "\n".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("test_*.py"))
+    untested = [r.id for r in build_registry() if r.automated and r.family in {*PART1_FAMILIES, "LOC"}
+                and r.id not in text and r.id.lower().replace("-", "_") not in text]
+    assert untested == []
