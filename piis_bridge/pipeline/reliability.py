@@ -52,7 +52,7 @@ _TRANSIENT_TYPES = frozenset({
 })
 _TRANSIENT_SUFFIXES = ("Unavailable", "Timeout", "Throttled", "RateLimited", "TransientError", "Busy")
 # HTTP 429/502/503/504 and the BCSS "service unavailable" fault (federal spec, simulator section 10.4).
-_TRANSIENT_TEXT = re.compile(r"\b(429|502|503|504|MSG00003)\b|too many requests|temporarily unavailable|"
+_TRANSIENT_TEXT = re.compile(r"\b(408|425|429|500|502|503|504|MSG00003)\b|too many requests|temporarily unavailable|"
                              r"service unavailable|timed out|connection refused", re.IGNORECASE)
 
 

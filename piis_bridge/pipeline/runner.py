@@ -200,7 +200,7 @@ def _execute(start: Callable[[Runtime, CeleryEnqueuer], str | None], *, settings
     if embedded and not settings.broker_url.startswith("filesystem://"):
         settings = settings.model_copy(update={"broker_url": "filesystem://"})
     upgrade_database(settings.database_url)
-    rt = Runtime(settings, options)
+    rt = Runtime(settings, options, extra_plugins=extra_plugins)
     app = make_celery_app(runtime=rt)
     enq = CeleryEnqueuer(app)
     try:

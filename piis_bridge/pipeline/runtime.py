@@ -12,6 +12,7 @@ import importlib
 import os
 import threading
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import Field
@@ -42,6 +43,8 @@ class PipelineOptions(BaseSettings):
     push_batch: int = Field(default=100, ge=1, description="Items per push-back call.")
     lease_seconds: float = Field(default=300.0, gt=0, description="After this a claimed unit counts as abandoned.")
     sweep_seconds: float = Field(default=60.0, gt=0, description="Interval of the stale-work sweeper.")
+    requeue_after: float = Field(default=180.0, gt=0,
+                                 description="A unit pending this long without progress is enqueued again (lost message).")
     retry_base: float = 1.0
     retry_cap: float = 60.0
     retry_max_attempts: int = 12
@@ -58,10 +61,10 @@ class Runtime:
     """Per-process state shared by the tasks of one celery app."""
 
     def __init__(self, settings: Settings | None = None, options: PipelineOptions | None = None,
-                 plugins: tuple[tuple[str, object], ...] = ()) -> None:
+                 plugins: tuple[tuple[str, object], ...] = (), extra_plugins: Sequence[str] = ()) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.options = options if options is not None else PipelineOptions()
-        self.plugins = plugins
+        self.plugins = (*plugins, *parse_plugin_specs(extra_plugins))
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self._host: Any = None
@@ -87,7 +90,9 @@ class Runtime:
             if self._host is None:
                 from piis_bridge.hooks.manager import PluginHost
 
-                host = PluginHost(self.settings, plugins=(*self.plugins, *extra_plugins_from_env()))
+                names = {name for name, _ in self.plugins}
+                env = [(n, p) for n, p in extra_plugins_from_env() if n not in names]
+                host = PluginHost(self.settings, plugins=(*self.plugins, *env))
                 host.startup()
                 self._host = host
             return self._host
@@ -124,9 +129,13 @@ def extra_plugins_from_env() -> list[tuple[str, object]]:
     it can import; this lets a site add an in-house plugin module without packaging an entry point,
     the way ``PYTEST_PLUGINS`` works for pytest.
     """
-    spec = os.environ.get(EXTRA_PLUGINS_ENV, "").strip()
+    return parse_plugin_specs(os.environ.get(EXTRA_PLUGINS_ENV, "").split(","))
+
+
+def parse_plugin_specs(specs: Sequence[str]) -> list[tuple[str, object]]:
+    """``["name=module", "module"]`` -> ``[(name, imported module), ...]``."""
     plugins: list[tuple[str, object]] = []
-    for part in filter(None, (p.strip() for p in spec.split(","))):
+    for part in filter(None, (p.strip() for p in specs)):
         name, _, module = part.partition("=")
         if not module:
             name, module = module or part.rsplit(".", 1)[-1], part

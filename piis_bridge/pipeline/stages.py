@@ -83,15 +83,22 @@ class Enqueuer(Protocol):
 
 
 def _insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], returning: Any = None) -> list[Any]:
-    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the inserted ids."""
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the inserted ids.
+
+    Core ``executemany`` (one cached compiled statement, batched by SQLAlchemy's insertmanyvalues)
+    rather than one multi-row VALUES statement, which is recompiled for every batch size.
+    """
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(model).values(rows).on_conflict_do_nothing()
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).on_conflict_do_nothing()
+    conn = session.connection()
     if returning is not None:
-        return list(session.execute(stmt.returning(returning)).scalars())
-    session.execute(stmt)
+        result = conn.execute(stmt.returning(table.c[returning.key]), rows)
+        return [row[0] for row in result]
+    conn.execute(stmt, rows)
     return []
 
 
@@ -344,20 +351,23 @@ def _rules_module() -> Any:
 
 
 def _evaluate(contract: Any, on: date) -> tuple[int, list[dict[str, Any]]]:
-    """Apply the PIIS rules; returns (number of findings, deadline alerts to push back)."""
+    """Apply the PIIS rules; returns (number of findings, deadline alerts to push back).
+
+    A deadline alert is every computed legal date still to meet (``pending``) or missed
+    (``overdue``) on the reference date; its push key is (dossier, rule, label, date), so a
+    deadline is pushed once, not every night.
+    """
     rules = _rules_module()
     if rules is None or not hasattr(rules, "evaluate"):
         return 0, []
     report = rules.evaluate(contract, on=on)
-    findings = list(getattr(report, "findings", None) or [])
     alerts = []
-    for entry in getattr(report, "agenda", None) or []:
-        due = getattr(entry, "due", None) or getattr(entry, "date", None)
-        rule = getattr(entry, "rule", None) or getattr(entry, "rule_id", None) or "R-?"
-        title = getattr(entry, "title", None) or getattr(entry, "message", None) or str(rule)
-        if due is not None:
-            alerts.append({"rule": str(rule), "due": due, "title": str(title)})
-    return len(findings), alerts
+    for d in getattr(report, "dates", ()) or ():
+        status = str(getattr(d.status, "value", d.status))
+        if status in ("pending", "overdue"):
+            alerts.append({"rule": d.rule_id, "due": d.date, "label": d.label, "status": status,
+                           "title": f"{d.label} ({d.rule_id}, {status}, {d.date.isoformat()})"})
+    return len(getattr(report, "findings", ()) or ()), alerts
 
 
 def _event_for(contract: Any) -> Any:
@@ -389,9 +399,11 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
     today = datetime.now(timezone.utc).date()
     retry_ids: list[int] = []
     touched: set[str] = set()
+    effect_rows: list[dict[str, Any]] = []
     with rt.session() as s:
+        items = list(s.scalars(select(WorkItem).where(WorkItem.lease_owner == owner, WorkItem.state == "leased")
+                               .order_by(WorkItem.id)))
         for item in items:
-            item = s.merge(item, load=False)
             record = SourceRecord.model_validate_json(item.payload)
             before = len(host.failures)
             outcome = host.case_map_record(item.cpas_id, record, run_id=run_id)
@@ -440,16 +452,18 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
                             reason=f"{type(exc).__name__}: {exc}", item_id=item.id)
                 continue
             for alert in alerts:
-                push = PushItem(key=f"alert:{item.cpas_id}:{item.record_id}:{alert['rule']}:{alert['due']}"[:200],
+                label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
+                push = PushItem(key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
                                 record_id=item.record_id, kind="deadline_alert", title=alert["title"][:200],
-                                due=alert["due"], data={"rule": alert["rule"]})
-                rows.append(dict(key=f"push:{push.key}"[:200], kind="push", run_id=run_id, item_id=item.id,
+                                due=alert["due"], data={"rule": alert["rule"], "status": alert["status"]})
+                rows.append(dict(key=f"push:{item.cpas_id}:{push.key}"[:200], kind="push", run_id=run_id, item_id=item.id,
                                  cpas_id=item.cpas_id, record_id=item.record_id, state="pending",
                                  payload_type=_type_path(push), payload=push.model_dump_json(), created_at=utcnow(),
                                  updated_at=utcnow()))
-            _insert_ignore(s, Effect, rows)
+            effect_rows.extend(rows)
             item.forms, item.findings, item.state = len(forms), findings, "done"
             touched.add(item.cpas_id)
+        _insert_ignore(s, Effect, effect_rows)
         _record_stat(s, run_id, "evaluate", len(items) - len(retry_ids), time.perf_counter() - t0)
         s.commit()
     for cpas_id in sorted(touched):
@@ -511,7 +525,7 @@ def _answer_push(effect: Effect, answer: str) -> dict[str, Any]:
                     title=f"Federal answer: {answer}", body=f"{form_type} {ref}",
                     data={"client_reference": ref, "answer": answer})
     now = utcnow()
-    return dict(key=f"push:{push.key}"[:200], kind="push", run_id=effect.run_id, item_id=effect.item_id,
+    return dict(key=f"push:{effect.cpas_id}:{push.key}"[:200], kind="push", run_id=effect.run_id, item_id=effect.item_id,
                 cpas_id=effect.cpas_id, record_id=effect.record_id, state="pending", payload_type=_type_path(push),
                 payload=push.model_dump_json(), created_at=now, updated_at=now)
 

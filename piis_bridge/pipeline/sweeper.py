@@ -33,7 +33,7 @@ _log = get_logger("piis_bridge.pipeline.sweeper")
 def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> dict[str, int]:
     """One pass; returns what was re-enqueued (for logs and tests)."""
     now = utcnow()
-    idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.lease_seconds)
+    idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.requeue_after)
     found = {"pulls": 0, "items": 0, "effects": 0, "runs": 0}
     with rt.session() as s:
         running = list(s.scalars(select(SyncRun.id).where(SyncRun.status == "running")))

@@ -31,6 +31,8 @@ class RemoteState:
         self.pushes: dict[str, dict[str, Any]] = {}
         self.push_calls = Counter()
         self.federal_down = False
+        self.down_calls = 0  # federal calls refused while down
+        self.submit_delay = 0.0  # seconds per federal call (a slow remote spreads a run over time)
         self.case_faults: list[int] = []  # status codes to answer to the next case-system requests
         self.fetches = 0
         self.out_of_order = 0
@@ -99,7 +101,13 @@ class _Handler(BaseHTTPRequestHandler):
         st = self.state
         body = self._body()
         if self.path == "/submit":
+            if st.submit_delay:
+                import time
+
+                time.sleep(st.submit_delay)
             if st.federal_down:
+                with st.lock:
+                    st.down_calls += 1
                 self._reply(503, {"fault": "MSG00003 service unavailable"})
                 return
             answers = []

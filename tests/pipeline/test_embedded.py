@@ -25,5 +25,7 @@ def test_embedded_run_submits_every_form_once_and_quarantines_bad_records(tmp_pa
     assert summary.counts["forms"] == summary.counts["forms_answered"] == expected_forms
     assert len(st.effects) == expected_forms
     assert st.out_of_order == 0
-    assert len(st.pushes) == expected_forms and max(st.push_calls.values()) == 1
+    answers = [p for p in st.pushes.values() if p["kind"] == "federal_answer"]
+    assert len(answers) == expected_forms and max(st.push_calls.values()) == 1
+    assert summary.counts["pushed"] == len(st.pushes)  # answers + deadline alerts of the rules
     assert set(summary.stages) >= {"pull", "evaluate", "submit", "push"}
