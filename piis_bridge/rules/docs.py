@@ -69,6 +69,9 @@ piis-bridge rules list [--json]
 piis-bridge rules docs > docs/rules.md
 ```
 
+Benchmark (not a test): `.venv/bin/python benchmarks/bench_rules.py` judges 100,000 contracts
+generated from the examples on one core (`-n` for fewer, `--by-family` for the time per rule family).
+
 `rules check` exits **1** when any contract has a legal error (a finding of level `error`, or a
 rule that failed), **2** when there is no legal error but some input could not be read or
 validated (each problem names the file, the record and the field), **0** otherwise.
