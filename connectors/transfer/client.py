@@ -50,8 +50,9 @@ class TransferClient:
         self._http = httpx.Client(timeout=timeout, verify=tls if tls is not None else True,
                                   headers={"User-Agent": "piis-bridge-transfer/1"})
 
-    def send(self, envelope: str) -> DeliveryResult:
-        url = self.base_url + PACKAGES_PATH
+    def send(self, envelope: str, path: str = PACKAGES_PATH) -> DeliveryResult:
+        """POST one envelope to *path* (packages by default, or ``ASSESSMENTS_PATH``)."""
+        url = self.base_url + path
         last = ""
         for attempt in range(1, self.retries + 2):
             try:

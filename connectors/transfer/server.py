@@ -1,4 +1,5 @@
-"""The receiving endpoint: ``POST /piis-transfer/v1/packages`` with a compact JWS as the body.
+"""The receiving endpoint: ``POST /piis-transfer/v1/packages`` (a signed package) and
+``POST /piis-transfer/v1/assessments`` (the new CPAS's signed review), a compact JWS as the body.
 
 Why :mod:`http.server`: the endpoint takes a few requests a day per CPAS; a threaded standard-
 library server with a TLS context is enough, has no dependency, and behaves like the other local
@@ -23,9 +24,10 @@ from typing import Any
 
 from piis_bridge.logging import get_logger
 
-__all__ = ["PACKAGES_PATH", "HEALTH_PATH", "MAX_BODY", "HandlerResult", "TransferEndpoint"]
+__all__ = ["PACKAGES_PATH", "ASSESSMENTS_PATH", "HEALTH_PATH", "MAX_BODY", "HandlerResult", "TransferEndpoint"]
 
 PACKAGES_PATH = "/piis-transfer/v1/packages"
+ASSESSMENTS_PATH = "/piis-transfer/v1/assessments"
 HEALTH_PATH = "/piis-transfer/v1/health"
 MAX_BODY = 5 * 1024 * 1024
 _log = get_logger("piis_connectors.transfer")
@@ -97,7 +99,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         ep = self.endpoint
-        if self.path != PACKAGES_PATH:
+        handler = {PACKAGES_PATH: ep.handler, ASSESSMENTS_PATH: ep.assessment_handler}.get(self.path)
+        if handler is None:
             self._reply(404, b'{"error":"not found"}', "application/json")
             return
         try:
@@ -119,13 +122,13 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(self.connection, ssl.SSLSocket):
             peer["certificate"] = self.connection.getpeercert()
         try:
-            result = ep.handler(body, peer)
+            result = handler(body, peer)
         except Exception as exc:  # noqa: BLE001 - the sender retries; we log the type only
             _log.error("transfer endpoint: handler failed", error=type(exc).__name__)
             self._reply(503, b'{"error":"try again later"}', "application/json")
             return
         code = 422 if result.status == "rejected" else 200
-        _log.info("transfer endpoint: package answered", status=result.status, http=code)
+        _log.info("transfer endpoint: answered", path=self.path, status=result.status, http=code)
         self._reply(code, result.ack.encode("ascii"))
 
 
@@ -136,8 +139,9 @@ class TransferEndpoint:
     """
 
     def __init__(self, handler: PackageHandler, host: str = "127.0.0.1", port: int = 0,
-                 tls: ssl.SSLContext | None = None) -> None:
+                 tls: ssl.SSLContext | None = None, assessment_handler: PackageHandler | None = None) -> None:
         self.handler = handler
+        self.assessment_handler = assessment_handler
         self.lock = threading.Lock()
         self.faults: list[int] = []
         self.requests = 0

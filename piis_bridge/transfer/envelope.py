@@ -31,11 +31,16 @@ from joserfc.jwk import ECKey, RSAKey
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from piis_bridge.identifiers import validate_bce
+from piis_bridge.model import TransferAssessment
 from piis_bridge.transfer.package import TransferPackage, package_bytes
 
 __all__ = [
     "PACKAGE_TYP",
     "ACK_TYP",
+    "ASSESSMENT_TYP",
+    "AssessmentMessage",
+    "sign_assessment",
+    "open_assessment",
     "MAX_ENVELOPE_BYTES",
     "EnvelopeError",
     "SigningKey",
@@ -51,6 +56,7 @@ __all__ = [
 
 PACKAGE_TYP = "piis-transfer-package+jws"
 ACK_TYP = "piis-transfer-ack+jws"
+ASSESSMENT_TYP = "piis-transfer-assessment+jws"
 MAX_ENVELOPE_BYTES = 5 * 1024 * 1024
 AckStatus = Literal["accepted", "duplicate", "rejected"]
 
@@ -234,3 +240,43 @@ def open_ack(envelope: str | bytes, trust: TrustList, *, expected_receiver_bce: 
     if ack.receiver_bce != kid or kid != expected_receiver_bce:
         raise EnvelopeError(f"acknowledgement signed by BCE {kid}, expected BCE {expected_receiver_bce}")
     return ack
+
+
+class AssessmentMessage(BaseModel):
+    """The new CPAS's answer after reviewing the draft (R-TRF-06): which commitments it takes over.
+
+    Signed by the new CPAS (``assessor_bce`` = ``kid``) and addressed to the old one, which checks it
+    against its trust list and answers with its own signed :class:`Ack`: acknowledgements both ways.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    format: Literal["piis-bridge/transfer-assessment"] = "piis-bridge/transfer-assessment"
+    package_id: str = Field(min_length=1)
+    transfer_id: str = Field(min_length=1)
+    assessor_bce: str
+    addressee_bce: str
+    assessed_by: str = Field(min_length=1)
+    created_at: AwareDatetime
+    assessment: TransferAssessment
+
+
+def sign_assessment(message: AssessmentMessage, key: SigningKey) -> str:
+    if message.assessor_bce != key.bce:
+        raise EnvelopeError("an assessment is signed by the CPAS that assessed")
+    return _sign(orjson.dumps(message.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS), key, ASSESSMENT_TYP)
+
+
+def open_assessment(envelope: str | bytes, trust: TrustList, *, own_bce: str) -> AssessmentMessage:
+    kid, payload = _verify(envelope, trust, ASSESSMENT_TYP)
+    try:
+        message = AssessmentMessage.model_validate_json(payload)
+    except ValidationError as exc:
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(message)" for e in exc.errors()})[:10]
+        raise EnvelopeError(f"assessment signed by BCE {kid} is malformed: {', '.join(fields)}") from None
+    if message.assessor_bce != kid:
+        raise EnvelopeError(f"assessment claims BCE {message.assessor_bce} but is signed by BCE {kid}")
+    if message.addressee_bce != own_bce:
+        raise EnvelopeError(f"assessment of package {message.package_id} is addressed to BCE "
+                            f"{message.addressee_bce}, not to us")
+    return message

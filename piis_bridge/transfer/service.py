@@ -23,16 +23,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from piis_bridge.logging import get_logger, redact
-from piis_bridge.model import Consent, ContractStatus, Cpas, PIISContract
+from piis_bridge.model import Consent, ContractStatus, Cpas, PIISContract, TransferAssessment
 from piis_bridge.transfer.envelope import (
     Ack,
+    AssessmentMessage,
     EnvelopeError,
     SigningKey,
     TrustList,
     open_ack,
+    open_assessment,
     open_package,
     peek_header,
     sign_ack,
+    sign_assessment,
     sign_package,
 )
 from piis_bridge.transfer.legal import ResidenceChange, consent_allows_transfer, transfer_eligibility
@@ -486,6 +489,116 @@ class TransferService:
         if row is None:
             raise TransferError(f"cpas {self.cpas_id}: no imported package {package_id}")
         return TransferPackage.model_validate_json(_payload_of(row.envelope))
+
+
+    # ------------------------------------------------------------------ R-TRF-06 both ways
+    # The new CPAS's review goes back to the old one, each side acknowledging the other's message.
+
+    # -- receiving side (new CPAS): review the draft, sign the answer, record the old CPAS's ack --------
+
+    def assess(self, package_id: str, *, taken_over: list[str], not_taken_over: dict[str, str],
+               by: str, new_contract_ref: str | None = None, on: date | None = None) -> str:
+        """Record which commitments the new CPAS takes over and sign the answer for the old CPAS.
+
+        Every commitment of the draft must be decided once: taken over, or not with a reason.  Calling
+        again after the answer was signed returns the same envelope (resend after a failure).
+        """
+        with self.sessions.begin() as session:
+            row = session.get(ReceivedPackage, package_id)
+            if row is None or row.cpas_id != self.cpas_id:
+                raise TransferError(f"cpas {self.cpas_id}: no imported package {package_id}")
+            if row.state in (ReceiptState.ASSESSED.value, ReceiptState.ASSESSMENT_ACKNOWLEDGED.value):
+                assert row.assessment_envelope is not None
+                return row.assessment_envelope
+            if row.state != ReceiptState.ACKNOWLEDGED.value:
+                raise InvalidTransition("received package", package_id, row.state, ReceiptState.ASSESSED.value)
+            draft = PIISContract.model_validate_json(row.draft_json or "")
+            known = [c.commitment_id for c in draft.commitments]
+            decided = list(taken_over) + list(not_taken_over)
+            unknown = sorted(set(decided) - set(known))
+            twice = sorted({c for c in decided if decided.count(c) > 1})
+            missing = [c for c in known if c not in decided]
+            blank = sorted(c for c, reason in not_taken_over.items() if not reason.strip())
+            problems = [f"unknown commitments {', '.join(unknown)}" if unknown else "",
+                        f"decided twice: {', '.join(twice)}" if twice else "",
+                        f"not decided: {', '.join(missing)}" if missing else "",
+                        f"no reason given for: {', '.join(blank)}" if blank else ""]
+            if any(problems):
+                raise TransferError(f"package {package_id}: every commitment needs one decision (R-TRF-06): "
+                                    + "; ".join(p for p in problems if p))
+            assessment = TransferAssessment(assessed_on=on or self.clock().date(), commitments_taken_over=list(taken_over),
+                                            commitments_not_taken_over=dict(not_taken_over),
+                                            new_contract_ref=new_contract_ref)
+            message = AssessmentMessage(package_id=package_id, transfer_id=row.transfer_id,
+                                        assessor_bce=self.party.bce, addressee_bce=row.sender_bce,
+                                        assessed_by=by, created_at=self.clock(), assessment=assessment)
+            row.assessment_envelope = sign_assessment(message, self._key())
+            if draft.transfer is not None:
+                draft = draft.model_copy(update={"transfer": draft.transfer.model_copy(update={
+                    "assessment": assessment, "agreement_new_cpas": bool(taken_over)})})
+                row.draft_json = draft.model_dump_json()
+            self._move_receipt(session, row, ReceiptState.ASSESSED,
+                               f"{len(taken_over)} taken over, {len(not_taken_over)} not, by {by}")
+            return row.assessment_envelope
+
+    def assessment_delivered(self, package_id: str, ack_envelope: str) -> Ack:
+        with self.sessions.begin() as session:
+            row = session.get(ReceivedPackage, package_id)
+            if row is None or row.assessment_envelope is None:
+                raise TransferError(f"cpas {self.cpas_id}: no assessment sent for package {package_id}")
+            ack = open_ack(ack_envelope, self.trust, expected_receiver_bce=row.sender_bce)
+            if ack.package_id != package_id:
+                raise EnvelopeError(f"acknowledgement is for package {ack.package_id}, not {package_id}")
+            if ack.status == "rejected":
+                raise TransferError(f"package {package_id}: the old CPAS rejected the assessment: {ack.reason}")
+            if row.state == ReceiptState.ASSESSED.value:
+                row.assessment_ack = ack_envelope
+                self._move_receipt(session, row, ReceiptState.ASSESSMENT_ACKNOWLEDGED, f"{ack.status} by BCE "
+                                   f"{row.sender_bce}")
+            return ack
+
+    # -- sending side (old CPAS): receive the review --------------------------------------------------
+
+    def receive_assessment(self, envelope: bytes | str) -> ReceiveOutcome:
+        raw = envelope.encode("ascii", "replace") if isinstance(envelope, str) else bytes(envelope)
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            message = open_assessment(raw, self.trust, own_bce=self.party.bce)
+        except EnvelopeError as exc:
+            return self._reject(raw, digest, str(exc))
+        with self.sessions.begin() as session:
+            case = session.get(TransferCase, message.transfer_id)
+            problem = ""
+            if case is None or case.cpas_id != self.cpas_id or case.package_id != message.package_id:
+                problem = f"no transfer {message.transfer_id} with package {message.package_id} here"
+            elif case.to_bce != message.assessor_bce:
+                problem = f"package {message.package_id} was not sent to BCE {message.assessor_bce}"
+            elif case.state == CaseState.ASSESSED.value:
+                if case.assessment_envelope is not None and \
+                        hashlib.sha256(case.assessment_envelope.encode("ascii")).hexdigest() == digest:
+                    return ReceiveOutcome("duplicate", message.package_id, self._ack(
+                        status="duplicate", package_id=message.package_id, transfer_id=message.transfer_id,
+                        sender_bce=message.assessor_bce))
+                problem = f"transfer {message.transfer_id} was already assessed differently"
+            elif case.state != CaseState.ACKNOWLEDGED.value:
+                problem = f"transfer {message.transfer_id} is {case.state}, not acknowledged"
+            if not problem:
+                assert case is not None
+                case.assessment_json = message.assessment.model_dump_json()
+                case.assessment_envelope = raw.decode("ascii")
+                a = message.assessment
+                self._move(session, case, CaseState.ASSESSED,
+                           detail=f"BCE {message.assessor_bce} took over {len(a.commitments_taken_over)} "
+                                  f"commitment(s), not {len(a.commitments_not_taken_over)}; by {message.assessed_by}")
+        if problem:
+            return self._reject(raw, digest, problem)
+        return ReceiveOutcome("accepted", message.package_id, self._ack(
+            status="accepted", package_id=message.package_id, transfer_id=message.transfer_id,
+            sender_bce=message.assessor_bce, draft_ref=message.assessment.new_contract_ref))
+
+    def assessment_of(self, case_id: str) -> TransferAssessment | None:
+        case = self.get_case(case_id)
+        return TransferAssessment.model_validate_json(case.assessment_json) if case.assessment_json else None
 
 
 def _payload_of(envelope: str) -> bytes:

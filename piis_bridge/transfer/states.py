@@ -6,7 +6,7 @@ never jump from "awaiting consent" to "sent", and an operator can see how a case
 
 Sending side::
 
-    detected -> awaiting_consent -> consent_given -> package_built -> sent -> acknowledged
+    detected -> awaiting_consent -> consent_given -> package_built -> sent -> acknowledged -> assessed
                                  \\-> consent_refused (final)                 \\-> rejected
     detected -> not_transferable (final: studies exception R-TRF-02, no obligation R-TRF-04)
 
@@ -14,7 +14,10 @@ Sending side::
 
 Receiving side::
 
-    received -> verified -> imported_draft -> acknowledged
+    received -> verified -> imported_draft -> acknowledged -> assessed -> assessment_acknowledged
+
+``assessed``: the new CPAS reviewed the draft and told the old one which commitments it takes over
+(R-TRF-06); the old CPAS's signed acknowledgement of that answer closes both sides.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ class CaseState(StrEnum):
     PACKAGE_BUILT = "package_built"
     SENT = "sent"
     ACKNOWLEDGED = "acknowledged"
+    ASSESSED = "assessed"
     REJECTED = "rejected"
 
 
@@ -42,9 +46,11 @@ class ReceiptState(StrEnum):
     VERIFIED = "verified"
     IMPORTED_DRAFT = "imported_draft"
     ACKNOWLEDGED = "acknowledged"
+    ASSESSED = "assessed"
+    ASSESSMENT_ACKNOWLEDGED = "assessment_acknowledged"
 
 
-FINAL_CASE_STATES = frozenset({CaseState.CONSENT_REFUSED, CaseState.NOT_TRANSFERABLE, CaseState.ACKNOWLEDGED,
+FINAL_CASE_STATES = frozenset({CaseState.CONSENT_REFUSED, CaseState.NOT_TRANSFERABLE, CaseState.ASSESSED,
                                CaseState.REJECTED})
 
 _CASE_MOVES: dict[CaseState, frozenset[CaseState]] = {
@@ -54,11 +60,14 @@ _CASE_MOVES: dict[CaseState, frozenset[CaseState]] = {
     CaseState.CONSENT_GIVEN: frozenset({CaseState.PACKAGE_BUILT, CaseState.CONSENT_REFUSED}),
     CaseState.PACKAGE_BUILT: frozenset({CaseState.SENT, CaseState.CONSENT_REFUSED}),
     CaseState.SENT: frozenset({CaseState.ACKNOWLEDGED, CaseState.REJECTED}),
+    CaseState.ACKNOWLEDGED: frozenset({CaseState.ASSESSED}),
 }
 _RECEIPT_MOVES: dict[ReceiptState, frozenset[ReceiptState]] = {
     ReceiptState.RECEIVED: frozenset({ReceiptState.VERIFIED}),
     ReceiptState.VERIFIED: frozenset({ReceiptState.IMPORTED_DRAFT}),
     ReceiptState.IMPORTED_DRAFT: frozenset({ReceiptState.ACKNOWLEDGED}),
+    ReceiptState.ACKNOWLEDGED: frozenset({ReceiptState.ASSESSED}),
+    ReceiptState.ASSESSED: frozenset({ReceiptState.ASSESSMENT_ACKNOWLEDGED}),
 }
 
 

@@ -45,6 +45,8 @@ class TransferCase(Base):
     ack_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     remote_draft_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
     task_ref: Mapped[str | None] = mapped_column(String(120), nullable=True, doc="Task pushed to the case system")
+    assessment_json: Mapped[str | None] = mapped_column(Text, nullable=True, doc="The new CPAS's review (R-TRF-06)")
+    assessment_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -83,6 +85,8 @@ class ReceivedPackage(Base):
     draft_contract_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     draft_ref: Mapped[str | None] = mapped_column(String(120), nullable=True, doc="Its id in our case system")
     ack_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
+    assessment_envelope: Mapped[str | None] = mapped_column(Text, nullable=True, doc="Our signed review, sent back")
+    assessment_ack: Mapped[str | None] = mapped_column(Text, nullable=True, doc="The old CPAS's signed ack of it")
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -1,4 +1,4 @@
-"""``piis-bridge transfer list|show|consent|send|receive``.
+"""``piis-bridge transfer list|show|consent|send|receive`` (and ``assess``, the new CPAS's review).
 
 Why these five: a social worker's back office records the person's answer (``consent``), IT or the
 nightly job sends what has consent (``send``), each bridge runs its receiving endpoint
@@ -170,6 +170,37 @@ def register(cli: Any) -> None:
             typer.echo("nothing to send")
         raise typer.Exit(1 if failed else 0)
 
+    @app.command("assess")
+    def assess(
+        package_id: str = typer.Argument(..., help="A received package id."),
+        take: list[str] = typer.Option([], "--take", help="A commitment id taken over (repeat)."),
+        not_taken: list[str] = typer.Option([], "--not", help="ID=reason for a commitment not taken over (repeat)."),
+        by: str = typer.Option(..., "--by", help="Who reviewed the draft."),
+        new_contract: str | None = typer.Option(None, "--new-contract", help="Our new contract's reference."),
+        cpas: str | None = typer.Option(None, "--cpas"),
+        config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+    ) -> None:
+        """Tell the old CPAS which commitments we take over (R-TRF-06); it acknowledges, signed."""
+        from piis_bridge.transfer import EnvelopeError, InvalidTransition, TransferError
+        from piis_plugins.transfer.plugin import send_assessment
+
+        reasons: dict[str, str] = {}
+        for item in not_taken:
+            cid, sep, why = item.partition("=")
+            if not sep or not why.strip():
+                typer.echo(f"piis-bridge transfer assess: --not {item!r}: expected ID=reason", err=True)
+                raise typer.Exit(2)
+            reasons[cid.strip()] = why.strip()
+        host = _host(config)
+        cpas_id = _cpas(host, cpas)
+        try:
+            ack = send_assessment(host, cpas_id, package_id, taken_over=list(take), not_taken_over=reasons, by=by,
+                                  new_contract_ref=new_contract)
+        except (TransferError, InvalidTransition, EnvelopeError) as exc:
+            typer.echo(f"piis-bridge transfer assess: {exc}", err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"{package_id}: assessment {ack.status} by BCE {ack.receiver_bce}")
+
     @app.command("receive")
     def receive(
         cpas: str | None = typer.Option(None, "--cpas"),
@@ -217,6 +248,7 @@ def _case_doc(service: Any, case_id: str) -> dict[str, Any]:
         "reason": case.eligibility_reason, "rules": case.rules, "package_id": case.package_id,
         "receiver_bce": case.to_bce, "ack": case.ack_status, "draft_at_receiver": case.remote_draft_ref,
         "attempts": case.attempts, "last_error": case.last_error, "task": case.task_ref,
+        "assessment": _assessment_text(service.assessment_of(case_id)),
         "consents": [f"{c.recorded_at:%Y-%m-%d %H:%M} {c.consent} by {c.recorded_by} via {c.channel}"
                      + (f" ({c.note})" if c.note else "") for c in service.consents(case_id)],
         "history": _history(service.events(case_id=case_id)),
@@ -231,6 +263,7 @@ def _received_doc(service: Any, package_id: str) -> dict[str, Any]:
         "package_id": row.package_id, "from": f"{row.sender_name} (BCE {row.sender_bce})",
         "old_contract": row.contract_id, "state": row.state, "draft": draft.contract_id,
         "draft_status": draft.status.value, "case_system_ref": row.draft_ref,
+        "assessment": _assessment_text(draft.transfer.assessment if draft.transfer else None),
         "beneficiary": mask_niss(draft.beneficiary.niss), "legal_end_date": package.legal_end_date,
         "consent": f"{package.consent.consent.value} by {package.consent.recorded_by} via {package.consent.channel}",
         "commitments_to_review": [f"{c.commitment_id} ({c.party.value}): {c.text}" for c in draft.commitments],
@@ -242,6 +275,14 @@ def _received_doc(service: Any, package_id: str) -> dict[str, Any]:
         "contacts": [f"{c.name} ({c.role.value}) {c.phone or ''} {c.email or ''}".strip() for c in package.contacts],
         "history": _history(service.events(package_id=package_id)),
     }
+
+
+def _assessment_text(assessment: Any) -> str | None:
+    if assessment is None:
+        return None
+    not_taken = ", ".join(f"{cid} ({why})" for cid, why in assessment.commitments_not_taken_over.items())
+    return (f"taken over: {', '.join(assessment.commitments_taken_over) or 'none'}; not taken over: "
+            f"{not_taken or 'none'}; new contract: {assessment.new_contract_ref or '-'}")
 
 
 def _history(events: list[Any]) -> list[str]:

@@ -56,6 +56,7 @@ __all__ = [
     "endpoint_for",
     "draft_sink",
     "send_case",
+    "send_assessment",
 ]
 
 PLUGIN_NAME = "transfer"
@@ -237,8 +238,54 @@ def endpoint_for(host: Any, cpas_id: str, *, host_name: str | None = None, port:
             raise TransferError("piis_transfer_import failed; see the plugin failures")
         return HandlerResult(outcome.status, outcome.ack_envelope)
 
+    def handle_assessment(body: bytes, peer: dict[str, Any]) -> HandlerResult:
+        service = service_for(ctx)
+        outcome = service.receive_assessment(body)
+        if outcome.status == "accepted" and _has_case_system(host, cpas_id):
+            _tell_assessment(host, cpas_id, service, outcome.package_id)
+        return HandlerResult(outcome.status, outcome.ack_envelope)
+
     return TransferEndpoint(handle, host=host_name or settings.listen_host,
-                            port=settings.listen_port if port is None else port, tls=tls)
+                            port=settings.listen_port if port is None else port, tls=tls,
+                            assessment_handler=handle_assessment)
+
+
+def _tell_assessment(host: Any, cpas_id: str, service: TransferService, package_id: str | None) -> None:
+    """The old CPAS's social worker learns what the new CPAS took over (a task; best effort)."""
+    case = next((c for c in service.list_cases() if c.package_id == package_id), None)
+    if case is None:
+        return
+    assessment = service.assessment_of(case.case_id)
+    if assessment is None:
+        return
+    not_taken = "; ".join(f"{cid}: {why}" for cid, why in assessment.commitments_not_taken_over.items())
+    host.case_push(cpas_id, [PushItem(
+        key=f"{case.case_id}:assessed", record_id=case.record_id, kind="transfer_notice",
+        title=f"Transfer reviewed by the new CPAS: {len(assessment.commitments_taken_over)} commitment(s) taken over",
+        body=(f"Taken over: {', '.join(assessment.commitments_taken_over) or 'none'}. "
+              f"Not taken over: {not_taken or 'none'}. New contract: {assessment.new_contract_ref or '-'} (R-TRF-06)."),
+        data={"transfer_case": case.case_id, "assessment": assessment.model_dump(mode="json")})])
+
+
+def send_assessment(host: Any, cpas_id: str, package_id: str, *, taken_over: list[str],
+                    not_taken_over: dict[str, str], by: str, new_contract_ref: str | None = None) -> Any:
+    """Record the review of a received draft, sign it and deliver it to the old CPAS; returns its ack."""
+    from piis_connectors.transfer import ASSESSMENTS_PATH, DeliveryError
+
+    ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
+    service = service_for(ctx)
+    envelope = service.assess(package_id, taken_over=taken_over, not_taken_over=not_taken_over, by=by,
+                              new_contract_ref=new_contract_ref)
+    package = service.package_of(package_id)
+    destination = destination_for(ctx, package.sender.ins_code)
+    client = client_for(ctx, destination.url)
+    try:
+        result = client.send(envelope, path=ASSESSMENTS_PATH)
+    except DeliveryError as exc:
+        raise TransferError(f"package {package_id}: assessment recorded, not delivered yet: {exc}") from None
+    finally:
+        client.close()
+    return service.assessment_delivered(package_id, result.ack)
 
 
 def _has_case_system(host: Any, cpas_id: str) -> bool:

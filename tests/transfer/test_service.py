@@ -142,3 +142,69 @@ def test_ack_from_someone_else_is_refused(charleroi, liege, cpas_keys):
     with pytest.raises(EnvelopeError):
         charleroi.delivered(case.case_id, fake)
     assert charleroi.get_case(case.case_id).state == CaseState.PACKAGE_BUILT
+
+
+def _exchanged(charleroi, liege):
+    case, _ = _open(charleroi)
+    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview")
+    outcome = liege.receive(charleroi.prepare_package(case.case_id, LIEGE))
+    charleroi.delivered(case.case_id, outcome.ack_envelope)
+    return case, outcome.package_id
+
+
+def test_r_trf_06_every_commitment_needs_one_decision(charleroi, liege):
+    _, package_id = _exchanged(charleroi, liege)
+    with pytest.raises(TransferError, match="not decided: C2"):
+        liege.assess(package_id, taken_over=["C1"], not_taken_over={}, by="M. Lambert")
+    with pytest.raises(TransferError, match="unknown commitments C9"):
+        liege.assess(package_id, taken_over=["C1", "C2", "C9"], not_taken_over={}, by="M. Lambert")
+    with pytest.raises(TransferError, match="decided twice: C1"):
+        liege.assess(package_id, taken_over=["C1", "C2"], not_taken_over={"C1": "no budget"}, by="M. Lambert")
+    with pytest.raises(TransferError, match="no reason given for: C2"):
+        liege.assess(package_id, taken_over=["C1"], not_taken_over={"C2": " "}, by="M. Lambert")
+    assert liege.received(package_id).state == ReceiptState.ACKNOWLEDGED
+
+
+def test_assessment_goes_back_and_is_acknowledged_both_ways(charleroi, liege):
+    case, package_id = _exchanged(charleroi, liege)
+    envelope = liege.assess(package_id, taken_over=["C1"], not_taken_over={"C2": "training paid by Forem here"},
+                            by="M. Lambert", new_contract_ref="LGE-2026-0999")
+    assert liege.assess(package_id, taken_over=[], not_taken_over={}, by="x") == envelope  # resend, same bytes
+    answer = charleroi.receive_assessment(envelope)
+    assert answer.status == "accepted"
+    closed = charleroi.get_case(case.case_id)
+    assert closed.state == CaseState.ASSESSED
+    assessment = charleroi.assessment_of(case.case_id)
+    assert assessment.commitments_taken_over == ["C1"] and assessment.new_contract_ref == "LGE-2026-0999"
+    assert charleroi.receive_assessment(envelope).status == "duplicate"
+    ack = liege.assessment_delivered(package_id, answer.ack_envelope)
+    assert ack.status == "accepted" and liege.received(package_id).state == ReceiptState.ASSESSMENT_ACKNOWLEDGED
+    draft = liege.draft_of(package_id)
+    assert draft.transfer.assessment == assessment and draft.transfer.agreement_new_cpas is True
+
+
+def test_tampered_or_foreign_assessment_is_rejected(charleroi, liege, cpas_keys):
+    import base64
+    import json
+
+    case, package_id = _exchanged(charleroi, liege)
+    envelope = liege.assess(package_id, taken_over=["C1", "C2"], not_taken_over={}, by="M. Lambert")
+    header, payload, signature = envelope.split(".")
+    data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    data["assessment"]["commitments_taken_over"] = []
+    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode(), signature])
+    assert charleroi.receive_assessment(forged).status == "rejected"
+    # An assessment for a transfer Charleroi never sent (signed by a trusted CPAS) is refused too.
+    from datetime import datetime, timezone
+
+    from piis_bridge.model import TransferAssessment
+    from piis_bridge.transfer.envelope import AssessmentMessage, sign_assessment
+
+    stray = sign_assessment(AssessmentMessage(
+        package_id="p-unknown", transfer_id="trf-unknown", assessor_bce=LIEGE.bce, addressee_bce=CHARLEROI.bce,
+        assessed_by="x", created_at=datetime.now(timezone.utc),
+        assessment=TransferAssessment(assessed_on=MOVE_DATE)), cpas_keys[LIEGE.bce])
+    refused = charleroi.receive_assessment(stray)
+    assert refused.status == "rejected" and "no transfer trf-unknown" in refused.reason
+    assert charleroi.get_case(case.case_id).state == CaseState.ACKNOWLEDGED
+    assert len(charleroi.rejected()) == 2

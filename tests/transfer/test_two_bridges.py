@@ -225,6 +225,18 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     assert "awaiting_consent -> consent_given" in shown_a.output
     assert redact(shown_a.output) == shown_a.output and redact(listing.output) == listing.output
 
+    # Liège reviews the draft and tells Charleroi what it takes over (R-TRF-06); Charleroi acknowledges.
+    result = _cli(liege, "assess", received.package_id, "--take", "C1", "--not", "C2=training paid by Forem here",
+                  "--by", "M. Lambert", "--new-contract", "LGE-2026-0999")
+    assert result.exit_code == 0, result.output
+    assert f"{received.package_id}: assessment accepted by BCE {CHARLEROI.bce}" in result.output
+    assert liege.service.received(received.package_id).state == ReceiptState.ASSESSMENT_ACKNOWLEDGED
+    assert charleroi.service.get_case(case.case_id).state == CaseState.ASSESSED
+    assert any("Transfer reviewed by the new CPAS: 1 commitment(s) taken over" in t["titel"]
+               for t in charleroi.tasks("CHA-2025-0410"))
+    shown_a = _cli(charleroi, "show", case.case_id)
+    assert "taken over: C1; not taken over: C2 (training paid by Forem here); new contract: LGE-2026-0999" in shown_a.output
+
 
 def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges):
     charleroi, liege = bridges
