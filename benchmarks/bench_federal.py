@@ -68,6 +68,13 @@ def _vm_hwm_mb(pid: int) -> float:
     return float("nan")
 
 
+def _cpu_s(pid: int) -> float:
+    import os
+
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--forms", type=int, default=100_000, help="forms in the batch run")
@@ -90,6 +97,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {"forms": args.forms, "online_forms": args.online, "batch_size": args.batch_size}
 
     # 1. build + validate ------------------------------------------------------------------------
+    import os
+
+    figures["load_average_at_start"] = round(os.getloadavg()[0], 1)
     t0 = time.perf_counter()
     for contract in _contracts(template, 10_000_000, args.build):
         form = builder.build("gent", contract, event).with_key()
@@ -119,6 +129,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             # 2. batch end to end ----------------------------------------------------------------
             batch = service("batch.sqlite3", "batch")
             forms = (builder.build("gent", c, event) for c in _contracts(template, 0, args.forms))
+            cpu0, sim_cpu0 = time.process_time(), _cpu_s(proc.pid)
             t0 = time.perf_counter()
             recorded = batch.record_stream(forms, chunk=args.batch_size)
             t1 = time.perf_counter()
@@ -129,6 +140,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             counts = batch.ledger.counts("gent")
             if counts.get("accepted") != args.forms:
                 raise AssertionError(f"not every form was accepted: {counts} {recorded} sent={sent}")
+            figures.update(batch_client_cpu_s=round(time.process_time() - cpu0, 1),
+                           batch_simulator_cpu_s=round(_cpu_s(proc.pid) - sim_cpu0, 1))
             figures.update(batch_total_s=round(t3 - t0, 1), batch_per_s=round(args.forms / (t3 - t0)),
                            batch_record_s=round(t1 - t0, 1), batch_send_s=round(t2 - t1, 1),
                            batch_results_s=round(t3 - t2, 1))

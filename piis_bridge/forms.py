@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from piis_bridge.identifiers import Bce, InsCode, Niss
 
@@ -163,17 +163,31 @@ class FederalForm(_Model):
             return f"{month}/{self.sequence_number or 0}"
         return self.entry_date.isoformat() if self.entry_date else "?"
 
+    _hash: str | None = PrivateAttr(default=None)
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> FederalForm:
+        copy = super().model_copy(update=update, deep=deep)
+        if update:
+            copy._hash = None  # the cached content hash would describe the original
+        return copy
+
     def content_hash(self) -> str:
         """Hash of what the form says (not of its key), to detect a changed rebuild."""
-        data = self.model_dump(mode="json", exclude={"client_reference", "supersedes", "correction"})
-        return hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
+        if self._hash is None:
+            data = self.model_dump(mode="json", exclude={"client_reference", "supersedes", "correction"})
+            self._hash = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
+        return self._hash
 
     def derived_key(self) -> str:
         return str(uuid.uuid5(FORM_KEY_NAMESPACE, f"{self.cpas_id}|{self.kind}|{self.period_key}|{self.correction}|"
                                                   f"{self.content_hash()}"))
 
     def with_key(self) -> FederalForm:
-        return self if self.client_reference else self.model_copy(update={"client_reference": self.derived_key()})
+        if self.client_reference:
+            return self
+        copy = self.model_copy(update={"client_reference": self.derived_key()})
+        copy._hash = self._hash  # the key is not part of the content
+        return copy
 
 
 class FormIssue(_Model):

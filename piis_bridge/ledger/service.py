@@ -51,6 +51,7 @@ def _row(form: FederalForm, payload: bytes | str, *, version: int = 1, supersede
     return dict(key=form.client_reference, cpas_id=form.cpas_id, kind=form.kind.value, niss=form.niss,
                 dossier=form.dossier, period_key=form.period_key, version=version, supersedes_id=supersedes_id,
                 status=FormStatus.BUILT.value, payload=form.model_dump_json(), payload_hash=payload_hash(payload),
+                xml=payload.decode() if isinstance(payload, bytes) else payload,
                 content_hash=form.content_hash(), amount=None if amount is None else int(amount), errors=[],
                 created_at=now, updated_at=now)
 

@@ -14,6 +14,7 @@ from piis_bridge.hooks import hookimpl
 
 __all__ = [
     "piis_plugin_settings",
+    "piis_startup",
     "piis_register_commands",
     "piis_mapping_files",
     "piis_federal_build_forms",
@@ -24,11 +25,13 @@ __all__ = [
 ]
 
 _SERVICES: dict[tuple[str, str], Any] = {}
+_DEFAULT_DATABASE_URL: list[str] = []  # the application's database_url, learnt at startup
 
 
 def _database_url(cpas: Any) -> str:
-    url = (cpas.settings or {}).get("database_url") or os.environ.get("PIIS_DATABASE_URL")
-    return url or "sqlite:///var/piis-bridge.sqlite3"
+    """The ledger lives in the application database unless the CPAS's federal settings say otherwise."""
+    url = (cpas.settings or {}).get("database_url") or (_DEFAULT_DATABASE_URL[-1] if _DEFAULT_DATABASE_URL else None)
+    return url or os.environ.get("PIIS_DATABASE_URL") or "sqlite:///var/piis-bridge.sqlite3"
 
 
 def service_for(cpas: Any) -> Any:
@@ -54,6 +57,13 @@ def _settings_model() -> Any:
 @hookimpl
 def piis_plugin_settings() -> Any:
     return _settings_model()
+
+
+@hookimpl
+def piis_startup(config: Any) -> None:
+    url = getattr(config, "database_url", None)
+    if url:
+        _DEFAULT_DATABASE_URL.append(url)
 
 
 @hookimpl

@@ -223,11 +223,10 @@ class FederalService:
         return sent
 
     def _xml_of(self, entry: Any) -> etree._Element:
-        form = FederalForm.model_validate_json(entry.payload)
-        element = to_element(form)
-        if payload_hash(etree.tostring(element)) != entry.payload_hash:
+        """The exact bytes recorded (and hashed) at build time: what is sent is what was validated."""
+        if payload_hash(entry.xml) != entry.payload_hash:
             raise RuntimeError(f"payload of form {entry.key} changed since it was recorded")
-        return element
+        return etree.fromstring(entry.xml.encode())
 
     def _send_online(self, entry: Any) -> None:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError

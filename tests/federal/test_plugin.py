@@ -215,3 +215,19 @@ def test_plugin_hooks_are_the_module_functions(gent) -> None:
     assert [f.kind for f in forms] == [FormKind.B]
     assert plugin.piis_plugin_settings()(endpoint="http://127.0.0.1:1/x").mode == "batch"
     assert {p.name for p in plugin.piis_mapping_files()} >= {"form_b.yaml", "rubrics.yaml"}
+
+
+def test_ledger_goes_to_the_application_database_learnt_at_startup(tmp_path) -> None:
+    import piis_plugins.federal as plugin
+
+    class _Config:
+        database_url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
+
+    ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=GENT_INS, bce=GENT_KBO, state_dir=tmp_path,
+                      settings={})
+    plugin.piis_startup(_Config())
+    try:
+        assert plugin._database_url(ctx) == _Config.database_url
+        assert plugin._database_url(ctx.model_copy(update={"settings": {"database_url": "sqlite:///x"}})) == "sqlite:///x"
+    finally:
+        plugin._DEFAULT_DATABASE_URL.clear()
