@@ -366,3 +366,42 @@ def test_both_bridges_send_and_receive(bridges):
     (received,) = charleroi.service.list_received()
     assert received.sender_bce == LIEGE.bce and len(charleroi.tasks(INBOX)) == 1
     assert liege.service.list_received() == []
+
+
+@pytest.mark.slow
+def test_receive_command_serves_the_endpoint(bridges):
+    """``piis-bridge transfer receive`` as its own process, on a free port, with mutual TLS."""
+    import re
+    import subprocess
+    import sys
+    import threading
+
+    charleroi, liege = bridges
+    case = _detect(charleroi, _charleroi("sanction-history")).case
+    charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
+    exported = charleroi.host.transfer_export("charleroi", case.case_id)
+    cli = Path(sys.executable).with_name("piis-bridge")
+    proc = subprocess.Popen([str(cli), "transfer", "receive", "--config", str(liege.config), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:  # type: ignore[union-attr]
+            lines.append(line)
+            if "receiving on" in line:
+                found.set()
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert found.wait(60), "".join(lines)
+        url = re.search(r"receiving on (https://127\.0\.0\.1:\d+) \(mutual TLS\)", "".join(lines)).group(1)
+        with TransferClient(url, tls=_a_tls(charleroi), retries=0) as client:
+            result = client.send(exported.envelope)
+        assert result.http_status == 200
+        ack = charleroi.service.delivered(case.case_id, result.ack)
+        assert ack.status == "accepted"
+        assert len(liege.service.list_received()) == 1  # the other process wrote Liège's database
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
