@@ -86,6 +86,11 @@ def _end_fact(c: PIISContract) -> date:
     return contract_end(c)
 
 
+def _concluded(c: PIISContract) -> bool:
+    """Evaluations are owed once the contract is concluded (signed by the person and the CPAS)."""
+    return c.signed_date is not None
+
+
 def _start_fact(c: PIISContract) -> date:
     return c.start_date
 
@@ -95,7 +100,7 @@ def _label(p: EvaluationPeriod) -> str:
 
 
 @rule("R-EVA-01", title="At least 3 evaluations per 12-month period", severity=Severity.LEGAL,
-      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact,
+      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact, applies=_concluded,
       parameters=("eval_min_per_year", "q07_remote_counts_toward_total"))
 def _eva_01(ctx: RuleContext) -> None:
     """Each full 12-month period of the contract (from its start date, D1) needs at least 3
@@ -144,7 +149,8 @@ def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
 
 
 @rule("R-EVA-02", title="At least 2 of the evaluations in person", severity=Severity.LEGAL,
-      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact, parameters=("eval_min_in_person",))
+      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact, applies=_concluded,
+      parameters=("eval_min_in_person",))
 def _eva_02(ctx: RuleContext) -> None:
     """Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
     person).  Phone, e-mail and video never count toward the 2 (Q-07)."""
@@ -159,7 +165,7 @@ def _eva_02(ctx: RuleContext) -> None:
 
 
 @rule("R-EVA-03", title="Shorter than 12 months: pro-rata guide only", severity=Severity.LEGAL_ADVISORY,
-      citation="[002 L220]", era=Era.REFORM, fact_date=_end_fact,
+      citation="[002 L220]", era=Era.REFORM, fact_date=_end_fact, applies=_concluded,
       parameters=("q06_pro_rata_advisory", "q06_min_months_for_in_person"))
 def _eva_03(ctx: RuleContext) -> None:
     """A contract shorter than 12 months, or the final partial period of a longer one, is not held to
@@ -206,7 +212,7 @@ def _eva_05(ctx: RuleContext) -> None:
 
 
 @rule("R-EVA-06", title="Final evaluation when the contract ends", severity=Severity.ADVISORY,
-      citation="[003 L19-20]")
+      citation="[003 L19-20]", applies=_concluded)
 def _eva_06(ctx: RuleContext) -> None:
     """When the contract ends there is a final evaluation and the council or special committee is
     informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning (the

@@ -175,3 +175,10 @@ def test_r_eva_03_short_contract_next_due_spreads_the_pro_rata_guide() -> None:
     assert nxt.date == d("2026-10-05")
     report = run(_contract("2026-07-06", "2027-01-05", [("2026-09-01", "IN_PERSON")]), on="2026-10-01")
     assert report.date_for("R-EVA-01").date == d("2027-01-05")
+
+
+def test_r_eva_no_evaluation_owed_before_the_contract_is_signed() -> None:
+    c = _contract("2026-07-06", "2027-07-05", [], signatures=[], status="OFFERED")
+    report = run(c, on="2027-08-01")
+    assert not {"R-EVA-01", "R-EVA-02", "R-EVA-03", "R-EVA-06"} & ids(report)
+    assert report.date_for("R-EVA-01") is None
