@@ -64,10 +64,17 @@ def nth_birthday(birth: date, years: int) -> date:
         return date(birth.year + years, 3, 1)
 
 
-def _obligation_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar) -> Iterator[Due]:
+def _obligation_dues(
+    c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, window: tuple[date, date] | None
+) -> Iterator[Due]:
     from piis_bridge.rules.obligation import assess_obligations
 
     signed = c.signed_date
+    birthday = nth_birthday(c.beneficiary.birth_date, settings.age_threshold)
+    birthday_counts = c.start_date <= birthday <= c.end_date and (
+        window is None or window[0] <= birthday <= window[1])
+    if signed is not None and not birthday_counts:
+        return  # nothing below can produce an item: skip the obligation assessment (the costly part)
     ob = assess_obligations(RuleContext(c, c.decision.decision_date, settings, calendar))[0]
     if signed is None and ob.deadline is not None and not ob.exempted:
         rule_id = "R-DL-01" if ob.mandatory else "R-DL-03"
@@ -78,12 +85,10 @@ def _obligation_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingC
         yield Due("R-DL-04", "earliest signature date (reflection period)",
                   add_calendar_days(c.reflection.draft_handed_date, settings.reflection_days), ("reflection",),
                   deadline=False)
-    if any(b in _U25 for b in ob.bases) or any(b in _U25 for b in c.obligation.basis):
-        birthday = nth_birthday(c.beneficiary.birth_date, settings.age_threshold)
-        if c.start_date <= birthday <= c.end_date:
-            yield Due("R-OBL-02", f"beneficiary turns {settings.age_threshold}: the under-"
-                      f"{settings.age_threshold} basis no longer applies", birthday, ("beneficiary.birth_date",),
-                      deadline=False)
+    if birthday_counts and (any(b in _U25 for b in ob.bases) or any(b in _U25 for b in c.obligation.basis)):
+        yield Due("R-OBL-02", f"beneficiary turns {settings.age_threshold}: the under-"
+                  f"{settings.age_threshold} basis no longer applies", birthday, ("beneficiary.birth_date",),
+                  deadline=False)
 
 
 def _follow_up_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar) -> Iterator[Due]:
@@ -135,22 +140,31 @@ def _follow_up_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCa
 
 
 def contract_dues(
-    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS, calendar: WorkingCalendar | None = None
+    contract: PIISContract,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+    calendar: WorkingCalendar | None = None,
+    window: tuple[date, date] | None = None,
 ) -> Iterator[Due]:
-    """Every agenda-worthy date of one contract (deadlines not met yet, and events)."""
+    """Every agenda-worthy date of one contract (deadlines not met yet, and events).
+
+    *window* only lets costly computations be skipped when they cannot produce a date inside it;
+    callers still filter by date.
+    """
     from piis_bridge.rules.engine import calendar_for
 
     cal = calendar or calendar_for(settings)
-    yield from _obligation_dues(contract, settings, cal)
+    yield from _obligation_dues(contract, settings, cal, window)
     yield from _follow_up_dues(contract, settings, cal)
     for due in sanction_dues(contract, settings=settings):
         if due.rule_id not in _NOT_ON_AGENDA and not (due.deadline and due.done is not None):
             yield due
     yield from transfer_dues(contract, settings)
-    if contract.signed_date is not None:
+    signed = contract.signed_date
+    runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
+    # The window-end event lies between the month of signature and the contract's end.
+    if signed is not None and (window is None or (signed.replace(day=1) <= window[1] and runs_until >= window[0])):
         plan = subsidy_window(contract, settings)
         window_end = add_months(plan.window_end, 1) - one_day if plan.window_end is not None else None
-        runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
         if plan.type is not None and window_end is not None and plan.type.value != "STUDIES" and \
                 runs_until >= window_end:
             yield Due("R-SUB-09", f"{plan.type.value} subsidy window ends: a PROLONGATION needs a motivated decision "
@@ -184,7 +198,7 @@ def iter_agenda(
     for contract in contracts:
         chosen = settings_for(contract) if settings_for is not None else settings
         cal = calendar_for(chosen)
-        for due in contract_dues(contract, chosen, cal):
+        for due in contract_dues(contract, chosen, cal, (start, end)):
             if start <= due.day <= end:
                 yield AgendaItem(due.day, contract.contract_id, due.rule_id, due.label,
                                  "deadline" if due.deadline else "event", contract.cpas.ins_code,

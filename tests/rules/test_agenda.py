@@ -224,3 +224,19 @@ def test_cli_subsidy(tmp_path):
     assert table.exit_code == 0 and "438.05" in table.stdout and "87.61" in table.stdout
     for name in NAMES:
         assert raw(name)["beneficiary"]["niss"] not in result.stdout + table.stdout
+
+
+@pytest.mark.parametrize("start, end", [("2025-01-01", "2028-12-31"), ("2026-09-01", "2026-09-01"),
+                                        ("2027-02-01", "2027-03-31"), ("2026-03-31", "2026-03-31")])
+def test_window_pruning_never_changes_the_result(start, end):
+    from piis_bridge.rules.agenda import contract_dues
+
+    birth = "2001-09-01"
+    contracts = [build(n) for n in NAMES] + [
+        build(LGE, unsigned("2025-11-30")),
+        build(LGE, lambda data: data["beneficiary"].update(birth_date=birth, niss=niss_for(birth))),
+    ]
+    lo, hi = d(start), d(end)
+    unpruned = sorted((due.day, c.contract_id, due.rule_id, due.label)
+                      for c in contracts for due in contract_dues(c) if lo <= due.day <= hi)
+    assert [(i.date, i.contract_id, i.rule_id, i.label) for i in agenda(contracts, lo, hi)] == unpruned
