@@ -157,6 +157,8 @@ class Effect(Base):
     payload_type: Mapped[str] = mapped_column(String(200))
     payload: Mapped[str] = mapped_column(Text)
     ticket: Mapped[str | None] = mapped_column(String(120))
+    # The key the remote answered under, when its own ledger re-keyed the form (a correction).
+    remote_ref: Mapped[str | None] = mapped_column(String(120))
     answer: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

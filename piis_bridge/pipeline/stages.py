@@ -165,6 +165,8 @@ def form_key(cpas_id: str, record_id: str, form: Any) -> tuple[str, Any]:
     CPAS, the dossier and the form's content, so rebuilding the same form after a crash gives the same
     key and the federal service answers the original result instead of creating a second effect.
     """
+    if callable(getattr(form, "with_key", None)):
+        form = form.with_key()  # the federal form's own derivation (piis_bridge.forms.FederalForm)
     ref = getattr(form, "client_reference", None)
     if ref:
         return str(ref), form
@@ -544,6 +546,9 @@ def _apply_outcomes(s: Session, effects: Sequence[Effect], outcomes: Sequence[An
         state, answer, ticket, stored = _outcome_fields(outcome)
         effect = s.merge(effect, load=False) if effect not in s else effect
         effect.state, effect.answer, effect.ticket, effect.result = state, answer, ticket or effect.ticket, stored
+        remote_ref = getattr(outcome, "client_reference", None)
+        if remote_ref and str(remote_ref) != effect.key.split(":", 2)[-1]:
+            effect.remote_ref = str(remote_ref)
         effect.lease_owner, effect.lease_until, effect.updated_at, effect.last_error = None, None, now, None
         if state == "answered" and answer:
             pushes.append(_answer_push(effect, answer))
@@ -647,6 +652,17 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
                                                       Effect.state == "submitted").order_by(Effect.id).limit(1000)))
         if not waiting:
             return
+        unticketed = [e for e in waiting if not e.ticket]
+        if unticketed:
+            # Accepted for later without a ticket (e.g. held back behind an earlier form of the same
+            # dossier): submit again with the same key; the remote's ledger deduplicates.
+            s.execute(update(Effect).where(Effect.id.in_([e.id for e in unticketed])).values(
+                state="pending", next_attempt_at=utcnow() + timedelta(seconds=rt.options.collect_delay)))
+            s.commit()
+            enq.submit(run_id, cpas_id, countdown=rt.options.collect_delay)
+            waiting = [e for e in waiting if e.ticket]
+            if not waiting:
+                return
         tickets = sorted({e.ticket for e in waiting if e.ticket})
         before = len(host.failures)
         outcomes = host.federal_fetch_results(cpas_id, tickets, run_id=run_id) if tickets else []
@@ -658,7 +674,7 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
         by_ref = {str(getattr(o, "client_reference", "")): o for o in outcomes}
         pushes = []
         for e in waiting:
-            outcome = by_ref.get(e.key.split(":", 2)[-1])
+            outcome = by_ref.get(e.remote_ref or e.key.split(":", 2)[-1])
             if outcome is None:
                 continue
             state, answer, ticket, stored = _outcome_fields(outcome)

@@ -62,6 +62,7 @@ def upgrade() -> None:
     sa.Column('payload_type', sa.String(length=200), nullable=False),
     sa.Column('payload', sa.Text(), nullable=False),
     sa.Column('ticket', sa.String(length=120), nullable=True),
+    sa.Column('remote_ref', sa.String(length=120), nullable=True),
     sa.Column('answer', sa.String(length=40), nullable=True),
     sa.Column('result', sa.Text(), nullable=True),
     sa.Column('attempts', sa.Integer(), nullable=False),
