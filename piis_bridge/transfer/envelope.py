@@ -119,12 +119,18 @@ def _public_key_from_pem(data: bytes) -> Any:
 
 
 class TrustList:
-    """The public keys (or certificates) of the CPAS we accept packages and acknowledgements from."""
+    """The public keys (or certificates) of the CPAS we accept packages and acknowledgements from.
+
+    Several keys per BCE are allowed so a CPAS can rotate its key: the receiver adds the new key,
+    the sender switches, the receiver drops the old one.  A signature is accepted if any trusted key
+    of the ``kid`` BCE (with the algorithm of its type) verifies it.
+    """
 
     def __init__(self, keys: Mapping[str, Any] | None = None) -> None:
-        self._keys: dict[str, Any] = {}
+        self._keys: dict[str, list[Any]] = {}
         for bce, key in (keys or {}).items():
-            self.add(bce, key)
+            for one in (key if isinstance(key, (list, tuple)) else [key]):
+                self.add(bce, one)
 
     def add(self, bce: str, key: Any) -> None:
         """Trust *key* (a public key object, or PEM bytes of a public key or certificate) for *bce*."""
@@ -135,15 +141,19 @@ class TrustList:
             except ValueError as exc:
                 raise EnvelopeError(f"trust list entry for BCE {bce} is not a PEM key/certificate: {exc}") from None
         _alg_for(key)
-        self._keys[validate_bce(bce)] = key
+        self._keys.setdefault(validate_bce(bce), []).append(key)
 
     @classmethod
-    def from_files(cls, entries: Mapping[str, str | Path]) -> TrustList:
-        return cls({bce: Path(path).read_bytes() for bce, path in entries.items()})
+    def from_files(cls, entries: Mapping[str, str | Path | list[str | Path]]) -> TrustList:
+        trust = cls()
+        for bce, paths in entries.items():
+            for path in (paths if isinstance(paths, (list, tuple)) else [paths]):
+                trust.add(bce, Path(path).read_bytes())
+        return trust
 
-    def key_for(self, bce: str) -> Any:
+    def keys_for(self, bce: str) -> list[Any]:
         try:
-            return self._keys[bce]
+            return list(self._keys[bce])
         except KeyError:
             raise EnvelopeError(f"sender BCE {bce} is not in the trust list") from None
 
@@ -176,15 +186,18 @@ def _verify(envelope: str | bytes, trust: TrustList, typ: str) -> tuple[str, byt
     if header.get("typ") != typ:
         raise EnvelopeError(f"unexpected envelope type {header.get('typ')!r} (expected {typ!r})")
     kid = str(header.get("kid") or "")
-    key = trust.key_for(kid)
-    alg = _alg_for(key)
-    if header.get("alg") != alg:
+    candidates = [key for key in trust.keys_for(kid) if _alg_for(key) == header.get("alg")]
+    if not candidates:
         raise EnvelopeError(f"algorithm {header.get('alg')!r} does not match the trusted key of BCE {kid}")
-    try:
-        token = jws.deserialize_compact(text.strip(), _jwk(key), algorithms=[alg])
-    except JoseError as exc:
-        raise EnvelopeError(f"signature check failed for sender BCE {kid}: {exc.error}") from None
-    return kid, token.payload
+    error = ""
+    for key in candidates:
+        try:
+            token = jws.deserialize_compact(text.strip(), _jwk(key), algorithms=[_alg_for(key)])
+        except JoseError as exc:
+            error = exc.error
+            continue
+        return kid, token.payload
+    raise EnvelopeError(f"signature check failed for sender BCE {kid}: {error}")
 
 
 def sign_package(package: TransferPackage, key: SigningKey) -> str:

@@ -30,8 +30,10 @@ class TransferSettings(BaseModel):
 
     database_url: str | None = Field(default=None, description="Default: the installation's database_url")
     signing_key_path: Path | None = Field(default=None, description="PEM private key (EC P-256 or RSA) of this CPAS")
-    trust: dict[str, Path] = Field(default_factory=dict,
-                                   description="BCE -> PEM public key or certificate of a CPAS we accept packages from")
+    trust: dict[str, Path | list[Path]] = Field(
+        default_factory=dict,
+        description="BCE -> PEM public key(s) or certificate(s) of a CPAS we accept packages from (a list while "
+                    "it rotates its key)")
     peers: dict[str, PeerSettings] = Field(default_factory=dict, description="INS code -> the bridge serving it")
     listen_host: str = "127.0.0.1"
     listen_port: int = Field(default=8443, ge=0, le=65535)

@@ -171,3 +171,12 @@ def sign_package_raw(payload: bytes, key: SigningKey) -> str:
     from piis_bridge.transfer.envelope import PACKAGE_TYP, _sign
 
     return _sign(payload, key, PACKAGE_TYP)
+
+
+def test_key_rotation_old_and_new_key_both_trusted(package, keys):
+    old, new = keys[CHARLEROI.bce], new_key(CHARLEROI.bce)
+    trust = TrustList({CHARLEROI.bce: [old.public_pem(), new.public_pem()]})
+    assert open_package(sign_package(package, old), trust, own_bce=LIEGE.bce) == package
+    assert open_package(sign_package(package, new), trust, own_bce=LIEGE.bce) == package
+    with pytest.raises(EnvelopeError, match="signature check failed"):
+        open_package(sign_package(package, new), _trust(keys, CHARLEROI.bce), own_bce=LIEGE.bce)
