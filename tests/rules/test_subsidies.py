@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from piis_bridge.model import SubsidyType
@@ -306,3 +308,22 @@ def test_example_schedules_are_stable():
 def test_unsigned_contract_has_no_schedule():
     plan = subsidy_plan(build(LGE, lambda data: data.update(signatures=[])))
     assert plan.type is None and plan.months == ()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dates(min_value=date(2016, 11, 1), max_value=date(2035, 12, 31)))
+def test_property_first_window_is_twelve_calendar_months(signed):
+    def change(data):
+        day = signed.isoformat()
+        for s in data["signatures"]:
+            s["signed_date"] = day
+        data.update(start_date=day, end_date=(signed + timedelta(days=800)).isoformat(), ri_months=[],
+                    evaluations=[], needs_assessment=None)
+        first = signed.replace(day=1).isoformat()
+        data["decision"].update(decision_date=first, request_date=None, ri_start_date=first)
+        data["beneficiary"]["dis_history"] = [{"kind": "RI", "start_date": first}]
+    plan = subsidy_plan(build(LGE, change))
+    paid = [m for m in plan.months if m.subsidy_cents]
+    assert plan.type is FIRST and plan.window_start == signed.replace(day=1)
+    assert len(paid) == 12 and paid[0].month == plan.window_start
+    assert all(m.subsidy_cents == 8761 for m in paid)  # 10% of the decision's EUR 876.13, half up
