@@ -29,6 +29,7 @@ from piis_bridge.transfer.legal import (
     find_residence_change,
     subsidy_remainders,
     transfer_eligibility,
+    with_move,
 )
 from piis_bridge.transfer.messages import DeliveryReceipt, Destination, ExportedPackage, IncomingPackage
 from piis_bridge.transfer.package import (
@@ -59,7 +60,7 @@ __all__ = [
     "Ack", "EnvelopeError", "SigningKey", "TrustList", "open_ack", "open_package", "sign_ack", "sign_package",
     "ContinuingSanctionPlan", "Eligibility", "ResidenceChange", "SubsidyRemainder", "TransferEligibility",
     "consent_allows_transfer", "continuing_sanctions", "find_residence_change",
-    "subsidy_remainders", "transfer_eligibility",
+    "subsidy_remainders", "transfer_eligibility", "with_move",
     "ConsentEvidence", "ContinuingSanction", "PackageParty", "SubsidyHandover", "TransferPackage",
     "WorkerContact", "build_package", "minimise_contract", "package_bytes",
     "DraftSink", "ReceiveOutcome", "TransferError", "TransferService", "draft_contract_id",

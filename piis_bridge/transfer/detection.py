@@ -22,7 +22,7 @@ from piis_bridge.hooks.types import PushItem, PushResult
 from piis_bridge.logging import get_logger
 from piis_bridge.model import PIISContract
 from piis_bridge.transfer.envelope import TrustList
-from piis_bridge.transfer.legal import Eligibility, find_residence_change
+from piis_bridge.transfer.legal import Eligibility, ResidenceChange, find_residence_change, with_move
 from piis_bridge.transfer.package import PackageParty
 from piis_bridge.transfer.service import TransferService
 from piis_bridge.transfer.tables import TransferCase
@@ -75,12 +75,17 @@ def detect_transfer(
     contract: PIISContract,
     record_id: str,
     push: Pusher | None = None,
+    move: ResidenceChange | None = None,
 ) -> Detection | None:
     """Open the transfer case for a contract whose beneficiary moved out, and tell the social worker.
 
     Returns ``None`` when the contract shows no move.  Safe to call every night: the case is opened
-    once, and the task is pushed again only until the case system has confirmed it.
+    once, and the task is pushed again only until the case system has confirmed it.  ``move`` reports a
+    move the contract does not show yet (a National Register mutation with the new municipality): it is
+    applied to the contract first, so the rules judge it exactly like a move recorded by the case system.
     """
+    if move is not None:
+        contract = with_move(contract, move)
     change = find_residence_change(contract)
     if change is None:
         return None

@@ -36,6 +36,7 @@ __all__ = [
     "ContinuingSanctionPlan",
     "SubsidyRemainder",
     "find_residence_change",
+    "with_move",
     "transfer_eligibility",
     "consent_allows_transfer",
     "continuing_sanctions",
@@ -110,6 +111,23 @@ def find_residence_change(contract: PIISContract) -> ResidenceChange | None:
     residence = next(r for r in sorted(contract.beneficiary.residences, key=lambda r: r.start_date)
                      if r.start_date == moved_on and r.ins_code != contract.cpas.ins_code)
     return ResidenceChange(new_ins_code=residence.ins_code, change_date=moved_on, municipality=residence.municipality)
+
+
+def with_move(contract: PIISContract, move: ResidenceChange) -> PIISContract:
+    """The contract with a move reported from outside it (a National Register mutation, an address
+    change keyed by hand): the open residence ends the day before, the new one starts on the day."""
+    from piis_bridge.model import ResidencePeriod
+
+    person = contract.beneficiary
+    if any(r.ins_code == move.new_ins_code and r.start_date == move.change_date for r in person.residences):
+        return contract
+    day_before = move.change_date - _ONE_DAY
+    residences = [r.model_copy(update={"end_date": day_before})
+                  if (r.end_date is None or r.end_date >= move.change_date) and r.start_date <= day_before else r
+                  for r in person.residences]
+    residences.append(ResidencePeriod(ins_code=move.new_ins_code, municipality=move.municipality,
+                                      start_date=move.change_date))
+    return contract.model_copy(update={"beneficiary": person.model_copy(update={"residences": residences})})
 
 
 def transfer_eligibility(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> TransferEligibility | None:

@@ -61,3 +61,22 @@ def test_student_gets_an_information_task_not_a_consent_request(charleroi):
     found = _run(charleroi, contract)
     assert found.case.state == CaseState.NOT_TRANSFERABLE
     assert "stays here" in found.task.title and found.task.due is None
+
+
+def test_move_reported_from_outside_the_contract(charleroi):
+    """A National Register mutation (new municipality and date) on a contract the case system has not updated."""
+    from datetime import date
+
+    from piis_bridge.transfer import ResidenceChange
+
+    contract = example("sanction-history")
+    found = detect_transfer(charleroi.sessions, cpas_id=charleroi.cpas_id, party=CHARLEROI, contract=contract,
+                            record_id=contract.contract_id,
+                            move=ResidenceChange(new_ins_code=LIEGE.ins_code, change_date=MOVE_DATE, municipality="Liège"))
+    assert found.case.to_ins_code == LIEGE.ins_code and found.case.legal_end_date == MOVE_DATE
+    stored = charleroi.contract_of(found.case.case_id)
+    assert [(r.ins_code, r.start_date, r.end_date) for r in stored.beneficiary.residences][-2:] == [
+        ("52011", date(2020, 1, 1), date(2026, 2, 9)), ("62063", MOVE_DATE, None)]
+    # the case system catches up later with the same move: still the same case
+    again = _run(charleroi, moved(contract, LIEGE, MOVE_DATE))
+    assert not again.created and again.case.case_id == found.case.case_id
