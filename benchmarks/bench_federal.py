@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             t1 = time.perf_counter()
             sent = batch.send_built()
             t2 = time.perf_counter()
-            batch.fetch_results(wait=600)
+            batch.fetch_results(wait=600, collect=False)
             t3 = time.perf_counter()
             counts = batch.ledger.counts("gent")
             if counts.get("accepted") != args.forms:

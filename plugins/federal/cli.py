@@ -94,7 +94,7 @@ def register(cli: Any) -> None:
         service = service_for(_context(cpas, config, database_url))
         sent = service.send_built(mode=mode)
         if wait:
-            service.fetch_results(wait=wait)
+            service.fetch_results(wait=wait, collect=False)
         typer.echo(f"sent {sent} form(s); ledger: {service.ledger.counts(cpas)}")
 
     @forms.command("status")
@@ -107,7 +107,7 @@ def register(cli: Any) -> None:
         service = service_for(_context(cpas, config, database_url))
         if refresh:
             service.resolve_unknown()
-            service.fetch_results()
+            service.fetch_results(collect=False)
         if key:
             for entry in service.ledger.versions(key):
                 codes = ",".join(e.get("code", "") for e in entry.errors or [])

@@ -282,8 +282,12 @@ class FederalService:
             self.ledger.apply(answers)
         return resolved
 
-    def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0) -> list[SubmissionOutcome]:
-        """Batch results by ticket (all open tickets of this CPAS when none are given)."""
+    def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0,
+                      collect: bool = True) -> list[SubmissionOutcome]:
+        """Batch results by ticket (all open tickets of this CPAS when none are given).
+
+        ``collect=False`` writes the answers to the ledger without returning them (bounded memory for
+        large volumes: the ledger is the record)."""
         if tickets is None:
             tickets = sorted({e.ticket for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT)
                               for e in chunk if e.ticket})
@@ -298,7 +302,8 @@ class FederalService:
             kinds = {}
             batch = [outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket) for r in results]
             self.ledger.apply(batch)
-            outcomes.extend(batch)
+            if collect:
+                outcomes.extend(batch)
         return outcomes
 
     # ------------------------------------------------------------------ statement

@@ -38,3 +38,50 @@ def test_malformed_is_refused_with_a_clear_error() -> None:
 
 def test_plain_document_parses() -> None:
     assert parse_untrusted("<r a='1'><b>é</b></r>").find("b").text == "é"
+
+
+def test_the_simulator_refuses_hostile_requests_too(federal_simulator) -> None:
+    import httpx
+
+    from .test_safexml import BOMB, XXE
+
+    for doc in (XXE, BOMB, b"<not-xml"):
+        response = httpx.post(federal_simulator.endpoint, content=doc, headers={"Content-Type": "text/xml"})
+        assert response.status_code == 500 and b"-000050" in response.content and b"root:" not in response.content
+    inner = "<!DOCTYPE r [<!ENTITY x SYSTEM 'file:///etc/passwd'>]><r>&x;</r>"
+    from lxml import etree
+
+    env = etree.Element("{http://schemas.xmlsoap.org/soap/envelope/}Envelope")
+    body = etree.SubElement(env, "{http://schemas.xmlsoap.org/soap/envelope/}Body")
+    etree.SubElement(body, "{http://ksz-bcss.fgov.be/connectors/WebServiceConnector}xmlString").text = inner
+    response = httpx.post(federal_simulator.endpoint, content=etree.tostring(env))
+    assert response.status_code == 500 and b"not accepted" in response.content
+
+
+def test_the_simulator_enforces_its_request_size_limit(tmp_path) -> None:
+    import httpx
+
+    from piis_connectors.federal.testing import start_running_simulator
+
+    sim = start_running_simulator(tmp_path / "s.db", max_request_bytes=10_000)
+    try:
+        response = httpx.post(sim.endpoint, content=b"<a>" + b"x" * 20_000 + b"</a>")
+        assert response.status_code == 413
+    finally:
+        sim.stop()
+
+
+def test_invalid_envelope_is_answered_with_the_bcss_schema_error(federal_simulator) -> None:
+    from piis_connectors.federal import envelope
+    from piis_connectors.federal.safexml import parse_untrusted
+    import httpx
+    from lxml import etree
+
+    inner = "<SSDNRequest xmlns='http://www.ksz-bcss.fgov.be/XSD/SSDN/Service'><RequestContext/></SSDNRequest>"
+    env = etree.Element("{http://schemas.xmlsoap.org/soap/envelope/}Envelope")
+    body = etree.SubElement(env, "{http://schemas.xmlsoap.org/soap/envelope/}Body")
+    etree.SubElement(body, "{http://ksz-bcss.fgov.be/connectors/WebServiceConnector}xmlString").text = inner
+    response = httpx.post(federal_simulator.endpoint, content=etree.tostring(env))
+    holder = parse_untrusted(response.content).find(".//{http://ksz-bcss.fgov.be/connectors/WebServiceConnector}xmlString")
+    reply = envelope.parse_reply(parse_untrusted(holder.text))
+    assert reply.ok == "NO" and reply.return_code == 10000 and reply.details[0].reason_code == "-000050"

@@ -92,25 +92,32 @@ class SimulatorApp:
             except Exception:  # pragma: no cover - keep the worker alive; state is transactional
                 time.sleep(0.2)
 
-    def process_due_batches(self) -> int:
+    def process_due_batches(self, slice_size: int = 200) -> int:
+        """Evaluate due batches in arrival order, in short transactions so that SOAP calls interleave."""
         done = 0
         with self.store.lock:
             tickets = self.store.db.execute("SELECT ticket, kbo FROM batches WHERE done=0 AND due<=? ORDER BY rowid",
                                             (time.time(),)).fetchall()
-            for ticket, kbo in tickets:
-                db = self.store.db
-                db.execute("BEGIN")
-                try:
-                    for row in db.execute("SELECT id, kind, payload FROM forms WHERE ticket=? AND state='PENDING'"
-                                          " ORDER BY id", (ticket,)).fetchall():
-                        self.engine.process(kbo, row["kind"], orjson.loads(row["payload"]), row_id=row["id"],
-                                            online=False)
-                        done += 1
-                    db.execute("UPDATE batches SET done=1 WHERE ticket=?", (ticket,))
-                    db.execute("COMMIT")
-                except BaseException:
-                    db.execute("ROLLBACK")
-                    raise
+        for ticket, kbo in tickets:
+            while True:
+                with self.store.lock:
+                    db = self.store.db
+                    db.execute("BEGIN")
+                    try:
+                        rows = db.execute("SELECT id, kind, payload FROM forms WHERE ticket=? AND state='PENDING'"
+                                          " ORDER BY id LIMIT ?", (ticket, slice_size)).fetchall()
+                        for row in rows:
+                            self.engine.process(kbo, row["kind"], orjson.loads(row["payload"]), row_id=row["id"],
+                                                online=False)
+                        if not rows:
+                            db.execute("UPDATE batches SET done=1 WHERE ticket=?", (ticket,))
+                        db.execute("COMMIT")
+                    except BaseException:
+                        db.execute("ROLLBACK")
+                        raise
+                done += len(rows)
+                if not rows:
+                    break
         return done
 
     # ------------------------------------------------------------------ WSGI
