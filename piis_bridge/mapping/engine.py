@@ -243,6 +243,8 @@ class _FieldRule:
     as_list: bool = False
     many: bool = False  # derived: as_list or a [*] source
     simple_key: str | None = None  # derived: the one plain key read from the current object (fast path)
+    table: dict[str, Any] | None = field(default=None, compare=False, repr=False)  # the code list, resolved
+    plain: bool = False  # derived: no code list, converter or template (the value is used as is)
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,7 @@ def _get(obj: Any, path: str, base: str = "") -> list[tuple[str, Any]]:
     for key, star in parts:
         nxt: list[tuple[str, Any]] = []
         for where, value in results:
-            if not isinstance(value, _Record) or key not in value:
+            if not (value.__class__ is dict or isinstance(value, _Record)) or key not in value:
                 continue
             child = value[key]
             child_path = f"{where}.{key}" if where else key
@@ -372,8 +374,8 @@ def _set(data: dict[str, Any], target: str, value: Any) -> None:
 
 def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool, Any]:
     if rule.codes:
-        table = ctx.mapping.code_lists[rule.codes]
-        key = str(value).strip()
+        table = rule.table if rule.table is not None else ctx.mapping.code_lists[rule.codes]
+        key = value.strip() if value.__class__ is str else str(value).strip()
         if key not in table:
             ctx.problem(where, f"unknown code {key!r} in code list {rule.codes!r} "
                                f"(mapping {ctx.mapping.vendor_schema} v{ctx.mapping.mapping_version})")
@@ -397,7 +399,7 @@ def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str
         _set(out, rule.target, rule.const)
         return
     key = rule.simple_key
-    if key is not None and not ctx.track and isinstance(obj, dict):
+    if key is not None and not ctx.track and obj.__class__ is dict:
         # Fast path (most fields): one plain key of the current object, one value.
         value = obj.get(key)
         if value is None or (isinstance(value, str) and not value.strip()) or value == []:
@@ -406,7 +408,10 @@ def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str
             elif rule.required:
                 ctx.problem(f"{base}.{key}" if base else key, "missing mandatory field")
             return
-        ok, value = _convert(ctx, rule, f"{base}.{key}" if base else key, value)
+        if rule.plain:
+            ok = True
+        else:
+            ok, value = _convert(ctx, rule, f"{base}.{key}" if base else key, value)
         if ok:
             _set(out, rule.target, [value] if rule.as_list else value)
         return
@@ -687,7 +692,9 @@ class _Parser:
                           template=rule.get("template"), as_list=bool(rule.get("as_list", False)),
                           many=bool(rule.get("as_list", False) or rule.get("split")) or any("[*]" in x for x in sources_t),
                           simple_key=(sources_t[0] if len(sources_t) == 1 and rule.get("split") is None
-                                      and not any(ch in sources_t[0] for ch in ".[$") else None))
+                                      and not any(ch in sources_t[0] for ch in ".[$") else None),
+                          table=self.code_lists.get(str(codes)) if codes is not None else None,
+                          plain=codes is None and convert is None and rule.get("template") is None)
 
 
 def parse_mapping(doc: Any, source: str = "<mapping>", model: type[BaseModel] | None = None) -> Mapping:
