@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract
+from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract, RequestedBy
 from piis_bridge.rules._deadline_math import add_months, one_day
 from piis_bridge.rules._issues import Due
 from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
@@ -93,7 +93,7 @@ def _obligation_dues(
 
 def _follow_up_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar) -> Iterator[Due]:
     for i, req in enumerate(c.interview_requests):
-        if req.held_date is None:
+        if req.held_date is None and req.requested_by is RequestedBy.PERSON:  # as R-DL-05: the person's requests
             yield Due("R-DL-05", f"interview requested on {req.requested_date.isoformat()}",
                       calendar.add_working_days(req.requested_date, settings.interview_deadline_working_days),
                       (f"interview_requests[{i}].held_date",))

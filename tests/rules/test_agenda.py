@@ -91,6 +91,12 @@ def test_cpas_closure_days_shift_the_interview_deadline():
             if i.rule_id == "R-DL-05"] == [d("2026-07-15")]
 
 
+def test_interview_asked_by_the_cpas_has_no_legal_deadline():
+    c = build(LGE, lambda data: data.update(interview_requests=[{"requested_date": "2026-04-02",
+                                                                  "requested_by": "CPAS"}]))
+    assert not [i for i in agenda([c], d("2026-01-01"), d("2027-01-01")) if i.rule_id == "R-DL-05"]
+
+
 def test_held_interview_leaves_the_agenda():
     c = build(LGE, lambda data: data.update(interview_requests=[{"requested_date": "2026-04-02",
                                                                   "held_date": "2026-04-07"}]))
