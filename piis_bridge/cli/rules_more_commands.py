@@ -64,6 +64,7 @@ def rules_agenda(
     end: str = typer.Option(..., "--to", help="Last day of the agenda (YYYY-MM-DD), included."),
     as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form (docs/rules-more.md)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N items."),
+    overdue: bool = typer.Option(False, "--overdue", help="Also list deadlines before --from that are still not met."),
 ) -> None:
     """Every legal deadline and event of every contract between two dates, sorted, with the rule behind it."""
     from piis_bridge.rules.agenda import agenda, agenda_json
@@ -72,7 +73,7 @@ def rules_agenda(
     if last < first:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
     problems: list[Problem] = []
-    items = agenda(_contracts(files, problems), first, last, limit=limit)
+    items = agenda(_contracts(files, problems), first, last, limit=limit, overdue=overdue)
     if as_json:
         typer.echo(json.dumps(agenda_json(items, first, last), ensure_ascii=False, indent=2))
     else:

@@ -46,7 +46,7 @@ class AgendaItem:
     contract_id: str
     rule_id: str
     label: str
-    kind: str  # "deadline" (something must happen by that day) or "event"
+    kind: str  # "deadline" (something must happen by that day), "event", or "overdue" (a deadline already missed)
     cpas_ins: str
     citation: str
 
@@ -189,8 +189,13 @@ def iter_agenda(
     *,
     settings: RuleSettings = DEFAULT_SETTINGS,
     settings_for: Callable[[PIISContract], RuleSettings] | None = None,
+    overdue: bool = False,
 ) -> Iterator[AgendaItem]:
-    """Stream the items dated in ``[start, end]`` (both included), contract by contract, unsorted."""
+    """Stream the items dated in ``[start, end]`` (both included), contract by contract, unsorted.
+
+    With *overdue*, deadlines dated before *start* that are still not met come too, as kind
+    ``overdue`` (what is already late on the morning the agenda is read).
+    """
     from piis_bridge.rules.engine import calendar_for
 
     if end < start:
@@ -200,9 +205,13 @@ def iter_agenda(
         cal = calendar_for(chosen)
         for due in contract_dues(contract, chosen, cal, (start, end)):
             if start <= due.day <= end:
-                yield AgendaItem(due.day, contract.contract_id, due.rule_id, due.label,
-                                 "deadline" if due.deadline else "event", contract.cpas.ins_code,
-                                 _citation(due.rule_id))
+                kind = "deadline" if due.deadline else "event"
+            elif overdue and due.deadline and due.day < start:
+                kind = "overdue"
+            else:
+                continue
+            yield AgendaItem(due.day, contract.contract_id, due.rule_id, due.label, kind, contract.cpas.ins_code,
+                             _citation(due.rule_id))
 
 
 def agenda(
@@ -213,9 +222,10 @@ def agenda(
     settings: RuleSettings = DEFAULT_SETTINGS,
     settings_for: Callable[[PIISContract], RuleSettings] | None = None,
     limit: int | None = None,
+    overdue: bool = False,
 ) -> list[AgendaItem]:
     """The window's items sorted by date, contract, rule; with *limit*, only the first ones (a heap)."""
-    items = iter_agenda(contracts, start, end, settings=settings, settings_for=settings_for)
+    items = iter_agenda(contracts, start, end, settings=settings, settings_for=settings_for, overdue=overdue)
     if limit is not None:
         return heapq.nsmallest(limit, items)
     return sorted(items)

@@ -246,3 +246,25 @@ def test_window_pruning_never_changes_the_result(start, end):
     unpruned = sorted((due.day, c.contract_id, due.rule_id, due.label)
                       for c in contracts for due in contract_dues(c) if lo <= due.day <= hi)
     assert [(i.date, i.contract_id, i.rule_id, i.label) for i in agenda(contracts, lo, hi)] == unpruned
+
+
+def test_overdue_deadlines_before_the_window():
+    c = build(LGE, unsigned("2025-11-30"))  # signature deadline 2026-02-28, never signed
+    assert not [i for i in agenda([c], d("2026-03-01"), d("2026-03-31")) if i.rule_id == "R-DL-01"]
+    late = [i for i in agenda([c], d("2026-03-01"), d("2026-03-31"), overdue=True) if i.rule_id == "R-DL-01"]
+    assert [(i.date, i.kind) for i in late] == [(d("2026-02-28"), "overdue")]
+    on_the_day = [i for i in agenda([c], d("2026-02-28"), d("2026-03-31"), overdue=True) if i.rule_id == "R-DL-01"]
+    assert [i.kind for i in on_the_day] == ["deadline"]
+    # Events before the window never come back as overdue.
+    assert all(i.kind != "overdue" or i.date < d("2026-03-01") for i in late)
+    past_events = agenda([build("sanction-history")], d("2027-01-01"), d("2027-01-31"), overdue=True)
+    assert not [i for i in past_events if i.rule_id in ("R-SAN-10", "R-SAN-13")]
+
+
+def test_cli_agenda_overdue(tmp_path):
+    path = _file(tmp_path, "u.json", [build(LGE, unsigned("2025-11-30"))])
+    result = runner.invoke(build_app(), ["rules", "agenda", str(path), "--from", "2026-03-01", "--to", "2026-03-31",
+                                         "--overdue", "--json"])
+    assert result.exit_code == 0, result.output
+    kinds = {(x["rule_id"], x["kind"]) for x in json.loads(result.stdout)["items"]}
+    assert ("R-DL-01", "overdue") in kinds
