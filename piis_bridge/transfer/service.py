@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from datetime import date, datetime, timezone
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from piis_bridge.logging import get_logger, redact
@@ -400,19 +401,62 @@ class TransferService:
             package = open_package(raw, self.trust, own_bce=self.party.bce)
         except EnvelopeError as exc:
             return self._reject(raw, digest, str(exc))
+        conflict, finished = _retrying(lambda: self._import(package, raw, digest))
+        if finished is not None:
+            return finished
+        if conflict:
+            return self._reject(raw, digest, f"package id {package.package_id} was already received with "
+                                             "different content")
+        case_ref = self._deliver(package.package_id, deliver_draft)
+        draft_id = draft_contract_id(package.package_id)
+        ack = self._ack(status="accepted", package_id=package.package_id, transfer_id=package.transfer_id,
+                        sender_bce=package.sender.bce, draft_ref=draft_id)
+        if not _retrying(lambda: self._acknowledge(package.package_id, ack, draft_id, case_ref)):
+            row = self.received(package.package_id)
+            assert row is not None  # a concurrent delivery of the same package acknowledged it first
+            return ReceiveOutcome("duplicate", package.package_id, self._ack(
+                status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
+                sender_bce=package.sender.bce, draft_ref=draft_id), draft_ref=draft_id, case_ref=row.draft_ref)
+        _log.info("transfer package imported as draft", cpas=self.cpas_id, package_id=package.package_id,
+                  sender=package.sender.bce, draft=draft_id, case_ref=case_ref)
+        return ReceiveOutcome("accepted", package.package_id, ack, draft_ref=draft_id, case_ref=case_ref)
+
+    def _acknowledge(self, package_id: str, ack: str, draft_id: str, case_ref: str | None) -> bool:
+        """imported_draft -> acknowledged, once: a conditional update, so two deliveries racing here
+        cannot both acknowledge.  False when another one did."""
+        with self.sessions.begin() as session:
+            done = session.execute(
+                update(ReceivedPackage)
+                .where(ReceivedPackage.package_id == package_id,
+                       ReceivedPackage.state == ReceiptState.IMPORTED_DRAFT.value)
+                .values(state=ReceiptState.ACKNOWLEDGED.value, ack_envelope=ack, updated_at=self.clock())
+            ).rowcount
+            if done:
+                self._event(session, package_id=package_id, frm=ReceiptState.IMPORTED_DRAFT.value,
+                            to=ReceiptState.ACKNOWLEDGED.value,
+                            detail=f"accepted; draft {draft_id}; case system {case_ref or 'pending'}")
+            return bool(done)
+
+    def _import(self, package: TransferPackage, raw: bytes, digest: str) -> tuple[bool, ReceiveOutcome | None]:
+        """Store the package and its draft once.  Returns (conflict?, the final answer if already done).
+
+        A package stored by an earlier delivery that stopped before its acknowledgement (a crash, a
+        lost connection) is finished now rather than answered ``duplicate``: the draft reaches the
+        case system and the acknowledgement is signed exactly once.
+        """
         now = self.clock()
         with self.sessions.begin() as session:
             row = session.get(ReceivedPackage, package.package_id)
             if row is not None:
                 if row.envelope_sha256 != digest:
-                    conflict = True
-                else:
-                    return ReceiveOutcome("duplicate", package.package_id, self._ack(
-                        status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
-                        sender_bce=package.sender.bce, draft_ref=row.draft_contract_id),
-                        draft_ref=row.draft_contract_id, case_ref=row.draft_ref)
+                    return True, None
+                if row.state == ReceiptState.IMPORTED_DRAFT.value:
+                    return False, None
+                return False, ReceiveOutcome("duplicate", package.package_id, self._ack(
+                    status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
+                    sender_bce=package.sender.bce, draft_ref=row.draft_contract_id),
+                    draft_ref=row.draft_contract_id, case_ref=row.draft_ref)
             else:
-                conflict = False
                 row = ReceivedPackage(
                     package_id=package.package_id, cpas_id=self.cpas_id, transfer_id=package.transfer_id,
                     sender_bce=package.sender.bce, sender_name=package.sender.name,
@@ -427,22 +471,7 @@ class TransferService:
                 row.draft_json = draft.model_dump_json()
                 row.draft_contract_id = draft.contract_id
                 self._move_receipt(session, row, ReceiptState.IMPORTED_DRAFT, f"draft {draft.contract_id}")
-        if conflict:
-            return self._reject(raw, digest, f"package id {package.package_id} was already received with "
-                                             "different content")
-        case_ref = self._deliver(package.package_id, deliver_draft)
-        draft_id = draft_contract_id(package.package_id)
-        ack = self._ack(status="accepted", package_id=package.package_id, transfer_id=package.transfer_id,
-                        sender_bce=package.sender.bce, draft_ref=draft_id)
-        with self.sessions.begin() as session:
-            row = session.get(ReceivedPackage, package.package_id)
-            assert row is not None
-            row.ack_envelope = ack
-            self._move_receipt(session, row, ReceiptState.ACKNOWLEDGED,
-                               f"accepted; draft {draft_id}; case system {case_ref or 'pending'}")
-        _log.info("transfer package imported as draft", cpas=self.cpas_id, package_id=package.package_id,
-                  sender=package.sender.bce, draft=draft_id, case_ref=case_ref)
-        return ReceiveOutcome("accepted", package.package_id, ack, draft_ref=draft_id, case_ref=case_ref)
+        return False, None
 
     def _move_receipt(self, session: Session, row: ReceivedPackage, target: ReceiptState, detail: str) -> None:
         check_receipt_move(row.package_id, row.state, target)
@@ -599,6 +628,19 @@ class TransferService:
     def assessment_of(self, case_id: str) -> TransferAssessment | None:
         case = self.get_case(case_id)
         return TransferAssessment.model_validate_json(case.assessment_json) if case.assessment_json else None
+
+
+def _retrying(step: Callable[[], Any], attempts: int = 6) -> Any:
+    """Run one short write transaction again when a concurrent delivery of the same package won the
+    race (unique package id) or SQLite refused a stale snapshot ("database is locked")."""
+    for attempt in range(attempts):
+        try:
+            return step()
+        except (IntegrityError, OperationalError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _payload_of(envelope: str) -> bytes:
