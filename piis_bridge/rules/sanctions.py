@@ -302,6 +302,8 @@ def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SE
         if s.decision_date >= settings.reform_date:
             yield Due("R-SAN-08", f"{label}: latest allowed start", latest_start_date(s.decision_date, settings),
                       (f"{f}.start_date",), done=s.start_date)
+            yield Due("R-SAN-08", f"{label}: notify the decision (the day before the start at the latest)",
+                      s.start_date - one_day, (f"{f}.notification_date",), done=s.notification_date)
         else:
             yield Due("R-SAN-16", f"{label}: start (historical rule)",
                       first_day_of_month_after(s.decision_date, HISTORICAL_START_MONTH), (f"{f}.start_date",),

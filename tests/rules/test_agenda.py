@@ -268,3 +268,13 @@ def test_cli_agenda_overdue(tmp_path):
     assert result.exit_code == 0, result.output
     kinds = {(x["rule_id"], x["kind"]) for x in json.loads(result.stdout)["items"]}
     assert ("R-DL-01", "overdue") in kinds
+
+
+def test_unnotified_sanction_is_on_the_agenda():
+    def change(data):
+        data["sanctions"][1]["notification_date"] = None
+    items = [i for i in agenda([build("sanction-history", change)], d("2025-12-01"), d("2025-12-31"))
+             if i.rule_id == "R-SAN-08"]
+    assert [(i.date, i.kind) for i in items] == [(d("2025-12-31"), "deadline")]
+    assert not [i for i in agenda([build("sanction-history")], d("2025-12-01"), d("2025-12-31"))
+                if i.rule_id == "R-SAN-08"]

@@ -244,6 +244,9 @@ def test_not_notified_is_flagged_once_the_start_is_reached():
     c = build(NAME, with_sanction(1, notification_date=None))
     assert issues_for(c, "R-SAN-08", on=d("2025-12-31")) == []
     assert issues_for(c, "R-SAN-08", on=d("2026-01-01"))
+    notify = evaluate(c, on=d("2025-12-31")).date_for("R-SAN-08", "sanction S2: notify")
+    assert notify is not None and notify.date == d("2025-12-31") and notify.status is DateStatus.PENDING
+    assert evaluate(c, on=d("2026-01-01")).date_for("R-SAN-08", "sanction S2: notify").status is DateStatus.OVERDUE
 
 
 # --- R-SAN-16: historical start (reform date) ---------------------------------------------------
