@@ -223,11 +223,14 @@ class TransferService:
         verdict = transfer_eligibility(contract)
         if verdict is None:
             raise TransferError(f"contract {contract.contract_id}: the rules see no change of residence")
-        now = self.clock()
+        with self.sessions() as session:
+            existing = session.get(TransferCase, case_id)
+        if existing is not None:
+            return existing, False
         try:
-            return self._insert_case(contract, change, case_id, verdict, record_id, now), True
-        except IntegrityError:  # a concurrent run opened it first
-            return self.get_case(case_id), False
+            return self._insert_case(contract, change, case_id, verdict, record_id, self.clock()), True
+        except (IntegrityError, OperationalError):  # a concurrent run opened it first
+            return _retrying(lambda: self.get_case(case_id)), False
 
     def _insert_case(self, contract: PIISContract, change: ResidenceChange, case_id: str, verdict: Any,
                      record_id: str, now: datetime) -> TransferCase:
