@@ -252,6 +252,19 @@ def _compute(
                 issues.append(Issue("R-SUB-04", f"contract {cid}: a {new.type.value} subsidy would be the person's "
                                     f"{len(kinds) + 1}th; at most {settings.lifetime_subsidies_max}", ("subsidy_history",)))
             segments.append(new)
+    elif studies_ok and not any(s.type is SubsidyType.STUDIES for s in segments):
+        # A studies PIIS concluded during a running FIRST/PROLONGATION window: STUDIES may follow it
+        # (R-SUB-08, "before or after FIRST") for the rest of the studies PIIS.
+        follow = max(s.end for s in usable if s.end is not None) + 1
+        if follow <= month_index(end):
+            blocked = None
+            if SubsidyType.SECOND_CHANCE in kinds and _exclusive(settings):
+                blocked = "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)"
+            elif len(kinds) + 1 > settings.lifetime_subsidies_max:
+                blocked = "lifetime limit of subsidies reached (R-SUB-04)"
+            segments.append(_Segment(SubsidyType.STUDIES, follow, month_index(end), blocked, None))
+            notes.append(f"STUDIES follows the running {usable[0].type.value} window from "
+                         f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)")
     holding = [s for s in segments if s.holds(a)]
     main = next((s for s in holding if s.blocked is None), holding[0] if holding else None)
 
@@ -325,7 +338,8 @@ def _compute(
             project_running=running, ri_amount_cents=ri,
             subsidy_cents=0 if reason else subsidy_amount(ri, settings), excluded_reason=reason))
     kind = main.type if main is not None else None
-    lifetime = tuple(sorted(kinds | ({kind} if kind and main and main.blocked is None else set()), key=list(SubsidyType).index))
+    opened_now = {s.type for s in segments if s.entitlement is None and s.blocked is None}
+    lifetime = tuple(sorted(kinds | opened_now, key=list(SubsidyType).index))
     plan = SubsidyPlan(
         contract_id=cid, type=kind, opened_by_this_contract=opened and main is not None and main.entitlement is None,
         window_start=month_from_index(main.start) if main else None,

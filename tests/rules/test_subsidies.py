@@ -327,3 +327,17 @@ def test_property_first_window_is_twelve_calendar_months(signed):
     assert plan.type is FIRST and plan.window_start == signed.replace(day=1)
     assert len(paid) == 12 and paid[0].month == plan.window_start
     assert all(m.subsidy_cents == 8761 for m in paid)  # 10% of the decision's EUR 876.13, half up
+
+
+def test_studies_follows_a_running_first_window():
+    c = build(STUDIES_NAME, history(("FIRST", "44021", "2025-06-01", {})))
+    plan = subsidy_plan(c)
+    by = months(plan)
+    assert plan.type is FIRST and (plan.window_start, plan.window_end) == (d("2025-06-01"), d("2026-05-01"))
+    assert by[d("2026-05-01")].subsidy_type is FIRST and by[d("2026-06-01")].subsidy_type is STUDIES
+    assert by[d("2028-09-01")].subsidy_cents == 13142
+    assert plan.lifetime == (FIRST, STUDIES)
+    assert plan.total_cents == len(plan.months) * 13142  # Sep 2025 .. Sep 2028, every month paid
+    blocked = build(STUDIES_NAME, history(("FIRST", "44021", "2025-06-01", {}),
+                                          ("SECOND_CHANCE", "44021", "2019-01-01", REFS)))
+    assert months(subsidy_plan(blocked))[d("2026-06-01")].subsidy_cents == 0
