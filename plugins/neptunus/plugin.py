@@ -126,7 +126,11 @@ def _modified_at(item: dict[str, Any]) -> datetime:
 @hookimpl
 def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
     s = _settings(cpas)
-    page = _client(cpas).fetch_changes(cursor, min(page_size, s.max_page_size), ocmw=s.ocmw_kbo)
+    # The keyset cursor carries the position; the modified-since filter only bounds the first sync
+    # (every later record has a stamp above the cursor anyway).
+    since = s.initial_modified_since if cursor is None else None
+    page = _client(cpas).fetch_changes(cursor, min(page_size, s.max_page_size), ocmw=s.ocmw_kbo,
+                                       modified_since=since)
     records = [
         SourceRecord(source=PLUGIN_NAME, record_id=str(item["contractnummer"]), kind="piis_contract",
                      modified_at=_modified_at(item), version=str(item.get("versie")), payload=item)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["NeptunusSettings"]
 
@@ -25,3 +25,19 @@ class NeptunusSettings(BaseModel):
     max_retry_after: float = Field(default=120.0, gt=0, description="Longest Retry-After honoured, in seconds")
     max_page_size: int = Field(default=1000, ge=1, le=1000, description="The vendor's page limit")
     mapping_file: str | None = Field(default=None, description="A local mapping file replacing the shipped one")
+    initial_modified_since: str | None = Field(
+        default=None,
+        description="First sync only: skip contracts not modified since (dd-mm-yyyy HH:MM:SS or ISO 8601)",
+    )
+
+    @field_validator("initial_modified_since")
+    @classmethod
+    def _timestamp(cls, value: str | None) -> str | None:
+        if value is not None:
+            from piis_connectors.casesystem.vocab import parse_timestamp
+
+            try:
+                parse_timestamp(value)
+            except ValueError:
+                raise ValueError("expected dd-mm-yyyy HH:MM:SS or an ISO 8601 timestamp") from None
+        return value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import time
 from pathlib import Path
 from datetime import date
 
@@ -204,3 +205,31 @@ def test_a_broken_mapping_file_stops_startup(casesystem_simulator, tmp_path) -> 
     # otherwise the plugin is disabled for the process, with the reason in the failures
     assert not host.is_active("neptunus")
     assert any("unknown target field 'contract_nr'" in f.message for f in host.failures)
+
+
+def test_first_sync_can_start_from_a_modification_date(casesystem_simulator, tmp_path) -> None:
+    from piis_connectors.casesystem.vocab import format_timestamp
+
+    sim = casesystem_simulator
+    since = format_timestamp(time.time_ns() // 1000)
+    changed = sim.store.ids()[:2]
+    sim.store.touch(changed)
+    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+                     "federal": None, "transfer": None,
+                     "plugins": {"neptunus": {**_settings(sim), "initial_modified_since": since}}}}
+    h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path), plugins=[("neptunus", neptunus)],
+                   load_entrypoints=False, strict=True)
+    h.startup()
+    page = h.case_fetch_changes("gent", None, 1)
+    rest = h.case_fetch_changes("gent", page.cursor, 10)
+    assert [r.record_id for r in page.records + rest.records] == changed and not rest.has_more
+    neptunus.close_clients()
+
+
+def test_bad_initial_modified_since_is_refused() -> None:
+    from pydantic import ValidationError
+
+    from piis_plugins.neptunus.settings import NeptunusSettings
+
+    with pytest.raises(ValidationError, match="dd-mm-yyyy"):
+        NeptunusSettings(base_url="http://x", client_id="a", client_secret="b", initial_modified_since="gisteren")
