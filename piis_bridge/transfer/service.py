@@ -296,6 +296,8 @@ class TransferService:
             case = self._case(session, case_id)
             if case.state in (CaseState.PACKAGE_BUILT.value, CaseState.SENT.value) and case.envelope:
                 return case.envelope
+            if case.state in (CaseState.ACKNOWLEDGED.value, CaseState.ASSESSED.value, CaseState.REJECTED.value):
+                raise TransferError(f"case {case_id} is {case.state}: its package {case.package_id} was delivered")
             if case.state != CaseState.CONSENT_GIVEN.value:
                 raise TransferError(f"case {case_id} is {case.state}: a package needs the person's consent "
                                     "(R-TRF-05) and a transferable contract (R-TRF-02, R-TRF-04)")
