@@ -311,6 +311,9 @@ def test_refused_consent_stops_everything(bridges):
     assert result.exit_code == 1 and "needs the person's consent" in result.output
     assert _cli(charleroi, "send").output.strip() == "nothing to send"
     assert charleroi.service.get_case(case.case_id).package_id is None
+    listing = _cli(charleroi, "list", "--state", "consent_refused")
+    assert listing.exit_code == 0 and case.case_id in listing.output and "CHA-2025-0411" in listing.output
+    assert "REFUSED by N. Simon via phone (wants a fresh start)" in _cli(charleroi, "show", case.case_id).output
     assert liege.service.list_received() == [] and liege.endpoint.requests == 0
 
 
