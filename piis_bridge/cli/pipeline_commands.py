@@ -22,7 +22,9 @@ from piis_bridge.cli._registry import CommandRegistry
 
 __all__ = ["register"]
 
-_console = Console(stderr=False)
+def _con() -> Console:
+    """A stdout console, wide when not a terminal so ids are never cut in logs and pipes."""
+    return Console() if sys.stdout.isatty() else Console(width=160)
 
 
 def _settings() -> Any:
@@ -121,7 +123,7 @@ def register(cli: CommandRegistry) -> None:
         if not settings.cpas:
             typer.echo("no CPAS configured: add a [cpas.<id>] table to piis-bridge.toml", err=True)
             raise typer.Exit(2)
-        display = None if as_json else _Display(_console)
+        display = None if as_json else _Display(_con())
         try:
             if display:
                 display.progress.start()
@@ -138,8 +140,8 @@ def register(cli: CommandRegistry) -> None:
             typer.echo(json.dumps({"run_id": summary.run_id, "status": summary.status, "counts": summary.counts,
                                    "stages": summary.stages, "elapsed_seconds": summary.elapsed_seconds}, default=str))
         else:
-            _console.print(_summary_table(summary))
-            _console.print(_stages_table(summary))
+            _con().print(_summary_table(summary))
+            _con().print(_stages_table(summary))
         raise typer.Exit(0 if summary.status == "finished" else 1)
 
     runs = cli.group("runs", help="Past and current sync runs.")
@@ -161,7 +163,7 @@ def register(cli: CommandRegistry) -> None:
                 c = r.counts or {}
                 t.add_row(r.id, r.trigger, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), secs,
                           str(c.get("fetched", "-")), str(c.get("forms", "-")), str(c.get("quarantined", "-")))
-        _console.print(t)
+        _con().print(t)
 
     @runs.command("show")
     def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
@@ -177,8 +179,8 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             typer.echo(json.dumps(summary.__dict__, default=str))
             return
-        _console.print(_summary_table(summary))
-        _console.print(_stages_table(summary))
+        _con().print(_summary_table(summary))
+        _con().print(_stages_table(summary))
 
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
 
@@ -202,7 +204,7 @@ def register(cli: CommandRegistry) -> None:
                 q = q.where(QuarantineEntry.run_id == run_id)
             for e in s.scalars(q):
                 t.add_row(str(e.id), e.cpas_id, e.record_id, e.stage, e.status, e.reason[:90])
-        _console.print(t)
+        _con().print(t)
 
     @quarantine.command("show")
     def q_show(entry_id: int) -> None:
@@ -215,14 +217,14 @@ def register(cli: CommandRegistry) -> None:
             if e is None:
                 typer.echo(f"no quarantine entry {entry_id}", err=True)
                 raise typer.Exit(1)
-            _console.print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={e.record_id} stage={e.stage} "
+            _con().print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={e.record_id} stage={e.stage} "
                            f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}")
-            _console.print(f"reason: {e.reason}")
+            _con().print(f"reason: {e.reason}")
             for p in e.problems:
-                _console.print(f"  - {p.get('field') or '(record)'}: {p.get('reason')}"
+                _con().print(f"  - {p.get('field') or '(record)'}: {p.get('reason')}"
                                + (f" [{p['rule']}]" if p.get("rule") else ""))
             if e.replay_run_id:
-                _console.print(f"replayed in run {e.replay_run_id}")
+                _con().print(f"replayed in run {e.replay_run_id}")
 
     @quarantine.command("replay")
     def q_replay(entry_ids: list[int] = typer.Argument(None, help="Entry ids (default: every open entry)."),
@@ -237,7 +239,7 @@ def register(cli: CommandRegistry) -> None:
         if summary is None:
             typer.echo("nothing to replay")
             return
-        _console.print(_summary_table(summary))
+        _con().print(_summary_table(summary))
 
     def _celery(args: list[str]) -> None:
         os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])

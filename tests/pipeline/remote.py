@@ -38,13 +38,11 @@ class RemoteState:
         self.out_of_order = 0
 
     def touch(self, ids: list[str]) -> None:
-        """Records changed again: move them to the end of the feed with a new version."""
+        """Records changed again: a new version of each is appended to the change feed."""
         with self.lock:
-            moved = [r for r in self.records if r["record_id"] in ids]
-            self.records = [r for r in self.records if r["record_id"] not in ids]
-            for r in moved:
-                r["version"] = str(int(r["version"]) + 1)
-            self.records.extend(moved)
+            latest = {r["record_id"]: r for r in self.records if r["record_id"] in ids}
+            for r in latest.values():
+                self.records.append({**r, "version": str(int(r["version"]) + 1)})
 
 
 class _Handler(BaseHTTPRequestHandler):
