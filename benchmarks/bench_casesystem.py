@@ -4,6 +4,7 @@ Run on demand (not collected by pytest)::
 
     .venv/bin/python benchmarks/bench_casesystem.py                 # 50,000 dossiers, 1,000 changes
     .venv/bin/python benchmarks/bench_casesystem.py --dossiers 5000 --changes 1000 --no-map
+    .venv/bin/python benchmarks/bench_casesystem.py --filedrop 50000    # one nightly CSV export instead
 
 What it measures, each phase in a fresh process so that its peak RSS is its own:
 
@@ -131,7 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-map", action="store_true", help="fetch only, do not map to the canonical model")
     parser.add_argument("--also", type=int, default=None, metavar="DOSSIERS",
                         help="repeat with a case system of this size, to compare incremental costs")
+    parser.add_argument("--filedrop", type=int, default=None, metavar="DOSSIERS",
+                        help="instead: one nightly CSV export of this many dossiers through the filedrop plugin")
     args = parser.parse_args(argv)
+    if args.filedrop:
+        json.dump(bench_filedrop(args.filedrop, args.page_size), sys.stdout, indent=2)
+        print()
+        return 0
     result = run(args.dossiers, args.changes, args.page_size, not args.no_map)
     json.dump(result, sys.stdout, indent=2)
     print()
@@ -150,6 +157,55 @@ def main(argv: list[str] | None = None) -> int:
           f"incremental: {inc['records']} records in {inc['seconds']} s, peak RSS {inc['peak_rss_mb']} MB",
           file=sys.stderr)
     return 0
+
+
+
+def bench_filedrop(rows: int, page_size: int = 1000) -> dict[str, Any]:
+    """One nightly CSV export of *rows* contracts through the filedrop plugin (fetch + map)."""
+    return _phase_filedrop(rows, page_size)
+
+
+def _filedrop_pull(rows: int, page_size: int) -> dict[str, Any]:
+    import os
+
+    from piis_bridge.hooks.types import CpasContext
+    from piis_bridge.logging import configure_logging
+    from piis_connectors.casesystem.seed import generate
+    from piis_connectors.filedrop.samples import csv_row, write_csv
+    from piis_plugins.filedrop import plugin
+
+    configure_logging(level="WARNING")
+    with tempfile.TemporaryDirectory(prefix="bench-filedrop-") as tmp:
+        root = Path(tmp)
+        (root / "incoming").mkdir()
+        docs = generate(rows, seed=1)
+        path = write_csv(root / "incoming" / "nacht.csv", (csv_row(c.data) for c in docs))
+        os.utime(path, (time.time() - 60, time.time() - 60))
+        size_mb = path.stat().st_size / 1e6
+        ctx = CpasContext(cpas_id="bench", name="OCMW Bench", ins_code="44021", bce="0207916035", state_dir=root,
+                          settings={"directory": str(root), "settle_seconds": 1})
+        plugin._mapping("csv")
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        started = time.perf_counter()
+        cursor, records, ok = None, 0, 0
+        while True:
+            page = plugin.piis_case_fetch_changes(ctx, cursor, page_size)
+            records += len(page.records)
+            ok += sum(plugin.piis_case_map_record(ctx, r).ok for r in page.records)
+            cursor = page.cursor
+            if not page.has_more:
+                break
+        elapsed = time.perf_counter() - started
+        done = (root / "done" / "nacht.csv").exists()
+    return {"rows": records, "file_mb": round(size_mb, 1), "seconds": round(elapsed, 2),
+            "records_per_second": round(records / elapsed), "mapped_ok": ok, "moved_to_done": done,
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "rss_before_mb": round(rss_before / 1024, 1)}
+
+
+def _phase_filedrop(rows: int, page_size: int) -> dict[str, Any]:
+    with ProcessPoolExecutor(max_workers=1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(_filedrop_pull, rows, page_size).result()
 
 
 if __name__ == "__main__":

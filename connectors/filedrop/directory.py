@@ -37,6 +37,7 @@ import orjson
 __all__ = ["DropDirectory", "ClaimedFile", "IGNORED_SUFFIXES"]
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".swp")
+_HASHES: dict[tuple[str, int, int, int], str] = {}
 
 
 @dataclass(frozen=True)
@@ -122,7 +123,15 @@ class DropDirectory:
 
     def _describe(self, path: Path) -> ClaimedFile:
         st = path.stat()
-        return ClaimedFile(path=path, sha256=_sha256(path), name=path.name,
+        # A claimed file is described once per page; hash it once (same inode, size and mtime).
+        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns)
+        sha = _HASHES.get(key)
+        if sha is None:
+            sha = _sha256(path)
+            if len(_HASHES) > 256:
+                _HASHES.clear()
+            _HASHES[key] = sha
+        return ClaimedFile(path=path, sha256=sha, name=path.name,
                            modified_at=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
 
     def claim(self, path: Path) -> ClaimedFile | None:
