@@ -89,7 +89,8 @@ def _engine(url: str) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             engine = make_engine(url)
-            # The lead's alembic history will own these tables; until then create them on first use.
+            # Alembic migration 0002 creates these tables; create_all covers a database never migrated
+            # (a test, a first run) and does nothing when they exist.
             Base.metadata.create_all(engine, tables=_TABLES)
             _engines[url] = engine
         return engine
