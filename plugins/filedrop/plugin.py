@@ -54,7 +54,7 @@ __all__ = [
 
 PLUGIN_NAME = "filedrop"
 _lock = threading.Lock()
-_mappings: dict[tuple[str, str], Mapping] = {}
+_mappings: dict[tuple[str, str, int], Mapping] = {}
 _parsed: dict[str, Any] = {}  # sha256 -> ReadResult (last few files only)
 _IDLE = {"file": None}
 
@@ -64,13 +64,19 @@ def _shipped(fmt: str) -> Traversable:
 
 
 def _mapping(fmt: str, override: str | None = None) -> Mapping:
+    """The mapping for a file format; a local override file is reloaded when it changes on disk."""
     from piis_bridge.model import PIISContract
 
-    key = (fmt, override or "")
+    path = override or ""
+    key = (fmt, path, Path(path).stat().st_mtime_ns if path else 0)
     with _lock:
-        if key not in _mappings:
-            _mappings[key] = load_mapping(Path(override) if override else _shipped(fmt), PIISContract)
-        return _mappings[key]
+        mapping = _mappings.get(key)
+        if mapping is None:
+            mapping = load_mapping(Path(path) if path else _shipped(fmt), PIISContract)
+            for old in [k for k in _mappings if k[:2] == (fmt, path)]:
+                del _mappings[old]
+            _mappings[key] = mapping
+        return mapping
 
 
 def _settings(cpas: CpasContext) -> FiledropSettings:

@@ -48,7 +48,7 @@ PLUGIN_NAME = "neptunus"
 _log = get_logger("piis_plugins.neptunus")
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, str], Any] = {}
-_mappings: dict[str, Mapping] = {}
+_mappings: dict[tuple[str, int], Mapping] = {}
 
 
 def _shipped_mapping() -> Traversable:
@@ -56,14 +56,23 @@ def _shipped_mapping() -> Traversable:
 
 
 def _mapping(settings: NeptunusSettings | None = None) -> Mapping:
-    """The loaded mapping (validated once; a broken file fails at startup, not per record)."""
+    """The loaded mapping, validated once per version of the file.
+
+    A local ``mapping_file`` is reloaded when it changes on disk, so a long-lived worker picks up a
+    fixed mapping and quarantined records can be replayed without a restart.
+    """
     from piis_bridge.model import PIISContract
 
-    key = (settings.mapping_file if settings else None) or ""
+    path = (settings.mapping_file if settings else None) or ""
+    key = (path, Path(path).stat().st_mtime_ns if path else 0)
     with _lock:
-        if key not in _mappings:
-            _mappings[key] = load_mapping(Path(key) if key else _shipped_mapping(), PIISContract)
-        return _mappings[key]
+        mapping = _mappings.get(key)
+        if mapping is None:
+            mapping = load_mapping(Path(path) if path else _shipped_mapping(), PIISContract)
+            for old in [k for k in _mappings if k[0] == path]:
+                del _mappings[old]
+            _mappings[key] = mapping
+        return mapping
 
 
 def _settings(cpas: CpasContext) -> NeptunusSettings:

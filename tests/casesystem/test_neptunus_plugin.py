@@ -233,3 +233,31 @@ def test_bad_initial_modified_since_is_refused() -> None:
 
     with pytest.raises(ValidationError, match="dd-mm-yyyy"):
         NeptunusSettings(base_url="http://x", client_id="a", client_secret="b", initial_modified_since="gisteren")
+
+
+def test_quarantined_record_replays_after_a_mapping_fix(casesystem_simulator, tmp_path) -> None:
+    import os
+
+    sim = casesystem_simulator
+    local = tmp_path / "contract.yaml"
+    shipped = (Path(__file__).resolve().parents[2] / "mappings/neptunus/contract.yaml").read_text(encoding="utf-8")
+    local.write_text(shipped, encoding="utf-8")
+    cid = sim.store.ids()[0]
+    sim.store.touch([cid], lambda d: d["domeinen"].append("CULT"))
+    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+                     "federal": None, "transfer": None,
+                     "plugins": {"neptunus": {**_settings(sim), "mapping_file": str(local)}}}}
+    h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "s"), plugins=[("neptunus", neptunus)],
+                   load_entrypoints=False, strict=True)
+    h.startup()
+    page = h.case_fetch_changes("gent", None, 1000)
+    record = next(r for r in page.records if r.record_id == cid)
+    quarantined = h.case_map_record("gent", record)
+    assert [p.reason.split(" (")[0] for p in quarantined.problems] == ["unknown code 'CULT' in code list 'domein'"]
+    # the functional administrator adds the code and bumps the version: no code change, no restart
+    local.write_text(shipped.replace("mapping_version: 1", "mapping_version: 2")
+                     .replace("    INKOM: INCOME\n", "    INKOM: INCOME\n    CULT: LEISURE\n"), encoding="utf-8")
+    os.utime(local, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
+    replayed = h.case_map_record("gent", record)
+    assert replayed.ok and "LEISURE" in replayed.contract.action_domains
+    neptunus.close_clients()
