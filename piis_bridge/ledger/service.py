@@ -143,14 +143,17 @@ class Ledger:
                 q = q.limit(limit)
             return list(s.scalars(q))
 
-    def iter_with_status(self, cpas_id: str, status: FormStatus, chunk: int = 1000) -> Iterator[list[FormEntry]]:
+    def iter_with_status(self, cpas_id: str, status: FormStatus, chunk: int = 1000, *,
+                         without_ticket: bool = False) -> Iterator[list[FormEntry]]:
         """Chunks of entries by id, without holding them all (keyset pagination)."""
         last = 0
         while True:
             with self.sessions() as s:
-                rows = list(s.scalars(select(FormEntry).where(
-                    FormEntry.cpas_id == cpas_id, FormEntry.status == status.value, FormEntry.id > last)
-                    .order_by(FormEntry.id).limit(chunk)))
+                q = select(FormEntry).where(FormEntry.cpas_id == cpas_id, FormEntry.status == status.value,
+                                            FormEntry.id > last)
+                if without_ticket:
+                    q = q.where(FormEntry.ticket.is_(None))
+                rows = list(s.scalars(q.order_by(FormEntry.id).limit(chunk)))
             if not rows:
                 return
             last = rows[-1].id

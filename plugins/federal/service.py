@@ -266,8 +266,8 @@ class FederalService:
     def resolve_unknown(self) -> int:
         """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent."""
         resolved = 0
-        for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000):
-            todo = [e for e in chunk if not e.ticket]
+        for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000, without_ticket=True):
+            todo = list(chunk)
             if not todo:
                 continue
             states = self.client.status([e.key for e in todo])
@@ -281,6 +281,42 @@ class FederalService:
                 resolved += 1
             self.ledger.apply(answers)
         return resolved
+
+    def submit_stream(self, forms: Iterable[FederalForm], *, results_wait: float = 600.0) -> dict[str, int]:
+        """Large volumes in batch mode, streamed: record a chunk, send it, collect the answers of earlier
+        chunks as they become ready.  Building, the federal evaluation and the answers overlap; memory is
+        bounded by one chunk whatever the number of forms."""
+        from collections import deque
+
+        size = self.settings.batch_size
+        counts = {"recorded": 0, "refused": 0, "known": 0, "sent": 0, "answered": 0}
+        open_tickets: deque[str] = deque()
+
+        def collect(block: bool) -> None:
+            while open_tickets:
+                ticket = open_tickets[0]
+                if block:
+                    results = self.client.wait_batch(ticket, timeout=results_wait)
+                else:
+                    status, results = self.client.batch_result(ticket)
+                    if status != "DONE":
+                        return
+                self.ledger.apply(outcome_from_result(r, r.form_type, ticket) for r in results)
+                counts["answered"] += len(results)
+                open_tickets.popleft()
+
+        self.resolve_unknown()
+        for part in chunks(forms, size):
+            for key, value in self.record_stream(part, chunk=size).items():
+                counts[key] += value
+            for entries in self.ledger.iter_with_status(self.cpas_id, FormStatus.BUILT, chunk=size):
+                counts["sent"] += self._send_batch(entries)
+                ticket = entries[0].key and self.ledger.get(entries[0].key).ticket
+                if ticket:
+                    open_tickets.append(ticket)
+            collect(block=False)
+        collect(block=True)
+        return counts
 
     def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0,
                       collect: bool = True) -> list[SubmissionOutcome]:

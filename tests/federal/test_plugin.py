@@ -231,3 +231,22 @@ def test_ledger_goes_to_the_application_database_learnt_at_startup(tmp_path) -> 
         assert plugin._database_url(ctx.model_copy(update={"settings": {"database_url": "sqlite:///x"}})) == "sqlite:///x"
     finally:
         plugin._DEFAULT_DATABASE_URL.clear()
+
+
+def test_submit_stream_overlaps_chunks_and_answers_everything(gent) -> None:
+    sim, service = gent
+    service.settings.batch_size = 7
+    template = STUDIES
+    people = []
+    for i in range(25):
+        base = f"8001{(i % 28) + 1:02d}{i + 1:03d}"
+        people.append(f"{base}{97 - int(base) % 97:02d}")
+    for n in people:
+        sim.admin.integrate(GENT_KBO, n, start="2025-01-01")
+    contracts = (template.model_copy(update={"contract_id": f"S{i}",
+                                             "beneficiary": template.beneficiary.model_copy(update={"niss": n})})
+                 for i, n in enumerate(people))
+    counts = service.submit_stream(FormBuilder().build("gent", c, ContractEvent.from_contract(c)) for c in contracts)
+    assert counts["recorded"] == counts["sent"] == counts["answered"] == 25
+    assert service.ledger.counts("gent") == {"accepted": 25}
+    assert len({f["ticket"] for f in sim.admin.forms()}) == 4  # 7 + 7 + 7 + 4
