@@ -24,6 +24,7 @@ from dateutil.easter import easter as _easter
 
 __all__ = [
     "add_months",
+    "month_deadline",
     "first_day_of_month_after",
     "add_calendar_days",
     "age_on",
@@ -51,6 +52,20 @@ def add_months(day: date, months: int) -> date:
         last = _DAYS_IN_MONTH[month0] if month0 != 1 else (29 if _stdlib_calendar.isleap(year) else 28)
         dom = min(dom, last)
     return date(year, month0 + 1, dom)
+
+
+def month_deadline(day: date, months: int, *, clamp_to_month_end: bool = True, end_included: bool = True) -> date:
+    """The last allowed day of a deadline "within *months* months of *day*" (Q-01).
+
+    Default (D1): same day-of-month, clamped to the month's end, that day included.  The
+    legal-review alternatives: a day that does not exist rolls over to the 1st of the next month
+    (``clamp_to_month_end=False``: 30 Nov + 3 months -> 1 March), and/or the end day is excluded
+    (``end_included=False``: the day before).
+    """
+    due = add_months(day, months)
+    if not clamp_to_month_end and due.day < day.day:
+        due += _ONE_DAY
+    return due if end_included else due - _ONE_DAY
 
 
 def first_day_of_month_after(day: date, k: int) -> date:

@@ -7,7 +7,7 @@ raises a finding only when the deadline is missed: late, or overdue on the refer
 from __future__ import annotations
 
 from piis_bridge.model import PartyRole, RequestedBy
-from piis_bridge.rules.calendar import add_calendar_days, add_months
+from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
@@ -68,7 +68,7 @@ def _dl_02(ctx: RuleContext) -> None:
     ob = ctx.obligations[0]
     if ob.age_on_reference >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
         return  # not mandatory for an under-25: already in work with an RI top-up (R-OBL-06)
-    due = add_months(ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months)
+    due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months)
     status = ctx.deadline("job or PIIS offer deadline (under 25)", due, _offered_date(ctx), "reflection",
                           "pre_signature_information", person="beneficiary")
     if status in _MISSED:
@@ -178,7 +178,7 @@ def _dl_07(ctx: RuleContext) -> None:
     The report gives the date; an appeal filed later is flagged (the court may declare it out of
     time)."""
     for i, appeal in enumerate(ctx.contract.appeals):
-        due = add_months(appeal.decision_received_date, ctx.settings.appeal_deadline_months)
+        due = ctx.settings.month_deadline(appeal.decision_received_date, ctx.settings.appeal_deadline_months)
         if appeal.filed_date is None:
             ctx.add_date("appeal deadline", due, DateStatus.INFO if ctx.on <= due else DateStatus.NOT_APPLICABLE,
                          f"appeals[{i}]")

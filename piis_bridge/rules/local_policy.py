@@ -8,7 +8,7 @@ nothing until the CPAS sets its parameter (``RuleSettings.local_*``, or a plugin
 from __future__ import annotations
 
 from piis_bridge.model import WorkerRole
-from piis_bridge.rules.calendar import add_months, age_on
+from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
@@ -26,7 +26,7 @@ def _loc_01(ctx: RuleContext) -> None:
     ob = ctx.obligations[0]
     if months is None or not ob.mandatory or ob.exempted:
         return
-    due = add_months(ctx.contract.decision.decision_date, months)
+    due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, months)
     status = ctx.deadline("local PIIS signature deadline", due, ctx.signed_date, "signatures")
     if status in (DateStatus.LATE, DateStatus.OVERDUE):
         ctx.flag(f"Contract {ctx.cid}: not signed within the local deadline of {months} month(s) ({due.isoformat()}).",

@@ -100,10 +100,10 @@ def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, h
     months = settings.piis_deadline_months
     if mandatory:
         if historical:  # R-DL-08: before the reform the 3 months ran from the request
-            return add_months(d.request_date or d.decision_date, months)
-        return add_months(d.decision_date, months)
+            return settings.month_deadline(d.request_date or d.decision_date, months)
+        return settings.month_deadline(d.decision_date, months)
     if contract.obligation.optional_piis_decision_date is not None:  # R-DL-03
-        return add_months(contract.obligation.optional_piis_decision_date, months)
+        return settings.month_deadline(contract.obligation.optional_piis_decision_date, months)
     return None
 
 
@@ -361,7 +361,7 @@ def _obl_15(ctx: RuleContext) -> None:
         return
     if had_dis_in_lookback(c.beneficiary, c, ctx.settings):
         return
-    due = add_months(ctx.settings.reform_date, 12)
+    due = ctx.settings.month_deadline(ctx.settings.reform_date, 12)
     status = ctx.deadline("transitional PIIS deadline", due, signed, "signatures", person="beneficiary")
     if status in (DateStatus.LATE, DateStatus.OVERDUE):
         ctx.flag(f"Contract {ctx.cid}: RI granted before the reform to a new beneficiary; the PIIS was due by "

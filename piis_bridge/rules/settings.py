@@ -20,6 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model.enums import FormTag, IncomeKind
+from piis_bridge.rules.calendar import month_deadline
 
 __all__ = ["RuleSettings", "AgeReference", "LookbackAnchor", "ExamClockStart", "DEFAULT_SETTINGS", "REFORM_DATE"]
 
@@ -140,6 +141,16 @@ class RuleSettings(BaseModel):
     )
 
     # --- open questions of rules.md 2.15 (proposed defaults) -----------------------------------
+    q01_clamp_to_month_end: bool = Field(
+        True,
+        description=(
+            "Q-01 / D1: 'within n months' of a day that does not exist in the target month ends on that "
+            "month's last day (30 Nov + 3 months = 28 Feb). False: the 1st of the next month."
+        ),
+    )
+    q01_end_day_included: bool = Field(
+        True, description="Q-01 / D1: the last day of a month deadline is still on time."
+    )
     q02_allow_reflection_waiver: bool = Field(
         False,
         description=(
@@ -328,6 +339,11 @@ class RuleSettings(BaseModel):
         default_factory=dict,
         description="Parameters of plugin (local) rules, by name.",
     )
+
+    def month_deadline(self, day: date, months: int) -> date:
+        """A 'within *months* months of *day*' deadline under the Q-01 settings (D1 by default)."""
+        return month_deadline(day, months, clamp_to_month_end=self.q01_clamp_to_month_end,
+                              end_included=self.q01_end_day_included)
 
     def with_parameters(self, parameters: dict[str, Any]) -> RuleSettings:
         """A copy with *parameters* applied: known names replace settings, the rest go to ``local``."""

@@ -211,3 +211,19 @@ def test_d4_calendar_days_ignore_holidays_and_month_ends() -> None:
 )
 def test_d5_age_in_completed_years(birth: date, day: date, age: int) -> None:
     assert age_on(birth, day) == age
+
+
+@pytest.mark.parametrize(
+    ("start", "clamp", "included", "expected"),
+    [
+        (date(2025, 11, 30), True, True, date(2026, 2, 28)),  # D1 default
+        (date(2025, 11, 30), False, True, date(2026, 3, 1)),  # roll over to the 1st
+        (date(2025, 11, 30), True, False, date(2026, 2, 27)),  # end day excluded
+        (date(2026, 6, 15), False, True, date(2026, 9, 15)),  # no effect when the day exists
+        (date(2027, 11, 30), False, True, date(2028, 3, 1)),  # leap year: 29 Feb exists, 30 does not
+    ],
+)
+def test_q01_month_deadline_variants(start: date, clamp: bool, included: bool, expected: date) -> None:
+    from piis_bridge.rules.calendar import month_deadline
+
+    assert month_deadline(start, 3, clamp_to_month_end=clamp, end_included=included) == expected

@@ -196,3 +196,10 @@ def test_r_dl_08_historical_deadline_runs_from_the_request(signed: str, late: bo
     assert dl.date == d("2016-10-04")  # request 4 July + 3 months, not decision 20 August + 3 months
     assert ("R-DL-08" in ids(report, "error")) is late
     assert report.date_for("R-DL-01") is None  # the 2016 rule does not judge historical facts
+
+
+def test_q01_settings_move_the_signature_deadline() -> None:
+    c = _signed("2025-11-30", "2026-03-01")
+    assert "R-DL-01" in ids(run(c, on="2026-06-01"), "error")  # D1: due 28 February
+    rolled = run(c, on="2026-06-01", q01_clamp_to_month_end=False)
+    assert rolled.date_for("R-DL-01").date == d("2026-03-01") and "R-DL-01" not in ids(rolled)
