@@ -13,7 +13,7 @@ from piis_bridge.hooks.manager import PluginHost
 from piis_bridge.testing import CaseSystemPluginConformance, PluginUnderTest
 from piis_connectors.filedrop.directory import DropDirectory
 from piis_connectors.filedrop.outbox import Outbox
-from piis_connectors.filedrop.samples import contract_element, csv_row, write_csv, write_xml
+from piis_connectors.filedrop.samples import contract_element, write_csv, write_xml
 
 from .conftest import settle
 
