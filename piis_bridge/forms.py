@@ -174,8 +174,8 @@ class FederalForm(_Model):
     def content_hash(self) -> str:
         """Hash of what the form says (not of its key), to detect a changed rebuild."""
         if self._hash is None:
-            data = self.model_dump(mode="json", exclude={"client_reference", "supersedes", "correction"})
-            self._hash = hashlib.sha256(repr(sorted(data.items())).encode()).hexdigest()
+            data = self.model_dump_json(exclude={"client_reference", "supersedes", "correction"})
+            self._hash = hashlib.sha256(data.encode()).hexdigest()
         return self._hash
 
     def derived_key(self) -> str:

@@ -192,27 +192,30 @@ def _t(el: etree._Element, name: str) -> str | None:
 
 
 def parse_decision_result(el: etree._Element) -> DecisionResult:
-    seq = _t(el, "SequenceNumber")
-    pct = _t(el, "Percentage")
-    amount = _t(el, "AcceptedAmount")
+    values: dict[str, str] = {}
+    errors = []
+    for child in el:
+        name = child.tag[len(_D):] if child.tag.startswith(_D) else child.tag
+        if name == "ErrorsOnForm":
+            errors.append(ResultError(code=_t(child, "Code") or "", severity=_t(child, "Severity") or "",
+                                      field=_t(child, "Field"), description=_t(child, "Description") or ""))
+        else:
+            values[name] = child.text or ""
+    seq, pct, amount = values.get("SequenceNumber"), values.get("Percentage"), values.get("AcceptedAmount")
     return DecisionResult(
-        client_reference=_t(el, "ClientReference") or "",
-        ssin=_t(el, "SSIN") or "",
-        form_type=_t(el, "FormType") or "",
-        evaluation=_t(el, "Evaluation") or "",
-        received_at=_t(el, "ReceivedAt") or "",
-        entry_date=_t(el, "EntryDate"),
-        recovery_month=_t(el, "RecoveryMonth"),
+        client_reference=values.get("ClientReference", ""),
+        ssin=values.get("SSIN", ""),
+        form_type=values.get("FormType", ""),
+        evaluation=values.get("Evaluation", ""),
+        received_at=values.get("ReceivedAt", ""),
+        entry_date=values.get("EntryDate"),
+        recovery_month=values.get("RecoveryMonth"),
         sequence_number=int(seq) if seq else None,
-        unique_attest_id=_t(el, "UniqueAttestID"),
-        reference_spp=_t(el, "ReferenceSPP_POD"),
+        unique_attest_id=values.get("UniqueAttestID"),
+        reference_spp=values.get("ReferenceSPP_POD"),
         percentage=int(pct) if pct else None,
         accepted_amount=int(amount) if amount else None,
-        errors=[
-            ResultError(code=_t(e, "Code") or "", severity=_t(e, "Severity") or "", field=_t(e, "Field"),
-                        description=_t(e, "Description") or "")
-            for e in el.iterfind(_D + "ErrorsOnForm")
-        ],
+        errors=errors,
     )
 
 

@@ -101,15 +101,27 @@ class Ledger:
             created += self._insert_new(buffer)
         return created
 
+    def record_new(self, items: Sequence[tuple[FederalForm, bytes | str]]) -> list[str]:
+        """Bulk record one chunk; returns the keys that were new (the others were already known)."""
+        rows = [_row(form.with_key(), payload) for form, payload in items]
+        return [r["key"] for r in self._insert_rows(rows)]
+
     def _insert_new(self, rows: list[dict[str, Any]]) -> int:
+        return len(self._insert_rows(rows))
+
+    def _insert_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         with self.sessions() as s:
             keys = [r["key"] for r in rows]
             known = set(s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys))))
-            fresh = [r for r in rows if r["key"] not in known]
+            fresh, seen = [], set()
+            for r in rows:
+                if r["key"] not in known and r["key"] not in seen:
+                    fresh.append(r)
+                    seen.add(r["key"])
             if fresh:
                 s.execute(insert(FormEntry), fresh)
             s.commit()
-            return len(fresh)
+            return fresh
 
     # ------------------------------------------------------------------ queries
     def get(self, key: str) -> FormEntry | None:

@@ -92,10 +92,13 @@ class FormBuilder:
         header = {k: values.pop(k) for k in list(values) if k in _HEADER}
         entry = values.get("EntryDate")
         recovery = event.recovery
-        return FederalForm(
+        # model_construct: every input comes from the validated canonical model, and every rubric of the
+        # output is validated against the DIS XSD before it may be recorded (validate_form).
+        return FederalForm.model_construct(
             kind=kind, cpas_id=cpas_id, cpas_name=str(header["CpasName"]), cpas_ins=str(header["InsCode"]),
             cpas_bce=str(header["KBOBCE"]), niss=str(header["SSIN"]), dossier=str(header["Dossier"]),
-            record_id=str(getattr(contract, "contract_id", "") or "") or None,
+            record_id=str(getattr(contract, "contract_id", "") or "") or None, client_reference=None,
+            sequence_number=None, correction=False, supersedes=None,
             entry_date=entry if kind is not FormKind.D else None,
             recovery_month=recovery.month.replace(day=1) if (kind is FormKind.D and recovery) else None,
             rubrics={k: v for k, v in values.items() if k not in ("EntryDate", "RecoveryMonth")},

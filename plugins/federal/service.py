@@ -85,6 +85,7 @@ class Prepared:
     form: FederalForm
     xml: bytes
     issues: list[FormIssue] = field(default_factory=list)
+    element: Any = None
 
 
 class FederalService:
@@ -134,7 +135,7 @@ class FederalService:
         form = form.with_key()
         element = to_element(form)
         issues = validate_form(form, element)
-        return Prepared(form, etree.tostring(element), issues)
+        return Prepared(form, etree.tostring(element), issues, element)
 
     def record(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
         """Build step: record every form (built); an invalid one is refused locally and never leaves."""
@@ -156,30 +157,16 @@ class FederalService:
 
     def record_stream(self, forms: Iterable[FederalForm], chunk: int = 1000) -> dict[str, int]:
         """Bulk build step for large volumes: one ledger query and one insert per chunk, bounded memory."""
-        from sqlalchemy import select
-
-        from piis_bridge.ledger import FormEntry
-
         counts = {"recorded": 0, "refused": 0, "known": 0}
         for part in chunks(forms, chunk):
-            nisses = {f.niss for f in part if f.kind is FormKind.B}
-            live: dict[tuple[str, str], Any] = {}
-            if nisses:
-                with self.ledger.sessions() as s:
-                    for e in s.scalars(select(FormEntry).where(
-                            FormEntry.cpas_id == self.cpas_id, FormEntry.kind == "B", FormEntry.niss.in_(nisses),
-                            FormEntry.status != FormStatus.SUPERSEDED.value).order_by(FormEntry.version)):
-                        live[(e.niss, e.period_key)] = e
             good = []
-            for form in part:
-                prepared = self.prepare(form, live.get((form.niss, form.period_key)) if form.kind is FormKind.B
-                                        else None)
+            for prepared in self._prepare_chunk(part):
                 if prepared.issues:
-                    self.record([form])
+                    self.record([prepared.form])
                     counts["refused"] += 1
                 else:
                     good.append((prepared.form, prepared.xml))
-            created = self.ledger.record_many(good, chunk=chunk)
+            created = len(self.ledger.record_new(good))
             counts["recorded"] += created
             counts["known"] += len(good) - created
         return counts
@@ -306,17 +293,70 @@ class FederalService:
                 open_tickets.popleft()
 
         self.resolve_unknown()
+        self.send_built(mode="batch")  # leftovers of an earlier run first, in order
         for part in chunks(forms, size):
-            for key, value in self.record_stream(part, chunk=size).items():
-                counts[key] += value
-            for entries in self.ledger.iter_with_status(self.cpas_id, FormStatus.BUILT, chunk=size):
-                counts["sent"] += self._send_batch(entries)
-                ticket = entries[0].key and self.ledger.get(entries[0].key).ticket
+            prepared = self._prepare_chunk(part)
+            good = [p for p in prepared if not p.issues]
+            for p in prepared:
+                if p.issues:
+                    self.record([p.form])
+                    counts["refused"] += 1
+            fresh = set(self.ledger.record_new([(p.form, p.xml) for p in good]))
+            counts["recorded"] += len(fresh)
+            counts["known"] += len(good) - len(fresh)
+            to_send = [p for p in good if p.form.client_reference in fresh]
+            if to_send:
+                # the elements just validated and recorded (hash of these exact bytes) are what is sent
+                ticket = self._send_prepared(to_send)
+                counts["sent"] += len(to_send)
                 if ticket:
                     open_tickets.append(ticket)
             collect(block=False)
         collect(block=True)
         return counts
+
+    def _prepare_chunk(self, part: list[FederalForm]) -> list[Prepared]:
+        from sqlalchemy import select
+
+        from piis_bridge.ledger import FormEntry
+
+        nisses = {f.niss for f in part if f.kind is FormKind.B}
+        live: dict[tuple[str, str], Any] = {}
+        if nisses:
+            with self.ledger.sessions() as s:
+                for e in s.scalars(select(FormEntry).where(
+                        FormEntry.cpas_id == self.cpas_id, FormEntry.kind == "B", FormEntry.niss.in_(nisses),
+                        FormEntry.status != FormStatus.SUPERSEDED.value).order_by(FormEntry.version)):
+                    live[(e.niss, e.period_key)] = e
+        out = []
+        next_seq: dict[tuple[str, Any], int] = {}
+        for f in part:
+            if f.kind is FormKind.D and f.sequence_number is None and f.recovery_month is not None:
+                slot = (f.dossier, f.recovery_month)  # several D of one dossier and month in one chunk: 1, 2, 3...
+                if slot not in next_seq:
+                    next_seq[slot] = self.ledger.next_sequence(self.cpas_id, f.dossier, f.recovery_month)
+                f = f.model_copy(update={"sequence_number": next_seq[slot]})
+                next_seq[slot] += 1
+            out.append(self.prepare(f, live.get((f.niss, f.period_key)) if f.kind is FormKind.B else None))
+        return out
+
+    def _send_prepared(self, items: list[Prepared]) -> str | None:
+        from piis_connectors.federal.client import OutcomeUnknown, TransientError
+
+        keys = [p.form.client_reference for p in items]
+        self.ledger.mark_sent(keys)
+        try:
+            ticket = self.client.submit_batch([p.element for p in items])
+        except OutcomeUnknown as exc:
+            _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
+            self.resolve_unknown()
+            return None
+        except TransientError:
+            for key in keys:
+                self.ledger.transition(key, FormStatus.BUILT)
+            raise
+        self.ledger.set_ticket(keys, ticket)
+        return ticket
 
     def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0,
                       collect: bool = True) -> list[SubmissionOutcome]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from piis_bridge.forms import ContractEvent, DifferenceKind, EventKind, FormKind, RecoveryInfo
+from piis_bridge.forms import ContractEvent, DifferenceKind, EventKind, FormKind, FormStatus, RecoveryInfo
 from piis_bridge.hooks.types import CpasContext
 from piis_bridge.ledger import Ledger
 from piis_bridge.model import load_file
@@ -250,3 +250,15 @@ def test_submit_stream_overlaps_chunks_and_answers_everything(gent) -> None:
     assert counts["recorded"] == counts["sent"] == counts["answered"] == 25
     assert service.ledger.counts("gent") == {"accepted": 25}
     assert len({f["ticket"] for f in sim.admin.forms()}) == 4  # 7 + 7 + 7 + 4
+
+
+def test_several_recoveries_of_one_month_in_one_stream_get_consecutive_numbers(gent) -> None:
+    sim, service = gent
+    service.submit([_b()], mode="online")
+    rec = lambda amount: FormBuilder().build("gent", STUDIES, ContractEvent(kind=EventKind.RECOVERY, recovery=RecoveryInfo(
+        month=date(2025, 9, 1), recovery_type="01", period_start=date(2025, 8, 1), period_end=date(2025, 8, 31),
+        amount_cents=amount)))
+    counts = service.submit_stream([rec(100), rec(200), rec(300)])
+    assert counts["answered"] == 3
+    entries = [e for chunk in service.ledger.iter_with_status("gent", FormStatus.ACCEPTED) for e in chunk if e.kind == "D"]
+    assert sorted(e.period_key for e in entries) == ["2025-09/1", "2025-09/2", "2025-09/3"]
