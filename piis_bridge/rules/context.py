@@ -71,8 +71,8 @@ class RuleContext:
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
         self.findings.append(fast_construct(Finding, {
-            "rule_id": rule.id, "level": level, "message": message, "citation": rule.citation, "fields": fields,
-            "person": person,
+            "rule_id": rule.id, "level": level, "severity": rule.severity.value, "message": message,
+            "citation": rule.citation, "fields": fields, "person": person,
         }))
 
     def flag(self, message: str, *fields: str, person: str | None = None) -> None:

@@ -123,7 +123,8 @@ Stable: fields are only ever added; a breaking change bumps `version`.
       "format": "{REPORT_FORMAT}", "version": {REPORT_VERSION},
       "contract_id": "LGE-2026-0142", "cpas_ins": "62063", "reference_date": "2026-11-22",
       "rule_set": "2016",
-      "findings": [{{"rule_id": "R-DL-05", "level": "error", "message": "Contract LGE-2026-0142: ...",
+      "findings": [{{"rule_id": "R-DL-05", "level": "error", "severity": "L",
+                    "message": "Contract LGE-2026-0142: ...",
                     "citation": "[002 L218, L748; ...]", "fields": ["interview_requests[0].held_date"],
                     "person": null}}],
       "dates": [{{"rule_id": "R-DL-01", "label": "PIIS signature deadline", "date": "2026-09-15",
@@ -142,7 +143,7 @@ Stable: fields are only ever added; a breaking change bumps `version`.
 }}
 ```
 
-- `level`: `error` | `warning` | `info`.  `person`: `beneficiary` | `partner` | null.
+- `level`: `error` | `warning` | `info`; `severity`: the rule's code `L` | `A` | `X` | `H` | `L/A`.  `person`: `beneficiary` | `partner` | null.
 - `findings[].fields`: paths in the canonical contract (`commitments[0].objective_ids`).
 - `subsidy`: the subsidy schedule (R-SUB) when it applies: `type`, `window_start`, `window_end`,
   `months[]` (`month`, `covered_by_piis`, `project_running`, `ri_amount_cents`, `subsidy_cents`),

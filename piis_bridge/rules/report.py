@@ -76,6 +76,7 @@ class _Out(BaseModel):
 class Finding(_Out):
     rule_id: str
     level: Level
+    severity: str = Field(description="The rule's severity code: L, A, X, H or L/A (rules.md 2.0).")
     message: str = Field(description="Plain language; names the contract by id, never a NISS.")
     citation: str
     fields: tuple[str, ...] = Field(default=(), description="Contract field paths concerned.")

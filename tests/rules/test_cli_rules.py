@@ -56,6 +56,7 @@ def test_check_exits_1_on_a_legal_error_and_names_rule_and_field(app, tmp_path: 
     js = json.loads(_run(app, "check", path, "--on", "2026-11-22", "--json", "--no-plugins").stdout)
     [finding] = [f for f in js["reports"][0]["findings"] if f["rule_id"] == "R-DL-05"]
     assert finding["level"] == "error" and finding["fields"] == ["interview_requests[0].held_date"]
+    assert finding["severity"] == "L"
     assert js["summary"]["contracts_with_errors"] == 1
 
 
