@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from piis_bridge.rules.calendar import BELGIAN_CALENDAR, add_months
 
 from tests.rules._core import d, ids, make, run, set_decision, sign_on
 
@@ -203,3 +208,24 @@ def test_q01_settings_move_the_signature_deadline() -> None:
     assert "R-DL-01" in ids(run(c, on="2026-06-01"), "error")  # D1: due 28 February
     rolled = run(c, on="2026-06-01", q01_clamp_to_month_end=False)
     assert rolled.date_for("R-DL-01").date == d("2026-03-01") and "R-DL-01" not in ids(rolled)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dates(min_value=date(2017, 1, 1), max_value=date(2030, 12, 31)), st.integers(0, 20))
+def test_r_dl_05_property_late_iff_after_the_5th_working_day(requested: date, wait: int) -> None:
+    held = requested + timedelta(days=wait)
+    report = run(_interview(requested.isoformat(), held.isoformat()), on="2031-01-01")
+    due = BELGIAN_CALENDAR.add_working_days(requested, 5)
+    assert report.date_for("R-DL-05").date == due
+    assert ("R-DL-05" in ids(report, "error")) is (held > due)
+    assert BELGIAN_CALENDAR.working_days_between(requested, due) == 5 and BELGIAN_CALENDAR.is_working_day(due)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dates(min_value=date(2017, 1, 1), max_value=date(2030, 6, 30)), st.integers(0, 120))
+def test_r_dl_01_property_late_iff_after_add_months_3(decision: date, after: int) -> None:
+    signed = decision + timedelta(days=after)
+    report = run(_signed(decision.isoformat(), signed.isoformat()), on="2031-01-01")
+    due = add_months(decision, 3)
+    assert report.date_for("R-DL-01").date == due
+    assert ("R-DL-01" in ids(report, "error")) is (signed > due)
