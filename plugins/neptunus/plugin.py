@@ -132,6 +132,22 @@ def _modified_at(item: dict[str, Any]) -> datetime:
     return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
 
 
+def _source_record(item: dict[str, Any], index: int) -> SourceRecord:
+    """Never let one malformed feed item block its page: a missing or unusable id or timestamp gets
+    a stand-in, and the mapping then quarantines the record with the field at fault."""
+    from piis_bridge.identifiers import is_valid_niss
+
+    rid = str(item.get("contractnummer") or "").strip()
+    if not rid or is_valid_niss(rid):
+        rid = f"feed-item-{item.get('etag') or index}".replace('"', "")
+    try:
+        modified = _modified_at(item)
+    except (KeyError, ValueError, TypeError):
+        modified = datetime.now(timezone.utc)
+    return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="piis_contract", modified_at=modified,
+                        version=str(item.get("versie")), payload=item)
+
+
 @hookimpl
 def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
     s = _settings(cpas)
@@ -140,11 +156,7 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
     since = s.initial_modified_since if cursor is None else None
     page = _client(cpas).fetch_changes(cursor, min(page_size, s.max_page_size), ocmw=s.ocmw_kbo,
                                        modified_since=since)
-    records = [
-        SourceRecord(source=PLUGIN_NAME, record_id=str(item["contractnummer"]), kind="piis_contract",
-                     modified_at=_modified_at(item), version=str(item.get("versie")), payload=item)
-        for item in page.items
-    ]
+    records = [_source_record(item, i) for i, item in enumerate(page.items)]
     _log.debug("neptunus page fetched", cpas=cpas.cpas_id, records=len(records), has_more=page.has_more)
     return ChangePage(records=records, cursor=page.cursor, has_more=page.has_more)
 

@@ -261,3 +261,14 @@ def test_quarantined_record_replays_after_a_mapping_fix(casesystem_simulator, tm
     replayed = h.case_map_record("gent", record)
     assert replayed.ok and "LEISURE" in replayed.contract.action_domains
     neptunus.close_clients()
+
+
+def test_a_feed_item_without_id_is_quarantined_not_blocking_its_page(host, casesystem_simulator) -> None:
+    doc = copy.deepcopy(SimulatorHarness(casesystem_simulator).template)
+    doc.pop("contractnummer")
+    casesystem_simulator.store.put("ZONDER-NR", doc)
+    page = host.case_fetch_changes("gent", None, 1000)
+    assert host.failures == [] and len(page.records) == casesystem_simulator.store.count()
+    odd = next(r for r in page.records if r.record_id.startswith("feed-item-"))
+    outcome = host.case_map_record("gent", odd)
+    assert [(p.field, p.reason) for p in outcome.problems] == [("contractnummer", "missing mandatory field")]
