@@ -209,3 +209,44 @@ def test_converters(conv, fmt, raw, expected) -> None:
 def test_converters_refuse_malformed_values(conv, fmt, raw) -> None:
     with pytest.raises(ConversionError):
         CONVERTERS[conv](raw, fmt)
+
+
+_JUNK = [None, "", " ", 0, -1, 3.5, True, "J", "31-02-2025", "x" * 30, [], ["WERK"], {}, {"a": 1}, "12,5", "ASTROLOGIE"]
+
+
+def _paths(obj, prefix=()):
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield prefix + (k,)
+            yield from _paths(v, prefix + (k,))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield prefix + (i,)
+            yield from _paths(v, prefix + (i,))
+
+
+def test_malformed_records_never_crash_the_mapping(mapping, records) -> None:
+    """Property: whatever junk a vendor sends in any field, apply() returns a result, never raises."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    base = records[5]
+    paths = list(_paths(base))
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(st.lists(st.tuples(st.sampled_from(paths), st.sampled_from(_JUNK)), min_size=1, max_size=6))
+    def check(edits) -> None:
+        raw = copy.deepcopy(base)
+        for path, junk in edits:
+            target = raw
+            try:
+                for part in path[:-1]:
+                    target = target[part]
+                target[path[-1]] = copy.deepcopy(junk)
+            except (KeyError, IndexError, TypeError):
+                continue
+        result = mapping.apply(raw)
+        assert result.ok or result.problems
+        assert all(p.record_id and p.field and p.reason for p in result.problems)
+
+    check()
