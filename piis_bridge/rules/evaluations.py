@@ -87,8 +87,9 @@ def _end_fact(c: PIISContract) -> date:
 
 
 def _concluded(c: PIISContract) -> bool:
-    """Evaluations are owed once the contract is concluded (signed by the person and the CPAS)."""
-    return c.signed_date is not None
+    """Evaluations are owed once the contract is concluded (signed by the person and the CPAS).
+    A cheap pre-filter; the checks also test ``ctx.signed_date``."""
+    return bool(c.signatures)
 
 
 def _start_fact(c: PIISContract) -> date:
@@ -108,6 +109,8 @@ def _eva_01(ctx: RuleContext) -> None:
     period is over; for the period running on the reference date the report gives the date by
     which the next evaluation is due (the minimum spread evenly: by 4, 8 and 12 months) and warns
     when that date has passed.  Periods that ended before the reform are judged by R-EVA-08."""
+    if ctx.signed_date is None:
+        return
     need = ctx.settings.eval_min_per_year
     reform = ctx.settings.reform_date
     for p in _periods(ctx):
@@ -154,6 +157,8 @@ def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
 def _eva_02(ctx: RuleContext) -> None:
     """Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
     person).  Phone, e-mail and video never count toward the 2 (Q-07)."""
+    if ctx.signed_date is None:
+        return
     need = ctx.settings.eval_min_in_person
     for p in _periods(ctx):
         if p.end < ctx.settings.reform_date or not p.full or p.end >= ctx.on:
@@ -172,6 +177,8 @@ def _eva_03(ctx: RuleContext) -> None:
     the 3-a-year minimum ("sur base annuelle").  Advisory only (Q-06): fewer than
     ceil(3 x whole months / 12) evaluations, or no in-person evaluation in a period of 3 months or
     more, gives a warning once the period is over."""
+    if ctx.signed_date is None:
+        return
     s = ctx.settings
     if not s.q06_pro_rata_advisory:
         return
@@ -217,6 +224,8 @@ def _eva_06(ctx: RuleContext) -> None:
     """When the contract ends there is a final evaluation and the council or special committee is
     informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning (the
     model has no field for the council being informed)."""
+    if ctx.signed_date is None:
+        return
     c = ctx.contract
     end = contract_end(c)
     if end >= ctx.on:
