@@ -10,6 +10,9 @@ Fixtures:
     (client id ``piis-bridge``, secret ``geheim``), ``seed(n)``, ``inject(status, count, retry_after)``.
 ``casesystem_client``
     A :class:`~piis_connectors.casesystem.client.CaseSystemClient` for that simulator.
+``casesystem_harness``
+    A :class:`SimulatorHarness` for that simulator: the ``CaseSystemHarness`` of the conformance
+    kit (create / modify / invalid records, count pushed tasks), for plugins that talk to it.
 """
 
 from __future__ import annotations
@@ -19,7 +22,47 @@ from typing import Any
 
 import pytest
 
-__all__ = ["casesystem_simulator", "casesystem_client"]
+__all__ = ["SimulatorHarness", "casesystem_simulator", "casesystem_client", "casesystem_harness"]
+
+
+class SimulatorHarness:
+    """Drives the simulator the way a social worker's edits would (conformance-kit harness)."""
+
+    def __init__(self, sim: Any, template_seed: int = 11) -> None:
+        from piis_connectors.casesystem.seed import generate
+
+        self.sim = sim
+        self.template = next(iter(generate(1, seed=template_seed))).data
+
+    def document(self, contract_id: str) -> dict[str, Any]:
+        """A valid vendor contract document with this contract number."""
+        import copy
+
+        doc = copy.deepcopy(self.template)
+        doc["contractnummer"] = contract_id
+        return doc
+
+    def create_record(self, index: int) -> str:
+        cid = f"CONF-{index:05d}"
+        self.sim.store.put(cid, self.document(cid))
+        return cid
+
+    def modify_record(self, record_id: str) -> None:
+        self.sim.store.touch([record_id], lambda d: d.update(status="LOP"))
+
+    def create_invalid_record(self) -> str:
+        """Invalid NISS check digits, an unknown domain code and an impossible date."""
+        cid = "CONF-BAD"
+        doc = self.document(cid)
+        niss = doc["client"]["rijksregisternummer"]
+        doc["client"]["rijksregisternummer"] = niss[:-2] + f"{(int(niss[-2:]) + 1) % 100:02d}"
+        doc["domeinen"] = ["WERK", "ASTROLOGIE"]
+        doc["startdatum"] = "31-02-2025"
+        self.sim.store.put(cid, doc)
+        return cid
+
+    def task_count(self, key: str) -> int:
+        return int(self.sim.store.count_key(key))
 
 
 @pytest.fixture
@@ -44,3 +87,8 @@ def casesystem_client(casesystem_simulator: Any) -> Iterator[Any]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture
+def casesystem_harness(casesystem_simulator: Any) -> SimulatorHarness:
+    return SimulatorHarness(casesystem_simulator)

@@ -15,42 +15,9 @@ from piis_bridge.config import Settings
 from piis_bridge.hooks.manager import PluginHost
 from piis_bridge.hooks.types import PushItem
 from piis_bridge.testing import CaseSystemPluginConformance, PluginUnderTest
-from piis_connectors.casesystem.seed import generate
+from piis_connectors.casesystem.testing import SimulatorHarness
 
 ADMIN = {"X-Admin-Key": "beheer"}
-
-
-class SimulatorHarness:
-    """Drives the NeptunusWeb-like simulator the way a social worker's edits would."""
-
-    def __init__(self, sim) -> None:
-        self.sim = sim
-        self.template = next(iter(generate(1, seed=11))).data
-
-    def _doc(self, cid: str) -> dict:
-        doc = copy.deepcopy(self.template)
-        doc["contractnummer"] = cid
-        return doc
-
-    def create_record(self, index: int) -> str:
-        cid = f"CONF-{index:05d}"
-        self.sim.store.put(cid, self._doc(cid))
-        return cid
-
-    def modify_record(self, record_id: str) -> None:
-        self.sim.store.touch([record_id], lambda d: d.update(status="LOP"))
-
-    def create_invalid_record(self) -> str:
-        cid = "CONF-BAD"
-        doc = self._doc(cid)
-        doc["client"]["rijksregisternummer"] = doc["client"]["rijksregisternummer"][:-2] + "00"
-        doc["domeinen"] = ["WERK", "ASTROLOGIE"]
-        doc["startdatum"] = "31-02-2025"
-        self.sim.store.put(cid, doc)
-        return cid
-
-    def task_count(self, key: str) -> int:
-        return self.sim.store.count_key(key)
 
 
 def _settings(sim) -> dict:
@@ -99,7 +66,7 @@ def test_bad_records_are_quarantined_while_the_rest_goes_through(host, casesyste
     assert sum(o.ok for o in outcomes.values()) == len(outcomes) - 1
     # replayable after a fix: the vendor corrects the record, it comes back in the feed and maps
     doc = casesystem_simulator.store.get(bad)[3]
-    good = harness._doc(bad)
+    good = harness.document(bad)
     doc.update(client=good["client"], domeinen=["WERK"], startdatum=good["startdatum"])
     casesystem_simulator.store.put(bad, doc)
     again = host.case_fetch_changes("gent", page.cursor, 100)
