@@ -8,11 +8,12 @@ window or an agenda window is a plain integer range.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from piis_bridge.rules.calendar import add_months, first_day_of_month_after
 
 __all__ = ["add_months", "first_day_of_month_after", "month_index", "month_from_index", "months_between",
-           "one_day"]
+           "month_span", "one_day"]
 
 one_day = timedelta(days=1)
 
@@ -25,6 +26,14 @@ def month_index(day: date) -> int:
 def month_from_index(index: int) -> date:
     year, month0 = divmod(index, 12)
     return date(year, month0 + 1, 1)
+
+
+@lru_cache(maxsize=4096)
+def month_span(index: int) -> tuple[date, date, str]:
+    """First day, last day and ISO first day of month *index*: the subsidy schedule walks 12-60
+    months per contract, 100,000 contracts a night, over a few hundred distinct months."""
+    first = month_from_index(index)
+    return first, month_from_index(index + 1) - one_day, first.isoformat()
 
 
 def months_between(first: date, last: date) -> list[date]:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from types import FunctionType
 from typing import Any
+
+from piis_bridge.rules.report import DateStatus
 
 __all__ = ["Issue", "Due", "cached", "flag_issues", "record_dues", "doc_of"]
 
@@ -58,8 +61,6 @@ def flag_issues(ctx: Any, issues: Iterable[Issue]) -> None:
 
 def record_dues(ctx: Any, dues: Iterable[Due]) -> None:
     """Record the dates of the running rule (deadline status relative to the reference date)."""
-    from piis_bridge.rules.report import DateStatus
-
     rule_id = ctx.rule.id
     for due in dues:
         if due.rule_id != rule_id:
@@ -74,11 +75,19 @@ def doc_of(check: Callable[[Any], None], doc: str) -> Callable[[Any], None]:
     """A distinct check function carrying its rule's documentation (the registry reads ``__doc__``).
 
     Several rules of one family share one computation; each registration still needs its own text.
+    A plain function is copied (same code, globals and closure) rather than wrapped, so running the
+    rule costs no extra call (the engine runs ~140 rules per contract, 100,000 contracts a night).
     """
+    name = getattr(check, "__name__", "check")
+    if isinstance(check, FunctionType):
+        run = FunctionType(check.__code__, check.__globals__, name, check.__defaults__, check.__closure__)
+        run.__kwdefaults__ = check.__kwdefaults__
+        run.__module__ = check.__module__
+    else:
 
-    def run(ctx: Any) -> None:
-        check(ctx)
+        def run(ctx: Any) -> None:
+            check(ctx)
 
     run.__doc__ = doc
-    run.__name__ = run.__qualname__ = getattr(check, "__name__", "check")
+    run.__name__ = run.__qualname__ = name
     return run

@@ -92,6 +92,19 @@ def _status(errors: list[Finding], warnings: list[Finding], missing: list[str]) 
     return ItemStatus.WARNING if warnings else ItemStatus.PASS
 
 
+# rule id -> (item position, rank of the rule among the item's engine rules), for every item naming it
+_PLACES: dict[str, list[tuple[int, int]]] = {}
+for _pos, (_, _, _rule_ids) in enumerate(ITEMS):
+    for _rank, _rid in enumerate(_rule_ids):
+        _PLACES.setdefault(_rid, []).append((_pos, _rank))
+_NO_FINDINGS: list[tuple[int, int, Finding]] = []
+
+# One item as plain data: (item, question, engine rules, status, evidence found, evidence missing,
+# related findings).  The engine turns the rows straight into the report's JSON section (100,000
+# contracts per run); :func:`inspection_checklist` builds the models from them.
+_Row = tuple[str, str, tuple[str, ...], ItemStatus, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+
+
 def inspection_checklist(
     contract: PIISContract,
     findings: Iterable[Finding],
@@ -105,17 +118,49 @@ def inspection_checklist(
     *obligations* is the engine's R-OBL summary (for the deadline of I-02 and I-06); *subsidy_months*
     the (month, subsidy cents) of the subsidy schedule (for the amount at risk).
     """
+    rows, ready = _rows(contract, findings, on, obligations, sum(cents for _, cents in subsidy_months))
+    items = tuple(ChecklistItem(item=item, question=question, engine_rules=rule_ids, status=status,
+                                evidence_found=found, evidence_missing=missing, findings=related)
+                  for item, question, rule_ids, status, found, missing, related in rows)
+    return InspectionChecklist(contract_id=contract.contract_id, reference_date=on, items=items, ready=ready,
+                               subsidy_at_risk_cents=0 if ready else _at_risk(subsidy_months, on))
+
+
+def _at_risk(subsidy_months: Sequence[tuple[date, int]], on: date) -> int:
+    """R-SUB-13: the subsidy of the months up to the reference date's month."""
+    month = on.replace(day=1)
+    return sum(cents for m, cents in subsidy_months if m <= month)
+
+
+def _rows(
+    contract: PIISContract,
+    findings: Iterable[Finding],
+    on: date,
+    obligations: Sequence[PersonObligation],
+    subsidy_total: int,
+) -> tuple[list[_Row], bool]:
+    """The items and whether the file is ready (no item fails); *subsidy_total*: the schedule's total."""
     c = contract
-    by_rule: dict[str, list[Finding]] = {}
-    for f in findings:
-        by_rule.setdefault(f.rule_id, []).append(f)
+    # The findings of each item, in the order of its engine rules (then in recording order).
+    buckets: list[list[tuple[int, int, Finding]]] = [_NO_FINDINGS] * len(ITEMS)
+    for seq, f in enumerate(findings):
+        places = _PLACES.get(f.rule_id)
+        if places is None:
+            continue
+        for pos, rank in places:
+            if buckets[pos] is _NO_FINDINGS:
+                buckets[pos] = []
+            buckets[pos].append((rank, seq, f))
     signed = c.signed_date
     ob = obligations[0] if obligations else None
-    items: list[ChecklistItem] = []
-    for item, question, rule_ids in ITEMS:
-        related = [f for rid in rule_ids for f in by_rule.get(rid, ())]
-        errors = [f for f in related if f.level is Level.ERROR]
-        warnings = [f for f in related if f.level is Level.WARNING]
+    items: list[_Row] = []
+    for (item, question, rule_ids), bucket in zip(ITEMS, buckets):
+        if bucket:
+            bucket.sort(key=lambda x: (x[0], x[1]))
+            errors = [f for _, _, f in bucket if f.level is Level.ERROR]
+            warnings = [f for _, _, f in bucket if f.level is Level.WARNING]
+        else:
+            errors = warnings = []
         found: list[str] = []
         missing: list[str] = []
         status: ItemStatus | None = None
@@ -208,7 +253,7 @@ def inspection_checklist(
             else:
                 found.append(f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions))
         elif item == "I-09":
-            total = sum(cents for _, cents in subsidy_months)
+            total = subsidy_total
             if signed is None:
                 status = ItemStatus.NOT_APPLICABLE
             found.append(f"subsidy schedule total {total / 100:.2f} EUR")
@@ -226,17 +271,11 @@ def inspection_checklist(
                 status = ItemStatus.NOT_RECORDED
                 missing.append("the canonical model has no field for this evidence (maintenance debtors' means / "
                                "recovery decision and its service dates)")
-        items.append(ChecklistItem(
-            item=item, question=question, engine_rules=rule_ids,
-            status=status or _status(errors, warnings, missing),
-            evidence_found=tuple(found), evidence_missing=tuple(missing),
-            findings=tuple(f"{f.rule_id}: {f.message}" for f in (*errors, *warnings)),
-        ))
-    ready = all(i.status is not ItemStatus.FAIL for i in items)
-    month = on.replace(day=1)
-    at_risk = 0 if ready else sum(cents for m, cents in subsidy_months if m <= month)
-    return InspectionChecklist(contract_id=c.contract_id, reference_date=on, items=tuple(items), ready=ready,
-                               subsidy_at_risk_cents=at_risk)
+        items.append((item, question, rule_ids, status or _status(errors, warnings, missing), tuple(found),
+                      tuple(missing), tuple(f"{f.rule_id}: {f.message}" for f in (*errors, *warnings))
+                      if errors or warnings else ()))
+    ready = all(row[3] is not ItemStatus.FAIL for row in items)
+    return items, ready
 
 
 def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettings | None = None) -> InspectionChecklist:
@@ -249,27 +288,36 @@ def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettin
 
 # --- registration (rules.md 2.13) ---------------------------------------------------------
 
-def _checklist(ctx: RuleContext) -> InspectionChecklist:
-    cached = ctx.cache.get("inspection.checklist")
-    if cached is None:
-        months = ()
-        if ctx.subsidy is not None:
-            months = tuple((m.month, m.subsidy_cents) for m in ctx.subsidy.months)
-        cached = inspection_checklist(ctx.contract, ctx.findings, ctx.on, obligations=ctx.obligations,
-                                      subsidy_months=months)
-        ctx.cache["inspection.checklist"] = cached
-        ctx.sections["inspection"] = cached.model_dump(mode="json")
-    return cached
+def _checklist(ctx: RuleContext) -> dict[str, _Row]:
+    """The items by rule id, judged once per evaluation (by the first R-INS rule, from the findings of
+    every other family) and shared by the R-INS rules; also writes ``sections["inspection"]`` -- exactly
+    ``inspection_checklist(...).model_dump(mode="json")``, built without the models."""
+    by_rule = ctx.cache.get("inspection.checklist")
+    if by_rule is None:
+        months = ctx.subsidy.months if ctx.subsidy is not None else ()
+        rows, ready = _rows(ctx.contract, ctx.findings, ctx.on, ctx.obligations,
+                               sum(m.subsidy_cents for m in months))
+        on = ctx.on
+        ctx.sections["inspection"] = {
+            "contract_id": ctx.contract.contract_id, "reference_date": on.isoformat(),
+            "items": [{"item": item, "question": question, "engine_rules": list(rule_ids), "status": status.value,
+                       "evidence_found": list(found), "evidence_missing": list(missing), "findings": list(related)}
+                      for item, question, rule_ids, status, found, missing, related in rows],
+            "ready": ready,
+            "subsidy_at_risk_cents": 0 if ready else _at_risk([(m.month, m.subsidy_cents) for m in months], on),
+        }
+        by_rule = ctx.cache["inspection.checklist"] = dict(zip(_RULE_IDS, rows, strict=True))
+    return by_rule
 
 
 def _check(ctx: RuleContext) -> None:
-    checklist = _checklist(ctx)
-    item = next(i for i in checklist.items if i.item == "I-" + ctx.rule.id.rsplit("-", 1)[1])
-    if item.status is ItemStatus.FAIL:
-        why = "; ".join(item.evidence_missing) or f"{len(item.findings)} related finding(s)"
-        ctx.info(f"contract {ctx.cid}: inspection item {item.item} would fail ({why})")
+    item, _, _, status, _, missing, related = _checklist(ctx)[ctx.rule.id]
+    if status is ItemStatus.FAIL:
+        why = "; ".join(missing) or f"{len(related)} related finding(s)"
+        ctx.info(f"contract {ctx.cid}: inspection item {item} would fail ({why})")
 
 
+_RULE_IDS = tuple(f"R-INS-{n:02d}" for n in range(1, len(ITEMS) + 1))
 _NO_FIELD = "none (no field in the model; reported as not_recorded for studies contracts)"
 
 for _number, (_item, _question, _rules) in enumerate(ITEMS, start=1):

@@ -37,11 +37,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
-from piis_bridge.rules._deadline_math import add_months, month_from_index, month_index, one_day
-from piis_bridge.rules._issues import Due, Issue, cached, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules._deadline_math import add_months, month_from_index, month_index, month_span, one_day
+from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, flag_issues, record_dues
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.registry import Severity, document, rule
-from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule
+from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, fast_construct
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.transfers import legal_end_date
 
@@ -122,6 +122,87 @@ class _Segment:
         return self.start <= index and (self.end is None or index <= self.end)
 
 
+# One month of a plan as plain data: (month, subsidy type, covered, running, RI cents, subsidy cents,
+# excluded reason).  Models are built from these rows only when a caller asks for them: the engine
+# turns them straight into its report summary and the plan's JSON (100,000 contracts per run).
+_Row = tuple[date, "SubsidyType | None", bool, bool, int, int, "str | None"]
+_TYPE_ORDER = {t: i for i, t in enumerate(SubsidyType)}
+_JSON_TYPE = {None: None, **{t: t.value for t in SubsidyType}}  # what model_dump(mode="json") writes
+_LINE_FIELDS = frozenset(SubsidyMonthLine.model_fields)
+_new = object.__new__
+_set = object.__setattr__
+
+
+@dataclass(frozen=True, slots=True)
+class _Result:
+    """A plan as plain data (see :func:`_plan_model` and :func:`_plan_json` for its two forms)."""
+
+    contract_id: str
+    type: SubsidyType | None
+    notes: tuple[str, ...]
+    minimal: bool = False  # no schedule at all (not signed, or historical regime)
+    opened_by_this_contract: bool = False
+    window_start: date | None = None
+    window_end: date | None = None
+    months: tuple[_Row, ...] = ()
+    total_cents: int = 0
+    remaining_months: int | None = None
+    lifetime: tuple[SubsidyType, ...] = ()
+    budget_article: str | None = None
+
+
+def _plan_model(r: _Result) -> SubsidyPlan:
+    if r.minimal:
+        return SubsidyPlan(contract_id=r.contract_id, type=None, notes=r.notes)
+    months = tuple(fast_construct(SubsidyMonth, {  # rows built by _compute, already valid
+        "month": m, "subsidy_type": t, "covered_by_piis": cov, "project_running": run, "ri_amount_cents": ri,
+        "subsidy_cents": sub, "excluded_reason": why}) for m, t, cov, run, ri, sub, why in r.months)
+    return SubsidyPlan(
+        contract_id=r.contract_id, type=r.type, opened_by_this_contract=r.opened_by_this_contract,
+        window_start=r.window_start, window_end=r.window_end, months=months, total_cents=r.total_cents,
+        remaining_months=r.remaining_months, lifetime=r.lifetime, budget_article=r.budget_article, notes=r.notes)
+
+
+def _iso(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _plan_json(r: _Result) -> dict[str, Any]:
+    """Exactly ``plan_json(_plan_model(r))``, without building the models."""
+    json_type = _JSON_TYPE
+    return {
+        "contract_id": r.contract_id, "type": json_type[r.type],
+        "opened_by_this_contract": r.opened_by_this_contract, "window_start": _iso(r.window_start),
+        "window_end": _iso(r.window_end),
+        "months": [{"month": m.isoformat(), "subsidy_type": json_type[t], "covered_by_piis": cov,
+                    "project_running": run, "ri_amount_cents": ri, "subsidy_cents": sub, "excluded_reason": why}
+                   for m, t, cov, run, ri, sub, why in r.months],
+        "total_cents": r.total_cents, "remaining_months": r.remaining_months,
+        "lifetime": [json_type[t] for t in r.lifetime], "budget_article": r.budget_article, "rounding": ROUNDING,
+        "notes": list(r.notes),
+    }
+
+
+def _month_line(m: date, covered: bool, running: bool, ri: int, cents: int) -> SubsidyMonthLine:
+    """``fast_construct(SubsidyMonthLine, ...)``, inlined: a schedule has 12-60 of them."""
+    line = _new(SubsidyMonthLine)
+    _set(line, "__dict__", {"month": m, "covered_by_piis": covered, "project_running": running,
+                            "ri_amount_cents": ri, "subsidy_cents": cents})
+    _set(line, "__pydantic_fields_set__", set(_LINE_FIELDS))
+    _set(line, "__pydantic_extra__", None)
+    _set(line, "__pydantic_private__", None)
+    return line
+
+
+def _schedule(r: _Result) -> SubsidySchedule:
+    """Exactly ``_plan_model(r).to_schedule()``, without validation (the values come from _compute)."""
+    return fast_construct(SubsidySchedule, {
+        "type": r.type, "window_start": r.window_start, "window_end": r.window_end,
+        "months": tuple([_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months]),
+        "total_cents": r.total_cents, "budget_article": r.budget_article, "notes": r.notes,
+    })
+
+
 def subsidy_amount(ri_cents: int, settings: RuleSettings = DEFAULT_SETTINGS) -> int:
     """R-SUB-01: the rate applied to the RI granted, rounded half up to the cent."""
     return (ri_cents * settings.subsidy_rate_percent + 50) // 100
@@ -169,20 +250,20 @@ def _window(e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContrac
 
 def _compute(
     contract: PIISContract, settings: RuleSettings, with_months: bool = True
-) -> tuple[SubsidyPlan, list[Issue], list[Due]]:
+) -> tuple[_Result, list[Issue], list[Due]]:
     cid = contract.contract_id
     issues: list[Issue] = []
     dues: list[Due] = []
     notes: list[str] = []
     signed = contract.signed_date
     if signed is None:
-        return SubsidyPlan(contract_id=cid, type=None, notes=("not signed: no PIIS exists yet, no subsidy (R-SUB-06)",)), [], []
+        return _Result(cid, None, ("not signed: no PIIS exists yet, no subsidy (R-SUB-06)",), minimal=True), [], []
     end = _effective_end(contract, settings)
     anchor = signed
     if signed < settings.reform_date:
         if end < settings.reform_date:
-            return SubsidyPlan(contract_id=cid, type=None, notes=(
-                "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed",)), [], []
+            return _Result(cid, None, ("ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed",),
+                           minimal=True), [], []
         anchor = settings.reform_date
         notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
     history = sorted(contract.subsidy_history, key=lambda e: e.window_start)
@@ -302,26 +383,37 @@ def _compute(
     from_decision = not by_month
     if from_decision:
         notes.append("no monthly RI records: the RI amount of the DIS decision is used for its period")
-    months: list[SubsidyMonth] = []
+    months: list[_Row] = []
     studies_first = contract.is_studies
-    for index in range(a, max(a, last) + 1 if with_months else a):
-        first_day = month_from_index(index)
-        last_day = month_from_index(index + 1) - one_day
-        if settings.q10_partial_month_counts:
-            covered = contract.start_date <= last_day and end >= first_day
+    partial = settings.q10_partial_month_counts
+    rate = settings.subsidy_rate_percent
+    start_date = contract.start_date
+    dec = contract.decision
+    ri_start, ri_end, ri_monthly = dec.ri_start_date, dec.ri_end_date, dec.ri_amount_monthly_cents
+    total = 0
+    stop = max(a, last) + 1 if with_months else a
+    # The segments holding a month change only where one starts or ends: pick the paying one again there.
+    breaks = sorted({s.start for s in segments} | {s.end + 1 for s in segments if s.end is not None})
+    seg: _Segment | None = None
+    seg_until = a  # *seg* holds for the months before this index
+    for index in range(a, stop):
+        first_day, last_day, _ = month_span(index)
+        if partial:
+            covered = start_date <= last_day and end >= first_day
         else:
-            covered = contract.start_date <= first_day and end >= last_day
+            covered = start_date <= first_day and end >= last_day
         if from_decision:
-            dec = contract.decision
-            granted = dec.ri_start_date <= last_day and (dec.ri_end_date is None or dec.ri_end_date >= first_day)
-            ri, running = (dec.ri_amount_monthly_cents if granted else 0), True
+            granted = ri_start <= last_day and (ri_end is None or ri_end >= first_day)
+            ri, running = (ri_monthly if granted else 0), True
         else:
             rec = by_month.get(first_day)
             ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
-        here = [s for s in segments if s.holds(index)]
-        if studies_first and len(here) > 1:
-            here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
-        seg = next((s for s in here if s.blocked is None), here[0] if here else None)
+        if index >= seg_until:
+            here = [s for s in segments if s.holds(index)]
+            if studies_first and len(here) > 1:
+                here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
+            seg = next((s for s in here if s.blocked is None), here[0] if here else None)
+            seg_until = next((b for b in breaks if b > index), stop)
         reason = None
         if seg is None:
             reason = "outside any subsidy window"
@@ -333,30 +425,29 @@ def _compute(
             reason = "no RI granted this month"
         elif not running:
             reason = "project not running this month (R-SUB-11)"
-        months.append(SubsidyMonth.model_construct(  # fields are built here, already valid
-            month=first_day, subsidy_type=seg.type if seg else None, covered_by_piis=covered,
-            project_running=running, ri_amount_cents=ri,
-            subsidy_cents=0 if reason else subsidy_amount(ri, settings), excluded_reason=reason))
+        cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
+        total += cents
+        months.append((first_day, seg.type if seg else None, covered, running, ri, cents, reason))
     kind = main.type if main is not None else None
     opened_now = {s.type for s in segments if s.entitlement is None and s.blocked is None}
-    lifetime = tuple(sorted(kinds | opened_now, key=list(SubsidyType).index))
-    plan = SubsidyPlan(
-        contract_id=cid, type=kind, opened_by_this_contract=opened and main is not None and main.entitlement is None,
+    lifetime = tuple(sorted(kinds | opened_now, key=_TYPE_ORDER.__getitem__))
+    result = _Result(
+        cid, kind, tuple(notes), opened_by_this_contract=opened and main is not None and main.entitlement is None,
         window_start=month_from_index(main.start) if main else None,
         window_end=month_from_index(main.end) if main and main.end is not None else None,
-        months=tuple(months), total_cents=sum(m.subsidy_cents for m in months), remaining_months=remaining,
-        lifetime=lifetime, budget_article=budget_article(contract, kind), notes=tuple(notes))
-    return plan, issues, dues
+        months=tuple(months), total_cents=total, remaining_months=remaining,
+        lifetime=lifetime, budget_article=budget_article(contract, kind))
+    return result, issues, dues
 
 
 def subsidy_plan(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
     """The month-by-month subsidy schedule of one contract."""
-    return _compute(contract, settings)[0]
+    return _plan_model(_compute(contract, settings)[0])
 
 
 def subsidy_window(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
     """The plan without its months (type and window only): what the agenda needs, cheaply."""
-    return _compute(contract, settings, with_months=False)[0]
+    return _plan_model(_compute(contract, settings, with_months=False)[0])
 
 
 def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
@@ -417,17 +508,31 @@ def _signed(contract: PIISContract) -> bool:
     return contract.signed_date is not None
 
 
-def _computed(ctx: RuleContext) -> tuple[SubsidyPlan, list[Issue], list[Due]]:
-    return cached(ctx, "subsidies.plan", lambda: _compute(ctx.contract, ctx.settings))
+def _computed(ctx: RuleContext) -> tuple[_Result, dict[str, tuple[list[Issue], list[Due]]]]:
+    """The plan, computed once per evaluation and shared by the R-SUB rules (``RuleContext.cache``),
+    with its issues and dates grouped by rule id."""
+    got = ctx.cache.get("subsidies.plan")
+    if got is None:
+        result, issues, dues = _compute(ctx.contract, ctx.settings)
+        by_rule: dict[str, tuple[list[Issue], list[Due]]] = {}
+        for issue in issues:
+            by_rule.setdefault(issue.rule_id, ([], []))[0].append(issue)
+        for due in dues:
+            by_rule.setdefault(due.rule_id, ([], []))[1].append(due)
+        got = ctx.cache["subsidies.plan"] = (result, by_rule)
+    return got
 
 
 def _check(ctx: RuleContext) -> None:
-    plan, issues, dues = _computed(ctx)
-    flag_issues(ctx, issues)
-    record_dues(ctx, dues)
-    if ctx.rule.id == "R-SUB-01":
-        ctx.subsidy = plan.to_schedule()
-        ctx.sections["subsidy_plan"] = plan_json(plan)
+    result, by_rule = _computed(ctx)
+    rule_id = ctx.rule.id
+    mine = by_rule.get(rule_id)
+    if mine is not None:
+        flag_issues(ctx, mine[0])
+        record_dues(ctx, mine[1])
+    if rule_id == "R-SUB-01":
+        ctx.subsidy = _schedule(result)
+        ctx.sections["subsidy_plan"] = _plan_json(result)
 
 
 _SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
