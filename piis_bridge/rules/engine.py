@@ -16,7 +16,7 @@ from piis_bridge.rules.calendar import WorkingCalendar
 from piis_bridge.rules.content import content_summary
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.obligation import assess_obligations
-from piis_bridge.rules.registry import Era, RuleRegistry, build_registry
+from piis_bridge.rules.registry import RuleRegistry, build_registry
 from piis_bridge.rules.report import Report, fast_construct
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
@@ -57,19 +57,12 @@ def evaluate(
 
     ctx.obligations = assess_obligations(ctx)
     reform = settings.reform_date
-    decision_date = contract.decision.decision_date
     failures: list[str] = []
     evaluated = 0
-    for rule, check, applies, fact_date, era, valid_from, valid_until in registry.plan():
+    for rule, check, applies, fact_date in registry.plan_for(contract.decision.decision_date, reform):
         if applies is not None and not applies(contract):
             continue
-        fact = decision_date if fact_date is None else fact_date(contract)
-        # Rule.in_force, inlined (this loop runs ~100 times per contract)
-        if fact is None:
-            if era is Era.HISTORICAL or valid_until is not None:
-                continue
-        elif ((era is Era.REFORM and fact < reform) or (era is Era.HISTORICAL and fact >= reform)
-              or (valid_from is not None and fact < valid_from) or (valid_until is not None and fact >= valid_until)):
+        if fact_date is not None and not rule.in_force(fact_date(contract), reform):
             continue
         ctx.rule = rule
         evaluated += 1

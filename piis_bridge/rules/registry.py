@@ -144,6 +144,7 @@ class RuleRegistry:
         self._rules: dict[str, Rule] = {}
         self._sorted: list[Rule] | None = None
         self._plan: list[tuple[Any, ...]] | None = None
+        self._plans: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
 
     def add(self, new: Rule) -> Rule:
         if not isinstance(new, Rule):
@@ -154,6 +155,7 @@ class RuleRegistry:
         self._rules[new.id] = new
         self._sorted = None
         self._plan = None
+        self._plans = {}
         return new
 
     register = add  # the name the hookspec's documentation uses
@@ -229,6 +231,27 @@ class RuleRegistry:
                 for r in self if r.check is not None
             ]
         return self._plan
+
+    def plan_for(self, decision_date: date, reform_date: date) -> list[tuple[Any, ...]]:
+        """The automated rules to run for a contract whose DIS decision is *decision_date*:
+        ``(rule, check, applies, fact_date)``.  Rules judged on the decision date (the default) are
+        already filtered by era and validity; a rule with its own ``fact_date`` is returned with it
+        and the engine checks ``rule.in_force`` per contract.  Cached per distinct outcome, so the
+        versioning (R-GEN-05) costs nothing per contract."""
+        plan = self.plan()
+        windows = tuple(
+            (vf is None or decision_date >= vf) and (vu is None or decision_date < vu)
+            for _, _, _, fact, _, vf, vu in plan if fact is None and (vf is not None or vu is not None)
+        )
+        key = (reform_date, decision_date < reform_date, windows)
+        chosen = self._plans.get(key)
+        if chosen is None:
+            chosen = self._plans[key] = [
+                (rule, check, applies, fact)
+                for rule, check, applies, fact, _, _, _ in plan
+                if fact is not None or rule.in_force(decision_date, reform_date)
+            ]
+        return chosen
 
     def ids(self) -> list[str]:
         return [r.id for r in self]
