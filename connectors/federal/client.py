@@ -121,8 +121,11 @@ def _transport_class() -> type:
             self.connect_timeout = connect_timeout
 
         def post(self, address: str, message: Any, headers: dict[str, str]) -> Any:
+            # verify/cert passed explicitly: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the
+            # session's own CA bundle otherwise, silently replacing the configured one
             response = self.session.post(address, data=message, headers=headers, stream=True,
-                                         timeout=(self.connect_timeout, self.operation_timeout))
+                                         timeout=(self.connect_timeout, self.operation_timeout),
+                                         verify=self.session.verify, cert=self.session.cert)
             declared = int(response.headers.get("Content-Length") or 0)
             if declared > self.max_bytes:
                 response.close()

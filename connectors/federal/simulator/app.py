@@ -132,7 +132,8 @@ class SimulatorApp:
                 return self._ebox(path, start_response)
             if method == "GET" and (path in (PORT_PATH, "/wsdl")) and (path == "/wsdl" or query.lower() == "wsdl"):
                 host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
-                text = self._wsdl.replace("http://127.0.0.1:8765", f"http://{host}")
+                scheme = environ.get("wsgi.url_scheme", "http")
+                text = self._wsdl.replace("http://127.0.0.1:8765", f"{scheme}://{host}")
                 return self._respond(start_response, "200 OK", text.encode(), "text/xml; charset=utf-8")
             if method == "POST" and path == PORT_PATH:
                 if not self._authorised(environ):

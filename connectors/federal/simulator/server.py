@@ -36,7 +36,7 @@ class _Handler(BaseHTTPRequestHandler):
             "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "SERVER_NAME": self.server.server_address[0], "SERVER_PORT": str(self.server.server_address[1]),
             "SERVER_PROTOCOL": self.request_version, "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": "http", "wsgi.version": (1, 0), "wsgi.multithread": True,
+            "wsgi.url_scheme": getattr(self.server, "scheme", "http"), "wsgi.version": (1, 0), "wsgi.multithread": True,
             "wsgi.multiprocess": False, "wsgi.run_once": False,
         }
         for key, value in self.headers.items():
@@ -66,13 +66,21 @@ class _Handler(BaseHTTPRequestHandler):
 class SimulatorServer:
     """The simulator listening on 127.0.0.1:<port> in a background thread (port 0 = pick a free one)."""
 
-    def __init__(self, db_path: Path | str, port: int = 0, *, host: str = "127.0.0.1", **app_kwargs: Any) -> None:
+    def __init__(self, db_path: Path | str, port: int = 0, *, host: str = "127.0.0.1",
+                 ssl_context: Any | None = None, **app_kwargs: Any) -> None:
+        """``ssl_context``: an ``ssl.SSLContext`` (server side) to serve HTTPS, e.g. with
+        ``verify_mode = CERT_REQUIRED`` to demand a client certificate (mutual TLS)."""
         if host not in ("127.0.0.1", "localhost", "::1"):
             raise ValueError("the simulator only listens on the loopback interface")
         self.app = SimulatorApp(db_path, **app_kwargs)
         self.httpd = ThreadingHTTPServer((host, port), _Handler)
+        self.scheme = "http"
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
+            self.scheme = "https"
         self.httpd.daemon_threads = True
         self.httpd.app = self.app  # type: ignore[attr-defined]
+        self.httpd.scheme = self.scheme  # type: ignore[attr-defined]
         self._thread: threading.Thread | None = None
 
     @property
@@ -81,7 +89,7 @@ class SimulatorServer:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{self.scheme}://127.0.0.1:{self.port}"
 
     @property
     def endpoint(self) -> str:
