@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date
+from operator import attrgetter
 from typing import Any
 
 from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract, RequestedBy
@@ -28,7 +29,7 @@ from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.sanctions import sanction_dues
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
-from piis_bridge.rules.subsidies import subsidy_window
+from piis_bridge.rules.subsidies import subsidy_window_end
 from piis_bridge.rules.transfers import legal_end_date, transfer_dues
 
 __all__ = ["AgendaItem", "nth_birthday", "contract_dues", "iter_agenda", "agenda", "AGENDA_FORMAT", "agenda_json"]
@@ -55,6 +56,10 @@ class AgendaItem:
                 "rule_id": self.rule_id, "kind": self.kind, "label": self.label, "citation": self.citation}
 
 
+# The items' own order (dataclass order=True compares the fields in declaration order), as a sort key.
+_ORDER = attrgetter(*(f.name for f in fields(AgendaItem)))
+
+
 def nth_birthday(birth: date, years: int) -> date:
     """The first day on which the person is *years* old (D5, consistent with ``calendar.age_on``):
     someone born on 29 February has birthdays on 1 March in common years."""
@@ -65,11 +70,11 @@ def nth_birthday(birth: date, years: int) -> date:
 
 
 def _obligation_dues(
-    c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, window: tuple[date, date] | None
+    c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, window: tuple[date, date] | None,
+    signed: date | None,
 ) -> Iterator[Due]:
     from piis_bridge.rules.obligation import assess_obligations
 
-    signed = c.signed_date
     birthday = nth_birthday(c.beneficiary.birth_date, settings.age_threshold)
     birthday_counts = c.start_date <= birthday <= c.end_date and (
         window is None or window[0] <= birthday <= window[1])
@@ -91,7 +96,12 @@ def _obligation_dues(
                   deadline=False)
 
 
-def _follow_up_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar) -> Iterator[Due]:
+def _follow_up_dues(
+    c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, moved: date | None,
+    lo: date, lo_deadline: date, hi: date,
+) -> Iterator[Due]:
+    """*moved*: ``legal_end_date(c, settings)``.  Only events dated in [lo, hi] and deadlines dated in
+    [lo_deadline, hi] are needed: the others may be left out."""
     for i, req in enumerate(c.interview_requests):
         if req.held_date is None and req.requested_by is RequestedBy.PERSON:  # as R-DL-05: the person's requests
             yield Due("R-DL-05", f"interview requested on {req.requested_date.isoformat()}",
@@ -108,33 +118,39 @@ def _follow_up_dues(c: PIISContract, settings: RuleSettings, calendar: WorkingCa
             yield Due("R-DL-07", "appeal deadline (labour court)",
                       add_months(appeal.decision_received_date, settings.appeal_deadline_months),
                       (f"appeals[{i}]",), deadline=False)
-    held = {e.held_on for e in c.evaluations}
+    evaluations = c.evaluations
+    held = {e.held_on for e in evaluations}
     planned_dates = set(c.evaluation_arrangement.planned_dates) if c.evaluation_arrangement is not None else set()
     for planned in sorted(planned_dates - held):
-        yield Due("R-EVA-01", "planned evaluation", planned, ("evaluation_arrangement.planned_dates",),
-                  deadline=False)
-    if c.evaluations:
-        last = max(c.evaluations, key=lambda e: e.held_on)
+        if lo <= planned <= hi:
+            yield Due("R-EVA-01", "planned evaluation", planned, ("evaluation_arrangement.planned_dates",),
+                      deadline=False)
+    if evaluations:
+        last = max(evaluations, key=lambda e: e.held_on)
         if last.next_date is not None and last.next_date not in held and last.next_date not in planned_dates:
             yield Due("R-EVA-01", "next evaluation agreed at the last one", last.next_date, ("evaluations",),
                       deadline=False)
     # Each full 12-month period needs 3 evaluations, 2 in person (R-EVA-01/02): flag the period's end
-    # when the count is still short.
+    # when the count is still short.  The periods end later and later: stop after *hi*.
     end = c.termination.ended_on if c.termination is not None else c.end_date
+    last_day = min(end, hi)
     k = 1
+    period_start = c.start_date  # add_months(start, 12 * (k - 1)): the previous period's next_start
     while True:
-        period_end = add_months(c.start_date, 12 * k) - one_day
-        if period_end > end:
+        next_start = add_months(c.start_date, 12 * k)
+        period_end = next_start - one_day
+        if period_end > last_day:
             break
-        period_start = add_months(c.start_date, 12 * (k - 1))
-        inside = [e for e in c.evaluations if period_start <= e.held_on <= period_end and e.formalised]
-        in_person = sum(e.mode is EvaluationMode.IN_PERSON for e in inside)
-        if len(inside) < settings.eval_min_per_year or in_person < settings.eval_min_in_person:
-            yield Due("R-EVA-01", f"evaluation year {k} ends: {len(inside)} of {settings.eval_min_per_year} "
-                      f"evaluations held, {in_person} of {settings.eval_min_in_person} in person", period_end,
-                      ("evaluations",))
+        if period_end >= lo_deadline:
+            inside = [e for e in evaluations if period_start <= e.held_on <= period_end and e.formalised]
+            in_person = sum(e.mode is EvaluationMode.IN_PERSON for e in inside)
+            if len(inside) < settings.eval_min_per_year or in_person < settings.eval_min_in_person:
+                yield Due("R-EVA-01", f"evaluation year {k} ends: {len(inside)} of {settings.eval_min_per_year} "
+                          f"evaluations held, {in_person} of {settings.eval_min_in_person} in person", period_end,
+                          ("evaluations",))
         k += 1
-    if c.termination is None and legal_end_date(c, settings) is None:
+        period_start = next_start
+    if c.termination is None and moved is None and lo <= c.end_date <= hi:
         yield Due("R-EVA-06", "contract ends: final evaluation, inform the council", c.end_date, ("end_date",),
                   deadline=False)
 
@@ -144,30 +160,38 @@ def contract_dues(
     settings: RuleSettings = DEFAULT_SETTINGS,
     calendar: WorkingCalendar | None = None,
     window: tuple[date, date] | None = None,
+    *,
+    overdue: bool = False,
 ) -> Iterator[Due]:
     """Every agenda-worthy date of one contract (deadlines not met yet, and events).
 
-    *window* only lets costly computations be skipped when they cannot produce a date inside it;
-    callers still filter by date.
+    With a *window*, only the dates inside it are needed (and, with *overdue*, the deadlines before
+    it): dates that cannot be needed may be left out and their computation skipped.  Callers still
+    filter by date.
     """
-    from piis_bridge.rules.engine import calendar_for
+    if calendar is None:
+        from piis_bridge.rules.engine import calendar_for
 
-    cal = calendar or calendar_for(settings)
-    yield from _obligation_dues(contract, settings, cal, window)
-    yield from _follow_up_dues(contract, settings, cal)
-    for due in sanction_dues(contract, settings=settings):
-        if due.rule_id not in _NOT_ON_AGENDA and not (due.deadline and due.done is not None):
-            yield due
-    yield from transfer_dues(contract, settings)
+        calendar = calendar_for(settings)
+    lo, hi = window if window is not None else (date.min, date.max)
+    # Computed once here, read by several of the parts below.
     signed = contract.signed_date
+    moved = legal_end_date(contract, settings)
+    yield from _obligation_dues(contract, settings, calendar, window, signed)
+    yield from _follow_up_dues(contract, settings, calendar, moved, lo, date.min if overdue else lo, hi)
+    if contract.sanctions:
+        for due in sanction_dues(contract, settings=settings):
+            if due.rule_id not in _NOT_ON_AGENDA and not (due.deadline and due.done is not None):
+                yield due
+    if moved is not None:  # transfer_dues has nothing without a legal end (R-TRF-01)
+        yield from transfer_dues(contract, settings)
     runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
     # The window-end event lies between the month of signature and the contract's end.
-    if signed is not None and (window is None or (signed.replace(day=1) <= window[1] and runs_until >= window[0])):
-        plan = subsidy_window(contract, settings)
-        window_end = add_months(plan.window_end, 1) - one_day if plan.window_end is not None else None
-        if plan.type is not None and window_end is not None and plan.type.value != "STUDIES" and \
-                runs_until >= window_end:
-            yield Due("R-SUB-09", f"{plan.type.value} subsidy window ends: a PROLONGATION needs a motivated decision "
+    if signed is not None and signed.replace(day=1) <= hi and runs_until >= lo:
+        kind, last_month = subsidy_window_end(contract, settings, signed=signed, moved=moved)
+        window_end = add_months(last_month, 1) - one_day if last_month is not None else None
+        if kind is not None and window_end is not None and kind.value != "STUDIES" and runs_until >= window_end:
+            yield Due("R-SUB-09", f"{kind.value} subsidy window ends: a PROLONGATION needs a motivated decision "
                       "before then", window_end, ("subsidy_history",), deadline=False)
 
 
@@ -200,18 +224,26 @@ def iter_agenda(
 
     if end < start:
         raise ValueError("the agenda window ends before it starts")
+    _citation("")  # fill the citations once
+    citations = _CITATIONS
+    window = (start, end)
+    chosen, cal = settings, calendar_for(settings)
     for contract in contracts:
-        chosen = settings_for(contract) if settings_for is not None else settings
-        cal = calendar_for(chosen)
-        for due in contract_dues(contract, chosen, cal, (start, end)):
-            if start <= due.day <= end:
+        if settings_for is not None:
+            chosen = settings_for(contract)
+            cal = calendar_for(chosen)
+        cid = None
+        for due in contract_dues(contract, chosen, cal, window, overdue=overdue):
+            day = due.day
+            if start <= day <= end:
                 kind = "deadline" if due.deadline else "event"
-            elif overdue and due.deadline and due.day < start:
+            elif overdue and due.deadline and day < start:
                 kind = "overdue"
             else:
                 continue
-            yield AgendaItem(due.day, contract.contract_id, due.rule_id, due.label, kind, contract.cpas.ins_code,
-                             _citation(due.rule_id))
+            if cid is None:
+                cid, ins = contract.contract_id, contract.cpas.ins_code
+            yield AgendaItem(day, cid, due.rule_id, due.label, kind, ins, citations.get(due.rule_id, ""))
 
 
 def agenda(
@@ -226,9 +258,10 @@ def agenda(
 ) -> list[AgendaItem]:
     """The window's items sorted by date, contract, rule; with *limit*, only the first ones (a heap)."""
     items = iter_agenda(contracts, start, end, settings=settings, settings_for=settings_for, overdue=overdue)
+    # _ORDER: the items' own order, compared as one tuple instead of through the dataclass's __lt__.
     if limit is not None:
-        return heapq.nsmallest(limit, items)
-    return sorted(items)
+        return heapq.nsmallest(limit, items, key=_ORDER)
+    return sorted(items, key=_ORDER)
 
 
 def agenda_json(items: Iterable[AgendaItem], start: date, end: date) -> dict[str, Any]:

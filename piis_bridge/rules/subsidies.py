@@ -110,7 +110,7 @@ class SubsidyPlan(_Out):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # internal, never changed after creation (a fresh one replaces it)
 class _Segment:
     type: SubsidyType
     start: int  # month index
@@ -133,7 +133,7 @@ _new = object.__new__
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Result:
     """A plan as plain data (see :func:`_plan_model` and :func:`_plan_json` for its two forms)."""
 
@@ -215,11 +215,17 @@ def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | No
     return "133" if kind is SubsidyType.STUDIES else "132"
 
 
-def _effective_end(contract: PIISContract, settings: RuleSettings) -> date:
+_UNKNOWN: Any = object()
+
+
+def _effective_end(contract: PIISContract, settings: RuleSettings, moved: date | None = _UNKNOWN) -> date:
+    """The last day the PIIS is in force; *moved*: ``legal_end_date(contract, settings)`` when the
+    caller already has it."""
     end = contract.end_date
     if contract.termination is not None:
         end = min(end, contract.termination.ended_on)
-    moved = legal_end_date(contract, settings)
+    if moved is _UNKNOWN:
+        moved = legal_end_date(contract, settings)
     if moved is not None:
         end = min(end, moved)
     return end
@@ -248,22 +254,33 @@ def _window(e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContrac
     return _Segment(e.type, start, start + settings.subsidy_max_months - 1, blocked, e)
 
 
-def _compute(
-    contract: PIISContract, settings: RuleSettings, with_months: bool = True
-) -> tuple[_Result, list[Issue], list[Due]]:
+@dataclass(slots=True)
+class _Windows:
+    """Which windows hold the anchor month (the signature month, or 2016-11 for an older PIIS)."""
+
+    end: date  # the last day the PIIS is in force
+    a: int  # the anchor month index
+    kinds: set[SubsidyType]  # subsidies received before (subsidy_history)
+    segments: list[_Segment]
+    holding: list[_Segment]  # the segments holding the anchor month
+    main: _Segment | None  # the one that pays at the anchor month (else the first holding it)
+    opened: bool  # a new window was opened by this contract
+
+
+def _windows(
+    contract: PIISContract, settings: RuleSettings, issues: list[Issue], notes: list[str],
+    signed: date | None, moved: date | None = _UNKNOWN,
+) -> _Windows | str:
+    """The subsidy windows of a contract (R-SUB-04, 06..10), adding to *issues* and *notes*; a string
+    (the only note) when there is no schedule at all.  *signed* is ``contract.signed_date``."""
     cid = contract.contract_id
-    issues: list[Issue] = []
-    dues: list[Due] = []
-    notes: list[str] = []
-    signed = contract.signed_date
     if signed is None:
-        return _Result(cid, None, ("not signed: no PIIS exists yet, no subsidy (R-SUB-06)",), minimal=True), [], []
-    end = _effective_end(contract, settings)
+        return "not signed: no PIIS exists yet, no subsidy (R-SUB-06)"
+    end = _effective_end(contract, settings, moved)
     anchor = signed
     if signed < settings.reform_date:
         if end < settings.reform_date:
-            return _Result(cid, None, ("ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed",),
-                           minimal=True), [], []
+            return "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed"
         anchor = settings.reform_date
         notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
     history = sorted(contract.subsidy_history, key=lambda e: e.window_start)
@@ -273,8 +290,10 @@ def _compute(
     if len(kinds) > settings.lifetime_subsidies_max:
         issues.append(Issue("R-SUB-04", f"contract {cid}: the person has {len(kinds)} different subsidies "
                             f"recorded; at most {settings.lifetime_subsidies_max} in a lifetime", ("subsidy_history",)))
-    studies_start = min((e.window_start for e in history if e.type is SubsidyType.STUDIES), default=None)
-    second_start = min((e.window_start for e in history if e.type is SubsidyType.SECOND_CHANCE), default=None)
+    studies_start = second_start = None
+    if SubsidyType.STUDIES in kinds and SubsidyType.SECOND_CHANCE in kinds:
+        studies_start = min(e.window_start for e in history if e.type is SubsidyType.STUDIES)
+        second_start = min(e.window_start for e in history if e.type is SubsidyType.SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
         issues.append(Issue("R-SUB-04", f"contract {cid}: STUDIES and SECOND_CHANCE are both recorded; a studies "
                             "subsidy is never followed by (nor, C-08, preceded by) a second chance", ("subsidy_history",)))
@@ -348,6 +367,20 @@ def _compute(
                          f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)")
     holding = [s for s in segments if s.holds(a)]
     main = next((s for s in holding if s.blocked is None), holding[0] if holding else None)
+    return _Windows(end, a, kinds, segments, holding, main, opened)
+
+
+def _compute(
+    contract: PIISContract, settings: RuleSettings, with_months: bool = True
+) -> tuple[_Result, list[Issue], list[Due]]:
+    cid = contract.contract_id
+    issues: list[Issue] = []
+    dues: list[Due] = []
+    notes: list[str] = []
+    w = _windows(contract, settings, issues, notes, contract.signed_date)
+    if isinstance(w, str):
+        return _Result(cid, None, (w,), minimal=True), [], []
+    end, a, kinds, segments, holding, main, opened = w.end, w.a, w.kinds, w.segments, w.holding, w.main, w.opened
 
     # R-SUB-10: no DIS in the 12 months before the return (checked when a SECOND_CHANCE applies here).
     if main is not None and main.type is SubsidyType.SECOND_CHANCE:
@@ -448,6 +481,33 @@ def subsidy_plan(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTIN
 def subsidy_window(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
     """The plan without its months (type and window only): what the agenda needs, cheaply."""
     return _plan_model(_compute(contract, settings, with_months=False)[0])
+
+
+def subsidy_window_end(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS, *, signed: date | None = _UNKNOWN,
+    moved: date | None = _UNKNOWN,
+) -> tuple[SubsidyType | None, date | None]:
+    """``(plan.type, plan.window_end)`` of :func:`subsidy_window`, computing only the windows: what the
+    agenda reads for every contract every morning.  *signed* and *moved* (``contract.signed_date`` and
+    ``transfers.legal_end_date``) may be passed when the caller has them already."""
+    if signed is _UNKNOWN:
+        signed = contract.signed_date
+    if signed is not None and not contract.subsidy_history and settings.subsidy_max_months >= 1:
+        # Without a subsidy history, _windows opens STUDIES (studies PIIS, under 25 at signature) or
+        # else FIRST, 12 months from the anchor month; blocked or not, that FIRST window is the one
+        # reported.  The STUDIES case takes the full path below.
+        end = _effective_end(contract, settings, moved)
+        anchor = signed
+        if signed < settings.reform_date:
+            if end < settings.reform_date:
+                return None, None
+            anchor = settings.reform_date
+        if not (contract.is_studies and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold):
+            return SubsidyType.FIRST, month_from_index(month_index(anchor) + settings.subsidy_max_months - 1)
+    w = _windows(contract, settings, [], [], signed, moved)
+    if isinstance(w, str) or w.main is None:
+        return None, None
+    return w.main.type, None if w.main.end is None else month_from_index(w.main.end)
 
 
 def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
