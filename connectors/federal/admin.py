@@ -67,3 +67,7 @@ class SimulatorAdmin:
     def ebox_statement(self, kbo: str, month: str) -> str | None:
         response = self._http.get(f"/ebox/{kbo}/{month}/statement.txt")
         return None if response.status_code == 404 else response.text
+
+    def ebox_reception(self, kbo: str, month: str) -> str | None:
+        response = self._http.get(f"/ebox/{kbo}/{month}/reception.csv")
+        return None if response.status_code == 404 else response.text

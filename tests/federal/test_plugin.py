@@ -262,3 +262,16 @@ def test_several_recoveries_of_one_month_in_one_stream_get_consecutive_numbers(g
     assert counts["answered"] == 3
     entries = [e for chunk in service.ledger.iter_with_status("gent", FormStatus.ACCEPTED) for e in chunk if e.kind == "D"]
     assert sorted(e.period_key for e in entries) == ["2025-09/1", "2025-09/2", "2025-09/3"]
+
+
+def test_modification_is_a_new_b_at_a_later_date_with_all_data(gent) -> None:
+    sim, service = gent
+    [first] = service.submit([_b()], mode="online")
+    later = STUDIES.model_copy(update={"decision": STUDIES.decision.model_copy(update={"ri_amount_monthly_cents": 90000})})
+    change = ContractEvent(kind=EventKind.CHANGE, effective_date=date(2025, 9, 1))
+    form = FormBuilder().build("gent", later, change)
+    assert form.entry_date == date(2025, 9, 1) and form.rubrics["Category"] == "2"  # all data repeated
+    [mod] = service.submit([form], mode="online")
+    assert mod.status.value == "accepted" and mod.client_reference != first.client_reference
+    assert service.ledger.get(first.client_reference).status == "accepted"  # not a correction: both live
+    assert '"correction":false' in service.ledger.get(mod.client_reference).payload

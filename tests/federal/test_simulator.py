@@ -192,6 +192,7 @@ def test_monthly_statement_on_the_first_sunday_with_percentages(sim, integrated)
     online(integrated, "D", d_fields("d-1", SSIN))
     sim.admin.set_clock(datetime(2025, 5, 3, 23, 59))                                 # Saturday
     assert integrated.statement("2025-04").available is False
+    assert sim.admin.ebox_reception(KBO, "2025-04") is None
     sim.admin.set_clock(datetime(2025, 5, 4, 0, 0))                                   # first Sunday of May
     st = integrated.statement("2025-04")
     assert st.available
@@ -202,6 +203,9 @@ def test_monthly_statement_on_the_first_sunday_with_percentages(sim, integrated)
     assert all(line.percentage == 7500 for line in st.lines)
     # frozen once generated
     assert integrated.statement("2025-04").lines == st.lines
+    reception = sim.admin.ebox_reception(KBO, "2025-04").splitlines()
+    assert reception[0].startswith("client_reference;") and len(reception) == 3
+    assert reception[1].startswith("b-1;S") and reception[1].endswith(";ACCEPTED;2025-04-10T09:00:00")
     txt = sim.admin.ebox_statement(KBO, "2025-04")
     first = txt.splitlines()[0]
     assert first.startswith("162063202504") and len(first) == 1 + 5 + 6 + 11 + 2 + 11 + 12 + 1 + 8 + 8 + 6 + 1 + 8 + 1 + 30

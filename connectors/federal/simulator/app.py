@@ -403,6 +403,24 @@ class SimulatorApp:
                 return self._respond(start_response, "404 Not Found", b"statement not yet available", "text/plain")
             return self._respond(start_response, "200 OK", _statement.render_txt(lines, parts[2]).encode(),
                                  "text/plain; charset=utf-8")
+        if len(parts) == 4 and parts[3] == "reception.csv":
+            # the "réception" list (federal.md 5.4 / 10.5.12): forms received during the month and their fate,
+            # delivered with the statement on the first Sunday of the next month
+            with self.store.lock:
+                if not _statement.statement_available(self.engine, parts[2]):
+                    return self._respond(start_response, "404 Not Found", b"reception list not yet available",
+                                         "text/plain")
+                rows = self.store.db.execute(
+                    "SELECT client_ref, reference, kind, dossier, entry_date, recovery_month, seq, evaluation,"
+                    " received_at FROM forms WHERE kbo=? AND state='DONE' AND received_at>=? AND received_at<=?"
+                    " ORDER BY id", (parts[1], f"{parts[2]}-01", f"{parts[2]}-31T23:59:59")).fetchall()
+            lines = ["client_reference;reference;form;dossier;period;evaluation;received_at"]
+            for r in rows:
+                period = r["entry_date"] or f"{r['recovery_month']}/{r['seq']}"
+                lines.append(";".join([r["client_ref"], r["reference"] or "", r["kind"], r["dossier"], period,
+                                       r["evaluation"] or "", r["received_at"]]))
+            return self._respond(start_response, "200 OK", ("\n".join(lines) + "\n").encode(),
+                                 "text/csv; charset=utf-8")
         return self._respond(start_response, "404 Not Found", b"not found", "text/plain")
 
     # ------------------------------------------------------------------ admin
