@@ -19,6 +19,7 @@ from typing import Any
 from celery import Celery, signals
 
 from piis_bridge.config import Settings
+from piis_bridge.pipeline import fstransport
 from piis_bridge.pipeline.runtime import PipelineOptions, Runtime
 from piis_bridge.pipeline.tasks import QUEUES, ROUTES
 
@@ -38,11 +39,12 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
     transport: dict[str, Any] = {}
     if broker.startswith("filesystem://"):
         folder = broker_folder(settings, options)
-        for sub in ("queue", "control", "processed"):
+        for sub in ("queue", "control", "processed", "staging"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         transport = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
                      "control_folder": str(folder / "control"), "processed_folder": str(folder / "processed"),
-                     "store_processed": False, "polling_interval": 0.1}
+                     "staging_folder": str(folder / "staging"), "store_processed": False,
+                     "polling_interval": 0.1}
     elif broker.startswith(("redis://", "rediss://")):
         # Countdowns stay far below this (RetryPolicy.cap), so nothing is redelivered twice (celery#2599).
         transport = {"visibility_timeout": 3600}
@@ -56,6 +58,8 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
     result_backend = settings.result_backend
     if result_backend.startswith("db+sqlite:///"):
         Path(result_backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    if broker.startswith("filesystem://"):
+        broker = broker.replace("filesystem://", f"{fstransport.SCHEME}://", 1)
     return {
         "broker_url": broker,
         "broker_transport_options": transport,

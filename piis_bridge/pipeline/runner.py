@@ -49,6 +49,17 @@ class RunSummary:
         return self.status == "finished" and not self.counts.get("quarantined")
 
 
+def _die_with_parent() -> None:
+    """Linux: the embedded worker gets SIGKILL if the process that started it dies (no orphans)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        try:
+            ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except OSError:
+            pass
+
+
 class EmbeddedWorker:
     """A ``celery worker`` subprocess serving every pipeline queue (prefork, *concurrency* children)."""
 
@@ -70,7 +81,7 @@ class EmbeddedWorker:
     def start(self) -> EmbeddedWorker:
         # Own process group, so a stop (or a SIGKILL in the crash test) reaches the prefork children.
         self.proc = subprocess.Popen(self.args, env=self.env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=None)
+                                     stdout=subprocess.DEVNULL, stderr=None, preexec_fn=_die_with_parent)
         return self
 
     def alive(self) -> bool:
@@ -88,12 +99,17 @@ class EmbeddedWorker:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
 
-    def stop(self, timeout: float = 15.0) -> None:
+    def stop(self, timeout: float = 15.0, *, cold: bool = False) -> None:
+        """Warm shutdown (let the current tasks finish), then SIGKILL after *timeout* seconds.
+
+        ``cold`` (the run is over, nothing is left to do) waits only briefly: killing the worker is
+        safe at any time for the pipeline (the database holds the state; the sweeper re-enqueues).
+        """
         if self.proc is None or not self.alive():
             return
         os.killpg(self.proc.pid, signal.SIGTERM)
         try:
-            self.proc.wait(timeout)
+            self.proc.wait(2.0 if cold else timeout)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
@@ -102,7 +118,7 @@ class EmbeddedWorker:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
-        self.stop()
+        self.stop(cold=exc[0] is None)
 
 
 def run_summary(rt: Runtime, run_id: str) -> RunSummary:

@@ -67,7 +67,7 @@ class Runtime:
         self.plugins = (*plugins, *parse_plugin_specs(extra_plugins))
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
-        self._host: Any = None
+        self._local = threading.local()
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ database
@@ -86,16 +86,21 @@ class Runtime:
     # ------------------------------------------------------------------ plugins
     @property
     def host(self) -> Any:
-        with self._lock:
-            if self._host is None:
-                from piis_bridge.hooks.manager import PluginHost
+        """The plugin host of this thread.
 
-                names = {name for name, _ in self.plugins}
-                env = [(n, p) for n, p in extra_plugins_from_env() if n not in names]
-                host = PluginHost(self.settings, plugins=(*self.plugins, *env))
-                host.startup()
-                self._host = host
-            return self._host
+        Per thread because the pipeline reads a call's failures from ``host.failures`` right after
+        the call; with celery's ``threads`` pool a shared list would mix two tasks' failures.
+        """
+        host = getattr(self._local, "host", None)
+        if host is None:
+            from piis_bridge.hooks.manager import PluginHost
+
+            names = {name for name, _ in self.plugins}
+            env = [(n, p) for n, p in extra_plugins_from_env() if n not in names]
+            host = PluginHost(self.settings, plugins=(*self.plugins, *env))
+            host.startup()
+            self._local.host = host
+        return host
 
     # ------------------------------------------------------------------ policies
     @property
@@ -112,7 +117,7 @@ class Runtime:
             self._engine.dispose(close=False)
         self._engine = None
         self._sessions = None
-        self._host = None
+        self._local = threading.local()
         self._lock = threading.Lock()
 
     def close(self) -> None:

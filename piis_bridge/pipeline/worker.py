@@ -37,3 +37,17 @@ def _logging(loglevel: object = None, **_: object) -> None:
     rt = app.piis_runtime  # type: ignore[attr-defined]
     configure_logging(rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
                       level=loglevel or rt.settings.log_level)  # type: ignore[arg-type]
+
+
+@signals.worker_init.connect
+def _preload(**_: object) -> None:
+    """Import the plugins and the rules once in the parent, so prefork children start warm.
+
+    The host itself (HTTP clients, database pools) is rebuilt in each child after the fork.
+    """
+    rt = app.piis_runtime  # type: ignore[attr-defined]
+    try:
+        rt.host  # noqa: B018 - imports every enabled plugin
+        import piis_bridge.rules  # noqa: F401
+    except Exception:  # noqa: BLE001 - the child will report the same problem with context
+        pass
