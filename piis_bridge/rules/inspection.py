@@ -98,6 +98,7 @@ for _pos, (_, _, _rule_ids) in enumerate(ITEMS):
     for _rank, _rid in enumerate(_rule_ids):
         _PLACES.setdefault(_rid, []).append((_pos, _rank))
 _NO_FINDINGS: list[tuple[int, int, Finding]] = []
+_JSON_STATUS = {s: s.value for s in ItemStatus}  # what model_dump(mode="json") writes
 
 # One item as plain data: (item, question, engine rules, status, evidence found, evidence missing,
 # related findings).  The engine turns the rows straight into the report's JSON section (100,000
@@ -118,7 +119,8 @@ def inspection_checklist(
     *obligations* is the engine's R-OBL summary (for the deadline of I-02 and I-06); *subsidy_months*
     the (month, subsidy cents) of the subsidy schedule (for the amount at risk).
     """
-    rows, ready = _rows(contract, findings, on, obligations, sum(cents for _, cents in subsidy_months))
+    rows, ready = _rows(contract, findings, on, obligations, sum(cents for _, cents in subsidy_months),
+                        contract.signed_date)
     items = tuple(ChecklistItem(item=item, question=question, engine_rules=rule_ids, status=status,
                                 evidence_found=found, evidence_missing=missing, findings=related)
                   for item, question, rule_ids, status, found, missing, related in rows)
@@ -138,8 +140,10 @@ def _rows(
     on: date,
     obligations: Sequence[PersonObligation],
     subsidy_total: int,
+    signed: date | None,
 ) -> tuple[list[_Row], bool]:
-    """The items and whether the file is ready (no item fails); *subsidy_total*: the schedule's total."""
+    """The items and whether the file is ready (no item fails); *subsidy_total*: the schedule's total,
+    *signed*: ``contract.signed_date``."""
     c = contract
     # The findings of each item, in the order of its engine rules (then in recording order).
     buckets: list[list[tuple[int, int, Finding]]] = [_NO_FINDINGS] * len(ITEMS)
@@ -151,7 +155,6 @@ def _rows(
             if buckets[pos] is _NO_FINDINGS:
                 buckets[pos] = []
             buckets[pos].append((rank, seq, f))
-    signed = c.signed_date
     ob = obligations[0] if obligations else None
     items: list[_Row] = []
     for (item, question, rule_ids), bucket in zip(ITEMS, buckets):
@@ -296,11 +299,11 @@ def _checklist(ctx: RuleContext) -> dict[str, _Row]:
     if by_rule is None:
         months = ctx.subsidy.months if ctx.subsidy is not None else ()
         rows, ready = _rows(ctx.contract, ctx.findings, ctx.on, ctx.obligations,
-                               sum(m.subsidy_cents for m in months))
+                               sum(m.subsidy_cents for m in months), ctx.signed_date)
         on = ctx.on
         ctx.sections["inspection"] = {
             "contract_id": ctx.contract.contract_id, "reference_date": on.isoformat(),
-            "items": [{"item": item, "question": question, "engine_rules": list(rule_ids), "status": status.value,
+            "items": [{"item": item, "question": question, "engine_rules": list(rule_ids), "status": _JSON_STATUS[status],
                        "evidence_found": list(found), "evidence_missing": list(missing), "findings": list(related)}
                       for item, question, rule_ids, status, found, missing, related in rows],
             "ready": ready,

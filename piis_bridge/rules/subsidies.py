@@ -371,13 +371,14 @@ def _windows(
 
 
 def _compute(
-    contract: PIISContract, settings: RuleSettings, with_months: bool = True
+    contract: PIISContract, settings: RuleSettings, with_months: bool = True, signed: date | None = _UNKNOWN
 ) -> tuple[_Result, list[Issue], list[Due]]:
+    """The plan as plain data, its issues and its dates; *signed*: ``contract.signed_date`` if known."""
     cid = contract.contract_id
     issues: list[Issue] = []
     dues: list[Due] = []
     notes: list[str] = []
-    w = _windows(contract, settings, issues, notes, contract.signed_date)
+    w = _windows(contract, settings, issues, notes, contract.signed_date if signed is _UNKNOWN else signed)
     if isinstance(w, str):
         return _Result(cid, None, (w,), minimal=True), [], []
     end, a, kinds, segments, holding, main, opened = w.end, w.a, w.kinds, w.segments, w.holding, w.main, w.opened
@@ -573,7 +574,7 @@ def _computed(ctx: RuleContext) -> tuple[_Result, dict[str, tuple[list[Issue], l
     with its issues and dates grouped by rule id."""
     got = ctx.cache.get("subsidies.plan")
     if got is None:
-        result, issues, dues = _compute(ctx.contract, ctx.settings)
+        result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date)
         by_rule: dict[str, tuple[list[Issue], list[Due]]] = {}
         for issue in issues:
             by_rule.setdefault(issue.rule_id, ([], []))[0].append(issue)
