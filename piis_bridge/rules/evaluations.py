@@ -131,15 +131,17 @@ def _next_due(ctx: RuleContext, p: EvaluationPeriod) -> None:
     if need <= 0:
         return
     total, in_person = _counted(ctx, p.start, ctx.on)
-    if total >= need:
+    in_person_left = max(0, need_in_person - in_person)
+    if total >= need and not in_person_left:
         return
-    if p.full:
+    if total >= need:  # enough evaluations, but not enough in person: one more by the period's end
+        due = p.end
+    elif p.full:
         due = add_months(p.start, (12 * (total + 1)) // need) - _DAY
     else:
         length = (p.end - p.start).days + 1
         due = p.start + timedelta(days=math.ceil(length * (total + 1) / need) - 1)
     due = min(due, p.end)
-    in_person_left = max(0, need_in_person - in_person)
     label = "next evaluation due" + (" (in person)" if in_person_left >= need - total else "")
     status = ctx.deadline(label, due, None, "evaluations", "evaluation_arrangement")
     if status is DateStatus.OVERDUE:

@@ -182,3 +182,12 @@ def test_r_eva_no_evaluation_owed_before_the_contract_is_signed() -> None:
     report = run(c, on="2027-08-01")
     assert not {"R-EVA-01", "R-EVA-02", "R-EVA-03", "R-EVA-06"} & ids(report)
     assert report.date_for("R-EVA-01") is None
+
+
+def test_r_eva_02_three_held_but_one_in_person_still_owes_an_in_person_one() -> None:
+    evals = [("2026-10-05", "IN_PERSON"), ("2027-01-11", "PHONE"), ("2027-03-01", "VIDEO")]
+    report = run(_contract("2026-07-06", "2028-07-05", evals), on="2027-03-10")
+    nxt = report.date_for("R-EVA-01")
+    assert nxt.label == "next evaluation due (in person)" and nxt.date == d("2027-07-05")
+    evals[1] = ("2027-01-11", "IN_PERSON")
+    assert run(_contract("2026-07-06", "2028-07-05", evals), on="2027-03-10").date_for("R-EVA-01") is None
