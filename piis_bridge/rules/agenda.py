@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract, RequestedBy
-from piis_bridge.rules._deadline_math import add_months, one_day
+from piis_bridge.rules._deadline_math import add_months, month_index, month_span, one_day
 from piis_bridge.rules._issues import Due
 from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
 from piis_bridge.rules.context import RuleContext
@@ -73,13 +73,13 @@ def _obligation_dues(
     c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, window: tuple[date, date] | None,
     signed: date | None,
 ) -> Iterator[Due]:
-    from piis_bridge.rules.obligation import assess_obligations
-
     birthday = nth_birthday(c.beneficiary.birth_date, settings.age_threshold)
     birthday_counts = c.start_date <= birthday <= c.end_date and (
         window is None or window[0] <= birthday <= window[1])
     if signed is not None and not birthday_counts:
         return  # nothing below can produce an item: skip the obligation assessment (the costly part)
+    from piis_bridge.rules.obligation import assess_obligations
+
     ob = assess_obligations(RuleContext(c, c.decision.decision_date, settings, calendar))[0]
     if signed is None and ob.deadline is not None and not ob.exempted:
         rule_id = "R-DL-01" if ob.mandatory else "R-DL-03"
@@ -102,7 +102,7 @@ def _follow_up_dues(
 ) -> Iterator[Due]:
     """*moved*: ``legal_end_date(c, settings)``.  Only events dated in [lo, hi] and deadlines dated in
     [lo_deadline, hi] are needed: the others may be left out."""
-    for i, req in enumerate(c.interview_requests):
+    for i, req in enumerate(c.interview_requests) if c.interview_requests else ():
         if req.held_date is None and req.requested_by is RequestedBy.PERSON:  # as R-DL-05: the person's requests
             yield Due("R-DL-05", f"interview requested on {req.requested_date.isoformat()}",
                       calendar.add_working_days(req.requested_date, settings.interview_deadline_working_days),
@@ -113,7 +113,7 @@ def _follow_up_dues(
                 yield Due("R-DL-06", f"exam results {year.academic_year} to the CPAS",
                           calendar.add_working_days(year.results_available_date, settings.exam_results_working_days),
                           (f"studies.academic_years[{i}].results_communicated_date",))
-    for i, appeal in enumerate(c.appeals):
+    for i, appeal in enumerate(c.appeals) if c.appeals else ():
         if appeal.filed_date is None:
             yield Due("R-DL-07", "appeal deadline (labour court)",
                       add_months(appeal.decision_received_date, settings.appeal_deadline_months),
@@ -121,10 +121,9 @@ def _follow_up_dues(
     evaluations = c.evaluations
     held = {e.held_on for e in evaluations}
     planned_dates = set(c.evaluation_arrangement.planned_dates) if c.evaluation_arrangement is not None else set()
-    for planned in sorted(planned_dates - held):
-        if lo <= planned <= hi:
-            yield Due("R-EVA-01", "planned evaluation", planned, ("evaluation_arrangement.planned_dates",),
-                      deadline=False)
+    for planned in sorted(d for d in planned_dates if lo <= d <= hi and d not in held):
+        yield Due("R-EVA-01", "planned evaluation", planned, ("evaluation_arrangement.planned_dates",),
+                  deadline=False)
     if evaluations:
         last = max(evaluations, key=lambda e: e.held_on)
         if last.next_date is not None and last.next_date not in held and last.next_date not in planned_dates:
@@ -135,15 +134,16 @@ def _follow_up_dues(
     end = c.termination.ended_on if c.termination is not None else c.end_date
     last_day = min(end, hi)
     k = 1
-    period_start = c.start_date  # add_months(start, 12 * (k - 1)): the previous period's next_start
+    start = c.start_date
+    period_start = start  # add_months(start, 12 * (k - 1)): the previous period's next_start
     while True:
-        next_start = add_months(c.start_date, 12 * k)
+        next_start = add_months(start, 12 * k)
         period_end = next_start - one_day
         if period_end > last_day:
             break
         if period_end >= lo_deadline:
             inside = [e for e in evaluations if period_start <= e.held_on <= period_end and e.formalised]
-            in_person = sum(e.mode is EvaluationMode.IN_PERSON for e in inside)
+            in_person = sum(1 for e in inside if e.mode is EvaluationMode.IN_PERSON)
             if len(inside) < settings.eval_min_per_year or in_person < settings.eval_min_in_person:
                 yield Due("R-EVA-01", f"evaluation year {k} ends: {len(inside)} of {settings.eval_min_per_year} "
                           f"evaluations held, {in_person} of {settings.eval_min_in_person} in person", period_end,
@@ -189,7 +189,7 @@ def contract_dues(
     # The window-end event lies between the month of signature and the contract's end.
     if signed is not None and signed.replace(day=1) <= hi and runs_until >= lo:
         kind, last_month = subsidy_window_end(contract, settings, signed=signed, moved=moved)
-        window_end = add_months(last_month, 1) - one_day if last_month is not None else None
+        window_end = month_span(month_index(last_month))[1] if last_month is not None else None  # its last day
         if kind is not None and window_end is not None and kind.value != "STUDIES" and runs_until >= window_end:
             yield Due("R-SUB-09", f"{kind.value} subsidy window ends: a PROLONGATION needs a motivated decision "
                       "before then", window_end, ("subsidy_history",), deadline=False)

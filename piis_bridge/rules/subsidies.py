@@ -494,17 +494,20 @@ def subsidy_window_end(
     if signed is _UNKNOWN:
         signed = contract.signed_date
     if signed is not None and not contract.subsidy_history and settings.subsidy_max_months >= 1:
-        # Without a subsidy history, _windows opens STUDIES (studies PIIS, under 25 at signature) or
-        # else FIRST, 12 months from the anchor month; blocked or not, that FIRST window is the one
-        # reported.  The STUDIES case takes the full path below.
+        # Without a subsidy history, _windows opens one window at the anchor month and reports it,
+        # blocked or not: STUDIES to the PIIS's last month for a studies PIIS signed under 25 (none
+        # when that month is before the anchor month), else FIRST for subsidy_max_months months.
         end = _effective_end(contract, settings, moved)
         anchor = signed
         if signed < settings.reform_date:
             if end < settings.reform_date:
                 return None, None
             anchor = settings.reform_date
-        if not (contract.is_studies and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold):
-            return SubsidyType.FIRST, month_from_index(month_index(anchor) + settings.subsidy_max_months - 1)
+        a = month_index(anchor)
+        if contract.is_studies and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold:
+            last = month_index(end)
+            return (SubsidyType.STUDIES, month_from_index(last)) if last >= a else (None, None)
+        return SubsidyType.FIRST, month_from_index(a + settings.subsidy_max_months - 1)
     w = _windows(contract, settings, [], [], signed, moved)
     if isinstance(w, str) or w.main is None:
         return None, None
