@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -322,7 +322,7 @@ class RuleSettings(BaseModel):
         None,
         description="Appendix B: automatic first sanction length [004 L1510-1513] (part 2, sanctions).",
     )
-    local_policy_level: str = Field(
+    local_policy_level: Literal["warning", "error"] = Field(
         "warning",
         description="Finding level of a local-policy (X) rule: 'warning' (default) or 'error'.",
     )
