@@ -25,7 +25,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -144,6 +144,10 @@ class Effect(Base):
         Index("ix_sync_effect_claim", "kind", "cpas_id", "state"),
         Index("ix_sync_effect_dossier", "cpas_id", "record_id", "id"),
         Index("ix_sync_effect_run_state", "run_id", "state"),
+        # The per-dossier order check of the submit claim looks only at open forms.
+        Index("ix_sync_effect_open_dossier", "cpas_id", "record_id", "id",
+              postgresql_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')"),
+              sqlite_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -23,7 +23,7 @@ from sqlalchemy import and_, or_, select, update
 from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.models import Effect, SyncRun, SyncRunCpas, WorkItem, utcnow
 from piis_bridge.pipeline.runtime import Runtime
-from piis_bridge.pipeline.stages import Enqueuer, maybe_finish
+from piis_bridge.pipeline.stages import Enqueuer, maybe_finish, refresh_statistics
 
 __all__ = ["sweep"]
 
@@ -73,6 +73,9 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
             enq.collect(run_id, cpas_id)
         else:
             enq.submit(run_id, cpas_id)
+    if running:
+        with rt.session() as s:
+            refresh_statistics(s)
     for run_id in running:
         found["runs"] += int(maybe_finish(rt, run_id))
     found.update(pulls=len(pulls), items=len(items), effects=len(effects), resent=stale_sending)
