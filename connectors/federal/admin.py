@@ -61,6 +61,11 @@ class SimulatorAdmin:
     def forms(self) -> list[dict[str, Any]]:
         return self._get("forms")
 
+    def stats(self) -> dict[str, Any]:
+        """Counts of forms and integrations, and the calls received since start (``calls``: SSDN messages,
+        ManageAccess actions)."""
+        return self._get("stats")
+
     def notices(self) -> list[dict[str, Any]]:
         return self._get("notices")
 

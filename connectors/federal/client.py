@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from piis_connectors.federal import dis, envelope, schemas
 from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
 
 __all__ = [
+    "AccessResult",
     "ClientConfig",
     "FederalClient",
     "FederalError",
@@ -70,6 +71,21 @@ class OutgoingInvalid(FederalError):
 
 class ReplyTooLarge(OutcomeUnknown):
     pass
+
+
+@dataclass
+class AccessResult:
+    """The answer to one ManageAccess request of a multi-request message (no NISS in its repr: keyed outside)."""
+
+    ok: bool
+    registrations: list[dict[str, str]]
+    codes: list[str]
+
+    def covers(self, on: date, purpose: int = 2) -> bool:
+        """An integration with this quality code that includes the day ``on`` (start <= on <= end)."""
+        day = on.isoformat()
+        return any(r["purpose"] == str(purpose) and r["start"] and r["start"] <= day and (not r["end"] or r["end"] >= day)
+                   for r in self.registrations)
 
 
 @dataclass
@@ -251,8 +267,7 @@ class FederalClient:
             raise PermanentError(f"service {service.service_id} refused the request: {codes}")
         return service
 
-    def manage_access(self, ssin: str, action: str, start: date, end: date | None = None, purpose: int = 2) -> list[dict[str, str]]:
-        """OCMWCPASManageAccess: integrate (REGISTER) a NISS before any form (federal.md 5.1)."""
+    def _access_request(self, ssin: str, action: str, start: date, end: date | None, purpose: int) -> envelope.ServiceRequest:
         ma = "{%s}" % envelope.MANAGE_ACCESS_NS
         cm = "{%s}" % envelope.COMMON_NS
         root = etree.Element(ma + "ManageAccessRequest", nsmap={None: envelope.MANAGE_ACCESS_NS, "common": envelope.COMMON_NS})
@@ -264,12 +279,40 @@ class FederalClient:
             etree.SubElement(period, cm + "EndDate").text = end.isoformat()
         etree.SubElement(root, ma + "Action").text = action
         etree.SubElement(root, ma + "ProofOfAuthentication")
-        reply = self._single(self.call([self._service_request(dis.SERVICE_MANAGE_ACCESS, root)]))
-        out = []
-        for reg in reply.payload.iterfind(ma + "Registrations"):
-            out.append({"purpose": reg.findtext(ma + "Purpose") or "",
-                        "start": reg.findtext(f"{ma}Period/{cm}StartDate") or "",
-                        "end": reg.findtext(f"{ma}Period/{cm}EndDate") or ""})
+        return self._service_request(dis.SERVICE_MANAGE_ACCESS, root)
+
+    def manage_access(self, ssin: str, action: str, start: date, end: date | None = None, purpose: int = 2) -> list[dict[str, str]]:
+        """OCMWCPASManageAccess: integrate (REGISTER) a NISS before any form (federal.md 5.1)."""
+        reply = self._single(self.call([self._access_request(ssin, action, start, end, purpose)]))
+        return _registrations(reply.payload)
+
+    def manage_access_many(self, action: str, starts: Mapping[str, date], purpose: int = 2) -> dict[str, AccessResult]:
+        """One ManageAccess per NISS, all in ONE SSDNRequest (``ServiceRequest`` is unbounded in the SSDN XSD):
+        a batch integrates its new NISS in one round trip.  Each NISS gets its own answer: the registrations
+        the BCSS returned, or the reason codes of its refusal.  REGISTER is a side effect: an unknown outcome
+        raises :class:`OutcomeUnknown` (ask with LIST, never register blindly again); LIST is read-only and
+        is repeated after an unknown outcome."""
+        ssins = list(starts)
+        if not ssins:
+            return {}
+        services = [self._access_request(n, action, starts[n], None, purpose) for n in ssins]
+        if action == "LIST":
+            reply = self._call_repeatable(services)
+        else:
+            reply = self.call(services)
+        ma = "{%s}" % envelope.MANAGE_ACCESS_NS
+        out: dict[str, AccessResult] = {}
+        for position, service in enumerate(reply.services):
+            ssin = None
+            if service.payload is not None:
+                ssin = service.payload.findtext(f"{ma}OriginalRequest/{ma}SSIN")
+            if ssin is None and position < len(ssins):
+                ssin = ssins[position]  # a refused ServiceReply has no payload: replies follow the requests
+            if ssin not in starts:
+                continue
+            out[ssin] = AccessResult(ok=service.ok != "NO" and service.payload is not None,
+                                     registrations=[] if service.payload is None else _registrations(service.payload),
+                                     codes=[d.reason_code or "" for d in service.details])
         return out
 
     def submit_online(self, kind: str, forms: Sequence[etree._Element], *, reference: str | None = None) -> list[dis.DecisionResult]:
@@ -324,15 +367,25 @@ class FederalClient:
         return dis.parse_statement(reply.payload)
 
     def _call_idempotent(self, service_id: str, payload: etree._Element) -> envelope.ReplyEnvelope:
+        return self._call_repeatable([self._service_request(service_id, payload)])
+
+    def _call_repeatable(self, services: list[envelope.ServiceRequest]) -> envelope.ReplyEnvelope:
         # Read-only services may be repeated after an unknown outcome.
         for attempt in range(self.config.retries + 1):
             try:
-                return self.call([self._service_request(service_id, payload)])
+                return self.call(services)
             except OutcomeUnknown:
                 if attempt == self.config.retries:
                     raise
                 time.sleep(self.config.backoff)
         raise AssertionError("unreachable")
+
+
+def _registrations(payload: etree._Element) -> list[dict[str, str]]:
+    ma = "{%s}" % envelope.MANAGE_ACCESS_NS
+    cm = "{%s}" % envelope.COMMON_NS
+    return [{"purpose": reg.findtext(ma + "Purpose") or "", "start": reg.findtext(f"{ma}Period/{cm}StartDate") or "",
+             "end": reg.findtext(f"{ma}Period/{cm}EndDate") or ""} for reg in payload.iterfind(ma + "Registrations")]
 
 
 def _is_connect_failure(exc: Exception) -> bool:

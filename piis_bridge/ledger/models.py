@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piis_bridge.db import Base
 
-__all__ = ["FormEntry"]
+__all__ = ["FormEntry", "IntegrationEntry"]
 
 
 class FormEntry(Base):
@@ -49,3 +49,27 @@ class FormEntry(Base):
         Index("ix_federal_form_ledger_dossier", "cpas_id", "dossier"),
         Index("ix_federal_form_ledger_ticket", "ticket"),
     )
+
+
+class IntegrationEntry(Base):
+    """The integration of one NISS in the CPAS's BCSS repertoire (OCMWCPASManageAccess REGISTER, federal.md 5.1).
+
+    Why a table: the BCSS refuses every form for a NISS not integrated with quality code 2 (-300020), and a
+    REGISTER is a side effect at the BCSS.  The row is written *pending* before the call and *done* once the
+    BCSS confirmed it (or a LIST showed it), so a NISS is integrated once per CPAS and a crash or timeout is
+    resolved by asking (LIST) rather than by registering again.  ``start`` is the first day the integration
+    covers: a later form dated before it extends it (a new REGISTER with the earlier start)."""
+
+    __tablename__ = "federal_niss_integration"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cpas_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    niss: Mapped[str] = mapped_column(String(11), nullable=False)
+    purpose: Mapped[int] = mapped_column(Integer, nullable=False)  # BCSS quality code (2: revenu d'intégration)
+    start: Mapped[date] = mapped_column(Date, nullable=False)
+    status: Mapped[str] = mapped_column(String(12), nullable=False)  # pending | done
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+    __table_args__ = (UniqueConstraint("cpas_id", "niss"),)  # uq_federal_niss_integration_cpas_id

@@ -27,7 +27,7 @@ from piis_bridge.forms import (
     SubmissionOutcome,
     status_for_evaluation,
 )
-from piis_bridge.ledger.models import FormEntry
+from piis_bridge.ledger.models import FormEntry, IntegrationEntry
 from piis_bridge.ledger.state import check_transition
 
 __all__ = ["Ledger", "payload_hash"]
@@ -65,6 +65,7 @@ class Ledger:
         """Open (creating the table if needed: alembic owns production schemas)."""
         engine = engine or make_engine(url)
         FormEntry.__table__.create(engine, checkfirst=True)
+        IntegrationEntry.__table__.create(engine, checkfirst=True)
         return cls(make_sessionmaker(engine))
 
     # ------------------------------------------------------------------ recording
@@ -279,3 +280,60 @@ class Ledger:
             entry.status, entry.updated_at = new.value, _now()
             s.commit()
 
+
+    # ------------------------------------------------------------------ NISS integration (ManageAccess)
+    def integrations(self, cpas_id: str, nisses: Iterable[str]) -> dict[str, tuple[str, date]]:
+        """(status, start) of the integration of each NISS already known for this CPAS."""
+        t = IntegrationEntry.__table__
+        nisses = list(nisses)
+        out: dict[str, tuple[str, date]] = {}
+        with self.sessions() as s:
+            for i in range(0, len(nisses), 900):
+                for niss, status, start in s.execute(select(t.c.niss, t.c.status, t.c.start).where(
+                        t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i:i + 900]))):
+                    out[niss] = (status, start)
+        return out
+
+    def integration_pending(self, cpas_id: str, starts: dict[str, date], purpose: int = 2) -> None:
+        """Before the REGISTER call: from here on, whether it happened is asked (LIST), never assumed."""
+        if not starts:
+            return
+        t = IntegrationEntry.__table__
+        now = _now()
+        with self.sessions() as s:
+            known = set()
+            nisses = list(starts)
+            for i in range(0, len(nisses), 900):
+                known.update(s.scalars(select(t.c.niss).where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i:i + 900]))))
+            fresh = [dict(cpas_id=cpas_id, niss=n, purpose=purpose, start=d, status="pending", created_at=now,
+                          updated_at=now) for n, d in starts.items() if n not in known]
+            if fresh:
+                s.connection().execute(insert(t), fresh)
+            again = [dict(n=n, start=d) for n, d in starts.items() if n in known]
+            if again:
+                s.connection().execute(update(t).where(t.c.cpas_id == cpas_id, t.c.niss == bindparam("n"))
+                                       .values(start=bindparam("start"), status="pending", updated_at=now), again)
+            s.commit()
+
+    def integration_done(self, cpas_id: str, starts: dict[str, date]) -> None:
+        """The BCSS confirmed (REGISTER reply or LIST) that each NISS is integrated from ``start``."""
+        if not starts:
+            return
+        t = IntegrationEntry.__table__
+        now = _now()
+        with self.sessions() as s:
+            s.connection().execute(update(t).where(t.c.cpas_id == cpas_id, t.c.niss == bindparam("n"))
+                                   .values(start=bindparam("start"), status="done", updated_at=now, done_at=now),
+                      [dict(n=n, start=d) for n, d in starts.items()])
+            s.commit()
+
+    def integration_forget(self, cpas_id: str, form_keys: Sequence[str]) -> None:
+        """The BCSS refused forms as "NISS not integrated" (-300020: unregistered since): integrate again."""
+        t = IntegrationEntry.__table__
+        with self.sessions() as s:
+            nisses = set()
+            for i in range(0, len(form_keys), 900):
+                nisses.update(s.scalars(select(FormEntry.niss).where(FormEntry.key.in_(form_keys[i:i + 900]))))
+            if nisses:
+                s.execute(t.delete().where(t.c.cpas_id == cpas_id, t.c.niss.in_(sorted(nisses))))
+            s.commit()

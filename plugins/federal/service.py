@@ -59,6 +59,8 @@ class FederalSettings(BaseModel):
     wsse_key_file: str | None = None
     wsse_cert_file: str | None = None
     database_url: str | None = None
+    integration_purpose: int = 2  # BCSS quality code of sector 17: 2 = revenu d'intégration (federal.md 5.1)
+    integration_chunk: int = 1000  # ManageAccess requests per SSDN message
 
 
 def outcome_from_result(result: Any, kind: str, ticket: str | None = None) -> SubmissionOutcome:
@@ -190,7 +192,10 @@ class FederalService:
         return [self._outcome_of(o.client_reference) for o in outcomes]
 
     def send_built(self, mode: str | None = None, limit: int | None = None) -> int:
-        """Send every *built* form of this CPAS (oldest first), one dossier form at a time."""
+        """Send every *built* form of this CPAS (oldest first), one dossier form at a time.
+
+        The NISS of each chunk are integrated first (ManageAccess REGISTER, once per CPAS and NISS); a form
+        whose NISS could not be integrated stays *built* for a later run."""
         mode = mode or self.settings.mode
         self.resolve_unknown()
         sent = 0
@@ -199,12 +204,16 @@ class FederalService:
             ready = [e for e in chunk if e.dossier not in busy]
             if not ready:
                 break
+            elements = {e.key: self._xml_of(e) for e in ready}
+            needs = _needs((e.niss, elements[e.key]) for e in ready)
+            integrated = self.ensure_integrated(needs)
+            ready = [e for e in ready if e.niss in integrated or e.niss not in needs]
             if mode == "online":
                 for entry in ready:
-                    self._send_online(entry)
+                    self._send_online(entry, elements[entry.key])
                     sent += 1
-            else:
-                sent += self._send_batch(ready)
+            elif ready:
+                sent += self._send_batch(ready, [elements[e.key] for e in ready])
             if limit and sent >= limit:
                 break
         return sent
@@ -215,10 +224,10 @@ class FederalService:
             raise RuntimeError(f"payload of form {entry.key} changed since it was recorded")
         return etree.fromstring(entry.xml.encode())
 
-    def _send_online(self, entry: Any) -> None:
+    def _send_online(self, entry: Any, element: etree._Element | None = None) -> None:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
-        element = self._xml_of(entry)
+        element = self._xml_of(entry) if element is None else element
         self.ledger.mark_sent([entry.key])
         try:
             results = self.client.submit_online(entry.kind, [element])
@@ -229,12 +238,12 @@ class FederalService:
         except TransientError:
             self.ledger.transition(entry.key, FormStatus.BUILT)  # certainly not received: may be sent again
             raise
-        self.ledger.apply(outcome_from_result(r, entry.kind) for r in results)
+        self._apply([outcome_from_result(r, entry.kind) for r in results])
 
-    def _send_batch(self, entries: list[Any]) -> int:
+    def _send_batch(self, entries: list[Any], elements: list[etree._Element] | None = None) -> int:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
-        elements = [self._xml_of(e) for e in entries]
+        elements = [self._xml_of(e) for e in entries] if elements is None else elements
         keys = [e.key for e in entries]
         self.ledger.mark_sent(keys)
         try:
@@ -249,6 +258,85 @@ class FederalService:
             raise
         self.ledger.set_ticket(keys, ticket)
         return len(keys)
+
+    # ------------------------------------------------------------------ NISS integration
+    def ensure_integrated(self, needs: dict[str, date]) -> set[str]:
+        """Integrate each NISS in the CPAS's BCSS repertoire (OCMWCPASManageAccess REGISTER, quality code
+        ``integration_purpose``, open period from the earliest day a form needs) before its first form;
+        returns the NISS ready for forms.
+
+        Why here and recorded: the BCSS refuses every form for a NISS not integrated (-300020, federal.md
+        5.1 / 10.5.1), and a REGISTER is a side effect.  The ledger row is written *pending* before the call
+        and *done* once the BCSS confirmed it, so a NISS is integrated once per CPAS; a REGISTER whose outcome
+        was never learnt (timeout, crash) is checked with LIST before anything is registered again; an
+        "already integrated" answer (or any refusal while LIST shows the integration) counts as done.  The new
+        NISS of a batch go in one SSDN message (one ServiceRequest each)."""
+        if not needs:
+            return set()
+        from piis_connectors.federal.client import OutcomeUnknown, PermanentError
+
+        purpose = self.settings.integration_purpose
+        known = self.ledger.integrations(self.cpas_id, needs)
+        ready = {n for n, (status, start) in known.items() if status == "done" and start <= needs[n]}
+        starts = {n: min(d, known[n][1]) if n in known else d for n, d in needs.items() if n not in ready}
+        if not starts:
+            return ready
+        unsure = {n: d for n, d in starts.items() if known.get(n, ("",))[0] == "pending"}
+        if unsure:  # a REGISTER of an earlier run may or may not have happened: ask first
+            ready |= self._confirm_integrated(unsure)
+        register = {n: d for n, d in starts.items() if n not in ready}
+        items = list(register.items())
+        size = max(1, self.settings.integration_chunk)
+        for i in range(0, len(items), size):
+            part = dict(items[i:i + size])
+            self.ledger.integration_pending(self.cpas_id, part, purpose)
+            try:
+                answers = self.client.manage_access_many("REGISTER", part, purpose)
+            except OutcomeUnknown as exc:
+                _log.warning("NISS integration outcome unknown, asking the BCSS", nisses=len(part), reason=str(exc))
+                ready |= self._confirm_integrated(part)
+                continue
+            except PermanentError as exc:
+                _log.warning("NISS integration refused; their forms wait", nisses=len(part), reason=str(exc))
+                continue
+            done = {n: d for n, d in part.items() if n in answers and answers[n].covers(d, purpose)}
+            self.ledger.integration_done(self.cpas_id, done)
+            ready |= done.keys()
+            unclear = {n: d for n, d in part.items() if n not in done}
+            if unclear:  # e.g. refused as already integrated: the repertoire says whether it is
+                codes = sorted({c for n in unclear if n in answers for c in answers[n].codes})
+                _log.info("NISS integration not confirmed by REGISTER, asking with LIST", nisses=len(unclear),
+                          codes=",".join(codes))
+                confirmed = self._confirm_integrated(unclear)
+                ready |= confirmed
+                if len(confirmed) < len(unclear):
+                    _log.warning("NISS not integrated; their forms wait", nisses=len(unclear) - len(confirmed),
+                                 codes=",".join(codes))
+        return ready
+
+    def _confirm_integrated(self, starts: dict[str, date]) -> set[str]:
+        """LIST (read-only): the NISS whose integration covers the day needed are recorded *done*."""
+        from piis_connectors.federal.client import FederalError
+
+        purpose = self.settings.integration_purpose
+        try:
+            answers = self.client.manage_access_many("LIST", starts, purpose)
+        except FederalError as exc:
+            _log.warning("NISS integration status unavailable; their forms wait", nisses=len(starts),
+                         reason=str(exc))
+            return set()
+        done = {n: d for n, d in starts.items() if n in answers and answers[n].covers(d, purpose)}
+        self.ledger.integration_done(self.cpas_id, done)
+        return set(done)
+
+    def _apply(self, outcomes: list[SubmissionOutcome]) -> int:
+        """Store answers; a form refused as "NISS not integrated" (-300020: unregistered meanwhile) makes the
+        next form of that NISS integrate again."""
+        applied = self.ledger.apply(outcomes)
+        lost = [o.client_reference for o in outcomes if any(i.code == "-300020" for i in o.issues)]
+        if lost:
+            self.ledger.integration_forget(self.cpas_id, lost)
+        return applied
 
     def resolve_unknown(self) -> int:
         """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent."""
@@ -266,7 +354,7 @@ class FederalService:
                 elif state == "UNKNOWN":
                     self.ledger.transition(e.key, FormStatus.BUILT)  # never arrived: safe to send again
                 resolved += 1
-            self.ledger.apply(answers)
+            self._apply(answers)
         return resolved
 
     def submit_stream(self, forms: Iterable[FederalForm], *, results_wait: float = 600.0) -> dict[str, int]:
@@ -276,7 +364,7 @@ class FederalService:
         from collections import deque
 
         size = self.settings.batch_size
-        counts = {"recorded": 0, "refused": 0, "known": 0, "sent": 0, "answered": 0}
+        counts = {"recorded": 0, "refused": 0, "known": 0, "sent": 0, "answered": 0, "held": 0}
         open_tickets: deque[str] = deque()
 
         def collect(block: bool) -> None:
@@ -288,7 +376,7 @@ class FederalService:
                     status, results = self.client.batch_result(ticket)
                     if status != "DONE":
                         return
-                self.ledger.apply(outcome_from_result(r, r.form_type, ticket) for r in results)
+                self._apply([outcome_from_result(r, r.form_type, ticket) for r in results])
                 counts["answered"] += len(results)
                 open_tickets.popleft()
 
@@ -305,6 +393,13 @@ class FederalService:
             counts["recorded"] += len(fresh)
             counts["known"] += len(good) - len(fresh)
             to_send = [p for p in good if p.form.client_reference in fresh]
+            if to_send:
+                needs = _needs((p.form.niss, p.element) for p in to_send)
+                integrated = self.ensure_integrated(needs)
+                held = [p for p in to_send if p.form.niss not in integrated and p.form.niss in needs]
+                if held:  # stay *built*: sent by a later run once their NISS is integrated
+                    counts["held"] += len(held)
+                    to_send = [p for p in to_send if p.form.niss in integrated or p.form.niss not in needs]
             if to_send:
                 # the elements just validated and recorded (hash of these exact bytes) are what is sent
                 ticket = self._send_prepared(to_send)
@@ -377,7 +472,7 @@ class FederalService:
                     continue
             kinds = {}
             batch = [outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket) for r in results]
-            self.ledger.apply(batch)
+            self._apply(batch)
             if collect:
                 outcomes.extend(batch)
         return outcomes
@@ -396,6 +491,23 @@ class FederalService:
                                  sign=l.sign, amount_cents=l.amount, percentage=l.percentage, category=l.category)
                    for l in st.lines],
             notices=[StatementNotice(code=c, client_reference=ref, text=text) for c, ref, text in st.notices])
+
+
+_DIS = "{urn:be:sim:spp-is:dis:v1}"
+
+
+def _needs(items: Iterable[tuple[str, etree._Element]]) -> dict[str, date]:
+    """NISS -> the earliest day its forms must be covered by the integration: the day the BCSS checks (the
+    EntryDate of a B or C, the start of the recovered period of a D)."""
+    needs: dict[str, date] = {}
+    for niss, element in items:
+        text = element.findtext(_DIS + "EntryDate") or element.findtext(_DIS + "PeriodStart")
+        if not text:
+            continue
+        day = date.fromisoformat(text[:10])
+        if niss not in needs or day < needs[niss]:
+            needs[niss] = day
+    return needs
 
 
 def chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
@@ -72,6 +73,7 @@ class SimulatorApp:
         self._worker: threading.Thread | None = None
         self._wsdl = (schemas.WSDL_PATH).read_text(encoding="utf-8")
         self._last_reply: bytes | None = None
+        self._calls: Counter[str] = Counter()  # SSDN messages and ManageAccess actions (admin stats, tests)
 
     # ------------------------------------------------------------------ lifecycle
     def start_worker(self) -> None:
@@ -218,6 +220,7 @@ class SimulatorApp:
 
     def _handle_ssdn(self, inner: etree._Element, *, duplicate: bool, shuffle: bool) -> etree._Element:
         received = datetime.now()
+        self._calls["ssdn_messages"] += 1
         ticket = str(uuid.uuid4())
         issues = schemas.validate(schemas.envelope_schema(), inner)
         if issues:
@@ -364,6 +367,7 @@ class SimulatorApp:
         ssin = payload.findtext(_MA + "SSIN") or ""
         purpose = int(payload.findtext(_MA + "Purpose") or 2)
         action = payload.findtext(_MA + "Action") or "LIST"
+        self._calls["manage_access_" + action.lower()] += 1
         start = payload.findtext(f"{_MA}Period/{{{envelope.COMMON_NS}}}StartDate") or payload.findtext(f"{_MA}Period/{_MA}StartDate")
         end = payload.findtext(f"{_MA}Period/{{{envelope.COMMON_NS}}}EndDate") or payload.findtext(f"{_MA}Period/{_MA}EndDate")
         db = self.store.db
@@ -478,7 +482,9 @@ class SimulatorApp:
                 return [dict(r) for r in db.execute("SELECT * FROM notices ORDER BY id").fetchall()]
             if name == "stats":
                 return {"forms": db.execute("SELECT COUNT(*) FROM forms").fetchone()[0],
-                        "pending": db.execute("SELECT COUNT(*) FROM forms WHERE state='PENDING'").fetchone()[0]}
+                        "pending": db.execute("SELECT COUNT(*) FROM forms WHERE state='PENDING'").fetchone()[0],
+                        "integrations": db.execute("SELECT COUNT(*) FROM integrations").fetchone()[0],
+                        "calls": dict(self._calls)}
         raise KeyError(f"unknown admin operation {method} {name}")
 
 
