@@ -697,8 +697,12 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
                 continue
             state, answer, ticket, stored = _outcome_fields(outcome)
             if state == "answered" and answer:
-                e.state, e.answer, e.result = state, answer, stored
-                pushes.append(_answer_push(e, answer))
+                # Conditional: two collect tasks may look at the same forms; one records the answer.
+                won = s.execute(update(Effect).where(Effect.id == e.id, Effect.state == "submitted").values(
+                    state=state, answer=answer, result=stored, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)).rowcount
+                if won:
+                    pushes.append(_answer_push(e, answer))
         _insert_ignore(s, Effect, pushes)
         _record_stat(s, run_id, "collect", len(pushes), time.perf_counter() - t0)
         s.commit()
