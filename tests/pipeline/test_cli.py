@@ -100,3 +100,26 @@ def test_run_inspect_replay_incremental_and_one_dossier(cli_env) -> None:
 
     code, out = _invoke("run", "--cpas", "nowhere")
     assert code == 2 and "unknown CPAS nowhere" in out
+
+
+def test_progress_display_and_summary_tables_render_every_count() -> None:
+    from rich.console import Console
+
+    from piis_bridge.cli.pipeline_commands import _Display, _stages_table, _summary_table
+    from piis_bridge.pipeline.runner import RunSummary
+
+    summary = RunSummary(run_id="r1", status="finished", elapsed_seconds=3.2, counts={
+        "fetched": 10, "processed": 7, "skipped": 1, "items_quarantined": 2, "forms": 8, "forms_answered": 8,
+        "answers": {"ACCEPTED": 7, "REFUSED": 1}, "pushed": 9, "push_open": 1, "pull_errors": {"liege": "down"}},
+        stages={"pull": {"units": 10, "tasks": 1, "busy_seconds": 0.1, "units_per_busy_second": 100.0}})
+    console = Console(record=True, width=120)
+    display = _Display(console)
+    display(summary)
+    tasks = {t.description.strip(): (t.completed, t.total) for t in display.progress.tasks}
+    assert tasks["mapped + rules + forms"] == (10, 10)
+    assert tasks["federal forms answered"] == (8, 8)
+    assert tasks["pushed back"] == (9, 10)
+    console.print(_summary_table(summary))
+    console.print(_stages_table(summary))
+    text = console.export_text()
+    assert "federal answer REFUSED" in text and "pull failed: liege" in text and "100.0" in text
