@@ -129,6 +129,8 @@ _Row = tuple[date, "SubsidyType | None", bool, bool, int, int, "str | None"]
 _TYPE_ORDER = {t: i for i, t in enumerate(SubsidyType)}
 _JSON_TYPE = {None: None, **{t: t.value for t in SubsidyType}}  # what model_dump(mode="json") writes
 _LINE_FIELDS = frozenset(SubsidyMonthLine.model_fields)
+_MONTH_FIELDS = frozenset(SubsidyMonth.model_fields)
+_PLAN_FIELDS_SET = frozenset(SubsidyPlan.model_fields) - {"rounding"}  # rounding keeps its default
 _new = object.__new__
 _set = object.__setattr__
 
@@ -152,15 +154,29 @@ class _Result:
 
 
 def _plan_model(r: _Result) -> SubsidyPlan:
+    """The public model of a plan.  Built without validation (every value comes from _compute, already
+    of its field's type), with the fields set that ``SubsidyPlan(...)`` keyword validation would give."""
     if r.minimal:
         return SubsidyPlan(contract_id=r.contract_id, type=None, notes=r.notes)
-    months = tuple(fast_construct(SubsidyMonth, {  # rows built by _compute, already valid
-        "month": m, "subsidy_type": t, "covered_by_piis": cov, "project_running": run, "ri_amount_cents": ri,
-        "subsidy_cents": sub, "excluded_reason": why}) for m, t, cov, run, ri, sub, why in r.months)
-    return SubsidyPlan(
-        contract_id=r.contract_id, type=r.type, opened_by_this_contract=r.opened_by_this_contract,
-        window_start=r.window_start, window_end=r.window_end, months=months, total_cents=r.total_cents,
-        remaining_months=r.remaining_months, lifetime=r.lifetime, budget_article=r.budget_article, notes=r.notes)
+    months = []
+    for m, t, cov, run, ri, sub, why in r.months:
+        month = _new(SubsidyMonth)
+        _set(month, "__dict__", {"month": m, "subsidy_type": t, "covered_by_piis": cov, "project_running": run,
+                                 "ri_amount_cents": ri, "subsidy_cents": sub, "excluded_reason": why})
+        _set(month, "__pydantic_fields_set__", set(_MONTH_FIELDS))
+        _set(month, "__pydantic_extra__", None)
+        _set(month, "__pydantic_private__", None)
+        months.append(month)
+    plan = _new(SubsidyPlan)
+    _set(plan, "__dict__", {
+        "contract_id": r.contract_id, "type": r.type, "opened_by_this_contract": r.opened_by_this_contract,
+        "window_start": r.window_start, "window_end": r.window_end, "months": tuple(months),
+        "total_cents": r.total_cents, "remaining_months": r.remaining_months, "lifetime": r.lifetime,
+        "budget_article": r.budget_article, "rounding": ROUNDING, "notes": r.notes})
+    _set(plan, "__pydantic_fields_set__", set(_PLAN_FIELDS_SET))
+    _set(plan, "__pydantic_extra__", None)
+    _set(plan, "__pydantic_private__", None)
+    return plan
 
 
 def _iso(day: date | None) -> str | None:

@@ -23,6 +23,7 @@ from piis_bridge.rules.agenda import AgendaItem, _ORDER, agenda, contract_dues
 from piis_bridge.rules.inspection import inspection_checklist
 from piis_bridge.rules.settings import RuleSettings
 from piis_bridge.rules.subsidies import (
+    SubsidyPlan,
     _compute,
     _plan_json,
     _plan_model,
@@ -50,6 +51,10 @@ def test_subsidy_fast_forms_equal_the_model_forms(caseload, settings):
     for contract, _ in caseload:
         result = _compute(contract, settings)[0]
         plan = _plan_model(result)
+        validated = SubsidyPlan.model_validate(plan.model_dump())
+        assert plan == validated and plan.model_dump() == validated.model_dump()
+        if not result.minimal:  # as SubsidyPlan(...) given every field but the rounding text
+            assert plan.model_fields_set == set(SubsidyPlan.model_fields) - {"rounding"}
         assert _plan_json(result) == plan_json(plan)
         if not result.minimal:
             assert _schedule(result) == plan.to_schedule()
