@@ -119,8 +119,8 @@ class Ledger:
                 if r["key"] not in known and r["key"] not in seen:
                     fresh.append(r)
                     seen.add(r["key"])
-            if fresh:
-                s.execute(insert(FormEntry), fresh)
+            if fresh:  # Core executemany: no ORM object per form
+                s.connection().execute(insert(FormEntry.__table__), fresh)
             s.commit()
             return fresh
 

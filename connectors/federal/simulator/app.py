@@ -73,6 +73,7 @@ class SimulatorApp:
         self._worker: threading.Thread | None = None
         self._wsdl = (schemas.WSDL_PATH).read_text(encoding="utf-8")
         self._last_reply: bytes | None = None
+        self._faults_maybe = True  # faults are added only through the admin API: skip the lookup when none are left
         self._calls: Counter[str] = Counter()  # SSDN messages and ManageAccess actions (admin stats, tests)
 
     # ------------------------------------------------------------------ lifecycle
@@ -167,10 +168,13 @@ class SimulatorApp:
         return environ["wsgi.input"].read(length)
 
     def _take_fault(self) -> tuple[str, float] | None:
+        if not self._faults_maybe:  # no store lock for nothing (the batch worker holds it while evaluating)
+            return None
         with self.store.lock:
             row = self.store.db.execute("SELECT id, kind, delay, remaining FROM faults WHERE remaining>0 ORDER BY id"
                                         " LIMIT 1").fetchone()
             if row is None:
+                self._faults_maybe = False
                 return None
             self.store.db.execute("UPDATE faults SET remaining=remaining-1 WHERE id=?", (row["id"],))
             return row["kind"], float(row["delay"])
@@ -470,6 +474,7 @@ class SimulatorApp:
                 if method == "POST":
                     db.execute("INSERT INTO faults(kind, remaining, delay) VALUES(?,?,?)",
                                (body["kind"], int(body.get("count", 1)), float(body.get("delay", 0))))
+                    self._faults_maybe = True
                 elif method == "DELETE":
                     db.execute("DELETE FROM faults")
                 return [dict(r) for r in db.execute("SELECT * FROM faults WHERE remaining>0").fetchall()]

@@ -76,14 +76,20 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        # settings (clock, config) are read several times per form and written only through set_setting
+        self._settings: dict[str, str | None] = {}
 
     def setting(self, key: str, default: str | None = None) -> str | None:
-        row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
-        return default if row is None else row[0]
+        if key not in self._settings:
+            row = self.db.execute("SELECT value FROM settings WHERE key=?", (key,)).fetchone()
+            self._settings[key] = None if row is None else row[0]
+        value = self._settings[key]
+        return default if value is None else value
 
     def set_setting(self, key: str, value: str) -> None:
         self.db.execute("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
                         (key, value))
+        self._settings[key] = value
 
     def close(self) -> None:
         with self.lock:
