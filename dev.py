@@ -3,6 +3,7 @@
 
     python3 dev.py demo   # the main job end to end on embedded defaults
     python3 dev.py test   # the whole test suite
+    python3 dev.py bench NAME [ARGS]   # one benchmark, e.g. "bench rules -n 3000" (benchmarks/bench_NAME.py)
 
 Both create ./.venv on first use and (re)install the project into it when pyproject.toml or
 setup.py changed, so a fresh clone needs no other step.  Only the standard library is used here
@@ -57,7 +58,11 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return subprocess.call([BIN / "piis-bridge", "demo", *rest], cwd=ROOT)
     if command == "bench":
-        return subprocess.call([PY, "-m", "pytest", "benchmarks", "-p", "no:randomly", *rest], cwd=ROOT)
+        names = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py"))
+        if not rest or rest[0] not in names:
+            print(f"usage: python3 dev.py bench NAME [ARGS]; NAME is one of: {', '.join(names)}")
+            return 2
+        return subprocess.call([PY, ROOT / "benchmarks" / f"bench_{rest[0]}.py", *rest[1:]], cwd=ROOT)
     # pytest exits 5 when it collected no test: that is a failure here, never a pass.
     code = subprocess.call([PY, "-m", "pytest", *rest], cwd=ROOT)
     if code == 5:
