@@ -59,7 +59,10 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
     if result_backend.startswith("db+sqlite:///"):
         Path(result_backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if broker.startswith("filesystem://"):
-        broker = broker.replace("filesystem://", f"{fstransport.SCHEME}://", 1)
+        # The folders come from the transport options; naming a host only keeps kombu from
+        # warning "No hostname was supplied" on every connection.
+        rest = broker.removeprefix("filesystem://")
+        broker = f"{fstransport.SCHEME}://{rest or 'localhost//'}"
     return {
         "broker_url": broker,
         "broker_transport_options": transport,

@@ -93,7 +93,7 @@ def _step_rules(console: Console, examples: Path) -> bool:
 
 
 def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, timeout: float) -> bool:
-    from piis_connectors.casesystem.seed import OCMWS, generate
+    from piis_connectors.casesystem.seed import OCMWS
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
     from piis_connectors.federal.admin import SimulatorAdmin
     from piis_connectors.federal.simulator.server import start_simulator
@@ -111,13 +111,11 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
     admin = SimulatorAdmin(federal.base_url)
     try:
         served = OCMWS[:DEMO_OCMWS]
-        by_kbo: dict[str, set[str]] = {}
-        for contract in generate(dossiers, 1):
-            by_kbo.setdefault(contract.ocmw, set()).add(contract.data["client"]["rijksregisternummer"])
         cpas_config: dict[str, Any] = {}
         for kbo, ins, name in served:
+            # The CPAS is known to the BCSS; each person's NISS is integrated by the federal plugin
+            # itself (ManageAccess) before that person's first form.
             admin.register_cpas(kbo, ins, name=name)
-            admin.integrate_many(kbo, sorted(by_kbo.get(kbo, ())))
             key = name.split()[-1].lower()
             cpas_config[key] = {
                 "name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "federal": "federal",
