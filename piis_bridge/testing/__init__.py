@@ -11,7 +11,8 @@ Fixtures:
     Captures log records (all levels), stdout and stderr; ``check()`` (also run at teardown) fails
     if a checksum-valid NISS reached any of them.
 
-Classes (``from piis_bridge.testing import ...``): :class:`CaseSystemPluginConformance` (subclass it),
+Classes (``from piis_bridge.testing import ...``): :class:`CaseSystemPluginConformance`,
+:class:`FederalPluginConformance`, :class:`TransferPluginConformance` (subclass them),
 :class:`PluginUnderTest`, :class:`CaseSystemHarness`, :class:`SampleCaseSystem`,
 :class:`SampleCaseSystemPlugin`, :class:`SampleHarness`.  The connectors add the
 ``federal_simulator`` and ``casesystem_simulator`` fixtures from their own pytest plugins.
@@ -28,11 +29,15 @@ import pytest
 __all__ = [
     "CaseSystemHarness",
     "CaseSystemPluginConformance",
+    "FederalHarness",
+    "FederalPluginConformance",
     "NissGuard",
     "PluginUnderTest",
     "SampleCaseSystem",
     "SampleCaseSystemPlugin",
     "SampleHarness",
+    "TransferHarness",
+    "TransferPluginConformance",
     "niss_guard",
     "sample_case_system",
 ]
@@ -41,6 +46,10 @@ _LAZY = {
     "CaseSystemHarness": "piis_bridge.testing.conformance",
     "CaseSystemPluginConformance": "piis_bridge.testing.conformance",
     "PluginUnderTest": "piis_bridge.testing.conformance",
+    "FederalHarness": "piis_bridge.testing.federal",
+    "FederalPluginConformance": "piis_bridge.testing.federal",
+    "TransferHarness": "piis_bridge.testing.transfer",
+    "TransferPluginConformance": "piis_bridge.testing.transfer",
     "SampleCaseSystem": "piis_bridge.testing.sample",
     "SampleCaseSystemPlugin": "piis_bridge.testing.sample",
     "SampleHarness": "piis_bridge.testing.sample",

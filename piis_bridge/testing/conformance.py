@@ -56,6 +56,7 @@ class PluginUnderTest:
     harness: CaseSystemHarness
     settings: dict[str, Any] = field(default_factory=dict)
     cpas_id: str = "conformance"
+    cpas: dict[str, str] | None = None  # name, ins_code, bce of the test CPAS (a default with real check digits)
 
 
 @dataclass

@@ -1,0 +1,173 @@
+"""Conformance tests a federal plugin runs against itself (forms B/C/D to the federal service).
+
+Why through :class:`~piis_bridge.hooks.manager.PluginHost`: the nightly run calls the federal hooks
+that way, so the kit checks what the run relies on (federal.md 3 idempotency, issue #5 "nothing
+submitted twice", local validation before sending) exactly as the run sees it.
+
+Generic: the kit imports no connector.  A plugin author subclasses :class:`FederalPluginConformance`
+and provides one fixture, ``federal_plugin``, returning a
+:class:`~piis_bridge.testing.conformance.PluginUnderTest` whose ``harness`` (a
+:class:`FederalHarness`) drives the remote service, usually the ``federal_simulator`` fixture of
+``piis_connectors.federal.testing`` (see docs/plugins.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import pytest
+
+from piis_bridge.config import Settings
+from piis_bridge.forms import TERMINAL_STATUSES, FederalForm, FormStatus, SubmissionOutcome, event_for_contract
+from piis_bridge.hooks.manager import PluginHost
+from piis_bridge.testing.conformance import _TEST_CPAS, PluginUnderTest
+
+__all__ = ["FederalHarness", "FederalKit", "FederalPluginConformance", "form_key"]
+
+
+@runtime_checkable
+class FederalHarness(Protocol):
+    """What the kit needs from the remote federal service (or its simulator)."""
+
+    def contract(self, index: int) -> Any:
+        """A valid canonical contract of the test CPAS (distinct per ``index``) the remote accepts."""
+
+    def break_form(self, form: FederalForm) -> FederalForm:
+        """The same form changed so that it fails the plugin's local validation (e.g. an out-of-range rubric)."""
+
+    def claims(self) -> int:
+        """How many forms (claims) the remote service holds in total."""
+
+
+def form_key(form: FederalForm) -> str:
+    """The idempotency key a form travels with (its own, or the one derived from its content)."""
+    return form.client_reference or form.derived_key()
+
+
+@dataclass
+class FederalKit:
+    host: PluginHost
+    put: PluginUnderTest
+
+    @property
+    def harness(self) -> FederalHarness:
+        return self.put.harness  # type: ignore[return-value]
+
+    def _failures(self) -> str:
+        return "; ".join(f"{f.hook}: {f.error_type}: {f.message} (record {f.record_id})" for f in self.host.failures)
+
+    def build(self, contract: Any, event: Any = None) -> list[FederalForm]:
+        forms = self.host.federal_build_forms(self.put.cpas_id, contract, event or event_for_contract(contract))
+        if self.host.failures:
+            pytest.fail(f"piis_federal_build_forms failed: {self._failures()}")
+        return forms
+
+    def submit(self, forms: list[FederalForm]) -> list[SubmissionOutcome]:
+        outcomes = self.host.federal_submit(self.put.cpas_id, forms)
+        if outcomes is None:
+            pytest.fail(f"piis_federal_submit failed: {self._failures()}")
+        return outcomes
+
+    def settle(self, outcomes: list[SubmissionOutcome], timeout: float = 20.0) -> dict[str, SubmissionOutcome]:
+        """Ask for results by ticket until every submitted form has a final answer."""
+        final = {o.client_reference: o for o in outcomes if o.status in TERMINAL_STATUSES}
+        tickets = sorted({o.ticket for o in outcomes if o.ticket and o.client_reference not in final})
+        deadline = time.monotonic() + timeout
+        while len(final) < len(outcomes) and time.monotonic() < deadline:
+            fetched = self.host.federal_fetch_results(self.put.cpas_id, tickets)
+            if fetched is None:
+                pytest.fail(f"piis_federal_fetch_results failed: {self._failures()}")
+            final.update({o.client_reference: o for o in fetched if o.status in TERMINAL_STATUSES})
+            if len(final) < len(outcomes):
+                time.sleep(0.1)
+        missing = sorted({o.client_reference for o in outcomes} - set(final))
+        assert not missing, f"no final result after {timeout}s for forms {missing} (tickets {tickets})"
+        return final
+
+
+class FederalPluginConformance:
+    """Subclass as ``TestXxxFederalConformance`` and provide the ``federal_plugin`` fixture."""
+
+    @pytest.fixture
+    def federal_plugin(self) -> PluginUnderTest:  # pragma: no cover - must be overridden
+        raise NotImplementedError("provide a `federal_plugin` fixture returning a PluginUnderTest")
+
+    @pytest.fixture
+    def federal_kit(self, federal_plugin: PluginUnderTest, tmp_path: Path) -> Iterator[FederalKit]:
+        put = federal_plugin
+        identity = put.cpas or _TEST_CPAS
+        routes = {put.cpas_id: {**identity, "case_system": None, "federal": put.name, "transfer": None,
+                                "plugins": {put.name: put.settings} if put.settings else {}}}
+        settings = Settings(cpas=routes, state_dir=tmp_path / "state",
+                            database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}")
+        host = PluginHost(settings, plugins=[(put.name, put.plugin)], load_entrypoints=False, strict=True)
+        failed = host.startup()
+        if failed:
+            pytest.fail(f"piis_startup of {put.name!r} raised {failed[0].error_type}: {failed[0].message}")
+        yield FederalKit(host=host, put=put)
+
+    # ------------------------------------------------------------------ building
+
+    def test_building_twice_gives_the_same_idempotency_keys(self, federal_kit: FederalKit) -> None:
+        contract = federal_kit.harness.contract(0)
+        first, second = federal_kit.build(contract), federal_kit.build(contract)
+        assert first, "a valid contract must give at least one form"
+        keys = [form_key(f) for f in first]
+        assert len(keys) == len(set(keys)), f"two forms of one build share a key: {keys}"
+        assert keys == [form_key(f) for f in second], "building the same contract twice must give the same keys"
+
+    def test_forms_name_the_contract_they_come_from(self, federal_kit: FederalKit) -> None:
+        contract = federal_kit.harness.contract(1)
+        for form in federal_kit.build(contract):
+            assert form.record_id == contract.contract_id, \
+                f"form {form.kind} carries record_id {form.record_id!r}, not the contract id {contract.contract_id!r}"
+            assert form.cpas_id == federal_kit.put.cpas_id
+
+    # ------------------------------------------------------------------ submitting
+
+    def test_submitting_the_same_forms_twice_never_creates_a_second_claim(self, federal_kit: FederalKit) -> None:
+        forms = federal_kit.build(federal_kit.harness.contract(2))
+        before = federal_kit.harness.claims()
+        first = federal_kit.submit(forms)
+        federal_kit.settle(first)
+        held = federal_kit.harness.claims()
+        assert held == before + len(forms), f"{len(forms)} form(s) submitted, the remote gained {held - before}"
+        again = federal_kit.submit(federal_kit.build(federal_kit.harness.contract(2)))
+        assert [o.client_reference for o in again] == [o.client_reference for o in first], \
+            "a resubmitted form must keep its key"
+        federal_kit.settle(again)
+        assert federal_kit.harness.claims() == held, "submitting the same forms again created a second claim"
+
+    def test_results_come_back_for_every_submitted_form(self, federal_kit: FederalKit) -> None:
+        forms = [f for i in range(3, 6) for f in federal_kit.build(federal_kit.harness.contract(i))]
+        outcomes = federal_kit.submit(forms)
+        assert len(outcomes) == len(forms), f"{len(forms)} forms submitted, {len(outcomes)} outcomes returned"
+        assert [o.client_reference for o in outcomes] == [form_key(f) for f in forms], \
+            "outcomes must come back in the order of the forms, under their keys"
+        final = federal_kit.settle(outcomes)
+        assert set(final) == {form_key(f) for f in forms}
+
+    def test_a_locally_invalid_form_is_reported_with_its_rubric_and_never_sent(self, federal_kit: FederalKit) -> None:
+        (form, *_) = federal_kit.build(federal_kit.harness.contract(6))
+        bad = federal_kit.harness.break_form(form)
+        before = federal_kit.harness.claims()
+        (outcome,) = federal_kit.submit([bad])
+        assert outcome.status is FormStatus.REFUSED, f"an invalid form came back {outcome.status}"
+        assert outcome.issues, "a locally refused form must say why"
+        assert all(issue.rubric for issue in outcome.issues), \
+            f"issues without their rubric: {[(i.code, i.field) for i in outcome.issues]}"
+        assert federal_kit.harness.claims() == before, "a form that failed local validation reached the remote"
+
+    # ------------------------------------------------------------------ privacy
+
+    def test_no_niss_reaches_the_logs(self, federal_kit: FederalKit, niss_guard: Any) -> None:
+        logging.getLogger().setLevel(logging.DEBUG)
+        forms = federal_kit.build(federal_kit.harness.contract(7))
+        bad = federal_kit.harness.break_form(federal_kit.build(federal_kit.harness.contract(8))[0])
+        federal_kit.settle([o for o in federal_kit.submit([*forms, bad]) if o.status is not FormStatus.REFUSED])
+        niss_guard.check()
