@@ -163,6 +163,30 @@ class FederalPluginConformance:
             f"issues without their rubric: {[(i.code, i.field) for i in outcome.issues]}"
         assert federal_kit.harness.claims() == before, "a form that failed local validation reached the remote"
 
+    def test_an_incomplete_event_is_never_sent_and_its_error_names_the_contract(self, federal_kit: FederalKit) -> None:
+        """A recovery event without its recovery data (no month, amount, period: federal.md 4) cannot make a
+        valid form D.  Either the build fails, reported under the contract id, or the form it gives is refused
+        locally with its rubric and still names the contract; either way nothing reaches the remote."""
+        from piis_bridge.forms import ContractEvent, EventKind
+
+        contract = federal_kit.harness.contract(9)
+        before = federal_kit.harness.claims()
+        forms = federal_kit.host.federal_build_forms(federal_kit.put.cpas_id, contract,
+                                                     ContractEvent(kind=EventKind.RECOVERY))
+        if federal_kit.host.failures:
+            assert not forms
+            for failure in federal_kit.host.failures:
+                assert failure.record_id == contract.contract_id, \
+                    f"a build failure is reported under {failure.record_id!r}, not the contract id"
+        else:
+            assert forms, "an event must give forms or a reported failure, not nothing"
+            assert {f.record_id for f in forms} == {contract.contract_id}
+            outcomes = federal_kit.submit(forms)
+            assert [o.status for o in outcomes] == [FormStatus.REFUSED] * len(forms), \
+                f"an incomplete form was accepted for sending: {[o.status for o in outcomes]}"
+            assert all(o.issues and all(i.rubric for i in o.issues) for o in outcomes)
+        assert federal_kit.harness.claims() == before, "an incomplete form reached the remote"
+
     # ------------------------------------------------------------------ privacy
 
     def test_no_niss_reaches_the_logs(self, federal_kit: FederalKit, niss_guard: Any) -> None:
