@@ -52,6 +52,9 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    # hide_parameters: a failed statement's text would otherwise carry its bound values (a NISS)
+    # into exception messages, quarantine reasons and logs.
+    kwargs.setdefault("hide_parameters", True)
     engine = create_engine(url, future=True, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
