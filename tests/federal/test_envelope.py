@@ -111,7 +111,7 @@ def test_envelope_round_trip() -> None:
     assert dis.parse_decision_result(back.services[0].payload[0]) == result
 
 
-SHARED = Path("/work/shared/bcss/XSD/SSDN")
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "bcss" / "XSD" / "SSDN"  # shared/ beside the repo
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="official copies not present on this machine")
