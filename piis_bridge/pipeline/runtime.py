@@ -78,10 +78,15 @@ class Runtime:
                 self._engine = make_engine(self.settings.database_url)
             return self._engine
 
-    def session(self) -> Session:
+    @property
+    def sessions(self) -> sessionmaker[Session]:
+        """The sessionmaker itself, for core services that open their own transactions (transfer)."""
         if self._sessions is None:
             self._sessions = make_sessionmaker(self.engine)
-        return self._sessions()
+        return self._sessions
+
+    def session(self) -> Session:
+        return self.sessions()
 
     # ------------------------------------------------------------------ plugins
     @property

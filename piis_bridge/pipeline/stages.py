@@ -387,6 +387,48 @@ def _event_for(contract: Any) -> Any:
     return "sync"
 
 
+def _transfer_configured(rt: Runtime, cpas_id: str) -> bool:
+    cpas = rt.settings.cpas.get(cpas_id)
+    return bool(cpas is not None and cpas.transfer)
+
+
+def _detect_transfers(rt: Runtime, run_id: str, moves: list[tuple[str, str, int, Any]]) -> set[str]:
+    """Open a transfer case for each contract whose beneficiary moved (R-TRF-01) and queue the social
+    worker's task as a push effect.
+
+    Runs after the item transaction has committed: the transfer service opens its own transactions
+    (one SQLite writer at a time).  Safe every night: a case is opened once per move and contract,
+    and the task's push key is stable, so a repeated detection inserts nothing.
+    """
+    from piis_bridge.transfer.detection import detect_transfer
+    from piis_bridge.transfer.package import PackageParty
+
+    rows: list[dict[str, Any]] = []
+    for cpas_id, record_id, item_id, contract in moves:
+        cfg = rt.settings.cpas[cpas_id]
+        try:
+            found = detect_transfer(rt.sessions, cpas_id=cpas_id, contract=contract, record_id=record_id,
+                                    party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce))
+        except Exception as exc:  # noqa: BLE001 - one record's detection must not stop the run
+            with rt.session() as s:
+                _quarantine(s, run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage="transfer",
+                            reason=f"{type(exc).__name__}: {exc}", item_id=item_id)
+                s.commit()
+            continue
+        if found is None or found.task is None:
+            continue
+        task = found.task
+        rows.append(dict(key=f"push:{cpas_id}:{task.key}"[:200], kind="push", run_id=run_id, item_id=item_id,
+                         cpas_id=cpas_id, record_id=record_id, state="pending", payload_type=_type_path(task),
+                         payload=task.model_dump_json(), created_at=utcnow(), updated_at=utcnow()))
+    if not rows:
+        return set()
+    with rt.session() as s:
+        _insert_ignore(s, Effect, rows)
+        s.commit()
+    return {row["cpas_id"] for row in rows}
+
+
 def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, attempt: int = 0) -> None:
     """Map, evaluate and build the forms of a chunk of items; forms become keyed effects."""
     t0 = time.perf_counter()
@@ -404,6 +446,7 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
     retry_ids: list[int] = []
     touched: set[str] = set()
     effect_rows: list[dict[str, Any]] = []
+    moves: list[tuple[str, str, int, Any]] = []  # (cpas, record, item, contract) to check for a move (R-TRF)
     with rt.session() as s:
         items = list(s.scalars(select(WorkItem).where(WorkItem.lease_owner == owner, WorkItem.state == "leased")
                                .order_by(WorkItem.id)))
@@ -467,9 +510,13 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
             effect_rows.extend(rows)
             item.forms, item.findings, item.state = len(forms), findings, "done"
             touched.add(item.cpas_id)
+            if _transfer_configured(rt, item.cpas_id):
+                moves.append((item.cpas_id, item.record_id, item.id, contract))
         _insert_ignore(s, Effect, effect_rows)
         _record_stat(s, run_id, "evaluate", len(items) - len(retry_ids), time.perf_counter() - t0)
         s.commit()
+    if moves:
+        touched.update(_detect_transfers(rt, run_id, moves))
     for cpas_id in sorted(touched):
         enq.submit(run_id, cpas_id)
         enq.push(run_id, cpas_id)

@@ -63,3 +63,54 @@ def test_real_plugins_end_to_end_embedded(tmp_path: Path, world) -> None:
     # Every form that reached the federal service has its answer recorded in the run.
     assert len(forms) <= c["forms_answered"]
     assert sum((c.get("answers") or {}).values()) == c["forms_answered"]
+
+
+def test_moves_open_transfer_cases_once_and_tell_the_social_worker(tmp_path: Path, world) -> None:
+    """R-TRF-01 in the nightly run: a contract ended by a move opens a transfer case and the social
+    worker gets a task in the case system; the next night opens and pushes nothing new."""
+    from sqlalchemy import create_engine, func, select
+
+    from piis_bridge.pipeline.models import Effect
+    from piis_bridge.transfer.tables import TransferCase
+    from piis_connectors.casesystem.seed import generate
+
+    from piis_connectors.casesystem.seed import OCMWS
+
+    case, federal, _ = world
+    kbo, ins, name = next(o for o in OCMWS if o[0] == "0212345470")  # the OCMW with the most moves in this seed
+    federal.admin.register_cpas(kbo, ins, name=name)
+    moved = {c.data["contractnummer"] for c in generate(120, 1)
+             if c.ocmw == kbo and (c.data.get("stopzetting") or {}).get("reden") == "VERHUIS"}
+    assert moved, "the seed should hold at least one move for this OCMW"
+    settings = Settings.model_validate({
+        "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
+        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+        "state_dir": str(tmp_path / "state"),
+        "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
+        "cpas": {"gent": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus",
+                          "federal": "federal", "transfer": "transfer", "plugins": {
+                              "neptunus": {"base_url": case.url, "client_id": "piis-bridge",
+                                           "client_secret": "geheim", "ocmw_kbo": kbo},
+                              "federal": {"endpoint": federal.endpoint, "mode": "batch"}}}},
+    })
+    options = PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5)
+    first = run_nightly(settings, options=options, timeout=120)
+    assert first.status == "finished", first
+    engine = create_engine(f"sqlite:///{tmp_path}/app.sqlite3")
+
+    def state() -> tuple[list[str], int, int]:
+        with engine.connect() as conn:
+            cases = list(conn.execute(select(TransferCase.case_id)).scalars())
+            tasks = conn.execute(select(func.count()).select_from(Effect).where(
+                Effect.kind == "push", Effect.key.like("%:detected"))).scalar_one()
+            done = conn.execute(select(func.count()).select_from(Effect).where(
+                Effect.kind == "push", Effect.key.like("%:detected"), Effect.state == "done")).scalar_one()
+        return cases, tasks, done
+
+    cases, tasks, done = state()
+    assert 0 < len(cases) <= len(moved)
+    assert tasks == done == len(cases)  # one task per case, each pushed to the case system
+    case.store.touch(sorted(moved))  # the social worker saves the ended contracts again
+    second = run_nightly(settings, options=options, timeout=120)
+    assert second.status == "finished", second
+    assert state() == (cases, tasks, done)  # same cases, no new task
