@@ -92,6 +92,15 @@ class ConformanceKit:
         return self.host.case_map_record(self.put.cpas_id, record)
 
 
+def start_host(settings: Settings, put: PluginUnderTest) -> PluginHost:
+    """A strict host holding only the plugin under test, started; a failing ``piis_startup`` fails the test."""
+    host = PluginHost(settings, plugins=[(put.name, put.plugin)], load_entrypoints=False, strict=True)
+    failed = host.startup()
+    if failed:
+        pytest.fail(f"piis_startup of {put.name!r} raised {failed[0].error_type}: {failed[0].message}")
+    return host
+
+
 def _ids(records: list[SourceRecord]) -> list[str]:
     return [r.record_id for r in records]
 
@@ -109,10 +118,7 @@ class CaseSystemPluginConformance:
         routes = {put.cpas_id: {**_TEST_CPAS, "case_system": put.name, "federal": None, "transfer": None,
                                 "plugins": {put.name: put.settings} if put.settings else {}}}
         settings = Settings(cpas=routes, state_dir=tmp_path / "state")
-        host = PluginHost(settings, plugins=[(put.name, put.plugin)], load_entrypoints=False, strict=True)
-        failed = host.startup()
-        if failed:
-            pytest.fail(f"piis_startup of {put.name!r} raised {failed[0].error_type}: {failed[0].message}")
+        host = start_host(settings, put)
         yield ConformanceKit(host=host, put=put)
 
     # ------------------------------------------------------------------ change feed

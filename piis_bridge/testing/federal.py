@@ -25,7 +25,7 @@ import pytest
 from piis_bridge.config import Settings
 from piis_bridge.forms import TERMINAL_STATUSES, FederalForm, FormStatus, SubmissionOutcome, event_for_contract
 from piis_bridge.hooks.manager import PluginHost
-from piis_bridge.testing.conformance import _TEST_CPAS, PluginUnderTest
+from piis_bridge.testing.conformance import _TEST_CPAS, PluginUnderTest, start_host
 
 __all__ = ["FederalHarness", "FederalKit", "FederalPluginConformance", "form_key"]
 
@@ -105,10 +105,7 @@ class FederalPluginConformance:
                                 "plugins": {put.name: put.settings} if put.settings else {}}}
         settings = Settings(cpas=routes, state_dir=tmp_path / "state",
                             database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}")
-        host = PluginHost(settings, plugins=[(put.name, put.plugin)], load_entrypoints=False, strict=True)
-        failed = host.startup()
-        if failed:
-            pytest.fail(f"piis_startup of {put.name!r} raised {failed[0].error_type}: {failed[0].message}")
+        host = start_host(settings, put)
         yield FederalKit(host=host, put=put)
 
     # ------------------------------------------------------------------ building

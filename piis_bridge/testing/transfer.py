@@ -23,7 +23,7 @@ import pytest
 
 from piis_bridge.config import Settings
 from piis_bridge.hooks.manager import PluginHost
-from piis_bridge.testing.conformance import PluginUnderTest
+from piis_bridge.testing.conformance import PluginUnderTest, start_host
 
 __all__ = ["TransferHarness", "TransferKit", "TransferPluginConformance", "tamper"]
 
@@ -104,10 +104,7 @@ class TransferPluginConformance:
                                "plugins": {put.name: party.get("settings") or {}}}
         settings = Settings(cpas=routes, state_dir=tmp_path / "state",
                             database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}")
-        host = PluginHost(settings, plugins=[(put.name, put.plugin)], load_entrypoints=False, strict=True)
-        failed = host.startup()
-        if failed:
-            pytest.fail(f"piis_startup of {put.name!r} raised {failed[0].error_type}: {failed[0].message}")
+        host = start_host(settings, put)
         yield TransferKit(host=host, put=put)
 
     def test_export_then_import_gives_a_draft_at_the_receiver(self, transfer_kit: TransferKit) -> None:
