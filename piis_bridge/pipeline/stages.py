@@ -21,7 +21,6 @@ import hashlib
 import importlib
 import time
 import uuid
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -44,7 +43,7 @@ from piis_bridge.pipeline.models import (
     WorkItem,
     utcnow,
 )
-from piis_bridge.pipeline.reliability import TransientError, is_transient
+from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = [
@@ -417,10 +416,7 @@ def _detect_transfers(rt: Runtime, run_id: str, moves: list[tuple[str, str, int,
             continue
         if found is None or found.task is None:
             continue
-        task = found.task
-        rows.append(dict(key=f"push:{cpas_id}:{task.key}"[:200], kind="push", run_id=run_id, item_id=item_id,
-                         cpas_id=cpas_id, record_id=record_id, state="pending", payload_type=_type_path(task),
-                         payload=task.model_dump_json(), created_at=utcnow(), updated_at=utcnow()))
+        rows.append(_push_row(found.task, run_id=run_id, cpas_id=cpas_id, item_id=item_id))
     if not rows:
         return set()
     with rt.session() as s:
@@ -503,10 +499,7 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
                 push = PushItem(key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
                                 record_id=item.record_id, kind="deadline_alert", title=alert["title"][:200],
                                 due=alert["due"], data={"rule": alert["rule"], "status": alert["status"]})
-                rows.append(dict(key=f"push:{item.cpas_id}:{push.key}"[:200], kind="push", run_id=run_id, item_id=item.id,
-                                 cpas_id=item.cpas_id, record_id=item.record_id, state="pending",
-                                 payload_type=_type_path(push), payload=push.model_dump_json(), created_at=utcnow(),
-                                 updated_at=utcnow()))
+                rows.append(_push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id))
             effect_rows.extend(rows)
             item.forms, item.findings, item.state = len(forms), findings, "done"
             touched.add(item.cpas_id)
@@ -591,9 +584,14 @@ def _answer_push(effect: Effect, answer: str) -> dict[str, Any]:
     push = PushItem(key=f"fed:{ref}:{answer}"[:200], record_id=effect.record_id, kind="federal_answer",
                     title=f"Federal answer: {answer}", body=f"{form_type} {ref}",
                     data={"client_reference": ref, "answer": answer})
+    return _push_row(push, run_id=effect.run_id, cpas_id=effect.cpas_id, item_id=effect.item_id)
+
+
+def _push_row(push: PushItem, *, run_id: str, cpas_id: str, item_id: int | None) -> dict[str, Any]:
+    """The outbox row of one push-back, keyed on the push item's own idempotency key."""
     now = utcnow()
-    return dict(key=f"push:{effect.cpas_id}:{push.key}"[:200], kind="push", run_id=effect.run_id, item_id=effect.item_id,
-                cpas_id=effect.cpas_id, record_id=effect.record_id, state="pending", payload_type=_type_path(push),
+    return dict(key=f"push:{cpas_id}:{push.key}"[:200], kind="push", run_id=run_id, item_id=item_id,
+                cpas_id=cpas_id, record_id=push.record_id, state="pending", payload_type=_type_path(push),
                 payload=push.model_dump_json(), created_at=now, updated_at=now)
 
 
