@@ -41,6 +41,7 @@ from piis_bridge.hooks.types import (
     ChangePage,
     CpasContext,
     MappingOutcome,
+    NoticePage,
     PluginFailure,
     PushItem,
     PushResult,
@@ -377,7 +378,7 @@ class PluginHost:
         return plugin
 
     def _routed_call(self, hook: str, cpas_id: str, *, record_id: str | None, run_id: str | None,
-                     **kwargs: Any) -> Any:
+                     hook_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
         role = next(role for prefix, role in _ROLE_OF_HOOK.items() if hook.startswith(prefix))
         plugin = self.route(cpas_id, role)
         if not self._implements(plugin, hook):
@@ -394,7 +395,7 @@ class PluginHost:
             self._callers[(hook, cpas_id)] = subset
         ctx = self.context(cpas_id, plugin, run_id=run_id)
         try:
-            return subset(cpas=ctx, **kwargs)
+            return subset(cpas=ctx, **kwargs, **(hook_kwargs or {}))
         except Exception as exc:  # noqa: BLE001 - isolation is the point
             return self._fail(self._blame(exc, plugin), hook, cpas_id, record_id, exc)
 
@@ -456,6 +457,23 @@ class PluginHost:
             self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result,
                              f"at most {page_size} records (got {len(result.records)})")
             return None
+        return result
+
+    def case_fetch_record(self, cpas_id: str, record_id: str, *, run_id: str | None = None) -> SourceRecord | None:
+        """The current version of one record, or ``None`` when the case system has none.
+
+        Raises :class:`PluginCallError` when the plugin failed, does not implement the hook or
+        answered something else: a caller asking for one dossier must not mistake a failure for
+        "no such record".
+        """
+        hook = "piis_case_fetch_record"
+        result = self._routed_call(hook, cpas_id, record_id=record_id, run_id=run_id,
+                                   hook_kwargs={"record_id": record_id})
+        if result is not None and not isinstance(result, (SourceRecord, _Failed)):
+            result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, record_id, result,
+                                      "SourceRecord or None")
+        if isinstance(result, _Failed):
+            raise PluginCallError(result.failure)
         return result
 
     def case_map_record(self, cpas_id: str, record: SourceRecord, *, run_id: str | None = None) -> MappingOutcome:
@@ -522,6 +540,22 @@ class PluginHost:
         result = self._routed_call("piis_federal_fetch_statement", cpas_id, record_id=None, run_id=run_id,
                                    month=month.replace(day=1))
         return None if isinstance(result, _Failed) else result
+
+    def federal_fetch_notices(self, cpas_id: str, cursor: str | None, page_size: int = 100, *,
+                              run_id: str | None = None) -> NoticePage | None:
+        """One page of National Register notices; ``None`` if the plugin failed (failure recorded)."""
+        hook = "piis_federal_fetch_notices"
+        result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, cursor=cursor, page_size=page_size)
+        if isinstance(result, _Failed):
+            return None
+        if not isinstance(result, NoticePage):
+            self._bad_result(self.route(cpas_id, "federal"), hook, cpas_id, None, result, "NoticePage")
+            return None
+        if len(result.notices) > page_size:
+            self._bad_result(self.route(cpas_id, "federal"), hook, cpas_id, None, result,
+                             f"at most {page_size} notices (got {len(result.notices)})")
+            return None
+        return result
 
     # ---------------------------------------------------------------- transfer
 

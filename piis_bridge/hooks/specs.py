@@ -34,6 +34,7 @@ if TYPE_CHECKING:
         ChangePage,
         CpasContext,
         MappingOutcome,
+        NoticePage,
         PushItem,
         PushResult,
         RunInfo,
@@ -49,12 +50,14 @@ __all__ = [
     "piis_run_finished",
     "piis_register_commands",
     "piis_case_fetch_changes",
+    "piis_case_fetch_record",
     "piis_case_map_record",
     "piis_case_push",
     "piis_federal_build_forms",
     "piis_federal_submit",
     "piis_federal_fetch_results",
     "piis_federal_fetch_statement",
+    "piis_federal_fetch_notices",
     "piis_transfer_export",
     "piis_transfer_send",
     "piis_transfer_import",
@@ -172,6 +175,20 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
 
 
 @hookspec(firstresult=True)
+def piis_case_fetch_record(cpas: CpasContext, record_id: str) -> SourceRecord | None:
+    """Return the current version of one record, as :func:`piis_case_fetch_changes` would.
+
+    Called when IT staff run one dossier by hand (``piis-bridge run --dossier ID``): the run must
+    process what the case system holds *now*, not the version last fetched by a nightly run.
+    Return ``None`` when the case system has no such record (deleted or never existed).
+    Stops at first non-None result.
+
+    :param cpas: the CPAS (and this plugin's settings for it).
+    :param record_id: the vendor's record id (never a NISS).
+    """
+
+
+@hookspec(firstresult=True)
 def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult] | None:
     """Push tasks or statuses back into the case system (federal answer, deadline alert, ...).
 
@@ -240,6 +257,21 @@ def piis_federal_fetch_statement(cpas: CpasContext, month: date) -> MonthlyState
 
     :param cpas: the CPAS (and this plugin's settings for it).
     :param month: first day of the month concerned.
+    """
+
+
+@hookspec(firstresult=True)
+def piis_federal_fetch_notices(cpas: CpasContext, cursor: str | None, page_size: int) -> NoticePage | None:
+    """Return one page of National Register notices (moves, deaths, replaced NISS, emigrations).
+
+    Called by the nightly run after the answers are collected, in a loop until ``has_more`` is
+    false; the cursor is persisted after each page exactly like the case-system change feed, so a
+    crash replays at most one page.  A ``move`` notice opens a transfer case for the person's
+    contracts (R-TRF-01).  Stops at first non-None result.
+
+    :param cpas: the CPAS (and this plugin's settings for it).
+    :param cursor: the opaque cursor from the previous page, or ``None`` (everything kept).
+    :param page_size: maximum number of notices to return.
     """
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, StringConstraints, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from piis_bridge.identifiers import Bce, InsCode, is_valid_niss, mask_niss
+from piis_bridge.identifiers import Bce, InsCode, Niss, is_valid_niss, mask_niss
 from piis_bridge.logging import redact
 
 from piis_bridge.model import PIISContract
@@ -27,6 +27,9 @@ __all__ = [
     "CpasContext",
     "SourceRecord",
     "ChangePage",
+    "RegisterNotice",
+    "NoticeKind",
+    "NoticePage",
     "RecordProblem",
     "MappingOutcome",
     "RecordId",
@@ -103,6 +106,43 @@ class ChangePage(_HookModel):
     """
 
     records: list[SourceRecord] = Field(default_factory=list)
+    cursor: str | None = Field(description="Cursor to persist once this page is processed.")
+    has_more: bool = False
+
+
+NoticeKind = Literal["move", "death", "niss_replaced", "emigration"]
+
+
+class RegisterNotice(_HookModel):
+    """A National Register mutation the federal side reports a posteriori for a person a CPAS serves.
+
+    Why the core needs it: a move recorded in the National Register may reach the federal
+    application before the social worker types it into the case system, and the PIIS ends by law
+    on the day the CPAS stops being competent (R-TRF-01).  A ``move`` notice therefore carries the
+    new municipality, so a transfer case can name the CPAS that becomes competent.
+    """
+
+    reference: str = Field(min_length=1, description="The notice's stable id at the federal side (idempotency).")
+    niss: Niss = Field(description="The person concerned; never logged (mask_niss in messages).")
+    kind: NoticeKind
+    effective_date: date = Field(description="Day the mutation takes effect (the move, the death...).")
+    new_ins_code: InsCode | None = Field(default=None, description="New municipality's INS code (move).")
+    new_municipality: str | None = Field(default=None, description="New municipality's name (move).")
+    replaced_by: Niss | None = Field(default=None, description="The new NISS (niss_replaced).")
+
+    @model_validator(mode="after")
+    def _move_names_its_municipality(self) -> "RegisterNotice":
+        if self.kind == "move" and self.new_ins_code is None:
+            raise ValueError(f"notice {self.reference}: a move must name the new municipality (new_ins_code)")
+        if self.kind == "niss_replaced" and self.replaced_by is None:
+            raise ValueError(f"notice {self.reference}: niss_replaced must give replaced_by")
+        return self
+
+
+class NoticePage(_HookModel):
+    """One page of National Register notices; ``cursor`` works like :class:`ChangePage`'s."""
+
+    notices: list[RegisterNotice] = Field(default_factory=list)
     cursor: str | None = Field(description="Cursor to persist once this page is processed.")
     has_more: bool = False
 
