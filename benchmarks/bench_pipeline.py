@@ -11,8 +11,11 @@ own cost plus the rules engine (evaluated on every contract), without the simula
 ``--backend real`` runs the real neptunus and federal plugins against their simulators.
 ``--incremental K``: after the full run, K dossiers change and a second run is measured.
 
-Peak memory is the highest resident set (VmHWM) of the worker processes, sampled every 0.5 s,
-plus this process's own peak.  Not collected by pytest (testpaths = tests).
+Peak memory is the highest resident set of the worker's process group, sampled every 0.2 s, plus
+this process's own peak.  ``worker_cpu`` is the CPU seconds (user + system) of the worker's processes
+and ``runner_cpu`` this process's (the sweeper, the progress polling): on a shared machine compare
+runs by CPU, not wall time; the load average before and after each run is printed with it.
+Not collected by pytest (testpaths = tests).
 """
 
 from __future__ import annotations
@@ -51,17 +54,50 @@ def _rss_of_group(pgid: int) -> int:
     return total
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_of_group(pgid: int) -> dict[int, float]:
+    """CPU seconds (user + system) so far of each process in a process group, by pid."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getpgid(int(pid)) != pgid:
+                continue
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            out[int(pid)] = (int(fields[11]) + int(fields[12])) / _TICKS
+        except (OSError, ProcessLookupError, IndexError, ValueError):
+            continue
+    return out
+
+
 class _MemorySampler(threading.Thread):
+    """Peak resident memory and CPU seconds of the worker's process group, sampled every 0.2 s.
+
+    Why CPU: the machine is shared, so wall time is noisy; the workers' CPU seconds compare runs.
+    (CPU a process spends after the last sample before it exits is missed: at most 0.2 s each.)
+    """
+
     def __init__(self, worker) -> None:
         super().__init__(daemon=True)
         self.worker, self.peak_kb, self.stop = worker, 0, threading.Event()
+        self.cpu: dict[int, float] = {}
 
     def run(self) -> None:
         while not self.stop.is_set():
             proc = self.worker.proc
             if proc is not None and proc.poll() is None:
                 self.peak_kb = max(self.peak_kb, _rss_of_group(proc.pid))
-            time.sleep(0.5)
+                for pid, seconds in _cpu_of_group(proc.pid).items():
+                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), seconds)
+            time.sleep(0.2)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return sum(self.cpu.values())
 
 
 def _pg_database() -> str:
@@ -91,6 +127,7 @@ def _one_run(rt, settings, options, extra_plugins, concurrency: int, broker: str
     worker = EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env).start()
     sampler = _MemorySampler(worker)
     sampler.start()
+    own_cpu = time.process_time()
     try:
         time.sleep(0)  # the run's clock starts when it is enqueued; worker start-up is included
         t0 = time.perf_counter()
@@ -102,7 +139,7 @@ def _one_run(rt, settings, options, extra_plugins, concurrency: int, broker: str
     finally:
         sampler.stop.set()
         worker.stop(cold=True)
-    return summary, wall, sampler.peak_kb
+    return summary, wall, sampler.peak_kb, sampler.cpu_seconds, time.process_time() - own_cpu
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -178,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         for label, k in runs:
             if k:
                 touch(k)
-            summary, wall, peak_kb = _one_run(rt, settings, options, extra, args.concurrency, args.broker)
+            load = os.getloadavg()[0]
+            summary, wall, peak_kb, worker_cpu, runner_cpu = _one_run(rt, settings, options, extra,
+                                                                      args.concurrency, args.broker)
             c = summary.counts
             results.append({
                 "run": label, "broker": args.broker, "backend": args.backend, "dossiers": c.get("fetched"),
@@ -186,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 "records_per_second": round((c.get("fetched") or 0) / wall, 1),
                 "forms": c.get("forms"), "forms_answered": c.get("forms_answered"), "pushed": c.get("pushed"),
                 "quarantined": c.get("quarantined"), "worker_peak_rss_mb": round(peak_kb / 1024, 1),
+                "worker_cpu_seconds": round(worker_cpu, 1), "runner_cpu_seconds": round(runner_cpu, 1),
+                "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
                 "stages": {k2: {"units": v["units"], "busy_s": v["busy_seconds"],
                                 "units_per_busy_s": v["units_per_busy_second"], "span_s": v["span_seconds"]}
                            for k2, v in summary.stages.items()},
@@ -204,7 +245,9 @@ def main(argv: list[str] | None = None) -> int:
         else:
             print(f"{r['run']:<12} {r['broker']:<9} {r['backend']:<9} dossiers={r['dossiers']:<7} "
                   f"status={r['status']} wall={r['wall_seconds']}s ({r['records_per_second']}/s) "
-                  f"forms={r['forms']} worker_peak={r['worker_peak_rss_mb']}MB")
+                  f"forms={r['forms']} worker_peak={r['worker_peak_rss_mb']}MB "
+                  f"worker_cpu={r['worker_cpu_seconds']}s runner_cpu={r['runner_cpu_seconds']}s "
+                  f"load={r['load_before']}->{r['load_after']}")
             for stage, st in r["stages"].items():
                 print(f"    {stage:<9} units={st['units']:<7} busy={st['busy_s']}s "
                       f"({st['units_per_busy_s']}/busy-s) span={st['span_s']}s")
