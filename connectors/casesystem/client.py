@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import orjson
@@ -112,10 +113,17 @@ class CaseSystemClient:
         body = self._json("GET", "/api/v1/gpmi/contracten", params=params)
         return FeedPage(items=body["items"], cursor=body.get("volgende"), has_more=bool(body.get("meer")))
 
-    def get_contract(self, contract_id: str, etag: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
-        """The contract and its ETag; ``(None, etag)`` when *etag* still matches (304)."""
+    def get_contract(self, contract_id: str, etag: str | None = None, *,
+                     ocmw: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+        """The contract and its ETag; ``(None, etag)`` when *etag* still matches (304).
+
+        With *ocmw* (a KBO number) a contract of another OCMW answers 404, as the feed would not serve it.
+        An unknown contract raises :class:`CaseSystemHTTPError` with status 404.
+        """
         headers = {"If-None-Match": etag} if etag else {}
-        response = self._request("GET", f"/api/v1/gpmi/contracten/{contract_id}", headers=headers)
+        params = {"ocmw": ocmw} if ocmw else None
+        response = self._request("GET", f"/api/v1/gpmi/contracten/{quote(contract_id, safe='')}", headers=headers,
+                                 params=params)
         if response.status_code == 304:
             return None, etag
         return orjson.loads(response.content), response.headers.get("ETag")
@@ -125,6 +133,25 @@ class CaseSystemClient:
         response = self._request("POST", "/api/v1/taken", json=task, headers={"Idempotency-Key": key})
         body = orjson.loads(response.content)
         return int(body["id"]), bool(body["nieuw"])
+
+    def create_draft_contract(self, key: str, draft: dict[str, Any]) -> tuple[int, bool]:
+        """Create a draft contract ("ontwerpcontract") once per *key*; returns (vendor draft id, created?).
+
+        The vendor keeps it apart from the contracts until a social worker activates it.  A malformed
+        draft raises :class:`CaseSystemHTTPError` 422 whose message names every field at fault; a
+        contract number already in use raises 409.
+        """
+        response = self._request("POST", "/api/v1/gpmi/ontwerpcontracten", json=draft, headers={"Idempotency-Key": key})
+        body = orjson.loads(response.content)
+        return int(body["id"]), bool(body["nieuw"])
+
+    def get_draft_contract(self, draft_id: int) -> dict[str, Any]:
+        """One draft with its review status (``OPEN``, ``GEACT``, ``VERW``) and the document (``ontwerp``)."""
+        return self._json("GET", f"/api/v1/gpmi/ontwerpcontracten/{int(draft_id)}")
+
+    def list_draft_contracts(self, status: str | None = None) -> list[dict[str, Any]]:
+        params = {"status": status} if status else None
+        return list(self._json("GET", "/api/v1/gpmi/ontwerpcontracten", params=params)["items"])
 
     def put_federal_status(self, key: str, contract_id: str, status: dict[str, Any],
                            if_match: str | None = None) -> tuple[int, bool]:

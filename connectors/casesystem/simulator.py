@@ -15,7 +15,13 @@ Endpoints (JSON, vendor vocabulary, see docs/casesystem.md)::
     GET  /api/v1/taken?contract=                    list tasks
     PUT  /api/v1/gpmi/contracten/{nr}/federale-status   federal answer (Idempotency-Key; If-Match -> 412)
     GET  /api/v1/gpmi/contracten/{nr}/federale-status   list federal statuses pushed for a contract
-    /admin/...                                      seeding, edits, fault injection, stats (X-Admin-Key)
+    POST /api/v1/gpmi/ontwerpcontracten             create a draft contract (Idempotency-Key; 422 names each bad field)
+    GET  /api/v1/gpmi/ontwerpcontracten?status=     list drafts;  GET .../ontwerpcontracten/{id}: one draft
+    /admin/...                                      seeding, edits, fault injection, stats, and the social
+                                                    worker's review of a draft: .../activeren, .../verwerpen
+
+A draft is never an active contract: it is kept apart from the contracts (the feed never serves
+it) until the social worker activates it; then it is a contract of the feed like any other.
 
 Built on :mod:`http.server` with one thread per connection (HTTP/1.1 keep-alive), loopback only.
 """
@@ -35,13 +41,15 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
+from pydantic import ValidationError
 
 from piis_connectors.casesystem.seed import generate
-from piis_connectors.casesystem.store import Store, etag_of
-from piis_connectors.casesystem.vocab import format_timestamp, parse_timestamp
+from piis_connectors.casesystem.drafts import Ontwerpcontract, validation_errors
+from piis_connectors.casesystem.store import DraftConflict, Store, etag_of
+from piis_connectors.casesystem.vocab import CONTRACT_STATUSSEN, format_timestamp, parse_timestamp
 
 __all__ = ["SimulatorConfig", "CaseSystemSimulator", "encode_cursor", "decode_cursor"]
 
@@ -80,10 +88,16 @@ def decode_cursor(token: str) -> tuple[int, str]:
         raise ValueError("ongeldige cursor") from exc
 
 
+#: statuses a social worker may give a draft when activating it (never ONTW: that would still be a draft)
+ACTIVATION_STATUSES = ("AANGEB", "ONDERT", "LOP")
+
+
 class _HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
+                 extra: dict[str, Any] | None = None) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
+        self.extra = extra or {}
 
 
 class _State:
@@ -168,8 +182,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._raw = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         path, query = parts.path.rstrip("/") or "/", {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        counted = path
+        for prefix, name in ((API + "/gpmi/contracten/", "{nr}"), (API + "/gpmi/ontwerpcontracten/", "{id}")):
+            if path.startswith(prefix):
+                counted = prefix + name
         with st.lock:
-            st.stats[f"{method} {path if not path.startswith(API + '/gpmi/contracten/') else API + '/gpmi/contracten/{nr}'}"] += 1
+            st.stats[f"{method} {counted}"] += 1
         try:
             if path.startswith("/admin"):
                 self._admin(method, path, query)
@@ -208,7 +226,7 @@ class _Handler(BaseHTTPRequestHandler):
         except _HttpError as err:
             if err.status == 401:
                 err.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
-            self._send(err.status, {"fout": err.code, "melding": err.message}, err.headers)
+            self._send(err.status, {"fout": err.code, "melding": err.message, **err.extra}, err.headers)
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._dispatch("GET")
@@ -257,13 +275,23 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, method: str, path: str, query: dict[str, str]) -> None:
         st = self.state
-        segments = path.strip("/").split("/")
+        segments = [unquote(p) for p in path.strip("/").split("/")]
+        if segments[:2] == ["gpmi", "ontwerpcontracten"]:
+            if len(segments) == 2 and method == "POST":
+                self._create_draft()
+                return
+            if len(segments) == 2 and method == "GET":
+                self._send(200, {"items": st.store.list_drafts(query.get("status"), query.get("contract"))})
+                return
+            if len(segments) == 3 and method == "GET":
+                self._send(200, self._draft(segments[2]))
+                return
         if segments[:2] == ["gpmi", "contracten"]:
             if len(segments) == 2 and method == "GET":
                 self._feed(query)
                 return
             if len(segments) == 3 and method == "GET":
-                self._one(segments[2])
+                self._one(segments[2], query.get("ocmw"))
                 return
             if len(segments) == 4 and segments[3] == "federale-status":
                 if method == "PUT":
@@ -316,9 +344,9 @@ class _Handler(BaseHTTPRequestHandler):
             st.stats["items_served"] += len(items)
         self._send(200, {"items": items, "volgende": nxt, "meer": more})
 
-    def _one(self, contract_id: str) -> None:
+    def _one(self, contract_id: str, ocmw: str | None = None) -> None:
         found = self.state.store.get(contract_id)
-        if found is None:
+        if found is None or (ocmw is not None and found[2] != ocmw):  # another OCMW's contract: not yours to see
             raise _HttpError(404, "NIET_GEVONDEN", "contract bestaat niet")
         stamp, versie, _ocmw, doc = found
         etag = etag_of(contract_id, versie)
@@ -351,6 +379,65 @@ class _Handler(BaseHTTPRequestHandler):
         row_id, created = self.state.store.add_unique(table, key, contract_id, body)
         self._send(201 if created else 200, {"id": row_id, "nieuw": created})
 
+    # -- draft contracts ----------------------------------------------------------------------
+
+    def _draft(self, raw_id: str) -> dict[str, Any]:
+        try:
+            draft = self.state.store.get_draft(int(raw_id))
+        except ValueError:
+            draft = None
+        if draft is None:
+            raise _HttpError(404, "NIET_GEVONDEN", "ontwerp bestaat niet")
+        return draft
+
+    def _create_draft(self) -> None:
+        """A draft contract, once per Idempotency-Key; 422 lists every field at fault (never its value)."""
+        key = self.headers.get("Idempotency-Key")
+        if not key:
+            raise _HttpError(400, "SLEUTEL_VEREIST", "header Idempotency-Key is verplicht")
+        body = self._body()
+        if not isinstance(body, dict):
+            raise _HttpError(400, "ONGELDIGE_BODY", "verwacht een JSON-object")
+        try:
+            draft = Ontwerpcontract.model_validate(body)
+        except ValidationError as exc:
+            errors = validation_errors(exc)
+            raise _HttpError(422, "ONGELDIG_ONTWERP",
+                             f"ongeldig ontwerp ({len(errors)} fout(en)): "
+                             + "; ".join(f"{e['veld']}: {e['melding']}" for e in errors),
+                             extra={"fouten": errors}) from None
+        data = draft.model_dump(mode="json", exclude_none=True)
+        try:
+            draft_id, created = self.state.store.add_draft(key, draft.contractnummer, draft.ocmw.kbo, data)
+        except DraftConflict as exc:
+            raise _HttpError(409, "CONTRACT_BESTAAT", str(exc)) from None
+        stored = self._draft(str(draft_id))  # a known key answers with the draft as it is now
+        self._send(201 if created else 200, {"id": draft_id, "contractnummer": stored["contractnummer"],
+                                             "status": stored["status"], "nieuw": created})
+
+    def _review_draft(self, raw_id: str, action: str, body: dict[str, Any]) -> None:
+        """The social worker's decision on a draft (admin API: there is no social worker in a test)."""
+        st = self.state
+        draft = self._draft(raw_id)
+        try:
+            if action == "activeren":
+                status = str(body.get("status", "LOP"))
+                if status not in ACTIVATION_STATUSES:
+                    raise _HttpError(422, "ONGELDIGE_STATUS",
+                                     f"status bij activering: een van {', '.join(ACTIVATION_STATUSES)} "
+                                     f"({', '.join(CONTRACT_STATUSSEN[s] for s in ACTIVATION_STATUSES)})")
+                patch = body.get("wijzigingen") or {}
+                if not isinstance(patch, dict):
+                    raise _HttpError(400, "ONGELDIGE_BODY", "wijzigingen: verwacht een JSON-object")
+                cid, stamp, versie = st.store.activate_draft(int(draft["id"]), status, patch)
+                self._send(200, {"id": draft["id"], "status": "GEACT", "contractnummer": cid, "versie": versie,
+                                 "laatst_gewijzigd": format_timestamp(stamp)})
+            else:
+                st.store.discard_draft(int(draft["id"]), str(body.get("reden") or ""))
+                self._send(200, {"id": draft["id"], "status": "VERW"})
+        except DraftConflict as exc:
+            raise _HttpError(409, "ONTWERP_NIET_OPEN", str(exc)) from None
+
     # -- admin --------------------------------------------------------------------------------
 
     def _admin(self, method: str, path: str, query: dict[str, str]) -> None:
@@ -378,6 +465,10 @@ class _Handler(BaseHTTPRequestHandler):
             cid = path.rsplit("/", 1)[1]
             stamp, versie = st.store.put(cid, body)
             self._send(200, {"contractnummer": cid, "versie": versie, "laatst_gewijzigd": format_timestamp(stamp)})
+        elif path.startswith("/admin/ontwerpcontracten/") and method == "POST" and \
+                path.rsplit("/", 1)[1] in ("activeren", "verwerpen") and path.count("/") == 4:
+            _, _, _, raw_id, action = path.split("/")
+            self._review_draft(raw_id, action, body if isinstance(body, dict) else {})
         elif path == "/admin/fouten" and method == "POST":
             fault = {"status": int(body.get("status", 503)), "aantal": int(body.get("aantal", 1)),
                      "retry_after": body.get("retry_after"), "pad": body.get("pad", API)}

@@ -1,4 +1,4 @@
-"""The simulator's own state: a SQLite file holding contracts, tasks and federal statuses.
+"""The simulator's own state: a SQLite file holding contracts, tasks, federal statuses and draft contracts.
 
 Why SQLite and why this ordering: the simulator must hold 50,000+ dossiers and serve a change feed
 that never skips a record modified while a client pages through it.  Every write runs under one
@@ -8,6 +8,11 @@ microseconds, so stamps are unique, strictly increasing *in commit order*.  The 
 a record modified during paging gets a stamp greater than any cursor already handed out, so it
 shows up again further on (its new version) and is never skipped.  An index on the key makes an
 incremental pull cost O(changes), not O(size of the case system).
+
+Draft contracts (``ontwerpen``) live in a table of their own, outside ``contracten``: the change
+feed reads ``contracten`` only, so a draft is never served as a contract.  Activating a draft
+inserts it into ``contracten`` (with a fresh stamp, so the feed serves it next) and closes the
+draft, in one transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ import orjson
 
 from piis_connectors.casesystem.seed import SeedContract
 
-__all__ = ["Store", "FeedRow"]
+__all__ = ["Store", "FeedRow", "DraftConflict"]
 
 _SCHEMA = """
 PRAGMA journal_mode=WAL;
@@ -52,8 +57,24 @@ CREATE TABLE IF NOT EXISTS statussen (
     data BLOB NOT NULL,
     aangemaakt INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS ontwerpen (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    sleutel TEXT NOT NULL UNIQUE,
+    contract TEXT NOT NULL,
+    ocmw TEXT NOT NULL,
+    status TEXT NOT NULL,
+    data BLOB NOT NULL,
+    aangemaakt INTEGER NOT NULL,
+    gewijzigd INTEGER NOT NULL,
+    reden TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_ontwerpen_contract ON ontwerpen (contract, status);
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
 """
+
+
+class DraftConflict(Exception):
+    """A draft cannot be created, activated or discarded in its current state (answered 409)."""
 
 FeedRow = tuple[int, str, int, bytes]  # (gewijzigd, id, versie, data)
 
@@ -118,19 +139,25 @@ class Store:
                 raise
         return count
 
+    def _insert_contract(self, conn: sqlite3.Connection, contract_id: str, data: dict[str, Any],
+                         dossier: str | None, ocmw: str | None) -> tuple[int, int]:
+        """Insert or replace one contract inside the caller's write transaction."""
+        row = conn.execute("SELECT versie, dossier, ocmw FROM contracten WHERE id = ?", (contract_id,)).fetchone()
+        versie = (row[0] + 1) if row else 1
+        dossier = dossier or (row[1] if row else str(data.get("dossiernummer") or "?"))
+        ocmw = ocmw or (row[2] if row else str((data.get("ocmw") or {}).get("kbo") or "?"))
+        stamp = self._stamp(conn)
+        conn.execute("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)",
+                     (contract_id, dossier, ocmw, stamp, versie, orjson.dumps(data)))
+        return stamp, versie
+
     def put(self, contract_id: str, data: dict[str, Any], dossier: str | None = None, ocmw: str | None = None) -> tuple[int, int]:
         """Insert or replace one contract document; returns (stamp, version)."""
         with self._write_lock:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT versie, dossier, ocmw FROM contracten WHERE id = ?", (contract_id,)).fetchone()
-                versie = (row[0] + 1) if row else 1
-                dossier = dossier or (row[1] if row else str(data.get("dossiernummer") or "?"))
-                ocmw = ocmw or (row[2] if row else str((data.get("ocmw") or {}).get("kbo") or "?"))
-                stamp = self._stamp(conn)
-                conn.execute("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)",
-                             (contract_id, dossier, ocmw, stamp, versie, orjson.dumps(data)))
+                stamp, versie = self._insert_contract(conn, contract_id, data, dossier, ocmw)
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -162,6 +189,108 @@ class Store:
             cur = conn.execute(f"INSERT INTO {table} (sleutel, contract, data, aangemaakt) VALUES (?, ?, ?, ?)",  # noqa: S608
                                (key, contract_id, orjson.dumps(data), time.time_ns() // 1000))
             return int(cur.lastrowid or 0), True
+
+    # -- draft contracts ----------------------------------------------------------------------
+
+    def add_draft(self, key: str, contract_id: str, ocmw: str, data: dict[str, Any]) -> tuple[int, bool]:
+        """Store a draft once per idempotency key; returns (draft id, created?).
+
+        Raises :class:`DraftConflict` when the contract number is already a contract, or already the
+        number of another open draft (a second hand-over of the same contract under another key).
+        """
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT id FROM ontwerpen WHERE sleutel = ?", (key,)).fetchone()
+                if row:
+                    conn.execute("COMMIT")
+                    return int(row[0]), False
+                if conn.execute("SELECT 1 FROM contracten WHERE id = ?", (contract_id,)).fetchone():
+                    raise DraftConflict(f"contractnummer {contract_id} bestaat al als contract")
+                if conn.execute("SELECT 1 FROM ontwerpen WHERE contract = ? AND status = 'OPEN'",
+                                (contract_id,)).fetchone():
+                    raise DraftConflict(f"er is al een open ontwerp met contractnummer {contract_id}")
+                now = time.time_ns() // 1000
+                cur = conn.execute("INSERT INTO ontwerpen (sleutel, contract, ocmw, status, data, aangemaakt, gewijzigd) "
+                                   "VALUES (?, ?, ?, 'OPEN', ?, ?, ?)", (key, contract_id, ocmw, orjson.dumps(data), now, now))
+                conn.execute("COMMIT")
+                return int(cur.lastrowid or 0), True
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
+    def get_draft(self, draft_id: int) -> dict[str, Any] | None:
+        row = self._conn().execute("SELECT id, sleutel, contract, ocmw, status, data, reden FROM ontwerpen WHERE id = ?",
+                                   (draft_id,)).fetchone()
+        return None if row is None else self._draft(row)
+
+    def list_drafts(self, status: str | None = None, contract_id: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT id, sleutel, contract, ocmw, status, data, reden FROM ontwerpen"
+        where, args = [], []
+        if status:
+            where.append("status = ?")
+            args.append(status)
+        if contract_id:
+            where.append("contract = ?")
+            args.append(contract_id)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        return [self._draft(r) for r in self._conn().execute(sql + " ORDER BY id", args).fetchall()]
+
+    @staticmethod
+    def _draft(row: tuple[Any, ...]) -> dict[str, Any]:
+        return {"id": row[0], "sleutel": row[1], "contractnummer": row[2], "ocmw": row[3], "status": row[4],
+                "ontwerp": orjson.loads(row[5]), "reden": row[6]}
+
+    def activate_draft(self, draft_id: int, status: str, patch: dict[str, Any] | None = None) -> tuple[str, int, int]:
+        """The social worker activates an open draft: it becomes a contract of the feed.
+
+        One transaction: the contract is inserted with a fresh stamp (the feed serves it next) and
+        the draft is closed.  Returns (contract number, stamp, version).
+        """
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT contract, ocmw, status, data FROM ontwerpen WHERE id = ?", (draft_id,)).fetchone()
+                if row is None:
+                    raise KeyError(draft_id)
+                contract_id, ocmw, current, raw = row
+                if current != "OPEN":
+                    raise DraftConflict(f"ontwerp {draft_id} is niet open (status {current})")
+                if conn.execute("SELECT 1 FROM contracten WHERE id = ?", (contract_id,)).fetchone():
+                    raise DraftConflict(f"contractnummer {contract_id} bestaat al als contract")
+                doc = orjson.loads(raw)
+                doc.update(patch or {})
+                doc["status"] = status
+                dossier = str(doc.get("dossiernummer") or f"ONT-{draft_id}")
+                stamp, versie = self._insert_contract(conn, contract_id, doc, dossier, ocmw)
+                conn.execute("UPDATE ontwerpen SET status = 'GEACT', gewijzigd = ? WHERE id = ?",
+                             (time.time_ns() // 1000, draft_id))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return contract_id, stamp, versie
+
+    def discard_draft(self, draft_id: int, reason: str) -> None:
+        """The social worker discards an open draft: it never becomes a contract."""
+        with self._write_lock:
+            conn = self._conn()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute("SELECT status FROM ontwerpen WHERE id = ?", (draft_id,)).fetchone()
+                if row is None:
+                    raise KeyError(draft_id)
+                if row[0] != "OPEN":
+                    raise DraftConflict(f"ontwerp {draft_id} is niet open (status {row[0]})")
+                conn.execute("UPDATE ontwerpen SET status = 'VERW', reden = ?, gewijzigd = ? WHERE id = ?",
+                             (reason, time.time_ns() // 1000, draft_id))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     # -- reads --------------------------------------------------------------------------------
 
@@ -202,10 +331,10 @@ class Store:
         return [{"id": r[0], "sleutel": r[1], "contractnummer": r[2], **orjson.loads(r[3])} for r in rows]
 
     def count_key(self, key: str) -> int:
-        """How many tasks + federal statuses carry this idempotency key (0 or 1 when idempotent)."""
+        """How many tasks, federal statuses and drafts carry this idempotency key (0 or 1 when idempotent)."""
         conn = self._conn()
         return sum(int(conn.execute(f"SELECT COUNT(*) FROM {t} WHERE sleutel = ?", (key,)).fetchone()[0])  # noqa: S608
-                   for t in ("taken", "statussen"))
+                   for t in ("taken", "statussen", "ontwerpen"))
 
     def ids(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT id FROM contracten ORDER BY id")]

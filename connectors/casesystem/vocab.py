@@ -25,6 +25,9 @@ __all__ = [
     "SANCTIE_TYPES",
     "VERPLICHTINGSGRONDEN",
     "STOPREDENEN",
+    "LEEFLOON_CATEGORIEEN",
+    "TALEN",
+    "ONTWERP_STATUSSEN",
     "DATE_FORMAT",
     "TIMESTAMP_FORMAT",
     "format_date",
@@ -104,6 +107,17 @@ STOPREDENEN = {
     "LLEIND": "einde leefloon",
     "ART60": "tewerkstelling artikel 60",
     "ANDER": "andere",
+}
+
+#: leefloon categorie (RI category of the decision).
+LEEFLOON_CATEGORIEEN = {"SAMENW": "samenwonend", "ALLEEN": "alleenstaand", "GEZIN": "met gezinslast"}
+#: taal of the client.
+TALEN = {"NL": "Nederlands", "FR": "Frans", "DE": "Duits", "ANDER": "andere taal"}
+#: status of a draft contract ("ontwerpcontract") waiting for the social worker's review.
+ONTWERP_STATUSSEN = {
+    "OPEN": "te beoordelen door de maatschappelijk werker",
+    "GEACT": "geactiveerd: het contract staat in de contractenlijst",
+    "VERW": "verworpen door de maatschappelijk werker",
 }
 
 

@@ -42,7 +42,9 @@ __all__ = [
     "RunReport",
 ]
 
-PushKind = Literal["federal_answer", "deadline_alert", "transfer_notice", "status"]
+PushKind = Literal["federal_answer", "deadline_alert", "transfer_notice", "status", "draft_contract"]
+"""``draft_contract``: ``data["draft_contract"]`` is a canonical contract in DRAFT status (a hand-over
+received from another CPAS) to create as a draft in the case system; see docs/plugins.md."""
 PushStatus = Literal["created", "duplicate", "failed"]
 
 
