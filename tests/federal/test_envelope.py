@@ -119,3 +119,22 @@ def test_vendored_bcss_xsds_are_unmodified_copies() -> None:
     ours = schemas.XSD_DIR / "bcss" / "SSDN"
     for path in ours.rglob("*.xsd"):
         assert filecmp.cmp(path, SHARED / path.relative_to(ours), shallow=False), path
+
+
+@pytest.mark.parametrize("result", [
+    dis.DecisionResult(client_reference="r1", ssin=niss(), form_type="D", evaluation="PARTIALLYACCEPTED",
+                       received_at="2025-04-01T12:00:00", recovery_month="2025-04", sequence_number=2,
+                       percentage=6500, accepted_amount=100, unique_attest_id="DIS000000000001",
+                       reference_spp="S000000001",
+                       errors=[dis.ResultError("D00004", "WARNING", "Amount", "trop <récupéré> & plus")]),
+    dis.DecisionResult(client_reference="r-2", ssin=niss(), form_type="B", evaluation="REFUSED",
+                       received_at="2025-04-01T12:00:00", entry_date="2025-03-01",
+                       errors=[dis.ResultError("MSG00006", "ERROR", None, "NISS remplacé (nouveau: 1)"),
+                               dis.ResultError("GEN004", "WARNING", "ClientReference", "déjà traité")]),
+])
+def test_rendered_decision_result_is_the_built_one(result: dis.DecisionResult) -> None:
+    """The simulator writes results as bytes directly (speed); they must say exactly what the tree says."""
+    rendered = etree.fromstring(dis.render_decision_result(result))
+    built = dis.build_decision_result(result)
+    assert etree.tostring(rendered, method="c14n") == etree.tostring(built, method="c14n")
+    assert dis.parse_decision_result(rendered) == result

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import orjson
 from lxml import etree
@@ -107,11 +108,11 @@ class SimulatorApp:
                     db = self.store.db
                     db.execute("BEGIN")
                     try:
-                        rows = db.execute("SELECT id, kind, payload FROM forms WHERE ticket=? AND state='PENDING'"
-                                          " ORDER BY id LIMIT ?", (ticket, slice_size)).fetchall()
+                        rows = db.execute("SELECT id, kind, payload, received_at FROM forms WHERE ticket=?"
+                                          " AND state='PENDING' ORDER BY id LIMIT ?", (ticket, slice_size)).fetchall()
                         for row in rows:
-                            self.engine.process(kbo, row["kind"], orjson.loads(row["payload"]), row_id=row["id"],
-                                                online=False)
+                            self.engine.process(kbo, row[1], orjson.loads(row[2]), row_id=row[0], online=False,
+                                                received=row[3])
                         if not rows:
                             db.execute("UPDATE batches SET done=1 WHERE ticket=?", (ticket,))
                         db.execute("COMMIT")
@@ -242,7 +243,15 @@ class SimulatorApp:
                     time_request=request.time_request, time_receive=received, time_response=datetime.now())
             db.execute("BEGIN")
             try:
-                replies = [self._service(request.user.org_unit, s, ticket, duplicate, shuffle) for s in request.services]
+                kbo = request.user.org_unit
+                if request.services and all(_is_manage_access(s) for s in request.services):
+                    # the plugin integrates the new NISS of a batch in one message: one pass for all of them
+                    replies = [envelope.ServiceReply(ok="YES", return_code=0, service_id=s.service_id,
+                                                     version=s.version, payload=body)
+                               for s, body in zip(request.services, self._manage_access_many(
+                                   kbo, [s.payload for s in request.services]))]
+                else:
+                    replies = [self._service(kbo, s, ticket, duplicate, shuffle) for s in request.services]
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -284,16 +293,20 @@ class SimulatorApp:
                     out.append(dis.build_decision_result(result))
             return reply(out, "WARNING" if warn else "YES")
         if sid == dis.SERVICE_BATCH and local == "DIS_DecisionRequest":
-            count = 0
             db = self.store.db
-            for form in payload:
-                fkind, fields = dis.form_fields(form)
-                if self.engine.existing(kbo, fields["ClientReference"]) is not None:
-                    db.execute("INSERT INTO batch_dups(ticket, kbo, client_ref) VALUES(?,?,?)",
-                               (ticket, kbo, fields["ClientReference"]))
+            forms = [dis.form_fields(form) for form in payload]
+            count = len(forms)
+            seen = self.engine.known_references(kbo, [f["ClientReference"] for _, f in forms])
+            fresh, dups = [], []
+            for fkind, fields in forms:  # a reference already sent, or twice in this batch: answered as a duplicate
+                ref = fields["ClientReference"]
+                if ref in seen:
+                    dups.append((ticket, kbo, ref))
                 else:
-                    self.engine.enqueue(kbo, fkind, fields, ticket)
-                count += 1
+                    seen.add(ref)
+                    fresh.append((fkind, fields))
+            self.engine.enqueue_many(kbo, fresh, ticket)
+            db.executemany("INSERT INTO batch_dups(ticket, kbo, client_ref) VALUES(?,?,?)", dups)
             delay = float(self.engine.config("batch_delay", 0.0))
             db.execute("INSERT INTO batches(ticket, kbo, due, count) VALUES(?,?,?,?)", (ticket, kbo, time.time() + delay, count))
             ack = etree.Element(dis.q("DIS_BatchAck"), nsmap={"dis": dis.DIS_NS})
@@ -327,17 +340,20 @@ class SimulatorApp:
         etree.SubElement(out, dis.q("Status")).text = status
         if status != "DONE":
             return out
-        results = [etree.fromstring(r[0]) for r in db.execute(
+        stored = [r[0] for r in db.execute(
             "SELECT result FROM forms WHERE ticket=? AND kbo=? ORDER BY id", (ticket, kbo)).fetchall()]
         for r in db.execute("SELECT f.* FROM batch_dups d JOIN forms f ON f.kbo=d.kbo AND f.client_ref=d.client_ref"
                             " WHERE d.ticket=? AND f.state='DONE'", (ticket,)).fetchall():
-            results.append(dis.build_decision_result(self.engine.echo(r)))
+            stored.append(dis.render_decision_result(self.engine.echo(r)))
         if shuffle:
-            random.Random(ticket).shuffle(results)
-        for el in results:
-            out.append(el)
-            if duplicate:
-                out.append(etree.fromstring(etree.tostring(el)))
+            random.Random(ticket).shuffle(stored)
+        if duplicate:
+            stored = [r for r in stored for _ in (0, 1)]
+        # the stored results are the bytes of DecisionResult elements: one parse for the whole reply
+        # instead of one per form
+        holder = etree.fromstring(b'<dis:Results xmlns:dis="%s">%s</dis:Results>' % (dis.DIS_NS.encode(),
+                                                                                      b"".join(stored)))
+        out.extend(list(holder))  # a list first: moving children while iterating their parent skips some
         return out
 
     def _statement(self, kbo: str, month: str) -> etree._Element:
@@ -368,38 +384,56 @@ class SimulatorApp:
         return out
 
     def _manage_access(self, kbo: str, payload: etree._Element) -> etree._Element:
-        ssin = payload.findtext(_MA + "SSIN") or ""
-        purpose = int(payload.findtext(_MA + "Purpose") or 2)
-        action = payload.findtext(_MA + "Action") or "LIST"
-        self._calls["manage_access_" + action.lower()] += 1
-        start = payload.findtext(f"{_MA}Period/{{{envelope.COMMON_NS}}}StartDate") or payload.findtext(f"{_MA}Period/{_MA}StartDate")
-        end = payload.findtext(f"{_MA}Period/{{{envelope.COMMON_NS}}}EndDate") or payload.findtext(f"{_MA}Period/{_MA}EndDate")
+        return self._manage_access_many(kbo, [payload])[0]
+
+    def _manage_access_many(self, kbo: str, payloads: list[etree._Element]) -> list[etree._Element]:
+        """OCMWCPASManageAccess requests of one message, in order (federal.md 5.1 / 10.5.1).
+
+        Why in one go: a batch of the plugin integrates up to 1000 new NISS in one SSDN message.  Each
+        request is applied in message order (a NISS named twice sees its earlier request), then one query
+        reads the registrations of every NISS and the replies are written as text and parsed once."""
+        requests = [_access_fields(p) for p in payloads]
+        if len({r[0] for r in requests}) < len(requests):  # a NISS twice: each reply shows the state after it
+            return [self._manage_access_many(kbo, [p])[0] for p in payloads]
         db = self.store.db
-        if action == "REGISTER":
-            db.execute("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
-                       (kbo, ssin, purpose, start, end))
-        elif action == "UNREGISTER":
-            db.execute("UPDATE integrations SET end=? WHERE kbo=? AND ssin=? AND purpose=? AND (end IS NULL OR end>?)",
-                       (start, kbo, ssin, purpose, start))
-        out = etree.Element(_MA + "ManageAccessReply", nsmap={None: envelope.MANAGE_ACCESS_NS, "common": envelope.COMMON_NS})
-        orig = etree.SubElement(out, _MA + "OriginalRequest")
-        etree.SubElement(orig, _MA + "SSIN").text = ssin
-        etree.SubElement(orig, _MA + "Purpose").text = str(purpose)
-        period = etree.SubElement(orig, _MA + "Period")
-        etree.SubElement(period, f"{{{envelope.COMMON_NS}}}StartDate").text = start
-        if end:
-            etree.SubElement(period, f"{{{envelope.COMMON_NS}}}EndDate").text = end
-        etree.SubElement(orig, _MA + "Action").text = action
-        for row in db.execute("SELECT * FROM integrations WHERE kbo=? AND ssin=? ORDER BY start", (kbo, ssin)).fetchall():
-            reg = etree.SubElement(out, _MA + "Registrations")
-            etree.SubElement(reg, _MA + "Purpose").text = str(row["purpose"])
-            p = etree.SubElement(reg, _MA + "Period")
-            etree.SubElement(p, f"{{{envelope.COMMON_NS}}}StartDate").text = row["start"]
-            if row["end"]:
-                etree.SubElement(p, f"{{{envelope.COMMON_NS}}}EndDate").text = row["end"]
-            etree.SubElement(reg, _MA + "OrgUnit").text = kbo
-            etree.SubElement(reg, _MA + "Register").text = "SECONDARY"
-        return out
+        registers: list[tuple[Any, ...]] = []
+        for ssin, purpose, action, start, end in requests:
+            self._calls["manage_access_" + action.lower()] += 1
+            if action == "REGISTER":
+                registers.append((kbo, ssin, purpose, start, end))
+            elif action == "UNREGISTER":
+                db.executemany("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
+                               registers)
+                registers = []
+                db.execute("UPDATE integrations SET end=? WHERE kbo=? AND ssin=? AND purpose=? AND (end IS NULL OR end>?)",
+                           (start, kbo, ssin, purpose, start))
+        db.executemany("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
+                       registers)
+        held: dict[str, list[tuple[Any, ...]]] = {}
+        ssins = sorted({r[0] for r in requests})
+        for i in range(0, len(ssins), 900):
+            part = ssins[i:i + 900]
+            for row in db.execute(f"SELECT ssin, purpose, start, end FROM integrations WHERE kbo=? AND ssin IN"
+                                  f" ({','.join('?' * len(part))}) ORDER BY start", (kbo, *part)).fetchall():
+                held.setdefault(row[0], []).append(row)
+        text = []
+        x = _xml_text
+        for ssin, purpose, action, start, end in requests:
+            text.append(f"<ManageAccessReply><OriginalRequest><SSIN>{x(ssin)}</SSIN><Purpose>{purpose}</Purpose>"
+                        f"<Period><common:StartDate>{x(start or '')}</common:StartDate>")
+            if end:
+                text.append(f"<common:EndDate>{x(end)}</common:EndDate>")
+            text.append(f"</Period><Action>{x(action)}</Action></OriginalRequest>")
+            for _, reg_purpose, reg_start, reg_end in held.get(ssin, ()):
+                text.append(f"<Registrations><Purpose>{reg_purpose}</Purpose><Period><common:StartDate>{x(reg_start)}"
+                            "</common:StartDate>")
+                if reg_end:
+                    text.append(f"<common:EndDate>{x(reg_end)}</common:EndDate>")
+                text.append(f"</Period><OrgUnit>{x(kbo)}</OrgUnit><Register>SECONDARY</Register></Registrations>")
+            text.append("</ManageAccessReply>")
+        holder = etree.fromstring(f'<Replies xmlns="{envelope.MANAGE_ACCESS_NS}" xmlns:common="{envelope.COMMON_NS}">'
+                                  f'{"".join(text)}</Replies>'.encode())
+        return list(holder)
 
     # ------------------------------------------------------------------ eBox
     def _ebox(self, path: str, start_response: StartResponse) -> list[bytes]:
@@ -459,6 +493,7 @@ class SimulatorApp:
                 for item in body.get("rates", []):
                     db.execute("INSERT OR REPLACE INTO cpas_rates(kbo, since, rate) VALUES(?,?,?)",
                                (body["kbo"], item["since"], int(item["rate"])))
+                self.engine.forget_cached()
                 return {"ok": True}
             if name == "integrations" and method == "POST":
                 ssins = body.get("ssins") or [body["ssin"]]  # bulk form for load tests
@@ -491,6 +526,36 @@ class SimulatorApp:
                         "integrations": db.execute("SELECT COUNT(*) FROM integrations").fetchone()[0],
                         "calls": dict(self._calls)}
         raise KeyError(f"unknown admin operation {method} {name}")
+
+
+def _is_manage_access(service: envelope.ServiceRequest) -> bool:
+    return service.service_id == dis.SERVICE_MANAGE_ACCESS and service.payload.tag == _MA + "ManageAccessRequest"
+
+
+def _access_fields(payload: etree._Element) -> tuple[str, int, str, str | None, str | None]:
+    """(SSIN, Purpose, Action, StartDate, EndDate) of a ManageAccessRequest, read in one pass over its children
+    (path look-ups cost more than the rest of the request)."""
+    ssin, purpose, action, start, end = "", 2, "LIST", None, None
+    for child in payload:
+        tag = child.tag
+        if tag == _MA + "SSIN":
+            ssin = child.text or ""
+        elif tag == _MA + "Purpose":
+            purpose = int(child.text or 2)
+        elif tag == _MA + "Action":
+            action = (child.text or "LIST").strip()
+        elif tag == _MA + "Period":
+            for part in child:
+                name = part.tag.rpartition("}")[2] if isinstance(part.tag, str) else ""
+                if name == "StartDate":
+                    start = part.text
+                elif name == "EndDate":
+                    end = part.text
+    return ssin, purpose, action, start, end
+
+
+def _xml_text(value: object) -> str:
+    return escape(str(value))
 
 
 def _soap_string(reply_xml: str) -> bytes:
