@@ -18,14 +18,17 @@ Tables (all on :class:`piis_bridge.db.Base`, one alembic history):
 - ``sync_quarantine``: what could not be processed, with the reason, until replayed.
 - ``sync_stage_stat``: per run and stage, how many units and how long (for the report).
 - ``sync_circuit``: the circuit breaker per remote system.
+- ``sync_notice_cursor`` / ``sync_notice``: the National Register notice feed per CPAS (cursor written
+  with the page's notices) and one row per notice, so a notice read twice is handled once.
+- ``sync_secret``: the key of the person hash (``sync_item.person_key``), created once per database.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -40,6 +43,9 @@ __all__ = [
     "QuarantineEntry",
     "StageStat",
     "CircuitState",
+    "NoticeCursor",
+    "Notice",
+    "Secret",
     "utcnow",
 ]
 
@@ -96,6 +102,12 @@ class SyncRunCpas(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(_UTC())
     error: Mapped[str | None] = mapped_column(Text)
+    # National Register notices of this CPAS in this run (after the answers are collected):
+    # none (not read: the federal plugin has no notice feed, or a one-dossier run) -> pending ->
+    # queued (task sent) -> fetching (leased) -> done | failed.
+    notices_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
+    notices_lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    notices_error: Mapped[str | None] = mapped_column(Text)
 
 
 class SyncCursor(Base):
@@ -115,6 +127,9 @@ class WorkItem(Base):
         UniqueConstraint("run_id", "cpas_id", "record_id", "version", name="uq_sync_item_record"),
         Index("ix_sync_item_run_state", "run_id", "state"),
         Index("ix_sync_item_state_lease", "state", "lease_until"),
+        # A National Register notice names a person, not a dossier: the person's contracts at a CPAS
+        # are found by this keyed hash of the beneficiary's NISS, never by the NISS itself.
+        Index("ix_sync_item_person", "cpas_id", "person_key"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -129,6 +144,8 @@ class WorkItem(Base):
     payload: Mapped[str] = mapped_column(Text)  # the SourceRecord as JSON
     forms: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
+    # HMAC of the beneficiary's NISS (piis_bridge.pipeline.persons), set when the record is mapped.
+    person_key: Mapped[str | None] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
 
@@ -212,3 +229,53 @@ class CircuitState(Base):
     failures: Mapped[int] = mapped_column(Integer, default=0)
     opened_until: Mapped[datetime | None] = mapped_column(_UTC())
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class NoticeCursor(Base):
+    """The National Register notice cursor per CPAS, written with the page's notices."""
+
+    __tablename__ = "sync_notice_cursor"
+
+    cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    run_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class Notice(Base):
+    """One National Register notice of one CPAS, handled once however often the feed returns it.
+
+    States: pending -> leased -> done | unmatched (no contract of that person here) | quarantined.
+    The NISS is not stored: ``person_key`` finds the person's contracts, ``details`` keeps what the
+    social worker's task says (a replacement NISS only masked).
+    """
+
+    __tablename__ = "sync_notice"
+    __table_args__ = (
+        UniqueConstraint("cpas_id", "reference", name="uq_sync_notice_reference"),
+        Index("ix_sync_notice_state", "cpas_id", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    cpas_id: Mapped[str] = mapped_column(String(40))
+    reference: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[str] = mapped_column(String(16))
+    effective_date: Mapped[date] = mapped_column(Date)
+    person_key: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    run_id: Mapped[str] = mapped_column(String(32))
+    contracts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class Secret(Base):
+    """A key the pipeline generates once per database (the person hash key)."""
+
+    __tablename__ = "sync_secret"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)

@@ -12,7 +12,7 @@ import importlib
 import os
 import threading
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from pydantic import Field
@@ -69,6 +69,7 @@ class Runtime:
         self._sessions: sessionmaker[Session] | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._person_hasher: Callable[[str], str] | None = None
 
     # ------------------------------------------------------------------ database
     @property
@@ -106,6 +107,56 @@ class Runtime:
             host.startup()
             self._local.host = host
         return host
+
+    def person_key(self, niss: str) -> str:
+        """The keyed hash a person's contracts are found by (:mod:`piis_bridge.pipeline.persons`)."""
+        hasher = self._person_hasher
+        if hasher is None:
+            from piis_bridge.pipeline.persons import person_hasher
+
+            with self.session() as s:
+                hasher = self._person_hasher = person_hasher(s)
+        return hasher(niss)
+
+    # ------------------------------------------------------------------ rules
+
+    def rules(self, cpas_id: str) -> tuple[Any, Any]:
+        """(settings, registry) the rules judge this CPAS's contracts with, built once per thread.
+
+        The settings are the defaults with what the plugins' ``piis_rule_parameters(cpas)`` give
+        for this CPAS (a local deadline, closure days...); the registry is the core rules plus the
+        plugins' ``piis_register_rules``.  Raises ``ValueError`` (or the host's
+        ``PluginStartupError``) naming the CPAS when the parameters are wrong: the caller
+        quarantines the records, which are replayed once the configuration is fixed.
+        """
+        cache: dict[str, tuple[Any, Any]] | None = getattr(self._local, "rules", None)
+        if cache is None:
+            cache = self._local.rules = {}
+        found = cache.get(cpas_id)
+        if found is None:
+            from pydantic import ValidationError
+
+            from piis_bridge.rules import DEFAULT_SETTINGS, build_registry
+
+            host = self.host
+            registry = getattr(self._local, "registry", None)
+            if registry is None:
+                registry = self._local.registry = build_registry(host)
+            before = len(host.failures)
+            parameters = host.rule_parameters(cpas_id)
+            failed = host.failures[before:]
+            if failed:
+                f = failed[-1]
+                raise ValueError(f"cpas {cpas_id}: plugin {f.plugin!r} failed in piis_rule_parameters: "
+                                 f"{f.error_type}: {f.message}")
+            try:
+                settings = DEFAULT_SETTINGS.with_parameters(parameters) if parameters else DEFAULT_SETTINGS
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                                     for e in exc.errors(include_input=False))
+                raise ValueError(f"cpas {cpas_id}: invalid rule parameters: {problems}") from None
+            found = cache[cpas_id] = (settings, registry)
+        return found
 
     # ------------------------------------------------------------------ policies
     @property

@@ -31,10 +31,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from piis_bridge.forms import event_for_contract
+from piis_bridge.hooks.manager import PluginCallError
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult, RecordProblem, RunInfo, RunReport, SourceRecord
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     Effect,
+    Notice,
     QuarantineEntry,
     StageStat,
     SyncCursor,
@@ -45,6 +48,7 @@ from piis_bridge.pipeline.models import (
 )
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.rules import RuleRegistry, RuleSettings, evaluate
 
 __all__ = [
     "Enqueuer",
@@ -59,11 +63,14 @@ __all__ = [
     "replay_quarantine",
     "OPEN_ITEM_STATES",
     "OPEN_EFFECT_STATES",
+    "OPEN_NOTICE_STATES",
 ]
 
 _log = get_logger("piis_bridge.pipeline")
 OPEN_ITEM_STATES = ("pending", "leased")
 OPEN_EFFECT_STATES = ("pending", "sending", "submitted")
+OPEN_NOTICE_STATES = ("pending", "queued", "fetching")  # sync_run_cpas.notices_state still to do
+NOTICES_HOOK = "piis_federal_fetch_notices"
 _KEY_NAMESPACE = uuid.UUID("9b6c3f4e-5d1a-4c2b-8f7e-1a2b3c4d5e6f")
 _PENDING_ANSWERS = frozenset({"PENDING", "QUEUED", "SUBMITTED", "RECEIVED", "IN_PROGRESS"})
 
@@ -76,6 +83,7 @@ class Enqueuer(Protocol):
     def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
     def collect(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
     def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
 
 
 # ====================================================================================== helpers
@@ -224,39 +232,93 @@ def create_run(rt: Runtime, *, cpas_ids: Iterable[str] | None = None, dossier: s
 
 
 def start_run(rt: Runtime, run_id: str, enq: Enqueuer) -> None:
-    """Notify plugins and start one pull per CPAS (or re-process one stored dossier)."""
+    """Notify plugins and start one pull per CPAS (for a one-dossier run: the fetch of that record).
+
+    Each CPAS whose federal plugin has a National Register notice feed gets its notices read once
+    the run's answers are collected (:mod:`piis_bridge.pipeline.notices`); a one-dossier run reads none.
+    """
     with rt.session() as s:
         run = s.get(SyncRun, run_id)
         if run is None or run.status != "running":
             return
         info = RunInfo(run_id=run_id, started_at=run.started_at, cpas_ids=list(run.cpas_ids), trigger=run.trigger)
-        dossier, cpas_ids = run.dossier, list(run.cpas_ids)
-    rt.host.run_started(info)
+        dossier, cpas_ids, trigger = run.dossier, list(run.cpas_ids), run.trigger
+    host = rt.host
+    if dossier is None and trigger != "replay":
+        readers = [c for c in cpas_ids if implements(host, c, "federal", NOTICES_HOOK)]
+        if readers:
+            with rt.session() as s:
+                s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id.in_(readers),
+                                                    SyncRunCpas.notices_state == "none")
+                          .values(notices_state="pending"))
+                s.commit()
+    host.run_started(info)
     for cpas_id in cpas_ids:
-        if dossier is None:
-            enq.pull(run_id, cpas_id)
-        else:
-            _start_dossier(rt, run_id, cpas_id, dossier, enq)
+        enq.pull(run_id, cpas_id)
 
 
-def _start_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enqueuer) -> None:
-    """Re-process the last fetched version of one dossier (the case system has no single-record hook)."""
+def implements(host: Any, cpas_id: str, role: str, hook: str) -> bool:
+    """Whether the plugin serving *role* for the CPAS implements the optional *hook* (introspection only)."""
+    plugin = host.settings.cpas[cpas_id].routed_plugins().get(role)
+    if plugin is None:
+        return False
+    return any(impl.plugin_name == plugin and not (impl.wrapper or impl.hookwrapper)
+               for impl in getattr(host.pm.hook, hook).get_hookimpls())
+
+
+def _pull_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enqueuer, attempt: int) -> None:
+    """The record as the case system holds it now (``piis_case_fetch_record``), processed like a fetched one.
+
+    A plugin without the hook, or a failure, stops the run with a message naming the plugin and the
+    record (never read as "no such record"); ``None`` means the case system has no such record.
+    Transient failures are retried like a page of the change feed.
+    """
+    host = rt.host
+    remote = f"casesystem:{cpas_id}"
     with rt.session() as s:
-        last = s.scalars(select(WorkItem).where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == dossier,
-                                                WorkItem.run_id != run_id).order_by(WorkItem.id.desc()).limit(1)).first()
-        rc = s.get(SyncRunCpas, (run_id, cpas_id))
-        if last is None:
-            rc.state, rc.error = "failed", f"dossier {dossier} was never fetched from the case system of {cpas_id}"
-            s.commit()
+        wait = rt.breaker.allow(s, remote)
+        if wait:
+            _release_pull(s, run_id, cpas_id)
+            enq.pull(run_id, cpas_id, countdown=wait, attempt=attempt)
+            return
+    error: str | None = None
+    record: SourceRecord | None = None
+    try:
+        record = host.case_fetch_record(cpas_id, dossier, run_id=run_id)
+    except PluginCallError as exc:
+        f = exc.failure
+        if f.error_type == "NotImplementedError":
+            error = (f"the case-system plugin {f.plugin!r} of {cpas_id} cannot fetch one record "
+                     f"(it does not implement piis_case_fetch_record): --dossier is not available for this CPAS")
         else:
-            ids = _insert_ignore(s, WorkItem, [dict(run_id=run_id, cpas_id=cpas_id, record_id=dossier,
-                                                    version=last.version, payload=last.payload, state="pending",
-                                                    updated_at=utcnow())], returning=WorkItem.id)
-            rc.state, rc.fetched = "pulled", 1
-            s.commit()
-            if ids:
-                enq.process(run_id, ids)
-    maybe_finish(rt, run_id)
+            if is_transient(f) and not rt.retry.exhausted(attempt + 1):
+                with rt.session() as s:
+                    rt.breaker.failure(s, remote)
+                    _release_pull(s, run_id, cpas_id)
+                delay = rt.retry.delay(attempt + 1)
+                _log.warning("case system unavailable, retrying", cpas=cpas_id, run_id=run_id, attempt=attempt + 1,
+                             delay=round(delay, 2), error=str(exc))
+                enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+                return
+            error = f"fetching dossier {dossier} from the case system of {cpas_id} failed: {exc}"
+    if record is None and error is None:
+        error = f"the case system of {cpas_id} has no record {dossier} (deleted, or never existed)"
+    ids: list[int] = []
+    with rt.session() as s:
+        rc = s.get(SyncRunCpas, (run_id, cpas_id))
+        if error is not None:
+            rc.state, rc.error = "failed", redact(error)
+        else:
+            assert record is not None
+            rt.breaker.success(s, remote)
+            ids = _insert_ignore(s, WorkItem, [dict(run_id=run_id, cpas_id=cpas_id, record_id=record.record_id,
+                                                    version=record.version or "", payload=record.model_dump_json(),
+                                                    state="pending", updated_at=utcnow())], returning=WorkItem.id)
+            rc.state, rc.fetched, rc.pages = "pulled", len(ids), 1
+        s.commit()
+    if ids:
+        enq.process(run_id, ids)
+    maybe_finish(rt, run_id, enq)
 
 
 # ====================================================================================== pull
@@ -277,6 +339,10 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
         s.commit()
         if not won:
             return
+        dossier = s.scalar(select(SyncRun.dossier).where(SyncRun.id == run_id))
+    if dossier is not None:
+        _pull_dossier(rt, run_id, cpas_id, dossier, enq, attempt)
+        return
     host = rt.host
     while True:
         t0 = time.perf_counter()
@@ -304,7 +370,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                 rc = s.get(SyncRunCpas, (run_id, cpas_id))
                 rc.state, rc.error = "failed", _describe(failures)
                 s.commit()
-            maybe_finish(rt, run_id)
+            maybe_finish(rt, run_id, enq)
             return
         attempt = 0
         now = utcnow()
@@ -334,7 +400,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
             break
     with rt.session() as s:
         refresh_statistics(s)
-    maybe_finish(rt, run_id)
+    maybe_finish(rt, run_id, enq)
 
 
 def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
@@ -346,44 +412,24 @@ def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
 # ====================================================================================== evaluate + build
 
 
-def _rules_module() -> Any:
-    try:
-        return importlib.import_module("piis_bridge.rules")
-    except ImportError:
-        return None
+_ALERT_STATUSES = frozenset({"pending", "overdue"})
 
 
-def _evaluate(contract: Any, on: date) -> tuple[int, list[dict[str, Any]]]:
-    """Apply the PIIS rules; returns (number of findings, deadline alerts to push back).
+def _evaluate(contract: Any, on: date, settings: RuleSettings, registry: RuleRegistry) -> tuple[int, list[dict[str, Any]]]:
+    """Apply the PIIS rules with the CPAS's settings; returns (number of findings, deadline alerts).
 
     A deadline alert is every computed legal date still to meet (``pending``) or missed
     (``overdue``) on the reference date; its push key is (dossier, rule, label, date), so a
     deadline is pushed once, not every night.
     """
-    rules = _rules_module()
-    if rules is None or not hasattr(rules, "evaluate"):
-        return 0, []
-    report = rules.evaluate(contract, on=on)
+    report = evaluate(contract, on=on, settings=settings, registry=registry)
     alerts = []
-    for d in getattr(report, "dates", ()) or ():
-        status = str(getattr(d.status, "value", d.status))
-        if status in ("pending", "overdue"):
+    for d in report.dates:
+        status = d.status.value
+        if status in _ALERT_STATUSES:
             alerts.append({"rule": d.rule_id, "due": d.date, "label": d.label, "status": status,
                            "title": f"{d.label} ({d.rule_id}, {status}, {d.date.isoformat()})"})
-    return len(getattr(report, "findings", ()) or ()), alerts
-
-
-def _event_for(contract: Any) -> Any:
-    """The contract event the federal forms are built for (the federal helper's ``ContractEvent``)."""
-    try:
-        forms = importlib.import_module("piis_bridge.forms")
-    except ImportError:
-        return "sync"
-    event_cls = getattr(forms, "ContractEvent", None)
-    factory = getattr(forms, "event_for_contract", None) or getattr(event_cls, "from_contract", None)
-    if callable(factory):
-        return factory(contract)
-    return "sync"
+    return len(report.findings), alerts
 
 
 def _transfer_configured(rt: Runtime, cpas_id: str) -> bool:
@@ -465,9 +511,11 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
                             problems=outcome.problems, item_id=item.id)
                 continue
             contract = outcome.contract
+            item.person_key = rt.person_key(contract.beneficiary.niss)
             try:
-                findings, alerts = _evaluate(contract, today)
-                event = _event_for(contract)
+                settings, registry = rt.rules(item.cpas_id)
+                findings, alerts = _evaluate(contract, today, settings, registry)
+                event = event_for_contract(contract)
             except Exception as exc:  # noqa: BLE001 - a rules bug on one record must not stop the run
                 item.state = "quarantined"
                 _quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="evaluate",
@@ -515,7 +563,7 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
         enq.push(run_id, cpas_id)
     if retry_ids:
         enq.process(run_id, retry_ids, countdown=rt.retry.delay(attempt + 1), attempt=attempt + 1)
-    maybe_finish(rt, run_id)
+    maybe_finish(rt, run_id, enq)
 
 
 # ====================================================================================== submit
@@ -700,7 +748,7 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
         enq.push(run_id, cpas_id)
     if any_waiting:
         enq.collect(run_id, cpas_id, countdown=rt.options.collect_delay)
-    maybe_finish(rt, run_id)
+    maybe_finish(rt, run_id, enq)
 
 
 # ====================================================================================== collect
@@ -756,7 +804,7 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
         enq.push(run_id, cpas_id)
     if left:
         enq.collect(run_id, cpas_id, countdown=rt.options.collect_delay, attempt=attempt)
-    maybe_finish(rt, run_id)
+    maybe_finish(rt, run_id, enq)
 
 
 # ====================================================================================== push back
@@ -807,7 +855,7 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
                 delay = rt.retry.delay(max(e.attempts for e in retry_later))
                 _release_effects(s, retry_later, delay, "; ".join(r.detail for r in results if r.status == "failed"))
                 enq.push(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
-    maybe_finish(rt, run_id)
+    maybe_finish(rt, run_id, enq)
 
 
 # ====================================================================================== report
@@ -825,6 +873,8 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
     quarantine = dict(s.execute(select(QuarantineEntry.stage, func.count()).where(QuarantineEntry.run_id == run_id)
                                 .group_by(QuarantineEntry.stage)).all())
     pulls = list(s.scalars(select(SyncRunCpas).where(SyncRunCpas.run_id == run_id)))
+    notices = dict(s.execute(select(Notice.state, func.count()).where(Notice.run_id == run_id)
+                             .group_by(Notice.state)).all())
     return {
         "fetched": sum(items.values()),
         "processed": items.get("done", 0),
@@ -845,6 +895,12 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
         "pages": sum(p.pages for p in pulls),
         "pulls": {p.cpas_id: p.state for p in pulls},
         "pull_errors": {p.cpas_id: p.error for p in pulls if p.error},
+        # National Register notices handled by this run (piis_bridge.pipeline.notices)
+        "notices": sum(notices.values()),
+        "notices_done": notices.get("done", 0),
+        "notices_unmatched": notices.get("unmatched", 0),
+        "notices_quarantined": notices.get("quarantined", 0),
+        "notice_errors": {p.cpas_id: p.notices_error for p in pulls if p.notices_error},
     }
 
 
@@ -858,8 +914,13 @@ def stage_stats(s: Session, run_id: str) -> dict[str, dict[str, Any]]:
     return out
 
 
-def maybe_finish(rt: Runtime, run_id: str) -> bool:
-    """Close the run once nothing is left to do; exactly one caller wins and notifies the plugins."""
+def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
+    """Close the run once nothing is left to do; exactly one caller wins and notifies the plugins.
+
+    Once every record is processed and every form answered, the National Register notices of
+    each CPAS that reads them are fetched (one task per CPAS, sent by whichever caller with an
+    enqueuer sees it first; the sweeper covers a lost message); the run closes after them.
+    """
     with rt.session() as s:
         run = s.get(SyncRun, run_id)
         if run is None or run.status != "running":
@@ -870,8 +931,13 @@ def maybe_finish(rt: Runtime, run_id: str) -> bool:
         if s.scalar(select(func.count()).select_from(WorkItem).where(
                 WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES))):
             return False
-        if s.scalar(select(func.count()).select_from(Effect).where(
-                Effect.run_id == run_id, Effect.state.in_(OPEN_EFFECT_STATES))):
+        open_effects = dict(s.execute(select(Effect.kind, func.count()).where(
+            Effect.run_id == run_id, Effect.state.in_(OPEN_EFFECT_STATES)).group_by(Effect.kind)).all())
+        notices_open = list(s.execute(select(SyncRunCpas.cpas_id, SyncRunCpas.notices_state).where(
+            SyncRunCpas.run_id == run_id, SyncRunCpas.notices_state.in_(OPEN_NOTICE_STATES))).all())
+        if not open_effects.get("form") and enq is not None:
+            _queue_notices(rt, s, run_id, [c for c, state in notices_open if state == "pending"], enq)
+        if open_effects or notices_open:
             return False
         counts = run_counts(s, run_id)
         stats = stage_stats(s, run_id)
@@ -882,6 +948,8 @@ def maybe_finish(rt: Runtime, run_id: str) -> bool:
                                        .order_by(QuarantineEntry.id).limit(1000))]
         failures = [PluginFailure(plugin="?", hook="piis_case_fetch_changes", cpas_id=c, error_type="PullFailed",
                                   message=e) for c, e in counts["pull_errors"].items()]
+        failures += [PluginFailure(plugin="?", hook=NOTICES_HOOK, cpas_id=c, error_type="NoticesFailed", message=e)
+                     for c, e in counts["notice_errors"].items()]
         status = "failed" if counts["pull_errors"] and counts["fetched"] == 0 else "finished"
         won = s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(
             status=status, finished_at=finished, counts=counts,
@@ -896,6 +964,18 @@ def maybe_finish(rt: Runtime, run_id: str) -> bool:
         rt.host.run_finished(report)
         _log.info("run finished", run_id=run_id, status=status, **{k: v for k, v in counts.items() if isinstance(v, int)})
     return bool(won)
+
+
+def _queue_notices(rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[str], enq: Enqueuer) -> None:
+    """Send the notice task of each CPAS whose notices are still to read (one sender wins each)."""
+    for cpas_id in cpas_ids:
+        won = s.execute(update(SyncRunCpas).where(
+            SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id, SyncRunCpas.notices_state == "pending")
+            .values(notices_state="queued",
+                    notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after))).rowcount
+        s.commit()
+        if won:
+            enq.notices(run_id, cpas_id)
 
 
 # ====================================================================================== replay
@@ -931,6 +1011,12 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
                                                         version=old.version, payload=old.payload, state="pending",
                                                         updated_at=utcnow())], returning=WorkItem.id)
                 new_items.extend(ids)
+            elif entry.stage == "notice":
+                # Handled again from its stored row by this run's notice stage (no new page is read).
+                s.execute(update(Notice).where(Notice.cpas_id == entry.cpas_id, Notice.reference == entry.record_id,
+                                               Notice.state == "quarantined").values(state="pending", run_id=run_id))
+                s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == entry.cpas_id)
+                          .values(notices_state="pending"))
             entry.status, entry.replay_run_id = "replayed", run_id
         s.commit()
     with rt.session() as s:
@@ -941,5 +1027,5 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
         enq.process(run_id, new_items[start:start + rt.options.chunk_size])
     for kind, cpas_id in sorted(effect_cpas):
         (enq.submit if kind == "form" else enq.push)(run_id, cpas_id)
-    maybe_finish(rt, run_id)
+    maybe_finish(rt, run_id, enq)
     return run_id

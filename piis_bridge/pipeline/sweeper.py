@@ -10,6 +10,8 @@ rows are the truth, so a periodic pass over them is enough to finish every run:
   re-enqueued (the claim is atomic, so a duplicate message is harmless);
 - a side effect left ``sending`` past its lease went out or not: it is put back to ``pending``
   and resent with the *same* idempotency key, which the remote answers with the original result;
+- a National Register notice task lost or abandoned past its lease is sent again (it resumes from
+  the stored notice cursor; notices already stored are handled once);
 - every running run gets a finish check.
 """
 
@@ -34,13 +36,17 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
     """One pass; returns what was re-enqueued (for logs and tests)."""
     now = utcnow()
     idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.requeue_after)
-    found = {"pulls": 0, "items": 0, "effects": 0, "runs": 0}
+    found = {"pulls": 0, "items": 0, "effects": 0, "notices": 0, "runs": 0}
     with rt.session() as s:
         running = list(s.scalars(select(SyncRun.id).where(SyncRun.status == "running")))
         pulls = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
             SyncRunCpas.run_id.in_(running), or_(
                 and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
                 SyncRunCpas.state == "pending"))).all()) if running else []
+        # A notice task lost ('queued' past its lease) or whose worker died ('fetching' past its lease).
+        notices = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
+            SyncRunCpas.run_id.in_(running), SyncRunCpas.notices_state.in_(("queued", "fetching")),
+            SyncRunCpas.notices_lease_until < now)).all()) if running else []
         items = list(s.execute(select(WorkItem.run_id, WorkItem.id).where(
             WorkItem.run_id.in_(running), or_(
                 and_(WorkItem.state == "leased", WorkItem.lease_until < now),
@@ -59,6 +65,8 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
         s.commit()
     for run_id, cpas_id in pulls:
         enq.pull(run_id, cpas_id)
+    for run_id, cpas_id in notices:
+        enq.notices(run_id, cpas_id)
     by_run: dict[str, list[int]] = defaultdict(list)
     for run_id, item_id in items:
         by_run[run_id].append(item_id)
@@ -77,8 +85,8 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
         with rt.session() as s:
             refresh_statistics(s)
     for run_id in running:
-        found["runs"] += int(maybe_finish(rt, run_id))
-    found.update(pulls=len(pulls), items=len(items), effects=len(effects), resent=stale_sending)
-    if any(found[k] for k in ("pulls", "items", "effects")):
+        found["runs"] += int(maybe_finish(rt, run_id, enq))
+    found.update(pulls=len(pulls), items=len(items), effects=len(effects), notices=len(notices), resent=stale_sending)
+    if any(found[k] for k in ("pulls", "items", "effects", "notices")):
         _log.info("sweeper re-enqueued stale work", **found)
     return found

@@ -1,4 +1,5 @@
-"""Celery tasks: thin wrappers that carry ids only and call :mod:`piis_bridge.pipeline.stages`.
+"""Celery tasks: thin wrappers that carry ids only and call :mod:`piis_bridge.pipeline.stages`
+(and :mod:`piis_bridge.pipeline.notices`).
 
 Queues per remote system (``piis.casesystem``, ``piis.federal``) let a site cap the concurrency on
 each remote with a dedicated worker (``-Q piis.federal -c 2``); ``piis.default`` holds the CPU work.
@@ -25,6 +26,7 @@ ROUTES = {
     "piis.pipeline.push": {"queue": "piis.casesystem"},
     "piis.pipeline.submit": {"queue": "piis.federal"},
     "piis.pipeline.collect": {"queue": "piis.federal"},
+    "piis.pipeline.notices": {"queue": "piis.federal"},
 }
 _RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
               retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
@@ -62,6 +64,9 @@ class CeleryEnqueuer:
 
     def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._send("push", [run_id, cpas_id], countdown, attempt)
+
+    def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("notices", [run_id, cpas_id], countdown, attempt)
 
     def start(self, run_id: str) -> None:
         self.app.send_task("piis.pipeline.start_run", args=[run_id])
@@ -105,6 +110,14 @@ def collect(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
 def push(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
     rt, enq = _ctx(self)
     stages.push_back(rt, run_id, cpas_id, enq, attempt)
+
+
+@shared_task(bind=True, name="piis.pipeline.notices", **_RETRY)
+def notices(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    from piis_bridge.pipeline.notices import read_notices
+
+    rt, enq = _ctx(self)
+    read_notices(rt, run_id, cpas_id, enq, attempt)
 
 
 @shared_task(bind=True, name="piis.pipeline.sweep", **_RETRY)

@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,7 +39,14 @@ def make_remote() -> Iterator[Callable[..., Remote]]:
 
 
 def make_settings(tmp_path: Path, remote_url: str, *, database_url: str | None = None,
-                  broker_url: str = "filesystem://", cpas: tuple[str, ...] = ("gent",)) -> Settings:
+                  broker_url: str = "filesystem://", cpas: tuple[str, ...] = ("gent",), transfer: str | None = None,
+                  rule_parameters: dict[str, dict[str, Any]] | None = None) -> Settings:
+    """Settings for CPAS served by the pipetest plugin; ``rule_parameters`` per CPAS id go to the
+    plugin's ``piis_rule_parameters``; ``transfer`` names the CPAS's transfer plugin."""
+    def plugin_settings(cpas_id: str) -> dict[str, Any]:
+        extra = (rule_parameters or {}).get(cpas_id)
+        return {"url": remote_url, **({"rule_parameters": extra} if extra else {})}
+
     return Settings.model_validate({
         "database_url": database_url or f"sqlite:///{tmp_path}/app.sqlite3",
         "broker_url": broker_url,
@@ -46,7 +54,7 @@ def make_settings(tmp_path: Path, remote_url: str, *, database_url: str | None =
         "state_dir": str(tmp_path / "state"),
         "plugins": {"enabled": ["pipetest"]},
         "cpas": {c: {"name": f"OCMW {c}", "ins_code": "44021", "bce": "0207567726", "case_system": "pipetest",
-                     "federal": "pipetest", "transfer": None, "plugins": {"pipetest": {"url": remote_url}}}
+                     "federal": "pipetest", "transfer": transfer, "plugins": {"pipetest": plugin_settings(c)}}
                  for c in cpas},
     })
 

@@ -3,21 +3,36 @@
 A real pluggy plugin (``@hookimpl``), loaded by the worker subprocess through ``PIIS_EXTRA_PLUGINS``
 exactly like an in-house plugin would be.  It is the stand-in for the neptunus/federal plugins in
 the tests that must control faults precisely; the contract it maps to is a real canonical
-``PIISContract`` (one of the repository's examples, with the dossier's id).
+``PIISContract`` (one of the repository's examples, with the dossier's id and its own person).
+
+It also implements the optional hooks (one record by id, National Register notices, the monthly
+statement) and ``piis_rule_parameters`` (the CPAS's ``rule_parameters`` setting);
+:func:`without` gives the same plugin lacking some hooks.  ``PIPETEST_MAP_FAIL=D1,D2`` makes the
+mapping of those dossiers raise (a plugin bug).
 """
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
+import sys
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 from pydantic import BaseModel, ConfigDict
 
+from piis_bridge.forms import MonthlyStatement
 from piis_bridge.hooks import hookimpl
-from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushResult, RecordProblem, SourceRecord
+from piis_bridge.hooks.types import (
+    ChangePage,
+    MappingOutcome,
+    NoticePage,
+    PushResult,
+    RecordProblem,
+    RegisterNotice,
+    SourceRecord,
+)
 from piis_bridge.model import load_file
 
 _EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studies.json"
@@ -28,6 +43,7 @@ _clients: dict[str, httpx.Client] = {}
 class TestSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str
+    rule_parameters: dict[str, Any] = {}
 
 
 class TestForm(BaseModel):
@@ -57,24 +73,39 @@ def piis_plugin_settings() -> type[BaseModel]:
     return TestSettings
 
 
+def _record(x: dict[str, Any]) -> SourceRecord:
+    return SourceRecord(source="pipetest", record_id=x["record_id"], kind="piis_contract",
+                        modified_at=datetime.now(timezone.utc), version=x["version"], payload=x)
+
+
 @hookimpl
 def piis_case_fetch_changes(cpas: Any, cursor: str | None, page_size: int) -> ChangePage:
     r = _client(cpas.settings["url"]).get("/changes", params={"cursor": cursor or "0", "limit": page_size})
     r.raise_for_status()
     data = r.json()
-    now = datetime.now(timezone.utc)
-    records = [SourceRecord(source="pipetest", record_id=x["record_id"], kind="piis_contract", modified_at=now,
-                            version=x["version"], payload=x) for x in data["records"]]
-    return ChangePage(records=records, cursor=data["cursor"], has_more=data["has_more"])
+    return ChangePage(records=[_record(x) for x in data["records"]], cursor=data["cursor"], has_more=data["has_more"])
+
+
+@hookimpl
+def piis_case_fetch_record(cpas: Any, record_id: str) -> SourceRecord | None:
+    r = _client(cpas.settings["url"]).get(f"/record/{record_id}")
+    if r.status_code == 404:
+        return None
+    r.raise_for_status()
+    return _record(r.json())
 
 
 @hookimpl
 def piis_case_map_record(cpas: Any, record: SourceRecord) -> MappingOutcome:
+    if record.record_id in os.environ.get("PIPETEST_MAP_FAIL", "").split(","):
+        raise RuntimeError(f"mapping service down for {record.record_id}")
     if record.payload.get("bad") and not os.environ.get("PIPETEST_MAPPING_FIXED"):
         return MappingOutcome(record_id=record.record_id, problems=[RecordProblem(
             record_id=record.record_id, field="beneficiary.niss", reason="NISS checksum invalid")])
-    contract = _BASE.model_copy(update={"contract_id": f"{record.record_id}@{record.payload['forms']}@{record.version}"})
-    return MappingOutcome(record_id=record.record_id, contract=contract)
+    update: dict[str, Any] = {"contract_id": f"{record.record_id}@{record.payload['forms']}@{record.version}"}
+    if record.payload.get("niss"):
+        update["beneficiary"] = _BASE.beneficiary.model_copy(update={"niss": record.payload["niss"]})
+    return MappingOutcome(record_id=record.record_id, contract=_BASE.model_copy(update=update))
 
 
 @hookimpl
@@ -95,3 +126,39 @@ def piis_case_push(cpas: Any, items: list[Any]) -> list[PushResult]:
     r = _client(cpas.settings["url"]).post("/push", json={"items": [i.model_dump(mode="json") for i in items]})
     r.raise_for_status()
     return [PushResult(key=x["key"], status=x["status"]) for x in r.json()["results"]]
+
+
+@hookimpl
+def piis_federal_fetch_notices(cpas: Any, cursor: str | None, page_size: int) -> NoticePage:
+    r = _client(cpas.settings["url"]).get("/notices", params={"cursor": cursor or "", "limit": page_size})
+    r.raise_for_status()
+    data = r.json()
+    return NoticePage(notices=[RegisterNotice(**n) for n in data["notices"]], cursor=data["cursor"],
+                      has_more=data["has_more"])
+
+
+@hookimpl
+def piis_federal_fetch_statement(cpas: Any, month: date) -> MonthlyStatement | None:
+    r = _client(cpas.settings["url"]).get(f"/statement/{month.isoformat()[:7]}")
+    if r.status_code == 404:
+        return None
+    r.raise_for_status()
+    return MonthlyStatement(**r.json())
+
+
+@hookimpl
+def piis_rule_parameters(cpas: Any) -> dict[str, Any] | None:
+    return cpas.settings.get("rule_parameters") or None
+
+
+def without(*hooks: str) -> object:
+    """This plugin lacking *hooks* (a plugin that does not implement an optional hook)."""
+    module = sys.modules[__name__]
+    names = {n: staticmethod(getattr(module, n)) for n in dir(module) if n.startswith("piis_") and n not in hooks}
+    return type("PipetestWithout", (), names)()
+
+
+def replacing(**hooks: Any) -> object:
+    """This plugin with some hooks replaced by the given ``@hookimpl`` functions (fault injection)."""
+    base = type(without(*hooks))
+    return type("PipetestReplaced", (base,), {n: staticmethod(f) for n, f in hooks.items()})()

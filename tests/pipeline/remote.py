@@ -1,5 +1,8 @@
 """A small remote system for the pipeline tests: a change feed, a federal desk and a push endpoint.
 
+Also one record by id (``piis_case_fetch_record``), a National Register notice feed
+(``piis_federal_fetch_notices``) and the monthly statement (``piis_federal_fetch_statement``).
+
 Real HTTP on 127.0.0.1 (port 0), one thread per connection.  It behaves like the two remotes the
 pipeline talks to, on the points the pipeline must get right: keyset paging with an opaque cursor,
 idempotency on the form ``client_reference`` (the federal GEN004 rule: same reference -> original
@@ -17,12 +20,20 @@ from typing import Any
 import orjson
 
 
+def person_niss(n: int) -> str:
+    """A valid NISS for the example beneficiary's birth date (2005-09-30), one per dossier number
+    (997 different people, then they repeat: a person may have several dossiers)."""
+    serial = f"{n % 997 + 1:03d}"
+    return f"050930{serial}{97 - int('2050930' + serial) % 97:02d}"
+
+
 class RemoteState:
     def __init__(self, records: int, *, bad_every: int = 0, two_forms_every: int = 0) -> None:
         self.lock = threading.Lock()
         self.records = [
             {"record_id": f"D{n:06d}", "bad": bool(bad_every and n % bad_every == 0),
-             "forms": 2 if two_forms_every and n % two_forms_every == 0 else 1, "version": "1"}
+             "forms": 2 if two_forms_every and n % two_forms_every == 0 else 1, "version": "1",
+             "niss": person_niss(n)}
             for n in range(1, records + 1)
         ]
         self.effects: dict[str, dict[str, Any]] = {}  # client_reference -> form (applied once)
@@ -36,6 +47,11 @@ class RemoteState:
         self.case_faults: list[int] = []  # status codes to answer to the next case-system requests
         self.fetches = 0
         self.out_of_order = 0
+        self.notices: list[dict[str, Any]] = []  # the National Register feed (RegisterNotice fields)
+        self.notice_requests: list[str] = []  # the cursor of every notice page asked for
+        self.notice_faults: list[int] = []  # status codes to answer to the next notice requests
+        self.statements: dict[str, dict[str, Any]] = {}  # 'YYYY-MM' -> MonthlyStatement fields
+        self.statement_requests: list[str] = []
 
     def touch(self, ids: list[str]) -> None:
         """Records changed again: a new version of each is appended to the change feed."""
@@ -89,6 +105,35 @@ class _Handler(BaseHTTPRequestHandler):
                 end = start + len(page)
                 more = end < len(st.records)
             self._reply(200, {"records": page, "cursor": str(end), "has_more": more})
+        elif self.path.startswith("/record/"):
+            if self._case_fault():
+                return
+            record_id = self.path.rsplit("/", 1)[1]
+            with st.lock:
+                found = [dict(r) for r in st.records if r["record_id"] == record_id]
+            self._reply(200, found[-1]) if found else self._reply(404, {"error": "no such record"})
+        elif self.path.startswith("/notices"):
+            from urllib.parse import parse_qs, urlsplit
+
+            q = parse_qs(urlsplit(self.path).query)
+            cursor = q.get("cursor", [""])[0]
+            with st.lock:
+                st.notice_requests.append(cursor)
+                code = st.notice_faults.pop(0) if st.notice_faults else None
+                start = int(cursor or 0)
+                page = [dict(n) for n in st.notices[start:start + int(q["limit"][0])]]
+                end = start + len(page)
+                more = end < len(st.notices)
+            if code:
+                self._reply(code, {"error": "injected"})
+                return
+            self._reply(200, {"notices": page, "cursor": str(end), "has_more": more})
+        elif self.path.startswith("/statement/"):
+            month = self.path.rsplit("/", 1)[1]
+            with st.lock:
+                st.statement_requests.append(month)
+                found = st.statements.get(month)
+            self._reply(200, found) if found is not None else self._reply(404, {"error": "not available yet"})
         elif self.path == "/state":
             with st.lock:
                 self._reply(200, {"effects": len(st.effects), "pushes": len(st.pushes)})
