@@ -106,7 +106,8 @@ def register(cli: CommandRegistry) -> None:
     @app.command("run")
     def run(
         cpas: list[str] = typer.Option(None, "--cpas", help="Only this CPAS id (repeatable)."),
-        dossier: str | None = typer.Option(None, "--dossier", help="Re-process one dossier (needs --cpas)."),
+        dossier: str | None = typer.Option(None, "--dossier",
+                                           help="Process one dossier as the case system holds it now (needs --cpas)."),
         embedded: bool = typer.Option(True, "--embedded/--no-embedded",
                                       help="Start a worker for this run (SQLite + filesystem broker), or use the "
                                            "configured broker and the workers running elsewhere."),
@@ -142,6 +143,9 @@ def register(cli: CommandRegistry) -> None:
         else:
             _con().print(_summary_table(summary))
             _con().print(_stages_table(summary))
+        for cpas_id, error in sorted((summary.counts.get("pull_errors") or {}).items()):
+            # In full: with --dossier this is the whole answer ("no such record", "cannot fetch one record").
+            typer.echo(f"piis-bridge run: {cpas_id}: {error}", err=True)
         raise typer.Exit(0 if summary.status == "finished" else 1)
 
     runs = cli.group("runs", help="Past and current sync runs.")

@@ -300,7 +300,8 @@ def _pull_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enq
                              delay=round(delay, 2), error=str(exc))
                 enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                 return
-            error = f"fetching dossier {dossier} from the case system of {cpas_id} failed: {exc}"
+            error = (f"fetching dossier {dossier} from the case system of {cpas_id} failed: plugin {f.plugin!r} "
+                     f"failed in {f.hook}: {f.error_type}: {f.message}")
     if record is None and error is None:
         error = f"the case system of {cpas_id} has no record {dossier} (deleted, or never existed)"
     ids: list[int] = []

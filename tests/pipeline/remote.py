@@ -53,6 +53,11 @@ class RemoteState:
         self.statements: dict[str, dict[str, Any]] = {}  # 'YYYY-MM' -> MonthlyStatement fields
         self.statement_requests: list[str] = []
 
+    def effects_of(self, record_id: str) -> list[str]:
+        """The versions of the dossier whose forms reached the federal desk, in order."""
+        with self.lock:
+            return sorted({f["version"] for f in self.effects.values() if f["record_id"] == record_id})
+
     def touch(self, ids: list[str]) -> None:
         """Records changed again: a new version of each is appended to the change feed."""
         with self.lock:

@@ -92,11 +92,20 @@ def test_run_inspect_replay_incremental_and_one_dossier(cli_env) -> None:
     assert code == 0 and second["counts"]["fetched"] == 5
     assert len(remote.state.effects) == 65 and remote.state.out_of_order == 0
 
-    # One dossier by hand: re-processed from its last fetched version; its form is already known.
+    # One dossier by hand: processed as the case system holds it now (a version no run fetched yet).
+    remote.state.touch(["D000007"])
     code, out = _invoke("run", "--cpas", "gent", "--dossier", "D000007", "--json", "--timeout", "90")
     third = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and third["counts"]["fetched"] == 1
-    assert len(remote.state.effects) == 65
+    assert len(remote.state.effects) == 66
+    assert remote.state.effects_of("D000007") == ["1", "2"]  # the form of the new version went out
+    code, out = _invoke("run", "--cpas", "gent", "--dossier", "D000007", "--json", "--timeout", "90")
+    assert code == 0 and len(remote.state.effects) == 66  # the same version again: nothing new
+
+    # A dossier the case system does not have: said plainly, exit 1.
+    code, out = _invoke("run", "--cpas", "gent", "--dossier", "D999999", "--timeout", "90")
+    assert code == 1
+    assert "gent: the case system of gent has no record D999999 (deleted, or never existed)" in out
 
     code, out = _invoke("run", "--cpas", "nowhere")
     assert code == 2 and "unknown CPAS nowhere" in out
