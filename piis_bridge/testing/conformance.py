@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import pytest
 
 from piis_bridge.config import Settings
-from piis_bridge.hooks.manager import PluginHost
+from piis_bridge.hooks.manager import PluginCallError, PluginHost
 from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushItem, SourceRecord
 
 __all__ = ["CaseSystemHarness", "PluginUnderTest", "ConformanceKit", "CaseSystemPluginConformance"]
@@ -90,6 +90,9 @@ class ConformanceKit:
 
     def map(self, record: SourceRecord) -> MappingOutcome:
         return self.host.case_map_record(self.put.cpas_id, record)
+
+    def implements(self, hook: str) -> bool:
+        return hook in next((i.hooks for i in self.host.plugin_infos() if i.name == self.put.name), ())
 
 
 def start_host(settings: Settings, put: PluginUnderTest) -> PluginHost:
@@ -204,6 +207,37 @@ class CaseSystemPluginConformance:
         for problem in outcome.problems:
             assert problem.record_id == rid
             assert problem.field and problem.field != "(record)", f"problem without a field path: {problem.reason}"
+
+    # ------------------------------------------------------------------ one record (optional hook)
+
+    @staticmethod
+    def _needs_fetch_record(kit: ConformanceKit) -> None:
+        """The checks below apply only to a plugin implementing ``piis_case_fetch_record`` (optional)."""
+        if kit.implements("piis_case_fetch_record"):
+            return
+        with pytest.raises(PluginCallError, match="does not implement piis_case_fetch_record"):
+            kit.host.case_fetch_record(kit.put.cpas_id, "CONF-ANY")  # never mistaken for "no such record"
+        kit.host.drain_failures()
+        pytest.skip(f"{kit.put.name} does not implement piis_case_fetch_record (optional: run --dossier is refused)")
+
+    def test_fetch_record_returns_the_feeds_current_version(self, kit: ConformanceKit) -> None:
+        self._needs_fetch_record(kit)
+        rid = kit.harness.create_record(1000)
+        kit.harness.modify_record(rid)
+        records, _ = kit.drain(None, page_size=50)
+        current = [r for r in records if r.record_id == rid][-1]  # the version the feed serves last
+        fetched = kit.host.case_fetch_record(kit.put.cpas_id, rid)
+        assert fetched is not None, f"piis_case_fetch_record({rid!r}) found nothing, the feed serves it"
+        for name in ("source", "record_id", "kind", "version", "modified_at", "payload"):
+            assert getattr(fetched, name) == getattr(current, name), \
+                f"{rid}: fetched {name} differs from the feed's current version"
+        assert kit.map(fetched) == kit.map(current), "the fetched record must map like the feed's record"
+
+    def test_fetch_record_of_an_unknown_id_is_none(self, kit: ConformanceKit) -> None:
+        self._needs_fetch_record(kit)
+        kit.harness.create_record(1100)
+        assert kit.host.case_fetch_record(kit.put.cpas_id, "CONF-NO-SUCH-RECORD") is None
+        assert kit.host.failures == [], "an unknown id is None, not a failure"
 
     # ------------------------------------------------------------------ push
 

@@ -3,7 +3,8 @@
 Core only, no transport: the transfer cases and consent records (:mod:`.tables`), the two state
 machines (:mod:`.states`), the minimal package (:mod:`.package`), the signed envelope and the trust
 list (:mod:`.envelope`), the legal computations (:mod:`.legal`), the detection of a move
-(:mod:`.detection`) and the service that ties them together (:mod:`.service`).  The HTTP transport
+(:mod:`.detection`), the service that ties them together (:mod:`.service`) and the push item that
+hands a received draft to the case system (:mod:`.handover`).  The HTTP transport
 lives in ``piis_connectors.transfer``; the hooks and the CLI in ``piis_plugins.transfer``.
 """
 
@@ -17,6 +18,13 @@ from piis_bridge.transfer.envelope import (
     open_package,
     sign_ack,
     sign_package,
+)
+from piis_bridge.transfer.handover import (
+    DraftHandover,
+    draft_contract_item,
+    draft_item_key,
+    handover_of,
+    review_task_item,
 )
 from piis_bridge.transfer.legal import (
     ContinuingSanctionPlan,
@@ -57,6 +65,7 @@ from piis_bridge.transfer.tables import ConsentRecord, ReceivedPackage, Rejected
 __all__ = [
     "Detection", "Pusher", "detect_transfer", "task_for",
     "DeliveryReceipt", "Destination", "ExportedPackage", "IncomingPackage",
+    "DraftHandover", "draft_contract_item", "draft_item_key", "handover_of", "review_task_item",
     "Ack", "EnvelopeError", "SigningKey", "TrustList", "open_ack", "open_package", "sign_ack", "sign_package",
     "ContinuingSanctionPlan", "Eligibility", "ResidenceChange", "SubsidyRemainder", "TransferEligibility",
     "consent_allows_transfer", "continuing_sanctions", "find_residence_change",

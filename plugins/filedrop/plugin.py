@@ -16,6 +16,14 @@ How a drop directory becomes pages (the cursor is JSON, opaque to the core)::
   with ``<name>.report.json``; the next file is read.
 * A single bad row (wrong number of fields) is a ``row_error`` record: quarantined with its file
   and line number by :func:`piis_case_map_record`; the other rows go through.
+
+Push-back: tasks and statuses go to ``outbox/`` (one file per key); a received draft contract goes
+to ``outgoing/`` when the package imports drafts from there (``outgoing_drafts``, see
+:mod:`.outgoing`), else it is answered ``failed`` so the transfer plugin sends a review task.
+
+``piis_case_fetch_record`` is deliberately not implemented: a file drop cannot be asked for one
+dossier as it is *now*; the only copy the bridge could return is the row of the last export, which
+the nightly run processes anyway.  The host therefore refuses ``run --dossier`` for this plugin.
 """
 
 from __future__ import annotations
@@ -238,14 +246,45 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
     ] or [RecordProblem(record_id=record.record_id, field=f"line {p.get('_line')}", reason="no contract produced")])
 
 
+def _push_draft(cpas: CpasContext, settings: FiledropSettings, item: PushItem) -> PushResult:
+    """A received draft contract as ``outgoing/ontwerp-<hash of key>.json``, when the package imports it."""
+    from pydantic import ValidationError
+
+    from piis_bridge.transfer.handover import DraftHandover
+    from piis_plugins.filedrop.outgoing import write_draft_once
+
+    if not settings.outgoing_drafts:
+        return PushResult(key=item.key, status="failed", detail=(
+            f"cpas {cpas.cpas_id}: this file drop hands no draft contracts to the package (filedrop "
+            "outgoing_drafts = false; set it once the package imports outgoing/)"))
+    try:
+        handover = DraftHandover.model_validate(item.data)
+    except ValidationError as exc:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False))
+        return PushResult(key=item.key, status="failed", detail=f"item {item.key}: data is not a draft hand-over ({fields})")
+    data = handover.model_dump(mode="json")
+    document = {"contractnr": item.record_id, "titel": item.title, "omschrijving": item.body,
+                "contract": data.pop("draft_contract"), "overdracht": data}
+    try:
+        path, created = write_draft_once(settings.directory / "outgoing", item.key, document)
+    except OSError as exc:
+        return PushResult(key=item.key, status="failed", detail=f"cannot write outgoing/: {exc.strerror}")
+    return PushResult(key=item.key, status="created" if created else "duplicate", remote_id=path.name)
+
+
 @hookimpl
 def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]:
-    """Each item becomes ``outbox/taak-<hash of key>.json`` for the package to import; same key, same file."""
+    """Each item becomes ``outbox/taak-<hash of key>.json`` for the package to import; same key, same file.
+    A ``draft_contract`` item goes to ``outgoing/`` instead (or answers ``failed``, see :func:`_push_draft`)."""
     from piis_connectors.filedrop.outbox import Outbox
 
-    outbox = Outbox(_settings(cpas).directory / "outbox")
+    settings = _settings(cpas)
+    outbox = Outbox(settings.directory / "outbox")
     results = []
     for item in items:
+        if item.kind == "draft_contract":
+            results.append(_push_draft(cpas, settings, item))
+            continue
         task = {"contractnr": item.record_id, "soort": item.kind, "titel": item.title, "omschrijving": item.body,
                 "vervaldatum": item.due.strftime("%d/%m/%Y") if item.due else None, "gegevens": item.data}
         try:

@@ -3,7 +3,8 @@
 Why this split: the connector (:mod:`piis_connectors.casesystem`) only speaks the vendor's HTTP
 API; the mapping file (``mappings/neptunus/contract.yaml``) only knows the vocabulary; this module
 turns feed pages into :class:`SourceRecord` pages, mapping results into :class:`MappingOutcome`,
-and :class:`PushItem` into vendor tasks / federal statuses, idempotently.
+and :class:`PushItem` into vendor tasks / federal statuses / draft contracts, idempotently.  The
+reverse mapping of a received draft (canonical -> vendor) lives in :mod:`.drafts`.
 
 Cursor: the vendor's opaque keyset token of the last record of the page.  The core persists it
 after the page is processed, so a crash replays one page at most and a record modified during
@@ -39,6 +40,7 @@ __all__ = [
     "piis_mapping_files",
     "piis_case_fetch_changes",
     "piis_case_map_record",
+    "piis_case_fetch_record",
     "piis_case_push",
     "piis_register_commands",
     "PLUGIN_NAME",
@@ -111,16 +113,23 @@ def piis_plugin_settings() -> type[NeptunusSettings]:
 @hookimpl
 def piis_startup(config: Any) -> None:
     """Load and validate the mapping files now: an invalid mapping stops startup, naming the file."""
+    from piis_plugins.neptunus.drafts import draft_mapping
+
     _mapping()
+    draft_mapping()
     for cpas_id in getattr(config, "cpas", {}) or {}:
         raw = config.plugin_settings(cpas_id, PLUGIN_NAME) if hasattr(config, "plugin_settings") else {}
         if raw.get("mapping_file"):
             _mapping(NeptunusSettings.model_validate(raw))
+        if raw.get("draft_mapping_file"):
+            draft_mapping(str(raw["draft_mapping_file"]))
 
 
 @hookimpl
 def piis_mapping_files() -> list[Traversable]:
-    return [_shipped_mapping()]
+    from piis_plugins.neptunus.drafts import shipped_draft_mapping
+
+    return [_shipped_mapping(), shipped_draft_mapping()]
 
 
 # -- case-system hooks ----------------------------------------------------------------------------
@@ -162,6 +171,25 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
 
 
 @hookimpl
+def piis_case_fetch_record(cpas: CpasContext, record_id: str) -> SourceRecord | None:
+    """The contract as the vendor holds it now: the one-contract endpoint serves the very document the
+    feed serves (same ``versie``, ``laatst_gewijzigd`` and fields), so this is the feed's record.
+    A contract of another OCMW (``ocmw_kbo``) or a draft not yet activated is not a contract here: None."""
+    from piis_connectors.casesystem.client import CaseSystemHTTPError
+
+    s = _settings(cpas)
+    try:
+        doc, _etag = _client(cpas).get_contract(record_id, ocmw=s.ocmw_kbo)
+    except CaseSystemHTTPError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    if doc is None:  # pragma: no cover - only an If-None-Match request answers 304
+        return None
+    return _source_record(doc, 0)
+
+
+@hookimpl
 def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutcome:
     if record.kind != "piis_contract":
         return MappingOutcome(record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract")
@@ -191,25 +219,42 @@ def _task_body(item: PushItem) -> dict[str, Any]:
 
 @hookimpl
 def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]:
-    """Federal answers/statuses go to the contract's federal-status list, alerts become tasks.
+    """Federal answers/statuses go to the contract's federal-status list, alerts become tasks, a
+    received draft becomes a draft contract (``POST /api/v1/gpmi/ontwerpcontracten``).
 
     Every write carries the item's key as ``Idempotency-Key``: a retry after a timeout, or a
-    second run, answers ``duplicate`` instead of creating a second task.
+    second run, answers ``duplicate`` instead of creating a second task or draft.  A draft the
+    vendor's fields cannot hold (an unknown code), a vendor refusal (422, 409) or ``draft_contracts =
+    false`` answers ``failed`` with the reason, so the transfer plugin falls back to a review task.
     """
     from piis_connectors.casesystem.client import CaseSystemHTTPError, CaseSystemUnavailable
+    from piis_plugins.neptunus.drafts import vendor_draft
 
     client = _client(cpas)
+    settings = _settings(cpas)
     results: list[PushResult] = []
     unavailable = 0
     for item in items:
         try:
-            if item.kind in _STATUS_KINDS:
+            if item.kind == "draft_contract":
+                if not settings.draft_contracts:
+                    results.append(PushResult(key=item.key, status="failed", detail=(
+                        f"cpas {cpas.cpas_id}: this case system does not take draft contracts "
+                        "(neptunus draft_contracts = false)")))
+                    continue
+                doc, why = vendor_draft(item, settings.draft_mapping_file)
+                if doc is None:
+                    results.append(PushResult(key=item.key, status="failed", detail=why))
+                    continue
+                remote, created = client.create_draft_contract(item.key, doc)
+            elif item.kind in _STATUS_KINDS:
                 status = {"status": item.title, "toelichting": item.body, "gegevens": item.data}
                 remote, created = client.put_federal_status(item.key, item.record_id, status)
             else:
                 remote, created = client.create_task(item.key, _task_body(item))
         except CaseSystemHTTPError as exc:
-            results.append(PushResult(key=item.key, status="failed", detail=str(exc)))
+            what = "draft contract refused" if item.kind == "draft_contract" else "refused"
+            results.append(PushResult(key=item.key, status="failed", detail=f"{what}: {exc}"))
             continue
         except CaseSystemUnavailable as exc:
             unavailable += 1

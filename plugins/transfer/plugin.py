@@ -38,6 +38,8 @@ from piis_bridge.transfer import (
     TransferError,
     TransferService,
     TrustList,
+    draft_contract_item,
+    review_task_item,
 )
 from piis_bridge.transfer import tables as _tables
 from piis_plugins.transfer.settings import TransferSettings
@@ -192,32 +194,31 @@ def piis_transfer_import(cpas: CpasContext, package: Any) -> ReceiveOutcome:
 
 
 def draft_sink(host: Any, cpas_id: str) -> Any:
-    """A :data:`DraftSink` that pushes the draft to the CPAS's case system as a task to review.
+    """A :data:`DraftSink` that creates the received draft in the CPAS's case system, through the hook.
 
-    The vendor API has no "create a draft contract" call, so the draft travels in the task's data,
-    attached to the configured inbox record (``draft_record_id``) or to the draft's own id.
+    First a ``draft_contract`` item (the case system creates a draft contract the social worker
+    reviews, then activates or discards; never an active contract, R-TRF-06).  A case system that
+    cannot create drafts answers it ``failed`` with a reason; the draft then travels as before, as a
+    review task carrying the draft in its data, on the configured inbox record (``draft_record_id``)
+    or on the draft's own id.  Returns ``draft_contract:<id>`` or ``task:<id>``, so ``transfer show``
+    tells which way it went.  Raises when neither could be pushed (the draft stays stored and is
+    handed over again later).
     """
     ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
     inbox = settings_for(ctx).draft_record_id
 
     def deliver(draft: Any, package: Any) -> str | None:
-        sanctions = "; ".join(f"sanction {s.sanction_id}: {s.remaining_days} days left from {s.continue_from}"
-                              for s in package.continuing_sanctions) or "no sanction to continue"
-        item = PushItem(
-            key=f"transfer-received:{package.package_id}", record_id=inbox or draft.contract_id,
-            kind="transfer_notice",
-            title=f"PIIS handed over by {package.sender.name}: draft {draft.contract_id} to review",
-            body=("Check whether taking the commitments over is possible and desirable (R-TRF-06). "
-                  f"Old contract ended on {package.legal_end_date}. {sanctions} (R-SAN-10)."),
-            data={"draft_contract": draft.model_dump(mode="json"), "package_id": package.package_id,
-                  "sender_bce": package.sender.bce,
-                  "continuing_sanctions": [s.model_dump(mode="json") for s in package.continuing_sanctions],
-                  "subsidies": [s.model_dump(mode="json") for s in package.subsidies]},
-        )
-        (result,) = host.case_push(cpas_id, [item])
-        if result.status == "failed":
-            raise TransferError(f"case system refused the draft task: {result.detail}")
-        return result.remote_id or result.key
+        (result,) = host.case_push(cpas_id, [draft_contract_item(draft, package)])
+        if result.status != "failed":
+            return f"draft_contract:{result.remote_id or result.key}"
+        _log.warning("case system did not create the draft contract; pushing a review task instead",
+                     cpas=cpas_id, package_id=package.package_id, detail=result.detail)
+        task = review_task_item(draft, package, record_id=inbox or draft.contract_id, why_no_draft=result.detail)
+        (fallback,) = host.case_push(cpas_id, [task])
+        if fallback.status == "failed":
+            raise TransferError(f"package {package.package_id}: the case system took neither the draft contract "
+                                f"({result.detail}) nor the review task ({fallback.detail})")
+        return f"task:{fallback.remote_id or fallback.key}"
 
     return deliver
 

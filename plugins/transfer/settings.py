@@ -42,7 +42,8 @@ class TransferSettings(BaseModel):
     tls_ca_path: Path | None = Field(default=None,
                                      description="CA of the peers' certificates; set = mutual TLS both ways")
     draft_record_id: str | None = Field(
-        default=None, description="Case-system record that receives 'transfer received' tasks (an inbox dossier)")
+        default=None, description="Case-system record (an inbox dossier) that receives the review task of a "
+                                  "received draft when the case system cannot create a draft contract")
     not_expressed_counts_as_consent: bool = Field(default=False, description="Legal-review switch Q-09 / C-06")
     retries: int = Field(default=4, ge=0, le=20)
     backoff: float = Field(default=0.5, ge=0)

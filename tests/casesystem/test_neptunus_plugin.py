@@ -115,9 +115,10 @@ def test_invalid_settings_fail_at_startup(casesystem_simulator, tmp_path) -> Non
                    load_entrypoints=False, strict=True).startup()
 
 
-def test_the_mapping_file_is_shipped_as_package_data() -> None:
-    (path,) = neptunus.piis_mapping_files()
-    assert path.name == "contract.yaml" and "mapping_version" in path.read_text(encoding="utf-8")
+def test_the_mapping_files_are_shipped_as_package_data() -> None:
+    forward, reverse = neptunus.piis_mapping_files()
+    assert (forward.name, reverse.name) == ("contract.yaml", "draft_contract.yaml")
+    assert all("mapping_version" in p.read_text(encoding="utf-8") for p in (forward, reverse))
 
 
 def test_sim_command_is_registered() -> None:

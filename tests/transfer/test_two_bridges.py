@@ -2,6 +2,11 @@
 NeptunusWeb-like case-system simulator and its own receiving endpoint on a free loopback port, talking
 over mutual TLS with certificates made in the test.  Everything goes through the real plugin host,
 the real hooks and the real ``piis-bridge transfer`` CLI.
+
+At Liège the hand-over is checked in the state of Liège's own case-system simulator (issue #8): one
+draft contract (``ontwerpcontract``) per package, never served by the change feed as a contract until
+the social worker activates it through the simulator's admin API; then the nightly hooks fetch and
+map it like any contract.  A case system that cannot create drafts gets the review task instead.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
 from typer.testing import CliRunner
@@ -51,6 +57,26 @@ class Bridge:
 
     def tasks(self, record_id: str) -> list[dict]:
         return self.sim.store.list_rows("taken", record_id)
+
+    def drafts(self) -> list[dict]:
+        """The draft contracts in this CPAS's own case-system simulator (its SQLite state)."""
+        return self.sim.store.list_drafts()
+
+    def feed(self) -> list[Any]:
+        """Every record the case-system plugin's change feed serves now (through the host)."""
+        records, cursor = [], None
+        while True:
+            page = self.host.case_fetch_changes(self.cpas_id, cursor, 100)
+            assert page is not None, self.host.failures
+            records += page.records
+            cursor = page.cursor
+            if not page.has_more:
+                return records
+
+    def social_worker(self, draft_id: int, action: str, body: dict | None = None) -> httpx.Response:
+        """The social worker reviews a draft in the vendor UI: the simulator's admin API stands in."""
+        return httpx.post(f"{self.sim.url}/admin/ontwerpcontracten/{draft_id}/{action}",
+                          headers={"X-Admin-Key": "beheer"}, json=body or {})
 
 
 def _toml(value: Any) -> str:
@@ -204,11 +230,18 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     (received,) = liege.service.list_received()
     assert received.state == ReceiptState.ACKNOWLEDGED and received.sender_bce == CHARLEROI.bce
     assert closed.remote_draft_ref == received.draft_contract_id
-    # B's case system has the draft to review, as a task on its transfer inbox; never an active contract.
-    (inbox_task,) = liege.tasks(INBOX)
-    draft = PIISContract.model_validate(inbox_task["gegevens"]["draft_contract"])
-    assert draft.status is ContractStatus.DRAFT and draft.cpas.bce == LIEGE.bce
-    assert received.draft_ref == str(inbox_task["id"])
+    # B's case system holds the hand-over as a draft contract to review, in its own vocabulary, for its own
+    # OCMW; never an active contract: the feed does not serve it and no review task was needed.
+    (draft,) = liege.drafts()
+    assert (draft["status"], draft["contractnummer"], draft["ocmw"]) == ("OPEN", received.draft_contract_id, LIEGE.bce)
+    doc = draft["ontwerp"]
+    assert (doc["status"], doc["ocmw"]["kbo"], doc["herkomst"]["van_ocmw"]["kbo"]) == ("ONTW", LIEGE.bce, CHARLEROI.bce)
+    assert doc["herkomst"]["lopende_sancties"] == [{"sanctie_id": "S2", "resterende_dagen": 19, "van": "10-02-2026",
+                                                    "tot": "28-02-2026"}]  # R-SAN-10
+    assert [s["stap_id"] for s in doc["stappen"]] == ["C1", "C2"]  # to review one by one (R-TRF-06)
+    assert received.draft_contract_id not in [r.record_id for r in liege.feed()]
+    assert liege.tasks(INBOX) == []
+    assert received.draft_ref == f"draft_contract:{draft['id']}"
     # A's social worker is told the hand-over arrived.
     titles = [t["titel"] for t in charleroi.tasks("CHA-2025-0410")]
     assert any("received as a draft" in t for t in titles)
@@ -236,6 +269,71 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
                for t in charleroi.tasks("CHA-2025-0410"))
     shown_a = _cli(charleroi, "show", case.case_id)
     assert "taken over: C1; not taken over: C2 (training paid by Forem here); new contract: LGE-2026-0999" in shown_a.output
+
+
+def _hand_over(charleroi: Bridge, liege: Bridge, name: str = "sanction-history") -> Any:
+    case = _detect(charleroi, _charleroi(name)).case
+    charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
+    assert _cli(charleroi, "send", case.case_id).exit_code == 0
+    (received,) = liege.service.list_received()
+    return received
+
+
+def test_an_activated_draft_becomes_a_contract_the_nightly_run_maps(bridges, niss_guard):
+    """Issue #8 end to end at B: draft -> the social worker activates it -> a normal contract of the feed."""
+    charleroi, liege = bridges
+    received = _hand_over(charleroi, liege)
+    (draft,) = liege.drafts()
+    before = {r.record_id for r in liege.feed()}
+    assert received.draft_contract_id not in before
+    assert liege.host.case_fetch_record("liege", received.draft_contract_id) is None  # a draft is no contract
+
+    activated = liege.social_worker(draft["id"], "activeren", {"wijzigingen": {"dossiernummer": "LGE-D-0077"}})
+    assert activated.status_code == 200, activated.text
+    (record,) = [r for r in liege.feed() if r.record_id not in before]
+    assert (record.record_id, record.version) == (received.draft_contract_id, "1")
+    outcome = liege.host.case_map_record("liege", record)
+    assert outcome.ok, outcome.problems
+    contract = outcome.contract
+    assert (contract.status, contract.cpas.bce, contract.cpas.ins_code) == (ContractStatus.ACTIVE, LIEGE.bce, LIEGE.ins_code)
+    sent = liege.service.draft_of(received.package_id)
+    assert contract.beneficiary.niss == sent.beneficiary.niss
+    assert [c.commitment_id for c in contract.commitments] == [c.commitment_id for c in sent.commitments]
+    s2 = next(s for s in contract.sanctions if s.sanction_id == "S2")
+    assert (s2.start_date, s2.end_date) == (MOVE_DATE, date(2026, 2, 28))  # the remaining part only (R-SAN-10)
+    assert contract.decision == sent.decision and contract.start_date == sent.start_date
+    # --dossier: one record fetched by id is exactly what the feed serves
+    assert liege.host.case_fetch_record("liege", received.draft_contract_id) == record
+    assert liege.drafts()[0]["status"] == "GEACT"
+    assert liege.social_worker(draft["id"], "verwerpen").status_code == 409  # decided once
+    niss_guard.check()
+
+
+def test_a_discarded_draft_never_reaches_the_feed(bridges):
+    charleroi, liege = bridges
+    received = _hand_over(charleroi, liege)
+    (draft,) = liege.drafts()
+    assert liege.social_worker(draft["id"], "verwerpen", {"reden": "no longer resident"}).status_code == 200
+    assert liege.drafts()[0]["status"] == "VERW"
+    assert received.draft_contract_id not in [r.record_id for r in liege.feed()]
+    assert liege.social_worker(draft["id"], "activeren").status_code == 409
+
+
+def test_a_case_system_without_drafts_gets_the_review_task_instead(bridges):
+    """B's vendor version has no draft-contract call (404): the plugin answers failed, the transfer plugin
+    falls back to a task on the inbox record carrying the draft, as before issue #8."""
+    charleroi, liege = bridges
+    liege.sim.inject(404, count=1, path="/api/v1/gpmi/ontwerpcontracten")
+    received = _hand_over(charleroi, liege)
+    assert liege.drafts() == []
+    (inbox_task,) = liege.tasks(INBOX)
+    draft = PIISContract.model_validate(inbox_task["gegevens"]["draft_contract"])
+    assert draft.status is ContractStatus.DRAFT and draft.cpas.bce == LIEGE.bce
+    assert "could not create the draft contract itself" in inbox_task["omschrijving"] and "404" in inbox_task["omschrijving"]
+    assert inbox_task["gegevens"]["continuing_sanctions"][0]["remaining_days"] == 19
+    assert received.draft_ref == f"task:{inbox_task['id']}"
+    shown = _cli(liege, "show", received.package_id)
+    assert f"task:{inbox_task['id']}" in shown.output
 
 
 def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges):
@@ -297,7 +395,10 @@ def test_package_sent_twice_is_imported_once(bridges):
 
     ack = open_ack(second.ack, charleroi.service.trust, expected_receiver_bce=LIEGE.bce)
     assert ack.status == "duplicate" and ack.package_id == exported.package_id
-    assert len(liege.service.list_received()) == 1 and len(liege.tasks(INBOX)) == 1
+    assert len(liege.service.list_received()) == 1 and liege.tasks(INBOX) == []
+    # In B's case system: one draft contract, however often the package came.
+    (draft,) = liege.drafts()
+    assert draft["status"] == "OPEN" and liege.sim.store.count_key(draft["sleutel"]) == 1
     assert charleroi.host.transfer_export("charleroi", case.case_id) is None  # acknowledged: nothing to export
 
 
@@ -367,7 +468,9 @@ def test_both_bridges_send_and_receive(bridges):
     result = _cli(liege, "send", case.case_id)
     assert result.exit_code == 0 and "accepted (state acknowledged" in result.output, result.output
     (received,) = charleroi.service.list_received()
-    assert received.sender_bce == LIEGE.bce and len(charleroi.tasks(INBOX)) == 1
+    assert received.sender_bce == LIEGE.bce and charleroi.tasks(INBOX) == []
+    (draft,) = charleroi.drafts()
+    assert draft["contractnummer"] == received.draft_contract_id and draft["ocmw"] == CHARLEROI.bce
     assert liege.service.list_received() == []
 
 
