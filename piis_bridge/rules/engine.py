@@ -59,17 +59,26 @@ def evaluate(
     reform = settings.reform_date
     failures: list[str] = []
     evaluated = 0
-    for rule, check, applies, fact_date in registry.plan_for(contract.decision.decision_date, reform):
-        if applies is not None and not applies(contract):
+    answers: dict[object, bool] = {}  # preconditions several groups share, asked once per contract
+    for applies, shared, fact_date, first, members in registry.groups_for(contract.decision.decision_date, reform):
+        if applies is not None:
+            if shared:
+                ok = answers.get(applies)
+                if ok is None:
+                    ok = answers[applies] = bool(applies(contract))
+                if not ok:
+                    continue
+            elif not applies(contract):
+                continue
+        if fact_date is not None and not first.in_force(fact_date(contract), reform):
             continue
-        if fact_date is not None and not rule.in_force(fact_date(contract), reform):
-            continue
-        ctx.rule = rule
-        evaluated += 1
-        try:
-            check(ctx)
-        except Exception as exc:  # noqa: BLE001 - one broken rule never hides the others
-            failures.append(f"{rule.id}: {type(exc).__name__}")
+        for rule, check in members:
+            ctx.rule = rule
+            try:
+                check(ctx)
+            except Exception as exc:  # noqa: BLE001 - one broken rule never hides the others
+                failures.append(f"{rule.id}: {type(exc).__name__}")
+        evaluated += len(members)
     ctx.rule = None
     ctx.sections.setdefault("content", content_summary(ctx.findings))
     return fast_construct(Report, {

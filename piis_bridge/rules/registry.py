@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
     from piis_bridge.model import PIISContract
@@ -28,6 +28,7 @@ __all__ = [
     "Severity",
     "Era",
     "Rule",
+    "PlanGroup",
     "RuleRegistry",
     "RuleError",
     "DuplicateRuleError",
@@ -137,6 +138,35 @@ class Rule:
         return (rank, family, int(tail) if tail.isdigit() else 0, self.id)
 
 
+class PlanGroup(NamedTuple):
+    """Consecutive automated rules the engine runs together (see :meth:`RuleRegistry.groups_for`)."""
+
+    applies: Callable[[PIISContract], bool] | None
+    shared: bool  # another group has the same precondition: the engine remembers its answer
+    fact_date: Callable[[PIISContract], date | None] | None  # None: in force already checked on the plan
+    first: Rule  # carries the era and validity of every rule of the group (for ``in_force``)
+    members: tuple[tuple[Rule, Callable[[RuleContext], None]], ...]
+
+
+def _group(plan: list[tuple[Any, ...]]) -> tuple[PlanGroup, ...]:
+    keyed: list[tuple[tuple[Any, ...], Rule, Callable[..., None]]] = []
+    for rule, check, applies, fact in plan:
+        key = (applies, fact, None) if fact is None else (applies, fact, (rule.era, rule.valid_from, rule.valid_until))
+        keyed.append((key, rule, check))
+    runs: list[tuple[tuple[Any, ...], list[tuple[Rule, Callable[..., None]]]]] = []
+    for key, rule, check in keyed:
+        if runs and runs[-1][0] == key:
+            runs[-1][1].append((rule, check))
+        else:
+            runs.append((key, [(rule, check)]))
+    uses: dict[Any, int] = {}
+    for key, _ in runs:
+        if key[0] is not None:
+            uses[key[0]] = uses.get(key[0], 0) + 1
+    return tuple(PlanGroup(key[0], uses.get(key[0], 0) > 1, key[1], members[0][0], tuple(members))
+                 for key, members in runs)
+
+
 class RuleRegistry:
     """Rules by id.  ``rule(...)`` is a decorator; ``add(Rule(...))`` is the plain form a plugin uses."""
 
@@ -145,6 +175,8 @@ class RuleRegistry:
         self._sorted: list[Rule] | None = None
         self._plan: list[tuple[Any, ...]] | None = None
         self._plans: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
+        self._groups: dict[tuple[Any, ...], tuple[PlanGroup, ...]] = {}
+        self._windowed: tuple[tuple[date | None, date | None], ...] | None = None
 
     def add(self, new: Rule) -> Rule:
         if not isinstance(new, Rule):
@@ -156,6 +188,8 @@ class RuleRegistry:
         self._sorted = None
         self._plan = None
         self._plans = {}
+        self._groups = {}
+        self._windowed = None
         return new
 
     register = add  # the name the hookspec's documentation uses
@@ -238,21 +272,39 @@ class RuleRegistry:
         already filtered by era and validity; a rule with its own ``fact_date`` is returned with it
         and the engine checks ``rule.in_force`` per contract.  Cached per distinct outcome, so the
         versioning (R-GEN-05) costs nothing per contract."""
-        plan = self.plan()
-        windows = tuple(
-            (vf is None or decision_date >= vf) and (vu is None or decision_date < vu)
-            for _, _, _, fact, _, vf, vu in plan if fact is None and (vf is not None or vu is not None)
-        )
-        key = (reform_date, decision_date < reform_date, windows)
+        key = self._plan_key(decision_date, reform_date)
         chosen = self._plans.get(key)
         if chosen is None:
             chosen = self._plans[key] = [
                 (rule, check, applies, fact)
-                for rule, check, applies, fact, _, _, _ in plan
+                for rule, check, applies, fact, _, _, _ in self.plan()
                 if fact is not None or rule.in_force(decision_date, reform_date)
             ]
         return chosen
 
+    def _plan_key(self, decision_date: date, reform_date: date) -> tuple[Any, ...]:
+        """What decides which rules are in force on *decision_date*: the era, and the validity window
+        of each rule judged on the decision date that has one (few do: the key is cheap to build)."""
+        windowed = self._windowed
+        if windowed is None:
+            windowed = self._windowed = tuple(
+                (vf, vu) for _, _, _, fact, _, vf, vu in self.plan()
+                if fact is None and (vf is not None or vu is not None))
+        return (reform_date, decision_date < reform_date,
+                tuple((vf is None or decision_date >= vf) and (vu is None or decision_date < vu)
+                      for vf, vu in windowed))
+
+    def groups_for(self, decision_date: date, reform_date: date) -> tuple[PlanGroup, ...]:
+        """:meth:`plan_for` as the engine runs it: consecutive rules that share their ``applies``
+        precondition and their fact date (and era and validity) form one group, so the engine asks
+        the precondition once for the group (once per contract for a precondition several groups
+        share: ``PlanGroup.shared``) and the R-SUB, R-SAN or R-TRF families cost one test when they
+        do not concern the contract.  Order of the rules is kept.  Cached like :meth:`plan_for`."""
+        key = self._plan_key(decision_date, reform_date)
+        groups = self._groups.get(key)
+        if groups is None:
+            groups = self._groups[key] = _group(self.plan_for(decision_date, reform_date))
+        return groups
     def ids(self) -> list[str]:
         return [r.id for r in self]
 
