@@ -142,6 +142,10 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     nightly_time: time = Field(default=time(2, 30), description="Local time of the nightly sync.")
     timezone: str = Field(default="Europe/Brussels", description="Time zone of nightly_time.")
+    statement_time: time = Field(
+        default=time(6, 0),
+        description="Local time, on the Monday after the first Sunday of a month, from which the federal "
+                    "monthly statement of the previous month is fetched and reconciled (retried until available).")
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
 

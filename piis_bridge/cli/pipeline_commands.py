@@ -100,6 +100,33 @@ def _stages_table(summary: Any) -> Table:
     return t
 
 
+def _statement_tables(summary: Any) -> list[Table]:
+    """A statement run: per CPAS the statement's figures, then every difference with the ledger."""
+    t = Table(title=f"Monthly statement — run {summary.run_id} — {summary.status}")
+    for col in ("cpas", "month", "state", "lines", "total (EUR)", "differences", "note"):
+        t.add_column(col, justify="right" if col in ("lines", "total (EUR)", "differences") else "left")
+    diffs = Table(title="Differences with the form ledger")
+    for col in ("cpas", "kind", "form key", "reference", "expected (EUR)", "stated (EUR)", "detail"):
+        diffs.add_column(col)
+    euros = lambda cents: "-" if cents is None else f"{cents / 100:.2f}"  # noqa: E731
+    for st in summary.statements:
+        t.add_row(st["cpas_id"], st["month"], st["state"], str(st["lines"] if st["lines"] is not None else "-"),
+                  euros(st["total_cents"]), str(len(st["differences"])), (st["error"] or "")[:60])
+        for d in st["differences"]:
+            diffs.add_row(st["cpas_id"], d["kind"], d.get("client_reference") or "-", d.get("reference") or "-",
+                          euros(d.get("expected_cents")), euros(d.get("stated_cents")), d.get("detail") or "")
+    return [t, diffs] if any(st["differences"] for st in summary.statements) else [t]
+
+
+def _print_summary(summary: Any) -> None:
+    if summary.statements:
+        for table in _statement_tables(summary):
+            _con().print(table)
+        return
+    _con().print(_summary_table(summary))
+    _con().print(_stages_table(summary))
+
+
 def register(cli: CommandRegistry) -> None:
     app = cli.root
 
@@ -116,21 +143,36 @@ def register(cli: CommandRegistry) -> None:
         concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (embedded)."),
         timeout: float | None = typer.Option(None, "--timeout", help="Stop following after this many seconds."),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+        statement: str | None = typer.Option(None, "--statement", metavar="YYYY-MM",
+                                             help="Instead of a sync: fetch the federal monthly statement of this "
+                                                  "month and reconcile it against the form ledger."),
     ) -> None:
         """Run the nightly synchronisation now, with a progress display and a summary at the end."""
+        from datetime import date
+
         from piis_bridge.pipeline.runner import run_nightly
 
         settings = _settings()
         if not settings.cpas:
             typer.echo("no CPAS configured: add a [cpas.<id>] table to piis-bridge.toml", err=True)
             raise typer.Exit(2)
-        display = None if as_json else _Display(_con())
+        month = None
+        if statement is not None:
+            try:
+                month = date.fromisoformat(statement + "-01")
+            except ValueError:
+                typer.echo(f"piis-bridge run: --statement {statement!r}: expected YYYY-MM", err=True)
+                raise typer.Exit(2) from None
+            if dossier is not None:
+                typer.echo("piis-bridge run: --statement and --dossier cannot be combined", err=True)
+                raise typer.Exit(2)
+        display = None if (as_json or month is not None) else _Display(_con())
         try:
             if display:
                 display.progress.start()
             summary = run_nightly(settings, cpas=cpas or None, dossier=dossier, embedded=embedded, wait=wait,
                                   extra_plugins=plugin or (), concurrency=concurrency, timeout=timeout,
-                                  progress=display)
+                                  progress=display, statement=month)
         except (KeyError, ValueError) as exc:
             typer.echo(f"piis-bridge run: {exc.args[0] if exc.args else exc}", err=True)
             raise typer.Exit(2) from None
@@ -139,10 +181,10 @@ def register(cli: CommandRegistry) -> None:
                 display.progress.stop()
         if as_json:
             typer.echo(json.dumps({"run_id": summary.run_id, "status": summary.status, "counts": summary.counts,
-                                   "stages": summary.stages, "elapsed_seconds": summary.elapsed_seconds}, default=str))
+                                   "stages": summary.stages, "elapsed_seconds": summary.elapsed_seconds,
+                                   "statements": summary.statements}, default=str))
         else:
-            _con().print(_summary_table(summary))
-            _con().print(_stages_table(summary))
+            _print_summary(summary)
         for cpas_id, error in sorted((summary.counts.get("pull_errors") or {}).items()):
             # In full: with --dossier this is the whole answer ("no such record", "cannot fetch one record").
             typer.echo(f"piis-bridge run: {cpas_id}: {error}", err=True)
@@ -183,8 +225,7 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             typer.echo(json.dumps(summary.__dict__, default=str))
             return
-        _con().print(_summary_table(summary))
-        _con().print(_stages_table(summary))
+        _print_summary(summary)
 
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
 

@@ -85,6 +85,8 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
         "enable_utc": True,
         "beat_schedule": {
             "piis-nightly": {"task": "piis.pipeline.dispatch_nightly", "schedule": 60.0},
+            # Last month's federal statement, from the Monday after the first Sunday (schedule.py).
+            "piis-statement": {"task": "piis.pipeline.dispatch_statement", "schedule": 300.0},
             "piis-sweep": {"task": "piis.pipeline.sweep", "schedule": options.sweep_seconds},
         },
     }

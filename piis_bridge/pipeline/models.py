@@ -21,6 +21,8 @@ Tables (all on :class:`piis_bridge.db.Base`, one alembic history):
 - ``sync_notice_cursor`` / ``sync_notice``: the National Register notice feed per CPAS (cursor written
   with the page's notices) and one row per notice, so a notice read twice is handled once.
 - ``sync_secret``: the key of the person hash (``sync_item.person_key``), created once per database.
+- ``sync_statement``: the monthly statement of one CPAS in a statement run: asked until available,
+  then reconciled against the form ledger, with the differences.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ __all__ = [
     "NoticeCursor",
     "Notice",
     "Secret",
+    "StatementFetch",
     "utcnow",
 ]
 
@@ -279,3 +282,28 @@ class Secret(Base):
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class StatementFetch(Base):
+    """The federal monthly statement of one CPAS in one statement run (trigger ``statement``).
+
+    States: waiting (to ask, at ``next_attempt_at``) -> fetching (leased) -> reconciled | failed |
+    unsupported (the federal plugin has no statement).  ``differences`` are the reconciliation's
+    findings (kind, form key, amounts, detail), never a NISS.
+    """
+
+    __tablename__ = "sync_statement"
+
+    run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"), primary_key=True)
+    cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    month: Mapped[date] = mapped_column(Date)
+    state: Mapped[str] = mapped_column(String(16), default="waiting")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(_UTC())
+    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    lines: Mapped[int | None] = mapped_column(Integer)
+    total_cents: Mapped[int | None] = mapped_column(Integer)
+    differences: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    error: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime | None] = mapped_column(_UTC())
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)

@@ -18,6 +18,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -27,6 +28,7 @@ from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.models import SyncRun, utcnow
 from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Runtime
 from piis_bridge.pipeline.stages import create_run, run_counts, stage_stats
+from piis_bridge.pipeline.statement import create_statement_run, statement_rows
 from piis_bridge.pipeline.tasks import QUEUES, CeleryEnqueuer
 
 __all__ = ["RunSummary", "run_nightly", "replay", "EmbeddedWorker", "run_summary", "wait_for_run"]
@@ -43,6 +45,7 @@ class RunSummary:
     counts: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
+    statements: list[dict[str, Any]] = field(default_factory=list)  # a statement run: per CPAS, with differences
 
     @property
     def ok(self) -> bool:
@@ -131,8 +134,9 @@ def run_summary(rt: Runtime, run_id: str) -> RunSummary:
         else:
             counts, stages = dict(run.counts), dict((run.report or {}).get("stages", {}))
         end = run.finished_at or utcnow()
+        statements = statement_rows(s, run_id) if run.trigger == "statement" else []
         return RunSummary(run_id=run_id, status=run.status, counts=counts, stages=stages,
-                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3))
+                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements)
 
 
 def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll: float = 0.5,
@@ -166,7 +170,8 @@ def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll
 def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None = None, dossier: str | None = None,
                 embedded: bool = True, wait: bool = True, options: PipelineOptions | None = None,
                 extra_plugins: Sequence[str] = (), concurrency: int = 2, timeout: float | None = None,
-                progress: Callable[[RunSummary], None] | None = None, trigger: str = "manual") -> RunSummary:
+                progress: Callable[[RunSummary], None] | None = None, trigger: str = "manual",
+                statement: date | None = None) -> RunSummary:
     """Run the nightly synchronisation now and return its summary.
 
     :param settings: the configuration (default: ``load_settings()``).
@@ -179,9 +184,16 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
     :param concurrency: prefork children of the embedded worker.
     :param timeout: stop following after this many seconds (the run goes on in the database).
     :param progress: called with a :class:`RunSummary` about twice a second.
+    :param statement: instead of a sync, fetch the federal monthly statement of this month and
+        reconcile it against the form ledger (what beat does once a month).
     """
 
     def start(rt: Runtime, enq: CeleryEnqueuer) -> str:
+        if statement is not None:
+            run_id = create_statement_run(rt, statement, cpas_ids=cpas)
+            assert run_id is not None
+            enq.start(run_id)
+            return run_id
         run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
         assert run_id is not None
         enq.start(run_id)

@@ -54,6 +54,10 @@ class PipelineOptions(BaseSettings):
     federal_rate_limit: str | None = Field(default=None, description="celery rate limit of federal calls per worker, e.g. '20/s'.")
     casesystem_rate_limit: str | None = Field(default=None, description="celery rate limit of case-system calls per worker.")
     nightly_catchup_hours: float = Field(default=12.0, description="A nightly run missed by more than this is skipped.")
+    statement_retry_minutes: float = Field(default=60.0, gt=0,
+                                           description="Minutes between two asks while the monthly statement is not available.")
+    statement_give_up_days: float = Field(default=14.0, gt=0,
+                                          description="Days after it was due before a missing statement is reported as failed.")
     broker_dir: Path | None = Field(default=None, description="Folder of the embedded filesystem broker (default var/broker).")
 
 

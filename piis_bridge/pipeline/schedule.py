@@ -6,6 +6,12 @@ minute; this module says whether tonight's run is due, and the run's unique ``sc
 (``nightly:<local date>``) makes the dispatch idempotent, so a restarted or duplicated beat never
 starts the same night twice.  A nonexistent local time fires at the same instant the clock skips to
 (02:30 becomes 03:30 CEST); an ambiguous one fires at its first occurrence.
+
+The monthly statement of month M is produced by the federal side on the first Sunday of M+1
+(shared/spec/federal.md, 5.1): beat runs ``dispatch_statement`` every few minutes, and from the
+Monday after that Sunday at ``statement_time`` (local) the run with the unique key
+``statement:<M as YYYY-MM>`` is due, for the rest of month M+1 (a beat that was down catches up).
+That run asks until the statement is available (:mod:`piis_bridge.pipeline.statement`).
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-__all__ = ["nightly_due_at", "due_schedule_key"]
+__all__ = ["nightly_due_at", "due_schedule_key", "statement_due_at", "due_statement_key", "previous_month"]
 
 
 def nightly_due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -31,4 +37,28 @@ def due_schedule_key(now: datetime, at: time, zone: ZoneInfo, catchup: timedelta
         due = nightly_due_at(day, at, zone)
         if due <= now < due + catchup:
             return f"nightly:{day.isoformat()}"
+    return None
+
+
+def previous_month(day: date) -> date:
+    """The first day of the month before *day*'s month."""
+    first = day.replace(day=1)
+    return (first - timedelta(days=1)).replace(day=1)
+
+
+def statement_due_at(month: date, at: time, zone: ZoneInfo) -> datetime:
+    """The UTC instant from which the statement of *month* is fetched: the Monday after the first
+    Sunday of the next month, at *at* local time."""
+    following = (month.replace(day=1) + timedelta(days=32)).replace(day=1)
+    first_sunday = following + timedelta(days=(6 - following.weekday()) % 7)
+    return nightly_due_at(first_sunday + timedelta(days=1), at, zone)
+
+
+def due_statement_key(now: datetime, at: time, zone: ZoneInfo) -> str | None:
+    """``statement:<YYYY-MM>`` when the previous month's statement is due at *now* (local month)."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    month = previous_month(now.astimezone(zone).date())
+    if now >= statement_due_at(month, at, zone):
+        return f"statement:{month.isoformat()[:7]}"
     return None

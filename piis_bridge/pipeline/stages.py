@@ -38,6 +38,7 @@ from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     Effect,
     Notice,
+    StatementFetch,
     QuarantineEntry,
     StageStat,
     SyncCursor,
@@ -84,6 +85,7 @@ class Enqueuer(Protocol):
     def collect(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
     def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
     def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def statement(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
 
 
 # ====================================================================================== helpers
@@ -243,6 +245,11 @@ def start_run(rt: Runtime, run_id: str, enq: Enqueuer) -> None:
             return
         info = RunInfo(run_id=run_id, started_at=run.started_at, cpas_ids=list(run.cpas_ids), trigger=run.trigger)
         dossier, cpas_ids, trigger = run.dossier, list(run.cpas_ids), run.trigger
+    if trigger == "statement":
+        from piis_bridge.pipeline.statement import start_statement_run
+
+        start_statement_run(rt, run_id, info, enq)
+        return
     host = rt.host
     if dossier is None and trigger != "replay":
         readers = [c for c in cpas_ids if implements(host, c, "federal", NOTICES_HOOK)]
@@ -902,6 +909,21 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
         "notices_unmatched": notices.get("unmatched", 0),
         "notices_quarantined": notices.get("quarantined", 0),
         "notice_errors": {p.cpas_id: p.notices_error for p in pulls if p.notices_error},
+        **_statement_counts(s, run_id),
+    }
+
+
+def _statement_counts(s: Session, run_id: str) -> dict[str, Any]:
+    """A statement run's figures: per CPAS the month, state, lines, total and number of differences."""
+    rows = list(s.scalars(select(StatementFetch).where(StatementFetch.run_id == run_id)))
+    if not rows:
+        return {}
+    return {
+        "statements": {r.cpas_id: {"month": r.month.isoformat()[:7], "state": r.state, "lines": r.lines,
+                                   "total_cents": r.total_cents, "differences": len(r.differences or []),
+                                   "error": r.error} for r in rows},
+        "statement_differences": sum(len(r.differences or []) for r in rows),
+        "statements_reconciled": sum(r.state == "reconciled" for r in rows),
     }
 
 
@@ -940,6 +962,9 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
             _queue_notices(rt, s, run_id, [c for c, state in notices_open if state == "pending"], enq)
         if open_effects or notices_open:
             return False
+        if run.trigger == "statement" and s.scalar(select(func.count()).select_from(StatementFetch).where(
+                StatementFetch.run_id == run_id, StatementFetch.state.in_(("waiting", "fetching")))):
+            return False
         counts = run_counts(s, run_id)
         stats = stage_stats(s, run_id)
         finished = utcnow()
@@ -952,6 +977,9 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
         failures += [PluginFailure(plugin="?", hook=NOTICES_HOOK, cpas_id=c, error_type="NoticesFailed", message=e)
                      for c, e in counts["notice_errors"].items()]
         status = "failed" if counts["pull_errors"] and counts["fetched"] == 0 else "finished"
+        statements = counts.get("statements") or {}
+        if statements and not any(st["state"] == "reconciled" for st in statements.values()):
+            status = "failed"  # not one statement could be fetched and reconciled
         won = s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(
             status=status, finished_at=finished, counts=counts,
             report={"stages": stats, "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3)})

@@ -12,6 +12,7 @@ rows are the truth, so a periodic pass over them is enough to finish every run:
   and resent with the *same* idempotency key, which the remote answers with the original result;
 - a National Register notice task lost or abandoned past its lease is sent again (it resumes from
   the stored notice cursor; notices already stored are handled once);
+- a monthly statement whose next ask is due (it was not available yet) is asked again;
 - every running run gets a finish check.
 """
 
@@ -23,7 +24,7 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select, update
 
 from piis_bridge.logging import get_logger
-from piis_bridge.pipeline.models import Effect, SyncRun, SyncRunCpas, WorkItem, utcnow
+from piis_bridge.pipeline.models import Effect, StatementFetch, SyncRun, SyncRunCpas, WorkItem, utcnow
 from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.stages import Enqueuer, maybe_finish, refresh_statistics
 
@@ -36,7 +37,7 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
     """One pass; returns what was re-enqueued (for logs and tests)."""
     now = utcnow()
     idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.requeue_after)
-    found = {"pulls": 0, "items": 0, "effects": 0, "notices": 0, "runs": 0}
+    found = {"pulls": 0, "items": 0, "effects": 0, "notices": 0, "statements": 0, "runs": 0}
     with rt.session() as s:
         running = list(s.scalars(select(SyncRun.id).where(SyncRun.status == "running")))
         pulls = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
@@ -62,11 +63,22 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
             Effect.state.in_(("pending", "submitted")),
             or_(Effect.updated_at < now - idle, Effect.next_attempt_at < now)).distinct()).all())
         effects += [(r, k, c, "pending") for r, k, c in resent]
+        # A statement to ask again (its time came, or its message was lost), or left by a dead worker.
+        due = or_(and_(StatementFetch.state == "waiting", StatementFetch.next_attempt_at <= now),
+                  and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now))
+        statements = list(s.execute(select(StatementFetch.run_id, StatementFetch.cpas_id).where(
+            StatementFetch.run_id.in_(running), due)).all()) if running else []
+        if statements:
+            s.execute(update(StatementFetch).where(StatementFetch.run_id.in_(running), StatementFetch.state == "waiting",
+                                                   StatementFetch.next_attempt_at <= now)
+                      .values(next_attempt_at=now + idle))
         s.commit()
     for run_id, cpas_id in pulls:
         enq.pull(run_id, cpas_id)
     for run_id, cpas_id in notices:
         enq.notices(run_id, cpas_id)
+    for run_id, cpas_id in statements:
+        enq.statement(run_id, cpas_id)
     by_run: dict[str, list[int]] = defaultdict(list)
     for run_id, item_id in items:
         by_run[run_id].append(item_id)
@@ -86,7 +98,8 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
             refresh_statistics(s)
     for run_id in running:
         found["runs"] += int(maybe_finish(rt, run_id, enq))
-    found.update(pulls=len(pulls), items=len(items), effects=len(effects), notices=len(notices), resent=stale_sending)
-    if any(found[k] for k in ("pulls", "items", "effects", "notices")):
+    found.update(pulls=len(pulls), items=len(items), effects=len(effects), notices=len(notices),
+                 statements=len(statements), resent=stale_sending)
+    if any(found[k] for k in ("pulls", "items", "effects", "notices", "statements")):
         _log.info("sweeper re-enqueued stale work", **found)
     return found

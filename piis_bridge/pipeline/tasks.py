@@ -27,6 +27,7 @@ ROUTES = {
     "piis.pipeline.submit": {"queue": "piis.federal"},
     "piis.pipeline.collect": {"queue": "piis.federal"},
     "piis.pipeline.notices": {"queue": "piis.federal"},
+    "piis.pipeline.statement": {"queue": "piis.federal"},
 }
 _RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
               retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
@@ -67,6 +68,9 @@ class CeleryEnqueuer:
 
     def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._send("notices", [run_id, cpas_id], countdown, attempt)
+
+    def statement(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+        self._send("statement", [run_id, cpas_id], countdown, attempt)
 
     def start(self, run_id: str) -> None:
         self.app.send_task("piis.pipeline.start_run", args=[run_id])
@@ -120,6 +124,14 @@ def notices(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
     read_notices(rt, run_id, cpas_id, enq, attempt)
 
 
+@shared_task(bind=True, name="piis.pipeline.statement", **_RETRY)
+def statement(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    from piis_bridge.pipeline.statement import fetch_statement
+
+    rt, enq = _ctx(self)
+    fetch_statement(rt, run_id, cpas_id, enq, attempt)
+
+
 @shared_task(bind=True, name="piis.pipeline.sweep", **_RETRY)
 def sweep(self: Any) -> None:
     from piis_bridge.pipeline.sweeper import sweep as _sweep
@@ -142,6 +154,25 @@ def dispatch_nightly(self: Any) -> str | None:
     if key is None or not s.cpas:
         return None
     run_id = stages.create_run(rt, trigger="nightly", schedule_key=key)
+    if run_id is not None:
+        enq.start(run_id)
+    return run_id
+
+
+@shared_task(bind=True, name="piis.pipeline.dispatch_statement", **_RETRY)
+def dispatch_statement(self: Any) -> str | None:
+    """Start the run of last month's statement once it is due (beat, every few minutes; once a month)."""
+    from datetime import date, datetime, timezone
+
+    from piis_bridge.pipeline.schedule import due_statement_key
+    from piis_bridge.pipeline.statement import create_statement_run
+
+    rt, enq = _ctx(self)
+    s = rt.settings
+    key = due_statement_key(datetime.now(timezone.utc), s.statement_time, s.nightly_zone())
+    if key is None or not s.cpas:
+        return None
+    run_id = create_statement_run(rt, date.fromisoformat(key.split(":", 1)[1] + "-01"), schedule_key=key)
     if run_id is not None:
         enq.start(run_id)
     return run_id
