@@ -9,9 +9,10 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from piis_bridge.model import Consent, PIISContract, ResidencePeriod, load_file
+from piis_bridge.model import Consent, Cpas, PIISContract, ResidencePeriod, load_file
 from piis_bridge.transfer.envelope import SigningKey
-from piis_bridge.transfer.package import ConsentEvidence, PackageParty
+from piis_bridge.transfer.package import ConsentEvidence, PackageParty, TransferPackage, build_package
+from piis_bridge.transfer.service import draft_from_package
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 CHARLEROI = PackageParty(name="CPAS de Charleroi", ins_code="52011", bce="0212456724")
@@ -43,3 +44,15 @@ def new_key(bce: str) -> SigningKey:
 def consent(value: Consent = Consent.GIVEN) -> ConsentEvidence:
     return ConsentEvidence(consent=value, recorded_at=datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc),
                            recorded_by="D. Renard", channel="interview at the CPAS, signed form")
+
+
+def received_draft(name: str = "sanction-history", receiver: PackageParty = GENT,
+                   package_id: str = "a" * 32) -> tuple[TransferPackage, PIISContract]:
+    """A package Charleroi built for *receiver* from an example contract, and the draft it imports there."""
+    contract = example(name)
+    contract = contract.model_copy(update={"cpas": contract.cpas.model_copy(update={
+        "name": CHARLEROI.name, "ins_code": CHARLEROI.ins_code, "bce": CHARLEROI.bce})})
+    package = build_package(moved(contract, receiver, MOVE_DATE), transfer_id="trf-1", sender=CHARLEROI,
+                            receiver=receiver, residence_change_date=MOVE_DATE, legal_end_date=MOVE_DATE,
+                            consent=consent(), package_id=package_id)
+    return package, draft_from_package(package, Cpas(name=receiver.name, ins_code=receiver.ins_code, bce=receiver.bce))
