@@ -22,7 +22,7 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -35,8 +35,8 @@ from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.stages import Enqueuer, _describe, _new_failures, _record_stat, implements, maybe_finish
 
-__all__ = ["STATEMENT_HOOK", "OPEN_STATEMENT_STATES", "create_statement_run", "start_statement_run",
-           "fetch_statement", "statement_rows"]
+__all__ = ["STATEMENT_HOOK", "OPEN_STATEMENT_STATES", "create_statement_run", "dispatch_statement_run",
+           "start_statement_run", "fetch_statement", "statement_rows"]
 
 STATEMENT_HOOK = "piis_federal_fetch_statement"
 OPEN_STATEMENT_STATES = ("waiting", "fetching")
@@ -69,6 +69,21 @@ def create_statement_run(rt: Runtime, month: date, *, cpas_ids: Iterable[str] | 
             s.add(StatementFetch(run_id=run_id, cpas_id=cpas_id, month=month, state="waiting", differences=[],
                                  next_attempt_at=now + timedelta(seconds=rt.options.requeue_after), updated_at=now))
         s.commit()
+    return run_id
+
+
+def dispatch_statement_run(rt: Runtime, enq: Enqueuer, now: datetime) -> str | None:
+    """What beat's ``dispatch_statement`` does at *now*: start last month's statement run once it is
+    due (``statement:<YYYY-MM>``, once a month however often it is called); else None."""
+    from piis_bridge.pipeline.schedule import due_statement_key
+
+    s = rt.settings
+    key = due_statement_key(now, s.statement_time, s.nightly_zone())
+    if key is None or not s.cpas:
+        return None
+    run_id = create_statement_run(rt, date.fromisoformat(key.split(":", 1)[1] + "-01"), schedule_key=key)
+    if run_id is not None:
+        enq.start(run_id)
     return run_id
 
 

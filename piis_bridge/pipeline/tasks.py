@@ -162,17 +162,9 @@ def dispatch_nightly(self: Any) -> str | None:
 @shared_task(bind=True, name="piis.pipeline.dispatch_statement", **_RETRY)
 def dispatch_statement(self: Any) -> str | None:
     """Start the run of last month's statement once it is due (beat, every few minutes; once a month)."""
-    from datetime import date, datetime, timezone
+    from datetime import datetime, timezone
 
-    from piis_bridge.pipeline.schedule import due_statement_key
-    from piis_bridge.pipeline.statement import create_statement_run
+    from piis_bridge.pipeline.statement import dispatch_statement_run
 
     rt, enq = _ctx(self)
-    s = rt.settings
-    key = due_statement_key(datetime.now(timezone.utc), s.statement_time, s.nightly_zone())
-    if key is None or not s.cpas:
-        return None
-    run_id = create_statement_run(rt, date.fromisoformat(key.split(":", 1)[1] + "-01"), schedule_key=key)
-    if run_id is not None:
-        enq.start(run_id)
-    return run_id
+    return dispatch_statement_run(rt, enq, datetime.now(timezone.utc))

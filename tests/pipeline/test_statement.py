@@ -21,7 +21,7 @@ from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import PipelineOptions, Runtime, run_nightly
 from piis_bridge.pipeline.runner import run_summary
 from piis_bridge.pipeline.schedule import due_statement_key, statement_due_at
-from piis_bridge.pipeline.statement import create_statement_run
+from piis_bridge.pipeline.statement import create_statement_run, dispatch_statement_run
 from piis_bridge.pipeline.sweeper import sweep
 from tests.pipeline import plugin as pipetest
 from tests.pipeline.conftest import PLUGIN, make_settings
@@ -68,6 +68,20 @@ def test_every_ten_minutes_of_a_year_dispatches_each_month_once_at_its_local_tim
         assert local.day <= 8 and (local - timedelta(days=1)).day <= 7  # the Monday after the first Sunday
     # Summer months are an hour earlier in UTC than winter months.
     assert first_seen["statement:2026-03"].hour == 4 and first_seen["statement:2026-10"].hour == 5
+
+
+def test_beat_dispatch_starts_one_statement_run_per_month(tmp_path: Path, make_remote) -> None:
+    rt = _runtime(tmp_path, make_remote(1))
+    enq = InlineEnqueuer(rt)
+    due = statement_due_at(OCTOBER, SIX, BRU)
+    assert dispatch_statement_run(rt, enq, due - timedelta(minutes=5)) is None
+    run_id = dispatch_statement_run(rt, enq, due)
+    assert run_id is not None and enq.sent["start"] == 1
+    assert dispatch_statement_run(rt, enq, due + timedelta(minutes=5)) is None  # a second beat, a restart
+    assert dispatch_statement_run(rt, enq, due + timedelta(days=20)) is None
+    summary = run_summary(rt, run_id)
+    assert summary.statements[0]["month"] == "2026-10"
+    rt.close()
 
 
 # ---------------------------------------------------------------- fetch and reconcile
