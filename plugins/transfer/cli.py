@@ -1,4 +1,5 @@
-"""``piis-bridge transfer list|show|consent|send|receive`` (and ``assess``, the new CPAS's review).
+"""``piis-bridge transfer list|show|consent|send|receive`` (and ``assess``, the new CPAS's review;
+``redeliver``, the received drafts the case system did not take yet).
 
 Why these five: a social worker's back office records the person's answer (``consent``), IT or the
 nightly job sends what has consent (``send``), each bridge runs its receiving endpoint
@@ -200,6 +201,25 @@ def register(cli: Any) -> None:
             typer.echo(f"piis-bridge transfer assess: {exc}", err=True)
             raise typer.Exit(1) from None
         typer.echo(f"{package_id}: assessment {ack.status} by BCE {ack.receiver_bce}")
+
+    @app.command("redeliver")
+    def redeliver(
+        cpas: str | None = typer.Option(None, "--cpas"),
+        config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+    ) -> None:
+        """Hand received drafts the case system did not take (it was down) to it again, once each."""
+        from piis_plugins.transfer.plugin import draft_sink
+
+        host = _host(config)
+        cpas_id = _cpas(host, cpas)
+        done = _service(host, cpas_id).retry_draft_delivery(draft_sink(host, cpas_id))
+        if not done:
+            typer.echo("nothing to hand over")
+            return
+        for package_id, ref in done:
+            typer.echo(f"{package_id}: " + (f"in the case system as {ref}" if ref else
+                                            "still not taken by the case system (see transfer show)"))
+        raise typer.Exit(1 if any(ref is None for _, ref in done) else 0)
 
     @app.command("receive")
     def receive(

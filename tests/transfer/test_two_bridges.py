@@ -336,6 +336,22 @@ def test_a_case_system_without_drafts_gets_the_review_task_instead(bridges):
     assert f"task:{inbox_task['id']}" in shown.output
 
 
+def test_a_draft_the_case_system_missed_is_handed_over_again(bridges):
+    """B's case system is down when the package arrives: the package is still acknowledged (it was received
+    and stored), and ``transfer redeliver`` hands the draft over once the case system is back."""
+    charleroi, liege = bridges
+    liege.sim.inject(503, count=4, path="/api/v1/")  # max_retries = 1: the draft and the task fail twice each
+    received = _hand_over(charleroi, liege)
+    assert received.state == ReceiptState.ACKNOWLEDGED and received.draft_ref is None
+    assert liege.drafts() == [] and liege.tasks(INBOX) == []
+    result = _cli(liege, "redeliver")
+    (draft,) = liege.drafts()
+    assert result.exit_code == 0 and f"{received.package_id}: in the case system as draft_contract:{draft['id']}" \
+        in result.output
+    assert liege.service.received(received.package_id).draft_ref == f"draft_contract:{draft['id']}"
+    assert _cli(liege, "redeliver").output.strip() == "nothing to hand over"
+
+
 def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges):
     charleroi, liege = bridges
     case = _detect(charleroi, _charleroi("sanction-history")).case
