@@ -7,7 +7,10 @@ application database, not the broker, holds the state (see :mod:`piis_bridge.pip
 
 Settings follow celery's own advice for idempotent I/O tasks: ``acks_late``, prefetch 1,
 ``reject_on_worker_lost`` off (the sweeper recovers instead of redelivery loops on poison messages),
-JSON only, results ignored (the business results live in the application database).
+JSON only, results ignored (the business results live in the application database).  Long-lived
+workers: each prefork child is replaced after ``max_tasks_per_child`` tasks or beyond
+``max_memory_per_child_mb``, and per-task state (the plugin host's failure list) is dropped after
+each task (``task_postrun``).
 """
 
 from __future__ import annotations
@@ -76,6 +79,10 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
         "task_acks_late": True,
         "task_reject_on_worker_lost": False,
         "worker_prefetch_multiplier": 1,
+        # A worker runs for weeks: a child is replaced after N tasks or past a memory ceiling, so a
+        # plugin that leaks (a cache, a client per call) cannot grow it without bound.
+        "worker_max_tasks_per_child": options.max_tasks_per_child,
+        "worker_max_memory_per_child": options.max_memory_per_child_mb * 1024 if options.max_memory_per_child_mb else None,
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "task_default_queue": QUEUES[0],
@@ -140,3 +147,5 @@ def _clear_task_context(**_: Any) -> None:
     import structlog
 
     structlog.contextvars.clear_contextvars()
+    for rt in list(_RUNTIMES):
+        rt.task_done()

@@ -54,6 +54,10 @@ class PipelineOptions(BaseSettings):
     federal_rate_limit: str | None = Field(default=None, description="celery rate limit of federal calls per worker, e.g. '20/s'.")
     casesystem_rate_limit: str | None = Field(default=None, description="celery rate limit of case-system calls per worker.")
     nightly_catchup_hours: float = Field(default=12.0, description="A nightly run missed by more than this is skipped.")
+    max_tasks_per_child: int | None = Field(
+        default=1000, ge=1, description="A prefork child is replaced after this many tasks (bounds what a plugin leaks).")
+    max_memory_per_child_mb: int | None = Field(
+        default=1024, ge=64, description="A prefork child using more resident memory is replaced after its task.")
     statement_retry_minutes: float = Field(default=60.0, gt=0,
                                            description="Minutes between two asks while the monthly statement is not available.")
     statement_give_up_days: float = Field(default=14.0, gt=0,
@@ -161,6 +165,17 @@ class Runtime:
                 raise ValueError(f"cpas {cpas_id}: invalid rule parameters: {problems}") from None
             found = cache[cpas_id] = (settings, registry)
         return found
+
+    def task_done(self) -> None:
+        """After each task (celery's ``task_postrun``, in the task's thread): forget what only that task needed.
+
+        Why: a worker lives for weeks.  The plugin host records every plugin failure in
+        ``host.failures`` (the stages read the failures of each call right after it), so without a
+        drain the list grows with every failed call for the life of the process.
+        """
+        host = getattr(self._local, "host", None)
+        if host is not None:
+            host.drain_failures()
 
     # ------------------------------------------------------------------ policies
     @property
