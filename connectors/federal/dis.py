@@ -8,6 +8,7 @@ serialises them.  Business meaning (rubrics, codes) belongs to the plugin's mapp
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +35,8 @@ __all__ = [
     "q",
     "lexical",
     "build_form",
+    "render_form",
+    "parse_forms",
     "form_fields",
     "build_decision_request",
     "build_decision_result",
@@ -107,6 +110,61 @@ def build_form(kind: str, fields: Mapping[str, Any]) -> etree._Element:
             continue
         sub(root, _TAGS[name]).text = lexical(value)
     return root
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
+_SPECIAL = re.compile("[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
+_FIELD_SETS = {kind: frozenset(names) for kind, names in FORM_FIELDS.items()}
+
+
+def _text(value: Any) -> str:
+    text = lexical(value)
+    if _NOT_XML.search(text):
+        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
+    return text.translate(_ESCAPES)
+
+
+def render_form(kind: str, fields: Mapping[str, Any]) -> bytes:
+    """The bytes ``etree.tostring(build_form(kind, fields))`` gives, written directly.
+
+    Why: the batch path serialises every form once (the ledger keeps these exact bytes and their hash) and
+    parses a whole chunk at once for validation and sending; building a tree of ~15 elements per form only
+    to serialise it costs several times more.  Same elements, order, escaping and character references as
+    lxml (an equivalence test holds it to that), same errors for unknown fields or non-XML characters."""
+    order = FORM_FIELDS.get(kind)
+    if order is None:
+        raise FormError(f"unknown form kind {kind!r}")
+    if not fields.keys() <= _FIELD_SETS[kind]:
+        raise FormError(f"form {kind}: unknown field(s) {sorted(set(fields) - _FIELD_SETS[kind])}")
+    names: list[str] = []
+    texts: list[str] = []
+    for name in order:
+        value = fields.get(name)
+        if value is None:
+            continue
+        if name == "Partner":
+            inner = "".join(f"<dis:{p}>{_text(value[p])}</dis:{p}>" for p in _PARTNER_FIELDS if value.get(p) is not None)
+            names.append("")
+            texts.append(f"<dis:Partner>{inner}</dis:Partner>" if inner else "<dis:Partner/>")
+            continue
+        cls = type(value)
+        names.append(name)
+        texts.append(value if cls is str else str(value) if cls is int else lexical(value))
+    if not texts:
+        return f'<dis:Form{kind} xmlns:dis="{DIS_NS}"/>'.encode()
+    plain = "".join(t for n, t in zip(names, texts) if n)
+    if _SPECIAL.search(plain):  # rare: escape field by field, with lxml's character references
+        texts = [t if not n else _text(t) for n, t in zip(names, texts)]
+    body = "".join(f"<dis:{n}>{t}</dis:{n}>" if n else t for n, t in zip(names, texts))
+    return f'<dis:Form{kind} xmlns:dis="{DIS_NS}">{body}</dis:Form{kind}>'.encode("ascii", "xmlcharrefreplace")
+
+
+def parse_forms(forms: Iterable[bytes]) -> etree._Element:
+    """One ``DIS_DecisionRequest`` holding the given serialised forms, parsed in one pass (our own bytes
+    from :func:`render_form`, never untrusted input)."""
+    return etree.fromstring(b'<dis:DIS_DecisionRequest xmlns:dis="%s">%s</dis:DIS_DecisionRequest>'
+                            % (DIS_NS.encode(), b"".join(forms)))
 
 
 def form_fields(element: etree._Element) -> tuple[str, dict[str, Any]]:

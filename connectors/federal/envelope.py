@@ -220,6 +220,12 @@ def _parse_summary(parent: etree._Element) -> tuple[str, int, list[Detail]]:
     rs = parent.find(_C + "ResultSummary")
     if rs is None:
         raise EnvelopeError("ResultSummary is missing")
+    return _summary_values(rs)
+
+
+def _summary_values(rs: etree._Element) -> tuple[str, int, list[Detail]]:
+    if len(rs) == 1 and rs[0].tag == _C + "ReturnCode":  # the usual case: no Detail
+        return rs.get("ok", ""), int((rs[0].text or "").strip() or 0), []
     details = [
         Detail(
             severity=_child_text(d, _C + "Severity") or "",
@@ -241,15 +247,25 @@ def parse_reply(root: etree._Element) -> ReplyEnvelope:
     ok, code, details = _parse_summary(ctx)
     msg = ctx.find(_S + "Message")
     services = []
-    for sr in root.iterfind(_S + "ServiceReply"):
-        s_ok, s_code, s_details = _parse_summary(sr)
-        payload = None
+    for sr in root.iterchildren(_S + "ServiceReply"):
+        # one pass over the children (a ManageAccess message carries up to 1000 ServiceReply)
+        summary = payload = None
+        service_id = version = ""
         for child in sr:
-            if child.tag not in (_C + "ResultSummary", _S + "ServiceId", _S + "Version"):
+            tag = child.tag
+            if tag == _C + "ResultSummary":
+                summary = child
+            elif tag == _S + "ServiceId":
+                service_id = (child.text or "").strip()
+            elif tag == _S + "Version":
+                version = (child.text or "").strip()
+            elif isinstance(tag, str):
                 payload = child
-        services.append(ServiceReply(ok=s_ok, return_code=s_code, details=s_details,
-                                     service_id=_child_text(sr, _S + "ServiceId") or "",
-                                     version=_child_text(sr, _S + "Version") or "", payload=payload))
+        if summary is None:
+            raise EnvelopeError("ResultSummary is missing")
+        s_ok, s_code, s_details = _summary_values(summary)
+        services.append(ServiceReply(ok=s_ok, return_code=s_code, details=s_details, service_id=service_id,
+                                     version=version, payload=payload))
     return ReplyEnvelope(
         ok=ok, return_code=code, details=details,
         reference=None if msg is None else _child_text(msg, _S + "Reference"),

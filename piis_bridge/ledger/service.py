@@ -50,7 +50,7 @@ def _row(form: FederalForm, payload: bytes | str, *, version: int = 1, supersede
     amount = form.rubrics.get("MonthlyAmount", form.rubrics.get("Amount"))
     return dict(key=form.client_reference, cpas_id=form.cpas_id, kind=form.kind.value, niss=form.niss,
                 dossier=form.dossier, period_key=form.period_key, version=version, supersedes_id=supersedes_id,
-                status=FormStatus.BUILT.value, payload=form.model_dump_json(), payload_hash=payload_hash(payload),
+                status=FormStatus.BUILT.value, sent_at=None, payload=form.model_dump_json(), payload_hash=payload_hash(payload),
                 xml=payload.decode() if isinstance(payload, bytes) else payload,
                 content_hash=form.content_hash(), amount=None if amount is None else int(amount), errors=[],
                 created_at=now, updated_at=now)
@@ -102,10 +102,29 @@ class Ledger:
             created += self._insert_new(buffer)
         return created
 
-    def record_new(self, items: Sequence[tuple[FederalForm, bytes | str]]) -> list[str]:
-        """Bulk record one chunk; returns the keys that were new (the others were already known)."""
+    def record_new(self, items: Sequence[tuple[FederalForm, bytes | str]], *,
+                   sent: set[str] | frozenset[str] = frozenset()) -> list[str]:
+        """Bulk record one chunk; returns the keys that were new (the others were already known).
+
+        A new form whose key is in ``sent`` is recorded *sent* at once (the caller sends it right after this
+        commit): one write instead of a *built* row marked *sent* a moment later, with the same guarantee,
+        since a *sent* form without a ticket is resolved by asking the federal status, never resent blindly."""
         rows = [_row(form.with_key(), payload) for form, payload in items]
+        if sent:
+            now = _now()
+            for r in rows:
+                if r["key"] in sent:
+                    r["status"], r["sent_at"] = FormStatus.SENT.value, now
         return [r["key"] for r in self._insert_rows(rows)]
+
+    def unknown_keys(self, keys: Iterable[str]) -> set[str]:
+        """The keys among ``keys`` that the ledger does not hold yet."""
+        keys = list(dict.fromkeys(keys))
+        known: set[str] = set()
+        with self.sessions() as s:
+            for i in range(0, len(keys), 900):
+                known.update(s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys[i:i + 900]))))
+        return {k for k in keys if k not in known}
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> int:
         return len(self._insert_rows(rows))
@@ -309,23 +328,31 @@ class Ledger:
                           updated_at=now) for n, d in starts.items() if n not in known]
             if fresh:
                 s.connection().execute(insert(t), fresh)
-            again = [dict(n=n, start=d) for n, d in starts.items() if n in known]
-            if again:
-                s.connection().execute(update(t).where(t.c.cpas_id == cpas_id, t.c.niss == bindparam("n"))
-                                       .values(start=bindparam("start"), status="pending", updated_at=now), again)
+            self._set_integrations(s, cpas_id, {n: d for n, d in starts.items() if n in known}, status="pending",
+                                   updated_at=now)
             s.commit()
 
     def integration_done(self, cpas_id: str, starts: dict[str, date]) -> None:
         """The BCSS confirmed (REGISTER reply or LIST) that each NISS is integrated from ``start``."""
         if not starts:
             return
-        t = IntegrationEntry.__table__
         now = _now()
         with self.sessions() as s:
-            s.connection().execute(update(t).where(t.c.cpas_id == cpas_id, t.c.niss == bindparam("n"))
-                                   .values(start=bindparam("start"), status="done", updated_at=now, done_at=now),
-                      [dict(n=n, start=d) for n, d in starts.items()])
+            self._set_integrations(s, cpas_id, starts, status="done", updated_at=now, done_at=now)
             s.commit()
+
+    @staticmethod
+    def _set_integrations(s: Any, cpas_id: str, starts: dict[str, date], **values: Any) -> None:
+        """One UPDATE per start date and 900 NISS (a batch's NISS usually share a few start dates) rather
+        than one per NISS."""
+        t = IntegrationEntry.__table__
+        by_start: dict[date, list[str]] = {}
+        for niss, start in starts.items():
+            by_start.setdefault(start, []).append(niss)
+        for start, nisses in by_start.items():
+            for i in range(0, len(nisses), 900):
+                s.execute(update(t).where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i:i + 900]))
+                          .values(start=start, **values))
 
     def integration_forget(self, cpas_id: str, form_keys: Sequence[str]) -> None:
         """The BCSS refused forms as "NISS not integrated" (-300020: unregistered since): integrate again."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from datetime import date
 from importlib.resources import files
 from typing import Any
@@ -18,7 +19,7 @@ import yaml
 
 from piis_bridge.forms import ContractEvent, EventKind, FederalForm, FormIssue, FormKind
 
-__all__ = ["FormBuilder", "rubric_label", "piis_code", "to_element", "validate_form", "normalise_dossier"]
+__all__ = ["FormBuilder", "rubric_label", "piis_code", "to_xml", "to_element", "validate_form", "normalise_dossier"]
 
 _KIND_FOR_EVENT = {EventKind.GRANT: FormKind.B, EventKind.CHANGE: FormKind.B, EventKind.END: FormKind.C,
                    EventKind.RECOVERY: FormKind.D}
@@ -47,14 +48,6 @@ def normalise_dossier(raw: str) -> str:
     return re.sub(r"[^A-Za-z0-9 /\-]", "", str(raw))[:20] or "0"
 
 
-def _get(obj: Any, path: str) -> Any:
-    for part in path.split("."):
-        if obj is None:
-            return None
-        obj = getattr(obj, part, None)
-    return obj
-
-
 def piis_code(contract: Any, person: str, on: date) -> int | None:
     """The PIIS code of the applicant or the partner at *on* (mappings/federal/piis_codes.yaml)."""
     if person == "partner" and getattr(contract, "partner", None) is None:
@@ -80,15 +73,76 @@ def piis_code(contract: Any, person: str, on: date) -> int | None:
     return None
 
 
+_Getter = Callable[[Any, ContractEvent, dict[str, Any]], Any]
+
+
+def _path_getter(path: str) -> Callable[[Any], Any]:
+    parts = tuple(path.split("."))
+
+    def get(obj: Any) -> Any:
+        for part in parts:
+            if obj is None:
+                return None
+            obj = getattr(obj, part, None)
+        return obj
+
+    return get
+
+
+def _compile_rule(rule: dict[str, Any]) -> _Getter:
+    """One mapping rule (see mappings/federal/form_b.yaml) as a function (contract, event, values so far)."""
+    if "const" in rule:
+        const = rule["const"]
+        return lambda contract, event, so_far: const
+    if "piis" in rule:
+        person = rule["piis"]
+
+        def piis(contract: Any, event: ContractEvent, so_far: dict[str, Any]) -> Any:
+            on = so_far.get("EntryDate") or event.effective_date or contract.decision.ri_start_date
+            code = piis_code(contract, person, on)
+            if person == "partner":
+                partner = getattr(contract, "partner", None)
+                if partner is None:
+                    return None
+                return {"SSIN": str(partner.niss), "PiisPartner": code}
+            return code
+
+        return piis
+    from_event = _path_getter(rule["event"]) if "event" in rule else None
+    from_contract = _path_getter(rule["path"]) if "path" in rule else None
+    transform = rule.get("transform")
+
+    def value(contract: Any, event: ContractEvent, so_far: dict[str, Any]) -> Any:
+        found = from_event(event) if from_event is not None else None
+        if found is None and from_contract is not None:
+            found = from_contract(contract)
+        if found is None:
+            return None
+        if transform == "dossier":
+            return normalise_dossier(found)
+        if transform == "value":
+            return getattr(found, "value", found)
+        if transform == "month":
+            return found.isoformat()[:7]
+        return found
+
+    return value
+
+
+@functools.cache
+def _compiled(kind: str) -> tuple[tuple[str, _Getter], ...]:
+    """The mapping file of a form kind, read and turned into functions once per process."""
+    return tuple((element, _compile_rule(rule)) for element, rule in _yaml(f"form_{kind.lower()}.yaml")["fields"].items())
+
+
 class FormBuilder:
     """contract + event -> FederalForm (content only; keys and versions are the ledger's business)."""
 
     def build(self, cpas_id: str, contract: Any, event: ContractEvent) -> FederalForm:
         kind = _KIND_FOR_EVENT[event.kind]
-        spec = _yaml(f"form_{kind.value.lower()}.yaml")
         values: dict[str, Any] = {}
-        for element, rule in spec["fields"].items():
-            values[element] = self._value(contract, event, rule, values)
+        for element, rule in _compiled(kind.value):
+            values[element] = rule(contract, event, values)
         header = {k: values.pop(k) for k in list(values) if k in _HEADER}
         entry = values.get("EntryDate")
         recovery = event.recovery
@@ -104,37 +158,8 @@ class FormBuilder:
             rubrics={k: v for k, v in values.items() if k not in ("EntryDate", "RecoveryMonth")},
         )
 
-    def _value(self, contract: Any, event: ContractEvent, rule: dict[str, Any], so_far: dict[str, Any]) -> Any:
-        if "const" in rule:
-            return rule["const"]
-        if "piis" in rule:
-            on = so_far.get("EntryDate") or event.effective_date or contract.decision.ri_start_date
-            code = piis_code(contract, rule["piis"], on)
-            if rule["piis"] == "partner":
-                partner = getattr(contract, "partner", None)
-                if partner is None:
-                    return None
-                return {"SSIN": str(partner.niss), "PiisPartner": code}
-            return code
-        value = None
-        if "event" in rule:
-            value = _get(event, rule["event"])
-        if value is None and "path" in rule:
-            value = _get(contract, rule["path"])
-        transform = rule.get("transform")
-        if transform == "dossier" and value is not None:
-            value = normalise_dossier(value)
-        elif transform == "value" and value is not None:
-            value = getattr(value, "value", value)
-        elif transform == "month" and value is not None:
-            value = value.isoformat()[:7]
-        return value
 
-
-def to_element(form: FederalForm) -> Any:
-    """The connector's DIS element for *form* (key, header, rubric 4 and the form-specific rubrics)."""
-    from piis_connectors.federal import dis
-
+def _dis_fields(form: FederalForm) -> dict[str, Any]:
     fields: dict[str, Any] = {"ClientReference": form.client_reference, "CpasName": form.cpas_name,
                               "InsCode": form.cpas_ins, "KBOBCE": form.cpas_bce, "SSIN": form.niss,
                               "Dossier": form.dossier}
@@ -148,7 +173,21 @@ def to_element(form: FederalForm) -> Any:
         fields["NoticeStatus"] = "1" if form.correction else "0"
     elif form.kind is FormKind.D:
         fields["Correction"] = "1" if form.correction else "0"
-    return dis.build_form(form.kind.value, fields)
+    return fields
+
+
+def to_xml(form: FederalForm) -> bytes:
+    """The serialised DIS element for *form*: the bytes recorded (and hashed) in the ledger and sent."""
+    from piis_connectors.federal import dis
+
+    return dis.render_form(form.kind.value, _dis_fields(form))
+
+
+def to_element(form: FederalForm) -> Any:
+    """The connector's DIS element for *form* (key, header, rubric 4 and the form-specific rubrics)."""
+    from lxml import etree
+
+    return etree.fromstring(to_xml(form))
 
 
 def validate_form(form: FederalForm, element: Any | None = None) -> list[FormIssue]:

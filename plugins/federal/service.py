@@ -29,7 +29,7 @@ from piis_bridge.forms import (
 )
 from piis_bridge.ledger import Ledger, payload_hash
 from piis_bridge.logging import get_logger
-from piis_plugins.federal.building import rubric_label, to_element, validate_form
+from piis_plugins.federal.building import rubric_label, to_xml, validate_form
 
 __all__ = ["FederalSettings", "FederalService", "outcome_from_result"]
 
@@ -136,9 +136,11 @@ class FederalService:
                 elif live.status == FormStatus.REFUSED.value:
                     form = form.model_copy(update={"supersedes": live.key})
         form = form.with_key()
-        element = to_element(form)
-        issues = validate_form(form, element) if validate else []
-        return Prepared(form, etree.tostring(element), issues, element)
+        xml = to_xml(form)
+        if not validate:  # the caller parses and validates the whole chunk (_prepare_chunk)
+            return Prepared(form, xml)
+        element = etree.fromstring(xml)
+        return Prepared(form, xml, validate_form(form, element), element)
 
     def record(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
         """Build step: record every form (built); an invalid one is refused locally and never leaves."""
@@ -390,20 +392,24 @@ class FederalService:
                 if p.issues:
                     self.record([p.form])
                     counts["refused"] += 1
-            fresh = set(self.ledger.record_new([(p.form, p.xml) for p in good]))
+            # the NISS of the forms new to the ledger are integrated first; the forms are then recorded in one
+            # write: *sent* when they leave right after it, *built* when their NISS could not be integrated
+            unknown = self.ledger.unknown_keys(p.form.client_reference for p in good)
+            candidates = list({p.form.client_reference: p for p in good if p.form.client_reference in unknown}.values())
+            ready_keys: set[str] = set()
+            if candidates:
+                needs = _needs((p.form.niss, p.element) for p in candidates)
+                integrated = self.ensure_integrated(needs)
+                ready_keys = {p.form.client_reference for p in candidates
+                              if p.form.niss in integrated or p.form.niss not in needs}
+            fresh = set(self.ledger.record_new([(p.form, p.xml) for p in good], sent=ready_keys))
             counts["recorded"] += len(fresh)
             counts["known"] += len(good) - len(fresh)
-            to_send = [p for p in good if p.form.client_reference in fresh]
-            if to_send:
-                needs = _needs((p.form.niss, p.element) for p in to_send)
-                integrated = self.ensure_integrated(needs)
-                held = [p for p in to_send if p.form.niss not in integrated and p.form.niss in needs]
-                if held:  # stay *built*: sent by a later run once their NISS is integrated
-                    counts["held"] += len(held)
-                    to_send = [p for p in to_send if p.form.niss in integrated or p.form.niss not in needs]
+            counts["held"] += len(fresh - ready_keys)  # stay *built*: sent by a later run once integrated
+            to_send = [p for p in candidates if p.form.client_reference in fresh and p.form.client_reference in ready_keys]
             if to_send:
                 # the elements just validated and recorded (hash of these exact bytes) are what is sent
-                ticket = self._send_prepared(to_send)
+                ticket = self._send_prepared(to_send, marked=True)
                 counts["sent"] += len(to_send)
                 if ticket:
                     open_tickets.append(ticket)
@@ -438,11 +444,13 @@ class FederalService:
         _validate_chunk(out)
         return out
 
-    def _send_prepared(self, items: list[Prepared]) -> str | None:
+    def _send_prepared(self, items: list[Prepared], *, marked: bool = False) -> str | None:
+        """``marked``: the forms were recorded *sent* already (``record_new(sent=...)``)."""
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
         keys = [p.form.client_reference for p in items]
-        self.ledger.mark_sent(keys)
+        if not marked:
+            self.ledger.mark_sent(keys)
         try:
             ticket = self.client.submit_batch([p.element for p in items])
         except OutcomeUnknown as exc:
@@ -500,7 +508,7 @@ _DIS = "{urn:be:sim:spp-is:dis:v1}"
 
 
 def _validate_chunk(items: list[Prepared]) -> None:
-    """One XSD pass for a whole chunk (the forms inside one ``DIS_DecisionRequest``, as they will travel);
+    """One parse and one XSD pass for a whole chunk (the forms inside one ``DIS_DecisionRequest``, as they will travel);
     only when that fails is each form validated alone, so that every invalid form gets its own issues (with
     its rubric) and the valid ones of the chunk go on.  Same verdicts as validating form by form, at a
     fraction of the calls."""
@@ -508,11 +516,11 @@ def _validate_chunk(items: list[Prepared]) -> None:
 
     if not items:
         return
-    holder = dis.build_decision_request(p.element for p in items)  # moves the elements in ...
-    valid = schemas.dis_schema().validate(holder)
-    for p in items:  # ... and out again: each stays a standalone element, as prepare() made it
-        holder.remove(p.element)
-    if not valid:
+    # the recorded bytes of every form, parsed in one pass: each form's element is what will be sent
+    holder = dis.parse_forms(p.xml for p in items)
+    for p, element in zip(items, holder):
+        p.element = element
+    if not schemas.dis_schema().validate(holder):
         for p in items:
             p.issues = validate_form(p.form, p.element)
 
