@@ -6,8 +6,12 @@ its visibility timeout; a task can die between its commit and its ``apply_async`
 rows are the truth, so a periodic pass over them is enough to finish every run:
 
 - a pull whose lease expired is re-enqueued (it resumes from the persisted cursor);
-- a work item still ``pending`` with no recent activity, or ``leased`` past its lease, is
-  re-enqueued (the claim is atomic, so a duplicate message is harmless);
+- a work item ``leased`` past its lease is re-enqueued (its worker died; the claim is atomic, so a
+  duplicate message is harmless);
+- a work item or pull still ``pending`` is re-enqueued only when its run has made no progress (no
+  stage recorded work) for ``requeue_after``: while the run moves, a pending item is simply waiting
+  behind others in the broker, and a second message for it would only be a duplicate (the
+  100,000-record run used to send 11,250 of them);
 - a side effect left ``sending`` past its lease went out or not: it is put back to ``pending``
   and resent with the *same* idempotency key, which the remote answers with the original result;
 - a National Register notice task lost or abandoned past its lease is sent again (it resumes from
@@ -19,12 +23,13 @@ rows are the truth, so a periodic pass over them is enough to finish every run:
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from piis_bridge.logging import get_logger
-from piis_bridge.pipeline.models import Effect, StatementFetch, SyncRun, SyncRunCpas, WorkItem, utcnow
+from piis_bridge.pipeline.models import Effect, StageStat, StatementFetch, SyncRun, SyncRunCpas, WorkItem, utcnow
 from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.stages import Enqueuer, maybe_finish, refresh_statistics
 
@@ -33,26 +38,47 @@ __all__ = ["sweep"]
 _log = get_logger("piis_bridge.pipeline.sweeper")
 
 
+def _stalled(s: Session, started: dict[str, datetime], before: datetime) -> list[str]:
+    """The running runs with no progress since *before*: no stage recorded work (``sync_stage_stat``)
+    and the run did not start after it."""
+    if not started:
+        return []
+    last = dict(s.execute(select(StageStat.run_id, func.max(StageStat.last_at))
+                          .where(StageStat.run_id.in_(list(started))).group_by(StageStat.run_id)).all())
+    return [run_id for run_id, at in started.items() if max(filter(None, (at, last.get(run_id)))) < before]
+
+
 def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> dict[str, int]:
     """One pass; returns what was re-enqueued (for logs and tests)."""
     now = utcnow()
     idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.requeue_after)
     found = {"pulls": 0, "items": 0, "effects": 0, "notices": 0, "statements": 0, "runs": 0}
     with rt.session() as s:
-        running = list(s.scalars(select(SyncRun.id).where(SyncRun.status == "running")))
+        started = dict(s.execute(select(SyncRun.id, SyncRun.started_at).where(SyncRun.status == "running")).all())
+        running = list(started)
+        stalled = _stalled(s, started, now - idle)
         pulls = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
             SyncRunCpas.run_id.in_(running), or_(
                 and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
-                SyncRunCpas.state == "pending"))).all()) if running else []
+                and_(SyncRunCpas.state == "pending", SyncRunCpas.run_id.in_(stalled))))).all()) if running else []
         # A notice task lost ('queued' past its lease) or whose worker died ('fetching' past its lease).
         notices = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
             SyncRunCpas.run_id.in_(running), SyncRunCpas.notices_state.in_(("queued", "fetching")),
             SyncRunCpas.notices_lease_until < now)).all()) if running else []
+        # Leased past the lease: the worker died.  Pending: the message is waiting in the broker as long
+        # as the run moves (a 100,000-record run queues items for many minutes); only when the run
+        # made no progress for ``requeue_after`` were the messages lost.
         items = list(s.execute(select(WorkItem.run_id, WorkItem.id).where(
             WorkItem.run_id.in_(running), or_(
                 and_(WorkItem.state == "leased", WorkItem.lease_until < now),
-                and_(WorkItem.state == "pending", WorkItem.updated_at < now - idle)))).all()) if running else []
-        s.execute(update(WorkItem).where(WorkItem.id.in_([i for _, i in items])).values(updated_at=now))
+                and_(WorkItem.state == "pending", WorkItem.run_id.in_(stalled),
+                     WorkItem.updated_at < now - idle)))).all()) if running else []
+        # Back to pending with a fresh clock: claimable by the message sent now, and not sent again by
+        # the next pass unless the run stalls.
+        # (Conditional: a worker that claimed one meanwhile holds a fresh lease and keeps it.)
+        s.execute(update(WorkItem).where(WorkItem.id.in_([i for _, i in items]), or_(
+            WorkItem.state == "pending", and_(WorkItem.state == "leased", WorkItem.lease_until < now)))
+                  .values(state="pending", lease_owner=None, lease_until=None, updated_at=now))
         # 'sending' past its lease: the call may or may not have reached the remote; resend with the
         # same key (the remote deduplicates) rather than guess.
         stale = and_(Effect.state == "sending", Effect.lease_until < now)
