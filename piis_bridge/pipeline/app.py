@@ -82,7 +82,8 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
         # A worker runs for weeks: a child is replaced after N tasks or past a memory ceiling, so a
         # plugin that leaks (a cache, a client per call) cannot grow it without bound.
         "worker_max_tasks_per_child": options.max_tasks_per_child,
-        "worker_max_memory_per_child": options.max_memory_per_child_mb * 1024 if options.max_memory_per_child_mb else None,
+        "worker_max_memory_per_child": (options.max_memory_per_child_mb * 1024  # KiB
+                                        if options.max_memory_per_child_mb else None),
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "task_default_queue": QUEUES[0],

@@ -41,7 +41,8 @@ def reconcile(statement: MonthlyStatement, ledger: Any, cpas_id: str) -> list[Re
         if entry is None or entry.cpas_id != cpas_id:
             diffs.append(ReconciliationDifference(
                 kind=DifferenceKind.UNKNOWN_IN_LEDGER, reference=line.reference, client_reference=line.client_reference,
-                stated_cents=line.signed_cents, detail=f"line type {line.amount_type} {line.first_day}..{line.last_day}"))
+                stated_cents=line.signed_cents,
+                detail=f"line type {line.amount_type} {line.first_day}..{line.last_day}"))
             continue
         seen.add(entry.key)
         regularisation = line.amount_type in _REGULARISATIONS
@@ -64,7 +65,8 @@ def reconcile(statement: MonthlyStatement, ledger: Any, cpas_id: str) -> list[Re
         if entry.status in _PAYABLE and entry.kind in ("B", "D") and entry.key not in seen:
             diffs.append(ReconciliationDifference(
                 kind=DifferenceKind.MISSING_IN_STATEMENT, client_reference=entry.key, reference=entry.reference,
-                expected_cents=entry.accepted_amount, detail=f"form {entry.kind} {entry.period_key} accepted, not stated"))
+                expected_cents=entry.accepted_amount,
+                detail=f"form {entry.kind} {entry.period_key} accepted, not stated"))
     for notice in statement.notices:
         diffs.append(ReconciliationDifference(kind=DifferenceKind.NOTICE, client_reference=notice.client_reference,
                                               detail=f"{notice.code}: {notice.text}"))

@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 
 from piis_bridge.config import Settings, load_settings
 from piis_bridge.logging import get_logger

@@ -423,7 +423,8 @@ def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
 _ALERT_STATUSES = frozenset({"pending", "overdue"})
 
 
-def _evaluate(contract: Any, on: date, settings: RuleSettings, registry: RuleRegistry) -> tuple[int, list[dict[str, Any]]]:
+def _evaluate(contract: Any, on: date, settings: RuleSettings,
+              registry: RuleRegistry) -> tuple[int, list[dict[str, Any]]]:
     """Apply the PIIS rules with the CPAS's settings; returns (number of findings, deadline alerts).
 
     A deadline alert is every computed legal date still to meet (``pending``) or missed

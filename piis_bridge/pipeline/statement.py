@@ -51,7 +51,8 @@ def create_statement_run(rt: Runtime, month: date, *, cpas_ids: Iterable[str] | 
     chosen = list(cpas_ids) if cpas_ids else sorted(c for c, cfg in rt.settings.cpas.items() if cfg.federal)
     unknown = [c for c in chosen if c not in rt.settings.cpas]
     if unknown:
-        raise KeyError(f"unknown CPAS {', '.join(unknown)}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}")
+        known = ", ".join(sorted(rt.settings.cpas)) or "none"
+        raise KeyError(f"unknown CPAS {', '.join(unknown)}; configured: {known}")
     run_id = uuid.uuid4().hex
     now = utcnow()
     with rt.session() as s:

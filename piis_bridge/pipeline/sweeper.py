@@ -95,9 +95,9 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
         statements = list(s.execute(select(StatementFetch.run_id, StatementFetch.cpas_id).where(
             StatementFetch.run_id.in_(running), due)).all()) if running else []
         if statements:
-            s.execute(update(StatementFetch).where(StatementFetch.run_id.in_(running), StatementFetch.state == "waiting",
-                                                   StatementFetch.next_attempt_at <= now)
-                      .values(next_attempt_at=now + idle))
+            s.execute(update(StatementFetch).where(
+                StatementFetch.run_id.in_(running), StatementFetch.state == "waiting",
+                StatementFetch.next_attempt_at <= now).values(next_attempt_at=now + idle))
         s.commit()
     for run_id, cpas_id in pulls:
         enq.pull(run_id, cpas_id)
