@@ -46,8 +46,12 @@ class SimulatorAdmin:
         """Bulk integration (load tests); the real path is OCMWCPASManageAccess, one NISS per call."""
         return self._post("integrations", {"kbo": kbo, "ssins": ssins, "start": start, "purpose": purpose})["count"]
 
-    def mutate(self, ssin: str, kind: str, on: date, new_ssin: str | None = None) -> int:
-        return self._post("mutations", {"ssin": ssin, "kind": kind, "date": on.isoformat(), "new_ssin": new_ssin})["affected"]
+    def mutate(self, ssin: str, kind: str, on: date, new_ssin: str | None = None, *, new_ins: str | None = None,
+               new_municipality: str | None = None) -> int:
+        """A National Register mutation: ``death``, ``emigration``, ``replaced`` (``new_ssin``) or ``move``
+        (``new_ins`` + ``new_municipality``, required).  Returns the number of forms affected."""
+        return self._post("mutations", {"ssin": ssin, "kind": kind, "date": on.isoformat(), "new_ssin": new_ssin,
+                                        "new_ins": new_ins, "new_municipality": new_municipality})["affected"]
 
     def inject_fault(self, kind: str, count: int = 1, delay: float = 0.0) -> None:
         self._post("faults", {"kind": kind, "count": count, "delay": delay})

@@ -367,6 +367,16 @@ class FederalClient:
                     fs.findtext(dis.q("State")) or "UNKNOWN", None if el is None else dis.parse_decision_result(el))
         return out
 
+    def notices(self, after: str | None, limit: int) -> dis.NoticePage:
+        """National Register notices (SIM.NR.Notices) after the cursor ``after``; read-only, so repeated
+        after an unknown outcome like the other queries."""
+        req = etree.Element(dis.q("DIS_NoticeRequest"), nsmap={"dis": dis.DIS_NS})
+        if after:
+            etree.SubElement(req, dis.q("After")).text = after
+        etree.SubElement(req, dis.q("Limit")).text = str(limit)
+        reply = self._single(self._call_idempotent(dis.SERVICE_NOTICES, req))
+        return dis.parse_notices(reply.payload)
+
     def statement(self, month: str) -> dis.Statement:
         req = etree.Element(dis.q("DIS_StatementRequest"), nsmap={"dis": dis.DIS_NS})
         etree.SubElement(req, dis.q("Month")).text = month

@@ -25,6 +25,10 @@ __all__ = [
     "SERVICE_BATCH_RESULT",
     "SERVICE_STATUS",
     "SERVICE_STATEMENT",
+    "SERVICE_NOTICES",
+    "RegisterNotice",
+    "NoticePage",
+    "parse_notices",
     "SERVICE_MANAGE_ACCESS",
     "FORM_FIELDS",
     "FormError",
@@ -54,6 +58,7 @@ SERVICE_BATCH = "SIM.DIS.Batch"
 SERVICE_BATCH_RESULT = "SIM.DIS.GetBatchResult"
 SERVICE_STATUS = "SIM.DIS.FormStatus"
 SERVICE_STATEMENT = "SIM.DIS.MonthlyStatement"
+SERVICE_NOTICES = "SIM.NR.Notices"
 SERVICE_MANAGE_ACCESS = "OCMWCPASManageAccess"
 
 _HEADER = ("ClientReference", "CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier")
@@ -369,3 +374,33 @@ def parse_statement(el: etree._Element) -> Statement:
     notices = [(_t(n, "Code") or "", _t(n, "ClientReference"), _t(n, "Text") or "") for n in el.iterfind(_D + "Notice")]
     return Statement(kbo=_t(el, "KBOBCE") or "", month=_t(el, "Month") or "",
                      available=(_t(el, "Available") == "true"), lines=lines, notices=notices)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterNotice:
+    """One National Register notice of ``SIM.NR.Notices`` (a NISS inside: never logged, never in a repr)."""
+
+    notice_id: str
+    ssin: str = field(repr=False)
+    kind: str
+    effective_date: str
+    recorded_at: str
+    new_ssin: str | None = field(default=None, repr=False)
+    new_ins_code: str | None = None
+    new_municipality: str | None = None
+
+
+@dataclass(slots=True)
+class NoticePage:
+    notices: list[RegisterNotice]
+    cursor: str | None
+    has_more: bool
+
+
+def parse_notices(el: etree._Element) -> NoticePage:
+    notices = [RegisterNotice(notice_id=_t(n, "NoticeId") or "", ssin=_t(n, "SSIN") or "", kind=_t(n, "Kind") or "",
+                              effective_date=_t(n, "EffectiveDate") or "", recorded_at=_t(n, "RecordedAt") or "",
+                              new_ssin=_t(n, "NewSSIN"), new_ins_code=_t(n, "NewInsCode"),
+                              new_municipality=_t(n, "NewMunicipality"))
+               for n in el.iterfind(_D + "Notice")]
+    return NoticePage(notices=notices, cursor=_t(el, "Cursor"), has_more=_t(el, "HasMore") == "true")

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -25,9 +26,10 @@ import pytest
 from piis_bridge.config import Settings
 from piis_bridge.forms import TERMINAL_STATUSES, FederalForm, FormStatus, SubmissionOutcome, event_for_contract
 from piis_bridge.hooks.manager import PluginHost
+from piis_bridge.hooks.types import NoticePage, RegisterNotice
 from piis_bridge.testing.conformance import _TEST_CPAS, PluginUnderTest, start_host
 
-__all__ = ["FederalHarness", "FederalKit", "FederalPluginConformance", "form_key"]
+__all__ = ["FederalHarness", "FederalKit", "FederalPluginConformance", "NoticeHarness", "form_key"]
 
 
 @runtime_checkable
@@ -42,6 +44,17 @@ class FederalHarness(Protocol):
 
     def claims(self) -> int:
         """How many forms (claims) the remote service holds in total."""
+
+
+@runtime_checkable
+class NoticeHarness(Protocol):
+    """Optional, for plugins that implement ``piis_federal_fetch_notices``: make the remote report National
+    Register mutations.  Without it the kit only checks that the feed can be read and resumed."""
+
+    def record_mutation(self, contract: Any, kind: str, on: date) -> None:
+        """Have the remote record a mutation of the beneficiary of ``contract`` (one of :meth:`contract`'s)
+        that it reports to the test CPAS: ``move`` (to another municipality), ``death``, ``emigration`` or
+        ``niss_replaced`` (a new NISS)."""
 
 
 def form_key(form: FederalForm) -> str:
@@ -88,6 +101,35 @@ class FederalKit:
         missing = sorted({o.client_reference for o in outcomes} - set(final))
         assert not missing, f"no final result after {timeout}s for forms {missing} (tickets {tickets})"
         return final
+
+
+    # ------------------------------------------------------------------ National Register notices
+
+    def implements_notices(self) -> bool:
+        return any(info.name == self.put.name and "piis_federal_fetch_notices" in info.hooks
+                   for info in self.host.plugin_infos())
+
+    def notices(self, cursor: str | None, page_size: int) -> NoticePage:
+        page = self.host.federal_fetch_notices(self.put.cpas_id, cursor, page_size)
+        if page is None:
+            pytest.fail(f"piis_federal_fetch_notices failed: {self._failures()}")
+        assert len(page.notices) <= page_size, f"a page of {page_size} held {len(page.notices)} notices"
+        return page
+
+    def drain_notices(self, cursor: str | None, page_size: int,
+                      max_pages: int = 1000) -> tuple[list[RegisterNotice], str | None, int]:
+        """Every notice after ``cursor``, page by page: (notices, last cursor, pages read)."""
+        seen: list[RegisterNotice] = []
+        for pages in range(1, max_pages + 1):
+            page = self.notices(cursor, page_size)
+            seen.extend(page.notices)
+            if page.notices:
+                assert page.cursor is not None, "a page with notices must give a cursor to resume after it"
+            cursor = page.cursor if page.cursor is not None else cursor
+            if not page.has_more:
+                return seen, cursor, pages
+            assert page.notices, "has_more is true but the page is empty: the feed would never end"
+        pytest.fail(f"the notice feed did not end within {max_pages} pages")
 
 
 class FederalPluginConformance:
@@ -191,4 +233,67 @@ class FederalPluginConformance:
         forms = federal_kit.build(federal_kit.harness.contract(7))
         bad = federal_kit.harness.break_form(federal_kit.build(federal_kit.harness.contract(8))[0])
         federal_kit.settle([o for o in federal_kit.submit([*forms, bad]) if o.status is not FormStatus.REFUSED])
+        niss_guard.check()
+
+    # ------------------------------------------------------------------ National Register notices (optional hook)
+
+    def _notice_kit(self, federal_kit: FederalKit) -> FederalKit:
+        if not federal_kit.implements_notices():
+            pytest.skip("the plugin does not implement piis_federal_fetch_notices (optional)")
+        return federal_kit
+
+    def test_notices_are_paged_and_resume_exactly_after_the_cursor(self, federal_kit: FederalKit) -> None:
+        """The nightly run persists the cursor after each page (like the case-system change feed): a resumed
+        read must neither skip nor repeat a notice, and a move must name the municipality that becomes
+        competent (R-TRF-01), or no transfer case can name the CPAS taking over."""
+        kit = self._notice_kit(federal_kit)
+        _, start, _ = kit.drain_notices(None, 50)
+        harness = kit.harness
+        if not isinstance(harness, NoticeHarness):
+            again, cursor, _ = kit.drain_notices(start, 50)
+            assert again == [], "reading again from the last cursor gave notices already read"
+            pytest.skip("the harness cannot record mutations (NoticeHarness): only the empty feed was checked")
+        people = [harness.contract(20 + i) for i in range(5)]
+        for i, person in enumerate(people):
+            harness.record_mutation(person, "move", date(2025, 4, 1 + i))
+        seen, end, pages = kit.drain_notices(start, 2)
+        moves = [n for n in seen if n.kind == "move"]
+        assert [str(n.niss) for n in moves] == [str(p.beneficiary.niss) for p in people], \
+            "each recorded move must come back exactly once, in the order it was recorded"
+        assert pages >= 3, f"5 notices in pages of 2 came back in {pages} page(s)"
+        for notice in moves:
+            assert notice.new_ins_code is not None and notice.new_municipality, \
+                f"move notice {notice.reference} does not name the new municipality"
+        assert len({n.reference for n in seen}) == len(seen), "two notices share a reference"
+        first = kit.notices(start, 2)
+        rest, _, _ = kit.drain_notices(first.cursor, 2)
+        assert [n.reference for n in first.notices + rest] == [n.reference for n in seen], \
+            "resuming after the first page's cursor must give exactly the notices that followed it"
+        after, _, _ = kit.drain_notices(end, 2)
+        assert after == [], "reading after the last cursor gave notices again"
+
+    def test_every_notice_kind_is_reported(self, federal_kit: FederalKit) -> None:
+        kit = self._notice_kit(federal_kit)
+        harness = kit.harness
+        if not isinstance(harness, NoticeHarness):
+            pytest.skip("the harness cannot record mutations (NoticeHarness)")
+        _, start, _ = kit.drain_notices(None, 50)
+        people = {kind: harness.contract(30 + i) for i, kind in enumerate(("death", "emigration", "niss_replaced"))}
+        for kind, person in people.items():
+            harness.record_mutation(person, kind, date(2025, 5, 1))
+        seen, _, _ = kit.drain_notices(start, 10)
+        got = {n.kind: n for n in seen}
+        assert set(got) == set(people), f"expected {sorted(people)}, got {sorted(got)}"
+        for kind, person in people.items():
+            assert str(got[kind].niss) == str(person.beneficiary.niss)
+            assert got[kind].effective_date == date(2025, 5, 1)
+        assert got["niss_replaced"].replaced_by is not None
+
+    def test_no_niss_reaches_the_logs_while_reading_notices(self, federal_kit: FederalKit, niss_guard: Any) -> None:
+        kit = self._notice_kit(federal_kit)
+        logging.getLogger().setLevel(logging.DEBUG)
+        harness = kit.harness
+        if isinstance(harness, NoticeHarness):
+            harness.record_mutation(harness.contract(40), "move", date(2025, 6, 1))
+        kit.drain_notices(None, 1)
         niss_guard.check()

@@ -21,6 +21,7 @@ __all__ = [
     "piis_federal_submit",
     "piis_federal_fetch_results",
     "piis_federal_fetch_statement",
+    "piis_federal_fetch_notices",
     "service_for",
 ]
 
@@ -105,3 +106,8 @@ def piis_federal_fetch_results(cpas: Any, tickets: list[str]) -> list[Any]:
 @hookimpl
 def piis_federal_fetch_statement(cpas: Any, month: date) -> Any:
     return service_for(cpas).statement(month)
+
+
+@hookimpl
+def piis_federal_fetch_notices(cpas: Any, cursor: str | None, page_size: int) -> Any:
+    return service_for(cpas).notices(cursor, page_size)

@@ -488,6 +488,37 @@ class FederalService:
                 outcomes.extend(batch)
         return outcomes
 
+    # ------------------------------------------------------------------ National Register notices
+    def notices(self, cursor: str | None, page_size: int) -> Any:
+        """One page of the National Register notices of persons this CPAS integrated (``SIM.NR.Notices``),
+        resuming after ``cursor`` (the last notice id of the previous page: the federal feed only grows at
+        its end).  A move names the new municipality (R-TRF-01 hand-over); a replaced NISS names the new
+        one.  A notice the types refuse is reported by its notice id, never by its NISS."""
+        from pydantic import ValidationError
+
+        from piis_bridge.hooks.types import NoticePage, RegisterNotice
+        from piis_connectors.federal.client import FederalError
+
+        if page_size < 1:
+            raise ValueError(f"page_size must be at least 1, got {page_size}")
+        if cursor is not None and not cursor.isdigit():
+            raise ValueError("notice cursor must be the id of the last notice read (digits only)")
+        page = self.client.notices(cursor, min(page_size, 1000))
+        notices = []
+        for n in page.notices:
+            try:
+                notices.append(RegisterNotice(
+                    reference=f"NR-{self.cpas.bce}-{n.notice_id}", niss=n.ssin, kind=_NOTICE_KINDS[n.kind],
+                    effective_date=date.fromisoformat(n.effective_date),
+                    new_ins_code=n.new_ins_code if n.kind == "move" else None,
+                    new_municipality=n.new_municipality if n.kind == "move" else None,
+                    replaced_by=n.new_ssin if n.kind == "replaced" else None))
+            except (KeyError, ValueError, ValidationError) as exc:
+                what = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else type(exc).__name__
+                raise FederalError(f"National Register notice {n.notice_id} ({n.kind}) is not usable: {what}") from None
+        _log.info("National Register notices read", notices=len(notices), more=page.has_more)
+        return NoticePage(notices=notices, cursor=page.cursor or cursor, has_more=page.has_more)
+
     # ------------------------------------------------------------------ statement
     def statement(self, month: date) -> MonthlyStatement | None:
         st = self.client.statement(month.isoformat()[:7])
@@ -505,6 +536,8 @@ class FederalService:
 
 
 _DIS = "{urn:be:sim:spp-is:dis:v1}"
+# the simulator's mutation kinds -> the core's NoticeKind
+_NOTICE_KINDS = {"move": "move", "death": "death", "emigration": "emigration", "replaced": "niss_replaced"}
 
 
 def _validate_chunk(items: list[Prepared]) -> None:

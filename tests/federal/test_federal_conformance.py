@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,15 @@ class SimulatorHarness:
 
     def claims(self) -> int:
         return len(self.sim.admin.forms())
+
+    def record_mutation(self, contract: Any, kind: str, on: date) -> None:
+        person = str(contract.beneficiary.niss)
+        if kind == "move":
+            self.sim.admin.mutate(person, "move", on, new_ins="21001", new_municipality="Anderlecht")
+        elif kind == "niss_replaced":
+            self.sim.admin.mutate(person, "replaced", on, new_ssin=niss("850730", 600 + len(self.sim.admin.forms())))
+        else:
+            self.sim.admin.mutate(person, kind, on)
 
 
 class TestFederalPluginConformance(FederalPluginConformance):

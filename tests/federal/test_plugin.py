@@ -183,7 +183,8 @@ def test_statement_is_reconciled_and_every_difference_reported(gent) -> None:
         Dossier="GNT-2025-0877", RecoveryMonth="2025-09", SequenceNumber=1, RecoveryType="01",
         PeriodStart=date(2025, 8, 1), PeriodEnd=date(2025, 8, 31), Amount=1000, Correction="0"))])
     assert stranger[0].evaluation in ("ACCEPTED", "REFUSED")
-    sim.admin.mutate(str(STUDIES.beneficiary.niss), "move", date(2025, 9, 15))
+    sim.admin.mutate(str(STUDIES.beneficiary.niss), "move", date(2025, 9, 15), new_ins="21004",
+                     new_municipality="Anderlecht")
     assert service.statement(date(2025, 9, 1)) is None
     sim.admin.set_clock(datetime(2025, 10, 5, 0, 0))  # first Sunday of October
     st = service.statement(date(2025, 9, 1))

@@ -327,6 +327,8 @@ class SimulatorApp:
                 if state == "PROCESSED":
                     fs.append(etree.fromstring(row["result"]))
             return reply(out)
+        if sid == dis.SERVICE_NOTICES and local == "DIS_NoticeRequest":
+            return reply(self._register_notices(kbo, payload))
         if sid == dis.SERVICE_STATEMENT and local == "DIS_StatementRequest":
             return reply(self._statement(kbo, payload.findtext(dis.q("Month")) or ""))
         return reply(None, "NO", [envelope.Detail("ERROR", "-300000", f"service {sid} / {local} does not exist", "BCSS")])
@@ -354,6 +356,26 @@ class SimulatorApp:
         holder = etree.fromstring(b'<dis:Results xmlns:dis="%s">%s</dis:Results>' % (dis.DIS_NS.encode(),
                                                                                       b"".join(stored)))
         out.extend(list(holder))  # a list first: moving children while iterating their parent skips some
+        return out
+
+    def _register_notices(self, kbo: str, payload: etree._Element) -> etree._Element:
+        """SIM.NR.Notices: the National Register notices of persons this CPAS integrated, after a cursor."""
+        after_text = payload.findtext(dis.q("After"))
+        after = int(after_text) if after_text else None
+        rows, more = self.engine.register_notices(kbo, after, int(payload.findtext(dis.q("Limit")) or 100))
+        out = etree.Element(dis.q("DIS_NoticeReply"), nsmap={"dis": dis.DIS_NS})
+        for row in rows:
+            el = etree.SubElement(out, dis.q("Notice"))
+            for tag, value in (("NoticeId", row["notice_id"]), ("SSIN", row["ssin"]), ("Kind", row["kind"]),
+                               ("EffectiveDate", row["date"]), ("NewSSIN", row["new_ssin"]),
+                               ("NewInsCode", row["new_ins"]), ("NewMunicipality", row["new_municipality"]),
+                               ("RecordedAt", row["recorded_at"])):
+                if value is not None:
+                    etree.SubElement(el, dis.q(tag)).text = str(value)
+        last = rows[-1]["notice_id"] if rows else after
+        if last is not None:
+            etree.SubElement(out, dis.q("Cursor")).text = str(last)
+        etree.SubElement(out, dis.q("HasMore")).text = "true" if more else "false"
         return out
 
     def _statement(self, kbo: str, month: str) -> etree._Element:
@@ -473,6 +495,8 @@ class SimulatorApp:
             result = self.admin(method, name, body, environ.get("QUERY_STRING", ""))
         except KeyError as exc:
             return self._respond(start_response, "404 Not Found", orjson.dumps({"error": str(exc)}), "application/json")
+        except ValueError as exc:  # a request the simulator refuses (e.g. a move without its municipality)
+            return self._respond(start_response, "400 Bad Request", orjson.dumps({"error": str(exc)}), "application/json")
         return self._respond(start_response, "200 OK", orjson.dumps(result), "application/json")
 
     def admin(self, method: str, name: str, body: dict[str, Any], query: str = "") -> Any:
@@ -502,8 +526,15 @@ class SimulatorApp:
                                  body.get("end")) for ssin in ssins])
                 return {"ok": True, "count": len(ssins)}
             if name == "mutations" and method == "POST":
-                n = self.engine.apply_mutation(body["ssin"], body["kind"], date.fromisoformat(body["date"]),
-                                               body.get("new_ssin"))
+                db.execute("BEGIN")
+                try:
+                    n = self.engine.apply_mutation(body["ssin"], body["kind"], date.fromisoformat(body["date"]),
+                                                   body.get("new_ssin"), new_ins=body.get("new_ins"),
+                                                   new_municipality=body.get("new_municipality"))
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
                 return {"affected": n}
             if name == "faults":
                 if method == "POST":

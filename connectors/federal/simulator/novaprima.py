@@ -22,7 +22,9 @@ from piis_connectors.federal.dis import DecisionResult, ResultError, parse_decis
 from piis_connectors.federal.simulator import tables
 from piis_connectors.federal.simulator.store import Store
 
-__all__ = ["NovaPrima", "normalise_dossier", "Period"]
+__all__ = ["NovaPrima", "normalise_dossier", "Period", "MUTATION_KINDS"]
+
+MUTATION_KINDS = frozenset({"death", "emigration", "replaced", "move"})
 
 _DOSSIER_STRIP = re.compile(r"[\s/\-]")
 
@@ -252,14 +254,28 @@ class NovaPrima:
             self.db.execute(f"UPDATE forms SET {cols} WHERE id=?", (*updates.values(), row_id))
         return result
 
-    def apply_mutation(self, ssin: str, kind: str, on: date, new_ssin: str | None = None) -> int:
+    def apply_mutation(self, ssin: str, kind: str, on: date, new_ssin: str | None = None, *,
+                       new_ins: str | None = None, new_municipality: str | None = None) -> int:
         """A-posteriori National Register mutation (10.5.11): re-evaluate the accepted B forms of the person.
 
         Death / emigration end every running B at that date (negative regularisations in the next statement);
-        a replaced NISS blocks payment on the old number; a change of commune only produces a notice.
-        Returns the number of forms affected."""
-        self.db.execute("INSERT INTO mutations(ssin, kind, date, new_ssin, recorded_at) VALUES(?,?,?,?,?)",
-                        (ssin, kind, on.isoformat(), new_ssin, self.now().isoformat()))
+        a replaced NISS blocks payment on the old number; a change of commune (``move``, with the new
+        municipality's INS code and name) produces a notice.  Every CPAS that has integrated the person
+        (an integration not ended before that date) gets a National Register notice in its feed
+        (``SIM.NR.Notices``).  Returns the number of forms affected."""
+        if kind not in MUTATION_KINDS:
+            raise ValueError(f"unknown mutation kind {kind!r}; expected one of {', '.join(sorted(MUTATION_KINDS))}")
+        if kind == "move" and not (new_ins and re.fullmatch(r"[0-9]{5}", new_ins) and new_municipality):
+            raise ValueError("a move names the new municipality: new_ins (5-digit INS code) and new_municipality")
+        if kind == "replaced" and not (new_ssin and _ssin_valid(new_ssin)):
+            raise ValueError("a replaced NISS names the new one (new_ssin)")
+        cur = self.db.execute(
+            "INSERT INTO mutations(ssin, kind, date, new_ssin, recorded_at, new_ins, new_municipality)"
+            " VALUES(?,?,?,?,?,?,?)", (ssin, kind, on.isoformat(), new_ssin, self.now().isoformat(),
+                                       new_ins if kind == "move" else None,
+                                       new_municipality if kind == "move" else None))
+        self.db.execute("INSERT INTO nr_notices(kbo, mutation_id) SELECT DISTINCT kbo, ? FROM integrations"
+                        " WHERE ssin=? AND (end IS NULL OR end>=?) ORDER BY kbo", (cur.lastrowid, ssin, on.isoformat()))
         if self._mutated is not None:
             self._mutated.add(ssin)
         affected = 0
@@ -281,6 +297,16 @@ class NovaPrima:
                     self.notice(kbo, "W00002", ref, f"Contrôle a posteriori: mutation {kind} au {on.isoformat()}")
                 affected += 1
         return affected
+
+    def register_notices(self, kbo: str, after: int | None, limit: int) -> tuple[list[Any], bool]:
+        """One page of the CPAS's National Register notices after the notice id ``after``, oldest first, and
+        whether more follow.  The feed only grows at its end (a notice is filed when the mutation is
+        recorded), so resuming after the last id read never skips or repeats one."""
+        rows = self.db.execute(
+            "SELECT n.id AS notice_id, m.ssin, m.kind, m.date, m.new_ssin, m.new_ins, m.new_municipality,"
+            " m.recorded_at FROM nr_notices n JOIN mutations m ON m.id=n.mutation_id WHERE n.kbo=? AND n.id>?"
+            " ORDER BY n.id LIMIT ?", (kbo, after or 0, limit + 1)).fetchall()
+        return rows[:limit], len(rows) > limit
 
     # ------------------------------------------------------------------ rules
     def _refuse(self, result: DecisionResult, code: str, field: str | None, text: str) -> None:

@@ -47,8 +47,10 @@ CREATE TABLE IF NOT EXISTS batch_dups (ticket TEXT NOT NULL, kbo TEXT NOT NULL, 
 CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, remaining INTEGER NOT NULL,
     delay REAL NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS mutations (id INTEGER PRIMARY KEY, ssin TEXT NOT NULL, kind TEXT NOT NULL,
-    date TEXT NOT NULL, new_ssin TEXT, recorded_at TEXT NOT NULL);
+    date TEXT NOT NULL, new_ssin TEXT, recorded_at TEXT NOT NULL, new_ins TEXT, new_municipality TEXT);
 CREATE INDEX IF NOT EXISTS ix_mutations ON mutations (ssin, kind);
+CREATE TABLE IF NOT EXISTS nr_notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, mutation_id INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_nr_notices ON nr_notices (kbo, id);
 CREATE TABLE IF NOT EXISTS notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, code TEXT NOT NULL,
     client_ref TEXT, text TEXT NOT NULL, created_at TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS stated (kbo TEXT NOT NULL, ssin TEXT NOT NULL, period TEXT NOT NULL,
@@ -61,6 +63,9 @@ CREATE TABLE IF NOT EXISTS statement_lines (kbo TEXT NOT NULL, month TEXT NOT NU
     article TEXT NOT NULL, sign TEXT NOT NULL, amount INTEGER NOT NULL, pct INTEGER NOT NULL,
     PRIMARY KEY (kbo, month, line));
 """
+
+
+_ADDED_COLUMNS = [("mutations", "new_ins", "TEXT"), ("mutations", "new_municipality", "TEXT")]
 
 
 class Store:
@@ -76,8 +81,16 @@ class Store:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._upgrade()
         # settings (clock, config) are read several times per form and written only through set_setting
         self._settings: dict[str, str | None] = {}
+
+    def _upgrade(self) -> None:
+        """Columns added since a state file may have been created (the state survives restarts and upgrades)."""
+        for table, column, kind in _ADDED_COLUMNS:
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})").fetchall()}
+            if column not in have:
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
     def setting(self, key: str, default: str | None = None) -> str | None:
         if key not in self._settings:
