@@ -114,3 +114,70 @@ def test_moves_open_transfer_cases_once_and_tell_the_social_worker(tmp_path: Pat
     second = run_nightly(settings, options=options, timeout=120)
     assert second.status == "finished", second
     assert state() == (cases, tasks, done)  # same cases, no new task
+
+
+def test_a_national_register_move_reaches_the_social_worker_once(tmp_path: Path, world) -> None:
+    """Issue #8 end to end: the federal simulator reports a move (a National Register mutation with
+    the new municipality) for a beneficiary of the CPAS; the next nightly run reads it through the
+    federal plugin's notice feed, opens the transfer case for that person's contract and pushes the
+    social worker's task to the vendor case system; the night after, nothing new."""
+    import json
+    from datetime import datetime, timedelta
+
+    from sqlalchemy import create_engine, func, select
+
+    from piis_bridge.pipeline.models import Effect, WorkItem
+    from piis_bridge.transfer.tables import TransferCase
+
+    case, federal, (kbo, ins, name) = world
+    settings = Settings.model_validate({
+        "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
+        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+        "state_dir": str(tmp_path / "state"),
+        "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
+        "cpas": {"gent": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus",
+                          "federal": "federal", "transfer": "transfer", "plugins": {
+                              "neptunus": {"base_url": case.url, "client_id": "piis-bridge",
+                                           "client_secret": "geheim", "ocmw_kbo": kbo},
+                              "federal": {"endpoint": federal.endpoint, "mode": "batch"}}}},
+    })
+    options = PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5)
+    first = run_nightly(settings, options=options, timeout=120)
+    assert first.status == "finished", first
+    engine = create_engine(settings.database_url)
+
+    def cases() -> list[tuple[str, str, str]]:
+        with engine.connect() as conn:
+            return [(c.record_id, c.to_ins_code, str(c.residence_change_date))
+                    for c in conn.execute(select(TransferCase)).all()]
+
+    before = cases()
+    # A contract of this CPAS still running at least 60 days, whose beneficiary has no case yet.
+    with engine.connect() as conn:
+        payloads = [json.loads(p) for (p,) in conn.execute(select(WorkItem.payload).where(WorkItem.state == "done"))]
+    day = lambda text: datetime.strptime(text, "%d-%m-%Y").date()  # noqa: E731
+    chosen = next(p for p in payloads if p["payload"].get("einddatum") and p["record_id"] not in {c[0] for c in before}
+                  and (day(p["payload"]["einddatum"]) - day(p["payload"]["startdatum"])).days > 60)
+    moved_on = day(chosen["payload"]["startdatum"]) + timedelta(days=30)
+    federal.admin.mutate(chosen["payload"]["client"]["rijksregisternummer"], "move", moved_on,
+                         new_ins="21004", new_municipality="Bruxelles")
+
+    second = run_nightly(settings, options=options, timeout=120)
+    assert second.status == "finished", second
+    assert second.counts["notices_done"] >= 1 and not second.counts["notice_errors"], second.counts
+    after = cases()
+    assert (chosen["record_id"], "21004", moved_on.isoformat()) in after and len(after) == len(before) + 1
+
+    def tasks() -> tuple[int, int]:
+        with engine.connect() as conn:
+            made = conn.execute(select(func.count()).select_from(Effect).where(
+                Effect.kind == "push", Effect.key.like("%:detected"))).scalar_one()
+            done = conn.execute(select(func.count()).select_from(Effect).where(
+                Effect.kind == "push", Effect.key.like("%:detected"), Effect.state == "done")).scalar_one()
+        return made, done
+
+    assert tasks() == (len(after), len(after))  # every case's task reached the case system
+    third = run_nightly(settings, options=options, timeout=120)
+    assert third.status == "finished", third
+    assert third.counts["notices"] == 0 and cases() == after and tasks() == (len(after), len(after))
+    engine.dispose()
