@@ -181,3 +181,57 @@ def test_a_national_register_move_reaches_the_social_worker_once(tmp_path: Path,
     assert third.status == "finished", third
     assert third.counts["notices"] == 0 and cases() == after and tasks() == (len(after), len(after))
     engine.dispose()
+
+
+def test_the_monthly_statement_of_the_simulator_is_reconciled_like_the_federal_plugin_does(tmp_path: Path, world) -> None:
+    """The statement run with the real federal plugin: the forms of a nightly run are accepted this
+    (simulated) month; once the simulator's clock passes the first Sunday of the next month the
+    statement run fetches the statement through the hook and reports exactly the differences the
+    federal plugin's own reconciliation (``piis-bridge forms statement``) reports."""
+    from datetime import date, datetime, timedelta
+
+    from piis_bridge.ledger import Ledger
+    from piis_bridge.db import make_engine, make_sessionmaker
+    from piis_plugins.federal import service_for
+    from piis_plugins.federal.reconcile import reconcile
+    from piis_bridge.hooks.manager import PluginHost
+
+    case, federal, (kbo, ins, name) = world
+    settings = Settings.model_validate({
+        "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
+        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+        "state_dir": str(tmp_path / "state"),
+        "plugins": {"enabled": ["neptunus", "federal"]},
+        "cpas": {"gent": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus",
+                          "federal": "federal", "transfer": None, "plugins": {
+                              "neptunus": {"base_url": case.url, "client_id": "piis-bridge",
+                                           "client_secret": "geheim", "ocmw_kbo": kbo},
+                              "federal": {"endpoint": federal.endpoint, "mode": "batch"}}}},
+    })
+    options = PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5)
+    nightly = run_nightly(settings, options=options, timeout=120)
+    assert nightly.status == "finished" and nightly.counts["forms_answered"] > 0, nightly
+    month = date.fromisoformat(federal.admin.clock()[:10]).replace(day=1)
+    ledger = Ledger(make_sessionmaker(make_engine(settings.database_url)))
+    with ledger.sessions() as s:  # our ledger expects another amount for one accepted form B
+        from piis_bridge.ledger import FormEntry
+
+        entry = s.query(FormEntry).filter_by(cpas_id="gent", kind="B", status="accepted").order_by(FormEntry.id).first()
+        entry.amount = (entry.amount or 0) + 100
+        s.commit()
+    following = (month + timedelta(days=32)).replace(day=1)
+    first_sunday = following + timedelta(days=(6 - following.weekday()) % 7)
+    federal.admin.set_clock(datetime.combine(first_sunday + timedelta(days=1), datetime.min.time()))
+
+    run = run_nightly(settings, options=options, statement=month, timeout=120)
+    assert run.status == "finished", run
+    (st,) = run.statements
+    assert st["state"] == "reconciled" and st["lines"] > 0, st
+
+    host = PluginHost(settings)
+    host.startup()
+    statement = service_for(host.context("gent", "federal")).statement(month)
+    expected = [d.model_dump(mode="json") for d in reconcile(statement, ledger, "gent")]
+    assert st["differences"] == expected
+    assert "amount_mismatch" in {d["kind"] for d in expected} and run.counts["statement_differences"] == len(expected)
+    assert st["lines"] == len(statement.lines)
