@@ -96,11 +96,20 @@ class _Bulk:
             return
         if self.processors:
             out = []
+            done: dict[tuple[int, Any], Any] = {}  # the rows of a chunk share their timestamps: convert each once
             for row in rows:
                 row = list(row)
                 for i, proc in self.processors:
-                    if row[i] is not None:
-                        row[i] = proc(row[i])
+                    value = row[i]
+                    if value is None:
+                        continue
+                    if isinstance(value, (datetime, date)):
+                        key = (i, value)
+                        if key not in done:
+                            done[key] = proc(value)
+                        row[i] = done[key]
+                    else:
+                        row[i] = proc(value)
                 out.append(tuple(row))
             rows = out
         s.connection().exec_driver_sql(self.sql, list(rows))
@@ -171,7 +180,13 @@ class Ledger:
         A new form whose key is in ``sent`` is recorded *sent* at once (the caller sends it right after this
         commit): one write instead of a *built* row marked *sent* a moment later, with the same guarantee,
         since a *sent* form without a ticket is resolved by asking the federal status, never resent blindly."""
-        rows = [_row(form.with_key(), payload) for form, payload in items]
+        rows = []
+        for form, payload in items:
+            form = form.with_key()
+            row = _row(form, payload)
+            if form.supersedes:
+                row["_supersedes"] = form.supersedes
+            rows.append(row)
         if sent:
             now = _now()
             for r in rows:
@@ -200,12 +215,30 @@ class Ledger:
                 if r["key"] not in known and r["key"] not in seen:
                     fresh.append(r)
                     seen.add(r["key"])
+            self._link_versions(s, [r for r in fresh if r.get("_supersedes")])
             if fresh and self._insert_forms is not None:  # executemany on the driver: no ORM object per form
                 self._insert_forms.run(s, [tuple(r[c] for c in _FORM_COLUMNS) for r in fresh])
             elif fresh:
-                s.connection().execute(insert(FormEntry.__table__), fresh)
+                s.connection().execute(insert(FormEntry.__table__), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh])
             s.commit()
             return fresh
+
+    @staticmethod
+    def _link_versions(s: Any, rows: list[dict[str, Any]]) -> None:
+        """A new version (a correction, or the resend of a refused form) links to the version it replaces,
+        as :meth:`record` does: version + 1, and a refused or never-sent old version is superseded at once."""
+        if not rows:
+            return
+        olds = {e.key: e for e in s.scalars(select(FormEntry).where(FormEntry.key.in_({r["_supersedes"] for r in rows})))}
+        now = _now()
+        for r in rows:
+            old = olds.get(r["_supersedes"])
+            if old is None:
+                continue
+            r["supersedes_id"], r["version"] = old.id, old.version + 1
+            if old.status in (FormStatus.REFUSED, FormStatus.BUILT):
+                old.status, old.updated_at = FormStatus.SUPERSEDED.value, now
+        s.flush()
 
     # ------------------------------------------------------------------ queries
     def get(self, key: str) -> FormEntry | None:

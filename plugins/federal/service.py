@@ -409,7 +409,7 @@ class FederalService:
             to_send = [p for p in candidates if p.form.client_reference in fresh and p.form.client_reference in ready_keys]
             if to_send:
                 # the elements just validated and recorded (hash of these exact bytes) are what is sent
-                ticket = self._send_prepared(to_send, marked=True)
+                ticket = self._send_prepared(to_send, marked=True, record_ticket=False)
                 counts["sent"] += len(to_send)
                 if ticket:
                     open_tickets.append(ticket)
@@ -444,8 +444,11 @@ class FederalService:
         _validate_chunk(out)
         return out
 
-    def _send_prepared(self, items: list[Prepared], *, marked: bool = False) -> str | None:
-        """``marked``: the forms were recorded *sent* already (``record_new(sent=...)``)."""
+    def _send_prepared(self, items: list[Prepared], *, marked: bool = False, record_ticket: bool = True) -> str | None:
+        """``marked``: the forms were recorded *sent* already (``record_new(sent=...)``).  ``record_ticket=False``
+        (the stream, which collects the answers itself): the ticket reaches the ledger with the answers, one
+        write per form less; should the process die before, the forms are *sent* without a ticket, which
+        the next run resolves by asking their status (never by sending them again)."""
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
         keys = [p.form.client_reference for p in items]
@@ -461,7 +464,8 @@ class FederalService:
             for key in keys:
                 self.ledger.transition(key, FormStatus.BUILT)
             raise
-        self.ledger.set_ticket(keys, ticket)
+        if record_ticket:
+            self.ledger.set_ticket(keys, ticket)
         return ticket
 
     def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0,

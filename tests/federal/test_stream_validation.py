@@ -47,3 +47,28 @@ def test_invalid_form_in_a_streamed_chunk_is_refused_alone_with_its_rubric(feder
     # never sent, so never integrated either
     assert bad_niss not in service.ledger.integrations("gent", [bad_niss])
     service.client.close()
+
+
+def test_a_streamed_correction_links_to_the_b_it_replaces(federal_simulator, tmp_path) -> None:
+    """The stream records forms in bulk; a B with the same EntryDate as an accepted one but other data is a
+    correction (statut de l'avis 1) and must stay linked to it, exactly as one form at a time: version 2,
+    and the old version superseded once the correction is accepted (federal.md 5.7, 10.5.4)."""
+    sim = federal_simulator
+    sim.admin.register_cpas(GENT_KBO, GENT_INS, "OCMW Gent", 7000)
+    sim.admin.set_clock(datetime(2025, 9, 10, 9))
+    ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=GENT_INS, bce=GENT_KBO, state_dir=tmp_path,
+                      settings={"endpoint": sim.endpoint, "operation_timeout": 5.0, "mode": "batch", "batch_size": 5})
+    service = FederalService(ctx, Ledger.open(f"sqlite:///{tmp_path / 'app.sqlite3'}"))
+    c = STUDIES.model_copy(update={"contract_id": "V9",
+                                   "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": _person(9)})})
+    first = FormBuilder().build("gent", c, ContractEvent.from_contract(c))
+    assert service.submit_stream(iter([first]))["answered"] == 1
+    changed = first.model_copy(update={"rubrics": {**first.rubrics, "MonthlyAmount": 120_000}})
+    assert service.submit_stream(iter([changed]))["answered"] == 1
+    [old] = service.ledger.with_status("gent", FormStatus.SUPERSEDED)
+    [new] = service.ledger.with_status("gent", FormStatus.ACCEPTED)
+    assert new.version == 2 and new.supersedes_id == old.id and old.key == first.with_key().client_reference
+    assert [e.key for e in service.ledger.versions(new.key)] == [old.key, new.key]
+    assert [f["state"] for f in sim.admin.forms()] == ["DONE", "DONE"]
+    assert [f["superseded_by"] is not None for f in sim.admin.forms()] == [True, False]
+    service.client.close()

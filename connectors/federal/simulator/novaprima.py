@@ -346,7 +346,7 @@ class NovaPrima:
         if now_date(self) > _add_months(_quarter_end(key_date), forfeiture):
             return self._refuse(result, "B00005", "EntryDate" if kind != "D" else "PeriodStart",
                                 "Délai de forclusion dépassé")
-        upd.update(ssin=ssin, dossier=dossier)
+        upd["dossier"] = dossier  # the SSIN was written with the row and never changes: its index is left alone
         if kind == "B":
             return self._form_b(sender, f, row_id, result, upd)
         if kind == "C":
