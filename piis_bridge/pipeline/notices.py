@@ -93,6 +93,7 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
         if not won:
             return
         trigger = s.scalar(select(SyncRun.trigger).where(SyncRun.id == run_id))
+    _backfill_person_keys(rt, run_id, cpas_id)
     pushed = handle_pending_notices(rt, run_id, cpas_id)
     host = rt.host
     state, error = "done", None
@@ -174,6 +175,46 @@ def _notice_row(rt: Runtime, cpas_id: str, run_id: str, notice: RegisterNotice) 
     return dict(cpas_id=cpas_id, reference=stored_reference(notice.reference), kind=notice.kind,
                 effective_date=notice.effective_date, person_key=rt.person_key(notice.niss), details=details,
                 state="pending", run_id=run_id, contracts=0, created_at=now, updated_at=now)
+
+
+def _backfill_person_keys(rt: Runtime, run_id: str, cpas_id: str, batch: int = 500) -> int:
+    """Give the dossiers processed before ``person_key`` existed (or by a plugin that failed to map
+    them since) their person hash, so a notice about them is not ``unmatched``.
+
+    Why: after the upgrade only the dossiers that change are processed again, so the others would
+    never get the hash.  The last processed version of each such dossier is mapped again by the
+    case-system plugin (once: a few minutes for 100,000 dossiers on the first night, then nothing);
+    older versions, and a dossier that no longer maps, get ``''`` (not a person) so they are not
+    looked at every night.  Returns the number of dossiers given a hash.
+    """
+    missing = and_(WorkItem.cpas_id == cpas_id, WorkItem.state == "done", WorkItem.person_key.is_(None))
+    with rt.session() as s:
+        if s.scalar(select(WorkItem.id).where(missing).limit(1)) is None:
+            return 0
+    host = rt.host
+    filled = 0
+    while True:
+        with rt.session() as s:
+            latest = select(func.max(WorkItem.id)).where(WorkItem.cpas_id == cpas_id, WorkItem.state == "done") \
+                .group_by(WorkItem.record_id)
+            items = list(s.execute(select(WorkItem.id, WorkItem.payload).where(missing, WorkItem.id.in_(latest))
+                                   .order_by(WorkItem.id).limit(batch)).all())
+            if not items:
+                s.execute(update(WorkItem).where(missing).values(person_key=""))  # superseded versions
+                s.commit()
+                break
+            keys: dict[int, str] = {}
+            for item_id, payload in items:
+                outcome = host.case_map_record(cpas_id, SourceRecord.model_validate_json(payload), run_id=run_id)
+                keys[item_id] = rt.person_key(outcome.contract.beneficiary.niss) if outcome.contract else ""
+            for item_id, key in keys.items():
+                s.execute(update(WorkItem).where(WorkItem.id == item_id).values(person_key=key))
+            s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
+                      .values(notices_lease_until=utcnow() + timedelta(seconds=rt.options.lease_seconds)))
+            s.commit()
+            filled += sum(1 for key in keys.values() if key)
+    _log.info("person hashes filled for dossiers processed before them", cpas=cpas_id, run_id=run_id, dossiers=filled)
+    return filled
 
 
 # ====================================================================================== one notice

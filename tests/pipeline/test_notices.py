@@ -229,3 +229,29 @@ def test_two_nights_with_a_real_worker_one_case_one_task(tmp_path: Path, make_re
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(TransferCase)).scalar_one() == 1
     engine.dispose()
+
+
+def test_dossiers_processed_before_the_person_hash_existed_are_found(tmp_path: Path, make_remote) -> None:
+    """After the upgrade only changed dossiers are processed again: the notice stage gives the others
+    their person hash (once), so a move for one of them is not 'unmatched'."""
+    from sqlalchemy import update
+
+    from piis_bridge.pipeline.models import WorkItem
+
+    remote = make_remote(5)
+    rt = _runtime(tmp_path, remote)
+    _night(rt)
+    remote.state.touch(["D000004"])
+    _night(rt)  # D000004 now has two processed versions
+    with rt.session() as s:
+        s.execute(update(WorkItem).values(person_key=None))  # as before the upgrade
+        s.commit()
+    remote.state.notices = [_move("RN-50", 4)]
+    _, summary = _night(rt)
+    assert summary.counts["notices_done"] == 1, summary.counts
+    with rt.session() as s:
+        assert [c.record_id for c in s.scalars(select(TransferCase))] == ["D000004"]
+        keys = dict(s.execute(select(WorkItem.id, WorkItem.person_key)).all())
+    assert None not in keys.values()
+    assert sum(1 for k in keys.values() if k == "") == 1  # D000004's older version: not looked at again
+    rt.close()
