@@ -20,6 +20,7 @@ from stdnum.be import nn as _nn, bis as _bis
 
 from piis_connectors.federal.dis import DecisionResult, ResultError, parse_decision_result, render_decision_result
 from piis_connectors.federal.simulator import tables
+from piis_connectors.federal.simulator.days import SimCalendar
 from piis_connectors.federal.simulator.store import Store
 
 __all__ = ["NovaPrima", "normalise_dossier", "Period", "MUTATION_KINDS"]
@@ -86,6 +87,7 @@ class NovaPrima:
         # Read on every form and written only through this engine or the admin API (which calls
         # forget_cached()): kept in memory so that a batch form costs a handful of SQL statements, not 15.
         self._clock: tuple[str, datetime] | None = None
+        self._calendar: tuple[str, SimCalendar] | None = None
         self._cpas_rows: dict[str, Any] = {}
         self._rates: dict[str, list[tuple[str, int]]] = {}
         self._mutated: set[str] | None = None  # NISS with at least one National Register mutation
@@ -104,6 +106,19 @@ class NovaPrima:
         if self._clock is None or self._clock[0] != value:
             self._clock = (value, datetime.fromisoformat(value))
         return self._clock[1]
+
+    def calendar(self) -> SimCalendar:
+        """Working days (federal.md 8): legal holidays + the configured ``closure_days``."""
+        raw = self.store.setting("cfg:closure_days") or "[]"
+        if self._calendar is None or self._calendar[0] != raw:
+            self._calendar = (raw, SimCalendar(date.fromisoformat(d) for d in orjson.loads(raw)))
+        return self._calendar[1]
+
+    def received_now(self) -> datetime:
+        """The reception time of a form arriving now: the next working day at 00:00 when today is not one
+        (config ``reception_next_working_day``, default on)."""
+        now = self.now()
+        return self.calendar().deemed_received(now) if self.config("reception_next_working_day", True) else now
 
     def config(self, key: str, default: Any) -> Any:
         value = self.store.setting("cfg:" + key)
@@ -205,7 +220,7 @@ class NovaPrima:
 
     def enqueue_many(self, kbo: str, forms: list[tuple[str, dict[str, Any]]], ticket: str) -> None:
         """Batch: store the forms as PENDING in one statement; the worker evaluates them in arrival order."""
-        received = self.now().isoformat()
+        received = self.received_now().isoformat()
         self.db.executemany(
             "INSERT INTO forms(kbo, client_ref, kind, ssin, dossier, state, received_at, ticket, payload)"
             " VALUES(?,?,?,?,?,'PENDING',?,?,?)",
@@ -218,7 +233,7 @@ class NovaPrima:
             "INSERT INTO forms(kbo, client_ref, kind, ssin, dossier, state, received_at, ticket, payload)"
             " VALUES(?,?,?,?,?,'PENDING',?,?,?)",
             (kbo, fields["ClientReference"], kind, fields.get("SSIN", ""), normalise_dossier(fields.get("Dossier", "")),
-             self.now().isoformat(), ticket, orjson.dumps(fields)))
+             self.received_now().isoformat(), ticket, orjson.dumps(fields)))
 
     def process(self, sender_kbo: str, kind: str, fields: dict[str, Any], *, row_id: int | None = None,
                 online: bool = True, received: str | None = None) -> DecisionResult:
@@ -226,7 +241,7 @@ class NovaPrima:
         time, read with it); online forms get a new row."""
         client_ref = fields["ClientReference"]
         if row_id is None:
-            received = self.now().isoformat()
+            received = self.received_now().isoformat()
             cur = self.db.execute(
                 "INSERT INTO forms(kbo, client_ref, kind, ssin, dossier, state, received_at) VALUES(?,?,?,?,?,'DONE',?)",
                 (sender_kbo, client_ref, kind, fields["SSIN"], normalise_dossier(fields["Dossier"]), received))
@@ -242,7 +257,8 @@ class NovaPrima:
             result.entry_date = fields["EntryDate"]
         updates: dict[str, Any] = {}
         try:
-            self._evaluate(sender_kbo, kind, fields, row_id, result, updates, online=online)
+            self._evaluate(sender_kbo, kind, fields, row_id, result, updates, online=online,
+                           received=datetime.fromisoformat(received).date())
         finally:
             if result.evaluation != "REFUSED":
                 result.unique_attest_id = f"DIS{row_id:012d}"
@@ -314,7 +330,7 @@ class NovaPrima:
         result.errors.append(ResultError(code, "ERROR", field, text))
 
     def _evaluate(self, sender: str, kind: str, f: dict[str, Any], row_id: int, result: DecisionResult,
-                  upd: dict[str, Any], *, online: bool) -> None:
+                  upd: dict[str, Any], *, online: bool, received: date) -> None:
         ssin = f["SSIN"]
         dossier = normalise_dossier(f["Dossier"])
         # ---- BCSS layer (federal.md 10.4, 10.5.1)
@@ -342,8 +358,10 @@ class NovaPrima:
             return self._refuse(result, "GEN003", "Dossier", "Numéro de dossier déjà utilisé pour un autre bénéficiaire")
         if online and self.has_pending(sender, dossier):
             return self._refuse(result, "B00008", "Dossier", "Un formulaire précédent de ce dossier est en cours")
+        # forfeiture (B00005): N months after the end of the quarter concerned, the last day moved to the next
+        # working day (10.5.15), compared with the day the form counts as received
         forfeiture = int(self.config("forfeiture_months", 12))
-        if now_date(self) > _add_months(_quarter_end(key_date), forfeiture):
+        if received > self.calendar().deadline(_add_months(_quarter_end(key_date), forfeiture)):
             return self._refuse(result, "B00005", "EntryDate" if kind != "D" else "PeriodStart",
                                 "Délai de forclusion dépassé")
         upd["dossier"] = dossier  # the SSIN was written with the row and never changes: its index is left alone
@@ -495,10 +513,6 @@ class NovaPrima:
             result.evaluation = "ACCEPTED"
             result.accepted_amount = amount
         return None
-
-
-def now_date(engine: NovaPrima) -> date:
-    return engine.now().date()
 
 
 def month_share(monthly: int, start: date, end: date | None, month_first: date) -> int:
