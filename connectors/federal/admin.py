@@ -39,6 +39,18 @@ class SimulatorAdmin:
                       rates: list[dict[str, Any]] | None = None) -> None:
         self._post("cpas", {"kbo": kbo, "ins": ins, "name": name, "rate": rate, "rates": rates or []})
 
+    def set_beneficiaries(self, kbo: str, averages: dict[int, float]) -> dict[int, int]:
+        """Average number of RI beneficiaries per month, by year: the simulator derives the CPAS's tier rate of
+        each following year from them (federal.md 5.5: 55/65/70 %, +5 % to enter, -1 point a year, 3 %)."""
+        rates = self._post("tiers", {"kbo": kbo, "averages": {str(y): a for y, a in averages.items()}})["rates"]
+        return {int(y): r for y, r in rates.items()}
+
+    def rates(self, kbo: str | None = None) -> list[dict[str, Any]]:
+        """The dated table of tier rates (``since``, ``rate`` in hundredths of %, ``source`` 'tier' when derived)."""
+        response = self._http.get("/admin/rates", params={"kbo": kbo} if kbo else None)
+        response.raise_for_status()
+        return response.json()
+
     def integrate(self, kbo: str, ssin: str, start: str = "2002-10-01", end: str | None = None, purpose: int = 2) -> None:
         self._post("integrations", {"kbo": kbo, "ssin": ssin, "start": start, "end": end, "purpose": purpose})
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 import orjson
@@ -519,6 +520,22 @@ class SimulatorApp:
                                (body["kbo"], item["since"], int(item["rate"])))
                 self.engine.forget_cached()
                 return {"ok": True}
+            if name == "tiers" and method == "POST":
+                # average beneficiaries per month by year -> the CPAS's tier rates (federal.md 5.5, 10.5.13)
+                db.execute("BEGIN")
+                try:
+                    rates = self.engine.set_beneficiaries(body["kbo"], {int(y): float(a)
+                                                                        for y, a in body["averages"].items()})
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.execute("ROLLBACK")
+                    raise
+                return {"rates": {str(y): r for y, r in rates.items()}}
+            if name == "rates" and method == "GET":
+                kbo = parse_qs(query).get("kbo", [None])[0]
+                rows = db.execute("SELECT kbo, since, rate, source FROM cpas_rates WHERE ? IS NULL OR kbo=?"
+                                  " ORDER BY kbo, since", (kbo, kbo)).fetchall()
+                return [dict(r) for r in rows]
             if name == "integrations" and method == "POST":
                 ssins = body.get("ssins") or [body["ssin"]]  # bulk form for load tests
                 db.executemany("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",

@@ -19,7 +19,7 @@ from lxml import etree
 from stdnum.be import nn as _nn, bis as _bis
 
 from piis_connectors.federal.dis import DecisionResult, ResultError, parse_decision_result, render_decision_result
-from piis_connectors.federal.simulator import tables
+from piis_connectors.federal.simulator import tables, tiers
 from piis_connectors.federal.simulator.days import SimCalendar
 from piis_connectors.federal.simulator.store import Store
 
@@ -141,6 +141,33 @@ class NovaPrima:
                 return rate
         cpas = self._cpas(kbo)
         return int(cpas["rate"]) if cpas is not None else tables.DEFAULT_RATE
+
+    def set_beneficiaries(self, kbo: str, averages: dict[int, float]) -> dict[int, int]:
+        """Record the CPAS's average number of beneficiaries per month for some years and derive its tier
+        rates from them (federal.md 5.5, 10.5.13; :mod:`tiers`): one row per year in the dated rate table,
+        from 1 January.  Rates derived earlier are recomputed; rates set by hand for other years stay."""
+        if self._cpas(kbo) is None:
+            raise KeyError(f"unknown CPAS {kbo}")
+        self.db.executemany("INSERT OR REPLACE INTO cpas_beneficiaries(kbo, year, average) VALUES(?,?,?)",
+                            [(kbo, int(y), float(a)) for y, a in averages.items()])
+        known = {int(r[0]): float(r[1]) for r in self.db.execute(
+            "SELECT year, average FROM cpas_beneficiaries WHERE kbo=?", (kbo,)).fetchall()}
+        self.db.execute("DELETE FROM cpas_rates WHERE kbo=? AND source='tier'", (kbo,))
+        self.forget_cached()
+        start = self.rate(kbo, date(min(known) + 1, 1, 1))
+        rates = tiers.yearly_rates(known, start)
+        self.db.executemany("INSERT OR REPLACE INTO cpas_rates(kbo, since, rate, source) VALUES(?,?,?,'tier')",
+                            [(kbo, f"{year}-01-01", rate) for year, rate in rates.items()])
+        self.forget_cached()
+        return rates
+
+    def percentage(self, kbo: str, on: date, *, piis: int | None, regime: str | None) -> int:
+        """The State's share of a reference month: 100 % for the foreigners-register / homeless regimes,
+        else the CPAS's tier rate of that month + 10 % when a PIIS code gives the PIIS subsidy (10.5.13)."""
+        if regime:
+            return tables.FULL_RATE
+        bonus = tables.PIIS_BONUS if (piis or 0) in tables.PIIS_SUBSIDY_CODES else 0
+        return min(tables.FULL_RATE, self.rate(kbo, on) + bonus)
 
     def _mutation(self, ssin: str, kind: str) -> Any:
         if self._mutated is None:
@@ -406,9 +433,7 @@ class NovaPrima:
         if nr is not None:
             return self._refuse(result, "B00006", "EntryDate", f"Registre national: {nr} avant la date d'entrée en vigueur")
         # ---- accepted from here on; percentage (federal.md 10.5.13)
-        bonus = piis in tables.PIIS_SUBSIDY_CODES
-        pct = tables.FULL_RATE if regime else min(tables.FULL_RATE, self.rate(kbo, entry) + (tables.PIIS_BONUS if bonus else 0))
-        result.percentage = pct
+        result.percentage = self.percentage(kbo, entry, piis=piis, regime=regime)
         result.evaluation = "ACCEPTED"
         result.accepted_amount = amount
         if same is not None:  # correction replaces the earlier B entirely (10.5.4)
@@ -501,7 +526,10 @@ class NovaPrima:
             return self._refuse(result, "D00001", "PeriodStart", "Aucun formulaire B accepté ne couvre la période récupérée")
         granted = _granted(covering, start, end)
         full = tables.RECOVERY_TYPES[rtype][1]
-        result.percentage = tables.FULL_RATE if full else int(covering.form["pct"] or tables.DEFAULT_RATE)
+        # the rate of the reference month (the recovered period), with the PIIS subsidy of the B it recovers
+        upd.update(piis=covering.form["piis"])
+        result.percentage = (tables.FULL_RATE if full else
+                             self.percentage(kbo, start, piis=covering.form["piis"], regime=covering.form["regime"]))
         if correction == 1:
             self.db.execute("UPDATE forms SET superseded_by=? WHERE id=?", (row_id, used[seq]))
         if amount > granted:

@@ -77,8 +77,18 @@ def _build(engine: NovaPrima, kbo: str, month: str) -> None:
     month_last = date(year, mon, calendar.monthrange(year, mon)[1])
     lines: list[tuple[Any, ...]] = []
 
+    def pct_of(form: Any, reference: date) -> int:
+        """The rate of the reference month (10.5.13): the tier of that month, + PIIS, or 100 %."""
+        if form["kind"] == "B":
+            return engine.percentage(kbo, reference, piis=form["piis"], regime=form["regime"])
+        if tables.RECOVERY_TYPES.get(form["regime"] or "", (None, False))[1]:
+            return tables.FULL_RATE
+        if form["piis"] is None:  # a D answered before the simulator kept the PIIS code of the recovered B
+            return int(form["pct"] or tables.DEFAULT_RATE)
+        return engine.percentage(kbo, reference, piis=form["piis"], regime=None)
+
     def emit(form: Any, amount_type: int, first: date, last: date, delta: int, recovery: bool) -> None:
-        pct = int(form["pct"] or tables.DEFAULT_RATE)
+        pct = pct_of(form, first)
         piis = (form["piis"] or 0) in tables.PIIS_SUBSIDY_CODES and form["kind"] == "B"
         regime = form["regime"] if form["kind"] == "B" else ""
         sign = "+" if (delta > 0) != recovery else "-"

@@ -20,7 +20,9 @@ CREATE TABLE IF NOT EXISTS cpas (
     kbo TEXT PRIMARY KEY, ins TEXT NOT NULL, name TEXT NOT NULL, rate INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS cpas_rates (kbo TEXT NOT NULL, since TEXT NOT NULL, rate INTEGER NOT NULL,
-    PRIMARY KEY (kbo, since));
+    source TEXT, PRIMARY KEY (kbo, since));
+CREATE TABLE IF NOT EXISTS cpas_beneficiaries (kbo TEXT NOT NULL, year INTEGER NOT NULL, average REAL NOT NULL,
+    PRIMARY KEY (kbo, year));
 CREATE TABLE IF NOT EXISTS integrations (
     kbo TEXT NOT NULL, ssin TEXT NOT NULL, purpose INTEGER NOT NULL, start TEXT NOT NULL, end TEXT,
     PRIMARY KEY (kbo, ssin, purpose, start)
@@ -65,7 +67,8 @@ CREATE TABLE IF NOT EXISTS statement_lines (kbo TEXT NOT NULL, month TEXT NOT NU
 """
 
 
-_ADDED_COLUMNS = [("mutations", "new_ins", "TEXT"), ("mutations", "new_municipality", "TEXT")]
+_ADDED_COLUMNS = [("mutations", "new_ins", "TEXT"), ("mutations", "new_municipality", "TEXT"),
+                  ("cpas_rates", "source", "TEXT")]
 
 
 class Store:
