@@ -930,7 +930,7 @@ def _statement_counts(s: Session, run_id: str) -> dict[str, Any]:
 
 def stage_stats(s: Session, run_id: str) -> dict[str, dict[str, Any]]:
     out = {}
-    for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id)):
+    for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at)):
         span = (st.last_at - st.first_at).total_seconds() if st.first_at and st.last_at else 0.0
         out[st.stage] = {"units": st.units, "tasks": st.tasks, "busy_seconds": round(st.busy_seconds, 3),
                          "span_seconds": round(span, 3),
