@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
-from piis_bridge.rules._deadline_math import add_months, month_from_index, month_index, month_span, one_day
+from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from_index, month_index, month_span, one_day
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, flag_issues, record_dues
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.registry import Severity, document, rule
@@ -151,11 +151,17 @@ class _Result:
     remaining_months: int | None = None
     lifetime: tuple[SubsidyType, ...] = ()
     budget_article: str | None = None
+    # Engine form (``_compute(..., engine=True)``): the months as the report's summary lines and as
+    # the plan's JSON, built in the month loop itself; *months* then stays empty.  The JSON list is
+    # handed to the one plan JSON built from this result (:func:`_plan_json`), never copied.
+    lines: tuple[SubsidyMonthLine, ...] | None = None
+    json_months: list[dict[str, Any]] | None = None
 
 
 def _plan_model(r: _Result) -> SubsidyPlan:
     """The public model of a plan.  Built without validation (every value comes from _compute, already
     of its field's type), with the fields set that ``SubsidyPlan(...)`` keyword validation would give."""
+    assert r.lines is None, "an engine-form result carries no rows"
     if r.minimal:
         return SubsidyPlan(contract_id=r.contract_id, type=None, notes=r.notes)
     months = []
@@ -186,13 +192,16 @@ def _iso(day: date | None) -> str | None:
 def _plan_json(r: _Result) -> dict[str, Any]:
     """Exactly ``plan_json(_plan_model(r))``, without building the models."""
     json_type = _JSON_TYPE
+    months = r.json_months
+    if months is None:
+        months = [{"month": m.isoformat(), "subsidy_type": json_type[t], "covered_by_piis": cov,
+                   "project_running": run, "ri_amount_cents": ri, "subsidy_cents": sub, "excluded_reason": why}
+                  for m, t, cov, run, ri, sub, why in r.months]
     return {
         "contract_id": r.contract_id, "type": json_type[r.type],
         "opened_by_this_contract": r.opened_by_this_contract, "window_start": _iso(r.window_start),
         "window_end": _iso(r.window_end),
-        "months": [{"month": m.isoformat(), "subsidy_type": json_type[t], "covered_by_piis": cov,
-                    "project_running": run, "ri_amount_cents": ri, "subsidy_cents": sub, "excluded_reason": why}
-                   for m, t, cov, run, ri, sub, why in r.months],
+        "months": months,
         "total_cents": r.total_cents, "remaining_months": r.remaining_months,
         "lifetime": [json_type[t] for t in r.lifetime], "budget_article": r.budget_article, "rounding": ROUNDING,
         "notes": list(r.notes),
@@ -210,11 +219,20 @@ def _month_line(m: date, covered: bool, running: bool, ri: int, cents: int) -> S
     return line
 
 
+# Summary lines are frozen values: equal lines are one shared object (same month, coverage and
+# amounts recur across contracts: RI amounts are the legal rates), bounded so memory stays flat.
+_LINES: dict[tuple[date, bool, bool, int, int], SubsidyMonthLine] = {}
+_MAX_LINES = 50_000
+
+
 def _schedule(r: _Result) -> SubsidySchedule:
     """Exactly ``_plan_model(r).to_schedule()``, without validation (the values come from _compute)."""
+    lines = r.lines
+    if lines is None:
+        lines = tuple([_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months])
     return fast_construct(SubsidySchedule, {
         "type": r.type, "window_start": r.window_start, "window_end": r.window_end,
-        "months": tuple([_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months]),
+        "months": lines,
         "total_cents": r.total_cents, "budget_article": r.budget_article, "notes": r.notes,
     })
 
@@ -387,9 +405,12 @@ def _windows(
 
 
 def _compute(
-    contract: PIISContract, settings: RuleSettings, with_months: bool = True, signed: date | None = _UNKNOWN
+    contract: PIISContract, settings: RuleSettings, with_months: bool = True, signed: date | None = _UNKNOWN,
+    engine: bool = False,
 ) -> tuple[_Result, list[Issue], list[Due]]:
-    """The plan as plain data, its issues and its dates; *signed*: ``contract.signed_date`` if known."""
+    """The plan as plain data, its issues and its dates; *signed*: ``contract.signed_date`` if known.
+    *engine*: the months in the engine's form (``_Result.lines`` and ``json_months``, no rows), which
+    is all the report needs: one pass over the months instead of three."""
     cid = contract.contract_id
     issues: list[Issue] = []
     dues: list[Due] = []
@@ -434,6 +455,11 @@ def _compute(
     if from_decision:
         notes.append("no monthly RI records: the RI amount of the DIS decision is used for its period")
     months: list[_Row] = []
+    lines: list[SubsidyMonthLine] = []
+    json_months: list[dict[str, Any]] = []
+    interned = _LINES
+    json_type = _JSON_TYPE
+    spans = MONTH_SPANS
     studies_first = contract.is_studies
     partial = settings.q10_partial_month_counts
     rate = settings.subsidy_rate_percent
@@ -447,7 +473,8 @@ def _compute(
     seg: _Segment | None = None
     seg_until = a  # *seg* holds for the months before this index
     for index in range(a, stop):
-        first_day, last_day, _ = month_span(index)
+        span = spans.get(index)
+        first_day, last_day, iso = span if span is not None else month_span(index)
         if partial:
             covered = start_date <= last_day and end >= first_day
         else:
@@ -477,7 +504,20 @@ def _compute(
             reason = "project not running this month (R-SUB-11)"
         cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
         total += cents
-        months.append((first_day, seg.type if seg else None, covered, running, ri, cents, reason))
+        here_type = seg.type if seg else None
+        if engine:
+            key = (first_day, covered, running, ri, cents)
+            line = interned.get(key)
+            if line is None:
+                if len(interned) >= _MAX_LINES:
+                    interned.clear()
+                line = interned[key] = _month_line(first_day, covered, running, ri, cents)
+            lines.append(line)
+            json_months.append({"month": iso, "subsidy_type": json_type[here_type], "covered_by_piis": covered,
+                                "project_running": running, "ri_amount_cents": ri, "subsidy_cents": cents,
+                                "excluded_reason": reason})
+        else:
+            months.append((first_day, here_type, covered, running, ri, cents, reason))
     kind = main.type if main is not None else None
     opened_now = {s.type for s in segments if s.entitlement is None and s.blocked is None}
     lifetime = tuple(sorted(kinds | opened_now, key=_TYPE_ORDER.__getitem__))
@@ -487,6 +527,9 @@ def _compute(
         window_end=month_from_index(main.end) if main and main.end is not None else None,
         months=tuple(months), total_cents=total, remaining_months=remaining,
         lifetime=lifetime, budget_article=budget_article(contract, kind))
+    if engine:
+        result.lines = tuple(lines)
+        result.json_months = json_months
     return result, issues, dues
 
 
@@ -593,7 +636,7 @@ def _computed(ctx: RuleContext) -> tuple[_Result, dict[str, tuple[list[Issue], l
     with its issues and dates grouped by rule id."""
     got = ctx.cache.get("subsidies.plan")
     if got is None:
-        result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date)
+        result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True)
         by_rule: dict[str, tuple[list[Issue], list[Due]]] = {}
         for issue in issues:
             by_rule.setdefault(issue.rule_id, ([], []))[0].append(issue)
