@@ -82,6 +82,12 @@ class SimulatorAdmin:
         ManageAccess actions)."""
         return self._get("stats")
 
+    def attestations(self, ssin: str, *, include_pending: bool = False) -> list[dict[str, Any]]:
+        """A person's multifunctional attestations visible today (all of them with ``include_pending``)."""
+        response = self._http.get("/admin/attestations", params={"ssin": ssin, **({"all": "1"} if include_pending else {})})
+        response.raise_for_status()
+        return response.json()
+
     def notices(self) -> list[dict[str, Any]]:
         return self._get("notices")
 

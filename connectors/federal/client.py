@@ -377,6 +377,14 @@ class FederalClient:
         reply = self._single(self._call_idempotent(dis.SERVICE_NOTICES, req))
         return dis.parse_notices(reply.payload)
 
+    def attestations(self, ssin: str) -> list[dis.Attestation]:
+        """The multifunctional attestations of a person visible to the network (SIM.DIS.Attestations); the
+        asking CPAS must have integrated the person.  Read-only."""
+        req = etree.Element(dis.q("DIS_AttestationRequest"), nsmap={"dis": dis.DIS_NS})
+        etree.SubElement(req, dis.q("SSIN")).text = ssin
+        reply = self._single(self._call_idempotent(dis.SERVICE_ATTESTATIONS, req))
+        return dis.parse_attestations(reply.payload)
+
     def statement(self, month: str) -> dis.Statement:
         req = etree.Element(dis.q("DIS_StatementRequest"), nsmap={"dis": dis.DIS_NS})
         etree.SubElement(req, dis.q("Month")).text = month

@@ -26,6 +26,9 @@ __all__ = [
     "SERVICE_STATUS",
     "SERVICE_STATEMENT",
     "SERVICE_NOTICES",
+    "SERVICE_ATTESTATIONS",
+    "Attestation",
+    "parse_attestations",
     "RegisterNotice",
     "NoticePage",
     "parse_notices",
@@ -59,6 +62,7 @@ SERVICE_BATCH_RESULT = "SIM.DIS.GetBatchResult"
 SERVICE_STATUS = "SIM.DIS.FormStatus"
 SERVICE_STATEMENT = "SIM.DIS.MonthlyStatement"
 SERVICE_NOTICES = "SIM.NR.Notices"
+SERVICE_ATTESTATIONS = "SIM.DIS.Attestations"
 SERVICE_MANAGE_ACCESS = "OCMWCPASManageAccess"
 
 _HEADER = ("ClientReference", "CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier")
@@ -404,3 +408,26 @@ def parse_notices(el: etree._Element) -> NoticePage:
                               new_municipality=_t(n, "NewMunicipality"))
                for n in el.iterfind(_D + "Notice")]
     return NoticePage(notices=notices, cursor=_t(el, "Cursor"), has_more=_t(el, "HasMore") == "true")
+
+
+@dataclass(frozen=True, slots=True)
+class Attestation:
+    """One multifunctional attestation of ``SIM.DIS.Attestations`` (federal.md 10.5.14)."""
+
+    attestation_id: str
+    status: str
+    kbo: str
+    category: str | None
+    valid_from: str
+    valid_to: str | None
+    created_at: str
+    available_from: str
+    update_of: str | None
+
+
+def parse_attestations(el: etree._Element) -> list[Attestation]:
+    return [Attestation(attestation_id=_t(a, "AttestationID") or "", status=_t(a, "Status") or "",
+                        kbo=_t(a, "KBOBCE") or "", category=_t(a, "CategoryCode"), valid_from=_t(a, "ValidFrom") or "",
+                        valid_to=_t(a, "ValidTo"), created_at=_t(a, "CreationDate") or "",
+                        available_from=_t(a, "AvailableFrom") or "", update_of=_t(a, "UpdateOf"))
+            for a in el.iterfind(_D + "Attestation")]

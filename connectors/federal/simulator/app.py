@@ -328,6 +328,15 @@ class SimulatorApp:
                 if state == "PROCESSED":
                     fs.append(etree.fromstring(row["result"]))
             return reply(out)
+        if sid == dis.SERVICE_ATTESTATIONS and local == "DIS_AttestationRequest":
+            ssin = payload.findtext(dis.q("SSIN")) or ""
+            today = self.engine.now().date().isoformat()
+            if self.store.db.execute("SELECT 1 FROM integrations WHERE kbo=? AND ssin=? AND start<=?"
+                                     " AND (end IS NULL OR end>=?) LIMIT 1", (kbo, ssin, today, today)).fetchone() is None:
+                return reply(None, "NO", [envelope.Detail("ERROR", "MSG00012",
+                                                          "SSIN not sufficiently integrated for your organisation",
+                                                          "BCSS")])
+            return reply(self._attestations(ssin))
         if sid == dis.SERVICE_NOTICES and local == "DIS_NoticeRequest":
             return reply(self._register_notices(kbo, payload))
         if sid == dis.SERVICE_STATEMENT and local == "DIS_StatementRequest":
@@ -357,6 +366,19 @@ class SimulatorApp:
         holder = etree.fromstring(b'<dis:Results xmlns:dis="%s">%s</dis:Results>' % (dis.DIS_NS.encode(),
                                                                                       b"".join(stored)))
         out.extend(list(holder))  # a list first: moving children while iterating their parent skips some
+        return out
+
+    def _attestations(self, ssin: str) -> etree._Element:
+        out = etree.Element(dis.q("DIS_AttestationReply"), nsmap={"dis": dis.DIS_NS})
+        etree.SubElement(out, dis.q("SSIN")).text = ssin
+        for a in self.engine.attestations(ssin):
+            el = etree.SubElement(out, dis.q("Attestation"))
+            for tag, value in (("AttestationID", a["attestation_id"]), ("Status", a["status"]), ("KBOBCE", a["kbo"]),
+                               ("CategoryCode", a["category"]), ("ValidFrom", a["valid_from"]),
+                               ("ValidTo", a["valid_to"]), ("CreationDate", a["created_at"]),
+                               ("AvailableFrom", a["available_on"]), ("UpdateOf", a["update_of"])):
+                if value is not None:
+                    etree.SubElement(el, dis.q(tag)).text = str(value)
         return out
 
     def _register_notices(self, kbo: str, payload: etree._Element) -> etree._Element:
@@ -509,6 +531,9 @@ class SimulatorApp:
                     self.store.set_setting("clock", datetime.fromisoformat(body["now"]).isoformat())
                 return {"now": self.engine.now().isoformat()}
             if name == "config" and method == "POST":
+                delay = body.get("attestation_delay_days")
+                if delay is not None and not (isinstance(delay, int) and 0 <= delay <= 7):
+                    raise ValueError("attestation_delay_days is a number of working days from 0 to 7")
                 for key, value in body.items():
                     self.store.set_setting("cfg:" + key, orjson.dumps(value).decode())
                 return {"ok": True}
@@ -566,6 +591,9 @@ class SimulatorApp:
                                   " state, evaluation, superseded_by, cancelled, nr_end, pct, accepted_amount, ticket"
                                   " FROM forms ORDER BY id").fetchall()
                 return [dict(r) for r in rows]
+            if name == "attestations" and method == "GET":
+                params = parse_qs(query)
+                return self.engine.attestations(params["ssin"][0], include_pending=params.get("all") == ["1"])
             if name == "notices":
                 return [dict(r) for r in db.execute("SELECT * FROM notices ORDER BY id").fetchall()]
             if name == "stats":

@@ -295,7 +295,48 @@ class NovaPrima:
                            result=render_decision_result(result), payload=None)
             cols = ", ".join(f"{k}=?" for k in updates)
             self.db.execute(f"UPDATE forms SET {cols} WHERE id=?", (*updates.values(), row_id))
+        if kind == "B" and result.evaluation == "ACCEPTED":
+            self._issue_attestation(sender_kbo, row_id, fields["SSIN"], result.unique_attest_id or "", received)
         return result
+
+    # ------------------------------------------------------------------ attestations (10.5.14)
+    def _issue_attestation(self, kbo: str, form_id: int, ssin: str, attest_id: str, received: str) -> None:
+        """An accepted B makes a multifunctional attestation available to the network after
+        ``attestation_delay_days`` working days (default 2), never later than 7 days (federal.md 5.6)."""
+        day = datetime.fromisoformat(received).date()
+        available = self.calendar().attestation_day(day, int(self.config("attestation_delay_days", 2)))
+        self.db.execute("INSERT INTO attestations(kbo, form_id, attest_id, ssin, created_at, available_on)"
+                        " VALUES(?,?,?,?,?,?)", (kbo, form_id, attest_id, ssin, received, available.isoformat()))
+
+    def attestations(self, ssin: str, *, include_pending: bool = False) -> list[dict[str, Any]]:
+        """The attestations of a person visible to the network today (every CPAS), oldest first.
+
+        Status: ACTIVE; CANCELLED once a correction replaced the form (the correction's attestation names it
+        in ``update_of``); BLOCKED when the payment was blocked a posteriori.  The validity period is the
+        form's period in the current timeline (a C, a modification or a death ends it)."""
+        today = self.now().date().isoformat()
+        rows = self.db.execute(
+            "SELECT a.*, f.entry_date, f.category, f.superseded_by, f.evaluation, f.kbo AS form_kbo,"
+            " (SELECT o.attest_id FROM forms p JOIN attestations o ON o.form_id=p.id WHERE p.superseded_by=f.id"
+            "  LIMIT 1) AS update_of FROM attestations a JOIN forms f ON f.id=a.form_id WHERE a.ssin=?"
+            + ("" if include_pending else " AND a.available_on<=?") + " ORDER BY a.id",
+            (ssin,) if include_pending else (ssin, today)).fetchall()
+        periods: dict[str, dict[int, Period]] = {}
+        out = []
+        for r in rows:
+            if r["kbo"] not in periods:
+                periods[r["kbo"]] = {p.form["id"]: p for p in self.b_periods(r["kbo"], ssin)}
+            period = periods[r["kbo"]].get(r["form_id"])
+            status = ("CANCELLED" if r["superseded_by"] is not None else
+                      "BLOCKED" if r["evaluation"] == "BLOCKED" else "ACTIVE")
+            end = period.end if period is not None else None
+            if status == "ACTIVE" and period is None:  # ended before it began (e.g. a C on its first day)
+                status = "CANCELLED"
+            out.append({"attestation_id": r["attest_id"], "status": status, "kbo": r["kbo"], "ssin": r["ssin"],
+                        "category": r["category"], "valid_from": r["entry_date"],
+                        "valid_to": end.isoformat() if end else None, "created_at": r["created_at"],
+                        "available_on": r["available_on"], "update_of": r["update_of"]})
+        return out
 
     def apply_mutation(self, ssin: str, kind: str, on: date, new_ssin: str | None = None, *,
                        new_ins: str | None = None, new_municipality: str | None = None) -> int:

@@ -51,6 +51,9 @@ CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, r
 CREATE TABLE IF NOT EXISTS mutations (id INTEGER PRIMARY KEY, ssin TEXT NOT NULL, kind TEXT NOT NULL,
     date TEXT NOT NULL, new_ssin TEXT, recorded_at TEXT NOT NULL, new_ins TEXT, new_municipality TEXT);
 CREATE INDEX IF NOT EXISTS ix_mutations ON mutations (ssin, kind);
+CREATE TABLE IF NOT EXISTS attestations (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, form_id INTEGER NOT NULL,
+    attest_id TEXT NOT NULL, ssin TEXT NOT NULL, created_at TEXT NOT NULL, available_on TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS ix_attestations_ssin ON attestations (ssin, available_on);
 CREATE TABLE IF NOT EXISTS nr_notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, mutation_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_nr_notices ON nr_notices (kbo, id);
 CREATE TABLE IF NOT EXISTS notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, code TEXT NOT NULL,
