@@ -143,11 +143,14 @@ def register(cli: Any) -> None:
                     db: Path = typer.Option(Path("var/novaprima-sim.sqlite3"), help="SQLite state file."),
                     clock: Optional[str] = typer.Option(None, help="Set the simulated clock (ISO datetime)."),
                     register_cpas: list[str] = typer.Option([], "--cpas", help="KBO:INS[:name[:rate]] to register."),
-                    batch_delay: Optional[float] = typer.Option(None, help="Seconds before batch results are ready.")) -> None:
+                    batch_delay: Optional[float] = typer.Option(None, help="Seconds before batch results are ready."),
+                    require_signature: list[Path] = typer.Option(
+                        [], "--require-signature",
+                        help="Accept only WS-Security signed requests, signed by this certificate (PEM); repeatable.")) -> None:
         """Run the NovaPrima/BCSS simulator (SOAP + admin API) until interrupted."""
         from piis_connectors.federal.simulator.server import SimulatorServer
 
-        server = SimulatorServer(db, port)
+        server = SimulatorServer(db, port, require_signature=require_signature or None)
         for spec in register_cpas:
             parts = spec.split(":")
             server.app.admin("POST", "cpas", {"kbo": parts[0], "ins": parts[1],

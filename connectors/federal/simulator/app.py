@@ -31,6 +31,7 @@ from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
 from piis_connectors.federal.simulator import statement as _statement
 from piis_connectors.federal.simulator.novaprima import NovaPrima
 from piis_connectors.federal.simulator.store import Store
+from piis_connectors.federal.simulator.wsse import WSSE_NS, SignatureCheck, WsseFault
 
 __all__ = ["PORT_PATH", "WSC_NS", "SOAP_NS", "SimulatorApp"]
 
@@ -62,12 +63,25 @@ def _fault(code: str, text: str, reason: str) -> bytes:
     return _soap(fault)
 
 
+def _wsse_fault(code: str, text: str) -> bytes:
+    """A WS-Security fault (WSS 1.0 section 12): the fault code is a QName of the wsse namespace."""
+    fault = etree.Element("{%s}Fault" % SOAP_NS, nsmap={"wsse": WSSE_NS})
+    etree.SubElement(fault, "faultcode").text = f"wsse:{code}"
+    etree.SubElement(fault, "faultstring").text = text
+    return _soap(fault)
+
+
 class SimulatorApp:
     """The WSGI callable; owns the SQLite store and the batch worker thread."""
 
     def __init__(self, db_path: Path | str, *, basic_auth: tuple[str, str] | None = None,
-                 max_request_bytes: int = 64 * 1024 * 1024) -> None:
+                 max_request_bytes: int = 64 * 1024 * 1024,
+                 require_signature: Iterable[Path | str | bytes] | None = None) -> None:
+        """``require_signature``: the certificates (PEM) whose WS-Security signatures are accepted; every SOAP
+        request must then carry one over its Body (wsse faults otherwise).  ``None``: signatures are not
+        checked (accepted and ignored, like the classic BCSS connector)."""
         self.store = Store(db_path)
+        self.signature_check = None if require_signature is None else SignatureCheck(require_signature)
         self.engine = NovaPrima(self.store)
         self.basic_auth = basic_auth
         self.max_request_bytes = max_request_bytes
@@ -202,6 +216,8 @@ class SimulatorApp:
             time.sleep(delay)
         try:
             soap_root = parse_untrusted(body, max_bytes=self.max_request_bytes)
+            if self.signature_check is not None:
+                self.signature_check.verify(soap_root)
             holder = soap_root.find("{%s}Body/{%s}xmlString" % (SOAP_NS, WSC_NS))
             if holder is None or not holder.text:
                 raise UnsafeXmlError("SOAP body must hold one xmlString")
@@ -209,6 +225,8 @@ class SimulatorApp:
         except UnsafeXmlError as exc:
             return self._respond(start_response, "500 Internal Server Error",
                                  _fault("Client", f"-000050: {exc}", "-000050"), xml)
+        except WsseFault as exc:
+            return self._respond(start_response, "500 Internal Server Error", _wsse_fault(exc.code, exc.text), xml)
         reply = self._handle_ssdn(inner, duplicate=(kind == "duplicate"), shuffle=(kind == "shuffle"))
         payload = _soap_string(etree.tostring(reply, encoding="unicode"))
         if kind == "timeout":

@@ -127,8 +127,10 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="NovaPrima / BCSS simulator")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", default="var/novaprima-sim.sqlite3")
+    parser.add_argument("--require-signature", action="append", metavar="CERT.pem",
+                        help="accept only requests signed (WS-Security) by this certificate; repeatable")
     args = parser.parse_args(argv)
-    server = SimulatorServer(args.db, args.port)
+    server = SimulatorServer(args.db, args.port, require_signature=args.require_signature)
     print(f"ready {server.base_url}", flush=True)
     try:
         server.serve_forever()
