@@ -288,25 +288,24 @@ class NovaPrima:
                            received=datetime.fromisoformat(received).date())
         finally:
             if result.evaluation != "REFUSED":
-                result.unique_attest_id = f"DIS{row_id:012d}"
+                result.unique_attest_id = attestation_id(row_id)
                 result.reference_spp = f"S{row_id:09d}"
             updates.update(state="DONE", evaluation=result.evaluation, pct=result.percentage,
                            accepted_amount=result.accepted_amount, reference=result.reference_spp,
                            result=render_decision_result(result), payload=None)
+            if kind == "B" and result.evaluation == "ACCEPTED":
+                updates["available_on"] = self._attestation_day(received)
             cols = ", ".join(f"{k}=?" for k in updates)
             self.db.execute(f"UPDATE forms SET {cols} WHERE id=?", (*updates.values(), row_id))
-        if kind == "B" and result.evaluation == "ACCEPTED":
-            self._issue_attestation(sender_kbo, row_id, fields["SSIN"], result.unique_attest_id or "", received)
         return result
 
     # ------------------------------------------------------------------ attestations (10.5.14)
-    def _issue_attestation(self, kbo: str, form_id: int, ssin: str, attest_id: str, received: str) -> None:
-        """An accepted B makes a multifunctional attestation available to the network after
-        ``attestation_delay_days`` working days (default 2), never later than 7 days (federal.md 5.6)."""
+    def _attestation_day(self, received: str) -> str:
+        """An accepted B makes a multifunctional attestation (its UniqueAttestID) available to the network
+        after ``attestation_delay_days`` working days (default 2), never later than 7 days (federal.md 5.6);
+        the day is fixed when the form is accepted and kept with it."""
         day = datetime.fromisoformat(received).date()
-        available = self.calendar().attestation_day(day, int(self.config("attestation_delay_days", 2)))
-        self.db.execute("INSERT INTO attestations(kbo, form_id, attest_id, ssin, created_at, available_on)"
-                        " VALUES(?,?,?,?,?,?)", (kbo, form_id, attest_id, ssin, received, available.isoformat()))
+        return self.calendar().attestation_day(day, int(self.config("attestation_delay_days", 2))).isoformat()
 
     def attestations(self, ssin: str, *, include_pending: bool = False) -> list[dict[str, Any]]:
         """The attestations of a person visible to the network today (every CPAS), oldest first.
@@ -316,10 +315,11 @@ class NovaPrima:
         form's period in the current timeline (a C, a modification or a death ends it)."""
         today = self.now().date().isoformat()
         rows = self.db.execute(
-            "SELECT a.*, f.entry_date, f.category, f.superseded_by, f.evaluation, f.kbo AS form_kbo,"
-            " (SELECT o.attest_id FROM forms p JOIN attestations o ON o.form_id=p.id WHERE p.superseded_by=f.id"
-            "  LIMIT 1) AS update_of FROM attestations a JOIN forms f ON f.id=a.form_id WHERE a.ssin=?"
-            + ("" if include_pending else " AND a.available_on<=?") + " ORDER BY a.id",
+            "SELECT f.id AS form_id, f.kbo, f.ssin, f.entry_date, f.category, f.superseded_by, f.evaluation,"
+            " f.received_at AS created_at, f.available_on, (SELECT p.id FROM forms p WHERE p.ssin=f.ssin"
+            " AND p.kind='B' AND p.superseded_by=f.id AND p.available_on IS NOT NULL LIMIT 1) AS update_of"
+            " FROM forms f WHERE f.ssin=? AND f.kind='B'"
+            " AND f.available_on IS NOT NULL" + ("" if include_pending else " AND f.available_on<=?") + " ORDER BY f.id",
             (ssin,) if include_pending else (ssin, today)).fetchall()
         periods: dict[str, dict[int, Period]] = {}
         out = []
@@ -332,10 +332,11 @@ class NovaPrima:
             end = period.end if period is not None else None
             if status == "ACTIVE" and period is None:  # ended before it began (e.g. a C on its first day)
                 status = "CANCELLED"
-            out.append({"attestation_id": r["attest_id"], "status": status, "kbo": r["kbo"], "ssin": r["ssin"],
-                        "category": r["category"], "valid_from": r["entry_date"],
+            out.append({"attestation_id": attestation_id(r["form_id"]), "status": status, "kbo": r["kbo"],
+                        "ssin": r["ssin"], "category": r["category"], "valid_from": r["entry_date"],
                         "valid_to": end.isoformat() if end else None, "created_at": r["created_at"],
-                        "available_on": r["available_on"], "update_of": r["update_of"]})
+                        "available_on": r["available_on"],
+                        "update_of": None if r["update_of"] is None else attestation_id(r["update_of"])})
         return out
 
     def apply_mutation(self, ssin: str, kind: str, on: date, new_ssin: str | None = None, *,
@@ -484,16 +485,17 @@ class NovaPrima:
             result.errors.append(ResultError("W00001", "WARNING", "MonthlyAmount",
                                              "Montant supérieur au barème légal de la catégorie"))
         # double claim between two CPAS (10.5.10)
-        for other in self.db.execute(
-                "SELECT DISTINCT kbo FROM forms WHERE ssin=? AND kind='B' AND kbo<>? AND state='DONE'"
-                " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED')", (f["SSIN"], kbo)).fetchall():
-            for p in self.b_periods(other[0], f["SSIN"]):
+        others = {r[0] for r in self.db.execute(  # (no DISTINCT: it costs a temporary index for usually no row)
+            "SELECT kbo FROM forms WHERE ssin=? AND kind='B' AND kbo<>? AND state='DONE'"
+            " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED')", (f["SSIN"], kbo)).fetchall()}
+        for other in sorted(others):
+            for p in self.b_periods(other, f["SSIN"]):
                 if p.form["evaluation"] != "BLOCKED" and (p.end is None or p.end >= entry):
                     result.evaluation = "BLOCKED"
                     result.errors.append(ResultError("B00007", "ERROR", "SSIN",
                                                      "Double demande: un autre CPAS a un formulaire B accepté pour cette période"))
                     self.notice(kbo, "B00007", f["ClientReference"], "Paiement bloqué: double demande avec un autre CPAS")
-                    self.notice(other[0], "B00007", p.form["client_ref"],
+                    self.notice(other, "B00007", p.form["client_ref"],
                                 "Double demande: un autre CPAS a introduit un formulaire B pour ce bénéficiaire")
                     return None
         return None
@@ -582,6 +584,11 @@ class NovaPrima:
             result.evaluation = "ACCEPTED"
             result.accepted_amount = amount
         return None
+
+
+def attestation_id(form_id: int) -> str:
+    """UniqueAttestID (15 characters) of the form stored under ``form_id``."""
+    return f"DIS{form_id:012d}"
 
 
 def month_share(monthly: int, start: date, end: date | None, month_first: date) -> int:

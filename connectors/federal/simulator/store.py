@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS forms (
     piis INTEGER, pct INTEGER, status_code INTEGER, nature TEXT, end_date TEXT, regime TEXT,
     state TEXT NOT NULL, evaluation TEXT, superseded_by INTEGER, cancelled INTEGER NOT NULL DEFAULT 0,
     nr_end TEXT, received_at TEXT NOT NULL, ticket TEXT, payload BLOB, result BLOB, reference TEXT,
-    UNIQUE (kbo, client_ref)
+    available_on TEXT, UNIQUE (kbo, client_ref)
 );
 CREATE INDEX IF NOT EXISTS ix_forms_ssin ON forms (ssin, kind);
 CREATE INDEX IF NOT EXISTS ix_forms_person ON forms (kbo, ssin, kind, entry_date);
@@ -51,9 +51,6 @@ CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, r
 CREATE TABLE IF NOT EXISTS mutations (id INTEGER PRIMARY KEY, ssin TEXT NOT NULL, kind TEXT NOT NULL,
     date TEXT NOT NULL, new_ssin TEXT, recorded_at TEXT NOT NULL, new_ins TEXT, new_municipality TEXT);
 CREATE INDEX IF NOT EXISTS ix_mutations ON mutations (ssin, kind);
-CREATE TABLE IF NOT EXISTS attestations (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, form_id INTEGER NOT NULL,
-    attest_id TEXT NOT NULL, ssin TEXT NOT NULL, created_at TEXT NOT NULL, available_on TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS ix_attestations_ssin ON attestations (ssin, available_on);
 CREATE TABLE IF NOT EXISTS nr_notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, mutation_id INTEGER NOT NULL);
 CREATE INDEX IF NOT EXISTS ix_nr_notices ON nr_notices (kbo, id);
 CREATE TABLE IF NOT EXISTS notices (id INTEGER PRIMARY KEY, kbo TEXT NOT NULL, code TEXT NOT NULL,
@@ -71,7 +68,7 @@ CREATE TABLE IF NOT EXISTS statement_lines (kbo TEXT NOT NULL, month TEXT NOT NU
 
 
 _ADDED_COLUMNS = [("mutations", "new_ins", "TEXT"), ("mutations", "new_municipality", "TEXT"),
-                  ("cpas_rates", "source", "TEXT")]
+                  ("cpas_rates", "source", "TEXT"), ("forms", "available_on", "TEXT")]
 
 
 class Store:
