@@ -9,22 +9,36 @@ from piis_bridge.model.blocks import (
     AcademicYearEvaluation,
     Commitment,
     CommunityServiceBlock,
+    CopyReceipt,
     CostCoverage,
     EmploymentProjectBlock,
     EncouragementPremium,
     EvaluationArrangement,
     HostOrganisation,
     InterviewRequest,
+    MaintenanceDebtorsInvestigation,
+    MeansChoice,
     Objective,
     PreSignatureInformation,
+    RecoveryDecision,
     ReflectionPeriod,
     Signature,
     StudiesBlock,
+    SummerJob,
 )
+from piis_bridge.model.annual_report import AnnualReport
 from piis_bridge.model.contract import SCHEMA_VERSION, PIISContract
-from piis_bridge.model.decision import DISDecision, Exemption, NeedsAssessment, ObligationAssessment
+from piis_bridge.model.decision import (
+    DISDecision,
+    Exemption,
+    NeedsAssessment,
+    ObligationAssessment,
+    PIISRefusal,
+    RefusalReview,
+)
 from piis_bridge.model.enums import *  # noqa: F403 - the code lists are part of the public model
 from piis_bridge.model import enums as _enums
+from piis_bridge.model.evidence import AttendanceMonth, EvidenceLog, JobApplicationMonth, JokerUse, SickChildAbsence
 from piis_bridge.model.files import (
     FILE_FORMAT,
     ContractFile,
@@ -66,10 +80,13 @@ __all__ = [
     "PIISContract", "ContractFile", "LoadResult", "Problem",
     "load_contracts", "load_file", "dump_contract", "dump_file", "contract_file_schema", "problems_from_error",
     "Person", "ResidencePeriod", "IncomePeriod", "Cpas", "SocialWorkerAssignment", "ThirdParty",
-    "DISDecision", "ObligationAssessment", "Exemption", "NeedsAssessment",
-    "Objective", "Commitment", "EvaluationArrangement", "EncouragementPremium", "CostCoverage",
-    "HostOrganisation", "CommunityServiceBlock", "StudiesBlock", "AcademicYearEvaluation",
+    "DISDecision", "ObligationAssessment", "Exemption", "NeedsAssessment", "PIISRefusal", "RefusalReview",
+    "Objective", "Commitment", "EvaluationArrangement", "EncouragementPremium", "CostCoverage", "MeansChoice",
+    "HostOrganisation", "CommunityServiceBlock", "StudiesBlock", "AcademicYearEvaluation", "SummerJob",
+    "MaintenanceDebtorsInvestigation", "RecoveryDecision",
     "EmploymentProjectBlock", "PreSignatureInformation", "ReflectionPeriod", "InterviewRequest", "Signature",
+    "CopyReceipt", "AnnualReport",
+    "EvidenceLog", "JobApplicationMonth", "AttendanceMonth", "SickChildAbsence", "JokerUse",
     "Evaluation", "ContractVersion", "PartyAgreement", "Warning", "SWOpinion", "Hearing",
     "SanctionDecision", "Sursis", "Appeal",
     "Termination", "TransferRequest", "TransferAssessment", "RIMonth", "SubsidyEntitlement",

@@ -12,11 +12,14 @@ from piis_bridge.model.enums import (
     ActionDomain,
     CommitmentNature,
     CostCategory,
+    DecidingBody,
     EvaluationMode,
     InformationTopic,
     Language,
+    MeansDeclineGround,
     PartyRole,
     RequestedBy,
+    VolunteerAllowanceRegime,
 )
 
 
@@ -91,7 +94,16 @@ class CommunityServiceBlock(CanonicalModel):
     start_date: date | None = None
     end_date: date | None = None
     volunteer_allowance_cents: Cents | None = Field(default=None, description="Per month; None = unpaid")
+    allowance_regime: VolunteerAllowanceRegime | None = Field(
+        default=None,
+        description="Flat-rate allowance or reimbursement of actual costs (volunteers law of 3 July 2005); "
+                    "the flat-rate ceiling does not apply to actual costs (R-CS-09). None = not recorded",
+    )
     effect_on_ri_explained: bool = False
+    effect_on_tax_explained: bool | None = Field(
+        default=None,
+        description="The allowance's effect on tax was explained [002 L321] (R-CS-09). None = not recorded",
+    )
     insurance_verified: bool = False
     insurance_policy_ref: str | None = None
     insurance_verified_date: date | None = None
@@ -101,6 +113,12 @@ class CommunityServiceBlock(CanonicalModel):
     agreed_by_cpas: bool = False
     ended_by_person_date: date | None = None
 
+    @model_validator(mode="after")
+    def _allowance_regime_needs_an_allowance(self) -> CommunityServiceBlock:
+        if self.allowance_regime is not None and not self.volunteer_allowance_cents:
+            raise field_problems([("allowance_regime", "is set but no volunteer_allowance_cents is paid")])
+        return self
+
 
 class AcademicYearEvaluation(CanonicalModel):
     academic_year: NonEmptyStr = Field(description="e.g. 2025-2026")
@@ -108,6 +126,68 @@ class AcademicYearEvaluation(CanonicalModel):
     results_communicated_date: date | None = None
     outcome: AcademicOutcome | None = None
     reasoning: str | None = None
+    cycle: str | None = Field(
+        default=None,
+        description="Study cycle of this year (e.g. bachelor, master); default: the studies block's cycle. "
+                    "Repeated years are counted per cycle (R-STU-11)",
+    )
+    repeated_year: bool | None = Field(
+        default=None, description="This academic year repeats the previous one (R-STU-11). None = not recorded")
+    repeat_allowed_by_council_date: date | None = Field(
+        default=None,
+        description="The council allowed this repeat beyond the local limit ('unless the council decides "
+                    "otherwise', Model A 004 L5273-5275)",
+    )
+
+
+class SummerJob(CanonicalModel):
+    """Whether the student worked in one summer.  Why: some CPAS require a summer job, or suspend one
+    month of RI in summer (local policy R-STU-11 [004 L1567-1572]); health or equity reasons exempt
+    the student from work availability [002 L269]."""
+
+    summer: int = Field(ge=2000, le=2100, description="The calendar year of the summer")
+    worked: bool
+    employer: str | None = None
+    start_date: date | None = None
+    end_date: date | None = None
+    exemption_reason: str | None = Field(default=None, description="Health or equity reason for not working")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> SummerJob:
+        if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
+            raise field_problems([("end_date", "is before start_date")])
+        return self
+
+
+class MaintenanceDebtorsInvestigation(CanonicalModel):
+    """The CPAS's investigation of the means of the student's maintenance debtors (usually the
+    parents), asked by inspection item I-10.  Holds counts and conclusions only: the debtors are
+    not identified here (no NISS)."""
+
+    investigated_on: date
+    investigated_by: str | None = None
+    debtors_count: int = Field(ge=0, description="Number of maintenance debtors whose means were examined")
+    able_to_pay: bool | None = Field(default=None, description="At least one debtor has the means to contribute")
+    note: str | None = None
+
+
+class RecoveryDecision(CanonicalModel):
+    """The decision to recover (or not) the RI from the maintenance debtors, and when it was served on
+    the applicant and on the debtors: inspection item I-11."""
+
+    decided_on: date
+    body: DecidingBody = DecidingBody.SPECIAL_COMMITTEE
+    recover: bool = Field(description="True: recover from the debtors; false: decided not to recover")
+    served_on_applicant_date: date | None = None
+    served_on_debtors_date: date | None = None
+
+    @model_validator(mode="after")
+    def _served_after_decision(self) -> RecoveryDecision:
+        problems = [(name, "is before decided_on") for name in ("served_on_applicant_date", "served_on_debtors_date")
+                    if getattr(self, name) is not None and getattr(self, name) < self.decided_on]
+        if problems:
+            raise field_problems(problems)
+        return self
 
 
 class StudiesBlock(CanonicalModel):
@@ -130,11 +210,22 @@ class StudiesBlock(CanonicalModel):
     parental_break_mediation: str | None = None
     year_evaluation_method: str | None = None
     academic_years: list[AcademicYearEvaluation] = Field(default_factory=list)
+    summer_jobs: list[SummerJob] = Field(default_factory=list)
+    maintenance_debtors_investigation: MaintenanceDebtorsInvestigation | None = None
+    recovery_decision: RecoveryDecision | None = None
 
     @model_validator(mode="after")
     def _ordered(self) -> StudiesBlock:
+        problems = []
         if self.study_end_date < self.study_start_date:
-            raise field_problems([("study_end_date", "is before study_start_date")])
+            problems.append(("study_end_date", "is before study_start_date"))
+        seen: set[int] = set()
+        for i, job in enumerate(self.summer_jobs):
+            if job.summer in seen:
+                problems.append((f"summer_jobs[{i}].summer", f"summer {job.summer} appears more than once"))
+            seen.add(job.summer)
+        if problems:
+            raise field_problems(problems)
         return self
 
 
@@ -146,6 +237,34 @@ class EmploymentProjectBlock(CanonicalModel):
     end_date: date | None = None
     timetable: str | None = None
     job_coach: str | None = None
+
+
+class MeansChoice(CanonicalModel):
+    """The means the person chose for the project and whether the CPAS followed that choice.  The
+    choice is respected when possible and the costs are comparable; declining it needs one of the two
+    grounds (R-CNT-08) [002 L196; 000 L91; 001 L24]."""
+
+    person_choice: NonEmptyStr
+    declined: bool = False
+    decline_ground: MeansDeclineGround | None = None
+    justification: str | None = None
+    decided_on: date | None = None
+
+    @model_validator(mode="after")
+    def _ground_only_when_declined(self) -> MeansChoice:
+        if self.decline_ground is not None and not self.declined:
+            raise field_problems([("decline_ground", "is set but declined is false")])
+        return self
+
+
+class CopyReceipt(CanonicalModel):
+    """The person's declaration of receipt of a signed copy and of the explanatory leaflet (R-SIG-03)
+    [Model A 004 L5320-5321]."""
+
+    received_on: date
+    leaflet_received: bool
+    copies_count: int | None = Field(default=None, ge=1, description="Copies made (Model A: 3)")
+    place_of_signature: str | None = None
 
 
 class PreSignatureInformation(CanonicalModel):

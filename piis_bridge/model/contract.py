@@ -17,19 +17,22 @@ from piis_bridge.model._base import CanonicalModel, NonEmptyStr, field_problems
 from piis_bridge.model.blocks import (
     Commitment,
     CommunityServiceBlock,
+    CopyReceipt,
     CostCoverage,
     EmploymentProjectBlock,
     EncouragementPremium,
     EvaluationArrangement,
     InterviewRequest,
+    MeansChoice,
     Objective,
     PreSignatureInformation,
     ReflectionPeriod,
     Signature,
     StudiesBlock,
 )
-from piis_bridge.model.decision import DISDecision, NeedsAssessment, ObligationAssessment
+from piis_bridge.model.decision import DISDecision, NeedsAssessment, ObligationAssessment, PIISRefusal
 from piis_bridge.model.enums import ActionDomain, ContractStatus, FormTag, Orientation, PartyRole
+from piis_bridge.model.evidence import EvidenceLog
 from piis_bridge.model.followup import (
     Appeal,
     ContractVersion,
@@ -47,7 +50,11 @@ SCHEMA_VERSION = 1
 
 
 class PIISContract(CanonicalModel):
-    """One PIIS / GPMI contract with its context and history."""
+    """One PIIS / GPMI contract with its context and history.
+
+    Every field added after the first schema version is optional and defaults to "not recorded", so
+    older files stay valid and are judged exactly as before.
+    """
 
     contract_id: NonEmptyStr = Field(description="Stable id, unique within the CPAS (vendor dossier/contract id)")
     schema_version: Literal[1] = SCHEMA_VERSION
@@ -56,10 +63,21 @@ class PIISContract(CanonicalModel):
     partner: Person | None = None
     decision: DISDecision
     obligation: ObligationAssessment = Field(default_factory=ObligationAssessment)
+    partner_obligation: ObligationAssessment | None = Field(
+        default=None,
+        description="The partner's own obligation assessment: for a couple the obligation is judged for each "
+                    "partner separately (R-OBL-09). None = not recorded",
+    )
+    refusals: list[PIISRefusal] = Field(
+        default_factory=list, description="The person refused to sign or to consent to the PIIS (R-OBL-11)")
     needs_assessment: NeedsAssessment | None = None
     framework_convention_ref: str | None = None
     form_tags: list[FormTag] = Field(default_factory=lambda: [FormTag.GENERAL])
     orientation: Orientation
+    orientation_reason: str | None = Field(
+        default=None,
+        description="For a SOCIAL orientation: why professional insertion is not (yet) possible (R-GEN-03)",
+    )
     status: ContractStatus = ContractStatus.DRAFT
     start_date: date
     end_date: date
@@ -72,6 +90,8 @@ class PIISContract(CanonicalModel):
     encouragement_premium: EncouragementPremium | None = None
     cost_coverages: list[CostCoverage] = Field(default_factory=list)
     means_choice_note: str | None = None
+    means_choice: MeansChoice | None = Field(
+        default=None, description="The person's choice of means and whether the CPAS declined it (R-CNT-08)")
     community_service: CommunityServiceBlock | None = None
     studies: StudiesBlock | None = None
     employment_project: EmploymentProjectBlock | None = None
@@ -82,9 +102,20 @@ class PIISContract(CanonicalModel):
     assistance_person: str | None = None
     right_to_be_heard_informed_date: date | None = None
     signatures: list[Signature] = Field(default_factory=list)
+    copy_receipt: CopyReceipt | None = Field(
+        default=None, description="Receipt of a signed copy and of the leaflet (R-SIG-03). None = not recorded")
     versions: list[ContractVersion] = Field(default_factory=list)
     interview_requests: list[InterviewRequest] = Field(default_factory=list)
     evaluations: list[Evaluation] = Field(default_factory=list)
+    council_informed_date: date | None = Field(
+        default=None,
+        description="The council or special committee was informed of the end of the contract (R-EVA-06)",
+    )
+    evidence: EvidenceLog | None = Field(
+        default=None,
+        description="Proofs handed in (job applications, attendance, sick-child absences, jokers) for the "
+                    "local policies of Appendix B (R-LOC). None = not recorded",
+    )
     warnings: list[Warning] = Field(default_factory=list)
     sw_opinions: list[SWOpinion] = Field(default_factory=list)
     hearings: list[Hearing] = Field(default_factory=list)

@@ -1,4 +1,5 @@
-"""The RI/DIS decision, the obligation assessment and the needs assessment (rules.md 1.3, 1.4)."""
+"""The RI/DIS decision, the obligation assessment, the needs assessment (rules.md 1.3, 1.4) and a
+recorded refusal of a PIIS (R-OBL-11)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from datetime import date
 from pydantic import Field, model_validator
 
 from piis_bridge.model._base import CanonicalModel, Cents, NonEmptyStr, field_problems
-from piis_bridge.model.enums import DecidingBody, ExemptionGround, ObligationBasis, PIISClause, RICategory
+from piis_bridge.model.enums import (
+    DecidingBody,
+    ExemptionGround,
+    ObligationBasis,
+    PIISClause,
+    RefusalKind,
+    RefusalReviewOutcome,
+    RICategory,
+)
 
 
 class DISDecision(CanonicalModel):
@@ -47,6 +56,13 @@ class Exemption(CanonicalModel):
 
 
 class ObligationAssessment(CanonicalModel):
+    """What the CPAS recorded about one person's obligation to conclude a PIIS (R-OBL).
+
+    Used for the beneficiary (``PIISContract.obligation``) and, for a couple, for the partner
+    (``PIISContract.partner_obligation``): the obligation is judged for each partner separately
+    (R-OBL-09) [002 L651].
+    """
+
     basis: list[ObligationBasis] = Field(default_factory=list)
     assessed_on: date | None = None
     optional_piis_decision_date: date | None = Field(
@@ -65,3 +81,41 @@ class NeedsAssessment(CanonicalModel):
     qualifications: str | None = None
     needs: str | None = None
     cpas_possibilities: str | None = None
+
+
+class RefusalReview(CanonicalModel):
+    """The check the CPAS owes before refusing DIS to a person who refuses a mandatory PIIS: does the
+    refusal reflect health or equity reasons, or a project that does not fit the person (R-OBL-11)
+    [002 L592-595]?  Never an automatic refusal."""
+
+    reviewed_on: date
+    reviewed_by: NonEmptyStr
+    health_or_equity_reasons: bool = Field(description="The refusal reflects health or equity reasons (R-OBL-07)")
+    project_ill_fitting: bool = Field(description="The proposed project does not fit the person; adapt it")
+    outcome: RefusalReviewOutcome
+    note: str | None = None
+
+
+class PIISRefusal(CanonicalModel):
+    """The person refused to sign the offered PIIS (or to consent to its project), with the date and
+    the reason given.  Why it is recorded: DIS may be refused for it only after the review of
+    R-OBL-11, and only when the PIIS is mandatory."""
+
+    refused_on: date
+    kind: RefusalKind = RefusalKind.SIGNATURE
+    reason: NonEmptyStr = Field(description="The reason the person gave, as recorded by the social worker")
+    recorded_by: str | None = None
+    review: RefusalReview | None = None
+    dis_refusal_decision_date: date | None = Field(
+        default=None, description="Date the CPAS refused or withdrew DIS because of this refusal")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> PIISRefusal:
+        problems = []
+        if self.review is not None and self.review.reviewed_on < self.refused_on:
+            problems.append(("review.reviewed_on", "is before refused_on"))
+        if self.dis_refusal_decision_date is not None and self.dis_refusal_decision_date < self.refused_on:
+            problems.append(("dis_refusal_decision_date", "is before refused_on"))
+        if problems:
+            raise field_problems(problems)
+        return self

@@ -234,3 +234,37 @@ class SubsidyType(StrEnum):
     STUDIES = "STUDIES"
     PROLONGATION = "PROLONGATION"
     SECOND_CHANCE = "SECOND_CHANCE"
+
+
+class RefusalKind(StrEnum):
+    """What the person refused (R-OBL-11) [002 L592-595]: to sign the offered PIIS, or to consent to
+    the project it proposes (before any signature is asked)."""
+
+    SIGNATURE = "SIGNATURE"
+    CONSENT = "CONSENT"
+
+
+class RefusalReviewOutcome(StrEnum):
+    """What the CPAS decided after reviewing a refusal (R-OBL-11): adapt the project, exempt the
+    person on health/equity grounds (R-OBL-07), or maintain the refusal (DIS may then be refused)."""
+
+    PROJECT_ADAPTED = "PROJECT_ADAPTED"
+    EXEMPTION = "EXEMPTION"
+    REFUSAL_MAINTAINED = "REFUSAL_MAINTAINED"
+
+
+class MeansDeclineGround(StrEnum):
+    """The only two grounds on which the CPAS may decline the means the person chose (R-CNT-08)
+    [002 L196; 000 L91]."""
+
+    COSTS_NOT_COMPARABLE = "COSTS_NOT_COMPARABLE"
+    CHOICE_NOT_POSSIBLE = "CHOICE_NOT_POSSIBLE"
+
+
+class VolunteerAllowanceRegime(StrEnum):
+    """The two kinds of compensation the volunteers law of 3 July 2005 allows (R-CS-09): a flat-rate
+    allowance (capped) or the reimbursement of actual, proven costs.  [NOT IN SEEDS: 002 L319 only
+    says "the allowances of the volunteers law"; the two regimes are that law's art. 10.]"""
+
+    FLAT_RATE = "FLAT_RATE"
+    ACTUAL_COSTS = "ACTUAL_COSTS"

@@ -128,6 +128,21 @@ class SanctionDecision(CanonicalModel):
     is_recidivism: bool = False
     previous_sanction_id: str | None = None
     notification_date: date | None = None
+    notification_received_date: date | None = Field(
+        default=None,
+        description="When the person received the decision: the appeal deadline runs from it (R-DL-07, "
+                    "R-SAN-13). None: the notification date stands in for it",
+    )
+    breach_date: date | None = Field(
+        default=None,
+        description="When the sanctioned breach happened: the obligation must have been agreed in the signed "
+                    "PIIS before it (R-SAN-01, REQ-10) and the warning must follow it (R-SAN-03)",
+    )
+    appeal_information_given: bool | None = Field(
+        default=None,
+        description="The decision letter states the appeal to the labour court within 3 months (R-SAN-13). "
+                    "None = not recorded",
+    )
     executing_cpas_ins: str | None = None
     sursis: Sursis | None = None
 
@@ -137,6 +152,16 @@ class SanctionDecision(CanonicalModel):
             raise field_problems([("end_date", "is before start_date")])
         if self.is_recidivism and not self.previous_sanction_id:
             raise field_problems([("previous_sanction_id", "is required when is_recidivism is true")])
+        problems = []
+        if self.notification_received_date is not None:
+            if self.notification_received_date < self.decision_date:
+                problems.append(("notification_received_date", "is before decision_date"))
+            elif self.notification_date is not None and self.notification_received_date < self.notification_date:
+                problems.append(("notification_received_date", "is before notification_date"))
+        if self.breach_date is not None and self.breach_date > self.decision_date:
+            problems.append(("breach_date", "is after decision_date"))
+        if problems:
+            raise field_problems(problems)
         return self
 
 

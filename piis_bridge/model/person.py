@@ -8,6 +8,7 @@ from pydantic import Field, model_validator
 
 from piis_bridge.identifiers import Bce, InsCode, Niss, niss_birth_date
 from piis_bridge.model._base import CanonicalModel, NonEmptyStr, field_problems
+from piis_bridge.model.annual_report import AnnualReport
 from piis_bridge.model.enums import (
     EmploymentStatus,
     HouseholdRole,
@@ -86,6 +87,18 @@ class Cpas(CanonicalModel):
     name: NonEmptyStr
     ins_code: InsCode = Field(description="INS/NIS code of the municipality the CPAS serves")
     bce: Bce = Field(description="BCE/KBO enterprise number of the CPAS")
+    annual_reports: list[AnnualReport] = Field(
+        default_factory=list,
+        description="The CPAS's yearly global evaluations of its PIIS (R-EVA-07); empty = not recorded",
+    )
+
+    @model_validator(mode="after")
+    def _one_report_per_year(self) -> Cpas:
+        years = [r.year for r in self.annual_reports]
+        duplicates = sorted({y for y in years if years.count(y) > 1})
+        if duplicates:
+            raise field_problems([("annual_reports", f"year {y} appears more than once") for y in duplicates])
+        return self
 
 
 class SocialWorkerAssignment(CanonicalModel):
