@@ -3,7 +3,7 @@ never a paid job or a hiring test."""
 
 from __future__ import annotations
 
-from piis_bridge.model import FormTag, PIISContract
+from piis_bridge.model import FormTag, PIISContract, VolunteerAllowanceRegime
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -104,16 +104,23 @@ def _cs_08(ctx: RuleContext) -> None:
       parameters=("volunteer_allowance_max_cents",))
 def _cs_09(ctx: RuleContext) -> None:
     """Compensation is limited to the allowances the volunteers law (3 July 2005) allows; when one is
-    paid, its effect on the RI calculation and on tax must be explained.  The legal ceiling is not in
-    the seeds: it is checked only when ``volunteer_allowance_max_cents`` is set."""
+    paid, its effect on the RI calculation and on tax must be explained.  The effect on the RI is
+    ``effect_on_ri_explained``; the effect on tax, ``effect_on_tax_explained``, is judged when recorded
+    (false: flagged; not recorded: not judged).  The legal ceiling is not in the seeds: it is checked
+    only when ``volunteer_allowance_max_cents`` is set, and never for an allowance recorded as the
+    reimbursement of actual costs (``allowance_regime`` ACTUAL_COSTS), which that law does not cap."""
     cs = ctx.contract.community_service
     assert cs is not None
     amount = cs.volunteer_allowance_cents or 0
     if amount > 0 and not cs.effect_on_ri_explained:
         ctx.flag(f"Contract {ctx.cid}: a volunteer allowance is paid but its effect on the RI and on tax is not "
                  "explained.", "community_service.effect_on_ri_explained")
+    if amount > 0 and cs.effect_on_tax_explained is False:
+        ctx.flag(f"Contract {ctx.cid}: a volunteer allowance is paid but its effect on tax is not explained.",
+                 "community_service.effect_on_tax_explained")
     ceiling = ctx.settings.volunteer_allowance_max_cents
-    if ceiling is not None and amount > ceiling:
+    if (ceiling is not None and amount > ceiling
+            and cs.allowance_regime is not VolunteerAllowanceRegime.ACTUAL_COSTS):
         ctx.flag(f"Contract {ctx.cid}: the volunteer allowance exceeds the legal ceiling.",
                  "community_service.volunteer_allowance_cents")
 

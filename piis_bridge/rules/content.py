@@ -127,11 +127,26 @@ def _cnt_07(ctx: RuleContext) -> None:
                      "the CPAS unless a third party pays.", f"cost_coverages[{i}].payer")
 
 
-document("R-CNT-08", title="Declining the person's choice of means is justified", severity=Severity.LEGAL_ADVISORY,
-         citation="[002 L196; 000 L91; 001 L24]",
-         doc="""When the CPAS declines the means the person chose, it records why (costs not comparable,
-         or choice not possible) in ``means_choice_note``.  The model does not record that a choice was
-         declined, so the engine cannot tell when the note is owed: not automated.""")
+@rule("R-CNT-08", title="Declining the person's choice of means is justified", severity=Severity.LEGAL_ADVISORY,
+      citation="[002 L196; 000 L91; 001 L24]",
+      applies=lambda c: c.means_choice is not None and c.means_choice.declined)
+def _cnt_08(ctx: RuleContext) -> None:
+    """The person's choice of means is respected when possible and the costs are comparable.  When the
+    CPAS declines it (``means_choice.declined``) it records one of the two grounds -- costs not
+    comparable, or choice not possible (``decline_ground``; missing: a to-do before signature, an
+    error once signed) -- and, advisory, explains it (``justification`` or ``means_choice_note``).
+    Without a ``means_choice`` record nothing is known about a declined choice and nothing is checked."""
+    c = ctx.contract
+    choice = c.means_choice
+    assert choice is not None
+    if choice.decline_ground is None:
+        missing(ctx, "the ground for declining the person's choice of means (costs not comparable or choice not "
+                     "possible)", "means_choice.decline_ground")
+    elif not ((choice.justification or "").strip() or (c.means_choice_note or "").strip()):
+        ctx.warning(f"Contract {ctx.cid}: the person's choice of means was declined "
+                    f"({choice.decline_ground.value}) without an explanation.", "means_choice.justification")
+
+
 document("R-CNT-09", title="The CPAS puts the conditions for the PIIS in place", severity=Severity.LEGAL_ADVISORY,
          citation="[002 L385; 000 L92]",
          doc="""The CPAS makes sure the conditions needed to carry out the PIIS are in place (information,

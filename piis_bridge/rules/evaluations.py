@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
 from piis_bridge.rules.calendar import add_months
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Era, Severity, document, rule
+from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
 
 __all__ = ["EvaluationPeriod", "evaluation_periods", "contract_end"]
@@ -224,24 +224,71 @@ def _eva_05(ctx: RuleContext) -> None:
       citation="[003 L19-20]", applies=_concluded)
 def _eva_06(ctx: RuleContext) -> None:
     """When the contract ends there is a final evaluation and the council or special committee is
-    informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning (the
-    model has no field for the council being informed)."""
+    informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning.  The
+    day the council was informed (``council_informed_date``) is reported; a day before the contract's
+    end is a warning (it cannot have been informed of an end still to come).  Not recorded: nothing
+    is said about the council, as before the field existed."""
     if ctx.signed_date is None:
         return
     c = ctx.contract
     end = contract_end(c)
+    informed = c.council_informed_date
+    if informed is not None:
+        if informed < end:
+            ctx.flag(f"Contract {ctx.cid}: the council was informed on {informed.isoformat()}, before the contract "
+                     f"ended on {end.isoformat()}.", "council_informed_date")
+        else:
+            ctx.add_date("council informed of the end", informed, DateStatus.INFO, "council_informed_date")
     if end >= ctx.on:
         return
     if not any(e.kind is EvaluationKind.FINAL for e in c.evaluations):
         ctx.flag(f"Contract {ctx.cid}: ended on {end.isoformat()} without a final evaluation.", "evaluations")
 
 
-document("R-EVA-07", title="Yearly global evaluation and annual-report synthesis (CPAS level)",
-         severity=Severity.LEGAL, citation="[002 L224, L403; 004 L228-230]",
-         doc="""Each calendar year the CPAS evaluates the results of its PIIS contracts globally, and the
-         president makes sure the annual report contains a synthesis of the contract evaluations and of
-         the employment results.  A CPAS-level duty: the contract model has no annual-report record, so
-         it is not checked per contract (the agenda can remind it).""")
+def _has_annual_reports(c: PIISContract) -> bool:
+    return bool(c.cpas.annual_reports)
+
+
+@rule("R-EVA-07", title="Yearly global evaluation and annual-report synthesis (CPAS level)",
+      severity=Severity.LEGAL, citation="[002 L224, L403; 004 L228-230]", applies=_has_annual_reports)
+def _eva_07(ctx: RuleContext) -> None:
+    """Each calendar year the CPAS evaluates the results of its PIIS contracts globally, and the
+    president makes sure the annual report contains a synthesis of the contract evaluations and of
+    the employment results.  A CPAS-level duty, judged from the CPAS's reports copied into the
+    contract (``cpas.annual_reports``; none recorded: not checked, as before the field existed):
+
+    - each recorded report needs both syntheses (error) and, advisory, the president's sign-off
+      (C-11: a head of the social service starts the evaluation, the president signs it off);
+    - from the first recorded year on, every calendar year in which this contract ran needs its global
+      evaluation.  The seeds give no date; the engine's reading [ASSUMPTION] is that the evaluation of
+      year Y, which needs Y's results, is due by 31 December of Y+1 (a deadline in the report for each
+      year up to the reference date's; late, or missing once that day has passed: error)."""
+    c = ctx.contract
+    reports = c.cpas.annual_reports
+    by_year = {}
+    for i, r in enumerate(reports):
+        where = f"cpas.annual_reports[{i}]"
+        by_year[r.year] = (i, r)
+        if not (r.contract_evaluations_synthesis or "").strip():
+            ctx.flag(f"Contract {ctx.cid}: the CPAS's annual report {r.year} has no synthesis of the contract "
+                     "evaluations.", f"{where}.contract_evaluations_synthesis")
+        if not (r.employment_results_synthesis or "").strip():
+            ctx.flag(f"Contract {ctx.cid}: the CPAS's annual report {r.year} has no synthesis of the employment "
+                     "results.", f"{where}.employment_results_synthesis")
+        if r.president_signoff_date is None:
+            ctx.warning(f"Contract {ctx.cid}: the CPAS's annual report {r.year} is not signed off by the president.",
+                        f"{where}.president_signoff_date")
+    first = max(min(by_year), c.start_date.year)
+    for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
+        due = date(year + 1, 12, 31)
+        i, r = by_year.get(year, (None, None))
+        done = r.global_evaluation_date if r is not None else None
+        field = f"cpas.annual_reports[{i}].global_evaluation_date" if r is not None else "cpas.annual_reports"
+        status = ctx.deadline(f"global evaluation of {year}", due, done, field)
+        if status in (DateStatus.LATE, DateStatus.OVERDUE):
+            state = f"was made only on {done.isoformat()}" if done else "is not recorded"
+            ctx.flag(f"Contract {ctx.cid}: the CPAS's global evaluation of {year}, a year in which this contract "
+                     f"ran, {state} (due by {due.isoformat()}).", field)
 
 
 @rule("R-EVA-08", title="(Historical) At least one evaluation per calendar quarter", severity=Severity.HISTORICAL,

@@ -43,9 +43,10 @@ def _gen_02(ctx: RuleContext) -> None:
 def _gen_03(ctx: RuleContext) -> None:
     """Professional insertion is preferred, social insertion otherwise.  The orientation is
     required by the model.  For a SOCIAL orientation the file should say why professional insertion
-    is not (yet) possible (advisory); the model has no field for that reason yet, so the engine
-    reminds the social worker."""
-    if ctx.contract.orientation is Orientation.SOCIAL:
+    is not (yet) possible (advisory): without ``orientation_reason`` the engine reminds the social
+    worker (warning); a recorded reason satisfies the rule."""
+    c = ctx.contract
+    if c.orientation is Orientation.SOCIAL and not (c.orientation_reason or "").strip():
         ctx.warning(f"Contract {ctx.cid}: social-insertion orientation: record why professional insertion is not "
                     "(yet) possible.", "orientation")
 

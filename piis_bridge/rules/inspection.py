@@ -10,8 +10,9 @@ The R-INS rules run after every other family (the registry orders INS after SUB)
 findings already recorded for the contract; :func:`inspection_checklist` is the pure function behind
 them and works on any list of findings.
 
-Items I-10 and I-11 (maintenance debtors' means investigated; recovery decision served) have no field
-in the canonical model: they are reported as ``not_recorded`` for studies contracts, never guessed.
+Items I-10 and I-11 (maintenance debtors' means investigated; recovery decision served) read the studies
+block's ``maintenance_debtors_investigation`` and ``recovery_decision``; when a studies contract does not
+record them they are ``not_recorded``, never guessed.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class ItemStatus(StrEnum):
     FAIL = "fail"
     WARNING = "warning"  # only advisory findings
     NOT_APPLICABLE = "not_applicable"
-    NOT_RECORDED = "not_recorded"  # the model has no field for this evidence
+    NOT_RECORDED = "not_recorded"  # the file does not record this evidence (I-10, I-11)
 
 
 class _Out(BaseModel):
@@ -267,13 +268,28 @@ def _rows(
                         f"{e.type.value}: social-inquiry report in the file")
                     (found if e.motivated_decision_ref else missing).append(f"{e.type.value}: motivated decision")
         elif item in ("I-10", "I-11"):
+            studies = c.studies
+            investigation = studies.maintenance_debtors_investigation if studies is not None else None
+            recovery = studies.recovery_decision if studies is not None else None
             if not c.is_studies:
                 status = ItemStatus.NOT_APPLICABLE
                 found.append("not a studies PIIS")
+            elif item == "I-10" and investigation is not None:
+                found.append(f"maintenance debtors' means investigated on {investigation.investigated_on.isoformat()} "
+                             f"({investigation.debtors_count} debtor(s))")
+            elif item == "I-11" and recovery is not None:
+                found.append(f"recovery decision of {recovery.decided_on.isoformat()} "
+                             f"({'recover' if recovery.recover else 'no recovery'})")
+                for whom, served in (("applicant", recovery.served_on_applicant_date),
+                                     ("maintenance debtors", recovery.served_on_debtors_date)):
+                    if served is not None and served <= on:
+                        found.append(f"served on the {whom} on {served.isoformat()}")
+                    elif whom == "applicant" or investigation is None or investigation.debtors_count:
+                        missing.append(f"the decision was not served on the {whom}")
             else:
                 status = ItemStatus.NOT_RECORDED
-                missing.append("the canonical model has no field for this evidence (maintenance debtors' means / "
-                               "recovery decision and its service dates)")
+                missing.append("not recorded in the file (" + ("studies.maintenance_debtors_investigation" if item == "I-10"
+                                                              else "studies.recovery_decision") + ")")
         items.append((item, question, rule_ids, status or _status(errors, warnings, missing), tuple(found),
                       tuple(missing), tuple(f"{f.rule_id}: {f.message}" for f in (*errors, *warnings))
                       if errors or warnings else ()))
@@ -321,7 +337,8 @@ def _check(ctx: RuleContext) -> None:
 
 
 _RULE_IDS = tuple(f"R-INS-{n:02d}" for n in range(1, len(ITEMS) + 1))
-_NO_FIELD = "none (no field in the model; reported as not_recorded for studies contracts)"
+_NO_FIELD = ("none (evidence: studies.maintenance_debtors_investigation for I-10, studies.recovery_decision "
+             "for I-11; not_recorded when a studies contract does not record it)")
 
 for _number, (_item, _question, _rules) in enumerate(ITEMS, start=1):
     rule(f"R-INS-{_number:02d}", title=f"Inspection {_item}: {_question}", severity=Severity.LEGAL,

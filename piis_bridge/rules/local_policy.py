@@ -7,13 +7,18 @@ nothing until the CPAS sets its parameter (``RuleSettings.local_*``, or a plugin
 
 from __future__ import annotations
 
-from piis_bridge.model import WorkerRole
-from piis_bridge.rules.calendar import age_on
+from datetime import date, timedelta
+
+from piis_bridge.model import PIISContract, WorkerRole
+from piis_bridge.rules.calendar import WorkingCalendar, add_months, age_on
 from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.evaluations import contract_end
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
 
-__all__: list[str] = []
+__all__ = ["last_working_day_of_month"]
+
+_DAY = timedelta(days=1)
 
 
 @rule("R-LOC-01", title="Local PIIS deadline stricter than the law", severity=Severity.LOCAL,
@@ -60,3 +65,155 @@ def _loc_03(ctx: RuleContext) -> None:
     if ages[0] <= age <= ages[1] and not ob.mandatory:
         ctx.info(f"Contract {ctx.cid}: legally optional, but local policy expects a PIIS for ages {ages[0]}-{ages[1]}.",
                  "obligation.basis")
+
+
+# --- evidence against the local quotas of Model C (Appendix B) ------------------------------------
+# Each rule needs both its parameter and the evidence records (``contract.evidence``): a CPAS without
+# the policy, or a file without the records, is judged exactly as before these rules existed.
+
+def _has_evidence(c: PIISContract) -> bool:
+    return c.evidence is not None
+
+
+def _month_end(month: date) -> date:
+    return add_months(month, 1) - _DAY
+
+
+def last_working_day_of_month(month: date, calendar: WorkingCalendar) -> date:
+    """The last working day (D3: no weekend, legal holiday or CPAS closure day) of *month*'s month."""
+    day = _month_end(month)
+    while not calendar.is_working_day(day):
+        day -= _DAY
+    return day
+
+
+@rule("R-LOC-04", title="Job applications per month (local quota)", severity=Severity.LOCAL,
+      citation="[Model C 004 L5640-5666] (Appendix B)", applies=_has_evidence,
+      parameters=("local_job_applications_per_month",))
+def _loc_04(ctx: RuleContext) -> None:
+    """Model C expects at least 8 traceable job applications a month.  With
+    ``local_job_applications_per_month`` = N, each month of ``evidence.job_applications`` that is over
+    on the reference date and during which the contract ran from its first to its last day (a month
+    the contract only partly covers is not held to a whole month's quota) is flagged when fewer than N
+    applications were proved."""
+    need = ctx.settings.local_job_applications_per_month
+    if need is None:
+        return
+    c = ctx.contract
+    end = contract_end(c)
+    for i, m in enumerate(c.evidence.job_applications):  # type: ignore[union-attr]
+        last = _month_end(m.month)
+        if last >= ctx.on or m.month < c.start_date or last > end:
+            continue
+        if m.applications < need:
+            ctx.flag(f"Contract {ctx.cid}: {m.applications} job application(s) proved for {m.month:%Y-%m}; this "
+                     f"CPAS expects {need} a month.", f"evidence.job_applications[{i}].applications")
+
+
+@rule("R-LOC-05", title="Course attendance (local rate)", severity=Severity.LOCAL,
+      citation="[Model C 004 L5681-5696, L5706-5711] (Appendix B)", applies=_has_evidence,
+      parameters=("local_course_attendance_percent",))
+def _loc_05(ctx: RuleContext) -> None:
+    """Model C requires 100% attendance at the course; absences justified by a certificate count as
+    attended, and a joker used in the month covers one unjustified absence ("no suspension proposal to
+    the committee").  With ``local_course_attendance_percent`` = P, each month of
+    ``evidence.attendance`` that is over on the reference date is flagged when
+    (attended + justified + jokers used that month) < P% of the planned sessions (exactly P% is
+    enough)."""
+    percent = ctx.settings.local_course_attendance_percent
+    if percent is None:
+        return
+    ev = ctx.contract.evidence
+    assert ev is not None
+    jokers: dict[date, int] = {}
+    for j in ev.jokers:
+        key = j.used_on.replace(day=1)
+        jokers[key] = jokers.get(key, 0) + 1
+    for i, a in enumerate(ev.attendance):
+        if _month_end(a.month) >= ctx.on:
+            continue
+        present = a.sessions_attended + a.sessions_justified
+        covered = min(jokers.get(a.month, 0), a.sessions_planned - present)
+        if (present + covered) * 100 < percent * a.sessions_planned:
+            course = f" of {a.course}" if a.course else ""
+            ctx.flag(f"Contract {ctx.cid}: {present + covered} of {a.sessions_planned} session(s){course} attended or "
+                     f"justified in {a.month:%Y-%m}; this CPAS requires {percent}%.",
+                     f"evidence.attendance[{i}].sessions_attended")
+
+
+@rule("R-LOC-06", title="Absences for a sick child (local limit)", severity=Severity.LOCAL,
+      citation="[Model C 004 L5688-5693] (Appendix B)", applies=_has_evidence,
+      parameters=("local_sick_child_absences_per_year",))
+def _loc_06(ctx: RuleContext) -> None:
+    """Model C allows staying home for a sick child only when no partner is present, and at most 4
+    times a year (by analogy with the CPAS staff rules: a calendar year).  With
+    ``local_sick_child_absences_per_year`` = N, each absence of ``evidence.sick_child_absences``
+    beyond the N-th of its calendar year is flagged, and so is an absence recorded while a partner was
+    present."""
+    limit = ctx.settings.local_sick_child_absences_per_year
+    if limit is None:
+        return
+    per_year: dict[int, int] = {}
+    absences = ctx.contract.evidence.sick_child_absences  # type: ignore[union-attr]
+    for i in sorted(range(len(absences)), key=lambda k: absences[k].absent_on):
+        a = absences[i]
+        per_year[a.absent_on.year] = n = per_year.get(a.absent_on.year, 0) + 1
+        if n > limit:
+            ctx.flag(f"Contract {ctx.cid}: the absence for a sick child on {a.absent_on.isoformat()} is number {n} in "
+                     f"{a.absent_on.year}; this CPAS allows {limit} a year.",
+                     f"evidence.sick_child_absences[{i}].absent_on")
+        if a.partner_present:
+            ctx.flag(f"Contract {ctx.cid}: absence for a sick child on {a.absent_on.isoformat()} while a partner was "
+                     "present; this CPAS allows it only when no partner is present.",
+                     f"evidence.sick_child_absences[{i}].partner_present")
+
+
+@rule("R-LOC-07", title="Jokers per school year (local limit)", severity=Severity.LOCAL,
+      citation="[Model C 004 L5706-5711] (Appendix B)", applies=_has_evidence,
+      parameters=("local_jokers_per_school_year",))
+def _loc_07(ctx: RuleContext) -> None:
+    """Model C gives N jokers per school year; using one means no suspension proposal for an
+    unjustified absence.  With ``local_jokers_per_school_year`` = N, each joker of ``evidence.jokers``
+    beyond the N-th of its school year (the recorded ``school_year``, else the one running from
+    1 September to 31 August) is flagged: it does not protect from a suspension proposal."""
+    limit = ctx.settings.local_jokers_per_school_year
+    if limit is None:
+        return
+    used: dict[str, int] = {}
+    jokers = ctx.contract.evidence.jokers  # type: ignore[union-attr]
+    for i in sorted(range(len(jokers)), key=lambda k: jokers[k].used_on):
+        j = jokers[i]
+        year = j.school_year_label
+        used[year] = n = used.get(year, 0) + 1
+        if n > limit:
+            ctx.flag(f"Contract {ctx.cid}: the joker used on {j.used_on.isoformat()} is number {n} of school year "
+                     f"{year}; this CPAS gives {limit}.", f"evidence.jokers[{i}].used_on")
+
+
+@rule("R-LOC-08", title="Monthly proofs by the last working day of the month", severity=Severity.LOCAL,
+      citation="[Model C 004 L5664-5666, L5698-5704] (Appendix B)", applies=_has_evidence,
+      parameters=("local_monthly_proofs_due_last_working_day", "extra_closure_days", "recurring_closure_days"))
+def _loc_08(ctx: RuleContext) -> None:
+    """Model C: the month's job-application proofs and the course attendance list are handed in by the
+    last working day of that month (D3: weekends, legal holidays and the CPAS's closure days are not
+    working days); a late list holds back the RI payment and may lead to a sanction.  With
+    ``local_monthly_proofs_due_last_working_day``, each month of ``evidence.job_applications``
+    (``proofs_received_date``) and ``evidence.attendance`` (``list_received_date``) gets that deadline
+    in the report; a proof received later, or still missing after that day, is flagged."""
+    if not ctx.settings.local_monthly_proofs_due_last_working_day:
+        return
+    ev = ctx.contract.evidence
+    assert ev is not None
+    records = [(f"evidence.job_applications[{i}].proofs_received_date", "job-application proofs", m.month,
+                m.proofs_received_date) for i, m in enumerate(ev.job_applications)]
+    records += [(f"evidence.attendance[{i}].list_received_date", "attendance list", a.month, a.list_received_date)
+                for i, a in enumerate(ev.attendance)]
+    for field, what, month, received in records:
+        due = last_working_day_of_month(month, ctx.calendar)
+        status = ctx.deadline(f"{what} of {month:%Y-%m} due", due, received, field)
+        if status is DateStatus.LATE:
+            ctx.flag(f"Contract {ctx.cid}: the {what} of {month:%Y-%m} was handed in on {received.isoformat()}, "  # type: ignore[union-attr]
+                     f"after the last working day of the month ({due.isoformat()}).", field)
+        elif status is DateStatus.OVERDUE:
+            ctx.flag(f"Contract {ctx.cid}: the {what} of {month:%Y-%m} was due by {due.isoformat()} and has not "
+                     "been handed in.", field)

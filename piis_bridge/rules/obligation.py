@@ -10,7 +10,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from piis_bridge.model import EmploymentStatus, ObligationBasis, PIISContract, Person
+from piis_bridge.model import (
+    EmploymentStatus,
+    ObligationAssessment,
+    ObligationBasis,
+    Person,
+    PIISContract,
+    RefusalReviewOutcome,
+)
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, document, rule
@@ -95,30 +102,35 @@ def derive_bases(person: Person, contract: PIISContract, settings: RuleSettings,
     return bases, notes
 
 
-def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, historical: bool) -> date | None:
+def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, historical: bool,
+              optional_decision: date | None) -> date | None:
     d = contract.decision
     months = settings.piis_deadline_months
     if mandatory:
         if historical:  # R-DL-08: before the reform the 3 months ran from the request
             return settings.month_deadline(d.request_date or d.decision_date, months)
         return settings.month_deadline(d.decision_date, months)
-    if contract.obligation.optional_piis_decision_date is not None:  # R-DL-03
-        return settings.month_deadline(contract.obligation.optional_piis_decision_date, months)
+    if optional_decision is not None:  # R-DL-03
+        return settings.month_deadline(optional_decision, months)
     return None
 
 
-def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSettings, recorded: list[ObligationBasis],
-            historical: bool) -> PersonObligation:
+def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSettings,
+            assessment: ObligationAssessment | None, historical: bool) -> PersonObligation:
+    """One person's obligation.  *assessment* is what the CPAS recorded for that person (the
+    beneficiary's ``obligation``, the partner's ``partner_obligation``; None when not recorded):
+    its requests count as bases, its exemption exempts that person only."""
     derived, notes = derive_bases(person, contract, settings, is_beneficiary=role == "beneficiary",
                                   historical=historical)
     bases = list(derived)
-    for basis in recorded:
-        if basis in _REQUESTS and basis not in bases:
-            bases.append(basis)
+    if assessment is not None:
+        for basis in assessment.basis:
+            if basis in _REQUESTS and basis not in bases:
+                bases.append(basis)
     if historical:
         bases = [b for b in bases if b in _U25 or b in _REQUESTS]  # R-OBL-16
     mandatory = bool(bases)
-    exempted = mandatory and role == "beneficiary" and contract.obligation.exemption is not None
+    exempted = mandatory and assessment is not None and assessment.exemption is not None
     ref = age_reference_date(contract, settings)
     legal = "; ".join(dict.fromkeys(_CITE[b] for b in bases)) if bases else "R-OBL-05 [002 L105, L145, L621-623]"
     if historical:
@@ -131,7 +143,10 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         "age_on_reference": age_on(person.birth_date, ref),
         "age_reference_date": ref,
         "exempted": exempted,
-        "deadline": _deadline(contract, settings, mandatory, historical),
+        # Without the partner's own assessment the beneficiary's decision to conclude an optional PIIS
+        # is used, as before the partner's record existed.
+        "deadline": _deadline(contract, settings, mandatory, historical,
+                              (assessment or contract.obligation).optional_piis_decision_date),
         "rule_set": "historical" if historical else "2016",
         "notes": tuple(notes),
     })
@@ -141,15 +156,31 @@ def assess_obligations(ctx: RuleContext) -> list[PersonObligation]:
     """The obligation summary of the report: the beneficiary, then the partner (R-OBL-09)."""
     c = ctx.contract
     historical = ctx.rule_set == "historical"
-    recorded = list(c.obligation.basis)
-    out = [_assess(c.beneficiary, "beneficiary", c, ctx.settings, recorded, historical)]
+    out = [_assess(c.beneficiary, "beneficiary", c, ctx.settings, c.obligation, historical)]
     if c.partner is not None:
-        out.append(_assess(c.partner, "partner", c, ctx.settings, [], historical))
+        out.append(_assess(c.partner, "partner", c, ctx.settings, c.partner_obligation, historical))
     return out
 
 
 def _beneficiary(ctx: RuleContext) -> PersonObligation:
     return ctx.obligations[0]
+
+
+def _recorded(ctx: RuleContext) -> list[tuple[PersonObligation, ObligationAssessment, str, Person]]:
+    """(obligation summary, what the CPAS recorded, field of the record, person) for the beneficiary
+    and, when the partner's own assessment is recorded, for the partner: R-OBL-01..07 judge each
+    partner separately (R-OBL-09).  Without ``partner_obligation`` only the beneficiary's record is
+    compared with the facts, as before that field existed."""
+    c = ctx.contract
+    out = [(ctx.obligations[0], c.obligation, "obligation", c.beneficiary)]
+    if c.partner is not None and c.partner_obligation is not None and len(ctx.obligations) > 1:
+        out.append((ctx.obligations[1], c.partner_obligation, "partner_obligation", c.partner))
+    return out
+
+
+def _of(ob: PersonObligation) -> str:
+    """How a message names whose record it is: nothing for the beneficiary (the contract's person)."""
+    return "" if ob.person == "beneficiary" else f" for the {ob.person}"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -162,14 +193,15 @@ def _beneficiary(ctx: RuleContext) -> PersonObligation:
 def _obl_01(ctx: RuleContext) -> None:
     """A person under 25 whom the CPAS accepts, on equity grounds, in full-time studies must have a
     PIIS (basis U25_STUDIES).  The engine flags a recorded U25_STUDIES basis for someone who was
-    25 or over on the reference date (Q-03), and an under-25 studies PIIS without the date of the
-    equity-acceptance decision."""
+    25 or over on the reference date (Q-03) -- the beneficiary's, and the partner's when
+    ``partner_obligation`` is recorded (R-OBL-09) -- and an under-25 studies PIIS without the date
+    of the equity-acceptance decision."""
     c, ob = ctx.contract, _beneficiary(ctx)
-    recorded = ObligationBasis.U25_STUDIES in c.obligation.basis
-    if recorded and ob.age_on_reference >= ctx.settings.age_threshold:
-        ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the beneficiary was "
-                 f"{ob.age_on_reference} on {ob.age_reference_date.isoformat()}.", "obligation.basis",
-                 person="beneficiary")
+    for one, rec, where, _ in _recorded(ctx):
+        if ObligationBasis.U25_STUDIES in rec.basis and one.age_on_reference >= ctx.settings.age_threshold:
+            ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the {one.person} was "
+                     f"{one.age_on_reference} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
+                     person=one.person)
     if (ObligationBasis.U25_STUDIES in ob.bases and c.studies is not None
             and c.studies.equity_acceptance_decision_date is None):
         ctx.warning(f"Contract {ctx.cid}: under-25 studies PIIS without the date of the CPAS decision accepting "
@@ -181,13 +213,13 @@ def _obl_01(ctx: RuleContext) -> None:
 def _obl_02(ctx: RuleContext) -> None:
     """A person under 25 whose integration takes the form of a project leading to a job must have a
     PIIS (U25_EMPLOYMENT_PROJECT); in practice an under-25 on RI who is not in work.  Flags a
-    recorded basis that the age contradicts (a mandatory case the record omits: R-OBL-05)."""
-    c, ob = ctx.contract, _beneficiary(ctx)
-    recorded = ObligationBasis.U25_EMPLOYMENT_PROJECT in c.obligation.basis
-    if recorded and ob.age_on_reference >= ctx.settings.age_threshold:
-        ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
-                 f"beneficiary was {ob.age_on_reference} on {ob.age_reference_date.isoformat()}.",
-                 "obligation.basis", person="beneficiary")
+    recorded basis that the age contradicts, for the beneficiary and for a partner whose own
+    assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
+    for ob, rec, where, _ in _recorded(ctx):
+        if ObligationBasis.U25_EMPLOYMENT_PROJECT in rec.basis and ob.age_on_reference >= ctx.settings.age_threshold:
+            ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
+                     f"{ob.person} was {ob.age_on_reference} on {ob.age_reference_date.isoformat()}.",
+                     f"{where}.basis", person=ob.person)
 
 
 @rule("R-OBL-03", title="No DIS in the 3 months before the grant decision: PIIS mandatory",
@@ -198,27 +230,34 @@ def _obl_03(ctx: RuleContext) -> None:
     3 months before the RI grant decision (Q-04: the decision date) makes the PIIS mandatory
     (NO_DIS_LAST_3M), first-time beneficiaries included.  The RI granted by the decision itself is
     not previous DIS.  Flags a recorded NO_DIS_LAST_3M that the DIS history contradicts (a mandatory
-    case the record omits: R-OBL-05)."""
-    c, ob = ctx.contract, _beneficiary(ctx)
-    recorded = ObligationBasis.NO_DIS_LAST_3M in c.obligation.basis
-    derived = not had_dis_in_lookback(c.beneficiary, c, ctx.settings)
-    if recorded and not derived:
-        ctx.warning(f"Contract {ctx.cid}: NO_DIS_LAST_3M is recorded but the DIS history shows DIS in the "
-                    f"{ctx.settings.new_beneficiary_lookback_months} months before the decision.",
-                    "obligation.basis", "beneficiary.dis_history", person="beneficiary")
+    case the record omits: R-OBL-05), for the beneficiary and for a partner whose own assessment is
+    recorded (the partner's own DIS history)."""
+    c = ctx.contract
+    for ob, rec, where, who in _recorded(ctx):
+        if ObligationBasis.NO_DIS_LAST_3M in rec.basis and had_dis_in_lookback(who, c, ctx.settings):
+            ctx.warning(f"Contract {ctx.cid}: NO_DIS_LAST_3M is recorded{_of(ob)} but the DIS history shows DIS in "
+                        f"the {ctx.settings.new_beneficiary_lookback_months} months before the decision.",
+                        f"{where}.basis", f"{ob.person}.dis_history", person=ob.person)
 
 
 @rule("R-OBL-04", title="A PIIS asked for by the person or the CPAS becomes mandatory", severity=Severity.LEGAL,
       citation="[002 L147-149]", era=Era.REFORM)
 def _obl_04(ctx: RuleContext) -> None:
     """When the person or the CPAS asks for a PIIS it becomes mandatory (REQUEST_BY_PERSON /
-    REQUEST_BY_CPAS).  A request can only be known from the record; the report states it."""
+    REQUEST_BY_CPAS).  A request can only be known from the record; the report states it (for the
+    partner too when the partner's own assessment records a request, R-OBL-09)."""
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
             who = "the person" if basis is ObligationBasis.REQUEST_BY_PERSON else "the CPAS"
             ctx.info(f"Contract {ctx.cid}: PIIS mandatory because {who} asked for it.", "obligation.basis",
                      person="beneficiary")
+    for partner, _, where, _ in _recorded(ctx)[1:]:
+        for basis in partner.bases:
+            if basis in _REQUESTS:
+                who = "the partner" if basis is ObligationBasis.REQUEST_BY_PERSON else "the CPAS"
+                ctx.info(f"Contract {ctx.cid}: PIIS mandatory for the partner because {who} asked for it.",
+                         f"{where}.basis", person="partner")
 
 
 @rule("R-OBL-05", title="No mandatory case: the PIIS is optional", severity=Severity.LEGAL,
@@ -226,12 +265,15 @@ def _obl_04(ctx: RuleContext) -> None:
 def _obl_05(ctx: RuleContext) -> None:
     """None of R-OBL-01..04 applies: the PIIS is optional, RI may be granted and kept without one.
     The report says so (info).  When the record gives no mandatory basis (empty or NONE) but the
-    facts do (age, studies, DIS history), the record is wrong: warning naming the bases."""
+    facts do (age, studies, DIS history), the record is wrong: warning naming the bases.  The same
+    comparison is made for the partner when the partner's own assessment is recorded (R-OBL-09,
+    which reports the partner's optional PIIS)."""
+    for ob, rec, where, _ in _recorded(ctx):
+        recorded = [b for b in rec.basis if b is not ObligationBasis.NONE]
+        if ob.mandatory and not recorded:
+            ctx.warning(f"Contract {ctx.cid}: the record says the PIIS is optional{_of(ob)} but the facts make it "
+                        f"mandatory ({', '.join(b.value for b in ob.bases)}).", f"{where}.basis", person=ob.person)
     ob = _beneficiary(ctx)
-    recorded = [b for b in ctx.contract.obligation.basis if b is not ObligationBasis.NONE]
-    if ob.mandatory and not recorded:
-        ctx.warning(f"Contract {ctx.cid}: the record says the PIIS is optional but the facts make it mandatory "
-                    f"({', '.join(b.value for b in ob.bases)}).", "obligation.basis", person="beneficiary")
     if not ob.mandatory:
         ctx.info(f"Contract {ctx.cid}: the PIIS is optional for the beneficiary (no mandatory case applies).",
                  "obligation.basis", person="beneficiary")
@@ -256,22 +298,29 @@ def _obl_07(ctx: RuleContext) -> None:
     """A mandatory PIIS may be left out for health or equity reasons only through a motivated
     decision, motivated separately from any exemption from willingness to work ("double
     motivation").  Flags an exemption without the separate motivation, and notes an exemption
-    recorded for an optional PIIS (it has no effect)."""
-    c, ob = ctx.contract, _beneficiary(ctx)
-    ex = c.obligation.exemption
-    if ex is None:
-        return
-    if not ob.mandatory:
-        ctx.info(f"Contract {ctx.cid}: an exemption is recorded but the PIIS is optional; it has no effect.",
-                 "obligation.exemption")
-        return
-    if not ex.motivated_separately_from_work_willingness:
-        ctx.flag(f"Contract {ctx.cid}: the {ex.ground.value.lower()} exemption is not motivated separately from the "
-                 "exemption from willingness to work.", "obligation.exemption.motivated_separately_from_work_willingness",
-                 person="beneficiary")
-    if ctx.on < ex.motivated_decision_date:
-        ctx.info(f"Contract {ctx.cid}: the exemption decision is dated after the reference date.",
-                 "obligation.exemption.motivated_decision_date")
+    recorded for an optional PIIS (it has no effect).  A partner's exemption, recorded in
+    ``partner_obligation``, is judged the same way and exempts the partner only (R-OBL-09)."""
+    for ob, rec, where, _ in _recorded(ctx):
+        ex = rec.exemption
+        if ex is None:
+            continue
+        if not ob.mandatory:
+            ctx.info(f"Contract {ctx.cid}: an exemption is recorded{_of(ob)} but the PIIS is optional; it has no "
+                     "effect.", f"{where}.exemption", **_person(ob))
+            continue
+        if not ex.motivated_separately_from_work_willingness:
+            ctx.flag(f"Contract {ctx.cid}: the {ex.ground.value.lower()} exemption{_of(ob)} is not motivated "
+                     "separately from the exemption from willingness to work.",
+                     f"{where}.exemption.motivated_separately_from_work_willingness", person=ob.person)
+        if ctx.on < ex.motivated_decision_date:
+            ctx.info(f"Contract {ctx.cid}: the exemption decision{_of(ob)} is dated after the reference date.",
+                     f"{where}.exemption.motivated_decision_date", **_person(ob))
+
+
+def _person(ob: PersonObligation) -> dict[str, str]:
+    """The ``person`` of a finding about the partner (the beneficiary's findings of R-OBL-07 never
+    named one, and their output does not change)."""
+    return {} if ob.person == "beneficiary" else {"person": ob.person}
 
 
 @rule("R-OBL-08", title="Mandatory PIIS not signed in time and no exemption: non-compliance",
@@ -293,9 +342,17 @@ def _obl_08(ctx: RuleContext) -> None:
 def _obl_09(ctx: RuleContext) -> None:
     """For a couple, R-OBL-01..07 apply to each partner separately.  The report carries one
     obligation summary per partner; this rule states the partner's result (the partner's own
-    PIIS is a separate contract)."""
+    PIIS is a separate contract).  When the partner's own assessment is recorded
+    (``partner_obligation``) its requests count as bases, its exemption exempts the partner, its
+    optional-PIIS decision date gives the partner's deadline, and R-OBL-01..05 and 07 compare it with
+    the facts under the partner's name; without it only the facts are judged."""
     for ob in ctx.obligations[1:]:
-        if ob.mandatory:
+        if ob.mandatory and ob.exempted:
+            bases = ", ".join(b.value for b in ob.bases)
+            ctx.info(f"Contract {ctx.cid}: a PIIS is also mandatory for the partner ({bases}); a motivated "
+                     "exemption is recorded for the partner.", "partner", "partner_obligation.exemption",
+                     person="partner")
+        elif ob.mandatory:
             bases = ", ".join(b.value for b in ob.bases)
             due = f", to be signed by {ob.deadline.isoformat()}" if ob.deadline else ""
             ctx.info(f"Contract {ctx.cid}: a PIIS is also mandatory for the partner ({bases}){due}.",
@@ -308,12 +365,56 @@ document("R-OBL-10", title="Obligation and subsidy are judged independently", se
          citation="[002 L597-599]",
          doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
          the engine: the subsidy rules (R-SUB) never read the obligation summary.""")
-document("R-OBL-11", title="Refusing a mandatory PIIS: review before any refusal of DIS", severity=Severity.LEGAL_ADVISORY,
-         citation="[002 L592-595]",
-         doc="""If the person refuses to sign a mandatory PIIS, DIS may be refused, but the CPAS must first
-         check whether the refusal reflects health/equity reasons or an ill-fitting project.  Never an
-         automatic refusal: the model has no refusal record yet, so this is a review task for the
-         social worker (part of the agenda), not an automated check.""")
+@rule("R-OBL-11", title="Refusing a mandatory PIIS: review before any refusal of DIS",
+      severity=Severity.LEGAL_ADVISORY, citation="[002 L592-595]", era=Era.REFORM,
+      applies=lambda c: bool(c.refusals))
+def _obl_11(ctx: RuleContext) -> None:
+    """If the person refuses to sign a mandatory PIIS (or to consent to its project), DIS may be
+    refused, but the CPAS must first check whether the refusal reflects health/equity reasons or an
+    ill-fitting project, and adapt the project.  Never an automatic refusal.  Judged on the recorded
+    refusals (``refusals``; none recorded: nothing to judge, as before the field existed):
+
+    - a refusal of a mandatory PIIS not yet reviewed is a review task for the social worker (warning);
+    - DIS refused without a review, or before it, is an error; so is DIS refused although the review
+      found health/equity reasons (an exemption is due, R-OBL-07) or an ill-fitting project (adapt it);
+    - a review that found such reasons but maintained the refusal is a warning;
+    - DIS refused because the person refused an optional PIIS is an error: RI may be granted and kept
+      without an optional PIIS (R-OBL-05)."""
+    ob = _beneficiary(ctx)
+    for i, r in enumerate(ctx.contract.refusals):
+        where = f"refusals[{i}]"
+        what = f"refusal of {r.refused_on.isoformat()}"
+        refused_dis = r.dis_refusal_decision_date
+        if not ob.mandatory:
+            if refused_dis is not None:
+                ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()} after the {what}, but the PIIS "
+                         "is optional for the beneficiary (R-OBL-05).", f"{where}.dis_refusal_decision_date",
+                         person="beneficiary")
+            continue
+        review = r.review
+        if review is None:
+            if refused_dis is not None:
+                ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()} after the {what} without "
+                         "reviewing whether it reflects health/equity reasons or an ill-fitting project.",
+                         f"{where}.review", person="beneficiary")
+            else:
+                ctx.warning(f"Contract {ctx.cid}: {what} of the mandatory PIIS: review whether it reflects "
+                            "health/equity reasons or an ill-fitting project before any refusal of DIS.",
+                            f"{where}.review", person="beneficiary")
+            continue
+        found = [why for why, yes in (("health/equity reasons", review.health_or_equity_reasons),
+                                      ("an ill-fitting project", review.project_ill_fitting)) if yes]
+        if refused_dis is not None and review.reviewed_on > refused_dis:
+            ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()}, before the review of "
+                     f"{review.reviewed_on.isoformat()} of the {what}.", f"{where}.review.reviewed_on",
+                     f"{where}.dis_refusal_decision_date", person="beneficiary")
+        elif refused_dis is not None and found:
+            ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()} although the review found "
+                     f"{' and '.join(found)}; adapt the project or decide an exemption (R-OBL-07).",
+                     f"{where}.dis_refusal_decision_date", person="beneficiary")
+        elif found and review.outcome is RefusalReviewOutcome.REFUSAL_MAINTAINED:
+            ctx.warning(f"Contract {ctx.cid}: the review of the {what} found {' and '.join(found)} but maintained "
+                        "the refusal.", f"{where}.review.outcome", person="beneficiary")
 
 
 @rule("R-OBL-12", title="25 or over in full-time studies: studies PIIS possible, specifics optional",

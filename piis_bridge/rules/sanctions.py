@@ -95,8 +95,9 @@ def recidivism_window_end(previous_decision: date, settings: RuleSettings = DEFA
 
 
 def appeal_deadline(received: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
-    """R-SAN-13 / R-DL-07: appeal to the labour court by ``add_months(received, 3)``.  The
-    notification date stands in for the receipt date (the model records no separate receipt)."""
+    """R-SAN-13 / R-DL-07: appeal to the labour court by ``add_months(received, 3)``: the day the
+    person received the decision (``notification_received_date``), or, when that is not recorded,
+    the notification date standing in for it."""
     return add_months(received, settings.appeal_deadline_months)
 
 
@@ -179,6 +180,13 @@ def _one_sanction(
             yield Issue("R-SAN-01", f"{where}: no contract was signed before the warning of "
                         f"{warning.sent_on.isoformat()}; the obligation was not agreed in a PIIS",
                         ("signatures", f"{f}.warning_id"))
+    # R-SAN-01 / REQ-10, when the breach is dated: the obligation was agreed before the breach.
+    if s.breach_date is not None:
+        signed = c.signed_date
+        if signed is None or signed > s.breach_date:
+            when = f"the signature of {signed.isoformat()}" if signed else "any signature"
+            yield Issue("R-SAN-01", f"{where}: the breach of {s.breach_date.isoformat()} comes before {when}; "
+                        "the obligation was not agreed in the PIIS when it was breached", (f"{f}.breach_date",))
 
     # R-SAN-02: a legitimate reason or a CPAS failure blocks any sanction.
     if s.legitimate_reason_found:
@@ -202,6 +210,10 @@ def _one_sanction(
     elif warning.sent_on >= s.decision_date:
         yield Issue("R-SAN-03", f"{where}: the warning of {warning.sent_on.isoformat()} was not sent before "
                     f"the decision of {s.decision_date.isoformat()}", (f"{f}.warning_id",))
+    elif s.breach_date is not None and warning.sent_on < s.breach_date:
+        yield Issue("R-SAN-03", f"{where}: the warning of {warning.sent_on.isoformat()} was sent before the "
+                    f"breach of {s.breach_date.isoformat()}; it cannot be the warning for that breach",
+                    (f"{f}.warning_id", f"{f}.breach_date"))
     else:
         # R-SAN-14 (advisory): registered letter with an invitation to explain.
         if warning.channel != REGISTERED_LETTER:
@@ -293,6 +305,11 @@ def _one_sanction(
                             f"applied by {latest.isoformat()}; it can no longer be applied",
                             (f"{f}.sursis.application_date",))
 
+    # R-SAN-13: the decision letter states the appeal (judged only when recorded).
+    if s.appeal_information_given is False:
+        yield Issue("R-SAN-13", f"{where}: the decision letter does not state the appeal to the labour court "
+                    f"within {settings.appeal_deadline_months} months", (f"{f}.appeal_information_given",))
+
 
 def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SETTINGS) -> Iterator[Due]:
     """The legal dates of every recorded sanction (for the report and the agenda)."""
@@ -325,12 +342,13 @@ def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SE
         else:
             yield Due("R-SAN-10", f"{label}: execution starts", s.start_date, (f"{f}.start_date",), deadline=False)
             yield Due("R-SAN-10", f"{label}: execution ends", s.end_date, (f"{f}.end_date",), deadline=False)
-        if s.notification_date is not None:
+        received = s.notification_received_date or s.notification_date
+        if received is not None:
             filed = next((a.filed_date for a in contract.appeals
-                          if a.filed_date is not None and a.decision_received_date == s.notification_date), None)
+                          if a.filed_date is not None and a.decision_received_date == received), None)
+            field = f"{f}.notification_received_date" if s.notification_received_date else f"{f}.notification_date"
             yield Due("R-SAN-13", f"{label}: labour-court appeal deadline",
-                      appeal_deadline(s.notification_date, settings), (f"{f}.notification_date",), done=filed,
-                      deadline=False)
+                      appeal_deadline(received, settings), (field,), done=filed, deadline=False)
 
 
 def check_proposed_sanction(
@@ -370,7 +388,8 @@ rule("R-SAN-01", title="Only an obligation agreed in the PIIS and breached witho
      severity=Severity.LEGAL, citation="[002 L167, L407-409]", **_SAN)(_doc(_check, """
     A sanction may only target an obligation of the beneficiary agreed in the signed PIIS.  Checked:
     the warning names the breached commitments, they are the person's own (not the CPAS's or a third
-    party's), and a contract was signed before the warning (REQ-10: no retroactive obligation).
+    party's), and a contract was signed before the warning and, when the breach is dated
+    (``breach_date``), on or before the breach (REQ-10: no retroactive obligation).
     """))
 rule("R-SAN-02", title="Legitimate reason or CPAS failure: no sanction", severity=Severity.LEGAL,
      citation="[000 L154; Model A 004 L5409-5410]", **_SAN)(_doc(_check, """
@@ -380,7 +399,8 @@ rule("R-SAN-02", title="Legitimate reason or CPAS failure: no sanction", severit
     """))
 rule("R-SAN-03", title="A formal warning precedes any sanction", severity=Severity.LEGAL,
      citation="[002 L407, L411; 000 L150]", **_SAN)(_doc(_check, """
-    The mise en demeure must be sent before the decision (strictly earlier day).
+    The mise en demeure must be sent before the decision (strictly earlier day) and, when the breach is
+    dated (``breach_date``), not before the breach it warns about.
     """))
 rule("R-SAN-04", title="The social worker's opinion precedes the decision", severity=Severity.LEGAL,
      citation="[002 L411; 000 L150]", **_SAN)(_doc(_check, """
@@ -438,9 +458,10 @@ document("R-SAN-12", title="Short and partial suspensions are lawful", severity=
 rule("R-SAN-13", title="Appeal to the labour court within 3 months", severity=Severity.LEGAL,
      citation="[000 L162; Model A 004 L5438-5442]", parameters=("appeal_deadline_months",),
      **_SAN)(_doc(_check, """
-    Computes the appeal deadline ``add_months(notification_date, 3)`` (D1); the notification date stands
-    in for the receipt date.  Whether the decision letter carried the appeal information is not recorded
-    in the model, so it is not checked.
+    Computes the appeal deadline ``add_months(R, 3)`` (D1) from the day the person received the decision
+    (``notification_received_date``), or from the notification date when the receipt is not recorded.
+    A decision letter recorded as not stating the appeal (``appeal_information_given`` false) is flagged;
+    not recorded: not judged.
     """))
 rule("R-SAN-14", title="Warning by registered letter with a chance to explain", severity=Severity.ADVISORY,
      citation="[Model A 004 L5412-5413; 000 L150]", **_SAN)(_doc(_check, """

@@ -285,38 +285,52 @@ class RuleSettings(BaseModel):
     local_max_repeated_years_per_cycle: int | None = Field(
         None,
         description=(
-            "Appendix B / R-STU-11: at most N repeated years per study cycle [Model A 004 L5273-5275]. "
-            "The model has no repeat count yet: documented, not checked."
+            "Appendix B / R-STU-11: at most N repeated years per study cycle [Model A 004 L5273-5275]; "
+            "checked on the academic years recorded as repeated."
         ),
     )
     local_students_summer_job: bool | None = Field(
         None,
         description=(
-            "Appendix B / R-STU-11: compulsory summer job for students [004 L1567-1572]. Not checked "
-            "(no field)."
+            "Appendix B / R-STU-11: compulsory summer job for students [004 L1567-1572]: the contract "
+            "states the work availability and each recorded summer without work needs a health/equity "
+            "reason."
         ),
     )
     local_job_applications_per_month: int | None = Field(
         None,
         description=(
-            "Appendix B: required job applications per month [Model C 004 L5640-5666]. Not checked (no "
-            "evidence records)."
+            "Appendix B: required job applications per month [Model C 004 L5640-5666] (R-LOC-04, on the "
+            "recorded evidence)."
         ),
     )
     local_course_attendance_percent: int | None = Field(
         None,
         description=(
-            "Appendix B: required course attendance [Model C 004 L5681-5696]. Not checked (no evidence "
-            "records)."
+            "Appendix B: required course attendance in % [Model C 004 L5681-5696] (R-LOC-05, on the "
+            "recorded attendance lists)."
         ),
     )
     local_sick_child_absences_per_year: int | None = Field(
         None,
-        description="Appendix B: absences for a sick child per year [Model C 004 L5688-5693]. Not checked.",
+        description=(
+            "Appendix B: absences for a sick child per calendar year [Model C 004 L5688-5693] (R-LOC-06, on "
+            "the recorded absences)."
+        ),
     )
     local_jokers_per_school_year: int | None = Field(
         None,
-        description="Appendix B: jokers per school year [Model C 004 L5706-5711]. Not checked.",
+        description=(
+            "Appendix B: jokers per school year [Model C 004 L5706-5711] (R-LOC-07, on the recorded "
+            "jokers)."
+        ),
+    )
+    local_monthly_proofs_due_last_working_day: bool = Field(
+        False,
+        description=(
+            "Appendix B: monthly job-application proofs and attendance lists are due by the last working "
+            "day of the month [Model C 004 L5664-5666, L5698-5704] (R-LOC-08, on the recorded evidence)."
+        ),
     )
     local_automatic_first_sanction_months: int | None = Field(
         None,
@@ -330,7 +344,7 @@ class RuleSettings(BaseModel):
         None,
         description=(
             "R-CS-09: monthly volunteer-allowance ceiling of the law of 3 July 2005 (not in the seeds; "
-            "None = not checked)."
+            "None = not checked; never applied to a reimbursement of actual costs)."
         ),
     )
 

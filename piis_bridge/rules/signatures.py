@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from piis_bridge.model import ContractStatus, PartyRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import Severity, rule
 
 __all__: list[str] = []
 
@@ -54,9 +54,20 @@ def _sig_02(ctx: RuleContext) -> None:
                  "signatures")
 
 
-document("R-SIG-03", title="The person receives a signed copy and the leaflet", severity=Severity.ADVISORY,
-         citation="[Model A 004 L5320-5321]",
-         doc="""The person receives a signed copy of the contract (and the explanatory leaflet) and the
-         receipt is recorded.  The canonical model has no field for the receipt yet
-         (``copy_received_by_beneficiary``, ``leaflet_received`` of rules.md 1.5), so this is not
-         automated.""")
+@rule("R-SIG-03", title="The person receives a signed copy and the leaflet", severity=Severity.ADVISORY,
+      citation="[Model A 004 L5320-5321]", applies=lambda c: c.copy_receipt is not None)
+def _sig_03(ctx: RuleContext) -> None:
+    """The person receives a signed copy of the contract and the explanatory leaflet, and declares the
+    receipt (``copy_receipt``).  Advisory, judged on a recorded receipt only (none recorded: nothing
+    checked, as before the field existed): a receipt dated before the contract was signed, or one
+    without the leaflet, gets a warning."""
+    receipt = ctx.contract.copy_receipt
+    assert receipt is not None
+    signed = ctx.signed_date
+    if signed is None or receipt.received_on < signed:
+        when = f"before the signature of {signed.isoformat()}" if signed else "but the contract is not signed"
+        ctx.flag(f"Contract {ctx.cid}: a signed copy was received on {receipt.received_on.isoformat()} {when}.",
+                 "copy_receipt.received_on")
+    if not receipt.leaflet_received:
+        ctx.flag(f"Contract {ctx.cid}: the person did not receive the explanatory leaflet with the copy.",
+                 "copy_receipt.leaflet_received")

@@ -181,10 +181,35 @@ def _stu_10(ctx: RuleContext) -> None:
       parameters=("local_max_repeated_years_per_cycle", "local_students_summer_job"))
 def _stu_11(ctx: RuleContext) -> None:
     """Local policies (at most one repeated year per cycle; compulsory summer job or a 1-month summer
-    suspension) are configurable only, never defaults.  With ``local_students_summer_job`` set, the
-    contract must state the student's work availability; the repeat limit needs a repeat count the
-    model does not carry yet, so it is documented but not checked."""
-    if ctx.settings.local_students_summer_job and ctx.contract.studies is not None:
-        if not (ctx.contract.studies.work_availability or "").strip():
+    suspension) are configurable only, never defaults.
+
+    - ``local_students_summer_job``: the contract must state the student's work availability, and a
+      recorded summer in which the student did not work (``studies.summer_jobs``) without a health or
+      equity reason (``exemption_reason``, [002 L269]) is flagged;
+    - ``local_max_repeated_years_per_cycle`` = N: the academic years recorded as repeated
+      (``repeated_year``) are counted per study cycle (the year's ``cycle``, else the block's); each
+      repeat beyond N is flagged unless the council allowed it (``repeat_allowed_by_council_date``,
+      "unless the council decides otherwise").  Years without ``repeated_year`` are not counted."""
+    c = ctx.contract
+    s = c.studies
+    if ctx.settings.local_students_summer_job and s is not None:
+        if not (s.work_availability or "").strip():
             ctx.flag(f"Contract {ctx.cid}: this CPAS requires a summer job; the contract does not state the "
                      "student's work availability.", "studies.work_availability")
+        for i, job in enumerate(s.summer_jobs):
+            if not job.worked and not (job.exemption_reason or "").strip():
+                ctx.flag(f"Contract {ctx.cid}: this CPAS requires a summer job; the student did not work in the "
+                         f"summer of {job.summer} and no health or equity reason is recorded.",
+                         f"studies.summer_jobs[{i}].worked")
+    limit = ctx.settings.local_max_repeated_years_per_cycle
+    if limit is not None and s is not None:
+        repeats: dict[str, int] = {}
+        for i, year in enumerate(s.academic_years):
+            if not year.repeated_year:
+                continue
+            cycle = (year.cycle or s.cycle or "").strip() or "(cycle not stated)"
+            repeats[cycle] = repeats.get(cycle, 0) + 1
+            if repeats[cycle] > limit and year.repeat_allowed_by_council_date is None:
+                ctx.flag(f"Contract {ctx.cid}: {year.academic_year} is repeated year {repeats[cycle]} in the "
+                         f"{cycle} cycle; this CPAS allows {limit} per cycle unless the council decides otherwise.",
+                         f"studies.academic_years[{i}].repeated_year")
