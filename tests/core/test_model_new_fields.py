@@ -39,9 +39,14 @@ def _fields(record: dict[str, Any]) -> list[str]:
     return [field for field, _ in _problems(record)]
 
 
+def _without_new_fields(raw: dict[str, Any]) -> dict[str, Any]:
+    for name in NEW_CONTRACT_FIELDS:
+        raw.pop(name, None)
+    return raw
+
+
 def test_a_file_without_the_new_fields_is_valid_and_dumps_without_them() -> None:
-    raw = _raw()
-    assert not any(name in raw for name in NEW_CONTRACT_FIELDS)
+    raw = _without_new_fields(_raw())
     contract = PIISContract.model_validate(raw)
     assert contract.refusals == [] and contract.evidence is None and contract.partner_obligation is None
     assert contract.cpas.annual_reports == [] and contract.sanctions == []
@@ -89,7 +94,7 @@ def _full(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_new_field_round_trips_exactly() -> None:
-    raw = _full(_raw())
+    raw = _full(_without_new_fields(_raw()))
     assert _problems(raw) == []
     contract = PIISContract.model_validate(raw)
     assert json.loads(dump_contract(contract)) == raw
@@ -129,7 +134,7 @@ def test_every_new_field_round_trips_exactly() -> None:
     ],
 )
 def test_a_problem_in_a_new_field_names_its_exact_path(change, field: str) -> None:  # noqa: ANN001
-    raw = _full(_raw())
+    raw = _full(_without_new_fields(_raw()))
     change(raw)
     assert _fields(raw) == [field]
 
