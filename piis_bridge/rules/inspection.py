@@ -268,9 +268,14 @@ def _rows(
                         f"{e.type.value}: social-inquiry report in the file")
                     (found if e.motivated_decision_ref else missing).append(f"{e.type.value}: motivated decision")
         elif item in ("I-10", "I-11"):
+            # evidence dated after the reference date did not exist yet on that day
             studies = c.studies
             investigation = studies.maintenance_debtors_investigation if studies is not None else None
+            if investigation is not None and investigation.investigated_on > on:
+                investigation = None
             recovery = studies.recovery_decision if studies is not None else None
+            if recovery is not None and recovery.decided_on > on:
+                recovery = None
             if not c.is_studies:
                 status = ItemStatus.NOT_APPLICABLE
                 found.append("not a studies PIIS")

@@ -96,6 +96,17 @@ def test_i10_i11_not_recorded_when_the_file_does_not_say() -> None:
     assert _item(make("u25-employment-project"), "I-10").status is ItemStatus.NOT_APPLICABLE
 
 
+def test_i10_i11_evidence_dated_after_the_reference_date_does_not_exist_yet() -> None:
+    def later(s: dict[str, Any]) -> None:
+        s["maintenance_debtors_investigation"] = {"investigated_on": "2026-11-23", "debtors_count": 1}
+        s["recovery_decision"] = {"decided_on": "2026-11-23", "recover": True}
+    contract = _studies(later)
+    assert _item(contract, "I-10").status is ItemStatus.NOT_RECORDED
+    assert _item(contract, "I-11").status is ItemStatus.NOT_RECORDED
+    on_the_day = next(i for i in inspect(contract, on=d("2026-11-23")).items if i.item == "I-10")
+    assert on_the_day.status is ItemStatus.PASS
+
+
 def test_i10_investigation_found() -> None:
     contract = _studies(lambda s: s.update(maintenance_debtors_investigation={
         "investigated_on": "2025-09-10", "debtors_count": 2, "able_to_pay": False}))
