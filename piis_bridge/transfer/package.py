@@ -4,9 +4,11 @@ Why a minimal copy of the canonical contract: the new CPAS must check whether it
 desirable to take the commitments over (R-TRF-06), continue a running sanction (R-SAN-10) and
 claim only the remaining subsidy months (R-SUB-07).  It needs the contract's content and history
 for that, the person's identity to match its own file, and who to call at the old CPAS.  It does
-not need the partner, the RI amounts month by month, the needs-assessment notes, the pre-signature
-paperwork, warnings and hearings of sanctions already carried out, or the older residences and DIS
-history (the new CPAS does its own social inquiry).  :func:`minimise_contract` drops those.
+not need the partner (nor the partner's obligation record), the RI amounts month by month, the
+needs-assessment notes, the pre-signature paperwork, refusals, the choice of means, the copy receipt,
+the evidence handed in (proofs, absences, jokers), warnings and hearings of sanctions already carried
+out, or the older residences and DIS history (the new CPAS does its own social inquiry).
+:func:`minimise_contract` drops those.
 """
 
 from __future__ import annotations
@@ -166,6 +168,11 @@ def minimise_contract(contract: PIISContract, *, end_date: date, keep_sanction_i
         interview_requests=[],
         assistance_person=None,
         means_choice_note=None,
+        partner_obligation=None,
+        refusals=[],
+        means_choice=None,
+        copy_receipt=None,
+        evidence=None,
         warnings=[w.model_dump(mode="python") for w in contract.warnings if w.warning_id in warning_ids],
         sw_opinions=[o.model_dump(mode="python") for o in contract.sw_opinions if o.opinion_id in opinion_ids],
         hearings=[h.model_dump(mode="python") for h in contract.hearings if h.hearing_id in hearing_ids],

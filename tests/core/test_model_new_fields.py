@@ -221,3 +221,21 @@ def test_validate_command_reports_the_new_fields_with_their_path_and_no_niss(tmp
     ]
     for niss in (good["beneficiary"]["niss"], good["partner"]["niss"]):
         assert niss not in result.output
+
+
+def test_the_new_personal_facts_stay_at_the_cpas_in_a_transfer_package() -> None:
+    """The hand-over package is minimal (piis_bridge.transfer.package): the partner's obligation record,
+    refusals, the choice of means, the copy receipt and the evidence (health-related absences among them)
+    are left out, like the partner and the needs assessment."""
+    from datetime import date
+
+    from piis_bridge.model import TransferRequest
+    from piis_bridge.transfer.package import minimise_contract
+
+    contract = PIISContract.model_validate(_full(_without_new_fields(_raw())))
+    transfer = TransferRequest(transfer_id="T1", residence_change_date=date(2026, 10, 1), from_cpas_ins="62063",
+                               to_cpas_ins="21004", consent="GIVEN")
+    inner = minimise_contract(contract, end_date=date(2026, 10, 1), keep_sanction_ids=set(), transfer=transfer)
+    assert inner.partner is None and inner.partner_obligation is None
+    assert inner.refusals == [] and inner.means_choice is None and inner.copy_receipt is None and inner.evidence is None
+    assert inner.orientation_reason == contract.orientation_reason  # contract content travels
