@@ -171,10 +171,13 @@ def _recorded(ctx: RuleContext) -> list[tuple[PersonObligation, ObligationAssess
     and, when the partner's own assessment is recorded, for the partner: R-OBL-01..07 judge each
     partner separately (R-OBL-09).  Without ``partner_obligation`` only the beneficiary's record is
     compared with the facts, as before that field existed."""
-    c = ctx.contract
-    out = [(ctx.obligations[0], c.obligation, "obligation", c.beneficiary)]
-    if c.partner is not None and c.partner_obligation is not None and len(ctx.obligations) > 1:
-        out.append((ctx.obligations[1], c.partner_obligation, "partner_obligation", c.partner))
+    out = ctx.cache.get("obligation.recorded")
+    if out is None:  # built once per contract, read by six rules
+        c = ctx.contract
+        out = [(ctx.obligations[0], c.obligation, "obligation", c.beneficiary)]
+        if c.partner is not None and c.partner_obligation is not None and len(ctx.obligations) > 1:
+            out.append((ctx.obligations[1], c.partner_obligation, "partner_obligation", c.partner))
+        ctx.cache["obligation.recorded"] = out
     return out
 
 
