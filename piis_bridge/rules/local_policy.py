@@ -217,3 +217,25 @@ def _loc_08(ctx: RuleContext) -> None:
         elif status is DateStatus.OVERDUE:
             ctx.flag(f"Contract {ctx.cid}: the {what} of {month:%Y-%m} was due by {due.isoformat()} and has not "
                      "been handed in.", field)
+
+
+@rule("R-LOC-09", title="Automatic first sanction (local length)", severity=Severity.LOCAL,
+      citation="[004 L1510-1513] (Appendix B)", applies=lambda c: bool(c.sanctions),
+      parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"))
+def _loc_09(ctx: RuleContext) -> None:
+    """One council suspends the RI for 1 month at every first sanction.  With
+    ``local_automatic_first_sanction_months`` = N, each recorded sanction that is not a repeat offence
+    must run N months: from its start to ``add_months(start, N) - 1 day`` (D1, Q-12); another length is
+    noted at the local-policy level.  The law only caps the length (R-SAN-06) and allows shorter ones
+    (R-SAN-12): this is the CPAS's own rule, never a legal finding."""
+    months = ctx.settings.local_automatic_first_sanction_months
+    if months is None:
+        return
+    for i, s in enumerate(ctx.contract.sanctions):
+        if s.is_recidivism:
+            continue
+        expected = add_months(s.start_date, months) - _DAY
+        if s.end_date != expected:
+            ctx.flag(f"Contract {ctx.cid}: first sanction {s.sanction_id} runs {s.start_date.isoformat()} to "
+                     f"{s.end_date.isoformat()}; this CPAS's automatic first sanction is {months} month(s) (to "
+                     f"{expected.isoformat()}).", f"sanctions[{i}].end_date")

@@ -334,7 +334,10 @@ class RuleSettings(BaseModel):
     )
     local_automatic_first_sanction_months: int | None = Field(
         None,
-        description="Appendix B: automatic first sanction length [004 L1510-1513] (part 2, sanctions).",
+        description=(
+            "Appendix B: automatic first sanction length in months [004 L1510-1513] (R-LOC-09, on the "
+            "recorded sanctions)."
+        ),
     )
     local_policy_level: Literal["warning", "error"] = Field(
         "warning",

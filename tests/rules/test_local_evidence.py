@@ -191,3 +191,47 @@ def test_r_loc_08_attendance_list_not_handed_in(on: str, status: str, flagged: b
 def test_r_loc_08_off_by_default() -> None:
     report = run(_with(_jobs(("2026-07-01", 8, "2026-09-15"))), on="2026-11-22")
     assert not _found(report, "R-LOC-08") and not [d for d in report.dates if d.rule_id == "R-LOC-08"]
+
+
+# --- R-LOC-09: automatic first sanction --------------------------------------------------------------
+
+def _sanction_s1(start: str, end: str):  # noqa: ANN202
+    return make("sanction-history", lambda x: x["sanctions"][0].update(start_date=start, end_date=end))
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "flagged"),
+    [
+        ("2025-08-01", "2025-08-31", False),  # the example: a whole month
+        ("2025-08-01", "2025-08-30", True),  # a day short
+        ("2025-08-01", "2025-08-07", True),  # a lawful week (R-SAN-12), not this CPAS's policy
+    ],
+)
+def test_r_loc_09_first_sanction_length(start: str, end: str, flagged: bool) -> None:
+    report = run(_sanction_s1(start, end), on="2026-03-01", local_automatic_first_sanction_months=1)
+    found = report.by_rule("R-LOC-09")
+    assert [f.fields for f in found] == ([("sanctions[0].end_date",)] if flagged else [])
+    assert not run(_sanction_s1(start, end), on="2026-03-01").by_rule("R-LOC-09")  # no local policy
+
+
+def test_r_loc_09_month_ends_and_leap_years() -> None:
+    # D1 / Q-12: from 31 January one month ends on the day before 28 (29) February
+    assert not _sanction_month("2025-01-31", "2025-02-27")
+    assert _sanction_month("2025-01-31", "2025-02-28")
+    assert not _sanction_month("2028-01-31", "2028-02-28")
+
+
+def _sanction_month(start: str, end: str) -> list:
+    def change(x: dict[str, Any]) -> None:
+        s1 = x["sanctions"][0]
+        s1.update(decision_date="2024-12-10", notification_date="2024-12-12", start_date=start, end_date=end)
+        s1.pop("notification_received_date", None)
+        s1.pop("sursis", None)
+        x["sanctions"] = [s1]
+    return run(make("sanction-history", change), on="2028-06-01", local_automatic_first_sanction_months=1).by_rule(
+        "R-LOC-09")
+
+
+def test_r_loc_09_repeat_offences_are_not_first_sanctions() -> None:
+    report = run(make("sanction-history"), on="2026-03-01", local_automatic_first_sanction_months=1)
+    assert not report.by_rule("R-LOC-09")  # S2 (two months) is a repeat of S1
