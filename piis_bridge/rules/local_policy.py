@@ -14,6 +14,7 @@ from piis_bridge.rules.calendar import WorkingCalendar, add_months, age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.evaluations import contract_end
 from piis_bridge.rules.registry import Era, Severity, rule
+from piis_bridge.rules.sanctions import _has_sanctions
 from piis_bridge.rules.report import DateStatus
 
 __all__ = ["last_working_day_of_month"]
@@ -220,7 +221,7 @@ def _loc_08(ctx: RuleContext) -> None:
 
 
 @rule("R-LOC-09", title="Automatic first sanction (local length)", severity=Severity.LOCAL,
-      citation="[004 L1510-1513] (Appendix B)", applies=lambda c: bool(c.sanctions),
+      citation="[004 L1510-1513] (Appendix B)", applies=_has_sanctions,  # the R-SAN precondition: asked once
       parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"))
 def _loc_09(ctx: RuleContext) -> None:
     """One council suspends the RI for 1 month at every first sanction.  With
