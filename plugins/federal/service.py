@@ -63,6 +63,31 @@ class FederalSettings(BaseModel):
     integration_chunk: int = 1000  # ManageAccess requests per SSDN message
 
 
+def _outcome_of_entry(entry: Any) -> SubmissionOutcome:
+    """What the ledger says of one form, as the hooks return it (PENDING while not answered)."""
+    status = FormStatus(entry.status)
+    evaluation = {FormStatus.ACCEPTED: Evaluation.ACCEPTED, FormStatus.REFUSED: Evaluation.REFUSED,
+                  FormStatus.PARTIALLY_ACCEPTED: Evaluation.PARTIALLYACCEPTED,
+                  FormStatus.BLOCKED: Evaluation.BLOCKED}.get(status, Evaluation.PENDING)
+    return SubmissionOutcome(client_reference=entry.key, kind=FormKind(entry.kind), status=status,
+                             evaluation=evaluation, ticket=entry.ticket, reference=entry.reference,
+                             percentage=entry.percentage, accepted_amount=entry.accepted_amount,
+                             issues=[FormIssue(**e) for e in (entry.errors or [])])
+
+
+def _forms_interact(forms: Sequence[FederalForm]) -> bool:
+    """True when recording one form of the chunk could change how another is recorded: two different forms B
+    for the same person and period (the second is decided against the first: correction or not).  The same
+    form twice does not: the second is the first's ledger entry."""
+    seen: dict[tuple[str, str], tuple[str, str | None]] = {}
+    for form in forms:
+        if form.kind is FormKind.B:
+            slot, what = (form.niss, form.period_key), (form.content_hash(), form.client_reference)
+            if seen.setdefault(slot, what) != what:
+                return True
+    return False
+
+
 def outcome_from_result(result: Any, kind: str, ticket: str | None = None) -> SubmissionOutcome:
     evaluation = Evaluation(result.evaluation)
     status = {Evaluation.ACCEPTED: FormStatus.ACCEPTED, Evaluation.REFUSED: FormStatus.REFUSED,
@@ -143,7 +168,26 @@ class FederalService:
         return Prepared(form, xml, validate_form(form, element), element)
 
     def record(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
-        """Build step: record every form (built); an invalid one is refused locally and never leaves."""
+        """Build step: record every form (built); an invalid one is refused locally and never leaves.
+
+        Chunk by chunk in bulk (one parse and XSD pass, one ledger insert, one read of the outcomes) when no
+        form of the chunk can change how another is recorded; otherwise (two forms B for the same person and
+        EntryDate, or a form refused locally, which later forms see in the ledger) that chunk goes form by
+        form, in order, exactly as before."""
+        outcomes: list[SubmissionOutcome] = []
+        for part in chunks(forms, max(1, self.settings.batch_size)):
+            if _forms_interact(part):
+                outcomes.extend(self._record_each(part))
+                continue
+            prepared = self._prepare_chunk(part)
+            if any(p.issues for p in prepared):
+                outcomes.extend(self._record_each(part))  # nothing was written: the same forms, one by one
+                continue
+            self.ledger.record_new([(p.form, p.xml) for p in prepared])
+            outcomes.extend(self._outcomes_of([p.form.client_reference for p in prepared]))
+        return outcomes
+
+    def _record_each(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
         outcomes = []
         for form in forms:
             prepared = self.prepare(form)
@@ -176,23 +220,28 @@ class FederalService:
             counts["known"] += len(good) - created
         return counts
 
+    def _outcomes_of(self, keys: Sequence[str]) -> list[SubmissionOutcome]:
+        """The outcome of each key, in order, read in one query per 900 keys."""
+        from sqlalchemy import select
+
+        from piis_bridge.ledger import FormEntry
+
+        entries: dict[str, Any] = {}
+        unique = list(dict.fromkeys(keys))
+        with self.ledger.sessions() as s:
+            for i in range(0, len(unique), 900):
+                entries.update((e.key, e) for e in s.scalars(select(FormEntry).where(FormEntry.key.in_(unique[i:i + 900]))))
+        return [_outcome_of_entry(entries[key]) for key in keys]
+
     def _outcome_of(self, key: str) -> SubmissionOutcome:
-        entry = self.ledger.get(key)
-        status = FormStatus(entry.status)
-        evaluation = {FormStatus.ACCEPTED: Evaluation.ACCEPTED, FormStatus.REFUSED: Evaluation.REFUSED,
-                      FormStatus.PARTIALLY_ACCEPTED: Evaluation.PARTIALLYACCEPTED,
-                      FormStatus.BLOCKED: Evaluation.BLOCKED}.get(status, Evaluation.PENDING)
-        return SubmissionOutcome(client_reference=key, kind=FormKind(entry.kind), status=status, evaluation=evaluation,
-                                 ticket=entry.ticket, reference=entry.reference, percentage=entry.percentage,
-                                 accepted_amount=entry.accepted_amount,
-                                 issues=[FormIssue(**e) for e in (entry.errors or [])])
+        return _outcome_of_entry(self.ledger.get(key))
 
     # ------------------------------------------------------------------ sending
     def submit(self, forms: Sequence[FederalForm], mode: str | None = None) -> list[SubmissionOutcome]:
         """Record then send; returns one outcome per form (PENDING with a ticket in batch mode)."""
         outcomes = self.record(forms)
         self.send_built(mode=mode)
-        return [self._outcome_of(o.client_reference) for o in outcomes]
+        return self._outcomes_of([o.client_reference for o in outcomes])
 
     def send_built(self, mode: str | None = None, limit: int | None = None) -> int:
         """Send every *built* form of this CPAS (oldest first), one dossier form at a time.
@@ -207,7 +256,7 @@ class FederalService:
             ready = [e for e in chunk if e.dossier not in busy]
             if not ready:
                 break
-            elements = {e.key: self._xml_of(e) for e in ready}
+            elements = dict(zip((e.key for e in ready), self._elements_of(ready)))
             needs = _needs((e.niss, elements[e.key]) for e in ready)
             integrated = self.ensure_integrated(needs)
             ready = [e for e in ready if e.niss in integrated or e.niss not in needs]
@@ -220,6 +269,18 @@ class FederalService:
             if limit and sent >= limit:
                 break
         return sent
+
+    def _elements_of(self, entries: Sequence[Any]) -> list[etree._Element]:
+        """The recorded bytes of several forms, each checked against its hash, parsed in one pass."""
+        from piis_connectors.federal import dis
+
+        for entry in entries:
+            if payload_hash(entry.xml) != entry.payload_hash:
+                raise RuntimeError(f"payload of form {entry.key} changed since it was recorded")
+        try:
+            return list(dis.parse_forms(entry.xml.encode() for entry in entries))
+        except etree.XMLSyntaxError:  # e.g. a row written by another version: one by one
+            return [self._xml_of(entry) for entry in entries]
 
     def _xml_of(self, entry: Any) -> etree._Element:
         """The exact bytes recorded (and hashed) at build time: what is sent is what was validated."""
