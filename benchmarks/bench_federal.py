@@ -1,6 +1,6 @@
 """Benchmark of the federal path (issue #5): build + validate, and submit + acknowledge, online vs batch.
 
-Run:  .venv/bin/python benchmarks/bench_federal.py --forms 100000 --online 1000
+Run:  .venv/bin/python benchmarks/bench_federal.py --forms 100000 --online 200 --build 5000
 
 What is measured (each on its own, on this machine):
 1. forms built from a canonical contract + serialised + validated against our DIS XSD, per second;
@@ -10,6 +10,10 @@ What is measured (each on its own, on this machine):
 3. online, end to end: one form per SOAP call, answered immediately, per second;
 4. peak RSS of this process (client side) and of the simulator process.  Forms are streamed from a
    generator in chunks, so peak memory must not grow with ``--forms`` (compare two runs).
+
+The CPU seconds of the client (this process) and of the simulator process during the batch run are printed
+too (``batch_client_cpu_s``, ``batch_simulator_cpu_s``): on a shared machine they move far less than the wall
+time, and on two cores the batch can only finish in about the larger of the two when both overlap.
 
 The simulator runs in its own process (``python -m piis_connectors.federal.simulator.server``), as the
 remote side would, so client and server do not share a GIL.  NISS integration (ManageAccess REGISTER) is
@@ -174,6 +178,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 raise AssertionError(f"online: not every form was accepted: {counts}")
             figures["online_per_s"] = round(args.online / (t1 - t0))
 
+            figures["load_average_at_end"] = round(os.getloadavg()[0], 1)
             figures["client_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
             figures["simulator_peak_rss_mb"] = round(_vm_hwm_mb(proc.pid), 1)
             admin.close()
