@@ -1,0 +1,69 @@
+"""The ledger's bulk paths (driver executemany with each column's bind processor) on PostgreSQL, the
+production database: what is written reads back exactly as through SQLAlchemy, as on SQLite."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime, timezone
+
+import pytest
+
+from piis_bridge.forms import Evaluation, FormIssue, FormKind, FormStatus, SubmissionOutcome
+from piis_bridge.ledger import Ledger
+
+from .test_ledger import form
+from .conftest import niss
+
+pytestmark = pytest.mark.services
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def ledger(request, tmp_path) -> Iterator[Ledger]:
+    if request.param == "sqlite":
+        yield Ledger.open(f"sqlite:///{tmp_path / 'ledger.sqlite3'}")
+        return
+    from tests.conftest import require_service
+
+    require_service("postgres")
+    import psycopg
+
+    name = f"piis_ledger_{uuid.uuid4().hex[:10]}"
+    admin = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    ledger = Ledger.open(f"postgresql://postgres@127.0.0.1:5432/{name}")
+    try:
+        yield ledger
+    finally:
+        ledger.sessions.kw["bind"].dispose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_bulk_insert_and_answers_read_back_exactly(ledger: Ledger) -> None:
+    forms = [form(niss=niss(counter=60 + i), dossier=f"P{i}") for i in range(3)]
+    keys = ledger.record_new([(f, f"<x{i}/>".encode()) for i, f in enumerate(forms)], sent={forms[0].with_key().client_reference})
+    assert len(keys) == 3 and ledger.record_new([(forms[0], b"<x0/>")]) == []
+    first = ledger.get(keys[0])
+    assert first.status == "sent" and first.sent_at is not None and first.errors == [] and first.xml == "<x0/>"
+    assert ledger.get(keys[1]).status == "built" and ledger.get(keys[1]).sent_at is None
+    received = datetime(2025, 4, 10, 9, 30)
+    ledger.mark_sent(keys[1:])
+    ledger.apply([
+        SubmissionOutcome(client_reference=keys[0], kind=FormKind.B, status=FormStatus.SENT,
+                          evaluation=Evaluation.ACCEPTED, percentage=7500, accepted_amount=120000, reference="S000000001",
+                          received_at=received.replace(tzinfo=timezone.utc), ticket="t-1"),
+        SubmissionOutcome(client_reference=keys[1], kind=FormKind.B, status=FormStatus.SENT,
+                          evaluation=Evaluation.REFUSED, received_at=received,
+                          issues=[FormIssue(code="B00001", field="Category", rubric="11 Catégorie", message="é <&>")]),
+    ])
+    a, r = ledger.get(keys[0]), ledger.get(keys[1])
+    assert (a.status, a.percentage, a.accepted_amount, a.reference, a.ticket) == ("accepted", 7500, 120000, "S000000001", "t-1")
+    assert a.received_at == received and a.answered_at is not None
+    assert r.status == "refused" and r.errors == [{"code": "B00001", "severity": "ERROR", "field": "Category",
+                                                   "rubric": "11 Catégorie", "message": "é <&>"}]
+    assert r.ticket is None
+    ledger.integration_pending("liege", {forms[2].niss: date(2025, 1, 1)})
+    ledger.integration_done("liege", {forms[2].niss: date(2024, 12, 1)})
+    assert ledger.integrations("liege", [forms[2].niss]) == {forms[2].niss: ("done", date(2024, 12, 1))}
