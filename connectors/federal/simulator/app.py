@@ -46,6 +46,7 @@ _BOMB = (b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lo
          b'</soap:Body></soap:Envelope>')
 
 StartResponse = Callable[..., Any]
+_YIELD_AT_MOST = 0.05  # seconds the batch worker waits for SOAP calls in progress before each slice
 
 
 def _soap(body: etree._Element) -> bytes:
@@ -87,6 +88,13 @@ class SimulatorApp:
         self.max_request_bytes = max_request_bytes
         self._stop = threading.Event()
         self._worker: threading.Thread | None = None
+        # SOAP calls in progress: the batch worker waits for none (at most _YIELD_AT_MOST each time), so a
+        # call is not slowed down by an evaluation sharing the interpreter lock and the store lock with it;
+        # the worker uses the time the client spends between calls.
+        self._calls_in_progress = 0
+        self._calls_lock = threading.Lock()
+        self._no_call = threading.Event()
+        self._no_call.set()
         self._wsdl = (schemas.WSDL_PATH).read_text(encoding="utf-8")
         self._last_reply: bytes | None = None
         self._faults_maybe = True  # faults are added only through the admin API: skip the lookup when none are left
@@ -111,14 +119,27 @@ class SimulatorApp:
             except Exception:  # pragma: no cover - keep the worker alive; state is transactional
                 time.sleep(0.2)
 
-    def process_due_batches(self, slice_size: int = 200) -> int:
-        """Evaluate due batches in arrival order, in short transactions so that SOAP calls interleave."""
+    def _call_started(self) -> None:
+        with self._calls_lock:
+            self._calls_in_progress += 1
+            self._no_call.clear()
+
+    def _call_ended(self) -> None:
+        with self._calls_lock:
+            self._calls_in_progress -= 1
+            if self._calls_in_progress == 0:
+                self._no_call.set()
+
+    def process_due_batches(self, slice_size: int = 100) -> int:
+        """Evaluate due batches in arrival order, in short transactions so that SOAP calls interleave; before
+        each slice, give way to the SOAP calls in progress (never for more than ``_YIELD_AT_MOST``)."""
         done = 0
         with self.store.lock:
             tickets = self.store.db.execute("SELECT ticket, kbo FROM batches WHERE done=0 AND due<=? ORDER BY rowid",
                                             (time.time(),)).fetchall()
         for ticket, kbo in tickets:
             while True:
+                self._no_call.wait(_YIELD_AT_MOST)
                 with self.store.lock:
                     db = self.store.db
                     db.execute("BEGIN")
@@ -158,7 +179,11 @@ class SimulatorApp:
                 if not self._authorised(environ):
                     return self._respond(start_response, "401 Unauthorized", b"", "text/plain",
                                          [("WWW-Authenticate", 'Basic realm="bcss"')])
-                return self._soap_call(environ, start_response)
+                self._call_started()
+                try:
+                    return self._soap_call(environ, start_response)
+                finally:
+                    self._call_ended()
             return self._respond(start_response, "404 Not Found", b"not found", "text/plain")
         except Exception as exc:  # the simulator must answer, not crash the test run
             return self._respond(start_response, "500 Internal Server Error",
