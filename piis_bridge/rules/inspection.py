@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -87,24 +87,22 @@ ITEMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def _status(errors: list[Finding], warnings: list[Finding], missing: list[str]) -> ItemStatus:
-    if errors or missing:
-        return ItemStatus.FAIL
-    return ItemStatus.WARNING if warnings else ItemStatus.PASS
-
-
 # rule id -> (item position, rank of the rule among the item's engine rules), for every item naming it
 _PLACES: dict[str, list[tuple[int, int]]] = {}
 for _pos, (_, _, _rule_ids) in enumerate(ITEMS):
     for _rank, _rid in enumerate(_rule_ids):
         _PLACES.setdefault(_rid, []).append((_pos, _rank))
-_NO_FINDINGS: list[tuple[int, int, Finding]] = []
-_JSON_STATUS = {s: s.value for s in ItemStatus}  # what model_dump(mode="json") writes
-
-# One item as plain data: (item, question, engine rules, status, evidence found, evidence missing,
-# related findings).  The engine turns the rows straight into the report's JSON section (100,000
-# contracts per run); :func:`inspection_checklist` builds the models from them.
-_Row = tuple[str, str, tuple[str, ...], ItemStatus, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+_FAIL = ItemStatus.FAIL.value
+_PASS = ItemStatus.PASS.value
+_WARN = ItemStatus.WARNING.value
+_NA = ItemStatus.NOT_APPLICABLE.value
+_NOT_RECORDED = ItemStatus.NOT_RECORDED.value
+_ERROR, _WARNING = Level.ERROR, Level.WARNING
+_IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
+_BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
+_IN_PERSON = EvaluationMode.IN_PERSON
+_NEEDED_PARTIES = ((_BENEFICIARY, None, f"signature of the {_BENEFICIARY.value.lower()}"),
+                   (_CPAS, None, f"signature of the {_CPAS.value.lower()}"))
 
 
 def inspection_checklist(
@@ -120,11 +118,12 @@ def inspection_checklist(
     *obligations* is the engine's R-OBL summary (for the deadline of I-02 and I-06); *subsidy_months*
     the (month, subsidy cents) of the subsidy schedule (for the amount at risk).
     """
-    rows, ready = _rows(contract, findings, on, obligations, sum(cents for _, cents in subsidy_months),
-                        contract.signed_date)
-    items = tuple(ChecklistItem(item=item, question=question, engine_rules=rule_ids, status=status,
-                                evidence_found=found, evidence_missing=missing, findings=related)
-                  for item, question, rule_ids, status, found, missing, related in rows)
+    rows, ready = _items(contract, findings, on, obligations, sum(cents for _, cents in subsidy_months),
+                         contract.signed_date)
+    items = tuple(ChecklistItem(item=r["item"], question=r["question"], engine_rules=tuple(r["engine_rules"]),
+                                status=ItemStatus(r["status"]), evidence_found=tuple(r["evidence_found"]),
+                                evidence_missing=tuple(r["evidence_missing"]), findings=tuple(r["findings"]))
+                  for r in rows)
     return InspectionChecklist(contract_id=contract.contract_id, reference_date=on, items=items, ready=ready,
                                subsidy_at_risk_cents=0 if ready else _at_risk(subsidy_months, on))
 
@@ -135,171 +134,207 @@ def _at_risk(subsidy_months: Sequence[tuple[date, int]], on: date) -> int:
     return sum(cents for m, cents in subsidy_months if m <= month)
 
 
-def _rows(
+def _related(findings: Iterable[Finding]) -> list[list[Finding]] | None:
+    """The error and warning findings of each item, in the order of its engine rules, then in recording
+    order (errors first, then warnings); None when no finding concerns any item."""
+    buckets: list[list[tuple[int, int, Finding]]] | None = None
+    for seq, f in enumerate(findings):
+        places = _PLACES.get(f.rule_id)
+        if places is None or f.level is not _ERROR and f.level is not _WARNING:
+            continue
+        if buckets is None:
+            buckets = [[] for _ in ITEMS]
+        for pos, rank in places:
+            buckets[pos].append((rank, seq, f))
+    if buckets is None:
+        return None
+    out: list[list[Finding]] = []
+    for bucket in buckets:
+        if len(bucket) > 1:
+            bucket.sort(key=lambda x: (x[0], x[1]))
+        out.append([f for _, _, f in bucket if f.level is _ERROR] + [f for _, _, f in bucket if f.level is _WARNING])
+    return out
+
+
+def _items(
     contract: PIISContract,
     findings: Iterable[Finding],
     on: date,
     obligations: Sequence[PersonObligation],
     subsidy_total: int,
     signed: date | None,
-) -> tuple[list[_Row], bool]:
-    """The items and whether the file is ready (no item fails); *subsidy_total*: the schedule's total,
-    *signed*: ``contract.signed_date``."""
+) -> tuple[list[dict[str, Any]], bool]:
+    """The eleven items in their JSON form (``ChecklistItem.model_dump(mode="json")``) and whether the
+    file is ready (no item fails); *subsidy_total*: the schedule's total, *signed*: ``contract.signed_date``.
+
+    Why JSON and straight-line code: the engine writes these dicts into ``Report.sections["inspection"]``
+    for 100,000 contracts a night; :func:`inspection_checklist` builds the models from them."""
     c = contract
-    # The findings of each item, in the order of its engine rules (then in recording order).
-    buckets: list[list[tuple[int, int, Finding]]] = [_NO_FINDINGS] * len(ITEMS)
-    for seq, f in enumerate(findings):
-        places = _PLACES.get(f.rule_id)
-        if places is None:
-            continue
-        for pos, rank in places:
-            if buckets[pos] is _NO_FINDINGS:
-                buckets[pos] = []
-            buckets[pos].append((rank, seq, f))
+    related = _related(findings)
     ob = obligations[0] if obligations else None
-    items: list[_Row] = []
-    for (item, question, rule_ids), bucket in zip(ITEMS, buckets):
-        if bucket:
-            bucket.sort(key=lambda x: (x[0], x[1]))
-            errors = [f for _, _, f in bucket if f.level is Level.ERROR]
-            warnings = [f for _, _, f in bucket if f.level is Level.WARNING]
+    out: list[dict[str, Any]] = []
+    ready = True
+
+    def add(pos: int, status: str | None, found: list[str], missing: list[str]) -> None:
+        nonlocal ready
+        item, question, rule_ids = ITEMS[pos]
+        mine = related[pos] if related is not None else _NONE
+        if status is None:
+            if missing or (mine and mine[0].level is _ERROR):
+                status = _FAIL
+            else:
+                status = _WARN if mine else _PASS
+        if status is _FAIL:
+            ready = False
+        out.append({"item": item, "question": question, "engine_rules": list(rule_ids), "status": status,
+                    "evidence_found": found, "evidence_missing": missing,
+                    "findings": [f"{f.rule_id}: {f.message}" for f in mine] if mine else []})
+
+    # I-01: needs assessment
+    na = c.needs_assessment
+    if na is None:
+        add(0, None, [], ["no needs assessment ('bilan social') in the file"])
+    else:
+        found = [f"needs assessment of {na.assessed_on.isoformat()} by {na.author}"]
+        add(0, None, found, ["the needs assessment is dated after the signature"]
+            if signed is not None and na.assessed_on > signed else [])
+
+    # I-02: drawn up within the deadline
+    deadline = ob.deadline if ob else None
+    if ob is not None and not ob.mandatory and deadline is None:
+        add(1, _NA, ["optional PIIS without a decision to conclude one: no deadline"], [])
+    elif ob is not None and ob.exempted:
+        add(1, _NA, ["motivated exemption: no deadline"], [])
+    else:
+        found = []
+        missing = []
+        if deadline is not None:
+            found.append(f"deadline {deadline.isoformat()}")
+        if signed is not None:
+            found.append(f"signed on {signed.isoformat()}")
+            if deadline is not None and signed > deadline:
+                missing.append("signed after the deadline")
+        elif deadline is not None and on > deadline:
+            missing.append("not signed and the deadline has passed")
+        add(1, None, found, missing)
+
+    # I-03: mandatory mentions
+    found = []
+    missing = []
+    (found if c.objectives else missing).append("objectives")
+    (found if c.action_domains else missing).append("action domains")
+    (found if c.commitments else missing).append("commitments of each party")
+    found.append("duration (start and end dates)")
+    (found if c.evaluation_arrangement is not None else missing).append("evaluation arrangements")
+    roles = {w.role for w in c.social_workers}
+    (found if _IN_CHARGE in roles else missing).append("social worker in charge")
+    (found if _SUBSTITUTE in roles else missing).append("substitute social worker")
+    if c.encouragement_premium is not None:
+        found.append("encouragement premium amount and conditions")
+    if c.third_parties:
+        (found if all(t.execution_role for t in c.third_parties) else missing).append("third parties' roles")
+    add(2, None, found, missing)
+
+    # I-04: signatures
+    found = []
+    missing = []
+    parties = {(s.party, s.third_party_id) for s in c.signatures if s.for_version == 1}
+    for party, tp, label in _NEEDED_PARTIES:
+        (found if (party, tp) in parties else missing).append(label)
+    for t in c.third_parties:
+        (found if (_THIRD_PARTY, t.party_id) in parties else missing).append(f"signature of the third party {t.party_id}")
+    add(3, None, found, missing)
+
+    # I-05: community service
+    cs = c.community_service
+    if cs is None:
+        add(4, _NA, ["no community service"], [])
+    else:
+        found = [f"community service: {cs.nature}"]
+        missing = []
+        (found if cs.insurance_verified else missing).append("insurance checked by the CPAS")
+        (found if cs.agreed_by_person and cs.agreed_by_cpas else missing).append("agreement of the person and of the CPAS")
+        add(4, None, found, missing)
+
+    # I-06: absence of a PIIS motivated
+    if signed is not None:
+        add(5, _NA, ["a PIIS was concluded"], [])
+    elif c.obligation.exemption is not None:
+        ex = c.obligation.exemption
+        add(5, None, [f"motivated {ex.ground.value.lower()} exemption of {ex.motivated_decision_date.isoformat()}"],
+            [] if ex.motivated_separately_from_work_willingness
+            else ["exemption not motivated separately from willingness to work"])
+    elif ob is not None and ob.mandatory:
+        if ob.deadline is not None and on > ob.deadline:
+            add(5, None, [], ["mandatory PIIS neither concluded nor exempted by a motivated decision"])
         else:
-            errors = warnings = []
-        found: list[str] = []
-        missing: list[str] = []
-        status: ItemStatus | None = None
-        if item == "I-01":
-            if c.needs_assessment is None:
-                missing.append("no needs assessment ('bilan social') in the file")
-            else:
-                found.append(f"needs assessment of {c.needs_assessment.assessed_on.isoformat()} by "
-                             f"{c.needs_assessment.author}")
-                if signed is not None and c.needs_assessment.assessed_on > signed:
-                    missing.append("the needs assessment is dated after the signature")
-        elif item == "I-02":
-            deadline = ob.deadline if ob else None
-            if ob is not None and not ob.mandatory and deadline is None:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("optional PIIS without a decision to conclude one: no deadline")
-            elif ob is not None and ob.exempted:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("motivated exemption: no deadline")
-            else:
-                if deadline is not None:
-                    found.append(f"deadline {deadline.isoformat()}")
-                if signed is not None:
-                    found.append(f"signed on {signed.isoformat()}")
-                    if deadline is not None and signed > deadline:
-                        missing.append("signed after the deadline")
-                elif deadline is not None and on > deadline:
-                    missing.append("not signed and the deadline has passed")
-        elif item == "I-03":
-            present = {
-                "objectives": bool(c.objectives), "action domains": bool(c.action_domains),
-                "commitments of each party": bool(c.commitments), "duration (start and end dates)": True,
-                "evaluation arrangements": c.evaluation_arrangement is not None,
-                "social worker in charge": any(w.role is WorkerRole.IN_CHARGE for w in c.social_workers),
-                "substitute social worker": any(w.role is WorkerRole.SUBSTITUTE for w in c.social_workers),
-            }
-            if c.encouragement_premium is not None:
-                present["encouragement premium amount and conditions"] = True
-            if c.third_parties:
-                present["third parties' roles"] = all(t.execution_role for t in c.third_parties)
-            for name, ok in present.items():
-                (found if ok else missing).append(name)
-        elif item == "I-04":
-            parties = {(s.party, s.third_party_id) for s in c.signatures if s.for_version == 1}
-            needed = [(PartyRole.BENEFICIARY, None), (PartyRole.CPAS, None),
-                      *((PartyRole.THIRD_PARTY, t.party_id) for t in c.third_parties)]
-            for party, tp in needed:
-                label = party.value.lower() if tp is None else f"third party {tp}"
-                (found if (party, tp) in parties else missing).append(f"signature of the {label}")
-        elif item == "I-05":
-            cs = c.community_service
-            if cs is None:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("no community service")
-            else:
-                found.append(f"community service: {cs.nature}")
-                (found if cs.insurance_verified else missing).append("insurance checked by the CPAS")
-                (found if cs.agreed_by_person and cs.agreed_by_cpas else missing).append(
-                    "agreement of the person and of the CPAS")
-        elif item == "I-06":
-            if signed is not None:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("a PIIS was concluded")
-            elif c.obligation.exemption is not None:
-                ex = c.obligation.exemption
-                found.append(f"motivated {ex.ground.value.lower()} exemption of {ex.motivated_decision_date.isoformat()}")
-                if not ex.motivated_separately_from_work_willingness:
-                    missing.append("exemption not motivated separately from willingness to work")
-            elif ob is not None and ob.mandatory:
-                if ob.deadline is not None and on > ob.deadline:
-                    missing.append("mandatory PIIS neither concluded nor exempted by a motivated decision")
-                else:
-                    found.append("deadline not reached yet")
-            else:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("PIIS not mandatory")
-        elif item == "I-07":
-            held = [e for e in c.evaluations if e.held_on <= on]
-            formal = [e for e in held if e.formalised]
-            found.append(f"{len(formal)} formalised evaluation(s), "
-                         f"{sum(e.mode is EvaluationMode.IN_PERSON for e in formal)} in person")
-            if len(formal) < len(held):
-                missing.append(f"{len(held) - len(formal)} evaluation(s) not formalised")
-            if signed is None:
-                status = ItemStatus.NOT_APPLICABLE
-        elif item == "I-08":
-            if not c.sanctions:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("no sanction")
-            else:
-                found.append(f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions))
-        elif item == "I-09":
-            total = subsidy_total
-            if signed is None:
-                status = ItemStatus.NOT_APPLICABLE
-            found.append(f"subsidy schedule total {total / 100:.2f} EUR")
-            history = c.subsidy_history
-            for e in history:
-                if e.type.value in ("PROLONGATION", "SECOND_CHANCE"):
-                    (found if e.social_inquiry_report_ref else missing).append(
-                        f"{e.type.value}: social-inquiry report in the file")
-                    (found if e.motivated_decision_ref else missing).append(f"{e.type.value}: motivated decision")
-        elif item in ("I-10", "I-11"):
-            # evidence dated after the reference date did not exist yet on that day
-            studies = c.studies
-            investigation = studies.maintenance_debtors_investigation if studies is not None else None
-            if investigation is not None and investigation.investigated_on > on:
-                investigation = None
-            recovery = studies.recovery_decision if studies is not None else None
-            if recovery is not None and recovery.decided_on > on:
-                recovery = None
-            if not c.is_studies:
-                status = ItemStatus.NOT_APPLICABLE
-                found.append("not a studies PIIS")
-            elif item == "I-10" and investigation is not None:
-                found.append(f"maintenance debtors' means investigated on {investigation.investigated_on.isoformat()} "
-                             f"({investigation.debtors_count} debtor(s))")
-            elif item == "I-11" and recovery is not None:
-                found.append(f"recovery decision of {recovery.decided_on.isoformat()} "
-                             f"({'recover' if recovery.recover else 'no recovery'})")
-                for whom, served in (("applicant", recovery.served_on_applicant_date),
-                                     ("maintenance debtors", recovery.served_on_debtors_date)):
-                    if served is not None and served <= on:
-                        found.append(f"served on the {whom} on {served.isoformat()}")
-                    elif whom == "applicant" or investigation is None or investigation.debtors_count:
-                        missing.append(f"the decision was not served on the {whom}")
-            else:
-                status = ItemStatus.NOT_RECORDED
-                missing.append("not recorded in the file (" + ("studies.maintenance_debtors_investigation" if item == "I-10"
-                                                              else "studies.recovery_decision") + ")")
-        items.append((item, question, rule_ids, status or _status(errors, warnings, missing), tuple(found),
-                      tuple(missing), tuple(f"{f.rule_id}: {f.message}" for f in (*errors, *warnings))
-                      if errors or warnings else ()))
-    ready = all(row[3] is not ItemStatus.FAIL for row in items)
-    return items, ready
+            add(5, None, ["deadline not reached yet"], [])
+    else:
+        add(5, _NA, ["PIIS not mandatory"], [])
+
+    # I-07: evaluations held and formalised
+    held = formal = in_person = 0
+    for e in c.evaluations:
+        if e.held_on <= on:
+            held += 1
+            if e.formalised:
+                formal += 1
+                if e.mode is _IN_PERSON:
+                    in_person += 1
+    add(6, _NA if signed is None else None, [f"{formal} formalised evaluation(s), {in_person} in person"],
+        [f"{held - formal} evaluation(s) not formalised"] if formal < held else [])
+
+    # I-08: sanctions
+    if not c.sanctions:
+        add(7, _NA, ["no sanction"], [])
+    else:
+        add(7, None, [f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions)], [])
+
+    # I-09: special subsidy
+    found = [f"subsidy schedule total {subsidy_total / 100:.2f} EUR"]
+    missing = []
+    for e in c.subsidy_history:
+        kind = e.type.value
+        if kind in ("PROLONGATION", "SECOND_CHANCE"):
+            (found if e.social_inquiry_report_ref else missing).append(f"{kind}: social-inquiry report in the file")
+            (found if e.motivated_decision_ref else missing).append(f"{kind}: motivated decision")
+    add(8, _NA if signed is None else None, found, missing)
+
+    # I-10 / I-11: maintenance debtors (students); evidence dated after the reference date did not
+    # exist yet on that day
+    if not c.is_studies:
+        add(9, _NA, ["not a studies PIIS"], [])
+        add(10, _NA, ["not a studies PIIS"], [])
+    else:
+        studies = c.studies
+        investigation = studies.maintenance_debtors_investigation if studies is not None else None
+        if investigation is not None and investigation.investigated_on > on:
+            investigation = None
+        recovery = studies.recovery_decision if studies is not None else None
+        if recovery is not None and recovery.decided_on > on:
+            recovery = None
+        if investigation is not None:
+            add(9, None, [f"maintenance debtors' means investigated on {investigation.investigated_on.isoformat()} "
+                          f"({investigation.debtors_count} debtor(s))"], [])
+        else:
+            add(9, _NOT_RECORDED, [], ["not recorded in the file (studies.maintenance_debtors_investigation)"])
+        if recovery is not None:
+            found = [f"recovery decision of {recovery.decided_on.isoformat()} "
+                     f"({'recover' if recovery.recover else 'no recovery'})"]
+            missing = []
+            for whom, served in (("applicant", recovery.served_on_applicant_date),
+                                 ("maintenance debtors", recovery.served_on_debtors_date)):
+                if served is not None and served <= on:
+                    found.append(f"served on the {whom} on {served.isoformat()}")
+                elif whom == "applicant" or investigation is None or investigation.debtors_count:
+                    missing.append(f"the decision was not served on the {whom}")
+            add(10, None, found, missing)
+        else:
+            add(10, _NOT_RECORDED, [], ["not recorded in the file (studies.recovery_decision)"])
+    return out, ready
+
+
+_NONE: list[Finding] = []
 
 
 def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettings | None = None) -> InspectionChecklist:
@@ -312,36 +347,36 @@ def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettin
 
 # --- registration (rules.md 2.13) ---------------------------------------------------------
 
-def _checklist(ctx: RuleContext) -> dict[str, _Row]:
-    """The items by rule id, judged once per evaluation (by the first R-INS rule, from the findings of
-    every other family) and shared by the R-INS rules; also writes ``sections["inspection"]`` -- exactly
+def _checklist(ctx: RuleContext) -> list[dict[str, Any]]:
+    """The items, judged once per evaluation (by the first R-INS rule, from the findings of every other
+    family) and shared by the R-INS rules; also writes ``sections["inspection"]`` -- exactly
     ``inspection_checklist(...).model_dump(mode="json")``, built without the models."""
-    by_rule = ctx.cache.get("inspection.checklist")
-    if by_rule is None:
-        months = ctx.subsidy.months if ctx.subsidy is not None else ()
-        rows, ready = _rows(ctx.contract, ctx.findings, ctx.on, ctx.obligations,
-                               sum(m.subsidy_cents for m in months), ctx.signed_date)
+    items = ctx.cache.get("inspection.checklist")
+    if items is None:
+        schedule = ctx.subsidy
         on = ctx.on
+        # the schedule's total is the sum of its months' subsidies (subsidies._compute adds them up)
+        items, ready = _items(ctx.contract, ctx.findings, on, ctx.obligations,
+                              schedule.total_cents if schedule is not None else 0, ctx.signed_date)
         ctx.sections["inspection"] = {
-            "contract_id": ctx.contract.contract_id, "reference_date": on.isoformat(),
-            "items": [{"item": item, "question": question, "engine_rules": list(rule_ids), "status": _JSON_STATUS[status],
-                       "evidence_found": list(found), "evidence_missing": list(missing), "findings": list(related)}
-                      for item, question, rule_ids, status, found, missing, related in rows],
+            "contract_id": ctx.contract.contract_id, "reference_date": on.isoformat(), "items": items,
             "ready": ready,
-            "subsidy_at_risk_cents": 0 if ready else _at_risk([(m.month, m.subsidy_cents) for m in months], on),
+            "subsidy_at_risk_cents": 0 if ready else _at_risk(
+                [(m.month, m.subsidy_cents) for m in schedule.months] if schedule is not None else [], on),
         }
-        by_rule = ctx.cache["inspection.checklist"] = dict(zip(_RULE_IDS, rows, strict=True))
-    return by_rule
+        ctx.cache["inspection.checklist"] = items
+    return items
 
 
 def _check(ctx: RuleContext) -> None:
-    item, _, _, status, _, missing, related = _checklist(ctx)[ctx.rule.id]
-    if status is ItemStatus.FAIL:
-        why = "; ".join(missing) or f"{len(related)} related finding(s)"
-        ctx.info(f"contract {ctx.cid}: inspection item {item} would fail ({why})")
+    item = _checklist(ctx)[_POSITION[ctx.rule.id]]
+    if item["status"] == _FAIL:
+        why = "; ".join(item["evidence_missing"]) or f"{len(item['findings'])} related finding(s)"
+        ctx.info(f"contract {ctx.cid}: inspection item {item['item']} would fail ({why})")
 
 
 _RULE_IDS = tuple(f"R-INS-{n:02d}" for n in range(1, len(ITEMS) + 1))
+_POSITION = {rule_id: pos for pos, rule_id in enumerate(_RULE_IDS)}
 _NO_FIELD = ("none (evidence: studies.maintenance_debtors_investigation for I-10, studies.recovery_decision "
              "for I-11; not_recorded when a studies contract does not record it)")
 
