@@ -122,24 +122,29 @@ class FederalService:
         self.settings = FederalSettings(**(cpas.settings or {}))
         self.ledger = ledger
         self._client = client
+        self._own_clients = client is None  # the stream may then send on a thread with a client of its own
 
     # ------------------------------------------------------------------ connector
     @property
     def client(self) -> Any:
         if self._client is None:
-            from piis_connectors.federal.client import ClientConfig, FederalClient, make_signature
-            from piis_connectors.federal.envelope import AuthorizedUser
-
-            s = self.settings
-            wsse = make_signature(s.wsse_key_file, s.wsse_cert_file) if s.wsse_key_file and s.wsse_cert_file else None
-            self._client = FederalClient(ClientConfig(
-                endpoint=s.endpoint, user=AuthorizedUser(s.user_id, s.email, str(self.cpas.bce)),
-                connect_timeout=s.connect_timeout, operation_timeout=s.operation_timeout, retries=s.retries,
-                cert=(s.cert_file, s.key_file) if s.cert_file and s.key_file else None,
-                verify=s.ca_bundle or True,
-                basic_auth=(s.basic_auth_user, s.basic_auth_password or "") if s.basic_auth_user else None,
-                wsse=wsse))
+            self._client = self._new_client()
         return self._client
+
+    def _new_client(self) -> Any:
+        """A zeep client on this CPAS's settings (one per thread: zeep's thread safety is undocumented)."""
+        from piis_connectors.federal.client import ClientConfig, FederalClient, make_signature
+        from piis_connectors.federal.envelope import AuthorizedUser
+
+        s = self.settings
+        wsse = make_signature(s.wsse_key_file, s.wsse_cert_file) if s.wsse_key_file and s.wsse_cert_file else None
+        return FederalClient(ClientConfig(
+            endpoint=s.endpoint, user=AuthorizedUser(s.user_id, s.email, str(self.cpas.bce)),
+            connect_timeout=s.connect_timeout, operation_timeout=s.operation_timeout, retries=s.retries,
+            cert=(s.cert_file, s.key_file) if s.cert_file and s.key_file else None,
+            verify=s.ca_bundle or True,
+            basic_auth=(s.basic_auth_user, s.basic_auth_password or "") if s.basic_auth_user else None,
+            wsse=wsse))
 
     # ------------------------------------------------------------------ preparing
     def prepare(self, form: FederalForm, live: Any = _LOOKUP, *, validate: bool = True) -> Prepared:
@@ -402,14 +407,15 @@ class FederalService:
             self.ledger.integration_forget(self.cpas_id, lost)
         return applied
 
-    def resolve_unknown(self) -> int:
+    def resolve_unknown(self, client: Any | None = None) -> int:
         """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent."""
+        client = client or self.client
         resolved = 0
         for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000, without_ticket=True):
             todo = list(chunk)
             if not todo:
                 continue
-            states = self.client.status([e.key for e in todo])
+            states = client.status([e.key for e in todo])
             answers = []
             for e in todo:
                 state, result = states.get(e.key, ("UNKNOWN", None))
@@ -424,58 +430,101 @@ class FederalService:
     def submit_stream(self, forms: Iterable[FederalForm], *, results_wait: float = 600.0) -> dict[str, int]:
         """Large volumes in batch mode, streamed: record a chunk, send it, collect the answers of earlier
         chunks as they become ready.  Building, the federal evaluation and the answers overlap; memory is
-        bounded by one chunk whatever the number of forms."""
+        bounded by one chunk whatever the number of forms.
+
+        Sending and collecting run on a thread of their own (with a zeep client of its own), in order, so that
+        waiting for the federal side overlaps with building and integrating the next chunk.  The next chunk is
+        recorded *sent* only once the previous one was acknowledged: a send that fails stops the stream before
+        anything else is marked sent, as when everything ran on one thread."""
         from collections import deque
+        from concurrent.futures import Future, ThreadPoolExecutor
 
         size = self.settings.batch_size
         counts = {"recorded": 0, "refused": 0, "known": 0, "sent": 0, "answered": 0, "held": 0}
         open_tickets: deque[str] = deque()
+        threaded = self._own_clients
+        sender_client = self._new_client() if threaded else self.client
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="federal-stream") if threaded else None
+        last_send: Future[None] | None = None
+        collecting: list[Future[None]] = []
 
         def collect(block: bool) -> None:
             while open_tickets:
                 ticket = open_tickets[0]
                 if block:
-                    results = self.client.wait_batch(ticket, timeout=results_wait)
+                    results = sender_client.wait_batch(ticket, timeout=results_wait)
                 else:
-                    status, results = self.client.batch_result(ticket)
+                    status, results = sender_client.batch_result(ticket)
                     if status != "DONE":
                         return
                 self._apply([outcome_from_result(r, r.form_type, ticket) for r in results])
                 counts["answered"] += len(results)
                 open_tickets.popleft()
 
-        self.resolve_unknown()
-        self.send_built(mode="batch")  # leftovers of an earlier run first, in order
-        for part in chunks(forms, size):
-            prepared = self._prepare_chunk(part)
-            good = [p for p in prepared if not p.issues]
-            for p in prepared:
-                if p.issues:
-                    self.record([p.form])
-                    counts["refused"] += 1
-            # the NISS of the forms new to the ledger are integrated first; the forms are then recorded in one
-            # write: *sent* when they leave right after it, *built* when their NISS could not be integrated
-            unknown = self.ledger.unknown_keys(p.form.client_reference for p in good)
-            candidates = list({p.form.client_reference: p for p in good if p.form.client_reference in unknown}.values())
-            ready_keys: set[str] = set()
-            if candidates:
-                needs = _needs((p.form.niss, p.element) for p in candidates)
-                integrated = self.ensure_integrated(needs)
-                ready_keys = {p.form.client_reference for p in candidates
-                              if p.form.niss in integrated or p.form.niss not in needs}
-            fresh = set(self.ledger.record_new([(p.form, p.xml) for p in good], sent=ready_keys))
-            counts["recorded"] += len(fresh)
-            counts["known"] += len(good) - len(fresh)
-            counts["held"] += len(fresh - ready_keys)  # stay *built*: sent by a later run once integrated
-            to_send = [p for p in candidates if p.form.client_reference in fresh and p.form.client_reference in ready_keys]
-            if to_send:
-                # the elements just validated and recorded (hash of these exact bytes) are what is sent
-                ticket = self._send_prepared(to_send, marked=True, record_ticket=False)
-                counts["sent"] += len(to_send)
-                if ticket:
-                    open_tickets.append(ticket)
-            collect(block=False)
-        collect(block=True)
+        def send(items: list[Prepared]) -> None:
+            # the elements just validated and recorded (hash of these exact bytes) are what is sent
+            ticket = self._send_prepared(items, marked=True, record_ticket=False, client=sender_client)
+            counts["sent"] += len(items)
+            if ticket:
+                open_tickets.append(ticket)
+
+        def run(task: Any, *args: Any) -> Future[None]:
+            if pool is None:
+                done: Future[None] = Future()
+                task(*args)
+                done.set_result(None)
+                return done
+            return pool.submit(task, *args)
+
+        def settled() -> None:
+            """Raise the error of a send or collect that failed on the stream's thread."""
+            for future in [f for f in collecting if f.done()]:
+                collecting.remove(future)
+                future.result()
+
+        try:
+            self.resolve_unknown()
+            self.send_built(mode="batch")  # leftovers of an earlier run first, in order
+            for part in chunks(forms, size):
+                settled()
+                prepared = self._prepare_chunk(part)
+                good = [p for p in prepared if not p.issues]
+                for p in prepared:
+                    if p.issues:
+                        self.record([p.form])
+                        counts["refused"] += 1
+                # the NISS of the forms new to the ledger are integrated first; the forms are then recorded in one
+                # write: *sent* when they leave right after it, *built* when their NISS could not be integrated
+                unknown = self.ledger.unknown_keys(p.form.client_reference for p in good)
+                candidates = list({p.form.client_reference: p for p in good if p.form.client_reference in unknown}.values())
+                ready_keys: set[str] = set()
+                if candidates:
+                    needs = _needs((p.form.niss, p.element) for p in candidates)
+                    integrated = self.ensure_integrated(needs)
+                    ready_keys = {p.form.client_reference for p in candidates
+                                  if p.form.niss in integrated or p.form.niss not in needs}
+                if last_send is not None:
+                    last_send.result()  # the previous chunk was acknowledged (or its failure stops the stream here)
+                fresh = set(self.ledger.record_new([(p.form, p.xml) for p in good], sent=ready_keys))
+                counts["recorded"] += len(fresh)
+                counts["known"] += len(good) - len(fresh)
+                counts["held"] += len(fresh - ready_keys)  # stay *built*: sent by a later run once integrated
+                to_send = [p for p in candidates
+                           if p.form.client_reference in fresh and p.form.client_reference in ready_keys]
+                if to_send:
+                    last_send = run(send, to_send)
+                collecting.append(run(collect, False))
+            if last_send is not None:
+                last_send.result()
+            final = run(collect, True)
+            final.result()
+            for future in collecting:
+                future.result()
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            if threaded:
+                sender_client.close()
         return counts
 
     def _prepare_chunk(self, part: list[FederalForm]) -> list[Prepared]:
@@ -505,21 +554,23 @@ class FederalService:
         _validate_chunk(out)
         return out
 
-    def _send_prepared(self, items: list[Prepared], *, marked: bool = False, record_ticket: bool = True) -> str | None:
+    def _send_prepared(self, items: list[Prepared], *, marked: bool = False, record_ticket: bool = True,
+                       client: Any | None = None) -> str | None:
         """``marked``: the forms were recorded *sent* already (``record_new(sent=...)``).  ``record_ticket=False``
         (the stream, which collects the answers itself): the ticket reaches the ledger with the answers, one
         write per form less; should the process die before, the forms are *sent* without a ticket, which
         the next run resolves by asking their status (never by sending them again)."""
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
+        client = client or self.client
         keys = [p.form.client_reference for p in items]
         if not marked:
             self.ledger.mark_sent(keys)
         try:
-            ticket = self.client.submit_batch([p.element for p in items])
+            ticket = client.submit_batch([p.element for p in items])
         except OutcomeUnknown as exc:
             _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
-            self.resolve_unknown()
+            self.resolve_unknown(client)
             return None
         except TransientError:
             for key in keys:
