@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from piis_bridge.rules.registry import Severity
 from piis_bridge.rules.report import (
     ComputedDate,
     DateStatus,
@@ -18,7 +19,7 @@ from piis_bridge.rules.report import (
     Level,
     PersonObligation,
     SubsidySchedule,
-    fast_construct,
+    frozen_constructor,
 )
 
 if TYPE_CHECKING:
@@ -29,7 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = ["RuleContext"]
 
-_LEVEL_BY_SEVERITY = {"L": Level.ERROR, "H": Level.ERROR, "L/A": Level.ERROR, "A": Level.WARNING}
+_ERROR, _WARNING, _INFO = Level.ERROR, Level.WARNING, Level.INFO
+_LEVEL_BY_SEVERITY = {"L": _ERROR, "H": _ERROR, "L/A": _ERROR, "A": _WARNING}
+_SEVERITY_CODE = {s: s.value for s in Severity}  # ``severity.value`` without the enum property's cost
+_MET, _LATE, _PENDING, _OVERDUE = DateStatus.MET, DateStatus.LATE, DateStatus.PENDING, DateStatus.OVERDUE
+# Findings and dates are frozen report models built from the engine's own values (never from input).
+_finding = frozen_constructor(Finding)
+_date = frozen_constructor(ComputedDate)
 
 
 class RuleContext:
@@ -62,7 +69,7 @@ class RuleContext:
     # -- findings -------------------------------------------------------------------------------
     def _level(self) -> Level:
         assert self.rule is not None
-        severity = self.rule.severity.value
+        severity = _SEVERITY_CODE[self.rule.severity]
         if severity == "X":
             return Level(self.settings.local_policy_level)
         return _LEVEL_BY_SEVERITY[severity]
@@ -70,29 +77,36 @@ class RuleContext:
     def _add(self, level: Level, message: str, fields: tuple[str, ...], person: str | None) -> None:
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
-        self.findings.append(fast_construct(Finding, {
-            "rule_id": rule.id, "level": level, "severity": rule.severity.value, "message": message,
+        self.findings.append(_finding({
+            "rule_id": rule.id, "level": level, "severity": _SEVERITY_CODE[rule.severity], "message": message,
             "citation": rule.citation, "fields": fields, "person": person,
         }))
 
     def flag(self, message: str, *fields: str, person: str | None = None) -> None:
         """A breach at the rule's own level (L/H -> error, A -> warning, X -> the local-policy level)."""
-        self._add(self._level(), message, fields, person)
+        rule = self.rule
+        assert rule is not None, "findings are recorded while a rule runs"
+        severity = _SEVERITY_CODE[rule.severity]
+        level = Level(self.settings.local_policy_level) if severity == "X" else _LEVEL_BY_SEVERITY[severity]
+        self.findings.append(_finding({
+            "rule_id": rule.id, "level": level, "severity": severity, "message": message,
+            "citation": rule.citation, "fields": fields, "person": person,
+        }))
 
     def error(self, message: str, *fields: str, person: str | None = None) -> None:
-        self._add(Level.ERROR, message, fields, person)
+        self._add(_ERROR, message, fields, person)
 
     def warning(self, message: str, *fields: str, person: str | None = None) -> None:
-        self._add(Level.WARNING, message, fields, person)
+        self._add(_WARNING, message, fields, person)
 
     def info(self, message: str, *fields: str, person: str | None = None) -> None:
-        self._add(Level.INFO, message, fields, person)
+        self._add(_INFO, message, fields, person)
 
     # -- dates ----------------------------------------------------------------------------------
     def add_date(self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None) -> None:
         rule = self.rule
         assert rule is not None
-        self.dates.append(fast_construct(ComputedDate, {
+        self.dates.append(_date({
             "rule_id": rule.id, "label": label, "date": day, "status": status, "fields": fields, "person": person,
         }))
 
@@ -100,8 +114,12 @@ class RuleContext:
         """Record a deadline and return its status: MET/LATE when *done* is known, else PENDING or
         OVERDUE relative to the reference date (the deadline day itself is still on time)."""
         if done is not None:
-            status = DateStatus.MET if done <= due else DateStatus.LATE
+            status = _MET if done <= due else _LATE
         else:
-            status = DateStatus.PENDING if self.on <= due else DateStatus.OVERDUE
-        self.add_date(label, due, status, *fields, person=person)
+            status = _PENDING if self.on <= due else _OVERDUE
+        rule = self.rule
+        assert rule is not None
+        self.dates.append(_date({
+            "rule_id": rule.id, "label": label, "date": due, "status": status, "fields": fields, "person": person,
+        }))
         return status

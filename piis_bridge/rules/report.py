@@ -27,12 +27,14 @@ __all__ = [
     "REPORT_FORMAT",
     "REPORT_VERSION",
     "fast_construct",
+    "frozen_constructor",
 ]
 
 REPORT_FORMAT = "piis-bridge/rules-report"
 REPORT_VERSION = 1
 
 
+_new = object.__new__
 _set = object.__setattr__
 
 
@@ -43,12 +45,37 @@ def fast_construct(cls: type[BaseModel], values: dict[str, Any]) -> Any:
     Why: the engine builds several findings and dates per contract and must judge 100,000
     contracts well under a minute; the values come from the engine itself, never from input.
     """
-    obj = cls.__new__(cls)
+    obj = _new(cls)
     _set(obj, "__dict__", values)
     _set(obj, "__pydantic_fields_set__", set(values))
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
+
+
+def frozen_constructor(cls: type[BaseModel]) -> Any:
+    """A faster ``fast_construct`` for one *frozen* model class whose every field is always given:
+    ``make = frozen_constructor(Finding); make({...every field...})``.
+
+    The instances share one fields-set object (every field, as validation would record it).  That is
+    safe only because the model is frozen: pydantic never changes the fields set of a frozen instance in
+    place (``model_copy`` copies it first).  Saves building a set per instance: the engine records
+    several findings and dates per contract, 100,000 contracts a night.
+    """
+    if not cls.model_config.get("frozen"):
+        raise TypeError(f"{cls.__name__} is not frozen")
+    fields_set = set(cls.model_fields)
+
+    def make(values: dict[str, Any]) -> Any:
+        obj = _new(cls)
+        _set(obj, "__dict__", values)
+        _set(obj, "__pydantic_fields_set__", fields_set)
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
+
+    make.__qualname__ = make.__name__ = f"make_{cls.__name__}"
+    return make
 
 
 class Level(StrEnum):
