@@ -16,7 +16,9 @@ from typing import Any
 
 from piis_bridge.rules.report import DateStatus
 
-__all__ = ["Issue", "Due", "cached", "flag_issues", "record_dues", "doc_of"]
+_INFO = DateStatus.INFO
+
+__all__ = ["Issue", "Due", "cached", "flag_issues", "record_dues", "group_by_rule", "record_own", "doc_of"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,37 @@ def record_dues(ctx: Any, dues: Iterable[Due]) -> None:
             ctx.deadline(due.label, due.day, due.done, *due.fields)
         else:
             ctx.add_date(due.label, due.day, DateStatus.INFO, *due.fields)
+
+
+def group_by_rule(issues: Iterable[Issue], dues: Iterable[Due]) -> dict[str, tuple[list[Issue], list[Due]]]:
+    """The issues and dates of a family's computation grouped by rule id (recording order kept), so each
+    rule of the family reads only its own (:func:`record_own`) instead of scanning them all."""
+    out: dict[str, tuple[list[Issue], list[Due]]] = {}
+    for issue in issues:
+        mine = out.get(issue.rule_id)
+        if mine is None:
+            mine = out[issue.rule_id] = ([], [])
+        mine[0].append(issue)
+    for due in dues:
+        mine = out.get(due.rule_id)
+        if mine is None:
+            mine = out[due.rule_id] = ([], [])
+        mine[1].append(due)
+    return out
+
+
+def record_own(ctx: Any, grouped: dict[str, tuple[list[Issue], list[Due]]]) -> None:
+    """``flag_issues`` then ``record_dues`` for the running rule, from :func:`group_by_rule`."""
+    mine = grouped.get(ctx.rule.id)
+    if mine is None:
+        return
+    for issue in mine[0]:
+        ctx.flag(issue.message, *issue.fields)
+    for due in mine[1]:
+        if due.deadline:
+            ctx.deadline(due.label, due.day, due.done, *due.fields)
+        else:
+            ctx.add_date(due.label, due.day, _INFO, *due.fields)
 
 
 def doc_of(check: Callable[[Any], None], doc: str) -> Callable[[Any], None]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from piis_bridge.model import PartyRole, PIISContract, SanctionDecision
 from piis_bridge.rules._deadline_math import add_months, first_day_of_month_after, one_day
@@ -26,7 +26,7 @@ from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
 if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules._issues import Due, Issue, cached, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.registry import Severity, document, rule
 
 __all__ = [
@@ -47,6 +47,8 @@ __all__ = [
 HISTORICAL_START_MONTH = 2
 """R-SAN-16: before the reform a sanction started on the first day of the 2nd month after the decision
 [004 L204-205; Model A 004 L5423-5429].  A fixed historical fact, not a setting."""
+
+_UNKNOWN: Any = object()  # "not given": None is a meaningful signature date (not signed)
 
 REGISTERED_LETTER = "REGISTERED_LETTER"
 """R-SAN-14: the warning channel the model records for a registered letter (``Warning.channel``)."""
@@ -148,16 +150,23 @@ def sanction_limits(
 # --- the checks ---------------------------------------------------------------------------
 
 def sanction_issues(
-    contract: PIISContract, *, as_of: date | None = None, settings: RuleSettings = DEFAULT_SETTINGS
+    contract: PIISContract, *, as_of: date | None = None, settings: RuleSettings = DEFAULT_SETTINGS,
+    signed: date | None = _UNKNOWN,
 ) -> Iterator[Issue]:
-    """Every breach of R-SAN-01..09, 14 and 16 by the sanctions recorded on *contract*."""
+    """Every breach of R-SAN-01..09, 14 and 16 by the sanctions recorded on *contract*; *signed*:
+    ``contract.signed_date`` when the caller has it already."""
+    if signed is _UNKNOWN and contract.sanctions:
+        signed = contract.signed_date
     for index, sanction in enumerate(contract.sanctions):
-        yield from _one_sanction(contract, index, sanction, as_of, settings)
+        yield from _one_sanction(contract, index, sanction, as_of, settings, signed)
 
 
 def _one_sanction(
-    c: PIISContract, i: int, s: SanctionDecision, as_of: date | None, settings: RuleSettings
+    c: PIISContract, i: int, s: SanctionDecision, as_of: date | None, settings: RuleSettings,
+    signed: date | None = _UNKNOWN,
 ) -> Iterator[Issue]:
+    if signed is _UNKNOWN:
+        signed = c.signed_date
     where = f"contract {c.contract_id}, sanction {s.sanction_id}"
     f = f"sanctions[{i}]"
     warning = next((w for w in c.warnings if w.warning_id == s.warning_id), None)
@@ -175,14 +184,12 @@ def _one_sanction(
             if commitment is not None and commitment.party is not PartyRole.BENEFICIARY:
                 yield Issue("R-SAN-01", f"{where}: commitment {cid} is not the beneficiary's; "
                             "only the person's own commitments can be sanctioned", (f"{f}.warning_id",))
-        signed = c.signed_date
         if signed is None or signed > warning.sent_on:
             yield Issue("R-SAN-01", f"{where}: no contract was signed before the warning of "
                         f"{warning.sent_on.isoformat()}; the obligation was not agreed in a PIIS",
                         ("signatures", f"{f}.warning_id"))
     # R-SAN-01 / REQ-10, when the breach is dated: the obligation was agreed before the breach.
     if s.breach_date is not None:
-        signed = c.signed_date
         if signed is None or signed > s.breach_date:
             when = f"the signature of {signed.isoformat()}" if signed else "any signature"
             yield Issue("R-SAN-01", f"{where}: the breach of {s.breach_date.isoformat()} comes before {when}; "
@@ -244,14 +251,14 @@ def _one_sanction(
                         "decision; the sanction is invalid", (f"hearings.{hearing.hearing_id}.held_on",))
 
     # R-SAN-06 / R-SAN-07: maximum length.
+    repeat = _valid_recidivism(c, s, settings)
     if s.is_recidivism:
         previous = _previous(c, s)
-        if not _valid_recidivism(c, s, settings):
+        if not repeat:
             when = previous.decision_date.isoformat() if previous else "unknown"
             yield Issue("R-SAN-07", f"{where}: marked as a repeat offence, but the previous sanction "
                         f"(decided {when}) is not within one year before this decision; the 1-month "
                         "maximum applies", (f"{f}.is_recidivism", f"{f}.previous_sanction_id"))
-    repeat = _valid_recidivism(c, s, settings)
     months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
     latest_end = max_end_date(s.start_date, months)
     if s.end_date > latest_end:
@@ -368,18 +375,16 @@ def _has_sanctions(contract: PIISContract) -> bool:
     return bool(contract.sanctions)
 
 
-def _issues(ctx: RuleContext) -> list[Issue]:
-    return cached(ctx, "sanctions.issues",
-                  lambda: list(sanction_issues(ctx.contract, as_of=ctx.on, settings=ctx.settings)))
-
-
-def _dues(ctx: RuleContext) -> list[Due]:
-    return cached(ctx, "sanctions.dues", lambda: list(sanction_dues(ctx.contract, settings=ctx.settings)))
-
-
 def _check(ctx: RuleContext) -> None:
-    flag_issues(ctx, _issues(ctx))
-    record_dues(ctx, _dues(ctx))
+    """The issues and dates of every sanction, computed once per evaluation and grouped by rule id
+    (``RuleContext.cache``), shared by the R-SAN rules."""
+    grouped = ctx.cache.get("sanctions.by_rule")
+    if grouped is None:
+        c, settings = ctx.contract, ctx.settings
+        grouped = ctx.cache["sanctions.by_rule"] = group_by_rule(
+            sanction_issues(c, as_of=ctx.on, settings=settings, signed=ctx.signed_date),
+            sanction_dues(c, settings=settings))
+    record_own(ctx, grouped)
 
 
 _SAN = dict(applies=_has_sanctions)

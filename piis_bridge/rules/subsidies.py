@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
 from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from_index, month_index, month_span, one_day
-from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.registry import Severity, document, rule
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, fast_construct
@@ -631,29 +631,16 @@ def _signed(contract: PIISContract) -> bool:
     return contract.signed_date is not None
 
 
-def _computed(ctx: RuleContext) -> tuple[_Result, dict[str, tuple[list[Issue], list[Due]]]]:
-    """The plan, computed once per evaluation and shared by the R-SUB rules (``RuleContext.cache``),
-    with its issues and dates grouped by rule id."""
+def _check(ctx: RuleContext) -> None:
+    """The plan is computed once per evaluation (``RuleContext.cache``), with its issues and dates grouped
+    by rule id, and shared by the R-SUB rules; R-SUB-01 carries it into the report."""
     got = ctx.cache.get("subsidies.plan")
     if got is None:
         result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True)
-        by_rule: dict[str, tuple[list[Issue], list[Due]]] = {}
-        for issue in issues:
-            by_rule.setdefault(issue.rule_id, ([], []))[0].append(issue)
-        for due in dues:
-            by_rule.setdefault(due.rule_id, ([], []))[1].append(due)
-        got = ctx.cache["subsidies.plan"] = (result, by_rule)
-    return got
-
-
-def _check(ctx: RuleContext) -> None:
-    result, by_rule = _computed(ctx)
-    rule_id = ctx.rule.id
-    mine = by_rule.get(rule_id)
-    if mine is not None:
-        flag_issues(ctx, mine[0])
-        record_dues(ctx, mine[1])
-    if rule_id == "R-SUB-01":
+        got = ctx.cache["subsidies.plan"] = (result, group_by_rule(issues, dues))
+    result, grouped = got
+    record_own(ctx, grouped)
+    if ctx.rule.id == "R-SUB-01":
         ctx.subsidy = _schedule(result)
         ctx.sections["subsidy_plan"] = _plan_json(result)
 

@@ -19,7 +19,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from piis_bridge.model import Consent, ObligationBasis, PIISContract, RequestedBy, TerminationReason
-from piis_bridge.rules._issues import Due, Issue, cached, doc_of as _doc, flag_issues, record_dues
+from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.registry import Severity, rule
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
@@ -183,10 +183,13 @@ def _carried_out(contract: PIISContract) -> bool:
 
 
 def transfer_issues(
-    contract: PIISContract, *, as_of: date | None = None, settings: RuleSettings = DEFAULT_SETTINGS
+    contract: PIISContract, *, as_of: date | None = None, settings: RuleSettings = DEFAULT_SETTINGS,
+    outlook: TransferOutlook | None = None,
 ) -> Iterator[Issue]:
-    """Breaches of R-TRF-01..06 by the recorded termination and transfer."""
-    outlook = transfer_outlook(contract, settings)
+    """Breaches of R-TRF-01..06 by the recorded termination and transfer; *outlook*:
+    ``transfer_outlook(contract, settings)`` when the caller has it already."""
+    if outlook is None:
+        outlook = transfer_outlook(contract, settings)
     moved = outlook.residence_change_date
     if moved is None:
         return
@@ -252,8 +255,11 @@ def transfer_issues(
                         ("transfer.assessment.commitments_not_taken_over",))
 
 
-def transfer_dues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> Iterator[Due]:
-    outlook = transfer_outlook(contract, settings)
+def transfer_dues(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS, outlook: TransferOutlook | None = None
+) -> Iterator[Due]:
+    if outlook is None:
+        outlook = transfer_outlook(contract, settings)
     if outlook.legal_end_date is not None:
         yield Due("R-TRF-01", "contract ends by law (change of residence)", outlook.legal_end_date,
                   ("termination.ended_on",), deadline=False)
@@ -269,20 +275,25 @@ def _moves(contract: PIISContract) -> bool:
 
 
 def _check(ctx: RuleContext) -> None:
-    issues = cached(ctx, "transfers.issues",
-                    lambda: list(transfer_issues(ctx.contract, as_of=ctx.on, settings=ctx.settings)))
-    flag_issues(ctx, issues)
-    record_dues(ctx, cached(ctx, "transfers.dues", lambda: list(transfer_dues(ctx.contract, ctx.settings))))
-    if ctx.rule.id == "R-TRF-07":
-        outlook = cached(ctx, "transfers.outlook", lambda: transfer_outlook(ctx.contract, ctx.settings))
+    """The outlook, issues and dates are computed once per evaluation (``RuleContext.cache``), the issues
+    and dates grouped by rule id, and shared by the R-TRF rules."""
+    got = ctx.cache.get("transfers")
+    if got is None:
+        c, settings = ctx.contract, ctx.settings
+        outlook = transfer_outlook(c, settings)
+        got = ctx.cache["transfers"] = (outlook, group_by_rule(
+            transfer_issues(c, as_of=ctx.on, settings=settings, outlook=outlook),
+            transfer_dues(c, settings, outlook)))
+    outlook, grouped = got
+    record_own(ctx, grouped)
+    rule_id = ctx.rule.id
+    if rule_id == "R-TRF-07":
         ctx.sections["transfer"] = _outlook_json(outlook, ctx)
-    if ctx.rule.id == "R-TRF-04":
-        outlook = cached(ctx, "transfers.outlook", lambda: transfer_outlook(ctx.contract, ctx.settings))
+    elif rule_id == "R-TRF-04":
         for flag in outlook.flags:
             if "Q-08" in flag:
                 ctx.warning(f"contract {ctx.cid}: {flag}", "obligation.basis")
-    if ctx.rule.id == "R-TRF-05":
-        outlook = cached(ctx, "transfers.outlook", lambda: transfer_outlook(ctx.contract, ctx.settings))
+    elif rule_id == "R-TRF-05":
         for flag in outlook.flags:
             if "Q-09" in flag:
                 ctx.warning(f"contract {ctx.cid}: {flag}", "transfer.consent")
