@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
-from piis_bridge.rules.calendar import add_months
+from piis_bridge.rules.calendar import add_months, iso
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
@@ -97,7 +97,7 @@ def _start_fact(c: PIISContract) -> date:
 
 
 def _label(p: EvaluationPeriod) -> str:
-    return f"{p.start.isoformat()} to {p.end.isoformat()}"
+    return f"{iso(p.start)} to {iso(p.end)}"
 
 
 @rule("R-EVA-01", title="At least 3 evaluations per 12-month period", severity=Severity.LEGAL,

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model import EvaluationMode, PartyRole, PIISContract, WorkerRole
 from piis_bridge.rules._issues import doc_of as _doc
+from piis_bridge.rules.calendar import iso
 from piis_bridge.rules.registry import Severity, document, rule
 from piis_bridge.rules.report import Finding, Level, PersonObligation
 
@@ -195,7 +196,7 @@ def _items(
     if na is None:
         add(0, None, [], ["no needs assessment ('bilan social') in the file"])
     else:
-        found = [f"needs assessment of {na.assessed_on.isoformat()} by {na.author}"]
+        found = [f"needs assessment of {iso(na.assessed_on)} by {na.author}"]
         add(0, None, found, ["the needs assessment is dated after the signature"]
             if signed is not None and na.assessed_on > signed else [])
 
@@ -209,9 +210,9 @@ def _items(
         found = []
         missing = []
         if deadline is not None:
-            found.append(f"deadline {deadline.isoformat()}")
+            found.append(f"deadline {iso(deadline)}")
         if signed is not None:
-            found.append(f"signed on {signed.isoformat()}")
+            found.append(f"signed on {iso(signed)}")
             if deadline is not None and signed > deadline:
                 missing.append("signed after the deadline")
         elif deadline is not None and on > deadline:
@@ -261,7 +262,7 @@ def _items(
         add(5, _NA, ["a PIIS was concluded"], [])
     elif c.obligation.exemption is not None:
         ex = c.obligation.exemption
-        add(5, None, [f"motivated {ex.ground.value.lower()} exemption of {ex.motivated_decision_date.isoformat()}"],
+        add(5, None, [f"motivated {ex.ground.value.lower()} exemption of {iso(ex.motivated_decision_date)}"],
             [] if ex.motivated_separately_from_work_willingness
             else ["exemption not motivated separately from willingness to work"])
     elif ob is not None and ob.mandatory:
@@ -314,18 +315,18 @@ def _items(
         if recovery is not None and recovery.decided_on > on:
             recovery = None
         if investigation is not None:
-            add(9, None, [f"maintenance debtors' means investigated on {investigation.investigated_on.isoformat()} "
+            add(9, None, [f"maintenance debtors' means investigated on {iso(investigation.investigated_on)} "
                           f"({investigation.debtors_count} debtor(s))"], [])
         else:
             add(9, _NOT_RECORDED, [], ["not recorded in the file (studies.maintenance_debtors_investigation)"])
         if recovery is not None:
-            found = [f"recovery decision of {recovery.decided_on.isoformat()} "
+            found = [f"recovery decision of {iso(recovery.decided_on)} "
                      f"({'recover' if recovery.recover else 'no recovery'})"]
             missing = []
             for whom, served in (("applicant", recovery.served_on_applicant_date),
                                  ("maintenance debtors", recovery.served_on_debtors_date)):
                 if served is not None and served <= on:
-                    found.append(f"served on the {whom} on {served.isoformat()}")
+                    found.append(f"served on the {whom} on {iso(served)}")
                 elif whom == "applicant" or investigation is None or investigation.debtors_count:
                     missing.append(f"the decision was not served on the {whom}")
             add(10, None, found, missing)
@@ -359,7 +360,7 @@ def _checklist(ctx: RuleContext) -> list[dict[str, Any]]:
         items, ready = _items(ctx.contract, ctx.findings, on, ctx.obligations,
                               schedule.total_cents if schedule is not None else 0, ctx.signed_date)
         ctx.sections["inspection"] = {
-            "contract_id": ctx.contract.contract_id, "reference_date": on.isoformat(), "items": items,
+            "contract_id": ctx.contract.contract_id, "reference_date": iso(on), "items": items,
             "ready": ready,
             "subsidy_at_risk_cents": 0 if ready else _at_risk(
                 [(m.month, m.subsidy_cents) for m in schedule.months] if schedule is not None else [], on),

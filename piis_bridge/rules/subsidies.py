@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
 from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from_index, month_index, month_span, one_day
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
-from piis_bridge.rules.calendar import age_on
+from piis_bridge.rules.calendar import age_on, iso
 from piis_bridge.rules.registry import Severity, document, rule
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, fast_construct
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
@@ -186,7 +186,7 @@ def _plan_model(r: _Result) -> SubsidyPlan:
 
 
 def _iso(day: date | None) -> str | None:
-    return None if day is None else day.isoformat()
+    return None if day is None else iso(day)
 
 
 def _plan_json(r: _Result) -> dict[str, Any]:
