@@ -142,9 +142,15 @@ class RegisterNotice(_HookModel):
 
 
 class NoticePage(_HookModel):
-    """One page of National Register notices; ``cursor`` works like :class:`ChangePage`'s."""
+    """One page of National Register notices; ``cursor`` works like :class:`ChangePage`'s.
+
+    A notice the plugin cannot turn into a :class:`RegisterNotice` (unknown kind, a move without its
+    municipality...) goes into ``problems`` with its reference as ``record_id``, never its NISS: the
+    core quarantines it and reads on, so one bad notice does not stop the feed every night.
+    """
 
     notices: list[RegisterNotice] = Field(default_factory=list)
+    problems: list[RecordProblem] = Field(default_factory=list, description="Notices of this page that could not be read.")
     cursor: str | None = Field(description="Cursor to persist once this page is processed.")
     has_more: bool = False
 

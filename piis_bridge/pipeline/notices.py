@@ -128,6 +128,9 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
         with rt.session() as s:
             rt.breaker.success(s, remote)
             _insert_ignore(s, Notice, rows)
+            for problem in page.problems:  # unreadable at the source: kept for IT staff, not replayable here
+                _quarantine(s, run_id=run_id, cpas_id=cpas_id, record_id=problem.record_id, stage="notice_feed",
+                            reason=f"{problem.field or '(notice)'}: {problem.reason}", problems=[problem])
             if page.cursor is not None or cursor is not None:
                 stored = s.get(NoticeCursor, cpas_id)
                 if stored is None:

@@ -1014,7 +1014,9 @@ def _queue_notices(rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[str]
 def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueuer) -> str | None:
     """Put quarantined records and effects back into a new run (trigger 'replay')."""
     with rt.session() as s:
-        cond = [QuarantineEntry.status == "open"]
+        # A notice the federal feed itself could not give ("notice_feed") has nothing stored to handle
+        # again: it stays open until the federal side corrects it (docs/pipeline.md).
+        cond = [QuarantineEntry.status == "open", QuarantineEntry.stage != "notice_feed"]
         if entry_ids is not None:
             cond.append(QuarantineEntry.id.in_(list(entry_ids)))
         entries = list(s.scalars(select(QuarantineEntry).where(*cond).order_by(QuarantineEntry.id)))

@@ -612,7 +612,7 @@ class FederalService:
         one.  A notice the types refuse is reported by its notice id, never by its NISS."""
         from pydantic import ValidationError
 
-        from piis_bridge.hooks.types import NoticePage, RegisterNotice
+        from piis_bridge.hooks.types import NoticePage, RecordProblem, RegisterNotice
         from piis_connectors.federal.client import FederalError
 
         if page_size < 1:
@@ -620,7 +620,7 @@ class FederalService:
         if cursor is not None and not cursor.isdigit():
             raise ValueError("notice cursor must be the id of the last notice read (digits only)")
         page = self.client.notices(cursor, min(page_size, 1000))
-        notices = []
+        notices, problems = [], []
         for n in page.notices:
             try:
                 notices.append(RegisterNotice(
@@ -630,10 +630,18 @@ class FederalService:
                     new_municipality=n.new_municipality if n.kind == "move" else None,
                     replaced_by=n.new_ssin if n.kind == "replaced" else None))
             except (KeyError, ValueError, ValidationError) as exc:
-                what = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else type(exc).__name__
-                raise FederalError(f"National Register notice {n.notice_id} ({n.kind}) is not usable: {what}") from None
-        _log.info("National Register notices read", notices=len(notices), more=page.has_more)
-        return NoticePage(notices=notices, cursor=page.cursor or cursor, has_more=page.has_more)
+                # Reported, not raised: one unusable notice must not stop the feed every night.
+                if isinstance(exc, ValidationError):
+                    err = exc.errors(include_input=False)[0]
+                    where, what = ".".join(str(p) for p in err["loc"]), err["msg"]
+                else:
+                    where, what = "kind", f"unknown notice kind {n.kind!r}" if isinstance(exc, KeyError) else str(exc)
+                problems.append(RecordProblem(record_id=f"NR-{self.cpas.bce}-{n.notice_id}", field=where,
+                                              reason=f"National Register notice {n.notice_id} ({n.kind}) "
+                                                     f"is not usable: {what}"))
+        _log.info("National Register notices read", notices=len(notices), unusable=len(problems),
+                  more=page.has_more)
+        return NoticePage(notices=notices, problems=problems, cursor=page.cursor or cursor, has_more=page.has_more)
 
     # ------------------------------------------------------------------ statement
     def statement(self, month: date) -> MonthlyStatement | None:

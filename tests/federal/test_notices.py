@@ -5,6 +5,7 @@ them with a resumable cursor.  Over real HTTP against the running simulator."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import date, datetime
 from pathlib import Path
@@ -171,3 +172,24 @@ def test_plugin_hook_through_the_host_and_no_niss_in_logs(sim, tmp_path, niss_gu
     bad = host.federal_fetch_notices("liege", "not-a-cursor", 2)
     assert bad is None and host.failures and all(p not in host.failures[0].message for p in people)
     niss_guard.check()
+
+
+def test_an_unusable_notice_is_reported_in_the_page_and_the_others_are_read(sim, service, monkeypatch) -> None:
+    """One notice the plugin cannot read (here a kind it does not know) must not stop the feed every
+    night: it comes back in the page's problems with its reference, never its NISS."""
+    people = _people(sim, 3)
+    for person in people:
+        _move(sim, person)
+    real = service.client.notices
+
+    def with_a_new_kind(cursor, limit):
+        page = real(cursor, limit)
+        odd = dataclasses.replace(page.notices[1], kind="adoption")  # a kind this plugin does not know
+        return dataclasses.replace(page, notices=[page.notices[0], odd, *page.notices[2:]])
+
+    monkeypatch.setattr(service.client, "notices", with_a_new_kind)
+    page = service.notices(None, 10)
+    assert [str(n.niss) for n in page.notices] == [people[0], people[2]]
+    [problem] = page.problems
+    assert problem.record_id.startswith(f"NR-{KBO}-") and "adoption" in problem.reason
+    assert people[1] not in problem.reason and not page.has_more

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from piis_bridge.forms import MonthlyStatement
 from piis_bridge.hooks import hookimpl
@@ -133,8 +133,15 @@ def piis_federal_fetch_notices(cpas: Any, cursor: str | None, page_size: int) ->
     r = _client(cpas.settings["url"]).get("/notices", params={"cursor": cursor or "", "limit": page_size})
     r.raise_for_status()
     data = r.json()
-    return NoticePage(notices=[RegisterNotice(**n) for n in data["notices"]], cursor=data["cursor"],
-                      has_more=data["has_more"])
+    notices, problems = [], []
+    for n in data["notices"]:
+        try:
+            notices.append(RegisterNotice(**n))
+        except ValidationError as exc:  # reported with the reference, as a real plugin must
+            err = exc.errors(include_input=False)[0]
+            problems.append(RecordProblem(record_id=n["reference"], field=".".join(map(str, err["loc"])),
+                                          reason=err["msg"]))
+    return NoticePage(notices=notices, problems=problems, cursor=data["cursor"], has_more=data["has_more"])
 
 
 @hookimpl

@@ -180,6 +180,33 @@ def test_a_bad_notice_is_quarantined_with_its_reference_and_the_others_go_on(
     rt.close()
 
 
+def test_a_notice_the_feed_cannot_give_is_quarantined_and_the_feed_reads_on(tmp_path: Path, make_remote) -> None:
+    """A move without its municipality is unusable at the source: reported by the plugin in the page's
+    problems, quarantined with its reference (stage notice_feed, never replayed: nothing is stored to
+    handle again), and the notices after it, on the same and the next page, are handled."""
+    remote = make_remote(4)
+    rt = _runtime(tmp_path, remote, page_size=2)
+    _night(rt)
+    broken = _move("RN-20", 1)
+    del broken["new_ins_code"]
+    remote.state.notices = [broken, _move("RN-21", 2), _notice("RN-22", 3, "death")]
+    run_id, summary = _night(rt)
+    assert summary.status == "finished", summary
+    assert summary.counts["quarantine_by_stage"] == {"notice_feed": 1}
+    assert summary.counts["notices_done"] == 2
+    with rt.session() as s:
+        entry = s.scalars(select(QuarantineEntry)).one()
+    assert entry.record_id == "RN-20" and "new_ins_code" in entry.reason
+    assert person_niss(1) not in entry.reason
+    enq = InlineEnqueuer(rt)
+    assert replay_quarantine(rt, [entry.id], enq) is None  # nothing to replay: the federal side must correct it
+    with rt.session() as s:
+        assert s.get(QuarantineEntry, entry.id).status == "open"
+    _, again = _night(rt)
+    assert again.counts.get("quarantine_by_stage", {}) == {}  # read once: the cursor moved past it
+    rt.close()
+
+
 def test_without_a_transfer_plugin_a_move_is_a_task_saying_the_piis_ends(tmp_path: Path, make_remote) -> None:
     remote = make_remote(4)
     remote.state.notices = [_move("RN-20", 2, "2026-11-02"), _move("RN-21", 3, "2026-11-02", ins="44021")]
