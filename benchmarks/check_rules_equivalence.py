@@ -51,6 +51,8 @@ _SETTINGS = (
     RuleSettings(lifetime_subsidies_max=0, subsidy_max_months=6),
     RuleSettings(local_piis_deadline_months=1, local_require_contact_hours=True, local_policy_level="error",
                  extra_closure_days=(date(2026, 11, 16),), recurring_closure_days=((7, 11), (12, 26))),
+    RuleSettings(q01_clamp_to_month_end=False, q01_end_day_included=False, q03_obligation_age_reference="SIGNATURE",
+                 q04_lookback_anchor="REQUEST", q17_topup_makes_optional=False, q07_remote_counts_toward_total=False),
 )
 
 

@@ -21,7 +21,7 @@ from piis_bridge.model import (
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, document, rule
-from piis_bridge.rules.report import DateStatus, PersonObligation, fast_construct
+from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constructor
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
 __all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date"]
@@ -84,9 +84,15 @@ def _in_studies(person: Person, contract: PIISContract | None) -> bool:
 def derive_bases(person: Person, contract: PIISContract, settings: RuleSettings, *, is_beneficiary: bool,
                  historical: bool) -> tuple[list[ObligationBasis], list[str]]:
     """The bases the facts give (not the record), and notes about choices made (Q-17)."""
+    age = age_on(person.birth_date, age_reference_date(contract, settings))
+    return _derive(person, contract, settings, is_beneficiary, historical, age)
+
+
+def _derive(person: Person, contract: PIISContract, settings: RuleSettings, is_beneficiary: bool, historical: bool,
+            age: int) -> tuple[list[ObligationBasis], list[str]]:
+    """:func:`derive_bases` given the person's *age* on the reference date."""
     notes: list[str] = []
     bases: list[ObligationBasis] = []
-    age = age_on(person.birth_date, age_reference_date(contract, settings))
     if age < settings.age_threshold:
         studies = _in_studies(person, contract if is_beneficiary else None)
         if studies:
@@ -115,14 +121,31 @@ def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, h
     return None
 
 
+_OBLIGATION = frozen_constructor(PersonObligation)
+_LEGAL_BASIS: dict[tuple[tuple[ObligationBasis, ...], bool], str] = {}  # (bases, historical) -> legal_basis text
+
+
+def _legal_basis(bases: tuple[ObligationBasis, ...], historical: bool) -> str:
+    key = (bases, historical)
+    legal = _LEGAL_BASIS.get(key)
+    if legal is None:
+        legal = "; ".join(dict.fromkeys(_CITE[b] for b in bases)) if bases else "R-OBL-05 [002 L105, L145, L621-623]"
+        if historical:
+            legal = "R-OBL-16 (historical) [002 L79, L84, L361]; " + legal
+        _LEGAL_BASIS[key] = legal  # a few dozen combinations of five bases at most
+    return legal
+
+
 def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSettings,
-            assessment: ObligationAssessment | None, historical: bool) -> PersonObligation:
+            assessment: ObligationAssessment | None, historical: bool, ref: date | None = None) -> PersonObligation:
     """One person's obligation.  *assessment* is what the CPAS recorded for that person (the
     beneficiary's ``obligation``, the partner's ``partner_obligation``; None when not recorded):
-    its requests count as bases, its exemption exempts that person only."""
-    derived, notes = derive_bases(person, contract, settings, is_beneficiary=role == "beneficiary",
-                                  historical=historical)
-    bases = list(derived)
+    its requests count as bases, its exemption exempts that person only.  *ref*:
+    ``age_reference_date(contract, settings)`` when the caller has it."""
+    if ref is None:
+        ref = age_reference_date(contract, settings)
+    age = age_on(person.birth_date, ref)
+    bases, notes = _derive(person, contract, settings, role == "beneficiary", historical, age)
     if assessment is not None:
         for basis in assessment.basis:
             if basis in _REQUESTS and basis not in bases:
@@ -131,16 +154,13 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         bases = [b for b in bases if b in _U25 or b in _REQUESTS]  # R-OBL-16
     mandatory = bool(bases)
     exempted = mandatory and assessment is not None and assessment.exemption is not None
-    ref = age_reference_date(contract, settings)
-    legal = "; ".join(dict.fromkeys(_CITE[b] for b in bases)) if bases else "R-OBL-05 [002 L105, L145, L621-623]"
-    if historical:
-        legal = "R-OBL-16 (historical) [002 L79, L84, L361]; " + legal
-    return fast_construct(PersonObligation, {  # values computed here, nothing to validate
+    bases_t = tuple(bases)
+    return _OBLIGATION({  # values computed here, nothing to validate
         "person": role,
         "mandatory": mandatory,
-        "bases": tuple(bases),
-        "legal_basis": legal,
-        "age_on_reference": age_on(person.birth_date, ref),
+        "bases": bases_t,
+        "legal_basis": _legal_basis(bases_t, historical),
+        "age_on_reference": age,
         "age_reference_date": ref,
         "exempted": exempted,
         # Without the partner's own assessment the beneficiary's decision to conclude an optional PIIS
@@ -155,10 +175,12 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
 def assess_obligations(ctx: RuleContext) -> list[PersonObligation]:
     """The obligation summary of the report: the beneficiary, then the partner (R-OBL-09)."""
     c = ctx.contract
+    settings = ctx.settings
     historical = ctx.rule_set == "historical"
-    out = [_assess(c.beneficiary, "beneficiary", c, ctx.settings, c.obligation, historical)]
+    ref = age_reference_date(c, settings)  # the same for both partners
+    out = [_assess(c.beneficiary, "beneficiary", c, settings, c.obligation, historical, ref)]
     if c.partner is not None:
-        out.append(_assess(c.partner, "partner", c, ctx.settings, c.partner_obligation, historical))
+        out.append(_assess(c.partner, "partner", c, settings, c.partner_obligation, historical, ref))
     return out
 
 

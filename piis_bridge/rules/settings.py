@@ -20,7 +20,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model.enums import FormTag, IncomeKind
-from piis_bridge.rules.calendar import month_deadline
+from piis_bridge.rules.calendar import add_months, month_deadline
 
 __all__ = ["RuleSettings", "AgeReference", "LookbackAnchor", "ExamClockStart", "DEFAULT_SETTINGS", "REFORM_DATE"]
 
@@ -359,6 +359,8 @@ class RuleSettings(BaseModel):
 
     def month_deadline(self, day: date, months: int) -> date:
         """A 'within *months* months of *day*' deadline under the Q-01 settings (D1 by default)."""
+        if self.q01_clamp_to_month_end and self.q01_end_day_included:
+            return add_months(day, months)  # D1: what month_deadline gives with both defaults
         return month_deadline(day, months, clamp_to_month_end=self.q01_clamp_to_month_end,
                               end_included=self.q01_end_day_included)
 
