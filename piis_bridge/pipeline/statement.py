@@ -12,7 +12,7 @@ Per CPAS a ``sync_statement`` row holds the state.  The task asks the CPAS's fed
 without a recorded failure means "not available yet": the row waits and the sweeper sends the task
 again when ``next_attempt_at`` comes (no long countdown sits in the broker).  A transient failure is
 retried with backoff, a permanent one fails the row with the plugin's message.  A statement is
-reconciled (:func:`piis_bridge.pipeline.reconcile.reconcile`) against the ledger in the application
+reconciled (:func:`piis_bridge.ledger.reconcile.reconcile`) against the ledger in the application
 database, where the bundled federal plugin keeps it; the differences are stored with the row and
 shown by ``piis-bridge runs show``.
 """
@@ -144,7 +144,7 @@ def fetch_statement(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
         return
     try:
         from piis_bridge.ledger import Ledger
-        from piis_bridge.pipeline.reconcile import reconcile
+        from piis_bridge.ledger.reconcile import reconcile
 
         differences = [_difference(d) for d in reconcile(statement, Ledger(rt.sessions), cpas_id)]
     except Exception as exc:  # noqa: BLE001 - reported on the row; the other CPAS go on

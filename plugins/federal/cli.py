@@ -122,7 +122,7 @@ def register(cli: Any) -> None:
                   config: Optional[Path] = config_opt, database_url: Optional[str] = db_opt) -> None:
         """Fetch the monthly statement and reconcile it against the ledger; each difference is reported."""
         from piis_plugins.federal import service_for
-        from piis_plugins.federal.reconcile import reconcile
+        from piis_bridge.ledger.reconcile import reconcile
 
         service = service_for(_context(cpas, config, database_url))
         st = service.statement(date.fromisoformat(month + "-01"))

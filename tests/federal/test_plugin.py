@@ -13,7 +13,7 @@ from piis_bridge.hooks.types import CpasContext
 from piis_bridge.ledger import Ledger
 from piis_bridge.model import load_file
 from piis_plugins.federal.building import FormBuilder, piis_code, rubric_label, to_element, validate_form
-from piis_plugins.federal.reconcile import reconcile
+from piis_bridge.ledger.reconcile import reconcile
 from piis_plugins.federal.service import FederalService
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -193,7 +193,7 @@ def test_the_monthly_statement_of_the_simulator_is_reconciled_like_the_federal_p
     from piis_bridge.ledger import Ledger
     from piis_bridge.db import make_engine, make_sessionmaker
     from piis_plugins.federal import service_for
-    from piis_plugins.federal.reconcile import reconcile
+    from piis_bridge.ledger.reconcile import reconcile
     from piis_bridge.hooks.manager import PluginHost
 
     case, federal, (kbo, ins, name) = world

@@ -1,10 +1,10 @@
 """Monthly statement <-> form ledger: every difference is reported, none is silently fixed.
 
-Why here: the pipeline fetches the statement through the federal plugin's
-``piis_federal_fetch_statement`` and must reconcile it without importing a plugin; the statement
-(:class:`piis_bridge.forms.MonthlyStatement`) and the ledger (:class:`piis_bridge.ledger.Ledger`)
-are both core types.  The comparison is the one ``piis-bridge forms statement`` makes
-(``plugins/federal/reconcile.py``), so both give the same differences for the same data.
+Why in the core, beside the ledger: the statement (:class:`piis_bridge.forms.MonthlyStatement`) and
+the ledger (:class:`piis_bridge.ledger.Ledger`) are both core types, and two callers need the same
+comparison: the nightly pipeline (which fetches the statement through ``piis_federal_fetch_statement``
+and may not import a plugin) and ``piis-bridge forms statement`` in the federal plugin.  One function,
+so both always report the same differences for the same data.
 
 What is compared (shared/spec/federal.md 5.4): each statement line must name a form of this CPAS
 known to the ledger (else ``unknown_in_ledger``) whose status allows payment (else
