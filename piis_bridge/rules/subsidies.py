@@ -221,8 +221,21 @@ def _month_line(m: date, covered: bool, running: bool, ri: int, cents: int) -> S
 
 # Summary lines are frozen values: equal lines are one shared object (same month, coverage and
 # amounts recur across contracts: RI amounts are the legal rates), bounded so memory stays flat.
-_LINES: dict[tuple[date, bool, bool, int, int], SubsidyMonthLine] = {}
+# By (covered, running, RI cents, subsidy cents), then by month: a run of months with the same values
+# looks its lines up by date alone.
+_LINES: dict[tuple[bool, bool, int, int], dict[date, SubsidyMonthLine]] = {}
+_LINES_HELD = [0]  # lines held in _LINES
 _MAX_LINES = 50_000
+
+
+def _lines_for(key: tuple[bool, bool, int, int]) -> dict[date, SubsidyMonthLine]:
+    got = _LINES.get(key)
+    if got is None:
+        if _LINES_HELD[0] >= _MAX_LINES:
+            _LINES.clear()
+            _LINES_HELD[0] = 0
+        got = _LINES[key] = {}
+    return got
 
 
 def _schedule(r: _Result) -> SubsidySchedule:
@@ -457,67 +470,89 @@ def _compute(
     months: list[_Row] = []
     lines: list[SubsidyMonthLine] = []
     json_months: list[dict[str, Any]] = []
-    interned = _LINES
-    json_type = _JSON_TYPE
     spans = MONTH_SPANS
     studies_first = contract.is_studies
-    partial = settings.q10_partial_month_counts
     rate = settings.subsidy_rate_percent
+    # Coverage (D6, Q-10) and the decision's RI are month-index intervals: compare integers per month.
     start_date = contract.start_date
+    if settings.q10_partial_month_counts:  # in force on at least one day of the month
+        cov_from, cov_to = month_index(start_date), month_index(end)
+    else:  # in force on every day of the month
+        cov_from = month_index(start_date) + (start_date.day != 1)
+        cov_to = month_index(end) - ((end + one_day).month == end.month)
     dec = contract.decision
-    ri_start, ri_end, ri_monthly = dec.ri_start_date, dec.ri_end_date, dec.ri_amount_monthly_cents
+    ri_monthly = dec.ri_amount_monthly_cents
+    ri_from = month_index(dec.ri_start_date)
+    ri_to = month_index(dec.ri_end_date) if dec.ri_end_date is not None else None
     total = 0
     stop = max(a, last) + 1 if with_months else a
     # The segments holding a month change only where one starts or ends: pick the paying one again there.
     breaks = sorted({s.start for s in segments} | {s.end + 1 for s in segments if s.end is not None})
     seg: _Segment | None = None
+    seg_type: SubsidyType | None = None
+    seg_json: str | None = None
+    seg_blocked: str | None = None
     seg_until = a  # *seg* holds for the months before this index
+    running = True
+    # Months with the same values as the month before (most of them: a window is a run of equal months)
+    # reuse its reason, amount, line table and JSON template: only the month itself is new.
+    prev: tuple[bool, int, bool] | None = None
+    template: dict[str, Any] = {}
     for index in range(a, stop):
         span = spans.get(index)
-        first_day, last_day, iso = span if span is not None else month_span(index)
-        if partial:
-            covered = start_date <= last_day and end >= first_day
-        else:
-            covered = start_date <= first_day and end >= last_day
+        first_day, _, iso_day = span if span is not None else month_span(index)
+        covered = cov_from <= index <= cov_to
         if from_decision:
-            granted = ri_start <= last_day and (ri_end is None or ri_end >= first_day)
-            ri, running = (ri_monthly if granted else 0), True
+            ri = ri_monthly if ri_from <= index and (ri_to is None or index <= ri_to) else 0
         else:
             rec = by_month.get(first_day)
-            ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
+            if rec is not None:
+                ri, running = rec.amount_cents, rec.project_running
+            else:
+                ri, running = 0, True
         if index >= seg_until:
             here = [s for s in segments if s.holds(index)]
             if studies_first and len(here) > 1:
                 here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
             seg = next((s for s in here if s.blocked is None), here[0] if here else None)
             seg_until = next((b for b in breaks if b > index), stop)
-        reason = None
-        if seg is None:
-            reason = "outside any subsidy window"
-        elif seg.blocked is not None:
-            reason = seg.blocked
-        elif not covered:
-            reason = "not covered by this PIIS (D6)"
-        elif ri == 0:
-            reason = "no RI granted this month"
-        elif not running:
-            reason = "project not running this month (R-SUB-11)"
-        cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
+            seg_type = seg.type if seg is not None else None
+            seg_json = _JSON_TYPE[seg_type]
+            seg_blocked = seg.blocked if seg is not None else None
+            prev = None
+        values = (covered, ri, running)
+        if values != prev:
+            prev = values
+            if seg is None:
+                reason = "outside any subsidy window"
+            elif seg_blocked is not None:
+                reason = seg_blocked
+            elif not covered:
+                reason = "not covered by this PIIS (D6)"
+            elif ri == 0:
+                reason = "no RI granted this month"
+            elif not running:
+                reason = "project not running this month (R-SUB-11)"
+            else:
+                reason = None
+            cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
+            if engine:
+                run_lines = _lines_for((covered, running, ri, cents))
+                template = {"month": None, "subsidy_type": seg_json, "covered_by_piis": covered,
+                            "project_running": running, "ri_amount_cents": ri, "subsidy_cents": cents,
+                            "excluded_reason": reason}
         total += cents
-        here_type = seg.type if seg else None
         if engine:
-            key = (first_day, covered, running, ri, cents)
-            line = interned.get(key)
+            line = run_lines.get(first_day)
             if line is None:
-                if len(interned) >= _MAX_LINES:
-                    interned.clear()
-                line = interned[key] = _month_line(first_day, covered, running, ri, cents)
+                line = run_lines[first_day] = _month_line(first_day, covered, running, ri, cents)
+                _LINES_HELD[0] += 1
             lines.append(line)
-            json_months.append({"month": iso, "subsidy_type": json_type[here_type], "covered_by_piis": covered,
-                                "project_running": running, "ri_amount_cents": ri, "subsidy_cents": cents,
-                                "excluded_reason": reason})
+            month = template.copy()
+            month["month"] = iso_day
+            json_months.append(month)
         else:
-            months.append((first_day, here_type, covered, running, ri, cents, reason))
+            months.append((first_day, seg_type, covered, running, ri, cents, reason))
     kind = main.type if main is not None else None
     opened_now = {s.type for s in segments if s.entitlement is None and s.blocked is None}
     lifetime = tuple(sorted(kinds | opened_now, key=_TYPE_ORDER.__getitem__))
