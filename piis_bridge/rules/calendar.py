@@ -91,6 +91,7 @@ def age_on(birth_date: date, day: date) -> int:
     return years
 
 
+_MAX_ADDED = 50_000
 _ISO: dict[date, str] = {}
 _MAX_ISO = 50_000
 
@@ -133,7 +134,7 @@ class WorkingCalendar:
     French-Community one, 15 November, 26 December).
     """
 
-    __slots__ = ("extra_closure_days", "recurring_closure", "_closed_by_year")
+    __slots__ = ("extra_closure_days", "recurring_closure", "_closed_by_year", "_added")
 
     def __init__(
         self,
@@ -143,6 +144,9 @@ class WorkingCalendar:
         self.extra_closure_days = frozenset(extra_closure_days)
         self.recurring_closure = frozenset(recurring_closure)
         self._closed_by_year: dict[int, frozenset[date]] = {}
+        # (trigger, n) -> add_working_days: the same deadlines (5 and 7 working days after the same
+        # days) recur across a caseload; bounded like the other date caches.
+        self._added: dict[tuple[date, int], date] = {}
 
     def _closed(self, year: int) -> frozenset[date]:
         closed = self._closed_by_year.get(year)
@@ -161,6 +165,10 @@ class WorkingCalendar:
     def add_working_days(self, trigger: date, n: int) -> date:
         """The *n*-th working day after *trigger* (counting starts the day after; that day is the
         last allowed day).  ``n == 0`` returns *trigger* itself."""
+        key = (trigger, n)
+        day = self._added.get(key)
+        if day is not None:
+            return day
         if n < 0:
             raise ValueError("n must be >= 0")
         day = trigger
@@ -169,6 +177,9 @@ class WorkingCalendar:
             day += _ONE_DAY
             if self.is_working_day(day):
                 left -= 1
+        if len(self._added) >= _MAX_ADDED:
+            self._added.clear()
+        self._added[key] = day
         return day
 
     def working_days_between(self, start: date, end: date) -> int:

@@ -14,12 +14,16 @@ from piis_bridge.rules.report import DateStatus
 
 __all__: list[str] = []
 
-_MISSED = (DateStatus.LATE, DateStatus.OVERDUE)
+_MISSED = (DateStatus.LATE, DateStatus.OVERDUE)  # a deadline not met
+# Enum members as module constants: reading ``DateStatus.LATE`` goes through the enum metaclass's
+# ``__getattr__`` hook on Python 3.11, several times the cost of a global (these run for every contract).
+_LATE, _OVERDUE, _INFO, _NOT_APPLICABLE = DateStatus.LATE, DateStatus.OVERDUE, DateStatus.INFO, DateStatus.NOT_APPLICABLE
+_BENEFICIARY = PartyRole.BENEFICIARY
+_PERSON = RequestedBy.PERSON
 
 
 def _beneficiary_signed(ctx: RuleContext):
-    dates = [s.signed_date for s in ctx.contract.signatures
-             if s.party is PartyRole.BENEFICIARY and s.for_version == 1]
+    dates = [s.signed_date for s in ctx.contract.signatures if s.party is _BENEFICIARY and s.for_version == 1]
     return min(dates) if dates else None
 
 
@@ -35,11 +39,11 @@ def _dl_01(ctx: RuleContext) -> None:
         return
     c = ctx.contract
     if ob.exempted:
-        ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, DateStatus.NOT_APPLICABLE, "signatures",
+        ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, _NOT_APPLICABLE, "signatures",
                      person="beneficiary")
         return
     status = ctx.deadline("PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary")
-    if status is DateStatus.LATE:
+    if status is _LATE:
         assert ctx.signed_date is not None
         ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
                  f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
@@ -47,7 +51,7 @@ def _dl_01(ctx: RuleContext) -> None:
                  person="beneficiary")
     for partner in ctx.obligations[1:]:
         if partner.mandatory and partner.deadline is not None:
-            ctx.add_date("partner's PIIS signature deadline", partner.deadline, DateStatus.INFO, "partner",
+            ctx.add_date("partner's PIIS signature deadline", partner.deadline, _INFO, "partner",
                          person="partner")
 
 
@@ -110,7 +114,7 @@ def _dl_04(ctx: RuleContext) -> None:
                      "reflection period cannot be shown.", "reflection")
         return
     earliest = add_calendar_days(c.reflection.draft_handed_date, ctx.settings.reflection_days)
-    ctx.add_date("earliest signature date (reflection period)", earliest, DateStatus.INFO, "reflection")
+    ctx.add_date("earliest signature date (reflection period)", earliest, _INFO, "reflection")
     if signed is not None and signed < earliest:
         if c.reflection.waived and ctx.settings.q02_allow_reflection_waiver and c.reflection.waiver_reason:
             ctx.info(f"Contract {ctx.cid}: signed on {signed.isoformat()} before the end of the reflection period "
@@ -133,18 +137,18 @@ def _dl_05(ctx: RuleContext) -> None:
     covered."""
     n = ctx.settings.interview_deadline_working_days
     for i, req in enumerate(ctx.contract.interview_requests):
-        if req.requested_by is not RequestedBy.PERSON:
+        if req.requested_by is not _PERSON:
             continue
         due = ctx.calendar.add_working_days(req.requested_date, n)
         field = f"interview_requests[{i}]"
         status = ctx.deadline(f"interview requested on {req.requested_date.isoformat()}", due, req.held_date,
                               f"{field}.held_date")
-        if status is DateStatus.LATE:
+        if status is _LATE:
             assert req.held_date is not None
             ctx.flag(f"Contract {ctx.cid}: interview requested on {req.requested_date.isoformat()} was held on "
                      f"{req.held_date.isoformat()}, after the deadline of {due.isoformat()} ({n} working days).",
                      f"{field}.held_date")
-        elif status is DateStatus.OVERDUE:
+        elif status is _OVERDUE:
             ctx.flag(f"Contract {ctx.cid}: interview requested on {req.requested_date.isoformat()} has not been held "
                      f"and the deadline of {due.isoformat()} ({n} working days) has passed.", f"{field}.held_date")
 
@@ -180,11 +184,11 @@ def _dl_07(ctx: RuleContext) -> None:
     for i, appeal in enumerate(ctx.contract.appeals):
         due = ctx.settings.month_deadline(appeal.decision_received_date, ctx.settings.appeal_deadline_months)
         if appeal.filed_date is None:
-            ctx.add_date("appeal deadline", due, DateStatus.INFO if ctx.on <= due else DateStatus.NOT_APPLICABLE,
+            ctx.add_date("appeal deadline", due, _INFO if ctx.on <= due else _NOT_APPLICABLE,
                          f"appeals[{i}]")
             continue
         status = ctx.deadline("appeal deadline", due, appeal.filed_date, f"appeals[{i}].filed_date")
-        if status is DateStatus.LATE:
+        if status is _LATE:
             ctx.flag(f"Contract {ctx.cid}: appeal filed on {appeal.filed_date.isoformat()}, after the 3-month "
                      f"limit of {due.isoformat()}.", f"appeals[{i}].filed_date")
 
@@ -200,7 +204,7 @@ def _dl_08(ctx: RuleContext) -> None:
     c = ctx.contract
     status = ctx.deadline("PIIS signature deadline (historical: from the request)", ob.deadline, ctx.signed_date,
                           "signatures", person="beneficiary")
-    if status is DateStatus.LATE:
+    if status is _LATE:
         assert ctx.signed_date is not None
         ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the historical deadline of "
                  f"{ob.deadline.isoformat()} (3 months after the request).", "signatures", "decision.request_date",

@@ -68,17 +68,24 @@ def evaluation_periods(c: PIISContract) -> list[EvaluationPeriod]:
     return out
 
 
+_IN_PERSON = EvaluationMode.IN_PERSON
+
+
 def _counted(ctx: RuleContext, start: date, end: date) -> tuple[int, int]:
     """(evaluations counting toward the total, in-person ones) held in [start, end]."""
     total = in_person = 0
+    remote_counts = None
     for e in ctx.contract.evaluations:
         if not e.formalised or not (start <= e.held_on <= end):
             continue
-        if e.mode is EvaluationMode.IN_PERSON:
+        if e.mode is _IN_PERSON:
             total += 1
             in_person += 1
-        elif ctx.settings.q07_remote_counts_toward_total:
-            total += 1
+        else:
+            if remote_counts is None:
+                remote_counts = ctx.settings.q07_remote_counts_toward_total
+            if remote_counts:
+                total += 1
     return total, in_person
 
 
@@ -113,21 +120,27 @@ def _eva_01(ctx: RuleContext) -> None:
         return
     need = ctx.settings.eval_min_per_year
     reform = ctx.settings.reform_date
+    on = ctx.on
     for p in _periods(ctx):
         if p.end < reform:
             continue
-        total, _ = _counted(ctx, p.start, p.end)
-        if p.end < ctx.on and p.full and total < need:
-            ctx.flag(f"Contract {ctx.cid}: {total} evaluation(s) in the 12-month period {_label(p)}; at least "
-                     f"{need} are required.", "evaluations")
-        if p.start <= ctx.on <= p.end or (p.index == 0 and ctx.on < p.start):
+        if p.end < on and p.full:
+            total, _ = _counted(ctx, p.start, p.end)
+            if total < need:
+                ctx.flag(f"Contract {ctx.cid}: {total} evaluation(s) in the 12-month period {_label(p)}; at least "
+                         f"{need} are required.", "evaluations")
+        if p.start <= on <= p.end or (p.index == 0 and on < p.start):
             _next_due(ctx, p)
 
 
 def _next_due(ctx: RuleContext, p: EvaluationPeriod) -> None:
     s = ctx.settings
-    need = s.eval_min_per_year if p.full else _pro_rata(ctx, p)
-    need_in_person = s.eval_min_in_person if p.full else (1 if p.months >= s.q06_min_months_for_in_person else 0)
+    if p.full:
+        need, need_in_person = s.eval_min_per_year, s.eval_min_in_person
+    else:
+        months = p.months
+        need = math.ceil(s.eval_min_per_year * months / 12)  # _pro_rata
+        need_in_person = 1 if months >= s.q06_min_months_for_in_person else 0
     if need <= 0:
         return
     total, in_person = _counted(ctx, p.start, ctx.on)
