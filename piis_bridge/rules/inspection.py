@@ -135,25 +135,35 @@ def _at_risk(subsidy_months: Sequence[tuple[date, int]], on: date) -> int:
     return sum(cents for m, cents in subsidy_months if m <= month)
 
 
-def _related(findings: Iterable[Finding]) -> list[list[Finding]] | None:
-    """The error and warning findings of each item, in the order of its engine rules, then in recording
-    order (errors first, then warnings); None when no finding concerns any item."""
-    buckets: list[list[tuple[int, int, Finding]]] | None = None
+def _related(findings: Iterable[Finding]) -> dict[int, list[Finding]] | None:
+    """The error and warning findings of each item (by position) that has any, in the order of its
+    engine rules, then in recording order (errors first, then warnings); None when no finding concerns
+    any item."""
+    buckets: dict[int, list[tuple[int, int, Finding]]] | None = None
     for seq, f in enumerate(findings):
         places = _PLACES.get(f.rule_id)
-        if places is None or f.level is not _ERROR and f.level is not _WARNING:
+        if places is None:
+            continue
+        level = f.level
+        if level is not _ERROR and level is not _WARNING:
             continue
         if buckets is None:
-            buckets = [[] for _ in ITEMS]
+            buckets = {}
         for pos, rank in places:
-            buckets[pos].append((rank, seq, f))
+            bucket = buckets.get(pos)
+            if bucket is None:
+                buckets[pos] = [(rank, seq, f)]
+            else:
+                bucket.append((rank, seq, f))
     if buckets is None:
         return None
-    out: list[list[Finding]] = []
-    for bucket in buckets:
-        if len(bucket) > 1:
+    out: dict[int, list[Finding]] = {}
+    for pos, bucket in buckets.items():
+        if len(bucket) == 1:
+            out[pos] = [bucket[0][2]]
+        else:
             bucket.sort(key=lambda x: (x[0], x[1]))
-        out.append([f for _, _, f in bucket if f.level is _ERROR] + [f for _, _, f in bucket if f.level is _WARNING])
+            out[pos] = [f for _, _, f in bucket if f.level is _ERROR] + [f for _, _, f in bucket if f.level is _WARNING]
     return out
 
 
@@ -179,7 +189,7 @@ def _items(
     def add(pos: int, status: str | None, found: list[str], missing: list[str]) -> None:
         nonlocal ready
         item, question, rule_ids = ITEMS[pos]
-        mine = related[pos] if related is not None else _NONE
+        mine = related.get(pos, _NONE) if related is not None else _NONE
         if status is None:
             if missing or (mine and mine[0].level is _ERROR):
                 status = _FAIL

@@ -312,31 +312,14 @@ class _Windows:
     holding: list[_Segment]  # the segments holding the anchor month
     main: _Segment | None  # the one that pays at the anchor month (else the first holding it)
     opened: bool  # a new window was opened by this contract
+    studies: bool  # a studies PIIS (``contract.is_studies``)
 
 
-def _windows(
-    contract: PIISContract, settings: RuleSettings, issues: list[Issue], notes: list[str],
-    signed: date | None, moved: date | None = _UNKNOWN,
-) -> _Windows | str:
-    """The subsidy windows of a contract (R-SUB-04, 06..10), adding to *issues* and *notes*; a string
-    (the only note) when there is no schedule at all.  *signed* is ``contract.signed_date``."""
-    cid = contract.contract_id
-    if signed is None:
-        return "not signed: no PIIS exists yet, no subsidy (R-SUB-06)"
-    end = _effective_end(contract, settings, moved)
-    anchor = signed
-    if signed < settings.reform_date:
-        if end < settings.reform_date:
-            return "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed"
-        anchor = settings.reform_date
-        notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
-    history = sorted(contract.subsidy_history, key=lambda e: e.window_start)
-    kinds = {e.type for e in history}
-
-    # Person-level limits over the history (R-SUB-04, C-08).
-    if len(kinds) > settings.lifetime_subsidies_max:
-        issues.append(Issue("R-SUB-04", f"contract {cid}: the person has {len(kinds)} different subsidies "
-                            f"recorded; at most {settings.lifetime_subsidies_max} in a lifetime", ("subsidy_history",)))
+def _check_history(
+    cid: str, settings: RuleSettings, issues: list[Issue], history: list[SubsidyEntitlement], kinds: set[SubsidyType],
+) -> SubsidyEntitlement | None:
+    """The person-level checks of a recorded subsidy history (R-SUB-04, C-08, R-SUB-09/10), adding to
+    *issues*; returns the FIRST subsidy received, if any."""
     studies_start = second_start = None
     if SubsidyType.STUDIES in kinds and SubsidyType.SECOND_CHANCE in kinds:
         studies_start = min(e.window_start for e in history if e.type is SubsidyType.STUDIES)
@@ -359,12 +342,42 @@ def _windows(
                     month_index(first.window_start) + settings.subsidy_max_months:
                 issues.append(Issue(rid, f"contract {cid}: the PROLONGATION starts before the FIRST window "
                                     f"(opened {first.window_start.isoformat()}) has elapsed", ("subsidy_history",)))
+    return first
 
-    segments = [_window(e, settings, contract, end) for e in history]
+
+def _windows(
+    contract: PIISContract, settings: RuleSettings, issues: list[Issue], notes: list[str],
+    signed: date | None, moved: date | None = _UNKNOWN,
+) -> _Windows | str:
+    """The subsidy windows of a contract (R-SUB-04, 06..10), adding to *issues* and *notes*; a string
+    (the only note) when there is no schedule at all.  *signed* is ``contract.signed_date``."""
+    cid = contract.contract_id
+    if signed is None:
+        return "not signed: no PIIS exists yet, no subsidy (R-SUB-06)"
+    end = _effective_end(contract, settings, moved)
+    anchor = signed
+    if signed < settings.reform_date:
+        if end < settings.reform_date:
+            return "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed"
+        anchor = settings.reform_date
+        notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
+    history = sorted(contract.subsidy_history, key=lambda e: e.window_start) if contract.subsidy_history else []
+    kinds = {e.type for e in history}
+
+    # Person-level limits over the history (R-SUB-04, C-08).
+    if len(kinds) > settings.lifetime_subsidies_max:
+        issues.append(Issue("R-SUB-04", f"contract {cid}: the person has {len(kinds)} different subsidies "
+                            f"recorded; at most {settings.lifetime_subsidies_max} in a lifetime", ("subsidy_history",)))
+    if history:
+        first = _check_history(cid, settings, issues, history, kinds)
+        segments = [_window(e, settings, contract, end) for e in history]
+    else:  # most contracts: nothing received before
+        first, segments = None, []
     a = month_index(anchor)
     age = age_on(contract.beneficiary.birth_date, signed)
-    studies_ok = contract.is_studies and age < settings.age_threshold
-    if contract.is_studies and not studies_ok:
+    studies = contract.is_studies
+    studies_ok = studies and age < settings.age_threshold
+    if studies and not studies_ok:
         notes.append(f"studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
                      f"{settings.age_threshold} at conclusion (R-OBL-12, R-SUB-08)")
     usable = [s for s in segments if s.blocked is None and s.holds(a)]
@@ -414,7 +427,7 @@ def _windows(
                          f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)")
     holding = [s for s in segments if s.holds(a)]
     main = next((s for s in holding if s.blocked is None), holding[0] if holding else None)
-    return _Windows(end, a, kinds, segments, holding, main, opened)
+    return _Windows(end, a, kinds, segments, holding, main, opened, studies)
 
 
 def _compute(
@@ -471,7 +484,7 @@ def _compute(
     lines: list[SubsidyMonthLine] = []
     json_months: list[dict[str, Any]] = []
     spans = MONTH_SPANS
-    studies_first = contract.is_studies
+    studies_first = w.studies
     rate = settings.subsidy_rate_percent
     # Coverage (D6, Q-10) and the decision's RI are month-index intervals: compare integers per month.
     start_date = contract.start_date
