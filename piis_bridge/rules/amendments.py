@@ -9,12 +9,16 @@ from piis_bridge.rules.registry import Severity, document, rule
 __all__: list[str] = []
 
 
+def _amended(c) -> bool:  # the R-AMD precondition (asked once per contract)
+    return len(c.versions) > 1
+
+
 def _changes(c):  # versions after the original
     return [(i, v) for i, v in enumerate(c.versions) if v.version_no > 1]
 
 
 @rule("R-AMD-01", title="A change takes effect only with the agreement of every party", severity=Severity.LEGAL,
-      citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]", applies=lambda c: len(c.versions) > 1)
+      citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]", applies=_amended)
 def _amd_01(ctx: RuleContext) -> None:
     """Any party may ask for a change; it takes effect only with the agreement of the person, the
     CPAS and each third party actively involved (every third party of the contract), given on or
@@ -37,7 +41,7 @@ def _amd_01(ctx: RuleContext) -> None:
 
 
 @rule("R-AMD-02", title="Information before every modification", severity=Severity.LEGAL,
-      citation="[002 L191, L389]", applies=lambda c: len(c.versions) > 1)
+      citation="[002 L191, L389]", applies=_amended)
 def _amd_02(ctx: RuleContext) -> None:
     """Before a modification the person is informed of its content, scope and consequences
     (R-CNT-14 applies to each change): a ``pre_signature_information`` record for that version, or

@@ -11,6 +11,11 @@ from piis_bridge.rules.registry import Severity, document, rule
 __all__: list[str] = []
 
 
+def _has_block(c: PIISContract) -> bool:
+    """The precondition most R-CS rules share (the engine asks it once per contract)."""
+    return c.community_service is not None
+
+
 def _has_cs(c: PIISContract) -> bool:
     return c.community_service is not None or FormTag.COMMUNITY_SERVICE in c.form_tags
 
@@ -22,7 +27,7 @@ document("R-CS-01", title="Both personal development and benefit to society", se
 
 
 @rule("R-CS-02", title="The person may stop: the PIIS is then revised", severity=Severity.LEGAL,
-      citation="[002 L289; 000 L140]", applies=lambda c: c.community_service is not None)
+      citation="[002 L289; 000 L140]", applies=_has_block)
 def _cs_02(ctx: RuleContext) -> None:
     """Once included, community service is part of the PIIS.  If the person no longer wants it they
     tell the social worker and the PIIS is revised (R-AMD-01): after ``ended_by_person_date`` a
@@ -71,7 +76,7 @@ def _cs_06(ctx: RuleContext) -> None:
 
 
 @rule("R-CS-07", title="No insurance, no community service", severity=Severity.LEGAL,
-      citation="[002 L311, L319]", applies=lambda c: c.community_service is not None)
+      citation="[002 L311, L319]", applies=_has_block)
 def _cs_07(ctx: RuleContext) -> None:
     """Without insurance covering damage to the beneficiaries and to third parties the service
     cannot be performed.  An unverified insurance blocks the start; after the start it is a breach."""
@@ -86,7 +91,7 @@ def _cs_07(ctx: RuleContext) -> None:
 
 
 @rule("R-CS-08", title="Host: a non-profit organisation that uses volunteers", severity=Severity.LEGAL,
-      citation="[002 L313-317; 000 L131]", applies=lambda c: c.community_service is not None)
+      citation="[002 L313-317; 000 L131]", applies=_has_block)
 def _cs_08(ctx: RuleContext) -> None:
     """The host is a non-profit organisation (de facto association, ASBL, public-utility foundation,
     public administration...) that uses volunteers; otherwise the service is invalid."""
@@ -100,7 +105,7 @@ def _cs_08(ctx: RuleContext) -> None:
 
 
 @rule("R-CS-09", title="Only volunteer allowances, effect on the RI explained", severity=Severity.LEGAL,
-      citation="[002 L319-321]", applies=lambda c: c.community_service is not None,
+      citation="[002 L319-321]", applies=_has_block,
       parameters=("volunteer_allowance_max_cents",))
 def _cs_09(ctx: RuleContext) -> None:
     """Compensation is limited to the allowances the volunteers law (3 July 2005) allows; when one is
@@ -126,7 +131,7 @@ def _cs_09(ctx: RuleContext) -> None:
 
 
 @rule("R-CS-10", title="Not part of a paid job", severity=Severity.LEGAL, citation="[002 L323; 000 L131]",
-      applies=lambda c: c.community_service is not None)
+      applies=_has_block)
 def _cs_10(ctx: RuleContext) -> None:
     """The tasks must not belong to a paid job (statutory, employment contract or employment measure).
     The contract records that this was checked; otherwise it is flagged."""
@@ -136,7 +141,7 @@ def _cs_10(ctx: RuleContext) -> None:
 
 
 @rule("R-CS-11", title="Never a trial period or a test before hiring", severity=Severity.LEGAL,
-      citation="[002 L325, L633-635]", applies=lambda c: c.community_service is not None)
+      citation="[002 L325, L633-635]", applies=_has_block)
 def _cs_11(ctx: RuleContext) -> None:
     """Community service used as a trial period or a test before hiring is invalid; the contract
     records that it is not."""
@@ -146,7 +151,7 @@ def _cs_11(ctx: RuleContext) -> None:
 
 
 @rule("R-CS-12", title="Agreed by the person and the CPAS", severity=Severity.LEGAL,
-      citation="[002 L629-631; 000 L129]", applies=lambda c: c.community_service is not None)
+      citation="[002 L629-631; 000 L129]", applies=_has_block)
 def _cs_12(ctx: RuleContext) -> None:
     """Community service is never imposed (R-OBL-13): both the person and the CPAS agree, or it
     cannot be included."""

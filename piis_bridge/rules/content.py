@@ -23,6 +23,11 @@ MANDATORY_MENTION_RULES = frozenset({
 """R-CNT-17: inspection's 'mandatory mentions' (item I-03)."""
 
 _REQUIRED_COSTS = (CostCategory.REGISTRATION, CostCategory.INSURANCE, CostCategory.WORK_CLOTHES, CostCategory.TRAVEL)
+# Enum members read for every contract, as module constants (``PartyRole.CPAS`` goes through the enum
+# metaclass's ``__getattr__`` hook on Python 3.11).
+_BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
+_REQUIRED_COST_NAMES = tuple((cat, cat.value) for cat in _REQUIRED_COSTS)
+_IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 
 
 def missing(ctx: RuleContext, what: str, *fields: str, person: str | None = None) -> None:
@@ -78,10 +83,15 @@ def _cnt_04(ctx: RuleContext) -> None:
     and each linked to at least one objective.  At least one commitment of the person and one of
     the CPAS are required."""
     c = ctx.contract
-    parties = {x.party for x in c.commitments}
-    if PartyRole.BENEFICIARY not in parties:
+    beneficiary = cpas = False
+    for x in c.commitments:
+        if x.party is _BENEFICIARY:
+            beneficiary = True
+        elif x.party is _CPAS:
+            cpas = True
+    if not beneficiary:
         missing(ctx, "the beneficiary's commitments", "commitments")
-    if PartyRole.CPAS not in parties:
+    if not cpas:
         missing(ctx, "the CPAS's commitments (at least 1)", "commitments")
     for i, x in enumerate(c.commitments):
         if not x.objective_ids:
@@ -113,16 +123,21 @@ def _cnt_07(ctx: RuleContext) -> None:
     insurance, adapted work clothes and travel costs are covered at least by the CPAS, unless a
     named third party covers them.  Each missing category is named."""
     c = ctx.contract
-    if not (set(c.form_tags) & ctx.settings.cost_coverage_form_tags or c.employment_project is not None):
-        return
+    if c.employment_project is None:
+        tags = ctx.settings.cost_coverage_form_tags
+        for tag in c.form_tags:
+            if tag in tags:
+                break
+        else:  # neither a tag that calls for cost coverage nor an employment project
+            return
     have = {x.category for x in c.cost_coverages}
-    absent = [cat.value for cat in _REQUIRED_COSTS if cat not in have]
+    absent = [name for cat, name in _REQUIRED_COST_NAMES if cat not in have]
     if absent:
         missing(ctx, "cost coverage for " + ", ".join(absent), "cost_coverages")
     for i, x in enumerate(c.cost_coverages):
-        if x.payer is PartyRole.THIRD_PARTY and not x.third_party_id:
+        if x.payer is _THIRD_PARTY and not x.third_party_id:
             missing(ctx, f"the third party paying the {x.category.value} costs", f"cost_coverages[{i}].third_party_id")
-        elif x.payer is PartyRole.BENEFICIARY:
+        elif x.payer is _BENEFICIARY:
             ctx.flag(f"Contract {ctx.cid}: the {x.category.value} costs are put on the beneficiary; they are owed by "
                      "the CPAS unless a third party pays.", f"cost_coverages[{i}].payer")
 
@@ -182,9 +197,9 @@ def _cnt_11(ctx: RuleContext) -> None:
     """The contract names the social worker in charge and at least one substitute who replaces them
     during a temporary absence."""
     roles = {w.role for w in ctx.contract.social_workers}
-    if WorkerRole.IN_CHARGE not in roles:
+    if _IN_CHARGE not in roles:
         missing(ctx, "the social worker in charge", "social_workers")
-    if WorkerRole.SUBSTITUTE not in roles:
+    if _SUBSTITUTE not in roles:
         missing(ctx, "a substitute social worker", "social_workers")
 
 
@@ -194,18 +209,26 @@ def _cnt_12(ctx: RuleContext) -> None:
     """When the social worker in charge is permanently taken off the file (their assignment ends
     before the contract does), the person is informed in writing with the replacement's name."""
     c = ctx.contract
+    end, on = c.end_date, ctx.on
+    limit = min(end, on)
+    left = current = False  # an in-charge worker left before *limit* / is still on the file at *limit*
     for i, w in enumerate(c.social_workers):
-        if (w.role is WorkerRole.IN_CHARGE and w.end_date is not None and w.end_date < c.end_date
-                and w.end_date < ctx.on and w.permanent_change_notified_date is None):
+        if w.role is not _IN_CHARGE:
+            continue
+        gone = w.end_date
+        if gone is None:
+            current = True
+            continue
+        if gone < end and gone < on and w.permanent_change_notified_date is None:
             ctx.flag(f"Contract {ctx.cid}: the social worker in charge ({w.worker_id}) left the file on "
-                     f"{w.end_date.isoformat()} and the person was not informed in writing of the replacement.",
+                     f"{gone.isoformat()} and the person was not informed in writing of the replacement.",
                      f"social_workers[{i}].permanent_change_notified_date")
-    if any(w.role is WorkerRole.IN_CHARGE and w.end_date is not None and w.end_date < min(c.end_date, ctx.on)
-           for w in c.social_workers):
-        current = [w for w in c.social_workers if w.role is WorkerRole.IN_CHARGE
-                   and (w.end_date is None or w.end_date >= min(c.end_date, ctx.on))]
-        if not current:
-            ctx.flag(f"Contract {ctx.cid}: no social worker in charge after the previous one left.", "social_workers")
+        if gone < limit:
+            left = True
+        else:
+            current = True
+    if left and not current:
+        ctx.flag(f"Contract {ctx.cid}: no social worker in charge after the previous one left.", "social_workers")
 
 
 @rule("R-CNT-13", title="Evaluation arrangements in the contract", severity=Severity.LEGAL,
@@ -217,6 +240,7 @@ def _cnt_13(ctx: RuleContext) -> None:
 
 
 _TOPICS = (InformationTopic.CONTENT, InformationTopic.SCOPE, InformationTopic.CONSEQUENCES)
+_TOPIC_NAMES = tuple((t, t.value.lower()) for t in _TOPICS)
 
 
 @rule("R-CNT-14", title="Informed of content, scope and consequences before signing", severity=Severity.LEGAL,
@@ -227,15 +251,20 @@ def _cnt_14(ctx: RuleContext) -> None:
     For a signed contract: an information record for version 1, dated on or before the signature,
     covering the three topics (each missing topic named)."""
     c = ctx.contract
-    if ctx.signed_date is None:
+    signed = ctx.signed_date
+    if signed is None:
         return
-    infos = [p for p in c.pre_signature_information if p.for_version == 1 and p.given_date <= ctx.signed_date]
-    if not infos:
+    informed = False
+    covered: set[InformationTopic] = set()
+    for p in c.pre_signature_information:
+        if p.for_version == 1 and p.given_date <= signed:
+            informed = True
+            covered.update(p.topics)
+    if not informed:
         ctx.flag(f"Contract {ctx.cid}: no record that the person was informed before signing.",
                  "pre_signature_information")
         return
-    covered = {t for p in infos for t in p.topics}
-    absent = [t.value.lower() for t in _TOPICS if t not in covered]
+    absent = [name for t, name in _TOPIC_NAMES if t not in covered]
     if absent:
         ctx.flag(f"Contract {ctx.cid}: the information before signing does not cover: {', '.join(absent)}.",
                  "pre_signature_information.topics")

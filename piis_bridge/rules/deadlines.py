@@ -23,8 +23,11 @@ _PERSON = RequestedBy.PERSON
 
 
 def _beneficiary_signed(ctx: RuleContext):
-    dates = [s.signed_date for s in ctx.contract.signatures if s.party is _BENEFICIARY and s.for_version == 1]
-    return min(dates) if dates else None
+    first = None
+    for s in ctx.contract.signatures:
+        if s.party is _BENEFICIARY and s.for_version == 1 and (first is None or s.signed_date < first):
+            first = s.signed_date
+    return first
 
 
 @rule("R-DL-01", title="Mandatory PIIS signed within 3 months of the DIS decision", severity=Severity.LEGAL,

@@ -99,6 +99,10 @@ def _concluded(c: PIISContract) -> bool:
     return bool(c.signatures)
 
 
+def _has_evaluations(c: PIISContract) -> bool:
+    return bool(c.evaluations)
+
+
 def _start_fact(c: PIISContract) -> date:
     return c.start_date
 
@@ -211,7 +215,7 @@ def _eva_03(ctx: RuleContext) -> None:
 
 
 @rule("R-EVA-04", title="Every evaluation is formalised", severity=Severity.LEGAL,
-      citation="[002 L546; 004 L1839-1844]", applies=lambda c: bool(c.evaluations))
+      citation="[002 L546; 004 L1839-1844]", applies=_has_evaluations)
 def _eva_04(ctx: RuleContext) -> None:
     """Every evaluation is formalised in a written record (inspection item I-07).  An undocumented
     meeting does not count toward the minimum and is flagged."""
@@ -222,7 +226,7 @@ def _eva_04(ctx: RuleContext) -> None:
 
 
 @rule("R-EVA-05", title="An adaptation after an evaluation is an agreed annex", severity=Severity.LEGAL,
-      citation="[002 L161-163, L222]", applies=lambda c: bool(c.evaluations))
+      citation="[002 L161-163, L222]", applies=_has_evaluations)
 def _eva_05(ctx: RuleContext) -> None:
     """An evaluation may lead to an adaptation of the contract, recorded as an annex agreed by all
     parties (R-AMD-01).  An evaluation pointing to a version that does not exist is flagged."""

@@ -87,8 +87,14 @@ def _gen_07(ctx: RuleContext) -> None:
     CPAS stays competent after a move (R-STU-10), so only an advisory is given."""
     c = ctx.contract
     on = c.decision.decision_date
-    here = [r for r in c.beneficiary.residences if r.start_date <= on and (r.end_date is None or r.end_date >= on)]
-    if not here or any(r.ins_code == c.cpas.ins_code for r in here):
+    home = c.cpas.ins_code
+    here = []
+    for r in c.beneficiary.residences:
+        if r.start_date <= on and (r.end_date is None or r.end_date >= on):
+            if r.ins_code == home:
+                return
+            here.append(r)
+    if not here:
         return
     where = ", ".join(sorted({r.ins_code for r in here}))
     message = (f"Contract {ctx.cid}: on the decision date the beneficiary lived in municipality {where}, not in "

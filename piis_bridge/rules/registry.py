@@ -290,9 +290,10 @@ class RuleRegistry:
             windowed = self._windowed = tuple(
                 (vf, vu) for _, _, _, fact, _, vf, vu in self.plan()
                 if fact is None and (vf is not None or vu is not None))
-        return (reform_date, decision_date < reform_date,
-                tuple((vf is None or decision_date >= vf) and (vu is None or decision_date < vu)
-                      for vf, vu in windowed))
+        inside = []
+        for vf, vu in windowed:
+            inside.append((vf is None or decision_date >= vf) and (vu is None or decision_date < vu))
+        return (reform_date, decision_date < reform_date, tuple(inside))
 
     def groups_for(self, decision_date: date, reform_date: date) -> tuple[PlanGroup, ...]:
         """:meth:`plan_for` as the engine runs it: consecutive rules that share their ``applies``

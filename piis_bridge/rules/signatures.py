@@ -8,6 +8,7 @@ from piis_bridge.rules.registry import Severity, rule
 
 __all__: list[str] = []
 
+_BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
 _IN_FORCE = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.SUSPENDED_PROJECT, ContractStatus.ENDED)
 
 
@@ -21,15 +22,25 @@ def _sig_01(ctx: RuleContext) -> None:
     c = ctx.contract
     if c.status not in _IN_FORCE:
         return
-    v1 = [s for s in c.signatures if s.for_version == 1]
-    parties = {s.party for s in v1}
-    third = {s.third_party_id for s in v1 if s.party is PartyRole.THIRD_PARTY}
+    beneficiary = cpas = False
+    third = set()
+    for s in c.signatures:
+        if s.for_version == 1:
+            party = s.party
+            if party is _BENEFICIARY:
+                beneficiary = True
+            elif party is _CPAS:
+                cpas = True
+            elif party is _THIRD_PARTY:
+                third.add(s.third_party_id)
     absent = []
-    if PartyRole.BENEFICIARY not in parties:
+    if not beneficiary:
         absent.append("the beneficiary")
-    if PartyRole.CPAS not in parties:
+    if not cpas:
         absent.append("the CPAS")
-    absent += [f"third party {t.party_id}" for t in c.third_parties if t.party_id not in third]
+    for t in c.third_parties:
+        if t.party_id not in third:
+            absent.append(f"third party {t.party_id}")
     if absent:
         ctx.flag(f"Contract {ctx.cid}: recorded as {c.status.value} but not signed by {', '.join(absent)}.",
                  "signatures", "status")

@@ -77,10 +77,12 @@ def residence_change(contract: PIISContract) -> tuple[date, str] | None:
     """
     if contract.transfer is not None:
         return contract.transfer.residence_change_date, "transfer"
-    home = contract.cpas.ins_code
-    moves = sorted(r.start_date for r in contract.beneficiary.residences
-                   if r.ins_code != home and contract.start_date < r.start_date <= contract.end_date)
-    return (moves[0], "residence") if moves else None
+    home, start, end = contract.cpas.ins_code, contract.start_date, contract.end_date
+    first = None
+    for r in contract.beneficiary.residences:
+        if r.ins_code != home and start < r.start_date <= end and (first is None or r.start_date < first):
+            first = r.start_date
+    return (first, "residence") if first is not None else None
 
 
 def studies_exception(contract: PIISContract, on: date, settings: RuleSettings = DEFAULT_SETTINGS) -> bool:
