@@ -40,19 +40,32 @@ _ONE_DAY = timedelta(days=1)
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
+_ADDED_MONTHS: dict[tuple[date, int], date] = {}
+_MAX_ADDED_MONTHS = 50_000
+
+
 def add_months(day: date, months: int) -> date:
     """D1: the same day-of-month *months* later (negative: earlier), clamped to the month's end.
 
     30 Nov 2025 + 3 = 28 Feb 2026; 30 Nov 2027 + 3 = 29 Feb 2028.  A deadline "within 3 months of
-    D" is ``add_months(D, 3)`` with that day included (Q-01).
+    D" is ``add_months(D, 3)`` with that day included (Q-01).  Results are remembered (bounded): every
+    family asks for the same few month deadlines of each contract.
     """
+    key = (day, months)
+    due = _ADDED_MONTHS.get(key)
+    if due is not None:
+        return due
     index = day.year * 12 + (day.month - 1) + months
     year, month0 = divmod(index, 12)
     dom = day.day
     if dom > 28:  # only the last days of a month can need clamping
         last = _DAYS_IN_MONTH[month0] if month0 != 1 else (29 if _stdlib_calendar.isleap(year) else 28)
         dom = min(dom, last)
-    return date(year, month0 + 1, dom)
+    due = date(year, month0 + 1, dom)
+    if len(_ADDED_MONTHS) >= _MAX_ADDED_MONTHS:
+        _ADDED_MONTHS.clear()
+    _ADDED_MONTHS[key] = due
+    return due
 
 
 def month_deadline(day: date, months: int, *, clamp_to_month_end: bool = True, end_included: bool = True) -> date:

@@ -380,7 +380,10 @@ def _checklist(ctx: RuleContext) -> list[dict[str, Any]]:
 
 
 def _check(ctx: RuleContext) -> None:
-    item = _checklist(ctx)[_POSITION[ctx.rule.id]]
+    items = ctx.cache.get("inspection.checklist")
+    if items is None:
+        items = _checklist(ctx)
+    item = items[_POSITION[ctx.rule.id]]
     if item["status"] == _FAIL:
         why = "; ".join(item["evidence_missing"]) or f"{len(item['findings'])} related finding(s)"
         ctx.info(f"contract {ctx.cid}: inspection item {item['item']} would fail ({why})")

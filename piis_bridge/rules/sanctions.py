@@ -384,7 +384,8 @@ def _check(ctx: RuleContext) -> None:
         grouped = ctx.cache["sanctions.by_rule"] = group_by_rule(
             sanction_issues(c, as_of=ctx.on, settings=settings, signed=ctx.signed_date),
             sanction_dues(c, settings=settings))
-    record_own(ctx, grouped)
+    if ctx.rule.id in grouped:
+        record_own(ctx, grouped)
 
 
 _SAN = dict(applies=_has_sanctions)

@@ -425,8 +425,12 @@ def _windows(
             segments.append(_Segment(SubsidyType.STUDIES, follow, month_index(end), blocked, None))
             notes.append(f"STUDIES follows the running {usable[0].type.value} window from "
                          f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)")
-    holding = [s for s in segments if s.holds(a)]
-    main = next((s for s in holding if s.blocked is None), holding[0] if holding else None)
+    holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]  # s.holds(a)
+    main = holding[0] if holding else None  # the first holding segment that pays, else the first one
+    for s in holding:
+        if s.blocked is None:
+            main = s
+            break
     return _Windows(end, a, kinds, segments, holding, main, opened, studies)
 
 
@@ -475,7 +479,10 @@ def _compute(
                      "doubled (R-SUB-12)")
 
     # The months.
-    last = max([month_index(end), *(s.end for s in holding if s.end is not None)])
+    last = month_index(end)
+    for s in holding:
+        if s.end is not None and s.end > last:
+            last = s.end
     by_month = {m.month: m for m in contract.ri_months}
     from_decision = not by_month
     if from_decision:
@@ -500,7 +507,12 @@ def _compute(
     total = 0
     stop = max(a, last) + 1 if with_months else a
     # The segments holding a month change only where one starts or ends: pick the paying one again there.
-    breaks = sorted({s.start for s in segments} | {s.end + 1 for s in segments if s.end is not None})
+    edges = set()
+    for s in segments:
+        edges.add(s.start)
+        if s.end is not None:
+            edges.add(s.end + 1)
+    breaks = sorted(edges)
     seg: _Segment | None = None
     seg_type: SubsidyType | None = None
     seg_json: str | None = None
@@ -524,11 +536,19 @@ def _compute(
             else:
                 ri, running = 0, True
         if index >= seg_until:
-            here = [s for s in segments if s.holds(index)]
+            here = [s for s in segments if s.start <= index and (s.end is None or index <= s.end)]  # s.holds
             if studies_first and len(here) > 1:
                 here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
-            seg = next((s for s in here if s.blocked is None), here[0] if here else None)
-            seg_until = next((b for b in breaks if b > index), stop)
+            seg = here[0] if here else None  # the first that pays, else the first holding the month
+            for s in here:
+                if s.blocked is None:
+                    seg = s
+                    break
+            seg_until = stop
+            for b in breaks:
+                if b > index:
+                    seg_until = b
+                    break
             seg_type = seg.type if seg is not None else None
             seg_json = _JSON_TYPE[seg_type]
             seg_blocked = seg.blocked if seg is not None else None
@@ -687,8 +707,10 @@ def _check(ctx: RuleContext) -> None:
         result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True)
         got = ctx.cache["subsidies.plan"] = (result, group_by_rule(issues, dues))
     result, grouped = got
-    record_own(ctx, grouped)
-    if ctx.rule.id == "R-SUB-01":
+    rule_id = ctx.rule.id
+    if rule_id in grouped:
+        record_own(ctx, grouped)
+    if rule_id == "R-SUB-01":
         ctx.subsidy = _schedule(result)
         ctx.sections["subsidy_plan"] = _plan_json(result)
 
