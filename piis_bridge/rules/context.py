@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from piis_bridge.model.enums import PartyRole
 from piis_bridge.rules.registry import Severity
 from piis_bridge.rules.report import (
     ComputedDate,
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
     from piis_bridge.rules.registry import Rule
     from piis_bridge.rules.settings import RuleSettings
 
-__all__ = ["RuleContext"]
+__all__ = ["RuleContext", "signed_on"]
 
 _ERROR, _WARNING, _INFO = Level.ERROR, Level.WARNING, Level.INFO
 _LEVEL_BY_SEVERITY = {"L": _ERROR, "H": _ERROR, "L/A": _ERROR, "A": _WARNING}
@@ -37,6 +38,25 @@ _MET, _LATE, _PENDING, _OVERDUE = DateStatus.MET, DateStatus.LATE, DateStatus.PE
 # Findings and dates are frozen report models built from the engine's own values (never from input).
 _finding = frozen_constructor(Finding)
 _date = frozen_constructor(ComputedDate)
+_BENEFICIARY, _CPAS = PartyRole.BENEFICIARY, PartyRole.CPAS
+
+
+def signed_on(contract: PIISContract) -> date | None:
+    """``contract.signed_date`` in one pass over the signatures (the model property makes three): the
+    day the last party signed the original version, once both the person and the CPAS have signed.
+    tests/rules/test_perf_equivalence.py checks it against the property."""
+    last = None
+    beneficiary = cpas = False
+    for s in contract.signatures:
+        if s.for_version == 1:
+            if last is None or s.signed_date > last:
+                last = s.signed_date
+            party = s.party
+            if party == _BENEFICIARY:
+                beneficiary = True
+            elif party == _CPAS:
+                cpas = True
+    return last if beneficiary and cpas else None
 
 
 class RuleContext:
@@ -58,7 +78,7 @@ class RuleContext:
         self.sections: dict[str, Any] = {}
         self.cache: dict[str, Any] = {}  # values shared between rules of one contract
         self.rule_set = "historical" if contract.decision.decision_date < settings.reform_date else "2016"
-        self.signed_date = contract.signed_date  # computed once: the model property scans the signatures
+        self.signed_date = signed_on(contract)  # computed once: the model property scans the signatures
 
     # -- naming ---------------------------------------------------------------------------------
     @property

@@ -17,12 +17,13 @@ from piis_bridge.rules.content import content_summary
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.obligation import assess_obligations
 from piis_bridge.rules.registry import RuleRegistry, build_registry
-from piis_bridge.rules.report import Report, fast_construct
+from piis_bridge.rules.report import Report, frozen_constructor
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
 __all__ = ["evaluate", "evaluate_many", "calendar_for", "default_registry"]
 
 _CALENDARS: dict[tuple[object, object], WorkingCalendar] = {}
+_REPORT = frozen_constructor(Report)
 _DEFAULT_REGISTRY: RuleRegistry | None = None
 
 
@@ -81,7 +82,7 @@ def evaluate(
         evaluated += len(members)
     ctx.rule = None
     ctx.sections.setdefault("content", content_summary(ctx.findings))
-    return fast_construct(Report, {
+    return _REPORT({
         "contract_id": contract.contract_id,
         "cpas_ins": contract.cpas.ins_code,
         "reference_date": on,

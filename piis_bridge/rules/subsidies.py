@@ -40,8 +40,9 @@ from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntit
 from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from_index, month_index, month_span, one_day
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.calendar import age_on, iso
+from piis_bridge.rules.context import signed_on
 from piis_bridge.rules.registry import Severity, document, rule
-from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, fast_construct
+from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, frozen_constructor
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.transfers import legal_end_date
 
@@ -225,6 +226,7 @@ def _month_line(m: date, covered: bool, running: bool, ri: int, cents: int) -> S
 # looks its lines up by date alone.
 _LINES: dict[tuple[bool, bool, int, int], dict[date, SubsidyMonthLine]] = {}
 _LINES_HELD = [0]  # lines held in _LINES
+_SCHEDULE = frozen_constructor(SubsidySchedule)
 _MAX_LINES = 50_000
 
 
@@ -243,7 +245,7 @@ def _schedule(r: _Result) -> SubsidySchedule:
     lines = r.lines
     if lines is None:
         lines = tuple([_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months])
-    return fast_construct(SubsidySchedule, {
+    return _SCHEDULE({
         "type": r.type, "window_start": r.window_start, "window_end": r.window_end,
         "months": lines,
         "total_cents": r.total_cents, "budget_article": r.budget_article, "notes": r.notes,
@@ -696,7 +698,7 @@ def plan_json(plan: SubsidyPlan) -> dict[str, Any]:
 # --- registration (rules.md 2.12) ---------------------------------------------------------
 
 def _signed(contract: PIISContract) -> bool:
-    return contract.signed_date is not None
+    return signed_on(contract) is not None
 
 
 def _check(ctx: RuleContext) -> None:

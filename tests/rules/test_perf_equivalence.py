@@ -104,3 +104,20 @@ def test_agenda_sort_key_is_the_dataclass_order():
     fields = [f.name for f in dataclasses.fields(AgendaItem)]
     item = AgendaItem(date(2026, 1, 1), "c", "R-X-01", "label", "event", "21004", "[x]")
     assert _ORDER(item) == tuple(getattr(item, name) for name in fields)
+
+
+def test_signed_on_is_the_models_signature_date(caseload):
+    """The engine's one-pass signature date (RuleContext.signed_date, the R-SUB precondition) is the
+    model's ``PIISContract.signed_date``: with both parties, with one missing, with later versions."""
+    from piis_bridge.model import Signature
+    from piis_bridge.rules.context import signed_on
+
+    for contract, _ in caseload:
+        assert signed_on(contract) == contract.signed_date
+        for keep in ({"BENEFICIARY"}, {"CPAS"}, {"BENEFICIARY", "CPAS", "THIRD_PARTY"}, set()):
+            signatures = [s for s in contract.signatures if s.party.value in keep]
+            variant = contract.model_copy(update={"signatures": signatures})
+            assert signed_on(variant) == variant.signed_date
+        later = Signature(party="CPAS", signer_name="X", signed_date=date(2099, 1, 1), for_version=2)
+        variant = contract.model_copy(update={"signatures": [*contract.signatures, later]})
+        assert signed_on(variant) == variant.signed_date
