@@ -21,7 +21,13 @@ _INFO = DateStatus.INFO
 __all__ = ["Issue", "Due", "cached", "flag_issues", "record_dues", "group_by_rule", "record_own", "doc_of"]
 
 
-@dataclass(frozen=True)
+_set = object.__setattr__
+
+
+# Both records are frozen dataclasses whose ``__init__`` sets the instance dict in one step: the
+# generated frozen ``__init__`` makes one ``object.__setattr__`` call per field, and the engine and the
+# agenda create these records for every contract (same fields, defaults, equality, hash and repr).
+@dataclass(frozen=True, init=False)
 class Issue:
     """One breach of one rule: which rule, in plain language, and the model fields involved."""
 
@@ -29,8 +35,11 @@ class Issue:
     message: str
     fields: tuple[str, ...] = ()
 
+    def __init__(self, rule_id: str, message: str, fields: tuple[str, ...] = ()) -> None:
+        _set(self, "__dict__", {"rule_id": rule_id, "message": message, "fields": fields})
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, init=False)
 class Due:
     """A date the law fixes.
 
@@ -44,6 +53,11 @@ class Due:
     fields: tuple[str, ...] = ()
     done: date | None = None
     deadline: bool = True
+
+    def __init__(self, rule_id: str, label: str, day: date, fields: tuple[str, ...] = (), done: date | None = None,
+                 deadline: bool = True) -> None:
+        _set(self, "__dict__", {"rule_id": rule_id, "label": label, "day": day, "fields": fields, "done": done,
+                                "deadline": deadline})
 
 
 def cached(ctx: Any, key: str, compute: Callable[[], Any]) -> Any:

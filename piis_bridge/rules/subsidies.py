@@ -128,6 +128,7 @@ class _Segment:
 # turns them straight into its report summary and the plan's JSON (100,000 contracts per run).
 _Row = tuple[date, "SubsidyType | None", bool, bool, int, int, "str | None"]
 _TYPE_ORDER = {t: i for i, t in enumerate(SubsidyType)}
+_STUDIES = SubsidyType.STUDIES
 _JSON_TYPE = {None: None, **{t: t.value for t in SubsidyType}}  # what model_dump(mode="json") writes
 _LINE_FIELDS = frozenset(SubsidyMonthLine.model_fields)
 _MONTH_FIELDS = frozenset(SubsidyMonth.model_fields)
@@ -472,10 +473,10 @@ def _compute(
         notes.append(f"window opened by CPAS {main.entitlement.cpas_ins} on "
                      f"{main.entitlement.window_start.isoformat()}: this CPAS receives only the remaining "
                      f"{remaining} month(s) (R-SUB-07)")
-    if main is not None and main.end is not None:
-        dues.append(Due("R-SUB-07" if main.type is not SubsidyType.STUDIES else "R-SUB-08",
-                        f"{main.type.value} subsidy window ends",
-                        add_months(month_from_index(main.end), 1) - one_day, ("subsidy_history",), deadline=False))
+    if main is not None and main.end is not None:  # the window's last day (the last day of its last month)
+        dues.append(Due("R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
+                        f"{_JSON_TYPE[main.type]} subsidy window ends", month_span(main.end)[1], ("subsidy_history",),
+                        None, False))
     if contract.partner is not None and contract.decision.ri_category is RICategory.FAMILY_IN_CHARGE:
         notes.append("couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
                      "doubled (R-SUB-12)")
