@@ -84,7 +84,8 @@ def month_deadline(day: date, months: int, *, clamp_to_month_end: bool = True, e
 
 def first_day_of_month_after(day: date, k: int) -> date:
     """D2: first day of calendar month ``month(day) + k`` (June 2003, k=2 -> 1 August 2003)."""
-    return add_months(day.replace(day=1), k)
+    year, month0 = divmod(day.year * 12 + day.month - 1 + k, 12)
+    return date(year, month0 + 1, 1)
 
 
 def add_calendar_days(day: date, days: int) -> date:

@@ -110,10 +110,11 @@ def _previous(contract: PIISContract, sanction: SanctionDecision) -> SanctionDec
 
 
 def _valid_recidivism(contract: PIISContract, sanction: SanctionDecision, settings: RuleSettings) -> bool:
+    if not sanction.is_recidivism:
+        return False
     previous = _previous(contract, sanction)
     return (
-        sanction.is_recidivism
-        and previous is not None
+        previous is not None
         and previous.decision_date < sanction.decision_date <= recidivism_window_end(previous.decision_date, settings)
     )
 
