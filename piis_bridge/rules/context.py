@@ -39,6 +39,22 @@ _MET, _LATE, _PENDING, _OVERDUE = DateStatus.MET, DateStatus.LATE, DateStatus.PE
 _finding = frozen_constructor(Finding)
 _date = frozen_constructor(ComputedDate)
 _BENEFICIARY, _CPAS = PartyRole.BENEFICIARY, PartyRole.CPAS
+# Computed dates are frozen values, and the same (rule, label, day, status) recurs across a caseload
+# (deadlines fall on the same days): equal ones are one shared object, like the subsidy month lines.
+_DATES: dict[tuple[Any, ...], ComputedDate] = {}
+_MAX_DATES = 50_000
+
+
+def _computed_date(rule_id: str, label: str, day: date, status: DateStatus, fields: tuple[str, ...],
+                   person: str | None) -> ComputedDate:
+    key = (rule_id, label, day, status, fields, person)
+    made = _DATES.get(key)
+    if made is None:
+        if len(_DATES) >= _MAX_DATES:
+            _DATES.clear()
+        made = _DATES[key] = _date({"rule_id": rule_id, "label": label, "date": day, "status": status,
+                                    "fields": fields, "person": person})
+    return made
 
 
 def signed_on(contract: PIISContract) -> date | None:
@@ -126,9 +142,7 @@ class RuleContext:
     def add_date(self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None) -> None:
         rule = self.rule
         assert rule is not None
-        self.dates.append(_date({
-            "rule_id": rule.id, "label": label, "date": day, "status": status, "fields": fields, "person": person,
-        }))
+        self.dates.append(_computed_date(rule.id, label, day, status, fields, person))
 
     def deadline(self, label: str, due: date, done: date | None, *fields: str, person: str | None = None) -> DateStatus:
         """Record a deadline and return its status: MET/LATE when *done* is known, else PENDING or
@@ -139,7 +153,5 @@ class RuleContext:
             status = _PENDING if self.on <= due else _OVERDUE
         rule = self.rule
         assert rule is not None
-        self.dates.append(_date({
-            "rule_id": rule.id, "label": label, "date": due, "status": status, "fields": fields, "person": person,
-        }))
+        self.dates.append(_computed_date(rule.id, label, due, status, fields, person))
         return status

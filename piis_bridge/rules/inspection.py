@@ -183,39 +183,24 @@ def _items(
     c = contract
     related = _related(findings)
     ob = obligations[0] if obligations else None
-    out: list[dict[str, Any]] = []
-    ready = True
-
-    def add(pos: int, status: str | None, found: list[str], missing: list[str]) -> None:
-        nonlocal ready
-        item, question, rule_ids = ITEMS[pos]
-        mine = related.get(pos, _NONE) if related is not None else _NONE
-        if status is None:
-            if missing or (mine and mine[0].level is _ERROR):
-                status = _FAIL
-            else:
-                status = _WARN if mine else _PASS
-        if status is _FAIL:
-            ready = False
-        out.append({"item": item, "question": question, "engine_rules": list(rule_ids), "status": status,
-                    "evidence_found": found, "evidence_missing": missing,
-                    "findings": [f"{f.rule_id}: {f.message}" for f in mine] if mine else []})
+    rows: list[tuple[int, str | None, list[str], list[str]]] = []  # (item position, status or None, found, missing)
+    add = rows.append
 
     # I-01: needs assessment
     na = c.needs_assessment
     if na is None:
-        add(0, None, [], ["no needs assessment ('bilan social') in the file"])
+        add((0, None, [], ["no needs assessment ('bilan social') in the file"]))
     else:
         found = [f"needs assessment of {iso(na.assessed_on)} by {na.author}"]
-        add(0, None, found, ["the needs assessment is dated after the signature"]
-            if signed is not None and na.assessed_on > signed else [])
+        add((0, None, found, ["the needs assessment is dated after the signature"]
+            if signed is not None and na.assessed_on > signed else []))
 
     # I-02: drawn up within the deadline
     deadline = ob.deadline if ob else None
     if ob is not None and not ob.mandatory and deadline is None:
-        add(1, _NA, ["optional PIIS without a decision to conclude one: no deadline"], [])
+        add((1, _NA, ["optional PIIS without a decision to conclude one: no deadline"], []))
     elif ob is not None and ob.exempted:
-        add(1, _NA, ["motivated exemption: no deadline"], [])
+        add((1, _NA, ["motivated exemption: no deadline"], []))
     else:
         found = []
         missing = []
@@ -227,7 +212,7 @@ def _items(
                 missing.append("signed after the deadline")
         elif deadline is not None and on > deadline:
             missing.append("not signed and the deadline has passed")
-        add(1, None, found, missing)
+        add((1, None, found, missing))
 
     # I-03: mandatory mentions
     found = []
@@ -244,7 +229,7 @@ def _items(
         found.append("encouragement premium amount and conditions")
     if c.third_parties:
         (found if all(t.execution_role for t in c.third_parties) else missing).append("third parties' roles")
-    add(2, None, found, missing)
+    add((2, None, found, missing))
 
     # I-04: signatures
     found = []
@@ -254,34 +239,34 @@ def _items(
         (found if (party, tp) in parties else missing).append(label)
     for t in c.third_parties:
         (found if (_THIRD_PARTY, t.party_id) in parties else missing).append(f"signature of the third party {t.party_id}")
-    add(3, None, found, missing)
+    add((3, None, found, missing))
 
     # I-05: community service
     cs = c.community_service
     if cs is None:
-        add(4, _NA, ["no community service"], [])
+        add((4, _NA, ["no community service"], []))
     else:
         found = [f"community service: {cs.nature}"]
         missing = []
         (found if cs.insurance_verified else missing).append("insurance checked by the CPAS")
         (found if cs.agreed_by_person and cs.agreed_by_cpas else missing).append("agreement of the person and of the CPAS")
-        add(4, None, found, missing)
+        add((4, None, found, missing))
 
     # I-06: absence of a PIIS motivated
     if signed is not None:
-        add(5, _NA, ["a PIIS was concluded"], [])
+        add((5, _NA, ["a PIIS was concluded"], []))
     elif c.obligation.exemption is not None:
         ex = c.obligation.exemption
-        add(5, None, [f"motivated {ex.ground.value.lower()} exemption of {iso(ex.motivated_decision_date)}"],
+        add((5, None, [f"motivated {ex.ground.value.lower()} exemption of {iso(ex.motivated_decision_date)}"],
             [] if ex.motivated_separately_from_work_willingness
-            else ["exemption not motivated separately from willingness to work"])
+            else ["exemption not motivated separately from willingness to work"]))
     elif ob is not None and ob.mandatory:
         if ob.deadline is not None and on > ob.deadline:
-            add(5, None, [], ["mandatory PIIS neither concluded nor exempted by a motivated decision"])
+            add((5, None, [], ["mandatory PIIS neither concluded nor exempted by a motivated decision"]))
         else:
-            add(5, None, ["deadline not reached yet"], [])
+            add((5, None, ["deadline not reached yet"], []))
     else:
-        add(5, _NA, ["PIIS not mandatory"], [])
+        add((5, _NA, ["PIIS not mandatory"], []))
 
     # I-07: evaluations held and formalised
     held = formal = in_person = 0
@@ -292,14 +277,14 @@ def _items(
                 formal += 1
                 if e.mode is _IN_PERSON:
                     in_person += 1
-    add(6, _NA if signed is None else None, [f"{formal} formalised evaluation(s), {in_person} in person"],
-        [f"{held - formal} evaluation(s) not formalised"] if formal < held else [])
+    add((6, _NA if signed is None else None, [f"{formal} formalised evaluation(s), {in_person} in person"],
+        [f"{held - formal} evaluation(s) not formalised"] if formal < held else []))
 
     # I-08: sanctions
     if not c.sanctions:
-        add(7, _NA, ["no sanction"], [])
+        add((7, _NA, ["no sanction"], []))
     else:
-        add(7, None, [f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions)], [])
+        add((7, None, [f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions)], []))
 
     # I-09: special subsidy
     found = [f"subsidy schedule total {subsidy_total / 100:.2f} EUR"]
@@ -309,13 +294,13 @@ def _items(
         if kind in ("PROLONGATION", "SECOND_CHANCE"):
             (found if e.social_inquiry_report_ref else missing).append(f"{kind}: social-inquiry report in the file")
             (found if e.motivated_decision_ref else missing).append(f"{kind}: motivated decision")
-    add(8, _NA if signed is None else None, found, missing)
+    add((8, _NA if signed is None else None, found, missing))
 
     # I-10 / I-11: maintenance debtors (students); evidence dated after the reference date did not
     # exist yet on that day
     if not c.is_studies:
-        add(9, _NA, ["not a studies PIIS"], [])
-        add(10, _NA, ["not a studies PIIS"], [])
+        add((9, _NA, ["not a studies PIIS"], []))
+        add((10, _NA, ["not a studies PIIS"], []))
     else:
         studies = c.studies
         investigation = studies.maintenance_debtors_investigation if studies is not None else None
@@ -325,10 +310,10 @@ def _items(
         if recovery is not None and recovery.decided_on > on:
             recovery = None
         if investigation is not None:
-            add(9, None, [f"maintenance debtors' means investigated on {iso(investigation.investigated_on)} "
-                          f"({investigation.debtors_count} debtor(s))"], [])
+            add((9, None, [f"maintenance debtors' means investigated on {iso(investigation.investigated_on)} "
+                          f"({investigation.debtors_count} debtor(s))"], []))
         else:
-            add(9, _NOT_RECORDED, [], ["not recorded in the file (studies.maintenance_debtors_investigation)"])
+            add((9, _NOT_RECORDED, [], ["not recorded in the file (studies.maintenance_debtors_investigation)"]))
         if recovery is not None:
             found = [f"recovery decision of {iso(recovery.decided_on)} "
                      f"({'recover' if recovery.recover else 'no recovery'})"]
@@ -339,9 +324,24 @@ def _items(
                     found.append(f"served on the {whom} on {iso(served)}")
                 elif whom == "applicant" or investigation is None or investigation.debtors_count:
                     missing.append(f"the decision was not served on the {whom}")
-            add(10, None, found, missing)
+            add((10, None, found, missing))
         else:
-            add(10, _NOT_RECORDED, [], ["not recorded in the file (studies.recovery_decision)"])
+            add((10, _NOT_RECORDED, [], ["not recorded in the file (studies.recovery_decision)"]))
+    out: list[dict[str, Any]] = []
+    ready = True
+    for pos, status, found, missing in rows:
+        item, question, rule_ids = ITEMS[pos]
+        mine = related.get(pos, _NONE) if related is not None else _NONE
+        if status is None:
+            if missing or (mine and mine[0].level is _ERROR):
+                status = _FAIL
+            else:
+                status = _WARN if mine else _PASS
+        if status is _FAIL:
+            ready = False
+        out.append({"item": item, "question": question, "engine_rules": list(rule_ids), "status": status,
+                    "evidence_found": found, "evidence_missing": missing,
+                    "findings": [f"{f.rule_id}: {f.message}" for f in mine] if mine else []})
     return out, ready
 
 

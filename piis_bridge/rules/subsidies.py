@@ -524,7 +524,8 @@ def _compute(
     running = True
     # Months with the same values as the month before (most of them: a window is a run of equal months)
     # reuse its reason, amount, line table and JSON template: only the month itself is new.
-    prev: tuple[bool, int, bool] | None = None
+    fresh = True  # the next month cannot reuse the previous month's values
+    p_covered, p_ri, p_running = False, 0, True
     template: dict[str, Any] = {}
     for index in range(a, stop):
         span = spans.get(index)
@@ -555,10 +556,10 @@ def _compute(
             seg_type = seg.type if seg is not None else None
             seg_json = _JSON_TYPE[seg_type]
             seg_blocked = seg.blocked if seg is not None else None
-            prev = None
-        values = (covered, ri, running)
-        if values != prev:
-            prev = values
+            fresh = True
+        if fresh or covered is not p_covered or ri != p_ri or running is not p_running:
+            fresh = False
+            p_covered, p_ri, p_running = covered, ri, running
             if seg is None:
                 reason = "outside any subsidy window"
             elif seg_blocked is not None:
