@@ -128,7 +128,11 @@ class _Segment:
 # turns them straight into its report summary and the plan's JSON (100,000 contracts per run).
 _Row = tuple[date, "SubsidyType | None", bool, bool, int, int, "str | None"]
 _TYPE_ORDER = {t: i for i, t in enumerate(SubsidyType)}
-_STUDIES = SubsidyType.STUDIES
+# Enum members read for every contract, as module constants (``SubsidyType.FIRST`` goes through the
+# enum metaclass's ``__getattr__`` hook on Python 3.11).
+_FIRST, _STUDIES, _PROLONGATION, _SECOND_CHANCE = (
+    SubsidyType.FIRST, SubsidyType.STUDIES, SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE)
+_FAMILY_IN_CHARGE = RICategory.FAMILY_IN_CHARGE
 _JSON_TYPE = {None: None, **{t: t.value for t in SubsidyType}}  # what model_dump(mode="json") writes
 _LINE_FIELDS = frozenset(SubsidyMonthLine.model_fields)
 _MONTH_FIELDS = frozenset(SubsidyMonth.model_fields)
@@ -262,7 +266,7 @@ def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | No
     """R-SUB-16: Brussels CPAS (INS codes 21xxx) book the subsidy on article 132, or 133 for studies."""
     if kind is None or not contract.cpas.ins_code.startswith("21"):
         return None
-    return "133" if kind is SubsidyType.STUDIES else "132"
+    return "133" if kind is _STUDIES else "132"
 
 
 _UNKNOWN: Any = object()
@@ -295,10 +299,10 @@ def _exclusive(settings: RuleSettings) -> bool:
 
 def _window(e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContract, end: date) -> _Segment:
     start = month_index(e.window_start)
-    if e.type is SubsidyType.STUDIES:
+    if e.type is _STUDIES:
         return _Segment(e.type, start, month_index(end) if contract.is_studies else start - 1, None, e)
     blocked = None
-    if e.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE):
+    if e.type in (_PROLONGATION, _SECOND_CHANCE):
         if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
             blocked = f"{e.type.value} without a motivated decision and a social-inquiry report in the file"
     return _Segment(e.type, start, start + settings.subsidy_max_months - 1, blocked, e)
@@ -324,16 +328,16 @@ def _check_history(
     """The person-level checks of a recorded subsidy history (R-SUB-04, C-08, R-SUB-09/10), adding to
     *issues*; returns the FIRST subsidy received, if any."""
     studies_start = second_start = None
-    if SubsidyType.STUDIES in kinds and SubsidyType.SECOND_CHANCE in kinds:
-        studies_start = min(e.window_start for e in history if e.type is SubsidyType.STUDIES)
-        second_start = min(e.window_start for e in history if e.type is SubsidyType.SECOND_CHANCE)
+    if _STUDIES in kinds and _SECOND_CHANCE in kinds:
+        studies_start = min(e.window_start for e in history if e.type is _STUDIES)
+        second_start = min(e.window_start for e in history if e.type is _SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
         issues.append(Issue("R-SUB-04", f"contract {cid}: STUDIES and SECOND_CHANCE are both recorded; a studies "
                             "subsidy is never followed by (nor, C-08, preceded by) a second chance", ("subsidy_history",)))
-    first = next((e for e in history if e.type is SubsidyType.FIRST), None)
+    first = next((e for e in history if e.type is _FIRST), None)
     for e in history:
-        if e.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE):
-            rid = "R-SUB-09" if e.type is SubsidyType.PROLONGATION else "R-SUB-10"
+        if e.type in (_PROLONGATION, _SECOND_CHANCE):
+            rid = "R-SUB-09" if e.type is _PROLONGATION else "R-SUB-10"
             if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
                 issues.append(Issue(rid, f"contract {cid}: the {e.type.value} subsidy of {e.window_start.isoformat()} "
                                     "lacks the motivated decision or the social-inquiry report kept in the file",
@@ -341,7 +345,7 @@ def _check_history(
             if first is None:
                 issues.append(Issue(rid, f"contract {cid}: a {e.type.value} subsidy needs a FIRST subsidy received "
                                     "before it", ("subsidy_history",)))
-            elif e.type is SubsidyType.PROLONGATION and month_index(e.window_start) < \
+            elif e.type is _PROLONGATION and month_index(e.window_start) < \
                     month_index(first.window_start) + settings.subsidy_max_months:
                 issues.append(Issue(rid, f"contract {cid}: the PROLONGATION starts before the FIRST window "
                                     f"(opened {first.window_start.isoformat()}) has elapsed", ("subsidy_history",)))
@@ -365,7 +369,7 @@ def _windows(
         anchor = settings.reform_date
         notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
     history = sorted(contract.subsidy_history, key=lambda e: e.window_start) if contract.subsidy_history else []
-    kinds = {e.type for e in history}
+    kinds = {e.type for e in history} if history else set()
 
     # Person-level limits over the history (R-SUB-04, C-08).
     if len(kinds) > settings.lifetime_subsidies_max:
@@ -383,19 +387,19 @@ def _windows(
     if studies and not studies_ok:
         notes.append(f"studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
                      f"{settings.age_threshold} at conclusion (R-OBL-12, R-SUB-08)")
-    usable = [s for s in segments if s.blocked is None and s.holds(a)]
+    usable = [s for s in segments if s.blocked is None and s.holds(a)] if segments else []
     opened = False
     if not usable:
         new: _Segment | None = None
-        if studies_ok and SubsidyType.STUDIES not in kinds:
-            new = _Segment(SubsidyType.STUDIES, a, month_index(end), None, None)
-            if SubsidyType.SECOND_CHANCE in kinds and _exclusive(settings):
-                new = _Segment(SubsidyType.STUDIES, a, month_index(end),
+        if studies_ok and _STUDIES not in kinds:
+            new = _Segment(_STUDIES, a, month_index(end), None, None)
+            if _SECOND_CHANCE in kinds and _exclusive(settings):
+                new = _Segment(_STUDIES, a, month_index(end),
                                "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)", None)
                 issues.append(Issue("R-SUB-08", f"contract {cid}: no STUDIES subsidy: the person already received "
                                     "a SECOND_CHANCE subsidy (C-08)", ("subsidy_history",)))
         elif first is None:
-            new = _Segment(SubsidyType.FIRST, a, a + settings.subsidy_max_months - 1, None, None)
+            new = _Segment(_FIRST, a, a + settings.subsidy_max_months - 1, None, None)
         elif not any(s.holds(a) for s in segments):
             last = max((s for s in segments if s.type in _BOUNDED), key=lambda s: s.end or 0, default=None)
             ended = month_from_index(last.end).isoformat()[:7] if last and last.end is not None else "?"
@@ -403,7 +407,7 @@ def _windows(
                          "(R-SUB-10) needs a motivated decision and a social-inquiry report recorded in subsidy_history")
         if new is not None:
             opened = True
-            rid = "R-SUB-08" if new.type is SubsidyType.STUDIES else "R-SUB-06"
+            rid = "R-SUB-08" if new.type is _STUDIES else "R-SUB-06"
             checked_on = anchor
             if settings.q10_ri_checked_on_signature and not _on_ri(contract, checked_on) and new.blocked is None:
                 new = _Segment(new.type, new.start, new.end, f"no RI on {checked_on.isoformat()}, the date the "
@@ -415,17 +419,17 @@ def _windows(
                 issues.append(Issue("R-SUB-04", f"contract {cid}: a {new.type.value} subsidy would be the person's "
                                     f"{len(kinds) + 1}th; at most {settings.lifetime_subsidies_max}", ("subsidy_history",)))
             segments.append(new)
-    elif studies_ok and not any(s.type is SubsidyType.STUDIES for s in segments):
+    elif studies_ok and not any(s.type is _STUDIES for s in segments):
         # A studies PIIS concluded during a running FIRST/PROLONGATION window: STUDIES may follow it
         # (R-SUB-08, "before or after FIRST") for the rest of the studies PIIS.
         follow = max(s.end for s in usable if s.end is not None) + 1
         if follow <= month_index(end):
             blocked = None
-            if SubsidyType.SECOND_CHANCE in kinds and _exclusive(settings):
+            if _SECOND_CHANCE in kinds and _exclusive(settings):
                 blocked = "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)"
             elif len(kinds) + 1 > settings.lifetime_subsidies_max:
                 blocked = "lifetime limit of subsidies reached (R-SUB-04)"
-            segments.append(_Segment(SubsidyType.STUDIES, follow, month_index(end), blocked, None))
+            segments.append(_Segment(_STUDIES, follow, month_index(end), blocked, None))
             notes.append(f"STUDIES follows the running {usable[0].type.value} window from "
                          f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)")
     holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]  # s.holds(a)
@@ -454,7 +458,7 @@ def _compute(
     end, a, kinds, segments, holding, main, opened = w.end, w.a, w.kinds, w.segments, w.holding, w.main, w.opened
 
     # R-SUB-10: no DIS in the 12 months before the return (checked when a SECOND_CHANCE applies here).
-    if main is not None and main.type is SubsidyType.SECOND_CHANCE:
+    if main is not None and main.type is _SECOND_CHANCE:
         back = contract.decision.ri_start_date
         since = add_months(back, -settings.second_chance_gap_months)
         for p in contract.beneficiary.dis_history:
@@ -477,7 +481,7 @@ def _compute(
         dues.append(Due("R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
                         f"{_JSON_TYPE[main.type]} subsidy window ends", month_span(main.end)[1], ("subsidy_history",),
                         None, False))
-    if contract.partner is not None and contract.decision.ri_category is RICategory.FAMILY_IN_CHARGE:
+    if contract.partner is not None and contract.decision.ri_category is _FAMILY_IN_CHARGE:
         notes.append("couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
                      "doubled (R-SUB-12)")
 
@@ -486,7 +490,7 @@ def _compute(
     for s in holding:
         if s.end is not None and s.end > last:
             last = s.end
-    by_month = {m.month: m for m in contract.ri_months}
+    by_month = {m.month: m for m in contract.ri_months} if contract.ri_months else {}
     from_decision = not by_month
     if from_decision:
         notes.append("no monthly RI records: the RI amount of the DIS decision is used for its period")
@@ -542,7 +546,7 @@ def _compute(
         if index >= seg_until:
             here = [s for s in segments if s.start <= index and (s.end is None or index <= s.end)]  # s.holds
             if studies_first and len(here) > 1:
-                here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
+                here.sort(key=lambda s: s.type is not _STUDIES)
             seg = here[0] if here else None  # the first that pays, else the first holding the month
             for s in here:
                 if s.blocked is None:
@@ -591,12 +595,15 @@ def _compute(
         else:
             months.append((first_day, seg_type, covered, running, ri, cents, reason))
     kind = main.type if main is not None else None
-    opened_now = {s.type for s in segments if s.entitlement is None and s.blocked is None}
-    lifetime = tuple(sorted(kinds | opened_now, key=_TYPE_ORDER.__getitem__))
+    received = set(kinds)  # the history, and the windows this contract opens
+    for s in segments:
+        if s.entitlement is None and s.blocked is None:
+            received.add(s.type)
+    lifetime = tuple(sorted(received, key=_TYPE_ORDER.__getitem__)) if len(received) > 1 else tuple(received)
     result = _Result(
         cid, kind, tuple(notes), opened_by_this_contract=opened and main is not None and main.entitlement is None,
-        window_start=month_from_index(main.start) if main else None,
-        window_end=month_from_index(main.end) if main and main.end is not None else None,
+        window_start=month_span(main.start)[0] if main else None,
+        window_end=month_span(main.end)[0] if main and main.end is not None else None,
         months=tuple(months), total_cents=total, remaining_months=remaining,
         lifetime=lifetime, budget_article=budget_article(contract, kind))
     if engine:
