@@ -88,9 +88,15 @@ def first_day_of_month_after(day: date, k: int) -> date:
     return date(year, month0 + 1, 1)
 
 
+_SPANS_OF_DAYS: dict[int, timedelta] = {}
+
+
 def add_calendar_days(day: date, days: int) -> date:
     """D4: calendar days (only the reflection period uses them)."""
-    return day + timedelta(days=days)
+    span = _SPANS_OF_DAYS.get(days)
+    if span is None:
+        span = _SPANS_OF_DAYS[days] = timedelta(days=days)  # a handful of distinct lengths
+    return day + span
 
 
 def age_on(birth_date: date, day: date) -> int:

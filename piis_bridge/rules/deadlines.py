@@ -60,10 +60,14 @@ def _dl_01(ctx: RuleContext) -> None:
 
 def _offered_date(ctx: RuleContext):
     c = ctx.contract
-    candidates = [d for d in (c.reflection.draft_handed_date if c.reflection else None,
-                              *(p.given_date for p in c.pre_signature_information if p.for_version == 1),
-                              ctx.signed_date) if d is not None]
-    return min(candidates) if candidates else None
+    first = c.reflection.draft_handed_date if c.reflection else None  # the earliest trace of the offer
+    for p in c.pre_signature_information:
+        if p.for_version == 1 and (first is None or p.given_date < first):
+            first = p.given_date
+    signed = ctx.signed_date
+    if signed is not None and (first is None or signed < first):
+        first = signed
+    return first
 
 
 @rule("R-DL-02", title="Under 25: a job or a PIIS offered within the same 3 months", severity=Severity.LEGAL,

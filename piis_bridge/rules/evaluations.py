@@ -69,6 +69,7 @@ def evaluation_periods(c: PIISContract) -> list[EvaluationPeriod]:
 
 
 _IN_PERSON = EvaluationMode.IN_PERSON
+_FINAL = EvaluationKind.FINAL
 
 
 def _counted(ctx: RuleContext, start: date, end: date) -> tuple[int, int]:
@@ -258,7 +259,10 @@ def _eva_06(ctx: RuleContext) -> None:
             ctx.add_date("council informed of the end", informed, DateStatus.INFO, "council_informed_date")
     if end >= ctx.on:
         return
-    if not any(e.kind is EvaluationKind.FINAL for e in c.evaluations):
+    for e in c.evaluations:
+        if e.kind is _FINAL:
+            break
+    else:
         ctx.flag(f"Contract {ctx.cid}: ended on {end.isoformat()} without a final evaluation.", "evaluations")
 
 

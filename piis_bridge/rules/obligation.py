@@ -36,22 +36,34 @@ _CITE = {
     ObligationBasis.REQUEST_BY_PERSON: "R-OBL-04 [002 L147-149]",
     ObligationBasis.REQUEST_BY_CPAS: "R-OBL-04 [002 L147-149]",
 }
+# Enum members read for every contract, as module constants (``ObligationBasis.NONE`` goes through the
+# enum metaclass's ``__getattr__`` hook on Python 3.11).
+_U25_STUDIES = ObligationBasis.U25_STUDIES
+_U25_EMPLOYMENT = ObligationBasis.U25_EMPLOYMENT_PROJECT
+_NO_DIS = ObligationBasis.NO_DIS_LAST_3M
+_BY_PERSON = ObligationBasis.REQUEST_BY_PERSON
+_NO_BASIS = ObligationBasis.NONE
+_TOPUP = EmploymentStatus.EMPLOYED_WITH_RI_TOPUP
+_STUDENT = EmploymentStatus.STUDENT_FULLTIME
+_AGE_AT_REQUEST = AgeReference.REQUEST
+_AGE_AT_SIGNATURE = AgeReference.SIGNATURE
+_LOOKBACK_FROM_REQUEST = LookbackAnchor.REQUEST
 
 
 def age_reference_date(contract: PIISContract, settings: RuleSettings) -> date:
     """D5 / Q-03: the date 'under 25' is judged on for the obligation."""
     d = contract.decision
     choice = settings.q03_obligation_age_reference
-    if choice is AgeReference.REQUEST and d.request_date is not None:
+    if choice is _AGE_AT_REQUEST and d.request_date is not None:
         return d.request_date
-    if choice is AgeReference.SIGNATURE and contract.signed_date is not None:
+    if choice is _AGE_AT_SIGNATURE and contract.signed_date is not None:
         return contract.signed_date
     return d.decision_date
 
 
 def _lookback_anchor(contract: PIISContract, settings: RuleSettings) -> date:
     d = contract.decision
-    if settings.q04_lookback_anchor is LookbackAnchor.REQUEST and d.request_date is not None:
+    if settings.q04_lookback_anchor is _LOOKBACK_FROM_REQUEST and d.request_date is not None:
         return d.request_date
     return d.decision_date
 
@@ -78,7 +90,7 @@ def had_dis_in_lookback(person: Person, contract: PIISContract, settings: RuleSe
 def _in_studies(person: Person, contract: PIISContract | None) -> bool:
     if contract is not None:
         return contract.is_studies
-    return person.full_time_student or person.employment_status is EmploymentStatus.STUDENT_FULLTIME
+    return person.full_time_student or person.employment_status is _STUDENT
 
 
 def derive_bases(person: Person, contract: PIISContract, settings: RuleSettings, *, is_beneficiary: bool,
@@ -96,12 +108,12 @@ def _derive(person: Person, contract: PIISContract, settings: RuleSettings, is_b
     if age < settings.age_threshold:
         studies = _in_studies(person, contract if is_beneficiary else None)
         if studies:
-            bases.append(ObligationBasis.U25_STUDIES)
+            bases.append(_U25_STUDIES)
         elif person.employment_status in _NOT_IN_WORK:
-            bases.append(ObligationBasis.U25_EMPLOYMENT_PROJECT)
+            bases.append(_U25_EMPLOYMENT)
     if not historical and not had_dis_in_lookback(person, contract, settings):
-        bases.append(ObligationBasis.NO_DIS_LAST_3M)
-    if person.employment_status is EmploymentStatus.EMPLOYED_WITH_RI_TOPUP and settings.q17_topup_makes_optional:
+        bases.append(_NO_DIS)
+    if person.employment_status is _TOPUP and settings.q17_topup_makes_optional:
         if bases:
             notes.append("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)")
         bases = []
@@ -223,11 +235,11 @@ def _obl_01(ctx: RuleContext) -> None:
     of the equity-acceptance decision."""
     c, ob = ctx.contract, _beneficiary(ctx)
     for one, rec, where, _ in _recorded(ctx):
-        if ObligationBasis.U25_STUDIES in rec.basis and one.age_on_reference >= ctx.settings.age_threshold:
+        if _U25_STUDIES in rec.basis and one.age_on_reference >= ctx.settings.age_threshold:
             ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the {one.person} was "
                      f"{one.age_on_reference} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
                      person=one.person)
-    if (ObligationBasis.U25_STUDIES in ob.bases and c.studies is not None
+    if (_U25_STUDIES in ob.bases and c.studies is not None
             and c.studies.equity_acceptance_decision_date is None):
         ctx.warning(f"Contract {ctx.cid}: under-25 studies PIIS without the date of the CPAS decision accepting "
                     "the studies on equity grounds.", "studies.equity_acceptance_decision_date", person="beneficiary")
@@ -241,7 +253,7 @@ def _obl_02(ctx: RuleContext) -> None:
     recorded basis that the age contradicts, for the beneficiary and for a partner whose own
     assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
     for ob, rec, where, _ in _recorded(ctx):
-        if ObligationBasis.U25_EMPLOYMENT_PROJECT in rec.basis and ob.age_on_reference >= ctx.settings.age_threshold:
+        if _U25_EMPLOYMENT in rec.basis and ob.age_on_reference >= ctx.settings.age_threshold:
             ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
                      f"{ob.person} was {ob.age_on_reference} on {ob.age_reference_date.isoformat()}.",
                      f"{where}.basis", person=ob.person)
@@ -259,7 +271,7 @@ def _obl_03(ctx: RuleContext) -> None:
     recorded (the partner's own DIS history)."""
     c = ctx.contract
     for ob, rec, where, who in _recorded(ctx):
-        if ObligationBasis.NO_DIS_LAST_3M in rec.basis and had_dis_in_lookback(who, c, ctx.settings):
+        if _NO_DIS in rec.basis and had_dis_in_lookback(who, c, ctx.settings):
             ctx.warning(f"Contract {ctx.cid}: NO_DIS_LAST_3M is recorded{_of(ob)} but the DIS history shows DIS in "
                         f"the {ctx.settings.new_beneficiary_lookback_months} months before the decision.",
                         f"{where}.basis", f"{ob.person}.dis_history", person=ob.person)
@@ -274,13 +286,13 @@ def _obl_04(ctx: RuleContext) -> None:
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
-            who = "the person" if basis is ObligationBasis.REQUEST_BY_PERSON else "the CPAS"
+            who = "the person" if basis is _BY_PERSON else "the CPAS"
             ctx.info(f"Contract {ctx.cid}: PIIS mandatory because {who} asked for it.", "obligation.basis",
                      person="beneficiary")
     for partner, _, where, _ in _recorded(ctx)[1:]:
         for basis in partner.bases:
             if basis in _REQUESTS:
-                who = "the partner" if basis is ObligationBasis.REQUEST_BY_PERSON else "the CPAS"
+                who = "the partner" if basis is _BY_PERSON else "the CPAS"
                 ctx.info(f"Contract {ctx.cid}: PIIS mandatory for the partner because {who} asked for it.",
                          f"{where}.basis", person="partner")
 
@@ -294,7 +306,7 @@ def _obl_05(ctx: RuleContext) -> None:
     comparison is made for the partner when the partner's own assessment is recorded (R-OBL-09,
     which reports the partner's optional PIIS)."""
     for ob, rec, where, _ in _recorded(ctx):
-        recorded = [b for b in rec.basis if b is not ObligationBasis.NONE]
+        recorded = [b for b in rec.basis if b is not _NO_BASIS]
         if ob.mandatory and not recorded:
             ctx.warning(f"Contract {ctx.cid}: the record says the PIIS is optional{_of(ob)} but the facts make it "
                         f"mandatory ({', '.join(b.value for b in ob.bases)}).", f"{where}.basis", person=ob.person)
