@@ -528,21 +528,35 @@ def _compute(
     running = True
     # Months with the same values as the month before (most of them: a window is a run of equal months)
     # reuse its reason, amount, line table and JSON template: only the month itself is new.
+    # With the decision's RI, coverage and RI change only at these month indexes: between them the
+    # values are not even recomputed.
+    edges = [cov_from, cov_to + 1, ri_from] if ri_to is None else [cov_from, cov_to + 1, ri_from, ri_to + 1]
+    values_until = a  # covered and ri hold for the months before this index (decision's RI only)
     fresh = True  # the next month cannot reuse the previous month's values
+    changed = True  # covered, ri or running were computed again for this month
     p_covered, p_ri, p_running = False, 0, True
+    covered, ri = False, 0
     template: dict[str, Any] = {}
     for index in range(a, stop):
         span = spans.get(index)
         first_day, _, iso_day = span if span is not None else month_span(index)
-        covered = cov_from <= index <= cov_to
         if from_decision:
-            ri = ri_monthly if ri_from <= index and (ri_to is None or index <= ri_to) else 0
+            if index >= values_until:
+                covered = cov_from <= index <= cov_to
+                ri = ri_monthly if ri_from <= index and (ri_to is None or index <= ri_to) else 0
+                values_until = stop
+                for edge in edges:
+                    if index < edge < values_until:
+                        values_until = edge
+                changed = True
         else:
+            covered = cov_from <= index <= cov_to
             rec = by_month.get(first_day)
             if rec is not None:
                 ri, running = rec.amount_cents, rec.project_running
             else:
                 ri, running = 0, True
+            changed = True
         if index >= seg_until:
             here = [s for s in segments if s.start <= index and (s.end is None or index <= s.end)]  # s.holds
             if studies_first and len(here) > 1:
@@ -560,28 +574,30 @@ def _compute(
             seg_type = seg.type if seg is not None else None
             seg_json = _JSON_TYPE[seg_type]
             seg_blocked = seg.blocked if seg is not None else None
-            fresh = True
-        if fresh or covered is not p_covered or ri != p_ri or running is not p_running:
-            fresh = False
-            p_covered, p_ri, p_running = covered, ri, running
-            if seg is None:
-                reason = "outside any subsidy window"
-            elif seg_blocked is not None:
-                reason = seg_blocked
-            elif not covered:
-                reason = "not covered by this PIIS (D6)"
-            elif ri == 0:
-                reason = "no RI granted this month"
-            elif not running:
-                reason = "project not running this month (R-SUB-11)"
-            else:
-                reason = None
-            cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
-            if engine:
-                run_lines = _lines_for((covered, running, ri, cents))
-                template = {"month": None, "subsidy_type": seg_json, "covered_by_piis": covered,
-                            "project_running": running, "ri_amount_cents": ri, "subsidy_cents": cents,
-                            "excluded_reason": reason}
+            fresh = changed = True
+        if changed:
+            changed = False
+            if fresh or covered is not p_covered or ri != p_ri or running is not p_running:
+                fresh = False
+                p_covered, p_ri, p_running = covered, ri, running
+                if seg is None:
+                    reason = "outside any subsidy window"
+                elif seg_blocked is not None:
+                    reason = seg_blocked
+                elif not covered:
+                    reason = "not covered by this PIIS (D6)"
+                elif ri == 0:
+                    reason = "no RI granted this month"
+                elif not running:
+                    reason = "project not running this month (R-SUB-11)"
+                else:
+                    reason = None
+                cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
+                if engine:
+                    run_lines = _lines_for((covered, running, ri, cents))
+                    template = {"month": None, "subsidy_type": seg_json, "covered_by_piis": covered,
+                                "project_running": running, "ri_amount_cents": ri, "subsidy_cents": cents,
+                                "excluded_reason": reason}
         total += cents
         if engine:
             line = run_lines.get(first_day)
