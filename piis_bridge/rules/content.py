@@ -27,6 +27,7 @@ _REQUIRED_COSTS = (CostCategory.REGISTRATION, CostCategory.INSURANCE, CostCatego
 # metaclass's ``__getattr__`` hook on Python 3.11).
 _BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
 _REQUIRED_COST_NAMES = tuple((cat, cat.value) for cat in _REQUIRED_COSTS)
+_INFO_LEVEL = Level.INFO
 _IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 
 
@@ -40,11 +41,11 @@ def missing(ctx: RuleContext, what: str, *fields: str, person: str | None = None
 
 def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
     """The report's ``sections["content"]``: complete or not, and the fields of each missing mention."""
-    gaps = [f for f in findings if f.rule_id in MANDATORY_MENTION_RULES and f.level is not Level.INFO]
-    return {
-        "complete": not gaps,
-        "missing": [{"rule_id": f.rule_id, "fields": list(f.fields), "level": f.level.value} for f in gaps],
-    }
+    missing_ = []
+    for f in findings:
+        if f.rule_id in MANDATORY_MENTION_RULES and f.level is not _INFO_LEVEL:
+            missing_.append({"rule_id": f.rule_id, "fields": list(f.fields), "level": f.level.value})
+    return {"complete": not missing_, "missing": missing_}
 
 
 @rule("R-CNT-01", title="A needs assessment ('bilan social') precedes the signature", severity=Severity.LEGAL,

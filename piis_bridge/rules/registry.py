@@ -68,6 +68,7 @@ class DuplicateRuleError(RuleError):
     """Two rules with the same id."""
 
 
+_REFORM, _HISTORICAL = Era.REFORM, Era.HISTORICAL  # read per contract: module constants are cheaper
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _FAMILY_ORDER = ["GEN", "OBL", "DL", "CNT", "SIG", "EVA", "AMD", "CS", "STU", "SAN", "TRF", "SUB", "INS", "RPT", "LOC"]
 
@@ -119,11 +120,12 @@ class Rule:
 
     def in_force(self, fact: date | None, reform_date: date) -> bool:
         """Whether this rule judges facts dated *fact* (R-GEN-05)."""
+        era = self.era
         if fact is None:
-            return self.era is not Era.HISTORICAL and self.valid_until is None
-        if self.era is Era.REFORM and fact < reform_date:
+            return era is not _HISTORICAL and self.valid_until is None
+        if era is _REFORM and fact < reform_date:
             return False
-        if self.era is Era.HISTORICAL and fact >= reform_date:
+        if era is _HISTORICAL and fact >= reform_date:
             return False
         if self.valid_from is not None and fact < self.valid_from:
             return False
