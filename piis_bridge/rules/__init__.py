@@ -49,23 +49,35 @@ How to add a rule
    deadline, holidays, month ends), then regenerate the docs:
    ``piis-bridge rules docs > docs/rules.md`` (a test fails when they are out of date).
 
-Performance (100,000 contracts must take well under a minute: ~500 us per contract for ALL rules)
+Performance (100,000 contracts must take well under a minute: ~350 us per contract for ALL rules)
 ------------------------------------------------------------------------------------------------
-``benchmarks/bench_rules.py`` measures it.  In a check function:
+``benchmarks/bench_rules.py`` measures it (``--by-family`` for the split) and
+``benchmarks/check_rules_equivalence.py`` proves a speed-up changed no result.  How the engine runs
+rules: consecutive rules with the same ``applies`` function and fact date form one group, whose
+precondition is asked once per contract (and remembered for other groups sharing it).  So give rules
+of one family that share a precondition the *same* named function, not one lambda each.  In a check
+function:
 
 - never build validated pydantic models per contract (``Model(...)`` costs 5-20 us each, and
-  ``model_dump`` more): findings and dates go through ``ctx`` (unvalidated fast construction);
-  for your own output models use ``report.fast_construct(Model, {...every field...})``;
-- compute what several rules share once per contract and keep it in ``ctx.cache``;
+  ``model_dump`` more): findings and dates go through ``ctx`` (unvalidated construction; equal
+  computed dates are one shared frozen object); for your own frozen output models use
+  ``report.frozen_constructor(Model)`` (``report.fast_construct`` for others), every field given;
+- compute what several rules share once per contract and keep it in ``ctx.cache``; a family whose
+  rules share one computation groups its issues and dates by rule id once (``_issues.group_by_rule``,
+  ``record_own``) instead of scanning them all in every rule;
 - use ``ctx.signed_date`` (computed once) rather than ``contract.signed_date`` (scans the
   signatures on every access);
 - keep ``applies=`` cheap: it filters out rules that do not concern the contract before any work;
+- dates: ``calendar.add_months`` and ``WorkingCalendar.add_working_days`` remember their results,
+  ``calendar.iso(day)`` is ``day.isoformat()`` remembered (formatting a date costs more than a lookup);
+- Python 3.11 specifics that show at 100,000 contracts: reading an enum member (``Level.ERROR``)
+  goes through the enum metaclass's ``__getattr__`` hook, so hot modules keep the members they test
+  as module constants; a comprehension or generator expression is a function call, so per-contract
+  loops over a few items are written as plain ``for`` loops;
 - never ``model_dump`` per contract: ``ctx.sections[name]`` may hold a pydantic model as is, it is
   serialised only when JSON output is asked for (``Report.to_json_dict``).
 
-Measured (bench_rules.py --by-family, 20,000 contracts, this loaded 2-core machine, 23:12 UTC):
-R-SUB ~240 us, R-INS ~150 us, R-SAN ~70 us, all part-1 families together ~260 us, engine
-base (context, obligation summary, report) ~50 us: ~950 us of CPU per contract.
+Measured figures and the per-family split: ``docs/rules.md`` ("Benchmark").
 
 Plugins add local rules through the hook ``piis_register_rules(registry)`` (``registry.rule(...)``
 or ``registry.add(Rule(...))``, ids must be new) and CPAS parameters through
