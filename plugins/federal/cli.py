@@ -148,16 +148,25 @@ def register(cli: Any) -> None:
                         [], "--require-signature",
                         help="Accept only WS-Security signed requests, signed by this certificate (PEM); repeatable.")) -> None:
         """Run the NovaPrima/BCSS simulator (SOAP + admin API) until interrupted."""
+        from piis_connectors.federal.simulator.app import check_config, cpas_from_spec
         from piis_connectors.federal.simulator.server import SimulatorServer
 
+        try:  # refuse a wrong configuration before anything listens or is stored
+            cpas_bodies = [cpas_from_spec(spec) for spec in register_cpas]
+            try:
+                now = datetime.fromisoformat(clock).isoformat() if clock else None
+            except ValueError:
+                raise ValueError(f"--clock {clock!r}: not an ISO date-time (e.g. 2025-09-10T09:00:00)") from None
+            if batch_delay is not None:
+                check_config({"batch_delay": batch_delay})
+        except ValueError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
         server = SimulatorServer(db, port, require_signature=require_signature or None)
-        for spec in register_cpas:
-            parts = spec.split(":")
-            server.app.admin("POST", "cpas", {"kbo": parts[0], "ins": parts[1],
-                                              "name": parts[2] if len(parts) > 2 else "CPAS",
-                                              "rate": int(parts[3]) if len(parts) > 3 else 5500})
-        if clock:
-            server.app.admin("POST", "clock", {"now": datetime.fromisoformat(clock).isoformat()})
+        for body in cpas_bodies:
+            server.app.admin("POST", "cpas", body)
+        if now:
+            server.app.admin("POST", "clock", {"now": now})
         if batch_delay is not None:
             server.app.admin("POST", "config", {"batch_delay": batch_delay})
         typer.echo(f"NovaPrima simulator on {server.base_url}  WSDL: {server.wsdl_url}  admin: {server.base_url}/admin/")

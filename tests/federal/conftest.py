@@ -8,7 +8,7 @@ from typing import Any, Iterator
 import pytest
 
 KBO = "0212344876"  # checksum-valid BCE
-KBO2 = "0207446540"
+KBO2 = "0207446574"
 INS = "62063"
 INS2 = "21004"
 CLOCK = datetime(2025, 4, 10, 9, 0)

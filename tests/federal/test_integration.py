@@ -190,7 +190,7 @@ def test_timeout_on_the_form_after_integration_is_resolved_by_status(sim, servic
 def test_refused_integration_holds_the_forms_back_and_logs_no_niss(sim, tmp_path) -> None:
     # a CPAS the BCSS does not know: the whole ManageAccess message is refused (-300010)
     ctx_service = _service(sim, tmp_path)
-    ctx_service.cpas = ctx_service.cpas.model_copy(update={"bce": "0207446540"})
+    ctx_service.cpas = ctx_service.cpas.model_copy(update={"bce": "0207446574"})
     ctx_service._client = None
     with structlog.testing.capture_logs() as logs:
         [out] = ctx_service.submit([_b()])

@@ -6,6 +6,8 @@ Routes:
   POST <PORT_PATH>                      SOAP 1.1 ``sendXML(xmlString)`` carrying an SSDNRequest
   GET/POST/DELETE /admin/...            JSON admin API (clock, CPAS, integrations, mutations, faults, config)
   GET  /ebox/<kbo>/<YYYY-MM>/statement.txt   monthly statement, TXT layout of federal.md 5.4
+  GET  /?wsdl (or /wsdl)                the same WSDL;  GET /  the endpoints and services, as text
+  other SOAP endpoints and services     a fault / refusal naming the service and saying it is not simulated
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from lxml import etree
 
 from piis_connectors.federal import dis, envelope, schemas
 from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
-from piis_connectors.federal.simulator import statement as _statement
-from piis_connectors.federal.simulator.novaprima import NovaPrima
+from piis_connectors.federal.simulator import access as _access, statement as _statement, tables
+from piis_connectors.federal.simulator.novaprima import NovaPrima, _ssin_valid
 from piis_connectors.federal.simulator.store import Store
 from piis_connectors.federal.simulator.wsse import WSSE_NS, SignatureCheck, WsseFault
 
@@ -170,7 +172,7 @@ class SimulatorApp:
                 return self._admin(environ, method, path, start_response)
             if path.startswith("/ebox/"):
                 return self._ebox(path, start_response)
-            if method == "GET" and (path in (PORT_PATH, "/wsdl")) and (path == "/wsdl" or query.lower() == "wsdl"):
+            if method == "GET" and (path in (PORT_PATH, "/wsdl", "/")) and (path == "/wsdl" or query.lower() == "wsdl"):
                 host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
                 scheme = environ.get("wsgi.url_scheme", "http")
                 text = self._wsdl.replace("http://127.0.0.1:8765", f"{scheme}://{host}")
@@ -184,7 +186,14 @@ class SimulatorApp:
                     return self._soap_call(environ, start_response)
                 finally:
                     self._call_ended()
-            return self._respond(start_response, "404 Not Found", b"not found", "text/plain")
+            if method == "GET" and path == "/":
+                return self._respond(start_response, "200 OK", _index(environ).encode(), "text/plain; charset=utf-8")
+            if method == "POST":  # another SOAP endpoint (a new-style service): name it, say it is not simulated
+                return self._respond(start_response, "404 Not Found", _fault(
+                    "Client", f"-300000: no service at {path}: not simulated (the simulator serves the classic"
+                    f" SSDN connector, sendXML at {PORT_PATH})", "-300000"), "text/xml; charset=utf-8")
+            return self._respond(start_response, "404 Not Found",
+                                 f"not found: {path}\n\n{_index(environ)}".encode(), "text/plain; charset=utf-8")
         except Exception as exc:  # the simulator must answer, not crash the test run
             return self._respond(start_response, "500 Internal Server Error",
                                  _fault("Server", f"MSG00003: unexpected internal error ({type(exc).__name__})",
@@ -244,6 +253,12 @@ class SimulatorApp:
             if self.signature_check is not None:
                 self.signature_check.verify(soap_root)
             holder = soap_root.find("{%s}Body/{%s}xmlString" % (SOAP_NS, WSC_NS))
+            operation = soap_root.find("{%s}Body/*" % SOAP_NS)
+            if holder is None and operation is not None and isinstance(operation.tag, str):
+                name = etree.QName(operation).localname
+                return self._respond(start_response, "500 Internal Server Error", _fault(
+                    "Client", f"-300000: {name} ({etree.QName(operation).namespace}) is not simulated: the simulator"
+                    " serves the classic SSDN connector only (sendXML carrying an SSDNRequest)", "-300000"), xml)
             if holder is None or not holder.text:
                 raise UnsafeXmlError("SOAP body must hold one xmlString")
             inner = parse_untrusted(holder.text, max_bytes=self.max_request_bytes)
@@ -290,10 +305,7 @@ class SimulatorApp:
                 kbo = request.user.org_unit
                 if request.services and all(_is_manage_access(s) for s in request.services):
                     # the plugin integrates the new NISS of a batch in one message: one pass for all of them
-                    replies = [envelope.ServiceReply(ok="YES", return_code=0, service_id=s.service_id,
-                                                     version=s.version, payload=body)
-                               for s, body in zip(request.services, self._manage_access_many(
-                                   kbo, [s.payload for s in request.services]))]
+                    replies = self._manage_access_many(kbo, request.services)
                 else:
                     replies = [self._service(kbo, s, ticket, duplicate, shuffle) for s in request.services]
                 db.execute("COMMIT")
@@ -316,7 +328,7 @@ class SimulatorApp:
                                          service_id=sid, version=service.version, payload=body, details=details or [])
 
         if sid == dis.SERVICE_MANAGE_ACCESS and local == "ManageAccessRequest":
-            return reply(self._manage_access(kbo, payload))
+            return self._manage_access(kbo, service)
         if sid in dis.SERVICE_FORM.values() and local == "DIS_DecisionRequest":
             kind = sid[-1]
             out = etree.Element(dis.q("DIS_DecisionReply"), nsmap={"dis": dis.DIS_NS})
@@ -384,7 +396,9 @@ class SimulatorApp:
             return reply(self._register_notices(kbo, payload))
         if sid == dis.SERVICE_STATEMENT and local == "DIS_StatementRequest":
             return reply(self._statement(kbo, payload.findtext(dis.q("Month")) or ""))
-        return reply(None, "NO", [envelope.Detail("ERROR", "-300000", f"service {sid} / {local} does not exist", "BCSS")])
+        return reply(None, "NO", [envelope.Detail(
+            "ERROR", "-300000", f"service {sid} ({local}) is not simulated; simulated: {', '.join(SIMULATED_SERVICES)}",
+            "BCSS")])
 
     def _batch_result(self, kbo: str, ticket: str, duplicate: bool, shuffle: bool) -> etree._Element:
         db = self.store.db
@@ -471,34 +485,48 @@ class SimulatorApp:
                 etree.SubElement(el, dis.q("Text")).text = n["text"]
         return out
 
-    def _manage_access(self, kbo: str, payload: etree._Element) -> etree._Element:
-        return self._manage_access_many(kbo, [payload])[0]
+    def _manage_access(self, kbo: str, service: envelope.ServiceRequest) -> envelope.ServiceReply:
+        return self._manage_access_many(kbo, [service])[0]
 
-    def _manage_access_many(self, kbo: str, payloads: list[etree._Element]) -> list[etree._Element]:
-        """OCMWCPASManageAccess requests of one message, in order (federal.md 5.1 / 10.5.1).
+    def _manage_access_many(self, kbo: str, services: list[envelope.ServiceRequest]) -> list[envelope.ServiceReply]:
+        """OCMWCPASManageAccess requests of one message, in order (federal.md 5.1 / 10.5.1), each checked as the
+        real service does (:mod:`access`): a refused request gets a ServiceReply ``NO`` with its code and
+        changes nothing; the others are applied.
 
         Why in one go: a batch of the plugin integrates up to 1000 new NISS in one SSDN message.  Each
         request is applied in message order (a NISS named twice sees its earlier request), then one query
         reads the registrations of every NISS and the replies are written as text and parsed once."""
-        requests = [_access_fields(p) for p in payloads]
-        if len({r[0] for r in requests}) < len(requests):  # a NISS twice: each reply shows the state after it
-            return [self._manage_access_many(kbo, [p])[0] for p in payloads]
+        requests = [_access.read(s.payload) for s in services]
+        if len({r.ssin for r in requests}) < len(requests):  # a NISS twice: each reply shows the state after it
+            return [self._manage_access_many(kbo, [s])[0] for s in services]
         db = self.store.db
         registers: list[tuple[Any, ...]] = []
-        for ssin, purpose, action, start, end in requests:
-            self._calls["manage_access_" + action.lower()] += 1
-            if action == "REGISTER":
-                registers.append((kbo, ssin, purpose, start, end))
-            elif action == "UNREGISTER":
+        refused: dict[int, list[envelope.Detail]] = {}
+        for i, req in enumerate(requests):
+            self._calls["manage_access_" + req.action.lower()] += 1
+            existing: Any = ...
+            valid = _ssin_valid(req.ssin)
+            if valid and req.action == "REGISTER":
+                row = db.execute("SELECT end FROM integrations WHERE kbo=? AND ssin=? AND purpose=? AND start=?",
+                                 (kbo, req.ssin, req.purpose, req.start)).fetchone()
+                existing = ... if row is None else row[0]
+            details = _access.problems(req, ssin_valid=valid,
+                                       replaced=valid and self.engine._mutation(req.ssin, "replaced") is not None,
+                                       existing_end=existing)
+            if details:
+                refused[i] = details
+            elif req.action == "REGISTER":
+                registers.append((kbo, req.ssin, req.purpose, req.start, req.end))
+            elif req.action == "UNREGISTER":
                 db.executemany("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
                                registers)
                 registers = []
                 db.execute("UPDATE integrations SET end=? WHERE kbo=? AND ssin=? AND purpose=? AND (end IS NULL OR end>?)",
-                           (start, kbo, ssin, purpose, start))
+                           (req.start, kbo, req.ssin, req.purpose, req.start))
         db.executemany("INSERT OR REPLACE INTO integrations(kbo, ssin, purpose, start, end) VALUES(?,?,?,?,?)",
                        registers)
         held: dict[str, list[tuple[Any, ...]]] = {}
-        ssins = sorted({r[0] for r in requests})
+        ssins = sorted({r.ssin for i, r in enumerate(requests) if i not in refused})
         for i in range(0, len(ssins), 900):
             part = ssins[i:i + 900]
             for row in db.execute(f"SELECT ssin, purpose, start, end FROM integrations WHERE kbo=? AND ssin IN"
@@ -506,13 +534,18 @@ class SimulatorApp:
                 held.setdefault(row[0], []).append(row)
         text = []
         x = _xml_text
-        for ssin, purpose, action, start, end in requests:
-            text.append(f"<ManageAccessReply><OriginalRequest><SSIN>{x(ssin)}</SSIN><Purpose>{purpose}</Purpose>"
-                        f"<Period><common:StartDate>{x(start or '')}</common:StartDate>")
-            if end:
-                text.append(f"<common:EndDate>{x(end)}</common:EndDate>")
-            text.append(f"</Period><Action>{x(action)}</Action></OriginalRequest>")
-            for _, reg_purpose, reg_start, reg_end in held.get(ssin, ()):
+        for i, req in enumerate(requests):
+            if i in refused:
+                continue
+            purpose = "" if req.purpose is None else f"<Purpose>{req.purpose}</Purpose>"
+            text.append(f"<ManageAccessReply><OriginalRequest><SSIN>{x(req.ssin)}</SSIN>{purpose}"
+                        f"<Period><common:StartDate>{x(req.start or '')}</common:StartDate>")
+            if req.end:
+                text.append(f"<common:EndDate>{x(req.end)}</common:EndDate>")
+            text.append(f"</Period><Action>{x(req.action)}</Action></OriginalRequest>")
+            for _, reg_purpose, reg_start, reg_end in held.get(req.ssin, ()):
+                if req.action == "LIST" and req.purpose is not None and reg_purpose != req.purpose:
+                    continue
                 text.append(f"<Registrations><Purpose>{reg_purpose}</Purpose><Period><common:StartDate>{x(reg_start)}"
                             "</common:StartDate>")
                 if reg_end:
@@ -521,7 +554,18 @@ class SimulatorApp:
             text.append("</ManageAccessReply>")
         holder = etree.fromstring(f'<Replies xmlns="{envelope.MANAGE_ACCESS_NS}" xmlns:common="{envelope.COMMON_NS}">'
                                   f'{"".join(text)}</Replies>'.encode())
-        return list(holder)
+        bodies = iter(list(holder))
+        replies = []
+        for i, (service, req) in enumerate(zip(services, requests)):
+            if i in refused:
+                replies.append(envelope.ServiceReply(ok="NO", return_code=10000, service_id=service.service_id,
+                                                     version=service.version, payload=None, details=refused[i]))
+                continue
+            warn = _access.warnings(req)
+            replies.append(envelope.ServiceReply(ok="WARNING" if warn else "YES", return_code=1 if warn else 0,
+                                                 service_id=service.service_id, version=service.version,
+                                                 payload=next(bodies), details=warn))
+        return replies
 
     # ------------------------------------------------------------------ eBox
     def _ebox(self, path: str, start_response: StartResponse) -> list[bytes]:
@@ -574,13 +618,12 @@ class SimulatorApp:
                     self.store.set_setting("clock", datetime.fromisoformat(body["now"]).isoformat())
                 return {"now": self.engine.now().isoformat()}
             if name == "config" and method == "POST":
-                delay = body.get("attestation_delay_days")
-                if delay is not None and not (isinstance(delay, int) and 0 <= delay <= 7):
-                    raise ValueError("attestation_delay_days is a number of working days from 0 to 7")
+                check_config(body)
                 for key, value in body.items():
                     self.store.set_setting("cfg:" + key, orjson.dumps(value).decode())
                 return {"ok": True}
             if name == "cpas" and method == "POST":
+                body = {**body, **check_cpas(body)}
                 db.execute("INSERT OR REPLACE INTO cpas(kbo, ins, name, rate) VALUES(?,?,?,?)",
                            (body["kbo"], body["ins"], body.get("name", "CPAS"), int(body.get("rate", 5500))))
                 for item in body.get("rates", []):
@@ -647,30 +690,106 @@ class SimulatorApp:
         raise KeyError(f"unknown admin operation {method} {name}")
 
 
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _days(v: Any) -> bool:
+    if not isinstance(v, list):
+        return False
+    try:
+        [date.fromisoformat(d) for d in v]
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+# setting -> (check, what a valid value is): an unknown setting or a wrong value is refused, never stored
+CONFIG_SETTINGS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "batch_delay": (lambda v: isinstance(v, (int, float)) and not _is_bool(v) and 0 <= v <= 3600,
+                    "a number of seconds from 0 to 3600"),
+    "allow_c_cancellation": (_is_bool, "true or false"),
+    "forfeiture_months": (lambda v: isinstance(v, int) and not _is_bool(v) and 1 <= v <= 120,
+                          "a whole number of months from 1 to 120"),
+    "reception_next_working_day": (_is_bool, "true or false"),
+    "closure_days": (_days, "a list of ISO dates (YYYY-MM-DD)"),
+    "attestation_delay_days": (lambda v: isinstance(v, int) and not _is_bool(v) and 0 <= v <= 7,
+                               "a number of working days from 0 to 7"),
+}
+
+
+def check_config(settings: dict[str, Any]) -> None:
+    """Refuse an unknown simulator setting or a value it cannot use (ValueError naming the setting and the fix)."""
+    for key, value in settings.items():
+        if key not in CONFIG_SETTINGS:
+            raise ValueError(f"unknown simulator setting {key!r}; known: {', '.join(sorted(CONFIG_SETTINGS))}")
+        check, expected = CONFIG_SETTINGS[key]
+        if not check(value):
+            raise ValueError(f"simulator setting {key}={value!r} refused: expected {expected}")
+
+
+def check_cpas(body: dict[str, Any]) -> dict[str, Any]:
+    """The CPAS a simulator registers, checked as the real registers would (BCE check digits, INS code,
+    rate in hundredths of a percent); returns the normalised values or raises ValueError naming the field."""
+    from piis_bridge.identifiers import IdentifierError, validate_bce, validate_ins
+
+    try:
+        kbo = validate_bce(body.get("kbo"))
+    except IdentifierError as exc:
+        raise ValueError(f"CPAS kbo: {exc}; give the CPAS's 10-digit BCE/KBO number with valid check digits") from None
+    try:
+        ins = validate_ins(body.get("ins"))
+    except IdentifierError as exc:
+        raise ValueError(f"CPAS ins: {exc}; give the 5-digit INS/NIS code of the CPAS's municipality") from None
+    rates = [body.get("rate", 5500), *(r.get("rate") for r in body.get("rates", []))]
+    for rate in rates:
+        if not isinstance(rate, int) or isinstance(rate, bool) or not 0 < rate <= tables.FULL_RATE:
+            raise ValueError(f"CPAS rate {rate!r} refused: hundredths of a percent, 1 to {tables.FULL_RATE}"
+                             " (5500 = 55 %)")
+    for item in body.get("rates", []):
+        try:
+            date.fromisoformat(item.get("since", ""))
+        except (TypeError, ValueError):
+            raise ValueError(f"CPAS rates since {item.get('since')!r} refused: an ISO date (YYYY-MM-DD)") from None
+    return {"kbo": kbo, "ins": ins}
+
+
+def cpas_from_spec(spec: str, option: str = "--cpas") -> dict[str, Any]:
+    """``KBO:INS[:name[:rate]]`` (the ``--cpas`` option of ``piis-bridge sim federal``), checked by
+    :func:`check_cpas`; ValueError names the option, the value and the fix."""
+    parts = spec.split(":")
+    if len(parts) < 2 or len(parts) > 4:
+        raise ValueError(f"{option} {spec!r}: expected KBO:INS[:name[:rate]], e.g. 0207567726:44021:Gent:6500")
+    body: dict[str, Any] = {"kbo": parts[0], "ins": parts[1], "name": parts[2] if len(parts) > 2 else "CPAS"}
+    if len(parts) > 3:
+        if not parts[3].isdigit():
+            raise ValueError(f"{option} {spec!r}: rate {parts[3]!r} is not a whole number (5500 = 55 %)")
+        body["rate"] = int(parts[3])
+    try:
+        return {**body, **check_cpas(body)}
+    except ValueError as exc:
+        raise ValueError(f"{option} {spec!r}: {exc}") from None
+
+
+SIMULATED_SERVICES = (dis.SERVICE_MANAGE_ACCESS, *dis.SERVICE_FORM.values(), dis.SERVICE_BATCH,
+                      dis.SERVICE_BATCH_RESULT, dis.SERVICE_STATUS, dis.SERVICE_ATTESTATIONS, dis.SERVICE_NOTICES,
+                      dis.SERVICE_STATEMENT)
+
+
+def _index(environ: dict[str, Any]) -> str:
+    """What ``GET /`` answers: the endpoints and the services inside sendXML (also in docs/federal.md)."""
+    host = environ.get("HTTP_HOST") or f"{environ.get('SERVER_NAME', '127.0.0.1')}:{environ.get('SERVER_PORT', '')}"
+    base = f"{environ.get('wsgi.url_scheme', 'http')}://{host}"
+    return (f"NovaPrima / BCSS simulator (piis-bridge)\n"
+            f"WSDL:      {base}{PORT_PATH}?wsdl  (also {base}/?wsdl)\n"
+            f"SOAP 1.1:  POST {base}{PORT_PATH}  operation sendXML(xmlString) carrying an SSDNRequest\n"
+            f"services:  {', '.join(SIMULATED_SERVICES)}\n"
+            f"admin:     {base}/admin/  eBox: {base}/ebox/<kbo>/<YYYY-MM>/statement.txt|reception.csv\n"
+            f"docs:      docs/federal.md, section 'The NovaPrima simulator'\n")
+
+
 def _is_manage_access(service: envelope.ServiceRequest) -> bool:
     return service.service_id == dis.SERVICE_MANAGE_ACCESS and service.payload.tag == _MA + "ManageAccessRequest"
-
-
-def _access_fields(payload: etree._Element) -> tuple[str, int, str, str | None, str | None]:
-    """(SSIN, Purpose, Action, StartDate, EndDate) of a ManageAccessRequest, read in one pass over its children
-    (path look-ups cost more than the rest of the request)."""
-    ssin, purpose, action, start, end = "", 2, "LIST", None, None
-    for child in payload:
-        tag = child.tag
-        if tag == _MA + "SSIN":
-            ssin = child.text or ""
-        elif tag == _MA + "Purpose":
-            purpose = int(child.text or 2)
-        elif tag == _MA + "Action":
-            action = (child.text or "LIST").strip()
-        elif tag == _MA + "Period":
-            for part in child:
-                name = part.tag.rpartition("}")[2] if isinstance(part.tag, str) else ""
-                if name == "StartDate":
-                    start = part.text
-                elif name == "EndDate":
-                    end = part.text
-    return ssin, purpose, action, start, end
 
 
 def _xml_text(value: object) -> str:

@@ -23,6 +23,9 @@ __all__ = ["SimulatorServer", "start_simulator"]
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "NovaPrimaSim/1.0"
+    # Headers and body leave in two writes: without TCP_NODELAY, Nagle holds the body until the client's
+    # delayed ACK (~40 ms), which every online call paid (issue #20).  socketserver sets the option.
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # request lines would carry nothing useful
         return
