@@ -74,6 +74,10 @@ _SCHOLEN = [("Hogeschool Gent", "Bachelor verpleegkunde"), ("KU Leuven", "Bachel
 _VZWS = ["vzw De Kringwinkel", "vzw Buurtwerk", "Voedselbank vzw", "vzw Speelplein"]
 
 
+# The day the seeded case system describes: contracts ending later are running ("LOP").
+SEED_TODAY = date(2026, 11, 1)
+
+
 def make_niss(birth: date, counter: int) -> str:
     """A checksum-valid synthetic NISS for a birth date and a 3-digit counter (odd = male)."""
     body = f"{birth:%y%m%d}{counter:03d}"
@@ -100,7 +104,7 @@ def _contract(rng: random.Random, nr: int, dossier: str, ocmw: tuple[str, str, s
         domains[0] = "OPLEID"
     if kind in ("TEW", "ALG") and "WERK" not in domains and rng.random() < 0.6:
         domains.append("WERK")
-    today = date(2026, 11, 1)
+    today = SEED_TODAY
     signed = start - timedelta(days=rng.randint(0, 10))
     decided = start - timedelta(days=rng.randint(20, 85))
     goals = [{"doel_id": f"D{nr:07d}-{i + 1}", "domein": dom, "omschrijving": _DOELEN[dom]} for i, dom in enumerate(domains)]
@@ -193,8 +197,12 @@ def _contract(rng: random.Random, nr: int, dossier: str, ocmw: tuple[str, str, s
     return doc
 
 
-def generate(dossiers: int, seed: int = 1) -> Iterator[SeedContract]:
-    """Yield the contracts of *dossiers* synthetic dossiers (1-3 contracts each, some moves)."""
+def generate(dossiers: int, seed: int = 1, *, first_start: date = date(2023, 1, 1),
+             spread_days: int = 1350) -> Iterator[SeedContract]:
+    """Yield the contracts of *dossiers* synthetic dossiers (1-3 contracts each, some moves).
+
+    A dossier's first contract starts within *spread_days* after *first_start* (the demo narrows the window
+    so that its first night sends the decisions of the last months, like a normal night)."""
     rng = random.Random(seed)
     nr = 0
     dossier_nr = 0
@@ -213,7 +221,7 @@ def generate(dossiers: int, seed: int = 1) -> Iterator[SeedContract]:
         kind = ("STU" if age < 25 and roll < 0.35 else "GDW" if roll < 0.42 else "TEW" if roll < 0.55
                 else "OPL" if roll < 0.62 else "ACT" if roll < 0.72 else "ALG")
         ocmw = OCMWS[rng.randrange(len(OCMWS))]
-        start = date(2023, 1, 1) + timedelta(days=rng.randint(0, 1350))
+        start = first_start + timedelta(days=rng.randint(0, spread_days))
         n_contracts = 1 if rng.random() < 0.8 else (2 if rng.random() < 0.75 else 3)
         moves = rng.random() < 0.04 and produced + 1 < dossiers
         dossier_nr += 1

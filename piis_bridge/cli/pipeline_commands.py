@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -197,14 +198,31 @@ def register(cli: CommandRegistry) -> None:
         """The latest runs, newest first."""
         from sqlalchemy import select
 
+        from sqlalchemy.engine import make_url
+
+        from piis_bridge.config import config_file_path
         from piis_bridge.pipeline.models import SyncRun
 
+        settings = _settings()
+        url = make_url(settings.database_url)
+        where = f"database {url.render_as_string(hide_password=True)}"
+        origin = config_file_path() or "the embedded defaults (no piis-bridge.toml here, PIIS_CONFIG not set)"
+        if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
+            # never create an empty database just to list nothing
+            typer.echo(f"no runs: {where} does not exist (configuration: {origin}).\n"
+                       "Run `piis-bridge run` with this configuration, or after `python3 dev.py demo` use the "
+                       "PIIS_CONFIG it prints.")
+            return
         rt = _runtime()
         t = Table()
         for col in ("run", "trigger", "status", "started (UTC)", "seconds", "fetched", "forms", "quarantined"):
             t.add_column(col)
         with rt.session() as s:
-            for r in s.scalars(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(limit)):
+            rows = list(s.scalars(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(limit)))
+            if not rows:
+                typer.echo(f"no runs in {where} (configuration: {origin})")
+                return
+            for r in rows:
                 secs = f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-"
                 c = r.counts or {}
                 t.add_row(r.id, r.trigger, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), secs,

@@ -109,7 +109,9 @@ class EmbeddedWorker:
         """
         if self.proc is None or not self.alive():
             return
-        os.killpg(self.proc.pid, signal.SIGTERM)
+        # SIGTERM to the main worker only: it stops its pool children itself (a SIGTERM to the whole group
+        # killed them under it, and it printed "ForkPoolWorker-N exited with signal 15" like a crash).
+        self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(2.0 if cold else timeout)
         except subprocess.TimeoutExpired:

@@ -1,0 +1,35 @@
+"""What a newcomer meets right after the demo (issue #22): listings that say what they looked at."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+EXE = Path(sys.executable).with_name("piis-bridge")
+
+
+def _cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k != "PIIS_CONFIG"}
+    return subprocess.run([str(EXE), *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**clean, "COLUMNS": "200", **env})
+
+
+def test_runs_list_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
+    done = _cli(tmp_path, "runs", "list")
+    assert done.returncode == 0, done.stderr
+    assert "no runs: database sqlite:///var/piis-bridge.sqlite3 does not exist" in done.stdout
+    assert "embedded defaults" in done.stdout
+    assert not (tmp_path / "var").exists()
+
+
+def test_runs_list_on_an_empty_database_names_it(tmp_path: Path) -> None:
+    config = tmp_path / "piis-bridge.toml"
+    config.write_text(f'database_url = "sqlite:///{tmp_path}/bridge.sqlite3"\n')
+    from piis_bridge.migrations import upgrade_database
+
+    upgrade_database(f"sqlite:///{tmp_path}/bridge.sqlite3")
+    done = _cli(tmp_path, "runs", "list", PIIS_CONFIG=str(config))
+    assert done.returncode == 0, done.stderr
+    assert f"no runs in database sqlite:///{tmp_path}/bridge.sqlite3 (configuration: {config})" in done.stdout
