@@ -49,7 +49,27 @@ def _version_callback(value: bool) -> None:
         raise typer.Exit()
 
 
+def _no_type_on_flags() -> None:
+    """Help screens show ``--version  Print the version...``, not ``--version <bool>``.
+
+    Why a patch: this typer's rich help panel prints a type column for every option, flags included, so
+    every screen read ``--help <bool>``; the plain (non-rich) formatter already leaves flags without one.
+    Only flags are touched; a typer without ``display_type_rich`` is left alone."""
+    from typer.core import TyperOption
+
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_piis_flags", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> str | None:
+        return None if getattr(self, "is_flag", False) and self.metavar is None else original(self, ctx)
+
+    display_type_rich._piis_flags = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
 def build_app() -> typer.Typer:
+    _no_type_on_flags()
     app = typer.Typer(
         help="piis-bridge: PIIS rules, case-system sync, federal forms B/C/D and contract hand-over for CPAS/OCMW.",
         no_args_is_help=True,
