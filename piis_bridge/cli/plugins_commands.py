@@ -92,9 +92,13 @@ def register(cli: CommandRegistry) -> None:
 
     @cli.root.command("new-plugin")
     def new_plugin(
-        name: str = typer.Argument(..., help="Plugin name, e.g. 'acme' (lower case, letters/digits/_)."),
+        name: str = typer.Argument(..., help="Plugin name, e.g. 'acme-cases': lower-case letters and digits, words "
+                                             "separated by '-' or '_' (plugin acme_cases, package "
+                                             "piis_bridge_acme_cases, distribution piis-bridge-acme-cases)."),
         directory: Path = typer.Option(Path("."), "--dir", "-d", help="Where to create piis-bridge-NAME/."),
-        kind: str = typer.Option("case-system", "--kind", help="case-system (the only template for now)."),
+        kind: str = typer.Option("case-system", "--kind",
+                                 help="case-system (reads a vendor case system), federal (forms B/C/D to a federal "
+                                      "service) or transfer (hand-over between CPAS); each comes with its kit."),
     ) -> None:
         """Create a working plugin package skeleton (pyproject, hook stubs, conformance test)."""
         from piis_bridge.templates import PluginTemplateError, render_plugin
@@ -104,8 +108,9 @@ def register(cli: CommandRegistry) -> None:
         except PluginTemplateError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        typer.echo(f"created {target}")
+        typer.echo(f"created {target} ({kind} plugin)")
         typer.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
+        typer.echo("      (in a virtualenv where piis-bridge is installed: it is not on PyPI, see the README there)")
 
 
 def _host(config: Path | None):  # -> tuple[PluginHost, str | None]

@@ -2,61 +2,20 @@
 
 from __future__ import annotations
 
+from piis_bridge.templates._common import PYPROJECT, readme
+
 __all__ = ["FILES"]
 
-_PYPROJECT = '''[build-system]
-requires = ["setuptools>=68"]
-build-backend = "setuptools.build_meta"
-
-[project]
-name = "{{dist}}"
-version = "0.1.0"
-description = "piis-bridge case-system plugin: {{name}}"
-readme = "README.md"
-requires-python = ">=3.11"
-dependencies = ["piis-bridge>={{core_version}}"]
-
-[project.optional-dependencies]
-test = ["pytest>=8"]
-
-# piis-bridge finds the plugin through this entry point; the module it names is the plugin.
-[project.entry-points.piis_bridge]
-{{name}} = "{{package}}"
-
-[tool.setuptools.packages.find]
-where = ["src"]
-
-[tool.pytest.ini_options]
-testpaths = ["tests"]
-pythonpath = ["src"]
-'''
-
-_README = '''# {{dist}}
-
-A [piis-bridge](https://github.com/) case-system plugin: it reads PIIS contracts from the
-`{{name}}` case system and pushes federal answers and deadline alerts back to it.
-
-```console
-$ pip install -e '.[test]'
-$ pytest                      # runs the piis-bridge conformance kit against this plugin
-$ piis-bridge plugins         # {{name}} is listed with its hooks
-```
-
-Each hook in `src/{{package}}/__init__.py` raises `NotImplementedError` until you write it, and
-the conformance tests say which one is missing. The reference for every hook (arguments, when it
-is called, what to return, examples) is `docs/plugins.md` in piis-bridge.
-
-Use it for a CPAS in `piis-bridge.toml`:
-
-```toml
-[cpas.liege]
+_README = readme(
+    "case-system plugin: it reads PIIS contracts from the `{{name}}` case system and pushes federal answers "
+    "and deadline alerts back to it",
+    '''[cpas.liege]
 case_system = "{{name}}"
 
 [cpas.liege.plugins.{{name}}]
 base_url = "https://{{name}}.example/api"
-# api_token: environment variable PIIS_CPAS__LIEGE__PLUGINS__{{NAME}}__API_TOKEN
-```
-'''
+# api_token: environment variable PIIS_CPAS__LIEGE__PLUGINS__{{NAME}}__API_TOKEN''',
+)
 
 _PLUGIN = '''"""{{name}}: a piis-bridge case-system plugin.
 
@@ -194,7 +153,7 @@ class Test{{Class}}Conformance(CaseSystemPluginConformance):
 '''
 
 FILES: dict[str, str] = {
-    "pyproject.toml": _PYPROJECT,
+    "pyproject.toml": PYPROJECT,
     "README.md": _README,
     "src/{{package}}/__init__.py": _PLUGIN,
     "src/{{package}}/py.typed": "",

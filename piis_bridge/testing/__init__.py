@@ -14,7 +14,9 @@ Fixtures:
 Classes (``from piis_bridge.testing import ...``): :class:`CaseSystemPluginConformance`,
 :class:`FederalPluginConformance`, :class:`TransferPluginConformance` (subclass them),
 :class:`PluginUnderTest`, :class:`CaseSystemHarness`, :class:`SampleCaseSystem`,
-:class:`SampleCaseSystemPlugin`, :class:`SampleHarness`.  The connectors add the
+:class:`SampleCaseSystemPlugin`, :class:`SampleHarness`; test data (:mod:`piis_bridge.testing.data`):
+:func:`make_niss`, :func:`make_bce`, :func:`make_ins` (identifiers with valid check digits),
+:func:`minimal_contract` and :func:`minimal_contract_payload`.  The connectors add the
 ``federal_simulator`` and ``casesystem_simulator`` fixtures from their own pytest plugins.
 """
 
@@ -39,6 +41,11 @@ __all__ = [
     "SampleHarness",
     "TransferHarness",
     "TransferPluginConformance",
+    "make_bce",
+    "make_ins",
+    "make_niss",
+    "minimal_contract",
+    "minimal_contract_payload",
     "niss_guard",
     "sample_case_system",
 ]
@@ -55,6 +62,11 @@ _LAZY = {
     "SampleCaseSystem": "piis_bridge.testing.sample",
     "SampleCaseSystemPlugin": "piis_bridge.testing.sample",
     "SampleHarness": "piis_bridge.testing.sample",
+    "make_niss": "piis_bridge.testing.data",
+    "make_bce": "piis_bridge.testing.data",
+    "make_ins": "piis_bridge.testing.data",
+    "minimal_contract": "piis_bridge.testing.data",
+    "minimal_contract_payload": "piis_bridge.testing.data",
 }
 
 
@@ -95,6 +107,7 @@ class NissGuard:
         self._handler = handler
         self._capfd = capfd
         self._console: list[str] = []
+        self.reported = False  # a leak fails the test once, not again as a teardown error
 
     def texts(self) -> list[str]:
         out, err = self._capfd.readouterr()
@@ -108,8 +121,11 @@ class NissGuard:
         return [redact(text)[:300] for text in self.texts() if redact(text) != text]
 
     def check(self) -> None:
+        if self.reported:
+            return
         leaks = self.leaks()
         if leaks:
+            self.reported = True
             pytest.fail(f"a NISS reached the logs or console output ({len(leaks)} line(s), masked here):\n"
                         + "\n".join(leaks[:10]), pytrace=False)
 

@@ -250,10 +250,20 @@ class CaseSystemPluginConformance:
                      due=date(2026, 6, 8)),
         ]
         first = kit.host.case_push(kit.put.cpas_id, items)
-        assert [r.status for r in first] == ["created", "created"], [r.detail for r in first]
+        for item, result in zip(items, first):
+            assert result.status == "created", (
+                f"the first push of key {item.key!r} answered {result.status!r} (expected: created): {result.detail}")
+        assert len(first) == len(items), f"{len(items)} items pushed, {len(first)} result(s) (expected: one per item)"
         second = kit.host.case_push(kit.put.cpas_id, items)
-        assert [r.status for r in second] == ["duplicate", "duplicate"], [r.detail for r in second]
-        assert [kit.harness.task_count(i.key) for i in items] == [1, 1]
+        for item, result in zip(items, second):
+            if result.status == "created":
+                pytest.fail(f"the second push of the same key {item.key!r} created a new item (expected: duplicate); "
+                            "piis_case_push must be idempotent on PushItem.key", pytrace=False)
+            assert result.status == "duplicate", (
+                f"the second push of key {item.key!r} answered {result.status!r} (expected: duplicate): {result.detail}")
+        for item in items:
+            count = kit.harness.task_count(item.key)
+            assert count == 1, f"{count} item(s) with key {item.key!r} in the system after two pushes (expected: 1)"
 
     # ------------------------------------------------------------------ privacy
 

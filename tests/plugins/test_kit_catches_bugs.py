@@ -88,14 +88,19 @@ BROKEN = textwrap.dedent('''
 
 
 @pytest.fixture(scope="module")
-def kit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]:
+def kit_report(tmp_path_factory: pytest.TempPathFactory) -> ET.Element:
     root = tmp_path_factory.mktemp("brokenkit")
     (root / "test_broken.py").write_text(BROKEN, encoding="utf-8")
     report = root / "report.xml"
     subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
                     "test_broken.py"], cwd=root, capture_output=True, text=True, timeout=120)
+    return ET.parse(report).getroot()
+
+
+@pytest.fixture(scope="module")
+def kit_results(kit_report: ET.Element) -> dict[str, set[str]]:
     failed: dict[str, set[str]] = {}
-    for case in ET.parse(report).getroot().iter("testcase"):
+    for case in kit_report.iter("testcase"):
         cls = case.get("classname", "").rsplit(".", 1)[-1]
         if case.find("failure") is not None or case.find("error") is not None:
             failed.setdefault(cls, set()).add(case.get("name", "").split("[")[0])
@@ -145,3 +150,24 @@ def test_the_guard_ignores_log_bookkeeping_but_sees_extras(capfd: pytest.Capture
     assert guard.leaks() == []
     handler.handle(logging.makeLogRecord({"msg": "clean", "beneficiary": A_NISS}))
     assert len(guard.leaks()) == 1
+
+
+def _reports(kit_report: ET.Element, variant: str, test: str) -> list[tuple[str, str]]:
+    """(failure|error, message) of one kit test of one variant: what its author reads."""
+    out = []
+    for case in kit_report.iter("testcase"):
+        if case.get("classname", "").endswith(variant) and case.get("name") == test:
+            out.extend((el.tag, el.get("message") or "") for el in case if el.tag in ("failure", "error"))
+    return out
+
+
+def test_a_non_idempotent_push_is_explained(kit_report: ET.Element) -> None:
+    ((kind, message),) = _reports(kit_report, "TestNotIdempotent", "test_push_is_idempotent_on_the_key")
+    assert kind == "failure"
+    assert "the second push of the same key" in message and "created a new item (expected: duplicate)" in message
+
+
+def test_a_niss_leak_is_reported_once(kit_report: ET.Element) -> None:
+    reports = _reports(kit_report, "TestLogsPayload", "test_no_niss_reaches_the_logs")
+    assert [kind for kind, _ in reports] == ["failure"], reports  # not again as a teardown error
+    assert "a NISS reached the logs" in reports[0][1] and A_NISS not in reports[0][1]

@@ -106,12 +106,46 @@ def piis_case_push(cpas, items):
 @pytest.mark.parametrize(("name", "message"), [
     ("Acme", "use 2-31 lower-case letters"),
     ("a", "use 2-31 lower-case letters"),
-    ("acme-care", "use 2-31 lower-case letters"),
+    ("acme--care", "use 2-31 lower-case letters"),
+    ("acme-", "use 2-31 lower-case letters"),
+    ("1acme", "use 2-31 lower-case letters"),
     ("neptunus", "taken by a built-in plugin"),
+    ("piis-bridge-federal", "taken by a built-in plugin"),
 ])
 def test_bad_names_are_refused(tmp_path: Path, name: str, message: str) -> None:
     with pytest.raises(PluginTemplateError, match=message):
         render_plugin(name, tmp_path)
+
+
+@pytest.mark.parametrize("typed", ["acme-cases", "acme_cases", "piis-bridge-acme-cases"])
+def test_the_names_vendors_use_are_accepted_and_derived(typed: str) -> None:
+    from piis_bridge.templates import plugin_names
+
+    names = plugin_names(typed)
+    assert (names["name"], names["package"], names["dist"]) == ("acme_cases", "piis_bridge_acme_cases",
+                                                                 "piis-bridge-acme-cases")
+
+
+@pytest.mark.parametrize("kind, hooks", [
+    ("federal", {"piis_federal_build_forms", "piis_federal_submit", "piis_federal_fetch_results"}),
+    ("transfer", {"piis_transfer_export", "piis_transfer_send", "piis_transfer_import"}),
+])
+def test_federal_and_transfer_templates_load_as_plugins(tmp_path: Path, kind: str, hooks: set[str]) -> None:
+    result = CliRunner().invoke(build_app(), ["new-plugin", "acme-cases", "--kind", kind, "--dir", str(tmp_path)])
+    assert result.exit_code == 0 and f"({kind} plugin)" in result.output, result.output
+    project = tmp_path / "piis-bridge-acme-cases"
+    spec = importlib.util.spec_from_file_location("piis_bridge_acme_cases",
+                                                  project / "src/piis_bridge_acme_cases/__init__.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    (info,) = PluginHost(plugins=[("acme_cases", module)], load_entrypoints=False, strict=True).plugin_infos()
+    assert hooks | {"piis_plugin_settings"} == set(info.hooks)
+    assert "not published on PyPI" in (project / "README.md").read_text(encoding="utf-8")
+
+
+def test_an_unknown_kind_is_refused(tmp_path: Path) -> None:
+    result = CliRunner().invoke(build_app(), ["new-plugin", "acme", "--kind", "vendor", "--dir", str(tmp_path)])
+    assert result.exit_code == 2 and "case-system, federal, transfer" in result.output
 
 
 def test_an_existing_project_is_never_overwritten(project: Path) -> None:
