@@ -29,6 +29,25 @@ def _purge(broker_url: str) -> None:
                 pass
 
 
+def _remove(broker_url: str) -> None:
+    """Leave the broker as found: the durable piis.* queues and exchanges (RabbitMQ), and kombu's binding
+    keys in this test's Redis database (11), which outlive the queues otherwise."""
+    from kombu import Connection
+
+    with Connection(broker_url) as conn:
+        channel = conn.default_channel
+        for name in ("piis.default", "piis.casesystem", "piis.federal"):
+            for delete in (channel.queue_delete, channel.exchange_delete):
+                try:
+                    delete(name)
+                except Exception:  # noqa: BLE001 - already gone
+                    pass
+        if broker_url.startswith("redis://"):
+            client = channel.client
+            for key in client.scan_iter("_kombu.binding*"):
+                client.delete(key)
+
+
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_scale_out_run_on_real_broker_with_postgresql(broker: str, tmp_path: Path, make_remote, pg_url: str) -> None:
     require_service(broker)
@@ -40,8 +59,15 @@ def test_scale_out_run_on_real_broker_with_postgresql(broker: str, tmp_path: Pat
     upgrade_database(pg_url)
     options = PipelineOptions(page_size=100, chunk_size=50, submit_batch=50)
     env = {"PIIS_PIPELINE_PAGE_SIZE": "100", "PIIS_PIPELINE_CHUNK_SIZE": "50"}
-    with EmbeddedWorker(settings, concurrency=2, extra_plugins=[PLUGIN], env=env):
-        summary = run_nightly(settings, embedded=False, options=options, timeout=90)
+    try:
+        with EmbeddedWorker(settings, concurrency=2, extra_plugins=[PLUGIN], env=env):
+            summary = run_nightly(settings, embedded=False, options=options, timeout=90)
+    finally:
+        _remove(broker_url)
+    if broker == "redis":  # database 11 is this test's own: nothing of it may remain
+        import redis
+
+        assert list(redis.Redis(host="127.0.0.1", port=6379, db=11).scan_iter("_kombu.*")) == []
 
     st = remote.state
     # Both CPAS read the same remote feed: every record twice, every form key once per CPAS.
