@@ -45,7 +45,12 @@ def ensure_venv() -> None:
         return
     print("installing piis-bridge and its dependencies (first run takes a minute)", flush=True)
     subprocess.run([PY, "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
-    subprocess.run([PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test,prod,xmlsec]"], check=True)
+    # setuptools' editable install of a renamed layout (plugins/ -> piis_plugins) warns that folders of the
+    # working directory named like a package may shadow it; here the only such folder is piis_bridge/, the
+    # package itself, so the notice says nothing true and is filtered by its text (nothing else is).
+    env = {**os.environ, "PYTHONWARNINGS": ",".join(
+        [w for w in os.environ.get("PYTHONWARNINGS", "").split(",") if w] + ["ignore:Editable installation"])}
+    subprocess.run([PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test,prod,xmlsec]"], check=True, env=env)
     STAMP.write_text(fingerprint)
 
 
