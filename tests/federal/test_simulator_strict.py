@@ -176,3 +176,22 @@ def test_sim_federal_refuses_a_wrong_configuration_at_start(tmp_path: Path, args
                           capture_output=True, text=True, timeout=60, env={**os.environ, "NO_COLOR": "1"})
     assert done.returncode == 2 and word in done.stderr, done.stderr
     assert not (tmp_path / "sim.db").exists()  # nothing was started or stored
+
+
+def test_form_b_checks_the_partners_niss_and_attestations_check_the_ssin(sim) -> None:
+    from piis_connectors.federal import dis
+
+    from .conftest import b_fields
+
+    n = niss()
+    sim.admin.integrate(KBO, n, start="2025-01-01")
+    bad_partner = niss(counter=35)[:-2] + "00"
+    form = dis.build_form("B", b_fields("strict-b-1", n, Partner={"SSIN": bad_partner, "PiisPartner": 11}))
+    (reply,) = _call(sim, [("SIM.DIS.FormB", etree.tostring(dis.build_decision_request([form]), encoding="unicode"))])
+    result = reply.payload.find(dis.q("DecisionResult"))
+    assert result.findtext(dis.q("Evaluation")) == "REFUSED"
+    assert [e.findtext(dis.q("Code")) for e in result.iter(dis.q("ErrorsOnForm"))] == ["MSG00011"]
+    for ssin, code in ((n[:-2] + "00", "MSG00011"), (n, None)):
+        request = f'<dis:DIS_AttestationRequest xmlns:dis="{dis.DIS_NS}"><dis:SSIN>{ssin}</dis:SSIN></dis:DIS_AttestationRequest>'
+        (answer,) = _call(sim, [("SIM.DIS.Attestations", request)])
+        assert (_codes(answer) == [code]) if code else answer.ok == "YES", (ssin, answer)

@@ -385,6 +385,10 @@ class SimulatorApp:
             return reply(out)
         if sid == dis.SERVICE_ATTESTATIONS and local == "DIS_AttestationRequest":
             ssin = payload.findtext(dis.q("SSIN")) or ""
+            if not _ssin_valid(ssin):
+                return reply(None, "NO", [envelope.Detail("ERROR", "MSG00011", "SSIN structure invalid", "BCSS")])
+            if self.engine._mutation(ssin, "replaced") is not None:
+                return reply(None, "NO", [envelope.Detail("ERROR", "MSG00006", "SSIN replaced", "BCSS")])
             today = self.engine.now().date().isoformat()
             if self.store.db.execute("SELECT 1 FROM integrations WHERE kbo=? AND ssin=? AND start<=?"
                                      " AND (end IS NULL OR end>=?) LIMIT 1", (kbo, ssin, today, today)).fetchone() is None:

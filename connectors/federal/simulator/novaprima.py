@@ -408,6 +408,9 @@ class NovaPrima:
             return self._refuse(result, "-300010", "KBOBCE", "Expéditeur non autorisé pour ce service")
         if not _ssin_valid(ssin):
             return self._refuse(result, "MSG00011", "SSIN", "Structure du NISS invalide")
+        partner_ssin = (f.get("Partner") or {}).get("SSIN")
+        if partner_ssin and not _ssin_valid(partner_ssin):  # the partner's NISS is an identifier like the other
+            return self._refuse(result, "MSG00011", "Partner/SSIN", "Structure du NISS du partenaire invalide")
         replaced = self._mutation(ssin, "replaced")
         if replaced is not None:
             return self._refuse(result, "MSG00006", "SSIN", f"NISS remplacé (nouveau NISS: {replaced['new_ssin']})")
