@@ -38,6 +38,12 @@ def _settings() -> Any:
         raise typer.Exit(2) from None
 
 
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _runtime() -> Any:
     from piis_bridge.migrations import upgrade_database
     from piis_bridge.pipeline.runtime import Runtime
@@ -265,7 +271,13 @@ def register(cli: CommandRegistry) -> None:
                 q = q.where(QuarantineEntry.status == "open")
             if run_id:
                 q = q.where(QuarantineEntry.run_id == run_id)
-            for e in s.scalars(q):
+            entries = list(s.scalars(q))
+            if not entries:
+                url = rt.settings.database_url
+                typer.echo(f"nothing quarantined{'' if all_ else ' (open)'}{f' in run {run_id}' if run_id else ''}"
+                           f"{f' in database {_safe_url(url)}' if url else ''}")
+                return
+            for e in entries:
                 t.add_row(str(e.id), e.cpas_id, e.record_id, e.stage, e.status, e.reason[:90])
         _con().print(t)
 

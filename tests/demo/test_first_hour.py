@@ -33,6 +33,9 @@ def test_runs_list_on_an_empty_database_names_it(tmp_path: Path) -> None:
     done = _cli(tmp_path, "runs", "list", PIIS_CONFIG=str(config))
     assert done.returncode == 0, done.stderr
     assert f"no runs in database sqlite:///{tmp_path}/bridge.sqlite3 (configuration: {config})" in done.stdout
+    done = _cli(tmp_path, "quarantine", "list", PIIS_CONFIG=str(config))
+    assert done.returncode == 0 and f"nothing quarantined (open) in database sqlite:///{tmp_path}/bridge.sqlite3" \
+        in done.stdout, done.stdout + done.stderr
 
 
 def test_help_screens_show_no_type_on_flags() -> None:
