@@ -22,11 +22,11 @@ simulator's own (like its ``SIM.*`` service ids), never sent by the real service
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
 from lxml import etree
 
+from piis_bridge.identifiers import niss_birth_date
 from piis_connectors.federal import envelope
 
 __all__ = ["AccessRequest", "QUALITY_CODES", "CPAS_SECTOR", "read", "problems", "warnings"]
@@ -85,25 +85,6 @@ def _error(code: str, text: str) -> envelope.Detail:
     return envelope.Detail("ERROR", code, text, "BCSS")
 
 
-def birth_date(ssin: str) -> date | None:
-    """The birth date a valid NISS/BIS number encodes, or None when it is incomplete (month or day 00).
-
-    The century is the one the check digits were computed with (born in 2000 or later: ``2`` prefixed)."""
-    yy, month, day = int(ssin[:2]), int(ssin[2:4]), int(ssin[4:6])
-    if month >= 40:
-        month -= 40
-    elif month >= 20:
-        month -= 20
-    if month == 0 or day == 0:
-        return None
-    body, check = int(ssin[:9]), int(ssin[9:11])
-    year = 1900 + yy if 97 - body % 97 == check else 2000 + yy
-    try:
-        return date(year, month, day)
-    except ValueError:
-        return None
-
-
 def problems(req: AccessRequest, *, ssin_valid: bool, replaced: bool, existing_end: Any = ...) -> list[envelope.Detail]:
     """Why the real service would refuse this request (empty: it proceeds).
 
@@ -127,7 +108,7 @@ def problems(req: AccessRequest, *, ssin_valid: bool, replaced: bool, existing_e
                 return [_error(NOT_SIMULATED, f"ProofOfAuthentication/{name}: not simulated (the simulator holds no"
                                                " card register); prove with PersonData (LastName, BirthDate)")]
         if "BirthDate" in req.proof:
-            encoded = birth_date(req.ssin)
+            encoded = niss_birth_date(req.ssin)  # None when the NISS encodes a partly unknown birth date
             if encoded is not None and req.proof["BirthDate"] != encoded.isoformat():
                 return [_error("MSG00008", "ProofOfAuthentication/PersonData/BirthDate: does not match the person")]
         if "PersonData" in _proof_parts(req) and not req.proof.get("LastName"):
