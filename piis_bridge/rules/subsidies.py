@@ -352,6 +352,54 @@ def _check_history(
     return first
 
 
+def _disqualify_history(segments: list[_Segment], kinds: set[SubsidyType], settings: RuleSettings) -> None:
+    """What R-SUB-04 and C-08 declare not due in a recorded history pays nothing (like a PROLONGATION
+    without its decision): the subsidies beyond the lifetime limit (counted in the order they were
+    opened), the later of STUDIES / SECOND_CHANCE (only a SECOND_CHANCE after STUDIES under the
+    narrower reading of C-08), and a PROLONGATION or SECOND_CHANCE with no FIRST received (R-SUB-09/10).  *segments* are the history's windows, in the order of their start."""
+    if _FIRST not in kinds:  # R-SUB-09/10: PROLONGATION and SECOND_CHANCE need a FIRST received before
+        for i, s in enumerate(segments):
+            if s.type in (_PROLONGATION, _SECOND_CHANCE) and s.blocked is None:
+                segments[i] = _Segment(s.type, s.start, s.end, f"{s.type.value} without a FIRST subsidy received "
+                                       "before it", s.entitlement)
+    limit = settings.lifetime_subsidies_max
+    if len(kinds) > limit:
+        allowed: list[SubsidyType] = []
+        for i, s in enumerate(segments):
+            if s.type not in allowed and len(allowed) < limit:
+                allowed.append(s.type)
+            if s.type not in allowed and s.blocked is None:
+                segments[i] = _Segment(s.type, s.start, s.end, "lifetime limit of subsidies reached (R-SUB-04)",
+                                       s.entitlement)
+    if _STUDIES in kinds and _SECOND_CHANCE in kinds:
+        studies = min(s.start for s in segments if s.type is _STUDIES)
+        second = min(s.start for s in segments if s.type is _SECOND_CHANCE)
+        if second > studies or (_exclusive(settings) and second == studies):
+            later = _SECOND_CHANCE
+        elif _exclusive(settings):
+            later = _STUDIES
+        else:
+            return
+        for i, s in enumerate(segments):
+            if s.type is later and s.blocked is None:
+                segments[i] = _Segment(s.type, s.start, s.end, "STUDIES and SECOND_CHANCE exclude each other "
+                                       "(C-08, R-SUB-04)", s.entitlement)
+
+
+def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue | None:
+    """R-SUB-10: a DIS in the 12 months before the RI start of this decision: SECOND_CHANCE not due."""
+    back = contract.decision.ri_start_date
+    since = add_months(back, -settings.second_chance_gap_months)
+    for p in contract.beneficiary.dis_history:
+        if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
+                (p.end_date is None or p.end_date >= since):
+            return Issue("R-SUB-10", f"contract {contract.contract_id}: DIS ({p.kind.value}) in the "
+                         f"{settings.second_chance_gap_months} months before the RI of "
+                         f"{back.isoformat()}; a SECOND_CHANCE needs 12 months without DIS",
+                         ("beneficiary.dis_history",))
+    return None
+
+
 def _windows(
     contract: PIISContract, settings: RuleSettings, issues: list[Issue], notes: list[str],
     signed: date | None, moved: date | None = _UNKNOWN,
@@ -378,6 +426,7 @@ def _windows(
     if history:
         first = _check_history(cid, settings, issues, history, kinds)
         segments = [_window(e, settings, contract, end) for e in history]
+        _disqualify_history(segments, kinds, settings)
     else:  # most contracts: nothing received before
         first, segments = None, []
     a = month_index(anchor)
@@ -438,6 +487,22 @@ def _windows(
         if s.blocked is None:
             main = s
             break
+    if main is not None and main.type is _SECOND_CHANCE and main.blocked is None:
+        # R-SUB-10: a DIS in the 12 months before the RI of this decision: the SECOND_CHANCE is not due,
+        # its months pay nothing (checked when a SECOND_CHANCE applies here).
+        dis = _second_chance_dis(contract, settings)
+        if dis is not None:
+            issues.append(dis)
+            why = f"DIS in the {settings.second_chance_gap_months} months before the RI (R-SUB-10)"
+            for i, s in enumerate(segments):
+                if s.type is _SECOND_CHANCE and s.blocked is None:
+                    segments[i] = _Segment(s.type, s.start, s.end, why, s.entitlement)
+            holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]
+            main = holding[0] if holding else None
+            for s in holding:
+                if s.blocked is None:
+                    main = s
+                    break
     return _Windows(end, a, kinds, segments, holding, main, opened, studies)
 
 
@@ -456,19 +521,6 @@ def _compute(
     if isinstance(w, str):
         return _Result(cid, None, (w,), minimal=True), [], []
     end, a, kinds, segments, holding, main, opened = w.end, w.a, w.kinds, w.segments, w.holding, w.main, w.opened
-
-    # R-SUB-10: no DIS in the 12 months before the return (checked when a SECOND_CHANCE applies here).
-    if main is not None and main.type is _SECOND_CHANCE:
-        back = contract.decision.ri_start_date
-        since = add_months(back, -settings.second_chance_gap_months)
-        for p in contract.beneficiary.dis_history:
-            if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
-                    (p.end_date is None or p.end_date >= since):
-                issues.append(Issue("R-SUB-10", f"contract {cid}: DIS ({p.kind.value}) in the "
-                                    f"{settings.second_chance_gap_months} months before the RI of "
-                                    f"{back.isoformat()}; a SECOND_CHANCE needs 12 months without DIS",
-                                    ("beneficiary.dis_history",)))
-                break
 
     remaining = None
     if main is not None and main.entitlement is not None and main.end is not None and \
@@ -762,7 +814,9 @@ rule("R-SUB-04", title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CH
      **_SUB)(_doc(_check, """
     Counts the distinct subsidies in ``subsidy_history`` plus the one this contract would open.  STUDIES
     and SECOND_CHANCE exclude each other over the lifetime (C-08); ``local["c08_studies_second_chance_exclusive"]
-    = False`` keeps only "studies never followed by second chance".
+    = False`` keeps only "studies never followed by second chance".  A subsidy these limits exclude is not
+    due: its months stay in the schedule with their reason and pay nothing (the subsidies beyond the limit
+    in the order they were opened; the later of STUDIES and SECOND_CHANCE).
     """))
 document("R-SUB-05", title="The PIIS duration follows the project", severity=Severity.LEGAL,
          citation="[002 L454, L614]", doc="""
@@ -790,7 +844,9 @@ rule("R-SUB-09", title="PROLONGATION: after FIRST, with a motivated decision and
 rule("R-SUB-10", title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
      severity=Severity.LEGAL, citation="[002 L508-526]", parameters=("second_chance_gap_months",),
      **_SUB)(_doc(_check, """
-    No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision.
+    No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision; otherwise the
+    SECOND_CHANCE is not due and its months pay nothing.  A PROLONGATION or SECOND_CHANCE with no FIRST
+    received, or without its decision and report, pays nothing either.
     """))
 document("R-SUB-11", title="Only months in which the project runs", severity=Severity.LEGAL,
          citation="[002 L645-647]", doc="""
