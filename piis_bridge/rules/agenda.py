@@ -78,10 +78,10 @@ def _obligation_dues(
         window is None or window[0] <= birthday <= window[1])
     if signed is not None and not birthday_counts:
         return  # nothing below can produce an item: skip the obligation assessment (the costly part)
-    from piis_bridge.rules.obligation import assess_obligations
+    from piis_bridge.rules.obligation import assess_obligations, judged_on_previous
 
     ob = assess_obligations(RuleContext(c, c.decision.decision_date, settings, calendar))[0]
-    if signed is None and ob.deadline is not None and not ob.exempted:
+    if signed is None and ob.deadline is not None and not ob.exempted and not judged_on_previous(c):
         rule_id = "R-DL-01" if ob.mandatory else "R-DL-03"
         if ob.rule_set == "historical":
             rule_id = "R-DL-08"

@@ -9,6 +9,7 @@ from __future__ import annotations
 from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.obligation import judged_on_previous
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
 
@@ -36,7 +37,10 @@ def _dl_01(ctx: RuleContext) -> None:
     """A mandatory PIIS (R-OBL-01..04) must be signed by ``add_months(DIS decision date, 3)``, that
     day included (D1, Q-01: 30 November -> 28 February).  A motivated exemption (R-OBL-07) lifts
     the deadline.  A signature after the deadline is an error; no signature past the deadline is
-    R-OBL-08's finding."""
+    R-OBL-08's finding.  When only a party's request makes the PIIS mandatory for a person already on
+    the RI, the 3 months run from the request (``obligation.request_date``, R-OBL-04).  A contract that
+    follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
+    is not judged on the decision's deadline again (the first contract was)."""
     ob = ctx.obligations[0]
     if not ob.mandatory or ob.deadline is None:
         return
@@ -45,13 +49,24 @@ def _dl_01(ctx: RuleContext) -> None:
         ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, _NOT_APPLICABLE, "signatures",
                      person="beneficiary")
         return
+    if judged_on_previous(c):
+        ctx.add_date("PIIS signature deadline (judged on the previous contract)", ob.deadline, _NOT_APPLICABLE,
+                     "previous_contract", person="beneficiary")
+        return
     status = ctx.deadline("PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary")
     if status is _LATE:
         assert ctx.signed_date is not None
-        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
-                 f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
-                 f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
-                 person="beneficiary")
+        asked = c.obligation.request_date
+        if asked is not None and ob.deadline == ctx.settings.month_deadline(asked, ctx.settings.piis_deadline_months) \
+                and asked > c.decision.decision_date:
+            ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
+                     f"{ob.deadline.isoformat()} (3 months after the request of {asked.isoformat()}).",
+                     "signatures", "obligation.request_date", person="beneficiary")
+        else:
+            ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
+                     f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
+                     f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
+                     person="beneficiary")
     for partner in ctx.obligations[1:]:
         if partner.mandatory and partner.deadline is not None:
             ctx.add_date("partner's PIIS signature deadline", partner.deadline, _INFO, "partner",

@@ -11,7 +11,9 @@ from __future__ import annotations
 from datetime import date
 
 from piis_bridge.model import (
+    ContractRelation,
     EmploymentStatus,
+    IncomeKind,
     ObligationAssessment,
     ObligationBasis,
     Person,
@@ -24,7 +26,8 @@ from piis_bridge.rules.registry import Era, Severity, document, rule
 from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constructor
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
-__all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date"]
+__all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date", "deadline_event",
+           "judged_on_previous"]
 
 _U25 = (ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT)
 _REQUESTS = (ObligationBasis.REQUEST_BY_PERSON, ObligationBasis.REQUEST_BY_CPAS)
@@ -48,6 +51,8 @@ _STUDENT = EmploymentStatus.STUDENT_FULLTIME
 _AGE_AT_REQUEST = AgeReference.REQUEST
 _AGE_AT_SIGNATURE = AgeReference.SIGNATURE
 _LOOKBACK_FROM_REQUEST = LookbackAnchor.REQUEST
+_RI = IncomeKind.RI
+_REPLACES = ContractRelation.REPLACES_NON_COMPLIANT
 
 
 def age_reference_date(contract: PIISContract, settings: RuleSettings) -> date:
@@ -72,11 +77,17 @@ def had_dis_in_lookback(person: Person, contract: PIISContract, settings: RuleSe
     """R-OBL-03: any DIS (RI, art. 60, employment through the CPAS) in the months before the anchor.
 
     The RI granted by this very decision is not "previous" DIS: periods that start on or after the
-    decision's RI start date are ignored.
+    decision's RI start date are ignored -- unless the decision reviews a running grant
+    (``decision.reviews_decision_id``): then the RI has run since ``ri_start_date`` (the original start)
+    and, started before the anchor, it is DIS in the look-back (a continuing beneficiary is not new).
     """
     anchor = _lookback_anchor(contract, settings)
     window_start = add_months(anchor, -settings.new_beneficiary_lookback_months)
     current_start = contract.decision.ri_start_date
+    if contract.decision.reviews_decision_id is not None and person is contract.beneficiary \
+            and current_start < anchor and _RI in settings.dis_kinds_for_lookback:
+        # A review of a running grant: the RI has run since its original start, through the look-back.
+        return True
     for period in person.dis_history:
         if period.kind not in settings.dis_kinds_for_lookback:
             continue
@@ -120,14 +131,32 @@ def _derive(person: Person, contract: PIISContract, settings: RuleSettings, is_b
     return bases, notes
 
 
+def deadline_event(contract: PIISContract, assessment: ObligationAssessment | None, by_request_only: bool) -> date:
+    """The day the 3 months of a mandatory PIIS run from (since the reform): the DIS decision (R-DL-01),
+    or, when only a party's request makes it mandatory for a person already on the RI, the request
+    (R-OBL-04: the obligation is born on that day, ``obligation.request_date``)."""
+    decided = contract.decision.decision_date
+    if by_request_only and assessment is not None and assessment.request_date is not None \
+            and assessment.request_date > decided:
+        return assessment.request_date
+    return decided
+
+
+def judged_on_previous(contract: PIISContract) -> bool:
+    """The decision's signing deadline was judged on an earlier contract (``previous_contract``): this one
+    follows a signed PIIS, or replaces one an inspection found non-compliant (R-DL-01, I-02, R-SUB-13)."""
+    prev = contract.previous_contract
+    return prev is not None and (prev.relation is _REPLACES or prev.signed_date is not None)
+
+
 def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, historical: bool,
-              optional_decision: date | None) -> date | None:
+              optional_decision: date | None, anchor: date | None = None) -> date | None:
     d = contract.decision
     months = settings.piis_deadline_months
     if mandatory:
         if historical:  # R-DL-08: before the reform the 3 months ran from the request
             return settings.month_deadline(d.request_date or d.decision_date, months)
-        return settings.month_deadline(d.decision_date, months)
+        return settings.month_deadline(anchor or d.decision_date, months)
     if optional_decision is not None:  # R-DL-03
         return settings.month_deadline(optional_decision, months)
     return None
@@ -158,6 +187,7 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         ref = age_reference_date(contract, settings)
     age = age_on(person.birth_date, ref)
     bases, notes = _derive(person, contract, settings, role == "beneficiary", historical, age)
+    by_request_only = not bases
     if assessment is not None:
         for basis in assessment.basis:
             if basis in _REQUESTS and basis not in bases:
@@ -178,7 +208,8 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         # Without the partner's own assessment the beneficiary's decision to conclude an optional PIIS
         # is used, as before the partner's record existed.
         "deadline": _deadline(contract, settings, mandatory, historical,
-                              (assessment or contract.obligation).optional_piis_decision_date),
+                              (assessment or contract.obligation).optional_piis_decision_date,
+                              deadline_event(contract, assessment, by_request_only) if mandatory else None),
         "rule_set": "historical" if historical else "2016",
         "notes": tuple(notes),
     })
@@ -282,7 +313,9 @@ def _obl_03(ctx: RuleContext) -> None:
 def _obl_04(ctx: RuleContext) -> None:
     """When the person or the CPAS asks for a PIIS it becomes mandatory (REQUEST_BY_PERSON /
     REQUEST_BY_CPAS).  A request can only be known from the record; the report states it (for the
-    partner too when the partner's own assessment records a request, R-OBL-09)."""
+    partner too when the partner's own assessment records a request, R-OBL-09).  For a person already on
+    the RI whom only the request obliges, the 3 months run from the request (``obligation.request_date``,
+    when after the DIS decision), not from the old decision."""
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
@@ -365,9 +398,11 @@ def _person(ob: PersonObligation) -> dict[str, str]:
 def _obl_08(ctx: RuleContext) -> None:
     """A mandatory PIIS that is not signed by its deadline (R-DL-01) and is not covered by a
     motivated exemption is non-compliant (inspection items I-02 and I-06 fail).  Raised once the
-    deadline has passed on the reference date; a late signature is reported by R-DL-01."""
+    deadline has passed on the reference date; a late signature is reported by R-DL-01.  A contract that
+    follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
+    is not judged again on the decision's deadline."""
     c, ob = ctx.contract, _beneficiary(ctx)
-    if ob.mandatory and not ob.exempted and ob.deadline is not None:
+    if ob.mandatory and not ob.exempted and ob.deadline is not None and not judged_on_previous(c):
         if ctx.signed_date is None and ctx.on > ob.deadline:
             ctx.flag(f"Contract {ctx.cid}: the PIIS is mandatory ({', '.join(b.value for b in ob.bases)}), "
                      f"was not signed by {ob.deadline.isoformat()} and no motivated exemption is recorded.",
