@@ -22,6 +22,8 @@ STUDIES and SECOND_CHANCE exclude each other for the whole lifetime (C-08).  The
 
 Couples on the category-3 rate (R-SUB-12): the subsidy is never doubled; :func:`subsidy_plans` over both
 partners' contracts keeps one claim per month (the contract with the smaller id) and excludes the other.
+One contract alone (``evaluate``) applies it through ``partner_contract``: when the partner's PIIS has the
+smaller id, the months it covers are excluded here (without the partner's schedule, any month it covers).
 
 What the model cannot say: whether another PIIS of the same person covers a month (validations work per
 contract; a month covered only by another contract shows as "not covered by this PIIS").
@@ -533,9 +535,15 @@ def _compute(
         dues.append(Due("R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
                         f"{_JSON_TYPE[main.type]} subsidy window ends", month_span(main.end)[1], ("subsidy_history",),
                         None, False))
+    shared_from, shared_to, shared_reason = -1, -2, ""  # R-SUB-12: months the partner's contract claims
     if contract.partner is not None and contract.decision.ri_category is _FAMILY_IN_CHARGE:
         notes.append("couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
                      "doubled (R-SUB-12)")
+        other = contract.partner_contract
+        if other is not None and other.contract_id < cid:
+            shared_from, shared_to = month_index(other.start_date), month_index(other.end_date)
+            shared_reason = (f"couple on category 3: already subsidised on contract {other.contract_id} "
+                             "(R-SUB-12, never doubled)")
 
     # The months.
     last = month_index(end)
@@ -571,7 +579,11 @@ def _compute(
         edges.add(s.start)
         if s.end is not None:
             edges.add(s.end + 1)
+    if shared_to >= shared_from:  # the partner's months start and end a run like a window does
+        edges.add(shared_from)
+        edges.add(shared_to + 1)
     breaks = sorted(edges)
+    shared = False
     seg: _Segment | None = None
     seg_type: SubsidyType | None = None
     seg_json: str | None = None
@@ -626,6 +638,7 @@ def _compute(
             seg_type = seg.type if seg is not None else None
             seg_json = _JSON_TYPE[seg_type]
             seg_blocked = seg.blocked if seg is not None else None
+            shared = shared_from <= index <= shared_to
             fresh = changed = True
         if changed:
             changed = False
@@ -642,6 +655,8 @@ def _compute(
                     reason = "no RI granted this month"
                 elif not running:
                     reason = "project not running this month (R-SUB-11)"
+                elif shared:
+                    reason = shared_reason
                 else:
                     reason = None
                 cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
@@ -854,7 +869,9 @@ document("R-SUB-11", title="Only months in which the project runs", severity=Sev
     """)
 document("R-SUB-12", title="Couples on category 3: never doubled", severity=Severity.LEGAL,
          citation="[002 L649-654]", doc="""
-    ``subsidy_plans`` over both partners' contracts keeps one claim per month.
+    ``subsidy_plans`` over both partners' contracts keeps one claim per month (the smaller contract id).
+    ``evaluate()`` of one contract applies it when the partner's PIIS is recorded (``partner_contract``):
+    if its id is the smaller, the months it covers pay nothing here, with the reason, in the schedule.
     """)
 document("R-SUB-13", title="Non-compliant PIIS: subsidies reimbursed", severity=Severity.LEGAL,
          citation="[002 L530]", doc="""

@@ -15,7 +15,7 @@ from piis_bridge.model import SubsidyType
 from piis_bridge.rules.engine import evaluate
 from piis_bridge.rules.settings import RuleSettings
 from piis_bridge.rules.subsidies import subsidy_issues, subsidy_plan
-from tests.rules._part2 import build, d, raw
+from tests.rules._part2 import build, d, niss_for, raw
 
 LGE = "u25-employment-project"  # signed 2026-07-06, RI months Jul-Nov 2026 at 876.13
 REFS = {"social_inquiry_report_ref": "ENQ-1", "motivated_decision_ref": "CSSS-1"}
@@ -181,3 +181,44 @@ def test_property_schedule_never_pays_a_month_a_finding_declares_not_due(entries
             assert m["subsidy_cents"] == 0, (m, not_due, [f.message for f in report.findings])
     assert report.subsidy.total_cents == sum(m["subsidy_cents"] for m in plan["months"])
     assert raw(name)["beneficiary"]["niss"] not in str(plan)
+
+
+# --- couples on category 3 in evaluate() (R-SUB-12) ------------------------------------------------------
+
+BXL = "social-insertion-third-party"  # Brussels, category 3, 2026-05-04..2026-11-03, 7 months at 177607
+
+
+def _couple(my_id: str, partner_id: str | None, start: str = "2026-05-04", end: str = "2026-11-03"):
+    def change(data):
+        data["contract_id"] = my_id
+        data["partner"] = {"niss": niss_for("1981-03-02", 456), "birth_date": "1981-03-02"}
+        if partner_id is not None:
+            data["partner_contract"] = {"contract_id": partner_id, "start_date": start, "end_date": end}
+    return build(BXL, change)
+
+
+def test_couple_evaluate_never_doubles_the_claim():
+    kept = evaluate(_couple("BXL-2026-1290", "BXL-2026-1291"), on=d("2026-11-22"))
+    dropped = evaluate(_couple("BXL-2026-1291", "BXL-2026-1290"), on=d("2026-11-22"))
+    assert kept.subsidy.total_cents == 7 * 17761
+    assert dropped.subsidy.total_cents == 0
+    reasons = {m["excluded_reason"] for m in dropped.sections["subsidy_plan"]["months"] if m["covered_by_piis"]}
+    assert reasons == {"couple on category 3: already subsidised on contract BXL-2026-1290 (R-SUB-12, never doubled)"}
+    # the two contracts together claim each month once, as subsidy_plans does
+    from piis_bridge.rules.subsidies import subsidy_plans
+    both = list(subsidy_plans([_couple("BXL-2026-1290", "BXL-2026-1291"), _couple("BXL-2026-1291", "BXL-2026-1290")]))
+    assert sorted(p.total_cents for p in both) == [0, 7 * 17761]
+
+
+@pytest.mark.parametrize("partner_end, months_kept", [("2026-08-31", 3), ("2026-09-01", 2), ("2026-07-31", 4)])
+def test_couple_partner_months_boundary(partner_end, months_kept):
+    # partner's PIIS from May: the months it touches (D6) are claimed by the partner's contract
+    report = evaluate(_couple("BXL-2026-1291", "BXL-2026-1290", end=partner_end), on=d("2026-11-22"))
+    assert report.subsidy.total_cents == months_kept * 17761
+
+
+def test_couple_link_ignored_for_a_single_rate_or_without_partner():
+    def single(data):
+        data["contract_id"] = "BXL-2026-1291"
+        data["partner_contract"] = {"contract_id": "BXL-2026-1290", "start_date": "2026-05-04", "end_date": "2026-11-03"}
+    assert evaluate(build(BXL, single), on=d("2026-11-22")).subsidy.total_cents == 7 * 17761
