@@ -103,6 +103,34 @@ def appeal_deadline(received: date, settings: RuleSettings = DEFAULT_SETTINGS) -
     return add_months(received, settings.appeal_deadline_months)
 
 
+def _justified_absences(c: PIISContract, s: SanctionDecision, where: str, f: str) -> Iterator[Issue]:
+    """R-SAN-01 weighed against the evidence (``contract.evidence``): the breach day is a sick-child
+    absence with its certificate (and no partner present to look after the child), or every absence in
+    the attendance lists of the breach month is justified by a certificate.  Only a dated breach
+    (``breach_date``) can be matched; partly unjustified months are left to the committee's judgement."""
+    assert s.breach_date is not None and c.evidence is not None
+    day = s.breach_date
+    for i, a in enumerate(c.evidence.sick_child_absences):
+        if a.absent_on == day and a.certificate_received_date is not None and a.partner_present is not True:
+            yield Issue("R-SAN-01", f"{where}: the breach of {day.isoformat()} is an absence for a sick child "
+                        f"justified by a certificate received on {a.certificate_received_date.isoformat()}; a "
+                        "justified absence is not a breach without a legitimate reason",
+                        (f"{f}.breach_date", f"evidence.sick_child_absences[{i}]"))
+    month = day.replace(day=1)
+    lists = [(i, a) for i, a in enumerate(c.evidence.attendance) if a.month == month]
+    if lists and all(a.sessions_attended + a.sessions_justified >= a.sessions_planned for _, a in lists) \
+            and any(a.sessions_justified for _, a in lists):
+        justified = sum(a.sessions_justified for _, a in lists)
+        yield Issue("R-SAN-01", f"{where}: the attendance lists of {month.isoformat()[:7]} record every absence "
+                    f"({justified}) as justified by a certificate; a justified absence is not a breach without a "
+                    "legitimate reason", (f"{f}.breach_date", *(f"evidence.attendance[{i}]" for i, _ in lists)))
+
+
+def _sursis_broken(sanction: SanctionDecision) -> bool:
+    """The sanction is applied (or to be applied) because its sursis condition was broken (R-SAN-09)."""
+    return sanction.sursis is not None and sanction.sursis.breach_date is not None
+
+
 def _previous(contract: PIISContract, sanction: SanctionDecision) -> SanctionDecision | None:
     if not sanction.previous_sanction_id:
         return None
@@ -196,6 +224,10 @@ def _one_sanction(
             yield Issue("R-SAN-01", f"{where}: the breach of {s.breach_date.isoformat()} comes before {when}; "
                         "the obligation was not agreed in the PIIS when it was breached", (f"{f}.breach_date",))
 
+    # R-SAN-01: absences the evidence records as justified are not breached "without a legitimate reason".
+    if s.breach_date is not None and c.evidence is not None:
+        yield from _justified_absences(c, s, where, f)
+
     # R-SAN-02: a legitimate reason or a CPAS failure blocks any sanction.
     if s.legitimate_reason_found:
         yield Issue("R-SAN-02", f"{where}: a legitimate reason was found, so no sanction may be imposed",
@@ -275,11 +307,21 @@ def _one_sanction(
                         f"day of the 2nd month after the decision ({expected.isoformat()}), not "
                         f"{s.start_date.isoformat()}", (f"{f}.start_date",))
     else:
-        latest = latest_start_date(s.decision_date, settings)
-        if s.start_date > latest:
-            yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, after the latest allowed "
-                        f"start {latest.isoformat()} (first day of the 3rd month after the decision)",
-                        (f"{f}.start_date",))
+        if _sursis_broken(s):
+            # Applied because the sursis condition was broken: its start is judged by R-SAN-09's latest
+            # application date, not by the start window of an ordinary decision.
+            latest = sursis_latest_application(s.decision_date, settings)
+            if s.start_date > latest:
+                yield Issue("R-SAN-09", f"{where}: the suspended sanction starts on {s.start_date.isoformat()}, "
+                            f"after the latest date {latest.isoformat()} to apply it (first day of the "
+                            f"{settings.sursis_latest_application_month}th month after the decision)",
+                            (f"{f}.start_date",))
+        else:
+            latest = latest_start_date(s.decision_date, settings)
+            if s.start_date > latest:
+                yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, after the latest allowed "
+                            f"start {latest.isoformat()} (first day of the 3rd month after the decision)",
+                            (f"{f}.start_date",))
         if s.notification_date is not None:
             if s.start_date <= s.notification_date:
                 yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, not after the "
@@ -325,8 +367,9 @@ def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SE
         f = f"sanctions[{i}]"
         label = f"sanction {s.sanction_id}"
         if s.decision_date >= settings.reform_date:
-            yield Due("R-SAN-08", f"{label}: latest allowed start", latest_start_date(s.decision_date, settings),
-                      (f"{f}.start_date",), done=s.start_date)
+            if not _sursis_broken(s):  # a broken sursis: R-SAN-09's latest application date below
+                yield Due("R-SAN-08", f"{label}: latest allowed start", latest_start_date(s.decision_date, settings),
+                          (f"{f}.start_date",), done=s.start_date)
             yield Due("R-SAN-08", f"{label}: notify the decision (the day before the start at the latest)",
                       s.start_date - one_day, (f"{f}.notification_date",), done=s.notification_date)
         else:
@@ -396,7 +439,9 @@ rule("R-SAN-01", title="Only an obligation agreed in the PIIS and breached witho
     A sanction may only target an obligation of the beneficiary agreed in the signed PIIS.  Checked:
     the warning names the breached commitments, they are the person's own (not the CPAS's or a third
     party's), and a contract was signed before the warning and, when the breach is dated
-    (``breach_date``), on or before the breach (REQ-10: no retroactive obligation).
+    (``breach_date``), on or before the breach (REQ-10: no retroactive obligation).  A dated breach is
+    weighed against the evidence: a sick-child absence that day with its certificate, or attendance
+    lists of that month whose every absence is justified, is a legitimate reason (error).
     """))
 rule("R-SAN-02", title="Legitimate reason or CPAS failure: no sanction", severity=Severity.LEGAL,
      citation="[000 L154; Model A 004 L5409-5410]", **_SAN)(_doc(_check, """
@@ -438,7 +483,8 @@ rule("R-SAN-08", title="Start between the day after notification and the 1st day
      **_SAN)(_doc(_check, """
     Decisions since 2016-11-01: ``notification_date < start_date <= first day of month(decision) + 3``
     (D2).  A decision not notified before its start date (or before the reference date, once the start
-    date is reached) is flagged.  Older decisions follow R-SAN-16.
+    date is reached) is flagged.  Older decisions follow R-SAN-16.  A sanction applied because its sursis
+    condition was broken starts by R-SAN-09's latest application date instead.
     """))
 rule("R-SAN-09", title="Sursis: applied by the 1st day of the 6th month after the decision",
      severity=Severity.LEGAL, citation="[002 L418-420; 000 L158]",
@@ -446,7 +492,8 @@ rule("R-SAN-09", title="Sursis: applied by the 1st day of the 6th month after th
     When the sursis condition is broken during the sursis period, the suspended sanction is applied on
     or after the breach and at the latest on the first day of the 6th month after the decision (D2,
     Q-11: only this rule is enforced).  Applying it without a breach, for a breach outside the period,
-    or after that day is flagged; so is a broken sursis still not applied once that day has passed.
+    or after that day is flagged; so is a broken sursis still not applied once that day has passed, and a
+    start date of the applied sanction after that day (the R-SAN-08 start window does not apply to it).
     """))
 document("R-SAN-10", title="A running sanction may continue at the new CPAS", severity=Severity.LEGAL,
          citation="[002 L422; Model A 004 L5430]", doc="""
