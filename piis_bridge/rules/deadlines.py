@@ -177,7 +177,7 @@ def _dl_05(ctx: RuleContext) -> None:
 
 @rule("R-DL-06", title="Exam results sent within 7 working days", severity=Severity.LEGAL,
       citation="[002 L279; Model A 004 L5255]", applies=lambda c: c.studies is not None,
-      parameters=("exam_results_working_days", "q16_exam_clock_start"))
+      parameters=("exam_results_working_days",))
 def _dl_06(ctx: RuleContext) -> None:
     """In a studies PIIS the student sends the exam results to the CPAS within 7 working days of
     their publication (Q-16); the CPAS then evaluates the academic year (R-STU-07/08)."""

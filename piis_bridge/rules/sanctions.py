@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from piis_bridge.model import PartyRole, PIISContract, SanctionDecision
 from piis_bridge.rules._deadline_math import add_months, first_day_of_month_after, one_day
-from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RecidivismAnchor, RuleSettings
 
 if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
@@ -49,6 +49,7 @@ HISTORICAL_START_MONTH = 2
 [004 L204-205; Model A 004 L5423-5429].  A fixed historical fact, not a setting."""
 
 _UNKNOWN: Any = object()  # "not given": None is a meaningful signature date (not signed)
+_FROM_BREACH, _FROM_EXECUTION = RecidivismAnchor.PREVIOUS_BREACH, RecidivismAnchor.PREVIOUS_EXECUTION
 
 REGISTERED_LETTER = "REGISTERED_LETTER"
 """R-SAN-14: the warning channel the model records for a registered letter (``Warning.channel``)."""
@@ -68,16 +69,20 @@ class SanctionLimits:
     sursis_latest_application: date
     appeal_deadline: date | None
 
+    inclusive_end: bool = True  # Q-12 (``q12_one_month_inclusive_end``)
+
     def max_end(self, start: date) -> date:
-        return add_months(start, self.max_months) - one_day
+        return max_end_date(start, self.max_months, self.inclusive_end)
 
 
 # --- pure date computations ---------------------------------------------------------------
 
-def max_end_date(start: date, months: int) -> date:
+def max_end_date(start: date, months: int, inclusive_end: bool = True) -> date:
     """R-SAN-06/07 with Q-12: a suspension of *months* months starting on *start* ends at the latest
-    the day before the same day-of-month *months* later (D1, clamped)."""
-    return add_months(start, months) - one_day
+    the day before the same day-of-month *months* later (D1, clamped); with *inclusive_end* false
+    (``q12_one_month_inclusive_end``), on that day itself."""
+    end = add_months(start, months)
+    return end - one_day if inclusive_end else end
 
 
 def latest_start_date(decision_date: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
@@ -92,8 +97,26 @@ def sursis_latest_application(decision_date: date, settings: RuleSettings = DEFA
 
 
 def recidivism_window_end(previous_decision: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
-    """R-SAN-07 with Q-05: a new decision on or before this day is a repeat offence 'within a year'."""
+    """R-SAN-07 with Q-05: a new decision (or breach, per ``q05_recidivism_anchor``) on or before this
+    day is a repeat offence 'within a year' of *previous_decision* (the anchor date)."""
     return add_months(previous_decision, settings.recidivism_window_months)
+
+
+def recidivism_anchor(sanction: SanctionDecision, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
+    """Q-05: the day a sanction's recidivism year is counted from."""
+    anchor = settings.q05_recidivism_anchor
+    if anchor is _FROM_BREACH:
+        return sanction.breach_date or sanction.decision_date
+    if anchor is _FROM_EXECUTION:
+        return sanction.end_date
+    return sanction.decision_date
+
+
+def _repeat_point(sanction: SanctionDecision, settings: RuleSettings) -> date:
+    """Q-05: the day of the new sanction compared with the window (its breach under PREVIOUS_BREACH)."""
+    if settings.q05_recidivism_anchor is _FROM_BREACH:
+        return sanction.breach_date or sanction.decision_date
+    return sanction.decision_date
 
 
 def appeal_deadline(received: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
@@ -143,7 +166,8 @@ def _valid_recidivism(contract: PIISContract, sanction: SanctionDecision, settin
     previous = _previous(contract, sanction)
     return (
         previous is not None
-        and previous.decision_date < sanction.decision_date <= recidivism_window_end(previous.decision_date, settings)
+        and previous.decision_date < sanction.decision_date
+        and _repeat_point(sanction, settings) <= recidivism_window_end(recidivism_anchor(previous, settings), settings)
     )
 
 
@@ -162,7 +186,7 @@ def sanction_limits(
     """
     previous = next((s for s in contract.sanctions if s.sanction_id == previous_sanction_id), None)
     recidivism = previous is not None and previous.decision_date < decision_date <= recidivism_window_end(
-        previous.decision_date, settings)
+        recidivism_anchor(previous, settings), settings)
     return SanctionLimits(
         decision_date=decision_date,
         recidivism=recidivism,
@@ -173,6 +197,7 @@ def sanction_limits(
         recidivism_window_end=recidivism_window_end(decision_date, settings),
         sursis_latest_application=sursis_latest_application(decision_date, settings),
         appeal_deadline=appeal_deadline(notification_date, settings) if notification_date else None,
+        inclusive_end=settings.q12_one_month_inclusive_end,
     )
 
 
@@ -293,7 +318,7 @@ def _one_sanction(
                         f"(decided {when}) is not within one year before this decision; the 1-month "
                         "maximum applies", (f"{f}.is_recidivism", f"{f}.previous_sanction_id"))
     months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
-    latest_end = max_end_date(s.start_date, months)
+    latest_end = max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end)
     if s.end_date > latest_end:
         rule = "R-SAN-07" if repeat else "R-SAN-06"
         yield Issue(rule, f"{where}: the suspension runs to {s.end_date.isoformat()}, beyond the "
@@ -380,9 +405,11 @@ def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SE
         months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
         yield Due("R-SAN-07" if repeat else "R-SAN-06",
                   f"{label}: latest allowed end ({months} month{'s' if months > 1 else ''})",
-                  max_end_date(s.start_date, months), (f"{f}.end_date",), done=s.end_date)
+                  max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end), (f"{f}.end_date",),
+                  done=s.end_date)
         yield Due("R-SAN-07", f"{label}: a new sanction decided until this day is a repeat offence",
-                  recidivism_window_end(s.decision_date, settings), (f"{f}.decision_date",), deadline=False)
+                  recidivism_window_end(recidivism_anchor(s, settings), settings), (f"{f}.decision_date",),
+                  deadline=False)
         if s.sursis is not None:
             yield Due("R-SAN-09", f"{label}: sursis period ends", s.sursis.period_end, (f"{f}.sursis.period_end",),
                       deadline=False)
@@ -475,7 +502,8 @@ rule("R-SAN-07", title="Repeat offence within a year: at most 3 months", severit
      parameters=("sanction_recidivism_max_months", "recidivism_window_months", "q05_recidivism_anchor"),
      **_SAN)(_doc(_check, """
     A repeat offence is recognised when ``previous_sanction_id`` names an earlier sanction whose decision
-    is at most 12 months (D1) before this decision (Q-05).  Then ``end_date <= add_months(start_date, 3) -
+    is at most 12 months (D1) before this decision (Q-05 default; ``q05_recidivism_anchor`` may count the
+    year from breach to breach, or from the end of the previous sanction's execution).  Then ``end_date <= add_months(start_date, 3) -
     1 day``; a sanction marked as a repeat offence outside that year falls back to the 1-month maximum.
     """))
 rule("R-SAN-08", title="Start between the day after notification and the 1st day of the 3rd month",

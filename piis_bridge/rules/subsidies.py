@@ -419,6 +419,13 @@ def _windows(
         anchor = settings.reform_date
         notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
     history = sorted(contract.subsidy_history, key=lambda e: e.window_start) if contract.subsidy_history else []
+    if history and not settings.q19_keep_window_after_reimbursement:
+        kept = [e for e in history if e.reimbursed_on is None]
+        for e in history:
+            if e.reimbursed_on is not None:
+                notes.append(f"the {e.type.value} subsidy of {e.window_start.isoformat()} was reimbursed on "
+                             f"{e.reimbursed_on.isoformat()} (R-SUB-13): counted as never received (Q-19)")
+        history = kept
     kinds = {e.type for e in history} if history else set()
 
     # Person-level limits over the history (R-SUB-04, C-08).
@@ -812,7 +819,8 @@ def _check(ctx: RuleContext) -> None:
 _SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
 
 rule("R-SUB-01", title="Special subsidy: 10% of the RI granted", severity=Severity.LEGAL,
-     citation="[002 L438, L452]", parameters=("subsidy_rate_percent", "q10_partial_month_counts"),
+     citation="[002 L438, L452]",
+     parameters=("subsidy_rate_percent", "q10_partial_month_counts", "q19_keep_window_after_reimbursement"),
      **_SUB)(_doc(_check, f"""
     Builds the month-by-month schedule (``Report.subsidy`` and, with each month's subsidy type and
     exclusion reason, ``Report.sections["subsidy_plan"]``).  Rounding: {ROUNDING}.
@@ -875,8 +883,12 @@ document("R-SUB-12", title="Couples on category 3: never doubled", severity=Seve
     """)
 document("R-SUB-13", title="Non-compliant PIIS: subsidies reimbursed", severity=Severity.LEGAL,
          citation="[002 L530]", doc="""
-    Inspection (R-INS) reports the failing items; the reimbursement itself is not computed (Q-19: windows
-    stay anchored).
+    Inspection (R-INS) reports the failing items and the amount at risk; the reimbursement itself is not
+    computed.  A reimbursed subsidy is recorded with ``SubsidyEntitlement.reimbursed_on``: by Q-19
+    (``q19_keep_window_after_reimbursement``, default) its window stays anchored and counts toward the
+    lifetime limit; otherwise it counts as never received.  A compliant replacement contract
+    (``previous_contract``, REPLACES_NON_COMPLIANT) ends the reimbursement: its own months are not at risk
+    for the first contract's failures (I-02 is judged on the first contract).
     """)
 document("R-SUB-14", title="PIIS running on 2016-11-01: due from that date", severity=Severity.LEGAL,
          citation="[002 L580-582]", doc="""

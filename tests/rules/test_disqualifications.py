@@ -222,3 +222,13 @@ def test_couple_link_ignored_for_a_single_rate_or_without_partner():
         data["contract_id"] = "BXL-2026-1291"
         data["partner_contract"] = {"contract_id": "BXL-2026-1290", "start_date": "2026-05-04", "end_date": "2026-11-03"}
     assert evaluate(build(BXL, single), on=d("2026-11-22")).subsidy.total_cents == 7 * 17761
+
+
+@pytest.mark.parametrize("keep, total", [(True, 0), (False, 5 * 8761)])
+def test_q19_reimbursed_first_window(keep, total):
+    # a FIRST received 2024-03..2025-02 and reimbursed after an inspection: anchored (Q-19 default) it counts as
+    # received, so no new FIRST opens; counted as never received, this contract opens its own FIRST
+    c = build(LGE, history(("FIRST", "2024-03-01", {"reimbursed_on": "2025-01-15"})))
+    plan = subsidy_plan(c, RuleSettings(q19_keep_window_after_reimbursement=keep))
+    assert plan.total_cents == total
+    assert plan.opened_by_this_contract is not keep

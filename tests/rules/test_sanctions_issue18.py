@@ -3,6 +3,8 @@ date, not R-SAN-08's start window; justified absences in the evidence weigh agai
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
 from piis_bridge.rules.sanctions import sanction_dues, sanction_issues
@@ -74,3 +76,55 @@ def test_attendance_of_another_month_does_not_count(breach):
 def test_sick_child_absence_with_certificate(absent_on, certificate, partner, flagged):
     sick = [{"absent_on": absent_on, "certificate_received_date": certificate, "partner_present": partner}]
     assert bool(_san01(_absences("2025-06-20", sick=sick))) is flagged
+
+
+# --- Q-12 and Q-05 (settings that used to change nothing) ----------------------------------------------------
+
+from piis_bridge.rules.settings import RuleSettings  # noqa: E402
+
+
+@pytest.mark.parametrize("end, inclusive, ok", [
+    ("2025-08-31", True, True), ("2025-09-01", True, False),
+    ("2025-09-01", False, True), ("2025-09-02", False, False)])
+def test_q12_one_month_end(end, inclusive, ok):
+    def change(data):
+        data["sanctions"] = data["sanctions"][:1]
+        data["sanctions"][0].update(start_date="2025-08-01", end_date=end)
+    c = build(NAME, change)
+    s = RuleSettings(q12_one_month_inclusive_end=inclusive)
+    assert (not [i for i in sanction_issues(c, settings=s) if i.rule_id == "R-SAN-06"]) is ok
+
+
+def _second_on(decision: str, breach: str | None = None, first_breach: str | None = None):
+    def change(data):
+        s1, s2 = data["sanctions"]
+        s1["breach_date"] = first_breach
+        s2.update(decision_date=decision, notification_date=decision, notification_received_date=decision,
+                  start_date="2026-09-01", end_date="2026-11-30", breach_date=breach)
+        data["warnings"][1]["sent_on"] = "2026-06-01"
+        data["end_date"] = "2027-04-06"
+    return build(NAME, change)
+
+
+def _repeat_ok(c, anchor):
+    s = RuleSettings(q05_recidivism_anchor=anchor)
+    return not [i for i in sanction_issues(c, settings=s) if i.rule_id == "R-SAN-07"]
+
+
+@pytest.mark.parametrize("decision, ok", [("2026-07-08", True), ("2026-07-09", False)])
+def test_q05_previous_decision(decision, ok):
+    assert _repeat_ok(_second_on(decision), "PREVIOUS_DECISION") is ok
+
+
+@pytest.mark.parametrize("decision, ok", [("2026-08-31", True), ("2026-09-01", False)])
+def test_q05_previous_execution(decision, ok):
+    # S1 executed until 2025-08-31
+    c = _second_on(decision)
+    c = c.model_copy(update={"sanctions": [c.sanctions[0], c.sanctions[1].model_copy(
+        update={"start_date": date(2026, 9, 2), "end_date": date(2026, 12, 1)})]})
+    assert _repeat_ok(c, "PREVIOUS_EXECUTION") is ok
+
+
+@pytest.mark.parametrize("breach, ok", [("2026-06-10", True), ("2026-06-11", False)])
+def test_q05_previous_breach(breach, ok):
+    assert _repeat_ok(_second_on("2026-08-20", breach=breach, first_breach="2025-06-10"), "PREVIOUS_BREACH") is ok
