@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract, RequestedBy
-from piis_bridge.rules._deadline_math import add_months, month_index, month_span, one_day
+from piis_bridge.rules._deadline_math import add_months, one_day
 from piis_bridge.rules._issues import Due
 from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
 from piis_bridge.rules.context import RuleContext
@@ -188,8 +188,7 @@ def contract_dues(
     runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
     # The window-end event lies between the month of signature and the contract's end.
     if signed is not None and signed.replace(day=1) <= hi and runs_until >= lo:
-        kind, last_month = subsidy_window_end(contract, settings, signed=signed, moved=moved)
-        window_end = month_span(month_index(last_month))[1] if last_month is not None else None  # its last day
+        kind, window_end = subsidy_window_end(contract, settings, signed=signed, moved=moved)  # its last day
         if kind is not None and window_end is not None and kind.value != "STUDIES" and runs_until >= window_end:
             yield Due("R-SUB-09", f"{kind.value} subsidy window ends: a PROLONGATION needs a motivated decision "
                       "before then", window_end, ("subsidy_history",), deadline=False)

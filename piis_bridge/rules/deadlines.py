@@ -92,7 +92,7 @@ def _dl_02(ctx: RuleContext) -> None:
     The contract is the offer: its first trace (draft handed over, information given, or the
     signature) must fall on or before ``add_months(decision, 3)``."""
     ob = ctx.obligations[0]
-    if ob.age_on_reference >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
+    if ob.age >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
         return  # not mandatory for an under-25: already in work with an RI top-up (R-OBL-06)
     due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months)
     status = ctx.deadline("job or PIIS offer deadline (under 25)", due, _offered_date(ctx), "reflection",

@@ -135,7 +135,7 @@ Stable: fields are only ever added; a breaking change bumps `version`.
       "obligations": [{{"person": "beneficiary", "mandatory": true,
                        "bases": ["U25_EMPLOYMENT_PROJECT", "NO_DIS_LAST_3M"],
                        "legal_basis": "R-OBL-02 [...]; R-OBL-03 [...]", "age_on_reference": 23,
-                       "age_reference_date": "2026-06-15", "exempted": false, "deadline": "2026-09-15",
+                       "age": 23, "age_reference_date": "2026-06-15", "exempted": false, "deadline": "2026-09-15",
                        "rule_set": "2016", "notes": []}}],
       "subsidy": null,
       "sections": {{"content": {{"complete": true, "missing": []}}}},
@@ -148,7 +148,10 @@ Stable: fields are only ever added; a breaking change bumps `version`.
 
 - `level`: `error` | `warning` | `info`; `severity`: the rule's code `L` | `A` | `X` | `H` | `L/A`.  `person`: `beneficiary` | `partner` | null.
 - `findings[].fields`: paths in the canonical contract (`commitments[0].objective_ids`).
-- `subsidy`: the subsidy schedule (R-SUB) when it applies: `type`, `window_start`, `window_end`,
+- `obligations[].age`: the age on `age_reference_date` (the Q-03 date: the DIS decision by default), not on the
+  report's `reference_date`; `age_on_reference` is its former name, kept with the same value (deprecated).
+- `subsidy`: the subsidy schedule (R-SUB) when it applies: `type`, `window_start` (first day of the first month),
+  `window_end` (last day of the last month: one convention with R-SUB-07's "window ends" date),
   `months[]` (`month`, `covered_by_piis`, `project_running`, `ri_amount_cents`, `subsidy_cents`),
   `total_cents`, `budget_article`, `notes`.
 - `sections.content`: inspection item I-03 (R-CNT-17): `complete` and each missing mention

@@ -203,6 +203,7 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         "bases": bases_t,
         "legal_basis": _legal_basis(bases_t, historical),
         "age_on_reference": age,
+        "age": age,
         "age_reference_date": ref,
         "exempted": exempted,
         # Without the partner's own assessment the beneficiary's decision to conclude an optional PIIS
@@ -266,9 +267,9 @@ def _obl_01(ctx: RuleContext) -> None:
     of the equity-acceptance decision."""
     c, ob = ctx.contract, _beneficiary(ctx)
     for one, rec, where, _ in _recorded(ctx):
-        if _U25_STUDIES in rec.basis and one.age_on_reference >= ctx.settings.age_threshold:
+        if _U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
             ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the {one.person} was "
-                     f"{one.age_on_reference} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
+                     f"{one.age} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
                      person=one.person)
     if (_U25_STUDIES in ob.bases and c.studies is not None
             and c.studies.equity_acceptance_decision_date is None):
@@ -284,9 +285,9 @@ def _obl_02(ctx: RuleContext) -> None:
     recorded basis that the age contradicts, for the beneficiary and for a partner whose own
     assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
     for ob, rec, where, _ in _recorded(ctx):
-        if _U25_EMPLOYMENT in rec.basis and ob.age_on_reference >= ctx.settings.age_threshold:
+        if _U25_EMPLOYMENT in rec.basis and ob.age >= ctx.settings.age_threshold:
             ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
-                     f"{ob.person} was {ob.age_on_reference} on {ob.age_reference_date.isoformat()}.",
+                     f"{ob.person} was {ob.age} on {ob.age_reference_date.isoformat()}.",
                      f"{where}.basis", person=ob.person)
 
 

@@ -92,7 +92,8 @@ class SubsidyPlan(_Out):
     type: SubsidyType | None = Field(description="The subsidy in force at the signature month")
     opened_by_this_contract: bool = False
     window_start: date | None = None
-    window_end: date | None = Field(default=None, description="First day of the window's last month")
+    window_end: date | None = Field(default=None, description="Last day of the window's last month (the day the window "
+                                                               "ends, as R-SUB-07's date says)")
     months: tuple[SubsidyMonth, ...] = ()
     total_cents: int = 0
     remaining_months: int | None = Field(
@@ -693,7 +694,7 @@ def _compute(
     result = _Result(
         cid, kind, tuple(notes), opened_by_this_contract=opened and main is not None and main.entitlement is None,
         window_start=month_span(main.start)[0] if main else None,
-        window_end=month_span(main.end)[0] if main and main.end is not None else None,
+        window_end=month_span(main.end)[1] if main and main.end is not None else None,
         months=tuple(months), total_cents=total, remaining_months=remaining,
         lifetime=lifetime, budget_article=budget_article(contract, kind))
     if engine:
@@ -734,12 +735,12 @@ def subsidy_window_end(
         a = month_index(anchor)
         if contract.is_studies and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold:
             last = month_index(end)
-            return (SubsidyType.STUDIES, month_from_index(last)) if last >= a else (None, None)
-        return SubsidyType.FIRST, month_from_index(a + settings.subsidy_max_months - 1)
+            return (SubsidyType.STUDIES, month_span(last)[1]) if last >= a else (None, None)
+        return SubsidyType.FIRST, month_span(a + settings.subsidy_max_months - 1)[1]
     w = _windows(contract, settings, [], [], signed, moved)
     if isinstance(w, str) or w.main is None:
         return None, None
-    return w.main.type, None if w.main.end is None else month_from_index(w.main.end)
+    return w.main.type, None if w.main.end is None else month_span(w.main.end)[1]
 
 
 def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
