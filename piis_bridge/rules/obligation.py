@@ -19,6 +19,7 @@ from piis_bridge.model import (
     Person,
     PIISContract,
     RefusalReviewOutcome,
+    WillingnessGround,
 )
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
@@ -52,6 +53,7 @@ _AGE_AT_REQUEST = AgeReference.REQUEST
 _AGE_AT_SIGNATURE = AgeReference.SIGNATURE
 _LOOKBACK_FROM_REQUEST = LookbackAnchor.REQUEST
 _RI = IncomeKind.RI
+_REFUSED_CS = WillingnessGround.REFUSED_COMMUNITY_SERVICE
 _REPLACES = ContractRelation.REPLACES_NON_COMPLIANT
 
 
@@ -506,10 +508,33 @@ def _obl_12(ctx: RuleContext) -> None:
                  person="beneficiary")
 
 
-document("R-OBL-13", title="Community service is never imposed", severity=Severity.LEGAL,
-         citation="[000 L129; 002 L629-631]",
-         doc="""Community service needs the agreement of both the person and the CPAS.  Checked on the
-         contract by R-CS-12.""")
+def _unwilling(c: PIISContract) -> bool:
+    return c.decision.unwilling_to_work is not None
+
+
+@rule("R-OBL-13", title="Community service is never imposed", severity=Severity.LEGAL,
+      citation="[000 L129; 002 L629-631]", applies=_unwilling)
+def _obl_13(ctx: RuleContext) -> None:
+    """Community service needs the agreement of both the person and the CPAS (checked on the contract by
+    R-CS-12).  So refusing a community service can never ground a finding that the person is not willing
+    to work: a DIS decision that finds the person unwilling (``decision.unwilling_to_work``) on that sole
+    ground is an error; with other grounds, the refusal is noted as one that cannot count (warning)."""
+    finding = ctx.contract.decision.unwilling_to_work
+    assert finding is not None
+    grounds = finding.grounds
+    if _REFUSED_CS not in grounds:
+        return
+    when = finding.found_on.isoformat()
+    if all(g is _REFUSED_CS for g in grounds):
+        ctx.flag(f"Contract {ctx.cid}: the DIS decision of {when} finds the person not willing to work on the sole "
+                 "ground of a refused community service; community service is never imposed.",
+                 "decision.unwilling_to_work.grounds", person="beneficiary")
+    else:
+        ctx.warning(f"Contract {ctx.cid}: the DIS decision of {when} counts a refused community service among its "
+                    "grounds of unwillingness to work; that refusal cannot count, the other grounds must carry "
+                    "the decision.", "decision.unwilling_to_work.grounds", person="beneficiary")
+
+
 document("R-OBL-14", title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016", severity=Severity.LEGAL,
          citation="[002 L584-586]", era=Era.HISTORICAL,
          doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is
