@@ -160,6 +160,28 @@ Stable: fields are only ever added; a breaking change bumps `version`.
 """
 
 
+def _rate_tables(settings: RuleSettings) -> list[str]:
+    """The dated subsidy-rate tables (R-SUB-17) with their status and sources: the law of 2026-2028."""
+    out = ["## The law of 2026-2028: PIIS subsidy rate by the CPAS's PIIS share (R-SUB-17)\n",
+           "The federal reform limits unemployment benefits in time; the excluded come to the CPAS in waves (about "
+           "25,000 people on 2026-01-01, 42,000 on 03-01, 45,000 on 04-01, 40,000 on 07-01, 17,000 on 2027-07-01). "
+           "The CPAS compensation law raises the federal share of the RI for them and, from 2028-01-01, replaces the "
+           "flat PIIS subsidy by a rate per calendar year set by the share of the CPAS's RI beneficiaries who have a "
+           "PIIS.  The tiers are configuration (`subsidy_rate_tables`), dated, with their status: **announced** "
+           "until the implementing decree confirms them.  Facts before a table's date keep today's rules.  "
+           "`piis-bridge rules share --cpas INS` projects the share, the tier and the subsidy difference "
+           "(docs/rules-more.md); `rules agenda --by-month` counts the signing deadlines of the 2026 wave.\n"]
+    for table in settings.subsidy_rate_tables:
+        out.append(f"From {table.valid_from.isoformat()} (status: **{table.status}**):\n")
+        out.append("| Share of RI beneficiaries with a PIIS | Subsidy rate |\n|---|---|")
+        for tier in table.tiers:
+            out.append(f"| from {tier.min_share_percent:g}% | {tier.rate_basis_points / 100:g}% |")
+        out.append("\nSources:\n")
+        out.extend(f"- {source}" for source in table.sources)
+        out.append("")
+    return out
+
+
 def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None) -> str:
     settings = settings or RuleSettings()
     out = [_HEADER]
@@ -186,6 +208,7 @@ def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None
         out.append("")
         out.append(r.doc.strip())
         out.append("")
+    out.extend(_rate_tables(settings))
     out.append("## Settings (`RuleSettings`)\n")
     out.append("Legal values (rules.md 2.0), the defaults for the open questions (Q-xx, rules.md 2.15) and the "
                "local-policy parameters (Appendix B, `local_*`: not applied until set).  Per CPAS: "

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model.enums import FormTag, IncomeKind
 from piis_bridge.rules.calendar import add_months, month_deadline
+from piis_bridge.rules.rate_tables import TABLE_2028, SubsidyRateTable
 
 __all__ = ["RuleSettings", "AgeReference", "LookbackAnchor", "RecidivismAnchor", "DEFAULT_SETTINGS",
            "REFORM_DATE"]
@@ -128,6 +129,23 @@ class RuleSettings(BaseModel):
     subsidy_max_months: int = Field(
         12,
         description="SUBSIDY_MAX_MONTHS for FIRST, PROLONGATION, SECOND_CHANCE [002 L458] (R-SUB).",
+    )
+    subsidy_rate_tables: tuple[SubsidyRateTable, ...] = Field(
+        (TABLE_2028,),
+        description=(
+            "R-SUB-17, the law of 2026-2028: dated tables of the PIIS subsidy rate by the CPAS's share of RI "
+            "beneficiaries with a PIIS, per calendar year (from 2028-01-01: 15% from 80%, 12.5% from 60%, 10% from "
+            "40%, 7.5% from 20%, 5% below; status 'announced'). Months before a table keep subsidy_rate_percent. "
+            "Empty: the flat rate for ever."
+        ),
+    )
+    piis_share_percent_by_year: tuple[tuple[int, float], ...] = Field(
+        (),
+        description=(
+            "R-SUB-17: this CPAS's share of RI beneficiaries with a PIIS per calendar year, e.g. ((2028, 63.5),) "
+            "(from `piis-bridge rules share` or a plugin's piis_rule_parameters). A year under a rate table "
+            "without its share is computed at the flat rate, with a note."
+        ),
     )
     second_chance_gap_months: int = Field(
         12,

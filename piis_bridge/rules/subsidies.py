@@ -43,6 +43,7 @@ from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.calendar import age_on, iso
 from piis_bridge.rules.context import signed_on
+from piis_bridge.rules.rate_tables import rate_for_share, table_for
 from piis_bridge.rules.registry import Severity, document, rule
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, frozen_constructor
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
@@ -258,6 +259,37 @@ def _schedule(r: _Result) -> SubsidySchedule:
         "months": lines,
         "total_cents": r.total_cents, "budget_article": r.budget_article, "notes": r.notes,
     })
+
+
+def _month_rate(settings: RuleSettings, month: date, flat: int, rated: dict[int, int]) -> int:
+    """R-SUB-17: the rate (basis points) of *month*: the table in force and the CPAS's share of that calendar
+    year; the flat rate without a table or without the year's share.  Records the year in *rated*."""
+    table = table_for(settings.subsidy_rate_tables, month)
+    if table is None:
+        return flat
+    share = None
+    for year, percent in settings.piis_share_percent_by_year:
+        if year == month.year:
+            share = percent
+    bp = flat if share is None else rate_for_share(table, share)[0]
+    rated[month.year] = bp
+    return bp
+
+
+def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> list[str]:
+    shares = dict(settings.piis_share_percent_by_year)
+    out = []
+    for year in sorted(rated):
+        table = table_for(settings.subsidy_rate_tables, date(year, 12, 31))
+        status = table.status if table is not None else "announced"
+        if year in shares:
+            out.append(f"{year}: the CPAS's PIIS share is {shares[year]:g}%: subsidy rate {rated[year] / 100:g}% "
+                       f"(R-SUB-17, {status})")
+        else:
+            out.append(f"{year}: the subsidy rate depends on the CPAS's share of RI beneficiaries with a PIIS "
+                       f"(R-SUB-17, {status}); no share recorded for {year} (piis_share_percent_by_year): the flat "
+                       f"{flat / 100:g}% is shown")
+    return out
 
 
 def subsidy_amount(ri_cents: int, settings: RuleSettings = DEFAULT_SETTINGS) -> int:
@@ -567,7 +599,14 @@ def _compute(
     json_months: list[dict[str, Any]] = []
     spans = MONTH_SPANS
     studies_first = w.studies
-    rate = settings.subsidy_rate_percent
+    rate = flat = settings.subsidy_rate_percent * 100  # basis points (R-SUB-17 tables may change it per year)
+    tables = settings.subsidy_rate_tables
+    tiered_from = None  # the first month index a rate table governs, if the schedule reaches it
+    if tables:
+        first_table = min(month_index(t.valid_from) for t in tables)
+        if first_table < max(a, last) + 1:
+            tiered_from = first_table
+    rated: dict[int, int] = {}  # year -> rate (basis points) for the years under a table, for the notes
     # Coverage (D6, Q-10) and the decision's RI are month-index intervals: compare integers per month.
     start_date = contract.start_date
     if settings.q10_partial_month_counts:  # in force on at least one day of the month
@@ -590,6 +629,11 @@ def _compute(
     if shared_to >= shared_from:  # the partner's months start and end a run like a window does
         edges.add(shared_from)
         edges.add(shared_to + 1)
+    if tiered_from is not None:  # the rate may change at each table start and each calendar year after it
+        for t in tables:
+            edges.add(month_index(t.valid_from))
+        for year in range(month_span(tiered_from)[0].year + 1, month_span(max(a, last))[0].year + 1):
+            edges.add(month_index(date(year, 1, 1)))
     breaks = sorted(edges)
     shared = False
     seg: _Segment | None = None
@@ -647,6 +691,8 @@ def _compute(
             seg_json = _JSON_TYPE[seg_type]
             seg_blocked = seg.blocked if seg is not None else None
             shared = shared_from <= index <= shared_to
+            if tiered_from is not None and index >= tiered_from:
+                rate = _month_rate(settings, first_day, flat, rated)
             fresh = changed = True
         if changed:
             changed = False
@@ -667,7 +713,7 @@ def _compute(
                     reason = shared_reason
                 else:
                     reason = None
-                cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
+                cents = 0 if reason else (ri * rate + 5000) // 10000  # subsidy_amount, inlined (basis points)
                 if engine:
                     run_lines = _lines_for((covered, running, ri, cents))
                     template = {"month": None, "subsidy_type": seg_json, "covered_by_piis": covered,
@@ -685,6 +731,8 @@ def _compute(
             json_months.append(month)
         else:
             months.append((first_day, seg_type, covered, running, ri, cents, reason))
+    if rated:
+        notes.extend(_rate_notes(settings, rated, flat))
     kind = main.type if main is not None else None
     received = set(kinds)  # the history, and the windows this contract opens
     for s in segments:
@@ -899,6 +947,21 @@ document("R-SUB-15", title="Historical 75% / +10% regimes", severity=Severity.HI
          citation="[004 L181-184; 002 L436, L471-479]", doc="""
     Abolished on 2016-11-01; contracts ended before then get no schedule.
     """)
+rule("R-SUB-17", title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
+     "(announced)", severity=Severity.LEGAL,
+     citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
+     parameters=("subsidy_rate_tables", "piis_share_percent_by_year"), applies=_signed,
+     valid_from=date(2028, 1, 1), fact_date=lambda c: c.end_date)(_doc(_check, """
+    **Announced** (the law of 2026-2028; the implementing decree may change the tiers): from 2028-01-01 the
+    flat 10% (R-SUB-01) is replaced, per calendar year, by a rate set by the share of the CPAS's RI
+    beneficiaries who have a PIIS: 15% from 80%, 12.5% from 60%, 10% from 40%, 7.5% from 20%, 5% below
+    (``subsidy_rate_tables``, a dated table in configuration with its sources).  Months before 2028 keep
+    today's rate.  The share of each year is the CPAS's figure (``piis_share_percent_by_year``, computed by
+    ``piis-bridge rules share``); a year without it is shown at the flat rate with a note in the schedule.
+    Not modelled yet: the bonus for sustainable employment after a PIIS (its terms are not published).
+    Sources: Council of Ministers, 18 July 2025; CPAS compensation law adopted by the Chamber on 13-14
+    November 2025.
+    """))
 document("R-SUB-16", title="Brussels budget articles 132 and 133", severity=Severity.LEGAL,
          citation="[002 L566-574]", doc="""
     ``SubsidyPlan.budget_article``: 133 for STUDIES, 132 otherwise, for CPAS with an INS code 21xxx.

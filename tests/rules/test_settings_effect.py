@@ -177,6 +177,8 @@ SCENARIOS: dict[str, tuple[str, Callable[[dict[str, Any]], None], str, Any, dict
     "subsidy_rate_percent": (U25, _nothing, "2026-11-22", 15, {}),
     "subsidy_max_months": (U25, _nothing, "2026-11-22", 3, {}),
     "second_chance_gap_months": (U25, _second_chance, "2026-11-22", 6, {}),
+    "subsidy_rate_tables": (STU, _nothing, "2028-03-01", (), {"piis_share_percent_by_year": ((2028, 85.0),)}),
+    "piis_share_percent_by_year": (STU, _nothing, "2028-03-01", ((2028, 85.0),), {}),
     "lifetime_subsidies_max": (U25, _nothing, "2026-11-22", 0, {}),
     "dis_kinds_for_lookback": (U25, _dis_between_request_and_decision, "2026-11-22", frozenset({"RI"}),
                                {"q04_lookback_anchor": "REQUEST"}),
