@@ -71,9 +71,9 @@ piis-bridge rules docs > docs/rules.md
 
 Benchmark (not a test): `.venv/bin/python benchmarks/bench_rules.py` judges 100,000 contracts
 generated from the examples on one core (`-n` for fewer, `--by-family` for the time per rule family).
-Measured on 2026-11-22 on the shared 2-core development machine (load average 2.5-6, where
-`python -m timeit "sum(range(1000))"` takes 27.5 us): 100,000 contracts in 85 s of CPU (168 s wall),
-i.e. ~850 us per contract; subsidies (~240 us) and inspection (~150 us) are the largest families.
+Measured on 2026-12-06 after issue 18 (149 rules, R-SUB-17 included) on the shared 2-core development
+machine under a load average of 9-12: 100,000 contracts in 23.6 s of CPU (78 s wall), i.e. ~236 us per
+contract (2026-11-22, before the speed-ups: 85 s of CPU, ~850 us per contract).
 
 `rules check` exits **1** when any contract has a legal error (a finding of level `error`, or a
 rule that failed), **2** when there is no legal error but some input could not be read or

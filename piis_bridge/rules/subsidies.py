@@ -261,6 +261,23 @@ def _schedule(r: _Result) -> SubsidySchedule:
     })
 
 
+_FIRST_TABLE: dict[int, tuple[Any, int]] = {}  # id(tables) -> (tables, first month index): per settings, not per contract
+
+
+def _first_table_index(tables: tuple[Any, ...]) -> int:
+    got = _FIRST_TABLE.get(id(tables))
+    if got is None or got[0] is not tables:
+        if len(_FIRST_TABLE) > 64:
+            _FIRST_TABLE.clear()
+        first = None
+        for t in tables:
+            index = month_index(t.valid_from)
+            if first is None or index < first:
+                first = index
+        got = _FIRST_TABLE[id(tables)] = (tables, first)
+    return got[1]
+
+
 def _month_rate(settings: RuleSettings, month: date, flat: int, rated: dict[int, int]) -> int:
     """R-SUB-17: the rate (basis points) of *month*: the table in force and the CPAS's share of that calendar
     year; the flat rate without a table or without the year's share.  Records the year in *rated*."""
@@ -603,7 +620,7 @@ def _compute(
     tables = settings.subsidy_rate_tables
     tiered_from = None  # the first month index a rate table governs, if the schedule reaches it
     if tables:
-        first_table = min(month_index(t.valid_from) for t in tables)
+        first_table = _first_table_index(tables)
         if first_table < max(a, last) + 1:
             tiered_from = first_table
     rated: dict[int, int] = {}  # year -> rate (basis points) for the years under a table, for the notes
