@@ -81,6 +81,7 @@ def _second(relation: str | None, signed: str | None, prev_signed: str | None = 
                 s["signed_date"] = signed
         data["start_date"] = signed or "2026-12-01"
         data["end_date"] = "2027-11-30"
+        data["ri_months"] = [{"month": m, "amount_cents": 87613} for m in ("2026-12-01", "2027-01-01", "2027-02-01")]
         if relation is not None:
             data["previous_contract"] = {"contract_id": "LGE-2026-0142", "relation": relation,
                                          "signed_date": prev_signed, "ended_on": "2026-11-15"}
@@ -113,7 +114,10 @@ def test_a_compliant_replacement_is_not_late_and_its_months_not_at_risk():
     inspection = report.sections["inspection"]
     assert inspection["items"][1]["status"] == "not_applicable"
     assert "R-SUB-13" in inspection["items"][1]["evidence_found"][0]
-    assert inspection["items"][1]["status"] != "fail"
+    assert inspection["ready"] and inspection["subsidy_at_risk_cents"] == 0
+    # without the link the replacement is judged on the original deadline: its months are at risk
+    unlinked = run(_second(None, "2026-12-01"), on="2027-02-10").sections["inspection"]
+    assert not unlinked["ready"] and unlinked["subsidy_at_risk_cents"] == 3 * 8761
 
 
 def test_the_agenda_lists_no_signature_deadline_for_a_follower():
