@@ -11,7 +11,7 @@ from piis_bridge.model import AcademicOutcome, FormTag, PIISContract, Terminatio
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import Severity, rule
 
 __all__: list[str] = []
 
