@@ -11,6 +11,9 @@ with and without termination), interviews asked for by the person (working days)
 and settings other than the defaults (Q-10, lifetime limit, local policies, CPAS closure days).
 Why a script and not a test: it is a before/after tool for performance work, and the full caseload
 takes longer than a test should.  ``tests/rules/test_perf_equivalence.py`` keeps a small fixed sample.
+
+Intended changes (``--compare`` applies :data:`FORMAT_CHANGES` to the saved results first, so only outcome
+changes remain, then counts what differs per rule id; each must be one of :data:`INTENDED`):
 """
 
 from __future__ import annotations
@@ -41,6 +44,29 @@ from piis_bridge.model import (  # noqa: E402
 from piis_bridge.rules import RuleSettings, evaluate  # noqa: E402
 from piis_bridge.rules.agenda import agenda  # noqa: E402
 from piis_bridge.rules.subsidies import subsidy_plan, subsidy_window  # noqa: E402
+
+# Issue 18: changes of form, applied to a snapshot taken before them (same meaning, new convention).
+FORMAT_CHANGES = (
+    "obligations[].age added (the same value as age_on_reference)",
+    "subsidy window_end: the last day of the window's last month (was its first day), in the report, the plan "
+    "and the agenda",
+)
+# Issue 18: outcome changes, by rule id, that are intended (what the compare may report).
+INTENDED = {
+    "R-SUB-01: months,notes,total_cents": "schedule: months of a subsidy a finding declares not due pay nothing",
+    "R-SUB-01: months,total_cents": "schedule: months of a subsidy a finding declares not due pay nothing",
+    "R-SUB-17": "a note on the rate of 2028 and later (the law of 2026-2028, share not recorded: flat rate shown)",
+    "R-SUB-04": "lifetime limit / C-08 over the history remove months (findings unchanged)",
+    "R-SUB-07": "window end date is the last day (format)",
+    "R-SUB-10": "SECOND_CHANCE with DIS in the 12 months pays nothing; PROLONGATION/SECOND_CHANCE without FIRST too",
+    "R-INS-09": "amount at risk follows the corrected schedule",
+    "other: rules_evaluated": "rules newly automated (R-SUB-17 from 2028, R-STU-09, R-OBL-13) are counted",
+    "R-TRF-04": "hand-over eligibility from the engine's obligation, not the recorded basis",
+    "R-SAN-08": "a sanction applied after a broken sursis is judged by R-SAN-09",
+    "R-SAN-09": "the start of an applied suspended sanction is judged by its latest application date",
+    "R-STU-09": "given when a studies PIIS is ended or reoriented after the year's evaluation",
+    "agenda": "window end item on the last day (was already); signature deadlines of successors dropped",
+}
 
 _WINDOWS = ((date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 1, 1), date(2026, 12, 31)),
             (date(2010, 1, 1), date(2035, 12, 31)))
@@ -123,14 +149,17 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--save", type=Path)
     group.add_argument("--compare", type=Path)
+    parser.add_argument("--intended", action="store_true",
+                        help="with --compare: exit 0 when every difference is of a rule listed in INTENDED")
     args = parser.parse_args(argv)
     now = results(args.n)
     if args.save:
         args.save.write_bytes(pickle.dumps(now))
         print(f"saved {sum(len(v) for v in now.values())} results to {args.save}")
         return 0
-    before = pickle.loads(args.compare.read_bytes())
+    before = _normalise(pickle.loads(args.compare.read_bytes()))
     bad = 0
+    by_rule: dict[str, int] = {}
     for key, values in before.items():
         if len(values) != len(now[key]):
             print(f"{key}: {len(values)} results before, {len(now[key])} now")
@@ -138,6 +167,8 @@ def main(argv: list[str] | None = None) -> int:
             continue
         for i, (old, new) in enumerate(zip(values, now[key], strict=True)):
             if old != new:
+                for rid in _rules_differing(old, new):
+                    by_rule[rid] = by_rule.get(rid, 0) + 1
                 bad += 1
                 if bad <= 5:
                     print(f"{key}[{i}] differs")
@@ -147,7 +178,90 @@ def main(argv: list[str] | None = None) -> int:
                                 print(f"  {k}: {old[k]!r}\n  -> {new.get(k)!r}")
     total = sum(len(v) for v in before.values())
     print(f"{total} results compared: {'all identical' if not bad else f'{bad} differ'}")
+    unexpected = 0
+    for rid, n in sorted(by_rule.items()):
+        known = INTENDED.get(rid)
+        unexpected += known is None
+        print(f"  {rid}: {n} result(s) differ -- {known or 'NOT LISTED AS INTENDED'}")
+    if args.intended:
+        return 1 if unexpected else 0
     return 1 if bad else 0
+
+
+def _rules_differing(old: Any, new: Any) -> set[str]:
+    """The rule ids (or area) a difference concerns: findings and dates by rule id, else the top-level key."""
+    if isinstance(old, tuple):  # (plan, window) of a subsidy plan
+        out = set()
+        for a, b in zip(old, new, strict=True):
+            if a != b:
+                out |= _plan_change(a, b)
+        return out
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return {"agenda"}
+    out: set[str] = set()
+    for key in ("findings", "dates"):
+        a = {repr(x) for x in old.get(key, ())}
+        b = {repr(x) for x in new.get(key, ())}
+        for x in (*old.get(key, ()), *new.get(key, ())):
+            if repr(x) in a ^ b:
+                out.add(x["rule_id"])
+    if old.get("subsidy") != new.get("subsidy"):
+        out |= _plan_change(old.get("subsidy") or {}, new.get("subsidy") or {})
+    if old.get("sections", {}).get("subsidy_plan") != new.get("sections", {}).get("subsidy_plan"):
+        out |= _plan_change(old["sections"].get("subsidy_plan") or {}, new["sections"].get("subsidy_plan") or {})
+    if old.get("sections", {}).get("inspection") != new.get("sections", {}).get("inspection"):
+        out.add("R-INS-09")
+    if old.get("obligations") != new.get("obligations"):
+        out.add("R-OBL")
+    if not out and "contract_id" in old:
+        out.add("other: " + ",".join(sorted(k for k in old if old[k] != new.get(k))))
+    return out
+
+
+def _plan_change(old: dict[str, Any], new: dict[str, Any]) -> set[str]:
+    """R-SUB-17 when only notes about the 2028 rate were added; R-SUB-01 when the months or totals changed."""
+    changed = {k for k in set(old) | set(new) if old.get(k) != new.get(k)}
+    if changed == {"notes"}:
+        added = [n for n in new.get("notes", ()) if n not in old.get("notes", ())]
+        if added and all("R-SUB-17" in n for n in added):
+            return {"R-SUB-17"}
+    return {"R-SUB-01: " + ",".join(sorted(changed))}
+
+
+def _last_day(day: Any) -> Any:
+    from piis_bridge.rules._deadline_math import month_index, month_span
+
+    if isinstance(day, str):
+        return month_span(month_index(date.fromisoformat(day)))[1].isoformat()
+    if isinstance(day, date):
+        return month_span(month_index(day))[1]
+    return day
+
+
+def _normalise(saved: dict[str, Any]) -> dict[str, Any]:
+    """Apply :data:`FORMAT_CHANGES` to results saved before them."""
+    def report(r: dict[str, Any]) -> dict[str, Any]:
+        for ob in r.get("obligations", ()):
+            if "age" not in ob:
+                ob["age"] = ob["age_on_reference"]
+        sub = r.get("subsidy")
+        if sub and sub.get("window_end"):
+            sub["window_end"] = _last_day(sub["window_end"])
+        plan = r.get("sections", {}).get("subsidy_plan")
+        if plan and plan.get("window_end"):
+            plan["window_end"] = _last_day(plan["window_end"])
+        return r
+
+    for key in ("examples", "generated", "variants", "settings"):
+        saved[key] = [report(r) for r in saved[key]]
+    plans = []
+    for plan, window in saved["plans"]:
+        for p in (plan, window):
+            if p.get("window_end"):
+                p["window_end"] = _last_day(p["window_end"])
+        plans.append((plan, window))
+    saved["plans"] = plans
+    return saved
 
 
 if __name__ == "__main__":

@@ -195,7 +195,7 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
             bases = ", ".join(b.value for b in ob.bases) or "-"
             extra = " (exempted)" if ob.exempted else ""
             due = f", sign by {ob.deadline.isoformat()}" if ob.deadline else ""
-            console.print(f"  {ob.person}: PIIS {state}{extra} [{bases}]{due}; age {ob.age_on_reference}")
+            console.print(f"  {ob.person}: PIIS {state}{extra} [{bases}]{due}; age {ob.age}")
         content = report.sections.get("content", {})
         if content:
             console.print(f"  content: {'complete' if content.get('complete') else 'incomplete'}")

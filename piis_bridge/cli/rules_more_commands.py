@@ -1,5 +1,6 @@
-"""`piis-bridge rules agenda` and `piis-bridge rules subsidy`: the morning agenda across many contract
-files, and the month-by-month 10% subsidy schedule of a file.
+"""`piis-bridge rules agenda`, `piis-bridge rules subsidy` and `piis-bridge rules share`: the morning agenda
+across many contract files (and, with ``--by-month``, the signing wave), the month-by-month subsidy schedule
+of a file, and a CPAS's PIIS share with its subsidy tier (R-SUB-17).
 
 Both read canonical contract files; a record that does not validate is reported on stderr (file,
 record, field, reason -- never a value) and the others are still processed; the exit code is then 1.
@@ -20,7 +21,7 @@ from rich.table import Table
 from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.model import PIISContract, Problem, load_file
 
-__all__ = ["register", "rules_agenda", "rules_subsidy", "SUBSIDY_FORMAT"]
+__all__ = ["register", "rules_agenda", "rules_subsidy", "rules_share", "SUBSIDY_FORMAT"]
 
 SUBSIDY_FORMAT = "piis-bridge/subsidy-schedule"
 RULES_HELP = "PIIS rules: check contracts, list the rules, the agenda of legal dates, the subsidy schedule."
@@ -30,6 +31,7 @@ def register(cli: CommandRegistry) -> None:
     group = cli.group("rules", help=RULES_HELP)
     group.command("agenda")(rules_agenda)
     group.command("subsidy")(rules_subsidy)
+    group.command("share")(rules_share)
 
 
 def _day(value: str, option: str) -> date:
@@ -65,6 +67,9 @@ def rules_agenda(
     as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form (docs/rules-more.md)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N items."),
     overdue: bool = typer.Option(False, "--overdue", help="Also list deadlines before --from that are still not met."),
+    by_month: bool = typer.Option(False, "--by-month",
+                                  help="Per month: PIIS signatures due and how many are at risk (the signing wave)."),
+    on: str | None = typer.Option(None, "--on", help="With --by-month: the day risk is judged on (default: today)."),
 ) -> None:
     """Every legal deadline and event of every contract between two dates, sorted, with the rule behind it."""
     from piis_bridge.rules.agenda import agenda, agenda_json
@@ -73,6 +78,9 @@ def rules_agenda(
     if last < first:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
     problems: list[Problem] = []
+    if by_month:
+        _signing_wave(files, first, last, _day(on, "--on") if on else date.today(), as_json, problems)
+        return
     items = agenda(_contracts(files, problems), first, last, limit=limit, overdue=overdue)
     if as_json:
         typer.echo(json.dumps(agenda_json(items, first, last), ensure_ascii=False, indent=2))
@@ -124,5 +132,94 @@ def rules_subsidy(
             for note in plan.notes:
                 console.print(f"  note: {note}")
         console.print(f"{len(plans)} contract(s); rounding: {ROUNDING}")
+    _report_problems(problems)
+    raise typer.Exit(1 if problems else 0)
+
+
+def _signing_wave(files: list[Path], first: date, last: date, on: date, as_json: bool, problems: list[Problem]) -> None:
+    from piis_bridge.rules.agenda import signing_wave
+
+    months = signing_wave(_contracts(files, problems), first, last, on)
+    if as_json:
+        body = {"format": "piis-bridge/signing-wave", "version": 1, "from": first.isoformat(), "to": last.isoformat(),
+                "on": on.isoformat(), "months": [m.as_dict() for m in months]}
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        console = Console(highlight=False)
+        table = Table(title=f"PIIS signatures due per month, at risk on {on.isoformat()}")
+        for column in ("month", "must be signed", "at risk"):
+            table.add_column(column, justify="left" if column == "month" else "right")
+        for m in months:
+            table.add_row(m.month.isoformat()[:7], str(m.must_sign), str(m.at_risk))
+        console.print(table)
+        console.print("at risk: the deadline has passed, or no draft was handed over and the reflection period "
+                      "(R-DL-04) would end after it")
+    _report_problems(problems)
+    raise typer.Exit(1 if problems else 0)
+
+
+def rules_share(
+    cpas: str = typer.Option(..., "--cpas", help="The CPAS's INS code."),
+    files: list[Path] = typer.Argument(None, help="Canonical contract files to count from (optional)."),
+    year: int | None = typer.Option(None, "--year", min=2016, max=2100,
+                                    help="Calendar year (default: the year of --on, and the next one)."),
+    on: str | None = typer.Option(None, "--on", help="Count 'so far' up to this day (default: today)."),
+    beneficiaries: int | None = typer.Option(None, "--beneficiaries", min=0,
+                                             help="RI beneficiaries of the year (forms B, monthly statement)."),
+    with_piis: int | None = typer.Option(None, "--with-piis", min=0, help="Of them, how many have a PIIS."),
+    ri_base: int | None = typer.Option(None, "--ri-base-cents", min=0,
+                                       help="RI of the subsidised months of the PIIS beneficiaries (cents)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form (docs/rules-more.md)."),
+) -> None:
+    """The CPAS's share of RI beneficiaries with a PIIS, its subsidy tier from 2028 (R-SUB-17, announced), how
+    many more PIIS reach the next tier and the subsidy difference.  Counts given as options win over files."""
+    from piis_bridge.rules.share import SHARE_FORMAT, ShareCounts, counts_from_contracts, project_share
+
+    day = _day(on, "--on") if on else date.today()
+    years = [year] if year is not None else [day.year, day.year + 1]
+    if (beneficiaries is None) != (with_piis is None):
+        raise typer.BadParameter("give both --beneficiaries and --with-piis, or neither", param_hint="--with-piis")
+    if beneficiaries is None and not files:
+        raise typer.BadParameter("give contract files, or the counts (--beneficiaries and --with-piis)",
+                                 param_hint="FILES")
+    problems: list[Problem] = []
+    contracts = list(_contracts(files or [], problems))
+    rows = []
+    for y in years:
+        counted = counts_from_contracts(contracts, cpas, y, on=day) if contracts else None
+        if beneficiaries is not None and with_piis is not None:
+            try:
+                counts = ShareCounts(cpas, y, beneficiaries, with_piis,
+                                     ri_base if ri_base is not None else (counted.piis_ri_base_cents if counted else None),
+                                     source="given")
+            except ValueError as exc:
+                raise typer.BadParameter(str(exc), param_hint="--with-piis") from None
+        else:
+            assert counted is not None
+            counts = counted if ri_base is None else ShareCounts(cpas, y, counted.ri_beneficiaries,
+                                                                 counted.with_piis, ri_base, counted.source)
+        rows.append(project_share(counts))
+    if as_json:
+        body = {"format": SHARE_FORMAT, "version": 1, "cpas_ins": cpas, "on": day.isoformat(),
+                "years": [r.as_dict() for r in rows]}
+        typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
+    else:
+        console = Console(highlight=False)
+        table = Table(title=f"CPAS {cpas}: share of RI beneficiaries with a PIIS (R-SUB-17, counted up to "
+                            f"{day.isoformat()})")
+        for column in ("year", "regime", "RI", "PIIS", "share", "rate", "next tier", "more PIIS", "subsidy (EUR)",
+                       "difference (EUR)"):
+            table.add_column(column, justify="left" if column in ("year", "regime") else "right")
+        for r in rows:
+            nxt = f"{r.next_tier_from_percent:g}% -> {r.next_rate_percent:g}%" if r.next_tier_from_percent is not None \
+                else "-"
+            table.add_row(str(r.year), r.regime, str(r.ri_beneficiaries), str(r.with_piis),
+                          "-" if r.share_percent is None else f"{r.share_percent:.1f}%", f"{r.rate_percent:g}%", nxt,
+                          "-" if r.more_piis_needed is None else str(r.more_piis_needed),
+                          "-" if r.subsidy_cents is None else _euros(r.subsidy_cents),
+                          "-" if r.difference_cents is None else _euros(r.difference_cents))
+        console.print(table)
+        console.print("regime 'announced': the tiers of the law of 2026-2028 until the implementing decree "
+                      "confirms them (docs/rules.md)")
     _report_problems(problems)
     raise typer.Exit(1 if problems else 0)

@@ -35,7 +35,9 @@ from piis_bridge.model.decision import (
     ObligationAssessment,
     PIISRefusal,
     RefusalReview,
+    WorkWillingnessFinding,
 )
+from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.enums import *  # noqa: F403 - the code lists are part of the public model
 from piis_bridge.model import enums as _enums
 from piis_bridge.model.evidence import AttendanceMonth, EvidenceLog, JobApplicationMonth, JokerUse, SickChildAbsence
@@ -81,6 +83,7 @@ __all__ = [
     "load_contracts", "load_file", "dump_contract", "dump_file", "contract_file_schema", "problems_from_error",
     "Person", "ResidencePeriod", "IncomePeriod", "Cpas", "SocialWorkerAssignment", "ThirdParty",
     "DISDecision", "ObligationAssessment", "Exemption", "NeedsAssessment", "PIISRefusal", "RefusalReview",
+    "WorkWillingnessFinding", "PreviousContract", "PartnerContract",
     "Objective", "Commitment", "EvaluationArrangement", "EncouragementPremium", "CostCoverage", "MeansChoice",
     "HostOrganisation", "CommunityServiceBlock", "StudiesBlock", "AcademicYearEvaluation", "SummerJob",
     "MaintenanceDebtorsInvestigation", "RecoveryDecision",

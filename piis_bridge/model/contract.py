@@ -33,6 +33,7 @@ from piis_bridge.model.blocks import (
 from piis_bridge.model.decision import DISDecision, NeedsAssessment, ObligationAssessment, PIISRefusal
 from piis_bridge.model.enums import ActionDomain, ContractStatus, FormTag, Orientation, PartyRole
 from piis_bridge.model.evidence import EvidenceLog
+from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.followup import (
     Appeal,
     ContractVersion,
@@ -125,6 +126,15 @@ class PIISContract(CanonicalModel):
     transfer: TransferRequest | None = None
     ri_months: list[RIMonth] = Field(default_factory=list)
     subsidy_history: list[SubsidyEntitlement] = Field(default_factory=list)
+    previous_contract: PreviousContract | None = Field(
+        default=None,
+        description="The PIIS this one follows or replaces under the same DIS decision (R-DL-01, I-02, R-SUB-13). "
+                    "None = the first PIIS of the decision",
+    )
+    partner_contract: PartnerContract | None = Field(
+        default=None,
+        description="The partner's own PIIS, for a couple on the category-3 rate (R-SUB-12). None = not recorded",
+    )
 
     @model_validator(mode="wrap")
     @classmethod

@@ -16,7 +16,17 @@ from piis_bridge.model.enums import (
     RefusalKind,
     RefusalReviewOutcome,
     RICategory,
+    WillingnessGround,
 )
+
+
+class WorkWillingnessFinding(CanonicalModel):
+    """A DIS decision that finds the person not willing to work, with its grounds (R-CS-12, R-OBL-13):
+    a refused community service can never be the sole ground, since community service is never imposed."""
+
+    found_on: date
+    grounds: list[WillingnessGround] = Field(min_length=1, description="Every ground the decision relies on")
+    motivation: str | None = None
 
 
 class DISDecision(CanonicalModel):
@@ -31,6 +41,17 @@ class DISDecision(CanonicalModel):
     ri_start_date: date
     ri_end_date: date | None = None
     piis_clause: PIISClause = PIISClause.NONE
+    reviews_decision_id: str | None = Field(
+        default=None,
+        description="This decision reviews a running grant (id of the reviewed decision): the RI has run since "
+                    "ri_start_date without interruption, so the 3-month look-back of R-OBL-03 sees it. "
+                    "None = a new grant",
+    )
+    unwilling_to_work: WorkWillingnessFinding | None = Field(
+        default=None,
+        description="The decision finds the person not willing to work, with its grounds (R-CS-12, R-OBL-13). "
+                    "None = no such finding recorded",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> DISDecision:
@@ -67,6 +88,12 @@ class ObligationAssessment(CanonicalModel):
     assessed_on: date | None = None
     optional_piis_decision_date: date | None = Field(
         default=None, description="When an optional PIIS is decided, the 3 months run from here [002 L619]"
+    )
+    request_date: date | None = Field(
+        default=None,
+        description="When the person or the CPAS asked for a PIIS (REQUEST_BY_PERSON / REQUEST_BY_CPAS, R-OBL-04). "
+                    "For a person already on the RI, when only the request makes the PIIS mandatory, the 3 months "
+                    "run from this day (R-DL-01). None = not recorded: the DIS decision date is used",
     )
     exemption: Exemption | None = None
 

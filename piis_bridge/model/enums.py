@@ -268,3 +268,21 @@ class VolunteerAllowanceRegime(StrEnum):
 
     FLAT_RATE = "FLAT_RATE"
     ACTUAL_COSTS = "ACTUAL_COSTS"
+
+
+class WillingnessGround(StrEnum):
+    """Why a DIS decision finds the person not willing to work (R-CS-12, R-OBL-13)."""
+
+    REFUSED_SUITABLE_JOB = "REFUSED_SUITABLE_JOB"
+    NO_JOB_SEARCH = "NO_JOB_SEARCH"
+    REFUSED_TRAINING = "REFUSED_TRAINING"
+    PIIS_BREACH = "PIIS_BREACH"
+    REFUSED_COMMUNITY_SERVICE = "REFUSED_COMMUNITY_SERVICE"
+    OTHER = "OTHER"
+
+
+class ContractRelation(StrEnum):
+    """How a contract relates to an earlier PIIS under the same DIS decision (R-DL-01, I-02, R-SUB-13)."""
+
+    FOLLOWS = "FOLLOWS"  # a second PIIS after the first one ended
+    REPLACES_NON_COMPLIANT = "REPLACES_NON_COMPLIANT"  # concluded after an inspection found the first non-compliant

@@ -40,3 +40,8 @@ class SubsidyEntitlement(CanonicalModel):
     social_inquiry_report_ref: str | None = None
     motivated_decision_ref: str | None = None
     couple_category3_shared: bool = False
+    reimbursed_on: date | None = Field(
+        default=None,
+        description="The CPAS reimbursed this subsidy after an inspection found the PIIS non-compliant (R-SUB-13); "
+                    "whether its window stays anchored is Q-19. None = not reimbursed",
+    )

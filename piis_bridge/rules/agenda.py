@@ -23,7 +23,7 @@ from operator import attrgetter
 from typing import Any
 
 from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract, RequestedBy
-from piis_bridge.rules._deadline_math import add_months, month_index, month_span, one_day
+from piis_bridge.rules._deadline_math import add_months, one_day
 from piis_bridge.rules._issues import Due
 from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
 from piis_bridge.rules.context import RuleContext
@@ -32,7 +32,8 @@ from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.subsidies import subsidy_window_end
 from piis_bridge.rules.transfers import legal_end_date, transfer_dues
 
-__all__ = ["AgendaItem", "nth_birthday", "contract_dues", "iter_agenda", "agenda", "AGENDA_FORMAT", "agenda_json"]
+__all__ = ["AgendaItem", "nth_birthday", "contract_dues", "iter_agenda", "agenda", "AGENDA_FORMAT", "agenda_json",
+           "SigningMonth", "signing_wave"]
 
 AGENDA_FORMAT = "piis-bridge/agenda"
 _U25 = (ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT)
@@ -78,10 +79,10 @@ def _obligation_dues(
         window is None or window[0] <= birthday <= window[1])
     if signed is not None and not birthday_counts:
         return  # nothing below can produce an item: skip the obligation assessment (the costly part)
-    from piis_bridge.rules.obligation import assess_obligations
+    from piis_bridge.rules.obligation import assess_obligations, judged_on_previous
 
     ob = assess_obligations(RuleContext(c, c.decision.decision_date, settings, calendar))[0]
-    if signed is None and ob.deadline is not None and not ob.exempted:
+    if signed is None and ob.deadline is not None and not ob.exempted and not judged_on_previous(c):
         rule_id = "R-DL-01" if ob.mandatory else "R-DL-03"
         if ob.rule_set == "historical":
             rule_id = "R-DL-08"
@@ -188,8 +189,7 @@ def contract_dues(
     runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
     # The window-end event lies between the month of signature and the contract's end.
     if signed is not None and signed.replace(day=1) <= hi and runs_until >= lo:
-        kind, last_month = subsidy_window_end(contract, settings, signed=signed, moved=moved)
-        window_end = month_span(month_index(last_month))[1] if last_month is not None else None  # its last day
+        kind, window_end = subsidy_window_end(contract, settings, signed=signed, moved=moved)  # its last day
         if kind is not None and window_end is not None and kind.value != "STUDIES" and runs_until >= window_end:
             yield Due("R-SUB-09", f"{kind.value} subsidy window ends: a PROLONGATION needs a motivated decision "
                       "before then", window_end, ("subsidy_history",), deadline=False)
@@ -270,3 +270,52 @@ def agenda_json(items: Iterable[AgendaItem], start: date, end: date) -> dict[str
     return {"format": AGENDA_FORMAT, "version": 1, "from": start.isoformat(), "to": end.isoformat(),
             "count": len(rows), "items": rows}
 
+
+
+@dataclass(frozen=True, slots=True)
+class SigningMonth:
+    """One month of the signing wave: PIIS signature deadlines (R-DL-01/03/08) falling in it that are not met
+    yet, and how many of them are at risk on the reference day."""
+
+    month: date  # first day of the month
+    must_sign: int
+    at_risk: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"month": self.month.isoformat()[:7], "must_sign": self.must_sign, "at_risk": self.at_risk}
+
+
+def signing_wave(
+    contracts: Iterable[PIISContract], start: date, end: date, on: date, *,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+    settings_for: Callable[[PIISContract], RuleSettings] | None = None,
+) -> list[SigningMonth]:
+    """Per month of ``[start, end]``: how many unsigned contracts must be signed by a deadline in that month,
+    and how many of those are at risk on *on* -- the deadline has passed, or no draft has been handed over
+    and a draft handed over on *on* would end its reflection period (R-DL-04) after the deadline.  What the
+    2026 wave of new RI decisions (the unemployed excluded in waves) brings: one 3-month deadline each."""
+    from piis_bridge.rules.engine import calendar_for
+    from piis_bridge.rules.obligation import assess_obligations, judged_on_previous
+
+    counts: dict[date, list[int]] = {}
+    for contract in contracts:
+        chosen = settings_for(contract) if settings_for is not None else settings
+        if contract.signed_date is not None or judged_on_previous(contract):
+            continue
+        ob = assess_obligations(RuleContext(contract, contract.decision.decision_date, chosen,
+                                            calendar_for(chosen)))[0]
+        due = ob.deadline
+        if due is None or ob.exempted or not start <= due <= end:
+            continue
+        row = counts.setdefault(due.replace(day=1), [0, 0])
+        row[0] += 1
+        handed = contract.reflection.draft_handed_date if contract.reflection is not None else None
+        if on > due or (handed is None and add_calendar_days(on, chosen.reflection_days) > due):
+            row[1] += 1
+    months = []
+    month = start.replace(day=1)
+    while month <= end:
+        got = counts.get(month, (0, 0))
+        months.append(SigningMonth(month, got[0], got[1]))
+        month = add_months(month, 1)
+    return months

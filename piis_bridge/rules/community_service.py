@@ -154,7 +154,8 @@ def _cs_11(ctx: RuleContext) -> None:
       citation="[002 L629-631; 000 L129]", applies=_has_block)
 def _cs_12(ctx: RuleContext) -> None:
     """Community service is never imposed (R-OBL-13): both the person and the CPAS agree, or it
-    cannot be included."""
+    cannot be included.  A DIS decision finding the person unwilling to work because a community service
+    was refused is judged by R-OBL-13 (``decision.unwilling_to_work``)."""
     cs = ctx.contract.community_service
     assert cs is not None
     absent = [who for who, ok in (("the person", cs.agreed_by_person), ("the CPAS", cs.agreed_by_cpas)) if not ok]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.obligation import judged_on_previous
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
 
@@ -36,7 +37,10 @@ def _dl_01(ctx: RuleContext) -> None:
     """A mandatory PIIS (R-OBL-01..04) must be signed by ``add_months(DIS decision date, 3)``, that
     day included (D1, Q-01: 30 November -> 28 February).  A motivated exemption (R-OBL-07) lifts
     the deadline.  A signature after the deadline is an error; no signature past the deadline is
-    R-OBL-08's finding."""
+    R-OBL-08's finding.  When only a party's request makes the PIIS mandatory for a person already on
+    the RI, the 3 months run from the request (``obligation.request_date``, R-OBL-04).  A contract that
+    follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
+    is not judged on the decision's deadline again (the first contract was)."""
     ob = ctx.obligations[0]
     if not ob.mandatory or ob.deadline is None:
         return
@@ -45,13 +49,24 @@ def _dl_01(ctx: RuleContext) -> None:
         ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, _NOT_APPLICABLE, "signatures",
                      person="beneficiary")
         return
+    if judged_on_previous(c):
+        ctx.add_date("PIIS signature deadline (judged on the previous contract)", ob.deadline, _NOT_APPLICABLE,
+                     "previous_contract", person="beneficiary")
+        return
     status = ctx.deadline("PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary")
     if status is _LATE:
         assert ctx.signed_date is not None
-        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
-                 f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
-                 f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
-                 person="beneficiary")
+        asked = c.obligation.request_date
+        if asked is not None and ob.deadline == ctx.settings.month_deadline(asked, ctx.settings.piis_deadline_months) \
+                and asked > c.decision.decision_date:
+            ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
+                     f"{ob.deadline.isoformat()} (3 months after the request of {asked.isoformat()}).",
+                     "signatures", "obligation.request_date", person="beneficiary")
+        else:
+            ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
+                     f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
+                     f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
+                     person="beneficiary")
     for partner in ctx.obligations[1:]:
         if partner.mandatory and partner.deadline is not None:
             ctx.add_date("partner's PIIS signature deadline", partner.deadline, _INFO, "partner",
@@ -77,7 +92,7 @@ def _dl_02(ctx: RuleContext) -> None:
     The contract is the offer: its first trace (draft handed over, information given, or the
     signature) must fall on or before ``add_months(decision, 3)``."""
     ob = ctx.obligations[0]
-    if ob.age_on_reference >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
+    if ob.age >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
         return  # not mandatory for an under-25: already in work with an RI top-up (R-OBL-06)
     due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months)
     status = ctx.deadline("job or PIIS offer deadline (under 25)", due, _offered_date(ctx), "reflection",
@@ -162,7 +177,7 @@ def _dl_05(ctx: RuleContext) -> None:
 
 @rule("R-DL-06", title="Exam results sent within 7 working days", severity=Severity.LEGAL,
       citation="[002 L279; Model A 004 L5255]", applies=lambda c: c.studies is not None,
-      parameters=("exam_results_working_days", "q16_exam_clock_start"))
+      parameters=("exam_results_working_days",))
 def _dl_06(ctx: RuleContext) -> None:
     """In a studies PIIS the student sends the exam results to the CPAS within 7 working days of
     their publication (Q-16); the CPAS then evaluates the academic year (R-STU-07/08)."""

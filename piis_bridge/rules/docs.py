@@ -71,9 +71,9 @@ piis-bridge rules docs > docs/rules.md
 
 Benchmark (not a test): `.venv/bin/python benchmarks/bench_rules.py` judges 100,000 contracts
 generated from the examples on one core (`-n` for fewer, `--by-family` for the time per rule family).
-Measured on 2026-11-22 on the shared 2-core development machine (load average 2.5-6, where
-`python -m timeit "sum(range(1000))"` takes 27.5 us): 100,000 contracts in 85 s of CPU (168 s wall),
-i.e. ~850 us per contract; subsidies (~240 us) and inspection (~150 us) are the largest families.
+Measured on 2026-12-06 after issue 18 (149 rules, R-SUB-17 included) on the shared 2-core development
+machine under a load average of 9-12: 100,000 contracts in 23.6 s of CPU (78 s wall), i.e. ~236 us per
+contract (2026-11-22, before the speed-ups: 85 s of CPU, ~850 us per contract).
 
 `rules check` exits **1** when any contract has a legal error (a finding of level `error`, or a
 rule that failed), **2** when there is no legal error but some input could not be read or
@@ -135,7 +135,7 @@ Stable: fields are only ever added; a breaking change bumps `version`.
       "obligations": [{{"person": "beneficiary", "mandatory": true,
                        "bases": ["U25_EMPLOYMENT_PROJECT", "NO_DIS_LAST_3M"],
                        "legal_basis": "R-OBL-02 [...]; R-OBL-03 [...]", "age_on_reference": 23,
-                       "age_reference_date": "2026-06-15", "exempted": false, "deadline": "2026-09-15",
+                       "age": 23, "age_reference_date": "2026-06-15", "exempted": false, "deadline": "2026-09-15",
                        "rule_set": "2016", "notes": []}}],
       "subsidy": null,
       "sections": {{"content": {{"complete": true, "missing": []}}}},
@@ -148,13 +148,38 @@ Stable: fields are only ever added; a breaking change bumps `version`.
 
 - `level`: `error` | `warning` | `info`; `severity`: the rule's code `L` | `A` | `X` | `H` | `L/A`.  `person`: `beneficiary` | `partner` | null.
 - `findings[].fields`: paths in the canonical contract (`commitments[0].objective_ids`).
-- `subsidy`: the subsidy schedule (R-SUB) when it applies: `type`, `window_start`, `window_end`,
+- `obligations[].age`: the age on `age_reference_date` (the Q-03 date: the DIS decision by default), not on the
+  report's `reference_date`; `age_on_reference` is its former name, kept with the same value (deprecated).
+- `subsidy`: the subsidy schedule (R-SUB) when it applies: `type`, `window_start` (first day of the first month),
+  `window_end` (last day of the last month: one convention with R-SUB-07's "window ends" date),
   `months[]` (`month`, `covered_by_piis`, `project_running`, `ri_amount_cents`, `subsidy_cents`),
   `total_cents`, `budget_article`, `notes`.
 - `sections.content`: inspection item I-03 (R-CNT-17): `complete` and each missing mention
   (`rule_id`, `fields`, `level`).  Other areas add their own sections.
 - No NISS and no name ever appears: contracts are named by id, people by role.
 """
+
+
+def _rate_tables(settings: RuleSettings) -> list[str]:
+    """The dated subsidy-rate tables (R-SUB-17) with their status and sources: the law of 2026-2028."""
+    out = ["## The law of 2026-2028: PIIS subsidy rate by the CPAS's PIIS share (R-SUB-17)\n",
+           "The federal reform limits unemployment benefits in time; the excluded come to the CPAS in waves (about "
+           "25,000 people on 2026-01-01, 42,000 on 03-01, 45,000 on 04-01, 40,000 on 07-01, 17,000 on 2027-07-01). "
+           "The CPAS compensation law raises the federal share of the RI for them and, from 2028-01-01, replaces the "
+           "flat PIIS subsidy by a rate per calendar year set by the share of the CPAS's RI beneficiaries who have a "
+           "PIIS.  The tiers are configuration (`subsidy_rate_tables`), dated, with their status: **announced** "
+           "until the implementing decree confirms them.  Facts before a table's date keep today's rules.  "
+           "`piis-bridge rules share --cpas INS` projects the share, the tier and the subsidy difference "
+           "(docs/rules-more.md); `rules agenda --by-month` counts the signing deadlines of the 2026 wave.\n"]
+    for table in settings.subsidy_rate_tables:
+        out.append(f"From {table.valid_from.isoformat()} (status: **{table.status}**):\n")
+        out.append("| Share of RI beneficiaries with a PIIS | Subsidy rate |\n|---|---|")
+        for tier in table.tiers:
+            out.append(f"| from {tier.min_share_percent:g}% | {tier.rate_basis_points / 100:g}% |")
+        out.append("\nSources:\n")
+        out.extend(f"- {source}" for source in table.sources)
+        out.append("")
+    return out
 
 
 def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None) -> str:
@@ -183,6 +208,7 @@ def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None
         out.append("")
         out.append(r.doc.strip())
         out.append("")
+    out.extend(_rate_tables(settings))
     out.append("## Settings (`RuleSettings`)\n")
     out.append("Legal values (rules.md 2.0), the defaults for the open questions (Q-xx, rules.md 2.15) and the "
                "local-policy parameters (Appendix B, `local_*`: not applied until set).  Per CPAS: "

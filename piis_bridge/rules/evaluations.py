@@ -280,6 +280,8 @@ def _eva_07(ctx: RuleContext) -> None:
 
     - each recorded report needs both syntheses (error) and, advisory, the president's sign-off
       (C-11: a head of the social service starts the evaluation, the president signs it off);
+    - the employment results are counted (``persons_found_work``, ``contracts_ended_in_work``): the
+      report states the counts when recorded (info; not recorded: judged as before);
     - from the first recorded year on, every calendar year in which this contract ran needs its global
       evaluation.  The seeds give no date; the engine's reading [ASSUMPTION] is that the evaluation of
       year Y, which needs Y's results, is due by 31 December of Y+1 (a deadline in the report for each
@@ -299,6 +301,16 @@ def _eva_07(ctx: RuleContext) -> None:
         if r.president_signoff_date is None:
             ctx.warning(f"Contract {ctx.cid}: the CPAS's annual report {r.year} is not signed off by the president.",
                         f"{where}.president_signoff_date")
+        if r.persons_found_work is not None or r.contracts_ended_in_work is not None:
+            counts = []
+            if r.persons_found_work is not None:
+                of = f" of {r.persons_counted}" if r.persons_counted is not None else ""
+                counts.append(f"{r.persons_found_work}{of} person(s) found work")
+            if r.contracts_ended_in_work is not None:
+                of = f" of {r.contracts_counted}" if r.contracts_counted is not None else ""
+                counts.append(f"{r.contracts_ended_in_work}{of} contract(s) ended in a job")
+            ctx.info(f"Contract {ctx.cid}: employment results of the CPAS's annual report {r.year}: "
+                     f"{', '.join(counts)}.", f"{where}.persons_found_work")
     first = max(min(by_year), c.start_date.year)
     for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
         due = date(year + 1, 12, 31)

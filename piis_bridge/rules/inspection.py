@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from piis_bridge.model import EvaluationMode, PartyRole, PIISContract, WorkerRole
+from piis_bridge.model import ContractRelation, EvaluationMode, PartyRole, PIISContract, WorkerRole
+from piis_bridge.rules.obligation import judged_on_previous
 from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import iso
 from piis_bridge.rules.registry import Severity, document, rule
@@ -98,6 +99,7 @@ _PASS = ItemStatus.PASS.value
 _WARN = ItemStatus.WARNING.value
 _NA = ItemStatus.NOT_APPLICABLE.value
 _NOT_RECORDED = ItemStatus.NOT_RECORDED.value
+_REPLACES = ContractRelation.REPLACES_NON_COMPLIANT
 _ERROR, _WARNING = Level.ERROR, Level.WARNING
 _IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 _BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
@@ -201,6 +203,13 @@ def _items(
         add((1, _NA, ["optional PIIS without a decision to conclude one: no deadline"], []))
     elif ob is not None and ob.exempted:
         add((1, _NA, ["motivated exemption: no deadline"], []))
+    elif c.previous_contract is not None and judged_on_previous(c):
+        prev = c.previous_contract
+        if prev.relation is _REPLACES:
+            add((1, _NA, [f"replaces contract {prev.contract_id}, found non-compliant: the new compliant contract "
+                          "ends the reimbursement (R-SUB-13)"], []))
+        else:
+            add((1, _NA, [f"follows contract {prev.contract_id}: the decision's deadline was judged on it"], []))
     else:
         found = []
         missing = []

@@ -235,7 +235,9 @@ def _loc_09(ctx: RuleContext) -> None:
     for i, s in enumerate(ctx.contract.sanctions):
         if s.is_recidivism:
             continue
-        expected = add_months(s.start_date, months) - _DAY
+        expected = add_months(s.start_date, months)
+        if ctx.settings.q12_one_month_inclusive_end:
+            expected = expected - _DAY
         if s.end_date != expected:
             ctx.flag(f"Contract {ctx.cid}: first sanction {s.sanction_id} runs {s.start_date.isoformat()} to "
                      f"{s.end_date.isoformat()}; this CPAS's automatic first sanction is {months} month(s) (to "

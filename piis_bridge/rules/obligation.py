@@ -11,12 +11,15 @@ from __future__ import annotations
 from datetime import date
 
 from piis_bridge.model import (
+    ContractRelation,
     EmploymentStatus,
+    IncomeKind,
     ObligationAssessment,
     ObligationBasis,
     Person,
     PIISContract,
     RefusalReviewOutcome,
+    WillingnessGround,
 )
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
@@ -24,7 +27,8 @@ from piis_bridge.rules.registry import Era, Severity, document, rule
 from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constructor
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
-__all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date"]
+__all__ = ["assess_obligations", "derive_bases", "had_dis_in_lookback", "age_reference_date", "deadline_event",
+           "judged_on_previous"]
 
 _U25 = (ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT)
 _REQUESTS = (ObligationBasis.REQUEST_BY_PERSON, ObligationBasis.REQUEST_BY_CPAS)
@@ -48,6 +52,9 @@ _STUDENT = EmploymentStatus.STUDENT_FULLTIME
 _AGE_AT_REQUEST = AgeReference.REQUEST
 _AGE_AT_SIGNATURE = AgeReference.SIGNATURE
 _LOOKBACK_FROM_REQUEST = LookbackAnchor.REQUEST
+_RI = IncomeKind.RI
+_REFUSED_CS = WillingnessGround.REFUSED_COMMUNITY_SERVICE
+_REPLACES = ContractRelation.REPLACES_NON_COMPLIANT
 
 
 def age_reference_date(contract: PIISContract, settings: RuleSettings) -> date:
@@ -72,11 +79,17 @@ def had_dis_in_lookback(person: Person, contract: PIISContract, settings: RuleSe
     """R-OBL-03: any DIS (RI, art. 60, employment through the CPAS) in the months before the anchor.
 
     The RI granted by this very decision is not "previous" DIS: periods that start on or after the
-    decision's RI start date are ignored.
+    decision's RI start date are ignored -- unless the decision reviews a running grant
+    (``decision.reviews_decision_id``): then the RI has run since ``ri_start_date`` (the original start)
+    and, started before the anchor, it is DIS in the look-back (a continuing beneficiary is not new).
     """
     anchor = _lookback_anchor(contract, settings)
     window_start = add_months(anchor, -settings.new_beneficiary_lookback_months)
     current_start = contract.decision.ri_start_date
+    if contract.decision.reviews_decision_id is not None and person is contract.beneficiary \
+            and current_start < anchor and _RI in settings.dis_kinds_for_lookback:
+        # A review of a running grant: the RI has run since its original start, through the look-back.
+        return True
     for period in person.dis_history:
         if period.kind not in settings.dis_kinds_for_lookback:
             continue
@@ -120,14 +133,32 @@ def _derive(person: Person, contract: PIISContract, settings: RuleSettings, is_b
     return bases, notes
 
 
+def deadline_event(contract: PIISContract, assessment: ObligationAssessment | None, by_request_only: bool) -> date:
+    """The day the 3 months of a mandatory PIIS run from (since the reform): the DIS decision (R-DL-01),
+    or, when only a party's request makes it mandatory for a person already on the RI, the request
+    (R-OBL-04: the obligation is born on that day, ``obligation.request_date``)."""
+    decided = contract.decision.decision_date
+    if by_request_only and assessment is not None and assessment.request_date is not None \
+            and assessment.request_date > decided:
+        return assessment.request_date
+    return decided
+
+
+def judged_on_previous(contract: PIISContract) -> bool:
+    """The decision's signing deadline was judged on an earlier contract (``previous_contract``): this one
+    follows a signed PIIS, or replaces one an inspection found non-compliant (R-DL-01, I-02, R-SUB-13)."""
+    prev = contract.previous_contract
+    return prev is not None and (prev.relation is _REPLACES or prev.signed_date is not None)
+
+
 def _deadline(contract: PIISContract, settings: RuleSettings, mandatory: bool, historical: bool,
-              optional_decision: date | None) -> date | None:
+              optional_decision: date | None, anchor: date | None = None) -> date | None:
     d = contract.decision
     months = settings.piis_deadline_months
     if mandatory:
         if historical:  # R-DL-08: before the reform the 3 months ran from the request
             return settings.month_deadline(d.request_date or d.decision_date, months)
-        return settings.month_deadline(d.decision_date, months)
+        return settings.month_deadline(anchor or d.decision_date, months)
     if optional_decision is not None:  # R-DL-03
         return settings.month_deadline(optional_decision, months)
     return None
@@ -158,6 +189,7 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         ref = age_reference_date(contract, settings)
     age = age_on(person.birth_date, ref)
     bases, notes = _derive(person, contract, settings, role == "beneficiary", historical, age)
+    by_request_only = not bases
     if assessment is not None:
         for basis in assessment.basis:
             if basis in _REQUESTS and basis not in bases:
@@ -173,12 +205,14 @@ def _assess(person: Person, role: str, contract: PIISContract, settings: RuleSet
         "bases": bases_t,
         "legal_basis": _legal_basis(bases_t, historical),
         "age_on_reference": age,
+        "age": age,
         "age_reference_date": ref,
         "exempted": exempted,
         # Without the partner's own assessment the beneficiary's decision to conclude an optional PIIS
         # is used, as before the partner's record existed.
         "deadline": _deadline(contract, settings, mandatory, historical,
-                              (assessment or contract.obligation).optional_piis_decision_date),
+                              (assessment or contract.obligation).optional_piis_decision_date,
+                              deadline_event(contract, assessment, by_request_only) if mandatory else None),
         "rule_set": "historical" if historical else "2016",
         "notes": tuple(notes),
     })
@@ -235,9 +269,9 @@ def _obl_01(ctx: RuleContext) -> None:
     of the equity-acceptance decision."""
     c, ob = ctx.contract, _beneficiary(ctx)
     for one, rec, where, _ in _recorded(ctx):
-        if _U25_STUDIES in rec.basis and one.age_on_reference >= ctx.settings.age_threshold:
+        if _U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
             ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the {one.person} was "
-                     f"{one.age_on_reference} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
+                     f"{one.age} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
                      person=one.person)
     if (_U25_STUDIES in ob.bases and c.studies is not None
             and c.studies.equity_acceptance_decision_date is None):
@@ -253,9 +287,9 @@ def _obl_02(ctx: RuleContext) -> None:
     recorded basis that the age contradicts, for the beneficiary and for a partner whose own
     assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
     for ob, rec, where, _ in _recorded(ctx):
-        if _U25_EMPLOYMENT in rec.basis and ob.age_on_reference >= ctx.settings.age_threshold:
+        if _U25_EMPLOYMENT in rec.basis and ob.age >= ctx.settings.age_threshold:
             ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
-                     f"{ob.person} was {ob.age_on_reference} on {ob.age_reference_date.isoformat()}.",
+                     f"{ob.person} was {ob.age} on {ob.age_reference_date.isoformat()}.",
                      f"{where}.basis", person=ob.person)
 
 
@@ -282,7 +316,9 @@ def _obl_03(ctx: RuleContext) -> None:
 def _obl_04(ctx: RuleContext) -> None:
     """When the person or the CPAS asks for a PIIS it becomes mandatory (REQUEST_BY_PERSON /
     REQUEST_BY_CPAS).  A request can only be known from the record; the report states it (for the
-    partner too when the partner's own assessment records a request, R-OBL-09)."""
+    partner too when the partner's own assessment records a request, R-OBL-09).  For a person already on
+    the RI whom only the request obliges, the 3 months run from the request (``obligation.request_date``,
+    when after the DIS decision), not from the old decision."""
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
@@ -365,9 +401,11 @@ def _person(ob: PersonObligation) -> dict[str, str]:
 def _obl_08(ctx: RuleContext) -> None:
     """A mandatory PIIS that is not signed by its deadline (R-DL-01) and is not covered by a
     motivated exemption is non-compliant (inspection items I-02 and I-06 fail).  Raised once the
-    deadline has passed on the reference date; a late signature is reported by R-DL-01."""
+    deadline has passed on the reference date; a late signature is reported by R-DL-01.  A contract that
+    follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
+    is not judged again on the decision's deadline."""
     c, ob = ctx.contract, _beneficiary(ctx)
-    if ob.mandatory and not ob.exempted and ob.deadline is not None:
+    if ob.mandatory and not ob.exempted and ob.deadline is not None and not judged_on_previous(c):
         if ctx.signed_date is None and ctx.on > ob.deadline:
             ctx.flag(f"Contract {ctx.cid}: the PIIS is mandatory ({', '.join(b.value for b in ob.bases)}), "
                      f"was not signed by {ob.deadline.isoformat()} and no motivated exemption is recorded.",
@@ -470,10 +508,33 @@ def _obl_12(ctx: RuleContext) -> None:
                  person="beneficiary")
 
 
-document("R-OBL-13", title="Community service is never imposed", severity=Severity.LEGAL,
-         citation="[000 L129; 002 L629-631]",
-         doc="""Community service needs the agreement of both the person and the CPAS.  Checked on the
-         contract by R-CS-12.""")
+def _unwilling(c: PIISContract) -> bool:
+    return c.decision.unwilling_to_work is not None
+
+
+@rule("R-OBL-13", title="Community service is never imposed", severity=Severity.LEGAL,
+      citation="[000 L129; 002 L629-631]", applies=_unwilling)
+def _obl_13(ctx: RuleContext) -> None:
+    """Community service needs the agreement of both the person and the CPAS (checked on the contract by
+    R-CS-12).  So refusing a community service can never ground a finding that the person is not willing
+    to work: a DIS decision that finds the person unwilling (``decision.unwilling_to_work``) on that sole
+    ground is an error; with other grounds, the refusal is noted as one that cannot count (warning)."""
+    finding = ctx.contract.decision.unwilling_to_work
+    assert finding is not None
+    grounds = finding.grounds
+    if _REFUSED_CS not in grounds:
+        return
+    when = finding.found_on.isoformat()
+    if all(g is _REFUSED_CS for g in grounds):
+        ctx.flag(f"Contract {ctx.cid}: the DIS decision of {when} finds the person not willing to work on the sole "
+                 "ground of a refused community service; community service is never imposed.",
+                 "decision.unwilling_to_work.grounds", person="beneficiary")
+    else:
+        ctx.warning(f"Contract {ctx.cid}: the DIS decision of {when} counts a refused community service among its "
+                    "grounds of unwillingness to work; that refusal cannot count, the other grounds must carry "
+                    "the decision.", "decision.unwilling_to_work.grounds", person="beneficiary")
+
+
 document("R-OBL-14", title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016", severity=Severity.LEGAL,
          citation="[002 L584-586]", era=Era.HISTORICAL,
          doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is

@@ -126,8 +126,10 @@ class PersonObligation(_Out):
     mandatory: bool
     bases: tuple[ObligationBasis, ...] = Field(description="Why it is mandatory; empty when optional.")
     legal_basis: str = Field(description="Rule ids and citations the conclusion rests on.")
-    age_on_reference: int
-    age_reference_date: date
+    age_on_reference: int = Field(description="Deprecated name of ``age`` (the same value): the age on "
+                                              "age_reference_date, not on the report's reference_date")
+    age: int = Field(description="The person's age on age_reference_date (Q-03: the DIS decision date by default)")
+    age_reference_date: date = Field(description="The day 'under 25' is judged on (Q-03)")
     exempted: bool = Field(description="A motivated health/equity decision covers it (R-OBL-07).")
     deadline: date | None = Field(description="Latest signature date (R-DL-01/03/08); None when optional and not decided.")
     rule_set: str = Field(description="'2016' or 'historical' (R-GEN-05).")
@@ -146,8 +148,8 @@ class SubsidySchedule(_Out):
     """Filled by the subsidy rules (R-SUB); None when they do not apply."""
 
     type: SubsidyType | None
-    window_start: date | None = None
-    window_end: date | None = None
+    window_start: date | None = Field(default=None, description="First day of the window's first month")
+    window_end: date | None = Field(default=None, description="Last day of the window's last month")
     months: tuple[SubsidyMonthLine, ...] = ()
     total_cents: int = 0
     budget_article: str | None = None

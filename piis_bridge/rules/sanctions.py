@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from piis_bridge.model import PartyRole, PIISContract, SanctionDecision
 from piis_bridge.rules._deadline_math import add_months, first_day_of_month_after, one_day
-from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
+from piis_bridge.rules.settings import DEFAULT_SETTINGS, RecidivismAnchor, RuleSettings
 
 if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
@@ -49,6 +49,7 @@ HISTORICAL_START_MONTH = 2
 [004 L204-205; Model A 004 L5423-5429].  A fixed historical fact, not a setting."""
 
 _UNKNOWN: Any = object()  # "not given": None is a meaningful signature date (not signed)
+_FROM_BREACH, _FROM_EXECUTION = RecidivismAnchor.PREVIOUS_BREACH, RecidivismAnchor.PREVIOUS_EXECUTION
 
 REGISTERED_LETTER = "REGISTERED_LETTER"
 """R-SAN-14: the warning channel the model records for a registered letter (``Warning.channel``)."""
@@ -68,16 +69,20 @@ class SanctionLimits:
     sursis_latest_application: date
     appeal_deadline: date | None
 
+    inclusive_end: bool = True  # Q-12 (``q12_one_month_inclusive_end``)
+
     def max_end(self, start: date) -> date:
-        return add_months(start, self.max_months) - one_day
+        return max_end_date(start, self.max_months, self.inclusive_end)
 
 
 # --- pure date computations ---------------------------------------------------------------
 
-def max_end_date(start: date, months: int) -> date:
+def max_end_date(start: date, months: int, inclusive_end: bool = True) -> date:
     """R-SAN-06/07 with Q-12: a suspension of *months* months starting on *start* ends at the latest
-    the day before the same day-of-month *months* later (D1, clamped)."""
-    return add_months(start, months) - one_day
+    the day before the same day-of-month *months* later (D1, clamped); with *inclusive_end* false
+    (``q12_one_month_inclusive_end``), on that day itself."""
+    end = add_months(start, months)
+    return end - one_day if inclusive_end else end
 
 
 def latest_start_date(decision_date: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
@@ -92,8 +97,26 @@ def sursis_latest_application(decision_date: date, settings: RuleSettings = DEFA
 
 
 def recidivism_window_end(previous_decision: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
-    """R-SAN-07 with Q-05: a new decision on or before this day is a repeat offence 'within a year'."""
+    """R-SAN-07 with Q-05: a new decision (or breach, per ``q05_recidivism_anchor``) on or before this
+    day is a repeat offence 'within a year' of *previous_decision* (the anchor date)."""
     return add_months(previous_decision, settings.recidivism_window_months)
+
+
+def recidivism_anchor(sanction: SanctionDecision, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
+    """Q-05: the day a sanction's recidivism year is counted from."""
+    anchor = settings.q05_recidivism_anchor
+    if anchor is _FROM_BREACH:
+        return sanction.breach_date or sanction.decision_date
+    if anchor is _FROM_EXECUTION:
+        return sanction.end_date
+    return sanction.decision_date
+
+
+def _repeat_point(sanction: SanctionDecision, settings: RuleSettings) -> date:
+    """Q-05: the day of the new sanction compared with the window (its breach under PREVIOUS_BREACH)."""
+    if settings.q05_recidivism_anchor is _FROM_BREACH:
+        return sanction.breach_date or sanction.decision_date
+    return sanction.decision_date
 
 
 def appeal_deadline(received: date, settings: RuleSettings = DEFAULT_SETTINGS) -> date:
@@ -101,6 +124,34 @@ def appeal_deadline(received: date, settings: RuleSettings = DEFAULT_SETTINGS) -
     person received the decision (``notification_received_date``), or, when that is not recorded,
     the notification date standing in for it."""
     return add_months(received, settings.appeal_deadline_months)
+
+
+def _justified_absences(c: PIISContract, s: SanctionDecision, where: str, f: str) -> Iterator[Issue]:
+    """R-SAN-01 weighed against the evidence (``contract.evidence``): the breach day is a sick-child
+    absence with its certificate (and no partner present to look after the child), or every absence in
+    the attendance lists of the breach month is justified by a certificate.  Only a dated breach
+    (``breach_date``) can be matched; partly unjustified months are left to the committee's judgement."""
+    assert s.breach_date is not None and c.evidence is not None
+    day = s.breach_date
+    for i, a in enumerate(c.evidence.sick_child_absences):
+        if a.absent_on == day and a.certificate_received_date is not None and a.partner_present is not True:
+            yield Issue("R-SAN-01", f"{where}: the breach of {day.isoformat()} is an absence for a sick child "
+                        f"justified by a certificate received on {a.certificate_received_date.isoformat()}; a "
+                        "justified absence is not a breach without a legitimate reason",
+                        (f"{f}.breach_date", f"evidence.sick_child_absences[{i}]"))
+    month = day.replace(day=1)
+    lists = [(i, a) for i, a in enumerate(c.evidence.attendance) if a.month == month]
+    if lists and all(a.sessions_attended + a.sessions_justified >= a.sessions_planned for _, a in lists) \
+            and any(a.sessions_justified for _, a in lists):
+        justified = sum(a.sessions_justified for _, a in lists)
+        yield Issue("R-SAN-01", f"{where}: the attendance lists of {month.isoformat()[:7]} record every absence "
+                    f"({justified}) as justified by a certificate; a justified absence is not a breach without a "
+                    "legitimate reason", (f"{f}.breach_date", *(f"evidence.attendance[{i}]" for i, _ in lists)))
+
+
+def _sursis_broken(sanction: SanctionDecision) -> bool:
+    """The sanction is applied (or to be applied) because its sursis condition was broken (R-SAN-09)."""
+    return sanction.sursis is not None and sanction.sursis.breach_date is not None
 
 
 def _previous(contract: PIISContract, sanction: SanctionDecision) -> SanctionDecision | None:
@@ -115,7 +166,8 @@ def _valid_recidivism(contract: PIISContract, sanction: SanctionDecision, settin
     previous = _previous(contract, sanction)
     return (
         previous is not None
-        and previous.decision_date < sanction.decision_date <= recidivism_window_end(previous.decision_date, settings)
+        and previous.decision_date < sanction.decision_date
+        and _repeat_point(sanction, settings) <= recidivism_window_end(recidivism_anchor(previous, settings), settings)
     )
 
 
@@ -134,7 +186,7 @@ def sanction_limits(
     """
     previous = next((s for s in contract.sanctions if s.sanction_id == previous_sanction_id), None)
     recidivism = previous is not None and previous.decision_date < decision_date <= recidivism_window_end(
-        previous.decision_date, settings)
+        recidivism_anchor(previous, settings), settings)
     return SanctionLimits(
         decision_date=decision_date,
         recidivism=recidivism,
@@ -145,6 +197,7 @@ def sanction_limits(
         recidivism_window_end=recidivism_window_end(decision_date, settings),
         sursis_latest_application=sursis_latest_application(decision_date, settings),
         appeal_deadline=appeal_deadline(notification_date, settings) if notification_date else None,
+        inclusive_end=settings.q12_one_month_inclusive_end,
     )
 
 
@@ -195,6 +248,10 @@ def _one_sanction(
             when = f"the signature of {signed.isoformat()}" if signed else "any signature"
             yield Issue("R-SAN-01", f"{where}: the breach of {s.breach_date.isoformat()} comes before {when}; "
                         "the obligation was not agreed in the PIIS when it was breached", (f"{f}.breach_date",))
+
+    # R-SAN-01: absences the evidence records as justified are not breached "without a legitimate reason".
+    if s.breach_date is not None and c.evidence is not None:
+        yield from _justified_absences(c, s, where, f)
 
     # R-SAN-02: a legitimate reason or a CPAS failure blocks any sanction.
     if s.legitimate_reason_found:
@@ -261,7 +318,7 @@ def _one_sanction(
                         f"(decided {when}) is not within one year before this decision; the 1-month "
                         "maximum applies", (f"{f}.is_recidivism", f"{f}.previous_sanction_id"))
     months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
-    latest_end = max_end_date(s.start_date, months)
+    latest_end = max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end)
     if s.end_date > latest_end:
         rule = "R-SAN-07" if repeat else "R-SAN-06"
         yield Issue(rule, f"{where}: the suspension runs to {s.end_date.isoformat()}, beyond the "
@@ -275,11 +332,21 @@ def _one_sanction(
                         f"day of the 2nd month after the decision ({expected.isoformat()}), not "
                         f"{s.start_date.isoformat()}", (f"{f}.start_date",))
     else:
-        latest = latest_start_date(s.decision_date, settings)
-        if s.start_date > latest:
-            yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, after the latest allowed "
-                        f"start {latest.isoformat()} (first day of the 3rd month after the decision)",
-                        (f"{f}.start_date",))
+        if _sursis_broken(s):
+            # Applied because the sursis condition was broken: its start is judged by R-SAN-09's latest
+            # application date, not by the start window of an ordinary decision.
+            latest = sursis_latest_application(s.decision_date, settings)
+            if s.start_date > latest:
+                yield Issue("R-SAN-09", f"{where}: the suspended sanction starts on {s.start_date.isoformat()}, "
+                            f"after the latest date {latest.isoformat()} to apply it (first day of the "
+                            f"{settings.sursis_latest_application_month}th month after the decision)",
+                            (f"{f}.start_date",))
+        else:
+            latest = latest_start_date(s.decision_date, settings)
+            if s.start_date > latest:
+                yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, after the latest allowed "
+                            f"start {latest.isoformat()} (first day of the 3rd month after the decision)",
+                            (f"{f}.start_date",))
         if s.notification_date is not None:
             if s.start_date <= s.notification_date:
                 yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, not after the "
@@ -325,8 +392,9 @@ def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SE
         f = f"sanctions[{i}]"
         label = f"sanction {s.sanction_id}"
         if s.decision_date >= settings.reform_date:
-            yield Due("R-SAN-08", f"{label}: latest allowed start", latest_start_date(s.decision_date, settings),
-                      (f"{f}.start_date",), done=s.start_date)
+            if not _sursis_broken(s):  # a broken sursis: R-SAN-09's latest application date below
+                yield Due("R-SAN-08", f"{label}: latest allowed start", latest_start_date(s.decision_date, settings),
+                          (f"{f}.start_date",), done=s.start_date)
             yield Due("R-SAN-08", f"{label}: notify the decision (the day before the start at the latest)",
                       s.start_date - one_day, (f"{f}.notification_date",), done=s.notification_date)
         else:
@@ -337,9 +405,11 @@ def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SE
         months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
         yield Due("R-SAN-07" if repeat else "R-SAN-06",
                   f"{label}: latest allowed end ({months} month{'s' if months > 1 else ''})",
-                  max_end_date(s.start_date, months), (f"{f}.end_date",), done=s.end_date)
+                  max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end), (f"{f}.end_date",),
+                  done=s.end_date)
         yield Due("R-SAN-07", f"{label}: a new sanction decided until this day is a repeat offence",
-                  recidivism_window_end(s.decision_date, settings), (f"{f}.decision_date",), deadline=False)
+                  recidivism_window_end(recidivism_anchor(s, settings), settings), (f"{f}.decision_date",),
+                  deadline=False)
         if s.sursis is not None:
             yield Due("R-SAN-09", f"{label}: sursis period ends", s.sursis.period_end, (f"{f}.sursis.period_end",),
                       deadline=False)
@@ -396,7 +466,9 @@ rule("R-SAN-01", title="Only an obligation agreed in the PIIS and breached witho
     A sanction may only target an obligation of the beneficiary agreed in the signed PIIS.  Checked:
     the warning names the breached commitments, they are the person's own (not the CPAS's or a third
     party's), and a contract was signed before the warning and, when the breach is dated
-    (``breach_date``), on or before the breach (REQ-10: no retroactive obligation).
+    (``breach_date``), on or before the breach (REQ-10: no retroactive obligation).  A dated breach is
+    weighed against the evidence: a sick-child absence that day with its certificate, or attendance
+    lists of that month whose every absence is justified, is a legitimate reason (error).
     """))
 rule("R-SAN-02", title="Legitimate reason or CPAS failure: no sanction", severity=Severity.LEGAL,
      citation="[000 L154; Model A 004 L5409-5410]", **_SAN)(_doc(_check, """
@@ -430,7 +502,8 @@ rule("R-SAN-07", title="Repeat offence within a year: at most 3 months", severit
      parameters=("sanction_recidivism_max_months", "recidivism_window_months", "q05_recidivism_anchor"),
      **_SAN)(_doc(_check, """
     A repeat offence is recognised when ``previous_sanction_id`` names an earlier sanction whose decision
-    is at most 12 months (D1) before this decision (Q-05).  Then ``end_date <= add_months(start_date, 3) -
+    is at most 12 months (D1) before this decision (Q-05 default; ``q05_recidivism_anchor`` may count the
+    year from breach to breach, or from the end of the previous sanction's execution).  Then ``end_date <= add_months(start_date, 3) -
     1 day``; a sanction marked as a repeat offence outside that year falls back to the 1-month maximum.
     """))
 rule("R-SAN-08", title="Start between the day after notification and the 1st day of the 3rd month",
@@ -438,7 +511,8 @@ rule("R-SAN-08", title="Start between the day after notification and the 1st day
      **_SAN)(_doc(_check, """
     Decisions since 2016-11-01: ``notification_date < start_date <= first day of month(decision) + 3``
     (D2).  A decision not notified before its start date (or before the reference date, once the start
-    date is reached) is flagged.  Older decisions follow R-SAN-16.
+    date is reached) is flagged.  Older decisions follow R-SAN-16.  A sanction applied because its sursis
+    condition was broken starts by R-SAN-09's latest application date instead.
     """))
 rule("R-SAN-09", title="Sursis: applied by the 1st day of the 6th month after the decision",
      severity=Severity.LEGAL, citation="[002 L418-420; 000 L158]",
@@ -446,7 +520,8 @@ rule("R-SAN-09", title="Sursis: applied by the 1st day of the 6th month after th
     When the sursis condition is broken during the sursis period, the suspended sanction is applied on
     or after the breach and at the latest on the first day of the 6th month after the decision (D2,
     Q-11: only this rule is enforced).  Applying it without a breach, for a breach outside the period,
-    or after that day is flagged; so is a broken sursis still not applied once that day has passed.
+    or after that day is flagged; so is a broken sursis still not applied once that day has passed, and a
+    start date of the applied sanction after that day (the R-SAN-08 start window does not apply to it).
     """))
 document("R-SAN-10", title="A running sanction may continue at the new CPAS", severity=Severity.LEGAL,
          citation="[002 L422; Model A 004 L5430]", doc="""

@@ -21,8 +21,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.model.enums import FormTag, IncomeKind
 from piis_bridge.rules.calendar import add_months, month_deadline
+from piis_bridge.rules.rate_tables import TABLE_2028, SubsidyRateTable
 
-__all__ = ["RuleSettings", "AgeReference", "LookbackAnchor", "ExamClockStart", "DEFAULT_SETTINGS", "REFORM_DATE"]
+__all__ = ["RuleSettings", "AgeReference", "LookbackAnchor", "RecidivismAnchor", "DEFAULT_SETTINGS",
+           "REFORM_DATE"]
 
 REFORM_DATE = date(2016, 11, 1)
 
@@ -42,10 +44,12 @@ class LookbackAnchor(StrEnum):
     DECISION = "DECISION"
 
 
-class ExamClockStart(StrEnum):
-    """What starts the 7-working-day clock for exam results (Q-16)."""
+class RecidivismAnchor(StrEnum):
+    """What the 1-year recidivism window is counted from (Q-05)."""
 
-    RESULTS_AVAILABLE = "RESULTS_AVAILABLE"
+    PREVIOUS_DECISION = "PREVIOUS_DECISION"  # new decision <= previous sanction decision + 12 months
+    PREVIOUS_BREACH = "PREVIOUS_BREACH"  # new breach <= previous breach + 12 months (decision dates if not dated)
+    PREVIOUS_EXECUTION = "PREVIOUS_EXECUTION"  # new decision <= end of the previous sanction's execution + 12 months
 
 
 class RuleSettings(BaseModel):
@@ -126,6 +130,23 @@ class RuleSettings(BaseModel):
         12,
         description="SUBSIDY_MAX_MONTHS for FIRST, PROLONGATION, SECOND_CHANCE [002 L458] (R-SUB).",
     )
+    subsidy_rate_tables: tuple[SubsidyRateTable, ...] = Field(
+        (TABLE_2028,),
+        description=(
+            "R-SUB-17, the law of 2026-2028: dated tables of the PIIS subsidy rate by the CPAS's share of RI "
+            "beneficiaries with a PIIS, per calendar year (from 2028-01-01: 15% from 80%, 12.5% from 60%, 10% from "
+            "40%, 7.5% from 20%, 5% below; status 'announced'). Months before a table keep subsidy_rate_percent. "
+            "Empty: the flat rate for ever."
+        ),
+    )
+    piis_share_percent_by_year: tuple[tuple[int, float], ...] = Field(
+        (),
+        description=(
+            "R-SUB-17: this CPAS's share of RI beneficiaries with a PIIS per calendar year, e.g. ((2028, 63.5),) "
+            "(from `piis-bridge rules share` or a plugin's piis_rule_parameters). A year under a rate table "
+            "without its share is computed at the flat rate, with a note."
+        ),
+    )
     second_chance_gap_months: int = Field(
         12,
         description="SECOND_CHANCE_GAP: months without DIS [002 L522] (R-SUB-10).",
@@ -169,11 +190,13 @@ class RuleSettings(BaseModel):
         LookbackAnchor.DECISION,
         description="Q-04: anchor of the 3-month DIS look-back. Default: the grant decision date (002 L590).",
     )
-    q05_recidivism_anchor: str = Field(
-        "PREVIOUS_DECISION",
+    q05_recidivism_anchor: RecidivismAnchor = Field(
+        RecidivismAnchor.PREVIOUS_DECISION,
         description=(
-            "Q-05: anchor of the 1-year recidivism window. Default: new decision <= previous sanction "
-            "decision + 12 months."
+            "Q-05: anchor of the 1-year recidivism window (R-SAN-07). Default PREVIOUS_DECISION: new decision <= "
+            "previous sanction decision + 12 months; PREVIOUS_BREACH: new breach <= previous breach + 12 months "
+            "(breach dates, else decision dates); PREVIOUS_EXECUTION: new decision <= end of the previous "
+            "sanction + 12 months."
         ),
     )
     q06_pro_rata_advisory: bool = Field(
@@ -221,16 +244,15 @@ class RuleSettings(BaseModel):
     )
     q12_one_month_inclusive_end: bool = Field(
         True,
-        description="Q-12: 'one month' = end <= add_months(start, 1) - 1 day.",
+        description=(
+            "Q-12: 'one month' of suspension = end <= add_months(start, 1) - 1 day (R-SAN-06/07, R-LOC-09). "
+            "False: end <= add_months(start, 1), the same day of the next month included."
+        ),
     )
-    q15_new_cpas_deadline_months: int = Field(
-        3,
-        description="Q-15: months from the new CPAS's own DIS decision to conclude its PIIS after a transfer.",
-    )
-    q16_exam_clock_start: ExamClockStart = Field(
-        ExamClockStart.RESULTS_AVAILABLE,
-        description="Q-16: the 7-working-day clock starts when the results are published/available.",
-    )
+    # Q-15 (the new CPAS's deadline after a transfer) has no setting of its own: the answer is R-DL-01
+    # itself, 3 months (``piis_deadline_months``) from the new CPAS's own DIS decision.
+    # Q-16 has one answer only (the 7 working days of R-DL-06 start when the results are available,
+    # ``AcademicYearEvaluation.results_available_date``): built into R-DL-06, no setting.
     q17_topup_makes_optional: bool = Field(
         True,
         description=(
@@ -240,7 +262,11 @@ class RuleSettings(BaseModel):
     )
     q19_keep_window_after_reimbursement: bool = Field(
         True,
-        description="Q-19: subsidy windows stay anchored after an inspection reimbursement.",
+        description=(
+            "Q-19: a subsidy reimbursed after an inspection (R-SUB-13, ``SubsidyEntitlement.reimbursed_on``) keeps "
+            "its window anchored and counts toward the lifetime limit; reimbursed months are not reopened. False: "
+            "a reimbursed subsidy counts as never received (a new contract may open it again)."
+        ),
     )
     q20_cpas_signer_functions: tuple[str, ...] = Field(
         (),

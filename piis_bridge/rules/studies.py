@@ -11,7 +11,7 @@ from piis_bridge.model import AcademicOutcome, FormTag, PIISContract, Terminatio
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import Severity, rule
 
 __all__: list[str] = []
 
@@ -146,11 +146,51 @@ def _stu_08(ctx: RuleContext) -> None:
                         "termination is recorded.", f"studies.academic_years[{i}].outcome", "termination")
 
 
-document("R-STU-09", title="Décret Paysage: not only the January/June results", severity=Severity.ADVISORY,
-         citation="[002 L281]",
-         doc="""Under the French-Community 'Décret Paysage' credits are earned per teaching unit: progress is
-         not judged only on the January/June results.  A judgement on the evaluation's reasoning: not
-         automated.""")
+_FLEMISH_INS = ("1", "3", "4", "7", "23", "24")  # Flemish provinces: Flemish-Community education
+_ENDING = (AcademicOutcome.END, AcademicOutcome.REORIENT)
+_ENDING_REASONS = (TerminationReason.STUDIES_EVALUATION_END, TerminationReason.REORIENTED_NEW_PIIS)
+
+
+def _judged_on_results(c: PIISContract) -> bool:
+    if c.studies is None:
+        return False
+    if c.termination is not None and c.termination.reason in _ENDING_REASONS:
+        return True
+    return any(y.outcome in _ENDING for y in c.studies.academic_years)
+
+
+@rule("R-STU-09", title="Décret Paysage: not only the January/June results", severity=Severity.ADVISORY,
+      citation="[002 L281]", applies=_judged_on_results)
+def _stu_09(ctx: RuleContext) -> None:
+    """Under the French-Community 'Décret Paysage' credits are earned per teaching unit: progress is
+    not judged only on the January/June results.  Given when a studies PIIS is ended or reoriented after
+    the year's evaluation (an END or REORIENT outcome, or a termination for that reason) by a CPAS outside
+    the Flemish provinces: a warning when the evaluation records no reasoning, else a reminder (info).
+    Whether the reasoning weighs more than the results stays a judgement."""
+    c = ctx.contract
+    if c.cpas.ins_code.startswith(_FLEMISH_INS):
+        return
+    studies = c.studies
+    assert studies is not None
+    years = [(i, y) for i, y in enumerate(studies.academic_years) if y.outcome in _ENDING]
+    if not years and c.termination is not None:  # ended for the evaluation: the last evaluated year
+        evaluated = [(i, y) for i, y in enumerate(studies.academic_years)
+                     if y.results_available_date <= c.termination.ended_on]
+        years = evaluated[-1:]
+        if not years:
+            ctx.flag(f"Contract {ctx.cid}: the studies PIIS was ended after the year's evaluation; under the Décret "
+                     "Paysage do not judge progress on the January/June results alone.", "termination.reason")
+            return
+    for i, y in years:
+        what = "reoriented" if y.outcome is AcademicOutcome.REORIENT else "ended"
+        field = f"studies.academic_years[{i}].reasoning"
+        if (y.reasoning or "").strip():
+            ctx.info(f"Contract {ctx.cid}: the studies PIIS was {what} after the evaluation of {y.academic_year}; "
+                     "under the Décret Paysage progress is not judged on the January/June results alone.", field)
+        else:
+            ctx.flag(f"Contract {ctx.cid}: the studies PIIS was {what} after the evaluation of {y.academic_year} "
+                     "without a recorded reasoning; under the Décret Paysage do not judge progress on the "
+                     "January/June results alone (credits per teaching unit).", field)
 
 
 @rule("R-STU-10", title="Under-25 studies PIIS: the same CPAS stays competent after a move",

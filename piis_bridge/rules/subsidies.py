@@ -22,6 +22,8 @@ STUDIES and SECOND_CHANCE exclude each other for the whole lifetime (C-08).  The
 
 Couples on the category-3 rate (R-SUB-12): the subsidy is never doubled; :func:`subsidy_plans` over both
 partners' contracts keeps one claim per month (the contract with the smaller id) and excludes the other.
+One contract alone (``evaluate``) applies it through ``partner_contract``: when the partner's PIIS has the
+smaller id, the months it covers are excluded here (without the partner's schedule, any month it covers).
 
 What the model cannot say: whether another PIIS of the same person covers a month (validations work per
 contract; a month covered only by another contract shows as "not covered by this PIIS").
@@ -41,6 +43,7 @@ from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.calendar import age_on, iso
 from piis_bridge.rules.context import signed_on
+from piis_bridge.rules.rate_tables import rate_for_share, table_for
 from piis_bridge.rules.registry import Severity, document, rule
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, frozen_constructor
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
@@ -90,7 +93,8 @@ class SubsidyPlan(_Out):
     type: SubsidyType | None = Field(description="The subsidy in force at the signature month")
     opened_by_this_contract: bool = False
     window_start: date | None = None
-    window_end: date | None = Field(default=None, description="First day of the window's last month")
+    window_end: date | None = Field(default=None, description="Last day of the window's last month (the day the window "
+                                                               "ends, as R-SUB-07's date says)")
     months: tuple[SubsidyMonth, ...] = ()
     total_cents: int = 0
     remaining_months: int | None = Field(
@@ -257,6 +261,54 @@ def _schedule(r: _Result) -> SubsidySchedule:
     })
 
 
+_FIRST_TABLE: dict[int, tuple[Any, int]] = {}  # id(tables) -> (tables, first month index): per settings, not per contract
+
+
+def _first_table_index(tables: tuple[Any, ...]) -> int:
+    got = _FIRST_TABLE.get(id(tables))
+    if got is None or got[0] is not tables:
+        if len(_FIRST_TABLE) > 64:
+            _FIRST_TABLE.clear()
+        first = None
+        for t in tables:
+            index = month_index(t.valid_from)
+            if first is None or index < first:
+                first = index
+        got = _FIRST_TABLE[id(tables)] = (tables, first)
+    return got[1]
+
+
+def _month_rate(settings: RuleSettings, month: date, flat: int, rated: dict[int, int]) -> int:
+    """R-SUB-17: the rate (basis points) of *month*: the table in force and the CPAS's share of that calendar
+    year; the flat rate without a table or without the year's share.  Records the year in *rated*."""
+    table = table_for(settings.subsidy_rate_tables, month)
+    if table is None:
+        return flat
+    share = None
+    for year, percent in settings.piis_share_percent_by_year:
+        if year == month.year:
+            share = percent
+    bp = flat if share is None else rate_for_share(table, share)[0]
+    rated[month.year] = bp
+    return bp
+
+
+def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> list[str]:
+    shares = dict(settings.piis_share_percent_by_year)
+    out = []
+    for year in sorted(rated):
+        table = table_for(settings.subsidy_rate_tables, date(year, 12, 31))
+        status = table.status if table is not None else "announced"
+        if year in shares:
+            out.append(f"{year}: the CPAS's PIIS share is {shares[year]:g}%: subsidy rate {rated[year] / 100:g}% "
+                       f"(R-SUB-17, {status})")
+        else:
+            out.append(f"{year}: the subsidy rate depends on the CPAS's share of RI beneficiaries with a PIIS "
+                       f"(R-SUB-17, {status}); no share recorded for {year} (piis_share_percent_by_year): the flat "
+                       f"{flat / 100:g}% is shown")
+    return out
+
+
 def subsidy_amount(ri_cents: int, settings: RuleSettings = DEFAULT_SETTINGS) -> int:
     """R-SUB-01: the rate applied to the RI granted, rounded half up to the cent."""
     return (ri_cents * settings.subsidy_rate_percent + 50) // 100
@@ -352,6 +404,54 @@ def _check_history(
     return first
 
 
+def _disqualify_history(segments: list[_Segment], kinds: set[SubsidyType], settings: RuleSettings) -> None:
+    """What R-SUB-04 and C-08 declare not due in a recorded history pays nothing (like a PROLONGATION
+    without its decision): the subsidies beyond the lifetime limit (counted in the order they were
+    opened), the later of STUDIES / SECOND_CHANCE (only a SECOND_CHANCE after STUDIES under the
+    narrower reading of C-08), and a PROLONGATION or SECOND_CHANCE with no FIRST received (R-SUB-09/10).  *segments* are the history's windows, in the order of their start."""
+    if _FIRST not in kinds:  # R-SUB-09/10: PROLONGATION and SECOND_CHANCE need a FIRST received before
+        for i, s in enumerate(segments):
+            if s.type in (_PROLONGATION, _SECOND_CHANCE) and s.blocked is None:
+                segments[i] = _Segment(s.type, s.start, s.end, f"{s.type.value} without a FIRST subsidy received "
+                                       "before it", s.entitlement)
+    limit = settings.lifetime_subsidies_max
+    if len(kinds) > limit:
+        allowed: list[SubsidyType] = []
+        for i, s in enumerate(segments):
+            if s.type not in allowed and len(allowed) < limit:
+                allowed.append(s.type)
+            if s.type not in allowed and s.blocked is None:
+                segments[i] = _Segment(s.type, s.start, s.end, "lifetime limit of subsidies reached (R-SUB-04)",
+                                       s.entitlement)
+    if _STUDIES in kinds and _SECOND_CHANCE in kinds:
+        studies = min(s.start for s in segments if s.type is _STUDIES)
+        second = min(s.start for s in segments if s.type is _SECOND_CHANCE)
+        if second > studies or (_exclusive(settings) and second == studies):
+            later = _SECOND_CHANCE
+        elif _exclusive(settings):
+            later = _STUDIES
+        else:
+            return
+        for i, s in enumerate(segments):
+            if s.type is later and s.blocked is None:
+                segments[i] = _Segment(s.type, s.start, s.end, "STUDIES and SECOND_CHANCE exclude each other "
+                                       "(C-08, R-SUB-04)", s.entitlement)
+
+
+def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue | None:
+    """R-SUB-10: a DIS in the 12 months before the RI start of this decision: SECOND_CHANCE not due."""
+    back = contract.decision.ri_start_date
+    since = add_months(back, -settings.second_chance_gap_months)
+    for p in contract.beneficiary.dis_history:
+        if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
+                (p.end_date is None or p.end_date >= since):
+            return Issue("R-SUB-10", f"contract {contract.contract_id}: DIS ({p.kind.value}) in the "
+                         f"{settings.second_chance_gap_months} months before the RI of "
+                         f"{back.isoformat()}; a SECOND_CHANCE needs 12 months without DIS",
+                         ("beneficiary.dis_history",))
+    return None
+
+
 def _windows(
     contract: PIISContract, settings: RuleSettings, issues: list[Issue], notes: list[str],
     signed: date | None, moved: date | None = _UNKNOWN,
@@ -369,6 +469,13 @@ def _windows(
         anchor = settings.reform_date
         notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
     history = sorted(contract.subsidy_history, key=lambda e: e.window_start) if contract.subsidy_history else []
+    if history and not settings.q19_keep_window_after_reimbursement:
+        kept = [e for e in history if e.reimbursed_on is None]
+        for e in history:
+            if e.reimbursed_on is not None:
+                notes.append(f"the {e.type.value} subsidy of {e.window_start.isoformat()} was reimbursed on "
+                             f"{e.reimbursed_on.isoformat()} (R-SUB-13): counted as never received (Q-19)")
+        history = kept
     kinds = {e.type for e in history} if history else set()
 
     # Person-level limits over the history (R-SUB-04, C-08).
@@ -378,6 +485,7 @@ def _windows(
     if history:
         first = _check_history(cid, settings, issues, history, kinds)
         segments = [_window(e, settings, contract, end) for e in history]
+        _disqualify_history(segments, kinds, settings)
     else:  # most contracts: nothing received before
         first, segments = None, []
     a = month_index(anchor)
@@ -438,6 +546,22 @@ def _windows(
         if s.blocked is None:
             main = s
             break
+    if main is not None and main.type is _SECOND_CHANCE and main.blocked is None:
+        # R-SUB-10: a DIS in the 12 months before the RI of this decision: the SECOND_CHANCE is not due,
+        # its months pay nothing (checked when a SECOND_CHANCE applies here).
+        dis = _second_chance_dis(contract, settings)
+        if dis is not None:
+            issues.append(dis)
+            why = f"DIS in the {settings.second_chance_gap_months} months before the RI (R-SUB-10)"
+            for i, s in enumerate(segments):
+                if s.type is _SECOND_CHANCE and s.blocked is None:
+                    segments[i] = _Segment(s.type, s.start, s.end, why, s.entitlement)
+            holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]
+            main = holding[0] if holding else None
+            for s in holding:
+                if s.blocked is None:
+                    main = s
+                    break
     return _Windows(end, a, kinds, segments, holding, main, opened, studies)
 
 
@@ -457,19 +581,6 @@ def _compute(
         return _Result(cid, None, (w,), minimal=True), [], []
     end, a, kinds, segments, holding, main, opened = w.end, w.a, w.kinds, w.segments, w.holding, w.main, w.opened
 
-    # R-SUB-10: no DIS in the 12 months before the return (checked when a SECOND_CHANCE applies here).
-    if main is not None and main.type is _SECOND_CHANCE:
-        back = contract.decision.ri_start_date
-        since = add_months(back, -settings.second_chance_gap_months)
-        for p in contract.beneficiary.dis_history:
-            if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
-                    (p.end_date is None or p.end_date >= since):
-                issues.append(Issue("R-SUB-10", f"contract {cid}: DIS ({p.kind.value}) in the "
-                                    f"{settings.second_chance_gap_months} months before the RI of "
-                                    f"{back.isoformat()}; a SECOND_CHANCE needs 12 months without DIS",
-                                    ("beneficiary.dis_history",)))
-                break
-
     remaining = None
     if main is not None and main.entitlement is not None and main.end is not None and \
             main.entitlement.cpas_ins != contract.cpas.ins_code:
@@ -481,9 +592,15 @@ def _compute(
         dues.append(Due("R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
                         f"{_JSON_TYPE[main.type]} subsidy window ends", month_span(main.end)[1], ("subsidy_history",),
                         None, False))
+    shared_from, shared_to, shared_reason = -1, -2, ""  # R-SUB-12: months the partner's contract claims
     if contract.partner is not None and contract.decision.ri_category is _FAMILY_IN_CHARGE:
         notes.append("couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
                      "doubled (R-SUB-12)")
+        other = contract.partner_contract
+        if other is not None and other.contract_id < cid:
+            shared_from, shared_to = month_index(other.start_date), month_index(other.end_date)
+            shared_reason = (f"couple on category 3: already subsidised on contract {other.contract_id} "
+                             "(R-SUB-12, never doubled)")
 
     # The months.
     last = month_index(end)
@@ -499,7 +616,14 @@ def _compute(
     json_months: list[dict[str, Any]] = []
     spans = MONTH_SPANS
     studies_first = w.studies
-    rate = settings.subsidy_rate_percent
+    rate = flat = settings.subsidy_rate_percent * 100  # basis points (R-SUB-17 tables may change it per year)
+    tables = settings.subsidy_rate_tables
+    tiered_from = None  # the first month index a rate table governs, if the schedule reaches it
+    if tables:
+        first_table = _first_table_index(tables)
+        if first_table < max(a, last) + 1:
+            tiered_from = first_table
+    rated: dict[int, int] = {}  # year -> rate (basis points) for the years under a table, for the notes
     # Coverage (D6, Q-10) and the decision's RI are month-index intervals: compare integers per month.
     start_date = contract.start_date
     if settings.q10_partial_month_counts:  # in force on at least one day of the month
@@ -519,7 +643,16 @@ def _compute(
         edges.add(s.start)
         if s.end is not None:
             edges.add(s.end + 1)
+    if shared_to >= shared_from:  # the partner's months start and end a run like a window does
+        edges.add(shared_from)
+        edges.add(shared_to + 1)
+    if tiered_from is not None:  # the rate may change at each table start and each calendar year after it
+        for t in tables:
+            edges.add(month_index(t.valid_from))
+        for year in range(month_span(tiered_from)[0].year + 1, month_span(max(a, last))[0].year + 1):
+            edges.add(month_index(date(year, 1, 1)))
     breaks = sorted(edges)
+    shared = False
     seg: _Segment | None = None
     seg_type: SubsidyType | None = None
     seg_json: str | None = None
@@ -574,6 +707,9 @@ def _compute(
             seg_type = seg.type if seg is not None else None
             seg_json = _JSON_TYPE[seg_type]
             seg_blocked = seg.blocked if seg is not None else None
+            shared = shared_from <= index <= shared_to
+            if tiered_from is not None and index >= tiered_from:
+                rate = _month_rate(settings, first_day, flat, rated)
             fresh = changed = True
         if changed:
             changed = False
@@ -590,9 +726,11 @@ def _compute(
                     reason = "no RI granted this month"
                 elif not running:
                     reason = "project not running this month (R-SUB-11)"
+                elif shared:
+                    reason = shared_reason
                 else:
                     reason = None
-                cents = 0 if reason else (ri * rate + 50) // 100  # subsidy_amount, inlined
+                cents = 0 if reason else (ri * rate + 5000) // 10000  # subsidy_amount, inlined (basis points)
                 if engine:
                     run_lines = _lines_for((covered, running, ri, cents))
                     template = {"month": None, "subsidy_type": seg_json, "covered_by_piis": covered,
@@ -610,6 +748,8 @@ def _compute(
             json_months.append(month)
         else:
             months.append((first_day, seg_type, covered, running, ri, cents, reason))
+    if rated:
+        notes.extend(_rate_notes(settings, rated, flat))
     kind = main.type if main is not None else None
     received = set(kinds)  # the history, and the windows this contract opens
     for s in segments:
@@ -619,7 +759,7 @@ def _compute(
     result = _Result(
         cid, kind, tuple(notes), opened_by_this_contract=opened and main is not None and main.entitlement is None,
         window_start=month_span(main.start)[0] if main else None,
-        window_end=month_span(main.end)[0] if main and main.end is not None else None,
+        window_end=month_span(main.end)[1] if main and main.end is not None else None,
         months=tuple(months), total_cents=total, remaining_months=remaining,
         lifetime=lifetime, budget_article=budget_article(contract, kind))
     if engine:
@@ -660,12 +800,12 @@ def subsidy_window_end(
         a = month_index(anchor)
         if contract.is_studies and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold:
             last = month_index(end)
-            return (SubsidyType.STUDIES, month_from_index(last)) if last >= a else (None, None)
-        return SubsidyType.FIRST, month_from_index(a + settings.subsidy_max_months - 1)
+            return (SubsidyType.STUDIES, month_span(last)[1]) if last >= a else (None, None)
+        return SubsidyType.FIRST, month_span(a + settings.subsidy_max_months - 1)[1]
     w = _windows(contract, settings, [], [], signed, moved)
     if isinstance(w, str) or w.main is None:
         return None, None
-    return w.main.type, None if w.main.end is None else month_from_index(w.main.end)
+    return w.main.type, None if w.main.end is None else month_span(w.main.end)[1]
 
 
 def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
@@ -745,7 +885,8 @@ def _check(ctx: RuleContext) -> None:
 _SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
 
 rule("R-SUB-01", title="Special subsidy: 10% of the RI granted", severity=Severity.LEGAL,
-     citation="[002 L438, L452]", parameters=("subsidy_rate_percent", "q10_partial_month_counts"),
+     citation="[002 L438, L452]",
+     parameters=("subsidy_rate_percent", "q10_partial_month_counts", "q19_keep_window_after_reimbursement"),
      **_SUB)(_doc(_check, f"""
     Builds the month-by-month schedule (``Report.subsidy`` and, with each month's subsidy type and
     exclusion reason, ``Report.sections["subsidy_plan"]``).  Rounding: {ROUNDING}.
@@ -762,7 +903,9 @@ rule("R-SUB-04", title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CH
      **_SUB)(_doc(_check, """
     Counts the distinct subsidies in ``subsidy_history`` plus the one this contract would open.  STUDIES
     and SECOND_CHANCE exclude each other over the lifetime (C-08); ``local["c08_studies_second_chance_exclusive"]
-    = False`` keeps only "studies never followed by second chance".
+    = False`` keeps only "studies never followed by second chance".  A subsidy these limits exclude is not
+    due: its months stay in the schedule with their reason and pay nothing (the subsidies beyond the limit
+    in the order they were opened; the later of STUDIES and SECOND_CHANCE).
     """))
 document("R-SUB-05", title="The PIIS duration follows the project", severity=Severity.LEGAL,
          citation="[002 L454, L614]", doc="""
@@ -790,7 +933,9 @@ rule("R-SUB-09", title="PROLONGATION: after FIRST, with a motivated decision and
 rule("R-SUB-10", title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
      severity=Severity.LEGAL, citation="[002 L508-526]", parameters=("second_chance_gap_months",),
      **_SUB)(_doc(_check, """
-    No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision.
+    No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision; otherwise the
+    SECOND_CHANCE is not due and its months pay nothing.  A PROLONGATION or SECOND_CHANCE with no FIRST
+    received, or without its decision and report, pays nothing either.
     """))
 document("R-SUB-11", title="Only months in which the project runs", severity=Severity.LEGAL,
          citation="[002 L645-647]", doc="""
@@ -798,12 +943,18 @@ document("R-SUB-11", title="Only months in which the project runs", severity=Sev
     """)
 document("R-SUB-12", title="Couples on category 3: never doubled", severity=Severity.LEGAL,
          citation="[002 L649-654]", doc="""
-    ``subsidy_plans`` over both partners' contracts keeps one claim per month.
+    ``subsidy_plans`` over both partners' contracts keeps one claim per month (the smaller contract id).
+    ``evaluate()`` of one contract applies it when the partner's PIIS is recorded (``partner_contract``):
+    if its id is the smaller, the months it covers pay nothing here, with the reason, in the schedule.
     """)
 document("R-SUB-13", title="Non-compliant PIIS: subsidies reimbursed", severity=Severity.LEGAL,
          citation="[002 L530]", doc="""
-    Inspection (R-INS) reports the failing items; the reimbursement itself is not computed (Q-19: windows
-    stay anchored).
+    Inspection (R-INS) reports the failing items and the amount at risk; the reimbursement itself is not
+    computed.  A reimbursed subsidy is recorded with ``SubsidyEntitlement.reimbursed_on``: by Q-19
+    (``q19_keep_window_after_reimbursement``, default) its window stays anchored and counts toward the
+    lifetime limit; otherwise it counts as never received.  A compliant replacement contract
+    (``previous_contract``, REPLACES_NON_COMPLIANT) ends the reimbursement: its own months are not at risk
+    for the first contract's failures (I-02 is judged on the first contract).
     """)
 document("R-SUB-14", title="PIIS running on 2016-11-01: due from that date", severity=Severity.LEGAL,
          citation="[002 L580-582]", doc="""
@@ -813,6 +964,21 @@ document("R-SUB-15", title="Historical 75% / +10% regimes", severity=Severity.HI
          citation="[004 L181-184; 002 L436, L471-479]", doc="""
     Abolished on 2016-11-01; contracts ended before then get no schedule.
     """)
+rule("R-SUB-17", title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
+     "(announced)", severity=Severity.LEGAL,
+     citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
+     parameters=("subsidy_rate_tables", "piis_share_percent_by_year"), applies=_signed,
+     valid_from=date(2028, 1, 1), fact_date=lambda c: c.end_date)(_doc(_check, """
+    **Announced** (the law of 2026-2028; the implementing decree may change the tiers): from 2028-01-01 the
+    flat 10% (R-SUB-01) is replaced, per calendar year, by a rate set by the share of the CPAS's RI
+    beneficiaries who have a PIIS: 15% from 80%, 12.5% from 60%, 10% from 40%, 7.5% from 20%, 5% below
+    (``subsidy_rate_tables``, a dated table in configuration with its sources).  Months before 2028 keep
+    today's rate.  The share of each year is the CPAS's figure (``piis_share_percent_by_year``, computed by
+    ``piis-bridge rules share``); a year without it is shown at the flat rate with a note in the schedule.
+    Not modelled yet: the bonus for sustainable employment after a PIIS (its terms are not published).
+    Sources: Council of Ministers, 18 July 2025; CPAS compensation law adopted by the Chamber on 13-14
+    November 2025.
+    """))
 document("R-SUB-16", title="Brussels budget articles 132 and 133", severity=Severity.LEGAL,
          citation="[002 L566-574]", doc="""
     ``SubsidyPlan.budget_article``: 133 for STUDIES, 132 otherwise, for CPAS with an INS code 21xxx.

@@ -126,8 +126,21 @@ def _continuing(contract: PIISContract, moved: date) -> tuple[ContinuingSanction
     return tuple(out)
 
 
-def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> TransferOutlook:
-    """Whether and how the contract may be handed over to the new CPAS."""
+def obligation_bases(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> tuple[ObligationBasis, ...]:
+    """The beneficiary's obligation bases as the engine judges them (R-OBL: the facts plus the recorded
+    requests), not only the recorded ``obligation.basis``: what R-TRF-04 asks about."""
+    from piis_bridge.rules.context import RuleContext
+    from piis_bridge.rules.engine import calendar_for
+    from piis_bridge.rules.obligation import assess_obligations
+
+    ctx = RuleContext(contract, contract.decision.decision_date, settings, calendar_for(settings))
+    return assess_obligations(ctx)[0].bases
+
+
+def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS,
+                     bases: tuple[ObligationBasis, ...] | None = None) -> TransferOutlook:
+    """Whether and how the contract may be handed over to the new CPAS.  *bases*: the engine's obligation
+    bases of the beneficiary when the caller has them (``Report.obligations[0].bases``); computed otherwise."""
     change = residence_change(contract)
     if change is None:
         return TransferOutlook(contract.contract_id, None, None, False, None, False,
@@ -140,7 +153,7 @@ def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SE
     if exception:
         blocking.append("under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, "
                         "no end and no transfer (R-TRF-02)")
-    bases = set(contract.obligation.basis)
+    bases = set(obligation_bases(contract, settings) if bases is None else bases)
     if not bases & _LEGAL_BASES:
         if bases & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
             flags.append("the PIIS is mandatory only because a party asked for it; counted as a legal "
@@ -282,7 +295,7 @@ def _check(ctx: RuleContext) -> None:
     got = ctx.cache.get("transfers")
     if got is None:
         c, settings = ctx.contract, ctx.settings
-        outlook = transfer_outlook(c, settings)
+        outlook = transfer_outlook(c, settings, ctx.obligations[0].bases if ctx.obligations else None)
         got = ctx.cache["transfers"] = (outlook, group_by_rule(
             transfer_issues(c, as_of=ctx.on, settings=settings, outlook=outlook),
             transfer_dues(c, settings, outlook)))
@@ -343,9 +356,10 @@ rule("R-TRF-03", title="Hand-over only at the person's request and with both CPA
 rule("R-TRF-04", title="Hand-over only if a legal obligation to conclude a PIIS exists",
      severity=Severity.LEGAL, citation="[002 L230]", parameters=("q08_request_counts_for_transfer",),
      **_TRF)(_doc(_check, """
-    Bases U25_STUDIES, U25_EMPLOYMENT_PROJECT, NO_DIS_LAST_3M.  A PIIS mandatory only because a party
-    asked (REQUEST_BY_*) counts when ``q08_request_counts_for_transfer`` (default) and is flagged as a
-    warning for legal review (Q-08).
+    Bases U25_STUDIES, U25_EMPLOYMENT_PROJECT, NO_DIS_LAST_3M, as the engine judges them (R-OBL: the facts
+    plus the recorded requests), not the recorded ``obligation.basis`` alone.  A PIIS mandatory only
+    because a party asked (REQUEST_BY_*) counts when ``q08_request_counts_for_transfer`` (default) and is
+    flagged as a warning for legal review (Q-08).
     """))
 rule("R-TRF-05", title="Hand-over needs the person's consent", severity=Severity.LEGAL,
      citation="[002 L230; 000 L172]", parameters=("q09_silence_is_consent",), **_TRF)(_doc(_check, """

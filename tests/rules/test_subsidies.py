@@ -67,7 +67,7 @@ def test_property_rounding_is_within_half_a_cent(ri):
 def test_first_window_is_twelve_months_from_the_month_of_signature():
     plan = subsidy_plan(build(LGE))
     assert plan.type is FIRST and plan.opened_by_this_contract
-    assert (plan.window_start, plan.window_end) == (d("2026-07-01"), d("2027-06-01"))
+    assert (plan.window_start, plan.window_end) == (d("2026-07-01"), d("2027-06-30"))
     by = months(plan)
     assert by[d("2026-07-01")].subsidy_cents == 8761
     assert by[d("2026-12-01")].excluded_reason == "no RI granted this month"  # not granted yet
@@ -93,7 +93,7 @@ def test_leap_year_window_and_end_date():
         data["evaluations"] = []
     c = build(LGE, change)
     plan = subsidy_plan(c)
-    assert (plan.window_start, plan.window_end) == (d("2024-02-01"), d("2025-01-01"))
+    assert (plan.window_start, plan.window_end) == (d("2024-02-01"), d("2025-01-31"))
     report = evaluate(c, on=d("2024-06-01"))
     end = report.date_for("R-SUB-07", "FIRST subsidy window ends")
     assert end is not None and end.date == d("2025-01-31")
@@ -144,7 +144,7 @@ def test_new_cpas_gets_only_the_remaining_months():
     c = build(LGE, history(("FIRST", "62096", "2026-03-01", {"months_used": 4})))
     plan = subsidy_plan(c)
     assert plan.type is FIRST and not plan.opened_by_this_contract
-    assert (plan.window_start, plan.window_end) == (d("2026-03-01"), d("2027-02-01"))
+    assert (plan.window_start, plan.window_end) == (d("2026-03-01"), d("2027-02-28"))
     assert plan.remaining_months == 8  # July 2026 .. February 2027
     assert months(plan)[d("2027-03-01")].excluded_reason == "outside any subsidy window"
     assert remaining_months_after(build(LGE), d("2026-10-12")) == 8  # Nov 2026 .. Jun 2027
@@ -191,7 +191,7 @@ def with_birth(birth: str):
 
 def test_studies_subsidy_for_the_whole_studies_piis():
     plan = subsidy_plan(build(STUDIES_NAME))
-    assert plan.type is STUDIES and plan.window_end == d("2028-09-01")  # the studies PIIS's last month
+    assert plan.type is STUDIES and plan.window_end == d("2028-09-30")  # the studies PIIS's last month
     assert len(plan.months) == 37 and all(m.subsidy_cents == 13142 for m in plan.months)
 
 
@@ -333,7 +333,7 @@ def test_studies_follows_a_running_first_window():
     c = build(STUDIES_NAME, history(("FIRST", "44021", "2025-06-01", {})))
     plan = subsidy_plan(c)
     by = months(plan)
-    assert plan.type is FIRST and (plan.window_start, plan.window_end) == (d("2025-06-01"), d("2026-05-01"))
+    assert plan.type is FIRST and (plan.window_start, plan.window_end) == (d("2025-06-01"), d("2026-05-31"))
     assert by[d("2026-05-01")].subsidy_type is FIRST and by[d("2026-06-01")].subsidy_type is STUDIES
     assert by[d("2028-09-01")].subsidy_cents == 13142
     assert plan.lifetime == (FIRST, STUDIES)

@@ -113,16 +113,38 @@ def test_request_and_agreements():
     assert not pending.may_hand_over and pending.pending and not pending.blocking_reasons
 
 
+def _adult_on_ri(basis):
+    """An adult already on the RI before the decision: the facts give no mandatory basis (R-OBL-05)."""
+    def change(data):
+        moved(assessment=_full_assessment())(data)
+        data["beneficiary"].update(birth_date="1980-05-05", niss=niss_for("1980-05-05"))
+        data["beneficiary"]["dis_history"].insert(0, {"kind": "RI", "start_date": "2025-01-01",
+                                                      "end_date": "2026-05-31"})
+        data["obligation"].update(basis=basis)
+    return change
+
+
 def test_no_obligation_blocks_the_hand_over():
-    c = build(LGE, lambda data: (moved(assessment=_full_assessment())(data),
-                                 data["obligation"].update(basis=["NONE"])))
+    c = build(LGE, _adult_on_ri(["NONE"]))
     assert "R-TRF-04" in rule_ids(c)
     assert not transfer_outlook(c).may_hand_over
 
 
+@pytest.mark.parametrize("recorded", [["NONE"], [], ["U25_STUDIES"]])
+def test_hand_over_reads_the_engines_obligation_not_the_recorded_basis(recorded):
+    # under 25 and not in work: mandatory by the facts (R-OBL-02, R-OBL-03) whatever the record says
+    c = build(LGE, lambda data: (moved(assessment=_full_assessment())(data), data["obligation"].update(basis=recorded)))
+    assert "R-TRF-04" not in rule_ids(c)
+    assert transfer_outlook(c).may_hand_over
+    report = evaluate(c, on=d("2026-11-22"))
+    assert report.obligations[0].mandatory and not report.by_rule("R-TRF-04")
+    # and a recorded basis the facts contradict does not open a hand-over
+    wrong = build(LGE, _adult_on_ri(["U25_STUDIES"]))
+    assert "R-TRF-04" in rule_ids(wrong)
+
+
 def test_request_only_basis_counts_but_is_flagged():
-    c = build(LGE, lambda data: (moved(assessment=_full_assessment())(data),
-                                 data["obligation"].update(basis=["REQUEST_BY_PERSON"])))
+    c = build(LGE, _adult_on_ri(["REQUEST_BY_PERSON"]))
     assert "R-TRF-04" not in rule_ids(c)
     assert transfer_outlook(c).flags
     report = evaluate(c, on=d("2026-11-22"))

@@ -63,8 +63,19 @@ def test_r_trf_02_studies_ended_then_the_contract_ends():
     assert after.eligibility is Eligibility.TRANSFERABLE and after.legal_end_date == date(2026, 7, 1)
 
 
+def _adult_on_ri(contract):
+    """R-TRF-04 reads the engine's obligation (facts + recorded requests): an adult already on the RI
+    before the decision has no mandatory basis from the facts."""
+    from piis_bridge.model import IncomePeriod
+
+    history = [IncomePeriod(kind="RI", start_date=date(2024, 1, 1), end_date=date(2025, 2, 28)),
+               *contract.beneficiary.dis_history]
+    person = contract.beneficiary.model_copy(update={"birth_date": date(1980, 2, 28), "dis_history": history})
+    return contract.model_copy(update={"beneficiary": person})
+
+
 def test_r_trf_04_no_obligation_no_transfer():
-    contract = example("sanction-history")
+    contract = _adult_on_ri(example("sanction-history"))
     optional = contract.model_copy(update={"obligation": contract.obligation.model_copy(
         update={"basis": [ObligationBasis.NONE]})})
     verdict = transfer_eligibility(moved(optional, LIEGE, MOVE_DATE))
@@ -73,7 +84,7 @@ def test_r_trf_04_no_obligation_no_transfer():
 
 
 def test_q_08_request_only_obligation_is_flagged():
-    contract = example("sanction-history")
+    contract = _adult_on_ri(example("sanction-history"))
     requested = contract.model_copy(update={"obligation": contract.obligation.model_copy(
         update={"basis": [ObligationBasis.REQUEST_BY_PERSON]})})
     verdict = transfer_eligibility(moved(requested, LIEGE, MOVE_DATE))
