@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from piis_bridge import __version__
+from piis_bridge.i18n.cli import LANG_HELP, set_global_language
 
 
 class CommandRegistry:
@@ -61,8 +62,10 @@ def build_app() -> typer.Typer:
     def _root(
         version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                      help="Print the version and exit."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """piis-bridge command line."""
+        set_global_language(lang)
 
     registry = CommandRegistry(app)
     from piis_bridge.cli import _core_commands

@@ -210,6 +210,10 @@ class PushItem(_HookModel):
     body: str = ""
     due: date | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    message: dict[str, Any] | None = Field(
+        default=None,
+        description="What title and body say, as message ids and values (piis_bridge.i18n.push): the host "
+                    "writes them in the CPAS's language before the push.  None: title and body are pushed as is.")
 
 
 class PushResult(_HookModel):
