@@ -205,9 +205,9 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
     style = {"error": "bold red", "warning": "yellow", "info": "dim"}
     rule_failed = t.gettext("rule failed")
     for report in reports:
-        head = t.gettext("{contract}  CPAS {ins}  as of {date}  rules {rule_set}",
-                         contract=f"[bold]{report.contract_id}[/bold]", ins=report.cpas_ins, date=day,
-                         rule_set=report.rule_set)
+        contract = "[bold]" + escape(report.contract_id) + "[/bold]"
+        head = t.gettext("{contract}  CPAS {ins}  as of {date}  rules {rule_set}", contract=contract,
+                         ins=report.cpas_ins, date=day, rule_set=report.rule_set)
         console.rule(head)
         for ob in report.obligations:
             state = t.gettext("mandatory") if ob.mandatory else t.gettext("optional")
