@@ -40,8 +40,8 @@ KEYWORDS: dict[str, Any] = {"gettext": None, "N_": None, "ngettext": (1, 2), "NP
 _FIXED = datetime(2026, 1, 1, tzinfo=timezone.utc)  # no changing dates in the files: diffs show only texts
 
 
-def po_path(language: str) -> Path:
-    return LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
+    return locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
 
 
 def pot_path() -> Path:
@@ -129,12 +129,12 @@ def _forms(msg: Message) -> list[str]:
     return list(msg.string) if isinstance(msg.string, (list, tuple)) else [msg.string]
 
 
-def check(languages: Iterable[str] = LANGUAGES) -> list[str]:
+def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -> list[str]:
     """Every problem of the catalogues, one line each; empty when all four are complete and correct."""
     tmpl = template()
     problems: list[str] = []
     for language in languages:
-        path = po_path(language)
+        path = po_path(language, locale_dir)
         if not path.is_file():
             problems.append(f"{language}: {path} is missing; run `python -m piis_bridge.i18n update`")
             continue
