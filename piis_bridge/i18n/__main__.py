@@ -1,4 +1,4 @@
-"""``python -m piis_bridge.i18n update | check``: the catalogue workflow (docs/i18n.md)."""
+"""``python -m piis_bridge.i18n update | check | docs``: the catalogue workflow (docs/i18n.md)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,13 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         print(f"{len(problems)} problem(s)")
         return 1 if problems else 0
-    print("usage: python -m piis_bridge.i18n update|check", file=sys.stderr)
+    if command == "docs":
+        from piis_bridge.i18n.docs import DOC_PATH, render_markdown
+
+        DOC_PATH.write_text(render_markdown(), encoding="utf-8")
+        print(f"wrote {DOC_PATH}")
+        return 0
+    print("usage: python -m piis_bridge.i18n update|check|docs", file=sys.stderr)
     return 2
 
 

@@ -98,7 +98,8 @@ def _read(path: Path, language: str) -> Catalog:
 def _write(path: Path, catalog: Catalog) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=True, include_previous=True)
+        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=True, include_previous=True,
+                 include_lineno=False)
 
 
 def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
