@@ -101,6 +101,7 @@ def register(cli: CommandRegistry) -> None:
         settings_file: Path | None = typer.Option(None, "--settings", help="JSON file of rule settings."),
         plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
         show_info: bool = typer.Option(False, "--info", help="Also show info findings in the table."),
+        inspection: bool = typer.Option(False, "--inspection", help="Also show the SPP IS inspection checklist."),
         lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Judge every contract of FILE... as of --on; exit 1 when a legal error is found."""
@@ -139,7 +140,7 @@ def register(cli: CommandRegistry) -> None:
                     "reports": [localize_report_json(r.to_json_dict(), registry, t) for r in reports]}
             sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
         else:
-            _print_human(reports, problems, summary, day, show_info, Level, registry, t)
+            _print_human(reports, problems, summary, day, show_info, Level, registry, t, inspection)
         if summary["contracts_with_errors"]:
             raise typer.Exit(1)
         if problems:
@@ -192,7 +193,7 @@ def _console_width() -> int:
 
 
 def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int], day: date, show_info: bool,
-                 level_enum: Any, registry: Any, t: Any) -> None:
+                 level_enum: Any, registry: Any, t: Any, inspection: bool = False) -> None:
     """The report as tables, in the translator's language (rule ids, citations and fields unchanged)."""
     from rich.console import Console
     from rich.markup import escape
@@ -244,6 +245,9 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
                 dates.add_row(t.format_date(d.date), status_text(d.status.value, t), d.rule_id,
                               translate_label(d.label, t))
             console.print(dates)
+        checklist = report.sections.get("inspection") if inspection else None
+        if isinstance(checklist, dict):
+            _print_checklist(console, checklist, t)
         for failure in report.rule_failures:
             console.print(f"  [bold red]{rule_failed}[/]: {failure}")
     invalid = t.gettext("invalid input")
@@ -253,3 +257,23 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
                             "{warnings} warning(s), {problems} input problem(s)",
                             contracts=summary["contracts"], with_errors=summary["contracts_with_errors"],
                             errors=summary["errors"], warnings=summary["warnings"], problems=summary["problems"]))
+
+
+def _print_checklist(console: Any, checklist: dict[str, Any], t: Any) -> None:
+    """The inspection checklist of one report, item by item, in the translator's language."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from piis_bridge.i18n.evidence import translate_evidence
+    from piis_bridge.i18n.rules import checklist_question, checklist_status_text
+
+    table = Table(show_header=True, header_style="bold", title=t.gettext("Inspection checklist"))
+    for col in (t.gettext("Item"), t.gettext("Question"), t.gettext("Status"), t.gettext("Evidence found"),
+                t.gettext("Evidence missing")):
+        table.add_column(col, overflow="fold")
+    for item in checklist.get("items", ()):
+        table.add_row(item["item"], escape(checklist_question(item["item"], item["question"], t)),
+                      checklist_status_text(str(item["status"]), t),
+                      escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_found", ()))),
+                      escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_missing", ()))))
+    console.print(table)

@@ -121,6 +121,7 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
                 if msg.id:
                     msg.string = msg.id
                     msg.flags.discard("fuzzy")
+                    msg.previous_id = []
         _write(path, cat)
         written.append(path)
     return written

@@ -10,11 +10,8 @@ of an unknown shape stays English (``tests/i18n`` checks every label the example
 
 from __future__ import annotations
 
-import re
-from datetime import date
-from functools import lru_cache
-
 from piis_bridge.i18n import N_, Translator
+from piis_bridge.i18n.shapes import ShapeTable
 
 __all__ = ["DATE_LABELS", "translate_label", "label_message"]
 
@@ -66,46 +63,14 @@ DATE_LABELS: tuple[str, ...] = (
     N_("{kind} subsidy window ends: a PROLONGATION needs a motivated decision before then"),
 )
 
-_FIELD = re.compile(r"\{(\w+)\}")
-_ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TABLE = ShapeTable(DATE_LABELS)
 
 
-def _pattern(message: str) -> re.Pattern[str]:
-    parts, seen, pos = [], set(), 0
-    for m in _FIELD.finditer(message):
-        parts.append(re.escape(message[pos:m.start()]))
-        name = m.group(1)
-        parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
-        seen.add(name)
-        pos = m.end()
-    parts.append(re.escape(message[pos:]))
-    return re.compile("".join(parts))
-
-
-@lru_cache(maxsize=1)
-def _patterns() -> tuple[tuple[str, re.Pattern[str]], ...]:
-    # literal labels first, so a label without values never matches a shape with placeholders
-    ordered = sorted(DATE_LABELS, key=lambda m: "{" in m)
-    return tuple((m, _pattern(m)) for m in ordered)
-
-
-@lru_cache(maxsize=4096)
 def label_message(label: str) -> tuple[str, tuple[tuple[str, str], ...]] | None:
     """The message id of *label* and the values found in it, or None for an unknown shape."""
-    for message, pattern in _patterns():
-        m = pattern.fullmatch(label)
-        if m is not None:
-            return message, tuple(m.groupdict().items())
-    return None
+    return _TABLE.match(label)
 
 
 def translate_label(label: str, t: Translator) -> str:
     """*label* in the translator's language; an unknown label is returned as is (English)."""
-    found = label_message(label)
-    if found is None:
-        return label
-    message, values = found
-    params: dict[str, object] = {}
-    for name, value in values:
-        params[name] = date.fromisoformat(value) if _ISO.match(value) else value
-    return t.gettext(message, **params)
+    return _TABLE.translate(label, t)

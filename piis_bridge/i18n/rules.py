@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from piis_bridge.i18n import Translator
+from piis_bridge.i18n.evidence import translate_evidence
 from piis_bridge.i18n.labels import translate_label
 
 __all__ = [
@@ -105,7 +106,8 @@ def localize_report_json(body: dict[str, Any], registry: Any, t: Translator) -> 
 
     Added, never replaced: ``language``; per finding ``title`` (translated rule title) and
     ``message_language`` ("en": the detail is English); per date ``label_text``; per inspection
-    item ``question_text``.  Everything else (ids, codes, ISO dates, the English label) is unchanged.
+    item ``question_text``, ``status_text``, ``evidence_found_text`` and ``evidence_missing_text``.
+    Everything else (ids, codes, ISO dates, the English texts) is unchanged.
     """
     body["language"] = t.language
     for f in body.get("findings", ()):
@@ -118,6 +120,9 @@ def localize_report_json(body: dict[str, Any], registry: Any, t: Translator) -> 
     if isinstance(inspection, dict):
         for item in inspection.get("items", ()):
             item["question_text"] = checklist_question(item["item"], item["question"], t)
+            item["status_text"] = checklist_status_text(str(item["status"]), t)
+            item["evidence_found_text"] = [translate_evidence(e, t) for e in item.get("evidence_found", ())]
+            item["evidence_missing_text"] = [translate_evidence(e, t) for e in item.get("evidence_missing", ())]
     return body
 
 

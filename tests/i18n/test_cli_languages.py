@@ -19,7 +19,8 @@ from piis_bridge.cli import build_app
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.json"))
 SANCTIONS = str(ROOT / "examples" / "sanction-history.json")
-ADDED = {"language", "title", "label_text", "question_text", "message_language", "title_text"}
+ADDED = {"language", "title", "label_text", "question_text", "message_language", "title_text", "status_text",
+         "evidence_found_text", "evidence_missing_text"}
 
 
 @pytest.fixture(scope="module")
@@ -111,6 +112,9 @@ def test_check_json_is_language_neutral_with_the_texts_added_in_the_language(app
     assert dates["PIIS signature deadline"]["date"] == "2025-06-12"  # ISO in every language
     items = report["sections"]["inspection"]["items"]
     assert items[3]["item"] == "I-04" and items[3]["question_text"] == "Hebben de partijen ondertekend?"
+    assert items[3]["evidence_found_text"] == ["handtekening van de begunstigde", "handtekening van het OCMW"]
+    assert items[3]["evidence_found"] == ["signature of the beneficiary", "signature of the cpas"]
+    assert items[3]["status"] == "pass" and items[3]["status_text"] == "in orde"
     assert bodies["nl"]["language"] == report["language"] == "nl"
 
 
@@ -147,3 +151,15 @@ def test_rules_list_and_subsidy_in_the_language(app: Any) -> None:
     assert row["title_text"].startswith("Sursis : appliqué au plus tard")
     subsidy = _run(app, "rules", "subsidy", SANCTIONS, "--lang", "nl").stdout
     assert "totaal EUR 788,49" in subsidy and "leefloon (EUR)" in subsidy and "876,13" in subsidy
+
+
+def test_the_inspection_checklist_in_the_language(app: Any) -> None:
+    studies = str(ROOT / "examples" / "studies.json")
+    out = _run(app, "rules", "check", studies, "--on", "2026-11-22", "--no-plugins", "--inspection",
+               "--lang", "fr").stdout
+    for text in ("Liste de contrôle de l'inspection", "Existe-t-il un bilan social des besoins de la personne ?",
+                 "bilan social du 25 août 2025 par L. Peeters", "délai au 20 nov. 2025", "signé le 15 sept. 2025",
+                 "total du plan de subvention 4\u202f862,54 EUR", "conforme", "sans objet", "I-11"):
+        assert text in out, text
+    english = _run(app, "rules", "check", studies, "--on", "2026-11-22", "--no-plugins", "--inspection").stdout
+    assert "subsidy schedule total 4862.54 EUR" in english and "needs assessment of 2025-08-25" in english

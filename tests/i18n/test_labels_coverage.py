@@ -1,4 +1,4 @@
-"""Every computed-date label the engine and the agenda write has a translated shape.
+"""Every computed-date label and every inspection evidence text the engine writes has a translated shape.
 
 Why over a generated caseload: labels carry values (sanction ids, dates, counts, subsidy kinds), and the
 generator of the rules benchmark varies every family (sanctions with sursis, transfers, studies, local
@@ -13,6 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from piis_bridge.i18n import translator
+from piis_bridge.i18n.evidence import evidence_message, translate_evidence
 from piis_bridge.i18n.labels import label_message, translate_label
 from piis_bridge.model import load_file
 from piis_bridge.rules.agenda import agenda
@@ -43,3 +44,15 @@ def test_every_label_of_reports_and_agenda_is_recognised_and_translated() -> Non
         t = translator(language)
         untranslated = [label for label in labels if translate_label(label, t) == label]
         assert untranslated == [], language
+
+
+def test_every_inspection_evidence_text_is_recognised_and_translated() -> None:
+    texts = set()
+    for contract, on in _caseload():
+        for item in evaluate(contract, on=on).sections["inspection"]["items"]:
+            texts.update(item["evidence_found"], item["evidence_missing"])
+    assert len(texts) > 40
+    assert sorted(text for text in texts if evidence_message(text) is None) == []
+    for language in ("fr", "nl", "de"):
+        t = translator(language)
+        assert [text for text in texts if translate_evidence(text, t) == text] == [], language
