@@ -104,11 +104,6 @@ class Translator:
     def pgettext(self, context: str, message: str, /, **params: Any) -> str:
         return self._fill(self._catalog.pgettext(context, message), params)
 
-    def has(self, message: str, context: str | None = None) -> bool:
-        """Whether the catalogue translates *message* (English: whether it lists it)."""
-        key = message if context is None else f"{context}\x04{message}"
-        return key in getattr(self._catalog, "_catalog", {})
-
     # -- formats ----------------------------------------------------------------------------
 
     def format_date(self, day: date, width: str = "medium") -> str:

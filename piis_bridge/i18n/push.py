@@ -155,10 +155,19 @@ def federal_answer(answer: str) -> Text:
 
 
 def deadline_alert(label: str, rule_id: str, status: str, due: date) -> Text:
-    """A computed legal date still to meet or missed (R-DL, R-EVA, R-SAN...)."""
-    shown: Any = seg(status, ctx="date status") if status in DATE_STATUSES else status
-    return _english(seg(N_("{label} ({rule}, {status}, {date})"), label={"label": label}, rule=rule_id,
-                        status=shown, date=due))
+    """A computed legal date still to meet or missed (R-DL, R-EVA, R-SAN...).
+
+    Built for every pending or overdue date of every contract each night, so the English title is
+    written directly (it is what the catalogue's English gives; ``tests/i18n`` checks they agree)."""
+    day = due.isoformat()
+    shown: Any = {"id": status, "ctx": "date status"} if status in DATE_STATUSES else status
+    message = {"title": {"id": _ALERT, "params": {"label": {"label": label}, "rule": rule_id, "status": shown,
+                                                  "date": day}},
+               "body": None}
+    return f"{label} ({rule_id}, {status}, {day})", "", message
+
+
+_ALERT = N_("{label} ({rule}, {status}, {date})")
 
 
 # ---------------------------------------------------------------------------------------- notices

@@ -131,3 +131,13 @@ def test_neptunusweb_receives_the_task_and_the_status_in_the_cpas_language(cases
         assert statuses[0]["status"] == ANSWER[language]
     finally:
         neptunus.close_clients()
+
+
+@pytest.mark.parametrize("status", ["pending", "overdue", "met", "late", "info", "not_applicable"])
+def test_the_alert_s_direct_english_title_is_the_catalogue_s_english(status: str) -> None:
+    """deadline_alert writes its English title without the catalogue (it runs for every contract every
+    night); it must be exactly what rendering the description in English gives."""
+    title, _, message = push_text.deadline_alert("interview requested on 2026-03-02", "R-DL-05", status,
+                                                 date(2026, 3, 9))
+    assert push_text.render_message(message, "en") == (title, None)
+    assert title == f"interview requested on 2026-03-02 (R-DL-05, {status}, 2026-03-09)"
