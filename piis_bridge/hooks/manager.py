@@ -360,7 +360,7 @@ class PluginHost:
         if base is None:  # validated once per process; secret files are read once too
             cpas = self.settings.cpas[cpas_id]
             base = CpasContext(
-                cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce,
+                cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce, language=cpas.language,
                 settings=self.settings.plugin_settings(cpas_id, plugin),
                 state_dir=self.settings.state_dir_for(cpas_id, plugin), plugin=plugin,
             )

@@ -85,6 +85,8 @@ class CpasContext(_HookModel):
     state_dir: Path = Field(description="A directory the plugin may write to (one per CPAS and plugin).")
     plugin: str | None = Field(default=None, description="Name of the plugin this context was built for.")
     run_id: str | None = Field(default=None, description="The sync run the call belongs to, if any.")
+    language: str = Field(default="en", description="The CPAS's language (fr, nl, de, en) for any text the "
+                          "plugin itself writes for its social workers (docs/i18n.md).")
 
 
 class SourceRecord(_HookModel):

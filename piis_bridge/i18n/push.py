@@ -46,6 +46,8 @@ __all__ = [
     "handover_received",
     "transfer_assessed",
     "transfer_delivered",
+    "draft_note_part",
+    "draft_note",
     "FEDERAL_ANSWERS",
     "DATE_STATUSES",
 ]
@@ -285,3 +287,31 @@ def transfer_delivered(destination: str, acknowledged: bool, detail: str) -> Tex
                else N_("Transfer to {destination}: REJECTED"))
     title, _, text = _english(seg(message, destination={"raw": destination}))
     return title, detail, text
+
+
+_KEPT_OUT = {
+    "form_tags": N_("also form tags {values}"),
+    "obligation_grounds": N_("also obligation grounds {values}"),
+    "objectives": N_("commitment {commitment} also serves objectives {values}"),
+}
+
+
+def draft_note_part(kind: str, *, values: list[str], commitment: str | None = None) -> dict[str, Any]:
+    """One value a vendor's draft could not hold (it holds one value per field), as a message segment."""
+    params: dict[str, Any] = {"values": {"raw": ", ".join(values)}}
+    if commitment is not None:
+        params["commitment"] = {"raw": commitment}
+    return seg(_KEPT_OUT[kind], **params)
+
+
+def draft_note(note: str, kept_out: list[dict[str, Any]], package_id: str, language: str | None) -> str:
+    """The note of a draft contract in the vendor's system: the hand-over text (already in the CPAS's
+    language), what the draft could not hold, and the command that shows the whole package."""
+    t = translator(language or DEFAULT_LANGUAGE)
+    parts = [note]
+    if kept_out:
+        parts.append(t.gettext("Not in this draft (the vendor holds one value per field): {items}.",
+                               items="; ".join(render(part, t) for part in kept_out)))
+    command = "piis-bridge transfer show " + package_id
+    parts.append(t.gettext("The whole package: {command}", command=command))
+    return " ".join(parts)

@@ -141,3 +141,30 @@ def test_the_alert_s_direct_english_title_is_the_catalogue_s_english(status: str
                                                  date(2026, 3, 9))
     assert push_text.render_message(message, "en") == (title, None)
     assert title == f"interview requested on 2026-03-02 (R-DL-05, {status}, 2026-03-09)"
+
+
+def test_a_received_draft_reaches_neptunusweb_with_its_note_in_the_cpas_language(casesystem_simulator,
+                                                                                tmp_path: Path) -> None:
+    """The hand-over text and what the vendor's draft could not hold, in Dutch, for an OCMW in Gent."""
+    from piis_bridge.transfer import draft_contract_item
+    from tests.transfer._support import GENT, received_draft
+
+    settings = {"base_url": casesystem_simulator.url, "client_id": "piis-bridge", "client_secret": "geheim",
+                "timeout": 5}
+    cpas = {"name": GENT.name, "ins_code": GENT.ins_code, "bce": GENT.bce, "case_system": "neptunus",
+            "federal": None, "transfer": None, "language": "nl", "plugins": {"neptunus": settings}}
+    host = PluginHost(Settings(cpas={"gent": cpas}, state_dir=tmp_path / "state"),
+                      plugins=[("neptunus", neptunus)], load_entrypoints=False, strict=True)
+    host.startup()
+    try:
+        package, draft = received_draft("sanction-history", GENT, "b" * 32)
+        (result,) = host.case_push("gent", [draft_contract_item(draft, package)])
+        assert result.status == "created", result.detail
+        (stored,) = casesystem_simulator.store.list_drafts()
+        note = stored["ontwerp"]["toelichting"]
+        assert note.startswith("Ga na of het overnemen van de verbintenissen mogelijk en wenselijk is (R-TRF-06).")
+        assert "Niet in dit ontwerp (het systeem bewaart één waarde per veld): ook de formuliertags TRAINING" in note
+        assert note.endswith("Het volledige overdrachtspakket: piis-bridge transfer show " + "b" * 32)
+        assert "Check whether" not in note and "sanction " not in note
+    finally:
+        neptunus.close_clients()
