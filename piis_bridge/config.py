@@ -107,6 +107,11 @@ class CpasSettings(_Strict):
 
         if isinstance(value, str) and value.strip().lower() in LANGUAGES:
             return value.strip().lower()
+        env = sorted(k for k, v in os.environ.items()
+                     if re.fullmatch(r"PIIS_CPAS__\w+__LANGUAGE", k, re.IGNORECASE) and v == value)
+        if env:
+            raise ValueError(f"unsupported language {value!r} (from the environment variable {env[0]}); set it to "
+                             "fr, nl, de or en, or unset it to use the configuration file")
         raise ValueError(
             f"unsupported language {value!r}; write language = \"fr\", \"nl\", \"de\" or \"en\" under this "
             "[cpas.<id>] table (or set PIIS_CPAS__<ID>__LANGUAGE), or remove the key for the default \"en\"")

@@ -39,5 +39,6 @@ def test_the_environment_sets_it_too_and_is_checked(tmp_path: Path, monkeypatch:
     monkeypatch.setenv("PIIS_CPAS__EUPEN__LANGUAGE", "de")
     assert load_settings(_file(tmp_path)).cpas["eupen"].language == "de"
     monkeypatch.setenv("PIIS_CPAS__EUPEN__LANGUAGE", "german")
-    with pytest.raises(ConfigError, match="cpas.eupen.language.*PIIS_CPAS__<ID>__LANGUAGE"):
+    with pytest.raises(ConfigError, match="cpas.eupen.language: .*unsupported language 'german' "
+                                          r"\(from the environment variable PIIS_CPAS__EUPEN__LANGUAGE\)"):
         load_settings(_file(tmp_path))
