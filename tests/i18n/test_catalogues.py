@@ -45,6 +45,7 @@ def _edit(root: Path, language: str, change) -> None:  # noqa: ANN001
 def test_the_check_fails_on_a_missing_a_fuzzy_and_an_unfaithful_translation(tmp_path: Path) -> None:
     root = tmp_path / "locale"
     shutil.copytree(LOCALE_DIR, root)
+    before = set(check(locale_dir=root))  # empty, unless a rule title changed and awaits its translation
 
     def drop_placeholder(cat) -> None:  # noqa: ANN001
         cat.get("Federal answer: {answer}").string = "Réponse fédérale"
@@ -67,7 +68,7 @@ def test_the_check_fails_on_a_missing_a_fuzzy_and_an_unfaithful_translation(tmp_
     _edit(root, "de", remove)
     _edit(root, "de", fuzzy)
     _edit(root, "nl", empty)
-    problems = check(locale_dir=root)
+    problems = [p for p in check(locale_dir=root) if p not in before]
     assert len(problems) == 5, problems
     text = "\n".join(problems)
     assert "fr: 'Federal answer: {answer}': translation 'Réponse fédérale' drops {answer}" in text
