@@ -60,9 +60,9 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
         version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                      help="Print the version and exit."),
-        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """piis-bridge command line."""
         set_global_language(lang)
