@@ -12,10 +12,12 @@ from contextvars import ContextVar
 
 from piis_bridge.i18n import DEFAULT_LANGUAGE, LANGUAGES, LanguageError, Translator, check_language, translator
 
-__all__ = ["LANG_HELP", "set_global_language", "cli_language", "cli_translator", "configured_language"]
+__all__ = ["LANG_HELP", "ROOT_LANG_HELP", "set_global_language", "cli_language", "cli_translator", "configured_language"]
 
 LANG_HELP = ("Language of the output: " + ", ".join(LANGUAGES)
              + " (default: the configured CPAS's language setting, else en).")
+ROOT_LANG_HELP = ("Language of the rules commands' output (rules check, agenda, subsidy, list): "
+                  + ", ".join(LANGUAGES) + " (default: the configured CPAS's language setting, else en).")
 _GLOBAL: ContextVar[str | None] = ContextVar("piis_cli_language", default=None)
 
 
