@@ -162,7 +162,10 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             rows = [{"id": r.id, "title": r.title, "severity": r.severity.value, "citation": r.citation,
                      "automated": r.automated, "era": r.era.value, "source": r.source,
-                     "parameters": list(r.parameters), "title_text": rule_title(r, t)} for r in registry]
+                     "parameters": list(r.parameters)} for r in registry]
+            if t.language != "en":  # the English title is "title"
+                for row, r in zip(rows, registry):
+                    row["title_text"] = rule_title(r, t)
             sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
             return
         from rich.console import Console

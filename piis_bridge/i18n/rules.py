@@ -105,7 +105,8 @@ def localize_report_json(body: dict[str, Any], registry: Any, t: Translator) -> 
     """*body* (``Report.to_json_dict()``) with the texts a person reads added in the language.
 
     Added, never replaced: ``language``; per finding ``title`` (translated rule title) and
-    ``message_language`` ("en": the detail is English); per date ``label_text``; per inspection
+    ``message_language`` ("en": the detail is English); in French, Dutch and German (in English the
+    existing fields are the texts) per date ``label_text``; per inspection
     item ``question_text``, ``status_text``, ``evidence_found_text`` and ``evidence_missing_text``.
     Everything else (ids, codes, ISO dates, the English texts) is unchanged.
     """
@@ -114,6 +115,8 @@ def localize_report_json(body: dict[str, Any], registry: Any, t: Translator) -> 
         rid = f.get("rule_id")
         f["title"] = rule_title(registry.get(rid), t) if rid in registry else None
         f["message_language"] = "en"
+    if t.language == "en":  # the English fields are the texts: nothing to add
+        return body
     for d in body.get("dates", ()):
         d["label_text"] = translate_label(d["label"], t)
     inspection = (body.get("sections") or {}).get("inspection")
@@ -127,8 +130,10 @@ def localize_report_json(body: dict[str, Any], registry: Any, t: Translator) -> 
 
 
 def localize_agenda_json(body: dict[str, Any], t: Translator) -> dict[str, Any]:
-    """The agenda's JSON with ``language`` and, per item, ``label_text`` added (nothing replaced)."""
+    """The agenda's JSON with ``language`` and, except in English, ``label_text`` per item (nothing replaced)."""
     body["language"] = t.language
+    if t.language == "en":  # the English fields are the texts: nothing to add
+        return body
     for item in body.get("items", ()):
         item["label_text"] = translate_label(item["label"], t)
     return body

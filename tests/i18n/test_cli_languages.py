@@ -140,6 +140,8 @@ def test_agenda_json_keeps_ids_codes_and_iso_dates(app: Any) -> None:
     assert _strip(en) == _strip(de)
     item = next(i for i in de["items"] if i["label"] == "planned evaluation")
     assert item["label_text"] == "geplante Auswertung" and item["kind"] == "event" and len(item["date"]) == 10
+    # in English the existing fields are the texts: an English agenda item has exactly its documented keys
+    assert set(en["items"][0]) == {"date", "contract_id", "cpas_ins", "rule_id", "kind", "label", "citation"}
 
 
 def test_rules_list_and_subsidy_in_the_language(app: Any) -> None:
