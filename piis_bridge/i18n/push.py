@@ -205,6 +205,34 @@ def _where(ins_code: str, municipality: str | None) -> dict[str, Any]:
     return seg(N_("INS {ins}"), ins=ins_code)
 
 
+# The transfer eligibility's reasons (piis_bridge.transfer.legal, piis_bridge.rules.transfers), so a move
+# notice says them in the CPAS's language; a reason not listed here is shown as written.
+_REASONS = (
+    N_("under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent"),
+    N_("the contract ends; it may be handed over at the person's request, with consent"),
+)
+_ENDS_BLOCKED = N_("the contract ends and cannot be handed over: {reasons}")
+_BLOCKING = (
+    N_("under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, no end and no transfer "
+       "(R-TRF-02)"),
+    N_("no legal obligation to conclude a PIIS exists, so it cannot be transferred (R-TRF-04)"),
+    N_("the transfer was not requested by the person (R-TRF-03)"),
+    N_("the person refused the transfer (R-TRF-05)"),
+    N_("the old CPAS did not agree (R-TRF-03)"),
+    N_("the new CPAS did not agree (R-TRF-03)"),
+)
+
+
+def _reason(reason: str) -> Any:
+    if reason in _REASONS:
+        return seg(reason)
+    prefix = _ENDS_BLOCKED.split("{", 1)[0]
+    if reason.startswith(prefix):
+        items = [seg(r) if r in _BLOCKING else {"raw": r} for r in reason[len(prefix):].split("; ")]
+        return seg(_ENDS_BLOCKED, reasons={"join": "; ", "items": items})
+    return {"raw": reason}
+
+
 def move_notice(ins_code: str, municipality: str | None, change_date: date, legal_end_date: date | None,
                 reason: str) -> Text:
     """A move reported by the National Register, for a CPAS without the transfer plugin."""
@@ -218,7 +246,7 @@ def move_notice(ins_code: str, municipality: str | None, change_date: date, lega
         seg(N_("Move to {where} on {date}: PIIS ends on {end} (R-TRF-01)"), where=where, date=change_date,
             end=legal_end_date),
         [seg(N_("The National Register reports a move out of this municipality: this CPAS stops being competent "
-                "and the PIIS ends by operation of law that day (R-TRF-01). {reason}."), reason={"raw": reason})])
+                "and the PIIS ends by operation of law that day (R-TRF-01). {reason}."), reason=_reason(reason))])
 
 
 # ---------------------------------------------------------------------------------------- transfer

@@ -168,3 +168,18 @@ def test_a_received_draft_reaches_neptunusweb_with_its_note_in_the_cpas_language
         assert "Check whether" not in note and "sanction " not in note
     finally:
         neptunus.close_clients()
+
+
+def test_a_move_notice_gives_the_eligibility_reasons_in_the_language() -> None:
+    reason = ("the contract ends and cannot be handed over: no legal obligation to conclude a PIIS exists, so it "
+              "cannot be transferred (R-TRF-04); the old CPAS did not agree (R-TRF-03)")
+    title, body, message = push_text.move_notice("63023", "Eupen", date(2026, 11, 1), date(2026, 11, 1), reason)
+    assert title == "Move to INS 63023 (Eupen) on 2026-11-01: PIIS ends on 2026-11-01 (R-TRF-01)"
+    assert body.endswith("(R-TRF-01). " + reason + ".")  # English exactly as before
+    de_title, de_body = push_text.render_message(message, "de")
+    assert de_title == "Umzug nach NIS 63023 (Eupen) am 01.11.2026: das IPSE endet am 01.11.2026 (R-TRF-01)"
+    assert de_body.endswith("der Vertrag endet und kann nicht übertragen werden: es besteht keine gesetzliche Pflicht "
+                            "zum Abschluss eines IPSE, daher kann es nicht übertragen werden (R-TRF-04); das bisherige "
+                            "ÖSHZ war nicht einverstanden (R-TRF-03).")
+    unknown = push_text.move_notice("63023", None, date(2026, 11, 1), date(2026, 11, 1), "a reason from elsewhere")
+    assert push_text.render_message(unknown[2], "fr")[1].endswith("; a reason from elsewhere.")
