@@ -94,6 +94,27 @@ class CpasSettings(_Strict):
         default_factory=list,
         description="Plugins enabled in [plugins] but not used for this CPAS (e.g. another CPAS's local rules).",
     )
+    language: str = Field(
+        default="en",
+        description="Language of every text that reaches this CPAS's case system and social workers (tasks, "
+                    "statuses, alerts, notices) and of the command line's output: fr, nl, de or en (docs/i18n.md).",
+    )
+
+    @field_validator("language", mode="before")
+    @classmethod
+    def _supported_language(cls, value: Any) -> str:
+        from piis_bridge.i18n import LANGUAGES
+
+        if isinstance(value, str) and value.strip().lower() in LANGUAGES:
+            return value.strip().lower()
+        env = sorted(k for k, v in os.environ.items()
+                     if re.fullmatch(r"PIIS_CPAS__\w+__LANGUAGE", k, re.IGNORECASE) and v == value)
+        if env:
+            raise ValueError(f"unsupported language {value!r} (from the environment variable {env[0]}); set it to "
+                             "fr, nl, de or en, or unset it to use the configuration file")
+        raise ValueError(
+            f"unsupported language {value!r}; write language = \"fr\", \"nl\", \"de\" or \"en\" under this "
+            "[cpas.<id>] table (or set PIIS_CPAS__<ID>__LANGUAGE), or remove the key for the default \"en\"")
 
     @model_validator(mode="after")
     def _routed_not_disabled(self) -> CpasSettings:

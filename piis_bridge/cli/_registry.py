@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from piis_bridge import __version__
+from piis_bridge.i18n.cli import ROOT_LANG_HELP, set_global_language
 
 
 class CommandRegistry:
@@ -79,10 +80,12 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
+        lang: str | None = typer.Option(None, "--lang", help=ROOT_LANG_HELP),
         version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                      help="Print the version and exit."),
     ) -> None:
         """piis-bridge command line."""
+        set_global_language(lang)
 
     registry = CommandRegistry(app)
     from piis_bridge.cli import _core_commands

@@ -15,6 +15,7 @@ from typing import Any
 import typer
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 
 __all__ = ["register", "RULES_HELP"]
 
@@ -100,6 +101,8 @@ def register(cli: CommandRegistry) -> None:
         settings_file: Path | None = typer.Option(None, "--settings", help="JSON file of rule settings."),
         plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
         show_info: bool = typer.Option(False, "--info", help="Also show info findings in the table."),
+        inspection: bool = typer.Option(False, "--inspection", help="Also show the SPP IS inspection checklist."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Judge every contract of FILE... as of --on; exit 1 when a legal error is found."""
         from piis_bridge.model import load_file
@@ -108,6 +111,9 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.rules.registry import build_registry
         from piis_bridge.rules.report import Level
 
+        from piis_bridge.i18n.rules import localize_report_json
+
+        t = cli_translator(lang)
         day = _parse_day(on)
         base, per_ins = _load_settings(settings_file)
         host = _plugin_host(plugins)
@@ -130,10 +136,11 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             body = {"format": CHECK_FORMAT, "version": CHECK_VERSION, "reference_date": day.isoformat(),
                     "summary": summary, "problems": [p.as_dict() for p in problems],
-                    "reports": [r.to_json_dict() for r in reports]}
+                    "language": t.language,
+                    "reports": [localize_report_json(r.to_json_dict(), registry, t) for r in reports]}
             sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
         else:
-            _print_human(reports, problems, summary, day, show_info, Level)
+            _print_human(reports, problems, summary, day, show_info, Level, registry, t, inspection)
         if summary["contracts_with_errors"]:
             raise typer.Exit(1)
         if problems:
@@ -143,25 +150,34 @@ def register(cli: CommandRegistry) -> None:
     def list_rules(
         as_json: bool = typer.Option(False, "--json", help="JSON list of the rules."),
         plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Every rule with its id, severity, citation and whether it is checked automatically."""
         from piis_bridge.rules.registry import build_registry
 
+        from piis_bridge.i18n.rules import rule_title
+
+        t = cli_translator(lang)
         registry = build_registry(_plugin_host(plugins))
         if as_json:
             rows = [{"id": r.id, "title": r.title, "severity": r.severity.value, "citation": r.citation,
                      "automated": r.automated, "era": r.era.value, "source": r.source,
                      "parameters": list(r.parameters)} for r in registry]
+            if t.language != "en":  # the English title is "title"
+                for row, r in zip(rows, registry):
+                    row["title_text"] = rule_title(r, t)
             sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
             return
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=f"PIIS rules ({len(registry)})", show_lines=False)
-        for col in ("Id", "Sev", "Checked", "Title", "Citation"):
+        table = Table(title=t.gettext("PIIS rules ({count})", count=len(registry)), show_lines=False)
+        for col in (t.gettext("Id"), t.gettext("Sev"), t.gettext("Checked"), t.gettext("Title"),
+                    t.gettext("Citation")):
             table.add_column(col, overflow="fold")
+        yes, no = t.gettext("yes"), t.gettext("no")
         for r in registry:
-            table.add_row(r.id, r.severity.value, "yes" if r.automated else "no", r.title, r.citation)
+            table.add_row(r.id, r.severity.value, yes if r.automated else no, rule_title(r, t), r.citation)
         Console(width=max(120, _console_width())).print(table)
 
     @rules.command("docs")
@@ -180,45 +196,87 @@ def _console_width() -> int:
 
 
 def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int], day: date, show_info: bool,
-                 level_enum: Any) -> None:
+                 level_enum: Any, registry: Any, t: Any, inspection: bool = False) -> None:
+    """The report as tables, in the translator's language (rule ids, citations and fields unchanged)."""
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
+
+    from piis_bridge.i18n.labels import translate_label
+    from piis_bridge.i18n.rules import finding_text, level_text, status_text
 
     console = Console(width=max(120, _console_width()))
     style = {"error": "bold red", "warning": "yellow", "info": "dim"}
+    rule_failed = t.gettext("rule failed")
     for report in reports:
-        head = (f"[bold]{report.contract_id}[/bold]  CPAS {report.cpas_ins}  as of {day.isoformat()}  "
-                f"rules {report.rule_set}")
+        contract = "[bold]" + escape(report.contract_id) + "[/bold]"
+        head = t.gettext("{contract}  CPAS {ins}  as of {date}  rules {rule_set}", contract=contract,
+                         ins=report.cpas_ins, date=day, rule_set=report.rule_set)
         console.rule(head)
         for ob in report.obligations:
-            state = "mandatory" if ob.mandatory else "optional"
+            state = t.gettext("mandatory") if ob.mandatory else t.gettext("optional")
+            if ob.exempted:
+                state = t.gettext("{state} (exempted)", state=state)
             bases = ", ".join(b.value for b in ob.bases) or "-"
-            extra = " (exempted)" if ob.exempted else ""
-            due = f", sign by {ob.deadline.isoformat()}" if ob.deadline else ""
-            console.print(f"  {ob.person}: PIIS {state}{extra} [{bases}]{due}; age {ob.age}")
+            due = t.gettext(", sign by {date}", date=ob.deadline) if ob.deadline else ""
+            person = t.pgettext("person", ob.person)
+            console.print("  " + escape(t.gettext("{person}: PIIS {state} [{bases}]{due}; age {age}", person=person,
+                                                  state=state, bases=bases, due=due, age=ob.age)))
         content = report.sections.get("content", {})
         if content:
-            console.print(f"  content: {'complete' if content.get('complete') else 'incomplete'}")
+            console.print("  " + (t.gettext("content: complete") if content.get("complete")
+                                  else t.gettext("content: incomplete")))
         shown = [f for f in report.findings if show_info or f.level is not level_enum.INFO]
         if shown:
             table = Table(show_header=True, header_style="bold")
-            for col in ("Level", "Rule", "Finding", "Fields", "Citation"):
+            for col in (t.gettext("Level"), t.gettext("Rule"), t.gettext("Finding"), t.gettext("Fields"),
+                        t.gettext("Citation")):
                 table.add_column(col, overflow="fold")
             for f in shown:
-                table.add_row(f"[{style[f.level.value]}]{f.level.value}[/]", f.rule_id, f.message,
+                text, detail = finding_text(f, registry, t)
+                if detail:
+                    detail = escape(t.gettext("Detail (English): {detail}", detail=detail))
+                    text = f"{escape(text)}\n[dim]{detail}[/dim]"
+                table.add_row(f"[{style[f.level.value]}]{level_text(f.level.value, t)}[/]", f.rule_id, text,
                               ", ".join(f.fields), f.citation)
             console.print(table)
         if report.dates:
             dates = Table(show_header=True, header_style="bold")
-            for col in ("Date", "Status", "Rule", "What"):
+            for col in (t.gettext("Date"), t.gettext("Status"), t.gettext("Rule"), t.gettext("What")):
                 dates.add_column(col, overflow="fold")
             for d in sorted(report.dates, key=lambda x: x.date):
-                dates.add_row(d.date.isoformat(), d.status.value, d.rule_id, d.label)
+                dates.add_row(t.format_date(d.date), status_text(d.status.value, t), d.rule_id,
+                              translate_label(d.label, t))
             console.print(dates)
+        checklist = report.sections.get("inspection") if inspection else None
+        if isinstance(checklist, dict):
+            _print_checklist(console, checklist, t)
         for failure in report.rule_failures:
-            console.print(f"  [bold red]rule failed[/]: {failure}")
+            console.print(f"  [bold red]{rule_failed}[/]: {failure}")
+    invalid = t.gettext("invalid input")
     for p in problems:
-        console.print(f"[bold red]invalid input[/]: {p}")
-    console.print(f"{summary['contracts']} contract(s), {summary['contracts_with_errors']} with legal errors, "
-                  f"{summary['errors']} error(s), {summary['warnings']} warning(s), "
-                  f"{summary['problems']} input problem(s)")
+        console.print(f"[bold red]{invalid}[/]: {p}")
+    console.print(t.gettext("{contracts} contract(s), {with_errors} with legal errors, {errors} error(s), "
+                            "{warnings} warning(s), {problems} input problem(s)",
+                            contracts=summary["contracts"], with_errors=summary["contracts_with_errors"],
+                            errors=summary["errors"], warnings=summary["warnings"], problems=summary["problems"]))
+
+
+def _print_checklist(console: Any, checklist: dict[str, Any], t: Any) -> None:
+    """The inspection checklist of one report, item by item, in the translator's language."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    from piis_bridge.i18n.evidence import translate_evidence
+    from piis_bridge.i18n.rules import checklist_question, checklist_status_text
+
+    table = Table(show_header=True, header_style="bold", title=t.gettext("Inspection checklist"))
+    for col in (t.gettext("Item"), t.gettext("Question"), t.gettext("Status"), t.gettext("Evidence found"),
+                t.gettext("Evidence missing")):
+        table.add_column(col, overflow="fold")
+    for item in checklist.get("items", ()):
+        table.add_row(item["item"], escape(checklist_question(item["item"], item["question"], t)),
+                      checklist_status_text(str(item["status"]), t),
+                      escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_found", ()))),
+                      escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_missing", ()))))
+    console.print(table)

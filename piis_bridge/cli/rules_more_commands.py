@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 from piis_bridge.model import PIISContract, Problem, load_file
 
 __all__ = ["register", "rules_agenda", "rules_subsidy", "rules_share", "SUBSIDY_FORMAT"]
@@ -70,10 +71,14 @@ def rules_agenda(
     by_month: bool = typer.Option(False, "--by-month",
                                   help="Per month: PIIS signatures due and how many are at risk (the signing wave)."),
     on: str | None = typer.Option(None, "--on", help="With --by-month: the day risk is judged on (default: today)."),
+    lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
 ) -> None:
     """Every legal deadline and event of every contract between two dates, sorted, with the rule behind it."""
+    from piis_bridge.i18n.labels import translate_label
+    from piis_bridge.i18n.rules import agenda_kind_text, localize_agenda_json
     from piis_bridge.rules.agenda import agenda, agenda_json
 
+    t = cli_translator(lang)
     first, last = _day(start, "--from"), _day(end, "--to")
     if last < first:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
@@ -83,14 +88,18 @@ def rules_agenda(
         return
     items = agenda(_contracts(files, problems), first, last, limit=limit, overdue=overdue)
     if as_json:
-        typer.echo(json.dumps(agenda_json(items, first, last), ensure_ascii=False, indent=2))
+        typer.echo(json.dumps(localize_agenda_json(agenda_json(items, first, last), t), ensure_ascii=False, indent=2))
     else:
         console = Console(highlight=False)
-        table = Table(title=f"Agenda {first.isoformat()} to {last.isoformat()}: {len(items)} item(s)")
-        for column in ("date", "contract", "CPAS", "rule", "kind", "what"):
-            table.add_column(column, overflow="fold", no_wrap=column in ("date", "rule"))
+        table = Table(title=t.gettext("Agenda {start} to {end}: {count} item(s)", start=first, end=last,
+                                      count=len(items)))
+        columns = (t.gettext("date"), t.gettext("contract"), t.gettext("CPAS"), t.gettext("rule"), t.gettext("kind"),
+                   t.gettext("what"))
+        for i, column in enumerate(columns):
+            table.add_column(column, overflow="fold", no_wrap=i in (0, 3))
         for item in items:
-            table.add_row(item.date.isoformat(), item.contract_id, item.cpas_ins, item.rule_id, item.kind, item.label)
+            table.add_row(t.format_date(item.date), item.contract_id, item.cpas_ins, item.rule_id,
+                          agenda_kind_text(item.kind, t), translate_label(item.label, t))
         console.print(table)
     _report_problems(problems)
     raise typer.Exit(1 if problems else 0)
@@ -99,39 +108,49 @@ def rules_agenda(
 def rules_subsidy(
     file: Path = typer.Argument(..., help="A canonical contract file (JSON)."),
     as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form (docs/rules-more.md)."),
+    lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
 ) -> None:
     """The month-by-month 10% subsidy schedule of each contract (amounts in EUR, computed in cents)."""
     from piis_bridge.rules.subsidies import ROUNDING, plan_json, subsidy_plans
 
+    t = cli_translator(lang)
     problems: list[Problem] = []
     plans = list(subsidy_plans(_contracts([file], problems)))
     if as_json:
-        body = {"format": SUBSIDY_FORMAT, "version": 1, "rounding": ROUNDING, "plans": [plan_json(p) for p in plans]}
+        body = {"format": SUBSIDY_FORMAT, "version": 1, "rounding": ROUNDING, "language": t.language,
+                "plans": [plan_json(p) for p in plans]}
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         console = Console(highlight=False)
         for plan in plans:
-            window = (f"{plan.window_start.isoformat()[:7]} to {plan.window_end.isoformat()[:7]}"
+            window = (t.gettext("{start} to {end}", start=plan.window_start.isoformat()[:7],
+                                end=plan.window_end.isoformat()[:7])
                       if plan.window_start and plan.window_end else
                       plan.window_start.isoformat()[:7] if plan.window_start else "-")
-            lines = [f"type {plan.type.value if plan.type else '-'}", f"window {window}",
-                     f"total EUR {_euros(plan.total_cents)}"]
+            lines = [t.gettext("type {type}", type=plan.type.value if plan.type else "-"),
+                     t.gettext("window {window}", window=window),
+                     t.gettext("total EUR {amount}", amount=t.format_amount(plan.total_cents, symbol=False))]
             if plan.remaining_months is not None:
-                lines.append(f"remaining months {plan.remaining_months}")
+                lines.append(t.gettext("remaining months {count}", count=plan.remaining_months))
             if plan.budget_article:
-                lines.append(f"budget article {plan.budget_article}")
-            table = Table(title=f"Contract {plan.contract_id}: " + ", ".join(lines))
-            for column in ("month", "subsidy", "covered", "running", "RI (EUR)", "10% (EUR)", "excluded because"):
-                table.add_column(column, overflow="fold",
-                                 justify="right" if "EUR" in column else "left")
+                lines.append(t.gettext("budget article {article}", article=plan.budget_article))
+            table = Table(title=t.gettext("Contract {contract}: {details}", contract=plan.contract_id,
+                                          details=", ".join(lines)))
+            columns = (t.gettext("month"), t.gettext("subsidy"), t.gettext("covered"), t.gettext("running"),
+                       t.gettext("RI (EUR)"), t.gettext("10% (EUR)"), t.gettext("excluded because"))
+            for i, column in enumerate(columns):
+                table.add_column(column, overflow="fold", justify="right" if i in (4, 5) else "left")
+            yes, no = t.gettext("yes"), t.gettext("no")
             for m in plan.months:
                 table.add_row(m.month.isoformat()[:7], m.subsidy_type.value if m.subsidy_type else "-",
-                              "yes" if m.covered_by_piis else "no", "yes" if m.project_running else "no",
-                              _euros(m.ri_amount_cents), _euros(m.subsidy_cents), m.excluded_reason or "")
+                              yes if m.covered_by_piis else no, yes if m.project_running else no,
+                              t.format_amount(m.ri_amount_cents, symbol=False),
+                              t.format_amount(m.subsidy_cents, symbol=False), m.excluded_reason or "")
             console.print(table)
+            note_prefix = t.gettext("note") if t.language == "en" else t.gettext("note (English)")
             for note in plan.notes:
-                console.print(f"  note: {note}")
-        console.print(f"{len(plans)} contract(s); rounding: {ROUNDING}")
+                console.print(f"  {note_prefix}: {note}")
+        console.print(t.gettext("{count} contract(s); rounding: {rounding}", count=len(plans), rounding=ROUNDING))
     _report_problems(problems)
     raise typer.Exit(1 if problems else 0)
 

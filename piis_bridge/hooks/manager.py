@@ -360,7 +360,7 @@ class PluginHost:
         if base is None:  # validated once per process; secret files are read once too
             cpas = self.settings.cpas[cpas_id]
             base = CpasContext(
-                cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce,
+                cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce, language=cpas.language,
                 settings=self.settings.plugin_settings(cpas_id, plugin),
                 state_dir=self.settings.state_dir_for(cpas_id, plugin), plugin=plugin,
             )
@@ -490,11 +490,20 @@ class PluginHost:
                 reason=f"plugin {f.plugin!r} failed in {hook}: {f.error_type}: {f.message}")])
         return result
 
+    def _localized(self, cpas_id: str, items: list[PushItem]) -> list[PushItem]:
+        """The items' titles and bodies in the CPAS's ``language`` (keys unchanged: never a second task)."""
+        from piis_bridge.i18n.push import localize_push
+
+        cpas = self.settings.cpas.get(cpas_id)
+        language = cpas.language if cpas is not None else None
+        return [localize_push(item, language) for item in items]
+
     def case_push(self, cpas_id: str, items: list[PushItem], *, run_id: str | None = None) -> list[PushResult]:
         """Push items; on a plugin error every item answers ``failed`` (one failure per record)."""
         hook = "piis_case_push"
         if not items:
             return []
+        items = self._localized(cpas_id, items)
         result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, items=list(items))
         if not isinstance(result, _Failed):
             keys = [item.key for item in items]

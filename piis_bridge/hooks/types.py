@@ -85,6 +85,8 @@ class CpasContext(_HookModel):
     state_dir: Path = Field(description="A directory the plugin may write to (one per CPAS and plugin).")
     plugin: str | None = Field(default=None, description="Name of the plugin this context was built for.")
     run_id: str | None = Field(default=None, description="The sync run the call belongs to, if any.")
+    language: str = Field(default="en", description="The CPAS's language (fr, nl, de, en) for any text the "
+                          "plugin itself writes for its social workers (docs/i18n.md).")
 
 
 class SourceRecord(_HookModel):
@@ -210,6 +212,10 @@ class PushItem(_HookModel):
     body: str = ""
     due: date | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+    message: dict[str, Any] | None = Field(
+        default=None,
+        description="What title and body say, as message ids and values (piis_bridge.i18n.push): the host "
+                    "writes them in the CPAS's language before the push.  None: title and body are pushed as is.")
 
 
 class PushResult(_HookModel):

@@ -40,6 +40,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PushItem, RegisterNotice, SourceRecord
+from piis_bridge.i18n import push as push_text
 from piis_bridge.identifiers import mask_niss
 from piis_bridge.logging import get_logger
 from piis_bridge.model import PIISContract
@@ -334,41 +335,28 @@ def _move(rt: Runtime, notice: Notice, item: WorkItem, contract: PIISContract) -
     verdict = transfer_eligibility(with_move(contract, move), settings)
     if verdict is None:
         return False, None
-    where = f"INS {new_ins}" + (f" ({move.municipality})" if move.municipality else "")
-    if verdict.legal_end_date is None:
-        title = f"Move to {where} on {move.change_date}: studies PIIS stays here (R-TRF-02)"
-        body = "Full-time student under 25 in a studies PIIS: this CPAS stays competent (R-TRF-02, R-STU-10)."
-    else:
-        title = f"Move to {where} on {move.change_date}: PIIS ends on {verdict.legal_end_date} (R-TRF-01)"
-        body = ("The National Register reports a move out of this municipality: this CPAS stops being competent "
-                "and the PIIS ends by operation of law that day (R-TRF-01). " + verdict.reason + ".")
+    title, body, message = push_text.move_notice(new_ins, move.municipality, move.change_date,
+                                                 verdict.legal_end_date, verdict.reason)
     return True, PushItem(key=f"notice:{notice.reference}:{item.record_id}"[:200], record_id=item.record_id,
                           kind="transfer_notice", title=title[:200], body=body, due=verdict.legal_end_date,
                     data={"notice": notice.reference, "kind": "move", "rules": list(verdict.rules),
-                          "new_ins_code": new_ins, "effective_date": move.change_date.isoformat()})
+                          "new_ins_code": new_ins, "effective_date": move.change_date.isoformat()},
+                          message=message)
 
 
 def notice_task(kind: str, reference: str, effective: date, record_id: str, details: dict[str, Any]) -> PushItem:
     """The social worker's task for a death, an emigration or a replaced NISS (one per notice and dossier)."""
     if kind == "death":
-        title = f"Death on {effective} (National Register): the PIIS ends"
-        body = ("The National Register reports the beneficiary's death. The integration income ends, and the PIIS "
-                "with it: a PIIS never exists without the integration income (R-GEN-01). Close the contract.")
+        title, body, message = push_text.death_notice(effective)
         rules, due = ["R-GEN-01"], effective
     elif kind == "emigration":
-        title = f"Emigration on {effective} (National Register): the PIIS ends"
-        body = ("The National Register reports that the beneficiary left Belgium: no CPAS is competent for the "
-                "integration income any more (R-GEN-07), so the PIIS ends with it (R-GEN-01, R-TRF-01). "
-                "Check the residence and close the contract.")
+        title, body, message = push_text.emigration_notice(effective)
         rules, due = ["R-GEN-01", "R-GEN-07", "R-TRF-01"], effective
     elif kind == "niss_replaced":
-        title = f"NISS replaced on {effective}: update the dossier"
-        body = (f"The National Register replaced the beneficiary's national number (the new one ends in "
-                f"{(details.get('replaced_by') or '')[-2:]}). Update the dossier: the next federal forms must "
-                "carry the new number.")
+        title, body, message = push_text.niss_replaced_notice(effective, (details.get("replaced_by") or "")[-2:])
         rules, due = [], None
     else:
         raise NoticeError(f"unknown notice kind {kind!r}")
     return PushItem(key=f"notice:{reference}:{record_id}"[:200], record_id=record_id, kind="status", title=title,
                     body=body, due=due, data={"notice": reference, "kind": kind, "rules": rules,
-                                              "effective_date": effective.isoformat()})
+                                              "effective_date": effective.isoformat()}, message=message)

@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.manager import PluginCallError
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult, RecordProblem, RunInfo, RunReport, SourceRecord
+from piis_bridge.i18n import push as push_text
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     Effect,
@@ -436,8 +437,9 @@ def _evaluate(contract: Any, on: date, settings: RuleSettings,
     for d in report.dates:
         status = d.status.value
         if status in _ALERT_STATUSES:
+            title, _, message = push_text.deadline_alert(d.label, d.rule_id, status, d.date)
             alerts.append({"rule": d.rule_id, "due": d.date, "label": d.label, "status": status,
-                           "title": f"{d.label} ({d.rule_id}, {status}, {d.date.isoformat()})"})
+                           "title": title, "message": message})
     return len(report.findings), alerts
 
 
@@ -555,7 +557,8 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
                 label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
                 push = PushItem(key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
                                 record_id=item.record_id, kind="deadline_alert", title=alert["title"][:200],
-                                due=alert["due"], data={"rule": alert["rule"], "status": alert["status"]})
+                                due=alert["due"], data={"rule": alert["rule"], "status": alert["status"]},
+                                message=alert["message"])
                 rows.append(_push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id))
             effect_rows.extend(rows)
             item.forms, item.findings, item.state = len(forms), findings, "done"
@@ -638,9 +641,10 @@ def _outcome_fields(outcome: Any) -> tuple[str, str | None, str | None, str]:
 def _answer_push(effect: Effect, answer: str) -> dict[str, Any]:
     ref = effect.key.split(":", 2)[-1]
     form_type = effect.payload_type.rsplit(":", 1)[-1]
+    title, _, message = push_text.federal_answer(answer)
     push = PushItem(key=f"fed:{ref}:{answer}"[:200], record_id=effect.record_id, kind="federal_answer",
-                    title=f"Federal answer: {answer}", body=f"{form_type} {ref}",
-                    data={"client_reference": ref, "answer": answer})
+                    title=title, body=f"{form_type} {ref}", data={"client_reference": ref, "answer": answer},
+                    message=message)
     return _push_row(push, run_id=effect.run_id, cpas_id=effect.cpas_id, item_id=effect.item_id)
 
 

@@ -45,26 +45,16 @@ class Detection:
 
 def task_for(case: TransferCase) -> PushItem:
     """The task the social worker sees; what to do depends on the eligibility."""
+    from piis_bridge.i18n.push import transfer_detected
+
     eligibility = Eligibility(case.eligibility)
-    if eligibility is Eligibility.STAYS_STUDIES:
-        title = f"Move to INS {case.to_ins_code} on {case.residence_change_date}: studies PIIS stays here"
-        body = ("Full-time student under 25 in a studies PIIS: this CPAS stays competent and the contract "
-                "continues (R-TRF-02, R-STU-10). No transfer.")
-        due = None
-    elif eligibility is Eligibility.ENDS_NOT_TRANSFERABLE:
-        title = f"Move to INS {case.to_ins_code}: PIIS ends on {case.legal_end_date} (R-TRF-01)"
-        body = ("The contract ends by operation of law. No legal obligation to conclude a PIIS, so it cannot "
-                "be handed over (R-TRF-04). Close the contract and inform the person.")
-        due = case.legal_end_date
-    else:
-        title = f"Move to INS {case.to_ins_code}: PIIS ends on {case.legal_end_date}; ask for consent to transfer"
-        body = ("The contract ends by operation of law (R-TRF-01). It may be handed over to the new CPAS at "
-                "the person's request and with their explicit consent (R-TRF-03, R-TRF-05). Record the answer: "
-                f"piis-bridge transfer consent {case.case_id} --given|--refused --by NAME --channel HOW")
-        due = case.legal_end_date
+    due = None if eligibility is Eligibility.STAYS_STUDIES else case.legal_end_date
+    title, body, message = transfer_detected(eligibility.value, case.to_ins_code, case.residence_change_date,
+                                             case.legal_end_date, case.case_id)
     return PushItem(key=f"{case.case_id}:detected", record_id=case.record_id, kind="transfer_notice",
                     title=title, body=body, due=due,
-                    data={"transfer_case": case.case_id, "eligibility": case.eligibility, "rules": case.rules})
+                    data={"transfer_case": case.case_id, "eligibility": case.eligibility, "rules": case.rules},
+                    message=message)
 
 
 def detect_transfer(

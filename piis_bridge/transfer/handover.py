@@ -70,31 +70,30 @@ def draft_item_key(package_id: str) -> str:
     return f"transfer-draft:{package_id}"
 
 
-def _review_text(handover: DraftHandover) -> str:
-    sanctions = "; ".join(f"sanction {s.sanction_id}: {s.remaining_days} days left from {s.continue_from}"
-                          for s in handover.continuing_sanctions) or "no sanction to continue"
-    return ("Check whether taking the commitments over is possible and desirable (R-TRF-06). "
-            f"Old contract {handover.previous_contract_id} ended on {handover.legal_end_date}. "
-            f"{sanctions} (R-SAN-10).")
+def _review_text(handover: DraftHandover, sender: str, draft_id: str, why_no_draft: str | None = None,
+                 ) -> tuple[str, str, dict[str, object]]:
+    """(title, body, message) of the review task; the texts are built by :mod:`piis_bridge.i18n.push`."""
+    from piis_bridge.i18n.push import handover_received
+
+    return handover_received(sender, draft_id, handover.previous_contract_id, handover.legal_end_date,
+                             [(s.sanction_id, s.remaining_days, s.continue_from) for s in handover.continuing_sanctions],
+                             why_no_draft)
 
 
 def draft_contract_item(draft: PIISContract, package: TransferPackage) -> PushItem:
     """The draft to create in the case system, attached to its own (proposed) contract number."""
     handover = handover_of(draft, package)
+    title, body, message = _review_text(handover, package.sender.name, draft.contract_id)
     return PushItem(
         key=draft_item_key(package.package_id), record_id=draft.contract_id, kind="draft_contract",
-        title=f"PIIS handed over by {package.sender.name}: draft {draft.contract_id} to review",
-        body=_review_text(handover), data=handover.model_dump(mode="json"))
+        title=title, body=body, data=handover.model_dump(mode="json"), message=message)
 
 
 def review_task_item(draft: PIISContract, package: TransferPackage, *, record_id: str,
                      why_no_draft: str | None = None) -> PushItem:
     """The fallback: a task on an inbox record, the draft in its data (the case system reviews from there)."""
     handover = handover_of(draft, package)
-    body = _review_text(handover)
-    if why_no_draft:
-        body += f" The case system could not create the draft contract itself: {why_no_draft}"
+    title, body, message = _review_text(handover, package.sender.name, draft.contract_id, why_no_draft)
     return PushItem(
         key=f"transfer-received:{package.package_id}", record_id=record_id, kind="transfer_notice",
-        title=f"PIIS handed over by {package.sender.name}: draft {draft.contract_id} to review",
-        body=body, data=handover.model_dump(mode="json"))
+        title=title, body=body, data=handover.model_dump(mode="json"), message=message)

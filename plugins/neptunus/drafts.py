@@ -80,25 +80,29 @@ def draft_mapping(path: str | None = None) -> Mapping:
         return mapping
 
 
-def draft_view(handover: Any, item: PushItem) -> dict[str, Any]:
-    """The canonical draft as the mapping reads it: JSON values plus the explicit one-of-a-list choices."""
+def draft_view(handover: Any, item: PushItem, language: str | None = None) -> dict[str, Any]:
+    """The canonical draft as the mapping reads it: JSON values plus the explicit one-of-a-list choices.
+
+    The ``note`` the reviewing social worker reads is written in *language* (the CPAS's)."""
+    from piis_bridge.i18n.push import draft_note, draft_note_part
+
     draft = handover.draft_contract
     view = draft.model_dump(mode="json")
-    kept_out: list[str] = []
+    kept_out: list[dict[str, Any]] = []
     tags = view.get("form_tags") or []
     view["primary_form_tag"] = tags[0] if tags else None
     if len(tags) > 1:
-        kept_out.append(f"also form tags {', '.join(tags[1:])}")
+        kept_out.append(draft_note_part("form_tags", values=tags[1:]))
     grounds = (view.get("obligation") or {}).get("basis") or []
     view["primary_obligation_basis"] = grounds[0] if grounds else None
     if len(grounds) > 1:
-        kept_out.append(f"also obligation grounds {', '.join(grounds[1:])}")
+        kept_out.append(draft_note_part("obligation_grounds", values=grounds[1:]))
     for position, commitment in enumerate(view.get("commitments") or [], start=1):
         goals = commitment.get("objective_ids") or []
         commitment["position"] = position
         commitment["primary_objective_id"] = goals[0] if goals else None
         if len(goals) > 1:
-            kept_out.append(f"commitment {commitment['commitment_id']} also serves objectives {', '.join(goals[1:])}")
+            kept_out.append(draft_note_part("objectives", values=goals[1:], commitment=commitment["commitment_id"]))
     view["handover"] = {
         "package_id": handover.package_id, "sender": handover.sender.model_dump(mode="json"),
         "previous_contract_id": handover.previous_contract_id,
@@ -107,15 +111,12 @@ def draft_view(handover: Any, item: PushItem) -> dict[str, Any]:
         "contacts": [c.model_dump(mode="json") for c in handover.contacts],
         "continuing_sanctions": [s.model_dump(mode="json") for s in handover.continuing_sanctions],
     }
-    note = item.body or item.title
-    if kept_out:
-        note += " Not in this draft (the vendor holds one value per field): " + "; ".join(kept_out) + "."
-    note += f" The whole package: piis-bridge transfer show {handover.package_id}"
-    view["note"] = note
+    view["note"] = draft_note(item.body or item.title, kept_out, handover.package_id, language)
     return view
 
 
-def vendor_draft(item: PushItem, mapping_file: str | None = None) -> tuple[dict[str, Any] | None, str]:
+def vendor_draft(item: PushItem, mapping_file: str | None = None, *,
+                 language: str | None = None) -> tuple[dict[str, Any] | None, str]:
     """(the vendor draft document, "") or (None, why it cannot be written in the vendor's fields).
 
     The reason names the canonical field and the code or value problem, never a NISS.
@@ -127,7 +128,7 @@ def vendor_draft(item: PushItem, mapping_file: str | None = None) -> tuple[dict[
     except ValidationError as exc:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False))
         return None, f"item {item.key}: data is not a draft hand-over ({fields})"
-    result = draft_mapping(mapping_file).apply(draft_view(handover, item), record_id=item.record_id)
+    result = draft_mapping(mapping_file).apply(draft_view(handover, item, language), record_id=item.record_id)
     if not result.ok or result.value is None:
         reasons = "; ".join(f"{p.field}: {p.reason}" for p in result.problems) or "mapping produced no draft"
         return None, f"draft {item.record_id} cannot be written in the vendor's fields: {reasons}"

@@ -242,7 +242,7 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
                         f"cpas {cpas.cpas_id}: this case system does not take draft contracts "
                         "(neptunus draft_contracts = false)")))
                     continue
-                doc, why = vendor_draft(item, settings.draft_mapping_file)
+                doc, why = vendor_draft(item, settings.draft_mapping_file, language=cpas.language)
                 if doc is None:
                     results.append(PushResult(key=item.key, status="failed", detail=why))
                     continue

@@ -24,6 +24,7 @@ from piis_bridge.config import Settings
 from piis_bridge.db import Base, make_engine, make_sessionmaker
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import CpasContext, PushItem
+from piis_bridge.i18n.push import transfer_assessed, transfer_delivered
 from piis_bridge.logging import get_logger
 from piis_bridge.transfer import (
     CaseState,
@@ -260,13 +261,11 @@ def _tell_assessment(host: Any, cpas_id: str, service: TransferService, package_
     assessment = service.assessment_of(case.case_id)
     if assessment is None:
         return
-    not_taken = "; ".join(f"{cid}: {why}" for cid, why in assessment.commitments_not_taken_over.items())
+    title, body, message = transfer_assessed(list(assessment.commitments_taken_over),
+                                             dict(assessment.commitments_not_taken_over), assessment.new_contract_ref)
     host.case_push(cpas_id, [PushItem(
-        key=f"{case.case_id}:assessed", record_id=case.record_id, kind="transfer_notice",
-        title=f"Transfer reviewed by the new CPAS: {len(assessment.commitments_taken_over)} commitment(s) taken over",
-        body=(f"Taken over: {', '.join(assessment.commitments_taken_over) or 'none'}. "
-              f"Not taken over: {not_taken or 'none'}. New contract: {assessment.new_contract_ref or '-'} (R-TRF-06)."),
-        data={"transfer_case": case.case_id, "assessment": assessment.model_dump(mode="json")})])
+        key=f"{case.case_id}:assessed", record_id=case.record_id, kind="transfer_notice", title=title, body=body,
+        data={"transfer_case": case.case_id, "assessment": assessment.model_dump(mode="json")}, message=message)])
 
 
 def send_assessment(host: Any, cpas_id: str, package_id: str, *, taken_over: list[str],
@@ -307,10 +306,11 @@ def send_case(host: Any, cpas_id: str, case_id: str) -> DeliveryReceipt:
     if receipt.state in (CaseState.ACKNOWLEDGED, CaseState.REJECTED) and _has_case_system(host, cpas_id):
         ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
         case = service_for(ctx).get_case(case_id)
+        title, body, message = transfer_delivered(exported.destination.party.name,
+                                                  receipt.state == CaseState.ACKNOWLEDGED,
+                                                  receipt.detail or f"package {receipt.package_id}")
         host.case_push(cpas_id, [PushItem(
-            key=f"{case_id}:{receipt.state}", record_id=case.record_id, kind="transfer_notice",
-            title=(f"Transfer to {exported.destination.party.name}: "
-                   + ("received as a draft" if receipt.state == CaseState.ACKNOWLEDGED else "REJECTED")),
-            body=receipt.detail or f"package {receipt.package_id}",
-            data={"transfer_case": case_id, "package_id": receipt.package_id, "status": receipt.status})])
+            key=f"{case_id}:{receipt.state}", record_id=case.record_id, kind="transfer_notice", title=title,
+            body=body, data={"transfer_case": case_id, "package_id": receipt.package_id, "status": receipt.status},
+            message=message)])
     return receipt

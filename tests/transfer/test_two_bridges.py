@@ -265,7 +265,7 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     assert f"{received.package_id}: assessment accepted by BCE {CHARLEROI.bce}" in result.output
     assert liege.service.received(received.package_id).state == ReceiptState.ASSESSMENT_ACKNOWLEDGED
     assert charleroi.service.get_case(case.case_id).state == CaseState.ASSESSED
-    assert any("Transfer reviewed by the new CPAS: 1 commitment(s) taken over" in t["titel"]
+    assert any("Transfer reviewed by the new CPAS: 1 commitment taken over" in t["titel"]
                for t in charleroi.tasks("CHA-2025-0410"))
     shown_a = _cli(charleroi, "show", case.case_id)
     assert "taken over: C1; not taken over: C2 (training paid by Forem here); new contract: LGE-2026-0999" in shown_a.output

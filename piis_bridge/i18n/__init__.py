@@ -1,0 +1,160 @@
+"""Texts for people in the CPAS's language: French, Dutch, German or English.
+
+Why gettext catalogues (Babel): translators work in ``.po`` files with the standard tools, every
+message has one id, and the completeness of the four catalogues is testable.  The ``.po`` files
+are the committed sources and are read at runtime through Babel (compiled to a ``.mo`` image in
+memory, once per process), so a fresh clone needs no build step (``python3 dev.py test`` works as
+is) and a catalogue can never be older than its source.  See docs/i18n.md.
+
+Public API::
+
+    t = translator("nl")
+    t.gettext("Federal answer: {answer}", answer="REFUSED")
+    t.ngettext("{n} contract", "{n} contracts", 3)
+    t.pgettext("R-OBL-01", "Under 25 in full-time studies: PIIS mandatory")   # rule titles by rule id
+    t.format_date(date(2026, 12, 6))        # 6 dec 2026 (nl_BE)
+    t.format_amount(123456)                 # € 1.234,56 (integer cents in, nl_BE out)
+
+Placeholders are named (``{answer}``); a ``date`` value is written in the language's Belgian
+format.  Rule ids, citations, codes and ISO dates are never translated.
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+import io
+import string
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "LANGUAGES",
+    "DEFAULT_LANGUAGE",
+    "LOCALES",
+    "DOMAIN",
+    "LOCALE_DIR",
+    "LanguageError",
+    "Translator",
+    "translator",
+    "check_language",
+    "N_",
+    "NP_",
+    "placeholders",
+]
+
+LANGUAGES: tuple[str, ...] = ("fr", "nl", "de", "en")
+"""The languages of the bridge: the three official languages of Belgium, and English."""
+DEFAULT_LANGUAGE = "en"
+"""Used when a CPAS sets no ``language`` (the texts the bridge wrote before the setting existed)."""
+LOCALES: dict[str, str] = {"fr": "fr_BE", "nl": "nl_BE", "de": "de_BE", "en": "en_BE"}
+"""The Babel locale of each language: Belgian date and number formats."""
+DOMAIN = "piis_bridge"
+LOCALE_DIR = Path(__file__).with_name("locale")
+
+
+class LanguageError(ValueError):
+    """A language that is not one of :data:`LANGUAGES`."""
+
+
+def check_language(value: str) -> str:
+    """*value* if it is a supported language code; else a :class:`LanguageError` saying the fix."""
+    if value in LANGUAGES:
+        return value
+    raise LanguageError(f"unsupported language {value!r}: use one of " + ", ".join(f'"{x}"' for x in LANGUAGES)
+                        + " (fr = French, nl = Dutch, de = German, en = English)")
+
+
+def N_(message: str) -> str:  # noqa: N802 - the gettext convention
+    """Mark *message* for extraction without translating it (it is translated where it is shown)."""
+    return message
+
+
+def NP_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - the gettext convention
+    """Mark a singular/plural pair for extraction; ``Translator.ngettext`` picks the form."""
+    return singular, plural
+
+
+def placeholders(text: str) -> frozenset[str]:
+    """The named placeholders of a message (``{answer}`` -> ``answer``)."""
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(text) if name)
+
+
+class Translator:
+    """The texts of one language.  Cheap to share: built once per language and cached."""
+
+    def __init__(self, language: str, catalog: _gettext.NullTranslations) -> None:
+        self.language = check_language(language)
+        self.locale = LOCALES[language]
+        self._catalog = catalog
+
+    def __repr__(self) -> str:
+        return f"Translator({self.language!r})"
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def gettext(self, message: str, /, **params: Any) -> str:
+        return self._fill(self._catalog.gettext(message), params)
+
+    def ngettext(self, singular: str, plural: str, n: int, /, **params: Any) -> str:
+        params.setdefault("n", n)
+        return self._fill(self._catalog.ngettext(singular, plural, n), params)
+
+    def pgettext(self, context: str, message: str, /, **params: Any) -> str:
+        return self._fill(self._catalog.pgettext(context, message), params)
+
+    # -- formats ----------------------------------------------------------------------------
+
+    def format_date(self, day: date, width: str = "medium") -> str:
+        """A date in the language's Belgian format (``medium``: 6 déc. 2026, 6 dec 2026, 06.12.2026).
+
+        English keeps ISO 8601 (2026-12-06): it is the operators' language, not a Belgian one, and
+        its texts stay exactly what the bridge wrote before it spoke other languages."""
+        from babel.dates import format_date
+
+        if self.language == "en":
+            return day.isoformat()
+        return format_date(day, width, locale=self.locale)
+
+    def format_amount(self, cents: int, *, symbol: bool = True) -> str:
+        """Integer cents as euros in the language's Belgian format: 12 345,60 € (fr), € 12.345,60 (nl),
+        12.345,60 € (de); English 12,345.60 (as before).  ``symbol=False`` for a column headed EUR."""
+        from decimal import Decimal
+
+        from babel.numbers import format_currency, format_decimal
+
+        amount = Decimal(cents) / 100
+        locale = "en" if self.language == "en" else self.locale
+        if symbol:
+            return format_currency(amount, "EUR", locale=locale)
+        return format_decimal(amount, format="#,##0.00", locale=locale)
+
+    def _fill(self, text: str, params: dict[str, Any]) -> str:
+        if not params:
+            return text
+        values = {k: (self.format_date(v) if isinstance(v, date) else v) for k, v in params.items()}
+        return text.format_map(values)
+
+
+def _load(language: str) -> _gettext.NullTranslations:
+    """The ``.po`` catalogue of *language*, compiled in memory (fuzzy entries left out)."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    path = LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if not path.is_file():
+        raise LanguageError(f"no catalogue for language {language!r} ({path} is missing)")
+    with path.open("rb") as fh:
+        catalog = read_po(fh, locale=LOCALES[language], domain=DOMAIN)
+    buf = io.BytesIO()
+    write_mo(buf, catalog, use_fuzzy=False)
+    buf.seek(0)
+    return _gettext.GNUTranslations(buf)
+
+
+@lru_cache(maxsize=None)
+def translator(language: str | None = None) -> Translator:
+    """The :class:`Translator` of *language* (default :data:`DEFAULT_LANGUAGE`)."""
+    language = check_language(language or DEFAULT_LANGUAGE)
+    return Translator(language, _load(language))

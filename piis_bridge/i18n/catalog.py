@@ -1,0 +1,172 @@
+"""The catalogue workflow: extract the message ids, update the four ``.po`` files, check them.
+
+``python -m piis_bridge.i18n update`` is this project's ``pybabel extract`` + ``pybabel update``:
+besides the ``gettext``/``N_`` calls in the source (extracted with Babel's Python extractor), the
+messages include texts that live as data -- every rule title of the registry (msgctxt = rule id),
+every inspection checklist question (msgctxt = item id) and the codes shown in words (levels, date
+statuses, agenda kinds, federal answers) -- which no source extractor can see.  A changed English
+text keeps its old translation marked *fuzzy* (Babel's fuzzy matching): a fuzzy entry is not used
+and the check fails until a translator confirms it.
+
+``python -m piis_bridge.i18n check`` lists every message id without a translation in one of the
+four languages and every translation that drops or adds a placeholder (``tests/i18n`` runs it).
+There is no compile step: the ``.po`` files are read at runtime (see :mod:`piis_bridge.i18n`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from babel.messages.catalog import Catalog, Message
+from babel.messages.extract import extract_from_file
+from babel.messages.pofile import read_po, write_po
+
+from piis_bridge.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, LOCALES, placeholders
+
+__all__ = ["SOURCES", "KEYWORDS", "template", "update", "check", "po_path", "pot_path"]
+
+_ROOT = Path(__file__).resolve().parents[2]
+SOURCES: tuple[str, ...] = (
+    "piis_bridge/i18n/*.py",
+    "piis_bridge/cli/rules_commands.py",
+    "piis_bridge/cli/rules_more_commands.py",
+)
+"""Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""
+KEYWORDS: dict[str, Any] = {"gettext": None, "N_": None, "ngettext": (1, 2), "NP_": (1, 2),
+                            "pgettext": ((1, "c"), 2)}
+_FIXED = datetime(2026, 1, 1, tzinfo=timezone.utc)  # no changing dates in the files: diffs show only texts
+
+
+def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
+    return locale_dir / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def pot_path() -> Path:
+    return LOCALE_DIR / f"{DOMAIN}.pot"
+
+
+def _new_catalog(locale: str | None = None) -> Catalog:
+    return Catalog(locale=locale, domain=DOMAIN, project="piis-bridge", version="1",
+                   copyright_holder="piis-bridge contributors", msgid_bugs_address="",
+                   creation_date=_FIXED, revision_date=_FIXED, fuzzy=False,
+                   header_comment="# Messages of piis-bridge. Edit the translations; run\n"
+                                  "# `python -m piis_bridge.i18n update` after changing the source (docs/i18n.md).")
+
+
+def _source_files() -> Iterable[Path]:
+    for pattern in SOURCES:
+        yield from sorted(_ROOT.glob(pattern))
+
+
+def template() -> Catalog:
+    """Every message id of the bridge (the ``.pot`` template)."""
+    from piis_bridge.i18n.push import DATE_STATUSES as _PUSH_STATUSES
+    from piis_bridge.i18n.push import FEDERAL_ANSWERS
+    from piis_bridge.i18n.rules import AGENDA_KINDS, CHECKLIST_STATUSES, DATE_STATUSES, LEVELS, PERSONS
+    from piis_bridge.rules.inspection import ITEMS
+    from piis_bridge.rules.registry import load_core_rules
+
+    cat = _new_catalog()
+    for path in _source_files():
+        rel = path.relative_to(_ROOT).as_posix()
+        for lineno, message, comments, context in extract_from_file("python", path, keywords=KEYWORDS):
+            cat.add(message, locations=[(rel, lineno)], auto_comments=comments, context=context)
+    for rule in load_core_rules():
+        comment = f"Title of rule {rule.id} ({rule.severity.value}), {rule.citation}"
+        cat.add(rule.title, context=rule.id, auto_comments=[comment])
+        meaning = getattr(rule, "meaning", None)
+        if meaning:
+            cat.add(meaning, context=f"{rule.id} meaning", auto_comments=[f"Plain-language meaning of {rule.id}"])
+    for item, question, rule_ids in ITEMS:
+        cat.add(question, context=item, auto_comments=[f"Inspection checklist item {item} ({', '.join(rule_ids)})"])
+    for context, codes in (("level", LEVELS), ("date status", (*DATE_STATUSES, *_PUSH_STATUSES)),
+                           ("agenda kind", AGENDA_KINDS), ("person", PERSONS), ("checklist status", CHECKLIST_STATUSES),
+                           ("federal answer", FEDERAL_ANSWERS)):
+        for code in dict.fromkeys(codes):
+            cat.add(code, context=context, auto_comments=[f"code {code!r} shown in words ({context})"])
+    return cat
+
+
+def _read(path: Path, language: str) -> Catalog:
+    with path.open("rb") as fh:
+        return read_po(fh, locale=LOCALES[language], domain=DOMAIN)
+
+
+def _write(path: Path, catalog: Catalog) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as fh:
+        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=True, include_previous=True,
+                 include_lineno=False)
+
+
+def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
+    """Write the template and bring each language's ``.po`` up to date with it; returns the files written.
+
+    English is the source language: its entries are filled with the message id itself, so the
+    English catalogue is complete by construction (and an English wording change is one edit in
+    the source)."""
+    tmpl = template()
+    written = [pot_path()]
+    _write(pot_path(), tmpl)
+    for language in languages:
+        path = po_path(language)
+        cat = _read(path, language) if path.is_file() else _new_catalog(LOCALES[language])
+        cat.update(tmpl, no_fuzzy_matching=False, update_header_comment=False)
+        cat.revision_date = _FIXED
+        if language == "en":
+            for msg in cat:
+                if msg.id:
+                    msg.string = msg.id
+                    msg.flags.discard("fuzzy")
+                    msg.previous_id = []
+        _write(path, cat)
+        written.append(path)
+    return written
+
+
+def _forms(msg: Message) -> list[str]:
+    return list(msg.string) if isinstance(msg.string, (list, tuple)) else [msg.string]
+
+
+def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -> list[str]:
+    """Every problem of the catalogues, one line each; empty when all four are complete and correct."""
+    tmpl = template()
+    problems: list[str] = []
+    for language in languages:
+        path = po_path(language, locale_dir)
+        if not path.is_file():
+            problems.append(f"{language}: {path} is missing; run `python -m piis_bridge.i18n update`")
+            continue
+        cat = _read(path, language)
+        for want in tmpl:
+            if not want.id:
+                continue
+            where = f"{language}: [{want.context}] {want.id!r}" if want.context else f"{language}: {want.id!r}"
+            msg = cat.get(want.id, context=want.context)
+            if msg is None:
+                problems.append(f"{where}: not in the catalogue; run `python -m piis_bridge.i18n update`")
+                continue
+            if msg.fuzzy:
+                problems.append(f"{where}: fuzzy (the English text changed); check the translation, remove the flag")
+                continue
+            forms = _forms(msg)
+            if not all(f.strip() for f in forms):
+                problems.append(f"{where}: no translation")
+                continue
+            ids = want.id if isinstance(want.id, (list, tuple)) else (want.id,)
+            expected = frozenset().union(*(placeholders(i) for i in ids))
+            for form in forms:
+                try:
+                    found = placeholders(form)
+                except ValueError as exc:
+                    problems.append(f"{where}: broken placeholder in {form!r} ({exc})")
+                    continue
+                if found != expected:
+                    lost, extra = sorted(expected - found), sorted(found - expected)
+                    problems.append(f"{where}: translation {form!r} "
+                                    + (f"drops {{{'}, {'.join(lost)}}} " if lost else "")
+                                    + (f"adds {{{'}, {'.join(extra)}}}" if extra else ""))
+    return problems

@@ -1,0 +1,62 @@
+"""Which language the command line speaks: ``--lang``, else the configured CPAS's ``language``.
+
+Order: the command's own ``--lang`` (``piis-bridge rules check --lang nl``), then the global one
+(``piis-bridge --lang nl rules check``), then the configuration: when every configured CPAS uses the
+same ``language`` (one installation per CPAS, or several CPAS of one language), that language;
+otherwise (no configuration, or CPAS of different languages) :data:`DEFAULT_LANGUAGE`.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+
+from piis_bridge.i18n import DEFAULT_LANGUAGE, LANGUAGES, LanguageError, Translator, check_language, translator
+
+__all__ = ["LANG_HELP", "ROOT_LANG_HELP", "set_global_language", "cli_language", "cli_translator", "configured_language"]
+
+LANG_HELP = ("Language of the output: " + ", ".join(LANGUAGES)
+             + " (default: the configured CPAS's language setting, else en).")
+ROOT_LANG_HELP = ("Language of the rules commands' output (rules check, agenda, subsidy, list): "
+                  + ", ".join(LANGUAGES) + " (default: the configured CPAS's language setting, else en).")
+_GLOBAL: ContextVar[str | None] = ContextVar("piis_cli_language", default=None)
+
+
+def set_global_language(value: str | None) -> None:
+    """Remember the root command's ``--lang`` (checked here, so a typo fails before any work)."""
+    _GLOBAL.set(_checked(value, "--lang") if value else None)
+
+
+def _checked(value: str, option: str) -> str:
+    import typer
+
+    try:
+        return check_language(value.strip().lower())
+    except LanguageError as exc:
+        raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def configured_language() -> str | None:
+    """The one language of the configured CPAS, or None (no CPAS, several languages, broken file)."""
+    from piis_bridge.config import ConfigError, load_settings
+
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        import typer
+
+        typer.echo(f"piis-bridge: configuration not read for the output language ({exc}); using "
+                   f"{DEFAULT_LANGUAGE!r}", err=True)
+        return None
+    languages = {c.language for c in settings.cpas.values()}
+    return languages.pop() if len(languages) == 1 else None
+
+
+def cli_language(option: str | None) -> str:
+    """The language of one command: *option* (its ``--lang``), the global ``--lang``, the configuration."""
+    if option:
+        return _checked(option, "--lang")
+    return _GLOBAL.get() or configured_language() or DEFAULT_LANGUAGE
+
+
+def cli_translator(option: str | None) -> Translator:
+    return translator(cli_language(option))
