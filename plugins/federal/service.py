@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from lxml import etree
@@ -73,6 +73,13 @@ def _outcome_of_entry(entry: Any) -> SubmissionOutcome:
                              evaluation=evaluation, ticket=entry.ticket, reference=entry.reference,
                              percentage=entry.percentage, accepted_amount=entry.accepted_amount,
                              issues=[FormIssue(**e) for e in (entry.errors or [])])
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _forms_interact(forms: Sequence[FederalForm]) -> bool:
@@ -267,7 +274,7 @@ class FederalService:
         unsure = [k for k in unique if k in entries and entries[k].status == FormStatus.SENT.value
                   and not entries[k].ticket]
         if unsure:
-            self.resolve_unknown(keys=unsure)
+            self.resolve_unknown(keys=unsure, others=True)
             entries = self._entries(unique)
         built = [entries[k] for k in unique if k in entries and entries[k].status == FormStatus.BUILT.value]
         sent = 0
@@ -461,13 +468,22 @@ class FederalService:
             self.ledger.integration_forget(self.cpas_id, lost)
         return applied
 
-    def resolve_unknown(self, client: Any | None = None, *, keys: Sequence[str] | None = None) -> int:
+    def resolve_unknown(self, client: Any | None = None, *, keys: Sequence[str] | None = None,
+                        others: bool = False) -> int:
         """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent.
 
         ``keys``: only these forms (the pipeline's path: a task never touches forms another task may be
-        sending right now; without ``keys`` every such form of the CPAS, for the operator's commands)."""
+        sending right now; without ``keys`` every such form of the CPAS, for the operator's commands).
+        ``others``: the forms may have been marked sent by another process whose call may still be under
+        way; an UNKNOWN one marked less than the longest possible call ago (connect + operation timeout
+        per attempt) stays *sent* and is asked again later, never resent while it may be in flight."""
         client = client or self.client
         resolved = 0
+        in_flight_after = None
+        if others:
+            st = self.settings
+            window = st.connect_timeout + st.operation_timeout * (max(0, st.retries) + 1)
+            in_flight_after = datetime.now(timezone.utc) - timedelta(seconds=window)
         if keys is not None:
             found = self._entries(list(keys))
             todo_chunks: Iterable[list[Any]] = chunks(
@@ -485,6 +501,8 @@ class FederalService:
                 if state == "PROCESSED" and result is not None:
                     answers.append(outcome_from_result(result, e.kind))
                 elif state == "UNKNOWN":
+                    if in_flight_after is not None and _aware(e.sent_at) > in_flight_after:
+                        continue  # may still be on its way (another process's call): asked again later
                     self.ledger.transition(e.key, FormStatus.BUILT)  # never arrived: safe to send again
                 resolved += 1
             self._apply(answers)
