@@ -171,8 +171,8 @@ def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll
             enq = enq or CeleryEnqueuer(make_celery_app(runtime=rt))
             try:
                 sweep(rt, enq)
-            except OperationalError as exc:
-                _log.warning("sweep skipped: database unavailable", error=str(exc)[:200])
+            except (OperationalError, OSError) as exc:  # database restarting, disk full: next time
+                _log.warning("sweep skipped", error=str(exc)[:200])
             last_sweep = time.monotonic()
         time.sleep(poll)
 

@@ -148,8 +148,10 @@ def _check(world: World, rt: Runtime, summary) -> None:
 
 
 def _run_with_faults(world: World, tmp_path: Path, processes: int, database_url: str | None = None,
-                     mid_run=None) -> None:
+                     mid_run=None, broker_url: str | None = None) -> None:
     settings = _settings(world, database_url)
+    if broker_url is not None:
+        settings = settings.model_copy(update={"broker_url": broker_url})
     options = _options(tmp_path)
     env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
     upgrade_database(settings.database_url)
@@ -227,3 +229,85 @@ def private_postgres():
 def test_postgresql_restart_mid_run_with_the_other_faults(tmp_path: Path, fault_world, private_postgres) -> None:
     url, restart = private_postgres
     _run_with_faults(fault_world, tmp_path, 2, database_url=url, mid_run=restart)
+
+
+@pytest.fixture
+def small_disk():
+    """A 64 MiB tmpfs of this test alone (root only), for the disk-full fault."""
+    import shutil
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    root = Path(tempfile.mkdtemp(prefix="piis-outbox-disk-"))
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(root)]).returncode != 0:
+        shutil.rmtree(root, ignore_errors=True)
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield root
+    finally:
+        subprocess.run(["umount", "-l", str(root)], check=False)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_disk_full_mid_run(tmp_path: Path, fault_world, small_disk: Path) -> None:
+    """The application database and the broker on a small disk that fills up mid-run for a few
+    seconds: every form still reaches the federal simulator once and the run finishes by itself."""
+    world = fault_world
+    settings = _settings(world, f"sqlite:///{small_disk}/app.sqlite3")
+    options = _options(tmp_path).model_copy(update={"broker_dir": small_disk / "broker"})
+    env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
+    upgrade_database(settings.database_url)
+    rt = Runtime(settings, options)
+    enq = CeleryEnqueuer(make_celery_app(runtime=rt))
+    worker = EmbeddedWorker(settings, concurrency=2, env=env).start()
+    filler = small_disk / "filler"
+    try:
+        run_id = create_run(rt)
+        enq.start(run_id)
+        _wait(lambda: sum(world.receptions().values()) >= 20, 180, "the first forms")
+        with open(filler, "wb") as f:  # the disk is full...
+            try:
+                while True:
+                    f.write(b"\0" * (1 << 20))
+                    f.flush()
+            except OSError:
+                pass
+        time.sleep(4)
+        filler.unlink()  # ...for a few seconds
+        summary = wait_for_run(rt, run_id, timeout=300, sweep_every=1.0, worker=worker)
+        _check(world, rt, summary)
+    finally:
+        worker.stop(cold=True)
+        rt.close()
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path):
+    """A Redis server of this test alone (a free loopback port): no other test's worker can take its
+    messages, and the shared Redis is left alone."""
+    import shutil
+
+    if shutil.which("redis-server") is None:
+        pytest.skip("no redis-server on this machine")
+    port = _free_port()
+    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", str(tmp_path)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+    def up() -> bool:
+        with socket.socket() as sock:
+            return sock.connect_ex(("127.0.0.1", port)) == 0
+
+    try:
+        _wait(up, 30, "redis")
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def test_redis_and_postgresql_with_every_fault(tmp_path: Path, fault_world, private_postgres, private_redis) -> None:
+    """The scale-out stack (Redis broker, PostgreSQL restarted mid-run) under the same faults."""
+    url, restart = private_postgres
+    _run_with_faults(fault_world, tmp_path, 2, database_url=url, mid_run=restart, broker_url=private_redis)
