@@ -316,6 +316,18 @@ def register(cli: CommandRegistry) -> None:
             return
         _con().print(_summary_table(summary))
 
+    @quarantine.command("dismiss")
+    def q_dismiss(entry_id: int, reason: str = typer.Option(..., "--reason", help="Why it is closed (kept).")) -> None:
+        """Close one open entry by hand, with the reason (kept; `quarantine list --all` shows it)."""
+        from piis_bridge.pipeline.quarantine import QuarantineError, dismiss
+
+        try:
+            e = dismiss(_runtime(), entry_id, reason)
+        except QuarantineError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
+        typer.echo(f"quarantine entry {e.id} dismissed: {e.closed_reason}")
+
     def _celery(args: list[str]) -> None:
         os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])
 

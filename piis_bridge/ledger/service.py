@@ -39,6 +39,20 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def _insert_ignoring(s: Any, table: Any) -> Any:
+    """INSERT ... ON CONFLICT DO NOTHING on PostgreSQL and SQLite (a plain INSERT elsewhere)."""
+    name = s.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        return sqlite.insert(table).on_conflict_do_nothing()
+    return insert(table)
+
+
 def payload_hash(payload: bytes | str) -> str:
     if isinstance(payload, str):
         payload = payload.encode()
@@ -319,19 +333,33 @@ class Ledger:
             return {status: n for status, n in s.execute(q)}
 
     # ------------------------------------------------------------------ transitions
-    def mark_sent(self, keys: Sequence[str], ticket: str | None = None) -> None:
-        """Before the call: from here on, the outcome must be learnt from the service, never guessed."""
+    def mark_sent(self, keys: Sequence[str], ticket: str | None = None, *, claim: bool = False) -> list[str]:
+        """Before the call: from here on, the outcome must be learnt from the service, never guessed.
+
+        One conditional UPDATE (``built`` -> ``sent``) per 900 keys: of two processes marking the same
+        form, exactly one moves it, and only that one may send it.  Strict (the default): every key must
+        be *built*; any other status (``sent -> sent`` included) raises :class:`InvalidTransition`.
+        ``claim=True``: returns the keys this call moved; the others (sent, answered meanwhile by another
+        process) are left alone and must not be sent by the caller."""
         now = _now()
+        won: list[str] = []
+        t = FormEntry.__table__
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
-                part = keys[i:i + 900]
-                done = s.execute(update(FormEntry).where(FormEntry.key.in_(part),
-                                                         FormEntry.status == FormStatus.BUILT.value)
-                                 .values(status=FormStatus.SENT.value, sent_at=now, updated_at=now, ticket=ticket))
-                if done.rowcount != len(set(part)):  # some were not built: say which move is forbidden
-                    for status in set(s.scalars(select(FormEntry.status).where(FormEntry.key.in_(part)))):
+                part = list(dict.fromkeys(keys[i:i + 900]))
+                moved = list(s.execute(update(t).where(t.c.key.in_(part), t.c.status == FormStatus.BUILT.value)
+                                       .values(status=FormStatus.SENT.value, sent_at=now, updated_at=now,
+                                               ticket=ticket).returning(t.c.key)).scalars())
+                won.extend(moved)
+                if len(moved) != len(part) and not claim:  # say which move is forbidden
+                    s.rollback()
+                    missing = set(part) - set(moved)
+                    for key, status in s.execute(select(t.c.key, t.c.status).where(t.c.key.in_(sorted(missing)))):
                         check_transition(status, FormStatus.SENT)
+                    raise KeyError(f"unknown form(s) {', '.join(sorted(missing))}")
             s.commit()
+        order = {k: n for n, k in enumerate(keys)}
+        return sorted(won, key=order.__getitem__)
 
     def set_ticket(self, keys: Sequence[str], ticket: str) -> None:
         with self.sessions() as s:
@@ -361,6 +389,7 @@ class Ledger:
             if rows:
                 keys = [r[-1] for r in rows]
                 current: dict[str, tuple[str, int | None, str | None]] = {}
+                repeated: list[str] = []
                 for i in range(0, len(keys), 900):
                     for key, status, supersedes_id, ticket in s.execute(
                             select(FormEntry.key, FormEntry.status, FormEntry.supersedes_id, FormEntry.ticket)
@@ -370,9 +399,17 @@ class Ledger:
                     known = current.get(r[-1])
                     if known is None:
                         raise KeyError(f"outcome for an unknown form {r[-1]}")
+                    if known[0] == r[0]:
+                        # the same answer delivered again (a repeated collect, a GEN004 echo): nothing
+                        # changes, and it is not a transition; counted apart, never checked as one
+                        repeated.append(r[-1])
+                        continue
                     check_transition(known[0], r[0])
                     if known[2]:  # the ticket recorded when it was sent stays
                         r[-2] = known[2]
+                if repeated:
+                    skip = set(repeated)
+                    rows = [r for r in rows if r[-1] not in skip]
                 superseding_set = set(superseding)
                 old_ids = [sup for key, (_, sup, _) in current.items() if sup is not None and key in superseding_set]
                 if self._answer_forms is not None:
@@ -428,7 +465,9 @@ class Ledger:
             fresh = [dict(cpas_id=cpas_id, niss=n, purpose=purpose, start=d, status="pending", created_at=now,
                           updated_at=now) for n, d in starts.items() if n not in known]
             if fresh:
-                s.connection().execute(insert(t), fresh)
+                # Two submit tasks of one CPAS may integrate the same NISS at once (read-then-insert race,
+                # issue #20): the second insert is ignored, the row is *pending* either way.
+                s.connection().execute(_insert_ignoring(s, t), fresh)
             self._set_integrations(s, cpas_id, {n: d for n, d in starts.items() if n in known}, status="pending",
                                    updated_at=now)
             s.commit()

@@ -26,12 +26,15 @@ ALLOWED: dict[FormStatus, frozenset[FormStatus]] = {
 
 
 class InvalidTransition(ValueError):
-    pass
+    """A status change the table forbids (e.g. ``sent -> sent``): a bug or a race, never ignored."""
 
 
 def check_transition(current: FormStatus | str, new: FormStatus | str) -> None:
+    """Raise :class:`InvalidTransition` unless *current* may become *new*.
+
+    A status never "becomes" itself: ``sent -> sent`` is how a form used to be sent twice by two
+    processes (issue #12), so it is an error like any other move the table does not list.  Callers that
+    may legitimately see the same answer twice (a repeated collect) compare before calling."""
     current, new = FormStatus(current), FormStatus(new)
-    if current == new:
-        return
     if new not in ALLOWED[current]:
         raise InvalidTransition(f"a {current.value} form cannot become {new.value}")

@@ -39,6 +39,7 @@ from piis_bridge.db import Base
 __all__ = [
     "SyncRun",
     "SyncRunCpas",
+    "CpasLease",
     "SyncCursor",
     "WorkItem",
     "Effect",
@@ -91,6 +92,22 @@ class SyncRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(_UTC())
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Why the run ended without finishing by itself: 'stalled' (the watchdog: no progress for
+    # watchdog_seconds, with what it was waiting for) or 'abandoned' (taken over by a later run).
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CpasLease(Base):
+    """The one run that may work on a CPAS now (issue #12): a second run, a beat catch-up or a replay for
+    the same CPAS is refused while the row names a running run.  A row rather than an advisory lock:
+    the same code on SQLite and PostgreSQL, visible to every process, and it survives a crash (the next
+    run takes it over once the holder is closed as stalled or abandoned)."""
+
+    __tablename__ = "sync_cpas_lease"
+
+    cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    run_id: Mapped[str] = mapped_column(String(32))
+    acquired_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
 
 class SyncRunCpas(Base):
@@ -101,7 +118,12 @@ class SyncRunCpas(Base):
     # pending -> pulling -> pulled | failed
     state: Mapped[str] = mapped_column(String(16), default="pending")
     pages: Mapped[int] = mapped_column(Integer, default=0)
-    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    fetched: Mapped[int] = mapped_column(Integer, default=0)  # work items stored
+    # What the feed gave: every record received = stored + identical repeats + rejected before storage
+    # (a record the database cannot hold, or a conflicting duplicate): nothing dropped without a trace.
+    received: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_until: Mapped[datetime | None] = mapped_column(_UTC())
     error: Mapped[str | None] = mapped_column(Text)
@@ -133,6 +155,7 @@ class WorkItem(Base):
         # A National Register notice names a person, not a dossier: the person's contracts at a CPAS
         # are found by this keyed hash of the beneficiary's NISS, never by the NISS itself.
         Index("ix_sync_item_person", "cpas_id", "person_key"),
+        Index("ix_sync_item_lease_owner", "lease_owner"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -149,6 +172,9 @@ class WorkItem(Base):
     findings: Mapped[int] = mapped_column(Integer, default=0)
     # HMAC of the beneficiary's NISS (piis_bridge.pipeline.persons), set when the record is mapped.
     person_key: Mapped[str | None] = mapped_column(String(64))
+    # Why the last attempt failed (a transient error retried, or the worker died): quoted when the item
+    # is given up after ``retry_max_attempts`` (a poison record never blocks its chunk for ever).
+    last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
 
@@ -164,6 +190,7 @@ class Effect(Base):
         Index("ix_sync_effect_claim", "kind", "cpas_id", "state"),
         Index("ix_sync_effect_dossier", "cpas_id", "record_id", "id"),
         Index("ix_sync_effect_run_state", "run_id", "state"),
+        Index("ix_sync_effect_lease_owner", "lease_owner"),
         # The per-dossier order check of the submit claim looks only at open forms.
         Index("ix_sync_effect_open_dossier", "cpas_id", "record_id", "id",
               postgresql_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')"),
@@ -198,6 +225,7 @@ class QuarantineEntry(Base):
     """A record or side effect that failed permanently; the rest of the run went on."""
 
     __tablename__ = "sync_quarantine"
+    __table_args__ = (Index("ix_sync_quarantine_record", "cpas_id", "record_id", "status"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("sync_run.id"), index=True)
@@ -208,9 +236,13 @@ class QuarantineEntry(Base):
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     item_id: Mapped[int | None] = mapped_column(Integer)
     effect_id: Mapped[int | None] = mapped_column(Integer)
+    # open -> replayed (put back in a run) | resolved (the record later went through: closed_reason says
+    # in which run) | dismissed (by hand, ``quarantine dismiss ID --reason``: the reason is kept)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     replay_run_id: Mapped[str | None] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(_UTC())
+    closed_reason: Mapped[str | None] = mapped_column(Text)
 
 
 class StageStat(Base):

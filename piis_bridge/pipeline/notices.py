@@ -3,7 +3,7 @@
 Why the pipeline reads them: a move recorded in the National Register can reach the federal side
 before the social worker types it into the case system, and the PIIS ends by law on the day the
 CPAS stops being competent (R-TRF-01).  For each CPAS whose federal plugin implements
-``piis_federal_fetch_notices``, once the run's forms are answered (:func:`stages.maybe_finish`
+``piis_federal_fetch_notices``, once the run's forms are answered (:func:`runs.maybe_finish`
 sends the task), this stage pages through the notices after the stored cursor:
 
 - each page's notices are stored (``sync_notice``, unique per CPAS and notice reference) in the
@@ -47,17 +47,17 @@ from piis_bridge.model import PIISContract
 from piis_bridge.pipeline.models import Effect, Notice, NoticeCursor, SyncRun, SyncRunCpas, WorkItem, utcnow
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
-from piis_bridge.pipeline.stages import (
+from piis_bridge.pipeline.outbox import (
     Enqueuer,
-    _describe,
-    _insert_ignore,
-    _new_failures,
-    _push_row,
-    _quarantine,
-    _record_stat,
-    _transfer_configured,
-    maybe_finish,
+    describe as _describe,
+    insert_ignore as _insert_ignore,
+    new_failures as _new_failures,
+    push_row as _push_row,
+    quarantine as _quarantine,
+    record_stat as _record_stat,
 )
+from piis_bridge.pipeline.process import transfer_configured as _transfer_configured
+from piis_bridge.pipeline.runs import maybe_finish
 
 __all__ = ["read_notices", "handle_pending_notices", "notice_task", "stored_reference"]
 

@@ -29,6 +29,7 @@ from piis_bridge.pipeline.models import CircuitState
 
 __all__ = [
     "TransientError",
+    "is_transient_text",
     "PermanentError",
     "RetryPolicy",
     "is_transient",
@@ -54,6 +55,11 @@ _TRANSIENT_SUFFIXES = ("Unavailable", "Timeout", "Throttled", "RateLimited", "Tr
 # HTTP 429/502/503/504 and the BCSS "service unavailable" fault (federal spec, simulator section 10.4).
 _TRANSIENT_TEXT = re.compile(r"\b(408|425|429|500|502|503|504|MSG00003)\b|too many requests|temporarily unavailable|"
                              r"service unavailable|timed out|connection refused", re.IGNORECASE)
+
+
+def is_transient_text(message: str) -> bool:
+    """True when a plugin's answer for one item reads like an outage (429, 5xx, timeout), not a refusal."""
+    return bool(_TRANSIENT_TEXT.search(message or ""))
 
 
 def is_transient(failure: PluginFailure | BaseException) -> bool:

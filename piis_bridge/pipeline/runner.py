@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 
 from piis_bridge.config import Settings, load_settings
 from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.models import SyncRun, utcnow
 from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Runtime
-from piis_bridge.pipeline.stages import create_run, run_counts, stage_stats
+from piis_bridge.pipeline.runs import create_run, run_counts, stage_stats
 from piis_bridge.pipeline.statement import create_statement_run, statement_rows
 from piis_bridge.pipeline.tasks import QUEUES, CeleryEnqueuer
 
@@ -147,10 +148,17 @@ def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll
     from piis_bridge.pipeline.sweeper import sweep
 
     deadline = None if timeout is None else time.monotonic() + timeout
-    last_sweep = time.monotonic()
+    last_sweep = float("-inf")  # sweep at once: a short run must not wait a minute for what a crash left
     enq = None
     while True:
-        summary = run_summary(rt, run_id)
+        try:
+            summary = run_summary(rt, run_id)
+        except OperationalError as exc:  # the database restarting: follow the run once it is back
+            _log.warning("database unavailable while following the run, retrying", error=str(exc)[:200])
+            if deadline is not None and time.monotonic() > deadline:
+                raise
+            time.sleep(max(poll, 1.0))
+            continue
         if progress is not None:
             progress(summary)
         if summary.status != "running":
@@ -163,7 +171,10 @@ def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll
             from piis_bridge.pipeline.app import make_celery_app
 
             enq = enq or CeleryEnqueuer(make_celery_app(runtime=rt))
-            sweep(rt, enq)
+            try:
+                sweep(rt, enq)
+            except (OperationalError, OSError) as exc:  # database restarting, disk full: next time
+                _log.warning("sweep skipped", error=str(exc)[:200])
             last_sweep = time.monotonic()
         time.sleep(poll)
 
@@ -209,7 +220,7 @@ def replay(entry_ids: Sequence[int] | None, settings: Settings | None = None, *,
            concurrency: int = 2, timeout: float | None = None,
            progress: Callable[[RunSummary], None] | None = None) -> RunSummary | None:
     """Replay quarantined entries (all open ones when *entry_ids* is None) in a new run."""
-    from piis_bridge.pipeline.stages import replay_quarantine
+    from piis_bridge.pipeline.runs import replay_quarantine
 
     def start(rt: Runtime, enq: CeleryEnqueuer) -> str | None:
         return replay_quarantine(rt, entry_ids, enq)

@@ -63,6 +63,14 @@ class PipelineOptions(BaseSettings):
     statement_give_up_days: float = Field(default=14.0, gt=0,
                                           description="Days after it was due before a missing statement is reported as failed.")
     broker_dir: Path | None = Field(default=None, description="Folder of the embedded filesystem broker (default var/broker).")
+    prune_after_days: float = Field(
+        default=30.0, gt=0,
+        description="Settled rows (answered forms, done pushes, processed items) of runs finished this many "
+                    "days ago are deleted when a run starts; the form ledger and the run reports stay.")
+    watchdog_seconds: float = Field(
+        default=1800.0, gt=0,
+        description="A run with no progress for this long is ended as 'stalled', saying what it waited for "
+                    "(open circuits, retries, last errors); the next run of its CPAS takes its work over.")
 
 
 class Runtime:

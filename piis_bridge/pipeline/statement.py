@@ -33,7 +33,11 @@ from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import StatementFetch, SyncRun, SyncRunCpas, utcnow
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
-from piis_bridge.pipeline.stages import Enqueuer, _describe, _new_failures, _record_stat, implements, maybe_finish
+from piis_bridge.pipeline.outbox import Enqueuer
+from piis_bridge.pipeline.outbox import describe as _describe
+from piis_bridge.pipeline.outbox import new_failures as _new_failures
+from piis_bridge.pipeline.outbox import record_stat as _record_stat
+from piis_bridge.pipeline.runs import implements, maybe_finish
 
 __all__ = ["STATEMENT_HOOK", "OPEN_STATEMENT_STATES", "create_statement_run", "dispatch_statement_run",
            "start_statement_run", "fetch_statement", "statement_rows"]

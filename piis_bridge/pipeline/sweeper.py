@@ -28,12 +28,22 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from piis_bridge.logging import get_logger
-from piis_bridge.pipeline.models import Effect, StageStat, StatementFetch, SyncRun, SyncRunCpas, WorkItem, utcnow
+from piis_bridge.logging import get_logger, redact
+from piis_bridge.pipeline.models import (
+    CircuitState,
+    Effect,
+    StageStat,
+    StatementFetch,
+    SyncRun,
+    SyncRunCpas,
+    WorkItem,
+    utcnow,
+)
 from piis_bridge.pipeline.runtime import Runtime
-from piis_bridge.pipeline.stages import Enqueuer, maybe_finish, refresh_statistics
+from piis_bridge.pipeline.outbox import Enqueuer, refresh_statistics
+from piis_bridge.pipeline.runs import close_run, last_progress, maybe_finish
 
-__all__ = ["sweep"]
+__all__ = ["sweep", "why_stalled"]
 
 _log = get_logger("piis_bridge.pipeline.sweeper")
 
@@ -124,8 +134,60 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
             refresh_statistics(s)
     for run_id in running:
         found["runs"] += int(maybe_finish(rt, run_id, enq))
+    found["stalled"] = _watchdog(rt)
     found.update(pulls=len(pulls), items=len(items), effects=len(effects), notices=len(notices),
                  statements=len(statements), resent=stale_sending)
     if any(found[k] for k in ("pulls", "items", "effects", "notices", "statements")):
         _log.info("sweeper re-enqueued stale work", **found)
     return found
+
+
+def _watchdog(rt: Runtime) -> int:
+    """End every run that made no progress for ``watchdog_seconds`` as *stalled*, saying why.
+
+    A statement run is exempt: it waits for the federal statement for days by design."""
+    limit = timedelta(seconds=rt.options.watchdog_seconds)
+    now = utcnow()
+    closing: list[tuple[str, str]] = []
+    with rt.session() as s:
+        for run in s.scalars(select(SyncRun).where(SyncRun.status == "running", SyncRun.trigger != "statement")):
+            idle = now - last_progress(s, run)
+            if idle > limit:
+                closing.append((run.id, f"no progress for {int(idle.total_seconds())} s: {why_stalled(s, run.id)}"))
+    return sum(close_run(rt, run_id, "stalled", reason) for run_id, reason in closing)
+
+
+def why_stalled(s: Session, run_id: str) -> str:
+    """What a run is waiting for, in words: open circuits and until when, retries scheduled, last errors."""
+    now = utcnow()
+    parts: list[str] = []
+    pulls = list(s.scalars(select(SyncRunCpas).where(SyncRunCpas.run_id == run_id)))
+    for p in pulls:
+        if p.state in ("pending", "pulling"):
+            parts.append(f"the pull of {p.cpas_id} is {p.state}")
+    cpas = [p.cpas_id for p in pulls]
+    for c in s.scalars(select(CircuitState).where(CircuitState.opened_until > now)):
+        if c.remote.split(":", 1)[-1] in cpas:
+            parts.append(f"circuit {c.remote} open until {c.opened_until:%Y-%m-%d %H:%M:%S} UTC "
+                         f"after {c.failures} failures")
+    retry = s.execute(select(func.count(), func.min(Effect.next_attempt_at)).where(
+        Effect.run_id == run_id, Effect.state == "pending", Effect.next_attempt_at > now)).one()
+    if retry[0]:
+        parts.append(f"{retry[0]} side effects waiting for a retry (next at {retry[1]:%H:%M:%S} UTC)")
+    items = s.scalar(select(func.count()).select_from(WorkItem).where(
+        WorkItem.run_id == run_id, WorkItem.state.in_(("pending", "leased"))))
+    if items:
+        parts.append(f"{items} records not processed")
+    open_effects = dict(s.execute(select(Effect.state, func.count()).where(
+        Effect.run_id == run_id, Effect.state.in_(("pending", "sending", "submitted"))).group_by(Effect.state)).all())
+    if open_effects:
+        parts.append("side effects " + ", ".join(f"{n} {st}" for st, n in sorted(open_effects.items())))
+    last = s.execute(select(Effect.last_error).where(Effect.run_id == run_id, Effect.last_error.is_not(None))
+                     .order_by(Effect.updated_at.desc()).limit(1)).scalar() or s.execute(
+        select(WorkItem.last_error).where(WorkItem.run_id == run_id, WorkItem.last_error.is_not(None))
+        .order_by(WorkItem.updated_at.desc()).limit(1)).scalar()
+    if last:
+        parts.append(f"last error: {last}")
+    if not parts:
+        parts.append("no work is open, yet the run did not close (its last tasks were lost)")
+    return redact("; ".join(parts))[:3000]

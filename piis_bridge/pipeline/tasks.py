@@ -16,6 +16,7 @@ from sqlalchemy.exc import OperationalError
 
 from piis_bridge.pipeline import stages
 from piis_bridge.pipeline.reliability import TransientError
+from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["CeleryEnqueuer", "QUEUES", "ROUTES", "runtime_of"]
@@ -31,6 +32,8 @@ ROUTES = {
 }
 _RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
               retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
+
+_log = get_logger("piis_bridge.pipeline.tasks")
 
 
 def runtime_of(app: Celery) -> Runtime:
@@ -153,7 +156,13 @@ def dispatch_nightly(self: Any) -> str | None:
                            timedelta(hours=rt.options.nightly_catchup_hours))
     if key is None or not s.cpas:
         return None
-    run_id = stages.create_run(rt, trigger="nightly", schedule_key=key)
+    try:
+        run_id = stages.create_run(rt, trigger="nightly", schedule_key=key)
+    except stages.RunRefused as exc:
+        # Another run of one of these CPAS is in progress: the night's run waits (beat asks again
+        # every minute, and the schedule key still starts it only once).
+        _log.info("nightly run waits for the run in progress", reason=str(exc))
+        return None
     if run_id is not None:
         enq.start(run_id)
     return run_id

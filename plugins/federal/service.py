@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from lxml import etree
@@ -73,6 +73,13 @@ def _outcome_of_entry(entry: Any) -> SubmissionOutcome:
                              evaluation=evaluation, ticket=entry.ticket, reference=entry.reference,
                              percentage=entry.percentage, accepted_amount=entry.accepted_amount,
                              issues=[FormIssue(**e) for e in (entry.errors or [])])
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
+    if moment is None:
+        return datetime.min.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def _forms_interact(forms: Sequence[FederalForm]) -> bool:
@@ -243,34 +250,83 @@ class FederalService:
 
     # ------------------------------------------------------------------ sending
     def submit(self, forms: Sequence[FederalForm], mode: str | None = None) -> list[SubmissionOutcome]:
-        """Record then send; returns one outcome per form (PENDING with a ticket in batch mode)."""
+        """Record then send exactly these forms; returns one outcome per form, in order (PENDING with a
+        ticket in batch mode).
+
+        Never another form of the CPAS: the pipeline hands each task the forms *it* claimed, and a second
+        task sending "every built form" is how forms reached the federal service twice (issue #12)."""
         outcomes = self.record(forms)
-        self.send_built(mode=mode)
-        return self._outcomes_of([o.client_reference for o in outcomes])
+        keys = [o.client_reference for o in outcomes]
+        self.send_keys(keys, mode=mode)
+        return self._outcomes_of(keys)
+
+    def send_keys(self, keys: Sequence[str], mode: str | None = None) -> int:
+        """Send the recorded forms *keys* that are still to send; returns how many left now.
+
+        A form already *sent* without a ticket (an earlier attempt under the same key whose outcome was
+        never learnt: a crash, a timeout) is asked first (status): answered -> its answer; unknown at the
+        federal side -> back to *built* and sent again under the same key; pending -> left to collect.
+        Answered forms are not touched.  Each form is moved *built -> sent* by one conditional update
+        before the call, and only the process that moved it sends it."""
+        mode = mode or self.settings.mode
+        unique = list(dict.fromkeys(keys))
+        entries = self._entries(unique)
+        unsure = [k for k in unique if k in entries and entries[k].status == FormStatus.SENT.value
+                  and not entries[k].ticket]
+        if unsure:
+            self.resolve_unknown(keys=unsure, others=True)
+            entries = self._entries(unique)
+        built = [entries[k] for k in unique if k in entries and entries[k].status == FormStatus.BUILT.value]
+        sent = 0
+        for part in chunks(built, max(1, self.settings.batch_size)):
+            sent += self._send_entries(part, mode)
+        return sent
+
+    def _entries(self, keys: Sequence[str]) -> dict[str, Any]:
+        from sqlalchemy import select
+
+        from piis_bridge.ledger import FormEntry
+
+        out: dict[str, Any] = {}
+        with self.ledger.sessions() as s:
+            for i in range(0, len(keys), 900):
+                out.update((e.key, e) for e in s.scalars(select(FormEntry).where(FormEntry.key.in_(keys[i:i + 900]))))
+        return out
+
+    def _send_entries(self, entries: list[Any], mode: str) -> int:
+        """Integrate the NISS of these *built* forms, then send those ready (online: one dossier form at a
+        time; a form whose NISS could not be integrated stays *built*)."""
+        busy = self.ledger.pending_dossiers(self.cpas_id) if mode == "online" else set()
+        ready = [e for e in entries if e.dossier not in busy]
+        if not ready:
+            return 0
+        elements = dict(zip((e.key for e in ready), self._elements_of(ready)))
+        needs = _needs((e.niss, elements[e.key]) for e in ready)
+        integrated = self.ensure_integrated(needs)
+        ready = [e for e in ready if e.niss in integrated or e.niss not in needs]
+        sent = 0
+        if mode == "online":
+            for entry in ready:
+                sent += self._send_online(entry, elements[entry.key])
+        elif ready:
+            sent += self._send_batch(ready, [elements[e.key] for e in ready])
+        return sent
 
     def send_built(self, mode: str | None = None, limit: int | None = None) -> int:
-        """Send every *built* form of this CPAS (oldest first), one dossier form at a time.
+        """Send every *built* form of this CPAS (oldest first), one dossier form at a time: the operator's
+        ``forms submit`` (never the pipeline, which sends what each task claimed: :meth:`submit`).
 
         The NISS of each chunk are integrated first (ManageAccess REGISTER, once per CPAS and NISS); a form
-        whose NISS could not be integrated stays *built* for a later run."""
+        whose NISS could not be integrated stays *built* for a later run.  Forms another process moves to
+        *sent* meanwhile are not sent here (the conditional ``built -> sent``)."""
         mode = mode or self.settings.mode
         self.resolve_unknown()
         sent = 0
         for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.BUILT, chunk=self.settings.batch_size):
-            busy = self.ledger.pending_dossiers(self.cpas_id) if mode == "online" else set()
-            ready = [e for e in chunk if e.dossier not in busy]
-            if not ready:
+            done = self._send_entries(chunk, mode)
+            if not done:
                 break
-            elements = dict(zip((e.key for e in ready), self._elements_of(ready)))
-            needs = _needs((e.niss, elements[e.key]) for e in ready)
-            integrated = self.ensure_integrated(needs)
-            ready = [e for e in ready if e.niss in integrated or e.niss not in needs]
-            if mode == "online":
-                for entry in ready:
-                    self._send_online(entry, elements[entry.key])
-                    sent += 1
-            elif ready:
-                sent += self._send_batch(ready, [elements[e.key] for e in ready])
+            sent += done
             if limit and sent >= limit:
                 break
         return sent
@@ -293,33 +349,38 @@ class FederalService:
             raise RuntimeError(f"payload of form {entry.key} changed since it was recorded")
         return etree.fromstring(entry.xml.encode())
 
-    def _send_online(self, entry: Any, element: etree._Element | None = None) -> None:
+    def _send_online(self, entry: Any, element: etree._Element | None = None) -> int:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
         element = self._xml_of(entry) if element is None else element
-        self.ledger.mark_sent([entry.key])
+        if not self.ledger.mark_sent([entry.key], claim=True):
+            return 0  # another process moved it to sent first: it sends it, not this one
         try:
             results = self.client.submit_online(entry.kind, [element])
         except OutcomeUnknown as exc:
             _log.warning("outcome unknown after sending, will ask the status", key=entry.key, reason=str(exc))
-            self.resolve_unknown()
-            return
+            self.resolve_unknown(keys=[entry.key])
+            return 1
         except TransientError:
             self.ledger.transition(entry.key, FormStatus.BUILT)  # certainly not received: may be sent again
             raise
         self._apply([outcome_from_result(r, entry.kind) for r in results])
+        return 1
 
     def _send_batch(self, entries: list[Any], elements: list[etree._Element] | None = None) -> int:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
         elements = [self._xml_of(e) for e in entries] if elements is None else elements
-        keys = [e.key for e in entries]
-        self.ledger.mark_sent(keys)
+        won = set(self.ledger.mark_sent([e.key for e in entries], claim=True))
+        pairs = [(e, el) for e, el in zip(entries, elements) if e.key in won]  # only what this process moved
+        if not pairs:
+            return 0
+        keys = [e.key for e, _ in pairs]
         try:
-            ticket = self.client.submit_batch(elements)
+            ticket = self.client.submit_batch([el for _, el in pairs])
         except OutcomeUnknown as exc:
             _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
-            self.resolve_unknown()
+            self.resolve_unknown(keys=keys)
             return len(keys)
         except TransientError:
             for key in keys:
@@ -407,11 +468,29 @@ class FederalService:
             self.ledger.integration_forget(self.cpas_id, lost)
         return applied
 
-    def resolve_unknown(self, client: Any | None = None) -> int:
-        """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent."""
+    def resolve_unknown(self, client: Any | None = None, *, keys: Sequence[str] | None = None,
+                        others: bool = False) -> int:
+        """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent.
+
+        ``keys``: only these forms (the pipeline's path: a task never touches forms another task may be
+        sending right now; without ``keys`` every such form of the CPAS, for the operator's commands).
+        ``others``: the forms may have been marked sent by another process whose call may still be under
+        way; an UNKNOWN one marked less than the longest possible call ago (connect + operation timeout
+        per attempt) stays *sent* and is asked again later, never resent while it may be in flight."""
         client = client or self.client
         resolved = 0
-        for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000, without_ticket=True):
+        in_flight_after = None
+        if others:
+            st = self.settings
+            window = st.connect_timeout + st.operation_timeout * (max(0, st.retries) + 1)
+            in_flight_after = datetime.now(timezone.utc) - timedelta(seconds=window)
+        if keys is not None:
+            found = self._entries(list(keys))
+            todo_chunks: Iterable[list[Any]] = chunks(
+                [e for e in found.values() if e.status == FormStatus.SENT.value and not e.ticket], 1000)
+        else:
+            todo_chunks = self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000, without_ticket=True)
+        for chunk in todo_chunks:
             todo = list(chunk)
             if not todo:
                 continue
@@ -422,6 +501,8 @@ class FederalService:
                 if state == "PROCESSED" and result is not None:
                     answers.append(outcome_from_result(result, e.kind))
                 elif state == "UNKNOWN":
+                    if in_flight_after is not None and _aware(e.sent_at) > in_flight_after:
+                        continue  # may still be on its way (another process's call): asked again later
                     self.ledger.transition(e.key, FormStatus.BUILT)  # never arrived: safe to send again
                 resolved += 1
             self._apply(answers)
@@ -565,12 +646,16 @@ class FederalService:
         client = client or self.client
         keys = [p.form.client_reference for p in items]
         if not marked:
-            self.ledger.mark_sent(keys)
+            won = set(self.ledger.mark_sent(keys, claim=True))
+            items = [p for p in items if p.form.client_reference in won]
+            keys = [p.form.client_reference for p in items]
+            if not items:
+                return None
         try:
             ticket = client.submit_batch([p.element for p in items])
         except OutcomeUnknown as exc:
             _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
-            self.resolve_unknown(client)
+            self.resolve_unknown(client, keys=keys)
             return None
         except TransientError:
             for key in keys:

@@ -1,0 +1,248 @@
+"""The shared outbox machinery of the pipeline's stages: claims (leases), side-effect rows and their
+keys, quarantine, statistics, and the :class:`Enqueuer` through which a stage asks for the next task.
+
+Why one module: every stage claims its units the same way (one conditional UPDATE that sets the
+state, a lease owner and a lease end, then a read of what it won), writes the next stage's rows in
+the same transaction (outbox), and records what could not be done in the quarantine.  Written once
+here; the stage modules (:mod:`.pull`, :mod:`.process`, :mod:`.submit`, :mod:`.collect`,
+:mod:`.push`, :mod:`.runs`) only say what is specific to them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import orjson
+from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, aliased
+
+from piis_bridge.hooks.types import PluginFailure, PushItem, RecordProblem
+from piis_bridge.i18n import push as push_text
+from piis_bridge.logging import get_logger, redact
+from piis_bridge.pipeline.models import (
+    Effect,
+    QuarantineEntry,
+    StageStat,
+    WorkItem,
+    utcnow,
+)
+from piis_bridge.pipeline.runtime import Runtime
+
+_log = get_logger("piis_bridge.pipeline")
+OPEN_ITEM_STATES = ("pending", "leased")
+OPEN_EFFECT_STATES = ("pending", "sending", "submitted")
+OPEN_NOTICE_STATES = ("pending", "queued", "fetching")  # sync_run_cpas.notices_state still to do
+NOTICES_HOOK = "piis_federal_fetch_notices"
+_KEY_NAMESPACE = uuid.UUID("9b6c3f4e-5d1a-4c2b-8f7e-1a2b3c4d5e6f")
+PENDING_ANSWERS = frozenset({"PENDING", "QUEUED", "SUBMITTED", "RECEIVED", "IN_PROGRESS"})
+
+
+class Enqueuer(Protocol):
+    """How a stage asks for the next task (celery in production; the tests use the same tasks)."""
+
+    def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def process(self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def collect(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def statement(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+
+
+def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], returning: Any = None) -> list[Any]:
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the inserted ids.
+
+    Core ``executemany`` (one cached compiled statement, batched by SQLAlchemy's insertmanyvalues)
+    rather than one multi-row VALUES statement, which is recompiled for every batch size.
+    """
+    if not rows:
+        return []
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    table = model.__table__  # type: ignore[attr-defined]
+    stmt = insert(table).on_conflict_do_nothing()
+    conn = session.connection()
+    if returning is not None:
+        result = conn.execute(stmt.returning(table.c[returning.key]), rows)
+        return [row[0] for row in result]
+    conn.execute(stmt, rows)
+    return []
+
+
+def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: float) -> None:
+    now = utcnow()
+    for _ in range(3):
+        changed = session.execute(
+            update(StageStat).where(StageStat.run_id == run_id, StageStat.stage == stage).values(
+                units=StageStat.units + units, tasks=StageStat.tasks + 1,
+                busy_seconds=StageStat.busy_seconds + elapsed, last_at=now)
+        ).rowcount
+        if changed:
+            return
+        try:
+            with session.begin_nested():
+                session.add(StageStat(run_id=run_id, stage=stage, units=units, tasks=1, busy_seconds=elapsed,
+                                      first_at=now, last_at=now))
+            return
+        except IntegrityError:
+            continue
+
+
+def claim_rows(session: Session, model: type, ids_filter: Any, lease: float) -> tuple[str, datetime]:
+    owner = uuid.uuid4().hex
+    now = utcnow()
+    session.execute(
+        update(model).where(ids_filter).values(
+            state="leased" if model is WorkItem else "sending", lease_owner=owner,
+            lease_until=now + timedelta(seconds=lease), attempts=model.attempts + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    session.commit()
+    return owner, now
+
+
+def type_path(obj: Any) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+def dump_payload(obj: Any) -> str:
+    if hasattr(obj, "model_dump_json"):
+        return obj.model_dump_json()
+    if dataclasses.is_dataclass(obj):
+        return orjson.dumps(dataclasses.asdict(obj), default=str).decode()
+    raise TypeError(f"cannot store a {type(obj).__name__}: forms must be pydantic models or dataclasses")
+
+
+def load_payload(type_path: str, payload: str) -> Any:
+    module, _, qualname = type_path.partition(":")
+    cls: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        cls = getattr(cls, part)
+    if hasattr(cls, "model_validate_json"):
+        return cls.model_validate_json(payload)
+    return cls(**orjson.loads(payload))
+
+
+def form_key(cpas_id: str, record_id: str, form: Any) -> tuple[str, Any]:
+    """The idempotency key of a form, and the form carrying it.
+
+    The federal ``ClientReference`` (at most 36 characters) is the key the federal service
+    deduplicates on: a form built with one keeps it; otherwise the key is a UUID derived from the
+    CPAS, the dossier and the form's content, so rebuilding the same form after a crash gives the same
+    key and the federal service answers the original result instead of creating a second effect.
+    """
+    if callable(getattr(form, "with_key", None)):
+        form = form.with_key()  # the federal form's own derivation (piis_bridge.forms.FederalForm)
+    ref = getattr(form, "client_reference", None)
+    if ref:
+        return str(ref), form
+    digest = hashlib.sha256(dump_payload(form).encode()).hexdigest()
+    ref = str(uuid.uuid5(_KEY_NAMESPACE, f"{cpas_id}|{record_id}|{digest}"))
+    if hasattr(form, "client_reference") and hasattr(form, "model_copy"):
+        form = form.model_copy(update={"client_reference": ref})
+    return ref, form
+
+
+def quarantine(session: Session, *, run_id: str, cpas_id: str, record_id: str, stage: str, reason: str,
+                problems: Sequence[RecordProblem] = (), item_id: int | None = None,
+                effect_id: int | None = None) -> None:
+    session.add(QuarantineEntry(
+        run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage=stage, reason=redact(reason)[:4000],
+        problems=[p.model_dump(mode="json") for p in problems], item_id=item_id, effect_id=effect_id))
+    _log.warning("quarantined", run_id=run_id, cpas=cpas_id, record_id=record_id, stage=stage, reason=redact(reason))
+
+
+def new_failures(host: Any, before: int) -> list[PluginFailure]:
+    return list(host.failures[before:])
+
+
+def describe(failures: Sequence[PluginFailure]) -> str:
+    if not failures:
+        return "the plugin returned nothing"
+    f = failures[-1]
+    return f"plugin {f.plugin!r} failed in {f.hook}: {f.error_type}: {f.message}"
+
+
+def refresh_statistics(s: Session) -> None:
+    """PostgreSQL: refresh the planner statistics of the outbox tables.
+
+    Why: the tables grow from empty to 100,000 rows within minutes, long before autovacuum analyses
+    them; with the empty-table estimates PostgreSQL plans the per-dossier order check as a nested loop
+    over every open form (seconds per claim instead of milliseconds, measured).
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.commit()
+        s.execute(text("ANALYZE sync_item, sync_effect"))
+        s.commit()
+
+
+def claim_effects(rt: Runtime, s: Session, kind: str, cpas_id: str, limit: int, *, one_per_dossier: bool
+                   ) -> list[Effect]:
+    now = utcnow()
+    cond = [Effect.kind == kind, Effect.cpas_id == cpas_id, Effect.state == "pending",
+            or_(Effect.next_attempt_at.is_(None), Effect.next_attempt_at <= now)]
+    if one_per_dossier:
+        # Forms of one dossier go out in the order they were built, one at a time: the federal
+        # service refuses a form while an earlier one of the same dossier is pending (B00008).
+        earlier = aliased(Effect)
+        cond.append(~exists().where(earlier.kind == kind, earlier.cpas_id == Effect.cpas_id,
+                                    earlier.record_id == Effect.record_id, earlier.id < Effect.id,
+                                    earlier.state.in_(OPEN_EFFECT_STATES)))
+    t0 = time.perf_counter()
+    ids = list(s.scalars(select(Effect.id).where(*cond).order_by(Effect.id).limit(limit)))
+    if time.perf_counter() - t0 > 0.5:
+        refresh_statistics(s)
+    if not ids:
+        return []
+    owner, _ = claim_rows(s, Effect, and_(Effect.id.in_(ids), Effect.state == "pending"), rt.options.lease_seconds)
+    return list(s.scalars(select(Effect).where(Effect.lease_owner == owner, Effect.state == "sending")
+                          .order_by(Effect.id)))
+
+
+def release_effects(s: Session, effects: Sequence[Effect], delay: float, error: str) -> None:
+    at = utcnow() + timedelta(seconds=delay)
+    s.execute(update(Effect).where(Effect.id.in_([e.id for e in effects]), Effect.state == "sending").values(
+        state="pending", lease_owner=None, lease_until=None, next_attempt_at=at, last_error=redact(error)[:2000]))
+    s.commit()
+
+
+def outcome_fields(outcome: Any) -> tuple[str, str | None, str | None, str]:
+    """(effect state, answer, ticket, stored result) of one ``SubmissionOutcome``."""
+    answer = None
+    for name in ("evaluation", "status", "result", "answer"):
+        value = getattr(outcome, name, None)
+        if value is not None and not isinstance(value, (dict, list)):
+            answer = str(getattr(value, "value", value)).upper()
+            break
+    ticket = getattr(outcome, "ticket", None)
+    stored = dump_payload(outcome) if hasattr(outcome, "model_dump_json") or dataclasses.is_dataclass(outcome) else str(outcome)
+    pending = answer is None or answer in PENDING_ANSWERS
+    return ("submitted" if pending else "answered"), answer, (str(ticket) if ticket else None), stored
+
+
+def answer_push(effect: Effect, answer: str) -> dict[str, Any]:
+    ref = effect.key.split(":", 2)[-1]
+    form_type = effect.payload_type.rsplit(":", 1)[-1]
+    title, _, message = push_text.federal_answer(answer)
+    push = PushItem(key=f"fed:{ref}:{answer}"[:200], record_id=effect.record_id, kind="federal_answer",
+                    title=title, body=f"{form_type} {ref}", data={"client_reference": ref, "answer": answer},
+                    message=message)
+    return push_row(push, run_id=effect.run_id, cpas_id=effect.cpas_id, item_id=effect.item_id)
+
+
+def push_row(push: PushItem, *, run_id: str, cpas_id: str, item_id: int | None) -> dict[str, Any]:
+    """The outbox row of one push-back, keyed on the push item's own idempotency key."""
+    now = utcnow()
+    return dict(key=f"push:{cpas_id}:{push.key}"[:200], kind="push", run_id=run_id, item_id=item_id,
+                cpas_id=cpas_id, record_id=push.record_id, state="pending", payload_type=type_path(push),
+                payload=push.model_dump_json(), created_at=now, updated_at=now)

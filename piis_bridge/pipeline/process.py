@@ -1,0 +1,245 @@
+"""Stage 2, process: map, hash the person, judge (rules), build the forms of a chunk of items."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from datetime import date, datetime, timezone
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from piis_bridge.forms import event_for_contract
+from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
+from piis_bridge.i18n import push as push_text
+from piis_bridge.logging import redact
+from piis_bridge.pipeline.models import (
+    Effect,
+    WorkItem,
+    utcnow,
+)
+from piis_bridge.pipeline.outbox import (
+    Enqueuer,
+    claim_rows,
+    describe,
+    dump_payload,
+    form_key,
+    insert_ignore,
+    new_failures,
+    push_row,
+    quarantine,
+    record_stat,
+    type_path,
+)
+from piis_bridge.pipeline.reliability import is_transient
+from piis_bridge.pipeline.quarantine import resolve_processed
+from piis_bridge.pipeline.runs import maybe_finish
+from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.rules import RuleRegistry, RuleSettings, evaluate
+
+_ALERT_STATUSES = frozenset({"pending", "overdue"})
+
+
+def _evaluate(contract: Any, on: date, settings: RuleSettings,
+              registry: RuleRegistry) -> tuple[int, list[dict[str, Any]]]:
+    """Apply the PIIS rules with the CPAS's settings; returns (number of findings, deadline alerts).
+
+    A deadline alert is every computed legal date still to meet (``pending``) or missed
+    (``overdue``) on the reference date; its push key is (dossier, rule, label, date), so a
+    deadline is pushed once, not every night.
+    """
+    report = evaluate(contract, on=on, settings=settings, registry=registry)
+    alerts = []
+    for d in report.dates:
+        status = d.status.value
+        if status in _ALERT_STATUSES:
+            title, _, message = push_text.deadline_alert(d.label, d.rule_id, status, d.date)
+            alerts.append({"rule": d.rule_id, "due": d.date, "label": d.label, "status": status,
+                           "title": title, "message": message})
+    return len(report.findings), alerts
+
+
+def transfer_configured(rt: Runtime, cpas_id: str) -> bool:
+    cpas = rt.settings.cpas.get(cpas_id)
+    return bool(cpas is not None and cpas.transfer)
+
+
+def _detect_transfers(rt: Runtime, run_id: str, moves: list[tuple[str, str, int, Any]]) -> set[str]:
+    """Open a transfer case for each contract whose beneficiary moved (R-TRF-01) and queue the social
+    worker's task as a push effect.
+
+    Runs after the item transaction has committed: the transfer service opens its own transactions
+    (one SQLite writer at a time).  Safe every night: a case is opened once per move and contract,
+    and the task's push key is stable, so a repeated detection inserts nothing.
+    """
+    from piis_bridge.transfer.detection import detect_transfer
+    from piis_bridge.transfer.package import PackageParty
+
+    rows: list[dict[str, Any]] = []
+    for cpas_id, record_id, item_id, contract in moves:
+        cfg = rt.settings.cpas[cpas_id]
+        try:
+            found = detect_transfer(rt.sessions, cpas_id=cpas_id, contract=contract, record_id=record_id,
+                                    party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce))
+        except Exception as exc:  # noqa: BLE001 - one record's detection must not stop the run
+            with rt.session() as s:
+                quarantine(s, run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage="transfer",
+                            reason=f"{type(exc).__name__}: {exc}", item_id=item_id)
+                s.commit()
+            continue
+        if found is None or found.task is None:
+            continue
+        rows.append(push_row(found.task, run_id=run_id, cpas_id=cpas_id, item_id=item_id))
+    if not rows:
+        return set()
+    with rt.session() as s:
+        insert_ignore(s, Effect, rows)
+        s.commit()
+    return {row["cpas_id"] for row in rows}
+
+
+def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, attempt: int = 0) -> None:
+    """Map, hash, evaluate and build the forms of a chunk of items; forms become keyed effects.
+
+    Each record is on its own: whatever one record raises (mapping, the person hash of an odd NISS,
+    the rules, the form build) quarantines that record with the stage and reason, and the rest of the
+    chunk goes on.  A record given back by a transient failure is retried at most
+    ``retry_max_attempts`` times.  A chunk claimed again after its worker died (``attempts`` > 1) is
+    processed one record per transaction, so that a record that kills its worker (a poison record)
+    is the only one left to retry, and it is quarantined with its last error once its attempts are spent.
+    """
+    t0 = time.perf_counter()
+    with rt.session() as s:
+        now = utcnow()
+        owner, _ = claim_rows(s, WorkItem, and_(WorkItem.id.in_(item_ids), or_(
+            WorkItem.state == "pending", and_(WorkItem.state == "leased", WorkItem.lease_until < now))),
+            rt.options.lease_seconds)
+        claimed = list(s.execute(select(WorkItem.id, WorkItem.attempts).where(
+            WorkItem.lease_owner == owner, WorkItem.state == "leased").order_by(WorkItem.id)).all())
+    if not claimed:
+        return
+    careful = any(n > 1 for _, n in claimed)
+    if careful and len(claimed) > 1:
+        # Retried after a dead worker: give every record but the first back, and go one by one.
+        rest = [i for i, _ in claimed[1:]]
+        with rt.session() as s:
+            s.execute(update(WorkItem).where(WorkItem.id.in_(rest), WorkItem.lease_owner == owner)
+                      .values(state="pending", lease_owner=None, lease_until=None,
+                              attempts=WorkItem.attempts - 1))
+            s.commit()
+        enq.process(run_id, rest, attempt=attempt)
+        claimed = claimed[:1]
+    touched, retry_ids = _process_claimed(rt, run_id, owner, [i for i, _ in claimed], t0)
+    for cpas_id in sorted(touched):
+        enq.submit(run_id, cpas_id)
+        enq.push(run_id, cpas_id)
+    if retry_ids:
+        enq.process(run_id, retry_ids, countdown=rt.retry.delay(attempt + 1), attempt=attempt + 1)
+    maybe_finish(rt, run_id, enq)
+
+
+class _Skip(Exception):
+    """The record is settled (skipped, quarantined, or given back for a retry): go to the next one."""
+
+
+def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: float) -> tuple[set[str], list[int]]:
+    host = rt.host
+    today = datetime.now(timezone.utc).date()
+    retry_ids: list[int] = []
+    touched: set[str] = set()
+    effect_rows: list[dict[str, Any]] = []
+    moves: list[tuple[str, str, int, Any]] = []  # (cpas, record, item, contract) to check for a move (R-TRF)
+    max_attempts = rt.options.retry_max_attempts
+    with rt.session() as s:
+        items = list(s.scalars(select(WorkItem).where(WorkItem.id.in_(ids), WorkItem.lease_owner == owner,
+                                                      WorkItem.state == "leased").order_by(WorkItem.id)))
+
+        def give_up(item: WorkItem, stage: str, reason: str) -> None:
+            item.state, item.lease_owner, item.lease_until = "quarantined", None, None
+            quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage=stage,
+                       reason=reason, item_id=item.id,
+                       problems=[RecordProblem(record_id=item.record_id, field="(record)", reason=reason[:1000])])
+            raise _Skip
+
+        for item in items:
+            stage = "map"
+            try:
+                if item.attempts > max_attempts:
+                    give_up(item, "process", f"gave up after {item.attempts - 1} attempts: "
+                                             f"{item.last_error or 'its worker died while processing it each time'}")
+                record = SourceRecord.model_validate_json(item.payload)
+                before = len(host.failures)
+                outcome = host.case_map_record(item.cpas_id, record, run_id=run_id)
+                failures = new_failures(host, before)
+                if failures and is_transient(failures[-1]):
+                    error = describe(failures)
+                    if rt.retry.exhausted(item.attempts):
+                        give_up(item, "map", f"gave up after {item.attempts} attempts: {error}")
+                    retry_ids.append(item.id)
+                    item.state, item.lease_owner, item.lease_until = "pending", None, None
+                    item.last_error = redact(error)[:2000]
+                    raise _Skip
+                if outcome.skip_reason is not None:
+                    item.state = "skipped"
+                    raise _Skip
+                if not outcome.ok:
+                    item.state = "quarantined"
+                    quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="map",
+                               reason="; ".join(f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems),
+                               problems=outcome.problems, item_id=item.id)
+                    raise _Skip
+                contract = outcome.contract
+                stage = "hash"
+                item.person_key = rt.person_key(contract.beneficiary.niss)
+                stage = "evaluate"
+                settings, registry = rt.rules(item.cpas_id)
+                findings, alerts = _evaluate(contract, today, settings, registry)
+                event = event_for_contract(contract)
+                stage = "build"
+                before = len(host.failures)
+                forms = host.federal_build_forms(item.cpas_id, contract, event, run_id=run_id)
+                failures = new_failures(host, before)
+                if failures:
+                    give_up(item, "build", describe(failures))
+                rows = []
+                for form in forms:
+                    ref, form = form_key(item.cpas_id, item.record_id, form)
+                    rows.append(dict(key=f"form:{item.cpas_id}:{ref}", kind="form", run_id=run_id, item_id=item.id,
+                                     cpas_id=item.cpas_id, record_id=item.record_id, state="pending",
+                                     payload_type=type_path(form), payload=dump_payload(form), created_at=utcnow(),
+                                     updated_at=utcnow()))
+                stage = "alerts"
+                for alert in alerts:
+                    label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
+                    push = PushItem(key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
+                                    record_id=item.record_id, kind="deadline_alert", title=alert["title"][:200],
+                                    due=alert["due"], data={"rule": alert["rule"], "status": alert["status"]},
+                                    message=alert["message"])
+                    rows.append(push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id))
+            except _Skip:
+                continue
+            except Exception as exc:  # noqa: BLE001 - one record, whatever it raises, never stops the chunk
+                item.state, item.lease_owner, item.lease_until = "quarantined", None, None
+                reason = f"{type(exc).__name__}: {exc}"
+                quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage=stage,
+                           reason=reason, item_id=item.id,
+                           problems=[RecordProblem(record_id=item.record_id, field=f"({stage})",
+                                                   reason=redact(reason)[:1000])])
+                continue
+            effect_rows.extend(rows)
+            item.forms, item.findings, item.state, item.last_error = len(forms), findings, "done", None
+            touched.add(item.cpas_id)
+            if transfer_configured(rt, item.cpas_id):
+                moves.append((item.cpas_id, item.record_id, item.id, contract))
+        insert_ignore(s, Effect, effect_rows)
+        done: dict[str, list[str]] = {}
+        for item in items:
+            if item.state in ("done", "skipped"):
+                done.setdefault(item.cpas_id, []).append(item.record_id)
+        for cpas_id, record_ids in done.items():
+            resolve_processed(s, run_id, cpas_id, record_ids)  # earlier quarantine entries close themselves
+        record_stat(s, run_id, "evaluate", len(items) - len(retry_ids), time.perf_counter() - t0)
+        s.commit()
+    if moves:
+        touched.update(_detect_transfers(rt, run_id, moves))
+    return touched, retry_ids

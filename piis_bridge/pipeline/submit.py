@@ -1,0 +1,139 @@
+"""Stage 3, submit: hand the federal plugin exactly the forms this task claimed; one outcome per form."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from piis_bridge.pipeline.models import (
+    Effect,
+    utcnow,
+)
+from piis_bridge.pipeline.reliability import is_transient
+from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.pipeline.outbox import (
+    Enqueuer,
+    _log,
+    answer_push,
+    claim_effects,
+    describe,
+    insert_ignore,
+    load_payload,
+    new_failures,
+    outcome_fields,
+    quarantine,
+    record_stat,
+    release_effects,
+)
+from piis_bridge.pipeline.runs import maybe_finish
+
+
+def _apply_outcomes(s: Session, effects: Sequence[Effect], outcomes: Sequence[Any]) -> tuple[int, int]:
+    """Store one outcome per effect; answered forms get their federal-answer push item."""
+    by_ref = {}
+    for outcome in outcomes:
+        ref = getattr(outcome, "client_reference", None)
+        if ref:
+            by_ref[str(ref)] = outcome
+    pushes, waiting = [], 0
+    now = utcnow()
+    for effect, positional in zip(effects, outcomes):
+        outcome = by_ref.get(effect.key.split(":", 2)[-1], positional)
+        state, answer, ticket, stored = outcome_fields(outcome)
+        effect = s.merge(effect, load=False) if effect not in s else effect
+        effect.state, effect.answer, effect.ticket, effect.result = state, answer, ticket or effect.ticket, stored
+        remote_ref = getattr(outcome, "client_reference", None)
+        if remote_ref and str(remote_ref) != effect.key.split(":", 2)[-1]:
+            effect.remote_ref = str(remote_ref)
+        effect.lease_owner, effect.lease_until, effect.updated_at, effect.last_error = None, None, now, None
+        if state == "answered" and answer:
+            pushes.append(answer_push(effect, answer))
+        else:
+            waiting += 1
+    insert_ignore(s, Effect, pushes)
+    return len(pushes), waiting
+
+
+def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+    """Submit pending forms in batches; transient failures back off, permanent ones are quarantined."""
+    remote = f"federal:{cpas_id}"
+    host = rt.host
+    any_answered = any_waiting = False
+    while True:
+        t0 = time.perf_counter()
+        with rt.session() as s:
+            wait = rt.breaker.allow(s, remote)
+            if wait:
+                enq.submit(run_id, cpas_id, countdown=wait, attempt=attempt)
+                break
+            effects = claim_effects(rt, s, "form", cpas_id, rt.options.submit_batch, one_per_dossier=True)
+            if not effects:
+                break
+            try:
+                forms = [load_payload(e.payload_type, e.payload) for e in effects]
+            except Exception as exc:  # noqa: BLE001 - a form class that moved or changed shape
+                for e in effects:
+                    e.state = "quarantined"
+                    quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
+                                reason=f"stored form cannot be loaded: {type(exc).__name__}: {exc}", effect_id=e.id)
+                s.commit()
+                continue
+            before = len(host.failures)
+            outcomes = host.federal_submit(cpas_id, forms, run_id=run_id)
+            failures = new_failures(host, before)
+            if outcomes is not None and isinstance(outcomes, list) and len(outcomes) == len(forms):
+                rt.breaker.success(s, remote)
+                answered, waiting = _apply_outcomes(s, effects, outcomes)
+                any_answered |= bool(answered)
+                any_waiting |= bool(waiting)
+                record_stat(s, run_id, "submit", len(effects), time.perf_counter() - t0)
+                s.commit()
+                attempt = 0
+                continue
+            error = describe(failures) if failures else (
+                f"federal_submit returned {type(outcomes).__name__} for {len(forms)} forms")
+            if failures and is_transient(failures[-1]):
+                rt.breaker.failure(s, remote)
+                exhausted = [e for e in effects if rt.retry.exhausted(e.attempts)]
+                for e in exhausted:
+                    e.state = "quarantined"
+                    quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
+                                reason=f"gave up after {e.attempts} attempts: {error}", effect_id=e.id)
+                s.commit()
+                rest = [e for e in effects if e not in exhausted]
+                delay = rt.retry.delay(max([e.attempts for e in rest] or [1]))
+                if rest:
+                    release_effects(s, rest, delay, error)
+                _log.warning("federal service unavailable, retrying", cpas=cpas_id, run_id=run_id,
+                             forms=len(rest), delay=round(delay, 2), error=error)
+                enq.submit(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
+                break
+            # Permanent: find the culprit(s) by submitting one form at a time.
+            if len(effects) > 1:
+                release_effects(s, effects[1:], 0, error)
+                effects = effects[:1]
+                single = host.federal_submit(cpas_id, [forms[0]], run_id=run_id)
+                if single is not None and len(single) == 1:
+                    answered, waiting = _apply_outcomes(s, effects, single)
+                    any_answered |= bool(answered)
+                    any_waiting |= bool(waiting)
+                    s.commit()
+                    continue
+                failures = new_failures(host, before)
+                error = describe(failures)
+                if failures and is_transient(failures[-1]):
+                    release_effects(s, effects, rt.retry.delay(1), error)
+                    continue
+            for e in effects:
+                e.state = "quarantined"
+                quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
+                            reason=error, effect_id=e.id)
+            s.commit()
+    if any_answered:
+        enq.push(run_id, cpas_id)
+    if any_waiting:
+        enq.collect(run_id, cpas_id, countdown=rt.options.collect_delay)
+    maybe_finish(rt, run_id, enq)
