@@ -61,6 +61,7 @@ def build_app() -> typer.Typer:
     def _root(
         version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                      help="Print the version and exit."),
+        debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error (anywhere on the line)."),
     ) -> None:
         """piis-bridge command line."""
 

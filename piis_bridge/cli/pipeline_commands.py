@@ -46,6 +46,14 @@ def _runtime() -> Any:
     return Runtime(settings)
 
 
+def _embedded(settings: Any, flag: bool | None) -> bool:
+    """``--embedded/--no-embedded`` when given, else the ``deployment`` setting.
+
+    Why: on a scale-out installation an operator typing ``piis-bridge run`` must not get a second,
+    embedded worker (on SQLite and a filesystem broker) next to the real ones."""
+    return flag if flag is not None else settings.deployment == "embedded"
+
+
 class _Display:
     """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
 
@@ -135,9 +143,10 @@ def register(cli: CommandRegistry) -> None:
         cpas: list[str] = typer.Option(None, "--cpas", help="Only this CPAS id (repeatable)."),
         dossier: str | None = typer.Option(None, "--dossier",
                                            help="Process one dossier as the case system holds it now (needs --cpas)."),
-        embedded: bool = typer.Option(True, "--embedded/--no-embedded",
-                                      help="Start a worker for this run (SQLite + filesystem broker), or use the "
-                                           "configured broker and the workers running elsewhere."),
+        embedded: bool | None = typer.Option(None, "--embedded/--no-embedded",
+                                             help="Start a worker for this run (SQLite + filesystem broker), or use "
+                                                  "the configured broker and the workers running elsewhere "
+                                                  "(default: the 'deployment' setting)."),
         wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run until it ends (--no-embedded)."),
         plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module' for the worker."),
         concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (embedded)."),
@@ -170,7 +179,8 @@ def register(cli: CommandRegistry) -> None:
         try:
             if display:
                 display.progress.start()
-            summary = run_nightly(settings, cpas=cpas or None, dossier=dossier, embedded=embedded, wait=wait,
+            summary = run_nightly(settings, cpas=cpas or None, dossier=dossier,
+                                  embedded=_embedded(settings, embedded), wait=wait,
                                   extra_plugins=plugin or (), concurrency=concurrency, timeout=timeout,
                                   progress=display, statement=month)
         except (KeyError, ValueError) as exc:
@@ -185,6 +195,8 @@ def register(cli: CommandRegistry) -> None:
                                    "statements": summary.statements}, default=str))
         else:
             _print_summary(summary)
+        if summary.error:
+            typer.echo(f"piis-bridge run: {summary.error}", err=True)
         for cpas_id, error in sorted((summary.counts.get("pull_errors") or {}).items()):
             # In full: with --dossier this is the whole answer ("no such record", "cannot fetch one record").
             typer.echo(f"piis-bridge run: {cpas_id}: {error}", err=True)
@@ -273,14 +285,16 @@ def register(cli: CommandRegistry) -> None:
 
     @quarantine.command("replay")
     def q_replay(entry_ids: list[int] = typer.Argument(None, help="Entry ids (default: every open entry)."),
-                 embedded: bool = typer.Option(True, "--embedded/--no-embedded"),
+                 embedded: bool | None = typer.Option(None, "--embedded/--no-embedded",
+                                                      help="Default: the 'deployment' setting."),
                  plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module'."),
                  timeout: float | None = typer.Option(None, "--timeout")) -> None:
         """Put quarantined entries back into a new run (after the data was fixed at the source)."""
         from piis_bridge.pipeline.runner import replay
 
-        summary = replay(entry_ids or None, _settings(), embedded=embedded, extra_plugins=plugin or (),
-                         timeout=timeout)
+        settings = _settings()
+        summary = replay(entry_ids or None, settings, embedded=_embedded(settings, embedded),
+                         extra_plugins=plugin or (), timeout=timeout)
         if summary is None:
             typer.echo("nothing to replay")
             return
@@ -290,17 +304,34 @@ def register(cli: CommandRegistry) -> None:
         os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])
 
     @app.command("worker")
-    def worker(queues: str = typer.Option("piis.default,piis.casesystem,piis.federal", "--queues", "-Q"),
+    def worker(queues: str = typer.Option("default,casesystem,federal", "--queues", "-Q",
+                                          help="Queues to serve: default, casesystem, federal (named "
+                                               "<PIIS_PIPELINE_QUEUE_PREFIX>.<queue>), or full queue names."),
                concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
                pool: str = typer.Option("prefork", "--pool", "-P"),
+               hostname: str | None = typer.Option(None, "--hostname", "-n", help="Node name, e.g. default@%h."),
                loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
-        """Run a celery worker for the pipeline (scale-out; see deploy/)."""
-        _celery(["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel])
+        """Run a celery worker for the pipeline (scale-out; see deploy/).
+
+        Checks the configuration, the data directory, the database (migrated) and the broker first,
+        and refuses to start with one paragraph naming what is wrong (exit 2 or 3)."""
+        from piis_bridge.ops.preflight import preflight
+        from piis_bridge.pipeline.runtime import PipelineOptions
+
+        preflight(_settings())
+        prefix = PipelineOptions().queue_prefix
+        names = [q if "." in q else f"{prefix}.{q}" for q in (part.strip() for part in queues.split(",")) if q]
+        args = ["worker", "-Q", ",".join(names), "-c", str(concurrency), "-P", pool, "-l", loglevel,
+                "--without-gossip", "--without-mingle"]
+        _celery([*args, *(["-n", hostname] if hostname else [])])
 
     @app.command("beat")
     def beat(schedule_file: str = typer.Option("var/celerybeat-schedule", "--schedule", "-s"),
              loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
         """Run the single celery beat (nightly dispatch + stale-work sweeper). Never run two."""
+        from piis_bridge.ops.preflight import preflight
+
+        preflight(_settings())
         os.makedirs(os.path.dirname(schedule_file) or ".", exist_ok=True)
         _celery(["beat", "-s", schedule_file, "-l", loglevel])
 

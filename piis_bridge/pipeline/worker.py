@@ -51,3 +51,20 @@ def _preload(**_: object) -> None:
         import piis_bridge.rules  # noqa: F401
     except Exception:  # noqa: BLE001 - the child will report the same problem with context
         pass
+
+
+@signals.celeryd_after_setup.connect
+def _record_fingerprint(sender: object = None, **_: object) -> None:
+    """Write this worker's configuration fingerprint (``runs show`` lists it; a run started with
+    another configuration is failed with "restart the workers" by the first task this worker takes)."""
+    from piis_bridge.ops.preflight import config_fingerprint, record_worker_fingerprint
+
+    rt = app.piis_runtime  # type: ignore[attr-defined]
+    rt.worker_node = str(sender)
+    try:
+        record_worker_fingerprint(rt.sessions, str(sender), config_fingerprint(rt.settings))
+    except Exception as exc:  # noqa: BLE001 - `piis-bridge worker` checked the database before; log, go on
+        import logging
+
+        logging.getLogger("piis_bridge.worker").error("cannot record the worker's configuration fingerprint: %s",
+                                                      type(exc).__name__)
