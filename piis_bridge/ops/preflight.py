@@ -87,7 +87,7 @@ def check_broker(settings: Any, *, timeout: float = 5.0) -> None:
 def check_state_dir(settings: Any) -> None:
     """The data directory exists (or can be created) and takes a write."""
     path = settings.state_dir
-    probe = path / f".piis-write-probe-{os.getpid()}"
+    probe = path / ".piis-write-probe"  # one name: a crashed check leaves no litter behind
     try:
         path.mkdir(parents=True, exist_ok=True)
         with open(probe, "wb") as fh:
