@@ -443,7 +443,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, check_endpoints
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
             msg = "unknown key (not a setting)" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"  {loc}: {msg} ({_source_of_loc(err['loc'], file)})")
+            msg = msg.removeprefix("Value error, ")
+            lines.append(f"  {loc}: {msg} ({_source_of_loc(err['loc'], file)})" if loc else f"  {msg}")
         raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from None
     except Exception as exc:  # TOML syntax errors
         if isinstance(exc, ConfigError):

@@ -135,6 +135,50 @@ def _print_summary(summary: Any) -> None:
     _con().print(_stages_table(summary))
 
 
+def _print_quarantine(entries: list[dict[str, Any]], title: str) -> None:
+    if not entries:
+        typer.echo(f"{title}: none")
+        return
+    t = Table(title=title)
+    for col in ("id", "cpas", "record", "stage", "status", "reason"):
+        t.add_column(col, overflow="fold")
+    for e in entries:
+        t.add_row(str(e["id"]), e["cpas_id"], e["record_id"], e["stage"], e["status"], e["reason"])
+    _con().print(t)
+
+
+def _print_details(details: dict[str, Any]) -> None:
+    """Why a run is (or was) not moving, in words, then its quarantined records and the workers."""
+    con = _con()
+    run, waiting = details["run"], details["waiting"]
+    if run["error"]:
+        con.print(f"[red]run failed:[/red] {run['error']}", soft_wrap=True)
+    if run["status"] == "running":
+        con.print("[bold]Why it is waiting[/bold]: " + ("; ".join(waiting["reasons"]) or "none (tasks are running)"),
+                  soft_wrap=True)
+    circuits = waiting["open_circuits"]
+    con.print("open circuits: " + (", ".join(f"{c['remote']} until {c['open_until']}" for c in circuits) or "none"))
+    retries = waiting["retries_scheduled"]
+    if retries:
+        t = Table(title="Retries scheduled")
+        for col in ("kind", "cpas", "record", "attempts", "next attempt (UTC)", "last error"):
+            t.add_column(col, overflow="fold")
+        for r in retries:
+            t.add_row(r["kind"], r["cpas_id"], r["record_id"], str(r["attempts"]), r["next_attempt_at"] or "-",
+                      r["last_error"] or "")
+        con.print(t)
+    else:
+        con.print("retries scheduled: none")
+    last = waiting["last_error"]
+    con.print("last error: " + (f"{last['where']} at {last['at'] or '-'}: {last['error']}" if last else "none"),
+              soft_wrap=True)
+    _print_quarantine(details["quarantined"], "quarantined records of this run")
+    cfg = details["configuration"]
+    workers = ", ".join(f"{w['node']} ({w['fingerprint']}{'' if w['matches_run'] else ', DIFFERENT: restart it'})"
+                        for w in cfg["workers"]) or "none recorded"
+    con.print(f"configuration: run {cfg['run_fingerprint'] or '-'}; workers: {workers}", soft_wrap=True)
+
+
 def register(cli: CommandRegistry) -> None:
     app = cli.root
 
@@ -205,27 +249,34 @@ def register(cli: CommandRegistry) -> None:
     runs = cli.group("runs", help="Past and current sync runs.")
 
     @runs.command("list")
-    def runs_list(limit: int = typer.Option(20, "--limit", "-n")) -> None:
+    def runs_list(limit: int = typer.Option(20, "--limit", "-n"),
+                  as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md.")) -> None:
         """The latest runs, newest first."""
-        from sqlalchemy import select
-
-        from piis_bridge.pipeline.models import SyncRun
+        from piis_bridge.ops.queries import runs_list as query
 
         rt = _runtime()
+        with rt.session() as s:
+            data = query(s, limit=limit)
+        if as_json:
+            typer.echo(json.dumps(data))
+            return
+        if not data["runs"]:
+            typer.echo("runs: none")
+            return
         t = Table()
         for col in ("run", "trigger", "status", "started (UTC)", "seconds", "fetched", "forms", "quarantined"):
             t.add_column(col)
-        with rt.session() as s:
-            for r in s.scalars(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(limit)):
-                secs = f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-"
-                c = r.counts or {}
-                t.add_row(r.id, r.trigger, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), secs,
-                          str(c.get("fetched", "-")), str(c.get("forms", "-")), str(c.get("quarantined", "-")))
+        for r in data["runs"]:
+            t.add_row(r["id"], r["trigger"], r["status"], (r["started_at"] or "")[:19].replace("T", " "),
+                      "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                      *("-" if r[k] is None else str(r[k]) for k in ("fetched", "forms", "quarantined")))
         _con().print(t)
 
     @runs.command("show")
-    def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
-        """One run's counts and stage figures."""
+    def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json",
+                                                             help="The stable JSON shape of docs/ops.md.")) -> None:
+        """One run: counts, stage figures, why it is waiting, its quarantined records, the workers' configuration."""
+        from piis_bridge.ops.queries import run_details
         from piis_bridge.pipeline.runner import run_summary
 
         rt = _runtime()
@@ -234,34 +285,35 @@ def register(cli: CommandRegistry) -> None:
         except KeyError:
             typer.echo(f"no run {run_id}", err=True)
             raise typer.Exit(1) from None
+        with rt.session() as s:
+            details = run_details(s, run_id, counts=summary.counts)
+        assert details is not None
+        details.update(stages=summary.stages, elapsed_seconds=summary.elapsed_seconds,
+                       statements=summary.statements)
         if as_json:
-            typer.echo(json.dumps(summary.__dict__, default=str))
+            typer.echo(json.dumps(details, default=str))
             return
         _print_summary(summary)
+        _print_details(details)
 
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
 
     @quarantine.command("list")
-    def q_list(all_: bool = typer.Option(False, "--all", help="Include replayed entries."),
-               run_id: str | None = typer.Option(None, "--run"), limit: int = typer.Option(100, "--limit", "-n")) -> None:
-        """Quarantined records (open ones by default)."""
-        from sqlalchemy import select
-
-        from piis_bridge.pipeline.models import QuarantineEntry
+    def q_list(all_: bool = typer.Option(False, "--all", help="Include replayed and resolved entries."),
+               run_id: str | None = typer.Option(None, "--run"),
+               cpas: str | None = typer.Option(None, "--cpas"),
+               limit: int = typer.Option(100, "--limit", "-n"),
+               as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md.")) -> None:
+        """Quarantined records (open ones by default), with their reason in full."""
+        from piis_bridge.ops.queries import quarantine_list
 
         rt = _runtime()
-        t = Table()
-        for col in ("id", "cpas", "record", "stage", "status", "reason"):
-            t.add_column(col)
         with rt.session() as s:
-            q = select(QuarantineEntry).order_by(QuarantineEntry.id).limit(limit)
-            if not all_:
-                q = q.where(QuarantineEntry.status == "open")
-            if run_id:
-                q = q.where(QuarantineEntry.run_id == run_id)
-            for e in s.scalars(q):
-                t.add_row(str(e.id), e.cpas_id, e.record_id, e.stage, e.status, e.reason[:90])
-        _con().print(t)
+            data = quarantine_list(s, status=None if all_ else "open", run_id=run_id, cpas_id=cpas, limit=limit)
+        if as_json:
+            typer.echo(json.dumps(data))
+            return
+        _print_quarantine(data["entries"], "quarantine" + ("" if all_ else " (open)"))
 
     @quarantine.command("show")
     def q_show(entry_id: int) -> None:
