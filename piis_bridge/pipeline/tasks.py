@@ -43,7 +43,6 @@ def routes_for(prefix: str = "piis") -> dict[str, dict[str, str]]:
     return {name: {"queue": route["queue"].replace("piis.", f"{prefix}.", 1)} for name, route in ROUTES.items()}
 
 
-NIGHTLY_WINDOW_MINUTES = 15
 _RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
               retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
 
@@ -183,17 +182,14 @@ def sweep(self: Any) -> None:
 @shared_task(bind=True, name="piis.pipeline.dispatch_nightly", **_RETRY)
 def dispatch_nightly(self: Any) -> str | None:
     """Start tonight's run once it is due (called every minute by beat; idempotent per night)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
-    from piis_bridge.pipeline.schedule import due_schedule_key
+    from piis_bridge.pipeline.schedule import due_schedule_key, nightly_window
 
     rt, enq = _ctx(self)
     s = rt.settings
-    # Catch-up is opt-in (nightly_catchup): otherwise a beat started on install day at 10:00 would
-    # start "last night's" run at once.  Without it, a night is started only in the quarter of an
-    # hour after its time (beat ticks every minute; a short restart does not lose the night).
-    window = (timedelta(hours=rt.options.nightly_catchup_hours) if s.nightly_catchup
-              else timedelta(minutes=NIGHTLY_WINDOW_MINUTES))
+    # Catch-up is opt-in (nightly_catchup): see schedule.nightly_window.
+    window = nightly_window(s.nightly_catchup, rt.options.nightly_catchup_hours)
     key = due_schedule_key(datetime.now(timezone.utc), s.nightly_time, s.nightly_zone(), window)
     if key is None or not s.cpas:
         return None
