@@ -16,7 +16,7 @@ from typing import Any
 
 from piis_bridge.ops.errors import OperatorError, broker_error, explain, filesystem_error
 
-__all__ = ["check_database", "check_broker", "check_state_dir", "preflight", "config_fingerprint",
+__all__ = ["check_plugins", "check_database", "check_broker", "check_state_dir", "preflight", "config_fingerprint",
            "record_run_fingerprint", "record_worker_fingerprint", "stale_worker_message", "run_is_fresh"]
 
 
@@ -105,8 +105,24 @@ def check_state_dir(settings: Any) -> None:
             pass
 
 
-def preflight(settings: Any, *, database: bool = True, broker: bool = True, state_dir: bool = True) -> None:
-    """Every check, in the order an operator fixes them: files, database, broker."""
+def check_plugins(settings: Any) -> None:
+    """The plugins load and fit the configuration (routing, plugin settings, required endpoints)."""
+    from piis_bridge.hooks.manager import PluginHost, PluginStartupError
+    from piis_bridge.ops.errors import EXIT_CONFIG
+
+    try:
+        PluginHost(settings, strict=True)
+    except PluginStartupError as exc:
+        raise OperatorError("plugin configuration error", "; ".join(exc.problems),
+                            "correct the settings named above (piis-bridge plugins check lists them with their "
+                            "source)", EXIT_CONFIG) from None
+
+
+def preflight(settings: Any, *, database: bool = True, broker: bool = True, state_dir: bool = True,
+              plugins: bool = True) -> None:
+    """Every check, in the order an operator fixes them: plugins and settings, files, database, broker."""
+    if plugins:
+        check_plugins(settings)
     if state_dir:
         check_state_dir(settings)
     if database:

@@ -153,3 +153,12 @@ def test_a_run_that_could_not_be_enqueued_leaves_no_run_behind(tmp_path: Path) -
     assert_paragraph(done, 3, "broker unreachable")
     with sqlite3.connect(tmp_path / "app.sqlite3") as conn:
         assert conn.execute("SELECT COUNT(*) FROM sync_run").fetchone()[0] == 0
+
+
+def test_worker_refuses_a_routed_federal_plugin_without_endpoint(tmp_path: Path) -> None:
+    config = tmp_path / "piis-bridge.toml"
+    config.write_text('[plugins]\nenabled = ["federal"]\n[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\n'
+                      'bce = "0212345173"\nfederal = "federal"\ntransfer = ""\n', encoding="utf-8")
+    done = cli("worker", env={**_sqlite_env(tmp_path), "PIIS_CONFIG": str(config)}, cwd=tmp_path)
+    assert_paragraph(done, 2, "plugin configuration error", "cpas.gent.plugins.federal.endpoint: required setting "
+                     "missing", "PIIS_CPAS__GENT__PLUGINS__FEDERAL__ENDPOINT")
