@@ -27,8 +27,12 @@ def register(cli: CommandRegistry) -> None:
     @forms.command("list")
     def forms_list(
         cpas: str = typer.Option(..., "--cpas", help="CPAS id from the configuration."),
-        status: str | None = typer.Option(None, "--status", help=f"Only this status: {', '.join(_STATUSES)}."),
-        month: str | None = typer.Option(None, "--month", metavar="YYYY-MM", help="Only forms sent that month."),
+        status: str | None = typer.Option(
+            None, "--status", help=f"Only this status: {', '.join(_STATUSES)}."
+        ),
+        month: str | None = typer.Option(
+            None, "--month", metavar="YYYY-MM", help="Only forms sent that month."
+        ),
         limit: int = typer.Option(1000, "--limit", "-n", min=1),
         as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
     ) -> None:
@@ -45,8 +49,10 @@ def register(cli: CommandRegistry) -> None:
                 raise typer.BadParameter(f"expected YYYY-MM, got {month!r}", param_hint="--month") from None
         rt = _runtime()
         if cpas not in rt.settings.cpas:
-            typer.echo(f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
-                       err=True)
+            typer.echo(
+                f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
+                err=True,
+            )
             raise typer.Exit(2)
         with rt.session() as s:
             data = query(s, cpas, status=status.lower() if status else None, month=month, limit=limit)
@@ -63,6 +69,13 @@ def register(cli: CommandRegistry) -> None:
         for f in data["forms"]:
             issues = f["issues"] or [{"code": "-", "field": None, "rubric": None, "message": ""}]
             for issue in issues:
-                t.add_row(f["dossier"], f["form"], f["status"], (f["sent_at"] or "-")[:19].replace("T", " "),
-                          issue["code"] or "-", issue["rubric"] or issue["field"] or "", issue["message"] or "")
+                t.add_row(
+                    f["dossier"],
+                    f["form"],
+                    f["status"],
+                    (f["sent_at"] or "-")[:19].replace("T", " "),
+                    issue["code"] or "-",
+                    issue["rubric"] or issue["field"] or "",
+                    issue["message"] or "",
+                )
         (Console() if sys.stdout.isatty() else Console(width=160)).print(t)

@@ -119,12 +119,22 @@ def explain(exc: BaseException, settings: Any, *, during: str | None = None) -> 
     text = _text(exc)
     if "NoSuchModuleError" in names or ("ArgumentError" in names and "could not parse" in text):
         return database_url_error(settings, text)
-    if modules & {"sqlalchemy", "psycopg", "psycopg2", "sqlite3"} and not modules & {"kombu", "amqp", "redis"}:
+    if modules & {"sqlalchemy", "psycopg", "psycopg2", "sqlite3"} and not modules & {
+        "kombu",
+        "amqp",
+        "redis",
+    }:
         return database_error(settings, text)
     if modules & {"kombu", "amqp", "redis"} or "OperationalError" in names and "kombu" in text:
         return broker_error(settings, text)
     for e in chain:
-        if isinstance(e, OSError) and e.errno in (errno.EROFS, errno.ENOSPC, errno.EACCES, errno.EPERM, errno.EDQUOT):
+        if isinstance(e, OSError) and e.errno in (
+            errno.EROFS,
+            errno.ENOSPC,
+            errno.EACCES,
+            errno.EPERM,
+            errno.EDQUOT,
+        ):
             return filesystem_error(settings, e)
     if any(isinstance(e, (ConnectionRefusedError, TimeoutError)) for e in chain) and during == "broker":
         return broker_error(settings, text)
@@ -137,60 +147,137 @@ def database_url_error(settings: Any, text: str) -> OperatorError:
     fix = "use postgresql://user@host:5432/dbname (or postgresql+psycopg://...) for PostgreSQL, sqlite:///path for SQLite"
     if scheme == "postgres":
         fix = "write postgresql:// instead of postgres:// (SQLAlchemy does not know the short Heroku-style scheme)"
-    return OperatorError("database URL not understood", f"the scheme {scheme!r} is not a database driver piis-bridge knows",
-                         fix, EXIT_CONFIG, "database_url", mask_url(url), _source(settings, "database_url"))
+    return OperatorError(
+        "database URL not understood",
+        f"the scheme {scheme!r} is not a database driver piis-bridge knows",
+        fix,
+        EXIT_CONFIG,
+        "database_url",
+        mask_url(url),
+        _source(settings, "database_url"),
+    )
 
 
 def database_error(settings: Any, text: str) -> OperatorError:
     url = str(getattr(settings, "database_url", ""))
-    common = dict(setting="database_url", value=mask_url(url), source=_source(settings, "database_url"),
-                  target=_host_port(url, 5432))
+    common = dict(
+        setting="database_url",
+        value=mask_url(url),
+        source=_source(settings, "database_url"),
+        target=_host_port(url, 5432),
+    )
     target = common["target"]
     if "does not exist" in text and "database" in text:
         name = urlsplit(url).path.lstrip("/") or "?"
-        return OperatorError("database not found", f"PostgreSQL at {target} has no database {name!r}",
-                             f"create it (createdb -O <user> {name}) then run piis-bridge db upgrade, or correct "
-                             "the database name in database_url", EXIT_DEPENDENCY, **common)
-    if "role" in text and "does not exist" in text or "password authentication failed" in text \
-            or "authentication failed" in text or "no password supplied" in text:
-        return OperatorError("database login refused", f"PostgreSQL at {target} refused the user or password",
-                             "correct the user in database_url (and its password, given in PIIS_DATABASE_URL in the "
-                             "environment file, never in the TOML file), or create that role", EXIT_CONFIG, **common)
-    if "connection refused" in text or "could not connect" in text or "timeout" in text or "timed out" in text \
-            or "name or service not known" in text or "could not translate host name" in text:
-        return OperatorError("database unreachable", f"nothing answers as PostgreSQL at {target}",
-                             "start PostgreSQL, or correct the host and port in database_url (default port 5432)",
-                             EXIT_DEPENDENCY, **common)
+        return OperatorError(
+            "database not found",
+            f"PostgreSQL at {target} has no database {name!r}",
+            f"create it (createdb -O <user> {name}) then run piis-bridge db upgrade, or correct "
+            "the database name in database_url",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    if (
+        "role" in text
+        and "does not exist" in text
+        or "password authentication failed" in text
+        or "authentication failed" in text
+        or "no password supplied" in text
+    ):
+        return OperatorError(
+            "database login refused",
+            f"PostgreSQL at {target} refused the user or password",
+            "correct the user in database_url (and its password, given in PIIS_DATABASE_URL in the "
+            "environment file, never in the TOML file), or create that role",
+            EXIT_CONFIG,
+            **common,
+        )
+    if (
+        "connection refused" in text
+        or "could not connect" in text
+        or "timeout" in text
+        or "timed out" in text
+        or "name or service not known" in text
+        or "could not translate host name" in text
+    ):
+        return OperatorError(
+            "database unreachable",
+            f"nothing answers as PostgreSQL at {target}",
+            "start PostgreSQL, or correct the host and port in database_url (default port 5432)",
+            EXIT_DEPENDENCY,
+            **common,
+        )
     if "readonly database" in text or "read-only" in text:
-        return OperatorError("database file read-only", f"SQLite cannot write {target}",
-                             "make the file and its directory writable by the user running piis-bridge, or point "
-                             "database_url at a writable place", EXIT_DEPENDENCY, **common)
+        return OperatorError(
+            "database file read-only",
+            f"SQLite cannot write {target}",
+            "make the file and its directory writable by the user running piis-bridge, or point "
+            "database_url at a writable place",
+            EXIT_DEPENDENCY,
+            **common,
+        )
     if "disk is full" in text or "no space left" in text:
-        return OperatorError("disk full", f"the database at {target} cannot grow", "free space on that file system",
-                             EXIT_DEPENDENCY, **common)
+        return OperatorError(
+            "disk full",
+            f"the database at {target} cannot grow",
+            "free space on that file system",
+            EXIT_DEPENDENCY,
+            **common,
+        )
     if "unable to open database file" in text:
-        return OperatorError("database file cannot be opened", f"SQLite cannot open or create {target}",
-                             "create the directory and make it writable by the user running piis-bridge, or point "
-                             "database_url at a writable place", EXIT_DEPENDENCY, **common)
-    return OperatorError("database error", _first_line(text), "check that the database named by database_url is "
-                         "up and migrated (piis-bridge db upgrade); rerun with --debug for the traceback",
-                         EXIT_DEPENDENCY, **common)
+        return OperatorError(
+            "database file cannot be opened",
+            f"SQLite cannot open or create {target}",
+            "create the directory and make it writable by the user running piis-bridge, or point "
+            "database_url at a writable place",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    return OperatorError(
+        "database error",
+        _first_line(text),
+        "check that the database named by database_url is "
+        "up and migrated (piis-bridge db upgrade); rerun with --debug for the traceback",
+        EXIT_DEPENDENCY,
+        **common,
+    )
 
 
 def broker_error(settings: Any, text: str) -> OperatorError:
     url = str(getattr(settings, "broker_url", ""))
     default_port = 6379 if url.startswith("redis") else 5672
-    common = dict(setting="broker_url", value=mask_url(url), source=_source(settings, "broker_url"),
-                  target=_host_port(url, default_port))
+    common = dict(
+        setting="broker_url",
+        value=mask_url(url),
+        source=_source(settings, "broker_url"),
+        target=_host_port(url, default_port),
+    )
     kind = "Redis" if url.startswith("redis") else "RabbitMQ" if url.startswith("amqp") else "the broker"
-    if "access_refused" in text or "access refused" in text or "authentication" in text or "invalid password" in text \
-            or "wrongpass" in text or "noauth" in text or "invalid username-password" in text:
-        return OperatorError("broker login refused", f"{kind} at {common['target']} refused the user or password",
-                             "correct the user and password in PIIS_BROKER_URL (environment file), or create that "
-                             "user on the broker", EXIT_CONFIG, **common)
-    return OperatorError("broker unreachable", f"cannot connect to {kind} at {common['target']}",
-                         "start the broker, or correct the host and port in broker_url; workers and 'run "
-                         "--no-embedded' need it", EXIT_DEPENDENCY, **common)
+    if (
+        "access_refused" in text
+        or "access refused" in text
+        or "authentication" in text
+        or "invalid password" in text
+        or "wrongpass" in text
+        or "noauth" in text
+        or "invalid username-password" in text
+    ):
+        return OperatorError(
+            "broker login refused",
+            f"{kind} at {common['target']} refused the user or password",
+            "correct the user and password in PIIS_BROKER_URL (environment file), or create that "
+            "user on the broker",
+            EXIT_CONFIG,
+            **common,
+        )
+    return OperatorError(
+        "broker unreachable",
+        f"cannot connect to {kind} at {common['target']}",
+        "start the broker, or correct the host and port in broker_url; workers and 'run "
+        "--no-embedded' need it",
+        EXIT_DEPENDENCY,
+        **common,
+    )
 
 
 def filesystem_error(settings: Any, exc: OSError) -> OperatorError:
@@ -201,16 +288,29 @@ def filesystem_error(settings: Any, exc: OSError) -> OperatorError:
     value = str(getattr(settings, setting, "")) if settings is not None else None
     common = dict(setting=setting, value=value, source=_source(settings, setting), target=str(Path(path)))
     if exc.errno == errno.EROFS:
-        return OperatorError("data directory read-only", f"cannot write {path} (read-only file system)",
-                             "remount it read-write or point state_dir at a writable directory", EXIT_DEPENDENCY,
-                             **common)
+        return OperatorError(
+            "data directory read-only",
+            f"cannot write {path} (read-only file system)",
+            "remount it read-write or point state_dir at a writable directory",
+            EXIT_DEPENDENCY,
+            **common,
+        )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return OperatorError("disk full", f"no space left to write {path}",
-                             "free space on that file system (old logs, var/broker/processed) or move state_dir",
-                             EXIT_DEPENDENCY, **common)
-    return OperatorError("permission denied", f"cannot write {path}",
-                         "give the user running piis-bridge write access (chown piis:piis), or point the setting at "
-                         "a directory it owns", EXIT_CONFIG, **common)
+        return OperatorError(
+            "disk full",
+            f"no space left to write {path}",
+            "free space on that file system (old logs, var/broker/processed) or move state_dir",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    return OperatorError(
+        "permission denied",
+        f"cannot write {path}",
+        "give the user running piis-bridge write access (chown piis:piis), or point the setting at "
+        "a directory it owns",
+        EXIT_CONFIG,
+        **common,
+    )
 
 
 def _first_line(text: str) -> str:

@@ -16,8 +16,18 @@ from typing import Any
 
 from piis_bridge.ops.errors import OperatorError, broker_error, explain, filesystem_error
 
-__all__ = ["check_plugins", "check_database", "check_broker", "check_state_dir", "preflight", "config_fingerprint",
-           "record_run_fingerprint", "record_worker_fingerprint", "stale_worker_message", "run_is_fresh"]
+__all__ = [
+    "check_plugins",
+    "check_database",
+    "check_broker",
+    "check_state_dir",
+    "preflight",
+    "config_fingerprint",
+    "record_run_fingerprint",
+    "record_worker_fingerprint",
+    "stale_worker_message",
+    "run_is_fresh",
+]
 
 
 def _masked(value: Any) -> Any:
@@ -49,9 +59,15 @@ def check_database(settings: Any, *, migrated: bool = True) -> None:
 
     engine = None
     try:
-        engine = make_engine(settings.database_url, pool_pre_ping=False,
-                             **({"connect_args": {"connect_timeout": 5}}
-                                if settings.database_url.startswith("postgres") else {}))
+        engine = make_engine(
+            settings.database_url,
+            pool_pre_ping=False,
+            **(
+                {"connect_args": {"connect_timeout": 5}}
+                if settings.database_url.startswith("postgres")
+                else {}
+            ),
+        )
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - translated below
@@ -64,10 +80,15 @@ def check_database(settings: Any, *, migrated: bool = True) -> None:
 
         current, head = current_revision(settings.database_url), head_revision()
         if current != head:
-            raise OperatorError("database not migrated", f"the schema is at revision {current or 'none'}, "
-                                f"this version needs {head}", "run piis-bridge db upgrade (once, before the "
-                                "workers and beat start)", 3, "database_url", None,
-                                settings.source_of("database_url"))
+            raise OperatorError(
+                "database not migrated",
+                f"the schema is at revision {current or 'none'}, this version needs {head}",
+                "run piis-bridge db upgrade (once, before the workers and beat start)",
+                3,
+                "database_url",
+                None,
+                settings.source_of("database_url"),
+            )
 
 
 def check_broker(settings: Any, *, timeout: float = 5.0) -> None:
@@ -113,13 +134,17 @@ def check_plugins(settings: Any) -> None:
     try:
         PluginHost(settings, strict=True)
     except PluginStartupError as exc:
-        raise OperatorError("plugin configuration error", "; ".join(exc.problems),
-                            "correct the settings named above (piis-bridge plugins check lists them with their "
-                            "source)", EXIT_CONFIG) from None
+        raise OperatorError(
+            "plugin configuration error",
+            "; ".join(exc.problems),
+            "correct the settings named above (piis-bridge plugins check lists them with their source)",
+            EXIT_CONFIG,
+        ) from None
 
 
-def preflight(settings: Any, *, database: bool = True, broker: bool = True, state_dir: bool = True,
-              plugins: bool = True) -> None:
+def preflight(
+    settings: Any, *, database: bool = True, broker: bool = True, state_dir: bool = True, plugins: bool = True
+) -> None:
     """Every check, in the order an operator fixes them: plugins and settings, files, database, broker."""
     if plugins:
         check_plugins(settings)
@@ -148,10 +173,12 @@ def record_worker_fingerprint(session_factory: Any, node: str, fingerprint: str)
 
 
 def stale_worker_message(node: str, run_fingerprint: str, worker_fingerprint: str) -> str:
-    return (f"worker {node} runs with another configuration (fingerprint {worker_fingerprint}) than the one this "
-            f"run was started with ({run_fingerprint}): restart the workers after a configuration change "
-            "(systemctl restart 'piis-bridge-worker@*', or docker compose restart), and start runs with the same "
-            "configuration file and environment as the workers; then start the run again")
+    return (
+        f"worker {node} runs with another configuration (fingerprint {worker_fingerprint}) than the one this "
+        f"run was started with ({run_fingerprint}): restart the workers after a configuration change "
+        "(systemctl restart 'piis-bridge-worker@*', or docker compose restart), and start runs with the same "
+        "configuration file and environment as the workers; then start the run again"
+    )
 
 
 def run_is_fresh(rt: Any, run_id: str) -> bool:
@@ -183,7 +210,10 @@ def run_is_fresh(rt: Any, run_id: str) -> bool:
                 node = rt.__dict__.get("worker_node") or f"pid {os.getpid()}"
                 run.status = "failed"
                 run.finished_at = datetime.now(timezone.utc)
-                run.report = {**(run.report or {}), "error": stale_worker_message(node, row.fingerprint, mine)}
+                run.report = {
+                    **(run.report or {}),
+                    "error": stale_worker_message(node, row.fingerprint, mine),
+                }
                 s.commit()
     cache[run_id] = fresh
     return fresh

@@ -46,14 +46,27 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 GENT = ("0212345173", "44021", "OCMW Gent")  # the simulators' seed OCMW Gent (docs/casesystem.md)
 COMPOSE = Path(ROOT) / "deploy" / "compose.yaml"
 CACHE = Path(os.environ.get("PIIS_PRODTEST_CACHE", Path.home() / ".cache" / "piis-bridge" / "prod-venv"))
-_IGNORE = shutil.ignore_patterns(".venv", ".git", "var", "build", "dist", "*.egg-info", "__pycache__",
-                                 ".pytest_cache", "*.sqlite3", "node_modules")
+_IGNORE = shutil.ignore_patterns(
+    ".venv",
+    ".git",
+    "var",
+    "build",
+    "dist",
+    "*.egg-info",
+    "__pycache__",
+    ".pytest_cache",
+    "*.sqlite3",
+    "node_modules",
+)
 
 
 def compose_commands() -> dict[str, list[str]]:
     services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
-    return {name: service["command"] for name, service in services.items()
-            if name in ("migrate", "worker-default", "worker-remote", "beat", "nightly-now")}
+    return {
+        name: service["command"]
+        for name, service in services.items()
+        if name in ("migrate", "worker-default", "worker-remote", "beat", "nightly-now")
+    }
 
 
 def _run(args: list[str], **kwargs) -> subprocess.CompletedProcess[str]:
@@ -71,8 +84,13 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert len(wheels) == 1, wheels
     names = zipfile.ZipFile(wheels[0]).namelist()
     # The import packages and their data are in the wheel: a build that forgets one passes no test here.
-    for needed in ("piis_bridge/migrations/versions/", "piis_plugins/federal/", "piis_connectors/federal/xsd/",
-                   "piis_mappings/neptunus/contract.yaml", "piis_connectors/casesystem/simulator.py"):
+    for needed in (
+        "piis_bridge/migrations/versions/",
+        "piis_plugins/federal/",
+        "piis_connectors/federal/xsd/",
+        "piis_mappings/neptunus/contract.yaml",
+        "piis_connectors/casesystem/simulator.py",
+    ):
         assert any(n.startswith(needed) for n in names), needed
     return wheels[0]
 
@@ -82,7 +100,9 @@ def prod_venv(wheel: Path) -> Path:
     """A venv with the wheel and only its prod,xmlsec extras; cached per dependency set."""
     with zipfile.ZipFile(wheel) as zf:
         meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
-        requires = sorted(line for line in zf.read(meta).decode().splitlines() if line.startswith("Requires-Dist:"))
+        requires = sorted(
+            line for line in zf.read(meta).decode().splitlines() if line.startswith("Requires-Dist:")
+        )
     key = hashlib.sha256("\n".join([sys.version, "prod,xmlsec", *requires]).encode()).hexdigest()[:16]
     home = CACHE / key
     py = home / "bin" / "python"
@@ -93,8 +113,10 @@ def prod_venv(wheel: Path) -> Path:
         assert done.returncode == 0, done.stderr[-4000:]
         (home / ".complete").write_text(key)
     # The wheel of this checkout, every time (its dependencies are the cached ones, checked by pip check).
-    done = _run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)],
-                timeout=600)
+    done = _run(
+        [str(py), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", str(wheel)],
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     check = _run([str(py), "-m", "pip", "check"], timeout=120)
     assert check.returncode == 0, check.stdout + check.stderr
@@ -132,15 +154,18 @@ class Processes:
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
-        proc = subprocess.Popen(args, env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            args, env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs.append((name, proc))
         return proc
 
     def logs(self) -> str:
-        return "\n".join(f"--- {name}.log (last lines)\n" + "\n".join(
-            (self.workdir / f"{name}.log").read_text(errors="replace").splitlines()[-25:])
-            for name, _ in self.procs)
+        return "\n".join(
+            f"--- {name}.log (last lines)\n"
+            + "\n".join((self.workdir / f"{name}.log").read_text(errors="replace").splitlines()[-25:])
+            for name, _ in self.procs
+        )
 
     def stop(self) -> None:
         for _, proc in reversed(self.procs):
@@ -182,18 +207,23 @@ def _purge_rabbit(url: str, queues: list[str]) -> None:
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
 def test_wheel_with_prod_extras_runs_the_nightly_job_on_real_workers(
-        broker: str, prod_venv: Path, pg_database: str, tmp_path: Path) -> None:
+    broker: str, prod_venv: Path, pg_database: str, tmp_path: Path
+) -> None:
     require_service(broker)
     prefix = f"pt{uuid.uuid4().hex[:10]}"
     if broker == "redis":
         broker_url, backend = f"redis://127.0.0.1:6379/{12 + os.getpid() % 4}", "redis://127.0.0.1:6379/15"
     else:
-        broker_url, backend = "amqp://guest:guest@127.0.0.1:5672//", f"db+sqlite:///{tmp_path}/results.sqlite3"
+        broker_url, backend = (
+            "amqp://guest:guest@127.0.0.1:5672//",
+            f"db+sqlite:///{tmp_path}/results.sqlite3",
+        )
     bin_dir = prod_venv / "bin"
     case_port, fed_port = _free_port(), _free_port()
     kbo, ins, name = GENT
     config = tmp_path / "piis-bridge.toml"
-    config.write_text(f'''
+    config.write_text(
+        f'''
 environment = "simulator"
 nightly_time = "{time.strftime("%H:%M", time.gmtime(time.time() + 6 * 3600))}:00"
 timezone = "UTC"
@@ -213,28 +243,58 @@ ocmw_kbo = "{kbo}"
 [cpas.gent.plugins.federal]
 endpoint = "http://127.0.0.1:{fed_port}/connectors/webservice/KSZBCSSWebServiceConnectorPort"
 mode = "batch"
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIIS_", "VIRTUAL_ENV", "PYTHON"))}
-    env.update({
-        "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
-        "PIIS_CONFIG": str(config),
-        # What compose.yaml's x-app environment sets, pointed at this machine's services.
-        "PIIS_DATABASE_URL": pg_database, "PIIS_BROKER_URL": broker_url, "PIIS_RESULT_BACKEND": backend,
-        "PIIS_DEPLOYMENT": "scale-out",
-        "PIIS_PIPELINE_QUEUE_PREFIX": prefix,
-        "PIIS_PIPELINE_COLLECT_DELAY": "0.5",
-        "PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET": "geheim",
-    })
+    env.update(
+        {
+            "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
+            "PIIS_CONFIG": str(config),
+            # What compose.yaml's x-app environment sets, pointed at this machine's services.
+            "PIIS_DATABASE_URL": pg_database,
+            "PIIS_BROKER_URL": broker_url,
+            "PIIS_RESULT_BACKEND": backend,
+            "PIIS_DEPLOYMENT": "scale-out",
+            "PIIS_PIPELINE_QUEUE_PREFIX": prefix,
+            "PIIS_PIPELINE_COLLECT_DELAY": "0.5",
+            "PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET": "geheim",
+        }
+    )
     commands = compose_commands()
     procs = Processes(tmp_path)
     try:
         sim_env = dict(env)
-        case = procs.start("casesystem-sim", [str(bin_dir / "piis-bridge"), "sim", "casesystem", "--port",
-                                              str(case_port), "--dossiers", "60", "--db", str(tmp_path / "cs.sqlite3")],
-                           sim_env)
-        fed = procs.start("federal-sim", [str(bin_dir / "piis-bridge"), "sim", "federal", "--port", str(fed_port),
-                                          "--db", str(tmp_path / "fed.sqlite3"), "--cpas", f"{kbo}:{ins}:{name}"],
-                          sim_env)
+        case = procs.start(
+            "casesystem-sim",
+            [
+                str(bin_dir / "piis-bridge"),
+                "sim",
+                "casesystem",
+                "--port",
+                str(case_port),
+                "--dossiers",
+                "60",
+                "--db",
+                str(tmp_path / "cs.sqlite3"),
+            ],
+            sim_env,
+        )
+        fed = procs.start(
+            "federal-sim",
+            [
+                str(bin_dir / "piis-bridge"),
+                "sim",
+                "federal",
+                "--port",
+                str(fed_port),
+                "--db",
+                str(tmp_path / "fed.sqlite3"),
+                "--cpas",
+                f"{kbo}:{ins}:{name}",
+            ],
+            sim_env,
+        )
         _wait_port(case_port, case, "case-system simulator")
         _wait_port(fed_port, fed, "federal simulator")
 
@@ -255,7 +315,9 @@ mode = "batch"
         assert summary["status"] == "finished", summary
         assert counts["fetched"] > 0
         assert counts["fetched"] == counts["processed"] + counts["skipped"] + counts["items_quarantined"]
-        assert counts["forms"] > 0 and counts["forms_answered"] + counts["forms_quarantined"] == counts["forms"]
+        assert (
+            counts["forms"] > 0 and counts["forms_answered"] + counts["forms_quarantined"] == counts["forms"]
+        )
 
         # The federal simulator's own state: forms of this OCMW only, each received once, accepted ones
         # as many as the run says.
@@ -280,5 +342,6 @@ def test_the_compose_file_and_the_dockerfile_install_from_the_checkout() -> None
     for path in ("deploy/Dockerfile", "deploy/README.md", "README.md"):
         text = (Path(ROOT) / path).read_text(encoding="utf-8")
         assert "pip install 'piis-bridge[" not in text and "pip install piis-bridge" not in text.replace(
-            "never `pip install piis-bridge`", ""), path
+            "never `pip install piis-bridge`", ""
+        ), path
     assert "python -m build --wheel" in (Path(ROOT) / "deploy" / "Dockerfile").read_text(encoding="utf-8")

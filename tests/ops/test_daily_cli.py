@@ -34,7 +34,8 @@ def _cli(*args: str) -> tuple[int, str]:
 
 def _config(tmp_path: Path, url: str) -> Path:
     config = tmp_path / "piis-bridge.toml"
-    config.write_text(f'''environment = "simulator"
+    config.write_text(
+        f'''environment = "simulator"
 database_url = "sqlite:///{tmp_path}/app.sqlite3"
 result_backend = "db+sqlite:///{tmp_path}/results.sqlite3"
 state_dir = "{tmp_path}/state"
@@ -49,7 +50,9 @@ federal = "pipetest"
 transfer = ""
 [cpas.gent.plugins.pipetest]
 url = "{url}"
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     return config
 
 
@@ -68,13 +71,20 @@ def test_listings_say_none_on_an_empty_installation(tmp_path: Path, monkeypatch:
     assert code == 2 and "unknown CPAS 'nowhere'; configured: gent" in out
 
 
-def test_runs_show_says_why_a_run_waits_and_lists_its_quarantine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runs_show_says_why_a_run_waits_and_lists_its_quarantine(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with Remote(RemoteState(40, bad_every=10)) as remote:
         remote.state.federal_down = True
         settings = make_settings(tmp_path, remote.url)
         upgrade_database(settings.database_url)
-        options = PipelineOptions(retry_base=0.2, retry_cap=0.5, breaker_threshold=2, breaker_cooldown=600,
-                                  broker_dir=tmp_path / "broker")
+        options = PipelineOptions(
+            retry_base=0.2,
+            retry_cap=0.5,
+            breaker_threshold=2,
+            breaker_cooldown=600,
+            broker_dir=tmp_path / "broker",
+        )
         started = time.monotonic()
         summary = run_nightly(settings, options=options, extra_plugins=[PLUGIN], timeout=25)
         assert summary.status == "running" and time.monotonic() - started < 60

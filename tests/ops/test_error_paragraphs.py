@@ -20,8 +20,15 @@ from tests.conftest import require_service
 
 def cli(*args: str, env: dict[str, str], cwd: Path, user: int | None = None, timeout: float = 120):
     base = {k: v for k, v in os.environ.items() if not k.startswith("PIIS_")}
-    done = subprocess.run([str(Path(sys.executable).parent / "piis-bridge"), *args], env={**base, **env}, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout, user=user)
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "piis-bridge"), *args],
+        env={**base, **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        user=user,
+    )
     return done
 
 
@@ -35,45 +42,76 @@ def assert_paragraph(done, code: int, *needles: str) -> None:
 
 
 def _sqlite_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {"PIIS_DATABASE_URL": f"sqlite:///{tmp_path}/app.sqlite3", "PIIS_STATE_DIR": str(tmp_path / "state"),
-            "PIIS_RESULT_BACKEND": f"db+sqlite:///{tmp_path}/results.sqlite3", **extra}
+    return {
+        "PIIS_DATABASE_URL": f"sqlite:///{tmp_path}/app.sqlite3",
+        "PIIS_STATE_DIR": str(tmp_path / "state"),
+        "PIIS_RESULT_BACKEND": f"db+sqlite:///{tmp_path}/results.sqlite3",
+        **extra,
+    }
 
 
 @pytest.mark.services
 def test_missing_database(tmp_path: Path) -> None:
     require_service("postgres")
     name = f"piis_missing_{uuid.uuid4().hex[:8]}"
-    done = cli("db", "upgrade", env={"PIIS_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}"},
-               cwd=tmp_path)
-    assert_paragraph(done, 3, "database not found", f"no database '{name}'",
-                     "Setting database_url = postgresql://postgres@127.0.0.1:5432/", "(from environment PIIS_DATABASE_URL)",
-                     "Target: 127.0.0.1:5432", "createdb")
+    done = cli(
+        "db",
+        "upgrade",
+        env={"PIIS_DATABASE_URL": f"postgresql://postgres@127.0.0.1:5432/{name}"},
+        cwd=tmp_path,
+    )
+    assert_paragraph(
+        done,
+        3,
+        "database not found",
+        f"no database '{name}'",
+        "Setting database_url = postgresql://postgres@127.0.0.1:5432/",
+        "(from environment PIIS_DATABASE_URL)",
+        "Target: 127.0.0.1:5432",
+        "createdb",
+    )
 
 
 @pytest.mark.services
 def test_wrong_database_port(tmp_path: Path) -> None:
-    done = cli("db", "upgrade", env={"PIIS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/piis"}, cwd=tmp_path)
-    assert_paragraph(done, 3, "database unreachable", "Target: 127.0.0.1:1", "start PostgreSQL, or correct the host")
+    done = cli(
+        "db", "upgrade", env={"PIIS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/piis"}, cwd=tmp_path
+    )
+    assert_paragraph(
+        done, 3, "database unreachable", "Target: 127.0.0.1:1", "start PostgreSQL, or correct the host"
+    )
 
 
 @pytest.mark.services
 def test_wrong_database_user(tmp_path: Path) -> None:
     require_service("postgres")
     config = tmp_path / "piis-bridge.toml"
-    config.write_text('database_url = "postgresql://piis_no_such_role@127.0.0.1:5432/postgres"\n', encoding="utf-8")
+    config.write_text(
+        'database_url = "postgresql://piis_no_such_role@127.0.0.1:5432/postgres"\n', encoding="utf-8"
+    )
     done = cli("db", "upgrade", env={"PIIS_CONFIG": str(config)}, cwd=tmp_path)
     assert_paragraph(done, 2, "database login refused", f"(from file {config})", "create that role")
 
 
 def test_postgres_scheme_is_named_with_its_fix(tmp_path: Path) -> None:
     done = cli("runs", "list", env={"PIIS_DATABASE_URL": "postgres://piis@127.0.0.1:5432/piis"}, cwd=tmp_path)
-    assert_paragraph(done, 2, "database URL not understood", "write postgresql:// instead of postgres://",
-                     "(from environment PIIS_DATABASE_URL)")
+    assert_paragraph(
+        done,
+        2,
+        "database URL not understood",
+        "write postgresql:// instead of postgres://",
+        "(from environment PIIS_DATABASE_URL)",
+    )
 
 
 def test_debug_shows_the_traceback(tmp_path: Path) -> None:
-    done = cli("--debug", "runs", "list", env={"PIIS_DATABASE_URL": "postgres://piis@127.0.0.1:5432/piis"},
-               cwd=tmp_path)
+    done = cli(
+        "--debug",
+        "runs",
+        "list",
+        env={"PIIS_DATABASE_URL": "postgres://piis@127.0.0.1:5432/piis"},
+        cwd=tmp_path,
+    )
     assert done.returncode != 0 and "Traceback" in done.stderr and "NoSuchModuleError" in done.stderr
 
 
@@ -83,8 +121,14 @@ def test_worker_refuses_to_start_with_the_broker_down(tmp_path: Path, broker_url
     env = _sqlite_env(tmp_path, PIIS_BROKER_URL=broker_url)
     assert cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     done = cli("worker", "--queues", "default", env=env, cwd=tmp_path)
-    assert_paragraph(done, 3, "broker unreachable", "Target: 127.0.0.1:1", "(from environment PIIS_BROKER_URL)",
-                     "start the broker")
+    assert_paragraph(
+        done,
+        3,
+        "broker unreachable",
+        "Target: 127.0.0.1:1",
+        "(from environment PIIS_BROKER_URL)",
+        "start the broker",
+    )
 
 
 @pytest.mark.services
@@ -120,11 +164,20 @@ def test_read_only_data_directory(tmp_path: Path) -> None:
         state = base / "state"
         state.mkdir(mode=0o555)
         state.chmod(0o555)
-        env = {"PIIS_DATABASE_URL": f"sqlite:///{base}/app.sqlite3", "PIIS_STATE_DIR": str(state),
-               "HOME": str(base)}
+        env = {
+            "PIIS_DATABASE_URL": f"sqlite:///{base}/app.sqlite3",
+            "PIIS_STATE_DIR": str(state),
+            "HOME": str(base),
+        }
         done = cli("worker", env=env, cwd=base, user=65534 if os.geteuid() == 0 else None)
-        assert_paragraph(done, 2, "permission denied", f"cannot write {state}/.piis-write-probe",
-                         "(from environment PIIS_STATE_DIR)", "chown piis:piis")
+        assert_paragraph(
+            done,
+            2,
+            "permission denied",
+            f"cannot write {state}/.piis-write-probe",
+            "(from environment PIIS_STATE_DIR)",
+            "chown piis:piis",
+        )
     finally:
         import shutil
 
@@ -137,16 +190,23 @@ def test_full_data_directory(tmp_path: Path) -> None:
     state.mkdir()
     (state / ".piis-write-probe").symlink_to("/dev/full")
     done = cli("worker", env=_sqlite_env(tmp_path), cwd=tmp_path)
-    assert_paragraph(done, 3, "disk full", "no space left to write", f"Target: {state}/.piis-write-probe",
-                     "free space")
+    assert_paragraph(
+        done, 3, "disk full", "no space left to write", f"Target: {state}/.piis-write-probe", "free space"
+    )
 
 
 @pytest.mark.services
 def test_a_run_that_could_not_be_enqueued_leaves_no_run_behind(tmp_path: Path) -> None:
-    env = _sqlite_env(tmp_path, PIIS_BROKER_URL="redis://127.0.0.1:1/0", PIIS_DEPLOYMENT="scale-out",
-                      PIIS_ENVIRONMENT="simulator")
+    env = _sqlite_env(
+        tmp_path,
+        PIIS_BROKER_URL="redis://127.0.0.1:1/0",
+        PIIS_DEPLOYMENT="scale-out",
+        PIIS_ENVIRONMENT="simulator",
+    )
     config = tmp_path / "piis-bridge.toml"
-    config.write_text('[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0212345173"\n', encoding="utf-8")
+    config.write_text(
+        '[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0212345173"\n', encoding="utf-8"
+    )
     env["PIIS_CONFIG"] = str(config)
     assert cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     done = cli("run", "--no-wait", env=env, cwd=tmp_path)
@@ -157,8 +217,16 @@ def test_a_run_that_could_not_be_enqueued_leaves_no_run_behind(tmp_path: Path) -
 
 def test_worker_refuses_a_routed_federal_plugin_without_endpoint(tmp_path: Path) -> None:
     config = tmp_path / "piis-bridge.toml"
-    config.write_text('[plugins]\nenabled = ["federal"]\n[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\n'
-                      'bce = "0212345173"\nfederal = "federal"\ntransfer = ""\n', encoding="utf-8")
+    config.write_text(
+        '[plugins]\nenabled = ["federal"]\n[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\n'
+        'bce = "0212345173"\nfederal = "federal"\ntransfer = ""\n',
+        encoding="utf-8",
+    )
     done = cli("worker", env={**_sqlite_env(tmp_path), "PIIS_CONFIG": str(config)}, cwd=tmp_path)
-    assert_paragraph(done, 2, "plugin configuration error", "cpas.gent.plugins.federal.endpoint: required setting "
-                     "missing", "PIIS_CPAS__GENT__PLUGINS__FEDERAL__ENDPOINT")
+    assert_paragraph(
+        done,
+        2,
+        "plugin configuration error",
+        "cpas.gent.plugins.federal.endpoint: required setting missing",
+        "PIIS_CPAS__GENT__PLUGINS__FEDERAL__ENDPOINT",
+    )

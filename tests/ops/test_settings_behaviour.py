@@ -18,10 +18,16 @@ def test_nightly_catchup_is_opt_in() -> None:
     install_day = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)  # 10:00 in Brussels
     off, on = Settings(), Settings(nightly_catchup=True)
     assert due_schedule_key(install_day, at, BRU, nightly_window(off.nightly_catchup, 12.0)) is None
-    assert due_schedule_key(install_day, at, BRU, nightly_window(on.nightly_catchup, 12.0)) == "nightly:2026-12-07"
+    assert (
+        due_schedule_key(install_day, at, BRU, nightly_window(on.nightly_catchup, 12.0))
+        == "nightly:2026-12-07"
+    )
     # The night itself still starts without catch-up, also after a short beat restart.
     just_after = datetime(2026, 12, 7, 1, 40, tzinfo=timezone.utc)  # 02:40 in Brussels
-    assert due_schedule_key(just_after, at, BRU, nightly_window(off.nightly_catchup, 12.0)) == "nightly:2026-12-07"
+    assert (
+        due_schedule_key(just_after, at, BRU, nightly_window(off.nightly_catchup, 12.0))
+        == "nightly:2026-12-07"
+    )
 
 
 def test_deployment_decides_whether_run_starts_an_embedded_worker() -> None:
@@ -35,5 +41,7 @@ def test_deployment_decides_whether_run_starts_an_embedded_worker() -> None:
 
 
 def test_a_cpas_has_no_federal_plugin_unless_configured() -> None:
-    s = Settings.model_validate({"cpas": {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0212345173"}}})
+    s = Settings.model_validate(
+        {"cpas": {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0212345173"}}}
+    )
     assert s.cpas["gent"].federal is None and "federal" not in s.cpas["gent"].routed_plugins()

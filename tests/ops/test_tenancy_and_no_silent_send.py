@@ -24,7 +24,9 @@ def world(tmp_path: Path):
     from piis_connectors.federal.testing import start_running_simulator
 
     assert GENT in OCMWS  # what docs/casesystem.md and the example configuration say
-    case = CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0)
+    case = CaseSystemSimulator(
+        SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0
+    )
     case.seed(80)
     case.start()
     federal = start_running_simulator(tmp_path / "novaprima.sqlite3")
@@ -32,8 +34,9 @@ def world(tmp_path: Path):
     # would be received (and could be accepted), so "0 forms" below is the bridge's doing.
     for kbo, ins, name in OCMWS:
         federal.admin.register_cpas(kbo, ins, name=name)
-        federal.admin.integrate_many(kbo, sorted({c.data["client"]["rijksregisternummer"]
-                                                  for c in generate(80, 1) if c.ocmw == kbo}))
+        federal.admin.integrate_many(
+            kbo, sorted({c.data["client"]["rijksregisternummer"] for c in generate(80, 1) if c.ocmw == kbo})
+        )
     try:
         yield case, federal
     finally:
@@ -43,16 +46,33 @@ def world(tmp_path: Path):
 
 def _settings(tmp_path: Path, case_url: str, plugins: dict, **cpas: object) -> Settings:
     kbo, ins, name = GENT
-    return Settings.model_validate({
-        "environment": "simulator",
-        "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
-        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
-        "state_dir": str(tmp_path / "state"),
-        "plugins": {"enabled": ["neptunus", "federal"], "strict": False},
-        "cpas": {"gent": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "transfer": None,
-                          **cpas, "plugins": {"neptunus": {"base_url": case_url, "client_id": "piis-bridge",
-                                                           "client_secret": "geheim"}, **plugins}}},
-    })
+    return Settings.model_validate(
+        {
+            "environment": "simulator",
+            "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
+            "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+            "state_dir": str(tmp_path / "state"),
+            "plugins": {"enabled": ["neptunus", "federal"], "strict": False},
+            "cpas": {
+                "gent": {
+                    "name": name,
+                    "ins_code": ins,
+                    "bce": kbo,
+                    "case_system": "neptunus",
+                    "transfer": None,
+                    **cpas,
+                    "plugins": {
+                        "neptunus": {
+                            "base_url": case_url,
+                            "client_id": "piis-bridge",
+                            "client_secret": "geheim",
+                        },
+                        **plugins,
+                    },
+                }
+            },
+        }
+    )
 
 
 def test_foreign_records_are_refused_before_mapping_no_form_no_push(tmp_path: Path, world) -> None:
@@ -62,10 +82,12 @@ def test_foreign_records_are_refused_before_mapping_no_form_no_push(tmp_path: Pa
     from piis_bridge.pipeline.models import QuarantineEntry
 
     case, federal = world
-    settings = _settings(tmp_path, case.url, {"federal": {"endpoint": federal.endpoint, "mode": "batch"}},
-                         federal="federal")
-    summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
-                          timeout=180)
+    settings = _settings(
+        tmp_path, case.url, {"federal": {"endpoint": federal.endpoint, "mode": "batch"}}, federal="federal"
+    )
+    summary = run_nightly(
+        settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5), timeout=180
+    )
     assert summary.status == "finished", summary
     docs = {cid: case.store.get(cid)[3] for cid in case.store.ids()}
     ours = {cid for cid, doc in docs.items() if doc["ocmw"]["kbo"] == GENT[0]}
@@ -76,7 +98,9 @@ def test_foreign_records_are_refused_before_mapping_no_form_no_push(tmp_path: Pa
 
     engine = create_engine(f"sqlite:///{tmp_path}/app.sqlite3")
     with engine.connect() as conn:
-        rows = conn.execute(select(QuarantineEntry.record_id, QuarantineEntry.stage, QuarantineEntry.reason)).all()
+        rows = conn.execute(
+            select(QuarantineEntry.record_id, QuarantineEntry.stage, QuarantineEntry.reason)
+        ).all()
     refused = {r.record_id for r in rows if "belongs to CPAS" in r.reason}
     assert refused == foreign
     assert all(r.stage == "map" for r in rows if r.record_id in foreign)
@@ -101,7 +125,8 @@ def test_foreign_records_are_refused_before_mapping_no_form_no_push(tmp_path: Pa
     from piis_bridge.cli import build_app
 
     config = tmp_path / "piis-bridge.toml"
-    config.write_text(f'''environment = "simulator"
+    config.write_text(
+        f'''environment = "simulator"
 database_url = "{settings.database_url}"
 state_dir = "{settings.state_dir}"
 [plugins]
@@ -120,7 +145,9 @@ client_id = "piis-bridge"
 ocmw_kbo = "{GENT[0]}"
 [cpas.gent.plugins.federal]
 endpoint = "{federal.endpoint}"
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIIS_")}
     env.update(PIIS_CONFIG=str(config), PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET="geheim")
     runner = CliRunner(env=env)
@@ -135,8 +162,10 @@ endpoint = "{federal.endpoint}"
     if listed["forms"]:
         text = runner.invoke(build_app(), ["forms", "list", "--cpas", "gent", "--status", "refused"]).output
         assert listed["forms"][0]["dossier"] in text and listed["forms"][0]["issues"][0]["code"] in text
-    result = runner.invoke(build_app(), ["rules", "agenda", "--cpas", "gent", "--from", "2020-01-01",
-                                         "--to", "2030-12-31", "--json"])
+    result = runner.invoke(
+        build_app(),
+        ["rules", "agenda", "--cpas", "gent", "--from", "2020-01-01", "--to", "2030-12-31", "--json"],
+    )
     assert result.exit_code == 0, result.output
     agenda = json.loads(result.output)
     contracts = {item["contract_id"] for item in agenda["items"]}
@@ -149,13 +178,24 @@ def test_a_configuration_without_federal_settings_submits_nothing(tmp_path: Path
     from piis_bridge.hooks.manager import PluginHost
 
     case, federal = world
-    settings = _settings(tmp_path, case.url, {"neptunus": {"base_url": case.url, "client_id": "piis-bridge",
-                                                           "client_secret": "geheim", "ocmw_kbo": GENT[0]}})
+    settings = _settings(
+        tmp_path,
+        case.url,
+        {
+            "neptunus": {
+                "base_url": case.url,
+                "client_id": "piis-bridge",
+                "client_secret": "geheim",
+                "ocmw_kbo": GENT[0],
+            }
+        },
+    )
     assert settings.cpas["gent"].federal is None
     assert PluginHost(settings).is_active("federal")
     before = federal.admin.stats()
-    summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
-                          timeout=180)
+    summary = run_nightly(
+        settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5), timeout=180
+    )
     c = summary.counts
     assert summary.status == "finished", summary
     assert c["fetched"] > 0 and c["processed"] > 0
