@@ -353,6 +353,7 @@ def register(cli: CommandRegistry) -> None:
         _con().print(_summary_table(summary))
 
     def _celery(args: list[str]) -> None:
+        os.environ["PIIS_PREFLIGHT_DONE"] = "1"  # checked just before; the worker need not check again
         os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])
 
     @app.command("worker")

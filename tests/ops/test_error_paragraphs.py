@@ -230,3 +230,15 @@ def test_worker_refuses_a_routed_federal_plugin_without_endpoint(tmp_path: Path)
         "cpas.gent.plugins.federal.endpoint: required setting missing",
         "PIIS_CPAS__GENT__PLUGINS__FEDERAL__ENDPOINT",
     )
+
+
+@pytest.mark.services
+def test_a_bare_celery_worker_with_a_wrong_database_does_not_say_ready(tmp_path: Path) -> None:
+    """The issue's worker "ready" on a wrong database: started with bare celery, as old units did."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIIS_")}
+    env.update(PIIS_DATABASE_URL="postgresql://postgres@127.0.0.1:1/piis", PIIS_STATE_DIR=str(tmp_path / "state"))
+    done = subprocess.run([sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", "worker",
+                           "-Q", "nothing", "-c", "1"], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 3, (done.stdout, done.stderr)
+    assert "database unreachable" in done.stderr and "ready" not in done.stdout + done.stderr
