@@ -83,7 +83,7 @@ def _summary_table(summary: Any) -> Table:
     c = summary.counts
     t = Table(title=f"Run {summary.run_id} — {summary.status} in {summary.elapsed_seconds:.1f} s")
     t.add_column("What")
-    t.add_column("Count", justify="right")
+    t.add_column("Count", justify="right", overflow="fold")
     rows = [("records fetched", c.get("fetched", 0)), ("records processed", c.get("processed", 0)),
             ("records skipped", c.get("skipped", 0)), ("records quarantined", c.get("items_quarantined", 0)),
             ("forms built", c.get("forms", 0)), ("forms answered", c.get("forms_answered", 0)),
@@ -94,7 +94,7 @@ def _summary_table(summary: Any) -> Table:
     for name, value in rows:
         t.add_row(name, str(value))
     for cpas_id, error in (c.get("pull_errors") or {}).items():
-        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error[:80])
+        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error)  # in full (the table folds it)
     return t
 
 
