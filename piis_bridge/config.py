@@ -15,20 +15,29 @@ Why this shape:
 
 The file is ``$PIIS_CONFIG`` if set (it must then exist), else ``./piis-bridge.toml`` if present;
 without a file the embedded defaults apply (SQLite + filesystem broker, no CPAS).
+
+No silent default sends data: a CPAS has a federal plugin only when ``federal = "..."`` says so, and
+a plugin endpoint on a loopback address (the local simulators) is refused unless
+``environment = "simulator"`` says this installation is a test/simulator one.  Every effective
+setting knows where it came from (:func:`setting_source`: the file, an environment variable or the
+default), so an error can name it and ``plugins check`` can show it.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
+import tomllib
 from contextvars import ContextVar
 from datetime import time
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -50,6 +59,8 @@ __all__ = [
     "load_settings",
     "default_settings",
     "resolve_secret_files",
+    "setting_source",
+    "loopback_problems",
 ]
 
 DEFAULT_CONFIG_FILE = "piis-bridge.toml"
@@ -85,7 +96,9 @@ class CpasSettings(_Strict):
     ins_code: InsCode
     bce: Bce
     case_system: str | None = Field(default=None, description="Plugin that talks to the case system.")
-    federal: str | None = Field(default="federal", description="Plugin that talks to SPP IS / NovaPrima.")
+    federal: str | None = Field(
+        default=None,
+        description="Plugin that sends forms B/C/D to SPP IS / NovaPrima; none (nothing is sent) unless configured.")
     transfer: str | None = Field(default="transfer", description="Plugin that hands contracts over.")
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings per plugin name, checked by the plugin's model."
@@ -155,6 +168,18 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
+    environment: Literal["production", "simulator"] = Field(
+        default="production",
+        description="'simulator' allows plugin endpoints on loopback addresses (the local simulators); "
+                    "'production' refuses them, so nothing is ever sent to whatever listens on a local port.")
+    deployment: Literal["embedded", "scale-out"] = Field(
+        default="embedded",
+        description="'embedded': run/replay start a worker for the run (SQLite + filesystem broker); "
+                    "'scale-out': they enqueue on broker_url for the workers running elsewhere.")
+    nightly_catchup: bool = Field(
+        default=False,
+        description="When beat starts after tonight's nightly time, start the missed run (within "
+                    "PIIS_PIPELINE_NIGHTLY_CATCHUP_HOURS); off: the first run is the next scheduled one.")
     database_url: str = "sqlite:///var/piis-bridge.sqlite3"
     broker_url: str = "filesystem://"
     result_backend: str = "db+sqlite:///var/piis-bridge-results.sqlite3"
@@ -169,6 +194,9 @@ class Settings(BaseSettings):
                     "monthly statement of the previous month is fetched and reconciled (retried until available).")
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
+    # key path -> where it came from ("file <path>", "environment PIIS_...", "default"); see setting_source.
+    _sources: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
+    _file: Path | None = PrivateAttr(default=None)
 
     @field_validator("timezone")
     @classmethod
@@ -211,6 +239,10 @@ class Settings(BaseSettings):
         if path is not None:
             sources.append(_NoSecretsToml(settings_cls, path))
         return tuple(sources)
+
+    def source_of(self, *path: str) -> str:
+        """Where the effective value of the setting *path* came from (see :func:`setting_source`)."""
+        return setting_source(self, path)
 
     def nightly_zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
@@ -314,19 +346,126 @@ def default_settings(**values: Any) -> Settings:
         _defaults_only.reset(token)
 
 
-def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
-    """Read and validate the configuration; every problem is one :class:`ConfigError` naming the keys."""
+def _flatten(value: Any, path: tuple[str, ...], out: dict[tuple[str, ...], Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _flatten(item, (*path, str(key).lower()), out)
+    else:
+        out[path] = value
+
+
+def _record_sources(settings: Settings, file: Path | None) -> None:
+    sources: dict[tuple[str, ...], str] = {}
+    if file is not None:
+        try:
+            flat: dict[tuple[str, ...], Any] = {}
+            _flatten(tomllib.loads(file.read_text(encoding="utf-8")), (), flat)
+            sources.update({key: f"file {file}" for key in flat})
+        except (OSError, tomllib.TOMLDecodeError):
+            pass
+    for name in os.environ:
+        if name.upper().startswith(ENV_PREFIX) and not name.upper().startswith(ENV_PREFIX + "PIPELINE_"):
+            key = tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+            sources[key] = f"environment {name}"
+    settings._sources = sources
+    settings._file = file
+
+
+def setting_source(settings: Settings, path: Sequence[str]) -> str:
+    """``file <path>``, ``environment PIIS_...`` or ``default`` for the setting at *path*.
+
+    Why: an operator fixing "connection refused" must know whether to edit the file, the env file
+    of the unit or nothing at all (a default he never wrote).  A table set in the file makes its keys
+    come from the file; an environment variable overrides both (pydantic-settings' order).
+    """
+    key = tuple(p.lower() for p in path)
+    sources = settings._sources
+    for n in range(len(key), 0, -1):
+        found = sources.get(key[:n])
+        if found is not None and (n == len(key) or found.startswith("environment")):
+            return found
+    if any(k[: len(key)] == key for k in sources):
+        return next(v for k, v in sources.items() if k[: len(key)] == key)
+    return "default"
+
+
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
+
+
+def _is_loopback(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    host = parts.hostname.lower()
+    if host in _LOOPBACK_NAMES or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def _urls(value: Any, path: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    found: list[tuple[tuple[str, ...], str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.extend(_urls(item, (*path, str(key))))
+    elif isinstance(value, str) and "://" in value:
+        found.append((path, value))
+    return found
+
+
+def loopback_problems(settings: Settings) -> list[str]:
+    """Plugin endpoints on a loopback address while ``environment`` is not ``simulator``, one line each.
+
+    Why: the shipped simulators listen on 127.0.0.1; a production installation whose endpoint was
+    left at (or copied from) a simulator address would send personal data to whatever listens there.
+    """
+    if settings.environment == "simulator":
+        return []
+    lines = []
+    for cpas_id, cpas in settings.cpas.items():
+        for plugin, raw in cpas.plugins.items():
+            for path, url in _urls(raw, ("cpas", cpas_id, "plugins", plugin)):
+                if _is_loopback(url):
+                    lines.append(
+                        f"{'.'.join(path)} = {url} ({setting_source(settings, path)}) is a loopback address, "
+                        f"allowed only in a test/simulator installation: set the real endpoint, or set "
+                        f"environment = \"simulator\" (PIIS_ENVIRONMENT=simulator) if this installation talks "
+                        f"to the local simulators (environment is now {settings.environment!r}, "
+                        f"{setting_source(settings, ('environment',))})")
+    return lines
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, *, check_endpoints: bool = True) -> Settings:
+    """Read and validate the configuration; every problem is one :class:`ConfigError` naming the keys.
+
+    Also refuses plugin endpoints on loopback addresses unless ``environment = "simulator"``
+    (:func:`loopback_problems`; ``check_endpoints=False`` lets ``plugins check`` list them with the
+    other problems), and records where each setting came from (:func:`setting_source`).
+    """
     file = config_file_path(path)
     token = _config_path.set(file)
     try:
-        return Settings()
+        settings = Settings()
+        _record_sources(settings, file)
+        problems = loopback_problems(settings) if check_endpoints else []
+        if problems:
+            raise ConfigError(f"{file or 'configuration'}: invalid configuration:\n"
+                              + "\n".join(f"  {p}" for p in problems))
+        return settings
     except ValidationError as exc:
         where = f"{file}" if file else "configuration"
         lines = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
             msg = "unknown key (not a setting)" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"  {loc}: {msg}")
+            msg = msg.removeprefix("Value error, ")
+            lines.append(f"  {loc}: {msg} ({_source_of_loc(err['loc'], file)})" if loc else f"  {msg}")
         raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from None
     except Exception as exc:  # TOML syntax errors
         if isinstance(exc, ConfigError):
@@ -336,3 +475,10 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
         raise
     finally:
         _config_path.reset(token)
+
+
+def _source_of_loc(loc: Sequence[Any], file: Path | None) -> str:
+    """Where an invalid key came from, before a Settings object exists."""
+    probe = Settings.model_construct()
+    _record_sources(probe, file)
+    return setting_source(probe, [str(p) for p in loc])

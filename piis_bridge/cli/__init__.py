@@ -16,8 +16,45 @@ __all__ = ["CommandRegistry", "build_app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
+    """The ``piis-bridge`` console script.
+
+    A failure of a dependency (database, broker, file system) or of the configuration ends with one
+    paragraph on stderr and exit code 2 (configuration) or 3 (dependency unavailable); anything else
+    unexpected with one line and exit 1.  ``--debug`` (anywhere on the line) shows the traceback.
+    """
+    args = list(argv if argv is not None else sys.argv[1:])
+    debug = "--debug" in args
+    if debug:
+        args.remove("--debug")
     app = build_app()
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="piis-bridge")
+    try:
+        app(args=args, prog_name="piis-bridge")
+    except (SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001 - the operator gets a paragraph, not a traceback
+        if debug:
+            raise
+        sys.exit(_report(exc))
+
+
+def _report(exc: Exception) -> int:
+    from piis_bridge.config import ConfigError, default_settings, load_settings
+    from piis_bridge.logging import redact
+    from piis_bridge.ops.errors import explain
+
+    try:
+        settings = load_settings(check_endpoints=False)
+    except ConfigError:
+        settings = default_settings()
+    except Exception:  # noqa: BLE001 - explaining must not fail
+        settings = None
+    found = explain(exc, settings)
+    if found is None:
+        typer.echo(f"piis-bridge: unexpected error: {type(exc).__name__}: {redact(str(exc))[:500]}\n"
+                   "Rerun with --debug for the traceback, and report it with that output.", err=True)
+        return 1
+    typer.echo(found.paragraph(), err=True)
+    return found.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

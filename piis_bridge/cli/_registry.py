@@ -83,6 +83,7 @@ def build_app() -> typer.Typer:
         lang: str | None = typer.Option(None, "--lang", help=ROOT_LANG_HELP),
         version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
                                      help="Print the version and exit."),
+        debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error (anywhere on the line)."),
     ) -> None:
         """piis-bridge command line."""
         set_global_language(lang)

@@ -53,6 +53,14 @@ def _runtime() -> Any:
     return Runtime(settings)
 
 
+def _embedded(settings: Any, flag: bool | None) -> bool:
+    """``--embedded/--no-embedded`` when given, else the ``deployment`` setting.
+
+    Why: on a scale-out installation an operator typing ``piis-bridge run`` must not get a second,
+    embedded worker (on SQLite and a filesystem broker) next to the real ones."""
+    return flag if flag is not None else settings.deployment == "embedded"
+
+
 class _Display:
     """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
 
@@ -82,7 +90,7 @@ def _summary_table(summary: Any) -> Table:
     c = summary.counts
     t = Table(title=f"Run {summary.run_id} — {summary.status} in {summary.elapsed_seconds:.1f} s")
     t.add_column("What")
-    t.add_column("Count", justify="right")
+    t.add_column("Count", justify="right", overflow="fold")
     rows = [("records fetched", c.get("fetched", 0)), ("records processed", c.get("processed", 0)),
             ("records skipped", c.get("skipped", 0)), ("records quarantined", c.get("items_quarantined", 0)),
             ("forms built", c.get("forms", 0)), ("forms answered", c.get("forms_answered", 0)),
@@ -93,7 +101,7 @@ def _summary_table(summary: Any) -> Table:
     for name, value in rows:
         t.add_row(name, str(value))
     for cpas_id, error in (c.get("pull_errors") or {}).items():
-        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error[:80])
+        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error)  # in full (the table folds it)
     return t
 
 
@@ -134,6 +142,50 @@ def _print_summary(summary: Any) -> None:
     _con().print(_stages_table(summary))
 
 
+def _print_quarantine(entries: list[dict[str, Any]], title: str) -> None:
+    if not entries:
+        typer.echo(f"{title}: none")
+        return
+    t = Table(title=title)
+    for col in ("id", "cpas", "record", "stage", "status", "reason"):
+        t.add_column(col, overflow="fold")
+    for e in entries:
+        t.add_row(str(e["id"]), e["cpas_id"], e["record_id"], e["stage"], e["status"], e["reason"])
+    _con().print(t)
+
+
+def _print_details(details: dict[str, Any]) -> None:
+    """Why a run is (or was) not moving, in words, then its quarantined records and the workers."""
+    con = _con()
+    run, waiting = details["run"], details["waiting"]
+    if run["error"]:
+        con.print(f"[red]run failed:[/red] {run['error']}", soft_wrap=True)
+    if run["status"] == "running":
+        con.print("[bold]Why it is waiting[/bold]: " + ("; ".join(waiting["reasons"]) or "none (tasks are running)"),
+                  soft_wrap=True)
+    circuits = waiting["open_circuits"]
+    con.print("open circuits: " + (", ".join(f"{c['remote']} until {c['open_until']}" for c in circuits) or "none"))
+    retries = waiting["retries_scheduled"]
+    if retries:
+        t = Table(title="Retries scheduled")
+        for col in ("kind", "cpas", "record", "attempts", "next attempt (UTC)", "last error"):
+            t.add_column(col, overflow="fold")
+        for r in retries:
+            t.add_row(r["kind"], r["cpas_id"], r["record_id"], str(r["attempts"]), r["next_attempt_at"] or "-",
+                      r["last_error"] or "")
+        con.print(t)
+    else:
+        con.print("retries scheduled: none")
+    last = waiting["last_error"]
+    con.print("last error: " + (f"{last['where']} at {last['at'] or '-'}: {last['error']}" if last else "none"),
+              soft_wrap=True)
+    _print_quarantine(details["quarantined"], "quarantined records of this run")
+    cfg = details["configuration"]
+    workers = ", ".join(f"{w['node']} ({w['fingerprint']}{'' if w['matches_run'] else ', DIFFERENT: restart it'})"
+                        for w in cfg["workers"]) or "none recorded"
+    con.print(f"configuration: run {cfg['run_fingerprint'] or '-'}; workers: {workers}", soft_wrap=True)
+
+
 def register(cli: CommandRegistry) -> None:
     app = cli.root
 
@@ -142,9 +194,10 @@ def register(cli: CommandRegistry) -> None:
         cpas: list[str] = typer.Option(None, "--cpas", help="Only this CPAS id (repeatable)."),
         dossier: str | None = typer.Option(None, "--dossier",
                                            help="Process one dossier as the case system holds it now (needs --cpas)."),
-        embedded: bool = typer.Option(True, "--embedded/--no-embedded",
-                                      help="Start a worker for this run (SQLite + filesystem broker), or use the "
-                                           "configured broker and the workers running elsewhere."),
+        embedded: bool | None = typer.Option(None, "--embedded/--no-embedded",
+                                             help="Start a worker for this run (SQLite + filesystem broker), or use "
+                                                  "the configured broker and the workers running elsewhere "
+                                                  "(default: the 'deployment' setting)."),
         wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run until it ends (--no-embedded)."),
         plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module' for the worker."),
         concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (embedded)."),
@@ -177,7 +230,8 @@ def register(cli: CommandRegistry) -> None:
         try:
             if display:
                 display.progress.start()
-            summary = run_nightly(settings, cpas=cpas or None, dossier=dossier, embedded=embedded, wait=wait,
+            summary = run_nightly(settings, cpas=cpas or None, dossier=dossier,
+                                  embedded=_embedded(settings, embedded), wait=wait,
                                   extra_plugins=plugin or (), concurrency=concurrency, timeout=timeout,
                                   progress=display, statement=month)
         except (KeyError, ValueError) as exc:
@@ -192,6 +246,8 @@ def register(cli: CommandRegistry) -> None:
                                    "statements": summary.statements}, default=str))
         else:
             _print_summary(summary)
+        if summary.error:
+            typer.echo(f"piis-bridge run: {summary.error}", err=True)
         for cpas_id, error in sorted((summary.counts.get("pull_errors") or {}).items()):
             # In full: with --dossier this is the whole answer ("no such record", "cannot fetch one record").
             typer.echo(f"piis-bridge run: {cpas_id}: {error}", err=True)
@@ -200,14 +256,13 @@ def register(cli: CommandRegistry) -> None:
     runs = cli.group("runs", help="Past and current sync runs.")
 
     @runs.command("list")
-    def runs_list(limit: int = typer.Option(20, "--limit", "-n")) -> None:
+    def runs_list(limit: int = typer.Option(20, "--limit", "-n"),
+                  as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md.")) -> None:
         """The latest runs, newest first."""
-        from sqlalchemy import select
-
         from sqlalchemy.engine import make_url
 
         from piis_bridge.config import config_file_path
-        from piis_bridge.pipeline.models import SyncRun
+        from piis_bridge.ops.queries import runs_list as query
 
         settings = _settings()
         url = make_url(settings.database_url)
@@ -215,29 +270,33 @@ def register(cli: CommandRegistry) -> None:
         origin = config_file_path() or "the embedded defaults (no piis-bridge.toml here, PIIS_CONFIG not set)"
         if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
             # never create an empty database just to list nothing
-            typer.echo(f"no runs: {where} does not exist (configuration: {origin}).\n"
+            typer.echo(f"runs: none ({where} does not exist, configuration: {origin}).\n"
                        "Run `piis-bridge run` with this configuration, or after `python3 dev.py demo` use the "
                        "PIIS_CONFIG it prints.")
             return
         rt = _runtime()
+        with rt.session() as s:
+            data = query(s, limit=limit)
+        if as_json:
+            typer.echo(json.dumps(data))
+            return
+        if not data["runs"]:
+            typer.echo(f"runs: none ({where}, configuration: {origin})")
+            return
         t = Table()
         for col in ("run", "trigger", "status", "started (UTC)", "seconds", "fetched", "forms", "quarantined"):
             t.add_column(col)
-        with rt.session() as s:
-            rows = list(s.scalars(select(SyncRun).order_by(SyncRun.started_at.desc()).limit(limit)))
-            if not rows:
-                typer.echo(f"no runs in {where} (configuration: {origin})")
-                return
-            for r in rows:
-                secs = f"{(r.finished_at - r.started_at).total_seconds():.1f}" if r.finished_at else "-"
-                c = r.counts or {}
-                t.add_row(r.id, r.trigger, r.status, r.started_at.strftime("%Y-%m-%d %H:%M:%S"), secs,
-                          str(c.get("fetched", "-")), str(c.get("forms", "-")), str(c.get("quarantined", "-")))
+        for r in data["runs"]:
+            t.add_row(r["id"], r["trigger"], r["status"], (r["started_at"] or "")[:19].replace("T", " "),
+                      "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                      *("-" if r[k] is None else str(r[k]) for k in ("fetched", "forms", "quarantined")))
         _con().print(t)
 
     @runs.command("show")
-    def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json")) -> None:
-        """One run's counts and stage figures."""
+    def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json",
+                                                             help="The stable JSON shape of docs/ops.md.")) -> None:
+        """One run: counts, stage figures, why it is waiting, its quarantined records, the workers' configuration."""
+        from piis_bridge.ops.queries import run_details
         from piis_bridge.pipeline.runner import run_summary
 
         rt = _runtime()
@@ -246,40 +305,39 @@ def register(cli: CommandRegistry) -> None:
         except KeyError:
             typer.echo(f"no run {run_id}", err=True)
             raise typer.Exit(1) from None
+        with rt.session() as s:
+            details = run_details(s, run_id, counts=summary.counts)
+        assert details is not None
+        details.update(stages=summary.stages, elapsed_seconds=summary.elapsed_seconds,
+                       statements=summary.statements)
         if as_json:
-            typer.echo(json.dumps(summary.__dict__, default=str))
+            typer.echo(json.dumps(details, default=str))
             return
         _print_summary(summary)
+        _print_details(details)
 
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
 
     @quarantine.command("list")
-    def q_list(all_: bool = typer.Option(False, "--all", help="Include replayed entries."),
-               run_id: str | None = typer.Option(None, "--run"), limit: int = typer.Option(100, "--limit", "-n")) -> None:
-        """Quarantined records (open ones by default)."""
-        from sqlalchemy import select
-
-        from piis_bridge.pipeline.models import QuarantineEntry
+    def q_list(all_: bool = typer.Option(False, "--all", help="Include replayed and resolved entries."),
+               run_id: str | None = typer.Option(None, "--run"),
+               cpas: str | None = typer.Option(None, "--cpas"),
+               limit: int = typer.Option(100, "--limit", "-n"),
+               as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md.")) -> None:
+        """Quarantined records (open ones by default), with their reason in full."""
+        from piis_bridge.ops.queries import quarantine_list
 
         rt = _runtime()
-        t = Table()
-        for col in ("id", "cpas", "record", "stage", "status", "reason"):
-            t.add_column(col)
         with rt.session() as s:
-            q = select(QuarantineEntry).order_by(QuarantineEntry.id).limit(limit)
-            if not all_:
-                q = q.where(QuarantineEntry.status == "open")
-            if run_id:
-                q = q.where(QuarantineEntry.run_id == run_id)
-            entries = list(s.scalars(q))
-            if not entries:
-                url = rt.settings.database_url
-                typer.echo(f"nothing quarantined{'' if all_ else ' (open)'}{f' in run {run_id}' if run_id else ''}"
-                           f"{f' in database {_safe_url(url)}' if url else ''}")
-                return
-            for e in entries:
-                t.add_row(str(e.id), e.cpas_id, e.record_id, e.stage, e.status, e.reason[:90])
-        _con().print(t)
+            data = quarantine_list(s, status=None if all_ else "open", run_id=run_id, cpas_id=cpas, limit=limit)
+        if as_json:
+            typer.echo(json.dumps(data))
+            return
+        title = "quarantine" + ("" if all_ else " (open)")
+        if not data["entries"]:
+            typer.echo(f"{title}: none (database {_safe_url(rt.settings.database_url)})")
+            return
+        _print_quarantine(data["entries"], title)
 
     @quarantine.command("show")
     def q_show(entry_id: int) -> None:
@@ -303,14 +361,16 @@ def register(cli: CommandRegistry) -> None:
 
     @quarantine.command("replay")
     def q_replay(entry_ids: list[int] = typer.Argument(None, help="Entry ids (default: every open entry)."),
-                 embedded: bool = typer.Option(True, "--embedded/--no-embedded"),
+                 embedded: bool | None = typer.Option(None, "--embedded/--no-embedded",
+                                                      help="Default: the 'deployment' setting."),
                  plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module'."),
                  timeout: float | None = typer.Option(None, "--timeout")) -> None:
         """Put quarantined entries back into a new run (after the data was fixed at the source)."""
         from piis_bridge.pipeline.runner import replay
 
-        summary = replay(entry_ids or None, _settings(), embedded=embedded, extra_plugins=plugin or (),
-                         timeout=timeout)
+        settings = _settings()
+        summary = replay(entry_ids or None, settings, embedded=_embedded(settings, embedded),
+                         extra_plugins=plugin or (), timeout=timeout)
         if summary is None:
             typer.echo("nothing to replay")
             return
@@ -329,20 +389,38 @@ def register(cli: CommandRegistry) -> None:
         typer.echo(f"quarantine entry {e.id} dismissed: {e.closed_reason}")
 
     def _celery(args: list[str]) -> None:
+        os.environ["PIIS_PREFLIGHT_DONE"] = "1"  # checked just before; the worker need not check again
         os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])
 
     @app.command("worker")
-    def worker(queues: str = typer.Option("piis.default,piis.casesystem,piis.federal", "--queues", "-Q"),
+    def worker(queues: str = typer.Option("default,casesystem,federal", "--queues", "-Q",
+                                          help="Queues to serve: default, casesystem, federal (named "
+                                               "<PIIS_PIPELINE_QUEUE_PREFIX>.<queue>), or full queue names."),
                concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
                pool: str = typer.Option("prefork", "--pool", "-P"),
+               hostname: str | None = typer.Option(None, "--hostname", "-n", help="Node name, e.g. default@%h."),
                loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
-        """Run a celery worker for the pipeline (scale-out; see deploy/)."""
-        _celery(["worker", "-Q", queues, "-c", str(concurrency), "-P", pool, "-l", loglevel])
+        """Run a celery worker for the pipeline (scale-out; see deploy/).
+
+        Checks the configuration, the data directory, the database (migrated) and the broker first,
+        and refuses to start with one paragraph naming what is wrong (exit 2 or 3)."""
+        from piis_bridge.ops.preflight import preflight
+        from piis_bridge.pipeline.runtime import PipelineOptions
+
+        preflight(_settings())
+        prefix = PipelineOptions().queue_prefix
+        names = [q if "." in q else f"{prefix}.{q}" for q in (part.strip() for part in queues.split(",")) if q]
+        args = ["worker", "-Q", ",".join(names), "-c", str(concurrency), "-P", pool, "-l", loglevel,
+                "--without-gossip", "--without-mingle"]
+        _celery([*args, *(["-n", hostname] if hostname else [])])
 
     @app.command("beat")
     def beat(schedule_file: str = typer.Option("var/celerybeat-schedule", "--schedule", "-s"),
              loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
         """Run the single celery beat (nightly dispatch + stale-work sweeper). Never run two."""
+        from piis_bridge.ops.preflight import preflight
+
+        preflight(_settings())
         os.makedirs(os.path.dirname(schedule_file) or ".", exist_ok=True)
         _celery(["beat", "-s", schedule_file, "-l", loglevel])
 

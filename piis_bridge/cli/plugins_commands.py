@@ -68,10 +68,14 @@ def register(cli: CommandRegistry) -> None:
     @plugins_app.command("check")
     def check(config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP)) -> None:
         """Validate hook implementations, plugin settings and CPAS routing; exit 1 on any problem."""
+        from piis_bridge.config import loopback_problems
+
         host, config_error = _host(config)
-        problems = list(host.problems)
+        problems = [*host.problems, *host.tenancy_problems]
         if config_error:
             problems.insert(0, config_error)
+        else:
+            problems.extend(loopback_problems(host.settings))
         scratch = CommandRegistry(typer.Typer(add_completion=False))
         for failure in host.register_commands(scratch):
             problems.append(f"plugin {failure.plugin!r}: piis_register_commands raised "
@@ -83,10 +87,15 @@ def register(cli: CommandRegistry) -> None:
             for line in problems:
                 typer.echo(f"error: {line}", err=True)
             typer.echo(f"{len(problems)} problem(s) found", err=True)
+            if not config_error:
+                for line in effective_settings(host):
+                    typer.echo(line)
             raise typer.Exit(1)
         active = [i.name for i in host.plugin_infos() if i.enabled and not i.error]
         typer.echo(f"OK: {len(active)} plugin(s) enabled ({', '.join(active) or 'none'}), "
                    f"{len(host.settings.cpas)} CPAS configured")
+        for line in effective_settings(host):
+            typer.echo(line)
 
     cli.root.add_typer(plugins_app, name="plugins")
 
@@ -118,10 +127,71 @@ def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
     from piis_bridge.hooks.manager import PluginHost
 
     try:
-        settings, error = load_settings(config), None
+        settings, error = load_settings(config, check_endpoints=False), None
     except ConfigError as exc:
         settings, error = default_settings(), str(exc)
     return PluginHost(settings, strict=False), error
+
+
+def effective_settings(host) -> list[str]:  # host: PluginHost
+    """One line per effective setting that decides where data goes, with where it came from.
+
+    Why: "which endpoint does gent send to, and who set it?" must be answerable without reading the
+    file, the unit's env file and the plugin's defaults side by side.  Secrets are shown as ``***``.
+    """
+    from piis_bridge.config import is_secret_key
+
+    s = host.settings
+    lines = ["effective settings (value, and where it came from):"]
+    for key in ("environment", "deployment", "database_url", "broker_url", "state_dir"):
+        value = getattr(s, key)
+        shown = _mask_url(str(value)) if key.endswith("_url") else value
+        lines.append(f"  {key} = {shown} ({s.source_of(key)})")
+    for cpas_id, cpas in s.cpas.items():
+        for role in ("case_system", "federal", "transfer"):
+            plugin = getattr(cpas, role)
+            if plugin is None:
+                what = {"federal": "forms are neither built nor sent",
+                        "case_system": "nothing is read", "transfer": "no hand-over"}[role]
+                lines.append(f"  cpas.{cpas_id}.{role} = none ({s.source_of('cpas', cpas_id, role)}): {what}")
+                continue
+            lines.append(f"  cpas.{cpas_id}.{role} = {plugin} ({s.source_of('cpas', cpas_id, role)})")
+            model = host.settings_models.get(plugin)
+            given = cpas.plugins.get(plugin, {})
+            fields = dict.fromkeys([*(model.model_fields if model is not None else ()), *given])
+            for name in fields:
+                path = ("cpas", cpas_id, "plugins", plugin, name)
+                if name in given:
+                    value, source = given[name], s.source_of(*path)
+                elif f"{name}_file" in given:
+                    value, source = "***", f"file named by {name}_file ({s.source_of(*path[:-1], name + '_file')})"
+                elif model is not None and name in model.model_fields:
+                    field = model.model_fields[name]
+                    if field.is_required():
+                        value, source = "(missing)", "required"
+                    else:
+                        value, source = field.get_default(call_default_factory=True), "default"
+                else:
+                    continue
+                if is_secret_key(name) and value not in (None, "", "(missing)"):
+                    value = "***"
+                elif isinstance(value, str) and "://" in value:
+                    value = _mask_url(value)
+                lines.append(f"  {'.'.join(path)} = {value} ({source})")
+    return lines
+
+
+def _mask_url(url: str) -> str:
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        pass
+    return url
 
 
 def _role_warnings(host) -> list[str]:

@@ -62,7 +62,9 @@ def _report_problems(problems: list[Problem]) -> None:
 
 
 def rules_agenda(
-    files: list[Path] = typer.Argument(..., help="Canonical contract files (JSON)."),
+    files: list[Path] = typer.Argument(None, help="Canonical contract files (JSON); or --cpas."),
+    cpas: str | None = typer.Option(None, "--cpas", help="Instead of files: the contracts the bridge holds for "
+                                                         "this CPAS (the latest version of each record it processed)."),
     start: str = typer.Option(..., "--from", help="First day of the agenda (YYYY-MM-DD), included."),
     end: str = typer.Option(..., "--to", help="Last day of the agenda (YYYY-MM-DD), included."),
     as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form (docs/rules-more.md)."),
@@ -82,13 +84,18 @@ def rules_agenda(
     first, last = _day(start, "--from"), _day(end, "--to")
     if last < first:
         raise typer.BadParameter("--to is before --from", param_hint="--to")
+    if bool(files) == bool(cpas):
+        raise typer.BadParameter("give contract files or --cpas ID (one of them)", param_hint="FILES / --cpas")
     problems: list[Problem] = []
     if by_month:
         _signing_wave(files, first, last, _day(on, "--on") if on else date.today(), as_json, problems)
         return
-    items = agenda(_contracts(files, problems), first, last, limit=limit, overdue=overdue)
+    contracts = _contracts(files, problems) if files else _held(cpas)
+    items = agenda(contracts, first, last, limit=limit, overdue=overdue)
     if as_json:
         typer.echo(json.dumps(localize_agenda_json(agenda_json(items, first, last), t), ensure_ascii=False, indent=2))
+    elif not items:
+        typer.echo(f"agenda {first.isoformat()} to {last.isoformat()}: none")
     else:
         console = Console(highlight=False)
         table = Table(title=t.gettext("Agenda {start} to {end}: {count} item(s)", start=first, end=last,
@@ -103,6 +110,21 @@ def rules_agenda(
         console.print(table)
     _report_problems(problems)
     raise typer.Exit(1 if problems else 0)
+
+
+def _held(cpas: str) -> Iterator[PIISContract]:
+    """The contracts the bridge holds for *cpas* (:func:`piis_bridge.ops.queries.held_contracts`)."""
+    from piis_bridge.cli.pipeline_commands import _runtime
+    from piis_bridge.ops.queries import held_contracts
+
+    rt = _runtime()
+    if cpas not in rt.settings.cpas:
+        typer.echo(f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}", err=True)
+        raise typer.Exit(2)
+    try:
+        yield from held_contracts(rt, cpas)
+    finally:
+        rt.close()
 
 
 def rules_subsidy(

@@ -77,6 +77,15 @@ ROLE_HOOKS: dict[str, tuple[str, ...]] = {
     "federal": (),
     "transfer": (),
 }
+# A case-system plugin that serves several CPAS from one vendor instance declares, as a module (or
+# plugin object) attribute, the name of its setting that restricts it to one CPAS (its BCE/KBO):
+#   PIIS_TENANT_FILTER = "ocmw_kbo"
+# The host then requires that setting, equal to the CPAS's BCE, wherever the plugin is routed.
+TENANT_FILTER_ATTR = "PIIS_TENANT_FILTER"
+# Settings a plugin needs wherever it is routed (e.g. the federal plugin's endpoint), as an attribute:
+#   PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
+# Their model may leave them optional (ledger-only uses), the routing may not.
+REQUIRED_WHEN_ROUTED_ATTR = "PIIS_REQUIRED_WHEN_ROUTED"
 _ROLE_OF_HOOK = {"piis_case_": "case_system", "piis_federal_": "federal", "piis_transfer_": "transfer"}
 # stdlib logging, not a bare structlog logger: unconfigured structlog prints to stdout, which would
 # corrupt command output such as ``plugins --json``.  Once configure_logging() ran, these records go
@@ -157,6 +166,9 @@ class PluginHost:
         self.pm = pluggy.PluginManager(PROJECT_NAME)
         self.pm.add_hookspecs(specs)
         self.problems: list[str] = []
+        # Multi-tenant case systems routed without their tenant filter: `plugins check` fails on them;
+        # at startup they are logged (the host refuses another CPAS's records one by one anyway).
+        self.tenancy_problems: list[str] = []
         self.failures: list[PluginFailure] = []
         self.settings_models: dict[str, type[BaseModel] | None] = {}
         self._entries: dict[str, _Entry] = {}
@@ -222,6 +234,8 @@ class PluginHost:
         self._collect_settings_models()
         self._check_cpas_routing()
         self._check_plugin_settings()
+        self._check_required_when_routed()
+        self._check_tenancy()
 
     def _check_hook_names(self) -> None:
         known = hook_names()
@@ -299,7 +313,13 @@ class PluginHost:
     def _check_plugin_settings(self) -> None:
         registered = self._registered()
         for cpas_id, cpas in self.settings.cpas.items():
-            for plugin, raw in cpas.plugins.items():
+            # A routed plugin is checked even without a settings table: a required endpoint that is
+            # missing is a configuration error here, not a default address at 02:30.
+            tables = dict(cpas.plugins)
+            for plugin in cpas.routed_plugins().values():
+                if plugin in registered and self.settings_models.get(plugin) is not None:
+                    tables.setdefault(plugin, {})
+            for plugin, raw in tables.items():
                 where = f"cpas.{cpas_id}.plugins.{plugin}"
                 if plugin not in registered:
                     if plugin in self._entries and not self._entries[plugin].enabled:
@@ -323,8 +343,75 @@ class PluginHost:
                 except ValidationError as exc:
                     for err in exc.errors():
                         loc = ".".join(str(p) for p in err["loc"])
-                        msg = "unknown key (not a setting of this plugin)" if err["type"] == "extra_forbidden" else err["msg"]
+                        if err["type"] == "extra_forbidden":
+                            msg = "unknown key (not a setting of this plugin)"
+                        elif err["type"] == "missing":
+                            env = "PIIS_" + "__".join(p.upper() for p in (*where.split("."), *map(str, err["loc"])))
+                            msg = (f"required setting missing: add it under [{where}] in the configuration file "
+                                   f"(or set {env})")
+                        else:
+                            msg = err["msg"]
                         self.problems.append(f"{where}.{loc}: {msg}")
+
+    def _check_required_when_routed(self) -> None:
+        registered = self._registered()
+        for cpas_id, cpas in self.settings.cpas.items():
+            for role, plugin in cpas.routed_plugins().items():
+                keys = getattr(registered.get(plugin), REQUIRED_WHEN_ROUTED_ATTR, ()) if plugin in registered else ()
+                given = cpas.plugins.get(plugin) or {}
+                for key in keys:
+                    if given.get(key) in (None, "") and given.get(f"{key}_file") in (None, ""):
+                        where = f"cpas.{cpas_id}.plugins.{plugin}"
+                        env = "PIIS_" + "__".join(p.upper() for p in (*where.split("."), key))
+                        self.problems.append(
+                            f"{where}.{key}: required setting missing (cpas.{cpas_id}.{role} = {plugin!r}): add it "
+                            f"under [{where}] in the configuration file (or set {env}), or remove "
+                            f"{role} = {plugin!r} so that nothing is sent")
+
+    def tenant_filter_setting(self, plugin: str) -> str | None:
+        """The setting that restricts a multi-tenant case-system plugin to one CPAS, or None."""
+        obj = self._registered().get(plugin)
+        value = getattr(obj, TENANT_FILTER_ATTR, None) if obj is not None else None
+        return value if isinstance(value, str) and value else None
+
+    def _check_tenancy(self) -> None:
+        for cpas_id, cpas in self.settings.cpas.items():
+            plugin = cpas.case_system
+            key = self.tenant_filter_setting(plugin) if plugin else None
+            if key is None:
+                continue
+            where = f"cpas.{cpas_id}.plugins.{plugin}.{key}"
+            value = (cpas.plugins.get(plugin) or {}).get(key)
+            if value in (None, ""):
+                self.tenancy_problems.append(
+                    f"{where}: {plugin!r} serves several CPAS from one case system; without {key} = "
+                    f"\"{cpas.bce}\" (the BCE of {cpas.name}) it would read other CPAS's dossiers as its own")
+            elif _digits(str(value)) != _digits(cpas.bce):
+                self.tenancy_problems.append(
+                    f"{where} = {value!r} is not the BCE of cpas.{cpas_id} ({cpas.bce}): it would read another "
+                    "CPAS's dossiers as this one's")
+        for line in self.tenancy_problems:
+            _log.warning("tenancy: %s", line)
+
+
+    def foreign_record_problem(self, cpas_id: str, record: SourceRecord) -> RecordProblem | None:
+        """A problem when *record* is filed under another CPAS than *cpas_id* (checked before mapping).
+
+        Why here and not in each plugin: whatever a vendor's filter does (or fails to do), a record of
+        another CPAS must never become a contract, a federal form or a push into that CPAS's dossier.
+        """
+        cpas = self.settings.cpas[cpas_id]
+        theirs = []
+        if record.cpas_bce and _digits(record.cpas_bce) != _digits(cpas.bce):
+            theirs.append(f"BCE {record.cpas_bce}")
+        if record.cpas_ins and record.cpas_ins.strip() != cpas.ins_code:
+            theirs.append(f"INS {record.cpas_ins}")
+        if not theirs:
+            return None
+        return RecordProblem(
+            record_id=record.record_id, field="cpas",
+            reason=f"belongs to CPAS {' / '.join(theirs)}, not to cpas.{cpas_id} ({cpas.name}, BCE {cpas.bce}, "
+                   f"INS {cpas.ins_code}): refused before mapping; check the case system's tenant filter")
 
     def _implements(self, plugin: str, hook: str, *, wrappers: bool = False) -> bool:
         caller = getattr(self.pm.hook, hook)
@@ -479,6 +566,9 @@ class PluginHost:
     def case_map_record(self, cpas_id: str, record: SourceRecord, *, run_id: str | None = None) -> MappingOutcome:
         """Map one record; a plugin error becomes a quarantine outcome naming the plugin and record."""
         hook = "piis_case_map_record"
+        foreign = self.foreign_record_problem(cpas_id, record)
+        if foreign is not None:
+            return MappingOutcome(record_id=record.record_id, problems=[foreign])
         result = self._routed_call(hook, cpas_id, record_id=record.record_id, run_id=run_id, record=record)
         if not isinstance(result, (MappingOutcome, _Failed)):
             result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, record.record_id,
@@ -523,8 +613,14 @@ class PluginHost:
     # ---------------------------------------------------------------- federal
 
     def federal_build_forms(self, cpas_id: str, contract: Any, event: Any, *, run_id: str | None = None) -> list[Any]:
-        """Forms from every enabled plugin, concatenated; a failing plugin contributes none."""
+        """Forms from every enabled plugin, concatenated; a failing plugin contributes none.
+
+        A CPAS without a federal plugin in its configuration gets no forms at all: nothing would
+        (or may) send them.
+        """
         forms: list[Any] = []
+        if self.settings.cpas[cpas_id].federal is None:
+            return forms
         record_id = getattr(contract, "contract_id", None)
         for plugin, value in self._each("piis_federal_build_forms", cpas_id=cpas_id, record_id=record_id,
                                         run_id=run_id, contract=contract, event=event):
@@ -685,6 +781,10 @@ def _record_of(value: Any) -> str | None:
         if isinstance(found, str):
             return found
     return None
+
+
+def _digits(value: str) -> str:
+    return "".join(ch for ch in value if ch.isdigit())
 
 
 def _describe(exc: BaseException) -> str:

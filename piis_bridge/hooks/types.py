@@ -98,6 +98,11 @@ class SourceRecord(_HookModel):
     modified_at: AwareDatetime
     version: str | None = Field(default=None, description="Vendor version or ETag; None if it has none.")
     payload: dict[str, Any] = Field(default_factory=dict, description="The vendor record as parsed JSON/CSV.")
+    cpas_bce: str | None = Field(
+        default=None,
+        description="BCE/KBO of the CPAS the case system files this record under (its tenant). A multi-tenant "
+                    "case system must fill it: the host refuses, before mapping, a record of another CPAS.")
+    cpas_ins: str | None = Field(default=None, description="INS/NIS code of that CPAS, when the record carries it.")
 
 
 class ChangePage(_HookModel):

@@ -12,7 +12,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "upgrade_database", "current_revision"]
+__all__ = ["alembic_config", "upgrade_database", "current_revision", "head_revision"]
 
 _HERE = Path(__file__).resolve().parent
 
@@ -42,3 +42,10 @@ def current_revision(database_url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The latest revision this version of piis-bridge ships (what ``db upgrade`` brings a database to)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()

@@ -24,7 +24,7 @@ from celery import Celery, signals
 from piis_bridge.config import Settings
 from piis_bridge.pipeline import fstransport
 from piis_bridge.pipeline.runtime import PipelineOptions, Runtime
-from piis_bridge.pipeline.tasks import QUEUES, ROUTES
+from piis_bridge.pipeline.tasks import queue_names, routes_for
 
 __all__ = ["make_celery_app", "celery_config", "broker_folder"]
 
@@ -51,13 +51,14 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
     elif broker.startswith(("redis://", "rediss://")):
         # Countdowns stay far below this (RetryPolicy.cap), so nothing is redelivered twice (celery#2599).
         transport = {"visibility_timeout": 3600}
+    queues, routes = queue_names(options.queue_prefix), routes_for(options.queue_prefix)
     annotations: dict[str, Any] = {}
     if options.federal_rate_limit:
         annotations.update({name: {"rate_limit": options.federal_rate_limit}
-                            for name, route in ROUTES.items() if route["queue"] == "piis.federal"})
+                            for name, route in routes.items() if route["queue"] == queues[2]})
     if options.casesystem_rate_limit:
         annotations.update({name: {"rate_limit": options.casesystem_rate_limit}
-                            for name, route in ROUTES.items() if route["queue"] == "piis.casesystem"})
+                            for name, route in routes.items() if route["queue"] == queues[1]})
     result_backend = settings.result_backend
     if result_backend.startswith("db+sqlite:///"):
         Path(result_backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -86,8 +87,8 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
                                         if options.max_memory_per_child_mb else None),
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
-        "task_default_queue": QUEUES[0],
-        "task_routes": ROUTES,
+        "task_default_queue": queues[0],
+        "task_routes": routes,
         "task_annotations": annotations,
         "timezone": settings.timezone,
         "enable_utc": True,

@@ -29,7 +29,7 @@ from piis_bridge.pipeline.models import SyncRun, utcnow
 from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Runtime
 from piis_bridge.pipeline.runs import create_run, run_counts, stage_stats
 from piis_bridge.pipeline.statement import create_statement_run, statement_rows
-from piis_bridge.pipeline.tasks import QUEUES, CeleryEnqueuer
+from piis_bridge.pipeline.tasks import CeleryEnqueuer, queue_names
 
 __all__ = ["RunSummary", "run_nightly", "replay", "EmbeddedWorker", "run_summary", "wait_for_run"]
 
@@ -46,6 +46,7 @@ class RunSummary:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
     statements: list[dict[str, Any]] = field(default_factory=list)  # a statement run: per CPAS, with differences
+    error: str | None = None  # why a failed run failed as a whole (e.g. "restart the workers")
 
     @property
     def ok(self) -> bool:
@@ -75,8 +76,9 @@ class EmbeddedWorker:
         if extra_plugins:
             self.env[EXTRA_PLUGINS_ENV] = ",".join(extra_plugins)
         self.env.update(env or {})
+        queues = queue_names(self.env.get("PIIS_PIPELINE_QUEUE_PREFIX", "piis"))
         self.args = [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", "worker",
-                     "-P", "prefork", "-c", str(concurrency), "-Q", ",".join(QUEUES), "-l", loglevel,
+                     "-P", "prefork", "-c", str(concurrency), "-Q", ",".join(queues), "-l", loglevel,
                      "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"piis-embedded-{os.getpid()}@%h"]
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
@@ -138,7 +140,8 @@ def run_summary(rt: Runtime, run_id: str) -> RunSummary:
         end = run.finished_at or utcnow()
         statements = statement_rows(s, run_id) if run.trigger == "statement" else []
         return RunSummary(run_id=run_id, status=run.status, counts=counts, stages=stages,
-                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements)
+                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements,
+                          error=(run.report or {}).get("error"))
 
 
 def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll: float = 0.5,
@@ -208,11 +211,35 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
             return run_id
         run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
         assert run_id is not None
-        enq.start(run_id)
+        _enqueue_or_forget(rt, run_id, enq)
         return run_id
 
     return _execute(start, settings=settings, embedded=embedded, wait=wait, options=options,
                     extra_plugins=extra_plugins, concurrency=concurrency, timeout=timeout, progress=progress)
+
+
+def _enqueue_or_forget(rt: Runtime, run_id: str, enq: CeleryEnqueuer) -> None:
+    """Record the run's configuration fingerprint, enqueue it; if the broker refuses, remove the run.
+
+    Why: a run row whose start message never left would be executed minutes later by the sweeper,
+    long after the operator was told it failed.
+    """
+    from sqlalchemy import delete
+
+    from piis_bridge.ops.preflight import config_fingerprint, record_run_fingerprint
+    from piis_bridge.ops.tables import RunConfig
+    from piis_bridge.pipeline.models import SyncRunCpas
+
+    record_run_fingerprint(rt.sessions, run_id, config_fingerprint(rt.settings))
+    try:
+        enq.start(run_id)
+    except BaseException:
+        with rt.session() as s:
+            s.execute(delete(SyncRunCpas).where(SyncRunCpas.run_id == run_id))
+            s.execute(delete(RunConfig).where(RunConfig.run_id == run_id))
+            s.execute(delete(SyncRun).where(SyncRun.id == run_id))
+            s.commit()
+        raise
 
 
 def replay(entry_ids: Sequence[int] | None, settings: Settings | None = None, *, embedded: bool = True,
@@ -245,6 +272,9 @@ def _execute(start: Callable[[Runtime, CeleryEnqueuer], str | None], *, settings
     enq = CeleryEnqueuer(app)
     try:
         if not embedded:
+            from piis_bridge.ops.preflight import check_broker
+
+            check_broker(settings)  # nothing is recorded when the workers cannot be reached
             run_id = start(rt, enq)
             if run_id is None:
                 return None

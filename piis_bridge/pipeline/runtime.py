@@ -62,6 +62,9 @@ class PipelineOptions(BaseSettings):
                                            description="Minutes between two asks while the monthly statement is not available.")
     statement_give_up_days: float = Field(default=14.0, gt=0,
                                           description="Days after it was due before a missing statement is reported as failed.")
+    queue_prefix: str = Field(default="piis", pattern=r"^[A-Za-z0-9_-]{1,40}$",
+                              description="Queue names are <prefix>.default|casesystem|federal (one vhost, "
+                                          "several installations or test runs).")
     broker_dir: Path | None = Field(default=None, description="Folder of the embedded filesystem broker (default var/broker).")
     prune_after_days: float = Field(
         default=30.0, gt=0,

@@ -19,7 +19,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-__all__ = ["nightly_due_at", "due_schedule_key", "statement_due_at", "due_statement_key", "previous_month"]
+__all__ = ["nightly_due_at", "due_schedule_key", "nightly_window", "NIGHTLY_WINDOW", "statement_due_at", "due_statement_key", "previous_month"]
 
 
 def nightly_due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -38,6 +38,19 @@ def due_schedule_key(now: datetime, at: time, zone: ZoneInfo, catchup: timedelta
         if due <= now < due + catchup:
             return f"nightly:{day.isoformat()}"
     return None
+
+
+NIGHTLY_WINDOW = timedelta(minutes=15)
+
+
+def nightly_window(catchup: bool, catchup_hours: float) -> timedelta:
+    """How long after its time a night's run may still start.
+
+    Without ``nightly_catchup`` (the default) a quarter of an hour: beat ticks every minute, so a
+    short restart does not lose the night, but a beat started on install day at 10:00 does not start
+    "last night's" run at once.  With it, ``catchup_hours`` (``PIIS_PIPELINE_NIGHTLY_CATCHUP_HOURS``).
+    """
+    return timedelta(hours=catchup_hours) if catchup else NIGHTLY_WINDOW
 
 
 def previous_month(day: date) -> date:

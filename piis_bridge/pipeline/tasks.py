@@ -19,7 +19,7 @@ from piis_bridge.pipeline.reliability import TransientError
 from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.runtime import Runtime
 
-__all__ = ["CeleryEnqueuer", "QUEUES", "ROUTES", "runtime_of"]
+__all__ = ["CeleryEnqueuer", "QUEUES", "ROUTES", "runtime_of", "queue_names", "routes_for"]
 
 QUEUES = ("piis.default", "piis.casesystem", "piis.federal")
 ROUTES = {
@@ -30,6 +30,20 @@ ROUTES = {
     "piis.pipeline.notices": {"queue": "piis.federal"},
     "piis.pipeline.statement": {"queue": "piis.federal"},
 }
+
+
+def queue_names(prefix: str = "piis") -> tuple[str, ...]:
+    """The three queues under *prefix* (``PIIS_PIPELINE_QUEUE_PREFIX``): default, casesystem, federal.
+
+    Why a prefix: two installations (or two test runs) sharing one RabbitMQ vhost must not consume
+    each other's messages."""
+    return tuple(q.replace("piis.", f"{prefix}.", 1) for q in QUEUES)
+
+
+def routes_for(prefix: str = "piis") -> dict[str, dict[str, str]]:
+    return {name: {"queue": route["queue"].replace("piis.", f"{prefix}.", 1)} for name, route in ROUTES.items()}
+
+
 _RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
               retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
 
@@ -51,8 +65,9 @@ class CeleryEnqueuer:
         self.app = app
 
     def _send(self, name: str, args: list[Any], countdown: float, attempt: int) -> None:
+        routes = self.app.conf.task_routes or ROUTES
         self.app.send_task(f"piis.pipeline.{name}", args=args, kwargs={"attempt": attempt} if attempt else None,
-                           countdown=countdown or None, **ROUTES.get(f"piis.pipeline.{name}", {}))
+                           countdown=countdown or None, **routes.get(f"piis.pipeline.{name}", {}))
 
     def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._send("pull", [run_id, cpas_id], countdown, attempt)
@@ -83,44 +98,66 @@ def _ctx(task: Any) -> tuple[Runtime, CeleryEnqueuer]:
     return runtime_of(task.app), CeleryEnqueuer(task.app)
 
 
+def _fresh(task: Any, run_id: str) -> bool:
+    """This worker's configuration is the one the run was started with (else the run fails with
+    "restart the workers": :func:`piis_bridge.ops.preflight.run_is_fresh`)."""
+    from piis_bridge.ops.preflight import run_is_fresh
+
+    return run_is_fresh(runtime_of(task.app), run_id)
+
+
 @shared_task(bind=True, name="piis.pipeline.start_run", **_RETRY)
 def start_run(self: Any, run_id: str) -> None:
+    if not _fresh(self, run_id):
+        return
     rt, enq = _ctx(self)
     stages.start_run(rt, run_id, enq)
 
 
 @shared_task(bind=True, name="piis.pipeline.pull", **_RETRY)
 def pull(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     rt, enq = _ctx(self)
     stages.pull(rt, run_id, cpas_id, enq, attempt)
 
 
 @shared_task(bind=True, name="piis.pipeline.process", **_RETRY)
 def process(self: Any, run_id: str, item_ids: list[int], attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     rt, enq = _ctx(self)
     stages.process_items(rt, run_id, item_ids, enq, attempt)
 
 
 @shared_task(bind=True, name="piis.pipeline.submit", **_RETRY)
 def submit(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     rt, enq = _ctx(self)
     stages.submit_forms(rt, run_id, cpas_id, enq, attempt)
 
 
 @shared_task(bind=True, name="piis.pipeline.collect", **_RETRY)
 def collect(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     rt, enq = _ctx(self)
     stages.collect_answers(rt, run_id, cpas_id, enq, attempt)
 
 
 @shared_task(bind=True, name="piis.pipeline.push", **_RETRY)
 def push(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     rt, enq = _ctx(self)
     stages.push_back(rt, run_id, cpas_id, enq, attempt)
 
 
 @shared_task(bind=True, name="piis.pipeline.notices", **_RETRY)
 def notices(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     from piis_bridge.pipeline.notices import read_notices
 
     rt, enq = _ctx(self)
@@ -129,6 +166,8 @@ def notices(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
 
 @shared_task(bind=True, name="piis.pipeline.statement", **_RETRY)
 def statement(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
+    if not _fresh(self, run_id):
+        return
     from piis_bridge.pipeline.statement import fetch_statement
 
     rt, enq = _ctx(self)
@@ -146,14 +185,15 @@ def sweep(self: Any) -> None:
 @shared_task(bind=True, name="piis.pipeline.dispatch_nightly", **_RETRY)
 def dispatch_nightly(self: Any) -> str | None:
     """Start tonight's run once it is due (called every minute by beat; idempotent per night)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timezone
 
-    from piis_bridge.pipeline.schedule import due_schedule_key
+    from piis_bridge.pipeline.schedule import due_schedule_key, nightly_window
 
     rt, enq = _ctx(self)
     s = rt.settings
-    key = due_schedule_key(datetime.now(timezone.utc), s.nightly_time, s.nightly_zone(),
-                           timedelta(hours=rt.options.nightly_catchup_hours))
+    # Catch-up is opt-in (nightly_catchup): see schedule.nightly_window.
+    window = nightly_window(s.nightly_catchup, rt.options.nightly_catchup_hours)
+    key = due_schedule_key(datetime.now(timezone.utc), s.nightly_time, s.nightly_zone(), window)
     if key is None or not s.cpas:
         return None
     try:

@@ -26,7 +26,22 @@ def _settings() -> Settings:
     return load_settings()
 
 
-app = make_celery_app(_settings())
+def _settings_or_exit() -> Settings:
+    """A bare ``celery -A piis_bridge.pipeline.worker:app`` with a broken configuration: the message and
+    exit 2, not a traceback (``piis-bridge worker`` checks the same before it gets here)."""
+    import sys
+
+    from piis_bridge.config import ConfigError
+
+    try:
+        return _settings()
+    except ConfigError as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise SystemExit(2) from None
+
+
+app = make_celery_app(_settings_or_exit())
+PREFLIGHT_DONE_ENV = "PIIS_PREFLIGHT_DONE"
 
 
 @signals.setup_logging.connect
@@ -46,8 +61,39 @@ def _preload(**_: object) -> None:
     The host itself (HTTP clients, database pools) is rebuilt in each child after the fork.
     """
     rt = app.piis_runtime  # type: ignore[attr-defined]
+    if not os.environ.get(SETTINGS_ENV) and not os.environ.get(PREFLIGHT_DONE_ENV):
+        # A standalone worker started with bare celery: refuse to start, with the paragraph, when the
+        # database, the broker or the data directory is not usable (`piis-bridge worker` did it already).
+        import sys
+
+        from piis_bridge.ops.errors import OperatorError
+        from piis_bridge.ops.preflight import preflight
+
+        try:
+            preflight(rt.settings)
+        except OperatorError as exc:
+            sys.stderr.write(exc.paragraph() + "\n")
+            sys.stderr.flush()
+            os._exit(exc.exit_code)
     try:
         rt.host  # noqa: B018 - imports every enabled plugin
         import piis_bridge.rules  # noqa: F401
     except Exception:  # noqa: BLE001 - the child will report the same problem with context
         pass
+
+
+@signals.celeryd_after_setup.connect
+def _record_fingerprint(sender: object = None, **_: object) -> None:
+    """Write this worker's configuration fingerprint (``runs show`` lists it; a run started with
+    another configuration is failed with "restart the workers" by the first task this worker takes)."""
+    from piis_bridge.ops.preflight import config_fingerprint, record_worker_fingerprint
+
+    rt = app.piis_runtime  # type: ignore[attr-defined]
+    rt.worker_node = str(sender)
+    try:
+        record_worker_fingerprint(rt.sessions, str(sender), config_fingerprint(rt.settings))
+    except Exception as exc:  # noqa: BLE001 - `piis-bridge worker` checked the database before; log, go on
+        import logging
+
+        logging.getLogger("piis_bridge.worker").error("cannot record the worker's configuration fingerprint: %s",
+                                                      type(exc).__name__)

@@ -118,7 +118,8 @@ class CaseSystemPluginConformance:
     @pytest.fixture
     def kit(self, case_plugin: PluginUnderTest, tmp_path: Path) -> Iterator[ConformanceKit]:
         put = case_plugin
-        routes = {put.cpas_id: {**_TEST_CPAS, "case_system": put.name, "federal": None, "transfer": None,
+        identity = put.cpas or _TEST_CPAS  # the records' CPAS: the host refuses another CPAS's records
+        routes = {put.cpas_id: {**identity, "case_system": put.name, "federal": None, "transfer": None,
                                 "plugins": {put.name: put.settings} if put.settings else {}}}
         settings = Settings(cpas=routes, state_dir=tmp_path / "state")
         host = start_host(settings, put)

@@ -25,6 +25,10 @@ __all__ = [
     "service_for",
 ]
 
+# Settings a CPAS routed to this plugin (federal = "federal") must give: the plugin host refuses the
+# configuration without them (no default address that would send forms to a local port).
+PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
+
 _SERVICES: dict[tuple[str, str], Any] = {}
 _DEFAULT_DATABASE_URL: list[str] = []  # the application's database_url, learnt at startup
 

@@ -43,7 +43,11 @@ class FederalSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    endpoint: str = "http://127.0.0.1:8765/connectors/webservice/KSZBCSSWebServiceConnectorPort"
+    # No default address: a CPAS routed to this plugin must say where SPP IS is (a default would send
+    # forms to whatever listens on a local port); the plugin host refuses a routed federal plugin
+    # without it (PIIS_REQUIRED_WHEN_ROUTED).  Ledger-only uses (forms build/status) need none.
+    # The simulator: http://127.0.0.1:8765/connectors/webservice/KSZBCSSWebServiceConnectorPort
+    endpoint: str | None = None
     user_id: str = "00000000097"
     email: str = "it@cpas.invalid"
     mode: str = "batch"  # batch | online
@@ -144,6 +148,11 @@ class FederalService:
         from piis_connectors.federal.envelope import AuthorizedUser
 
         s = self.settings
+        if not s.endpoint:
+            from piis_bridge.config import ConfigError
+
+            raise ConfigError(f"cpas.{self.cpas_id}.plugins.federal.endpoint is not set: nothing is sent to SPP IS "
+                              "without the endpoint of the federal service (or of its simulator)")
         wsse = make_signature(s.wsse_key_file, s.wsse_cert_file) if s.wsse_key_file and s.wsse_cert_file else None
         return FederalClient(ClientConfig(
             endpoint=s.endpoint, user=AuthorizedUser(s.user_id, s.email, str(self.cpas.bce)),

@@ -169,8 +169,20 @@ def _record(claimed: Any, row: Any, fmt: str, id_path: str | None) -> SourceReco
     if row.error:
         return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="row_error", modified_at=claimed.modified_at,
                             version=f"{claimed.sha256[:16]}:{row.line}", payload={**meta, "_error": row.error})
+    bce, ins = _tenant(row.data)
     return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="piis_contract", modified_at=claimed.modified_at,
-                        version=f"{claimed.sha256[:16]}:{row.line}", payload={**row.data, **meta})
+                        version=f"{claimed.sha256[:16]}:{row.line}", payload={**row.data, **meta},
+                        cpas_bce=bce, cpas_ins=ins)
+
+
+def _tenant(data: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The CPAS a row is filed under (CSV ``ocmw_kbo``/``ocmw_nis``, XML ``cpas/bce``, ``cpas/ins``).
+
+    Why: a vendor export can hold several OCMWs; the host refuses another CPAS's row before mapping."""
+    nested = data.get("cpas") if isinstance(data.get("cpas"), dict) else {}
+    bce = data.get("ocmw_kbo") or data.get("cpas.bce") or nested.get("bce")
+    ins = data.get("ocmw_nis") or data.get("cpas.ins") or nested.get("ins")
+    return (str(bce).strip() or None) if bce else None, (str(ins).strip() or None) if ins else None
 
 
 @hookimpl

@@ -16,7 +16,12 @@ from piis_plugins.neptunus.plugin import (
     piis_startup,
 )
 
+# One NeptunusWeb instance serves several OCMWs: the host requires ``ocmw_kbo`` (= the CPAS's BCE)
+# wherever this plugin is routed, and refuses any record filed under another OCMW (tenancy).
+PIIS_TENANT_FILTER = "ocmw_kbo"
+
 __all__ = [
+    "PIIS_TENANT_FILTER",
     "PLUGIN_NAME",
     "close_clients",
     "piis_case_fetch_changes",

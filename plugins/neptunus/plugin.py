@@ -153,8 +153,10 @@ def _source_record(item: dict[str, Any], index: int) -> SourceRecord:
         modified = _modified_at(item)
     except (KeyError, ValueError, TypeError):
         modified = datetime.now(timezone.utc)
+    ocmw = item.get("ocmw") if isinstance(item.get("ocmw"), dict) else {}
     return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="piis_contract", modified_at=modified,
-                        version=str(item.get("versie")), payload=item)
+                        version=str(item.get("versie")), payload=item,
+                        cpas_bce=str(ocmw.get("kbo") or "") or None, cpas_ins=str(ocmw.get("nis") or "") or None)
 
 
 @hookimpl

@@ -18,6 +18,9 @@ from piis_bridge.testing import CaseSystemPluginConformance, PluginUnderTest
 from piis_connectors.casesystem.testing import SimulatorHarness
 
 ADMIN = {"X-Admin-Key": "beheer"}
+# The CPAS these tests configure is the simulator OCMW the harness's records are filed under
+# (OCMW Antwerpen, docs/casesystem.md "Seed OCMWs"): the host refuses another OCMW's records.
+IDENTITY = {"name": "OCMW Antwerpen", "ins_code": "11002", "bce": "0212345272"}
 
 
 def _settings(sim) -> dict:
@@ -28,13 +31,13 @@ class TestNeptunusConformance(CaseSystemPluginConformance):
     @pytest.fixture
     def case_plugin(self, casesystem_simulator):
         yield PluginUnderTest(name="neptunus", plugin=neptunus, harness=SimulatorHarness(casesystem_simulator),
-                              settings=_settings(casesystem_simulator))
+                              settings=_settings(casesystem_simulator), cpas=IDENTITY)
         neptunus.close_clients()
 
 
 @pytest.fixture
 def host(casesystem_simulator, tmp_path):
-    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+    cpas = {"gent": {**IDENTITY, "case_system": "neptunus",
                      "federal": None, "transfer": None, "plugins": {"neptunus": _settings(casesystem_simulator)}}}
     h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "state"), plugins=[("neptunus", neptunus)],
                    load_entrypoints=False, strict=True)
@@ -43,17 +46,24 @@ def host(casesystem_simulator, tmp_path):
     neptunus.close_clients()
 
 
-def test_full_pull_maps_every_seeded_record(host, casesystem_simulator) -> None:
-    cursor, seen, ok = None, 0, 0
+def test_full_pull_maps_every_seeded_record_of_this_ocmw_and_refuses_the_others(host, casesystem_simulator) -> None:
+    cursor, seen, ok, ours, foreign = None, 0, 0, 0, []
     while True:
         page = host.case_fetch_changes("gent", cursor, 17)
         for record in page.records:
             seen += 1
-            ok += host.case_map_record("gent", record).ok
+            outcome = host.case_map_record("gent", record)
+            ok += outcome.ok
+            ours += record.payload["ocmw"]["kbo"] == IDENTITY["bce"]
+            if record.cpas_bce != IDENTITY["bce"]:
+                foreign.append(outcome)
         cursor = page.cursor
         if not page.has_more:
             break
-    assert seen == ok == casesystem_simulator.store.count()
+    assert seen == casesystem_simulator.store.count() and 0 < ours == ok < seen
+    assert len(foreign) == seen - ours and not any(o.ok for o in foreign)
+    assert all(o.problems[0].field == "cpas" and o.problems[0].reason.startswith("belongs to CPAS BCE 0212345")
+               for o in foreign)
 
 
 def test_bad_records_are_quarantined_while_the_rest_goes_through(host, casesystem_simulator) -> None:
@@ -63,7 +73,8 @@ def test_bad_records_are_quarantined_while_the_rest_goes_through(host, casesyste
     outcomes = {r.record_id: host.case_map_record("gent", r) for r in page.records}
     assert not outcomes[bad].ok
     assert sorted(p.field for p in outcomes[bad].problems) == ["client.rijksregisternummer", "domeinen[1]", "startdatum"]
-    assert sum(o.ok for o in outcomes.values()) == len(outcomes) - 1
+    ours = [rid for rid, r in ((r.record_id, r) for r in page.records) if r.cpas_bce == IDENTITY["bce"]]
+    assert bad in ours and sum(outcomes[rid].ok for rid in ours) == len(ours) - 1
     # replayable after a fix: the vendor corrects the record, it comes back in the feed and maps
     doc = casesystem_simulator.store.get(bad)[3]
     good = harness.document(bad)
@@ -107,7 +118,7 @@ def test_push_back_of_federal_answer_and_deadline_alert(host, casesystem_simulat
 def test_invalid_settings_fail_at_startup(casesystem_simulator, tmp_path) -> None:
     from piis_bridge.hooks.manager import PluginStartupError
 
-    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+    cpas = {"gent": {**IDENTITY, "case_system": "neptunus",
                      "federal": None, "transfer": None,
                      "plugins": {"neptunus": {**_settings(casesystem_simulator), "bas_url": "x"}}}}
     with pytest.raises(PluginStartupError, match="bas_url"):
@@ -160,7 +171,7 @@ def test_a_broken_mapping_file_stops_startup(casesystem_simulator, tmp_path) -> 
     broken = tmp_path / "contract.yaml"
     broken.write_text((Path(__file__).resolve().parents[2] / "mappings/neptunus/contract.yaml").read_text(encoding="utf-8")
                       .replace("contract_id: {from: contractnummer", "contract_nr: {from: contractnummer"), encoding="utf-8")
-    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+    cpas = {"gent": {**IDENTITY, "case_system": "neptunus",
                      "federal": None, "transfer": None,
                      "plugins": {"neptunus": {**_settings(casesystem_simulator), "mapping_file": str(broken)}}}}
     host = PluginHost(Settings(cpas=cpas, state_dir=tmp_path), plugins=[("neptunus", neptunus)],
@@ -182,7 +193,7 @@ def test_first_sync_can_start_from_a_modification_date(casesystem_simulator, tmp
     since = format_timestamp(time.time_ns() // 1000)
     changed = sim.store.ids()[:2]
     sim.store.touch(changed)
-    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+    cpas = {"gent": {**IDENTITY, "case_system": "neptunus",
                      "federal": None, "transfer": None,
                      "plugins": {"neptunus": {**_settings(sim), "initial_modified_since": since}}}}
     h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path), plugins=[("neptunus", neptunus)],
@@ -212,7 +223,7 @@ def test_quarantined_record_replays_after_a_mapping_fix(casesystem_simulator, tm
     local.write_text(shipped, encoding="utf-8")
     cid = sim.store.ids()[0]
     sim.store.touch([cid], lambda d: d["domeinen"].append("CULT"))
-    cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207916035", "case_system": "neptunus",
+    cpas = {"gent": {**IDENTITY, "case_system": "neptunus",
                      "federal": None, "transfer": None,
                      "plugins": {"neptunus": {**_settings(sim), "mapping_file": str(local)}}}}
     h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "s"), plugins=[("neptunus", neptunus)],

@@ -19,7 +19,7 @@ def _cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
 def test_runs_list_on_a_missing_database_says_so_and_creates_nothing(tmp_path: Path) -> None:
     done = _cli(tmp_path, "runs", "list")
     assert done.returncode == 0, done.stderr
-    assert "no runs: database sqlite:///var/piis-bridge.sqlite3 does not exist" in done.stdout
+    assert "runs: none (database sqlite:///var/piis-bridge.sqlite3 does not exist" in done.stdout
     assert "embedded defaults" in done.stdout
     assert not (tmp_path / "var").exists()
 
@@ -32,9 +32,9 @@ def test_runs_list_on_an_empty_database_names_it(tmp_path: Path) -> None:
     upgrade_database(f"sqlite:///{tmp_path}/bridge.sqlite3")
     done = _cli(tmp_path, "runs", "list", PIIS_CONFIG=str(config))
     assert done.returncode == 0, done.stderr
-    assert f"no runs in database sqlite:///{tmp_path}/bridge.sqlite3 (configuration: {config})" in done.stdout
+    assert f"runs: none (database sqlite:///{tmp_path}/bridge.sqlite3, configuration: {config})" in done.stdout
     done = _cli(tmp_path, "quarantine", "list", PIIS_CONFIG=str(config))
-    assert done.returncode == 0 and f"nothing quarantined (open) in database sqlite:///{tmp_path}/bridge.sqlite3" \
+    assert done.returncode == 0 and f"quarantine (open): none (database sqlite:///{tmp_path}/bridge.sqlite3)" \
         in done.stdout, done.stdout + done.stderr
 
 

@@ -23,6 +23,7 @@ STUDIES = ROOT / "examples" / "studies.json"
 def _config(tmp_path: Path, endpoint: str) -> Path:
     path = tmp_path / "piis-bridge.toml"
     path.write_text(f'''
+environment = "simulator"
 database_url = "sqlite:///{tmp_path / 'app.sqlite3'}"
 state_dir = "{tmp_path / 'state'}"
 
@@ -31,6 +32,7 @@ name = "OCMW Gent"
 ins_code = "44021"
 bce = "0207567726"
 case_system = "neptunus"
+federal = "federal"
 
 [cpas.gent.plugins.federal]
 endpoint = "{endpoint}"

@@ -12,9 +12,14 @@ from piis_connectors.casesystem.seed import generate
 from piis_connectors.filedrop.samples import csv_row
 
 
+# The CPAS the file-drop tests configure; every exported row is filed under it (the host refuses,
+# before mapping, a row of another CPAS: test_a_row_of_another_cpas_is_refused_before_mapping).
+BRUSSEL = {"kbo": "0212560454", "nis": "21004", "naam": "OCMW Brussel"}
+
+
 @pytest.fixture(scope="session")
 def seed_docs() -> list[dict]:
-    return [c.data for c in generate(40, seed=21)]
+    return [{**c.data, "ocmw": dict(BRUSSEL)} for c in generate(40, seed=21)]
 
 
 @pytest.fixture

@@ -62,7 +62,8 @@ class TestFiledropConformance(CaseSystemPluginConformance):
     def case_plugin(self, tmp_path, rows):
         root = tmp_path / "drop"
         return PluginUnderTest(name="filedrop", plugin=filedrop, harness=DropHarness(root, rows[0]),
-                               settings={"directory": str(root), "settle_seconds": 0})
+                               settings={"directory": str(root), "settle_seconds": 0},
+                               cpas={"name": "OCMW Brussel", "ins_code": "21004", "bce": "0212560454"})
 
 
 @pytest.fixture
@@ -197,3 +198,15 @@ def test_a_quarantined_row_goes_through_once_the_vendor_re_exports_it_fixed(host
     settle(write_csv(host.drop.incoming / "2.csv", [rows[0]]), offset=2)  # the fixed row, next night
     again, _ = _run(host, cursor)
     assert [(o.record_id, o.ok) for o in again] == [(rows[0]["contractnr"], True)]
+
+
+def test_a_row_of_another_cpas_is_refused_before_mapping(host, rows) -> None:
+    """Tenancy: an export holding another OCMW's row never makes it a contract of this CPAS."""
+    foreign = copy.deepcopy(rows[0])
+    foreign["contractnr"], foreign["ocmw_kbo"], foreign["ocmw_nis"] = "FOREIGN-1", "0212345173", "44021"
+    settle(write_csv(host.drop.incoming / "mixed.csv", [rows[1], foreign]))
+    outcomes = {o.record_id: o for o in _run(host)[0]}
+    assert outcomes[rows[1]["contractnr"]].ok
+    problem = outcomes["FOREIGN-1"].problems[0]
+    assert not outcomes["FOREIGN-1"].ok and problem.field == "cpas"
+    assert problem.reason.startswith("belongs to CPAS BCE 0212345173 / INS 44021, not to cpas.brussel")

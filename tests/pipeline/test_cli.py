@@ -26,6 +26,8 @@ database_url = "sqlite:///{tmp_path}/app.sqlite3"
 result_backend = "db+sqlite:///{tmp_path}/results.sqlite3"
 state_dir = "{tmp_path}/state"
 
+environment = "simulator"
+
 [plugins]
 enabled = ["pipetest"]
 

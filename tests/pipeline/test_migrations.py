@@ -15,7 +15,8 @@ from piis_bridge.migrations import current_revision, upgrade_database
 def _diff(url: str) -> list:
     import importlib
 
-    for module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables"):
+    for module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables",
+                   "piis_bridge.ops.tables"):
         importlib.import_module(module)
     upgrade_database(url)
     upgrade_database(url)  # idempotent

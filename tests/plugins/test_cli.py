@@ -76,10 +76,16 @@ def test_a_broken_environment_does_not_take_the_cli_down(monkeypatch: pytest.Mon
 
 def test_the_shipped_example_configuration_passes_plugins_check(monkeypatch: pytest.MonkeyPatch) -> None:
     example = Path(__file__).resolve().parents[2] / "piis-bridge.example.toml"
-    monkeypatch.setenv("PIIS_CPAS__LIEGE__PLUGINS__NEPTUNUS__CLIENT_SECRET", "geheim")
+    monkeypatch.setenv("PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET", "geheim")
     result = _run("plugins", "check", "--config", str(example))
     assert result.exit_code == 0, result.output
     assert "OK: " in result.output and "2 CPAS configured" in result.output
+    # Where each effective setting came from.
+    assert f"cpas.gent.plugins.federal.endpoint = http://127.0.0.1:8765" in result.output
+    assert f"(file {example})" in result.output
+    assert "cpas.gent.plugins.neptunus.client_secret = *** (environment PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET)" \
+        in result.output
+    assert "cpas.bruxelles.federal = none (default): forms are neither built nor sent" in result.output
 
 
 def test_a_plugin_whose_command_registration_raises_is_reported_and_the_cli_still_works(
@@ -110,3 +116,45 @@ def test_a_plugin_whose_command_registration_raises_is_reported_and_the_cli_stil
     assert result.exit_code == 0 and "plugins" in result.stdout
     sim = CliRunner().invoke(build_app(), ["sim", "--help"])
     assert "broken" not in sim.stdout
+
+
+def test_plugins_check_fails_on_a_routed_federal_plugin_without_its_endpoint(tmp_path: Path) -> None:
+    config = tmp_path / "x.toml"
+    config.write_text(CPAS, encoding="utf-8")
+    result = _run("plugins", "check", "--config", str(config))
+    assert result.exit_code == 1
+    assert "cpas.liege.plugins.federal.endpoint: required setting missing" in result.output
+    assert "PIIS_CPAS__LIEGE__PLUGINS__FEDERAL__ENDPOINT" in result.output
+
+
+def test_a_loopback_endpoint_needs_the_simulator_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "x.toml"
+    config.write_text(CPAS + '[cpas.liege.plugins.federal]\nendpoint = "http://127.0.0.1:8765/x"\n', encoding="utf-8")
+    result = _run("plugins", "check", "--config", str(config))
+    assert result.exit_code == 1
+    assert (f"cpas.liege.plugins.federal.endpoint = http://127.0.0.1:8765/x (file {config}) is a loopback address"
+            in result.output)
+    monkeypatch.setenv("PIIS_ENVIRONMENT", "simulator")
+    result = _run("plugins", "check", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "environment = simulator (environment PIIS_ENVIRONMENT)" in result.output
+    assert "cpas.liege.plugins.federal.mode = batch (default)" in result.output
+
+
+def test_a_multi_tenant_case_system_without_its_identity_filter_fails_the_check(tmp_path: Path) -> None:
+    config = tmp_path / "x.toml"
+    base = ('environment = "simulator"\n[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0212345173"\n'
+            'case_system = "neptunus"\n[cpas.gent.plugins.neptunus]\nbase_url = "http://127.0.0.1:8700"\n'
+            'client_id = "x"\nclient_secret_file = "%s"\n' % (tmp_path / "secret"))
+    (tmp_path / "secret").write_text("geheim", encoding="utf-8")
+    config.write_text(base, encoding="utf-8")
+    result = _run("plugins", "check", "--config", str(config))
+    assert result.exit_code == 1
+    assert 'cpas.gent.plugins.neptunus.ocmw_kbo: \'neptunus\' serves several CPAS' in result.output
+    config.write_text(base + 'ocmw_kbo = "0212345272"\n', encoding="utf-8")
+    result = _run("plugins", "check", "--config", str(config))
+    assert result.exit_code == 1 and "is not the BCE of cpas.gent (0212345173)" in result.output
+    config.write_text(base + 'ocmw_kbo = "0212345173"\n', encoding="utf-8")
+    result = _run("plugins", "check", "--config", str(config))
+    assert result.exit_code == 0, result.output
+    assert "cpas.gent.federal = none (default): forms are neither built nor sent" in result.output

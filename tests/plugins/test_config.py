@@ -142,8 +142,9 @@ def test_invalid_toml_is_a_config_error(tmp_path: Path) -> None:
 def test_the_shipped_example_is_valid(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = load_settings(ROOT / "piis-bridge.example.toml")
     assert isinstance(settings, Settings)
-    assert settings.cpas["liege"].case_system == "neptunus"
-    assert settings.cpas["bruxelles"].case_system == "filedrop"
+    assert settings.cpas["gent"].case_system == "neptunus" and settings.cpas["gent"].federal == "federal"
+    assert settings.cpas["bruxelles"].case_system == "filedrop" and settings.cpas["bruxelles"].federal is None
+    assert settings.environment == "simulator"
     assert settings.broker_url == "filesystem://" and settings.database_url.startswith("sqlite")
 
 

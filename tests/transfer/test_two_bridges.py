@@ -86,6 +86,7 @@ def _toml(value: Any) -> str:
 def _write_config(path: Path, cpas_id: str, party: Any, *, db: Path, sim_url: str, secret_file: Path,
                   transfer: dict[str, Any]) -> None:
     lines = [
+        'environment = "simulator"',
         f"database_url = {_toml(f'sqlite:///{db}')}",
         f"state_dir = {_toml(path.parent / 'state')}",
         "[plugins]",

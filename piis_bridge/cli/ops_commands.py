@@ -1,0 +1,81 @@
+"""``piis-bridge forms list``: the federal forms of a CPAS from the ledger, with every answer code.
+
+Why: "which forms of Gent were refused in November, and why?" is the first question of the morning;
+``forms status`` gave two counts.  The query is :func:`piis_bridge.ops.queries.forms_list`, shared
+with the console; ``--json`` is documented in docs/ops.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from piis_bridge.cli._registry import CommandRegistry
+
+__all__ = ["register"]
+
+_STATUSES = ("built", "sent", "accepted", "partially_accepted", "refused", "blocked", "superseded")
+
+
+def register(cli: CommandRegistry) -> None:
+    forms = cli.group("forms", help="Federal forms B, C, D: build, submit, status, statement, list.")
+
+    @forms.command("list")
+    def forms_list(
+        cpas: str = typer.Option(..., "--cpas", help="CPAS id from the configuration."),
+        status: str | None = typer.Option(
+            None, "--status", help=f"Only this status: {', '.join(_STATUSES)}."
+        ),
+        month: str | None = typer.Option(
+            None, "--month", metavar="YYYY-MM", help="Only forms sent that month."
+        ),
+        limit: int = typer.Option(1000, "--limit", "-n", min=1),
+        as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+    ) -> None:
+        """Forms of a CPAS with dossier, form, status and every code and message of the federal answer."""
+        from datetime import date
+
+        from piis_bridge.cli.pipeline_commands import _runtime
+        from piis_bridge.ops.queries import forms_list as query
+
+        if month is not None:
+            try:
+                date.fromisoformat(month + "-01")
+            except ValueError:
+                raise typer.BadParameter(f"expected YYYY-MM, got {month!r}", param_hint="--month") from None
+        rt = _runtime()
+        if cpas not in rt.settings.cpas:
+            typer.echo(
+                f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
+                err=True,
+            )
+            raise typer.Exit(2)
+        with rt.session() as s:
+            data = query(s, cpas, status=status.lower() if status else None, month=month, limit=limit)
+        if as_json:
+            typer.echo(json.dumps(data))
+            return
+        what = f"forms of {cpas}" + (f", {status}" if status else "") + (f", {month}" if month else "")
+        if not data["forms"]:
+            typer.echo(f"{what}: none")
+            return
+        t = Table(title=what)
+        for col in ("dossier", "form", "status", "sent (UTC)", "code", "field", "message"):
+            t.add_column(col, overflow="fold")
+        for f in data["forms"]:
+            issues = f["issues"] or [{"code": "-", "field": None, "rubric": None, "message": ""}]
+            for issue in issues:
+                t.add_row(
+                    f["dossier"],
+                    f["form"],
+                    f["status"],
+                    (f["sent_at"] or "-")[:19].replace("T", " "),
+                    issue["code"] or "-",
+                    issue["rubric"] or issue["field"] or "",
+                    issue["message"] or "",
+                )
+        (Console() if sys.stdout.isatty() else Console(width=160)).print(t)

@@ -1,0 +1,317 @@
+"""Failures of the things piis-bridge depends on, told as one paragraph an operator can act on.
+
+Why: a missing database, a wrong broker password or a full disk used to print a 300-line traceback
+whose last line, at best, held the cause.  IT staff need four facts: what failed, which setting
+points at it and where that setting came from (file, environment, default), the host or path, and
+the likely fix.  :func:`explain` turns the exceptions SQLAlchemy/psycopg, kombu/redis/amqp and the
+file system raise into an :class:`OperatorError` holding exactly that, with the exit code the CLI
+documents:
+
+* ``2`` the configuration is wrong (unknown URL scheme, wrong user or password, a loopback
+  endpoint outside a simulator installation, a missing required setting);
+* ``3`` a dependency is unavailable (database or broker down or unreachable, database not
+  created, data directory read-only or full);
+* ``1`` a run failed (the run's own report says why).
+
+Never a NISS: messages are passed through :func:`piis_bridge.logging.redact`, URLs lose their password.
+"""
+
+from __future__ import annotations
+
+import errno
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from piis_bridge.logging import redact
+
+__all__ = ["OperatorError", "explain", "mask_url", "EXIT_CONFIG", "EXIT_DEPENDENCY", "EXIT_RUN_FAILED"]
+
+EXIT_RUN_FAILED = 1
+EXIT_CONFIG = 2
+EXIT_DEPENDENCY = 3
+
+
+@dataclass
+class OperatorError(Exception):
+    """What failed, the setting (and its source), the host or path, the likely fix, the exit code."""
+
+    what: str
+    cause: str
+    fix: str
+    exit_code: int = EXIT_DEPENDENCY
+    setting: str | None = None
+    value: str | None = None
+    source: str | None = None
+    target: str | None = None
+
+    def __str__(self) -> str:
+        return self.paragraph()
+
+    def paragraph(self) -> str:
+        parts = [f"{self.what}: {self.cause.rstrip('.')}."]
+        if self.setting:
+            shown = f" = {self.value}" if self.value is not None else ""
+            parts.append(f"Setting {self.setting}{shown} (from {self.source or 'default'}).")
+        if self.target:
+            parts.append(f"Target: {self.target}.")
+        parts.append(f"Fix: {self.fix.rstrip('.')}.")
+        return redact(" ".join(parts))
+
+
+def mask_url(url: str) -> str:
+    """The URL with its password replaced by ``***``."""
+    try:
+        parts = urlsplit(url)
+        if parts.password:
+            netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+            return urlunsplit(parts._replace(netloc=netloc))
+    except ValueError:
+        pass
+    return url
+
+
+def _source(settings: Any, key: str) -> str:
+    try:
+        return settings.source_of(key)
+    except Exception:  # noqa: BLE001 - a settings object without provenance
+        return "default"
+
+
+def _host_port(url: str, default_port: int | None) -> str:
+    try:
+        parts = urlsplit(url)
+        if parts.scheme.startswith("sqlite"):
+            return url.split(":///", 1)[-1]
+        return f"{parts.hostname or 'localhost'}:{parts.port or default_port}"
+    except ValueError:
+        return url
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+        orig = getattr(seen[-1], "orig", None)
+        if isinstance(orig, BaseException) and orig not in seen:
+            current = orig
+    return seen
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(str(e) for e in _chain(exc)).lower()
+
+
+def explain(exc: BaseException, settings: Any, *, during: str | None = None) -> OperatorError | None:
+    """The :class:`OperatorError` for *exc*, or None when it is not a known dependency failure."""
+    if isinstance(exc, OperatorError):
+        return exc
+    from piis_bridge.config import ConfigError
+
+    if isinstance(exc, ConfigError):
+        return OperatorError("configuration error", str(exc), "correct the setting named above", EXIT_CONFIG)
+    chain = _chain(exc)
+    modules = {type(e).__module__.split(".")[0] for e in chain}
+    names = {type(e).__name__ for e in chain}
+    text = _text(exc)
+    if "NoSuchModuleError" in names or ("ArgumentError" in names and "could not parse" in text):
+        return database_url_error(settings, text)
+    if modules & {"sqlalchemy", "psycopg", "psycopg2", "sqlite3"} and not modules & {
+        "kombu",
+        "amqp",
+        "redis",
+    }:
+        return database_error(settings, text)
+    if modules & {"kombu", "amqp", "redis"} or "OperationalError" in names and "kombu" in text:
+        return broker_error(settings, text)
+    for e in chain:
+        if isinstance(e, OSError) and e.errno in (
+            errno.EROFS,
+            errno.ENOSPC,
+            errno.EACCES,
+            errno.EPERM,
+            errno.EDQUOT,
+        ):
+            return filesystem_error(settings, e)
+    if any(isinstance(e, (ConnectionRefusedError, TimeoutError)) for e in chain) and during == "broker":
+        return broker_error(settings, text)
+    return None
+
+
+def database_url_error(settings: Any, text: str) -> OperatorError:
+    url = str(getattr(settings, "database_url", ""))
+    scheme = url.split("://", 1)[0] if "://" in url else url
+    fix = "use postgresql://user@host:5432/dbname (or postgresql+psycopg://...) for PostgreSQL, sqlite:///path for SQLite"
+    if scheme == "postgres":
+        fix = "write postgresql:// instead of postgres:// (SQLAlchemy does not know the short Heroku-style scheme)"
+    return OperatorError(
+        "database URL not understood",
+        f"the scheme {scheme!r} is not a database driver piis-bridge knows",
+        fix,
+        EXIT_CONFIG,
+        "database_url",
+        mask_url(url),
+        _source(settings, "database_url"),
+    )
+
+
+def database_error(settings: Any, text: str) -> OperatorError:
+    url = str(getattr(settings, "database_url", ""))
+    common = dict(
+        setting="database_url",
+        value=mask_url(url),
+        source=_source(settings, "database_url"),
+        target=_host_port(url, 5432),
+    )
+    target = common["target"]
+    if "does not exist" in text and "database" in text:
+        name = urlsplit(url).path.lstrip("/") or "?"
+        return OperatorError(
+            "database not found",
+            f"PostgreSQL at {target} has no database {name!r}",
+            f"create it (createdb -O <user> {name}) then run piis-bridge db upgrade, or correct "
+            "the database name in database_url",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    if (
+        "role" in text
+        and "does not exist" in text
+        or "password authentication failed" in text
+        or "authentication failed" in text
+        or "no password supplied" in text
+    ):
+        return OperatorError(
+            "database login refused",
+            f"PostgreSQL at {target} refused the user or password",
+            "correct the user in database_url (and its password, given in PIIS_DATABASE_URL in the "
+            "environment file, never in the TOML file), or create that role",
+            EXIT_CONFIG,
+            **common,
+        )
+    if (
+        "connection refused" in text
+        or "could not connect" in text
+        or "timeout" in text
+        or "timed out" in text
+        or "name or service not known" in text
+        or "could not translate host name" in text
+    ):
+        return OperatorError(
+            "database unreachable",
+            f"nothing answers as PostgreSQL at {target}",
+            "start PostgreSQL, or correct the host and port in database_url (default port 5432)",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    if "readonly database" in text or "read-only" in text:
+        return OperatorError(
+            "database file read-only",
+            f"SQLite cannot write {target}",
+            "make the file and its directory writable by the user running piis-bridge, or point "
+            "database_url at a writable place",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    if "disk is full" in text or "no space left" in text:
+        return OperatorError(
+            "disk full",
+            f"the database at {target} cannot grow",
+            "free space on that file system",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    if "unable to open database file" in text:
+        return OperatorError(
+            "database file cannot be opened",
+            f"SQLite cannot open or create {target}",
+            "create the directory and make it writable by the user running piis-bridge, or point "
+            "database_url at a writable place",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    return OperatorError(
+        "database error",
+        _first_line(text),
+        "check that the database named by database_url is "
+        "up and migrated (piis-bridge db upgrade); rerun with --debug for the traceback",
+        EXIT_DEPENDENCY,
+        **common,
+    )
+
+
+def broker_error(settings: Any, text: str) -> OperatorError:
+    url = str(getattr(settings, "broker_url", ""))
+    default_port = 6379 if url.startswith("redis") else 5672
+    common = dict(
+        setting="broker_url",
+        value=mask_url(url),
+        source=_source(settings, "broker_url"),
+        target=_host_port(url, default_port),
+    )
+    kind = "Redis" if url.startswith("redis") else "RabbitMQ" if url.startswith("amqp") else "the broker"
+    if (
+        "access_refused" in text
+        or "access refused" in text
+        or "authentication" in text
+        or "invalid password" in text
+        or "wrongpass" in text
+        or "noauth" in text
+        or "invalid username-password" in text
+    ):
+        return OperatorError(
+            "broker login refused",
+            f"{kind} at {common['target']} refused the user or password",
+            "correct the user and password in PIIS_BROKER_URL (environment file), or create that "
+            "user on the broker",
+            EXIT_CONFIG,
+            **common,
+        )
+    return OperatorError(
+        "broker unreachable",
+        f"cannot connect to {kind} at {common['target']}",
+        "start the broker, or correct the host and port in broker_url; workers and 'run "
+        "--no-embedded' need it",
+        EXIT_DEPENDENCY,
+        **common,
+    )
+
+
+def filesystem_error(settings: Any, exc: OSError) -> OperatorError:
+    path = exc.filename or str(getattr(settings, "state_dir", "?"))
+    setting = "state_dir"
+    if path and str(path).startswith(str(getattr(settings, "database_url", "@")).split(":///", 1)[-1]):
+        setting = "database_url"
+    value = str(getattr(settings, setting, "")) if settings is not None else None
+    common = dict(setting=setting, value=value, source=_source(settings, setting), target=str(Path(path)))
+    if exc.errno == errno.EROFS:
+        return OperatorError(
+            "data directory read-only",
+            f"cannot write {path} (read-only file system)",
+            "remount it read-write or point state_dir at a writable directory",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return OperatorError(
+            "disk full",
+            f"no space left to write {path}",
+            "free space on that file system (old logs, var/broker/processed) or move state_dir",
+            EXIT_DEPENDENCY,
+            **common,
+        )
+    return OperatorError(
+        "permission denied",
+        f"cannot write {path}",
+        "give the user running piis-bridge write access (chown piis:piis), or point the setting at "
+        "a directory it owns",
+        EXIT_CONFIG,
+        **common,
+    )
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
