@@ -33,6 +33,7 @@ __all__ = [
     "parse_niss",
     "project_niss_text",
     "NISS_SEPARATORS",
+    "shape_hint",
 ]
 
 _NON_DIGITS = re.compile(r"[\s./-]")
@@ -120,6 +121,29 @@ class IdentifierError(ValueError):
         self.reason = reason
         self.masked = masked
         super().__init__(f"invalid {kind} {masked}: {reason}")
+
+
+def shape_hint(value: object, limit: int = 24) -> str:
+    """A hint of what a refused value looked like, without the value: digits become 9, letters
+    a/A, other characters stay (separators tell the operator which format arrived).
+
+    Why: a vendor puts a NISS or a name in the wrong column; the error must still say "this
+    looked like 99.99.99-999.99" so the operator can fix the export, never the number itself.
+    """
+    text = str(value)
+    out = []
+    for ch in text[:limit]:
+        proj = _project_char(ch)
+        if proj.isdigit():
+            out.append("9" * len(proj))
+        elif ch.isalpha():
+            out.append("A" if ch.isupper() else "a")
+        elif ch.isspace():
+            out.append(" ")
+        else:
+            out.append(ch if ch.isascii() and ch.isprintable() else "?")
+    more = f"... {len(text)} chars" if len(text) > limit else ""
+    return "'" + "".join(out) + more + "'"
 
 
 def mask_niss(value: object) -> str:
