@@ -29,6 +29,8 @@ __all__ = [
     "redact",
     "redact_processor",
     "mask_text",
+    "MaskingStream",
+    "masked_stdio",
     "strip_url_paths",
     "quiet_third_party_loggers",
     "QUIET_LOGGERS",
@@ -243,6 +245,85 @@ def quiet_third_party_loggers() -> None:
             lib.setLevel(floor)
         if not any(isinstance(f, _RedactingFilter) for f in lib.filters):
             lib.addFilter(_RedactingFilter())
+
+
+class MaskingStream:
+    """A text stream that masks every NISS writing, line by line, before it reaches *target*.
+
+    Why: the CLI prints record ids (vendors build them from a NISS: ``GPMI-<NISS>``), plugin
+    error texts and run reports through typer, rich and plain print; wrapping stdout/stderr once
+    in ``piis_bridge.cli.main`` covers every command, including those of plugins.  Whole lines
+    are masked so a number is never split between two writes; ``flush`` writes a pending partial
+    line (progress bars redraw with carriage returns).
+    """
+
+    def __init__(self, target: Any) -> None:
+        self._target = target
+        self._pending = ""
+
+    def write(self, text: str) -> int:
+        data = self._pending + text
+        cut = max(data.rfind("\n"), data.rfind("\r"))
+        if cut < 0:
+            self._pending = data
+            if len(data) > 65536:  # no newline in a huge write: do not hold it forever
+                self._emit_pending()
+            return len(text)
+        self._pending = data[cut + 1:]
+        self._target.write(_mask_text(data[:cut + 1]))
+        return len(text)
+
+    def _emit_pending(self) -> None:
+        if self._pending:
+            self._target.write(_mask_text(self._pending))
+            self._pending = ""
+
+    def flush(self) -> None:
+        self._emit_pending()
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return bool(getattr(self._target, "isatty", lambda: False)())
+
+    def fileno(self) -> int:
+        return int(self._target.fileno())
+
+    @property
+    def encoding(self) -> str:
+        return str(getattr(self._target, "encoding", None) or "utf-8")
+
+    @property
+    def errors(self) -> str:
+        return str(getattr(self._target, "errors", None) or "strict")
+
+    def writable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return False
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def closed(self) -> bool:
+        return bool(getattr(self._target, "closed", False))
+
+
+@contextmanager
+def masked_stdio() -> Iterator[None]:
+    """Wrap sys.stdout and sys.stderr in MaskingStream for the duration of the block."""
+    old_out, old_err = sys.stdout, sys.stderr
+    out, err = MaskingStream(old_out), MaskingStream(old_err)
+    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        try:
+            out.flush()
+            err.flush()
+        finally:
+            sys.stdout, sys.stderr = old_out, old_err
 
 
 def get_logger(name: str | None = None) -> structlog.stdlib.BoundLogger:

@@ -16,8 +16,11 @@ __all__ = ["CommandRegistry", "build_app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
+    from piis_bridge.logging import masked_stdio
+
     app = build_app()
-    app(args=argv if argv is not None else sys.argv[1:], prog_name="piis-bridge")
+    with masked_stdio():  # no NISS in any CLI output, whichever command or plugin prints it
+        app(args=argv if argv is not None else sys.argv[1:], prog_name="piis-bridge")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,6 +19,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.logging import mask_text
 
 __all__ = ["register"]
 
@@ -86,7 +87,7 @@ def _summary_table(summary: Any) -> Table:
     for name, value in rows:
         t.add_row(name, str(value))
     for cpas_id, error in (c.get("pull_errors") or {}).items():
-        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error[:80])
+        t.add_row(f"[red]pull failed: {cpas_id}[/red]", mask_text(error)[:80])
     return t
 
 
@@ -248,7 +249,7 @@ def register(cli: CommandRegistry) -> None:
             if run_id:
                 q = q.where(QuarantineEntry.run_id == run_id)
             for e in s.scalars(q):
-                t.add_row(str(e.id), e.cpas_id, e.record_id, e.stage, e.status, e.reason[:90])
+                t.add_row(str(e.id), e.cpas_id, mask_text(e.record_id), e.stage, e.status, mask_text(e.reason)[:90])
         _con().print(t)
 
     @quarantine.command("show")
@@ -262,11 +263,11 @@ def register(cli: CommandRegistry) -> None:
             if e is None:
                 typer.echo(f"no quarantine entry {entry_id}", err=True)
                 raise typer.Exit(1)
-            _con().print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={e.record_id} stage={e.stage} "
+            _con().print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={mask_text(e.record_id)} stage={e.stage} "
                            f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}")
-            _con().print(f"reason: {e.reason}")
+            _con().print(f"reason: {mask_text(e.reason)}")
             for p in e.problems:
-                _con().print(f"  - {p.get('field') or '(record)'}: {p.get('reason')}"
+                _con().print(f"  - {mask_text(p.get('field') or '(record)')}: {mask_text(str(p.get('reason')))}"
                                + (f" [{p['rule']}]" if p.get("rule") else ""))
             if e.replay_run_id:
                 _con().print(f"replayed in run {e.replay_run_id}")
