@@ -146,6 +146,11 @@ class Settings(BaseSettings):
         default=time(6, 0),
         description="Local time, on the Monday after the first Sunday of a month, from which the federal "
                     "monthly statement of the previous month is fetched and reconciled (retried until available).")
+    retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Purge the payloads of finished work (done items superseded by a newer version, final "
+                    "effects and forms, closed transfers) older than this many days, at the start of each "
+                    "nightly run and with `piis-bridge db purge`; keys, states and hashes stay. None = keep.")
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
 

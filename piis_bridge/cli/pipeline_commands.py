@@ -315,3 +315,49 @@ def register(cli: CommandRegistry) -> None:
         settings = _settings()
         upgrade_database(settings.database_url, revision)
         typer.echo(f"database at revision {current_revision(settings.database_url)}")
+
+    @db.command("new-key")
+    def db_new_key(key_id: str = typer.Argument(..., help="A short id for the key, e.g. 2026a.")) -> None:
+        """Print a new AES-256 data key as '<id>:<base64>' (put it FIRST in PIIS_DATA_KEYS or its file)."""
+        from piis_bridge.crypto import new_key
+
+        typer.echo(f"{key_id}:{new_key()}")
+
+    @db.command("rotate-key")
+    def db_rotate_key() -> None:
+        """Re-encrypt every encrypted column under the first key of the ring (and encrypt plaintext)."""
+        from piis_bridge.crypto import CryptoError, encryption_status, rotate
+        from piis_bridge.db import Base, make_engine
+
+        settings = _settings()
+        from piis_bridge.migrations import upgrade_database
+
+        upgrade_database(settings.database_url)
+        import piis_bridge.ledger.models  # noqa: F401 - every encrypted table in the metadata
+        import piis_bridge.pipeline.models  # noqa: F401
+        import piis_bridge.transfer.tables  # noqa: F401
+
+        engine = make_engine(settings.database_url)
+        try:
+            done = rotate(engine, Base.metadata)
+        except CryptoError as exc:
+            typer.echo(f"piis-bridge db rotate-key: {exc}", err=True)
+            raise typer.Exit(2) from None
+        for column, n in done.items():
+            typer.echo(f"{column}: {n} value(s) re-encrypted")
+        for column, counts in encryption_status(engine, Base.metadata).items():
+            typer.echo(f"{column}: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty"))
+        engine.dispose()
+
+    @db.command("purge")
+    def db_purge(days: int | None = typer.Option(None, "--days", help="Default: the retention_days setting.")) -> None:
+        """Purge the payloads of finished work older than the retention (keys, states and hashes stay)."""
+        from piis_bridge.retention import purge_finished
+
+        rt = _runtime()
+        chosen = days or rt.settings.retention_days
+        if not chosen:
+            typer.echo("piis-bridge db purge: set retention_days in the configuration or pass --days", err=True)
+            raise typer.Exit(2)
+        for column, n in purge_finished(rt.engine, chosen).items():
+            typer.echo(f"{column}: {n} purged")

@@ -219,6 +219,10 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
             assert run_id is not None
             enq.start(run_id)
             return run_id
+        if rt.settings.retention_days:  # personal data of finished work: see piis_bridge.retention
+            from piis_bridge.retention import purge_finished
+
+            purge_finished(rt.engine, rt.settings.retention_days)
         run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
         assert run_id is not None
         enq.start(run_id)
