@@ -114,3 +114,19 @@ def test_over_real_mutual_tls_a_relayed_package_is_refused(tmp_path, liege, cpas
     assert results == {"gent": 422, "charleroi": 200}
     assert liege.received("b" * 32) is not None
     assert [r.reason for r in liege.rejected()][-1].startswith(f"the TLS client certificate is for BCE {GENT.bce}")
+
+
+def test_the_plugin_setting_reaches_the_service(tmp_path) -> None:
+    import piis_plugins.transfer
+    from piis_bridge.config import Settings
+    from piis_bridge.hooks.manager import PluginHost
+    from piis_plugins.transfer.plugin import service_for
+
+    cpas = {"liege": {"name": LIEGE.name, "ins_code": LIEGE.ins_code, "bce": LIEGE.bce, "case_system": None,
+                      "federal": None, "transfer": "transfer",
+                      "plugins": {"transfer": {"database_url": f"sqlite:///{tmp_path}/t.sqlite3",
+                                               "max_package_age_days": 2}}}}
+    host = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "state"),
+                      plugins=[("transfer", piis_plugins.transfer)], load_entrypoints=False, strict=True)
+    host.startup()
+    assert service_for(host.context("liege", "transfer")).max_package_age == timedelta(days=2)
