@@ -192,6 +192,11 @@ class Settings(BaseSettings):
         default=time(6, 0),
         description="Local time, on the Monday after the first Sunday of a month, from which the federal "
                     "monthly statement of the previous month is fetched and reconciled (retried until available).")
+    retention_days: int | None = Field(
+        default=None, ge=1,
+        description="Purge the payloads of finished work (done items superseded by a newer version, final "
+                    "effects and forms, closed transfers) older than this many days, at the start of each "
+                    "nightly run and with `piis-bridge db purge`; keys, states and hashes stay. None = keep.")
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
     # key path -> where it came from ("file <path>", "environment PIIS_...", "default"); see setting_source.
@@ -268,7 +273,8 @@ class _NoSecretsToml(TomlConfigSettingsSource):
         offenders = _inline_secrets(data, ())
         if offenders:
             lines = [
-                f"  {'.'.join(p)}: set {_env_name(p)} in the environment, or {p[-1]}_file = \"/path/to/file\""
+                f"  {'.'.join(p)}: set {_env_name(p)} in the environment"
+                + (f", or {p[-1]}_file = \"/path/to/file\"" if is_secret_key(p[-1]) else "")
                 for p in offenders
             ]
             raise ConfigError(
@@ -284,18 +290,37 @@ def _inline_secrets(value: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
             sub = (*path, str(key))
             if is_secret_key(str(key)) and item not in (None, ""):
                 found.append(sub)
-            elif isinstance(item, str) and str(key).lower().endswith("url") and _url_has_password(item):
+            elif isinstance(item, str) and _url_has_password(item):
+                found.append(sub)  # any setting: result_backend, a plugin's endpoint, ...
+            else:
+                found.extend(_inline_secrets(item, sub))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            sub = (*path, str(i))
+            if isinstance(item, str) and _url_has_password(item):
                 found.append(sub)
             else:
                 found.extend(_inline_secrets(item, sub))
     return found
 
 
+_URL_USERINFO = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://[^/?#@]*:[^/?#@]*@")
+
+
 def _url_has_password(url: str) -> bool:
-    try:
-        return bool(urlsplit(url).password)
-    except ValueError:
+    """True for any URL (any scheme: db+postgresql, amqp, redis, https...) carrying a password.
+
+    Checked on the raw text too: urlsplit refuses some malformed URLs that a driver would still use.
+    """
+    if "://" not in url or "@" not in url:
         return False
+    try:
+        if urlsplit(url.strip()).password:
+            return True
+    except ValueError:
+        pass
+    match = _URL_USERINFO.match(url.strip())
+    return bool(match and match.group(0).split("://", 1)[1].split(":", 1)[1][:-1])
 
 
 def resolve_secret_files(settings: dict[str, Any], *, where: str) -> dict[str, Any]:

@@ -9,7 +9,9 @@ precise reason, without ever echoing a full NISS back into an error or a log lin
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
+from functools import lru_cache
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
@@ -28,9 +30,87 @@ __all__ = [
     "mask_niss",
     "is_valid_niss",
     "niss_birth_date",
+    "parse_niss",
+    "project_niss_text",
+    "NISS_SEPARATORS",
+    "shape_hint",
 ]
 
 _NON_DIGITS = re.compile(r"[\s./-]")
+
+#: Characters accepted between the digits of a NISS (after NFKC): whitespace of any kind (several
+#: spaces, tabs, non-breaking spaces), dot, hyphen, slash and the Unicode dashes.  The redactor
+#: in piis_bridge.logging finds exactly the writings this module accepts, through the same
+#: projection (project_niss_text), so "accepted here" always means "masked there".
+NISS_SEPARATORS = frozenset(".-/\u2010\u2011\u2012\u2013\u2014\u2015\u2212")
+
+
+@lru_cache(maxsize=4096)
+def _project_char(ch: str) -> str:
+    """One character seen through NFKC: ASCII digits for digits of any script (full-width,
+    Arabic-Indic, superscript, circled '21'...), ' ' for each separator, 'x' for anything else.
+    Never empty, so positions map back to the original text."""
+    if ch.isascii():
+        if ch.isdigit():
+            return ch
+        return " " if (ch in NISS_SEPARATORS or ch.isspace()) else "x"
+    out = []
+    for c in unicodedata.normalize("NFKC", ch):
+        dec = unicodedata.decimal(c, None)
+        if dec is not None:
+            out.append(str(dec))
+        elif c in NISS_SEPARATORS or c.isspace() or unicodedata.category(c) == "Pd":
+            out.append(" ")
+        else:
+            return "x"
+    return "".join(out) or "x"
+
+
+@lru_cache(maxsize=4096)
+def _project_char_strict(ch: str) -> str:
+    """Like _project_char but without compatibility forms: only true decimal digits count."""
+    dec = unicodedata.decimal(ch, None)
+    if dec is not None:
+        return str(dec)
+    proj = _project_char(ch)
+    return proj if proj.strip() == "" else "x"
+
+
+def project_niss_text(text: str, compat: bool = True) -> tuple[str, list[int]]:
+    """Return the text projected to ASCII digits / ' ' (separator) / 'x' (other), and for each
+    projected position the index of the original character it came from.
+
+    Why a projection instead of NFKC on the whole text: NFKC can change lengths, and the redactor
+    must mask the original characters; projecting per character keeps the mapping exact and is
+    the single definition of "a NISS writing" shared by parse_niss and the redactor.
+    ``compat=False`` ignores compatibility digits (superscripts, circled numbers): the redactor
+    also looks at the text that way so that a NISS followed by a '²' is still masked.
+    """
+    if text.isascii():
+        # Fast path for the common case; one projected character per original character.
+        return text.translate(_ASCII_TABLE), list(range(len(text)))
+    parts: list[str] = []
+    origin: list[int] = []
+    project = _project_char if compat else _project_char_strict
+    for i, ch in enumerate(text):
+        proj = project(ch)
+        parts.append(proj)
+        origin.extend([i] * len(proj))
+    return "".join(parts), origin
+
+
+_ASCII_TABLE = {i: _project_char(chr(i)) for i in range(128)}
+
+
+def parse_niss(value: object) -> str:
+    """Normalise any accepted writing of a NISS to its 11 ASCII digits, or raise IdentifierError.
+
+    Accepted: digits of any script (NFKC per character, so full-width and other decimal digits),
+    separated by any number of separators (NISS_SEPARATORS and every kind of whitespace).
+    Everything else is refused.  This is the one parser: validate_niss, the mapping engine,
+    the readers and the redactor all use it (the redactor through project_niss_text).
+    """
+    return validate_niss(value)
 
 
 class IdentifierError(ValueError):
@@ -43,9 +123,37 @@ class IdentifierError(ValueError):
         super().__init__(f"invalid {kind} {masked}: {reason}")
 
 
+def shape_hint(value: object, limit: int = 24) -> str:
+    """A hint of what a refused value looked like, without the value: digits become 9, letters
+    a/A, other characters stay (separators tell the operator which format arrived).
+
+    Why: a vendor puts a NISS or a name in the wrong column; the error must still say "this
+    looked like 99.99.99-999.99" so the operator can fix the export, never the number itself.
+    """
+    text = str(value)
+    out = []
+    for ch in text[:limit]:
+        proj = _project_char(ch)
+        if proj.isdigit():
+            out.append("9" * len(proj))
+        elif ch.isalpha():
+            out.append("A" if ch.isupper() else "a")
+        elif ch.isspace():
+            out.append(" ")
+        else:
+            out.append(ch if ch.isascii() and ch.isprintable() else "?")
+    more = f"... {len(text)} chars" if len(text) > limit else ""
+    return "'" + "".join(out) + more + "'"
+
+
 def mask_niss(value: object) -> str:
-    """Show only the last two digits: enough for a person to find the record, useless to anyone else."""
-    digits = _NON_DIGITS.sub("", str(value))
+    """Show only the last two digits: enough for a person to find the record, useless to anyone else.
+
+    Whatever the input (a raw vendor value with letters in it too), only digits survive, and only
+    the last two of them: the hint can never carry the number.
+    """
+    projected, _ = project_niss_text(str(value))
+    digits = "".join(c for c in projected if c.isdigit())
     if len(digits) <= 2:
         return "*" * len(digits)
     return "*" * (len(digits) - 2) + digits[-2:]
@@ -56,7 +164,10 @@ def _compact(value: object) -> str:
         value = f"{value:011d}"
     if not isinstance(value, str):
         raise IdentifierError("NISS", f"expected a string of 11 digits, got {type(value).__name__}", "")
-    return _NON_DIGITS.sub("", value)
+    projected, _ = project_niss_text(value)
+    if "x" in projected:
+        return "x"  # some character is neither a digit nor a separator: refused below
+    return projected.replace(" ", "")
 
 
 def validate_niss(value: object) -> str:
@@ -66,11 +177,12 @@ def validate_niss(value: object) -> str:
     python-stdnum checks both, including the date part.
     """
     digits = _compact(value)
-    masked = mask_niss(digits)
+    masked = mask_niss(digits) if digits != "x" else mask_niss(value)
     if not digits:
         raise IdentifierError("NISS", "is empty", masked)
     if not digits.isdigit():
-        raise IdentifierError("NISS", "must contain only digits (dots, dashes and spaces are allowed)", masked)
+        raise IdentifierError("NISS", "must contain only digits (spaces, dots, dashes and slashes are allowed)",
+                              masked)
     if len(digits) != 11:
         raise IdentifierError("NISS", f"must have 11 digits, has {len(digits)}", masked)
     module = bis if 20 <= int(digits[2:4]) <= 52 else nn

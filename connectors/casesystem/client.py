@@ -26,10 +26,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import orjson
+
+from piis_bridge.logging import mask_text
+from piis_bridge.urls import segment
 
 __all__ = [
     "CaseSystemClient",
@@ -122,8 +124,8 @@ class CaseSystemClient:
         """
         headers = {"If-None-Match": etag} if etag else {}
         params = {"ocmw": ocmw} if ocmw else None
-        response = self._request("GET", f"/api/v1/gpmi/contracten/{quote(contract_id, safe='')}", headers=headers,
-                                 params=params)
+        response = self._request("GET", f"/api/v1/gpmi/contracten/{segment(contract_id)}", headers=headers,
+                                 params=params, route="GET /api/v1/gpmi/contracten/{id}")
         if response.status_code == 304:
             return None, etag
         return orjson.loads(response.content), response.headers.get("ETag")
@@ -147,7 +149,8 @@ class CaseSystemClient:
 
     def get_draft_contract(self, draft_id: int) -> dict[str, Any]:
         """One draft with its review status (``OPEN``, ``GEACT``, ``VERW``) and the document (``ontwerp``)."""
-        return self._json("GET", f"/api/v1/gpmi/ontwerpcontracten/{int(draft_id)}")
+        return self._json("GET", f"/api/v1/gpmi/ontwerpcontracten/{segment(int(draft_id))}",
+                          route="GET /api/v1/gpmi/ontwerpcontracten/{id}")
 
     def list_draft_contracts(self, status: str | None = None) -> list[dict[str, Any]]:
         params = {"status": status} if status else None
@@ -158,8 +161,8 @@ class CaseSystemClient:
         headers = {"Idempotency-Key": key}
         if if_match:
             headers["If-Match"] = if_match
-        response = self._request("PUT", f"/api/v1/gpmi/contracten/{contract_id}/federale-status",
-                                 json=status, headers=headers)
+        response = self._request("PUT", f"/api/v1/gpmi/contracten/{segment(contract_id)}/federale-status",
+                                 json=status, headers=headers, route="PUT /api/v1/gpmi/contracten/{id}/federale-status")
         body = orjson.loads(response.content)
         return int(body["id"]), bool(body["nieuw"])
 
@@ -208,7 +211,10 @@ class CaseSystemClient:
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         return orjson.loads(self._request(method, url, **kwargs).content)
 
-    def _request(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+    def _request(self, method: str, url: str, *, route: str | None = None, **kwargs: Any) -> httpx.Response:
+        """One request with retries.  Error texts name the *route* (the path template), never the
+        path itself: it holds a record id, which vendors often build from a NISS."""
+        where = route or f"{method} {url}"
         errors = 0
         waits = 0
         refreshed = False
@@ -225,7 +231,7 @@ class CaseSystemClient:
             except httpx.TransportError as exc:
                 errors += 1
                 if errors > self.max_retries:
-                    raise CaseSystemUnavailable(f"{method} {url}: {type(exc).__name__} after {errors} attempts") from exc
+                    raise CaseSystemUnavailable(f"{where}: {type(exc).__name__} after {errors} attempts") from exc
                 self._backoff(errors)
                 continue
             status = response.status_code
@@ -239,13 +245,13 @@ class CaseSystemClient:
                 waits += 1
                 self.stats["rate_limited"] += 1
                 if waits > self.max_rate_limit_waits:
-                    raise CaseSystemUnavailable(f"{method} {url}: still rate limited after {waits} waits")
+                    raise CaseSystemUnavailable(f"{where}: still rate limited after {waits} waits")
                 self._sleep(self._retry_after(response))
                 continue
             if status >= 500:
                 errors += 1
                 if errors > self.max_retries:
-                    raise CaseSystemUnavailable(f"{method} {url}: HTTP {status} after {errors} attempts")
+                    raise CaseSystemUnavailable(f"{where}: HTTP {status} after {errors} attempts")
                 retry_after = response.headers.get("Retry-After")
                 if retry_after is not None:
                     self.stats["retries"] += 1
@@ -258,7 +264,7 @@ class CaseSystemClient:
                 code, message = str(body.get("fout", status)), str(body.get("melding", ""))
             except ValueError:
                 code, message = str(status), response.text[:200]
-            raise CaseSystemHTTPError(status, code, message)
+            raise CaseSystemHTTPError(status, code, mask_text(message))  # vendors echo ids and values
 
     def _retry_after(self, response: httpx.Response) -> float:
         raw = response.headers.get("Retry-After", "1")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from piis_bridge.urls import segment
+
 __all__ = ["SimulatorAdmin"]
 
 
@@ -18,12 +20,12 @@ class SimulatorAdmin:
         self._http.close()
 
     def _post(self, name: str, body: dict[str, Any]) -> Any:
-        response = self._http.post(f"/admin/{name}", json=body)
+        response = self._http.post(f"/admin/{segment(name)}", json=body)
         response.raise_for_status()
         return response.json()
 
     def _get(self, name: str) -> Any:
-        response = self._http.get(f"/admin/{name}")
+        response = self._http.get(f"/admin/{segment(name)}")
         response.raise_for_status()
         return response.json()
 
@@ -92,9 +94,9 @@ class SimulatorAdmin:
         return self._get("notices")
 
     def ebox_statement(self, kbo: str, month: str) -> str | None:
-        response = self._http.get(f"/ebox/{kbo}/{month}/statement.txt")
+        response = self._http.get(f"/ebox/{segment(kbo)}/{segment(month)}/statement.txt")
         return None if response.status_code == 404 else response.text
 
     def ebox_reception(self, kbo: str, month: str) -> str | None:
-        response = self._http.get(f"/ebox/{kbo}/{month}/reception.csv")
+        response = self._http.get(f"/ebox/{segment(kbo)}/{segment(month)}/reception.csv")
         return None if response.status_code == 404 else response.text

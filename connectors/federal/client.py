@@ -15,6 +15,8 @@ Why these choices (stack.md section 3):
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
@@ -39,6 +41,7 @@ __all__ = [
     "OutcomeUnknown",
     "OutgoingInvalid",
     "ReplyTooLarge",
+    "DeadlineExceeded",
     "make_signature",
 ]
 
@@ -103,6 +106,10 @@ class ClientConfig:
     basic_auth: tuple[str, str] | None = None
     wsse: Any | None = None  # e.g. make_signature(...)
     max_reply_bytes: int = 32 * 1024 * 1024
+    #: Wall-clock limit of one call (connect + send + receive).  The timeouts above are per socket
+    #: operation: a server dripping one byte every few seconds would otherwise hold a call forever.
+    #: None = connect_timeout + operation_timeout.
+    total_timeout: float | None = None
     pool_size: int = 4
     version: str = dis.SERVICE_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
@@ -126,24 +133,110 @@ def make_signature(key_file: str, cert_file: str, password: str | None = None, *
                       digest_method=xmlsec.constants.TransformSha256)
 
 
+class DeadlineExceeded(OutcomeUnknown):
+    """The call did not complete within ``total_timeout``; the message may have been processed."""
+
+
+_CALL = threading.local()  # the connections used by the call in progress on this thread
+
+
+def _deadline_adapter(**kwargs: Any) -> Any:
+    """An HTTPAdapter whose connections register themselves with the call in progress, so that the
+    call's deadline watchdog can shut their sockets down (a blocked recv then returns at once)."""
+    from requests.adapters import HTTPAdapter
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+    def _register(conn: Any) -> None:
+        calls = getattr(_CALL, "conns", None)
+        if calls is not None:
+            calls.append(conn)
+
+    class _Conn(HTTPConnection):  # type: ignore[misc]
+        def request(self, *args: Any, **kw: Any) -> Any:
+            _register(self)
+            return super().request(*args, **kw)
+
+    class _TLSConn(HTTPSConnection):  # type: ignore[misc]
+        def request(self, *args: Any, **kw: Any) -> Any:
+            _register(self)
+            return super().request(*args, **kw)
+
+    class _Pool(HTTPConnectionPool):  # type: ignore[misc]
+        ConnectionCls = _Conn
+
+    class _TLSPool(HTTPSConnectionPool):  # type: ignore[misc]
+        ConnectionCls = _TLSConn
+
+    class _Adapter(HTTPAdapter):  # type: ignore[misc]
+        def init_poolmanager(self, *args: Any, **kw: Any) -> None:
+            super().init_poolmanager(*args, **kw)
+            self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
+
+    return _Adapter(**kwargs)
+
+
+def _shutdown(conns: list[Any]) -> None:
+    for conn in conns:
+        sock = getattr(conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
 def _transport_class() -> type:
     from zeep.transports import Transport
 
     class _LimitedTransport(Transport):  # type: ignore[misc]
-        """Reads at most ``max_bytes`` of a reply; explicit (connect, read) timeouts."""
+        """Reads at most ``max_bytes`` of a reply; explicit (connect, read) timeouts and a total deadline."""
 
-        def __init__(self, *args: Any, max_bytes: int, connect_timeout: float, **kwargs: Any) -> None:
+        def __init__(self, *args: Any, max_bytes: int, connect_timeout: float, total_timeout: float,
+                     **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.max_bytes = max_bytes
             self.connect_timeout = connect_timeout
+            self.total_timeout = total_timeout
 
         def post(self, address: str, message: Any, headers: dict[str, str]) -> Any:
+            conns: list[Any] = []
+            fired = threading.Event()
+
+            def expire() -> None:
+                fired.set()
+                _shutdown(conns)
+
+            _CALL.conns = conns
+            watchdog = threading.Timer(self.total_timeout, expire)
+            watchdog.daemon = True
+            watchdog.start()
+            started = time.monotonic()
+            try:
+                return self._post(address, message, headers, started)
+            except FederalError:
+                raise
+            except Exception as exc:
+                if fired.is_set():
+                    raise DeadlineExceeded(f"no complete reply within the total deadline of "
+                                           f"{self.total_timeout:g} s") from None
+                raise exc
+            finally:
+                watchdog.cancel()
+                _CALL.conns = None
+                if fired.is_set():
+                    self.session.close()  # its sockets were shut down: never reuse them
+
+        def _post(self, address: str, message: Any, headers: dict[str, str], started: float) -> Any:
             # verify/cert passed explicitly: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the
             # session's own CA bundle otherwise, silently replacing the configured one
             response = self.session.post(address, data=message, headers=headers, stream=True,
                                          timeout=(self.connect_timeout, self.operation_timeout),
                                          verify=self.session.verify, cert=self.session.cert)
-            declared = int(response.headers.get("Content-Length") or 0)
+            try:
+                declared = int(response.headers.get("Content-Length") or 0)
+            except ValueError:
+                declared = 0
             if declared > self.max_bytes:
                 response.close()
                 raise ReplyTooLarge(f"reply of {declared} bytes exceeds the limit of {self.max_bytes}")
@@ -153,6 +246,10 @@ def _transport_class() -> type:
                 if len(data) > self.max_bytes:
                     response.close()
                     raise ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
+                if time.monotonic() - started > self.total_timeout:
+                    response.close()
+                    raise DeadlineExceeded(f"no complete reply within the total deadline of "
+                                           f"{self.total_timeout:g} s")
             response._content = bytes(data)
             response._content_consumed = True
             return response
@@ -165,15 +262,14 @@ class FederalClient:
 
     def __init__(self, config: ClientConfig) -> None:
         import requests
-        from requests.adapters import HTTPAdapter
         from urllib3.util.retry import Retry
         from zeep import Client, Settings
 
         self.config = config
         session = requests.Session()
         # connect errors only: a POST that reached the server is never replayed by the transport
-        adapter = HTTPAdapter(pool_connections=1, pool_maxsize=config.pool_size,
-                              max_retries=Retry(total=config.retries, connect=config.retries, read=0, status=0,
+        adapter = _deadline_adapter(pool_connections=1, pool_maxsize=config.pool_size,
+                                    max_retries=Retry(total=config.retries, connect=config.retries, read=0, status=0,
                                                 other=0, backoff_factor=config.backoff, allowed_methods=None))
         session.mount("http://", adapter)
         session.mount("https://", adapter)
@@ -184,7 +280,9 @@ class FederalClient:
             session.auth = config.basic_auth
         transport = _transport_class()(session=session, timeout=config.connect_timeout,
                                        operation_timeout=config.operation_timeout,
-                                       max_bytes=config.max_reply_bytes, connect_timeout=config.connect_timeout)
+                                       max_bytes=config.max_reply_bytes, connect_timeout=config.connect_timeout,
+                                       total_timeout=config.total_timeout
+                                       or config.connect_timeout + config.operation_timeout)
         settings = Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
                             xml_huge_tree=False)
         self.session = session
@@ -219,8 +317,15 @@ class FederalClient:
 
         try:
             raw = self._service.sendXML(xml)
-        except ReplyTooLarge:
-            raise
+        except FederalError:
+            raise  # ReplyTooLarge, DeadlineExceeded: already classified
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            raise PermanentError(f"endpoint is not usable: {type(exc).__name__}") from None
+        except requests.exceptions.SSLError as exc:
+            # The TLS handshake failed: nothing was sent.  A certificate problem will not heal by
+            # itself, but a handshake cut short by the network may; the caller's retry budget decides.
+            raise TransientError(f"TLS handshake failed: {type(exc).__name__}") from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
             if isinstance(exc, requests.exceptions.ConnectionError) and not _is_connect_failure(exc):
                 if "ReadTimeout" in repr(exc):
@@ -242,6 +347,14 @@ class FederalClient:
             raise PermanentError(f"HTTP {exc.status_code}") from None
         except (zx.DTDForbidden, zx.EntitiesForbidden, zx.XMLSyntaxError, etree.XMLSyntaxError) as exc:
             raise OutcomeUnknown(f"unusable reply refused: {type(exc).__name__}") from None
+        except requests.exceptions.RequestException as exc:
+            # Everything else happened after the request may have been sent (ChunkedEncodingError,
+            # ContentDecodingError, ReadTimeout...): the outcome is unknown.
+            raise OutcomeUnknown(f"transport failed after sending: {type(exc).__name__}") from None
+        except (zx.Error, AttributeError, TypeError, KeyError, IndexError, ValueError, OSError) as exc:
+            # An unexpected reply shape (an extra element next to xmlString makes zeep fail in its
+            # own code) or a socket error: the message may have been processed.
+            raise OutcomeUnknown(f"unexpected reply: {type(exc).__name__}") from None
         if not isinstance(raw, str):
             raise OutcomeUnknown("reply does not carry an xmlString")
         try:

@@ -21,7 +21,31 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["FileRejected", "Row", "ReadResult", "read_csv", "read_xml", "decode"]
+__all__ = ["FileRejected", "Row", "ReadResult", "read_csv", "read_xml", "decode", "Limits"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard limits on an export file, checked while reading (never after having read everything).
+
+    Why: a drop directory is written by another system; a runaway export or a hostile file must be
+    refused with a report instead of taking the worker's memory.  ``max_bytes`` is checked on the
+    file size before the first byte is parsed; the XML limits while streaming (lxml iterparse).
+    """
+
+    max_bytes: int = 128 * 1024 * 1024
+    max_depth: int = 32
+    max_record_elements: int = 5_000
+    max_records: int = 500_000
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def _check_size(path: Path, limits: Limits) -> None:
+    size = Path(path).stat().st_size
+    if size > limits.max_bytes:
+        raise FileRejected(f"file of {size} bytes exceeds the limit of {limits.max_bytes} bytes (max_file_bytes)")
 
 
 class FileRejected(ValueError):
@@ -79,12 +103,15 @@ def decode(raw: bytes) -> tuple[str, str]:
         raise FileRejected(f"neither UTF-8 nor Windows-1252 (byte 0x{raw[exc.start]:02x})", line) from None
 
 
-def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";") -> ReadResult:
+def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";",
+             limits: Limits = DEFAULT_LIMITS) -> ReadResult:
     """Read a semicolon-separated export with a header row.
 
     Column names are trimmed and lower-cased.  A row with the wrong number of fields is kept as a
-    :class:`Row` with ``error`` set (quarantined by the caller), blank lines are skipped.
+    :class:`Row` with ``error`` set (quarantined by the caller), blank lines are skipped.  A file
+    over ``limits.max_bytes`` is refused before it is read.
     """
+    _check_size(path, limits)
     text, encoding = decode(Path(path).read_bytes())
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
     try:
@@ -136,23 +163,77 @@ def _element_to_value(el: etree._Element) -> Any:
     return out
 
 
-def read_xml(path: Path, record_tag: str) -> ReadResult:
+_DTD_MARKERS = (b"<!doctype", b"<!entity", b"<!element", b"<!attlist")
+
+
+def _check_prolog(path: Path) -> None:
+    """Refuse a DTD or entity declaration before parsing: lxml would otherwise silently drop
+    unexpanded entity references (a value would become "")."""
+    with open(path, "rb") as fh:
+        head = fh.read(65536).lower()
+    if any(marker in head for marker in _DTD_MARKERS):
+        raise FileRejected("document type (DTD) or entity declarations are not accepted; export plain XML")
+
+
+def read_xml(path: Path, record_tag: str, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
     """Read every ``<record_tag>`` element as a nested dict (repeated children become lists).
 
-    Parsed safely: no entity expansion, no network, no huge trees.  A syntax error anywhere rejects
-    the whole file: after a syntax error, no later element can be trusted.
+    Streamed with lxml iterparse: every element outside a record is discarded as soon as it ends,
+    so memory follows the records kept, not the file.  Refused with a reason (the caller writes the
+    report): a file over ``max_bytes``, a DTD or entity declaration, an element nested deeper than
+    ``max_depth``, a record with more than ``max_record_elements`` elements, more than
+    ``max_records`` records, or a syntax error anywhere (after one, no later element can be trusted).
     """
+    _check_size(path, limits)
+    _check_prolog(path)
     rows: list[Row] = []
+    depth = 0
+    in_record = 0  # depth of the record element being read, 0 outside
+    record_elements = 0
     try:
-        context = etree.iterparse(str(path), events=("end",), tag=record_tag, resolve_entities=False,
-                                  no_network=True, huge_tree=False, load_dtd=False, remove_comments=True)
-        for _, el in context:
-            value = _element_to_value(el)
-            rows.append(Row(el.sourceline or 0, value if isinstance(value, dict) else {},
-                            None if isinstance(value, dict) else f"<{record_tag}> has no fields"))
-            el.clear(keep_tail=False)
-            while el.getprevious() is not None:
-                del el.getparent()[0]
+        context = etree.iterparse(str(path), events=("start", "end"), resolve_entities=False,
+                                  no_network=True, huge_tree=False, load_dtd=False, remove_comments=True,
+                                  remove_pis=True)
+        for event, el in context:
+            if event == "start":
+                depth += 1
+                if depth == 1:
+                    info = el.getroottree().docinfo
+                    if info.doctype or info.internalDTD is not None:
+                        raise FileRejected("document type (DTD) or entity declarations are not accepted")
+                if depth > limits.max_depth:
+                    raise FileRejected(f"elements nested deeper than {limits.max_depth} levels",
+                                       el.sourceline)
+                if in_record:
+                    record_elements += 1
+                    if record_elements > limits.max_record_elements:
+                        raise FileRejected(f"a <{record_tag}> with more than {limits.max_record_elements} elements",
+                                           el.sourceline)
+                elif el.tag == record_tag:
+                    in_record, record_elements = depth, 0
+                continue
+            # end
+            if isinstance(el, etree._Entity) or any(isinstance(c, etree._Entity) for c in el):
+                raise FileRejected("entity references are not accepted", el.sourceline)
+            if in_record and depth == in_record:
+                value = _element_to_value(el)
+                rows.append(Row(el.sourceline or 0, value if isinstance(value, dict) else {},
+                                None if isinstance(value, dict) else f"<{record_tag}> has no fields"))
+                if len(rows) > limits.max_records:
+                    raise FileRejected(f"more than {limits.max_records} <{record_tag}> records", el.sourceline)
+                in_record = 0
+            depth -= 1
+            if not in_record:
+                # Outside a record nothing is kept: clear the element and drop it (and any earlier
+                # siblings) from its parent, so unrelated content never accumulates.
+                el.clear(keep_tail=False)
+                parent = el.getparent()
+                if parent is not None:
+                    while el.getprevious() is not None:
+                        del parent[0]
+                    if depth > 0:
+                        parent.remove(el)
+        del context
     except etree.XMLSyntaxError as exc:
         raise FileRejected(f"malformed XML: {exc.msg}", exc.lineno) from None
     return ReadResult(rows, "xml")

@@ -26,15 +26,18 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     if debug:
         args.remove("--debug")
+    from piis_bridge.logging import masked_stdio
+
     app = build_app()
-    try:
-        app(args=args, prog_name="piis-bridge")
-    except (SystemExit, KeyboardInterrupt):
-        raise
-    except Exception as exc:  # noqa: BLE001 - the operator gets a paragraph, not a traceback
-        if debug:
+    with masked_stdio():  # no NISS in any CLI output, whichever command or plugin prints it
+        try:
+            app(args=args, prog_name="piis-bridge")
+        except (SystemExit, KeyboardInterrupt):
             raise
-        sys.exit(_report(exc))
+        except Exception as exc:  # noqa: BLE001 - the operator gets a paragraph, not a traceback
+            if debug:
+                raise
+            sys.exit(_report(exc))
 
 
 def _report(exc: Exception) -> int:

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.logging import mask_text
 
 __all__ = ["register"]
 
@@ -101,7 +102,7 @@ def _summary_table(summary: Any) -> Table:
     for name, value in rows:
         t.add_row(name, str(value))
     for cpas_id, error in (c.get("pull_errors") or {}).items():
-        t.add_row(f"[red]pull failed: {cpas_id}[/red]", error)  # in full (the table folds it)
+        t.add_row(f"[red]pull failed: {cpas_id}[/red]", mask_text(error))  # in full (the table folds it)
     return t
 
 
@@ -150,7 +151,7 @@ def _print_quarantine(entries: list[dict[str, Any]], title: str) -> None:
     for col in ("id", "cpas", "record", "stage", "status", "reason"):
         t.add_column(col, overflow="fold")
     for e in entries:
-        t.add_row(str(e["id"]), e["cpas_id"], e["record_id"], e["stage"], e["status"], e["reason"])
+        t.add_row(str(e["id"]), e["cpas_id"], mask_text(e["record_id"]), e["stage"], e["status"], mask_text(e["reason"]))
     _con().print(t)
 
 
@@ -350,11 +351,11 @@ def register(cli: CommandRegistry) -> None:
             if e is None:
                 typer.echo(f"no quarantine entry {entry_id}", err=True)
                 raise typer.Exit(1)
-            _con().print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={e.record_id} stage={e.stage} "
+            _con().print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={mask_text(e.record_id)} stage={e.stage} "
                            f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}")
-            _con().print(f"reason: {e.reason}")
+            _con().print(f"reason: {mask_text(e.reason)}")
             for p in e.problems:
-                _con().print(f"  - {p.get('field') or '(record)'}: {p.get('reason')}"
+                _con().print(f"  - {mask_text(p.get('field') or '(record)')}: {mask_text(str(p.get('reason')))}"
                                + (f" [{p['rule']}]" if p.get("rule") else ""))
             if e.replay_run_id:
                 _con().print(f"replayed in run {e.replay_run_id}")
@@ -434,3 +435,49 @@ def register(cli: CommandRegistry) -> None:
         settings = _settings()
         upgrade_database(settings.database_url, revision)
         typer.echo(f"database at revision {current_revision(settings.database_url)}")
+
+    @db.command("new-key")
+    def db_new_key(key_id: str = typer.Argument(..., help="A short id for the key, e.g. 2026a.")) -> None:
+        """Print a new AES-256 data key as '<id>:<base64>' (put it FIRST in PIIS_DATA_KEYS or its file)."""
+        from piis_bridge.crypto import new_key
+
+        typer.echo(f"{key_id}:{new_key()}")
+
+    @db.command("rotate-key")
+    def db_rotate_key() -> None:
+        """Re-encrypt every encrypted column under the first key of the ring (and encrypt plaintext)."""
+        from piis_bridge.crypto import CryptoError, encryption_status, rotate
+        from piis_bridge.db import Base, make_engine
+
+        settings = _settings()
+        from piis_bridge.migrations import upgrade_database
+
+        upgrade_database(settings.database_url)
+        import piis_bridge.ledger.models  # noqa: F401 - every encrypted table in the metadata
+        import piis_bridge.pipeline.models  # noqa: F401
+        import piis_bridge.transfer.tables  # noqa: F401
+
+        engine = make_engine(settings.database_url)
+        try:
+            done = rotate(engine, Base.metadata)
+        except CryptoError as exc:
+            typer.echo(f"piis-bridge db rotate-key: {exc}", err=True)
+            raise typer.Exit(2) from None
+        for column, n in done.items():
+            typer.echo(f"{column}: {n} value(s) re-encrypted")
+        for column, counts in encryption_status(engine, Base.metadata).items():
+            typer.echo(f"{column}: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty"))
+        engine.dispose()
+
+    @db.command("purge")
+    def db_purge(days: int | None = typer.Option(None, "--days", help="Default: the retention_days setting.")) -> None:
+        """Purge the payloads of finished work older than the retention (keys, states and hashes stay)."""
+        from piis_bridge.retention import purge_finished
+
+        rt = _runtime()
+        chosen = days or rt.settings.retention_days
+        if not chosen:
+            typer.echo("piis-bridge db purge: set retention_days in the configuration or pass --days", err=True)
+            raise typer.Exit(2)
+        for column, n in purge_finished(rt.engine, chosen).items():
+            typer.echo(f"{column}: {n} purged")

@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from piis_bridge.crypto import EncryptedText
 
 from piis_bridge.db import Base
 
@@ -27,8 +28,8 @@ class FormEntry(Base):
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("federal_form_ledger.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(20), nullable=False)
-    payload: Mapped[str] = mapped_column(Text, nullable=False)  # the FederalForm (JSON)
-    xml: Mapped[str] = mapped_column(Text, nullable=False)  # the exact DIS element sent (hash below)
+    payload: Mapped[str] = mapped_column(EncryptedText("federal_form_ledger.payload"), nullable=False)  # FederalForm JSON
+    xml: Mapped[str] = mapped_column(EncryptedText("federal_form_ledger.xml"), nullable=False)  # DIS element sent
     payload_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     ticket: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -55,7 +55,7 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from piis_bridge.identifiers import IdentifierError, mask_niss, validate_niss
+from piis_bridge.identifiers import IdentifierError, mask_niss, shape_hint, validate_niss
 
 __all__ = [
     "CONVERTERS",
@@ -78,7 +78,8 @@ class MappingFileError(ValueError):
 
 
 class ConversionError(ValueError):
-    """A converter refused a value.  The message must never contain the value itself if it may be a NISS."""
+    """A converter refused a value.  The message names the rule broken and a shape hint
+    (identifiers.shape_hint), never the raw value: vendors put NISS and names in wrong columns."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +157,7 @@ def _to_date(value: Any, fmt: str | None) -> date:
         year = int(match.group(yi))
         return date(year + (2000 if year < 70 else 1900) if short else year, int(match.group(mi)), int(match.group(di)))
     except ValueError:
-        raise ConversionError(f"{text!r} is not a valid date in format {fmt}") from None
+        raise ConversionError(f"not a valid date in format {fmt} (got {shape_hint(text)})") from None
 
 
 def _to_cents(value: Any, _fmt: str | None) -> int:
@@ -169,11 +170,11 @@ def _to_cents(value: Any, _fmt: str | None) -> int:
     negative = text.startswith("-")
     match = _MONEY.match(text.lstrip("-"))
     if not match:
-        raise ConversionError(f"{str(value)!r} is not an amount with a decimal comma (e.g. 1.234,56)")
+        raise ConversionError(f"not an amount with a decimal comma, e.g. 1.234,56 (got {shape_hint(value)})")
     try:
         amount = Decimal(match.group("int").replace(".", "").replace(" ", "") + "." + (match.group("dec") or "0"))
     except InvalidOperation:  # pragma: no cover - the regex guarantees digits
-        raise ConversionError(f"{str(value)!r} is not an amount") from None
+        raise ConversionError(f"not an amount (got {shape_hint(value)})") from None
     cents = int((amount * 100).to_integral_value())
     return -cents if negative else cents
 
@@ -186,7 +187,7 @@ def _to_bool(value: Any, _fmt: str | None) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConversionError(f"{str(value)!r} is not a yes/no value (J/N, ja/nee, oui/non, 1/0)")
+    raise ConversionError(f"not a yes/no value: J/N, ja/nee, oui/non, 1/0 (got {shape_hint(value)})")
 
 
 def _to_int(value: Any, _fmt: str | None) -> int:
@@ -195,7 +196,7 @@ def _to_int(value: Any, _fmt: str | None) -> int:
     try:
         return int(str(value).strip())
     except ValueError:
-        raise ConversionError(f"{str(value)!r} is not a whole number") from None
+        raise ConversionError(f"not a whole number (got {shape_hint(value)})") from None
 
 
 def _to_str(value: Any, _fmt: str | None) -> str:
@@ -377,7 +378,7 @@ def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool,
         table = rule.table if rule.table is not None else ctx.mapping.code_lists[rule.codes]
         key = value.strip() if value.__class__ is str else str(value).strip()
         if key not in table:
-            ctx.problem(where, f"unknown code {key!r} in code list {rule.codes!r} "
+            ctx.problem(where, f"unknown code {shape_hint(key)} in code list {rule.codes!r} "
                                f"(mapping {ctx.mapping.vendor_schema} v{ctx.mapping.mapping_version})")
             return False, None
         value = table[key]

@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+from piis_bridge.crypto import EncryptedString, EncryptedText
 
 from piis_bridge.db import Base
 
@@ -167,7 +168,7 @@ class WorkItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(32))
     lease_until: Mapped[datetime | None] = mapped_column(_UTC())
-    payload: Mapped[str] = mapped_column(Text)  # the SourceRecord as JSON
+    payload: Mapped[str] = mapped_column(EncryptedText("sync_item.payload"))  # the SourceRecord as JSON
     forms: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
     # HMAC of the beneficiary's NISS (piis_bridge.pipeline.persons), set when the record is mapped.
@@ -206,12 +207,12 @@ class Effect(Base):
     record_id: Mapped[str] = mapped_column(String(120))
     state: Mapped[str] = mapped_column(String(16), default="pending")
     payload_type: Mapped[str] = mapped_column(String(200))
-    payload: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(EncryptedText("sync_effect.payload"))
     ticket: Mapped[str | None] = mapped_column(String(120))
     # The key the remote answered under, when its own ledger re-keyed the form (a correction).
     remote_ref: Mapped[str | None] = mapped_column(String(120))
     answer: Mapped[str | None] = mapped_column(String(40))
-    result: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(EncryptedText("sync_effect.result"))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(_UTC())
     lease_owner: Mapped[str | None] = mapped_column(String(32))
@@ -312,7 +313,7 @@ class Secret(Base):
     __tablename__ = "sync_secret"
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(EncryptedString("sync_secret.value", 200))
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
 

@@ -158,7 +158,7 @@ def quarantine(session: Session, *, run_id: str, cpas_id: str, record_id: str, s
                 effect_id: int | None = None) -> None:
     session.add(QuarantineEntry(
         run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage=stage, reason=redact(reason)[:4000],
-        problems=[p.model_dump(mode="json") for p in problems], item_id=item_id, effect_id=effect_id))
+        problems=[redact(p.model_dump(mode="json")) for p in problems], item_id=item_id, effect_id=effect_id))
     _log.warning("quarantined", run_id=run_id, cpas=cpas_id, record_id=record_id, stage=stage, reason=redact(reason))
 
 

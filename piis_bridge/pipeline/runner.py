@@ -11,6 +11,7 @@ the run, enqueues it on the configured broker and (optionally) follows it in the
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -68,11 +69,15 @@ class EmbeddedWorker:
     """A ``celery worker`` subprocess serving every pipeline queue (prefork, *concurrency* children)."""
 
     def __init__(self, settings: Settings, *, concurrency: int = 2, extra_plugins: Sequence[str] = (),
-                 env: dict[str, str] | None = None, loglevel: str = "WARNING") -> None:
+                 env: dict[str, str] | None = None, loglevel: str | None = None) -> None:
         from piis_bridge.pipeline.worker import SETTINGS_ENV
 
+        self._settings_json = settings.model_dump_json()
+        self._settings_file: str | None = None
         self.env = dict(os.environ)
-        self.env[SETTINGS_ENV] = settings.model_dump_json()
+        self.env.pop("PIIS_PIPELINE_SETTINGS_JSON", None)
+        if loglevel is None:  # quiet unless log_level was set (PIIS_LOG_LEVEL=DEBUG or the file)
+            loglevel = settings.log_level if "log_level" in settings.model_fields_set else "WARNING"
         if extra_plugins:
             self.env[EXTRA_PLUGINS_ENV] = ",".join(extra_plugins)
         self.env.update(env or {})
@@ -83,7 +88,26 @@ class EmbeddedWorker:
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
 
+    def _write_settings_file(self) -> None:
+        """The settings (with secrets) go to a fresh 0600 file the worker reads and removes."""
+        import tempfile
+
+        from piis_bridge.pipeline.worker import SETTINGS_ENV
+
+        self._remove_settings_file()
+        fd, path = tempfile.mkstemp(prefix="piis-worker-settings-", suffix=".json")  # mode 0600
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(self._settings_json)
+        self._settings_file = self.env[SETTINGS_ENV] = path
+
+    def _remove_settings_file(self) -> None:
+        if self._settings_file:
+            with contextlib.suppress(OSError):
+                os.unlink(self._settings_file)
+            self._settings_file = None
+
     def start(self) -> EmbeddedWorker:
+        self._write_settings_file()
         # Own process group, so a stop (or a SIGKILL in the crash test) reaches the prefork children.
         self.proc = subprocess.Popen(self.args, env=self.env, start_new_session=True,
                                      stdout=subprocess.DEVNULL, stderr=None, preexec_fn=_die_with_parent)
@@ -100,6 +124,7 @@ class EmbeddedWorker:
 
     def kill(self) -> None:
         """SIGKILL the whole worker process group (crash tests)."""
+        self._remove_settings_file()
         if self.proc is not None and self.alive():
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(10)
@@ -110,6 +135,7 @@ class EmbeddedWorker:
         ``cold`` (the run is over, nothing is left to do) waits only briefly: killing the worker is
         safe at any time for the pipeline (the database holds the state; the sweeper re-enqueues).
         """
+        self._remove_settings_file()
         if self.proc is None or not self.alive():
             return
         # SIGTERM to the main worker only: it stops its pool children itself (a SIGTERM to the whole group
@@ -209,6 +235,10 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
             assert run_id is not None
             enq.start(run_id)
             return run_id
+        if rt.settings.retention_days:  # personal data of finished work: see piis_bridge.retention
+            from piis_bridge.retention import purge_finished
+
+            purge_finished(rt.engine, rt.settings.retention_days)
         run_id = create_run(rt, cpas_ids=cpas, dossier=dossier, trigger=trigger)
         assert run_id is not None
         _enqueue_or_forget(rt, run_id, enq)

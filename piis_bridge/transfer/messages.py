@@ -51,3 +51,6 @@ class IncomingPackage:
 
     envelope: bytes
     deliver_draft: DraftSink | None = None
+    #: Set when the package came over mutual TLS: the BCE number the client certificate names
+    #: ("" when the certificate names none).  None = no TLS client identity (local import).
+    tls_peer_bce: str | None = None

@@ -18,7 +18,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -56,7 +56,7 @@ from piis_bridge.transfer.tables import (
     TransferEvent,
 )
 
-__all__ = ["TransferService", "TransferError", "DraftSink", "ReceiveOutcome", "draft_from_package"]
+__all__ = ["TransferService", "TransferError", "DraftSink", "ReceiveOutcome", "draft_from_package", "bce_of_certificate"]
 
 _log = get_logger("piis_bridge.transfer")
 
@@ -145,7 +145,8 @@ class TransferService:
 
     def __init__(self, sessions: sessionmaker, *, cpas_id: str, party: PackageParty,
                  signing_key: SigningKey | None, trust: TrustList, not_expressed_counts: bool = False,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+                 clock: Callable[[], datetime] = _utcnow, max_package_age: timedelta | None = timedelta(days=30),
+                 max_clock_skew: timedelta = timedelta(minutes=10)) -> None:
         if signing_key is not None and signing_key.bce != party.bce:
             raise TransferError(f"cpas {cpas_id}: the signing key is for BCE {signing_key.bce}, not {party.bce}")
         self.sessions = sessions
@@ -155,6 +156,8 @@ class TransferService:
         self.trust = trust
         self.not_expressed_counts = not_expressed_counts
         self.clock = clock
+        self.max_package_age = max_package_age
+        self.max_clock_skew = max_clock_skew
 
     # ------------------------------------------------------------------ helpers
 
@@ -392,8 +395,45 @@ class TransferService:
         return ReceiveOutcome("rejected", None, self._ack(status="rejected", package_id=None, reason=reason,
                                                           sender_bce=claimed), reason=reason)
 
-    def receive(self, envelope: bytes | str, deliver_draft: DraftSink | None = None) -> ReceiveOutcome:
+    def _freshness_problem(self, package: TransferPackage) -> str:
+        """Why a package never seen before is too old (or from the future) to be accepted, or "".
+
+        A validly signed package stays valid forever; without a window, an old package intercepted
+        or replayed from a backup would create a draft contract for a person who has since moved on.
+        """
+        if self.max_package_age is None:
+            return ""
+        now = _aware(self.clock())
+        created = _aware(package.created_at)
+        if created > now + self.max_clock_skew:
+            return (f"package {package.package_id} is dated {created:%Y-%m-%d %H:%M} UTC, in the future "
+                    f"(clocks differ by more than {int(self.max_clock_skew.total_seconds() // 60)} min)")
+        if now - created > self.max_package_age:
+            return (f"package {package.package_id} was created on {created:%Y-%m-%d}, more than "
+                    f"{self.max_package_age.days} days ago (freshness window, setting max_package_age_days); "
+                    "the sending CPAS must prepare a new package")
+        return ""
+
+    @staticmethod
+    def _tls_problem(package: TransferPackage, tls_peer_bce: str | None) -> str:
+        """Why the TLS client identity does not match the package's signer, or ""."""
+        if tls_peer_bce is None:
+            return ""
+        if not tls_peer_bce:
+            return ("the TLS client certificate names no BCE number (organizationIdentifier NTRBE-..., "
+                    "serialNumber or CN); it cannot be bound to the package's sender")
+        if tls_peer_bce != package.sender.bce:
+            return (f"the TLS client certificate is for BCE {tls_peer_bce} but the package is signed by BCE "
+                    f"{package.sender.bce}: a package is accepted only from its sender's own connection")
+        return ""
+
+    def receive(self, envelope: bytes | str, deliver_draft: DraftSink | None = None, *,
+                tls_peer_bce: str | None = None) -> ReceiveOutcome:
         """Verify, import once as a draft, and answer with a signed acknowledgement.
+
+        Besides the signature: the package must be fresh (``max_package_age``) unless it was received
+        before, and over mutual TLS the client certificate's BCE must be the signer's
+        (``tls_peer_bce``, from :func:`bce_of_certificate`).
 
         Idempotent on the package id: the same envelope again answers ``duplicate`` with the same
         draft; a different envelope under a known package id is rejected.  A draft is stored here
@@ -406,6 +446,11 @@ class TransferService:
             package = open_package(raw, self.trust, own_bce=self.party.bce)
         except EnvelopeError as exc:
             return self._reject(raw, digest, str(exc))
+        problem = self._tls_problem(package, tls_peer_bce)
+        if not problem and self.received(package.package_id) is None:
+            problem = self._freshness_problem(package)
+        if problem:
+            return self._reject(raw, digest, problem)
         conflict, finished = _retrying(lambda: self._import(package, raw, digest))
         if finished is not None:
             return finished
@@ -593,13 +638,16 @@ class TransferService:
 
     # -- sending side (old CPAS): receive the review --------------------------------------------------
 
-    def receive_assessment(self, envelope: bytes | str) -> ReceiveOutcome:
+    def receive_assessment(self, envelope: bytes | str, *, tls_peer_bce: str | None = None) -> ReceiveOutcome:
         raw = envelope.encode("ascii", "replace") if isinstance(envelope, str) else bytes(envelope)
         digest = hashlib.sha256(raw).hexdigest()
         try:
             message = open_assessment(raw, self.trust, own_bce=self.party.bce)
         except EnvelopeError as exc:
             return self._reject(raw, digest, str(exc))
+        if tls_peer_bce is not None and tls_peer_bce != message.assessor_bce:
+            return self._reject(raw, digest, f"the TLS client certificate is for BCE {tls_peer_bce or '(none)'} "
+                                             f"but the assessment is signed by BCE {message.assessor_bce}")
         with self.sessions.begin() as session:
             case = session.get(TransferCase, message.transfer_id)
             problem = ""
@@ -633,6 +681,31 @@ class TransferService:
     def assessment_of(self, case_id: str) -> TransferAssessment | None:
         case = self.get_case(case_id)
         return TransferAssessment.model_validate_json(case.assessment_json) if case.assessment_json else None
+
+
+def bce_of_certificate(peercert: dict[str, Any] | None) -> str | None:
+    """The BCE number a TLS client certificate names (``ssl.SSLSocket.getpeercert()`` form).
+
+    Looked up in the subject's organizationIdentifier (eIDAS ``NTRBE-0212345678``), serialNumber,
+    then commonName: the first value that is a checksum-valid BCE number.  None without a
+    certificate; "" when the certificate names no BCE number.
+    """
+    if not peercert:
+        return None
+    from piis_bridge.identifiers import IdentifierError, validate_bce
+
+    values: dict[str, list[str]] = {}
+    for rdn in peercert.get("subject", ()):
+        for name, value in rdn:
+            values.setdefault(str(name), []).append(str(value))
+    for name in ("organizationIdentifier", "2.5.4.97", "serialNumber", "commonName"):
+        for value in values.get(name, []):
+            candidate = value.strip().upper().removeprefix("NTRBE-").removeprefix("VATBE-")
+            try:
+                return validate_bce(candidate)
+            except IdentifierError:
+                continue
+    return ""
 
 
 def _retrying(step: Callable[[], Any], attempts: int = 6) -> Any:

@@ -14,6 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from piis_bridge.crypto import EncryptedText
 
 from piis_bridge.db import Base
 
@@ -38,9 +39,9 @@ class TransferCase(Base):
     eligibility_reason: Mapped[str] = mapped_column(Text, default="")
     rules: Mapped[str] = mapped_column(String(200), default="")
     state: Mapped[str] = mapped_column(String(30), index=True)
-    contract_json: Mapped[str] = mapped_column(Text, doc="The canonical contract when the move was detected")
+    contract_json: Mapped[str] = mapped_column(EncryptedText("transfer_case.contract_json"), doc="The canonical contract when the move was detected")
     package_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-    envelope: Mapped[str | None] = mapped_column(Text, nullable=True, doc="The signed package, resent as is")
+    envelope: Mapped[str | None] = mapped_column(EncryptedText("transfer_case.envelope"), nullable=True, doc="The signed package, resent as is")
     ack_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
     ack_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     remote_draft_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
@@ -80,8 +81,8 @@ class ReceivedPackage(Base):
     contract_id: Mapped[str] = mapped_column(String(120), doc="The old CPAS's contract id")
     state: Mapped[str] = mapped_column(String(30))
     envelope_sha256: Mapped[str] = mapped_column(String(64))
-    envelope: Mapped[str] = mapped_column(Text)
-    draft_json: Mapped[str | None] = mapped_column(Text, nullable=True, doc="The draft (status DRAFT), never active")
+    envelope: Mapped[str] = mapped_column(EncryptedText("transfer_received.envelope"))
+    draft_json: Mapped[str | None] = mapped_column(EncryptedText("transfer_received.draft_json"), nullable=True, doc="The draft (status DRAFT), never active")
     draft_contract_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     draft_ref: Mapped[str | None] = mapped_column(String(120), nullable=True, doc="Its id in our case system")
     ack_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)

@@ -135,17 +135,18 @@ def _format_of(name: str) -> str:
 
 
 def _parse(claimed: Any, settings: FiledropSettings) -> Any:
-    from piis_connectors.filedrop.readers import read_csv, read_xml
+    from piis_connectors.filedrop.readers import Limits, read_csv, read_xml
 
     with _lock:
         cached = _parsed.get(claimed.sha256)
     if cached is not None:
         return cached
+    limits = Limits(max_bytes=settings.max_file_bytes)
     if _format_of(claimed.name) == "xml":
-        result = read_xml(claimed.path, settings.xml_record_tag)
+        result = read_xml(claimed.path, settings.xml_record_tag, limits)
     else:
         required = [p for p in (_mapping("csv", settings.csv_mapping_file).record_id_path,) if p]
-        result = read_csv(claimed.path, required=required)
+        result = read_csv(claimed.path, required=required, limits=limits)
     with _lock:
         while len(_parsed) >= 4:
             _parsed.pop(next(iter(_parsed)))

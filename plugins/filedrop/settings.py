@@ -19,6 +19,9 @@ class FiledropSettings(BaseModel):
                                                  description="Accepted file types, by extension")
     settle_seconds: float = Field(default=5.0, ge=0, description="A file must be unchanged this long to be read")
     xml_record_tag: str = Field(default="contrat", min_length=1)
+    max_file_bytes: int = Field(default=128 * 1024 * 1024, gt=0,
+                                description="A larger export file is refused (failed/ with a report) before it is "
+                                            "read; XML is also limited in depth and record size while streaming")
     csv_mapping_file: str | None = Field(default=None, description="Replaces mappings/filedrop/csv_contract.yaml")
     xml_mapping_file: str | None = Field(default=None, description="Replaces mappings/filedrop/xml_contract.yaml")
     outgoing_drafts: bool = Field(

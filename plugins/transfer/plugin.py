@@ -16,6 +16,7 @@ tests, for two bridges at once), so nothing here is a process-wide singleton key
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -43,6 +44,7 @@ from piis_bridge.transfer import (
     review_task_item,
 )
 from piis_bridge.transfer import tables as _tables
+from piis_bridge.transfer.service import bce_of_certificate
 from piis_plugins.transfer.settings import TransferSettings
 
 __all__ = [
@@ -113,6 +115,7 @@ def service_for(cpas: CpasContext) -> TransferService:
         make_sessionmaker(_engine(url)), cpas_id=cpas.cpas_id,
         party=PackageParty(name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce),
         signing_key=key, trust=trust, not_expressed_counts=settings.not_expressed_counts_as_consent,
+        max_package_age=timedelta(days=settings.max_package_age_days),
     )
     with _lock:
         return _services.setdefault((cpas.cpas_id, url), service)
@@ -188,7 +191,8 @@ def piis_transfer_send(cpas: CpasContext, package: ExportedPackage, destination:
 @hookimpl
 def piis_transfer_import(cpas: CpasContext, package: Any) -> ReceiveOutcome:
     incoming = package if isinstance(package, IncomingPackage) else IncomingPackage(envelope=bytes(package))
-    return service_for(cpas).receive(incoming.envelope, deliver_draft=incoming.deliver_draft)
+    return service_for(cpas).receive(incoming.envelope, deliver_draft=incoming.deliver_draft,
+                                     tls_peer_bce=incoming.tls_peer_bce)
 
 
 # -- wiring used by the CLI, the pipeline and the tests ---------------------------------------------
@@ -236,14 +240,16 @@ def endpoint_for(host: Any, cpas_id: str, *, host_name: str | None = None, port:
     sink = draft_sink(host, cpas_id) if settings_for(ctx).draft_record_id or _has_case_system(host, cpas_id) else None
 
     def handle(body: bytes, peer: dict[str, Any]) -> HandlerResult:
-        outcome = host.transfer_import(cpas_id, IncomingPackage(envelope=body, deliver_draft=sink))
+        # Over mutual TLS the client certificate's BCE must be the package signer's (checked by the service).
+        outcome = host.transfer_import(cpas_id, IncomingPackage(envelope=body, deliver_draft=sink,
+                                                                tls_peer_bce=bce_of_certificate(peer.get("certificate"))))
         if not isinstance(outcome, ReceiveOutcome):
             raise TransferError("piis_transfer_import failed; see the plugin failures")
         return HandlerResult(outcome.status, outcome.ack_envelope)
 
     def handle_assessment(body: bytes, peer: dict[str, Any]) -> HandlerResult:
         service = service_for(ctx)
-        outcome = service.receive_assessment(body)
+        outcome = service.receive_assessment(body, tls_peer_bce=bce_of_certificate(peer.get("certificate")))
         if outcome.status == "accepted" and _has_case_system(host, cpas_id):
             _tell_assessment(host, cpas_id, service, outcome.package_id)
         return HandlerResult(outcome.status, outcome.ack_envelope)

@@ -45,6 +45,10 @@ class TransferSettings(BaseModel):
         default=None, description="Case-system record (an inbox dossier) that receives the review task of a "
                                   "received draft when the case system cannot create a draft contract")
     not_expressed_counts_as_consent: bool = Field(default=False, description="Legal-review switch Q-09 / C-06")
+    max_package_age_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="A package created longer ago than this (and never received before) is refused: a validly "
+                    "signed package must not create a draft years later (replay from a backup or an interception)")
     retries: int = Field(default=4, ge=0, le=20)
     backoff: float = Field(default=0.5, ge=0)
     timeout: float = Field(default=30.0, gt=0)

@@ -113,7 +113,7 @@ def test_a_code_the_vendor_does_not_have_is_reported_not_guessed(host, casesyste
     item, _ = draft_item("social-insertion-third-party")  # action domain LANGUAGE: no levensdomein for it
     (result,) = host.case_push("gent", [item])
     assert result.status == "failed"
-    assert "action_domains[0]: unknown code 'LANGUAGE' in code list 'domein'" in result.detail
+    assert "action_domains[0]: unknown code 'AAAAAAAA' in code list 'domein'" in result.detail
     assert casesystem_simulator.store.list_drafts() == []
 
 

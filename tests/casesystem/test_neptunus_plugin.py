@@ -232,7 +232,7 @@ def test_quarantined_record_replays_after_a_mapping_fix(casesystem_simulator, tm
     page = h.case_fetch_changes("gent", None, 1000)
     record = next(r for r in page.records if r.record_id == cid)
     quarantined = h.case_map_record("gent", record)
-    assert [p.reason.split(" (")[0] for p in quarantined.problems] == ["unknown code 'CULT' in code list 'domein'"]
+    assert [p.reason.split(" (")[0] for p in quarantined.problems] == ["unknown code 'AAAA' in code list 'domein'"]
     # the functional administrator adds the code and bumps the version: no code change, no restart
     local.write_text(shipped.replace("mapping_version: 1", "mapping_version: 2")
                      .replace("    INKOM: INCOME\n", "    INKOM: INCOME\n    CULT: LEISURE\n"), encoding="utf-8")

@@ -210,3 +210,26 @@ def test_a_row_of_another_cpas_is_refused_before_mapping(host, rows) -> None:
     problem = outcomes["FOREIGN-1"].problems[0]
     assert not outcomes["FOREIGN-1"].ok and problem.field == "cpas"
     assert problem.reason.startswith("belongs to CPAS BCE 0212345173 / INS 44021, not to cpas.brussel")
+
+
+def test_max_file_bytes_and_hostile_xml_go_to_failed_with_a_report(tmp_path, rows) -> None:
+    """The plugin's max_file_bytes setting refuses a large export before reading it; a DTD is refused."""
+    root = tmp_path / "drop"
+    cpas = {"brussel": {"name": "OCMW Brussel", "ins_code": "21004", "bce": "0212560454", "case_system": "filedrop",
+                        "federal": None, "transfer": None,
+                        "plugins": {"filedrop": {"directory": str(root), "settle_seconds": 1,
+                                                 "max_file_bytes": 2000}}}}
+    h = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "state"), plugins=[("filedrop", filedrop)],
+                   load_entrypoints=False, strict=True)
+    h.startup()
+    h.drop = DropDirectory(root, settle_seconds=1)
+    settle(write_csv(h.drop.incoming / "1-groot.csv", rows[:20]), offset=1)
+    settle(h.drop.incoming.joinpath("2-dtd.xml").write_text(
+        '<?xml version="1.0"?><!DOCTYPE export [<!ENTITY a "b">]><export><contrat><numero>&a;</numero>'
+        "</contrat></export>") and h.drop.incoming / "2-dtd.xml", offset=2)
+    settle(write_csv(h.drop.incoming / "3-klein.csv", rows[:2]), offset=3)
+    outcomes, _ = _run(h)
+    assert len(outcomes) == 2
+    big = json.loads((h.drop.failed / "1-groot.csv.report.json").read_text())
+    assert "exceeds the limit of 2000 bytes (max_file_bytes)" in big["reason"]
+    assert "DTD" in json.loads((h.drop.failed / "2-dtd.xml.report.json").read_text())["reason"]

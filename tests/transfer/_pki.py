@@ -49,14 +49,18 @@ class TestCA:
         )
         self.pem = _write(directory, name, self.cert, self.key)
 
-    def issue(self, stem: str, cn: str, *, server: bool, client: bool | None = None) -> Pem:
-        """A certificate for a server (SAN 127.0.0.1), a client, or a bridge that is both."""
+    def issue(self, stem: str, cn: str, *, server: bool, client: bool | None = None, bce: str | None = None) -> Pem:
+        """A certificate for a server (SAN 127.0.0.1), a client, or a bridge that is both; with *bce*,
+        the subject carries organizationIdentifier NTRBE-<bce> (how a CPAS certificate names its BCE)."""
         usages = ([ExtendedKeyUsageOID.SERVER_AUTH] if server else []) + (
             [ExtendedKeyUsageOID.CLIENT_AUTH] if (client if client is not None else not server) else [])
         key = ec.generate_private_key(ec.SECP256R1())
         now = datetime.now(timezone.utc)
+        subject = _name(cn) if bce is None else x509.Name([
+            x509.NameAttribute(NameOID.COMMON_NAME, cn),
+            x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, f"NTRBE-{bce}")])
         builder = (
-            x509.CertificateBuilder().subject_name(_name(cn)).issuer_name(self.cert.subject)
+            x509.CertificateBuilder().subject_name(subject).issuer_name(self.cert.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(minutes=5)).not_valid_after(now + timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

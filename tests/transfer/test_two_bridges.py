@@ -123,7 +123,7 @@ def bridges(tmp_path, monkeypatch):
         key = new_key(party.bce)
         (root / "signing.pem").write_bytes(_private_pem(key))
         (root / "signing.pub.pem").write_bytes(key.public_pem())
-        tls = ca.issue(f"{cpas_id}-bridge", f"bridge.{cpas_id}.test", server=True, client=True)
+        tls = ca.issue(f"{cpas_id}-bridge", f"bridge.{cpas_id}.test", server=True, client=True, bce=party.bce)
         sim = CaseSystemSimulator(SimulatorConfig(db_path=root / "neptunus.sqlite"), host="127.0.0.1", port=0).start()
         made[cpas_id] = {"root": root, "party": party, "tls": tls, "sim": sim}
     # Each bridge's own case system holds what it would in real life: Charleroi the contract, Liège an

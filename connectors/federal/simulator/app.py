@@ -51,6 +51,14 @@ StartResponse = Callable[..., Any]
 _YIELD_AT_MOST = 0.05  # seconds the batch worker waits for SOAP calls in progress before each slice
 
 
+class BodyRefused(Exception):
+    """A request body refused before or while reading it (status line + reason)."""
+
+    def __init__(self, status: str, text: str) -> None:
+        super().__init__(f"{status}: {text}")
+        self.status, self.text = status, text
+
+
 def _soap(body: etree._Element) -> bytes:
     env = etree.Element("{%s}Envelope" % SOAP_NS, nsmap={"soap": SOAP_NS})
     etree.SubElement(env, "{%s}Body" % SOAP_NS).append(body)
@@ -211,11 +219,37 @@ class SimulatorApp:
         expected = "Basic " + base64.b64encode(f"{self.basic_auth[0]}:{self.basic_auth[1]}".encode()).decode()
         return header == expected
 
-    def _read_body(self, environ: dict[str, Any]) -> bytes:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
+    def _read_body(self, environ: dict[str, Any], *, required: bool = False) -> bytes:
+        """The request body, refused *before or while* reading it, never after.
+
+        A missing Content-Length (chunked uploads) is refused when *required* (411), a negative or
+        non-numeric one always (400), one over ``max_request_bytes`` before the first byte is read
+        (413); the body is then read in 64 KiB slices up to the declared length only.
+        """
+        raw = environ.get("CONTENT_LENGTH")
+        if raw in (None, ""):
+            if required:
+                raise BodyRefused("411 Length Required", "a Content-Length header is required")
+            return b""
+        try:
+            length = int(str(raw).strip())
+        except ValueError:
+            raise BodyRefused("400 Bad Request", "Content-Length is not a number") from None
+        if length < 0:
+            raise BodyRefused("400 Bad Request", "Content-Length is negative")
         if length > self.max_request_bytes:
-            raise UnsafeXmlError(f"request of {length} bytes exceeds the limit")
-        return environ["wsgi.input"].read(length)
+            raise BodyRefused("413 Payload Too Large",
+                              f"request of {length} bytes exceeds the limit of {self.max_request_bytes} bytes")
+        stream = environ["wsgi.input"]
+        parts: list[bytes] = []
+        left = length
+        while left > 0:
+            chunk = stream.read(min(left, 65536))
+            if not chunk:
+                raise BodyRefused("400 Bad Request", "the body is shorter than its Content-Length")
+            parts.append(chunk)
+            left -= len(chunk)
+        return b"".join(parts)
 
     def _take_fault(self) -> tuple[str, float] | None:
         if not self._faults_maybe:  # no store lock for nothing (the batch worker holds it while evaluating)
@@ -233,9 +267,11 @@ class SimulatorApp:
     def _soap_call(self, environ: dict[str, Any], start_response: StartResponse) -> list[bytes]:
         xml = "text/xml; charset=utf-8"
         try:
-            body = self._read_body(environ)
-        except UnsafeXmlError as exc:
-            return self._respond(start_response, "413 Payload Too Large", _fault("Client", str(exc), "-000050"), xml)
+            body = self._read_body(environ, required=True)
+        except BodyRefused as exc:
+            environ["piis.close_connection"] = True  # the unread body must not be taken for a request
+            return self._respond(start_response, exc.status, _fault("Client", exc.text, "-000050"), xml,
+                                 [("Connection", "close")])
         fault = self._take_fault()
         kind, delay = fault if fault else ("", 0.0)
         if kind == "unavailable":
@@ -603,7 +639,12 @@ class SimulatorApp:
 
     # ------------------------------------------------------------------ admin
     def _admin(self, environ: dict[str, Any], method: str, path: str, start_response: StartResponse) -> list[bytes]:
-        body = orjson.loads(self._read_body(environ) or b"{}") if method in ("POST", "PUT") else {}
+        try:
+            body = orjson.loads(self._read_body(environ) or b"{}") if method in ("POST", "PUT") else {}
+        except BodyRefused as exc:
+            environ["piis.close_connection"] = True
+            return self._respond(start_response, exc.status, orjson.dumps({"error": exc.text}), "application/json",
+                                 [("Connection", "close")])
         name = path.removeprefix("/admin/").strip("/")
         try:
             result = self.admin(method, name, body, environ.get("QUERY_STRING", ""))

@@ -8,7 +8,6 @@ Binds to 127.0.0.1 only.
 
 from __future__ import annotations
 
-import io
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -18,6 +17,26 @@ from typing import Any
 from piis_connectors.federal.simulator.app import PORT_PATH, SimulatorApp
 
 __all__ = ["SimulatorServer", "start_simulator"]
+
+
+class _BoundedInput:
+    """wsgi.input that never reads past the declared Content-Length (nothing when it is absent,
+    negative or not a number)."""
+
+    def __init__(self, rfile: Any, declared: str | None) -> None:
+        self._rfile = rfile
+        try:
+            self.left = max(0, int(declared)) if declared else 0
+        except ValueError:
+            self.left = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        size = self.left if size is None or size < 0 else min(size, self.left)
+        data = self._rfile.read(size)
+        self.left -= len(data)
+        return data
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -32,13 +51,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _run(self) -> None:
         path, _, query = self.path.partition("?")
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        # The body is not read here: the app reads it through a reader bounded by the declared
+        # length, after checking that length (a limit is enforced before reading, not after).
+        declared = self.headers.get("Content-Length")
+        body = _BoundedInput(self.rfile, declared)
         environ = {
             "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
-            "CONTENT_LENGTH": str(len(body)), "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "CONTENT_LENGTH": declared or "", "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "SERVER_NAME": self.server.server_address[0], "SERVER_PORT": str(self.server.server_address[1]),
-            "SERVER_PROTOCOL": self.request_version, "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr,
+            "SERVER_PROTOCOL": self.request_version, "wsgi.input": body, "wsgi.errors": sys.stderr,
             "wsgi.url_scheme": getattr(self.server, "scheme", "http"), "wsgi.version": (1, 0), "wsgi.multithread": True,
             "wsgi.multiprocess": False, "wsgi.run_once": False,
         }
@@ -51,6 +72,8 @@ class _Handler(BaseHTTPRequestHandler):
 
         chunks = self.server.app(environ, start_response)  # type: ignore[attr-defined]
         data = b"".join(chunks)
+        if environ.get("piis.close_connection") or body.left:
+            self.close_connection = True  # an unread body would be parsed as the next request
         status, headers = status_headers
         try:
             self.send_response(int(status.split(" ", 1)[0]), status.split(" ", 1)[1])
