@@ -1,0 +1,92 @@
+"""The console's own tables: accounts, sessions, login attempts and the append-only audit log.
+
+Why in the application database: the console reads the pipeline's tables there, and an operator's
+action (a replay, a dismissal) must be recorded in the same database as the state it changes, so an
+auditor finds both together.  The audit table refuses UPDATE and DELETE at the database itself (a
+trigger on SQLite and PostgreSQL, migration ``0017_console_audit``), not only in this code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from piis_bridge.db import Base
+from piis_bridge.pipeline.models import _UTC, WorkItem, utcnow
+
+__all__ = ["ConsoleUser", "ConsoleSession", "LoginAttempt", "AuditEntry", "ROLES", "ALL_CPAS"]
+
+ROLES = ("admin", "operator", "viewer")
+ALL_CPAS = "*"  # a user scoped to every configured CPAS (an IT partner's administrator)
+
+
+class ConsoleUser(Base):
+    """A person who may open the console: one role, scoped to a list of CPAS ids (or ``*``)."""
+
+    __tablename__ = "console_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(120), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+    # argon2id hash (argon2-cffi); NULL for an account that only logs in through OpenID Connect.
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16))
+    cpas_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(2), default="fr")
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class ConsoleSession(Base):
+    """A server-side session.  Only the SHA-256 of the cookie's token is stored; revoking = a timestamp."""
+
+    __tablename__ = "console_session"
+    __table_args__ = (Index("ix_console_session_user", "user_id"),)
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(token) hex
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"))
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    client: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(_UTC())
+    revoked_at: Mapped[datetime | None] = mapped_column(_UTC())
+
+
+class LoginAttempt(Base):
+    """One login attempt, for rate limiting across every console process (not a per-process counter)."""
+
+    __tablename__ = "console_login_attempt"
+    __table_args__ = (Index("ix_console_login_attempt_user_at", "username", "at"),
+                      Index("ix_console_login_attempt_client_at", "client", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(120))
+    client: Mapped[str] = mapped_column(String(64))
+    success: Mapped[bool] = mapped_column(Boolean)
+    at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+
+class AuditEntry(Base):
+    """Who did what, when, to what, and why.  Rows are only ever inserted (database triggers refuse the rest)."""
+
+    __tablename__ = "console_audit"
+    __table_args__ = (Index("ix_console_audit_at", "at"), Index("ix_console_audit_cpas_at", "cpas_id", "at"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(120))
+    action: Mapped[str] = mapped_column(String(40))
+    cpas_id: Mapped[str | None] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    reason: Mapped[str] = mapped_column(Text, default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# The dossier history looks a dossier's pulled versions up by (CPAS, record id); the pipeline's own
+# indexes lead with the run.  Declared here (migration 0018) because only the console needs it.
+Index("ix_console_sync_item_record", WorkItem.cpas_id, WorkItem.record_id)
