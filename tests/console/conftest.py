@@ -14,7 +14,7 @@ from piis_bridge.config import Settings
 from piis_bridge.console import accounts
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.migrations import upgrade_database
-from tests.pipeline.conftest import make_settings
+from tests.pipeline.conftest import make_settings, pg_url  # noqa: F401 - fixture
 
 PASSWORD = "correct horse battery"
 NISS = "85073003328"  # valid check digits (the examples' beneficiary)
