@@ -14,7 +14,7 @@ STATUS_WORDS = [N_("running"), N_("finished"), N_("failed"), N_("open"), N_("rep
                 N_("pending"), N_("done"), N_("quarantined"), N_("skipped"), N_("leased"), N_("accepted"),
                 N_("refused"), N_("partially_accepted"), N_("blocked"), N_("superseded"), N_("built"), N_("sent"),
                 N_("sending"), N_("submitted"), N_("answered"), N_("waiting"), N_("reconciled"), N_("unsupported"),
-                N_("pulled"), N_("pulling"), N_("none"), N_("overdue"), N_("due"), N_("met"), N_("upcoming")]
+                N_("pulled"), N_("pulling"), N_("none"), N_("overdue"), N_("due"), N_("met"), N_("upcoming"), N_("info"), N_("missed")]
 ROLES = [N_("admin"), N_("operator"), N_("viewer")]
 TRIGGERS = [N_("nightly"), N_("manual"), N_("replay"), N_("statement")]
 ACTIONS = [N_("login"), N_("login_failed"), N_("logout"), N_("dismiss"), N_("reveal"), N_("consent"),

@@ -21,7 +21,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import String, and_, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from piis_bridge.identifiers import mask_niss
+from piis_bridge.identifiers import is_valid_niss, mask_niss
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.logging import redact
 from piis_bridge.pipeline.models import (
@@ -425,6 +425,9 @@ def dossier_history(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: s
         FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id).order_by(FormEntry.id.desc()).limit(limit))]
     if niss is None and ledger:
         niss = ledger[0].niss_masked
+    if niss is None and versions:
+        found = _find_niss(_loads(s.scalar(select(WorkItem.payload).where(WorkItem.id == versions[0].item_id))))
+        niss = mask_niss(found) if found else None
     quarantine = [_q_row(q) for q in s.scalars(select(QuarantineEntry).where(
         QuarantineEntry.cpas_id == cpas_id, QuarantineEntry.record_id == record_id).order_by(QuarantineEntry.id.desc())
         .limit(limit))]
@@ -433,8 +436,23 @@ def dossier_history(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: s
     return DossierHistory(cpas_id, record_id, niss, versions, forms, ledger, pushes, quarantine, transfers)
 
 
+def _find_niss(value: Any) -> str | None:
+    """The first valid NISS in a stored record (the vendor's field names are the plugin's business)."""
+    if isinstance(value, str):
+        return value if len(value) == 11 and value.isdigit() and is_valid_niss(value) else None
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, list):
+        for v in value:
+            found = _find_niss(v)
+            if found:
+                return found
+    return None
+
+
 def dossier_niss(s: Session, cpas_ids: Sequence[str], cpas_id: str, record_id: str) -> str | None:
-    """The unmasked NISS of a dossier in scope (for the audited reveal only)."""
+    """The unmasked NISS of a dossier in scope (for the audited reveal only): from its latest federal
+    form, else its ledger entry, else the latest source record pulled."""
     if cpas_id not in cpas_ids:
         return None
     for (payload,) in s.execute(select(Effect.payload).where(Effect.cpas_id == cpas_id, Effect.record_id == record_id,
@@ -442,8 +460,13 @@ def dossier_niss(s: Session, cpas_ids: Sequence[str], cpas_id: str, record_id: s
         data = _loads(payload)
         if isinstance(data, dict) and data.get("niss"):
             return str(data["niss"])
-    return s.scalar(select(FormEntry.niss).where(FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id)
+    niss = s.scalar(select(FormEntry.niss).where(FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id)
                     .order_by(FormEntry.id.desc()).limit(1))
+    if niss:
+        return niss
+    payload = s.scalar(select(WorkItem.payload).where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == record_id)
+                       .order_by(WorkItem.id.desc()).limit(1))
+    return _find_niss(_loads(payload))
 
 
 def item_payload(s: Session, cpas_ids: Sequence[str], item_id: int) -> tuple[str, str, str] | None:
