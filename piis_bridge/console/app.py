@@ -126,6 +126,7 @@ def _env(lang: str) -> Environment:
     env.filters["duration"] = _duration
     env.filters["money"] = lambda v: "" if v is None else f"{v / 100:,.2f} €".replace(",", " ").replace(".", ",")
     env.globals["lang"] = lang
+    env.globals["query"] = _query
     return env
 
 
@@ -158,7 +159,7 @@ def _render(request: Request, name: str, who: accounts.Principal | None, status_
     if lang not in st.envs:
         st.envs[lang] = _env(lang)
     html = st.envs[lang].get_template(name).render(request=request, who=who, path=request.url.path,
-                                                   query=_query, **ctx)
+                                                   **ctx)
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -525,6 +526,7 @@ def audit_page(request: Request) -> Response:
     page = _int(request.query_params.get("page"))
     rows, total = _audit_rows(request, who, queries.PAGE_SIZE, (page - 1) * queries.PAGE_SIZE)
     return _render(request, "audit.html", who, page=queries.Page(rows, page, queries.PAGE_SIZE, total))
+
 
 
 def audit_csv(request: Request) -> Response:

@@ -11,16 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piis_bridge.db import Base
-from piis_bridge.pipeline.models import _UTC, WorkItem, utcnow
+from piis_bridge.ledger.models import FormEntry
+from piis_bridge.pipeline.models import _UTC, Effect, QuarantineEntry, WorkItem, utcnow
 
-__all__ = ["ConsoleUser", "ConsoleSession", "LoginAttempt", "AuditEntry", "ROLES", "ALL_CPAS"]
+__all__ = ["ConsoleUser", "ConsoleSession", "LoginAttempt", "AuditEntry", "ROLES", "ALL_CPAS", "AGENDA_DUE_SQL"]
 
 ROLES = ("admin", "operator", "viewer")
-ALL_CPAS = "*"  # a user scoped to every configured CPAS (an IT partner's administrator)
+ALL_CPAS = "*"
+AGENDA_DUE_SQL = 'substr("key", length("key") - 9, 10)'  # a user scoped to every configured CPAS (an IT partner's administrator)
 
 
 class ConsoleUser(Base):
@@ -87,6 +89,13 @@ class AuditEntry(Base):
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
 
 
-# The dossier history looks a dossier's pulled versions up by (CPAS, record id); the pipeline's own
-# indexes lead with the run.  Declared here (migration 0018) because only the console needs it.
-Index("ix_console_sync_item_record", WorkItem.cpas_id, WorkItem.record_id)
+# Indexes only the console's pages need (migration 0018), on the pipeline's and the ledger's tables:
+# the pipeline's own indexes lead with the run or the claim, the console asks per CPAS.  Measured by
+# benchmarks/bench_console.py (docs/console.md); each costs the pipeline one more index write per row.
+Index("ix_console_sync_item_record", WorkItem.cpas_id, WorkItem.record_id)  # dossier history
+Index("ix_console_sync_item_run_cpas", WorkItem.run_id, WorkItem.cpas_id, WorkItem.state)  # overview, run page
+Index("ix_console_sync_effect_run_cpas", Effect.run_id, Effect.cpas_id, Effect.kind, Effect.state, Effect.answer)
+# the agenda in due-date order: a deadline alert's key ends with its due date (alert:<dossier>:...:<date>)
+Index("ix_console_sync_effect_due", Effect.kind, text(AGENDA_DUE_SQL))
+Index("ix_console_quarantine_cpas_status", QuarantineEntry.cpas_id, QuarantineEntry.status, QuarantineEntry.id)
+Index("ix_console_ledger_cpas_created", FormEntry.cpas_id, FormEntry.created_at, FormEntry.kind)

@@ -18,9 +18,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import String, and_, cast, exists, func, or_, select
+from sqlalchemy import String, and_, cast, exists, func, literal_column, or_, select
 from sqlalchemy.orm import Session
 
+from piis_bridge.console.models import AGENDA_DUE_SQL
 from piis_bridge.identifiers import is_valid_niss, mask_niss
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.logging import redact
@@ -40,20 +41,28 @@ __all__ = [
 
 T = TypeVar("T")
 PAGE_SIZE = 50
+COUNT_CAP = 10_000
 QUARANTINE_STATUSES = ("open", "replayed", "dismissed")
 OPEN_FORM_STATES = ("pending", "sending", "submitted")
+# the ledger statuses the overview counts: what still needs someone (accepted forms are the bulk, and
+# counting them on every visit would cost more than the page; the forms ledger page filters them)
+LEDGER_TO_WATCH = ("built", "sent", "refused", "blocked", "partially_accepted")
 
 
 @dataclass(frozen=True)
 class Page(Generic[T]):
+    """One page of a list.  ``total`` is exact up to :data:`COUNT_CAP`; beyond, ``capped`` is true
+    (counting a million ledger rows on every page view would cost more than the page itself)."""
+
     items: list[T]
     page: int
     size: int
     total: int
+    capped: bool = False
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.size))
+        return max(1, -(-min(self.total, COUNT_CAP) // self.size))
 
     @property
     def has_next(self) -> bool:
@@ -64,11 +73,17 @@ class Page(Generic[T]):
         return self.page > 1
 
 
-def _page(s: Session, stmt: Any, count_stmt: Any, page: int, size: int = PAGE_SIZE) -> tuple[list[Any], int, int]:
-    page = max(1, page)
-    total = s.scalar(count_stmt) or 0
+def _page(s: Session, stmt: Any, key: Any, cond: Sequence[Any], page: int,
+          size: int = PAGE_SIZE) -> tuple[list[Any], int, int]:
+    """Rows of one page, the page number and the count of matching rows (at most ``COUNT_CAP + 1``)."""
+    page = min(max(1, page), COUNT_CAP // size)
+    total = s.scalar(select(func.count()).select_from(select(key).where(*cond).limit(COUNT_CAP + 1).subquery())) or 0
     rows = list(s.execute(stmt.limit(size).offset((page - 1) * size)))
     return rows, page, total
+
+
+def _mk(items: list[Any], page: int, total: int, size: int = PAGE_SIZE) -> Page[Any]:
+    return Page(items, page, size, min(total, COUNT_CAP), total > COUNT_CAP)
 
 
 def _loads(text: str | None) -> Any:
@@ -136,8 +151,8 @@ def overview(s: Session, cpas_ids: Sequence[str]) -> list[CpasOverview]:
                     .group_by(Effect.state, Effect.answer)):
                 label = (answer or state).lower() if state == "answered" else state
                 forms[label] = forms.get(label, 0) + n
-        ledger = dict(s.execute(select(FormEntry.status, func.count()).where(FormEntry.cpas_id == cpas)
-                                .group_by(FormEntry.status)).all())
+        ledger = dict(s.execute(select(FormEntry.status, func.count()).where(
+            FormEntry.cpas_id == cpas, FormEntry.status.in_(LEDGER_TO_WATCH)).group_by(FormEntry.status)).all())
         open_q = s.scalar(select(func.count()).select_from(QuarantineEntry).where(
             QuarantineEntry.status == "open", QuarantineEntry.cpas_id == cpas)) or 0
         circuits = [(r.remote, r.opened_until) for r in s.execute(
@@ -187,9 +202,9 @@ def list_runs(s: Session, cpas_ids: Sequence[str], *, status: str | None = None,
     if until:
         cond.append(SyncRun.started_at < datetime.combine(until + timedelta(days=1), datetime.min.time()))
     stmt = select(SyncRun).where(*cond).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-    rows, page, total = _page(s, stmt, select(func.count()).select_from(SyncRun).where(*cond), page)
-    return Page([RunRow(r.id, r.trigger, r.status, [c for c in r.cpas_ids if c in cpas_ids], r.started_at,
-                        r.finished_at) for (r,) in rows], page, PAGE_SIZE, total)
+    rows, page, total = _page(s, stmt, SyncRun.id, cond, page)
+    return _mk([RunRow(r.id, r.trigger, r.status, [c for c in r.cpas_ids if c in cpas_ids], r.started_at,
+                       r.finished_at) for (r,) in rows], page, total)
 
 
 @dataclass(frozen=True)
@@ -293,8 +308,8 @@ def list_quarantine(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = N
     if run_id:
         cond.append(QuarantineEntry.run_id == run_id)
     stmt = select(QuarantineEntry).where(*cond).order_by(QuarantineEntry.id.desc())
-    rows, page, total = _page(s, stmt, select(func.count()).select_from(QuarantineEntry).where(*cond), page)
-    return Page([_q_row(q) for (q,) in rows], page, PAGE_SIZE, total)
+    rows, page, total = _page(s, stmt, QuarantineEntry.id, cond, page)
+    return _mk([_q_row(q) for (q,) in rows], page, total)
 
 
 def quarantine_detail(s: Session, cpas_ids: Sequence[str], entry_id: int) -> QuarantineDetail | None:
@@ -519,8 +534,8 @@ def list_ledger(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None,
     if code:
         cond.append(cast(FormEntry.errors, String).contains(f'"{code}"', autoescape=True))
     stmt = select(FormEntry).where(*cond).order_by(FormEntry.id.desc())
-    rows, page, total = _page(s, stmt, select(func.count()).select_from(FormEntry).where(*cond), page)
-    return Page([_ledger_row(f) for (f,) in rows], page, PAGE_SIZE, total)
+    rows, page, total = _page(s, stmt, FormEntry.id, cond, page)
+    return _mk([_ledger_row(f) for (f,) in rows], page, total)
 
 
 @dataclass(frozen=True)
@@ -558,7 +573,7 @@ def _transfers(s: Session, cpas_ids: Sequence[str], *, extra: list[Any] | None =
     cond = [TransferCase.cpas_id.in_(list(cpas_ids)), *(extra or [])]
     stmt = select(TransferCase).where(*cond).order_by(TransferCase.updated_at.desc())
     if page is not None:
-        rows, page, total = _page(s, stmt, select(func.count()).select_from(TransferCase).where(*cond), page)
+        rows, page, total = _page(s, stmt, TransferCase.case_id, cond, page)
         cases = [c for (c,) in rows]
     else:
         cases = list(s.scalars(stmt.limit(PAGE_SIZE)))
@@ -573,7 +588,7 @@ def _transfers(s: Session, cpas_ids: Sequence[str], *, extra: list[Any] | None =
                                c.residence_change_date, c.legal_end_date, consent.consent if consent else None,
                                consent.recorded_by if consent else None, c.package_id, c.ack_status, c.updated_at,
                                events))
-    return Page(out, page, PAGE_SIZE, total) if page is not None else out
+    return _mk(out, page, total) if page is not None else out
 
 
 def list_transfers(s: Session, cpas_ids: Sequence[str], *, state: str | None = None, page: int = 1) -> Page[TransferRow]:
@@ -597,9 +612,9 @@ ReviewItem = ReceivedRow
 def list_received(s: Session, cpas_ids: Sequence[str], page: int = 1) -> Page[ReceivedRow]:
     cond = [ReceivedPackage.cpas_id.in_(list(cpas_ids))]
     stmt = select(ReceivedPackage).where(*cond).order_by(ReceivedPackage.received_at.desc())
-    rows, page, total = _page(s, stmt, select(func.count()).select_from(ReceivedPackage).where(*cond), page)
-    return Page([ReceivedRow(r.package_id, r.cpas_id, r.sender_name, r.contract_id, r.state, r.draft_ref,
-                             r.received_at) for (r,) in rows], page, PAGE_SIZE, total)
+    rows, page, total = _page(s, stmt, ReceivedPackage.package_id, cond, page)
+    return _mk([ReceivedRow(r.package_id, r.cpas_id, r.sender_name, r.contract_id, r.state, r.draft_ref,
+                            r.received_at) for (r,) in rows], page, total)
 
 
 # ============================================================================================ agenda
@@ -627,16 +642,15 @@ def list_agenda(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None,
     The due date is the key's last ten characters (``alert:<dossier>:<rule>:<label>:<date>``)."""
     scope = [c for c in cpas_ids if not cpas or c == cpas]
     cond = [Effect.kind == "push", Effect.cpas_id.in_(scope), Effect.key.like("alert:%")]
-    due = func.substr(Effect.key, func.length(Effect.key) - 9, 10)
-    stmt = select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state).where(*cond).order_by(
-        due, Effect.id)
-    page = max(1, page)
-    total = s.scalar(select(func.count()).select_from(Effect).where(*cond)) or 0
+    # the very expression of the index ix_console_sync_effect_due, so the database reads it in order
+    due = literal_column(AGENDA_DUE_SQL.replace('"key"', 'sync_effect."key"'))
+    stmt = select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state).where(*cond).order_by(due)
+    rows, page, total = _page(s, stmt, Effect.id, cond, page, size)
     out = []
-    for r in s.execute(stmt.limit(size).offset((page - 1) * size)):
+    for r in rows:
         p = _loads(r.payload) or {}
         data = p.get("data") or {}
         due_value = date.fromisoformat(p["due"]) if p.get("due") else None
         out.append(AgendaRow(r.cpas_id, r.record_id, str(data.get("rule", "")), str(redact(p.get("title", ""))),
                              due_value, str(data.get("status", "")), r.state))
-    return Page(out, page, size, total)
+    return _mk(out, page, total, size)
