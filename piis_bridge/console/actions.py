@@ -19,7 +19,7 @@ from piis_bridge.console.accounts import Principal
 from piis_bridge.console.audit import record
 from piis_bridge.pipeline.models import QuarantineEntry
 
-__all__ = ["ActionError", "replay", "dismiss", "reveal_niss", "MIN_REASON"]
+__all__ = ["ActionError", "replay", "dismiss", "reveal_niss", "record_consent", "MIN_REASON", "CONSENT_STATES"]
 
 MIN_REASON = 5
 
@@ -84,3 +84,41 @@ def reveal_niss(s: Session, who: Principal, cpas_id: str, record_id: str, reason
     record(s, actor=who.username, action="reveal", cpas_id=cpas_id, target=f"dossier {record_id}", reason=reason)
     s.commit()
     return niss
+
+
+CONSENT_STATES = ("awaiting_consent", "consent_given", "package_built")
+
+
+def record_consent(sessions: Any, settings: Any, who: Principal, case_id: str, consent: str, channel: str,
+                   note: str) -> str | None:
+    """Record the person's answer on a transfer case through the transfer service (append-only, R-TRF-05).
+
+    Only GIVEN and REFUSED are offered here: what NOT_EXPRESSED means depends on the CPAS's legal
+    review switch (Q-09), which the transfer plugin applies; the console does not guess it.
+    Returns the case's new state, or None when the case is not in the user's scope."""
+    from piis_bridge.model.enums import Consent
+    from piis_bridge.transfer.envelope import TrustList
+    from piis_bridge.transfer.package import PackageParty
+    from piis_bridge.transfer.service import TransferService
+    from piis_bridge.transfer.tables import TransferCase
+
+    note = _reason(note)
+    if consent not in ("GIVEN", "REFUSED") or not channel.strip():
+        raise ActionError("consent_invalid")
+    with sessions() as s:
+        case = s.get(TransferCase, case_id)
+        if case is None or case.cpas_id not in who.cpas_ids:
+            return None
+        cpas_id = case.cpas_id
+    cfg = settings.cpas[cpas_id]
+    service = TransferService(sessions, cpas_id=cpas_id, signing_key=None, trust=TrustList(),
+                              party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce))
+    try:
+        case = service.record_consent(case_id, Consent(consent), by=who.username, channel=channel.strip(), note=note)
+    except (ValueError, RuntimeError) as exc:  # InvalidTransition / TransferError: the state does not allow it
+        raise ActionError("consent_refused_by_state") from exc
+    with sessions() as s:
+        record(s, actor=who.username, action="consent", cpas_id=cpas_id, target=f"transfer {case_id}", reason=note,
+               detail={"consent": consent, "channel": channel.strip(), "state": case.state})
+        s.commit()
+    return case.state

@@ -475,7 +475,26 @@ def transfers_page(request: Request) -> Response:
         cases = queries.list_transfers(s, who.cpas_ids, state=_opt(request, "state"),
                                        page=_int(request.query_params.get("page")))
         received = queries.list_received(s, who.cpas_ids, page=_int(request.query_params.get("rpage")))
-    return _render(request, "transfers.html", who, cases=cases, received=received)
+    return _render(request, "transfers.html", who, cases=cases, received=received,
+                   consent_states=actions.CONSENT_STATES)
+
+
+async def transfer_consent(request: Request) -> Response:
+    who = _need(request)
+    form = await _form_checked(request, who)
+    _need_actor(who)
+    if form.get("confirm") != "yes":
+        raise HTTPException(400, "confirmation missing")
+    st = _state(request)
+    try:
+        state = actions.record_consent(st.sessions, st.settings, who, request.path_params["case_id"],
+                                       str(form.get("consent", "")), str(form.get("channel", "")),
+                                       str(form.get("reason", "")))
+    except actions.ActionError as exc:
+        raise HTTPException(400, str(exc)) from None
+    if state is None:
+        raise HTTPException(404)
+    return RedirectResponse("/transfers", status_code=303)
 
 
 def agenda_page(request: Request) -> Response:
@@ -584,6 +603,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette
         Route("/dossiers/{cpas}/{record_id}/versions/{item_id:int}", version_report_partial),
         Route("/forms", forms_page),
         Route("/transfers", transfers_page),
+        Route("/transfers/{case_id}/consent", transfer_consent, methods=["POST"]),
         Route("/agenda", agenda_page),
         Route("/agenda.csv", agenda_csv),
         Route("/agenda.ics", agenda_ics),

@@ -212,3 +212,32 @@ def test_refused_forms_show_the_federal_code_and_its_meaning(client_for, seeded)
     assert "-300020" in page and "NISS not integrated" in page and "quality code" in page
     assert "G1" in page
     assert "G1" not in c.get("/forms?status=accepted").text
+
+
+def test_consent_recorded_through_the_transfer_service_and_audited(client_for, seeded, console_env) -> None:
+    from datetime import date, datetime, timezone
+
+    from piis_bridge.transfer.tables import ConsentRecord, TransferCase
+
+    _, sessions = console_env
+    now = datetime.now(timezone.utc)
+    with sessions() as s:
+        s.add(TransferCase(case_id="case-1", cpas_id="gent", contract_id="G1", record_id="G1", to_ins_code="21004",
+                           residence_change_date=date(2026, 11, 2), eligibility="eligible", state="awaiting_consent",
+                           contract_json="{}", created_at=now, updated_at=now))
+        s.commit()
+    form = {"consent": "GIVEN", "channel": "in person", "reason": "signed form in the file", "confirm": "yes"}
+    viewer = client_for("vera")
+    assert 'action="/transfers/case-1/consent"' not in viewer.get("/transfers").text
+    assert viewer.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(viewer)}).status_code == 403
+    other = client_for("anton")
+    assert other.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(other)}).status_code == 404
+    c = client_for("olivier")
+    assert 'action="/transfers/case-1/consent"' in c.get("/transfers").text
+    r = c.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(c)})
+    assert r.status_code == 200 and "consent_given" in r.text
+    with sessions() as s:
+        [rec] = s.scalars(select(ConsentRecord))
+        assert (rec.consent, rec.recorded_by, rec.channel) == ("GIVEN", "olivier", "in person")
+    [row] = _audit(sessions, "consent")
+    assert row.cpas_id == "gent" and row.target == "transfer case-1" and row.detail["state"] == "consent_given"
