@@ -82,7 +82,7 @@ def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
             dict(key=f"form:{CPAS[n % 4]}:{uuid.UUID(int=n)}", kind="form", run_id=last, cpas_id=CPAS[n % 4],
                  record_id=f"D{n:07d}", state="answered", answer="ACCEPTED", payload_type="piis_bridge.forms:FederalForm",
                  payload=json.dumps({"niss": NISS, "dossier": f"D{n:07d}"}), attempts=1, created_at=now, updated_at=now),
-            dict(key=f"alert:D{n:07d}:R-EVA-01:abcd1234:{(now + timedelta(days=n % 400 - 100)).date()}", kind="push",
+            dict(key=f"push:{CPAS[n % 4]}:alert:D{n:07d}:R-EVA-01:abcd1234:{(now + timedelta(days=n % 400 - 100)).date()}", kind="push",
                  run_id=last, cpas_id=CPAS[n % 4], record_id=f"D{n:07d}", state="done", answer=None, payload_type="x:PushItem",
                  payload=json.dumps({"title": "next evaluation due", "due": str((now + timedelta(days=n % 400 - 100)).date()),
                                      "data": {"rule": "R-EVA-01", "status": "pending"}}),

@@ -95,7 +95,7 @@ class AuditEntry(Base):
 Index("ix_console_sync_item_record", WorkItem.cpas_id, WorkItem.record_id)  # dossier history
 Index("ix_console_sync_item_run_cpas", WorkItem.run_id, WorkItem.cpas_id, WorkItem.state)  # overview, run page
 Index("ix_console_sync_effect_run_cpas", Effect.run_id, Effect.cpas_id, Effect.kind, Effect.state, Effect.answer)
-# the agenda in due-date order: a deadline alert's key ends with its due date (alert:<dossier>:...:<date>)
+# the agenda in due-date order: a deadline alert's key ends with its due date (push:<cpas>:alert:...:<date>)
 Index("ix_console_sync_effect_due", Effect.kind, text(AGENDA_DUE_SQL))
 Index("ix_console_quarantine_cpas_status", QuarantineEntry.cpas_id, QuarantineEntry.status, QuarantineEntry.id)
 Index("ix_console_ledger_cpas_created", FormEntry.cpas_id, FormEntry.created_at, FormEntry.kind)

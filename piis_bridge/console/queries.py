@@ -639,9 +639,10 @@ def list_agenda(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None,
                 size: int = PAGE_SIZE) -> Page[AgendaRow]:
     """The legal deadlines the pipeline computed (its deadline alerts), earliest (overdue) first.
 
-    The due date is the key's last ten characters (``alert:<dossier>:<rule>:<label>:<date>``)."""
+    The due date is the key's last ten characters (``push:<cpas>:alert:<dossier>:<rule>:<label>:<date>``,
+    ``piis_bridge.pipeline.stages``)."""
     scope = [c for c in cpas_ids if not cpas or c == cpas]
-    cond = [Effect.kind == "push", Effect.cpas_id.in_(scope), Effect.key.like("alert:%")]
+    cond = [Effect.kind == "push", Effect.cpas_id.in_(scope), Effect.key.like("push:%:alert:%")]
     # the very expression of the index ix_console_sync_effect_due, so the database reads it in order
     due = literal_column(AGENDA_DUE_SQL.replace('"key"', 'sync_effect."key"'))
     stmt = select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state).where(*cond).order_by(due)

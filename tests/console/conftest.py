@@ -49,7 +49,7 @@ def seed_rows(sessions: Any) -> dict[str, Any]:
             s.add(Effect(key=f"form-{rec}", kind="form", run_id="run1", item_id=item.id, cpas_id=cpas, record_id=rec,
                          state="answered", answer="ACCEPTED", payload_type="piis_bridge.forms:FederalForm",
                          payload=json.dumps({"niss": NISS, "dossier": rec, "kind": "B"})))
-            s.add(Effect(key=f"alert:{rec}:R-EVA-01:abcd1234:2026-01-15", kind="push", run_id="run1", item_id=item.id,
+            s.add(Effect(key=f"push:{cpas}:alert:{rec}:R-EVA-01:abcd1234:2026-01-15", kind="push", run_id="run1", item_id=item.id,
                          cpas_id=cpas, record_id=rec, state="done", payload_type="x:PushItem",
                          payload=json.dumps({"title": "first evaluation", "due": "2026-01-15",
                                              "data": {"rule": "R-EVA-01", "status": "overdue"}})))

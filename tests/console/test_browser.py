@@ -252,6 +252,12 @@ def test_niss_masked_and_its_reveal_audited(world) -> None:
     assert "beneficiary at the desk" in admin.inner_text("table.audit")
     assert niss not in admin.content()
     _shot(admin, "audit")
+    admin.goto(world["url"] + "/agenda?cpas=gent")
+    rows = admin.locator("table tbody tr")
+    assert rows.count() >= 38 and "R-EVA-01" in admin.inner_text("table")  # a deadline per processed dossier
+    dues = [r for r in admin.locator("table tbody td:first-child").all_inner_texts()]
+    as_dates = [d[6:] + d[3:5] + d[:2] for d in dues]
+    assert as_dates == sorted(as_dates)  # earliest (overdue) first
     for name, path in (("runs", "/runs"), ("forms", "/forms"), ("agenda", "/agenda"), ("transfers", "/transfers")):
         admin.goto(world["url"] + path)
         assert niss not in admin.content()
