@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 from piis_bridge.console import queries
 from piis_bridge.console.accounts import Principal
 from piis_bridge.console.audit import record
+from piis_bridge.identifiers import mask_niss
 from piis_bridge.pipeline.models import QuarantineEntry
 
-__all__ = ["ActionError", "replay", "dismiss", "reveal_niss", "record_consent", "MIN_REASON", "CONSENT_STATES"]
+__all__ = ["ActionError", "replay", "dismiss", "reveal_niss", "record_consent", "search_by_niss", "MIN_REASON", "CONSENT_STATES"]
 
 MIN_REASON = 5
 
@@ -84,6 +85,17 @@ def reveal_niss(s: Session, who: Principal, cpas_id: str, record_id: str, reason
     record(s, actor=who.username, action="reveal", cpas_id=cpas_id, target=f"dossier {record_id}", reason=reason)
     s.commit()
     return niss
+
+
+def search_by_niss(s: Session, person_key: Any, who: Principal, niss: str, reason: str) -> list[tuple[str, str]]:
+    """The dossiers of one person, found through the pipeline's person key; audited like a reveal
+    (the audit row holds the NISS masked, the reason and how many dossiers were found)."""
+    reason = _reason(reason)
+    found = queries.dossiers_of_person(s, who.cpas_ids, person_key(niss))
+    record(s, actor=who.username, action="reveal", target=f"search by NISS {mask_niss(niss)}", reason=reason,
+           detail={"dossiers": len(found)})
+    s.commit()
+    return found
 
 
 CONSENT_STATES = ("awaiting_consent", "consent_given", "package_built")

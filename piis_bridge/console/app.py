@@ -403,7 +403,14 @@ async def dossier_search(request: Request) -> Response:
     q = str(form.get("q", "")).strip()
     cpas = str(form.get("cpas", "")) or None
     if re.fullmatch(r"[\d .\-/]{11,16}", q) and is_valid_niss(re.sub(r"\D", "", q)):
-        return _render(request, "dossier_search.html", who, status_code=400, error="niss")
+        reason = str(form.get("reason", "")).strip()
+        if len(reason) < actions.MIN_REASON:
+            return _render(request, "dossier_search.html", who, status_code=400, error="niss")
+        st = _state(request)
+        rt, _ = st.pipeline()
+        with st.sessions() as s:
+            found = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
+        return _render(request, "dossier_search.html", who, error=None if found else "none", found=found)
     with _state(request).sessions() as s:
         h = queries.dossier_history(s, who.cpas_ids, q, cpas=cpas, limit=1) if q else None
     if h is None:

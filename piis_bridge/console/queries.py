@@ -35,7 +35,7 @@ __all__ = [
     "QuarantineDetail", "DossierHistory", "VersionRow", "FormRow", "PushRow", "TransferRow", "TransferEventRow",
     "LedgerRow", "StatementRow", "AgendaRow", "ReceivedRow", "ReviewItem",
     "overview", "list_runs", "run_detail", "list_quarantine", "quarantine_detail", "replay_preview",
-    "dossier_history", "dossier_niss", "item_payload", "list_ledger", "latest_statements", "list_transfers",
+    "dossier_history", "dossier_niss", "dossiers_of_person", "item_payload", "list_ledger", "latest_statements", "list_transfers",
     "list_received", "list_agenda", "QUARANTINE_STATUSES", "OPEN_FORM_STATES",
 ]
 
@@ -482,6 +482,15 @@ def dossier_niss(s: Session, cpas_ids: Sequence[str], cpas_id: str, record_id: s
     payload = s.scalar(select(WorkItem.payload).where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == record_id)
                        .order_by(WorkItem.id.desc()).limit(1))
     return _find_niss(_loads(payload))
+
+
+def dossiers_of_person(s: Session, cpas_ids: Sequence[str], person_key: str, limit: int = 100) -> list[tuple[str, str]]:
+    """(CPAS, record id) of the dossiers in scope whose beneficiary has this person key (a keyed
+    hash of the NISS, ``piis_bridge.pipeline.persons``): the NISS itself is never searched for."""
+    return [(r.cpas_id, r.record_id) for r in s.execute(
+        select(WorkItem.cpas_id, WorkItem.record_id).where(WorkItem.cpas_id.in_(list(cpas_ids)),
+                                                           WorkItem.person_key == person_key)
+        .group_by(WorkItem.cpas_id, WorkItem.record_id).order_by(WorkItem.cpas_id, WorkItem.record_id).limit(limit))]
 
 
 def item_payload(s: Session, cpas_ids: Sequence[str], item_id: int) -> tuple[str, str, str] | None:

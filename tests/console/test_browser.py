@@ -276,3 +276,21 @@ def test_switching_the_language(world) -> None:
     page.click("button.lang[value=fr]")
     page.wait_for_selector("h1:text(\"Vue d'ensemble\")")
     page.context.close()
+
+
+def test_search_by_niss_needs_a_reason_and_is_audited(world) -> None:
+    niss = person_niss(3)
+    page = _page(world, "olivier")
+    page.goto(world["url"] + "/dossiers")
+    page.fill("#q", niss)
+    page.click("button.primary")
+    assert "motif" in page.inner_text("p.error")
+    page.fill("#q", niss)
+    page.fill("#search-reason", "the person asked at the desk")
+    page.click("button.primary")
+    assert page.inner_text("#found").startswith("D000003")
+    assert niss not in page.url
+    page.context.close()
+    row = _audit(world, "reveal")[-1]
+    assert row.target == "search by NISS *********" + niss[-2:] and row.detail == {"dossiers": 1}
+    assert niss not in row.target + row.reason + str(row.detail)
