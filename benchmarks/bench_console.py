@@ -31,14 +31,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 warnings.filterwarnings("ignore", category=DeprecationWarning)
 
-from sqlalchemy import insert  # noqa: E402
+from sqlalchemy import insert
 
-from piis_bridge.config import Settings  # noqa: E402
-from piis_bridge.console import accounts  # noqa: E402
-from piis_bridge.db import make_engine, make_sessionmaker  # noqa: E402
-from piis_bridge.ledger.models import FormEntry  # noqa: E402
-from piis_bridge.migrations import upgrade_database  # noqa: E402
-from piis_bridge.pipeline.models import Effect, QuarantineEntry, SyncRun, SyncRunCpas, WorkItem  # noqa: E402
+from piis_bridge.config import Settings
+from piis_bridge.console import accounts
+from piis_bridge.db import make_engine, make_sessionmaker
+from piis_bridge.ledger.models import FormEntry
+from piis_bridge.migrations import upgrade_database
+from piis_bridge.pipeline.models import Effect, QuarantineEntry, SyncRun, SyncRunCpas, WorkItem
 
 CPAS = ("gent", "antwerpen", "liege", "namur")
 PASSWORD = "benchmark password"

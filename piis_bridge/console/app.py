@@ -15,9 +15,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -41,7 +40,7 @@ from piis_bridge.console.audit import record
 from piis_bridge.console.i18n import LANGUAGES, belgian_date, belgian_datetime, translations
 from piis_bridge.console.models import AuditEntry, ConsoleUser
 from piis_bridge.db import make_engine, make_sessionmaker
-from piis_bridge.identifiers import is_valid_niss, mask_niss
+from piis_bridge.identifiers import is_valid_niss
 
 __all__ = ["create_app", "ConsoleState", "SESSION_COOKIE", "SECURITY_HEADERS"]
 
@@ -575,7 +574,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     who = None
     try:
         who = _principal(request)
-    except Exception:  # noqa: BLE001 - an error page never fails on the session
+    except Exception:
         who = None
     return _render(request, "error.html", who, status_code=exc.status_code, code=exc.status_code,
                    detail=exc.detail if exc.status_code != 404 else None)

@@ -15,7 +15,7 @@ import typer
 __all__ = ["register"]
 
 
-def _settings():  # noqa: ANN202 - typer callback helper
+def _settings():
     from piis_bridge.config import ConfigError, load_settings
 
     try:
@@ -25,7 +25,7 @@ def _settings():  # noqa: ANN202 - typer callback helper
         raise typer.Exit(2) from None
 
 
-def _sessions():  # noqa: ANN202
+def _sessions():
     from piis_bridge.db import make_engine, make_sessionmaker
     from piis_bridge.migrations import upgrade_database
 
@@ -37,7 +37,7 @@ def _sessions():  # noqa: ANN202
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:  # noqa: BLE001 - no login name in a container
+    except Exception:
         return "cli"
 
 
@@ -52,7 +52,7 @@ def _read_password(password_file: Path | None) -> str:
     return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
 
 
-def register(cli) -> None:  # noqa: ANN001 - CommandRegistry
+def register(cli) -> None:
     @cli.root.command("serve")
     def serve(host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (keep loopback behind a proxy)."),
               port: int = typer.Option(8040, "--port", help="TCP port."),

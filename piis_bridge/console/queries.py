@@ -26,7 +26,15 @@ from piis_bridge.identifiers import is_valid_niss, mask_niss
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.logging import redact
 from piis_bridge.pipeline.models import (
-    CircuitState, Effect, QuarantineEntry, StageStat, StatementFetch, SyncRun, SyncRunCpas, WorkItem, utcnow,
+    CircuitState,
+    Effect,
+    QuarantineEntry,
+    StageStat,
+    StatementFetch,
+    SyncRun,
+    SyncRunCpas,
+    WorkItem,
+    utcnow,
 )
 from piis_bridge.transfer.tables import ConsentRecord, ReceivedPackage, TransferCase, TransferEvent
 

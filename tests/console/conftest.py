@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -54,7 +54,7 @@ def seed_rows(sessions: Any) -> dict[str, Any]:
                          payload=json.dumps({"title": "first evaluation", "due": "2026-01-15",
                                              "data": {"rule": "R-EVA-01", "status": "overdue"}})))
             q = QuarantineEntry(run_id="run1", cpas_id=cpas, record_id=f"{rec}Q", stage="map",
-                                reason=f"beneficiary.niss: NISS checksum invalid", problems=[{"field": "beneficiary.niss",
+                                reason="beneficiary.niss: NISS checksum invalid", problems=[{"field": "beneficiary.niss",
                                                                                           "reason": "NISS checksum invalid"}])
             s.add(q)
             s.flush()
