@@ -110,7 +110,11 @@ def main() -> None:
     ap.add_argument("--quarantine", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument("--postgres", action="store_true", help="a fresh database on 127.0.0.1:5432 instead of SQLite")
+    ap.add_argument("--reuse", metavar="URL", help="measure again on a database this script seeded before")
     args = ap.parse_args()
+    if args.reuse:
+        run(args.reuse, args, seeded=True)
+        return
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_console_"))
     pg_name = None
@@ -133,23 +137,21 @@ def main() -> None:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
-def run(url: str, args: argparse.Namespace) -> None:
+def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
     from starlette.testclient import TestClient
 
     from piis_bridge.console.app import create_app
 
     upgrade_database(url)
     engine = make_engine(url)
-    seed(engine, args.dossiers, args.forms, args.quarantine)
-    if engine.dialect.name == "postgresql":
+    if not seeded:
+        seed(engine, args.dossiers, args.forms, args.quarantine)
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
-    else:
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")
-    with make_sessionmaker(engine)() as s:
-        accounts.add_user(s, "bench", PASSWORD, "admin", ["*"], actor="bench")
-        s.commit()
+        with make_sessionmaker(engine)() as s:
+            accounts.add_user(s, "bench", PASSWORD, "admin", ["*"], actor="bench")
+            s.commit()
+        print(f"database kept for --reuse {url}", flush=True)
     settings = Settings.model_validate({"database_url": url, "cpas": {
         c: {"name": c, "ins_code": "44021", "bce": "0207567726"} for c in CPAS}})
     client = TestClient(create_app(settings, engine=engine), base_url="https://bench")

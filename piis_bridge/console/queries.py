@@ -13,6 +13,8 @@ leave this module masked, except through :func:`dossier_niss`, which the audited
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -140,6 +142,37 @@ class CpasOverview:
         return None
 
 
+# Per-CPAS counts of a *finished* run hardly change (only a replay moves effects to its own run), and
+# counting 70,000 items and forms per CPAS on every visit of the overview costs most of the page on
+# a large installation: they are kept for RUN_COUNTS_TTL seconds, per database, run and CPAS.
+RUN_COUNTS_TTL = 300.0
+_run_counts: dict[tuple[str, str, str], tuple[float, dict[str, int], dict[str, int]]] = {}
+_run_counts_lock = threading.Lock()
+
+
+def _counts_of_run(s: Session, run_id: str, cpas: str, finished: bool) -> tuple[dict[str, int], dict[str, int]]:
+    key = (str(s.get_bind().url), run_id, cpas)
+    now = time.monotonic()
+    with _run_counts_lock:
+        hit = _run_counts.get(key)
+    if finished and hit and hit[0] > now:
+        return hit[1], hit[2]
+    items = dict(s.execute(select(WorkItem.state, func.count()).where(
+        WorkItem.run_id == run_id, WorkItem.cpas_id == cpas).group_by(WorkItem.state)).all())
+    forms: dict[str, int] = {}
+    for state, answer, n in s.execute(select(Effect.state, Effect.answer, func.count()).where(
+            Effect.run_id == run_id, Effect.cpas_id == cpas, Effect.kind == "form")
+            .group_by(Effect.state, Effect.answer)):
+        label = (answer or state).lower() if state == "answered" else state
+        forms[label] = forms.get(label, 0) + n
+    if finished:
+        with _run_counts_lock:
+            if len(_run_counts) > 10_000:
+                _run_counts.clear()
+            _run_counts[key] = (now + RUN_COUNTS_TTL, items, forms)
+    return items, forms
+
+
 def overview(s: Session, cpas_ids: Sequence[str]) -> list[CpasOverview]:
     out: list[CpasOverview] = []
     now = utcnow()
@@ -152,13 +185,7 @@ def overview(s: Session, cpas_ids: Sequence[str]) -> list[CpasOverview]:
         items: dict[str, int] = {}
         forms: dict[str, int] = {}
         if last is not None:
-            items = dict(s.execute(select(WorkItem.state, func.count()).where(
-                WorkItem.run_id == last.id, WorkItem.cpas_id == cpas).group_by(WorkItem.state)).all())
-            for state, answer, n in s.execute(select(Effect.state, Effect.answer, func.count()).where(
-                    Effect.run_id == last.id, Effect.cpas_id == cpas, Effect.kind == "form")
-                    .group_by(Effect.state, Effect.answer)):
-                label = (answer or state).lower() if state == "answered" else state
-                forms[label] = forms.get(label, 0) + n
+            items, forms = _counts_of_run(s, last.id, cpas, last.status != "running")
         ledger = dict(s.execute(select(FormEntry.status, func.count()).where(
             FormEntry.cpas_id == cpas, FormEntry.status.in_(LEDGER_TO_WATCH)).group_by(FormEntry.status)).all())
         open_q = s.scalar(select(func.count()).select_from(QuarantineEntry).where(
