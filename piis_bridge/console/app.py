@@ -292,11 +292,12 @@ def runs_page(request: Request) -> Response:
     who = _need(request)
     cpas = _opt(request, "cpas")
     scope = [c for c in who.cpas_ids if not cpas or c == cpas]
-    since, until = _opt(request, "since"), _opt(request, "until")
+    try:
+        since, until = (date.fromisoformat(v) if v else None for v in (_opt(request, "since"), _opt(request, "until")))
+    except ValueError:
+        raise HTTPException(400, "dates are YYYY-MM-DD") from None
     with _state(request).sessions() as s:
-        page = queries.list_runs(s, scope, status=_opt(request, "status"),
-                                 since=date.fromisoformat(since) if since else None,
-                                 until=date.fromisoformat(until) if until else None,
+        page = queries.list_runs(s, scope, status=_opt(request, "status"), since=since, until=until,
                                  page=_int(request.query_params.get("page")))
     return _render(request, "runs.html", who, page=page)
 
@@ -439,7 +440,13 @@ def version_report_partial(request: Request) -> Response:
     from piis_bridge.console.rules_report import version_report
 
     rt, _ = st.pipeline()
-    report = version_report(rt, found[0], found[2], date.today())
+    try:
+        report = version_report(rt, found[0], found[2], date.today())
+    except Exception as exc:  # noqa: BLE001 - a plugin failing on one record must not break the page
+        from piis_bridge.console.rules_report import VersionReport
+        from piis_bridge.logging import redact
+
+        report = VersionReport(False, [str(redact(f"{type(exc).__name__}: {exc}"))[:500]], [], [])
     return _render(request, "_version_report.html", who, report=report)
 
 

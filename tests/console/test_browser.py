@@ -93,7 +93,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             yield {"url": f"http://127.0.0.1:{port}", "browser": browser, "sessions": sessions, "settings": settings,
-                   "remotes": remotes}
+                   "remotes": remotes, "csp": []}
         finally:
             browser.close()
             server.should_exit = True
@@ -111,6 +111,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
 def _page(world: dict[str, Any], username: str) -> Any:
     context = world["browser"].new_context(viewport={"width": 1360, "height": 900}, locale="fr-BE")
     page = context.new_page()
+    # any Content-Security-Policy violation (an inline script or style, eval) fails the test
+    page.on("console", lambda msg: world["csp"].append(msg.text) if "Content Security Policy" in msg.text else None)
     page.goto(world["url"] + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -162,6 +164,7 @@ def test_follow_a_dossier_history_with_its_rules_report(world) -> None:
     assert "accepted" in page.content().lower() or "accepté" in page.content().lower()
     _shot(page, "dossier")
     page.context.close()
+    assert world["csp"] == []
 
 
 def test_replay_a_quarantined_record_with_preview_confirmation_and_reason(world) -> None:
@@ -276,6 +279,7 @@ def test_switching_the_language(world) -> None:
     page.click("button.lang[value=fr]")
     page.wait_for_selector("h1:text(\"Vue d'ensemble\")")
     page.context.close()
+    assert world["csp"] == []  # no CSP violation on any page of any test so far
 
 
 def test_search_by_niss_needs_a_reason_and_is_audited(world) -> None:
