@@ -23,7 +23,7 @@ from piis_bridge.pipeline.models import utcnow
 
 __all__ = [
     "Principal", "AccountError", "hash_password", "add_user", "set_role", "disable_user", "list_users",
-    "authenticate", "open_session", "load_session", "revoke_session", "revoke_user_sessions", "rate_limited",
+    "authenticate", "revoke_all", "open_session", "load_session", "revoke_session", "revoke_user_sessions", "rate_limited",
     "LANGUAGES", "MAX_FAILURES_PER_USER", "MAX_FAILURES_PER_CLIENT", "RATE_WINDOW",
 ]
 
@@ -116,6 +116,14 @@ def disable_user(s: Session, username: str, *, actor: str, reason: str = "") -> 
     user.disabled, user.updated_at = True, utcnow()
     revoke_user_sessions(s, user.id)
     record(s, actor=actor, action="user_disable", target=username, reason=reason)
+
+
+def revoke_all(s: Session, username: str, *, actor: str, reason: str = "") -> int:
+    """Revoke every open session of *username*; returns how many."""
+    user = _user(s, username)
+    n = revoke_user_sessions(s, user.id)
+    record(s, actor=actor, action="session_revoke", target=username, reason=reason, detail={"sessions": n})
+    return n
 
 
 def list_users(s: Session) -> list[ConsoleUser]:

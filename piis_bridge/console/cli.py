@@ -126,6 +126,21 @@ def register(cli) -> None:
             s.commit()
         typer.echo(f"user {username} disabled; its sessions are revoked")
 
+    @users.command("revoke-sessions")
+    def users_revoke(username: str = typer.Argument(...),
+                     reason: str = typer.Option("", "--reason", help="Kept in the audit log.")) -> None:
+        """Log a user out everywhere now (a lost laptop); the account stays enabled."""
+        from piis_bridge.console.accounts import AccountError, revoke_all
+
+        with _sessions()() as s:
+            try:
+                n = revoke_all(s, username, actor=_actor(), reason=reason)
+            except AccountError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(2) from None
+            s.commit()
+        typer.echo(f"{n} session(s) of {username} revoked")
+
     @users.command("set-role")
     def users_set_role(username: str = typer.Argument(...), role: str = typer.Argument(..., help="admin, operator or viewer."),
                        cpas: list[str] = typer.Option(None, "--cpas", help="Replace the CPAS list (repeat)."),

@@ -158,6 +158,14 @@ def test_revoked_sessions_are_refused_at_once(client_for, seeded, console_env) -
     replay.cookies.set(SESSION_COOKIE, token)
     assert replay.get("/", follow_redirects=False).headers["location"] == "/login"
 
+    c1 = client_for("olivier")
+    with sessions() as s:
+        assert accounts.revoke_all(s, "olivier", actor="test", reason="laptop lost") == 1
+        s.commit()
+    assert c1.get("/", follow_redirects=False).status_code == 303
+    [revoke] = _audit(sessions, "session_revoke")
+    assert revoke.target == "olivier" and revoke.detail == {"sessions": 1}
+
     c2, c3 = client_for("olivier"), client_for("olivier")
     with sessions() as s:
         accounts.set_role(s, "olivier", "viewer", None, actor="test", reason="moved to reporting")

@@ -93,6 +93,8 @@ def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> Non
     assert code != 0  # there is no --password option: never a password in an argument
     code, out = _cli("users", "set-role", "vera", "operator", "--reason", "on call")
     assert code == 0
+    code, out = _cli("users", "revoke-sessions", "vera", "--reason", "laptop lost")
+    assert code == 0 and "0 session(s) of vera revoked" in out
     code, out = _cli("users", "disable", "bob", "--reason", "left")
     assert code == 0
     code, out = _cli("users", "list")
