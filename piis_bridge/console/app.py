@@ -412,10 +412,10 @@ async def dossier_search(request: Request) -> Response:
             found = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
         return _render(request, "dossier_search.html", who, error=None if found else "none", found=found)
     with _state(request).sessions() as s:
-        h = queries.dossier_history(s, who.cpas_ids, q, cpas=cpas, limit=1) if q else None
-    if h is None:
+        found = queries.find_dossier(s, who.cpas_ids, q, cpas=cpas) if q else None
+    if found is None:
         return _render(request, "dossier_search.html", who, status_code=404, error="none")
-    return RedirectResponse(f"/dossiers/{h.cpas_id}/{h.record_id}", status_code=303)
+    return RedirectResponse(f"/dossiers/{found[0]}/{found[1]}", status_code=303)
 
 
 def dossier_page(request: Request) -> Response:

@@ -45,7 +45,7 @@ __all__ = [
     "QuarantineDetail", "DossierHistory", "VersionRow", "FormRow", "PushRow", "TransferRow", "TransferEventRow",
     "LedgerRow", "StatementRow", "AgendaRow", "ReceivedRow", "ReviewItem",
     "overview", "list_runs", "run_detail", "list_quarantine", "quarantine_detail", "replay_preview",
-    "dossier_history", "dossier_niss", "dossiers_of_person", "item_payload", "list_ledger", "latest_statements", "list_transfers",
+    "dossier_history", "find_dossier", "dossier_niss", "dossiers_of_person", "item_payload", "list_ledger", "latest_statements", "list_transfers",
     "list_received", "list_agenda", "QUARANTINE_STATUSES", "OPEN_FORM_STATES",
 ]
 
@@ -445,6 +445,18 @@ def _dossier_cpas(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str
         if found:
             return found
     return None
+
+
+def find_dossier(s: Session, cpas_ids: Sequence[str], query: str, cpas: str | None = None) -> tuple[str, str] | None:
+    """(CPAS, record id) of a dossier in scope by its record id, its ledger dossier number, or the
+    contract id a transfer case names (the canonical contract's id)."""
+    found = _dossier_cpas(s, cpas_ids, query, cpas)
+    if found:
+        return found, query
+    scope = [c for c in cpas_ids if not cpas or c == cpas]
+    row = s.execute(select(TransferCase.cpas_id, TransferCase.record_id).where(
+        TransferCase.cpas_id.in_(scope), TransferCase.contract_id == query).limit(1)).first()
+    return (row.cpas_id, row.record_id) if row else None
 
 
 def dossier_history(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str | None = None,

@@ -242,6 +242,14 @@ def test_consent_recorded_through_the_transfer_service_and_audited(client_for, s
     assert other.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(other)}).status_code == 404
     c = client_for("olivier")
     assert 'action="/transfers/case-1/consent"' in c.get("/transfers").text
+    r = c.post("/dossiers", data={"csrf": csrf_of(c), "q": "G1"}, follow_redirects=False)
+    assert r.headers["location"] == "/dossiers/gent/G1"
+    with sessions() as s:
+        s.get(TransferCase, "case-1").contract_id = "PIIS-2026-0001"
+        s.commit()
+    r = c.post("/dossiers", data={"csrf": csrf_of(c), "q": "PIIS-2026-0001"}, follow_redirects=False)
+    assert r.headers["location"] == "/dossiers/gent/G1"  # by the contract id a transfer case names
+    assert other.post("/dossiers", data={"csrf": csrf_of(other), "q": "PIIS-2026-0001"}).status_code == 404
     r = c.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(c)})
     assert r.status_code == 200 and "consentement donné" in r.text
     with sessions() as s:
