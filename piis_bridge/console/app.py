@@ -210,6 +210,19 @@ def _int(value: Any, default: int = 1) -> int:
         return default
 
 
+def _belgian_date(value: str | None) -> date | None:
+    """dd/mm/yyyy as Belgians write it (yyyy-mm-dd accepted too); 400 otherwise."""
+    if not value:
+        return None
+    try:
+        if "/" in value:
+            day, month, year = (int(p) for p in value.split("/"))
+            return date(year, month, day)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise HTTPException(400, "a date is written dd/mm/yyyy") from None
+
+
 def _opt(request: Request, name: str) -> str | None:
     v = request.query_params.get(name, "").strip()
     if v and _NISS_LIKE.search(v) and is_valid_niss(re.sub(r"\D", "", v)):
@@ -292,10 +305,7 @@ def runs_page(request: Request) -> Response:
     who = _need(request)
     cpas = _opt(request, "cpas")
     scope = [c for c in who.cpas_ids if not cpas or c == cpas]
-    try:
-        since, until = (date.fromisoformat(v) if v else None for v in (_opt(request, "since"), _opt(request, "until")))
-    except ValueError:
-        raise HTTPException(400, "dates are YYYY-MM-DD") from None
+    since, until = _belgian_date(_opt(request, "since")), _belgian_date(_opt(request, "until"))
     with _state(request).sessions() as s:
         page = queries.list_runs(s, scope, status=_opt(request, "status"), since=since, until=until,
                                  page=_int(request.query_params.get("page")))
@@ -470,8 +480,14 @@ async def dossier_reveal(request: Request) -> Response:
 def forms_page(request: Request) -> Response:
     who = _need(request)
     month = _opt(request, "month")
-    if month and not re.fullmatch(r"\d{4}-\d{2}", month):
-        raise HTTPException(400, "month is YYYY-MM")
+    if month:
+        m = re.fullmatch(r"(\d{1,2})/(\d{4})", month) or re.fullmatch(r"(\d{4})-(\d{2})", month)
+        if m is None:
+            raise HTTPException(400, "the month is written mm/yyyy")
+        year, mon = (m.group(2), m.group(1)) if "/" in month else (m.group(1), m.group(2))
+        if not 1 <= int(mon) <= 12:
+            raise HTTPException(400, "the month is written mm/yyyy")
+        month = f"{year}-{int(mon):02d}"
     with _state(request).sessions() as s:
         page = queries.list_ledger(s, who.cpas_ids, cpas=_opt(request, "cpas"), status=_opt(request, "status"),
                                    code=_opt(request, "code"), month=month, kind=_opt(request, "kind"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -220,6 +221,18 @@ def test_refused_forms_show_the_federal_code_and_its_meaning(client_for, seeded)
     assert "-300020" in page and "NISS not integrated" in page and "quality code" in page
     assert "G1" in page
     assert "G1" not in c.get("/forms?status=accepted").text
+    month = datetime.now(timezone.utc).strftime("%m/%Y")
+    assert "G1" in c.get(f"/forms?month={month}").text and "G1" not in c.get("/forms?month=01/2001").text
+    assert c.get("/forms?month=13/2026").status_code == 400
+
+
+def test_run_filters_take_belgian_dates(client_for, seeded) -> None:
+    c = client_for("olivier")
+    today = datetime.now(timezone.utc)
+    assert "run1" in c.get(f"/runs?since={today - timedelta(days=1):%d/%m/%Y}").text
+    assert "run1" not in c.get(f"/runs?since={today + timedelta(days=2):%d/%m/%Y}").text
+    assert "run1" in c.get(f"/runs?until={today + timedelta(days=1):%Y-%m-%d}").text
+    assert c.get("/runs?since=31/02/2026").status_code == 400
 
 
 def test_consent_recorded_through_the_transfer_service_and_audited(client_for, seeded, console_env) -> None:
