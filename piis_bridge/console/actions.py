@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from piis_bridge.console import queries
 from piis_bridge.console.accounts import Principal
 from piis_bridge.console.audit import record
 from piis_bridge.identifiers import mask_niss
-from piis_bridge.pipeline.models import QuarantineEntry
 
 __all__ = ["ActionError", "replay", "dismiss", "reveal_niss", "record_consent", "search_by_niss", "MIN_REASON", "CONSENT_STATES"]
 
@@ -63,10 +61,7 @@ def dismiss(s: Session, who: Principal, entry_ids: Sequence[int], reason: str) -
     rows = queries.replay_preview(s, who.cpas_ids, entry_ids)
     done = []
     for r in rows:
-        changed = s.execute(update(QuarantineEntry).where(QuarantineEntry.id == r.entry_id,
-                                                          QuarantineEntry.status == "open")
-                            .values(status="dismissed")).rowcount
-        if changed:
+        if queries.mark_dismissed(s, r.entry_id):
             done.append(r.entry_id)
             record(s, actor=who.username, action="dismiss", cpas_id=r.cpas_id, target=f"quarantine {r.entry_id}",
                    reason=reason, detail={"record_id": r.record_id, "stage": r.stage})

@@ -22,7 +22,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
@@ -38,7 +37,7 @@ from piis_bridge.config import Settings
 from piis_bridge.console import accounts, actions, queries
 from piis_bridge.console.audit import record
 from piis_bridge.console.i18n import LANGUAGES, belgian_date, belgian_datetime, translations
-from piis_bridge.console.models import AuditEntry, ConsoleUser
+from piis_bridge.console.models import ConsoleUser
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.identifiers import is_valid_niss
 
@@ -339,8 +338,7 @@ def quarantine_entry_page(request: Request) -> Response:
     entry_id = _int(request.path_params["entry_id"], 0)
     with _state(request).sessions() as s:
         d = queries.quarantine_detail(s, who.cpas_ids, entry_id)
-        history = list(s.scalars(select(AuditEntry).where(
-            AuditEntry.target == f"quarantine {entry_id}").order_by(AuditEntry.id))) if d else []
+        history = queries.audit_of(s, f"quarantine {entry_id}") if d else []
     if d is None:
         raise HTTPException(404)
     return _render(request, "quarantine_entry.html", who, d=d, history=history)
@@ -558,28 +556,24 @@ def agenda_ics(request: Request) -> Response:
                     headers={"content-disposition": 'attachment; filename="agenda.ics"'})
 
 
-def _audit_rows(request: Request, who: accounts.Principal, limit: int, offset: int) -> tuple[list[AuditEntry], int]:
+def _need_admin(who: accounts.Principal) -> None:
     if not who.is_admin:
         raise HTTPException(403, "the audit log is for administrators")
-    cond = [(AuditEntry.cpas_id.in_(who.cpas_ids)) | AuditEntry.cpas_id.is_(None)]
-    with _state(request).sessions() as s:
-        total = s.scalar(select(func.count()).select_from(AuditEntry).where(*cond)) or 0
-        rows = list(s.scalars(select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc()).limit(limit)
-                              .offset(offset)))
-    return rows, total
 
 
 def audit_page(request: Request) -> Response:
     who = _need(request)
-    page = _int(request.query_params.get("page"))
-    rows, total = _audit_rows(request, who, queries.PAGE_SIZE, (page - 1) * queries.PAGE_SIZE)
-    return _render(request, "audit.html", who, page=queries.Page(rows, page, queries.PAGE_SIZE, total))
-
+    _need_admin(who)
+    with _state(request).sessions() as s:
+        page = queries.list_audit(s, who.cpas_ids, page=_int(request.query_params.get("page")))
+    return _render(request, "audit.html", who, page=page)
 
 
 def audit_csv(request: Request) -> Response:
     who = _need(request)
-    rows, _ = _audit_rows(request, who, 100_000, 0)
+    _need_admin(who)
+    with _state(request).sessions() as s:
+        rows = queries.export_audit(s, who.cpas_ids)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "at", "actor", "action", "cpas", "target", "reason"])

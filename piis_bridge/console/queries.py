@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import String, and_, cast, exists, func, literal_column, or_, select
+from sqlalchemy import String, and_, cast, exists, func, literal_column, or_, select, update
 from sqlalchemy.orm import Session
 
-from piis_bridge.console.models import AGENDA_DUE_SQL
+from piis_bridge.console.models import AGENDA_DUE_SQL, AuditEntry
 from piis_bridge.identifiers import is_valid_niss, mask_niss
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.logging import redact
@@ -44,9 +44,9 @@ __all__ = [
     "Page", "PAGE_SIZE", "CpasOverview", "RunRow", "RunDetail", "RunCpasRow", "StageRow", "QuarantineRow",
     "QuarantineDetail", "DossierHistory", "VersionRow", "FormRow", "PushRow", "TransferRow", "TransferEventRow",
     "LedgerRow", "StatementRow", "AgendaRow", "ReceivedRow", "ReviewItem",
-    "overview", "list_runs", "run_detail", "list_quarantine", "quarantine_detail", "replay_preview",
+    "overview", "list_runs", "run_detail", "list_quarantine", "quarantine_detail", "replay_preview", "mark_dismissed",
     "dossier_history", "find_dossier", "dossier_niss", "dossiers_of_person", "item_payload", "list_ledger", "latest_statements", "list_transfers",
-    "list_received", "list_agenda", "QUARANTINE_STATUSES", "OPEN_FORM_STATES",
+    "list_received", "list_agenda", "audit_of", "list_audit", "export_audit", "QUARANTINE_STATUSES", "OPEN_FORM_STATES",
 ]
 
 T = TypeVar("T")
@@ -360,6 +360,14 @@ def replay_preview(s: Session, cpas_ids: Sequence[str], entry_ids: Sequence[int]
         QuarantineEntry.id.in_(list(entry_ids)), QuarantineEntry.cpas_id.in_(cpas_ids),
         QuarantineEntry.status == "open", QuarantineEntry.stage != "notice_feed").order_by(QuarantineEntry.id))
     return [_q_row(q) for q in rows]
+
+
+def mark_dismissed(s: Session, entry_id: int) -> bool:
+    """The console's one write to a pipeline table: an open entry becomes ``dismissed`` (kept, not
+    deleted).  Here, next to the reads, so a new quarantine state machine changes this module only."""
+    return bool(s.execute(update(QuarantineEntry).where(QuarantineEntry.id == entry_id,
+                                                        QuarantineEntry.status == "open")
+                          .values(status="dismissed")).rowcount)
 
 
 # ============================================================================================ dossier
@@ -711,3 +719,24 @@ def list_agenda(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None,
         out.append(AgendaRow(r.cpas_id, r.record_id, str(data.get("rule", "")), str(redact(p.get("title", ""))),
                              due_value, str(data.get("status", "")), r.state))
     return _mk(out, page, total, size)
+
+
+# ============================================================================================= audit
+
+
+def audit_of(s: Session, target: str) -> list[AuditEntry]:
+    """Every audit row about one target (``quarantine 12``), oldest first: an entry's history."""
+    return list(s.scalars(select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)))
+
+
+def list_audit(s: Session, cpas_ids: Sequence[str], *, page: int = 1, size: int = PAGE_SIZE) -> Page[AuditEntry]:
+    """The audit log of the user's CPAS, plus the rows of no CPAS (logins, accounts), newest first."""
+    cond = [or_(AuditEntry.cpas_id.in_(list(cpas_ids)), AuditEntry.cpas_id.is_(None))]
+    rows, page, total = _page(s, select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc()), AuditEntry.id, cond,
+                              page, size)
+    return _mk([a for (a,) in rows], page, total, size)
+
+
+def export_audit(s: Session, cpas_ids: Sequence[str], limit: int = 100_000) -> list[AuditEntry]:
+    cond = [or_(AuditEntry.cpas_id.in_(list(cpas_ids)), AuditEntry.cpas_id.is_(None))]
+    return list(s.scalars(select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc()).limit(limit)))
