@@ -13,8 +13,10 @@ Request rules, all enforced here and tested in ``tests/console``:
 from __future__ import annotations
 
 import csv
+import hmac
 import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -25,6 +27,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -152,13 +155,21 @@ def _state(request: Request) -> ConsoleState:
 def _render(request: Request, name: str, who: accounts.Principal | None, status_code: int = 200,
             **ctx: Any) -> HTMLResponse:
     st = _state(request)
-    lang = who.language if who else request.cookies.get("piis_lang", "fr")
-    lang = lang if lang in LANGUAGES else "fr"
+    lang = who.language if who else _accept_language(request)
     if lang not in st.envs:
         st.envs[lang] = _env(lang)
     html = st.envs[lang].get_template(name).render(request=request, who=who, path=request.url.path,
                                                    **ctx)
     return HTMLResponse(html, status_code=status_code)
+
+
+def _accept_language(request: Request) -> str:
+    """Before login (the login page), the first of fr/nl/en the browser asks for; French otherwise."""
+    for part in request.headers.get("accept-language", "").split(","):
+        code = part.split(";")[0].strip().lower()[:2]
+        if code in LANGUAGES:
+            return code
+    return "fr"
 
 
 def _query(request: Request, **changes: Any) -> str:
@@ -189,12 +200,22 @@ def _need(request: Request) -> accounts.Principal:
     return who
 
 
-async def _form_checked(request: Request, who: accounts.Principal) -> Any:
-    form = await request.form()
-    token = form.get("csrf") or request.headers.get("x-csrf-token")
-    if not token or token != who.csrf_token:
+def _csrf(request: Request, form: Any, expected: str | None) -> None:
+    token = str(form.get("csrf") or request.headers.get("x-csrf-token") or "")
+    if not token or not expected or not hmac.compare_digest(token, expected):
         raise HTTPException(403, "CSRF token missing or wrong")
-    return form
+
+
+def _post(handler: Callable[[Request, Any], Response]) -> Callable[[Request], Any]:
+    """A POST endpoint: the body is read here, the handler (database work, a replay) runs in the
+    thread pool so a long action never blocks the other requests of the event loop."""
+
+    async def endpoint(request: Request) -> Response:
+        form = await request.form()
+        return await run_in_threadpool(handler, request, form)
+
+    endpoint.__name__ = handler.__name__
+    return endpoint
 
 
 def _need_actor(who: accounts.Principal) -> None:
@@ -241,11 +262,10 @@ async def login_page(request: Request) -> Response:
     return resp
 
 
-async def login_submit(request: Request) -> Response:
-    form = await request.form()
+@_post
+def login_submit(request: Request, form: Any) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
-    if not cookie or form.get("csrf") != cookie:
-        raise HTTPException(403, "CSRF token missing or wrong")
+    _csrf(request, form, cookie)
     username = str(form.get("username", "")).strip()[:120]
     password = str(form.get("password", ""))
     st = _state(request)
@@ -264,9 +284,10 @@ async def login_submit(request: Request) -> Response:
     return resp
 
 
-async def logout(request: Request) -> Response:
+@_post
+def logout(request: Request, form: Any) -> Response:
     who = _need(request)
-    await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     with _state(request).sessions() as s:
         accounts.revoke_session(s, who.session_id)
         record(s, actor=who.username, action="logout")
@@ -276,9 +297,10 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-async def set_language(request: Request) -> Response:
+@_post
+def set_language(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     lang = str(form.get("lang", ""))
     if lang not in LANGUAGES:
         raise HTTPException(400, "unknown language")
@@ -354,9 +376,10 @@ def _ids(form: Any) -> list[int]:
     return out
 
 
-async def quarantine_preview(request: Request) -> Response:
+@_post
+def quarantine_preview(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     _need_actor(who)
     ids = _ids(form)
     with _state(request).sessions() as s:
@@ -364,9 +387,10 @@ async def quarantine_preview(request: Request) -> Response:
     return _render(request, "replay_preview.html", who, rows=rows, action=str(form.get("action", "replay")))
 
 
-async def quarantine_replay(request: Request) -> Response:
+@_post
+def quarantine_replay(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     _need_actor(who)
     ids = _ids(form)
     if form.get("confirm") != "yes":
@@ -383,9 +407,10 @@ async def quarantine_replay(request: Request) -> Response:
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
-async def quarantine_dismiss(request: Request) -> Response:
+@_post
+def quarantine_dismiss(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     _need_actor(who)
     ids = _ids(form)
     if form.get("confirm") != "yes":
@@ -405,9 +430,10 @@ def dossier_search_page(request: Request) -> Response:
     return _render(request, "dossier_search.html", who, error=None)
 
 
-async def dossier_search(request: Request) -> Response:
+@_post
+def dossier_search(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     q = str(form.get("q", "")).strip()
     cpas = str(form.get("cpas", "")) or None
     if re.fullmatch(r"[\d .\-/]{11,16}", q) and is_valid_niss(re.sub(r"\D", "", q)):
@@ -458,9 +484,10 @@ def version_report_partial(request: Request) -> Response:
     return _render(request, "_version_report.html", who, report=report)
 
 
-async def dossier_reveal(request: Request) -> Response:
+@_post
+def dossier_reveal(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     cpas, record_id = request.path_params["cpas"], request.path_params["record_id"]
     if cpas not in who.cpas_ids:
         raise HTTPException(404)
@@ -506,9 +533,10 @@ def transfers_page(request: Request) -> Response:
                    consent_states=actions.CONSENT_STATES)
 
 
-async def transfer_consent(request: Request) -> Response:
+@_post
+def transfer_consent(request: Request, form: Any) -> Response:
     who = _need(request)
-    form = await _form_checked(request, who)
+    _csrf(request, form, who.csrf_token)
     _need_actor(who)
     if form.get("confirm") != "yes":
         raise HTTPException(400, "confirmation missing")
@@ -588,10 +616,9 @@ def audit_csv(request: Request) -> Response:
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
-    who = None
     try:
-        who = _principal(request)
-    except Exception:
+        who = await run_in_threadpool(_principal, request)
+    except Exception:  # noqa: BLE001 - an error page never fails on the session
         who = None
     return _render(request, "error.html", who, status_code=exc.status_code, code=exc.status_code,
                    detail=exc.detail if exc.status_code != 404 else None)

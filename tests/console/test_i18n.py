@@ -39,3 +39,10 @@ def test_the_user_chooses_the_language_and_it_is_kept(client_for, console_env) -
     assert ">Overview<" in c.get("/").text
     assert "Overview" in client_for("vera").get("/").text  # stored in the profile: a new session keeps it
     assert c.post("/language", data={"csrf": csrf_of(c), "lang": "de"}).status_code == 400
+
+
+def test_the_login_page_speaks_the_browsers_language(client_for) -> None:
+    c = client_for()
+    assert "Aanmelden" in c.get("/login", headers={"accept-language": "nl-BE,nl;q=0.9,en;q=0.5"}).text
+    assert "Log in" in c.get("/login", headers={"accept-language": "de-DE,en;q=0.8"}).text
+    assert "Se connecter" in c.get("/login", headers={"accept-language": "de-DE"}).text  # French by default
