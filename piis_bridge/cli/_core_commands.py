@@ -16,3 +16,4 @@ def register(cli: CommandRegistry) -> None:
     from piis_bridge.cli import rules_more_commands; rules_more_commands.register(cli)  # noqa: E702
     from piis_bridge.cli import rules_commands; rules_commands.register(cli)  # noqa: E702
     from piis_bridge.cli import ops_commands; ops_commands.register(cli)  # noqa: E702
+    from piis_bridge.console import cli as console_cli; console_cli.register(cli)  # noqa: E702
