@@ -1,7 +1,7 @@
 """What the plugin reads from Lino for one ISIP contract, and the change feed over it.
 
 A contract record's payload is Lino's own data, unchanged in meaning: the contract row
-(``isip.Contracts``), its client (``pcsw.AllClients``: national id, birth date, names, language), the
+(``isip.Contracts``), its client (the ``pcsw.Clients`` detail: national id, birth date, names, language), the
 client's aid grantings (``aids.Grantings``) and income confirmations (``aids.IncomeConfirmations``),
 and the rows of the codes it points to (contract type, study type, ending, exam policy).  Front-end
 state (``disabled_fields``, ``rowselect``...) and volatile columns (ages, "modified") are left out so
@@ -102,6 +102,8 @@ class LinoReader:
     page_size: int = 100
     _codes: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     _types: dict[str, int] = field(default_factory=dict)
+    _per_client: dict[int, dict[str, Any]] = field(default_factory=dict)
+    _client_changed: dict[int, list[str]] = field(default_factory=dict)
 
     # -- code tables and content types ---------------------------------------------------------------
 
@@ -130,12 +132,10 @@ class LinoReader:
         """Everything the mapping reads for this contract (Lino's data, see the module doc)."""
         contract = _clean(row) or {}
         client_id = row.get("clientHidden")
-        client = self.client.get_row("pcsw", "AllClients", client_id) if client_id is not None else None
-        by_client = [grid_filter("client", client_id)] if client_id is not None else None
-        grantings = [_clean(g, _GRANTING_KEYS) for g in self.client.iter_rows(
-            "aids", "Grantings", filters=by_client, page_size=self.page_size)] if by_client else []
-        confirmations = [_clean(c, _CONFIRMATION_KEYS) for c in self.client.iter_rows(
-            "aids", "IncomeConfirmations", filters=by_client, page_size=self.page_size)] if by_client else []
+        context = self._client_context(int(client_id)) if client_id is not None else {}
+        client = context.get("client")
+        grantings = context.get("grantings") or []
+        confirmations = context.get("confirmations") or []
 
         def code(app: str, table: str, hidden: str) -> dict[str, Any] | None:
             value = row.get(hidden)
@@ -152,18 +152,38 @@ class LinoReader:
             "exam_policy": code("isip", "ExamPolicies", "exam_policyHidden"),
         }
 
+    def _client_context(self, client_id: int) -> dict[str, Any]:
+        """The client's row, grantings and income confirmations, read once per reader (one feed call)."""
+        if client_id not in self._per_client:
+            by_client = [grid_filter("client", client_id)]
+            self._per_client[client_id] = {
+                # the detail, not a list: client lists hide clients by state (e.g. former clients)
+                "client": self.client.get_detail("pcsw", "Clients", client_id),
+                "grantings": [_clean(g, _GRANTING_KEYS) for g in self.client.iter_rows(
+                    "aids", "Grantings", filters=by_client, page_size=self.page_size)],
+                "confirmations": [_clean(c, _CONFIRMATION_KEYS) for c in self.client.iter_rows(
+                    "aids", "IncomeConfirmations", filters=by_client, page_size=self.page_size)],
+            }
+        return self._per_client[client_id]
+
+    def _last_change(self, ct: int, oid: int) -> list[str]:
+        _, rows = self.client.list_rows("changes", "Changes", filters=[grid_filter("object_type", ct),
+                                                                        grid_filter("object_id", oid)],
+                                        sort="id", direction="DESC", limit=1)
+        return [str(r["time"]) for r in rows if r.get("time")]
+
     def modified_at(self, row: dict[str, Any]) -> datetime:
         """The last change-log time of the contract or its client (Lino keeps no modification time on
         contracts); the contract's start when the log knows nothing (ORM saves are not logged)."""
         times: list[str] = []
         pk, client_id = row.get("id"), row.get("clientHidden")
-        for ct, oid in ((self.content_type("isip", "contract"), pk), (self.content_type("pcsw", "client"), client_id)):
-            if oid is None:
-                continue
-            _, rows = self.client.list_rows("changes", "Changes", filters=[grid_filter("object_type", ct),
-                                                                            grid_filter("object_id", oid)],
-                                            sort="id", direction="DESC", limit=1)
-            times.extend(str(r["time"]) for r in rows if r.get("time"))
+        if pk is not None:
+            times.extend(self._last_change(self.content_type("isip", "contract"), int(pk)))
+        if client_id is not None:
+            if int(client_id) not in self._client_changed:
+                self._client_changed[int(client_id)] = self._last_change(self.content_type("pcsw", "client"),
+                                                                         int(client_id))
+            times.extend(self._client_changed[int(client_id)])
         if times:
             return datetime.fromisoformat(max(times)).replace(tzinfo=_BRUSSELS).astimezone(timezone.utc)
         start = row.get("applies_from")
