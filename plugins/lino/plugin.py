@@ -271,7 +271,7 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
     study = (record.payload.get("contract") or {}).get("study_typeHidden")
     if study is not None and str(study) not in codes["study_type"]:
         problems.append(RecordProblem(record_id=rid, field="contract.study_type",
-                                      reason=f"unknown code {study!r} (code list study_type)"))
+                                      reason=f"unknown code {str(study)!r} (code list study_type)"))
     result = _mapping(settings).apply(view, record_id=rid)
     problems.extend(RecordProblem(record_id=rid, field=p.field, reason=p.reason)
                     for p in result.problems or [] if not (decision_problems and p.field.startswith("decision")))
