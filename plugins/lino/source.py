@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -44,6 +45,7 @@ _GRANTING_KEYS = ("id", "aid_type", "aid_typeHidden", "category", "categoryHidde
 _CONFIRMATION_KEYS = ("id", "grantingHidden", "category", "categoryHidden", "amount", "start_date", "end_date",
                       "state", "stateHidden")
 LOG_WINDOW = 500
+STATIC_TTL = 600.0
 
 
 def record_id_of(pk: int) -> str:
@@ -107,17 +109,28 @@ class LinoReader:
 
     # -- code tables and content types ---------------------------------------------------------------
 
+    def _static(self, key: str, load: Any) -> Any:
+        """Code tables and content types change rarely: kept on the (pooled) client for STATIC_TTL seconds."""
+        cache: dict[str, tuple[float, Any]] = self.client.__dict__.setdefault("_piis_static", {})
+        hit = cache.get(key)
+        if hit is None or time.monotonic() - hit[0] > STATIC_TTL:
+            hit = (time.monotonic(), load())
+            cache[key] = hit
+        return hit[1]
+
     def codes(self, app: str, table: str) -> dict[int, dict[str, Any]]:
         key = f"{app}.{table}"
         if key not in self._codes:
-            self._codes[key] = {int(r["id"]): _clean(r) for r in self.client.iter_rows(app, table, page_size=200)}
+            self._codes[key] = self._static(key, lambda: {
+                int(r["id"]): _clean(r) for r in self.client.iter_rows(app, table, page_size=200)})
         return self._codes[key]
 
     def content_type(self, app_label: str, model: str) -> int:
         """Lino's (Django's) content type id of a model: how the change log names what changed."""
         if not self._types:
-            for row in self.client.iter_rows("gfks", "ContentTypes", page_size=500):
-                self._types[f"{row.get('app_label')}.{row.get('model')}"] = int(row["id"])
+            self._types = self._static("contenttypes", lambda: {
+                f"{row.get('app_label')}.{row.get('model')}": int(row["id"])
+                for row in self.client.iter_rows("gfks", "ContentTypes", page_size=500)})
         try:
             return self._types[f"{app_label}.{model}"]
         except KeyError:
