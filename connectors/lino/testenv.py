@@ -256,6 +256,17 @@ class LinoServer:
                 self.process.wait(timeout=5)
 
 
+def _die_with_parent() -> None:
+    """Linux: the server gets SIGTERM when the test process dies (a killed pytest leaves no server behind)."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
 def start_server(site: Path, *, timeout: float = 180.0) -> LinoServer:
     """Start Lino's demo server for *site* on a free loopback port and wait until it answers."""
     port = _free_port()
@@ -263,7 +274,7 @@ def start_server(site: Path, *, timeout: float = 180.0) -> LinoServer:
     with open(log, "wb") as out:
         process = subprocess.Popen(
             [str(venv_python()), "manage.py", "runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
-            cwd=site, env=_lino_env(site), stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=site, env=_lino_env(site), stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
     server = LinoServer(url=f"http://127.0.0.1:{port}", site=site, process=process, log=log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -170,7 +170,7 @@ def _scan_due(cursor: Any, settings: LinoSettings, now: datetime) -> bool:
 
 @hookimpl
 def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
-    from piis_plugins.lino.source import Cursor, content_hash, record_id_of
+    from piis_plugins.lino.source import LOG_WINDOW, Cursor, content_hash, record_id_of
     from piis_plugins.lino.state import HashStore
 
     settings = _settings(cpas)
@@ -190,8 +190,9 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
     if pos.mode == "scan":
         done = False
         while len(records) < page_size and not done:
-            rows = reader.contracts_after(pos.scan_after, settings.page_size)
-            done = len(rows) < settings.page_size
+            batch = min(settings.page_size, page_size)
+            rows = reader.contracts_after(pos.scan_after, batch)
+            done = len(rows) < batch
             for row in rows:
                 pos.scan_after = int(row["id"])
                 payload = reader.payload(row)
@@ -205,7 +206,7 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
                         break
         if done:  # the scan is complete: follow the change log from where it stood when the scan began
             pos = Cursor(mode="log", log=pos.log, last_scan=pos.scan_started or now.isoformat())
-        has_more = True if pos.mode == "scan" else bool(reader.changes_after(pos.log)[:1])
+        has_more = True if pos.mode == "scan" else bool(reader.changes_after(pos.log, limit=1))
     else:
         changes = reader.changes_after(pos.log)
         last = reader.affected(changes)
@@ -216,7 +217,7 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
             has_more = True
         else:
             pos.log = int(changes[-1]["id"]) if changes else pos.log
-            has_more = len(changes) >= 500
+            has_more = len(changes) >= LOG_WINDOW
         for pk, _change in taken:
             row = reader.contract_row(pk)
             if row is None:  # deleted in Lino since: nothing to hand over
@@ -350,9 +351,8 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
             values: dict[str, Any] = {field: f"{item.title[:170]} {tag}"}
             body = "\n".join(filter(None, [item.body, f"piis-bridge key: {item.key}"]))
             if contract is not None:
-                values.update(projectHidden=contract.get("clientHidden"), owner_typeHidden=None,
-                              owner_idHidden=int(contract["id"]))
-                values["owner_typeHidden"] = _reader(cpas).content_type("isip", "contract")
+                values.update(projectHidden=contract.get("clientHidden"), owner_idHidden=int(contract["id"]),
+                              owner_typeHidden=_reader(cpas).content_type("isip", "contract"))
             if note:
                 values.update(body=body.replace("\n", "<br>"), date=_lino_day(datetime.now(timezone.utc).date()))
             else:

@@ -170,14 +170,21 @@ class LinoReader:
         if client_id not in self._per_client:
             by_client = [grid_filter("client", client_id)]
             self._per_client[client_id] = {
-                # the detail, not a list: client lists hide clients by state (e.g. former clients)
-                "client": self.client.get_detail("pcsw", "Clients", client_id),
+                "client": self._client_row(client_id),
                 "grantings": [_clean(g, _GRANTING_KEYS) for g in self.client.iter_rows(
                     "aids", "Grantings", filters=by_client, page_size=self.page_size)],
                 "confirmations": [_clean(c, _CONFIRMATION_KEYS) for c in self.client.iter_rows(
                     "aids", "IncomeConfirmations", filters=by_client, page_size=self.page_size)],
             }
         return self._per_client[client_id]
+
+    def _client_row(self, client_id: int) -> dict[str, Any] | None:
+        """The client's identity columns: from the client list (fast), else from its detail (the lists hide
+        clients by state, e.g. former clients); empty values as None so both read alike."""
+        row = self.client.get_row("pcsw", "AllClients", client_id) or self.client.get_detail("pcsw", "Clients", client_id)
+        if row is None:
+            return None
+        return {k: (row.get(k) if row.get(k) not in ("", None) else None) for k in _CLIENT_KEYS}
 
     def _last_change(self, ct: int, oid: int) -> list[str]:
         _, rows = self.client.list_rows("changes", "Changes", filters=[grid_filter("object_type", ct),
@@ -219,8 +226,8 @@ class LinoReader:
         _, rows = self.client.list_rows("changes", "Changes", sort="id", direction="DESC", limit=1)
         return int(rows[0]["id"]) if rows else 0
 
-    def changes_after(self, after: int) -> list[dict[str, Any]]:
-        return self.client.changes(after, limit=LOG_WINDOW)
+    def changes_after(self, after: int, limit: int = LOG_WINDOW) -> list[dict[str, Any]]:
+        return self.client.changes(after, limit=limit)
 
     def affected(self, changes: list[dict[str, Any]]) -> dict[int, int]:
         """contract pk -> id of its last change in *changes* (contract changes and client-partner changes)."""

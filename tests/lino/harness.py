@@ -10,8 +10,6 @@ from piis_plugins.lino.plugin import push_tag
 #: Client 17 of the demo (valid national id) has an integration-income granting (#35, aid type 1,
 #: decided 21.05.2014) from 22.05.2014 with an income confirmation: a contract from then on maps.
 CLIENT = 17
-#: Client 31 of the demo has no national register number: its contracts cannot map.
-CLIENT_WITHOUT_NISS = None
 
 
 class LinoHarness:
