@@ -62,16 +62,18 @@ def decision(payload: dict[str, Any], aid_types: dict[str, Any], missing_decisio
     start = _day(contract.get("applies_from"))
     if start is None:
         raise DecisionProblem("contract.applies_from", "the contract has no start date to match a granting with")
-    known = {str(k) for k in aid_types}
-    grantings = [g for g in payload.get("grantings") or [] if str(g.get("aid_typeHidden")) in known]
-    covering = sorted((g for g in grantings if _covers(g, start)), key=lambda g: (_day(g["start_date"]), g["id"]))
-    if not covering:
-        raise DecisionProblem("grantings", f"Lino holds no income granting (aids.Granting of aid type "
-                                           f"{', '.join(sorted(known))}) covering the contract's start "
-                                           f"{start:%d.%m.%Y}: the DIS decision is missing")
-    granting = covering[-1]
-    kind = aid_types.get(str(granting.get("aid_typeHidden")))
-    if kind is None:
+    covering = [g for g in payload.get("grantings") or [] if _covers(g, start)]
+    unknown = sorted({str(g.get("aid_typeHidden")) for g in covering if str(g.get("aid_typeHidden")) not in aid_types})
+    if unknown:
+        raise DecisionProblem("grantings.aid_type", f"unknown code {', '.join(map(repr, unknown))} (code list aid_type) "
+                                                    f"on a granting covering the contract's start {start:%d.%m.%Y}")
+    income = sorted((g for g in covering if aid_types.get(str(g.get("aid_typeHidden"))) in ("RI", "NOT_DIS")),
+                    key=lambda g: (_day(g["start_date"]), g["id"]))
+    if not income:
+        raise DecisionProblem("grantings", f"Lino holds no income granting (aids.Granting) covering the contract's "
+                                           f"start {start:%d.%m.%Y}: the DIS decision is missing")
+    granting = income[-1]
+    if aid_types.get(str(granting.get("aid_typeHidden"))) != "RI":
         raise DecisionProblem("grantings.aid_type", f"the granting covering the contract's start (#{granting['id']}, "
                                                     f"{granting.get('aid_type')}) is not an integration income: "
                                                     "no DIS decision, no federal form")

@@ -88,8 +88,10 @@ def _code_lists(settings: LinoSettings | None = None) -> dict[str, dict[str, Any
             lists = doc.get("code_lists") if isinstance(doc, dict) else None
             if not isinstance(lists, dict) or not all(isinstance(lists.get(n), dict) for n in ("aid_type", "study_type")):
                 raise ValueError(f"invalid code file {source}: code_lists.aid_type and code_lists.study_type are required")
-            if not any(v == "RI" for v in lists["aid_type"].values()):
-                raise ValueError(f"invalid code file {source}: no aid type is mapped to RI (integration income)")
+            kinds = {str(v) for v in lists["aid_type"].values()}
+            if "RI" not in kinds or not kinds <= {"RI", "NOT_DIS", "OTHER"}:
+                raise ValueError(f"invalid code file {source}: aid_type values must be RI, NOT_DIS or OTHER, "
+                                 "with at least one RI (integration income)")
             _codes[key] = {name: {str(k): v for k, v in lists[name].items()} for name in ("aid_type", "study_type")}
         return _codes[key]
 
