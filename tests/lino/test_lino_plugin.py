@@ -172,3 +172,39 @@ def test_push_is_assigned_to_task_user_and_found_again_by_its_key(tmp_path, lino
     draft = PushItem(key="transfer-draft:x", record_id="isip-2", kind="draft_contract", title="Hand-over")
     (refused,) = plugin.piis_case_push(ctx, [draft])
     assert refused.status == "failed" and "no draft contracts" in refused.detail
+
+
+def test_connection_settings_reach_the_client(tmp_path, lino_settings) -> None:
+    ctx = _ctx(tmp_path, {**lino_settings, "timeout": 7.5, "max_retries": 1, "session_check_interval": 12.0})
+    client = plugin._client(ctx)  # noqa: SLF001
+    assert (client._http.timeout.read, client.max_retries, client.session_check_interval) == (7.5, 1, 12.0)  # noqa: SLF001
+
+
+def test_page_size_bounds_each_lino_list_request(tmp_path, lino_settings, monkeypatch) -> None:
+    from piis_connectors.lino.client import LinoClient as Client
+
+    limits: list[int] = []
+    original = Client.list_rows
+
+    def spy(self, app, table, **kw):
+        if (app, table) == ("isip", "Contracts"):
+            limits.append(kw.get("limit", 100))
+        return original(self, app, table, **kw)
+
+    monkeypatch.setattr(Client, "list_rows", spy)
+    page = plugin.piis_case_fetch_changes(_ctx(tmp_path, {**lino_settings, "page_size": 3}), None, 50)
+    assert len(page.records) == 50 or not page.has_more
+    assert limits and max(limits) == 3
+
+
+def test_a_local_mapping_file_replaces_the_shipped_one(tmp_path, lino_settings) -> None:
+    from importlib.resources import files
+
+    text = (files("piis_mappings.lino") / "contract.yaml").read_text(encoding="utf-8")
+    local = tmp_path / "contract.yaml"
+    local.write_text(text.replace("    vsea: PROFESSIONAL\n", "    vsea: SOCIAL\n"))
+    shipped = _first_records(tmp_path / "m", {**lino_settings, "missing_decision_date": "granting_start"})
+    record = shipped["records"]["isip-1"]  # a contract of type vsea (VSE Ausbildung)
+    assert plugin.piis_case_map_record(shipped["ctx"], record).contract.orientation == "PROFESSIONAL"
+    ctx = _ctx(tmp_path / "m", {**lino_settings, "missing_decision_date": "granting_start", "mapping_file": str(local)})
+    assert plugin.piis_case_map_record(ctx, record).contract.orientation == "SOCIAL"
