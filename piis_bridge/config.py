@@ -37,6 +37,7 @@ from pydantic_settings import (
 )
 
 from piis_bridge.identifiers import Bce, InsCode
+from piis_bridge.observability.settings import AlertSettings, MonitoringSettings
 
 __all__ = [
     "ConfigError",
@@ -148,6 +149,8 @@ class Settings(BaseSettings):
                     "monthly statement of the previous month is fetched and reconciled (retried until available).")
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("timezone")
     @classmethod

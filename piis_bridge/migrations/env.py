@@ -9,7 +9,8 @@ from alembic import context
 from piis_bridge.db import Base, make_engine
 
 # Every module declaring tables on Base must be imported so autogenerate sees them.
-for _module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables"):
+for _module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables",
+                "piis_bridge.observability.models"):
     try:
         importlib.import_module(_module)
     except ImportError:

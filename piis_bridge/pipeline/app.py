@@ -15,6 +15,7 @@ each task (``task_postrun``).
 
 from __future__ import annotations
 
+import os
 import weakref
 from pathlib import Path
 from typing import Any
@@ -96,6 +97,8 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
             # Last month's federal statement, from the Monday after the first Sunday (schedule.py).
             "piis-statement": {"task": "piis.pipeline.dispatch_statement", "schedule": 300.0},
             "piis-sweep": {"task": "piis.pipeline.sweep", "schedule": options.sweep_seconds},
+            # Alert conditions and the daily digest (observability.alerts); nothing is sent without a channel.
+            "piis-alerts": {"task": "piis.alerts.check", "schedule": 300.0},
         },
     }
 
@@ -119,6 +122,15 @@ def _after_fork(**_: Any) -> None:
     # SQLAlchemy pools and plugin HTTP clients must not be shared with the parent (airflow#13265).
     for rt in list(_RUNTIMES):
         rt.after_fork()
+
+
+@signals.worker_process_shutdown.connect
+def _metrics_process_dead(pid: int | None = None, **_: Any) -> None:
+    # prometheus-client multiprocess mode: a recycled child's live gauges must not linger.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
 
 
 @signals.before_task_publish.connect
