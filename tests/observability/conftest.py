@@ -19,6 +19,7 @@ from piis_bridge.config import Settings
 from piis_bridge.db import make_engine
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.migrations import upgrade_database
+from tests.pipeline.conftest import _importable_tests, make_remote, pg_url  # noqa: F401 - shared fixtures
 from piis_bridge.pipeline.models import (
     CircuitState,
     QuarantineEntry,
@@ -108,15 +109,20 @@ class SmtpSink:
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 import email
+                import email.policy
 
-                sink.messages.append(email.message_from_bytes(envelope.content))
+                sink.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
                 return "250 OK"
 
-        self.controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+        import socket
+
+        with socket.socket() as probe:  # aiosmtpd's readiness check cannot use port 0
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
 
     def __enter__(self) -> SmtpSink:
         self.controller.start()
-        self.port = self.controller.server.sockets[0].getsockname()[1]
         return self
 
     def __exit__(self, *exc: Any) -> None:
