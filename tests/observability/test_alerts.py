@@ -196,11 +196,19 @@ def test_alert_texts_carry_no_niss(tmp_path: Path, db: Db, webhook: WebhookSink,
 
 
 def _valid_niss_in(text: str) -> list[str]:
+    """Valid NISS in *text*, in any common writing (separators, Unicode digits), not glued to other digits."""
     import re
     import unicodedata
 
-    digits = re.sub(r"[\s./-]", "", unicodedata.normalize("NFKC", text))
-    return [m for m in re.findall(r"(?=(\d{11}))", digits) if nn.is_valid(m)]
+    pattern = r"(?<![\d])(\d{2}[ ./-]?\d{2}[ ./-]?\d{2}[ ./-]?\d{3}[ ./-]?\d{2})(?![\d])"
+    found = re.findall(pattern, unicodedata.normalize("NFKC", text))
+    return [m for m in (re.sub(r"\D", "", f) for f in found) if nn.is_valid(m)]
+
+
+def test_the_niss_scanner_finds_every_writing() -> None:
+    for writing in ("85073003328", "85.07.30-033.28", "850730 033-28", "８５０７３００３３２８", "85/07/30 033 28"):
+        assert _valid_niss_in(f"x {writing} y") == ["85073003328"], writing
+    assert _valid_niss_in("le=0.05 8507300332812") == []
 
 
 def test_cli_alerts_test_and_check(tmp_path: Path, smtp: SmtpSink) -> None:
