@@ -132,3 +132,26 @@ def test_metrics_of_a_real_worker_run_on_redis(tmp_path: Path, make_remote, pg_u
     pushes = sum(v for labels, v in calls.items() if ("hook", "case_push") in labels)
     assert fetches >= 1 and pushes >= 1, calls  # summed over the worker processes
     assert not _valid_niss_in(text)
+
+
+def test_deploy_monitoring_files_use_only_metrics_the_bridge_exposes(tmp_path: Path, db: Db) -> None:
+    """The Grafana dashboard and the Prometheus rules in deploy/monitoring name real metrics."""
+    import json
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"
+    db.run("gent")
+    db.circuit("federal:gent", NOW)
+    exposed = {family.name for family in text_string_to_metric_families(
+        exposition(settings_for(tmp_path), db.engine).decode())}
+    exposed |= {f"{name}_{suffix}" for name in exposed for suffix in ("bucket", "count", "sum")}
+    rules = yaml.safe_load((root / "piis-bridge-alerts.yml").read_text())
+    exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]
+    dashboard = json.loads((root / "grafana-dashboard.json").read_text())
+    exprs += [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    used = {m for e in exprs for m in re.findall(r"\bpiis_[a-z_]+", e)}
+    assert used and used <= exposed, used - exposed
+    scrape = yaml.safe_load((root / "prometheus.yml").read_text())
+    assert scrape["rule_files"] == ["piis-bridge-alerts.yml"]
