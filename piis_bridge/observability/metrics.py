@@ -48,10 +48,13 @@ def observe_call(role: str, hook: str) -> Iterator[None]:
     if hook not in REMOTE_HOOKS:
         yield
         return
+    from piis_bridge.observability.tracing import remote_span
+
     start = time.perf_counter()
     outcome = "error"
     try:
-        yield
+        with remote_span(role, hook):
+            yield
         outcome = "ok"
     finally:
         CALL_SECONDS.labels(role=role, hook=hook.removeprefix("piis_"), outcome=outcome).observe(

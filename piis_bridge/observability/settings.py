@@ -48,6 +48,16 @@ class MonitoringSettings(_Strict):
     worker_ping_seconds: float = Field(default=2.0, gt=0, le=30, description="How long to wait for workers.")
     metrics_host: str = Field(default="127.0.0.1", description="Address of `piis-bridge monitor serve`.")
     metrics_port: int = Field(default=9464, ge=1, le=65535, description="Port of `piis-bridge monitor serve`.")
+    tracing_endpoint: str | None = Field(
+        default=None, description="OTLP/HTTP collector URL for OpenTelemetry traces (e.g. "
+        "http://127.0.0.1:4318/v1/traces); unset = no tracing, nothing sent.")
+
+    @field_validator("tracing_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("http://", "https://")):
+            raise ValueError("monitoring.tracing_endpoint must be an http(s) URL of an OTLP/HTTP collector")
+        return value
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringSettings:
