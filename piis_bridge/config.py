@@ -46,6 +46,7 @@ from pydantic_settings import (
 )
 
 from piis_bridge.identifiers import Bce, InsCode
+from piis_bridge.observability.settings import AlertSettings, MonitoringSettings
 
 __all__ = [
     "ConfigError",
@@ -199,6 +200,8 @@ class Settings(BaseSettings):
                     "nightly run and with `piis-bridge db purge`; keys, states and hashes stay. None = keep.")
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
+    monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
     # key path -> where it came from ("file <path>", "environment PIIS_...", "default"); see setting_source.
     _sources: dict[tuple[str, ...], str] = PrivateAttr(default_factory=dict)
     _file: Path | None = PrivateAttr(default=None)

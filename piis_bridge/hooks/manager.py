@@ -51,6 +51,7 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.logging import redact
+from piis_bridge.observability.metrics import observe_call
 
 if TYPE_CHECKING:
     from piis_bridge.cli import CommandRegistry
@@ -482,7 +483,8 @@ class PluginHost:
             self._callers[(hook, cpas_id)] = subset
         ctx = self.context(cpas_id, plugin, run_id=run_id)
         try:
-            return subset(cpas=ctx, **kwargs, **(hook_kwargs or {}))
+            with observe_call(role, hook):  # remote-call latency for Prometheus (observability.metrics)
+                return subset(cpas=ctx, **kwargs, **(hook_kwargs or {}))
         except Exception as exc:  # noqa: BLE001 - isolation is the point
             return self._fail(self._blame(exc, plugin), hook, cpas_id, record_id, exc)
 

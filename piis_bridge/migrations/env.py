@@ -11,7 +11,8 @@ from piis_bridge.db import Base, make_engine
 # Every module declaring tables on Base must be imported so autogenerate sees them.
 for _module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables",
                 "piis_bridge.ops.tables",
-                "piis_bridge.console.models"):
+                "piis_bridge.console.models",
+                "piis_bridge.observability.models"):
     try:
         importlib.import_module(_module)
     except ImportError:

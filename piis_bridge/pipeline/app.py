@@ -15,6 +15,7 @@ each task (``task_postrun``).
 
 from __future__ import annotations
 
+import os
 import weakref
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,8 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
             # Last month's federal statement, from the Monday after the first Sunday (schedule.py).
             "piis-statement": {"task": "piis.pipeline.dispatch_statement", "schedule": 300.0},
             "piis-sweep": {"task": "piis.pipeline.sweep", "schedule": options.sweep_seconds},
+            # Alert conditions and the daily digest (observability.alerts); nothing is sent without a channel.
+            "piis-alerts": {"task": "piis.alerts.check", "schedule": 300.0},
         },
     }
 
@@ -122,6 +125,18 @@ def _after_fork(**_: Any) -> None:
         rt.after_fork()
 
 
+@signals.worker_process_shutdown.connect
+def _metrics_process_dead(pid: int | None = None, **_: Any) -> None:
+    # prometheus-client multiprocess mode: a recycled child's live gauges must not linger.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid or os.getpid())
+    from piis_bridge.observability import tracing
+
+    tracing.shutdown()  # flush the spans of this child
+
+
 @signals.before_task_publish.connect
 def _propagate_correlation(headers: dict[str, Any] | None = None, **_: Any) -> None:
     import structlog
@@ -142,10 +157,20 @@ def _bind_task_context(task_id: str | None = None, task: Any = None, args: Any =
     run_id = args[0] if args and isinstance(args[0], str) and len(args[0]) == 32 else None
     structlog.contextvars.bind_contextvars(correlation_id=cid, task_id=task_id,
                                            task_name=getattr(task, "name", None), run_id=run_id)
+    rt = getattr(getattr(task, "app", None), "piis_runtime", None)
+    if rt is not None and rt.settings.monitoring.tracing_endpoint:  # optional OpenTelemetry (observability)
+        from piis_bridge.observability import tracing
+
+        cpas = args[1] if args and len(args) > 1 and isinstance(args[1], str) and len(args[1]) <= 40 else None
+        tracing.configure(rt.settings)
+        tracing.task_started(task_id, getattr(task, "name", "task"), run_id, cpas)
 
 
 @signals.task_postrun.connect
-def _clear_task_context(**_: Any) -> None:
+def _clear_task_context(task_id: str | None = None, state: str | None = None, **_: Any) -> None:
+    from piis_bridge.observability import tracing
+
+    tracing.task_finished(task_id, state)
     import structlog
 
     structlog.contextvars.clear_contextvars()

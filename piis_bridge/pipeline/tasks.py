@@ -217,3 +217,12 @@ def dispatch_statement(self: Any) -> str | None:
 
     rt, enq = _ctx(self)
     return dispatch_statement_run(rt, enq, datetime.now(timezone.utc))
+
+
+@shared_task(bind=True, name="piis.alerts.check", ignore_result=True)
+def alerts_check(self: Any) -> None:
+    """Beat, every five minutes: alert conditions, caps and the daily digest (observability.alerts)."""
+    from piis_bridge.observability.alerts import check_and_send
+
+    rt = runtime_of(self.app)
+    check_and_send(rt.settings, rt.engine)

@@ -1,7 +1,7 @@
 """configuration fingerprint of each run and of each worker (restart the workers after a change)
 
 Revision ID: 0013_ops_fingerprints
-Revises: 0006_monthly_statement
+Revises: 0009_quarantine_closing
 Create Date: 2026-12-06 12:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_ops_fingerprints"
-down_revision = "0006_monthly_statement"
+down_revision = "0009_quarantine_closing"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """console accounts, server-side sessions and login attempts
 
 Revision ID: 0016_console_users
-Revises: 0006_monthly_statement
+Revises: 0013_ops_fingerprints
 Create Date: 2026-12-06 12:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0016_console_users"
-down_revision = "0006_monthly_statement"
+down_revision = "0013_ops_fingerprints"
 branch_labels = None
 depends_on = None
 

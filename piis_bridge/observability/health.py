@@ -1,0 +1,386 @@
+"""Health checks: ``piis-bridge health`` (Nagios exit codes) and ``/healthz`` / ``/readyz``.
+
+Why one function for the CLI and HTTP: a monitoring system that runs the command and one that polls
+the URL must see the same verdict.  Each check is independent and never raises: a check that cannot
+run is itself the finding (database unreachable is CRITICAL, not a traceback).  Texts name CPAS ids,
+counts, hosts and paths, never a person: the URLs printed are stripped of their credentials.
+"""
+
+from __future__ import annotations
+
+import shutil
+import ssl
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import IntEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from piis_bridge.config import Settings
+    from piis_bridge.observability.settings import MonitoringSettings
+
+__all__ = [
+    "Status",
+    "Check",
+    "HealthReport",
+    "run_checks",
+    "readiness",
+    "safe_url",
+    "certificate_files",
+    "QUEUES",
+]
+
+QUEUES = ("piis.default", "piis.casesystem", "piis.federal")
+"""The pipeline's queues (``piis_bridge.pipeline.app.QUEUES``; a test keeps both equal)."""
+
+
+class Status(IntEnum):
+    """Nagios plugin exit codes."""
+
+    OK = 0
+    WARNING = 1
+    CRITICAL = 2
+    UNKNOWN = 3
+
+
+@dataclass
+class Check:
+    name: str
+    status: Status
+    summary: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status.name.lower(), "summary": self.summary,
+                "details": self.details}
+
+
+@dataclass
+class HealthReport:
+    checks: list[Check]
+    checked_at: datetime
+
+    @property
+    def status(self) -> Status:
+        worst = max((c.status for c in self.checks), default=Status.OK)
+        return Status.CRITICAL if worst == Status.UNKNOWN else worst
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status.name.lower(), "exit_code": int(self.status),
+                "checked_at": self.checked_at.isoformat(), "checks": [c.to_json() for c in self.checks]}
+
+
+def safe_url(url: str) -> str:
+    """The URL without user and password (for messages and health output)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
+
+
+def _sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    return Path(path) if path and path != ":memory:" else None
+
+
+# --- the checks ---------------------------------------------------------------------------------
+
+def check_database(settings: Settings) -> tuple[Check, Any]:
+    """Reachable and migrated to the newest revision.  Returns the engine for the checks that read it."""
+    from sqlalchemy import text
+
+    from piis_bridge.db import make_engine
+
+    where = safe_url(settings.database_url)
+    path = _sqlite_path(settings.database_url)
+    if path is not None and not path.exists():
+        return Check("database", Status.CRITICAL, f"database file {path} does not exist; run 'piis-bridge db upgrade'",
+                     {"url": where}), None
+    try:
+        engine = make_engine(settings.database_url)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+            from alembic.runtime.migration import MigrationContext
+
+            current = MigrationContext.configure(conn).get_current_revision()
+    except Exception as exc:  # noqa: BLE001 - the finding is the failure itself
+        return Check("database", Status.CRITICAL, f"database {where} unreachable ({type(exc).__name__})",
+                     {"url": where}), None
+    head = _head_revision()
+    if current != head:
+        return Check("database", Status.CRITICAL,
+                     f"database {where} is at revision {current or 'none'}, the code needs {head}: "
+                     "run 'piis-bridge db upgrade'", {"url": where, "revision": current, "head": head}), engine
+    return Check("database", Status.OK, f"database {where} reachable, revision {current}",
+                 {"url": where, "revision": current}), engine
+
+
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from piis_bridge.migrations import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def check_broker(settings: Settings, timeout: float) -> Check:
+    url = settings.broker_url
+    if url.startswith("filesystem://"):
+        folder = settings.state_dir / "broker"
+        return Check("broker", Status.OK, "embedded filesystem broker (a worker is started per run)", {"url": "filesystem://"})
+    where = safe_url(url)
+    try:
+        from kombu import Connection
+
+        with Connection(url, connect_timeout=timeout) as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout)
+    except Exception as exc:  # noqa: BLE001
+        return Check("broker", Status.CRITICAL, f"broker {where} unreachable ({type(exc).__name__})", {"url": where})
+    return Check("broker", Status.OK, f"broker {where} reachable", {"url": where})
+
+
+def check_workers(settings: Settings, timeout: float) -> Check:
+    """Scale-out only: at least one worker consumes each queue (the embedded mode starts its own)."""
+    if settings.broker_url.startswith("filesystem://"):
+        return Check("workers", Status.OK, "embedded mode: a worker is started for each run", {"mode": "embedded"})
+    try:
+        from celery import Celery
+
+        app = Celery("piis_bridge_health", broker=settings.broker_url, set_as_current=False)
+        try:
+            replies = app.control.inspect(timeout=timeout).active_queues() or {}
+        finally:
+            app.close()
+    except Exception as exc:  # noqa: BLE001
+        return Check("workers", Status.CRITICAL, f"cannot ask the workers ({type(exc).__name__})", {})
+    if not replies:
+        return Check("workers", Status.CRITICAL, "no worker answered; start 'piis-bridge worker'", {"workers": []})
+    consumed: dict[str, list[str]] = {q: [] for q in QUEUES}
+    for worker, queues in replies.items():
+        for queue in queues or []:
+            consumed.setdefault(queue.get("name", "?"), []).append(worker)
+    missing = [q for q in QUEUES if not consumed.get(q)]
+    details = {"workers": sorted(replies), "queues": {q: len(w) for q, w in consumed.items()}}
+    if missing:
+        return Check("workers", Status.CRITICAL, f"no worker consumes {', '.join(missing)}", details)
+    return Check("workers", Status.OK, f"{len(replies)} worker(s) online, every queue consumed", details)
+
+
+def check_nightly(settings: Settings, engine: Any, m: MonitoringSettings, now: datetime) -> Check:
+    last = last_successful_nightly(engine, list(settings.cpas))
+    worst, parts, details = Status.OK, [], {}
+    for cpas_id in settings.cpas:
+        when = last.get(cpas_id)
+        if when is None:
+            status, text = Status.WARNING, f"{cpas_id}: no successful nightly run yet"
+            details[cpas_id] = None
+        else:
+            hours = (now - when).total_seconds() / 3600
+            details[cpas_id] = round(hours, 2)
+            status = (Status.CRITICAL if hours > m.nightly_critical_hours
+                      else Status.WARNING if hours > m.nightly_warning_hours else Status.OK)
+            text = f"{cpas_id}: last successful nightly {hours:.1f} h ago"
+        worst = max(worst, status)
+        if status != Status.OK:
+            parts.append(text)
+    if not settings.cpas:
+        return Check("nightly", Status.OK, "no CPAS configured", {})
+    summary = "; ".join(parts) if parts else f"every CPAS had a successful nightly within {m.nightly_warning_hours:g} h"
+    return Check("nightly", worst, summary, {"hours_since": details})
+
+
+def check_quarantine(settings: Settings, engine: Any, m: MonitoringSettings) -> Check:
+    counts = open_quarantine(engine)
+    worst, parts = Status.OK, []
+    for cpas_id, n in sorted(counts.items()):
+        status = (Status.CRITICAL if n >= m.quarantine_critical
+                  else Status.WARNING if n >= m.quarantine_warning else Status.OK)
+        worst = max(worst, status)
+        if status != Status.OK:
+            parts.append(f"{cpas_id}: {n} open")
+    summary = "; ".join(parts) if parts else "no open quarantine entry"
+    return Check("quarantine", worst, summary + ("; see 'piis-bridge quarantine list'" if parts else ""),
+                 {"open": counts})
+
+
+def check_circuits(engine: Any, now: datetime) -> Check:
+    circuits = open_circuits(engine, now)
+    if not circuits:
+        return Check("circuits", Status.OK, "every remote reachable (no open circuit)", {"open": {}})
+    text = "; ".join(f"{remote} open until {until.isoformat(timespec='minutes')}" for remote, until in circuits.items())
+    return Check("circuits", Status.WARNING, text, {"open": {r: u.isoformat() for r, u in circuits.items()}})
+
+
+def certificate_files(settings: Settings) -> dict[str, Path]:
+    """Every certificate file named in plugin settings (keys with 'cert' or 'ca' ending in _file/_path).
+
+    Why by name: the core does not know each plugin's settings, and a certificate setting is named as
+    such by every bundled plugin (cert_file, wsse_cert_file, tls_cert_path, tls_ca_path)."""
+    found: dict[str, Path] = {}
+    for cpas_id, cpas in settings.cpas.items():
+        for plugin, values in cpas.plugins.items():
+            for key, value in values.items():
+                name = key.lower()
+                if isinstance(value, str | Path) and name.endswith(("_file", "_path")) and (
+                        "cert" in name or name.startswith("tls_ca") or name == "ca_file"):
+                    found[f"cpas.{cpas_id}.plugins.{plugin}.{key}"] = Path(value)
+    return found
+
+
+def certificate_expiry(path: Path) -> datetime:
+    """The earliest notAfter of the PEM certificates in *path*."""
+    from cryptography import x509
+
+    data = path.read_bytes()
+    certs = x509.load_pem_x509_certificates(data)
+    return min(c.not_valid_after_utc for c in certs)
+
+
+def check_certificates(settings: Settings, m: MonitoringSettings, now: datetime) -> Check:
+    files = certificate_files(settings)
+    if not files:
+        return Check("certificates", Status.OK, "no certificate configured", {})
+    worst, parts, details = Status.OK, [], {}
+    for setting, path in sorted(files.items()):
+        try:
+            expires = certificate_expiry(path)
+        except (OSError, ValueError, ssl.SSLError) as exc:
+            worst = Status.CRITICAL
+            parts.append(f"{setting}: cannot read {path} ({type(exc).__name__})")
+            details[setting] = None
+            continue
+        days = (expires - now).total_seconds() / 86400
+        details[setting] = {"path": str(path), "expires": expires.isoformat(), "days_left": round(days, 1)}
+        status = (Status.CRITICAL if days < m.certificate_critical_days
+                  else Status.WARNING if days < m.certificate_warning_days else Status.OK)
+        worst = max(worst, status)
+        if status != Status.OK:
+            parts.append(f"{setting}: {path} expires {expires.date().isoformat()} ({days:.0f} days)")
+    summary = "; ".join(parts) if parts else f"{len(files)} certificate(s) valid for more than " \
+                                                f"{m.certificate_warning_days} days"
+    return Check("certificates", worst, summary, details)
+
+
+def check_disk(settings: Settings, m: MonitoringSettings) -> Check:
+    folders = {"state_dir": settings.state_dir}
+    db = _sqlite_path(settings.database_url)
+    if db is not None:
+        folders["database"] = db.parent
+    worst, parts, details = Status.OK, [], {}
+    for name, folder in folders.items():
+        probe = folder
+        while not probe.exists() and probe != probe.parent:
+            probe = probe.parent
+        usage = shutil.disk_usage(probe)
+        free_mb = usage.free // (1024 * 1024)
+        details[name] = {"path": str(folder), "free_mb": free_mb}
+        status = (Status.CRITICAL if free_mb < m.disk_critical_free_mb
+                  else Status.WARNING if free_mb < m.disk_warning_free_mb else Status.OK)
+        worst = max(worst, status)
+        if status != Status.OK:
+            parts.append(f"{name} {folder}: {free_mb} MB free")
+    return Check("disk", worst, "; ".join(parts) if parts else "enough free disk space", details)
+
+
+# --- shared reads (also used by metrics and alerts) ---------------------------------------------
+
+def last_successful_nightly(engine: Any, cpas_ids: Iterable[str]) -> dict[str, datetime]:
+    """cpas id -> end of its newest finished full run (nightly or manual; not a replay, a statement or a
+    one-dossier run) in which that CPAS's pull did not fail."""
+    from sqlalchemy import select
+
+    from piis_bridge.pipeline.models import SyncRun, SyncRunCpas
+
+    wanted = set(cpas_ids)
+    result: dict[str, datetime] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(SyncRunCpas.cpas_id, SyncRun.finished_at)
+            .join(SyncRun, SyncRun.id == SyncRunCpas.run_id)
+            .where(SyncRun.status == "finished", SyncRun.dossier.is_(None),
+                   SyncRun.trigger.not_in(("statement", "replay")), SyncRunCpas.state != "failed")
+        ).all()
+    for cpas_id, finished in rows:
+        if cpas_id in wanted and finished is not None:
+            finished = finished if finished.tzinfo else finished.replace(tzinfo=UTC)
+            if cpas_id not in result or finished > result[cpas_id]:
+                result[cpas_id] = finished
+    return result
+
+
+def open_quarantine(engine: Any) -> dict[str, int]:
+    from sqlalchemy import func, select
+
+    from piis_bridge.pipeline.models import QuarantineEntry
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(QuarantineEntry.cpas_id, func.count())
+                            .where(QuarantineEntry.status == "open").group_by(QuarantineEntry.cpas_id)).all()
+    return {cpas_id: int(n) for cpas_id, n in rows}
+
+
+def open_circuits(engine: Any, now: datetime) -> dict[str, datetime]:
+    from sqlalchemy import select
+
+    from piis_bridge.pipeline.models import CircuitState
+
+    with engine.connect() as conn:
+        rows = conn.execute(select(CircuitState.remote, CircuitState.opened_until)
+                            .where(CircuitState.opened_until.is_not(None))).all()
+    out = {}
+    for remote, until in rows:
+        until = until if until.tzinfo else until.replace(tzinfo=UTC)
+        if until > now:
+            out[remote] = until
+    return out
+
+
+# --- the whole report ---------------------------------------------------------------------------
+
+def run_checks(settings: Settings, *, now: datetime | None = None, workers: bool = True) -> HealthReport:
+    """Every check, in an order an operator reads top-down (dependencies first)."""
+    m = settings.monitoring
+    now = now or datetime.now(UTC)
+    checks: list[Check] = []
+    db_check, engine = check_database(settings)
+    checks.append(db_check)
+    checks.append(check_broker(settings, m.worker_ping_seconds))
+    if workers:
+        checks.append(check_workers(settings, m.worker_ping_seconds))
+    readers: list[tuple[str, Callable[[], Check]]] = [
+        ("nightly", lambda: check_nightly(settings, engine, m, now)),
+        ("quarantine", lambda: check_quarantine(settings, engine, m)),
+        ("circuits", lambda: check_circuits(engine, now)),
+    ]
+    for name, read in readers:
+        if engine is None:
+            checks.append(Check(name, Status.UNKNOWN, "not checked: the database is not usable", {}))
+            continue
+        try:
+            checks.append(read())
+        except Exception as exc:  # noqa: BLE001 - a broken read is a finding, not a crash
+            checks.append(Check(name, Status.UNKNOWN, f"not checked ({type(exc).__name__})", {}))
+    checks.append(check_certificates(settings, m, now))
+    checks.append(check_disk(settings, m))
+    if engine is not None:
+        engine.dispose()
+    return HealthReport(checks=checks, checked_at=now)
+
+
+def readiness(settings: Settings) -> HealthReport:
+    """``/readyz``: what must work for this process to serve (database migrated, broker reachable)."""
+    db_check, engine = check_database(settings)
+    if engine is not None:
+        engine.dispose()
+    return HealthReport(checks=[db_check, check_broker(settings, settings.monitoring.worker_ping_seconds)],
+                        checked_at=datetime.now(UTC))
+
