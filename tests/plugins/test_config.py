@@ -123,7 +123,7 @@ def test_identifiers_and_time_zone_are_validated(tmp_path: Path) -> None:
     path = _write(tmp_path, 'timezone = "Europe/Bruxelles"\n' + CPAS.replace("0207916035", "0207916036"))
     with pytest.raises(ConfigError) as err:
         load_settings(path)
-    assert "timezone: Value error, unknown time zone 'Europe/Bruxelles'" in str(err.value)
+    assert "timezone: unknown time zone 'Europe/Bruxelles' (expected e.g. 'Europe/Brussels') (file " in str(err.value)
     assert "cpas.liege.bce:" in str(err.value)
 
 
