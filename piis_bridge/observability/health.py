@@ -148,7 +148,7 @@ def check_broker(settings: Settings, timeout: float) -> Check:
     return Check("broker", Status.OK, f"broker {where} reachable", {"url": where})
 
 
-def check_workers(settings: Settings, timeout: float) -> Check:
+def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Check:
     """Scale-out only: at least one worker consumes each queue (the embedded mode starts its own)."""
     if settings.broker_url.startswith("filesystem://"):
         return Check("workers", Status.OK, "embedded mode: a worker is started for each run", {"mode": "embedded"})
@@ -169,10 +169,31 @@ def check_workers(settings: Settings, timeout: float) -> Check:
         for queue in queues or []:
             consumed.setdefault(queue.get("name", "?"), []).append(worker)
     missing = [q for q in QUEUES if not consumed.get(q)]
-    details = {"workers": sorted(replies), "queues": {q: len(w) for q, w in consumed.items()}}
+    details: dict[str, Any] = {"workers": sorted(replies), "queues": {q: len(w) for q, w in consumed.items()}}
     if missing:
         return Check("workers", Status.CRITICAL, f"no worker consumes {', '.join(missing)}", details)
+    stale = _stale_workers(settings, engine, sorted(replies)) if engine is not None else {}
+    if stale:
+        details["stale"] = stale
+        return Check("workers", Status.CRITICAL,
+                     f"{', '.join(sorted(stale))} run(s) another configuration than this one: restart the workers",
+                     details)
     return Check("workers", Status.OK, f"{len(replies)} worker(s) online, every queue consumed", details)
+
+
+def _stale_workers(settings: Settings, engine: Any, nodes: list[str]) -> dict[str, str]:
+    """node -> its recorded configuration fingerprint, for the answering workers whose fingerprint differs
+    from this configuration's (ops.preflight records it when a worker starts)."""
+    from sqlalchemy import select
+
+    from piis_bridge.ops.preflight import config_fingerprint
+    from piis_bridge.ops.tables import WorkerConfig
+
+    ours = config_fingerprint(settings)
+    with engine.connect() as conn:
+        rows = conn.execute(select(WorkerConfig.node, WorkerConfig.fingerprint)
+                            .where(WorkerConfig.node.in_(nodes))).all()
+    return {node: fingerprint for node, fingerprint in rows if fingerprint != ours}
 
 
 def check_nightly(settings: Settings, engine: Any, m: MonitoringSettings, now: datetime) -> Check:
@@ -355,7 +376,7 @@ def run_checks(settings: Settings, *, now: datetime | None = None, workers: bool
     checks.append(db_check)
     checks.append(check_broker(settings, m.worker_ping_seconds))
     if workers:
-        checks.append(check_workers(settings, m.worker_ping_seconds))
+        checks.append(check_workers(settings, m.worker_ping_seconds, engine))
     readers: list[tuple[str, Callable[[], Check]]] = [
         ("nightly", lambda: check_nightly(settings, engine, m, now)),
         ("quarantine", lambda: check_quarantine(settings, engine, m)),

@@ -96,6 +96,9 @@ def test_a_real_worker_consuming_every_queue_is_ok(tmp_path: Path, db: Db) -> No
     from tests.pipeline.conftest import PLUGIN, make_settings
 
     settings = make_settings(tmp_path, "http://127.0.0.1:9", broker_url="redis://127.0.0.1:6379/13")
+    from piis_bridge.migrations import upgrade_database
+
+    upgrade_database(settings.database_url)
     with EmbeddedWorker(settings, concurrency=1, extra_plugins=[PLUGIN]):
         deadline = time.monotonic() + 30
         while True:
@@ -103,8 +106,13 @@ def test_a_real_worker_consuming_every_queue_is_ok(tmp_path: Path, db: Db) -> No
             if _status(report, "workers") == Status.OK or time.monotonic() > deadline:
                 break
             time.sleep(1)
-    assert _status(report, "workers") == Status.OK, _summary(report, "workers")
-    assert "every queue consumed" in _summary(report, "workers")
+        assert _status(report, "workers") == Status.OK, _summary(report, "workers")
+        assert "every queue consumed" in _summary(report, "workers")
+        # The same workers seen from a changed configuration: they must be restarted.
+        changed = settings.model_copy(update={"nightly_time": dt.time(4, 15)})
+        stale = run_checks(changed, now=NOW)
+        assert _status(stale, "workers") == Status.CRITICAL, _summary(stale, "workers")
+        assert "restart the workers" in _summary(stale, "workers")
 
 
 @pytest.mark.parametrize(("age_hours", "expected"), [(25.9, Status.OK), (26.1, Status.WARNING),
