@@ -127,6 +127,8 @@ def _print_summary(summary: Any) -> None:
         return
     _con().print(_summary_table(summary))
     _con().print(_stages_table(summary))
+    if getattr(summary, "reason", None):  # stalled or abandoned: why (issue #12)
+        _con().print(f"{summary.status}: {summary.reason}", markup=False)
 
 
 def register(cli: CommandRegistry) -> None:

@@ -46,6 +46,7 @@ class RunSummary:
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
     statements: list[dict[str, Any]] = field(default_factory=list)  # a statement run: per CPAS, with differences
+    reason: str | None = None  # why a run ended without finishing by itself (stalled, abandoned)
 
     @property
     def ok(self) -> bool:
@@ -136,7 +137,8 @@ def run_summary(rt: Runtime, run_id: str) -> RunSummary:
         end = run.finished_at or utcnow()
         statements = statement_rows(s, run_id) if run.trigger == "statement" else []
         return RunSummary(run_id=run_id, status=run.status, counts=counts, stages=stages,
-                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements)
+                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements,
+                          reason=run.reason)
 
 
 def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll: float = 0.5,
