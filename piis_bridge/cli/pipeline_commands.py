@@ -77,7 +77,8 @@ class _Display:
 
     def __call__(self, summary: Any) -> None:
         c = summary.counts
-        done_items = c.get("processed", 0) + c.get("skipped", 0) + c.get("items_quarantined", 0)
+        done_items = (c.get("processed", 0) + c.get("skipped", 0) + c.get("items_quarantined", 0)
+                      + c.get("rejected", 0) + c.get("repeats", 0))  # fetched counts these too (issue #12)
         p = self.progress
         p.update(self.tasks["fetched"], completed=c.get("fetched", 0), total=c.get("fetched", 0) or None)
         p.update(self.tasks["processed"], completed=done_items, total=c.get("fetched", 0))
@@ -94,6 +95,7 @@ def _summary_table(summary: Any) -> Table:
     t.add_column("Count", justify="right", overflow="fold")
     rows = [("records fetched", c.get("fetched", 0)), ("records processed", c.get("processed", 0)),
             ("records skipped", c.get("skipped", 0)), ("records quarantined", c.get("items_quarantined", 0)),
+            ("records refused before storage", c.get("rejected", 0)), ("identical repeats", c.get("repeats", 0)),
             ("forms built", c.get("forms", 0)), ("forms answered", c.get("forms_answered", 0)),
             ("forms awaiting answer", c.get("forms_waiting", 0)), ("forms quarantined", c.get("forms_quarantined", 0)),
             ("items pushed back", c.get("pushed", 0)), ("push-backs quarantined", c.get("push_quarantined", 0))]
@@ -141,6 +143,8 @@ def _print_summary(summary: Any) -> None:
         return
     _con().print(_summary_table(summary))
     _con().print(_stages_table(summary))
+    if getattr(summary, "reason", None):  # stalled or abandoned: why (issue #12)
+        _con().print(f"{summary.status}: {summary.reason}", markup=False)
 
 
 def _print_quarantine(entries: list[dict[str, Any]], title: str) -> None:

@@ -14,10 +14,11 @@ from piis_bridge.pipeline.models import (
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
+    PluginCall,
+    call,
     Enqueuer,
     answer_push,
     insert_ignore,
-    new_failures,
     outcome_fields,
     record_stat,
 )
@@ -51,9 +52,8 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
                     enq.collect(run_id, cpas_id, attempt=attempt)
                 return
         tickets = sorted({e.ticket for e in waiting if e.ticket})
-        before = len(host.failures)
-        outcomes = host.federal_fetch_results(cpas_id, tickets, run_id=run_id) if tickets else []
-        failures = new_failures(host, before)
+        fetched = call(host, "federal_fetch_results", cpas_id, tickets, run_id=run_id) if tickets else PluginCall([], ())
+        outcomes, failures = fetched.value, list(fetched.failures)
         if outcomes is None:
             delay = rt.retry.delay(attempt + 1) if failures and is_transient(failures[-1]) else rt.options.collect_delay * 5
             enq.collect(run_id, cpas_id, countdown=delay, attempt=attempt + 1)

@@ -31,11 +31,12 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 from piis_bridge.crypto import EncryptedString, EncryptedText
 
 from piis_bridge.db import Base
+from piis_bridge.pipeline.states import EFFECT_TRANSITIONS, ITEM_TRANSITIONS, check_state
 
 __all__ = [
     "SyncRun",
@@ -178,6 +179,10 @@ class WorkItem(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
 
+    @validates("state")
+    def _transition(self, _key: str, new: str) -> str:
+        return check_state(ITEM_TRANSITIONS, self.state, new, "record")
+
 
 class Effect(Base):
     """One side effect on a remote system, keyed for idempotency before it is attempted.
@@ -220,6 +225,10 @@ class Effect(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+
+    @validates("state")
+    def _transition(self, _key: str, new: str) -> str:
+        return check_state(EFFECT_TRANSITIONS, self.state, new, f"{self.kind or 'side'} effect")
 
 
 class QuarantineEntry(Base):

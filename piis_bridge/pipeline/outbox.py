@@ -35,11 +35,13 @@ from piis_bridge.pipeline.models import (
     WorkItem,
     utcnow,
 )
+from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.pipeline.states import EffectState, ItemState
 
 _log = get_logger("piis_bridge.pipeline")
-OPEN_ITEM_STATES = ("pending", "leased")
-OPEN_EFFECT_STATES = ("pending", "sending", "submitted")
+OPEN_ITEM_STATES = (ItemState.PENDING.value, ItemState.LEASED.value)
+OPEN_EFFECT_STATES = (EffectState.PENDING.value, EffectState.SENDING.value, EffectState.SUBMITTED.value)
 OPEN_NOTICE_STATES = ("pending", "queued", "fetching")  # sync_run_cpas.notices_state still to do
 NOTICES_HOOK = "piis_federal_fetch_notices"
 _KEY_NAMESPACE = uuid.UUID("9b6c3f4e-5d1a-4c2b-8f7e-1a2b3c4d5e6f")
@@ -160,6 +162,35 @@ def quarantine(session: Session, *, run_id: str, cpas_id: str, record_id: str, s
         run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage=stage, reason=redact(reason)[:4000],
         problems=[redact(p.model_dump(mode="json")) for p in problems], item_id=item_id, effect_id=effect_id))
     _log.warning("quarantined", run_id=run_id, cpas=cpas_id, record_id=record_id, stage=stage, reason=redact(reason))
+
+
+@dataclasses.dataclass(frozen=True)
+class PluginCall:
+    """The typed result of one call through the plugin host: what it returned and the failures *this*
+    call recorded (the host keeps the plugin's exceptions as :class:`PluginFailure`, never raises)."""
+
+    value: Any
+    failures: tuple[PluginFailure, ...]
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.failures)
+
+    @property
+    def transient(self) -> bool:
+        """The last failure is worth retrying (timeouts, 429/5xx, ``TransientError``)."""
+        return bool(self.failures) and is_transient(self.failures[-1])
+
+    def describe(self) -> str:
+        return describe(self.failures)
+
+
+def call(host: Any, method: str, *args: Any, **kwargs: Any) -> PluginCall:
+    """Call ``host.<method>`` and return its value with the failures it recorded, in one place (the
+    stages no longer count ``host.failures`` before and after every call)."""
+    before = len(host.failures)
+    value = getattr(host, method)(*args, **kwargs)
+    return PluginCall(value, tuple(host.failures[before:]))
 
 
 def new_failures(host: Any, before: int) -> list[PluginFailure]:

@@ -19,19 +19,17 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    call,
     Enqueuer,
     claim_rows,
-    describe,
     dump_payload,
     form_key,
     insert_ignore,
-    new_failures,
     push_row,
     quarantine,
     record_stat,
     type_path,
 )
-from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.quarantine import resolve_processed
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
@@ -168,11 +166,10 @@ def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: f
                     give_up(item, "process", f"gave up after {item.attempts - 1} attempts: "
                                              f"{item.last_error or 'its worker died while processing it each time'}")
                 record = SourceRecord.model_validate_json(item.payload)
-                before = len(host.failures)
-                outcome = host.case_map_record(item.cpas_id, record, run_id=run_id)
-                failures = new_failures(host, before)
-                if failures and is_transient(failures[-1]):
-                    error = describe(failures)
+                mapped = call(host, "case_map_record", item.cpas_id, record, run_id=run_id)
+                outcome = mapped.value
+                if mapped.transient:
+                    error = mapped.describe()
                     if rt.retry.exhausted(item.attempts):
                         give_up(item, "map", f"gave up after {item.attempts} attempts: {error}")
                     retry_ids.append(item.id)
@@ -196,11 +193,10 @@ def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: f
                 findings, alerts = _evaluate(contract, today, settings, registry)
                 event = event_for_contract(contract)
                 stage = "build"
-                before = len(host.failures)
-                forms = host.federal_build_forms(item.cpas_id, contract, event, run_id=run_id)
-                failures = new_failures(host, before)
-                if failures:
-                    give_up(item, "build", describe(failures))
+                built = call(host, "federal_build_forms", item.cpas_id, contract, event, run_id=run_id)
+                forms = built.value
+                if built.failed:
+                    give_up(item, "build", built.describe())
                 rows = []
                 for form in forms:
                     ref, form = form_key(item.cpas_id, item.record_id, form)

@@ -22,11 +22,11 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    call,
     Enqueuer,
     _log,
     describe,
     insert_ignore,
-    new_failures,
     quarantine,
     record_stat,
     refresh_statistics,
@@ -124,10 +124,10 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                 return
             row = s.get(SyncCursor, cpas_id)
             cursor = row.cursor if row else None
-        before = len(host.failures)
-        page = host.case_fetch_changes(cpas_id, cursor, o.page_size, run_id=run_id)
+        fetched = call(host, "case_fetch_changes", cpas_id, cursor, o.page_size, run_id=run_id)
+        page = fetched.value
         if page is None:
-            failures = new_failures(host, before)
+            failures = list(fetched.failures)
             with rt.session() as s:
                 if failures and is_transient(failures[-1]) and not rt.retry.exhausted(attempt + 1):
                     rt.breaker.failure(s, remote)

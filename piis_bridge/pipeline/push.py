@@ -9,10 +9,10 @@ from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
 from piis_bridge.pipeline.reliability import is_transient, is_transient_text
 from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
+    call,
     Enqueuer,
     claim_effects,
     describe,
-    new_failures,
     quarantine,
     record_stat,
     release_effects,
@@ -35,9 +35,9 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             if not effects:
                 break
             items = [PushItem.model_validate_json(e.payload) for e in effects]
-            before = len(host.failures)
-            results: list[PushResult] = host.case_push(cpas_id, items, run_id=run_id)
-            failures = new_failures(host, before)
+            pushed = call(host, "case_push", cpas_id, items, run_id=run_id)
+            results: list[PushResult] = pushed.value
+            failures = list(pushed.failures)
             if failures and all(r.status == "failed" for r in results):
                 error = describe(failures)
                 if is_transient(failures[-1]):

@@ -48,6 +48,7 @@ class RunSummary:
     elapsed_seconds: float = 0.0
     statements: list[dict[str, Any]] = field(default_factory=list)  # a statement run: per CPAS, with differences
     error: str | None = None  # why a failed run failed as a whole (e.g. "restart the workers")
+    reason: str | None = None  # why a run ended without finishing by itself (stalled, abandoned)
 
     @property
     def ok(self) -> bool:
@@ -167,7 +168,7 @@ def run_summary(rt: Runtime, run_id: str) -> RunSummary:
         statements = statement_rows(s, run_id) if run.trigger == "statement" else []
         return RunSummary(run_id=run_id, status=run.status, counts=counts, stages=stages,
                           elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements,
-                          error=(run.report or {}).get("error"))
+                          error=(run.report or {}).get("error"), reason=run.reason)
 
 
 def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll: float = 0.5,

@@ -15,6 +15,7 @@ from piis_bridge.pipeline.models import (
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
+    call,
     Enqueuer,
     _log,
     answer_push,
@@ -22,7 +23,6 @@ from piis_bridge.pipeline.outbox import (
     describe,
     insert_ignore,
     load_payload,
-    new_failures,
     outcome_fields,
     quarantine,
     record_stat,
@@ -81,9 +81,8 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                                 reason=f"stored form cannot be loaded: {type(exc).__name__}: {exc}", effect_id=e.id)
                 s.commit()
                 continue
-            before = len(host.failures)
-            outcomes = host.federal_submit(cpas_id, forms, run_id=run_id)
-            failures = new_failures(host, before)
+            submitted = call(host, "federal_submit", cpas_id, forms, run_id=run_id)
+            outcomes, failures = submitted.value, list(submitted.failures)
             if outcomes is not None and isinstance(outcomes, list) and len(outcomes) == len(forms):
                 rt.breaker.success(s, remote)
                 answered, waiting = _apply_outcomes(s, effects, outcomes)
@@ -115,16 +114,17 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
             if len(effects) > 1:
                 release_effects(s, effects[1:], 0, error)
                 effects = effects[:1]
-                single = host.federal_submit(cpas_id, [forms[0]], run_id=run_id)
+                alone = call(host, "federal_submit", cpas_id, [forms[0]], run_id=run_id)
+                single = alone.value
                 if single is not None and len(single) == 1:
                     answered, waiting = _apply_outcomes(s, effects, single)
                     any_answered |= bool(answered)
                     any_waiting |= bool(waiting)
                     s.commit()
                     continue
-                failures = new_failures(host, before)
+                failures = [*failures, *alone.failures]
                 error = describe(failures)
-                if failures and is_transient(failures[-1]):
+                if alone.transient or (failures and is_transient(failures[-1])):
                     release_effects(s, effects, rt.retry.delay(1), error)
                     continue
             for e in effects:

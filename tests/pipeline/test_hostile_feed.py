@@ -153,3 +153,45 @@ def test_records_the_database_cannot_hold_are_refused_one_by_one(tmp_path: Path)
                        "D\\u0000": ("store", "record_id"), "E": ("store", "version"),
                        "F": ("store", "payload"), "G": ("store", "payload")}
     assert all(len(q["record_id"]) <= 120 for q in rejected)
+
+
+def test_a_hostile_file_drop_is_accounted_for_too(tmp_path: Path) -> None:
+    """The same kind of records as CSV files in a file drop (the vendor's nightly export)."""
+    from piis_bridge.config import Settings
+    from piis_connectors.filedrop.samples import csv_row, write_csv
+
+    kbo = "0212560454"
+    docs = [c.data for c in hostile(2_000, kbo, seed=11)]
+    for d in docs:
+        d["client"]["naam"] = d["client"]["naam"][:5000]  # a CSV cell, not a 5 MiB document
+        d.pop("doelen", None) if len(str(d.get("doelen"))) > 100_000 else None
+    incoming = tmp_path / "drop" / "incoming"
+    incoming.mkdir(parents=True)
+    for part in range(4):
+        path = write_csv(incoming / f"export-{part}.csv", [csv_row(d) for d in docs[part::4]], encoding="utf-8")
+        old = path.stat().st_mtime - 600 + part
+        os.utime(path, (old, old))
+    settings = Settings.model_validate({
+        "database_url": f"sqlite:///{tmp_path}/app.sqlite3", "state_dir": str(tmp_path / "state"),
+        "plugins": {"enabled": ["filedrop"]},
+        "cpas": {"brussel": {"name": "OCMW Brussel", "ins_code": "21004", "bce": kbo, "case_system": "filedrop",
+                             "federal": None, "transfer": None,
+                             "plugins": {"filedrop": {"directory": str(tmp_path / "drop"), "settle_seconds": 1}}}},
+    })
+    upgrade_database(settings.database_url)
+    rt = Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker"))
+    try:
+        run_id = create_run(rt)
+        enq = InlineEnqueuer(rt)
+        enq.start(run_id)
+        enq.drain(timeout=600)
+        with rt.session() as s:
+            run = s.get(SyncRun, run_id)
+            status, c = run.status, dict(run.counts) if run.status != "running" else run_counts(s, run_id)
+            stages = Counter(e.stage for e in s.scalars(select(QuarantineEntry).where(QuarantineEntry.run_id == run_id)))
+    finally:
+        rt.close()
+    assert status == "finished", json.dumps(c, default=str)
+    assert c["fetched"] == 2_000 and not c["pull_errors"], c
+    assert c["fetched"] == c["processed"] + c["skipped"] + c["items_quarantined"] + c["rejected"] + c["repeats"], c
+    assert stages["store"] > 0 and stages["hash"] > 0 and stages["map"] > 0 and c["processed"] > 0, (stages, c)

@@ -74,3 +74,21 @@ def test_two_processes_claiming_the_same_forms_each_win_a_disjoint_part(tmp_path
         t.join()
     assert sorted(won[0] + won[1]) == sorted(keys)  # every form claimed exactly once
     assert not set(won[0]) & set(won[1])
+
+
+def test_pipeline_units_refuse_forbidden_state_changes() -> None:
+    from piis_bridge.pipeline.models import Effect, WorkItem
+    from piis_bridge.pipeline.states import InvalidStateTransition
+
+    item = WorkItem(state="pending")
+    item.state = "leased"
+    item.state = "done"
+    with pytest.raises(InvalidStateTransition, match="a done record cannot become pending"):
+        item.state = "pending"
+    effect = Effect(kind="form", state="pending")
+    effect.state = "sending"
+    effect.state = "submitted"
+    with pytest.raises(InvalidStateTransition, match="a submitted form effect cannot become sending"):
+        effect.state = "sending"
+    with pytest.raises(ValueError):
+        effect.state = "teleported"

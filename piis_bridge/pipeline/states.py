@@ -1,0 +1,73 @@
+"""The states of the pipeline's units as enums, with explicit transition tables (issue #12).
+
+Why: a state written as a bare string can become any other string; here a forbidden move is an error
+(:class:`InvalidStateTransition`), like the form ledger's ``sent -> sent``.  ORM assignments are
+checked by the models (``WorkItem.state``, ``Effect.state`` validators); bulk UPDATEs guard their
+transition in their WHERE clause (``... WHERE state = 'pending'``), which is the same table.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["EFFECT_TRANSITIONS", "ITEM_TRANSITIONS", "EffectState", "InvalidStateTransition", "ItemState",
+           "check_state"]
+
+
+class ItemState(StrEnum):
+    """One fetched record (``sync_item``)."""
+
+    PENDING = "pending"
+    LEASED = "leased"
+    DONE = "done"
+    SKIPPED = "skipped"
+    QUARANTINED = "quarantined"
+
+
+class EffectState(StrEnum):
+    """One side effect (``sync_effect``): a form (-> submitted -> answered) or a push (-> done)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SUBMITTED = "submitted"
+    ANSWERED = "answered"
+    DONE = "done"
+    QUARANTINED = "quarantined"
+
+
+I, E = ItemState, EffectState
+ITEM_TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
+    I.PENDING: frozenset({I.LEASED, I.QUARANTINED}),
+    # leased -> pending: a transient failure gives it back; -> quarantined: a poison record given up
+    I.LEASED: frozenset({I.PENDING, I.DONE, I.SKIPPED, I.QUARANTINED}),
+    I.DONE: frozenset(),
+    I.SKIPPED: frozenset(),
+    I.QUARANTINED: frozenset(),  # a replay makes a new item
+}
+EFFECT_TRANSITIONS: dict[EffectState, frozenset[EffectState]] = {
+    E.PENDING: frozenset({E.SENDING, E.QUARANTINED}),
+    # sending -> pending: released for a retry, or its worker died (resent under the same key)
+    E.SENDING: frozenset({E.PENDING, E.SUBMITTED, E.ANSWERED, E.DONE, E.QUARANTINED}),
+    # submitted -> pending: accepted without a ticket, sent again under the same key
+    E.SUBMITTED: frozenset({E.ANSWERED, E.PENDING, E.QUARANTINED}),
+    E.ANSWERED: frozenset(),
+    E.DONE: frozenset(),
+    E.QUARANTINED: frozenset({E.PENDING}),  # quarantine replay
+}
+del I, E
+
+
+class InvalidStateTransition(ValueError):
+    """A state change the table forbids: a bug or a race, never passed over."""
+
+
+def check_state(table: dict, current: str | None, new: str, what: str) -> str:
+    """Return *new* when *current* may become it (any state may be the first one)."""
+    kind = type(next(iter(table)))
+    target = kind(new)
+    if current is None:
+        return target.value
+    source = kind(current)
+    if target not in table[source]:
+        raise InvalidStateTransition(f"a {source.value} {what} cannot become {target.value}")
+    return target.value
