@@ -30,11 +30,15 @@ __all__ = [
     "readiness",
     "safe_url",
     "certificate_files",
-    "QUEUES",
+    "pipeline_queues",
 ]
 
-QUEUES = ("piis.default", "piis.casesystem", "piis.federal")
-"""The pipeline's queues (``piis_bridge.pipeline.app.QUEUES``; a test keeps both equal)."""
+def pipeline_queues() -> tuple[str, ...]:
+    """The pipeline's queues under this installation's prefix (``PIIS_PIPELINE_QUEUE_PREFIX``)."""
+    from piis_bridge.pipeline.runtime import PipelineOptions
+    from piis_bridge.pipeline.tasks import queue_names
+
+    return queue_names(PipelineOptions().queue_prefix)
 
 
 class Status(IntEnum):
@@ -164,11 +168,12 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
         return Check("workers", Status.CRITICAL, f"cannot ask the workers ({type(exc).__name__})", {})
     if not replies:
         return Check("workers", Status.CRITICAL, "no worker answered; start 'piis-bridge worker'", {"workers": []})
-    consumed: dict[str, list[str]] = {q: [] for q in QUEUES}
-    for worker, queues in replies.items():
-        for queue in queues or []:
+    wanted = pipeline_queues()
+    consumed: dict[str, list[str]] = {q: [] for q in wanted}
+    for worker, active in replies.items():
+        for queue in active or []:
             consumed.setdefault(queue.get("name", "?"), []).append(worker)
-    missing = [q for q in QUEUES if not consumed.get(q)]
+    missing = [q for q in wanted if not consumed.get(q)]
     details: dict[str, Any] = {"workers": sorted(replies), "queues": {q: len(w) for q, w in consumed.items()}}
     if missing:
         return Check("workers", Status.CRITICAL, f"no worker consumes {', '.join(missing)}", details)

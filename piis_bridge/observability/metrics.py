@@ -219,7 +219,7 @@ def _remote_label(remote: str) -> str:
 
 def queue_depths(settings: Settings) -> dict[str, int]:
     """Messages waiting per pipeline queue (0 for a queue never declared); {} when the broker is down."""
-    from piis_bridge.observability.health import QUEUES
+    from piis_bridge.observability.health import pipeline_queues
 
     url = settings.broker_url
     if url.startswith("filesystem://"):
@@ -230,7 +230,7 @@ def queue_depths(settings: Settings) -> dict[str, int]:
         depths = {}
         with Connection(url, connect_timeout=2) as conn:
             conn.ensure_connection(max_retries=1, timeout=2)
-            for queue in QUEUES:
+            for queue in pipeline_queues():
                 channel = conn.channel()
                 try:
                     depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)

@@ -142,7 +142,8 @@ class _Skip(Exception):
 
 def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: float) -> tuple[set[str], list[int]]:
     host = rt.host
-    today = datetime.now(timezone.utc).date()
+    # The rules' day is the CPAS's calendar day (a run at 00:30 in Brussels is 23:30 UTC the day before).
+    today = rt.options.rules_date or datetime.now(rt.settings.nightly_zone()).date()
     retry_ids: list[int] = []
     touched: set[str] = set()
     effect_rows: list[dict[str, Any]] = []

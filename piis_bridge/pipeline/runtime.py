@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 import os
 import threading
-from pathlib import Path
 from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 from pydantic import Field
@@ -70,6 +71,10 @@ class PipelineOptions(BaseSettings):
         default=30.0, gt=0,
         description="Settled rows (answered forms, done pushes, processed items) of runs finished this many "
                     "days ago are deleted when a run starts; the form ledger and the run reports stay.")
+    rules_date: date | None = Field(
+        default=None,
+        description="Judge the rules as of this day instead of today in the configured time zone (the demo's "
+                    "fixed night; replaying a past night). Leave unset in production.")
     watchdog_seconds: float = Field(
         default=1800.0, gt=0,
         description="A run with no progress for this long is ended as 'stalled', saying what it waited for "

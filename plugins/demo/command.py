@@ -189,7 +189,7 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
             "cpas": cpas_config,
         })
         settings = load_settings(config)  # the file the commands printed at the end read
-        options = PipelineOptions(broker_dir=workdir / "broker")
+        options = PipelineOptions(broker_dir=workdir / "broker", rules_date=DEMO_NIGHT.date())
         first = _run(console, "4. Nightly run (full)", settings, options, timeout)
         if changes:
             ids = case.store.ids()

@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from piis_bridge.observability.health import QUEUES, Status, run_checks
+from piis_bridge.observability.health import Status, pipeline_queues, run_checks
 from piis_bridge.pipeline.tasks import QUEUES as PIPELINE_QUEUES
 from tests.conftest import require_service
 from tests.observability.conftest import NOW, Db, settings_for
@@ -30,8 +30,10 @@ def _summary(report, name: str) -> str:
     return next(c.summary for c in report.checks if c.name == name)
 
 
-def test_queue_names_are_the_pipelines() -> None:
-    assert QUEUES == PIPELINE_QUEUES
+def test_queue_names_follow_the_pipelines_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert pipeline_queues() == PIPELINE_QUEUES
+    monkeypatch.setenv("PIIS_PIPELINE_QUEUE_PREFIX", "cpas2")
+    assert pipeline_queues() == ("cpas2.default", "cpas2.casesystem", "cpas2.federal")
 
 
 def test_all_ok_after_recent_nightly_runs(tmp_path: Path, db: Db) -> None:

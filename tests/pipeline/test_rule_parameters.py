@@ -53,3 +53,32 @@ def test_wrong_parameters_quarantine_that_cpas_only_with_the_reason(tmp_path: Pa
     assert {e.cpas_id for e in entries} == {"liege"} and {e.stage for e in entries} == {"evaluate"}
     assert "cpas liege: invalid rule parameters: reflection_days:" in entries[0].reason
     rt.close()
+
+
+def test_rules_date_option_sets_the_day_the_rules_judge(tmp_path: Path, make_remote) -> None:
+    """``PIIS_PIPELINE_RULES_DATE`` (the demo's fixed night): the same records judged on two days give
+    other deadline alerts; unset, the rules judge today in the configured time zone."""
+    from datetime import date
+
+    from piis_bridge.pipeline.models import Effect
+
+    def alerts(day: date | None, folder: Path) -> set[str]:
+        folder.mkdir()
+        settings = make_settings(folder, remote.url)
+        upgrade_database(settings.database_url)
+        rt = Runtime(settings, PipelineOptions(broker_dir=folder / "broker", rules_date=day),
+                     plugins=(("pipetest", pipetest),))
+        enq = InlineEnqueuer(rt)
+        run_id = create_run(rt)
+        enq.start(run_id)
+        enq.drain()
+        assert run_summary(rt, run_id).status == "finished"
+        with rt.session() as s:
+            payloads = [p for k, p in s.execute(select(Effect.key, Effect.payload)) if k.startswith("push:")]
+        rt.close()
+        return {p for p in payloads if "deadline_alert" in p}
+
+    remote = make_remote(2)
+    early, late = alerts(date(2016, 11, 2), tmp_path / "early"), alerts(date(2040, 1, 1), tmp_path / "late")
+    assert early and len(early) != len(late)  # deadlines still ahead in 2016 are long past in 2040
+    assert PipelineOptions(rules_date="2026-11-03").rules_date == date(2026, 11, 3)
