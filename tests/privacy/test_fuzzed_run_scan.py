@@ -147,9 +147,18 @@ def test_fuzzed_nightly_run_shows_no_niss_anywhere(tmp_path: Path, world, capfd:
                          "federal": {"endpoint": federal.endpoint, "mode": "batch"}}},
         },
     })
+    # Observability (issue 16) sees the same hostile run: spans go to a loopback OTLP receiver.
+    from tests.observability.test_tracing import OtlpReceiver
+
+    receiver = OtlpReceiver()
+    settings = settings.model_copy(update={"monitoring": settings.monitoring.model_copy(
+        update={"tracing_endpoint": receiver.url})})
     configure_logging("json", level=logging.DEBUG, stream=sys.stderr)
-    summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
-                          timeout=180)
+    try:
+        summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
+                              timeout=180)
+    finally:
+        receiver.close()
     assert summary.status == "finished", summary
     c = summary.counts
     assert c["fetched"] >= 60 and c["items_quarantined"] >= 20, c  # the hostile records did reach quarantine
@@ -184,3 +193,22 @@ def test_fuzzed_nightly_run_shows_no_niss_anywhere(tmp_path: Path, world, capfd:
     assert reports  # the file with a bad row has its report for the operator
     found_reports = [n for t in reports for n in find_niss(t)]
     assert (len(found_logs), len(found_db), len(found_reports)) == (0, 0, 0)
+
+    # Metrics exposition, alert bodies (every rule and the digest, sent to a loopback webhook) and the
+    # run's trace: the same scan finds nothing.
+    from piis_bridge.observability.alerts import check_and_send
+    from piis_bridge.observability.metrics import exposition
+    from tests.observability.conftest import WebhookSink
+
+    metrics = exposition(settings).decode()
+    assert 'piis_quarantine_open{cpas="gent"' in metrics
+    with WebhookSink() as hook:
+        alerting = settings.model_copy(update={"alerts": settings.alerts.model_validate({
+            "webhook": {"url": hook.url}, "digest_time": "00:00",
+            "rules": {"quarantine_over": 1, "refused_percent": 1, "refused_min_forms": 1}})})
+        deliveries = check_and_send(alerting)
+        bodies = json.dumps(hook.bodies)
+    assert {d.alert.rule for d in deliveries} >= {"quarantine_over", "digest"}, deliveries
+    spans = " ".join(str(span) for span in receiver.spans)
+    assert "piis.pipeline.process" in spans
+    assert (find_niss(metrics), find_niss(bodies), find_niss(spans)) == ([], [], [])
