@@ -115,3 +115,5 @@ Index(
     "ix_console_quarantine_cpas_status", QuarantineEntry.cpas_id, QuarantineEntry.status, QuarantineEntry.id
 )
 Index("ix_console_ledger_cpas_created", FormEntry.cpas_id, FormEntry.created_at, FormEntry.kind)
+# a status (and federal code) filter, newest first, without sorting every refused form of the CPAS
+Index("ix_console_ledger_cpas_status_id", FormEntry.cpas_id, FormEntry.status, FormEntry.id)
