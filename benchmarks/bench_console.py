@@ -64,42 +64,153 @@ def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
     rng = random.Random(7)
     runs = [f"run{n:04d}" for n in range(60)]
     with engine.begin() as conn:
-        conn.execute(insert(SyncRun.__table__), [
-            dict(id=r, trigger="nightly", cpas_ids=list(CPAS), status="finished", dossier=None, schedule_key=None,
-                 started_at=now - timedelta(days=60 - i, hours=1), finished_at=now - timedelta(days=60 - i),
-                 counts={}, report=None) for i, r in enumerate(runs)])
-        conn.execute(insert(SyncRunCpas.__table__), [
-            dict(run_id=r, cpas_id=c, state="pulled", pages=1, fetched=dossiers // len(CPAS), attempts=1,
-                 notices_state="none") for r in runs for c in CPAS])
+        conn.execute(
+            insert(SyncRun.__table__),
+            [
+                dict(
+                    id=r,
+                    trigger="nightly",
+                    cpas_ids=list(CPAS),
+                    status="finished",
+                    dossier=None,
+                    schedule_key=None,
+                    started_at=now - timedelta(days=60 - i, hours=1),
+                    finished_at=now - timedelta(days=60 - i),
+                    counts={},
+                    report=None,
+                )
+                for i, r in enumerate(runs)
+            ],
+        )
+        conn.execute(
+            insert(SyncRunCpas.__table__),
+            [
+                dict(
+                    run_id=r,
+                    cpas_id=c,
+                    state="pulled",
+                    pages=1,
+                    fetched=dossiers // len(CPAS),
+                    attempts=1,
+                    notices_state="none",
+                )
+                for r in runs
+                for c in CPAS
+            ],
+        )
     last = runs[-1]
     t0 = time.perf_counter()
-    _batches(engine, WorkItem.__table__, (
-        dict(run_id=last, cpas_id=CPAS[n % 4], record_id=f"D{n:07d}", version="1", state="done", attempts=1,
-             payload=json.dumps({"record_id": f"D{n:07d}", "payload": {"niss": NISS}}), forms=1, findings=2,
-             updated_at=now) for n in range(dossiers)))
-    _batches(engine, Effect.__table__, (
-        row for n in range(dossiers) for row in (
-            dict(key=f"form:{CPAS[n % 4]}:{uuid.UUID(int=n)}", kind="form", run_id=last, cpas_id=CPAS[n % 4],
-                 record_id=f"D{n:07d}", state="answered", answer="ACCEPTED", payload_type="piis_bridge.forms:FederalForm",
-                 payload=json.dumps({"niss": NISS, "dossier": f"D{n:07d}"}), attempts=1, created_at=now, updated_at=now),
-            dict(key=f"push:{CPAS[n % 4]}:alert:D{n:07d}:R-EVA-01:abcd1234:{(now + timedelta(days=n % 400 - 100)).date()}", kind="push",
-                 run_id=last, cpas_id=CPAS[n % 4], record_id=f"D{n:07d}", state="done", answer=None, payload_type="x:PushItem",
-                 payload=json.dumps({"title": "next evaluation due", "due": str((now + timedelta(days=n % 400 - 100)).date()),
-                                     "data": {"rule": "R-EVA-01", "status": "pending"}}),
-                 attempts=1, created_at=now, updated_at=now))))
+    _batches(
+        engine,
+        WorkItem.__table__,
+        (
+            dict(
+                run_id=last,
+                cpas_id=CPAS[n % 4],
+                record_id=f"D{n:07d}",
+                version="1",
+                state="done",
+                attempts=1,
+                payload=json.dumps({"record_id": f"D{n:07d}", "payload": {"niss": NISS}}),
+                forms=1,
+                findings=2,
+                updated_at=now,
+            )
+            for n in range(dossiers)
+        ),
+    )
+    _batches(
+        engine,
+        Effect.__table__,
+        (
+            row
+            for n in range(dossiers)
+            for row in (
+                dict(
+                    key=f"form:{CPAS[n % 4]}:{uuid.UUID(int=n)}",
+                    kind="form",
+                    run_id=last,
+                    cpas_id=CPAS[n % 4],
+                    record_id=f"D{n:07d}",
+                    state="answered",
+                    answer="ACCEPTED",
+                    payload_type="piis_bridge.forms:FederalForm",
+                    payload=json.dumps({"niss": NISS, "dossier": f"D{n:07d}"}),
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                ),
+                dict(
+                    key=f"push:{CPAS[n % 4]}:alert:D{n:07d}:R-EVA-01:abcd1234:"
+                    f"{(now + timedelta(days=n % 400 - 100)).date()}",
+                    kind="push",
+                    run_id=last,
+                    cpas_id=CPAS[n % 4],
+                    record_id=f"D{n:07d}",
+                    state="done",
+                    answer=None,
+                    payload_type="x:PushItem",
+                    payload=json.dumps(
+                        {
+                            "title": "next evaluation due",
+                            "due": str((now + timedelta(days=n % 400 - 100)).date()),
+                            "data": {"rule": "R-EVA-01", "status": "pending"},
+                        }
+                    ),
+                    attempts=1,
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+        ),
+    )
     statuses = ["accepted"] * 8 + ["refused", "sent"]
-    _batches(engine, FormEntry.__table__, (
-        dict(key=str(uuid.UUID(int=10**9 + n)), cpas_id=CPAS[n % 4], kind="BCD"[n % 3], niss=NISS,
-             dossier=f"D{n % dossiers:07d}", period_key=f"2026-{n % 12 + 1:02d}-01", version=1,
-             status=statuses[n % 10], payload="{}", xml="<x/>", payload_hash="h", content_hash="c",
-             errors=[{"code": "-300020", "message": "NISS not integrated"}] if statuses[n % 10] == "refused" else [],
-             created_at=now - timedelta(days=n % 365), updated_at=now) for n in range(forms)))
-    _batches(engine, QuarantineEntry.__table__, (
-        dict(run_id=runs[n % 60], cpas_id=CPAS[n % 4], record_id=f"D{rng.randrange(dossiers):07d}",
-             stage=("map", "evaluate", "submit")[n % 3], reason="beneficiary.niss: NISS checksum invalid",
-             problems=[{"field": "beneficiary.niss", "reason": "NISS checksum invalid"}], item_id=None, effect_id=None,
-             status=("open", "replayed", "dismissed")[n % 3], replay_run_id=None,
-             created_at=now - timedelta(days=n % 60)) for n in range(quarantine)))
+    _batches(
+        engine,
+        FormEntry.__table__,
+        (
+            dict(
+                key=str(uuid.UUID(int=10**9 + n)),
+                cpas_id=CPAS[n % 4],
+                kind="BCD"[n % 3],
+                niss=NISS,
+                dossier=f"D{n % dossiers:07d}",
+                period_key=f"2026-{n % 12 + 1:02d}-01",
+                version=1,
+                status=statuses[n % 10],
+                payload="{}",
+                xml="<x/>",
+                payload_hash="h",
+                content_hash="c",
+                errors=[{"code": "-300020", "message": "NISS not integrated"}]
+                if statuses[n % 10] == "refused"
+                else [],
+                created_at=now - timedelta(days=n % 365),
+                updated_at=now,
+            )
+            for n in range(forms)
+        ),
+    )
+    _batches(
+        engine,
+        QuarantineEntry.__table__,
+        (
+            dict(
+                run_id=runs[n % 60],
+                cpas_id=CPAS[n % 4],
+                record_id=f"D{rng.randrange(dossiers):07d}",
+                stage=("map", "evaluate", "submit")[n % 3],
+                reason="beneficiary.niss: NISS checksum invalid",
+                problems=[{"field": "beneficiary.niss", "reason": "NISS checksum invalid"}],
+                item_id=None,
+                effect_id=None,
+                status=("open", "replayed", "dismissed")[n % 3],
+                replay_run_id=None,
+                created_at=now - timedelta(days=n % 60),
+            )
+            for n in range(quarantine)
+        ),
+    )
     print(f"seeded in {time.perf_counter() - t0:.0f} s", flush=True)
 
 
@@ -109,7 +220,9 @@ def main() -> None:
     ap.add_argument("--forms", type=int, default=1_000_000)
     ap.add_argument("--quarantine", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=40)
-    ap.add_argument("--postgres", action="store_true", help="a fresh database on 127.0.0.1:5432 instead of SQLite")
+    ap.add_argument(
+        "--postgres", action="store_true", help="a fresh database on 127.0.0.1:5432 instead of SQLite"
+    )
     ap.add_argument("--reuse", metavar="URL", help="measure again on a database this script seeded before")
     args = ap.parse_args()
     if args.reuse:
@@ -155,12 +268,20 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
             s.commit()
         if engine.dialect.name == "sqlite":
             print(f"database kept for --reuse {url}", flush=True)
-    settings = Settings.model_validate({"database_url": url, "cpas": {
-        c: {"name": c, "ins_code": "44021", "bce": "0207567726"} for c in CPAS}})
+    settings = Settings.model_validate(
+        {
+            "database_url": url,
+            "cpas": {c: {"name": c, "ins_code": "44021", "bce": "0207567726"} for c in CPAS},
+        }
+    )
     client = TestClient(create_app(settings, engine=engine), base_url="https://bench")
     token = client.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
-    assert client.post("/login", data={"csrf": token, "username": "bench", "password": PASSWORD},
-                       follow_redirects=False).status_code == 303
+    assert (
+        client.post(
+            "/login", data={"csrf": token, "username": "bench", "password": PASSWORD}, follow_redirects=False
+        ).status_code
+        == 303
+    )
     rng = random.Random(1)
     n_pages_q = max(1, args.quarantine // 3 // 50)
     pages = {
@@ -171,7 +292,9 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
         "quarantine": lambda: f"/quarantine?page={rng.randint(1, n_pages_q)}",
         "quarantine filtered": lambda: f"/quarantine?cpas={rng.choice(CPAS)}&stage=map&status=all&older=10",
         "quarantine entry": lambda: f"/quarantine/{rng.randint(1, args.quarantine)}",
-        "dossier history": lambda: (lambda n: f"/dossiers/{CPAS[n % 4]}/D{n:07d}")(rng.randrange(args.dossiers)),
+        "dossier history": lambda: (lambda n: f"/dossiers/{CPAS[n % 4]}/D{n:07d}")(
+            rng.randrange(args.dossiers)
+        ),
         "forms ledger": lambda: f"/forms?page={rng.randint(1, 200)}",
         "forms refused+code": lambda: f"/forms?status=refused&code=-300020&cpas={rng.choice(CPAS)}",
         "forms month+type": lambda: f"/forms?month=2026-{rng.randint(1, 12):02d}&kind={rng.choice('BCD')}",
@@ -195,8 +318,10 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
         p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
         worst = max(worst, p95)
         print(f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}", flush=True)
-    print(f"worst p95: {worst:.1f} ms ({'under' if worst < 300 else 'OVER'} the 300 ms goal); "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"worst p95: {worst:.1f} ms ({'under' if worst < 300 else 'OVER'} the 300 ms goal); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The operator console: ``piis-bridge serve`` (Starlette + Jinja2 + htmx, read from the application database).
+"""The operator console: ``piis-bridge serve`` (Starlette + Jinja2 + htmx, on the application database).
 
 Modules: ``models`` (accounts, sessions, login attempts, append-only audit), ``accounts`` (argon2
 passwords, sessions, rate limiting, roles and CPAS scopes), ``audit`` (the one writer of the audit

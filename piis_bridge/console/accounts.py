@@ -22,9 +22,24 @@ from piis_bridge.console.models import ALL_CPAS, ROLES, ConsoleSession, ConsoleU
 from piis_bridge.pipeline.models import utcnow
 
 __all__ = [
-    "Principal", "AccountError", "hash_password", "add_user", "set_role", "disable_user", "list_users",
-    "authenticate", "revoke_all", "open_session", "load_session", "revoke_session", "revoke_user_sessions", "rate_limited",
-    "LANGUAGES", "MAX_FAILURES_PER_USER", "MAX_FAILURES_PER_CLIENT", "RATE_WINDOW",
+    "Principal",
+    "AccountError",
+    "hash_password",
+    "add_user",
+    "set_role",
+    "disable_user",
+    "list_users",
+    "authenticate",
+    "revoke_all",
+    "open_session",
+    "load_session",
+    "revoke_session",
+    "revoke_user_sessions",
+    "rate_limited",
+    "LANGUAGES",
+    "MAX_FAILURES_PER_USER",
+    "MAX_FAILURES_PER_CLIENT",
+    "RATE_WINDOW",
 ]
 
 LANGUAGES = ("fr", "nl", "en")
@@ -75,19 +90,36 @@ def _check_role(role: str, cpas_ids: list[str]) -> None:
     if role not in ROLES:
         raise AccountError(f"unknown role {role!r}: choose one of {', '.join(ROLES)}")
     if not cpas_ids:
-        raise AccountError(f"a user needs at least one CPAS (--cpas ID, or --cpas '{ALL_CPAS}' for every CPAS)")
+        raise AccountError(
+            f"a user needs at least one CPAS (--cpas ID, or --cpas '{ALL_CPAS}' for every CPAS)"
+        )
 
 
-def add_user(s: Session, username: str, password: str | None, role: str, cpas_ids: list[str], *, actor: str,
-             display_name: str = "", language: str = "fr") -> ConsoleUser:
+def add_user(
+    s: Session,
+    username: str,
+    password: str | None,
+    role: str,
+    cpas_ids: list[str],
+    *,
+    actor: str,
+    display_name: str = "",
+    language: str = "fr",
+) -> ConsoleUser:
     _check_role(role, cpas_ids)
     if language not in LANGUAGES:
         raise AccountError(f"unknown language {language!r}: choose one of {', '.join(LANGUAGES)}")
     if s.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
         raise AccountError(f"the user {username!r} exists already (use users set-role to change it)")
-    user = ConsoleUser(username=username, display_name=display_name,
-                       password_hash=hash_password(password) if password is not None else None, role=role,
-                       cpas_ids=sorted(set(cpas_ids)), language=language, disabled=False)
+    user = ConsoleUser(
+        username=username,
+        display_name=display_name,
+        password_hash=hash_password(password) if password is not None else None,
+        role=role,
+        cpas_ids=sorted(set(cpas_ids)),
+        language=language,
+        disabled=False,
+    )
     s.add(user)
     record(s, actor=actor, action="user_add", target=username, detail={"role": role, "cpas": user.cpas_ids})
     return user
@@ -100,13 +132,24 @@ def _user(s: Session, username: str) -> ConsoleUser:
     return user
 
 
-def set_role(s: Session, username: str, role: str, cpas_ids: list[str] | None, *, actor: str, reason: str = "") -> None:
+def set_role(
+    s: Session, username: str, role: str, cpas_ids: list[str] | None, *, actor: str, reason: str = ""
+) -> None:
     """Change a user's role (and CPAS when given); their open sessions are revoked so it applies at once."""
     user = _user(s, username)
     new_cpas = sorted(set(cpas_ids)) if cpas_ids else list(user.cpas_ids)
     _check_role(role, new_cpas)
-    record(s, actor=actor, action="role_change", target=username, reason=reason,
-           detail={"from": {"role": user.role, "cpas": list(user.cpas_ids)}, "to": {"role": role, "cpas": new_cpas}})
+    record(
+        s,
+        actor=actor,
+        action="role_change",
+        target=username,
+        reason=reason,
+        detail={
+            "from": {"role": user.role, "cpas": list(user.cpas_ids)},
+            "to": {"role": role, "cpas": new_cpas},
+        },
+    )
     user.role, user.cpas_ids, user.updated_at = role, new_cpas, utcnow()
     revoke_user_sessions(s, user.id)
 
@@ -133,10 +176,20 @@ def list_users(s: Session) -> list[ConsoleUser]:
 def rate_limited(s: Session, username: str, client: str, now: datetime | None = None) -> bool:
     """Too many failed logins for this user name or from this client within :data:`RATE_WINDOW`."""
     since = (now or utcnow()) - RATE_WINDOW
-    per_user = s.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.username == username.lower(), LoginAttempt.success.is_(False), LoginAttempt.at >= since))
-    per_client = s.scalar(select(func.count()).select_from(LoginAttempt).where(
-        LoginAttempt.client == client, LoginAttempt.success.is_(False), LoginAttempt.at >= since))
+    per_user = s.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username.lower(),
+            LoginAttempt.success.is_(False),
+            LoginAttempt.at >= since,
+        )
+    )
+    per_client = s.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.client == client, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+    )
     return per_user >= MAX_FAILURES_PER_USER or per_client >= MAX_FAILURES_PER_CLIENT
 
 
@@ -169,8 +222,17 @@ def open_session(s: Session, user: ConsoleUser, client: str) -> str:
     """Create a session; return the cookie's token (only its digest is stored)."""
     token = secrets.token_urlsafe(32)
     now = utcnow()
-    s.add(ConsoleSession(id=_digest(token), user_id=user.id, csrf_token=secrets.token_urlsafe(32), client=client[:64],
-                         created_at=now, last_seen_at=now, expires_at=now + SESSION_LIFETIME))
+    s.add(
+        ConsoleSession(
+            id=_digest(token),
+            user_id=user.id,
+            csrf_token=secrets.token_urlsafe(32),
+            client=client[:64],
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + SESSION_LIFETIME,
+        )
+    )
     return token
 
 
@@ -178,7 +240,12 @@ def load_session(s: Session, token: str, configured_cpas: list[str]) -> Principa
     """The principal of a live session (not revoked, not expired, not idle, user enabled), else None."""
     row = s.get(ConsoleSession, _digest(token))
     now = utcnow()
-    if row is None or row.revoked_at is not None or row.expires_at <= now or row.last_seen_at + IDLE_TIMEOUT <= now:
+    if (
+        row is None
+        or row.revoked_at is not None
+        or row.expires_at <= now
+        or row.last_seen_at + IDLE_TIMEOUT <= now
+    ):
         return None
     user = s.get(ConsoleUser, row.user_id)
     if user is None or user.disabled:
@@ -186,16 +253,28 @@ def load_session(s: Session, token: str, configured_cpas: list[str]) -> Principa
     if now - row.last_seen_at > timedelta(seconds=60):  # one write a minute, not one per request
         row.last_seen_at = now
     cpas = tuple(configured_cpas) if ALL_CPAS in user.cpas_ids else tuple(user.cpas_ids)
-    return Principal(user_id=user.id, username=user.username, role=user.role, cpas_ids=cpas,
-                     language=user.language, session_id=row.id, csrf_token=row.csrf_token)
+    return Principal(
+        user_id=user.id,
+        username=user.username,
+        role=user.role,
+        cpas_ids=cpas,
+        language=user.language,
+        session_id=row.id,
+        csrf_token=row.csrf_token,
+    )
 
 
 def revoke_session(s: Session, session_id: str) -> None:
-    s.execute(update(ConsoleSession).where(ConsoleSession.id == session_id, ConsoleSession.revoked_at.is_(None))
-              .values(revoked_at=utcnow()))
+    s.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.id == session_id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    )
 
 
 def revoke_user_sessions(s: Session, user_id: int) -> int:
-    return s.execute(update(ConsoleSession).where(ConsoleSession.user_id == user_id,
-                                                  ConsoleSession.revoked_at.is_(None))
-                     .values(revoked_at=utcnow())).rowcount
+    return s.execute(
+        update(ConsoleSession)
+        .where(ConsoleSession.user_id == user_id, ConsoleSession.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+    ).rowcount

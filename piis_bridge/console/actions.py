@@ -18,7 +18,16 @@ from piis_bridge.console.accounts import Principal
 from piis_bridge.console.audit import record
 from piis_bridge.identifiers import mask_niss
 
-__all__ = ["ActionError", "replay", "dismiss", "reveal_niss", "record_consent", "search_by_niss", "MIN_REASON", "CONSENT_STATES"]
+__all__ = [
+    "ActionError",
+    "replay",
+    "dismiss",
+    "reveal_niss",
+    "record_consent",
+    "search_by_niss",
+    "MIN_REASON",
+    "CONSENT_STATES",
+]
 
 MIN_REASON = 5
 
@@ -34,7 +43,9 @@ def _reason(reason: str) -> str:
     return reason
 
 
-def replay(sessions: Any, rt: Any, enq: Any, who: Principal, entry_ids: Sequence[int], reason: str) -> tuple[str, list[int]]:
+def replay(
+    sessions: Any, rt: Any, enq: Any, who: Principal, entry_ids: Sequence[int], reason: str
+) -> tuple[str, list[int]]:
     """Replay the open entries among *entry_ids* in the user's scope; returns (run id, entry ids replayed)."""
     reason = _reason(reason)
     with sessions() as s:
@@ -47,8 +58,15 @@ def replay(sessions: Any, rt: Any, enq: Any, who: Principal, entry_ids: Sequence
     run_id = replay_quarantine(rt, ids, enq)
     with sessions() as s:
         for cpas in sorted({r.cpas_id for r in rows}):
-            record(s, actor=who.username, action="replay", cpas_id=cpas, target=f"run {run_id}", reason=reason,
-                   detail={"entries": [r.entry_id for r in rows if r.cpas_id == cpas], "run_id": run_id})
+            record(
+                s,
+                actor=who.username,
+                action="replay",
+                cpas_id=cpas,
+                target=f"run {run_id}",
+                reason=reason,
+                detail={"entries": [r.entry_id for r in rows if r.cpas_id == cpas], "run_id": run_id},
+            )
         s.commit()
     if run_id is None:
         raise ActionError("nothing_to_replay")
@@ -63,8 +81,15 @@ def dismiss(s: Session, who: Principal, entry_ids: Sequence[int], reason: str) -
     for r in rows:
         if queries.mark_dismissed(s, r.entry_id):
             done.append(r.entry_id)
-            record(s, actor=who.username, action="dismiss", cpas_id=r.cpas_id, target=f"quarantine {r.entry_id}",
-                   reason=reason, detail={"record_id": r.record_id, "stage": r.stage})
+            record(
+                s,
+                actor=who.username,
+                action="dismiss",
+                cpas_id=r.cpas_id,
+                target=f"quarantine {r.entry_id}",
+                reason=reason,
+                detail={"record_id": r.record_id, "stage": r.stage},
+            )
     if not done:
         raise ActionError("nothing_to_dismiss")
     s.commit()
@@ -77,18 +102,28 @@ def reveal_niss(s: Session, who: Principal, cpas_id: str, record_id: str, reason
     niss = queries.dossier_niss(s, who.cpas_ids, cpas_id, record_id)
     if niss is None:
         return None
-    record(s, actor=who.username, action="reveal", cpas_id=cpas_id, target=f"dossier {record_id}", reason=reason)
+    record(
+        s, actor=who.username, action="reveal", cpas_id=cpas_id, target=f"dossier {record_id}", reason=reason
+    )
     s.commit()
     return niss
 
 
-def search_by_niss(s: Session, person_key: Any, who: Principal, niss: str, reason: str) -> list[tuple[str, str]]:
+def search_by_niss(
+    s: Session, person_key: Any, who: Principal, niss: str, reason: str
+) -> list[tuple[str, str]]:
     """The dossiers of one person, found through the pipeline's person key; audited like a reveal
     (the audit row holds the NISS masked, the reason and how many dossiers were found)."""
     reason = _reason(reason)
     found = queries.dossiers_of_person(s, who.cpas_ids, person_key(niss))
-    record(s, actor=who.username, action="reveal", target=f"search by NISS {mask_niss(niss)}", reason=reason,
-           detail={"dossiers": len(found)})
+    record(
+        s,
+        actor=who.username,
+        action="reveal",
+        target=f"search by NISS {mask_niss(niss)}",
+        reason=reason,
+        detail={"dossiers": len(found)},
+    )
     s.commit()
     return found
 
@@ -96,8 +131,9 @@ def search_by_niss(s: Session, person_key: Any, who: Principal, niss: str, reaso
 CONSENT_STATES = ("awaiting_consent", "consent_given", "package_built")
 
 
-def record_consent(sessions: Any, settings: Any, who: Principal, case_id: str, consent: str, channel: str,
-                   note: str) -> str | None:
+def record_consent(
+    sessions: Any, settings: Any, who: Principal, case_id: str, consent: str, channel: str, note: str
+) -> str | None:
     """Record the person's answer on a transfer case through the transfer service (append-only, R-TRF-05).
 
     Only GIVEN and REFUSED are offered here: what NOT_EXPRESSED means depends on the CPAS's legal
@@ -118,14 +154,31 @@ def record_consent(sessions: Any, settings: Any, who: Principal, case_id: str, c
             return None
         cpas_id = case.cpas_id
     cfg = settings.cpas[cpas_id]
-    service = TransferService(sessions, cpas_id=cpas_id, signing_key=None, trust=TrustList(),
-                              party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce))
+    service = TransferService(
+        sessions,
+        cpas_id=cpas_id,
+        signing_key=None,
+        trust=TrustList(),
+        party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce),
+    )
     try:
-        case = service.record_consent(case_id, Consent(consent), by=who.username, channel=channel.strip(), note=note)
-    except (ValueError, RuntimeError) as exc:  # InvalidTransition / TransferError: the state does not allow it
+        case = service.record_consent(
+            case_id, Consent(consent), by=who.username, channel=channel.strip(), note=note
+        )
+    except (
+        ValueError,
+        RuntimeError,
+    ) as exc:  # InvalidTransition / TransferError: the state does not allow it
         raise ActionError("consent_refused_by_state") from exc
     with sessions() as s:
-        record(s, actor=who.username, action="consent", cpas_id=cpas_id, target=f"transfer {case_id}", reason=note,
-               detail={"consent": consent, "channel": channel.strip(), "state": case.state})
+        record(
+            s,
+            actor=who.username,
+            action="consent",
+            cpas_id=cpas_id,
+            target=f"transfer {case_id}",
+            reason=note,
+            detail={"consent": consent, "channel": channel.strip(), "state": case.state},
+        )
         s.commit()
     return case.state

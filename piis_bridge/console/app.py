@@ -50,8 +50,10 @@ _HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "__Host-piis_console"
 LOGIN_CSRF_COOKIE = "__Host-piis_login"
 SECURITY_HEADERS = {
-    "content-security-policy": ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    "content-security-policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
     "x-content-type-options": "nosniff",
     "x-frame-options": "DENY",
     "referrer-policy": "no-referrer",
@@ -118,14 +120,21 @@ class ConsoleState:
 
 
 def _env(lang: str) -> Environment:
-    env = Environment(loader=FileSystemLoader(_HERE / "templates"), autoescape=select_autoescape(["html"]),
-                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env = Environment(
+        loader=FileSystemLoader(_HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     t = translations(lang)
     env.install_gettext_callables(t.gettext, t.ngettext, newstyle=True)  # type: ignore[attr-defined]
     env.filters["bdate"] = lambda v: belgian_date(v, lang)
     env.filters["bdatetime"] = lambda v: belgian_datetime(v, lang)
     env.filters["duration"] = _duration
-    env.filters["money"] = lambda v: "" if v is None else f"{v / 100:,.2f} €".replace(",", " ").replace(".", ",")
+    env.filters["money"] = lambda v: (
+        "" if v is None else f"{v / 100:,.2f} €".replace(",", " ").replace(".", ",")
+    )
     env.globals["lang"] = lang
     env.globals["query"] = _query
     return env
@@ -152,14 +161,14 @@ def _state(request: Request) -> ConsoleState:
     return request.app.state.console
 
 
-def _render(request: Request, name: str, who: accounts.Principal | None, status_code: int = 200,
-            **ctx: Any) -> HTMLResponse:
+def _render(
+    request: Request, name: str, who: accounts.Principal | None, status_code: int = 200, **ctx: Any
+) -> HTMLResponse:
     st = _state(request)
     lang = who.language if who else _accept_language(request)
     if lang not in st.envs:
         st.envs[lang] = _env(lang)
-    html = st.envs[lang].get_template(name).render(request=request, who=who, path=request.url.path,
-                                                   **ctx)
+    html = st.envs[lang].get_template(name).render(request=request, who=who, path=request.url.path, **ctx)
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -309,7 +318,9 @@ def set_language(request: Request, form: Any) -> Response:
         user.language = lang
         s.commit()
     back = str(form.get("back", "/"))
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/", status_code=303)
+    return RedirectResponse(
+        back if back.startswith("/") and not back.startswith("//") else "/", status_code=303
+    )
 
 
 # ========================================================================================= pages
@@ -328,16 +339,23 @@ def runs_page(request: Request) -> Response:
     scope = [c for c in who.cpas_ids if not cpas or c == cpas]
     since, until = _belgian_date(_opt(request, "since")), _belgian_date(_opt(request, "until"))
     with _state(request).sessions() as s:
-        page = queries.list_runs(s, scope, status=_opt(request, "status"), since=since, until=until,
-                                 page=_int(request.query_params.get("page")))
+        page = queries.list_runs(
+            s,
+            scope,
+            status=_opt(request, "status"),
+            since=since,
+            until=until,
+            page=_int(request.query_params.get("page")),
+        )
     return _render(request, "runs.html", who, page=page)
 
 
 def run_page(request: Request) -> Response:
     who = _need(request)
     with _state(request).sessions() as s:
-        detail = queries.run_detail(s, who.cpas_ids, request.path_params["run_id"],
-                                    page=_int(request.query_params.get("page")))
+        detail = queries.run_detail(
+            s, who.cpas_ids, request.path_params["run_id"], page=_int(request.query_params.get("page"))
+        )
     if detail is None:
         raise HTTPException(404)
     return _render(request, "run.html", who, d=detail)
@@ -348,10 +366,15 @@ def quarantine_page(request: Request) -> Response:
     status = request.query_params.get("status", "open")
     with _state(request).sessions() as s:
         page = queries.list_quarantine(
-            s, who.cpas_ids, cpas=_opt(request, "cpas"), stage=_opt(request, "stage"),
-            status=status if status in queries.QUARANTINE_STATUSES else None, reason=_opt(request, "reason"),
+            s,
+            who.cpas_ids,
+            cpas=_opt(request, "cpas"),
+            stage=_opt(request, "stage"),
+            status=status if status in queries.QUARANTINE_STATUSES else None,
+            reason=_opt(request, "reason"),
             older_than_days=_int(request.query_params.get("older"), 0) or None,
-            page=_int(request.query_params.get("page")))
+            page=_int(request.query_params.get("page")),
+        )
     return _render(request, "quarantine.html", who, page=page, status=status)
 
 
@@ -402,8 +425,9 @@ def quarantine_replay(request: Request, form: Any) -> Response:
     except actions.ActionError as exc:
         with st.sessions() as s:
             rows = queries.replay_preview(s, who.cpas_ids, ids)
-        return _render(request, "replay_preview.html", who, status_code=400, rows=rows, action="replay",
-                       error=str(exc))
+        return _render(
+            request, "replay_preview.html", who, status_code=400, rows=rows, action="replay", error=str(exc)
+        )
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
 
@@ -420,8 +444,15 @@ def quarantine_dismiss(request: Request, form: Any) -> Response:
             actions.dismiss(s, who, ids, str(form.get("reason", "")))
         except actions.ActionError as exc:
             rows = queries.replay_preview(s, who.cpas_ids, ids)
-            return _render(request, "replay_preview.html", who, status_code=400, rows=rows, action="dismiss",
-                           error=str(exc))
+            return _render(
+                request,
+                "replay_preview.html",
+                who,
+                status_code=400,
+                rows=rows,
+                action="dismiss",
+                error=str(exc),
+            )
     return RedirectResponse("/quarantine?status=dismissed", status_code=303)
 
 
@@ -495,8 +526,16 @@ def dossier_reveal(request: Request, form: Any) -> Response:
         try:
             niss = actions.reveal_niss(s, who, cpas, record_id, str(form.get("reason", "")))
         except actions.ActionError:
-            return _render(request, "_reveal.html", who, status_code=400, niss=None, error="reason_required",
-                           cpas=cpas, record_id=record_id)
+            return _render(
+                request,
+                "_reveal.html",
+                who,
+                status_code=400,
+                niss=None,
+                error="reason_required",
+                cpas=cpas,
+                record_id=record_id,
+            )
     if niss is None:
         raise HTTPException(404)
     return _render(request, "_reveal.html", who, niss=niss, error=None, cpas=cpas, record_id=record_id)
@@ -514,9 +553,16 @@ def forms_page(request: Request) -> Response:
             raise HTTPException(400, "the month is written mm/yyyy")
         month = f"{year}-{int(mon):02d}"
     with _state(request).sessions() as s:
-        page = queries.list_ledger(s, who.cpas_ids, cpas=_opt(request, "cpas"), status=_opt(request, "status"),
-                                   code=_opt(request, "code"), month=month, kind=_opt(request, "kind"),
-                                   page=_int(request.query_params.get("page")))
+        page = queries.list_ledger(
+            s,
+            who.cpas_ids,
+            cpas=_opt(request, "cpas"),
+            status=_opt(request, "status"),
+            code=_opt(request, "code"),
+            month=month,
+            kind=_opt(request, "kind"),
+            page=_int(request.query_params.get("page")),
+        )
         statements = queries.latest_statements(s, who.cpas_ids)
     from piis_bridge.console.codes import meaning
 
@@ -526,11 +572,13 @@ def forms_page(request: Request) -> Response:
 def transfers_page(request: Request) -> Response:
     who = _need(request)
     with _state(request).sessions() as s:
-        cases = queries.list_transfers(s, who.cpas_ids, state=_opt(request, "state"),
-                                       page=_int(request.query_params.get("page")))
+        cases = queries.list_transfers(
+            s, who.cpas_ids, state=_opt(request, "state"), page=_int(request.query_params.get("page"))
+        )
         received = queries.list_received(s, who.cpas_ids, page=_int(request.query_params.get("rpage")))
-    return _render(request, "transfers.html", who, cases=cases, received=received,
-                   consent_states=actions.CONSENT_STATES)
+    return _render(
+        request, "transfers.html", who, cases=cases, received=received, consent_states=actions.CONSENT_STATES
+    )
 
 
 @_post
@@ -542,9 +590,15 @@ def transfer_consent(request: Request, form: Any) -> Response:
         raise HTTPException(400, "confirmation missing")
     st = _state(request)
     try:
-        state = actions.record_consent(st.sessions, st.settings, who, request.path_params["case_id"],
-                                       str(form.get("consent", "")), str(form.get("channel", "")),
-                                       str(form.get("reason", "")))
+        state = actions.record_consent(
+            st.sessions,
+            st.settings,
+            who,
+            request.path_params["case_id"],
+            str(form.get("consent", "")),
+            str(form.get("channel", "")),
+            str(form.get("reason", "")),
+        )
     except actions.ActionError as exc:
         raise HTTPException(400, str(exc)) from None
     if state is None:
@@ -555,8 +609,9 @@ def transfer_consent(request: Request, form: Any) -> Response:
 def agenda_page(request: Request) -> Response:
     who = _need(request)
     with _state(request).sessions() as s:
-        page = queries.list_agenda(s, who.cpas_ids, cpas=_opt(request, "cpas"),
-                                   page=_int(request.query_params.get("page")))
+        page = queries.list_agenda(
+            s, who.cpas_ids, cpas=_opt(request, "cpas"), page=_int(request.query_params.get("page"))
+        )
     return _render(request, "agenda.html", who, page=page)
 
 
@@ -572,16 +627,22 @@ def agenda_csv(request: Request) -> Response:
     w.writerow(["cpas", "dossier", "rule", "due", "status", "title"])
     for r in _agenda_all(request, who):
         w.writerow([r.cpas_id, r.record_id, r.rule, r.due.isoformat() if r.due else "", r.status, r.title])
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="agenda.csv"'})
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="agenda.csv"'},
+    )
 
 
 def agenda_ics(request: Request) -> Response:
     who = _need(request)
     from piis_bridge.console.calendar import agenda_ics as build
 
-    return Response(build(_agenda_all(request, who)), media_type="text/calendar; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="agenda.ics"'})
+    return Response(
+        build(_agenda_all(request, who)),
+        media_type="text/calendar; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="agenda.ics"'},
+    )
 
 
 def _need_admin(who: accounts.Principal) -> None:
@@ -610,8 +671,11 @@ def audit_csv(request: Request) -> Response:
     with _state(request).sessions() as s:
         record(s, actor=who.username, action="audit_export", detail={"rows": len(rows)})
         s.commit()
-    return Response(buf.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"content-disposition": 'attachment; filename="audit.csv"'})
+    return Response(
+        buf.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="audit.csv"'},
+    )
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -620,8 +684,14 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         who = await run_in_threadpool(_principal, request)
     except Exception:  # noqa: BLE001 - an error page never fails on the session
         who = None
-    return _render(request, "error.html", who, status_code=exc.status_code, code=exc.status_code,
-                   detail=exc.detail if exc.status_code != 404 else None)
+    return _render(
+        request,
+        "error.html",
+        who,
+        status_code=exc.status_code,
+        code=exc.status_code,
+        detail=exc.detail if exc.status_code != 404 else None,
+    )
 
 
 async def _to_login(request: Request, exc: Exception) -> Response:
@@ -661,7 +731,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette
         Route("/audit.csv", audit_csv),
         Mount("/static", StaticFiles(directory=_HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, middleware=[Middleware(_SecurityHeaders)],
-                    exception_handlers={HTTPException: _http_error, _Login: _to_login})
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(_SecurityHeaders)],
+        exception_handlers={HTTPException: _http_error, _Login: _to_login},
+    )
     app.state.console = ConsoleState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
     return app

@@ -16,16 +16,44 @@ from piis_bridge.logging import redact
 
 __all__ = ["record", "ACTIONS"]
 
-ACTIONS = frozenset({"login", "login_failed", "logout", "replay", "dismiss", "reveal", "consent", "role_change",
-                     "user_add", "user_disable", "session_revoke", "audit_export"})
+ACTIONS = frozenset(
+    {
+        "login",
+        "login_failed",
+        "logout",
+        "replay",
+        "dismiss",
+        "reveal",
+        "consent",
+        "role_change",
+        "user_add",
+        "user_disable",
+        "session_revoke",
+        "audit_export",
+    }
+)
 
 
-def record(session: Session, *, actor: str, action: str, cpas_id: str | None = None, target: str = "",
-           reason: str = "", detail: dict[str, Any] | None = None) -> AuditEntry:
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    cpas_id: str | None = None,
+    target: str = "",
+    reason: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEntry:
     """Add one audit row to *session* (the caller commits it together with the action)."""
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
-    entry = AuditEntry(actor=actor[:120], action=action, cpas_id=cpas_id, target=str(redact(target))[:200],
-                       reason=str(redact(reason)), detail=redact(detail or {}))
+    entry = AuditEntry(
+        actor=actor[:120],
+        action=action,
+        cpas_id=cpas_id,
+        target=str(redact(target))[:200],
+        reason=str(redact(reason)),
+        detail=redact(detail or {}),
+    )
     session.add(entry)
     return entry

@@ -33,10 +33,18 @@ def agenda_ics(rows: Iterable[AgendaRow]) -> str:
     for r in rows:
         if r.due is None:
             continue
-        uid = hashlib.sha256(f"{r.cpas_id}|{r.record_id}|{r.rule}|{r.title}|{r.due}".encode()).hexdigest()[:32]
-        lines += ["BEGIN:VEVENT", f"UID:{uid}@piis-bridge", f"DTSTAMP:{stamp}",
-                  f"DTSTART;VALUE=DATE:{r.due:%Y%m%d}", f"DTEND;VALUE=DATE:{r.due + timedelta(days=1):%Y%m%d}",
-                  _fold(f"SUMMARY:{_escape(f'{r.cpas_id} {r.record_id}: {r.title}')}"),
-                  _fold(f"DESCRIPTION:{_escape(f'rule {r.rule}, {r.status}')}"), "END:VEVENT"]
+        uid = hashlib.sha256(f"{r.cpas_id}|{r.record_id}|{r.rule}|{r.title}|{r.due}".encode()).hexdigest()[
+            :32
+        ]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:{uid}@piis-bridge",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{r.due:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{r.due + timedelta(days=1):%Y%m%d}",
+            _fold(f"SUMMARY:{_escape(f'{r.cpas_id} {r.record_id}: {r.title}')}"),
+            _fold(f"DESCRIPTION:{_escape(f'rule {r.rule}, {r.status}')}"),
+            "END:VEVENT",
+        ]
     lines.append("END:VCALENDAR")
     return "\r\n".join(lines) + "\r\n"

@@ -18,11 +18,19 @@ from piis_bridge.db import Base
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.pipeline.models import _UTC, Effect, QuarantineEntry, WorkItem, utcnow
 
-__all__ = ["ConsoleUser", "ConsoleSession", "LoginAttempt", "AuditEntry", "ROLES", "ALL_CPAS", "AGENDA_DUE_SQL"]
+__all__ = [
+    "ConsoleUser",
+    "ConsoleSession",
+    "LoginAttempt",
+    "AuditEntry",
+    "ROLES",
+    "ALL_CPAS",
+    "AGENDA_DUE_SQL",
+]
 
 ROLES = ("admin", "operator", "viewer")
-ALL_CPAS = "*"
-AGENDA_DUE_SQL = 'substr("key", length("key") - 9, 10)'  # a user scoped to every configured CPAS (an IT partner's administrator)
+ALL_CPAS = "*"  # a user scoped to every configured CPAS (an IT partner's administrator)
+AGENDA_DUE_SQL = 'substr("key", length("key") - 9, 10)'  # a deadline alert's due date, the end of its key
 
 
 class ConsoleUser(Base):
@@ -63,8 +71,10 @@ class LoginAttempt(Base):
     """One login attempt, for rate limiting across every console process (not a per-process counter)."""
 
     __tablename__ = "console_login_attempt"
-    __table_args__ = (Index("ix_console_login_attempt_user_at", "username", "at"),
-                      Index("ix_console_login_attempt_client_at", "client", "at"))
+    __table_args__ = (
+        Index("ix_console_login_attempt_user_at", "username", "at"),
+        Index("ix_console_login_attempt_client_at", "client", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(120))
@@ -74,7 +84,7 @@ class LoginAttempt(Base):
 
 
 class AuditEntry(Base):
-    """Who did what, when, to what, and why.  Rows are only ever inserted (database triggers refuse the rest)."""
+    """Who did what, when, to what, and why.  Rows are only ever inserted (triggers refuse the rest)."""
 
     __tablename__ = "console_audit"
     __table_args__ = (Index("ix_console_audit_at", "at"), Index("ix_console_audit_cpas_at", "cpas_id", "at"))
@@ -93,9 +103,17 @@ class AuditEntry(Base):
 # the pipeline's own indexes lead with the run or the claim, the console asks per CPAS.  Measured by
 # benchmarks/bench_console.py (docs/console.md); each costs the pipeline one more index write per row.
 Index("ix_console_sync_item_record", WorkItem.cpas_id, WorkItem.record_id)  # dossier history
-Index("ix_console_sync_item_run_cpas", WorkItem.run_id, WorkItem.cpas_id, WorkItem.state)  # overview, run page
-Index("ix_console_sync_effect_run_cpas", Effect.run_id, Effect.cpas_id, Effect.kind, Effect.state, Effect.answer)
+Index(
+    "ix_console_sync_item_run_cpas", WorkItem.run_id, WorkItem.cpas_id, WorkItem.state
+)  # overview, run page
+Index(
+    "ix_console_sync_effect_run_cpas", Effect.run_id, Effect.cpas_id, Effect.kind, Effect.state, Effect.answer
+)
 # the agenda in due-date order: a deadline alert's key ends with its due date (push:<cpas>:alert:...:<date>)
 Index("ix_console_sync_effect_due", Effect.kind, text(AGENDA_DUE_SQL))
-Index("ix_console_quarantine_cpas_status", QuarantineEntry.cpas_id, QuarantineEntry.status, QuarantineEntry.id)
+Index(
+    "ix_console_quarantine_cpas_status", QuarantineEntry.cpas_id, QuarantineEntry.status, QuarantineEntry.id
+)
 Index("ix_console_ledger_cpas_created", FormEntry.cpas_id, FormEntry.created_at, FormEntry.kind)
+# a status (and federal code) filter, newest first, without sorting every refused form of the CPAS
+Index("ix_console_ledger_cpas_status_id", FormEntry.cpas_id, FormEntry.status, FormEntry.id)

@@ -41,17 +41,54 @@ from piis_bridge.pipeline.models import (
 from piis_bridge.transfer.tables import ConsentRecord, ReceivedPackage, TransferCase, TransferEvent
 
 __all__ = [
-    "Page", "PAGE_SIZE", "CpasOverview", "RunRow", "RunDetail", "RunCpasRow", "StageRow", "QuarantineRow",
-    "QuarantineDetail", "DossierHistory", "VersionRow", "FormRow", "PushRow", "TransferRow", "TransferEventRow",
-    "LedgerRow", "StatementRow", "AgendaRow", "ReceivedRow", "ReviewItem",
-    "overview", "list_runs", "run_detail", "list_quarantine", "quarantine_detail", "replay_preview", "mark_dismissed",
-    "dossier_history", "find_dossier", "dossier_niss", "dossiers_of_person", "item_payload", "list_ledger", "latest_statements", "list_transfers",
-    "list_received", "list_agenda", "audit_of", "list_audit", "export_audit", "QUARANTINE_STATUSES", "OPEN_FORM_STATES",
+    "Page",
+    "PAGE_SIZE",
+    "CpasOverview",
+    "RunRow",
+    "RunDetail",
+    "RunCpasRow",
+    "StageRow",
+    "QuarantineRow",
+    "QuarantineDetail",
+    "DossierHistory",
+    "VersionRow",
+    "FormRow",
+    "PushRow",
+    "TransferRow",
+    "TransferEventRow",
+    "LedgerRow",
+    "StatementRow",
+    "AgendaRow",
+    "ReceivedRow",
+    "ReviewItem",
+    "overview",
+    "list_runs",
+    "run_detail",
+    "list_quarantine",
+    "quarantine_detail",
+    "replay_preview",
+    "mark_dismissed",
+    "dossier_history",
+    "find_dossier",
+    "dossier_niss",
+    "dossiers_of_person",
+    "item_payload",
+    "list_ledger",
+    "latest_statements",
+    "list_transfers",
+    "list_received",
+    "list_agenda",
+    "audit_of",
+    "list_audit",
+    "export_audit",
+    "QUARANTINE_STATUSES",
+    "OPEN_FORM_STATES",
 ]
 
 T = TypeVar("T")
 PAGE_SIZE = 50
-COUNT_CAP = 10_000
+COUNT_CAP = 1_000
+MAX_PAGE = 2_000  # OFFSET beyond 100,000 rows: use the filters
 QUARANTINE_STATUSES = ("open", "replayed", "dismissed")
 OPEN_FORM_STATES = ("pending", "sending", "submitted")
 # the ledger statuses the overview counts: what still needs someone (accepted forms are the bulk, and
@@ -62,38 +99,46 @@ LEDGER_TO_WATCH = ("built", "sent", "refused", "blocked", "partially_accepted")
 @dataclass(frozen=True)
 class Page(Generic[T]):
     """One page of a list.  ``total`` is exact up to :data:`COUNT_CAP`; beyond, ``capped`` is true
-    (counting a million ledger rows on every page view would cost more than the page itself)."""
+    and the page shows "more than ..." (counting a million ledger rows, or a JSON text search over
+    them, on every page view would cost more than the page itself).  ``more`` says whether a next
+    page exists, known by reading one row more than the page, whatever the count."""
 
     items: list[T]
     page: int
     size: int
     total: int
     capped: bool = False
+    more: bool = False
 
     @property
-    def pages(self) -> int:
-        return max(1, -(-min(self.total, COUNT_CAP) // self.size))
+    def pages(self) -> int | None:
+        return None if self.capped else max(1, -(-self.total // self.size))
 
     @property
     def has_next(self) -> bool:
-        return self.page < self.pages
+        return self.more
 
     @property
     def has_prev(self) -> bool:
         return self.page > 1
 
 
-def _page(s: Session, stmt: Any, key: Any, cond: Sequence[Any], page: int,
-          size: int = PAGE_SIZE) -> tuple[list[Any], int, int]:
-    """Rows of one page, the page number and the count of matching rows (at most ``COUNT_CAP + 1``)."""
-    page = min(max(1, page), COUNT_CAP // size)
-    total = s.scalar(select(func.count()).select_from(select(key).where(*cond).limit(COUNT_CAP + 1).subquery())) or 0
-    rows = list(s.execute(stmt.limit(size).offset((page - 1) * size)))
-    return rows, page, total
+def _page(
+    s: Session, stmt: Any, key: Any, cond: Sequence[Any], page: int, size: int = PAGE_SIZE
+) -> tuple[list[Any], int, int, bool]:
+    """Rows of one page, the page number, the count of matching rows (at most ``COUNT_CAP + 1``) and
+    whether another page follows."""
+    page = min(max(1, page), MAX_PAGE)
+    total = (
+        s.scalar(select(func.count()).select_from(select(key).where(*cond).limit(COUNT_CAP + 1).subquery()))
+        or 0
+    )
+    rows = list(s.execute(stmt.limit(size + 1).offset((page - 1) * size)))
+    return rows[:size], page, total, len(rows) > size
 
 
-def _mk(items: list[Any], page: int, total: int, size: int = PAGE_SIZE) -> Page[Any]:
-    return Page(items, page, size, min(total, COUNT_CAP), total > COUNT_CAP)
+def _mk(items: list[Any], page: int, total: int, more: bool, size: int = PAGE_SIZE) -> Page[Any]:
+    return Page(items, page, size, min(total, COUNT_CAP), total > COUNT_CAP, more)
 
 
 def _loads(text: str | None) -> Any:
@@ -150,19 +195,28 @@ _run_counts: dict[tuple[str, str, str], tuple[float, dict[str, int], dict[str, i
 _run_counts_lock = threading.Lock()
 
 
-def _counts_of_run(s: Session, run_id: str, cpas: str, finished: bool) -> tuple[dict[str, int], dict[str, int]]:
+def _counts_of_run(
+    s: Session, run_id: str, cpas: str, finished: bool
+) -> tuple[dict[str, int], dict[str, int]]:
     key = (str(s.get_bind().url), run_id, cpas)
     now = time.monotonic()
     with _run_counts_lock:
         hit = _run_counts.get(key)
     if finished and hit and hit[0] > now:
         return hit[1], hit[2]
-    items = dict(s.execute(select(WorkItem.state, func.count()).where(
-        WorkItem.run_id == run_id, WorkItem.cpas_id == cpas).group_by(WorkItem.state)).all())
+    items = dict(
+        s.execute(
+            select(WorkItem.state, func.count())
+            .where(WorkItem.run_id == run_id, WorkItem.cpas_id == cpas)
+            .group_by(WorkItem.state)
+        ).all()
+    )
     forms: dict[str, int] = {}
-    for state, answer, n in s.execute(select(Effect.state, Effect.answer, func.count()).where(
-            Effect.run_id == run_id, Effect.cpas_id == cpas, Effect.kind == "form")
-            .group_by(Effect.state, Effect.answer)):
+    for state, answer, n in s.execute(
+        select(Effect.state, Effect.answer, func.count())
+        .where(Effect.run_id == run_id, Effect.cpas_id == cpas, Effect.kind == "form")
+        .group_by(Effect.state, Effect.answer)
+    ):
         label = (answer or state).lower() if state == "answered" else state
         forms[label] = forms.get(label, 0) + n
     if finished:
@@ -181,28 +235,61 @@ def overview(s: Session, cpas_ids: Sequence[str]) -> list[CpasOverview]:
             select(SyncRun.id, SyncRun.status, SyncRun.started_at, SyncRun.finished_at, SyncRunCpas.fetched)
             .join(SyncRunCpas, SyncRunCpas.run_id == SyncRun.id)
             .where(SyncRunCpas.cpas_id == cpas, SyncRun.trigger.in_(("nightly", "manual")))
-            .order_by(SyncRun.started_at.desc()).limit(1)).first()
+            .order_by(SyncRun.started_at.desc())
+            .limit(1)
+        ).first()
         items: dict[str, int] = {}
         forms: dict[str, int] = {}
         if last is not None:
             items, forms = _counts_of_run(s, last.id, cpas, last.status != "running")
-        ledger = dict(s.execute(select(FormEntry.status, func.count()).where(
-            FormEntry.cpas_id == cpas, FormEntry.status.in_(LEDGER_TO_WATCH)).group_by(FormEntry.status)).all())
-        open_q = s.scalar(select(func.count()).select_from(QuarantineEntry).where(
-            QuarantineEntry.status == "open", QuarantineEntry.cpas_id == cpas)) or 0
-        circuits = [(r.remote, r.opened_until) for r in s.execute(
-            select(CircuitState.remote, CircuitState.opened_until).where(
-                CircuitState.remote.like(f"%:{cpas}"), CircuitState.opened_until > now))]
-        st = s.execute(select(StatementFetch.month, StatementFetch.state, StatementFetch.differences)
-                       .where(StatementFetch.cpas_id == cpas).order_by(StatementFetch.month.desc(),
-                                                                       StatementFetch.updated_at.desc()).limit(1)).first()
-        out.append(CpasOverview(
-            cpas_id=cpas, last_run_id=last.id if last else None, last_run_status=last.status if last else None,
-            last_run_started=last.started_at if last else None, last_run_finished=last.finished_at if last else None,
-            fetched=last.fetched if last else 0, processed=items.get("done", 0),
-            quarantined=items.get("quarantined", 0), forms_by_state=forms, ledger_by_status=ledger,
-            open_quarantine=open_q, open_circuits=circuits, statement_month=st.month if st else None,
-            statement_state=st.state if st else None, statement_differences=len(st.differences or []) if st else 0))
+        ledger = dict(
+            s.execute(
+                select(FormEntry.status, func.count())
+                .where(FormEntry.cpas_id == cpas, FormEntry.status.in_(LEDGER_TO_WATCH))
+                .group_by(FormEntry.status)
+            ).all()
+        )
+        open_q = (
+            s.scalar(
+                select(func.count())
+                .select_from(QuarantineEntry)
+                .where(QuarantineEntry.status == "open", QuarantineEntry.cpas_id == cpas)
+            )
+            or 0
+        )
+        circuits = [
+            (r.remote, r.opened_until)
+            for r in s.execute(
+                select(CircuitState.remote, CircuitState.opened_until).where(
+                    CircuitState.remote.like(f"%:{cpas}"), CircuitState.opened_until > now
+                )
+            )
+        ]
+        st = s.execute(
+            select(StatementFetch.month, StatementFetch.state, StatementFetch.differences)
+            .where(StatementFetch.cpas_id == cpas)
+            .order_by(StatementFetch.month.desc(), StatementFetch.updated_at.desc())
+            .limit(1)
+        ).first()
+        out.append(
+            CpasOverview(
+                cpas_id=cpas,
+                last_run_id=last.id if last else None,
+                last_run_status=last.status if last else None,
+                last_run_started=last.started_at if last else None,
+                last_run_finished=last.finished_at if last else None,
+                fetched=last.fetched if last else 0,
+                processed=items.get("done", 0),
+                quarantined=items.get("quarantined", 0),
+                forms_by_state=forms,
+                ledger_by_status=ledger,
+                open_quarantine=open_q,
+                open_circuits=circuits,
+                statement_month=st.month if st else None,
+                statement_state=st.state if st else None,
+                statement_differences=len(st.differences or []) if st else 0,
+            )
+        )
     return out
 
 
@@ -227,8 +314,15 @@ def _run_in_scope(cpas_ids: Sequence[str]) -> Any:
     return exists().where(SyncRunCpas.run_id == SyncRun.id, SyncRunCpas.cpas_id.in_(list(cpas_ids)))
 
 
-def list_runs(s: Session, cpas_ids: Sequence[str], *, status: str | None = None, since: date | None = None,
-              until: date | None = None, page: int = 1) -> Page[RunRow]:
+def list_runs(
+    s: Session,
+    cpas_ids: Sequence[str],
+    *,
+    status: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    page: int = 1,
+) -> Page[RunRow]:
     cond = [_run_in_scope(cpas_ids)]
     if status:
         cond.append(SyncRun.status == status)
@@ -237,9 +331,23 @@ def list_runs(s: Session, cpas_ids: Sequence[str], *, status: str | None = None,
     if until:
         cond.append(SyncRun.started_at < datetime.combine(until + timedelta(days=1), datetime.min.time()))
     stmt = select(SyncRun).where(*cond).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
-    rows, page, total = _page(s, stmt, SyncRun.id, cond, page)
-    return _mk([RunRow(r.id, r.trigger, r.status, [c for c in r.cpas_ids if c in cpas_ids], r.started_at,
-                       r.finished_at) for (r,) in rows], page, total)
+    rows, page, total, more = _page(s, stmt, SyncRun.id, cond, page)
+    return _mk(
+        [
+            RunRow(
+                r.id,
+                r.trigger,
+                r.status,
+                [c for c in r.cpas_ids if c in cpas_ids],
+                r.started_at,
+                r.finished_at,
+            )
+            for (r,) in rows
+        ],
+        page,
+        total,
+        more,
+    )
 
 
 @dataclass(frozen=True)
@@ -280,22 +388,67 @@ def run_detail(s: Session, cpas_ids: Sequence[str], run_id: str, page: int = 1) 
     if run is None:
         return None
     rows: list[RunCpasRow] = []
-    for rc in s.scalars(select(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id.in_(cpas_ids))
-                        .order_by(SyncRunCpas.cpas_id)):
-        items = dict(s.execute(select(WorkItem.state, func.count()).where(
-            WorkItem.run_id == run_id, WorkItem.cpas_id == rc.cpas_id).group_by(WorkItem.state)).all())
-        effects = {f"{k}:{st}": n for k, st, n in s.execute(
-            select(Effect.kind, Effect.state, func.count()).where(Effect.run_id == run_id, Effect.cpas_id == rc.cpas_id)
-            .group_by(Effect.kind, Effect.state))}
-        rows.append(RunCpasRow(rc.cpas_id, rc.state, rc.pages, rc.fetched, rc.attempts, redact(rc.error),
-                               rc.notices_state, redact(rc.notices_error), items, effects))
-    stages = [StageRow(st.stage, st.units, st.tasks, st.busy_seconds, st.first_at, st.last_at)
-              for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at))]
-    statements = [_statement_row(st) for st in s.scalars(select(StatementFetch).where(
-        StatementFetch.run_id == run_id, StatementFetch.cpas_id.in_(cpas_ids)))]
+    for rc in s.scalars(
+        select(SyncRunCpas)
+        .where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id.in_(cpas_ids))
+        .order_by(SyncRunCpas.cpas_id)
+    ):
+        items = dict(
+            s.execute(
+                select(WorkItem.state, func.count())
+                .where(WorkItem.run_id == run_id, WorkItem.cpas_id == rc.cpas_id)
+                .group_by(WorkItem.state)
+            ).all()
+        )
+        effects = {
+            f"{k}:{st}": n
+            for k, st, n in s.execute(
+                select(Effect.kind, Effect.state, func.count())
+                .where(Effect.run_id == run_id, Effect.cpas_id == rc.cpas_id)
+                .group_by(Effect.kind, Effect.state)
+            )
+        }
+        rows.append(
+            RunCpasRow(
+                rc.cpas_id,
+                rc.state,
+                rc.pages,
+                rc.fetched,
+                rc.attempts,
+                redact(rc.error),
+                rc.notices_state,
+                redact(rc.notices_error),
+                items,
+                effects,
+            )
+        )
+    stages = [
+        StageRow(st.stage, st.units, st.tasks, st.busy_seconds, st.first_at, st.last_at)
+        for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at))
+    ]
+    statements = [
+        _statement_row(st)
+        for st in s.scalars(
+            select(StatementFetch).where(
+                StatementFetch.run_id == run_id, StatementFetch.cpas_id.in_(cpas_ids)
+            )
+        )
+    ]
     quarantine = list_quarantine(s, cpas_ids, run_id=run_id, status="", page=page)
-    return RunDetail(RunRow(run.id, run.trigger, run.status, [c for c in run.cpas_ids if c in cpas_ids],
-                            run.started_at, run.finished_at), rows, stages, statements, quarantine)
+    return RunDetail(
+        RunRow(
+            run.id,
+            run.trigger,
+            run.status,
+            [c for c in run.cpas_ids if c in cpas_ids],
+            run.started_at,
+            run.finished_at,
+        ),
+        rows,
+        stages,
+        statements,
+        quarantine,
+    )
 
 
 # ========================================================================================== quarantine
@@ -323,13 +476,31 @@ class QuarantineDetail:
 
 
 def _q_row(q: QuarantineEntry) -> QuarantineRow:
-    return QuarantineRow(q.id, q.run_id, q.cpas_id, q.record_id, q.stage, redact(q.reason), q.status,
-                         q.replay_run_id, q.created_at)
+    return QuarantineRow(
+        q.id,
+        q.run_id,
+        q.cpas_id,
+        q.record_id,
+        q.stage,
+        redact(q.reason),
+        q.status,
+        q.replay_run_id,
+        q.created_at,
+    )
 
 
-def list_quarantine(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None, stage: str | None = None,
-                    status: str | None = "open", reason: str | None = None, older_than_days: int | None = None,
-                    run_id: str | None = None, page: int = 1) -> Page[QuarantineRow]:
+def list_quarantine(
+    s: Session,
+    cpas_ids: Sequence[str],
+    *,
+    cpas: str | None = None,
+    stage: str | None = None,
+    status: str | None = "open",
+    reason: str | None = None,
+    older_than_days: int | None = None,
+    run_id: str | None = None,
+    page: int = 1,
+) -> Page[QuarantineRow]:
     scope = [c for c in cpas_ids if not cpas or c == cpas]
     cond: list[Any] = [QuarantineEntry.cpas_id.in_(scope)]
     if status:
@@ -343,12 +514,14 @@ def list_quarantine(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = N
     if run_id:
         cond.append(QuarantineEntry.run_id == run_id)
     stmt = select(QuarantineEntry).where(*cond).order_by(QuarantineEntry.id.desc())
-    rows, page, total = _page(s, stmt, QuarantineEntry.id, cond, page)
-    return _mk([_q_row(q) for (q,) in rows], page, total)
+    rows, page, total, more = _page(s, stmt, QuarantineEntry.id, cond, page)
+    return _mk([_q_row(q) for (q,) in rows], page, total, more)
 
 
 def quarantine_detail(s: Session, cpas_ids: Sequence[str], entry_id: int) -> QuarantineDetail | None:
-    q = s.scalar(select(QuarantineEntry).where(QuarantineEntry.id == entry_id, QuarantineEntry.cpas_id.in_(cpas_ids)))
+    q = s.scalar(
+        select(QuarantineEntry).where(QuarantineEntry.id == entry_id, QuarantineEntry.cpas_id.in_(cpas_ids))
+    )
     if q is None:
         return None
     return QuarantineDetail(_q_row(q), redact(list(q.problems or [])), q.item_id, q.effect_id)
@@ -356,18 +529,29 @@ def quarantine_detail(s: Session, cpas_ids: Sequence[str], entry_id: int) -> Qua
 
 def replay_preview(s: Session, cpas_ids: Sequence[str], entry_ids: Sequence[int]) -> list[QuarantineRow]:
     """The open entries among *entry_ids* in scope that a replay would take, in their original order."""
-    rows = s.scalars(select(QuarantineEntry).where(
-        QuarantineEntry.id.in_(list(entry_ids)), QuarantineEntry.cpas_id.in_(cpas_ids),
-        QuarantineEntry.status == "open", QuarantineEntry.stage != "notice_feed").order_by(QuarantineEntry.id))
+    rows = s.scalars(
+        select(QuarantineEntry)
+        .where(
+            QuarantineEntry.id.in_(list(entry_ids)),
+            QuarantineEntry.cpas_id.in_(cpas_ids),
+            QuarantineEntry.status == "open",
+            QuarantineEntry.stage != "notice_feed",
+        )
+        .order_by(QuarantineEntry.id)
+    )
     return [_q_row(q) for q in rows]
 
 
 def mark_dismissed(s: Session, entry_id: int) -> bool:
     """The console's one write to a pipeline table: an open entry becomes ``dismissed`` (kept, not
     deleted).  Here, next to the reads, so a new quarantine state machine changes this module only."""
-    return bool(s.execute(update(QuarantineEntry).where(QuarantineEntry.id == entry_id,
-                                                        QuarantineEntry.status == "open")
-                          .values(status="dismissed")).rowcount)
+    return bool(
+        s.execute(
+            update(QuarantineEntry)
+            .where(QuarantineEntry.id == entry_id, QuarantineEntry.status == "open")
+            .values(status="dismissed")
+        ).rowcount
+    )
 
 
 # ============================================================================================ dossier
@@ -448,61 +632,119 @@ class DossierHistory:
 
 def _dossier_cpas(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str | None) -> str | None:
     scope = [c for c in cpas_ids if not cpas or c == cpas]
-    for model, col in ((WorkItem, WorkItem.record_id), (Effect, Effect.record_id), (FormEntry, FormEntry.dossier)):
+    for model, col in (
+        (WorkItem, WorkItem.record_id),
+        (Effect, Effect.record_id),
+        (FormEntry, FormEntry.dossier),
+    ):
         found = s.scalar(select(model.cpas_id).where(model.cpas_id.in_(scope), col == record_id).limit(1))
         if found:
             return found
     return None
 
 
-def find_dossier(s: Session, cpas_ids: Sequence[str], query: str, cpas: str | None = None) -> tuple[str, str] | None:
+def find_dossier(
+    s: Session, cpas_ids: Sequence[str], query: str, cpas: str | None = None
+) -> tuple[str, str] | None:
     """(CPAS, record id) of a dossier in scope by its record id, its ledger dossier number, or the
     contract id a transfer case names (the canonical contract's id)."""
     found = _dossier_cpas(s, cpas_ids, query, cpas)
     if found:
         return found, query
     scope = [c for c in cpas_ids if not cpas or c == cpas]
-    row = s.execute(select(TransferCase.cpas_id, TransferCase.record_id).where(
-        TransferCase.cpas_id.in_(scope), TransferCase.contract_id == query).limit(1)).first()
+    row = s.execute(
+        select(TransferCase.cpas_id, TransferCase.record_id)
+        .where(TransferCase.cpas_id.in_(scope), TransferCase.contract_id == query)
+        .limit(1)
+    ).first()
     return (row.cpas_id, row.record_id) if row else None
 
 
-def dossier_history(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str | None = None,
-                    limit: int = 200) -> DossierHistory | None:
+def dossier_history(
+    s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str | None = None, limit: int = 200
+) -> DossierHistory | None:
     """Everything the bridge did with one dossier (a record / contract id) of a CPAS in scope."""
     cpas_id = _dossier_cpas(s, cpas_ids, record_id, cpas)
     if cpas_id is None:
         return None
-    versions = [VersionRow(i.id, i.run_id, i.version, i.state, i.forms, i.findings, i.updated_at)
-                for i in s.scalars(select(WorkItem).where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == record_id)
-                                   .order_by(WorkItem.id.desc()).limit(limit))]
+    versions = [
+        VersionRow(i.id, i.run_id, i.version, i.state, i.forms, i.findings, i.updated_at)
+        for i in s.scalars(
+            select(WorkItem)
+            .where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == record_id)
+            .order_by(WorkItem.id.desc())
+            .limit(limit)
+        )
+    ]
     forms: list[FormRow] = []
     pushes: list[PushRow] = []
     niss: str | None = None
-    for e in s.scalars(select(Effect).where(Effect.cpas_id == cpas_id, Effect.record_id == record_id)
-                       .order_by(Effect.id.desc()).limit(limit)):
+    for e in s.scalars(
+        select(Effect)
+        .where(Effect.cpas_id == cpas_id, Effect.record_id == record_id)
+        .order_by(Effect.id.desc())
+        .limit(limit)
+    ):
         payload = _loads(e.payload)
         if e.kind == "form":
             if niss is None and isinstance(payload, dict) and payload.get("niss"):
                 niss = mask_niss(payload["niss"])
-            forms.append(FormRow(e.id, e.key, e.payload_type.rsplit(":", 1)[-1].rsplit(".", 1)[-1], e.state,
-                                 e.answer, e.ticket, _masked_payload(e.result), e.created_at))
+            forms.append(
+                FormRow(
+                    e.id,
+                    e.key,
+                    e.payload_type.rsplit(":", 1)[-1].rsplit(".", 1)[-1],
+                    e.state,
+                    e.answer,
+                    e.ticket,
+                    _masked_payload(e.result),
+                    e.created_at,
+                )
+            )
         else:
             p = payload if isinstance(payload, dict) else {}
-            pushes.append(PushRow(e.id, e.key, e.state, str(redact(p.get("title", ""))), p.get("due"), e.answer,
-                                  e.created_at))
-    ledger = [_ledger_row(f) for f in s.scalars(select(FormEntry).where(
-        FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id).order_by(FormEntry.id.desc()).limit(limit))]
+            pushes.append(
+                PushRow(
+                    e.id,
+                    e.key,
+                    e.state,
+                    str(redact(p.get("title", ""))),
+                    p.get("due"),
+                    e.answer,
+                    e.created_at,
+                )
+            )
+    ledger = [
+        _ledger_row(f)
+        for f in s.scalars(
+            select(FormEntry)
+            .where(FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id)
+            .order_by(FormEntry.id.desc())
+            .limit(limit)
+        )
+    ]
     if niss is None and ledger:
         niss = ledger[0].niss_masked
     if niss is None and versions:
-        found = _find_niss(_loads(s.scalar(select(WorkItem.payload).where(WorkItem.id == versions[0].item_id))))
+        found = _find_niss(
+            _loads(s.scalar(select(WorkItem.payload).where(WorkItem.id == versions[0].item_id)))
+        )
         niss = mask_niss(found) if found else None
-    quarantine = [_q_row(q) for q in s.scalars(select(QuarantineEntry).where(
-        QuarantineEntry.cpas_id == cpas_id, QuarantineEntry.record_id == record_id).order_by(QuarantineEntry.id.desc())
-        .limit(limit))]
-    transfers = _transfers(s, [cpas_id], extra=[or_(TransferCase.contract_id == record_id,
-                                                    TransferCase.record_id == record_id)], with_events=True)
+    quarantine = [
+        _q_row(q)
+        for q in s.scalars(
+            select(QuarantineEntry)
+            .where(QuarantineEntry.cpas_id == cpas_id, QuarantineEntry.record_id == record_id)
+            .order_by(QuarantineEntry.id.desc())
+            .limit(limit)
+        )
+    ]
+    transfers = _transfers(
+        s,
+        [cpas_id],
+        extra=[or_(TransferCase.contract_id == record_id, TransferCase.record_id == record_id)],
+        with_events=True,
+    )
     return DossierHistory(cpas_id, record_id, niss, versions, forms, ledger, pushes, quarantine, transfers)
 
 
@@ -525,33 +767,56 @@ def dossier_niss(s: Session, cpas_ids: Sequence[str], cpas_id: str, record_id: s
     form, else its ledger entry, else the latest source record pulled."""
     if cpas_id not in cpas_ids:
         return None
-    for (payload,) in s.execute(select(Effect.payload).where(Effect.cpas_id == cpas_id, Effect.record_id == record_id,
-                                                             Effect.kind == "form").order_by(Effect.id.desc()).limit(1)):
+    for (payload,) in s.execute(
+        select(Effect.payload)
+        .where(Effect.cpas_id == cpas_id, Effect.record_id == record_id, Effect.kind == "form")
+        .order_by(Effect.id.desc())
+        .limit(1)
+    ):
         data = _loads(payload)
         if isinstance(data, dict) and data.get("niss"):
             return str(data["niss"])
-    niss = s.scalar(select(FormEntry.niss).where(FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id)
-                    .order_by(FormEntry.id.desc()).limit(1))
+    niss = s.scalar(
+        select(FormEntry.niss)
+        .where(FormEntry.cpas_id == cpas_id, FormEntry.dossier == record_id)
+        .order_by(FormEntry.id.desc())
+        .limit(1)
+    )
     if niss:
         return niss
-    payload = s.scalar(select(WorkItem.payload).where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == record_id)
-                       .order_by(WorkItem.id.desc()).limit(1))
+    payload = s.scalar(
+        select(WorkItem.payload)
+        .where(WorkItem.cpas_id == cpas_id, WorkItem.record_id == record_id)
+        .order_by(WorkItem.id.desc())
+        .limit(1)
+    )
     return _find_niss(_loads(payload))
 
 
-def dossiers_of_person(s: Session, cpas_ids: Sequence[str], person_key: str, limit: int = 100) -> list[tuple[str, str]]:
+def dossiers_of_person(
+    s: Session, cpas_ids: Sequence[str], person_key: str, limit: int = 100
+) -> list[tuple[str, str]]:
     """(CPAS, record id) of the dossiers in scope whose beneficiary has this person key (a keyed
     hash of the NISS, ``piis_bridge.pipeline.persons``): the NISS itself is never searched for."""
-    return [(r.cpas_id, r.record_id) for r in s.execute(
-        select(WorkItem.cpas_id, WorkItem.record_id).where(WorkItem.cpas_id.in_(list(cpas_ids)),
-                                                           WorkItem.person_key == person_key)
-        .group_by(WorkItem.cpas_id, WorkItem.record_id).order_by(WorkItem.cpas_id, WorkItem.record_id).limit(limit))]
+    return [
+        (r.cpas_id, r.record_id)
+        for r in s.execute(
+            select(WorkItem.cpas_id, WorkItem.record_id)
+            .where(WorkItem.cpas_id.in_(list(cpas_ids)), WorkItem.person_key == person_key)
+            .group_by(WorkItem.cpas_id, WorkItem.record_id)
+            .order_by(WorkItem.cpas_id, WorkItem.record_id)
+            .limit(limit)
+        )
+    ]
 
 
 def item_payload(s: Session, cpas_ids: Sequence[str], item_id: int) -> tuple[str, str, str] | None:
     """(cpas, record id, stored source record) of one pulled version in scope, for its rules report."""
-    row = s.execute(select(WorkItem.cpas_id, WorkItem.record_id, WorkItem.payload).where(
-        WorkItem.id == item_id, WorkItem.cpas_id.in_(cpas_ids))).first()
+    row = s.execute(
+        select(WorkItem.cpas_id, WorkItem.record_id, WorkItem.payload).where(
+            WorkItem.id == item_id, WorkItem.cpas_id.in_(cpas_ids)
+        )
+    ).first()
     return (row.cpas_id, row.record_id, row.payload) if row else None
 
 
@@ -577,14 +842,35 @@ class LedgerRow:
 
 
 def _ledger_row(f: FormEntry) -> LedgerRow:
-    return LedgerRow(f.id, f.cpas_id, f.kind, f.dossier, mask_niss(f.niss), f.period_key, f.version, f.status,
-                     f.reference, f.amount, f.accepted_amount, redact(list(f.errors or [])), f.created_at,
-                     f.answered_at)
+    return LedgerRow(
+        f.id,
+        f.cpas_id,
+        f.kind,
+        f.dossier,
+        mask_niss(f.niss),
+        f.period_key,
+        f.version,
+        f.status,
+        f.reference,
+        f.amount,
+        f.accepted_amount,
+        redact(list(f.errors or [])),
+        f.created_at,
+        f.answered_at,
+    )
 
 
-def list_ledger(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None, status: str | None = None,
-                code: str | None = None, month: str | None = None, kind: str | None = None,
-                page: int = 1) -> Page[LedgerRow]:
+def list_ledger(
+    s: Session,
+    cpas_ids: Sequence[str],
+    *,
+    cpas: str | None = None,
+    status: str | None = None,
+    code: str | None = None,
+    month: str | None = None,
+    kind: str | None = None,
+    page: int = 1,
+) -> Page[LedgerRow]:
     scope = [c for c in cpas_ids if not cpas or c == cpas]
     cond: list[Any] = [FormEntry.cpas_id.in_(scope)]
     if status:
@@ -598,8 +884,8 @@ def list_ledger(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None,
     if code:
         cond.append(cast(FormEntry.errors, String).contains(f'"{code}"', autoescape=True))
     stmt = select(FormEntry).where(*cond).order_by(FormEntry.id.desc())
-    rows, page, total = _page(s, stmt, FormEntry.id, cond, page)
-    return _mk([_ledger_row(f) for (f,) in rows], page, total)
+    rows, page, total, more = _page(s, stmt, FormEntry.id, cond, page)
+    return _mk([_ledger_row(f) for (f,) in rows], page, total, more)
 
 
 @dataclass(frozen=True)
@@ -615,15 +901,27 @@ class StatementRow:
 
 
 def _statement_row(st: StatementFetch) -> StatementRow:
-    return StatementRow(st.run_id, st.cpas_id, st.month, st.state, st.lines, st.total_cents,
-                        redact(list(st.differences or [])), redact(st.error))
+    return StatementRow(
+        st.run_id,
+        st.cpas_id,
+        st.month,
+        st.state,
+        st.lines,
+        st.total_cents,
+        redact(list(st.differences or [])),
+        redact(st.error),
+    )
 
 
 def latest_statements(s: Session, cpas_ids: Sequence[str]) -> list[StatementRow]:
     out = []
     for cpas in cpas_ids:
-        st = s.scalar(select(StatementFetch).where(StatementFetch.cpas_id == cpas)
-                      .order_by(StatementFetch.month.desc(), StatementFetch.updated_at.desc()).limit(1))
+        st = s.scalar(
+            select(StatementFetch)
+            .where(StatementFetch.cpas_id == cpas)
+            .order_by(StatementFetch.month.desc(), StatementFetch.updated_at.desc())
+            .limit(1)
+        )
         if st is not None:
             out.append(_statement_row(st))
     return out
@@ -632,30 +930,63 @@ def latest_statements(s: Session, cpas_ids: Sequence[str]) -> list[StatementRow]
 # ========================================================================================= transfers
 
 
-def _transfers(s: Session, cpas_ids: Sequence[str], *, extra: list[Any] | None = None, with_events: bool = False,
-               page: int | None = None) -> Any:
+def _transfers(
+    s: Session,
+    cpas_ids: Sequence[str],
+    *,
+    extra: list[Any] | None = None,
+    with_events: bool = False,
+    page: int | None = None,
+) -> Any:
     cond = [TransferCase.cpas_id.in_(list(cpas_ids)), *(extra or [])]
     stmt = select(TransferCase).where(*cond).order_by(TransferCase.updated_at.desc())
     if page is not None:
-        rows, page, total = _page(s, stmt, TransferCase.case_id, cond, page)
+        rows, page, total, more = _page(s, stmt, TransferCase.case_id, cond, page)
         cases = [c for (c,) in rows]
     else:
         cases = list(s.scalars(stmt.limit(PAGE_SIZE)))
     out = []
     for c in cases:
-        consent = s.execute(select(ConsentRecord.consent, ConsentRecord.recorded_by).where(
-            ConsentRecord.case_id == c.case_id).order_by(ConsentRecord.id.desc()).limit(1)).first()
-        events = [TransferEventRow(e.at, e.from_state, e.to_state, redact(e.detail)) for e in s.scalars(
-            select(TransferEvent).where(TransferEvent.case_id == c.case_id).order_by(TransferEvent.id))] \
-            if with_events else []
-        out.append(TransferRow(c.case_id, c.cpas_id, c.contract_id, c.record_id, c.state, c.to_ins_code,
-                               c.residence_change_date, c.legal_end_date, consent.consent if consent else None,
-                               consent.recorded_by if consent else None, c.package_id, c.ack_status, c.updated_at,
-                               events))
-    return _mk(out, page, total) if page is not None else out
+        consent = s.execute(
+            select(ConsentRecord.consent, ConsentRecord.recorded_by)
+            .where(ConsentRecord.case_id == c.case_id)
+            .order_by(ConsentRecord.id.desc())
+            .limit(1)
+        ).first()
+        events = (
+            [
+                TransferEventRow(e.at, e.from_state, e.to_state, redact(e.detail))
+                for e in s.scalars(
+                    select(TransferEvent).where(TransferEvent.case_id == c.case_id).order_by(TransferEvent.id)
+                )
+            ]
+            if with_events
+            else []
+        )
+        out.append(
+            TransferRow(
+                c.case_id,
+                c.cpas_id,
+                c.contract_id,
+                c.record_id,
+                c.state,
+                c.to_ins_code,
+                c.residence_change_date,
+                c.legal_end_date,
+                consent.consent if consent else None,
+                consent.recorded_by if consent else None,
+                c.package_id,
+                c.ack_status,
+                c.updated_at,
+                events,
+            )
+        )
+    return _mk(out, page, total, more) if page is not None else out
 
 
-def list_transfers(s: Session, cpas_ids: Sequence[str], *, state: str | None = None, page: int = 1) -> Page[TransferRow]:
+def list_transfers(
+    s: Session, cpas_ids: Sequence[str], *, state: str | None = None, page: int = 1
+) -> Page[TransferRow]:
     return _transfers(s, cpas_ids, extra=[TransferCase.state == state] if state else [], page=page)
 
 
@@ -676,9 +1007,18 @@ ReviewItem = ReceivedRow
 def list_received(s: Session, cpas_ids: Sequence[str], page: int = 1) -> Page[ReceivedRow]:
     cond = [ReceivedPackage.cpas_id.in_(list(cpas_ids))]
     stmt = select(ReceivedPackage).where(*cond).order_by(ReceivedPackage.received_at.desc())
-    rows, page, total = _page(s, stmt, ReceivedPackage.package_id, cond, page)
-    return _mk([ReceivedRow(r.package_id, r.cpas_id, r.sender_name, r.contract_id, r.state, r.draft_ref,
-                            r.received_at) for (r,) in rows], page, total)
+    rows, page, total, more = _page(s, stmt, ReceivedPackage.package_id, cond, page)
+    return _mk(
+        [
+            ReceivedRow(
+                r.package_id, r.cpas_id, r.sender_name, r.contract_id, r.state, r.draft_ref, r.received_at
+            )
+            for (r,) in rows
+        ],
+        page,
+        total,
+        more,
+    )
 
 
 # ============================================================================================ agenda
@@ -699,8 +1039,9 @@ class AgendaRow:
         return self.due is not None and self.due < date.today()
 
 
-def list_agenda(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None, page: int = 1,
-                size: int = PAGE_SIZE) -> Page[AgendaRow]:
+def list_agenda(
+    s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None, page: int = 1, size: int = PAGE_SIZE
+) -> Page[AgendaRow]:
     """The legal deadlines the pipeline computed (its deadline alerts), earliest (overdue) first.
 
     The due date is the key's last ten characters (``push:<cpas>:alert:<dossier>:<rule>:<label>:<date>``,
@@ -710,15 +1051,24 @@ def list_agenda(s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None,
     # the very expression of the index ix_console_sync_effect_due, so the database reads it in order
     due = literal_column(AGENDA_DUE_SQL.replace('"key"', 'sync_effect."key"'))
     stmt = select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state).where(*cond).order_by(due)
-    rows, page, total = _page(s, stmt, Effect.id, cond, page, size)
+    rows, page, total, more = _page(s, stmt, Effect.id, cond, page, size)
     out = []
     for r in rows:
         p = _loads(r.payload) or {}
         data = p.get("data") or {}
         due_value = date.fromisoformat(p["due"]) if p.get("due") else None
-        out.append(AgendaRow(r.cpas_id, r.record_id, str(data.get("rule", "")), str(redact(p.get("title", ""))),
-                             due_value, str(data.get("status", "")), r.state))
-    return _mk(out, page, total, size)
+        out.append(
+            AgendaRow(
+                r.cpas_id,
+                r.record_id,
+                str(data.get("rule", "")),
+                str(redact(p.get("title", ""))),
+                due_value,
+                str(data.get("status", "")),
+                r.state,
+            )
+        )
+    return _mk(out, page, total, more, size)
 
 
 # ============================================================================================= audit
@@ -729,12 +1079,14 @@ def audit_of(s: Session, target: str) -> list[AuditEntry]:
     return list(s.scalars(select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)))
 
 
-def list_audit(s: Session, cpas_ids: Sequence[str], *, page: int = 1, size: int = PAGE_SIZE) -> Page[AuditEntry]:
+def list_audit(
+    s: Session, cpas_ids: Sequence[str], *, page: int = 1, size: int = PAGE_SIZE
+) -> Page[AuditEntry]:
     """The audit log of the user's CPAS, plus the rows of no CPAS (logins, accounts), newest first."""
     cond = [or_(AuditEntry.cpas_id.in_(list(cpas_ids)), AuditEntry.cpas_id.is_(None))]
-    rows, page, total = _page(s, select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc()), AuditEntry.id, cond,
-                              page, size)
-    return _mk([a for (a,) in rows], page, total, size)
+    stmt = select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc())
+    rows, page, total, more = _page(s, stmt, AuditEntry.id, cond, page, size)
+    return _mk([a for (a,) in rows], page, total, more, size)
 
 
 def export_audit(s: Session, cpas_ids: Sequence[str], limit: int = 100_000) -> list[AuditEntry]:

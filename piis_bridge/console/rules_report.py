@@ -33,11 +33,22 @@ def version_report(rt: Any, cpas_id: str, payload: str, on: date) -> VersionRepo
     outcome = rt.host.case_map_record(cpas_id, record, run_id="console")
     if not getattr(outcome, "ok", False) or outcome.contract is None:
         problems = [f"{p.field or '(record)'}: {p.reason}" for p in getattr(outcome, "problems", [])]
-        return VersionReport(False, redact(problems) or ["the case-system plugin could not map this record"], [], [])
+        return VersionReport(
+            False, redact(problems) or ["the case-system plugin could not map this record"], [], []
+        )
     settings, registry = rt.rules(cpas_id)
     report = evaluate(outcome.contract, on=on, settings=settings, registry=registry)
-    findings = [{"rule_id": f.rule_id, "level": str(getattr(f.level, "value", f.level)), "message": redact(f.message),
-                 "citation": f.citation} for f in report.findings]
-    dates = [{"rule_id": d.rule_id, "label": d.label, "date": d.date, "status": d.status.value}
-             for d in report.dates]
+    findings = [
+        {
+            "rule_id": f.rule_id,
+            "level": str(getattr(f.level, "value", f.level)),
+            "message": redact(f.message),
+            "citation": f.citation,
+        }
+        for f in report.findings
+    ]
+    dates = [
+        {"rule_id": d.rule_id, "label": d.label, "date": d.date, "status": d.status.value}
+        for d in report.dates
+    ]
     return VersionReport(True, [], findings, dates)

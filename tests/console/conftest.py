@@ -37,32 +37,89 @@ def seed_rows(sessions: Any) -> dict[str, Any]:
     now = datetime.now(timezone.utc)
     ids: dict[str, Any] = {}
     with sessions() as s:
-        s.add(SyncRun(id="run1", trigger="nightly", cpas_ids=["gent", "antwerpen"], status="finished",
-                      started_at=now - timedelta(hours=3), finished_at=now - timedelta(hours=2), counts={}))
+        s.add(
+            SyncRun(
+                id="run1",
+                trigger="nightly",
+                cpas_ids=["gent", "antwerpen"],
+                status="finished",
+                started_at=now - timedelta(hours=3),
+                finished_at=now - timedelta(hours=2),
+                counts={},
+            )
+        )
         for cpas in ("gent", "antwerpen"):
             s.add(SyncRunCpas(run_id="run1", cpas_id=cpas, state="pulled", fetched=2))
         s.flush()
         for cpas, rec in (("gent", "G1"), ("antwerpen", "A1")):
-            item = WorkItem(run_id="run1", cpas_id=cpas, record_id=rec, version="1", state="done", payload="{}")
+            item = WorkItem(
+                run_id="run1", cpas_id=cpas, record_id=rec, version="1", state="done", payload="{}"
+            )
             s.add(item)
             s.flush()
-            s.add(Effect(key=f"form-{rec}", kind="form", run_id="run1", item_id=item.id, cpas_id=cpas, record_id=rec,
-                         state="answered", answer="ACCEPTED", payload_type="piis_bridge.forms:FederalForm",
-                         payload=json.dumps({"niss": NISS, "dossier": rec, "kind": "B"})))
-            s.add(Effect(key=f"push:{cpas}:alert:{rec}:R-EVA-01:abcd1234:2026-01-15", kind="push", run_id="run1", item_id=item.id,
-                         cpas_id=cpas, record_id=rec, state="done", payload_type="x:PushItem",
-                         payload=json.dumps({"title": "first evaluation", "due": "2026-01-15",
-                                             "data": {"rule": "R-EVA-01", "status": "overdue"}})))
-            q = QuarantineEntry(run_id="run1", cpas_id=cpas, record_id=f"{rec}Q", stage="map",
-                                reason="beneficiary.niss: NISS checksum invalid", problems=[{"field": "beneficiary.niss",
-                                                                                          "reason": "NISS checksum invalid"}])
+            s.add(
+                Effect(
+                    key=f"form-{rec}",
+                    kind="form",
+                    run_id="run1",
+                    item_id=item.id,
+                    cpas_id=cpas,
+                    record_id=rec,
+                    state="answered",
+                    answer="ACCEPTED",
+                    payload_type="piis_bridge.forms:FederalForm",
+                    payload=json.dumps({"niss": NISS, "dossier": rec, "kind": "B"}),
+                )
+            )
+            s.add(
+                Effect(
+                    key=f"push:{cpas}:alert:{rec}:R-EVA-01:abcd1234:2026-01-15",
+                    kind="push",
+                    run_id="run1",
+                    item_id=item.id,
+                    cpas_id=cpas,
+                    record_id=rec,
+                    state="done",
+                    payload_type="x:PushItem",
+                    payload=json.dumps(
+                        {
+                            "title": "first evaluation",
+                            "due": "2026-01-15",
+                            "data": {"rule": "R-EVA-01", "status": "overdue"},
+                        }
+                    ),
+                )
+            )
+            q = QuarantineEntry(
+                run_id="run1",
+                cpas_id=cpas,
+                record_id=f"{rec}Q",
+                stage="map",
+                reason="beneficiary.niss: NISS checksum invalid",
+                problems=[{"field": "beneficiary.niss", "reason": "NISS checksum invalid"}],
+            )
             s.add(q)
             s.flush()
             ids[f"q_{cpas}"] = q.id
-            s.add(FormEntry(key=f"k-{rec}", cpas_id=cpas, kind="B", niss=NISS, dossier=rec, period_key="2026-01-01",
-                            version=1, status="refused", payload="{}", xml="<x/>", payload_hash="h", content_hash="c",
-                            errors=[{"code": "-300020", "message": "NISS not integrated"}], created_at=now,
-                            updated_at=now))
+            s.add(
+                FormEntry(
+                    key=f"k-{rec}",
+                    cpas_id=cpas,
+                    kind="B",
+                    niss=NISS,
+                    dossier=rec,
+                    period_key="2026-01-01",
+                    version=1,
+                    status="refused",
+                    payload="{}",
+                    xml="<x/>",
+                    payload_hash="h",
+                    content_hash="c",
+                    errors=[{"code": "-300020", "message": "NISS not integrated"}],
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
         s.commit()
     return ids
 
@@ -97,7 +154,9 @@ def client_for(console_env) -> Callable[..., Any]:
 def login(c: Any, username: str, password: str = PASSWORD) -> Any:
     page = c.get("/login")
     token = page.text.split('name="csrf" value="')[1].split('"')[0]
-    return c.post("/login", data={"csrf": token, "username": username, "password": password}, follow_redirects=False)
+    return c.post(
+        "/login", data={"csrf": token, "username": username, "password": password}, follow_redirects=False
+    )
 
 
 def csrf_of(c: Any, path: str = "/") -> str:

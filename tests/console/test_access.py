@@ -63,8 +63,10 @@ def test_viewer_sees_no_action_and_a_forged_post_is_refused(client_for, seeded, 
     assert "replay-one" not in c.get(f"/quarantine/{seeded['q_gent']}").text
     token = csrf_of(c)
     for path in ("/quarantine/preview", "/quarantine/replay", "/quarantine/dismiss"):
-        r = c.post(path, data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "forged by a viewer",
-                               "confirm": "yes"})
+        r = c.post(
+            path,
+            data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "forged by a viewer", "confirm": "yes"},
+        )
         assert r.status_code == 403, path
     assert c.get(f"/quarantine/{seeded['q_gent']}").text.count("st-open") == 1  # untouched
     assert not _audit(sessions, "dismiss") and not _audit(sessions, "replay")
@@ -72,10 +74,14 @@ def test_viewer_sees_no_action_and_a_forged_post_is_refused(client_for, seeded, 
 
 def test_every_post_needs_the_session_csrf_token(client_for, seeded) -> None:
     c = client_for("olivier")
-    r = c.post("/quarantine/dismiss", data={"ids": [seeded["q_gent"]], "reason": "no token here", "confirm": "yes"})
+    r = c.post(
+        "/quarantine/dismiss", data={"ids": [seeded["q_gent"]], "reason": "no token here", "confirm": "yes"}
+    )
     assert r.status_code == 403
-    r = c.post("/quarantine/dismiss", data={"csrf": "x" * 43, "ids": [seeded["q_gent"]], "reason": "wrong token",
-                                            "confirm": "yes"})
+    r = c.post(
+        "/quarantine/dismiss",
+        data={"csrf": "x" * 43, "ids": [seeded["q_gent"]], "reason": "wrong token", "confirm": "yes"},
+    )
     assert r.status_code == 403
     other = client_for("ada")
     r = c.post("/language", data={"csrf": csrf_of(other), "lang": "en"})  # another session's token
@@ -96,24 +102,35 @@ def test_a_user_of_one_cpas_never_sees_another(client_for, seeded) -> None:
         text = c.get(path).text
         assert "A1" not in text and "antwerpen" not in text, path
     token = csrf_of(c)
-    r = c.post("/quarantine/dismiss", data={"csrf": token, "ids": [seeded["q_antwerpen"]], "reason": "not mine",
-                                            "confirm": "yes"})
+    r = c.post(
+        "/quarantine/dismiss",
+        data={"csrf": token, "ids": [seeded["q_antwerpen"]], "reason": "not mine", "confirm": "yes"},
+    )
     assert r.status_code == 400  # nothing in scope to dismiss
     r = c.post("/dossiers/antwerpen/A1/reveal", data={"csrf": token, "reason": "curious about it"})
     assert r.status_code == 404
     assert c.get("/audit").status_code == 403  # operators do not read the audit log
 
 
-def test_dismiss_needs_a_reason_keeps_the_entry_visible_and_is_audited(client_for, seeded, console_env) -> None:
+def test_dismiss_needs_a_reason_keeps_the_entry_visible_and_is_audited(
+    client_for, seeded, console_env
+) -> None:
     _, sessions = console_env
     c = client_for("olivier")
     token = csrf_of(c)
-    preview = c.post("/quarantine/preview", data={"csrf": token, "ids": [seeded["q_gent"]], "action": "dismiss"})
+    preview = c.post(
+        "/quarantine/preview", data={"csrf": token, "ids": [seeded["q_gent"]], "action": "dismiss"}
+    )
     assert preview.status_code == 200 and "G1Q" in preview.text
-    r = c.post("/quarantine/dismiss", data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "no", "confirm": "yes"})
+    r = c.post(
+        "/quarantine/dismiss",
+        data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "no", "confirm": "yes"},
+    )
     assert r.status_code == 400 and not _audit(sessions, "dismiss")
-    r = c.post("/quarantine/dismiss", data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "duplicate of G1",
-                                            "confirm": "yes"})
+    r = c.post(
+        "/quarantine/dismiss",
+        data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "duplicate of G1", "confirm": "yes"},
+    )
     assert r.status_code == 200 and "G1Q" in r.text  # followed to ?status=dismissed
     entry = c.get(f"/quarantine/{seeded['q_gent']}").text
     assert "st-dismissed" in entry and "duplicate of G1" in entry
@@ -121,11 +138,21 @@ def test_dismiss_needs_a_reason_keeps_the_entry_visible_and_is_audited(client_fo
     assert (row.actor, row.cpas_id, row.reason) == ("olivier", "gent", "duplicate of G1")
 
 
-def test_niss_is_masked_everywhere_and_its_reveal_needs_a_reason_and_is_audited(client_for, seeded, console_env) -> None:
+def test_niss_is_masked_everywhere_and_its_reveal_needs_a_reason_and_is_audited(
+    client_for, seeded, console_env
+) -> None:
     _, sessions = console_env
     c = client_for("olivier")
-    for path in ("/dossiers/gent/G1", "/forms", "/forms?status=refused", "/quarantine", "/agenda", "/agenda.csv",
-                 "/agenda.ics", "/runs/run1"):
+    for path in (
+        "/dossiers/gent/G1",
+        "/forms",
+        "/forms?status=refused",
+        "/quarantine",
+        "/agenda",
+        "/agenda.csv",
+        "/agenda.ics",
+        "/runs/run1",
+    ):
         assert NISS not in c.get(path).text, path
     assert "*********28" in c.get("/dossiers/gent/G1").text
     token = csrf_of(c)
@@ -134,8 +161,12 @@ def test_niss_is_masked_everywhere_and_its_reveal_needs_a_reason_and_is_audited(
     r = c.post("/dossiers/gent/G1/reveal", data={"csrf": token, "reason": "phone call of the beneficiary"})
     assert r.status_code == 200 and NISS in r.text
     [row] = _audit(sessions, "reveal")
-    assert (row.actor, row.cpas_id, row.target, row.reason) == ("olivier", "gent", "dossier G1",
-                                                               "phone call of the beneficiary")
+    assert (row.actor, row.cpas_id, row.target, row.reason) == (
+        "olivier",
+        "gent",
+        "dossier G1",
+        "phone call of the beneficiary",
+    )
     assert NISS not in str(row.detail) and NISS not in row.target
 
 
@@ -171,7 +202,10 @@ def test_revoked_sessions_are_refused_at_once(client_for, seeded, console_env) -
     with sessions() as s:
         accounts.set_role(s, "olivier", "viewer", None, actor="test", reason="moved to reporting")
         s.commit()
-    assert c2.get("/", follow_redirects=False).status_code == 303 and c3.get("/", follow_redirects=False).status_code == 303
+    assert (
+        c2.get("/", follow_redirects=False).status_code == 303
+        and c3.get("/", follow_redirects=False).status_code == 303
+    )
     c4 = client_for("olivier")
     assert "replay-selected" not in c4.get("/quarantine").text  # the new role applies
     with sessions() as s:
@@ -243,9 +277,21 @@ def test_consent_recorded_through_the_transfer_service_and_audited(client_for, s
     _, sessions = console_env
     now = datetime.now(timezone.utc)
     with sessions() as s:
-        s.add(TransferCase(case_id="case-1", cpas_id="gent", contract_id="G1", record_id="G1", to_ins_code="21004",
-                           residence_change_date=date(2026, 11, 2), eligibility="eligible", state="awaiting_consent",
-                           contract_json="{}", created_at=now, updated_at=now))
+        s.add(
+            TransferCase(
+                case_id="case-1",
+                cpas_id="gent",
+                contract_id="G1",
+                record_id="G1",
+                to_ins_code="21004",
+                residence_change_date=date(2026, 11, 2),
+                eligibility="eligible",
+                state="awaiting_consent",
+                contract_json="{}",
+                created_at=now,
+                updated_at=now,
+            )
+        )
         s.commit()
     form = {"consent": "GIVEN", "channel": "in person", "reason": "signed form in the file", "confirm": "yes"}
     viewer = client_for("vera")
@@ -269,4 +315,30 @@ def test_consent_recorded_through_the_transfer_service_and_audited(client_for, s
         [rec] = s.scalars(select(ConsentRecord))
         assert (rec.consent, rec.recorded_by, rec.channel) == ("GIVEN", "olivier", "in person")
     [row] = _audit(sessions, "consent")
-    assert row.cpas_id == "gent" and row.target == "transfer case-1" and row.detail["state"] == "consent_given"
+    assert (
+        row.cpas_id == "gent" and row.target == "transfer case-1" and row.detail["state"] == "consent_given"
+    )
+
+
+def test_long_lists_are_paginated_with_a_capped_count(client_for, seeded, console_env) -> None:
+    from sqlalchemy import insert
+
+    from piis_bridge.console.queries import COUNT_CAP, PAGE_SIZE
+    from piis_bridge.pipeline.models import QuarantineEntry
+
+    _, sessions = console_env
+    extra = COUNT_CAP + 59  # with the seeded one: COUNT_CAP + 60 open entries of gent
+    with sessions() as s:
+        s.execute(insert(QuarantineEntry), [dict(run_id="run1", cpas_id="gent", record_id=f"X{n}", stage="map",
+                                                 reason="r", problems=[], status="open") for n in range(extra)])
+        s.commit()
+    c = client_for("olivier")
+    first = c.get("/quarantine").text
+    assert f"plus de {COUNT_CAP}" in first and "Suivant" in first and "Précédent" not in first
+    assert first.count('name="ids"') == PAGE_SIZE
+    last_page = (COUNT_CAP + 60) // PAGE_SIZE + 1
+    last = c.get(f"/quarantine?page={last_page}").text
+    assert last.count('name="ids"') == (COUNT_CAP + 60) % PAGE_SIZE and "Suivant" not in last
+    assert "X0<" in last and "Précédent" in last  # newest first: the first inserted is on the last page
+    few = c.get("/quarantine?stage=map&reason=checksum").text
+    assert "1 au total" in few and "Suivant" not in few

@@ -24,8 +24,12 @@ def _append_only(url: str) -> None:
         with sessions() as s:
             record(s, actor="ada", action="reveal", cpas_id="gent", target="dossier G1", reason="phone call")
             s.commit()
-        for stmt in (update(AuditEntry).values(reason="nothing happened"), delete(AuditEntry),
-                     text("UPDATE console_audit SET actor = 'someone else'"), text("DELETE FROM console_audit")):
+        for stmt in (
+            update(AuditEntry).values(reason="nothing happened"),
+            delete(AuditEntry),
+            text("UPDATE console_audit SET actor = 'someone else'"),
+            text("DELETE FROM console_audit"),
+        ):
             with sessions() as s, pytest.raises(DatabaseError, match="console_audit is append-only"):
                 s.execute(stmt)
                 s.commit()
@@ -80,8 +84,18 @@ def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> Non
     pw.write_text("a long enough password\n")
     code, out = _cli("users", "add", "ada", "--role", "admin", "--cpas", "*", "--password-file", str(pw))
     assert code == 0, out
-    code, out = _cli("users", "add", "vera", "--role", "viewer", "--cpas", "gent", "--cpas", "liege",
-                     input="another long password\nanother long password\n")
+    code, out = _cli(
+        "users",
+        "add",
+        "vera",
+        "--role",
+        "viewer",
+        "--cpas",
+        "gent",
+        "--cpas",
+        "liege",
+        input="another long password\nanother long password\n",
+    )
     assert code == 0, out
     code, out = _cli("users", "add", "bob", "--role", "viewer", "--cpas", "gent", "--password-file", str(pw))
     assert code == 0

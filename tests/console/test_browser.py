@@ -30,8 +30,15 @@ from tests.pipeline.remote import Remote, RemoteState, person_niss
 
 CHROMIUM = "/usr/bin/chromium"
 ARTEFACTS = Path(os.environ.get("PIIS_ARTEFACTS", ROOT / "tmp" / "artefacts")) / "console"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
@@ -58,26 +65,44 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     from piis_bridge.pipeline.runner import EmbeddedWorker, run_nightly
 
     tmp = tmp_path_factory.mktemp("console")
-    saved = {k: os.environ.get(k) for k in ("PYTHONPATH", "PIIS_PIPELINE_BROKER_DIR", "PIIS_EXTRA_PLUGINS",
-                                            "PIPETEST_MAPPING_FIXED")}
+    saved = {
+        k: os.environ.get(k)
+        for k in ("PYTHONPATH", "PIIS_PIPELINE_BROKER_DIR", "PIIS_EXTRA_PLUGINS", "PIPETEST_MAPPING_FIXED")
+    }
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
     os.environ["PIIS_PIPELINE_BROKER_DIR"] = str(tmp / "broker")
     os.environ["PIIS_EXTRA_PLUGINS"] = PLUGIN
     remotes = {c: Remote(RemoteState(40, bad_every=20)).__enter__() for c in ("gent", "antwerpen")}
-    settings = Settings.model_validate({
-        "database_url": f"sqlite:///{tmp}/app.sqlite3", "broker_url": "filesystem://",
-        "result_backend": f"db+sqlite:///{tmp}/results.sqlite3", "state_dir": str(tmp / "state"),
-        "plugins": {"enabled": ["pipetest"]},
-        "cpas": {c: {"name": f"OCMW {c}", "ins_code": "44021", "bce": "0207567726", "case_system": "pipetest",
-                     "federal": "pipetest", "transfer": None, "plugins": {"pipetest": {"url": r.url}}}
-                 for c, r in remotes.items()}})
+    settings = Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp}/app.sqlite3",
+            "broker_url": "filesystem://",
+            "result_backend": f"db+sqlite:///{tmp}/results.sqlite3",
+            "state_dir": str(tmp / "state"),
+            "plugins": {"enabled": ["pipetest"]},
+            "cpas": {
+                c: {
+                    "name": f"OCMW {c}",
+                    "ins_code": "44021",
+                    "bce": "0207567726",
+                    "case_system": "pipetest",
+                    "federal": "pipetest",
+                    "transfer": None,
+                    "plugins": {"pipetest": {"url": r.url}},
+                }
+                for c, r in remotes.items()
+            },
+        }
+    )
     summary = run_nightly(settings, extra_plugins=[PLUGIN], timeout=180)
     assert summary.status == "finished" and summary.counts["items_quarantined"] == 4, summary
     sessions = make_sessionmaker(make_engine(settings.database_url))
     seed_users(sessions)
 
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
@@ -92,8 +117,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            yield {"url": f"http://127.0.0.1:{port}", "browser": browser, "sessions": sessions, "settings": settings,
-                   "remotes": remotes, "csp": []}
+            yield {
+                "url": f"http://127.0.0.1:{port}",
+                "browser": browser,
+                "sessions": sessions,
+                "settings": settings,
+                "remotes": remotes,
+                "csp": [],
+            }
         finally:
             browser.close()
             server.should_exit = True
@@ -112,7 +143,10 @@ def _page(world: dict[str, Any], username: str) -> Any:
     context = world["browser"].new_context(viewport={"width": 1360, "height": 900}, locale="fr-BE")
     page = context.new_page()
     # any Content-Security-Policy violation (an inline script or style, eval) fails the test
-    page.on("console", lambda msg: world["csp"].append(msg.text) if "Content Security Policy" in msg.text else None)
+    page.on(
+        "console",
+        lambda msg: world["csp"].append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
     page.goto(world["url"] + "/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
@@ -131,8 +165,11 @@ def _audit(world: dict[str, Any], action: str) -> list[AuditEntry]:
 
 
 def test_each_role_logs_in_and_sees_the_overview(world) -> None:
-    for username, role_word, cpas in (("ada", "administrateur", ("gent", "antwerpen")), ("olivier", "opérateur", ("gent",)),
-                                      ("vera", "lezer", ("gent",))):
+    for username, role_word, cpas in (
+        ("ada", "administrateur", ("gent", "antwerpen")),
+        ("olivier", "opérateur", ("gent",)),
+        ("vera", "lezer", ("gent",)),
+    ):
         page = _page(world, username)
         assert role_word in page.inner_text(".user")
         for c in cpas:
@@ -186,8 +223,11 @@ def test_replay_a_quarantined_record_with_preview_confirmation_and_reason(world)
     page.check("#confirm")
     os.environ["PIPETEST_MAPPING_FIXED"] = "1"
     try:
-        with EmbeddedWorker(world["settings"], extra_plugins=[PLUGIN],
-                            env={"PIIS_PIPELINE_BROKER_DIR": os.environ["PIIS_PIPELINE_BROKER_DIR"]}):
+        with EmbeddedWorker(
+            world["settings"],
+            extra_plugins=[PLUGIN],
+            env={"PIIS_PIPELINE_BROKER_DIR": os.environ["PIIS_PIPELINE_BROKER_DIR"]},
+        ):
             page.click("#do-it")
             page.wait_for_url(re.compile(r".*/runs/[0-9a-f]+$"))
             deadline = time.monotonic() + 90
@@ -217,8 +257,10 @@ def test_a_viewer_sees_no_action_and_a_forged_post_is_refused(world) -> None:
     entry = page.url.rsplit("/", 1)[-1]
     csrf = page.locator("form[action='/logout'] input[name=csrf]").get_attribute("value")
     for path in ("/quarantine/preview", "/quarantine/replay", "/quarantine/dismiss"):
-        r = page.request.post(world["url"] + path, form={"csrf": csrf, "ids": entry, "reason": "forged by hand",
-                                                          "confirm": "yes"})
+        r = page.request.post(
+            world["url"] + path,
+            form={"csrf": csrf, "ids": entry, "reason": "forged by hand", "confirm": "yes"},
+        )
         assert r.status == 403, path
     page.context.close()
 
@@ -261,7 +303,12 @@ def test_niss_masked_and_its_reveal_audited(world) -> None:
     dues = [r for r in admin.locator("table tbody td:first-child").all_inner_texts()]
     as_dates = [d[6:] + d[3:5] + d[:2] for d in dues]
     assert as_dates == sorted(as_dates)  # earliest (overdue) first
-    for name, path in (("runs", "/runs"), ("forms", "/forms"), ("agenda", "/agenda"), ("transfers", "/transfers")):
+    for name, path in (
+        ("runs", "/runs"),
+        ("forms", "/forms"),
+        ("agenda", "/agenda"),
+        ("transfers", "/transfers"),
+    ):
         admin.goto(world["url"] + path)
         assert niss not in admin.content()
         _shot(admin, name)
@@ -277,7 +324,7 @@ def test_switching_the_language(world) -> None:
     page.wait_for_selector("h1:text('Overview')")
     _shot(page, "overview-en")
     page.click("button.lang[value=fr]")
-    page.wait_for_selector("h1:text(\"Vue d'ensemble\")")
+    page.wait_for_selector('h1:text("Vue d\'ensemble")')
     page.context.close()
     assert world["csp"] == []  # no CSP violation on any page of any test so far
 

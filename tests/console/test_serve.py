@@ -29,8 +29,20 @@ def _free_port() -> int:
 def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {**os.environ, "PIIS_CONFIG": str(tmp_path / "piis-bridge.toml")}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "piis-bridge"), "serve", "--host", "127.0.0.1", "--port",
-                             str(port), *extra], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "piis-bridge"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            *extra,
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while True:
@@ -49,8 +61,11 @@ def _failed_login(url: str, forwarded_for: str) -> None:
         token = page.text.split('name="csrf" value="')[1].split('"')[0]
         # the __Host- cookie is Secure: httpx does not send it back over http://, a browser does on 127.0.0.1
         c.cookies.set("__Host-piis_login", token)
-        r = c.post("/login", data={"csrf": token, "username": "nobody", "password": "wrong password!"},
-                   headers={"X-Forwarded-For": forwarded_for})
+        r = c.post(
+            "/login",
+            data={"csrf": token, "username": "nobody", "password": "wrong password!"},
+            headers={"X-Forwarded-For": forwarded_for},
+        )
         assert r.status_code == 401
 
 

@@ -42,8 +42,9 @@ def upgrade() -> None:
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["console_user.id"],
-                                name=op.f("fk_console_session_user_id_console_user")),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["console_user.id"], name=op.f("fk_console_session_user_id_console_user")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_console_session")),
     )
     op.create_index("ix_console_session_user", "console_session", ["user_id"])

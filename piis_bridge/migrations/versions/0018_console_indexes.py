@@ -23,6 +23,7 @@ INDEXES = [
     ("ix_console_sync_effect_due", "sync_effect", ["kind", sa.text('substr("key", length("key") - 9, 10)')]),
     ("ix_console_quarantine_cpas_status", "sync_quarantine", ["cpas_id", "status", "id"]),
     ("ix_console_ledger_cpas_created", "federal_form_ledger", ["cpas_id", "created_at", "kind"]),
+    ("ix_console_ledger_cpas_status_id", "federal_form_ledger", ["cpas_id", "status", "id"]),
 ]
 
 
