@@ -79,7 +79,7 @@ def dismiss(s: Session, who: Principal, entry_ids: Sequence[int], reason: str) -
     rows = queries.replay_preview(s, who.cpas_ids, entry_ids)
     done = []
     for r in rows:
-        if queries.mark_dismissed(s, r.entry_id):
+        if queries.mark_dismissed(s, r.entry_id, reason):
             done.append(r.entry_id)
             record(
                 s,

@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -700,10 +700,25 @@ async def _to_login(request: Request, exc: Exception) -> Response:
     return RedirectResponse("/login", status_code=303)
 
 
+def healthz(request: Request) -> Response:
+    """Liveness for the reverse proxy or orchestrator: the console process answers (no login)."""
+    return JSONResponse({"status": "ok"}, headers={"Cache-Control": "no-store"})
+
+
+def readyz(request: Request) -> Response:
+    """Readiness, the same checks as ``piis-bridge monitor serve``'s /readyz (database migrated, broker)."""
+    from piis_bridge.observability.http import readiness_response
+
+    code, body = readiness_response(_state(request).settings)
+    return JSONResponse(body, status_code=code, headers={"Cache-Control": "no-store"})
+
+
 def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette:
     """The console for the configuration *settings* (its ``database_url`` and its CPAS)."""
     engine = engine or make_engine(settings.database_url)
     routes = [
+        Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),

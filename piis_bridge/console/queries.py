@@ -89,7 +89,7 @@ T = TypeVar("T")
 PAGE_SIZE = 50
 COUNT_CAP = 1_000
 MAX_PAGE = 2_000  # OFFSET beyond 100,000 rows: use the filters
-QUARANTINE_STATUSES = ("open", "replayed", "dismissed")
+QUARANTINE_STATUSES = ("open", "replayed", "resolved", "dismissed")
 OPEN_FORM_STATES = ("pending", "sending", "submitted")
 # the ledger statuses the overview counts: what still needs someone (accepted forms are the bulk, and
 # counting them on every visit would cost more than the page; the forms ledger page filters them)
@@ -542,14 +542,18 @@ def replay_preview(s: Session, cpas_ids: Sequence[str], entry_ids: Sequence[int]
     return [_q_row(q) for q in rows]
 
 
-def mark_dismissed(s: Session, entry_id: int) -> bool:
+def mark_dismissed(s: Session, entry_id: int, reason: str) -> bool:
     """The console's one write to a pipeline table: an open entry becomes ``dismissed`` (kept, not
-    deleted).  Here, next to the reads, so a new quarantine state machine changes this module only."""
+    deleted), with when and why, exactly as ``piis-bridge quarantine dismiss`` does
+    (:func:`piis_bridge.pipeline.quarantine.dismiss`: open -> dismissed, closed_at, closed_reason)."""
+    from piis_bridge.logging import redact
+    from piis_bridge.pipeline.models import utcnow
+
     return bool(
         s.execute(
             update(QuarantineEntry)
             .where(QuarantineEntry.id == entry_id, QuarantineEntry.status == "open")
-            .values(status="dismissed")
+            .values(status="dismissed", closed_at=utcnow(), closed_reason=redact(reason)[:2000])
         ).rowcount
     )
 

@@ -342,3 +342,13 @@ def test_long_lists_are_paginated_with_a_capped_count(client_for, seeded, consol
     assert "X0<" in last and "Précédent" in last  # newest first: the first inserted is on the last page
     few = c.get("/quarantine?stage=map&reason=checksum").text
     assert "1 au total" in few and "Suivant" not in few
+
+
+def test_healthz_and_readyz_need_no_login_and_match_the_monitor(client_for, seeded) -> None:
+    """The same readiness as `piis-bridge monitor serve` (observability.http), for the reverse proxy."""
+    c = client_for(None)
+    live = c.get("/healthz")
+    assert live.status_code == 200 and live.json() == {"status": "ok"}
+    ready = c.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert [check["name"] for check in ready.json()["checks"]] == ["database", "broker"]
