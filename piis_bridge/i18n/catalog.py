@@ -18,6 +18,7 @@ There is no compile step: the ``.po`` files are read at runtime (see :mod:`piis_
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,7 +119,8 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
         path = po_path(language)
         cat = _read(path, language) if path.is_file() else _new_catalog(LOCALES[language])
         kept = dict(cat.obsolete)  # translations of texts not (or no longer) in the source: `#~` entries
-        cat.update(tmpl, no_fuzzy_matching=False, update_header_comment=False)
+        # a copy per language: Babel may put the template's own Message objects into the catalogue
+        cat.update(copy.deepcopy(tmpl), no_fuzzy_matching=False, update_header_comment=False)
         for msg in cat:  # like msgmerge: a text back in the source gets its kept translation back
             old = kept.get(cat._key_for(msg.id, msg.context)) if msg.id else None
             if old is not None and (msg.fuzzy or not any(_forms(msg))) and any(_forms(old)):
