@@ -67,13 +67,13 @@ def rules_agenda(
                                                          "this CPAS (the latest version of each record it processed)."),
     start: str = typer.Option(..., "--from", help="First day of the agenda (YYYY-MM-DD), included."),
     end: str = typer.Option(..., "--to", help="Last day of the agenda (YYYY-MM-DD), included."),
+    lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the stable JSON form (docs/rules-more.md)."),
     limit: int | None = typer.Option(None, "--limit", min=1, help="Only the first N items."),
     overdue: bool = typer.Option(False, "--overdue", help="Also list deadlines before --from that are still not met."),
     by_month: bool = typer.Option(False, "--by-month",
                                   help="Per month: PIIS signatures due and how many are at risk (the signing wave)."),
     on: str | None = typer.Option(None, "--on", help="With --by-month: the day risk is judged on (default: today)."),
-    lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
 ) -> None:
     """Every legal deadline and event of every contract between two dates, sorted, with the rule behind it."""
     from piis_bridge.i18n.labels import translate_label

@@ -8,6 +8,9 @@ statuses, agenda kinds, federal answers) -- which no source extractor can see.  
 text keeps its old translation marked *fuzzy* (Babel's fuzzy matching): a fuzzy entry is not used
 and the check fails until a translator confirms it.
 
+A translation whose text left the source is kept as an obsolete ``#~`` entry and comes back when the
+text does (as GNU ``msgmerge`` does): translations may be written ahead of a source change.
+
 ``python -m piis_bridge.i18n check`` lists every message id without a translation in one of the
 four languages and every translation that drops or adds a placeholder (``tests/i18n`` runs it).
 There is no compile step: the ``.po`` files are read at runtime (see :mod:`piis_bridge.i18n`).
@@ -15,6 +18,7 @@ There is no compile step: the ``.po`` files are read at runtime (see :mod:`piis_
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
@@ -98,7 +102,7 @@ def _read(path: Path, language: str) -> Catalog:
 def _write(path: Path, catalog: Catalog) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=True, include_previous=True,
+        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=False, include_previous=True,
                  include_lineno=False)
 
 
@@ -114,7 +118,14 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
     for language in languages:
         path = po_path(language)
         cat = _read(path, language) if path.is_file() else _new_catalog(LOCALES[language])
-        cat.update(tmpl, no_fuzzy_matching=False, update_header_comment=False)
+        kept = dict(cat.obsolete)  # translations of texts not (or no longer) in the source: `#~` entries
+        # a copy per language: Babel may put the template's own Message objects into the catalogue
+        cat.update(copy.deepcopy(tmpl), no_fuzzy_matching=False, update_header_comment=False)
+        for msg in cat:  # like msgmerge: a text back in the source gets its kept translation back
+            old = kept.get(cat._key_for(msg.id, msg.context)) if msg.id else None
+            if old is not None and (msg.fuzzy or not any(_forms(msg))) and any(_forms(old)):
+                msg.string, msg.previous_id = old.string, []
+                msg.flags.discard("fuzzy")
         cat.revision_date = _FIXED
         if language == "en":
             for msg in cat:
