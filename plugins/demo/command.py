@@ -182,6 +182,7 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
         console.print(f"  simulated clock:                     {DEMO_NIGHT.isoformat(sep=' ')} (the night after the "
                       "seeded day: the same answers every day)")
         config = _write_config(workdir, {
+            "environment": "simulator",  # it talks to the local simulators on loopback, by design
             "database_url": f"sqlite:///{workdir}/piis-bridge.sqlite3",
             "result_backend": f"db+sqlite:///{workdir}/results.sqlite3",
             "state_dir": str(workdir / "state"),

@@ -58,6 +58,7 @@ def test_an_entry_resolves_itself_when_the_record_goes_through_and_one_is_dismis
 
     config = tmp_path / "piis-bridge.toml"
     config.write_text(f"""
+environment = "simulator"
 database_url = "{settings.database_url}"
 state_dir = "{tmp_path}/state"
 [plugins]
