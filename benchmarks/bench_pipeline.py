@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -326,6 +327,7 @@ def main(argv: list[str] | None = None) -> int:
             fn()
         if args.broker == "redis":
             _drop_pg(database_url)
+        shutil.rmtree(tmp, ignore_errors=True)  # the simulators' and the embedded run's files
     print(f"runner_peak_rss_mb={round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}")
     return 0
 
