@@ -1,20 +1,28 @@
-"""Benchmark of the nightly pipeline: wall time, throughput per stage, peak memory.
+"""Benchmark of the nightly pipeline with the real plugins: wall time, throughput per stage, CPU and peak memory
+of every process (workers, PostgreSQL backends, both simulators).
 
-    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 2000                 # embedded, test remote
-    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 2000 --broker redis  # Redis + PostgreSQL
-    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 100000 --incremental 2000
-    .venv/bin/python benchmarks/bench_pipeline.py --backend real --dossiers 2000  # neptunus + federal simulators
+    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 2000                   # embedded (SQLite + filesystem broker)
+    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 2000 --broker redis    # Redis + PostgreSQL
+    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 10000 --incremental 2000
+    .venv/bin/python benchmarks/bench_pipeline.py --dossiers 10000 --nights 30 --incremental 2000
 
-``--backend pipetest`` (default) reads a small loopback HTTP remote (tests/pipeline/remote.py) whose
-records map to a real canonical contract (examples/studies.json), so the figures are the pipeline's
-own cost plus the rules engine (evaluated on every contract), without the simulators' cost.
-``--backend real`` runs the real neptunus and federal plugins against their simulators.
-``--incremental K``: after the full run, K dossiers change and a second run is measured.
+By default (``--backend real``) the real neptunus plugin reads the case-system simulator, seeded with varied
+synthetic dossiers (the simulator's own generator, ``--seed``), and the real federal plugin builds, validates and
+submits the forms B/C/D to the NovaPrima simulator (batch mode).  Each simulator runs in its own process
+(benchmarks/_simhost.py) so that its CPU seconds and peak memory are reported apart from the workers'.
 
-Peak memory is the highest resident set of the worker's process group, sampled every 0.2 s, plus
-this process's own peak.  ``worker_cpu`` is the CPU seconds (user + system) of the worker's processes
-and ``runner_cpu`` this process's (the sweeper, the progress polling): on a shared machine compare
-runs by CPU, not wall time; the load average before and after each run is printed with it.
+``--incremental K``: after the full run, K dossiers are changed in the case system (its /admin/wijzig) and a
+second run is measured.  ``--nights N`` (with ``--incremental K``, default 2000): N nights of K changed
+dossiers are replayed after the full run (each a real run, so the history tables grow as in production), then
+one more K-dossier night is measured; every night's wall time and worker CPU is printed, so growth shows.
+
+``--backend pipetest`` is NOT the real path: a loopback test remote (tests/pipeline/remote.py) with one example
+contract copied and a six-field JSON test form; kept only to measure the pipeline's bookkeeping on its own.
+
+Reported per run: ``worker_cpu`` (user + system seconds of the celery worker's process group), ``pg_cpu``
+(PostgreSQL backends serving the benchmark's database, from /proc), ``case_cpu``/``federal_cpu`` (the simulator
+processes) and ``runner_cpu`` (this process: progress polling, sweeper), each with its peak resident memory.
+On a shared machine compare runs by CPU, not wall time; the load average before and after each run is printed.
 Not collected by pytest (testpaths = tests).
 """
 
@@ -24,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import sys
 import tempfile
 import threading
@@ -36,68 +45,86 @@ sys.path.insert(0, str(ROOT))
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
 
 
-def _rss_of_group(pgid: int) -> int:
-    """Sum of VmRSS (kB) of the processes in a process group."""
-    total = 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
-            with open(f"/proc/{pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
-        except (OSError, ProcessLookupError):
-            continue
-    return total
-
-
 _TICKS = os.sysconf("SC_CLK_TCK")
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _cpu_of_group(pgid: int) -> dict[int, float]:
-    """CPU seconds (user + system) so far of each process in a process group, by pid."""
+def _processes() -> dict[int, tuple[str, int, float, int]]:
+    """Every process: pid -> (command name, process group, CPU seconds so far, resident kB), one pass over /proc."""
     out = {}
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
         try:
-            if os.getpgid(int(pid)) != pgid:
-                continue
             with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            out[int(pid)] = (int(fields[11]) + int(fields[12])) / _TICKS
-        except (OSError, ProcessLookupError, IndexError, ValueError):
+                head, tail = f.read().rsplit(")", 1)
+            fields = tail.split()
+            out[int(pid)] = (head.split("(", 1)[1], int(fields[2]),
+                             (int(fields[11]) + int(fields[12])) / _TICKS, int(fields[21]) * _PAGE_KB)
+        except (OSError, IndexError, ValueError):
             continue
     return out
 
 
-class _MemorySampler(threading.Thread):
-    """Peak resident memory and CPU seconds of the worker's process group, sampled every 0.2 s.
+class _Sampler(threading.Thread):
+    """CPU seconds and peak resident memory of each measured process family, sampled every 0.2 s.
 
-    Why CPU: the machine is shared, so wall time is noisy; the workers' CPU seconds compare runs.
-    (CPU a process spends after the last sample before it exits is missed: at most 0.2 s each.)
+    Families: ``worker`` (the celery worker's process group), ``case`` and ``federal`` (the simulator
+    processes), ``pg`` (PostgreSQL backends whose title names the benchmark's database).  Why CPU: the
+    machine is shared, so wall time is noisy; CPU seconds compare runs.  CPU a process spends after the
+    last sample before it exits is missed (at most 0.2 s each); CPU spent before the run started (the
+    simulators' seeding, a backend's earlier work) is subtracted.
     """
 
-    def __init__(self, worker) -> None:
+    def __init__(self, worker, sims: dict[str, int], pg_database: str | None) -> None:
         super().__init__(daemon=True)
-        self.worker, self.peak_kb, self.stop = worker, 0, threading.Event()
-        self.cpu: dict[int, float] = {}
+        self.worker, self.sims, self.pg_database = worker, sims, pg_database
+        self.stop = threading.Event()
+        self._cmdline: dict[int, str] = {}
+        self.cpu: dict[str, dict[int, float]] = {k: {} for k in ("worker", "pg", *sims)}
+        self.peak_kb: dict[str, int] = dict.fromkeys(self.cpu, 0)
+        self.base: dict[int, float] = {}
+        for family, pid_cpu in self._families(_processes()).items():
+            for pid, (cpu, _rss) in pid_cpu.items():
+                self.base[pid] = cpu
+
+    def _is_ours(self, pid: int) -> bool:
+        if pid not in self._cmdline:
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    self._cmdline[pid] = f.read().decode(errors="replace")
+            except OSError:
+                self._cmdline[pid] = ""
+        return f" {self.pg_database} " in self._cmdline[pid]
+
+    def _families(self, procs) -> dict[str, dict[int, tuple[float, int]]]:
+        proc = self.worker.proc
+        wpg = proc.pid if proc is not None and proc.poll() is None else None
+        fam: dict[str, dict[int, tuple[float, int]]] = {k: {} for k in self.cpu}
+        for pid, (comm, pgrp, cpu, rss) in procs.items():
+            if wpg is not None and pgrp == wpg:
+                fam["worker"][pid] = (cpu, rss)
+            elif self.pg_database and comm == "postgres" and self._is_ours(pid):
+                fam["pg"][pid] = (cpu, rss)
+            else:
+                for name, spid in self.sims.items():
+                    if pid == spid:
+                        fam[name][pid] = (cpu, rss)
+        return fam
+
+    def sample(self) -> None:
+        for family, pid_cpu in self._families(_processes()).items():
+            self.peak_kb[family] = max(self.peak_kb[family], sum(rss for _cpu, rss in pid_cpu.values()))
+            for pid, (cpu, _rss) in pid_cpu.items():
+                self.cpu[family][pid] = max(self.cpu[family].get(pid, 0.0), cpu)
 
     def run(self) -> None:
         while not self.stop.is_set():
-            proc = self.worker.proc
-            if proc is not None and proc.poll() is None:
-                self.peak_kb = max(self.peak_kb, _rss_of_group(proc.pid))
-                for pid, seconds in _cpu_of_group(proc.pid).items():
-                    self.cpu[pid] = max(self.cpu.get(pid, 0.0), seconds)
+            self.sample()
             time.sleep(0.2)
 
-    @property
-    def cpu_seconds(self) -> float:
-        return sum(self.cpu.values())
+    def cpu_seconds(self, family: str) -> float:
+        return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.cpu[family].items())
 
 
 def _pg_database() -> str:
@@ -117,40 +144,112 @@ def _drop_pg(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _one_run(rt, settings, options, extra_plugins, concurrency: int, broker: str):
+def _one_run(rt, settings, options, extra_plugins, concurrency: int, sims: dict[str, int], pg_database):
     from piis_bridge.pipeline.app import make_celery_app
     from piis_bridge.pipeline.runner import EmbeddedWorker, wait_for_run
     from piis_bridge.pipeline.stages import create_run
     from piis_bridge.pipeline.tasks import CeleryEnqueuer
 
     env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
-    worker = EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env).start()
-    sampler = _MemorySampler(worker)
-    sampler.start()
+    worker = EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env)
+    sampler = _Sampler(worker, sims, pg_database)
     own_cpu = time.process_time()
+    worker.start()
+    sampler.start()
     try:
-        time.sleep(0)  # the run's clock starts when it is enqueued; worker start-up is included
-        t0 = time.perf_counter()
+        t0 = time.perf_counter()  # the run's clock starts with the worker: its start-up is included
         enq = CeleryEnqueuer(make_celery_app(runtime=rt))
         run_id = create_run(rt)
         enq.start(run_id)
-        summary = wait_for_run(rt, run_id, timeout=3600, sweep_every=30.0, worker=worker)
+        summary = wait_for_run(rt, run_id, timeout=7200, sweep_every=30.0, worker=worker)
         wall = time.perf_counter() - t0
+        sampler.sample()
     finally:
         sampler.stop.set()
         worker.stop(cold=True)
-    return summary, wall, sampler.peak_kb, sampler.cpu_seconds, time.process_time() - own_cpu
+    sampler.join()
+    return summary, wall, sampler, time.process_time() - own_cpu
+
+
+class _SimProcess:
+    """A simulator in its own process (benchmarks/_simhost.py); stops when its stdin closes."""
+
+    def __init__(self, *args: str) -> None:
+        import subprocess
+
+        self.proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "_simhost.py"), *args],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().split()
+        if not line or line[0] != "ready":
+            self.stop()
+            raise SystemExit(f"simulator {args[0]} did not start")
+        self.url, self.base_url = line[1], line[2]
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            try:
+                self.proc.wait(timeout=30)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def _real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
+    """Start both simulators (the case system seeded with *dossiers* varied dossiers), register the CPAS."""
+    import httpx
+    from piis_connectors.casesystem.seed import OCMWS, generate
+    from piis_connectors.federal.admin import SimulatorAdmin
+
+    case = _SimProcess("case", str(tmp / "neptunus.sqlite"), str(dossiers), str(seed))
+    cleanup.append(case.stop)
+    federal = _SimProcess("federal", str(tmp / "novaprima.sqlite3"))
+    cleanup.append(federal.stop)
+    admin = SimulatorAdmin(federal.base_url)
+    cleanup.append(admin.close)
+    for kbo, ins, name in OCMWS:
+        admin.register_cpas(kbo, ins, name=name)
+    by_kbo: dict[str, set[str]] = {}
+    for c in generate(dossiers, seed):
+        by_kbo.setdefault(c.ocmw, set()).add(c.data["client"]["rijksregisternummer"])
+    for kbo, nisses in by_kbo.items():
+        admin.integrate_many(kbo, sorted(nisses))
+    cpas = {name.split()[-1].lower(): {
+        "name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "federal": "federal",
+        "transfer": None, "plugins": {
+            "neptunus": {"base_url": case.url, "client_id": "piis-bridge", "client_secret": "geheim",
+                         "ocmw_kbo": kbo},
+            "federal": {"endpoint": federal.url, "mode": "batch"}}} for kbo, ins, name in OCMWS}
+
+    def touch(k: int, night: int) -> None:
+        r = httpx.post(case.base_url + "/admin/wijzig", headers={"X-Admin-Key": "beheer"},
+                       json={"aantal": k, "seed": 1000 + night},
+                       timeout=600)
+        r.raise_for_status()
+
+    return cpas, touch, {"case": case.pid, "federal": federal.pid}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=2000)
     parser.add_argument("--incremental", type=int, default=0, help="then change this many and run again")
+    parser.add_argument("--nights", type=int, default=0,
+                        help="replay this many nights of --incremental changes (default 2000) before the measured one")
     parser.add_argument("--broker", choices=["embedded", "redis"], default="embedded")
-    parser.add_argument("--backend", choices=["pipetest", "real"], default="pipetest")
+    parser.add_argument("--backend", choices=["real", "pipetest"], default="real",
+                        help="real: neptunus + federal plugins against both simulators; "
+                             "pipetest: NOT the real path (test remote, one contract, JSON test form)")
+    parser.add_argument("--seed", type=int, default=1, help="the case-system simulator's generator seed")
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.nights and not args.incremental:
+        args.incremental = 2000
 
     from piis_bridge.config import Settings
     from piis_bridge.migrations import upgrade_database
@@ -158,14 +257,16 @@ def main(argv: list[str] | None = None) -> int:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     database_url = f"sqlite:///{tmp}/app.sqlite3" if args.broker == "embedded" else _pg_database()
+    pg_database = database_url.rsplit("/", 1)[1] if args.broker == "redis" else None
     broker_url = "filesystem://" if args.broker == "embedded" else "redis://127.0.0.1:6379/12"
     if args.broker == "redis":
         import redis
 
         redis.Redis.from_url(broker_url).flushdb()
     options = PipelineOptions(broker_dir=tmp / "broker")
-    cleanup = []
+    cleanup: list = []
     results = []
+    sims: dict[str, int] = {}
     try:
         if args.backend == "pipetest":
             from tests.pipeline.remote import Remote, RemoteState
@@ -176,82 +277,77 @@ def main(argv: list[str] | None = None) -> int:
                              "case_system": "pipetest", "federal": "pipetest", "transfer": None,
                              "plugins": {"pipetest": {"url": remote.url}}}}
             enabled, extra = ["pipetest"], ["pipetest=tests.pipeline.plugin"]
-            touch = lambda k: remote.state.touch([r["record_id"] for r in remote.state.records[:k]])  # noqa: E731
-        else:
-            from piis_connectors.casesystem.seed import OCMWS, generate
-            from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
-            from piis_connectors.federal.testing import start_running_simulator
 
-            case = CaseSystemSimulator(SimulatorConfig(db_path=tmp / "neptunus.sqlite"), host="127.0.0.1", port=0)
-            case.seed(args.dossiers)
-            case.start()
-            cleanup.append(case.stop)
-            federal = start_running_simulator(tmp / "novaprima.sqlite3")
-            cleanup.append(federal.stop)
-            for kbo, ins, name in OCMWS:
-                federal.admin.register_cpas(kbo, ins, name=name)
-            by_kbo: dict[str, set[str]] = {}
-            for c in generate(args.dossiers, 1):
-                by_kbo.setdefault(c.ocmw, set()).add(c.data["client"]["rijksregisternummer"])
-            for kbo, nisses in by_kbo.items():
-                federal.admin.integrate_many(kbo, sorted(nisses))
-            cpas = {name.split()[-1].lower(): {
-                "name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "federal": "federal",
-                "transfer": None, "plugins": {
-                    "neptunus": {"base_url": case.url, "client_id": "piis-bridge", "client_secret": "geheim",
-                                 "ocmw_kbo": kbo},
-                    "federal": {"endpoint": federal.endpoint, "mode": "batch"}}} for kbo, ins, name in OCMWS}
+            def touch(k: int, night: int) -> None:
+                remote.state.touch([r["record_id"] for r in remote.state.records[:k]])
+        else:
+            cpas, touch, sims = _real_setup(tmp, args.dossiers, args.seed, cleanup)
             enabled, extra = ["neptunus", "federal"], []
-            touch = None
         settings = Settings.model_validate({
             "database_url": database_url, "broker_url": broker_url,
             "result_backend": f"db+sqlite:///{tmp}/results.sqlite3", "state_dir": str(tmp / "state"),
             "plugins": {"enabled": enabled}, "cpas": cpas})
         upgrade_database(database_url)
         rt = Runtime(settings, options, extra_plugins=extra)
-        runs = [("full", None)]
-        if args.incremental and touch is not None:
+        runs: list[tuple[str, int | None]] = [("full", None)]
+        runs += [(f"night-{n + 1}", args.incremental) for n in range(args.nights)]
+        if args.incremental:
             runs.append(("incremental", args.incremental))
-        for label, k in runs:
+        for night, (label, k) in enumerate(runs):
             if k:
-                touch(k)
+                touch(k, night)
             load = os.getloadavg()[0]
-            summary, wall, peak_kb, worker_cpu, runner_cpu = _one_run(rt, settings, options, extra,
-                                                                      args.concurrency, args.broker)
+            summary, wall, sampler, runner_cpu = _one_run(rt, settings, options, extra, args.concurrency,
+                                                          sims, pg_database)
             c = summary.counts
-            results.append({
+            r = {
                 "run": label, "broker": args.broker, "backend": args.backend, "dossiers": c.get("fetched"),
                 "status": summary.status, "wall_seconds": round(wall, 1),
                 "records_per_second": round((c.get("fetched") or 0) / wall, 1),
                 "forms": c.get("forms"), "forms_answered": c.get("forms_answered"), "pushed": c.get("pushed"),
-                "quarantined": c.get("quarantined"), "worker_peak_rss_mb": round(peak_kb / 1024, 1),
-                "worker_cpu_seconds": round(worker_cpu, 1), "runner_cpu_seconds": round(runner_cpu, 1),
+                "quarantined": c.get("quarantined"),
+                "worker_cpu_seconds": round(sampler.cpu_seconds("worker"), 1),
+                "worker_peak_rss_mb": round(sampler.peak_kb["worker"] / 1024, 1),
+                "runner_cpu_seconds": round(runner_cpu, 1),
                 "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
                 "stages": {k2: {"units": v["units"], "busy_s": v["busy_seconds"],
                                 "units_per_busy_s": v["units_per_busy_second"], "span_s": v["span_seconds"]}
                            for k2, v in summary.stages.items()},
-            })
+            }
+            for family in ("pg", *sims):
+                if family == "pg" and not pg_database:
+                    continue
+                r[f"{family}_cpu_seconds"] = round(sampler.cpu_seconds(family), 1)
+                r[f"{family}_peak_rss_mb"] = round(sampler.peak_kb[family] / 1024, 1)
+            results.append(r)
+            _print(r, args.json, brief=label.startswith("night-"))
         rt.close()
     finally:
         for fn in reversed(cleanup):
             fn()
         if args.broker == "redis":
             _drop_pg(database_url)
-    own_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for r in results:
-        r["runner_peak_rss_mb"] = round(own_peak, 1)
-        if args.json:
-            print(json.dumps(r))
-        else:
-            print(f"{r['run']:<12} {r['broker']:<9} {r['backend']:<9} dossiers={r['dossiers']:<7} "
-                  f"status={r['status']} wall={r['wall_seconds']}s ({r['records_per_second']}/s) "
-                  f"forms={r['forms']} worker_peak={r['worker_peak_rss_mb']}MB "
-                  f"worker_cpu={r['worker_cpu_seconds']}s runner_cpu={r['runner_cpu_seconds']}s "
-                  f"load={r['load_before']}->{r['load_after']}")
-            for stage, st in r["stages"].items():
-                print(f"    {stage:<9} units={st['units']:<7} busy={st['busy_s']}s "
-                      f"({st['units_per_busy_s']}/busy-s) span={st['span_s']}s")
+        shutil.rmtree(tmp, ignore_errors=True)  # the simulators' and the embedded run's files
+    print(f"runner_peak_rss_mb={round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}")
     return 0
+
+
+def _print(r: dict, as_json: bool, brief: bool) -> None:
+    if as_json:
+        print(json.dumps(r), flush=True)
+        return
+    procs = " ".join(f"{f}_cpu={r[f + '_cpu_seconds']}s {f}_peak={r[f + '_peak_rss_mb']}MB"
+                     for f in ("pg", "case", "federal") if f + "_cpu_seconds" in r)
+    print(f"{r['run']:<12} {r['broker']:<9} {r['backend']:<9} dossiers={r['dossiers']:<7} "
+          f"status={r['status']} wall={r['wall_seconds']}s ({r['records_per_second']}/s) "
+          f"forms={r['forms']} pushed={r['pushed']} quarantined={r['quarantined']} "
+          f"worker_cpu={r['worker_cpu_seconds']}s worker_peak={r['worker_peak_rss_mb']}MB "
+          f"{procs} runner_cpu={r['runner_cpu_seconds']}s load={r['load_before']}->{r['load_after']}", flush=True)
+    if brief:
+        return
+    for stage, st in r["stages"].items():
+        print(f"    {stage:<9} units={st['units']:<7} busy={st['busy_s']}s "
+              f"({st['units_per_busy_s']}/busy-s) span={st['span_s']}s", flush=True)
 
 
 if __name__ == "__main__":

@@ -115,6 +115,29 @@ def test_push_back_of_federal_answer_and_deadline_alert(host, casesystem_simulat
     assert [r.status for r in host.case_push("gent", items[:2])] == ["duplicate", "duplicate"]
 
 
+def test_push_of_a_large_batch_overlaps_requests_and_keeps_each_answer_on_its_item(host, casesystem_simulator) -> None:
+    """The items of a batch are sent several at a time (the vendor has no batch endpoint); every
+    answer still belongs to its item, refusals stay where they were, and a second push is all duplicates."""
+    ids = casesystem_simulator.store.ids()[:12]
+    items = []
+    for i, cid in enumerate(ids):
+        items.append(PushItem(key=f"fed-{cid}-B-{i}", record_id=cid, kind="federal_answer", title=f"antwoord {i}"))
+        if i % 5 == 2:
+            items.append(PushItem(key=f"alert-unknown-{i}", record_id=f"GPMI-99999{i:02d}", kind="deadline_alert",
+                                  title="x"))
+    results = host.case_push("gent", items)
+    assert [r.key for r in results] == [item.key for item in items]
+    assert [r.status for r in results] == ["failed" if "unknown" in item.key else "created" for item in items]
+    token = httpx.post(casesystem_simulator.url + "/oauth/token", data={"grant_type": "client_credentials"},
+                       auth=("piis-bridge", "geheim")).json()["access_token"]
+    for i, cid in enumerate(ids):
+        statuses = httpx.get(f"{casesystem_simulator.url}/api/v1/gpmi/contracten/{cid}/federale-status",
+                             headers={"Authorization": f"Bearer {token}"}).json()["items"]
+        assert [s["status"] for s in statuses] == [f"antwoord {i}"]
+    again = host.case_push("gent", items)
+    assert [r.status for r in again] == ["failed" if "unknown" in item.key else "duplicate" for item in items]
+
+
 def test_invalid_settings_fail_at_startup(casesystem_simulator, tmp_path) -> None:
     from piis_bridge.hooks.manager import PluginStartupError
 
