@@ -42,6 +42,7 @@ __all__ = [
     "N_",
     "NP_",
     "placeholders",
+    "Msg",
 ]
 
 LANGUAGES: tuple[str, ...] = ("fr", "nl", "de", "en")
@@ -74,6 +75,38 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
 def NP_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - the gettext convention
     """Mark a singular/plural pair for extraction; ``Translator.ngettext`` picks the form."""
     return singular, plural
+
+
+class Msg:
+    """A message inside a message: a template (the catalogue's msgid) and its named values.
+
+    Why: a rule's finding sometimes names something with words of its own ("missing {what}.", what =
+    "the objective that commitment {commitment} serves").  As a placeholder value it writes itself in
+    English (``format``, so the finding's English ``message`` is what it always was), and
+    :func:`piis_bridge.i18n.findings.render` writes it in the reader's language.  Extracted like
+    ``N_`` (keyword ``Msg`` in ``piis_bridge.i18n.catalog.KEYWORDS``).
+    """
+
+    __slots__ = ("id", "params")
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.id = message
+        self.params = tuple(params.items())
+
+    def __str__(self) -> str:
+        return self.id.format_map(dict(self.params)) if self.params else self.id
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.id!r}, {dict(self.params)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and other.id == self.id and other.params == self.params
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.params))
 
 
 def placeholders(text: str) -> frozenset[str]:
