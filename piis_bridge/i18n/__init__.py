@@ -43,6 +43,8 @@ __all__ = [
     "NP_",
     "placeholders",
     "Msg",
+    "Join",
+    "Evidence",
 ]
 
 LANGUAGES: tuple[str, ...] = ("fr", "nl", "de", "en")
@@ -107,6 +109,40 @@ class Msg:
 
     def __hash__(self) -> int:
         return hash((self.id, self.params))
+
+
+class Join:
+    """A list of words inside a message ("the beneficiary, the CPAS"), each item a text marked ``N_``,
+    a :class:`Msg` or a value; *sep* is written between them (a separator with words, such as
+    ``N_(" and ")``, is translated too).  In English it writes itself as ``sep.join(items)``."""
+
+    __slots__ = ("sep", "items")
+
+    def __init__(self, sep: str, items: Any) -> None:
+        self.sep = sep
+        self.items = tuple(items)
+
+    def __str__(self) -> str:
+        return self.sep.join(map(str, self.items))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Join({self.sep!r}, {list(self.items)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Join) and other.sep == self.sep and other.items == self.items
+
+    def __hash__(self) -> int:
+        return hash((self.sep, self.items))
+
+
+class Evidence(str):
+    """An inspection checklist evidence text used inside a message: it carries values of its own, so it
+    is translated by its shape (:func:`piis_bridge.i18n.evidence.translate_evidence`), not by msgid."""
+
+    __slots__ = ()
 
 
 def placeholders(text: str) -> frozenset[str]:

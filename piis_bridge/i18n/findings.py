@@ -9,6 +9,8 @@ and fills it with the values written for that language:
 
 - a ``date`` in the language's Belgian format (``Translator.format_date``; English keeps ISO);
 - a :class:`~piis_bridge.i18n.Msg` (words of the check's own, with values) rendered the same way;
+- a :class:`~piis_bridge.i18n.Join` (a list of such words) item by item, its separator too;
+- an :class:`~piis_bridge.i18n.Evidence` (an inspection evidence text) by its shape;
 - a text marked ``N_`` at its definition (a fixed phrase such as "the community-service schedule")
   through the catalogue; any other text (an id, a code, a municipality) as it is.
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from piis_bridge.i18n import Msg, Translator
+from piis_bridge.i18n import Evidence, Join, Msg, Translator
 
 __all__ = ["render", "render_message", "finding_message", "params_json"]
 
@@ -28,8 +30,14 @@ __all__ = ["render", "render_message", "finding_message", "params_json"]
 def _value(value: Any, t: Translator) -> Any:
     if isinstance(value, Msg):
         return render_message(value.id, value.params, t)
+    if isinstance(value, Join):
+        return _value(value.sep, t).join(str(_value(item, t)) for item in value.items)
     if isinstance(value, date):
         return t.format_date(value)
+    if isinstance(value, Evidence):
+        from piis_bridge.i18n.evidence import translate_evidence
+
+        return translate_evidence(str(value), t)
     if isinstance(value, str) and value:
         return t._catalog.gettext(value)  # a marked phrase, else the text itself (gettext's fallback)
     return value
@@ -57,6 +65,8 @@ finding_message = render
 def _json_value(value: Any) -> Any:
     if isinstance(value, Msg):
         return {"id": value.id, "params": params_json(value.params)}
+    if isinstance(value, Join):
+        return {"join": value.sep, "items": [_json_value(item) for item in value.items]}
     if isinstance(value, date):
         return value.isoformat()
     return value

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import PartyRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -30,15 +30,15 @@ def _amd_01(ctx: RuleContext) -> None:
                   for a in v.agreements if a.agreed_date <= v.effective_date}
         absent = []
         if (PartyRole.BENEFICIARY, None) not in agreed:
-            absent.append("the beneficiary")
+            absent.append(N_("the beneficiary"))
         if (PartyRole.CPAS, None) not in agreed:
-            absent.append("the CPAS")
-        absent += [f"third party {t.party_id}" for t in c.third_parties
+            absent.append(N_("the CPAS"))
+        absent += [Msg("third party {party}", party=t.party_id) for t in c.third_parties
                    if (PartyRole.THIRD_PARTY, t.party_id) not in agreed]
         if absent:
             ctx.flag(N_("Contract {contract}: version {version_no} ({lower}) of "
                      "{effective_date} lacks the agreement of {absent} (on or before its "
-                     "effective date)."), f"versions[{i}].agreements", contract=ctx.cid, version_no=v.version_no, lower=v.kind.value.lower(), effective_date=v.effective_date, absent=', '.join(absent))
+                     "effective date)."), f"versions[{i}].agreements", contract=ctx.cid, version_no=v.version_no, lower=v.kind.value.lower(), effective_date=v.effective_date, absent=Join(", ", absent))
 
 
 @rule("R-AMD-02", title="Information before every modification", severity=Severity.LEGAL,

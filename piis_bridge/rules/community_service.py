@@ -3,7 +3,7 @@ never a paid job or a hiring test."""
 
 from __future__ import annotations
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Join, N_
 from piis_bridge.model import FormTag, PIISContract, VolunteerAllowanceRegime
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
@@ -86,7 +86,7 @@ def _cs_07(ctx: RuleContext) -> None:
     if cs.insurance_verified:
         return
     started = cs.start_date is not None and cs.start_date <= ctx.on
-    state = "is being performed" if started else "cannot start"
+    state = N_("is being performed") if started else N_("cannot start")
     ctx.flag(N_("Contract {contract}: the community service {state} without verified insurance."),
              "community_service.insurance_verified", contract=ctx.cid, state=state)
 
@@ -159,7 +159,7 @@ def _cs_12(ctx: RuleContext) -> None:
     was refused is judged by R-OBL-13 (``decision.unwilling_to_work``)."""
     cs = ctx.contract.community_service
     assert cs is not None
-    absent = [who for who, ok in (("the person", cs.agreed_by_person), ("the CPAS", cs.agreed_by_cpas)) if not ok]
+    absent = [who for who, ok in ((N_("the person"), cs.agreed_by_person), (N_("the CPAS"), cs.agreed_by_cpas)) if not ok]
     if absent:
         ctx.flag(N_("Contract {contract}: community service without the agreement of {absent}."),
-                 "community_service.agreed_by_person", "community_service.agreed_by_cpas", contract=ctx.cid, absent=' and '.join(absent))
+                 "community_service.agreed_by_person", "community_service.agreed_by_cpas", contract=ctx.cid, absent=Join(N_(" and "), absent))

@@ -6,7 +6,7 @@ raises a finding only when the deadline is missed: late, or overdue on the refer
 
 from __future__ import annotations
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Msg, N_
 from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
@@ -116,7 +116,7 @@ def _dl_03(ctx: RuleContext) -> None:
                           person="beneficiary")
     if status in _MISSED:
         when = ctx.signed_date
-        did = f"signed on {when.isoformat()}" if when else "not signed"
+        did = Msg("signed on {date}", date=when) if when else N_("not signed")
         ctx.flag(N_("Contract {contract}: optional PIIS decided on {decided} and {did}; the deadline was "
                  "{deadline}."), "signatures", "obligation.optional_piis_decision_date", contract=ctx.cid, decided=decided, did=did, deadline=ob.deadline)
 
@@ -143,7 +143,7 @@ def _dl_04(ctx: RuleContext) -> None:
             ctx.info(N_("Contract {contract}: signed on {signed} before the end of the reflection period "
                      "under a recorded written waiver (Q-02 allows it)."), "reflection.waived", contract=ctx.cid, signed=signed)
             return
-        extra = " (a waiver is recorded but waivers are not allowed: Q-02)" if c.reflection.waived else ""
+        extra = N_(" (a waiver is recorded but waivers are not allowed: Q-02)") if c.reflection.waived else ""
         ctx.flag(N_("Contract {contract}: the beneficiary signed on {signed}, before "
                  "{earliest} (draft handed over on {draft_handed_date}, "
                  "{reflection_days} days to reflect){extra}."), "reflection.draft_handed_date",
@@ -192,7 +192,7 @@ def _dl_06(ctx: RuleContext) -> None:
                               field)
         if status in _MISSED:
             got = year.results_communicated_date
-            did = f"sent on {got.isoformat()}" if got else "not sent yet"
+            did = Msg("sent on {date}", date=got) if got else N_("not sent yet")
             ctx.flag(N_("Contract {contract}: exam results of {academic_year} were {did}; they were due by "
                      "{due} ({n} working days after {results_available_date})."), field, contract=ctx.cid, academic_year=year.academic_year, did=did, due=due, n=n, results_available_date=year.results_available_date)
 

@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
 from piis_bridge.rules.calendar import add_months, iso
 from piis_bridge.rules.context import RuleContext
@@ -109,8 +109,8 @@ def _start_fact(c: PIISContract) -> date:
     return c.start_date
 
 
-def _label(p: EvaluationPeriod) -> str:
-    return f"{iso(p.start)} to {iso(p.end)}"
+def _label(p: EvaluationPeriod) -> Msg:
+    return Msg("{start} to {end}", start=p.start, end=p.end)
 
 
 @rule("R-EVA-01", title="At least 3 evaluations per 12-month period", severity=Severity.LEGAL,
@@ -305,13 +305,14 @@ def _eva_07(ctx: RuleContext) -> None:
         if r.persons_found_work is not None or r.contracts_ended_in_work is not None:
             counts = []
             if r.persons_found_work is not None:
-                of = f" of {r.persons_counted}" if r.persons_counted is not None else ""
-                counts.append(f"{r.persons_found_work}{of} person(s) found work")
+                counts.append(Msg("{n} of {total} person(s) found work", n=r.persons_found_work, total=r.persons_counted)
+                              if r.persons_counted is not None else Msg("{n} person(s) found work", n=r.persons_found_work))
             if r.contracts_ended_in_work is not None:
-                of = f" of {r.contracts_counted}" if r.contracts_counted is not None else ""
-                counts.append(f"{r.contracts_ended_in_work}{of} contract(s) ended in a job")
+                counts.append(Msg("{n} of {total} contract(s) ended in a job", n=r.contracts_ended_in_work,
+                                  total=r.contracts_counted) if r.contracts_counted is not None
+                              else Msg("{n} contract(s) ended in a job", n=r.contracts_ended_in_work))
             ctx.info(N_("Contract {contract}: employment results of the CPAS's annual report {year}: "
-                     "{counts}."), f"{where}.persons_found_work", contract=ctx.cid, year=r.year, counts=', '.join(counts))
+                     "{counts}."), f"{where}.persons_found_work", contract=ctx.cid, year=r.year, counts=Join(", ", counts))
     first = max(min(by_year), c.start_date.year)
     for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
         due = date(year + 1, 12, 31)
@@ -320,7 +321,7 @@ def _eva_07(ctx: RuleContext) -> None:
         field = f"cpas.annual_reports[{i}].global_evaluation_date" if r is not None else "cpas.annual_reports"
         status = ctx.deadline(f"global evaluation of {year}", due, done, field)
         if status in (DateStatus.LATE, DateStatus.OVERDUE):
-            state = f"was made only on {done.isoformat()}" if done else "is not recorded"
+            state = Msg("was made only on {date}", date=done) if done else N_("is not recorded")
             ctx.flag(N_("Contract {contract}: the CPAS's global evaluation of {year}, a year in which this contract "
                      "ran, {state} (due by {due})."), field, contract=ctx.cid, year=year, state=state, due=due)
 

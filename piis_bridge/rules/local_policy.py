@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Msg, N_
 from piis_bridge.model import PIISContract, WorkerRole
 from piis_bridge.rules.calendar import WorkingCalendar, add_months, age_on
 from piis_bridge.rules.context import RuleContext
@@ -137,7 +137,7 @@ def _loc_05(ctx: RuleContext) -> None:
         present = a.sessions_attended + a.sessions_justified
         covered = min(jokers.get(a.month, 0), a.sessions_planned - present)
         if (present + covered) * 100 < percent * a.sessions_planned:
-            course = f" of {a.course}" if a.course else ""
+            course = Msg(" of {course}", course=a.course) if a.course else ""
             ctx.flag(N_("Contract {contract}: {present} of {sessions_planned} session(s){course} attended or "
                      "justified in {month}; this CPAS requires {percent}%."),
                      f"evidence.attendance[{i}].sessions_attended", contract=ctx.cid, present=present + covered, sessions_planned=a.sessions_planned, course=course, month=f"{a.month:%Y-%m}", percent=percent)
@@ -206,9 +206,9 @@ def _loc_08(ctx: RuleContext) -> None:
         return
     ev = ctx.contract.evidence
     assert ev is not None
-    records = [(f"evidence.job_applications[{i}].proofs_received_date", "job-application proofs", m.month,
+    records = [(f"evidence.job_applications[{i}].proofs_received_date", N_("job-application proofs"), m.month,
                 m.proofs_received_date) for i, m in enumerate(ev.job_applications)]
-    records += [(f"evidence.attendance[{i}].list_received_date", "attendance list", a.month, a.list_received_date)
+    records += [(f"evidence.attendance[{i}].list_received_date", N_("attendance list"), a.month, a.list_received_date)
                 for i, a in enumerate(ev.attendance)]
     for field, what, month, received in records:
         due = last_working_day_of_month(month, ctx.calendar)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import (
     ContractRelation,
     EmploymentStatus,
@@ -129,7 +129,7 @@ def _derive(person: Person, contract: PIISContract, settings: RuleSettings, is_b
         bases.append(_NO_DIS)
     if person.employment_status is _TOPUP and settings.q17_topup_makes_optional:
         if bases:
-            notes.append("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)")
+            notes.append(N_("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)"))
         bases = []
     return bases, notes
 
@@ -250,9 +250,14 @@ def _recorded(ctx: RuleContext) -> list[tuple[PersonObligation, ObligationAssess
     return out
 
 
+# ``ob.person`` is written into some messages as a word: translated where the finding is rendered.
+_PERSON_WORDS = (N_("beneficiary"), N_("partner"))
+_FOR = {"partner": N_(" for the partner"), "beneficiary": N_(" for the beneficiary")}
+
+
 def _of(ob: PersonObligation) -> str:
     """How a message names whose record it is: nothing for the beneficiary (the contract's person)."""
-    return "" if ob.person == "beneficiary" else f" for the {ob.person}"
+    return "" if ob.person == "beneficiary" else _FOR[ob.person]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -323,13 +328,13 @@ def _obl_04(ctx: RuleContext) -> None:
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
-            who = "the person" if basis is _BY_PERSON else "the CPAS"
+            who = N_("the person") if basis is _BY_PERSON else N_("the CPAS")
             ctx.info(N_("Contract {contract}: PIIS mandatory because {who} asked for it."), "obligation.basis",
                      person="beneficiary", contract=ctx.cid, who=who)
     for partner, _, where, _ in _recorded(ctx)[1:]:
         for basis in partner.bases:
             if basis in _REQUESTS:
-                who = "the partner" if basis is _BY_PERSON else "the CPAS"
+                who = N_("the partner") if basis is _BY_PERSON else N_("the CPAS")
                 ctx.info(N_("Contract {contract}: PIIS mandatory for the partner because {who} asked for it."),
                          f"{where}.basis", person="partner", contract=ctx.cid, who=who)
 
@@ -430,7 +435,7 @@ def _obl_09(ctx: RuleContext) -> None:
                      person="partner", contract=ctx.cid, bases=bases)
         elif ob.mandatory:
             bases = ", ".join(b.value for b in ob.bases)
-            due = f", to be signed by {ob.deadline.isoformat()}" if ob.deadline else ""
+            due = Msg(", to be signed by {date}", date=ob.deadline) if ob.deadline else ""
             ctx.info(N_("Contract {contract}: a PIIS is also mandatory for the partner ({bases}){due}."),
                      "partner", person="partner", contract=ctx.cid, bases=bases, due=due)
         else:
@@ -459,7 +464,7 @@ def _obl_11(ctx: RuleContext) -> None:
     ob = _beneficiary(ctx)
     for i, r in enumerate(ctx.contract.refusals):
         where = f"refusals[{i}]"
-        what = f"refusal of {r.refused_on.isoformat()}"
+        what = Msg("refusal of {date}", date=r.refused_on)
         refused_dis = r.dis_refusal_decision_date
         if not ob.mandatory:
             if refused_dis is not None:
@@ -478,8 +483,8 @@ def _obl_11(ctx: RuleContext) -> None:
                             "health/equity reasons or an ill-fitting project before any refusal of DIS."),
                             f"{where}.review", person="beneficiary", contract=ctx.cid, what=what)
             continue
-        found = [why for why, yes in (("health/equity reasons", review.health_or_equity_reasons),
-                                      ("an ill-fitting project", review.project_ill_fitting)) if yes]
+        found = [why for why, yes in ((N_("health/equity reasons"), review.health_or_equity_reasons),
+                                      (N_("an ill-fitting project"), review.project_ill_fitting)) if yes]
         if refused_dis is not None and review.reviewed_on > refused_dis:
             ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis}, before the review of "
                      "{reviewed_on} of the {what}."), f"{where}.review.reviewed_on",
@@ -487,10 +492,10 @@ def _obl_11(ctx: RuleContext) -> None:
         elif refused_dis is not None and found:
             ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis} although the review found "
                      "{found}; adapt the project or decide an exemption (R-OBL-07)."),
-                     f"{where}.dis_refusal_decision_date", person="beneficiary", contract=ctx.cid, refused_dis=refused_dis, found=' and '.join(found))
+                     f"{where}.dis_refusal_decision_date", person="beneficiary", contract=ctx.cid, refused_dis=refused_dis, found=Join(N_(" and "), found))
         elif found and review.outcome is RefusalReviewOutcome.REFUSAL_MAINTAINED:
             ctx.warning(N_("Contract {contract}: the review of the {what} found {found} but maintained "
-                        "the refusal."), f"{where}.review.outcome", person="beneficiary", contract=ctx.cid, what=what, found=' and '.join(found))
+                        "the refusal."), f"{where}.review.outcome", person="beneficiary", contract=ctx.cid, what=what, found=Join(N_(" and "), found))
 
 
 @rule("R-OBL-12", title="25 or over in full-time studies: studies PIIS possible, specifics optional",
@@ -525,7 +530,7 @@ def _obl_13(ctx: RuleContext) -> None:
     grounds = finding.grounds
     if _REFUSED_CS not in grounds:
         return
-    when = finding.found_on.isoformat()
+    when = finding.found_on
     if all(g is _REFUSED_CS for g in grounds):
         ctx.flag(N_("Contract {contract}: the DIS decision of {when} finds the person not willing to work on the sole "
                  "ground of a refused community service; community service is never imposed."),

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from piis_bridge.i18n import N_
+from piis_bridge.i18n import Msg, N_
 from piis_bridge.model import PartyRole, PIISContract, SanctionDecision
 from piis_bridge.rules._deadline_math import add_months, first_day_of_month_after, one_day
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RecidivismAnchor, RuleSettings
@@ -246,7 +246,7 @@ def _one_sanction(
     # R-SAN-01 / REQ-10, when the breach is dated: the obligation was agreed before the breach.
     if s.breach_date is not None:
         if signed is None or signed > s.breach_date:
-            when = f"the signature of {signed.isoformat()}" if signed else "any signature"
+            when = Msg("the signature of {date}", date=signed) if signed else N_("any signature")
             yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: the breach of {breach_date} comes before {when}; "
                         "the obligation was not agreed in the PIIS when it was breached"), (f"{f}.breach_date",), contract=c.contract_id, sanction=s.sanction_id, breach_date=s.breach_date, when=when)
 
@@ -314,7 +314,7 @@ def _one_sanction(
     if s.is_recidivism:
         previous = _previous(c, s)
         if not repeat:
-            when = previous.decision_date.isoformat() if previous else "unknown"
+            when = previous.decision_date if previous else N_("unknown")
             yield Issue("R-SAN-07", N_("contract {contract}, sanction {sanction}: marked as a repeat offence, but the previous sanction "
                         "(decided {when}) is not within one year before this decision; the 1-month "
                         "maximum applies"), (f"{f}.is_recidivism", f"{f}.previous_sanction_id"), contract=c.contract_id, sanction=s.sanction_id, when=when)

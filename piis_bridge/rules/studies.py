@@ -183,7 +183,7 @@ def _stu_09(ctx: RuleContext) -> None:
                      "Paysage do not judge progress on the January/June results alone."), "termination.reason", contract=ctx.cid)
             return
     for i, y in years:
-        what = "reoriented" if y.outcome is AcademicOutcome.REORIENT else "ended"
+        what = N_("reoriented") if y.outcome is AcademicOutcome.REORIENT else N_("ended")
         field = f"studies.academic_years[{i}].reasoning"
         if (y.reasoning or "").strip():
             ctx.info(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year}; "

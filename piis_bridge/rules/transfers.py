@@ -157,8 +157,8 @@ def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SE
     bases = set(obligation_bases(contract, settings) if bases is None else bases)
     if not bases & _LEGAL_BASES:
         if bases & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
-            flags.append("the PIIS is mandatory only because a party asked for it; counted as a legal "
-                         "obligation (Q-08, to confirm in legal review)")
+            flags.append(N_("the PIIS is mandatory only because a party asked for it; counted as a legal "
+                            "obligation (Q-08, to confirm in legal review)"))
         else:
             blocking.append("no legal obligation to conclude a PIIS exists, so it cannot be transferred (R-TRF-04)")
     transfer = contract.transfer
@@ -171,7 +171,7 @@ def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SE
             blocking.append("the person refused the transfer (R-TRF-05)")
         elif transfer.consent is Consent.NOT_EXPRESSED:
             if settings.q09_silence_is_consent:
-                flags.append("the person did not object; silence counted as consent (Q-09, to confirm)")
+                flags.append(N_("the person did not object; silence counted as consent (Q-09, to confirm)"))
             else:
                 pending.append("the person's consent is not recorded (R-TRF-05, Q-09 strict)")
         for who, agreed in (("old", transfer.agreement_old_cpas), ("new", transfer.agreement_new_cpas)):
