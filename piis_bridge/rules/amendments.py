@@ -38,7 +38,8 @@ def _amd_01(ctx: RuleContext) -> None:
         if absent:
             ctx.flag(N_("Contract {contract}: version {version_no} ({lower}) of "
                      "{effective_date} lacks the agreement of {absent} (on or before its "
-                     "effective date)."), f"versions[{i}].agreements", contract=ctx.cid, version_no=v.version_no, lower=v.kind.value.lower(), effective_date=v.effective_date, absent=Join(", ", absent))
+                     "effective date)."), f"versions[{i}].agreements",
+                     contract=ctx.cid, version_no=v.version_no, lower=v.kind.value.lower(), effective_date=v.effective_date, absent=Join(", ", absent))
 
 
 @rule("R-AMD-02", title="Information before every modification", severity=Severity.LEGAL,
@@ -54,7 +55,8 @@ def _amd_02(ctx: RuleContext) -> None:
             dates.append(v.pre_signature_information_date)
         if not any(day <= v.effective_date for day in dates):
             ctx.flag(N_("Contract {contract}: no record that the person was informed before version {version_no} "
-                     "took effect on {effective_date}."), f"versions[{i}].pre_signature_information_date", contract=ctx.cid, version_no=v.version_no, effective_date=v.effective_date)
+                     "took effect on {effective_date}."), f"versions[{i}].pre_signature_information_date",
+                     contract=ctx.cid, version_no=v.version_no, effective_date=v.effective_date)
 
 
 document("R-AMD-03", title="Adjustments recorded as annexes, not a new PIIS", severity=Severity.ADVISORY,

@@ -40,7 +40,8 @@ def _cs_02(ctx: RuleContext) -> None:
         return
     if not any(v.version_no > 1 and v.effective_date >= ended for v in ctx.contract.versions):
         ctx.flag(N_("Contract {contract}: the person stopped the community service on {ended} and the "
-                 "PIIS has not been revised."), "community_service.ended_by_person_date", "versions", contract=ctx.cid, ended=ended)
+                 "PIIS has not been revised."), "community_service.ended_by_person_date", "versions",
+                 contract=ctx.cid, ended=ended)
 
 
 document("R-CS-03", title="Refusing community service is not unwillingness to work", severity=Severity.LEGAL,
@@ -162,4 +163,5 @@ def _cs_12(ctx: RuleContext) -> None:
     absent = [who for who, ok in ((N_("the person"), cs.agreed_by_person), (N_("the CPAS"), cs.agreed_by_cpas)) if not ok]
     if absent:
         ctx.flag(N_("Contract {contract}: community service without the agreement of {absent}."),
-                 "community_service.agreed_by_person", "community_service.agreed_by_cpas", contract=ctx.cid, absent=Join(N_(" and "), absent))
+                 "community_service.agreed_by_person", "community_service.agreed_by_cpas",
+                 contract=ctx.cid, absent=Join(N_(" and "), absent))

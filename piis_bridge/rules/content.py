@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from piis_bridge.i18n import Msg, N_
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import CostCategory, InformationTopic, PartyRole, WorkerRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -37,7 +37,8 @@ def missing(ctx: RuleContext, what: str | Msg, *fields: str, person: str | None 
     if ctx.signed_date is not None:
         ctx.flag(N_("Contract {contract}: missing {what}."), *fields, person=person, contract=ctx.cid, what=what)
     else:
-        ctx.warning(N_("Contract {contract}: missing {what} (to complete before signature)."), *fields, person=person, contract=ctx.cid, what=what)
+        ctx.warning(N_("Contract {contract}: missing {what} (to complete before signature)."), *fields, person=person,
+                    contract=ctx.cid, what=what)
 
 
 def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
@@ -61,7 +62,8 @@ def _cnt_01(ctx: RuleContext) -> None:
         missing(ctx, N_("the needs assessment ('bilan social')"), "needs_assessment")
     elif ctx.signed_date is not None and na.assessed_on > ctx.signed_date:
         ctx.flag(N_("Contract {contract}: the needs assessment of {assessed_on} is after the signature "
-                 "of {signed_date}."), "needs_assessment.assessed_on", contract=ctx.cid, assessed_on=na.assessed_on, signed_date=ctx.signed_date)
+                 "of {signed_date}."), "needs_assessment.assessed_on",
+                 contract=ctx.cid, assessed_on=na.assessed_on, signed_date=ctx.signed_date)
 
 
 @rule("R-CNT-02", title="At least one objective", severity=Severity.LEGAL, citation="[002 L189]")
@@ -141,7 +143,8 @@ def _cnt_07(ctx: RuleContext) -> None:
             missing(ctx, Msg("the third party paying the {category} costs", category=x.category.value), f"cost_coverages[{i}].third_party_id")
         elif x.payer is _BENEFICIARY:
             ctx.flag(N_("Contract {contract}: the {category} costs are put on the beneficiary; they are owed by "
-                     "the CPAS unless a third party pays."), f"cost_coverages[{i}].payer", contract=ctx.cid, category=x.category.value)
+                     "the CPAS unless a third party pays."), f"cost_coverages[{i}].payer",
+                     contract=ctx.cid, category=x.category.value)
 
 
 @rule("R-CNT-08", title="Declining the person's choice of means is justified", severity=Severity.LEGAL_ADVISORY,
@@ -161,7 +164,8 @@ def _cnt_08(ctx: RuleContext) -> None:
                      "possible)"), "means_choice.decline_ground")
     elif not ((choice.justification or "").strip() or (c.means_choice_note or "").strip()):
         ctx.warning(N_("Contract {contract}: the person's choice of means was declined "
-                    "({decline_ground}) without an explanation."), "means_choice.justification", contract=ctx.cid, decline_ground=choice.decline_ground.value)
+                    "({decline_ground}) without an explanation."), "means_choice.justification",
+                    contract=ctx.cid, decline_ground=choice.decline_ground.value)
 
 
 document("R-CNT-09", title="The CPAS puts the conditions for the PIIS in place", severity=Severity.LEGAL_ADVISORY,
@@ -224,13 +228,15 @@ def _cnt_12(ctx: RuleContext) -> None:
         if gone < end and gone < on and w.permanent_change_notified_date is None:
             ctx.flag(N_("Contract {contract}: the social worker in charge ({worker_id}) left the file on "
                      "{gone} and the person was not informed in writing of the replacement."),
-                     f"social_workers[{i}].permanent_change_notified_date", contract=ctx.cid, worker_id=w.worker_id, gone=gone)
+                     f"social_workers[{i}].permanent_change_notified_date",
+                     contract=ctx.cid, worker_id=w.worker_id, gone=gone)
         if gone < limit:
             left = True
         else:
             current = True
     if left and not current:
-        ctx.flag(N_("Contract {contract}: no social worker in charge after the previous one left."), "social_workers", contract=ctx.cid)
+        ctx.flag(N_("Contract {contract}: no social worker in charge after the previous one left."), "social_workers",
+                 contract=ctx.cid)
 
 
 @rule("R-CNT-13", title="Evaluation arrangements in the contract", severity=Severity.LEGAL,
@@ -242,7 +248,9 @@ def _cnt_13(ctx: RuleContext) -> None:
 
 
 _TOPICS = (InformationTopic.CONTENT, InformationTopic.SCOPE, InformationTopic.CONSEQUENCES)
-_TOPIC_NAMES = tuple((t, t.value.lower()) for t in _TOPICS)
+# the topic's name in messages (its code in lower case), a word translated where the finding is rendered
+_TOPIC_NAMES = ((InformationTopic.CONTENT, N_("content")), (InformationTopic.SCOPE, N_("scope")),
+                (InformationTopic.CONSEQUENCES, N_("consequences")))
 
 
 @rule("R-CNT-14", title="Informed of content, scope and consequences before signing", severity=Severity.LEGAL,
@@ -269,7 +277,7 @@ def _cnt_14(ctx: RuleContext) -> None:
     absent = [name for t, name in _TOPIC_NAMES if t not in covered]
     if absent:
         ctx.flag(N_("Contract {contract}: the information before signing does not cover: {absent}."),
-                 "pre_signature_information.topics", contract=ctx.cid, absent=', '.join(absent))
+                 "pre_signature_information.topics", contract=ctx.cid, absent=Join(", ", absent))
 
 
 document("R-CNT-15", title="Assistance by a person of one's choice", severity=Severity.LEGAL,

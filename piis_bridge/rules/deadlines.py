@@ -62,12 +62,14 @@ def _dl_01(ctx: RuleContext) -> None:
                 and asked > c.decision.decision_date:
             ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the deadline of "
                      "{deadline} (3 months after the request of {asked})."),
-                     "signatures", "obligation.request_date", person="beneficiary", contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, asked=asked)
+                     "signatures", "obligation.request_date", person="beneficiary",
+                     contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, asked=asked)
         else:
             ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the deadline of "
                      "{deadline} (3 months after the DIS decision of "
                      "{decision_date})."), "signatures", "decision.decision_date",
-                     person="beneficiary", contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, decision_date=c.decision.decision_date)
+                     person="beneficiary",
+                     contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, decision_date=c.decision.decision_date)
     for partner in ctx.obligations[1:]:
         if partner.mandatory and partner.deadline is not None:
             ctx.add_date("partner's PIIS signature deadline", partner.deadline, _INFO, "partner",
@@ -118,7 +120,8 @@ def _dl_03(ctx: RuleContext) -> None:
         when = ctx.signed_date
         did = Msg("signed on {date}", date=when) if when else N_("not signed")
         ctx.flag(N_("Contract {contract}: optional PIIS decided on {decided} and {did}; the deadline was "
-                 "{deadline}."), "signatures", "obligation.optional_piis_decision_date", contract=ctx.cid, decided=decided, did=did, deadline=ob.deadline)
+                 "{deadline}."), "signatures", "obligation.optional_piis_decision_date",
+                 contract=ctx.cid, decided=decided, did=did, deadline=ob.deadline)
 
 
 @rule("R-DL-04", title="Five calendar days of reflection before signing", severity=Severity.LEGAL,
@@ -141,13 +144,15 @@ def _dl_04(ctx: RuleContext) -> None:
     if signed is not None and signed < earliest:
         if c.reflection.waived and ctx.settings.q02_allow_reflection_waiver and c.reflection.waiver_reason:
             ctx.info(N_("Contract {contract}: signed on {signed} before the end of the reflection period "
-                     "under a recorded written waiver (Q-02 allows it)."), "reflection.waived", contract=ctx.cid, signed=signed)
+                     "under a recorded written waiver (Q-02 allows it)."), "reflection.waived",
+                     contract=ctx.cid, signed=signed)
             return
         extra = N_(" (a waiver is recorded but waivers are not allowed: Q-02)") if c.reflection.waived else ""
         ctx.flag(N_("Contract {contract}: the beneficiary signed on {signed}, before "
                  "{earliest} (draft handed over on {draft_handed_date}, "
                  "{reflection_days} days to reflect){extra}."), "reflection.draft_handed_date",
-                 "signatures", contract=ctx.cid, signed=signed, earliest=earliest, draft_handed_date=c.reflection.draft_handed_date, reflection_days=ctx.settings.reflection_days, extra=extra)
+                 "signatures",
+                 contract=ctx.cid, signed=signed, earliest=earliest, draft_handed_date=c.reflection.draft_handed_date, reflection_days=ctx.settings.reflection_days, extra=extra)
 
 
 @rule("R-DL-05", title="Interview granted within 5 working days of the request", severity=Severity.LEGAL,
@@ -170,10 +175,12 @@ def _dl_05(ctx: RuleContext) -> None:
             assert req.held_date is not None
             ctx.flag(N_("Contract {contract}: interview requested on {requested_date} was held on "
                      "{held_date}, after the deadline of {due} ({n} working days)."),
-                     f"{field}.held_date", contract=ctx.cid, requested_date=req.requested_date, held_date=req.held_date, due=due, n=n)
+                     f"{field}.held_date",
+                     contract=ctx.cid, requested_date=req.requested_date, held_date=req.held_date, due=due, n=n)
         elif status is _OVERDUE:
             ctx.flag(N_("Contract {contract}: interview requested on {requested_date} has not been held "
-                     "and the deadline of {due} ({n} working days) has passed."), f"{field}.held_date", contract=ctx.cid, requested_date=req.requested_date, due=due, n=n)
+                     "and the deadline of {due} ({n} working days) has passed."), f"{field}.held_date",
+                     contract=ctx.cid, requested_date=req.requested_date, due=due, n=n)
 
 
 @rule("R-DL-06", title="Exam results sent within 7 working days", severity=Severity.LEGAL,
@@ -194,7 +201,8 @@ def _dl_06(ctx: RuleContext) -> None:
             got = year.results_communicated_date
             did = Msg("sent on {date}", date=got) if got else N_("not sent yet")
             ctx.flag(N_("Contract {contract}: exam results of {academic_year} were {did}; they were due by "
-                     "{due} ({n} working days after {results_available_date})."), field, contract=ctx.cid, academic_year=year.academic_year, did=did, due=due, n=n, results_available_date=year.results_available_date)
+                     "{due} ({n} working days after {results_available_date})."), field,
+                     contract=ctx.cid, academic_year=year.academic_year, did=did, due=due, n=n, results_available_date=year.results_available_date)
 
 
 @rule("R-DL-07", title="Appeal to the labour court within 3 months of receiving the decision",
@@ -213,7 +221,8 @@ def _dl_07(ctx: RuleContext) -> None:
         status = ctx.deadline("appeal deadline", due, appeal.filed_date, f"appeals[{i}].filed_date")
         if status is _LATE:
             ctx.flag(N_("Contract {contract}: appeal filed on {filed_date}, after the 3-month "
-                     "limit of {due}."), f"appeals[{i}].filed_date", contract=ctx.cid, filed_date=appeal.filed_date, due=due)
+                     "limit of {due}."), f"appeals[{i}].filed_date",
+                     contract=ctx.cid, filed_date=appeal.filed_date, due=due)
 
 
 @rule("R-DL-08", title="(Historical) Before 2016-11-01 the 3 months ran from the request", severity=Severity.HISTORICAL,

@@ -134,7 +134,8 @@ def _eva_01(ctx: RuleContext) -> None:
             total, _ = _counted(ctx, p.start, p.end)
             if total < need:
                 ctx.flag(N_("Contract {contract}: {total} evaluation(s) in the 12-month period {label}; at least "
-                         "{need} are required."), "evaluations", contract=ctx.cid, total=total, label=_label(p), need=need)
+                         "{need} are required."), "evaluations",
+                         contract=ctx.cid, total=total, label=_label(p), need=need)
         if p.start <= on <= p.end or (p.index == 0 and on < p.start):
             _next_due(ctx, p)
 
@@ -165,7 +166,8 @@ def _next_due(ctx: RuleContext, p: EvaluationPeriod) -> None:
     status = ctx.deadline(label, due, None, "evaluations", "evaluation_arrangement")
     if status is DateStatus.OVERDUE:
         ctx.warning(N_("Contract {contract}: an evaluation was due by {due} ({total} of {need} held in the "
-                    "period {label})."), "evaluations", contract=ctx.cid, due=due, total=total, need=need, label=_label(p))
+                    "period {label})."), "evaluations",
+                    contract=ctx.cid, due=due, total=total, need=need, label=_label(p))
 
 
 def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
@@ -187,7 +189,8 @@ def _eva_02(ctx: RuleContext) -> None:
         _, in_person = _counted(ctx, p.start, p.end)
         if in_person < need:
             ctx.flag(N_("Contract {contract}: {in_person} in-person evaluation(s) in the 12-month period {label}; at "
-                     "least {need} are required."), "evaluations", contract=ctx.cid, in_person=in_person, label=_label(p), need=need)
+                     "least {need} are required."), "evaluations",
+                     contract=ctx.cid, in_person=in_person, label=_label(p), need=need)
 
 
 @rule("R-EVA-03", title="Shorter than 12 months: pro-rata guide only", severity=Severity.LEGAL_ADVISORY,
@@ -210,7 +213,8 @@ def _eva_03(ctx: RuleContext) -> None:
         guide = _pro_rata(ctx, p)
         if total < guide:
             ctx.warning(N_("Contract {contract}: {total} evaluation(s) in the {months}-month period {label}; the "
-                        "pro-rata guide is {guide}."), "evaluations", contract=ctx.cid, total=total, months=p.months, label=_label(p), guide=guide)
+                        "pro-rata guide is {guide}."), "evaluations",
+                        contract=ctx.cid, total=total, months=p.months, label=_label(p), guide=guide)
         if p.months >= s.q06_min_months_for_in_person and in_person < 1:
             ctx.warning(N_("Contract {contract}: no in-person evaluation in the {months}-month period {label}."),
                         "evaluations", contract=ctx.cid, months=p.months, label=_label(p))
@@ -224,7 +228,8 @@ def _eva_04(ctx: RuleContext) -> None:
     for i, e in enumerate(ctx.contract.evaluations):
         if not e.formalised:
             ctx.flag(N_("Contract {contract}: evaluation {evaluation_id} of {held_on} has no written "
-                     "record; it does not count."), f"evaluations[{i}].formalised", contract=ctx.cid, evaluation_id=e.evaluation_id, held_on=e.held_on)
+                     "record; it does not count."), f"evaluations[{i}].formalised",
+                     contract=ctx.cid, evaluation_id=e.evaluation_id, held_on=e.held_on)
 
 
 @rule("R-EVA-05", title="An adaptation after an evaluation is an agreed annex", severity=Severity.LEGAL,
@@ -236,7 +241,8 @@ def _eva_05(ctx: RuleContext) -> None:
     for i, e in enumerate(ctx.contract.evaluations):
         if e.resulting_version_no is not None and e.resulting_version_no not in versions:
             ctx.flag(N_("Contract {contract}: evaluation {evaluation_id} refers to version {resulting_version_no}, "
-                     "which is not recorded."), f"evaluations[{i}].resulting_version_no", contract=ctx.cid, evaluation_id=e.evaluation_id, resulting_version_no=e.resulting_version_no)
+                     "which is not recorded."), f"evaluations[{i}].resulting_version_no",
+                     contract=ctx.cid, evaluation_id=e.evaluation_id, resulting_version_no=e.resulting_version_no)
 
 
 @rule("R-EVA-06", title="Final evaluation when the contract ends", severity=Severity.ADVISORY,
@@ -264,7 +270,8 @@ def _eva_06(ctx: RuleContext) -> None:
         if e.kind is _FINAL:
             break
     else:
-        ctx.flag(N_("Contract {contract}: ended on {end} without a final evaluation."), "evaluations", contract=ctx.cid, end=end)
+        ctx.flag(N_("Contract {contract}: ended on {end} without a final evaluation."), "evaluations",
+                 contract=ctx.cid, end=end)
 
 
 def _has_annual_reports(c: PIISContract) -> bool:
@@ -312,7 +319,8 @@ def _eva_07(ctx: RuleContext) -> None:
                                   total=r.contracts_counted) if r.contracts_counted is not None
                               else Msg("{n} contract(s) ended in a job", n=r.contracts_ended_in_work))
             ctx.info(N_("Contract {contract}: employment results of the CPAS's annual report {year}: "
-                     "{counts}."), f"{where}.persons_found_work", contract=ctx.cid, year=r.year, counts=Join(", ", counts))
+                     "{counts}."), f"{where}.persons_found_work",
+                     contract=ctx.cid, year=r.year, counts=Join(", ", counts))
     first = max(min(by_year), c.start_date.year)
     for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
         due = date(year + 1, 12, 31)

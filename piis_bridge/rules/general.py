@@ -24,10 +24,12 @@ def _gen_01(ctx: RuleContext) -> None:
     concluded = ctx.signed_date or c.start_date
     if d.ri_end_date is not None and concluded > d.ri_end_date:
         ctx.flag(N_("Contract {contract}: concluded on {concluded} but the RI of decision "
-                 "{decision_id} ended on {ri_end_date}."), "decision.ri_end_date", "signatures", contract=ctx.cid, concluded=concluded, decision_id=d.decision_id, ri_end_date=d.ri_end_date)
+                 "{decision_id} ended on {ri_end_date}."), "decision.ri_end_date", "signatures",
+                 contract=ctx.cid, concluded=concluded, decision_id=d.decision_id, ri_end_date=d.ri_end_date)
     if ctx.signed_date is not None and ctx.signed_date < d.decision_date:
         ctx.flag(N_("Contract {contract}: signed on {signed_date}, before the DIS decision of "
-                 "{decision_date}."), "decision.decision_date", "signatures", contract=ctx.cid, signed_date=ctx.signed_date, decision_date=d.decision_date)
+                 "{decision_date}."), "decision.decision_date", "signatures",
+                 contract=ctx.cid, signed_date=ctx.signed_date, decision_date=d.decision_date)
 
 
 @rule("R-GEN-02", title="A written contract on the council's framework convention", severity=Severity.LEGAL,
@@ -71,7 +73,8 @@ def _gen_05(ctx: RuleContext) -> None:
     if ctx.rule_set == "historical":
         ctx.info(N_("Contract {contract}: DIS decision of {decision_date} is before "
                  "the reform of {reform_date}: historical rules apply."),
-                 "decision.decision_date", contract=ctx.cid, decision_date=ctx.contract.decision.decision_date, reform_date=ctx.settings.reform_date)
+                 "decision.decision_date",
+                 contract=ctx.cid, decision_date=ctx.contract.decision.decision_date, reform_date=ctx.settings.reform_date)
 
 
 document("R-GEN-06", title="A mandatory PIIS is a condition for DIS", severity=Severity.LEGAL,

@@ -109,7 +109,8 @@ def _loc_04(ctx: RuleContext) -> None:
             continue
         if m.applications < need:
             ctx.flag(N_("Contract {contract}: {applications} job application(s) proved for {month}; this "
-                     "CPAS expects {need} a month."), f"evidence.job_applications[{i}].applications", contract=ctx.cid, applications=m.applications, month=f"{m.month:%Y-%m}", need=need)
+                     "CPAS expects {need} a month."), f"evidence.job_applications[{i}].applications",
+                     contract=ctx.cid, applications=m.applications, month=f"{m.month:%Y-%m}", need=need)
 
 
 @rule("R-LOC-05", title="Course attendance (local rate)", severity=Severity.LOCAL,
@@ -140,7 +141,8 @@ def _loc_05(ctx: RuleContext) -> None:
             course = Msg(" of {course}", course=a.course) if a.course else ""
             ctx.flag(N_("Contract {contract}: {present} of {sessions_planned} session(s){course} attended or "
                      "justified in {month}; this CPAS requires {percent}%."),
-                     f"evidence.attendance[{i}].sessions_attended", contract=ctx.cid, present=present + covered, sessions_planned=a.sessions_planned, course=course, month=f"{a.month:%Y-%m}", percent=percent)
+                     f"evidence.attendance[{i}].sessions_attended",
+                     contract=ctx.cid, present=present + covered, sessions_planned=a.sessions_planned, course=course, month=f"{a.month:%Y-%m}", percent=percent)
 
 
 @rule("R-LOC-06", title="Absences for a sick child (local limit)", severity=Severity.LOCAL,
@@ -163,7 +165,8 @@ def _loc_06(ctx: RuleContext) -> None:
         if n > limit:
             ctx.flag(N_("Contract {contract}: the absence for a sick child on {absent_on} is number {n} in "
                      "{year}; this CPAS allows {limit} a year."),
-                     f"evidence.sick_child_absences[{i}].absent_on", contract=ctx.cid, absent_on=a.absent_on, n=n, year=a.absent_on.year, limit=limit)
+                     f"evidence.sick_child_absences[{i}].absent_on",
+                     contract=ctx.cid, absent_on=a.absent_on, n=n, year=a.absent_on.year, limit=limit)
         if a.partner_present:
             ctx.flag(N_("Contract {contract}: absence for a sick child on {absent_on} while a partner was "
                      "present; this CPAS allows it only when no partner is present."),
@@ -189,7 +192,8 @@ def _loc_07(ctx: RuleContext) -> None:
         used[year] = n = used.get(year, 0) + 1
         if n > limit:
             ctx.flag(N_("Contract {contract}: the joker used on {used_on} is number {n} of school year "
-                     "{year}; this CPAS gives {limit}."), f"evidence.jokers[{i}].used_on", contract=ctx.cid, used_on=j.used_on, n=n, year=year, limit=limit)
+                     "{year}; this CPAS gives {limit}."), f"evidence.jokers[{i}].used_on",
+                     contract=ctx.cid, used_on=j.used_on, n=n, year=year, limit=limit)
 
 
 @rule("R-LOC-08", title="Monthly proofs by the last working day of the month", severity=Severity.LOCAL,
@@ -215,7 +219,8 @@ def _loc_08(ctx: RuleContext) -> None:
         status = ctx.deadline(f"{what} of {month:%Y-%m} due", due, received, field)
         if status is DateStatus.LATE:
             ctx.flag(N_("Contract {contract}: the {what} of {month} was handed in on {received}, "  # type: ignore[union-attr]
-                     "after the last working day of the month ({due})."), field, contract=ctx.cid, what=what, month=f"{month:%Y-%m}", received=received, due=due)
+                     "after the last working day of the month ({due})."), field,
+                     contract=ctx.cid, what=what, month=f"{month:%Y-%m}", received=received, due=due)
         elif status is DateStatus.OVERDUE:
             ctx.flag(N_("Contract {contract}: the {what} of {month} was due by {due} and has not "
                      "been handed in."), field, contract=ctx.cid, what=what, month=f"{month:%Y-%m}", due=due)
@@ -242,4 +247,5 @@ def _loc_09(ctx: RuleContext) -> None:
         if s.end_date != expected:
             ctx.flag(N_("Contract {contract}: first sanction {sanction_id} runs {start_date} to "
                      "{end_date}; this CPAS's automatic first sanction is {months} month(s) (to "
-                     "{expected})."), f"sanctions[{i}].end_date", contract=ctx.cid, sanction_id=s.sanction_id, start_date=s.start_date, end_date=s.end_date, months=months, expected=expected)
+                     "{expected})."), f"sanctions[{i}].end_date",
+                     contract=ctx.cid, sanction_id=s.sanction_id, start_date=s.start_date, end_date=s.end_date, months=months, expected=expected)

@@ -14,6 +14,7 @@ from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import (
     ContractRelation,
     EmploymentStatus,
+    ExemptionGround,
     IncomeKind,
     ObligationAssessment,
     ObligationBasis,
@@ -252,6 +253,8 @@ def _recorded(ctx: RuleContext) -> list[tuple[PersonObligation, ObligationAssess
 
 # ``ob.person`` is written into some messages as a word: translated where the finding is rendered.
 _PERSON_WORDS = (N_("beneficiary"), N_("partner"))
+# an exemption's ground in messages (its code in lower case), a word translated where the finding is rendered
+_GROUND = {ExemptionGround.HEALTH: N_("health"), ExemptionGround.EQUITY: N_("equity")}
 _FOR = {"partner": N_(" for the partner"), "beneficiary": N_(" for the beneficiary")}
 
 
@@ -278,11 +281,13 @@ def _obl_01(ctx: RuleContext) -> None:
         if _U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
             ctx.flag(N_("Contract {contract}: the obligation basis U25_STUDIES is recorded but the {who} was "
                      "{age} on {age_reference_date}."), f"{where}.basis",
-                     person=one.person, contract=ctx.cid, who=one.person, age=one.age, age_reference_date=one.age_reference_date)
+                     person=one.person,
+                     contract=ctx.cid, who=one.person, age=one.age, age_reference_date=one.age_reference_date)
     if (_U25_STUDIES in ob.bases and c.studies is not None
             and c.studies.equity_acceptance_decision_date is None):
         ctx.warning(N_("Contract {contract}: under-25 studies PIIS without the date of the CPAS decision accepting "
-                    "the studies on equity grounds."), "studies.equity_acceptance_decision_date", person="beneficiary", contract=ctx.cid)
+                    "the studies on equity grounds."), "studies.equity_acceptance_decision_date", person="beneficiary",
+                    contract=ctx.cid)
 
 
 @rule("R-OBL-02", title="Under 25, integration through an employment project: PIIS mandatory",
@@ -296,7 +301,8 @@ def _obl_02(ctx: RuleContext) -> None:
         if _U25_EMPLOYMENT in rec.basis and ob.age >= ctx.settings.age_threshold:
             ctx.flag(N_("Contract {contract}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
                      "{who} was {age} on {age_reference_date}."),
-                     f"{where}.basis", person=ob.person, contract=ctx.cid, who=ob.person, age=ob.age, age_reference_date=ob.age_reference_date)
+                     f"{where}.basis", person=ob.person,
+                     contract=ctx.cid, who=ob.person, age=ob.age, age_reference_date=ob.age_reference_date)
 
 
 @rule("R-OBL-03", title="No DIS in the 3 months before the grant decision: PIIS mandatory",
@@ -314,7 +320,8 @@ def _obl_03(ctx: RuleContext) -> None:
         if _NO_DIS in rec.basis and had_dis_in_lookback(who, c, ctx.settings):
             ctx.warning(N_("Contract {contract}: NO_DIS_LAST_3M is recorded{of} but the DIS history shows DIS in "
                         "the {new_beneficiary_lookback_months} months before the decision."),
-                        f"{where}.basis", f"{ob.person}.dis_history", person=ob.person, contract=ctx.cid, of=_of(ob), new_beneficiary_lookback_months=ctx.settings.new_beneficiary_lookback_months)
+                        f"{where}.basis", f"{ob.person}.dis_history", person=ob.person,
+                        contract=ctx.cid, of=_of(ob), new_beneficiary_lookback_months=ctx.settings.new_beneficiary_lookback_months)
 
 
 @rule("R-OBL-04", title="A PIIS asked for by the person or the CPAS becomes mandatory", severity=Severity.LEGAL,
@@ -351,7 +358,8 @@ def _obl_05(ctx: RuleContext) -> None:
         recorded = [b for b in rec.basis if b is not _NO_BASIS]
         if ob.mandatory and not recorded:
             ctx.warning(N_("Contract {contract}: the record says the PIIS is optional{of} but the facts make it "
-                        "mandatory ({b})."), f"{where}.basis", person=ob.person, contract=ctx.cid, of=_of(ob), b=', '.join(b.value for b in ob.bases))
+                        "mandatory ({b})."), f"{where}.basis", person=ob.person,
+                        contract=ctx.cid, of=_of(ob), b=', '.join(b.value for b in ob.bases))
     ob = _beneficiary(ctx)
     if not ob.mandatory:
         ctx.info(N_("Contract {contract}: the PIIS is optional for the beneficiary (no mandatory case applies)."),
@@ -368,7 +376,8 @@ def _obl_06(ctx: RuleContext) -> None:
         for note in ob.notes:
             if "R-OBL-06" in note:
                 ctx.warning(N_("Contract {contract}: {who} {note}; legal review Q-17."),
-                            f"{ob.person}.employment_status", person=ob.person, contract=ctx.cid, who=ob.person, note=note)
+                            f"{ob.person}.employment_status", person=ob.person,
+                            contract=ctx.cid, who=ob.person, note=note)
 
 
 @rule("R-OBL-07", title="Not concluding a mandatory PIIS needs a motivated health/equity decision",
@@ -390,7 +399,8 @@ def _obl_07(ctx: RuleContext) -> None:
         if not ex.motivated_separately_from_work_willingness:
             ctx.flag(N_("Contract {contract}: the {lower} exemption{of} is not motivated "
                      "separately from the exemption from willingness to work."),
-                     f"{where}.exemption.motivated_separately_from_work_willingness", person=ob.person, contract=ctx.cid, lower=ex.ground.value.lower(), of=_of(ob))
+                     f"{where}.exemption.motivated_separately_from_work_willingness", person=ob.person,
+                     contract=ctx.cid, lower=_GROUND[ex.ground], of=_of(ob))
         if ctx.on < ex.motivated_decision_date:
             ctx.info(N_("Contract {contract}: the exemption decision{of} is dated after the reference date."),
                      f"{where}.exemption.motivated_decision_date", **_person(ob), contract=ctx.cid, of=_of(ob))
@@ -415,7 +425,8 @@ def _obl_08(ctx: RuleContext) -> None:
         if ctx.signed_date is None and ctx.on > ob.deadline:
             ctx.flag(N_("Contract {contract}: the PIIS is mandatory ({b}), "
                      "was not signed by {deadline} and no motivated exemption is recorded."),
-                     "signatures", "obligation.exemption", person="beneficiary", contract=ctx.cid, b=', '.join(b.value for b in ob.bases), deadline=ob.deadline)
+                     "signatures", "obligation.exemption", person="beneficiary",
+                     contract=ctx.cid, b=', '.join(b.value for b in ob.bases), deadline=ob.deadline)
 
 
 @rule("R-OBL-09", title="Couples: the obligation is judged for each partner separately", severity=Severity.LEGAL,
@@ -439,7 +450,8 @@ def _obl_09(ctx: RuleContext) -> None:
             ctx.info(N_("Contract {contract}: a PIIS is also mandatory for the partner ({bases}){due}."),
                      "partner", person="partner", contract=ctx.cid, bases=bases, due=due)
         else:
-            ctx.info(N_("Contract {contract}: a PIIS is optional for the partner."), "partner", person="partner", contract=ctx.cid)
+            ctx.info(N_("Contract {contract}: a PIIS is optional for the partner."), "partner", person="partner",
+                     contract=ctx.cid)
 
 
 document("R-OBL-10", title="Obligation and subsidy are judged independently", severity=Severity.LEGAL,
@@ -488,14 +500,17 @@ def _obl_11(ctx: RuleContext) -> None:
         if refused_dis is not None and review.reviewed_on > refused_dis:
             ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis}, before the review of "
                      "{reviewed_on} of the {what}."), f"{where}.review.reviewed_on",
-                     f"{where}.dis_refusal_decision_date", person="beneficiary", contract=ctx.cid, refused_dis=refused_dis, reviewed_on=review.reviewed_on, what=what)
+                     f"{where}.dis_refusal_decision_date", person="beneficiary",
+                     contract=ctx.cid, refused_dis=refused_dis, reviewed_on=review.reviewed_on, what=what)
         elif refused_dis is not None and found:
             ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis} although the review found "
                      "{found}; adapt the project or decide an exemption (R-OBL-07)."),
-                     f"{where}.dis_refusal_decision_date", person="beneficiary", contract=ctx.cid, refused_dis=refused_dis, found=Join(N_(" and "), found))
+                     f"{where}.dis_refusal_decision_date", person="beneficiary",
+                     contract=ctx.cid, refused_dis=refused_dis, found=Join(N_(" and "), found))
         elif found and review.outcome is RefusalReviewOutcome.REFUSAL_MAINTAINED:
             ctx.warning(N_("Contract {contract}: the review of the {what} found {found} but maintained "
-                        "the refusal."), f"{where}.review.outcome", person="beneficiary", contract=ctx.cid, what=what, found=Join(N_(" and "), found))
+                        "the refusal."), f"{where}.review.outcome", person="beneficiary",
+                        contract=ctx.cid, what=what, found=Join(N_(" and "), found))
 
 
 @rule("R-OBL-12", title="25 or over in full-time studies: studies PIIS possible, specifics optional",
@@ -538,7 +553,8 @@ def _obl_13(ctx: RuleContext) -> None:
     else:
         ctx.warning(N_("Contract {contract}: the DIS decision of {when} counts a refused community service among its "
                     "grounds of unwillingness to work; that refusal cannot count, the other grounds must carry "
-                    "the decision."), "decision.unwilling_to_work.grounds", person="beneficiary", contract=ctx.cid, when=when)
+                    "the decision."), "decision.unwilling_to_work.grounds", person="beneficiary",
+                    contract=ctx.cid, when=when)
 
 
 document("R-OBL-14", title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016", severity=Severity.LEGAL,

@@ -32,7 +32,8 @@ def _over_age(ctx: RuleContext) -> bool:
 
 def _need(ctx: RuleContext, what: str, *fields: str) -> None:
     if _over_age(ctx):
-        ctx.warning(N_("Contract {contract}: missing {what} (not compulsory at 25 or over, R-OBL-12)."), *fields, contract=ctx.cid, what=what)
+        ctx.warning(N_("Contract {contract}: missing {what} (not compulsory at 25 or over, R-OBL-12)."), *fields,
+                    contract=ctx.cid, what=what)
     else:
         missing(ctx, what, *fields)
 
@@ -49,7 +50,8 @@ def _stu_01(ctx: RuleContext) -> None:
         return
     if c.end_date < s.study_end_date:
         ctx.flag(N_("Contract {contract}: ends on {end_date}, before the end of the studies on "
-                 "{study_end_date}."), "end_date", "studies.study_end_date", contract=ctx.cid, end_date=c.end_date, study_end_date=s.study_end_date)
+                 "{study_end_date}."), "end_date", "studies.study_end_date",
+                 contract=ctx.cid, end_date=c.end_date, study_end_date=s.study_end_date)
 
 
 @rule("R-STU-02", title="The student's simultaneous conditions", severity=Severity.LEGAL,
@@ -141,10 +143,12 @@ def _stu_08(ctx: RuleContext) -> None:
     for i, y in enumerate(c.studies.academic_years):  # type: ignore[union-attr]
         if y.results_communicated_date is not None and y.outcome is None:
             ctx.warning(N_("Contract {contract}: results of {academic_year} were sent but the CPAS's evaluation "
-                        "outcome is not recorded."), f"studies.academic_years[{i}].outcome", contract=ctx.cid, academic_year=y.academic_year)
+                        "outcome is not recorded."), f"studies.academic_years[{i}].outcome",
+                        contract=ctx.cid, academic_year=y.academic_year)
         if y.outcome is AcademicOutcome.END and c.termination is None:
             ctx.warning(N_("Contract {contract}: the evaluation of {academic_year} ended the studies PIIS but no "
-                        "termination is recorded."), f"studies.academic_years[{i}].outcome", "termination", contract=ctx.cid, academic_year=y.academic_year)
+                        "termination is recorded."), f"studies.academic_years[{i}].outcome", "termination",
+                        contract=ctx.cid, academic_year=y.academic_year)
 
 
 _FLEMISH_INS = ("1", "3", "4", "7", "23", "24")  # Flemish provinces: Flemish-Community education
@@ -180,18 +184,21 @@ def _stu_09(ctx: RuleContext) -> None:
         years = evaluated[-1:]
         if not years:
             ctx.flag(N_("Contract {contract}: the studies PIIS was ended after the year's evaluation; under the Décret "
-                     "Paysage do not judge progress on the January/June results alone."), "termination.reason", contract=ctx.cid)
+                     "Paysage do not judge progress on the January/June results alone."), "termination.reason",
+                     contract=ctx.cid)
             return
     for i, y in years:
         what = N_("reoriented") if y.outcome is AcademicOutcome.REORIENT else N_("ended")
         field = f"studies.academic_years[{i}].reasoning"
         if (y.reasoning or "").strip():
             ctx.info(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year}; "
-                     "under the Décret Paysage progress is not judged on the January/June results alone."), field, contract=ctx.cid, what=what, academic_year=y.academic_year)
+                     "under the Décret Paysage progress is not judged on the January/June results alone."), field,
+                     contract=ctx.cid, what=what, academic_year=y.academic_year)
         else:
             ctx.flag(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year} "
                      "without a recorded reasoning; under the Décret Paysage do not judge progress on the "
-                     "January/June results alone (credits per teaching unit)."), field, contract=ctx.cid, what=what, academic_year=y.academic_year)
+                     "January/June results alone (credits per teaching unit)."), field,
+                     contract=ctx.cid, what=what, academic_year=y.academic_year)
 
 
 @rule("R-STU-10", title="Under-25 studies PIIS: the same CPAS stays competent after a move",
@@ -253,4 +260,5 @@ def _stu_11(ctx: RuleContext) -> None:
             if repeats[cycle] > limit and year.repeat_allowed_by_council_date is None:
                 ctx.flag(N_("Contract {contract}: {academic_year} is repeated year {repeats} in the "
                          "{cycle} cycle; this CPAS allows {limit} per cycle unless the council decides otherwise."),
-                         f"studies.academic_years[{i}].repeated_year", contract=ctx.cid, academic_year=year.academic_year, repeats=repeats[cycle], cycle=cycle, limit=limit)
+                         f"studies.academic_years[{i}].repeated_year",
+                         contract=ctx.cid, academic_year=year.academic_year, repeats=repeats[cycle], cycle=cycle, limit=limit)

@@ -386,7 +386,8 @@ def _check_history(
         second_start = min(e.window_start for e in history if e.type is _SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
         issues.append(Issue("R-SUB-04", N_("contract {contract}: STUDIES and SECOND_CHANCE are both recorded; a studies "
-                            "subsidy is never followed by (nor, C-08, preceded by) a second chance"), ("subsidy_history",), contract=cid))
+                            "subsidy is never followed by (nor, C-08, preceded by) a second chance"), ("subsidy_history",),
+                            contract=cid))
     first = next((e for e in history if e.type is _FIRST), None)
     for e in history:
         if e.type in (_PROLONGATION, _SECOND_CHANCE):
@@ -401,7 +402,8 @@ def _check_history(
             elif e.type is _PROLONGATION and month_index(e.window_start) < \
                     month_index(first.window_start) + settings.subsidy_max_months:
                 issues.append(Issue(rid, N_("contract {contract}: the PROLONGATION starts before the FIRST window "
-                                    "(opened {window_start}) has elapsed"), ("subsidy_history",), contract=cid, window_start=first.window_start))
+                                    "(opened {window_start}) has elapsed"), ("subsidy_history",),
+                                    contract=cid, window_start=first.window_start))
     return first
 
 
@@ -449,7 +451,8 @@ def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue 
             return Issue("R-SUB-10", N_("contract {contract}: DIS ({kind}) in the "
                          "{second_chance_gap_months} months before the RI of "
                          "{back}; a SECOND_CHANCE needs 12 months without DIS"),
-                         ("beneficiary.dis_history",), contract=contract.contract_id, kind=p.kind.value, second_chance_gap_months=settings.second_chance_gap_months, back=back)
+                         ("beneficiary.dis_history",),
+                         contract=contract.contract_id, kind=p.kind.value, second_chance_gap_months=settings.second_chance_gap_months, back=back)
     return None
 
 
@@ -482,7 +485,8 @@ def _windows(
     # Person-level limits over the history (R-SUB-04, C-08).
     if len(kinds) > settings.lifetime_subsidies_max:
         issues.append(Issue("R-SUB-04", N_("contract {contract}: the person has {count} different subsidies "
-                            "recorded; at most {lifetime_subsidies_max} in a lifetime"), ("subsidy_history",), contract=cid, count=len(kinds), lifetime_subsidies_max=settings.lifetime_subsidies_max))
+                            "recorded; at most {lifetime_subsidies_max} in a lifetime"), ("subsidy_history",),
+                            contract=cid, count=len(kinds), lifetime_subsidies_max=settings.lifetime_subsidies_max))
     if history:
         first = _check_history(cid, settings, issues, history, kinds)
         segments = [_window(e, settings, contract, end) for e in history]
@@ -522,11 +526,13 @@ def _windows(
                 new = _Segment(new.type, new.start, new.end, f"no RI on {checked_on.isoformat()}, the date the "
                                "window would open", None)
                 issues.append(Issue(rid, N_("contract {contract}: the person had no RI on {checked_on}; the "
-                                    "{type} subsidy cannot start in that month"), ("decision.ri_start_date",), contract=cid, checked_on=checked_on, type=new.type.value))
+                                    "{type} subsidy cannot start in that month"), ("decision.ri_start_date",),
+                                    contract=cid, checked_on=checked_on, type=new.type.value))
             if new.type not in kinds and len(kinds) + 1 > settings.lifetime_subsidies_max and new.blocked is None:
                 new = _Segment(new.type, new.start, new.end, "lifetime limit of subsidies reached (R-SUB-04)", None)
                 issues.append(Issue("R-SUB-04", N_("contract {contract}: a {type} subsidy would be the person's "
-                                    "{count}th; at most {lifetime_subsidies_max}"), ("subsidy_history",), contract=cid, type=new.type.value, count=len(kinds) + 1, lifetime_subsidies_max=settings.lifetime_subsidies_max))
+                                    "{count}th; at most {lifetime_subsidies_max}"), ("subsidy_history",),
+                                    contract=cid, type=new.type.value, count=len(kinds) + 1, lifetime_subsidies_max=settings.lifetime_subsidies_max))
             segments.append(new)
     elif studies_ok and not any(s.type is _STUDIES for s in segments):
         # A studies PIIS concluded during a running FIRST/PROLONGATION window: STUDIES may follow it

@@ -214,7 +214,8 @@ def transfer_issues(
     if outlook.studies_exception:
         if term is not None and term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
             yield Issue("R-TRF-02", N_("contract {contract}: ended for a change of residence, but an under-25 studies "
-                        "PIIS continues at the same CPAS during uninterrupted studies"), ("termination.reason",), contract=cid)
+                        "PIIS continues at the same CPAS during uninterrupted studies"), ("termination.reason",),
+                        contract=cid)
         if contract.transfer is not None and _carried_out(contract):
             yield Issue("R-TRF-02", N_("contract {contract}: transferred, but the same CPAS stays competent for an "
                         "under-25 studies PIIS during uninterrupted studies"), ("transfer",), contract=cid)
@@ -227,7 +228,8 @@ def transfer_issues(
                         ("termination",), contract=cid, moved=moved)
     elif term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE and term.ended_on != moved:
         yield Issue("R-TRF-01", N_("contract {contract}: ended on {ended_on}, but it ends by law on the "
-                    "day of the change of residence, {moved}"), ("termination.ended_on",), contract=cid, ended_on=term.ended_on, moved=moved)
+                    "day of the change of residence, {moved}"), ("termination.ended_on",),
+                    contract=cid, ended_on=term.ended_on, moved=moved)
     elif term.ended_on > moved:
         yield Issue("R-TRF-01", N_("contract {contract}: recorded as running until {ended_on}, after "
                     "the change of residence on {moved} that ended it by law"),
@@ -238,7 +240,8 @@ def transfer_issues(
     assert t is not None
     # R-TRF-03 / R-TRF-04 / R-TRF-05: only legal hand-overs.
     if t.requested_by is not RequestedBy.PERSON:
-        yield Issue("R-TRF-03", N_("contract {contract}: handed over without the person's request"), ("transfer.requested_by",), contract=cid)
+        yield Issue("R-TRF-03", N_("contract {contract}: handed over without the person's request"), ("transfer.requested_by",),
+                    contract=cid)
     if t.agreement_old_cpas is not True or t.agreement_new_cpas is not True:
         yield Issue("R-TRF-03", N_("contract {contract}: handed over without the recorded agreement of both CPAS"),
                     ("transfer.agreement_old_cpas", "transfer.agreement_new_cpas"), contract=cid)
