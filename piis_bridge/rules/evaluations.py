@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
-from piis_bridge.rules.calendar import add_months, iso
+from piis_bridge.rules.calendar import add_months
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
