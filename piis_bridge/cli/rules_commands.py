@@ -137,7 +137,7 @@ def register(cli: CommandRegistry) -> None:
             body = {"format": CHECK_FORMAT, "version": CHECK_VERSION, "reference_date": day.isoformat(),
                     "summary": summary, "problems": [p.as_dict() for p in problems],
                     "language": t.language,
-                    "reports": [localize_report_json(r.to_json_dict(), registry, t) for r in reports]}
+                    "reports": [localize_report_json(r.to_json_dict(), registry, t, report=r) for r in reports]}
             sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
         else:
             _print_human(reports, problems, summary, day, show_info, Level, registry, t, inspection)
@@ -233,10 +233,7 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
                         t.gettext("Citation")):
                 table.add_column(col, overflow="fold")
             for f in shown:
-                text, detail = finding_text(f, registry, t)
-                if detail:
-                    detail = escape(t.gettext("Detail (English): {detail}", detail=detail))
-                    text = f"{escape(text)}\n[dim]{detail}[/dim]"
+                text = escape(finding_text(f, registry, t)[0])
                 table.add_row(f"[{style[f.level.value]}]{level_text(f.level.value, t)}[/]", f.rule_id, text,
                               ", ".join(f.fields), f.citation)
             console.print(table)

@@ -506,7 +506,7 @@ def version_report_partial(request: Request) -> Response:
 
     rt, _ = st.pipeline()
     try:
-        report = version_report(rt, found[0], found[2], date.today())
+        report = version_report(rt, found[0], found[2], date.today(), language=who.language)
     except Exception as exc:  # noqa: BLE001 - a plugin failing on one record must not break the page
         from piis_bridge.console.rules_report import VersionReport
         from piis_bridge.logging import redact

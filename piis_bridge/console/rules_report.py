@@ -28,7 +28,11 @@ class VersionReport:
     dates: list[dict[str, Any]]
 
 
-def version_report(rt: Any, cpas_id: str, payload: str, on: date) -> VersionReport:
+def version_report(rt: Any, cpas_id: str, payload: str, on: date, language: str = "en") -> VersionReport:
+    """The report of one stored version; the findings' messages in *language* (the console user's)."""
+    from piis_bridge.i18n import translator
+    from piis_bridge.i18n.findings import render
+
     record = SourceRecord.model_validate_json(payload)
     outcome = rt.host.case_map_record(cpas_id, record, run_id="console")
     if not getattr(outcome, "ok", False) or outcome.contract is None:
@@ -38,17 +42,9 @@ def version_report(rt: Any, cpas_id: str, payload: str, on: date) -> VersionRepo
         )
     settings, registry = rt.rules(cpas_id)
     report = evaluate(outcome.contract, on=on, settings=settings, registry=registry)
-    findings = [
-        {
-            "rule_id": f.rule_id,
-            "level": str(getattr(f.level, "value", f.level)),
-            "message": redact(f.message),
-            "citation": f.citation,
-        }
-        for f in report.findings
-    ]
-    dates = [
-        {"rule_id": d.rule_id, "label": d.label, "date": d.date, "status": d.status.value}
-        for d in report.dates
-    ]
+    t = translator(language)
+    findings = [{"rule_id": f.rule_id, "level": str(getattr(f.level, "value", f.level)), "message": redact(render(f, t)),
+                 "citation": f.citation} for f in report.findings]
+    dates = [{"rule_id": d.rule_id, "label": d.label, "date": d.date, "status": d.status.value}
+             for d in report.dates]
     return VersionReport(True, [], findings, dates)

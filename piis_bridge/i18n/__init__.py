@@ -42,6 +42,9 @@ __all__ = [
     "N_",
     "NP_",
     "placeholders",
+    "Msg",
+    "Join",
+    "Evidence",
 ]
 
 LANGUAGES: tuple[str, ...] = ("fr", "nl", "de", "en")
@@ -74,6 +77,72 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention
 def NP_(singular: str, plural: str) -> tuple[str, str]:  # noqa: N802 - the gettext convention
     """Mark a singular/plural pair for extraction; ``Translator.ngettext`` picks the form."""
     return singular, plural
+
+
+class Msg:
+    """A message inside a message: a template (the catalogue's msgid) and its named values.
+
+    Why: a rule's finding sometimes names something with words of its own ("missing {what}.", what =
+    "the objective that commitment {commitment} serves").  As a placeholder value it writes itself in
+    English (``format``, so the finding's English ``message`` is what it always was), and
+    :func:`piis_bridge.i18n.findings.render` writes it in the reader's language.  Extracted like
+    ``N_`` (keyword ``Msg`` in ``piis_bridge.i18n.catalog.KEYWORDS``).
+    """
+
+    __slots__ = ("id", "params")
+
+    def __init__(self, message: str, /, **params: Any) -> None:
+        self.id = message
+        self.params = tuple(params.items())
+
+    def __str__(self) -> str:
+        return self.id.format_map(dict(self.params)) if self.params else self.id
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.id!r}, {dict(self.params)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Msg) and other.id == self.id and other.params == self.params
+
+    def __hash__(self) -> int:
+        return hash((self.id, self.params))
+
+
+class Join:
+    """A list of words inside a message ("the beneficiary, the CPAS"), each item a text marked ``N_``,
+    a :class:`Msg` or a value; *sep* is written between them (a separator with words, such as
+    ``N_(" and ")``, is translated too).  In English it writes itself as ``sep.join(items)``."""
+
+    __slots__ = ("sep", "items")
+
+    def __init__(self, sep: str, items: Any) -> None:
+        self.sep = sep
+        self.items = tuple(items)
+
+    def __str__(self) -> str:
+        return self.sep.join(map(str, self.items))
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __repr__(self) -> str:
+        return f"Join({self.sep!r}, {list(self.items)!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Join) and other.sep == self.sep and other.items == self.items
+
+    def __hash__(self) -> int:
+        return hash((self.sep, self.items))
+
+
+class Evidence(str):
+    """An inspection checklist evidence text used inside a message: it carries values of its own, so it
+    is translated by its shape (:func:`piis_bridge.i18n.evidence.translate_evidence`), not by msgid."""
+
+    __slots__ = ()
 
 
 def placeholders(text: str) -> frozenset[str]:

@@ -37,9 +37,10 @@ SOURCES: tuple[str, ...] = (
     "piis_bridge/i18n/*.py",
     "piis_bridge/cli/rules_commands.py",
     "piis_bridge/cli/rules_more_commands.py",
+    "piis_bridge/rules/*.py",
 )
 """Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""
-KEYWORDS: dict[str, Any] = {"gettext": None, "N_": None, "ngettext": (1, 2), "NP_": (1, 2),
+KEYWORDS: dict[str, Any] = {"gettext": None, "N_": None, "Msg": None, "ngettext": (1, 2), "NP_": (1, 2),
                             "pgettext": ((1, "c"), 2)}
 _FIXED = datetime(2026, 1, 1, tzinfo=timezone.utc)  # no changing dates in the files: diffs show only texts
 

@@ -84,37 +84,44 @@ def checklist_status_text(status: str, t: Translator) -> str:
 
 
 def finding_text(finding: Any, registry: Any, t: Translator) -> tuple[str, str]:
-    """(what a person reads first, the English detail) of one finding.
+    """(the finding's message in the language, "") of one finding.
 
-    In English the message is the text itself and the detail is empty.  Otherwise the first part is
-    the translated rule title (plus its meaning, if any) and the detail is the check's English message.
+    The message is the rule's template written in the language (:func:`piis_bridge.i18n.findings.render`).
+    The second part (an English detail, when messages were English only) is kept empty for callers
+    that still show it; a finding without a template (a plugin rule's plain text) is shown as written.
     """
-    if t.language == "en":
-        return finding.message, ""
-    rule = registry.get(finding.rule_id) if finding.rule_id in registry else None
-    if rule is None:  # a plugin rule outside the registry given: nothing to translate by
-        return finding.message, ""
-    head = rule_title(rule, t)
-    meaning = rule_meaning(rule, t)
-    if meaning:
-        head = f"{head}. {meaning}"
-    return head, finding.message
+    from piis_bridge.i18n.findings import render
+
+    return render(finding, t), ""
 
 
-def localize_report_json(body: dict[str, Any], registry: Any, t: Translator) -> dict[str, Any]:
+def localize_report_json(body: dict[str, Any], registry: Any, t: Translator, report: Any = None) -> dict[str, Any]:
     """*body* (``Report.to_json_dict()``) with the texts a person reads added in the language.
 
-    Added, never replaced: ``language``; per finding ``title`` (translated rule title) and
-    ``message_language`` ("en": the detail is English); in French, Dutch and German (in English the
-    existing fields are the texts) per date ``label_text``; per inspection
-    item ``question_text``, ``status_text``, ``evidence_found_text`` and ``evidence_missing_text``.
-    Everything else (ids, codes, ISO dates, the English texts) is unchanged.
+    Added, never replaced: ``language``; per finding ``title`` (translated rule title), and, given the
+    *report* the body was dumped from, ``message_id`` (the English template), ``params`` (its values:
+    ISO dates, ids, codes) and ``message_text`` (the message in the language), with
+    ``message_language``; in French, Dutch and German (in English the existing fields are the texts)
+    per date ``label_text``; per inspection item ``question_text``, ``status_text``,
+    ``evidence_found_text`` and ``evidence_missing_text``.  Everything else (ids, codes, ISO dates, the
+    English ``message`` and ``label``) is unchanged.
     """
+    from piis_bridge.i18n.findings import params_json, render
+
     body["language"] = t.language
-    for f in body.get("findings", ()):
+    findings = list(getattr(report, "findings", ()) or ())
+    for i, f in enumerate(body.get("findings", ())):
         rid = f.get("rule_id")
         f["title"] = rule_title(registry.get(rid), t) if rid in registry else None
-        f["message_language"] = "en"
+        source = findings[i] if i < len(findings) else None
+        if source is not None and source.message_id:
+            f["message_id"] = source.message_id
+            f["params"] = params_json(source.params)
+            f["message_text"] = render(source, t)
+            f["message_language"] = t.language
+        else:
+            f["message_text"] = f.get("message")
+            f["message_language"] = "en"
     if t.language == "en":  # the English fields are the texts: nothing to add
         return body
     for d in body.get("dates", ()):

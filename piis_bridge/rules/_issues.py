@@ -9,7 +9,7 @@ sanction and transfer ids only, never a NISS).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from types import FunctionType
 from typing import Any
@@ -29,14 +29,21 @@ _set = object.__setattr__
 # agenda create these records for every contract (same fields, defaults, equality, hash and repr).
 @dataclass(frozen=True, init=False)
 class Issue:
-    """One breach of one rule: which rule, in plain language, and the model fields involved."""
+    """One breach of one rule: which rule, in plain language, and the model fields involved.
+
+    ``message`` is the English text; ``message_id`` the template (marked ``N_``) and ``params`` its
+    named values, so the finding can be written in the reader's language (docs/i18n.md)."""
 
     rule_id: str
     message: str
     fields: tuple[str, ...] = ()
+    message_id: str = field(default="", compare=False)
+    params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
-    def __init__(self, rule_id: str, message: str, fields: tuple[str, ...] = ()) -> None:
-        _set(self, "__dict__", {"rule_id": rule_id, "message": message, "fields": fields})
+    def __init__(self, rule_id: str, message: str, fields: tuple[str, ...] = (), **params: Any) -> None:
+        _set(self, "__dict__", {"rule_id": rule_id, "message": message.format_map(params) if params else message,
+                                "fields": fields, "message_id": message,
+                                "params": tuple(params.items()) if params else ()})
 
 
 @dataclass(frozen=True, init=False)
@@ -72,7 +79,7 @@ def flag_issues(ctx: Any, issues: Iterable[Issue]) -> None:
     rule_id = ctx.rule.id
     for issue in issues:
         if issue.rule_id == rule_id:
-            ctx.flag(issue.message, *issue.fields)
+            ctx.flag(issue.message_id, *issue.fields, **dict(issue.params))
 
 
 def record_dues(ctx: Any, dues: Iterable[Due]) -> None:
@@ -110,7 +117,7 @@ def record_own(ctx: Any, grouped: dict[str, tuple[list[Issue], list[Due]]]) -> N
     if mine is None:
         return
     for issue in mine[0]:
-        ctx.flag(issue.message, *issue.fields)
+        ctx.flag(issue.message_id, *issue.fields, **dict(issue.params))
     for due in mine[1]:
         if due.deadline:
             ctx.deadline(due.label, due.day, due.done, *due.fields)

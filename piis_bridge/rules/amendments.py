@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import PartyRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -29,15 +30,16 @@ def _amd_01(ctx: RuleContext) -> None:
                   for a in v.agreements if a.agreed_date <= v.effective_date}
         absent = []
         if (PartyRole.BENEFICIARY, None) not in agreed:
-            absent.append("the beneficiary")
+            absent.append(N_("the beneficiary"))
         if (PartyRole.CPAS, None) not in agreed:
-            absent.append("the CPAS")
-        absent += [f"third party {t.party_id}" for t in c.third_parties
+            absent.append(N_("the CPAS"))
+        absent += [Msg("third party {party}", party=t.party_id) for t in c.third_parties
                    if (PartyRole.THIRD_PARTY, t.party_id) not in agreed]
         if absent:
-            ctx.flag(f"Contract {ctx.cid}: version {v.version_no} ({v.kind.value.lower()}) of "
-                     f"{v.effective_date.isoformat()} lacks the agreement of {', '.join(absent)} (on or before its "
-                     "effective date).", f"versions[{i}].agreements")
+            ctx.flag(N_("Contract {contract}: version {version_no} ({lower}) of "
+                     "{effective_date} lacks the agreement of {absent} (on or before its "
+                     "effective date)."), f"versions[{i}].agreements",
+                     contract=ctx.cid, version_no=v.version_no, lower=v.kind.value.lower(), effective_date=v.effective_date, absent=Join(", ", absent))
 
 
 @rule("R-AMD-02", title="Information before every modification", severity=Severity.LEGAL,
@@ -52,8 +54,9 @@ def _amd_02(ctx: RuleContext) -> None:
         if v.pre_signature_information_date is not None:
             dates.append(v.pre_signature_information_date)
         if not any(day <= v.effective_date for day in dates):
-            ctx.flag(f"Contract {ctx.cid}: no record that the person was informed before version {v.version_no} "
-                     f"took effect on {v.effective_date.isoformat()}.", f"versions[{i}].pre_signature_information_date")
+            ctx.flag(N_("Contract {contract}: no record that the person was informed before version {version_no} "
+                     "took effect on {effective_date}."), f"versions[{i}].pre_signature_information_date",
+                     contract=ctx.cid, version_no=v.version_no, effective_date=v.effective_date)
 
 
 document("R-AMD-03", title="Adjustments recorded as annexes, not a new PIIS", severity=Severity.ADVISORY,

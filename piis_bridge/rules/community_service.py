@@ -3,6 +3,7 @@ never a paid job or a hiring test."""
 
 from __future__ import annotations
 
+from piis_bridge.i18n import Join, N_
 from piis_bridge.model import FormTag, PIISContract, VolunteerAllowanceRegime
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
@@ -38,8 +39,9 @@ def _cs_02(ctx: RuleContext) -> None:
     if ended is None or ended > ctx.on:
         return
     if not any(v.version_no > 1 and v.effective_date >= ended for v in ctx.contract.versions):
-        ctx.flag(f"Contract {ctx.cid}: the person stopped the community service on {ended.isoformat()} and the "
-                 "PIIS has not been revised.", "community_service.ended_by_person_date", "versions")
+        ctx.flag(N_("Contract {contract}: the person stopped the community service on {ended} and the "
+                 "PIIS has not been revised."), "community_service.ended_by_person_date", "versions",
+                 contract=ctx.cid, ended=ended)
 
 
 document("R-CS-03", title="Refusing community service is not unwillingness to work", severity=Severity.LEGAL,
@@ -63,15 +65,15 @@ def _cs_06(ctx: RuleContext) -> None:
     the host and the exact allowance with its effect on the RI).  Each missing element is named."""
     cs = ctx.contract.community_service
     if cs is None:
-        missing(ctx, "the community-service block (the contract is tagged COMMUNITY_SERVICE)", "community_service")
+        missing(ctx, N_("the community-service block (the contract is tagged COMMUNITY_SERVICE)"), "community_service")
         return
     if not (cs.schedule or "").strip():
-        missing(ctx, "the community-service schedule", "community_service.schedule")
+        missing(ctx, N_("the community-service schedule"), "community_service.schedule")
     if cs.start_date is None or cs.end_date is None:
-        missing(ctx, "the community-service duration (start and end)", "community_service.start_date",
+        missing(ctx, N_("the community-service duration (start and end)"), "community_service.start_date",
                 "community_service.end_date")
     if cs.insurance_verified and not (cs.insurance_policy_ref or cs.insurance_verified_date):
-        missing(ctx, "the record of the CPAS's insurance check (policy or date)",
+        missing(ctx, N_("the record of the CPAS's insurance check (policy or date)"),
                 "community_service.insurance_policy_ref", "community_service.insurance_verified_date")
 
 
@@ -85,9 +87,9 @@ def _cs_07(ctx: RuleContext) -> None:
     if cs.insurance_verified:
         return
     started = cs.start_date is not None and cs.start_date <= ctx.on
-    state = "is being performed" if started else "cannot start"
-    ctx.flag(f"Contract {ctx.cid}: the community service {state} without verified insurance.",
-             "community_service.insurance_verified")
+    state = N_("is being performed") if started else N_("cannot start")
+    ctx.flag(N_("Contract {contract}: the community service {state} without verified insurance."),
+             "community_service.insurance_verified", contract=ctx.cid, state=state)
 
 
 @rule("R-CS-08", title="Host: a non-profit organisation that uses volunteers", severity=Severity.LEGAL,
@@ -97,11 +99,11 @@ def _cs_08(ctx: RuleContext) -> None:
     public administration...) that uses volunteers; otherwise the service is invalid."""
     host = ctx.contract.community_service.host  # type: ignore[union-attr]
     if not host.non_profit:
-        ctx.flag(f"Contract {ctx.cid}: the community-service host is not a non-profit organisation.",
-                 "community_service.host.non_profit")
+        ctx.flag(N_("Contract {contract}: the community-service host is not a non-profit organisation."),
+                 "community_service.host.non_profit", contract=ctx.cid)
     if not host.uses_volunteers:
-        ctx.flag(f"Contract {ctx.cid}: the community-service host does not use volunteers.",
-                 "community_service.host.uses_volunteers")
+        ctx.flag(N_("Contract {contract}: the community-service host does not use volunteers."),
+                 "community_service.host.uses_volunteers", contract=ctx.cid)
 
 
 @rule("R-CS-09", title="Only volunteer allowances, effect on the RI explained", severity=Severity.LEGAL,
@@ -118,16 +120,16 @@ def _cs_09(ctx: RuleContext) -> None:
     assert cs is not None
     amount = cs.volunteer_allowance_cents or 0
     if amount > 0 and not cs.effect_on_ri_explained:
-        ctx.flag(f"Contract {ctx.cid}: a volunteer allowance is paid but its effect on the RI and on tax is not "
-                 "explained.", "community_service.effect_on_ri_explained")
+        ctx.flag(N_("Contract {contract}: a volunteer allowance is paid but its effect on the RI and on tax is not "
+                 "explained."), "community_service.effect_on_ri_explained", contract=ctx.cid)
     if amount > 0 and cs.effect_on_tax_explained is False:
-        ctx.flag(f"Contract {ctx.cid}: a volunteer allowance is paid but its effect on tax is not explained.",
-                 "community_service.effect_on_tax_explained")
+        ctx.flag(N_("Contract {contract}: a volunteer allowance is paid but its effect on tax is not explained."),
+                 "community_service.effect_on_tax_explained", contract=ctx.cid)
     ceiling = ctx.settings.volunteer_allowance_max_cents
     if (ceiling is not None and amount > ceiling
             and cs.allowance_regime is not VolunteerAllowanceRegime.ACTUAL_COSTS):
-        ctx.flag(f"Contract {ctx.cid}: the volunteer allowance exceeds the legal ceiling.",
-                 "community_service.volunteer_allowance_cents")
+        ctx.flag(N_("Contract {contract}: the volunteer allowance exceeds the legal ceiling."),
+                 "community_service.volunteer_allowance_cents", contract=ctx.cid)
 
 
 @rule("R-CS-10", title="Not part of a paid job", severity=Severity.LEGAL, citation="[002 L323; 000 L131]",
@@ -136,8 +138,8 @@ def _cs_10(ctx: RuleContext) -> None:
     """The tasks must not belong to a paid job (statutory, employment contract or employment measure).
     The contract records that this was checked; otherwise it is flagged."""
     if not ctx.contract.community_service.not_regular_paid_task_confirmed:  # type: ignore[union-attr]
-        ctx.flag(f"Contract {ctx.cid}: not confirmed that the community-service tasks are not part of a paid job.",
-                 "community_service.not_regular_paid_task_confirmed")
+        ctx.flag(N_("Contract {contract}: not confirmed that the community-service tasks are not part of a paid job."),
+                 "community_service.not_regular_paid_task_confirmed", contract=ctx.cid)
 
 
 @rule("R-CS-11", title="Never a trial period or a test before hiring", severity=Severity.LEGAL,
@@ -146,8 +148,8 @@ def _cs_11(ctx: RuleContext) -> None:
     """Community service used as a trial period or a test before hiring is invalid; the contract
     records that it is not."""
     if not ctx.contract.community_service.not_trial_or_employment_test:  # type: ignore[union-attr]
-        ctx.flag(f"Contract {ctx.cid}: not confirmed that the community service is not a trial period or hiring "
-                 "test.", "community_service.not_trial_or_employment_test")
+        ctx.flag(N_("Contract {contract}: not confirmed that the community service is not a trial period or hiring "
+                 "test."), "community_service.not_trial_or_employment_test", contract=ctx.cid)
 
 
 @rule("R-CS-12", title="Agreed by the person and the CPAS", severity=Severity.LEGAL,
@@ -158,7 +160,8 @@ def _cs_12(ctx: RuleContext) -> None:
     was refused is judged by R-OBL-13 (``decision.unwilling_to_work``)."""
     cs = ctx.contract.community_service
     assert cs is not None
-    absent = [who for who, ok in (("the person", cs.agreed_by_person), ("the CPAS", cs.agreed_by_cpas)) if not ok]
+    absent = [who for who, ok in ((N_("the person"), cs.agreed_by_person), (N_("the CPAS"), cs.agreed_by_cpas)) if not ok]
     if absent:
-        ctx.flag(f"Contract {ctx.cid}: community service without the agreement of {' and '.join(absent)}.",
-                 "community_service.agreed_by_person", "community_service.agreed_by_cpas")
+        ctx.flag(N_("Contract {contract}: community service without the agreement of {absent}."),
+                 "community_service.agreed_by_person", "community_service.agreed_by_cpas",
+                 contract=ctx.cid, absent=Join(N_(" and "), absent))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import CostCategory, InformationTopic, PartyRole, WorkerRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -31,12 +32,13 @@ _INFO_LEVEL = Level.INFO
 _IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 
 
-def missing(ctx: RuleContext, what: str, *fields: str, person: str | None = None) -> None:
+def missing(ctx: RuleContext, what: str | Msg, *fields: str, person: str | None = None) -> None:
     """Report a missing element: an error once the contract is signed, a to-do before."""
     if ctx.signed_date is not None:
-        ctx.flag(f"Contract {ctx.cid}: missing {what}.", *fields, person=person)
+        ctx.flag(N_("Contract {contract}: missing {what}."), *fields, person=person, contract=ctx.cid, what=what)
     else:
-        ctx.warning(f"Contract {ctx.cid}: missing {what} (to complete before signature).", *fields, person=person)
+        ctx.warning(N_("Contract {contract}: missing {what} (to complete before signature)."), *fields, person=person,
+                    contract=ctx.cid, what=what)
 
 
 def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
@@ -57,24 +59,25 @@ def _cnt_01(ctx: RuleContext) -> None:
     c = ctx.contract
     na = c.needs_assessment
     if na is None:
-        missing(ctx, "the needs assessment ('bilan social')", "needs_assessment")
+        missing(ctx, N_("the needs assessment ('bilan social')"), "needs_assessment")
     elif ctx.signed_date is not None and na.assessed_on > ctx.signed_date:
-        ctx.flag(f"Contract {ctx.cid}: the needs assessment of {na.assessed_on.isoformat()} is after the signature "
-                 f"of {ctx.signed_date.isoformat()}.", "needs_assessment.assessed_on")
+        ctx.flag(N_("Contract {contract}: the needs assessment of {assessed_on} is after the signature "
+                 "of {signed_date}."), "needs_assessment.assessed_on",
+                 contract=ctx.cid, assessed_on=na.assessed_on, signed_date=ctx.signed_date)
 
 
 @rule("R-CNT-02", title="At least one objective", severity=Severity.LEGAL, citation="[002 L189]")
 def _cnt_02(ctx: RuleContext) -> None:
     """The contract states at least one objective."""
     if not ctx.contract.objectives:
-        missing(ctx, "objectives (at least 1)", "objectives")
+        missing(ctx, N_("objectives (at least 1)"), "objectives")
 
 
 @rule("R-CNT-03", title="At least one action domain", severity=Severity.LEGAL, citation="[002 L189]")
 def _cnt_03(ctx: RuleContext) -> None:
     """The contract states at least one action domain (work, housing, health...)."""
     if not ctx.contract.action_domains:
-        missing(ctx, "action domains (at least 1)", "action_domains")
+        missing(ctx, N_("action domains (at least 1)"), "action_domains")
 
 
 @rule("R-CNT-04", title="Each party's commitments, distinct and linked to the objectives", severity=Severity.LEGAL,
@@ -91,12 +94,12 @@ def _cnt_04(ctx: RuleContext) -> None:
         elif x.party is _CPAS:
             cpas = True
     if not beneficiary:
-        missing(ctx, "the beneficiary's commitments", "commitments")
+        missing(ctx, N_("the beneficiary's commitments"), "commitments")
     if not cpas:
-        missing(ctx, "the CPAS's commitments (at least 1)", "commitments")
+        missing(ctx, N_("the CPAS's commitments (at least 1)"), "commitments")
     for i, x in enumerate(c.commitments):
         if not x.objective_ids:
-            missing(ctx, f"the objective that commitment {x.commitment_id} serves", f"commitments[{i}].objective_ids")
+            missing(ctx, Msg("the objective that commitment {commitment_id} serves", commitment_id=x.commitment_id), f"commitments[{i}].objective_ids")
 
 
 document("R-CNT-05", title="Start and end date; a studies PIIS covers the whole programme", severity=Severity.LEGAL,
@@ -114,7 +117,7 @@ def _cnt_06(ctx: RuleContext) -> None:
     p = ctx.contract.encouragement_premium
     assert p is not None
     if p.amount_cents <= 0:
-        missing(ctx, "the amount of the encouragement premium", "encouragement_premium.amount_cents")
+        missing(ctx, N_("the amount of the encouragement premium"), "encouragement_premium.amount_cents")
 
 
 @rule("R-CNT-07", title="Training / work experience: costs covered by the CPAS unless a third party pays",
@@ -134,13 +137,14 @@ def _cnt_07(ctx: RuleContext) -> None:
     have = {x.category for x in c.cost_coverages}
     absent = [name for cat, name in _REQUIRED_COST_NAMES if cat not in have]
     if absent:
-        missing(ctx, "cost coverage for " + ", ".join(absent), "cost_coverages")
+        missing(ctx, Msg("cost coverage for {costs}", costs=", ".join(absent)), "cost_coverages")
     for i, x in enumerate(c.cost_coverages):
         if x.payer is _THIRD_PARTY and not x.third_party_id:
-            missing(ctx, f"the third party paying the {x.category.value} costs", f"cost_coverages[{i}].third_party_id")
+            missing(ctx, Msg("the third party paying the {category} costs", category=x.category.value), f"cost_coverages[{i}].third_party_id")
         elif x.payer is _BENEFICIARY:
-            ctx.flag(f"Contract {ctx.cid}: the {x.category.value} costs are put on the beneficiary; they are owed by "
-                     "the CPAS unless a third party pays.", f"cost_coverages[{i}].payer")
+            ctx.flag(N_("Contract {contract}: the {category} costs are put on the beneficiary; they are owed by "
+                     "the CPAS unless a third party pays."), f"cost_coverages[{i}].payer",
+                     contract=ctx.cid, category=x.category.value)
 
 
 @rule("R-CNT-08", title="Declining the person's choice of means is justified", severity=Severity.LEGAL_ADVISORY,
@@ -156,11 +160,12 @@ def _cnt_08(ctx: RuleContext) -> None:
     choice = c.means_choice
     assert choice is not None
     if choice.decline_ground is None:
-        missing(ctx, "the ground for declining the person's choice of means (costs not comparable or choice not "
-                     "possible)", "means_choice.decline_ground")
+        missing(ctx, N_("the ground for declining the person's choice of means (costs not comparable or choice not "
+                     "possible)"), "means_choice.decline_ground")
     elif not ((choice.justification or "").strip() or (c.means_choice_note or "").strip()):
-        ctx.warning(f"Contract {ctx.cid}: the person's choice of means was declined "
-                    f"({choice.decline_ground.value}) without an explanation.", "means_choice.justification")
+        ctx.warning(N_("Contract {contract}: the person's choice of means was declined "
+                    "({decline_ground}) without an explanation."), "means_choice.justification",
+                    contract=ctx.cid, decline_ground=choice.decline_ground.value)
 
 
 document("R-CNT-09", title="The CPAS puts the conditions for the PIIS in place", severity=Severity.LEGAL_ADVISORY,
@@ -180,16 +185,16 @@ def _cnt_10(ctx: RuleContext) -> None:
     signed_by = {s.third_party_id for s in c.signatures if s.party is PartyRole.THIRD_PARTY and s.for_version == 1}
     for i, t in enumerate(c.third_parties):
         if t.requested_by is None:
-            missing(ctx, f"who asked for third party {t.party_id} to join", f"third_parties[{i}].requested_by")
+            missing(ctx, Msg("who asked for third party {party_id} to join", party_id=t.party_id), f"third_parties[{i}].requested_by")
         if not (t.execution_role or "").strip():
-            missing(ctx, f"the role of third party {t.party_id} in carrying out the contract",
+            missing(ctx, Msg("the role of third party {party_id} in carrying out the contract", party_id=t.party_id),
                     f"third_parties[{i}].execution_role")
         if not (t.evaluation_role or "").strip():
-            ctx.warning(f"Contract {ctx.cid}: the role of third party {t.party_id} in the evaluation is not stated.",
-                        f"third_parties[{i}].evaluation_role")
+            ctx.warning(N_("Contract {contract}: the role of third party {party_id} in the evaluation is not stated."),
+                        f"third_parties[{i}].evaluation_role", contract=ctx.cid, party_id=t.party_id)
         if ctx.signed_date is not None and t.party_id not in signed_by:
-            ctx.flag(f"Contract {ctx.cid}: third party {t.party_id} has not signed.", "signatures",
-                     f"third_parties[{i}]")
+            ctx.flag(N_("Contract {contract}: third party {party_id} has not signed."), "signatures",
+                     f"third_parties[{i}]", contract=ctx.cid, party_id=t.party_id)
 
 
 @rule("R-CNT-11", title="Social worker in charge and at least one substitute", severity=Severity.LEGAL,
@@ -199,9 +204,9 @@ def _cnt_11(ctx: RuleContext) -> None:
     during a temporary absence."""
     roles = {w.role for w in ctx.contract.social_workers}
     if _IN_CHARGE not in roles:
-        missing(ctx, "the social worker in charge", "social_workers")
+        missing(ctx, N_("the social worker in charge"), "social_workers")
     if _SUBSTITUTE not in roles:
-        missing(ctx, "a substitute social worker", "social_workers")
+        missing(ctx, N_("a substitute social worker"), "social_workers")
 
 
 @rule("R-CNT-12", title="Permanent change of social worker notified in writing", severity=Severity.LEGAL,
@@ -221,15 +226,17 @@ def _cnt_12(ctx: RuleContext) -> None:
             current = True
             continue
         if gone < end and gone < on and w.permanent_change_notified_date is None:
-            ctx.flag(f"Contract {ctx.cid}: the social worker in charge ({w.worker_id}) left the file on "
-                     f"{gone.isoformat()} and the person was not informed in writing of the replacement.",
-                     f"social_workers[{i}].permanent_change_notified_date")
+            ctx.flag(N_("Contract {contract}: the social worker in charge ({worker_id}) left the file on "
+                     "{gone} and the person was not informed in writing of the replacement."),
+                     f"social_workers[{i}].permanent_change_notified_date",
+                     contract=ctx.cid, worker_id=w.worker_id, gone=gone)
         if gone < limit:
             left = True
         else:
             current = True
     if left and not current:
-        ctx.flag(f"Contract {ctx.cid}: no social worker in charge after the previous one left.", "social_workers")
+        ctx.flag(N_("Contract {contract}: no social worker in charge after the previous one left."), "social_workers",
+                 contract=ctx.cid)
 
 
 @rule("R-CNT-13", title="Evaluation arrangements in the contract", severity=Severity.LEGAL,
@@ -237,11 +244,13 @@ def _cnt_12(ctx: RuleContext) -> None:
 def _cnt_13(ctx: RuleContext) -> None:
     """The evaluation arrangements (how and when) are part of the contract."""
     if ctx.contract.evaluation_arrangement is None:
-        missing(ctx, "the evaluation arrangements", "evaluation_arrangement")
+        missing(ctx, N_("the evaluation arrangements"), "evaluation_arrangement")
 
 
 _TOPICS = (InformationTopic.CONTENT, InformationTopic.SCOPE, InformationTopic.CONSEQUENCES)
-_TOPIC_NAMES = tuple((t, t.value.lower()) for t in _TOPICS)
+# the topic's name in messages (its code in lower case), a word translated where the finding is rendered
+_TOPIC_NAMES = ((InformationTopic.CONTENT, N_("content")), (InformationTopic.SCOPE, N_("scope")),
+                (InformationTopic.CONSEQUENCES, N_("consequences")))
 
 
 @rule("R-CNT-14", title="Informed of content, scope and consequences before signing", severity=Severity.LEGAL,
@@ -262,13 +271,13 @@ def _cnt_14(ctx: RuleContext) -> None:
             informed = True
             covered.update(p.topics)
     if not informed:
-        ctx.flag(f"Contract {ctx.cid}: no record that the person was informed before signing.",
-                 "pre_signature_information")
+        ctx.flag(N_("Contract {contract}: no record that the person was informed before signing."),
+                 "pre_signature_information", contract=ctx.cid)
         return
     absent = [name for t, name in _TOPIC_NAMES if t not in covered]
     if absent:
-        ctx.flag(f"Contract {ctx.cid}: the information before signing does not cover: {', '.join(absent)}.",
-                 "pre_signature_information.topics")
+        ctx.flag(N_("Contract {contract}: the information before signing does not cover: {absent}."),
+                 "pre_signature_information.topics", contract=ctx.cid, absent=Join(", ", absent))
 
 
 document("R-CNT-15", title="Assistance by a person of one's choice", severity=Severity.LEGAL,
@@ -284,8 +293,8 @@ def _cnt_16(ctx: RuleContext) -> None:
     """The person is informed in writing of the right to be heard.  A signed contract needs the date
     of that information."""
     if ctx.signed_date is not None and ctx.contract.right_to_be_heard_informed_date is None:
-        ctx.flag(f"Contract {ctx.cid}: no record that the person was informed in writing of the right to be heard.",
-                 "right_to_be_heard_informed_date")
+        ctx.flag(N_("Contract {contract}: no record that the person was informed in writing of the right to be heard."),
+                 "right_to_be_heard_informed_date", contract=ctx.cid)
 
 
 document("R-CNT-17", title="Inspection's mandatory mentions", severity=Severity.LEGAL, citation="[002 L538]",

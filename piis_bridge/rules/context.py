@@ -110,33 +110,43 @@ class RuleContext:
             return Level(self.settings.local_policy_level)
         return _LEVEL_BY_SEVERITY[severity]
 
-    def _add(self, level: Level, message: str, fields: tuple[str, ...], person: str | None) -> None:
+    def _add(self, level: Level, message: str, fields: tuple[str, ...], person: str | None,
+             params: dict[str, Any]) -> None:
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
         self.findings.append(_finding({
-            "rule_id": rule.id, "level": level, "severity": _SEVERITY_CODE[rule.severity], "message": message,
+            "rule_id": rule.id, "level": level, "severity": _SEVERITY_CODE[rule.severity],
+            "message": message.format_map(params) if params else message,
             "citation": rule.citation, "fields": fields, "person": person,
+            "message_id": message, "params": tuple(params.items()) if params else (),
         }))
 
-    def flag(self, message: str, *fields: str, person: str | None = None) -> None:
-        """A breach at the rule's own level (L/H -> error, A -> warning, X -> the local-policy level)."""
+    def flag(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
+        """A breach at the rule's own level (L/H -> error, A -> warning, X -> the local-policy level).
+
+        *message* is a template with named placeholders, marked ``N_("...")`` so the catalogue tool
+        extracts it; *params* fill it.  The finding keeps the template (``message_id``) and the values
+        (``params``) so the output boundary writes it in the reader's language, and ``message`` is the
+        English text (docs/i18n.md).  A message without placeholders is used as it is."""
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
         severity = _SEVERITY_CODE[rule.severity]
         level = Level(self.settings.local_policy_level) if severity == "X" else _LEVEL_BY_SEVERITY[severity]
         self.findings.append(_finding({
-            "rule_id": rule.id, "level": level, "severity": severity, "message": message,
+            "rule_id": rule.id, "level": level, "severity": severity,
+            "message": message.format_map(params) if params else message,
             "citation": rule.citation, "fields": fields, "person": person,
+            "message_id": message, "params": tuple(params.items()) if params else (),
         }))
 
-    def error(self, message: str, *fields: str, person: str | None = None) -> None:
-        self._add(_ERROR, message, fields, person)
+    def error(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
+        self._add(_ERROR, message, fields, person, params)
 
-    def warning(self, message: str, *fields: str, person: str | None = None) -> None:
-        self._add(_WARNING, message, fields, person)
+    def warning(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
+        self._add(_WARNING, message, fields, person, params)
 
-    def info(self, message: str, *fields: str, person: str | None = None) -> None:
-        self._add(_INFO, message, fields, person)
+    def info(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
+        self._add(_INFO, message, fields, person, params)
 
     # -- dates ----------------------------------------------------------------------------------
     def add_date(self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None) -> None:

@@ -6,6 +6,7 @@ raises a finding only when the deadline is missed: late, or overdue on the refer
 
 from __future__ import annotations
 
+from piis_bridge.i18n import Msg, N_
 from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
@@ -59,14 +60,16 @@ def _dl_01(ctx: RuleContext) -> None:
         asked = c.obligation.request_date
         if asked is not None and ob.deadline == ctx.settings.month_deadline(asked, ctx.settings.piis_deadline_months) \
                 and asked > c.decision.decision_date:
-            ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
-                     f"{ob.deadline.isoformat()} (3 months after the request of {asked.isoformat()}).",
-                     "signatures", "obligation.request_date", person="beneficiary")
+            ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the deadline of "
+                     "{deadline} (3 months after the request of {asked})."),
+                     "signatures", "obligation.request_date", person="beneficiary",
+                     contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, asked=asked)
         else:
-            ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the deadline of "
-                     f"{ob.deadline.isoformat()} (3 months after the DIS decision of "
-                     f"{c.decision.decision_date.isoformat()}).", "signatures", "decision.decision_date",
-                     person="beneficiary")
+            ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the deadline of "
+                     "{deadline} (3 months after the DIS decision of "
+                     "{decision_date})."), "signatures", "decision.decision_date",
+                     person="beneficiary",
+                     contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, decision_date=c.decision.decision_date)
     for partner in ctx.obligations[1:]:
         if partner.mandatory and partner.deadline is not None:
             ctx.add_date("partner's PIIS signature deadline", partner.deadline, _INFO, "partner",
@@ -98,8 +101,8 @@ def _dl_02(ctx: RuleContext) -> None:
     status = ctx.deadline("job or PIIS offer deadline (under 25)", due, _offered_date(ctx), "reflection",
                           "pre_signature_information", person="beneficiary")
     if status in _MISSED:
-        ctx.flag(f"Contract {ctx.cid}: the beneficiary is under 25 and no PIIS was offered by {due.isoformat()}.",
-                 "reflection.draft_handed_date", person="beneficiary")
+        ctx.flag(N_("Contract {contract}: the beneficiary is under 25 and no PIIS was offered by {due}."),
+                 "reflection.draft_handed_date", person="beneficiary", contract=ctx.cid, due=due)
 
 
 @rule("R-DL-03", title="Optional PIIS: signed within 3 months of the decision to conclude it",
@@ -115,9 +118,10 @@ def _dl_03(ctx: RuleContext) -> None:
                           person="beneficiary")
     if status in _MISSED:
         when = ctx.signed_date
-        did = f"signed on {when.isoformat()}" if when else "not signed"
-        ctx.flag(f"Contract {ctx.cid}: optional PIIS decided on {decided.isoformat()} and {did}; the deadline was "
-                 f"{ob.deadline.isoformat()}.", "signatures", "obligation.optional_piis_decision_date")
+        did = Msg("signed on {date}", date=when) if when else N_("not signed")
+        ctx.flag(N_("Contract {contract}: optional PIIS decided on {decided} and {did}; the deadline was "
+                 "{deadline}."), "signatures", "obligation.optional_piis_decision_date",
+                 contract=ctx.cid, decided=decided, did=did, deadline=ob.deadline)
 
 
 @rule("R-DL-04", title="Five calendar days of reflection before signing", severity=Severity.LEGAL,
@@ -132,21 +136,23 @@ def _dl_04(ctx: RuleContext) -> None:
     signed = _beneficiary_signed(ctx)
     if c.reflection is None:
         if signed is not None:
-            ctx.flag(f"Contract {ctx.cid}: signed but no record of when the draft was handed over, so the "
-                     "reflection period cannot be shown.", "reflection")
+            ctx.flag(N_("Contract {contract}: signed but no record of when the draft was handed over, so the "
+                     "reflection period cannot be shown."), "reflection", contract=ctx.cid)
         return
     earliest = add_calendar_days(c.reflection.draft_handed_date, ctx.settings.reflection_days)
     ctx.add_date("earliest signature date (reflection period)", earliest, _INFO, "reflection")
     if signed is not None and signed < earliest:
         if c.reflection.waived and ctx.settings.q02_allow_reflection_waiver and c.reflection.waiver_reason:
-            ctx.info(f"Contract {ctx.cid}: signed on {signed.isoformat()} before the end of the reflection period "
-                     "under a recorded written waiver (Q-02 allows it).", "reflection.waived")
+            ctx.info(N_("Contract {contract}: signed on {signed} before the end of the reflection period "
+                     "under a recorded written waiver (Q-02 allows it)."), "reflection.waived",
+                     contract=ctx.cid, signed=signed)
             return
-        extra = " (a waiver is recorded but waivers are not allowed: Q-02)" if c.reflection.waived else ""
-        ctx.flag(f"Contract {ctx.cid}: the beneficiary signed on {signed.isoformat()}, before "
-                 f"{earliest.isoformat()} (draft handed over on {c.reflection.draft_handed_date.isoformat()}, "
-                 f"{ctx.settings.reflection_days} days to reflect){extra}.", "reflection.draft_handed_date",
-                 "signatures")
+        extra = N_(" (a waiver is recorded but waivers are not allowed: Q-02)") if c.reflection.waived else ""
+        ctx.flag(N_("Contract {contract}: the beneficiary signed on {signed}, before "
+                 "{earliest} (draft handed over on {draft_handed_date}, "
+                 "{reflection_days} days to reflect){extra}."), "reflection.draft_handed_date",
+                 "signatures",
+                 contract=ctx.cid, signed=signed, earliest=earliest, draft_handed_date=c.reflection.draft_handed_date, reflection_days=ctx.settings.reflection_days, extra=extra)
 
 
 @rule("R-DL-05", title="Interview granted within 5 working days of the request", severity=Severity.LEGAL,
@@ -167,12 +173,14 @@ def _dl_05(ctx: RuleContext) -> None:
                               f"{field}.held_date")
         if status is _LATE:
             assert req.held_date is not None
-            ctx.flag(f"Contract {ctx.cid}: interview requested on {req.requested_date.isoformat()} was held on "
-                     f"{req.held_date.isoformat()}, after the deadline of {due.isoformat()} ({n} working days).",
-                     f"{field}.held_date")
+            ctx.flag(N_("Contract {contract}: interview requested on {requested_date} was held on "
+                     "{held_date}, after the deadline of {due} ({n} working days)."),
+                     f"{field}.held_date",
+                     contract=ctx.cid, requested_date=req.requested_date, held_date=req.held_date, due=due, n=n)
         elif status is _OVERDUE:
-            ctx.flag(f"Contract {ctx.cid}: interview requested on {req.requested_date.isoformat()} has not been held "
-                     f"and the deadline of {due.isoformat()} ({n} working days) has passed.", f"{field}.held_date")
+            ctx.flag(N_("Contract {contract}: interview requested on {requested_date} has not been held "
+                     "and the deadline of {due} ({n} working days) has passed."), f"{field}.held_date",
+                     contract=ctx.cid, requested_date=req.requested_date, due=due, n=n)
 
 
 @rule("R-DL-06", title="Exam results sent within 7 working days", severity=Severity.LEGAL,
@@ -191,9 +199,10 @@ def _dl_06(ctx: RuleContext) -> None:
                               field)
         if status in _MISSED:
             got = year.results_communicated_date
-            did = f"sent on {got.isoformat()}" if got else "not sent yet"
-            ctx.flag(f"Contract {ctx.cid}: exam results of {year.academic_year} were {did}; they were due by "
-                     f"{due.isoformat()} ({n} working days after {year.results_available_date.isoformat()}).", field)
+            did = Msg("sent on {date}", date=got) if got else N_("not sent yet")
+            ctx.flag(N_("Contract {contract}: exam results of {academic_year} were {did}; they were due by "
+                     "{due} ({n} working days after {results_available_date})."), field,
+                     contract=ctx.cid, academic_year=year.academic_year, did=did, due=due, n=n, results_available_date=year.results_available_date)
 
 
 @rule("R-DL-07", title="Appeal to the labour court within 3 months of receiving the decision",
@@ -211,8 +220,9 @@ def _dl_07(ctx: RuleContext) -> None:
             continue
         status = ctx.deadline("appeal deadline", due, appeal.filed_date, f"appeals[{i}].filed_date")
         if status is _LATE:
-            ctx.flag(f"Contract {ctx.cid}: appeal filed on {appeal.filed_date.isoformat()}, after the 3-month "
-                     f"limit of {due.isoformat()}.", f"appeals[{i}].filed_date")
+            ctx.flag(N_("Contract {contract}: appeal filed on {filed_date}, after the 3-month "
+                     "limit of {due}."), f"appeals[{i}].filed_date",
+                     contract=ctx.cid, filed_date=appeal.filed_date, due=due)
 
 
 @rule("R-DL-08", title="(Historical) Before 2016-11-01 the 3 months ran from the request", severity=Severity.HISTORICAL,
@@ -228,6 +238,6 @@ def _dl_08(ctx: RuleContext) -> None:
                           "signatures", person="beneficiary")
     if status is _LATE:
         assert ctx.signed_date is not None
-        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, after the historical deadline of "
-                 f"{ob.deadline.isoformat()} (3 months after the request).", "signatures", "decision.request_date",
-                 person="beneficiary")
+        ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the historical deadline of "
+                 "{deadline} (3 months after the request)."), "signatures", "decision.request_date",
+                 person="beneficiary", contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline)

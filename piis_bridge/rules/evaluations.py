@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
-from piis_bridge.rules.calendar import add_months, iso
+from piis_bridge.rules.calendar import add_months
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
@@ -108,8 +109,8 @@ def _start_fact(c: PIISContract) -> date:
     return c.start_date
 
 
-def _label(p: EvaluationPeriod) -> str:
-    return f"{iso(p.start)} to {iso(p.end)}"
+def _label(p: EvaluationPeriod) -> Msg:
+    return Msg("{start} to {end}", start=p.start, end=p.end)
 
 
 @rule("R-EVA-01", title="At least 3 evaluations per 12-month period", severity=Severity.LEGAL,
@@ -132,8 +133,9 @@ def _eva_01(ctx: RuleContext) -> None:
         if p.end < on and p.full:
             total, _ = _counted(ctx, p.start, p.end)
             if total < need:
-                ctx.flag(f"Contract {ctx.cid}: {total} evaluation(s) in the 12-month period {_label(p)}; at least "
-                         f"{need} are required.", "evaluations")
+                ctx.flag(N_("Contract {contract}: {total} evaluation(s) in the 12-month period {label}; at least "
+                         "{need} are required."), "evaluations",
+                         contract=ctx.cid, total=total, label=_label(p), need=need)
         if p.start <= on <= p.end or (p.index == 0 and on < p.start):
             _next_due(ctx, p)
 
@@ -163,8 +165,9 @@ def _next_due(ctx: RuleContext, p: EvaluationPeriod) -> None:
     label = "next evaluation due" + (" (in person)" if in_person_left >= need - total else "")
     status = ctx.deadline(label, due, None, "evaluations", "evaluation_arrangement")
     if status is DateStatus.OVERDUE:
-        ctx.warning(f"Contract {ctx.cid}: an evaluation was due by {due.isoformat()} ({total} of {need} held in the "
-                    f"period {_label(p)}).", "evaluations")
+        ctx.warning(N_("Contract {contract}: an evaluation was due by {due} ({total} of {need} held in the "
+                    "period {label})."), "evaluations",
+                    contract=ctx.cid, due=due, total=total, need=need, label=_label(p))
 
 
 def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
@@ -185,8 +188,9 @@ def _eva_02(ctx: RuleContext) -> None:
             continue
         _, in_person = _counted(ctx, p.start, p.end)
         if in_person < need:
-            ctx.flag(f"Contract {ctx.cid}: {in_person} in-person evaluation(s) in the 12-month period {_label(p)}; at "
-                     f"least {need} are required.", "evaluations")
+            ctx.flag(N_("Contract {contract}: {in_person} in-person evaluation(s) in the 12-month period {label}; at "
+                     "least {need} are required."), "evaluations",
+                     contract=ctx.cid, in_person=in_person, label=_label(p), need=need)
 
 
 @rule("R-EVA-03", title="Shorter than 12 months: pro-rata guide only", severity=Severity.LEGAL_ADVISORY,
@@ -208,11 +212,12 @@ def _eva_03(ctx: RuleContext) -> None:
         total, in_person = _counted(ctx, p.start, p.end)
         guide = _pro_rata(ctx, p)
         if total < guide:
-            ctx.warning(f"Contract {ctx.cid}: {total} evaluation(s) in the {p.months}-month period {_label(p)}; the "
-                        f"pro-rata guide is {guide}.", "evaluations")
+            ctx.warning(N_("Contract {contract}: {total} evaluation(s) in the {months}-month period {label}; the "
+                        "pro-rata guide is {guide}."), "evaluations",
+                        contract=ctx.cid, total=total, months=p.months, label=_label(p), guide=guide)
         if p.months >= s.q06_min_months_for_in_person and in_person < 1:
-            ctx.warning(f"Contract {ctx.cid}: no in-person evaluation in the {p.months}-month period {_label(p)}.",
-                        "evaluations")
+            ctx.warning(N_("Contract {contract}: no in-person evaluation in the {months}-month period {label}."),
+                        "evaluations", contract=ctx.cid, months=p.months, label=_label(p))
 
 
 @rule("R-EVA-04", title="Every evaluation is formalised", severity=Severity.LEGAL,
@@ -222,8 +227,9 @@ def _eva_04(ctx: RuleContext) -> None:
     meeting does not count toward the minimum and is flagged."""
     for i, e in enumerate(ctx.contract.evaluations):
         if not e.formalised:
-            ctx.flag(f"Contract {ctx.cid}: evaluation {e.evaluation_id} of {e.held_on.isoformat()} has no written "
-                     "record; it does not count.", f"evaluations[{i}].formalised")
+            ctx.flag(N_("Contract {contract}: evaluation {evaluation_id} of {held_on} has no written "
+                     "record; it does not count."), f"evaluations[{i}].formalised",
+                     contract=ctx.cid, evaluation_id=e.evaluation_id, held_on=e.held_on)
 
 
 @rule("R-EVA-05", title="An adaptation after an evaluation is an agreed annex", severity=Severity.LEGAL,
@@ -234,8 +240,9 @@ def _eva_05(ctx: RuleContext) -> None:
     versions = {v.version_no for v in ctx.contract.versions}
     for i, e in enumerate(ctx.contract.evaluations):
         if e.resulting_version_no is not None and e.resulting_version_no not in versions:
-            ctx.flag(f"Contract {ctx.cid}: evaluation {e.evaluation_id} refers to version {e.resulting_version_no}, "
-                     "which is not recorded.", f"evaluations[{i}].resulting_version_no")
+            ctx.flag(N_("Contract {contract}: evaluation {evaluation_id} refers to version {resulting_version_no}, "
+                     "which is not recorded."), f"evaluations[{i}].resulting_version_no",
+                     contract=ctx.cid, evaluation_id=e.evaluation_id, resulting_version_no=e.resulting_version_no)
 
 
 @rule("R-EVA-06", title="Final evaluation when the contract ends", severity=Severity.ADVISORY,
@@ -253,8 +260,8 @@ def _eva_06(ctx: RuleContext) -> None:
     informed = c.council_informed_date
     if informed is not None:
         if informed < end:
-            ctx.flag(f"Contract {ctx.cid}: the council was informed on {informed.isoformat()}, before the contract "
-                     f"ended on {end.isoformat()}.", "council_informed_date")
+            ctx.flag(N_("Contract {contract}: the council was informed on {informed}, before the contract "
+                     "ended on {end}."), "council_informed_date", contract=ctx.cid, informed=informed, end=end)
         else:
             ctx.add_date("council informed of the end", informed, DateStatus.INFO, "council_informed_date")
     if end >= ctx.on:
@@ -263,7 +270,8 @@ def _eva_06(ctx: RuleContext) -> None:
         if e.kind is _FINAL:
             break
     else:
-        ctx.flag(f"Contract {ctx.cid}: ended on {end.isoformat()} without a final evaluation.", "evaluations")
+        ctx.flag(N_("Contract {contract}: ended on {end} without a final evaluation."), "evaluations",
+                 contract=ctx.cid, end=end)
 
 
 def _has_annual_reports(c: PIISContract) -> bool:
@@ -293,24 +301,26 @@ def _eva_07(ctx: RuleContext) -> None:
         where = f"cpas.annual_reports[{i}]"
         by_year[r.year] = (i, r)
         if not (r.contract_evaluations_synthesis or "").strip():
-            ctx.flag(f"Contract {ctx.cid}: the CPAS's annual report {r.year} has no synthesis of the contract "
-                     "evaluations.", f"{where}.contract_evaluations_synthesis")
+            ctx.flag(N_("Contract {contract}: the CPAS's annual report {year} has no synthesis of the contract "
+                     "evaluations."), f"{where}.contract_evaluations_synthesis", contract=ctx.cid, year=r.year)
         if not (r.employment_results_synthesis or "").strip():
-            ctx.flag(f"Contract {ctx.cid}: the CPAS's annual report {r.year} has no synthesis of the employment "
-                     "results.", f"{where}.employment_results_synthesis")
+            ctx.flag(N_("Contract {contract}: the CPAS's annual report {year} has no synthesis of the employment "
+                     "results."), f"{where}.employment_results_synthesis", contract=ctx.cid, year=r.year)
         if r.president_signoff_date is None:
-            ctx.warning(f"Contract {ctx.cid}: the CPAS's annual report {r.year} is not signed off by the president.",
-                        f"{where}.president_signoff_date")
+            ctx.warning(N_("Contract {contract}: the CPAS's annual report {year} is not signed off by the president."),
+                        f"{where}.president_signoff_date", contract=ctx.cid, year=r.year)
         if r.persons_found_work is not None or r.contracts_ended_in_work is not None:
             counts = []
             if r.persons_found_work is not None:
-                of = f" of {r.persons_counted}" if r.persons_counted is not None else ""
-                counts.append(f"{r.persons_found_work}{of} person(s) found work")
+                counts.append(Msg("{n} of {total} person(s) found work", n=r.persons_found_work, total=r.persons_counted)
+                              if r.persons_counted is not None else Msg("{n} person(s) found work", n=r.persons_found_work))
             if r.contracts_ended_in_work is not None:
-                of = f" of {r.contracts_counted}" if r.contracts_counted is not None else ""
-                counts.append(f"{r.contracts_ended_in_work}{of} contract(s) ended in a job")
-            ctx.info(f"Contract {ctx.cid}: employment results of the CPAS's annual report {r.year}: "
-                     f"{', '.join(counts)}.", f"{where}.persons_found_work")
+                counts.append(Msg("{n} of {total} contract(s) ended in a job", n=r.contracts_ended_in_work,
+                                  total=r.contracts_counted) if r.contracts_counted is not None
+                              else Msg("{n} contract(s) ended in a job", n=r.contracts_ended_in_work))
+            ctx.info(N_("Contract {contract}: employment results of the CPAS's annual report {year}: "
+                     "{counts}."), f"{where}.persons_found_work",
+                     contract=ctx.cid, year=r.year, counts=Join(", ", counts))
     first = max(min(by_year), c.start_date.year)
     for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
         due = date(year + 1, 12, 31)
@@ -319,9 +329,9 @@ def _eva_07(ctx: RuleContext) -> None:
         field = f"cpas.annual_reports[{i}].global_evaluation_date" if r is not None else "cpas.annual_reports"
         status = ctx.deadline(f"global evaluation of {year}", due, done, field)
         if status in (DateStatus.LATE, DateStatus.OVERDUE):
-            state = f"was made only on {done.isoformat()}" if done else "is not recorded"
-            ctx.flag(f"Contract {ctx.cid}: the CPAS's global evaluation of {year}, a year in which this contract "
-                     f"ran, {state} (due by {due.isoformat()}).", field)
+            state = Msg("was made only on {date}", date=done) if done else N_("is not recorded")
+            ctx.flag(N_("Contract {contract}: the CPAS's global evaluation of {year}, a year in which this contract "
+                     "ran, {state} (due by {due})."), field, contract=ctx.cid, year=year, state=state, due=due)
 
 
 @rule("R-EVA-08", title="(Historical) At least one evaluation per calendar quarter", severity=Severity.HISTORICAL,
@@ -343,6 +353,6 @@ def _eva_08(ctx: RuleContext) -> None:
             break
         total, _ = _counted(ctx, q, q_end)
         if total < 1:
-            ctx.flag(f"Contract {ctx.cid}: no evaluation in the quarter {q.isoformat()} to {q_end.isoformat()} "
-                     "(historical rule: one per quarter).", "evaluations")
+            ctx.flag(N_("Contract {contract}: no evaluation in the quarter {q} to {q_end} "
+                     "(historical rule: one per quarter)."), "evaluations", contract=ctx.cid, q=q, q_end=q_end)
         q = add_months(q, step)

@@ -3,6 +3,7 @@ has an orientation, and is concluded by the competent CPAS."""
 
 from __future__ import annotations
 
+from piis_bridge.i18n import N_
 from piis_bridge.model import Orientation
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -22,11 +23,13 @@ def _gen_01(ctx: RuleContext) -> None:
     d = c.decision
     concluded = ctx.signed_date or c.start_date
     if d.ri_end_date is not None and concluded > d.ri_end_date:
-        ctx.flag(f"Contract {ctx.cid}: concluded on {concluded.isoformat()} but the RI of decision "
-                 f"{d.decision_id} ended on {d.ri_end_date.isoformat()}.", "decision.ri_end_date", "signatures")
+        ctx.flag(N_("Contract {contract}: concluded on {concluded} but the RI of decision "
+                 "{decision_id} ended on {ri_end_date}."), "decision.ri_end_date", "signatures",
+                 contract=ctx.cid, concluded=concluded, decision_id=d.decision_id, ri_end_date=d.ri_end_date)
     if ctx.signed_date is not None and ctx.signed_date < d.decision_date:
-        ctx.flag(f"Contract {ctx.cid}: signed on {ctx.signed_date.isoformat()}, before the DIS decision of "
-                 f"{d.decision_date.isoformat()}.", "decision.decision_date", "signatures")
+        ctx.flag(N_("Contract {contract}: signed on {signed_date}, before the DIS decision of "
+                 "{decision_date}."), "decision.decision_date", "signatures",
+                 contract=ctx.cid, signed_date=ctx.signed_date, decision_date=d.decision_date)
 
 
 @rule("R-GEN-02", title="A written contract on the council's framework convention", severity=Severity.LEGAL,
@@ -36,8 +39,8 @@ def _gen_02(ctx: RuleContext) -> None:
     worker with the framework convention adopted by the council.  No framework reference -> the
     contract is invalid."""
     if not (ctx.contract.framework_convention_ref or "").strip():
-        ctx.flag(f"Contract {ctx.cid}: no reference to the council's framework convention.",
-                 "framework_convention_ref")
+        ctx.flag(N_("Contract {contract}: no reference to the council's framework convention."),
+                 "framework_convention_ref", contract=ctx.cid)
 
 
 @rule("R-GEN-03", title="Orientation recorded; social insertion explained", severity=Severity.LEGAL_ADVISORY,
@@ -49,8 +52,8 @@ def _gen_03(ctx: RuleContext) -> None:
     worker (warning); a recorded reason satisfies the rule."""
     c = ctx.contract
     if c.orientation is _SOCIAL and not (c.orientation_reason or "").strip():
-        ctx.warning(f"Contract {ctx.cid}: social-insertion orientation: record why professional insertion is not "
-                    "(yet) possible.", "orientation")
+        ctx.warning(N_("Contract {contract}: social-insertion orientation: record why professional insertion is not "
+                    "(yet) possible."), "orientation", contract=ctx.cid)
 
 
 document("R-GEN-04", title="Demands proportionate, objectives realistic", severity=Severity.LEGAL_ADVISORY,
@@ -68,9 +71,10 @@ def _gen_05(ctx: RuleContext) -> None:
     default fact date is the DIS decision date; a rule can choose another (e.g. the contract start
     for evaluations).  The report states which rule set applied."""
     if ctx.rule_set == "historical":
-        ctx.info(f"Contract {ctx.cid}: DIS decision of {ctx.contract.decision.decision_date.isoformat()} is before "
-                 f"the reform of {ctx.settings.reform_date.isoformat()}: historical rules apply.",
-                 "decision.decision_date")
+        ctx.info(N_("Contract {contract}: DIS decision of {decision_date} is before "
+                 "the reform of {reform_date}: historical rules apply."),
+                 "decision.decision_date",
+                 contract=ctx.cid, decision_date=ctx.contract.decision.decision_date, reform_date=ctx.settings.reform_date)
 
 
 document("R-GEN-06", title="A mandatory PIIS is a condition for DIS", severity=Severity.LEGAL,
@@ -99,9 +103,12 @@ def _gen_07(ctx: RuleContext) -> None:
     if not here:
         return
     where = ", ".join(sorted({r.ins_code for r in here}))
-    message = (f"Contract {ctx.cid}: on the decision date the beneficiary lived in municipality {where}, not in "
-               f"the municipality of the CPAS ({c.cpas.ins_code}); apply the rules on territorial incompetence.")
     if c.is_studies and c.beneficiary.studies_uninterrupted_since is not None:
-        ctx.warning(message + " (studies exception R-STU-10 may apply)", "beneficiary.residences", "cpas.ins_code")
+        ctx.warning(N_("Contract {contract}: on the decision date the beneficiary lived in municipality {where}, not "
+                       "in the municipality of the CPAS ({ins_code}); apply the rules on territorial incompetence. "
+                       "(studies exception R-STU-10 may apply)"), "beneficiary.residences", "cpas.ins_code",
+                    contract=ctx.cid, where=where, ins_code=c.cpas.ins_code)
     else:
-        ctx.flag(message, "beneficiary.residences", "cpas.ins_code")
+        ctx.flag(N_("Contract {contract}: on the decision date the beneficiary lived in municipality {where}, not in "
+                    "the municipality of the CPAS ({ins_code}); apply the rules on territorial incompetence."),
+                 "beneficiary.residences", "cpas.ins_code", contract=ctx.cid, where=where, ins_code=c.cpas.ins_code)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from piis_bridge.i18n import Evidence, Join, Msg, N_
 from piis_bridge.model import ContractRelation, EvaluationMode, PartyRole, PIISContract, WorkerRole
 from piis_bridge.rules.obligation import judged_on_previous
 from piis_bridge.rules._issues import doc_of as _doc
@@ -394,8 +395,11 @@ def _check(ctx: RuleContext) -> None:
         items = _checklist(ctx)
     item = items[_POSITION[ctx.rule.id]]
     if item["status"] == _FAIL:
-        why = "; ".join(item["evidence_missing"]) or f"{len(item['findings'])} related finding(s)"
-        ctx.info(f"contract {ctx.cid}: inspection item {item['item']} would fail ({why})")
+        missing = item["evidence_missing"]
+        why = (Join("; ", [Evidence(e) for e in missing]) if missing
+               else Msg("{n} related finding(s)", n=len(item["findings"])))
+        ctx.info(N_("contract {contract}: inspection item {item} would fail ({why})"), contract=ctx.cid,
+                 item=item["item"], why=why)
 
 
 _RULE_IDS = tuple(f"R-INS-{n:02d}" for n in range(1, len(ITEMS) + 1))

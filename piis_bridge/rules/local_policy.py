@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from piis_bridge.i18n import Msg, N_
 from piis_bridge.model import PIISContract, WorkerRole
 from piis_bridge.rules.calendar import WorkingCalendar, add_months, age_on
 from piis_bridge.rules.context import RuleContext
@@ -35,8 +36,8 @@ def _loc_01(ctx: RuleContext) -> None:
     due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, months)
     status = ctx.deadline("local PIIS signature deadline", due, ctx.signed_date, "signatures")
     if status in (DateStatus.LATE, DateStatus.OVERDUE):
-        ctx.flag(f"Contract {ctx.cid}: not signed within the local deadline of {months} month(s) ({due.isoformat()}).",
-                 "signatures")
+        ctx.flag(N_("Contract {contract}: not signed within the local deadline of {months} month(s) ({due})."),
+                 "signatures", contract=ctx.cid, months=months, due=due)
 
 
 @rule("R-LOC-02", title="Social worker's reachable hours stated", severity=Severity.LOCAL,
@@ -48,8 +49,8 @@ def _loc_02(ctx: RuleContext) -> None:
         return
     for i, w in enumerate(ctx.contract.social_workers):
         if w.role is WorkerRole.IN_CHARGE and not (w.contact_hours or "").strip():
-            ctx.flag(f"Contract {ctx.cid}: the reachable hours of the social worker in charge are not stated.",
-                     f"social_workers[{i}].contact_hours")
+            ctx.flag(N_("Contract {contract}: the reachable hours of the social worker in charge are not stated."),
+                     f"social_workers[{i}].contact_hours", contract=ctx.cid)
 
 
 @rule("R-LOC-03", title="Generalised PIIS for an age range", severity=Severity.LOCAL,
@@ -64,8 +65,8 @@ def _loc_03(ctx: RuleContext) -> None:
     ob = ctx.obligations[0]
     age = age_on(ctx.contract.beneficiary.birth_date, ctx.contract.decision.decision_date)
     if ages[0] <= age <= ages[1] and not ob.mandatory:
-        ctx.info(f"Contract {ctx.cid}: legally optional, but local policy expects a PIIS for ages {ages[0]}-{ages[1]}.",
-                 "obligation.basis")
+        ctx.info(N_("Contract {contract}: legally optional, but local policy expects a PIIS for ages {ages}-{ages2}."),
+                 "obligation.basis", contract=ctx.cid, ages=ages[0], ages2=ages[1])
 
 
 # --- evidence against the local quotas of Model C (Appendix B) ------------------------------------
@@ -107,8 +108,9 @@ def _loc_04(ctx: RuleContext) -> None:
         if last >= ctx.on or m.month < c.start_date or last > end:
             continue
         if m.applications < need:
-            ctx.flag(f"Contract {ctx.cid}: {m.applications} job application(s) proved for {m.month:%Y-%m}; this "
-                     f"CPAS expects {need} a month.", f"evidence.job_applications[{i}].applications")
+            ctx.flag(N_("Contract {contract}: {applications} job application(s) proved for {month}; this "
+                     "CPAS expects {need} a month."), f"evidence.job_applications[{i}].applications",
+                     contract=ctx.cid, applications=m.applications, month=f"{m.month:%Y-%m}", need=need)
 
 
 @rule("R-LOC-05", title="Course attendance (local rate)", severity=Severity.LOCAL,
@@ -136,10 +138,11 @@ def _loc_05(ctx: RuleContext) -> None:
         present = a.sessions_attended + a.sessions_justified
         covered = min(jokers.get(a.month, 0), a.sessions_planned - present)
         if (present + covered) * 100 < percent * a.sessions_planned:
-            course = f" of {a.course}" if a.course else ""
-            ctx.flag(f"Contract {ctx.cid}: {present + covered} of {a.sessions_planned} session(s){course} attended or "
-                     f"justified in {a.month:%Y-%m}; this CPAS requires {percent}%.",
-                     f"evidence.attendance[{i}].sessions_attended")
+            course = Msg(" of {course}", course=a.course) if a.course else ""
+            ctx.flag(N_("Contract {contract}: {present} of {sessions_planned} session(s){course} attended or "
+                     "justified in {month}; this CPAS requires {percent}%."),
+                     f"evidence.attendance[{i}].sessions_attended",
+                     contract=ctx.cid, present=present + covered, sessions_planned=a.sessions_planned, course=course, month=f"{a.month:%Y-%m}", percent=percent)
 
 
 @rule("R-LOC-06", title="Absences for a sick child (local limit)", severity=Severity.LOCAL,
@@ -160,13 +163,14 @@ def _loc_06(ctx: RuleContext) -> None:
         a = absences[i]
         per_year[a.absent_on.year] = n = per_year.get(a.absent_on.year, 0) + 1
         if n > limit:
-            ctx.flag(f"Contract {ctx.cid}: the absence for a sick child on {a.absent_on.isoformat()} is number {n} in "
-                     f"{a.absent_on.year}; this CPAS allows {limit} a year.",
-                     f"evidence.sick_child_absences[{i}].absent_on")
+            ctx.flag(N_("Contract {contract}: the absence for a sick child on {absent_on} is number {n} in "
+                     "{year}; this CPAS allows {limit} a year."),
+                     f"evidence.sick_child_absences[{i}].absent_on",
+                     contract=ctx.cid, absent_on=a.absent_on, n=n, year=a.absent_on.year, limit=limit)
         if a.partner_present:
-            ctx.flag(f"Contract {ctx.cid}: absence for a sick child on {a.absent_on.isoformat()} while a partner was "
-                     "present; this CPAS allows it only when no partner is present.",
-                     f"evidence.sick_child_absences[{i}].partner_present")
+            ctx.flag(N_("Contract {contract}: absence for a sick child on {absent_on} while a partner was "
+                     "present; this CPAS allows it only when no partner is present."),
+                     f"evidence.sick_child_absences[{i}].partner_present", contract=ctx.cid, absent_on=a.absent_on)
 
 
 @rule("R-LOC-07", title="Jokers per school year (local limit)", severity=Severity.LOCAL,
@@ -187,8 +191,9 @@ def _loc_07(ctx: RuleContext) -> None:
         year = j.school_year_label
         used[year] = n = used.get(year, 0) + 1
         if n > limit:
-            ctx.flag(f"Contract {ctx.cid}: the joker used on {j.used_on.isoformat()} is number {n} of school year "
-                     f"{year}; this CPAS gives {limit}.", f"evidence.jokers[{i}].used_on")
+            ctx.flag(N_("Contract {contract}: the joker used on {used_on} is number {n} of school year "
+                     "{year}; this CPAS gives {limit}."), f"evidence.jokers[{i}].used_on",
+                     contract=ctx.cid, used_on=j.used_on, n=n, year=year, limit=limit)
 
 
 @rule("R-LOC-08", title="Monthly proofs by the last working day of the month", severity=Severity.LOCAL,
@@ -205,19 +210,20 @@ def _loc_08(ctx: RuleContext) -> None:
         return
     ev = ctx.contract.evidence
     assert ev is not None
-    records = [(f"evidence.job_applications[{i}].proofs_received_date", "job-application proofs", m.month,
+    records = [(f"evidence.job_applications[{i}].proofs_received_date", N_("job-application proofs"), m.month,
                 m.proofs_received_date) for i, m in enumerate(ev.job_applications)]
-    records += [(f"evidence.attendance[{i}].list_received_date", "attendance list", a.month, a.list_received_date)
+    records += [(f"evidence.attendance[{i}].list_received_date", N_("attendance list"), a.month, a.list_received_date)
                 for i, a in enumerate(ev.attendance)]
     for field, what, month, received in records:
         due = last_working_day_of_month(month, ctx.calendar)
         status = ctx.deadline(f"{what} of {month:%Y-%m} due", due, received, field)
         if status is DateStatus.LATE:
-            ctx.flag(f"Contract {ctx.cid}: the {what} of {month:%Y-%m} was handed in on {received.isoformat()}, "  # type: ignore[union-attr]
-                     f"after the last working day of the month ({due.isoformat()}).", field)
+            ctx.flag(N_("Contract {contract}: the {what} of {month} was handed in on {received}, "  # type: ignore[union-attr]
+                     "after the last working day of the month ({due})."), field,
+                     contract=ctx.cid, what=what, month=f"{month:%Y-%m}", received=received, due=due)
         elif status is DateStatus.OVERDUE:
-            ctx.flag(f"Contract {ctx.cid}: the {what} of {month:%Y-%m} was due by {due.isoformat()} and has not "
-                     "been handed in.", field)
+            ctx.flag(N_("Contract {contract}: the {what} of {month} was due by {due} and has not "
+                     "been handed in."), field, contract=ctx.cid, what=what, month=f"{month:%Y-%m}", due=due)
 
 
 @rule("R-LOC-09", title="Automatic first sanction (local length)", severity=Severity.LOCAL,
@@ -239,6 +245,7 @@ def _loc_09(ctx: RuleContext) -> None:
         if ctx.settings.q12_one_month_inclusive_end:
             expected = expected - _DAY
         if s.end_date != expected:
-            ctx.flag(f"Contract {ctx.cid}: first sanction {s.sanction_id} runs {s.start_date.isoformat()} to "
-                     f"{s.end_date.isoformat()}; this CPAS's automatic first sanction is {months} month(s) (to "
-                     f"{expected.isoformat()}).", f"sanctions[{i}].end_date")
+            ctx.flag(N_("Contract {contract}: first sanction {sanction_id} runs {start_date} to "
+                     "{end_date}; this CPAS's automatic first sanction is {months} month(s) (to "
+                     "{expected})."), f"sanctions[{i}].end_date",
+                     contract=ctx.cid, sanction_id=s.sanction_id, start_date=s.start_date, end_date=s.end_date, months=months, expected=expected)

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from datetime import date
 
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import (
     ContractRelation,
     EmploymentStatus,
+    ExemptionGround,
     IncomeKind,
     ObligationAssessment,
     ObligationBasis,
@@ -128,7 +130,7 @@ def _derive(person: Person, contract: PIISContract, settings: RuleSettings, is_b
         bases.append(_NO_DIS)
     if person.employment_status is _TOPUP and settings.q17_topup_makes_optional:
         if bases:
-            notes.append("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)")
+            notes.append(N_("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)"))
         bases = []
     return bases, notes
 
@@ -249,9 +251,16 @@ def _recorded(ctx: RuleContext) -> list[tuple[PersonObligation, ObligationAssess
     return out
 
 
+# ``ob.person`` is written into some messages as a word: translated where the finding is rendered.
+_PERSON_WORDS = (N_("beneficiary"), N_("partner"))
+# an exemption's ground in messages (its code in lower case), a word translated where the finding is rendered
+_GROUND = {ExemptionGround.HEALTH: N_("health"), ExemptionGround.EQUITY: N_("equity")}
+_FOR = {"partner": N_(" for the partner"), "beneficiary": N_(" for the beneficiary")}
+
+
 def _of(ob: PersonObligation) -> str:
     """How a message names whose record it is: nothing for the beneficiary (the contract's person)."""
-    return "" if ob.person == "beneficiary" else f" for the {ob.person}"
+    return "" if ob.person == "beneficiary" else _FOR[ob.person]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -270,13 +279,15 @@ def _obl_01(ctx: RuleContext) -> None:
     c, ob = ctx.contract, _beneficiary(ctx)
     for one, rec, where, _ in _recorded(ctx):
         if _U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
-            ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_STUDIES is recorded but the {one.person} was "
-                     f"{one.age} on {one.age_reference_date.isoformat()}.", f"{where}.basis",
-                     person=one.person)
+            ctx.flag(N_("Contract {contract}: the obligation basis U25_STUDIES is recorded but the {who} was "
+                     "{age} on {age_reference_date}."), f"{where}.basis",
+                     person=one.person,
+                     contract=ctx.cid, who=one.person, age=one.age, age_reference_date=one.age_reference_date)
     if (_U25_STUDIES in ob.bases and c.studies is not None
             and c.studies.equity_acceptance_decision_date is None):
-        ctx.warning(f"Contract {ctx.cid}: under-25 studies PIIS without the date of the CPAS decision accepting "
-                    "the studies on equity grounds.", "studies.equity_acceptance_decision_date", person="beneficiary")
+        ctx.warning(N_("Contract {contract}: under-25 studies PIIS without the date of the CPAS decision accepting "
+                    "the studies on equity grounds."), "studies.equity_acceptance_decision_date", person="beneficiary",
+                    contract=ctx.cid)
 
 
 @rule("R-OBL-02", title="Under 25, integration through an employment project: PIIS mandatory",
@@ -288,9 +299,10 @@ def _obl_02(ctx: RuleContext) -> None:
     assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
     for ob, rec, where, _ in _recorded(ctx):
         if _U25_EMPLOYMENT in rec.basis and ob.age >= ctx.settings.age_threshold:
-            ctx.flag(f"Contract {ctx.cid}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
-                     f"{ob.person} was {ob.age} on {ob.age_reference_date.isoformat()}.",
-                     f"{where}.basis", person=ob.person)
+            ctx.flag(N_("Contract {contract}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
+                     "{who} was {age} on {age_reference_date}."),
+                     f"{where}.basis", person=ob.person,
+                     contract=ctx.cid, who=ob.person, age=ob.age, age_reference_date=ob.age_reference_date)
 
 
 @rule("R-OBL-03", title="No DIS in the 3 months before the grant decision: PIIS mandatory",
@@ -306,9 +318,10 @@ def _obl_03(ctx: RuleContext) -> None:
     c = ctx.contract
     for ob, rec, where, who in _recorded(ctx):
         if _NO_DIS in rec.basis and had_dis_in_lookback(who, c, ctx.settings):
-            ctx.warning(f"Contract {ctx.cid}: NO_DIS_LAST_3M is recorded{_of(ob)} but the DIS history shows DIS in "
-                        f"the {ctx.settings.new_beneficiary_lookback_months} months before the decision.",
-                        f"{where}.basis", f"{ob.person}.dis_history", person=ob.person)
+            ctx.warning(N_("Contract {contract}: NO_DIS_LAST_3M is recorded{of} but the DIS history shows DIS in "
+                        "the {new_beneficiary_lookback_months} months before the decision."),
+                        f"{where}.basis", f"{ob.person}.dis_history", person=ob.person,
+                        contract=ctx.cid, of=_of(ob), new_beneficiary_lookback_months=ctx.settings.new_beneficiary_lookback_months)
 
 
 @rule("R-OBL-04", title="A PIIS asked for by the person or the CPAS becomes mandatory", severity=Severity.LEGAL,
@@ -322,15 +335,15 @@ def _obl_04(ctx: RuleContext) -> None:
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
-            who = "the person" if basis is _BY_PERSON else "the CPAS"
-            ctx.info(f"Contract {ctx.cid}: PIIS mandatory because {who} asked for it.", "obligation.basis",
-                     person="beneficiary")
+            who = N_("the person") if basis is _BY_PERSON else N_("the CPAS")
+            ctx.info(N_("Contract {contract}: PIIS mandatory because {who} asked for it."), "obligation.basis",
+                     person="beneficiary", contract=ctx.cid, who=who)
     for partner, _, where, _ in _recorded(ctx)[1:]:
         for basis in partner.bases:
             if basis in _REQUESTS:
-                who = "the partner" if basis is _BY_PERSON else "the CPAS"
-                ctx.info(f"Contract {ctx.cid}: PIIS mandatory for the partner because {who} asked for it.",
-                         f"{where}.basis", person="partner")
+                who = N_("the partner") if basis is _BY_PERSON else N_("the CPAS")
+                ctx.info(N_("Contract {contract}: PIIS mandatory for the partner because {who} asked for it."),
+                         f"{where}.basis", person="partner", contract=ctx.cid, who=who)
 
 
 @rule("R-OBL-05", title="No mandatory case: the PIIS is optional", severity=Severity.LEGAL,
@@ -344,12 +357,13 @@ def _obl_05(ctx: RuleContext) -> None:
     for ob, rec, where, _ in _recorded(ctx):
         recorded = [b for b in rec.basis if b is not _NO_BASIS]
         if ob.mandatory and not recorded:
-            ctx.warning(f"Contract {ctx.cid}: the record says the PIIS is optional{_of(ob)} but the facts make it "
-                        f"mandatory ({', '.join(b.value for b in ob.bases)}).", f"{where}.basis", person=ob.person)
+            ctx.warning(N_("Contract {contract}: the record says the PIIS is optional{of} but the facts make it "
+                        "mandatory ({b})."), f"{where}.basis", person=ob.person,
+                        contract=ctx.cid, of=_of(ob), b=', '.join(b.value for b in ob.bases))
     ob = _beneficiary(ctx)
     if not ob.mandatory:
-        ctx.info(f"Contract {ctx.cid}: the PIIS is optional for the beneficiary (no mandatory case applies).",
-                 "obligation.basis", person="beneficiary")
+        ctx.info(N_("Contract {contract}: the PIIS is optional for the beneficiary (no mandatory case applies)."),
+                 "obligation.basis", person="beneficiary", contract=ctx.cid)
 
 
 @rule("R-OBL-06", title="Working with an RI top-up: PIIS not mandatory", severity=Severity.LEGAL,
@@ -361,8 +375,9 @@ def _obl_06(ctx: RuleContext) -> None:
     for ob in ctx.obligations:
         for note in ob.notes:
             if "R-OBL-06" in note:
-                ctx.warning(f"Contract {ctx.cid}: {ob.person} {note}; legal review Q-17.",
-                            f"{ob.person}.employment_status", person=ob.person)
+                ctx.warning(N_("Contract {contract}: {who} {note}; legal review Q-17."),
+                            f"{ob.person}.employment_status", person=ob.person,
+                            contract=ctx.cid, who=ob.person, note=note)
 
 
 @rule("R-OBL-07", title="Not concluding a mandatory PIIS needs a motivated health/equity decision",
@@ -378,16 +393,17 @@ def _obl_07(ctx: RuleContext) -> None:
         if ex is None:
             continue
         if not ob.mandatory:
-            ctx.info(f"Contract {ctx.cid}: an exemption is recorded{_of(ob)} but the PIIS is optional; it has no "
-                     "effect.", f"{where}.exemption", **_person(ob))
+            ctx.info(N_("Contract {contract}: an exemption is recorded{of} but the PIIS is optional; it has no "
+                     "effect."), f"{where}.exemption", **_person(ob), contract=ctx.cid, of=_of(ob))
             continue
         if not ex.motivated_separately_from_work_willingness:
-            ctx.flag(f"Contract {ctx.cid}: the {ex.ground.value.lower()} exemption{_of(ob)} is not motivated "
-                     "separately from the exemption from willingness to work.",
-                     f"{where}.exemption.motivated_separately_from_work_willingness", person=ob.person)
+            ctx.flag(N_("Contract {contract}: the {lower} exemption{of} is not motivated "
+                     "separately from the exemption from willingness to work."),
+                     f"{where}.exemption.motivated_separately_from_work_willingness", person=ob.person,
+                     contract=ctx.cid, lower=_GROUND[ex.ground], of=_of(ob))
         if ctx.on < ex.motivated_decision_date:
-            ctx.info(f"Contract {ctx.cid}: the exemption decision{_of(ob)} is dated after the reference date.",
-                     f"{where}.exemption.motivated_decision_date", **_person(ob))
+            ctx.info(N_("Contract {contract}: the exemption decision{of} is dated after the reference date."),
+                     f"{where}.exemption.motivated_decision_date", **_person(ob), contract=ctx.cid, of=_of(ob))
 
 
 def _person(ob: PersonObligation) -> dict[str, str]:
@@ -407,9 +423,10 @@ def _obl_08(ctx: RuleContext) -> None:
     c, ob = ctx.contract, _beneficiary(ctx)
     if ob.mandatory and not ob.exempted and ob.deadline is not None and not judged_on_previous(c):
         if ctx.signed_date is None and ctx.on > ob.deadline:
-            ctx.flag(f"Contract {ctx.cid}: the PIIS is mandatory ({', '.join(b.value for b in ob.bases)}), "
-                     f"was not signed by {ob.deadline.isoformat()} and no motivated exemption is recorded.",
-                     "signatures", "obligation.exemption", person="beneficiary")
+            ctx.flag(N_("Contract {contract}: the PIIS is mandatory ({b}), "
+                     "was not signed by {deadline} and no motivated exemption is recorded."),
+                     "signatures", "obligation.exemption", person="beneficiary",
+                     contract=ctx.cid, b=', '.join(b.value for b in ob.bases), deadline=ob.deadline)
 
 
 @rule("R-OBL-09", title="Couples: the obligation is judged for each partner separately", severity=Severity.LEGAL,
@@ -424,16 +441,17 @@ def _obl_09(ctx: RuleContext) -> None:
     for ob in ctx.obligations[1:]:
         if ob.mandatory and ob.exempted:
             bases = ", ".join(b.value for b in ob.bases)
-            ctx.info(f"Contract {ctx.cid}: a PIIS is also mandatory for the partner ({bases}); a motivated "
-                     "exemption is recorded for the partner.", "partner", "partner_obligation.exemption",
-                     person="partner")
+            ctx.info(N_("Contract {contract}: a PIIS is also mandatory for the partner ({bases}); a motivated "
+                     "exemption is recorded for the partner."), "partner", "partner_obligation.exemption",
+                     person="partner", contract=ctx.cid, bases=bases)
         elif ob.mandatory:
             bases = ", ".join(b.value for b in ob.bases)
-            due = f", to be signed by {ob.deadline.isoformat()}" if ob.deadline else ""
-            ctx.info(f"Contract {ctx.cid}: a PIIS is also mandatory for the partner ({bases}){due}.",
-                     "partner", person="partner")
+            due = Msg(", to be signed by {date}", date=ob.deadline) if ob.deadline else ""
+            ctx.info(N_("Contract {contract}: a PIIS is also mandatory for the partner ({bases}){due}."),
+                     "partner", person="partner", contract=ctx.cid, bases=bases, due=due)
         else:
-            ctx.info(f"Contract {ctx.cid}: a PIIS is optional for the partner.", "partner", person="partner")
+            ctx.info(N_("Contract {contract}: a PIIS is optional for the partner."), "partner", person="partner",
+                     contract=ctx.cid)
 
 
 document("R-OBL-10", title="Obligation and subsidy are judged independently", severity=Severity.LEGAL,
@@ -458,38 +476,41 @@ def _obl_11(ctx: RuleContext) -> None:
     ob = _beneficiary(ctx)
     for i, r in enumerate(ctx.contract.refusals):
         where = f"refusals[{i}]"
-        what = f"refusal of {r.refused_on.isoformat()}"
+        what = Msg("refusal of {date}", date=r.refused_on)
         refused_dis = r.dis_refusal_decision_date
         if not ob.mandatory:
             if refused_dis is not None:
-                ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()} after the {what}, but the PIIS "
-                         "is optional for the beneficiary (R-OBL-05).", f"{where}.dis_refusal_decision_date",
-                         person="beneficiary")
+                ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis} after the {what}, but the PIIS "
+                         "is optional for the beneficiary (R-OBL-05)."), f"{where}.dis_refusal_decision_date",
+                         person="beneficiary", contract=ctx.cid, refused_dis=refused_dis, what=what)
             continue
         review = r.review
         if review is None:
             if refused_dis is not None:
-                ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()} after the {what} without "
-                         "reviewing whether it reflects health/equity reasons or an ill-fitting project.",
-                         f"{where}.review", person="beneficiary")
+                ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis} after the {what} without "
+                         "reviewing whether it reflects health/equity reasons or an ill-fitting project."),
+                         f"{where}.review", person="beneficiary", contract=ctx.cid, refused_dis=refused_dis, what=what)
             else:
-                ctx.warning(f"Contract {ctx.cid}: {what} of the mandatory PIIS: review whether it reflects "
-                            "health/equity reasons or an ill-fitting project before any refusal of DIS.",
-                            f"{where}.review", person="beneficiary")
+                ctx.warning(N_("Contract {contract}: {what} of the mandatory PIIS: review whether it reflects "
+                            "health/equity reasons or an ill-fitting project before any refusal of DIS."),
+                            f"{where}.review", person="beneficiary", contract=ctx.cid, what=what)
             continue
-        found = [why for why, yes in (("health/equity reasons", review.health_or_equity_reasons),
-                                      ("an ill-fitting project", review.project_ill_fitting)) if yes]
+        found = [why for why, yes in ((N_("health/equity reasons"), review.health_or_equity_reasons),
+                                      (N_("an ill-fitting project"), review.project_ill_fitting)) if yes]
         if refused_dis is not None and review.reviewed_on > refused_dis:
-            ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()}, before the review of "
-                     f"{review.reviewed_on.isoformat()} of the {what}.", f"{where}.review.reviewed_on",
-                     f"{where}.dis_refusal_decision_date", person="beneficiary")
+            ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis}, before the review of "
+                     "{reviewed_on} of the {what}."), f"{where}.review.reviewed_on",
+                     f"{where}.dis_refusal_decision_date", person="beneficiary",
+                     contract=ctx.cid, refused_dis=refused_dis, reviewed_on=review.reviewed_on, what=what)
         elif refused_dis is not None and found:
-            ctx.flag(f"Contract {ctx.cid}: DIS refused on {refused_dis.isoformat()} although the review found "
-                     f"{' and '.join(found)}; adapt the project or decide an exemption (R-OBL-07).",
-                     f"{where}.dis_refusal_decision_date", person="beneficiary")
+            ctx.flag(N_("Contract {contract}: DIS refused on {refused_dis} although the review found "
+                     "{found}; adapt the project or decide an exemption (R-OBL-07)."),
+                     f"{where}.dis_refusal_decision_date", person="beneficiary",
+                     contract=ctx.cid, refused_dis=refused_dis, found=Join(N_(" and "), found))
         elif found and review.outcome is RefusalReviewOutcome.REFUSAL_MAINTAINED:
-            ctx.warning(f"Contract {ctx.cid}: the review of the {what} found {' and '.join(found)} but maintained "
-                        "the refusal.", f"{where}.review.outcome", person="beneficiary")
+            ctx.warning(N_("Contract {contract}: the review of the {what} found {found} but maintained "
+                        "the refusal."), f"{where}.review.outcome", person="beneficiary",
+                        contract=ctx.cid, what=what, found=Join(N_(" and "), found))
 
 
 @rule("R-OBL-12", title="25 or over in full-time studies: studies PIIS possible, specifics optional",
@@ -503,9 +524,9 @@ def _obl_12(ctx: RuleContext) -> None:
     when = ctx.signed_date or c.start_date
     age = age_on(c.beneficiary.birth_date, when)
     if age >= ctx.settings.age_threshold:
-        ctx.info(f"Contract {ctx.cid}: studies PIIS concluded at age {age}: the specific studies conditions are "
-                 "not compulsory and the STUDIES subsidy is not due.", "beneficiary.birth_date", "studies",
-                 person="beneficiary")
+        ctx.info(N_("Contract {contract}: studies PIIS concluded at age {age}: the specific studies conditions are "
+                 "not compulsory and the STUDIES subsidy is not due."), "beneficiary.birth_date", "studies",
+                 person="beneficiary", contract=ctx.cid, age=age)
 
 
 def _unwilling(c: PIISContract) -> bool:
@@ -524,15 +545,16 @@ def _obl_13(ctx: RuleContext) -> None:
     grounds = finding.grounds
     if _REFUSED_CS not in grounds:
         return
-    when = finding.found_on.isoformat()
+    when = finding.found_on
     if all(g is _REFUSED_CS for g in grounds):
-        ctx.flag(f"Contract {ctx.cid}: the DIS decision of {when} finds the person not willing to work on the sole "
-                 "ground of a refused community service; community service is never imposed.",
-                 "decision.unwilling_to_work.grounds", person="beneficiary")
+        ctx.flag(N_("Contract {contract}: the DIS decision of {when} finds the person not willing to work on the sole "
+                 "ground of a refused community service; community service is never imposed."),
+                 "decision.unwilling_to_work.grounds", person="beneficiary", contract=ctx.cid, when=when)
     else:
-        ctx.warning(f"Contract {ctx.cid}: the DIS decision of {when} counts a refused community service among its "
+        ctx.warning(N_("Contract {contract}: the DIS decision of {when} counts a refused community service among its "
                     "grounds of unwillingness to work; that refusal cannot count, the other grounds must carry "
-                    "the decision.", "decision.unwilling_to_work.grounds", person="beneficiary")
+                    "the decision."), "decision.unwilling_to_work.grounds", person="beneficiary",
+                    contract=ctx.cid, when=when)
 
 
 document("R-OBL-14", title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016", severity=Severity.LEGAL,
@@ -563,8 +585,8 @@ def _obl_15(ctx: RuleContext) -> None:
     due = ctx.settings.month_deadline(ctx.settings.reform_date, 12)
     status = ctx.deadline("transitional PIIS deadline", due, signed, "signatures", person="beneficiary")
     if status in (DateStatus.LATE, DateStatus.OVERDUE):
-        ctx.flag(f"Contract {ctx.cid}: RI granted before the reform to a new beneficiary; the PIIS was due by "
-                 f"{due.isoformat()} under the transitional rule.", "signatures", person="beneficiary")
+        ctx.flag(N_("Contract {contract}: RI granted before the reform to a new beneficiary; the PIIS was due by "
+                 "{due} under the transitional rule."), "signatures", person="beneficiary", contract=ctx.cid, due=due)
 
 
 @rule("R-OBL-16", title="(Historical) Before 2016-11-01: mandatory only under 25 or on request",
@@ -574,8 +596,8 @@ def _obl_16(ctx: RuleContext) -> None:
     optional for others unless a party asked.  The obligation summary uses this rule set; a
     mandatory PIIS not signed by the historical deadline (R-DL-08) without exemption is flagged."""
     c, ob = ctx.contract, _beneficiary(ctx)
-    ctx.info(f"Contract {ctx.cid}: DIS decision before {ctx.settings.reform_date.isoformat()}: historical rules apply.",
-             "decision.decision_date")
+    ctx.info(N_("Contract {contract}: DIS decision before {reform_date}: historical rules apply."),
+             "decision.decision_date", contract=ctx.cid, reform_date=ctx.settings.reform_date)
     if ob.mandatory and not ob.exempted and ob.deadline is not None and ctx.signed_date is None and ctx.on > ob.deadline:
-        ctx.flag(f"Contract {ctx.cid}: the PIIS was mandatory under the historical rules and was not signed by "
-                 f"{ob.deadline.isoformat()}.", "signatures", person="beneficiary")
+        ctx.flag(N_("Contract {contract}: the PIIS was mandatory under the historical rules and was not signed by "
+                 "{deadline}."), "signatures", person="beneficiary", contract=ctx.cid, deadline=ob.deadline)

@@ -108,6 +108,13 @@ class Finding(_Out):
     citation: str
     fields: tuple[str, ...] = Field(default=(), description="Contract field paths concerned.")
     person: str | None = Field(default=None, description="'beneficiary' or 'partner' when the finding is about one person.")
+    # The message as a template and its values (docs/i18n.md): the output boundary writes the finding in
+    # the reader's language from these.  Left out of the report's dump, so the JSON and every saved
+    # result stay as they were; the CLI's JSON adds them (piis_bridge.i18n.findings).
+    message_id: str | None = Field(default=None, exclude=True,
+                                   description="The English template of ``message`` (a catalogue msgid).")
+    params: tuple[tuple[str, Any], ...] = Field(default=(), exclude=True,
+                                                description="The template's named values (name, value).")
 
 
 class ComputedDate(_Out):

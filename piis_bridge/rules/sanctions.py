@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from piis_bridge.i18n import Msg, N_
 from piis_bridge.model import PartyRole, PIISContract, SanctionDecision
 from piis_bridge.rules._deadline_math import add_months, first_day_of_month_after, one_day
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RecidivismAnchor, RuleSettings
@@ -135,18 +136,20 @@ def _justified_absences(c: PIISContract, s: SanctionDecision, where: str, f: str
     day = s.breach_date
     for i, a in enumerate(c.evidence.sick_child_absences):
         if a.absent_on == day and a.certificate_received_date is not None and a.partner_present is not True:
-            yield Issue("R-SAN-01", f"{where}: the breach of {day.isoformat()} is an absence for a sick child "
-                        f"justified by a certificate received on {a.certificate_received_date.isoformat()}; a "
-                        "justified absence is not a breach without a legitimate reason",
-                        (f"{f}.breach_date", f"evidence.sick_child_absences[{i}]"))
+            yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: the breach of {day} is an absence for a sick child "
+                        "justified by a certificate received on {certificate_received_date}; a "
+                        "justified absence is not a breach without a legitimate reason"),
+                        (f"{f}.breach_date", f"evidence.sick_child_absences[{i}]"),
+                        contract=c.contract_id, sanction=s.sanction_id, day=day, certificate_received_date=a.certificate_received_date)
     month = day.replace(day=1)
     lists = [(i, a) for i, a in enumerate(c.evidence.attendance) if a.month == month]
     if lists and all(a.sessions_attended + a.sessions_justified >= a.sessions_planned for _, a in lists) \
             and any(a.sessions_justified for _, a in lists):
         justified = sum(a.sessions_justified for _, a in lists)
-        yield Issue("R-SAN-01", f"{where}: the attendance lists of {month.isoformat()[:7]} record every absence "
-                    f"({justified}) as justified by a certificate; a justified absence is not a breach without a "
-                    "legitimate reason", (f"{f}.breach_date", *(f"evidence.attendance[{i}]" for i, _ in lists)))
+        yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: the attendance lists of {month} record every absence "
+                    "({justified}) as justified by a certificate; a justified absence is not a breach without a "
+                    "legitimate reason"), (f"{f}.breach_date", *(f"evidence.attendance[{i}]" for i, _ in lists)),
+                    contract=c.contract_id, sanction=s.sanction_id, month=month.isoformat()[:7], justified=justified)
 
 
 def _sursis_broken(sanction: SanctionDecision) -> bool:
@@ -230,24 +233,28 @@ def _one_sanction(
     # R-SAN-01: only an obligation agreed in the PIIS, by the beneficiary, can be sanctioned.
     if warning is not None:
         if not warning.breached_commitment_ids:
-            yield Issue("R-SAN-01", f"{where}: the warning names no breached commitment of the PIIS",
-                        (f"warnings.{warning.warning_id}.breached_commitment_ids",))
+            yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: the warning names no breached commitment of the PIIS"),
+                        (f"warnings.{warning.warning_id}.breached_commitment_ids",),
+                        contract=c.contract_id, sanction=s.sanction_id)
         by_id = {x.commitment_id: x for x in c.commitments}
         for cid in warning.breached_commitment_ids:
             commitment = by_id.get(cid)
             if commitment is not None and commitment.party is not PartyRole.BENEFICIARY:
-                yield Issue("R-SAN-01", f"{where}: commitment {cid} is not the beneficiary's; "
-                            "only the person's own commitments can be sanctioned", (f"{f}.warning_id",))
+                yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: commitment {commitment} is not the beneficiary's; "
+                            "only the person's own commitments can be sanctioned"), (f"{f}.warning_id",),
+                            contract=c.contract_id, sanction=s.sanction_id, commitment=cid)
         if signed is None or signed > warning.sent_on:
-            yield Issue("R-SAN-01", f"{where}: no contract was signed before the warning of "
-                        f"{warning.sent_on.isoformat()}; the obligation was not agreed in a PIIS",
-                        ("signatures", f"{f}.warning_id"))
+            yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: no contract was signed before the warning of "
+                        "{sent_on}; the obligation was not agreed in a PIIS"),
+                        ("signatures", f"{f}.warning_id"),
+                        contract=c.contract_id, sanction=s.sanction_id, sent_on=warning.sent_on)
     # R-SAN-01 / REQ-10, when the breach is dated: the obligation was agreed before the breach.
     if s.breach_date is not None:
         if signed is None or signed > s.breach_date:
-            when = f"the signature of {signed.isoformat()}" if signed else "any signature"
-            yield Issue("R-SAN-01", f"{where}: the breach of {s.breach_date.isoformat()} comes before {when}; "
-                        "the obligation was not agreed in the PIIS when it was breached", (f"{f}.breach_date",))
+            when = Msg("the signature of {date}", date=signed) if signed else N_("any signature")
+            yield Issue("R-SAN-01", N_("contract {contract}, sanction {sanction}: the breach of {breach_date} comes before {when}; "
+                        "the obligation was not agreed in the PIIS when it was breached"), (f"{f}.breach_date",),
+                        contract=c.contract_id, sanction=s.sanction_id, breach_date=s.breach_date, when=when)
 
     # R-SAN-01: absences the evidence records as justified are not breached "without a legitimate reason".
     if s.breach_date is not None and c.evidence is not None:
@@ -255,135 +262,156 @@ def _one_sanction(
 
     # R-SAN-02: a legitimate reason or a CPAS failure blocks any sanction.
     if s.legitimate_reason_found:
-        yield Issue("R-SAN-02", f"{where}: a legitimate reason was found, so no sanction may be imposed",
-                    (f"{f}.legitimate_reason_found",))
+        yield Issue("R-SAN-02", N_("contract {contract}, sanction {sanction}: a legitimate reason was found, so no sanction may be imposed"),
+                    (f"{f}.legitimate_reason_found",), contract=c.contract_id, sanction=s.sanction_id)
     if s.cpas_failure_found:
-        yield Issue("R-SAN-02", f"{where}: the CPAS did not meet its own commitments, so no sanction may "
-                    "be imposed", (f"{f}.cpas_failure_found",))
+        yield Issue("R-SAN-02", N_("contract {contract}, sanction {sanction}: the CPAS did not meet its own commitments, so no sanction may "
+                    "be imposed"), (f"{f}.cpas_failure_found",), contract=c.contract_id, sanction=s.sanction_id)
     before = [e for e in c.evaluations if e.held_on <= s.decision_date and e.cpas_commitments_fulfilled is not None]
     if before and not s.cpas_failure_found:
         last = max(before, key=lambda e: e.held_on)
         if last.cpas_commitments_fulfilled is False:
-            yield Issue("R-SAN-02", f"{where}: the last evaluation before the decision ({last.evaluation_id}, "
-                        f"{last.held_on.isoformat()}) records that the CPAS did not keep its commitments",
-                        (f"evaluations.{last.evaluation_id}.cpas_commitments_fulfilled",))
+            yield Issue("R-SAN-02", N_("contract {contract}, sanction {sanction}: the last evaluation before the decision ({evaluation_id}, "
+                        "{held_on}) records that the CPAS did not keep its commitments"),
+                        (f"evaluations.{last.evaluation_id}.cpas_commitments_fulfilled",),
+                        contract=c.contract_id, sanction=s.sanction_id, evaluation_id=last.evaluation_id, held_on=last.held_on)
 
     # R-SAN-03: a formal warning must precede the decision.
     if warning is None:
-        yield Issue("R-SAN-03", f"{where}: no formal warning (mise en demeure) precedes the decision",
-                    (f"{f}.warning_id",))
+        yield Issue("R-SAN-03", N_("contract {contract}, sanction {sanction}: no formal warning (mise en demeure) precedes the decision"),
+                    (f"{f}.warning_id",), contract=c.contract_id, sanction=s.sanction_id)
     elif warning.sent_on >= s.decision_date:
-        yield Issue("R-SAN-03", f"{where}: the warning of {warning.sent_on.isoformat()} was not sent before "
-                    f"the decision of {s.decision_date.isoformat()}", (f"{f}.warning_id",))
+        yield Issue("R-SAN-03", N_("contract {contract}, sanction {sanction}: the warning of {sent_on} was not sent before "
+                    "the decision of {decision_date}"), (f"{f}.warning_id",),
+                    contract=c.contract_id, sanction=s.sanction_id, sent_on=warning.sent_on, decision_date=s.decision_date)
     elif s.breach_date is not None and warning.sent_on < s.breach_date:
-        yield Issue("R-SAN-03", f"{where}: the warning of {warning.sent_on.isoformat()} was sent before the "
-                    f"breach of {s.breach_date.isoformat()}; it cannot be the warning for that breach",
-                    (f"{f}.warning_id", f"{f}.breach_date"))
+        yield Issue("R-SAN-03", N_("contract {contract}, sanction {sanction}: the warning of {sent_on} was sent before the "
+                    "breach of {breach_date}; it cannot be the warning for that breach"),
+                    (f"{f}.warning_id", f"{f}.breach_date"),
+                    contract=c.contract_id, sanction=s.sanction_id, sent_on=warning.sent_on, breach_date=s.breach_date)
     else:
         # R-SAN-14 (advisory): registered letter with an invitation to explain.
         if warning.channel != REGISTERED_LETTER:
-            yield Issue("R-SAN-14", f"{where}: the warning was sent by {warning.channel}, not by registered letter",
-                        (f"warnings.{warning.warning_id}.channel",))
+            yield Issue("R-SAN-14", N_("contract {contract}, sanction {sanction}: the warning was sent by {channel}, not by registered letter"),
+                        (f"warnings.{warning.warning_id}.channel",),
+                        contract=c.contract_id, sanction=s.sanction_id, channel=warning.channel)
         if not warning.invitation_to_explain:
-            yield Issue("R-SAN-14", f"{where}: the warning does not invite the person to explain or ask "
-                        "for an interview", (f"warnings.{warning.warning_id}.invitation_to_explain",))
+            yield Issue("R-SAN-14", N_("contract {contract}, sanction {sanction}: the warning does not invite the person to explain or ask "
+                        "for an interview"), (f"warnings.{warning.warning_id}.invitation_to_explain",),
+                        contract=c.contract_id, sanction=s.sanction_id)
 
     # R-SAN-04: the social worker's opinion must exist before the decision (it does not bind).
     if opinion is None:
-        yield Issue("R-SAN-04", f"{where}: no opinion of the social worker in charge", (f"{f}.opinion_id",))
+        yield Issue("R-SAN-04", N_("contract {contract}, sanction {sanction}: no opinion of the social worker in charge"), (f"{f}.opinion_id",),
+                    contract=c.contract_id, sanction=s.sanction_id)
     elif opinion.given_on > s.decision_date:
-        yield Issue("R-SAN-04", f"{where}: the social worker's opinion ({opinion.given_on.isoformat()}) "
-                    "comes after the decision", (f"{f}.opinion_id",))
+        yield Issue("R-SAN-04", N_("contract {contract}, sanction {sanction}: the social worker's opinion ({given_on}) "
+                    "comes after the decision"), (f"{f}.opinion_id",),
+                    contract=c.contract_id, sanction=s.sanction_id, given_on=opinion.given_on)
 
     # R-SAN-05: informed in writing of the right to be heard; heard before the decision if asked.
     if hearing is None:
-        yield Issue("R-SAN-05", f"{where}: no record that the person was told in writing of the right "
-                    "to be heard", (f"{f}.hearing_id",))
+        yield Issue("R-SAN-05", N_("contract {contract}, sanction {sanction}: no record that the person was told in writing of the right "
+                    "to be heard"), (f"{f}.hearing_id",), contract=c.contract_id, sanction=s.sanction_id)
     else:
         if hearing.right_informed_in_writing_date > s.decision_date:
-            yield Issue("R-SAN-05", f"{where}: the person was told of the right to be heard only on "
-                        f"{hearing.right_informed_in_writing_date.isoformat()}, after the decision",
-                        (f"hearings.{hearing.hearing_id}.right_informed_in_writing_date",))
+            yield Issue("R-SAN-05", N_("contract {contract}, sanction {sanction}: the person was told of the right to be heard only on "
+                        "{right_informed_in_writing_date}, after the decision"),
+                        (f"hearings.{hearing.hearing_id}.right_informed_in_writing_date",),
+                        contract=c.contract_id, sanction=s.sanction_id, right_informed_in_writing_date=hearing.right_informed_in_writing_date)
         if hearing.requested and (hearing.held_on is None or hearing.held_on > s.decision_date):
-            yield Issue("R-SAN-05", f"{where}: the person asked to be heard and was not heard before the "
-                        "decision; the sanction is invalid", (f"hearings.{hearing.hearing_id}.held_on",))
+            yield Issue("R-SAN-05", N_("contract {contract}, sanction {sanction}: the person asked to be heard and was not heard before the "
+                        "decision; the sanction is invalid"), (f"hearings.{hearing.hearing_id}.held_on",),
+                        contract=c.contract_id, sanction=s.sanction_id)
 
     # R-SAN-06 / R-SAN-07: maximum length.
     repeat = _valid_recidivism(c, s, settings)
     if s.is_recidivism:
         previous = _previous(c, s)
         if not repeat:
-            when = previous.decision_date.isoformat() if previous else "unknown"
-            yield Issue("R-SAN-07", f"{where}: marked as a repeat offence, but the previous sanction "
-                        f"(decided {when}) is not within one year before this decision; the 1-month "
-                        "maximum applies", (f"{f}.is_recidivism", f"{f}.previous_sanction_id"))
+            when = previous.decision_date if previous else N_("unknown")
+            yield Issue("R-SAN-07", N_("contract {contract}, sanction {sanction}: marked as a repeat offence, but the previous sanction "
+                        "(decided {when}) is not within one year before this decision; the 1-month "
+                        "maximum applies"), (f"{f}.is_recidivism", f"{f}.previous_sanction_id"),
+                        contract=c.contract_id, sanction=s.sanction_id, when=when)
     months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
     latest_end = max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end)
     if s.end_date > latest_end:
         rule = "R-SAN-07" if repeat else "R-SAN-06"
-        yield Issue(rule, f"{where}: the suspension runs to {s.end_date.isoformat()}, beyond the "
-                    f"{months}-month maximum ({latest_end.isoformat()})", (f"{f}.end_date",))
+        yield Issue(rule, N_("contract {contract}, sanction {sanction}: the suspension runs to {end_date}, beyond the "
+                    "{months}-month maximum ({latest_end})"), (f"{f}.end_date",),
+                    contract=c.contract_id, sanction=s.sanction_id, end_date=s.end_date, months=months, latest_end=latest_end)
 
     # R-SAN-08 (since the reform) or R-SAN-16 (historical): when the sanction may start.
     if s.decision_date < settings.reform_date:
         expected = first_day_of_month_after(s.decision_date, HISTORICAL_START_MONTH)
         if s.start_date != expected:
-            yield Issue("R-SAN-16", f"{where}: decided before 2016-11-01, the sanction started on the first "
-                        f"day of the 2nd month after the decision ({expected.isoformat()}), not "
-                        f"{s.start_date.isoformat()}", (f"{f}.start_date",))
+            yield Issue("R-SAN-16", N_("contract {contract}, sanction {sanction}: decided before 2016-11-01, the sanction started on the first "
+                        "day of the 2nd month after the decision ({expected}), not "
+                        "{start_date}"), (f"{f}.start_date",),
+                        contract=c.contract_id, sanction=s.sanction_id, expected=expected, start_date=s.start_date)
     else:
         if _sursis_broken(s):
             # Applied because the sursis condition was broken: its start is judged by R-SAN-09's latest
             # application date, not by the start window of an ordinary decision.
             latest = sursis_latest_application(s.decision_date, settings)
             if s.start_date > latest:
-                yield Issue("R-SAN-09", f"{where}: the suspended sanction starts on {s.start_date.isoformat()}, "
-                            f"after the latest date {latest.isoformat()} to apply it (first day of the "
-                            f"{settings.sursis_latest_application_month}th month after the decision)",
-                            (f"{f}.start_date",))
+                yield Issue("R-SAN-09", N_("contract {contract}, sanction {sanction}: the suspended sanction starts on {start_date}, "
+                            "after the latest date {latest} to apply it (first day of the "
+                            "{sursis_latest_application_month}th month after the decision)"),
+                            (f"{f}.start_date",),
+                            contract=c.contract_id, sanction=s.sanction_id, start_date=s.start_date, latest=latest, sursis_latest_application_month=settings.sursis_latest_application_month)
         else:
             latest = latest_start_date(s.decision_date, settings)
             if s.start_date > latest:
-                yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, after the latest allowed "
-                            f"start {latest.isoformat()} (first day of the 3rd month after the decision)",
-                            (f"{f}.start_date",))
+                yield Issue("R-SAN-08", N_("contract {contract}, sanction {sanction}: starts on {start_date}, after the latest allowed "
+                            "start {latest} (first day of the 3rd month after the decision)"),
+                            (f"{f}.start_date",),
+                            contract=c.contract_id, sanction=s.sanction_id, start_date=s.start_date, latest=latest)
         if s.notification_date is not None:
             if s.start_date <= s.notification_date:
-                yield Issue("R-SAN-08", f"{where}: starts on {s.start_date.isoformat()}, not after the "
-                            f"notification of {s.notification_date.isoformat()}", (f"{f}.start_date",))
+                yield Issue("R-SAN-08", N_("contract {contract}, sanction {sanction}: starts on {start_date}, not after the "
+                            "notification of {notification_date}"), (f"{f}.start_date",),
+                            contract=c.contract_id, sanction=s.sanction_id, start_date=s.start_date, notification_date=s.notification_date)
         elif s.start_date <= s.decision_date or (as_of is not None and as_of >= s.start_date):
-            yield Issue("R-SAN-08", f"{where}: the decision was not notified before the start date "
-                        f"{s.start_date.isoformat()}", (f"{f}.notification_date",))
+            yield Issue("R-SAN-08", N_("contract {contract}, sanction {sanction}: the decision was not notified before the start date "
+                        "{start_date}"), (f"{f}.notification_date",),
+                        contract=c.contract_id, sanction=s.sanction_id, start_date=s.start_date)
 
     # R-SAN-09: sursis broken -> applied by the first day of the 6th month after the decision.
     sursis = s.sursis
     if sursis is not None:
         latest = sursis_latest_application(s.decision_date, settings)
         if sursis.application_date is not None and sursis.breach_date is None:
-            yield Issue("R-SAN-09", f"{where}: the suspended sanction was applied without a recorded breach "
-                        "of the sursis condition", (f"{f}.sursis.breach_date",))
+            yield Issue("R-SAN-09", N_("contract {contract}, sanction {sanction}: the suspended sanction was applied without a recorded breach "
+                        "of the sursis condition"), (f"{f}.sursis.breach_date",),
+                        contract=c.contract_id, sanction=s.sanction_id)
         if sursis.breach_date is not None:
             if not sursis.period_start <= sursis.breach_date <= sursis.period_end:
-                yield Issue("R-SAN-09", f"{where}: the breach of {sursis.breach_date.isoformat()} falls outside "
-                            "the sursis period; the suspended sanction cannot be applied for it",
-                            (f"{f}.sursis.breach_date",))
+                yield Issue("R-SAN-09", N_("contract {contract}, sanction {sanction}: the breach of {breach_date} falls outside "
+                            "the sursis period; the suspended sanction cannot be applied for it"),
+                            (f"{f}.sursis.breach_date",),
+                            contract=c.contract_id, sanction=s.sanction_id, breach_date=sursis.breach_date)
             if sursis.application_date is not None:
                 if sursis.application_date > latest:
-                    yield Issue("R-SAN-09", f"{where}: the suspended sanction was applied on "
-                                f"{sursis.application_date.isoformat()}, after the latest date {latest.isoformat()}",
-                                (f"{f}.sursis.application_date",))
+                    yield Issue("R-SAN-09", N_("contract {contract}, sanction {sanction}: the suspended sanction was applied on "
+                                "{application_date}, after the latest date {latest}"),
+                                (f"{f}.sursis.application_date",),
+                                contract=c.contract_id, sanction=s.sanction_id, application_date=sursis.application_date, latest=latest)
                 if sursis.application_date < sursis.breach_date:
-                    yield Issue("R-SAN-09", f"{where}: the suspended sanction was applied before the breach",
-                                (f"{f}.sursis.application_date",))
+                    yield Issue("R-SAN-09", N_("contract {contract}, sanction {sanction}: the suspended sanction was applied before the breach"),
+                                (f"{f}.sursis.application_date",), contract=c.contract_id, sanction=s.sanction_id)
             elif as_of is not None and as_of > latest:
-                yield Issue("R-SAN-09", f"{where}: the sursis condition was broken but the sanction was not "
-                            f"applied by {latest.isoformat()}; it can no longer be applied",
-                            (f"{f}.sursis.application_date",))
+                yield Issue("R-SAN-09", N_("contract {contract}, sanction {sanction}: the sursis condition was broken but the sanction was not "
+                            "applied by {latest}; it can no longer be applied"),
+                            (f"{f}.sursis.application_date",),
+                            contract=c.contract_id, sanction=s.sanction_id, latest=latest)
 
     # R-SAN-13: the decision letter states the appeal (judged only when recorded).
     if s.appeal_information_given is False:
-        yield Issue("R-SAN-13", f"{where}: the decision letter does not state the appeal to the labour court "
-                    f"within {settings.appeal_deadline_months} months", (f"{f}.appeal_information_given",))
+        yield Issue("R-SAN-13", N_("contract {contract}, sanction {sanction}: the decision letter does not state the appeal to the labour court "
+                    "within {appeal_deadline_months} months"), (f"{f}.appeal_information_given",),
+                    contract=c.contract_id, sanction=s.sanction_id, appeal_deadline_months=settings.appeal_deadline_months)
 
 
 def sanction_dues(contract: PIISContract, *, settings: RuleSettings = DEFAULT_SETTINGS) -> Iterator[Due]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from piis_bridge.i18n import Join, Msg, N_
 from piis_bridge.model import ContractStatus, PartyRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, rule
@@ -35,15 +36,15 @@ def _sig_01(ctx: RuleContext) -> None:
                 third.add(s.third_party_id)
     absent = []
     if not beneficiary:
-        absent.append("the beneficiary")
+        absent.append(N_("the beneficiary"))
     if not cpas:
-        absent.append("the CPAS")
+        absent.append(N_("the CPAS"))
     for t in c.third_parties:
         if t.party_id not in third:
-            absent.append(f"third party {t.party_id}")
+            absent.append(Msg("third party {party}", party=t.party_id))
     if absent:
-        ctx.flag(f"Contract {ctx.cid}: recorded as {c.status.value} but not signed by {', '.join(absent)}.",
-                 "signatures", "status")
+        ctx.flag(N_("Contract {contract}: recorded as {status} but not signed by {absent}."),
+                 "signatures", "status", contract=ctx.cid, status=c.status.value, absent=Join(", ", absent))
 
 
 @rule("R-SIG-02", title="Who signs for the CPAS (local choice)", severity=Severity.LOCAL,
@@ -61,8 +62,8 @@ def _sig_02(ctx: RuleContext) -> None:
             if s.party is PartyRole.CPAS and s.for_version == 1}
     absent = [f for f in required if f.strip().casefold() not in have]
     if absent:
-        ctx.flag(f"Contract {ctx.cid}: this CPAS requires a signature by {', '.join(absent)} for the CPAS.",
-                 "signatures")
+        ctx.flag(N_("Contract {contract}: this CPAS requires a signature by {absent} for the CPAS."),
+                 "signatures", contract=ctx.cid, absent=', '.join(absent))
 
 
 @rule("R-SIG-03", title="The person receives a signed copy and the leaflet", severity=Severity.ADVISORY,
@@ -76,9 +77,9 @@ def _sig_03(ctx: RuleContext) -> None:
     assert receipt is not None
     signed = ctx.signed_date
     if signed is None or receipt.received_on < signed:
-        when = f"before the signature of {signed.isoformat()}" if signed else "but the contract is not signed"
-        ctx.flag(f"Contract {ctx.cid}: a signed copy was received on {receipt.received_on.isoformat()} {when}.",
-                 "copy_receipt.received_on")
+        when = Msg("before the signature of {date}", date=signed) if signed else N_("but the contract is not signed")
+        ctx.flag(N_("Contract {contract}: a signed copy was received on {received_on} {when}."),
+                 "copy_receipt.received_on", contract=ctx.cid, received_on=receipt.received_on, when=when)
     if not receipt.leaflet_received:
-        ctx.flag(f"Contract {ctx.cid}: the person did not receive the explanatory leaflet with the copy.",
-                 "copy_receipt.leaflet_received")
+        ctx.flag(N_("Contract {contract}: the person did not receive the explanatory leaflet with the copy."),
+                 "copy_receipt.leaflet_received", contract=ctx.cid)

@@ -7,6 +7,7 @@ are not compulsory (R-OBL-12), so their absence is advisory only.
 
 from __future__ import annotations
 
+from piis_bridge.i18n import N_
 from piis_bridge.model import AcademicOutcome, FormTag, PIISContract, TerminationReason
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.content import missing
@@ -31,7 +32,8 @@ def _over_age(ctx: RuleContext) -> bool:
 
 def _need(ctx: RuleContext, what: str, *fields: str) -> None:
     if _over_age(ctx):
-        ctx.warning(f"Contract {ctx.cid}: missing {what} (not compulsory at 25 or over, R-OBL-12).", *fields)
+        ctx.warning(N_("Contract {contract}: missing {what} (not compulsory at 25 or over, R-OBL-12)."), *fields,
+                    contract=ctx.cid, what=what)
     else:
         missing(ctx, what, *fields)
 
@@ -44,11 +46,12 @@ def _stu_01(ctx: RuleContext) -> None:
     c = ctx.contract
     s = c.studies
     if s is None:
-        missing(ctx, "the studies block (the contract is tagged STUDIES_FULLTIME)", "studies")
+        missing(ctx, N_("the studies block (the contract is tagged STUDIES_FULLTIME)"), "studies")
         return
     if c.end_date < s.study_end_date:
-        ctx.flag(f"Contract {ctx.cid}: ends on {c.end_date.isoformat()}, before the end of the studies on "
-                 f"{s.study_end_date.isoformat()}.", "end_date", "studies.study_end_date")
+        ctx.flag(N_("Contract {contract}: ends on {end_date}, before the end of the studies on "
+                 "{study_end_date}."), "end_date", "studies.study_end_date",
+                 contract=ctx.cid, end_date=c.end_date, study_end_date=s.study_end_date)
 
 
 @rule("R-STU-02", title="The student's simultaneous conditions", severity=Severity.LEGAL,
@@ -62,11 +65,11 @@ def _stu_02(ctx: RuleContext) -> None:
     s = ctx.contract.studies
     assert s is not None
     if not (s.grant_application or "").strip():
-        _need(ctx, "the study-grant application", "studies.grant_application")
+        _need(ctx, N_("the study-grant application"), "studies.grant_application")
     if not (s.work_availability or "").strip():
-        _need(ctx, "the student's availability for work in compatible periods", "studies.work_availability")
+        _need(ctx, N_("the student's availability for work in compatible periods"), "studies.work_availability")
     if (s.parental_break_mediation or "").strip() and not (s.family_allowance_redirect or "").strip():
-        _need(ctx, "the steps to have family allowances / maintenance paid to the student",
+        _need(ctx, N_("the steps to have family allowances / maintenance paid to the student"),
               "studies.family_allowance_redirect")
 
 
@@ -78,11 +81,11 @@ def _stu_03(ctx: RuleContext) -> None:
     s = ctx.contract.studies
     assert s is not None
     if s.enrolment_proof_received_date is None:
-        _need(ctx, "the proof of enrolment", "studies.enrolment_proof_received_date")
+        _need(ctx, N_("the proof of enrolment"), "studies.enrolment_proof_received_date")
     if not s.community_recognised:
-        _need(ctx, "a Community-recognised institution", "studies.community_recognised")
+        _need(ctx, N_("a Community-recognised institution"), "studies.community_recognised")
     if not s.full_time:
-        _need(ctx, "full-time studies (the programme is not full-time)", "studies.full_time")
+        _need(ctx, N_("full-time studies (the programme is not full-time)"), "studies.full_time")
 
 
 @rule("R-STU-04", title="Attendance, exams and effort", severity=Severity.LEGAL,
@@ -91,7 +94,7 @@ def _stu_04(ctx: RuleContext) -> None:
     """The contract states how study follow-up works: regular attendance, sitting the exams, every
     effort to pass (derogation only for health/equity)."""
     if not (ctx.contract.studies.attendance_commitments or "").strip():  # type: ignore[union-attr]
-        _need(ctx, "the attendance / exam commitments", "studies.attendance_commitments")
+        _need(ctx, N_("the attendance / exam commitments"), "studies.attendance_commitments")
 
 
 @rule("R-STU-05", title="How the CPAS supports the studies", severity=Severity.LEGAL, citation="[002 L275]",
@@ -99,7 +102,7 @@ def _stu_04(ctx: RuleContext) -> None:
 def _stu_05(ctx: RuleContext) -> None:
     """The contract states how the CPAS supports the studies, possibly together with the school."""
     if not (ctx.contract.studies.cpas_study_support or "").strip():  # type: ignore[union-attr]
-        _need(ctx, "the CPAS's study support", "studies.cpas_study_support")
+        _need(ctx, N_("the CPAS's study support"), "studies.cpas_study_support")
 
 
 @rule("R-STU-06", title="Mediation if the relationship with the parents is broken", severity=Severity.LEGAL,
@@ -114,10 +117,10 @@ def _stu_06(ctx: RuleContext) -> None:
     if (s.parental_break_mediation or "").strip():
         return
     if (s.family_allowance_redirect or "").strip():
-        _need(ctx, "the CPAS's mediation with the parents", "studies.parental_break_mediation")
+        _need(ctx, N_("the CPAS's mediation with the parents"), "studies.parental_break_mediation")
     elif not _over_age(ctx):
-        ctx.info(f"Contract {ctx.cid}: no parental-mediation arrangements; required if the relationship with the "
-                    "parents is broken.", "studies.parental_break_mediation")
+        ctx.info(N_("Contract {contract}: no parental-mediation arrangements; required if the relationship with the "
+                    "parents is broken."), "studies.parental_break_mediation", contract=ctx.cid)
 
 
 @rule("R-STU-07", title="How the CPAS evaluates the academic year", severity=Severity.LEGAL,
@@ -126,7 +129,7 @@ def _stu_07(ctx: RuleContext) -> None:
     """The contract states how the CPAS evaluates the past academic year once the results are sent
     (R-DL-06)."""
     if not (ctx.contract.studies.year_evaluation_method or "").strip():  # type: ignore[union-attr]
-        _need(ctx, "the method of the yearly evaluation", "studies.year_evaluation_method")
+        _need(ctx, N_("the method of the yearly evaluation"), "studies.year_evaluation_method")
 
 
 @rule("R-STU-08", title="The year evaluation can reorient or end the PIIS", severity=Severity.LEGAL,
@@ -139,11 +142,13 @@ def _stu_08(ctx: RuleContext) -> None:
     c = ctx.contract
     for i, y in enumerate(c.studies.academic_years):  # type: ignore[union-attr]
         if y.results_communicated_date is not None and y.outcome is None:
-            ctx.warning(f"Contract {ctx.cid}: results of {y.academic_year} were sent but the CPAS's evaluation "
-                        "outcome is not recorded.", f"studies.academic_years[{i}].outcome")
+            ctx.warning(N_("Contract {contract}: results of {academic_year} were sent but the CPAS's evaluation "
+                        "outcome is not recorded."), f"studies.academic_years[{i}].outcome",
+                        contract=ctx.cid, academic_year=y.academic_year)
         if y.outcome is AcademicOutcome.END and c.termination is None:
-            ctx.warning(f"Contract {ctx.cid}: the evaluation of {y.academic_year} ended the studies PIIS but no "
-                        "termination is recorded.", f"studies.academic_years[{i}].outcome", "termination")
+            ctx.warning(N_("Contract {contract}: the evaluation of {academic_year} ended the studies PIIS but no "
+                        "termination is recorded."), f"studies.academic_years[{i}].outcome", "termination",
+                        contract=ctx.cid, academic_year=y.academic_year)
 
 
 _FLEMISH_INS = ("1", "3", "4", "7", "23", "24")  # Flemish provinces: Flemish-Community education
@@ -178,19 +183,22 @@ def _stu_09(ctx: RuleContext) -> None:
                      if y.results_available_date <= c.termination.ended_on]
         years = evaluated[-1:]
         if not years:
-            ctx.flag(f"Contract {ctx.cid}: the studies PIIS was ended after the year's evaluation; under the Décret "
-                     "Paysage do not judge progress on the January/June results alone.", "termination.reason")
+            ctx.flag(N_("Contract {contract}: the studies PIIS was ended after the year's evaluation; under the Décret "
+                     "Paysage do not judge progress on the January/June results alone."), "termination.reason",
+                     contract=ctx.cid)
             return
     for i, y in years:
-        what = "reoriented" if y.outcome is AcademicOutcome.REORIENT else "ended"
+        what = N_("reoriented") if y.outcome is AcademicOutcome.REORIENT else N_("ended")
         field = f"studies.academic_years[{i}].reasoning"
         if (y.reasoning or "").strip():
-            ctx.info(f"Contract {ctx.cid}: the studies PIIS was {what} after the evaluation of {y.academic_year}; "
-                     "under the Décret Paysage progress is not judged on the January/June results alone.", field)
+            ctx.info(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year}; "
+                     "under the Décret Paysage progress is not judged on the January/June results alone."), field,
+                     contract=ctx.cid, what=what, academic_year=y.academic_year)
         else:
-            ctx.flag(f"Contract {ctx.cid}: the studies PIIS was {what} after the evaluation of {y.academic_year} "
+            ctx.flag(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year} "
                      "without a recorded reasoning; under the Décret Paysage do not judge progress on the "
-                     "January/June results alone (credits per teaching unit).", field)
+                     "January/June results alone (credits per teaching unit)."), field,
+                     contract=ctx.cid, what=what, academic_year=y.academic_year)
 
 
 @rule("R-STU-10", title="Under-25 studies PIIS: the same CPAS stays competent after a move",
@@ -208,11 +216,11 @@ def _stu_10(ctx: RuleContext) -> None:
     if c.termination is not None and c.termination.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
         moved = moved or c.termination.ended_on
         if since is not None and since <= moved:
-            ctx.flag(f"Contract {ctx.cid}: an under-25 studies PIIS was ended for a change of residence during "
-                     "uninterrupted studies; the same CPAS stays competent.", "termination.reason")
+            ctx.flag(N_("Contract {contract}: an under-25 studies PIIS was ended for a change of residence during "
+                     "uninterrupted studies; the same CPAS stays competent."), "termination.reason", contract=ctx.cid)
     elif c.transfer is not None and since is not None and moved is not None and since <= moved:
-        ctx.flag(f"Contract {ctx.cid}: a transfer is recorded for an under-25 studies PIIS during uninterrupted "
-                 "studies; the same CPAS stays competent.", "transfer")
+        ctx.flag(N_("Contract {contract}: a transfer is recorded for an under-25 studies PIIS during uninterrupted "
+                 "studies; the same CPAS stays competent."), "transfer", contract=ctx.cid)
 
 
 @rule("R-STU-11", title="Local studies policies (repeated years, summer job)", severity=Severity.LOCAL,
@@ -234,13 +242,13 @@ def _stu_11(ctx: RuleContext) -> None:
     s = c.studies
     if ctx.settings.local_students_summer_job and s is not None:
         if not (s.work_availability or "").strip():
-            ctx.flag(f"Contract {ctx.cid}: this CPAS requires a summer job; the contract does not state the "
-                     "student's work availability.", "studies.work_availability")
+            ctx.flag(N_("Contract {contract}: this CPAS requires a summer job; the contract does not state the "
+                     "student's work availability."), "studies.work_availability", contract=ctx.cid)
         for i, job in enumerate(s.summer_jobs):
             if not job.worked and not (job.exemption_reason or "").strip():
-                ctx.flag(f"Contract {ctx.cid}: this CPAS requires a summer job; the student did not work in the "
-                         f"summer of {job.summer} and no health or equity reason is recorded.",
-                         f"studies.summer_jobs[{i}].worked")
+                ctx.flag(N_("Contract {contract}: this CPAS requires a summer job; the student did not work in the "
+                         "summer of {summer} and no health or equity reason is recorded."),
+                         f"studies.summer_jobs[{i}].worked", contract=ctx.cid, summer=job.summer)
     limit = ctx.settings.local_max_repeated_years_per_cycle
     if limit is not None and s is not None:
         repeats: dict[str, int] = {}
@@ -250,6 +258,7 @@ def _stu_11(ctx: RuleContext) -> None:
             cycle = (year.cycle or s.cycle or "").strip() or "(cycle not stated)"
             repeats[cycle] = repeats.get(cycle, 0) + 1
             if repeats[cycle] > limit and year.repeat_allowed_by_council_date is None:
-                ctx.flag(f"Contract {ctx.cid}: {year.academic_year} is repeated year {repeats[cycle]} in the "
-                         f"{cycle} cycle; this CPAS allows {limit} per cycle unless the council decides otherwise.",
-                         f"studies.academic_years[{i}].repeated_year")
+                ctx.flag(N_("Contract {contract}: {academic_year} is repeated year {repeats} in the "
+                         "{cycle} cycle; this CPAS allows {limit} per cycle unless the council decides otherwise."),
+                         f"studies.academic_years[{i}].repeated_year",
+                         contract=ctx.cid, academic_year=year.academic_year, repeats=repeats[cycle], cycle=cycle, limit=limit)

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from piis_bridge.i18n import N_
 from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
 from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from_index, month_index, month_span, one_day
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
@@ -384,23 +385,25 @@ def _check_history(
         studies_start = min(e.window_start for e in history if e.type is _STUDIES)
         second_start = min(e.window_start for e in history if e.type is _SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
-        issues.append(Issue("R-SUB-04", f"contract {cid}: STUDIES and SECOND_CHANCE are both recorded; a studies "
-                            "subsidy is never followed by (nor, C-08, preceded by) a second chance", ("subsidy_history",)))
+        issues.append(Issue("R-SUB-04", N_("contract {contract}: STUDIES and SECOND_CHANCE are both recorded; a studies "
+                            "subsidy is never followed by (nor, C-08, preceded by) a second chance"), ("subsidy_history",),
+                            contract=cid))
     first = next((e for e in history if e.type is _FIRST), None)
     for e in history:
         if e.type in (_PROLONGATION, _SECOND_CHANCE):
             rid = "R-SUB-09" if e.type is _PROLONGATION else "R-SUB-10"
             if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
-                issues.append(Issue(rid, f"contract {cid}: the {e.type.value} subsidy of {e.window_start.isoformat()} "
-                                    "lacks the motivated decision or the social-inquiry report kept in the file",
-                                    ("subsidy_history",)))
+                issues.append(Issue(rid, N_("contract {contract}: the {type} subsidy of {window_start} "
+                                    "lacks the motivated decision or the social-inquiry report kept in the file"),
+                                    ("subsidy_history",), contract=cid, type=e.type.value, window_start=e.window_start))
             if first is None:
-                issues.append(Issue(rid, f"contract {cid}: a {e.type.value} subsidy needs a FIRST subsidy received "
-                                    "before it", ("subsidy_history",)))
+                issues.append(Issue(rid, N_("contract {contract}: a {type} subsidy needs a FIRST subsidy received "
+                                    "before it"), ("subsidy_history",), contract=cid, type=e.type.value))
             elif e.type is _PROLONGATION and month_index(e.window_start) < \
                     month_index(first.window_start) + settings.subsidy_max_months:
-                issues.append(Issue(rid, f"contract {cid}: the PROLONGATION starts before the FIRST window "
-                                    f"(opened {first.window_start.isoformat()}) has elapsed", ("subsidy_history",)))
+                issues.append(Issue(rid, N_("contract {contract}: the PROLONGATION starts before the FIRST window "
+                                    "(opened {window_start}) has elapsed"), ("subsidy_history",),
+                                    contract=cid, window_start=first.window_start))
     return first
 
 
@@ -445,10 +448,11 @@ def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue 
     for p in contract.beneficiary.dis_history:
         if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
                 (p.end_date is None or p.end_date >= since):
-            return Issue("R-SUB-10", f"contract {contract.contract_id}: DIS ({p.kind.value}) in the "
-                         f"{settings.second_chance_gap_months} months before the RI of "
-                         f"{back.isoformat()}; a SECOND_CHANCE needs 12 months without DIS",
-                         ("beneficiary.dis_history",))
+            return Issue("R-SUB-10", N_("contract {contract}: DIS ({kind}) in the "
+                         "{second_chance_gap_months} months before the RI of "
+                         "{back}; a SECOND_CHANCE needs 12 months without DIS"),
+                         ("beneficiary.dis_history",),
+                         contract=contract.contract_id, kind=p.kind.value, second_chance_gap_months=settings.second_chance_gap_months, back=back)
     return None
 
 
@@ -480,8 +484,9 @@ def _windows(
 
     # Person-level limits over the history (R-SUB-04, C-08).
     if len(kinds) > settings.lifetime_subsidies_max:
-        issues.append(Issue("R-SUB-04", f"contract {cid}: the person has {len(kinds)} different subsidies "
-                            f"recorded; at most {settings.lifetime_subsidies_max} in a lifetime", ("subsidy_history",)))
+        issues.append(Issue("R-SUB-04", N_("contract {contract}: the person has {count} different subsidies "
+                            "recorded; at most {lifetime_subsidies_max} in a lifetime"), ("subsidy_history",),
+                            contract=cid, count=len(kinds), lifetime_subsidies_max=settings.lifetime_subsidies_max))
     if history:
         first = _check_history(cid, settings, issues, history, kinds)
         segments = [_window(e, settings, contract, end) for e in history]
@@ -504,8 +509,8 @@ def _windows(
             if _SECOND_CHANCE in kinds and _exclusive(settings):
                 new = _Segment(_STUDIES, a, month_index(end),
                                "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)", None)
-                issues.append(Issue("R-SUB-08", f"contract {cid}: no STUDIES subsidy: the person already received "
-                                    "a SECOND_CHANCE subsidy (C-08)", ("subsidy_history",)))
+                issues.append(Issue("R-SUB-08", N_("contract {contract}: no STUDIES subsidy: the person already received "
+                                    "a SECOND_CHANCE subsidy (C-08)"), ("subsidy_history",), contract=cid))
         elif first is None:
             new = _Segment(_FIRST, a, a + settings.subsidy_max_months - 1, None, None)
         elif not any(s.holds(a) for s in segments):
@@ -520,12 +525,14 @@ def _windows(
             if settings.q10_ri_checked_on_signature and not _on_ri(contract, checked_on) and new.blocked is None:
                 new = _Segment(new.type, new.start, new.end, f"no RI on {checked_on.isoformat()}, the date the "
                                "window would open", None)
-                issues.append(Issue(rid, f"contract {cid}: the person had no RI on {checked_on.isoformat()}; the "
-                                    f"{new.type.value} subsidy cannot start in that month", ("decision.ri_start_date",)))
+                issues.append(Issue(rid, N_("contract {contract}: the person had no RI on {checked_on}; the "
+                                    "{type} subsidy cannot start in that month"), ("decision.ri_start_date",),
+                                    contract=cid, checked_on=checked_on, type=new.type.value))
             if new.type not in kinds and len(kinds) + 1 > settings.lifetime_subsidies_max and new.blocked is None:
                 new = _Segment(new.type, new.start, new.end, "lifetime limit of subsidies reached (R-SUB-04)", None)
-                issues.append(Issue("R-SUB-04", f"contract {cid}: a {new.type.value} subsidy would be the person's "
-                                    f"{len(kinds) + 1}th; at most {settings.lifetime_subsidies_max}", ("subsidy_history",)))
+                issues.append(Issue("R-SUB-04", N_("contract {contract}: a {type} subsidy would be the person's "
+                                    "{count}th; at most {lifetime_subsidies_max}"), ("subsidy_history",),
+                                    contract=cid, type=new.type.value, count=len(kinds) + 1, lifetime_subsidies_max=settings.lifetime_subsidies_max))
             segments.append(new)
     elif studies_ok and not any(s.type is _STUDIES for s in segments):
         # A studies PIIS concluded during a running FIRST/PROLONGATION window: STUDIES may follow it

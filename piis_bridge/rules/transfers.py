@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+from piis_bridge.i18n import N_
 from piis_bridge.model import Consent, ObligationBasis, PIISContract, RequestedBy, TerminationReason
 from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
 from piis_bridge.rules.calendar import age_on
@@ -156,8 +157,8 @@ def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SE
     bases = set(obligation_bases(contract, settings) if bases is None else bases)
     if not bases & _LEGAL_BASES:
         if bases & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
-            flags.append("the PIIS is mandatory only because a party asked for it; counted as a legal "
-                         "obligation (Q-08, to confirm in legal review)")
+            flags.append(N_("the PIIS is mandatory only because a party asked for it; counted as a legal "
+                            "obligation (Q-08, to confirm in legal review)"))
         else:
             blocking.append("no legal obligation to conclude a PIIS exists, so it cannot be transferred (R-TRF-04)")
     transfer = contract.transfer
@@ -170,7 +171,7 @@ def transfer_outlook(contract: PIISContract, settings: RuleSettings = DEFAULT_SE
             blocking.append("the person refused the transfer (R-TRF-05)")
         elif transfer.consent is Consent.NOT_EXPRESSED:
             if settings.q09_silence_is_consent:
-                flags.append("the person did not object; silence counted as consent (Q-09, to confirm)")
+                flags.append(N_("the person did not object; silence counted as consent (Q-09, to confirm)"))
             else:
                 pending.append("the person's consent is not recorded (R-TRF-05, Q-09 strict)")
         for who, agreed in (("old", transfer.agreement_old_cpas), ("new", transfer.agreement_new_cpas)):
@@ -212,62 +213,65 @@ def transfer_issues(
     term = contract.termination
     if outlook.studies_exception:
         if term is not None and term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
-            yield Issue("R-TRF-02", f"contract {cid}: ended for a change of residence, but an under-25 studies "
-                        "PIIS continues at the same CPAS during uninterrupted studies", ("termination.reason",))
+            yield Issue("R-TRF-02", N_("contract {contract}: ended for a change of residence, but an under-25 studies "
+                        "PIIS continues at the same CPAS during uninterrupted studies"), ("termination.reason",),
+                        contract=cid)
         if contract.transfer is not None and _carried_out(contract):
-            yield Issue("R-TRF-02", f"contract {cid}: transferred, but the same CPAS stays competent for an "
-                        "under-25 studies PIIS during uninterrupted studies", ("transfer",))
+            yield Issue("R-TRF-02", N_("contract {contract}: transferred, but the same CPAS stays competent for an "
+                        "under-25 studies PIIS during uninterrupted studies"), ("transfer",), contract=cid)
         return
     # R-TRF-01: ends by operation of law on the day of the move.
     if term is None:
         if as_of is None or as_of >= moved:
-            yield Issue("R-TRF-01", f"contract {cid}: the CPAS stopped being competent on {moved.isoformat()} "
-                        "(change of residence); the contract ends by law that day but no termination is recorded",
-                        ("termination",))
+            yield Issue("R-TRF-01", N_("contract {contract}: the CPAS stopped being competent on {moved} "
+                        "(change of residence); the contract ends by law that day but no termination is recorded"),
+                        ("termination",), contract=cid, moved=moved)
     elif term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE and term.ended_on != moved:
-        yield Issue("R-TRF-01", f"contract {cid}: ended on {term.ended_on.isoformat()}, but it ends by law on the "
-                    f"day of the change of residence, {moved.isoformat()}", ("termination.ended_on",))
+        yield Issue("R-TRF-01", N_("contract {contract}: ended on {ended_on}, but it ends by law on the "
+                    "day of the change of residence, {moved}"), ("termination.ended_on",),
+                    contract=cid, ended_on=term.ended_on, moved=moved)
     elif term.ended_on > moved:
-        yield Issue("R-TRF-01", f"contract {cid}: recorded as running until {term.ended_on.isoformat()}, after "
-                    f"the change of residence on {moved.isoformat()} that ended it by law",
-                    ("termination.ended_on",))
+        yield Issue("R-TRF-01", N_("contract {contract}: recorded as running until {ended_on}, after "
+                    "the change of residence on {moved} that ended it by law"),
+                    ("termination.ended_on",), contract=cid, ended_on=term.ended_on, moved=moved)
     if not _carried_out(contract):
         return
     t = contract.transfer
     assert t is not None
     # R-TRF-03 / R-TRF-04 / R-TRF-05: only legal hand-overs.
     if t.requested_by is not RequestedBy.PERSON:
-        yield Issue("R-TRF-03", f"contract {cid}: handed over without the person's request", ("transfer.requested_by",))
+        yield Issue("R-TRF-03", N_("contract {contract}: handed over without the person's request"), ("transfer.requested_by",),
+                    contract=cid)
     if t.agreement_old_cpas is not True or t.agreement_new_cpas is not True:
-        yield Issue("R-TRF-03", f"contract {cid}: handed over without the recorded agreement of both CPAS",
-                    ("transfer.agreement_old_cpas", "transfer.agreement_new_cpas"))
+        yield Issue("R-TRF-03", N_("contract {contract}: handed over without the recorded agreement of both CPAS"),
+                    ("transfer.agreement_old_cpas", "transfer.agreement_new_cpas"), contract=cid)
     if any("R-TRF-04" in reason for reason in outlook.blocking_reasons):
-        yield Issue("R-TRF-04", f"contract {cid}: handed over although no legal obligation to conclude a PIIS "
-                    "exists", ("obligation.basis",))
+        yield Issue("R-TRF-04", N_("contract {contract}: handed over although no legal obligation to conclude a PIIS "
+                    "exists"), ("obligation.basis",), contract=cid)
     if t.consent is Consent.REFUSED or (t.consent is Consent.NOT_EXPRESSED and not settings.q09_silence_is_consent):
-        yield Issue("R-TRF-05", f"contract {cid}: handed over without the person's consent "
-                    f"(consent {t.consent.value})", ("transfer.consent",))
+        yield Issue("R-TRF-05", N_("contract {contract}: handed over without the person's consent "
+                    "(consent {consent})"), ("transfer.consent",), contract=cid, consent=t.consent.value)
     # R-TRF-06: the new CPAS records, per commitment, whether it takes it over.
     a = t.assessment
     if a is None:
-        yield Issue("R-TRF-06", f"contract {cid}: transfer agreed but the new CPAS has not recorded which "
-                    "commitments it takes over", ("transfer.assessment",))
+        yield Issue("R-TRF-06", N_("contract {contract}: transfer agreed but the new CPAS has not recorded which "
+                    "commitments it takes over"), ("transfer.assessment",), contract=cid)
         return
     known = {x.commitment_id for x in contract.commitments}
     taken, not_taken = set(a.commitments_taken_over), set(a.commitments_not_taken_over)
     for cid_ in sorted(known - taken - not_taken):
-        yield Issue("R-TRF-06", f"contract {cid}: commitment {cid_} is neither taken over nor declined with a "
-                    "reason", ("transfer.assessment",))
+        yield Issue("R-TRF-06", N_("contract {contract}: commitment {commitment} is neither taken over nor declined with a "
+                    "reason"), ("transfer.assessment",), contract=cid, commitment=cid_)
     for cid_ in sorted(taken & not_taken):
-        yield Issue("R-TRF-06", f"contract {cid}: commitment {cid_} is both taken over and declined",
-                    ("transfer.assessment",))
+        yield Issue("R-TRF-06", N_("contract {contract}: commitment {commitment} is both taken over and declined"),
+                    ("transfer.assessment",), contract=cid, commitment=cid_)
     for cid_ in sorted((taken | not_taken) - known):
-        yield Issue("R-TRF-06", f"contract {cid}: the assessment names unknown commitment {cid_}",
-                    ("transfer.assessment",))
+        yield Issue("R-TRF-06", N_("contract {contract}: the assessment names unknown commitment {commitment}"),
+                    ("transfer.assessment",), contract=cid, commitment=cid_)
     for cid_, reason in sorted(a.commitments_not_taken_over.items()):
         if not reason.strip():
-            yield Issue("R-TRF-06", f"contract {cid}: commitment {cid_} is declined without a reason",
-                        ("transfer.assessment.commitments_not_taken_over",))
+            yield Issue("R-TRF-06", N_("contract {contract}: commitment {commitment} is declined without a reason"),
+                        ("transfer.assessment.commitments_not_taken_over",), contract=cid, commitment=cid_)
 
 
 def transfer_dues(
@@ -307,11 +311,11 @@ def _check(ctx: RuleContext) -> None:
     elif rule_id == "R-TRF-04":
         for flag in outlook.flags:
             if "Q-08" in flag:
-                ctx.warning(f"contract {ctx.cid}: {flag}", "obligation.basis")
+                ctx.warning(N_("contract {contract}: {flag}"), "obligation.basis", contract=ctx.cid, flag=flag)
     elif rule_id == "R-TRF-05":
         for flag in outlook.flags:
             if "Q-09" in flag:
-                ctx.warning(f"contract {ctx.cid}: {flag}", "transfer.consent")
+                ctx.warning(N_("contract {contract}: {flag}"), "transfer.consent", contract=ctx.cid, flag=flag)
 
 
 def _outlook_json(outlook: TransferOutlook, ctx: RuleContext) -> dict[str, object]:

@@ -197,6 +197,8 @@ def test_follow_a_dossier_history_with_its_rules_report(world) -> None:
     page.wait_for_selector("table.findings")
     report = page.inner_text("table.findings")
     assert re.search(r"R-[A-Z]+-\d+", report)
+    # the findings are written in the user's language (olivier reads French): "Contrat ...", not "Contract ..."
+    assert re.search(r"\b[Cc]ontrat D000003", report) and "Contract D000003" not in report, report
     assert page.locator("table.dates td").count() > 0
     assert "accepted" in page.content().lower() or "accepté" in page.content().lower()
     _shot(page, "dossier")

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.json"))
 SANCTIONS = str(ROOT / "examples" / "sanction-history.json")
 ADDED = {"language", "title", "label_text", "question_text", "message_language", "title_text", "status_text",
-         "evidence_found_text", "evidence_missing_text"}
+         "evidence_found_text", "evidence_missing_text", "message_id", "params", "message_text"}
 
 
 @pytest.fixture(scope="module")
@@ -33,15 +33,12 @@ def _run(app: Any, *args: str, env: dict[str, str] | None = None):  # noqa: ANN2
 
 
 REPORT = {  # what a social worker reads for the sanction-history example, per language
-    "nl": ["OCMW 52011  op 22 nov 2026", "begunstigde: GPMI verplicht", "Eindevaluatie bij het einde van het contract",
-           "Detail (in het Engels): Contract CHA-2025-0410: ended on 2026-04-06 without a final evaluation.",
+    "nl": ["OCMW 52011  op 22 nov 2026", "begunstigde: GPMI verplicht", "Contract CHA-2025-0410: beëindigd op 6 apr 2026 zonder eindevaluatie.",
            "uiterste datum voor ondertekening van het GPMI", "sanctie S1: einde van de periode van uitstel",
            "waarschuwing", "nageleefd", "1 contract(en), 0 met wettelijke fouten, 0 fout(en), 1 waarschuwing(en)"],
-    "fr": ["CPAS 52011  au 22 nov. 2026", "bénéficiaire : PIIS obligatoire", "Évaluation finale à la fin du contrat",
-           "Détail (en anglais) : Contract CHA-2025-0410", "date limite de signature du PIIS",
+    "fr": ["CPAS 52011  au 22 nov. 2026", "bénéficiaire : PIIS obligatoire", "Contrat CHA-2025-0410 : terminé le 6 avr. 2026 sans évaluation finale.", "date limite de signature du PIIS",
            "sanction S1 : fin du délai de sursis", "avertissement", "respecté", "1 contrat(s), 0 avec erreurs légales"],
-    "de": ["ÖSHZ 52011  am 22.11.2026", "begünstigte Person: IPSE verpflichtend", "Abschlussauswertung bei Vertragsende",
-           "Detail (auf Englisch): Contract CHA-2025-0410", "Frist für die Unterzeichnung des IPSE",
+    "de": ["ÖSHZ 52011  am 22.11.2026", "begünstigte Person: IPSE verpflichtend", "Vertrag CHA-2025-0410: am 06.04.2026 beendet ohne abschließende Auswertung.", "Frist für die Unterzeichnung des IPSE",
            "Sanktion S1: Ende der Aufschubfrist", "Warnung", "eingehalten", "1 Vertrag/Verträge, 0 mit Rechtsfehlern"],
     "en": ["CPAS 52011  as of 2026-11-22", "beneficiary: PIIS mandatory",
            "Contract CHA-2025-0410: ended on 2026-04-06 without a final evaluation.", "PIIS signature deadline",
@@ -55,6 +52,8 @@ def test_rules_check_report_in_each_language(app: Any, language: str) -> None:
     assert result.exit_code == 0, result.output
     for text in REPORT[language]:
         assert text in result.stdout, (language, text)
+    if language != "en":  # the finding is written in the language, not English
+        assert "ended on" not in result.stdout and "final evaluation" not in result.stdout
     # ids and citations are the same in every language
     for text in ("CHA-2025-0410", "R-EVA-06", "[003 L19-20]", "R-SAN-09", "U25_EMPLOYMENT_PROJECT"):
         assert text in result.stdout
@@ -73,15 +72,15 @@ def test_rules_check_lang_nl_output(app: Any) -> None:
 
 def test_the_root_option_and_the_configuration_choose_the_language(app: Any, tmp_path: Path) -> None:
     root = _run(app, "--lang", "de", "rules", "check", SANCTIONS, "--on", "2026-11-22", "--no-plugins")
-    assert "Abschlussauswertung bei Vertragsende" in root.stdout
+    assert "Vertrag CHA-2025-0410: am 06.04.2026 beendet ohne abschließende Auswertung." in root.stdout
     config = tmp_path / "piis-bridge.toml"
     config.write_text('[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0207916035"\nlanguage = "nl"\n'
                       'federal = ""\ntransfer = ""\n', encoding="utf-8")
     env = {"PIIS_CONFIG": str(config)}
     configured = _run(app, "rules", "check", SANCTIONS, "--on", "2026-11-22", "--no-plugins", env=env)
-    assert "Eindevaluatie bij het einde van het contract" in configured.stdout
+    assert "Contract CHA-2025-0410: beëindigd op 6 apr 2026 zonder eindevaluatie." in configured.stdout
     override = _run(app, "rules", "check", SANCTIONS, "--on", "2026-11-22", "--no-plugins", "--lang", "fr", env=env)
-    assert "Évaluation finale à la fin du contrat" in override.stdout
+    assert "Contrat CHA-2025-0410 : terminé le 6 avr. 2026 sans évaluation finale." in override.stdout
 
 
 def test_an_unknown_language_is_refused_with_the_fix(app: Any) -> None:
@@ -106,7 +105,16 @@ def test_check_json_is_language_neutral_with_the_texts_added_in_the_language(app
     report = next(r for r in bodies["nl"]["reports"] if r["contract_id"] == "CHA-2025-0410")
     [finding] = [f for f in report["findings"] if f["rule_id"] == "R-EVA-06"]
     assert finding["title"] == "Eindevaluatie bij het einde van het contract"
-    assert finding["message"].startswith("Contract CHA-2025-0410") and finding["message_language"] == "en"
+    # the English message stays; the template, its language-neutral values and the text in the language are added
+    assert finding["message"] == "Contract CHA-2025-0410: ended on 2026-04-06 without a final evaluation."
+    assert finding["message_id"] == "Contract {contract}: ended on {end} without a final evaluation."
+    assert finding["params"] == {"contract": "CHA-2025-0410", "end": "2026-04-06"}  # ISO date
+    assert finding["message_text"] == "Contract CHA-2025-0410: beëindigd op 6 apr 2026 zonder eindevaluatie."
+    assert finding["message_language"] == "nl"
+    english = next(r for r in bodies["en"]["reports"] if r["contract_id"] == "CHA-2025-0410")
+    [en_finding] = [f for f in english["findings"] if f["rule_id"] == "R-EVA-06"]
+    assert en_finding["message_text"] == en_finding["message"] and en_finding["message_language"] == "en"
+    assert en_finding["params"] == finding["params"] and en_finding["message_id"] == finding["message_id"]
     dates = {d["label"]: d for d in report["dates"]}
     assert dates["PIIS signature deadline"]["label_text"] == "uiterste datum voor ondertekening van het GPMI"
     assert dates["PIIS signature deadline"]["date"] == "2025-06-12"  # ISO in every language
