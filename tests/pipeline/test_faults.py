@@ -19,12 +19,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import EmbeddedWorker, PipelineOptions, Runtime, make_celery_app
 from piis_bridge.pipeline.models import Effect, WorkItem
 from piis_bridge.pipeline.runner import wait_for_run
 from piis_bridge.pipeline.stages import create_run
+from piis_bridge.pipeline.sweeper import sweep
 from piis_bridge.pipeline.tasks import CeleryEnqueuer
 from tests.pipeline.realworld import World
 
@@ -35,10 +37,19 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _wait(predicate, timeout: float, what: str) -> None:
+def _wait(predicate, timeout: float, what: str, tick=None) -> None:
+    """Wait for *predicate*; *tick* (the sweeper) runs every second meanwhile, as the runner's
+    ``wait_for_run`` and beat do in a real installation: work a killed process held is re-enqueued."""
     deadline = time.monotonic() + timeout
+    last = time.monotonic()
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        if tick is not None and time.monotonic() - last >= 1.0:
+            last = time.monotonic()
+            try:
+                tick()
+            except (OperationalError, OSError):  # database restarting, disk full: next time, as wait_for_run
+                pass
         time.sleep(0.1)
 
 
@@ -162,17 +173,18 @@ def _run_with_faults(world: World, tmp_path: Path, processes: int, database_url:
         run_id = create_run(rt)
         enq.start(run_id)
         received = lambda n: (lambda: sum(world.receptions().values()) >= n)  # noqa: E731
-        _wait(received(15), 180, "the first forms")
+        tick = lambda: sweep(rt, enq)  # noqa: E731
+        _wait(received(15), 180, "the first forms", tick)
         children = _children(worker.proc.pid)
         assert children, "the worker has no prefork children"
         os.kill(children[0], signal.SIGKILL)  # one worker process dies mid-task
-        _wait(received(40), 180, "more forms")
+        _wait(received(40), 180, "more forms", tick)
         world.federal.kill()  # the federal service dies mid-run...
         time.sleep(1.0)
         world.federal.start()  # ...and comes back on the same port with its data
         if mid_run is not None:
             mid_run()
-        _wait(received(70), 180, "forms after the federal restart")
+        _wait(received(70), 180, "forms after the federal restart", tick)
         worker.kill()  # the whole worker tree
         time.sleep(0.5)
         worker.start()

@@ -163,6 +163,7 @@ def test_a_hostile_file_drop_is_accounted_for_too(tmp_path: Path) -> None:
     kbo = "0212560454"
     docs = [c.data for c in hostile(2_000, kbo, seed=11)]
     for d in docs:
+        d["ocmw"]["nis"] = "21004"  # the export is Brussel's own (tenancy: another OCMW's rows are refused)
         d["client"]["naam"] = d["client"]["naam"][:5000]  # a CSV cell, not a 5 MiB document
         d.pop("doelen", None) if len(str(d.get("doelen"))) > 100_000 else None
     incoming = tmp_path / "drop" / "incoming"
@@ -194,4 +195,6 @@ def test_a_hostile_file_drop_is_accounted_for_too(tmp_path: Path) -> None:
     assert status == "finished", json.dumps(c, default=str)
     assert c["fetched"] == 2_000 and not c["pull_errors"], c
     assert c["fetched"] == c["processed"] + c["skipped"] + c["items_quarantined"] + c["rejected"] + c["repeats"], c
-    assert stages["store"] > 0 and stages["hash"] > 0 and stages["map"] > 0 and c["processed"] > 0, (stages, c)
+    # No "hash" stage any more: full-width digits, which used to crash the person hash, are now read by
+    # the one NISS parser (identifiers.parse_niss, issue 13) like any other writing.
+    assert stages["store"] > 0 and stages["map"] > 0 and c["processed"] > 0, (stages, c)
