@@ -83,6 +83,8 @@ def safe_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable URL>"
+    if not parts.netloc:  # sqlite:///relative/path holds no credentials; urlunsplit would drop a slash
+        return url
     host = parts.hostname or ""
     if parts.port:
         host = f"{host}:{parts.port}"

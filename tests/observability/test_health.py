@@ -249,3 +249,11 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
     ok = _cli(tmp_path, "health")
     assert ok.returncode == 0, ok.stdout
     db.engine.dispose()
+
+
+def test_safe_url_keeps_sqlite_paths_and_drops_credentials() -> None:
+    from piis_bridge.observability.health import safe_url
+
+    assert safe_url("sqlite:///var/demo/piis-bridge.sqlite3") == "sqlite:///var/demo/piis-bridge.sqlite3"
+    assert safe_url("sqlite:////abs/app.sqlite3") == "sqlite:////abs/app.sqlite3"
+    assert safe_url("postgresql://u:pw@db.internal:5432/piis") == "postgresql://db.internal:5432/piis"
