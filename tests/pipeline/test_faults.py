@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import EmbeddedWorker, PipelineOptions, Runtime, make_celery_app
@@ -48,7 +47,7 @@ def _wait(predicate, timeout: float, what: str, tick=None) -> None:
             last = time.monotonic()
             try:
                 tick()
-            except (OperationalError, OSError):  # database restarting, disk full: next time, as wait_for_run
+            except Exception:  # noqa: BLE001 - database restarting, disk full: sweep again next second
                 pass
         time.sleep(0.1)
 
