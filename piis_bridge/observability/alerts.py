@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
@@ -314,7 +315,7 @@ def check_and_send(settings: Settings, engine: Any = None, now: datetime | None 
                 if alert.rule == "circuit_open" and now - _aware(row.first_seen_at) < timedelta(
                         minutes=cfg.rules.circuit_open_minutes):
                     continue  # not open long enough yet
-                capped = _capped(s, AlertState, alert, now, cfg.cap_hours)
+                capped = _capped(states.values(), alert, now, cfg.cap_hours)
                 if capped:
                     row.suppressed += 1
                     deliveries.append(Delivery(alert, sent=False, suppressed=True))
@@ -341,10 +342,13 @@ def check_and_send(settings: Settings, engine: Any = None, now: datetime | None 
     return deliveries
 
 
-def _capped(s: Any, model: Any, alert: Alert, now: datetime, cap_hours: float) -> bool:
-    """One alert per rule and CPAS per cap window (for scopes such as a circuit, the CPAS's rows count too)."""
+def _capped(rows: Iterable[Any], alert: Alert, now: datetime, cap_hours: float) -> bool:
+    """One alert per rule and CPAS per cap window (for scopes such as a circuit, the CPAS's rows count too).
+    *rows* are the alert states already loaded by :func:`check_and_send` (no second query per alert)."""
     cutoff = now - timedelta(hours=cap_hours)
-    for row in s.query(model).filter(model.rule == alert.rule).all():
+    for row in rows:
+        if row.rule != alert.rule:
+            continue
         same = row.scope == alert.scope or (alert.cpas_id is not None and row.cpas_id == alert.cpas_id)
         if same and row.last_sent_at is not None and _aware(row.last_sent_at) > cutoff:
             return True
