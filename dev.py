@@ -48,9 +48,18 @@ def ensure_venv() -> None:
     # setuptools' editable install of a renamed layout (plugins/ -> piis_plugins) warns that folders of the
     # working directory named like a package may shadow it; here the only such folder is piis_bridge/, the
     # package itself, so the notice says nothing true and is filtered by its text (nothing else is).
-    env = {**os.environ, "PYTHONWARNINGS": ",".join(
-        [w for w in os.environ.get("PYTHONWARNINGS", "").split(",") if w] + ["ignore:Editable installation"])}
-    subprocess.run([PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test,prod,xmlsec]"], check=True, env=env)
+    env = {
+        **os.environ,
+        "PYTHONWARNINGS": ",".join(
+            [w for w in os.environ.get("PYTHONWARNINGS", "").split(",") if w]
+            + ["ignore:Editable installation"]
+        ),
+    }
+    subprocess.run(
+        [PY, "-m", "pip", "install", "--quiet", "-e", f"{ROOT}[test,prod,xmlsec]"],
+        check=True,
+        env=env,
+    )
     STAMP.write_text(fingerprint)
 
 
@@ -63,11 +72,15 @@ def main(argv: list[str]) -> int:
     if command == "demo":
         return subprocess.call([BIN / "piis-bridge", "demo", *rest], cwd=ROOT)
     if command == "bench":
-        names = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py"))
+        names = sorted(
+            p.stem.removeprefix("bench_") for p in (ROOT / "benchmarks").glob("bench_*.py")
+        )
         if not rest or rest[0] not in names:
             print(f"usage: python3 dev.py bench NAME [ARGS]; NAME is one of: {', '.join(names)}")
             return 2
-        return subprocess.call([PY, ROOT / "benchmarks" / f"bench_{rest[0]}.py", *rest[1:]], cwd=ROOT)
+        return subprocess.call(
+            [PY, ROOT / "benchmarks" / f"bench_{rest[0]}.py", *rest[1:]], cwd=ROOT
+        )
     # pytest exits 5 when it collected no test: that is a failure here, never a pass.
     code = subprocess.call([PY, "-m", "pytest", *rest], cwd=ROOT)
     if code == 5:

@@ -18,10 +18,14 @@ def _packages() -> list[str]:
     Why namespace discovery: setuptools installs the files of a directory only if that directory is listed as
     a package; data directories without ``__init__.py`` were missing from the list, so every build printed a
     BuildBackendWarning per directory ("would be ignored" in a future setuptools)."""
-    packages = find_namespace_packages(include=["piis_bridge", "piis_bridge.*"], exclude=_NOT_PACKAGES)
+    packages = find_namespace_packages(
+        include=["piis_bridge", "piis_bridge.*"], exclude=_NOT_PACKAGES
+    )
     for name, directory in _RENAMED.items():
         packages.append(name)
-        packages.extend(f"{name}.{sub}" for sub in find_namespace_packages(directory, exclude=_NOT_PACKAGES))
+        packages.extend(
+            f"{name}.{sub}" for sub in find_namespace_packages(directory, exclude=_NOT_PACKAGES)
+        )
     return packages
 
 

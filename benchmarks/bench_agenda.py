@@ -13,8 +13,8 @@ re-validation), then measures:
 from __future__ import annotations
 
 import argparse
-import time
 import resource
+import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -40,29 +40,54 @@ def _timed(label: str, fn, n: int) -> float:
     elapsed = time.perf_counter() - t0
     size = len(result) if hasattr(result, "__len__") else result
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{label:<48} {elapsed:8.2f} s  {n / elapsed:8.0f} contracts/s  max RSS {rss:6.0f} MiB  -> {size}",
-          flush=True)
+    print(
+        f"{label:<48} {elapsed:8.2f} s  {n / elapsed:8.0f} contracts/s  max RSS {rss:6.0f} MiB  -> {size}",
+        flush=True,
+    )
     return elapsed
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("-n", type=int, default=100_000, help="number of contracts (default 100000)")
-    parser.add_argument("--small", type=int, default=20_000, help="contracts for the slower measurements")
-    parser.add_argument("--sample", type=int, default=2_000, help="contracts for the full-engine timing")
+    parser.add_argument(
+        "-n", type=int, default=100_000, help="number of contracts (default 100000)"
+    )
+    parser.add_argument(
+        "--small", type=int, default=20_000, help="contracts for the slower measurements"
+    )
+    parser.add_argument(
+        "--sample", type=int, default=2_000, help="contracts for the full-engine timing"
+    )
     args = parser.parse_args(argv)
     n = args.n
     print(f"{n} contracts (streamed from a generator: never all in memory)")
-    _timed("agenda, window 2026-11-01..2026-11-30", lambda: agenda(caseload(n), date(2026, 11, 1), date(2026, 11, 30)), n)
-    _timed("agenda, window 2026-01-01..2026-12-31", lambda: agenda(caseload(n), date(2026, 1, 1), date(2026, 12, 31)), n)
+    _timed(
+        "agenda, window 2026-11-01..2026-11-30",
+        lambda: agenda(caseload(n), date(2026, 11, 1), date(2026, 11, 30)),
+        n,
+    )
+    _timed(
+        "agenda, window 2026-01-01..2026-12-31",
+        lambda: agenda(caseload(n), date(2026, 1, 1), date(2026, 12, 31)),
+        n,
+    )
     small = args.small
-    _timed(f"agenda, first 50 items of 2026 (heap), {small}",
-           lambda: agenda(caseload(small), date(2026, 1, 1), date(2026, 12, 31), limit=50), small)
-    _timed(f"subsidy plan (all months) of {small} contracts",
-           lambda: sum(subsidy_plan(c).total_cents > 0 for c in caseload(small)), small)
+    _timed(
+        f"agenda, first 50 items of 2026 (heap), {small}",
+        lambda: agenda(caseload(small), date(2026, 1, 1), date(2026, 12, 31), limit=50),
+        small,
+    )
+    _timed(
+        f"subsidy plan (all months) of {small} contracts",
+        lambda: sum(subsidy_plan(c).total_cents > 0 for c in caseload(small)),
+        small,
+    )
     sample = args.sample
-    _timed(f"full engine (all rules) on {sample} contracts",
-           lambda: sum(1 for c in caseload(sample) if evaluate(c, on=date(2026, 11, 22))), sample)
+    _timed(
+        f"full engine (all rules) on {sample} contracts",
+        lambda: sum(1 for c in caseload(sample) if evaluate(c, on=date(2026, 11, 22))),
+        sample,
+    )
 
 
 if __name__ == "__main__":

@@ -48,15 +48,24 @@ def _serve(db: str, dossiers: int, queue: Any) -> None:
     sim.serve_forever()
 
 
-def _pull(url: str, cursor: str | None, page_size: int, map_records: bool, state_dir: str) -> dict[str, Any]:
+def _pull(
+    url: str, cursor: str | None, page_size: int, map_records: bool, state_dir: str
+) -> dict[str, Any]:
+    from piis_plugins.neptunus import plugin
+
     from piis_bridge.hooks.types import CpasContext
     from piis_bridge.logging import configure_logging
-    from piis_plugins.neptunus import plugin
 
     configure_logging(level="WARNING")
 
-    ctx = CpasContext(cpas_id="bench", name="OCMW Bench", ins_code="44021", bce="0207916035", state_dir=Path(state_dir),
-                      settings={"base_url": url, "client_id": "piis-bridge", "client_secret": "geheim"})
+    ctx = CpasContext(
+        cpas_id="bench",
+        name="OCMW Bench",
+        ins_code="44021",
+        bce="0207916035",
+        state_dir=Path(state_dir),
+        settings={"base_url": url, "client_id": "piis-bridge", "client_secret": "geheim"},
+    )
     plugin._mapping()  # load + validate the mapping file before timing, as piis_startup does
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
@@ -78,10 +87,18 @@ def _pull(url: str, cursor: str | None, page_size: int, map_records: bool, state
             break
     elapsed = time.perf_counter() - started
     plugin.close_clients()
-    return {"records": records, "pages": pages, "seconds": round(elapsed, 2), "fetch_seconds": round(fetch_seconds, 2),
-            "records_per_second": round(records / elapsed) if elapsed else None, "mapped_ok": ok,
-            "quarantined": problems, "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "rss_before_mb": round(rss_before / 1024, 1), "cursor": cursor}
+    return {
+        "records": records,
+        "pages": pages,
+        "seconds": round(elapsed, 2),
+        "fetch_seconds": round(fetch_seconds, 2),
+        "records_per_second": round(records / elapsed) if elapsed else None,
+        "mapped_ok": ok,
+        "quarantined": problems,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_mb": round(rss_before / 1024, 1),
+        "cursor": cursor,
+    }
 
 
 def _phase(*args: Any) -> dict[str, Any]:
@@ -97,15 +114,21 @@ def run(dossiers: int, changes: int, page_size: int, map_records: bool) -> dict[
     ctx = mp.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="bench-casesystem-") as tmp:
         queue = ctx.Queue()
-        server = ctx.Process(target=_serve, args=(str(Path(tmp) / "sim.sqlite"), dossiers, queue), daemon=True)
+        server = ctx.Process(
+            target=_serve, args=(str(Path(tmp) / "sim.sqlite"), dossiers, queue), daemon=True
+        )
         server.start()
         try:
             url, contracts, seed_seconds = queue.get(timeout=600)
             full = _phase(url, None, page_size, map_records, tmp)
             served_full = _served(url)
             t0 = time.perf_counter()
-            touched = httpx.post(url + "/admin/wijzig", json={"aantal": changes, "seed": 5}, headers=ADMIN,
-                                 timeout=600).json()["gewijzigd"]
+            touched = httpx.post(
+                url + "/admin/wijzig",
+                json={"aantal": changes, "seed": 5},
+                headers=ADMIN,
+                timeout=600,
+            ).json()["gewijzigd"]
             touch_seconds = time.perf_counter() - t0
             incremental = _phase(url, full["cursor"], page_size, map_records, tmp)
             served_incremental = _served(url) - served_full
@@ -116,9 +139,14 @@ def run(dossiers: int, changes: int, page_size: int, map_records: bool) -> dict[
     for phase in (full, incremental, empty):
         phase.pop("cursor")
     return {
-        "dossiers": dossiers, "contracts": contracts, "seed_seconds": round(seed_seconds, 1), "page_size": page_size,
-        "mapped": map_records, "full_pull": {**full, "served_by_simulator": served_full},
-        "changes": touched, "change_seconds": round(touch_seconds, 1),
+        "dossiers": dossiers,
+        "contracts": contracts,
+        "seed_seconds": round(seed_seconds, 1),
+        "page_size": page_size,
+        "mapped": map_records,
+        "full_pull": {**full, "served_by_simulator": served_full},
+        "changes": touched,
+        "change_seconds": round(touch_seconds, 1),
         "incremental_pull": {**incremental, "served_by_simulator": served_incremental},
         "nothing_changed_pull": empty,
     }
@@ -129,11 +157,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dossiers", type=int, default=50_000)
     parser.add_argument("--changes", type=int, default=1_000)
     parser.add_argument("--page-size", type=int, default=1_000)
-    parser.add_argument("--no-map", action="store_true", help="fetch only, do not map to the canonical model")
-    parser.add_argument("--also", type=int, default=None, metavar="DOSSIERS",
-                        help="repeat with a case system of this size, to compare incremental costs")
-    parser.add_argument("--filedrop", type=int, default=None, metavar="DOSSIERS",
-                        help="instead: one nightly CSV export of this many dossiers through the filedrop plugin")
+    parser.add_argument(
+        "--no-map", action="store_true", help="fetch only, do not map to the canonical model"
+    )
+    parser.add_argument(
+        "--also",
+        type=int,
+        default=None,
+        metavar="DOSSIERS",
+        help="repeat with a case system of this size, to compare incremental costs",
+    )
+    parser.add_argument(
+        "--filedrop",
+        type=int,
+        default=None,
+        metavar="DOSSIERS",
+        help="instead: one nightly CSV export of this many dossiers through the filedrop plugin",
+    )
     args = parser.parse_args(argv)
     if args.filedrop:
         json.dump(bench_filedrop(args.filedrop, args.page_size), sys.stdout, indent=2)
@@ -146,18 +186,23 @@ def main(argv: list[str] | None = None) -> int:
         other = run(args.also, args.changes, args.page_size, not args.no_map)
         json.dump(other, sys.stdout, indent=2)
         print()
-        print(f"incremental pull of {args.changes} changes: {result['incremental_pull']['seconds']} s with "
-              f"{result['contracts']} contracts vs {other['incremental_pull']['seconds']} s with {other['contracts']}",
-              file=sys.stderr)
+        print(
+            f"incremental pull of {args.changes} changes: {result['incremental_pull']['seconds']} s with "
+            f"{result['contracts']} contracts vs {other['incremental_pull']['seconds']} s with {other['contracts']}",
+            file=sys.stderr,
+        )
     inc, full = result["incremental_pull"], result["full_pull"]
     if inc["served_by_simulator"] != inc["records"] or inc["records"] < result["changes"]:
-        print("FAIL: the incremental pull did not cost in proportion to the changes", file=sys.stderr)
+        print(
+            "FAIL: the incremental pull did not cost in proportion to the changes", file=sys.stderr
+        )
         return 1
-    print(f"full pull: {full['records']} records in {full['seconds']} s, peak RSS {full['peak_rss_mb']} MB; "
-          f"incremental: {inc['records']} records in {inc['seconds']} s, peak RSS {inc['peak_rss_mb']} MB",
-          file=sys.stderr)
+    print(
+        f"full pull: {full['records']} records in {full['seconds']} s, peak RSS {full['peak_rss_mb']} MB; "
+        f"incremental: {inc['records']} records in {inc['seconds']} s, peak RSS {inc['peak_rss_mb']} MB",
+        file=sys.stderr,
+    )
     return 0
-
 
 
 def bench_filedrop(rows: int, page_size: int = 1000) -> dict[str, Any]:
@@ -168,11 +213,12 @@ def bench_filedrop(rows: int, page_size: int = 1000) -> dict[str, Any]:
 def _filedrop_pull(rows: int, page_size: int) -> dict[str, Any]:
     import os
 
-    from piis_bridge.hooks.types import CpasContext
-    from piis_bridge.logging import configure_logging
     from piis_connectors.casesystem.seed import generate
     from piis_connectors.filedrop.samples import csv_row, write_csv
     from piis_plugins.filedrop import plugin
+
+    from piis_bridge.hooks.types import CpasContext
+    from piis_bridge.logging import configure_logging
 
     configure_logging(level="WARNING")
     with tempfile.TemporaryDirectory(prefix="bench-filedrop-") as tmp:
@@ -182,8 +228,14 @@ def _filedrop_pull(rows: int, page_size: int) -> dict[str, Any]:
         path = write_csv(root / "incoming" / "nacht.csv", (csv_row(c.data) for c in docs))
         os.utime(path, (time.time() - 60, time.time() - 60))
         size_mb = path.stat().st_size / 1e6
-        ctx = CpasContext(cpas_id="bench", name="OCMW Bench", ins_code="44021", bce="0207916035", state_dir=root,
-                          settings={"directory": str(root), "settle_seconds": 1})
+        ctx = CpasContext(
+            cpas_id="bench",
+            name="OCMW Bench",
+            ins_code="44021",
+            bce="0207916035",
+            state_dir=root,
+            settings={"directory": str(root), "settle_seconds": 1},
+        )
         plugin._mapping("csv")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
@@ -197,10 +249,16 @@ def _filedrop_pull(rows: int, page_size: int) -> dict[str, Any]:
                 break
         elapsed = time.perf_counter() - started
         done = (root / "done" / "nacht.csv").exists()
-    return {"rows": records, "file_mb": round(size_mb, 1), "seconds": round(elapsed, 2),
-            "records_per_second": round(records / elapsed), "mapped_ok": ok, "moved_to_done": done,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "rss_before_mb": round(rss_before / 1024, 1)}
+    return {
+        "rows": records,
+        "file_mb": round(size_mb, 1),
+        "seconds": round(elapsed, 2),
+        "records_per_second": round(records / elapsed),
+        "mapped_ok": ok,
+        "moved_to_done": done,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_mb": round(rss_before / 1024, 1),
+    }
 
 
 def _phase_filedrop(rows: int, page_size: int) -> dict[str, Any]:

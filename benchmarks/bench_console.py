@@ -221,9 +221,13 @@ def main() -> None:
     ap.add_argument("--quarantine", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=40)
     ap.add_argument(
-        "--postgres", action="store_true", help="a fresh database on 127.0.0.1:5432 instead of SQLite"
+        "--postgres",
+        action="store_true",
+        help="a fresh database on 127.0.0.1:5432 instead of SQLite",
     )
-    ap.add_argument("--reuse", metavar="URL", help="measure again on a database this script seeded before")
+    ap.add_argument(
+        "--reuse", metavar="URL", help="measure again on a database this script seeded before"
+    )
     args = ap.parse_args()
     if args.reuse:
         run(args.reuse, args, seeded=True)
@@ -235,7 +239,9 @@ def main() -> None:
         import psycopg
 
         pg_name = f"bench_console_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{pg_name}"')
         url = f"postgresql://postgres@127.0.0.1:5432/{pg_name}"
     else:
@@ -246,7 +252,9 @@ def main() -> None:
         if pg_name:
             import psycopg
 
-            with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+            with psycopg.connect(
+                "host=127.0.0.1 user=postgres dbname=postgres", autocommit=True
+            ) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
 
 
@@ -262,7 +270,9 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
         # PostgreSQL: VACUUM too, as autovacuum would after a bulk load (index-only scans need the
         # visibility map); SQLite: ANALYZE for the planner.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE")
+            conn.exec_driver_sql(
+                "VACUUM ANALYZE" if engine.dialect.name == "postgresql" else "ANALYZE"
+            )
         with make_sessionmaker(engine)() as s:
             accounts.add_user(s, "bench", PASSWORD, "admin", ["*"], actor="bench")
             s.commit()
@@ -278,7 +288,9 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
     token = client.get("/login").text.split('name="csrf" value="')[1].split('"')[0]
     assert (
         client.post(
-            "/login", data={"csrf": token, "username": "bench", "password": PASSWORD}, follow_redirects=False
+            "/login",
+            data={"csrf": token, "username": "bench", "password": PASSWORD},
+            follow_redirects=False,
         ).status_code
         == 303
     )
@@ -290,14 +302,18 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
         "runs filtered": lambda: f"/runs?cpas={rng.choice(CPAS)}&status=finished",
         "run detail": lambda: f"/runs/run{rng.randrange(60):04d}",
         "quarantine": lambda: f"/quarantine?page={rng.randint(1, n_pages_q)}",
-        "quarantine filtered": lambda: f"/quarantine?cpas={rng.choice(CPAS)}&stage=map&status=all&older=10",
+        "quarantine filtered": lambda: (
+            f"/quarantine?cpas={rng.choice(CPAS)}&stage=map&status=all&older=10"
+        ),
         "quarantine entry": lambda: f"/quarantine/{rng.randint(1, args.quarantine)}",
         "dossier history": lambda: (lambda n: f"/dossiers/{CPAS[n % 4]}/D{n:07d}")(
             rng.randrange(args.dossiers)
         ),
         "forms ledger": lambda: f"/forms?page={rng.randint(1, 200)}",
         "forms refused+code": lambda: f"/forms?status=refused&code=-300020&cpas={rng.choice(CPAS)}",
-        "forms month+type": lambda: f"/forms?month=2026-{rng.randint(1, 12):02d}&kind={rng.choice('BCD')}",
+        "forms month+type": lambda: (
+            f"/forms?month=2026-{rng.randint(1, 12):02d}&kind={rng.choice('BCD')}"
+        ),
         "transfers": lambda: "/transfers",
         "agenda": lambda: f"/agenda?page={rng.randint(1, 20)}",
         "agenda one CPAS": lambda: f"/agenda?cpas={rng.choice(CPAS)}",
@@ -317,7 +333,9 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
         times.sort()
         p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
         worst = max(worst, p95)
-        print(f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}", flush=True)
+        print(
+            f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}", flush=True
+        )
     print(
         f"worst p95: {worst:.1f} ms ({'under' if worst < 300 else 'OVER'} the 300 ms goal); "
         f"load average {os.getloadavg()[0]:.1f}"

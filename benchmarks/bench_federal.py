@@ -57,15 +57,28 @@ def _niss(i: int) -> str:
 def _contracts(template: Any, start: int, count: int) -> Iterator[Any]:
     beneficiary = template.beneficiary
     for i in range(start, start + count):
-        yield template.model_copy(update={
-            "contract_id": f"B{i:09d}",
-            "beneficiary": beneficiary.model_copy(update={"niss": _niss(i)}),
-        })
+        yield template.model_copy(
+            update={
+                "contract_id": f"B{i:09d}",
+                "beneficiary": beneficiary.model_copy(update={"niss": _niss(i)}),
+            }
+        )
 
 
 def _start_simulator(db: Path) -> tuple[subprocess.Popen[str], str]:
-    proc = subprocess.Popen([sys.executable, "-m", "piis_connectors.federal.simulator.server", "--port", "0",
-                             "--db", str(db)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "piis_connectors.federal.simulator.server",
+            "--port",
+            "0",
+            "--db",
+            str(db),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     line = proc.stdout.readline() if proc.stdout else ""
     if not line.startswith("ready "):
         raise RuntimeError(f"simulator did not start: {line!r}")
@@ -92,21 +105,28 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--online", type=int, default=1_000, help="forms in the online run")
     parser.add_argument("--build", type=int, default=20_000, help="forms in the build+validate run")
     parser.add_argument("--batch-size", type=int, default=1_000)
-    parser.add_argument("--preintegrate", action="store_true", help="integrate through the admin API first")
+    parser.add_argument(
+        "--preintegrate", action="store_true", help="integrate through the admin API first"
+    )
     args = parser.parse_args(argv)
+
+    from piis_connectors.federal.admin import SimulatorAdmin
+    from piis_plugins.federal.building import FormBuilder, to_element, validate_form
+    from piis_plugins.federal.service import FederalService
 
     from piis_bridge.forms import ContractEvent
     from piis_bridge.hooks.types import CpasContext
     from piis_bridge.ledger import Ledger
     from piis_bridge.model import load_file
-    from piis_connectors.federal.admin import SimulatorAdmin
-    from piis_plugins.federal.building import FormBuilder, to_element, validate_form
-    from piis_plugins.federal.service import FederalService
 
     [template] = load_file(ROOT / "examples" / "studies.json").contracts
     event = ContractEvent.from_contract(template)
     builder = FormBuilder()
-    figures: dict[str, Any] = {"forms": args.forms, "online_forms": args.online, "batch_size": args.batch_size}
+    figures: dict[str, Any] = {
+        "forms": args.forms,
+        "online_forms": args.online,
+        "batch_size": args.batch_size,
+    }
 
     # 1. build + validate ------------------------------------------------------------------------
     import os
@@ -125,16 +145,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from piis_connectors.federal import dis, schemas
     from piis_plugins.federal.building import _dis_fields
 
-    raw_fields = [(f.kind.value, _dis_fields(f)) for f in (builder.build("gent", c, event).with_key()
-                                                         for c in contracts)]
+    raw_fields = [
+        (f.kind.value, _dis_fields(f))
+        for f in (builder.build("gent", c, event).with_key() for c in contracts)
+    ]
     schema = schemas.dis_schema()
     t0 = time.perf_counter()
     for kind, fields in raw_fields:
         if not schema.validate(dis.build_form(kind, fields)):
             raise AssertionError("raw lxml form is not valid")
     figures["raw_lxml_build_validate_per_s"] = round(args.build / (time.perf_counter() - t0))
-    figures["build_validate_share_of_raw_lxml"] = round(figures["build_validate_per_s"]
-                                                        / figures["raw_lxml_build_validate_per_s"], 2)
+    figures["build_validate_share_of_raw_lxml"] = round(
+        figures["build_validate_per_s"] / figures["raw_lxml_build_validate_per_s"], 2
+    )
 
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = _start_simulator(Path(tmp) / "sim.sqlite3")
@@ -146,7 +169,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             t0 = time.perf_counter()
             total = args.forms + args.online
             for i in range(0, total if args.preintegrate else 0, 10_000):
-                admin.integrate_many(KBO, [_niss(j) for j in range(i, min(total, i + 10_000))], start="2025-01-01")
+                admin.integrate_many(
+                    KBO, [_niss(j) for j in range(i, min(total, i + 10_000))], start="2025-01-01"
+                )
             figures["setup_integration_s"] = round(time.perf_counter() - t0, 1)
             integrating = [0.0]
 
@@ -157,19 +182,32 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                         return ensure(needs)
                     finally:
                         integrating[0] += time.perf_counter() - start
+
                 return wrapper
 
             def service(name: str, mode: str) -> FederalService:
-                ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=INS, bce=KBO, state_dir=Path(tmp),
-                                  settings={"endpoint": base + "/connectors/webservice/KSZBCSSWebServiceConnectorPort",
-                                            "mode": mode, "batch_size": args.batch_size, "operation_timeout": 120})
+                ctx = CpasContext(
+                    cpas_id="gent",
+                    name="OCMW Gent",
+                    ins_code=INS,
+                    bce=KBO,
+                    state_dir=Path(tmp),
+                    settings={
+                        "endpoint": base + "/connectors/webservice/KSZBCSSWebServiceConnectorPort",
+                        "mode": mode,
+                        "batch_size": args.batch_size,
+                        "operation_timeout": 120,
+                    },
+                )
                 return FederalService(ctx, Ledger.open(f"sqlite:///{Path(tmp) / name}"))
 
             # 2. batch end to end ----------------------------------------------------------------
             batch = service("batch.sqlite3", "batch")
             if args.preintegrate:
                 for i in range(0, args.forms, 10_000):
-                    people = {_niss(j): date(2025, 1, 1) for j in range(i, min(args.forms, i + 10_000))}
+                    people = {
+                        _niss(j): date(2025, 1, 1) for j in range(i, min(args.forms, i + 10_000))
+                    }
                     batch.ledger.integration_pending("gent", people)
                     batch.ledger.integration_done("gent", people)
             batch.ensure_integrated = timed(batch.ensure_integrated)  # type: ignore[method-assign]
@@ -181,14 +219,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             counts = batch.ledger.counts("gent")
             if counts.get("accepted") != args.forms:
                 raise AssertionError(f"not every form was accepted: {counts} {streamed}")
-            figures.update(batch_client_cpu_s=round(time.process_time() - cpu0, 1),
-                           batch_simulator_cpu_s=round(_cpu_s(proc.pid) - sim_cpu0, 1))
-            figures.update(batch_total_s=round(t3 - t0, 1), batch_per_s=round(args.forms / (t3 - t0)),
-                           batch_integration_s=round(integrating[0], 1))
+            figures.update(
+                batch_client_cpu_s=round(time.process_time() - cpu0, 1),
+                batch_simulator_cpu_s=round(_cpu_s(proc.pid) - sim_cpu0, 1),
+            )
+            figures.update(
+                batch_total_s=round(t3 - t0, 1),
+                batch_per_s=round(args.forms / (t3 - t0)),
+                batch_integration_s=round(integrating[0], 1),
+            )
 
             # 3. online end to end ---------------------------------------------------------------
             online = service("online.sqlite3", "online")
-            forms = (builder.build("gent", c, event) for c in _contracts(template, args.forms, args.online))
+            forms = (
+                builder.build("gent", c, event)
+                for c in _contracts(template, args.forms, args.online)
+            )
             t0 = time.perf_counter()
             online.record_stream(forms, chunk=args.batch_size)
             online.send_built(mode="online")
@@ -199,7 +245,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             figures["online_per_s"] = round(args.online / (t1 - t0))
 
             figures["load_average_at_end"] = round(os.getloadavg()[0], 1)
-            figures["client_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+            figures["client_peak_rss_mb"] = round(
+                resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+            )
             figures["simulator_peak_rss_mb"] = round(_vm_hwm_mb(proc.pid), 1)
             admin.close()
         finally:

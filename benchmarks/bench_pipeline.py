@@ -59,8 +59,12 @@ def _processes() -> dict[int, tuple[str, int, float, int]]:
             with open(f"/proc/{pid}/stat") as f:
                 head, tail = f.read().rsplit(")", 1)
             fields = tail.split()
-            out[int(pid)] = (head.split("(", 1)[1], int(fields[2]),
-                             (int(fields[11]) + int(fields[12])) / _TICKS, int(fields[21]) * _PAGE_KB)
+            out[int(pid)] = (
+                head.split("(", 1)[1],
+                int(fields[2]),
+                (int(fields[11]) + int(fields[12])) / _TICKS,
+                int(fields[21]) * _PAGE_KB,
+            )
         except (OSError, IndexError, ValueError):
             continue
     return out
@@ -114,7 +118,9 @@ class _Sampler(threading.Thread):
 
     def sample(self) -> None:
         for family, pid_cpu in self._families(_processes()).items():
-            self.peak_kb[family] = max(self.peak_kb[family], sum(rss for _cpu, rss in pid_cpu.values()))
+            self.peak_kb[family] = max(
+                self.peak_kb[family], sum(rss for _cpu, rss in pid_cpu.values())
+            )
             for pid, (cpu, _rss) in pid_cpu.items():
                 self.cpu[family][pid] = max(self.cpu[family].get(pid, 0.0), cpu)
 
@@ -131,7 +137,9 @@ def _pg_database() -> str:
     import psycopg
 
     name = f"piis_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
@@ -140,17 +148,24 @@ def _drop_pg(url: str) -> None:
     import psycopg
 
     name = url.rsplit("/", 1)[1]
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _one_run(rt, settings, options, extra_plugins, concurrency: int, sims: dict[str, int], pg_database):
+def _one_run(
+    rt, settings, options, extra_plugins, concurrency: int, sims: dict[str, int], pg_database
+):
     from piis_bridge.pipeline.app import make_celery_app
     from piis_bridge.pipeline.runner import EmbeddedWorker, wait_for_run
     from piis_bridge.pipeline.stages import create_run
     from piis_bridge.pipeline.tasks import CeleryEnqueuer
 
-    env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
+    env = {
+        f"PIIS_PIPELINE_{k.upper()}": str(v)
+        for k, v in options.model_dump(exclude_none=True).items()
+    }
     worker = EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env)
     sampler = _Sampler(worker, sims, pg_database)
     own_cpu = time.process_time()
@@ -177,8 +192,12 @@ class _SimProcess:
     def __init__(self, *args: str) -> None:
         import subprocess
 
-        self.proc = subprocess.Popen([sys.executable, str(ROOT / "benchmarks" / "_simhost.py"), *args],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / "benchmarks" / "_simhost.py"), *args],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline().split()
         if not line or line[0] != "ready":
             self.stop()
@@ -218,17 +237,34 @@ def _real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
         by_kbo.setdefault(c.ocmw, set()).add(c.data["client"]["rijksregisternummer"])
     for kbo, nisses in by_kbo.items():
         admin.integrate_many(kbo, sorted(nisses))
-    cpas = {name.split()[-1].lower(): {
-        "name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "federal": "federal",
-        "transfer": None, "plugins": {
-            "neptunus": {"base_url": case.url, "client_id": "piis-bridge", "client_secret": "geheim",
-                         "ocmw_kbo": kbo},
-            "federal": {"endpoint": federal.url, "mode": "batch"}}} for kbo, ins, name in OCMWS}
+    cpas = {
+        name.split()[-1].lower(): {
+            "name": name,
+            "ins_code": ins,
+            "bce": kbo,
+            "case_system": "neptunus",
+            "federal": "federal",
+            "transfer": None,
+            "plugins": {
+                "neptunus": {
+                    "base_url": case.url,
+                    "client_id": "piis-bridge",
+                    "client_secret": "geheim",
+                    "ocmw_kbo": kbo,
+                },
+                "federal": {"endpoint": federal.url, "mode": "batch"},
+            },
+        }
+        for kbo, ins, name in OCMWS
+    }
 
     def touch(k: int, night: int) -> None:
-        r = httpx.post(case.base_url + "/admin/wijzig", headers={"X-Admin-Key": "beheer"},
-                       json={"aantal": k, "seed": 1000 + night},
-                       timeout=600)
+        r = httpx.post(
+            case.base_url + "/admin/wijzig",
+            headers={"X-Admin-Key": "beheer"},
+            json={"aantal": k, "seed": 1000 + night},
+            timeout=600,
+        )
         r.raise_for_status()
 
     return cpas, touch, {"case": case.pid, "federal": federal.pid}
@@ -237,14 +273,26 @@ def _real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=2000)
-    parser.add_argument("--incremental", type=int, default=0, help="then change this many and run again")
-    parser.add_argument("--nights", type=int, default=0,
-                        help="replay this many nights of --incremental changes (default 2000) before the measured one")
+    parser.add_argument(
+        "--incremental", type=int, default=0, help="then change this many and run again"
+    )
+    parser.add_argument(
+        "--nights",
+        type=int,
+        default=0,
+        help="replay this many nights of --incremental changes (default 2000) before the measured one",
+    )
     parser.add_argument("--broker", choices=["embedded", "redis"], default="embedded")
-    parser.add_argument("--backend", choices=["real", "pipetest"], default="real",
-                        help="real: neptunus + federal plugins against both simulators; "
-                             "pipetest: NOT the real path (test remote, one contract, JSON test form)")
-    parser.add_argument("--seed", type=int, default=1, help="the case-system simulator's generator seed")
+    parser.add_argument(
+        "--backend",
+        choices=["real", "pipetest"],
+        default="real",
+        help="real: neptunus + federal plugins against both simulators; "
+        "pipetest: NOT the real path (test remote, one contract, JSON test form)",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="the case-system simulator's generator seed"
+    )
     parser.add_argument("--concurrency", type=int, default=2)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
@@ -273,9 +321,17 @@ def main(argv: list[str] | None = None) -> int:
 
             remote = Remote(RemoteState(args.dossiers, two_forms_every=10)).__enter__()
             cleanup.append(remote.__exit__)
-            cpas = {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207567726",
-                             "case_system": "pipetest", "federal": "pipetest", "transfer": None,
-                             "plugins": {"pipetest": {"url": remote.url}}}}
+            cpas = {
+                "gent": {
+                    "name": "OCMW Gent",
+                    "ins_code": "44021",
+                    "bce": "0207567726",
+                    "case_system": "pipetest",
+                    "federal": "pipetest",
+                    "transfer": None,
+                    "plugins": {"pipetest": {"url": remote.url}},
+                }
+            }
             enabled, extra = ["pipetest"], ["pipetest=tests.pipeline.plugin"]
 
             def touch(k: int, night: int) -> None:
@@ -283,10 +339,16 @@ def main(argv: list[str] | None = None) -> int:
         else:
             cpas, touch, sims = _real_setup(tmp, args.dossiers, args.seed, cleanup)
             enabled, extra = ["neptunus", "federal"], []
-        settings = Settings.model_validate({
-            "database_url": database_url, "broker_url": broker_url,
-            "result_backend": f"db+sqlite:///{tmp}/results.sqlite3", "state_dir": str(tmp / "state"),
-            "plugins": {"enabled": enabled}, "cpas": cpas})
+        settings = Settings.model_validate(
+            {
+                "database_url": database_url,
+                "broker_url": broker_url,
+                "result_backend": f"db+sqlite:///{tmp}/results.sqlite3",
+                "state_dir": str(tmp / "state"),
+                "plugins": {"enabled": enabled},
+                "cpas": cpas,
+            }
+        )
         upgrade_database(database_url)
         rt = Runtime(settings, options, extra_plugins=extra)
         runs: list[tuple[str, int | None]] = [("full", None)]
@@ -297,22 +359,36 @@ def main(argv: list[str] | None = None) -> int:
             if k:
                 touch(k, night)
             load = os.getloadavg()[0]
-            summary, wall, sampler, runner_cpu = _one_run(rt, settings, options, extra, args.concurrency,
-                                                          sims, pg_database)
+            summary, wall, sampler, runner_cpu = _one_run(
+                rt, settings, options, extra, args.concurrency, sims, pg_database
+            )
             c = summary.counts
             r = {
-                "run": label, "broker": args.broker, "backend": args.backend, "dossiers": c.get("fetched"),
-                "status": summary.status, "wall_seconds": round(wall, 1),
+                "run": label,
+                "broker": args.broker,
+                "backend": args.backend,
+                "dossiers": c.get("fetched"),
+                "status": summary.status,
+                "wall_seconds": round(wall, 1),
                 "records_per_second": round((c.get("fetched") or 0) / wall, 1),
-                "forms": c.get("forms"), "forms_answered": c.get("forms_answered"), "pushed": c.get("pushed"),
+                "forms": c.get("forms"),
+                "forms_answered": c.get("forms_answered"),
+                "pushed": c.get("pushed"),
                 "quarantined": c.get("quarantined"),
                 "worker_cpu_seconds": round(sampler.cpu_seconds("worker"), 1),
                 "worker_peak_rss_mb": round(sampler.peak_kb["worker"] / 1024, 1),
                 "runner_cpu_seconds": round(runner_cpu, 1),
-                "load_before": round(load, 2), "load_after": round(os.getloadavg()[0], 2),
-                "stages": {k2: {"units": v["units"], "busy_s": v["busy_seconds"],
-                                "units_per_busy_s": v["units_per_busy_second"], "span_s": v["span_seconds"]}
-                           for k2, v in summary.stages.items()},
+                "load_before": round(load, 2),
+                "load_after": round(os.getloadavg()[0], 2),
+                "stages": {
+                    k2: {
+                        "units": v["units"],
+                        "busy_s": v["busy_seconds"],
+                        "units_per_busy_s": v["units_per_busy_second"],
+                        "span_s": v["span_seconds"],
+                    }
+                    for k2, v in summary.stages.items()
+                },
             }
             for family in ("pg", *sims):
                 if family == "pg" and not pg_database:
@@ -328,7 +404,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.broker == "redis":
             _drop_pg(database_url)
         shutil.rmtree(tmp, ignore_errors=True)  # the simulators' and the embedded run's files
-    print(f"runner_peak_rss_mb={round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}")
+    print(
+        f"runner_peak_rss_mb={round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}"
+    )
     return 0
 
 
@@ -336,18 +414,27 @@ def _print(r: dict, as_json: bool, brief: bool) -> None:
     if as_json:
         print(json.dumps(r), flush=True)
         return
-    procs = " ".join(f"{f}_cpu={r[f + '_cpu_seconds']}s {f}_peak={r[f + '_peak_rss_mb']}MB"
-                     for f in ("pg", "case", "federal") if f + "_cpu_seconds" in r)
-    print(f"{r['run']:<12} {r['broker']:<9} {r['backend']:<9} dossiers={r['dossiers']:<7} "
-          f"status={r['status']} wall={r['wall_seconds']}s ({r['records_per_second']}/s) "
-          f"forms={r['forms']} pushed={r['pushed']} quarantined={r['quarantined']} "
-          f"worker_cpu={r['worker_cpu_seconds']}s worker_peak={r['worker_peak_rss_mb']}MB "
-          f"{procs} runner_cpu={r['runner_cpu_seconds']}s load={r['load_before']}->{r['load_after']}", flush=True)
+    procs = " ".join(
+        f"{f}_cpu={r[f + '_cpu_seconds']}s {f}_peak={r[f + '_peak_rss_mb']}MB"
+        for f in ("pg", "case", "federal")
+        if f + "_cpu_seconds" in r
+    )
+    print(
+        f"{r['run']:<12} {r['broker']:<9} {r['backend']:<9} dossiers={r['dossiers']:<7} "
+        f"status={r['status']} wall={r['wall_seconds']}s ({r['records_per_second']}/s) "
+        f"forms={r['forms']} pushed={r['pushed']} quarantined={r['quarantined']} "
+        f"worker_cpu={r['worker_cpu_seconds']}s worker_peak={r['worker_peak_rss_mb']}MB "
+        f"{procs} runner_cpu={r['runner_cpu_seconds']}s load={r['load_before']}->{r['load_after']}",
+        flush=True,
+    )
     if brief:
         return
     for stage, st in r["stages"].items():
-        print(f"    {stage:<9} units={st['units']:<7} busy={st['busy_s']}s "
-              f"({st['units_per_busy_s']}/busy-s) span={st['span_s']}s", flush=True)
+        print(
+            f"    {stage:<9} units={st['units']:<7} busy={st['busy_s']}s "
+            f"({st['units_per_busy_s']}/busy-s) span={st['span_s']}s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from piis_bridge.config import Settings
+from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.manager import PluginHost
 from piis_bridge.hooks.types import MappingOutcome, SourceRecord
-from piis_bridge.hooks import hookimpl
 
 
 class _Skip:
@@ -33,10 +33,21 @@ class _Wrapper:
 
 
 def _host(tmp: Path, *extra: tuple[str, object]) -> PluginHost:
-    cpas = {"liege": {"name": "CPAS", "ins_code": "62063", "bce": "0207916035", "case_system": "skip",
-                      "federal": None, "transfer": None}}
-    return PluginHost(Settings(cpas=cpas, state_dir=tmp), plugins=[("skip", _Skip()), ("other", _Skip()), *extra],
-                      load_entrypoints=False)
+    cpas = {
+        "liege": {
+            "name": "CPAS",
+            "ins_code": "62063",
+            "bce": "0207916035",
+            "case_system": "skip",
+            "federal": None,
+            "transfer": None,
+        }
+    }
+    return PluginHost(
+        Settings(cpas=cpas, state_dir=tmp),
+        plugins=[("skip", _Skip()), ("other", _Skip()), *extra],
+        load_entrypoints=False,
+    )
 
 
 def _rate(fn, n: int) -> float:
@@ -47,7 +58,9 @@ def _rate(fn, n: int) -> float:
 
 
 def main(n: int = 20_000) -> None:
-    record = SourceRecord(source="skip", record_id="R1", kind="k", modified_at=datetime.now(timezone.utc))
+    record = SourceRecord(
+        source="skip", record_id="R1", kind="k", modified_at=datetime.now(timezone.utc)
+    )
     with tempfile.TemporaryDirectory() as tmp:
         plugin = _Skip()
         direct = _rate(lambda: plugin.piis_case_map_record(None, record), n)
@@ -60,8 +73,12 @@ def main(n: int = 20_000) -> None:
             _host(Path(tmp))
         startup_ms = (time.perf_counter() - start) / 20 * 1000
     print(f"direct call of the implementation : {direct:12,.0f} calls/s")
-    print(f"routed through PluginHost         : {routed:12,.0f} calls/s  ({1e6 / routed:.1f} us/call)")
-    print(f"routed + one wrapper plugin       : {wrapped:12,.0f} calls/s  ({1e6 / wrapped:.1f} us/call)")
+    print(
+        f"routed through PluginHost         : {routed:12,.0f} calls/s  ({1e6 / routed:.1f} us/call)"
+    )
+    print(
+        f"routed + one wrapper plugin       : {wrapped:12,.0f} calls/s  ({1e6 / wrapped:.1f} us/call)"
+    )
     print(f"PluginHost construction+validation: {startup_ms:12.2f} ms (2 plugins, no entry points)")
 
 

@@ -99,9 +99,14 @@ def _timed_registry(registry: RuleRegistry, spent: dict[str, float]) -> RuleRegi
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-n", type=int, default=100_000, help="number of contracts (default 100000)")
-    parser.add_argument("--by-family", action="store_true",
-                        help="also print the CPU time per rule family (slower: times every check)")
+    parser.add_argument(
+        "-n", type=int, default=100_000, help="number of contracts (default 100000)"
+    )
+    parser.add_argument(
+        "--by-family",
+        action="store_true",
+        help="also print the CPU time per rule family (slower: times every check)",
+    )
     args = parser.parse_args(argv)
     registry = default_registry()  # import the rule modules before timing
     t0 = time.perf_counter()
@@ -116,10 +121,14 @@ def main(argv: list[str] | None = None) -> None:
     cpu = time.process_time() - cpu0
     seconds = time.perf_counter() - t1
     n = len(contracts)
-    print(f"generated {n} contracts in {t1 - t0:.1f} s (pydantic validation, not part of the figure)")
-    print(f"evaluated {n} contracts in {seconds:.2f} s wall, {cpu:.2f} s CPU on one core: "
-          f"{n / seconds:,.0f} contracts/s ({cpu / n * 1e6:.0f} us CPU each); {findings} findings, "
-          f"{errors} contracts with errors; {len(registry)} rules registered")
+    print(
+        f"generated {n} contracts in {t1 - t0:.1f} s (pydantic validation, not part of the figure)"
+    )
+    print(
+        f"evaluated {n} contracts in {seconds:.2f} s wall, {cpu:.2f} s CPU on one core: "
+        f"{n / seconds:,.0f} contracts/s ({cpu / n * 1e6:.0f} us CPU each); {findings} findings, "
+        f"{errors} contracts with errors; {len(registry)} rules registered"
+    )
     if args.by_family:
         spent: dict[str, float] = {}
         timed = _timed_registry(registry, spent)

@@ -28,10 +28,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent
 sys.path.insert(0, str(ROOT))
 
-from bench_rules import _examples, generate  # noqa: E402
-
 import random  # noqa: E402
 from datetime import timedelta  # noqa: E402
+
+from bench_rules import _examples, generate  # noqa: E402
 
 from piis_bridge.model import (  # noqa: E402
     InterviewRequest,
@@ -68,21 +68,37 @@ INTENDED = {
     "agenda": "window end item on the last day (was already); signature deadlines of successors dropped",
 }
 
-_WINDOWS = ((date(2026, 11, 1), date(2026, 11, 30)), (date(2026, 1, 1), date(2026, 12, 31)),
-            (date(2010, 1, 1), date(2035, 12, 31)))
+_WINDOWS = (
+    (date(2026, 11, 1), date(2026, 11, 30)),
+    (date(2026, 1, 1), date(2026, 12, 31)),
+    (date(2010, 1, 1), date(2035, 12, 31)),
+)
 
 
 _SETTINGS = (
     RuleSettings(q10_partial_month_counts=False, q10_ri_checked_on_signature=False),
     RuleSettings(lifetime_subsidies_max=0, subsidy_max_months=6),
-    RuleSettings(local_piis_deadline_months=1, local_require_contact_hours=True, local_policy_level="error",
-                 extra_closure_days=(date(2026, 11, 16),), recurring_closure_days=((7, 11), (12, 26))),
-    RuleSettings(q01_clamp_to_month_end=False, q01_end_day_included=False, q03_obligation_age_reference="SIGNATURE",
-                 q04_lookback_anchor="REQUEST", q17_topup_makes_optional=False, q07_remote_counts_toward_total=False),
+    RuleSettings(
+        local_piis_deadline_months=1,
+        local_require_contact_hours=True,
+        local_policy_level="error",
+        extra_closure_days=(date(2026, 11, 16),),
+        recurring_closure_days=((7, 11), (12, 26)),
+    ),
+    RuleSettings(
+        q01_clamp_to_month_end=False,
+        q01_end_day_included=False,
+        q03_obligation_age_reference="SIGNATURE",
+        q04_lookback_anchor="REQUEST",
+        q17_topup_makes_optional=False,
+        q07_remote_counts_toward_total=False,
+    ),
 )
 
 
-def variants(contracts: list[tuple[PIISContract, date]], seed: int = 3) -> list[tuple[PIISContract, date]]:
+def variants(
+    contracts: list[tuple[PIISContract, date]], seed: int = 3
+) -> list[tuple[PIISContract, date]]:
     """Copies of *contracts* with the facts the examples never record (see the module docstring)."""
     rng = random.Random(seed)
     out = []
@@ -92,29 +108,55 @@ def variants(contracts: list[tuple[PIISContract, date]], seed: int = 3) -> list[
         kind = i % 6
         if kind == 0:  # a move found in the residence history
             home = c.beneficiary.residences
-            moved = ResidencePeriod(ins_code="62096" if c.cpas.ins_code != "62096" else "62063", start_date=day)
-            c = c.model_copy(update={"beneficiary": c.beneficiary.model_copy(update={"residences": [*home, moved]})})
+            moved = ResidencePeriod(
+                ins_code="62096" if c.cpas.ins_code != "62096" else "62063", start_date=day
+            )
+            c = c.model_copy(
+                update={
+                    "beneficiary": c.beneficiary.model_copy(update={"residences": [*home, moved]})
+                }
+            )
         elif kind in (1, 2):  # a recorded transfer request, terminated or not
-            update: dict[str, Any] = {"transfer": TransferRequest(
-                transfer_id="T1", residence_change_date=day, from_cpas_ins=c.cpas.ins_code, to_cpas_ins="62096",
-                requested_by=rng.choice(["PERSON", "CPAS"]), consent=rng.choice(["GIVEN", "REFUSED", "NOT_EXPRESSED"]),
-                agreement_old_cpas=rng.choice([True, False, None]), agreement_new_cpas=rng.choice([True, None]))}
+            update: dict[str, Any] = {
+                "transfer": TransferRequest(
+                    transfer_id="T1",
+                    residence_change_date=day,
+                    from_cpas_ins=c.cpas.ins_code,
+                    to_cpas_ins="62096",
+                    requested_by=rng.choice(["PERSON", "CPAS"]),
+                    consent=rng.choice(["GIVEN", "REFUSED", "NOT_EXPRESSED"]),
+                    agreement_old_cpas=rng.choice([True, False, None]),
+                    agreement_new_cpas=rng.choice([True, None]),
+                )
+            }
             if kind == 2:
-                update["termination"] = Termination(ended_on=day + timedelta(days=rng.randint(-3, 3)),
-                                                    reason="CPAS_NO_LONGER_COMPETENT_RESIDENCE")
+                update["termination"] = Termination(
+                    ended_on=day + timedelta(days=rng.randint(-3, 3)),
+                    reason="CPAS_NO_LONGER_COMPETENT_RESIDENCE",
+                )
             c = c.model_copy(update=update)
         elif kind == 3:  # interviews asked for by the person (working days, R-DL-05)
-            asked = [InterviewRequest(requested_date=day + timedelta(days=k * 9),
-                                      held_date=day + timedelta(days=k * 9 + rng.randint(0, 12)) if k % 2 else None)
-                     for k in range(3)]
+            asked = [
+                InterviewRequest(
+                    requested_date=day + timedelta(days=k * 9),
+                    held_date=day + timedelta(days=k * 9 + rng.randint(0, 12)) if k % 2 else None,
+                )
+                for k in range(3)
+            ]
             c = c.model_copy(update={"interview_requests": asked})
         elif kind == 4:  # a subsidy history (R-SUB-04, 07, 09, 10)
-            first = SubsidyEntitlement(type="FIRST", cpas_ins="62063", window_start=c.start_date.replace(day=1)
-                                       - timedelta(days=rng.randint(0, 700)))
-            extra = SubsidyEntitlement(type=rng.choice(["PROLONGATION", "SECOND_CHANCE", "STUDIES"]),
-                                       cpas_ins=c.cpas.ins_code, window_start=first.window_start + timedelta(days=400),
-                                       motivated_decision_ref=rng.choice([None, "D-1"]),
-                                       social_inquiry_report_ref=rng.choice([None, "R-1"]))
+            first = SubsidyEntitlement(
+                type="FIRST",
+                cpas_ins="62063",
+                window_start=c.start_date.replace(day=1) - timedelta(days=rng.randint(0, 700)),
+            )
+            extra = SubsidyEntitlement(
+                type=rng.choice(["PROLONGATION", "SECOND_CHANCE", "STUDIES"]),
+                cpas_ins=c.cpas.ins_code,
+                window_start=first.window_start + timedelta(days=400),
+                motivated_decision_ref=rng.choice([None, "D-1"]),
+                social_inquiry_report_ref=rng.choice([None, "R-1"]),
+            )
             c = c.model_copy(update={"subsidy_history": [first, extra][: rng.randint(1, 2)]})
         out.append((c, on))
     return out
@@ -123,7 +165,14 @@ def variants(contracts: list[tuple[PIISContract, date]], seed: int = 3) -> list[
 def results(n: int) -> dict[str, Any]:
     examples = [PIISContract.model_validate(c) for c in _examples()]
     generated = generate(n)
-    out: dict[str, Any] = {"examples": [], "generated": [], "variants": [], "settings": [], "plans": [], "agenda": []}
+    out: dict[str, Any] = {
+        "examples": [],
+        "generated": [],
+        "variants": [],
+        "settings": [],
+        "plans": [],
+        "agenda": [],
+    }
     for c in examples:
         for on in (date(2016, 12, 1), date(2018, 6, 15), date(2026, 11, 22)):
             out["examples"].append(evaluate(c, on=on).model_dump())
@@ -133,13 +182,17 @@ def results(n: int) -> dict[str, Any]:
     for c, on in varied:
         out["variants"].append(evaluate(c, on=on).model_dump())
     for i, (c, on) in enumerate([*generated[:300], *varied[:300]]):
-        out["settings"].append(evaluate(c, on=on, settings=_SETTINGS[i % len(_SETTINGS)]).model_dump())
+        out["settings"].append(
+            evaluate(c, on=on, settings=_SETTINGS[i % len(_SETTINGS)]).model_dump()
+        )
     for c in [*examples, *(c for c, _ in generated[:500]), *(c for c, _ in varied)]:
         out["plans"].append((subsidy_plan(c).model_dump(), subsidy_window(c).model_dump()))
     contracts = [*examples, *(c for c, _ in generated)]
     for start, end in _WINDOWS:
         for overdue in (False, True):
-            out["agenda"].append([i.as_dict() for i in agenda(contracts, start, end, overdue=overdue)])
+            out["agenda"].append(
+                [i.as_dict() for i in agenda(contracts, start, end, overdue=overdue)]
+            )
     return out
 
 
@@ -149,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--save", type=Path)
     group.add_argument("--compare", type=Path)
-    parser.add_argument("--intended", action="store_true",
-                        help="with --compare: exit 0 when every difference is of a rule listed in INTENDED")
+    parser.add_argument(
+        "--intended",
+        action="store_true",
+        help="with --compare: exit 0 when every difference is of a rule listed in INTENDED",
+    )
     args = parser.parse_args(argv)
     now = results(args.n)
     if args.save:
@@ -208,7 +264,9 @@ def _rules_differing(old: Any, new: Any) -> set[str]:
     if old.get("subsidy") != new.get("subsidy"):
         out |= _plan_change(old.get("subsidy") or {}, new.get("subsidy") or {})
     if old.get("sections", {}).get("subsidy_plan") != new.get("sections", {}).get("subsidy_plan"):
-        out |= _plan_change(old["sections"].get("subsidy_plan") or {}, new["sections"].get("subsidy_plan") or {})
+        out |= _plan_change(
+            old["sections"].get("subsidy_plan") or {}, new["sections"].get("subsidy_plan") or {}
+        )
     if old.get("sections", {}).get("inspection") != new.get("sections", {}).get("inspection"):
         out.add("R-INS-09")
     if old.get("obligations") != new.get("obligations"):
@@ -240,6 +298,7 @@ def _last_day(day: Any) -> Any:
 
 def _normalise(saved: dict[str, Any]) -> dict[str, Any]:
     """Apply :data:`FORMAT_CHANGES` to results saved before them."""
+
     def report(r: dict[str, Any]) -> dict[str, Any]:
         for ob in r.get("obligations", ()):
             if "age" not in ob:

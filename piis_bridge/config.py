@@ -29,15 +29,23 @@ import ipaddress
 import os
 import re
 import tomllib
+from collections.abc import Sequence
 from contextvars import ContextVar
 from datetime import time
 from pathlib import Path
-from collections.abc import Sequence
 from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -96,11 +104,16 @@ class CpasSettings(_Strict):
     name: str = Field(min_length=1)
     ins_code: InsCode
     bce: Bce
-    case_system: str | None = Field(default=None, description="Plugin that talks to the case system.")
+    case_system: str | None = Field(
+        default=None, description="Plugin that talks to the case system."
+    )
     federal: str | None = Field(
         default=None,
-        description="Plugin that sends forms B/C/D to SPP IS / NovaPrima; none (nothing is sent) unless configured.")
-    transfer: str | None = Field(default="transfer", description="Plugin that hands contracts over.")
+        description="Plugin that sends forms B/C/D to SPP IS / NovaPrima; none (nothing is sent) unless configured.",
+    )
+    transfer: str | None = Field(
+        default="transfer", description="Plugin that hands contracts over."
+    )
     plugins: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="Settings per plugin name, checked by the plugin's model."
     )
@@ -111,7 +124,7 @@ class CpasSettings(_Strict):
     language: str = Field(
         default="en",
         description="Language of every text that reaches this CPAS's case system and social workers (tasks, "
-                    "statuses, alerts, notices) and of the command line's output: fr, nl, de or en (docs/i18n.md).",
+        "statuses, alerts, notices) and of the command line's output: fr, nl, de or en (docs/i18n.md).",
     )
 
     @field_validator("language", mode="before")
@@ -121,14 +134,20 @@ class CpasSettings(_Strict):
 
         if isinstance(value, str) and value.strip().lower() in LANGUAGES:
             return value.strip().lower()
-        env = sorted(k for k, v in os.environ.items()
-                     if re.fullmatch(r"PIIS_CPAS__\w+__LANGUAGE", k, re.IGNORECASE) and v == value)
+        env = sorted(
+            k
+            for k, v in os.environ.items()
+            if re.fullmatch(r"PIIS_CPAS__\w+__LANGUAGE", k, re.IGNORECASE) and v == value
+        )
         if env:
-            raise ValueError(f"unsupported language {value!r} (from the environment variable {env[0]}); set it to "
-                             "fr, nl, de or en, or unset it to use the configuration file")
+            raise ValueError(
+                f"unsupported language {value!r} (from the environment variable {env[0]}); set it to "
+                "fr, nl, de or en, or unset it to use the configuration file"
+            )
         raise ValueError(
-            f"unsupported language {value!r}; write language = \"fr\", \"nl\", \"de\" or \"en\" under this "
-            "[cpas.<id>] table (or set PIIS_CPAS__<ID>__LANGUAGE), or remove the key for the default \"en\"")
+            f'unsupported language {value!r}; write language = "fr", "nl", "de" or "en" under this '
+            '[cpas.<id>] table (or set PIIS_CPAS__<ID>__LANGUAGE), or remove the key for the default "en"'
+        )
 
     @model_validator(mode="after")
     def _routed_not_disabled(self) -> CpasSettings:
@@ -139,7 +158,11 @@ class CpasSettings(_Strict):
 
     def routed_plugins(self) -> dict[str, str]:
         """role -> plugin name, for the roles this CPAS uses."""
-        roles = {"case_system": self.case_system, "federal": self.federal, "transfer": self.transfer}
+        roles = {
+            "case_system": self.case_system,
+            "federal": self.federal,
+            "transfer": self.transfer,
+        }
         return {role: name for role, name in roles.items() if name}
 
 
@@ -172,15 +195,18 @@ class Settings(BaseSettings):
     environment: Literal["production", "simulator"] = Field(
         default="production",
         description="'simulator' allows plugin endpoints on loopback addresses (the local simulators); "
-                    "'production' refuses them, so nothing is ever sent to whatever listens on a local port.")
+        "'production' refuses them, so nothing is ever sent to whatever listens on a local port.",
+    )
     deployment: Literal["embedded", "scale-out"] = Field(
         default="embedded",
         description="'embedded': run/replay start a worker for the run (SQLite + filesystem broker); "
-                    "'scale-out': they enqueue on broker_url for the workers running elsewhere.")
+        "'scale-out': they enqueue on broker_url for the workers running elsewhere.",
+    )
     nightly_catchup: bool = Field(
         default=False,
         description="When beat starts after tonight's nightly time, start the missed run (within "
-                    "PIIS_PIPELINE_NIGHTLY_CATCHUP_HOURS); off: the first run is the next scheduled one.")
+        "PIIS_PIPELINE_NIGHTLY_CATCHUP_HOURS); off: the first run is the next scheduled one.",
+    )
     database_url: str = "sqlite:///var/piis-bridge.sqlite3"
     broker_url: str = "filesystem://"
     result_backend: str = "db+sqlite:///var/piis-bridge-results.sqlite3"
@@ -192,12 +218,15 @@ class Settings(BaseSettings):
     statement_time: time = Field(
         default=time(6, 0),
         description="Local time, on the Monday after the first Sunday of a month, from which the federal "
-                    "monthly statement of the previous month is fetched and reconciled (retried until available).")
+        "monthly statement of the previous month is fetched and reconciled (retried until available).",
+    )
     retention_days: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="Purge the payloads of finished work (done items superseded by a newer version, final "
-                    "effects and forms, closed transfers) older than this many days, at the start of each "
-                    "nightly run and with `piis-bridge db purge`; keys, states and hashes stay. None = keep.")
+        "effects and forms, closed transfers) older than this many days, at the start of each "
+        "nightly run and with `piis-bridge db purge`; keys, states and hashes stay. None = keep.",
+    )
     plugins: PluginsSettings = Field(default_factory=PluginsSettings)
     cpas: dict[str, CpasSettings] = Field(default_factory=dict)
     monitoring: MonitoringSettings = Field(default_factory=MonitoringSettings)
@@ -212,7 +241,9 @@ class Settings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (expected e.g. 'Europe/Brussels')") from None
+            raise ValueError(
+                f"unknown time zone {value!r} (expected e.g. 'Europe/Brussels')"
+            ) from None
         return value
 
     @field_validator("cpas")
@@ -220,7 +251,9 @@ class Settings(BaseSettings):
     def _ids(cls, value: dict[str, CpasSettings]) -> dict[str, CpasSettings]:
         for cpas_id in value:
             if not _ID.match(cpas_id):
-                raise ValueError(f"CPAS id {cpas_id!r} must be lower-case letters, digits or '_' (max 40)")
+                raise ValueError(
+                    f"CPAS id {cpas_id!r} must be lower-case letters, digits or '_' (max 40)"
+                )
         return value
 
     @model_validator(mode="after")
@@ -228,7 +261,9 @@ class Settings(BaseSettings):
         for cpas_id, cpas in self.cpas.items():
             for role, plugin in cpas.routed_plugins().items():
                 if not self.plugins.is_enabled(plugin):
-                    raise ValueError(f"cpas.{cpas_id}.{role}: plugin {plugin!r} is disabled in [plugins]")
+                    raise ValueError(
+                        f"cpas.{cpas_id}.{role}: plugin {plugin!r} is disabled in [plugins]"
+                    )
         return self
 
     @classmethod
@@ -277,11 +312,12 @@ class _NoSecretsToml(TomlConfigSettingsSource):
         if offenders:
             lines = [
                 f"  {'.'.join(p)}: set {_env_name(p)} in the environment"
-                + (f", or {p[-1]}_file = \"/path/to/file\"" if is_secret_key(p[-1]) else "")
+                + (f', or {p[-1]}_file = "/path/to/file"' if is_secret_key(p[-1]) else "")
                 for p in offenders
             ]
             raise ConfigError(
-                f"{self._path}: secrets must not be written in the configuration file:\n" + "\n".join(lines)
+                f"{self._path}: secrets must not be written in the configuration file:\n"
+                + "\n".join(lines)
             )
         return data
 
@@ -341,7 +377,9 @@ def resolve_secret_files(settings: dict[str, Any], *, where: str) -> dict[str, A
             try:
                 resolved[target] = Path(str(value)).read_text(encoding="utf-8").strip()
             except OSError as exc:
-                raise ConfigError(f"{where}.{key}: cannot read secret file {value}: {exc.strerror}") from None
+                raise ConfigError(
+                    f"{where}.{key}: cannot read secret file {value}: {exc.strerror}"
+                ) from None
         elif key not in resolved:
             resolved[key] = value
     return resolved
@@ -392,8 +430,10 @@ def _record_sources(settings: Settings, file: Path | None) -> None:
         except (OSError, tomllib.TOMLDecodeError):
             pass
     for name in os.environ:
-        if name.upper().startswith(ENV_PREFIX) and not name.upper().startswith(ENV_PREFIX + "PIPELINE_"):
-            key = tuple(part.lower() for part in name[len(ENV_PREFIX):].split("__"))
+        if name.upper().startswith(ENV_PREFIX) and not name.upper().startswith(
+            ENV_PREFIX + "PIPELINE_"
+        ):
+            key = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
             sources[key] = f"environment {name}"
     settings._sources = sources
     settings._file = file
@@ -463,13 +503,16 @@ def loopback_problems(settings: Settings) -> list[str]:
                     lines.append(
                         f"{'.'.join(path)} = {url} ({setting_source(settings, path)}) is a loopback address, "
                         f"allowed only in a test/simulator installation: set the real endpoint, or set "
-                        f"environment = \"simulator\" (PIIS_ENVIRONMENT=simulator) if this installation talks "
+                        f'environment = "simulator" (PIIS_ENVIRONMENT=simulator) if this installation talks '
                         f"to the local simulators (environment is now {settings.environment!r}, "
-                        f"{setting_source(settings, ('environment',))})")
+                        f"{setting_source(settings, ('environment',))})"
+                    )
     return lines
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, *, check_endpoints: bool = True) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, *, check_endpoints: bool = True
+) -> Settings:
     """Read and validate the configuration; every problem is one :class:`ConfigError` naming the keys.
 
     Also refuses plugin endpoints on loopback addresses unless ``environment = "simulator"``
@@ -483,8 +526,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, check_endpoints
         _record_sources(settings, file)
         problems = loopback_problems(settings) if check_endpoints else []
         if problems:
-            raise ConfigError(f"{file or 'configuration'}: invalid configuration:\n"
-                              + "\n".join(f"  {p}" for p in problems))
+            raise ConfigError(
+                f"{file or 'configuration'}: invalid configuration:\n"
+                + "\n".join(f"  {p}" for p in problems)
+            )
         return settings
     except ValidationError as exc:
         where = f"{file}" if file else "configuration"
@@ -493,7 +538,9 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, check_endpoints
             loc = ".".join(str(p) for p in err["loc"])
             msg = "unknown key (not a setting)" if err["type"] == "extra_forbidden" else err["msg"]
             msg = msg.removeprefix("Value error, ")
-            lines.append(f"  {loc}: {msg} ({_source_of_loc(err['loc'], file)})" if loc else f"  {msg}")
+            lines.append(
+                f"  {loc}: {msg} ({_source_of_loc(err['loc'], file)})" if loc else f"  {msg}"
+            )
         raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from None
     except Exception as exc:  # TOML syntax errors
         if isinstance(exc, ConfigError):

@@ -82,15 +82,24 @@ class KeyRing:
                 continue
             kid, sep, b64 = part.partition(":")
             kid = kid.strip()
-            if not sep or not kid or not kid.replace("-", "").replace("_", "").isalnum() or len(kid) > 32:
-                raise CryptoError(f"{where}: entry {n + 1} must be '<key id>:<base64 key>' (id: letters, digits, -_)")
+            if (
+                not sep
+                or not kid
+                or not kid.replace("-", "").replace("_", "").isalnum()
+                or len(kid) > 32
+            ):
+                raise CryptoError(
+                    f"{where}: entry {n + 1} must be '<key id>:<base64 key>' (id: letters, digits, -_)"
+                )
             try:
                 key = base64.b64decode(b64.strip(), validate=True)
             except ValueError:
                 raise CryptoError(f"{where}: key {kid!r} is not valid base64") from None
             if len(key) != 32:
-                raise CryptoError(f"{where}: key {kid!r} must be 32 bytes (AES-256), has {len(key)}; "
-                                  "make one with `piis-bridge db new-key`")
+                raise CryptoError(
+                    f"{where}: key {kid!r} must be 32 bytes (AES-256), has {len(key)}; "
+                    "make one with `piis-bridge db new-key`"
+                )
             if kid in keys:
                 raise CryptoError(f"{where}: key id {kid!r} appears twice")
             keys[kid] = key
@@ -107,11 +116,15 @@ class KeyRing:
             try:
                 mode = os.stat(path).st_mode
                 if stat.S_IMODE(mode) & 0o077:
-                    raise CryptoError(f"{KEYS_FILE_ENV}={path}: readable by others (mode "
-                                      f"{stat.S_IMODE(mode):o}); chmod 600 it")
+                    raise CryptoError(
+                        f"{KEYS_FILE_ENV}={path}: readable by others (mode "
+                        f"{stat.S_IMODE(mode):o}); chmod 600 it"
+                    )
                 text = Path(path).read_text(encoding="utf-8")
             except OSError as exc:
-                raise CryptoError(f"{KEYS_FILE_ENV}={path}: cannot read the key file: {exc.strerror}") from None
+                raise CryptoError(
+                    f"{KEYS_FILE_ENV}={path}: cannot read the key file: {exc.strerror}"
+                ) from None
             return cls.parse(text, KEYS_FILE_ENV)
         return cls.parse(text or "", KEYS_ENV)
 
@@ -123,28 +136,34 @@ class KeyRing:
         if self.current is None:
             return plaintext
         nonce = secrets.token_bytes(12)
-        sealed = AESGCM(self.keys[self.current]).encrypt(nonce, plaintext.encode("utf-8"), aad.encode())
+        sealed = AESGCM(self.keys[self.current]).encrypt(
+            nonce, plaintext.encode("utf-8"), aad.encode()
+        )
         return f"{_PREFIX}{self.current}:{base64.b64encode(nonce + sealed).decode('ascii')}"
 
     def decrypt(self, stored: str, aad: str) -> str:
         if not stored.startswith(_PREFIX):
             return stored  # legacy plaintext (before encryption was configured)
-        kid, _, b64 = stored[len(_PREFIX):].partition(":")
+        kid, _, b64 = stored[len(_PREFIX) :].partition(":")
         key = self.keys.get(kid)
         if key is None:
-            raise CryptoError(f"a value of {aad} is encrypted with key {kid!r}, which is not in the key ring "
-                              f"({KEYS_ENV} / {KEYS_FILE_ENV}); keep old keys until `piis-bridge db rotate-key` ran")
+            raise CryptoError(
+                f"a value of {aad} is encrypted with key {kid!r}, which is not in the key ring "
+                f"({KEYS_ENV} / {KEYS_FILE_ENV}); keep old keys until `piis-bridge db rotate-key` ran"
+            )
         raw = base64.b64decode(b64)
         try:
             return AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode()).decode("utf-8")
         except InvalidTag:
-            raise CryptoError(f"a value of {aad} does not decrypt with key {kid!r} (tampered or moved)") from None
+            raise CryptoError(
+                f"a value of {aad} does not decrypt with key {kid!r} (tampered or moved)"
+            ) from None
 
     @staticmethod
     def key_id_of(stored: str | None) -> str | None:
         if stored is None or not stored.startswith(_PREFIX):
             return None
-        return stored[len(_PREFIX):].partition(":")[0]
+        return stored[len(_PREFIX) :].partition(":")[0]
 
 
 _ring: KeyRing | None = None
@@ -181,7 +200,9 @@ def keyed_hash(value: str, purpose: str) -> str:
     ring = key_ring()
     if ring.current is None:
         raise CryptoError(f"keyed hashes need a data key ({KEYS_ENV} or {KEYS_FILE_ENV})")
-    derived = hmac.new(ring.keys[ring.current], b"piis-bridge/keyed-hash/" + purpose.encode(), hashlib.sha256).digest()
+    derived = hmac.new(
+        ring.keys[ring.current], b"piis-bridge/keyed-hash/" + purpose.encode(), hashlib.sha256
+    ).digest()
     return hmac.new(derived, value.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
@@ -263,7 +284,9 @@ def rotate(engine: Any, metadata: Any, *, batch: int = 500) -> dict[str, int]:
 
     ring = key_ring()
     if ring.current is None:
-        raise CryptoError(f"no data key configured ({KEYS_ENV} or {KEYS_FILE_ENV}): nothing to rotate to")
+        raise CryptoError(
+            f"no data key configured ({KEYS_ENV} or {KEYS_FILE_ENV}): nothing to rotate to"
+        )
     present = set(inspect(engine).get_table_names())
     done: dict[str, int] = {}
     for table, column in encrypted_columns(metadata):
@@ -277,7 +300,9 @@ def rotate(engine: Any, metadata: Any, *, batch: int = 500) -> dict[str, int]:
         count, last = 0, None
         while True:
             with engine.begin() as conn:
-                query = select(pk_col, _raw(col)).where(col.is_not(None)).order_by(pk_col).limit(batch)
+                query = (
+                    select(pk_col, _raw(col)).where(col.is_not(None)).order_by(pk_col).limit(batch)
+                )
                 if last is not None:
                     query = query.where(pk_col > last)
                 rows = list(conn.execute(query))
@@ -287,8 +312,11 @@ def rotate(engine: Any, metadata: Any, *, batch: int = 500) -> dict[str, int]:
                     if value == "" or KeyRing.key_id_of(value) == ring.current:
                         continue
                     plain = ring.decrypt(value, column.type.name)
-                    conn.execute(update(table).where(pk_col == key)
-                                 .values({column.name: _raw_literal(ring.encrypt(plain, column.type.name))}))
+                    conn.execute(
+                        update(table)
+                        .where(pk_col == key)
+                        .values({column.name: _raw_literal(ring.encrypt(plain, column.type.name))})
+                    )
                     count += 1
                 last = rows[-1][0]
         done[name] = count

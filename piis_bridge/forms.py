@@ -65,8 +65,15 @@ class FormStatus(StrEnum):
     SUPERSEDED = "superseded"
 
 
-TERMINAL_STATUSES = frozenset({FormStatus.ACCEPTED, FormStatus.REFUSED, FormStatus.PARTIALLY_ACCEPTED,
-                               FormStatus.BLOCKED, FormStatus.SUPERSEDED})
+TERMINAL_STATUSES = frozenset(
+    {
+        FormStatus.ACCEPTED,
+        FormStatus.REFUSED,
+        FormStatus.PARTIALLY_ACCEPTED,
+        FormStatus.BLOCKED,
+        FormStatus.SUPERSEDED,
+    }
+)
 
 
 class Evaluation(StrEnum):
@@ -102,8 +109,12 @@ class EventKind(StrEnum):
 class RecoveryInfo(_Model):
     """What a form D needs and the canonical contract does not hold (recoveries are bookkeeping)."""
 
-    month: date = Field(description="First day of the month in which the receipts were booked (rubric 4).")
-    recovery_type: str = Field(pattern=r"^[0-9]{2}$", description="Type de récupération (rubric 11), e.g. '01'.")
+    month: date = Field(
+        description="First day of the month in which the receipts were booked (rubric 4)."
+    )
+    recovery_type: str = Field(
+        pattern=r"^[0-9]{2}$", description="Type de récupération (rubric 11), e.g. '01'."
+    )
     period_start: date
     period_end: date
     amount_cents: int = Field(ge=0, le=99_999_999)
@@ -115,7 +126,9 @@ class ContractEvent(_Model):
     kind: EventKind
     effective_date: date | None = Field(default=None, description="EntryDate of a B (change) or C.")
     decision_date: date | None = None
-    end_nature: str = Field(default="2", pattern=r"^[12]$", description="C: 1 refusal, 2 withdrawal.")
+    end_nature: str = Field(
+        default="2", pattern=r"^[12]$", description="C: 1 refusal, 2 withdrawal."
+    )
     recovery: RecoveryInfo | None = None
 
     @classmethod
@@ -128,34 +141,58 @@ def event_for_contract(contract: Any) -> ContractEvent:
     decision = contract.decision
     termination = getattr(contract, "termination", None)
     if decision.ri_end_date is not None:
-        return ContractEvent(kind=EventKind.END, effective_date=decision.ri_end_date + timedelta(days=1),
-                             decision_date=decision.decision_date)
+        return ContractEvent(
+            kind=EventKind.END,
+            effective_date=decision.ri_end_date + timedelta(days=1),
+            decision_date=decision.decision_date,
+        )
     if termination is not None and str(getattr(termination, "reason", "")) == "RI_ENDED":
-        return ContractEvent(kind=EventKind.END, effective_date=termination.ended_on + timedelta(days=1),
-                             decision_date=decision.decision_date)
-    return ContractEvent(kind=EventKind.GRANT, effective_date=decision.ri_start_date,
-                         decision_date=decision.decision_date)
+        return ContractEvent(
+            kind=EventKind.END,
+            effective_date=termination.ended_on + timedelta(days=1),
+            decision_date=decision.decision_date,
+        )
+    return ContractEvent(
+        kind=EventKind.GRANT,
+        effective_date=decision.ri_start_date,
+        decision_date=decision.decision_date,
+    )
 
 
 class FederalForm(_Model):
     """The content of one form B, C or D (rubrics keyed by DIS element name, values in lexical form)."""
 
     kind: FormKind
-    client_reference: str | None = Field(default=None, max_length=36,
-                                         description="Idempotency key; derived from the content when None.")
+    client_reference: str | None = Field(
+        default=None,
+        max_length=36,
+        description="Idempotency key; derived from the content when None.",
+    )
     cpas_id: str = Field(min_length=1)
     cpas_name: str
     cpas_ins: InsCode
     cpas_bce: Bce
     niss: Niss
     dossier: str = Field(min_length=1, max_length=20)
-    record_id: str | None = Field(default=None, description="The source record (contract id) it was built from.")
+    record_id: str | None = Field(
+        default=None, description="The source record (contract id) it was built from."
+    )
     entry_date: date | None = Field(default=None, description="Rubric 4 of B and C.")
-    recovery_month: date | None = Field(default=None, description="Rubric 4 of D (first day of month).")
-    sequence_number: int | None = Field(default=None, ge=1, le=99, description="Rubric 4 of D (numéro d'ordre).")
-    correction: bool = Field(default=False, description="B: statut de l'avis 1; D: correction of the same sequence.")
-    supersedes: str | None = Field(default=None, description="client_reference of the version this one replaces.")
-    rubrics: dict[str, Any] = Field(default_factory=dict, description="Form-specific rubrics by DIS element name.")
+    recovery_month: date | None = Field(
+        default=None, description="Rubric 4 of D (first day of month)."
+    )
+    sequence_number: int | None = Field(
+        default=None, ge=1, le=99, description="Rubric 4 of D (numéro d'ordre)."
+    )
+    correction: bool = Field(
+        default=False, description="B: statut de l'avis 1; D: correction of the same sequence."
+    )
+    supersedes: str | None = Field(
+        default=None, description="client_reference of the version this one replaces."
+    )
+    rubrics: dict[str, Any] = Field(
+        default_factory=dict, description="Form-specific rubrics by DIS element name."
+    )
 
     @property
     def period_key(self) -> str:
@@ -169,10 +206,14 @@ class FederalForm(_Model):
     # The cached hash lives in pydantic's private-attribute dict, read and written directly: going through
     # attribute access costs more than the hash itself on the 100,000-form batch path.
 
-    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> FederalForm:
+    def model_copy(
+        self, *, update: dict[str, Any] | None = None, deep: bool = False
+    ) -> FederalForm:
         copy = super().model_copy(update=update, deep=deep)
         if update:
-            copy.__pydantic_private__["_hash"] = None  # the cached content hash would describe the original
+            copy.__pydantic_private__["_hash"] = (
+                None  # the cached content hash would describe the original
+            )
         return copy
 
     def content_hash(self) -> str:
@@ -185,8 +226,13 @@ class FederalForm(_Model):
         return cached
 
     def derived_key(self) -> str:
-        return str(uuid.uuid5(FORM_KEY_NAMESPACE, f"{self.cpas_id}|{self.kind}|{self.period_key}|{self.correction}|"
-                                                  f"{self.content_hash()}"))
+        return str(
+            uuid.uuid5(
+                FORM_KEY_NAMESPACE,
+                f"{self.cpas_id}|{self.kind}|{self.period_key}|{self.correction}|"
+                f"{self.content_hash()}",
+            )
+        )
 
     def with_key(self) -> FederalForm:
         if self.client_reference:
@@ -203,7 +249,9 @@ class FormIssue(_Model):
     code: str
     severity: str = "ERROR"
     field: str | None = None
-    rubric: str | None = Field(default=None, description="Rubric number and label, e.g. '11 Catégorie'.")
+    rubric: str | None = Field(
+        default=None, description="Rubric number and label, e.g. '11 Catégorie'."
+    )
     message: str = ""
 
 
@@ -215,7 +263,9 @@ class SubmissionOutcome(_Model):
     ticket: str | None = None
     reference: str | None = Field(default=None, description="ReferenceSPP_POD (10 chars).")
     attestation_id: str | None = None
-    percentage: int | None = Field(default=None, description="State share in hundredths of a percent.")
+    percentage: int | None = Field(
+        default=None, description="State share in hundredths of a percent."
+    )
     accepted_amount: int | None = None
     received_at: datetime | None = None
     issues: list[FormIssue] = Field(default_factory=list)
@@ -258,9 +308,13 @@ class MonthlyStatement(_Model):
 
 
 class DifferenceKind(StrEnum):
-    MISSING_IN_STATEMENT = "missing_in_statement"  # accepted in the ledger, absent from the statement
+    MISSING_IN_STATEMENT = (
+        "missing_in_statement"  # accepted in the ledger, absent from the statement
+    )
     UNKNOWN_IN_LEDGER = "unknown_in_ledger"  # a statement line for a form we never sent
-    STATUS_MISMATCH = "status_mismatch"  # a line for a form the ledger holds as refused/superseded/pending
+    STATUS_MISMATCH = (
+        "status_mismatch"  # a line for a form the ledger holds as refused/superseded/pending
+    )
     AMOUNT_MISMATCH = "amount_mismatch"  # stated amount differs from what the ledger expects
     NOTICE = "notice"  # a-posteriori control, double claim, ... to follow up
 

@@ -163,7 +163,9 @@ def _compact(value: object) -> str:
     if isinstance(value, int) and not isinstance(value, bool):
         value = f"{value:011d}"
     if not isinstance(value, str):
-        raise IdentifierError("NISS", f"expected a string of 11 digits, got {type(value).__name__}", "")
+        raise IdentifierError(
+            "NISS", f"expected a string of 11 digits, got {type(value).__name__}", ""
+        )
     projected, _ = project_niss_text(value)
     if "x" in projected:
         return "x"  # some character is neither a digit nor a separator: refused below
@@ -181,8 +183,11 @@ def validate_niss(value: object) -> str:
     if not digits:
         raise IdentifierError("NISS", "is empty", masked)
     if not digits.isdigit():
-        raise IdentifierError("NISS", "must contain only digits (spaces, dots, dashes and slashes are allowed)",
-                              masked)
+        raise IdentifierError(
+            "NISS",
+            "must contain only digits (spaces, dots, dashes and slashes are allowed)",
+            masked,
+        )
     if len(digits) != 11:
         raise IdentifierError("NISS", f"must have 11 digits, has {len(digits)}", masked)
     module = bis if 20 <= int(digits[2:4]) <= 52 else nn
@@ -277,7 +282,9 @@ def _pydantic(kind: str, validator: Any) -> Any:
             return validator(value)
         except IdentifierError as exc:
             raise PydanticCustomError(
-                f"invalid_{kind}", "{reason} ({masked})", {"reason": exc.reason, "masked": exc.masked}
+                f"invalid_{kind}",
+                "{reason} ({masked})",
+                {"reason": exc.reason, "masked": exc.masked},
             ) from None
 
     return BeforeValidator(check)
@@ -287,15 +294,29 @@ Niss = Annotated[
     str,
     _pydantic("niss", validate_niss),
     PlainSerializer(lambda v: v, return_type=str),
-    WithJsonSchema({"type": "string", "pattern": r"^\d{11}$", "description": "NISS / INSZ (national register or BIS number), 11 digits with valid mod-97 check"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\d{11}$",
+            "description": "NISS / INSZ (national register or BIS number), 11 digits with valid mod-97 check",
+        }
+    ),
 ]
 Bce = Annotated[
     str,
     _pydantic("bce", validate_bce),
-    WithJsonSchema({"type": "string", "pattern": r"^[01]\d{9}$", "description": "BCE/KBO enterprise number, 10 digits, mod-97 check"}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^[01]\d{9}$",
+            "description": "BCE/KBO enterprise number, 10 digits, mod-97 check",
+        }
+    ),
 ]
 InsCode = Annotated[
     str,
     _pydantic("ins", validate_ins),
-    WithJsonSchema({"type": "string", "pattern": r"^[1-9]\d{4}$", "description": "INS/NIS municipality code"}),
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^[1-9]\d{4}$", "description": "INS/NIS municipality code"}
+    ),
 ]

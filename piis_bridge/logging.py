@@ -49,13 +49,32 @@ _GROUP = re.compile(r"[0-9]+")
 _URL = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://[^/\s?#'\"<>]*)([/?#][^\s'\"<>]*)")
 # Third-party loggers that write URLs, headers or bodies at INFO/DEBUG: never below this level.
 QUIET_LOGGERS: dict[str, int] = {
-    "httpx": logging.WARNING, "httpcore": logging.WARNING, "urllib3": logging.WARNING,
-    "zeep": logging.WARNING, "kombu": logging.WARNING, "amqp": logging.WARNING,
-    "celery": logging.INFO, "celery.app.trace": logging.WARNING, "celery.worker.strategy": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "urllib3": logging.WARNING,
+    "zeep": logging.WARNING,
+    "kombu": logging.WARNING,
+    "amqp": logging.WARNING,
+    "celery": logging.INFO,
+    "celery.app.trace": logging.WARNING,
+    "celery.worker.strategy": logging.WARNING,
 }
 SENSITIVE_KEYS = frozenset(
-    {"niss", "inss", "insz", "ssin", "rrn", "national_number", "national_register_number",
-     "password", "secret", "client_secret", "authorization", "token", "access_token"}
+    {
+        "niss",
+        "inss",
+        "insz",
+        "ssin",
+        "rrn",
+        "national_number",
+        "national_register_number",
+        "password",
+        "secret",
+        "client_secret",
+        "authorization",
+        "token",
+        "access_token",
+    }
 )
 _MASK = "[NISS]"
 
@@ -73,7 +92,7 @@ def _niss_spans(projected: str) -> list[tuple[int, int]]:
                     break
                 j += 1
             if total == 11:
-                digits = "".join(g.group(0) for g in groups[i:j + 1])
+                digits = "".join(g.group(0) for g in groups[i : j + 1])
                 if is_valid_niss(digits):
                     spans.append((run.start() + groups[i].start(), run.start() + groups[j].end()))
                     i, found = j + 1, True
@@ -126,7 +145,10 @@ def redact(value: Any) -> Any:
     if isinstance(value, str):
         return _mask_text(value)
     if isinstance(value, dict):
-        return {k: ("[REDACTED]" if str(k).lower() in SENSITIVE_KEYS else redact(v)) for k, v in value.items()}
+        return {
+            k: ("[REDACTED]" if str(k).lower() in SENSITIVE_KEYS else redact(v))
+            for k, v in value.items()
+        }
     if isinstance(value, (list, tuple, set, frozenset)):
         return type(value)(redact(v) for v in value)
     if isinstance(value, int) and not isinstance(value, bool) and 10**9 <= value < 10**11:
@@ -136,7 +158,9 @@ def redact(value: Any) -> Any:
     return value
 
 
-def redact_processor(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_processor(
+    _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
+) -> MutableMapping[str, Any]:
     """structlog processor; must run after exception rendering and just before the renderer.
 
     Log lines also lose URL paths and queries: they carry record ids, cursors and search terms.
@@ -178,8 +202,11 @@ class _RedactingFilter(logging.Filter):
 _configured: dict[str, Any] = {}
 
 
-def configure_logging(fmt: Literal["json", "console"] | None = None, level: int | str = logging.INFO,
-                      stream: Any = None) -> None:
+def configure_logging(
+    fmt: Literal["json", "console"] | None = None,
+    level: int | str = logging.INFO,
+    stream: Any = None,
+) -> None:
     """Configure structlog and the standard library once for the whole process.
 
     ``fmt`` defaults to console on a terminal and JSON lines otherwise (production, CI, celery).
@@ -203,7 +230,9 @@ def configure_logging(fmt: Literal["json", "console"] | None = None, level: int 
     )
     if fmt == "json":
         tail: list[Any] = [
-            structlog.processors.ExceptionRenderer(structlog.tracebacks.ExceptionDictTransformer(show_locals=False)),
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             redact_processor,
             structlog.processors.JSONRenderer(),
         ]
@@ -211,8 +240,10 @@ def configure_logging(fmt: Literal["json", "console"] | None = None, level: int 
         tail = [
             structlog.processors.format_exc_info,
             redact_processor,
-            structlog.dev.ConsoleRenderer(colors=stream.isatty() if hasattr(stream, "isatty") else False,
-                                          exception_formatter=structlog.dev.plain_traceback),
+            structlog.dev.ConsoleRenderer(
+                colors=stream.isatty() if hasattr(stream, "isatty") else False,
+                exception_formatter=structlog.dev.plain_traceback,
+            ),
         ]
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
@@ -269,8 +300,8 @@ class MaskingStream:
             if len(data) > 65536:  # no newline in a huge write: do not hold it forever
                 self._emit_pending()
             return len(text)
-        self._pending = data[cut + 1:]
-        self._target.write(_mask_text(data[:cut + 1]))
+        self._pending = data[cut + 1 :]
+        self._target.write(_mask_text(data[: cut + 1]))
         return len(text)
 
     def _emit_pending(self) -> None:

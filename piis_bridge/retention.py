@@ -45,34 +45,61 @@ def purge_finished(engine: Engine, days: int, *, now: datetime | None = None) ->
     out: dict[str, int] = {}
     with engine.begin() as conn:
         if WorkItem.__tablename__ in present:
-            latest = select(func.max(WorkItem.id)).where(WorkItem.state == "done") \
-                .group_by(WorkItem.cpas_id, WorkItem.record_id).scalar_subquery()
+            latest = (
+                select(func.max(WorkItem.id))
+                .where(WorkItem.state == "done")
+                .group_by(WorkItem.cpas_id, WorkItem.record_id)
+                .scalar_subquery()
+            )
             out["sync_item.payload"] = conn.execute(
-                update(WorkItem).where(WorkItem.state == "done", WorkItem.updated_at < cutoff,
-                                       WorkItem.payload != PURGED, WorkItem.id.not_in(latest))
-                .values(payload=PURGED)).rowcount
+                update(WorkItem)
+                .where(
+                    WorkItem.state == "done",
+                    WorkItem.updated_at < cutoff,
+                    WorkItem.payload != PURGED,
+                    WorkItem.id.not_in(latest),
+                )
+                .values(payload=PURGED)
+            ).rowcount
         if Effect.__tablename__ in present:
             out["sync_effect.payload"] = conn.execute(
-                update(Effect).where(Effect.state.in_(("done", "answered")), Effect.updated_at < cutoff,
-                                     Effect.payload != PURGED)
-                .values(payload=PURGED, result=None)).rowcount
+                update(Effect)
+                .where(
+                    Effect.state.in_(("done", "answered")),
+                    Effect.updated_at < cutoff,
+                    Effect.payload != PURGED,
+                )
+                .values(payload=PURGED, result=None)
+            ).rowcount
         if FormEntry.__tablename__ in present:
             out["federal_form_ledger.payload"] = conn.execute(
-                update(FormEntry).where(FormEntry.status.in_(("superseded", "refused")),
-                                        FormEntry.updated_at < cutoff, FormEntry.payload != PURGED)
-                .values(payload=PURGED, xml=PURGED)).rowcount
+                update(FormEntry)
+                .where(
+                    FormEntry.status.in_(("superseded", "refused")),
+                    FormEntry.updated_at < cutoff,
+                    FormEntry.payload != PURGED,
+                )
+                .values(payload=PURGED, xml=PURGED)
+            ).rowcount
         if ReceivedPackage.__tablename__ in present:
             out["transfer_received.envelope"] = conn.execute(
-                update(ReceivedPackage).where(ReceivedPackage.state == "assessment_acknowledged",
-                                              ReceivedPackage.updated_at < cutoff,
-                                              ReceivedPackage.envelope != PURGED)
-                .values(envelope=PURGED, draft_json=None)).rowcount
+                update(ReceivedPackage)
+                .where(
+                    ReceivedPackage.state == "assessment_acknowledged",
+                    ReceivedPackage.updated_at < cutoff,
+                    ReceivedPackage.envelope != PURGED,
+                )
+                .values(envelope=PURGED, draft_json=None)
+            ).rowcount
         if TransferCase.__tablename__ in present:
             closed = ("consent_refused", "not_transferable", "assessed", "rejected")
             out["transfer_case.contract_json"] = conn.execute(
-                update(TransferCase).where(TransferCase.state.in_(closed), TransferCase.updated_at < cutoff,
-                                           TransferCase.contract_json != PURGED)
-                .values(contract_json=PURGED, envelope=None)).rowcount
+                update(TransferCase)
+                .where(
+                    TransferCase.state.in_(closed),
+                    TransferCase.updated_at < cutoff,
+                    TransferCase.contract_json != PURGED,
+                )
+                .values(contract_json=PURGED, envelope=None)
+            ).rowcount
     return out
-
-

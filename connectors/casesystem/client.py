@@ -98,12 +98,23 @@ class CaseSystemClient:
         self._sleep = sleep
         self._rng = random.Random()
         #: counters a run report or a test can read: requests, retries, rate_limited, token_refreshes
-        self.stats: dict[str, int] = {"requests": 0, "retries": 0, "rate_limited": 0, "token_refreshes": 0}
+        self.stats: dict[str, int] = {
+            "requests": 0,
+            "retries": 0,
+            "rate_limited": 0,
+            "token_refreshes": 0,
+        }
 
     # -- public API ---------------------------------------------------------------------------
 
-    def fetch_changes(self, cursor: str | None, page_size: int = 100, *, modified_since: str | None = None,
-                      ocmw: str | None = None) -> FeedPage:
+    def fetch_changes(
+        self,
+        cursor: str | None,
+        page_size: int = 100,
+        *,
+        modified_since: str | None = None,
+        ocmw: str | None = None,
+    ) -> FeedPage:
         """One page of contracts changed after *cursor* (keyset position; None = from the start)."""
         params: dict[str, Any] = {"limiet": page_size}
         if cursor:
@@ -113,10 +124,13 @@ class CaseSystemClient:
         if ocmw:
             params["ocmw"] = ocmw
         body = self._json("GET", "/api/v1/gpmi/contracten", params=params)
-        return FeedPage(items=body["items"], cursor=body.get("volgende"), has_more=bool(body.get("meer")))
+        return FeedPage(
+            items=body["items"], cursor=body.get("volgende"), has_more=bool(body.get("meer"))
+        )
 
-    def get_contract(self, contract_id: str, etag: str | None = None, *,
-                     ocmw: str | None = None) -> tuple[dict[str, Any] | None, str | None]:
+    def get_contract(
+        self, contract_id: str, etag: str | None = None, *, ocmw: str | None = None
+    ) -> tuple[dict[str, Any] | None, str | None]:
         """The contract and its ETag; ``(None, etag)`` when *etag* still matches (304).
 
         With *ocmw* (a KBO number) a contract of another OCMW answers 404, as the feed would not serve it.
@@ -124,15 +138,22 @@ class CaseSystemClient:
         """
         headers = {"If-None-Match": etag} if etag else {}
         params = {"ocmw": ocmw} if ocmw else None
-        response = self._request("GET", f"/api/v1/gpmi/contracten/{segment(contract_id)}", headers=headers,
-                                 params=params, route="GET /api/v1/gpmi/contracten/{id}")
+        response = self._request(
+            "GET",
+            f"/api/v1/gpmi/contracten/{segment(contract_id)}",
+            headers=headers,
+            params=params,
+            route="GET /api/v1/gpmi/contracten/{id}",
+        )
         if response.status_code == 304:
             return None, etag
         return orjson.loads(response.content), response.headers.get("ETag")
 
     def create_task(self, key: str, task: dict[str, Any]) -> tuple[int, bool]:
         """Create a task once per *key*; returns (vendor task id, created? False = duplicate)."""
-        response = self._request("POST", "/api/v1/taken", json=task, headers={"Idempotency-Key": key})
+        response = self._request(
+            "POST", "/api/v1/taken", json=task, headers={"Idempotency-Key": key}
+        )
         body = orjson.loads(response.content)
         return int(body["id"]), bool(body["nieuw"])
 
@@ -143,26 +164,37 @@ class CaseSystemClient:
         draft raises :class:`CaseSystemHTTPError` 422 whose message names every field at fault; a
         contract number already in use raises 409.
         """
-        response = self._request("POST", "/api/v1/gpmi/ontwerpcontracten", json=draft, headers={"Idempotency-Key": key})
+        response = self._request(
+            "POST", "/api/v1/gpmi/ontwerpcontracten", json=draft, headers={"Idempotency-Key": key}
+        )
         body = orjson.loads(response.content)
         return int(body["id"]), bool(body["nieuw"])
 
     def get_draft_contract(self, draft_id: int) -> dict[str, Any]:
         """One draft with its review status (``OPEN``, ``GEACT``, ``VERW``) and the document (``ontwerp``)."""
-        return self._json("GET", f"/api/v1/gpmi/ontwerpcontracten/{segment(int(draft_id))}",
-                          route="GET /api/v1/gpmi/ontwerpcontracten/{id}")
+        return self._json(
+            "GET",
+            f"/api/v1/gpmi/ontwerpcontracten/{segment(int(draft_id))}",
+            route="GET /api/v1/gpmi/ontwerpcontracten/{id}",
+        )
 
     def list_draft_contracts(self, status: str | None = None) -> list[dict[str, Any]]:
         params = {"status": status} if status else None
         return list(self._json("GET", "/api/v1/gpmi/ontwerpcontracten", params=params)["items"])
 
-    def put_federal_status(self, key: str, contract_id: str, status: dict[str, Any],
-                           if_match: str | None = None) -> tuple[int, bool]:
+    def put_federal_status(
+        self, key: str, contract_id: str, status: dict[str, Any], if_match: str | None = None
+    ) -> tuple[int, bool]:
         headers = {"Idempotency-Key": key}
         if if_match:
             headers["If-Match"] = if_match
-        response = self._request("PUT", f"/api/v1/gpmi/contracten/{segment(contract_id)}/federale-status",
-                                 json=status, headers=headers, route="PUT /api/v1/gpmi/contracten/{id}/federale-status")
+        response = self._request(
+            "PUT",
+            f"/api/v1/gpmi/contracten/{segment(contract_id)}/federale-status",
+            json=status,
+            headers=headers,
+            route="PUT /api/v1/gpmi/contracten/{id}/federale-status",
+        )
         body = orjson.loads(response.content)
         return int(body["id"]), bool(body["nieuw"])
 
@@ -182,25 +214,34 @@ class CaseSystemClient:
         attempt = 0
         while True:
             try:
-                response = self._http.post("/oauth/token", data={"grant_type": "client_credentials"},
-                                           auth=(self._client_id, self._secret))
+                response = self._http.post(
+                    "/oauth/token",
+                    data={"grant_type": "client_credentials"},
+                    auth=(self._client_id, self._secret),
+                )
             except httpx.TransportError as exc:
                 attempt += 1
                 if attempt > self.max_retries:
-                    raise CaseSystemUnavailable(f"token request failed: {type(exc).__name__}") from exc
+                    raise CaseSystemUnavailable(
+                        f"token request failed: {type(exc).__name__}"
+                    ) from exc
                 self._backoff(attempt)
                 continue
             if response.status_code == 429 or response.status_code >= 500:
                 attempt += 1
                 if attempt > self.max_retries:
-                    raise CaseSystemUnavailable(f"token request: HTTP {response.status_code} after {attempt} attempts")
+                    raise CaseSystemUnavailable(
+                        f"token request: HTTP {response.status_code} after {attempt} attempts"
+                    )
                 if "Retry-After" in response.headers:
                     self._sleep(self._retry_after(response))
                 else:
                     self._backoff(attempt)
                 continue
             if response.status_code != 200:
-                raise CaseSystemHTTPError(response.status_code, "token", "client credentials refused")
+                raise CaseSystemHTTPError(
+                    response.status_code, "token", "client credentials refused"
+                )
             break
         body = response.json()
         self._token = body["access_token"]
@@ -211,7 +252,9 @@ class CaseSystemClient:
     def _json(self, method: str, url: str, **kwargs: Any) -> Any:
         return orjson.loads(self._request(method, url, **kwargs).content)
 
-    def _request(self, method: str, url: str, *, route: str | None = None, **kwargs: Any) -> httpx.Response:
+    def _request(
+        self, method: str, url: str, *, route: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
         """One request with retries.  Error texts name the *route* (the path template), never the
         path itself: it holds a record id, which vendors often build from a NISS."""
         where = route or f"{method} {url}"
@@ -231,7 +274,9 @@ class CaseSystemClient:
             except httpx.TransportError as exc:
                 errors += 1
                 if errors > self.max_retries:
-                    raise CaseSystemUnavailable(f"{where}: {type(exc).__name__} after {errors} attempts") from exc
+                    raise CaseSystemUnavailable(
+                        f"{where}: {type(exc).__name__} after {errors} attempts"
+                    ) from exc
                 self._backoff(errors)
                 continue
             status = response.status_code
@@ -264,7 +309,9 @@ class CaseSystemClient:
                 code, message = str(body.get("fout", status)), str(body.get("melding", ""))
             except ValueError:
                 code, message = str(status), response.text[:200]
-            raise CaseSystemHTTPError(status, code, mask_text(message))  # vendors echo ids and values
+            raise CaseSystemHTTPError(
+                status, code, mask_text(message)
+            )  # vendors echo ids and values
 
     def _retry_after(self, response: httpx.Response) -> float:
         raw = response.headers.get("Retry-After", "1")

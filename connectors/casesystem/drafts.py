@@ -21,10 +21,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
-
-from piis_bridge.identifiers import is_valid_niss
 from piis_connectors.casesystem.vocab import (
+    BIJLAGE_SOORTEN,
     CONTRACT_STATUSSEN,
     DOMEINEN,
     GESPREK_SOORTEN,
@@ -37,8 +35,10 @@ from piis_connectors.casesystem.vocab import (
     STAP_STATUSSEN,
     TALEN,
     VERPLICHTINGSGRONDEN,
-    BIJLAGE_SOORTEN,
 )
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from piis_bridge.identifiers import is_valid_niss
 
 __all__ = ["Ontwerpcontract", "Herkomst", "validation_errors"]
 
@@ -267,7 +267,9 @@ class Ontwerpcontract(_Doc):
     premie: Premie | None = None
     sancties: list[Sanctie] = Field(default_factory=list)
     herkomst: Herkomst | None = None
-    toelichting: str | None = Field(default=None, description="Note for the social worker who reviews the draft")
+    toelichting: str | None = Field(
+        default=None, description="Note for the social worker who reviews the draft"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Ontwerpcontract:

@@ -44,12 +44,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import orjson
-from pydantic import ValidationError
-
-from piis_connectors.casesystem.seed import generate
 from piis_connectors.casesystem.drafts import Ontwerpcontract, validation_errors
+from piis_connectors.casesystem.seed import generate
 from piis_connectors.casesystem.store import DraftConflict, Store, etag_of
 from piis_connectors.casesystem.vocab import CONTRACT_STATUSSEN, format_timestamp, parse_timestamp
+from pydantic import ValidationError
 
 __all__ = ["SimulatorConfig", "CaseSystemSimulator", "encode_cursor", "decode_cursor"]
 
@@ -63,7 +62,9 @@ class SimulatorConfig:
     db_path: Path | None = None
     clients: dict[str, str] = field(default_factory=lambda: {"piis-bridge": "geheim"})
     token_ttl: float = 3600.0
-    rate_limit: float | None = None  # requests per second per client (token bucket); None = unlimited
+    rate_limit: float | None = (
+        None  # requests per second per client (token bucket); None = unlimited
+    )
     burst: int = 20
     error_rate: float = 0.0  # share of API requests answered with a random 500/502/503
     seed: int = 1
@@ -80,7 +81,9 @@ def encode_cursor(stamp: int, contract_id: str) -> str:
 def decode_cursor(token: str) -> tuple[int, str]:
     padded = token + "=" * (-len(token) % 4)
     try:
-        version, stamp, contract_id = base64.urlsafe_b64decode(padded.encode()).decode().split(":", 2)
+        version, stamp, contract_id = (
+            base64.urlsafe_b64decode(padded.encode()).decode().split(":", 2)
+        )
         if version != "v1":
             raise ValueError(version)
         return int(stamp), contract_id
@@ -93,8 +96,14 @@ ACTIVATION_STATUSES = ("AANGEB", "ONDERT", "LOP")
 
 
 class _HttpError(Exception):
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None,
-                 extra: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers or {}
         self.extra = extra or {}
@@ -141,7 +150,9 @@ class _State:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # headers and body are two writes: avoid the 40 ms delayed-ACK stall
+    disable_nagle_algorithm = (
+        True  # headers and body are two writes: avoid the 40 ms delayed-ACK stall
+    )
     server_version = "NeptunusSim/1.0"
     state: _State  # set on the subclass built per server
 
@@ -181,9 +192,15 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         self._raw = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
-        path, query = parts.path.rstrip("/") or "/", {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        path, query = (
+            parts.path.rstrip("/") or "/",
+            {k: v[-1] for k, v in parse_qs(parts.query).items()},
+        )
         counted = path
-        for prefix, name in ((API + "/gpmi/contracten/", "{nr}"), (API + "/gpmi/ontwerpcontracten/", "{id}")):
+        for prefix, name in (
+            (API + "/gpmi/contracten/", "{nr}"),
+            (API + "/gpmi/ontwerpcontracten/", "{id}"),
+        ):
             if path.startswith(prefix):
                 counted = prefix + name
         with st.lock:
@@ -195,8 +212,14 @@ class _Handler(BaseHTTPRequestHandler):
             if path == "/oauth/token" and method == "POST":
                 fault = st.take_fault(path)
                 if fault is not None:
-                    headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
-                    raise _HttpError(int(fault["status"]), "GESIMULEERDE_FOUT", "gesimuleerde fout", headers)
+                    headers = (
+                        {"Retry-After": str(fault["retry_after"])}
+                        if fault.get("retry_after") is not None
+                        else {}
+                    )
+                    raise _HttpError(
+                        int(fault["status"]), "GESIMULEERDE_FOUT", "gesimuleerde fout", headers
+                    )
                 self._token()
                 return
             if not path.startswith(API):
@@ -206,14 +229,24 @@ class _Handler(BaseHTTPRequestHandler):
             if wait is not None:
                 with st.lock:
                     st.stats["429"] += 1
-                raise _HttpError(429, "TE_VEEL_VERZOEKEN", "limiet overschreden",
-                                 {"Retry-After": str(max(1, math.ceil(wait)))})
+                raise _HttpError(
+                    429,
+                    "TE_VEEL_VERZOEKEN",
+                    "limiet overschreden",
+                    {"Retry-After": str(max(1, math.ceil(wait)))},
+                )
             fault = st.take_fault(path)
             if fault is not None:
                 with st.lock:
                     st.stats[str(fault["status"])] += 1
-                headers = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
-                raise _HttpError(int(fault["status"]), "GESIMULEERDE_FOUT", "gesimuleerde fout", headers)
+                headers = (
+                    {"Retry-After": str(fault["retry_after"])}
+                    if fault.get("retry_after") is not None
+                    else {}
+                )
+                raise _HttpError(
+                    int(fault["status"]), "GESIMULEERDE_FOUT", "gesimuleerde fout", headers
+                )
             if st.config.error_rate:
                 with st.lock:
                     failing = st.rng.random() < st.config.error_rate
@@ -222,11 +255,13 @@ class _Handler(BaseHTTPRequestHandler):
                     with st.lock:
                         st.stats[str(status)] += 1
                     raise _HttpError(status, "TIJDELIJKE_FOUT", "tijdelijke storing")
-            self._api(method, path[len(API):], query)
+            self._api(method, path[len(API) :], query)
         except _HttpError as err:
             if err.status == 401:
                 err.headers.setdefault("WWW-Authenticate", 'Bearer error="invalid_token"')
-            self._send(err.status, {"fout": err.code, "melding": err.message, **err.extra}, err.headers)
+            self._send(
+                err.status, {"fout": err.code, "melding": err.message, **err.extra}, err.headers
+            )
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._dispatch("GET")
@@ -281,7 +316,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self._create_draft()
                 return
             if len(segments) == 2 and method == "GET":
-                self._send(200, {"items": st.store.list_drafts(query.get("status"), query.get("contract"))})
+                self._send(
+                    200, {"items": st.store.list_drafts(query.get("status"), query.get("contract"))}
+                )
                 return
             if len(segments) == 3 and method == "GET":
                 self._send(200, self._draft(segments[2]))
@@ -316,7 +353,9 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise _HttpError(400, "ONGELDIGE_LIMIET", "limiet moet een geheel getal zijn") from None
         if not 1 <= limit <= st.config.max_page:
-            raise _HttpError(400, "ONGELDIGE_LIMIET", f"limiet moet tussen 1 en {st.config.max_page} liggen")
+            raise _HttpError(
+                400, "ONGELDIGE_LIMIET", f"limiet moet tussen 1 en {st.config.max_page} liggen"
+            )
         after = None
         if query.get("na"):
             try:
@@ -328,7 +367,9 @@ class _Handler(BaseHTTPRequestHandler):
             try:
                 since = parse_timestamp(query["gewijzigd_sinds"])
             except ValueError:
-                raise _HttpError(400, "ONGELDIGE_DATUM", "gewijzigd_sinds: verwacht dd-mm-jjjj uu:mm:ss") from None
+                raise _HttpError(
+                    400, "ONGELDIGE_DATUM", "gewijzigd_sinds: verwacht dd-mm-jjjj uu:mm:ss"
+                ) from None
         rows = st.store.feed(after, since, query.get("ocmw"), limit + 1)
         more = len(rows) > limit
         rows = rows[:limit]
@@ -346,7 +387,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _one(self, contract_id: str, ocmw: str | None = None) -> None:
         found = self.state.store.get(contract_id)
-        if found is None or (ocmw is not None and found[2] != ocmw):  # another OCMW's contract: not yours to see
+        if found is None or (
+            ocmw is not None and found[2] != ocmw
+        ):  # another OCMW's contract: not yours to see
             raise _HttpError(404, "NIET_GEVONDEN", "contract bestaat niet")
         stamp, versie, _ocmw, doc = found
         etag = etag_of(contract_id, versie)
@@ -402,18 +445,30 @@ class _Handler(BaseHTTPRequestHandler):
             draft = Ontwerpcontract.model_validate(body)
         except ValidationError as exc:
             errors = validation_errors(exc)
-            raise _HttpError(422, "ONGELDIG_ONTWERP",
-                             f"ongeldig ontwerp ({len(errors)} fout(en)): "
-                             + "; ".join(f"{e['veld']}: {e['melding']}" for e in errors),
-                             extra={"fouten": errors}) from None
+            raise _HttpError(
+                422,
+                "ONGELDIG_ONTWERP",
+                f"ongeldig ontwerp ({len(errors)} fout(en)): "
+                + "; ".join(f"{e['veld']}: {e['melding']}" for e in errors),
+                extra={"fouten": errors},
+            ) from None
         data = draft.model_dump(mode="json", exclude_none=True)
         try:
-            draft_id, created = self.state.store.add_draft(key, draft.contractnummer, draft.ocmw.kbo, data)
+            draft_id, created = self.state.store.add_draft(
+                key, draft.contractnummer, draft.ocmw.kbo, data
+            )
         except DraftConflict as exc:
             raise _HttpError(409, "CONTRACT_BESTAAT", str(exc)) from None
         stored = self._draft(str(draft_id))  # a known key answers with the draft as it is now
-        self._send(201 if created else 200, {"id": draft_id, "contractnummer": stored["contractnummer"],
-                                             "status": stored["status"], "nieuw": created})
+        self._send(
+            201 if created else 200,
+            {
+                "id": draft_id,
+                "contractnummer": stored["contractnummer"],
+                "status": stored["status"],
+                "nieuw": created,
+            },
+        )
 
     def _review_draft(self, raw_id: str, action: str, body: dict[str, Any]) -> None:
         """The social worker's decision on a draft (admin API: there is no social worker in a test)."""
@@ -423,15 +478,26 @@ class _Handler(BaseHTTPRequestHandler):
             if action == "activeren":
                 status = str(body.get("status", "LOP"))
                 if status not in ACTIVATION_STATUSES:
-                    raise _HttpError(422, "ONGELDIGE_STATUS",
-                                     f"status bij activering: een van {', '.join(ACTIVATION_STATUSES)} "
-                                     f"({', '.join(CONTRACT_STATUSSEN[s] for s in ACTIVATION_STATUSES)})")
+                    raise _HttpError(
+                        422,
+                        "ONGELDIGE_STATUS",
+                        f"status bij activering: een van {', '.join(ACTIVATION_STATUSES)} "
+                        f"({', '.join(CONTRACT_STATUSSEN[s] for s in ACTIVATION_STATUSES)})",
+                    )
                 patch = body.get("wijzigingen") or {}
                 if not isinstance(patch, dict):
                     raise _HttpError(400, "ONGELDIGE_BODY", "wijzigingen: verwacht een JSON-object")
                 cid, stamp, versie = st.store.activate_draft(int(draft["id"]), status, patch)
-                self._send(200, {"id": draft["id"], "status": "GEACT", "contractnummer": cid, "versie": versie,
-                                 "laatst_gewijzigd": format_timestamp(stamp)})
+                self._send(
+                    200,
+                    {
+                        "id": draft["id"],
+                        "status": "GEACT",
+                        "contractnummer": cid,
+                        "versie": versie,
+                        "laatst_gewijzigd": format_timestamp(stamp),
+                    },
+                )
             else:
                 st.store.discard_draft(int(draft["id"]), str(body.get("reden") or ""))
                 self._send(200, {"id": draft["id"], "status": "VERW"})
@@ -446,7 +512,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise _HttpError(403, "GEEN_TOEGANG", "X-Admin-Key vereist")
         body = self._body() if method in ("POST", "PUT") else {}
         if path == "/admin/seed" and method == "POST":
-            n = st.store.seed(generate(int(body.get("dossiers", 100)), int(body.get("seed", st.config.seed))))
+            n = st.store.seed(
+                generate(int(body.get("dossiers", 100)), int(body.get("seed", st.config.seed)))
+            )
             self._send(200, {"contracten": n})
         elif path == "/admin/wijzig" and method == "POST":
             ids = body.get("ids")
@@ -464,14 +532,29 @@ class _Handler(BaseHTTPRequestHandler):
         elif path.startswith("/admin/contracten/") and method == "PUT":
             cid = path.rsplit("/", 1)[1]
             stamp, versie = st.store.put(cid, body)
-            self._send(200, {"contractnummer": cid, "versie": versie, "laatst_gewijzigd": format_timestamp(stamp)})
-        elif path.startswith("/admin/ontwerpcontracten/") and method == "POST" and \
-                path.rsplit("/", 1)[1] in ("activeren", "verwerpen") and path.count("/") == 4:
+            self._send(
+                200,
+                {
+                    "contractnummer": cid,
+                    "versie": versie,
+                    "laatst_gewijzigd": format_timestamp(stamp),
+                },
+            )
+        elif (
+            path.startswith("/admin/ontwerpcontracten/")
+            and method == "POST"
+            and path.rsplit("/", 1)[1] in ("activeren", "verwerpen")
+            and path.count("/") == 4
+        ):
             _, _, _, raw_id, action = path.split("/")
             self._review_draft(raw_id, action, body if isinstance(body, dict) else {})
         elif path == "/admin/fouten" and method == "POST":
-            fault = {"status": int(body.get("status", 503)), "aantal": int(body.get("aantal", 1)),
-                     "retry_after": body.get("retry_after"), "pad": body.get("pad", API)}
+            fault = {
+                "status": int(body.get("status", 503)),
+                "aantal": int(body.get("aantal", 1)),
+                "retry_after": body.get("retry_after"),
+                "pad": body.get("pad", API),
+            }
             with st.lock:
                 st.faults.append(fault)
             self._send(200, {"fouten": len(st.faults)})
@@ -507,7 +590,9 @@ class CaseSystemSimulator:
             print(sim.url)
     """
 
-    def __init__(self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, config: SimulatorConfig | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.config = config or SimulatorConfig()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if self.config.db_path is None:
@@ -528,13 +613,22 @@ class CaseSystemSimulator:
     def seed(self, dossiers: int, seed: int | None = None) -> int:
         return self.store.seed(generate(dossiers, self.config.seed if seed is None else seed))
 
-    def inject(self, status: int, count: int = 1, retry_after: int | None = None, path: str = API) -> None:
+    def inject(
+        self, status: int, count: int = 1, retry_after: int | None = None, path: str = API
+    ) -> None:
         """Answer the next *count* API requests under *path* with *status* (429, 500, 503...)."""
         with self.state.lock:
-            self.state.faults.append({"status": status, "aantal": count, "retry_after": retry_after, "pad": path})
+            self.state.faults.append(
+                {"status": status, "aantal": count, "retry_after": retry_after, "pad": path}
+            )
 
     def start(self) -> CaseSystemSimulator:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, name="neptunus-sim", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="neptunus-sim",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-
 from piis_connectors.casesystem.seed import SeedContract
 
 __all__ = ["Store", "FeedRow", "DraftConflict"]
@@ -76,6 +75,7 @@ CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v INTEGER NOT NULL);
 class DraftConflict(Exception):
     """A draft cannot be created, activated or discarded in its current state (answered 409)."""
 
+
 FeedRow = tuple[int, str, int, bytes]  # (gewijzigd, id, versie, data)
 
 
@@ -98,7 +98,9 @@ class Store:
     def _conn(self) -> sqlite3.Connection:
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             self._local.conn = conn
@@ -112,7 +114,9 @@ class Store:
         conn.execute("UPDATE meta SET v = ? WHERE k = 'laatste_stempel'", (stamp,))
         return stamp
 
-    def seed(self, contracts: Iterable[SeedContract], base_stamp: int = 1_767_225_600_000_000) -> int:
+    def seed(
+        self, contracts: Iterable[SeedContract], base_stamp: int = 1_767_225_600_000_000
+    ) -> int:
         """Insert seeded contracts with deterministic stamps (1 ms apart from *base_stamp*)."""
         count = 0
         with self._write_lock:
@@ -126,11 +130,15 @@ class Store:
                     stamp += 1000
                     batch.append((c.id, c.dossier, c.ocmw, stamp, 1, orjson.dumps(c.data)))
                     if len(batch) >= 5000:
-                        conn.executemany("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)", batch)
+                        conn.executemany(
+                            "INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)", batch
+                        )
                         count += len(batch)
                         batch.clear()
                 if batch:
-                    conn.executemany("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)", batch)
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)", batch
+                    )
                     count += len(batch)
                 conn.execute("UPDATE meta SET v = ? WHERE k = 'laatste_stempel'", (stamp,))
                 conn.execute("COMMIT")
@@ -139,19 +147,35 @@ class Store:
                 raise
         return count
 
-    def _insert_contract(self, conn: sqlite3.Connection, contract_id: str, data: dict[str, Any],
-                         dossier: str | None, ocmw: str | None) -> tuple[int, int]:
+    def _insert_contract(
+        self,
+        conn: sqlite3.Connection,
+        contract_id: str,
+        data: dict[str, Any],
+        dossier: str | None,
+        ocmw: str | None,
+    ) -> tuple[int, int]:
         """Insert or replace one contract inside the caller's write transaction."""
-        row = conn.execute("SELECT versie, dossier, ocmw FROM contracten WHERE id = ?", (contract_id,)).fetchone()
+        row = conn.execute(
+            "SELECT versie, dossier, ocmw FROM contracten WHERE id = ?", (contract_id,)
+        ).fetchone()
         versie = (row[0] + 1) if row else 1
         dossier = dossier or (row[1] if row else str(data.get("dossiernummer") or "?"))
         ocmw = ocmw or (row[2] if row else str((data.get("ocmw") or {}).get("kbo") or "?"))
         stamp = self._stamp(conn)
-        conn.execute("INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)",
-                     (contract_id, dossier, ocmw, stamp, versie, orjson.dumps(data)))
+        conn.execute(
+            "INSERT OR REPLACE INTO contracten VALUES (?, ?, ?, ?, ?, ?)",
+            (contract_id, dossier, ocmw, stamp, versie, orjson.dumps(data)),
+        )
         return stamp, versie
 
-    def put(self, contract_id: str, data: dict[str, Any], dossier: str | None = None, ocmw: str | None = None) -> tuple[int, int]:
+    def put(
+        self,
+        contract_id: str,
+        data: dict[str, Any],
+        dossier: str | None = None,
+        ocmw: str | None = None,
+    ) -> tuple[int, int]:
         """Insert or replace one contract document; returns (stamp, version)."""
         with self._write_lock:
             conn = self._conn()
@@ -178,7 +202,9 @@ class Store:
             n += 1
         return n
 
-    def add_unique(self, table: str, key: str, contract_id: str, data: dict[str, Any]) -> tuple[int, bool]:
+    def add_unique(
+        self, table: str, key: str, contract_id: str, data: dict[str, Any]
+    ) -> tuple[int, bool]:
         """Insert a task/status once per idempotency key; returns (row id, created?)."""
         assert table in ("taken", "statussen")
         with self._write_lock:
@@ -186,13 +212,17 @@ class Store:
             row = conn.execute(f"SELECT id FROM {table} WHERE sleutel = ?", (key,)).fetchone()  # noqa: S608
             if row:
                 return row[0], False
-            cur = conn.execute(f"INSERT INTO {table} (sleutel, contract, data, aangemaakt) VALUES (?, ?, ?, ?)",  # noqa: S608
-                               (key, contract_id, orjson.dumps(data), time.time_ns() // 1000))
+            cur = conn.execute(
+                f"INSERT INTO {table} (sleutel, contract, data, aangemaakt) VALUES (?, ?, ?, ?)",  # noqa: S608
+                (key, contract_id, orjson.dumps(data), time.time_ns() // 1000),
+            )
             return int(cur.lastrowid or 0), True
 
     # -- draft contracts ----------------------------------------------------------------------
 
-    def add_draft(self, key: str, contract_id: str, ocmw: str, data: dict[str, Any]) -> tuple[int, bool]:
+    def add_draft(
+        self, key: str, contract_id: str, ocmw: str, data: dict[str, Any]
+    ) -> tuple[int, bool]:
         """Store a draft once per idempotency key; returns (draft id, created?).
 
         Raises :class:`DraftConflict` when the contract number is already a contract, or already the
@@ -208,12 +238,18 @@ class Store:
                     return int(row[0]), False
                 if conn.execute("SELECT 1 FROM contracten WHERE id = ?", (contract_id,)).fetchone():
                     raise DraftConflict(f"contractnummer {contract_id} bestaat al als contract")
-                if conn.execute("SELECT 1 FROM ontwerpen WHERE contract = ? AND status = 'OPEN'",
-                                (contract_id,)).fetchone():
-                    raise DraftConflict(f"er is al een open ontwerp met contractnummer {contract_id}")
+                if conn.execute(
+                    "SELECT 1 FROM ontwerpen WHERE contract = ? AND status = 'OPEN'", (contract_id,)
+                ).fetchone():
+                    raise DraftConflict(
+                        f"er is al een open ontwerp met contractnummer {contract_id}"
+                    )
                 now = time.time_ns() // 1000
-                cur = conn.execute("INSERT INTO ontwerpen (sleutel, contract, ocmw, status, data, aangemaakt, gewijzigd) "
-                                   "VALUES (?, ?, ?, 'OPEN', ?, ?, ?)", (key, contract_id, ocmw, orjson.dumps(data), now, now))
+                cur = conn.execute(
+                    "INSERT INTO ontwerpen (sleutel, contract, ocmw, status, data, aangemaakt, gewijzigd) "
+                    "VALUES (?, ?, ?, 'OPEN', ?, ?, ?)",
+                    (key, contract_id, ocmw, orjson.dumps(data), now, now),
+                )
                 conn.execute("COMMIT")
                 return int(cur.lastrowid or 0), True
             except BaseException:
@@ -221,11 +257,19 @@ class Store:
                 raise
 
     def get_draft(self, draft_id: int) -> dict[str, Any] | None:
-        row = self._conn().execute("SELECT id, sleutel, contract, ocmw, status, data, reden FROM ontwerpen WHERE id = ?",
-                                   (draft_id,)).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT id, sleutel, contract, ocmw, status, data, reden FROM ontwerpen WHERE id = ?",
+                (draft_id,),
+            )
+            .fetchone()
+        )
         return None if row is None else self._draft(row)
 
-    def list_drafts(self, status: str | None = None, contract_id: str | None = None) -> list[dict[str, Any]]:
+    def list_drafts(
+        self, status: str | None = None, contract_id: str | None = None
+    ) -> list[dict[str, Any]]:
         sql = "SELECT id, sleutel, contract, ocmw, status, data, reden FROM ontwerpen"
         where, args = [], []
         if status:
@@ -240,10 +284,19 @@ class Store:
 
     @staticmethod
     def _draft(row: tuple[Any, ...]) -> dict[str, Any]:
-        return {"id": row[0], "sleutel": row[1], "contractnummer": row[2], "ocmw": row[3], "status": row[4],
-                "ontwerp": orjson.loads(row[5]), "reden": row[6]}
+        return {
+            "id": row[0],
+            "sleutel": row[1],
+            "contractnummer": row[2],
+            "ocmw": row[3],
+            "status": row[4],
+            "ontwerp": orjson.loads(row[5]),
+            "reden": row[6],
+        }
 
-    def activate_draft(self, draft_id: int, status: str, patch: dict[str, Any] | None = None) -> tuple[str, int, int]:
+    def activate_draft(
+        self, draft_id: int, status: str, patch: dict[str, Any] | None = None
+    ) -> tuple[str, int, int]:
         """The social worker activates an open draft: it becomes a contract of the feed.
 
         One transaction: the contract is inserted with a fresh stamp (the feed serves it next) and
@@ -253,7 +306,9 @@ class Store:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT contract, ocmw, status, data FROM ontwerpen WHERE id = ?", (draft_id,)).fetchone()
+                row = conn.execute(
+                    "SELECT contract, ocmw, status, data FROM ontwerpen WHERE id = ?", (draft_id,)
+                ).fetchone()
                 if row is None:
                     raise KeyError(draft_id)
                 contract_id, ocmw, current, raw = row
@@ -266,8 +321,10 @@ class Store:
                 doc["status"] = status
                 dossier = str(doc.get("dossiernummer") or f"ONT-{draft_id}")
                 stamp, versie = self._insert_contract(conn, contract_id, doc, dossier, ocmw)
-                conn.execute("UPDATE ontwerpen SET status = 'GEACT', gewijzigd = ? WHERE id = ?",
-                             (time.time_ns() // 1000, draft_id))
+                conn.execute(
+                    "UPDATE ontwerpen SET status = 'GEACT', gewijzigd = ? WHERE id = ?",
+                    (time.time_ns() // 1000, draft_id),
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -280,13 +337,17 @@ class Store:
             conn = self._conn()
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute("SELECT status FROM ontwerpen WHERE id = ?", (draft_id,)).fetchone()
+                row = conn.execute(
+                    "SELECT status FROM ontwerpen WHERE id = ?", (draft_id,)
+                ).fetchone()
                 if row is None:
                     raise KeyError(draft_id)
                 if row[0] != "OPEN":
                     raise DraftConflict(f"ontwerp {draft_id} is niet open (status {row[0]})")
-                conn.execute("UPDATE ontwerpen SET status = 'VERW', reden = ?, gewijzigd = ? WHERE id = ?",
-                             (reason, time.time_ns() // 1000, draft_id))
+                conn.execute(
+                    "UPDATE ontwerpen SET status = 'VERW', reden = ?, gewijzigd = ? WHERE id = ?",
+                    (reason, time.time_ns() // 1000, draft_id),
+                )
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -295,13 +356,20 @@ class Store:
     # -- reads --------------------------------------------------------------------------------
 
     def get(self, contract_id: str) -> tuple[int, int, str, dict[str, Any]] | None:
-        row = self._conn().execute("SELECT gewijzigd, versie, ocmw, data FROM contracten WHERE id = ?",
-                                   (contract_id,)).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT gewijzigd, versie, ocmw, data FROM contracten WHERE id = ?", (contract_id,)
+            )
+            .fetchone()
+        )
         if row is None:
             return None
         return row[0], row[1], row[2], orjson.loads(row[3])
 
-    def feed(self, after: tuple[int, str] | None, since: int | None, ocmw: str | None, limit: int) -> list[FeedRow]:
+    def feed(
+        self, after: tuple[int, str] | None, since: int | None, ocmw: str | None, limit: int
+    ) -> list[FeedRow]:
         """Rows strictly after the keyset position *after*, with gewijzigd >= *since*."""
         where, args = [], []
         if after is not None:
@@ -328,13 +396,18 @@ class Store:
             sql += " WHERE contract = ?"
             args.append(contract_id)
         rows = self._conn().execute(sql + " ORDER BY id", args).fetchall()
-        return [{"id": r[0], "sleutel": r[1], "contractnummer": r[2], **orjson.loads(r[3])} for r in rows]
+        return [
+            {"id": r[0], "sleutel": r[1], "contractnummer": r[2], **orjson.loads(r[3])}
+            for r in rows
+        ]
 
     def count_key(self, key: str) -> int:
         """How many tasks, federal statuses and drafts carry this idempotency key (0 or 1 when idempotent)."""
         conn = self._conn()
-        return sum(int(conn.execute(f"SELECT COUNT(*) FROM {t} WHERE sleutel = ?", (key,)).fetchone()[0])  # noqa: S608
-                   for t in ("taken", "statussen", "ontwerpen"))
+        return sum(
+            int(conn.execute(f"SELECT COUNT(*) FROM {t} WHERE sleutel = ?", (key,)).fetchone()[0])  # noqa: S608
+            for t in ("taken", "statussen", "ontwerpen")
+        )
 
     def ids(self) -> list[str]:
         return [r[0] for r in self._conn().execute("SELECT id FROM contracten ORDER BY id")]

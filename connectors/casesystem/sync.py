@@ -54,8 +54,14 @@ class PullResult:
     cursor: str | None = None
 
 
-def pull(client: CaseSystemClient, store: FileCursorStore, handle: Callable[[dict[str, Any]], None],
-         page_size: int = 500, ocmw: str | None = None, max_pages: int | None = None) -> PullResult:
+def pull(
+    client: CaseSystemClient,
+    store: FileCursorStore,
+    handle: Callable[[dict[str, Any]], None],
+    page_size: int = 500,
+    ocmw: str | None = None,
+    max_pages: int | None = None,
+) -> PullResult:
     """Pull every change after the stored cursor, calling *handle* per record, saving per page."""
     result = PullResult(cursor=store.load())
     while max_pages is None or result.pages < max_pages:

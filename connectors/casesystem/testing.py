@@ -69,7 +69,9 @@ class SimulatorHarness:
 def casesystem_simulator(tmp_path: Any) -> Iterator[Any]:
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
 
-    sim = CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0)
+    sim = CaseSystemSimulator(
+        SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0
+    )
     sim.seed(50)
     sim.start()
     try:
@@ -82,7 +84,9 @@ def casesystem_simulator(tmp_path: Any) -> Iterator[Any]:
 def casesystem_client(casesystem_simulator: Any) -> Iterator[Any]:
     from piis_connectors.casesystem.client import CaseSystemClient
 
-    client = CaseSystemClient(casesystem_simulator.url, "piis-bridge", "geheim", timeout=10, backoff=0.01)
+    client = CaseSystemClient(
+        casesystem_simulator.url, "piis-bridge", "geheim", timeout=10, backoff=0.01
+    )
     try:
         yield client
     finally:

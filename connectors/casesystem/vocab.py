@@ -74,7 +74,12 @@ DOMEINEN = {
 STAP_STATUSSEN = {"GEPL": "gepland", "LOPT": "lopend", "AFGR": "afgerond", "STOP": "stopgezet"}
 PARTIJEN = {"CLIENT": "cliënt", "OCMW": "OCMW", "DERDE": "derde partij"}
 #: gesprekstype: how an evaluation interview took place.
-GESPREK_TYPES = {"PERS": "persoonlijk gesprek", "TEL": "telefonisch", "MAIL": "e-mail", "VIDEO": "videogesprek"}
+GESPREK_TYPES = {
+    "PERS": "persoonlijk gesprek",
+    "TEL": "telefonisch",
+    "MAIL": "e-mail",
+    "VIDEO": "videogesprek",
+}
 GESPREK_SOORTEN = {
     "PERIOD": "periodieke evaluatie",
     "ACADJR": "evaluatie academiejaar",
@@ -110,7 +115,11 @@ STOPREDENEN = {
 }
 
 #: leefloon categorie (RI category of the decision).
-LEEFLOON_CATEGORIEEN = {"SAMENW": "samenwonend", "ALLEEN": "alleenstaand", "GEZIN": "met gezinslast"}
+LEEFLOON_CATEGORIEEN = {
+    "SAMENW": "samenwonend",
+    "ALLEEN": "alleenstaand",
+    "GEZIN": "met gezinslast",
+}
 #: taal of the client.
 TALEN = {"NL": "Nederlands", "FR": "Frans", "DE": "Duits", "ANDER": "andere taal"}
 #: status of a draft contract ("ontwerpcontract") waiting for the social worker's review.

@@ -37,14 +37,24 @@ class SimulatorAdmin:
     def clock(self) -> str:
         return self._get("clock")["now"]
 
-    def register_cpas(self, kbo: str, ins: str, name: str = "CPAS", rate: int = 5500,
-                      rates: list[dict[str, Any]] | None = None) -> None:
-        self._post("cpas", {"kbo": kbo, "ins": ins, "name": name, "rate": rate, "rates": rates or []})
+    def register_cpas(
+        self,
+        kbo: str,
+        ins: str,
+        name: str = "CPAS",
+        rate: int = 5500,
+        rates: list[dict[str, Any]] | None = None,
+    ) -> None:
+        self._post(
+            "cpas", {"kbo": kbo, "ins": ins, "name": name, "rate": rate, "rates": rates or []}
+        )
 
     def set_beneficiaries(self, kbo: str, averages: dict[int, float]) -> dict[int, int]:
         """Average number of RI beneficiaries per month, by year: the simulator derives the CPAS's tier rate of
         each following year from them (federal.md 5.5: 55/65/70 %, +5 % to enter, -1 point a year, 3 %)."""
-        rates = self._post("tiers", {"kbo": kbo, "averages": {str(y): a for y, a in averages.items()}})["rates"]
+        rates = self._post(
+            "tiers", {"kbo": kbo, "averages": {str(y): a for y, a in averages.items()}}
+        )["rates"]
         return {int(y): r for y, r in rates.items()}
 
     def rates(self, kbo: str | None = None) -> list[dict[str, Any]]:
@@ -53,19 +63,50 @@ class SimulatorAdmin:
         response.raise_for_status()
         return response.json()
 
-    def integrate(self, kbo: str, ssin: str, start: str = "2002-10-01", end: str | None = None, purpose: int = 2) -> None:
-        self._post("integrations", {"kbo": kbo, "ssin": ssin, "start": start, "end": end, "purpose": purpose})
+    def integrate(
+        self,
+        kbo: str,
+        ssin: str,
+        start: str = "2002-10-01",
+        end: str | None = None,
+        purpose: int = 2,
+    ) -> None:
+        self._post(
+            "integrations",
+            {"kbo": kbo, "ssin": ssin, "start": start, "end": end, "purpose": purpose},
+        )
 
-    def integrate_many(self, kbo: str, ssins: list[str], start: str = "2002-10-01", purpose: int = 2) -> int:
+    def integrate_many(
+        self, kbo: str, ssins: list[str], start: str = "2002-10-01", purpose: int = 2
+    ) -> int:
         """Bulk integration (load tests); the real path is OCMWCPASManageAccess, one NISS per call."""
-        return self._post("integrations", {"kbo": kbo, "ssins": ssins, "start": start, "purpose": purpose})["count"]
+        return self._post(
+            "integrations", {"kbo": kbo, "ssins": ssins, "start": start, "purpose": purpose}
+        )["count"]
 
-    def mutate(self, ssin: str, kind: str, on: date, new_ssin: str | None = None, *, new_ins: str | None = None,
-               new_municipality: str | None = None) -> int:
+    def mutate(
+        self,
+        ssin: str,
+        kind: str,
+        on: date,
+        new_ssin: str | None = None,
+        *,
+        new_ins: str | None = None,
+        new_municipality: str | None = None,
+    ) -> int:
         """A National Register mutation: ``death``, ``emigration``, ``replaced`` (``new_ssin``) or ``move``
         (``new_ins`` + ``new_municipality``, required).  Returns the number of forms affected."""
-        return self._post("mutations", {"ssin": ssin, "kind": kind, "date": on.isoformat(), "new_ssin": new_ssin,
-                                        "new_ins": new_ins, "new_municipality": new_municipality})["affected"]
+        return self._post(
+            "mutations",
+            {
+                "ssin": ssin,
+                "kind": kind,
+                "date": on.isoformat(),
+                "new_ssin": new_ssin,
+                "new_ins": new_ins,
+                "new_municipality": new_municipality,
+            },
+        )["affected"]
 
     def inject_fault(self, kind: str, count: int = 1, delay: float = 0.0) -> None:
         self._post("faults", {"kind": kind, "count": count, "delay": delay})
@@ -86,7 +127,10 @@ class SimulatorAdmin:
 
     def attestations(self, ssin: str, *, include_pending: bool = False) -> list[dict[str, Any]]:
         """A person's multifunctional attestations visible today (all of them with ``include_pending``)."""
-        response = self._http.get("/admin/attestations", params={"ssin": ssin, **({"all": "1"} if include_pending else {})})
+        response = self._http.get(
+            "/admin/attestations",
+            params={"ssin": ssin, **({"all": "1"} if include_pending else {})},
+        )
         response.raise_for_status()
         return response.json()
 

@@ -27,7 +27,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from lxml import etree
-
 from piis_connectors.federal import dis, envelope, schemas
 from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
 
@@ -88,8 +87,13 @@ class AccessResult:
     def covers(self, on: date, purpose: int = 2) -> bool:
         """An integration with this quality code that includes the day ``on`` (start <= on <= end)."""
         day = on.isoformat()
-        return any(r["purpose"] == str(purpose) and r["start"] and r["start"] <= day and (not r["end"] or r["end"] >= day)
-                   for r in self.registrations)
+        return any(
+            r["purpose"] == str(purpose)
+            and r["start"]
+            and r["start"] <= day
+            and (not r["end"] or r["end"] >= day)
+            for r in self.registrations
+        )
 
 
 @dataclass
@@ -115,7 +119,9 @@ class ClientConfig:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def make_signature(key_file: str, cert_file: str, password: str | None = None, *, verify_reply: bool = False) -> Any:
+def make_signature(
+    key_file: str, cert_file: str, password: str | None = None, *, verify_reply: bool = False
+) -> Any:
     """WS-Security X.509 signature of the Body with RSA-SHA256/SHA256 (zeep defaults to SHA1).
 
     Needs the ``xmlsec`` extra; imported here so that the client works without it.  zeep verifies the
@@ -129,8 +135,13 @@ def make_signature(key_file: str, cert_file: str, password: str | None = None, *
         def verify(self, envelope: Any) -> Any:
             return super().verify(envelope) if verify_reply else envelope
 
-    return _Signature(key_file, cert_file, password, signature_method=xmlsec.constants.TransformRsaSha256,
-                      digest_method=xmlsec.constants.TransformSha256)
+    return _Signature(
+        key_file,
+        cert_file,
+        password,
+        signature_method=xmlsec.constants.TransformRsaSha256,
+        digest_method=xmlsec.constants.TransformSha256,
+    )
 
 
 class DeadlineExceeded(OutcomeUnknown):
@@ -192,8 +203,14 @@ def _transport_class() -> type:
     class _LimitedTransport(Transport):  # type: ignore[misc]
         """Reads at most ``max_bytes`` of a reply; explicit (connect, read) timeouts and a total deadline."""
 
-        def __init__(self, *args: Any, max_bytes: int, connect_timeout: float, total_timeout: float,
-                     **kwargs: Any) -> None:
+        def __init__(
+            self,
+            *args: Any,
+            max_bytes: int,
+            connect_timeout: float,
+            total_timeout: float,
+            **kwargs: Any,
+        ) -> None:
             super().__init__(*args, **kwargs)
             self.max_bytes = max_bytes
             self.connect_timeout = connect_timeout
@@ -218,8 +235,9 @@ def _transport_class() -> type:
                 raise
             except Exception as exc:
                 if fired.is_set():
-                    raise DeadlineExceeded(f"no complete reply within the total deadline of "
-                                           f"{self.total_timeout:g} s") from None
+                    raise DeadlineExceeded(
+                        f"no complete reply within the total deadline of {self.total_timeout:g} s"
+                    ) from None
                 raise exc
             finally:
                 watchdog.cancel()
@@ -230,16 +248,24 @@ def _transport_class() -> type:
         def _post(self, address: str, message: Any, headers: dict[str, str], started: float) -> Any:
             # verify/cert passed explicitly: requests lets REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE override the
             # session's own CA bundle otherwise, silently replacing the configured one
-            response = self.session.post(address, data=message, headers=headers, stream=True,
-                                         timeout=(self.connect_timeout, self.operation_timeout),
-                                         verify=self.session.verify, cert=self.session.cert)
+            response = self.session.post(
+                address,
+                data=message,
+                headers=headers,
+                stream=True,
+                timeout=(self.connect_timeout, self.operation_timeout),
+                verify=self.session.verify,
+                cert=self.session.cert,
+            )
             try:
                 declared = int(response.headers.get("Content-Length") or 0)
             except ValueError:
                 declared = 0
             if declared > self.max_bytes:
                 response.close()
-                raise ReplyTooLarge(f"reply of {declared} bytes exceeds the limit of {self.max_bytes}")
+                raise ReplyTooLarge(
+                    f"reply of {declared} bytes exceeds the limit of {self.max_bytes}"
+                )
             data = bytearray()
             for chunk in response.iter_content(65536):
                 data.extend(chunk)
@@ -248,8 +274,9 @@ def _transport_class() -> type:
                     raise ReplyTooLarge(f"reply exceeds the limit of {self.max_bytes} bytes")
                 if time.monotonic() - started > self.total_timeout:
                     response.close()
-                    raise DeadlineExceeded(f"no complete reply within the total deadline of "
-                                           f"{self.total_timeout:g} s")
+                    raise DeadlineExceeded(
+                        f"no complete reply within the total deadline of {self.total_timeout:g} s"
+                    )
             response._content = bytes(data)
             response._content_consumed = True
             return response
@@ -268,9 +295,19 @@ class FederalClient:
         self.config = config
         session = requests.Session()
         # connect errors only: a POST that reached the server is never replayed by the transport
-        adapter = _deadline_adapter(pool_connections=1, pool_maxsize=config.pool_size,
-                                    max_retries=Retry(total=config.retries, connect=config.retries, read=0, status=0,
-                                                other=0, backoff_factor=config.backoff, allowed_methods=None))
+        adapter = _deadline_adapter(
+            pool_connections=1,
+            pool_maxsize=config.pool_size,
+            max_retries=Retry(
+                total=config.retries,
+                connect=config.retries,
+                read=0,
+                status=0,
+                other=0,
+                backoff_factor=config.backoff,
+                allowed_methods=None,
+            ),
+        )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         session.verify = config.verify
@@ -278,25 +315,39 @@ class FederalClient:
             session.cert = config.cert
         if config.basic_auth is not None:
             session.auth = config.basic_auth
-        transport = _transport_class()(session=session, timeout=config.connect_timeout,
-                                       operation_timeout=config.operation_timeout,
-                                       max_bytes=config.max_reply_bytes, connect_timeout=config.connect_timeout,
-                                       total_timeout=config.total_timeout
-                                       or config.connect_timeout + config.operation_timeout)
-        settings = Settings(strict=True, forbid_dtd=True, forbid_entities=True, forbid_external=True,
-                            xml_huge_tree=False)
+        transport = _transport_class()(
+            session=session,
+            timeout=config.connect_timeout,
+            operation_timeout=config.operation_timeout,
+            max_bytes=config.max_reply_bytes,
+            connect_timeout=config.connect_timeout,
+            total_timeout=config.total_timeout or config.connect_timeout + config.operation_timeout,
+        )
+        settings = Settings(
+            strict=True,
+            forbid_dtd=True,
+            forbid_entities=True,
+            forbid_external=True,
+            xml_huge_tree=False,
+        )
         self.session = session
-        self._zeep = Client(str(config.wsdl), transport=transport, settings=settings, wsse=config.wsse)
+        self._zeep = Client(
+            str(config.wsdl), transport=transport, settings=settings, wsse=config.wsse
+        )
         self._service = self._zeep.create_service(_BINDING, config.endpoint)
 
     def close(self) -> None:
         self.session.close()
 
     # ------------------------------------------------------------------ transport
-    def call(self, services: Iterable[envelope.ServiceRequest], *, reference: str | None = None) -> envelope.ReplyEnvelope:
+    def call(
+        self, services: Iterable[envelope.ServiceRequest], *, reference: str | None = None
+    ) -> envelope.ReplyEnvelope:
         """Send one SSDNRequest, validated first; retry only failures that certainly had no effect."""
         reference = reference or str(uuid.uuid4())
-        root = envelope.build_request(self.config.user, services, reference=reference, time_request=datetime.now())
+        root = envelope.build_request(
+            self.config.user, services, reference=reference, time_request=datetime.now()
+        )
         issues = schemas.validate(schemas.envelope_schema(), root)
         if issues:
             raise OutgoingInvalid(issues)
@@ -319,18 +370,25 @@ class FederalClient:
             raw = self._service.sendXML(xml)
         except FederalError:
             raise  # ReplyTooLarge, DeadlineExceeded: already classified
-        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-                requests.exceptions.InvalidSchema) as exc:
+        except (
+            requests.exceptions.InvalidURL,
+            requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema,
+        ) as exc:
             raise PermanentError(f"endpoint is not usable: {type(exc).__name__}") from None
         except requests.exceptions.SSLError as exc:
             # The TLS handshake failed: nothing was sent.  A certificate problem will not heal by
             # itself, but a handshake cut short by the network may; the caller's retry budget decides.
             raise TransientError(f"TLS handshake failed: {type(exc).__name__}") from None
         except (requests.exceptions.ConnectTimeout, requests.exceptions.ConnectionError) as exc:
-            if isinstance(exc, requests.exceptions.ConnectionError) and not _is_connect_failure(exc):
+            if isinstance(exc, requests.exceptions.ConnectionError) and not _is_connect_failure(
+                exc
+            ):
                 if "ReadTimeout" in repr(exc):
                     raise OutcomeUnknown("no reply within the operation timeout") from None
-                raise OutcomeUnknown(f"connection lost after sending: {type(exc).__name__}") from None
+                raise OutcomeUnknown(
+                    f"connection lost after sending: {type(exc).__name__}"
+                ) from None
             raise TransientError(f"could not connect: {type(exc).__name__}") from None
         except requests.exceptions.Timeout:
             raise OutcomeUnknown("no reply within the operation timeout") from None
@@ -340,25 +398,42 @@ class FederalClient:
                 raise TransientError(f"SOAP fault: {text[:200]}") from None
             raise PermanentError(f"SOAP fault: {text[:200]}") from None
         except zx.TransportError as exc:
-            if 200 <= (exc.status_code or 0) < 300:  # zeep's wording for "a 2xx reply that is not XML"
+            if (
+                200 <= (exc.status_code or 0) < 300
+            ):  # zeep's wording for "a 2xx reply that is not XML"
                 raise OutcomeUnknown("unusable reply refused: invalid XML") from None
             if exc.status_code in (502, 503, 504):
                 raise TransientError(f"HTTP {exc.status_code}") from None
             raise PermanentError(f"HTTP {exc.status_code}") from None
-        except (zx.DTDForbidden, zx.EntitiesForbidden, zx.XMLSyntaxError, etree.XMLSyntaxError) as exc:
+        except (
+            zx.DTDForbidden,
+            zx.EntitiesForbidden,
+            zx.XMLSyntaxError,
+            etree.XMLSyntaxError,
+        ) as exc:
             raise OutcomeUnknown(f"unusable reply refused: {type(exc).__name__}") from None
         except requests.exceptions.RequestException as exc:
             # Everything else happened after the request may have been sent (ChunkedEncodingError,
             # ContentDecodingError, ReadTimeout...): the outcome is unknown.
             raise OutcomeUnknown(f"transport failed after sending: {type(exc).__name__}") from None
-        except (zx.Error, AttributeError, TypeError, KeyError, IndexError, ValueError, OSError) as exc:
+        except (
+            zx.Error,
+            AttributeError,
+            TypeError,
+            KeyError,
+            IndexError,
+            ValueError,
+            OSError,
+        ) as exc:
             # An unexpected reply shape (an extra element next to xmlString makes zeep fail in its
             # own code) or a socket error: the message may have been processed.
             raise OutcomeUnknown(f"unexpected reply: {type(exc).__name__}") from None
         if not isinstance(raw, str):
             raise OutcomeUnknown("reply does not carry an xmlString")
         try:
-            reply = envelope.parse_reply(parse_untrusted(raw, max_bytes=self.config.max_reply_bytes))
+            reply = envelope.parse_reply(
+                parse_untrusted(raw, max_bytes=self.config.max_reply_bytes)
+            )
         except (UnsafeXmlError, envelope.EnvelopeError, ValueError) as exc:
             raise OutcomeUnknown(f"unusable reply refused: {exc}") from None
         if reply.reference is not None and reply.reference != reference:
@@ -381,32 +456,47 @@ class FederalClient:
             raise PermanentError(f"service {service.service_id} refused the request: {codes}")
         return service
 
-    def _access_request(self, ssin: str, action: str, start: date, end: date | None, purpose: int) -> envelope.ServiceRequest:
+    def _access_request(
+        self, ssin: str, action: str, start: date, end: date | None, purpose: int
+    ) -> envelope.ServiceRequest:
         return self._access_requests([(ssin, start, end)], action, purpose)[0]
 
-    def _access_requests(self, people: Sequence[tuple[str, date, date | None]], action: str,
-                         purpose: int) -> list[envelope.ServiceRequest]:
+    def _access_requests(
+        self, people: Sequence[tuple[str, date, date | None]], action: str, purpose: int
+    ) -> list[envelope.ServiceRequest]:
         """One ``ManageAccessRequest`` per NISS (the XSD allows one SSIN per request).  Written as text and
         parsed once for the whole list: a message integrates up to 1000 NISS, and building ~7 elements
         each costs more than the rest of the message.  The request is validated with the envelope."""
         x = _xml_text
         text = []
         for ssin, start, end in people:
-            text.append(f"<ManageAccessRequest><SSIN>{x(ssin)}</SSIN><Purpose>{int(purpose)}</Purpose>"
-                        f"<Period><common:StartDate>{start.isoformat()}</common:StartDate>")
+            text.append(
+                f"<ManageAccessRequest><SSIN>{x(ssin)}</SSIN><Purpose>{int(purpose)}</Purpose>"
+                f"<Period><common:StartDate>{start.isoformat()}</common:StartDate>"
+            )
             if end is not None:
                 text.append(f"<common:EndDate>{end.isoformat()}</common:EndDate>")
-            text.append(f"</Period><Action>{x(action)}</Action><ProofOfAuthentication/></ManageAccessRequest>")
-        holder = etree.fromstring(f'<Requests xmlns="{envelope.MANAGE_ACCESS_NS}" xmlns:common="{envelope.COMMON_NS}">'
-                                  f'{"".join(text)}</Requests>'.encode())
-        return [self._service_request(dis.SERVICE_MANAGE_ACCESS, payload) for payload in list(holder)]
+            text.append(
+                f"</Period><Action>{x(action)}</Action><ProofOfAuthentication/></ManageAccessRequest>"
+            )
+        holder = etree.fromstring(
+            f'<Requests xmlns="{envelope.MANAGE_ACCESS_NS}" xmlns:common="{envelope.COMMON_NS}">'
+            f"{''.join(text)}</Requests>".encode()
+        )
+        return [
+            self._service_request(dis.SERVICE_MANAGE_ACCESS, payload) for payload in list(holder)
+        ]
 
-    def manage_access(self, ssin: str, action: str, start: date, end: date | None = None, purpose: int = 2) -> list[dict[str, str]]:
+    def manage_access(
+        self, ssin: str, action: str, start: date, end: date | None = None, purpose: int = 2
+    ) -> list[dict[str, str]]:
         """OCMWCPASManageAccess: integrate (REGISTER) a NISS before any form (federal.md 5.1)."""
         reply = self._single(self.call([self._access_request(ssin, action, start, end, purpose)]))
         return _registrations(reply.payload)
 
-    def manage_access_many(self, action: str, starts: Mapping[str, date], purpose: int = 2) -> dict[str, AccessResult]:
+    def manage_access_many(
+        self, action: str, starts: Mapping[str, date], purpose: int = 2
+    ) -> dict[str, AccessResult]:
         """One ManageAccess per NISS, all in ONE SSDNRequest (``ServiceRequest`` is unbounded in the SSDN XSD):
         a batch integrates its new NISS in one round trip.  Each NISS gets its own answer: the registrations
         the BCSS returned, or the reason codes of its refusal.  REGISTER is a side effect: an unknown outcome
@@ -427,24 +517,36 @@ class FederalClient:
                 original = service.payload.find(_MA + "OriginalRequest")
                 ssin = None if original is None else original.findtext(_MA + "SSIN")
             if ssin is None and position < len(ssins):
-                ssin = ssins[position]  # a refused ServiceReply has no payload: replies follow the requests
+                ssin = ssins[
+                    position
+                ]  # a refused ServiceReply has no payload: replies follow the requests
             if ssin not in starts:
                 continue
-            out[ssin] = AccessResult(ok=service.ok != "NO" and service.payload is not None,
-                                     registrations=[] if service.payload is None else _registrations(service.payload),
-                                     codes=[d.reason_code or "" for d in service.details])
+            out[ssin] = AccessResult(
+                ok=service.ok != "NO" and service.payload is not None,
+                registrations=[] if service.payload is None else _registrations(service.payload),
+                codes=[d.reason_code or "" for d in service.details],
+            )
         return out
 
-    def submit_online(self, kind: str, forms: Sequence[etree._Element], *, reference: str | None = None) -> list[dis.DecisionResult]:
+    def submit_online(
+        self, kind: str, forms: Sequence[etree._Element], *, reference: str | None = None
+    ) -> list[dis.DecisionResult]:
         """Forms of one kind, answered immediately with the control results (federal.md 10.5.2)."""
         request = dis.build_decision_request(forms)
-        reply = self._single(self.call([self._service_request(dis.SERVICE_FORM[kind], request)], reference=reference))
-        return _dedupe(dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult")))
+        reply = self._single(
+            self.call([self._service_request(dis.SERVICE_FORM[kind], request)], reference=reference)
+        )
+        return _dedupe(
+            dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult"))
+        )
 
     def submit_batch(self, forms: Iterable[etree._Element], *, reference: str | None = None) -> str:
         """Batch ("envoi en lot"): immediate acknowledgement with a ticket, results later."""
         request = dis.build_decision_request(forms)
-        reply = self._single(self.call([self._service_request(dis.SERVICE_BATCH, request)], reference=reference))
+        reply = self._single(
+            self.call([self._service_request(dis.SERVICE_BATCH, request)], reference=reference)
+        )
         return reply.payload.findtext(dis.q("Ticket")) or ""
 
     def batch_result(self, ticket: str) -> tuple[str, list[dis.DecisionResult]]:
@@ -452,9 +554,13 @@ class FederalClient:
         etree.SubElement(req, dis.q("Ticket")).text = ticket
         reply = self._single(self._call_idempotent(dis.SERVICE_BATCH_RESULT, req))
         status = reply.payload.findtext(dis.q("Status")) or "UNKNOWN"
-        return status, _dedupe(dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult")))
+        return status, _dedupe(
+            dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult"))
+        )
 
-    def wait_batch(self, ticket: str, *, timeout: float = 60.0, poll: float = 0.05) -> list[dis.DecisionResult]:
+    def wait_batch(
+        self, ticket: str, *, timeout: float = 60.0, poll: float = 0.05
+    ) -> list[dis.DecisionResult]:
         deadline = time.monotonic() + timeout
         while True:
             status, results = self.batch_result(ticket)
@@ -466,18 +572,22 @@ class FederalClient:
                 raise OutcomeUnknown("batch results not available in time")
             time.sleep(poll)
 
-    def status(self, client_refs: Sequence[str]) -> dict[str, tuple[str, dis.DecisionResult | None]]:
+    def status(
+        self, client_refs: Sequence[str]
+    ) -> dict[str, tuple[str, dis.DecisionResult | None]]:
         """What the service knows about each ClientReference: UNKNOWN, PENDING or PROCESSED (+ result)."""
         out: dict[str, tuple[str, dis.DecisionResult | None]] = {}
         for i in range(0, len(client_refs), 1000):
             req = etree.Element(dis.q("DIS_StatusRequest"), nsmap={"dis": dis.DIS_NS})
-            for ref in client_refs[i:i + 1000]:
+            for ref in client_refs[i : i + 1000]:
                 etree.SubElement(req, dis.q("ClientReference")).text = ref
             reply = self._single(self._call_idempotent(dis.SERVICE_STATUS, req))
             for fs in reply.payload.iterfind(dis.q("FormStatus")):
                 el = fs.find(dis.q("DecisionResult"))
                 out[fs.findtext(dis.q("ClientReference")) or ""] = (
-                    fs.findtext(dis.q("State")) or "UNKNOWN", None if el is None else dis.parse_decision_result(el))
+                    fs.findtext(dis.q("State")) or "UNKNOWN",
+                    None if el is None else dis.parse_decision_result(el),
+                )
         return out
 
     def notices(self, after: str | None, limit: int) -> dis.NoticePage:
@@ -548,8 +658,15 @@ def _xml_text(value: object) -> str:
 
 def _is_connect_failure(exc: Exception) -> bool:
     text = repr(exc)
-    return any(marker in text for marker in ("NewConnectionError", "Connection refused", "ConnectTimeout",
-                                             "Failed to establish"))
+    return any(
+        marker in text
+        for marker in (
+            "NewConnectionError",
+            "Connection refused",
+            "ConnectTimeout",
+            "Failed to establish",
+        )
+    )
 
 
 def _dedupe(results: Iterable[dis.DecisionResult]) -> list[dis.DecisionResult]:

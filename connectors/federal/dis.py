@@ -67,11 +67,30 @@ SERVICE_MANAGE_ACCESS = "OCMWCPASManageAccess"
 
 _HEADER = ("ClientReference", "CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier")
 FORM_FIELDS: dict[str, tuple[str, ...]] = {
-    "B": _HEADER + ("EntryDate", "NoticeStatus", "Category", "DecisionDate", "MonthlyAmount", "PiisApplicant",
-                    "Partner", "ForeignersRegister", "HomelessFirstHome"),
-    "C": _HEADER + ("EntryDate", "DecisionDate", "DecisionNature", "EffectiveEndDate", "Regularisation"),
-    "D": _HEADER + ("RecoveryMonth", "SequenceNumber", "RecoveryType", "PeriodStart", "PeriodEnd", "Amount",
-                    "Correction"),
+    "B": _HEADER
+    + (
+        "EntryDate",
+        "NoticeStatus",
+        "Category",
+        "DecisionDate",
+        "MonthlyAmount",
+        "PiisApplicant",
+        "Partner",
+        "ForeignersRegister",
+        "HomelessFirstHome",
+    ),
+    "C": _HEADER
+    + ("EntryDate", "DecisionDate", "DecisionNature", "EffectiveEndDate", "Regularisation"),
+    "D": _HEADER
+    + (
+        "RecoveryMonth",
+        "SequenceNumber",
+        "RecoveryType",
+        "PeriodStart",
+        "PeriodEnd",
+        "Amount",
+        "Correction",
+    ),
 }
 _PARTNER_FIELDS = ("SSIN", "PiisPartner")
 _TAGS = {name: _D + name for fields in FORM_FIELDS.values() for name in fields}
@@ -130,7 +149,9 @@ _FIELD_SETS = {kind: frozenset(names) for kind, names in FORM_FIELDS.items()}
 def _text(value: Any) -> str:
     text = lexical(value)
     if _NOT_XML.search(text):
-        raise ValueError("All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters")
+        raise ValueError(
+            "All strings must be XML compatible: Unicode or ASCII, no NULL bytes or control characters"
+        )
     return text.translate(_ESCAPES)
 
 
@@ -153,7 +174,11 @@ def render_form(kind: str, fields: Mapping[str, Any]) -> bytes:
         if value is None:
             continue
         if name == "Partner":
-            inner = "".join(f"<dis:{p}>{_text(value[p])}</dis:{p}>" for p in _PARTNER_FIELDS if value.get(p) is not None)
+            inner = "".join(
+                f"<dis:{p}>{_text(value[p])}</dis:{p}>"
+                for p in _PARTNER_FIELDS
+                if value.get(p) is not None
+            )
             names.append("")
             texts.append(f"<dis:Partner>{inner}</dis:Partner>" if inner else "<dis:Partner/>")
             continue
@@ -166,14 +191,18 @@ def render_form(kind: str, fields: Mapping[str, Any]) -> bytes:
     if _SPECIAL.search(plain):  # rare: escape field by field, with lxml's character references
         texts = [t if not n else _text(t) for n, t in zip(names, texts)]
     body = "".join(f"<dis:{n}>{t}</dis:{n}>" if n else t for n, t in zip(names, texts))
-    return f'<dis:Form{kind} xmlns:dis="{DIS_NS}">{body}</dis:Form{kind}>'.encode("ascii", "xmlcharrefreplace")
+    return f'<dis:Form{kind} xmlns:dis="{DIS_NS}">{body}</dis:Form{kind}>'.encode(
+        "ascii", "xmlcharrefreplace"
+    )
 
 
 def parse_forms(forms: Iterable[bytes]) -> etree._Element:
     """One ``DIS_DecisionRequest`` holding the given serialised forms, parsed in one pass (our own bytes
     from :func:`render_form`, never untrusted input)."""
-    return etree.fromstring(b'<dis:DIS_DecisionRequest xmlns:dis="%s">%s</dis:DIS_DecisionRequest>'
-                            % (DIS_NS.encode(), b"".join(forms)))
+    return etree.fromstring(
+        b'<dis:DIS_DecisionRequest xmlns:dis="%s">%s</dis:DIS_DecisionRequest>'
+        % (DIS_NS.encode(), b"".join(forms))
+    )
 
 
 def form_fields(element: etree._Element) -> tuple[str, dict[str, Any]]:
@@ -270,17 +299,23 @@ def render_decision_result(result: DecisionResult) -> bytes:
     Why: the simulator stores one result per form and the batch path writes 100,000 of them; building a
     tree of ~12 elements only to serialise it at once costs several times more than this.  Text is
     escaped; the equivalence with the tree builder is a test (tests/federal/test_envelope.py)."""
-    parts = [f'<dis:DecisionResult xmlns:dis="{DIS_NS}"><dis:ClientReference>{_x(result.client_reference)}'
-             '</dis:ClientReference>']
+    parts = [
+        f'<dis:DecisionResult xmlns:dis="{DIS_NS}"><dis:ClientReference>{_x(result.client_reference)}'
+        "</dis:ClientReference>"
+    ]
     add = parts.append
     if result.unique_attest_id:
         add(f"<dis:UniqueAttestID>{_x(result.unique_attest_id)}</dis:UniqueAttestID>")
     if result.reference_spp:
         add(f"<dis:ReferenceSPP_POD>{_x(result.reference_spp)}</dis:ReferenceSPP_POD>")
-    add(f"<dis:SSIN>{_x(result.ssin)}</dis:SSIN><dis:FormType>{_x(result.form_type)}</dis:FormType>")
+    add(
+        f"<dis:SSIN>{_x(result.ssin)}</dis:SSIN><dis:FormType>{_x(result.form_type)}</dis:FormType>"
+    )
     if result.form_type == "D":
-        add(f"<dis:RecoveryMonth>{_x(result.recovery_month or '')}</dis:RecoveryMonth>"
-            f"<dis:SequenceNumber>{result.sequence_number or 1}</dis:SequenceNumber>")
+        add(
+            f"<dis:RecoveryMonth>{_x(result.recovery_month or '')}</dis:RecoveryMonth>"
+            f"<dis:SequenceNumber>{result.sequence_number or 1}</dis:SequenceNumber>"
+        )
     else:
         add(f"<dis:EntryDate>{_x(result.entry_date or '')}</dis:EntryDate>")
     add(f"<dis:Evaluation>{_x(result.evaluation)}</dis:Evaluation>")
@@ -290,10 +325,14 @@ def render_decision_result(result: DecisionResult) -> bytes:
         add(f"<dis:AcceptedAmount>{int(result.accepted_amount)}</dis:AcceptedAmount>")
     add(f"<dis:ReceivedAt>{_x(result.received_at)}</dis:ReceivedAt>")
     for err in result.errors:
-        add(f"<dis:ErrorsOnForm><dis:Code>{_x(err.code)}</dis:Code><dis:Severity>{_x(err.severity)}</dis:Severity>")
+        add(
+            f"<dis:ErrorsOnForm><dis:Code>{_x(err.code)}</dis:Code><dis:Severity>{_x(err.severity)}</dis:Severity>"
+        )
         if err.field:
             add(f"<dis:Field>{_x(err.field)}</dis:Field>")
-        add(f'<dis:Description lang="fr">{_x(err.description)}</dis:Description></dis:ErrorsOnForm>')
+        add(
+            f'<dis:Description lang="fr">{_x(err.description)}</dis:Description></dis:ErrorsOnForm>'
+        )
     add("</dis:DecisionResult>")
     return "".join(parts).encode()
 
@@ -307,13 +346,23 @@ def parse_decision_result(el: etree._Element) -> DecisionResult:
     values: dict[str, str] = {}
     errors = []
     for child in el:
-        name = child.tag[len(_D):] if child.tag.startswith(_D) else child.tag
+        name = child.tag[len(_D) :] if child.tag.startswith(_D) else child.tag
         if name == "ErrorsOnForm":
-            errors.append(ResultError(code=_t(child, "Code") or "", severity=_t(child, "Severity") or "",
-                                      field=_t(child, "Field"), description=_t(child, "Description") or ""))
+            errors.append(
+                ResultError(
+                    code=_t(child, "Code") or "",
+                    severity=_t(child, "Severity") or "",
+                    field=_t(child, "Field"),
+                    description=_t(child, "Description") or "",
+                )
+            )
         else:
             values[name] = child.text or ""
-    seq, pct, amount = values.get("SequenceNumber"), values.get("Percentage"), values.get("AcceptedAmount")
+    seq, pct, amount = (
+        values.get("SequenceNumber"),
+        values.get("Percentage"),
+        values.get("AcceptedAmount"),
+    )
     return DecisionResult(
         client_reference=values.get("ClientReference", ""),
         ssin=values.get("SSIN", ""),
@@ -365,19 +414,34 @@ class Statement:
 def parse_statement(el: etree._Element) -> Statement:
     lines = [
         StatementLine(
-            legislation=_t(line, "Legislation") or "", ins_code=_t(line, "InsCode") or "",
-            dossier=_t(line, "Dossier") or "", ssin=_t(line, "SSIN") or "",
-            reference=_t(line, "Reference") or "", client_reference=_t(line, "ClientReference") or "",
-            amount_type=int(_t(line, "AmountType") or 0), first_day=_t(line, "FirstDay") or "",
-            last_day=_t(line, "LastDay") or "", budget_article=_t(line, "BudgetArticle") or "",
-            sign=_t(line, "Sign") or "+", amount=int(_t(line, "Amount") or 0),
-            percentage=int(_t(line, "Percentage") or 0), category=_t(line, "Category") or "",
+            legislation=_t(line, "Legislation") or "",
+            ins_code=_t(line, "InsCode") or "",
+            dossier=_t(line, "Dossier") or "",
+            ssin=_t(line, "SSIN") or "",
+            reference=_t(line, "Reference") or "",
+            client_reference=_t(line, "ClientReference") or "",
+            amount_type=int(_t(line, "AmountType") or 0),
+            first_day=_t(line, "FirstDay") or "",
+            last_day=_t(line, "LastDay") or "",
+            budget_article=_t(line, "BudgetArticle") or "",
+            sign=_t(line, "Sign") or "+",
+            amount=int(_t(line, "Amount") or 0),
+            percentage=int(_t(line, "Percentage") or 0),
+            category=_t(line, "Category") or "",
         )
         for line in el.iterfind(_D + "Line")
     ]
-    notices = [(_t(n, "Code") or "", _t(n, "ClientReference"), _t(n, "Text") or "") for n in el.iterfind(_D + "Notice")]
-    return Statement(kbo=_t(el, "KBOBCE") or "", month=_t(el, "Month") or "",
-                     available=(_t(el, "Available") == "true"), lines=lines, notices=notices)
+    notices = [
+        (_t(n, "Code") or "", _t(n, "ClientReference"), _t(n, "Text") or "")
+        for n in el.iterfind(_D + "Notice")
+    ]
+    return Statement(
+        kbo=_t(el, "KBOBCE") or "",
+        month=_t(el, "Month") or "",
+        available=(_t(el, "Available") == "true"),
+        lines=lines,
+        notices=notices,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,12 +466,22 @@ class NoticePage:
 
 
 def parse_notices(el: etree._Element) -> NoticePage:
-    notices = [RegisterNotice(notice_id=_t(n, "NoticeId") or "", ssin=_t(n, "SSIN") or "", kind=_t(n, "Kind") or "",
-                              effective_date=_t(n, "EffectiveDate") or "", recorded_at=_t(n, "RecordedAt") or "",
-                              new_ssin=_t(n, "NewSSIN"), new_ins_code=_t(n, "NewInsCode"),
-                              new_municipality=_t(n, "NewMunicipality"))
-               for n in el.iterfind(_D + "Notice")]
-    return NoticePage(notices=notices, cursor=_t(el, "Cursor"), has_more=_t(el, "HasMore") == "true")
+    notices = [
+        RegisterNotice(
+            notice_id=_t(n, "NoticeId") or "",
+            ssin=_t(n, "SSIN") or "",
+            kind=_t(n, "Kind") or "",
+            effective_date=_t(n, "EffectiveDate") or "",
+            recorded_at=_t(n, "RecordedAt") or "",
+            new_ssin=_t(n, "NewSSIN"),
+            new_ins_code=_t(n, "NewInsCode"),
+            new_municipality=_t(n, "NewMunicipality"),
+        )
+        for n in el.iterfind(_D + "Notice")
+    ]
+    return NoticePage(
+        notices=notices, cursor=_t(el, "Cursor"), has_more=_t(el, "HasMore") == "true"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -426,8 +500,17 @@ class Attestation:
 
 
 def parse_attestations(el: etree._Element) -> list[Attestation]:
-    return [Attestation(attestation_id=_t(a, "AttestationID") or "", status=_t(a, "Status") or "",
-                        kbo=_t(a, "KBOBCE") or "", category=_t(a, "CategoryCode"), valid_from=_t(a, "ValidFrom") or "",
-                        valid_to=_t(a, "ValidTo"), created_at=_t(a, "CreationDate") or "",
-                        available_from=_t(a, "AvailableFrom") or "", update_of=_t(a, "UpdateOf"))
-            for a in el.iterfind(_D + "Attestation")]
+    return [
+        Attestation(
+            attestation_id=_t(a, "AttestationID") or "",
+            status=_t(a, "Status") or "",
+            kbo=_t(a, "KBOBCE") or "",
+            category=_t(a, "CategoryCode"),
+            valid_from=_t(a, "ValidFrom") or "",
+            valid_to=_t(a, "ValidTo"),
+            created_at=_t(a, "CreationDate") or "",
+            available_from=_t(a, "AvailableFrom") or "",
+            update_of=_t(a, "UpdateOf"),
+        )
+        for a in el.iterfind(_D + "Attestation")
+    ]

@@ -111,8 +111,13 @@ def _text(parent: etree._Element, tag: str, value: object) -> etree._Element:
     return el
 
 
-def build_request(user: AuthorizedUser, services: Iterable[ServiceRequest], *, reference: str | None,
-                  time_request: datetime | None) -> etree._Element:
+def build_request(
+    user: AuthorizedUser,
+    services: Iterable[ServiceRequest],
+    *,
+    reference: str | None,
+    time_request: datetime | None,
+) -> etree._Element:
     root = etree.Element(_S + "SSDNRequest", nsmap={None: SSDN_NS})
     ctx = etree.SubElement(root, _S + "RequestContext")
     au = etree.SubElement(ctx, _S + "AuthorizedUser")
@@ -170,7 +175,9 @@ def parse_request(root: etree._Element) -> RequestEnvelope:
     )
 
 
-def _result_summary(parent: etree._Element, ok: str, return_code: int, details: Iterable[Detail]) -> None:
+def _result_summary(
+    parent: etree._Element, ok: str, return_code: int, details: Iterable[Detail]
+) -> None:
     rs = etree.SubElement(parent, _C + "ResultSummary", ok=ok)
     _text(rs, _C + "ReturnCode", return_code)
     for d in list(details)[:30]:
@@ -184,9 +191,19 @@ def _result_summary(parent: etree._Element, ok: str, return_code: int, details: 
             _text(de, _C + "AuthorCodeList", d.author)
 
 
-def build_reply(*, ok: str, return_code: int, details: Iterable[Detail] = (), user: AuthorizedUser | None,
-                reference: str | None, ticket: str, time_request: str | None, time_receive: datetime,
-                time_response: datetime, services: Iterable[ServiceReply] = ()) -> etree._Element:
+def build_reply(
+    *,
+    ok: str,
+    return_code: int,
+    details: Iterable[Detail] = (),
+    user: AuthorizedUser | None,
+    reference: str | None,
+    ticket: str,
+    time_request: str | None,
+    time_receive: datetime,
+    time_response: datetime,
+    services: Iterable[ServiceReply] = (),
+) -> etree._Element:
     root = etree.Element(_S + "SSDNReply", nsmap={None: SSDN_NS, "common": COMMON_NS})
     ctx = etree.SubElement(root, _S + "ReplyContext")
     _result_summary(ctx, ok, return_code, details)
@@ -264,10 +281,20 @@ def parse_reply(root: etree._Element) -> ReplyEnvelope:
         if summary is None:
             raise EnvelopeError("ResultSummary is missing")
         s_ok, s_code, s_details = _summary_values(summary)
-        services.append(ServiceReply(ok=s_ok, return_code=s_code, details=s_details, service_id=service_id,
-                                     version=version, payload=payload))
+        services.append(
+            ServiceReply(
+                ok=s_ok,
+                return_code=s_code,
+                details=s_details,
+                service_id=service_id,
+                version=version,
+                payload=payload,
+            )
+        )
     return ReplyEnvelope(
-        ok=ok, return_code=code, details=details,
+        ok=ok,
+        return_code=code,
+        details=details,
         reference=None if msg is None else _child_text(msg, _S + "Reference"),
         ticket="" if msg is None else (_child_text(msg, _S + "Ticket") or ""),
         time_receive="" if msg is None else (_child_text(msg, _S + "TimeReceive") or ""),

@@ -45,7 +45,9 @@ def parse_untrusted(data: bytes | str, *, max_bytes: int = DEFAULT_MAX_BYTES) ->
     if isinstance(data, str):
         data = data.encode("utf-8")
     if len(data) > max_bytes:
-        raise UnsafeXmlError(f"document of {len(data)} bytes exceeds the limit of {max_bytes} bytes")
+        raise UnsafeXmlError(
+            f"document of {len(data)} bytes exceeds the limit of {max_bytes} bytes"
+        )
     head = data[:4096].lower()
     if b"<!doctype" in head or b"<!entity" in data.lower():
         raise UnsafeXmlError("document type declarations and entities are not accepted")

@@ -63,7 +63,10 @@ def _strip(path: str | None) -> str:
 def _field_of(message: str, path: str) -> str:
     # libxml2 names the offending element in the message ("Element '{ns}Category': ..."); the path points
     # at it too, except for "missing child" errors where the path is the parent.
-    if "Missing child element(s). Expected is" in message or "This element is not expected. Expected is" in message:
+    if (
+        "Missing child element(s). Expected is" in message
+        or "This element is not expected. Expected is" in message
+    ):
         start = message.find("Expected is")
         tail = message[start:]
         if "}" in tail:
@@ -80,6 +83,12 @@ def validate(schema: etree.XMLSchema, element: etree._Element) -> list[SchemaIss
     issues = []
     for err in schema.error_log:
         path = _strip(err.path)
-        issues.append(SchemaIssue(path=path, field=_field_of(err.message, path), message=err.message,
-                                  type_name=err.type_name))
+        issues.append(
+            SchemaIssue(
+                path=path,
+                field=_field_of(err.message, path),
+                message=err.message,
+                type_name=err.type_name,
+            )
+        )
     return issues

@@ -55,7 +55,9 @@ def start_running_simulator(db_path: Path, **kwargs: Any) -> RunningSimulator:
     from piis_connectors.federal.simulator.server import start_simulator
 
     server = start_simulator(db_path, **kwargs)
-    return RunningSimulator(server=server, admin=SimulatorAdmin(server.base_url), db_path=Path(db_path))
+    return RunningSimulator(
+        server=server, admin=SimulatorAdmin(server.base_url), db_path=Path(db_path)
+    )
 
 
 @pytest.fixture

@@ -69,7 +69,9 @@ def _free_name(directory: Path, name: str) -> Path:
 
 
 class DropDirectory:
-    def __init__(self, root: Path, settle_seconds: float = 5.0, suffixes: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, root: Path, settle_seconds: float = 5.0, suffixes: Iterable[str] | None = None
+    ) -> None:
         self.root = Path(root)
         self.settle_seconds = settle_seconds
         self.suffixes = tuple(s.lower() for s in suffixes) if suffixes else None
@@ -79,8 +81,10 @@ class DropDirectory:
             d.mkdir(parents=True, exist_ok=True)
         self._db_path = self.root / ".filedrop.sqlite"
         with self._db() as conn:
-            conn.execute("CREATE TABLE IF NOT EXISTS processed (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, "
-                         "done_as TEXT NOT NULL, processed_at TEXT NOT NULL)")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS processed (sha256 TEXT PRIMARY KEY, name TEXT NOT NULL, "
+                "done_as TEXT NOT NULL, processed_at TEXT NOT NULL)"
+            )
 
     def _db(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self._db_path, timeout=30)
@@ -116,7 +120,11 @@ class DropDirectory:
 
     def orphans(self) -> list[Path]:
         """Files left in ``processing/`` by a crash (claimed, never finished), oldest claim first."""
-        items = [Path(e.path) for e in os.scandir(self.processing) if e.is_file() and self._eligible(Path(e.path))]
+        items = [
+            Path(e.path)
+            for e in os.scandir(self.processing)
+            if e.is_file() and self._eligible(Path(e.path))
+        ]
         return sorted(items, key=lambda p: (p.stat().st_mtime, p.name))
 
     # -- state changes ----------------------------------------------------------------------------
@@ -131,8 +139,12 @@ class DropDirectory:
             if len(_HASHES) > 256:
                 _HASHES.clear()
             _HASHES[key] = sha
-        return ClaimedFile(path=path, sha256=sha, name=path.name,
-                           modified_at=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc))
+        return ClaimedFile(
+            path=path,
+            sha256=sha,
+            name=path.name,
+            modified_at=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+        )
 
     def claim(self, path: Path) -> ClaimedFile | None:
         """Move *path* from incoming/ to processing/ atomically; None if someone else was faster."""
@@ -149,7 +161,9 @@ class DropDirectory:
 
     def is_processed(self, sha256: str) -> str | None:
         with self._db() as conn:
-            row = conn.execute("SELECT done_as FROM processed WHERE sha256 = ?", (sha256,)).fetchone()
+            row = conn.execute(
+                "SELECT done_as FROM processed WHERE sha256 = ?", (sha256,)
+            ).fetchone()
         return None if row is None else str(row[0])
 
     def finish(self, claimed: ClaimedFile, report: dict[str, Any] | None = None) -> Path | None:
@@ -161,22 +175,34 @@ class DropDirectory:
             self._write_report(target, report)
         os.rename(claimed.path, target)
         with self._db() as conn:
-            conn.execute("INSERT OR IGNORE INTO processed VALUES (?, ?, ?, ?)",
-                         (claimed.sha256, claimed.name, target.name, datetime.now(timezone.utc).isoformat()))
+            conn.execute(
+                "INSERT OR IGNORE INTO processed VALUES (?, ?, ?, ?)",
+                (claimed.sha256, claimed.name, target.name, datetime.now(timezone.utc).isoformat()),
+            )
         return target
 
     def skip_duplicate(self, claimed: ClaimedFile, first: str) -> Path:
         """The same bytes were processed before: move to done/ untouched, with a note."""
         target = _free_name(self.done, claimed.name)
-        self._write_report(target, {"file": claimed.name, "status": "duplicate", "sha256": claimed.sha256,
-                                    "duplicate_of": first, "records": 0})
+        self._write_report(
+            target,
+            {
+                "file": claimed.name,
+                "status": "duplicate",
+                "sha256": claimed.sha256,
+                "duplicate_of": first,
+                "records": 0,
+            },
+        )
         os.rename(claimed.path, target)
         return target
 
     def fail(self, claimed: ClaimedFile, report: dict[str, Any]) -> Path:
         """processing/ -> failed/ with ``<name>.report.json`` beside it."""
         target = _free_name(self.failed, claimed.name)
-        self._write_report(target, {"file": claimed.name, "status": "failed", "sha256": claimed.sha256, **report})
+        self._write_report(
+            target, {"file": claimed.name, "status": "failed", "sha256": claimed.sha256, **report}
+        )
         os.rename(claimed.path, target)
         return target
 

@@ -45,7 +45,9 @@ DEFAULT_LIMITS = Limits()
 def _check_size(path: Path, limits: Limits) -> None:
     size = Path(path).stat().st_size
     if size > limits.max_bytes:
-        raise FileRejected(f"file of {size} bytes exceeds the limit of {limits.max_bytes} bytes (max_file_bytes)")
+        raise FileRejected(
+            f"file of {size} bytes exceeds the limit of {limits.max_bytes} bytes (max_file_bytes)"
+        )
 
 
 class FileRejected(ValueError):
@@ -89,7 +91,9 @@ def decode(raw: bytes) -> tuple[str, str]:
         try:
             return raw[3:].decode("utf-8"), "utf-8-sig"
         except UnicodeDecodeError as exc:
-            raise FileRejected(f"declares UTF-8 (BOM) but byte {exc.start + 3} is not UTF-8") from None
+            raise FileRejected(
+                f"declares UTF-8 (BOM) but byte {exc.start + 3} is not UTF-8"
+            ) from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRejected("UTF-16 files are not supported; export as UTF-8 or Windows-1252")
     try:
@@ -100,11 +104,14 @@ def decode(raw: bytes) -> tuple[str, str]:
         return raw.decode("cp1252"), "cp1252"
     except UnicodeDecodeError as exc:
         line = raw.count(b"\n", 0, exc.start) + 1
-        raise FileRejected(f"neither UTF-8 nor Windows-1252 (byte 0x{raw[exc.start]:02x})", line) from None
+        raise FileRejected(
+            f"neither UTF-8 nor Windows-1252 (byte 0x{raw[exc.start]:02x})", line
+        ) from None
 
 
-def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";",
-             limits: Limits = DEFAULT_LIMITS) -> ReadResult:
+def read_csv(
+    path: Path, required: Iterable[str] = (), delimiter: str = ";", limits: Limits = DEFAULT_LIMITS
+) -> ReadResult:
     """Read a semicolon-separated export with a header row.
 
     Column names are trimmed and lower-cased.  A row with the wrong number of fields is kept as a
@@ -113,7 +120,9 @@ def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";",
     """
     _check_size(path, limits)
     text, encoding = decode(Path(path).read_bytes())
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True)
+    reader = csv.reader(
+        io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"', strict=True
+    )
     try:
         header = next(reader)
     except StopIteration:
@@ -123,7 +132,9 @@ def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";",
     columns = [c.strip().lower() for c in header]
     missing = [c for c in required if c not in columns]
     if missing:
-        raise FileRejected(f"missing columns: {', '.join(missing)} (found: {', '.join(columns)})", 1)
+        raise FileRejected(
+            f"missing columns: {', '.join(missing)} (found: {', '.join(columns)})", 1
+        )
     duplicates = sorted({c for c in columns if columns.count(c) > 1})
     if duplicates:
         raise FileRejected(f"duplicate columns: {', '.join(duplicates)}", 1)
@@ -141,7 +152,13 @@ def read_csv(path: Path, required: Iterable[str] = (), delimiter: str = ";",
         if not values or all(not v.strip() for v in values):
             continue
         if len(values) != len(columns):
-            rows.append(Row(start, {}, f"expected {len(columns)} fields separated by {delimiter!r}, found {len(values)}"))
+            rows.append(
+                Row(
+                    start,
+                    {},
+                    f"expected {len(columns)} fields separated by {delimiter!r}, found {len(values)}",
+                )
+            )
             continue
         rows.append(Row(start, tuple(v.strip() for v in values), None, names))
     return ReadResult(rows, encoding, columns)
@@ -172,7 +189,9 @@ def _check_prolog(path: Path) -> None:
     with open(path, "rb") as fh:
         head = fh.read(65536).lower()
     if any(marker in head for marker in _DTD_MARKERS):
-        raise FileRejected("document type (DTD) or entity declarations are not accepted; export plain XML")
+        raise FileRejected(
+            "document type (DTD) or entity declarations are not accepted; export plain XML"
+        )
 
 
 def read_xml(path: Path, record_tag: str, limits: Limits = DEFAULT_LIMITS) -> ReadResult:
@@ -191,24 +210,36 @@ def read_xml(path: Path, record_tag: str, limits: Limits = DEFAULT_LIMITS) -> Re
     in_record = 0  # depth of the record element being read, 0 outside
     record_elements = 0
     try:
-        context = etree.iterparse(str(path), events=("start", "end"), resolve_entities=False,
-                                  no_network=True, huge_tree=False, load_dtd=False, remove_comments=True,
-                                  remove_pis=True)
+        context = etree.iterparse(
+            str(path),
+            events=("start", "end"),
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+            load_dtd=False,
+            remove_comments=True,
+            remove_pis=True,
+        )
         for event, el in context:
             if event == "start":
                 depth += 1
                 if depth == 1:
                     info = el.getroottree().docinfo
                     if info.doctype or info.internalDTD is not None:
-                        raise FileRejected("document type (DTD) or entity declarations are not accepted")
+                        raise FileRejected(
+                            "document type (DTD) or entity declarations are not accepted"
+                        )
                 if depth > limits.max_depth:
-                    raise FileRejected(f"elements nested deeper than {limits.max_depth} levels",
-                                       el.sourceline)
+                    raise FileRejected(
+                        f"elements nested deeper than {limits.max_depth} levels", el.sourceline
+                    )
                 if in_record:
                     record_elements += 1
                     if record_elements > limits.max_record_elements:
-                        raise FileRejected(f"a <{record_tag}> with more than {limits.max_record_elements} elements",
-                                           el.sourceline)
+                        raise FileRejected(
+                            f"a <{record_tag}> with more than {limits.max_record_elements} elements",
+                            el.sourceline,
+                        )
                 elif el.tag == record_tag:
                     in_record, record_elements = depth, 0
                 continue
@@ -217,10 +248,17 @@ def read_xml(path: Path, record_tag: str, limits: Limits = DEFAULT_LIMITS) -> Re
                 raise FileRejected("entity references are not accepted", el.sourceline)
             if in_record and depth == in_record:
                 value = _element_to_value(el)
-                rows.append(Row(el.sourceline or 0, value if isinstance(value, dict) else {},
-                                None if isinstance(value, dict) else f"<{record_tag}> has no fields"))
+                rows.append(
+                    Row(
+                        el.sourceline or 0,
+                        value if isinstance(value, dict) else {},
+                        None if isinstance(value, dict) else f"<{record_tag}> has no fields",
+                    )
+                )
                 if len(rows) > limits.max_records:
-                    raise FileRejected(f"more than {limits.max_records} <{record_tag}> records", el.sourceline)
+                    raise FileRejected(
+                        f"more than {limits.max_records} <{record_tag}> records", el.sourceline
+                    )
                 in_record = 0
             depth -= 1
             if not in_record:

@@ -22,24 +22,86 @@ from lxml import etree
 __all__ = ["CSV_COLUMNS", "csv_row", "write_csv", "write_xml", "contract_element"]
 
 CSV_COLUMNS = [
-    "contractnr", "dossiernr", "rijksregisternr", "naam", "voornaam", "geboortedatum", "ocmw_kbo", "ocmw_nis",
-    "ocmw_naam", "type", "orientatie", "status", "beslissing_id", "beslissingsdatum", "categorie",
-    "leefloon_bedrag", "leefloon_vanaf", "startdatum", "einddatum", "ondertekend_op", "mw_code", "mw_naam",
-    "domeinen", "premie", "premie_voorwaarden",
+    "contractnr",
+    "dossiernr",
+    "rijksregisternr",
+    "naam",
+    "voornaam",
+    "geboortedatum",
+    "ocmw_kbo",
+    "ocmw_nis",
+    "ocmw_naam",
+    "type",
+    "orientatie",
+    "status",
+    "beslissing_id",
+    "beslissingsdatum",
+    "categorie",
+    "leefloon_bedrag",
+    "leefloon_vanaf",
+    "startdatum",
+    "einddatum",
+    "ondertekend_op",
+    "mw_code",
+    "mw_naam",
+    "domeinen",
+    "premie",
+    "premie_voorwaarden",
 ]
-_CSV_TYPE = {"ALG": "ALGEMEEN", "STU": "STUDIE", "GDW": "GEMDIENST", "TEW": "TEWERK", "OPL": "OPLEIDING", "ACT": "ACTIVERING"}
-_CSV_STATUS = {"ONTW": "ONTWERP", "AANGEB": "AANGEBODEN", "ONDERT": "ONDERTEKEND", "LOP": "LOPEND",
-               "GESCH": "GESCHORST", "BEEIND": "AFGESLOTEN"}
+_CSV_TYPE = {
+    "ALG": "ALGEMEEN",
+    "STU": "STUDIE",
+    "GDW": "GEMDIENST",
+    "TEW": "TEWERK",
+    "OPL": "OPLEIDING",
+    "ACT": "ACTIVERING",
+}
+_CSV_STATUS = {
+    "ONTW": "ONTWERP",
+    "AANGEB": "AANGEBODEN",
+    "ONDERT": "ONDERTEKEND",
+    "LOP": "LOPEND",
+    "GESCH": "GESCHORST",
+    "BEEIND": "AFGESLOTEN",
+}
 _CAT = {"SAMENW": "1", "ALLEEN": "2", "GEZIN": "3"}
-_CSV_DOMAIN = {"WERK": "werk", "OPLEID": "opleiding", "WONEN": "wonen", "GEZOND": "gezondheid", "FIN": "schulden",
-               "ADMIN": "administratie", "SOCNET": "netwerk", "MOBIL": "mobiliteit", "VRIJE": "vrije tijd",
-               "KIND": "kinderen", "JUR": "juridisch", "INKOM": "inkomen"}
+_CSV_DOMAIN = {
+    "WERK": "werk",
+    "OPLEID": "opleiding",
+    "WONEN": "wonen",
+    "GEZOND": "gezondheid",
+    "FIN": "schulden",
+    "ADMIN": "administratie",
+    "SOCNET": "netwerk",
+    "MOBIL": "mobiliteit",
+    "VRIJE": "vrije tijd",
+    "KIND": "kinderen",
+    "JUR": "juridisch",
+    "INKOM": "inkomen",
+}
 _XML_TYPE = {"ALG": "GEN", "STU": "ETU", "GDW": "SC", "TEW": "EMP", "OPL": "FOR", "ACT": "ACT"}
-_XML_STATUS = {"ONTW": "BROUILLON", "AANGEB": "PROPOSE", "ONDERT": "SIGNE", "LOP": "ACTIF", "GESCH": "SUSPENDU",
-               "BEEIND": "TERMINE"}
-_XML_DOMAIN = {"WERK": "EMPLOI", "OPLEID": "FORMATION", "WONEN": "LOGEMENT", "GEZOND": "SANTE", "FIN": "DETTES",
-               "ADMIN": "ADMINISTRATION", "SOCNET": "RESEAU", "MOBIL": "MOBILITE", "VRIJE": "LOISIRS",
-               "KIND": "ENFANTS", "JUR": "JURIDIQUE", "INKOM": "REVENUS"}
+_XML_STATUS = {
+    "ONTW": "BROUILLON",
+    "AANGEB": "PROPOSE",
+    "ONDERT": "SIGNE",
+    "LOP": "ACTIF",
+    "GESCH": "SUSPENDU",
+    "BEEIND": "TERMINE",
+}
+_XML_DOMAIN = {
+    "WERK": "EMPLOI",
+    "OPLEID": "FORMATION",
+    "WONEN": "LOGEMENT",
+    "GEZOND": "SANTE",
+    "FIN": "DETTES",
+    "ADMIN": "ADMINISTRATION",
+    "SOCNET": "RESEAU",
+    "MOBIL": "MOBILITE",
+    "VRIJE": "LOISIRS",
+    "KIND": "ENFANTS",
+    "JUR": "JURIDIQUE",
+    "INKOM": "REVENUS",
+}
 _XML_MODE = {"PERS": "PRESENTIEL", "TEL": "TELEPHONE", "MAIL": "COURRIEL", "VIDEO": "VIDEO"}
 _XML_LANG = {"NL": "NL", "FR": "FR", "DE": "DE", "ANDER": "AUTRE"}
 
@@ -52,23 +114,40 @@ def csv_row(doc: dict[str, Any]) -> dict[str, str]:
     """A seeded vendor document as one CSV export row."""
     premie = doc.get("premie") or {}
     return {
-        "contractnr": doc["contractnummer"], "dossiernr": doc["dossiernummer"],
-        "rijksregisternr": doc["client"]["rijksregisternummer"], "naam": doc["client"]["naam"],
-        "voornaam": doc["client"]["voornaam"], "geboortedatum": _slash(doc["client"]["geboortedatum"]),
-        "ocmw_kbo": doc["ocmw"]["kbo"], "ocmw_nis": doc["ocmw"]["nis"], "ocmw_naam": doc["ocmw"]["naam"],
-        "type": _CSV_TYPE[doc["gpmi_type"]], "orientatie": doc["orientatie"][0], "status": _CSV_STATUS[doc["status"]],
-        "beslissing_id": doc["leefloon"]["beslissing_id"], "beslissingsdatum": _slash(doc["leefloon"]["beslissingsdatum"]),
-        "categorie": _CAT[doc["leefloon"]["categorie"]], "leefloon_bedrag": doc["leefloon"]["bedrag_maand"],
-        "leefloon_vanaf": _slash(doc["leefloon"]["vanaf"]), "startdatum": _slash(doc["startdatum"]),
-        "einddatum": _slash(doc["einddatum"]), "ondertekend_op": _slash(doc.get("ondertekend_op")),
-        "mw_code": doc["maatschappelijk_werker"]["code"], "mw_naam": doc["maatschappelijk_werker"]["naam"],
+        "contractnr": doc["contractnummer"],
+        "dossiernr": doc["dossiernummer"],
+        "rijksregisternr": doc["client"]["rijksregisternummer"],
+        "naam": doc["client"]["naam"],
+        "voornaam": doc["client"]["voornaam"],
+        "geboortedatum": _slash(doc["client"]["geboortedatum"]),
+        "ocmw_kbo": doc["ocmw"]["kbo"],
+        "ocmw_nis": doc["ocmw"]["nis"],
+        "ocmw_naam": doc["ocmw"]["naam"],
+        "type": _CSV_TYPE[doc["gpmi_type"]],
+        "orientatie": doc["orientatie"][0],
+        "status": _CSV_STATUS[doc["status"]],
+        "beslissing_id": doc["leefloon"]["beslissing_id"],
+        "beslissingsdatum": _slash(doc["leefloon"]["beslissingsdatum"]),
+        "categorie": _CAT[doc["leefloon"]["categorie"]],
+        "leefloon_bedrag": doc["leefloon"]["bedrag_maand"],
+        "leefloon_vanaf": _slash(doc["leefloon"]["vanaf"]),
+        "startdatum": _slash(doc["startdatum"]),
+        "einddatum": _slash(doc["einddatum"]),
+        "ondertekend_op": _slash(doc.get("ondertekend_op")),
+        "mw_code": doc["maatschappelijk_werker"]["code"],
+        "mw_naam": doc["maatschappelijk_werker"]["naam"],
         "domeinen": ",".join(_CSV_DOMAIN[d] for d in doc["domeinen"]),
-        "premie": premie.get("bedrag", ""), "premie_voorwaarden": premie.get("voorwaarden", ""),
+        "premie": premie.get("bedrag", ""),
+        "premie_voorwaarden": premie.get("voorwaarden", ""),
     }
 
 
-def write_csv(path: Path, rows: Iterable[dict[str, str]], encoding: str = "cp1252",
-              columns: list[str] | None = None) -> Path:
+def write_csv(
+    path: Path,
+    rows: Iterable[dict[str, str]],
+    encoding: str = "cp1252",
+    columns: list[str] | None = None,
+) -> Path:
     """Write rows as the vendor does: ``;``, CRLF, header in upper case, given encoding."""
     columns = columns or CSV_COLUMNS
     buf = io.StringIO(newline="")
@@ -138,5 +217,7 @@ def write_xml(path: Path, elements: Iterable[etree._Element], encoding: str = "U
     root = etree.Element("export-piis", logiciel="acropole-like", version="1")
     for el in elements:
         root.append(el)
-    Path(path).write_bytes(etree.tostring(root, xml_declaration=True, encoding=encoding, pretty_print=True))
+    Path(path).write_bytes(
+        etree.tostring(root, xml_declaration=True, encoding=encoding, pretty_print=True)
+    )
     return Path(path)

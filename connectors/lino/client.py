@@ -75,7 +75,9 @@ def lino_date(value: date) -> str:
     return value.strftime("%d.%m.%Y")
 
 
-def grid_filter(field: str, value: Any, comparison: str = "eq", kind: str = "numeric") -> dict[str, Any]:
+def grid_filter(
+    field: str, value: Any, comparison: str = "eq", kind: str = "numeric"
+) -> dict[str, Any]:
     """One grid filter of the ``filter`` parameter (``numeric``: eq, gt, lt, gte, lte)."""
     return {"type": kind, "field": field, "comparison": comparison, "value": value}
 
@@ -111,9 +113,13 @@ class LinoClient:
         self._lock = threading.RLock()
         self._checked_at: float | None = None
         self.logins = 0
-        self._http = httpx.Client(base_url=self.base_url, timeout=httpx.Timeout(timeout),
-                                  transport=transport, follow_redirects=False,
-                                  headers={"Accept": "application/json", "User-Agent": "piis-bridge-lino"})
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            follow_redirects=False,
+            headers={"Accept": "application/json", "User-Agent": "piis-bridge-lino"},
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -129,8 +135,16 @@ class LinoClient:
     def _delay(self, attempt: int) -> float:
         return min(self.max_backoff, self.backoff * 2**attempt) * (0.5 + random.random() / 2)
 
-    def _send(self, method: str, path: str, what: str, *, params: dict[str, Any] | None = None,
-              data: dict[str, Any] | None = None, write: bool = False) -> httpx.Response:
+    def _send(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        write: bool = False,
+    ) -> httpx.Response:
         """One request with retries (see the module doc); raises LinoUnavailable/LinoHTTPError."""
         headers = {}
         if write:
@@ -142,25 +156,48 @@ class LinoClient:
         while True:
             try:
                 if method == "PUT":  # Lino reads a PUT's body as a form
-                    resp = self._http.request(method, path, params=params, headers={
-                        **headers, "Content-Type": "application/x-www-form-urlencoded"},
-                        content=httpx.QueryParams(data or {}).__str__().encode())
+                    resp = self._http.request(
+                        method,
+                        path,
+                        params=params,
+                        headers={**headers, "Content-Type": "application/x-www-form-urlencoded"},
+                        content=httpx.QueryParams(data or {}).__str__().encode(),
+                    )
                 else:
-                    resp = self._http.request(method, path, params=params, data=data, headers=headers)
+                    resp = self._http.request(
+                        method, path, params=params, data=data, headers=headers
+                    )
             except httpx.TransportError as exc:
                 sent = not isinstance(exc, httpx.ConnectError)
                 if (write and sent) or attempt >= self.max_retries:
-                    raise LinoUnavailable(f"Lino unreachable for {what}: {type(exc).__name__}"
-                                          + (" (a write may have reached Lino: not retried)" if write and sent else "")
-                                          ) from None
-                _log.warning("lino transport error, retrying", what=what, attempt=attempt + 1, error=type(exc).__name__)
+                    raise LinoUnavailable(
+                        f"Lino unreachable for {what}: {type(exc).__name__}"
+                        + (
+                            " (a write may have reached Lino: not retried)"
+                            if write and sent
+                            else ""
+                        )
+                    ) from None
+                _log.warning(
+                    "lino transport error, retrying",
+                    what=what,
+                    attempt=attempt + 1,
+                    error=type(exc).__name__,
+                )
             else:
                 if resp.status_code < 500:
                     return resp
                 if write or attempt >= self.max_retries:
-                    raise LinoUnavailable(f"Lino answered {resp.status_code} to {what}"
-                                          + (" (a write: not retried)" if write else f" after {attempt + 1} attempts"))
-                _log.warning("lino server error, retrying", what=what, attempt=attempt + 1, status=resp.status_code)
+                    raise LinoUnavailable(
+                        f"Lino answered {resp.status_code} to {what}"
+                        + (" (a write: not retried)" if write else f" after {attempt + 1} attempts")
+                    )
+                _log.warning(
+                    "lino server error, retrying",
+                    what=what,
+                    attempt=attempt + 1,
+                    status=resp.status_code,
+                )
             self._sleep(self._delay(attempt))
             attempt += 1
 
@@ -171,14 +208,23 @@ class LinoClient:
         with self._lock:
             self._http.cookies.clear()
             self._send("GET", "/", "the start page (CSRF cookie)")
-            resp = self._send("POST", "/api/about/About", "sign in", write=True,
-                              data={"an": "sign_in", "username": self.username, "password": self._password})
+            resp = self._send(
+                "POST",
+                "/api/about/About",
+                "sign in",
+                write=True,
+                data={"an": "sign_in", "username": self.username, "password": self._password},
+            )
             body = _json(resp)
             if resp.status_code != 200 or not body.get("success"):
-                raise LinoAuthError(f"Lino refused the sign-in of user {self.username!r} (status "
-                                    f"{resp.status_code}); check the user name and password settings")
+                raise LinoAuthError(
+                    f"Lino refused the sign-in of user {self.username!r} (status "
+                    f"{resp.status_code}); check the user name and password settings"
+                )
             if self.whoami() != self.username:
-                raise LinoAuthError(f"Lino did not keep the session of user {self.username!r} after sign-in")
+                raise LinoAuthError(
+                    f"Lino did not keep the session of user {self.username!r} after sign-in"
+                )
             self.logins += 1
             self._checked_at = time.monotonic()
             _log.info("lino session opened", user=self.username, url=self.base_url)
@@ -196,7 +242,11 @@ class LinoClient:
         """Sign in when there is no session, or it is older than the check interval and lost."""
         with self._lock:
             now = time.monotonic()
-            if not force and self._checked_at is not None and now - self._checked_at < self.session_check_interval:
+            if (
+                not force
+                and self._checked_at is not None
+                and now - self._checked_at < self.session_check_interval
+            ):
                 return
             if self._checked_at is not None and not force and self.whoami() == self.username:
                 self._checked_at = now
@@ -212,7 +262,10 @@ class LinoClient:
     def _call(self, method: str, path: str, what: str, **kw: Any) -> httpx.Response:
         self.ensure_session()
         resp = self._send(method, path, what, **kw)
-        if resp.status_code in (401, 403):  # session lost or CSRF token rotated: once more, signed in again
+        if resp.status_code in (
+            401,
+            403,
+        ):  # session lost or CSRF token rotated: once more, signed in again
             _log.info("lino session renewed", status=resp.status_code, what=what)
             self.ensure_session(force=True)
             resp = self._send(method, path, what, **kw)
@@ -220,12 +273,27 @@ class LinoClient:
 
     # -- reading -----------------------------------------------------------------------------------
 
-    def list_rows(self, app: str, table: str, *, filters: list[dict[str, Any]] | None = None,
-                  sort: str = "id", direction: str = "ASC", start: int = 0, limit: int = 100,
-                  params: dict[str, Any] | None = None) -> tuple[int, list[dict[str, Any]]]:
+    def list_rows(
+        self,
+        app: str,
+        table: str,
+        *,
+        filters: list[dict[str, Any]] | None = None,
+        sort: str = "id",
+        direction: str = "ASC",
+        start: int = 0,
+        limit: int = 100,
+        params: dict[str, Any] | None = None,
+    ) -> tuple[int, list[dict[str, Any]]]:
         """One page of ``/restful/<app>/<Table>``: (total count, rows)."""
         what = f"list {app}.{table}"
-        query: dict[str, Any] = {"start": start, "limit": limit, "sort": sort, "dir": direction, **(params or {})}
+        query: dict[str, Any] = {
+            "start": start,
+            "limit": limit,
+            "sort": sort,
+            "dir": direction,
+            **(params or {}),
+        }
         if filters:
             query["filter"] = json.dumps(filters)
         resp = self._call("GET", f"/restful/{_q(app)}/{_q(table)}", what, params=query)
@@ -237,13 +305,24 @@ class LinoClient:
             raise LinoError(f"Lino's answer to {what} has no rows")
         return int(body.get("count") or 0), rows
 
-    def iter_rows(self, app: str, table: str, *, filters: list[dict[str, Any]] | None = None,
-                  page_size: int = 200, params: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    def iter_rows(
+        self,
+        app: str,
+        table: str,
+        *,
+        filters: list[dict[str, Any]] | None = None,
+        page_size: int = 200,
+        params: dict[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Every row, by ascending id, keyset-paged (``id > last``) so inserts never shift a page."""
         last: Any = None
         while True:
-            page_filters = list(filters or []) + ([grid_filter("id", last, "gt")] if last is not None else [])
-            _, rows = self.list_rows(app, table, filters=page_filters, limit=page_size, params=params)
+            page_filters = list(filters or []) + (
+                [grid_filter("id", last, "gt")] if last is not None else []
+            )
+            _, rows = self.list_rows(
+                app, table, filters=page_filters, limit=page_size, params=params
+            )
             yield from rows
             if len(rows) < page_size:
                 return
@@ -261,7 +340,9 @@ class LinoClient:
     def get_detail(self, app: str, table: str, pk: int | str) -> dict[str, Any] | None:
         """One record's detail (``/api/<app>/<Table>/<pk>?fmt=json``): its ``data`` dict, None if absent."""
         what = f"read {app}.{table} record"
-        resp = self._call("GET", f"/api/{_q(app)}/{_q(table)}/{_q(pk)}", what, params={"fmt": "json"})
+        resp = self._call(
+            "GET", f"/api/{_q(app)}/{_q(table)}/{_q(pk)}", what, params={"fmt": "json"}
+        )
         if resp.status_code == 404:
             return None
         if resp.status_code != 200:
@@ -271,7 +352,9 @@ class LinoClient:
             return None
         return body["data"]
 
-    def changes(self, after_id: int, limit: int = 200, object_type: str | None = None) -> list[dict[str, Any]]:
+    def changes(
+        self, after_id: int, limit: int = 200, object_type: str | None = None
+    ) -> list[dict[str, Any]]:
         """Change-log rows with an id above *after_id*, ascending (needs a SiteStaff user)."""
         filters = [grid_filter("id", after_id, "gt")]
         _, rows = self.list_rows("changes", "Changes", filters=filters, limit=limit)
@@ -282,18 +365,30 @@ class LinoClient:
     def create_row(self, app: str, table: str, values: dict[str, Any]) -> dict[str, Any]:
         """POST a new row (``rows`` = JSON of field values, FK values as ``<field>Hidden``); the row created."""
         what = f"create {app}.{table} row"
-        resp = self._call("POST", f"/restful/{_q(app)}/{_q(table)}", what, write=True,
-                          data={"rows": json.dumps(values)})
+        resp = self._call(
+            "POST",
+            f"/restful/{_q(app)}/{_q(table)}",
+            what,
+            write=True,
+            data={"rows": json.dumps(values)},
+        )
         body = _json(resp)
         if resp.status_code != 200 or body.get("success") is False or not body.get("rows"):
             raise LinoHTTPError(resp.status_code, what + _refusal(body))
         return body["rows"][0]
 
-    def update_row(self, app: str, table: str, pk: int | str, values: dict[str, Any]) -> dict[str, Any]:
+    def update_row(
+        self, app: str, table: str, pk: int | str, values: dict[str, Any]
+    ) -> dict[str, Any]:
         """PUT changed field values of one row; the row as Lino holds it afterwards."""
         what = f"update {app}.{table} row"
-        resp = self._call("PUT", f"/restful/{_q(app)}/{_q(table)}/{_q(pk)}", what, write=True,
-                          data={"rows": json.dumps(values)})
+        resp = self._call(
+            "PUT",
+            f"/restful/{_q(app)}/{_q(table)}/{_q(pk)}",
+            what,
+            write=True,
+            data={"rows": json.dumps(values)},
+        )
         body = _json(resp)
         if resp.status_code != 200 or body.get("success") is False or not body.get("rows"):
             raise LinoHTTPError(resp.status_code, what + _refusal(body))

@@ -60,8 +60,18 @@ LINO_PINS: tuple[str, ...] = (
 )
 #: Packages Lino Welfare imports without declaring them.
 EXTRA_PACKAGES: tuple[str, ...] = (
-    "Pillow", "PyMuPDF", "appy", "atelier", "beautifulsoup4", "imagesize", "num2words", "odfpy",
-    "openpyxl", "social-auth-app-django", "suds-py3", "metaphone",
+    "Pillow",
+    "PyMuPDF",
+    "appy",
+    "atelier",
+    "beautifulsoup4",
+    "imagesize",
+    "num2words",
+    "odfpy",
+    "openpyxl",
+    "social-auth-app-django",
+    "suds-py3",
+    "metaphone",
 )
 #: Debian package providing the libtidy shared library pytidylib loads.
 TIDY_DEB = "libtidy5deb1"
@@ -87,13 +97,13 @@ SECRET_KEY = "piis-bridge-lino-test-site-not-secret"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 DEBUG = False
 '''
-_MANAGE = '''\
+_MANAGE = """\
 import os, sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 os.environ["DJANGO_SETTINGS_MODULE"] = "piis_lino_settings"
 from lino.core.management import execute_from_command_line
 execute_from_command_line(sys.argv)
-'''
+"""
 
 
 class LinoEnvError(RuntimeError):
@@ -130,7 +140,9 @@ def _run(cmd: list[str], what: str, fix: str, **kw: object) -> subprocess.Comple
     proc = subprocess.run(cmd, capture_output=True, text=True, **kw)  # type: ignore[call-overload]
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
-        raise LinoEnvError(f"{what} failed (exit {proc.returncode}): {' '.join(cmd[:6])} ...\n{tail}\nfix: {fix}")
+        raise LinoEnvError(
+            f"{what} failed (exit {proc.returncode}): {' '.join(cmd[:6])} ...\n{tail}\nfix: {fix}"
+        )
     return proc
 
 
@@ -145,11 +157,18 @@ def ensure_libtidy() -> None:
     if _tidy_present():
         return
     if shutil.which("apt-get") is None or os.geteuid() != 0:
-        raise LinoEnvError(f"the tidy shared library is missing and cannot be installed here; "
-                           f"fix: install the Debian package {TIDY_DEB} (apt-get install {TIDY_DEB})")
+        raise LinoEnvError(
+            f"the tidy shared library is missing and cannot be installed here; "
+            f"fix: install the Debian package {TIDY_DEB} (apt-get install {TIDY_DEB})"
+        )
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     _run(["apt-get", "update", "-q"], "apt-get update", "check the Debian mirror", env=env)
-    _run(["apt-get", "install", "-y", "-q", TIDY_DEB], f"apt-get install {TIDY_DEB}", "install it by hand", env=env)
+    _run(
+        ["apt-get", "install", "-y", "-q", TIDY_DEB],
+        f"apt-get install {TIDY_DEB}",
+        "install it by hand",
+        env=env,
+    )
 
 
 def venv_python() -> Path:
@@ -169,11 +188,24 @@ def ensure_venv() -> Path:
         # A venv must be created at its final path (its scripts hard-code it): build it there and
         # mark it complete only at the end; a half-built one (killed run) is removed first.
         shutil.rmtree(target, ignore_errors=True)
-        _run([sys.executable, "-m", "venv", str(target)], "creating Lino's virtualenv",
-             "check that python has the venv module (Debian: python3-venv)")
-        pip = [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        _run([*pip, *LINO_PINS, *EXTRA_PACKAGES], "installing Lino Welfare",
-             "check PyPI access; the pinned versions are in connectors/lino/testenv.py")
+        _run(
+            [sys.executable, "-m", "venv", str(target)],
+            "creating Lino's virtualenv",
+            "check that python has the venv module (Debian: python3-venv)",
+        )
+        pip = [
+            str(target / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ]
+        _run(
+            [*pip, *LINO_PINS, *EXTRA_PACKAGES],
+            "installing Lino Welfare",
+            "check PyPI access; the pinned versions are in connectors/lino/testenv.py",
+        )
         done.write_text("\n".join((*LINO_PINS, *EXTRA_PACKAGES)) + "\n")
     return venv_python()
 
@@ -200,9 +232,13 @@ def ensure_demo_site() -> Path:
         build = Path(tempfile.mkdtemp(prefix=target.name + ".build-", dir=target.parent))
         try:
             _write_site(build)
-            _run([str(python), "manage.py", "prep", "--noinput"], "preparing the Lino demo database",
-                 "run `python -m piis_connectors.lino.testenv prepare` to see Lino's full output", cwd=build,
-                 env=_lino_env(build))
+            _run(
+                [str(python), "manage.py", "prep", "--noinput"],
+                "preparing the Lino demo database",
+                "run `python -m piis_connectors.lino.testenv prepare` to see Lino's full output",
+                cwd=build,
+                env=_lino_env(build),
+            )
             shutil.rmtree(build / "__pycache__", ignore_errors=True)
             (build / ".complete").write_text("prepared\n")
             shutil.rmtree(target, ignore_errors=True)
@@ -214,7 +250,11 @@ def ensure_demo_site() -> Path:
 
 def _lino_env(site: Path) -> dict[str, str]:
     """Lino's environment: nothing of ours leaks in (no PYTHONPATH, no piis settings)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIIS_", "PYTHON", "DJANGO_", "VIRTUAL_ENV"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PIIS_", "PYTHON", "DJANGO_", "VIRTUAL_ENV"))
+    }
     env.update(PYTHONDONTWRITEBYTECODE="1", LINO_CACHE_ROOT=str(site / "cache"))
     return env
 
@@ -222,7 +262,9 @@ def _lino_env(site: Path) -> dict[str, str]:
 def fresh_site_copy(dest: Path) -> Path:
     """A private copy of the prepared demo site (its own database) in *dest*."""
     src = ensure_demo_site()
-    shutil.copytree(src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("cache", "*.log", ".complete"))
+    shutil.copytree(
+        src, dest, dirs_exist_ok=True, ignore=shutil.ignore_patterns("cache", "*.log", ".complete")
+    )
     return dest
 
 
@@ -243,8 +285,13 @@ class LinoServer:
 
     def manage(self, *args: str) -> str:
         """Run a ``manage.py`` command on this server's site (e.g. to inspect it); its stdout."""
-        return _run([str(venv_python()), "manage.py", *args], f"manage.py {args[0]}", "see the output",
-                    cwd=self.site, env=_lino_env(self.site)).stdout
+        return _run(
+            [str(venv_python()), "manage.py", *args],
+            f"manage.py {args[0]}",
+            "see the output",
+            cwd=self.site,
+            env=_lino_env(self.site),
+        ).stdout
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -273,14 +320,28 @@ def start_server(site: Path, *, timeout: float = 180.0) -> LinoServer:
     log = site / "runserver.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(
-            [str(venv_python()), "manage.py", "runserver", "--noreload", "--nothreading", f"127.0.0.1:{port}"],
-            cwd=site, env=_lino_env(site), stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+            [
+                str(venv_python()),
+                "manage.py",
+                "runserver",
+                "--noreload",
+                "--nothreading",
+                f"127.0.0.1:{port}",
+            ],
+            cwd=site,
+            env=_lino_env(site),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
+        )
     server = LinoServer(url=f"http://127.0.0.1:{port}", site=site, process=process, log=log)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise LinoEnvError(f"Lino's server exited with {process.returncode} at start; see {log}:\n"
-                               + log.read_text(errors="replace")[-3000:])
+            raise LinoEnvError(
+                f"Lino's server exited with {process.returncode} at start; see {log}:\n"
+                + log.read_text(errors="replace")[-3000:]
+            )
         try:
             if httpx.get(server.url + "/", timeout=30).status_code < 500:
                 return server
@@ -312,7 +373,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args[:1] == ["serve"]:
         server = start_server(fresh_site_copy(Path(tempfile.mkdtemp(prefix="lino-demo-"))))
-        print(f"Lino Welfare demo on {server.url} (users robin, rolf, ...; password {DEMO_PASSWORD}); ^C stops it")
+        print(
+            f"Lino Welfare demo on {server.url} (users robin, rolf, ...; password {DEMO_PASSWORD}); ^C stops it"
+        )
         try:
             server.process.wait()
         except KeyboardInterrupt:

@@ -7,7 +7,12 @@ certificates (mutual TLS) is configured with :func:`server_tls_context` / :func:
 """
 
 from piis_connectors.transfer.client import DeliveryError, DeliveryResult, TransferClient
-from piis_connectors.transfer.server import ASSESSMENTS_PATH, PACKAGES_PATH, HandlerResult, TransferEndpoint
+from piis_connectors.transfer.server import (
+    ASSESSMENTS_PATH,
+    PACKAGES_PATH,
+    HandlerResult,
+    TransferEndpoint,
+)
 from piis_connectors.transfer.tls import client_tls_context, server_tls_context
 
 __all__ = [

@@ -13,7 +13,6 @@ import time
 from dataclasses import dataclass
 
 import httpx
-
 from piis_connectors.transfer.server import PACKAGES_PATH
 
 __all__ = ["DeliveryError", "DeliveryResult", "TransferClient"]
@@ -41,14 +40,25 @@ class DeliveryResult:
 class TransferClient:
     """One destination bridge.  ``tls``: a context from :func:`client_tls_context` (mutual TLS)."""
 
-    def __init__(self, base_url: str, *, tls: ssl.SSLContext | None = None, timeout: float = 30.0,
-                 retries: int = 4, backoff: float = 0.5, sleep=time.sleep) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        tls: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.5,
+        sleep=time.sleep,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.retries = retries
         self.backoff = backoff
         self._sleep = sleep
-        self._http = httpx.Client(timeout=timeout, verify=tls if tls is not None else True,
-                                  headers={"User-Agent": "piis-bridge-transfer/1"})
+        self._http = httpx.Client(
+            timeout=timeout,
+            verify=tls if tls is not None else True,
+            headers={"User-Agent": "piis-bridge-transfer/1"},
+        )
 
     def send(self, envelope: str, path: str = PACKAGES_PATH) -> DeliveryResult:
         """POST one envelope to *path* (packages by default, or ``ASSESSMENTS_PATH``)."""
@@ -56,8 +66,11 @@ class TransferClient:
         last = ""
         for attempt in range(1, self.retries + 2):
             try:
-                response = self._http.post(url, content=envelope.encode("ascii"),
-                                           headers={"Content-Type": "application/jose"})
+                response = self._http.post(
+                    url,
+                    content=envelope.encode("ascii"),
+                    headers={"Content-Type": "application/jose"},
+                )
             except httpx.TransportError as exc:
                 last = f"{type(exc).__name__}: {exc}"
                 wait = self.backoff * 2 ** (attempt - 1)
@@ -65,14 +78,20 @@ class TransferClient:
                 if response.status_code in (200, 422):
                     return DeliveryResult(response.status_code, response.text, attempt)
                 if response.status_code not in _RETRY_STATUSES:
-                    raise DeliveryError(f"{url} answered HTTP {response.status_code}", permanent=True,
-                                        attempts=attempt)
+                    raise DeliveryError(
+                        f"{url} answered HTTP {response.status_code}",
+                        permanent=True,
+                        attempts=attempt,
+                    )
                 last = f"HTTP {response.status_code}"
                 wait = self._retry_after(response) or self.backoff * 2 ** (attempt - 1)
             if attempt <= self.retries:
                 self._sleep(wait)
-        raise DeliveryError(f"{url}: no answer after {self.retries + 1} attempts ({last})", permanent=False,
-                            attempts=self.retries + 1)
+        raise DeliveryError(
+            f"{url}: no answer after {self.retries + 1} attempts ({last})",
+            permanent=False,
+            attempts=self.retries + 1,
+        )
 
     @staticmethod
     def _retry_after(response: httpx.Response) -> float | None:

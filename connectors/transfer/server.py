@@ -24,7 +24,14 @@ from typing import Any
 
 from piis_bridge.logging import get_logger
 
-__all__ = ["PACKAGES_PATH", "ASSESSMENTS_PATH", "HEALTH_PATH", "MAX_BODY", "HandlerResult", "TransferEndpoint"]
+__all__ = [
+    "PACKAGES_PATH",
+    "ASSESSMENTS_PATH",
+    "HEALTH_PATH",
+    "MAX_BODY",
+    "HandlerResult",
+    "TransferEndpoint",
+]
 
 PACKAGES_PATH = "/piis-transfer/v1/packages"
 ASSESSMENTS_PATH = "/piis-transfer/v1/assessments"
@@ -48,8 +55,12 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler],
-                 tls: ssl.SSLContext | None) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        handler: type[BaseHTTPRequestHandler],
+        tls: ssl.SSLContext | None,
+    ) -> None:
         self.tls = tls
         super().__init__(address, handler)
 
@@ -59,8 +70,11 @@ class _Server(ThreadingHTTPServer):
                 request.settimeout(10)
                 request = self.tls.wrap_socket(request, server_side=True)
             except (ssl.SSLError, OSError) as exc:
-                _log.warning("transfer endpoint: TLS handshake refused", peer=client_address[0],
-                             error=type(exc).__name__)
+                _log.warning(
+                    "transfer endpoint: TLS handshake refused",
+                    peer=client_address[0],
+                    error=type(exc).__name__,
+                )
                 try:
                     request.close()
                 except OSError:
@@ -99,7 +113,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:  # noqa: N802
         ep = self.endpoint
-        handler = {PACKAGES_PATH: ep.handler, ASSESSMENTS_PATH: ep.assessment_handler}.get(self.path)
+        handler = {PACKAGES_PATH: ep.handler, ASSESSMENTS_PATH: ep.assessment_handler}.get(
+            self.path
+        )
         if handler is None:
             self._reply(404, b'{"error":"not found"}', "application/json")
             return
@@ -138,8 +154,14 @@ class TransferEndpoint:
     ``inject(*statuses)`` makes the next requests answer those HTTP statuses (tests of retries).
     """
 
-    def __init__(self, handler: PackageHandler, host: str = "127.0.0.1", port: int = 0,
-                 tls: ssl.SSLContext | None = None, assessment_handler: PackageHandler | None = None) -> None:
+    def __init__(
+        self,
+        handler: PackageHandler,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        tls: ssl.SSLContext | None = None,
+        assessment_handler: PackageHandler | None = None,
+    ) -> None:
         self.handler = handler
         self.assessment_handler = assessment_handler
         self.lock = threading.Lock()
@@ -160,8 +182,12 @@ class TransferEndpoint:
             self.faults.extend(statuses)
 
     def start(self) -> TransferEndpoint:
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                        name="piis-transfer-endpoint", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="piis-transfer-endpoint",
+            daemon=True,
+        )
         self._thread.start()
         return self
 

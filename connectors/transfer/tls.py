@@ -14,7 +14,9 @@ from pathlib import Path
 __all__ = ["server_tls_context", "client_tls_context"]
 
 
-def server_tls_context(cert_path: str | Path, key_path: str | Path, client_ca_path: str | Path | None = None) -> ssl.SSLContext:
+def server_tls_context(
+    cert_path: str | Path, key_path: str | Path, client_ca_path: str | Path | None = None
+) -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(str(cert_path), str(key_path))
@@ -24,8 +26,11 @@ def server_tls_context(cert_path: str | Path, key_path: str | Path, client_ca_pa
     return ctx
 
 
-def client_tls_context(ca_path: str | Path | None = None, cert_path: str | Path | None = None,
-                       key_path: str | Path | None = None) -> ssl.SSLContext:
+def client_tls_context(
+    ca_path: str | Path | None = None,
+    cert_path: str | Path | None = None,
+    key_path: str | Path | None = None,
+) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(ca_path) if ca_path else None)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     if cert_path is not None:

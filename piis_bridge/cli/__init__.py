@@ -53,8 +53,11 @@ def _report(exc: Exception) -> int:
         settings = None
     found = explain(exc, settings)
     if found is None:
-        typer.echo(f"piis-bridge: unexpected error: {type(exc).__name__}: {redact(str(exc))[:500]}\n"
-                   "Rerun with --debug for the traceback, and report it with that output.", err=True)
+        typer.echo(
+            f"piis-bridge: unexpected error: {type(exc).__name__}: {redact(str(exc))[:500]}\n"
+            "Rerun with --debug for the traceback, and report it with that output.",
+            err=True,
+        )
         return 1
     typer.echo(found.paragraph(), err=True)
     return found.exit_code

@@ -31,7 +31,10 @@ class CommandRegistry:
             list(self.root.registered_commands),
             list(self.root.registered_groups),
             dict(self._groups),
-            {name: (list(g.registered_commands), list(g.registered_groups)) for name, g in self._groups.items()},
+            {
+                name: (list(g.registered_commands), list(g.registered_groups))
+                for name, g in self._groups.items()
+            },
         )
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
@@ -63,7 +66,11 @@ def _no_type_on_flags() -> None:
         return
 
     def display_type_rich(self: Any, ctx: Any) -> str | None:
-        return None if getattr(self, "is_flag", False) and self.metavar is None else original(self, ctx)
+        return (
+            None
+            if getattr(self, "is_flag", False) and self.metavar is None
+            else original(self, ctx)
+        )
 
     display_type_rich._piis_flags = True  # type: ignore[attr-defined]
     TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
@@ -81,9 +88,16 @@ def build_app() -> typer.Typer:
     @app.callback()
     def _root(
         lang: str | None = typer.Option(None, "--lang", help=ROOT_LANG_HELP),
-        version: bool = typer.Option(False, "--version", callback=_version_callback, is_eager=True,
-                                     help="Print the version and exit."),
-        debug: bool = typer.Option(False, "--debug", help="Show the traceback of an error (anywhere on the line)."),
+        version: bool = typer.Option(
+            False,
+            "--version",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+        debug: bool = typer.Option(
+            False, "--debug", help="Show the traceback of an error (anywhere on the line)."
+        ),
     ) -> None:
         """piis-bridge command line."""
         set_global_language(lang)
@@ -108,13 +122,20 @@ def _register_plugin_commands(registry: CommandRegistry) -> None:
     try:
         settings = load_settings()
     except ConfigError:
-        settings = default_settings()  # the configuration error is reported by the command that needs it
+        settings = (
+            default_settings()
+        )  # the configuration error is reported by the command that needs it
     try:
         host = PluginHost(settings, strict=False)
     except Exception as exc:  # noqa: BLE001 - keep the core commands available
-        typer.echo(f"piis-bridge: plugins not loaded ({type(exc).__name__}); run 'piis-bridge plugins check'",
-                   err=True)
+        typer.echo(
+            f"piis-bridge: plugins not loaded ({type(exc).__name__}); run 'piis-bridge plugins check'",
+            err=True,
+        )
         return
     for failure in host.register_commands(registry):
-        typer.echo(f"piis-bridge: plugin {failure.plugin!r} failed to register its commands "
-                   f"({failure.error_type}: {failure.message}); run 'piis-bridge plugins check'", err=True)
+        typer.echo(
+            f"piis-bridge: plugin {failure.plugin!r} failed to register its commands "
+            f"({failure.error_type}: {failure.message}); run 'piis-bridge plugins check'",
+            err=True,
+        )

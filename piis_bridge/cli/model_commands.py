@@ -19,7 +19,9 @@ def register(cli: CommandRegistry) -> None:
 
 
 def schema(
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write to this file instead of stdout."
+    ),
 ) -> None:
     """Print the JSON Schema of the canonical contract file (what vendor exports map to)."""
     text = json.dumps(contract_file_schema(), indent=2, ensure_ascii=False) + "\n"

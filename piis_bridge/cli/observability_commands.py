@@ -31,7 +31,9 @@ def register(cli: CommandRegistry) -> None:
     @cli.root.command("health")
     def health(
         as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
-        workers: bool = typer.Option(True, "--workers/--no-workers", help="Ask the celery workers (scale-out)."),
+        workers: bool = typer.Option(
+            True, "--workers/--no-workers", help="Ask the celery workers (scale-out)."
+        ),
     ) -> None:
         """Is the bridge working?  Exit 0 ok, 1 warning, 2 critical (Nagios convention)."""
         from piis_bridge.observability.health import run_checks
@@ -49,7 +51,9 @@ def register(cli: CommandRegistry) -> None:
 
     @monitor.command("serve")
     def monitor_serve(
-        host: str = typer.Option(None, "--host", help="Address to bind (default: monitoring.metrics_host)."),
+        host: str = typer.Option(
+            None, "--host", help="Address to bind (default: monitoring.metrics_host)."
+        ),
         port: int = typer.Option(None, "--port", help="Port (default: monitoring.metrics_port)."),
     ) -> None:
         """Serve /metrics, /healthz, /readyz and /health until interrupted."""
@@ -58,12 +62,16 @@ def register(cli: CommandRegistry) -> None:
         settings = _settings()
         host = host or settings.monitoring.metrics_host
         port = port or settings.monitoring.metrics_port
-        typer.echo(f"monitoring on http://{host}:{port}/metrics (and /healthz, /readyz, /health)", err=True)
+        typer.echo(
+            f"monitoring on http://{host}:{port}/metrics (and /healthz, /readyz, /health)", err=True
+        )
         try:
             serve(settings, host, port)
         except OSError as exc:
-            typer.echo(f"cannot listen on {host}:{port}: {exc.strerror}; set monitoring.metrics_port or --port",
-                       err=True)
+            typer.echo(
+                f"cannot listen on {host}:{port}: {exc.strerror}; set monitoring.metrics_port or --port",
+                err=True,
+            )
             raise typer.Exit(3) from None
         except KeyboardInterrupt:
             pass
@@ -75,25 +83,46 @@ def register(cli: CommandRegistry) -> None:
 
         sys.stdout.write(exposition(_settings()).decode())
 
-    alerts = cli.group("alerts", help="Alerts by e-mail and webhook (section alerts of the configuration).")
+    alerts = cli.group(
+        "alerts", help="Alerts by e-mail and webhook (section alerts of the configuration)."
+    )
 
     @alerts.command("check")
-    def alerts_check(as_json: bool = typer.Option(False, "--json", help="Print what happened as JSON.")) -> None:
+    def alerts_check(
+        as_json: bool = typer.Option(False, "--json", help="Print what happened as JSON."),
+    ) -> None:
         """Evaluate the alert rules now and send what is due (beat does this every five minutes)."""
         from piis_bridge.observability.alerts import check_and_send
 
         settings = _settings()
         if not settings.alerts.channels:
-            typer.echo("no alert channel configured ([alerts.email] or [alerts.webhook]): nothing to send", err=True)
+            typer.echo(
+                "no alert channel configured ([alerts.email] or [alerts.webhook]): nothing to send",
+                err=True,
+            )
             raise typer.Exit(2)
         deliveries = check_and_send(settings)
         if as_json:
-            typer.echo(json.dumps([{**d.alert.to_json(), "sent": d.sent, "suppressed": d.suppressed,
-                                    "errors": d.errors} for d in deliveries], indent=2))
+            typer.echo(
+                json.dumps(
+                    [
+                        {
+                            **d.alert.to_json(),
+                            "sent": d.sent,
+                            "suppressed": d.suppressed,
+                            "errors": d.errors,
+                        }
+                        for d in deliveries
+                    ],
+                    indent=2,
+                )
+            )
         elif not deliveries:
             typer.echo("no alert condition holds: none sent")
         for d in deliveries if not as_json else []:
-            state = "held back by the cap" if d.suppressed else "sent" if d.sent else "NOT delivered"
+            state = (
+                "held back by the cap" if d.suppressed else "sent" if d.sent else "NOT delivered"
+            )
             typer.echo(f"{d.alert.rule:<22} {d.alert.cpas_id or '-':<12} {state}: {d.alert.title}")
             for error in d.errors:
                 typer.echo(f"    {error}")

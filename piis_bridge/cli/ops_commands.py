@@ -22,7 +22,9 @@ _STATUSES = ("built", "sent", "accepted", "partially_accepted", "refused", "bloc
 
 
 def register(cli: CommandRegistry) -> None:
-    forms = cli.group("forms", help="Federal forms B, C, D: build, submit, status, statement, list.")
+    forms = cli.group(
+        "forms", help="Federal forms B, C, D: build, submit, status, statement, list."
+    )
 
     @forms.command("list")
     def forms_list(
@@ -46,7 +48,9 @@ def register(cli: CommandRegistry) -> None:
             try:
                 date.fromisoformat(month + "-01")
             except ValueError:
-                raise typer.BadParameter(f"expected YYYY-MM, got {month!r}", param_hint="--month") from None
+                raise typer.BadParameter(
+                    f"expected YYYY-MM, got {month!r}", param_hint="--month"
+                ) from None
         rt = _runtime()
         if cpas not in rt.settings.cpas:
             typer.echo(
@@ -55,11 +59,15 @@ def register(cli: CommandRegistry) -> None:
             )
             raise typer.Exit(2)
         with rt.session() as s:
-            data = query(s, cpas, status=status.lower() if status else None, month=month, limit=limit)
+            data = query(
+                s, cpas, status=status.lower() if status else None, month=month, limit=limit
+            )
         if as_json:
             typer.echo(json.dumps(data))
             return
-        what = f"forms of {cpas}" + (f", {status}" if status else "") + (f", {month}" if month else "")
+        what = (
+            f"forms of {cpas}" + (f", {status}" if status else "") + (f", {month}" if month else "")
+        )
         if not data["forms"]:
             typer.echo(f"{what}: none")
             return

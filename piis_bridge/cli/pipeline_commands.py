@@ -24,6 +24,7 @@ from piis_bridge.logging import mask_text
 
 __all__ = ["register"]
 
+
 def _con() -> Console:
     """A stdout console, wide when not a terminal so ids are never cut in logs and pipes."""
     return Console() if sys.stdout.isatty() else Console(width=160)
@@ -66,8 +67,14 @@ class _Display:
     """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
 
     def __init__(self, console: Console) -> None:
-        self.progress = Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), console=console, transient=False)
+        self.progress = Progress(
+            TextColumn("{task.description:<22}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        )
         self.tasks = {
             "fetched": self.progress.add_task("fetched from case system", total=None),
             "processed": self.progress.add_task("mapped + rules + forms", total=0),
@@ -77,15 +84,29 @@ class _Display:
 
     def __call__(self, summary: Any) -> None:
         c = summary.counts
-        done_items = (c.get("processed", 0) + c.get("skipped", 0) + c.get("items_quarantined", 0)
-                      + c.get("rejected", 0) + c.get("repeats", 0))  # fetched counts these too (issue #12)
+        done_items = (
+            c.get("processed", 0)
+            + c.get("skipped", 0)
+            + c.get("items_quarantined", 0)
+            + c.get("rejected", 0)
+            + c.get("repeats", 0)
+        )  # fetched counts these too (issue #12)
         p = self.progress
-        p.update(self.tasks["fetched"], completed=c.get("fetched", 0), total=c.get("fetched", 0) or None)
+        p.update(
+            self.tasks["fetched"], completed=c.get("fetched", 0), total=c.get("fetched", 0) or None
+        )
         p.update(self.tasks["processed"], completed=done_items, total=c.get("fetched", 0))
-        p.update(self.tasks["forms"], completed=c.get("forms_answered", 0) + c.get("forms_quarantined", 0),
-                 total=c.get("forms", 0))
+        p.update(
+            self.tasks["forms"],
+            completed=c.get("forms_answered", 0) + c.get("forms_quarantined", 0),
+            total=c.get("forms", 0),
+        )
         pushes = c.get("pushed", 0) + c.get("push_open", 0) + c.get("push_quarantined", 0)
-        p.update(self.tasks["pushed"], completed=c.get("pushed", 0) + c.get("push_quarantined", 0), total=pushes)
+        p.update(
+            self.tasks["pushed"],
+            completed=c.get("pushed", 0) + c.get("push_quarantined", 0),
+            total=pushes,
+        )
 
 
 def _summary_table(summary: Any) -> Table:
@@ -93,18 +114,28 @@ def _summary_table(summary: Any) -> Table:
     t = Table(title=f"Run {summary.run_id} — {summary.status} in {summary.elapsed_seconds:.1f} s")
     t.add_column("What")
     t.add_column("Count", justify="right", overflow="fold")
-    rows = [("records fetched", c.get("fetched", 0)), ("records processed", c.get("processed", 0)),
-            ("records skipped", c.get("skipped", 0)), ("records quarantined", c.get("items_quarantined", 0)),
-            ("records refused before storage", c.get("rejected", 0)), ("identical repeats", c.get("repeats", 0)),
-            ("forms built", c.get("forms", 0)), ("forms answered", c.get("forms_answered", 0)),
-            ("forms awaiting answer", c.get("forms_waiting", 0)), ("forms quarantined", c.get("forms_quarantined", 0)),
-            ("items pushed back", c.get("pushed", 0)), ("push-backs quarantined", c.get("push_quarantined", 0))]
+    rows = [
+        ("records fetched", c.get("fetched", 0)),
+        ("records processed", c.get("processed", 0)),
+        ("records skipped", c.get("skipped", 0)),
+        ("records quarantined", c.get("items_quarantined", 0)),
+        ("records refused before storage", c.get("rejected", 0)),
+        ("identical repeats", c.get("repeats", 0)),
+        ("forms built", c.get("forms", 0)),
+        ("forms answered", c.get("forms_answered", 0)),
+        ("forms awaiting answer", c.get("forms_waiting", 0)),
+        ("forms quarantined", c.get("forms_quarantined", 0)),
+        ("items pushed back", c.get("pushed", 0)),
+        ("push-backs quarantined", c.get("push_quarantined", 0)),
+    ]
     for answer, n in sorted((c.get("answers") or {}).items()):
         rows.append((f"  federal answer {answer}", n))
     for name, value in rows:
         t.add_row(name, str(value))
     for cpas_id, error in (c.get("pull_errors") or {}).items():
-        t.add_row(f"[red]pull failed: {cpas_id}[/red]", mask_text(error))  # in full (the table folds it)
+        t.add_row(
+            f"[red]pull failed: {cpas_id}[/red]", mask_text(error)
+        )  # in full (the table folds it)
     return t
 
 
@@ -113,8 +144,13 @@ def _stages_table(summary: Any) -> Table:
     for col in ("stage", "units", "tasks", "busy s", "units / busy s"):
         t.add_column(col, justify="right" if col != "stage" else "left")
     for stage, st in summary.stages.items():
-        t.add_row(stage, str(st["units"]), str(st["tasks"]), f"{st['busy_seconds']:.2f}",
-                  str(st.get("units_per_busy_second") or "-"))
+        t.add_row(
+            stage,
+            str(st["units"]),
+            str(st["tasks"]),
+            f"{st['busy_seconds']:.2f}",
+            str(st.get("units_per_busy_second") or "-"),
+        )
     return t
 
 
@@ -122,17 +158,41 @@ def _statement_tables(summary: Any) -> list[Table]:
     """A statement run: per CPAS the statement's figures, then every difference with the ledger."""
     t = Table(title=f"Monthly statement — run {summary.run_id} — {summary.status}")
     for col in ("cpas", "month", "state", "lines", "total (EUR)", "differences", "note"):
-        t.add_column(col, justify="right" if col in ("lines", "total (EUR)", "differences") else "left")
+        t.add_column(
+            col, justify="right" if col in ("lines", "total (EUR)", "differences") else "left"
+        )
     diffs = Table(title="Differences with the form ledger")
-    for col in ("cpas", "kind", "form key", "reference", "expected (EUR)", "stated (EUR)", "detail"):
+    for col in (
+        "cpas",
+        "kind",
+        "form key",
+        "reference",
+        "expected (EUR)",
+        "stated (EUR)",
+        "detail",
+    ):
         diffs.add_column(col)
     euros = lambda cents: "-" if cents is None else f"{cents / 100:.2f}"  # noqa: E731
     for st in summary.statements:
-        t.add_row(st["cpas_id"], st["month"], st["state"], str(st["lines"] if st["lines"] is not None else "-"),
-                  euros(st["total_cents"]), str(len(st["differences"])), (st["error"] or "")[:60])
+        t.add_row(
+            st["cpas_id"],
+            st["month"],
+            st["state"],
+            str(st["lines"] if st["lines"] is not None else "-"),
+            euros(st["total_cents"]),
+            str(len(st["differences"])),
+            (st["error"] or "")[:60],
+        )
         for d in st["differences"]:
-            diffs.add_row(st["cpas_id"], d["kind"], d.get("client_reference") or "-", d.get("reference") or "-",
-                          euros(d.get("expected_cents")), euros(d.get("stated_cents")), d.get("detail") or "")
+            diffs.add_row(
+                st["cpas_id"],
+                d["kind"],
+                d.get("client_reference") or "-",
+                d.get("reference") or "-",
+                euros(d.get("expected_cents")),
+                euros(d.get("stated_cents")),
+                d.get("detail") or "",
+            )
     return [t, diffs] if any(st["differences"] for st in summary.statements) else [t]
 
 
@@ -155,7 +215,14 @@ def _print_quarantine(entries: list[dict[str, Any]], title: str) -> None:
     for col in ("id", "cpas", "record", "stage", "status", "reason"):
         t.add_column(col, overflow="fold")
     for e in entries:
-        t.add_row(str(e["id"]), e["cpas_id"], mask_text(e["record_id"]), e["stage"], e["status"], mask_text(e["reason"]))
+        t.add_row(
+            str(e["id"]),
+            e["cpas_id"],
+            mask_text(e["record_id"]),
+            e["stage"],
+            e["status"],
+            mask_text(e["reason"]),
+        )
     _con().print(t)
 
 
@@ -166,29 +233,51 @@ def _print_details(details: dict[str, Any]) -> None:
     if run["error"]:
         con.print(f"[red]run failed:[/red] {run['error']}", soft_wrap=True)
     if run["status"] == "running":
-        con.print("[bold]Why it is waiting[/bold]: " + ("; ".join(waiting["reasons"]) or "none (tasks are running)"),
-                  soft_wrap=True)
+        con.print(
+            "[bold]Why it is waiting[/bold]: "
+            + ("; ".join(waiting["reasons"]) or "none (tasks are running)"),
+            soft_wrap=True,
+        )
     circuits = waiting["open_circuits"]
-    con.print("open circuits: " + (", ".join(f"{c['remote']} until {c['open_until']}" for c in circuits) or "none"))
+    con.print(
+        "open circuits: "
+        + (", ".join(f"{c['remote']} until {c['open_until']}" for c in circuits) or "none")
+    )
     retries = waiting["retries_scheduled"]
     if retries:
         t = Table(title="Retries scheduled")
         for col in ("kind", "cpas", "record", "attempts", "next attempt (UTC)", "last error"):
             t.add_column(col, overflow="fold")
         for r in retries:
-            t.add_row(r["kind"], r["cpas_id"], r["record_id"], str(r["attempts"]), r["next_attempt_at"] or "-",
-                      r["last_error"] or "")
+            t.add_row(
+                r["kind"],
+                r["cpas_id"],
+                r["record_id"],
+                str(r["attempts"]),
+                r["next_attempt_at"] or "-",
+                r["last_error"] or "",
+            )
         con.print(t)
     else:
         con.print("retries scheduled: none")
     last = waiting["last_error"]
-    con.print("last error: " + (f"{last['where']} at {last['at'] or '-'}: {last['error']}" if last else "none"),
-              soft_wrap=True)
+    con.print(
+        "last error: "
+        + (f"{last['where']} at {last['at'] or '-'}: {last['error']}" if last else "none"),
+        soft_wrap=True,
+    )
     _print_quarantine(details["quarantined"], "quarantined records of this run")
     cfg = details["configuration"]
-    workers = ", ".join(f"{w['node']} ({w['fingerprint']}{'' if w['matches_run'] else ', DIFFERENT: restart it'})"
-                        for w in cfg["workers"]) or "none recorded"
-    con.print(f"configuration: run {cfg['run_fingerprint'] or '-'}; workers: {workers}", soft_wrap=True)
+    workers = (
+        ", ".join(
+            f"{w['node']} ({w['fingerprint']}{'' if w['matches_run'] else ', DIFFERENT: restart it'})"
+            for w in cfg["workers"]
+        )
+        or "none recorded"
+    )
+    con.print(
+        f"configuration: run {cfg['run_fingerprint'] or '-'}; workers: {workers}", soft_wrap=True
+    )
 
 
 def register(cli: CommandRegistry) -> None:
@@ -197,20 +286,38 @@ def register(cli: CommandRegistry) -> None:
     @app.command("run")
     def run(
         cpas: list[str] = typer.Option(None, "--cpas", help="Only this CPAS id (repeatable)."),
-        dossier: str | None = typer.Option(None, "--dossier",
-                                           help="Process one dossier as the case system holds it now (needs --cpas)."),
-        embedded: bool | None = typer.Option(None, "--embedded/--no-embedded",
-                                             help="Start a worker for this run (SQLite + filesystem broker), or use "
-                                                  "the configured broker and the workers running elsewhere "
-                                                  "(default: the 'deployment' setting)."),
-        wait: bool = typer.Option(True, "--wait/--no-wait", help="Follow the run until it ends (--no-embedded)."),
-        plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module' for the worker."),
-        concurrency: int = typer.Option(2, "--concurrency", "-c", min=1, help="Worker processes (embedded)."),
-        timeout: float | None = typer.Option(None, "--timeout", help="Stop following after this many seconds."),
+        dossier: str | None = typer.Option(
+            None,
+            "--dossier",
+            help="Process one dossier as the case system holds it now (needs --cpas).",
+        ),
+        embedded: bool | None = typer.Option(
+            None,
+            "--embedded/--no-embedded",
+            help="Start a worker for this run (SQLite + filesystem broker), or use "
+            "the configured broker and the workers running elsewhere "
+            "(default: the 'deployment' setting).",
+        ),
+        wait: bool = typer.Option(
+            True, "--wait/--no-wait", help="Follow the run until it ends (--no-embedded)."
+        ),
+        plugin: list[str] = typer.Option(
+            None, "--plugin", help="Extra plugin 'name=module' for the worker."
+        ),
+        concurrency: int = typer.Option(
+            2, "--concurrency", "-c", min=1, help="Worker processes (embedded)."
+        ),
+        timeout: float | None = typer.Option(
+            None, "--timeout", help="Stop following after this many seconds."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
-        statement: str | None = typer.Option(None, "--statement", metavar="YYYY-MM",
-                                             help="Instead of a sync: fetch the federal monthly statement of this "
-                                                  "month and reconcile it against the form ledger."),
+        statement: str | None = typer.Option(
+            None,
+            "--statement",
+            metavar="YYYY-MM",
+            help="Instead of a sync: fetch the federal monthly statement of this "
+            "month and reconcile it against the form ledger.",
+        ),
     ) -> None:
         """Run the nightly synchronisation now, with a progress display and a summary at the end."""
         from datetime import date
@@ -226,19 +333,31 @@ def register(cli: CommandRegistry) -> None:
             try:
                 month = date.fromisoformat(statement + "-01")
             except ValueError:
-                typer.echo(f"piis-bridge run: --statement {statement!r}: expected YYYY-MM", err=True)
+                typer.echo(
+                    f"piis-bridge run: --statement {statement!r}: expected YYYY-MM", err=True
+                )
                 raise typer.Exit(2) from None
             if dossier is not None:
-                typer.echo("piis-bridge run: --statement and --dossier cannot be combined", err=True)
+                typer.echo(
+                    "piis-bridge run: --statement and --dossier cannot be combined", err=True
+                )
                 raise typer.Exit(2)
         display = None if (as_json or month is not None) else _Display(_con())
         try:
             if display:
                 display.progress.start()
-            summary = run_nightly(settings, cpas=cpas or None, dossier=dossier,
-                                  embedded=_embedded(settings, embedded), wait=wait,
-                                  extra_plugins=plugin or (), concurrency=concurrency, timeout=timeout,
-                                  progress=display, statement=month)
+            summary = run_nightly(
+                settings,
+                cpas=cpas or None,
+                dossier=dossier,
+                embedded=_embedded(settings, embedded),
+                wait=wait,
+                extra_plugins=plugin or (),
+                concurrency=concurrency,
+                timeout=timeout,
+                progress=display,
+                statement=month,
+            )
         except (KeyError, ValueError) as exc:
             typer.echo(f"piis-bridge run: {exc.args[0] if exc.args else exc}", err=True)
             raise typer.Exit(2) from None
@@ -246,9 +365,19 @@ def register(cli: CommandRegistry) -> None:
             if display:
                 display.progress.stop()
         if as_json:
-            typer.echo(json.dumps({"run_id": summary.run_id, "status": summary.status, "counts": summary.counts,
-                                   "stages": summary.stages, "elapsed_seconds": summary.elapsed_seconds,
-                                   "statements": summary.statements}, default=str))
+            typer.echo(
+                json.dumps(
+                    {
+                        "run_id": summary.run_id,
+                        "status": summary.status,
+                        "counts": summary.counts,
+                        "stages": summary.stages,
+                        "elapsed_seconds": summary.elapsed_seconds,
+                        "statements": summary.statements,
+                    },
+                    default=str,
+                )
+            )
         else:
             _print_summary(summary)
         if summary.error:
@@ -261,8 +390,10 @@ def register(cli: CommandRegistry) -> None:
     runs = cli.group("runs", help="Past and current sync runs.")
 
     @runs.command("list")
-    def runs_list(limit: int = typer.Option(20, "--limit", "-n"),
-                  as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md.")) -> None:
+    def runs_list(
+        limit: int = typer.Option(20, "--limit", "-n"),
+        as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+    ) -> None:
         """The latest runs, newest first."""
         from sqlalchemy.engine import make_url
 
@@ -272,12 +403,17 @@ def register(cli: CommandRegistry) -> None:
         settings = _settings()
         url = make_url(settings.database_url)
         where = f"database {url.render_as_string(hide_password=True)}"
-        origin = config_file_path() or "the embedded defaults (no piis-bridge.toml here, PIIS_CONFIG not set)"
+        origin = (
+            config_file_path()
+            or "the embedded defaults (no piis-bridge.toml here, PIIS_CONFIG not set)"
+        )
         if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
             # never create an empty database just to list nothing
-            typer.echo(f"runs: none ({where} does not exist, configuration: {origin}).\n"
-                       "Run `piis-bridge run` with this configuration, or after `python3 dev.py demo` use the "
-                       "PIIS_CONFIG it prints.")
+            typer.echo(
+                f"runs: none ({where} does not exist, configuration: {origin}).\n"
+                "Run `piis-bridge run` with this configuration, or after `python3 dev.py demo` use the "
+                "PIIS_CONFIG it prints."
+            )
             return
         rt = _runtime()
         with rt.session() as s:
@@ -289,17 +425,33 @@ def register(cli: CommandRegistry) -> None:
             typer.echo(f"runs: none ({where}, configuration: {origin})")
             return
         t = Table()
-        for col in ("run", "trigger", "status", "started (UTC)", "seconds", "fetched", "forms", "quarantined"):
+        for col in (
+            "run",
+            "trigger",
+            "status",
+            "started (UTC)",
+            "seconds",
+            "fetched",
+            "forms",
+            "quarantined",
+        ):
             t.add_column(col)
         for r in data["runs"]:
-            t.add_row(r["id"], r["trigger"], r["status"], (r["started_at"] or "")[:19].replace("T", " "),
-                      "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
-                      *("-" if r[k] is None else str(r[k]) for k in ("fetched", "forms", "quarantined")))
+            t.add_row(
+                r["id"],
+                r["trigger"],
+                r["status"],
+                (r["started_at"] or "")[:19].replace("T", " "),
+                "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                *("-" if r[k] is None else str(r[k]) for k in ("fetched", "forms", "quarantined")),
+            )
         _con().print(t)
 
     @runs.command("show")
-    def runs_show(run_id: str, as_json: bool = typer.Option(False, "--json",
-                                                             help="The stable JSON shape of docs/ops.md.")) -> None:
+    def runs_show(
+        run_id: str,
+        as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+    ) -> None:
         """One run: counts, stage figures, why it is waiting, its quarantined records, the workers' configuration."""
         from piis_bridge.ops.queries import run_details
         from piis_bridge.pipeline.runner import run_summary
@@ -313,8 +465,11 @@ def register(cli: CommandRegistry) -> None:
         with rt.session() as s:
             details = run_details(s, run_id, counts=summary.counts)
         assert details is not None
-        details.update(stages=summary.stages, elapsed_seconds=summary.elapsed_seconds,
-                       statements=summary.statements)
+        details.update(
+            stages=summary.stages,
+            elapsed_seconds=summary.elapsed_seconds,
+            statements=summary.statements,
+        )
         if as_json:
             typer.echo(json.dumps(details, default=str))
             return
@@ -324,17 +479,21 @@ def register(cli: CommandRegistry) -> None:
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
 
     @quarantine.command("list")
-    def q_list(all_: bool = typer.Option(False, "--all", help="Include replayed and resolved entries."),
-               run_id: str | None = typer.Option(None, "--run"),
-               cpas: str | None = typer.Option(None, "--cpas"),
-               limit: int = typer.Option(100, "--limit", "-n"),
-               as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md.")) -> None:
+    def q_list(
+        all_: bool = typer.Option(False, "--all", help="Include replayed and resolved entries."),
+        run_id: str | None = typer.Option(None, "--run"),
+        cpas: str | None = typer.Option(None, "--cpas"),
+        limit: int = typer.Option(100, "--limit", "-n"),
+        as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+    ) -> None:
         """Quarantined records (open ones by default), with their reason in full."""
         from piis_bridge.ops.queries import quarantine_list
 
         rt = _runtime()
         with rt.session() as s:
-            data = quarantine_list(s, status=None if all_ else "open", run_id=run_id, cpas_id=cpas, limit=limit)
+            data = quarantine_list(
+                s, status=None if all_ else "open", run_id=run_id, cpas_id=cpas, limit=limit
+            )
         if as_json:
             typer.echo(json.dumps(data))
             return
@@ -355,34 +514,48 @@ def register(cli: CommandRegistry) -> None:
             if e is None:
                 typer.echo(f"no quarantine entry {entry_id}", err=True)
                 raise typer.Exit(1)
-            _con().print(f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={mask_text(e.record_id)} stage={e.stage} "
-                           f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}")
+            _con().print(
+                f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={mask_text(e.record_id)} stage={e.stage} "
+                f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}"
+            )
             _con().print(f"reason: {mask_text(e.reason)}")
             for p in e.problems:
-                _con().print(f"  - {mask_text(p.get('field') or '(record)')}: {mask_text(str(p.get('reason')))}"
-                               + (f" [{p['rule']}]" if p.get("rule") else ""))
+                _con().print(
+                    f"  - {mask_text(p.get('field') or '(record)')}: {mask_text(str(p.get('reason')))}"
+                    + (f" [{p['rule']}]" if p.get("rule") else "")
+                )
             if e.replay_run_id:
                 _con().print(f"replayed in run {e.replay_run_id}")
 
     @quarantine.command("replay")
-    def q_replay(entry_ids: list[int] = typer.Argument(None, help="Entry ids (default: every open entry)."),
-                 embedded: bool | None = typer.Option(None, "--embedded/--no-embedded",
-                                                      help="Default: the 'deployment' setting."),
-                 plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module'."),
-                 timeout: float | None = typer.Option(None, "--timeout")) -> None:
+    def q_replay(
+        entry_ids: list[int] = typer.Argument(None, help="Entry ids (default: every open entry)."),
+        embedded: bool | None = typer.Option(
+            None, "--embedded/--no-embedded", help="Default: the 'deployment' setting."
+        ),
+        plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module'."),
+        timeout: float | None = typer.Option(None, "--timeout"),
+    ) -> None:
         """Put quarantined entries back into a new run (after the data was fixed at the source)."""
         from piis_bridge.pipeline.runner import replay
 
         settings = _settings()
-        summary = replay(entry_ids or None, settings, embedded=_embedded(settings, embedded),
-                         extra_plugins=plugin or (), timeout=timeout)
+        summary = replay(
+            entry_ids or None,
+            settings,
+            embedded=_embedded(settings, embedded),
+            extra_plugins=plugin or (),
+            timeout=timeout,
+        )
         if summary is None:
             typer.echo("nothing to replay")
             return
         _con().print(_summary_table(summary))
 
     @quarantine.command("dismiss")
-    def q_dismiss(entry_id: int, reason: str = typer.Option(..., "--reason", help="Why it is closed (kept).")) -> None:
+    def q_dismiss(
+        entry_id: int, reason: str = typer.Option(..., "--reason", help="Why it is closed (kept).")
+    ) -> None:
         """Close one open entry by hand, with the reason (kept; `quarantine list --all` shows it)."""
         from piis_bridge.pipeline.quarantine import QuarantineError, dismiss
 
@@ -394,17 +567,30 @@ def register(cli: CommandRegistry) -> None:
         typer.echo(f"quarantine entry {e.id} dismissed: {e.closed_reason}")
 
     def _celery(args: list[str]) -> None:
-        os.environ["PIIS_PREFLIGHT_DONE"] = "1"  # checked just before; the worker need not check again
-        os.execv(sys.executable, [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args])
+        os.environ["PIIS_PREFLIGHT_DONE"] = (
+            "1"  # checked just before; the worker need not check again
+        )
+        os.execv(
+            sys.executable,
+            [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", *args],
+        )
 
     @app.command("worker")
-    def worker(queues: str = typer.Option("default,casesystem,federal", "--queues", "-Q",
-                                          help="Queues to serve: default, casesystem, federal (named "
-                                               "<PIIS_PIPELINE_QUEUE_PREFIX>.<queue>), or full queue names."),
-               concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
-               pool: str = typer.Option("prefork", "--pool", "-P"),
-               hostname: str | None = typer.Option(None, "--hostname", "-n", help="Node name, e.g. default@%h."),
-               loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
+    def worker(
+        queues: str = typer.Option(
+            "default,casesystem,federal",
+            "--queues",
+            "-Q",
+            help="Queues to serve: default, casesystem, federal (named "
+            "<PIIS_PIPELINE_QUEUE_PREFIX>.<queue>), or full queue names.",
+        ),
+        concurrency: int = typer.Option(2, "--concurrency", "-c", min=1),
+        pool: str = typer.Option("prefork", "--pool", "-P"),
+        hostname: str | None = typer.Option(
+            None, "--hostname", "-n", help="Node name, e.g. default@%h."
+        ),
+        loglevel: str = typer.Option("INFO", "--loglevel", "-l"),
+    ) -> None:
         """Run a celery worker for the pipeline (scale-out; see deploy/).
 
         Checks the configuration, the data directory, the database (migrated) and the broker first,
@@ -414,14 +600,31 @@ def register(cli: CommandRegistry) -> None:
 
         preflight(_settings())
         prefix = PipelineOptions().queue_prefix
-        names = [q if "." in q else f"{prefix}.{q}" for q in (part.strip() for part in queues.split(",")) if q]
-        args = ["worker", "-Q", ",".join(names), "-c", str(concurrency), "-P", pool, "-l", loglevel,
-                "--without-gossip", "--without-mingle"]
+        names = [
+            q if "." in q else f"{prefix}.{q}"
+            for q in (part.strip() for part in queues.split(","))
+            if q
+        ]
+        args = [
+            "worker",
+            "-Q",
+            ",".join(names),
+            "-c",
+            str(concurrency),
+            "-P",
+            pool,
+            "-l",
+            loglevel,
+            "--without-gossip",
+            "--without-mingle",
+        ]
         _celery([*args, *(["-n", hostname] if hostname else [])])
 
     @app.command("beat")
-    def beat(schedule_file: str = typer.Option("var/celerybeat-schedule", "--schedule", "-s"),
-             loglevel: str = typer.Option("INFO", "--loglevel", "-l")) -> None:
+    def beat(
+        schedule_file: str = typer.Option("var/celerybeat-schedule", "--schedule", "-s"),
+        loglevel: str = typer.Option("INFO", "--loglevel", "-l"),
+    ) -> None:
         """Run the single celery beat (nightly dispatch + stale-work sweeper). Never run two."""
         from piis_bridge.ops.preflight import preflight
 
@@ -441,7 +644,9 @@ def register(cli: CommandRegistry) -> None:
         typer.echo(f"database at revision {current_revision(settings.database_url)}")
 
     @db.command("new-key")
-    def db_new_key(key_id: str = typer.Argument(..., help="A short id for the key, e.g. 2026a.")) -> None:
+    def db_new_key(
+        key_id: str = typer.Argument(..., help="A short id for the key, e.g. 2026a."),
+    ) -> None:
         """Print a new AES-256 data key as '<id>:<base64>' (put it FIRST in PIIS_DATA_KEYS or its file)."""
         from piis_bridge.crypto import new_key
 
@@ -470,18 +675,28 @@ def register(cli: CommandRegistry) -> None:
         for column, n in done.items():
             typer.echo(f"{column}: {n} value(s) re-encrypted")
         for column, counts in encryption_status(engine, Base.metadata).items():
-            typer.echo(f"{column}: " + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty"))
+            typer.echo(
+                f"{column}: "
+                + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty")
+            )
         engine.dispose()
 
     @db.command("purge")
-    def db_purge(days: int | None = typer.Option(None, "--days", help="Default: the retention_days setting.")) -> None:
+    def db_purge(
+        days: int | None = typer.Option(
+            None, "--days", help="Default: the retention_days setting."
+        ),
+    ) -> None:
         """Purge the payloads of finished work older than the retention (keys, states and hashes stay)."""
         from piis_bridge.retention import purge_finished
 
         rt = _runtime()
         chosen = days or rt.settings.retention_days
         if not chosen:
-            typer.echo("piis-bridge db purge: set retention_days in the configuration or pass --days", err=True)
+            typer.echo(
+                "piis-bridge db purge: set retention_days in the configuration or pass --days",
+                err=True,
+            )
             raise typer.Exit(2)
         for column, n in purge_finished(rt.engine, chosen).items():
             typer.echo(f"{column}: {n} purged")

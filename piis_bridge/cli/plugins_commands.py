@@ -16,7 +16,9 @@ from piis_bridge.cli._registry import CommandRegistry
 
 __all__ = ["register"]
 
-_CONFIG_HELP = "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml, else embedded defaults)."
+_CONFIG_HELP = (
+    "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml, else embedded defaults)."
+)
 
 
 def register(cli: CommandRegistry) -> None:
@@ -38,15 +40,27 @@ def register(cli: CommandRegistry) -> None:
         host, config_error = _host(config)
         infos = host.plugin_infos()
         if as_json:
-            typer.echo(json.dumps({
-                "plugins": [
-                    {"name": i.name, "distribution": i.distribution, "version": i.version, "module": i.module,
-                     "enabled": i.enabled, "hooks": list(i.hooks), "error": i.error}
-                    for i in infos
-                ],
-                "problems": host.problems,
-                "config_error": config_error,
-            }, indent=2))
+            typer.echo(
+                json.dumps(
+                    {
+                        "plugins": [
+                            {
+                                "name": i.name,
+                                "distribution": i.distribution,
+                                "version": i.version,
+                                "module": i.module,
+                                "enabled": i.enabled,
+                                "hooks": list(i.hooks),
+                                "error": i.error,
+                            }
+                            for i in infos
+                        ],
+                        "problems": host.problems,
+                        "config_error": config_error,
+                    },
+                    indent=2,
+                )
+            )
             return
         from rich.console import Console
         from rich.table import Table
@@ -55,18 +69,30 @@ def register(cli: CommandRegistry) -> None:
         for column in ("name", "distribution", "version", "enabled", "hooks"):
             table.add_column(column, overflow="fold")
         for info in infos:
-            enabled = "[red]error[/red]" if info.error else ("yes" if info.enabled else "[dim]disabled[/dim]")
-            hooks = "\n".join(info.hooks) or ("[red]" + info.error + "[/red]" if info.error else "[dim]none[/dim]")
+            enabled = (
+                "[red]error[/red]"
+                if info.error
+                else ("yes" if info.enabled else "[dim]disabled[/dim]")
+            )
+            hooks = "\n".join(info.hooks) or (
+                "[red]" + info.error + "[/red]" if info.error else "[dim]none[/dim]"
+            )
             table.add_row(info.name, info.distribution or "-", info.version or "-", enabled, hooks)
         console = Console(soft_wrap=False)
         console.print(table)
         if config_error:
-            console.print(f"[red]configuration error[/red] (plugins listed with defaults):\n{config_error}")
+            console.print(
+                f"[red]configuration error[/red] (plugins listed with defaults):\n{config_error}"
+            )
         if host.problems:
-            console.print(f"[yellow]{len(host.problems)} problem(s)[/yellow]; run 'piis-bridge plugins check'.")
+            console.print(
+                f"[yellow]{len(host.problems)} problem(s)[/yellow]; run 'piis-bridge plugins check'."
+            )
 
     @plugins_app.command("check")
-    def check(config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP)) -> None:
+    def check(
+        config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
+    ) -> None:
         """Validate hook implementations, plugin settings and CPAS routing; exit 1 on any problem."""
         from piis_bridge.config import loopback_problems
 
@@ -78,8 +104,10 @@ def register(cli: CommandRegistry) -> None:
             problems.extend(loopback_problems(host.settings))
         scratch = CommandRegistry(typer.Typer(add_completion=False))
         for failure in host.register_commands(scratch):
-            problems.append(f"plugin {failure.plugin!r}: piis_register_commands raised "
-                            f"{failure.error_type}: {failure.message}")
+            problems.append(
+                f"plugin {failure.plugin!r}: piis_register_commands raised "
+                f"{failure.error_type}: {failure.message}"
+            )
         warnings = _role_warnings(host)
         for line in warnings:
             typer.echo(f"warning: {line}")
@@ -92,8 +120,10 @@ def register(cli: CommandRegistry) -> None:
                     typer.echo(line)
             raise typer.Exit(1)
         active = [i.name for i in host.plugin_infos() if i.enabled and not i.error]
-        typer.echo(f"OK: {len(active)} plugin(s) enabled ({', '.join(active) or 'none'}), "
-                   f"{len(host.settings.cpas)} CPAS configured")
+        typer.echo(
+            f"OK: {len(active)} plugin(s) enabled ({', '.join(active) or 'none'}), "
+            f"{len(host.settings.cpas)} CPAS configured"
+        )
         for line in effective_settings(host):
             typer.echo(line)
 
@@ -101,13 +131,21 @@ def register(cli: CommandRegistry) -> None:
 
     @cli.root.command("new-plugin")
     def new_plugin(
-        name: str = typer.Argument(..., help="Plugin name, e.g. 'acme-cases': lower-case letters and digits, words "
-                                             "separated by '-' or '_' (plugin acme_cases, package "
-                                             "piis_bridge_acme_cases, distribution piis-bridge-acme-cases)."),
-        directory: Path = typer.Option(Path("."), "--dir", "-d", help="Where to create piis-bridge-NAME/."),
-        kind: str = typer.Option("case-system", "--kind",
-                                 help="case-system (reads a vendor case system), federal (forms B/C/D to a federal "
-                                      "service) or transfer (hand-over between CPAS); each comes with its kit."),
+        name: str = typer.Argument(
+            ...,
+            help="Plugin name, e.g. 'acme-cases': lower-case letters and digits, words "
+            "separated by '-' or '_' (plugin acme_cases, package "
+            "piis_bridge_acme_cases, distribution piis-bridge-acme-cases).",
+        ),
+        directory: Path = typer.Option(
+            Path("."), "--dir", "-d", help="Where to create piis-bridge-NAME/."
+        ),
+        kind: str = typer.Option(
+            "case-system",
+            "--kind",
+            help="case-system (reads a vendor case system), federal (forms B/C/D to a federal "
+            "service) or transfer (hand-over between CPAS); each comes with its kit.",
+        ),
     ) -> None:
         """Create a working plugin package skeleton (pyproject, hook stubs, conformance test)."""
         from piis_bridge.templates import PluginTemplateError, render_plugin
@@ -119,7 +157,9 @@ def register(cli: CommandRegistry) -> None:
             raise typer.Exit(2) from None
         typer.echo(f"created {target} ({kind} plugin)")
         typer.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
-        typer.echo("      (in a virtualenv where piis-bridge is installed: it is not on PyPI, see the README there)")
+        typer.echo(
+            "      (in a virtualenv where piis-bridge is installed: it is not on PyPI, see the README there)"
+        )
 
 
 def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
@@ -151,11 +191,18 @@ def effective_settings(host) -> list[str]:  # host: PluginHost
         for role in ("case_system", "federal", "transfer"):
             plugin = getattr(cpas, role)
             if plugin is None:
-                what = {"federal": "forms are neither built nor sent",
-                        "case_system": "nothing is read", "transfer": "no hand-over"}[role]
-                lines.append(f"  cpas.{cpas_id}.{role} = none ({s.source_of('cpas', cpas_id, role)}): {what}")
+                what = {
+                    "federal": "forms are neither built nor sent",
+                    "case_system": "nothing is read",
+                    "transfer": "no hand-over",
+                }[role]
+                lines.append(
+                    f"  cpas.{cpas_id}.{role} = none ({s.source_of('cpas', cpas_id, role)}): {what}"
+                )
                 continue
-            lines.append(f"  cpas.{cpas_id}.{role} = {plugin} ({s.source_of('cpas', cpas_id, role)})")
+            lines.append(
+                f"  cpas.{cpas_id}.{role} = {plugin} ({s.source_of('cpas', cpas_id, role)})"
+            )
             model = host.settings_models.get(plugin)
             given = cpas.plugins.get(plugin, {})
             fields = dict.fromkeys([*(model.model_fields if model is not None else ()), *given])
@@ -164,7 +211,10 @@ def effective_settings(host) -> list[str]:  # host: PluginHost
                 if name in given:
                     value, source = given[name], s.source_of(*path)
                 elif f"{name}_file" in given:
-                    value, source = "***", f"file named by {name}_file ({s.source_of(*path[:-1], name + '_file')})"
+                    value, source = (
+                        "***",
+                        f"file named by {name}_file ({s.source_of(*path[:-1], name + '_file')})",
+                    )
                 elif model is not None and name in model.model_fields:
                     field = model.model_fields[name]
                     if field.is_required():
@@ -196,7 +246,10 @@ def _mask_url(url: str) -> str:
 
 def _role_warnings(host) -> list[str]:
     """Routed plugins that implement none of their role's hooks yet (not fatal: calls fail later)."""
-    prefixes = {"federal": "piis_federal_", "transfer": "piis_transfer_"}  # case_system: checked at startup
+    prefixes = {
+        "federal": "piis_federal_",
+        "transfer": "piis_transfer_",
+    }  # case_system: checked at startup
     infos = {i.name: i for i in host.plugin_infos()}
     lines = []
     for cpas_id, cpas in host.settings.cpas.items():
@@ -204,6 +257,12 @@ def _role_warnings(host) -> list[str]:
             info = infos.get(plugin)
             if role not in prefixes:
                 continue
-            if info and not info.error and not any(h.startswith(prefixes[role]) for h in info.hooks):
-                lines.append(f"cpas.{cpas_id}.{role}: plugin {plugin!r} implements no {prefixes[role]}* hook")
+            if (
+                info
+                and not info.error
+                and not any(h.startswith(prefixes[role]) for h in info.hooks)
+            ):
+                lines.append(
+                    f"cpas.{cpas_id}.{role}: plugin {plugin!r} implements no {prefixes[role]}* hook"
+                )
     return lines

@@ -49,8 +49,10 @@ def _load_settings(path: Path | None) -> tuple[Any, dict[str, Any]]:
     try:
         return RuleSettings(**raw), dict(per_cpas)
     except ValidationError as exc:
-        raise typer.BadParameter(f"{path}: {exc.errors(include_input=False)[0]['loc']}: "
-                                 f"{exc.errors(include_input=False)[0]['msg']}") from None
+        raise typer.BadParameter(
+            f"{path}: {exc.errors(include_input=False)[0]['loc']}: "
+            f"{exc.errors(include_input=False)[0]['msg']}"
+        ) from None
 
 
 def _plugin_host(enabled: bool) -> Any:
@@ -62,7 +64,10 @@ def _plugin_host(enabled: bool) -> Any:
 
         return PluginHost(load_settings(), strict=False)
     except Exception as exc:  # noqa: BLE001 - the core rules still run
-        typer.echo(f"piis-bridge: plugin rules not loaded ({type(exc).__name__}); core rules only", err=True)
+        typer.echo(
+            f"piis-bridge: plugin rules not loaded ({type(exc).__name__}); core rules only",
+            err=True,
+        )
         return None
 
 
@@ -96,22 +101,31 @@ def register(cli: CommandRegistry) -> None:
     @rules.command("check")
     def check(
         files: list[Path] = typer.Argument(..., help="Canonical contract files (JSON)."),
-        on: str | None = typer.Option(None, "--on", help="Reference date YYYY-MM-DD (default: today)."),
+        on: str | None = typer.Option(
+            None, "--on", help="Reference date YYYY-MM-DD (default: today)."
+        ),
         as_json: bool = typer.Option(False, "--json", help="Stable JSON output (docs/rules.md)."),
-        settings_file: Path | None = typer.Option(None, "--settings", help="JSON file of rule settings."),
-        plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
-        show_info: bool = typer.Option(False, "--info", help="Also show info findings in the table."),
-        inspection: bool = typer.Option(False, "--inspection", help="Also show the SPP IS inspection checklist."),
+        settings_file: Path | None = typer.Option(
+            None, "--settings", help="JSON file of rule settings."
+        ),
+        plugins: bool = typer.Option(
+            True, "--plugins/--no-plugins", help="Include plugin (local) rules."
+        ),
+        show_info: bool = typer.Option(
+            False, "--info", help="Also show info findings in the table."
+        ),
+        inspection: bool = typer.Option(
+            False, "--inspection", help="Also show the SPP IS inspection checklist."
+        ),
         lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Judge every contract of FILE... as of --on; exit 1 when a legal error is found."""
+        from piis_bridge.i18n.rules import localize_report_json
         from piis_bridge.model import load_file
         from piis_bridge.rules.docs import CHECK_FORMAT, CHECK_VERSION
         from piis_bridge.rules.engine import evaluate
         from piis_bridge.rules.registry import build_registry
         from piis_bridge.rules.report import Level
-
-        from piis_bridge.i18n.rules import localize_report_json
 
         t = cli_translator(lang)
         day = _parse_day(on)
@@ -124,7 +138,9 @@ def register(cli: CommandRegistry) -> None:
             loaded = load_file(path)
             problems.extend(loaded.problems)
             for contract in loaded.contracts:
-                reports.append(evaluate(contract, on=day, settings=pick(contract), registry=registry))
+                reports.append(
+                    evaluate(contract, on=day, settings=pick(contract), registry=registry)
+                )
         errors = sum(len(r.errors) for r in reports)
         summary = {
             "contracts": len(reports),
@@ -134,10 +150,17 @@ def register(cli: CommandRegistry) -> None:
             "problems": len(problems),
         }
         if as_json:
-            body = {"format": CHECK_FORMAT, "version": CHECK_VERSION, "reference_date": day.isoformat(),
-                    "summary": summary, "problems": [p.as_dict() for p in problems],
-                    "language": t.language,
-                    "reports": [localize_report_json(r.to_json_dict(), registry, t, report=r) for r in reports]}
+            body = {
+                "format": CHECK_FORMAT,
+                "version": CHECK_VERSION,
+                "reference_date": day.isoformat(),
+                "summary": summary,
+                "problems": [p.as_dict() for p in problems],
+                "language": t.language,
+                "reports": [
+                    localize_report_json(r.to_json_dict(), registry, t, report=r) for r in reports
+                ],
+            }
             sys.stdout.write(json.dumps(body, ensure_ascii=False, indent=2) + "\n")
         else:
             _print_human(reports, problems, summary, day, show_info, Level, registry, t, inspection)
@@ -149,20 +172,31 @@ def register(cli: CommandRegistry) -> None:
     @rules.command("list")
     def list_rules(
         as_json: bool = typer.Option(False, "--json", help="JSON list of the rules."),
-        plugins: bool = typer.Option(True, "--plugins/--no-plugins", help="Include plugin (local) rules."),
+        plugins: bool = typer.Option(
+            True, "--plugins/--no-plugins", help="Include plugin (local) rules."
+        ),
         lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Every rule with its id, severity, citation and whether it is checked automatically."""
-        from piis_bridge.rules.registry import build_registry
-
         from piis_bridge.i18n.rules import rule_title
+        from piis_bridge.rules.registry import build_registry
 
         t = cli_translator(lang)
         registry = build_registry(_plugin_host(plugins))
         if as_json:
-            rows = [{"id": r.id, "title": r.title, "severity": r.severity.value, "citation": r.citation,
-                     "automated": r.automated, "era": r.era.value, "source": r.source,
-                     "parameters": list(r.parameters)} for r in registry]
+            rows = [
+                {
+                    "id": r.id,
+                    "title": r.title,
+                    "severity": r.severity.value,
+                    "citation": r.citation,
+                    "automated": r.automated,
+                    "era": r.era.value,
+                    "source": r.source,
+                    "parameters": list(r.parameters),
+                }
+                for r in registry
+            ]
             if t.language != "en":  # the English title is "title"
                 for row, r in zip(rows, registry):
                     row["title_text"] = rule_title(r, t)
@@ -171,13 +205,22 @@ def register(cli: CommandRegistry) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title=t.gettext("PIIS rules ({count})", count=len(registry)), show_lines=False)
-        for col in (t.gettext("Id"), t.gettext("Sev"), t.gettext("Checked"), t.gettext("Title"),
-                    t.gettext("Citation")):
+        table = Table(
+            title=t.gettext("PIIS rules ({count})", count=len(registry)), show_lines=False
+        )
+        for col in (
+            t.gettext("Id"),
+            t.gettext("Sev"),
+            t.gettext("Checked"),
+            t.gettext("Title"),
+            t.gettext("Citation"),
+        ):
             table.add_column(col, overflow="fold")
         yes, no = t.gettext("yes"), t.gettext("no")
         for r in registry:
-            table.add_row(r.id, r.severity.value, yes if r.automated else no, rule_title(r, t), r.citation)
+            table.add_row(
+                r.id, r.severity.value, yes if r.automated else no, rule_title(r, t), r.citation
+            )
         Console(width=max(120, _console_width())).print(table)
 
     @rules.command("docs")
@@ -195,8 +238,17 @@ def _console_width() -> int:
     return shutil.get_terminal_size((120, 40)).columns
 
 
-def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int], day: date, show_info: bool,
-                 level_enum: Any, registry: Any, t: Any, inspection: bool = False) -> None:
+def _print_human(
+    reports: list[Any],
+    problems: list[Any],
+    summary: dict[str, int],
+    day: date,
+    show_info: bool,
+    level_enum: Any,
+    registry: Any,
+    t: Any,
+    inspection: bool = False,
+) -> None:
     """The report as tables, in the translator's language (rule ids, citations and fields unchanged)."""
     from rich.console import Console
     from rich.markup import escape
@@ -210,8 +262,13 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
     rule_failed = t.gettext("rule failed")
     for report in reports:
         contract = "[bold]" + escape(report.contract_id) + "[/bold]"
-        head = t.gettext("{contract}  CPAS {ins}  as of {date}  rules {rule_set}", contract=contract,
-                         ins=report.cpas_ins, date=day, rule_set=report.rule_set)
+        head = t.gettext(
+            "{contract}  CPAS {ins}  as of {date}  rules {rule_set}",
+            contract=contract,
+            ins=report.cpas_ins,
+            date=day,
+            rule_set=report.rule_set,
+        )
         console.rule(head)
         for ob in report.obligations:
             state = t.gettext("mandatory") if ob.mandatory else t.gettext("optional")
@@ -220,30 +277,66 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
             bases = ", ".join(b.value for b in ob.bases) or "-"
             due = t.gettext(", sign by {date}", date=ob.deadline) if ob.deadline else ""
             person = t.pgettext("person", ob.person)
-            console.print("  " + escape(t.gettext("{person}: PIIS {state} [{bases}]{due}; age {age}", person=person,
-                                                  state=state, bases=bases, due=due, age=ob.age)))
+            console.print(
+                "  "
+                + escape(
+                    t.gettext(
+                        "{person}: PIIS {state} [{bases}]{due}; age {age}",
+                        person=person,
+                        state=state,
+                        bases=bases,
+                        due=due,
+                        age=ob.age,
+                    )
+                )
+            )
         content = report.sections.get("content", {})
         if content:
-            console.print("  " + (t.gettext("content: complete") if content.get("complete")
-                                  else t.gettext("content: incomplete")))
+            console.print(
+                "  "
+                + (
+                    t.gettext("content: complete")
+                    if content.get("complete")
+                    else t.gettext("content: incomplete")
+                )
+            )
         shown = [f for f in report.findings if show_info or f.level is not level_enum.INFO]
         if shown:
             table = Table(show_header=True, header_style="bold")
-            for col in (t.gettext("Level"), t.gettext("Rule"), t.gettext("Finding"), t.gettext("Fields"),
-                        t.gettext("Citation")):
+            for col in (
+                t.gettext("Level"),
+                t.gettext("Rule"),
+                t.gettext("Finding"),
+                t.gettext("Fields"),
+                t.gettext("Citation"),
+            ):
                 table.add_column(col, overflow="fold")
             for f in shown:
                 text = escape(finding_text(f, registry, t)[0])
-                table.add_row(f"[{style[f.level.value]}]{level_text(f.level.value, t)}[/]", f.rule_id, text,
-                              ", ".join(f.fields), f.citation)
+                table.add_row(
+                    f"[{style[f.level.value]}]{level_text(f.level.value, t)}[/]",
+                    f.rule_id,
+                    text,
+                    ", ".join(f.fields),
+                    f.citation,
+                )
             console.print(table)
         if report.dates:
             dates = Table(show_header=True, header_style="bold")
-            for col in (t.gettext("Date"), t.gettext("Status"), t.gettext("Rule"), t.gettext("What")):
+            for col in (
+                t.gettext("Date"),
+                t.gettext("Status"),
+                t.gettext("Rule"),
+                t.gettext("What"),
+            ):
                 dates.add_column(col, overflow="fold")
             for d in sorted(report.dates, key=lambda x: x.date):
-                dates.add_row(t.format_date(d.date), status_text(d.status.value, t), d.rule_id,
-                              translate_label(d.label, t))
+                dates.add_row(
+                    t.format_date(d.date),
+                    status_text(d.status.value, t),
+                    d.rule_id,
+                    translate_label(d.label, t),
+                )
             console.print(dates)
         checklist = report.sections.get("inspection") if inspection else None
         if isinstance(checklist, dict):
@@ -253,10 +346,17 @@ def _print_human(reports: list[Any], problems: list[Any], summary: dict[str, int
     invalid = t.gettext("invalid input")
     for p in problems:
         console.print(f"[bold red]{invalid}[/]: {p}")
-    console.print(t.gettext("{contracts} contract(s), {with_errors} with legal errors, {errors} error(s), "
-                            "{warnings} warning(s), {problems} input problem(s)",
-                            contracts=summary["contracts"], with_errors=summary["contracts_with_errors"],
-                            errors=summary["errors"], warnings=summary["warnings"], problems=summary["problems"]))
+    console.print(
+        t.gettext(
+            "{contracts} contract(s), {with_errors} with legal errors, {errors} error(s), "
+            "{warnings} warning(s), {problems} input problem(s)",
+            contracts=summary["contracts"],
+            with_errors=summary["contracts_with_errors"],
+            errors=summary["errors"],
+            warnings=summary["warnings"],
+            problems=summary["problems"],
+        )
+    )
 
 
 def _print_checklist(console: Any, checklist: dict[str, Any], t: Any) -> None:
@@ -268,12 +368,20 @@ def _print_checklist(console: Any, checklist: dict[str, Any], t: Any) -> None:
     from piis_bridge.i18n.rules import checklist_question, checklist_status_text
 
     table = Table(show_header=True, header_style="bold", title=t.gettext("Inspection checklist"))
-    for col in (t.gettext("Item"), t.gettext("Question"), t.gettext("Status"), t.gettext("Evidence found"),
-                t.gettext("Evidence missing")):
+    for col in (
+        t.gettext("Item"),
+        t.gettext("Question"),
+        t.gettext("Status"),
+        t.gettext("Evidence found"),
+        t.gettext("Evidence missing"),
+    ):
         table.add_column(col, overflow="fold")
     for item in checklist.get("items", ()):
-        table.add_row(item["item"], escape(checklist_question(item["item"], item["question"], t)),
-                      checklist_status_text(str(item["status"]), t),
-                      escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_found", ()))),
-                      escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_missing", ()))))
+        table.add_row(
+            item["item"],
+            escape(checklist_question(item["item"], item["question"], t)),
+            checklist_status_text(str(item["status"]), t),
+            escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_found", ()))),
+            escape("; ".join(translate_evidence(e, t) for e in item.get("evidence_missing", ()))),
+        )
     console.print(table)

@@ -110,7 +110,9 @@ def add_user(
     if language not in LANGUAGES:
         raise AccountError(f"unknown language {language!r}: choose one of {', '.join(LANGUAGES)}")
     if s.scalar(select(ConsoleUser.id).where(ConsoleUser.username == username)) is not None:
-        raise AccountError(f"the user {username!r} exists already (use users set-role to change it)")
+        raise AccountError(
+            f"the user {username!r} exists already (use users set-role to change it)"
+        )
     user = ConsoleUser(
         username=username,
         display_name=display_name,
@@ -121,7 +123,13 @@ def add_user(
         disabled=False,
     )
     s.add(user)
-    record(s, actor=actor, action="user_add", target=username, detail={"role": role, "cpas": user.cpas_ids})
+    record(
+        s,
+        actor=actor,
+        action="user_add",
+        target=username,
+        detail={"role": role, "cpas": user.cpas_ids},
+    )
     return user
 
 
@@ -133,7 +141,13 @@ def _user(s: Session, username: str) -> ConsoleUser:
 
 
 def set_role(
-    s: Session, username: str, role: str, cpas_ids: list[str] | None, *, actor: str, reason: str = ""
+    s: Session,
+    username: str,
+    role: str,
+    cpas_ids: list[str] | None,
+    *,
+    actor: str,
+    reason: str = "",
 ) -> None:
     """Change a user's role (and CPAS when given); their open sessions are revoked so it applies at once."""
     user = _user(s, username)
@@ -165,7 +179,14 @@ def revoke_all(s: Session, username: str, *, actor: str, reason: str = "") -> in
     """Revoke every open session of *username*; returns how many."""
     user = _user(s, username)
     n = revoke_user_sessions(s, user.id)
-    record(s, actor=actor, action="session_revoke", target=username, reason=reason, detail={"sessions": n})
+    record(
+        s,
+        actor=actor,
+        action="session_revoke",
+        target=username,
+        reason=reason,
+        detail={"sessions": n},
+    )
     return n
 
 
@@ -188,7 +209,9 @@ def rate_limited(s: Session, username: str, client: str, now: datetime | None = 
     per_client = s.scalar(
         select(func.count())
         .select_from(LoginAttempt)
-        .where(LoginAttempt.client == client, LoginAttempt.success.is_(False), LoginAttempt.at >= since)
+        .where(
+            LoginAttempt.client == client, LoginAttempt.success.is_(False), LoginAttempt.at >= since
+        )
     )
     return per_user >= MAX_FAILURES_PER_USER or per_client >= MAX_FAILURES_PER_CLIENT
 
@@ -210,7 +233,12 @@ def authenticate(s: Session, username: str, password: str, client: str) -> Conso
         if ok and _hasher.check_needs_rehash(user.password_hash):
             user.password_hash = _hasher.hash(password)
     s.add(LoginAttempt(username=username.lower()[:120], client=client[:64], success=ok))
-    record(s, actor=username[:120], action="login" if ok else "login_failed", detail={"client": client[:64]})
+    record(
+        s,
+        actor=username[:120],
+        action="login" if ok else "login_failed",
+        detail={"client": client[:64]},
+    )
     return user if ok else None
 
 

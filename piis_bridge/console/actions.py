@@ -65,7 +65,10 @@ def replay(
                 cpas_id=cpas,
                 target=f"run {run_id}",
                 reason=reason,
-                detail={"entries": [r.entry_id for r in rows if r.cpas_id == cpas], "run_id": run_id},
+                detail={
+                    "entries": [r.entry_id for r in rows if r.cpas_id == cpas],
+                    "run_id": run_id,
+                },
             )
         s.commit()
     if run_id is None:
@@ -96,14 +99,21 @@ def dismiss(s: Session, who: Principal, entry_ids: Sequence[int], reason: str) -
     return done
 
 
-def reveal_niss(s: Session, who: Principal, cpas_id: str, record_id: str, reason: str) -> str | None:
+def reveal_niss(
+    s: Session, who: Principal, cpas_id: str, record_id: str, reason: str
+) -> str | None:
     """The full NISS of a dossier; the reveal is audited (who, which dossier, why) before it is returned."""
     reason = _reason(reason)
     niss = queries.dossier_niss(s, who.cpas_ids, cpas_id, record_id)
     if niss is None:
         return None
     record(
-        s, actor=who.username, action="reveal", cpas_id=cpas_id, target=f"dossier {record_id}", reason=reason
+        s,
+        actor=who.username,
+        action="reveal",
+        cpas_id=cpas_id,
+        target=f"dossier {record_id}",
+        reason=reason,
     )
     s.commit()
     return niss
@@ -132,7 +142,13 @@ CONSENT_STATES = ("awaiting_consent", "consent_given", "package_built")
 
 
 def record_consent(
-    sessions: Any, settings: Any, who: Principal, case_id: str, consent: str, channel: str, note: str
+    sessions: Any,
+    settings: Any,
+    who: Principal,
+    case_id: str,
+    consent: str,
+    channel: str,
+    note: str,
 ) -> str | None:
     """Record the person's answer on a transfer case through the transfer service (append-only, R-TRF-05).
 

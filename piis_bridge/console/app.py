@@ -31,7 +31,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.responses import (
+    HTMLResponse,
+    JSONResponse,
+    PlainTextResponse,
+    RedirectResponse,
+    Response,
+)
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -168,7 +174,11 @@ def _render(
     lang = who.language if who else _accept_language(request)
     if lang not in st.envs:
         st.envs[lang] = _env(lang)
-    html = st.envs[lang].get_template(name).render(request=request, who=who, path=request.url.path, **ctx)
+    html = (
+        st.envs[lang]
+        .get_template(name)
+        .render(request=request, who=who, path=request.url.path, **ctx)
+    )
     return HTMLResponse(html, status_code=status_code)
 
 
@@ -266,8 +276,12 @@ async def login_page(request: Request) -> Response:
     import secrets
 
     token = secrets.token_urlsafe(24)
-    resp = _render(request, "login.html", None, login_csrf=token, error=request.query_params.get("error"))
-    resp.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+    resp = _render(
+        request, "login.html", None, login_csrf=token, error=request.query_params.get("error")
+    )
+    resp.set_cookie(
+        LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/"
+    )
     return resp
 
 
@@ -281,7 +295,9 @@ def login_submit(request: Request, form: Any) -> Response:
     client = _client(request)
     with st.sessions() as s:
         if accounts.rate_limited(s, username, client):
-            return _render(request, "login.html", None, status_code=429, login_csrf=cookie, error="rate")
+            return _render(
+                request, "login.html", None, status_code=429, login_csrf=cookie, error="rate"
+            )
         user = accounts.authenticate(s, username, password, client)
         token = accounts.open_session(s, user, client) if user else None
         s.commit()
@@ -354,7 +370,10 @@ def run_page(request: Request) -> Response:
     who = _need(request)
     with _state(request).sessions() as s:
         detail = queries.run_detail(
-            s, who.cpas_ids, request.path_params["run_id"], page=_int(request.query_params.get("page"))
+            s,
+            who.cpas_ids,
+            request.path_params["run_id"],
+            page=_int(request.query_params.get("page")),
         )
     if detail is None:
         raise HTTPException(404)
@@ -407,7 +426,9 @@ def quarantine_preview(request: Request, form: Any) -> Response:
     ids = _ids(form)
     with _state(request).sessions() as s:
         rows = queries.replay_preview(s, who.cpas_ids, ids)
-    return _render(request, "replay_preview.html", who, rows=rows, action=str(form.get("action", "replay")))
+    return _render(
+        request, "replay_preview.html", who, rows=rows, action=str(form.get("action", "replay"))
+    )
 
 
 @_post
@@ -426,7 +447,13 @@ def quarantine_replay(request: Request, form: Any) -> Response:
         with st.sessions() as s:
             rows = queries.replay_preview(s, who.cpas_ids, ids)
         return _render(
-            request, "replay_preview.html", who, status_code=400, rows=rows, action="replay", error=str(exc)
+            request,
+            "replay_preview.html",
+            who,
+            status_code=400,
+            rows=rows,
+            action="replay",
+            error=str(exc),
         )
     return RedirectResponse(f"/runs/{run_id}", status_code=303)
 
@@ -475,7 +502,9 @@ def dossier_search(request: Request, form: Any) -> Response:
         rt, _ = st.pipeline()
         with st.sessions() as s:
             found = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
-        return _render(request, "dossier_search.html", who, error=None if found else "none", found=found)
+        return _render(
+            request, "dossier_search.html", who, error=None if found else "none", found=found
+        )
     with _state(request).sessions() as s:
         found = queries.find_dossier(s, who.cpas_ids, q, cpas=cpas) if q else None
     if found is None:
@@ -538,7 +567,9 @@ def dossier_reveal(request: Request, form: Any) -> Response:
             )
     if niss is None:
         raise HTTPException(404)
-    return _render(request, "_reveal.html", who, niss=niss, error=None, cpas=cpas, record_id=record_id)
+    return _render(
+        request, "_reveal.html", who, niss=niss, error=None, cpas=cpas, record_id=record_id
+    )
 
 
 def forms_page(request: Request) -> Response:
@@ -573,11 +604,21 @@ def transfers_page(request: Request) -> Response:
     who = _need(request)
     with _state(request).sessions() as s:
         cases = queries.list_transfers(
-            s, who.cpas_ids, state=_opt(request, "state"), page=_int(request.query_params.get("page"))
+            s,
+            who.cpas_ids,
+            state=_opt(request, "state"),
+            page=_int(request.query_params.get("page")),
         )
-        received = queries.list_received(s, who.cpas_ids, page=_int(request.query_params.get("rpage")))
+        received = queries.list_received(
+            s, who.cpas_ids, page=_int(request.query_params.get("rpage"))
+        )
     return _render(
-        request, "transfers.html", who, cases=cases, received=received, consent_states=actions.CONSENT_STATES
+        request,
+        "transfers.html",
+        who,
+        cases=cases,
+        received=received,
+        consent_states=actions.CONSENT_STATES,
     )
 
 
@@ -626,7 +667,9 @@ def agenda_csv(request: Request) -> Response:
     w = csv.writer(buf)
     w.writerow(["cpas", "dossier", "rule", "due", "status", "title"])
     for r in _agenda_all(request, who):
-        w.writerow([r.cpas_id, r.record_id, r.rule, r.due.isoformat() if r.due else "", r.status, r.title])
+        w.writerow(
+            [r.cpas_id, r.record_id, r.rule, r.due.isoformat() if r.due else "", r.status, r.title]
+        )
     return Response(
         buf.getvalue(),
         media_type="text/csv; charset=utf-8",
@@ -751,5 +794,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette
         middleware=[Middleware(_SecurityHeaders)],
         exception_handlers={HTTPException: _http_error, _Login: _to_login},
     )
-    app.state.console = ConsoleState(settings=settings, engine=engine, sessions=make_sessionmaker(engine))
+    app.state.console = ConsoleState(
+        settings=settings, engine=engine, sessions=make_sessionmaker(engine)
+    )
     return app

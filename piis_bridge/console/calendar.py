@@ -29,13 +29,18 @@ def _fold(line: str) -> str:
 
 def agenda_ics(rows: Iterable[AgendaRow]) -> str:
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//piis-bridge//console//EN", "CALSCALE:GREGORIAN"]
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//piis-bridge//console//EN",
+        "CALSCALE:GREGORIAN",
+    ]
     for r in rows:
         if r.due is None:
             continue
-        uid = hashlib.sha256(f"{r.cpas_id}|{r.record_id}|{r.rule}|{r.title}|{r.due}".encode()).hexdigest()[
-            :32
-        ]
+        uid = hashlib.sha256(
+            f"{r.cpas_id}|{r.record_id}|{r.rule}|{r.title}|{r.due}".encode()
+        ).hexdigest()[:32]
         lines += [
             "BEGIN:VEVENT",
             f"UID:{uid}@piis-bridge",

@@ -104,12 +104,16 @@ def register(cli) -> None:
     def users_add(
         username: str = typer.Argument(...),
         role: str = typer.Option(..., "--role", help="admin, operator or viewer."),
-        cpas: list[str] = typer.Option(..., "--cpas", help="A CPAS id this user sees (repeat); '*' for all."),
+        cpas: list[str] = typer.Option(
+            ..., "--cpas", help="A CPAS id this user sees (repeat); '*' for all."
+        ),
         password_file: Path | None = typer.Option(
             None, "--password-file", help="Read the password from this file's first line."
         ),
         no_password: bool = typer.Option(
-            False, "--no-password", help="No local password (the account logs in through OpenID Connect)."
+            False,
+            "--no-password",
+            help="No local password (the account logs in through OpenID Connect).",
         ),
         language: str = typer.Option("fr", "--language", help="fr, nl or en."),
         name: str = typer.Option("", "--name", help="Display name."),
@@ -192,7 +196,9 @@ def register(cli) -> None:
 
         with _sessions()() as s:
             try:
-                set_role(s, username, role, list(cpas) if cpas else None, actor=_actor(), reason=reason)
+                set_role(
+                    s, username, role, list(cpas) if cpas else None, actor=_actor(), reason=reason
+                )
             except AccountError as exc:
                 typer.echo(str(exc), err=True)
                 raise typer.Exit(2) from None

@@ -30,7 +30,9 @@ __all__ = [
 
 ROLES = ("admin", "operator", "viewer")
 ALL_CPAS = "*"  # a user scoped to every configured CPAS (an IT partner's administrator)
-AGENDA_DUE_SQL = 'substr("key", length("key") - 9, 10)'  # a deadline alert's due date, the end of its key
+AGENDA_DUE_SQL = (
+    'substr("key", length("key") - 9, 10)'  # a deadline alert's due date, the end of its key
+)
 
 
 class ConsoleUser(Base):
@@ -87,7 +89,10 @@ class AuditEntry(Base):
     """Who did what, when, to what, and why.  Rows are only ever inserted (triggers refuse the rest)."""
 
     __tablename__ = "console_audit"
-    __table_args__ = (Index("ix_console_audit_at", "at"), Index("ix_console_audit_cpas_at", "cpas_id", "at"))
+    __table_args__ = (
+        Index("ix_console_audit_at", "at"),
+        Index("ix_console_audit_cpas_at", "cpas_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
@@ -107,12 +112,20 @@ Index(
     "ix_console_sync_item_run_cpas", WorkItem.run_id, WorkItem.cpas_id, WorkItem.state
 )  # overview, run page
 Index(
-    "ix_console_sync_effect_run_cpas", Effect.run_id, Effect.cpas_id, Effect.kind, Effect.state, Effect.answer
+    "ix_console_sync_effect_run_cpas",
+    Effect.run_id,
+    Effect.cpas_id,
+    Effect.kind,
+    Effect.state,
+    Effect.answer,
 )
 # the agenda in due-date order: a deadline alert's key ends with its due date (push:<cpas>:alert:...:<date>)
 Index("ix_console_sync_effect_due", Effect.kind, text(AGENDA_DUE_SQL))
 Index(
-    "ix_console_quarantine_cpas_status", QuarantineEntry.cpas_id, QuarantineEntry.status, QuarantineEntry.id
+    "ix_console_quarantine_cpas_status",
+    QuarantineEntry.cpas_id,
+    QuarantineEntry.status,
+    QuarantineEntry.id,
 )
 Index("ix_console_ledger_cpas_created", FormEntry.cpas_id, FormEntry.created_at, FormEntry.kind)
 # a status (and federal code) filter, newest first, without sorting every refused form of the CPAS

@@ -130,7 +130,11 @@ def _page(
     whether another page follows."""
     page = min(max(1, page), MAX_PAGE)
     total = (
-        s.scalar(select(func.count()).select_from(select(key).where(*cond).limit(COUNT_CAP + 1).subquery()))
+        s.scalar(
+            select(func.count()).select_from(
+                select(key).where(*cond).limit(COUNT_CAP + 1).subquery()
+            )
+        )
         or 0
     )
     rows = list(s.execute(stmt.limit(size + 1).offset((page - 1) * size)))
@@ -232,7 +236,13 @@ def overview(s: Session, cpas_ids: Sequence[str]) -> list[CpasOverview]:
     now = utcnow()
     for cpas in cpas_ids:
         last = s.execute(
-            select(SyncRun.id, SyncRun.status, SyncRun.started_at, SyncRun.finished_at, SyncRunCpas.fetched)
+            select(
+                SyncRun.id,
+                SyncRun.status,
+                SyncRun.started_at,
+                SyncRun.finished_at,
+                SyncRunCpas.fetched,
+            )
             .join(SyncRunCpas, SyncRunCpas.run_id == SyncRun.id)
             .where(SyncRunCpas.cpas_id == cpas, SyncRun.trigger.in_(("nightly", "manual")))
             .order_by(SyncRun.started_at.desc())
@@ -329,7 +339,9 @@ def list_runs(
     if since:
         cond.append(SyncRun.started_at >= datetime.combine(since, datetime.min.time()))
     if until:
-        cond.append(SyncRun.started_at < datetime.combine(until + timedelta(days=1), datetime.min.time()))
+        cond.append(
+            SyncRun.started_at < datetime.combine(until + timedelta(days=1), datetime.min.time())
+        )
     stmt = select(SyncRun).where(*cond).order_by(SyncRun.started_at.desc(), SyncRun.id.desc())
     rows, page, total, more = _page(s, stmt, SyncRun.id, cond, page)
     return _mk(
@@ -424,7 +436,9 @@ def run_detail(s: Session, cpas_ids: Sequence[str], run_id: str, page: int = 1) 
         )
     stages = [
         StageRow(st.stage, st.units, st.tasks, st.busy_seconds, st.first_at, st.last_at)
-        for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at))
+        for st in s.scalars(
+            select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at)
+        )
     ]
     statements = [
         _statement_row(st)
@@ -518,16 +532,22 @@ def list_quarantine(
     return _mk([_q_row(q) for (q,) in rows], page, total, more)
 
 
-def quarantine_detail(s: Session, cpas_ids: Sequence[str], entry_id: int) -> QuarantineDetail | None:
+def quarantine_detail(
+    s: Session, cpas_ids: Sequence[str], entry_id: int
+) -> QuarantineDetail | None:
     q = s.scalar(
-        select(QuarantineEntry).where(QuarantineEntry.id == entry_id, QuarantineEntry.cpas_id.in_(cpas_ids))
+        select(QuarantineEntry).where(
+            QuarantineEntry.id == entry_id, QuarantineEntry.cpas_id.in_(cpas_ids)
+        )
     )
     if q is None:
         return None
     return QuarantineDetail(_q_row(q), redact(list(q.problems or [])), q.item_id, q.effect_id)
 
 
-def replay_preview(s: Session, cpas_ids: Sequence[str], entry_ids: Sequence[int]) -> list[QuarantineRow]:
+def replay_preview(
+    s: Session, cpas_ids: Sequence[str], entry_ids: Sequence[int]
+) -> list[QuarantineRow]:
     """The open entries among *entry_ids* in scope that a replay would take, in their original order."""
     rows = s.scalars(
         select(QuarantineEntry)
@@ -634,14 +654,18 @@ class DossierHistory:
     transfers: list[TransferRow]
 
 
-def _dossier_cpas(s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str | None) -> str | None:
+def _dossier_cpas(
+    s: Session, cpas_ids: Sequence[str], record_id: str, cpas: str | None
+) -> str | None:
     scope = [c for c in cpas_ids if not cpas or c == cpas]
     for model, col in (
         (WorkItem, WorkItem.record_id),
         (Effect, Effect.record_id),
         (FormEntry, FormEntry.dossier),
     ):
-        found = s.scalar(select(model.cpas_id).where(model.cpas_id.in_(scope), col == record_id).limit(1))
+        found = s.scalar(
+            select(model.cpas_id).where(model.cpas_id.in_(scope), col == record_id).limit(1)
+        )
         if found:
             return found
     return None
@@ -749,7 +773,9 @@ def dossier_history(
         extra=[or_(TransferCase.contract_id == record_id, TransferCase.record_id == record_id)],
         with_events=True,
     )
-    return DossierHistory(cpas_id, record_id, niss, versions, forms, ledger, pushes, quarantine, transfers)
+    return DossierHistory(
+        cpas_id, record_id, niss, versions, forms, ledger, pushes, quarantine, transfers
+    )
 
 
 def _find_niss(value: Any) -> str | None:
@@ -961,7 +987,9 @@ def _transfers(
             [
                 TransferEventRow(e.at, e.from_state, e.to_state, redact(e.detail))
                 for e in s.scalars(
-                    select(TransferEvent).where(TransferEvent.case_id == c.case_id).order_by(TransferEvent.id)
+                    select(TransferEvent)
+                    .where(TransferEvent.case_id == c.case_id)
+                    .order_by(TransferEvent.id)
                 )
             ]
             if with_events
@@ -1015,7 +1043,13 @@ def list_received(s: Session, cpas_ids: Sequence[str], page: int = 1) -> Page[Re
     return _mk(
         [
             ReceivedRow(
-                r.package_id, r.cpas_id, r.sender_name, r.contract_id, r.state, r.draft_ref, r.received_at
+                r.package_id,
+                r.cpas_id,
+                r.sender_name,
+                r.contract_id,
+                r.state,
+                r.draft_ref,
+                r.received_at,
             )
             for (r,) in rows
         ],
@@ -1044,7 +1078,12 @@ class AgendaRow:
 
 
 def list_agenda(
-    s: Session, cpas_ids: Sequence[str], *, cpas: str | None = None, page: int = 1, size: int = PAGE_SIZE
+    s: Session,
+    cpas_ids: Sequence[str],
+    *,
+    cpas: str | None = None,
+    page: int = 1,
+    size: int = PAGE_SIZE,
 ) -> Page[AgendaRow]:
     """The legal deadlines the pipeline computed (its deadline alerts), earliest (overdue) first.
 
@@ -1054,7 +1093,11 @@ def list_agenda(
     cond = [Effect.kind == "push", Effect.cpas_id.in_(scope), Effect.key.like("push:%:alert:%")]
     # the very expression of the index ix_console_sync_effect_due, so the database reads it in order
     due = literal_column(AGENDA_DUE_SQL.replace('"key"', 'sync_effect."key"'))
-    stmt = select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state).where(*cond).order_by(due)
+    stmt = (
+        select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state)
+        .where(*cond)
+        .order_by(due)
+    )
     rows, page, total, more = _page(s, stmt, Effect.id, cond, page, size)
     out = []
     for r in rows:
@@ -1080,7 +1123,9 @@ def list_agenda(
 
 def audit_of(s: Session, target: str) -> list[AuditEntry]:
     """Every audit row about one target (``quarantine 12``), oldest first: an entry's history."""
-    return list(s.scalars(select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id)))
+    return list(
+        s.scalars(select(AuditEntry).where(AuditEntry.target == target).order_by(AuditEntry.id))
+    )
 
 
 def list_audit(
@@ -1095,4 +1140,6 @@ def list_audit(
 
 def export_audit(s: Session, cpas_ids: Sequence[str], limit: int = 100_000) -> list[AuditEntry]:
     cond = [or_(AuditEntry.cpas_id.in_(list(cpas_ids)), AuditEntry.cpas_id.is_(None))]
-    return list(s.scalars(select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc()).limit(limit)))
+    return list(
+        s.scalars(select(AuditEntry).where(*cond).order_by(AuditEntry.id.desc()).limit(limit))
+    )

@@ -28,7 +28,9 @@ class VersionReport:
     dates: list[dict[str, Any]]
 
 
-def version_report(rt: Any, cpas_id: str, payload: str, on: date, language: str = "en") -> VersionReport:
+def version_report(
+    rt: Any, cpas_id: str, payload: str, on: date, language: str = "en"
+) -> VersionReport:
     """The report of one stored version; the findings' messages in *language* (the console user's)."""
     from piis_bridge.i18n import translator
     from piis_bridge.i18n.findings import render
@@ -36,15 +38,26 @@ def version_report(rt: Any, cpas_id: str, payload: str, on: date, language: str 
     record = SourceRecord.model_validate_json(payload)
     outcome = rt.host.case_map_record(cpas_id, record, run_id="console")
     if not getattr(outcome, "ok", False) or outcome.contract is None:
-        problems = [f"{p.field or '(record)'}: {p.reason}" for p in getattr(outcome, "problems", [])]
+        problems = [
+            f"{p.field or '(record)'}: {p.reason}" for p in getattr(outcome, "problems", [])
+        ]
         return VersionReport(
             False, redact(problems) or ["the case-system plugin could not map this record"], [], []
         )
     settings, registry = rt.rules(cpas_id)
     report = evaluate(outcome.contract, on=on, settings=settings, registry=registry)
     t = translator(language)
-    findings = [{"rule_id": f.rule_id, "level": str(getattr(f.level, "value", f.level)), "message": redact(render(f, t)),
-                 "citation": f.citation} for f in report.findings]
-    dates = [{"rule_id": d.rule_id, "label": d.label, "date": d.date, "status": d.status.value}
-             for d in report.dates]
+    findings = [
+        {
+            "rule_id": f.rule_id,
+            "level": str(getattr(f.level, "value", f.level)),
+            "message": redact(render(f, t)),
+            "citation": f.citation,
+        }
+        for f in report.findings
+    ]
+    dates = [
+        {"rule_id": d.rule_id, "label": d.label, "date": d.date, "status": d.status.value}
+        for d in report.dates
+    ]
     return VersionReport(True, [], findings, dates)

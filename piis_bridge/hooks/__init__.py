@@ -3,6 +3,6 @@
 Plugins depend on this package; this package never imports a plugin.
 """
 
-from piis_bridge.hooks.markers import hookimpl, hookspec, PROJECT_NAME
+from piis_bridge.hooks.markers import PROJECT_NAME, hookimpl, hookspec
 
 __all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]

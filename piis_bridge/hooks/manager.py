@@ -87,7 +87,11 @@ TENANT_FILTER_ATTR = "PIIS_TENANT_FILTER"
 #   PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
 # Their model may leave them optional (ledger-only uses), the routing may not.
 REQUIRED_WHEN_ROUTED_ATTR = "PIIS_REQUIRED_WHEN_ROUTED"
-_ROLE_OF_HOOK = {"piis_case_": "case_system", "piis_federal_": "federal", "piis_transfer_": "transfer"}
+_ROLE_OF_HOOK = {
+    "piis_case_": "case_system",
+    "piis_federal_": "federal",
+    "piis_transfer_": "transfer",
+}
 # stdlib logging, not a bare structlog logger: unconfigured structlog prints to stdout, which would
 # corrupt command output such as ``plugins --json``.  Once configure_logging() ran, these records go
 # through the same redacting structlog chain.
@@ -104,7 +108,9 @@ class PluginStartupError(ConfigError):
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
-        super().__init__("plugin problems at startup:\n" + "\n".join(f"  - {p}" for p in self.problems))
+        super().__init__(
+            "plugin problems at startup:\n" + "\n".join(f"  - {p}" for p in self.problems)
+        )
 
 
 class PluginCallError(RuntimeError):
@@ -112,8 +118,12 @@ class PluginCallError(RuntimeError):
 
     def __init__(self, failure: PluginFailure) -> None:
         self.failure = failure
-        where = f" (cpas {failure.cpas_id}" + (f", record {failure.record_id})" if failure.record_id else ")")
-        super().__init__(f"plugin {failure.plugin!r} failed in {failure.hook}{where}: {failure.message}")
+        where = f" (cpas {failure.cpas_id}" + (
+            f", record {failure.record_id})" if failure.record_id else ")"
+        )
+        super().__init__(
+            f"plugin {failure.plugin!r} failed in {failure.hook}{where}: {failure.message}"
+        )
 
 
 @dataclass(frozen=True)
@@ -179,7 +189,12 @@ class PluginHost:
         # a patched build), instead of clashing with it.
         for name, plugin in plugins:
             module = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
-            entry = _Entry(name=name, module=module, plugin=plugin, enabled=self.settings.plugins.is_enabled(name))
+            entry = _Entry(
+                name=name,
+                module=module,
+                plugin=plugin,
+                enabled=self.settings.plugins.is_enabled(name),
+            )
             self._entries[name] = entry
             if entry.enabled:
                 self._register(entry)
@@ -194,7 +209,9 @@ class PluginHost:
     # ---------------------------------------------------------------- loading and validation
 
     def _load_entrypoints(self) -> None:
-        for ep in sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        for ep in sorted(
+            importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name
+        ):
             if ep.name in self._entries:
                 continue
             dist = getattr(ep, "dist", None)
@@ -259,14 +276,18 @@ class PluginHost:
                 function = getattr(value, "__func__", value)
                 wrapper = opts.get("wrapper") or opts.get("hookwrapper")
                 if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
-                    self.problems.append(f"plugin {name!r}: {attr} is async; hooks are called synchronously")
+                    self.problems.append(
+                        f"plugin {name!r}: {attr} is async; hooks are called synchronously"
+                    )
                 elif inspect.isgeneratorfunction(function) and not wrapper:
                     self.problems.append(
                         f"plugin {name!r}: {attr} is a generator but not marked @hookimpl(wrapper=True); "
                         "return a value instead of yielding"
                     )
                 elif wrapper and not inspect.isgeneratorfunction(function):
-                    self.problems.append(f"plugin {name!r}: {attr} is marked wrapper=True but does not yield")
+                    self.problems.append(
+                        f"plugin {name!r}: {attr} is marked wrapper=True but does not yield"
+                    )
                 if hook_name not in known and not opts.get("optionalhook"):
                     hint = difflib.get_close_matches(hook_name, known, n=1)
                     self.problems.append(
@@ -281,7 +302,9 @@ class PluginHost:
             try:
                 model = impl.function()
             except Exception as exc:  # noqa: BLE001
-                self.problems.append(f"plugin {impl.plugin_name!r}: piis_plugin_settings raised {_describe(exc)}")
+                self.problems.append(
+                    f"plugin {impl.plugin_name!r}: piis_plugin_settings raised {_describe(exc)}"
+                )
                 continue
             if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
                 self.problems.append(
@@ -297,13 +320,21 @@ class PluginHost:
             for plugin in cpas.disabled_plugins:
                 if plugin not in self._entries:
                     hint = difflib.get_close_matches(plugin, list(self._entries), n=1)
-                    self.problems.append(f"cpas.{cpas_id}.disabled_plugins: no plugin named {plugin!r}"
-                                         + (f"; did you mean {hint[0]!r}?" if hint else ""))
+                    self.problems.append(
+                        f"cpas.{cpas_id}.disabled_plugins: no plugin named {plugin!r}"
+                        + (f"; did you mean {hint[0]!r}?" if hint else "")
+                    )
             for role, plugin in cpas.routed_plugins().items():
                 if plugin not in registered:
                     entry = self._entries.get(plugin)
-                    why = f"it failed to load ({entry.error})" if entry and entry.error else "it is not installed"
-                    self.problems.append(f"cpas.{cpas_id}.{role}: plugin {plugin!r} cannot serve: {why}")
+                    why = (
+                        f"it failed to load ({entry.error})"
+                        if entry and entry.error
+                        else "it is not installed"
+                    )
+                    self.problems.append(
+                        f"cpas.{cpas_id}.{role}: plugin {plugin!r} cannot serve: {why}"
+                    )
                     continue
                 for hook in ROLE_HOOKS[role]:
                     if not self._implements(plugin, hook):
@@ -327,7 +358,8 @@ class PluginHost:
                         continue  # settings for a disabled plugin are kept, not checked
                     hint = difflib.get_close_matches(plugin, list(registered), n=1)
                     self.problems.append(
-                        f"{where}: no enabled plugin named {plugin!r}" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                        f"{where}: no enabled plugin named {plugin!r}"
+                        + (f"; did you mean {hint[0]!r}?" if hint else "")
                     )
                     continue
                 model = self.settings_models.get(plugin)
@@ -347,9 +379,13 @@ class PluginHost:
                         if err["type"] == "extra_forbidden":
                             msg = "unknown key (not a setting of this plugin)"
                         elif err["type"] == "missing":
-                            env = "PIIS_" + "__".join(p.upper() for p in (*where.split("."), *map(str, err["loc"])))
-                            msg = (f"required setting missing: add it under [{where}] in the configuration file "
-                                   f"(or set {env})")
+                            env = "PIIS_" + "__".join(
+                                p.upper() for p in (*where.split("."), *map(str, err["loc"]))
+                            )
+                            msg = (
+                                f"required setting missing: add it under [{where}] in the configuration file "
+                                f"(or set {env})"
+                            )
                         else:
                             msg = err["msg"]
                         self.problems.append(f"{where}.{loc}: {msg}")
@@ -358,7 +394,11 @@ class PluginHost:
         registered = self._registered()
         for cpas_id, cpas in self.settings.cpas.items():
             for role, plugin in cpas.routed_plugins().items():
-                keys = getattr(registered.get(plugin), REQUIRED_WHEN_ROUTED_ATTR, ()) if plugin in registered else ()
+                keys = (
+                    getattr(registered.get(plugin), REQUIRED_WHEN_ROUTED_ATTR, ())
+                    if plugin in registered
+                    else ()
+                )
                 given = cpas.plugins.get(plugin) or {}
                 for key in keys:
                     if given.get(key) in (None, "") and given.get(f"{key}_file") in (None, ""):
@@ -367,7 +407,8 @@ class PluginHost:
                         self.problems.append(
                             f"{where}.{key}: required setting missing (cpas.{cpas_id}.{role} = {plugin!r}): add it "
                             f"under [{where}] in the configuration file (or set {env}), or remove "
-                            f"{role} = {plugin!r} so that nothing is sent")
+                            f"{role} = {plugin!r} so that nothing is sent"
+                        )
 
     def tenant_filter_setting(self, plugin: str) -> str | None:
         """The setting that restricts a multi-tenant case-system plugin to one CPAS, or None."""
@@ -386,14 +427,15 @@ class PluginHost:
             if value in (None, ""):
                 self.tenancy_problems.append(
                     f"{where}: {plugin!r} serves several CPAS from one case system; without {key} = "
-                    f"\"{cpas.bce}\" (the BCE of {cpas.name}) it would read other CPAS's dossiers as its own")
+                    f'"{cpas.bce}" (the BCE of {cpas.name}) it would read other CPAS\'s dossiers as its own'
+                )
             elif _digits(str(value)) != _digits(cpas.bce):
                 self.tenancy_problems.append(
                     f"{where} = {value!r} is not the BCE of cpas.{cpas_id} ({cpas.bce}): it would read another "
-                    "CPAS's dossiers as this one's")
+                    "CPAS's dossiers as this one's"
+                )
         for line in self.tenancy_problems:
             _log.warning("tenancy: %s", line)
-
 
     def foreign_record_problem(self, cpas_id: str, record: SourceRecord) -> RecordProblem | None:
         """A problem when *record* is filed under another CPAS than *cpas_id* (checked before mapping).
@@ -410,9 +452,11 @@ class PluginHost:
         if not theirs:
             return None
         return RecordProblem(
-            record_id=record.record_id, field="cpas",
+            record_id=record.record_id,
+            field="cpas",
             reason=f"belongs to CPAS {' / '.join(theirs)}, not to cpas.{cpas_id} ({cpas.name}, BCE {cpas.bce}, "
-                   f"INS {cpas.ins_code}): refused before mapping; check the case system's tenant filter")
+            f"INS {cpas.ins_code}): refused before mapping; check the case system's tenant filter",
+        )
 
     def _implements(self, plugin: str, hook: str, *, wrappers: bool = False) -> bool:
         caller = getattr(self.pm.hook, hook)
@@ -430,10 +474,19 @@ class PluginHost:
             hooks: tuple[str, ...] = ()
             plugin = self.pm.get_plugin(name)
             if plugin is not None:
-                hooks = tuple(sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ()))
+                hooks = tuple(
+                    sorted(caller.name for caller in self.pm.get_hookcallers(plugin) or ())
+                )
             infos.append(
-                PluginInfo(name=name, distribution=entry.distribution, version=entry.version,
-                           module=entry.module, hooks=hooks, enabled=entry.enabled, error=entry.error)
+                PluginInfo(
+                    name=name,
+                    distribution=entry.distribution,
+                    version=entry.version,
+                    module=entry.module,
+                    hooks=hooks,
+                    enabled=entry.enabled,
+                    error=entry.error,
+                )
             )
         return infos
 
@@ -448,9 +501,14 @@ class PluginHost:
         if base is None:  # validated once per process; secret files are read once too
             cpas = self.settings.cpas[cpas_id]
             base = CpasContext(
-                cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce, language=cpas.language,
+                cpas_id=cpas_id,
+                name=cpas.name,
+                ins_code=cpas.ins_code,
+                bce=cpas.bce,
+                language=cpas.language,
                 settings=self.settings.plugin_settings(cpas_id, plugin),
-                state_dir=self.settings.state_dir_for(cpas_id, plugin), plugin=plugin,
+                state_dir=self.settings.state_dir_for(cpas_id, plugin),
+                plugin=plugin,
             )
             self._contexts[(cpas_id, plugin)] = base
         # A fresh settings dict per call: a plugin mutating it cannot leak into the next call.
@@ -459,49 +517,97 @@ class PluginHost:
     def route(self, cpas_id: str, role: str) -> str:
         """Name of the plugin serving *role* (``case_system``, ``federal``, ``transfer``) for a CPAS."""
         if cpas_id not in self.settings.cpas:
-            raise KeyError(f"unknown CPAS {cpas_id!r}; configured: {', '.join(sorted(self.settings.cpas)) or 'none'}")
+            raise KeyError(
+                f"unknown CPAS {cpas_id!r}; configured: {', '.join(sorted(self.settings.cpas)) or 'none'}"
+            )
         plugin = self.settings.cpas[cpas_id].routed_plugins().get(role)
         if plugin is None:
             raise LookupError(f"cpas.{cpas_id}: no {role} plugin configured")
         return plugin
 
-    def _routed_call(self, hook: str, cpas_id: str, *, record_id: str | None, run_id: str | None,
-                     hook_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    def _routed_call(
+        self,
+        hook: str,
+        cpas_id: str,
+        *,
+        record_id: str | None,
+        run_id: str | None,
+        hook_kwargs: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> Any:
         role = next(role for prefix, role in _ROLE_OF_HOOK.items() if hook.startswith(prefix))
         plugin = self.route(cpas_id, role)
         if not self._implements(plugin, hook):
-            return self._fail(plugin, hook, cpas_id, record_id,
-                              NotImplementedError(f"plugin {plugin!r} ({role} of cpas {cpas_id}) does not implement {hook}"))
+            return self._fail(
+                plugin,
+                hook,
+                cpas_id,
+                record_id,
+                NotImplementedError(
+                    f"plugin {plugin!r} ({role} of cpas {cpas_id}) does not implement {hook}"
+                ),
+            )
         subset = self._callers.get((hook, cpas_id))
         if subset is None:
             caller = getattr(self.pm.hook, hook)
             disabled = set(self.settings.cpas[cpas_id].disabled_plugins)
-            others = {impl.plugin for impl in caller.get_hookimpls()
-                      if impl.plugin_name != plugin
-                      and (impl.plugin_name in disabled or not (impl.wrapper or impl.hookwrapper))}
+            others = {
+                impl.plugin
+                for impl in caller.get_hookimpls()
+                if impl.plugin_name != plugin
+                and (impl.plugin_name in disabled or not (impl.wrapper or impl.hookwrapper))
+            }
             subset = self.pm.subset_hook_caller(hook, remove_plugins=others) if others else caller
             self._callers[(hook, cpas_id)] = subset
         ctx = self.context(cpas_id, plugin, run_id=run_id)
         try:
-            with observe_call(role, hook):  # remote-call latency for Prometheus (observability.metrics)
+            with observe_call(
+                role, hook
+            ):  # remote-call latency for Prometheus (observability.metrics)
                 return subset(cpas=ctx, **kwargs, **(hook_kwargs or {}))
         except Exception as exc:  # noqa: BLE001 - isolation is the point
             return self._fail(self._blame(exc, plugin), hook, cpas_id, record_id, exc)
 
-    def _fail(self, plugin: str, hook: str, cpas_id: str | None, record_id: str | None,
-              exc: BaseException) -> _Failed:
-        failure = PluginFailure(plugin=plugin, hook=hook, cpas_id=cpas_id, record_id=record_id,
-                                error_type=type(exc).__name__, message=redact(str(exc)) or type(exc).__name__)
+    def _fail(
+        self, plugin: str, hook: str, cpas_id: str | None, record_id: str | None, exc: BaseException
+    ) -> _Failed:
+        failure = PluginFailure(
+            plugin=plugin,
+            hook=hook,
+            cpas_id=cpas_id,
+            record_id=record_id,
+            error_type=type(exc).__name__,
+            message=redact(str(exc)) or type(exc).__name__,
+        )
         self.failures.append(failure)
-        _log.error("plugin %s failed in %s (cpas %s, record %s): %s: %s", plugin, hook, cpas_id, record_id,
-                   failure.error_type, failure.message,
-                   extra={"plugin": plugin, "hook": hook, "cpas": cpas_id, "record_id": record_id})
+        _log.error(
+            "plugin %s failed in %s (cpas %s, record %s): %s: %s",
+            plugin,
+            hook,
+            cpas_id,
+            record_id,
+            failure.error_type,
+            failure.message,
+            extra={"plugin": plugin, "hook": hook, "cpas": cpas_id, "record_id": record_id},
+        )
         return _Failed(failure)
 
-    def _bad_result(self, plugin: str, hook: str, cpas_id: str, record_id: str | None, result: Any,
-                    expected: str) -> _Failed:
-        return self._fail(plugin, hook, cpas_id, record_id,
-                          TypeError(f"{hook} returned {type(result).__name__}, expected {expected}"))
+    def _bad_result(
+        self,
+        plugin: str,
+        hook: str,
+        cpas_id: str,
+        record_id: str | None,
+        result: Any,
+        expected: str,
+    ) -> _Failed:
+        return self._fail(
+            plugin,
+            hook,
+            cpas_id,
+            record_id,
+            TypeError(f"{hook} returned {type(result).__name__}, expected {expected}"),
+        )
 
     def _blame(self, exc: BaseException, default: str) -> str:
         """The plugin whose code raised: the deepest traceback frame inside a plugin's module."""
@@ -514,7 +620,9 @@ class PluginHost:
         while tb is not None:
             frame_mod = tb.tb_frame.f_globals.get("__name__", "")
             for name, mod in modules.items():
-                if (frame_mod == mod or frame_mod.startswith(mod + ".")) and not mod.startswith("piis_bridge."):
+                if (frame_mod == mod or frame_mod.startswith(mod + ".")) and not mod.startswith(
+                    "piis_bridge."
+                ):
                     culprit = name
             tb = tb.tb_next
         return culprit
@@ -532,23 +640,36 @@ class PluginHost:
 
     # ---------------------------------------------------------------- case system
 
-    def case_fetch_changes(self, cpas_id: str, cursor: str | None, page_size: int = 100, *,
-                           run_id: str | None = None) -> ChangePage | None:
+    def case_fetch_changes(
+        self, cpas_id: str, cursor: str | None, page_size: int = 100, *, run_id: str | None = None
+    ) -> ChangePage | None:
         """One page from the CPAS's case system; ``None`` if the plugin failed (failure recorded)."""
         hook = "piis_case_fetch_changes"
-        result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, cursor=cursor, page_size=page_size)
+        result = self._routed_call(
+            hook, cpas_id, record_id=None, run_id=run_id, cursor=cursor, page_size=page_size
+        )
         if isinstance(result, _Failed):
             return None
         if not isinstance(result, ChangePage):
-            self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result, "ChangePage")
+            self._bad_result(
+                self.route(cpas_id, "case_system"), hook, cpas_id, None, result, "ChangePage"
+            )
             return None
         if len(result.records) > page_size:
-            self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result,
-                             f"at most {page_size} records (got {len(result.records)})")
+            self._bad_result(
+                self.route(cpas_id, "case_system"),
+                hook,
+                cpas_id,
+                None,
+                result,
+                f"at most {page_size} records (got {len(result.records)})",
+            )
             return None
         return result
 
-    def case_fetch_record(self, cpas_id: str, record_id: str, *, run_id: str | None = None) -> SourceRecord | None:
+    def case_fetch_record(
+        self, cpas_id: str, record_id: str, *, run_id: str | None = None
+    ) -> SourceRecord | None:
         """The current version of one record, or ``None`` when the case system has none.
 
         Raises :class:`PluginCallError` when the plugin failed, does not implement the hook or
@@ -556,30 +677,54 @@ class PluginHost:
         "no such record".
         """
         hook = "piis_case_fetch_record"
-        result = self._routed_call(hook, cpas_id, record_id=record_id, run_id=run_id,
-                                   hook_kwargs={"record_id": record_id})
+        result = self._routed_call(
+            hook, cpas_id, record_id=record_id, run_id=run_id, hook_kwargs={"record_id": record_id}
+        )
         if result is not None and not isinstance(result, (SourceRecord, _Failed)):
-            result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, record_id, result,
-                                      "SourceRecord or None")
+            result = self._bad_result(
+                self.route(cpas_id, "case_system"),
+                hook,
+                cpas_id,
+                record_id,
+                result,
+                "SourceRecord or None",
+            )
         if isinstance(result, _Failed):
             raise PluginCallError(result.failure)
         return result
 
-    def case_map_record(self, cpas_id: str, record: SourceRecord, *, run_id: str | None = None) -> MappingOutcome:
+    def case_map_record(
+        self, cpas_id: str, record: SourceRecord, *, run_id: str | None = None
+    ) -> MappingOutcome:
         """Map one record; a plugin error becomes a quarantine outcome naming the plugin and record."""
         hook = "piis_case_map_record"
         foreign = self.foreign_record_problem(cpas_id, record)
         if foreign is not None:
             return MappingOutcome(record_id=record.record_id, problems=[foreign])
-        result = self._routed_call(hook, cpas_id, record_id=record.record_id, run_id=run_id, record=record)
+        result = self._routed_call(
+            hook, cpas_id, record_id=record.record_id, run_id=run_id, record=record
+        )
         if not isinstance(result, (MappingOutcome, _Failed)):
-            result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, record.record_id,
-                                      result, "MappingOutcome")
+            result = self._bad_result(
+                self.route(cpas_id, "case_system"),
+                hook,
+                cpas_id,
+                record.record_id,
+                result,
+                "MappingOutcome",
+            )
         if isinstance(result, _Failed):
             f = result.failure
-            return MappingOutcome(record_id=record.record_id, problems=[RecordProblem(
-                record_id=record.record_id, field="",
-                reason=f"plugin {f.plugin!r} failed in {hook}: {f.error_type}: {f.message}")])
+            return MappingOutcome(
+                record_id=record.record_id,
+                problems=[
+                    RecordProblem(
+                        record_id=record.record_id,
+                        field="",
+                        reason=f"plugin {f.plugin!r} failed in {hook}: {f.error_type}: {f.message}",
+                    )
+                ],
+            )
         return result
 
     def _localized(self, cpas_id: str, items: list[PushItem]) -> list[PushItem]:
@@ -590,7 +735,9 @@ class PluginHost:
         language = cpas.language if cpas is not None else None
         return [localize_push(item, language) for item in items]
 
-    def case_push(self, cpas_id: str, items: list[PushItem], *, run_id: str | None = None) -> list[PushResult]:
+    def case_push(
+        self, cpas_id: str, items: list[PushItem], *, run_id: str | None = None
+    ) -> list[PushResult]:
         """Push items; on a plugin error every item answers ``failed`` (one failure per record)."""
         hook = "piis_case_push"
         if not items:
@@ -599,22 +746,35 @@ class PluginHost:
         result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, items=list(items))
         if not isinstance(result, _Failed):
             keys = [item.key for item in items]
-            if not (isinstance(result, list) and all(isinstance(r, PushResult) for r in result)
-                    and [r.key for r in result] == keys):
-                result = self._bad_result(self.route(cpas_id, "case_system"), hook, cpas_id, None, result,
-                                          "one PushResult per item, in the same order")
+            if not (
+                isinstance(result, list)
+                and all(isinstance(r, PushResult) for r in result)
+                and [r.key for r in result] == keys
+            ):
+                result = self._bad_result(
+                    self.route(cpas_id, "case_system"),
+                    hook,
+                    cpas_id,
+                    None,
+                    result,
+                    "one PushResult per item, in the same order",
+                )
         if isinstance(result, _Failed):
             self.failures.pop()
             f = result.failure
             for item in items:
                 self.failures.append(f.model_copy(update={"record_id": item.record_id}))
-            return [PushResult(key=item.key, status="failed", detail=f"{f.error_type}: {f.message}")
-                    for item in items]
+            return [
+                PushResult(key=item.key, status="failed", detail=f"{f.error_type}: {f.message}")
+                for item in items
+            ]
         return result
 
     # ---------------------------------------------------------------- federal
 
-    def federal_build_forms(self, cpas_id: str, contract: Any, event: Any, *, run_id: str | None = None) -> list[Any]:
+    def federal_build_forms(
+        self, cpas_id: str, contract: Any, event: Any, *, run_id: str | None = None
+    ) -> list[Any]:
         """Forms from every enabled plugin, concatenated; a failing plugin contributes none.
 
         A CPAS without a federal plugin in its configuration gets no forms at all: nothing would
@@ -624,72 +784,131 @@ class PluginHost:
         if self.settings.cpas[cpas_id].federal is None:
             return forms
         record_id = getattr(contract, "contract_id", None)
-        for plugin, value in self._each("piis_federal_build_forms", cpas_id=cpas_id, record_id=record_id,
-                                        run_id=run_id, contract=contract, event=event):
+        for plugin, value in self._each(
+            "piis_federal_build_forms",
+            cpas_id=cpas_id,
+            record_id=record_id,
+            run_id=run_id,
+            contract=contract,
+            event=event,
+        ):
             if value is None:
                 continue
             if not isinstance(value, list):
-                self._bad_result(plugin, "piis_federal_build_forms", cpas_id, record_id, value, "list of forms")
+                self._bad_result(
+                    plugin, "piis_federal_build_forms", cpas_id, record_id, value, "list of forms"
+                )
                 continue
             forms.extend(value)
         return forms
 
-    def federal_submit(self, cpas_id: str, forms: list[Any], *, run_id: str | None = None) -> list[Any] | None:
-        result = self._routed_call("piis_federal_submit", cpas_id, record_id=None, run_id=run_id, forms=list(forms))
+    def federal_submit(
+        self, cpas_id: str, forms: list[Any], *, run_id: str | None = None
+    ) -> list[Any] | None:
+        result = self._routed_call(
+            "piis_federal_submit", cpas_id, record_id=None, run_id=run_id, forms=list(forms)
+        )
         return None if isinstance(result, _Failed) else result
 
-    def federal_fetch_results(self, cpas_id: str, tickets: list[str], *, run_id: str | None = None) -> list[Any] | None:
-        result = self._routed_call("piis_federal_fetch_results", cpas_id, record_id=None, run_id=run_id,
-                                   tickets=list(tickets))
+    def federal_fetch_results(
+        self, cpas_id: str, tickets: list[str], *, run_id: str | None = None
+    ) -> list[Any] | None:
+        result = self._routed_call(
+            "piis_federal_fetch_results",
+            cpas_id,
+            record_id=None,
+            run_id=run_id,
+            tickets=list(tickets),
+        )
         return None if isinstance(result, _Failed) else result
 
-    def federal_fetch_statement(self, cpas_id: str, month: date, *, run_id: str | None = None) -> Any:
-        result = self._routed_call("piis_federal_fetch_statement", cpas_id, record_id=None, run_id=run_id,
-                                   month=month.replace(day=1))
+    def federal_fetch_statement(
+        self, cpas_id: str, month: date, *, run_id: str | None = None
+    ) -> Any:
+        result = self._routed_call(
+            "piis_federal_fetch_statement",
+            cpas_id,
+            record_id=None,
+            run_id=run_id,
+            month=month.replace(day=1),
+        )
         return None if isinstance(result, _Failed) else result
 
-    def federal_fetch_notices(self, cpas_id: str, cursor: str | None, page_size: int = 100, *,
-                              run_id: str | None = None) -> NoticePage | None:
+    def federal_fetch_notices(
+        self, cpas_id: str, cursor: str | None, page_size: int = 100, *, run_id: str | None = None
+    ) -> NoticePage | None:
         """One page of National Register notices; ``None`` if the plugin failed (failure recorded)."""
         hook = "piis_federal_fetch_notices"
-        result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, cursor=cursor, page_size=page_size)
+        result = self._routed_call(
+            hook, cpas_id, record_id=None, run_id=run_id, cursor=cursor, page_size=page_size
+        )
         if isinstance(result, _Failed):
             return None
         if not isinstance(result, NoticePage):
-            self._bad_result(self.route(cpas_id, "federal"), hook, cpas_id, None, result, "NoticePage")
+            self._bad_result(
+                self.route(cpas_id, "federal"), hook, cpas_id, None, result, "NoticePage"
+            )
             return None
         if len(result.notices) > page_size:
-            self._bad_result(self.route(cpas_id, "federal"), hook, cpas_id, None, result,
-                             f"at most {page_size} notices (got {len(result.notices)})")
+            self._bad_result(
+                self.route(cpas_id, "federal"),
+                hook,
+                cpas_id,
+                None,
+                result,
+                f"at most {page_size} notices (got {len(result.notices)})",
+            )
             return None
         return result
 
     # ---------------------------------------------------------------- transfer
 
     def transfer_export(self, cpas_id: str, transfer: Any) -> Any:
-        result = self._routed_call("piis_transfer_export", cpas_id, record_id=_record_of(transfer), run_id=None,
-                                   transfer=transfer)
+        result = self._routed_call(
+            "piis_transfer_export",
+            cpas_id,
+            record_id=_record_of(transfer),
+            run_id=None,
+            transfer=transfer,
+        )
         return None if isinstance(result, _Failed) else result
 
     def transfer_send(self, cpas_id: str, package: Any, destination: Any) -> Any:
-        result = self._routed_call("piis_transfer_send", cpas_id, record_id=_record_of(package), run_id=None,
-                                   package=package, destination=destination)
+        result = self._routed_call(
+            "piis_transfer_send",
+            cpas_id,
+            record_id=_record_of(package),
+            run_id=None,
+            package=package,
+            destination=destination,
+        )
         return None if isinstance(result, _Failed) else result
 
     def transfer_import(self, cpas_id: str, package: Any) -> Any:
-        result = self._routed_call("piis_transfer_import", cpas_id, record_id=None, run_id=None, package=package)
+        result = self._routed_call(
+            "piis_transfer_import", cpas_id, record_id=None, run_id=None, package=package
+        )
         return None if isinstance(result, _Failed) else result
 
     # ---------------------------------------------------------------- every plugin
 
-    def _each(self, hook: str, *, cpas_id: str | None = None, record_id: str | None = None,
-              run_id: str | None = None, **kwargs: Any) -> list[tuple[str, Any]]:
+    def _each(
+        self,
+        hook: str,
+        *,
+        cpas_id: str | None = None,
+        record_id: str | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> list[tuple[str, Any]]:
         """Call each non-wrapper implementation on its own (LIFO, pluggy's order), isolating errors.
 
         Per-plugin calls also let each plugin receive its *own* settings in ``cpas``.
         """
         results: list[tuple[str, Any]] = []
-        disabled = set(self.settings.cpas[cpas_id].disabled_plugins) if cpas_id is not None else set()
+        disabled = (
+            set(self.settings.cpas[cpas_id].disabled_plugins) if cpas_id is not None else set()
+        )
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             if impl.wrapper or impl.hookwrapper or impl.plugin_name in disabled:
                 continue
@@ -736,7 +955,9 @@ class PluginHost:
                 impl.function(*[{"cli": cli}[a] for a in impl.argnames])
             except Exception as exc:  # noqa: BLE001
                 cli.restore(snapshot)
-                failures.append(self._fail(impl.plugin_name, "piis_register_commands", None, None, exc).failure)
+                failures.append(
+                    self._fail(impl.plugin_name, "piis_register_commands", None, None, exc).failure
+                )
         return failures
 
     def mapping_files(self) -> list[Any]:
@@ -757,7 +978,10 @@ class PluginHost:
             for key, item in (value or {}).items():
                 if key in owner:
                     raise PluginStartupError(
-                        [f"cpas.{cpas_id}: rule parameter {key!r} given by both {owner[key]!r} and {plugin!r}"])
+                        [
+                            f"cpas.{cpas_id}: rule parameter {key!r} given by both {owner[key]!r} and {plugin!r}"
+                        ]
+                    )
                 owner[key] = plugin
                 merged[key] = item
         return merged
@@ -765,11 +989,17 @@ class PluginHost:
 
 def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
     # Names only: arguments carry contracts and NISS numbers.
-    _log.info("hook call %s plugins=%s cpas=%s", hook_name, [impl.plugin_name for impl in reversed(hook_impls)],
-              getattr(kwargs.get("cpas"), "cpas_id", None))
+    _log.info(
+        "hook call %s plugins=%s cpas=%s",
+        hook_name,
+        [impl.plugin_name for impl in reversed(hook_impls)],
+        getattr(kwargs.get("cpas"), "cpas_id", None),
+    )
 
 
-def _trace_after(outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+def _trace_after(
+    outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]
+) -> None:
     error = outcome.exception
     _log.info("hook done %s error=%s", hook_name, type(error).__name__ if error else None)
 
@@ -796,4 +1026,3 @@ def _describe(exc: BaseException) -> str:
 def get_plugin_manager(load_entrypoints: bool = True) -> pluggy.PluginManager:
     """The bare pluggy manager with the installed plugins (kept for callers that need ``pm.hook``)."""
     return PluginHost(load_entrypoints=load_entrypoints, strict=False).pm
-

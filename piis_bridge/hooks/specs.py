@@ -140,7 +140,9 @@ def piis_register_commands(cli: CommandRegistry) -> None:
 
 
 @hookspec(firstresult=True)
-def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage | None:
+def piis_case_fetch_changes(
+    cpas: CpasContext, cursor: str | None, page_size: int
+) -> ChangePage | None:
     """Return one page of records changed after ``cursor``.
 
     Called by the sync pipeline in a loop until ``has_more`` is false.  The returned
@@ -225,7 +227,9 @@ def piis_federal_build_forms(
 
 
 @hookspec(firstresult=True)
-def piis_federal_submit(cpas: CpasContext, forms: list[FederalForm]) -> list[SubmissionOutcome] | None:
+def piis_federal_submit(
+    cpas: CpasContext, forms: list[FederalForm]
+) -> list[SubmissionOutcome] | None:
     """Submit a batch of forms to the federal service and return one outcome per form.
 
     Called by the submission step with forms not yet submitted (the ledger guarantees nothing is
@@ -237,7 +241,9 @@ def piis_federal_submit(cpas: CpasContext, forms: list[FederalForm]) -> list[Sub
 
 
 @hookspec(firstresult=True)
-def piis_federal_fetch_results(cpas: CpasContext, tickets: list[str]) -> list[SubmissionOutcome] | None:
+def piis_federal_fetch_results(
+    cpas: CpasContext, tickets: list[str]
+) -> list[SubmissionOutcome] | None:
     """Fetch acknowledgements / batch results for submissions still pending.
 
     Called by the nightly run with the tickets returned by :func:`piis_federal_submit`.  Return the
@@ -261,7 +267,9 @@ def piis_federal_fetch_statement(cpas: CpasContext, month: date) -> MonthlyState
 
 
 @hookspec(firstresult=True)
-def piis_federal_fetch_notices(cpas: CpasContext, cursor: str | None, page_size: int) -> NoticePage | None:
+def piis_federal_fetch_notices(
+    cpas: CpasContext, cursor: str | None, page_size: int
+) -> NoticePage | None:
     """Return one page of National Register notices (moves, deaths, replaced NISS, emigrations).
 
     Called by the nightly run after the answers are collected, in a loop until ``has_more`` is

@@ -16,11 +16,19 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, StringConstraints, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from piis_bridge.identifiers import Bce, InsCode, Niss, is_valid_niss, mask_niss
 from piis_bridge.logging import redact
-
 from piis_bridge.model import PIISContract
 
 __all__ = [
@@ -42,7 +50,9 @@ __all__ = [
     "RunReport",
 ]
 
-PushKind = Literal["federal_answer", "deadline_alert", "transfer_notice", "status", "draft_contract"]
+PushKind = Literal[
+    "federal_answer", "deadline_alert", "transfer_notice", "status", "draft_contract"
+]
 """``draft_contract``: ``data["draft_contract"]`` is a canonical contract in DRAFT status (a hand-over
 received from another CPAS) to create as a draft in the case system; see docs/plugins.md."""
 PushStatus = Literal["created", "duplicate", "failed"]
@@ -74,7 +84,9 @@ class CpasContext(_HookModel):
     configuration itself, so two CPAS sharing one installation can use different vendors.
     """
 
-    cpas_id: str = Field(min_length=1, description="Stable short id from the configuration, e.g. 'liege'.")
+    cpas_id: str = Field(
+        min_length=1, description="Stable short id from the configuration, e.g. 'liege'."
+    )
     name: str = Field(min_length=1, description="Display name, e.g. 'CPAS de Liège'.")
     ins_code: InsCode
     bce: Bce
@@ -82,11 +94,20 @@ class CpasContext(_HookModel):
         default_factory=dict,
         description="The called plugin's settings for this CPAS (secrets already resolved from env/files).",
     )
-    state_dir: Path = Field(description="A directory the plugin may write to (one per CPAS and plugin).")
-    plugin: str | None = Field(default=None, description="Name of the plugin this context was built for.")
-    run_id: str | None = Field(default=None, description="The sync run the call belongs to, if any.")
-    language: str = Field(default="en", description="The CPAS's language (fr, nl, de, en) for any text the "
-                          "plugin itself writes for its social workers (docs/i18n.md).")
+    state_dir: Path = Field(
+        description="A directory the plugin may write to (one per CPAS and plugin)."
+    )
+    plugin: str | None = Field(
+        default=None, description="Name of the plugin this context was built for."
+    )
+    run_id: str | None = Field(
+        default=None, description="The sync run the call belongs to, if any."
+    )
+    language: str = Field(
+        default="en",
+        description="The CPAS's language (fr, nl, de, en) for any text the "
+        "plugin itself writes for its social workers (docs/i18n.md).",
+    )
 
 
 class SourceRecord(_HookModel):
@@ -94,15 +115,24 @@ class SourceRecord(_HookModel):
 
     source: str = Field(min_length=1, description="Name of the plugin that fetched the record.")
     record_id: RecordId = Field(description="The vendor's record id. Never a NISS.")
-    kind: str = Field(min_length=1, description="Vendor record type, e.g. 'piis_contract', 'evaluation'.")
+    kind: str = Field(
+        min_length=1, description="Vendor record type, e.g. 'piis_contract', 'evaluation'."
+    )
     modified_at: AwareDatetime
-    version: str | None = Field(default=None, description="Vendor version or ETag; None if it has none.")
-    payload: dict[str, Any] = Field(default_factory=dict, description="The vendor record as parsed JSON/CSV.")
+    version: str | None = Field(
+        default=None, description="Vendor version or ETag; None if it has none."
+    )
+    payload: dict[str, Any] = Field(
+        default_factory=dict, description="The vendor record as parsed JSON/CSV."
+    )
     cpas_bce: str | None = Field(
         default=None,
         description="BCE/KBO of the CPAS the case system files this record under (its tenant). A multi-tenant "
-                    "case system must fill it: the host refuses, before mapping, a record of another CPAS.")
-    cpas_ins: str | None = Field(default=None, description="INS/NIS code of that CPAS, when the record carries it.")
+        "case system must fill it: the host refuses, before mapping, a record of another CPAS.",
+    )
+    cpas_ins: str | None = Field(
+        default=None, description="INS/NIS code of that CPAS, when the record carries it."
+    )
 
 
 class ChangePage(_HookModel):
@@ -131,18 +161,28 @@ class RegisterNotice(_HookModel):
     new municipality, so a transfer case can name the CPAS that becomes competent.
     """
 
-    reference: str = Field(min_length=1, description="The notice's stable id at the federal side (idempotency).")
+    reference: str = Field(
+        min_length=1, description="The notice's stable id at the federal side (idempotency)."
+    )
     niss: Niss = Field(description="The person concerned; never logged (mask_niss in messages).")
     kind: NoticeKind
-    effective_date: date = Field(description="Day the mutation takes effect (the move, the death...).")
-    new_ins_code: InsCode | None = Field(default=None, description="New municipality's INS code (move).")
-    new_municipality: str | None = Field(default=None, description="New municipality's name (move).")
+    effective_date: date = Field(
+        description="Day the mutation takes effect (the move, the death...)."
+    )
+    new_ins_code: InsCode | None = Field(
+        default=None, description="New municipality's INS code (move)."
+    )
+    new_municipality: str | None = Field(
+        default=None, description="New municipality's name (move)."
+    )
     replaced_by: Niss | None = Field(default=None, description="The new NISS (niss_replaced).")
 
     @model_validator(mode="after")
     def _move_names_its_municipality(self) -> "RegisterNotice":
         if self.kind == "move" and self.new_ins_code is None:
-            raise ValueError(f"notice {self.reference}: a move must name the new municipality (new_ins_code)")
+            raise ValueError(
+                f"notice {self.reference}: a move must name the new municipality (new_ins_code)"
+            )
         if self.kind == "niss_replaced" and self.replaced_by is None:
             raise ValueError(f"notice {self.reference}: niss_replaced must give replaced_by")
         return self
@@ -157,7 +197,9 @@ class NoticePage(_HookModel):
     """
 
     notices: list[RegisterNotice] = Field(default_factory=list)
-    problems: list[RecordProblem] = Field(default_factory=list, description="Notices of this page that could not be read.")
+    problems: list[RecordProblem] = Field(
+        default_factory=list, description="Notices of this page that could not be read."
+    )
     cursor: str | None = Field(description="Cursor to persist once this page is processed.")
     has_more: bool = False
 
@@ -166,9 +208,13 @@ class RecordProblem(_HookModel):
     """Why a record (or one of its fields) could not be accepted.  Never holds a full NISS."""
 
     record_id: RecordId
-    field: str = Field(description="Dotted path in the record, e.g. 'beneficiary.niss'; '' for the whole record.")
+    field: str = Field(
+        description="Dotted path in the record, e.g. 'beneficiary.niss'; '' for the whole record."
+    )
     reason: str = Field(min_length=1)
-    rule: str | None = Field(default=None, description="Rule id (R-...) when a legal rule was violated.")
+    rule: str | None = Field(
+        default=None, description="Rule id (R-...) when a legal rule was violated."
+    )
 
     @field_validator("field", "reason")
     @classmethod
@@ -220,7 +266,8 @@ class PushItem(_HookModel):
     message: dict[str, Any] | None = Field(
         default=None,
         description="What title and body say, as message ids and values (piis_bridge.i18n.push): the host "
-                    "writes them in the CPAS's language before the push.  None: title and body are pushed as is.")
+        "writes them in the CPAS's language before the push.  None: title and body are pushed as is.",
+    )
 
 
 class PushResult(_HookModel):
@@ -229,7 +276,9 @@ class PushResult(_HookModel):
     key: str = Field(min_length=1)
     status: PushStatus
     detail: str = ""
-    remote_id: str | None = Field(default=None, description="Id of the task/status in the vendor system.")
+    remote_id: str | None = Field(
+        default=None, description="Id of the task/status in the vendor system."
+    )
 
     @field_validator("detail")
     @classmethod
@@ -279,4 +328,3 @@ class RunReport(_HookModel):
     @property
     def ok(self) -> bool:
         return not self.problems and not self.plugin_failures
-

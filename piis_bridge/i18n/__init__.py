@@ -65,8 +65,11 @@ def check_language(value: str) -> str:
     """*value* if it is a supported language code; else a :class:`LanguageError` saying the fix."""
     if value in LANGUAGES:
         return value
-    raise LanguageError(f"unsupported language {value!r}: use one of " + ", ".join(f'"{x}"' for x in LANGUAGES)
-                        + " (fr = French, nl = Dutch, de = German, en = English)")
+    raise LanguageError(
+        f"unsupported language {value!r}: use one of "
+        + ", ".join(f'"{x}"' for x in LANGUAGES)
+        + " (fr = French, nl = Dutch, de = German, en = English)"
+    )
 
 
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention

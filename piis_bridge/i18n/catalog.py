@@ -40,9 +40,17 @@ SOURCES: tuple[str, ...] = (
     "piis_bridge/rules/*.py",
 )
 """Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""
-KEYWORDS: dict[str, Any] = {"gettext": None, "N_": None, "Msg": None, "ngettext": (1, 2), "NP_": (1, 2),
-                            "pgettext": ((1, "c"), 2)}
-_FIXED = datetime(2026, 1, 1, tzinfo=timezone.utc)  # no changing dates in the files: diffs show only texts
+KEYWORDS: dict[str, Any] = {
+    "gettext": None,
+    "N_": None,
+    "Msg": None,
+    "ngettext": (1, 2),
+    "NP_": (1, 2),
+    "pgettext": ((1, "c"), 2),
+}
+_FIXED = datetime(
+    2026, 1, 1, tzinfo=timezone.utc
+)  # no changing dates in the files: diffs show only texts
 
 
 def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:
@@ -54,11 +62,19 @@ def pot_path() -> Path:
 
 
 def _new_catalog(locale: str | None = None) -> Catalog:
-    return Catalog(locale=locale, domain=DOMAIN, project="piis-bridge", version="1",
-                   copyright_holder="piis-bridge contributors", msgid_bugs_address="",
-                   creation_date=_FIXED, revision_date=_FIXED, fuzzy=False,
-                   header_comment="# Messages of piis-bridge. Edit the translations; run\n"
-                                  "# `python -m piis_bridge.i18n update` after changing the source (docs/i18n.md).")
+    return Catalog(
+        locale=locale,
+        domain=DOMAIN,
+        project="piis-bridge",
+        version="1",
+        copyright_holder="piis-bridge contributors",
+        msgid_bugs_address="",
+        creation_date=_FIXED,
+        revision_date=_FIXED,
+        fuzzy=False,
+        header_comment="# Messages of piis-bridge. Edit the translations; run\n"
+        "# `python -m piis_bridge.i18n update` after changing the source (docs/i18n.md).",
+    )
 
 
 def _source_files() -> Iterable[Path]:
@@ -70,28 +86,51 @@ def template() -> Catalog:
     """Every message id of the bridge (the ``.pot`` template)."""
     from piis_bridge.i18n.push import DATE_STATUSES as _PUSH_STATUSES
     from piis_bridge.i18n.push import FEDERAL_ANSWERS
-    from piis_bridge.i18n.rules import AGENDA_KINDS, CHECKLIST_STATUSES, DATE_STATUSES, LEVELS, PERSONS
+    from piis_bridge.i18n.rules import (
+        AGENDA_KINDS,
+        CHECKLIST_STATUSES,
+        DATE_STATUSES,
+        LEVELS,
+        PERSONS,
+    )
     from piis_bridge.rules.inspection import ITEMS
     from piis_bridge.rules.registry import load_core_rules
 
     cat = _new_catalog()
     for path in _source_files():
         rel = path.relative_to(_ROOT).as_posix()
-        for lineno, message, comments, context in extract_from_file("python", path, keywords=KEYWORDS):
+        for lineno, message, comments, context in extract_from_file(
+            "python", path, keywords=KEYWORDS
+        ):
             cat.add(message, locations=[(rel, lineno)], auto_comments=comments, context=context)
     for rule in load_core_rules():
         comment = f"Title of rule {rule.id} ({rule.severity.value}), {rule.citation}"
         cat.add(rule.title, context=rule.id, auto_comments=[comment])
         meaning = getattr(rule, "meaning", None)
         if meaning:
-            cat.add(meaning, context=f"{rule.id} meaning", auto_comments=[f"Plain-language meaning of {rule.id}"])
+            cat.add(
+                meaning,
+                context=f"{rule.id} meaning",
+                auto_comments=[f"Plain-language meaning of {rule.id}"],
+            )
     for item, question, rule_ids in ITEMS:
-        cat.add(question, context=item, auto_comments=[f"Inspection checklist item {item} ({', '.join(rule_ids)})"])
-    for context, codes in (("level", LEVELS), ("date status", (*DATE_STATUSES, *_PUSH_STATUSES)),
-                           ("agenda kind", AGENDA_KINDS), ("person", PERSONS), ("checklist status", CHECKLIST_STATUSES),
-                           ("federal answer", FEDERAL_ANSWERS)):
+        cat.add(
+            question,
+            context=item,
+            auto_comments=[f"Inspection checklist item {item} ({', '.join(rule_ids)})"],
+        )
+    for context, codes in (
+        ("level", LEVELS),
+        ("date status", (*DATE_STATUSES, *_PUSH_STATUSES)),
+        ("agenda kind", AGENDA_KINDS),
+        ("person", PERSONS),
+        ("checklist status", CHECKLIST_STATUSES),
+        ("federal answer", FEDERAL_ANSWERS),
+    ):
         for code in dict.fromkeys(codes):
-            cat.add(code, context=context, auto_comments=[f"code {code!r} shown in words ({context})"])
+            cat.add(
+                code, context=context, auto_comments=[f"code {code!r} shown in words ({context})"]
+            )
     return cat
 
 
@@ -103,8 +142,15 @@ def _read(path: Path, language: str) -> Catalog:
 def _write(path: Path, catalog: Catalog) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("wb") as fh:
-        write_po(fh, catalog, width=100, sort_output=False, ignore_obsolete=False, include_previous=True,
-                 include_lineno=False)
+        write_po(
+            fh,
+            catalog,
+            width=100,
+            sort_output=False,
+            ignore_obsolete=False,
+            include_previous=True,
+            include_lineno=False,
+        )
 
 
 def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
@@ -119,7 +165,9 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
     for language in languages:
         path = po_path(language)
         cat = _read(path, language) if path.is_file() else _new_catalog(LOCALES[language])
-        kept = dict(cat.obsolete)  # translations of texts not (or no longer) in the source: `#~` entries
+        kept = dict(
+            cat.obsolete
+        )  # translations of texts not (or no longer) in the source: `#~` entries
         # a copy per language: Babel may put the template's own Message objects into the catalogue
         cat.update(copy.deepcopy(tmpl), no_fuzzy_matching=False, update_header_comment=False)
         for msg in cat:  # like msgmerge: a text back in the source gets its kept translation back
@@ -150,19 +198,29 @@ def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -
     for language in languages:
         path = po_path(language, locale_dir)
         if not path.is_file():
-            problems.append(f"{language}: {path} is missing; run `python -m piis_bridge.i18n update`")
+            problems.append(
+                f"{language}: {path} is missing; run `python -m piis_bridge.i18n update`"
+            )
             continue
         cat = _read(path, language)
         for want in tmpl:
             if not want.id:
                 continue
-            where = f"{language}: [{want.context}] {want.id!r}" if want.context else f"{language}: {want.id!r}"
+            where = (
+                f"{language}: [{want.context}] {want.id!r}"
+                if want.context
+                else f"{language}: {want.id!r}"
+            )
             msg = cat.get(want.id, context=want.context)
             if msg is None:
-                problems.append(f"{where}: not in the catalogue; run `python -m piis_bridge.i18n update`")
+                problems.append(
+                    f"{where}: not in the catalogue; run `python -m piis_bridge.i18n update`"
+                )
                 continue
             if msg.fuzzy:
-                problems.append(f"{where}: fuzzy (the English text changed); check the translation, remove the flag")
+                problems.append(
+                    f"{where}: fuzzy (the English text changed); check the translation, remove the flag"
+                )
                 continue
             forms = _forms(msg)
             if not all(f.strip() for f in forms):
@@ -178,7 +236,9 @@ def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -
                     continue
                 if found != expected:
                     lost, extra = sorted(expected - found), sorted(found - expected)
-                    problems.append(f"{where}: translation {form!r} "
-                                    + (f"drops {{{'}, {'.join(lost)}}} " if lost else "")
-                                    + (f"adds {{{'}, {'.join(extra)}}}" if extra else ""))
+                    problems.append(
+                        f"{where}: translation {form!r} "
+                        + (f"drops {{{'}, {'.join(lost)}}} " if lost else "")
+                        + (f"adds {{{'}, {'.join(extra)}}}" if extra else "")
+                    )
     return problems

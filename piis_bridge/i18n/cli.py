@@ -10,14 +10,34 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
-from piis_bridge.i18n import DEFAULT_LANGUAGE, LANGUAGES, LanguageError, Translator, check_language, translator
+from piis_bridge.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    LanguageError,
+    Translator,
+    check_language,
+    translator,
+)
 
-__all__ = ["LANG_HELP", "ROOT_LANG_HELP", "set_global_language", "cli_language", "cli_translator", "configured_language"]
+__all__ = [
+    "LANG_HELP",
+    "ROOT_LANG_HELP",
+    "set_global_language",
+    "cli_language",
+    "cli_translator",
+    "configured_language",
+]
 
-LANG_HELP = ("Language of the output: " + ", ".join(LANGUAGES)
-             + " (default: the configured CPAS's language setting, else en).")
-ROOT_LANG_HELP = ("Language of the rules commands' output (rules check, agenda, subsidy, list): "
-                  + ", ".join(LANGUAGES) + " (default: the configured CPAS's language setting, else en).")
+LANG_HELP = (
+    "Language of the output: "
+    + ", ".join(LANGUAGES)
+    + " (default: the configured CPAS's language setting, else en)."
+)
+ROOT_LANG_HELP = (
+    "Language of the rules commands' output (rules check, agenda, subsidy, list): "
+    + ", ".join(LANGUAGES)
+    + " (default: the configured CPAS's language setting, else en)."
+)
 _GLOBAL: ContextVar[str | None] = ContextVar("piis_cli_language", default=None)
 
 
@@ -44,8 +64,11 @@ def configured_language() -> str | None:
     except ConfigError as exc:
         import typer
 
-        typer.echo(f"piis-bridge: configuration not read for the output language ({exc}); using "
-                   f"{DEFAULT_LANGUAGE!r}", err=True)
+        typer.echo(
+            f"piis-bridge: configuration not read for the output language ({exc}); using "
+            f"{DEFAULT_LANGUAGE!r}",
+            err=True,
+        )
         return None
     languages = {c.language for c in settings.cpas.values()}
     return languages.pop() if len(languages) == 1 else None

@@ -45,7 +45,13 @@ def render_markdown(registry: object | None = None) -> str:
     for rule in rules:
         titles = " | ".join(_cell(rule_title(rule, t)) for t in ts)
         lines.append(f"| {rule.id} | {titles} |")
-    lines += ["", "## Inspection checklist", "", "| Item | EN | FR | NL | DE |", "|---|---|---|---|---|"]
+    lines += [
+        "",
+        "## Inspection checklist",
+        "",
+        "| Item | EN | FR | NL | DE |",
+        "|---|---|---|---|---|",
+    ]
     for item, question, _ in ITEMS:
         questions = " | ".join(_cell(checklist_question(item, question, t)) for t in ts)
         lines.append(f"| {item} | {questions} |")

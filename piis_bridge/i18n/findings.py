@@ -39,7 +39,9 @@ def _value(value: Any, t: Translator) -> Any:
 
         return translate_evidence(str(value), t)
     if isinstance(value, str) and value:
-        return t._catalog.gettext(value)  # a marked phrase, else the text itself (gettext's fallback)
+        return t._catalog.gettext(
+            value
+        )  # a marked phrase, else the text itself (gettext's fallback)
     return value
 
 

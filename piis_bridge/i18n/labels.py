@@ -36,8 +36,10 @@ DATE_LABELS: tuple[str, ...] = (
     N_("next evaluation due (in person)"),
     N_("planned evaluation"),
     N_("next evaluation agreed at the last one"),
-    N_("evaluation year {period} ends: {held} of {required} evaluations held, {in_person} of {required_in_person} "
-       "in person"),
+    N_(
+        "evaluation year {period} ends: {held} of {required} evaluations held, {in_person} of {required_in_person} "
+        "in person"
+    ),
     N_("council informed of the end"),
     N_("global evaluation of {year}"),
     N_("contract ends: final evaluation, inform the council"),

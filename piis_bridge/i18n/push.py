@@ -77,8 +77,15 @@ DATE_STATUSES: dict[str, str] = {
 }
 
 
-def seg(message: str, /, *, ctx: str | None = None, plural: str | None = None, n: int | None = None,
-        **params: Any) -> dict[str, Any]:
+def seg(
+    message: str,
+    /,
+    *,
+    ctx: str | None = None,
+    plural: str | None = None,
+    n: int | None = None,
+    **params: Any,
+) -> dict[str, Any]:
     """One message segment; dates become ISO strings (language-neutral, JSON)."""
     out: dict[str, Any] = {"id": message}
     if ctx is not None:
@@ -86,7 +93,9 @@ def seg(message: str, /, *, ctx: str | None = None, plural: str | None = None, n
     if plural is not None:
         out["plural"], out["n"] = plural, n
     if params:
-        out["params"] = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in params.items()}
+        out["params"] = {
+            k: (v.isoformat() if isinstance(v, date) else v) for k, v in params.items()
+        }
     return out
 
 
@@ -163,9 +172,13 @@ def deadline_alert(label: str, rule_id: str, status: str, due: date) -> Text:
     written directly (it is what the catalogue's English gives; ``tests/i18n`` checks they agree)."""
     day = due.isoformat()
     shown: Any = {"id": status, "ctx": "date status"} if status in DATE_STATUSES else status
-    message = {"title": {"id": _ALERT, "params": {"label": {"label": label}, "rule": rule_id, "status": shown,
-                                                  "date": day}},
-               "body": None}
+    message = {
+        "title": {
+            "id": _ALERT,
+            "params": {"label": {"label": label}, "rule": rule_id, "status": shown, "date": day},
+        },
+        "body": None,
+    }
     return f"{label} ({rule_id}, {status}, {day})", "", message
 
 
@@ -178,30 +191,53 @@ _ALERT = N_("{label} ({rule}, {status}, {date})")
 def death_notice(effective: date) -> Text:
     return _english(
         seg(N_("Death on {date} (National Register): the PIIS ends"), date=effective),
-        [seg(N_("The National Register reports the beneficiary's death. The integration income ends, and the "
-                "PIIS with it: a PIIS never exists without the integration income (R-GEN-01). Close the "
-                "contract."))])
+        [
+            seg(
+                N_(
+                    "The National Register reports the beneficiary's death. The integration income ends, and the "
+                    "PIIS with it: a PIIS never exists without the integration income (R-GEN-01). Close the "
+                    "contract."
+                )
+            )
+        ],
+    )
 
 
 def emigration_notice(effective: date) -> Text:
     return _english(
         seg(N_("Emigration on {date} (National Register): the PIIS ends"), date=effective),
-        [seg(N_("The National Register reports that the beneficiary left Belgium: no CPAS is competent for "
-                "the integration income any more (R-GEN-07), so the PIIS ends with it (R-GEN-01, R-TRF-01). "
-                "Check the residence and close the contract."))])
+        [
+            seg(
+                N_(
+                    "The National Register reports that the beneficiary left Belgium: no CPAS is competent for "
+                    "the integration income any more (R-GEN-07), so the PIIS ends with it (R-GEN-01, R-TRF-01). "
+                    "Check the residence and close the contract."
+                )
+            )
+        ],
+    )
 
 
 def niss_replaced_notice(effective: date, last_two_digits: str) -> Text:
     return _english(
         seg(N_("NISS replaced on {date}: update the dossier"), date=effective),
-        [seg(N_("The National Register replaced the beneficiary's national number (the new one ends in "
-                "{digits}). Update the dossier: the next federal forms must carry the new number."),
-             digits=last_two_digits)])
+        [
+            seg(
+                N_(
+                    "The National Register replaced the beneficiary's national number (the new one ends in "
+                    "{digits}). Update the dossier: the next federal forms must carry the new number."
+                ),
+                digits=last_two_digits,
+            )
+        ],
+    )
 
 
 def _where(ins_code: str, municipality: str | None) -> dict[str, Any]:
     if municipality:
-        return seg(N_("INS {ins} ({municipality})"), ins=ins_code, municipality={"raw": municipality})
+        return seg(
+            N_("INS {ins} ({municipality})"), ins=ins_code, municipality={"raw": municipality}
+        )
     return seg(N_("INS {ins}"), ins=ins_code)
 
 
@@ -213,8 +249,10 @@ _REASONS = (
 )
 _ENDS_BLOCKED = N_("the contract ends and cannot be handed over: {reasons}")
 _BLOCKING = (
-    N_("under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, no end and no transfer "
-       "(R-TRF-02)"),
+    N_(
+        "under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, no end and no transfer "
+        "(R-TRF-02)"
+    ),
     N_("no legal obligation to conclude a PIIS exists, so it cannot be transferred (R-TRF-04)"),
     N_("the transfer was not requested by the person (R-TRF-03)"),
     N_("the person refused the transfer (R-TRF-05)"),
@@ -228,91 +266,205 @@ def _reason(reason: str) -> Any:
         return seg(reason)
     prefix = _ENDS_BLOCKED.split("{", 1)[0]
     if reason.startswith(prefix):
-        items = [seg(r) if r in _BLOCKING else {"raw": r} for r in reason[len(prefix):].split("; ")]
+        items = [
+            seg(r) if r in _BLOCKING else {"raw": r} for r in reason[len(prefix) :].split("; ")
+        ]
         return seg(_ENDS_BLOCKED, reasons={"join": "; ", "items": items})
     return {"raw": reason}
 
 
-def move_notice(ins_code: str, municipality: str | None, change_date: date, legal_end_date: date | None,
-                reason: str) -> Text:
+def move_notice(
+    ins_code: str,
+    municipality: str | None,
+    change_date: date,
+    legal_end_date: date | None,
+    reason: str,
+) -> Text:
     """A move reported by the National Register, for a CPAS without the transfer plugin."""
     where = _where(ins_code, municipality)
     if legal_end_date is None:
         return _english(
-            seg(N_("Move to {where} on {date}: studies PIIS stays here (R-TRF-02)"), where=where, date=change_date),
-            [seg(N_("Full-time student under 25 in a studies PIIS: this CPAS stays competent (R-TRF-02, "
-                    "R-STU-10)."))])
+            seg(
+                N_("Move to {where} on {date}: studies PIIS stays here (R-TRF-02)"),
+                where=where,
+                date=change_date,
+            ),
+            [
+                seg(
+                    N_(
+                        "Full-time student under 25 in a studies PIIS: this CPAS stays competent (R-TRF-02, "
+                        "R-STU-10)."
+                    )
+                )
+            ],
+        )
     return _english(
-        seg(N_("Move to {where} on {date}: PIIS ends on {end} (R-TRF-01)"), where=where, date=change_date,
-            end=legal_end_date),
-        [seg(N_("The National Register reports a move out of this municipality: this CPAS stops being competent "
-                "and the PIIS ends by operation of law that day (R-TRF-01). {reason}."), reason=_reason(reason))])
+        seg(
+            N_("Move to {where} on {date}: PIIS ends on {end} (R-TRF-01)"),
+            where=where,
+            date=change_date,
+            end=legal_end_date,
+        ),
+        [
+            seg(
+                N_(
+                    "The National Register reports a move out of this municipality: this CPAS stops being competent "
+                    "and the PIIS ends by operation of law that day (R-TRF-01). {reason}."
+                ),
+                reason=_reason(reason),
+            )
+        ],
+    )
 
 
 # ---------------------------------------------------------------------------------------- transfer
 
 
-def transfer_detected(eligibility: str, to_ins_code: str, change_date: date, legal_end_date: date | None,
-                      case_id: str) -> Text:
+def transfer_detected(
+    eligibility: str, to_ins_code: str, change_date: date, legal_end_date: date | None, case_id: str
+) -> Text:
     """The social worker's task when a move is detected (``piis_bridge.transfer.detection``)."""
     if eligibility == "STAYS_STUDIES":
         return _english(
-            seg(N_("Move to INS {ins} on {date}: studies PIIS stays here"), ins=to_ins_code, date=change_date),
-            [seg(N_("Full-time student under 25 in a studies PIIS: this CPAS stays competent and the contract "
-                    "continues (R-TRF-02, R-STU-10). No transfer."))])
+            seg(
+                N_("Move to INS {ins} on {date}: studies PIIS stays here"),
+                ins=to_ins_code,
+                date=change_date,
+            ),
+            [
+                seg(
+                    N_(
+                        "Full-time student under 25 in a studies PIIS: this CPAS stays competent and the contract "
+                        "continues (R-TRF-02, R-STU-10). No transfer."
+                    )
+                )
+            ],
+        )
     if eligibility == "ENDS_NOT_TRANSFERABLE":
         return _english(
-            seg(N_("Move to INS {ins}: PIIS ends on {end} (R-TRF-01)"), ins=to_ins_code, end=legal_end_date),
-            [seg(N_("The contract ends by operation of law. No legal obligation to conclude a PIIS, so it cannot "
-                    "be handed over (R-TRF-04). Close the contract and inform the person."))])
+            seg(
+                N_("Move to INS {ins}: PIIS ends on {end} (R-TRF-01)"),
+                ins=to_ins_code,
+                end=legal_end_date,
+            ),
+            [
+                seg(
+                    N_(
+                        "The contract ends by operation of law. No legal obligation to conclude a PIIS, so it cannot "
+                        "be handed over (R-TRF-04). Close the contract and inform the person."
+                    )
+                )
+            ],
+        )
     return _english(
-        seg(N_("Move to INS {ins}: PIIS ends on {end}; ask for consent to transfer"), ins=to_ins_code,
-            end=legal_end_date),
-        [seg(N_("The contract ends by operation of law (R-TRF-01). It may be handed over to the new CPAS at the "
-                "person's request and with their explicit consent (R-TRF-03, R-TRF-05). Record the answer: "
-                "{command}"),
-             command={"raw": f"piis-bridge transfer consent {case_id} --given|--refused --by NAME --channel HOW"})])
+        seg(
+            N_("Move to INS {ins}: PIIS ends on {end}; ask for consent to transfer"),
+            ins=to_ins_code,
+            end=legal_end_date,
+        ),
+        [
+            seg(
+                N_(
+                    "The contract ends by operation of law (R-TRF-01). It may be handed over to the new CPAS at the "
+                    "person's request and with their explicit consent (R-TRF-03, R-TRF-05). Record the answer: "
+                    "{command}"
+                ),
+                command={
+                    "raw": f"piis-bridge transfer consent {case_id} --given|--refused --by NAME --channel HOW"
+                },
+            )
+        ],
+    )
 
 
-def handover_received(sender: str, draft_id: str, previous_contract_id: str, legal_end_date: date,
-                      sanctions: list[tuple[str, int, date]], why_no_draft: str | None = None) -> Text:
+def handover_received(
+    sender: str,
+    draft_id: str,
+    previous_contract_id: str,
+    legal_end_date: date,
+    sanctions: list[tuple[str, int, date]],
+    why_no_draft: str | None = None,
+) -> Text:
     """A received hand-over to review (the draft contract, or the fallback review task)."""
     if sanctions:
-        listed: Any = {"join": "; ", "items": [
-            seg(N_("sanction {sanction}: {days} days left from {date}"), sanction={"raw": sid}, days=days, date=start)
-            for sid, days, start in sanctions]}
+        listed: Any = {
+            "join": "; ",
+            "items": [
+                seg(
+                    N_("sanction {sanction}: {days} days left from {date}"),
+                    sanction={"raw": sid},
+                    days=days,
+                    date=start,
+                )
+                for sid, days, start in sanctions
+            ],
+        }
     else:
         listed = seg(N_("no sanction to continue"))
-    body = [seg(N_("Check whether taking the commitments over is possible and desirable (R-TRF-06).")),
-            seg(N_("Old contract {contract} ended on {date}."), contract={"raw": previous_contract_id},
-                date=legal_end_date),
-            seg(N_("{sanctions} (R-SAN-10)."), sanctions=listed)]
+    body = [
+        seg(N_("Check whether taking the commitments over is possible and desirable (R-TRF-06).")),
+        seg(
+            N_("Old contract {contract} ended on {date}."),
+            contract={"raw": previous_contract_id},
+            date=legal_end_date,
+        ),
+        seg(N_("{sanctions} (R-SAN-10)."), sanctions=listed),
+    ]
     if why_no_draft:
-        body.append(seg(N_("The case system could not create the draft contract itself: {detail}"),
-                        detail={"raw": why_no_draft}))
-    return _english(seg(N_("PIIS handed over by {sender}: draft {draft} to review"), sender={"raw": sender},
-                        draft={"raw": draft_id}), body)
+        body.append(
+            seg(
+                N_("The case system could not create the draft contract itself: {detail}"),
+                detail={"raw": why_no_draft},
+            )
+        )
+    return _english(
+        seg(
+            N_("PIIS handed over by {sender}: draft {draft} to review"),
+            sender={"raw": sender},
+            draft={"raw": draft_id},
+        ),
+        body,
+    )
 
 
-def transfer_assessed(taken_over: list[str], not_taken_over: dict[str, str], new_contract_ref: str | None) -> Text:
+def transfer_assessed(
+    taken_over: list[str], not_taken_over: dict[str, str], new_contract_ref: str | None
+) -> Text:
     """The old CPAS learns what the new CPAS took over (R-TRF-06)."""
     none = seg(N_("none"))
     taken: Any = {"raw": ", ".join(taken_over)} if taken_over else none
-    not_taken: Any = ({"raw": "; ".join(f"{cid}: {why}" for cid, why in not_taken_over.items())}
-                      if not_taken_over else none)
+    not_taken: Any = (
+        {"raw": "; ".join(f"{cid}: {why}" for cid, why in not_taken_over.items())}
+        if not_taken_over
+        else none
+    )
     n = len(taken_over)
-    singular, plural = NP_("Transfer reviewed by the new CPAS: {n} commitment taken over",
-                           "Transfer reviewed by the new CPAS: {n} commitments taken over")
+    singular, plural = NP_(
+        "Transfer reviewed by the new CPAS: {n} commitment taken over",
+        "Transfer reviewed by the new CPAS: {n} commitments taken over",
+    )
     return _english(
         seg(singular, plural=plural, n=n),
-        [seg(N_("Taken over: {taken}. Not taken over: {not_taken}. New contract: {contract} (R-TRF-06)."),
-             taken=taken, not_taken=not_taken, contract={"raw": new_contract_ref or "-"})])
+        [
+            seg(
+                N_(
+                    "Taken over: {taken}. Not taken over: {not_taken}. New contract: {contract} (R-TRF-06)."
+                ),
+                taken=taken,
+                not_taken=not_taken,
+                contract={"raw": new_contract_ref or "-"},
+            )
+        ],
+    )
 
 
 def transfer_delivered(destination: str, acknowledged: bool, detail: str) -> Text:
     """How the sending of a hand-over package went (title; the body is the receiver's own detail)."""
-    message = (N_("Transfer to {destination}: received as a draft") if acknowledged
-               else N_("Transfer to {destination}: REJECTED"))
+    message = (
+        N_("Transfer to {destination}: received as a draft")
+        if acknowledged
+        else N_("Transfer to {destination}: REJECTED")
+    )
     title, _, text = _english(seg(message, destination={"raw": destination}))
     return title, detail, text
 
@@ -324,7 +476,9 @@ _KEPT_OUT = {
 }
 
 
-def draft_note_part(kind: str, *, values: list[str], commitment: str | None = None) -> dict[str, Any]:
+def draft_note_part(
+    kind: str, *, values: list[str], commitment: str | None = None
+) -> dict[str, Any]:
     """One value a vendor's draft could not hold (it holds one value per field), as a message segment."""
     params: dict[str, Any] = {"values": {"raw": ", ".join(values)}}
     if commitment is not None:
@@ -332,14 +486,20 @@ def draft_note_part(kind: str, *, values: list[str], commitment: str | None = No
     return seg(_KEPT_OUT[kind], **params)
 
 
-def draft_note(note: str, kept_out: list[dict[str, Any]], package_id: str, language: str | None) -> str:
+def draft_note(
+    note: str, kept_out: list[dict[str, Any]], package_id: str, language: str | None
+) -> str:
     """The note of a draft contract in the vendor's system: the hand-over text (already in the CPAS's
     language), what the draft could not hold, and the command that shows the whole package."""
     t = translator(language or DEFAULT_LANGUAGE)
     parts = [note]
     if kept_out:
-        parts.append(t.gettext("Not in this draft (the vendor holds one value per field): {items}.",
-                               items="; ".join(render(part, t) for part in kept_out)))
+        parts.append(
+            t.gettext(
+                "Not in this draft (the vendor holds one value per field): {items}.",
+                items="; ".join(render(part, t) for part in kept_out),
+            )
+        )
     command = "piis-bridge transfer show " + package_id
     parts.append(t.gettext("The whole package: {command}", command=command))
     return " ".join(parts)

@@ -95,7 +95,9 @@ def finding_text(finding: Any, registry: Any, t: Translator) -> tuple[str, str]:
     return render(finding, t), ""
 
 
-def localize_report_json(body: dict[str, Any], registry: Any, t: Translator, report: Any = None) -> dict[str, Any]:
+def localize_report_json(
+    body: dict[str, Any], registry: Any, t: Translator, report: Any = None
+) -> dict[str, Any]:
     """*body* (``Report.to_json_dict()``) with the texts a person reads added in the language.
 
     Added, never replaced: ``language``; per finding ``title`` (translated rule title), and, given the
@@ -131,8 +133,12 @@ def localize_report_json(body: dict[str, Any], registry: Any, t: Translator, rep
         for item in inspection.get("items", ()):
             item["question_text"] = checklist_question(item["item"], item["question"], t)
             item["status_text"] = checklist_status_text(str(item["status"]), t)
-            item["evidence_found_text"] = [translate_evidence(e, t) for e in item.get("evidence_found", ())]
-            item["evidence_missing_text"] = [translate_evidence(e, t) for e in item.get("evidence_missing", ())]
+            item["evidence_found_text"] = [
+                translate_evidence(e, t) for e in item.get("evidence_found", ())
+            ]
+            item["evidence_missing_text"] = [
+                translate_evidence(e, t) for e in item.get("evidence_missing", ())
+            ]
     return body
 
 

@@ -28,7 +28,7 @@ _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 def _pattern(message: str) -> re.Pattern[str]:
     parts, seen, pos = [], set(), 0
     for m in _FIELD.finditer(message):
-        parts.append(re.escape(message[pos:m.start()]))
+        parts.append(re.escape(message[pos : m.start()]))
         name = m.group(1)
         parts.append(f"(?P={name})" if name in seen else f"(?P<{name}>.+?)")
         seen.add(name)
@@ -44,8 +44,11 @@ class ShapeTable:
     by default an ISO date becomes a ``date`` and anything else stays text.
     """
 
-    def __init__(self, messages: Iterable[str],
-                 converters: dict[str, Callable[[str, Translator], Any]] | None = None) -> None:
+    def __init__(
+        self,
+        messages: Iterable[str],
+        converters: dict[str, Callable[[str, Translator], Any]] | None = None,
+    ) -> None:
         self.messages = tuple(messages)
         # texts without values first, so "deadline not reached yet" is never read as "deadline {date}"
         ordered = sorted(self.messages, key=lambda m: "{" in m)

@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
-from piis_bridge.crypto import EncryptedText
 
+from piis_bridge.crypto import EncryptedText
 from piis_bridge.db import Base
 
 __all__ = ["FormEntry", "IntegrationEntry"]
@@ -26,10 +36,16 @@ class FormEntry(Base):
     dossier: Mapped[str] = mapped_column(String(20), nullable=False)
     period_key: Mapped[str] = mapped_column(String(32), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
-    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("federal_form_ledger.id"), nullable=True)
+    supersedes_id: Mapped[int | None] = mapped_column(
+        ForeignKey("federal_form_ledger.id"), nullable=True
+    )
     status: Mapped[str] = mapped_column(String(20), nullable=False)
-    payload: Mapped[str] = mapped_column(EncryptedText("federal_form_ledger.payload"), nullable=False)  # FederalForm JSON
-    xml: Mapped[str] = mapped_column(EncryptedText("federal_form_ledger.xml"), nullable=False)  # DIS element sent
+    payload: Mapped[str] = mapped_column(
+        EncryptedText("federal_form_ledger.payload"), nullable=False
+    )  # FederalForm JSON
+    xml: Mapped[str] = mapped_column(
+        EncryptedText("federal_form_ledger.xml"), nullable=False
+    )  # DIS element sent
     payload_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     ticket: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -66,7 +82,9 @@ class IntegrationEntry(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cpas_id: Mapped[str] = mapped_column(String(64), nullable=False)
     niss: Mapped[str] = mapped_column(String(11), nullable=False)
-    purpose: Mapped[int] = mapped_column(Integer, nullable=False)  # BCSS quality code (2: revenu d'intégration)
+    purpose: Mapped[int] = mapped_column(
+        Integer, nullable=False
+    )  # BCSS quality code (2: revenu d'intégration)
     start: Mapped[date] = mapped_column(Date, nullable=False)
     status: Mapped[str] = mapped_column(String(12), nullable=False)  # pending | done
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)

@@ -28,46 +28,96 @@ _REGULARISATIONS = (4, 5, 6)
 
 
 def _full_month(first: Any, last: Any) -> bool:
-    return (first.day == 1 and first.month == last.month and first.year == last.year
-            and last.day == calendar.monthrange(last.year, last.month)[1])
+    return (
+        first.day == 1
+        and first.month == last.month
+        and first.year == last.year
+        and last.day == calendar.monthrange(last.year, last.month)[1]
+    )
 
 
-def reconcile(statement: MonthlyStatement, ledger: Any, cpas_id: str) -> list[ReconciliationDifference]:
+def reconcile(
+    statement: MonthlyStatement, ledger: Any, cpas_id: str
+) -> list[ReconciliationDifference]:
     """The differences between the statement of one CPAS and its form ledger (a ``Ledger``)."""
     diffs: list[ReconciliationDifference] = []
     seen: set[str] = set()
     for line in statement.lines:
         entry = ledger.get(line.client_reference) if line.client_reference else None
         if entry is None or entry.cpas_id != cpas_id:
-            diffs.append(ReconciliationDifference(
-                kind=DifferenceKind.UNKNOWN_IN_LEDGER, reference=line.reference, client_reference=line.client_reference,
-                stated_cents=line.signed_cents,
-                detail=f"line type {line.amount_type} {line.first_day}..{line.last_day}"))
+            diffs.append(
+                ReconciliationDifference(
+                    kind=DifferenceKind.UNKNOWN_IN_LEDGER,
+                    reference=line.reference,
+                    client_reference=line.client_reference,
+                    stated_cents=line.signed_cents,
+                    detail=f"line type {line.amount_type} {line.first_day}..{line.last_day}",
+                )
+            )
             continue
         seen.add(entry.key)
         regularisation = line.amount_type in _REGULARISATIONS
-        if entry.status not in _PAYABLE and not (regularisation or entry.status == FormStatus.SUPERSEDED.value):
-            diffs.append(ReconciliationDifference(
-                kind=DifferenceKind.STATUS_MISMATCH, client_reference=entry.key, reference=line.reference,
-                stated_cents=line.signed_cents, detail=f"ledger status {entry.status}"))
+        if entry.status not in _PAYABLE and not (
+            regularisation or entry.status == FormStatus.SUPERSEDED.value
+        ):
+            diffs.append(
+                ReconciliationDifference(
+                    kind=DifferenceKind.STATUS_MISMATCH,
+                    client_reference=entry.key,
+                    reference=line.reference,
+                    stated_cents=line.signed_cents,
+                    detail=f"ledger status {entry.status}",
+                )
+            )
             continue
-        if line.amount_type == 3 and entry.accepted_amount is not None and line.amount_cents != entry.accepted_amount:
-            diffs.append(ReconciliationDifference(
-                kind=DifferenceKind.AMOUNT_MISMATCH, client_reference=entry.key, reference=line.reference,
-                expected_cents=-entry.accepted_amount, stated_cents=line.signed_cents, detail="recovery amount"))
-        if (line.amount_type in (1, 2) and _full_month(line.first_day, line.last_day) and entry.amount is not None
-                and line.amount_cents != entry.amount):
-            diffs.append(ReconciliationDifference(
-                kind=DifferenceKind.AMOUNT_MISMATCH, client_reference=entry.key, reference=line.reference,
-                expected_cents=entry.amount, stated_cents=line.signed_cents,
-                detail=f"monthly amount for {line.first_day.isoformat()[:7]}"))
+        if (
+            line.amount_type == 3
+            and entry.accepted_amount is not None
+            and line.amount_cents != entry.accepted_amount
+        ):
+            diffs.append(
+                ReconciliationDifference(
+                    kind=DifferenceKind.AMOUNT_MISMATCH,
+                    client_reference=entry.key,
+                    reference=line.reference,
+                    expected_cents=-entry.accepted_amount,
+                    stated_cents=line.signed_cents,
+                    detail="recovery amount",
+                )
+            )
+        if (
+            line.amount_type in (1, 2)
+            and _full_month(line.first_day, line.last_day)
+            and entry.amount is not None
+            and line.amount_cents != entry.amount
+        ):
+            diffs.append(
+                ReconciliationDifference(
+                    kind=DifferenceKind.AMOUNT_MISMATCH,
+                    client_reference=entry.key,
+                    reference=line.reference,
+                    expected_cents=entry.amount,
+                    stated_cents=line.signed_cents,
+                    detail=f"monthly amount for {line.first_day.isoformat()[:7]}",
+                )
+            )
     for entry in ledger.received_in(cpas_id, statement.month):
         if entry.status in _PAYABLE and entry.kind in ("B", "D") and entry.key not in seen:
-            diffs.append(ReconciliationDifference(
-                kind=DifferenceKind.MISSING_IN_STATEMENT, client_reference=entry.key, reference=entry.reference,
-                expected_cents=entry.accepted_amount,
-                detail=f"form {entry.kind} {entry.period_key} accepted, not stated"))
+            diffs.append(
+                ReconciliationDifference(
+                    kind=DifferenceKind.MISSING_IN_STATEMENT,
+                    client_reference=entry.key,
+                    reference=entry.reference,
+                    expected_cents=entry.accepted_amount,
+                    detail=f"form {entry.kind} {entry.period_key} accepted, not stated",
+                )
+            )
     for notice in statement.notices:
-        diffs.append(ReconciliationDifference(kind=DifferenceKind.NOTICE, client_reference=notice.client_reference,
-                                              detail=f"{notice.code}: {notice.text}"))
+        diffs.append(
+            ReconciliationDifference(
+                kind=DifferenceKind.NOTICE,
+                client_reference=notice.client_reference,
+                detail=f"{notice.code}: {notice.text}",
+            )
+        )
     return diffs

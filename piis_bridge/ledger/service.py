@@ -59,15 +59,31 @@ def payload_hash(payload: bytes | str) -> str:
     return hashlib.sha256(payload).hexdigest()
 
 
-def _row(form: FederalForm, payload: bytes | str, *, version: int = 1, supersedes_id: int | None = None) -> dict[str, Any]:
+def _row(
+    form: FederalForm, payload: bytes | str, *, version: int = 1, supersedes_id: int | None = None
+) -> dict[str, Any]:
     now = _now()
     amount = form.rubrics.get("MonthlyAmount", form.rubrics.get("Amount"))
-    return dict(key=form.client_reference, cpas_id=form.cpas_id, kind=form.kind.value, niss=form.niss,
-                dossier=form.dossier, period_key=form.period_key, version=version, supersedes_id=supersedes_id,
-                status=FormStatus.BUILT.value, sent_at=None, payload=form.model_dump_json(), payload_hash=payload_hash(payload),
-                xml=payload.decode() if isinstance(payload, bytes) else payload,
-                content_hash=form.content_hash(), amount=None if amount is None else int(amount), errors=[],
-                created_at=now, updated_at=now)
+    return dict(
+        key=form.client_reference,
+        cpas_id=form.cpas_id,
+        kind=form.kind.value,
+        niss=form.niss,
+        dossier=form.dossier,
+        period_key=form.period_key,
+        version=version,
+        supersedes_id=supersedes_id,
+        status=FormStatus.BUILT.value,
+        sent_at=None,
+        payload=form.model_dump_json(),
+        payload_hash=payload_hash(payload),
+        xml=payload.decode() if isinstance(payload, bytes) else payload,
+        content_hash=form.content_hash(),
+        amount=None if amount is None else int(amount),
+        errors=[],
+        created_at=now,
+        updated_at=now,
+    )
 
 
 class _Bulk:
@@ -79,19 +95,29 @@ class _Bulk:
     the values reach the driver exactly as SQLAlchemy would pass them.  Dialects with another placeholder
     style fall back to SQLAlchemy Core."""
 
-    def __init__(self, dialect: Any, table: Any, kind: str, columns: Sequence[str], where: Sequence[str] = ()) -> None:
+    def __init__(
+        self, dialect: Any, table: Any, kind: str, columns: Sequence[str], where: Sequence[str] = ()
+    ) -> None:
         self.table, self.kind, self.columns, self.where = table, kind, tuple(columns), tuple(where)
         mark = {"qmark": "?", "format": "%s", "pyformat": "%s"}.get(dialect.paramstyle)
         self.sql: str | None = None
         if mark is not None:
             if kind == "insert":
-                self.sql = (f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
-                            f"VALUES ({', '.join(mark for _ in self.columns)})")
+                self.sql = (
+                    f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
+                    f"VALUES ({', '.join(mark for _ in self.columns)})"
+                )
             else:
-                self.sql = (f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in self.columns)} "
-                            f"WHERE {' AND '.join(f'{c} = {mark}' for c in self.where)}")
-        self.processors = [(i, proc) for i, name in enumerate(self.columns + self.where)
-                           if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+                self.sql = (
+                    f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in self.columns)} "
+                    f"WHERE {' AND '.join(f'{c} = {mark}' for c in self.where)}"
+                )
+        self.processors = [
+            (i, proc)
+            for i, name in enumerate(self.columns + self.where)
+            if (proc := table.c[name].type.dialect_impl(dialect).bind_processor(dialect))
+            is not None
+        ]
 
     def run(self, s: Any, rows: Sequence[Sequence[Any]]) -> None:
         if not rows:
@@ -103,14 +129,21 @@ class _Bulk:
             if self.kind == "insert":
                 s.connection().execute(insert(t), dicts)
             else:
-                s.connection().execute(update(t).where(*(t.c[c] == bindparam("w_" + c) for c in self.where))
-                                       .values({c: bindparam(c) for c in self.columns}),
-                                       [{**{c: d[c] for c in self.columns}, **{"w_" + c: d[c] for c in self.where}}
-                                        for d in dicts])
+                s.connection().execute(
+                    update(t)
+                    .where(*(t.c[c] == bindparam("w_" + c) for c in self.where))
+                    .values({c: bindparam(c) for c in self.columns}),
+                    [
+                        {**{c: d[c] for c in self.columns}, **{"w_" + c: d[c] for c in self.where}}
+                        for d in dicts
+                    ],
+                )
             return
         if self.processors:
             out = []
-            done: dict[tuple[int, Any], Any] = {}  # the rows of a chunk share their timestamps: convert each once
+            done: dict[
+                tuple[int, Any], Any
+            ] = {}  # the rows of a chunk share their timestamps: convert each once
             for row in rows:
                 row = list(row)
                 for i, proc in self.processors:
@@ -129,11 +162,37 @@ class _Bulk:
         s.connection().exec_driver_sql(self.sql, list(rows))
 
 
-_FORM_COLUMNS = ("key", "cpas_id", "kind", "niss", "dossier", "period_key", "version", "supersedes_id", "status",
-                 "sent_at", "payload", "payload_hash", "xml", "content_hash", "amount", "errors", "created_at",
-                 "updated_at")
-_ANSWER_COLUMNS = ("status", "reference", "percentage", "accepted_amount", "errors", "received_at", "answered_at",
-                   "updated_at", "ticket")
+_FORM_COLUMNS = (
+    "key",
+    "cpas_id",
+    "kind",
+    "niss",
+    "dossier",
+    "period_key",
+    "version",
+    "supersedes_id",
+    "status",
+    "sent_at",
+    "payload",
+    "payload_hash",
+    "xml",
+    "content_hash",
+    "amount",
+    "errors",
+    "created_at",
+    "updated_at",
+)
+_ANSWER_COLUMNS = (
+    "status",
+    "reference",
+    "percentage",
+    "accepted_amount",
+    "errors",
+    "received_at",
+    "answered_at",
+    "updated_at",
+    "ticket",
+)
 
 
 class Ledger:
@@ -141,9 +200,14 @@ class Ledger:
         self.sessions = sessions
         bind = sessions.kw.get("bind")
         dialect = bind.dialect if bind is not None else None
-        self._insert_forms = _Bulk(dialect, FormEntry.__table__, "insert", _FORM_COLUMNS) if dialect else None
-        self._answer_forms = (_Bulk(dialect, FormEntry.__table__, "update", _ANSWER_COLUMNS, ("key",))
-                              if dialect else None)
+        self._insert_forms = (
+            _Bulk(dialect, FormEntry.__table__, "insert", _FORM_COLUMNS) if dialect else None
+        )
+        self._answer_forms = (
+            _Bulk(dialect, FormEntry.__table__, "update", _ANSWER_COLUMNS, ("key",))
+            if dialect
+            else None
+        )
 
     @classmethod
     def open(cls, url: str | None = None, engine: Engine | None = None) -> Ledger:
@@ -174,7 +238,9 @@ class Ledger:
             s.commit()
             return entry, True
 
-    def record_many(self, items: Iterable[tuple[FederalForm, bytes | str]], chunk: int = 1000) -> int:
+    def record_many(
+        self, items: Iterable[tuple[FederalForm, bytes | str]], chunk: int = 1000
+    ) -> int:
         """Bulk record (new keys only); returns how many were new.  Streams in chunks."""
         created = 0
         buffer: list[dict[str, Any]] = []
@@ -187,8 +253,12 @@ class Ledger:
             created += self._insert_new(buffer)
         return created
 
-    def record_new(self, items: Sequence[tuple[FederalForm, bytes | str]], *,
-                   sent: set[str] | frozenset[str] = frozenset()) -> list[str]:
+    def record_new(
+        self,
+        items: Sequence[tuple[FederalForm, bytes | str]],
+        *,
+        sent: set[str] | frozenset[str] = frozenset(),
+    ) -> list[str]:
         """Bulk record one chunk; returns the keys that were new (the others were already known).
 
         A new form whose key is in ``sent`` is recorded *sent* at once (the caller sends it right after this
@@ -214,7 +284,9 @@ class Ledger:
         known: set[str] = set()
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
-                known.update(s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys[i:i + 900]))))
+                known.update(
+                    s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys[i : i + 900])))
+                )
         return {k for k in keys if k not in known}
 
     def _insert_new(self, rows: list[dict[str, Any]]) -> int:
@@ -230,10 +302,14 @@ class Ledger:
                     fresh.append(r)
                     seen.add(r["key"])
             self._link_versions(s, [r for r in fresh if r.get("_supersedes")])
-            if fresh and self._insert_forms is not None:  # executemany on the driver: no ORM object per form
+            if (
+                fresh and self._insert_forms is not None
+            ):  # executemany on the driver: no ORM object per form
                 self._insert_forms.run(s, [tuple(r[c] for c in _FORM_COLUMNS) for r in fresh])
             elif fresh:
-                s.connection().execute(insert(FormEntry.__table__), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh])
+                s.connection().execute(
+                    insert(FormEntry.__table__), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh]
+                )
             s.commit()
             return fresh
 
@@ -243,7 +319,12 @@ class Ledger:
         as :meth:`record` does: version + 1, and a refused or never-sent old version is superseded at once."""
         if not rows:
             return
-        olds = {e.key: e for e in s.scalars(select(FormEntry).where(FormEntry.key.in_({r["_supersedes"] for r in rows})))}
+        olds = {
+            e.key: e
+            for e in s.scalars(
+                select(FormEntry).where(FormEntry.key.in_({r["_supersedes"] for r in rows}))
+            )
+        }
         now = _now()
         for r in rows:
             old = olds.get(r["_supersedes"])
@@ -259,41 +340,69 @@ class Ledger:
         with self.sessions() as s:
             return s.scalar(select(FormEntry).where(FormEntry.key == key))
 
-    def latest(self, cpas_id: str, kind: FormKind | str, niss: str, period_key: str) -> FormEntry | None:
+    def latest(
+        self, cpas_id: str, kind: FormKind | str, niss: str, period_key: str
+    ) -> FormEntry | None:
         """The live version for a (form, period): the newest one not superseded."""
         with self.sessions() as s:
-            return s.scalar(select(FormEntry).where(
-                FormEntry.cpas_id == cpas_id, FormEntry.kind == str(kind), FormEntry.niss == niss,
-                FormEntry.period_key == period_key, FormEntry.status != FormStatus.SUPERSEDED.value)
-                .order_by(FormEntry.version.desc(), FormEntry.id.desc()).limit(1))
+            return s.scalar(
+                select(FormEntry)
+                .where(
+                    FormEntry.cpas_id == cpas_id,
+                    FormEntry.kind == str(kind),
+                    FormEntry.niss == niss,
+                    FormEntry.period_key == period_key,
+                    FormEntry.status != FormStatus.SUPERSEDED.value,
+                )
+                .order_by(FormEntry.version.desc(), FormEntry.id.desc())
+                .limit(1)
+            )
 
     def next_sequence(self, cpas_id: str, dossier: str, month: date) -> int:
         """D: the next numéro d'ordre for (dossier, month) (federal.md 4.1); refused forms free their number."""
         prefix = month.isoformat()[:7] + "/"
         with self.sessions() as s:
-            keys = s.scalars(select(FormEntry.period_key).where(
-                FormEntry.cpas_id == cpas_id, FormEntry.kind == "D", FormEntry.dossier == dossier,
-                FormEntry.period_key.like(prefix + "%"),
-                FormEntry.status.notin_([FormStatus.REFUSED.value, FormStatus.SUPERSEDED.value])))
+            keys = s.scalars(
+                select(FormEntry.period_key).where(
+                    FormEntry.cpas_id == cpas_id,
+                    FormEntry.kind == "D",
+                    FormEntry.dossier == dossier,
+                    FormEntry.period_key.like(prefix + "%"),
+                    FormEntry.status.notin_(
+                        [FormStatus.REFUSED.value, FormStatus.SUPERSEDED.value]
+                    ),
+                )
+            )
             used = [int(k.split("/", 1)[1]) for k in keys]
         return max(used, default=0) + 1
 
-    def with_status(self, cpas_id: str, *statuses: FormStatus, limit: int | None = None) -> list[FormEntry]:
+    def with_status(
+        self, cpas_id: str, *statuses: FormStatus, limit: int | None = None
+    ) -> list[FormEntry]:
         with self.sessions() as s:
-            q = select(FormEntry).where(FormEntry.cpas_id == cpas_id,
-                                        FormEntry.status.in_([x.value for x in statuses])).order_by(FormEntry.id)
+            q = (
+                select(FormEntry)
+                .where(
+                    FormEntry.cpas_id == cpas_id, FormEntry.status.in_([x.value for x in statuses])
+                )
+                .order_by(FormEntry.id)
+            )
             if limit:
                 q = q.limit(limit)
             return list(s.scalars(q))
 
-    def iter_with_status(self, cpas_id: str, status: FormStatus, chunk: int = 1000, *,
-                         without_ticket: bool = False) -> Iterator[list[FormEntry]]:
+    def iter_with_status(
+        self, cpas_id: str, status: FormStatus, chunk: int = 1000, *, without_ticket: bool = False
+    ) -> Iterator[list[FormEntry]]:
         """Chunks of entries by id, without holding them all (keyset pagination)."""
         last = 0
         while True:
             with self.sessions() as s:
-                q = select(FormEntry).where(FormEntry.cpas_id == cpas_id, FormEntry.status == status.value,
-                                            FormEntry.id > last)
+                q = select(FormEntry).where(
+                    FormEntry.cpas_id == cpas_id,
+                    FormEntry.status == status.value,
+                    FormEntry.id > last,
+                )
                 if without_ticket:
                     q = q.where(FormEntry.ticket.is_(None))
                 rows = list(s.scalars(q.order_by(FormEntry.id).limit(chunk)))
@@ -305,15 +414,27 @@ class Ledger:
     def pending_dossiers(self, cpas_id: str) -> set[str]:
         """Dossiers with a form sent and not answered: their next form must wait (federal.md 2.1, B00008)."""
         with self.sessions() as s:
-            return set(s.scalars(select(FormEntry.dossier).where(FormEntry.cpas_id == cpas_id,
-                                                                  FormEntry.status == FormStatus.SENT.value)))
+            return set(
+                s.scalars(
+                    select(FormEntry.dossier).where(
+                        FormEntry.cpas_id == cpas_id, FormEntry.status == FormStatus.SENT.value
+                    )
+                )
+            )
 
     def received_in(self, cpas_id: str, month: date) -> list[FormEntry]:
         start = datetime(month.year, month.month, 1)
         end = datetime(month.year + (month.month == 12), month.month % 12 + 1, 1)
         with self.sessions() as s:
-            return list(s.scalars(select(FormEntry).where(FormEntry.cpas_id == cpas_id,
-                                                          FormEntry.received_at >= start, FormEntry.received_at < end)))
+            return list(
+                s.scalars(
+                    select(FormEntry).where(
+                        FormEntry.cpas_id == cpas_id,
+                        FormEntry.received_at >= start,
+                        FormEntry.received_at < end,
+                    )
+                )
+            )
 
     def versions(self, key: str) -> list[FormEntry]:
         """The chain of versions ending at *key*, oldest first."""
@@ -333,7 +454,9 @@ class Ledger:
             return {status: n for status, n in s.execute(q)}
 
     # ------------------------------------------------------------------ transitions
-    def mark_sent(self, keys: Sequence[str], ticket: str | None = None, *, claim: bool = False) -> list[str]:
+    def mark_sent(
+        self, keys: Sequence[str], ticket: str | None = None, *, claim: bool = False
+    ) -> list[str]:
         """Before the call: from here on, the outcome must be learnt from the service, never guessed.
 
         One conditional UPDATE (``built`` -> ``sent``) per 900 keys: of two processes marking the same
@@ -346,15 +469,24 @@ class Ledger:
         t = FormEntry.__table__
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
-                part = list(dict.fromkeys(keys[i:i + 900]))
-                moved = list(s.execute(update(t).where(t.c.key.in_(part), t.c.status == FormStatus.BUILT.value)
-                                       .values(status=FormStatus.SENT.value, sent_at=now, updated_at=now,
-                                               ticket=ticket).returning(t.c.key)).scalars())
+                part = list(dict.fromkeys(keys[i : i + 900]))
+                moved = list(
+                    s.execute(
+                        update(t)
+                        .where(t.c.key.in_(part), t.c.status == FormStatus.BUILT.value)
+                        .values(
+                            status=FormStatus.SENT.value, sent_at=now, updated_at=now, ticket=ticket
+                        )
+                        .returning(t.c.key)
+                    ).scalars()
+                )
                 won.extend(moved)
                 if len(moved) != len(part) and not claim:  # say which move is forbidden
                     s.rollback()
                     missing = set(part) - set(moved)
-                    for key, status in s.execute(select(t.c.key, t.c.status).where(t.c.key.in_(sorted(missing)))):
+                    for key, status in s.execute(
+                        select(t.c.key, t.c.status).where(t.c.key.in_(sorted(missing)))
+                    ):
                         check_transition(status, FormStatus.SENT)
                     raise KeyError(f"unknown form(s) {', '.join(sorted(missing))}")
             s.commit()
@@ -364,7 +496,11 @@ class Ledger:
     def set_ticket(self, keys: Sequence[str], ticket: str) -> None:
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
-                s.execute(update(FormEntry).where(FormEntry.key.in_(keys[i:i + 900])).values(ticket=ticket))
+                s.execute(
+                    update(FormEntry)
+                    .where(FormEntry.key.in_(keys[i : i + 900]))
+                    .values(ticket=ticket)
+                )
             s.commit()
 
     def apply(self, outcomes: Iterable[SubmissionOutcome]) -> int:
@@ -379,10 +515,20 @@ class Ledger:
                 new = status_for_evaluation(outcome.evaluation)
                 if new is FormStatus.SENT:
                     continue
-                rows.append([new.value, outcome.reference, outcome.percentage, outcome.accepted_amount,
-                             [i.model_dump() for i in outcome.issues],
-                             outcome.received_at.replace(tzinfo=None) if outcome.received_at else None,
-                             now, now, outcome.ticket, outcome.client_reference])
+                rows.append(
+                    [
+                        new.value,
+                        outcome.reference,
+                        outcome.percentage,
+                        outcome.accepted_amount,
+                        [i.model_dump() for i in outcome.issues],
+                        outcome.received_at.replace(tzinfo=None) if outcome.received_at else None,
+                        now,
+                        now,
+                        outcome.ticket,
+                        outcome.client_reference,
+                    ]
+                )
                 if new in _ANSWERED:
                     superseding.append(outcome.client_reference)
             old_ids: list[int] = []
@@ -392,8 +538,13 @@ class Ledger:
                 repeated: list[str] = []
                 for i in range(0, len(keys), 900):
                     for key, status, supersedes_id, ticket in s.execute(
-                            select(FormEntry.key, FormEntry.status, FormEntry.supersedes_id, FormEntry.ticket)
-                            .where(FormEntry.key.in_(keys[i:i + 900]))):
+                        select(
+                            FormEntry.key,
+                            FormEntry.status,
+                            FormEntry.supersedes_id,
+                            FormEntry.ticket,
+                        ).where(FormEntry.key.in_(keys[i : i + 900]))
+                    ):
                         current[key] = (status, supersedes_id, ticket)
                 for r in rows:
                     known = current.get(r[-1])
@@ -411,17 +562,25 @@ class Ledger:
                     skip = set(repeated)
                     rows = [r for r in rows if r[-1] not in skip]
                 superseding_set = set(superseding)
-                old_ids = [sup for key, (_, sup, _) in current.items() if sup is not None and key in superseding_set]
+                old_ids = [
+                    sup
+                    for key, (_, sup, _) in current.items()
+                    if sup is not None and key in superseding_set
+                ]
                 if self._answer_forms is not None:
                     self._answer_forms.run(s, rows)
                 else:  # pragma: no cover - a Ledger built on a sessionmaker without a bind
                     s.connection().execute(
-                        update(FormEntry.__table__).where(FormEntry.__table__.c.key == bindparam("k")).values(
-                            {c: bindparam(c) for c in _ANSWER_COLUMNS}),
-                        [dict(zip((*_ANSWER_COLUMNS, "k"), r)) for r in rows])
+                        update(FormEntry.__table__)
+                        .where(FormEntry.__table__.c.key == bindparam("k"))
+                        .values({c: bindparam(c) for c in _ANSWER_COLUMNS}),
+                        [dict(zip((*_ANSWER_COLUMNS, "k"), r)) for r in rows],
+                    )
                 applied = len(rows)
             for i in range(0, len(old_ids), 900):
-                for old in s.scalars(select(FormEntry).where(FormEntry.id.in_(old_ids[i:i + 900]))):
+                for old in s.scalars(
+                    select(FormEntry).where(FormEntry.id.in_(old_ids[i : i + 900]))
+                ):
                     if old.status != FormStatus.SUPERSEDED.value:
                         check_transition(old.status, FormStatus.SUPERSEDED)
                         old.status, old.updated_at = FormStatus.SUPERSEDED.value, now
@@ -437,7 +596,6 @@ class Ledger:
             entry.status, entry.updated_at = new.value, _now()
             s.commit()
 
-
     # ------------------------------------------------------------------ NISS integration (ManageAccess)
     def integrations(self, cpas_id: str, nisses: Iterable[str]) -> dict[str, tuple[str, date]]:
         """(status, start) of the integration of each NISS already known for this CPAS."""
@@ -446,8 +604,11 @@ class Ledger:
         out: dict[str, tuple[str, date]] = {}
         with self.sessions() as s:
             for i in range(0, len(nisses), 900):
-                for niss, status, start in s.execute(select(t.c.niss, t.c.status, t.c.start).where(
-                        t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i:i + 900]))):
+                for niss, status, start in s.execute(
+                    select(t.c.niss, t.c.status, t.c.start).where(
+                        t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900])
+                    )
+                ):
                     out[niss] = (status, start)
         return out
 
@@ -461,15 +622,37 @@ class Ledger:
             known = set()
             nisses = list(starts)
             for i in range(0, len(nisses), 900):
-                known.update(s.scalars(select(t.c.niss).where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i:i + 900]))))
-            fresh = [dict(cpas_id=cpas_id, niss=n, purpose=purpose, start=d, status="pending", created_at=now,
-                          updated_at=now) for n, d in starts.items() if n not in known]
+                known.update(
+                    s.scalars(
+                        select(t.c.niss).where(
+                            t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900])
+                        )
+                    )
+                )
+            fresh = [
+                dict(
+                    cpas_id=cpas_id,
+                    niss=n,
+                    purpose=purpose,
+                    start=d,
+                    status="pending",
+                    created_at=now,
+                    updated_at=now,
+                )
+                for n, d in starts.items()
+                if n not in known
+            ]
             if fresh:
                 # Two submit tasks of one CPAS may integrate the same NISS at once (read-then-insert race,
                 # issue #20): the second insert is ignored, the row is *pending* either way.
                 s.connection().execute(_insert_ignoring(s, t), fresh)
-            self._set_integrations(s, cpas_id, {n: d for n, d in starts.items() if n in known}, status="pending",
-                                   updated_at=now)
+            self._set_integrations(
+                s,
+                cpas_id,
+                {n: d for n, d in starts.items() if n in known},
+                status="pending",
+                updated_at=now,
+            )
             s.commit()
 
     def integration_done(self, cpas_id: str, starts: dict[str, date]) -> None:
@@ -491,8 +674,11 @@ class Ledger:
             by_start.setdefault(start, []).append(niss)
         for start, nisses in by_start.items():
             for i in range(0, len(nisses), 900):
-                s.execute(update(t).where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i:i + 900]))
-                          .values(start=start, **values))
+                s.execute(
+                    update(t)
+                    .where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900]))
+                    .values(start=start, **values)
+                )
 
     def integration_forget(self, cpas_id: str, form_keys: Sequence[str]) -> None:
         """The BCSS refused forms as "NISS not integrated" (-300020: unregistered since): integrate again."""
@@ -500,7 +686,11 @@ class Ledger:
         with self.sessions() as s:
             nisses = set()
             for i in range(0, len(form_keys), 900):
-                nisses.update(s.scalars(select(FormEntry.niss).where(FormEntry.key.in_(form_keys[i:i + 900]))))
+                nisses.update(
+                    s.scalars(
+                        select(FormEntry.niss).where(FormEntry.key.in_(form_keys[i : i + 900]))
+                    )
+                )
             if nisses:
                 s.execute(t.delete().where(t.c.cpas_id == cpas_id, t.c.niss.in_(sorted(nisses))))
             s.commit()

@@ -14,7 +14,9 @@ __all__ = ["ALLOWED", "InvalidTransition", "check_transition"]
 
 S = FormStatus
 ALLOWED: dict[FormStatus, frozenset[FormStatus]] = {
-    S.BUILT: frozenset({S.SENT, S.SUPERSEDED, S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED}),
+    S.BUILT: frozenset(
+        {S.SENT, S.SUPERSEDED, S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED}
+    ),
     # sent -> built only when the service certainly never received it (connect failure, status UNKNOWN)
     S.SENT: frozenset({S.ACCEPTED, S.REFUSED, S.PARTIALLY_ACCEPTED, S.BLOCKED, S.BUILT}),
     S.ACCEPTED: frozenset({S.SUPERSEDED, S.BLOCKED}),

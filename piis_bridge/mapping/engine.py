@@ -120,7 +120,9 @@ _FALSE = {"N", "NEE", "NO", "NON", "0", "FALSE", "ONWAAR"}
 def _date_pattern(fmt: str) -> str:
     match = _DATE_FORMAT.match(fmt)
     if not match or len({match.group(1), match.group(3), match.group(4)} & {"dd", "mm"}) != 2:
-        raise ValueError(f"unknown date format {fmt!r} (use e.g. dd-mm-yyyy, dd/mm/yyyy, yyyy-mm-dd)")
+        raise ValueError(
+            f"unknown date format {fmt!r} (use e.g. dd-mm-yyyy, dd/mm/yyyy, yyyy-mm-dd)"
+        )
     sep = match.group(2)
     return sep.join(_DATE_TOKENS[match.group(i)] for i in (1, 3, 4))
 
@@ -139,7 +141,11 @@ def _date_parser(fmt: str) -> tuple[re.Pattern[str], tuple[int, int, int], bool]
         widths = {"dd": r"(\d{1,2})", "mm": r"(\d{1,2})", "yyyy": r"(\d{4})", "yy": r"(\d{2})"}
         regex = re.compile("^" + re.escape(match.group(2)).join(widths[t] for t in tokens) + "$")
         year = "yyyy" if "yyyy" in tokens else "yy"
-        parser = (regex, (tokens.index(year) + 1, tokens.index("mm") + 1, tokens.index("dd") + 1), year == "yy")
+        parser = (
+            regex,
+            (tokens.index(year) + 1, tokens.index("mm") + 1, tokens.index("dd") + 1),
+            year == "yy",
+        )
         _DATE_PARSERS[fmt] = parser
     return parser
 
@@ -155,9 +161,15 @@ def _to_date(value: Any, fmt: str | None) -> date:
         if match is None:
             raise ValueError
         year = int(match.group(yi))
-        return date(year + (2000 if year < 70 else 1900) if short else year, int(match.group(mi)), int(match.group(di)))
+        return date(
+            year + (2000 if year < 70 else 1900) if short else year,
+            int(match.group(mi)),
+            int(match.group(di)),
+        )
     except ValueError:
-        raise ConversionError(f"not a valid date in format {fmt} (got {shape_hint(text)})") from None
+        raise ConversionError(
+            f"not a valid date in format {fmt} (got {shape_hint(text)})"
+        ) from None
 
 
 def _to_cents(value: Any, _fmt: str | None) -> int:
@@ -170,9 +182,13 @@ def _to_cents(value: Any, _fmt: str | None) -> int:
     negative = text.startswith("-")
     match = _MONEY.match(text.lstrip("-"))
     if not match:
-        raise ConversionError(f"not an amount with a decimal comma, e.g. 1.234,56 (got {shape_hint(value)})")
+        raise ConversionError(
+            f"not an amount with a decimal comma, e.g. 1.234,56 (got {shape_hint(value)})"
+        )
     try:
-        amount = Decimal(match.group("int").replace(".", "").replace(" ", "") + "." + (match.group("dec") or "0"))
+        amount = Decimal(
+            match.group("int").replace(".", "").replace(" ", "") + "." + (match.group("dec") or "0")
+        )
     except InvalidOperation:  # pragma: no cover - the regex guarantees digits
         raise ConversionError(f"not an amount (got {shape_hint(value)})") from None
     cents = int((amount * 100).to_integral_value())
@@ -187,7 +203,9 @@ def _to_bool(value: Any, _fmt: str | None) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConversionError(f"not a yes/no value: J/N, ja/nee, oui/non, 1/0 (got {shape_hint(value)})")
+    raise ConversionError(
+        f"not a yes/no value: J/N, ja/nee, oui/non, 1/0 (got {shape_hint(value)})"
+    )
 
 
 def _to_int(value: Any, _fmt: str | None) -> int:
@@ -207,7 +225,9 @@ def _to_niss(value: Any, _fmt: str | None) -> str:
     try:
         return validate_niss(str(value) if isinstance(value, int) else value)
     except IdentifierError as exc:
-        raise ConversionError(f"invalid NISS {exc.masked or mask_niss(value)}: {exc.reason}") from None
+        raise ConversionError(
+            f"invalid NISS {exc.masked or mask_niss(value)}: {exc.reason}"
+        ) from None
 
 
 Converter = Callable[[Any, "str | None"], Any]
@@ -226,6 +246,7 @@ CONVERTERS: dict[str, Converter] = {
 
 # -- the parsed mapping ---------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class _FieldRule:
     target: str
@@ -243,8 +264,12 @@ class _FieldRule:
     template: str | None = None
     as_list: bool = False
     many: bool = False  # derived: as_list or a [*] source
-    simple_key: str | None = None  # derived: the one plain key read from the current object (fast path)
-    table: dict[str, Any] | None = field(default=None, compare=False, repr=False)  # the code list, resolved
+    simple_key: str | None = (
+        None  # derived: the one plain key read from the current object (fast path)
+    )
+    table: dict[str, Any] | None = field(
+        default=None, compare=False, repr=False
+    )  # the code list, resolved
     plain: bool = False  # derived: no code list, converter or template (the value is used as is)
 
 
@@ -304,7 +329,9 @@ class Mapping:
 
 
 class _Ctx:
-    def __init__(self, mapping: Mapping, record_id: str, root: _Record[str, Any], track: bool) -> None:
+    def __init__(
+        self, mapping: Mapping, record_id: str, root: _Record[str, Any], track: bool
+    ) -> None:
         self.mapping, self.record_id, self.root, self.track = mapping, record_id, root, track
         self.problems: list[MappingProblem] = []
         self.origin: dict[str, str] = {}  # target path -> vendor path (to report model errors)
@@ -345,7 +372,9 @@ def _get(obj: Any, path: str, base: str = "") -> list[tuple[str, Any]]:
             if star:
                 if isinstance(child, list):
                     nxt.extend((f"{child_path}[{i}]", item) for i, item in enumerate(child))
-                elif child is not None:  # a single value where a list may stand (XML with one child)
+                elif (
+                    child is not None
+                ):  # a single value where a list may stand (XML with one child)
                     nxt.append((f"{child_path}[0]", child))
             else:
                 nxt.append((child_path, child))
@@ -378,8 +407,11 @@ def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool,
         table = rule.table if rule.table is not None else ctx.mapping.code_lists[rule.codes]
         key = value.strip() if value.__class__ is str else str(value).strip()
         if key not in table:
-            ctx.problem(where, f"unknown code {shape_hint(key)} in code list {rule.codes!r} "
-                               f"(mapping {ctx.mapping.vendor_schema} v{ctx.mapping.mapping_version})")
+            ctx.problem(
+                where,
+                f"unknown code {shape_hint(key)} in code list {rule.codes!r} "
+                f"(mapping {ctx.mapping.vendor_schema} v{ctx.mapping.mapping_version})",
+            )
             return False, None
         value = table[key]
         if value is None:
@@ -395,7 +427,9 @@ def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool,
     return True, value
 
 
-def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str, Any], prefix: str) -> None:
+def _apply_field(
+    ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str, Any], prefix: str
+) -> None:
     if rule.has_const:
         _set(out, rule.target, rule.const)
         return
@@ -422,8 +456,11 @@ def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str
             if _empty(value):
                 continue
             if rule.split is not None and isinstance(value, str):
-                pairs.extend((f"{where}[{i}]", part.strip()) for i, part in enumerate(value.split(rule.split))
-                             if part.strip())
+                pairs.extend(
+                    (f"{where}[{i}]", part.strip())
+                    for i, part in enumerate(value.split(rule.split))
+                    if part.strip()
+                )
             else:
                 pairs.append((where, value))
     if not pairs:
@@ -434,7 +471,9 @@ def _apply_field(ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str
         return
     first_where = pairs[0][0]
     if len(rule.sources) > 1 and not rule.many:
-        ok, value = _convert(ctx, rule, first_where, rule.join.join(str(v).strip() for _, v in pairs))
+        ok, value = _convert(
+            ctx, rule, first_where, rule.join.join(str(v).strip() for _, v in pairs)
+        )
     else:
         converted = []
         for where, raw in pairs:
@@ -459,7 +498,9 @@ def _join(base: str, path: str) -> str:
     return f"{base}.{path.replace('[*]', '')}" if base else path.replace("[*]", "")
 
 
-def _apply_block(ctx: _Ctx, block: _BlockRule, obj: Any, base: str, prefix: str = "") -> dict[str, Any]:
+def _apply_block(
+    ctx: _Ctx, block: _BlockRule, obj: Any, base: str, prefix: str = ""
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rule in block.fields:
         _apply_field(ctx, rule, obj, base, out, prefix)
@@ -480,7 +521,9 @@ def _block_applies(ctx: _Ctx, block: _BlockRule, obj: Any, base: str) -> bool:
     return True
 
 
-def _apply_sub(ctx: _Ctx, block: _BlockRule, obj: Any, base: str, out: dict[str, Any], prefix: str) -> None:
+def _apply_sub(
+    ctx: _Ctx, block: _BlockRule, obj: Any, base: str, out: dict[str, Any], prefix: str
+) -> None:
     target_path = f"{prefix}.{block.target}" if prefix else block.target
     found = [(w, v) for w, v in _resolve(ctx, obj, block.source, base) if not _empty(v)]
     items: list[tuple[str, Any]] = []
@@ -513,7 +556,9 @@ def _loc(loc: Iterable[Any]) -> str:
     return out
 
 
-def _validation_problems(exc: ValidationError, rid: str, origin: dict[str, str]) -> list[MappingProblem]:
+def _validation_problems(
+    exc: ValidationError, rid: str, origin: dict[str, str]
+) -> list[MappingProblem]:
     """Model errors reported at the vendor field they came from when known (else the target path)."""
     problems = []
     for item in exc.errors(include_input=False, include_url=False):
@@ -540,34 +585,63 @@ def _validation_problems(exc: ValidationError, rid: str, origin: dict[str, str])
 
 # -- loading and validating -------------------------------------------------------------------
 
+
 class _StrictLoader(yaml.SafeLoader):
     """SafeLoader that refuses duplicate keys (PyYAML silently keeps the last one)."""
 
 
-def _mapping_no_duplicates(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _mapping_no_duplicates(
+    loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False
+) -> dict[Any, Any]:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
         key = loader.construct_object(key_node, deep=deep)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r} (first at line {seen[key] + 1})", key_node.start_mark)
+                None,
+                None,
+                f"duplicate key {key!r} (first at line {seen[key] + 1})",
+                key_node.start_mark,
+            )
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node, deep=deep)
 
 
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_no_duplicates)
+_StrictLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping_no_duplicates
+)
 # YAML 1.1 would turn codes such as N, Y, ON, NO into booleans; only true/false are booleans here.
 _StrictLoader.yaml_implicit_resolvers = {
     k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:bool"]
     for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _StrictLoader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
-_FIELD_KEYS = {"from", "const", "convert", "format", "codes", "required", "default", "join", "split", "template",
-               "as_list"}
+_FIELD_KEYS = {
+    "from",
+    "const",
+    "convert",
+    "format",
+    "codes",
+    "required",
+    "default",
+    "join",
+    "split",
+    "template",
+    "as_list",
+}
 _BLOCK_KEYS = {"source", "fields", "when", "when_present", "required", "many"}
-_TOP_KEYS = {"mapping_version", "vendor_schema", "target", "record_id", "code_lists", "fields", "description"}
+_TOP_KEYS = {
+    "mapping_version",
+    "vendor_schema",
+    "target",
+    "record_id",
+    "code_lists",
+    "fields",
+    "description",
+}
 
 
 def _unwrap(annotation: Any) -> tuple[Any, bool]:
@@ -615,7 +689,9 @@ class _Parser:
     def err(self, where: str, message: str) -> None:
         self.errors.append(f"{where}: {message}")
 
-    def block(self, where: str, target: str, spec: dict[str, Any], model: Any, many: bool) -> _BlockRule:
+    def block(
+        self, where: str, target: str, spec: dict[str, Any], model: Any, many: bool
+    ) -> _BlockRule:
         fields: list[_FieldRule] = []
         blocks: list[_BlockRule] = []
         raw_fields = spec.get("fields") or {}
@@ -624,7 +700,9 @@ class _Parser:
             raw_fields = {}
         for tgt, rule in raw_fields.items():
             here = f"{where}.fields.{tgt}" if where else f"fields.{tgt}"
-            ttype, tlist, error = _target_type(model, str(tgt)) if model is not None else (None, False, None)
+            ttype, tlist, error = (
+                _target_type(model, str(tgt)) if model is not None else (None, False, None)
+            )
             if error:
                 self.err(here, error)
                 continue
@@ -645,18 +723,36 @@ class _Parser:
                     if self.model is not None and not nested:
                         self.err(at, f"target {tgt!r} is not an object or a list of objects")
                         continue
-                    blocks.append(self.block(at, str(tgt), one, ttype if self.model is not None else None,
-                                             bool(one.get("many", tlist if self.model is not None
-                                                              else isinstance(rule, list)))))
+                    blocks.append(
+                        self.block(
+                            at,
+                            str(tgt),
+                            one,
+                            ttype if self.model is not None else None,
+                            bool(
+                                one.get(
+                                    "many",
+                                    tlist if self.model is not None else isinstance(rule, list),
+                                )
+                            ),
+                        )
+                    )
                 else:
                     fields.append(self.field(at, str(tgt), one, nested))
         when = spec.get("when") or {}
         if not isinstance(when, dict):
             self.err(where, "'when' must be a mapping path -> value")
             when = {}
-        return _BlockRule(target=target, source=str(spec.get("source", ".")), fields=tuple(fields),
-                          blocks=tuple(blocks), many=many, when=tuple(when.items()),
-                          when_present=spec.get("when_present"), required=bool(spec.get("required", False)))
+        return _BlockRule(
+            target=target,
+            source=str(spec.get("source", ".")),
+            fields=tuple(fields),
+            blocks=tuple(blocks),
+            many=many,
+            when=tuple(when.items()),
+            when_present=spec.get("when_present"),
+            required=bool(spec.get("required", False)),
+        )
 
     def field(self, where: str, target: str, rule: dict[str, Any], nested: bool) -> _FieldRule:
         unknown = set(rule) - _FIELD_KEYS
@@ -665,10 +761,14 @@ class _Parser:
         if ("from" in rule) == ("const" in rule):
             self.err(where, "exactly one of 'from' or 'const' is required")
         sources = rule.get("from")
-        sources_t = tuple(str(s) for s in (sources if isinstance(sources, list) else [sources] if sources else []))
+        sources_t = tuple(
+            str(s) for s in (sources if isinstance(sources, list) else [sources] if sources else [])
+        )
         convert = rule.get("convert")
         if convert is not None and convert not in CONVERTERS:
-            self.err(where, f"unknown converter {convert!r} (known: {', '.join(sorted(CONVERTERS))})")
+            self.err(
+                where, f"unknown converter {convert!r} (known: {', '.join(sorted(CONVERTERS))})"
+            )
         fmt = rule.get("format")
         if fmt is not None:
             if convert != "date":
@@ -685,20 +785,38 @@ class _Parser:
             if codes not in self.code_lists:
                 self.err(where, f"unknown code list {codes!r}")
             self.used_lists.add(str(codes))
-        return _FieldRule(target=target, sources=sources_t, const=rule.get("const"), has_const="const" in rule,
-                          convert=convert, fmt=None if fmt is None else str(fmt), codes=codes,
-                          required=bool(rule.get("required", False)), default=rule.get("default"),
-                          has_default="default" in rule, join=str(rule.get("join", " ")),
-                          split=None if rule.get("split") is None else str(rule.get("split")),
-                          template=rule.get("template"), as_list=bool(rule.get("as_list", False)),
-                          many=bool(rule.get("as_list", False) or rule.get("split")) or any("[*]" in x for x in sources_t),
-                          simple_key=(sources_t[0] if len(sources_t) == 1 and rule.get("split") is None
-                                      and not any(ch in sources_t[0] for ch in ".[$") else None),
-                          table=self.code_lists.get(str(codes)) if codes is not None else None,
-                          plain=codes is None and convert is None and rule.get("template") is None)
+        return _FieldRule(
+            target=target,
+            sources=sources_t,
+            const=rule.get("const"),
+            has_const="const" in rule,
+            convert=convert,
+            fmt=None if fmt is None else str(fmt),
+            codes=codes,
+            required=bool(rule.get("required", False)),
+            default=rule.get("default"),
+            has_default="default" in rule,
+            join=str(rule.get("join", " ")),
+            split=None if rule.get("split") is None else str(rule.get("split")),
+            template=rule.get("template"),
+            as_list=bool(rule.get("as_list", False)),
+            many=bool(rule.get("as_list", False) or rule.get("split"))
+            or any("[*]" in x for x in sources_t),
+            simple_key=(
+                sources_t[0]
+                if len(sources_t) == 1
+                and rule.get("split") is None
+                and not any(ch in sources_t[0] for ch in ".[$")
+                else None
+            ),
+            table=self.code_lists.get(str(codes)) if codes is not None else None,
+            plain=codes is None and convert is None and rule.get("template") is None,
+        )
 
 
-def parse_mapping(doc: Any, source: str = "<mapping>", model: type[BaseModel] | None = None) -> Mapping:
+def parse_mapping(
+    doc: Any, source: str = "<mapping>", model: type[BaseModel] | None = None
+) -> Mapping:
     """Validate a parsed YAML document and build a :class:`Mapping` (raises MappingFileError)."""
     parser = _Parser(source, model)
     if not isinstance(doc, dict):
@@ -720,7 +838,9 @@ def parse_mapping(doc: Any, source: str = "<mapping>", model: type[BaseModel] | 
         lists = {}
     for name, table in lists.items():
         if not isinstance(table, dict) or not table:
-            parser.err(f"code_lists.{name}", "must be a non-empty mapping vendor code -> target value")
+            parser.err(
+                f"code_lists.{name}", "must be a non-empty mapping vendor code -> target value"
+            )
             continue
         parser.code_lists[str(name)] = {str(k): v for k, v in table.items()}
     root = parser.block("", "", {"source": ".", "fields": doc.get("fields")}, model, False)
@@ -730,12 +850,22 @@ def parse_mapping(doc: Any, source: str = "<mapping>", model: type[BaseModel] | 
         parser.err(f"code_lists.{name}", "code list is never used")
     if parser.errors:
         raise MappingFileError(source, parser.errors)
-    return Mapping(source=source, mapping_version=int(version), vendor_schema=str(schema), target=target,
-                   record_id_path=doc.get("record_id"), code_lists=parser.code_lists, root=root, model=model,
-                   description=str(doc.get("description") or ""))
+    return Mapping(
+        source=source,
+        mapping_version=int(version),
+        vendor_schema=str(schema),
+        target=target,
+        record_id_path=doc.get("record_id"),
+        code_lists=parser.code_lists,
+        root=root,
+        model=model,
+        description=str(doc.get("description") or ""),
+    )
 
 
-def _check_code_values(parser: _Parser, block: _BlockRule, model: Any, where: str = "fields") -> None:
+def _check_code_values(
+    parser: _Parser, block: _BlockRule, model: Any, where: str = "fields"
+) -> None:
     """Target values of a code list must be valid for the enum field they feed."""
     import enum
 
@@ -747,8 +877,10 @@ def _check_code_values(parser: _Parser, block: _BlockRule, model: Any, where: st
             allowed = {m.value for m in ttype}
             for code, value in parser.code_lists[rule.codes].items():
                 if value is not None and value not in allowed:
-                    parser.err(f"code_lists.{rule.codes}.{code}",
-                               f"{value!r} is not a valid {ttype.__name__} (field {rule.target})")
+                    parser.err(
+                        f"code_lists.{rule.codes}.{code}",
+                        f"{value!r} is not a valid {ttype.__name__} (field {rule.target})",
+                    )
     for sub in block.blocks:
         sub_type, _, _ = _target_type(model, sub.target)
         _check_code_values(parser, sub, sub_type, f"{where}.{sub.target}")
@@ -758,7 +890,11 @@ def load_mapping(source: str | Path | Traversable, model: type[BaseModel] | None
     """Load and validate a YAML mapping file (a path or an ``importlib.resources`` Traversable)."""
     name = str(source)
     try:
-        text = source.read_text(encoding="utf-8") if not isinstance(source, str) else Path(source).read_text(encoding="utf-8")
+        text = (
+            source.read_text(encoding="utf-8")
+            if not isinstance(source, str)
+            else Path(source).read_text(encoding="utf-8")
+        )
     except OSError as exc:
         raise MappingFileError(name, [f"cannot read: {exc}"]) from None
     try:

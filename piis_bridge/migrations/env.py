@@ -9,10 +9,14 @@ from alembic import context
 from piis_bridge.db import Base, make_engine
 
 # Every module declaring tables on Base must be imported so autogenerate sees them.
-for _module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables",
-                "piis_bridge.ops.tables",
-                "piis_bridge.console.models",
-                "piis_bridge.observability.models"):
+for _module in (
+    "piis_bridge.pipeline.models",
+    "piis_bridge.ledger.models",
+    "piis_bridge.transfer.tables",
+    "piis_bridge.ops.tables",
+    "piis_bridge.console.models",
+    "piis_bridge.observability.models",
+):
     try:
         importlib.import_module(_module)
     except ImportError:
@@ -26,16 +30,23 @@ def run_migrations_online() -> None:
     url = config.attributes.get("database_url") or config.get_main_option("sqlalchemy.url")
     engine = make_engine(url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite", compare_type=True)
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=config.attributes.get("database_url"), target_metadata=target_metadata,
-                      literal_binds=True)
+    context.configure(
+        url=config.attributes.get("database_url"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -24,7 +24,9 @@ class CanonicalModel(BaseModel):
     )
 
 
-Cents = Annotated[int, Field(ge=0, description="Amount in euro cents (integer; EUR 1,234.56 = 123456).")]
+Cents = Annotated[
+    int, Field(ge=0, description="Amount in euro cents (integer; EUR 1,234.56 = 123456).")
+]
 NonEmptyStr = Annotated[str, Field(min_length=1)]
 Percentage = Annotated[int, Field(ge=0, le=100)]
 

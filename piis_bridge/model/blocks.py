@@ -93,11 +93,13 @@ class CommunityServiceBlock(CanonicalModel):
     schedule: str | None = None
     start_date: date | None = None
     end_date: date | None = None
-    volunteer_allowance_cents: Cents | None = Field(default=None, description="Per month; None = unpaid")
+    volunteer_allowance_cents: Cents | None = Field(
+        default=None, description="Per month; None = unpaid"
+    )
     allowance_regime: VolunteerAllowanceRegime | None = Field(
         default=None,
         description="Flat-rate allowance or reimbursement of actual costs (volunteers law of 3 July 2005); "
-                    "the flat-rate ceiling does not apply to actual costs (R-CS-09). None = not recorded",
+        "the flat-rate ceiling does not apply to actual costs (R-CS-09). None = not recorded",
     )
     effect_on_ri_explained: bool = False
     effect_on_tax_explained: bool | None = Field(
@@ -116,7 +118,9 @@ class CommunityServiceBlock(CanonicalModel):
     @model_validator(mode="after")
     def _allowance_regime_needs_an_allowance(self) -> CommunityServiceBlock:
         if self.allowance_regime is not None and not self.volunteer_allowance_cents:
-            raise field_problems([("allowance_regime", "is set but no volunteer_allowance_cents is paid")])
+            raise field_problems(
+                [("allowance_regime", "is set but no volunteer_allowance_cents is paid")]
+            )
         return self
 
 
@@ -129,14 +133,16 @@ class AcademicYearEvaluation(CanonicalModel):
     cycle: str | None = Field(
         default=None,
         description="Study cycle of this year (e.g. bachelor, master); default: the studies block's cycle. "
-                    "Repeated years are counted per cycle (R-STU-11)",
+        "Repeated years are counted per cycle (R-STU-11)",
     )
     repeated_year: bool | None = Field(
-        default=None, description="This academic year repeats the previous one (R-STU-11). None = not recorded")
+        default=None,
+        description="This academic year repeats the previous one (R-STU-11). None = not recorded",
+    )
     repeat_allowed_by_council_date: date | None = Field(
         default=None,
         description="The council allowed this repeat beyond the local limit ('unless the council decides "
-                    "otherwise', Model A 004 L5273-5275)",
+        "otherwise', Model A 004 L5273-5275)",
     )
 
 
@@ -150,11 +156,17 @@ class SummerJob(CanonicalModel):
     employer: str | None = None
     start_date: date | None = None
     end_date: date | None = None
-    exemption_reason: str | None = Field(default=None, description="Health or equity reason for not working")
+    exemption_reason: str | None = Field(
+        default=None, description="Health or equity reason for not working"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> SummerJob:
-        if self.start_date is not None and self.end_date is not None and self.end_date < self.start_date:
+        if (
+            self.start_date is not None
+            and self.end_date is not None
+            and self.end_date < self.start_date
+        ):
             raise field_problems([("end_date", "is before start_date")])
         return self
 
@@ -166,8 +178,12 @@ class MaintenanceDebtorsInvestigation(CanonicalModel):
 
     investigated_on: date
     investigated_by: str | None = None
-    debtors_count: int = Field(ge=0, description="Number of maintenance debtors whose means were examined")
-    able_to_pay: bool | None = Field(default=None, description="At least one debtor has the means to contribute")
+    debtors_count: int = Field(
+        ge=0, description="Number of maintenance debtors whose means were examined"
+    )
+    able_to_pay: bool | None = Field(
+        default=None, description="At least one debtor has the means to contribute"
+    )
     note: str | None = None
 
 
@@ -177,14 +193,19 @@ class RecoveryDecision(CanonicalModel):
 
     decided_on: date
     body: DecidingBody = DecidingBody.SPECIAL_COMMITTEE
-    recover: bool = Field(description="True: recover from the debtors; false: decided not to recover")
+    recover: bool = Field(
+        description="True: recover from the debtors; false: decided not to recover"
+    )
     served_on_applicant_date: date | None = None
     served_on_debtors_date: date | None = None
 
     @model_validator(mode="after")
     def _served_after_decision(self) -> RecoveryDecision:
-        problems = [(name, "is before decided_on") for name in ("served_on_applicant_date", "served_on_debtors_date")
-                    if getattr(self, name) is not None and getattr(self, name) < self.decided_on]
+        problems = [
+            (name, "is before decided_on")
+            for name in ("served_on_applicant_date", "served_on_debtors_date")
+            if getattr(self, name) is not None and getattr(self, name) < self.decided_on
+        ]
         if problems:
             raise field_problems(problems)
         return self
@@ -202,7 +223,9 @@ class StudiesBlock(CanonicalModel):
     study_start_date: date
     study_end_date: date
     equity_acceptance_decision_date: date | None = None
-    grant_application: str | None = Field(default=None, description="Body and due date of the study-grant request")
+    grant_application: str | None = Field(
+        default=None, description="Body and due date of the study-grant request"
+    )
     family_allowance_redirect: str | None = None
     work_availability: str | None = None
     attendance_commitments: str | None = None
@@ -222,7 +245,9 @@ class StudiesBlock(CanonicalModel):
         seen: set[int] = set()
         for i, job in enumerate(self.summer_jobs):
             if job.summer in seen:
-                problems.append((f"summer_jobs[{i}].summer", f"summer {job.summer} appears more than once"))
+                problems.append(
+                    (f"summer_jobs[{i}].summer", f"summer {job.summer} appears more than once")
+                )
             seen.add(job.summer)
         if problems:
             raise field_problems(problems)

@@ -30,10 +30,14 @@ from piis_bridge.model.blocks import (
     Signature,
     StudiesBlock,
 )
-from piis_bridge.model.decision import DISDecision, NeedsAssessment, ObligationAssessment, PIISRefusal
+from piis_bridge.model.decision import (
+    DISDecision,
+    NeedsAssessment,
+    ObligationAssessment,
+    PIISRefusal,
+)
 from piis_bridge.model.enums import ActionDomain, ContractStatus, FormTag, Orientation, PartyRole
 from piis_bridge.model.evidence import EvidenceLog
-from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.followup import (
     Appeal,
     ContractVersion,
@@ -43,6 +47,7 @@ from piis_bridge.model.followup import (
     SWOpinion,
     Warning,
 )
+from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.person import Cpas, Person, SocialWorkerAssignment, ThirdParty
 from piis_bridge.model.subsidy import RIMonth, SubsidyEntitlement
 from piis_bridge.model.transfer import Termination, TransferRequest
@@ -57,7 +62,9 @@ class PIISContract(CanonicalModel):
     older files stay valid and are judged exactly as before.
     """
 
-    contract_id: NonEmptyStr = Field(description="Stable id, unique within the CPAS (vendor dossier/contract id)")
+    contract_id: NonEmptyStr = Field(
+        description="Stable id, unique within the CPAS (vendor dossier/contract id)"
+    )
     schema_version: Literal[1] = SCHEMA_VERSION
     cpas: Cpas
     beneficiary: Person
@@ -67,10 +74,12 @@ class PIISContract(CanonicalModel):
     partner_obligation: ObligationAssessment | None = Field(
         default=None,
         description="The partner's own obligation assessment: for a couple the obligation is judged for each "
-                    "partner separately (R-OBL-09). None = not recorded",
+        "partner separately (R-OBL-09). None = not recorded",
     )
     refusals: list[PIISRefusal] = Field(
-        default_factory=list, description="The person refused to sign or to consent to the PIIS (R-OBL-11)")
+        default_factory=list,
+        description="The person refused to sign or to consent to the PIIS (R-OBL-11)",
+    )
     needs_assessment: NeedsAssessment | None = None
     framework_convention_ref: str | None = None
     form_tags: list[FormTag] = Field(default_factory=lambda: [FormTag.GENERAL])
@@ -92,7 +101,9 @@ class PIISContract(CanonicalModel):
     cost_coverages: list[CostCoverage] = Field(default_factory=list)
     means_choice_note: str | None = None
     means_choice: MeansChoice | None = Field(
-        default=None, description="The person's choice of means and whether the CPAS declined it (R-CNT-08)")
+        default=None,
+        description="The person's choice of means and whether the CPAS declined it (R-CNT-08)",
+    )
     community_service: CommunityServiceBlock | None = None
     studies: StudiesBlock | None = None
     employment_project: EmploymentProjectBlock | None = None
@@ -104,7 +115,9 @@ class PIISContract(CanonicalModel):
     right_to_be_heard_informed_date: date | None = None
     signatures: list[Signature] = Field(default_factory=list)
     copy_receipt: CopyReceipt | None = Field(
-        default=None, description="Receipt of a signed copy and of the leaflet (R-SIG-03). None = not recorded")
+        default=None,
+        description="Receipt of a signed copy and of the leaflet (R-SIG-03). None = not recorded",
+    )
     versions: list[ContractVersion] = Field(default_factory=list)
     interview_requests: list[InterviewRequest] = Field(default_factory=list)
     evaluations: list[Evaluation] = Field(default_factory=list)
@@ -115,7 +128,7 @@ class PIISContract(CanonicalModel):
     evidence: EvidenceLog | None = Field(
         default=None,
         description="Proofs handed in (job applications, attendance, sick-child absences, jokers) for the "
-                    "local policies of Appendix B (R-LOC). None = not recorded",
+        "local policies of Appendix B (R-LOC). None = not recorded",
     )
     warnings: list[Warning] = Field(default_factory=list)
     sw_opinions: list[SWOpinion] = Field(default_factory=list)
@@ -129,7 +142,7 @@ class PIISContract(CanonicalModel):
     previous_contract: PreviousContract | None = Field(
         default=None,
         description="The PIIS this one follows or replaces under the same DIS decision (R-DL-01, I-02, R-SUB-13). "
-                    "None = the first PIIS of the decision",
+        "None = the first PIIS of the decision",
     )
     partner_contract: PartnerContract | None = Field(
         default=None,
@@ -138,7 +151,9 @@ class PIISContract(CanonicalModel):
 
     @model_validator(mode="wrap")
     @classmethod
-    def _consistent(cls, value: Any, handler: ModelWrapValidatorHandler[PIISContract]) -> PIISContract:
+    def _consistent(
+        cls, value: Any, handler: ModelWrapValidatorHandler[PIISContract]
+    ) -> PIISContract:
         # An existing instance was checked when it was built.  A plain "after" validator would run
         # again each time a contract is passed into another model's field (pydantic re-runs model
         # validators there despite revalidate_instances='never'): ~50 µs per contract per hand-over,
@@ -189,7 +204,10 @@ def _integrity_problems(c: PIISContract):  # -> Iterator[tuple[str, str]]
             yield name, f"id {dup!r} appears more than once"
     numbers = sorted(v.version_no for v in c.versions)
     if numbers and numbers != list(range(1, len(numbers) + 1)):
-        yield "versions", "version numbers must run 1, 2, 3... without gaps (versions are appended, never replaced)"
+        yield (
+            "versions",
+            "version numbers must run 1, 2, 3... without gaps (versions are appended, never replaced)",
+        )
     objective_ids = {o.objective_id for o in c.objectives}
     party_ids = {t.party_id for t in c.third_parties}
     for i, commitment in enumerate(c.commitments):
@@ -197,13 +215,22 @@ def _integrity_problems(c: PIISContract):  # -> Iterator[tuple[str, str]]
             if oid not in objective_ids:
                 yield f"commitments[{i}].objective_ids", f"unknown objective {oid!r}"
         if commitment.third_party_id and commitment.third_party_id not in party_ids:
-            yield f"commitments[{i}].third_party_id", f"unknown third party {commitment.third_party_id!r}"
+            yield (
+                f"commitments[{i}].third_party_id",
+                f"unknown third party {commitment.third_party_id!r}",
+            )
     for i, signature in enumerate(c.signatures):
         if signature.party is PartyRole.THIRD_PARTY and signature.third_party_id not in party_ids:
-            yield f"signatures[{i}].third_party_id", f"unknown third party {signature.third_party_id!r}"
+            yield (
+                f"signatures[{i}].third_party_id",
+                f"unknown third party {signature.third_party_id!r}",
+            )
     for i, coverage in enumerate(c.cost_coverages):
         if coverage.third_party_id and coverage.third_party_id not in party_ids:
-            yield f"cost_coverages[{i}].third_party_id", f"unknown third party {coverage.third_party_id!r}"
+            yield (
+                f"cost_coverages[{i}].third_party_id",
+                f"unknown third party {coverage.third_party_id!r}",
+            )
     warning_ids = {w.warning_id for w in c.warnings}
     opinion_ids = {o.opinion_id for o in c.sw_opinions}
     hearing_ids = {h.hearing_id for h in c.hearings}

@@ -25,7 +25,9 @@ class WorkWillingnessFinding(CanonicalModel):
     a refused community service can never be the sole ground, since community service is never imposed."""
 
     found_on: date
-    grounds: list[WillingnessGround] = Field(min_length=1, description="Every ground the decision relies on")
+    grounds: list[WillingnessGround] = Field(
+        min_length=1, description="Every ground the decision relies on"
+    )
     motivation: str | None = None
 
 
@@ -44,13 +46,13 @@ class DISDecision(CanonicalModel):
     reviews_decision_id: str | None = Field(
         default=None,
         description="This decision reviews a running grant (id of the reviewed decision): the RI has run since "
-                    "ri_start_date without interruption, so the 3-month look-back of R-OBL-03 sees it. "
-                    "None = a new grant",
+        "ri_start_date without interruption, so the 3-month look-back of R-OBL-03 sees it. "
+        "None = a new grant",
     )
     unwilling_to_work: WorkWillingnessFinding | None = Field(
         default=None,
         description="The decision finds the person not willing to work, with its grounds (R-CS-12, R-OBL-13). "
-                    "None = no such finding recorded",
+        "None = no such finding recorded",
     )
 
     @model_validator(mode="after")
@@ -87,13 +89,14 @@ class ObligationAssessment(CanonicalModel):
     basis: list[ObligationBasis] = Field(default_factory=list)
     assessed_on: date | None = None
     optional_piis_decision_date: date | None = Field(
-        default=None, description="When an optional PIIS is decided, the 3 months run from here [002 L619]"
+        default=None,
+        description="When an optional PIIS is decided, the 3 months run from here [002 L619]",
     )
     request_date: date | None = Field(
         default=None,
         description="When the person or the CPAS asked for a PIIS (REQUEST_BY_PERSON / REQUEST_BY_CPAS, R-OBL-04). "
-                    "For a person already on the RI, when only the request makes the PIIS mandatory, the 3 months "
-                    "run from this day (R-DL-01). None = not recorded: the DIS decision date is used",
+        "For a person already on the RI, when only the request makes the PIIS mandatory, the 3 months "
+        "run from this day (R-DL-01). None = not recorded: the DIS decision date is used",
     )
     exemption: Exemption | None = None
 
@@ -117,8 +120,12 @@ class RefusalReview(CanonicalModel):
 
     reviewed_on: date
     reviewed_by: NonEmptyStr
-    health_or_equity_reasons: bool = Field(description="The refusal reflects health or equity reasons (R-OBL-07)")
-    project_ill_fitting: bool = Field(description="The proposed project does not fit the person; adapt it")
+    health_or_equity_reasons: bool = Field(
+        description="The refusal reflects health or equity reasons (R-OBL-07)"
+    )
+    project_ill_fitting: bool = Field(
+        description="The proposed project does not fit the person; adapt it"
+    )
     outcome: RefusalReviewOutcome
     note: str | None = None
 
@@ -130,18 +137,24 @@ class PIISRefusal(CanonicalModel):
 
     refused_on: date
     kind: RefusalKind = RefusalKind.SIGNATURE
-    reason: NonEmptyStr = Field(description="The reason the person gave, as recorded by the social worker")
+    reason: NonEmptyStr = Field(
+        description="The reason the person gave, as recorded by the social worker"
+    )
     recorded_by: str | None = None
     review: RefusalReview | None = None
     dis_refusal_decision_date: date | None = Field(
-        default=None, description="Date the CPAS refused or withdrew DIS because of this refusal")
+        default=None, description="Date the CPAS refused or withdrew DIS because of this refusal"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> PIISRefusal:
         problems = []
         if self.review is not None and self.review.reviewed_on < self.refused_on:
             problems.append(("review.reviewed_on", "is before refused_on"))
-        if self.dis_refusal_decision_date is not None and self.dis_refusal_decision_date < self.refused_on:
+        if (
+            self.dis_refusal_decision_date is not None
+            and self.dis_refusal_decision_date < self.refused_on
+        ):
             problems.append(("dis_refusal_decision_date", "is before refused_on"))
         if problems:
             raise field_problems(problems)

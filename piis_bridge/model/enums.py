@@ -285,4 +285,6 @@ class ContractRelation(StrEnum):
     """How a contract relates to an earlier PIIS under the same DIS decision (R-DL-01, I-02, R-SUB-13)."""
 
     FOLLOWS = "FOLLOWS"  # a second PIIS after the first one ended
-    REPLACES_NON_COMPLIANT = "REPLACES_NON_COMPLIANT"  # concluded after an inspection found the first non-compliant
+    REPLACES_NON_COMPLIANT = (
+        "REPLACES_NON_COMPLIANT"  # concluded after an inspection found the first non-compliant
+    )

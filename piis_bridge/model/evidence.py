@@ -50,8 +50,11 @@ class AttendanceMonth(CanonicalModel):
     sessions_planned: int = Field(ge=1)
     sessions_attended: int = Field(ge=0)
     sessions_justified: int = Field(
-        default=0, ge=0, description="Absences justified by a certificate (illness, sick child...)")
-    list_received_date: date | None = Field(default=None, description="None = attendance list not handed in yet")
+        default=0, ge=0, description="Absences justified by a certificate (illness, sick child...)"
+    )
+    list_received_date: date | None = Field(
+        default=None, description="None = attendance list not handed in yet"
+    )
 
     @field_validator("month")
     @classmethod
@@ -61,7 +64,9 @@ class AttendanceMonth(CanonicalModel):
     @model_validator(mode="after")
     def _counts(self) -> AttendanceMonth:
         if self.sessions_attended + self.sessions_justified > self.sessions_planned:
-            raise field_problems([("sessions_attended", "attended plus justified sessions exceed sessions_planned")])
+            raise field_problems(
+                [("sessions_attended", "attended plus justified sessions exceed sessions_planned")]
+            )
         return self
 
 
@@ -70,7 +75,9 @@ class SickChildAbsence(CanonicalModel):
     present, with a doctor's certificate [004 L5688-5693]."""
 
     absent_on: date
-    partner_present: bool | None = Field(default=None, description="A partner was present to look after the child")
+    partner_present: bool | None = Field(
+        default=None, description="A partner was present to look after the child"
+    )
     certificate_received_date: date | None = None
 
 
@@ -115,14 +122,23 @@ class EvidenceLog(CanonicalModel):
     def _one_record_per_month(self) -> EvidenceLog:
         problems = []
         months = Counter(m.month for m in self.job_applications)
-        problems += [("job_applications", f"month {m.isoformat()} appears more than once")
-                     for m, n in months.items() if n > 1]
+        problems += [
+            ("job_applications", f"month {m.isoformat()} appears more than once")
+            for m, n in months.items()
+            if n > 1
+        ]
         lists = Counter((a.month, a.course) for a in self.attendance)
-        problems += [("attendance", f"month {m.isoformat()} appears more than once for the same course")
-                     for (m, _), n in lists.items() if n > 1]
+        problems += [
+            ("attendance", f"month {m.isoformat()} appears more than once for the same course")
+            for (m, _), n in lists.items()
+            if n > 1
+        ]
         days = Counter(a.absent_on for a in self.sick_child_absences)
-        problems += [("sick_child_absences", f"day {d.isoformat()} appears more than once")
-                     for d, n in days.items() if n > 1]
+        problems += [
+            ("sick_child_absences", f"day {d.isoformat()} appears more than once")
+            for d, n in days.items()
+            if n > 1
+        ]
         if problems:
             raise field_problems(problems)
         return self

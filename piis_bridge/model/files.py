@@ -55,7 +55,12 @@ class Problem:
         return f"{self.source}: {self.record}: {self.field}: {self.reason}"
 
     def as_dict(self) -> dict[str, str]:
-        return {"source": self.source, "record": self.record, "field": self.field, "reason": self.reason}
+        return {
+            "source": self.source,
+            "record": self.record,
+            "field": self.field,
+            "reason": self.reason,
+        }
 
 
 @dataclass
@@ -72,7 +77,9 @@ def _loc(loc: Iterable[Any]) -> str:
     return out or "(record)"
 
 
-def problems_from_error(error: ValidationError, source: str, record: str, prefix: str = "") -> list[Problem]:
+def problems_from_error(
+    error: ValidationError, source: str, record: str, prefix: str = ""
+) -> list[Problem]:
     """Turn a pydantic error into one Problem per field, with the full path of the field."""
 
     def path(*parts: str) -> str:
@@ -112,12 +119,18 @@ def load_contracts(data: bytes | str, source: str = "<input>") -> LoadResult:
             problems.extend(problems_from_error(exc, source, "(file)"))
         records = raw["contracts"]
         if not isinstance(records, list):
-            return LoadResult([], [*problems, Problem(source, "(file)", "contracts", "must be a list")], 0)
+            return LoadResult(
+                [], [*problems, Problem(source, "(file)", "contracts", "must be a list")], 0
+            )
         indexed: list[tuple[int | None, Any]] = list(enumerate(records))
     elif isinstance(raw, dict):
         problems, indexed = [], [(None, raw)]
     else:
-        return LoadResult([], [Problem(source, "(file)", "(json)", "expected a contract object or a contracts file")], 0)
+        return LoadResult(
+            [],
+            [Problem(source, "(file)", "(json)", "expected a contract object or a contracts file")],
+            0,
+        )
     contracts: list[PIISContract] = []
     for index, record in indexed:
         label = _record_label(record, index)
@@ -134,7 +147,9 @@ def load_file(path: str | Path) -> LoadResult:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        return LoadResult([], [Problem(str(path), "(file)", "(file)", f"cannot read: {exc.strerror}")], 0)
+        return LoadResult(
+            [], [Problem(str(path), "(file)", "(file)", f"cannot read: {exc.strerror}")], 0
+        )
     return load_contracts(data, source=str(path))
 
 
@@ -148,7 +163,11 @@ def dump_contract(contract: PIISContract, indent: bool = True) -> str:
 
 
 def dump_file(contracts: Iterable[PIISContract], indent: bool = True) -> str:
-    body = {"format": FILE_FORMAT, "schema_version": SCHEMA_VERSION, "contracts": [_dump(c) for c in contracts]}
+    body = {
+        "format": FILE_FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "contracts": [_dump(c) for c in contracts],
+    }
     return json.dumps(body, indent=2 if indent else None, ensure_ascii=False)
 
 

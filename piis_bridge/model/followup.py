@@ -30,7 +30,8 @@ class Evaluation(CanonicalModel):
     progress: str | None = None
     difficulties: str | None = None
     cpas_commitments_fulfilled: bool | None = Field(
-        default=None, description="Whether the CPAS kept its own commitments (blocks sanctions when false)"
+        default=None,
+        description="Whether the CPAS kept its own commitments (blocks sanctions when false)",
     )
     adjustments: str | None = None
     next_date: date | None = None
@@ -131,17 +132,17 @@ class SanctionDecision(CanonicalModel):
     notification_received_date: date | None = Field(
         default=None,
         description="When the person received the decision: the appeal deadline runs from it (R-DL-07, "
-                    "R-SAN-13). None: the notification date stands in for it",
+        "R-SAN-13). None: the notification date stands in for it",
     )
     breach_date: date | None = Field(
         default=None,
         description="When the sanctioned breach happened: the obligation must have been agreed in the signed "
-                    "PIIS before it (R-SAN-01, REQ-10) and the warning must follow it (R-SAN-03)",
+        "PIIS before it (R-SAN-01, REQ-10) and the warning must follow it (R-SAN-03)",
     )
     appeal_information_given: bool | None = Field(
         default=None,
         description="The decision letter states the appeal to the labour court within 3 months (R-SAN-13). "
-                    "None = not recorded",
+        "None = not recorded",
     )
     executing_cpas_ins: str | None = None
     sursis: Sursis | None = None
@@ -151,12 +152,17 @@ class SanctionDecision(CanonicalModel):
         if self.end_date < self.start_date:
             raise field_problems([("end_date", "is before start_date")])
         if self.is_recidivism and not self.previous_sanction_id:
-            raise field_problems([("previous_sanction_id", "is required when is_recidivism is true")])
+            raise field_problems(
+                [("previous_sanction_id", "is required when is_recidivism is true")]
+            )
         problems = []
         if self.notification_received_date is not None:
             if self.notification_received_date < self.decision_date:
                 problems.append(("notification_received_date", "is before decision_date"))
-            elif self.notification_date is not None and self.notification_received_date < self.notification_date:
+            elif (
+                self.notification_date is not None
+                and self.notification_received_date < self.notification_date
+            ):
                 problems.append(("notification_received_date", "is before notification_date"))
         if self.breach_date is not None and self.breach_date > self.decision_date:
             problems.append(("breach_date", "is after decision_date"))

@@ -25,14 +25,22 @@ class PreviousContract(CanonicalModel):
 
     contract_id: NonEmptyStr
     relation: ContractRelation
-    signed_date: date | None = Field(default=None, description="When the previous PIIS was signed (None: never)")
+    signed_date: date | None = Field(
+        default=None, description="When the previous PIIS was signed (None: never)"
+    )
     ended_on: date | None = Field(default=None, description="When the previous PIIS ended")
     found_non_compliant_on: date | None = Field(
-        default=None, description="For a replacement: the inspection's finding that the previous PIIS was non-compliant")
+        default=None,
+        description="For a replacement: the inspection's finding that the previous PIIS was non-compliant",
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> PreviousContract:
-        if self.signed_date is not None and self.ended_on is not None and self.ended_on < self.signed_date:
+        if (
+            self.signed_date is not None
+            and self.ended_on is not None
+            and self.ended_on < self.signed_date
+        ):
             raise field_problems([("ended_on", "is before signed_date")])
         return self
 

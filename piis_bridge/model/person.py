@@ -72,7 +72,9 @@ class Person(CanonicalModel):
     def _birth_date_matches_niss(self) -> Person:
         encoded = niss_birth_date(self.niss)
         if encoded is not None and encoded != self.birth_date:
-            raise field_problems([("birth_date", "does not match the birth date encoded in the NISS")])
+            raise field_problems(
+                [("birth_date", "does not match the birth date encoded in the NISS")]
+            )
         return self
 
     def age_on(self, day: date) -> int:
@@ -97,7 +99,9 @@ class Cpas(CanonicalModel):
         years = [r.year for r in self.annual_reports]
         duplicates = sorted({y for y in years if years.count(y) > 1})
         if duplicates:
-            raise field_problems([("annual_reports", f"year {y} appears more than once") for y in duplicates])
+            raise field_problems(
+                [("annual_reports", f"year {y} appears more than once") for y in duplicates]
+            )
         return self
 
 
@@ -113,7 +117,8 @@ class SocialWorkerAssignment(CanonicalModel):
     start_date: date | None = None
     end_date: date | None = None
     permanent_change_notified_date: date | None = Field(
-        default=None, description="Date the person was told in writing of a permanent replacement [002 L214]"
+        default=None,
+        description="Date the person was told in writing of a permanent replacement [002 L214]",
     )
 
 

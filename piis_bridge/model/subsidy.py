@@ -16,7 +16,9 @@ class RIMonth(CanonicalModel):
 
     month: date = Field(description="First day of the month")
     amount_cents: Cents
-    project_running: bool = Field(default=True, description="The project effectively ran that month [002 L645-647]")
+    project_running: bool = Field(
+        default=True, description="The project effectively ran that month [002 L645-647]"
+    )
 
     @field_validator("month")
     @classmethod
@@ -43,5 +45,5 @@ class SubsidyEntitlement(CanonicalModel):
     reimbursed_on: date | None = Field(
         default=None,
         description="The CPAS reimbursed this subsidy after an inspection found the PIIS non-compliant (R-SUB-13); "
-                    "whether its window stays anchored is Q-19. None = not reimbursed",
+        "whether its window stays anchored is Q-19. None = not reimbursed",
     )

@@ -22,7 +22,9 @@ class TransferAssessment(CanonicalModel):
 
     assessed_on: date
     commitments_taken_over: list[str] = Field(default_factory=list)
-    commitments_not_taken_over: dict[str, str] = Field(default_factory=dict, description="id -> reason")
+    commitments_not_taken_over: dict[str, str] = Field(
+        default_factory=dict, description="id -> reason"
+    )
     new_contract_ref: str | None = None
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "pipeline_queues",
 ]
 
+
 def pipeline_queues() -> tuple[str, ...]:
     """The pipeline's queues under this installation's prefix (``PIIS_PIPELINE_QUEUE_PREFIX``)."""
     from piis_bridge.pipeline.runtime import PipelineOptions
@@ -58,8 +59,12 @@ class Check:
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status.name.lower(), "summary": self.summary,
-                "details": self.details}
+        return {
+            "name": self.name,
+            "status": self.status.name.lower(),
+            "summary": self.summary,
+            "details": self.details,
+        }
 
 
 @dataclass
@@ -73,8 +78,12 @@ class HealthReport:
         return Status.CRITICAL if worst == Status.UNKNOWN else worst
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": self.status.name.lower(), "exit_code": int(self.status),
-                "checked_at": self.checked_at.isoformat(), "checks": [c.to_json() for c in self.checks]}
+        return {
+            "status": self.status.name.lower(),
+            "exit_code": int(self.status),
+            "checked_at": self.checked_at.isoformat(),
+            "checks": [c.to_json() for c in self.checks],
+        }
 
 
 def safe_url(url: str) -> str:
@@ -83,7 +92,9 @@ def safe_url(url: str) -> str:
         parts = urlsplit(url)
     except ValueError:
         return "<unparsable URL>"
-    if not parts.netloc:  # sqlite:///relative/path holds no credentials; urlunsplit would drop a slash
+    if (
+        not parts.netloc
+    ):  # sqlite:///relative/path holds no credentials; urlunsplit would drop a slash
         return url
     host = parts.hostname or ""
     if parts.port:
@@ -100,6 +111,7 @@ def _sqlite_path(url: str) -> Path | None:
 
 # --- the checks ---------------------------------------------------------------------------------
 
+
 def check_database(settings: Settings) -> tuple[Check, Any]:
     """Reachable and migrated to the newest revision.  Returns the engine for the checks that read it."""
     from sqlalchemy import text
@@ -109,8 +121,12 @@ def check_database(settings: Settings) -> tuple[Check, Any]:
     where = safe_url(settings.database_url)
     path = _sqlite_path(settings.database_url)
     if path is not None and not path.exists():
-        return Check("database", Status.CRITICAL, f"database file {path} does not exist; run 'piis-bridge db upgrade'",
-                     {"url": where}), None
+        return Check(
+            "database",
+            Status.CRITICAL,
+            f"database file {path} does not exist; run 'piis-bridge db upgrade'",
+            {"url": where},
+        ), None
     try:
         engine = make_engine(settings.database_url)
         with engine.connect() as conn:
@@ -119,15 +135,27 @@ def check_database(settings: Settings) -> tuple[Check, Any]:
 
             current = MigrationContext.configure(conn).get_current_revision()
     except Exception as exc:  # noqa: BLE001 - the finding is the failure itself
-        return Check("database", Status.CRITICAL, f"database {where} unreachable ({type(exc).__name__})",
-                     {"url": where}), None
+        return Check(
+            "database",
+            Status.CRITICAL,
+            f"database {where} unreachable ({type(exc).__name__})",
+            {"url": where},
+        ), None
     head = _head_revision()
     if current != head:
-        return Check("database", Status.CRITICAL,
-                     f"database {where} is at revision {current or 'none'}, the code needs {head}: "
-                     "run 'piis-bridge db upgrade'", {"url": where, "revision": current, "head": head}), engine
-    return Check("database", Status.OK, f"database {where} reachable, revision {current}",
-                 {"url": where, "revision": current}), engine
+        return Check(
+            "database",
+            Status.CRITICAL,
+            f"database {where} is at revision {current or 'none'}, the code needs {head}: "
+            "run 'piis-bridge db upgrade'",
+            {"url": where, "revision": current, "head": head},
+        ), engine
+    return Check(
+        "database",
+        Status.OK,
+        f"database {where} reachable, revision {current}",
+        {"url": where, "revision": current},
+    ), engine
 
 
 def _head_revision() -> str | None:
@@ -142,7 +170,12 @@ def check_broker(settings: Settings, timeout: float) -> Check:
     url = settings.broker_url
     if url.startswith("filesystem://"):
         folder = settings.state_dir / "broker"
-        return Check("broker", Status.OK, "embedded filesystem broker (a worker is started per run)", {"url": "filesystem://"})
+        return Check(
+            "broker",
+            Status.OK,
+            "embedded filesystem broker (a worker is started per run)",
+            {"url": "filesystem://"},
+        )
     where = safe_url(url)
     try:
         from kombu import Connection
@@ -150,14 +183,24 @@ def check_broker(settings: Settings, timeout: float) -> Check:
         with Connection(url, connect_timeout=timeout) as conn:
             conn.ensure_connection(max_retries=1, timeout=timeout)
     except Exception as exc:  # noqa: BLE001
-        return Check("broker", Status.CRITICAL, f"broker {where} unreachable ({type(exc).__name__})", {"url": where})
+        return Check(
+            "broker",
+            Status.CRITICAL,
+            f"broker {where} unreachable ({type(exc).__name__})",
+            {"url": where},
+        )
     return Check("broker", Status.OK, f"broker {where} reachable", {"url": where})
 
 
 def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Check:
     """Scale-out only: at least one worker consumes each queue (the embedded mode starts its own)."""
     if settings.broker_url.startswith("filesystem://"):
-        return Check("workers", Status.OK, "embedded mode: a worker is started for each run", {"mode": "embedded"})
+        return Check(
+            "workers",
+            Status.OK,
+            "embedded mode: a worker is started for each run",
+            {"mode": "embedded"},
+        )
     try:
         from celery import Celery
 
@@ -167,25 +210,42 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
         finally:
             app.close()
     except Exception as exc:  # noqa: BLE001
-        return Check("workers", Status.CRITICAL, f"cannot ask the workers ({type(exc).__name__})", {})
+        return Check(
+            "workers", Status.CRITICAL, f"cannot ask the workers ({type(exc).__name__})", {}
+        )
     if not replies:
-        return Check("workers", Status.CRITICAL, "no worker answered; start 'piis-bridge worker'", {"workers": []})
+        return Check(
+            "workers",
+            Status.CRITICAL,
+            "no worker answered; start 'piis-bridge worker'",
+            {"workers": []},
+        )
     wanted = pipeline_queues()
     consumed: dict[str, list[str]] = {q: [] for q in wanted}
     for worker, active in replies.items():
         for queue in active or []:
             consumed.setdefault(queue.get("name", "?"), []).append(worker)
     missing = [q for q in wanted if not consumed.get(q)]
-    details: dict[str, Any] = {"workers": sorted(replies), "queues": {q: len(w) for q, w in consumed.items()}}
+    details: dict[str, Any] = {
+        "workers": sorted(replies),
+        "queues": {q: len(w) for q, w in consumed.items()},
+    }
     if missing:
-        return Check("workers", Status.CRITICAL, f"no worker consumes {', '.join(missing)}", details)
+        return Check(
+            "workers", Status.CRITICAL, f"no worker consumes {', '.join(missing)}", details
+        )
     stale = _stale_workers(settings, engine, sorted(replies)) if engine is not None else {}
     if stale:
         details["stale"] = stale
-        return Check("workers", Status.CRITICAL,
-                     f"{', '.join(sorted(stale))} run(s) another configuration than this one: restart the workers",
-                     details)
-    return Check("workers", Status.OK, f"{len(replies)} worker(s) online, every queue consumed", details)
+        return Check(
+            "workers",
+            Status.CRITICAL,
+            f"{', '.join(sorted(stale))} run(s) another configuration than this one: restart the workers",
+            details,
+        )
+    return Check(
+        "workers", Status.OK, f"{len(replies)} worker(s) online, every queue consumed", details
+    )
 
 
 def _stale_workers(settings: Settings, engine: Any, nodes: list[str]) -> dict[str, str]:
@@ -198,8 +258,9 @@ def _stale_workers(settings: Settings, engine: Any, nodes: list[str]) -> dict[st
 
     ours = config_fingerprint(settings)
     with engine.connect() as conn:
-        rows = conn.execute(select(WorkerConfig.node, WorkerConfig.fingerprint)
-                            .where(WorkerConfig.node.in_(nodes))).all()
+        rows = conn.execute(
+            select(WorkerConfig.node, WorkerConfig.fingerprint).where(WorkerConfig.node.in_(nodes))
+        ).all()
     return {node: fingerprint for node, fingerprint in rows if fingerprint != ours}
 
 
@@ -214,15 +275,24 @@ def check_nightly(settings: Settings, engine: Any, m: MonitoringSettings, now: d
         else:
             hours = (now - when).total_seconds() / 3600
             details[cpas_id] = round(hours, 2)
-            status = (Status.CRITICAL if hours > m.nightly_critical_hours
-                      else Status.WARNING if hours > m.nightly_warning_hours else Status.OK)
+            status = (
+                Status.CRITICAL
+                if hours > m.nightly_critical_hours
+                else Status.WARNING
+                if hours > m.nightly_warning_hours
+                else Status.OK
+            )
             text = f"{cpas_id}: last successful nightly {hours:.1f} h ago"
         worst = max(worst, status)
         if status != Status.OK:
             parts.append(text)
     if not settings.cpas:
         return Check("nightly", Status.OK, "no CPAS configured", {})
-    summary = "; ".join(parts) if parts else f"every CPAS had a successful nightly within {m.nightly_warning_hours:g} h"
+    summary = (
+        "; ".join(parts)
+        if parts
+        else f"every CPAS had a successful nightly within {m.nightly_warning_hours:g} h"
+    )
     return Check("nightly", worst, summary, {"hours_since": details})
 
 
@@ -230,22 +300,38 @@ def check_quarantine(settings: Settings, engine: Any, m: MonitoringSettings) -> 
     counts = open_quarantine(engine)
     worst, parts = Status.OK, []
     for cpas_id, n in sorted(counts.items()):
-        status = (Status.CRITICAL if n >= m.quarantine_critical
-                  else Status.WARNING if n >= m.quarantine_warning else Status.OK)
+        status = (
+            Status.CRITICAL
+            if n >= m.quarantine_critical
+            else Status.WARNING
+            if n >= m.quarantine_warning
+            else Status.OK
+        )
         worst = max(worst, status)
         if status != Status.OK:
             parts.append(f"{cpas_id}: {n} open")
     summary = "; ".join(parts) if parts else "no open quarantine entry"
-    return Check("quarantine", worst, summary + ("; see 'piis-bridge quarantine list'" if parts else ""),
-                 {"open": counts})
+    return Check(
+        "quarantine",
+        worst,
+        summary + ("; see 'piis-bridge quarantine list'" if parts else ""),
+        {"open": counts},
+    )
 
 
 def check_circuits(engine: Any, now: datetime) -> Check:
     circuits = open_circuits(engine, now)
     if not circuits:
-        return Check("circuits", Status.OK, "every remote reachable (no open circuit)", {"open": {}})
-    text = "; ".join(f"{remote} open until {until.isoformat(timespec='minutes')}" for remote, until in circuits.items())
-    return Check("circuits", Status.WARNING, text, {"open": {r: u.isoformat() for r, u in circuits.items()}})
+        return Check(
+            "circuits", Status.OK, "every remote reachable (no open circuit)", {"open": {}}
+        )
+    text = "; ".join(
+        f"{remote} open until {until.isoformat(timespec='minutes')}"
+        for remote, until in circuits.items()
+    )
+    return Check(
+        "circuits", Status.WARNING, text, {"open": {r: u.isoformat() for r, u in circuits.items()}}
+    )
 
 
 def certificate_files(settings: Settings) -> dict[str, Path]:
@@ -258,8 +344,11 @@ def certificate_files(settings: Settings) -> dict[str, Path]:
         for plugin, values in cpas.plugins.items():
             for key, value in values.items():
                 name = key.lower()
-                if isinstance(value, str | Path) and name.endswith(("_file", "_path")) and (
-                        "cert" in name or name.startswith("tls_ca") or name == "ca_file"):
+                if (
+                    isinstance(value, str | Path)
+                    and name.endswith(("_file", "_path"))
+                    and ("cert" in name or name.startswith("tls_ca") or name == "ca_file")
+                ):
                     found[f"cpas.{cpas_id}.plugins.{plugin}.{key}"] = Path(value)
     return found
 
@@ -287,14 +376,28 @@ def check_certificates(settings: Settings, m: MonitoringSettings, now: datetime)
             details[setting] = None
             continue
         days = (expires - now).total_seconds() / 86400
-        details[setting] = {"path": str(path), "expires": expires.isoformat(), "days_left": round(days, 1)}
-        status = (Status.CRITICAL if days < m.certificate_critical_days
-                  else Status.WARNING if days < m.certificate_warning_days else Status.OK)
+        details[setting] = {
+            "path": str(path),
+            "expires": expires.isoformat(),
+            "days_left": round(days, 1),
+        }
+        status = (
+            Status.CRITICAL
+            if days < m.certificate_critical_days
+            else Status.WARNING
+            if days < m.certificate_warning_days
+            else Status.OK
+        )
         worst = max(worst, status)
         if status != Status.OK:
-            parts.append(f"{setting}: {path} expires {expires.date().isoformat()} ({days:.0f} days)")
-    summary = "; ".join(parts) if parts else f"{len(files)} certificate(s) valid for more than " \
-                                                f"{m.certificate_warning_days} days"
+            parts.append(
+                f"{setting}: {path} expires {expires.date().isoformat()} ({days:.0f} days)"
+            )
+    summary = (
+        "; ".join(parts)
+        if parts
+        else f"{len(files)} certificate(s) valid for more than {m.certificate_warning_days} days"
+    )
     return Check("certificates", worst, summary, details)
 
 
@@ -311,8 +414,13 @@ def check_disk(settings: Settings, m: MonitoringSettings) -> Check:
         usage = shutil.disk_usage(probe)
         free_mb = usage.free // (1024 * 1024)
         details[name] = {"path": str(folder), "free_mb": free_mb}
-        status = (Status.CRITICAL if free_mb < m.disk_critical_free_mb
-                  else Status.WARNING if free_mb < m.disk_warning_free_mb else Status.OK)
+        status = (
+            Status.CRITICAL
+            if free_mb < m.disk_critical_free_mb
+            else Status.WARNING
+            if free_mb < m.disk_warning_free_mb
+            else Status.OK
+        )
         worst = max(worst, status)
         if status != Status.OK:
             parts.append(f"{name} {folder}: {free_mb} MB free")
@@ -320,6 +428,7 @@ def check_disk(settings: Settings, m: MonitoringSettings) -> Check:
 
 
 # --- shared reads (also used by metrics and alerts) ---------------------------------------------
+
 
 def last_successful_nightly(engine: Any, cpas_ids: Iterable[str]) -> dict[str, datetime]:
     """cpas id -> end of its newest finished full run (nightly or manual; not a replay, a statement or a
@@ -334,8 +443,12 @@ def last_successful_nightly(engine: Any, cpas_ids: Iterable[str]) -> dict[str, d
         rows = conn.execute(
             select(SyncRunCpas.cpas_id, SyncRun.finished_at)
             .join(SyncRun, SyncRun.id == SyncRunCpas.run_id)
-            .where(SyncRun.status == "finished", SyncRun.dossier.is_(None),
-                   SyncRun.trigger.not_in(("statement", "replay")), SyncRunCpas.state != "failed")
+            .where(
+                SyncRun.status == "finished",
+                SyncRun.dossier.is_(None),
+                SyncRun.trigger.not_in(("statement", "replay")),
+                SyncRunCpas.state != "failed",
+            )
         ).all()
     for cpas_id, finished in rows:
         if cpas_id in wanted and finished is not None:
@@ -351,8 +464,11 @@ def open_quarantine(engine: Any) -> dict[str, int]:
     from piis_bridge.pipeline.models import QuarantineEntry
 
     with engine.connect() as conn:
-        rows = conn.execute(select(QuarantineEntry.cpas_id, func.count())
-                            .where(QuarantineEntry.status == "open").group_by(QuarantineEntry.cpas_id)).all()
+        rows = conn.execute(
+            select(QuarantineEntry.cpas_id, func.count())
+            .where(QuarantineEntry.status == "open")
+            .group_by(QuarantineEntry.cpas_id)
+        ).all()
     return {cpas_id: int(n) for cpas_id, n in rows}
 
 
@@ -362,8 +478,11 @@ def open_circuits(engine: Any, now: datetime) -> dict[str, datetime]:
     from piis_bridge.pipeline.models import CircuitState
 
     with engine.connect() as conn:
-        rows = conn.execute(select(CircuitState.remote, CircuitState.opened_until)
-                            .where(CircuitState.opened_until.is_not(None))).all()
+        rows = conn.execute(
+            select(CircuitState.remote, CircuitState.opened_until).where(
+                CircuitState.opened_until.is_not(None)
+            )
+        ).all()
     out = {}
     for remote, until in rows:
         until = until if until.tzinfo else until.replace(tzinfo=UTC)
@@ -374,7 +493,10 @@ def open_circuits(engine: Any, now: datetime) -> dict[str, datetime]:
 
 # --- the whole report ---------------------------------------------------------------------------
 
-def run_checks(settings: Settings, *, now: datetime | None = None, workers: bool = True) -> HealthReport:
+
+def run_checks(
+    settings: Settings, *, now: datetime | None = None, workers: bool = True
+) -> HealthReport:
     """Every check, in an order an operator reads top-down (dependencies first)."""
     m = settings.monitoring
     now = now or datetime.now(UTC)
@@ -391,7 +513,9 @@ def run_checks(settings: Settings, *, now: datetime | None = None, workers: bool
     ]
     for name, read in readers:
         if engine is None:
-            checks.append(Check(name, Status.UNKNOWN, "not checked: the database is not usable", {}))
+            checks.append(
+                Check(name, Status.UNKNOWN, "not checked: the database is not usable", {})
+            )
             continue
         try:
             checks.append(read())
@@ -409,6 +533,7 @@ def readiness(settings: Settings) -> HealthReport:
     db_check, engine = check_database(settings)
     if engine is not None:
         engine.dispose()
-    return HealthReport(checks=[db_check, check_broker(settings, settings.monitoring.worker_ping_seconds)],
-                        checked_at=datetime.now(UTC))
-
+    return HealthReport(
+        checks=[db_check, check_broker(settings, settings.monitoring.worker_ping_seconds)],
+        checked_at=datetime.now(UTC),
+    )

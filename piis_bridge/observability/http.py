@@ -62,7 +62,11 @@ def monitor_app(settings: Settings) -> Callable[..., Iterable[bytes]]:
             return _json(start_response, *readiness_response(settings))
         if path == "/health":
             return _json(start_response, *health_response(settings))
-        return _json(start_response, 404, {"error": "not found", "paths": ["/metrics", "/healthz", "/readyz", "/health"]})
+        return _json(
+            start_response,
+            404,
+            {"error": "not found", "paths": ["/metrics", "/healthz", "/readyz", "/health"]},
+        )
 
     return app
 
@@ -82,9 +86,13 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # scrapes every 15 s would flood the log; errors still go to stderr through log_error
 
 
-def serve(settings: Settings, host: str, port: int, *, ready: threading.Event | None = None) -> None:
+def serve(
+    settings: Settings, host: str, port: int, *, ready: threading.Event | None = None
+) -> None:
     """Serve until interrupted."""
-    server = make_server(host, port, monitor_app(settings), server_class=_Server, handler_class=_QuietHandler)
+    server = make_server(
+        host, port, monitor_app(settings), server_class=_Server, handler_class=_QuietHandler
+    )
     if ready is not None:
         ready.set()
     try:

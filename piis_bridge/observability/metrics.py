@@ -29,16 +29,25 @@ if TYPE_CHECKING:
 
 __all__ = ["BridgeCollector", "REMOTE_HOOKS", "observe_call", "exposition", "registry_for"]
 
-REMOTE_HOOKS = frozenset({
-    "piis_case_fetch_changes", "piis_case_fetch_record", "piis_case_push", "piis_federal_submit",
-    "piis_federal_fetch_results", "piis_federal_fetch_statement", "piis_federal_fetch_notices",
-    "piis_transfer_send",
-})
+REMOTE_HOOKS = frozenset(
+    {
+        "piis_case_fetch_changes",
+        "piis_case_fetch_record",
+        "piis_case_push",
+        "piis_federal_submit",
+        "piis_federal_fetch_results",
+        "piis_federal_fetch_statement",
+        "piis_federal_fetch_notices",
+        "piis_transfer_send",
+    }
+)
 """Plugin hooks that call a remote system; their duration is the remote call latency."""
 
 CALL_SECONDS = Histogram(
-    "piis_remote_call_seconds", "Duration of plugin calls that reach a remote system.",
-    ["role", "hook", "outcome"], buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+    "piis_remote_call_seconds",
+    "Duration of plugin calls that reach a remote system.",
+    ["role", "hook", "outcome"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
 )
 
 
@@ -58,7 +67,8 @@ def observe_call(role: str, hook: str) -> Iterator[None]:
         outcome = "ok"
     finally:
         CALL_SECONDS.labels(role=role, hook=hook.removeprefix("piis_"), outcome=outcome).observe(
-            time.perf_counter() - start)
+            time.perf_counter() - start
+        )
 
 
 def _aware(value: datetime) -> datetime:
@@ -78,7 +88,9 @@ class BridgeCollector(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = datetime.now(UTC)
-        up = GaugeMetricFamily("piis_database_up", "1 when the application database answered this scrape.")
+        up = GaugeMetricFamily(
+            "piis_database_up", "1 when the application database answered this scrape."
+        )
         try:
             families = list(self._families(now))
         except Exception:  # noqa: BLE001 - a scrape must answer even with the database down
@@ -104,78 +116,124 @@ class BridgeCollector(Collector):
         )
 
         with self.engine.connect() as conn:
-            runs = GaugeMetricFamily("piis_runs", "Runs recorded, by CPAS and status.", labels=["cpas", "status"])
+            runs = GaugeMetricFamily(
+                "piis_runs", "Runs recorded, by CPAS and status.", labels=["cpas", "status"]
+            )
             for cpas_id, status, n in conn.execute(
-                    select(SyncRunCpas.cpas_id, SyncRun.status, func.count())
-                    .join(SyncRun, SyncRun.id == SyncRunCpas.run_id)
-                    .group_by(SyncRunCpas.cpas_id, SyncRun.status)):
+                select(SyncRunCpas.cpas_id, SyncRun.status, func.count())
+                .join(SyncRun, SyncRun.id == SyncRunCpas.run_id)
+                .group_by(SyncRunCpas.cpas_id, SyncRun.status)
+            ):
                 runs.add_metric([cpas_id, status], n)
             yield runs
 
-            duration = GaugeMetricFamily("piis_run_last_duration_seconds",
-                                         "Duration of the newest finished run, by CPAS.", labels=["cpas"])
+            duration = GaugeMetricFamily(
+                "piis_run_last_duration_seconds",
+                "Duration of the newest finished run, by CPAS.",
+                labels=["cpas"],
+            )
             latest: dict[str, tuple[datetime, float]] = {}
             for cpas_id, started, finished in conn.execute(
-                    select(SyncRunCpas.cpas_id, SyncRun.started_at, SyncRun.finished_at)
-                    .join(SyncRun, SyncRun.id == SyncRunCpas.run_id)
-                    .where(SyncRun.finished_at.is_not(None))
-                    .order_by(SyncRun.finished_at.desc()).limit(500)):
+                select(SyncRunCpas.cpas_id, SyncRun.started_at, SyncRun.finished_at)
+                .join(SyncRun, SyncRun.id == SyncRunCpas.run_id)
+                .where(SyncRun.finished_at.is_not(None))
+                .order_by(SyncRun.finished_at.desc())
+                .limit(500)
+            ):
                 if cpas_id not in latest:
-                    latest[cpas_id] = (finished, (_aware(finished) - _aware(started)).total_seconds())
+                    latest[cpas_id] = (
+                        finished,
+                        (_aware(finished) - _aware(started)).total_seconds(),
+                    )
             for cpas_id, (_, seconds) in sorted(latest.items()):
                 duration.add_metric([cpas_id], seconds)
             yield duration
 
-            last_ok = GaugeMetricFamily("piis_nightly_last_success_timestamp_seconds",
-                                        "End of the newest successful nightly run (Unix time).", labels=["cpas"])
-            since = GaugeMetricFamily("piis_nightly_seconds_since_success",
-                                      "Seconds since the newest successful nightly run.", labels=["cpas"])
-            for cpas_id, when in sorted(last_successful_nightly(self.engine, self.settings.cpas).items()):
+            last_ok = GaugeMetricFamily(
+                "piis_nightly_last_success_timestamp_seconds",
+                "End of the newest successful nightly run (Unix time).",
+                labels=["cpas"],
+            )
+            since = GaugeMetricFamily(
+                "piis_nightly_seconds_since_success",
+                "Seconds since the newest successful nightly run.",
+                labels=["cpas"],
+            )
+            for cpas_id, when in sorted(
+                last_successful_nightly(self.engine, self.settings.cpas).items()
+            ):
                 last_ok.add_metric([cpas_id], when.timestamp())
                 since.add_metric([cpas_id], (now - when).total_seconds())
             yield last_ok
             yield since
 
-            running = conn.execute(select(SyncRun.id).where(SyncRun.status == "running")
-                                   .order_by(SyncRun.started_at.desc()).limit(1)).scalar()
-            newest = running or conn.execute(select(SyncRun.id).order_by(SyncRun.started_at.desc()).limit(1)).scalar()
-            units = GaugeMetricFamily("piis_stage_units", "Units done per stage in the current (or newest) run.",
-                                      labels=["stage"])
-            busy = GaugeMetricFamily("piis_stage_busy_seconds", "Busy seconds per stage in that run.",
-                                     labels=["stage"])
+            running = conn.execute(
+                select(SyncRun.id)
+                .where(SyncRun.status == "running")
+                .order_by(SyncRun.started_at.desc())
+                .limit(1)
+            ).scalar()
+            newest = (
+                running
+                or conn.execute(
+                    select(SyncRun.id).order_by(SyncRun.started_at.desc()).limit(1)
+                ).scalar()
+            )
+            units = GaugeMetricFamily(
+                "piis_stage_units",
+                "Units done per stage in the current (or newest) run.",
+                labels=["stage"],
+            )
+            busy = GaugeMetricFamily(
+                "piis_stage_busy_seconds", "Busy seconds per stage in that run.", labels=["stage"]
+            )
             if newest:
-                for stage, n, seconds in conn.execute(select(StageStat.stage, StageStat.units, StageStat.busy_seconds)
-                                                      .where(StageStat.run_id == newest)):
+                for stage, n, seconds in conn.execute(
+                    select(StageStat.stage, StageStat.units, StageStat.busy_seconds).where(
+                        StageStat.run_id == newest
+                    )
+                ):
                     units.add_metric([stage], n)
                     busy.add_metric([stage], seconds)
             yield units
             yield busy
 
-            quarantine = GaugeMetricFamily("piis_quarantine_open", "Open quarantine entries.",
-                                           labels=["cpas", "stage"])
+            quarantine = GaugeMetricFamily(
+                "piis_quarantine_open", "Open quarantine entries.", labels=["cpas", "stage"]
+            )
             for cpas_id, stage, n in conn.execute(
-                    select(QuarantineEntry.cpas_id, QuarantineEntry.stage, func.count())
-                    .where(QuarantineEntry.status == "open")
-                    .group_by(QuarantineEntry.cpas_id, QuarantineEntry.stage)):
+                select(QuarantineEntry.cpas_id, QuarantineEntry.stage, func.count())
+                .where(QuarantineEntry.status == "open")
+                .group_by(QuarantineEntry.cpas_id, QuarantineEntry.stage)
+            ):
                 quarantine.add_metric([cpas_id, stage], n)
             yield quarantine
 
-            forms = GaugeMetricFamily("piis_forms", "Federal forms in the ledger, by CPAS, form and status.",
-                                      labels=["cpas", "form", "status"])
+            forms = GaugeMetricFamily(
+                "piis_forms",
+                "Federal forms in the ledger, by CPAS, form and status.",
+                labels=["cpas", "form", "status"],
+            )
             for cpas_id, kind, status, n in conn.execute(
-                    select(FormEntry.cpas_id, FormEntry.kind, FormEntry.status, func.count())
-                    .group_by(FormEntry.cpas_id, FormEntry.kind, FormEntry.status)):
+                select(FormEntry.cpas_id, FormEntry.kind, FormEntry.status, func.count()).group_by(
+                    FormEntry.cpas_id, FormEntry.kind, FormEntry.status
+                )
+            ):
                 forms.add_metric([cpas_id, kind, status], n)
             yield forms
 
             codes = GaugeMetricFamily(
-                "piis_forms_refused_codes", f"Federal error codes of forms refused in the last "
-                f"{self.REFUSED_CODES_DAYS} days.", labels=["cpas", "code"])
+                "piis_forms_refused_codes",
+                f"Federal error codes of forms refused in the last {self.REFUSED_CODES_DAYS} days.",
+                labels=["cpas", "code"],
+            )
             counted: dict[tuple[str, str], int] = {}
             since_day = now - timedelta(days=self.REFUSED_CODES_DAYS)
             for cpas_id, errors in conn.execute(
-                    select(FormEntry.cpas_id, FormEntry.errors)
-                    .where(FormEntry.status == "refused", FormEntry.updated_at >= since_day)):
+                select(FormEntry.cpas_id, FormEntry.errors).where(
+                    FormEntry.status == "refused", FormEntry.updated_at >= since_day
+                )
+            ):
                 for error in errors or []:
                     code = str(error.get("code", "?"))[:16] if isinstance(error, dict) else "?"
                     counted[(cpas_id, code)] = counted.get((cpas_id, code), 0) + 1
@@ -183,21 +241,35 @@ class BridgeCollector(Collector):
                 codes.add_metric([cpas_id, code], n)
             yield codes
 
-            waiting = GaugeMetricFamily("piis_effects_waiting_retry",
-                                        "Side effects waiting for a retry after a transient failure.",
-                                        labels=["cpas", "kind"])
+            waiting = GaugeMetricFamily(
+                "piis_effects_waiting_retry",
+                "Side effects waiting for a retry after a transient failure.",
+                labels=["cpas", "kind"],
+            )
             for cpas_id, kind, n in conn.execute(
-                    select(Effect.cpas_id, Effect.kind, func.count())
-                    .where(and_(Effect.next_attempt_at.is_not(None), Effect.attempts > 0,
-                                Effect.state.in_(("pending", "sending"))))
-                    .group_by(Effect.cpas_id, Effect.kind)):
+                select(Effect.cpas_id, Effect.kind, func.count())
+                .where(
+                    and_(
+                        Effect.next_attempt_at.is_not(None),
+                        Effect.attempts > 0,
+                        Effect.state.in_(("pending", "sending")),
+                    )
+                )
+                .group_by(Effect.cpas_id, Effect.kind)
+            ):
                 waiting.add_metric([cpas_id, kind], n)
             yield waiting
 
-            circuit = GaugeMetricFamily("piis_circuit_open", "1 while a remote's circuit breaker is open.",
-                                        labels=["remote"])
-            until_ts = GaugeMetricFamily("piis_circuit_open_until_timestamp_seconds",
-                                         "Until when an open circuit stays open (Unix time).", labels=["remote"])
+            circuit = GaugeMetricFamily(
+                "piis_circuit_open",
+                "1 while a remote's circuit breaker is open.",
+                labels=["remote"],
+            )
+            until_ts = GaugeMetricFamily(
+                "piis_circuit_open_until_timestamp_seconds",
+                "Until when an open circuit stays open (Unix time).",
+                labels=["remote"],
+            )
             opened = open_circuits(self.engine, now)
             for (remote,) in conn.execute(select(CircuitState.remote)):
                 circuit.add_metric([_remote_label(remote)], 1 if remote in opened else 0)
@@ -206,7 +278,9 @@ class BridgeCollector(Collector):
             yield circuit
             yield until_ts
 
-        depth = GaugeMetricFamily("piis_queue_depth", "Messages waiting in each broker queue.", labels=["queue"])
+        depth = GaugeMetricFamily(
+            "piis_queue_depth", "Messages waiting in each broker queue.", labels=["queue"]
+        )
         for queue, n in queue_depths(self.settings).items():
             depth.add_metric([queue], n)
         yield depth
@@ -233,7 +307,9 @@ def queue_depths(settings: Settings) -> dict[str, int]:
             for queue in pipeline_queues():
                 channel = conn.channel()
                 try:
-                    depths[queue] = int(channel.queue_declare(queue=queue, passive=True).message_count)
+                    depths[queue] = int(
+                        channel.queue_declare(queue=queue, passive=True).message_count
+                    )
                 except Exception:  # noqa: BLE001 - not declared yet: nothing waits
                     depths[queue] = 0
                 finally:

@@ -24,7 +24,9 @@ def _from_file(value: str | None, path: str | None, name: str) -> str | None:
     if path is None:
         return value
     if value:
-        raise ValueError(f"{name}: both {name.rsplit('.', 1)[1]} and {name.rsplit('.', 1)[1]}_file are set; keep one")
+        raise ValueError(
+            f"{name}: both {name.rsplit('.', 1)[1]} and {name.rsplit('.', 1)[1]}_file are set; keep one"
+        )
     try:
         with open(path, encoding="utf-8") as handle:
             return handle.read().strip()
@@ -36,35 +38,59 @@ class MonitoringSettings(_Strict):
     """Thresholds of ``piis-bridge health`` and ``/readyz``; the metrics endpoint's address."""
 
     nightly_warning_hours: float = Field(
-        default=26.0, gt=0, description="Warn when a CPAS's last successful nightly run is older than this.")
+        default=26.0,
+        gt=0,
+        description="Warn when a CPAS's last successful nightly run is older than this.",
+    )
     nightly_critical_hours: float = Field(
-        default=50.0, gt=0, description="Critical when it is older than this (two nights missed).")
-    quarantine_warning: int = Field(default=1, ge=1, description="Open quarantine entries of a CPAS that warn.")
+        default=50.0, gt=0, description="Critical when it is older than this (two nights missed)."
+    )
+    quarantine_warning: int = Field(
+        default=1, ge=1, description="Open quarantine entries of a CPAS that warn."
+    )
     quarantine_critical: int = Field(default=500, ge=1, description="... and that are critical.")
-    certificate_warning_days: int = Field(default=30, ge=0, description="A certificate expiring sooner warns.")
-    certificate_critical_days: int = Field(default=7, ge=0, description="... and sooner than this is critical.")
-    disk_warning_free_mb: int = Field(default=1024, ge=0, description="Free space of the data directory that warns.")
+    certificate_warning_days: int = Field(
+        default=30, ge=0, description="A certificate expiring sooner warns."
+    )
+    certificate_critical_days: int = Field(
+        default=7, ge=0, description="... and sooner than this is critical."
+    )
+    disk_warning_free_mb: int = Field(
+        default=1024, ge=0, description="Free space of the data directory that warns."
+    )
     disk_critical_free_mb: int = Field(default=200, ge=0, description="... and that is critical.")
-    worker_ping_seconds: float = Field(default=2.0, gt=0, le=30, description="How long to wait for workers.")
-    metrics_host: str = Field(default="127.0.0.1", description="Address of `piis-bridge monitor serve`.")
-    metrics_port: int = Field(default=9464, ge=1, le=65535, description="Port of `piis-bridge monitor serve`.")
+    worker_ping_seconds: float = Field(
+        default=2.0, gt=0, le=30, description="How long to wait for workers."
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1", description="Address of `piis-bridge monitor serve`."
+    )
+    metrics_port: int = Field(
+        default=9464, ge=1, le=65535, description="Port of `piis-bridge monitor serve`."
+    )
     tracing_endpoint: str | None = Field(
-        default=None, description="OTLP/HTTP collector URL for OpenTelemetry traces (e.g. "
-        "http://127.0.0.1:4318/v1/traces); unset = no tracing, nothing sent.")
+        default=None,
+        description="OTLP/HTTP collector URL for OpenTelemetry traces (e.g. "
+        "http://127.0.0.1:4318/v1/traces); unset = no tracing, nothing sent.",
+    )
 
     @field_validator("tracing_endpoint")
     @classmethod
     def _otlp_url(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("http://", "https://")):
-            raise ValueError("monitoring.tracing_endpoint must be an http(s) URL of an OTLP/HTTP collector")
+            raise ValueError(
+                "monitoring.tracing_endpoint must be an http(s) URL of an OTLP/HTTP collector"
+            )
         return value
 
     @model_validator(mode="after")
     def _ordered(self) -> MonitoringSettings:
-        pairs = [("nightly_warning_hours", "nightly_critical_hours", False),
-                 ("quarantine_warning", "quarantine_critical", False),
-                 ("certificate_critical_days", "certificate_warning_days", False),
-                 ("disk_critical_free_mb", "disk_warning_free_mb", False)]
+        pairs = [
+            ("nightly_warning_hours", "nightly_critical_hours", False),
+            ("quarantine_warning", "quarantine_critical", False),
+            ("certificate_critical_days", "certificate_warning_days", False),
+            ("disk_critical_free_mb", "disk_warning_free_mb", False),
+        ]
         for low, high, _ in pairs:
             if getattr(self, low) > getattr(self, high):
                 raise ValueError(f"monitoring.{low} must not be greater than monitoring.{high}")
@@ -89,7 +115,9 @@ class EmailChannel(_Strict):
     def _one_tls(self) -> EmailChannel:
         self.password = _from_file(self.password, self.password_file, "alerts.email.password")
         if self.ssl and self.starttls:
-            raise ValueError("alerts.email: set either ssl (port 465) or starttls (port 587), not both")
+            raise ValueError(
+                "alerts.email: set either ssl (port 465) or starttls (port 587), not both"
+            )
         if self.password and not self.username:
             raise ValueError("alerts.email: a password without a username")
         return self
@@ -105,7 +133,9 @@ class WebhookChannel(_Strict):
     url: str = Field(min_length=8)
     token: str | None = None
     token_file: str | None = Field(default=None, description="A file holding the bearer token.")
-    format: str = Field(default="json", description="json (our shape), slack (text for Slack/Mattermost), teams.")
+    format: str = Field(
+        default="json", description="json (our shape), slack (text for Slack/Mattermost), teams."
+    )
     timeout_seconds: float = Field(default=10.0, gt=0, le=120)
 
     @field_validator("url")
@@ -132,14 +162,30 @@ class AlertRules(_Strict):
     """Which conditions alert.  ``0`` (or ``false``) switches a rule off."""
 
     run_failed: bool = Field(default=True, description="A run ended failed or abandoned.")
-    nightly_late_hours: float = Field(default=26.0, ge=0, description="No successful nightly run for this long.")
-    quarantine_over: int = Field(default=50, ge=0, description="Open quarantine entries of a CPAS above this.")
-    refused_percent: float = Field(default=20.0, ge=0, le=100,
-                                   description="Share of refused forms among those answered in the last 7 days.")
-    refused_min_forms: int = Field(default=20, ge=1, description="... judged only from this many answered forms.")
-    circuit_open_minutes: float = Field(default=30.0, ge=0, description="A remote's circuit open for this long.")
-    certificate_days: int = Field(default=30, ge=0, description="A certificate expiring within this many days.")
-    statement_differences: bool = Field(default=True, description="The monthly statement differs from the ledger.")
+    nightly_late_hours: float = Field(
+        default=26.0, ge=0, description="No successful nightly run for this long."
+    )
+    quarantine_over: int = Field(
+        default=50, ge=0, description="Open quarantine entries of a CPAS above this."
+    )
+    refused_percent: float = Field(
+        default=20.0,
+        ge=0,
+        le=100,
+        description="Share of refused forms among those answered in the last 7 days.",
+    )
+    refused_min_forms: int = Field(
+        default=20, ge=1, description="... judged only from this many answered forms."
+    )
+    circuit_open_minutes: float = Field(
+        default=30.0, ge=0, description="A remote's circuit open for this long."
+    )
+    certificate_days: int = Field(
+        default=30, ge=0, description="A certificate expiring within this many days."
+    )
+    statement_differences: bool = Field(
+        default=True, description="The monthly statement differs from the ledger."
+    )
 
 
 class AlertSettings(_Strict):
@@ -148,9 +194,15 @@ class AlertSettings(_Strict):
     email: EmailChannel | None = None
     webhook: WebhookChannel | None = None
     console_url: str | None = Field(
-        default=None, description="Base URL of the console, for links in alerts (no personal data in it).")
-    cap_hours: float = Field(default=24.0, gt=0, description="One alert per rule and CPAS at most this often.")
-    digest_time: time | None = Field(default=time(7, 0), description="Local time of the daily digest; none = off.")
+        default=None,
+        description="Base URL of the console, for links in alerts (no personal data in it).",
+    )
+    cap_hours: float = Field(
+        default=24.0, gt=0, description="One alert per rule and CPAS at most this often."
+    )
+    digest_time: time | None = Field(
+        default=time(7, 0), description="Local time of the daily digest; none = off."
+    )
     rules: AlertRules = Field(default_factory=AlertRules)
 
     @property

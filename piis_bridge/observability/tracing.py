@@ -42,12 +42,22 @@ def configure(settings: Settings) -> bool:
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError as exc:
-        raise RuntimeError("monitoring.tracing_endpoint is set but OpenTelemetry is not installed: "
-                           "pip install 'piis-bridge[otel]' (or unset the setting)") from exc
+        raise RuntimeError(
+            "monitoring.tracing_endpoint is set but OpenTelemetry is not installed: "
+            "pip install 'piis-bridge[otel]' (or unset the setting)"
+        ) from exc
     provider = TracerProvider(resource=Resource.create({"service.name": "piis-bridge"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint, timeout=5),
-                                                   schedule_delay_millis=1000))
-    _state.update(tracer=provider.get_tracer("piis_bridge"), provider=provider, pid=os.getpid(), endpoint=endpoint)
+    provider.add_span_processor(
+        BatchSpanProcessor(
+            OTLPSpanExporter(endpoint=endpoint, timeout=5), schedule_delay_millis=1000
+        )
+    )
+    _state.update(
+        tracer=provider.get_tracer("piis_bridge"),
+        provider=provider,
+        pid=os.getpid(),
+        endpoint=endpoint,
+    )
     return True
 
 
@@ -63,12 +73,18 @@ def _run_context(run_id: str) -> Any:
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
-    parent = SpanContext(trace_id=int(run_id, 16), span_id=random.getrandbits(64) or 1, is_remote=True,
-                         trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    parent = SpanContext(
+        trace_id=int(run_id, 16),
+        span_id=random.getrandbits(64) or 1,
+        is_remote=True,
+        trace_flags=TraceFlags(TraceFlags.SAMPLED),
+    )
     return trace.set_span_in_context(NonRecordingSpan(parent))
 
 
-def task_started(task_id: str | None, task_name: str, run_id: str | None, cpas_id: str | None) -> None:
+def task_started(
+    task_id: str | None, task_name: str, run_id: str | None, cpas_id: str | None
+) -> None:
     """celery task_prerun: a span named after the stage, in the run's trace."""
     if not enabled() or task_id is None:
         return
@@ -109,10 +125,14 @@ def remote_span(role: str, hook: str) -> Iterator[Any]:
     from opentelemetry.trace import Status, StatusCode
 
     with _state["tracer"].start_as_current_span(
-            f"remote {hook.removeprefix('piis_')}", attributes={"piis.role": role, "piis.hook": hook},
-            record_exception=False) as span:
+        f"remote {hook.removeprefix('piis_')}",
+        attributes={"piis.role": role, "piis.hook": hook},
+        record_exception=False,
+    ) as span:
         try:
             yield span
         except BaseException as exc:
-            span.set_status(Status(StatusCode.ERROR, type(exc).__name__))  # the type only: texts may hold data
+            span.set_status(
+                Status(StatusCode.ERROR, type(exc).__name__)
+            )  # the type only: texts may hold data
             raise

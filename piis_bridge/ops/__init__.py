@@ -10,6 +10,12 @@ web console call the same functions, so both show the same facts:
 * :mod:`piis_bridge.ops.queries` — read-only listings with a stable JSON shape (``docs/ops.md``).
 """
 
-from piis_bridge.ops.errors import EXIT_CONFIG, EXIT_DEPENDENCY, EXIT_RUN_FAILED, OperatorError, explain
+from piis_bridge.ops.errors import (
+    EXIT_CONFIG,
+    EXIT_DEPENDENCY,
+    EXIT_RUN_FAILED,
+    OperatorError,
+    explain,
+)
 
 __all__ = ["OperatorError", "explain", "EXIT_CONFIG", "EXIT_DEPENDENCY", "EXIT_RUN_FAILED"]

@@ -26,7 +26,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 from piis_bridge.logging import redact
 
-__all__ = ["OperatorError", "explain", "mask_url", "EXIT_CONFIG", "EXIT_DEPENDENCY", "EXIT_RUN_FAILED"]
+__all__ = [
+    "OperatorError",
+    "explain",
+    "mask_url",
+    "EXIT_CONFIG",
+    "EXIT_DEPENDENCY",
+    "EXIT_RUN_FAILED",
+]
 
 EXIT_RUN_FAILED = 1
 EXIT_CONFIG = 2
@@ -105,14 +112,18 @@ def _text(exc: BaseException) -> str:
     return " ".join(str(e) for e in _chain(exc)).lower()
 
 
-def explain(exc: BaseException, settings: Any, *, during: str | None = None) -> OperatorError | None:
+def explain(
+    exc: BaseException, settings: Any, *, during: str | None = None
+) -> OperatorError | None:
     """The :class:`OperatorError` for *exc*, or None when it is not a known dependency failure."""
     if isinstance(exc, OperatorError):
         return exc
     from piis_bridge.config import ConfigError
 
     if isinstance(exc, ConfigError):
-        return OperatorError("configuration error", str(exc), "correct the setting named above", EXIT_CONFIG)
+        return OperatorError(
+            "configuration error", str(exc), "correct the setting named above", EXIT_CONFIG
+        )
     chain = _chain(exc)
     modules = {type(e).__module__.split(".")[0] for e in chain}
     names = {type(e).__name__ for e in chain}
@@ -136,7 +147,10 @@ def explain(exc: BaseException, settings: Any, *, during: str | None = None) -> 
             errno.EDQUOT,
         ):
             return filesystem_error(settings, e)
-    if any(isinstance(e, (ConnectionRefusedError, TimeoutError)) for e in chain) and during == "broker":
+    if (
+        any(isinstance(e, (ConnectionRefusedError, TimeoutError)) for e in chain)
+        and during == "broker"
+    ):
         return broker_error(settings, text)
     return None
 
@@ -252,7 +266,13 @@ def broker_error(settings: Any, text: str) -> OperatorError:
         source=_source(settings, "broker_url"),
         target=_host_port(url, default_port),
     )
-    kind = "Redis" if url.startswith("redis") else "RabbitMQ" if url.startswith("amqp") else "the broker"
+    kind = (
+        "Redis"
+        if url.startswith("redis")
+        else "RabbitMQ"
+        if url.startswith("amqp")
+        else "the broker"
+    )
     if (
         "access_refused" in text
         or "access refused" in text
@@ -283,10 +303,14 @@ def broker_error(settings: Any, text: str) -> OperatorError:
 def filesystem_error(settings: Any, exc: OSError) -> OperatorError:
     path = exc.filename or str(getattr(settings, "state_dir", "?"))
     setting = "state_dir"
-    if path and str(path).startswith(str(getattr(settings, "database_url", "@")).split(":///", 1)[-1]):
+    if path and str(path).startswith(
+        str(getattr(settings, "database_url", "@")).split(":///", 1)[-1]
+    ):
         setting = "database_url"
     value = str(getattr(settings, setting, "")) if settings is not None else None
-    common = dict(setting=setting, value=value, source=_source(settings, setting), target=str(Path(path)))
+    common = dict(
+        setting=setting, value=value, source=_source(settings, setting), target=str(Path(path))
+    )
     if exc.errno == errno.EROFS:
         return OperatorError(
             "data directory read-only",

@@ -34,7 +34,9 @@ def _masked(value: Any) -> Any:
     from piis_bridge.config import is_secret_key
 
     if isinstance(value, dict):
-        return {k: ("***" if is_secret_key(str(k)) else _masked(v)) for k, v in sorted(value.items())}
+        return {
+            k: ("***" if is_secret_key(str(k)) else _masked(v)) for k, v in sorted(value.items())
+        }
     if isinstance(value, list):
         return [_masked(v) for v in value]
     return value
@@ -99,7 +101,9 @@ def check_broker(settings: Any, *, timeout: float = 5.0) -> None:
 
     try:
         with Connection(settings.broker_url, connect_timeout=timeout) as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=timeout)
+            conn.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=timeout
+            )
     except Exception as exc:  # noqa: BLE001 - translated below
         found = explain(exc, settings, during="broker")
         raise (found if found is not None else broker_error(settings, str(exc).lower())) from None
@@ -143,7 +147,12 @@ def check_plugins(settings: Any) -> None:
 
 
 def preflight(
-    settings: Any, *, database: bool = True, broker: bool = True, state_dir: bool = True, plugins: bool = True
+    settings: Any,
+    *,
+    database: bool = True,
+    broker: bool = True,
+    state_dir: bool = True,
+    plugins: bool = True,
 ) -> None:
     """Every check, in the order an operator fixes them: plugins and settings, files, database, broker."""
     if plugins:

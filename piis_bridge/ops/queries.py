@@ -106,7 +106,11 @@ def quarantine_list(
 
 
 def run_details(
-    session: Session, run_id: str, *, now: datetime | None = None, counts: dict[str, Any] | None = None
+    session: Session,
+    run_id: str,
+    *,
+    now: datetime | None = None,
+    counts: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
     """One run: its counts, why it is waiting (open circuits and until when, retries scheduled, the
     last error in full), its quarantined records, and whether the workers run its configuration."""
@@ -162,7 +166,11 @@ def run_details(
         "pushes": session.scalar(
             select(func.count())
             .select_from(Effect)
-            .where(Effect.run_id == run_id, Effect.kind == "push", Effect.state.in_(("pending", "sending")))
+            .where(
+                Effect.run_id == run_id,
+                Effect.kind == "push",
+                Effect.state.in_(("pending", "sending")),
+            )
         )
         or 0,
     }
@@ -196,10 +204,13 @@ def run_details(
         if retries:
             nxt = min((r["next_attempt_at"] for r in retries if r["next_attempt_at"]), default=None)
             reasons.append(
-                f"{len(retries)} side effect(s) wait for a retry" + (f", the next at {nxt}" if nxt else "")
+                f"{len(retries)} side effect(s) wait for a retry"
+                + (f", the next at {nxt}" if nxt else "")
             )
         if pending["forms"] and not retries:
-            reasons.append(f"{pending['forms']} form(s) sent or queued, waiting for the federal answer")
+            reasons.append(
+                f"{pending['forms']} form(s) sent or queued, waiting for the federal answer"
+            )
         if pending["records"]:
             reasons.append(f"{pending['records']} record(s) not processed yet")
         if pending["pushes"] and not retries:
@@ -261,7 +272,12 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
 
 
 def forms_list(
-    session: Session, cpas_id: str, *, status: str | None = None, month: str | None = None, limit: int = 1000
+    session: Session,
+    cpas_id: str,
+    *,
+    status: str | None = None,
+    month: str | None = None,
+    limit: int = 1000,
 ) -> dict[str, Any]:
     """Federal forms of a CPAS from the ledger: dossier, form, status and every code and message of
     the answer.  ``month`` (YYYY-MM) keeps the forms sent that month (built, for forms not sent)."""
@@ -298,7 +314,13 @@ def forms_list(
         }
         for f in session.scalars(q)
     ]
-    return {"format": FORMAT["forms"], "cpas_id": cpas_id, "status": status, "month": month, "forms": forms}
+    return {
+        "format": FORMAT["forms"],
+        "cpas_id": cpas_id,
+        "status": status,
+        "month": month,
+        "forms": forms,
+    }
 
 
 def held_contracts(rt: Any, cpas_id: str) -> Iterator[Any]:

@@ -14,7 +14,12 @@ See ``docs/pipeline.md``.
 from __future__ import annotations
 
 from piis_bridge.pipeline.app import make_celery_app
-from piis_bridge.pipeline.reliability import CircuitBreaker, PermanentError, RetryPolicy, TransientError
+from piis_bridge.pipeline.reliability import (
+    CircuitBreaker,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+)
 from piis_bridge.pipeline.runner import EmbeddedWorker, RunSummary, run_nightly
 from piis_bridge.pipeline.runtime import PipelineOptions, Runtime
 

@@ -45,21 +45,36 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
         folder = broker_folder(settings, options)
         for sub in ("queue", "control", "processed", "staging"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
-        transport = {"data_folder_in": str(folder / "queue"), "data_folder_out": str(folder / "queue"),
-                     "control_folder": str(folder / "control"), "processed_folder": str(folder / "processed"),
-                     "staging_folder": str(folder / "staging"), "store_processed": False,
-                     "polling_interval": 0.1}
+        transport = {
+            "data_folder_in": str(folder / "queue"),
+            "data_folder_out": str(folder / "queue"),
+            "control_folder": str(folder / "control"),
+            "processed_folder": str(folder / "processed"),
+            "staging_folder": str(folder / "staging"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        }
     elif broker.startswith(("redis://", "rediss://")):
         # Countdowns stay far below this (RetryPolicy.cap), so nothing is redelivered twice (celery#2599).
         transport = {"visibility_timeout": 3600}
     queues, routes = queue_names(options.queue_prefix), routes_for(options.queue_prefix)
     annotations: dict[str, Any] = {}
     if options.federal_rate_limit:
-        annotations.update({name: {"rate_limit": options.federal_rate_limit}
-                            for name, route in routes.items() if route["queue"] == queues[2]})
+        annotations.update(
+            {
+                name: {"rate_limit": options.federal_rate_limit}
+                for name, route in routes.items()
+                if route["queue"] == queues[2]
+            }
+        )
     if options.casesystem_rate_limit:
-        annotations.update({name: {"rate_limit": options.casesystem_rate_limit}
-                            for name, route in routes.items() if route["queue"] == queues[1]})
+        annotations.update(
+            {
+                name: {"rate_limit": options.casesystem_rate_limit}
+                for name, route in routes.items()
+                if route["queue"] == queues[1]
+            }
+        )
     result_backend = settings.result_backend
     if result_backend.startswith("db+sqlite:///"):
         Path(result_backend.removeprefix("db+sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -84,8 +99,11 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
         # A worker runs for weeks: a child is replaced after N tasks or past a memory ceiling, so a
         # plugin that leaks (a cache, a client per call) cannot grow it without bound.
         "worker_max_tasks_per_child": options.max_tasks_per_child,
-        "worker_max_memory_per_child": (options.max_memory_per_child_mb * 1024  # KiB
-                                        if options.max_memory_per_child_mb else None),
+        "worker_max_memory_per_child": (
+            options.max_memory_per_child_mb * 1024  # KiB
+            if options.max_memory_per_child_mb
+            else None
+        ),
         "worker_hijack_root_logger": False,
         "worker_send_task_events": False,
         "task_default_queue": queues[0],
@@ -104,8 +122,13 @@ def celery_config(settings: Settings, options: PipelineOptions) -> dict[str, Any
     }
 
 
-def make_celery_app(settings: Settings | None = None, options: PipelineOptions | None = None, *,
-                    plugins: tuple[tuple[str, object], ...] = (), runtime: Runtime | None = None) -> Celery:
+def make_celery_app(
+    settings: Settings | None = None,
+    options: PipelineOptions | None = None,
+    *,
+    plugins: tuple[tuple[str, object], ...] = (),
+    runtime: Runtime | None = None,
+) -> Celery:
     """A celery app whose tasks use *settings* (default: the configuration file and environment)."""
     rt = runtime or Runtime(settings, options, plugins)
     app = Celery("piis_bridge", set_as_current=False)
@@ -147,21 +170,32 @@ def _propagate_correlation(headers: dict[str, Any] | None = None, **_: Any) -> N
 
 
 @signals.task_prerun.connect
-def _bind_task_context(task_id: str | None = None, task: Any = None, args: Any = None, **_: Any) -> None:
+def _bind_task_context(
+    task_id: str | None = None, task: Any = None, args: Any = None, **_: Any
+) -> None:
     import structlog
 
     from piis_bridge.logging import new_correlation_id
 
     structlog.contextvars.clear_contextvars()
-    cid = getattr(getattr(task, "request", None), "piis_correlation_id", None) or new_correlation_id()
+    cid = (
+        getattr(getattr(task, "request", None), "piis_correlation_id", None) or new_correlation_id()
+    )
     run_id = args[0] if args and isinstance(args[0], str) and len(args[0]) == 32 else None
-    structlog.contextvars.bind_contextvars(correlation_id=cid, task_id=task_id,
-                                           task_name=getattr(task, "name", None), run_id=run_id)
+    structlog.contextvars.bind_contextvars(
+        correlation_id=cid, task_id=task_id, task_name=getattr(task, "name", None), run_id=run_id
+    )
     rt = getattr(getattr(task, "app", None), "piis_runtime", None)
-    if rt is not None and rt.settings.monitoring.tracing_endpoint:  # optional OpenTelemetry (observability)
+    if (
+        rt is not None and rt.settings.monitoring.tracing_endpoint
+    ):  # optional OpenTelemetry (observability)
         from piis_bridge.observability import tracing
 
-        cpas = args[1] if args and len(args) > 1 and isinstance(args[1], str) and len(args[1]) <= 40 else None
+        cpas = (
+            args[1]
+            if args and len(args) > 1 and isinstance(args[1], str) and len(args[1]) <= 40
+            else None
+        )
         tracing.configure(rt.settings)
         tracing.task_started(task_id, getattr(task, "name", "task"), run_id, cpas)
 

@@ -11,30 +11,39 @@ from piis_bridge.pipeline.models import (
     Effect,
     utcnow,
 )
-from piis_bridge.pipeline.reliability import is_transient
-from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
-    PluginCall,
-    call,
     Enqueuer,
+    PluginCall,
     answer_push,
+    call,
     insert_ignore,
     outcome_fields,
     record_stat,
 )
+from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
-
+from piis_bridge.pipeline.runtime import Runtime
 
 _PAGE = 1000  # forms looked at per collect task
 
 
-def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+def collect_answers(
+    rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
+) -> None:
     """Ask the federal service for the answers of forms submitted asynchronously (batch tickets)."""
     t0 = time.perf_counter()
     host = rt.host
     with rt.session() as s:
-        waiting = list(s.scalars(select(Effect).where(Effect.kind == "form", Effect.cpas_id == cpas_id,
-                                                      Effect.state == "submitted").order_by(Effect.id).limit(_PAGE)))
+        waiting = list(
+            s.scalars(
+                select(Effect)
+                .where(
+                    Effect.kind == "form", Effect.cpas_id == cpas_id, Effect.state == "submitted"
+                )
+                .order_by(Effect.id)
+                .limit(_PAGE)
+            )
+        )
         if not waiting:
             return
         more = len(waiting) == _PAGE  # a full page: more forms wait after these (ask for them too)
@@ -42,8 +51,14 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
         if unticketed:
             # Accepted for later without a ticket (e.g. held back behind an earlier form of the same
             # dossier): submit again with the same key; the remote's ledger deduplicates.
-            s.execute(update(Effect).where(Effect.id.in_([e.id for e in unticketed])).values(
-                state="pending", next_attempt_at=utcnow() + timedelta(seconds=rt.options.collect_delay)))
+            s.execute(
+                update(Effect)
+                .where(Effect.id.in_([e.id for e in unticketed]))
+                .values(
+                    state="pending",
+                    next_attempt_at=utcnow() + timedelta(seconds=rt.options.collect_delay),
+                )
+            )
             s.commit()
             enq.submit(run_id, cpas_id, countdown=rt.options.collect_delay)
             waiting = [e for e in waiting if e.ticket]
@@ -52,10 +67,18 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
                     enq.collect(run_id, cpas_id, attempt=attempt)
                 return
         tickets = sorted({e.ticket for e in waiting if e.ticket})
-        fetched = call(host, "federal_fetch_results", cpas_id, tickets, run_id=run_id) if tickets else PluginCall([], ())
+        fetched = (
+            call(host, "federal_fetch_results", cpas_id, tickets, run_id=run_id)
+            if tickets
+            else PluginCall([], ())
+        )
         outcomes, failures = fetched.value, list(fetched.failures)
         if outcomes is None:
-            delay = rt.retry.delay(attempt + 1) if failures and is_transient(failures[-1]) else rt.options.collect_delay * 5
+            delay = (
+                rt.retry.delay(attempt + 1)
+                if failures and is_transient(failures[-1])
+                else rt.options.collect_delay * 5
+            )
             enq.collect(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
             return
         by_ref = {str(getattr(o, "client_reference", "")): o for o in outcomes}
@@ -67,9 +90,12 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
             state, answer, ticket, stored = outcome_fields(outcome)
             if state == "answered" and answer:
                 # Conditional: two collect tasks may look at the same forms; one records the answer.
-                won = s.execute(update(Effect).where(Effect.id == e.id, Effect.state == "submitted").values(
-                    state=state, answer=answer, result=stored, updated_at=utcnow())
-                    .execution_options(synchronize_session=False)).rowcount
+                won = s.execute(
+                    update(Effect)
+                    .where(Effect.id == e.id, Effect.state == "submitted")
+                    .values(state=state, answer=answer, result=stored, updated_at=utcnow())
+                    .execution_options(synchronize_session=False)
+                ).rowcount
                 if won:
                     pushes.append(answer_push(e, answer))
         insert_ignore(s, Effect, pushes)
@@ -80,5 +106,7 @@ def collect_answers(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
         enq.push(run_id, cpas_id)
     if left or more:
         # a full page answered entirely goes on at once with the next page (it used to stop at 1,000)
-        enq.collect(run_id, cpas_id, countdown=rt.options.collect_delay if left else 0, attempt=attempt)
+        enq.collect(
+            run_id, cpas_id, countdown=rt.options.collect_delay if left else 0, attempt=attempt
+        )
     maybe_finish(rt, run_id, enq)

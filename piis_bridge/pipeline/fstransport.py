@@ -29,7 +29,8 @@ class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
         name = "{}_{}.{}.msg".format(int(round(monotonic() * 1000)), uuid.uuid4(), queue)
         staging = self.transport_options.get("staging_folder") or os.path.join(
-            os.path.dirname(os.path.abspath(self.data_folder_out)), "staging")
+            os.path.dirname(os.path.abspath(self.data_folder_out)), "staging"
+        )
         os.makedirs(staging, exist_ok=True)
         temp = os.path.join(staging, name + ".part")
         try:

@@ -30,11 +30,23 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
-from piis_bridge.crypto import EncryptedString, EncryptedText
 
+from piis_bridge.crypto import EncryptedString, EncryptedText
 from piis_bridge.db import Base
 from piis_bridge.pipeline.states import EFFECT_TRANSITIONS, ITEM_TRANSITIONS, check_state
 
@@ -169,7 +181,9 @@ class WorkItem(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(32))
     lease_until: Mapped[datetime | None] = mapped_column(_UTC())
-    payload: Mapped[str] = mapped_column(EncryptedText("sync_item.payload"))  # the SourceRecord as JSON
+    payload: Mapped[str] = mapped_column(
+        EncryptedText("sync_item.payload")
+    )  # the SourceRecord as JSON
     forms: Mapped[int] = mapped_column(Integer, default=0)
     findings: Mapped[int] = mapped_column(Integer, default=0)
     # HMAC of the beneficiary's NISS (piis_bridge.pipeline.persons), set when the record is mapped.
@@ -198,9 +212,14 @@ class Effect(Base):
         Index("ix_sync_effect_run_state", "run_id", "state"),
         Index("ix_sync_effect_lease_owner", "lease_owner"),
         # The per-dossier order check of the submit claim looks only at open forms.
-        Index("ix_sync_effect_open_dossier", "cpas_id", "record_id", "id",
-              postgresql_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')"),
-              sqlite_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')")),
+        Index(
+            "ix_sync_effect_open_dossier",
+            "cpas_id",
+            "record_id",
+            "id",
+            postgresql_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')"),
+            sqlite_where=text("kind = 'form' AND state IN ('pending', 'sending', 'submitted')"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -44,20 +44,40 @@ from piis_bridge.i18n import push as push_text
 from piis_bridge.identifiers import mask_niss
 from piis_bridge.logging import get_logger
 from piis_bridge.model import PIISContract
-from piis_bridge.pipeline.models import Effect, Notice, NoticeCursor, SyncRun, SyncRunCpas, WorkItem, utcnow
-from piis_bridge.pipeline.reliability import is_transient
-from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.pipeline.models import (
+    Effect,
+    Notice,
+    NoticeCursor,
+    SyncRun,
+    SyncRunCpas,
+    WorkItem,
+    utcnow,
+)
 from piis_bridge.pipeline.outbox import (
     Enqueuer,
+)
+from piis_bridge.pipeline.outbox import (
     describe as _describe,
+)
+from piis_bridge.pipeline.outbox import (
     insert_ignore as _insert_ignore,
+)
+from piis_bridge.pipeline.outbox import (
     new_failures as _new_failures,
+)
+from piis_bridge.pipeline.outbox import (
     push_row as _push_row,
+)
+from piis_bridge.pipeline.outbox import (
     quarantine as _quarantine,
+)
+from piis_bridge.pipeline.outbox import (
     record_stat as _record_stat,
 )
 from piis_bridge.pipeline.process import transfer_configured as _transfer_configured
+from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
+from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["read_notices", "handle_pending_notices", "notice_task", "stored_reference"]
 
@@ -85,11 +105,24 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
     remote = f"federal:{cpas_id}"
     with rt.session() as s:
         now = utcnow()
-        won = s.execute(update(SyncRunCpas).where(
-            SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
-            or_(SyncRunCpas.notices_state == "queued",
-                and_(SyncRunCpas.notices_state == "fetching", SyncRunCpas.notices_lease_until < now))
-        ).values(notices_state="fetching", notices_lease_until=now + timedelta(seconds=o.lease_seconds))).rowcount
+        won = s.execute(
+            update(SyncRunCpas)
+            .where(
+                SyncRunCpas.run_id == run_id,
+                SyncRunCpas.cpas_id == cpas_id,
+                or_(
+                    SyncRunCpas.notices_state == "queued",
+                    and_(
+                        SyncRunCpas.notices_state == "fetching",
+                        SyncRunCpas.notices_lease_until < now,
+                    ),
+                ),
+            )
+            .values(
+                notices_state="fetching",
+                notices_lease_until=now + timedelta(seconds=o.lease_seconds),
+            )
+        ).rowcount
         s.commit()
         if not won:
             return
@@ -117,8 +150,14 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                 with rt.session() as s:
                     rt.breaker.failure(s, remote)
                     _release(s, rt, run_id, cpas_id, delay)
-                _log.warning("notice feed unavailable, retrying", cpas=cpas_id, run_id=run_id, attempt=attempt + 1,
-                             delay=round(delay, 2), error=_describe(failures))
+                _log.warning(
+                    "notice feed unavailable, retrying",
+                    cpas=cpas_id,
+                    run_id=run_id,
+                    attempt=attempt + 1,
+                    delay=round(delay, 2),
+                    error=_describe(failures),
+                )
                 enq.notices(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                 return
             state, error = "failed", _describe(failures)
@@ -129,26 +168,48 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
         with rt.session() as s:
             rt.breaker.success(s, remote)
             _insert_ignore(s, Notice, rows)
-            for problem in page.problems:  # unreadable at the source: kept for IT staff, not replayable here
-                _quarantine(s, run_id=run_id, cpas_id=cpas_id, record_id=problem.record_id, stage="notice_feed",
-                            reason=f"{problem.field or '(notice)'}: {problem.reason}", problems=[problem])
+            for (
+                problem
+            ) in page.problems:  # unreadable at the source: kept for IT staff, not replayable here
+                _quarantine(
+                    s,
+                    run_id=run_id,
+                    cpas_id=cpas_id,
+                    record_id=problem.record_id,
+                    stage="notice_feed",
+                    reason=f"{problem.field or '(notice)'}: {problem.reason}",
+                    problems=[problem],
+                )
             if page.cursor is not None or cursor is not None:
                 stored = s.get(NoticeCursor, cpas_id)
                 if stored is None:
-                    s.add(NoticeCursor(cpas_id=cpas_id, cursor=page.cursor, run_id=run_id, updated_at=now))
+                    s.add(
+                        NoticeCursor(
+                            cpas_id=cpas_id, cursor=page.cursor, run_id=run_id, updated_at=now
+                        )
+                    )
                 else:
                     stored.cursor, stored.run_id, stored.updated_at = page.cursor, run_id, now
-            s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
-                      .values(notices_lease_until=now + timedelta(seconds=o.lease_seconds)))
+            s.execute(
+                update(SyncRunCpas)
+                .where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
+                .values(notices_lease_until=now + timedelta(seconds=o.lease_seconds))
+            )
             _record_stat(s, run_id, "notices", len(page.notices), time.perf_counter() - t0)
             s.commit()
         pushed |= handle_pending_notices(rt, run_id, cpas_id)
         if not page.has_more:
             break
     with rt.session() as s:
-        s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
-                                            SyncRunCpas.notices_state == "fetching")
-                  .values(notices_state=state, notices_error=error, notices_lease_until=None))
+        s.execute(
+            update(SyncRunCpas)
+            .where(
+                SyncRunCpas.run_id == run_id,
+                SyncRunCpas.cpas_id == cpas_id,
+                SyncRunCpas.notices_state == "fetching",
+            )
+            .values(notices_state=state, notices_error=error, notices_lease_until=None)
+        )
         s.commit()
     if pushed:
         enq.push(run_id, cpas_id)
@@ -157,10 +218,18 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
 
 def _release(s: Session, rt: Runtime, run_id: str, cpas_id: str, delay: float) -> None:
     """Back to ``queued`` (the retry message is sent); the sweeper resends it if it is lost."""
-    s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
-                                        SyncRunCpas.notices_state == "fetching")
-              .values(notices_state="queued",
-                      notices_lease_until=utcnow() + timedelta(seconds=delay + rt.options.requeue_after)))
+    s.execute(
+        update(SyncRunCpas)
+        .where(
+            SyncRunCpas.run_id == run_id,
+            SyncRunCpas.cpas_id == cpas_id,
+            SyncRunCpas.notices_state == "fetching",
+        )
+        .values(
+            notices_state="queued",
+            notices_lease_until=utcnow() + timedelta(seconds=delay + rt.options.requeue_after),
+        )
+    )
     s.commit()
 
 
@@ -169,16 +238,31 @@ def stored_reference(reference: str) -> str:
     and a digest, so two long references never collide."""
     if len(reference) <= _REFERENCE_MAX:
         return reference
-    return reference[:_REFERENCE_MAX - 17] + "~" + hashlib.sha256(reference.encode()).hexdigest()[:16]
+    return (
+        reference[: _REFERENCE_MAX - 17] + "~" + hashlib.sha256(reference.encode()).hexdigest()[:16]
+    )
 
 
 def _notice_row(rt: Runtime, cpas_id: str, run_id: str, notice: RegisterNotice) -> dict[str, Any]:
     now = utcnow()
-    details = {"new_ins_code": notice.new_ins_code, "new_municipality": notice.new_municipality,
-               "replaced_by": mask_niss(notice.replaced_by) if notice.replaced_by else None}
-    return dict(cpas_id=cpas_id, reference=stored_reference(notice.reference), kind=notice.kind,
-                effective_date=notice.effective_date, person_key=rt.person_key(notice.niss), details=details,
-                state="pending", run_id=run_id, contracts=0, created_at=now, updated_at=now)
+    details = {
+        "new_ins_code": notice.new_ins_code,
+        "new_municipality": notice.new_municipality,
+        "replaced_by": mask_niss(notice.replaced_by) if notice.replaced_by else None,
+    }
+    return dict(
+        cpas_id=cpas_id,
+        reference=stored_reference(notice.reference),
+        kind=notice.kind,
+        effective_date=notice.effective_date,
+        person_key=rt.person_key(notice.niss),
+        details=details,
+        state="pending",
+        run_id=run_id,
+        contracts=0,
+        created_at=now,
+        updated_at=now,
+    )
 
 
 def _backfill_person_keys(rt: Runtime, run_id: str, cpas_id: str, batch: int = 500) -> int:
@@ -191,7 +275,9 @@ def _backfill_person_keys(rt: Runtime, run_id: str, cpas_id: str, batch: int = 5
     older versions, and a dossier that no longer maps, get ``''`` (not a person) so they are not
     looked at every night.  Returns the number of dossiers given a hash.
     """
-    missing = and_(WorkItem.cpas_id == cpas_id, WorkItem.state == "done", WorkItem.person_key.is_(None))
+    missing = and_(
+        WorkItem.cpas_id == cpas_id, WorkItem.state == "done", WorkItem.person_key.is_(None)
+    )
     with rt.session() as s:
         if s.scalar(select(WorkItem.id).where(missing).limit(1)) is None:
             return 0
@@ -199,25 +285,48 @@ def _backfill_person_keys(rt: Runtime, run_id: str, cpas_id: str, batch: int = 5
     filled = 0
     while True:
         with rt.session() as s:
-            latest = select(func.max(WorkItem.id)).where(WorkItem.cpas_id == cpas_id, WorkItem.state == "done") \
+            latest = (
+                select(func.max(WorkItem.id))
+                .where(WorkItem.cpas_id == cpas_id, WorkItem.state == "done")
                 .group_by(WorkItem.record_id)
-            items = list(s.execute(select(WorkItem.id, WorkItem.payload).where(missing, WorkItem.id.in_(latest))
-                                   .order_by(WorkItem.id).limit(batch)).all())
+            )
+            items = list(
+                s.execute(
+                    select(WorkItem.id, WorkItem.payload)
+                    .where(missing, WorkItem.id.in_(latest))
+                    .order_by(WorkItem.id)
+                    .limit(batch)
+                ).all()
+            )
             if not items:
-                s.execute(update(WorkItem).where(missing).values(person_key=""))  # superseded versions
+                s.execute(
+                    update(WorkItem).where(missing).values(person_key="")
+                )  # superseded versions
                 s.commit()
                 break
             keys: dict[int, str] = {}
             for item_id, payload in items:
-                outcome = host.case_map_record(cpas_id, SourceRecord.model_validate_json(payload), run_id=run_id)
-                keys[item_id] = rt.person_key(outcome.contract.beneficiary.niss) if outcome.contract else ""
+                outcome = host.case_map_record(
+                    cpas_id, SourceRecord.model_validate_json(payload), run_id=run_id
+                )
+                keys[item_id] = (
+                    rt.person_key(outcome.contract.beneficiary.niss) if outcome.contract else ""
+                )
             for item_id, key in keys.items():
                 s.execute(update(WorkItem).where(WorkItem.id == item_id).values(person_key=key))
-            s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
-                      .values(notices_lease_until=utcnow() + timedelta(seconds=rt.options.lease_seconds)))
+            s.execute(
+                update(SyncRunCpas)
+                .where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
+                .values(notices_lease_until=utcnow() + timedelta(seconds=rt.options.lease_seconds))
+            )
             s.commit()
             filled += sum(1 for key in keys.values() if key)
-    _log.info("person hashes filled for dossiers processed before them", cpas=cpas_id, run_id=run_id, dossiers=filled)
+    _log.info(
+        "person hashes filled for dossiers processed before them",
+        cpas=cpas_id,
+        run_id=run_id,
+        dossiers=filled,
+    )
     return filled
 
 
@@ -230,15 +339,38 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
     pushed = False
     with rt.session() as s:
         now = utcnow()
-        ids = list(s.scalars(select(Notice.id).where(Notice.cpas_id == cpas_id, or_(
-            Notice.state == "pending", and_(Notice.state == "leased", Notice.lease_until < now))).order_by(Notice.id)))
+        ids = list(
+            s.scalars(
+                select(Notice.id)
+                .where(
+                    Notice.cpas_id == cpas_id,
+                    or_(
+                        Notice.state == "pending",
+                        and_(Notice.state == "leased", Notice.lease_until < now),
+                    ),
+                )
+                .order_by(Notice.id)
+            )
+        )
     for notice_id in ids:
         with rt.session() as s:
             now = utcnow()
-            won = s.execute(update(Notice).where(Notice.id == notice_id, or_(
-                Notice.state == "pending", and_(Notice.state == "leased", Notice.lease_until < now))).values(
-                state="leased", run_id=run_id, updated_at=now,
-                lease_until=now + timedelta(seconds=rt.options.lease_seconds))).rowcount
+            won = s.execute(
+                update(Notice)
+                .where(
+                    Notice.id == notice_id,
+                    or_(
+                        Notice.state == "pending",
+                        and_(Notice.state == "leased", Notice.lease_until < now),
+                    ),
+                )
+                .values(
+                    state="leased",
+                    run_id=run_id,
+                    updated_at=now,
+                    lease_until=now + timedelta(seconds=rt.options.lease_seconds),
+                )
+            ).rowcount
             s.commit()
             if not won:
                 continue
@@ -249,29 +381,59 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
         except Exception as exc:  # noqa: BLE001 - one bad notice must not stop the others
             reason = str(exc) if isinstance(exc, NoticeError) else f"{type(exc).__name__}: {exc}"
             with rt.session() as s:
-                s.execute(update(Notice).where(Notice.id == notice_id).values(
-                    state="quarantined", lease_until=None, updated_at=utcnow()))
-                _quarantine(s, run_id=run_id, cpas_id=cpas_id, record_id=notice.reference, stage="notice",
-                            reason=f"{notice.kind} notice {notice.reference}: {reason}")
+                s.execute(
+                    update(Notice)
+                    .where(Notice.id == notice_id)
+                    .values(state="quarantined", lease_until=None, updated_at=utcnow())
+                )
+                _quarantine(
+                    s,
+                    run_id=run_id,
+                    cpas_id=cpas_id,
+                    record_id=notice.reference,
+                    stage="notice",
+                    reason=f"{notice.kind} notice {notice.reference}: {reason}",
+                )
                 s.commit()
             continue
         with rt.session() as s:
             _insert_ignore(s, Effect, handled.pushes)
-            s.execute(update(Notice).where(Notice.id == notice_id).values(
-                state=handled.state, contracts=handled.contracts, lease_until=None, updated_at=utcnow()))
+            s.execute(
+                update(Notice)
+                .where(Notice.id == notice_id)
+                .values(
+                    state=handled.state,
+                    contracts=handled.contracts,
+                    lease_until=None,
+                    updated_at=utcnow(),
+                )
+            )
             s.commit()
         pushed |= bool(handled.pushes)
-        _log.info("register notice handled", cpas=cpas_id, run_id=run_id, notice=notice.reference, kind=notice.kind,
-                  state=handled.state, contracts=handled.contracts)
+        _log.info(
+            "register notice handled",
+            cpas=cpas_id,
+            run_id=run_id,
+            notice=notice.reference,
+            kind=notice.kind,
+            state=handled.state,
+            contracts=handled.contracts,
+        )
     return pushed
 
 
 def _latest_items(s: Session, cpas_id: str, person_key: str) -> list[WorkItem]:
     """The last processed version of each dossier of this person at this CPAS."""
-    latest = (select(func.max(WorkItem.id)).where(WorkItem.cpas_id == cpas_id, WorkItem.person_key == person_key,
-                                                  WorkItem.state == "done")
-              .group_by(WorkItem.record_id))
-    return list(s.scalars(select(WorkItem).where(WorkItem.id.in_(latest)).order_by(WorkItem.record_id)))
+    latest = (
+        select(func.max(WorkItem.id))
+        .where(
+            WorkItem.cpas_id == cpas_id, WorkItem.person_key == person_key, WorkItem.state == "done"
+        )
+        .group_by(WorkItem.record_id)
+    )
+    return list(
+        s.scalars(select(WorkItem).where(WorkItem.id.in_(latest)).order_by(WorkItem.record_id))
+    )
 
 
 def _contract_of(rt: Runtime, run_id: str, item: WorkItem) -> PIISContract:
@@ -279,8 +441,13 @@ def _contract_of(rt: Runtime, run_id: str, item: WorkItem) -> PIISContract:
     record = SourceRecord.model_validate_json(item.payload)
     outcome = rt.host.case_map_record(item.cpas_id, record, run_id=run_id)
     if outcome.contract is None:
-        why = "; ".join(f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems) or outcome.skip_reason
-        raise NoticeError(f"dossier {item.record_id} (version {item.version or '-'}) no longer maps: {why}")
+        why = (
+            "; ".join(f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems)
+            or outcome.skip_reason
+        )
+        raise NoticeError(
+            f"dossier {item.record_id} (version {item.version or '-'}) no longer maps: {why}"
+        )
     return outcome.contract
 
 
@@ -302,15 +469,22 @@ def _handle(rt: Runtime, run_id: str, notice: Notice) -> _Handled:
         else:  # a death or an emigration after the contract ended concerns it no more
             affected = notice.kind == "niss_replaced" or contract.end_date >= notice.effective_date
             if affected:
-                task = notice_task(notice.kind, notice.reference, notice.effective_date, item.record_id,
-                                   notice.details)
+                task = notice_task(
+                    notice.kind,
+                    notice.reference,
+                    notice.effective_date,
+                    item.record_id,
+                    notice.details,
+                )
         concerned += affected
         if task is not None:
             pushes.append(_push_row(task, run_id=run_id, cpas_id=cpas_id, item_id=item.id))
     return _Handled("done", concerned, pushes)
 
 
-def _move(rt: Runtime, notice: Notice, item: WorkItem, contract: PIISContract) -> tuple[bool, PushItem | None]:
+def _move(
+    rt: Runtime, notice: Notice, item: WorkItem, contract: PIISContract
+) -> tuple[bool, PushItem | None]:
     """A move for one contract: (concerned, the task to push).  Not concerned: the move is outside the
     contract's period or within the municipality.  No task: the case system already confirmed it."""
     from piis_bridge.transfer.detection import detect_transfer
@@ -319,15 +493,24 @@ def _move(rt: Runtime, notice: Notice, item: WorkItem, contract: PIISContract) -
     new_ins = notice.details.get("new_ins_code")
     if not new_ins:
         raise NoticeError("a move must name the new municipality (new_ins_code)")
-    move = ResidenceChange(new_ins_code=new_ins, change_date=notice.effective_date,
-                           municipality=notice.details.get("new_municipality"))
+    move = ResidenceChange(
+        new_ins_code=new_ins,
+        change_date=notice.effective_date,
+        municipality=notice.details.get("new_municipality"),
+    )
     cpas_id = notice.cpas_id
     if _transfer_configured(rt, cpas_id):
         from piis_bridge.transfer.package import PackageParty
 
         cfg = rt.settings.cpas[cpas_id]
-        found = detect_transfer(rt.sessions, cpas_id=cpas_id, contract=contract, record_id=item.record_id,
-                                party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce), move=move)
+        found = detect_transfer(
+            rt.sessions,
+            cpas_id=cpas_id,
+            contract=contract,
+            record_id=item.record_id,
+            party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce),
+            move=move,
+        )
         if found is None:
             return False, None
         return True, found.task
@@ -335,16 +518,30 @@ def _move(rt: Runtime, notice: Notice, item: WorkItem, contract: PIISContract) -
     verdict = transfer_eligibility(with_move(contract, move), settings)
     if verdict is None:
         return False, None
-    title, body, message = push_text.move_notice(new_ins, move.municipality, move.change_date,
-                                                 verdict.legal_end_date, verdict.reason)
-    return True, PushItem(key=f"notice:{notice.reference}:{item.record_id}"[:200], record_id=item.record_id,
-                          kind="transfer_notice", title=title[:200], body=body, due=verdict.legal_end_date,
-                    data={"notice": notice.reference, "kind": "move", "rules": list(verdict.rules),
-                          "new_ins_code": new_ins, "effective_date": move.change_date.isoformat()},
-                          message=message)
+    title, body, message = push_text.move_notice(
+        new_ins, move.municipality, move.change_date, verdict.legal_end_date, verdict.reason
+    )
+    return True, PushItem(
+        key=f"notice:{notice.reference}:{item.record_id}"[:200],
+        record_id=item.record_id,
+        kind="transfer_notice",
+        title=title[:200],
+        body=body,
+        due=verdict.legal_end_date,
+        data={
+            "notice": notice.reference,
+            "kind": "move",
+            "rules": list(verdict.rules),
+            "new_ins_code": new_ins,
+            "effective_date": move.change_date.isoformat(),
+        },
+        message=message,
+    )
 
 
-def notice_task(kind: str, reference: str, effective: date, record_id: str, details: dict[str, Any]) -> PushItem:
+def notice_task(
+    kind: str, reference: str, effective: date, record_id: str, details: dict[str, Any]
+) -> PushItem:
     """The social worker's task for a death, an emigration or a replaced NISS (one per notice and dossier)."""
     if kind == "death":
         title, body, message = push_text.death_notice(effective)
@@ -353,10 +550,24 @@ def notice_task(kind: str, reference: str, effective: date, record_id: str, deta
         title, body, message = push_text.emigration_notice(effective)
         rules, due = ["R-GEN-01", "R-GEN-07", "R-TRF-01"], effective
     elif kind == "niss_replaced":
-        title, body, message = push_text.niss_replaced_notice(effective, (details.get("replaced_by") or "")[-2:])
+        title, body, message = push_text.niss_replaced_notice(
+            effective, (details.get("replaced_by") or "")[-2:]
+        )
         rules, due = [], None
     else:
         raise NoticeError(f"unknown notice kind {kind!r}")
-    return PushItem(key=f"notice:{reference}:{record_id}"[:200], record_id=record_id, kind="status", title=title,
-                    body=body, due=due, data={"notice": reference, "kind": kind, "rules": rules,
-                                              "effective_date": effective.isoformat()}, message=message)
+    return PushItem(
+        key=f"notice:{reference}:{record_id}"[:200],
+        record_id=record_id,
+        kind="status",
+        title=title,
+        body=body,
+        due=due,
+        data={
+            "notice": reference,
+            "kind": kind,
+            "rules": rules,
+            "effective_date": effective.isoformat(),
+        },
+        message=message,
+    )

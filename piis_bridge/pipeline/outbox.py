@@ -41,7 +41,11 @@ from piis_bridge.pipeline.states import EffectState, ItemState
 
 _log = get_logger("piis_bridge.pipeline")
 OPEN_ITEM_STATES = (ItemState.PENDING.value, ItemState.LEASED.value)
-OPEN_EFFECT_STATES = (EffectState.PENDING.value, EffectState.SENDING.value, EffectState.SUBMITTED.value)
+OPEN_EFFECT_STATES = (
+    EffectState.PENDING.value,
+    EffectState.SENDING.value,
+    EffectState.SUBMITTED.value,
+)
 OPEN_NOTICE_STATES = ("pending", "queued", "fetching")  # sync_run_cpas.notices_state still to do
 NOTICES_HOOK = "piis_federal_fetch_notices"
 _KEY_NAMESPACE = uuid.UUID("9b6c3f4e-5d1a-4c2b-8f7e-1a2b3c4d5e6f")
@@ -51,16 +55,32 @@ PENDING_ANSWERS = frozenset({"PENDING", "QUEUED", "SUBMITTED", "RECEIVED", "IN_P
 class Enqueuer(Protocol):
     """How a stage asks for the next task (celery in production; the tests use the same tasks)."""
 
-    def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
-    def process(self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0) -> None: ...
-    def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
-    def collect(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
-    def push(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
-    def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
-    def statement(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None: ...
+    def pull(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
+    def process(
+        self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
+    def submit(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
+    def collect(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
+    def push(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
+    def notices(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
+    def statement(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None: ...
 
 
-def insert_ignore(session: Session, model: type, rows: list[dict[str, Any]], returning: Any = None) -> list[Any]:
+def insert_ignore(
+    session: Session, model: type, rows: list[dict[str, Any]], returning: Any = None
+) -> list[Any]:
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the inserted ids.
 
     Core ``executemany`` (one cached compiled statement, batched by SQLAlchemy's insertmanyvalues)
@@ -84,28 +104,50 @@ def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: 
     now = utcnow()
     for _ in range(3):
         changed = session.execute(
-            update(StageStat).where(StageStat.run_id == run_id, StageStat.stage == stage).values(
-                units=StageStat.units + units, tasks=StageStat.tasks + 1,
-                busy_seconds=StageStat.busy_seconds + elapsed, last_at=now)
+            update(StageStat)
+            .where(StageStat.run_id == run_id, StageStat.stage == stage)
+            .values(
+                units=StageStat.units + units,
+                tasks=StageStat.tasks + 1,
+                busy_seconds=StageStat.busy_seconds + elapsed,
+                last_at=now,
+            )
         ).rowcount
         if changed:
             return
         try:
             with session.begin_nested():
-                session.add(StageStat(run_id=run_id, stage=stage, units=units, tasks=1, busy_seconds=elapsed,
-                                      first_at=now, last_at=now))
+                session.add(
+                    StageStat(
+                        run_id=run_id,
+                        stage=stage,
+                        units=units,
+                        tasks=1,
+                        busy_seconds=elapsed,
+                        first_at=now,
+                        last_at=now,
+                    )
+                )
             return
         except IntegrityError:
             continue
 
 
-def claim_rows(session: Session, model: type, ids_filter: Any, lease: float) -> tuple[str, datetime]:
+def claim_rows(
+    session: Session, model: type, ids_filter: Any, lease: float
+) -> tuple[str, datetime]:
     owner = uuid.uuid4().hex
     now = utcnow()
     session.execute(
-        update(model).where(ids_filter).values(
-            state="leased" if model is WorkItem else "sending", lease_owner=owner,
-            lease_until=now + timedelta(seconds=lease), attempts=model.attempts + 1, updated_at=now)
+        update(model)
+        .where(ids_filter)
+        .values(
+            state="leased" if model is WorkItem else "sending",
+            lease_owner=owner,
+            lease_until=now + timedelta(seconds=lease),
+            attempts=model.attempts + 1,
+            updated_at=now,
+        )
         .execution_options(synchronize_session=False)
     )
     session.commit()
@@ -122,7 +164,9 @@ def dump_payload(obj: Any) -> str:
         return obj.model_dump_json()
     if dataclasses.is_dataclass(obj):
         return orjson.dumps(dataclasses.asdict(obj), default=str).decode()
-    raise TypeError(f"cannot store a {type(obj).__name__}: forms must be pydantic models or dataclasses")
+    raise TypeError(
+        f"cannot store a {type(obj).__name__}: forms must be pydantic models or dataclasses"
+    )
 
 
 def load_payload(type_path: str, payload: str) -> Any:
@@ -155,13 +199,38 @@ def form_key(cpas_id: str, record_id: str, form: Any) -> tuple[str, Any]:
     return ref, form
 
 
-def quarantine(session: Session, *, run_id: str, cpas_id: str, record_id: str, stage: str, reason: str,
-                problems: Sequence[RecordProblem] = (), item_id: int | None = None,
-                effect_id: int | None = None) -> None:
-    session.add(QuarantineEntry(
-        run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage=stage, reason=redact(reason)[:4000],
-        problems=[redact(p.model_dump(mode="json")) for p in problems], item_id=item_id, effect_id=effect_id))
-    _log.warning("quarantined", run_id=run_id, cpas=cpas_id, record_id=record_id, stage=stage, reason=redact(reason))
+def quarantine(
+    session: Session,
+    *,
+    run_id: str,
+    cpas_id: str,
+    record_id: str,
+    stage: str,
+    reason: str,
+    problems: Sequence[RecordProblem] = (),
+    item_id: int | None = None,
+    effect_id: int | None = None,
+) -> None:
+    session.add(
+        QuarantineEntry(
+            run_id=run_id,
+            cpas_id=cpas_id,
+            record_id=record_id,
+            stage=stage,
+            reason=redact(reason)[:4000],
+            problems=[redact(p.model_dump(mode="json")) for p in problems],
+            item_id=item_id,
+            effect_id=effect_id,
+        )
+    )
+    _log.warning(
+        "quarantined",
+        run_id=run_id,
+        cpas=cpas_id,
+        record_id=record_id,
+        stage=stage,
+        reason=redact(reason),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -217,33 +286,60 @@ def refresh_statistics(s: Session) -> None:
         s.commit()
 
 
-def claim_effects(rt: Runtime, s: Session, kind: str, cpas_id: str, limit: int, *, one_per_dossier: bool
-                   ) -> list[Effect]:
+def claim_effects(
+    rt: Runtime, s: Session, kind: str, cpas_id: str, limit: int, *, one_per_dossier: bool
+) -> list[Effect]:
     now = utcnow()
-    cond = [Effect.kind == kind, Effect.cpas_id == cpas_id, Effect.state == "pending",
-            or_(Effect.next_attempt_at.is_(None), Effect.next_attempt_at <= now)]
+    cond = [
+        Effect.kind == kind,
+        Effect.cpas_id == cpas_id,
+        Effect.state == "pending",
+        or_(Effect.next_attempt_at.is_(None), Effect.next_attempt_at <= now),
+    ]
     if one_per_dossier:
         # Forms of one dossier go out in the order they were built, one at a time: the federal
         # service refuses a form while an earlier one of the same dossier is pending (B00008).
         earlier = aliased(Effect)
-        cond.append(~exists().where(earlier.kind == kind, earlier.cpas_id == Effect.cpas_id,
-                                    earlier.record_id == Effect.record_id, earlier.id < Effect.id,
-                                    earlier.state.in_(OPEN_EFFECT_STATES)))
+        cond.append(
+            ~exists().where(
+                earlier.kind == kind,
+                earlier.cpas_id == Effect.cpas_id,
+                earlier.record_id == Effect.record_id,
+                earlier.id < Effect.id,
+                earlier.state.in_(OPEN_EFFECT_STATES),
+            )
+        )
     t0 = time.perf_counter()
     ids = list(s.scalars(select(Effect.id).where(*cond).order_by(Effect.id).limit(limit)))
     if time.perf_counter() - t0 > 0.5:
         refresh_statistics(s)
     if not ids:
         return []
-    owner, _ = claim_rows(s, Effect, and_(Effect.id.in_(ids), Effect.state == "pending"), rt.options.lease_seconds)
-    return list(s.scalars(select(Effect).where(Effect.lease_owner == owner, Effect.state == "sending")
-                          .order_by(Effect.id)))
+    owner, _ = claim_rows(
+        s, Effect, and_(Effect.id.in_(ids), Effect.state == "pending"), rt.options.lease_seconds
+    )
+    return list(
+        s.scalars(
+            select(Effect)
+            .where(Effect.lease_owner == owner, Effect.state == "sending")
+            .order_by(Effect.id)
+        )
+    )
 
 
 def release_effects(s: Session, effects: Sequence[Effect], delay: float, error: str) -> None:
     at = utcnow() + timedelta(seconds=delay)
-    s.execute(update(Effect).where(Effect.id.in_([e.id for e in effects]), Effect.state == "sending").values(
-        state="pending", lease_owner=None, lease_until=None, next_attempt_at=at, last_error=redact(error)[:2000]))
+    s.execute(
+        update(Effect)
+        .where(Effect.id.in_([e.id for e in effects]), Effect.state == "sending")
+        .values(
+            state="pending",
+            lease_owner=None,
+            lease_until=None,
+            next_attempt_at=at,
+            last_error=redact(error)[:2000],
+        )
+    )
     s.commit()
 
 
@@ -256,24 +352,49 @@ def outcome_fields(outcome: Any) -> tuple[str, str | None, str | None, str]:
             answer = str(getattr(value, "value", value)).upper()
             break
     ticket = getattr(outcome, "ticket", None)
-    stored = dump_payload(outcome) if hasattr(outcome, "model_dump_json") or dataclasses.is_dataclass(outcome) else str(outcome)
+    stored = (
+        dump_payload(outcome)
+        if hasattr(outcome, "model_dump_json") or dataclasses.is_dataclass(outcome)
+        else str(outcome)
+    )
     pending = answer is None or answer in PENDING_ANSWERS
-    return ("submitted" if pending else "answered"), answer, (str(ticket) if ticket else None), stored
+    return (
+        ("submitted" if pending else "answered"),
+        answer,
+        (str(ticket) if ticket else None),
+        stored,
+    )
 
 
 def answer_push(effect: Effect, answer: str) -> dict[str, Any]:
     ref = effect.key.split(":", 2)[-1]
     form_type = effect.payload_type.rsplit(":", 1)[-1]
     title, _, message = push_text.federal_answer(answer)
-    push = PushItem(key=f"fed:{ref}:{answer}"[:200], record_id=effect.record_id, kind="federal_answer",
-                    title=title, body=f"{form_type} {ref}", data={"client_reference": ref, "answer": answer},
-                    message=message)
+    push = PushItem(
+        key=f"fed:{ref}:{answer}"[:200],
+        record_id=effect.record_id,
+        kind="federal_answer",
+        title=title,
+        body=f"{form_type} {ref}",
+        data={"client_reference": ref, "answer": answer},
+        message=message,
+    )
     return push_row(push, run_id=effect.run_id, cpas_id=effect.cpas_id, item_id=effect.item_id)
 
 
 def push_row(push: PushItem, *, run_id: str, cpas_id: str, item_id: int | None) -> dict[str, Any]:
     """The outbox row of one push-back, keyed on the push item's own idempotency key."""
     now = utcnow()
-    return dict(key=f"push:{cpas_id}:{push.key}"[:200], kind="push", run_id=run_id, item_id=item_id,
-                cpas_id=cpas_id, record_id=push.record_id, state="pending", payload_type=type_path(push),
-                payload=push.model_dump_json(), created_at=now, updated_at=now)
+    return dict(
+        key=f"push:{cpas_id}:{push.key}"[:200],
+        kind="push",
+        run_id=run_id,
+        item_id=item_id,
+        cpas_id=cpas_id,
+        record_id=push.record_id,
+        state="pending",
+        payload_type=type_path(push),
+        payload=push.model_dump_json(),
+        created_at=now,
+        updated_at=now,
+    )

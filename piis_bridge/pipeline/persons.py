@@ -33,8 +33,11 @@ def _database_key(session: Session) -> bytes:
     """This database's person hash key, created by the first caller (concurrent callers agree)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(Secret.__table__).values(name=PERSON_KEY, value=secrets.token_hex(32),
-                                                    created_at=utcnow()).on_conflict_do_nothing())
+    session.execute(
+        insert(Secret.__table__)
+        .values(name=PERSON_KEY, value=secrets.token_hex(32), created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
     session.commit()
     value = session.scalar(select(Secret.value).where(Secret.name == PERSON_KEY))
     assert value is not None

@@ -19,8 +19,8 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
-    call,
     Enqueuer,
+    call,
     claim_rows,
     dump_payload,
     form_key,
@@ -38,8 +38,9 @@ from piis_bridge.rules import RuleRegistry, RuleSettings, evaluate
 _ALERT_STATUSES = frozenset({"pending", "overdue"})
 
 
-def _evaluate(contract: Any, on: date, settings: RuleSettings,
-              registry: RuleRegistry) -> tuple[int, list[dict[str, Any]]]:
+def _evaluate(
+    contract: Any, on: date, settings: RuleSettings, registry: RuleRegistry
+) -> tuple[int, list[dict[str, Any]]]:
     """Apply the PIIS rules with the CPAS's settings; returns (number of findings, deadline alerts).
 
     A deadline alert is every computed legal date still to meet (``pending``) or missed
@@ -52,8 +53,16 @@ def _evaluate(contract: Any, on: date, settings: RuleSettings,
         status = d.status.value
         if status in _ALERT_STATUSES:
             title, _, message = push_text.deadline_alert(d.label, d.rule_id, status, d.date)
-            alerts.append({"rule": d.rule_id, "due": d.date, "label": d.label, "status": status,
-                           "title": title, "message": message})
+            alerts.append(
+                {
+                    "rule": d.rule_id,
+                    "due": d.date,
+                    "label": d.label,
+                    "status": status,
+                    "title": title,
+                    "message": message,
+                }
+            )
     return len(report.findings), alerts
 
 
@@ -77,12 +86,24 @@ def _detect_transfers(rt: Runtime, run_id: str, moves: list[tuple[str, str, int,
     for cpas_id, record_id, item_id, contract in moves:
         cfg = rt.settings.cpas[cpas_id]
         try:
-            found = detect_transfer(rt.sessions, cpas_id=cpas_id, contract=contract, record_id=record_id,
-                                    party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce))
+            found = detect_transfer(
+                rt.sessions,
+                cpas_id=cpas_id,
+                contract=contract,
+                record_id=record_id,
+                party=PackageParty(name=cfg.name, ins_code=cfg.ins_code, bce=cfg.bce),
+            )
         except Exception as exc:  # noqa: BLE001 - one record's detection must not stop the run
             with rt.session() as s:
-                quarantine(s, run_id=run_id, cpas_id=cpas_id, record_id=record_id, stage="transfer",
-                            reason=f"{type(exc).__name__}: {exc}", item_id=item_id)
+                quarantine(
+                    s,
+                    run_id=run_id,
+                    cpas_id=cpas_id,
+                    record_id=record_id,
+                    stage="transfer",
+                    reason=f"{type(exc).__name__}: {exc}",
+                    item_id=item_id,
+                )
                 s.commit()
             continue
         if found is None or found.task is None:
@@ -96,7 +117,9 @@ def _detect_transfers(rt: Runtime, run_id: str, moves: list[tuple[str, str, int,
     return {row["cpas_id"] for row in rows}
 
 
-def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, attempt: int = 0) -> None:
+def process_items(
+    rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, attempt: int = 0
+) -> None:
     """Map, hash, evaluate and build the forms of a chunk of items; forms become keyed effects.
 
     Each record is on its own: whatever one record raises (mapping, the person hash of an odd NISS,
@@ -109,11 +132,25 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
     t0 = time.perf_counter()
     with rt.session() as s:
         now = utcnow()
-        owner, _ = claim_rows(s, WorkItem, and_(WorkItem.id.in_(item_ids), or_(
-            WorkItem.state == "pending", and_(WorkItem.state == "leased", WorkItem.lease_until < now))),
-            rt.options.lease_seconds)
-        claimed = list(s.execute(select(WorkItem.id, WorkItem.attempts).where(
-            WorkItem.lease_owner == owner, WorkItem.state == "leased").order_by(WorkItem.id)).all())
+        owner, _ = claim_rows(
+            s,
+            WorkItem,
+            and_(
+                WorkItem.id.in_(item_ids),
+                or_(
+                    WorkItem.state == "pending",
+                    and_(WorkItem.state == "leased", WorkItem.lease_until < now),
+                ),
+            ),
+            rt.options.lease_seconds,
+        )
+        claimed = list(
+            s.execute(
+                select(WorkItem.id, WorkItem.attempts)
+                .where(WorkItem.lease_owner == owner, WorkItem.state == "leased")
+                .order_by(WorkItem.id)
+            ).all()
+        )
     if not claimed:
         return
     careful = any(n > 1 for _, n in claimed)
@@ -121,9 +158,16 @@ def process_items(rt: Runtime, run_id: str, item_ids: list[int], enq: Enqueuer, 
         # Retried after a dead worker: give every record but the first back, and go one by one.
         rest = [i for i, _ in claimed[1:]]
         with rt.session() as s:
-            s.execute(update(WorkItem).where(WorkItem.id.in_(rest), WorkItem.lease_owner == owner)
-                      .values(state="pending", lease_owner=None, lease_until=None,
-                              attempts=WorkItem.attempts - 1))
+            s.execute(
+                update(WorkItem)
+                .where(WorkItem.id.in_(rest), WorkItem.lease_owner == owner)
+                .values(
+                    state="pending",
+                    lease_owner=None,
+                    lease_until=None,
+                    attempts=WorkItem.attempts - 1,
+                )
+            )
             s.commit()
         enq.process(run_id, rest, attempt=attempt)
         claimed = claimed[:1]
@@ -140,32 +184,56 @@ class _Skip(Exception):
     """The record is settled (skipped, quarantined, or given back for a retry): go to the next one."""
 
 
-def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: float) -> tuple[set[str], list[int]]:
+def _process_claimed(
+    rt: Runtime, run_id: str, owner: str, ids: list[int], t0: float
+) -> tuple[set[str], list[int]]:
     host = rt.host
     # The rules' day is the CPAS's calendar day (a run at 00:30 in Brussels is 23:30 UTC the day before).
     today = rt.options.rules_date or datetime.now(rt.settings.nightly_zone()).date()
     retry_ids: list[int] = []
     touched: set[str] = set()
     effect_rows: list[dict[str, Any]] = []
-    moves: list[tuple[str, str, int, Any]] = []  # (cpas, record, item, contract) to check for a move (R-TRF)
+    moves: list[
+        tuple[str, str, int, Any]
+    ] = []  # (cpas, record, item, contract) to check for a move (R-TRF)
     max_attempts = rt.options.retry_max_attempts
     with rt.session() as s:
-        items = list(s.scalars(select(WorkItem).where(WorkItem.id.in_(ids), WorkItem.lease_owner == owner,
-                                                      WorkItem.state == "leased").order_by(WorkItem.id)))
+        items = list(
+            s.scalars(
+                select(WorkItem)
+                .where(
+                    WorkItem.id.in_(ids), WorkItem.lease_owner == owner, WorkItem.state == "leased"
+                )
+                .order_by(WorkItem.id)
+            )
+        )
 
         def give_up(item: WorkItem, stage: str, reason: str) -> None:
             item.state, item.lease_owner, item.lease_until = "quarantined", None, None
-            quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage=stage,
-                       reason=reason, item_id=item.id,
-                       problems=[RecordProblem(record_id=item.record_id, field="(record)", reason=reason[:1000])])
+            quarantine(
+                s,
+                run_id=run_id,
+                cpas_id=item.cpas_id,
+                record_id=item.record_id,
+                stage=stage,
+                reason=reason,
+                item_id=item.id,
+                problems=[
+                    RecordProblem(record_id=item.record_id, field="(record)", reason=reason[:1000])
+                ],
+            )
             raise _Skip
 
         for item in items:
             stage = "map"
             try:
                 if item.attempts > max_attempts:
-                    give_up(item, "process", f"gave up after {item.attempts - 1} attempts: "
-                                             f"{item.last_error or 'its worker died while processing it each time'}")
+                    give_up(
+                        item,
+                        "process",
+                        f"gave up after {item.attempts - 1} attempts: "
+                        f"{item.last_error or 'its worker died while processing it each time'}",
+                    )
                 record = SourceRecord.model_validate_json(item.payload)
                 mapped = call(host, "case_map_record", item.cpas_id, record, run_id=run_id)
                 outcome = mapped.value
@@ -182,9 +250,18 @@ def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: f
                     raise _Skip
                 if not outcome.ok:
                     item.state = "quarantined"
-                    quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage="map",
-                               reason="; ".join(f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems),
-                               problems=outcome.problems, item_id=item.id)
+                    quarantine(
+                        s,
+                        run_id=run_id,
+                        cpas_id=item.cpas_id,
+                        record_id=item.record_id,
+                        stage="map",
+                        reason="; ".join(
+                            f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems
+                        ),
+                        problems=outcome.problems,
+                        item_id=item.id,
+                    )
                     raise _Skip
                 contract = outcome.contract
                 stage = "hash"
@@ -194,37 +271,74 @@ def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: f
                 findings, alerts = _evaluate(contract, today, settings, registry)
                 event = event_for_contract(contract)
                 stage = "build"
-                built = call(host, "federal_build_forms", item.cpas_id, contract, event, run_id=run_id)
+                built = call(
+                    host, "federal_build_forms", item.cpas_id, contract, event, run_id=run_id
+                )
                 forms = built.value
                 if built.failed:
                     give_up(item, "build", built.describe())
                 rows = []
                 for form in forms:
                     ref, form = form_key(item.cpas_id, item.record_id, form)
-                    rows.append(dict(key=f"form:{item.cpas_id}:{ref}", kind="form", run_id=run_id, item_id=item.id,
-                                     cpas_id=item.cpas_id, record_id=item.record_id, state="pending",
-                                     payload_type=type_path(form), payload=dump_payload(form), created_at=utcnow(),
-                                     updated_at=utcnow()))
+                    rows.append(
+                        dict(
+                            key=f"form:{item.cpas_id}:{ref}",
+                            kind="form",
+                            run_id=run_id,
+                            item_id=item.id,
+                            cpas_id=item.cpas_id,
+                            record_id=item.record_id,
+                            state="pending",
+                            payload_type=type_path(form),
+                            payload=dump_payload(form),
+                            created_at=utcnow(),
+                            updated_at=utcnow(),
+                        )
+                    )
                 stage = "alerts"
                 for alert in alerts:
                     label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
-                    push = PushItem(key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
-                                    record_id=item.record_id, kind="deadline_alert", title=alert["title"][:200],
-                                    due=alert["due"], data={"rule": alert["rule"], "status": alert["status"]},
-                                    message=alert["message"])
-                    rows.append(push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id))
+                    push = PushItem(
+                        key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
+                        record_id=item.record_id,
+                        kind="deadline_alert",
+                        title=alert["title"][:200],
+                        due=alert["due"],
+                        data={"rule": alert["rule"], "status": alert["status"]},
+                        message=alert["message"],
+                    )
+                    rows.append(
+                        push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id)
+                    )
             except _Skip:
                 continue
             except Exception as exc:  # noqa: BLE001 - one record, whatever it raises, never stops the chunk
                 item.state, item.lease_owner, item.lease_until = "quarantined", None, None
                 reason = f"{type(exc).__name__}: {exc}"
-                quarantine(s, run_id=run_id, cpas_id=item.cpas_id, record_id=item.record_id, stage=stage,
-                           reason=reason, item_id=item.id,
-                           problems=[RecordProblem(record_id=item.record_id, field=f"({stage})",
-                                                   reason=redact(reason)[:1000])])
+                quarantine(
+                    s,
+                    run_id=run_id,
+                    cpas_id=item.cpas_id,
+                    record_id=item.record_id,
+                    stage=stage,
+                    reason=reason,
+                    item_id=item.id,
+                    problems=[
+                        RecordProblem(
+                            record_id=item.record_id,
+                            field=f"({stage})",
+                            reason=redact(reason)[:1000],
+                        )
+                    ],
+                )
                 continue
             effect_rows.extend(rows)
-            item.forms, item.findings, item.state, item.last_error = len(forms), findings, "done", None
+            item.forms, item.findings, item.state, item.last_error = (
+                len(forms),
+                findings,
+                "done",
+                None,
+            )
             touched.add(item.cpas_id)
             if transfer_configured(rt, item.cpas_id):
                 moves.append((item.cpas_id, item.record_id, item.id, contract))
@@ -234,7 +348,9 @@ def _process_claimed(rt: Runtime, run_id: str, owner: str, ids: list[int], t0: f
             if item.state in ("done", "skipped"):
                 done.setdefault(item.cpas_id, []).append(item.record_id)
         for cpas_id, record_ids in done.items():
-            resolve_processed(s, run_id, cpas_id, record_ids)  # earlier quarantine entries close themselves
+            resolve_processed(
+                s, run_id, cpas_id, record_ids
+            )  # earlier quarantine entries close themselves
         record_stat(s, run_id, "evaluate", len(items) - len(retry_ids), time.perf_counter() - t0)
         s.commit()
     if moves:

@@ -27,14 +27,31 @@ def prune(rt: Runtime, *, older_than_days: float | None = None) -> dict[str, int
     days = rt.options.prune_after_days if older_than_days is None else older_than_days
     cutoff = utcnow() - timedelta(days=days)
     with rt.session() as s:
-        old = select(SyncRun.id).where(SyncRun.status != "running", SyncRun.finished_at < cutoff).scalar_subquery()
-        effects = s.execute(delete(Effect).where(Effect.run_id.in_(old), Effect.state.in_(("answered", "done")))
-                            .execution_options(synchronize_session=False)).rowcount
-        latest = (select(func.max(WorkItem.id)).where(WorkItem.state == "done")
-                  .group_by(WorkItem.cpas_id, WorkItem.record_id).scalar_subquery())
-        items = s.execute(delete(WorkItem).where(WorkItem.run_id.in_(old), WorkItem.state.in_(("done", "skipped")),
-                                                 WorkItem.id.not_in(latest))
-                          .execution_options(synchronize_session=False)).rowcount
+        old = (
+            select(SyncRun.id)
+            .where(SyncRun.status != "running", SyncRun.finished_at < cutoff)
+            .scalar_subquery()
+        )
+        effects = s.execute(
+            delete(Effect)
+            .where(Effect.run_id.in_(old), Effect.state.in_(("answered", "done")))
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        latest = (
+            select(func.max(WorkItem.id))
+            .where(WorkItem.state == "done")
+            .group_by(WorkItem.cpas_id, WorkItem.record_id)
+            .scalar_subquery()
+        )
+        items = s.execute(
+            delete(WorkItem)
+            .where(
+                WorkItem.run_id.in_(old),
+                WorkItem.state.in_(("done", "skipped")),
+                WorkItem.id.not_in(latest),
+            )
+            .execution_options(synchronize_session=False)
+        ).rowcount
         s.commit()
     if effects or items:
         _log.info("pruned finished work", effects=effects, items=items, older_than_days=days)

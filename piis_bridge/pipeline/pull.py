@@ -22,9 +22,9 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
-    call,
     Enqueuer,
     _log,
+    call,
     describe,
     insert_ignore,
     quarantine,
@@ -36,7 +36,9 @@ from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
 
 
-def _pull_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enqueuer, attempt: int) -> None:
+def _pull_dossier(
+    rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enqueuer, attempt: int
+) -> None:
     """The record as the case system holds it now (``piis_case_fetch_record``), processed like a fetched one.
 
     A plugin without the hook, or a failure, stops the run with a message naming the plugin and the
@@ -58,20 +60,30 @@ def _pull_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enq
     except PluginCallError as exc:
         f = exc.failure
         if f.error_type == "NotImplementedError":
-            error = (f"the case-system plugin {f.plugin!r} of {cpas_id} cannot fetch one record "
-                     f"(it does not implement piis_case_fetch_record): --dossier is not available for this CPAS")
+            error = (
+                f"the case-system plugin {f.plugin!r} of {cpas_id} cannot fetch one record "
+                f"(it does not implement piis_case_fetch_record): --dossier is not available for this CPAS"
+            )
         else:
             if is_transient(f) and not rt.retry.exhausted(attempt + 1):
                 with rt.session() as s:
                     rt.breaker.failure(s, remote)
                     _release_pull(s, run_id, cpas_id)
                 delay = rt.retry.delay(attempt + 1)
-                _log.warning("case system unavailable, retrying", cpas=cpas_id, run_id=run_id, attempt=attempt + 1,
-                             delay=round(delay, 2), error=str(exc))
+                _log.warning(
+                    "case system unavailable, retrying",
+                    cpas=cpas_id,
+                    run_id=run_id,
+                    attempt=attempt + 1,
+                    delay=round(delay, 2),
+                    error=str(exc),
+                )
                 enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                 return
-            error = (f"fetching dossier {dossier} from the case system of {cpas_id} failed: plugin {f.plugin!r} "
-                     f"failed in {f.hook}: {f.error_type}: {f.message}")
+            error = (
+                f"fetching dossier {dossier} from the case system of {cpas_id} failed: plugin {f.plugin!r} "
+                f"failed in {f.hook}: {f.error_type}: {f.message}"
+            )
     if record is None and error is None:
         error = f"the case system of {cpas_id} has no record {dossier} (deleted, or never existed)"
     ids: list[int] = []
@@ -82,16 +94,27 @@ def _pull_dossier(rt: Runtime, run_id: str, cpas_id: str, dossier: str, enq: Enq
         else:
             assert record is not None
             rt.breaker.success(s, remote)
-            ids = insert_ignore(s, WorkItem, [dict(run_id=run_id, cpas_id=cpas_id, record_id=record.record_id,
-                                                    version=record.version or "", payload=record.model_dump_json(),
-                                                    state="pending", updated_at=utcnow())], returning=WorkItem.id)
+            ids = insert_ignore(
+                s,
+                WorkItem,
+                [
+                    dict(
+                        run_id=run_id,
+                        cpas_id=cpas_id,
+                        record_id=record.record_id,
+                        version=record.version or "",
+                        payload=record.model_dump_json(),
+                        state="pending",
+                        updated_at=utcnow(),
+                    )
+                ],
+                returning=WorkItem.id,
+            )
             rc.state, rc.fetched, rc.pages = "pulled", len(ids), 1
         s.commit()
     if ids:
         enq.process(run_id, ids)
     maybe_finish(rt, run_id, enq)
-
-
 
 
 def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
@@ -100,12 +123,22 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     remote = f"casesystem:{cpas_id}"
     with rt.session() as s:
         now = utcnow()
-        won = s.execute(update(SyncRunCpas).where(
-            SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
-            or_(SyncRunCpas.state == "pending",
-                and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now))
-        ).values(state="pulling", lease_until=now + timedelta(seconds=o.lease_seconds),
-                 attempts=SyncRunCpas.attempts + 1)).rowcount
+        won = s.execute(
+            update(SyncRunCpas)
+            .where(
+                SyncRunCpas.run_id == run_id,
+                SyncRunCpas.cpas_id == cpas_id,
+                or_(
+                    SyncRunCpas.state == "pending",
+                    and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
+                ),
+            )
+            .values(
+                state="pulling",
+                lease_until=now + timedelta(seconds=o.lease_seconds),
+                attempts=SyncRunCpas.attempts + 1,
+            )
+        ).rowcount
         s.commit()
         if not won:
             return
@@ -133,8 +166,14 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                     rt.breaker.failure(s, remote)
                     _release_pull(s, run_id, cpas_id)
                     delay = rt.retry.delay(attempt + 1)
-                    _log.warning("case system unavailable, retrying", cpas=cpas_id, run_id=run_id,
-                                 attempt=attempt + 1, delay=round(delay, 2), error=describe(failures))
+                    _log.warning(
+                        "case system unavailable, retrying",
+                        cpas=cpas_id,
+                        run_id=run_id,
+                        attempt=attempt + 1,
+                        delay=round(delay, 2),
+                        error=describe(failures),
+                    )
                     enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                     return
                 rc = s.get(SyncRunCpas, (run_id, cpas_id))
@@ -153,7 +192,11 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
             if page.cursor is not None or cursor is not None:
                 row = s.get(SyncCursor, cpas_id)
                 if row is None:
-                    s.add(SyncCursor(cpas_id=cpas_id, cursor=page.cursor, run_id=run_id, updated_at=now))
+                    s.add(
+                        SyncCursor(
+                            cpas_id=cpas_id, cursor=page.cursor, run_id=run_id, updated_at=now
+                        )
+                    )
                 else:
                     row.cursor, row.run_id, row.updated_at = page.cursor, run_id, now
             rc = s.get(SyncRunCpas, (run_id, cpas_id))
@@ -170,7 +213,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
             s.commit()
         ids.sort()
         for start in range(0, len(ids), o.chunk_size):
-            enq.process(run_id, ids[start:start + o.chunk_size])
+            enq.process(run_id, ids[start : start + o.chunk_size])
         if not page.has_more:
             break
     with rt.session() as s:
@@ -179,8 +222,15 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
 
 
 def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
-    s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id,
-                                        SyncRunCpas.state == "pulling").values(state="pending", lease_until=None))
+    s.execute(
+        update(SyncRunCpas)
+        .where(
+            SyncRunCpas.run_id == run_id,
+            SyncRunCpas.cpas_id == cpas_id,
+            SyncRunCpas.state == "pulling",
+        )
+        .values(state="pending", lease_until=None)
+    )
     s.commit()
 
 
@@ -195,9 +245,12 @@ def printable_id(value: object, limit: int = _ID_MAX) -> str:
     surrogates escaped, cut to *limit* characters (the quarantine names the record even when its id
     is what is wrong with it)."""
     text = str(value)
-    out = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}" for c in text)
+    out = "".join(
+        c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else f"\\u{ord(c):04x}"
+        for c in text
+    )
     if len(out) > limit:
-        out = out[:limit - 12] + f"...(+{len(out) - limit + 12})"
+        out = out[: limit - 12] + f"...(+{len(out) - limit + 12})"
     return out
 
 
@@ -210,7 +263,9 @@ def _storable(value: str, field: str, limit: int) -> str | None:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        return f"{field}: not valid Unicode (an unpaired surrogate), which the database cannot store"
+        return (
+            f"{field}: not valid Unicode (an unpaired surrogate), which the database cannot store"
+        )
     return None
 
 
@@ -219,8 +274,9 @@ def _content(record: SourceRecord) -> bytes:
     return orjson.dumps([record.kind, record.payload], option=orjson.OPT_SORT_KEYS, default=str)
 
 
-def _admit(rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecord], now: datetime
-           ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+def _admit(
+    rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecord], now: datetime
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Split one page into (rows to store, quarantine entries, identical repeats), record by record.
 
     Why: one record the database cannot hold (an id over 120 characters, a NUL byte, invalid Unicode,
@@ -236,7 +292,9 @@ def _admit(rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecor
     candidates: list[tuple[SourceRecord, str, bytes]] = []
     for r in records:
         version = r.version or ""
-        problem = _storable(r.record_id, "record_id", _ID_MAX) or _storable(version, "version", _ID_MAX)
+        problem = _storable(r.record_id, "record_id", _ID_MAX) or _storable(
+            version, "version", _ID_MAX
+        )
         payload = ""
         if problem is None:
             try:
@@ -245,12 +303,20 @@ def _admit(rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecor
                 problem = f"payload: cannot be stored ({type(exc).__name__}: {str(exc)[:200]})"
             else:
                 if len(payload) > _RECORD_MAX_BYTES:
-                    problem = f"payload: {len(payload)} bytes, at most {_RECORD_MAX_BYTES} can be stored"
+                    problem = (
+                        f"payload: {len(payload)} bytes, at most {_RECORD_MAX_BYTES} can be stored"
+                    )
         if problem is not None:
             field = problem.split(":", 1)[0]
             rid = printable_id(r.record_id)
-            rejected.append(dict(record_id=rid, stage="store", reason=problem,
-                                 problems=[RecordProblem(record_id=rid, field=field, reason=problem)]))
+            rejected.append(
+                dict(
+                    record_id=rid,
+                    stage="store",
+                    reason=problem,
+                    problems=[RecordProblem(record_id=rid, field=field, reason=problem)],
+                )
+            )
             continue
         try:
             content = _content(r)
@@ -263,8 +329,13 @@ def _admit(rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecor
     if ids:
         with rt.session() as s:
             for i in range(0, len(ids), 500):
-                for rid, version, stored in s.execute(select(WorkItem.record_id, WorkItem.version, WorkItem.payload).where(
-                        WorkItem.run_id == run_id, WorkItem.cpas_id == cpas_id, WorkItem.record_id.in_(ids[i:i + 500]))):
+                for rid, version, stored in s.execute(
+                    select(WorkItem.record_id, WorkItem.version, WorkItem.payload).where(
+                        WorkItem.run_id == run_id,
+                        WorkItem.cpas_id == cpas_id,
+                        WorkItem.record_id.in_(ids[i : i + 500]),
+                    )
+                ):
                     try:
                         earlier[(rid, version)] = _content(SourceRecord.model_validate_json(stored))
                     except Exception:  # noqa: BLE001
@@ -277,12 +348,29 @@ def _admit(rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecor
                 repeats += 1
             else:
                 rid = printable_id(r.record_id)
-                reason = (f"version: a second record {rid} with version {printable_id(r.version or '', 40)!r} "
-                          f"and different content in the same run; the first one is processed, this one is not")
-                rejected.append(dict(record_id=rid, stage="conflict", reason=reason,
-                                     problems=[RecordProblem(record_id=rid, field="version", reason=reason)]))
+                reason = (
+                    f"version: a second record {rid} with version {printable_id(r.version or '', 40)!r} "
+                    f"and different content in the same run; the first one is processed, this one is not"
+                )
+                rejected.append(
+                    dict(
+                        record_id=rid,
+                        stage="conflict",
+                        reason=reason,
+                        problems=[RecordProblem(record_id=rid, field="version", reason=reason)],
+                    )
+                )
             continue
         seen[slot] = content
-        rows.append(dict(run_id=run_id, cpas_id=cpas_id, record_id=r.record_id, version=r.version or "",
-                         payload=payload, state="pending", updated_at=now))
+        rows.append(
+            dict(
+                run_id=run_id,
+                cpas_id=cpas_id,
+                record_id=r.record_id,
+                version=r.version or "",
+                payload=payload,
+                state="pending",
+                updated_at=now,
+            )
+        )
     return rows, rejected, repeats

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import time
 
-
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
-from piis_bridge.pipeline.reliability import is_transient, is_transient_text
-from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
-    call,
     Enqueuer,
+    call,
     claim_effects,
     describe,
     quarantine,
     record_stat,
     release_effects,
 )
+from piis_bridge.pipeline.reliability import is_transient, is_transient_text
 from piis_bridge.pipeline.runs import maybe_finish
+from piis_bridge.pipeline.runtime import Runtime
 
 
 def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
@@ -31,7 +30,9 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             if wait:
                 enq.push(run_id, cpas_id, countdown=wait, attempt=attempt)
                 break
-            effects = claim_effects(rt, s, "push", cpas_id, rt.options.push_batch, one_per_dossier=False)
+            effects = claim_effects(
+                rt, s, "push", cpas_id, rt.options.push_batch, one_per_dossier=False
+            )
             if not effects:
                 break
             items = [PushItem.model_validate_json(e.payload) for e in effects]
@@ -62,13 +63,27 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
                     reason = r.detail or describe(failures)
                     if _retry_item(r, failures):
                         reason = f"gave up after {e.attempts} attempts: {reason}"
-                    quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="push",
-                               reason=reason, effect_id=e.id)
-            record_stat(s, run_id, "push", len(effects) - len(retry_later), time.perf_counter() - t0)
+                    quarantine(
+                        s,
+                        run_id=e.run_id,
+                        cpas_id=cpas_id,
+                        record_id=e.record_id,
+                        stage="push",
+                        reason=reason,
+                        effect_id=e.id,
+                    )
+            record_stat(
+                s, run_id, "push", len(effects) - len(retry_later), time.perf_counter() - t0
+            )
             s.commit()
             if retry_later:
                 delay = rt.retry.delay(max(e.attempts for e in retry_later))
-                release_effects(s, retry_later, delay, "; ".join(r.detail for r in results if r.status == "failed"))
+                release_effects(
+                    s,
+                    retry_later,
+                    delay,
+                    "; ".join(r.detail for r in results if r.status == "failed"),
+                )
                 enq.push(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
     maybe_finish(rt, run_id, enq)
 

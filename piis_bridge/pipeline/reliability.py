@@ -45,16 +45,46 @@ class PermanentError(Exception):
     """An error that retrying cannot fix; the record or side effect goes to quarantine."""
 
 
-_TRANSIENT_TYPES = frozenset({
-    "TransientError", "TimeoutError", "ConnectionError", "ConnectionRefusedError", "ConnectionResetError",
-    "ConnectionAbortedError", "BrokenPipeError", "ConnectError", "ConnectTimeout", "ReadTimeout", "WriteTimeout",
-    "PoolTimeout", "TimeoutException", "ReadError", "WriteError", "RemoteProtocolError", "NetworkError",
-    "TransportError", "OperationalError", "ServiceUnavailable", "RateLimited", "TooManyRequests",
-})
-_TRANSIENT_SUFFIXES = ("Unavailable", "Timeout", "Throttled", "RateLimited", "TransientError", "Busy")
+_TRANSIENT_TYPES = frozenset(
+    {
+        "TransientError",
+        "TimeoutError",
+        "ConnectionError",
+        "ConnectionRefusedError",
+        "ConnectionResetError",
+        "ConnectionAbortedError",
+        "BrokenPipeError",
+        "ConnectError",
+        "ConnectTimeout",
+        "ReadTimeout",
+        "WriteTimeout",
+        "PoolTimeout",
+        "TimeoutException",
+        "ReadError",
+        "WriteError",
+        "RemoteProtocolError",
+        "NetworkError",
+        "TransportError",
+        "OperationalError",
+        "ServiceUnavailable",
+        "RateLimited",
+        "TooManyRequests",
+    }
+)
+_TRANSIENT_SUFFIXES = (
+    "Unavailable",
+    "Timeout",
+    "Throttled",
+    "RateLimited",
+    "TransientError",
+    "Busy",
+)
 # HTTP 429/502/503/504 and the BCSS "service unavailable" fault (federal spec, simulator section 10.4).
-_TRANSIENT_TEXT = re.compile(r"\b(408|425|429|500|502|503|504|MSG00003)\b|too many requests|temporarily unavailable|"
-                             r"service unavailable|timed out|connection refused", re.IGNORECASE)
+_TRANSIENT_TEXT = re.compile(
+    r"\b(408|425|429|500|502|503|504|MSG00003)\b|too many requests|temporarily unavailable|"
+    r"service unavailable|timed out|connection refused",
+    re.IGNORECASE,
+)
 
 
 def is_transient_text(message: str) -> bool:

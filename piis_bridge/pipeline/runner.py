@@ -27,8 +27,8 @@ from sqlalchemy.exc import OperationalError
 from piis_bridge.config import Settings, load_settings
 from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.models import SyncRun, utcnow
-from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Runtime
 from piis_bridge.pipeline.runs import create_run, run_counts, stage_stats
+from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Runtime
 from piis_bridge.pipeline.statement import create_statement_run, statement_rows
 from piis_bridge.pipeline.tasks import CeleryEnqueuer, queue_names
 
@@ -46,7 +46,9 @@ class RunSummary:
     counts: dict[str, Any] = field(default_factory=dict)
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
     elapsed_seconds: float = 0.0
-    statements: list[dict[str, Any]] = field(default_factory=list)  # a statement run: per CPAS, with differences
+    statements: list[dict[str, Any]] = field(
+        default_factory=list
+    )  # a statement run: per CPAS, with differences
     error: str | None = None  # why a failed run failed as a whole (e.g. "restart the workers")
     reason: str | None = None  # why a run ended without finishing by itself (stalled, abandoned)
 
@@ -69,8 +71,15 @@ def _die_with_parent() -> None:
 class EmbeddedWorker:
     """A ``celery worker`` subprocess serving every pipeline queue (prefork, *concurrency* children)."""
 
-    def __init__(self, settings: Settings, *, concurrency: int = 2, extra_plugins: Sequence[str] = (),
-                 env: dict[str, str] | None = None, loglevel: str | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        concurrency: int = 2,
+        extra_plugins: Sequence[str] = (),
+        env: dict[str, str] | None = None,
+        loglevel: str | None = None,
+    ) -> None:
         from piis_bridge.pipeline.worker import SETTINGS_ENV
 
         self._settings_json = settings.model_dump_json()
@@ -83,9 +92,27 @@ class EmbeddedWorker:
             self.env[EXTRA_PLUGINS_ENV] = ",".join(extra_plugins)
         self.env.update(env or {})
         queues = queue_names(self.env.get("PIIS_PIPELINE_QUEUE_PREFIX", "piis"))
-        self.args = [sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", "worker",
-                     "-P", "prefork", "-c", str(concurrency), "-Q", ",".join(queues), "-l", loglevel,
-                     "--without-gossip", "--without-mingle", "--without-heartbeat", "-n", f"piis-embedded-{os.getpid()}@%h"]
+        self.args = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "piis_bridge.pipeline.worker:app",
+            "worker",
+            "-P",
+            "prefork",
+            "-c",
+            str(concurrency),
+            "-Q",
+            ",".join(queues),
+            "-l",
+            loglevel,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"piis-embedded-{os.getpid()}@%h",
+        ]
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0
 
@@ -110,8 +137,14 @@ class EmbeddedWorker:
     def start(self) -> EmbeddedWorker:
         self._write_settings_file()
         # Own process group, so a stop (or a SIGKILL in the crash test) reaches the prefork children.
-        self.proc = subprocess.Popen(self.args, env=self.env, start_new_session=True,
-                                     stdout=subprocess.DEVNULL, stderr=None, preexec_fn=_die_with_parent)
+        self.proc = subprocess.Popen(
+            self.args,
+            env=self.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=None,
+            preexec_fn=_die_with_parent,
+        )
         return self
 
     def alive(self) -> bool:
@@ -120,7 +153,11 @@ class EmbeddedWorker:
     def ensure_alive(self) -> None:
         if self.proc is not None and not self.alive():
             self.restarts += 1
-            _log.warning("embedded worker died, restarting", returncode=self.proc.returncode, restarts=self.restarts)
+            _log.warning(
+                "embedded worker died, restarting",
+                returncode=self.proc.returncode,
+                restarts=self.restarts,
+            )
             self.start()
 
     def kill(self) -> None:
@@ -166,25 +203,43 @@ def run_summary(rt: Runtime, run_id: str) -> RunSummary:
             counts, stages = dict(run.counts), dict((run.report or {}).get("stages", {}))
         end = run.finished_at or utcnow()
         statements = statement_rows(s, run_id) if run.trigger == "statement" else []
-        return RunSummary(run_id=run_id, status=run.status, counts=counts, stages=stages,
-                          elapsed_seconds=round((end - run.started_at).total_seconds(), 3), statements=statements,
-                          error=(run.report or {}).get("error"), reason=run.reason)
+        return RunSummary(
+            run_id=run_id,
+            status=run.status,
+            counts=counts,
+            stages=stages,
+            elapsed_seconds=round((end - run.started_at).total_seconds(), 3),
+            statements=statements,
+            error=(run.report or {}).get("error"),
+            reason=run.reason,
+        )
 
 
-def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll: float = 0.5,
-                 progress: Callable[[RunSummary], None] | None = None, sweep_every: float | None = None,
-                 worker: EmbeddedWorker | None = None) -> RunSummary:
+def wait_for_run(
+    rt: Runtime,
+    run_id: str,
+    *,
+    timeout: float | None = None,
+    poll: float = 0.5,
+    progress: Callable[[RunSummary], None] | None = None,
+    sweep_every: float | None = None,
+    worker: EmbeddedWorker | None = None,
+) -> RunSummary:
     """Follow a run in the database until it is no longer running (or *timeout* seconds passed)."""
     from piis_bridge.pipeline.sweeper import sweep
 
     deadline = None if timeout is None else time.monotonic() + timeout
-    last_sweep = float("-inf")  # sweep at once: a short run must not wait a minute for what a crash left
+    last_sweep = float(
+        "-inf"
+    )  # sweep at once: a short run must not wait a minute for what a crash left
     enq = None
     while True:
         try:
             summary = run_summary(rt, run_id)
         except OperationalError as exc:  # the database restarting: follow the run once it is back
-            _log.warning("database unavailable while following the run, retrying", error=str(exc)[:200])
+            _log.warning(
+                "database unavailable while following the run, retrying", error=str(exc)[:200]
+            )
             if deadline is not None and time.monotonic() > deadline:
                 raise
             time.sleep(max(poll, 1.0))
@@ -209,11 +264,21 @@ def wait_for_run(rt: Runtime, run_id: str, *, timeout: float | None = None, poll
         time.sleep(poll)
 
 
-def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None = None, dossier: str | None = None,
-                embedded: bool = True, wait: bool = True, options: PipelineOptions | None = None,
-                extra_plugins: Sequence[str] = (), concurrency: int = 2, timeout: float | None = None,
-                progress: Callable[[RunSummary], None] | None = None, trigger: str = "manual",
-                statement: date | None = None) -> RunSummary:
+def run_nightly(
+    settings: Settings | None = None,
+    *,
+    cpas: Sequence[str] | None = None,
+    dossier: str | None = None,
+    embedded: bool = True,
+    wait: bool = True,
+    options: PipelineOptions | None = None,
+    extra_plugins: Sequence[str] = (),
+    concurrency: int = 2,
+    timeout: float | None = None,
+    progress: Callable[[RunSummary], None] | None = None,
+    trigger: str = "manual",
+    statement: date | None = None,
+) -> RunSummary:
     """Run the nightly synchronisation now and return its summary.
 
     :param settings: the configuration (default: ``load_settings()``).
@@ -245,8 +310,17 @@ def run_nightly(settings: Settings | None = None, *, cpas: Sequence[str] | None 
         _enqueue_or_forget(rt, run_id, enq)
         return run_id
 
-    return _execute(start, settings=settings, embedded=embedded, wait=wait, options=options,
-                    extra_plugins=extra_plugins, concurrency=concurrency, timeout=timeout, progress=progress)
+    return _execute(
+        start,
+        settings=settings,
+        embedded=embedded,
+        wait=wait,
+        options=options,
+        extra_plugins=extra_plugins,
+        concurrency=concurrency,
+        timeout=timeout,
+        progress=progress,
+    )
 
 
 def _enqueue_or_forget(rt: Runtime, run_id: str, enq: CeleryEnqueuer) -> None:
@@ -273,23 +347,49 @@ def _enqueue_or_forget(rt: Runtime, run_id: str, enq: CeleryEnqueuer) -> None:
         raise
 
 
-def replay(entry_ids: Sequence[int] | None, settings: Settings | None = None, *, embedded: bool = True,
-           wait: bool = True, options: PipelineOptions | None = None, extra_plugins: Sequence[str] = (),
-           concurrency: int = 2, timeout: float | None = None,
-           progress: Callable[[RunSummary], None] | None = None) -> RunSummary | None:
+def replay(
+    entry_ids: Sequence[int] | None,
+    settings: Settings | None = None,
+    *,
+    embedded: bool = True,
+    wait: bool = True,
+    options: PipelineOptions | None = None,
+    extra_plugins: Sequence[str] = (),
+    concurrency: int = 2,
+    timeout: float | None = None,
+    progress: Callable[[RunSummary], None] | None = None,
+) -> RunSummary | None:
     """Replay quarantined entries (all open ones when *entry_ids* is None) in a new run."""
     from piis_bridge.pipeline.runs import replay_quarantine
 
     def start(rt: Runtime, enq: CeleryEnqueuer) -> str | None:
         return replay_quarantine(rt, entry_ids, enq)
 
-    return _execute(start, settings=settings, embedded=embedded, wait=wait, options=options,
-                    extra_plugins=extra_plugins, concurrency=concurrency, timeout=timeout, progress=progress)
+    return _execute(
+        start,
+        settings=settings,
+        embedded=embedded,
+        wait=wait,
+        options=options,
+        extra_plugins=extra_plugins,
+        concurrency=concurrency,
+        timeout=timeout,
+        progress=progress,
+    )
 
 
-def _execute(start: Callable[[Runtime, CeleryEnqueuer], str | None], *, settings: Settings | None, embedded: bool,
-             wait: bool, options: PipelineOptions | None, extra_plugins: Sequence[str], concurrency: int,
-             timeout: float | None, progress: Callable[[RunSummary], None] | None) -> Any:
+def _execute(
+    start: Callable[[Runtime, CeleryEnqueuer], str | None],
+    *,
+    settings: Settings | None,
+    embedded: bool,
+    wait: bool,
+    options: PipelineOptions | None,
+    extra_plugins: Sequence[str],
+    concurrency: int,
+    timeout: float | None,
+    progress: Callable[[RunSummary], None] | None,
+) -> Any:
     from piis_bridge.migrations import upgrade_database
     from piis_bridge.pipeline.app import make_celery_app
 
@@ -309,14 +409,28 @@ def _execute(start: Callable[[Runtime, CeleryEnqueuer], str | None], *, settings
             run_id = start(rt, enq)
             if run_id is None:
                 return None
-            return wait_for_run(rt, run_id, timeout=timeout, progress=progress) if wait else run_summary(rt, run_id)
-        env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
-        with EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env) as worker:
+            return (
+                wait_for_run(rt, run_id, timeout=timeout, progress=progress)
+                if wait
+                else run_summary(rt, run_id)
+            )
+        env = {
+            f"PIIS_PIPELINE_{k.upper()}": str(v)
+            for k, v in options.model_dump(exclude_none=True).items()
+        }
+        with EmbeddedWorker(
+            settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env
+        ) as worker:
             run_id = start(rt, enq)
             if run_id is None:
                 return None
-            return wait_for_run(rt, run_id, timeout=timeout, progress=progress,
-                                sweep_every=min(options.sweep_seconds, max(5.0, options.lease_seconds / 2)),
-                                worker=worker)
+            return wait_for_run(
+                rt,
+                run_id,
+                timeout=timeout,
+                progress=progress,
+                sweep_every=min(options.sweep_seconds, max(5.0, options.lease_seconds / 2)),
+                worker=worker,
+            )
     finally:
         rt.close()

@@ -25,23 +25,30 @@ from piis_bridge.pipeline.models import (
     WorkItem,
     utcnow,
 )
-from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
-    Enqueuer,
     NOTICES_HOOK,
     OPEN_EFFECT_STATES,
     OPEN_ITEM_STATES,
     OPEN_NOTICE_STATES,
+    Enqueuer,
     _log,
     insert_ignore,
 )
+from piis_bridge.pipeline.runtime import Runtime
+
 
 class RunRefused(ValueError):
     """A run for a CPAS that already has one in progress (one run per CPAS at a time)."""
 
 
-def create_run(rt: Runtime, *, cpas_ids: Iterable[str] | None = None, dossier: str | None = None,
-               trigger: str = "manual", schedule_key: str | None = None) -> str | None:
+def create_run(
+    rt: Runtime,
+    *,
+    cpas_ids: Iterable[str] | None = None,
+    dossier: str | None = None,
+    trigger: str = "manual",
+    schedule_key: str | None = None,
+) -> str | None:
     """Record a new run (the CPAS to pull); None when ``schedule_key`` already started one.
 
     Takes the lease of every CPAS of the run in the same transaction (``sync_cpas_lease``): while another
@@ -51,14 +58,25 @@ def create_run(rt: Runtime, *, cpas_ids: Iterable[str] | None = None, dossier: s
     chosen = list(cpas_ids) if cpas_ids else sorted(rt.settings.cpas)
     unknown = [c for c in chosen if c not in rt.settings.cpas]
     if unknown:
-        raise KeyError(f"unknown CPAS {', '.join(unknown)}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}")
+        raise KeyError(
+            f"unknown CPAS {', '.join(unknown)}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}"
+        )
     if dossier is not None and len(chosen) != 1:
         raise ValueError("a run for one dossier needs exactly one CPAS (--cpas)")
     run_id = uuid.uuid4().hex
     stale: list[str] = []
     with rt.session() as s:
-        s.add(SyncRun(id=run_id, trigger=trigger, schedule_key=schedule_key, cpas_ids=chosen, dossier=dossier,
-                      status="running", counts={}))
+        s.add(
+            SyncRun(
+                id=run_id,
+                trigger=trigger,
+                schedule_key=schedule_key,
+                cpas_ids=chosen,
+                dossier=dossier,
+                status="running",
+                counts={},
+            )
+        )
         try:
             s.flush()
         except IntegrityError:
@@ -68,30 +86,43 @@ def create_run(rt: Runtime, *, cpas_ids: Iterable[str] | None = None, dossier: s
         busy = {c: h for c, h in holders.items() if h is not None and not h[2]}
         if busy:
             s.rollback()
-            raise RunRefused("; ".join(
-                f"CPAS {c} already has a run in progress: {h[0]} ({h[1]}), which moved "
-                f"{int(h[3])} s ago; wait until it ends (`piis-bridge runs show {h[0]}`) and start again"
-                for c, h in sorted(busy.items())))
+            raise RunRefused(
+                "; ".join(
+                    f"CPAS {c} already has a run in progress: {h[0]} ({h[1]}), which moved "
+                    f"{int(h[3])} s ago; wait until it ends (`piis-bridge runs show {h[0]}`) and start again"
+                    for c, h in sorted(busy.items())
+                )
+            )
         stale = sorted({h[0] for h in holders.values() if h is not None})
         for cpas_id in chosen:
             s.add(SyncRunCpas(run_id=run_id, cpas_id=cpas_id, state="pending"))
         s.commit()
     for old in stale:
-        close_run(rt, old, "abandoned", f"no progress for more than {int(rt.options.watchdog_seconds)} s "
-                                        f"(its workers are gone); taken over by run {run_id}")
+        close_run(
+            rt,
+            old,
+            "abandoned",
+            f"no progress for more than {int(rt.options.watchdog_seconds)} s "
+            f"(its workers are gone); taken over by run {run_id}",
+        )
     return run_id
 
 
-def _take_cpas_leases(rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[str]
-                      ) -> dict[str, tuple[str, str, bool, float] | None]:
+def _take_cpas_leases(
+    rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[str]
+) -> dict[str, tuple[str, str, bool, float] | None]:
     """Take each CPAS's lease for *run_id*; per CPAS None (taken) or the holder (run id, trigger,
     whether it may be taken over, seconds since its last progress).  A holder that is no longer running
     (or stalled past the watchdog) is replaced by this run in the same conditional UPDATE."""
     now = utcnow()
     out: dict[str, tuple[str, str, bool, float] | None] = {}
     for cpas_id in cpas_ids:
-        if insert_ignore(s, CpasLease, [dict(cpas_id=cpas_id, run_id=run_id, acquired_at=now)],
-                         returning=CpasLease.cpas_id):
+        if insert_ignore(
+            s,
+            CpasLease,
+            [dict(cpas_id=cpas_id, run_id=run_id, acquired_at=now)],
+            returning=CpasLease.cpas_id,
+        ):
             out[cpas_id] = None
             continue
         holder = s.scalar(select(CpasLease.run_id).where(CpasLease.cpas_id == cpas_id))
@@ -99,8 +130,11 @@ def _take_cpas_leases(rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[s
         idle = (now - last_progress(s, run)).total_seconds() if run is not None else float("inf")
         free = run is None or run.status != "running" or idle > rt.options.watchdog_seconds
         if free:
-            s.execute(update(CpasLease).where(CpasLease.cpas_id == cpas_id, CpasLease.run_id == holder)
-                      .values(run_id=run_id, acquired_at=now))
+            s.execute(
+                update(CpasLease)
+                .where(CpasLease.cpas_id == cpas_id, CpasLease.run_id == holder)
+                .values(run_id=run_id, acquired_at=now)
+            )
         out[cpas_id] = (holder or "?", run.trigger if run is not None else "?", free, idle)
         if free and (run is None or run.status != "running"):
             out[cpas_id] = None  # nothing to close
@@ -126,24 +160,48 @@ def close_run(rt: Runtime, run_id: str, status: str, reason: str) -> bool:
             return False
         counts = run_counts(s, run_id)
         finished = utcnow()
-        won = s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(
-            status=status, finished_at=finished, counts=counts, reason=redact(reason)[:4000],
-            report={"stages": stage_stats(s, run_id),
-                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3)})).rowcount
+        won = s.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == "running")
+            .values(
+                status=status,
+                finished_at=finished,
+                counts=counts,
+                reason=redact(reason)[:4000],
+                report={
+                    "stages": stage_stats(s, run_id),
+                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                },
+            )
+        ).rowcount
         release_cpas_leases(s, run_id)
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
     if won:
         _log.warning("run closed", run_id=run_id, status=status, reason=redact(reason))
-        rt.host.run_finished(RunReport(
-            run_id=run_id, started_at=started, finished_at=finished, cpas_ids=cpas_ids,
-            counts={k: v for k, v in counts.items() if isinstance(v, int)},
-            plugin_failures=[PluginFailure(plugin="?", hook="pipeline", error_type=f"Run{status.title()}",
-                                           message=redact(reason)[:1000])]))
+        rt.host.run_finished(
+            RunReport(
+                run_id=run_id,
+                started_at=started,
+                finished_at=finished,
+                cpas_ids=cpas_ids,
+                counts={k: v for k, v in counts.items() if isinstance(v, int)},
+                plugin_failures=[
+                    PluginFailure(
+                        plugin="?",
+                        hook="pipeline",
+                        error_type=f"Run{status.title()}",
+                        message=redact(reason)[:1000],
+                    )
+                ],
+            )
+        )
     return bool(won)
 
 
-def adopt_leftovers(rt: Runtime, run_id: str, cpas_ids: Sequence[str], enq: Enqueuer) -> dict[str, int]:
+def adopt_leftovers(
+    rt: Runtime, run_id: str, cpas_ids: Sequence[str], enq: Enqueuer
+) -> dict[str, int]:
     """Take over the unfinished work of earlier runs of these CPAS that are no longer running (crashed,
     closed by the watchdog, abandoned): items to process and side effects to send, collect or push.
 
@@ -151,22 +209,50 @@ def adopt_leftovers(rt: Runtime, run_id: str, cpas_ids: Sequence[str], enq: Enqu
     federal service first (status) and resends only what it never received."""
     with rt.session() as s:
         closed = select(SyncRun.id).where(SyncRun.status != "running")
-        items = list(s.scalars(select(WorkItem.id).where(
-            WorkItem.cpas_id.in_(list(cpas_ids)), WorkItem.state.in_(OPEN_ITEM_STATES), WorkItem.run_id.in_(closed))))
+        items = list(
+            s.scalars(
+                select(WorkItem.id).where(
+                    WorkItem.cpas_id.in_(list(cpas_ids)),
+                    WorkItem.state.in_(OPEN_ITEM_STATES),
+                    WorkItem.run_id.in_(closed),
+                )
+            )
+        )
         if items:
-            s.execute(update(WorkItem).where(WorkItem.id.in_(items)).values(
-                run_id=run_id, state="pending", lease_owner=None, lease_until=None, updated_at=utcnow()))
-        effects = list(s.execute(select(Effect.id, Effect.kind, Effect.cpas_id, Effect.state).where(
-            Effect.cpas_id.in_(list(cpas_ids)), Effect.state.in_(OPEN_EFFECT_STATES), Effect.run_id.in_(closed))).all())
+            s.execute(
+                update(WorkItem)
+                .where(WorkItem.id.in_(items))
+                .values(
+                    run_id=run_id,
+                    state="pending",
+                    lease_owner=None,
+                    lease_until=None,
+                    updated_at=utcnow(),
+                )
+            )
+        effects = list(
+            s.execute(
+                select(Effect.id, Effect.kind, Effect.cpas_id, Effect.state).where(
+                    Effect.cpas_id.in_(list(cpas_ids)),
+                    Effect.state.in_(OPEN_EFFECT_STATES),
+                    Effect.run_id.in_(closed),
+                )
+            ).all()
+        )
         if effects:
             ids = [e[0] for e in effects]
-            s.execute(update(Effect).where(Effect.id.in_(ids)).values(run_id=run_id, updated_at=utcnow()))
-            s.execute(update(Effect).where(Effect.id.in_(ids), Effect.state == "sending").values(
-                state="pending", lease_owner=None, lease_until=None, next_attempt_at=None))
+            s.execute(
+                update(Effect).where(Effect.id.in_(ids)).values(run_id=run_id, updated_at=utcnow())
+            )
+            s.execute(
+                update(Effect)
+                .where(Effect.id.in_(ids), Effect.state == "sending")
+                .values(state="pending", lease_owner=None, lease_until=None, next_attempt_at=None)
+            )
         s.commit()
     items.sort()
     for start in range(0, len(items), rt.options.chunk_size):
-        enq.process(run_id, items[start:start + rt.options.chunk_size])
+        enq.process(run_id, items[start : start + rt.options.chunk_size])
     for kind, cpas_id, state in sorted({(k, c, st) for _, k, c, st in effects}):
         if kind == "push":
             enq.push(run_id, cpas_id)
@@ -175,7 +261,9 @@ def adopt_leftovers(rt: Runtime, run_id: str, cpas_ids: Sequence[str], enq: Enqu
         else:
             enq.submit(run_id, cpas_id)
     if items or effects:
-        _log.info("run took over unfinished work", run_id=run_id, items=len(items), effects=len(effects))
+        _log.info(
+            "run took over unfinished work", run_id=run_id, items=len(items), effects=len(effects)
+        )
     return {"items": len(items), "effects": len(effects)}
 
 
@@ -189,7 +277,12 @@ def start_run(rt: Runtime, run_id: str, enq: Enqueuer) -> None:
         run = s.get(SyncRun, run_id)
         if run is None or run.status != "running":
             return
-        info = RunInfo(run_id=run_id, started_at=run.started_at, cpas_ids=list(run.cpas_ids), trigger=run.trigger)
+        info = RunInfo(
+            run_id=run_id,
+            started_at=run.started_at,
+            cpas_ids=list(run.cpas_ids),
+            trigger=run.trigger,
+        )
         dossier, cpas_ids, trigger = run.dossier, list(run.cpas_ids), run.trigger
     if trigger == "statement":
         from piis_bridge.pipeline.statement import start_statement_run
@@ -212,9 +305,15 @@ def start_run(rt: Runtime, run_id: str, enq: Enqueuer) -> None:
         readers = [c for c in cpas_ids if implements(host, c, "federal", NOTICES_HOOK)]
         if readers:
             with rt.session() as s:
-                s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id.in_(readers),
-                                                    SyncRunCpas.notices_state == "none")
-                          .values(notices_state="pending"))
+                s.execute(
+                    update(SyncRunCpas)
+                    .where(
+                        SyncRunCpas.run_id == run_id,
+                        SyncRunCpas.cpas_id.in_(readers),
+                        SyncRunCpas.notices_state == "none",
+                    )
+                    .values(notices_state="pending")
+                )
                 s.commit()
     host.run_started(info)
     for cpas_id in cpas_ids:
@@ -226,24 +325,54 @@ def implements(host: Any, cpas_id: str, role: str, hook: str) -> bool:
     plugin = host.settings.cpas[cpas_id].routed_plugins().get(role)
     if plugin is None:
         return False
-    return any(impl.plugin_name == plugin and not (impl.wrapper or impl.hookwrapper)
-               for impl in getattr(host.pm.hook, hook).get_hookimpls())
+    return any(
+        impl.plugin_name == plugin and not (impl.wrapper or impl.hookwrapper)
+        for impl in getattr(host.pm.hook, hook).get_hookimpls()
+    )
 
 
 def run_counts(s: Session, run_id: str) -> dict[str, Any]:
-    items = dict(s.execute(select(WorkItem.state, func.count()).where(WorkItem.run_id == run_id)
-                           .group_by(WorkItem.state)).all())
-    forms = dict(s.execute(select(Effect.state, func.count()).where(Effect.run_id == run_id, Effect.kind == "form")
-                           .group_by(Effect.state)).all())
-    answers = dict(s.execute(select(Effect.answer, func.count()).where(
-        Effect.run_id == run_id, Effect.kind == "form", Effect.state == "answered").group_by(Effect.answer)).all())
-    pushes = dict(s.execute(select(Effect.state, func.count()).where(Effect.run_id == run_id, Effect.kind == "push")
-                            .group_by(Effect.state)).all())
-    quarantine = dict(s.execute(select(QuarantineEntry.stage, func.count()).where(QuarantineEntry.run_id == run_id)
-                                .group_by(QuarantineEntry.stage)).all())
+    items = dict(
+        s.execute(
+            select(WorkItem.state, func.count())
+            .where(WorkItem.run_id == run_id)
+            .group_by(WorkItem.state)
+        ).all()
+    )
+    forms = dict(
+        s.execute(
+            select(Effect.state, func.count())
+            .where(Effect.run_id == run_id, Effect.kind == "form")
+            .group_by(Effect.state)
+        ).all()
+    )
+    answers = dict(
+        s.execute(
+            select(Effect.answer, func.count())
+            .where(Effect.run_id == run_id, Effect.kind == "form", Effect.state == "answered")
+            .group_by(Effect.answer)
+        ).all()
+    )
+    pushes = dict(
+        s.execute(
+            select(Effect.state, func.count())
+            .where(Effect.run_id == run_id, Effect.kind == "push")
+            .group_by(Effect.state)
+        ).all()
+    )
+    quarantine = dict(
+        s.execute(
+            select(QuarantineEntry.stage, func.count())
+            .where(QuarantineEntry.run_id == run_id)
+            .group_by(QuarantineEntry.stage)
+        ).all()
+    )
     pulls = list(s.scalars(select(SyncRunCpas).where(SyncRunCpas.run_id == run_id)))
-    notices = dict(s.execute(select(Notice.state, func.count()).where(Notice.run_id == run_id)
-                             .group_by(Notice.state)).all())
+    notices = dict(
+        s.execute(
+            select(Notice.state, func.count()).where(Notice.run_id == run_id).group_by(Notice.state)
+        ).all()
+    )
     repeats = sum(p.repeats or 0 for p in pulls)
     rejected = sum(p.rejected or 0 for p in pulls)
     return {
@@ -287,9 +416,17 @@ def _statement_counts(s: Session, run_id: str) -> dict[str, Any]:
     if not rows:
         return {}
     return {
-        "statements": {r.cpas_id: {"month": r.month.isoformat()[:7], "state": r.state, "lines": r.lines,
-                                   "total_cents": r.total_cents, "differences": len(r.differences or []),
-                                   "error": r.error} for r in rows},
+        "statements": {
+            r.cpas_id: {
+                "month": r.month.isoformat()[:7],
+                "state": r.state,
+                "lines": r.lines,
+                "total_cents": r.total_cents,
+                "differences": len(r.differences or []),
+                "error": r.error,
+            }
+            for r in rows
+        },
         "statement_differences": sum(len(r.differences or []) for r in rows),
         "statements_reconciled": sum(r.state == "reconciled" for r in rows),
     }
@@ -297,11 +434,19 @@ def _statement_counts(s: Session, run_id: str) -> dict[str, Any]:
 
 def stage_stats(s: Session, run_id: str) -> dict[str, dict[str, Any]]:
     out = {}
-    for st in s.scalars(select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at)):
+    for st in s.scalars(
+        select(StageStat).where(StageStat.run_id == run_id).order_by(StageStat.first_at)
+    ):
         span = (st.last_at - st.first_at).total_seconds() if st.first_at and st.last_at else 0.0
-        out[st.stage] = {"units": st.units, "tasks": st.tasks, "busy_seconds": round(st.busy_seconds, 3),
-                         "span_seconds": round(span, 3),
-                         "units_per_busy_second": round(st.units / st.busy_seconds, 1) if st.busy_seconds else None}
+        out[st.stage] = {
+            "units": st.units,
+            "tasks": st.tasks,
+            "busy_seconds": round(st.busy_seconds, 3),
+            "span_seconds": round(span, 3),
+            "units_per_busy_second": round(st.units / st.busy_seconds, 1)
+            if st.busy_seconds
+            else None,
+        }
     return out
 
 
@@ -316,62 +461,136 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
         run = s.get(SyncRun, run_id)
         if run is None or run.status != "running":
             return False
-        if s.scalar(select(func.count()).select_from(SyncRunCpas).where(
-                SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling")))):
+        if s.scalar(
+            select(func.count())
+            .select_from(SyncRunCpas)
+            .where(SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling")))
+        ):
             return False
-        if s.scalar(select(func.count()).select_from(WorkItem).where(
-                WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES))):
+        if s.scalar(
+            select(func.count())
+            .select_from(WorkItem)
+            .where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES))
+        ):
             return False
-        open_effects = dict(s.execute(select(Effect.kind, func.count()).where(
-            Effect.run_id == run_id, Effect.state.in_(OPEN_EFFECT_STATES)).group_by(Effect.kind)).all())
-        notices_open = list(s.execute(select(SyncRunCpas.cpas_id, SyncRunCpas.notices_state).where(
-            SyncRunCpas.run_id == run_id, SyncRunCpas.notices_state.in_(OPEN_NOTICE_STATES))).all())
+        open_effects = dict(
+            s.execute(
+                select(Effect.kind, func.count())
+                .where(Effect.run_id == run_id, Effect.state.in_(OPEN_EFFECT_STATES))
+                .group_by(Effect.kind)
+            ).all()
+        )
+        notices_open = list(
+            s.execute(
+                select(SyncRunCpas.cpas_id, SyncRunCpas.notices_state).where(
+                    SyncRunCpas.run_id == run_id, SyncRunCpas.notices_state.in_(OPEN_NOTICE_STATES)
+                )
+            ).all()
+        )
         if not open_effects.get("form") and enq is not None:
-            _queue_notices(rt, s, run_id, [c for c, state in notices_open if state == "pending"], enq)
+            _queue_notices(
+                rt, s, run_id, [c for c, state in notices_open if state == "pending"], enq
+            )
         if open_effects or notices_open:
             return False
-        if run.trigger == "statement" and s.scalar(select(func.count()).select_from(StatementFetch).where(
-                StatementFetch.run_id == run_id, StatementFetch.state.in_(("waiting", "fetching")))):
+        if run.trigger == "statement" and s.scalar(
+            select(func.count())
+            .select_from(StatementFetch)
+            .where(
+                StatementFetch.run_id == run_id, StatementFetch.state.in_(("waiting", "fetching"))
+            )
+        ):
             return False
         counts = run_counts(s, run_id)
         stats = stage_stats(s, run_id)
         finished = utcnow()
-        problems = [RecordProblem(record_id=q.record_id, field=(q.problems[0]["field"] if q.problems else ""),
-                                  reason=f"[{q.stage}] {q.reason}"[:1000])
-                    for q in s.scalars(select(QuarantineEntry).where(QuarantineEntry.run_id == run_id)
-                                       .order_by(QuarantineEntry.id).limit(1000))]
-        failures = [PluginFailure(plugin="?", hook="piis_case_fetch_changes", cpas_id=c, error_type="PullFailed",
-                                  message=e) for c, e in counts["pull_errors"].items()]
-        failures += [PluginFailure(plugin="?", hook=NOTICES_HOOK, cpas_id=c, error_type="NoticesFailed", message=e)
-                     for c, e in counts["notice_errors"].items()]
+        problems = [
+            RecordProblem(
+                record_id=q.record_id,
+                field=(q.problems[0]["field"] if q.problems else ""),
+                reason=f"[{q.stage}] {q.reason}"[:1000],
+            )
+            for q in s.scalars(
+                select(QuarantineEntry)
+                .where(QuarantineEntry.run_id == run_id)
+                .order_by(QuarantineEntry.id)
+                .limit(1000)
+            )
+        ]
+        failures = [
+            PluginFailure(
+                plugin="?",
+                hook="piis_case_fetch_changes",
+                cpas_id=c,
+                error_type="PullFailed",
+                message=e,
+            )
+            for c, e in counts["pull_errors"].items()
+        ]
+        failures += [
+            PluginFailure(
+                plugin="?", hook=NOTICES_HOOK, cpas_id=c, error_type="NoticesFailed", message=e
+            )
+            for c, e in counts["notice_errors"].items()
+        ]
         status = "failed" if counts["pull_errors"] and counts["fetched"] == 0 else "finished"
         statements = counts.get("statements") or {}
         if statements and not any(st["state"] == "reconciled" for st in statements.values()):
             status = "failed"  # not one statement could be fetched and reconciled
-        won = s.execute(update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(
-            status=status, finished_at=finished, counts=counts,
-            report={"stages": stats, "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3)})
+        won = s.execute(
+            update(SyncRun)
+            .where(SyncRun.id == run_id, SyncRun.status == "running")
+            .values(
+                status=status,
+                finished_at=finished,
+                counts=counts,
+                report={
+                    "stages": stats,
+                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                },
+            )
         ).rowcount
         if won:
             release_cpas_leases(s, run_id)
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
     if won:
-        report = RunReport(run_id=run_id, started_at=started, finished_at=finished, cpas_ids=cpas_ids,
-                           counts={k: v for k, v in counts.items() if isinstance(v, int)}, problems=problems,
-                           plugin_failures=failures)
+        report = RunReport(
+            run_id=run_id,
+            started_at=started,
+            finished_at=finished,
+            cpas_ids=cpas_ids,
+            counts={k: v for k, v in counts.items() if isinstance(v, int)},
+            problems=problems,
+            plugin_failures=failures,
+        )
         rt.host.run_finished(report)
-        _log.info("run finished", run_id=run_id, status=status, **{k: v for k, v in counts.items() if isinstance(v, int)})
+        _log.info(
+            "run finished",
+            run_id=run_id,
+            status=status,
+            **{k: v for k, v in counts.items() if isinstance(v, int)},
+        )
     return bool(won)
 
 
-def _queue_notices(rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[str], enq: Enqueuer) -> None:
+def _queue_notices(
+    rt: Runtime, s: Session, run_id: str, cpas_ids: Sequence[str], enq: Enqueuer
+) -> None:
     """Send the notice task of each CPAS whose notices are still to read (one sender wins each)."""
     for cpas_id in cpas_ids:
-        won = s.execute(update(SyncRunCpas).where(
-            SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id, SyncRunCpas.notices_state == "pending")
-            .values(notices_state="queued",
-                    notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after))).rowcount
+        won = s.execute(
+            update(SyncRunCpas)
+            .where(
+                SyncRunCpas.run_id == run_id,
+                SyncRunCpas.cpas_id == cpas_id,
+                SyncRunCpas.notices_state == "pending",
+            )
+            .values(
+                notices_state="queued",
+                notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after),
+            )
+        ).rowcount
         s.commit()
         if won:
             enq.notices(run_id, cpas_id)
@@ -398,31 +617,69 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
         for entry in entries:
             entry = s.merge(entry)
             if entry.effect_id is not None:
-                s.execute(update(Effect).where(Effect.id == entry.effect_id, Effect.state == "quarantined").values(
-                    state="pending", run_id=run_id, attempts=0, next_attempt_at=None, lease_owner=None,
-                    lease_until=None))
+                s.execute(
+                    update(Effect)
+                    .where(Effect.id == entry.effect_id, Effect.state == "quarantined")
+                    .values(
+                        state="pending",
+                        run_id=run_id,
+                        attempts=0,
+                        next_attempt_at=None,
+                        lease_owner=None,
+                        lease_until=None,
+                    )
+                )
                 effect = s.get(Effect, entry.effect_id)
                 effect_cpas.add((effect.kind, effect.cpas_id))
             elif entry.item_id is not None:
                 old = s.get(WorkItem, entry.item_id)
-                ids = insert_ignore(s, WorkItem, [dict(run_id=run_id, cpas_id=old.cpas_id, record_id=old.record_id,
-                                                        version=old.version, payload=old.payload, state="pending",
-                                                        updated_at=utcnow())], returning=WorkItem.id)
+                ids = insert_ignore(
+                    s,
+                    WorkItem,
+                    [
+                        dict(
+                            run_id=run_id,
+                            cpas_id=old.cpas_id,
+                            record_id=old.record_id,
+                            version=old.version,
+                            payload=old.payload,
+                            state="pending",
+                            updated_at=utcnow(),
+                        )
+                    ],
+                    returning=WorkItem.id,
+                )
                 new_items.extend(ids)
             elif entry.stage == "notice":
                 # Handled again from its stored row by this run's notice stage (no new page is read).
-                s.execute(update(Notice).where(Notice.cpas_id == entry.cpas_id, Notice.reference == entry.record_id,
-                                               Notice.state == "quarantined").values(state="pending", run_id=run_id))
-                s.execute(update(SyncRunCpas).where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == entry.cpas_id)
-                          .values(notices_state="pending"))
+                s.execute(
+                    update(Notice)
+                    .where(
+                        Notice.cpas_id == entry.cpas_id,
+                        Notice.reference == entry.record_id,
+                        Notice.state == "quarantined",
+                    )
+                    .values(state="pending", run_id=run_id)
+                )
+                s.execute(
+                    update(SyncRunCpas)
+                    .where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == entry.cpas_id)
+                    .values(notices_state="pending")
+                )
             entry.status, entry.replay_run_id = "replayed", run_id
         s.commit()
     with rt.session() as s:
         info = s.get(SyncRun, run_id)
-        rt.host.run_started(RunInfo(run_id=run_id, started_at=info.started_at, cpas_ids=list(info.cpas_ids),
-                                    trigger="replay"))
+        rt.host.run_started(
+            RunInfo(
+                run_id=run_id,
+                started_at=info.started_at,
+                cpas_ids=list(info.cpas_ids),
+                trigger="replay",
+            )
+        )
     for start in range(0, len(new_items), rt.options.chunk_size):
-        enq.process(run_id, new_items[start:start + rt.options.chunk_size])
+        enq.process(run_id, new_items[start : start + rt.options.chunk_size])
     for kind, cpas_id in sorted(effect_cpas):
         (enq.submit if kind == "form" else enq.push)(run_id, cpas_id)
     maybe_finish(rt, run_id, enq)

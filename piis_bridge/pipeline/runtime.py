@@ -38,54 +38,98 @@ class PipelineOptions(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PIIS_PIPELINE_", extra="ignore")
 
-    page_size: int = Field(default=500, ge=1, le=10_000, description="Records per case-system page.")
+    page_size: int = Field(
+        default=500, ge=1, le=10_000, description="Records per case-system page."
+    )
     chunk_size: int = Field(default=250, ge=1, description="Records per evaluate/build task.")
     submit_batch: int = Field(default=100, ge=1, description="Forms per federal submission call.")
     push_batch: int = Field(default=100, ge=1, description="Items per push-back call.")
-    lease_seconds: float = Field(default=300.0, gt=0, description="After this a claimed unit counts as abandoned.")
-    sweep_seconds: float = Field(default=60.0, gt=0, description="Interval of the stale-work sweeper.")
-    requeue_after: float = Field(default=180.0, gt=0,
-                                 description="A unit pending this long without progress is enqueued again (lost message).")
+    lease_seconds: float = Field(
+        default=300.0, gt=0, description="After this a claimed unit counts as abandoned."
+    )
+    sweep_seconds: float = Field(
+        default=60.0, gt=0, description="Interval of the stale-work sweeper."
+    )
+    requeue_after: float = Field(
+        default=180.0,
+        gt=0,
+        description="A unit pending this long without progress is enqueued again (lost message).",
+    )
     retry_base: float = 1.0
     retry_cap: float = 60.0
     retry_max_attempts: int = 12
     breaker_threshold: int = 5
     breaker_cooldown: float = 30.0
-    collect_delay: float = Field(default=2.0, description="Seconds before polling asynchronous answers again.")
-    federal_rate_limit: str | None = Field(default=None, description="celery rate limit of federal calls per worker, e.g. '20/s'.")
-    casesystem_rate_limit: str | None = Field(default=None, description="celery rate limit of case-system calls per worker.")
-    nightly_catchup_hours: float = Field(default=12.0, description="A nightly run missed by more than this is skipped.")
+    collect_delay: float = Field(
+        default=2.0, description="Seconds before polling asynchronous answers again."
+    )
+    federal_rate_limit: str | None = Field(
+        default=None, description="celery rate limit of federal calls per worker, e.g. '20/s'."
+    )
+    casesystem_rate_limit: str | None = Field(
+        default=None, description="celery rate limit of case-system calls per worker."
+    )
+    nightly_catchup_hours: float = Field(
+        default=12.0, description="A nightly run missed by more than this is skipped."
+    )
     max_tasks_per_child: int | None = Field(
-        default=1000, ge=1, description="A prefork child is replaced after this many tasks (bounds what a plugin leaks).")
+        default=1000,
+        ge=1,
+        description="A prefork child is replaced after this many tasks (bounds what a plugin leaks).",
+    )
     max_memory_per_child_mb: int | None = Field(
-        default=1024, ge=64, description="A prefork child using more resident memory is replaced after its task.")
-    statement_retry_minutes: float = Field(default=60.0, gt=0,
-                                           description="Minutes between two asks while the monthly statement is not available.")
-    statement_give_up_days: float = Field(default=14.0, gt=0,
-                                          description="Days after it was due before a missing statement is reported as failed.")
-    queue_prefix: str = Field(default="piis", pattern=r"^[A-Za-z0-9_-]{1,40}$",
-                              description="Queue names are <prefix>.default|casesystem|federal (one vhost, "
-                                          "several installations or test runs).")
-    broker_dir: Path | None = Field(default=None, description="Folder of the embedded filesystem broker (default var/broker).")
+        default=1024,
+        ge=64,
+        description="A prefork child using more resident memory is replaced after its task.",
+    )
+    statement_retry_minutes: float = Field(
+        default=60.0,
+        gt=0,
+        description="Minutes between two asks while the monthly statement is not available.",
+    )
+    statement_give_up_days: float = Field(
+        default=14.0,
+        gt=0,
+        description="Days after it was due before a missing statement is reported as failed.",
+    )
+    queue_prefix: str = Field(
+        default="piis",
+        pattern=r"^[A-Za-z0-9_-]{1,40}$",
+        description="Queue names are <prefix>.default|casesystem|federal (one vhost, "
+        "several installations or test runs).",
+    )
+    broker_dir: Path | None = Field(
+        default=None, description="Folder of the embedded filesystem broker (default var/broker)."
+    )
     prune_after_days: float = Field(
-        default=30.0, gt=0,
+        default=30.0,
+        gt=0,
         description="Settled rows (answered forms, done pushes, processed items) of runs finished this many "
-                    "days ago are deleted when a run starts; the form ledger and the run reports stay.")
+        "days ago are deleted when a run starts; the form ledger and the run reports stay.",
+    )
     rules_date: date | None = Field(
         default=None,
         description="Judge the rules as of this day instead of today in the configured time zone (the demo's "
-                    "fixed night; replaying a past night). Leave unset in production.")
+        "fixed night; replaying a past night). Leave unset in production.",
+    )
     watchdog_seconds: float = Field(
-        default=1800.0, gt=0,
+        default=1800.0,
+        gt=0,
         description="A run with no progress for this long is ended as 'stalled', saying what it waited for "
-                    "(open circuits, retries, last errors); the next run of its CPAS takes its work over.")
+        "(open circuits, retries, last errors); the next run of its CPAS takes its work over.",
+    )
 
 
 class Runtime:
     """Per-process state shared by the tasks of one celery app."""
 
-    def __init__(self, settings: Settings | None = None, options: PipelineOptions | None = None,
-                 plugins: tuple[tuple[str, object], ...] = (), extra_plugins: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        options: PipelineOptions | None = None,
+        plugins: tuple[tuple[str, object], ...] = (),
+        extra_plugins: Sequence[str] = (),
+    ) -> None:
         self.settings = settings if settings is not None else load_settings()
         self.options = options if options is not None else PipelineOptions()
         self.plugins = (*plugins, *parse_plugin_specs(extra_plugins))
@@ -171,13 +215,19 @@ class Runtime:
             failed = host.failures[before:]
             if failed:
                 f = failed[-1]
-                raise ValueError(f"cpas {cpas_id}: plugin {f.plugin!r} failed in piis_rule_parameters: "
-                                 f"{f.error_type}: {f.message}")
+                raise ValueError(
+                    f"cpas {cpas_id}: plugin {f.plugin!r} failed in piis_rule_parameters: "
+                    f"{f.error_type}: {f.message}"
+                )
             try:
-                settings = DEFAULT_SETTINGS.with_parameters(parameters) if parameters else DEFAULT_SETTINGS
+                settings = (
+                    DEFAULT_SETTINGS.with_parameters(parameters) if parameters else DEFAULT_SETTINGS
+                )
             except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-                                     for e in exc.errors(include_input=False))
+                problems = "; ".join(
+                    f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                    for e in exc.errors(include_input=False)
+                )
                 raise ValueError(f"cpas {cpas_id}: invalid rule parameters: {problems}") from None
             found = cache[cpas_id] = (settings, registry)
         return found
@@ -201,7 +251,9 @@ class Runtime:
 
     @property
     def breaker(self) -> CircuitBreaker:
-        return CircuitBreaker(threshold=self.options.breaker_threshold, cooldown=self.options.breaker_cooldown)
+        return CircuitBreaker(
+            threshold=self.options.breaker_threshold, cooldown=self.options.breaker_cooldown
+        )
 
     def after_fork(self) -> None:
         if self._engine is not None:

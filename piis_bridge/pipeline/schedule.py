@@ -19,7 +19,15 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-__all__ = ["nightly_due_at", "due_schedule_key", "nightly_window", "NIGHTLY_WINDOW", "statement_due_at", "due_statement_key", "previous_month"]
+__all__ = [
+    "nightly_due_at",
+    "due_schedule_key",
+    "nightly_window",
+    "NIGHTLY_WINDOW",
+    "statement_due_at",
+    "due_statement_key",
+    "previous_month",
+]
 
 
 def nightly_due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -28,7 +36,9 @@ def nightly_due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
     return local.astimezone(timezone.utc)
 
 
-def due_schedule_key(now: datetime, at: time, zone: ZoneInfo, catchup: timedelta = timedelta(hours=12)) -> str | None:
+def due_schedule_key(
+    now: datetime, at: time, zone: ZoneInfo, catchup: timedelta = timedelta(hours=12)
+) -> str | None:
     """``nightly:<date>`` when the run of that local date is due at *now* (and not older than *catchup*)."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")

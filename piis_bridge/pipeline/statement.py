@@ -31,28 +31,45 @@ from sqlalchemy.exc import IntegrityError
 from piis_bridge.hooks.types import RunInfo
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import StatementFetch, SyncRun, SyncRunCpas, utcnow
-from piis_bridge.pipeline.reliability import is_transient
-from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import Enqueuer
 from piis_bridge.pipeline.outbox import describe as _describe
 from piis_bridge.pipeline.outbox import new_failures as _new_failures
 from piis_bridge.pipeline.outbox import record_stat as _record_stat
+from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import implements, maybe_finish
+from piis_bridge.pipeline.runtime import Runtime
 
-__all__ = ["STATEMENT_HOOK", "OPEN_STATEMENT_STATES", "create_statement_run", "dispatch_statement_run",
-           "start_statement_run", "fetch_statement", "statement_rows"]
+__all__ = [
+    "STATEMENT_HOOK",
+    "OPEN_STATEMENT_STATES",
+    "create_statement_run",
+    "dispatch_statement_run",
+    "start_statement_run",
+    "fetch_statement",
+    "statement_rows",
+]
 
 STATEMENT_HOOK = "piis_federal_fetch_statement"
 OPEN_STATEMENT_STATES = ("waiting", "fetching")
 _log = get_logger("piis_bridge.pipeline.statement")
 
 
-def create_statement_run(rt: Runtime, month: date, *, cpas_ids: Iterable[str] | None = None,
-                         trigger: str = "statement", schedule_key: str | None = None) -> str | None:
+def create_statement_run(
+    rt: Runtime,
+    month: date,
+    *,
+    cpas_ids: Iterable[str] | None = None,
+    trigger: str = "statement",
+    schedule_key: str | None = None,
+) -> str | None:
     """Record a statement run for *month* (every CPAS with a federal plugin by default); None when
     ``schedule_key`` already started one."""
     month = month.replace(day=1)
-    chosen = list(cpas_ids) if cpas_ids else sorted(c for c, cfg in rt.settings.cpas.items() if cfg.federal)
+    chosen = (
+        list(cpas_ids)
+        if cpas_ids
+        else sorted(c for c, cfg in rt.settings.cpas.items() if cfg.federal)
+    )
     unknown = [c for c in chosen if c not in rt.settings.cpas]
     if unknown:
         known = ", ".join(sorted(rt.settings.cpas)) or "none"
@@ -60,10 +77,20 @@ def create_statement_run(rt: Runtime, month: date, *, cpas_ids: Iterable[str] | 
     run_id = uuid.uuid4().hex
     now = utcnow()
     with rt.session() as s:
-        if schedule_key is not None and s.scalar(select(SyncRun.id).where(SyncRun.schedule_key == schedule_key)):
+        if schedule_key is not None and s.scalar(
+            select(SyncRun.id).where(SyncRun.schedule_key == schedule_key)
+        ):
             return None
-        s.add(SyncRun(id=run_id, trigger=trigger, schedule_key=schedule_key, cpas_ids=chosen, status="running",
-                      counts={"statement_month": month.isoformat()[:7]}))
+        s.add(
+            SyncRun(
+                id=run_id,
+                trigger=trigger,
+                schedule_key=schedule_key,
+                cpas_ids=chosen,
+                status="running",
+                counts={"statement_month": month.isoformat()[:7]},
+            )
+        )
         try:
             s.flush()
         except IntegrityError:
@@ -71,8 +98,17 @@ def create_statement_run(rt: Runtime, month: date, *, cpas_ids: Iterable[str] | 
             return None
         for cpas_id in chosen:
             s.add(SyncRunCpas(run_id=run_id, cpas_id=cpas_id, state="pulled"))  # nothing to pull
-            s.add(StatementFetch(run_id=run_id, cpas_id=cpas_id, month=month, state="waiting", differences=[],
-                                 next_attempt_at=now + timedelta(seconds=rt.options.requeue_after), updated_at=now))
+            s.add(
+                StatementFetch(
+                    run_id=run_id,
+                    cpas_id=cpas_id,
+                    month=month,
+                    state="waiting",
+                    differences=[],
+                    next_attempt_at=now + timedelta(seconds=rt.options.requeue_after),
+                    updated_at=now,
+                )
+            )
         s.commit()
     return run_id
 
@@ -86,7 +122,9 @@ def dispatch_statement_run(rt: Runtime, enq: Enqueuer, now: datetime) -> str | N
     key = due_statement_key(now, s.statement_time, s.nightly_zone())
     if key is None or not s.cpas:
         return None
-    run_id = create_statement_run(rt, date.fromisoformat(key.split(":", 1)[1] + "-01"), schedule_key=key)
+    run_id = create_statement_run(
+        rt, date.fromisoformat(key.split(":", 1)[1] + "-01"), schedule_key=key
+    )
     if run_id is not None:
         enq.start(run_id)
     return run_id
@@ -99,18 +137,31 @@ def start_statement_run(rt: Runtime, run_id: str, info: RunInfo, enq: Enqueuer) 
         enq.statement(run_id, cpas_id)
 
 
-def fetch_statement(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0) -> None:
+def fetch_statement(
+    rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
+) -> None:
     """Ask for the statement once; reconcile it, or wait for the next attempt."""
     o = rt.options
     t0 = time.perf_counter()
     with rt.session() as s:
         now = utcnow()
-        won = s.execute(update(StatementFetch).where(
-            StatementFetch.run_id == run_id, StatementFetch.cpas_id == cpas_id,
-            or_(StatementFetch.state == "waiting",
-                and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now))
-        ).values(state="fetching", lease_until=now + timedelta(seconds=o.lease_seconds),
-                 attempts=StatementFetch.attempts + 1, updated_at=now)).rowcount
+        won = s.execute(
+            update(StatementFetch)
+            .where(
+                StatementFetch.run_id == run_id,
+                StatementFetch.cpas_id == cpas_id,
+                or_(
+                    StatementFetch.state == "waiting",
+                    and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now),
+                ),
+            )
+            .values(
+                state="fetching",
+                lease_until=now + timedelta(seconds=o.lease_seconds),
+                attempts=StatementFetch.attempts + 1,
+                updated_at=now,
+            )
+        ).rowcount
         s.commit()
         if not won:
             return
@@ -119,8 +170,13 @@ def fetch_statement(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
     host = rt.host
     if not implements(host, cpas_id, "federal", STATEMENT_HOOK):
         plugin = rt.settings.cpas[cpas_id].federal
-        _finish(rt, run_id, cpas_id, state="unsupported",
-                error=f"the federal plugin {plugin!r} of {cpas_id} has no monthly statement ({STATEMENT_HOOK})")
+        _finish(
+            rt,
+            run_id,
+            cpas_id,
+            state="unsupported",
+            error=f"the federal plugin {plugin!r} of {cpas_id} has no monthly statement ({STATEMENT_HOOK})",
+        )
         maybe_finish(rt, run_id, enq)
         return
     before = len(host.failures)
@@ -133,17 +189,35 @@ def fetch_statement(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
             _wait(rt, run_id, cpas_id, delay, error=_describe(failures))
             enq.statement(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
         else:
-            _finish(rt, run_id, cpas_id, state="failed", error=f"statement {label}: {_describe(failures)}")
+            _finish(
+                rt,
+                run_id,
+                cpas_id,
+                state="failed",
+                error=f"statement {label}: {_describe(failures)}",
+            )
         maybe_finish(rt, run_id, enq)
         return
     if statement is None:
         if utcnow() - started > timedelta(days=o.statement_give_up_days):
-            _finish(rt, run_id, cpas_id, state="failed",
-                    error=f"statement {label} still not available {o.statement_give_up_days:g} days after it was due")
+            _finish(
+                rt,
+                run_id,
+                cpas_id,
+                state="failed",
+                error=f"statement {label} still not available {o.statement_give_up_days:g} days after it was due",
+            )
         else:
-            _wait(rt, run_id, cpas_id, o.statement_retry_minutes * 60,
-                  error=f"statement {label} not available yet")  # the sweeper asks again then
-            _log.info("monthly statement not available yet", cpas=cpas_id, run_id=run_id, month=label)
+            _wait(
+                rt,
+                run_id,
+                cpas_id,
+                o.statement_retry_minutes * 60,
+                error=f"statement {label} not available yet",
+            )  # the sweeper asks again then
+            _log.info(
+                "monthly statement not available yet", cpas=cpas_id, run_id=run_id, month=label
+            )
         maybe_finish(rt, run_id, enq)
         return
     try:
@@ -152,17 +226,35 @@ def fetch_statement(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attem
 
         differences = [_difference(d) for d in reconcile(statement, Ledger(rt.sessions), cpas_id)]
     except Exception as exc:  # noqa: BLE001 - reported on the row; the other CPAS go on
-        _finish(rt, run_id, cpas_id, state="failed", error=f"statement {label}: cannot reconcile: "
-                                                           f"{type(exc).__name__}: {exc}")
+        _finish(
+            rt,
+            run_id,
+            cpas_id,
+            state="failed",
+            error=f"statement {label}: cannot reconcile: {type(exc).__name__}: {exc}",
+        )
         maybe_finish(rt, run_id, enq)
         return
-    _finish(rt, run_id, cpas_id, state="reconciled", lines=len(statement.lines),
-            total_cents=sum(line.signed_cents for line in statement.lines), differences=differences)
+    _finish(
+        rt,
+        run_id,
+        cpas_id,
+        state="reconciled",
+        lines=len(statement.lines),
+        total_cents=sum(line.signed_cents for line in statement.lines),
+        differences=differences,
+    )
     with rt.session() as s:
         _record_stat(s, run_id, "statement", 1, time.perf_counter() - t0)
         s.commit()
-    _log.info("monthly statement reconciled", cpas=cpas_id, run_id=run_id, month=label, lines=len(statement.lines),
-              differences=len(differences))
+    _log.info(
+        "monthly statement reconciled",
+        cpas=cpas_id,
+        run_id=run_id,
+        month=label,
+        lines=len(statement.lines),
+        differences=len(differences),
+    )
     maybe_finish(rt, run_id, enq)
 
 
@@ -174,25 +266,57 @@ def _difference(d: Any) -> dict[str, Any]:
 
 def _wait(rt: Runtime, run_id: str, cpas_id: str, delay: float, *, error: str) -> None:
     with rt.session() as s:
-        s.execute(update(StatementFetch).where(StatementFetch.run_id == run_id, StatementFetch.cpas_id == cpas_id)
-                  .values(state="waiting", lease_until=None, error=redact(error),
-                          next_attempt_at=utcnow() + timedelta(seconds=delay), updated_at=utcnow()))
+        s.execute(
+            update(StatementFetch)
+            .where(StatementFetch.run_id == run_id, StatementFetch.cpas_id == cpas_id)
+            .values(
+                state="waiting",
+                lease_until=None,
+                error=redact(error),
+                next_attempt_at=utcnow() + timedelta(seconds=delay),
+                updated_at=utcnow(),
+            )
+        )
         s.commit()
 
 
-def _finish(rt: Runtime, run_id: str, cpas_id: str, *, state: str, error: str | None = None, **values: Any) -> None:
+def _finish(
+    rt: Runtime, run_id: str, cpas_id: str, *, state: str, error: str | None = None, **values: Any
+) -> None:
     now = utcnow()
     with rt.session() as s:
-        s.execute(update(StatementFetch).where(StatementFetch.run_id == run_id, StatementFetch.cpas_id == cpas_id)
-                  .values(state=state, error=redact(error) if error else None, lease_until=None, next_attempt_at=None,
-                          fetched_at=now if state == "reconciled" else None, updated_at=now, **values))
+        s.execute(
+            update(StatementFetch)
+            .where(StatementFetch.run_id == run_id, StatementFetch.cpas_id == cpas_id)
+            .values(
+                state=state,
+                error=redact(error) if error else None,
+                lease_until=None,
+                next_attempt_at=None,
+                fetched_at=now if state == "reconciled" else None,
+                updated_at=now,
+                **values,
+            )
+        )
         s.commit()
 
 
 def statement_rows(s: Any, run_id: str) -> list[dict[str, Any]]:
     """Per CPAS: the month, state, lines, total and differences (what ``runs show`` prints)."""
-    return [{"cpas_id": r.cpas_id, "month": r.month.isoformat()[:7], "state": r.state, "attempts": r.attempts,
-             "lines": r.lines, "total_cents": r.total_cents, "differences": list(r.differences or []),
-             "error": r.error}
-            for r in s.scalars(select(StatementFetch).where(StatementFetch.run_id == run_id)
-                               .order_by(StatementFetch.cpas_id))]
+    return [
+        {
+            "cpas_id": r.cpas_id,
+            "month": r.month.isoformat()[:7],
+            "state": r.state,
+            "attempts": r.attempts,
+            "lines": r.lines,
+            "total_cents": r.total_cents,
+            "differences": list(r.differences or []),
+            "error": r.error,
+        }
+        for r in s.scalars(
+            select(StatementFetch)
+            .where(StatementFetch.run_id == run_id)
+            .order_by(StatementFetch.cpas_id)
+        )
+    ]

@@ -10,8 +10,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EFFECT_TRANSITIONS", "ITEM_TRANSITIONS", "EffectState", "InvalidStateTransition", "ItemState",
-           "check_state"]
+__all__ = [
+    "EFFECT_TRANSITIONS",
+    "ITEM_TRANSITIONS",
+    "EffectState",
+    "InvalidStateTransition",
+    "ItemState",
+    "check_state",
+]
 
 
 class ItemState(StrEnum):

@@ -12,13 +12,11 @@ from piis_bridge.pipeline.models import (
     Effect,
     utcnow,
 )
-from piis_bridge.pipeline.reliability import is_transient
-from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import (
-    call,
     Enqueuer,
     _log,
     answer_push,
+    call,
     claim_effects,
     describe,
     insert_ignore,
@@ -28,10 +26,14 @@ from piis_bridge.pipeline.outbox import (
     record_stat,
     release_effects,
 )
+from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
+from piis_bridge.pipeline.runtime import Runtime
 
 
-def _apply_outcomes(s: Session, effects: Sequence[Effect], outcomes: Sequence[Any]) -> tuple[int, int]:
+def _apply_outcomes(
+    s: Session, effects: Sequence[Effect], outcomes: Sequence[Any]
+) -> tuple[int, int]:
     """Store one outcome per effect; answered forms get their federal-answer push item."""
     by_ref = {}
     for outcome in outcomes:
@@ -44,11 +46,21 @@ def _apply_outcomes(s: Session, effects: Sequence[Effect], outcomes: Sequence[An
         outcome = by_ref.get(effect.key.split(":", 2)[-1], positional)
         state, answer, ticket, stored = outcome_fields(outcome)
         effect = s.merge(effect, load=False) if effect not in s else effect
-        effect.state, effect.answer, effect.ticket, effect.result = state, answer, ticket or effect.ticket, stored
+        effect.state, effect.answer, effect.ticket, effect.result = (
+            state,
+            answer,
+            ticket or effect.ticket,
+            stored,
+        )
         remote_ref = getattr(outcome, "client_reference", None)
         if remote_ref and str(remote_ref) != effect.key.split(":", 2)[-1]:
             effect.remote_ref = str(remote_ref)
-        effect.lease_owner, effect.lease_until, effect.updated_at, effect.last_error = None, None, now, None
+        effect.lease_owner, effect.lease_until, effect.updated_at, effect.last_error = (
+            None,
+            None,
+            now,
+            None,
+        )
         if state == "answered" and answer:
             pushes.append(answer_push(effect, answer))
         else:
@@ -69,7 +81,9 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
             if wait:
                 enq.submit(run_id, cpas_id, countdown=wait, attempt=attempt)
                 break
-            effects = claim_effects(rt, s, "form", cpas_id, rt.options.submit_batch, one_per_dossier=True)
+            effects = claim_effects(
+                rt, s, "form", cpas_id, rt.options.submit_batch, one_per_dossier=True
+            )
             if not effects:
                 break
             try:
@@ -77,8 +91,15 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
             except Exception as exc:  # noqa: BLE001 - a form class that moved or changed shape
                 for e in effects:
                     e.state = "quarantined"
-                    quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
-                                reason=f"stored form cannot be loaded: {type(exc).__name__}: {exc}", effect_id=e.id)
+                    quarantine(
+                        s,
+                        run_id=e.run_id,
+                        cpas_id=cpas_id,
+                        record_id=e.record_id,
+                        stage="submit",
+                        reason=f"stored form cannot be loaded: {type(exc).__name__}: {exc}",
+                        effect_id=e.id,
+                    )
                 s.commit()
                 continue
             submitted = call(host, "federal_submit", cpas_id, forms, run_id=run_id)
@@ -92,22 +113,38 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                 s.commit()
                 attempt = 0
                 continue
-            error = describe(failures) if failures else (
-                f"federal_submit returned {type(outcomes).__name__} for {len(forms)} forms")
+            error = (
+                describe(failures)
+                if failures
+                else (f"federal_submit returned {type(outcomes).__name__} for {len(forms)} forms")
+            )
             if failures and is_transient(failures[-1]):
                 rt.breaker.failure(s, remote)
                 exhausted = [e for e in effects if rt.retry.exhausted(e.attempts)]
                 for e in exhausted:
                     e.state = "quarantined"
-                    quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
-                                reason=f"gave up after {e.attempts} attempts: {error}", effect_id=e.id)
+                    quarantine(
+                        s,
+                        run_id=e.run_id,
+                        cpas_id=cpas_id,
+                        record_id=e.record_id,
+                        stage="submit",
+                        reason=f"gave up after {e.attempts} attempts: {error}",
+                        effect_id=e.id,
+                    )
                 s.commit()
                 rest = [e for e in effects if e not in exhausted]
                 delay = rt.retry.delay(max([e.attempts for e in rest] or [1]))
                 if rest:
                     release_effects(s, rest, delay, error)
-                _log.warning("federal service unavailable, retrying", cpas=cpas_id, run_id=run_id,
-                             forms=len(rest), delay=round(delay, 2), error=error)
+                _log.warning(
+                    "federal service unavailable, retrying",
+                    cpas=cpas_id,
+                    run_id=run_id,
+                    forms=len(rest),
+                    delay=round(delay, 2),
+                    error=error,
+                )
                 enq.submit(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                 break
             # Permanent: find the culprit(s) by submitting one form at a time.
@@ -129,8 +166,15 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                     continue
             for e in effects:
                 e.state = "quarantined"
-                quarantine(s, run_id=e.run_id, cpas_id=cpas_id, record_id=e.record_id, stage="submit",
-                            reason=error, effect_id=e.id)
+                quarantine(
+                    s,
+                    run_id=e.run_id,
+                    cpas_id=cpas_id,
+                    record_id=e.record_id,
+                    stage="submit",
+                    reason=error,
+                    effect_id=e.id,
+                )
             s.commit()
     if any_answered:
         enq.push(run_id, cpas_id)

@@ -39,9 +39,9 @@ from piis_bridge.pipeline.models import (
     WorkItem,
     utcnow,
 )
-from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.outbox import Enqueuer, refresh_statistics
 from piis_bridge.pipeline.runs import close_run, last_progress, maybe_finish
+from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["sweep", "why_stalled"]
 
@@ -53,9 +53,18 @@ def _stalled(s: Session, started: dict[str, datetime], before: datetime) -> list
     and the run did not start after it."""
     if not started:
         return []
-    last = dict(s.execute(select(StageStat.run_id, func.max(StageStat.last_at))
-                          .where(StageStat.run_id.in_(list(started))).group_by(StageStat.run_id)).all())
-    return [run_id for run_id, at in started.items() if max(filter(None, (at, last.get(run_id)))) < before]
+    last = dict(
+        s.execute(
+            select(StageStat.run_id, func.max(StageStat.last_at))
+            .where(StageStat.run_id.in_(list(started)))
+            .group_by(StageStat.run_id)
+        ).all()
+    )
+    return [
+        run_id
+        for run_id, at in started.items()
+        if max(filter(None, (at, last.get(run_id)))) < before
+    ]
 
 
 def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> dict[str, int]:
@@ -64,50 +73,134 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
     idle = timedelta(seconds=idle_seconds if idle_seconds is not None else rt.options.requeue_after)
     found = {"pulls": 0, "items": 0, "effects": 0, "notices": 0, "statements": 0, "runs": 0}
     with rt.session() as s:
-        started = dict(s.execute(select(SyncRun.id, SyncRun.started_at).where(SyncRun.status == "running")).all())
+        started = dict(
+            s.execute(
+                select(SyncRun.id, SyncRun.started_at).where(SyncRun.status == "running")
+            ).all()
+        )
         running = list(started)
         stalled = _stalled(s, started, now - idle)
-        pulls = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
-            SyncRunCpas.run_id.in_(running), or_(
-                and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
-                and_(SyncRunCpas.state == "pending", SyncRunCpas.run_id.in_(stalled))))).all()) if running else []
+        pulls = (
+            list(
+                s.execute(
+                    select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
+                        SyncRunCpas.run_id.in_(running),
+                        or_(
+                            and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
+                            and_(SyncRunCpas.state == "pending", SyncRunCpas.run_id.in_(stalled)),
+                        ),
+                    )
+                ).all()
+            )
+            if running
+            else []
+        )
         # A notice task lost ('queued' past its lease) or whose worker died ('fetching' past its lease).
-        notices = list(s.execute(select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
-            SyncRunCpas.run_id.in_(running), SyncRunCpas.notices_state.in_(("queued", "fetching")),
-            SyncRunCpas.notices_lease_until < now)).all()) if running else []
+        notices = (
+            list(
+                s.execute(
+                    select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
+                        SyncRunCpas.run_id.in_(running),
+                        SyncRunCpas.notices_state.in_(("queued", "fetching")),
+                        SyncRunCpas.notices_lease_until < now,
+                    )
+                ).all()
+            )
+            if running
+            else []
+        )
         # Leased past the lease: the worker died.  Pending: the message is waiting in the broker as long
         # as the run moves (a 100,000-record run queues items for many minutes); only when the run
         # made no progress for ``requeue_after`` were the messages lost.
-        items = list(s.execute(select(WorkItem.run_id, WorkItem.id).where(
-            WorkItem.run_id.in_(running), or_(
-                and_(WorkItem.state == "leased", WorkItem.lease_until < now),
-                and_(WorkItem.state == "pending", WorkItem.run_id.in_(stalled),
-                     WorkItem.updated_at < now - idle)))).all()) if running else []
+        items = (
+            list(
+                s.execute(
+                    select(WorkItem.run_id, WorkItem.id).where(
+                        WorkItem.run_id.in_(running),
+                        or_(
+                            and_(WorkItem.state == "leased", WorkItem.lease_until < now),
+                            and_(
+                                WorkItem.state == "pending",
+                                WorkItem.run_id.in_(stalled),
+                                WorkItem.updated_at < now - idle,
+                            ),
+                        ),
+                    )
+                ).all()
+            )
+            if running
+            else []
+        )
         # Back to pending with a fresh clock: claimable by the message sent now, and not sent again by
         # the next pass unless the run stalls.
         # (Conditional: a worker that claimed one meanwhile holds a fresh lease and keeps it.)
-        s.execute(update(WorkItem).where(WorkItem.id.in_([i for _, i in items]), or_(
-            WorkItem.state == "pending", and_(WorkItem.state == "leased", WorkItem.lease_until < now)))
-                  .values(state="pending", lease_owner=None, lease_until=None, updated_at=now))
+        s.execute(
+            update(WorkItem)
+            .where(
+                WorkItem.id.in_([i for _, i in items]),
+                or_(
+                    WorkItem.state == "pending",
+                    and_(WorkItem.state == "leased", WorkItem.lease_until < now),
+                ),
+            )
+            .values(state="pending", lease_owner=None, lease_until=None, updated_at=now)
+        )
         # 'sending' past its lease: the call may or may not have reached the remote; resend with the
         # same key (the remote deduplicates) rather than guess.
         stale = and_(Effect.state == "sending", Effect.lease_until < now)
-        resent = list(s.execute(select(Effect.run_id, Effect.kind, Effect.cpas_id).where(stale).distinct()).all())
-        stale_sending = s.execute(update(Effect).where(stale).values(
-            state="pending", lease_owner=None, lease_until=None, next_attempt_at=None, updated_at=now)).rowcount
-        effects = list(s.execute(select(Effect.run_id, Effect.kind, Effect.cpas_id, Effect.state).where(
-            Effect.state.in_(("pending", "submitted")),
-            or_(Effect.updated_at < now - idle, Effect.next_attempt_at < now)).distinct()).all())
+        resent = list(
+            s.execute(
+                select(Effect.run_id, Effect.kind, Effect.cpas_id).where(stale).distinct()
+            ).all()
+        )
+        stale_sending = s.execute(
+            update(Effect)
+            .where(stale)
+            .values(
+                state="pending",
+                lease_owner=None,
+                lease_until=None,
+                next_attempt_at=None,
+                updated_at=now,
+            )
+        ).rowcount
+        effects = list(
+            s.execute(
+                select(Effect.run_id, Effect.kind, Effect.cpas_id, Effect.state)
+                .where(
+                    Effect.state.in_(("pending", "submitted")),
+                    or_(Effect.updated_at < now - idle, Effect.next_attempt_at < now),
+                )
+                .distinct()
+            ).all()
+        )
         effects += [(r, k, c, "pending") for r, k, c in resent]
         # A statement to ask again (its time came, or its message was lost), or left by a dead worker.
-        due = or_(and_(StatementFetch.state == "waiting", StatementFetch.next_attempt_at <= now),
-                  and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now))
-        statements = list(s.execute(select(StatementFetch.run_id, StatementFetch.cpas_id).where(
-            StatementFetch.run_id.in_(running), due)).all()) if running else []
+        due = or_(
+            and_(StatementFetch.state == "waiting", StatementFetch.next_attempt_at <= now),
+            and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now),
+        )
+        statements = (
+            list(
+                s.execute(
+                    select(StatementFetch.run_id, StatementFetch.cpas_id).where(
+                        StatementFetch.run_id.in_(running), due
+                    )
+                ).all()
+            )
+            if running
+            else []
+        )
         if statements:
-            s.execute(update(StatementFetch).where(
-                StatementFetch.run_id.in_(running), StatementFetch.state == "waiting",
-                StatementFetch.next_attempt_at <= now).values(next_attempt_at=now + idle))
+            s.execute(
+                update(StatementFetch)
+                .where(
+                    StatementFetch.run_id.in_(running),
+                    StatementFetch.state == "waiting",
+                    StatementFetch.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + idle)
+            )
         s.commit()
     for run_id, cpas_id in pulls:
         enq.pull(run_id, cpas_id)
@@ -121,7 +214,7 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
     for run_id, ids in by_run.items():
         ids.sort()
         for start in range(0, len(ids), rt.options.chunk_size):
-            enq.process(run_id, ids[start:start + rt.options.chunk_size])
+            enq.process(run_id, ids[start : start + rt.options.chunk_size])
     for run_id, kind, cpas_id, state in sorted(set(effects)):
         if kind == "push":
             enq.push(run_id, cpas_id)
@@ -135,8 +228,14 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
     for run_id in running:
         found["runs"] += int(maybe_finish(rt, run_id, enq))
     found["stalled"] = _watchdog(rt)
-    found.update(pulls=len(pulls), items=len(items), effects=len(effects), notices=len(notices),
-                 statements=len(statements), resent=stale_sending)
+    found.update(
+        pulls=len(pulls),
+        items=len(items),
+        effects=len(effects),
+        notices=len(notices),
+        statements=len(statements),
+        resent=stale_sending,
+    )
     if any(found[k] for k in ("pulls", "items", "effects", "notices", "statements")):
         _log.info("sweeper re-enqueued stale work", **found)
     return found
@@ -150,10 +249,17 @@ def _watchdog(rt: Runtime) -> int:
     now = utcnow()
     closing: list[tuple[str, str]] = []
     with rt.session() as s:
-        for run in s.scalars(select(SyncRun).where(SyncRun.status == "running", SyncRun.trigger != "statement")):
+        for run in s.scalars(
+            select(SyncRun).where(SyncRun.status == "running", SyncRun.trigger != "statement")
+        ):
             idle = now - last_progress(s, run)
             if idle > limit:
-                closing.append((run.id, f"no progress for {int(idle.total_seconds())} s: {why_stalled(s, run.id)}"))
+                closing.append(
+                    (
+                        run.id,
+                        f"no progress for {int(idle.total_seconds())} s: {why_stalled(s, run.id)}",
+                    )
+                )
     return sum(close_run(rt, run_id, "stalled", reason) for run_id, reason in closing)
 
 
@@ -168,24 +274,51 @@ def why_stalled(s: Session, run_id: str) -> str:
     cpas = [p.cpas_id for p in pulls]
     for c in s.scalars(select(CircuitState).where(CircuitState.opened_until > now)):
         if c.remote.split(":", 1)[-1] in cpas:
-            parts.append(f"circuit {c.remote} open until {c.opened_until:%Y-%m-%d %H:%M:%S} UTC "
-                         f"after {c.failures} failures")
-    retry = s.execute(select(func.count(), func.min(Effect.next_attempt_at)).where(
-        Effect.run_id == run_id, Effect.state == "pending", Effect.next_attempt_at > now)).one()
+            parts.append(
+                f"circuit {c.remote} open until {c.opened_until:%Y-%m-%d %H:%M:%S} UTC "
+                f"after {c.failures} failures"
+            )
+    retry = s.execute(
+        select(func.count(), func.min(Effect.next_attempt_at)).where(
+            Effect.run_id == run_id, Effect.state == "pending", Effect.next_attempt_at > now
+        )
+    ).one()
     if retry[0]:
-        parts.append(f"{retry[0]} side effects waiting for a retry (next at {retry[1]:%H:%M:%S} UTC)")
-    items = s.scalar(select(func.count()).select_from(WorkItem).where(
-        WorkItem.run_id == run_id, WorkItem.state.in_(("pending", "leased"))))
+        parts.append(
+            f"{retry[0]} side effects waiting for a retry (next at {retry[1]:%H:%M:%S} UTC)"
+        )
+    items = s.scalar(
+        select(func.count())
+        .select_from(WorkItem)
+        .where(WorkItem.run_id == run_id, WorkItem.state.in_(("pending", "leased")))
+    )
     if items:
         parts.append(f"{items} records not processed")
-    open_effects = dict(s.execute(select(Effect.state, func.count()).where(
-        Effect.run_id == run_id, Effect.state.in_(("pending", "sending", "submitted"))).group_by(Effect.state)).all())
+    open_effects = dict(
+        s.execute(
+            select(Effect.state, func.count())
+            .where(Effect.run_id == run_id, Effect.state.in_(("pending", "sending", "submitted")))
+            .group_by(Effect.state)
+        ).all()
+    )
     if open_effects:
-        parts.append("side effects " + ", ".join(f"{n} {st}" for st, n in sorted(open_effects.items())))
-    last = s.execute(select(Effect.last_error).where(Effect.run_id == run_id, Effect.last_error.is_not(None))
-                     .order_by(Effect.updated_at.desc()).limit(1)).scalar() or s.execute(
-        select(WorkItem.last_error).where(WorkItem.run_id == run_id, WorkItem.last_error.is_not(None))
-        .order_by(WorkItem.updated_at.desc()).limit(1)).scalar()
+        parts.append(
+            "side effects " + ", ".join(f"{n} {st}" for st, n in sorted(open_effects.items()))
+        )
+    last = (
+        s.execute(
+            select(Effect.last_error)
+            .where(Effect.run_id == run_id, Effect.last_error.is_not(None))
+            .order_by(Effect.updated_at.desc())
+            .limit(1)
+        ).scalar()
+        or s.execute(
+            select(WorkItem.last_error)
+            .where(WorkItem.run_id == run_id, WorkItem.last_error.is_not(None))
+            .order_by(WorkItem.updated_at.desc())
+            .limit(1)
+        ).scalar()
+    )
     if last:
         parts.append(f"last error: {last}")
     if not parts:

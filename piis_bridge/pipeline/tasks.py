@@ -14,9 +14,9 @@ from typing import Any
 from celery import Celery, shared_task
 from sqlalchemy.exc import OperationalError
 
+from piis_bridge.logging import get_logger
 from piis_bridge.pipeline import stages
 from piis_bridge.pipeline.reliability import TransientError
-from piis_bridge.logging import get_logger
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["CeleryEnqueuer", "QUEUES", "ROUTES", "runtime_of", "queue_names", "routes_for"]
@@ -41,11 +41,21 @@ def queue_names(prefix: str = "piis") -> tuple[str, ...]:
 
 
 def routes_for(prefix: str = "piis") -> dict[str, dict[str, str]]:
-    return {name: {"queue": route["queue"].replace("piis.", f"{prefix}.", 1)} for name, route in ROUTES.items()}
+    return {
+        name: {"queue": route["queue"].replace("piis.", f"{prefix}.", 1)}
+        for name, route in ROUTES.items()
+    }
 
 
-_RETRY = dict(autoretry_for=(OperationalError, TransientError), retry_backoff=True, retry_backoff_max=60,
-              retry_jitter=True, max_retries=8, ignore_result=True, acks_late=True)
+_RETRY = dict(
+    autoretry_for=(OperationalError, TransientError),
+    retry_backoff=True,
+    retry_backoff_max=60,
+    retry_jitter=True,
+    max_retries=8,
+    ignore_result=True,
+    acks_late=True,
+)
 
 _log = get_logger("piis_bridge.pipeline.tasks")
 
@@ -66,13 +76,20 @@ class CeleryEnqueuer:
 
     def _send(self, name: str, args: list[Any], countdown: float, attempt: int) -> None:
         routes = self.app.conf.task_routes or ROUTES
-        self.app.send_task(f"piis.pipeline.{name}", args=args, kwargs={"attempt": attempt} if attempt else None,
-                           countdown=countdown or None, **routes.get(f"piis.pipeline.{name}", {}))
+        self.app.send_task(
+            f"piis.pipeline.{name}",
+            args=args,
+            kwargs={"attempt": attempt} if attempt else None,
+            countdown=countdown or None,
+            **routes.get(f"piis.pipeline.{name}", {}),
+        )
 
     def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._send("pull", [run_id, cpas_id], countdown, attempt)
 
-    def process(self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0) -> None:
+    def process(
+        self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0
+    ) -> None:
         self._send("process", [run_id, item_ids], countdown, attempt)
 
     def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
@@ -87,7 +104,9 @@ class CeleryEnqueuer:
     def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._send("notices", [run_id, cpas_id], countdown, attempt)
 
-    def statement(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+    def statement(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None:
         self._send("statement", [run_id, cpas_id], countdown, attempt)
 
     def start(self, run_id: str) -> None:

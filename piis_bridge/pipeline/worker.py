@@ -26,7 +26,9 @@ def read_settings_file(path: str) -> Settings:
     """Settings from a file written by EmbeddedWorker; refused unless only its owner can read it."""
     st = os.stat(path)
     if st.st_mode & 0o077:
-        raise PermissionError(f"{SETTINGS_ENV}={path}: mode {st.st_mode & 0o777:o}, expected 600 (holds secrets)")
+        raise PermissionError(
+            f"{SETTINGS_ENV}={path}: mode {st.st_mode & 0o777:o}, expected 600 (holds secrets)"
+        )
     with open(path, encoding="utf-8") as fh:
         settings = Settings.model_validate_json(fh.read())
     try:
@@ -67,8 +69,10 @@ def _logging(loglevel: object = None, **_: object) -> None:
     from piis_bridge.logging import configure_logging
 
     rt = app.piis_runtime  # type: ignore[attr-defined]
-    configure_logging(rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
-                      level=loglevel or rt.settings.log_level)  # type: ignore[arg-type]
+    configure_logging(
+        rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
+        level=loglevel or rt.settings.log_level,
+    )  # type: ignore[arg-type]
 
 
 @signals.worker_init.connect
@@ -112,5 +116,6 @@ def _record_fingerprint(sender: object = None, **_: object) -> None:
     except Exception as exc:  # noqa: BLE001 - `piis-bridge worker` checked the database before; log, go on
         import logging
 
-        logging.getLogger("piis_bridge.worker").error("cannot record the worker's configuration fingerprint: %s",
-                                                      type(exc).__name__)
+        logging.getLogger("piis_bridge.worker").error(
+            "cannot record the worker's configuration fingerprint: %s", type(exc).__name__
+        )

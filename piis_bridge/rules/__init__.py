@@ -86,7 +86,12 @@ or ``registry.add(Rule(...))``, ids must be new) and CPAS parameters through
 
 from __future__ import annotations
 
-from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days, add_months, first_day_of_month_after
+from piis_bridge.rules.calendar import (
+    WorkingCalendar,
+    add_calendar_days,
+    add_months,
+    first_day_of_month_after,
+)
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.engine import calendar_for, default_registry, evaluate, evaluate_many
 from piis_bridge.rules.registry import (
@@ -99,7 +104,15 @@ from piis_bridge.rules.registry import (
     Severity,
     build_registry,
 )
-from piis_bridge.rules.report import ComputedDate, DateStatus, Finding, Level, PersonObligation, Report, SubsidySchedule
+from piis_bridge.rules.report import (
+    ComputedDate,
+    DateStatus,
+    Finding,
+    Level,
+    PersonObligation,
+    Report,
+    SubsidySchedule,
+)
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
 __all__ = [

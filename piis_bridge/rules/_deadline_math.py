@@ -11,8 +11,16 @@ from datetime import date, timedelta
 
 from piis_bridge.rules.calendar import add_months, first_day_of_month_after
 
-__all__ = ["add_months", "first_day_of_month_after", "month_index", "month_from_index", "months_between",
-           "month_span", "MONTH_SPANS", "one_day"]
+__all__ = [
+    "add_months",
+    "first_day_of_month_after",
+    "month_index",
+    "month_from_index",
+    "months_between",
+    "month_span",
+    "MONTH_SPANS",
+    "one_day",
+]
 
 one_day = timedelta(days=1)
 
@@ -41,7 +49,11 @@ def month_span(index: int) -> tuple[date, date, str]:
         if len(MONTH_SPANS) >= _MAX_SPANS:
             MONTH_SPANS.clear()
         first = month_from_index(index)
-        span = MONTH_SPANS[index] = (first, month_from_index(index + 1) - one_day, first.isoformat())
+        span = MONTH_SPANS[index] = (
+            first,
+            month_from_index(index + 1) - one_day,
+            first.isoformat(),
+        )
     return span
 
 

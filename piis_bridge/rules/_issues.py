@@ -18,7 +18,16 @@ from piis_bridge.rules.report import DateStatus
 
 _INFO = DateStatus.INFO
 
-__all__ = ["Issue", "Due", "cached", "flag_issues", "record_dues", "group_by_rule", "record_own", "doc_of"]
+__all__ = [
+    "Issue",
+    "Due",
+    "cached",
+    "flag_issues",
+    "record_dues",
+    "group_by_rule",
+    "record_own",
+    "doc_of",
+]
 
 
 _set = object.__setattr__
@@ -40,10 +49,20 @@ class Issue:
     message_id: str = field(default="", compare=False)
     params: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
 
-    def __init__(self, rule_id: str, message: str, fields: tuple[str, ...] = (), **params: Any) -> None:
-        _set(self, "__dict__", {"rule_id": rule_id, "message": message.format_map(params) if params else message,
-                                "fields": fields, "message_id": message,
-                                "params": tuple(params.items()) if params else ()})
+    def __init__(
+        self, rule_id: str, message: str, fields: tuple[str, ...] = (), **params: Any
+    ) -> None:
+        _set(
+            self,
+            "__dict__",
+            {
+                "rule_id": rule_id,
+                "message": message.format_map(params) if params else message,
+                "fields": fields,
+                "message_id": message,
+                "params": tuple(params.items()) if params else (),
+            },
+        )
 
 
 @dataclass(frozen=True, init=False)
@@ -61,10 +80,27 @@ class Due:
     done: date | None = None
     deadline: bool = True
 
-    def __init__(self, rule_id: str, label: str, day: date, fields: tuple[str, ...] = (), done: date | None = None,
-                 deadline: bool = True) -> None:
-        _set(self, "__dict__", {"rule_id": rule_id, "label": label, "day": day, "fields": fields, "done": done,
-                                "deadline": deadline})
+    def __init__(
+        self,
+        rule_id: str,
+        label: str,
+        day: date,
+        fields: tuple[str, ...] = (),
+        done: date | None = None,
+        deadline: bool = True,
+    ) -> None:
+        _set(
+            self,
+            "__dict__",
+            {
+                "rule_id": rule_id,
+                "label": label,
+                "day": day,
+                "fields": fields,
+                "done": done,
+                "deadline": deadline,
+            },
+        )
 
 
 def cached(ctx: Any, key: str, compute: Callable[[], Any]) -> Any:
@@ -94,7 +130,9 @@ def record_dues(ctx: Any, dues: Iterable[Due]) -> None:
             ctx.add_date(due.label, due.day, DateStatus.INFO, *due.fields)
 
 
-def group_by_rule(issues: Iterable[Issue], dues: Iterable[Due]) -> dict[str, tuple[list[Issue], list[Due]]]:
+def group_by_rule(
+    issues: Iterable[Issue], dues: Iterable[Due]
+) -> dict[str, tuple[list[Issue], list[Due]]]:
     """The issues and dates of a family's computation grouped by rule id (recording order kept), so each
     rule of the family reads only its own (:func:`record_own`) instead of scanning them all."""
     out: dict[str, tuple[list[Issue], list[Due]]] = {}
@@ -134,7 +172,9 @@ def doc_of(check: Callable[[Any], None], doc: str) -> Callable[[Any], None]:
     """
     name = getattr(check, "__name__", "check")
     if isinstance(check, FunctionType):
-        run = FunctionType(check.__code__, check.__globals__, name, check.__defaults__, check.__closure__)
+        run = FunctionType(
+            check.__code__, check.__globals__, name, check.__defaults__, check.__closure__
+        )
         run.__kwdefaults__ = check.__kwdefaults__
         run.__module__ = check.__module__
     else:

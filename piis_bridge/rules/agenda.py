@@ -32,8 +32,17 @@ from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.subsidies import subsidy_window_end
 from piis_bridge.rules.transfers import legal_end_date, transfer_dues
 
-__all__ = ["AgendaItem", "nth_birthday", "contract_dues", "iter_agenda", "agenda", "AGENDA_FORMAT", "agenda_json",
-           "SigningMonth", "signing_wave"]
+__all__ = [
+    "AgendaItem",
+    "nth_birthday",
+    "contract_dues",
+    "iter_agenda",
+    "agenda",
+    "AGENDA_FORMAT",
+    "agenda_json",
+    "SigningMonth",
+    "signing_wave",
+]
 
 AGENDA_FORMAT = "piis-bridge/agenda"
 _U25 = (ObligationBasis.U25_STUDIES, ObligationBasis.U25_EMPLOYMENT_PROJECT)
@@ -53,8 +62,15 @@ class AgendaItem:
     citation: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"date": self.date.isoformat(), "contract_id": self.contract_id, "cpas_ins": self.cpas_ins,
-                "rule_id": self.rule_id, "kind": self.kind, "label": self.label, "citation": self.citation}
+        return {
+            "date": self.date.isoformat(),
+            "contract_id": self.contract_id,
+            "cpas_ins": self.cpas_ins,
+            "rule_id": self.rule_id,
+            "kind": self.kind,
+            "label": self.label,
+            "citation": self.citation,
+        }
 
 
 # The items' own order (dataclass order=True compares the fields in declaration order), as a sort key.
@@ -71,12 +87,16 @@ def nth_birthday(birth: date, years: int) -> date:
 
 
 def _obligation_dues(
-    c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, window: tuple[date, date] | None,
+    c: PIISContract,
+    settings: RuleSettings,
+    calendar: WorkingCalendar,
+    window: tuple[date, date] | None,
     signed: date | None,
 ) -> Iterator[Due]:
     birthday = nth_birthday(c.beneficiary.birth_date, settings.age_threshold)
     birthday_counts = c.start_date <= birthday <= c.end_date and (
-        window is None or window[0] <= birthday <= window[1])
+        window is None or window[0] <= birthday <= window[1]
+    )
     if signed is not None and not birthday_counts:
         return  # nothing below can produce an item: skip the obligation assessment (the costly part)
     from piis_bridge.rules.obligation import assess_obligations, judged_on_previous
@@ -88,48 +108,98 @@ def _obligation_dues(
             rule_id = "R-DL-08"
         yield Due(rule_id, "PIIS signature deadline", ob.deadline, ("signatures",))
     if signed is None and c.reflection is not None:
-        yield Due("R-DL-04", "earliest signature date (reflection period)",
-                  add_calendar_days(c.reflection.draft_handed_date, settings.reflection_days), ("reflection",),
-                  deadline=False)
-    if birthday_counts and (any(b in _U25 for b in ob.bases) or any(b in _U25 for b in c.obligation.basis)):
-        yield Due("R-OBL-02", f"beneficiary turns {settings.age_threshold}: the under-"
-                  f"{settings.age_threshold} basis no longer applies", birthday, ("beneficiary.birth_date",),
-                  deadline=False)
+        yield Due(
+            "R-DL-04",
+            "earliest signature date (reflection period)",
+            add_calendar_days(c.reflection.draft_handed_date, settings.reflection_days),
+            ("reflection",),
+            deadline=False,
+        )
+    if birthday_counts and (
+        any(b in _U25 for b in ob.bases) or any(b in _U25 for b in c.obligation.basis)
+    ):
+        yield Due(
+            "R-OBL-02",
+            f"beneficiary turns {settings.age_threshold}: the under-"
+            f"{settings.age_threshold} basis no longer applies",
+            birthday,
+            ("beneficiary.birth_date",),
+            deadline=False,
+        )
 
 
 def _follow_up_dues(
-    c: PIISContract, settings: RuleSettings, calendar: WorkingCalendar, moved: date | None,
-    lo: date, lo_deadline: date, hi: date,
+    c: PIISContract,
+    settings: RuleSettings,
+    calendar: WorkingCalendar,
+    moved: date | None,
+    lo: date,
+    lo_deadline: date,
+    hi: date,
 ) -> Iterator[Due]:
     """*moved*: ``legal_end_date(c, settings)``.  Only events dated in [lo, hi] and deadlines dated in
     [lo_deadline, hi] are needed: the others may be left out."""
     for i, req in enumerate(c.interview_requests) if c.interview_requests else ():
-        if req.held_date is None and req.requested_by is RequestedBy.PERSON:  # as R-DL-05: the person's requests
-            yield Due("R-DL-05", f"interview requested on {req.requested_date.isoformat()}",
-                      calendar.add_working_days(req.requested_date, settings.interview_deadline_working_days),
-                      (f"interview_requests[{i}].held_date",))
+        if (
+            req.held_date is None and req.requested_by is RequestedBy.PERSON
+        ):  # as R-DL-05: the person's requests
+            yield Due(
+                "R-DL-05",
+                f"interview requested on {req.requested_date.isoformat()}",
+                calendar.add_working_days(
+                    req.requested_date, settings.interview_deadline_working_days
+                ),
+                (f"interview_requests[{i}].held_date",),
+            )
     if c.studies is not None:
         for i, year in enumerate(c.studies.academic_years):
             if year.results_communicated_date is None:
-                yield Due("R-DL-06", f"exam results {year.academic_year} to the CPAS",
-                          calendar.add_working_days(year.results_available_date, settings.exam_results_working_days),
-                          (f"studies.academic_years[{i}].results_communicated_date",))
+                yield Due(
+                    "R-DL-06",
+                    f"exam results {year.academic_year} to the CPAS",
+                    calendar.add_working_days(
+                        year.results_available_date, settings.exam_results_working_days
+                    ),
+                    (f"studies.academic_years[{i}].results_communicated_date",),
+                )
     for i, appeal in enumerate(c.appeals) if c.appeals else ():
         if appeal.filed_date is None:
-            yield Due("R-DL-07", "appeal deadline (labour court)",
-                      add_months(appeal.decision_received_date, settings.appeal_deadline_months),
-                      (f"appeals[{i}]",), deadline=False)
+            yield Due(
+                "R-DL-07",
+                "appeal deadline (labour court)",
+                add_months(appeal.decision_received_date, settings.appeal_deadline_months),
+                (f"appeals[{i}]",),
+                deadline=False,
+            )
     evaluations = c.evaluations
     held = {e.held_on for e in evaluations}
-    planned_dates = set(c.evaluation_arrangement.planned_dates) if c.evaluation_arrangement is not None else set()
+    planned_dates = (
+        set(c.evaluation_arrangement.planned_dates)
+        if c.evaluation_arrangement is not None
+        else set()
+    )
     for planned in sorted(d for d in planned_dates if lo <= d <= hi and d not in held):
-        yield Due("R-EVA-01", "planned evaluation", planned, ("evaluation_arrangement.planned_dates",),
-                  deadline=False)
+        yield Due(
+            "R-EVA-01",
+            "planned evaluation",
+            planned,
+            ("evaluation_arrangement.planned_dates",),
+            deadline=False,
+        )
     if evaluations:
         last = max(evaluations, key=lambda e: e.held_on)
-        if last.next_date is not None and last.next_date not in held and last.next_date not in planned_dates:
-            yield Due("R-EVA-01", "next evaluation agreed at the last one", last.next_date, ("evaluations",),
-                      deadline=False)
+        if (
+            last.next_date is not None
+            and last.next_date not in held
+            and last.next_date not in planned_dates
+        ):
+            yield Due(
+                "R-EVA-01",
+                "next evaluation agreed at the last one",
+                last.next_date,
+                ("evaluations",),
+                deadline=False,
+            )
     # Each full 12-month period needs 3 evaluations, 2 in person (R-EVA-01/02): flag the period's end
     # when the count is still short.  The periods end later and later: stop after *hi*.
     end = c.termination.ended_on if c.termination is not None else c.end_date
@@ -143,17 +213,28 @@ def _follow_up_dues(
         if period_end > last_day:
             break
         if period_end >= lo_deadline:
-            inside = [e for e in evaluations if period_start <= e.held_on <= period_end and e.formalised]
+            inside = [
+                e for e in evaluations if period_start <= e.held_on <= period_end and e.formalised
+            ]
             in_person = sum(1 for e in inside if e.mode is EvaluationMode.IN_PERSON)
             if len(inside) < settings.eval_min_per_year or in_person < settings.eval_min_in_person:
-                yield Due("R-EVA-01", f"evaluation year {k} ends: {len(inside)} of {settings.eval_min_per_year} "
-                          f"evaluations held, {in_person} of {settings.eval_min_in_person} in person", period_end,
-                          ("evaluations",))
+                yield Due(
+                    "R-EVA-01",
+                    f"evaluation year {k} ends: {len(inside)} of {settings.eval_min_per_year} "
+                    f"evaluations held, {in_person} of {settings.eval_min_in_person} in person",
+                    period_end,
+                    ("evaluations",),
+                )
         k += 1
         period_start = next_start
     if c.termination is None and moved is None and lo <= c.end_date <= hi:
-        yield Due("R-EVA-06", "contract ends: final evaluation, inform the council", c.end_date, ("end_date",),
-                  deadline=False)
+        yield Due(
+            "R-EVA-06",
+            "contract ends: final evaluation, inform the council",
+            c.end_date,
+            ("end_date",),
+            deadline=False,
+        )
 
 
 def contract_dues(
@@ -179,20 +260,37 @@ def contract_dues(
     signed = contract.signed_date
     moved = legal_end_date(contract, settings)
     yield from _obligation_dues(contract, settings, calendar, window, signed)
-    yield from _follow_up_dues(contract, settings, calendar, moved, lo, date.min if overdue else lo, hi)
+    yield from _follow_up_dues(
+        contract, settings, calendar, moved, lo, date.min if overdue else lo, hi
+    )
     if contract.sanctions:
         for due in sanction_dues(contract, settings=settings):
             if due.rule_id not in _NOT_ON_AGENDA and not (due.deadline and due.done is not None):
                 yield due
     if moved is not None:  # transfer_dues has nothing without a legal end (R-TRF-01)
         yield from transfer_dues(contract, settings)
-    runs_until = contract.termination.ended_on if contract.termination is not None else contract.end_date
+    runs_until = (
+        contract.termination.ended_on if contract.termination is not None else contract.end_date
+    )
     # The window-end event lies between the month of signature and the contract's end.
     if signed is not None and signed.replace(day=1) <= hi and runs_until >= lo:
-        kind, window_end = subsidy_window_end(contract, settings, signed=signed, moved=moved)  # its last day
-        if kind is not None and window_end is not None and kind.value != "STUDIES" and runs_until >= window_end:
-            yield Due("R-SUB-09", f"{kind.value} subsidy window ends: a PROLONGATION needs a motivated decision "
-                      "before then", window_end, ("subsidy_history",), deadline=False)
+        kind, window_end = subsidy_window_end(
+            contract, settings, signed=signed, moved=moved
+        )  # its last day
+        if (
+            kind is not None
+            and window_end is not None
+            and kind.value != "STUDIES"
+            and runs_until >= window_end
+        ):
+            yield Due(
+                "R-SUB-09",
+                f"{kind.value} subsidy window ends: a PROLONGATION needs a motivated decision "
+                "before then",
+                window_end,
+                ("subsidy_history",),
+                deadline=False,
+            )
 
 
 _CITATIONS: dict[str, str] = {}
@@ -243,7 +341,9 @@ def iter_agenda(
                 continue
             if cid is None:
                 cid, ins = contract.contract_id, contract.cpas.ins_code
-            yield AgendaItem(day, cid, due.rule_id, due.label, kind, ins, citations.get(due.rule_id, ""))
+            yield AgendaItem(
+                day, cid, due.rule_id, due.label, kind, ins, citations.get(due.rule_id, "")
+            )
 
 
 def agenda(
@@ -257,7 +357,9 @@ def agenda(
     overdue: bool = False,
 ) -> list[AgendaItem]:
     """The window's items sorted by date, contract, rule; with *limit*, only the first ones (a heap)."""
-    items = iter_agenda(contracts, start, end, settings=settings, settings_for=settings_for, overdue=overdue)
+    items = iter_agenda(
+        contracts, start, end, settings=settings, settings_for=settings_for, overdue=overdue
+    )
     # _ORDER: the items' own order, compared as one tuple instead of through the dataclass's __lt__.
     if limit is not None:
         return heapq.nsmallest(limit, items, key=_ORDER)
@@ -267,9 +369,14 @@ def agenda(
 def agenda_json(items: Iterable[AgendaItem], start: date, end: date) -> dict[str, Any]:
     """The stable ``--json`` form (docs/rules-more.md)."""
     rows = [i.as_dict() for i in items]
-    return {"format": AGENDA_FORMAT, "version": 1, "from": start.isoformat(), "to": end.isoformat(),
-            "count": len(rows), "items": rows}
-
+    return {
+        "format": AGENDA_FORMAT,
+        "version": 1,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "count": len(rows),
+        "items": rows,
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,11 +389,19 @@ class SigningMonth:
     at_risk: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"month": self.month.isoformat()[:7], "must_sign": self.must_sign, "at_risk": self.at_risk}
+        return {
+            "month": self.month.isoformat()[:7],
+            "must_sign": self.must_sign,
+            "at_risk": self.at_risk,
+        }
 
 
 def signing_wave(
-    contracts: Iterable[PIISContract], start: date, end: date, on: date, *,
+    contracts: Iterable[PIISContract],
+    start: date,
+    end: date,
+    on: date,
+    *,
     settings: RuleSettings = DEFAULT_SETTINGS,
     settings_for: Callable[[PIISContract], RuleSettings] | None = None,
 ) -> list[SigningMonth]:
@@ -302,8 +417,9 @@ def signing_wave(
         chosen = settings_for(contract) if settings_for is not None else settings
         if contract.signed_date is not None or judged_on_previous(contract):
             continue
-        ob = assess_obligations(RuleContext(contract, contract.decision.decision_date, chosen,
-                                            calendar_for(chosen)))[0]
+        ob = assess_obligations(
+            RuleContext(contract, contract.decision.decision_date, chosen, calendar_for(chosen))
+        )[0]
         due = ob.deadline
         if due is None or ob.exempted or not start <= due <= end:
             continue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piis_bridge.i18n import Join, Msg, N_
+from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import PartyRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, document, rule
@@ -18,32 +18,57 @@ def _changes(c):  # versions after the original
     return [(i, v) for i, v in enumerate(c.versions) if v.version_no > 1]
 
 
-@rule("R-AMD-01", title="A change takes effect only with the agreement of every party", severity=Severity.LEGAL,
-      citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]", applies=_amended)
+@rule(
+    "R-AMD-01",
+    title="A change takes effect only with the agreement of every party",
+    severity=Severity.LEGAL,
+    citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]",
+    applies=_amended,
+)
 def _amd_01(ctx: RuleContext) -> None:
     """Any party may ask for a change; it takes effect only with the agreement of the person, the
     CPAS and each third party actively involved (every third party of the contract), given on or
     before the change's effective date.  Each missing agreement is named."""
     c = ctx.contract
     for i, v in _changes(c):
-        agreed = {(a.party, a.third_party_id if a.party is PartyRole.THIRD_PARTY else None)
-                  for a in v.agreements if a.agreed_date <= v.effective_date}
+        agreed = {
+            (a.party, a.third_party_id if a.party is PartyRole.THIRD_PARTY else None)
+            for a in v.agreements
+            if a.agreed_date <= v.effective_date
+        }
         absent = []
         if (PartyRole.BENEFICIARY, None) not in agreed:
             absent.append(N_("the beneficiary"))
         if (PartyRole.CPAS, None) not in agreed:
             absent.append(N_("the CPAS"))
-        absent += [Msg("third party {party}", party=t.party_id) for t in c.third_parties
-                   if (PartyRole.THIRD_PARTY, t.party_id) not in agreed]
+        absent += [
+            Msg("third party {party}", party=t.party_id)
+            for t in c.third_parties
+            if (PartyRole.THIRD_PARTY, t.party_id) not in agreed
+        ]
         if absent:
-            ctx.flag(N_("Contract {contract}: version {version_no} ({lower}) of "
-                     "{effective_date} lacks the agreement of {absent} (on or before its "
-                     "effective date)."), f"versions[{i}].agreements",
-                     contract=ctx.cid, version_no=v.version_no, lower=v.kind.value.lower(), effective_date=v.effective_date, absent=Join(", ", absent))
+            ctx.flag(
+                N_(
+                    "Contract {contract}: version {version_no} ({lower}) of "
+                    "{effective_date} lacks the agreement of {absent} (on or before its "
+                    "effective date)."
+                ),
+                f"versions[{i}].agreements",
+                contract=ctx.cid,
+                version_no=v.version_no,
+                lower=v.kind.value.lower(),
+                effective_date=v.effective_date,
+                absent=Join(", ", absent),
+            )
 
 
-@rule("R-AMD-02", title="Information before every modification", severity=Severity.LEGAL,
-      citation="[002 L191, L389]", applies=_amended)
+@rule(
+    "R-AMD-02",
+    title="Information before every modification",
+    severity=Severity.LEGAL,
+    citation="[002 L191, L389]",
+    applies=_amended,
+)
 def _amd_02(ctx: RuleContext) -> None:
     """Before a modification the person is informed of its content, scope and consequences
     (R-CNT-14 applies to each change): a ``pre_signature_information`` record for that version, or
@@ -54,17 +79,32 @@ def _amd_02(ctx: RuleContext) -> None:
         if v.pre_signature_information_date is not None:
             dates.append(v.pre_signature_information_date)
         if not any(day <= v.effective_date for day in dates):
-            ctx.flag(N_("Contract {contract}: no record that the person was informed before version {version_no} "
-                     "took effect on {effective_date}."), f"versions[{i}].pre_signature_information_date",
-                     contract=ctx.cid, version_no=v.version_no, effective_date=v.effective_date)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: no record that the person was informed before version {version_no} "
+                    "took effect on {effective_date}."
+                ),
+                f"versions[{i}].pre_signature_information_date",
+                contract=ctx.cid,
+                version_no=v.version_no,
+                effective_date=v.effective_date,
+            )
 
 
-document("R-AMD-03", title="Adjustments recorded as annexes, not a new PIIS", severity=Severity.ADVISORY,
-         citation="[004 L828-832, L3840-3849; Model A 004 L5268-5271, L5452-5453]",
-         doc="""Adjustments are recorded as annexes to the original contract (roadmap update, evaluation
+document(
+    "R-AMD-03",
+    title="Adjustments recorded as annexes, not a new PIIS",
+    severity=Severity.ADVISORY,
+    citation="[004 L828-832, L3840-3849; Model A 004 L5268-5271, L5452-5453]",
+    doc="""Adjustments are recorded as annexes to the original contract (roadmap update, evaluation
          sheet, annex at RI renewal); a new PIIS is not required.  The model enforces it: versions are
-         appended to one contract, never replaced.""")
-document("R-AMD-04", title="The CPAS may adapt the PIIS instead of sanctioning", severity=Severity.LEGAL,
-         citation="[002 L409]",
-         doc="""When obligations are not met, the CPAS may adapt the PIIS instead of sanctioning.  A power,
-         not a duty: nothing to check; the sanctions rules (R-SAN) and the agenda mention the option.""")
+         appended to one contract, never replaced.""",
+)
+document(
+    "R-AMD-04",
+    title="The CPAS may adapt the PIIS instead of sanctioning",
+    severity=Severity.LEGAL,
+    citation="[002 L409]",
+    doc="""When obligations are not met, the CPAS may adapt the PIIS instead of sanctioning.  A power,
+         not a duty: nothing to check; the sanctions rules (R-SAN) and the agenda mention the option.""",
+)

@@ -59,7 +59,9 @@ def add_months(day: date, months: int) -> date:
     year, month0 = divmod(index, 12)
     dom = day.day
     if dom > 28:  # only the last days of a month can need clamping
-        last = _DAYS_IN_MONTH[month0] if month0 != 1 else (29 if _stdlib_calendar.isleap(year) else 28)
+        last = (
+            _DAYS_IN_MONTH[month0] if month0 != 1 else (29 if _stdlib_calendar.isleap(year) else 28)
+        )
         dom = min(dom, last)
     due = date(year, month0 + 1, dom)
     if len(_ADDED_MONTHS) >= _MAX_ADDED_MONTHS:
@@ -68,7 +70,9 @@ def add_months(day: date, months: int) -> date:
     return due
 
 
-def month_deadline(day: date, months: int, *, clamp_to_month_end: bool = True, end_included: bool = True) -> date:
+def month_deadline(
+    day: date, months: int, *, clamp_to_month_end: bool = True, end_included: bool = True
+) -> date:
     """The last allowed day of a deadline "within *months* months of *day*" (Q-01).
 
     Default (D1): same day-of-month, clamped to the month's end, that day included.  The
@@ -136,9 +140,15 @@ def belgian_legal_holidays(year: int) -> dict[date, str]:
     """
     sunday = _easter(year)
     not_legal = {sunday, sunday + timedelta(days=49)}
-    found = {d: name for d, name in _holidays.country_holidays("BE", years=year).items() if d not in not_legal}
+    found = {
+        d: name
+        for d, name in _holidays.country_holidays("BE", years=year).items()
+        if d not in not_legal
+    }
     # Two holidays can fall on one date (1 May and Ascension in 2008): count the names.
-    if sum(len(name.split("; ")) for name in found.values()) != LEGAL_HOLIDAY_COUNT:  # pragma: no cover - guards a future change of the package
+    if (
+        sum(len(name.split("; ")) for name in found.values()) != LEGAL_HOLIDAY_COUNT
+    ):  # pragma: no cover - guards a future change of the package
         raise RuntimeError(
             f"the holidays package gives {len(found)} Belgian legal holidays for {year}, expected "
             f"{LEGAL_HOLIDAY_COUNT}; check rules.md Appendix A before upgrading it"

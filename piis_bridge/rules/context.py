@@ -33,8 +33,15 @@ __all__ = ["RuleContext", "signed_on"]
 
 _ERROR, _WARNING, _INFO = Level.ERROR, Level.WARNING, Level.INFO
 _LEVEL_BY_SEVERITY = {"L": _ERROR, "H": _ERROR, "L/A": _ERROR, "A": _WARNING}
-_SEVERITY_CODE = {s: s.value for s in Severity}  # ``severity.value`` without the enum property's cost
-_MET, _LATE, _PENDING, _OVERDUE = DateStatus.MET, DateStatus.LATE, DateStatus.PENDING, DateStatus.OVERDUE
+_SEVERITY_CODE = {
+    s: s.value for s in Severity
+}  # ``severity.value`` without the enum property's cost
+_MET, _LATE, _PENDING, _OVERDUE = (
+    DateStatus.MET,
+    DateStatus.LATE,
+    DateStatus.PENDING,
+    DateStatus.OVERDUE,
+)
 # Findings and dates are frozen report models built from the engine's own values (never from input).
 _finding = frozen_constructor(Finding)
 _date = frozen_constructor(ComputedDate)
@@ -45,15 +52,29 @@ _DATES: dict[tuple[Any, ...], ComputedDate] = {}
 _MAX_DATES = 50_000
 
 
-def _computed_date(rule_id: str, label: str, day: date, status: DateStatus, fields: tuple[str, ...],
-                   person: str | None) -> ComputedDate:
+def _computed_date(
+    rule_id: str,
+    label: str,
+    day: date,
+    status: DateStatus,
+    fields: tuple[str, ...],
+    person: str | None,
+) -> ComputedDate:
     key = (rule_id, label, day, status, fields, person)
     made = _DATES.get(key)
     if made is None:
         if len(_DATES) >= _MAX_DATES:
             _DATES.clear()
-        made = _DATES[key] = _date({"rule_id": rule_id, "label": label, "date": day, "status": status,
-                                    "fields": fields, "person": person})
+        made = _DATES[key] = _date(
+            {
+                "rule_id": rule_id,
+                "label": label,
+                "date": day,
+                "status": status,
+                "fields": fields,
+                "person": person,
+            }
+        )
     return made
 
 
@@ -78,10 +99,25 @@ def signed_on(contract: PIISContract) -> date | None:
 class RuleContext:
     """One contract being judged on one reference date."""
 
-    __slots__ = ("contract", "on", "settings", "calendar", "rule", "findings", "dates", "obligations",
-                 "subsidy", "sections", "cache", "rule_set", "signed_date")
+    __slots__ = (
+        "contract",
+        "on",
+        "settings",
+        "calendar",
+        "rule",
+        "findings",
+        "dates",
+        "obligations",
+        "subsidy",
+        "sections",
+        "cache",
+        "rule_set",
+        "signed_date",
+    )
 
-    def __init__(self, contract: PIISContract, on: date, settings: RuleSettings, calendar: WorkingCalendar) -> None:
+    def __init__(
+        self, contract: PIISContract, on: date, settings: RuleSettings, calendar: WorkingCalendar
+    ) -> None:
         self.contract = contract
         self.on = on
         self.settings = settings
@@ -93,8 +129,12 @@ class RuleContext:
         self.subsidy: SubsidySchedule | None = None
         self.sections: dict[str, Any] = {}
         self.cache: dict[str, Any] = {}  # values shared between rules of one contract
-        self.rule_set = "historical" if contract.decision.decision_date < settings.reform_date else "2016"
-        self.signed_date = signed_on(contract)  # computed once: the model property scans the signatures
+        self.rule_set = (
+            "historical" if contract.decision.decision_date < settings.reform_date else "2016"
+        )
+        self.signed_date = signed_on(
+            contract
+        )  # computed once: the model property scans the signatures
 
     # -- naming ---------------------------------------------------------------------------------
     @property
@@ -110,16 +150,31 @@ class RuleContext:
             return Level(self.settings.local_policy_level)
         return _LEVEL_BY_SEVERITY[severity]
 
-    def _add(self, level: Level, message: str, fields: tuple[str, ...], person: str | None,
-             params: dict[str, Any]) -> None:
+    def _add(
+        self,
+        level: Level,
+        message: str,
+        fields: tuple[str, ...],
+        person: str | None,
+        params: dict[str, Any],
+    ) -> None:
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
-        self.findings.append(_finding({
-            "rule_id": rule.id, "level": level, "severity": _SEVERITY_CODE[rule.severity],
-            "message": message.format_map(params) if params else message,
-            "citation": rule.citation, "fields": fields, "person": person,
-            "message_id": message, "params": tuple(params.items()) if params else (),
-        }))
+        self.findings.append(
+            _finding(
+                {
+                    "rule_id": rule.id,
+                    "level": level,
+                    "severity": _SEVERITY_CODE[rule.severity],
+                    "message": message.format_map(params) if params else message,
+                    "citation": rule.citation,
+                    "fields": fields,
+                    "person": person,
+                    "message_id": message,
+                    "params": tuple(params.items()) if params else (),
+                }
+            )
+        )
 
     def flag(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
         """A breach at the rule's own level (L/H -> error, A -> warning, X -> the local-policy level).
@@ -131,13 +186,26 @@ class RuleContext:
         rule = self.rule
         assert rule is not None, "findings are recorded while a rule runs"
         severity = _SEVERITY_CODE[rule.severity]
-        level = Level(self.settings.local_policy_level) if severity == "X" else _LEVEL_BY_SEVERITY[severity]
-        self.findings.append(_finding({
-            "rule_id": rule.id, "level": level, "severity": severity,
-            "message": message.format_map(params) if params else message,
-            "citation": rule.citation, "fields": fields, "person": person,
-            "message_id": message, "params": tuple(params.items()) if params else (),
-        }))
+        level = (
+            Level(self.settings.local_policy_level)
+            if severity == "X"
+            else _LEVEL_BY_SEVERITY[severity]
+        )
+        self.findings.append(
+            _finding(
+                {
+                    "rule_id": rule.id,
+                    "level": level,
+                    "severity": severity,
+                    "message": message.format_map(params) if params else message,
+                    "citation": rule.citation,
+                    "fields": fields,
+                    "person": person,
+                    "message_id": message,
+                    "params": tuple(params.items()) if params else (),
+                }
+            )
+        )
 
     def error(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
         self._add(_ERROR, message, fields, person, params)
@@ -149,12 +217,16 @@ class RuleContext:
         self._add(_INFO, message, fields, person, params)
 
     # -- dates ----------------------------------------------------------------------------------
-    def add_date(self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None) -> None:
+    def add_date(
+        self, label: str, day: date, status: DateStatus, *fields: str, person: str | None = None
+    ) -> None:
         rule = self.rule
         assert rule is not None
         self.dates.append(_computed_date(rule.id, label, day, status, fields, person))
 
-    def deadline(self, label: str, due: date, done: date | None, *fields: str, person: str | None = None) -> DateStatus:
+    def deadline(
+        self, label: str, due: date, done: date | None, *fields: str, person: str | None = None
+    ) -> DateStatus:
         """Record a deadline and return its status: MET/LATE when *done* is known, else PENDING or
         OVERDUE relative to the reference date (the deadline day itself is still on time)."""
         if done is not None:

@@ -6,7 +6,7 @@ raises a finding only when the deadline is missed: late, or overdue on the refer
 
 from __future__ import annotations
 
-from piis_bridge.i18n import Msg, N_
+from piis_bridge.i18n import N_, Msg
 from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
@@ -19,7 +19,12 @@ __all__: list[str] = []
 _MISSED = (DateStatus.LATE, DateStatus.OVERDUE)  # a deadline not met
 # Enum members as module constants: reading ``DateStatus.LATE`` goes through the enum metaclass's
 # ``__getattr__`` hook on Python 3.11, several times the cost of a global (these run for every contract).
-_LATE, _OVERDUE, _INFO, _NOT_APPLICABLE = DateStatus.LATE, DateStatus.OVERDUE, DateStatus.INFO, DateStatus.NOT_APPLICABLE
+_LATE, _OVERDUE, _INFO, _NOT_APPLICABLE = (
+    DateStatus.LATE,
+    DateStatus.OVERDUE,
+    DateStatus.INFO,
+    DateStatus.NOT_APPLICABLE,
+)
 _BENEFICIARY = PartyRole.BENEFICIARY
 _PERSON = RequestedBy.PERSON
 
@@ -27,13 +32,23 @@ _PERSON = RequestedBy.PERSON
 def _beneficiary_signed(ctx: RuleContext):
     first = None
     for s in ctx.contract.signatures:
-        if s.party is _BENEFICIARY and s.for_version == 1 and (first is None or s.signed_date < first):
+        if (
+            s.party is _BENEFICIARY
+            and s.for_version == 1
+            and (first is None or s.signed_date < first)
+        ):
             first = s.signed_date
     return first
 
 
-@rule("R-DL-01", title="Mandatory PIIS signed within 3 months of the DIS decision", severity=Severity.LEGAL,
-      citation="[002 L127, L159, L616-618; 000 L108]", era=Era.REFORM, parameters=("piis_deadline_months",))
+@rule(
+    "R-DL-01",
+    title="Mandatory PIIS signed within 3 months of the DIS decision",
+    severity=Severity.LEGAL,
+    citation="[002 L127, L159, L616-618; 000 L108]",
+    era=Era.REFORM,
+    parameters=("piis_deadline_months",),
+)
 def _dl_01(ctx: RuleContext) -> None:
     """A mandatory PIIS (R-OBL-01..04) must be signed by ``add_months(DIS decision date, 3)``, that
     day included (D1, Q-01: 30 November -> 28 February).  A motivated exemption (R-OBL-07) lifts
@@ -47,38 +62,78 @@ def _dl_01(ctx: RuleContext) -> None:
         return
     c = ctx.contract
     if ob.exempted:
-        ctx.add_date("PIIS signature deadline (exempted)", ob.deadline, _NOT_APPLICABLE, "signatures",
-                     person="beneficiary")
+        ctx.add_date(
+            "PIIS signature deadline (exempted)",
+            ob.deadline,
+            _NOT_APPLICABLE,
+            "signatures",
+            person="beneficiary",
+        )
         return
     if judged_on_previous(c):
-        ctx.add_date("PIIS signature deadline (judged on the previous contract)", ob.deadline, _NOT_APPLICABLE,
-                     "previous_contract", person="beneficiary")
+        ctx.add_date(
+            "PIIS signature deadline (judged on the previous contract)",
+            ob.deadline,
+            _NOT_APPLICABLE,
+            "previous_contract",
+            person="beneficiary",
+        )
         return
-    status = ctx.deadline("PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary")
+    status = ctx.deadline(
+        "PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary"
+    )
     if status is _LATE:
         assert ctx.signed_date is not None
         asked = c.obligation.request_date
-        if asked is not None and ob.deadline == ctx.settings.month_deadline(asked, ctx.settings.piis_deadline_months) \
-                and asked > c.decision.decision_date:
-            ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the deadline of "
-                     "{deadline} (3 months after the request of {asked})."),
-                     "signatures", "obligation.request_date", person="beneficiary",
-                     contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, asked=asked)
+        if (
+            asked is not None
+            and ob.deadline == ctx.settings.month_deadline(asked, ctx.settings.piis_deadline_months)
+            and asked > c.decision.decision_date
+        ):
+            ctx.flag(
+                N_(
+                    "Contract {contract}: signed on {signed_date}, after the deadline of "
+                    "{deadline} (3 months after the request of {asked})."
+                ),
+                "signatures",
+                "obligation.request_date",
+                person="beneficiary",
+                contract=ctx.cid,
+                signed_date=ctx.signed_date,
+                deadline=ob.deadline,
+                asked=asked,
+            )
         else:
-            ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the deadline of "
-                     "{deadline} (3 months after the DIS decision of "
-                     "{decision_date})."), "signatures", "decision.decision_date",
-                     person="beneficiary",
-                     contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline, decision_date=c.decision.decision_date)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: signed on {signed_date}, after the deadline of "
+                    "{deadline} (3 months after the DIS decision of "
+                    "{decision_date})."
+                ),
+                "signatures",
+                "decision.decision_date",
+                person="beneficiary",
+                contract=ctx.cid,
+                signed_date=ctx.signed_date,
+                deadline=ob.deadline,
+                decision_date=c.decision.decision_date,
+            )
     for partner in ctx.obligations[1:]:
         if partner.mandatory and partner.deadline is not None:
-            ctx.add_date("partner's PIIS signature deadline", partner.deadline, _INFO, "partner",
-                         person="partner")
+            ctx.add_date(
+                "partner's PIIS signature deadline",
+                partner.deadline,
+                _INFO,
+                "partner",
+                person="partner",
+            )
 
 
 def _offered_date(ctx: RuleContext):
     c = ctx.contract
-    first = c.reflection.draft_handed_date if c.reflection else None  # the earliest trace of the offer
+    first = (
+        c.reflection.draft_handed_date if c.reflection else None
+    )  # the earliest trace of the offer
     for p in c.pre_signature_information:
         if p.for_version == 1 and (first is None or p.given_date < first):
             first = p.given_date
@@ -88,8 +143,13 @@ def _offered_date(ctx: RuleContext):
     return first
 
 
-@rule("R-DL-02", title="Under 25: a job or a PIIS offered within the same 3 months", severity=Severity.LEGAL,
-      citation="[002 L618, L334]", era=Era.REFORM)
+@rule(
+    "R-DL-02",
+    title="Under 25: a job or a PIIS offered within the same 3 months",
+    severity=Severity.LEGAL,
+    citation="[002 L618, L334]",
+    era=Era.REFORM,
+)
 def _dl_02(ctx: RuleContext) -> None:
     """For a person under 25 the CPAS offers, within the same 3 months, either a job or a PIIS.
     The contract is the offer: its first trace (draft handed over, information given, or the
@@ -97,16 +157,36 @@ def _dl_02(ctx: RuleContext) -> None:
     ob = ctx.obligations[0]
     if ob.age >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
         return  # not mandatory for an under-25: already in work with an RI top-up (R-OBL-06)
-    due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months)
-    status = ctx.deadline("job or PIIS offer deadline (under 25)", due, _offered_date(ctx), "reflection",
-                          "pre_signature_information", person="beneficiary")
+    due = ctx.settings.month_deadline(
+        ctx.contract.decision.decision_date, ctx.settings.piis_deadline_months
+    )
+    status = ctx.deadline(
+        "job or PIIS offer deadline (under 25)",
+        due,
+        _offered_date(ctx),
+        "reflection",
+        "pre_signature_information",
+        person="beneficiary",
+    )
     if status in _MISSED:
-        ctx.flag(N_("Contract {contract}: the beneficiary is under 25 and no PIIS was offered by {due}."),
-                 "reflection.draft_handed_date", person="beneficiary", contract=ctx.cid, due=due)
+        ctx.flag(
+            N_(
+                "Contract {contract}: the beneficiary is under 25 and no PIIS was offered by {due}."
+            ),
+            "reflection.draft_handed_date",
+            person="beneficiary",
+            contract=ctx.cid,
+            due=due,
+        )
 
 
-@rule("R-DL-03", title="Optional PIIS: signed within 3 months of the decision to conclude it",
-      severity=Severity.LEGAL, citation="[002 L619]", era=Era.REFORM)
+@rule(
+    "R-DL-03",
+    title="Optional PIIS: signed within 3 months of the decision to conclude it",
+    severity=Severity.LEGAL,
+    citation="[002 L619]",
+    era=Era.REFORM,
+)
 def _dl_03(ctx: RuleContext) -> None:
     """When the PIIS is optional and the CPAS decides to conclude one anyway, it is signed within 3
     months of that decision (``obligation.optional_piis_decision_date``)."""
@@ -114,19 +194,37 @@ def _dl_03(ctx: RuleContext) -> None:
     decided = ctx.contract.obligation.optional_piis_decision_date
     if ob.mandatory or decided is None or ob.deadline is None:
         return
-    status = ctx.deadline("optional PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures",
-                          person="beneficiary")
+    status = ctx.deadline(
+        "optional PIIS signature deadline",
+        ob.deadline,
+        ctx.signed_date,
+        "signatures",
+        person="beneficiary",
+    )
     if status in _MISSED:
         when = ctx.signed_date
         did = Msg("signed on {date}", date=when) if when else N_("not signed")
-        ctx.flag(N_("Contract {contract}: optional PIIS decided on {decided} and {did}; the deadline was "
-                 "{deadline}."), "signatures", "obligation.optional_piis_decision_date",
-                 contract=ctx.cid, decided=decided, did=did, deadline=ob.deadline)
+        ctx.flag(
+            N_(
+                "Contract {contract}: optional PIIS decided on {decided} and {did}; the deadline was "
+                "{deadline}."
+            ),
+            "signatures",
+            "obligation.optional_piis_decision_date",
+            contract=ctx.cid,
+            decided=decided,
+            did=did,
+            deadline=ob.deadline,
+        )
 
 
-@rule("R-DL-04", title="Five calendar days of reflection before signing", severity=Severity.LEGAL,
-      citation="[004 L212-213; 000 L87; Model A 004 L5368]",
-      parameters=("reflection_days", "q02_allow_reflection_waiver"))
+@rule(
+    "R-DL-04",
+    title="Five calendar days of reflection before signing",
+    severity=Severity.LEGAL,
+    citation="[004 L212-213; 000 L87; Model A 004 L5368]",
+    parameters=("reflection_days", "q02_allow_reflection_waiver"),
+)
 def _dl_04(ctx: RuleContext) -> None:
     """A draft handed to the person on D may be signed from D+5 (calendar days, D4) at the
     earliest.  Earlier signature is a violation unless the person's written waiver is recorded
@@ -136,28 +234,62 @@ def _dl_04(ctx: RuleContext) -> None:
     signed = _beneficiary_signed(ctx)
     if c.reflection is None:
         if signed is not None:
-            ctx.flag(N_("Contract {contract}: signed but no record of when the draft was handed over, so the "
-                     "reflection period cannot be shown."), "reflection", contract=ctx.cid)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: signed but no record of when the draft was handed over, so the "
+                    "reflection period cannot be shown."
+                ),
+                "reflection",
+                contract=ctx.cid,
+            )
         return
     earliest = add_calendar_days(c.reflection.draft_handed_date, ctx.settings.reflection_days)
     ctx.add_date("earliest signature date (reflection period)", earliest, _INFO, "reflection")
     if signed is not None and signed < earliest:
-        if c.reflection.waived and ctx.settings.q02_allow_reflection_waiver and c.reflection.waiver_reason:
-            ctx.info(N_("Contract {contract}: signed on {signed} before the end of the reflection period "
-                     "under a recorded written waiver (Q-02 allows it)."), "reflection.waived",
-                     contract=ctx.cid, signed=signed)
+        if (
+            c.reflection.waived
+            and ctx.settings.q02_allow_reflection_waiver
+            and c.reflection.waiver_reason
+        ):
+            ctx.info(
+                N_(
+                    "Contract {contract}: signed on {signed} before the end of the reflection period "
+                    "under a recorded written waiver (Q-02 allows it)."
+                ),
+                "reflection.waived",
+                contract=ctx.cid,
+                signed=signed,
+            )
             return
-        extra = N_(" (a waiver is recorded but waivers are not allowed: Q-02)") if c.reflection.waived else ""
-        ctx.flag(N_("Contract {contract}: the beneficiary signed on {signed}, before "
-                 "{earliest} (draft handed over on {draft_handed_date}, "
-                 "{reflection_days} days to reflect){extra}."), "reflection.draft_handed_date",
-                 "signatures",
-                 contract=ctx.cid, signed=signed, earliest=earliest, draft_handed_date=c.reflection.draft_handed_date, reflection_days=ctx.settings.reflection_days, extra=extra)
+        extra = (
+            N_(" (a waiver is recorded but waivers are not allowed: Q-02)")
+            if c.reflection.waived
+            else ""
+        )
+        ctx.flag(
+            N_(
+                "Contract {contract}: the beneficiary signed on {signed}, before "
+                "{earliest} (draft handed over on {draft_handed_date}, "
+                "{reflection_days} days to reflect){extra}."
+            ),
+            "reflection.draft_handed_date",
+            "signatures",
+            contract=ctx.cid,
+            signed=signed,
+            earliest=earliest,
+            draft_handed_date=c.reflection.draft_handed_date,
+            reflection_days=ctx.settings.reflection_days,
+            extra=extra,
+        )
 
 
-@rule("R-DL-05", title="Interview granted within 5 working days of the request", severity=Severity.LEGAL,
-      citation="[002 L218, L748; 004 L222-224; Model A 004 L5393; 000 L88]",
-      parameters=("interview_deadline_working_days", "extra_closure_days", "recurring_closure_days"))
+@rule(
+    "R-DL-05",
+    title="Interview granted within 5 working days of the request",
+    severity=Severity.LEGAL,
+    citation="[002 L218, L748; 004 L222-224; Model A 004 L5393; 000 L88]",
+    parameters=("interview_deadline_working_days", "extra_closure_days", "recurring_closure_days"),
+)
 def _dl_05(ctx: RuleContext) -> None:
     """A person who asks for an interview on D must get it by the 5th working day after D (D3:
     counting from the day after, Monday-Friday minus the Belgian legal holidays and the CPAS's
@@ -169,23 +301,48 @@ def _dl_05(ctx: RuleContext) -> None:
             continue
         due = ctx.calendar.add_working_days(req.requested_date, n)
         field = f"interview_requests[{i}]"
-        status = ctx.deadline(f"interview requested on {req.requested_date.isoformat()}", due, req.held_date,
-                              f"{field}.held_date")
+        status = ctx.deadline(
+            f"interview requested on {req.requested_date.isoformat()}",
+            due,
+            req.held_date,
+            f"{field}.held_date",
+        )
         if status is _LATE:
             assert req.held_date is not None
-            ctx.flag(N_("Contract {contract}: interview requested on {requested_date} was held on "
-                     "{held_date}, after the deadline of {due} ({n} working days)."),
-                     f"{field}.held_date",
-                     contract=ctx.cid, requested_date=req.requested_date, held_date=req.held_date, due=due, n=n)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: interview requested on {requested_date} was held on "
+                    "{held_date}, after the deadline of {due} ({n} working days)."
+                ),
+                f"{field}.held_date",
+                contract=ctx.cid,
+                requested_date=req.requested_date,
+                held_date=req.held_date,
+                due=due,
+                n=n,
+            )
         elif status is _OVERDUE:
-            ctx.flag(N_("Contract {contract}: interview requested on {requested_date} has not been held "
-                     "and the deadline of {due} ({n} working days) has passed."), f"{field}.held_date",
-                     contract=ctx.cid, requested_date=req.requested_date, due=due, n=n)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: interview requested on {requested_date} has not been held "
+                    "and the deadline of {due} ({n} working days) has passed."
+                ),
+                f"{field}.held_date",
+                contract=ctx.cid,
+                requested_date=req.requested_date,
+                due=due,
+                n=n,
+            )
 
 
-@rule("R-DL-06", title="Exam results sent within 7 working days", severity=Severity.LEGAL,
-      citation="[002 L279; Model A 004 L5255]", applies=lambda c: c.studies is not None,
-      parameters=("exam_results_working_days",))
+@rule(
+    "R-DL-06",
+    title="Exam results sent within 7 working days",
+    severity=Severity.LEGAL,
+    citation="[002 L279; Model A 004 L5255]",
+    applies=lambda c: c.studies is not None,
+    parameters=("exam_results_working_days",),
+)
 def _dl_06(ctx: RuleContext) -> None:
     """In a studies PIIS the student sends the exam results to the CPAS within 7 working days of
     their publication (Q-16); the CPAS then evaluates the academic year (R-STU-07/08)."""
@@ -195,38 +352,72 @@ def _dl_06(ctx: RuleContext) -> None:
     for i, year in enumerate(studies.academic_years):
         due = ctx.calendar.add_working_days(year.results_available_date, n)
         field = f"studies.academic_years[{i}].results_communicated_date"
-        status = ctx.deadline(f"exam results {year.academic_year} to the CPAS", due, year.results_communicated_date,
-                              field)
+        status = ctx.deadline(
+            f"exam results {year.academic_year} to the CPAS",
+            due,
+            year.results_communicated_date,
+            field,
+        )
         if status in _MISSED:
             got = year.results_communicated_date
             did = Msg("sent on {date}", date=got) if got else N_("not sent yet")
-            ctx.flag(N_("Contract {contract}: exam results of {academic_year} were {did}; they were due by "
-                     "{due} ({n} working days after {results_available_date})."), field,
-                     contract=ctx.cid, academic_year=year.academic_year, did=did, due=due, n=n, results_available_date=year.results_available_date)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: exam results of {academic_year} were {did}; they were due by "
+                    "{due} ({n} working days after {results_available_date})."
+                ),
+                field,
+                contract=ctx.cid,
+                academic_year=year.academic_year,
+                did=did,
+                due=due,
+                n=n,
+                results_available_date=year.results_available_date,
+            )
 
 
-@rule("R-DL-07", title="Appeal to the labour court within 3 months of receiving the decision",
-      severity=Severity.LEGAL, citation="[Model A 004 L5438-5441; 000 L162]",
-      applies=lambda c: bool(c.appeals), parameters=("appeal_deadline_months",))
+@rule(
+    "R-DL-07",
+    title="Appeal to the labour court within 3 months of receiving the decision",
+    severity=Severity.LEGAL,
+    citation="[Model A 004 L5438-5441; 000 L162]",
+    applies=lambda c: bool(c.appeals),
+    parameters=("appeal_deadline_months",),
+)
 def _dl_07(ctx: RuleContext) -> None:
     """A decision received on R can be appealed to the labour court until ``add_months(R, 3)``.
     The report gives the date; an appeal filed later is flagged (the court may declare it out of
     time)."""
     for i, appeal in enumerate(ctx.contract.appeals):
-        due = ctx.settings.month_deadline(appeal.decision_received_date, ctx.settings.appeal_deadline_months)
+        due = ctx.settings.month_deadline(
+            appeal.decision_received_date, ctx.settings.appeal_deadline_months
+        )
         if appeal.filed_date is None:
-            ctx.add_date("appeal deadline", due, _INFO if ctx.on <= due else _NOT_APPLICABLE,
-                         f"appeals[{i}]")
+            ctx.add_date(
+                "appeal deadline", due, _INFO if ctx.on <= due else _NOT_APPLICABLE, f"appeals[{i}]"
+            )
             continue
         status = ctx.deadline("appeal deadline", due, appeal.filed_date, f"appeals[{i}].filed_date")
         if status is _LATE:
-            ctx.flag(N_("Contract {contract}: appeal filed on {filed_date}, after the 3-month "
-                     "limit of {due}."), f"appeals[{i}].filed_date",
-                     contract=ctx.cid, filed_date=appeal.filed_date, due=due)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: appeal filed on {filed_date}, after the 3-month "
+                    "limit of {due}."
+                ),
+                f"appeals[{i}].filed_date",
+                contract=ctx.cid,
+                filed_date=appeal.filed_date,
+                due=due,
+            )
 
 
-@rule("R-DL-08", title="(Historical) Before 2016-11-01 the 3 months ran from the request", severity=Severity.HISTORICAL,
-      citation="[004 L160-161; Model A 004 L5447-5448; 002 L127]", era=Era.HISTORICAL)
+@rule(
+    "R-DL-08",
+    title="(Historical) Before 2016-11-01 the 3 months ran from the request",
+    severity=Severity.HISTORICAL,
+    citation="[004 L160-161; Model A 004 L5447-5448; 002 L127]",
+    era=Era.HISTORICAL,
+)
 def _dl_08(ctx: RuleContext) -> None:
     """Facts before the reform: a mandatory PIIS was due 3 months after the request for aid (C-03).
     A late signature is flagged; no signature at all is R-OBL-16's finding."""
@@ -234,10 +425,24 @@ def _dl_08(ctx: RuleContext) -> None:
     if not ob.mandatory or ob.deadline is None or ob.exempted:
         return
     c = ctx.contract
-    status = ctx.deadline("PIIS signature deadline (historical: from the request)", ob.deadline, ctx.signed_date,
-                          "signatures", person="beneficiary")
+    status = ctx.deadline(
+        "PIIS signature deadline (historical: from the request)",
+        ob.deadline,
+        ctx.signed_date,
+        "signatures",
+        person="beneficiary",
+    )
     if status is _LATE:
         assert ctx.signed_date is not None
-        ctx.flag(N_("Contract {contract}: signed on {signed_date}, after the historical deadline of "
-                 "{deadline} (3 months after the request)."), "signatures", "decision.request_date",
-                 person="beneficiary", contract=ctx.cid, signed_date=ctx.signed_date, deadline=ob.deadline)
+        ctx.flag(
+            N_(
+                "Contract {contract}: signed on {signed_date}, after the historical deadline of "
+                "{deadline} (3 months after the request)."
+            ),
+            "signatures",
+            "decision.request_date",
+            person="beneficiary",
+            contract=ctx.cid,
+            signed_date=ctx.signed_date,
+            deadline=ob.deadline,
+        )

@@ -16,13 +16,29 @@ CHECK_FORMAT = "piis-bridge/rules-check"
 CHECK_VERSION = 1
 
 _FAMILIES = {
-    "GEN": "General", "OBL": "When a PIIS is mandatory", "DL": "Deadlines", "CNT": "Content of the contract",
-    "SIG": "Signatures", "EVA": "Evaluation", "AMD": "Amendments and annexes", "CS": "Community service",
-    "STU": "Full-time studies", "SAN": "Sanctions", "TRF": "End of contract and transfer", "SUB": "Federal subsidy",
-    "INS": "Inspection checklist", "RPT": "Federal reporting", "LOC": "Local policy (Appendix B)",
+    "GEN": "General",
+    "OBL": "When a PIIS is mandatory",
+    "DL": "Deadlines",
+    "CNT": "Content of the contract",
+    "SIG": "Signatures",
+    "EVA": "Evaluation",
+    "AMD": "Amendments and annexes",
+    "CS": "Community service",
+    "STU": "Full-time studies",
+    "SAN": "Sanctions",
+    "TRF": "End of contract and transfer",
+    "SUB": "Federal subsidy",
+    "INS": "Inspection checklist",
+    "RPT": "Federal reporting",
+    "LOC": "Local policy (Appendix B)",
 }
-_SEVERITY = {"L": "legal (error)", "A": "advisory (warning)", "X": "local policy (configurable)",
-             "H": "historical (facts before 2016-11-01)", "L/A": "legal, with an advisory part"}
+_SEVERITY = {
+    "L": "legal (error)",
+    "A": "advisory (warning)",
+    "X": "local policy (configurable)",
+    "H": "historical (facts before 2016-11-01)",
+    "L/A": "legal, with an advisory part",
+}
 
 
 def _one_line(text: str) -> str:
@@ -162,15 +178,17 @@ Stable: fields are only ever added; a breaking change bumps `version`.
 
 def _rate_tables(settings: RuleSettings) -> list[str]:
     """The dated subsidy-rate tables (R-SUB-17) with their status and sources: the law of 2026-2028."""
-    out = ["## The law of 2026-2028: PIIS subsidy rate by the CPAS's PIIS share (R-SUB-17)\n",
-           "The federal reform limits unemployment benefits in time; the excluded come to the CPAS in waves (about "
-           "25,000 people on 2026-01-01, 42,000 on 03-01, 45,000 on 04-01, 40,000 on 07-01, 17,000 on 2027-07-01). "
-           "The CPAS compensation law raises the federal share of the RI for them and, from 2028-01-01, replaces the "
-           "flat PIIS subsidy by a rate per calendar year set by the share of the CPAS's RI beneficiaries who have a "
-           "PIIS.  The tiers are configuration (`subsidy_rate_tables`), dated, with their status: **announced** "
-           "until the implementing decree confirms them.  Facts before a table's date keep today's rules.  "
-           "`piis-bridge rules share --cpas INS` projects the share, the tier and the subsidy difference "
-           "(docs/rules-more.md); `rules agenda --by-month` counts the signing deadlines of the 2026 wave.\n"]
+    out = [
+        "## The law of 2026-2028: PIIS subsidy rate by the CPAS's PIIS share (R-SUB-17)\n",
+        "The federal reform limits unemployment benefits in time; the excluded come to the CPAS in waves (about "
+        "25,000 people on 2026-01-01, 42,000 on 03-01, 45,000 on 04-01, 40,000 on 07-01, 17,000 on 2027-07-01). "
+        "The CPAS compensation law raises the federal share of the RI for them and, from 2028-01-01, replaces the "
+        "flat PIIS subsidy by a rate per calendar year set by the share of the CPAS's RI beneficiaries who have a "
+        "PIIS.  The tiers are configuration (`subsidy_rate_tables`), dated, with their status: **announced** "
+        "until the implementing decree confirms them.  Facts before a table's date keep today's rules.  "
+        "`piis-bridge rules share --cpas INS` projects the share, the tier and the subsidy difference "
+        "(docs/rules-more.md); `rules agenda --by-month` counts the signing deadlines of the 2026 wave.\n",
+    ]
     for table in settings.subsidy_rate_tables:
         out.append(f"From {table.valid_from.isoformat()} (status: **{table.status}**):\n")
         out.append("| Share of RI beneficiaries with a PIIS | Subsidy rate |\n|---|---|")
@@ -190,8 +208,10 @@ def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None
     out.append(f"## Rules ({len(rules)}; {automated} checked automatically)\n")
     out.append("| Id | Title | Severity | Checked | Citation |\n|---|---|---|---|---|")
     for r in rules:
-        out.append(f"| [{r.id}](#{r.id.lower()}) | {_one_line(r.title)} | {r.severity.value} | "
-                   f"{'yes' if r.automated else 'no'} | {_one_line(r.citation)} |")
+        out.append(
+            f"| [{r.id}](#{r.id.lower()}) | {_one_line(r.title)} | {r.severity.value} | "
+            f"{'yes' if r.automated else 'no'} | {_one_line(r.citation)} |"
+        )
     out.append("")
     family = None
     for r in rules:
@@ -200,9 +220,13 @@ def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None
             out.append(f"\n### {_FAMILIES.get(family, family)} (R-{family})\n")
         out.append(f"#### {r.id}\n")
         out.append(f"**{_one_line(r.title)}**  ")
-        out.append(f"Severity: {r.severity.value} ({_SEVERITY[r.severity.value]}) · Citation: {_one_line(r.citation)}  ")
-        out.append(f"Applies to: {_validity(r)} · Checked automatically: {'yes' if r.automated else 'no'}"
-                   + (f" · Source: {r.source}" if r.source != "core" else ""))
+        out.append(
+            f"Severity: {r.severity.value} ({_SEVERITY[r.severity.value]}) · Citation: {_one_line(r.citation)}  "
+        )
+        out.append(
+            f"Applies to: {_validity(r)} · Checked automatically: {'yes' if r.automated else 'no'}"
+            + (f" · Source: {r.source}" if r.source != "core" else "")
+        )
         if r.parameters:
             out.append("  \nParameters: " + ", ".join(f"`{p}`" for p in r.parameters))
         out.append("")
@@ -210,11 +234,13 @@ def render_markdown(registry: RuleRegistry, settings: RuleSettings | None = None
         out.append("")
     out.extend(_rate_tables(settings))
     out.append("## Settings (`RuleSettings`)\n")
-    out.append("Legal values (rules.md 2.0), the defaults for the open questions (Q-xx, rules.md 2.15) and the "
-               "local-policy parameters (Appendix B, `local_*`: not applied until set).  Per CPAS: "
-               "`RuleSettings.with_parameters(...)` with what a plugin's `piis_rule_parameters(cpas)` returns, "
-               "or `rules check --settings FILE` (a JSON object of these fields, with an optional `cpas` object "
-               "mapping an INS code to overrides).\n")
+    out.append(
+        "Legal values (rules.md 2.0), the defaults for the open questions (Q-xx, rules.md 2.15) and the "
+        "local-policy parameters (Appendix B, `local_*`: not applied until set).  Per CPAS: "
+        "`RuleSettings.with_parameters(...)` with what a plugin's `piis_rule_parameters(cpas)` returns, "
+        "or `rules check --settings FILE` (a JSON object of these fields, with an optional `cpas` object "
+        "mapping an INS code to overrides).\n"
+    )
     out.append("| Setting | Default | Meaning |\n|---|---|---|")
     for name, value, doc in settings.parameter_docs():
         out.append(f"| `{name}` | `{_one_line(value)}` | {_one_line(doc)} |")

@@ -40,7 +40,9 @@ def calendar_for(settings: RuleSettings) -> WorkingCalendar:
     key = (settings.extra_closure_days, settings.recurring_closure_days)
     cal = _CALENDARS.get(key)
     if cal is None:
-        cal = _CALENDARS[key] = WorkingCalendar(settings.extra_closure_days, settings.recurring_closure_days)
+        cal = _CALENDARS[key] = WorkingCalendar(
+            settings.extra_closure_days, settings.recurring_closure_days
+        )
     return cal
 
 
@@ -61,7 +63,9 @@ def evaluate(
     failures: list[str] = []
     evaluated = 0
     answers: dict[object, bool] = {}  # preconditions several groups share, asked once per contract
-    for applies, shared, fact_date, first, members in registry.groups_for(contract.decision.decision_date, reform):
+    for applies, shared, fact_date, first, members in registry.groups_for(
+        contract.decision.decision_date, reform
+    ):
         if applies is not None:
             if shared:
                 ok = answers.get(applies)
@@ -82,19 +86,21 @@ def evaluate(
         evaluated += len(members)
     ctx.rule = None
     ctx.sections.setdefault("content", content_summary(ctx.findings))
-    return _REPORT({
-        "contract_id": contract.contract_id,
-        "cpas_ins": contract.cpas.ins_code,
-        "reference_date": on,
-        "rule_set": ctx.rule_set,
-        "findings": tuple(ctx.findings),
-        "dates": tuple(ctx.dates),
-        "obligations": tuple(ctx.obligations),
-        "subsidy": ctx.subsidy,
-        "sections": ctx.sections,
-        "rules_evaluated": evaluated,
-        "rule_failures": tuple(failures),
-    })
+    return _REPORT(
+        {
+            "contract_id": contract.contract_id,
+            "cpas_ins": contract.cpas.ins_code,
+            "reference_date": on,
+            "rule_set": ctx.rule_set,
+            "findings": tuple(ctx.findings),
+            "dates": tuple(ctx.dates),
+            "obligations": tuple(ctx.obligations),
+            "subsidy": ctx.subsidy,
+            "sections": ctx.sections,
+            "rules_evaluated": evaluated,
+            "rule_failures": tuple(failures),
+        }
+    )
 
 
 def evaluate_many(

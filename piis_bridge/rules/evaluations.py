@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from piis_bridge.i18n import Join, Msg, N_
+from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
 from piis_bridge.rules.calendar import add_months
 from piis_bridge.rules.context import RuleContext
@@ -113,9 +113,16 @@ def _label(p: EvaluationPeriod) -> Msg:
     return Msg("{start} to {end}", start=p.start, end=p.end)
 
 
-@rule("R-EVA-01", title="At least 3 evaluations per 12-month period", severity=Severity.LEGAL,
-      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact, applies=_concluded,
-      parameters=("eval_min_per_year", "q07_remote_counts_toward_total"))
+@rule(
+    "R-EVA-01",
+    title="At least 3 evaluations per 12-month period",
+    severity=Severity.LEGAL,
+    citation="[002 L218, L399; 000 L101]",
+    era=Era.REFORM,
+    fact_date=_end_fact,
+    applies=_concluded,
+    parameters=("eval_min_per_year", "q07_remote_counts_toward_total"),
+)
 def _eva_01(ctx: RuleContext) -> None:
     """Each full 12-month period of the contract (from its start date, D1) needs at least 3
     formalised evaluations with the person.  Remote ones count toward the 3 (Q-07).  Judged once the
@@ -133,9 +140,17 @@ def _eva_01(ctx: RuleContext) -> None:
         if p.end < on and p.full:
             total, _ = _counted(ctx, p.start, p.end)
             if total < need:
-                ctx.flag(N_("Contract {contract}: {total} evaluation(s) in the 12-month period {label}; at least "
-                         "{need} are required."), "evaluations",
-                         contract=ctx.cid, total=total, label=_label(p), need=need)
+                ctx.flag(
+                    N_(
+                        "Contract {contract}: {total} evaluation(s) in the 12-month period {label}; at least "
+                        "{need} are required."
+                    ),
+                    "evaluations",
+                    contract=ctx.cid,
+                    total=total,
+                    label=_label(p),
+                    need=need,
+                )
         if p.start <= on <= p.end or (p.index == 0 and on < p.start):
             _next_due(ctx, p)
 
@@ -165,18 +180,34 @@ def _next_due(ctx: RuleContext, p: EvaluationPeriod) -> None:
     label = "next evaluation due" + (" (in person)" if in_person_left >= need - total else "")
     status = ctx.deadline(label, due, None, "evaluations", "evaluation_arrangement")
     if status is DateStatus.OVERDUE:
-        ctx.warning(N_("Contract {contract}: an evaluation was due by {due} ({total} of {need} held in the "
-                    "period {label})."), "evaluations",
-                    contract=ctx.cid, due=due, total=total, need=need, label=_label(p))
+        ctx.warning(
+            N_(
+                "Contract {contract}: an evaluation was due by {due} ({total} of {need} held in the "
+                "period {label})."
+            ),
+            "evaluations",
+            contract=ctx.cid,
+            due=due,
+            total=total,
+            need=need,
+            label=_label(p),
+        )
 
 
 def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
     return math.ceil(ctx.settings.eval_min_per_year * p.months / 12)
 
 
-@rule("R-EVA-02", title="At least 2 of the evaluations in person", severity=Severity.LEGAL,
-      citation="[002 L218, L399; 000 L101]", era=Era.REFORM, fact_date=_end_fact, applies=_concluded,
-      parameters=("eval_min_in_person",))
+@rule(
+    "R-EVA-02",
+    title="At least 2 of the evaluations in person",
+    severity=Severity.LEGAL,
+    citation="[002 L218, L399; 000 L101]",
+    era=Era.REFORM,
+    fact_date=_end_fact,
+    applies=_concluded,
+    parameters=("eval_min_in_person",),
+)
 def _eva_02(ctx: RuleContext) -> None:
     """Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
     person).  Phone, e-mail and video never count toward the 2 (Q-07)."""
@@ -188,14 +219,29 @@ def _eva_02(ctx: RuleContext) -> None:
             continue
         _, in_person = _counted(ctx, p.start, p.end)
         if in_person < need:
-            ctx.flag(N_("Contract {contract}: {in_person} in-person evaluation(s) in the 12-month period {label}; at "
-                     "least {need} are required."), "evaluations",
-                     contract=ctx.cid, in_person=in_person, label=_label(p), need=need)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: {in_person} in-person evaluation(s) in the 12-month period {label}; at "
+                    "least {need} are required."
+                ),
+                "evaluations",
+                contract=ctx.cid,
+                in_person=in_person,
+                label=_label(p),
+                need=need,
+            )
 
 
-@rule("R-EVA-03", title="Shorter than 12 months: pro-rata guide only", severity=Severity.LEGAL_ADVISORY,
-      citation="[002 L220]", era=Era.REFORM, fact_date=_end_fact, applies=_concluded,
-      parameters=("q06_pro_rata_advisory", "q06_min_months_for_in_person"))
+@rule(
+    "R-EVA-03",
+    title="Shorter than 12 months: pro-rata guide only",
+    severity=Severity.LEGAL_ADVISORY,
+    citation="[002 L220]",
+    era=Era.REFORM,
+    fact_date=_end_fact,
+    applies=_concluded,
+    parameters=("q06_pro_rata_advisory", "q06_min_months_for_in_person"),
+)
 def _eva_03(ctx: RuleContext) -> None:
     """A contract shorter than 12 months, or the final partial period of a longer one, is not held to
     the 3-a-year minimum ("sur base annuelle").  Advisory only (Q-06): fewer than
@@ -212,41 +258,86 @@ def _eva_03(ctx: RuleContext) -> None:
         total, in_person = _counted(ctx, p.start, p.end)
         guide = _pro_rata(ctx, p)
         if total < guide:
-            ctx.warning(N_("Contract {contract}: {total} evaluation(s) in the {months}-month period {label}; the "
-                        "pro-rata guide is {guide}."), "evaluations",
-                        contract=ctx.cid, total=total, months=p.months, label=_label(p), guide=guide)
+            ctx.warning(
+                N_(
+                    "Contract {contract}: {total} evaluation(s) in the {months}-month period {label}; the "
+                    "pro-rata guide is {guide}."
+                ),
+                "evaluations",
+                contract=ctx.cid,
+                total=total,
+                months=p.months,
+                label=_label(p),
+                guide=guide,
+            )
         if p.months >= s.q06_min_months_for_in_person and in_person < 1:
-            ctx.warning(N_("Contract {contract}: no in-person evaluation in the {months}-month period {label}."),
-                        "evaluations", contract=ctx.cid, months=p.months, label=_label(p))
+            ctx.warning(
+                N_(
+                    "Contract {contract}: no in-person evaluation in the {months}-month period {label}."
+                ),
+                "evaluations",
+                contract=ctx.cid,
+                months=p.months,
+                label=_label(p),
+            )
 
 
-@rule("R-EVA-04", title="Every evaluation is formalised", severity=Severity.LEGAL,
-      citation="[002 L546; 004 L1839-1844]", applies=_has_evaluations)
+@rule(
+    "R-EVA-04",
+    title="Every evaluation is formalised",
+    severity=Severity.LEGAL,
+    citation="[002 L546; 004 L1839-1844]",
+    applies=_has_evaluations,
+)
 def _eva_04(ctx: RuleContext) -> None:
     """Every evaluation is formalised in a written record (inspection item I-07).  An undocumented
     meeting does not count toward the minimum and is flagged."""
     for i, e in enumerate(ctx.contract.evaluations):
         if not e.formalised:
-            ctx.flag(N_("Contract {contract}: evaluation {evaluation_id} of {held_on} has no written "
-                     "record; it does not count."), f"evaluations[{i}].formalised",
-                     contract=ctx.cid, evaluation_id=e.evaluation_id, held_on=e.held_on)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: evaluation {evaluation_id} of {held_on} has no written "
+                    "record; it does not count."
+                ),
+                f"evaluations[{i}].formalised",
+                contract=ctx.cid,
+                evaluation_id=e.evaluation_id,
+                held_on=e.held_on,
+            )
 
 
-@rule("R-EVA-05", title="An adaptation after an evaluation is an agreed annex", severity=Severity.LEGAL,
-      citation="[002 L161-163, L222]", applies=_has_evaluations)
+@rule(
+    "R-EVA-05",
+    title="An adaptation after an evaluation is an agreed annex",
+    severity=Severity.LEGAL,
+    citation="[002 L161-163, L222]",
+    applies=_has_evaluations,
+)
 def _eva_05(ctx: RuleContext) -> None:
     """An evaluation may lead to an adaptation of the contract, recorded as an annex agreed by all
     parties (R-AMD-01).  An evaluation pointing to a version that does not exist is flagged."""
     versions = {v.version_no for v in ctx.contract.versions}
     for i, e in enumerate(ctx.contract.evaluations):
         if e.resulting_version_no is not None and e.resulting_version_no not in versions:
-            ctx.flag(N_("Contract {contract}: evaluation {evaluation_id} refers to version {resulting_version_no}, "
-                     "which is not recorded."), f"evaluations[{i}].resulting_version_no",
-                     contract=ctx.cid, evaluation_id=e.evaluation_id, resulting_version_no=e.resulting_version_no)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: evaluation {evaluation_id} refers to version {resulting_version_no}, "
+                    "which is not recorded."
+                ),
+                f"evaluations[{i}].resulting_version_no",
+                contract=ctx.cid,
+                evaluation_id=e.evaluation_id,
+                resulting_version_no=e.resulting_version_no,
+            )
 
 
-@rule("R-EVA-06", title="Final evaluation when the contract ends", severity=Severity.ADVISORY,
-      citation="[003 L19-20]", applies=_concluded)
+@rule(
+    "R-EVA-06",
+    title="Final evaluation when the contract ends",
+    severity=Severity.ADVISORY,
+    citation="[003 L19-20]",
+    applies=_concluded,
+)
 def _eva_06(ctx: RuleContext) -> None:
     """When the contract ends there is a final evaluation and the council or special committee is
     informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning.  The
@@ -260,26 +351,45 @@ def _eva_06(ctx: RuleContext) -> None:
     informed = c.council_informed_date
     if informed is not None:
         if informed < end:
-            ctx.flag(N_("Contract {contract}: the council was informed on {informed}, before the contract "
-                     "ended on {end}."), "council_informed_date", contract=ctx.cid, informed=informed, end=end)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the council was informed on {informed}, before the contract "
+                    "ended on {end}."
+                ),
+                "council_informed_date",
+                contract=ctx.cid,
+                informed=informed,
+                end=end,
+            )
         else:
-            ctx.add_date("council informed of the end", informed, DateStatus.INFO, "council_informed_date")
+            ctx.add_date(
+                "council informed of the end", informed, DateStatus.INFO, "council_informed_date"
+            )
     if end >= ctx.on:
         return
     for e in c.evaluations:
         if e.kind is _FINAL:
             break
     else:
-        ctx.flag(N_("Contract {contract}: ended on {end} without a final evaluation."), "evaluations",
-                 contract=ctx.cid, end=end)
+        ctx.flag(
+            N_("Contract {contract}: ended on {end} without a final evaluation."),
+            "evaluations",
+            contract=ctx.cid,
+            end=end,
+        )
 
 
 def _has_annual_reports(c: PIISContract) -> bool:
     return bool(c.cpas.annual_reports)
 
 
-@rule("R-EVA-07", title="Yearly global evaluation and annual-report synthesis (CPAS level)",
-      severity=Severity.LEGAL, citation="[002 L224, L403; 004 L228-230]", applies=_has_annual_reports)
+@rule(
+    "R-EVA-07",
+    title="Yearly global evaluation and annual-report synthesis (CPAS level)",
+    severity=Severity.LEGAL,
+    citation="[002 L224, L403; 004 L228-230]",
+    applies=_has_annual_reports,
+)
 def _eva_07(ctx: RuleContext) -> None:
     """Each calendar year the CPAS evaluates the results of its PIIS contracts globally, and the
     president makes sure the annual report contains a synthesis of the contract evaluations and of
@@ -301,42 +411,101 @@ def _eva_07(ctx: RuleContext) -> None:
         where = f"cpas.annual_reports[{i}]"
         by_year[r.year] = (i, r)
         if not (r.contract_evaluations_synthesis or "").strip():
-            ctx.flag(N_("Contract {contract}: the CPAS's annual report {year} has no synthesis of the contract "
-                     "evaluations."), f"{where}.contract_evaluations_synthesis", contract=ctx.cid, year=r.year)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the CPAS's annual report {year} has no synthesis of the contract "
+                    "evaluations."
+                ),
+                f"{where}.contract_evaluations_synthesis",
+                contract=ctx.cid,
+                year=r.year,
+            )
         if not (r.employment_results_synthesis or "").strip():
-            ctx.flag(N_("Contract {contract}: the CPAS's annual report {year} has no synthesis of the employment "
-                     "results."), f"{where}.employment_results_synthesis", contract=ctx.cid, year=r.year)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the CPAS's annual report {year} has no synthesis of the employment "
+                    "results."
+                ),
+                f"{where}.employment_results_synthesis",
+                contract=ctx.cid,
+                year=r.year,
+            )
         if r.president_signoff_date is None:
-            ctx.warning(N_("Contract {contract}: the CPAS's annual report {year} is not signed off by the president."),
-                        f"{where}.president_signoff_date", contract=ctx.cid, year=r.year)
+            ctx.warning(
+                N_(
+                    "Contract {contract}: the CPAS's annual report {year} is not signed off by the president."
+                ),
+                f"{where}.president_signoff_date",
+                contract=ctx.cid,
+                year=r.year,
+            )
         if r.persons_found_work is not None or r.contracts_ended_in_work is not None:
             counts = []
             if r.persons_found_work is not None:
-                counts.append(Msg("{n} of {total} person(s) found work", n=r.persons_found_work, total=r.persons_counted)
-                              if r.persons_counted is not None else Msg("{n} person(s) found work", n=r.persons_found_work))
+                counts.append(
+                    Msg(
+                        "{n} of {total} person(s) found work",
+                        n=r.persons_found_work,
+                        total=r.persons_counted,
+                    )
+                    if r.persons_counted is not None
+                    else Msg("{n} person(s) found work", n=r.persons_found_work)
+                )
             if r.contracts_ended_in_work is not None:
-                counts.append(Msg("{n} of {total} contract(s) ended in a job", n=r.contracts_ended_in_work,
-                                  total=r.contracts_counted) if r.contracts_counted is not None
-                              else Msg("{n} contract(s) ended in a job", n=r.contracts_ended_in_work))
-            ctx.info(N_("Contract {contract}: employment results of the CPAS's annual report {year}: "
-                     "{counts}."), f"{where}.persons_found_work",
-                     contract=ctx.cid, year=r.year, counts=Join(", ", counts))
+                counts.append(
+                    Msg(
+                        "{n} of {total} contract(s) ended in a job",
+                        n=r.contracts_ended_in_work,
+                        total=r.contracts_counted,
+                    )
+                    if r.contracts_counted is not None
+                    else Msg("{n} contract(s) ended in a job", n=r.contracts_ended_in_work)
+                )
+            ctx.info(
+                N_(
+                    "Contract {contract}: employment results of the CPAS's annual report {year}: "
+                    "{counts}."
+                ),
+                f"{where}.persons_found_work",
+                contract=ctx.cid,
+                year=r.year,
+                counts=Join(", ", counts),
+            )
     first = max(min(by_year), c.start_date.year)
     for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
         due = date(year + 1, 12, 31)
         i, r = by_year.get(year, (None, None))
         done = r.global_evaluation_date if r is not None else None
-        field = f"cpas.annual_reports[{i}].global_evaluation_date" if r is not None else "cpas.annual_reports"
+        field = (
+            f"cpas.annual_reports[{i}].global_evaluation_date"
+            if r is not None
+            else "cpas.annual_reports"
+        )
         status = ctx.deadline(f"global evaluation of {year}", due, done, field)
         if status in (DateStatus.LATE, DateStatus.OVERDUE):
             state = Msg("was made only on {date}", date=done) if done else N_("is not recorded")
-            ctx.flag(N_("Contract {contract}: the CPAS's global evaluation of {year}, a year in which this contract "
-                     "ran, {state} (due by {due})."), field, contract=ctx.cid, year=year, state=state, due=due)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the CPAS's global evaluation of {year}, a year in which this contract "
+                    "ran, {state} (due by {due})."
+                ),
+                field,
+                contract=ctx.cid,
+                year=year,
+                state=state,
+                due=due,
+            )
 
 
-@rule("R-EVA-08", title="(Historical) At least one evaluation per calendar quarter", severity=Severity.HISTORICAL,
-      citation="[004 L222, L734-735, L4661; 001 L30; Model A 004 L5234, L5390]", era=Era.HISTORICAL,
-      fact_date=_start_fact, parameters=("historical_eval_months",))
+@rule(
+    "R-EVA-08",
+    title="(Historical) At least one evaluation per calendar quarter",
+    severity=Severity.HISTORICAL,
+    citation="[004 L222, L734-735, L4661; 001 L30; Model A 004 L5234, L5390]",
+    era=Era.HISTORICAL,
+    fact_date=_start_fact,
+    parameters=("historical_eval_months",),
+)
 def _eva_08(ctx: RuleContext) -> None:
     """Before the reform, a PIIS was evaluated at least once per calendar quarter (C-01: outdated
     since 2016-11-01).  Applies to the whole calendar quarters of the contract that ended before
@@ -353,6 +522,14 @@ def _eva_08(ctx: RuleContext) -> None:
             break
         total, _ = _counted(ctx, q, q_end)
         if total < 1:
-            ctx.flag(N_("Contract {contract}: no evaluation in the quarter {q} to {q_end} "
-                     "(historical rule: one per quarter)."), "evaluations", contract=ctx.cid, q=q, q_end=q_end)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: no evaluation in the quarter {q} to {q_end} "
+                    "(historical rule: one per quarter)."
+                ),
+                "evaluations",
+                contract=ctx.cid,
+                q=q,
+                q_end=q_end,
+            )
         q = add_months(q, step)

@@ -24,11 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from piis_bridge.i18n import Evidence, Join, Msg, N_
+from piis_bridge.i18n import N_, Evidence, Join, Msg
 from piis_bridge.model import ContractRelation, EvaluationMode, PartyRole, PIISContract, WorkerRole
-from piis_bridge.rules.obligation import judged_on_previous
 from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import iso
+from piis_bridge.rules.obligation import judged_on_previous
 from piis_bridge.rules.registry import Severity, document, rule
 from piis_bridge.rules.report import Finding, Level, PersonObligation
 
@@ -36,7 +36,14 @@ if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
     from piis_bridge.rules.settings import RuleSettings
 
-__all__ = ["ItemStatus", "ChecklistItem", "InspectionChecklist", "ITEMS", "inspection_checklist", "inspect"]
+__all__ = [
+    "ItemStatus",
+    "ChecklistItem",
+    "InspectionChecklist",
+    "ITEMS",
+    "inspection_checklist",
+    "inspect",
+]
 
 
 class ItemStatus(StrEnum):
@@ -58,7 +65,9 @@ class ChecklistItem(_Out):
     status: ItemStatus
     evidence_found: tuple[str, ...] = ()
     evidence_missing: tuple[str, ...] = ()
-    findings: tuple[str, ...] = Field(default=(), description="'<rule id>: <message>' of the related findings")
+    findings: tuple[str, ...] = Field(
+        default=(), description="'<rule id>: <message>' of the related findings"
+    )
 
 
 class InspectionChecklist(_Out):
@@ -67,7 +76,8 @@ class InspectionChecklist(_Out):
     items: tuple[ChecklistItem, ...]
     ready: bool = Field(description="No item fails")
     subsidy_at_risk_cents: int = Field(
-        description="R-SUB-13: subsidy of the months up to the reference date, reimbursed if the PIIS is non-compliant")
+        description="R-SUB-13: subsidy of the months up to the reference date, reimbursed if the PIIS is non-compliant"
+    )
 
 
 def _ids(family: str, numbers: Iterable[int]) -> tuple[str, ...]:
@@ -77,16 +87,35 @@ def _ids(family: str, numbers: Iterable[int]) -> tuple[str, ...]:
 ITEMS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("I-01", "Is there a 'bilan social' of the person's needs?", ("R-CNT-01",)),
     ("I-02", "Was the PIIS drawn up within the deadline?", ("R-DL-01", "R-DL-03", "R-DL-08")),
-    ("I-03", "Are the mandatory mentions present?",
-     (*_ids("CNT", (2, 3, 4, 5, 6, 7, 10, 11, 13, 17)), "R-CS-06", *_ids("STU", range(2, 8)))),
+    (
+        "I-03",
+        "Are the mandatory mentions present?",
+        (*_ids("CNT", (2, 3, 4, 5, 6, 7, 10, 11, 13, 17)), "R-CS-06", *_ids("STU", range(2, 8))),
+    ),
     ("I-04", "Did the parties sign?", ("R-SIG-01",)),
-    ("I-05", "Does the PIIS contain community service (and is it lawful)?", _ids("CS", range(1, 13))),
-    ("I-06", "Is the absence of a PIIS sufficiently motivated by a decision?", ("R-OBL-07", "R-OBL-08")),
+    (
+        "I-05",
+        "Does the PIIS contain community service (and is it lawful)?",
+        _ids("CS", range(1, 13)),
+    ),
+    (
+        "I-06",
+        "Is the absence of a PIIS sufficiently motivated by a decision?",
+        ("R-OBL-07", "R-OBL-08"),
+    ),
     ("I-07", "Did evaluations take place and were they formalised?", _ids("EVA", range(1, 5))),
-    ("I-08", "If there was a sanction, were the legal conditions respected?", (*_ids("SAN", range(1, 10)), "R-SAN-16")),
+    (
+        "I-08",
+        "If there was a sanction, were the legal conditions respected?",
+        (*_ids("SAN", range(1, 10)), "R-SAN-16"),
+    ),
     ("I-09", "Are the conditions for the special subsidy met?", _ids("SUB", range(1, 17))),
     ("I-10", "Was the means of existence of maintenance debtors investigated? (students)", ()),
-    ("I-11", "Was a recovery decision taken and served on the applicant and the maintenance debtors?", ()),
+    (
+        "I-11",
+        "Was a recovery decision taken and served on the applicant and the maintenance debtors?",
+        (),
+    ),
 )
 
 
@@ -105,8 +134,10 @@ _ERROR, _WARNING = Level.ERROR, Level.WARNING
 _IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 _BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
 _IN_PERSON = EvaluationMode.IN_PERSON
-_NEEDED_PARTIES = ((_BENEFICIARY, None, f"signature of the {_BENEFICIARY.value.lower()}"),
-                   (_CPAS, None, f"signature of the {_CPAS.value.lower()}"))
+_NEEDED_PARTIES = (
+    (_BENEFICIARY, None, f"signature of the {_BENEFICIARY.value.lower()}"),
+    (_CPAS, None, f"signature of the {_CPAS.value.lower()}"),
+)
 
 
 def inspection_checklist(
@@ -122,14 +153,33 @@ def inspection_checklist(
     *obligations* is the engine's R-OBL summary (for the deadline of I-02 and I-06); *subsidy_months*
     the (month, subsidy cents) of the subsidy schedule (for the amount at risk).
     """
-    rows, ready = _items(contract, findings, on, obligations, sum(cents for _, cents in subsidy_months),
-                         contract.signed_date)
-    items = tuple(ChecklistItem(item=r["item"], question=r["question"], engine_rules=tuple(r["engine_rules"]),
-                                status=ItemStatus(r["status"]), evidence_found=tuple(r["evidence_found"]),
-                                evidence_missing=tuple(r["evidence_missing"]), findings=tuple(r["findings"]))
-                  for r in rows)
-    return InspectionChecklist(contract_id=contract.contract_id, reference_date=on, items=items, ready=ready,
-                               subsidy_at_risk_cents=0 if ready else _at_risk(subsidy_months, on))
+    rows, ready = _items(
+        contract,
+        findings,
+        on,
+        obligations,
+        sum(cents for _, cents in subsidy_months),
+        contract.signed_date,
+    )
+    items = tuple(
+        ChecklistItem(
+            item=r["item"],
+            question=r["question"],
+            engine_rules=tuple(r["engine_rules"]),
+            status=ItemStatus(r["status"]),
+            evidence_found=tuple(r["evidence_found"]),
+            evidence_missing=tuple(r["evidence_missing"]),
+            findings=tuple(r["findings"]),
+        )
+        for r in rows
+    )
+    return InspectionChecklist(
+        contract_id=contract.contract_id,
+        reference_date=on,
+        items=items,
+        ready=ready,
+        subsidy_at_risk_cents=0 if ready else _at_risk(subsidy_months, on),
+    )
 
 
 def _at_risk(subsidy_months: Sequence[tuple[date, int]], on: date) -> int:
@@ -166,7 +216,9 @@ def _related(findings: Iterable[Finding]) -> dict[int, list[Finding]] | None:
             out[pos] = [bucket[0][2]]
         else:
             bucket.sort(key=lambda x: (x[0], x[1]))
-            out[pos] = [f for _, _, f in bucket if f.level is _ERROR] + [f for _, _, f in bucket if f.level is _WARNING]
+            out[pos] = [f for _, _, f in bucket if f.level is _ERROR] + [
+                f for _, _, f in bucket if f.level is _WARNING
+            ]
     return out
 
 
@@ -186,7 +238,9 @@ def _items(
     c = contract
     related = _related(findings)
     ob = obligations[0] if obligations else None
-    rows: list[tuple[int, str | None, list[str], list[str]]] = []  # (item position, status or None, found, missing)
+    rows: list[
+        tuple[int, str | None, list[str], list[str]]
+    ] = []  # (item position, status or None, found, missing)
     add = rows.append
 
     # I-01: needs assessment
@@ -195,8 +249,16 @@ def _items(
         add((0, None, [], ["no needs assessment ('bilan social') in the file"]))
     else:
         found = [f"needs assessment of {iso(na.assessed_on)} by {na.author}"]
-        add((0, None, found, ["the needs assessment is dated after the signature"]
-            if signed is not None and na.assessed_on > signed else []))
+        add(
+            (
+                0,
+                None,
+                found,
+                ["the needs assessment is dated after the signature"]
+                if signed is not None and na.assessed_on > signed
+                else [],
+            )
+        )
 
     # I-02: drawn up within the deadline
     deadline = ob.deadline if ob else None
@@ -207,10 +269,28 @@ def _items(
     elif c.previous_contract is not None and judged_on_previous(c):
         prev = c.previous_contract
         if prev.relation is _REPLACES:
-            add((1, _NA, [f"replaces contract {prev.contract_id}, found non-compliant: the new compliant contract "
-                          "ends the reimbursement (R-SUB-13)"], []))
+            add(
+                (
+                    1,
+                    _NA,
+                    [
+                        f"replaces contract {prev.contract_id}, found non-compliant: the new compliant contract "
+                        "ends the reimbursement (R-SUB-13)"
+                    ],
+                    [],
+                )
+            )
         else:
-            add((1, _NA, [f"follows contract {prev.contract_id}: the decision's deadline was judged on it"], []))
+            add(
+                (
+                    1,
+                    _NA,
+                    [
+                        f"follows contract {prev.contract_id}: the decision's deadline was judged on it"
+                    ],
+                    [],
+                )
+            )
     else:
         found = []
         missing = []
@@ -238,7 +318,9 @@ def _items(
     if c.encouragement_premium is not None:
         found.append("encouragement premium amount and conditions")
     if c.third_parties:
-        (found if all(t.execution_role for t in c.third_parties) else missing).append("third parties' roles")
+        (found if all(t.execution_role for t in c.third_parties) else missing).append(
+            "third parties' roles"
+        )
     add((2, None, found, missing))
 
     # I-04: signatures
@@ -248,7 +330,9 @@ def _items(
     for party, tp, label in _NEEDED_PARTIES:
         (found if (party, tp) in parties else missing).append(label)
     for t in c.third_parties:
-        (found if (_THIRD_PARTY, t.party_id) in parties else missing).append(f"signature of the third party {t.party_id}")
+        (found if (_THIRD_PARTY, t.party_id) in parties else missing).append(
+            f"signature of the third party {t.party_id}"
+        )
     add((3, None, found, missing))
 
     # I-05: community service
@@ -259,7 +343,9 @@ def _items(
         found = [f"community service: {cs.nature}"]
         missing = []
         (found if cs.insurance_verified else missing).append("insurance checked by the CPAS")
-        (found if cs.agreed_by_person and cs.agreed_by_cpas else missing).append("agreement of the person and of the CPAS")
+        (found if cs.agreed_by_person and cs.agreed_by_cpas else missing).append(
+            "agreement of the person and of the CPAS"
+        )
         add((4, None, found, missing))
 
     # I-06: absence of a PIIS motivated
@@ -267,12 +353,28 @@ def _items(
         add((5, _NA, ["a PIIS was concluded"], []))
     elif c.obligation.exemption is not None:
         ex = c.obligation.exemption
-        add((5, None, [f"motivated {ex.ground.value.lower()} exemption of {iso(ex.motivated_decision_date)}"],
-            [] if ex.motivated_separately_from_work_willingness
-            else ["exemption not motivated separately from willingness to work"]))
+        add(
+            (
+                5,
+                None,
+                [
+                    f"motivated {ex.ground.value.lower()} exemption of {iso(ex.motivated_decision_date)}"
+                ],
+                []
+                if ex.motivated_separately_from_work_willingness
+                else ["exemption not motivated separately from willingness to work"],
+            )
+        )
     elif ob is not None and ob.mandatory:
         if ob.deadline is not None and on > ob.deadline:
-            add((5, None, [], ["mandatory PIIS neither concluded nor exempted by a motivated decision"]))
+            add(
+                (
+                    5,
+                    None,
+                    [],
+                    ["mandatory PIIS neither concluded nor exempted by a motivated decision"],
+                )
+            )
         else:
             add((5, None, ["deadline not reached yet"], []))
     else:
@@ -287,14 +389,30 @@ def _items(
                 formal += 1
                 if e.mode is _IN_PERSON:
                     in_person += 1
-    add((6, _NA if signed is None else None, [f"{formal} formalised evaluation(s), {in_person} in person"],
-        [f"{held - formal} evaluation(s) not formalised"] if formal < held else []))
+    add(
+        (
+            6,
+            _NA if signed is None else None,
+            [f"{formal} formalised evaluation(s), {in_person} in person"],
+            [f"{held - formal} evaluation(s) not formalised"] if formal < held else [],
+        )
+    )
 
     # I-08: sanctions
     if not c.sanctions:
         add((7, _NA, ["no sanction"], []))
     else:
-        add((7, None, [f"{len(c.sanctions)} sanction(s): " + ", ".join(s.sanction_id for s in c.sanctions)], []))
+        add(
+            (
+                7,
+                None,
+                [
+                    f"{len(c.sanctions)} sanction(s): "
+                    + ", ".join(s.sanction_id for s in c.sanctions)
+                ],
+                [],
+            )
+        )
 
     # I-09: special subsidy
     found = [f"subsidy schedule total {subsidy_total / 100:.2f} EUR"]
@@ -302,7 +420,9 @@ def _items(
     for e in c.subsidy_history:
         kind = e.type.value
         if kind in ("PROLONGATION", "SECOND_CHANCE"):
-            (found if e.social_inquiry_report_ref else missing).append(f"{kind}: social-inquiry report in the file")
+            (found if e.social_inquiry_report_ref else missing).append(
+                f"{kind}: social-inquiry report in the file"
+            )
             (found if e.motivated_decision_ref else missing).append(f"{kind}: motivated decision")
     add((8, _NA if signed is None else None, found, missing))
 
@@ -320,16 +440,36 @@ def _items(
         if recovery is not None and recovery.decided_on > on:
             recovery = None
         if investigation is not None:
-            add((9, None, [f"maintenance debtors' means investigated on {iso(investigation.investigated_on)} "
-                          f"({investigation.debtors_count} debtor(s))"], []))
+            add(
+                (
+                    9,
+                    None,
+                    [
+                        f"maintenance debtors' means investigated on {iso(investigation.investigated_on)} "
+                        f"({investigation.debtors_count} debtor(s))"
+                    ],
+                    [],
+                )
+            )
         else:
-            add((9, _NOT_RECORDED, [], ["not recorded in the file (studies.maintenance_debtors_investigation)"]))
+            add(
+                (
+                    9,
+                    _NOT_RECORDED,
+                    [],
+                    ["not recorded in the file (studies.maintenance_debtors_investigation)"],
+                )
+            )
         if recovery is not None:
-            found = [f"recovery decision of {iso(recovery.decided_on)} "
-                     f"({'recover' if recovery.recover else 'no recovery'})"]
+            found = [
+                f"recovery decision of {iso(recovery.decided_on)} "
+                f"({'recover' if recovery.recover else 'no recovery'})"
+            ]
             missing = []
-            for whom, served in (("applicant", recovery.served_on_applicant_date),
-                                 ("maintenance debtors", recovery.served_on_debtors_date)):
+            for whom, served in (
+                ("applicant", recovery.served_on_applicant_date),
+                ("maintenance debtors", recovery.served_on_debtors_date),
+            ):
                 if served is not None and served <= on:
                     found.append(f"served on the {whom} on {iso(served)}")
                 elif whom == "applicant" or investigation is None or investigation.debtors_count:
@@ -349,16 +489,26 @@ def _items(
                 status = _WARN if mine else _PASS
         if status is _FAIL:
             ready = False
-        out.append({"item": item, "question": question, "engine_rules": list(rule_ids), "status": status,
-                    "evidence_found": found, "evidence_missing": missing,
-                    "findings": [f"{f.rule_id}: {f.message}" for f in mine] if mine else []})
+        out.append(
+            {
+                "item": item,
+                "question": question,
+                "engine_rules": list(rule_ids),
+                "status": status,
+                "evidence_found": found,
+                "evidence_missing": missing,
+                "findings": [f"{f.rule_id}: {f.message}" for f in mine] if mine else [],
+            }
+        )
     return out, ready
 
 
 _NONE: list[Finding] = []
 
 
-def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettings | None = None) -> InspectionChecklist:
+def inspect(
+    contract: PIISContract, on: date | None = None, settings: RuleSettings | None = None
+) -> InspectionChecklist:
     """Run every rule on *contract* and return its inspection checklist."""
     from piis_bridge.rules.engine import evaluate
 
@@ -367,6 +517,7 @@ def inspect(contract: PIISContract, on: date | None = None, settings: RuleSettin
 
 
 # --- registration (rules.md 2.13) ---------------------------------------------------------
+
 
 def _checklist(ctx: RuleContext) -> list[dict[str, Any]]:
     """The items, judged once per evaluation (by the first R-INS rule, from the findings of every other
@@ -377,13 +528,27 @@ def _checklist(ctx: RuleContext) -> list[dict[str, Any]]:
         schedule = ctx.subsidy
         on = ctx.on
         # the schedule's total is the sum of its months' subsidies (subsidies._compute adds them up)
-        items, ready = _items(ctx.contract, ctx.findings, on, ctx.obligations,
-                              schedule.total_cents if schedule is not None else 0, ctx.signed_date)
+        items, ready = _items(
+            ctx.contract,
+            ctx.findings,
+            on,
+            ctx.obligations,
+            schedule.total_cents if schedule is not None else 0,
+            ctx.signed_date,
+        )
         ctx.sections["inspection"] = {
-            "contract_id": ctx.contract.contract_id, "reference_date": iso(on), "items": items,
+            "contract_id": ctx.contract.contract_id,
+            "reference_date": iso(on),
+            "items": items,
             "ready": ready,
-            "subsidy_at_risk_cents": 0 if ready else _at_risk(
-                [(m.month, m.subsidy_cents) for m in schedule.months] if schedule is not None else [], on),
+            "subsidy_at_risk_cents": 0
+            if ready
+            else _at_risk(
+                [(m.month, m.subsidy_cents) for m in schedule.months]
+                if schedule is not None
+                else [],
+                on,
+            ),
         }
         ctx.cache["inspection.checklist"] = items
     return items
@@ -396,35 +561,69 @@ def _check(ctx: RuleContext) -> None:
     item = items[_POSITION[ctx.rule.id]]
     if item["status"] == _FAIL:
         missing = item["evidence_missing"]
-        why = (Join("; ", [Evidence(e) for e in missing]) if missing
-               else Msg("{n} related finding(s)", n=len(item["findings"])))
-        ctx.info(N_("contract {contract}: inspection item {item} would fail ({why})"), contract=ctx.cid,
-                 item=item["item"], why=why)
+        why = (
+            Join("; ", [Evidence(e) for e in missing])
+            if missing
+            else Msg("{n} related finding(s)", n=len(item["findings"]))
+        )
+        ctx.info(
+            N_("contract {contract}: inspection item {item} would fail ({why})"),
+            contract=ctx.cid,
+            item=item["item"],
+            why=why,
+        )
 
 
 _RULE_IDS = tuple(f"R-INS-{n:02d}" for n in range(1, len(ITEMS) + 1))
 _POSITION = {rule_id: pos for pos, rule_id in enumerate(_RULE_IDS)}
-_NO_FIELD = ("none (evidence: studies.maintenance_debtors_investigation for I-10, studies.recovery_decision "
-             "for I-11; not_recorded when a studies contract does not record it)")
+_NO_FIELD = (
+    "none (evidence: studies.maintenance_debtors_investigation for I-10, studies.recovery_decision "
+    "for I-11; not_recorded when a studies contract does not record it)"
+)
 
 for _number, (_item, _question, _rules) in enumerate(ITEMS, start=1):
-    rule(f"R-INS-{_number:02d}", title=f"Inspection {_item}: {_question}", severity=Severity.LEGAL,
-         citation="[002 L528-554]")(_doc(_check, f"""
-    Inspection checklist item {_item}: "{_question}"  Engine rules: {', '.join(_rules) or _NO_FIELD}.  The item, with the evidence found and missing,
+    rule(
+        f"R-INS-{_number:02d}",
+        title=f"Inspection {_item}: {_question}",
+        severity=Severity.LEGAL,
+        citation="[002 L528-554]",
+    )(
+        _doc(
+            _check,
+            f"""
+    Inspection checklist item {_item}: "{_question}"  Engine rules: {", ".join(_rules) or _NO_FIELD}.  The item, with the evidence found and missing,
     is in ``Report.sections["inspection"]``; a failing item adds an info finding (the errors themselves are
     the engine rules' findings, not repeated).  A non-compliant PIIS means reimbursing the subsidies received
     (R-SUB-13): ``subsidy_at_risk_cents``.
-    """))
+    """,
+        )
+    )
 
-document("R-RPT-01", title="Form B carries the PIIS rubric codes", severity=Severity.LEGAL,
-         citation="[002 L556-560, L814]", doc="""
+document(
+    "R-RPT-01",
+    title="Form B carries the PIIS rubric codes",
+    severity=Severity.LEGAL,
+    citation="[002 L556-560, L814]",
+    doc="""
     Since 2016-11-01 form B (Novaprima) carries new codes for the rubric "projet d'intégration sociale :
     demandeur/partenaire".  The code values are not in the seeds (Q-18); the federal plugin builds the forms.
-    """)
-document("R-RPT-02", title="Form D has two new recovery-type codes", severity=Severity.LEGAL,
-         citation="[002 L560]", doc="""
+    """,
+)
+document(
+    "R-RPT-02",
+    title="Form D has two new recovery-type codes",
+    severity=Severity.LEGAL,
+    citation="[002 L560]",
+    doc="""
     Two new "type de récupération" codes on form D; values not in the seeds (Q-18).
-    """)
-document("R-RPT-03", title="Annual report synthesis", severity=Severity.LEGAL, citation="[002 L224, L403]", doc="""
+    """,
+)
+document(
+    "R-RPT-03",
+    title="Annual report synthesis",
+    severity=Severity.LEGAL,
+    citation="[002 L224, L403]",
+    doc="""
     See R-EVA-07: the CPAS-level annual synthesis of contract evaluations and employment results.
-    """)
+    """,
+)

@@ -9,22 +9,28 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from piis_bridge.i18n import Msg, N_
+from piis_bridge.i18n import N_, Msg
 from piis_bridge.model import PIISContract, WorkerRole
 from piis_bridge.rules.calendar import WorkingCalendar, add_months, age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.evaluations import contract_end
 from piis_bridge.rules.registry import Era, Severity, rule
-from piis_bridge.rules.sanctions import _has_sanctions
 from piis_bridge.rules.report import DateStatus
+from piis_bridge.rules.sanctions import _has_sanctions
 
 __all__ = ["last_working_day_of_month"]
 
 _DAY = timedelta(days=1)
 
 
-@rule("R-LOC-01", title="Local PIIS deadline stricter than the law", severity=Severity.LOCAL,
-      citation="[004 L1416-1418] (Appendix B)", era=Era.REFORM, parameters=("local_piis_deadline_months",))
+@rule(
+    "R-LOC-01",
+    title="Local PIIS deadline stricter than the law",
+    severity=Severity.LOCAL,
+    citation="[004 L1416-1418] (Appendix B)",
+    era=Era.REFORM,
+    parameters=("local_piis_deadline_months",),
+)
 def _loc_01(ctx: RuleContext) -> None:
     """Some CPAS conclude the PIIS within 1 month of the DIS decision, stricter than the legal 3
     months.  With ``local_piis_deadline_months`` set, a mandatory, non-exempted PIIS signed later
@@ -36,12 +42,24 @@ def _loc_01(ctx: RuleContext) -> None:
     due = ctx.settings.month_deadline(ctx.contract.decision.decision_date, months)
     status = ctx.deadline("local PIIS signature deadline", due, ctx.signed_date, "signatures")
     if status in (DateStatus.LATE, DateStatus.OVERDUE):
-        ctx.flag(N_("Contract {contract}: not signed within the local deadline of {months} month(s) ({due})."),
-                 "signatures", contract=ctx.cid, months=months, due=due)
+        ctx.flag(
+            N_(
+                "Contract {contract}: not signed within the local deadline of {months} month(s) ({due})."
+            ),
+            "signatures",
+            contract=ctx.cid,
+            months=months,
+            due=due,
+        )
 
 
-@rule("R-LOC-02", title="Social worker's reachable hours stated", severity=Severity.LOCAL,
-      citation="[Model A 004 L5222-5223] (Appendix B)", parameters=("local_require_contact_hours",))
+@rule(
+    "R-LOC-02",
+    title="Social worker's reachable hours stated",
+    severity=Severity.LOCAL,
+    citation="[Model A 004 L5222-5223] (Appendix B)",
+    parameters=("local_require_contact_hours",),
+)
 def _loc_02(ctx: RuleContext) -> None:
     """Model A states when the social worker in charge can be reached.  With
     ``local_require_contact_hours`` the contract must give those hours."""
@@ -49,12 +67,22 @@ def _loc_02(ctx: RuleContext) -> None:
         return
     for i, w in enumerate(ctx.contract.social_workers):
         if w.role is WorkerRole.IN_CHARGE and not (w.contact_hours or "").strip():
-            ctx.flag(N_("Contract {contract}: the reachable hours of the social worker in charge are not stated."),
-                     f"social_workers[{i}].contact_hours", contract=ctx.cid)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the reachable hours of the social worker in charge are not stated."
+                ),
+                f"social_workers[{i}].contact_hours",
+                contract=ctx.cid,
+            )
 
 
-@rule("R-LOC-03", title="Generalised PIIS for an age range", severity=Severity.LOCAL,
-      citation="[004 L1108-1113] (Appendix B)", parameters=("local_generalised_piis_ages",))
+@rule(
+    "R-LOC-03",
+    title="Generalised PIIS for an age range",
+    severity=Severity.LOCAL,
+    citation="[004 L1108-1113] (Appendix B)",
+    parameters=("local_generalised_piis_ages",),
+)
 def _loc_03(ctx: RuleContext) -> None:
     """One CPAS gives a PIIS to every RI beneficiary aged 18-50.  With
     ``local_generalised_piis_ages = (low, high)`` a beneficiary in that range on the decision date
@@ -65,13 +93,21 @@ def _loc_03(ctx: RuleContext) -> None:
     ob = ctx.obligations[0]
     age = age_on(ctx.contract.beneficiary.birth_date, ctx.contract.decision.decision_date)
     if ages[0] <= age <= ages[1] and not ob.mandatory:
-        ctx.info(N_("Contract {contract}: legally optional, but local policy expects a PIIS for ages {ages}-{ages2}."),
-                 "obligation.basis", contract=ctx.cid, ages=ages[0], ages2=ages[1])
+        ctx.info(
+            N_(
+                "Contract {contract}: legally optional, but local policy expects a PIIS for ages {ages}-{ages2}."
+            ),
+            "obligation.basis",
+            contract=ctx.cid,
+            ages=ages[0],
+            ages2=ages[1],
+        )
 
 
 # --- evidence against the local quotas of Model C (Appendix B) ------------------------------------
 # Each rule needs both its parameter and the evidence records (``contract.evidence``): a CPAS without
 # the policy, or a file without the records, is judged exactly as before these rules existed.
+
 
 def _has_evidence(c: PIISContract) -> bool:
     return c.evidence is not None
@@ -89,9 +125,14 @@ def last_working_day_of_month(month: date, calendar: WorkingCalendar) -> date:
     return day
 
 
-@rule("R-LOC-04", title="Job applications per month (local quota)", severity=Severity.LOCAL,
-      citation="[Model C 004 L5640-5666] (Appendix B)", applies=_has_evidence,
-      parameters=("local_job_applications_per_month",))
+@rule(
+    "R-LOC-04",
+    title="Job applications per month (local quota)",
+    severity=Severity.LOCAL,
+    citation="[Model C 004 L5640-5666] (Appendix B)",
+    applies=_has_evidence,
+    parameters=("local_job_applications_per_month",),
+)
 def _loc_04(ctx: RuleContext) -> None:
     """Model C expects at least 8 traceable job applications a month.  With
     ``local_job_applications_per_month`` = N, each month of ``evidence.job_applications`` that is over
@@ -108,14 +149,27 @@ def _loc_04(ctx: RuleContext) -> None:
         if last >= ctx.on or m.month < c.start_date or last > end:
             continue
         if m.applications < need:
-            ctx.flag(N_("Contract {contract}: {applications} job application(s) proved for {month}; this "
-                     "CPAS expects {need} a month."), f"evidence.job_applications[{i}].applications",
-                     contract=ctx.cid, applications=m.applications, month=f"{m.month:%Y-%m}", need=need)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: {applications} job application(s) proved for {month}; this "
+                    "CPAS expects {need} a month."
+                ),
+                f"evidence.job_applications[{i}].applications",
+                contract=ctx.cid,
+                applications=m.applications,
+                month=f"{m.month:%Y-%m}",
+                need=need,
+            )
 
 
-@rule("R-LOC-05", title="Course attendance (local rate)", severity=Severity.LOCAL,
-      citation="[Model C 004 L5681-5696, L5706-5711] (Appendix B)", applies=_has_evidence,
-      parameters=("local_course_attendance_percent",))
+@rule(
+    "R-LOC-05",
+    title="Course attendance (local rate)",
+    severity=Severity.LOCAL,
+    citation="[Model C 004 L5681-5696, L5706-5711] (Appendix B)",
+    applies=_has_evidence,
+    parameters=("local_course_attendance_percent",),
+)
 def _loc_05(ctx: RuleContext) -> None:
     """Model C requires 100% attendance at the course; absences justified by a certificate count as
     attended, and a joker used in the month covers one unjustified absence ("no suspension proposal to
@@ -139,15 +193,29 @@ def _loc_05(ctx: RuleContext) -> None:
         covered = min(jokers.get(a.month, 0), a.sessions_planned - present)
         if (present + covered) * 100 < percent * a.sessions_planned:
             course = Msg(" of {course}", course=a.course) if a.course else ""
-            ctx.flag(N_("Contract {contract}: {present} of {sessions_planned} session(s){course} attended or "
-                     "justified in {month}; this CPAS requires {percent}%."),
-                     f"evidence.attendance[{i}].sessions_attended",
-                     contract=ctx.cid, present=present + covered, sessions_planned=a.sessions_planned, course=course, month=f"{a.month:%Y-%m}", percent=percent)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: {present} of {sessions_planned} session(s){course} attended or "
+                    "justified in {month}; this CPAS requires {percent}%."
+                ),
+                f"evidence.attendance[{i}].sessions_attended",
+                contract=ctx.cid,
+                present=present + covered,
+                sessions_planned=a.sessions_planned,
+                course=course,
+                month=f"{a.month:%Y-%m}",
+                percent=percent,
+            )
 
 
-@rule("R-LOC-06", title="Absences for a sick child (local limit)", severity=Severity.LOCAL,
-      citation="[Model C 004 L5688-5693] (Appendix B)", applies=_has_evidence,
-      parameters=("local_sick_child_absences_per_year",))
+@rule(
+    "R-LOC-06",
+    title="Absences for a sick child (local limit)",
+    severity=Severity.LOCAL,
+    citation="[Model C 004 L5688-5693] (Appendix B)",
+    applies=_has_evidence,
+    parameters=("local_sick_child_absences_per_year",),
+)
 def _loc_06(ctx: RuleContext) -> None:
     """Model C allows staying home for a sick child only when no partner is present, and at most 4
     times a year (by analogy with the CPAS staff rules: a calendar year).  With
@@ -163,19 +231,38 @@ def _loc_06(ctx: RuleContext) -> None:
         a = absences[i]
         per_year[a.absent_on.year] = n = per_year.get(a.absent_on.year, 0) + 1
         if n > limit:
-            ctx.flag(N_("Contract {contract}: the absence for a sick child on {absent_on} is number {n} in "
-                     "{year}; this CPAS allows {limit} a year."),
-                     f"evidence.sick_child_absences[{i}].absent_on",
-                     contract=ctx.cid, absent_on=a.absent_on, n=n, year=a.absent_on.year, limit=limit)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the absence for a sick child on {absent_on} is number {n} in "
+                    "{year}; this CPAS allows {limit} a year."
+                ),
+                f"evidence.sick_child_absences[{i}].absent_on",
+                contract=ctx.cid,
+                absent_on=a.absent_on,
+                n=n,
+                year=a.absent_on.year,
+                limit=limit,
+            )
         if a.partner_present:
-            ctx.flag(N_("Contract {contract}: absence for a sick child on {absent_on} while a partner was "
-                     "present; this CPAS allows it only when no partner is present."),
-                     f"evidence.sick_child_absences[{i}].partner_present", contract=ctx.cid, absent_on=a.absent_on)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: absence for a sick child on {absent_on} while a partner was "
+                    "present; this CPAS allows it only when no partner is present."
+                ),
+                f"evidence.sick_child_absences[{i}].partner_present",
+                contract=ctx.cid,
+                absent_on=a.absent_on,
+            )
 
 
-@rule("R-LOC-07", title="Jokers per school year (local limit)", severity=Severity.LOCAL,
-      citation="[Model C 004 L5706-5711] (Appendix B)", applies=_has_evidence,
-      parameters=("local_jokers_per_school_year",))
+@rule(
+    "R-LOC-07",
+    title="Jokers per school year (local limit)",
+    severity=Severity.LOCAL,
+    citation="[Model C 004 L5706-5711] (Appendix B)",
+    applies=_has_evidence,
+    parameters=("local_jokers_per_school_year",),
+)
 def _loc_07(ctx: RuleContext) -> None:
     """Model C gives N jokers per school year; using one means no suspension proposal for an
     unjustified absence.  With ``local_jokers_per_school_year`` = N, each joker of ``evidence.jokers``
@@ -191,14 +278,32 @@ def _loc_07(ctx: RuleContext) -> None:
         year = j.school_year_label
         used[year] = n = used.get(year, 0) + 1
         if n > limit:
-            ctx.flag(N_("Contract {contract}: the joker used on {used_on} is number {n} of school year "
-                     "{year}; this CPAS gives {limit}."), f"evidence.jokers[{i}].used_on",
-                     contract=ctx.cid, used_on=j.used_on, n=n, year=year, limit=limit)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the joker used on {used_on} is number {n} of school year "
+                    "{year}; this CPAS gives {limit}."
+                ),
+                f"evidence.jokers[{i}].used_on",
+                contract=ctx.cid,
+                used_on=j.used_on,
+                n=n,
+                year=year,
+                limit=limit,
+            )
 
 
-@rule("R-LOC-08", title="Monthly proofs by the last working day of the month", severity=Severity.LOCAL,
-      citation="[Model C 004 L5664-5666, L5698-5704] (Appendix B)", applies=_has_evidence,
-      parameters=("local_monthly_proofs_due_last_working_day", "extra_closure_days", "recurring_closure_days"))
+@rule(
+    "R-LOC-08",
+    title="Monthly proofs by the last working day of the month",
+    severity=Severity.LOCAL,
+    citation="[Model C 004 L5664-5666, L5698-5704] (Appendix B)",
+    applies=_has_evidence,
+    parameters=(
+        "local_monthly_proofs_due_last_working_day",
+        "extra_closure_days",
+        "recurring_closure_days",
+    ),
+)
 def _loc_08(ctx: RuleContext) -> None:
     """Model C: the month's job-application proofs and the course attendance list are handed in by the
     last working day of that month (D3: weekends, legal holidays and the CPAS's closure days are not
@@ -210,25 +315,62 @@ def _loc_08(ctx: RuleContext) -> None:
         return
     ev = ctx.contract.evidence
     assert ev is not None
-    records = [(f"evidence.job_applications[{i}].proofs_received_date", N_("job-application proofs"), m.month,
-                m.proofs_received_date) for i, m in enumerate(ev.job_applications)]
-    records += [(f"evidence.attendance[{i}].list_received_date", N_("attendance list"), a.month, a.list_received_date)
-                for i, a in enumerate(ev.attendance)]
+    records = [
+        (
+            f"evidence.job_applications[{i}].proofs_received_date",
+            N_("job-application proofs"),
+            m.month,
+            m.proofs_received_date,
+        )
+        for i, m in enumerate(ev.job_applications)
+    ]
+    records += [
+        (
+            f"evidence.attendance[{i}].list_received_date",
+            N_("attendance list"),
+            a.month,
+            a.list_received_date,
+        )
+        for i, a in enumerate(ev.attendance)
+    ]
     for field, what, month, received in records:
         due = last_working_day_of_month(month, ctx.calendar)
         status = ctx.deadline(f"{what} of {month:%Y-%m} due", due, received, field)
         if status is DateStatus.LATE:
-            ctx.flag(N_("Contract {contract}: the {what} of {month} was handed in on {received}, "  # type: ignore[union-attr]
-                     "after the last working day of the month ({due})."), field,
-                     contract=ctx.cid, what=what, month=f"{month:%Y-%m}", received=received, due=due)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the {what} of {month} was handed in on {received}, "  # type: ignore[union-attr]
+                    "after the last working day of the month ({due})."
+                ),
+                field,
+                contract=ctx.cid,
+                what=what,
+                month=f"{month:%Y-%m}",
+                received=received,
+                due=due,
+            )
         elif status is DateStatus.OVERDUE:
-            ctx.flag(N_("Contract {contract}: the {what} of {month} was due by {due} and has not "
-                     "been handed in."), field, contract=ctx.cid, what=what, month=f"{month:%Y-%m}", due=due)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the {what} of {month} was due by {due} and has not "
+                    "been handed in."
+                ),
+                field,
+                contract=ctx.cid,
+                what=what,
+                month=f"{month:%Y-%m}",
+                due=due,
+            )
 
 
-@rule("R-LOC-09", title="Automatic first sanction (local length)", severity=Severity.LOCAL,
-      citation="[004 L1510-1513] (Appendix B)", applies=_has_sanctions,  # the R-SAN precondition: asked once
-      parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"))
+@rule(
+    "R-LOC-09",
+    title="Automatic first sanction (local length)",
+    severity=Severity.LOCAL,
+    citation="[004 L1510-1513] (Appendix B)",
+    applies=_has_sanctions,  # the R-SAN precondition: asked once
+    parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"),
+)
 def _loc_09(ctx: RuleContext) -> None:
     """One council suspends the RI for 1 month at every first sanction.  With
     ``local_automatic_first_sanction_months`` = N, each recorded sanction that is not a repeat offence
@@ -245,7 +387,17 @@ def _loc_09(ctx: RuleContext) -> None:
         if ctx.settings.q12_one_month_inclusive_end:
             expected = expected - _DAY
         if s.end_date != expected:
-            ctx.flag(N_("Contract {contract}: first sanction {sanction_id} runs {start_date} to "
-                     "{end_date}; this CPAS's automatic first sanction is {months} month(s) (to "
-                     "{expected})."), f"sanctions[{i}].end_date",
-                     contract=ctx.cid, sanction_id=s.sanction_id, start_date=s.start_date, end_date=s.end_date, months=months, expected=expected)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: first sanction {sanction_id} runs {start_date} to "
+                    "{end_date}; this CPAS's automatic first sanction is {months} month(s) (to "
+                    "{expected})."
+                ),
+                f"sanctions[{i}].end_date",
+                contract=ctx.cid,
+                sanction_id=s.sanction_id,
+                start_date=s.start_date,
+                end_date=s.end_date,
+                months=months,
+                expected=expected,
+            )

@@ -24,7 +24,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-__all__ = ["RateTier", "SubsidyRateTable", "TABLE_2028", "SOURCES_2028", "table_for", "rate_for_share"]
+__all__ = [
+    "RateTier",
+    "SubsidyRateTable",
+    "TABLE_2028",
+    "SOURCES_2028",
+    "table_for",
+    "rate_for_share",
+]
 
 
 class RateTier(BaseModel):
@@ -32,8 +39,12 @@ class RateTier(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    min_share_percent: float = Field(ge=0, le=100, description="Share of RI beneficiaries with a PIIS, from (inclusive)")
-    rate_basis_points: int = Field(ge=0, le=10000, description="Subsidy rate in 1/100 % of the RI (1250 = 12.5%)")
+    min_share_percent: float = Field(
+        ge=0, le=100, description="Share of RI beneficiaries with a PIIS, from (inclusive)"
+    )
+    rate_basis_points: int = Field(
+        ge=0, le=10000, description="Subsidy rate in 1/100 % of the RI (1250 = 12.5%)"
+    )
 
 
 class SubsidyRateTable(BaseModel):
@@ -41,11 +52,16 @@ class SubsidyRateTable(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    valid_from: date = Field(description="First month the table applies to (calendar years from then on)")
+    valid_from: date = Field(
+        description="First month the table applies to (calendar years from then on)"
+    )
     status: Literal["announced", "adopted", "in force"] = Field(
-        description="'announced' until the implementing decree confirms the tiers")
+        description="'announced' until the implementing decree confirms the tiers"
+    )
     tiers: tuple[RateTier, ...] = Field(min_length=1, description="Highest share first")
-    sources: tuple[str, ...] = Field(min_length=1, description="Where the tiers come from (cited in docs/rules.md)")
+    sources: tuple[str, ...] = Field(
+        min_length=1, description="Where the tiers come from (cited in docs/rules.md)"
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> SubsidyRateTable:
@@ -53,7 +69,9 @@ class SubsidyRateTable(BaseModel):
         if shares != sorted(shares, reverse=True) or len(set(shares)) != len(shares):
             raise ValueError("tiers must be listed from the highest share down, each share once")
         if shares[-1] != 0:
-            raise ValueError("the last tier must start at a share of 0 (every share falls in a tier)")
+            raise ValueError(
+                "the last tier must start at a share of 0 (every share falls in a tier)"
+            )
         return self
 
 
@@ -68,9 +86,13 @@ SOURCES_2028 = (
 TABLE_2028 = SubsidyRateTable(
     valid_from=date(2028, 1, 1),
     status="announced",
-    tiers=(RateTier(min_share_percent=80, rate_basis_points=1500), RateTier(min_share_percent=60, rate_basis_points=1250),
-           RateTier(min_share_percent=40, rate_basis_points=1000), RateTier(min_share_percent=20, rate_basis_points=750),
-           RateTier(min_share_percent=0, rate_basis_points=500)),
+    tiers=(
+        RateTier(min_share_percent=80, rate_basis_points=1500),
+        RateTier(min_share_percent=60, rate_basis_points=1250),
+        RateTier(min_share_percent=40, rate_basis_points=1000),
+        RateTier(min_share_percent=20, rate_basis_points=750),
+        RateTier(min_share_percent=0, rate_basis_points=500),
+    ),
     sources=SOURCES_2028,
 )
 
@@ -84,7 +106,9 @@ def table_for(tables: tuple[SubsidyRateTable, ...], day: date) -> SubsidyRateTab
     return chosen
 
 
-def rate_for_share(table: SubsidyRateTable, share_percent: float) -> tuple[int, RateTier, RateTier | None]:
+def rate_for_share(
+    table: SubsidyRateTable, share_percent: float
+) -> tuple[int, RateTier, RateTier | None]:
     """(rate in basis points, the tier the share falls in, the next tier up or None at the top)."""
     above = None
     for tier in table.tiers:

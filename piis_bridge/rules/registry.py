@@ -70,7 +70,23 @@ class DuplicateRuleError(RuleError):
 
 _REFORM, _HISTORICAL = Era.REFORM, Era.HISTORICAL  # read per contract: module constants are cheaper
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
-_FAMILY_ORDER = ["GEN", "OBL", "DL", "CNT", "SIG", "EVA", "AMD", "CS", "STU", "SAN", "TRF", "SUB", "INS", "RPT", "LOC"]
+_FAMILY_ORDER = [
+    "GEN",
+    "OBL",
+    "DL",
+    "CNT",
+    "SIG",
+    "EVA",
+    "AMD",
+    "CS",
+    "STU",
+    "SAN",
+    "TRF",
+    "SUB",
+    "INS",
+    "RPT",
+    "LOC",
+]
 
 
 def _decision_date(contract: PIISContract) -> date | None:
@@ -145,7 +161,9 @@ class PlanGroup(NamedTuple):
 
     applies: Callable[[PIISContract], bool] | None
     shared: bool  # another group has the same precondition: the engine remembers its answer
-    fact_date: Callable[[PIISContract], date | None] | None  # None: in force already checked on the plan
+    fact_date: (
+        Callable[[PIISContract], date | None] | None
+    )  # None: in force already checked on the plan
     first: Rule  # carries the era and validity of every rule of the group (for ``in_force``)
     members: tuple[tuple[Rule, Callable[[RuleContext], None]], ...]
 
@@ -153,7 +171,11 @@ class PlanGroup(NamedTuple):
 def _group(plan: list[tuple[Any, ...]]) -> tuple[PlanGroup, ...]:
     keyed: list[tuple[tuple[Any, ...], Rule, Callable[..., None]]] = []
     for rule, check, applies, fact in plan:
-        key = (applies, fact, None) if fact is None else (applies, fact, (rule.era, rule.valid_from, rule.valid_until))
+        key = (
+            (applies, fact, None)
+            if fact is None
+            else (applies, fact, (rule.era, rule.valid_from, rule.valid_until))
+        )
         keyed.append((key, rule, check))
     runs: list[tuple[tuple[Any, ...], list[tuple[Rule, Callable[..., None]]]]] = []
     for key, rule, check in keyed:
@@ -165,8 +187,10 @@ def _group(plan: list[tuple[Any, ...]]) -> tuple[PlanGroup, ...]:
     for key, _ in runs:
         if key[0] is not None:
             uses[key[0]] = uses.get(key[0], 0) + 1
-    return tuple(PlanGroup(key[0], uses.get(key[0], 0) > 1, key[1], members[0][0], tuple(members))
-                 for key, members in runs)
+    return tuple(
+        PlanGroup(key[0], uses.get(key[0], 0) > 1, key[1], members[0][0], tuple(members))
+        for key, members in runs
+    )
 
 
 class RuleRegistry:
@@ -185,7 +209,9 @@ class RuleRegistry:
             raise RuleError(f"expected a Rule, got {type(new).__name__}")
         if new.id in self._rules:
             other = self._rules[new.id]
-            raise DuplicateRuleError(f"rule {new.id} is registered twice (by {other.source} and {new.source})")
+            raise DuplicateRuleError(
+                f"rule {new.id} is registered twice (by {other.source} and {new.source})"
+            )
         self._rules[new.id] = new
         self._sorted = None
         self._plan = None
@@ -236,12 +262,28 @@ class RuleRegistry:
         return decorate
 
     def document(
-        self, rule_id: str, *, title: str, severity: Severity, citation: str, doc: str, era: Era = Era.ANY,
+        self,
+        rule_id: str,
+        *,
+        title: str,
+        severity: Severity,
+        citation: str,
+        doc: str,
+        era: Era = Era.ANY,
         source: str = "core",
     ) -> Rule:
         """Register a rule that cannot be checked from the data (listed and documented, no check)."""
-        return self.add(Rule(id=rule_id, title=title, severity=severity, citation=citation,
-                             doc=_clean_doc(doc), era=era, source=source))
+        return self.add(
+            Rule(
+                id=rule_id,
+                title=title,
+                severity=severity,
+                citation=citation,
+                doc=_clean_doc(doc),
+                era=era,
+                source=source,
+            )
+        )
 
     def get(self, rule_id: str) -> Rule:
         return self._rules[rule_id]
@@ -262,9 +304,17 @@ class RuleRegistry:
         ``(rule, check, applies, fact_date or None for the default, era, valid_from, valid_until)``."""
         if self._plan is None:
             self._plan = [
-                (r, r.check, r.applies, None if r.fact_date is _decision_date else r.fact_date, r.era,
-                 r.valid_from, r.valid_until)
-                for r in self if r.check is not None
+                (
+                    r,
+                    r.check,
+                    r.applies,
+                    None if r.fact_date is _decision_date else r.fact_date,
+                    r.era,
+                    r.valid_from,
+                    r.valid_until,
+                )
+                for r in self
+                if r.check is not None
             ]
         return self._plan
 
@@ -290,11 +340,15 @@ class RuleRegistry:
         windowed = self._windowed
         if windowed is None:
             windowed = self._windowed = tuple(
-                (vf, vu) for _, _, _, fact, _, vf, vu in self.plan()
-                if fact is None and (vf is not None or vu is not None))
+                (vf, vu)
+                for _, _, _, fact, _, vf, vu in self.plan()
+                if fact is None and (vf is not None or vu is not None)
+            )
         inside = []
         for vf, vu in windowed:
-            inside.append((vf is None or decision_date >= vf) and (vu is None or decision_date < vu))
+            inside.append(
+                (vf is None or decision_date >= vf) and (vu is None or decision_date < vu)
+            )
         return (reform_date, decision_date < reform_date, tuple(inside))
 
     def groups_for(self, decision_date: date, reform_date: date) -> tuple[PlanGroup, ...]:
@@ -308,6 +362,7 @@ class RuleRegistry:
         if groups is None:
             groups = self._groups[key] = _group(self.plan_for(decision_date, reform_date))
         return groups
+
     def ids(self) -> list[str]:
         return [r.id for r in self]
 

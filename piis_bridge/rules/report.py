@@ -107,14 +107,20 @@ class Finding(_Out):
     message: str = Field(description="Plain language; names the contract by id, never a NISS.")
     citation: str
     fields: tuple[str, ...] = Field(default=(), description="Contract field paths concerned.")
-    person: str | None = Field(default=None, description="'beneficiary' or 'partner' when the finding is about one person.")
+    person: str | None = Field(
+        default=None, description="'beneficiary' or 'partner' when the finding is about one person."
+    )
     # The message as a template and its values (docs/i18n.md): the output boundary writes the finding in
     # the reader's language from these.  Left out of the report's dump, so the JSON and every saved
     # result stay as they were; the CLI's JSON adds them (piis_bridge.i18n.findings).
-    message_id: str | None = Field(default=None, exclude=True,
-                                   description="The English template of ``message`` (a catalogue msgid).")
-    params: tuple[tuple[str, Any], ...] = Field(default=(), exclude=True,
-                                                description="The template's named values (name, value).")
+    message_id: str | None = Field(
+        default=None,
+        exclude=True,
+        description="The English template of ``message`` (a catalogue msgid).",
+    )
+    params: tuple[tuple[str, Any], ...] = Field(
+        default=(), exclude=True, description="The template's named values (name, value)."
+    )
 
 
 class ComputedDate(_Out):
@@ -131,14 +137,22 @@ class PersonObligation(_Out):
 
     person: str = Field(description="'beneficiary' or 'partner'")
     mandatory: bool
-    bases: tuple[ObligationBasis, ...] = Field(description="Why it is mandatory; empty when optional.")
+    bases: tuple[ObligationBasis, ...] = Field(
+        description="Why it is mandatory; empty when optional."
+    )
     legal_basis: str = Field(description="Rule ids and citations the conclusion rests on.")
-    age_on_reference: int = Field(description="Deprecated name of ``age`` (the same value): the age on "
-                                              "age_reference_date, not on the report's reference_date")
-    age: int = Field(description="The person's age on age_reference_date (Q-03: the DIS decision date by default)")
+    age_on_reference: int = Field(
+        description="Deprecated name of ``age`` (the same value): the age on "
+        "age_reference_date, not on the report's reference_date"
+    )
+    age: int = Field(
+        description="The person's age on age_reference_date (Q-03: the DIS decision date by default)"
+    )
     age_reference_date: date = Field(description="The day 'under 25' is judged on (Q-03)")
     exempted: bool = Field(description="A motivated health/equity decision covers it (R-OBL-07).")
-    deadline: date | None = Field(description="Latest signature date (R-DL-01/03/08); None when optional and not decided.")
+    deadline: date | None = Field(
+        description="Latest signature date (R-DL-01/03/08); None when optional and not decided."
+    )
     rule_set: str = Field(description="'2016' or 'historical' (R-GEN-05).")
     notes: tuple[str, ...] = ()
 
@@ -155,7 +169,9 @@ class SubsidySchedule(_Out):
     """Filled by the subsidy rules (R-SUB); None when they do not apply."""
 
     type: SubsidyType | None
-    window_start: date | None = Field(default=None, description="First day of the window's first month")
+    window_start: date | None = Field(
+        default=None, description="First day of the window's first month"
+    )
     window_end: date | None = Field(default=None, description="Last day of the window's last month")
     months: tuple[SubsidyMonthLine, ...] = ()
     total_cents: int = 0
@@ -167,14 +183,20 @@ class Report(_Out):
     contract_id: str
     cpas_ins: str
     reference_date: date
-    rule_set: str = Field(description="'2016' or 'historical', from the DIS decision date (R-GEN-05).")
+    rule_set: str = Field(
+        description="'2016' or 'historical', from the DIS decision date (R-GEN-05)."
+    )
     findings: tuple[Finding, ...] = ()
     dates: tuple[ComputedDate, ...] = ()
     obligations: tuple[PersonObligation, ...] = ()
     subsidy: SubsidySchedule | None = None
-    sections: dict[str, Any] = Field(default_factory=dict, description="Extra per-area results (inspection, agenda...).")
+    sections: dict[str, Any] = Field(
+        default_factory=dict, description="Extra per-area results (inspection, agenda...)."
+    )
     rules_evaluated: int = 0
-    rule_failures: tuple[str, ...] = Field(default=(), description="Rule ids whose check raised (an engine bug, never data).")
+    rule_failures: tuple[str, ...] = Field(
+        default=(), description="Rule ids whose check raised (an engine bug, never data)."
+    )
 
     @property
     def errors(self) -> list[Finding]:

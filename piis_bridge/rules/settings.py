@@ -23,8 +23,14 @@ from piis_bridge.model.enums import FormTag, IncomeKind
 from piis_bridge.rules.calendar import add_months, month_deadline
 from piis_bridge.rules.rate_tables import TABLE_2028, SubsidyRateTable
 
-__all__ = ["RuleSettings", "AgeReference", "LookbackAnchor", "RecidivismAnchor", "DEFAULT_SETTINGS",
-           "REFORM_DATE"]
+__all__ = [
+    "RuleSettings",
+    "AgeReference",
+    "LookbackAnchor",
+    "RecidivismAnchor",
+    "DEFAULT_SETTINGS",
+    "REFORM_DATE",
+]
 
 REFORM_DATE = date(2016, 11, 1)
 
@@ -47,9 +53,15 @@ class LookbackAnchor(StrEnum):
 class RecidivismAnchor(StrEnum):
     """What the 1-year recidivism window is counted from (Q-05)."""
 
-    PREVIOUS_DECISION = "PREVIOUS_DECISION"  # new decision <= previous sanction decision + 12 months
-    PREVIOUS_BREACH = "PREVIOUS_BREACH"  # new breach <= previous breach + 12 months (decision dates if not dated)
-    PREVIOUS_EXECUTION = "PREVIOUS_EXECUTION"  # new decision <= end of the previous sanction's execution + 12 months
+    PREVIOUS_DECISION = (
+        "PREVIOUS_DECISION"  # new decision <= previous sanction decision + 12 months
+    )
+    PREVIOUS_BREACH = (
+        "PREVIOUS_BREACH"  # new breach <= previous breach + 12 months (decision dates if not dated)
+    )
+    PREVIOUS_EXECUTION = (
+        "PREVIOUS_EXECUTION"  # new decision <= end of the previous sanction's execution + 12 months
+    )
 
 
 class RuleSettings(BaseModel):
@@ -107,7 +119,9 @@ class RuleSettings(BaseModel):
         3,
         description="SANCTION_RECIDIVISM_MAX [002 L424] (R-SAN-07).",
     )
-    recidivism_window_months: int = Field(12, description="RECIDIVISM_WINDOW [002 L424] (R-SAN-07).")
+    recidivism_window_months: int = Field(
+        12, description="RECIDIVISM_WINDOW [002 L424] (R-SAN-07)."
+    )
     sanction_latest_start_month: int = Field(
         3,
         description=(
@@ -151,7 +165,9 @@ class RuleSettings(BaseModel):
         12,
         description="SECOND_CHANCE_GAP: months without DIS [002 L522] (R-SUB-10).",
     )
-    lifetime_subsidies_max: int = Field(3, description="LIFETIME_SUBSIDIES_MAX [002 L448] (R-SUB-04).")
+    lifetime_subsidies_max: int = Field(
+        3, description="LIFETIME_SUBSIDIES_MAX [002 L448] (R-SUB-04)."
+    )
     dis_kinds_for_lookback: frozenset[IncomeKind] = Field(
         frozenset({IncomeKind.RI, IncomeKind.ART60, IncomeKind.EMPLOYMENT}),
         description="Which income periods count as DIS for the 3-month look-back: RI and employment through the CPAS (art. 60) [002 L157; 000 L106]. ERI (social aid) is not DIS.",
@@ -387,12 +403,18 @@ class RuleSettings(BaseModel):
         """A 'within *months* months of *day*' deadline under the Q-01 settings (D1 by default)."""
         if self.q01_clamp_to_month_end and self.q01_end_day_included:
             return add_months(day, months)  # D1: what month_deadline gives with both defaults
-        return month_deadline(day, months, clamp_to_month_end=self.q01_clamp_to_month_end,
-                              end_included=self.q01_end_day_included)
+        return month_deadline(
+            day,
+            months,
+            clamp_to_month_end=self.q01_clamp_to_month_end,
+            end_included=self.q01_end_day_included,
+        )
 
     def with_parameters(self, parameters: dict[str, Any]) -> RuleSettings:
         """A copy with *parameters* applied: known names replace settings, the rest go to ``local``."""
-        known = {k: v for k, v in parameters.items() if k in type(self).model_fields and k != "local"}
+        known = {
+            k: v for k, v in parameters.items() if k in type(self).model_fields and k != "local"
+        }
         local = {**self.local, **{k: v for k, v in parameters.items() if k not in known}}
         data = self.model_dump()
         data.update(known)

@@ -26,7 +26,13 @@ from piis_bridge.model import PIISContract
 from piis_bridge.rules.rate_tables import rate_for_share, table_for
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
-__all__ = ["ShareCounts", "ShareProjection", "counts_from_contracts", "project_share", "SHARE_FORMAT"]
+__all__ = [
+    "ShareCounts",
+    "ShareProjection",
+    "counts_from_contracts",
+    "project_share",
+    "SHARE_FORMAT",
+]
 
 SHARE_FORMAT = "piis-bridge/piis-share"
 
@@ -39,14 +45,18 @@ class ShareCounts:
     year: int
     ri_beneficiaries: int
     with_piis: int
-    piis_ri_base_cents: int | None = None  # RI of the subsidised months of the PIIS beneficiaries that year
+    piis_ri_base_cents: int | None = (
+        None  # RI of the subsidised months of the PIIS beneficiaries that year
+    )
     source: str = "given"
 
     def __post_init__(self) -> None:
         if self.ri_beneficiaries < 0 or self.with_piis < 0:
             raise ValueError("counts are never negative")
         if self.with_piis > self.ri_beneficiaries:
-            raise ValueError(f"with_piis ({self.with_piis}) is more than ri_beneficiaries ({self.ri_beneficiaries})")
+            raise ValueError(
+                f"with_piis ({self.with_piis}) is more than ri_beneficiaries ({self.ri_beneficiaries})"
+            )
 
 
 @dataclass(frozen=True)
@@ -82,7 +92,11 @@ def _in_force(contract: PIISContract) -> tuple[date, date] | None:
 
 
 def counts_from_contracts(
-    contracts: Iterable[PIISContract], cpas_ins: str, year: int, *, on: date | None = None,
+    contracts: Iterable[PIISContract],
+    cpas_ins: str,
+    year: int,
+    *,
+    on: date | None = None,
     settings: RuleSettings = DEFAULT_SETTINGS,
 ) -> ShareCounts:
     """Counts of one CPAS's year (up to *on* when it falls in that year) from canonical contracts: a person
@@ -114,7 +128,9 @@ def counts_from_contracts(
     return ShareCounts(cpas_ins, year, len(on_ri), len(with_piis), base, source="contract files")
 
 
-def project_share(counts: ShareCounts, settings: RuleSettings = DEFAULT_SETTINGS) -> ShareProjection:
+def project_share(
+    counts: ShareCounts, settings: RuleSettings = DEFAULT_SETTINGS
+) -> ShareProjection:
     """The tier of the counts' year and what the next tier needs and brings (R-SUB-17)."""
     n, m = counts.ri_beneficiaries, counts.with_piis
     share = None if n == 0 else float(Fraction(m * 100, n))
@@ -123,9 +139,23 @@ def project_share(counts: ShareCounts, settings: RuleSettings = DEFAULT_SETTINGS
     if table is None or share is None:
         bp = settings.subsidy_rate_percent * 100
         subsidy = None if base is None else (base * bp + 5000) // 10000
-        return ShareProjection(counts.cpas_ins, counts.year, counts.source, n, m, share,
-                               "flat" if table is None else table.status, bp / 100, None, None, None, None,
-                               subsidy, None, None)
+        return ShareProjection(
+            counts.cpas_ins,
+            counts.year,
+            counts.source,
+            n,
+            m,
+            share,
+            "flat" if table is None else table.status,
+            bp / 100,
+            None,
+            None,
+            None,
+            None,
+            subsidy,
+            None,
+            None,
+        )
     bp, tier, above = rate_for_share(table, share)
     more = next_bp = subsidy = subsidy_next = difference = None
     if base is not None:
@@ -138,6 +168,20 @@ def project_share(counts: ShareCounts, settings: RuleSettings = DEFAULT_SETTINGS
             grown = base + base * more // m  # the new PIIS at the average base of the current ones
             subsidy_next = (grown * next_bp + 5000) // 10000
             difference = subsidy_next - (subsidy or 0)
-    return ShareProjection(counts.cpas_ins, counts.year, counts.source, n, m, share, table.status, bp / 100,
-                           tier.min_share_percent, above.min_share_percent if above else None,
-                           next_bp / 100 if next_bp is not None else None, more, subsidy, subsidy_next, difference)
+    return ShareProjection(
+        counts.cpas_ins,
+        counts.year,
+        counts.source,
+        n,
+        m,
+        share,
+        table.status,
+        bp / 100,
+        tier.min_share_percent,
+        above.min_share_percent if above else None,
+        next_bp / 100 if next_bp is not None else None,
+        more,
+        subsidy,
+        subsidy_next,
+        difference,
+    )

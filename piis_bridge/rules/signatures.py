@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piis_bridge.i18n import Join, Msg, N_
+from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import ContractStatus, PartyRole
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Severity, rule
@@ -10,11 +10,20 @@ from piis_bridge.rules.registry import Severity, rule
 __all__: list[str] = []
 
 _BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
-_IN_FORCE = (ContractStatus.SIGNED, ContractStatus.ACTIVE, ContractStatus.SUSPENDED_PROJECT, ContractStatus.ENDED)
+_IN_FORCE = (
+    ContractStatus.SIGNED,
+    ContractStatus.ACTIVE,
+    ContractStatus.SUSPENDED_PROJECT,
+    ContractStatus.ENDED,
+)
 
 
-@rule("R-SIG-01", title="Active only when the person, the CPAS and every third party have signed",
-      severity=Severity.LEGAL, citation="[002 L208, L540; 000 L69-71; 004 L214-216]")
+@rule(
+    "R-SIG-01",
+    title="Active only when the person, the CPAS and every third party have signed",
+    severity=Severity.LEGAL,
+    citation="[002 L208, L540; 000 L69-71; 004 L214-216]",
+)
 def _sig_01(ctx: RuleContext) -> None:
     """The contract becomes ACTIVE only when the person, the CPAS and every third party that is a
     party have signed (inspection item I-04).  A contract recorded as signed, active, suspended or
@@ -43,12 +52,23 @@ def _sig_01(ctx: RuleContext) -> None:
         if t.party_id not in third:
             absent.append(Msg("third party {party}", party=t.party_id))
     if absent:
-        ctx.flag(N_("Contract {contract}: recorded as {status} but not signed by {absent}."),
-                 "signatures", "status", contract=ctx.cid, status=c.status.value, absent=Join(", ", absent))
+        ctx.flag(
+            N_("Contract {contract}: recorded as {status} but not signed by {absent}."),
+            "signatures",
+            "status",
+            contract=ctx.cid,
+            status=c.status.value,
+            absent=Join(", ", absent),
+        )
 
 
-@rule("R-SIG-02", title="Who signs for the CPAS (local choice)", severity=Severity.LOCAL,
-      citation="[004 L742-744, L4229-4233, L5323-5325]", parameters=("q20_cpas_signer_functions",))
+@rule(
+    "R-SIG-02",
+    title="Who signs for the CPAS (local choice)",
+    severity=Severity.LOCAL,
+    citation="[004 L742-744, L4229-4233, L5323-5325]",
+    parameters=("q20_cpas_signer_functions",),
+)
 def _sig_02(ctx: RuleContext) -> None:
     """Who signs for the CPAS is an organisational choice (Q-20): the president and the secretary /
     director-general in 88% of CPAS, or a social worker by delegation.  When the CPAS sets
@@ -58,16 +78,28 @@ def _sig_02(ctx: RuleContext) -> None:
     c = ctx.contract
     if not required or ctx.signed_date is None:
         return
-    have = {(s.signer_function or "").strip().casefold() for s in c.signatures
-            if s.party is PartyRole.CPAS and s.for_version == 1}
+    have = {
+        (s.signer_function or "").strip().casefold()
+        for s in c.signatures
+        if s.party is PartyRole.CPAS and s.for_version == 1
+    }
     absent = [f for f in required if f.strip().casefold() not in have]
     if absent:
-        ctx.flag(N_("Contract {contract}: this CPAS requires a signature by {absent} for the CPAS."),
-                 "signatures", contract=ctx.cid, absent=', '.join(absent))
+        ctx.flag(
+            N_("Contract {contract}: this CPAS requires a signature by {absent} for the CPAS."),
+            "signatures",
+            contract=ctx.cid,
+            absent=", ".join(absent),
+        )
 
 
-@rule("R-SIG-03", title="The person receives a signed copy and the leaflet", severity=Severity.ADVISORY,
-      citation="[Model A 004 L5320-5321]", applies=lambda c: c.copy_receipt is not None)
+@rule(
+    "R-SIG-03",
+    title="The person receives a signed copy and the leaflet",
+    severity=Severity.ADVISORY,
+    citation="[Model A 004 L5320-5321]",
+    applies=lambda c: c.copy_receipt is not None,
+)
 def _sig_03(ctx: RuleContext) -> None:
     """The person receives a signed copy of the contract and the explanatory leaflet, and declares the
     receipt (``copy_receipt``).  Advisory, judged on a recorded receipt only (none recorded: nothing
@@ -77,9 +109,23 @@ def _sig_03(ctx: RuleContext) -> None:
     assert receipt is not None
     signed = ctx.signed_date
     if signed is None or receipt.received_on < signed:
-        when = Msg("before the signature of {date}", date=signed) if signed else N_("but the contract is not signed")
-        ctx.flag(N_("Contract {contract}: a signed copy was received on {received_on} {when}."),
-                 "copy_receipt.received_on", contract=ctx.cid, received_on=receipt.received_on, when=when)
+        when = (
+            Msg("before the signature of {date}", date=signed)
+            if signed
+            else N_("but the contract is not signed")
+        )
+        ctx.flag(
+            N_("Contract {contract}: a signed copy was received on {received_on} {when}."),
+            "copy_receipt.received_on",
+            contract=ctx.cid,
+            received_on=receipt.received_on,
+            when=when,
+        )
     if not receipt.leaflet_received:
-        ctx.flag(N_("Contract {contract}: the person did not receive the explanatory leaflet with the copy."),
-                 "copy_receipt.leaflet_received", contract=ctx.cid)
+        ctx.flag(
+            N_(
+                "Contract {contract}: the person did not receive the explanatory leaflet with the copy."
+            ),
+            "copy_receipt.leaflet_received",
+            contract=ctx.cid,
+        )

@@ -27,19 +27,31 @@ def _has_block(c: PIISContract) -> bool:
 
 def _over_age(ctx: RuleContext) -> bool:
     c = ctx.contract
-    return age_on(c.beneficiary.birth_date, ctx.signed_date or c.start_date) >= ctx.settings.age_threshold
+    return (
+        age_on(c.beneficiary.birth_date, ctx.signed_date or c.start_date)
+        >= ctx.settings.age_threshold
+    )
 
 
 def _need(ctx: RuleContext, what: str, *fields: str) -> None:
     if _over_age(ctx):
-        ctx.warning(N_("Contract {contract}: missing {what} (not compulsory at 25 or over, R-OBL-12)."), *fields,
-                    contract=ctx.cid, what=what)
+        ctx.warning(
+            N_("Contract {contract}: missing {what} (not compulsory at 25 or over, R-OBL-12)."),
+            *fields,
+            contract=ctx.cid,
+            what=what,
+        )
     else:
         missing(ctx, what, *fields)
 
 
-@rule("R-STU-01", title="A studies PIIS covers the whole duration of the studies", severity=Severity.LEGAL,
-      citation="[002 L202, L264]", applies=_is_studies)
+@rule(
+    "R-STU-01",
+    title="A studies PIIS covers the whole duration of the studies",
+    severity=Severity.LEGAL,
+    citation="[002 L202, L264]",
+    applies=_is_studies,
+)
 def _stu_01(ctx: RuleContext) -> None:
     """A studies PIIS covers the whole study programme: its end date is not before the end of the
     studies (R-CNT-05).  A contract tagged STUDIES_FULLTIME without a studies block is flagged too."""
@@ -49,13 +61,26 @@ def _stu_01(ctx: RuleContext) -> None:
         missing(ctx, N_("the studies block (the contract is tagged STUDIES_FULLTIME)"), "studies")
         return
     if c.end_date < s.study_end_date:
-        ctx.flag(N_("Contract {contract}: ends on {end_date}, before the end of the studies on "
-                 "{study_end_date}."), "end_date", "studies.study_end_date",
-                 contract=ctx.cid, end_date=c.end_date, study_end_date=s.study_end_date)
+        ctx.flag(
+            N_(
+                "Contract {contract}: ends on {end_date}, before the end of the studies on "
+                "{study_end_date}."
+            ),
+            "end_date",
+            "studies.study_end_date",
+            contract=ctx.cid,
+            end_date=c.end_date,
+            study_end_date=s.study_end_date,
+        )
 
 
-@rule("R-STU-02", title="The student's simultaneous conditions", severity=Severity.LEGAL,
-      citation="[002 L266-269; Model A 004 L5257-5263]", applies=_has_block)
+@rule(
+    "R-STU-02",
+    title="The student's simultaneous conditions",
+    severity=Severity.LEGAL,
+    citation="[002 L266-269; Model A 004 L5257-5263]",
+    applies=_has_block,
+)
 def _stu_02(ctx: RuleContext) -> None:
     """The contract states the student's simultaneous conditions: apply for a study grant where
     possible, and be willing to work in periods compatible with the studies unless health/equity
@@ -67,14 +92,28 @@ def _stu_02(ctx: RuleContext) -> None:
     if not (s.grant_application or "").strip():
         _need(ctx, N_("the study-grant application"), "studies.grant_application")
     if not (s.work_availability or "").strip():
-        _need(ctx, N_("the student's availability for work in compatible periods"), "studies.work_availability")
-    if (s.parental_break_mediation or "").strip() and not (s.family_allowance_redirect or "").strip():
-        _need(ctx, N_("the steps to have family allowances / maintenance paid to the student"),
-              "studies.family_allowance_redirect")
+        _need(
+            ctx,
+            N_("the student's availability for work in compatible periods"),
+            "studies.work_availability",
+        )
+    if (s.parental_break_mediation or "").strip() and not (
+        s.family_allowance_redirect or ""
+    ).strip():
+        _need(
+            ctx,
+            N_("the steps to have family allowances / maintenance paid to the student"),
+            "studies.family_allowance_redirect",
+        )
 
 
-@rule("R-STU-03", title="Proof of enrolment in a Community-recognised full-time programme", severity=Severity.LEGAL,
-      citation="[002 L271; Model A 004 L5247]", applies=_has_block)
+@rule(
+    "R-STU-03",
+    title="Proof of enrolment in a Community-recognised full-time programme",
+    severity=Severity.LEGAL,
+    citation="[002 L271; Model A 004 L5247]",
+    applies=_has_block,
+)
 def _stu_03(ctx: RuleContext) -> None:
     """Proof of enrolment in an institution recognised, organised or subsidised by a Community is
     required, for full-time studies (reduced-schedule and 'promotion sociale' courses do not count)."""
@@ -88,8 +127,13 @@ def _stu_03(ctx: RuleContext) -> None:
         _need(ctx, N_("full-time studies (the programme is not full-time)"), "studies.full_time")
 
 
-@rule("R-STU-04", title="Attendance, exams and effort", severity=Severity.LEGAL,
-      citation="[002 L273; Model A 004 L5249-5253]", applies=_has_block)
+@rule(
+    "R-STU-04",
+    title="Attendance, exams and effort",
+    severity=Severity.LEGAL,
+    citation="[002 L273; Model A 004 L5249-5253]",
+    applies=_has_block,
+)
 def _stu_04(ctx: RuleContext) -> None:
     """The contract states how study follow-up works: regular attendance, sitting the exams, every
     effort to pass (derogation only for health/equity)."""
@@ -97,16 +141,26 @@ def _stu_04(ctx: RuleContext) -> None:
         _need(ctx, N_("the attendance / exam commitments"), "studies.attendance_commitments")
 
 
-@rule("R-STU-05", title="How the CPAS supports the studies", severity=Severity.LEGAL, citation="[002 L275]",
-      applies=_has_block)
+@rule(
+    "R-STU-05",
+    title="How the CPAS supports the studies",
+    severity=Severity.LEGAL,
+    citation="[002 L275]",
+    applies=_has_block,
+)
 def _stu_05(ctx: RuleContext) -> None:
     """The contract states how the CPAS supports the studies, possibly together with the school."""
     if not (ctx.contract.studies.cpas_study_support or "").strip():  # type: ignore[union-attr]
         _need(ctx, N_("the CPAS's study support"), "studies.cpas_study_support")
 
 
-@rule("R-STU-06", title="Mediation if the relationship with the parents is broken", severity=Severity.LEGAL,
-      citation="[002 L277]", applies=_has_block)
+@rule(
+    "R-STU-06",
+    title="Mediation if the relationship with the parents is broken",
+    severity=Severity.LEGAL,
+    citation="[002 L277]",
+    applies=_has_block,
+)
 def _stu_06(ctx: RuleContext) -> None:
     """The contract states how the CPAS accompanies and mediates when the relationship with the
     parents is broken.  The model cannot tell whether it is broken, so a family-allowance
@@ -119,12 +173,23 @@ def _stu_06(ctx: RuleContext) -> None:
     if (s.family_allowance_redirect or "").strip():
         _need(ctx, N_("the CPAS's mediation with the parents"), "studies.parental_break_mediation")
     elif not _over_age(ctx):
-        ctx.info(N_("Contract {contract}: no parental-mediation arrangements; required if the relationship with the "
-                    "parents is broken."), "studies.parental_break_mediation", contract=ctx.cid)
+        ctx.info(
+            N_(
+                "Contract {contract}: no parental-mediation arrangements; required if the relationship with the "
+                "parents is broken."
+            ),
+            "studies.parental_break_mediation",
+            contract=ctx.cid,
+        )
 
 
-@rule("R-STU-07", title="How the CPAS evaluates the academic year", severity=Severity.LEGAL,
-      citation="[002 L279]", applies=_has_block)
+@rule(
+    "R-STU-07",
+    title="How the CPAS evaluates the academic year",
+    severity=Severity.LEGAL,
+    citation="[002 L279]",
+    applies=_has_block,
+)
 def _stu_07(ctx: RuleContext) -> None:
     """The contract states how the CPAS evaluates the past academic year once the results are sent
     (R-DL-06)."""
@@ -132,8 +197,13 @@ def _stu_07(ctx: RuleContext) -> None:
         _need(ctx, N_("the method of the yearly evaluation"), "studies.year_evaluation_method")
 
 
-@rule("R-STU-08", title="The year evaluation can reorient or end the PIIS", severity=Severity.LEGAL,
-      citation="[002 L279]", applies=_has_block)
+@rule(
+    "R-STU-08",
+    title="The year evaluation can reorient or end the PIIS",
+    severity=Severity.LEGAL,
+    citation="[002 L279]",
+    applies=_has_block,
+)
 def _stu_08(ctx: RuleContext) -> None:
     """After the results are sent the CPAS evaluates the academic year; when the student is not
     meeting the 'disposition aux études' it must be able to reorient or end the PIIS.  Flags a year
@@ -142,13 +212,26 @@ def _stu_08(ctx: RuleContext) -> None:
     c = ctx.contract
     for i, y in enumerate(c.studies.academic_years):  # type: ignore[union-attr]
         if y.results_communicated_date is not None and y.outcome is None:
-            ctx.warning(N_("Contract {contract}: results of {academic_year} were sent but the CPAS's evaluation "
-                        "outcome is not recorded."), f"studies.academic_years[{i}].outcome",
-                        contract=ctx.cid, academic_year=y.academic_year)
+            ctx.warning(
+                N_(
+                    "Contract {contract}: results of {academic_year} were sent but the CPAS's evaluation "
+                    "outcome is not recorded."
+                ),
+                f"studies.academic_years[{i}].outcome",
+                contract=ctx.cid,
+                academic_year=y.academic_year,
+            )
         if y.outcome is AcademicOutcome.END and c.termination is None:
-            ctx.warning(N_("Contract {contract}: the evaluation of {academic_year} ended the studies PIIS but no "
-                        "termination is recorded."), f"studies.academic_years[{i}].outcome", "termination",
-                        contract=ctx.cid, academic_year=y.academic_year)
+            ctx.warning(
+                N_(
+                    "Contract {contract}: the evaluation of {academic_year} ended the studies PIIS but no "
+                    "termination is recorded."
+                ),
+                f"studies.academic_years[{i}].outcome",
+                "termination",
+                contract=ctx.cid,
+                academic_year=y.academic_year,
+            )
 
 
 _FLEMISH_INS = ("1", "3", "4", "7", "23", "24")  # Flemish provinces: Flemish-Community education
@@ -164,8 +247,13 @@ def _judged_on_results(c: PIISContract) -> bool:
     return any(y.outcome in _ENDING for y in c.studies.academic_years)
 
 
-@rule("R-STU-09", title="Décret Paysage: not only the January/June results", severity=Severity.ADVISORY,
-      citation="[002 L281]", applies=_judged_on_results)
+@rule(
+    "R-STU-09",
+    title="Décret Paysage: not only the January/June results",
+    severity=Severity.ADVISORY,
+    citation="[002 L281]",
+    applies=_judged_on_results,
+)
 def _stu_09(ctx: RuleContext) -> None:
     """Under the French-Community 'Décret Paysage' credits are earned per teaching unit: progress is
     not judged only on the January/June results.  Given when a studies PIIS is ended or reoriented after
@@ -179,31 +267,57 @@ def _stu_09(ctx: RuleContext) -> None:
     assert studies is not None
     years = [(i, y) for i, y in enumerate(studies.academic_years) if y.outcome in _ENDING]
     if not years and c.termination is not None:  # ended for the evaluation: the last evaluated year
-        evaluated = [(i, y) for i, y in enumerate(studies.academic_years)
-                     if y.results_available_date <= c.termination.ended_on]
+        evaluated = [
+            (i, y)
+            for i, y in enumerate(studies.academic_years)
+            if y.results_available_date <= c.termination.ended_on
+        ]
         years = evaluated[-1:]
         if not years:
-            ctx.flag(N_("Contract {contract}: the studies PIIS was ended after the year's evaluation; under the Décret "
-                     "Paysage do not judge progress on the January/June results alone."), "termination.reason",
-                     contract=ctx.cid)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the studies PIIS was ended after the year's evaluation; under the Décret "
+                    "Paysage do not judge progress on the January/June results alone."
+                ),
+                "termination.reason",
+                contract=ctx.cid,
+            )
             return
     for i, y in years:
         what = N_("reoriented") if y.outcome is AcademicOutcome.REORIENT else N_("ended")
         field = f"studies.academic_years[{i}].reasoning"
         if (y.reasoning or "").strip():
-            ctx.info(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year}; "
-                     "under the Décret Paysage progress is not judged on the January/June results alone."), field,
-                     contract=ctx.cid, what=what, academic_year=y.academic_year)
+            ctx.info(
+                N_(
+                    "Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year}; "
+                    "under the Décret Paysage progress is not judged on the January/June results alone."
+                ),
+                field,
+                contract=ctx.cid,
+                what=what,
+                academic_year=y.academic_year,
+            )
         else:
-            ctx.flag(N_("Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year} "
-                     "without a recorded reasoning; under the Décret Paysage do not judge progress on the "
-                     "January/June results alone (credits per teaching unit)."), field,
-                     contract=ctx.cid, what=what, academic_year=y.academic_year)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: the studies PIIS was {what} after the evaluation of {academic_year} "
+                    "without a recorded reasoning; under the Décret Paysage do not judge progress on the "
+                    "January/June results alone (credits per teaching unit)."
+                ),
+                field,
+                contract=ctx.cid,
+                what=what,
+                academic_year=y.academic_year,
+            )
 
 
-@rule("R-STU-10", title="Under-25 studies PIIS: the same CPAS stays competent after a move",
-      severity=Severity.LEGAL, citation="[002 L206, L234]",
-      applies=lambda c: c.is_studies and (c.termination is not None or c.transfer is not None))
+@rule(
+    "R-STU-10",
+    title="Under-25 studies PIIS: the same CPAS stays competent after a move",
+    severity=Severity.LEGAL,
+    citation="[002 L206, L234]",
+    applies=lambda c: c.is_studies and (c.termination is not None or c.transfer is not None),
+)
 def _stu_10(ctx: RuleContext) -> None:
     """For an under-25 studies PIIS, a change of residence during uninterrupted studies does not
     end the contract: the same CPAS stays competent for the RI and the PIIS (no end, no transfer,
@@ -211,22 +325,43 @@ def _stu_10(ctx: RuleContext) -> None:
     c = ctx.contract
     if _over_age(ctx):
         return
-    since = c.beneficiary.studies_uninterrupted_since or (c.studies.study_start_date if c.studies else None)
+    since = c.beneficiary.studies_uninterrupted_since or (
+        c.studies.study_start_date if c.studies else None
+    )
     moved = c.transfer.residence_change_date if c.transfer is not None else None
-    if c.termination is not None and c.termination.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
+    if (
+        c.termination is not None
+        and c.termination.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE
+    ):
         moved = moved or c.termination.ended_on
         if since is not None and since <= moved:
-            ctx.flag(N_("Contract {contract}: an under-25 studies PIIS was ended for a change of residence during "
-                     "uninterrupted studies; the same CPAS stays competent."), "termination.reason", contract=ctx.cid)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: an under-25 studies PIIS was ended for a change of residence during "
+                    "uninterrupted studies; the same CPAS stays competent."
+                ),
+                "termination.reason",
+                contract=ctx.cid,
+            )
     elif c.transfer is not None and since is not None and moved is not None and since <= moved:
-        ctx.flag(N_("Contract {contract}: a transfer is recorded for an under-25 studies PIIS during uninterrupted "
-                 "studies; the same CPAS stays competent."), "transfer", contract=ctx.cid)
+        ctx.flag(
+            N_(
+                "Contract {contract}: a transfer is recorded for an under-25 studies PIIS during uninterrupted "
+                "studies; the same CPAS stays competent."
+            ),
+            "transfer",
+            contract=ctx.cid,
+        )
 
 
-@rule("R-STU-11", title="Local studies policies (repeated years, summer job)", severity=Severity.LOCAL,
-      citation="[Model A 004 L5273-5275; 004 L1567-1572, L3246-3254]",
-      applies=lambda c: FormTag.STUDIES_FULLTIME in c.form_tags or c.studies is not None,
-      parameters=("local_max_repeated_years_per_cycle", "local_students_summer_job"))
+@rule(
+    "R-STU-11",
+    title="Local studies policies (repeated years, summer job)",
+    severity=Severity.LOCAL,
+    citation="[Model A 004 L5273-5275; 004 L1567-1572, L3246-3254]",
+    applies=lambda c: FormTag.STUDIES_FULLTIME in c.form_tags or c.studies is not None,
+    parameters=("local_max_repeated_years_per_cycle", "local_students_summer_job"),
+)
 def _stu_11(ctx: RuleContext) -> None:
     """Local policies (at most one repeated year per cycle; compulsory summer job or a 1-month summer
     suspension) are configurable only, never defaults.
@@ -242,13 +377,25 @@ def _stu_11(ctx: RuleContext) -> None:
     s = c.studies
     if ctx.settings.local_students_summer_job and s is not None:
         if not (s.work_availability or "").strip():
-            ctx.flag(N_("Contract {contract}: this CPAS requires a summer job; the contract does not state the "
-                     "student's work availability."), "studies.work_availability", contract=ctx.cid)
+            ctx.flag(
+                N_(
+                    "Contract {contract}: this CPAS requires a summer job; the contract does not state the "
+                    "student's work availability."
+                ),
+                "studies.work_availability",
+                contract=ctx.cid,
+            )
         for i, job in enumerate(s.summer_jobs):
             if not job.worked and not (job.exemption_reason or "").strip():
-                ctx.flag(N_("Contract {contract}: this CPAS requires a summer job; the student did not work in the "
-                         "summer of {summer} and no health or equity reason is recorded."),
-                         f"studies.summer_jobs[{i}].worked", contract=ctx.cid, summer=job.summer)
+                ctx.flag(
+                    N_(
+                        "Contract {contract}: this CPAS requires a summer job; the student did not work in the "
+                        "summer of {summer} and no health or equity reason is recorded."
+                    ),
+                    f"studies.summer_jobs[{i}].worked",
+                    contract=ctx.cid,
+                    summer=job.summer,
+                )
     limit = ctx.settings.local_max_repeated_years_per_cycle
     if limit is not None and s is not None:
         repeats: dict[str, int] = {}
@@ -258,7 +405,15 @@ def _stu_11(ctx: RuleContext) -> None:
             cycle = (year.cycle or s.cycle or "").strip() or "(cycle not stated)"
             repeats[cycle] = repeats.get(cycle, 0) + 1
             if repeats[cycle] > limit and year.repeat_allowed_by_council_date is None:
-                ctx.flag(N_("Contract {contract}: {academic_year} is repeated year {repeats} in the "
-                         "{cycle} cycle; this CPAS allows {limit} per cycle unless the council decides otherwise."),
-                         f"studies.academic_years[{i}].repeated_year",
-                         contract=ctx.cid, academic_year=year.academic_year, repeats=repeats[cycle], cycle=cycle, limit=limit)
+                ctx.flag(
+                    N_(
+                        "Contract {contract}: {academic_year} is repeated year {repeats} in the "
+                        "{cycle} cycle; this CPAS allows {limit} per cycle unless the council decides otherwise."
+                    ),
+                    f"studies.academic_years[{i}].repeated_year",
+                    contract=ctx.cid,
+                    academic_year=year.academic_year,
+                    repeats=repeats[cycle],
+                    cycle=cycle,
+                    limit=limit,
+                )

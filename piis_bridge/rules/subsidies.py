@@ -40,8 +40,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.i18n import N_
 from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
-from piis_bridge.rules._deadline_math import MONTH_SPANS, add_months, month_from_index, month_index, month_span, one_day
-from piis_bridge.rules._issues import Due, Issue, doc_of as _doc, group_by_rule, record_own
+from piis_bridge.rules._deadline_math import (
+    MONTH_SPANS,
+    add_months,
+    month_from_index,
+    month_index,
+    month_span,
+    one_day,
+)
+from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
+from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import age_on, iso
 from piis_bridge.rules.context import signed_on
 from piis_bridge.rules.rate_tables import rate_for_share, table_for
@@ -79,11 +87,17 @@ class SubsidyMonth(_Out):
     """One month of the schedule: whether it is subsidised and, if not, why."""
 
     month: date = Field(description="First day of the month")
-    subsidy_type: SubsidyType | None = Field(description="The subsidy whose window holds this month")
-    covered_by_piis: bool = Field(description="This PIIS is in force on at least one day of the month (D6)")
+    subsidy_type: SubsidyType | None = Field(
+        description="The subsidy whose window holds this month"
+    )
+    covered_by_piis: bool = Field(
+        description="This PIIS is in force on at least one day of the month (D6)"
+    )
     project_running: bool = Field(description="The project actually ran (R-SUB-11)")
     ri_amount_cents: int = Field(description="RI granted for the month (the base, R-SUB-01)")
-    subsidy_cents: int = Field(description="10% of the RI, rounded half up to the cent; 0 when excluded")
+    subsidy_cents: int = Field(
+        description="10% of the RI, rounded half up to the cent; 0 when excluded"
+    )
     excluded_reason: str | None = Field(default=None, description="Why the month is not subsidised")
 
 
@@ -94,25 +108,45 @@ class SubsidyPlan(_Out):
     type: SubsidyType | None = Field(description="The subsidy in force at the signature month")
     opened_by_this_contract: bool = False
     window_start: date | None = None
-    window_end: date | None = Field(default=None, description="Last day of the window's last month (the day the window "
-                                                               "ends, as R-SUB-07's date says)")
+    window_end: date | None = Field(
+        default=None,
+        description="Last day of the window's last month (the day the window "
+        "ends, as R-SUB-07's date says)",
+    )
     months: tuple[SubsidyMonth, ...] = ()
     total_cents: int = 0
     remaining_months: int | None = Field(
-        default=None, description="R-SUB-07: months of a window opened by another CPAS left for this CPAS")
-    lifetime: tuple[SubsidyType, ...] = Field(default=(), description="Subsidies opened for the person, this one included")
-    budget_article: str | None = Field(default=None, description="Brussels accounting (R-SUB-16): 132 or 133")
+        default=None,
+        description="R-SUB-07: months of a window opened by another CPAS left for this CPAS",
+    )
+    lifetime: tuple[SubsidyType, ...] = Field(
+        default=(), description="Subsidies opened for the person, this one included"
+    )
+    budget_article: str | None = Field(
+        default=None, description="Brussels accounting (R-SUB-16): 132 or 133"
+    )
     rounding: str = ROUNDING
     notes: tuple[str, ...] = ()
 
     def to_schedule(self) -> SubsidySchedule:
         """The framework's summary (``Report.subsidy``); per-month type and reason stay in the plan."""
         return SubsidySchedule(
-            type=self.type, window_start=self.window_start, window_end=self.window_end,
-            months=tuple(SubsidyMonthLine(month=m.month, covered_by_piis=m.covered_by_piis,
-                                          project_running=m.project_running, ri_amount_cents=m.ri_amount_cents,
-                                          subsidy_cents=m.subsidy_cents) for m in self.months),
-            total_cents=self.total_cents, budget_article=self.budget_article, notes=self.notes,
+            type=self.type,
+            window_start=self.window_start,
+            window_end=self.window_end,
+            months=tuple(
+                SubsidyMonthLine(
+                    month=m.month,
+                    covered_by_piis=m.covered_by_piis,
+                    project_running=m.project_running,
+                    ri_amount_cents=m.ri_amount_cents,
+                    subsidy_cents=m.subsidy_cents,
+                )
+                for m in self.months
+            ),
+            total_cents=self.total_cents,
+            budget_article=self.budget_article,
+            notes=self.notes,
         )
 
 
@@ -136,9 +170,16 @@ _TYPE_ORDER = {t: i for i, t in enumerate(SubsidyType)}
 # Enum members read for every contract, as module constants (``SubsidyType.FIRST`` goes through the
 # enum metaclass's ``__getattr__`` hook on Python 3.11).
 _FIRST, _STUDIES, _PROLONGATION, _SECOND_CHANCE = (
-    SubsidyType.FIRST, SubsidyType.STUDIES, SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE)
+    SubsidyType.FIRST,
+    SubsidyType.STUDIES,
+    SubsidyType.PROLONGATION,
+    SubsidyType.SECOND_CHANCE,
+)
 _FAMILY_IN_CHARGE = RICategory.FAMILY_IN_CHARGE
-_JSON_TYPE = {None: None, **{t: t.value for t in SubsidyType}}  # what model_dump(mode="json") writes
+_JSON_TYPE = {
+    None: None,
+    **{t: t.value for t in SubsidyType},
+}  # what model_dump(mode="json") writes
 _LINE_FIELDS = frozenset(SubsidyMonthLine.model_fields)
 _MONTH_FIELDS = frozenset(SubsidyMonth.model_fields)
 _PLAN_FIELDS_SET = frozenset(SubsidyPlan.model_fields) - {"rounding"}  # rounding keeps its default
@@ -178,18 +219,42 @@ def _plan_model(r: _Result) -> SubsidyPlan:
     months = []
     for m, t, cov, run, ri, sub, why in r.months:
         month = _new(SubsidyMonth)
-        _set(month, "__dict__", {"month": m, "subsidy_type": t, "covered_by_piis": cov, "project_running": run,
-                                 "ri_amount_cents": ri, "subsidy_cents": sub, "excluded_reason": why})
+        _set(
+            month,
+            "__dict__",
+            {
+                "month": m,
+                "subsidy_type": t,
+                "covered_by_piis": cov,
+                "project_running": run,
+                "ri_amount_cents": ri,
+                "subsidy_cents": sub,
+                "excluded_reason": why,
+            },
+        )
         _set(month, "__pydantic_fields_set__", set(_MONTH_FIELDS))
         _set(month, "__pydantic_extra__", None)
         _set(month, "__pydantic_private__", None)
         months.append(month)
     plan = _new(SubsidyPlan)
-    _set(plan, "__dict__", {
-        "contract_id": r.contract_id, "type": r.type, "opened_by_this_contract": r.opened_by_this_contract,
-        "window_start": r.window_start, "window_end": r.window_end, "months": tuple(months),
-        "total_cents": r.total_cents, "remaining_months": r.remaining_months, "lifetime": r.lifetime,
-        "budget_article": r.budget_article, "rounding": ROUNDING, "notes": r.notes})
+    _set(
+        plan,
+        "__dict__",
+        {
+            "contract_id": r.contract_id,
+            "type": r.type,
+            "opened_by_this_contract": r.opened_by_this_contract,
+            "window_start": r.window_start,
+            "window_end": r.window_end,
+            "months": tuple(months),
+            "total_cents": r.total_cents,
+            "remaining_months": r.remaining_months,
+            "lifetime": r.lifetime,
+            "budget_article": r.budget_article,
+            "rounding": ROUNDING,
+            "notes": r.notes,
+        },
+    )
     _set(plan, "__pydantic_fields_set__", set(_PLAN_FIELDS_SET))
     _set(plan, "__pydantic_extra__", None)
     _set(plan, "__pydantic_private__", None)
@@ -205,16 +270,30 @@ def _plan_json(r: _Result) -> dict[str, Any]:
     json_type = _JSON_TYPE
     months = r.json_months
     if months is None:
-        months = [{"month": m.isoformat(), "subsidy_type": json_type[t], "covered_by_piis": cov,
-                   "project_running": run, "ri_amount_cents": ri, "subsidy_cents": sub, "excluded_reason": why}
-                  for m, t, cov, run, ri, sub, why in r.months]
+        months = [
+            {
+                "month": m.isoformat(),
+                "subsidy_type": json_type[t],
+                "covered_by_piis": cov,
+                "project_running": run,
+                "ri_amount_cents": ri,
+                "subsidy_cents": sub,
+                "excluded_reason": why,
+            }
+            for m, t, cov, run, ri, sub, why in r.months
+        ]
     return {
-        "contract_id": r.contract_id, "type": json_type[r.type],
-        "opened_by_this_contract": r.opened_by_this_contract, "window_start": _iso(r.window_start),
+        "contract_id": r.contract_id,
+        "type": json_type[r.type],
+        "opened_by_this_contract": r.opened_by_this_contract,
+        "window_start": _iso(r.window_start),
         "window_end": _iso(r.window_end),
         "months": months,
-        "total_cents": r.total_cents, "remaining_months": r.remaining_months,
-        "lifetime": [json_type[t] for t in r.lifetime], "budget_article": r.budget_article, "rounding": ROUNDING,
+        "total_cents": r.total_cents,
+        "remaining_months": r.remaining_months,
+        "lifetime": [json_type[t] for t in r.lifetime],
+        "budget_article": r.budget_article,
+        "rounding": ROUNDING,
         "notes": list(r.notes),
     }
 
@@ -222,8 +301,17 @@ def _plan_json(r: _Result) -> dict[str, Any]:
 def _month_line(m: date, covered: bool, running: bool, ri: int, cents: int) -> SubsidyMonthLine:
     """``fast_construct(SubsidyMonthLine, ...)``, inlined: a schedule has 12-60 of them."""
     line = _new(SubsidyMonthLine)
-    _set(line, "__dict__", {"month": m, "covered_by_piis": covered, "project_running": running,
-                            "ri_amount_cents": ri, "subsidy_cents": cents})
+    _set(
+        line,
+        "__dict__",
+        {
+            "month": m,
+            "covered_by_piis": covered,
+            "project_running": running,
+            "ri_amount_cents": ri,
+            "subsidy_cents": cents,
+        },
+    )
     _set(line, "__pydantic_fields_set__", set(_LINE_FIELDS))
     _set(line, "__pydantic_extra__", None)
     _set(line, "__pydantic_private__", None)
@@ -254,15 +342,25 @@ def _schedule(r: _Result) -> SubsidySchedule:
     """Exactly ``_plan_model(r).to_schedule()``, without validation (the values come from _compute)."""
     lines = r.lines
     if lines is None:
-        lines = tuple([_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months])
-    return _SCHEDULE({
-        "type": r.type, "window_start": r.window_start, "window_end": r.window_end,
-        "months": lines,
-        "total_cents": r.total_cents, "budget_article": r.budget_article, "notes": r.notes,
-    })
+        lines = tuple(
+            [_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months]
+        )
+    return _SCHEDULE(
+        {
+            "type": r.type,
+            "window_start": r.window_start,
+            "window_end": r.window_end,
+            "months": lines,
+            "total_cents": r.total_cents,
+            "budget_article": r.budget_article,
+            "notes": r.notes,
+        }
+    )
 
 
-_FIRST_TABLE: dict[int, tuple[Any, int]] = {}  # id(tables) -> (tables, first month index): per settings, not per contract
+_FIRST_TABLE: dict[
+    int, tuple[Any, int]
+] = {}  # id(tables) -> (tables, first month index): per settings, not per contract
 
 
 def _first_table_index(tables: tuple[Any, ...]) -> int:
@@ -301,12 +399,16 @@ def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> lis
         table = table_for(settings.subsidy_rate_tables, date(year, 12, 31))
         status = table.status if table is not None else "announced"
         if year in shares:
-            out.append(f"{year}: the CPAS's PIIS share is {shares[year]:g}%: subsidy rate {rated[year] / 100:g}% "
-                       f"(R-SUB-17, {status})")
+            out.append(
+                f"{year}: the CPAS's PIIS share is {shares[year]:g}%: subsidy rate {rated[year] / 100:g}% "
+                f"(R-SUB-17, {status})"
+            )
         else:
-            out.append(f"{year}: the subsidy rate depends on the CPAS's share of RI beneficiaries with a PIIS "
-                       f"(R-SUB-17, {status}); no share recorded for {year} (piis_share_percent_by_year): the flat "
-                       f"{flat / 100:g}% is shown")
+            out.append(
+                f"{year}: the subsidy rate depends on the CPAS's share of RI beneficiaries with a PIIS "
+                f"(R-SUB-17, {status}); no share recorded for {year} (piis_share_percent_by_year): the flat "
+                f"{flat / 100:g}% is shown"
+            )
     return out
 
 
@@ -325,7 +427,9 @@ def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | No
 _UNKNOWN: Any = object()
 
 
-def _effective_end(contract: PIISContract, settings: RuleSettings, moved: date | None = _UNKNOWN) -> date:
+def _effective_end(
+    contract: PIISContract, settings: RuleSettings, moved: date | None = _UNKNOWN
+) -> date:
     """The last day the PIIS is in force; *moved*: ``legal_end_date(contract, settings)`` when the
     caller already has it."""
     end = contract.end_date
@@ -342,18 +446,26 @@ def _on_ri(contract: PIISContract, day: date) -> bool:
     dec = contract.decision
     if dec.ri_start_date <= day and (dec.ri_end_date is None or day <= dec.ri_end_date):
         return True
-    return any(p.kind is IncomeKind.RI and p.start_date <= day and (p.end_date is None or day <= p.end_date)
-               for p in contract.beneficiary.dis_history)
+    return any(
+        p.kind is IncomeKind.RI
+        and p.start_date <= day
+        and (p.end_date is None or day <= p.end_date)
+        for p in contract.beneficiary.dis_history
+    )
 
 
 def _exclusive(settings: RuleSettings) -> bool:
     return bool(settings.local.get(C08_SETTING, True))
 
 
-def _window(e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContract, end: date) -> _Segment:
+def _window(
+    e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContract, end: date
+) -> _Segment:
     start = month_index(e.window_start)
     if e.type is _STUDIES:
-        return _Segment(e.type, start, month_index(end) if contract.is_studies else start - 1, None, e)
+        return _Segment(
+            e.type, start, month_index(end) if contract.is_studies else start - 1, None, e
+        )
     blocked = None
     if e.type in (_PROLONGATION, _SECOND_CHANCE):
         if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
@@ -376,7 +488,11 @@ class _Windows:
 
 
 def _check_history(
-    cid: str, settings: RuleSettings, issues: list[Issue], history: list[SubsidyEntitlement], kinds: set[SubsidyType],
+    cid: str,
+    settings: RuleSettings,
+    issues: list[Issue],
+    history: list[SubsidyEntitlement],
+    kinds: set[SubsidyType],
 ) -> SubsidyEntitlement | None:
     """The person-level checks of a recorded subsidy history (R-SUB-04, C-08, R-SUB-09/10), adding to
     *issues*; returns the FIRST subsidy received, if any."""
@@ -385,38 +501,87 @@ def _check_history(
         studies_start = min(e.window_start for e in history if e.type is _STUDIES)
         second_start = min(e.window_start for e in history if e.type is _SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
-        issues.append(Issue("R-SUB-04", N_("contract {contract}: STUDIES and SECOND_CHANCE are both recorded; a studies "
-                            "subsidy is never followed by (nor, C-08, preceded by) a second chance"), ("subsidy_history",),
-                            contract=cid))
+        issues.append(
+            Issue(
+                "R-SUB-04",
+                N_(
+                    "contract {contract}: STUDIES and SECOND_CHANCE are both recorded; a studies "
+                    "subsidy is never followed by (nor, C-08, preceded by) a second chance"
+                ),
+                ("subsidy_history",),
+                contract=cid,
+            )
+        )
     first = next((e for e in history if e.type is _FIRST), None)
     for e in history:
         if e.type in (_PROLONGATION, _SECOND_CHANCE):
             rid = "R-SUB-09" if e.type is _PROLONGATION else "R-SUB-10"
             if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
-                issues.append(Issue(rid, N_("contract {contract}: the {type} subsidy of {window_start} "
-                                    "lacks the motivated decision or the social-inquiry report kept in the file"),
-                                    ("subsidy_history",), contract=cid, type=e.type.value, window_start=e.window_start))
+                issues.append(
+                    Issue(
+                        rid,
+                        N_(
+                            "contract {contract}: the {type} subsidy of {window_start} "
+                            "lacks the motivated decision or the social-inquiry report kept in the file"
+                        ),
+                        ("subsidy_history",),
+                        contract=cid,
+                        type=e.type.value,
+                        window_start=e.window_start,
+                    )
+                )
             if first is None:
-                issues.append(Issue(rid, N_("contract {contract}: a {type} subsidy needs a FIRST subsidy received "
-                                    "before it"), ("subsidy_history",), contract=cid, type=e.type.value))
-            elif e.type is _PROLONGATION and month_index(e.window_start) < \
-                    month_index(first.window_start) + settings.subsidy_max_months:
-                issues.append(Issue(rid, N_("contract {contract}: the PROLONGATION starts before the FIRST window "
-                                    "(opened {window_start}) has elapsed"), ("subsidy_history",),
-                                    contract=cid, window_start=first.window_start))
+                issues.append(
+                    Issue(
+                        rid,
+                        N_(
+                            "contract {contract}: a {type} subsidy needs a FIRST subsidy received "
+                            "before it"
+                        ),
+                        ("subsidy_history",),
+                        contract=cid,
+                        type=e.type.value,
+                    )
+                )
+            elif (
+                e.type is _PROLONGATION
+                and month_index(e.window_start)
+                < month_index(first.window_start) + settings.subsidy_max_months
+            ):
+                issues.append(
+                    Issue(
+                        rid,
+                        N_(
+                            "contract {contract}: the PROLONGATION starts before the FIRST window "
+                            "(opened {window_start}) has elapsed"
+                        ),
+                        ("subsidy_history",),
+                        contract=cid,
+                        window_start=first.window_start,
+                    )
+                )
     return first
 
 
-def _disqualify_history(segments: list[_Segment], kinds: set[SubsidyType], settings: RuleSettings) -> None:
+def _disqualify_history(
+    segments: list[_Segment], kinds: set[SubsidyType], settings: RuleSettings
+) -> None:
     """What R-SUB-04 and C-08 declare not due in a recorded history pays nothing (like a PROLONGATION
     without its decision): the subsidies beyond the lifetime limit (counted in the order they were
     opened), the later of STUDIES / SECOND_CHANCE (only a SECOND_CHANCE after STUDIES under the
     narrower reading of C-08), and a PROLONGATION or SECOND_CHANCE with no FIRST received (R-SUB-09/10).  *segments* are the history's windows, in the order of their start."""
-    if _FIRST not in kinds:  # R-SUB-09/10: PROLONGATION and SECOND_CHANCE need a FIRST received before
+    if (
+        _FIRST not in kinds
+    ):  # R-SUB-09/10: PROLONGATION and SECOND_CHANCE need a FIRST received before
         for i, s in enumerate(segments):
             if s.type in (_PROLONGATION, _SECOND_CHANCE) and s.blocked is None:
-                segments[i] = _Segment(s.type, s.start, s.end, f"{s.type.value} without a FIRST subsidy received "
-                                       "before it", s.entitlement)
+                segments[i] = _Segment(
+                    s.type,
+                    s.start,
+                    s.end,
+                    f"{s.type.value} without a FIRST subsidy received before it",
+                    s.entitlement,
+                )
     limit = settings.lifetime_subsidies_max
     if len(kinds) > limit:
         allowed: list[SubsidyType] = []
@@ -424,8 +589,13 @@ def _disqualify_history(segments: list[_Segment], kinds: set[SubsidyType], setti
             if s.type not in allowed and len(allowed) < limit:
                 allowed.append(s.type)
             if s.type not in allowed and s.blocked is None:
-                segments[i] = _Segment(s.type, s.start, s.end, "lifetime limit of subsidies reached (R-SUB-04)",
-                                       s.entitlement)
+                segments[i] = _Segment(
+                    s.type,
+                    s.start,
+                    s.end,
+                    "lifetime limit of subsidies reached (R-SUB-04)",
+                    s.entitlement,
+                )
     if _STUDIES in kinds and _SECOND_CHANCE in kinds:
         studies = min(s.start for s in segments if s.type is _STUDIES)
         second = min(s.start for s in segments if s.type is _SECOND_CHANCE)
@@ -437,8 +607,13 @@ def _disqualify_history(segments: list[_Segment], kinds: set[SubsidyType], setti
             return
         for i, s in enumerate(segments):
             if s.type is later and s.blocked is None:
-                segments[i] = _Segment(s.type, s.start, s.end, "STUDIES and SECOND_CHANCE exclude each other "
-                                       "(C-08, R-SUB-04)", s.entitlement)
+                segments[i] = _Segment(
+                    s.type,
+                    s.start,
+                    s.end,
+                    "STUDIES and SECOND_CHANCE exclude each other (C-08, R-SUB-04)",
+                    s.entitlement,
+                )
 
 
 def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue | None:
@@ -446,19 +621,34 @@ def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue 
     back = contract.decision.ri_start_date
     since = add_months(back, -settings.second_chance_gap_months)
     for p in contract.beneficiary.dis_history:
-        if p.kind in settings.dis_kinds_for_lookback and p.start_date < back and \
-                (p.end_date is None or p.end_date >= since):
-            return Issue("R-SUB-10", N_("contract {contract}: DIS ({kind}) in the "
-                         "{second_chance_gap_months} months before the RI of "
-                         "{back}; a SECOND_CHANCE needs 12 months without DIS"),
-                         ("beneficiary.dis_history",),
-                         contract=contract.contract_id, kind=p.kind.value, second_chance_gap_months=settings.second_chance_gap_months, back=back)
+        if (
+            p.kind in settings.dis_kinds_for_lookback
+            and p.start_date < back
+            and (p.end_date is None or p.end_date >= since)
+        ):
+            return Issue(
+                "R-SUB-10",
+                N_(
+                    "contract {contract}: DIS ({kind}) in the "
+                    "{second_chance_gap_months} months before the RI of "
+                    "{back}; a SECOND_CHANCE needs 12 months without DIS"
+                ),
+                ("beneficiary.dis_history",),
+                contract=contract.contract_id,
+                kind=p.kind.value,
+                second_chance_gap_months=settings.second_chance_gap_months,
+                back=back,
+            )
     return None
 
 
 def _windows(
-    contract: PIISContract, settings: RuleSettings, issues: list[Issue], notes: list[str],
-    signed: date | None, moved: date | None = _UNKNOWN,
+    contract: PIISContract,
+    settings: RuleSettings,
+    issues: list[Issue],
+    notes: list[str],
+    signed: date | None,
+    moved: date | None = _UNKNOWN,
 ) -> _Windows | str:
     """The subsidy windows of a contract (R-SUB-04, 06..10), adding to *issues* and *notes*; a string
     (the only note) when there is no schedule at all.  *signed* is ``contract.signed_date``."""
@@ -471,22 +661,40 @@ def _windows(
         if end < settings.reform_date:
             return "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed"
         anchor = settings.reform_date
-        notes.append("PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)")
-    history = sorted(contract.subsidy_history, key=lambda e: e.window_start) if contract.subsidy_history else []
+        notes.append(
+            "PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)"
+        )
+    history = (
+        sorted(contract.subsidy_history, key=lambda e: e.window_start)
+        if contract.subsidy_history
+        else []
+    )
     if history and not settings.q19_keep_window_after_reimbursement:
         kept = [e for e in history if e.reimbursed_on is None]
         for e in history:
             if e.reimbursed_on is not None:
-                notes.append(f"the {e.type.value} subsidy of {e.window_start.isoformat()} was reimbursed on "
-                             f"{e.reimbursed_on.isoformat()} (R-SUB-13): counted as never received (Q-19)")
+                notes.append(
+                    f"the {e.type.value} subsidy of {e.window_start.isoformat()} was reimbursed on "
+                    f"{e.reimbursed_on.isoformat()} (R-SUB-13): counted as never received (Q-19)"
+                )
         history = kept
     kinds = {e.type for e in history} if history else set()
 
     # Person-level limits over the history (R-SUB-04, C-08).
     if len(kinds) > settings.lifetime_subsidies_max:
-        issues.append(Issue("R-SUB-04", N_("contract {contract}: the person has {count} different subsidies "
-                            "recorded; at most {lifetime_subsidies_max} in a lifetime"), ("subsidy_history",),
-                            contract=cid, count=len(kinds), lifetime_subsidies_max=settings.lifetime_subsidies_max))
+        issues.append(
+            Issue(
+                "R-SUB-04",
+                N_(
+                    "contract {contract}: the person has {count} different subsidies "
+                    "recorded; at most {lifetime_subsidies_max} in a lifetime"
+                ),
+                ("subsidy_history",),
+                contract=cid,
+                count=len(kinds),
+                lifetime_subsidies_max=settings.lifetime_subsidies_max,
+            )
+        )
     if history:
         first = _check_history(cid, settings, issues, history, kinds)
         segments = [_window(e, settings, contract, end) for e in history]
@@ -498,8 +706,10 @@ def _windows(
     studies = contract.is_studies
     studies_ok = studies and age < settings.age_threshold
     if studies and not studies_ok:
-        notes.append(f"studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
-                     f"{settings.age_threshold} at conclusion (R-OBL-12, R-SUB-08)")
+        notes.append(
+            f"studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
+            f"{settings.age_threshold} at conclusion (R-OBL-12, R-SUB-08)"
+        )
     usable = [s for s in segments if s.blocked is None and s.holds(a)] if segments else []
     opened = False
     if not usable:
@@ -507,32 +717,92 @@ def _windows(
         if studies_ok and _STUDIES not in kinds:
             new = _Segment(_STUDIES, a, month_index(end), None, None)
             if _SECOND_CHANCE in kinds and _exclusive(settings):
-                new = _Segment(_STUDIES, a, month_index(end),
-                               "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)", None)
-                issues.append(Issue("R-SUB-08", N_("contract {contract}: no STUDIES subsidy: the person already received "
-                                    "a SECOND_CHANCE subsidy (C-08)"), ("subsidy_history",), contract=cid))
+                new = _Segment(
+                    _STUDIES,
+                    a,
+                    month_index(end),
+                    "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)",
+                    None,
+                )
+                issues.append(
+                    Issue(
+                        "R-SUB-08",
+                        N_(
+                            "contract {contract}: no STUDIES subsidy: the person already received "
+                            "a SECOND_CHANCE subsidy (C-08)"
+                        ),
+                        ("subsidy_history",),
+                        contract=cid,
+                    )
+                )
         elif first is None:
             new = _Segment(_FIRST, a, a + settings.subsidy_max_months - 1, None, None)
         elif not any(s.holds(a) for s in segments):
-            last = max((s for s in segments if s.type in _BOUNDED), key=lambda s: s.end or 0, default=None)
-            ended = month_from_index(last.end).isoformat()[:7] if last and last.end is not None else "?"
-            notes.append(f"the last subsidy window ended in {ended}: a PROLONGATION (R-SUB-09) or SECOND_CHANCE "
-                         "(R-SUB-10) needs a motivated decision and a social-inquiry report recorded in subsidy_history")
+            last = max(
+                (s for s in segments if s.type in _BOUNDED), key=lambda s: s.end or 0, default=None
+            )
+            ended = (
+                month_from_index(last.end).isoformat()[:7] if last and last.end is not None else "?"
+            )
+            notes.append(
+                f"the last subsidy window ended in {ended}: a PROLONGATION (R-SUB-09) or SECOND_CHANCE "
+                "(R-SUB-10) needs a motivated decision and a social-inquiry report recorded in subsidy_history"
+            )
         if new is not None:
             opened = True
             rid = "R-SUB-08" if new.type is _STUDIES else "R-SUB-06"
             checked_on = anchor
-            if settings.q10_ri_checked_on_signature and not _on_ri(contract, checked_on) and new.blocked is None:
-                new = _Segment(new.type, new.start, new.end, f"no RI on {checked_on.isoformat()}, the date the "
-                               "window would open", None)
-                issues.append(Issue(rid, N_("contract {contract}: the person had no RI on {checked_on}; the "
-                                    "{type} subsidy cannot start in that month"), ("decision.ri_start_date",),
-                                    contract=cid, checked_on=checked_on, type=new.type.value))
-            if new.type not in kinds and len(kinds) + 1 > settings.lifetime_subsidies_max and new.blocked is None:
-                new = _Segment(new.type, new.start, new.end, "lifetime limit of subsidies reached (R-SUB-04)", None)
-                issues.append(Issue("R-SUB-04", N_("contract {contract}: a {type} subsidy would be the person's "
-                                    "{count}th; at most {lifetime_subsidies_max}"), ("subsidy_history",),
-                                    contract=cid, type=new.type.value, count=len(kinds) + 1, lifetime_subsidies_max=settings.lifetime_subsidies_max))
+            if (
+                settings.q10_ri_checked_on_signature
+                and not _on_ri(contract, checked_on)
+                and new.blocked is None
+            ):
+                new = _Segment(
+                    new.type,
+                    new.start,
+                    new.end,
+                    f"no RI on {checked_on.isoformat()}, the date the window would open",
+                    None,
+                )
+                issues.append(
+                    Issue(
+                        rid,
+                        N_(
+                            "contract {contract}: the person had no RI on {checked_on}; the "
+                            "{type} subsidy cannot start in that month"
+                        ),
+                        ("decision.ri_start_date",),
+                        contract=cid,
+                        checked_on=checked_on,
+                        type=new.type.value,
+                    )
+                )
+            if (
+                new.type not in kinds
+                and len(kinds) + 1 > settings.lifetime_subsidies_max
+                and new.blocked is None
+            ):
+                new = _Segment(
+                    new.type,
+                    new.start,
+                    new.end,
+                    "lifetime limit of subsidies reached (R-SUB-04)",
+                    None,
+                )
+                issues.append(
+                    Issue(
+                        "R-SUB-04",
+                        N_(
+                            "contract {contract}: a {type} subsidy would be the person's "
+                            "{count}th; at most {lifetime_subsidies_max}"
+                        ),
+                        ("subsidy_history",),
+                        contract=cid,
+                        type=new.type.value,
+                        count=len(kinds) + 1,
+                        lifetime_subsidies_max=settings.lifetime_subsidies_max,
+                    )
+                )
             segments.append(new)
     elif studies_ok and not any(s.type is _STUDIES for s in segments):
         # A studies PIIS concluded during a running FIRST/PROLONGATION window: STUDIES may follow it
@@ -545,10 +815,14 @@ def _windows(
             elif len(kinds) + 1 > settings.lifetime_subsidies_max:
                 blocked = "lifetime limit of subsidies reached (R-SUB-04)"
             segments.append(_Segment(_STUDIES, follow, month_index(end), blocked, None))
-            notes.append(f"STUDIES follows the running {usable[0].type.value} window from "
-                         f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)")
+            notes.append(
+                f"STUDIES follows the running {usable[0].type.value} window from "
+                f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)"
+            )
     holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]  # s.holds(a)
-    main = holding[0] if holding else None  # the first holding segment that pays, else the first one
+    main = (
+        holding[0] if holding else None
+    )  # the first holding segment that pays, else the first one
     for s in holding:
         if s.blocked is None:
             main = s
@@ -573,7 +847,10 @@ def _windows(
 
 
 def _compute(
-    contract: PIISContract, settings: RuleSettings, with_months: bool = True, signed: date | None = _UNKNOWN,
+    contract: PIISContract,
+    settings: RuleSettings,
+    with_months: bool = True,
+    signed: date | None = _UNKNOWN,
     engine: bool = False,
 ) -> tuple[_Result, list[Issue], list[Due]]:
     """The plan as plain data, its issues and its dates; *signed*: ``contract.signed_date`` if known.
@@ -583,31 +860,64 @@ def _compute(
     issues: list[Issue] = []
     dues: list[Due] = []
     notes: list[str] = []
-    w = _windows(contract, settings, issues, notes, contract.signed_date if signed is _UNKNOWN else signed)
+    w = _windows(
+        contract, settings, issues, notes, contract.signed_date if signed is _UNKNOWN else signed
+    )
     if isinstance(w, str):
         return _Result(cid, None, (w,), minimal=True), [], []
-    end, a, kinds, segments, holding, main, opened = w.end, w.a, w.kinds, w.segments, w.holding, w.main, w.opened
+    end, a, kinds, segments, holding, main, opened = (
+        w.end,
+        w.a,
+        w.kinds,
+        w.segments,
+        w.holding,
+        w.main,
+        w.opened,
+    )
 
     remaining = None
-    if main is not None and main.entitlement is not None and main.end is not None and \
-            main.entitlement.cpas_ins != contract.cpas.ins_code:
+    if (
+        main is not None
+        and main.entitlement is not None
+        and main.end is not None
+        and main.entitlement.cpas_ins != contract.cpas.ins_code
+    ):
         remaining = max(0, main.end - a + 1)
-        notes.append(f"window opened by CPAS {main.entitlement.cpas_ins} on "
-                     f"{main.entitlement.window_start.isoformat()}: this CPAS receives only the remaining "
-                     f"{remaining} month(s) (R-SUB-07)")
-    if main is not None and main.end is not None:  # the window's last day (the last day of its last month)
-        dues.append(Due("R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
-                        f"{_JSON_TYPE[main.type]} subsidy window ends", month_span(main.end)[1], ("subsidy_history",),
-                        None, False))
-    shared_from, shared_to, shared_reason = -1, -2, ""  # R-SUB-12: months the partner's contract claims
+        notes.append(
+            f"window opened by CPAS {main.entitlement.cpas_ins} on "
+            f"{main.entitlement.window_start.isoformat()}: this CPAS receives only the remaining "
+            f"{remaining} month(s) (R-SUB-07)"
+        )
+    if (
+        main is not None and main.end is not None
+    ):  # the window's last day (the last day of its last month)
+        dues.append(
+            Due(
+                "R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
+                f"{_JSON_TYPE[main.type]} subsidy window ends",
+                month_span(main.end)[1],
+                ("subsidy_history",),
+                None,
+                False,
+            )
+        )
+    shared_from, shared_to, shared_reason = (
+        -1,
+        -2,
+        "",
+    )  # R-SUB-12: months the partner's contract claims
     if contract.partner is not None and contract.decision.ri_category is _FAMILY_IN_CHARGE:
-        notes.append("couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
-                     "doubled (R-SUB-12)")
+        notes.append(
+            "couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
+            "doubled (R-SUB-12)"
+        )
         other = contract.partner_contract
         if other is not None and other.contract_id < cid:
             shared_from, shared_to = month_index(other.start_date), month_index(other.end_date)
-            shared_reason = (f"couple on category 3: already subsidised on contract {other.contract_id} "
-                             "(R-SUB-12, never doubled)")
+            shared_reason = (
+                f"couple on category 3: already subsidised on contract {other.contract_id} "
+                "(R-SUB-12, never doubled)"
+            )
 
     # The months.
     last = month_index(end)
@@ -617,20 +927,26 @@ def _compute(
     by_month = {m.month: m for m in contract.ri_months} if contract.ri_months else {}
     from_decision = not by_month
     if from_decision:
-        notes.append("no monthly RI records: the RI amount of the DIS decision is used for its period")
+        notes.append(
+            "no monthly RI records: the RI amount of the DIS decision is used for its period"
+        )
     months: list[_Row] = []
     lines: list[SubsidyMonthLine] = []
     json_months: list[dict[str, Any]] = []
     spans = MONTH_SPANS
     studies_first = w.studies
-    rate = flat = settings.subsidy_rate_percent * 100  # basis points (R-SUB-17 tables may change it per year)
+    rate = flat = (
+        settings.subsidy_rate_percent * 100
+    )  # basis points (R-SUB-17 tables may change it per year)
     tables = settings.subsidy_rate_tables
     tiered_from = None  # the first month index a rate table governs, if the schedule reaches it
     if tables:
         first_table = _first_table_index(tables)
         if first_table < max(a, last) + 1:
             tiered_from = first_table
-    rated: dict[int, int] = {}  # year -> rate (basis points) for the years under a table, for the notes
+    rated: dict[
+        int, int
+    ] = {}  # year -> rate (basis points) for the years under a table, for the notes
     # Coverage (D6, Q-10) and the decision's RI are month-index intervals: compare integers per month.
     start_date = contract.start_date
     if settings.q10_partial_month_counts:  # in force on at least one day of the month
@@ -653,10 +969,14 @@ def _compute(
     if shared_to >= shared_from:  # the partner's months start and end a run like a window does
         edges.add(shared_from)
         edges.add(shared_to + 1)
-    if tiered_from is not None:  # the rate may change at each table start and each calendar year after it
+    if (
+        tiered_from is not None
+    ):  # the rate may change at each table start and each calendar year after it
         for t in tables:
             edges.add(month_index(t.valid_from))
-        for year in range(month_span(tiered_from)[0].year + 1, month_span(max(a, last))[0].year + 1):
+        for year in range(
+            month_span(tiered_from)[0].year + 1, month_span(max(a, last))[0].year + 1
+        ):
             edges.add(month_index(date(year, 1, 1)))
     breaks = sorted(edges)
     shared = False
@@ -670,7 +990,11 @@ def _compute(
     # reuse its reason, amount, line table and JSON template: only the month itself is new.
     # With the decision's RI, coverage and RI change only at these month indexes: between them the
     # values are not even recomputed.
-    edges = [cov_from, cov_to + 1, ri_from] if ri_to is None else [cov_from, cov_to + 1, ri_from, ri_to + 1]
+    edges = (
+        [cov_from, cov_to + 1, ri_from]
+        if ri_to is None
+        else [cov_from, cov_to + 1, ri_from, ri_to + 1]
+    )
     values_until = a  # covered and ri hold for the months before this index (decision's RI only)
     fresh = True  # the next month cannot reuse the previous month's values
     changed = True  # covered, ri or running were computed again for this month
@@ -698,7 +1022,9 @@ def _compute(
                 ri, running = 0, True
             changed = True
         if index >= seg_until:
-            here = [s for s in segments if s.start <= index and (s.end is None or index <= s.end)]  # s.holds
+            here = [
+                s for s in segments if s.start <= index and (s.end is None or index <= s.end)
+            ]  # s.holds
             if studies_first and len(here) > 1:
                 here.sort(key=lambda s: s.type is not _STUDIES)
             seg = here[0] if here else None  # the first that pays, else the first holding the month
@@ -737,12 +1063,20 @@ def _compute(
                     reason = shared_reason
                 else:
                     reason = None
-                cents = 0 if reason else (ri * rate + 5000) // 10000  # subsidy_amount, inlined (basis points)
+                cents = (
+                    0 if reason else (ri * rate + 5000) // 10000
+                )  # subsidy_amount, inlined (basis points)
                 if engine:
                     run_lines = _lines_for((covered, running, ri, cents))
-                    template = {"month": None, "subsidy_type": seg_json, "covered_by_piis": covered,
-                                "project_running": running, "ri_amount_cents": ri, "subsidy_cents": cents,
-                                "excluded_reason": reason}
+                    template = {
+                        "month": None,
+                        "subsidy_type": seg_json,
+                        "covered_by_piis": covered,
+                        "project_running": running,
+                        "ri_amount_cents": ri,
+                        "subsidy_cents": cents,
+                        "excluded_reason": reason,
+                    }
         total += cents
         if engine:
             line = run_lines.get(first_day)
@@ -762,13 +1096,24 @@ def _compute(
     for s in segments:
         if s.entitlement is None and s.blocked is None:
             received.add(s.type)
-    lifetime = tuple(sorted(received, key=_TYPE_ORDER.__getitem__)) if len(received) > 1 else tuple(received)
+    lifetime = (
+        tuple(sorted(received, key=_TYPE_ORDER.__getitem__))
+        if len(received) > 1
+        else tuple(received)
+    )
     result = _Result(
-        cid, kind, tuple(notes), opened_by_this_contract=opened and main is not None and main.entitlement is None,
+        cid,
+        kind,
+        tuple(notes),
+        opened_by_this_contract=opened and main is not None and main.entitlement is None,
         window_start=month_span(main.start)[0] if main else None,
         window_end=month_span(main.end)[1] if main and main.end is not None else None,
-        months=tuple(months), total_cents=total, remaining_months=remaining,
-        lifetime=lifetime, budget_article=budget_article(contract, kind))
+        months=tuple(months),
+        total_cents=total,
+        remaining_months=remaining,
+        lifetime=lifetime,
+        budget_article=budget_article(contract, kind),
+    )
     if engine:
         result.lines = tuple(lines)
         result.json_months = json_months
@@ -780,13 +1125,18 @@ def subsidy_plan(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTIN
     return _plan_model(_compute(contract, settings)[0])
 
 
-def subsidy_window(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> SubsidyPlan:
+def subsidy_window(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS
+) -> SubsidyPlan:
     """The plan without its months (type and window only): what the agenda needs, cheaply."""
     return _plan_model(_compute(contract, settings, with_months=False)[0])
 
 
 def subsidy_window_end(
-    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS, *, signed: date | None = _UNKNOWN,
+    contract: PIISContract,
+    settings: RuleSettings = DEFAULT_SETTINGS,
+    *,
+    signed: date | None = _UNKNOWN,
     moved: date | None = _UNKNOWN,
 ) -> tuple[SubsidyType | None, date | None]:
     """``(plan.type, plan.window_end)`` of :func:`subsidy_window`, computing only the windows: what the
@@ -805,7 +1155,10 @@ def subsidy_window_end(
                 return None, None
             anchor = settings.reform_date
         a = month_index(anchor)
-        if contract.is_studies and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold:
+        if (
+            contract.is_studies
+            and age_on(contract.beneficiary.birth_date, signed) < settings.age_threshold
+        ):
             last = month_index(end)
             return (SubsidyType.STUDIES, month_span(last)[1]) if last >= a else (None, None)
         return SubsidyType.FIRST, month_span(a + settings.subsidy_max_months - 1)[1]
@@ -815,11 +1168,15 @@ def subsidy_window_end(
     return w.main.type, None if w.main.end is None else month_span(w.main.end)[1]
 
 
-def subsidy_issues(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[Issue]:
+def subsidy_issues(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS
+) -> list[Issue]:
     return _compute(contract, settings)[1]
 
 
-def remaining_months_after(contract: PIISContract, day: date, settings: RuleSettings = DEFAULT_SETTINGS) -> int | None:
+def remaining_months_after(
+    contract: PIISContract, day: date, settings: RuleSettings = DEFAULT_SETTINGS
+) -> int | None:
     """R-SUB-07: whole months left in the running 12-month window after the month of *day* (what a new
     CPAS may still receive after a move on *day*); None when no bounded window runs then."""
     plan = subsidy_plan(contract, settings)
@@ -839,25 +1196,41 @@ def subsidy_plans(
     Couples are matched on the unordered pair of NISS numbers (used only as a key, never output).  In
     a month both partners' contracts would claim, the contract with the smaller id keeps the subsidy.
     """
-    plans: list[tuple[PIISContract, SubsidyPlan]] = [(c, subsidy_plan(c, settings)) for c in contracts]
+    plans: list[tuple[PIISContract, SubsidyPlan]] = [
+        (c, subsidy_plan(c, settings)) for c in contracts
+    ]
     claimed: dict[tuple[frozenset[str], date], str] = {}
     for contract, plan in sorted(plans, key=lambda pair: pair[0].contract_id):
-        if contract.partner is None or contract.decision.ri_category is not RICategory.FAMILY_IN_CHARGE:
+        if (
+            contract.partner is None
+            or contract.decision.ri_category is not RICategory.FAMILY_IN_CHARGE
+        ):
             continue
         couple = frozenset({contract.beneficiary.niss, contract.partner.niss})
         changed = []
         for m in plan.months:
             key = (couple, m.month)
             if m.subsidy_cents and key in claimed:
-                m = m.model_copy(update={"subsidy_cents": 0, "excluded_reason":
-                                         f"couple on category 3: already subsidised on contract {claimed[key]} "
-                                         "(R-SUB-12, never doubled)"})
+                m = m.model_copy(
+                    update={
+                        "subsidy_cents": 0,
+                        "excluded_reason": f"couple on category 3: already subsidised on contract {claimed[key]} "
+                        "(R-SUB-12, never doubled)",
+                    }
+                )
             elif m.subsidy_cents:
                 claimed[key] = contract.contract_id
             changed.append(m)
         index = next(i for i, (c, _) in enumerate(plans) if c is contract)
-        plans[index] = (contract, plan.model_copy(update={"months": tuple(changed),
-                                                          "total_cents": sum(m.subsidy_cents for m in changed)}))
+        plans[index] = (
+            contract,
+            plan.model_copy(
+                update={
+                    "months": tuple(changed),
+                    "total_cents": sum(m.subsidy_cents for m in changed),
+                }
+            ),
+        )
     for _, plan in plans:
         yield plan
 
@@ -869,6 +1242,7 @@ def plan_json(plan: SubsidyPlan) -> dict[str, Any]:
 
 # --- registration (rules.md 2.12) ---------------------------------------------------------
 
+
 def _signed(contract: PIISContract) -> bool:
     return signed_on(contract) is not None
 
@@ -878,7 +1252,9 @@ def _check(ctx: RuleContext) -> None:
     by rule id, and shared by the R-SUB rules; R-SUB-01 carries it into the report."""
     got = ctx.cache.get("subsidies.plan")
     if got is None:
-        result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True)
+        result, issues, dues = _compute(
+            ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True
+        )
         got = ctx.cache["subsidies.plan"] = (result, group_by_rule(issues, dues))
     result, grouped = got
     rule_id = ctx.rule.id
@@ -891,91 +1267,215 @@ def _check(ctx: RuleContext) -> None:
 
 _SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
 
-rule("R-SUB-01", title="Special subsidy: 10% of the RI granted", severity=Severity.LEGAL,
-     citation="[002 L438, L452]",
-     parameters=("subsidy_rate_percent", "q10_partial_month_counts", "q19_keep_window_after_reimbursement"),
-     **_SUB)(_doc(_check, f"""
+rule(
+    "R-SUB-01",
+    title="Special subsidy: 10% of the RI granted",
+    severity=Severity.LEGAL,
+    citation="[002 L438, L452]",
+    parameters=(
+        "subsidy_rate_percent",
+        "q10_partial_month_counts",
+        "q19_keep_window_after_reimbursement",
+    ),
+    **_SUB,
+)(
+    _doc(
+        _check,
+        f"""
     Builds the month-by-month schedule (``Report.subsidy`` and, with each month's subsidy type and
     exclusion reason, ``Report.sections["subsidy_plan"]``).  Rounding: {ROUNDING}.
-    """))
-document("R-SUB-02", title="Four subsidy types", severity=Severity.LEGAL, citation="[002 L438-446]", doc="""
+    """,
+    )
+)
+document(
+    "R-SUB-02",
+    title="Four subsidy types",
+    severity=Severity.LEGAL,
+    citation="[002 L438-446]",
+    doc="""
     FIRST, STUDIES, PROLONGATION, SECOND_CHANCE (``SubsidyType``); chosen by R-SUB-06..10.
-    """)
-document("R-SUB-03", title="Due whether the PIIS is mandatory or optional", severity=Severity.LEGAL,
-         citation="[002 L450, L465, L502]", doc="""
+    """,
+)
+document(
+    "R-SUB-03",
+    title="Due whether the PIIS is mandatory or optional",
+    severity=Severity.LEGAL,
+    citation="[002 L450, L465, L502]",
+    doc="""
     The schedule never reads the obligation assessment (R-OBL-10).
-    """)
-rule("R-SUB-04", title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
-     severity=Severity.LEGAL, citation="[002 L448, L790, L516]", parameters=("lifetime_subsidies_max",),
-     **_SUB)(_doc(_check, """
+    """,
+)
+rule(
+    "R-SUB-04",
+    title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
+    severity=Severity.LEGAL,
+    citation="[002 L448, L790, L516]",
+    parameters=("lifetime_subsidies_max",),
+    **_SUB,
+)(
+    _doc(
+        _check,
+        """
     Counts the distinct subsidies in ``subsidy_history`` plus the one this contract would open.  STUDIES
     and SECOND_CHANCE exclude each other over the lifetime (C-08); ``local["c08_studies_second_chance_exclusive"]
     = False`` keeps only "studies never followed by second chance".  A subsidy these limits exclude is not
     due: its months stay in the schedule with their reason and pay nothing (the subsidies beyond the limit
     in the order they were opened; the later of STUDIES and SECOND_CHANCE).
-    """))
-document("R-SUB-05", title="The PIIS duration follows the project", severity=Severity.LEGAL,
-         citation="[002 L454, L614]", doc="""
+    """,
+    )
+)
+document(
+    "R-SUB-05",
+    title="The PIIS duration follows the project",
+    severity=Severity.LEGAL,
+    citation="[002 L454, L614]",
+    doc="""
     The schedule never shortens or lengthens the contract; months outside the window are simply unpaid.
-    """)
-rule("R-SUB-06", title="FIRST: 12 months from the month of signature, if on RI that day",
-     severity=Severity.LEGAL, citation="[002 L456-465]", parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
-     **_SUB)(_doc(_check, """
+    """,
+)
+rule(
+    "R-SUB-06",
+    title="FIRST: 12 months from the month of signature, if on RI that day",
+    severity=Severity.LEGAL,
+    citation="[002 L456-465]",
+    parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
+    **_SUB,
+)(
+    _doc(
+        _check,
+        """
     Opened when no FIRST subsidy was ever received.  Flags a signature on a day without RI.
-    """))
-rule("R-SUB-07", title="A new CPAS receives only the remaining months", severity=Severity.LEGAL,
-     citation="[002 L467, L504]", **_SUB)(_doc(_check, """
+    """,
+    )
+)
+rule(
+    "R-SUB-07",
+    title="A new CPAS receives only the remaining months",
+    severity=Severity.LEGAL,
+    citation="[002 L467, L504]",
+    **_SUB,
+)(
+    _doc(
+        _check,
+        """
     A FIRST or PROLONGATION window opened by another CPAS keeps running; the schedule notes the remaining
     months and the window's end date.
-    """))
-rule("R-SUB-08", title="STUDIES: under 25 at conclusion, for the whole studies PIIS", severity=Severity.LEGAL,
-     citation="[002 L480-486]", parameters=("age_threshold",), **_SUB)(_doc(_check, """
+    """,
+    )
+)
+rule(
+    "R-SUB-08",
+    title="STUDIES: under 25 at conclusion, for the whole studies PIIS",
+    severity=Severity.LEGAL,
+    citation="[002 L480-486]",
+    parameters=("age_threshold",),
+    **_SUB,
+)(
+    _doc(
+        _check,
+        """
     Age on the signature date (D5, Q-03).  Never together with SECOND_CHANCE (C-08).
-    """))
-rule("R-SUB-09", title="PROLONGATION: after FIRST, with a motivated decision and a report",
-     severity=Severity.LEGAL, citation="[002 L488-506, L637-643]", **_SUB)(_doc(_check, """
+    """,
+    )
+)
+rule(
+    "R-SUB-09",
+    title="PROLONGATION: after FIRST, with a motivated decision and a report",
+    severity=Severity.LEGAL,
+    citation="[002 L488-506, L637-643]",
+    **_SUB,
+)(
+    _doc(
+        _check,
+        """
     Recorded in ``subsidy_history`` with the social-inquiry report and motivated decision references;
     starts after the FIRST window (Q-10: the month after FIRST ends).
-    """))
-rule("R-SUB-10", title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
-     severity=Severity.LEGAL, citation="[002 L508-526]", parameters=("second_chance_gap_months",),
-     **_SUB)(_doc(_check, """
+    """,
+    )
+)
+rule(
+    "R-SUB-10",
+    title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
+    severity=Severity.LEGAL,
+    citation="[002 L508-526]",
+    parameters=("second_chance_gap_months",),
+    **_SUB,
+)(
+    _doc(
+        _check,
+        """
     No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision; otherwise the
     SECOND_CHANCE is not due and its months pay nothing.  A PROLONGATION or SECOND_CHANCE with no FIRST
     received, or without its decision and report, pays nothing either.
-    """))
-document("R-SUB-11", title="Only months in which the project runs", severity=Severity.LEGAL,
-         citation="[002 L645-647]", doc="""
+    """,
+    )
+)
+document(
+    "R-SUB-11",
+    title="Only months in which the project runs",
+    severity=Severity.LEGAL,
+    citation="[002 L645-647]",
+    doc="""
     A month whose ``RIMonth.project_running`` is false is excluded from the schedule with its reason.
-    """)
-document("R-SUB-12", title="Couples on category 3: never doubled", severity=Severity.LEGAL,
-         citation="[002 L649-654]", doc="""
+    """,
+)
+document(
+    "R-SUB-12",
+    title="Couples on category 3: never doubled",
+    severity=Severity.LEGAL,
+    citation="[002 L649-654]",
+    doc="""
     ``subsidy_plans`` over both partners' contracts keeps one claim per month (the smaller contract id).
     ``evaluate()`` of one contract applies it when the partner's PIIS is recorded (``partner_contract``):
     if its id is the smaller, the months it covers pay nothing here, with the reason, in the schedule.
-    """)
-document("R-SUB-13", title="Non-compliant PIIS: subsidies reimbursed", severity=Severity.LEGAL,
-         citation="[002 L530]", doc="""
+    """,
+)
+document(
+    "R-SUB-13",
+    title="Non-compliant PIIS: subsidies reimbursed",
+    severity=Severity.LEGAL,
+    citation="[002 L530]",
+    doc="""
     Inspection (R-INS) reports the failing items and the amount at risk; the reimbursement itself is not
     computed.  A reimbursed subsidy is recorded with ``SubsidyEntitlement.reimbursed_on``: by Q-19
     (``q19_keep_window_after_reimbursement``, default) its window stays anchored and counts toward the
     lifetime limit; otherwise it counts as never received.  A compliant replacement contract
     (``previous_contract``, REPLACES_NON_COMPLIANT) ends the reimbursement: its own months are not at risk
     for the first contract's failures (I-02 is judged on the first contract).
-    """)
-document("R-SUB-14", title="PIIS running on 2016-11-01: due from that date", severity=Severity.LEGAL,
-         citation="[002 L580-582]", doc="""
+    """,
+)
+document(
+    "R-SUB-14",
+    title="PIIS running on 2016-11-01: due from that date",
+    severity=Severity.LEGAL,
+    citation="[002 L580-582]",
+    doc="""
     The schedule of a contract signed before the reform starts on 2016-11-01.
-    """)
-document("R-SUB-15", title="Historical 75% / +10% regimes", severity=Severity.HISTORICAL,
-         citation="[004 L181-184; 002 L436, L471-479]", doc="""
+    """,
+)
+document(
+    "R-SUB-15",
+    title="Historical 75% / +10% regimes",
+    severity=Severity.HISTORICAL,
+    citation="[004 L181-184; 002 L436, L471-479]",
+    doc="""
     Abolished on 2016-11-01; contracts ended before then get no schedule.
-    """)
-rule("R-SUB-17", title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
-     "(announced)", severity=Severity.LEGAL,
-     citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
-     parameters=("subsidy_rate_tables", "piis_share_percent_by_year"), applies=_signed,
-     valid_from=date(2028, 1, 1), fact_date=lambda c: c.end_date)(_doc(_check, """
+    """,
+)
+rule(
+    "R-SUB-17",
+    title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
+    "(announced)",
+    severity=Severity.LEGAL,
+    citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
+    parameters=("subsidy_rate_tables", "piis_share_percent_by_year"),
+    applies=_signed,
+    valid_from=date(2028, 1, 1),
+    fact_date=lambda c: c.end_date,
+)(
+    _doc(
+        _check,
+        """
     **Announced** (the law of 2026-2028; the implementing decree may change the tiers): from 2028-01-01 the
     flat 10% (R-SUB-01) is replaced, per calendar year, by a rate set by the share of the CPAS's RI
     beneficiaries who have a PIIS: 15% from 80%, 12.5% from 60%, 10% from 40%, 7.5% from 20%, 5% below
@@ -985,8 +1485,15 @@ rule("R-SUB-17", title="From 2028: the PIIS subsidy rate by the CPAS's share of 
     Not modelled yet: the bonus for sustainable employment after a PIIS (its terms are not published).
     Sources: Council of Ministers, 18 July 2025; CPAS compensation law adopted by the Chamber on 13-14
     November 2025.
-    """))
-document("R-SUB-16", title="Brussels budget articles 132 and 133", severity=Severity.LEGAL,
-         citation="[002 L566-574]", doc="""
+    """,
+    )
+)
+document(
+    "R-SUB-16",
+    title="Brussels budget articles 132 and 133",
+    severity=Severity.LEGAL,
+    citation="[002 L566-574]",
+    doc="""
     ``SubsidyPlan.budget_article``: 133 for STUDIES, 132 otherwise, for CPAS with an INS code 21xxx.
-    """)
+    """,
+)

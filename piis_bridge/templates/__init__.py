@@ -18,7 +18,17 @@ __all__ = ["PluginTemplateError", "plugin_names", "render_plugin", "KINDS"]
 KINDS = ("case-system", "federal", "transfer")
 # What vendors type: "acme-cases", "acme_cases", "acme"; the prefix "piis-bridge-" is optional.
 _NAME = re.compile(r"^[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*$")
-_RESERVED = {"federal", "neptunus", "filedrop", "transfer", "demo", "sample", "piis", "bridge", "core"}
+_RESERVED = {
+    "federal",
+    "neptunus",
+    "filedrop",
+    "transfer",
+    "demo",
+    "sample",
+    "piis",
+    "bridge",
+    "core",
+}
 
 
 class PluginTemplateError(ValueError):
@@ -41,7 +51,7 @@ def plugin_names(name: str) -> dict[str, str]:
     raw = name.strip()
     for prefix in ("piis-bridge-", "piis_bridge_"):
         if raw.startswith(prefix):
-            raw = raw[len(prefix):]
+            raw = raw[len(prefix) :]
     if not (2 <= len(raw) <= 31 and _NAME.match(raw)):
         raise PluginTemplateError(
             f"plugin name {name!r}: use 2-31 lower-case letters or digits, words separated by '-' or '_', "
@@ -49,18 +59,27 @@ def plugin_names(name: str) -> dict[str, str]:
         )
     plugin = raw.replace("-", "_")
     if plugin in _RESERVED:
-        raise PluginTemplateError(f"plugin name {name!r} is taken by a built-in plugin; choose another")
+        raise PluginTemplateError(
+            f"plugin name {name!r} is taken by a built-in plugin; choose another"
+        )
     major_minor = ".".join(__version__.split(".")[:2])
-    return {"name": plugin, "NAME": plugin.upper(), "Class": "".join(p.title() for p in plugin.split("_")),
-            "package": f"piis_bridge_{plugin}", "dist": f"piis-bridge-{plugin.replace('_', '-')}",
-            "core_version": major_minor}
+    return {
+        "name": plugin,
+        "NAME": plugin.upper(),
+        "Class": "".join(p.title() for p in plugin.split("_")),
+        "package": f"piis_bridge_{plugin}",
+        "dist": f"piis-bridge-{plugin.replace('_', '-')}",
+        "core_version": major_minor,
+    }
 
 
 def render_plugin(name: str, directory: Path | str = ".", *, kind: str = "case-system") -> Path:
     """Write the skeleton of a ``kind`` plugin to ``directory/piis-bridge-NAME`` and return that path."""
     from piis_bridge.templates import federal, plugin, transfer
 
-    files = {"case-system": plugin.FILES, "federal": federal.FILES, "transfer": transfer.FILES}.get(kind)
+    files = {"case-system": plugin.FILES, "federal": federal.FILES, "transfer": transfer.FILES}.get(
+        kind
+    )
     if files is None:
         raise PluginTemplateError(f"unknown plugin kind {kind!r}; available: {', '.join(KINDS)}")
     names = plugin_names(name)

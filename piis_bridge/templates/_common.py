@@ -4,7 +4,7 @@ from __future__ import annotations
 
 __all__ = ["PYPROJECT", "readme"]
 
-PYPROJECT = '''[build-system]
+PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
 build-backend = "setuptools.build_meta"
 
@@ -30,9 +30,9 @@ where = ["src"]
 [tool.pytest.ini_options]
 testpaths = ["tests"]
 pythonpath = ["src"]
-'''
+"""
 
-_README = '''# {{dist}}
+_README = """# {{dist}}
 
 A piis-bridge {{what}}.
 
@@ -65,7 +65,7 @@ Reference for every hook (arguments, when it is called, what to return, examples
 ```toml
 {{config}}
 ```
-'''
+"""
 
 
 def readme(what: str, config: str) -> str:

@@ -9,12 +9,12 @@ __all__ = ["FILES"]
 _README = readme(
     "case-system plugin: it reads PIIS contracts from the `{{name}}` case system and pushes federal answers "
     "and deadline alerts back to it",
-    '''[cpas.liege]
+    """[cpas.liege]
 case_system = "{{name}}"
 
 [cpas.liege.plugins.{{name}}]
 base_url = "https://{{name}}.example/api"
-# api_token: environment variable PIIS_CPAS__LIEGE__PLUGINS__{{NAME}}__API_TOKEN''',
+# api_token: environment variable PIIS_CPAS__LIEGE__PLUGINS__{{NAME}}__API_TOKEN""",
 )
 
 _PLUGIN = '''"""{{name}}: a piis-bridge case-system plugin.

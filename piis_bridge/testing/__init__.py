@@ -126,8 +126,11 @@ class NissGuard:
         leaks = self.leaks()
         if leaks:
             self.reported = True
-            pytest.fail(f"a NISS reached the logs or console output ({len(leaks)} line(s), masked here):\n"
-                        + "\n".join(leaks[:10]), pytrace=False)
+            pytest.fail(
+                f"a NISS reached the logs or console output ({len(leaks)} line(s), masked here):\n"
+                + "\n".join(leaks[:10]),
+                pytrace=False,
+            )
 
 
 @pytest.fixture

@@ -47,8 +47,13 @@ def make_ins(index: int = 0) -> str:
     return codes[index % len(codes)]
 
 
-def minimal_contract_payload(contract_id: str = "TEST-0001", *, niss: str | None = None,
-                             start: date = date(2026, 2, 1), **overrides: Any) -> dict[str, Any]:
+def minimal_contract_payload(
+    contract_id: str = "TEST-0001",
+    *,
+    niss: str | None = None,
+    start: date = date(2026, 2, 1),
+    **overrides: Any,
+) -> dict[str, Any]:
     """The smallest valid canonical contract, as the JSON a vendor export maps to: a CPAS (name, INS, BCE),
     the beneficiary (NISS and birth date), the DIS decision (id, date, RI category 1-3, monthly amount in
     cents, RI start), the orientation and the contract's start and end.  Top-level keys in ``overrides``
@@ -58,8 +63,13 @@ def minimal_contract_payload(contract_id: str = "TEST-0001", *, niss: str | None
         "contract_id": contract_id,
         "cpas": {"name": "CPAS de test", "ins_code": make_ins(0), "bce": make_bce()},
         "beneficiary": {"niss": niss or make_niss(birth, 33), "birth_date": birth.isoformat()},
-        "decision": {"decision_id": f"{contract_id}-DIS", "decision_date": start.isoformat(), "ri_category": "2",
-                     "ri_amount_monthly_cents": 126_485, "ri_start_date": start.isoformat()},
+        "decision": {
+            "decision_id": f"{contract_id}-DIS",
+            "decision_date": start.isoformat(),
+            "ri_category": "2",
+            "ri_amount_monthly_cents": 126_485,
+            "ri_start_date": start.isoformat(),
+        },
         "orientation": "PROFESSIONAL",
         "start_date": start.isoformat(),
         "end_date": date(start.year + 1, start.month, 1).isoformat(),
@@ -70,12 +80,19 @@ def minimal_contract_payload(contract_id: str = "TEST-0001", *, niss: str | None
     return payload
 
 
-def minimal_contract(contract_id: str = "TEST-0001", *, niss: str | None = None, start: date = date(2026, 2, 1),
-                     **overrides: Any) -> Any:
+def minimal_contract(
+    contract_id: str = "TEST-0001",
+    *,
+    niss: str | None = None,
+    start: date = date(2026, 2, 1),
+    **overrides: Any,
+) -> Any:
     """:func:`minimal_contract_payload` validated into a :class:`piis_bridge.model.PIISContract`."""
     from piis_bridge.model import PIISContract
 
-    return PIISContract.model_validate(minimal_contract_payload(contract_id, niss=niss, start=start, **overrides))
+    return PIISContract.model_validate(
+        minimal_contract_payload(contract_id, niss=niss, start=start, **overrides)
+    )
 
 
 def _birth_of(niss: str) -> str | None:

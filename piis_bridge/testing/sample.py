@@ -19,7 +19,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from piis_bridge.hooks.markers import hookimpl
-from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushResult, RecordProblem, SourceRecord
+from piis_bridge.hooks.types import (
+    ChangePage,
+    MappingOutcome,
+    PushResult,
+    RecordProblem,
+    SourceRecord,
+)
 
 __all__ = [
     "SampleCaseSystem",
@@ -34,7 +40,9 @@ _EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
 def sample_contract_payload(index: int = 0) -> dict[str, Any]:
     """A valid canonical contract (the sample vendor's schema *is* the canonical JSON), unique per index."""
-    base = json.loads(files("piis_bridge.testing").joinpath("sample_contract.json").read_text(encoding="utf-8"))
+    base = json.loads(
+        files("piis_bridge.testing").joinpath("sample_contract.json").read_text(encoding="utf-8")
+    )
     base["contract_id"] = f"SAMPLE-{index:04d}"
     return base
 
@@ -65,7 +73,9 @@ class SampleCaseSystem:
     _seq: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def create(self, payload: dict[str, Any], *, kind: str = "piis_contract", record_id: str | None = None) -> str:
+    def create(
+        self, payload: dict[str, Any], *, kind: str = "piis_contract", record_id: str | None = None
+    ) -> str:
         with self._lock:
             self._seq += 1
             rid = record_id or f"SMP-{self._seq:06d}"
@@ -84,7 +94,9 @@ class SampleCaseSystem:
 
     def changes_after(self, seq: int, limit: int) -> list[_Row]:
         with self._lock:
-            return sorted((r for r in self.rows.values() if r.seq > seq), key=lambda r: r.seq)[:limit]
+            return sorted((r for r in self.rows.values() if r.seq > seq), key=lambda r: r.seq)[
+                :limit
+            ]
 
     def add_task(self, key: str, task: dict[str, Any]) -> tuple[str, bool]:
         """(remote id, created?) - a second call with the same key creates nothing."""
@@ -108,27 +120,39 @@ class SampleCaseSystemPlugin:
         rows = self.system.changes_after(after, page_size + 1)
         page, more = rows[:page_size], len(rows) > page_size
         records = [
-            SourceRecord(source=self.name, record_id=r.record_id, kind=r.kind,
-                         modified_at=_EPOCH + timedelta(seconds=r.seq), version=str(r.version),
-                         payload=copy.deepcopy(r.payload))
+            SourceRecord(
+                source=self.name,
+                record_id=r.record_id,
+                kind=r.kind,
+                modified_at=_EPOCH + timedelta(seconds=r.seq),
+                version=str(r.version),
+                payload=copy.deepcopy(r.payload),
+            )
             for r in page
         ]
         # The cursor names the last record *returned*: resuming from it neither skips nor repeats.
-        return ChangePage(records=records, cursor=str(page[-1].seq) if page else cursor, has_more=more)
+        return ChangePage(
+            records=records, cursor=str(page[-1].seq) if page else cursor, has_more=more
+        )
 
     @hookimpl
     def piis_case_map_record(self, cpas, record):
         from piis_bridge.model import PIISContract, problems_from_error
 
         if record.kind != "piis_contract":
-            return MappingOutcome(record_id=record.record_id, skip_reason=f"record kind {record.kind!r}")
+            return MappingOutcome(
+                record_id=record.record_id, skip_reason=f"record kind {record.kind!r}"
+            )
         try:
             contract = PIISContract.model_validate(record.payload)
         except ValidationError as exc:
-            return MappingOutcome(record_id=record.record_id, problems=[
-                RecordProblem(record_id=record.record_id, field=p.field, reason=p.reason)
-                for p in problems_from_error(exc, self.name, record.record_id)
-            ])
+            return MappingOutcome(
+                record_id=record.record_id,
+                problems=[
+                    RecordProblem(record_id=record.record_id, field=p.field, reason=p.reason)
+                    for p in problems_from_error(exc, self.name, record.record_id)
+                ],
+            )
         return MappingOutcome(record_id=record.record_id, contract=contract)
 
     @hookimpl
@@ -136,10 +160,16 @@ class SampleCaseSystemPlugin:
         results = []
         for item in items:
             if item.record_id not in self.system.rows:
-                results.append(PushResult(key=item.key, status="failed", detail=f"no record {item.record_id}"))
+                results.append(
+                    PushResult(key=item.key, status="failed", detail=f"no record {item.record_id}")
+                )
                 continue
             remote, created = self.system.add_task(item.key, item.model_dump(mode="json"))
-            results.append(PushResult(key=item.key, status="created" if created else "duplicate", remote_id=remote))
+            results.append(
+                PushResult(
+                    key=item.key, status="created" if created else "duplicate", remote_id=remote
+                )
+            )
         return results
 
 
@@ -153,7 +183,9 @@ class SampleHarness:
         return self.system.create(sample_contract_payload(index))
 
     def modify_record(self, record_id: str) -> None:
-        self.system.modify(record_id, {"means_choice_note": f"edited v{self.system.rows[record_id].version + 1}"})
+        self.system.modify(
+            record_id, {"means_choice_note": f"edited v{self.system.rows[record_id].version + 1}"}
+        )
 
     def create_invalid_record(self) -> str:
         return self.system.create(invalid_contract_payload(9999))

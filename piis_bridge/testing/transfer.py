@@ -68,7 +68,10 @@ class TransferKit:
         return self.put.harness  # type: ignore[return-value]
 
     def _failures(self) -> str:
-        return "; ".join(f"{f.hook}: {f.error_type}: {f.message} (record {f.record_id})" for f in self.host.failures)
+        return "; ".join(
+            f"{f.hook}: {f.error_type}: {f.message} (record {f.record_id})"
+            for f in self.host.failures
+        )
 
     def export(self, case_id: str) -> Any:
         from piis_bridge.transfer import ExportedPackage
@@ -95,52 +98,78 @@ class TransferPluginConformance:
         raise NotImplementedError("provide a `transfer_plugin` fixture returning a PluginUnderTest")
 
     @pytest.fixture
-    def transfer_kit(self, transfer_plugin: PluginUnderTest, tmp_path: Path) -> Iterator[TransferKit]:
+    def transfer_kit(
+        self, transfer_plugin: PluginUnderTest, tmp_path: Path
+    ) -> Iterator[TransferKit]:
         put = transfer_plugin
         routes = {}
         for cpas_id, party in put.harness.parties().items():  # type: ignore[attr-defined]
             identity = {k: party[k] for k in ("name", "ins_code", "bce")}
-            routes[cpas_id] = {**identity, "case_system": None, "federal": None, "transfer": put.name,
-                               "plugins": {put.name: party.get("settings") or {}}}
-        settings = Settings(cpas=routes, state_dir=tmp_path / "state",
-                            database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}")
+            routes[cpas_id] = {
+                **identity,
+                "case_system": None,
+                "federal": None,
+                "transfer": put.name,
+                "plugins": {put.name: party.get("settings") or {}},
+            }
+        settings = Settings(
+            cpas=routes,
+            state_dir=tmp_path / "state",
+            database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}",
+        )
         host = start_host(settings, put)
         yield TransferKit(host=host, put=put)
 
-    def test_export_then_import_gives_a_draft_at_the_receiver(self, transfer_kit: TransferKit) -> None:
+    def test_export_then_import_gives_a_draft_at_the_receiver(
+        self, transfer_kit: TransferKit
+    ) -> None:
         from piis_bridge.model import ContractStatus
 
         package = transfer_kit.export(transfer_kit.harness.ready_case(transfer_kit.host, 0))
         assert package.package_id and package.envelope
         outcome = transfer_kit.import_(package.envelope)
         assert outcome is not None, f"piis_transfer_import failed: {transfer_kit._failures()}"
-        assert outcome.status == "accepted", f"a genuine package was {outcome.status}: {outcome.reason}"
+        assert outcome.status == "accepted", (
+            f"a genuine package was {outcome.status}: {outcome.reason}"
+        )
         assert outcome.package_id == package.package_id
         assert transfer_kit.harness.imported(transfer_kit.host, package.package_id) == 1
         status = transfer_kit.harness.draft_status(transfer_kit.host, package.package_id)
-        assert status == ContractStatus.DRAFT, f"the receiver holds the contract as {status}, not a draft (R-TRF-06)"
+        assert status == ContractStatus.DRAFT, (
+            f"the receiver holds the contract as {status}, not a draft (R-TRF-06)"
+        )
 
     def test_a_tampered_package_is_rejected(self, transfer_kit: TransferKit) -> None:
         package = transfer_kit.export(transfer_kit.harness.ready_case(transfer_kit.host, 1))
         outcome = transfer_kit.import_(tamper(package.envelope))
-        assert outcome is None or outcome.status == "rejected", f"a tampered package was {outcome.status}"
-        assert transfer_kit.harness.imported(transfer_kit.host, package.package_id) == 0, \
+        assert outcome is None or outcome.status == "rejected", (
+            f"a tampered package was {outcome.status}"
+        )
+        assert transfer_kit.harness.imported(transfer_kit.host, package.package_id) == 0, (
             "a tampered package was imported"
-        genuine = transfer_kit.import_(package.envelope)  # the real one still goes through afterwards
+        )
+        genuine = transfer_kit.import_(
+            package.envelope
+        )  # the real one still goes through afterwards
         assert genuine is not None and genuine.status == "accepted"
 
-    def test_the_same_package_imported_twice_is_imported_once(self, transfer_kit: TransferKit) -> None:
+    def test_the_same_package_imported_twice_is_imported_once(
+        self, transfer_kit: TransferKit
+    ) -> None:
         package = transfer_kit.export(transfer_kit.harness.ready_case(transfer_kit.host, 2))
         first = transfer_kit.import_(package.envelope)
         second = transfer_kit.import_(package.envelope)
         assert first is not None and first.status == "accepted"
-        assert second is not None and second.status == "duplicate", \
+        assert second is not None and second.status == "duplicate", (
             f"the second import answered {second.status if second else transfer_kit._failures()}"
+        )
         assert second.package_id == first.package_id and second.draft_ref == first.draft_ref
         assert transfer_kit.harness.imported(transfer_kit.host, package.package_id) == 1
 
     def test_an_export_failure_names_the_case(self, transfer_kit: TransferKit) -> None:
-        assert transfer_kit.host.transfer_export(transfer_kit.harness.sender, "no-such-case") is None
+        assert (
+            transfer_kit.host.transfer_export(transfer_kit.harness.sender, "no-such-case") is None
+        )
         (failure,) = transfer_kit.host.failures
         assert failure.record_id == "no-such-case" and "no-such-case" in failure.message
 

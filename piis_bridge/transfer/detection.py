@@ -22,7 +22,12 @@ from piis_bridge.hooks.types import PushItem, PushResult
 from piis_bridge.logging import get_logger
 from piis_bridge.model import PIISContract
 from piis_bridge.transfer.envelope import TrustList
-from piis_bridge.transfer.legal import Eligibility, ResidenceChange, find_residence_change, with_move
+from piis_bridge.transfer.legal import (
+    Eligibility,
+    ResidenceChange,
+    find_residence_change,
+    with_move,
+)
 from piis_bridge.transfer.package import PackageParty
 from piis_bridge.transfer.service import TransferService
 from piis_bridge.transfer.tables import TransferCase
@@ -40,7 +45,9 @@ class Detection:
     case: TransferCase
     created: bool
     pushed: PushResult | None
-    task: PushItem | None = None  # the task still to push (when no ``push`` was given, or it failed)
+    task: PushItem | None = (
+        None  # the task still to push (when no ``push`` was given, or it failed)
+    )
 
 
 def task_for(case: TransferCase) -> PushItem:
@@ -49,12 +56,23 @@ def task_for(case: TransferCase) -> PushItem:
 
     eligibility = Eligibility(case.eligibility)
     due = None if eligibility is Eligibility.STAYS_STUDIES else case.legal_end_date
-    title, body, message = transfer_detected(eligibility.value, case.to_ins_code, case.residence_change_date,
-                                             case.legal_end_date, case.case_id)
-    return PushItem(key=f"{case.case_id}:detected", record_id=case.record_id, kind="transfer_notice",
-                    title=title, body=body, due=due,
-                    data={"transfer_case": case.case_id, "eligibility": case.eligibility, "rules": case.rules},
-                    message=message)
+    title, body, message = transfer_detected(
+        eligibility.value,
+        case.to_ins_code,
+        case.residence_change_date,
+        case.legal_end_date,
+        case.case_id,
+    )
+    return PushItem(
+        key=f"{case.case_id}:detected",
+        record_id=case.record_id,
+        kind="transfer_notice",
+        title=title,
+        body=body,
+        due=due,
+        data={"transfer_case": case.case_id, "eligibility": case.eligibility, "rules": case.rules},
+        message=message,
+    )
 
 
 def detect_transfer(
@@ -79,7 +97,9 @@ def detect_transfer(
     change = find_residence_change(contract)
     if change is None:
         return None
-    service = TransferService(sessions, cpas_id=cpas_id, party=party, signing_key=None, trust=TrustList())
+    service = TransferService(
+        sessions, cpas_id=cpas_id, party=party, signing_key=None, trust=TrustList()
+    )
     case, created = service.open_case(contract, change, record_id=record_id)
     result: PushResult | None = None
     task = task_for(case) if case.task_ref is None else None
@@ -87,11 +107,22 @@ def detect_transfer(
         try:
             (result,) = push([task])
         except Exception as exc:  # noqa: BLE001 - the case is open; the task is pushed again next run
-            _log.warning("transfer task not pushed", cpas=cpas_id, case=case.case_id, error=type(exc).__name__)
+            _log.warning(
+                "transfer task not pushed",
+                cpas=cpas_id,
+                case=case.case_id,
+                error=type(exc).__name__,
+            )
         else:
             if result.status in ("created", "duplicate"):
                 case = service.task_pushed(case.case_id, result.remote_id or result.key)
                 task = None
-    _log.info("transfer case", cpas=cpas_id, case=case.case_id, contract=contract.contract_id,
-              created=created, state=case.state)
+    _log.info(
+        "transfer case",
+        cpas=cpas_id,
+        case=case.case_id,
+        contract=contract.contract_id,
+        created=created,
+        state=case.state,
+    )
     return Detection(case=case, created=created, pushed=result, task=task)

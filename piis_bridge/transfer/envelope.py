@@ -78,8 +78,11 @@ def _alg_for(key: Any) -> str:
 
 
 def _jwk(key: Any) -> ECKey | RSAKey:
-    return ECKey.import_key(key) if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey)) \
+    return (
+        ECKey.import_key(key)
+        if isinstance(key, (ec.EllipticCurvePrivateKey, ec.EllipticCurvePublicKey))
         else RSAKey.import_key(key)
+    )
 
 
 @dataclass(frozen=True)
@@ -95,7 +98,9 @@ class SigningKey:
         try:
             key = serialization.load_pem_private_key(data, password=password)
         except (ValueError, TypeError) as exc:
-            raise EnvelopeError(f"signing key for BCE {bce} is not a readable PEM private key: {exc}") from None
+            raise EnvelopeError(
+                f"signing key for BCE {bce} is not a readable PEM private key: {exc}"
+            ) from None
         _alg_for(key)
         return cls(bce=validate_bce(bce), key=key)
 
@@ -108,8 +113,9 @@ class SigningKey:
         return _alg_for(self.key)
 
     def public_pem(self) -> bytes:
-        return self.key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                  serialization.PublicFormat.SubjectPublicKeyInfo)
+        return self.key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
 
 
 def _public_key_from_pem(data: bytes) -> Any:
@@ -129,7 +135,7 @@ class TrustList:
     def __init__(self, keys: Mapping[str, Any] | None = None) -> None:
         self._keys: dict[str, list[Any]] = {}
         for bce, key in (keys or {}).items():
-            for one in (key if isinstance(key, (list, tuple)) else [key]):
+            for one in key if isinstance(key, (list, tuple)) else [key]:
                 self.add(bce, one)
 
     def add(self, bce: str, key: Any) -> None:
@@ -139,7 +145,9 @@ class TrustList:
             try:
                 key = _public_key_from_pem(raw)
             except ValueError as exc:
-                raise EnvelopeError(f"trust list entry for BCE {bce} is not a PEM key/certificate: {exc}") from None
+                raise EnvelopeError(
+                    f"trust list entry for BCE {bce} is not a PEM key/certificate: {exc}"
+                ) from None
         _alg_for(key)
         self._keys.setdefault(validate_bce(bce), []).append(key)
 
@@ -147,7 +155,7 @@ class TrustList:
     def from_files(cls, entries: Mapping[str, str | Path | list[str | Path]]) -> TrustList:
         trust = cls()
         for bce, paths in entries.items():
-            for path in (paths if isinstance(paths, (list, tuple)) else [paths]):
+            for path in paths if isinstance(paths, (list, tuple)) else [paths]:
                 trust.add(bce, Path(path).read_bytes())
         return trust
 
@@ -188,7 +196,9 @@ def _verify(envelope: str | bytes, trust: TrustList, typ: str) -> tuple[str, byt
     kid = str(header.get("kid") or "")
     candidates = [key for key in trust.keys_for(kid) if _alg_for(key) == header.get("alg")]
     if not candidates:
-        raise EnvelopeError(f"algorithm {header.get('alg')!r} does not match the trusted key of BCE {kid}")
+        raise EnvelopeError(
+            f"algorithm {header.get('alg')!r} does not match the trusted key of BCE {kid}"
+        )
     error = ""
     for key in candidates:
         try:
@@ -202,7 +212,9 @@ def _verify(envelope: str | bytes, trust: TrustList, typ: str) -> tuple[str, byt
 
 def sign_package(package: TransferPackage, key: SigningKey) -> str:
     if package.sender.bce != key.bce:
-        raise EnvelopeError(f"package sender BCE {package.sender.bce} is not the signing key's BCE {key.bce}")
+        raise EnvelopeError(
+            f"package sender BCE {package.sender.bce} is not the signing key's BCE {key.bce}"
+        )
     return _sign(package_bytes(package), key, PACKAGE_TYP)
 
 
@@ -212,13 +224,20 @@ def open_package(envelope: str | bytes, trust: TrustList, *, own_bce: str) -> Tr
     try:
         package = TransferPackage.model_validate_json(payload)
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "(package)" for e in exc.errors()})[:10]
-        raise EnvelopeError(f"signed package from BCE {kid} is not a valid transfer package: "
-                            f"{', '.join(fields)}") from None
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(package)" for e in exc.errors()})[
+            :10
+        ]
+        raise EnvelopeError(
+            f"signed package from BCE {kid} is not a valid transfer package: {', '.join(fields)}"
+        ) from None
     if package.sender.bce != kid:
-        raise EnvelopeError(f"package claims sender BCE {package.sender.bce} but is signed by BCE {kid}")
+        raise EnvelopeError(
+            f"package claims sender BCE {package.sender.bce} but is signed by BCE {kid}"
+        )
     if package.receiver.bce != own_bce:
-        raise EnvelopeError(f"package {package.package_id} is addressed to BCE {package.receiver.bce}, not to us")
+        raise EnvelopeError(
+            f"package {package.package_id} is addressed to BCE {package.receiver.bce}, not to us"
+        )
     return package
 
 
@@ -235,13 +254,17 @@ class Ack(BaseModel):
     receiver_bce: str
     sender_bce: str | None = None
     acked_at: AwareDatetime
-    draft_ref: str | None = Field(default=None, description="The draft's id in the receiver's case system")
+    draft_ref: str | None = Field(
+        default=None, description="The draft's id in the receiver's case system"
+    )
 
 
 def sign_ack(ack: Ack, key: SigningKey) -> str:
     if ack.receiver_bce != key.bce:
         raise EnvelopeError("an acknowledgement is signed by the receiver")
-    return _sign(orjson.dumps(ack.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS), key, ACK_TYP)
+    return _sign(
+        orjson.dumps(ack.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS), key, ACK_TYP
+    )
 
 
 def open_ack(envelope: str | bytes, trust: TrustList, *, expected_receiver_bce: str) -> Ack:
@@ -251,7 +274,9 @@ def open_ack(envelope: str | bytes, trust: TrustList, *, expected_receiver_bce: 
     except ValidationError:
         raise EnvelopeError(f"acknowledgement signed by BCE {kid} is malformed") from None
     if ack.receiver_bce != kid or kid != expected_receiver_bce:
-        raise EnvelopeError(f"acknowledgement signed by BCE {kid}, expected BCE {expected_receiver_bce}")
+        raise EnvelopeError(
+            f"acknowledgement signed by BCE {kid}, expected BCE {expected_receiver_bce}"
+        )
     return ack
 
 
@@ -277,7 +302,11 @@ class AssessmentMessage(BaseModel):
 def sign_assessment(message: AssessmentMessage, key: SigningKey) -> str:
     if message.assessor_bce != key.bce:
         raise EnvelopeError("an assessment is signed by the CPAS that assessed")
-    return _sign(orjson.dumps(message.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS), key, ASSESSMENT_TYP)
+    return _sign(
+        orjson.dumps(message.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS),
+        key,
+        ASSESSMENT_TYP,
+    )
 
 
 def open_assessment(envelope: str | bytes, trust: TrustList, *, own_bce: str) -> AssessmentMessage:
@@ -285,11 +314,19 @@ def open_assessment(envelope: str | bytes, trust: TrustList, *, own_bce: str) ->
     try:
         message = AssessmentMessage.model_validate_json(payload)
     except ValidationError as exc:
-        fields = sorted({".".join(str(p) for p in e["loc"]) or "(message)" for e in exc.errors()})[:10]
-        raise EnvelopeError(f"assessment signed by BCE {kid} is malformed: {', '.join(fields)}") from None
+        fields = sorted({".".join(str(p) for p in e["loc"]) or "(message)" for e in exc.errors()})[
+            :10
+        ]
+        raise EnvelopeError(
+            f"assessment signed by BCE {kid} is malformed: {', '.join(fields)}"
+        ) from None
     if message.assessor_bce != kid:
-        raise EnvelopeError(f"assessment claims BCE {message.assessor_bce} but is signed by BCE {kid}")
+        raise EnvelopeError(
+            f"assessment claims BCE {message.assessor_bce} but is signed by BCE {kid}"
+        )
     if message.addressee_bce != own_bce:
-        raise EnvelopeError(f"assessment of package {message.package_id} is addressed to BCE "
-                            f"{message.addressee_bce}, not to us")
+        raise EnvelopeError(
+            f"assessment of package {message.package_id} is addressed to BCE "
+            f"{message.addressee_bce}, not to us"
+        )
     return message

@@ -27,7 +27,13 @@ from piis_bridge.transfer.package import (
     WorkerContact,
 )
 
-__all__ = ["DraftHandover", "handover_of", "draft_contract_item", "review_task_item", "draft_item_key"]
+__all__ = [
+    "DraftHandover",
+    "handover_of",
+    "draft_contract_item",
+    "review_task_item",
+    "draft_item_key",
+]
 
 
 class DraftHandover(BaseModel):
@@ -38,10 +44,14 @@ class DraftHandover(BaseModel):
 
     model_config = ConfigDict(extra="ignore", frozen=True, hide_input_in_errors=True)
 
-    draft_contract: PIISContract = Field(description="The draft, in the receiving CPAS's name; status DRAFT")
+    draft_contract: PIISContract = Field(
+        description="The draft, in the receiving CPAS's name; status DRAFT"
+    )
     package_id: str = Field(min_length=1)
     sender: PackageParty
-    previous_contract_id: str = Field(min_length=1, description="The ended contract's id at the old CPAS")
+    previous_contract_id: str = Field(
+        min_length=1, description="The ended contract's id at the old CPAS"
+    )
     residence_change_date: date
     legal_end_date: date = Field(description="The day the old contract ended by law (R-TRF-01)")
     continuing_sanctions: list[ContinuingSanction] = Field(default_factory=list)
@@ -52,17 +62,25 @@ class DraftHandover(BaseModel):
     @classmethod
     def _a_draft(cls, contract: PIISContract) -> PIISContract:
         if contract.status is not ContractStatus.DRAFT:
-            raise ValueError(f"contract {contract.contract_id} is {contract.status.value}, not DRAFT: "
-                             "a hand-over is never imported as an active contract")
+            raise ValueError(
+                f"contract {contract.contract_id} is {contract.status.value}, not DRAFT: "
+                "a hand-over is never imported as an active contract"
+            )
         return contract
 
 
 def handover_of(draft: PIISContract, package: TransferPackage) -> DraftHandover:
     return DraftHandover(
-        draft_contract=draft, package_id=package.package_id, sender=package.sender,
-        previous_contract_id=package.contract.contract_id, residence_change_date=package.residence_change_date,
-        legal_end_date=package.legal_end_date, continuing_sanctions=list(package.continuing_sanctions),
-        subsidies=list(package.subsidies), contacts=list(package.contacts))
+        draft_contract=draft,
+        package_id=package.package_id,
+        sender=package.sender,
+        previous_contract_id=package.contract.contract_id,
+        residence_change_date=package.residence_change_date,
+        legal_end_date=package.legal_end_date,
+        continuing_sanctions=list(package.continuing_sanctions),
+        subsidies=list(package.subsidies),
+        contacts=list(package.contacts),
+    )
 
 
 def draft_item_key(package_id: str) -> str:
@@ -70,14 +88,23 @@ def draft_item_key(package_id: str) -> str:
     return f"transfer-draft:{package_id}"
 
 
-def _review_text(handover: DraftHandover, sender: str, draft_id: str, why_no_draft: str | None = None,
-                 ) -> tuple[str, str, dict[str, object]]:
+def _review_text(
+    handover: DraftHandover,
+    sender: str,
+    draft_id: str,
+    why_no_draft: str | None = None,
+) -> tuple[str, str, dict[str, object]]:
     """(title, body, message) of the review task; the texts are built by :mod:`piis_bridge.i18n.push`."""
     from piis_bridge.i18n.push import handover_received
 
-    return handover_received(sender, draft_id, handover.previous_contract_id, handover.legal_end_date,
-                             [(s.sanction_id, s.remaining_days, s.continue_from) for s in handover.continuing_sanctions],
-                             why_no_draft)
+    return handover_received(
+        sender,
+        draft_id,
+        handover.previous_contract_id,
+        handover.legal_end_date,
+        [(s.sanction_id, s.remaining_days, s.continue_from) for s in handover.continuing_sanctions],
+        why_no_draft,
+    )
 
 
 def draft_contract_item(draft: PIISContract, package: TransferPackage) -> PushItem:
@@ -85,15 +112,34 @@ def draft_contract_item(draft: PIISContract, package: TransferPackage) -> PushIt
     handover = handover_of(draft, package)
     title, body, message = _review_text(handover, package.sender.name, draft.contract_id)
     return PushItem(
-        key=draft_item_key(package.package_id), record_id=draft.contract_id, kind="draft_contract",
-        title=title, body=body, data=handover.model_dump(mode="json"), message=message)
+        key=draft_item_key(package.package_id),
+        record_id=draft.contract_id,
+        kind="draft_contract",
+        title=title,
+        body=body,
+        data=handover.model_dump(mode="json"),
+        message=message,
+    )
 
 
-def review_task_item(draft: PIISContract, package: TransferPackage, *, record_id: str,
-                     why_no_draft: str | None = None) -> PushItem:
+def review_task_item(
+    draft: PIISContract,
+    package: TransferPackage,
+    *,
+    record_id: str,
+    why_no_draft: str | None = None,
+) -> PushItem:
     """The fallback: a task on an inbox record, the draft in its data (the case system reviews from there)."""
     handover = handover_of(draft, package)
-    title, body, message = _review_text(handover, package.sender.name, draft.contract_id, why_no_draft)
+    title, body, message = _review_text(
+        handover, package.sender.name, draft.contract_id, why_no_draft
+    )
     return PushItem(
-        key=f"transfer-received:{package.package_id}", record_id=record_id, kind="transfer_notice",
-        title=title, body=body, data=handover.model_dump(mode="json"), message=message)
+        key=f"transfer-received:{package.package_id}",
+        record_id=record_id,
+        kind="transfer_notice",
+        title=title,
+        body=body,
+        data=handover.model_dump(mode="json"),
+        message=message,
+    )

@@ -51,7 +51,9 @@ class Eligibility(StrEnum):
     """What a change of residence means for one contract."""
 
     TRANSFERABLE = "TRANSFERABLE"  # ends here; may be handed over with consent (R-TRF-01, -03..05)
-    ENDS_NOT_TRANSFERABLE = "ENDS_NOT_TRANSFERABLE"  # ends here; cannot be handed over (e.g. R-TRF-04)
+    ENDS_NOT_TRANSFERABLE = (
+        "ENDS_NOT_TRANSFERABLE"  # ends here; cannot be handed over (e.g. R-TRF-04)
+    )
     STAYS_STUDIES = "STAYS_STUDIES"  # under-25 studies PIIS: same CPAS (R-TRF-02, R-STU-10)
 
 
@@ -108,9 +110,14 @@ def find_residence_change(contract: PIISContract) -> ResidenceChange | None:
     moved_on, source = change
     if source == "transfer" and contract.transfer is not None:
         return ResidenceChange(new_ins_code=contract.transfer.to_cpas_ins, change_date=moved_on)
-    residence = next(r for r in sorted(contract.beneficiary.residences, key=lambda r: r.start_date)
-                     if r.start_date == moved_on and r.ins_code != contract.cpas.ins_code)
-    return ResidenceChange(new_ins_code=residence.ins_code, change_date=moved_on, municipality=residence.municipality)
+    residence = next(
+        r
+        for r in sorted(contract.beneficiary.residences, key=lambda r: r.start_date)
+        if r.start_date == moved_on and r.ins_code != contract.cpas.ins_code
+    )
+    return ResidenceChange(
+        new_ins_code=residence.ins_code, change_date=moved_on, municipality=residence.municipality
+    )
 
 
 def with_move(contract: PIISContract, move: ResidenceChange) -> PIISContract:
@@ -119,36 +126,68 @@ def with_move(contract: PIISContract, move: ResidenceChange) -> PIISContract:
     from piis_bridge.model import ResidencePeriod
 
     person = contract.beneficiary
-    if any(r.ins_code == move.new_ins_code and r.start_date == move.change_date for r in person.residences):
+    if any(
+        r.ins_code == move.new_ins_code and r.start_date == move.change_date
+        for r in person.residences
+    ):
         return contract
     day_before = move.change_date - _ONE_DAY
-    residences = [r.model_copy(update={"end_date": day_before})
-                  if (r.end_date is None or r.end_date >= move.change_date) and r.start_date <= day_before else r
-                  for r in person.residences]
-    residences.append(ResidencePeriod(ins_code=move.new_ins_code, municipality=move.municipality,
-                                      start_date=move.change_date))
-    return contract.model_copy(update={"beneficiary": person.model_copy(update={"residences": residences})})
+    residences = [
+        r.model_copy(update={"end_date": day_before})
+        if (r.end_date is None or r.end_date >= move.change_date) and r.start_date <= day_before
+        else r
+        for r in person.residences
+    ]
+    residences.append(
+        ResidencePeriod(
+            ins_code=move.new_ins_code, municipality=move.municipality, start_date=move.change_date
+        )
+    )
+    return contract.model_copy(
+        update={"beneficiary": person.model_copy(update={"residences": residences})}
+    )
 
 
-def transfer_eligibility(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> TransferEligibility | None:
+def transfer_eligibility(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS
+) -> TransferEligibility | None:
     """R-TRF-01..04 for the contract's move (``None``: no move); consent is judged separately."""
     outlook = transfer_outlook(contract, settings)
     if outlook.residence_change_date is None:
         return None
     if outlook.studies_exception:
         return TransferEligibility(
-            Eligibility.STAYS_STUDIES, None, ("R-TRF-02", "R-STU-10"),
+            Eligibility.STAYS_STUDIES,
+            None,
+            ("R-TRF-02", "R-STU-10"),
             "under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent",
         )
     if outlook.blocking_reasons:
-        rules = tuple(sorted({"R-TRF-01", *(r for r in ("R-TRF-03", "R-TRF-04", "R-TRF-05")
-                                              if any(r in reason for reason in outlook.blocking_reasons))}))
-        return TransferEligibility(Eligibility.ENDS_NOT_TRANSFERABLE, outlook.legal_end_date, rules,
-                                   "the contract ends and cannot be handed over: " + "; ".join(outlook.blocking_reasons),
-                                   outlook.flags)
+        rules = tuple(
+            sorted(
+                {
+                    "R-TRF-01",
+                    *(
+                        r
+                        for r in ("R-TRF-03", "R-TRF-04", "R-TRF-05")
+                        if any(r in reason for reason in outlook.blocking_reasons)
+                    ),
+                }
+            )
+        )
+        return TransferEligibility(
+            Eligibility.ENDS_NOT_TRANSFERABLE,
+            outlook.legal_end_date,
+            rules,
+            "the contract ends and cannot be handed over: " + "; ".join(outlook.blocking_reasons),
+            outlook.flags,
+        )
     return TransferEligibility(
-        Eligibility.TRANSFERABLE, outlook.legal_end_date, ("R-TRF-01", "R-TRF-03", "R-TRF-04"),
-        "the contract ends; it may be handed over at the person's request, with consent", outlook.flags,
+        Eligibility.TRANSFERABLE,
+        outlook.legal_end_date,
+        ("R-TRF-01", "R-TRF-03", "R-TRF-04"),
+        "the contract ends; it may be handed over at the person's request, with consent",
+        outlook.flags,
     )
 
 
@@ -157,7 +196,9 @@ def consent_allows_transfer(consent: Consent, *, not_expressed_counts: bool = Fa
     return consent is Consent.GIVEN or (not_expressed_counts and consent is Consent.NOT_EXPRESSED)
 
 
-def continuing_sanctions(contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS) -> list[ContinuingSanctionPlan]:
+def continuing_sanctions(
+    contract: PIISContract, settings: RuleSettings = DEFAULT_SETTINGS
+) -> list[ContinuingSanctionPlan]:
     """The rules core's running sanctions, with the days already carried out by the old CPAS.
 
     The old CPAS carries the sanction out up to the day before the move; the new CPAS continues from
@@ -169,14 +210,21 @@ def continuing_sanctions(contract: PIISContract, settings: RuleSettings = DEFAUL
     for running in outlook.continuing_sanctions:
         sanction = by_id[running.sanction_id]
         executed = max(0, (running.continues_from - sanction.start_date).days)
-        plans.append(ContinuingSanctionPlan(sanction=sanction, executed_days=executed,
-                                            remaining_days=running.days_remaining,
-                                            continue_from=running.continues_from, continue_until=running.end_date))
+        plans.append(
+            ContinuingSanctionPlan(
+                sanction=sanction,
+                executed_days=executed,
+                remaining_days=running.days_remaining,
+                continue_from=running.continues_from,
+                continue_until=running.end_date,
+            )
+        )
     return plans
 
 
-def subsidy_remainders(contract: PIISContract, end_date: date,
-                       settings: RuleSettings = DEFAULT_SETTINGS) -> list[SubsidyRemainder]:
+def subsidy_remainders(
+    contract: PIISContract, end_date: date, settings: RuleSettings = DEFAULT_SETTINGS
+) -> list[SubsidyRemainder]:
     """R-SUB-07: the running FIRST / PROLONGATION / SECOND_CHANCE window and what is left of it.
 
     ``months_remaining`` is the rules core's count of whole months after the month of the end date
@@ -186,14 +234,29 @@ def subsidy_remainders(contract: PIISContract, end_date: date,
     """
     plan = subsidy_plan(contract, settings)
     remaining = remaining_months_after(contract, end_date, settings)
-    if remaining is None or plan.type not in _BOUNDED or plan.window_start is None or plan.window_end is None:
+    if (
+        remaining is None
+        or plan.type not in _BOUNDED
+        or plan.window_start is None
+        or plan.window_end is None
+    ):
         return []
     last = month_index(end_date)
     consumed = sum(1 for m in plan.months if m.subsidy_cents > 0 and month_index(m.month) <= last)
     if not plan.opened_by_this_contract:
-        consumed += sum(e.months_used for e in contract.subsidy_history
-                        if e.type is plan.type and e.window_start == plan.window_start)
+        consumed += sum(
+            e.months_used
+            for e in contract.subsidy_history
+            if e.type is plan.type and e.window_start == plan.window_start
+        )
     window_end = plan.window_end.replace(day=1)
     next_month = date(window_end.year + (window_end.month == 12), window_end.month % 12 + 1, 1)
-    return [SubsidyRemainder(type=plan.type, window_start=plan.window_start, window_end=next_month - _ONE_DAY,
-                             months_consumed=consumed, months_remaining=remaining)]
+    return [
+        SubsidyRemainder(
+            type=plan.type,
+            window_start=plan.window_start,
+            window_end=next_month - _ONE_DAY,
+            months_consumed=consumed,
+            months_remaining=remaining,
+        )
+    ]

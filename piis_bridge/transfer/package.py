@@ -136,8 +136,13 @@ class TransferPackage(_PackageModel):
                 yield key, value
 
 
-def minimise_contract(contract: PIISContract, *, end_date: date, keep_sanction_ids: set[str],
-                      transfer: TransferRequest) -> PIISContract:
+def minimise_contract(
+    contract: PIISContract,
+    *,
+    end_date: date,
+    keep_sanction_ids: set[str],
+    transfer: TransferRequest,
+) -> PIISContract:
     """The contract as the new CPAS may see it: ended, with the transfer recorded, data trimmed."""
     by_id = {s.sanction_id: s for s in contract.sanctions}
     keep = set(keep_sanction_ids)
@@ -152,12 +157,20 @@ def minimise_contract(contract: PIISContract, *, end_date: date, keep_sanction_i
     warning_ids = {s.warning_id for s in continuing if s.warning_id}
     opinion_ids = {s.opinion_id for s in continuing if s.opinion_id}
     hearing_ids = {s.hearing_id for s in continuing if s.hearing_id}
-    kept = [s if s.sanction_id in keep_sanction_ids
-            else s.model_copy(update={"warning_id": None, "opinion_id": None, "hearing_id": None}) for s in kept]
-    person = contract.beneficiary.model_copy(update={
-        "residences": [r for r in contract.beneficiary.residences if r.ins_code == transfer.to_cpas_ins][-1:],
-        "dis_history": [],
-    })
+    kept = [
+        s
+        if s.sanction_id in keep_sanction_ids
+        else s.model_copy(update={"warning_id": None, "opinion_id": None, "hearing_id": None})
+        for s in kept
+    ]
+    person = contract.beneficiary.model_copy(
+        update={
+            "residences": [
+                r for r in contract.beneficiary.residences if r.ins_code == transfer.to_cpas_ins
+            ][-1:],
+            "dis_history": [],
+        }
+    )
     data = contract.model_dump(mode="python")
     data.update(
         beneficiary=person.model_dump(mode="python"),
@@ -173,15 +186,24 @@ def minimise_contract(contract: PIISContract, *, end_date: date, keep_sanction_i
         means_choice=None,
         copy_receipt=None,
         evidence=None,
-        warnings=[w.model_dump(mode="python") for w in contract.warnings if w.warning_id in warning_ids],
-        sw_opinions=[o.model_dump(mode="python") for o in contract.sw_opinions if o.opinion_id in opinion_ids],
-        hearings=[h.model_dump(mode="python") for h in contract.hearings if h.hearing_id in hearing_ids],
+        warnings=[
+            w.model_dump(mode="python") for w in contract.warnings if w.warning_id in warning_ids
+        ],
+        sw_opinions=[
+            o.model_dump(mode="python") for o in contract.sw_opinions if o.opinion_id in opinion_ids
+        ],
+        hearings=[
+            h.model_dump(mode="python") for h in contract.hearings if h.hearing_id in hearing_ids
+        ],
         sanctions=[s.model_dump(mode="python") for s in kept],
         appeals=[],
         ri_months=[],
         status=ContractStatus.ENDED,
-        termination=Termination(ended_on=end_date, reason=TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE,
-                                note="R-TRF-01: change of residence").model_dump(mode="python"),
+        termination=Termination(
+            ended_on=end_date,
+            reason=TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE,
+            note="R-TRF-01: change of residence",
+        ).model_dump(mode="python"),
         transfer=transfer.model_dump(mode="python"),
     )
     return PIISContract.model_validate(data)
@@ -203,35 +225,57 @@ def build_package(
     plans = continuing_sanctions(contract)
     sanctions = [
         ContinuingSanction(
-            sanction_id=p.sanction.sanction_id, kind=p.sanction.kind, percentage=p.sanction.percentage,
+            sanction_id=p.sanction.sanction_id,
+            kind=p.sanction.kind,
+            percentage=p.sanction.percentage,
             decision_date=p.sanction.decision_date,
             decided_by_cpas_ins=p.sanction.executing_cpas_ins or sender.ins_code,
-            planned_start=p.sanction.start_date, planned_end=p.sanction.end_date,
-            executed_days_at_sender=p.executed_days, remaining_days=p.remaining_days,
-            continue_from=p.continue_from, continue_until=p.continue_until,
-            under_sursis=p.sanction.sursis is not None and p.sanction.sursis.application_date is None,
+            planned_start=p.sanction.start_date,
+            planned_end=p.sanction.end_date,
+            executed_days_at_sender=p.executed_days,
+            remaining_days=p.remaining_days,
+            continue_from=p.continue_from,
+            continue_until=p.continue_until,
+            under_sursis=p.sanction.sursis is not None
+            and p.sanction.sursis.application_date is None,
         )
         for p in plans
     ]
     subsidies = [
-        SubsidyHandover(type=r.type, window_start=r.window_start, window_end=r.window_end,
-                        months_consumed=r.months_consumed, months_remaining=r.months_remaining)
+        SubsidyHandover(
+            type=r.type,
+            window_start=r.window_start,
+            window_end=r.window_end,
+            months_consumed=r.months_consumed,
+            months_remaining=r.months_remaining,
+        )
         for r in subsidy_remainders(contract, legal_end_date)
     ]
     contacts = [
-        WorkerContact(name=w.name, role=w.role, phone=w.phone, email=w.email, contact_hours=w.contact_hours)
+        WorkerContact(
+            name=w.name, role=w.role, phone=w.phone, email=w.email, contact_hours=w.contact_hours
+        )
         for w in contract.social_workers
         if w.end_date is None or w.end_date >= legal_end_date
     ]
     request = TransferRequest(
-        transfer_id=transfer_id, residence_change_date=residence_change_date,
-        from_cpas_ins=sender.ins_code, to_cpas_ins=receiver.ins_code,
-        consent=consent.consent, consent_recorded_on=consent.recorded_at.date(),
-        consent_recorded_by=consent.recorded_by, consent_channel=consent.channel,
-        agreement_old_cpas=True, agreement_new_cpas=None,
+        transfer_id=transfer_id,
+        residence_change_date=residence_change_date,
+        from_cpas_ins=sender.ins_code,
+        to_cpas_ins=receiver.ins_code,
+        consent=consent.consent,
+        consent_recorded_on=consent.recorded_at.date(),
+        consent_recorded_by=consent.recorded_by,
+        consent_channel=consent.channel,
+        agreement_old_cpas=True,
+        agreement_new_cpas=None,
     )
-    minimal = minimise_contract(contract, end_date=legal_end_date,
-                                keep_sanction_ids={s.sanction_id for s in sanctions}, transfer=request)
+    minimal = minimise_contract(
+        contract,
+        end_date=legal_end_date,
+        keep_sanction_ids={s.sanction_id for s in sanctions},
+        transfer=request,
+    )
     return TransferPackage(
         package_id=package_id or uuid.uuid4().hex,
         transfer_id=transfer_id,

@@ -17,8 +17,9 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 from datetime import date, datetime, timedelta, timezone
+from typing import Any
+
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,8 +40,17 @@ from piis_bridge.transfer.envelope import (
     sign_assessment,
     sign_package,
 )
-from piis_bridge.transfer.legal import ResidenceChange, consent_allows_transfer, transfer_eligibility
-from piis_bridge.transfer.package import ConsentEvidence, PackageParty, TransferPackage, build_package
+from piis_bridge.transfer.legal import (
+    ResidenceChange,
+    consent_allows_transfer,
+    transfer_eligibility,
+)
+from piis_bridge.transfer.package import (
+    ConsentEvidence,
+    PackageParty,
+    TransferPackage,
+    build_package,
+)
 from piis_bridge.transfer.states import (
     CaseState,
     InvalidTransition,
@@ -56,7 +66,14 @@ from piis_bridge.transfer.tables import (
     TransferEvent,
 )
 
-__all__ = ["TransferService", "TransferError", "DraftSink", "ReceiveOutcome", "draft_from_package", "bce_of_certificate"]
+__all__ = [
+    "TransferService",
+    "TransferError",
+    "DraftSink",
+    "ReceiveOutcome",
+    "draft_from_package",
+    "bce_of_certificate",
+]
 
 _log = get_logger("piis_bridge.transfer")
 
@@ -90,7 +107,10 @@ def _aware(value: datetime) -> datetime:
 
 def case_id_for(cpas_id: str, contract_id: str, change_date: date) -> str:
     """Deterministic: the same move of the same contract is always the same case."""
-    return "trf-" + uuid.uuid5(uuid.NAMESPACE_URL, f"piis-bridge:{cpas_id}:{contract_id}:{change_date}").hex
+    return (
+        "trf-"
+        + uuid.uuid5(uuid.NAMESPACE_URL, f"piis-bridge:{cpas_id}:{contract_id}:{change_date}").hex
+    )
 
 
 def draft_contract_id(package_id: str) -> str:
@@ -114,22 +134,31 @@ def draft_from_package(package: TransferPackage, receiver: Cpas) -> PIISContract
         if plan is None:
             sanctions.append(sanction)
             continue
-        sanctions.append(sanction.model_copy(update={
-            "start_date": plan.continue_from, "end_date": plan.continue_until,
-            "executing_cpas_ins": receiver.ins_code,
-        }))
+        sanctions.append(
+            sanction.model_copy(
+                update={
+                    "start_date": plan.continue_from,
+                    "end_date": plan.continue_until,
+                    "executing_cpas_ins": receiver.ins_code,
+                }
+            )
+        )
     start = max(package.legal_end_date, old.start_date)
-    return old.model_copy(update={
-        "contract_id": draft_contract_id(package.package_id),
-        "cpas": receiver,
-        "status": ContractStatus.DRAFT,
-        "start_date": start,
-        "end_date": max(old.end_date, start),
-        "signatures": [],
-        "termination": None,
-        "sanctions": sanctions,
-        "transfer": old.transfer.model_copy(update={"agreement_new_cpas": None}) if old.transfer else None,
-    })
+    return old.model_copy(
+        update={
+            "contract_id": draft_contract_id(package.package_id),
+            "cpas": receiver,
+            "status": ContractStatus.DRAFT,
+            "start_date": start,
+            "end_date": max(old.end_date, start),
+            "signatures": [],
+            "termination": None,
+            "sanctions": sanctions,
+            "transfer": old.transfer.model_copy(update={"agreement_new_cpas": None})
+            if old.transfer
+            else None,
+        }
+    )
 
 
 class TransferService:
@@ -143,12 +172,23 @@ class TransferService:
     :param not_expressed_counts: legal-review switch Q-09 / C-06 (default strict: only GIVEN counts).
     """
 
-    def __init__(self, sessions: sessionmaker, *, cpas_id: str, party: PackageParty,
-                 signing_key: SigningKey | None, trust: TrustList, not_expressed_counts: bool = False,
-                 clock: Callable[[], datetime] = _utcnow, max_package_age: timedelta | None = timedelta(days=30),
-                 max_clock_skew: timedelta = timedelta(minutes=10)) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker,
+        *,
+        cpas_id: str,
+        party: PackageParty,
+        signing_key: SigningKey | None,
+        trust: TrustList,
+        not_expressed_counts: bool = False,
+        clock: Callable[[], datetime] = _utcnow,
+        max_package_age: timedelta | None = timedelta(days=30),
+        max_clock_skew: timedelta = timedelta(minutes=10),
+    ) -> None:
         if signing_key is not None and signing_key.bce != party.bce:
-            raise TransferError(f"cpas {cpas_id}: the signing key is for BCE {signing_key.bce}, not {party.bce}")
+            raise TransferError(
+                f"cpas {cpas_id}: the signing key is for BCE {signing_key.bce}, not {party.bce}"
+            )
         self.sessions = sessions
         self.cpas_id = cpas_id
         self.party = party
@@ -163,15 +203,35 @@ class TransferService:
 
     def _key(self) -> SigningKey:
         if self.signing_key is None:
-            raise TransferError(f"cpas {self.cpas_id}: no signing key configured (signing_key_path)")
+            raise TransferError(
+                f"cpas {self.cpas_id}: no signing key configured (signing_key_path)"
+            )
         return self.signing_key
 
-    def _event(self, session: Session, *, to: str, frm: str | None = None, case_id: str | None = None,
-               package_id: str | None = None, detail: str = "") -> None:
-        session.add(TransferEvent(case_id=case_id, package_id=package_id, from_state=frm, to_state=to,
-                                  at=self.clock(), detail=redact(detail)))
+    def _event(
+        self,
+        session: Session,
+        *,
+        to: str,
+        frm: str | None = None,
+        case_id: str | None = None,
+        package_id: str | None = None,
+        detail: str = "",
+    ) -> None:
+        session.add(
+            TransferEvent(
+                case_id=case_id,
+                package_id=package_id,
+                from_state=frm,
+                to_state=to,
+                at=self.clock(),
+                detail=redact(detail),
+            )
+        )
 
-    def _move(self, session: Session, case: TransferCase, target: CaseState, detail: str = "") -> None:
+    def _move(
+        self, session: Session, case: TransferCase, target: CaseState, detail: str = ""
+    ) -> None:
         check_case_move(case.case_id, case.state, target)
         self._event(session, case_id=case.case_id, frm=case.state, to=target.value, detail=detail)
         case.state = target.value
@@ -194,14 +254,23 @@ class TransferService:
             query = select(TransferCase).where(TransferCase.cpas_id == self.cpas_id)
             if state:
                 query = query.where(TransferCase.state == state)
-            return list(session.scalars(query.order_by(TransferCase.created_at, TransferCase.case_id)))
+            return list(
+                session.scalars(query.order_by(TransferCase.created_at, TransferCase.case_id))
+            )
 
     def consents(self, case_id: str) -> list[ConsentRecord]:
         with self.sessions() as session:
-            return list(session.scalars(select(ConsentRecord).where(ConsentRecord.case_id == case_id)
-                                        .order_by(ConsentRecord.id)))
+            return list(
+                session.scalars(
+                    select(ConsentRecord)
+                    .where(ConsentRecord.case_id == case_id)
+                    .order_by(ConsentRecord.id)
+                )
+            )
 
-    def events(self, *, case_id: str | None = None, package_id: str | None = None) -> list[TransferEvent]:
+    def events(
+        self, *, case_id: str | None = None, package_id: str | None = None
+    ) -> list[TransferEvent]:
         with self.sessions() as session:
             query = select(TransferEvent)
             if case_id:
@@ -215,7 +284,9 @@ class TransferService:
 
     # ------------------------------------------------------------------ sending side: actions
 
-    def open_case(self, contract: PIISContract, change: ResidenceChange, *, record_id: str) -> tuple[TransferCase, bool]:
+    def open_case(
+        self, contract: PIISContract, change: ResidenceChange, *, record_id: str
+    ) -> tuple[TransferCase, bool]:
         """Open the case for one move of one contract (idempotent); returns (case, created?).
 
         The eligibility and the legal end date come from the rules (:mod:`.legal`): a studies PIIS
@@ -225,35 +296,63 @@ class TransferService:
         case_id = case_id_for(self.cpas_id, contract.contract_id, change.change_date)
         verdict = transfer_eligibility(contract)
         if verdict is None:
-            raise TransferError(f"contract {contract.contract_id}: the rules see no change of residence")
+            raise TransferError(
+                f"contract {contract.contract_id}: the rules see no change of residence"
+            )
         with self.sessions() as session:
             existing = session.get(TransferCase, case_id)
         if existing is not None:
             return existing, False
         try:
-            return self._insert_case(contract, change, case_id, verdict, record_id, self.clock()), True
+            return self._insert_case(
+                contract, change, case_id, verdict, record_id, self.clock()
+            ), True
         except (IntegrityError, OperationalError):  # a concurrent run opened it first
             return _retrying(lambda: self.get_case(case_id)), False
 
-    def _insert_case(self, contract: PIISContract, change: ResidenceChange, case_id: str, verdict: Any,
-                     record_id: str, now: datetime) -> TransferCase:
+    def _insert_case(
+        self,
+        contract: PIISContract,
+        change: ResidenceChange,
+        case_id: str,
+        verdict: Any,
+        record_id: str,
+        now: datetime,
+    ) -> TransferCase:
         with self.sessions.begin() as session:
             existing = session.get(TransferCase, case_id)
             if existing is not None:
                 raise IntegrityError("transfer case exists", None, Exception(case_id))
             case = TransferCase(
-                case_id=case_id, cpas_id=self.cpas_id, contract_id=contract.contract_id, record_id=record_id,
-                to_ins_code=change.new_ins_code, residence_change_date=change.change_date,
-                legal_end_date=verdict.legal_end_date, eligibility=verdict.eligibility.value,
+                case_id=case_id,
+                cpas_id=self.cpas_id,
+                contract_id=contract.contract_id,
+                record_id=record_id,
+                to_ins_code=change.new_ins_code,
+                residence_change_date=change.change_date,
+                legal_end_date=verdict.legal_end_date,
+                eligibility=verdict.eligibility.value,
                 eligibility_reason=verdict.reason + "".join(f" [{f}]" for f in verdict.flags),
-                rules=",".join(verdict.rules), state=CaseState.DETECTED.value,
-                contract_json=contract.model_dump_json(), attempts=0, created_at=now, updated_at=now,
+                rules=",".join(verdict.rules),
+                state=CaseState.DETECTED.value,
+                contract_json=contract.model_dump_json(),
+                attempts=0,
+                created_at=now,
+                updated_at=now,
             )
             session.add(case)
-            self._event(session, case_id=case_id, to=CaseState.DETECTED.value,
-                        detail=f"move to INS {change.new_ins_code} on {change.change_date}")
-            target = CaseState.AWAITING_CONSENT if verdict.transferable else CaseState.NOT_TRANSFERABLE
-            self._move(session, case, target, detail=f"{verdict.eligibility.value}: {verdict.reason}")
+            self._event(
+                session,
+                case_id=case_id,
+                to=CaseState.DETECTED.value,
+                detail=f"move to INS {change.new_ins_code} on {change.change_date}",
+            )
+            target = (
+                CaseState.AWAITING_CONSENT if verdict.transferable else CaseState.NOT_TRANSFERABLE
+            )
+            self._move(
+                session, case, target, detail=f"{verdict.eligibility.value}: {verdict.reason}"
+            )
             return case
 
     def task_pushed(self, case_id: str, task_ref: str) -> TransferCase:
@@ -261,69 +360,144 @@ class TransferService:
         with self.sessions.begin() as session:
             case = self._case(session, case_id)
             case.task_ref = task_ref
-            self._event(session, case_id=case_id, frm=case.state, to=case.state, detail=f"task {task_ref} pushed")
+            self._event(
+                session,
+                case_id=case_id,
+                frm=case.state,
+                to=case.state,
+                detail=f"task {task_ref} pushed",
+            )
             return case
 
-    def record_consent(self, case_id: str, consent: Consent, *, by: str, channel: str, note: str = "",
-                       at: datetime | None = None) -> TransferCase:
+    def record_consent(
+        self,
+        case_id: str,
+        consent: Consent,
+        *,
+        by: str,
+        channel: str,
+        note: str = "",
+        at: datetime | None = None,
+    ) -> TransferCase:
         """Record the person's answer (append-only).  Refusal stops the hand-over for good (R-TRF-05)."""
         if not by.strip() or not channel.strip():
-            raise TransferError(f"case {case_id}: consent needs who recorded it and through which channel")
+            raise TransferError(
+                f"case {case_id}: consent needs who recorded it and through which channel"
+            )
         with self.sessions.begin() as session:
             case = self._case(session, case_id)
-            if case.state in (CaseState.SENT.value, CaseState.ACKNOWLEDGED.value, CaseState.REJECTED.value):
-                raise TransferError(f"case {case_id}: the package was already sent ({case.state}); "
-                                    "a change of mind must go to the new CPAS")
-            if case.state not in (CaseState.AWAITING_CONSENT.value, CaseState.CONSENT_GIVEN.value,
-                                  CaseState.PACKAGE_BUILT.value):
-                raise InvalidTransition("transfer case", case_id, case.state, f"consent {consent.value}")
-            session.add(ConsentRecord(case_id=case_id, consent=consent.value, recorded_by=by.strip(),
-                                      channel=channel.strip(), recorded_at=at or self.clock(), note=note))
+            if case.state in (
+                CaseState.SENT.value,
+                CaseState.ACKNOWLEDGED.value,
+                CaseState.REJECTED.value,
+            ):
+                raise TransferError(
+                    f"case {case_id}: the package was already sent ({case.state}); "
+                    "a change of mind must go to the new CPAS"
+                )
+            if case.state not in (
+                CaseState.AWAITING_CONSENT.value,
+                CaseState.CONSENT_GIVEN.value,
+                CaseState.PACKAGE_BUILT.value,
+            ):
+                raise InvalidTransition(
+                    "transfer case", case_id, case.state, f"consent {consent.value}"
+                )
+            session.add(
+                ConsentRecord(
+                    case_id=case_id,
+                    consent=consent.value,
+                    recorded_by=by.strip(),
+                    channel=channel.strip(),
+                    recorded_at=at or self.clock(),
+                    note=note,
+                )
+            )
             if consent is Consent.REFUSED:
-                self._move(session, case, CaseState.CONSENT_REFUSED, detail=f"refused, recorded by {by}")
+                self._move(
+                    session, case, CaseState.CONSENT_REFUSED, detail=f"refused, recorded by {by}"
+                )
             elif consent_allows_transfer(consent, not_expressed_counts=self.not_expressed_counts):
                 if case.state == CaseState.AWAITING_CONSENT.value:
-                    self._move(session, case, CaseState.CONSENT_GIVEN, detail=f"{consent.value}, recorded by {by}")
+                    self._move(
+                        session,
+                        case,
+                        CaseState.CONSENT_GIVEN,
+                        detail=f"{consent.value}, recorded by {by}",
+                    )
             else:
-                self._event(session, case_id=case_id, frm=case.state, to=case.state,
-                            detail=f"{consent.value} recorded by {by}: not consent (R-TRF-05, Q-09)")
+                self._event(
+                    session,
+                    case_id=case_id,
+                    frm=case.state,
+                    to=case.state,
+                    detail=f"{consent.value} recorded by {by}: not consent (R-TRF-05, Q-09)",
+                )
             return case
 
     def _latest_consent(self, session: Session, case_id: str) -> ConsentRecord | None:
-        return session.scalars(select(ConsentRecord).where(ConsentRecord.case_id == case_id)
-                               .order_by(ConsentRecord.id.desc()).limit(1)).first()
+        return session.scalars(
+            select(ConsentRecord)
+            .where(ConsentRecord.case_id == case_id)
+            .order_by(ConsentRecord.id.desc())
+            .limit(1)
+        ).first()
 
     def prepare_package(self, case_id: str, receiver: PackageParty) -> str:
         """Build and sign the package once; later calls return the same envelope (same package id)."""
         with self.sessions.begin() as session:
             case = self._case(session, case_id)
-            if case.state in (CaseState.PACKAGE_BUILT.value, CaseState.SENT.value) and case.envelope:
+            if (
+                case.state in (CaseState.PACKAGE_BUILT.value, CaseState.SENT.value)
+                and case.envelope
+            ):
                 return case.envelope
-            if case.state in (CaseState.ACKNOWLEDGED.value, CaseState.ASSESSED.value, CaseState.REJECTED.value):
-                raise TransferError(f"case {case_id} is {case.state}: its package {case.package_id} was delivered")
+            if case.state in (
+                CaseState.ACKNOWLEDGED.value,
+                CaseState.ASSESSED.value,
+                CaseState.REJECTED.value,
+            ):
+                raise TransferError(
+                    f"case {case_id} is {case.state}: its package {case.package_id} was delivered"
+                )
             if case.state != CaseState.CONSENT_GIVEN.value:
-                raise TransferError(f"case {case_id} is {case.state}: a package needs the person's consent "
-                                    "(R-TRF-05) and a transferable contract (R-TRF-02, R-TRF-04)")
+                raise TransferError(
+                    f"case {case_id} is {case.state}: a package needs the person's consent "
+                    "(R-TRF-05) and a transferable contract (R-TRF-02, R-TRF-04)"
+                )
             if receiver.ins_code != case.to_ins_code:
-                raise TransferError(f"case {case_id}: the person moved to INS {case.to_ins_code}, "
-                                    f"not to {receiver.ins_code}")
+                raise TransferError(
+                    f"case {case_id}: the person moved to INS {case.to_ins_code}, "
+                    f"not to {receiver.ins_code}"
+                )
             record = self._latest_consent(session, case_id)
-            if record is None or not consent_allows_transfer(Consent(record.consent),
-                                                             not_expressed_counts=self.not_expressed_counts):
+            if record is None or not consent_allows_transfer(
+                Consent(record.consent), not_expressed_counts=self.not_expressed_counts
+            ):
                 raise TransferError(f"case {case_id}: no consent on record (R-TRF-05)")
             contract = PIISContract.model_validate_json(case.contract_json)
-            evidence = ConsentEvidence(consent=Consent(record.consent), recorded_at=_aware(record.recorded_at),
-                                       recorded_by=record.recorded_by, channel=record.channel)
+            evidence = ConsentEvidence(
+                consent=Consent(record.consent),
+                recorded_at=_aware(record.recorded_at),
+                recorded_by=record.recorded_by,
+                channel=record.channel,
+            )
             package = build_package(
-                contract, transfer_id=case.case_id, sender=self.party, receiver=receiver,
+                contract,
+                transfer_id=case.case_id,
+                sender=self.party,
+                receiver=receiver,
                 residence_change_date=case.residence_change_date,
-                legal_end_date=case.legal_end_date or case.residence_change_date, consent=evidence,
+                legal_end_date=case.legal_end_date or case.residence_change_date,
+                consent=evidence,
                 now=self.clock(),
             )
             case.envelope = sign_package(package, self._key())
             case.package_id = package.package_id
             case.to_bce = receiver.bce
-            self._move(session, case, CaseState.PACKAGE_BUILT, detail=f"package {package.package_id}")
+            self._move(
+                session, case, CaseState.PACKAGE_BUILT, detail=f"package {package.package_id}"
+            )
             return case.envelope
 
     def delivery_failed(self, case_id: str, error: str) -> None:
@@ -333,8 +507,13 @@ class TransferService:
             case.attempts += 1
             case.last_error = redact(error)[:2000]
             case.updated_at = self.clock()
-            self._event(session, case_id=case_id, frm=case.state, to=case.state,
-                        detail=f"delivery attempt {case.attempts} failed: {case.last_error}")
+            self._event(
+                session,
+                case_id=case_id,
+                frm=case.state,
+                to=case.state,
+                detail=f"delivery attempt {case.attempts} failed: {case.last_error}",
+            )
 
     def delivered(self, case_id: str, ack_envelope: str) -> Ack:
         """Check the receiver's signed acknowledgement and close the case accordingly."""
@@ -344,7 +523,9 @@ class TransferService:
                 raise TransferError(f"case {case_id}: nothing was sent")
             ack = open_ack(ack_envelope, self.trust, expected_receiver_bce=case.to_bce)
             if ack.package_id not in (case.package_id, None):
-                raise EnvelopeError(f"acknowledgement is for package {ack.package_id}, not {case.package_id}")
+                raise EnvelopeError(
+                    f"acknowledgement is for package {ack.package_id}, not {case.package_id}"
+                )
             case.attempts += 1
             if case.state == CaseState.PACKAGE_BUILT.value:
                 self._move(session, case, CaseState.SENT, detail=f"delivered to BCE {case.to_bce}")
@@ -355,7 +536,12 @@ class TransferService:
             case.remote_draft_ref = ack.draft_ref
             case.last_error = None
             if ack.status in ("accepted", "duplicate"):
-                self._move(session, case, CaseState.ACKNOWLEDGED, detail=f"{ack.status}; draft {ack.draft_ref}")
+                self._move(
+                    session,
+                    case,
+                    CaseState.ACKNOWLEDGED,
+                    detail=f"{ack.status}; draft {ack.draft_ref}",
+                )
             else:
                 case.last_error = redact(ack.reason)
                 self._move(session, case, CaseState.REJECTED, detail=f"rejected: {ack.reason}")
@@ -369,18 +555,44 @@ class TransferService:
 
     def list_received(self) -> list[ReceivedPackage]:
         with self.sessions() as session:
-            return list(session.scalars(select(ReceivedPackage).where(ReceivedPackage.cpas_id == self.cpas_id)
-                                        .order_by(ReceivedPackage.received_at)))
+            return list(
+                session.scalars(
+                    select(ReceivedPackage)
+                    .where(ReceivedPackage.cpas_id == self.cpas_id)
+                    .order_by(ReceivedPackage.received_at)
+                )
+            )
 
     def rejected(self) -> list[RejectedEnvelope]:
         with self.sessions() as session:
-            return list(session.scalars(select(RejectedEnvelope).where(RejectedEnvelope.cpas_id == self.cpas_id)
-                                        .order_by(RejectedEnvelope.id)))
+            return list(
+                session.scalars(
+                    select(RejectedEnvelope)
+                    .where(RejectedEnvelope.cpas_id == self.cpas_id)
+                    .order_by(RejectedEnvelope.id)
+                )
+            )
 
-    def _ack(self, *, status: str, package_id: str | None, transfer_id: str | None = None, reason: str = "",
-             sender_bce: str | None = None, draft_ref: str | None = None) -> str:
-        ack = Ack(package_id=package_id, transfer_id=transfer_id, status=status, reason=redact(reason),
-                  receiver_bce=self.party.bce, sender_bce=sender_bce, acked_at=self.clock(), draft_ref=draft_ref)
+    def _ack(
+        self,
+        *,
+        status: str,
+        package_id: str | None,
+        transfer_id: str | None = None,
+        reason: str = "",
+        sender_bce: str | None = None,
+        draft_ref: str | None = None,
+    ) -> str:
+        ack = Ack(
+            package_id=package_id,
+            transfer_id=transfer_id,
+            status=status,
+            reason=redact(reason),
+            receiver_bce=self.party.bce,
+            sender_bce=sender_bce,
+            acked_at=self.clock(),
+            draft_ref=draft_ref,
+        )
         return sign_ack(ack, self._key())
 
     def _reject(self, envelope: bytes, digest: str, reason: str) -> ReceiveOutcome:
@@ -389,11 +601,24 @@ class TransferService:
         except EnvelopeError:
             claimed = None
         with self.sessions.begin() as session:
-            session.add(RejectedEnvelope(cpas_id=self.cpas_id, claimed_sender=claimed, envelope_sha256=digest,
-                                         reason=redact(reason), received_at=self.clock()))
-        _log.warning("transfer package rejected", cpas=self.cpas_id, claimed_sender=claimed, reason=reason)
-        return ReceiveOutcome("rejected", None, self._ack(status="rejected", package_id=None, reason=reason,
-                                                          sender_bce=claimed), reason=reason)
+            session.add(
+                RejectedEnvelope(
+                    cpas_id=self.cpas_id,
+                    claimed_sender=claimed,
+                    envelope_sha256=digest,
+                    reason=redact(reason),
+                    received_at=self.clock(),
+                )
+            )
+        _log.warning(
+            "transfer package rejected", cpas=self.cpas_id, claimed_sender=claimed, reason=reason
+        )
+        return ReceiveOutcome(
+            "rejected",
+            None,
+            self._ack(status="rejected", package_id=None, reason=reason, sender_bce=claimed),
+            reason=reason,
+        )
 
     def _freshness_problem(self, package: TransferPackage) -> str:
         """Why a package never seen before is too old (or from the future) to be accepted, or "".
@@ -406,12 +631,16 @@ class TransferService:
         now = _aware(self.clock())
         created = _aware(package.created_at)
         if created > now + self.max_clock_skew:
-            return (f"package {package.package_id} is dated {created:%Y-%m-%d %H:%M} UTC, in the future "
-                    f"(clocks differ by more than {int(self.max_clock_skew.total_seconds() // 60)} min)")
+            return (
+                f"package {package.package_id} is dated {created:%Y-%m-%d %H:%M} UTC, in the future "
+                f"(clocks differ by more than {int(self.max_clock_skew.total_seconds() // 60)} min)"
+            )
         if now - created > self.max_package_age:
-            return (f"package {package.package_id} was created on {created:%Y-%m-%d}, more than "
-                    f"{self.max_package_age.days} days ago (freshness window, setting max_package_age_days); "
-                    "the sending CPAS must prepare a new package")
+            return (
+                f"package {package.package_id} was created on {created:%Y-%m-%d}, more than "
+                f"{self.max_package_age.days} days ago (freshness window, setting max_package_age_days); "
+                "the sending CPAS must prepare a new package"
+            )
         return ""
 
     @staticmethod
@@ -420,15 +649,24 @@ class TransferService:
         if tls_peer_bce is None:
             return ""
         if not tls_peer_bce:
-            return ("the TLS client certificate names no BCE number (organizationIdentifier NTRBE-..., "
-                    "serialNumber or CN); it cannot be bound to the package's sender")
+            return (
+                "the TLS client certificate names no BCE number (organizationIdentifier NTRBE-..., "
+                "serialNumber or CN); it cannot be bound to the package's sender"
+            )
         if tls_peer_bce != package.sender.bce:
-            return (f"the TLS client certificate is for BCE {tls_peer_bce} but the package is signed by BCE "
-                    f"{package.sender.bce}: a package is accepted only from its sender's own connection")
+            return (
+                f"the TLS client certificate is for BCE {tls_peer_bce} but the package is signed by BCE "
+                f"{package.sender.bce}: a package is accepted only from its sender's own connection"
+            )
         return ""
 
-    def receive(self, envelope: bytes | str, deliver_draft: DraftSink | None = None, *,
-                tls_peer_bce: str | None = None) -> ReceiveOutcome:
+    def receive(
+        self,
+        envelope: bytes | str,
+        deliver_draft: DraftSink | None = None,
+        *,
+        tls_peer_bce: str | None = None,
+    ) -> ReceiveOutcome:
         """Verify, import once as a draft, and answer with a signed acknowledgement.
 
         Besides the signature: the package must be fresh (``max_package_age``) unless it was received
@@ -455,21 +693,49 @@ class TransferService:
         if finished is not None:
             return finished
         if conflict:
-            return self._reject(raw, digest, f"package id {package.package_id} was already received with "
-                                             "different content")
+            return self._reject(
+                raw,
+                digest,
+                f"package id {package.package_id} was already received with different content",
+            )
         case_ref = self._deliver(package.package_id, deliver_draft)
         draft_id = draft_contract_id(package.package_id)
-        ack = self._ack(status="accepted", package_id=package.package_id, transfer_id=package.transfer_id,
-                        sender_bce=package.sender.bce, draft_ref=draft_id)
+        ack = self._ack(
+            status="accepted",
+            package_id=package.package_id,
+            transfer_id=package.transfer_id,
+            sender_bce=package.sender.bce,
+            draft_ref=draft_id,
+        )
         if not _retrying(lambda: self._acknowledge(package.package_id, ack, draft_id, case_ref)):
             row = self.received(package.package_id)
-            assert row is not None  # a concurrent delivery of the same package acknowledged it first
-            return ReceiveOutcome("duplicate", package.package_id, self._ack(
-                status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
-                sender_bce=package.sender.bce, draft_ref=draft_id), draft_ref=draft_id, case_ref=row.draft_ref)
-        _log.info("transfer package imported as draft", cpas=self.cpas_id, package_id=package.package_id,
-                  sender=package.sender.bce, draft=draft_id, case_ref=case_ref)
-        return ReceiveOutcome("accepted", package.package_id, ack, draft_ref=draft_id, case_ref=case_ref)
+            assert (
+                row is not None
+            )  # a concurrent delivery of the same package acknowledged it first
+            return ReceiveOutcome(
+                "duplicate",
+                package.package_id,
+                self._ack(
+                    status="duplicate",
+                    package_id=package.package_id,
+                    transfer_id=package.transfer_id,
+                    sender_bce=package.sender.bce,
+                    draft_ref=draft_id,
+                ),
+                draft_ref=draft_id,
+                case_ref=row.draft_ref,
+            )
+        _log.info(
+            "transfer package imported as draft",
+            cpas=self.cpas_id,
+            package_id=package.package_id,
+            sender=package.sender.bce,
+            draft=draft_id,
+            case_ref=case_ref,
+        )
+        return ReceiveOutcome(
+            "accepted", package.package_id, ack, draft_ref=draft_id, case_ref=case_ref
+        )
 
     def _acknowledge(self, package_id: str, ack: str, draft_id: str, case_ref: str | None) -> bool:
         """imported_draft -> acknowledged, once: a conditional update, so two deliveries racing here
@@ -477,17 +743,27 @@ class TransferService:
         with self.sessions.begin() as session:
             done = session.execute(
                 update(ReceivedPackage)
-                .where(ReceivedPackage.package_id == package_id,
-                       ReceivedPackage.state == ReceiptState.IMPORTED_DRAFT.value)
-                .values(state=ReceiptState.ACKNOWLEDGED.value, ack_envelope=ack, updated_at=self.clock())
+                .where(
+                    ReceivedPackage.package_id == package_id,
+                    ReceivedPackage.state == ReceiptState.IMPORTED_DRAFT.value,
+                )
+                .values(
+                    state=ReceiptState.ACKNOWLEDGED.value, ack_envelope=ack, updated_at=self.clock()
+                )
             ).rowcount
             if done:
-                self._event(session, package_id=package_id, frm=ReceiptState.IMPORTED_DRAFT.value,
-                            to=ReceiptState.ACKNOWLEDGED.value,
-                            detail=f"accepted; draft {draft_id}; case system {case_ref or 'pending'}")
+                self._event(
+                    session,
+                    package_id=package_id,
+                    frm=ReceiptState.IMPORTED_DRAFT.value,
+                    to=ReceiptState.ACKNOWLEDGED.value,
+                    detail=f"accepted; draft {draft_id}; case system {case_ref or 'pending'}",
+                )
             return bool(done)
 
-    def _import(self, package: TransferPackage, raw: bytes, digest: str) -> tuple[bool, ReceiveOutcome | None]:
+    def _import(
+        self, package: TransferPackage, raw: bytes, digest: str
+    ) -> tuple[bool, ReceiveOutcome | None]:
         """Store the package and its draft once.  Returns (conflict?, the final answer if already done).
 
         A package stored by an earlier delivery that stopped before its acknowledgement (a crash, a
@@ -502,30 +778,61 @@ class TransferService:
                     return True, None
                 if row.state == ReceiptState.IMPORTED_DRAFT.value:
                     return False, None
-                return False, ReceiveOutcome("duplicate", package.package_id, self._ack(
-                    status="duplicate", package_id=package.package_id, transfer_id=package.transfer_id,
-                    sender_bce=package.sender.bce, draft_ref=row.draft_contract_id),
-                    draft_ref=row.draft_contract_id, case_ref=row.draft_ref)
+                return False, ReceiveOutcome(
+                    "duplicate",
+                    package.package_id,
+                    self._ack(
+                        status="duplicate",
+                        package_id=package.package_id,
+                        transfer_id=package.transfer_id,
+                        sender_bce=package.sender.bce,
+                        draft_ref=row.draft_contract_id,
+                    ),
+                    draft_ref=row.draft_contract_id,
+                    case_ref=row.draft_ref,
+                )
             else:
                 row = ReceivedPackage(
-                    package_id=package.package_id, cpas_id=self.cpas_id, transfer_id=package.transfer_id,
-                    sender_bce=package.sender.bce, sender_name=package.sender.name,
-                    contract_id=package.contract.contract_id, state=ReceiptState.RECEIVED.value,
-                    envelope_sha256=digest, envelope=raw.decode("ascii"), received_at=now, updated_at=now)
+                    package_id=package.package_id,
+                    cpas_id=self.cpas_id,
+                    transfer_id=package.transfer_id,
+                    sender_bce=package.sender.bce,
+                    sender_name=package.sender.name,
+                    contract_id=package.contract.contract_id,
+                    state=ReceiptState.RECEIVED.value,
+                    envelope_sha256=digest,
+                    envelope=raw.decode("ascii"),
+                    received_at=now,
+                    updated_at=now,
+                )
                 session.add(row)
-                self._event(session, package_id=package.package_id, to=ReceiptState.RECEIVED.value,
-                            detail=f"from BCE {package.sender.bce}")
-                self._move_receipt(session, row, ReceiptState.VERIFIED, "signature and addressee checked")
-                draft = draft_from_package(package, Cpas(name=self.party.name, ins_code=self.party.ins_code,
-                                                         bce=self.party.bce))
+                self._event(
+                    session,
+                    package_id=package.package_id,
+                    to=ReceiptState.RECEIVED.value,
+                    detail=f"from BCE {package.sender.bce}",
+                )
+                self._move_receipt(
+                    session, row, ReceiptState.VERIFIED, "signature and addressee checked"
+                )
+                draft = draft_from_package(
+                    package,
+                    Cpas(name=self.party.name, ins_code=self.party.ins_code, bce=self.party.bce),
+                )
                 row.draft_json = draft.model_dump_json()
                 row.draft_contract_id = draft.contract_id
-                self._move_receipt(session, row, ReceiptState.IMPORTED_DRAFT, f"draft {draft.contract_id}")
+                self._move_receipt(
+                    session, row, ReceiptState.IMPORTED_DRAFT, f"draft {draft.contract_id}"
+                )
         return False, None
 
-    def _move_receipt(self, session: Session, row: ReceivedPackage, target: ReceiptState, detail: str) -> None:
+    def _move_receipt(
+        self, session: Session, row: ReceivedPackage, target: ReceiptState, detail: str
+    ) -> None:
         check_receipt_move(row.package_id, row.state, target)
-        self._event(session, package_id=row.package_id, frm=row.state, to=target.value, detail=detail)
+        self._event(
+            session, package_id=row.package_id, frm=row.state, to=target.value, detail=detail
+        )
         row.state = target.value
         row.updated_at = self.clock()
 
@@ -543,8 +850,12 @@ class TransferService:
             ref = deliver_draft(draft, package)
         except Exception as exc:  # noqa: BLE001 - the draft is stored; the case system is retried later
             with self.sessions.begin() as session:
-                self._event(session, package_id=package_id, to=ReceiptState.IMPORTED_DRAFT.value,
-                            detail=f"draft not yet in the case system: {type(exc).__name__}: {exc}")
+                self._event(
+                    session,
+                    package_id=package_id,
+                    to=ReceiptState.IMPORTED_DRAFT.value,
+                    detail=f"draft not yet in the case system: {type(exc).__name__}: {exc}",
+                )
             return None
         with self.sessions.begin() as session:
             stored = session.get(ReceivedPackage, package_id)
@@ -554,7 +865,9 @@ class TransferService:
 
     def retry_draft_delivery(self, deliver_draft: DraftSink) -> list[tuple[str, str | None]]:
         """Hand the drafts not yet in the case system to it again; returns (package id, draft ref)."""
-        pending = [r.package_id for r in self.list_received() if r.draft_ref is None and r.draft_json]
+        pending = [
+            r.package_id for r in self.list_received() if r.draft_ref is None and r.draft_json
+        ]
         return [(pid, self._deliver(pid, deliver_draft)) for pid in pending]
 
     def draft_of(self, package_id: str) -> PIISContract:
@@ -569,14 +882,21 @@ class TransferService:
             raise TransferError(f"cpas {self.cpas_id}: no imported package {package_id}")
         return TransferPackage.model_validate_json(_payload_of(row.envelope))
 
-
     # ------------------------------------------------------------------ R-TRF-06 both ways
     # The new CPAS's review goes back to the old one, each side acknowledging the other's message.
 
     # -- receiving side (new CPAS): review the draft, sign the answer, record the old CPAS's ack --------
 
-    def assess(self, package_id: str, *, taken_over: list[str], not_taken_over: dict[str, str],
-               by: str, new_contract_ref: str | None = None, on: date | None = None) -> str:
+    def assess(
+        self,
+        package_id: str,
+        *,
+        taken_over: list[str],
+        not_taken_over: dict[str, str],
+        by: str,
+        new_contract_ref: str | None = None,
+        on: date | None = None,
+    ) -> str:
         """Record which commitments the new CPAS takes over and sign the answer for the old CPAS.
 
         Every commitment of the draft must be decided once: taken over, or not with a reason.  Calling
@@ -586,11 +906,16 @@ class TransferService:
             row = session.get(ReceivedPackage, package_id)
             if row is None or row.cpas_id != self.cpas_id:
                 raise TransferError(f"cpas {self.cpas_id}: no imported package {package_id}")
-            if row.state in (ReceiptState.ASSESSED.value, ReceiptState.ASSESSMENT_ACKNOWLEDGED.value):
+            if row.state in (
+                ReceiptState.ASSESSED.value,
+                ReceiptState.ASSESSMENT_ACKNOWLEDGED.value,
+            ):
                 assert row.assessment_envelope is not None
                 return row.assessment_envelope
             if row.state != ReceiptState.ACKNOWLEDGED.value:
-                raise InvalidTransition("received package", package_id, row.state, ReceiptState.ASSESSED.value)
+                raise InvalidTransition(
+                    "received package", package_id, row.state, ReceiptState.ASSESSED.value
+                )
             draft = PIISContract.model_validate_json(row.draft_json or "")
             known = [c.commitment_id for c in draft.commitments]
             decided = list(taken_over) + list(not_taken_over)
@@ -598,47 +923,84 @@ class TransferService:
             twice = sorted({c for c in decided if decided.count(c) > 1})
             missing = [c for c in known if c not in decided]
             blank = sorted(c for c, reason in not_taken_over.items() if not reason.strip())
-            problems = [f"unknown commitments {', '.join(unknown)}" if unknown else "",
-                        f"decided twice: {', '.join(twice)}" if twice else "",
-                        f"not decided: {', '.join(missing)}" if missing else "",
-                        f"no reason given for: {', '.join(blank)}" if blank else ""]
+            problems = [
+                f"unknown commitments {', '.join(unknown)}" if unknown else "",
+                f"decided twice: {', '.join(twice)}" if twice else "",
+                f"not decided: {', '.join(missing)}" if missing else "",
+                f"no reason given for: {', '.join(blank)}" if blank else "",
+            ]
             if any(problems):
-                raise TransferError(f"package {package_id}: every commitment needs one decision (R-TRF-06): "
-                                    + "; ".join(p for p in problems if p))
-            assessment = TransferAssessment(assessed_on=on or self.clock().date(), commitments_taken_over=list(taken_over),
-                                            commitments_not_taken_over=dict(not_taken_over),
-                                            new_contract_ref=new_contract_ref)
-            message = AssessmentMessage(package_id=package_id, transfer_id=row.transfer_id,
-                                        assessor_bce=self.party.bce, addressee_bce=row.sender_bce,
-                                        assessed_by=by, created_at=self.clock(), assessment=assessment)
+                raise TransferError(
+                    f"package {package_id}: every commitment needs one decision (R-TRF-06): "
+                    + "; ".join(p for p in problems if p)
+                )
+            assessment = TransferAssessment(
+                assessed_on=on or self.clock().date(),
+                commitments_taken_over=list(taken_over),
+                commitments_not_taken_over=dict(not_taken_over),
+                new_contract_ref=new_contract_ref,
+            )
+            message = AssessmentMessage(
+                package_id=package_id,
+                transfer_id=row.transfer_id,
+                assessor_bce=self.party.bce,
+                addressee_bce=row.sender_bce,
+                assessed_by=by,
+                created_at=self.clock(),
+                assessment=assessment,
+            )
             row.assessment_envelope = sign_assessment(message, self._key())
             if draft.transfer is not None:
-                draft = draft.model_copy(update={"transfer": draft.transfer.model_copy(update={
-                    "assessment": assessment, "agreement_new_cpas": bool(taken_over)})})
+                draft = draft.model_copy(
+                    update={
+                        "transfer": draft.transfer.model_copy(
+                            update={
+                                "assessment": assessment,
+                                "agreement_new_cpas": bool(taken_over),
+                            }
+                        )
+                    }
+                )
                 row.draft_json = draft.model_dump_json()
-            self._move_receipt(session, row, ReceiptState.ASSESSED,
-                               f"{len(taken_over)} taken over, {len(not_taken_over)} not, by {by}")
+            self._move_receipt(
+                session,
+                row,
+                ReceiptState.ASSESSED,
+                f"{len(taken_over)} taken over, {len(not_taken_over)} not, by {by}",
+            )
             return row.assessment_envelope
 
     def assessment_delivered(self, package_id: str, ack_envelope: str) -> Ack:
         with self.sessions.begin() as session:
             row = session.get(ReceivedPackage, package_id)
             if row is None or row.assessment_envelope is None:
-                raise TransferError(f"cpas {self.cpas_id}: no assessment sent for package {package_id}")
+                raise TransferError(
+                    f"cpas {self.cpas_id}: no assessment sent for package {package_id}"
+                )
             ack = open_ack(ack_envelope, self.trust, expected_receiver_bce=row.sender_bce)
             if ack.package_id != package_id:
-                raise EnvelopeError(f"acknowledgement is for package {ack.package_id}, not {package_id}")
+                raise EnvelopeError(
+                    f"acknowledgement is for package {ack.package_id}, not {package_id}"
+                )
             if ack.status == "rejected":
-                raise TransferError(f"package {package_id}: the old CPAS rejected the assessment: {ack.reason}")
+                raise TransferError(
+                    f"package {package_id}: the old CPAS rejected the assessment: {ack.reason}"
+                )
             if row.state == ReceiptState.ASSESSED.value:
                 row.assessment_ack = ack_envelope
-                self._move_receipt(session, row, ReceiptState.ASSESSMENT_ACKNOWLEDGED, f"{ack.status} by BCE "
-                                   f"{row.sender_bce}")
+                self._move_receipt(
+                    session,
+                    row,
+                    ReceiptState.ASSESSMENT_ACKNOWLEDGED,
+                    f"{ack.status} by BCE {row.sender_bce}",
+                )
             return ack
 
     # -- sending side (old CPAS): receive the review --------------------------------------------------
 
-    def receive_assessment(self, envelope: bytes | str, *, tls_peer_bce: str | None = None) -> ReceiveOutcome:
+    def receive_assessment(
+        self, envelope: bytes | str, *, tls_peer_bce: str | None = None
+    ) -> ReceiveOutcome:
         raw = envelope.encode("ascii", "replace") if isinstance(envelope, str) else bytes(envelope)
         digest = hashlib.sha256(raw).hexdigest()
         try:
@@ -646,21 +1008,41 @@ class TransferService:
         except EnvelopeError as exc:
             return self._reject(raw, digest, str(exc))
         if tls_peer_bce is not None and tls_peer_bce != message.assessor_bce:
-            return self._reject(raw, digest, f"the TLS client certificate is for BCE {tls_peer_bce or '(none)'} "
-                                             f"but the assessment is signed by BCE {message.assessor_bce}")
+            return self._reject(
+                raw,
+                digest,
+                f"the TLS client certificate is for BCE {tls_peer_bce or '(none)'} "
+                f"but the assessment is signed by BCE {message.assessor_bce}",
+            )
         with self.sessions.begin() as session:
             case = session.get(TransferCase, message.transfer_id)
             problem = ""
-            if case is None or case.cpas_id != self.cpas_id or case.package_id != message.package_id:
-                problem = f"no transfer {message.transfer_id} with package {message.package_id} here"
+            if (
+                case is None
+                or case.cpas_id != self.cpas_id
+                or case.package_id != message.package_id
+            ):
+                problem = (
+                    f"no transfer {message.transfer_id} with package {message.package_id} here"
+                )
             elif case.to_bce != message.assessor_bce:
                 problem = f"package {message.package_id} was not sent to BCE {message.assessor_bce}"
             elif case.state == CaseState.ASSESSED.value:
-                if case.assessment_envelope is not None and \
-                        hashlib.sha256(case.assessment_envelope.encode("ascii")).hexdigest() == digest:
-                    return ReceiveOutcome("duplicate", message.package_id, self._ack(
-                        status="duplicate", package_id=message.package_id, transfer_id=message.transfer_id,
-                        sender_bce=message.assessor_bce))
+                if (
+                    case.assessment_envelope is not None
+                    and hashlib.sha256(case.assessment_envelope.encode("ascii")).hexdigest()
+                    == digest
+                ):
+                    return ReceiveOutcome(
+                        "duplicate",
+                        message.package_id,
+                        self._ack(
+                            status="duplicate",
+                            package_id=message.package_id,
+                            transfer_id=message.transfer_id,
+                            sender_bce=message.assessor_bce,
+                        ),
+                    )
                 problem = f"transfer {message.transfer_id} was already assessed differently"
             elif case.state != CaseState.ACKNOWLEDGED.value:
                 problem = f"transfer {message.transfer_id} is {case.state}, not acknowledged"
@@ -669,18 +1051,34 @@ class TransferService:
                 case.assessment_json = message.assessment.model_dump_json()
                 case.assessment_envelope = raw.decode("ascii")
                 a = message.assessment
-                self._move(session, case, CaseState.ASSESSED,
-                           detail=f"BCE {message.assessor_bce} took over {len(a.commitments_taken_over)} "
-                                  f"commitment(s), not {len(a.commitments_not_taken_over)}; by {message.assessed_by}")
+                self._move(
+                    session,
+                    case,
+                    CaseState.ASSESSED,
+                    detail=f"BCE {message.assessor_bce} took over {len(a.commitments_taken_over)} "
+                    f"commitment(s), not {len(a.commitments_not_taken_over)}; by {message.assessed_by}",
+                )
         if problem:
             return self._reject(raw, digest, problem)
-        return ReceiveOutcome("accepted", message.package_id, self._ack(
-            status="accepted", package_id=message.package_id, transfer_id=message.transfer_id,
-            sender_bce=message.assessor_bce, draft_ref=message.assessment.new_contract_ref))
+        return ReceiveOutcome(
+            "accepted",
+            message.package_id,
+            self._ack(
+                status="accepted",
+                package_id=message.package_id,
+                transfer_id=message.transfer_id,
+                sender_bce=message.assessor_bce,
+                draft_ref=message.assessment.new_contract_ref,
+            ),
+        )
 
     def assessment_of(self, case_id: str) -> TransferAssessment | None:
         case = self.get_case(case_id)
-        return TransferAssessment.model_validate_json(case.assessment_json) if case.assessment_json else None
+        return (
+            TransferAssessment.model_validate_json(case.assessment_json)
+            if case.assessment_json
+            else None
+        )
 
 
 def bce_of_certificate(peercert: dict[str, Any] | None) -> str | None:

@@ -24,8 +24,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["CaseState", "ReceiptState", "InvalidTransition", "check_case_move", "check_receipt_move",
-           "FINAL_CASE_STATES"]
+__all__ = [
+    "CaseState",
+    "ReceiptState",
+    "InvalidTransition",
+    "check_case_move",
+    "check_receipt_move",
+    "FINAL_CASE_STATES",
+]
 
 
 class CaseState(StrEnum):
@@ -50,8 +56,9 @@ class ReceiptState(StrEnum):
     ASSESSMENT_ACKNOWLEDGED = "assessment_acknowledged"
 
 
-FINAL_CASE_STATES = frozenset({CaseState.CONSENT_REFUSED, CaseState.NOT_TRANSFERABLE, CaseState.ASSESSED,
-                               CaseState.REJECTED})
+FINAL_CASE_STATES = frozenset(
+    {CaseState.CONSENT_REFUSED, CaseState.NOT_TRANSFERABLE, CaseState.ASSESSED, CaseState.REJECTED}
+)
 
 _CASE_MOVES: dict[CaseState, frozenset[CaseState]] = {
     CaseState.DETECTED: frozenset({CaseState.AWAITING_CONSENT, CaseState.NOT_TRANSFERABLE}),

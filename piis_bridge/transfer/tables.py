@@ -14,8 +14,8 @@ from datetime import date, datetime
 
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
-from piis_bridge.crypto import EncryptedText
 
+from piis_bridge.crypto import EncryptedText
 from piis_bridge.db import Base
 
 __all__ = ["TransferCase", "ConsentRecord", "ReceivedPackage", "RejectedEnvelope", "TransferEvent"]
@@ -25,12 +25,18 @@ class TransferCase(Base):
     """Sending side: a contract that ends because the person moved, and its hand-over."""
 
     __tablename__ = "transfer_case"
-    __table_args__ = (UniqueConstraint("cpas_id", "contract_id", "residence_change_date", name="one_case_per_move"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "cpas_id", "contract_id", "residence_change_date", name="one_case_per_move"
+        ),
+    )
 
     case_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     cpas_id: Mapped[str] = mapped_column(String(40), index=True)
     contract_id: Mapped[str] = mapped_column(String(120))
-    record_id: Mapped[str] = mapped_column(String(120), doc="The vendor record tasks are attached to")
+    record_id: Mapped[str] = mapped_column(
+        String(120), doc="The vendor record tasks are attached to"
+    )
     to_ins_code: Mapped[str] = mapped_column(String(5))
     to_bce: Mapped[str | None] = mapped_column(String(10), nullable=True)
     residence_change_date: Mapped[date] = mapped_column(Date)
@@ -39,14 +45,25 @@ class TransferCase(Base):
     eligibility_reason: Mapped[str] = mapped_column(Text, default="")
     rules: Mapped[str] = mapped_column(String(200), default="")
     state: Mapped[str] = mapped_column(String(30), index=True)
-    contract_json: Mapped[str] = mapped_column(EncryptedText("transfer_case.contract_json"), doc="The canonical contract when the move was detected")
+    contract_json: Mapped[str] = mapped_column(
+        EncryptedText("transfer_case.contract_json"),
+        doc="The canonical contract when the move was detected",
+    )
     package_id: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
-    envelope: Mapped[str | None] = mapped_column(EncryptedText("transfer_case.envelope"), nullable=True, doc="The signed package, resent as is")
+    envelope: Mapped[str | None] = mapped_column(
+        EncryptedText("transfer_case.envelope"),
+        nullable=True,
+        doc="The signed package, resent as is",
+    )
     ack_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
     ack_status: Mapped[str | None] = mapped_column(String(20), nullable=True)
     remote_draft_ref: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    task_ref: Mapped[str | None] = mapped_column(String(120), nullable=True, doc="Task pushed to the case system")
-    assessment_json: Mapped[str | None] = mapped_column(Text, nullable=True, doc="The new CPAS's review (R-TRF-06)")
+    task_ref: Mapped[str | None] = mapped_column(
+        String(120), nullable=True, doc="Task pushed to the case system"
+    )
+    assessment_json: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="The new CPAS's review (R-TRF-06)"
+    )
     assessment_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -82,12 +99,22 @@ class ReceivedPackage(Base):
     state: Mapped[str] = mapped_column(String(30))
     envelope_sha256: Mapped[str] = mapped_column(String(64))
     envelope: Mapped[str] = mapped_column(EncryptedText("transfer_received.envelope"))
-    draft_json: Mapped[str | None] = mapped_column(EncryptedText("transfer_received.draft_json"), nullable=True, doc="The draft (status DRAFT), never active")
+    draft_json: Mapped[str | None] = mapped_column(
+        EncryptedText("transfer_received.draft_json"),
+        nullable=True,
+        doc="The draft (status DRAFT), never active",
+    )
     draft_contract_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
-    draft_ref: Mapped[str | None] = mapped_column(String(120), nullable=True, doc="Its id in our case system")
+    draft_ref: Mapped[str | None] = mapped_column(
+        String(120), nullable=True, doc="Its id in our case system"
+    )
     ack_envelope: Mapped[str | None] = mapped_column(Text, nullable=True)
-    assessment_envelope: Mapped[str | None] = mapped_column(Text, nullable=True, doc="Our signed review, sent back")
-    assessment_ack: Mapped[str | None] = mapped_column(Text, nullable=True, doc="The old CPAS's signed ack of it")
+    assessment_envelope: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="Our signed review, sent back"
+    )
+    assessment_ack: Mapped[str | None] = mapped_column(
+        Text, nullable=True, doc="The old CPAS's signed ack of it"
+    )
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 

@@ -35,7 +35,9 @@ from rich.table import Table
 from piis_bridge.hooks import hookimpl
 
 DEMO_OCMWS = 2  # the first OCMW of the simulator's seed list served by this bridge
-DEMO_NIGHT = datetime(2026, 11, 3, 2, 30)  # the nightly run after the seed's day (SEED_TODAY, a Sunday + holiday)
+DEMO_NIGHT = datetime(
+    2026, 11, 3, 2, 30
+)  # the nightly run after the seed's day (SEED_TODAY, a Sunday + holiday)
 # the first contracts of the seeded dossiers start in this window before DEMO_NIGHT (see the module docstring)
 DEMO_FIRST_START = date(2025, 12, 1)
 DEMO_SPREAD_DAYS = 330
@@ -47,11 +49,21 @@ def piis_register_commands(cli: Any) -> None:
 
 
 def demo(
-    dossiers: int = typer.Option(400, "--dossiers", min=10, help="Synthetic dossiers in the case system."),
-    changes: int = typer.Option(25, "--changes", min=0, help="Dossiers modified before the second run."),
-    workdir: Path = typer.Option(Path("var/demo"), "--workdir", help="Where the demo keeps its databases (emptied first)."),
-    examples: Path = typer.Option(Path("examples"), "--examples", help="Canonical example contracts."),
-    timeout: float = typer.Option(600.0, "--timeout", help="Give up a run after this many seconds."),
+    dossiers: int = typer.Option(
+        400, "--dossiers", min=10, help="Synthetic dossiers in the case system."
+    ),
+    changes: int = typer.Option(
+        25, "--changes", min=0, help="Dossiers modified before the second run."
+    ),
+    workdir: Path = typer.Option(
+        Path("var/demo"), "--workdir", help="Where the demo keeps its databases (emptied first)."
+    ),
+    examples: Path = typer.Option(
+        Path("examples"), "--examples", help="Canonical example contracts."
+    ),
+    timeout: float = typer.Option(
+        600.0, "--timeout", help="Give up a run after this many seconds."
+    ),
 ) -> None:
     """Run the main job end to end on embedded defaults, against the local simulators."""
     console = Console() if sys.stdout.isatty() else Console(width=140)
@@ -74,29 +86,49 @@ def _quiet_root_worker(console: Console) -> None:
     (deploy/README.md); for this throwaway demo the fact is said once, in one line, and the embedded
     worker's copy of that one warning is filtered (by its message)."""
     if hasattr(os, "geteuid") and os.geteuid() == 0:
-        console.print("[dim]note: running as root (uid 0): acceptable for this local demo; a deployment runs the "
-                      "celery worker as its own user (deploy/README.md)[/dim]")
+        console.print(
+            "[dim]note: running as root (uid 0): acceptable for this local demo; a deployment runs the "
+            "celery worker as its own user (deploy/README.md)[/dim]"
+        )
         filters = [f for f in os.environ.get("PYTHONWARNINGS", "").split(",") if f]
         # by message (the category's module cannot be imported when the interpreter reads PYTHONWARNINGS)
-        os.environ["PYTHONWARNINGS"] = ",".join([*filters, "ignore:You're running the worker with superuser"])
+        os.environ["PYTHONWARNINGS"] = ",".join(
+            [*filters, "ignore:You're running the worker with superuser"]
+        )
 
 
 def _next_steps(console: Console, workdir: Path) -> None:
     config = workdir / "piis-bridge.toml"
     exe = ".venv/bin/piis-bridge"
-    console.print(f"\n[bold]Where the demo left its state[/bold]: {workdir}/ (emptied by the next demo)")
-    console.print(f"  bridge database   {workdir}/piis-bridge.sqlite3   (runs, quarantine, form ledger)")
-    console.print(f"  configuration     {config}   (the two OCMW of the demo; the simulators are stopped)")
-    console.print(f"  simulators' state {workdir}/neptunus-sim.sqlite3, {workdir}/novaprima-sim.sqlite3")
-    console.print("\n[bold]What to run next[/bold] (the same database, through that configuration):")
-    for cmd, what in ((f"PIIS_CONFIG={config} {exe} runs list", "the two runs, with their counts"),
-                      (f"PIIS_CONFIG={config} {exe} runs show RUN_ID", "one run's stage figures"),
-                      (f"PIIS_CONFIG={config} {exe} quarantine list", "records that failed permanently (if any)"),
-                      (f"{exe} forms status --cpas gent --config {config}", "the form ledger of OCMW Gent"),
-                      (f"{exe} rules check examples/*.json --on {DEMO_NIGHT.date().isoformat()}",
-                       "the rules on the example contracts")):
+    console.print(
+        f"\n[bold]Where the demo left its state[/bold]: {workdir}/ (emptied by the next demo)"
+    )
+    console.print(
+        f"  bridge database   {workdir}/piis-bridge.sqlite3   (runs, quarantine, form ledger)"
+    )
+    console.print(
+        f"  configuration     {config}   (the two OCMW of the demo; the simulators are stopped)"
+    )
+    console.print(
+        f"  simulators' state {workdir}/neptunus-sim.sqlite3, {workdir}/novaprima-sim.sqlite3"
+    )
+    console.print(
+        "\n[bold]What to run next[/bold] (the same database, through that configuration):"
+    )
+    for cmd, what in (
+        (f"PIIS_CONFIG={config} {exe} runs list", "the two runs, with their counts"),
+        (f"PIIS_CONFIG={config} {exe} runs show RUN_ID", "one run's stage figures"),
+        (f"PIIS_CONFIG={config} {exe} quarantine list", "records that failed permanently (if any)"),
+        (f"{exe} forms status --cpas gent --config {config}", "the form ledger of OCMW Gent"),
+        (
+            f"{exe} rules check examples/*.json --on {DEMO_NIGHT.date().isoformat()}",
+            "the rules on the example contracts",
+        ),
+    ):
         console.print(f"  {cmd}\n      {what}")
-    console.print("  Then: README.md 'Next steps after the demo', and deploy/README.md to run it for real.")
+    console.print(
+        "  Then: README.md 'Next steps after the demo', and deploy/README.md to run it for real."
+    )
 
 
 def _step_examples(console: Console, examples: Path) -> bool:
@@ -111,7 +143,9 @@ def _step_examples(console: Console, examples: Path) -> bool:
     for path in files:
         result = load_file(path)
         problems += len(result.problems)
-        console.print(f"  {path.name:<36} {len(result.contracts)} valid, {len(result.problems)} problem(s)")
+        console.print(
+            f"  {path.name:<36} {len(result.contracts)} valid, {len(result.problems)} problem(s)"
+        )
     return problems == 0
 
 
@@ -120,8 +154,12 @@ def _step_rules(console: Console, examples: Path) -> bool:
     from piis_bridge.rules import evaluate
     from piis_bridge.rules.agenda import agenda
 
-    today = DEMO_NIGHT.date()  # fixed, so that the demo says the same thing every day (module docstring)
-    console.print(f"\n[bold]2. PIIS rules as of {today.isoformat()}[/bold] (piis-bridge rules check / agenda)")
+    today = (
+        DEMO_NIGHT.date()
+    )  # fixed, so that the demo says the same thing every day (module docstring)
+    console.print(
+        f"\n[bold]2. PIIS rules as of {today.isoformat()}[/bold] (piis-bridge rules check / agenda)"
+    )
     contracts = [c for path in sorted(examples.glob("*.json")) for c in load_file(path).contracts]
     table = Table()
     for col in ("contract", "CPAS", "errors", "warnings", "first error or warning"):
@@ -131,17 +169,26 @@ def _step_rules(console: Console, examples: Path) -> bool:
         errors = [f for f in report.findings if f.level == "error"]
         warnings = [f for f in report.findings if f.level == "warning"]
         first = (errors or warnings or [None])[0]
-        table.add_row(contract.contract_id, contract.cpas.name, str(len(errors)), str(len(warnings)),
-                      f"{first.rule_id}: {first.message}" if first else "-")
+        table.add_row(
+            contract.contract_id,
+            contract.cpas.name,
+            str(len(errors)),
+            str(len(warnings)),
+            f"{first.rule_id}: {first.message}" if first else "-",
+        )
     console.print(table)
     upcoming = agenda(contracts, today, date(today.year + 1, today.month, 1))
     console.print(f"  agenda: {len(upcoming)} legal date(s) in the coming months, e.g.:")
     for item in upcoming[:5]:
-        console.print(f"    {item.date.isoformat()}  {item.contract_id:<16} {item.rule_id:<10} {item.label}")
+        console.print(
+            f"    {item.date.isoformat()}  {item.contract_id:<16} {item.rule_id:<10} {item.label}"
+        )
     return True
 
 
-def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, timeout: float) -> bool:
+def _step_nightly(
+    console: Console, workdir: Path, dossiers: int, changes: int, timeout: float
+) -> bool:
     from piis_connectors.casesystem.seed import OCMWS, generate
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
     from piis_connectors.federal.admin import SimulatorAdmin
@@ -153,8 +200,14 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     console.print("\n[bold]3. Local simulators[/bold]")
-    case = CaseSystemSimulator(SimulatorConfig(db_path=workdir / "neptunus-sim.sqlite3"), host="127.0.0.1", port=0)
-    case.store.seed(generate(dossiers, case.config.seed, first_start=DEMO_FIRST_START, spread_days=DEMO_SPREAD_DAYS))
+    case = CaseSystemSimulator(
+        SimulatorConfig(db_path=workdir / "neptunus-sim.sqlite3"), host="127.0.0.1", port=0
+    )
+    case.store.seed(
+        generate(
+            dossiers, case.config.seed, first_start=DEMO_FIRST_START, spread_days=DEMO_SPREAD_DAYS
+        )
+    )
     case.start()
     federal = start_simulator(workdir / "novaprima-sim.sqlite3")
     admin = SimulatorAdmin(federal.base_url)
@@ -162,7 +215,9 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
         admin.set_clock(DEMO_NIGHT)
         served = OCMWS[:DEMO_OCMWS]
         secret = workdir / "neptunus-client-secret"
-        secret.write_text("geheim")  # the case-system simulator's demo client (secrets never in the file)
+        secret.write_text(
+            "geheim"
+        )  # the case-system simulator's demo client (secrets never in the file)
         cpas_config: dict[str, Any] = {}
         for kbo, ins, name in served:
             # The CPAS is known to the BCSS; each person's NISS is integrated by the federal plugin
@@ -170,25 +225,42 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
             admin.register_cpas(kbo, ins, name=name)
             key = name.split()[-1].lower()
             cpas_config[key] = {
-                "name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "federal": "federal",
+                "name": name,
+                "ins_code": ins,
+                "bce": kbo,
+                "case_system": "neptunus",
+                "federal": "federal",
                 "transfer": None,
-                "plugins": {"neptunus": {"base_url": case.url, "client_id": "piis-bridge",
-                                         "client_secret_file": str(secret), "ocmw_kbo": kbo},
-                            "federal": {"endpoint": federal.endpoint, "mode": "batch"}},
+                "plugins": {
+                    "neptunus": {
+                        "base_url": case.url,
+                        "client_id": "piis-bridge",
+                        "client_secret_file": str(secret),
+                        "ocmw_kbo": kbo,
+                    },
+                    "federal": {"endpoint": federal.endpoint, "mode": "batch"},
+                },
             }
-        console.print(f"  case system (NeptunusWeb-like REST): {case.url}  {dossiers} dossiers, "
-                      f"{len(served)} OCMW served by this bridge: {', '.join(n for _, _, n in served)}")
+        console.print(
+            f"  case system (NeptunusWeb-like REST): {case.url}  {dossiers} dossiers, "
+            f"{len(served)} OCMW served by this bridge: {', '.join(n for _, _, n in served)}"
+        )
         console.print(f"  NovaPrima / BCSS (SOAP):             {federal.wsdl_url}")
-        console.print(f"  simulated clock:                     {DEMO_NIGHT.isoformat(sep=' ')} (the night after the "
-                      "seeded day: the same answers every day)")
-        config = _write_config(workdir, {
-            "environment": "simulator",  # it talks to the local simulators on loopback, by design
-            "database_url": f"sqlite:///{workdir}/piis-bridge.sqlite3",
-            "result_backend": f"db+sqlite:///{workdir}/results.sqlite3",
-            "state_dir": str(workdir / "state"),
-            "plugins": {"enabled": ["neptunus", "federal"]},
-            "cpas": cpas_config,
-        })
+        console.print(
+            f"  simulated clock:                     {DEMO_NIGHT.isoformat(sep=' ')} (the night after the "
+            "seeded day: the same answers every day)"
+        )
+        config = _write_config(
+            workdir,
+            {
+                "environment": "simulator",  # it talks to the local simulators on loopback, by design
+                "database_url": f"sqlite:///{workdir}/piis-bridge.sqlite3",
+                "result_backend": f"db+sqlite:///{workdir}/results.sqlite3",
+                "state_dir": str(workdir / "state"),
+                "plugins": {"enabled": ["neptunus", "federal"]},
+                "cpas": cpas_config,
+            },
+        )
         settings = load_settings(config)  # the file the commands printed at the end read
         options = PipelineOptions(broker_dir=workdir / "broker", rules_date=DEMO_NIGHT.date())
         first = _run(console, "4. Nightly run (full)", settings, options, timeout)
@@ -196,23 +268,33 @@ def _step_nightly(console: Console, workdir: Path, dossiers: int, changes: int, 
             ids = case.store.ids()
             step = max(1, len(ids) // changes)
             modified = case.store.touch(ids[::step][:changes])
-            console.print(f"\n  {modified} contract(s) saved again in the case system (a social worker editing them, "
-                          f"spread over all {len(OCMWS)} OCMW of the case system)")
+            console.print(
+                f"\n  {modified} contract(s) saved again in the case system (a social worker editing them, "
+                f"spread over all {len(OCMWS)} OCMW of the case system)"
+            )
         second = _run(console, "5. Nightly run (incremental)", settings, options, timeout)
-        console.print("  Only the contracts saved again are fetched, and only those of the OCMW this bridge serves "
-                      f"({len(served)} of {len(OCMWS)}): the others belong to OCMW served by another installation. "
-                      "Saved again without a change to what a federal form carries, a contract builds no new form "
-                      "(the form ledger already holds the same content), so this night sends nothing twice.")
+        console.print(
+            "  Only the contracts saved again are fetched, and only those of the OCMW this bridge serves "
+            f"({len(served)} of {len(OCMWS)}): the others belong to OCMW served by another installation. "
+            "Saved again without a change to what a federal form carries, a contract builds no new form "
+            "(the form ledger already holds the same content), so this night sends nothing twice."
+        )
         forms = admin.forms()
         refs = Counter(f["client_ref"] for f in forms)
         duplicates = sum(1 for n in refs.values() if n > 1)
         split = Counter(f["evaluation"] or "PENDING" for f in forms)
-        console.print("\n  NovaPrima's answers: " + ", ".join(f"{k} {v}" for k, v in sorted(split.items())))
-        console.print("  Refused and blocked answers come from NovaPrima's own controls (e.g. B00005: a decision older "
-                      "than the forfeiture delay; B00007: a double claim with another CPAS); each went back to the "
-                      "case system as a task for the social worker.")
-        console.print(f"  NovaPrima holds {len(forms)} form(s) from this bridge; "
-                      f"sent twice: {duplicates} (checked in the simulator's own state)")
+        console.print(
+            "\n  NovaPrima's answers: " + ", ".join(f"{k} {v}" for k, v in sorted(split.items()))
+        )
+        console.print(
+            "  Refused and blocked answers come from NovaPrima's own controls (e.g. B00005: a decision older "
+            "than the forfeiture delay; B00007: a double claim with another CPAS); each went back to the "
+            "case system as a task for the social worker."
+        )
+        console.print(
+            f"  NovaPrima holds {len(forms)} form(s) from this bridge; "
+            f"sent twice: {duplicates} (checked in the simulator's own state)"
+        )
         return first.status == "finished" and second.status == "finished" and duplicates == 0
     finally:
         admin.close()
@@ -244,7 +326,9 @@ def _run(console: Console, title: str, settings: Any, options: Any, timeout: flo
     from piis_bridge.cli.pipeline_commands import _Display, _summary_table
     from piis_bridge.pipeline import run_nightly
 
-    console.print(f"\n[bold]{title}[/bold] (piis-bridge run: embedded celery worker, SQLite, filesystem broker)")
+    console.print(
+        f"\n[bold]{title}[/bold] (piis-bridge run: embedded celery worker, SQLite, filesystem broker)"
+    )
     display = _Display(console)
     display.progress.start()
     try:

@@ -35,19 +35,25 @@ _DEFAULT_DATABASE_URL: list[str] = []  # the application's database_url, learnt 
 
 def _database_url(cpas: Any) -> str:
     """The ledger lives in the application database unless the CPAS's federal settings say otherwise."""
-    url = (cpas.settings or {}).get("database_url") or (_DEFAULT_DATABASE_URL[-1] if _DEFAULT_DATABASE_URL else None)
+    url = (cpas.settings or {}).get("database_url") or (
+        _DEFAULT_DATABASE_URL[-1] if _DEFAULT_DATABASE_URL else None
+    )
     return url or os.environ.get("PIIS_DATABASE_URL") or "sqlite:///var/piis-bridge.sqlite3"
 
 
 def service_for(cpas: Any) -> Any:
     """One service (ledger + zeep client, connections reused) per CPAS and database, per process."""
-    from piis_bridge.ledger import Ledger
     from piis_plugins.federal.service import FederalService
+
+    from piis_bridge.ledger import Ledger
 
     url = _database_url(cpas)
     key = (cpas.cpas_id, url)
     service = _SERVICES.get(key)
-    if service is None or service.settings.model_dump() != _settings_model()(**(cpas.settings or {})).model_dump():
+    if (
+        service is None
+        or service.settings.model_dump() != _settings_model()(**(cpas.settings or {})).model_dump()
+    ):
         service = FederalService(cpas, Ledger.open(url))
         _SERVICES[key] = service
     return service
@@ -83,14 +89,17 @@ def piis_mapping_files() -> list[Any]:
     from importlib.resources import files
 
     root = files("piis_mappings.federal")
-    return [root.joinpath(name) for name in ("form_b.yaml", "form_c.yaml", "form_d.yaml", "piis_codes.yaml",
-                                             "rubrics.yaml")]
+    return [
+        root.joinpath(name)
+        for name in ("form_b.yaml", "form_c.yaml", "form_d.yaml", "piis_codes.yaml", "rubrics.yaml")
+    ]
 
 
 @hookimpl
 def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[Any]:
-    from piis_bridge.forms import ContractEvent
     from piis_plugins.federal.building import FormBuilder
+
+    from piis_bridge.forms import ContractEvent
 
     if not isinstance(event, ContractEvent):
         event = ContractEvent.from_contract(contract)

@@ -19,10 +19,22 @@ import yaml
 
 from piis_bridge.forms import ContractEvent, EventKind, FederalForm, FormIssue, FormKind
 
-__all__ = ["FormBuilder", "rubric_label", "piis_code", "to_xml", "to_element", "validate_form", "normalise_dossier"]
+__all__ = [
+    "FormBuilder",
+    "rubric_label",
+    "piis_code",
+    "to_xml",
+    "to_element",
+    "validate_form",
+    "normalise_dossier",
+]
 
-_KIND_FOR_EVENT = {EventKind.GRANT: FormKind.B, EventKind.CHANGE: FormKind.B, EventKind.END: FormKind.C,
-                   EventKind.RECOVERY: FormKind.D}
+_KIND_FOR_EVENT = {
+    EventKind.GRANT: FormKind.B,
+    EventKind.CHANGE: FormKind.B,
+    EventKind.END: FormKind.C,
+    EventKind.RECOVERY: FormKind.D,
+}
 _HEADER = {"CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier"}
 _SIGNED = {"SIGNED", "ACTIVE", "SUSPENDED_PROJECT", "ENDED"}
 
@@ -132,7 +144,10 @@ def _compile_rule(rule: dict[str, Any]) -> _Getter:
 @functools.cache
 def _compiled(kind: str) -> tuple[tuple[str, _Getter], ...]:
     """The mapping file of a form kind, read and turned into functions once per process."""
-    return tuple((element, _compile_rule(rule)) for element, rule in _yaml(f"form_{kind.lower()}.yaml")["fields"].items())
+    return tuple(
+        (element, _compile_rule(rule))
+        for element, rule in _yaml(f"form_{kind.lower()}.yaml")["fields"].items()
+    )
 
 
 class FormBuilder:
@@ -149,22 +164,39 @@ class FormBuilder:
         # model_construct: every input comes from the validated canonical model, and every rubric of the
         # output is validated against the DIS XSD before it may be recorded (validate_form).
         return FederalForm.model_construct(
-            kind=kind, cpas_id=cpas_id, cpas_name=str(header["CpasName"]), cpas_ins=str(header["InsCode"]),
-            cpas_bce=str(header["KBOBCE"]), niss=str(header["SSIN"]), dossier=str(header["Dossier"]),
-            record_id=str(getattr(contract, "contract_id", "") or "") or None, client_reference=None,
-            sequence_number=None, correction=False, supersedes=None,
+            kind=kind,
+            cpas_id=cpas_id,
+            cpas_name=str(header["CpasName"]),
+            cpas_ins=str(header["InsCode"]),
+            cpas_bce=str(header["KBOBCE"]),
+            niss=str(header["SSIN"]),
+            dossier=str(header["Dossier"]),
+            record_id=str(getattr(contract, "contract_id", "") or "") or None,
+            client_reference=None,
+            sequence_number=None,
+            correction=False,
+            supersedes=None,
             entry_date=entry if kind is not FormKind.D else None,
-            recovery_month=recovery.month.replace(day=1) if (kind is FormKind.D and recovery) else None,
+            recovery_month=recovery.month.replace(day=1)
+            if (kind is FormKind.D and recovery)
+            else None,
             rubrics={k: v for k, v in values.items() if k not in ("EntryDate", "RecoveryMonth")},
         )
 
 
 def _dis_fields(form: FederalForm) -> dict[str, Any]:
-    fields: dict[str, Any] = {"ClientReference": form.client_reference, "CpasName": form.cpas_name,
-                              "InsCode": form.cpas_ins, "KBOBCE": form.cpas_bce, "SSIN": form.niss,
-                              "Dossier": form.dossier}
+    fields: dict[str, Any] = {
+        "ClientReference": form.client_reference,
+        "CpasName": form.cpas_name,
+        "InsCode": form.cpas_ins,
+        "KBOBCE": form.cpas_bce,
+        "SSIN": form.niss,
+        "Dossier": form.dossier,
+    }
     if form.kind is FormKind.D:
-        fields["RecoveryMonth"] = form.recovery_month.isoformat()[:7] if form.recovery_month else None
+        fields["RecoveryMonth"] = (
+            form.recovery_month.isoformat()[:7] if form.recovery_month else None
+        )
         fields["SequenceNumber"] = form.sequence_number
     else:
         fields["EntryDate"] = form.entry_date
@@ -198,5 +230,13 @@ def validate_form(form: FederalForm, element: Any | None = None) -> list[FormIss
         element = element if element is not None else to_element(form)
     except dis.FormError as exc:
         return [FormIssue(code="XSD", field=None, message=str(exc))]
-    return [FormIssue(code="XSD", severity="ERROR", field=i.field, rubric=rubric_label(form.kind.value, i.field),
-                      message=i.message) for i in schemas.validate(schemas.dis_schema(), element)]
+    return [
+        FormIssue(
+            code="XSD",
+            severity="ERROR",
+            field=i.field,
+            rubric=rubric_label(form.kind.value, i.field),
+            message=i.message,
+        )
+        for i in schemas.validate(schemas.dis_schema(), element)
+    ]

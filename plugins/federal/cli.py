@@ -17,13 +17,21 @@ def _context(cpas_id: str, config: Optional[Path], database_url: Optional[str]) 
 
     settings = load_settings(config)
     if cpas_id not in settings.cpas:
-        raise typer.BadParameter(f"unknown CPAS {cpas_id!r}; configured: {', '.join(sorted(settings.cpas)) or 'none'}")
+        raise typer.BadParameter(
+            f"unknown CPAS {cpas_id!r}; configured: {', '.join(sorted(settings.cpas)) or 'none'}"
+        )
     cpas = settings.cpas[cpas_id]
     plugin_settings = dict(settings.plugin_settings(cpas_id, "federal"))
     plugin_settings.setdefault("database_url", database_url or settings.database_url)
-    return CpasContext(cpas_id=cpas_id, name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce,
-                       settings=plugin_settings, state_dir=settings.state_dir_for(cpas_id, "federal"),
-                       plugin="federal")
+    return CpasContext(
+        cpas_id=cpas_id,
+        name=cpas.name,
+        ins_code=cpas.ins_code,
+        bce=cpas.bce,
+        settings=plugin_settings,
+        state_dir=settings.state_dir_for(cpas_id, "federal"),
+        plugin="federal",
+    )
 
 
 def _print_outcomes(outcomes: list[Any]) -> None:
@@ -33,32 +41,56 @@ def _print_outcomes(outcomes: list[Any]) -> None:
     table = Table("key", "form", "status", "evaluation", "reference", "issues (rubric)")
     for o in outcomes:
         issues = "; ".join(f"{i.code} {i.rubric or i.field or ''}".strip() for i in o.issues)
-        table.add_row(o.client_reference, o.kind.value, o.status.value, o.evaluation.value, o.reference or "", issues)
+        table.add_row(
+            o.client_reference,
+            o.kind.value,
+            o.status.value,
+            o.evaluation.value,
+            o.reference or "",
+            issues,
+        )
     Console().print(table)
 
 
 def register(cli: Any) -> None:
-    forms = cli.group("forms", help="Federal forms B/C/D: build, submit, follow up, reconcile the monthly statement.")
+    forms = cli.group(
+        "forms",
+        help="Federal forms B/C/D: build, submit, follow up, reconcile the monthly statement.",
+    )
     sim = cli.group("sim", help="Local simulators of remote systems.")
 
     cpas_opt = typer.Option(..., "--cpas", help="CPAS id from the configuration.")
-    config_opt = typer.Option(None, "--config", help="Configuration file (default: $PIIS_CONFIG or ./piis-bridge.toml).")
-    db_opt = typer.Option(None, "--database-url", help="Ledger database (default: the configured database_url).")
+    config_opt = typer.Option(
+        None, "--config", help="Configuration file (default: $PIIS_CONFIG or ./piis-bridge.toml)."
+    )
+    db_opt = typer.Option(
+        None, "--database-url", help="Ledger database (default: the configured database_url)."
+    )
 
     @forms.command("build")
-    def build(contracts: Path = typer.Argument(..., help="Canonical contract file (JSON)."),
-              cpas: str = cpas_opt, config: Optional[Path] = config_opt, database_url: Optional[str] = db_opt,
-              event: str = typer.Option("auto", help="auto | grant | change | end | recovery"),
-              effective_date: Optional[str] = typer.Option(None, help="EntryDate of a change (B) or end (C)."),
-              recovery_month: Optional[str] = typer.Option(None, help="D: YYYY-MM the receipts were booked."),
-              recovery_type: str = typer.Option("01", help="D: type de récupération."),
-              period_start: Optional[str] = typer.Option(None), period_end: Optional[str] = typer.Option(None),
-              amount: int = typer.Option(0, help="D: amount recovered, cents (100 %).")) -> None:
+    def build(
+        contracts: Path = typer.Argument(..., help="Canonical contract file (JSON)."),
+        cpas: str = cpas_opt,
+        config: Optional[Path] = config_opt,
+        database_url: Optional[str] = db_opt,
+        event: str = typer.Option("auto", help="auto | grant | change | end | recovery"),
+        effective_date: Optional[str] = typer.Option(
+            None, help="EntryDate of a change (B) or end (C)."
+        ),
+        recovery_month: Optional[str] = typer.Option(
+            None, help="D: YYYY-MM the receipts were booked."
+        ),
+        recovery_type: str = typer.Option("01", help="D: type de récupération."),
+        period_start: Optional[str] = typer.Option(None),
+        period_end: Optional[str] = typer.Option(None),
+        amount: int = typer.Option(0, help="D: amount recovered, cents (100 %)."),
+    ) -> None:
         """Build forms from canonical contracts, validate them (XSD) and record them in the ledger."""
-        from piis_bridge.forms import ContractEvent, EventKind, RecoveryInfo
-        from piis_bridge.model import load_file
         from piis_plugins.federal import service_for
         from piis_plugins.federal.building import FormBuilder
+
+        from piis_bridge.forms import ContractEvent, EventKind, RecoveryInfo
+        from piis_bridge.model import load_file
 
         ctx = _context(cpas, config, database_url)
         loaded = load_file(contracts)
@@ -70,14 +102,24 @@ def register(cli: Any) -> None:
                 ev = ContractEvent.from_contract(contract)
             elif event == "recovery":
                 if not (recovery_month and period_start and period_end):
-                    raise typer.BadParameter("--recovery-month, --period-start and --period-end are required")
-                ev = ContractEvent(kind=EventKind.RECOVERY, recovery=RecoveryInfo(
-                    month=date.fromisoformat(recovery_month + "-01"), recovery_type=recovery_type,
-                    period_start=date.fromisoformat(period_start), period_end=date.fromisoformat(period_end),
-                    amount_cents=amount))
+                    raise typer.BadParameter(
+                        "--recovery-month, --period-start and --period-end are required"
+                    )
+                ev = ContractEvent(
+                    kind=EventKind.RECOVERY,
+                    recovery=RecoveryInfo(
+                        month=date.fromisoformat(recovery_month + "-01"),
+                        recovery_type=recovery_type,
+                        period_start=date.fromisoformat(period_start),
+                        period_end=date.fromisoformat(period_end),
+                        amount_cents=amount,
+                    ),
+                )
             else:
-                ev = ContractEvent(kind=EventKind(event),
-                                   effective_date=date.fromisoformat(effective_date) if effective_date else None)
+                ev = ContractEvent(
+                    kind=EventKind(event),
+                    effective_date=date.fromisoformat(effective_date) if effective_date else None,
+                )
             built.append(FormBuilder().build(cpas, contract, ev))
         outcomes = service_for(ctx).record(built)
         _print_outcomes(outcomes)
@@ -85,9 +127,15 @@ def register(cli: Any) -> None:
             raise typer.Exit(1)
 
     @forms.command("submit")
-    def submit(cpas: str = cpas_opt, config: Optional[Path] = config_opt, database_url: Optional[str] = db_opt,
-               mode: Optional[str] = typer.Option(None, help="batch | online (default: the CPAS setting)."),
-               wait: float = typer.Option(0.0, help="Seconds to wait for batch results.")) -> None:
+    def submit(
+        cpas: str = cpas_opt,
+        config: Optional[Path] = config_opt,
+        database_url: Optional[str] = db_opt,
+        mode: Optional[str] = typer.Option(
+            None, help="batch | online (default: the CPAS setting)."
+        ),
+        wait: float = typer.Option(0.0, help="Seconds to wait for batch results."),
+    ) -> None:
         """Send every built form (validated against our XSD and the SSDN XSDs before it leaves)."""
         from piis_plugins.federal import service_for
 
@@ -98,9 +146,15 @@ def register(cli: Any) -> None:
         typer.echo(f"sent {sent} form(s); ledger: {service.ledger.counts(cpas)}")
 
     @forms.command("status")
-    def status(cpas: str = cpas_opt, config: Optional[Path] = config_opt, database_url: Optional[str] = db_opt,
-               key: Optional[str] = typer.Option(None, help="One form: its versions and answers."),
-               refresh: bool = typer.Option(False, help="Ask the federal service first (results, unknown outcomes).")) -> None:
+    def status(
+        cpas: str = cpas_opt,
+        config: Optional[Path] = config_opt,
+        database_url: Optional[str] = db_opt,
+        key: Optional[str] = typer.Option(None, help="One form: its versions and answers."),
+        refresh: bool = typer.Option(
+            False, help="Ask the federal service first (results, unknown outcomes)."
+        ),
+    ) -> None:
         """Ledger counts per status, or the history of one form."""
         from piis_plugins.federal import service_for
 
@@ -111,17 +165,24 @@ def register(cli: Any) -> None:
         if key:
             for entry in service.ledger.versions(key):
                 codes = ",".join(e.get("code", "") for e in entry.errors or [])
-                typer.echo(f"v{entry.version} {entry.key} {entry.kind} {entry.period_key} {entry.status} "
-                           f"{entry.reference or ''} {codes}")
+                typer.echo(
+                    f"v{entry.version} {entry.key} {entry.kind} {entry.period_key} {entry.status} "
+                    f"{entry.reference or ''} {codes}"
+                )
             return
         for name, count in sorted(service.ledger.counts(cpas).items()):
             typer.echo(f"{name}: {count}")
 
     @forms.command("statement")
-    def statement(month: str = typer.Option(..., help="YYYY-MM"), cpas: str = cpas_opt,
-                  config: Optional[Path] = config_opt, database_url: Optional[str] = db_opt) -> None:
+    def statement(
+        month: str = typer.Option(..., help="YYYY-MM"),
+        cpas: str = cpas_opt,
+        config: Optional[Path] = config_opt,
+        database_url: Optional[str] = db_opt,
+    ) -> None:
         """Fetch the monthly statement and reconcile it against the ledger; each difference is reported."""
         from piis_plugins.federal import service_for
+
         from piis_bridge.ledger.reconcile import reconcile
 
         service = service_for(_context(cpas, config, database_url))
@@ -130,7 +191,9 @@ def register(cli: Any) -> None:
             typer.echo(f"statement {month} not available yet (first Sunday of the next month)")
             raise typer.Exit(2)
         total = sum(line.signed_cents for line in st.lines)
-        typer.echo(f"statement {month}: {len(st.lines)} line(s), total {total / 100:.2f} EUR at 100 %")
+        typer.echo(
+            f"statement {month}: {len(st.lines)} line(s), total {total / 100:.2f} EUR at 100 %"
+        )
         diffs = reconcile(st, service.ledger, cpas)
         for d in diffs:
             typer.echo(f"{d.kind.value}: {d.client_reference or d.reference or '-'} {d.detail}")
@@ -139,14 +202,22 @@ def register(cli: Any) -> None:
         raise typer.Exit(1 if any(d.kind.value != "notice" for d in diffs) else 0)
 
     @sim.command("federal")
-    def sim_federal(port: int = typer.Option(8765, help="Port on 127.0.0.1 (0 = any free port)."),
-                    db: Path = typer.Option(Path("var/novaprima-sim.sqlite3"), help="SQLite state file."),
-                    clock: Optional[str] = typer.Option(None, help="Set the simulated clock (ISO datetime)."),
-                    register_cpas: list[str] = typer.Option([], "--cpas", help="KBO:INS[:name[:rate]] to register."),
-                    batch_delay: Optional[float] = typer.Option(None, help="Seconds before batch results are ready."),
-                    require_signature: list[Path] = typer.Option(
-                        [], "--require-signature",
-                        help="Accept only WS-Security signed requests, signed by this certificate (PEM); repeatable.")) -> None:
+    def sim_federal(
+        port: int = typer.Option(8765, help="Port on 127.0.0.1 (0 = any free port)."),
+        db: Path = typer.Option(Path("var/novaprima-sim.sqlite3"), help="SQLite state file."),
+        clock: Optional[str] = typer.Option(None, help="Set the simulated clock (ISO datetime)."),
+        register_cpas: list[str] = typer.Option(
+            [], "--cpas", help="KBO:INS[:name[:rate]] to register."
+        ),
+        batch_delay: Optional[float] = typer.Option(
+            None, help="Seconds before batch results are ready."
+        ),
+        require_signature: list[Path] = typer.Option(
+            [],
+            "--require-signature",
+            help="Accept only WS-Security signed requests, signed by this certificate (PEM); repeatable.",
+        ),
+    ) -> None:
         """Run the NovaPrima/BCSS simulator (SOAP + admin API) until interrupted."""
         from piis_connectors.federal.simulator.app import check_config, cpas_from_spec
         from piis_connectors.federal.simulator.server import SimulatorServer
@@ -156,7 +227,9 @@ def register(cli: Any) -> None:
             try:
                 now = datetime.fromisoformat(clock).isoformat() if clock else None
             except ValueError:
-                raise ValueError(f"--clock {clock!r}: not an ISO date-time (e.g. 2025-09-10T09:00:00)") from None
+                raise ValueError(
+                    f"--clock {clock!r}: not an ISO date-time (e.g. 2025-09-10T09:00:00)"
+                ) from None
             if batch_delay is not None:
                 check_config({"batch_delay": batch_delay})
         except ValueError as exc:
@@ -169,7 +242,9 @@ def register(cli: Any) -> None:
             server.app.admin("POST", "clock", {"now": now})
         if batch_delay is not None:
             server.app.admin("POST", "config", {"batch_delay": batch_delay})
-        typer.echo(f"NovaPrima simulator on {server.base_url}  WSDL: {server.wsdl_url}  admin: {server.base_url}/admin/")
+        typer.echo(
+            f"NovaPrima simulator on {server.base_url}  WSDL: {server.wsdl_url}  admin: {server.base_url}/admin/"
+        )
         try:
             server.serve_forever()
         except KeyboardInterrupt:

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from lxml import etree
+from piis_plugins.federal.building import rubric_label, to_xml, validate_form
 from pydantic import BaseModel, ConfigDict
 
 from piis_bridge.forms import (
@@ -29,7 +30,6 @@ from piis_bridge.forms import (
 )
 from piis_bridge.ledger import Ledger, payload_hash
 from piis_bridge.logging import get_logger
-from piis_plugins.federal.building import rubric_label, to_xml, validate_form
 
 __all__ = ["FederalSettings", "FederalService", "outcome_from_result"]
 
@@ -63,20 +63,32 @@ class FederalSettings(BaseModel):
     wsse_key_file: str | None = None
     wsse_cert_file: str | None = None
     database_url: str | None = None
-    integration_purpose: int = 2  # BCSS quality code of sector 17: 2 = revenu d'intégration (federal.md 5.1)
+    integration_purpose: int = (
+        2  # BCSS quality code of sector 17: 2 = revenu d'intégration (federal.md 5.1)
+    )
     integration_chunk: int = 1000  # ManageAccess requests per SSDN message
 
 
 def _outcome_of_entry(entry: Any) -> SubmissionOutcome:
     """What the ledger says of one form, as the hooks return it (PENDING while not answered)."""
     status = FormStatus(entry.status)
-    evaluation = {FormStatus.ACCEPTED: Evaluation.ACCEPTED, FormStatus.REFUSED: Evaluation.REFUSED,
-                  FormStatus.PARTIALLY_ACCEPTED: Evaluation.PARTIALLYACCEPTED,
-                  FormStatus.BLOCKED: Evaluation.BLOCKED}.get(status, Evaluation.PENDING)
-    return SubmissionOutcome(client_reference=entry.key, kind=FormKind(entry.kind), status=status,
-                             evaluation=evaluation, ticket=entry.ticket, reference=entry.reference,
-                             percentage=entry.percentage, accepted_amount=entry.accepted_amount,
-                             issues=[FormIssue(**e) for e in (entry.errors or [])])
+    evaluation = {
+        FormStatus.ACCEPTED: Evaluation.ACCEPTED,
+        FormStatus.REFUSED: Evaluation.REFUSED,
+        FormStatus.PARTIALLY_ACCEPTED: Evaluation.PARTIALLYACCEPTED,
+        FormStatus.BLOCKED: Evaluation.BLOCKED,
+    }.get(status, Evaluation.PENDING)
+    return SubmissionOutcome(
+        client_reference=entry.key,
+        kind=FormKind(entry.kind),
+        status=status,
+        evaluation=evaluation,
+        ticket=entry.ticket,
+        reference=entry.reference,
+        percentage=entry.percentage,
+        accepted_amount=entry.accepted_amount,
+        issues=[FormIssue(**e) for e in (entry.errors or [])],
+    )
 
 
 def _aware(moment: datetime | None) -> datetime:
@@ -101,21 +113,42 @@ def _forms_interact(forms: Sequence[FederalForm]) -> bool:
 
 def outcome_from_result(result: Any, kind: str, ticket: str | None = None) -> SubmissionOutcome:
     evaluation = Evaluation(result.evaluation)
-    status = {Evaluation.ACCEPTED: FormStatus.ACCEPTED, Evaluation.REFUSED: FormStatus.REFUSED,
-              Evaluation.PARTIALLYACCEPTED: FormStatus.PARTIALLY_ACCEPTED,
-              Evaluation.BLOCKED: FormStatus.BLOCKED}[evaluation]
+    status = {
+        Evaluation.ACCEPTED: FormStatus.ACCEPTED,
+        Evaluation.REFUSED: FormStatus.REFUSED,
+        Evaluation.PARTIALLYACCEPTED: FormStatus.PARTIALLY_ACCEPTED,
+        Evaluation.BLOCKED: FormStatus.BLOCKED,
+    }[evaluation]
     received = None
     if result.received_at:
         try:
             received = datetime.fromisoformat(result.received_at)
         except ValueError:
             received = None
-    issues = [FormIssue(code=e.code, severity=e.severity, field=e.field, rubric=rubric_label(kind, e.field),
-                        message=e.description) for e in result.errors if e.code != "GEN004"]
-    return SubmissionOutcome(client_reference=result.client_reference, kind=FormKind(kind), status=status,
-                             evaluation=evaluation, ticket=ticket, reference=result.reference_spp,
-                             attestation_id=result.unique_attest_id, percentage=result.percentage,
-                             accepted_amount=result.accepted_amount, received_at=received, issues=issues)
+    issues = [
+        FormIssue(
+            code=e.code,
+            severity=e.severity,
+            field=e.field,
+            rubric=rubric_label(kind, e.field),
+            message=e.description,
+        )
+        for e in result.errors
+        if e.code != "GEN004"
+    ]
+    return SubmissionOutcome(
+        client_reference=result.client_reference,
+        kind=FormKind(kind),
+        status=status,
+        evaluation=evaluation,
+        ticket=ticket,
+        reference=result.reference_spp,
+        attestation_id=result.unique_attest_id,
+        percentage=result.percentage,
+        accepted_amount=result.accepted_amount,
+        received_at=received,
+        issues=issues,
+    )
 
 
 @dataclass
@@ -133,7 +166,9 @@ class FederalService:
         self.settings = FederalSettings(**(cpas.settings or {}))
         self.ledger = ledger
         self._client = client
-        self._own_clients = client is None  # the stream may then send on a thread with a client of its own
+        self._own_clients = (
+            client is None
+        )  # the stream may then send on a thread with a client of its own
 
     # ------------------------------------------------------------------ connector
     @property
@@ -151,16 +186,30 @@ class FederalService:
         if not s.endpoint:
             from piis_bridge.config import ConfigError
 
-            raise ConfigError(f"cpas.{self.cpas_id}.plugins.federal.endpoint is not set: nothing is sent to SPP IS "
-                              "without the endpoint of the federal service (or of its simulator)")
-        wsse = make_signature(s.wsse_key_file, s.wsse_cert_file) if s.wsse_key_file and s.wsse_cert_file else None
-        return FederalClient(ClientConfig(
-            endpoint=s.endpoint, user=AuthorizedUser(s.user_id, s.email, str(self.cpas.bce)),
-            connect_timeout=s.connect_timeout, operation_timeout=s.operation_timeout, retries=s.retries,
-            cert=(s.cert_file, s.key_file) if s.cert_file and s.key_file else None,
-            verify=s.ca_bundle or True,
-            basic_auth=(s.basic_auth_user, s.basic_auth_password or "") if s.basic_auth_user else None,
-            wsse=wsse))
+            raise ConfigError(
+                f"cpas.{self.cpas_id}.plugins.federal.endpoint is not set: nothing is sent to SPP IS "
+                "without the endpoint of the federal service (or of its simulator)"
+            )
+        wsse = (
+            make_signature(s.wsse_key_file, s.wsse_cert_file)
+            if s.wsse_key_file and s.wsse_cert_file
+            else None
+        )
+        return FederalClient(
+            ClientConfig(
+                endpoint=s.endpoint,
+                user=AuthorizedUser(s.user_id, s.email, str(self.cpas.bce)),
+                connect_timeout=s.connect_timeout,
+                operation_timeout=s.operation_timeout,
+                retries=s.retries,
+                cert=(s.cert_file, s.key_file) if s.cert_file and s.key_file else None,
+                verify=s.ca_bundle or True,
+                basic_auth=(s.basic_auth_user, s.basic_auth_password or "")
+                if s.basic_auth_user
+                else None,
+                wsse=wsse,
+            )
+        )
 
     # ------------------------------------------------------------------ preparing
     def prepare(self, form: FederalForm, live: Any = _LOOKUP, *, validate: bool = True) -> Prepared:
@@ -169,13 +218,26 @@ class FederalService:
         ``live`` is the ledger's live B for the same (NISS, EntryDate) when the caller already looked it up
         (bulk path); by default it is queried here.  ``validate=False``: the caller validates (a whole chunk
         in one pass)."""
-        if form.kind is FormKind.D and form.sequence_number is None and form.recovery_month is not None:
-            form = form.model_copy(update={"sequence_number": self.ledger.next_sequence(
-                self.cpas_id, form.dossier, form.recovery_month)})
+        if (
+            form.kind is FormKind.D
+            and form.sequence_number is None
+            and form.recovery_month is not None
+        ):
+            form = form.model_copy(
+                update={
+                    "sequence_number": self.ledger.next_sequence(
+                        self.cpas_id, form.dossier, form.recovery_month
+                    )
+                }
+            )
         if form.kind is FormKind.B and not form.supersedes:
             if live is _LOOKUP:
                 live = self.ledger.latest(self.cpas_id, FormKind.B, form.niss, form.period_key)
-            if live is not None and live.key != form.client_reference and live.content_hash != form.content_hash():
+            if (
+                live is not None
+                and live.key != form.client_reference
+                and live.content_hash != form.content_hash()
+            ):
                 if live.status in _LIVE or live.status == FormStatus.SENT.value:
                     # same EntryDate, other data: a correction (statut de l'avis 1) replacing it entirely
                     form = form.model_copy(update={"correction": True, "supersedes": live.key})
@@ -202,7 +264,9 @@ class FederalService:
                 continue
             prepared = self._prepare_chunk(part)
             if any(p.issues for p in prepared):
-                outcomes.extend(self._record_each(part))  # nothing was written: the same forms, one by one
+                outcomes.extend(
+                    self._record_each(part)
+                )  # nothing was written: the same forms, one by one
                 continue
             self.ledger.record_new([(p.form, p.xml) for p in prepared])
             outcomes.extend(self._outcomes_of([p.form.client_reference for p in prepared]))
@@ -214,12 +278,21 @@ class FederalService:
             prepared = self.prepare(form)
             entry, created = self.ledger.record(prepared.form, prepared.xml)
             if prepared.issues and created:
-                outcome = SubmissionOutcome(client_reference=entry.key, kind=prepared.form.kind,
-                                            status=FormStatus.REFUSED, evaluation=Evaluation.REFUSED,
-                                            issues=prepared.issues)
+                outcome = SubmissionOutcome(
+                    client_reference=entry.key,
+                    kind=prepared.form.kind,
+                    status=FormStatus.REFUSED,
+                    evaluation=Evaluation.REFUSED,
+                    issues=prepared.issues,
+                )
                 self.ledger.apply([outcome])
                 for issue in prepared.issues:
-                    _log.warning("form refused locally", key=entry.key, rubric=issue.rubric, field=issue.field)
+                    _log.warning(
+                        "form refused locally",
+                        key=entry.key,
+                        rubric=issue.rubric,
+                        field=issue.field,
+                    )
                 outcomes.append(outcome)
             else:
                 outcomes.append(self._outcome_of(entry.key))
@@ -251,14 +324,21 @@ class FederalService:
         unique = list(dict.fromkeys(keys))
         with self.ledger.sessions() as s:
             for i in range(0, len(unique), 900):
-                entries.update((e.key, e) for e in s.scalars(select(FormEntry).where(FormEntry.key.in_(unique[i:i + 900]))))
+                entries.update(
+                    (e.key, e)
+                    for e in s.scalars(
+                        select(FormEntry).where(FormEntry.key.in_(unique[i : i + 900]))
+                    )
+                )
         return [_outcome_of_entry(entries[key]) for key in keys]
 
     def _outcome_of(self, key: str) -> SubmissionOutcome:
         return _outcome_of_entry(self.ledger.get(key))
 
     # ------------------------------------------------------------------ sending
-    def submit(self, forms: Sequence[FederalForm], mode: str | None = None) -> list[SubmissionOutcome]:
+    def submit(
+        self, forms: Sequence[FederalForm], mode: str | None = None
+    ) -> list[SubmissionOutcome]:
         """Record then send exactly these forms; returns one outcome per form, in order (PENDING with a
         ticket in batch mode).
 
@@ -280,12 +360,19 @@ class FederalService:
         mode = mode or self.settings.mode
         unique = list(dict.fromkeys(keys))
         entries = self._entries(unique)
-        unsure = [k for k in unique if k in entries and entries[k].status == FormStatus.SENT.value
-                  and not entries[k].ticket]
+        unsure = [
+            k
+            for k in unique
+            if k in entries and entries[k].status == FormStatus.SENT.value and not entries[k].ticket
+        ]
         if unsure:
             self.resolve_unknown(keys=unsure, others=True)
             entries = self._entries(unique)
-        built = [entries[k] for k in unique if k in entries and entries[k].status == FormStatus.BUILT.value]
+        built = [
+            entries[k]
+            for k in unique
+            if k in entries and entries[k].status == FormStatus.BUILT.value
+        ]
         sent = 0
         for part in chunks(built, max(1, self.settings.batch_size)):
             sent += self._send_entries(part, mode)
@@ -299,7 +386,12 @@ class FederalService:
         out: dict[str, Any] = {}
         with self.ledger.sessions() as s:
             for i in range(0, len(keys), 900):
-                out.update((e.key, e) for e in s.scalars(select(FormEntry).where(FormEntry.key.in_(keys[i:i + 900]))))
+                out.update(
+                    (e.key, e)
+                    for e in s.scalars(
+                        select(FormEntry).where(FormEntry.key.in_(keys[i : i + 900]))
+                    )
+                )
         return out
 
     def _send_entries(self, entries: list[Any], mode: str) -> int:
@@ -331,7 +423,9 @@ class FederalService:
         mode = mode or self.settings.mode
         self.resolve_unknown()
         sent = 0
-        for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.BUILT, chunk=self.settings.batch_size):
+        for chunk in self.ledger.iter_with_status(
+            self.cpas_id, FormStatus.BUILT, chunk=self.settings.batch_size
+        ):
             done = self._send_entries(chunk, mode)
             if not done:
                 break
@@ -367,11 +461,15 @@ class FederalService:
         try:
             results = self.client.submit_online(entry.kind, [element])
         except OutcomeUnknown as exc:
-            _log.warning("outcome unknown after sending, will ask the status", key=entry.key, reason=str(exc))
+            _log.warning(
+                "outcome unknown after sending, will ask the status", key=entry.key, reason=str(exc)
+            )
             self.resolve_unknown(keys=[entry.key])
             return 1
         except TransientError:
-            self.ledger.transition(entry.key, FormStatus.BUILT)  # certainly not received: may be sent again
+            self.ledger.transition(
+                entry.key, FormStatus.BUILT
+            )  # certainly not received: may be sent again
             raise
         self._apply([outcome_from_result(r, entry.kind) for r in results])
         return 1
@@ -381,14 +479,18 @@ class FederalService:
 
         elements = [self._xml_of(e) for e in entries] if elements is None else elements
         won = set(self.ledger.mark_sent([e.key for e in entries], claim=True))
-        pairs = [(e, el) for e, el in zip(entries, elements) if e.key in won]  # only what this process moved
+        pairs = [
+            (e, el) for e, el in zip(entries, elements) if e.key in won
+        ]  # only what this process moved
         if not pairs:
             return 0
         keys = [e.key for e, _ in pairs]
         try:
             ticket = self.client.submit_batch([el for _, el in pairs])
         except OutcomeUnknown as exc:
-            _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
+            _log.warning(
+                "batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc)
+            )
             self.resolve_unknown(keys=keys)
             return len(keys)
         except TransientError:
@@ -416,8 +518,12 @@ class FederalService:
 
         purpose = self.settings.integration_purpose
         known = self.ledger.integrations(self.cpas_id, needs)
-        ready = {n for n, (status, start) in known.items() if status == "done" and start <= needs[n]}
-        starts = {n: min(d, known[n][1]) if n in known else d for n, d in needs.items() if n not in ready}
+        ready = {
+            n for n, (status, start) in known.items() if status == "done" and start <= needs[n]
+        }
+        starts = {
+            n: min(d, known[n][1]) if n in known else d for n, d in needs.items() if n not in ready
+        }
         if not starts:
             return ready
         unsure = {n: d for n, d in starts.items() if known.get(n, ("",))[0] == "pending"}
@@ -427,16 +533,22 @@ class FederalService:
         items = list(register.items())
         size = max(1, self.settings.integration_chunk)
         for i in range(0, len(items), size):
-            part = dict(items[i:i + size])
+            part = dict(items[i : i + size])
             self.ledger.integration_pending(self.cpas_id, part, purpose)
             try:
                 answers = self.client.manage_access_many("REGISTER", part, purpose)
             except OutcomeUnknown as exc:
-                _log.warning("NISS integration outcome unknown, asking the BCSS", nisses=len(part), reason=str(exc))
+                _log.warning(
+                    "NISS integration outcome unknown, asking the BCSS",
+                    nisses=len(part),
+                    reason=str(exc),
+                )
                 ready |= self._confirm_integrated(part)
                 continue
             except PermanentError as exc:
-                _log.warning("NISS integration refused; their forms wait", nisses=len(part), reason=str(exc))
+                _log.warning(
+                    "NISS integration refused; their forms wait", nisses=len(part), reason=str(exc)
+                )
                 continue
             done = {n: d for n, d in part.items() if n in answers and answers[n].covers(d, purpose)}
             self.ledger.integration_done(self.cpas_id, done)
@@ -444,13 +556,19 @@ class FederalService:
             unclear = {n: d for n, d in part.items() if n not in done}
             if unclear:  # e.g. refused as already integrated: the repertoire says whether it is
                 codes = sorted({c for n in unclear if n in answers for c in answers[n].codes})
-                _log.info("NISS integration not confirmed by REGISTER, asking with LIST", nisses=len(unclear),
-                          codes=",".join(codes))
+                _log.info(
+                    "NISS integration not confirmed by REGISTER, asking with LIST",
+                    nisses=len(unclear),
+                    codes=",".join(codes),
+                )
                 confirmed = self._confirm_integrated(unclear)
                 ready |= confirmed
                 if len(confirmed) < len(unclear):
-                    _log.warning("NISS not integrated; their forms wait", nisses=len(unclear) - len(confirmed),
-                                 codes=",".join(codes))
+                    _log.warning(
+                        "NISS not integrated; their forms wait",
+                        nisses=len(unclear) - len(confirmed),
+                        codes=",".join(codes),
+                    )
         return ready
 
     def _confirm_integrated(self, starts: dict[str, date]) -> set[str]:
@@ -461,8 +579,11 @@ class FederalService:
         try:
             answers = self.client.manage_access_many("LIST", starts, purpose)
         except FederalError as exc:
-            _log.warning("NISS integration status unavailable; their forms wait", nisses=len(starts),
-                         reason=str(exc))
+            _log.warning(
+                "NISS integration status unavailable; their forms wait",
+                nisses=len(starts),
+                reason=str(exc),
+            )
             return set()
         done = {n: d for n, d in starts.items() if n in answers and answers[n].covers(d, purpose)}
         self.ledger.integration_done(self.cpas_id, done)
@@ -477,8 +598,9 @@ class FederalService:
             self.ledger.integration_forget(self.cpas_id, lost)
         return applied
 
-    def resolve_unknown(self, client: Any | None = None, *, keys: Sequence[str] | None = None,
-                        others: bool = False) -> int:
+    def resolve_unknown(
+        self, client: Any | None = None, *, keys: Sequence[str] | None = None, others: bool = False
+    ) -> int:
         """Forms *sent* without a ticket (unknown outcome): ask the status; only UNKNOWN ones may be resent.
 
         ``keys``: only these forms (the pipeline's path: a task never touches forms another task may be
@@ -496,9 +618,13 @@ class FederalService:
         if keys is not None:
             found = self._entries(list(keys))
             todo_chunks: Iterable[list[Any]] = chunks(
-                [e for e in found.values() if e.status == FormStatus.SENT.value and not e.ticket], 1000)
+                [e for e in found.values() if e.status == FormStatus.SENT.value and not e.ticket],
+                1000,
+            )
         else:
-            todo_chunks = self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT, chunk=1000, without_ticket=True)
+            todo_chunks = self.ledger.iter_with_status(
+                self.cpas_id, FormStatus.SENT, chunk=1000, without_ticket=True
+            )
         for chunk in todo_chunks:
             todo = list(chunk)
             if not todo:
@@ -512,12 +638,16 @@ class FederalService:
                 elif state == "UNKNOWN":
                     if in_flight_after is not None and _aware(e.sent_at) > in_flight_after:
                         continue  # may still be on its way (another process's call): asked again later
-                    self.ledger.transition(e.key, FormStatus.BUILT)  # never arrived: safe to send again
+                    self.ledger.transition(
+                        e.key, FormStatus.BUILT
+                    )  # never arrived: safe to send again
                 resolved += 1
             self._apply(answers)
         return resolved
 
-    def submit_stream(self, forms: Iterable[FederalForm], *, results_wait: float = 600.0) -> dict[str, int]:
+    def submit_stream(
+        self, forms: Iterable[FederalForm], *, results_wait: float = 600.0
+    ) -> dict[str, int]:
         """Large volumes in batch mode, streamed: record a chunk, send it, collect the answers of earlier
         chunks as they become ready.  Building, the federal evaluation and the answers overlap; memory is
         bounded by one chunk whatever the number of forms.
@@ -534,7 +664,11 @@ class FederalService:
         open_tickets: deque[str] = deque()
         threaded = self._own_clients
         sender_client = self._new_client() if threaded else self.client
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="federal-stream") if threaded else None
+        pool = (
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="federal-stream")
+            if threaded
+            else None
+        )
         last_send: Future[None] | None = None
         collecting: list[Future[None]] = []
 
@@ -553,7 +687,9 @@ class FederalService:
 
         def send(items: list[Prepared]) -> None:
             # the elements just validated and recorded (hash of these exact bytes) are what is sent
-            ticket = self._send_prepared(items, marked=True, record_ticket=False, client=sender_client)
+            ticket = self._send_prepared(
+                items, marked=True, record_ticket=False, client=sender_client
+            )
             counts["sent"] += len(items)
             if ticket:
                 open_tickets.append(ticket)
@@ -586,21 +722,37 @@ class FederalService:
                 # the NISS of the forms new to the ledger are integrated first; the forms are then recorded in one
                 # write: *sent* when they leave right after it, *built* when their NISS could not be integrated
                 unknown = self.ledger.unknown_keys(p.form.client_reference for p in good)
-                candidates = list({p.form.client_reference: p for p in good if p.form.client_reference in unknown}.values())
+                candidates = list(
+                    {
+                        p.form.client_reference: p
+                        for p in good
+                        if p.form.client_reference in unknown
+                    }.values()
+                )
                 ready_keys: set[str] = set()
                 if candidates:
                     needs = _needs((p.form.niss, p.element) for p in candidates)
                     integrated = self.ensure_integrated(needs)
-                    ready_keys = {p.form.client_reference for p in candidates
-                                  if p.form.niss in integrated or p.form.niss not in needs}
+                    ready_keys = {
+                        p.form.client_reference
+                        for p in candidates
+                        if p.form.niss in integrated or p.form.niss not in needs
+                    }
                 if last_send is not None:
                     last_send.result()  # the previous chunk was acknowledged (or its failure stops the stream here)
-                fresh = set(self.ledger.record_new([(p.form, p.xml) for p in good], sent=ready_keys))
+                fresh = set(
+                    self.ledger.record_new([(p.form, p.xml) for p in good], sent=ready_keys)
+                )
                 counts["recorded"] += len(fresh)
                 counts["known"] += len(good) - len(fresh)
-                counts["held"] += len(fresh - ready_keys)  # stay *built*: sent by a later run once integrated
-                to_send = [p for p in candidates
-                           if p.form.client_reference in fresh and p.form.client_reference in ready_keys]
+                counts["held"] += len(
+                    fresh - ready_keys
+                )  # stay *built*: sent by a later run once integrated
+                to_send = [
+                    p
+                    for p in candidates
+                    if p.form.client_reference in fresh and p.form.client_reference in ready_keys
+                ]
                 if to_send:
                     last_send = run(send, to_send)
                 collecting.append(run(collect, False))
@@ -626,26 +778,49 @@ class FederalService:
         live: dict[tuple[str, str], Any] = {}
         if nisses:
             with self.ledger.sessions() as s:
-                for e in s.scalars(select(FormEntry).where(
-                        FormEntry.cpas_id == self.cpas_id, FormEntry.kind == "B", FormEntry.niss.in_(nisses),
-                        FormEntry.status != FormStatus.SUPERSEDED.value).order_by(FormEntry.version)):
+                for e in s.scalars(
+                    select(FormEntry)
+                    .where(
+                        FormEntry.cpas_id == self.cpas_id,
+                        FormEntry.kind == "B",
+                        FormEntry.niss.in_(nisses),
+                        FormEntry.status != FormStatus.SUPERSEDED.value,
+                    )
+                    .order_by(FormEntry.version)
+                ):
                     live[(e.niss, e.period_key)] = e
         out = []
         next_seq: dict[tuple[str, Any], int] = {}
         for f in part:
             if f.kind is FormKind.D and f.sequence_number is None and f.recovery_month is not None:
-                slot = (f.dossier, f.recovery_month)  # several D of one dossier and month in one chunk: 1, 2, 3...
+                slot = (
+                    f.dossier,
+                    f.recovery_month,
+                )  # several D of one dossier and month in one chunk: 1, 2, 3...
                 if slot not in next_seq:
-                    next_seq[slot] = self.ledger.next_sequence(self.cpas_id, f.dossier, f.recovery_month)
+                    next_seq[slot] = self.ledger.next_sequence(
+                        self.cpas_id, f.dossier, f.recovery_month
+                    )
                 f = f.model_copy(update={"sequence_number": next_seq[slot]})
                 next_seq[slot] += 1
-            out.append(self.prepare(f, live.get((f.niss, f.period_key)) if f.kind is FormKind.B else None,
-                                    validate=False))
+            out.append(
+                self.prepare(
+                    f,
+                    live.get((f.niss, f.period_key)) if f.kind is FormKind.B else None,
+                    validate=False,
+                )
+            )
         _validate_chunk(out)
         return out
 
-    def _send_prepared(self, items: list[Prepared], *, marked: bool = False, record_ticket: bool = True,
-                       client: Any | None = None) -> str | None:
+    def _send_prepared(
+        self,
+        items: list[Prepared],
+        *,
+        marked: bool = False,
+        record_ticket: bool = True,
+        client: Any | None = None,
+    ) -> str | None:
         """``marked``: the forms were recorded *sent* already (``record_new(sent=...)``).  ``record_ticket=False``
         (the stream, which collects the answers itself): the ticket reaches the ledger with the answers, one
         write per form less; should the process die before, the forms are *sent* without a ticket, which
@@ -663,7 +838,9 @@ class FederalService:
         try:
             ticket = client.submit_batch([p.element for p in items])
         except OutcomeUnknown as exc:
-            _log.warning("batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc))
+            _log.warning(
+                "batch outcome unknown, will ask the status", forms=len(keys), reason=str(exc)
+            )
             self.resolve_unknown(client, keys=keys)
             return None
         except TransientError:
@@ -674,15 +851,22 @@ class FederalService:
             self.ledger.set_ticket(keys, ticket)
         return ticket
 
-    def fetch_results(self, tickets: Sequence[str] | None = None, *, wait: float = 0.0,
-                      collect: bool = True) -> list[SubmissionOutcome]:
+    def fetch_results(
+        self, tickets: Sequence[str] | None = None, *, wait: float = 0.0, collect: bool = True
+    ) -> list[SubmissionOutcome]:
         """Batch results by ticket (all open tickets of this CPAS when none are given).
 
         ``collect=False`` writes the answers to the ledger without returning them (bounded memory for
         large volumes: the ledger is the record)."""
         if tickets is None:
-            tickets = sorted({e.ticket for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT)
-                              for e in chunk if e.ticket})
+            tickets = sorted(
+                {
+                    e.ticket
+                    for chunk in self.ledger.iter_with_status(self.cpas_id, FormStatus.SENT)
+                    for e in chunk
+                    if e.ticket
+                }
+            )
         outcomes: list[SubmissionOutcome] = []
         for ticket in tickets:
             if wait:
@@ -692,7 +876,10 @@ class FederalService:
                 if status != "DONE":
                     continue
             kinds = {}
-            batch = [outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket) for r in results]
+            batch = [
+                outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket)
+                for r in results
+            ]
             self._apply(batch)
             if collect:
                 outcomes.extend(batch)
@@ -704,10 +891,10 @@ class FederalService:
         resuming after ``cursor`` (the last notice id of the previous page: the federal feed only grows at
         its end).  A move names the new municipality (R-TRF-01 hand-over); a replaced NISS names the new
         one.  A notice the types refuse is reported by its notice id, never by its NISS."""
+        from piis_connectors.federal.client import FederalError
         from pydantic import ValidationError
 
         from piis_bridge.hooks.types import NoticePage, RecordProblem, RegisterNotice
-        from piis_connectors.federal.client import FederalError
 
         if page_size < 1:
             raise ValueError(f"page_size must be at least 1, got {page_size}")
@@ -717,25 +904,46 @@ class FederalService:
         notices, problems = [], []
         for n in page.notices:
             try:
-                notices.append(RegisterNotice(
-                    reference=f"NR-{self.cpas.bce}-{n.notice_id}", niss=n.ssin, kind=_NOTICE_KINDS[n.kind],
-                    effective_date=date.fromisoformat(n.effective_date),
-                    new_ins_code=n.new_ins_code if n.kind == "move" else None,
-                    new_municipality=n.new_municipality if n.kind == "move" else None,
-                    replaced_by=n.new_ssin if n.kind == "replaced" else None))
+                notices.append(
+                    RegisterNotice(
+                        reference=f"NR-{self.cpas.bce}-{n.notice_id}",
+                        niss=n.ssin,
+                        kind=_NOTICE_KINDS[n.kind],
+                        effective_date=date.fromisoformat(n.effective_date),
+                        new_ins_code=n.new_ins_code if n.kind == "move" else None,
+                        new_municipality=n.new_municipality if n.kind == "move" else None,
+                        replaced_by=n.new_ssin if n.kind == "replaced" else None,
+                    )
+                )
             except (KeyError, ValueError, ValidationError) as exc:
                 # Reported, not raised: one unusable notice must not stop the feed every night.
                 if isinstance(exc, ValidationError):
                     err = exc.errors(include_input=False)[0]
                     where, what = ".".join(str(p) for p in err["loc"]), err["msg"]
                 else:
-                    where, what = "kind", f"unknown notice kind {n.kind!r}" if isinstance(exc, KeyError) else str(exc)
-                problems.append(RecordProblem(record_id=f"NR-{self.cpas.bce}-{n.notice_id}", field=where,
-                                              reason=f"National Register notice {n.notice_id} ({n.kind}) "
-                                                     f"is not usable: {what}"))
-        _log.info("National Register notices read", notices=len(notices), unusable=len(problems),
-                  more=page.has_more)
-        return NoticePage(notices=notices, problems=problems, cursor=page.cursor or cursor, has_more=page.has_more)
+                    where, what = (
+                        "kind",
+                        f"unknown notice kind {n.kind!r}"
+                        if isinstance(exc, KeyError)
+                        else str(exc),
+                    )
+                problems.append(
+                    RecordProblem(
+                        record_id=f"NR-{self.cpas.bce}-{n.notice_id}",
+                        field=where,
+                        reason=f"National Register notice {n.notice_id} ({n.kind}) "
+                        f"is not usable: {what}",
+                    )
+                )
+        _log.info(
+            "National Register notices read",
+            notices=len(notices),
+            unusable=len(problems),
+            more=page.has_more,
+        )
+        return NoticePage(
+            notices=notices, problems=problems, cursor=page.cursor or cursor, has_more=page.has_more
+        )
 
     # ------------------------------------------------------------------ statement
     def statement(self, month: date) -> MonthlyStatement | None:
@@ -743,19 +951,42 @@ class FederalService:
         if not st.available:
             return None
         return MonthlyStatement(
-            cpas_bce=st.kbo, month=month.replace(day=1),
-            lines=[StatementLine(legislation=l.legislation, ins_code=l.ins_code, dossier=l.dossier, niss=l.ssin,
-                                 reference=l.reference, client_reference=l.client_reference or None,
-                                 amount_type=l.amount_type, first_day=date.fromisoformat(l.first_day),
-                                 last_day=date.fromisoformat(l.last_day), budget_article=l.budget_article,
-                                 sign=l.sign, amount_cents=l.amount, percentage=l.percentage, category=l.category)
-                   for l in st.lines],
-            notices=[StatementNotice(code=c, client_reference=ref, text=text) for c, ref, text in st.notices])
+            cpas_bce=st.kbo,
+            month=month.replace(day=1),
+            lines=[
+                StatementLine(
+                    legislation=l.legislation,
+                    ins_code=l.ins_code,
+                    dossier=l.dossier,
+                    niss=l.ssin,
+                    reference=l.reference,
+                    client_reference=l.client_reference or None,
+                    amount_type=l.amount_type,
+                    first_day=date.fromisoformat(l.first_day),
+                    last_day=date.fromisoformat(l.last_day),
+                    budget_article=l.budget_article,
+                    sign=l.sign,
+                    amount_cents=l.amount,
+                    percentage=l.percentage,
+                    category=l.category,
+                )
+                for l in st.lines
+            ],
+            notices=[
+                StatementNotice(code=c, client_reference=ref, text=text)
+                for c, ref, text in st.notices
+            ],
+        )
 
 
 _DIS = "{urn:be:sim:spp-is:dis:v1}"
 # the simulator's mutation kinds -> the core's NoticeKind
-_NOTICE_KINDS = {"move": "move", "death": "death", "emigration": "emigration", "replaced": "niss_replaced"}
+_NOTICE_KINDS = {
+    "move": "move",
+    "death": "death",
+    "emigration": "emigration",
+    "replaced": "niss_replaced",
+}
 
 
 def _validate_chunk(items: list[Prepared]) -> None:

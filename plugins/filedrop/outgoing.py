@@ -47,8 +47,12 @@ def write_draft_once(directory: Path, key: str, document: dict[str, Any]) -> tup
     tmp = directory / f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp"
     try:
         with open(tmp, "wb") as fh:
-            fh.write(orjson.dumps({"format": DRAFT_FORMAT, "version": 1, "sleutel": key, **document},
-                                  option=orjson.OPT_INDENT_2))
+            fh.write(
+                orjson.dumps(
+                    {"format": DRAFT_FORMAT, "version": 1, "sleutel": key, **document},
+                    option=orjson.OPT_INDENT_2,
+                )
+            )
             fh.flush()
             os.fsync(fh.fileno())
         try:

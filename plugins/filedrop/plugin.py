@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from piis_plugins.filedrop.settings import FiledropSettings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -48,7 +49,6 @@ from piis_bridge.hooks.types import (
 )
 from piis_bridge.identifiers import is_valid_niss
 from piis_bridge.mapping import Mapping, load_mapping
-from piis_plugins.filedrop.settings import FiledropSettings
 
 __all__ = [
     "PLUGIN_NAME",
@@ -102,7 +102,11 @@ def piis_startup(config: Any) -> None:
     _mapping("csv")
     _mapping("xml")
     for cpas_id in getattr(config, "cpas", {}) or {}:
-        raw = config.plugin_settings(cpas_id, PLUGIN_NAME) if hasattr(config, "plugin_settings") else {}
+        raw = (
+            config.plugin_settings(cpas_id, PLUGIN_NAME)
+            if hasattr(config, "plugin_settings")
+            else {}
+        )
         if raw.get("csv_mapping_file"):
             _mapping("csv", raw["csv_mapping_file"])
         if raw.get("xml_mapping_file"):
@@ -115,6 +119,7 @@ def piis_mapping_files() -> list[Traversable]:
 
 
 # -- change feed ------------------------------------------------------------------------------------
+
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if not cursor:
@@ -158,8 +163,13 @@ def _report(claimed: Any, parsed: Any) -> dict[str, Any] | None:
     errors = [{"line": r.line, "reason": r.error} for r in parsed.rows if r.error]
     if not errors:
         return None
-    return {"file": claimed.name, "status": "done_with_quarantined_rows", "sha256": claimed.sha256,
-            "records": len(parsed.rows), "quarantined_rows": errors}
+    return {
+        "file": claimed.name,
+        "status": "done_with_quarantined_rows",
+        "sha256": claimed.sha256,
+        "records": len(parsed.rows),
+        "quarantined_rows": errors,
+    }
 
 
 def _record(claimed: Any, row: Any, fmt: str, id_path: str | None) -> SourceRecord:
@@ -168,12 +178,25 @@ def _record(claimed: Any, row: Any, fmt: str, id_path: str | None) -> SourceReco
         rid = f"{claimed.name}#L{row.line}"
     meta = {"_format": fmt, "_file": claimed.name, "_line": row.line}
     if row.error:
-        return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="row_error", modified_at=claimed.modified_at,
-                            version=f"{claimed.sha256[:16]}:{row.line}", payload={**meta, "_error": row.error})
+        return SourceRecord(
+            source=PLUGIN_NAME,
+            record_id=rid,
+            kind="row_error",
+            modified_at=claimed.modified_at,
+            version=f"{claimed.sha256[:16]}:{row.line}",
+            payload={**meta, "_error": row.error},
+        )
     bce, ins = _tenant(row.data)
-    return SourceRecord(source=PLUGIN_NAME, record_id=rid, kind="piis_contract", modified_at=claimed.modified_at,
-                        version=f"{claimed.sha256[:16]}:{row.line}", payload={**row.data, **meta},
-                        cpas_bce=bce, cpas_ins=ins)
+    return SourceRecord(
+        source=PLUGIN_NAME,
+        record_id=rid,
+        kind="piis_contract",
+        modified_at=claimed.modified_at,
+        version=f"{claimed.sha256[:16]}:{row.line}",
+        payload={**row.data, **meta},
+        cpas_bce=bce,
+        cpas_ins=ins,
+    )
 
 
 def _tenant(data: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -226,15 +249,24 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
             drop.fail(current, {"reason": exc.reason, "line": exc.line, "records": 0})
             current = None
         except OSError as exc:
-            drop.fail(current, {"reason": f"cannot read: {exc.strerror}", "line": None, "records": 0})
+            drop.fail(
+                current, {"reason": f"cannot read: {exc.strerror}", "line": None, "records": 0}
+            )
             current = None
     parsed = _parse(current, s)
     fmt = _format_of(current.name)
-    id_path = _mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file).record_id_path
-    rows = parsed.rows[offset:offset + page_size]
+    id_path = _mapping(
+        fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file
+    ).record_id_path
+    rows = parsed.rows[offset : offset + page_size]
     nxt = offset + len(rows)
     records = [_record(current, row, fmt, id_path) for row in rows]
-    new_state = {"file": current.path.name, "sha": current.sha256, "next": nxt, "eof": nxt >= len(parsed.rows)}
+    new_state = {
+        "file": current.path.name,
+        "sha": current.sha256,
+        "next": nxt,
+        "eof": nxt >= len(parsed.rows),
+    }
     return ChangePage(records=records, cursor=_encode(new_state), has_more=True)
 
 
@@ -243,46 +275,88 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
     p = record.payload
     where = f"{p.get('_file')} line {p.get('_line')}"
     if record.kind == "row_error":
-        return MappingOutcome(record_id=record.record_id, problems=[
-            RecordProblem(record_id=record.record_id, field=f"line {p.get('_line')}", reason=f"{where}: {p.get('_error')}")])
+        return MappingOutcome(
+            record_id=record.record_id,
+            problems=[
+                RecordProblem(
+                    record_id=record.record_id,
+                    field=f"line {p.get('_line')}",
+                    reason=f"{where}: {p.get('_error')}",
+                )
+            ],
+        )
     if record.kind != "piis_contract":
-        return MappingOutcome(record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract")
+        return MappingOutcome(
+            record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract"
+        )
     s = _settings(cpas)
     fmt = str(p.get("_format", "csv"))
     mapping = _mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file)
     result = mapping.apply(p, record_id=record.record_id)
     if result.ok:
         return MappingOutcome(record_id=record.record_id, contract=result.value)
-    return MappingOutcome(record_id=record.record_id, problems=[
-        RecordProblem(record_id=record.record_id, field=pr.field, reason=f"{where}: {pr.reason}")
-        for pr in result.problems
-    ] or [RecordProblem(record_id=record.record_id, field=f"line {p.get('_line')}", reason="no contract produced")])
+    return MappingOutcome(
+        record_id=record.record_id,
+        problems=[
+            RecordProblem(
+                record_id=record.record_id, field=pr.field, reason=f"{where}: {pr.reason}"
+            )
+            for pr in result.problems
+        ]
+        or [
+            RecordProblem(
+                record_id=record.record_id,
+                field=f"line {p.get('_line')}",
+                reason="no contract produced",
+            )
+        ],
+    )
 
 
 def _push_draft(cpas: CpasContext, settings: FiledropSettings, item: PushItem) -> PushResult:
     """A received draft contract as ``outgoing/ontwerp-<hash of key>.json``, when the package imports it."""
+    from piis_plugins.filedrop.outgoing import write_draft_once
     from pydantic import ValidationError
 
     from piis_bridge.transfer.handover import DraftHandover
-    from piis_plugins.filedrop.outgoing import write_draft_once
 
     if not settings.outgoing_drafts:
-        return PushResult(key=item.key, status="failed", detail=(
-            f"cpas {cpas.cpas_id}: this file drop hands no draft contracts to the package (filedrop "
-            "outgoing_drafts = false; set it once the package imports outgoing/)"))
+        return PushResult(
+            key=item.key,
+            status="failed",
+            detail=(
+                f"cpas {cpas.cpas_id}: this file drop hands no draft contracts to the package (filedrop "
+                "outgoing_drafts = false; set it once the package imports outgoing/)"
+            ),
+        )
     try:
         handover = DraftHandover.model_validate(item.data)
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False))
-        return PushResult(key=item.key, status="failed", detail=f"item {item.key}: data is not a draft hand-over ({fields})")
+        fields = ", ".join(
+            ".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False)
+        )
+        return PushResult(
+            key=item.key,
+            status="failed",
+            detail=f"item {item.key}: data is not a draft hand-over ({fields})",
+        )
     data = handover.model_dump(mode="json")
-    document = {"contractnr": item.record_id, "titel": item.title, "omschrijving": item.body,
-                "contract": data.pop("draft_contract"), "overdracht": data}
+    document = {
+        "contractnr": item.record_id,
+        "titel": item.title,
+        "omschrijving": item.body,
+        "contract": data.pop("draft_contract"),
+        "overdracht": data,
+    }
     try:
         path, created = write_draft_once(settings.directory / "outgoing", item.key, document)
     except OSError as exc:
-        return PushResult(key=item.key, status="failed", detail=f"cannot write outgoing/: {exc.strerror}")
-    return PushResult(key=item.key, status="created" if created else "duplicate", remote_id=path.name)
+        return PushResult(
+            key=item.key, status="failed", detail=f"cannot write outgoing/: {exc.strerror}"
+        )
+    return PushResult(
+        key=item.key, status="created" if created else "duplicate", remote_id=path.name
+    )
 
 
 @hookimpl
@@ -298,12 +372,26 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
         if item.kind == "draft_contract":
             results.append(_push_draft(cpas, settings, item))
             continue
-        task = {"contractnr": item.record_id, "soort": item.kind, "titel": item.title, "omschrijving": item.body,
-                "vervaldatum": item.due.strftime("%d/%m/%Y") if item.due else None, "gegevens": item.data}
+        task = {
+            "contractnr": item.record_id,
+            "soort": item.kind,
+            "titel": item.title,
+            "omschrijving": item.body,
+            "vervaldatum": item.due.strftime("%d/%m/%Y") if item.due else None,
+            "gegevens": item.data,
+        }
         try:
             path, created = outbox.put(item.key, task)
         except OSError as exc:
-            results.append(PushResult(key=item.key, status="failed", detail=f"cannot write the outbox: {exc.strerror}"))
+            results.append(
+                PushResult(
+                    key=item.key, status="failed", detail=f"cannot write the outbox: {exc.strerror}"
+                )
+            )
             continue
-        results.append(PushResult(key=item.key, status="created" if created else "duplicate", remote_id=path.name))
+        results.append(
+            PushResult(
+                key=item.key, status="created" if created else "duplicate", remote_id=path.name
+            )
+        )
     return results

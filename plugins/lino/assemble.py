@@ -56,39 +56,71 @@ class DecisionProblem(Exception):
         self.field, self.reason = field, reason
 
 
-def decision(payload: dict[str, Any], aid_types: dict[str, Any], missing_decision_date: str) -> dict[str, Any]:
+def decision(
+    payload: dict[str, Any], aid_types: dict[str, Any], missing_decision_date: str
+) -> dict[str, Any]:
     """The DIS decision of the contract from the client's grantings and income confirmations."""
     contract = payload.get("contract") or {}
     start = _day(contract.get("applies_from"))
     if start is None:
-        raise DecisionProblem("contract.applies_from", "the contract has no start date to match a granting with")
+        raise DecisionProblem(
+            "contract.applies_from", "the contract has no start date to match a granting with"
+        )
     covering = [g for g in payload.get("grantings") or [] if _covers(g, start)]
-    unknown = sorted({str(g.get("aid_typeHidden")) for g in covering if str(g.get("aid_typeHidden")) not in aid_types})
+    unknown = sorted(
+        {
+            str(g.get("aid_typeHidden"))
+            for g in covering
+            if str(g.get("aid_typeHidden")) not in aid_types
+        }
+    )
     if unknown:
-        raise DecisionProblem("grantings.aid_type", f"unknown code {', '.join(map(repr, unknown))} (code list aid_type) "
-                                                    f"on a granting covering the contract's start {start:%d.%m.%Y}")
-    income = sorted((g for g in covering if aid_types.get(str(g.get("aid_typeHidden"))) in ("RI", "NOT_DIS")),
-                    key=lambda g: (_day(g["start_date"]), g["id"]))
+        raise DecisionProblem(
+            "grantings.aid_type",
+            f"unknown code {', '.join(map(repr, unknown))} (code list aid_type) "
+            f"on a granting covering the contract's start {start:%d.%m.%Y}",
+        )
+    income = sorted(
+        (g for g in covering if aid_types.get(str(g.get("aid_typeHidden"))) in ("RI", "NOT_DIS")),
+        key=lambda g: (_day(g["start_date"]), g["id"]),
+    )
     if not income:
-        raise DecisionProblem("grantings", f"Lino holds no income granting (aids.Granting) covering the contract's "
-                                           f"start {start:%d.%m.%Y}: the DIS decision is missing")
+        raise DecisionProblem(
+            "grantings",
+            f"Lino holds no income granting (aids.Granting) covering the contract's "
+            f"start {start:%d.%m.%Y}: the DIS decision is missing",
+        )
     granting = income[-1]
     if aid_types.get(str(granting.get("aid_typeHidden"))) != "RI":
-        raise DecisionProblem("grantings.aid_type", f"the granting covering the contract's start (#{granting['id']}, "
-                                                    f"{granting.get('aid_type')}) is not an integration income: "
-                                                    "no DIS decision, no federal form")
-    confirmations = sorted((c for c in payload.get("confirmations") or []
-                            if c.get("grantingHidden") == granting["id"] and _covers(c, start)),
-                           key=lambda c: (_day(c["start_date"]), c["id"]))
+        raise DecisionProblem(
+            "grantings.aid_type",
+            f"the granting covering the contract's start (#{granting['id']}, "
+            f"{granting.get('aid_type')}) is not an integration income: "
+            "no DIS decision, no federal form",
+        )
+    confirmations = sorted(
+        (
+            c
+            for c in payload.get("confirmations") or []
+            if c.get("grantingHidden") == granting["id"] and _covers(c, start)
+        ),
+        key=lambda c: (_day(c["start_date"]), c["id"]),
+    )
     if not confirmations:
-        raise DecisionProblem("confirmations", f"granting #{granting['id']} has no income confirmation covering "
-                                               f"{start:%d.%m.%Y}: the monthly amount is missing")
+        raise DecisionProblem(
+            "confirmations",
+            f"granting #{granting['id']} has no income confirmation covering "
+            f"{start:%d.%m.%Y}: the monthly amount is missing",
+        )
     confirmation = confirmations[-1]
     decided = granting.get("decision_date")
     if not decided:
         if missing_decision_date != "granting_start":
-            raise DecisionProblem("grantings.decision_date", f"granting #{granting['id']} has no decision date in "
-                                                             "Lino (setting missing_decision_date = quarantine)")
+            raise DecisionProblem(
+                "grantings.decision_date",
+                f"granting #{granting['id']} has no decision date in "
+                "Lino (setting missing_decision_date = quarantine)",
+            )
         decided = granting.get("start_date")
     category = granting.get("categoryHidden") or confirmation.get("categoryHidden")
     amount = confirmation.get("amount")
@@ -103,8 +135,13 @@ def decision(payload: dict[str, Any], aid_types: dict[str, Any], missing_decisio
     }
 
 
-def assemble(payload: dict[str, Any], cpas: dict[str, Any], record_id: str, aid_types: dict[str, Any],
-             missing_decision_date: str) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+def assemble(
+    payload: dict[str, Any],
+    cpas: dict[str, Any],
+    record_id: str,
+    aid_types: dict[str, Any],
+    missing_decision_date: str,
+) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The view the YAML mapping reads, and the decision problems (field, reason) if any."""
     contract = payload.get("contract") or {}
     client = payload.get("client") or {}
@@ -115,18 +152,34 @@ def assemble(payload: dict[str, Any], cpas: dict[str, Any], record_id: str, aid_
         dis = None
         problems.append((exc.field, exc.reason))
     commitments = []
-    for key, party in (("duties_person", "BENEFICIARY"), ("duties_pcsw", "CPAS"), ("duties_dsbe", "CPAS"),
-                       ("duties_asd", "CPAS")):
+    for key, party in (
+        ("duties_person", "BENEFICIARY"),
+        ("duties_pcsw", "CPAS"),
+        ("duties_dsbe", "CPAS"),
+        ("duties_asd", "CPAS"),
+    ):
         text = html_text(contract.get(key))
         if text:
             commitments.append({"id": f"{record_id}-{key}", "party": party, "text": text})
     goals = html_text(contract.get("goals"))
     workers = []
     if contract.get("userHidden") is not None and contract.get("user"):
-        workers.append({"id": f"lino-user-{contract['userHidden']}", "name": contract["user"], "role": "IN_CHARGE"})
+        workers.append(
+            {
+                "id": f"lino-user-{contract['userHidden']}",
+                "name": contract["user"],
+                "role": "IN_CHARGE",
+            }
+        )
     for key in ("user_asd", "user_dsbe"):
         if contract.get(key + "Hidden") is not None and contract.get(key):
-            workers.append({"id": f"lino-user-{contract[key + 'Hidden']}", "name": contract[key], "role": "SUBSTITUTE"})
+            workers.append(
+                {
+                    "id": f"lino-user-{contract[key + 'Hidden']}",
+                    "name": contract[key],
+                    "role": "SUBSTITUTE",
+                }
+            )
     ending = payload.get("ending")
     view: dict[str, Any] = {
         "record_id": record_id,
@@ -137,15 +190,26 @@ def assemble(payload: dict[str, Any], cpas: dict[str, Any], record_id: str, aid_
             "first_name": client.get("first_name") or None,
             "last_name": client.get("last_name") or None,
             "language": client.get("languageHidden") or None,
-        } if client else None,
+        }
+        if client
+        else None,
         "decision": dis,
         "type_ref": (payload.get("contract_type") or {}).get("ref") or None,
-        "study_type": str(contract["study_typeHidden"]) if contract.get("study_typeHidden") is not None else None,
-        "exam_policy": str(contract["exam_policyHidden"]) if contract.get("exam_policyHidden") is not None else None,
+        "study_type": str(contract["study_typeHidden"])
+        if contract.get("study_typeHidden") is not None
+        else None,
+        "exam_policy": str(contract["exam_policyHidden"])
+        if contract.get("exam_policyHidden") is not None
+        else None,
         "applies_from": contract.get("applies_from") or None,
         "applies_until": contract.get("applies_until") or None,
-        "ending": {"code": str(contract["endingHidden"]), "date": contract.get("date_ended") or None,
-                   "name": (ending or {}).get("name")} if contract.get("endingHidden") is not None else None,
+        "ending": {
+            "code": str(contract["endingHidden"]),
+            "date": contract.get("date_ended") or None,
+            "name": (ending or {}).get("name"),
+        }
+        if contract.get("endingHidden") is not None
+        else None,
         "status": "ENDED" if contract.get("endingHidden") is not None else "CONCLUDED",
         "goals": [{"id": f"{record_id}-goals", "text": goals}] if goals else [],
         "commitments": commitments,
@@ -157,12 +221,16 @@ def assemble(payload: dict[str, Any], cpas: dict[str, Any], record_id: str, aid_
 def gaps(payload: dict[str, Any]) -> list[str]:
     """What this contract needs and Lino cannot provide (reported, never invented)."""
     contract = payload.get("contract") or {}
-    found = ["signatures: Lino records no signature date (beneficiary or CPAS)",
-             "status: Lino contracts have no workflow status (taken as concluded, ended when an ending is set)"]
+    found = [
+        "signatures: Lino records no signature date (beneficiary or CPAS)",
+        "status: Lino contracts have no workflow status (taken as concluded, ended when an ending is set)",
+    ]
     if not (payload.get("client") or {}).get("national_id"):
         found.append("beneficiary.niss: the client has no national register number in Lino")
     if not contract.get("goals"):
         found.append("objectives: the contract's goals are empty in Lino")
     if contract.get("study_typeHidden") is not None:
-        found.append("studies: Lino holds only a study-type code (no institution, programme or recognition)")
+        found.append(
+            "studies: Lino holds only a study-type code (no institution, programme or recognition)"
+        )
     return found

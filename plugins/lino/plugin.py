@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from piis_plugins.lino.settings import LinoSettings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -35,7 +36,6 @@ from piis_bridge.hooks.types import (
 )
 from piis_bridge.logging import get_logger
 from piis_bridge.mapping import Mapping, load_mapping
-from piis_plugins.lino.settings import LinoSettings
 
 __all__ = [
     "PLUGIN_NAME",
@@ -74,7 +74,9 @@ def _mapping(settings: LinoSettings | None = None) -> Mapping:
     key = _version((settings.mapping_file if settings else None) or "")
     with _lock:
         if key not in _mappings:
-            _mappings[key] = load_mapping(Path(key[0]) if key[0] else _shipped("contract.yaml"), PIISContract)
+            _mappings[key] = load_mapping(
+                Path(key[0]) if key[0] else _shipped("contract.yaml"), PIISContract
+            )
         return _mappings[key]
 
 
@@ -86,13 +88,22 @@ def _code_lists(settings: LinoSettings | None = None) -> dict[str, dict[str, Any
             source = Path(key[0]) if key[0] else _shipped("codes.yaml")
             doc = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
             lists = doc.get("code_lists") if isinstance(doc, dict) else None
-            if not isinstance(lists, dict) or not all(isinstance(lists.get(n), dict) for n in ("aid_type", "study_type")):
-                raise ValueError(f"invalid code file {source}: code_lists.aid_type and code_lists.study_type are required")
+            if not isinstance(lists, dict) or not all(
+                isinstance(lists.get(n), dict) for n in ("aid_type", "study_type")
+            ):
+                raise ValueError(
+                    f"invalid code file {source}: code_lists.aid_type and code_lists.study_type are required"
+                )
             kinds = {str(v) for v in lists["aid_type"].values()}
             if "RI" not in kinds or not kinds <= {"RI", "NOT_DIS", "OTHER"}:
-                raise ValueError(f"invalid code file {source}: aid_type values must be RI, NOT_DIS or OTHER, "
-                                 "with at least one RI (integration income)")
-            _codes[key] = {name: {str(k): v for k, v in lists[name].items()} for name in ("aid_type", "study_type")}
+                raise ValueError(
+                    f"invalid code file {source}: aid_type values must be RI, NOT_DIS or OTHER, "
+                    "with at least one RI (integration income)"
+                )
+            _codes[key] = {
+                name: {str(k): v for k, v in lists[name].items()}
+                for name in ("aid_type", "study_type")
+            }
         return _codes[key]
 
 
@@ -108,8 +119,14 @@ def _client(cpas: CpasContext) -> Any:
     with _lock:
         client = _clients.get(key)
         if client is None:
-            client = LinoClient(s.url, s.user, s.password.get_secret_value(), timeout=s.timeout,
-                                max_retries=s.max_retries, session_check_interval=s.session_check_interval)
+            client = LinoClient(
+                s.url,
+                s.user,
+                s.password.get_secret_value(),
+                timeout=s.timeout,
+                max_retries=s.max_retries,
+                session_check_interval=s.session_check_interval,
+            )
             _clients[key] = client
         return client
 
@@ -130,6 +147,7 @@ def close_clients() -> None:
 
 # -- lifecycle ------------------------------------------------------------------------------------
 
+
 @hookimpl
 def piis_plugin_settings() -> type[LinoSettings]:
     return LinoSettings
@@ -141,7 +159,11 @@ def piis_startup(config: Any) -> None:
     _mapping()
     _code_lists()
     for cpas_id in getattr(config, "cpas", {}) or {}:
-        raw = config.plugin_settings(cpas_id, PLUGIN_NAME) if hasattr(config, "plugin_settings") else {}
+        raw = (
+            config.plugin_settings(cpas_id, PLUGIN_NAME)
+            if hasattr(config, "plugin_settings")
+            else {}
+        )
         if raw.get("mapping_file") or raw.get("codes_file"):
             local = LinoSettings.model_validate(raw)
             _mapping(local)
@@ -155,12 +177,21 @@ def piis_mapping_files() -> list[Traversable]:
 
 # -- feed -----------------------------------------------------------------------------------------
 
-def _record(reader: Any, row: dict[str, Any], payload: dict[str, Any] | None = None) -> SourceRecord:
+
+def _record(
+    reader: Any, row: dict[str, Any], payload: dict[str, Any] | None = None
+) -> SourceRecord:
     from piis_plugins.lino.source import content_hash, record_id_of
 
     payload = payload if payload is not None else reader.payload(row)
-    return SourceRecord(source=PLUGIN_NAME, record_id=record_id_of(int(row["id"])), kind=KIND,
-                        modified_at=reader.modified_at(row), version=content_hash(payload), payload=payload)
+    return SourceRecord(
+        source=PLUGIN_NAME,
+        record_id=record_id_of(int(row["id"])),
+        kind=KIND,
+        modified_at=reader.modified_at(row),
+        version=content_hash(payload),
+        payload=payload,
+    )
 
 
 def _scan_due(cursor: Any, settings: LinoSettings, now: datetime) -> bool:
@@ -181,12 +212,19 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
     committed = store.advance(cursor)
     now = datetime.now(timezone.utc)
     if cursor is None:
-        pos = Cursor(mode="scan", log=reader.last_change_id(), scan_after=0, scan_started=now.isoformat())
+        pos = Cursor(
+            mode="scan", log=reader.last_change_id(), scan_after=0, scan_started=now.isoformat()
+        )
     else:
         pos = Cursor.load(cursor)
         if pos.mode == "log" and _scan_due(pos, settings, now):
-            pos = Cursor(mode="scan", log=reader.last_change_id(), scan_after=0, scan_started=now.isoformat(),
-                         last_scan=pos.last_scan)
+            pos = Cursor(
+                mode="scan",
+                log=reader.last_change_id(),
+                scan_after=0,
+                scan_started=now.isoformat(),
+                last_scan=pos.last_scan,
+            )
     records: list[SourceRecord] = []
     hashes: dict[str, str] = {}
     if pos.mode == "scan":
@@ -206,7 +244,9 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
                     if len(records) == page_size:
                         done = done and row is rows[-1]
                         break
-        if done:  # the scan is complete: follow the change log from where it stood when the scan began
+        if (
+            done
+        ):  # the scan is complete: follow the change log from where it stood when the scan began
             pos = Cursor(mode="log", log=pos.log, last_scan=pos.scan_started or now.isoformat())
         has_more = True if pos.mode == "scan" else bool(reader.changes_after(pos.log, limit=1))
     else:
@@ -233,7 +273,13 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
             hashes[rid] = digest
     next_cursor = pos.dump()
     store.stage(next_cursor, hashes)
-    _log.debug("lino page fetched", cpas=cpas.cpas_id, mode=pos.mode, records=len(records), has_more=has_more)
+    _log.debug(
+        "lino page fetched",
+        cpas=cpas.cpas_id,
+        mode=pos.mode,
+        records=len(records),
+        has_more=has_more,
+    )
     return ChangePage(records=records, cursor=next_cursor, has_more=has_more)
 
 
@@ -252,6 +298,7 @@ def piis_case_fetch_record(cpas: CpasContext, record_id: str) -> SourceRecord | 
 
 # -- mapping --------------------------------------------------------------------------------------
 
+
 def lino_gaps(record: SourceRecord) -> list[str]:
     """What Lino cannot provide for this contract (see :func:`piis_plugins.lino.assemble.gaps`)."""
     from piis_plugins.lino.assemble import gaps
@@ -265,27 +312,47 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
 
     rid = record.record_id
     if record.kind != KIND:
-        return MappingOutcome(record_id=rid, skip_reason=f"record kind {record.kind!r} is not a Lino ISIP contract")
+        return MappingOutcome(
+            record_id=rid, skip_reason=f"record kind {record.kind!r} is not a Lino ISIP contract"
+        )
     settings = _settings(cpas)
     codes = _code_lists(settings)
     info = {"name": cpas.name, "ins_code": cpas.ins_code, "bce": cpas.bce}
-    view, decision_problems = assemble(record.payload, info, rid, codes["aid_type"], settings.missing_decision_date)
+    view, decision_problems = assemble(
+        record.payload, info, rid, codes["aid_type"], settings.missing_decision_date
+    )
     problems = [RecordProblem(record_id=rid, field=f, reason=r) for f, r in decision_problems]
     study = (record.payload.get("contract") or {}).get("study_typeHidden")
     if study is not None and str(study) not in codes["study_type"]:
-        problems.append(RecordProblem(record_id=rid, field="contract.study_type",
-                                      reason=f"unknown code {str(study)!r} (code list study_type)"))
+        problems.append(
+            RecordProblem(
+                record_id=rid,
+                field="contract.study_type",
+                reason=f"unknown code {str(study)!r} (code list study_type)",
+            )
+        )
     result = _mapping(settings).apply(view, record_id=rid)
-    problems.extend(RecordProblem(record_id=rid, field=p.field, reason=p.reason)
-                    for p in result.problems or [] if not (decision_problems and p.field.startswith("decision")))
+    problems.extend(
+        RecordProblem(record_id=rid, field=p.field, reason=p.reason)
+        for p in result.problems or []
+        if not (decision_problems and p.field.startswith("decision"))
+    )
     if problems or not result.ok:
-        return MappingOutcome(record_id=rid, problems=problems or [
-            RecordProblem(record_id=rid, field="(record)", reason="mapping produced no contract")])
+        return MappingOutcome(
+            record_id=rid,
+            problems=problems
+            or [
+                RecordProblem(
+                    record_id=rid, field="(record)", reason="mapping produced no contract"
+                )
+            ],
+        )
     _log.info("lino contract mapped", cpas=cpas.cpas_id, record=rid, gaps=len(lino_gaps(record)))
     return MappingOutcome(record_id=rid, contract=result.value)
 
 
 # -- push -----------------------------------------------------------------------------------------
+
 
 def push_tag(key: str) -> str:
     """The tag written into a Lino note's subject or task's summary for a push key (its look-up key)."""
@@ -302,7 +369,9 @@ def _lino_day(value: date) -> str:
 def _find(client: Any, app: str, table: str, field: str, tag: str) -> list[dict[str, Any]]:
     from piis_connectors.lino.client import grid_filter
 
-    _, rows = client.list_rows(app, table, filters=[grid_filter(field, tag, kind="string")], limit=5)
+    _, rows = client.list_rows(
+        app, table, filters=[grid_filter(field, tag, kind="string")], limit=5
+    )
     return [r for r in rows if tag in str(r.get(field) or "")]
 
 
@@ -311,12 +380,18 @@ def _task_user(client: Any, settings: LinoSettings) -> int | None:
 
     if not settings.task_user:
         return None
-    _, rows = client.list_rows("users", "AllUsers", filters=[grid_filter("username", settings.task_user, kind="string")],
-                               limit=20)
+    _, rows = client.list_rows(
+        "users",
+        "AllUsers",
+        filters=[grid_filter("username", settings.task_user, kind="string")],
+        limit=20,
+    )
     for row in rows:
         if row.get("username") == settings.task_user:
             return int(row["id"])
-    raise LookupError(f"task_user {settings.task_user!r} is not a Lino user; fix the lino plugin setting task_user")
+    raise LookupError(
+        f"task_user {settings.task_user!r} is not a Lino user; fix the lino plugin setting task_user"
+    )
 
 
 @hookimpl
@@ -335,8 +410,15 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
     assignee: list[int | None] = []
     for item in items:
         if item.kind == "draft_contract":
-            results.append(PushResult(key=item.key, status="failed", detail=(
-                "Lino Welfare has no draft contracts: the hand-over goes to the social worker as a review task")))
+            results.append(
+                PushResult(
+                    key=item.key,
+                    status="failed",
+                    detail=(
+                        "Lino Welfare has no draft contracts: the hand-over goes to the social worker as a review task"
+                    ),
+                )
+            )
             continue
         tag = push_tag(item.key)
         note = item.kind in _NOTE_KINDS
@@ -344,7 +426,13 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
         try:
             found = _find(client, app, table, field, tag)
             if found:
-                results.append(PushResult(key=item.key, status="duplicate", remote_id=f"{app}.{table}:{found[0]['id']}"))
+                results.append(
+                    PushResult(
+                        key=item.key,
+                        status="duplicate",
+                        remote_id=f"{app}.{table}:{found[0]['id']}",
+                    )
+                )
                 continue
             pk = pk_of(item.record_id)
             if pk is not None and pk not in contracts:
@@ -353,17 +441,25 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
             values: dict[str, Any] = {field: f"{item.title[:170]} {tag}"}
             body = "\n".join(filter(None, [item.body, f"piis-bridge key: {item.key}"]))
             if contract is not None:
-                values.update(projectHidden=contract.get("clientHidden"), owner_idHidden=int(contract["id"]),
-                              owner_typeHidden=_reader(cpas).content_type("isip", "contract"))
+                values.update(
+                    projectHidden=contract.get("clientHidden"),
+                    owner_idHidden=int(contract["id"]),
+                    owner_typeHidden=_reader(cpas).content_type("isip", "contract"),
+                )
             if note:
-                values.update(body=body.replace("\n", "<br>"), date=_lino_day(datetime.now(timezone.utc).date()))
+                values.update(
+                    body=body.replace("\n", "<br>"),
+                    date=_lino_day(datetime.now(timezone.utc).date()),
+                )
             else:
                 values["description"] = body.replace("\n", "<br>")
                 if item.due is not None:
                     values["due_date"] = _lino_day(item.due)
                 if not assignee:
                     assignee.append(_task_user(client, settings))
-                user = assignee[0] if assignee[0] is not None else (contract or {}).get("userHidden")
+                user = (
+                    assignee[0] if assignee[0] is not None else (contract or {}).get("userHidden")
+                )
                 if user is not None:
                     values["userHidden"] = user
             row = client.create_row(app, table, values)
@@ -374,7 +470,9 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
         except (LinoHTTPError, LinoError, LookupError) as exc:
             results.append(PushResult(key=item.key, status="failed", detail=f"refused: {exc}"))
             continue
-        results.append(PushResult(key=item.key, status="created", remote_id=f"{app}.{table}:{row['id']}"))
+        results.append(
+            PushResult(key=item.key, status="created", remote_id=f"{app}.{table}:{row['id']}")
+        )
     if items and unavailable == len(items):
         raise LinoUnavailable(f"Lino unavailable: none of {len(items)} items pushed")
     return results

@@ -36,14 +36,56 @@ __all__ = ["Cursor", "LinoReader", "RECORD_PREFIX", "content_hash", "record_id_o
 
 RECORD_PREFIX = "isip-"
 _BRUSSELS = ZoneInfo("Europe/Brussels")
-_DROP = {"disabled_fields", "disable_editing", "rowselect", "row_class", "workflow_buttons", "age", "modified",
-         "created", "printed_by", "printed_byHidden", "detail_link", "printed"}
-_CLIENT_KEYS = ("id", "national_id", "birth_date", "first_name", "last_name", "languageHidden", "gender",
-                "genderHidden")
-_GRANTING_KEYS = ("id", "aid_type", "aid_typeHidden", "category", "categoryHidden", "start_date", "end_date",
-                  "decision_date", "request_date", "board", "boardHidden", "state", "stateHidden")
-_CONFIRMATION_KEYS = ("id", "grantingHidden", "category", "categoryHidden", "amount", "start_date", "end_date",
-                      "state", "stateHidden")
+_DROP = {
+    "disabled_fields",
+    "disable_editing",
+    "rowselect",
+    "row_class",
+    "workflow_buttons",
+    "age",
+    "modified",
+    "created",
+    "printed_by",
+    "printed_byHidden",
+    "detail_link",
+    "printed",
+}
+_CLIENT_KEYS = (
+    "id",
+    "national_id",
+    "birth_date",
+    "first_name",
+    "last_name",
+    "languageHidden",
+    "gender",
+    "genderHidden",
+)
+_GRANTING_KEYS = (
+    "id",
+    "aid_type",
+    "aid_typeHidden",
+    "category",
+    "categoryHidden",
+    "start_date",
+    "end_date",
+    "decision_date",
+    "request_date",
+    "board",
+    "boardHidden",
+    "state",
+    "stateHidden",
+)
+_CONFIRMATION_KEYS = (
+    "id",
+    "grantingHidden",
+    "category",
+    "categoryHidden",
+    "amount",
+    "start_date",
+    "end_date",
+    "state",
+    "stateHidden",
+)
 LOG_WINDOW = 500
 STATIC_TTL = 600.0
 
@@ -55,15 +97,19 @@ def record_id_of(pk: int) -> str:
 def pk_of(record_id: str) -> int | None:
     if not record_id.startswith(RECORD_PREFIX):
         return None
-    tail = record_id[len(RECORD_PREFIX):]
+    tail = record_id[len(RECORD_PREFIX) :]
     return int(tail) if tail.isdigit() and len(tail) < 12 else None
 
 
 def content_hash(payload: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:20]
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+    ).hexdigest()[:20]
 
 
-def _clean(row: dict[str, Any] | None, keys: tuple[str, ...] | None = None) -> dict[str, Any] | None:
+def _clean(
+    row: dict[str, Any] | None, keys: tuple[str, ...] | None = None
+) -> dict[str, Any] | None:
     if row is None:
         return None
     if keys is not None:
@@ -82,18 +128,34 @@ class Cursor:
     last_scan: str | None = None
 
     def dump(self) -> str:
-        return json.dumps({"v": 1, "mode": self.mode, "log": self.log, "scan_after": self.scan_after,
-                           "scan_started": self.scan_started, "last_scan": self.last_scan},
-                          sort_keys=True, separators=(",", ":"))
+        return json.dumps(
+            {
+                "v": 1,
+                "mode": self.mode,
+                "log": self.log,
+                "scan_after": self.scan_after,
+                "scan_started": self.scan_started,
+                "last_scan": self.last_scan,
+            },
+            sort_keys=True,
+            separators=(",", ":"),
+        )
 
     @classmethod
     def load(cls, text: str) -> Cursor:
         try:
             data = json.loads(text)
-            return cls(mode=str(data["mode"]), log=int(data["log"]), scan_after=int(data["scan_after"]),
-                       scan_started=data.get("scan_started"), last_scan=data.get("last_scan"))
+            return cls(
+                mode=str(data["mode"]),
+                log=int(data["log"]),
+                scan_after=int(data["scan_after"]),
+                scan_started=data.get("scan_started"),
+                last_scan=data.get("last_scan"),
+            )
         except (ValueError, KeyError, TypeError):
-            raise ValueError("not a cursor of the lino plugin (was the CPAS's case system changed?)") from None
+            raise ValueError(
+                "not a cursor of the lino plugin (was the CPAS's case system changed?)"
+            ) from None
 
 
 @dataclass
@@ -121,20 +183,31 @@ class LinoReader:
     def codes(self, app: str, table: str) -> dict[int, dict[str, Any]]:
         key = f"{app}.{table}"
         if key not in self._codes:
-            self._codes[key] = self._static(key, lambda: {
-                int(r["id"]): _clean(r) for r in self.client.iter_rows(app, table, page_size=200)})
+            self._codes[key] = self._static(
+                key,
+                lambda: {
+                    int(r["id"]): _clean(r)
+                    for r in self.client.iter_rows(app, table, page_size=200)
+                },
+            )
         return self._codes[key]
 
     def content_type(self, app_label: str, model: str) -> int:
         """Lino's (Django's) content type id of a model: how the change log names what changed."""
         if not self._types:
-            self._types = self._static("contenttypes", lambda: {
-                f"{row.get('app_label')}.{row.get('model')}": int(row["id"])
-                for row in self.client.iter_rows("gfks", "ContentTypes", page_size=500)})
+            self._types = self._static(
+                "contenttypes",
+                lambda: {
+                    f"{row.get('app_label')}.{row.get('model')}": int(row["id"])
+                    for row in self.client.iter_rows("gfks", "ContentTypes", page_size=500)
+                },
+            )
         try:
             return self._types[f"{app_label}.{model}"]
         except KeyError:
-            raise LookupError(f"Lino has no content type {app_label}.{model}: is this a Lino Welfare?") from None
+            raise LookupError(
+                f"Lino has no content type {app_label}.{model}: is this a Lino Welfare?"
+            ) from None
 
     # -- one contract --------------------------------------------------------------------------------
 
@@ -171,25 +244,40 @@ class LinoReader:
             by_client = [grid_filter("client", client_id)]
             self._per_client[client_id] = {
                 "client": self._client_row(client_id),
-                "grantings": [_clean(g, _GRANTING_KEYS) for g in self.client.iter_rows(
-                    "aids", "Grantings", filters=by_client, page_size=self.page_size)],
-                "confirmations": [_clean(c, _CONFIRMATION_KEYS) for c in self.client.iter_rows(
-                    "aids", "IncomeConfirmations", filters=by_client, page_size=self.page_size)],
+                "grantings": [
+                    _clean(g, _GRANTING_KEYS)
+                    for g in self.client.iter_rows(
+                        "aids", "Grantings", filters=by_client, page_size=self.page_size
+                    )
+                ],
+                "confirmations": [
+                    _clean(c, _CONFIRMATION_KEYS)
+                    for c in self.client.iter_rows(
+                        "aids", "IncomeConfirmations", filters=by_client, page_size=self.page_size
+                    )
+                ],
             }
         return self._per_client[client_id]
 
     def _client_row(self, client_id: int) -> dict[str, Any] | None:
         """The client's identity columns: from the client list (fast), else from its detail (the lists hide
         clients by state, e.g. former clients); empty values as None so both read alike."""
-        row = self.client.get_row("pcsw", "AllClients", client_id) or self.client.get_detail("pcsw", "Clients", client_id)
+        row = self.client.get_row("pcsw", "AllClients", client_id) or self.client.get_detail(
+            "pcsw", "Clients", client_id
+        )
         if row is None:
             return None
         return {k: (row.get(k) if row.get(k) not in ("", None) else None) for k in _CLIENT_KEYS}
 
     def _last_change(self, ct: int, oid: int) -> list[str]:
-        _, rows = self.client.list_rows("changes", "Changes", filters=[grid_filter("object_type", ct),
-                                                                        grid_filter("object_id", oid)],
-                                        sort="id", direction="DESC", limit=1)
+        _, rows = self.client.list_rows(
+            "changes",
+            "Changes",
+            filters=[grid_filter("object_type", ct), grid_filter("object_id", oid)],
+            sort="id",
+            direction="DESC",
+            limit=1,
+        )
         return [str(r["time"]) for r in rows if r.get("time")]
 
     def modified_at(self, row: dict[str, Any]) -> datetime:
@@ -201,11 +289,16 @@ class LinoReader:
             times.extend(self._last_change(self.content_type("isip", "contract"), int(pk)))
         if client_id is not None:
             if int(client_id) not in self._client_changed:
-                self._client_changed[int(client_id)] = self._last_change(self.content_type("pcsw", "client"),
-                                                                         int(client_id))
+                self._client_changed[int(client_id)] = self._last_change(
+                    self.content_type("pcsw", "client"), int(client_id)
+                )
             times.extend(self._client_changed[int(client_id)])
         if times:
-            return datetime.fromisoformat(max(times)).replace(tzinfo=_BRUSSELS).astimezone(timezone.utc)
+            return (
+                datetime.fromisoformat(max(times))
+                .replace(tzinfo=_BRUSSELS)
+                .astimezone(timezone.utc)
+            )
         start = row.get("applies_from")
         if start:
             day = datetime.strptime(str(start), "%d.%m.%Y")
@@ -215,12 +308,20 @@ class LinoReader:
     # -- feed helpers --------------------------------------------------------------------------------
 
     def contracts_after(self, after: int, limit: int) -> list[dict[str, Any]]:
-        _, rows = self.client.list_rows("isip", "Contracts", filters=[grid_filter("id", after, "gt")], limit=limit)
+        _, rows = self.client.list_rows(
+            "isip", "Contracts", filters=[grid_filter("id", after, "gt")], limit=limit
+        )
         return rows
 
     def contracts_of_client(self, client_id: int) -> list[dict[str, Any]]:
-        return list(self.client.iter_rows("isip", "Contracts", filters=[grid_filter("client", client_id)],
-                                          page_size=self.page_size))
+        return list(
+            self.client.iter_rows(
+                "isip",
+                "Contracts",
+                filters=[grid_filter("client", client_id)],
+                page_size=self.page_size,
+            )
+        )
 
     def last_change_id(self) -> int:
         _, rows = self.client.list_rows("changes", "Changes", sort="id", direction="DESC", limit=1)
@@ -238,9 +339,15 @@ class LinoReader:
         for change in changes:
             cid = int(change["id"])
             pks: list[int] = []
-            if change.get("object_typeHidden") == contract_ct and change.get("object_idHidden") is not None:
+            if (
+                change.get("object_typeHidden") == contract_ct
+                and change.get("object_idHidden") is not None
+            ):
                 pks.append(int(change["object_idHidden"]))
-            elif change.get("master_typeHidden") == partner_ct and change.get("master_idHidden") is not None:
+            elif (
+                change.get("master_typeHidden") == partner_ct
+                and change.get("master_idHidden") is not None
+            ):
                 client = int(change["master_idHidden"])
                 if client not in clients:
                     clients[client] = [int(r["id"]) for r in self.contracts_of_client(client)]

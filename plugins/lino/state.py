@@ -42,7 +42,10 @@ class HashStore:
             data = json.loads(self.path.read_text())
         except FileNotFoundError:
             return {"committed": {}, "pending": {}}
-        return {"committed": dict(data.get("committed") or {}), "pending": dict(data.get("pending") or {})}
+        return {
+            "committed": dict(data.get("committed") or {}),
+            "pending": dict(data.get("pending") or {}),
+        }
 
     def _save(self, data: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

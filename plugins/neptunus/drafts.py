@@ -56,8 +56,11 @@ def _vendor_jn(value: Any, _fmt: str | None) -> str:
     return "J" if value else "N"
 
 
-for _name, _converter in (("neptunus_date", _vendor_date), ("neptunus_money", _vendor_money),
-                          ("neptunus_jn", _vendor_jn)):
+for _name, _converter in (
+    ("neptunus_date", _vendor_date),
+    ("neptunus_money", _vendor_money),
+    ("neptunus_jn", _vendor_jn),
+):
     CONVERTERS.setdefault(_name, _converter)
 
 
@@ -102,9 +105,14 @@ def draft_view(handover: Any, item: PushItem, language: str | None = None) -> di
         commitment["position"] = position
         commitment["primary_objective_id"] = goals[0] if goals else None
         if len(goals) > 1:
-            kept_out.append(draft_note_part("objectives", values=goals[1:], commitment=commitment["commitment_id"]))
+            kept_out.append(
+                draft_note_part(
+                    "objectives", values=goals[1:], commitment=commitment["commitment_id"]
+                )
+            )
     view["handover"] = {
-        "package_id": handover.package_id, "sender": handover.sender.model_dump(mode="json"),
+        "package_id": handover.package_id,
+        "sender": handover.sender.model_dump(mode="json"),
         "previous_contract_id": handover.previous_contract_id,
         "residence_change_date": handover.residence_change_date.isoformat(),
         "legal_end_date": handover.legal_end_date.isoformat(),
@@ -115,8 +123,9 @@ def draft_view(handover: Any, item: PushItem, language: str | None = None) -> di
     return view
 
 
-def vendor_draft(item: PushItem, mapping_file: str | None = None, *,
-                 language: str | None = None) -> tuple[dict[str, Any] | None, str]:
+def vendor_draft(
+    item: PushItem, mapping_file: str | None = None, *, language: str | None = None
+) -> tuple[dict[str, Any] | None, str]:
     """(the vendor draft document, "") or (None, why it cannot be written in the vendor's fields).
 
     The reason names the canonical field and the code or value problem, never a NISS.
@@ -126,10 +135,17 @@ def vendor_draft(item: PushItem, mapping_file: str | None = None, *,
     try:
         handover = DraftHandover.model_validate(item.data)
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False))
+        fields = ", ".join(
+            ".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False)
+        )
         return None, f"item {item.key}: data is not a draft hand-over ({fields})"
-    result = draft_mapping(mapping_file).apply(draft_view(handover, item, language), record_id=item.record_id)
+    result = draft_mapping(mapping_file).apply(
+        draft_view(handover, item, language), record_id=item.record_id
+    )
     if not result.ok or result.value is None:
-        reasons = "; ".join(f"{p.field}: {p.reason}" for p in result.problems) or "mapping produced no draft"
+        reasons = (
+            "; ".join(f"{p.field}: {p.reason}" for p in result.problems)
+            or "mapping produced no draft"
+        )
         return None, f"draft {item.record_id} cannot be written in the vendor's fields: {reasons}"
     return result.value.model_dump(mode="json", exclude_none=True), ""

@@ -4,7 +4,6 @@
 
 from typing import Any
 
-from piis_bridge.hooks import hookimpl
 from piis_plugins.transfer.plugin import (
     PLUGIN_NAME,
     piis_plugin_settings,
@@ -13,6 +12,8 @@ from piis_plugins.transfer.plugin import (
     piis_transfer_import,
     piis_transfer_send,
 )
+
+from piis_bridge.hooks import hookimpl
 
 
 @hookimpl

@@ -40,11 +40,16 @@ def _cpas(host: Any, cpas_id: str | None) -> str:
     routed = [cid for cid, c in host.settings.cpas.items() if c.transfer]
     if cpas_id is None:
         if len(routed) != 1:
-            typer.echo(f"piis-bridge transfer: give --cpas (one of: {', '.join(routed) or 'none configured'})", err=True)
+            typer.echo(
+                f"piis-bridge transfer: give --cpas (one of: {', '.join(routed) or 'none configured'})",
+                err=True,
+            )
             raise typer.Exit(2)
         return routed[0]
     if cpas_id not in routed:
-        typer.echo(f"piis-bridge transfer: cpas {cpas_id!r} has no transfer plugin configured", err=True)
+        typer.echo(
+            f"piis-bridge transfer: cpas {cpas_id!r} has no transfer plugin configured", err=True
+        )
         raise typer.Exit(2)
     return cpas_id
 
@@ -56,13 +61,17 @@ def _service(host: Any, cpas_id: str) -> Any:
 
 
 def register(cli: Any) -> None:
-    app = cli.group("transfer", help="Hand a PIIS over to another CPAS when the beneficiary moves (R-TRF).")
+    app = cli.group(
+        "transfer", help="Hand a PIIS over to another CPAS when the beneficiary moves (R-TRF)."
+    )
 
     @app.command("list")
     def list_(
         cpas: str | None = typer.Option(None, "--cpas", help="CPAS id from the configuration."),
         state: str | None = typer.Option(None, "--state", help="Only cases in this state."),
-        received: bool = typer.Option(False, "--received", help="List packages received from other CPAS."),
+        received: bool = typer.Option(
+            False, "--received", help="List packages received from other CPAS."
+        ),
         as_json: bool = typer.Option(False, "--json"),
         config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
     ) -> None:
@@ -70,14 +79,31 @@ def register(cli: Any) -> None:
         host = _host(config)
         service = _service(host, _cpas(host, cpas))
         if received:
-            rows = [{"package_id": r.package_id, "from": f"{r.sender_name} ({r.sender_bce})",
-                     "contract": r.contract_id, "draft": r.draft_contract_id, "case_system": r.draft_ref,
-                     "state": r.state} for r in service.list_received()]
+            rows = [
+                {
+                    "package_id": r.package_id,
+                    "from": f"{r.sender_name} ({r.sender_bce})",
+                    "contract": r.contract_id,
+                    "draft": r.draft_contract_id,
+                    "case_system": r.draft_ref,
+                    "state": r.state,
+                }
+                for r in service.list_received()
+            ]
         else:
-            rows = [{"case_id": c.case_id, "contract": c.contract_id, "to_ins": c.to_ins_code,
-                     "moved_on": str(c.residence_change_date), "ends_on": str(c.legal_end_date or "-"),
-                     "eligibility": c.eligibility, "state": c.state, "attempts": c.attempts}
-                    for c in service.list_cases(state)]
+            rows = [
+                {
+                    "case_id": c.case_id,
+                    "contract": c.contract_id,
+                    "to_ins": c.to_ins_code,
+                    "moved_on": str(c.residence_change_date),
+                    "ends_on": str(c.legal_end_date or "-"),
+                    "eligibility": c.eligibility,
+                    "state": c.state,
+                    "attempts": c.attempts,
+                }
+                for c in service.list_cases(state)
+            ]
         _print_rows(rows, as_json, "received packages" if received else "transfer cases")
 
     @app.command("show")
@@ -113,11 +139,19 @@ def register(cli: Any) -> None:
     @app.command("consent")
     def consent(
         case_id: str = typer.Argument(...),
-        given: bool = typer.Option(False, "--given", help="The person asks for the hand-over and consents."),
-        refused: bool = typer.Option(False, "--refused", help="The person refuses: nothing is sent."),
-        not_expressed: bool = typer.Option(False, "--not-expressed", help="Asked, no answer (not consent, Q-09)."),
+        given: bool = typer.Option(
+            False, "--given", help="The person asks for the hand-over and consents."
+        ),
+        refused: bool = typer.Option(
+            False, "--refused", help="The person refuses: nothing is sent."
+        ),
+        not_expressed: bool = typer.Option(
+            False, "--not-expressed", help="Asked, no answer (not consent, Q-09)."
+        ),
         by: str = typer.Option(..., "--by", help="Who recorded the answer."),
-        channel: str = typer.Option(..., "--channel", help="How: interview, signed form, letter..."),
+        channel: str = typer.Option(
+            ..., "--channel", help="How: interview, signed form, letter..."
+        ),
         note: str = typer.Option("", "--note"),
         cpas: str | None = typer.Option(None, "--cpas"),
         config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
@@ -127,8 +161,10 @@ def register(cli: Any) -> None:
         from piis_bridge.transfer import InvalidTransition, TransferError
 
         if sum((given, refused, not_expressed)) != 1:
-            typer.echo("piis-bridge transfer consent: give exactly one of --given, --refused, --not-expressed",
-                       err=True)
+            typer.echo(
+                "piis-bridge transfer consent: give exactly one of --given, --refused, --not-expressed",
+                err=True,
+            )
             raise typer.Exit(2)
         value = Consent.GIVEN if given else Consent.REFUSED if refused else Consent.NOT_EXPRESSED
         host = _host(config)
@@ -142,20 +178,26 @@ def register(cli: Any) -> None:
 
     @app.command("send")
     def send(
-        case_ids: list[str] = typer.Argument(None, help="Cases to send (default: every case ready to send)."),
+        case_ids: list[str] = typer.Argument(
+            None, help="Cases to send (default: every case ready to send)."
+        ),
         cpas: str | None = typer.Option(None, "--cpas"),
         config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
     ) -> None:
         """Build, sign and deliver packages; a failed delivery stays ready and is retried next time."""
-        from piis_bridge.transfer import CaseState, TransferError
         from piis_plugins.transfer.plugin import send_case
+
+        from piis_bridge.transfer import CaseState, TransferError
 
         host = _host(config)
         cpas_id = _cpas(host, cpas)
         service = _service(host, cpas_id)
         if not case_ids:
-            case_ids = [c.case_id for c in service.list_cases()
-                        if c.state in (CaseState.CONSENT_GIVEN, CaseState.PACKAGE_BUILT)]
+            case_ids = [
+                c.case_id
+                for c in service.list_cases()
+                if c.state in (CaseState.CONSENT_GIVEN, CaseState.PACKAGE_BUILT)
+            ]
         failed = 0
         for case_id in case_ids:
             try:
@@ -165,8 +207,10 @@ def register(cli: Any) -> None:
                 typer.echo(f"{case_id}: {exc}", err=True)
                 continue
             failed += receipt.status in ("failed", "rejected")
-            typer.echo(f"{case_id}: {receipt.status} (state {receipt.state}, attempts {receipt.attempts})"
-                       + (f": {receipt.detail}" if receipt.detail else ""))
+            typer.echo(
+                f"{case_id}: {receipt.status} (state {receipt.state}, attempts {receipt.attempts})"
+                + (f": {receipt.detail}" if receipt.detail else "")
+            )
         if not case_ids:
             typer.echo("nothing to send")
         raise typer.Exit(1 if failed else 0)
@@ -175,28 +219,42 @@ def register(cli: Any) -> None:
     def assess(
         package_id: str = typer.Argument(..., help="A received package id."),
         take: list[str] = typer.Option([], "--take", help="A commitment id taken over (repeat)."),
-        not_taken: list[str] = typer.Option([], "--not", help="ID=reason for a commitment not taken over (repeat)."),
+        not_taken: list[str] = typer.Option(
+            [], "--not", help="ID=reason for a commitment not taken over (repeat)."
+        ),
         by: str = typer.Option(..., "--by", help="Who reviewed the draft."),
-        new_contract: str | None = typer.Option(None, "--new-contract", help="Our new contract's reference."),
+        new_contract: str | None = typer.Option(
+            None, "--new-contract", help="Our new contract's reference."
+        ),
         cpas: str | None = typer.Option(None, "--cpas"),
         config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
     ) -> None:
         """Tell the old CPAS which commitments we take over (R-TRF-06); it acknowledges, signed."""
-        from piis_bridge.transfer import EnvelopeError, InvalidTransition, TransferError
         from piis_plugins.transfer.plugin import send_assessment
+
+        from piis_bridge.transfer import EnvelopeError, InvalidTransition, TransferError
 
         reasons: dict[str, str] = {}
         for item in not_taken:
             cid, sep, why = item.partition("=")
             if not sep or not why.strip():
-                typer.echo(f"piis-bridge transfer assess: --not {item!r}: expected ID=reason", err=True)
+                typer.echo(
+                    f"piis-bridge transfer assess: --not {item!r}: expected ID=reason", err=True
+                )
                 raise typer.Exit(2)
             reasons[cid.strip()] = why.strip()
         host = _host(config)
         cpas_id = _cpas(host, cpas)
         try:
-            ack = send_assessment(host, cpas_id, package_id, taken_over=list(take), not_taken_over=reasons, by=by,
-                                  new_contract_ref=new_contract)
+            ack = send_assessment(
+                host,
+                cpas_id,
+                package_id,
+                taken_over=list(take),
+                not_taken_over=reasons,
+                by=by,
+                new_contract_ref=new_contract,
+            )
         except (TransferError, InvalidTransition, EnvelopeError) as exc:
             typer.echo(f"piis-bridge transfer assess: {exc}", err=True)
             raise typer.Exit(1) from None
@@ -217,14 +275,22 @@ def register(cli: Any) -> None:
             typer.echo("nothing to hand over")
             return
         for package_id, ref in done:
-            typer.echo(f"{package_id}: " + (f"in the case system as {ref}" if ref else
-                                            "still not taken by the case system (see transfer show)"))
+            typer.echo(
+                f"{package_id}: "
+                + (
+                    f"in the case system as {ref}"
+                    if ref
+                    else "still not taken by the case system (see transfer show)"
+                )
+            )
         raise typer.Exit(1 if any(ref is None for _, ref in done) else 0)
 
     @app.command("receive")
     def receive(
         cpas: str | None = typer.Option(None, "--cpas"),
-        host_name: str | None = typer.Option(None, "--host", help="Listen address (default: listen_host)."),
+        host_name: str | None = typer.Option(
+            None, "--host", help="Listen address (default: listen_host)."
+        ),
         port: int | None = typer.Option(None, "--port", help="Listen port (default: listen_port)."),
         config: Path | None = typer.Option(None, "--config", "-c", help=_CONFIG_HELP),
     ) -> None:
@@ -234,8 +300,14 @@ def register(cli: Any) -> None:
         host = _host(config)
         cpas_id = _cpas(host, cpas)
         endpoint = endpoint_for(host, cpas_id, host_name=host_name, port=port)
-        typer.echo(f"piis-bridge transfer: cpas {cpas_id} receiving on {endpoint.url}"
-                   + (" (mutual TLS)" if endpoint.tls is not None and endpoint.tls.verify_mode == 2 else ""))
+        typer.echo(
+            f"piis-bridge transfer: cpas {cpas_id} receiving on {endpoint.url}"
+            + (
+                " (mutual TLS)"
+                if endpoint.tls is not None and endpoint.tls.verify_mode == 2
+                else ""
+            )
+        )
         try:
             endpoint.serve_forever()
         except KeyboardInterrupt:
@@ -252,7 +324,7 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
     from rich.table import Table
 
     table = Table(title=title)
-    for column in (rows[0] if rows else {"-": ""}):
+    for column in rows[0] if rows else {"-": ""}:
         table.add_column(column, overflow="fold")
     for row in rows:
         table.add_row(*(str(v) for v in row.values()))
@@ -262,15 +334,28 @@ def _print_rows(rows: list[dict[str, Any]], as_json: bool, title: str) -> None:
 def _case_doc(service: Any, case_id: str) -> dict[str, Any]:
     case = service.get_case(case_id)
     return {
-        "case_id": case.case_id, "contract": case.contract_id, "state": case.state,
-        "moved_to_ins": case.to_ins_code, "moved_on": case.residence_change_date,
-        "legal_end_date": case.legal_end_date, "eligibility": case.eligibility,
-        "reason": case.eligibility_reason, "rules": case.rules, "package_id": case.package_id,
-        "receiver_bce": case.to_bce, "ack": case.ack_status, "draft_at_receiver": case.remote_draft_ref,
-        "attempts": case.attempts, "last_error": case.last_error, "task": case.task_ref,
+        "case_id": case.case_id,
+        "contract": case.contract_id,
+        "state": case.state,
+        "moved_to_ins": case.to_ins_code,
+        "moved_on": case.residence_change_date,
+        "legal_end_date": case.legal_end_date,
+        "eligibility": case.eligibility,
+        "reason": case.eligibility_reason,
+        "rules": case.rules,
+        "package_id": case.package_id,
+        "receiver_bce": case.to_bce,
+        "ack": case.ack_status,
+        "draft_at_receiver": case.remote_draft_ref,
+        "attempts": case.attempts,
+        "last_error": case.last_error,
+        "task": case.task_ref,
         "assessment": _assessment_text(service.assessment_of(case_id)),
-        "consents": [f"{c.recorded_at:%Y-%m-%d %H:%M} {c.consent} by {c.recorded_by} via {c.channel}"
-                     + (f" ({c.note})" if c.note else "") for c in service.consents(case_id)],
+        "consents": [
+            f"{c.recorded_at:%Y-%m-%d %H:%M} {c.consent} by {c.recorded_by} via {c.channel}"
+            + (f" ({c.note})" if c.note else "")
+            for c in service.consents(case_id)
+        ],
         "history": _history(service.events(case_id=case_id)),
     }
 
@@ -280,19 +365,34 @@ def _received_doc(service: Any, package_id: str) -> dict[str, Any]:
     package = service.package_of(package_id)
     draft = service.draft_of(package_id)
     return {
-        "package_id": row.package_id, "from": f"{row.sender_name} (BCE {row.sender_bce})",
-        "old_contract": row.contract_id, "state": row.state, "draft": draft.contract_id,
-        "draft_status": draft.status.value, "case_system_ref": row.draft_ref,
+        "package_id": row.package_id,
+        "from": f"{row.sender_name} (BCE {row.sender_bce})",
+        "old_contract": row.contract_id,
+        "state": row.state,
+        "draft": draft.contract_id,
+        "draft_status": draft.status.value,
+        "case_system_ref": row.draft_ref,
         "assessment": _assessment_text(draft.transfer.assessment if draft.transfer else None),
-        "beneficiary": mask_niss(draft.beneficiary.niss), "legal_end_date": package.legal_end_date,
+        "beneficiary": mask_niss(draft.beneficiary.niss),
+        "legal_end_date": package.legal_end_date,
         "consent": f"{package.consent.consent.value} by {package.consent.recorded_by} via {package.consent.channel}",
-        "commitments_to_review": [f"{c.commitment_id} ({c.party.value}): {c.text}" for c in draft.commitments],
-        "continuing_sanctions": [f"{s.sanction_id}: {s.remaining_days} days, {s.continue_from} .. "
-                                 f"{s.continue_until} ({s.kind.value} {s.percentage}%)"
-                                 for s in package.continuing_sanctions],
-        "subsidies": [f"{s.type.value}: {s.months_consumed} used, {s.months_remaining} left (window ends "
-                      f"{s.window_end})" for s in package.subsidies],
-        "contacts": [f"{c.name} ({c.role.value}) {c.phone or ''} {c.email or ''}".strip() for c in package.contacts],
+        "commitments_to_review": [
+            f"{c.commitment_id} ({c.party.value}): {c.text}" for c in draft.commitments
+        ],
+        "continuing_sanctions": [
+            f"{s.sanction_id}: {s.remaining_days} days, {s.continue_from} .. "
+            f"{s.continue_until} ({s.kind.value} {s.percentage}%)"
+            for s in package.continuing_sanctions
+        ],
+        "subsidies": [
+            f"{s.type.value}: {s.months_consumed} used, {s.months_remaining} left (window ends "
+            f"{s.window_end})"
+            for s in package.subsidies
+        ],
+        "contacts": [
+            f"{c.name} ({c.role.value}) {c.phone or ''} {c.email or ''}".strip()
+            for c in package.contacts
+        ],
         "history": _history(service.events(package_id=package_id)),
     }
 
@@ -300,10 +400,17 @@ def _received_doc(service: Any, package_id: str) -> dict[str, Any]:
 def _assessment_text(assessment: Any) -> str | None:
     if assessment is None:
         return None
-    not_taken = ", ".join(f"{cid} ({why})" for cid, why in assessment.commitments_not_taken_over.items())
-    return (f"taken over: {', '.join(assessment.commitments_taken_over) or 'none'}; not taken over: "
-            f"{not_taken or 'none'}; new contract: {assessment.new_contract_ref or '-'}")
+    not_taken = ", ".join(
+        f"{cid} ({why})" for cid, why in assessment.commitments_not_taken_over.items()
+    )
+    return (
+        f"taken over: {', '.join(assessment.commitments_taken_over) or 'none'}; not taken over: "
+        f"{not_taken or 'none'}; new contract: {assessment.new_contract_ref or '-'}"
+    )
 
 
 def _history(events: list[Any]) -> list[str]:
-    return [f"{e.at:%Y-%m-%d %H:%M:%S} {e.from_state or '-'} -> {e.to_state}: {e.detail}" for e in events]
+    return [
+        f"{e.at:%Y-%m-%d %H:%M:%S} {e.from_state or '-'} -> {e.to_state}: {e.detail}"
+        for e in events
+    ]

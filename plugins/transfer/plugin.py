@@ -19,6 +19,7 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+from piis_plugins.transfer.settings import TransferSettings
 from sqlalchemy.engine import Engine
 
 from piis_bridge.config import Settings
@@ -45,7 +46,6 @@ from piis_bridge.transfer import (
 )
 from piis_bridge.transfer import tables as _tables
 from piis_bridge.transfer.service import bce_of_certificate
-from piis_plugins.transfer.settings import TransferSettings
 
 __all__ = [
     "PLUGIN_NAME",
@@ -70,8 +70,16 @@ _lock = threading.Lock()
 _engines: dict[str, Engine] = {}
 _services: dict[tuple[str, str], TransferService] = {}
 _installation_db: dict[str, str] = {}  # cpas id -> the database_url of the configuration serving it
-_TABLES = [t.__table__ for t in (_tables.TransferCase, _tables.ConsentRecord, _tables.ReceivedPackage,
-                                 _tables.RejectedEnvelope, _tables.TransferEvent)]
+_TABLES = [
+    t.__table__
+    for t in (
+        _tables.TransferCase,
+        _tables.ConsentRecord,
+        _tables.ReceivedPackage,
+        _tables.RejectedEnvelope,
+        _tables.TransferEvent,
+    )
+]
 
 
 @hookimpl
@@ -109,12 +117,19 @@ def service_for(cpas: CpasContext) -> TransferService:
         cached = _services.get((cpas.cpas_id, url))
     if cached is not None:
         return cached
-    key = SigningKey.from_file(cpas.bce, settings.signing_key_path) if settings.signing_key_path else None
+    key = (
+        SigningKey.from_file(cpas.bce, settings.signing_key_path)
+        if settings.signing_key_path
+        else None
+    )
     trust = TrustList.from_files({bce: path for bce, path in settings.trust.items()})
     service = TransferService(
-        make_sessionmaker(_engine(url)), cpas_id=cpas.cpas_id,
+        make_sessionmaker(_engine(url)),
+        cpas_id=cpas.cpas_id,
         party=PackageParty(name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce),
-        signing_key=key, trust=trust, not_expressed_counts=settings.not_expressed_counts_as_consent,
+        signing_key=key,
+        trust=trust,
+        not_expressed_counts=settings.not_expressed_counts_as_consent,
         max_package_age=timedelta(days=settings.max_package_age_days),
     )
     with _lock:
@@ -124,9 +139,13 @@ def service_for(cpas: CpasContext) -> TransferService:
 def destination_for(cpas: CpasContext, ins_code: str) -> Destination:
     peer = settings_for(cpas).peers.get(ins_code)
     if peer is None:
-        raise TransferError(f"cpas {cpas.cpas_id}: no peer bridge configured for INS {ins_code} "
-                            f"(cpas.{cpas.cpas_id}.plugins.transfer.peers.{ins_code})")
-    return Destination(party=PackageParty(name=peer.name, ins_code=ins_code, bce=peer.bce), url=peer.url)
+        raise TransferError(
+            f"cpas {cpas.cpas_id}: no peer bridge configured for INS {ins_code} "
+            f"(cpas.{cpas.cpas_id}.plugins.transfer.peers.{ins_code})"
+        )
+    return Destination(
+        party=PackageParty(name=peer.name, ins_code=ins_code, bce=peer.bce), url=peer.url
+    )
 
 
 def client_for(cpas: CpasContext, url: str) -> Any:
@@ -135,8 +154,12 @@ def client_for(cpas: CpasContext, url: str) -> Any:
     settings = settings_for(cpas)
     tls = None
     if url.startswith("https://"):
-        tls = client_tls_context(settings.tls_ca_path, settings.tls_cert_path, settings.tls_key_path)
-    return TransferClient(url, tls=tls, retries=settings.retries, backoff=settings.backoff, timeout=settings.timeout)
+        tls = client_tls_context(
+            settings.tls_ca_path, settings.tls_cert_path, settings.tls_key_path
+        )
+    return TransferClient(
+        url, tls=tls, retries=settings.retries, backoff=settings.backoff, timeout=settings.timeout
+    )
 
 
 def _case_id(transfer: Any) -> str:
@@ -157,11 +180,15 @@ def piis_transfer_export(cpas: CpasContext, transfer: Any) -> ExportedPackage:
     envelope = service.prepare_package(case_id, destination.party)
     case = service.get_case(case_id)
     assert case.package_id is not None
-    return ExportedPackage(case_id=case_id, package_id=case.package_id, envelope=envelope, destination=destination)
+    return ExportedPackage(
+        case_id=case_id, package_id=case.package_id, envelope=envelope, destination=destination
+    )
 
 
 @hookimpl
-def piis_transfer_send(cpas: CpasContext, package: ExportedPackage, destination: Destination | None) -> DeliveryReceipt:
+def piis_transfer_send(
+    cpas: CpasContext, package: ExportedPackage, destination: Destination | None
+) -> DeliveryReceipt:
     from piis_connectors.transfer import DeliveryError
 
     service = service_for(cpas)
@@ -172,8 +199,14 @@ def piis_transfer_send(cpas: CpasContext, package: ExportedPackage, destination:
     except DeliveryError as exc:
         service.delivery_failed(package.case_id, str(exc))
         case = service.get_case(package.case_id)
-        return DeliveryReceipt(case_id=package.case_id, package_id=package.package_id, status="failed",
-                               state=case.state, attempts=case.attempts, detail=str(exc))
+        return DeliveryReceipt(
+            case_id=package.case_id,
+            package_id=package.package_id,
+            status="failed",
+            state=case.state,
+            attempts=case.attempts,
+            detail=str(exc),
+        )
     finally:
         client.close()
     try:
@@ -181,18 +214,36 @@ def piis_transfer_send(cpas: CpasContext, package: ExportedPackage, destination:
     except EnvelopeError as exc:
         service.delivery_failed(package.case_id, f"acknowledgement not trusted: {exc}")
         case = service.get_case(package.case_id)
-        return DeliveryReceipt(case_id=package.case_id, package_id=package.package_id, status="failed",
-                               state=case.state, attempts=case.attempts, detail=str(exc))
+        return DeliveryReceipt(
+            case_id=package.case_id,
+            package_id=package.package_id,
+            status="failed",
+            state=case.state,
+            attempts=case.attempts,
+            detail=str(exc),
+        )
     case = service.get_case(package.case_id)
-    return DeliveryReceipt(case_id=package.case_id, package_id=package.package_id, status=ack.status,
-                           state=case.state, attempts=case.attempts, detail=ack.reason, draft_ref=ack.draft_ref)
+    return DeliveryReceipt(
+        case_id=package.case_id,
+        package_id=package.package_id,
+        status=ack.status,
+        state=case.state,
+        attempts=case.attempts,
+        detail=ack.reason,
+        draft_ref=ack.draft_ref,
+    )
 
 
 @hookimpl
 def piis_transfer_import(cpas: CpasContext, package: Any) -> ReceiveOutcome:
-    incoming = package if isinstance(package, IncomingPackage) else IncomingPackage(envelope=bytes(package))
-    return service_for(cpas).receive(incoming.envelope, deliver_draft=incoming.deliver_draft,
-                                     tls_peer_bce=incoming.tls_peer_bce)
+    incoming = (
+        package
+        if isinstance(package, IncomingPackage)
+        else IncomingPackage(envelope=bytes(package))
+    )
+    return service_for(cpas).receive(
+        incoming.envelope, deliver_draft=incoming.deliver_draft, tls_peer_bce=incoming.tls_peer_bce
+    )
 
 
 # -- wiring used by the CLI, the pipeline and the tests ---------------------------------------------
@@ -216,19 +267,29 @@ def draft_sink(host: Any, cpas_id: str) -> Any:
         (result,) = host.case_push(cpas_id, [draft_contract_item(draft, package)])
         if result.status != "failed":
             return f"draft_contract:{result.remote_id or result.key}"
-        _log.warning("case system did not create the draft contract; pushing a review task instead",
-                     cpas=cpas_id, package_id=package.package_id, detail=result.detail)
-        task = review_task_item(draft, package, record_id=inbox or draft.contract_id, why_no_draft=result.detail)
+        _log.warning(
+            "case system did not create the draft contract; pushing a review task instead",
+            cpas=cpas_id,
+            package_id=package.package_id,
+            detail=result.detail,
+        )
+        task = review_task_item(
+            draft, package, record_id=inbox or draft.contract_id, why_no_draft=result.detail
+        )
         (fallback,) = host.case_push(cpas_id, [task])
         if fallback.status == "failed":
-            raise TransferError(f"package {package.package_id}: the case system took neither the draft contract "
-                                f"({result.detail}) nor the review task ({fallback.detail})")
+            raise TransferError(
+                f"package {package.package_id}: the case system took neither the draft contract "
+                f"({result.detail}) nor the review task ({fallback.detail})"
+            )
         return f"task:{fallback.remote_id or fallback.key}"
 
     return deliver
 
 
-def endpoint_for(host: Any, cpas_id: str, *, host_name: str | None = None, port: int | None = None) -> Any:
+def endpoint_for(
+    host: Any, cpas_id: str, *, host_name: str | None = None, port: int | None = None
+) -> Any:
     """The receiving HTTPS endpoint of one CPAS, wired to ``piis_transfer_import`` through the host."""
     from piis_connectors.transfer import HandlerResult, TransferEndpoint, server_tls_context
 
@@ -236,30 +297,50 @@ def endpoint_for(host: Any, cpas_id: str, *, host_name: str | None = None, port:
     settings = settings_for(ctx)
     tls = None
     if settings.tls_cert_path and settings.tls_key_path:
-        tls = server_tls_context(settings.tls_cert_path, settings.tls_key_path, settings.tls_ca_path)
-    sink = draft_sink(host, cpas_id) if settings_for(ctx).draft_record_id or _has_case_system(host, cpas_id) else None
+        tls = server_tls_context(
+            settings.tls_cert_path, settings.tls_key_path, settings.tls_ca_path
+        )
+    sink = (
+        draft_sink(host, cpas_id)
+        if settings_for(ctx).draft_record_id or _has_case_system(host, cpas_id)
+        else None
+    )
 
     def handle(body: bytes, peer: dict[str, Any]) -> HandlerResult:
         # Over mutual TLS the client certificate's BCE must be the package signer's (checked by the service).
-        outcome = host.transfer_import(cpas_id, IncomingPackage(envelope=body, deliver_draft=sink,
-                                                                tls_peer_bce=bce_of_certificate(peer.get("certificate"))))
+        outcome = host.transfer_import(
+            cpas_id,
+            IncomingPackage(
+                envelope=body,
+                deliver_draft=sink,
+                tls_peer_bce=bce_of_certificate(peer.get("certificate")),
+            ),
+        )
         if not isinstance(outcome, ReceiveOutcome):
             raise TransferError("piis_transfer_import failed; see the plugin failures")
         return HandlerResult(outcome.status, outcome.ack_envelope)
 
     def handle_assessment(body: bytes, peer: dict[str, Any]) -> HandlerResult:
         service = service_for(ctx)
-        outcome = service.receive_assessment(body, tls_peer_bce=bce_of_certificate(peer.get("certificate")))
+        outcome = service.receive_assessment(
+            body, tls_peer_bce=bce_of_certificate(peer.get("certificate"))
+        )
         if outcome.status == "accepted" and _has_case_system(host, cpas_id):
             _tell_assessment(host, cpas_id, service, outcome.package_id)
         return HandlerResult(outcome.status, outcome.ack_envelope)
 
-    return TransferEndpoint(handle, host=host_name or settings.listen_host,
-                            port=settings.listen_port if port is None else port, tls=tls,
-                            assessment_handler=handle_assessment)
+    return TransferEndpoint(
+        handle,
+        host=host_name or settings.listen_host,
+        port=settings.listen_port if port is None else port,
+        tls=tls,
+        assessment_handler=handle_assessment,
+    )
 
 
-def _tell_assessment(host: Any, cpas_id: str, service: TransferService, package_id: str | None) -> None:
+def _tell_assessment(
+    host: Any, cpas_id: str, service: TransferService, package_id: str | None
+) -> None:
     """The old CPAS's social worker learns what the new CPAS took over (a task; best effort)."""
     case = next((c for c in service.list_cases() if c.package_id == package_id), None)
     if case is None:
@@ -267,29 +348,61 @@ def _tell_assessment(host: Any, cpas_id: str, service: TransferService, package_
     assessment = service.assessment_of(case.case_id)
     if assessment is None:
         return
-    title, body, message = transfer_assessed(list(assessment.commitments_taken_over),
-                                             dict(assessment.commitments_not_taken_over), assessment.new_contract_ref)
-    host.case_push(cpas_id, [PushItem(
-        key=f"{case.case_id}:assessed", record_id=case.record_id, kind="transfer_notice", title=title, body=body,
-        data={"transfer_case": case.case_id, "assessment": assessment.model_dump(mode="json")}, message=message)])
+    title, body, message = transfer_assessed(
+        list(assessment.commitments_taken_over),
+        dict(assessment.commitments_not_taken_over),
+        assessment.new_contract_ref,
+    )
+    host.case_push(
+        cpas_id,
+        [
+            PushItem(
+                key=f"{case.case_id}:assessed",
+                record_id=case.record_id,
+                kind="transfer_notice",
+                title=title,
+                body=body,
+                data={
+                    "transfer_case": case.case_id,
+                    "assessment": assessment.model_dump(mode="json"),
+                },
+                message=message,
+            )
+        ],
+    )
 
 
-def send_assessment(host: Any, cpas_id: str, package_id: str, *, taken_over: list[str],
-                    not_taken_over: dict[str, str], by: str, new_contract_ref: str | None = None) -> Any:
+def send_assessment(
+    host: Any,
+    cpas_id: str,
+    package_id: str,
+    *,
+    taken_over: list[str],
+    not_taken_over: dict[str, str],
+    by: str,
+    new_contract_ref: str | None = None,
+) -> Any:
     """Record the review of a received draft, sign it and deliver it to the old CPAS; returns its ack."""
     from piis_connectors.transfer import ASSESSMENTS_PATH, DeliveryError
 
     ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
     service = service_for(ctx)
-    envelope = service.assess(package_id, taken_over=taken_over, not_taken_over=not_taken_over, by=by,
-                              new_contract_ref=new_contract_ref)
+    envelope = service.assess(
+        package_id,
+        taken_over=taken_over,
+        not_taken_over=not_taken_over,
+        by=by,
+        new_contract_ref=new_contract_ref,
+    )
     package = service.package_of(package_id)
     destination = destination_for(ctx, package.sender.ins_code)
     client = client_for(ctx, destination.url)
     try:
         result = client.send(envelope, path=ASSESSMENTS_PATH)
     except DeliveryError as exc:
-        raise TransferError(f"package {package_id}: assessment recorded, not delivered yet: {exc}") from None
+        raise TransferError(
+            f"package {package_id}: assessment recorded, not delivered yet: {exc}"
+        ) from None
     finally:
         client.close()
     return service.assessment_delivered(package_id, result.ack)
@@ -304,19 +417,39 @@ def send_case(host: Any, cpas_id: str, case_id: str) -> DeliveryReceipt:
     exported = host.transfer_export(cpas_id, case_id)
     if not isinstance(exported, ExportedPackage):
         failure = host.failures[-1] if host.failures else None
-        raise TransferError(f"case {case_id}: export failed"
-                            + (f" ({failure.error_type}: {failure.message})" if failure else ""))
+        raise TransferError(
+            f"case {case_id}: export failed"
+            + (f" ({failure.error_type}: {failure.message})" if failure else "")
+        )
     receipt = host.transfer_send(cpas_id, exported, exported.destination)
     if not isinstance(receipt, DeliveryReceipt):
         raise TransferError(f"case {case_id}: send failed")
-    if receipt.state in (CaseState.ACKNOWLEDGED, CaseState.REJECTED) and _has_case_system(host, cpas_id):
+    if receipt.state in (CaseState.ACKNOWLEDGED, CaseState.REJECTED) and _has_case_system(
+        host, cpas_id
+    ):
         ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
         case = service_for(ctx).get_case(case_id)
-        title, body, message = transfer_delivered(exported.destination.party.name,
-                                                  receipt.state == CaseState.ACKNOWLEDGED,
-                                                  receipt.detail or f"package {receipt.package_id}")
-        host.case_push(cpas_id, [PushItem(
-            key=f"{case_id}:{receipt.state}", record_id=case.record_id, kind="transfer_notice", title=title,
-            body=body, data={"transfer_case": case_id, "package_id": receipt.package_id, "status": receipt.status},
-            message=message)])
+        title, body, message = transfer_delivered(
+            exported.destination.party.name,
+            receipt.state == CaseState.ACKNOWLEDGED,
+            receipt.detail or f"package {receipt.package_id}",
+        )
+        host.case_push(
+            cpas_id,
+            [
+                PushItem(
+                    key=f"{case_id}:{receipt.state}",
+                    record_id=case.record_id,
+                    kind="transfer_notice",
+                    title=title,
+                    body=body,
+                    data={
+                        "transfer_case": case_id,
+                        "package_id": receipt.package_id,
+                        "status": receipt.status,
+                    },
+                    message=message,
+                )
+            ],
+        )
     return receipt

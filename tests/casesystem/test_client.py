@@ -6,7 +6,6 @@ import time
 
 import httpx
 import pytest
-
 from piis_connectors.casesystem.client import (
     CaseSystemClient,
     CaseSystemHTTPError,
@@ -58,7 +57,11 @@ def test_honours_retry_after_on_429(casesystem_simulator) -> None:
 
 
 def test_real_token_bucket_is_respected(casesystem_simulator) -> None:
-    httpx.post(casesystem_simulator.url + "/admin/instellingen", json={"rate_limit": 20, "burst": 2}, headers=ADMIN)
+    httpx.post(
+        casesystem_simulator.url + "/admin/instellingen",
+        json={"rate_limit": 20, "burst": 2},
+        headers=ADMIN,
+    )
     with _client(casesystem_simulator) as c:
         for _ in range(3):
             c.fetch_changes(None, 1)
@@ -83,13 +86,19 @@ def test_transport_error_is_retried_then_raised() -> None:
 def test_token_refreshed_when_revoked(casesystem_simulator) -> None:
     with _client(casesystem_simulator) as c:
         c.fetch_changes(None, 1)
-        httpx.post(casesystem_simulator.url + "/admin/instellingen", json={"tokens_intrekken": True}, headers=ADMIN)
+        httpx.post(
+            casesystem_simulator.url + "/admin/instellingen",
+            json={"tokens_intrekken": True},
+            headers=ADMIN,
+        )
         c.fetch_changes(None, 1)
     assert c.stats["token_refreshes"] == 2
 
 
 def test_token_refreshed_before_expiry(casesystem_simulator) -> None:
-    httpx.post(casesystem_simulator.url + "/admin/instellingen", json={"token_ttl": 1}, headers=ADMIN)
+    httpx.post(
+        casesystem_simulator.url + "/admin/instellingen", json={"token_ttl": 1}, headers=ADMIN
+    )
     with _client(casesystem_simulator) as c:
         c.fetch_changes(None, 1)
         time.sleep(1.1)
@@ -149,7 +158,12 @@ def test_crash_resume_replays_only_the_unfinished_page(casesystem_simulator, tmp
     httpx.post(sim.url + "/admin/wijzig", json={"ids": [pulled_id, pending_id]}, headers=ADMIN)
     handled_after: list[tuple[str, int]] = []
     with _client(sim) as c:
-        result = pull(c, store, lambda i: handled_after.append((i["contractnummer"], i["versie"])), page_size=20)
+        result = pull(
+            c,
+            store,
+            lambda i: handled_after.append((i["contractnummer"], i["versie"])),
+            page_size=20,
+        )
     # the resume starts exactly after page 2: records 41..45 of the crashed page are replayed, no more
     replayed = [r for r in handled_after if r in before]
     assert replayed == before[40:45]

@@ -8,10 +8,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from piis_bridge.mapping import CONVERTERS, ConversionError, MappingFileError, load_mapping, parse_mapping
-from piis_bridge.model import ActionDomain, PIISContract
 from piis_connectors.casesystem.seed import generate
+
+from piis_bridge.mapping import (
+    CONVERTERS,
+    ConversionError,
+    MappingFileError,
+    load_mapping,
+    parse_mapping,
+)
+from piis_bridge.model import ActionDomain, PIISContract
 
 SHIPPED = Path(__file__).resolve().parents[2] / "mappings" / "neptunus" / "contract.yaml"
 
@@ -42,7 +48,9 @@ def test_every_seeded_record_maps_to_a_valid_contract(mapping, records) -> None:
     studies = next(r.value for r in results if r.value.studies is not None)
     assert studies.studies.full_time is True
     moved = [r.value for r in results if r.value.transfer is not None]
-    assert moved and all(c.termination.reason == "CPAS_NO_LONGER_COMPETENT_RESIDENCE" for c in moved)
+    assert moved and all(
+        c.termination.reason == "CPAS_NO_LONGER_COMPETENT_RESIDENCE" for c in moved
+    )
     premium = next(r.value for r in results if r.value.encouragement_premium is not None)
     assert premium.encouragement_premium.amount_cents % 50 == 0
 
@@ -64,18 +72,51 @@ def test_field_values_are_converted(mapping, records) -> None:
 @pytest.mark.parametrize(
     ("mutate", "field", "reason"),
     [
-        (lambda r: r["domeinen"].append("ASTROLOGIE"), "domeinen[{n}]", "unknown code 'AAAAAAAAAA' in code list 'domein'"),
-        (lambda r: r.update(startdatum="31-02-2025"), "startdatum", "not a valid date in format dd-mm-yyyy"),
-        (lambda r: r.update(startdatum="2025-02-01"), "startdatum", "not a valid date in format dd-mm-yyyy"),
-        (lambda r: r["client"].update(rijksregisternummer=_bad_check(r["client"]["rijksregisternummer"])), "client.rijksregisternummer", "invalid NISS"),
+        (
+            lambda r: r["domeinen"].append("ASTROLOGIE"),
+            "domeinen[{n}]",
+            "unknown code 'AAAAAAAAAA' in code list 'domein'",
+        ),
+        (
+            lambda r: r.update(startdatum="31-02-2025"),
+            "startdatum",
+            "not a valid date in format dd-mm-yyyy",
+        ),
+        (
+            lambda r: r.update(startdatum="2025-02-01"),
+            "startdatum",
+            "not a valid date in format dd-mm-yyyy",
+        ),
+        (
+            lambda r: r["client"].update(
+                rijksregisternummer=_bad_check(r["client"]["rijksregisternummer"])
+            ),
+            "client.rijksregisternummer",
+            "invalid NISS",
+        ),
         (lambda r: r.pop("einddatum"), "einddatum", "missing mandatory field"),
-        (lambda r: r["leefloon"].update(bedrag_maand="12.50"), "leefloon.bedrag_maand", "not an amount with a decimal comma"),
-        (lambda r: r["stappen"][1].update(partij="BUURMAN"), "stappen[1].partij", "unknown code 'AAAAAAA'"),
-        (lambda r: r["gesprekken"].append({"gesprek_id": "X", "datum": "01-01-2025", "type": "FAX"}),
-         "gesprekken[{g}].type", "unknown code 'AAA' in code list 'gesprek_type'"),
+        (
+            lambda r: r["leefloon"].update(bedrag_maand="12.50"),
+            "leefloon.bedrag_maand",
+            "not an amount with a decimal comma",
+        ),
+        (
+            lambda r: r["stappen"][1].update(partij="BUURMAN"),
+            "stappen[1].partij",
+            "unknown code 'AAAAAAA'",
+        ),
+        (
+            lambda r: r["gesprekken"].append(
+                {"gesprek_id": "X", "datum": "01-01-2025", "type": "FAX"}
+            ),
+            "gesprekken[{g}].type",
+            "unknown code 'AAA' in code list 'gesprek_type'",
+        ),
     ],
 )
-def test_bad_input_is_reported_with_record_id_and_vendor_field(mapping, records, mutate, field, reason) -> None:
+def test_bad_input_is_reported_with_record_id_and_vendor_field(
+    mapping, records, mutate, field, reason
+) -> None:
     raw = copy.deepcopy(records[0])
     mutate(raw)
     result = mapping.apply(raw)
@@ -134,12 +175,21 @@ def test_null_code_means_known_without_equivalent(records) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (lambda d: d["fields"].update({"bestaat_niet": {"from": "x"}}), "unknown target field 'bestaat_niet'"),
-        (lambda d: d["fields"]["objectives"]["fields"].update({"kleur": {"from": "x"}}), "unknown target field 'kleur' in Objective"),
+        (
+            lambda d: d["fields"].update({"bestaat_niet": {"from": "x"}}),
+            "unknown target field 'bestaat_niet'",
+        ),
+        (
+            lambda d: d["fields"]["objectives"]["fields"].update({"kleur": {"from": "x"}}),
+            "unknown target field 'kleur' in Objective",
+        ),
         (lambda d: d["fields"]["start_date"].update(convert="datum"), "unknown converter 'datum'"),
         (lambda d: d["fields"]["start_date"].update(format="dd-yyyy"), "unknown date format"),
         (lambda d: d["fields"]["status"].update(codes="nope"), "unknown code list 'nope'"),
-        (lambda d: d["code_lists"]["domein"].update(WERK="JOBS"), "'JOBS' is not a valid ActionDomain"),
+        (
+            lambda d: d["code_lists"]["domein"].update(WERK="JOBS"),
+            "'JOBS' is not a valid ActionDomain",
+        ),
         (lambda d: d["code_lists"].update(ongebruikt={"A": "B"}), "code list is never used"),
         (lambda d: d.pop("mapping_version"), "mapping_version: required"),
         (lambda d: d.update(target="Person"), "loaded for 'PIISContract'"),
@@ -156,7 +206,9 @@ def test_invalid_mapping_files_fail_at_load_time(edit, message) -> None:
 
 
 def test_duplicate_codes_fail_at_load_time(tmp_path) -> None:
-    text = SHIPPED.read_text(encoding="utf-8").replace("    WERK: WORK\n", "    WERK: WORK\n    WERK: INCOME\n")
+    text = SHIPPED.read_text(encoding="utf-8").replace(
+        "    WERK: WORK\n", "    WERK: WORK\n    WERK: INCOME\n"
+    )
     path = tmp_path / "dup.yaml"
     path.write_text(text, encoding="utf-8")
     with pytest.raises(MappingFileError, match="duplicate key 'WERK'"):
@@ -165,8 +217,11 @@ def test_duplicate_codes_fail_at_load_time(tmp_path) -> None:
 
 def test_yes_no_codes_stay_strings(tmp_path) -> None:
     path = tmp_path / "m.yaml"
-    path.write_text("mapping_version: 1\nvendor_schema: x/1\nrecord_id: id\ncode_lists:\n  jn: {J: yes, N: no}\n"
-                    "fields:\n  answer: {from: a, codes: jn, required: true}\n", encoding="utf-8")
+    path.write_text(
+        "mapping_version: 1\nvendor_schema: x/1\nrecord_id: id\ncode_lists:\n  jn: {J: yes, N: no}\n"
+        "fields:\n  answer: {from: a, codes: jn, required: true}\n",
+        encoding="utf-8",
+    )
     m = load_mapping(path)
     assert m.apply({"id": "1", "a": "N"}).data == {"answer": "no"}
     assert [p.field for p in m.apply({"id": "1"}).problems] == ["a"]
@@ -211,7 +266,24 @@ def test_converters_refuse_malformed_values(conv, fmt, raw) -> None:
         CONVERTERS[conv](raw, fmt)
 
 
-_JUNK = [None, "", " ", 0, -1, 3.5, True, "J", "31-02-2025", "x" * 30, [], ["WERK"], {}, {"a": 1}, "12,5", "ASTROLOGIE"]
+_JUNK = [
+    None,
+    "",
+    " ",
+    0,
+    -1,
+    3.5,
+    True,
+    "J",
+    "31-02-2025",
+    "x" * 30,
+    [],
+    ["WERK"],
+    {},
+    {"a": 1},
+    "12,5",
+    "ASTROLOGIE",
+]
 
 
 def _paths(obj, prefix=()):
@@ -233,8 +305,12 @@ def test_malformed_records_never_crash_the_mapping(mapping, records) -> None:
     base = records[5]
     paths = list(_paths(base))
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-    @given(st.lists(st.tuples(st.sampled_from(paths), st.sampled_from(_JUNK)), min_size=1, max_size=6))
+    @settings(
+        max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    )
+    @given(
+        st.lists(st.tuples(st.sampled_from(paths), st.sampled_from(_JUNK)), min_size=1, max_size=6)
+    )
     def check(edits) -> None:
         raw = copy.deepcopy(base)
         for path, junk in edits:

@@ -25,7 +25,9 @@ def seed_users(sessions: Any) -> None:
         accounts.add_user(s, "ada", PASSWORD, "admin", ["*"], actor="test")
         accounts.add_user(s, "olivier", PASSWORD, "operator", ["gent"], actor="test")
         accounts.add_user(s, "vera", PASSWORD, "viewer", ["gent"], actor="test", language="nl")
-        accounts.add_user(s, "anton", PASSWORD, "operator", ["antwerpen"], actor="test", language="en")
+        accounts.add_user(
+            s, "anton", PASSWORD, "operator", ["antwerpen"], actor="test", language="en"
+        )
         s.commit()
 
 
@@ -155,7 +157,9 @@ def login(c: Any, username: str, password: str = PASSWORD) -> Any:
     page = c.get("/login")
     token = page.text.split('name="csrf" value="')[1].split('"')[0]
     return c.post(
-        "/login", data={"csrf": token, "username": username, "password": password}, follow_redirects=False
+        "/login",
+        data={"csrf": token, "username": username, "password": password},
+        follow_redirects=False,
     )
 
 

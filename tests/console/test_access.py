@@ -27,7 +27,9 @@ def seeded(console_env):
 
 def _audit(sessions, action: str) -> list[AuditEntry]:
     with sessions() as s:
-        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+        return list(
+            s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))
+        )
 
 
 def test_login_sets_a_secure_host_cookie_and_pages_need_it(client_for, seeded) -> None:
@@ -46,26 +48,43 @@ def test_security_headers_and_no_inline_script_or_style(client_for, seeded) -> N
     for path in ("/", "/login", "/static/console.css"):
         h = c.get(path).headers
         csp = h["content-security-policy"]
-        assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp
+        assert (
+            "script-src 'self'" in csp
+            and "unsafe-inline" not in csp
+            and "frame-ancestors 'none'" in csp
+        )
         assert h["x-content-type-options"] == "nosniff" and h["x-frame-options"] == "DENY"
     assert c.get("/").headers["cache-control"] == "no-store"
     for tpl in TEMPLATES.glob("*.html"):
         text = tpl.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)", text), tpl.name
-        assert " style=" not in text and "<style" not in text and " on" + "click=" not in text, tpl.name
+        assert " style=" not in text and "<style" not in text and " on" + "click=" not in text, (
+            tpl.name
+        )
 
 
-def test_viewer_sees_no_action_and_a_forged_post_is_refused(client_for, seeded, console_env) -> None:
+def test_viewer_sees_no_action_and_a_forged_post_is_refused(
+    client_for, seeded, console_env
+) -> None:
     _, sessions = console_env
     c = client_for("vera")
     page = c.get("/quarantine").text
-    assert "replay-selected" not in page and "dismiss-selected" not in page and 'name="ids"' not in page
+    assert (
+        "replay-selected" not in page
+        and "dismiss-selected" not in page
+        and 'name="ids"' not in page
+    )
     assert "replay-one" not in c.get(f"/quarantine/{seeded['q_gent']}").text
     token = csrf_of(c)
     for path in ("/quarantine/preview", "/quarantine/replay", "/quarantine/dismiss"):
         r = c.post(
             path,
-            data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "forged by a viewer", "confirm": "yes"},
+            data={
+                "csrf": token,
+                "ids": [seeded["q_gent"]],
+                "reason": "forged by a viewer",
+                "confirm": "yes",
+            },
         )
         assert r.status_code == 403, path
     assert c.get(f"/quarantine/{seeded['q_gent']}").text.count("st-open") == 1  # untouched
@@ -75,12 +94,18 @@ def test_viewer_sees_no_action_and_a_forged_post_is_refused(client_for, seeded, 
 def test_every_post_needs_the_session_csrf_token(client_for, seeded) -> None:
     c = client_for("olivier")
     r = c.post(
-        "/quarantine/dismiss", data={"ids": [seeded["q_gent"]], "reason": "no token here", "confirm": "yes"}
+        "/quarantine/dismiss",
+        data={"ids": [seeded["q_gent"]], "reason": "no token here", "confirm": "yes"},
     )
     assert r.status_code == 403
     r = c.post(
         "/quarantine/dismiss",
-        data={"csrf": "x" * 43, "ids": [seeded["q_gent"]], "reason": "wrong token", "confirm": "yes"},
+        data={
+            "csrf": "x" * 43,
+            "ids": [seeded["q_gent"]],
+            "reason": "wrong token",
+            "confirm": "yes",
+        },
     )
     assert r.status_code == 403
     other = client_for("ada")
@@ -104,7 +129,12 @@ def test_a_user_of_one_cpas_never_sees_another(client_for, seeded) -> None:
     token = csrf_of(c)
     r = c.post(
         "/quarantine/dismiss",
-        data={"csrf": token, "ids": [seeded["q_antwerpen"]], "reason": "not mine", "confirm": "yes"},
+        data={
+            "csrf": token,
+            "ids": [seeded["q_antwerpen"]],
+            "reason": "not mine",
+            "confirm": "yes",
+        },
     )
     assert r.status_code == 400  # nothing in scope to dismiss
     r = c.post("/dossiers/antwerpen/A1/reveal", data={"csrf": token, "reason": "curious about it"})
@@ -129,7 +159,12 @@ def test_dismiss_needs_a_reason_keeps_the_entry_visible_and_is_audited(
     assert r.status_code == 400 and not _audit(sessions, "dismiss")
     r = c.post(
         "/quarantine/dismiss",
-        data={"csrf": token, "ids": [seeded["q_gent"]], "reason": "duplicate of G1", "confirm": "yes"},
+        data={
+            "csrf": token,
+            "ids": [seeded["q_gent"]],
+            "reason": "duplicate of G1",
+            "confirm": "yes",
+        },
     )
     assert r.status_code == 200 and "G1Q" in r.text  # followed to ?status=dismissed
     entry = c.get(f"/quarantine/{seeded['q_gent']}").text
@@ -158,7 +193,9 @@ def test_niss_is_masked_everywhere_and_its_reveal_needs_a_reason_and_is_audited(
     token = csrf_of(c)
     r = c.post("/dossiers/gent/G1/reveal", data={"csrf": token, "reason": ""})
     assert r.status_code == 400 and NISS not in r.text and not _audit(sessions, "reveal")
-    r = c.post("/dossiers/gent/G1/reveal", data={"csrf": token, "reason": "phone call of the beneficiary"})
+    r = c.post(
+        "/dossiers/gent/G1/reveal", data={"csrf": token, "reason": "phone call of the beneficiary"}
+    )
     assert r.status_code == 200 and NISS in r.text
     [row] = _audit(sessions, "reveal")
     assert (row.actor, row.cpas_id, row.target, row.reason) == (
@@ -234,7 +271,9 @@ def test_audit_log_for_admins_with_csv_export(client_for, seeded, console_env) -
     page = c.get("/audit").text
     assert "olivier" in page and "user_add" not in page  # translated action words
     csv_text = c.get("/audit.csv").text
-    assert csv_text.splitlines()[0] == "id,at,actor,action,cpas,target,reason" and "login" in csv_text
+    assert (
+        csv_text.splitlines()[0] == "id,at,actor,action,cpas,target,reason" and "login" in csv_text
+    )
     assert _audit(sessions, "audit_export")
 
 
@@ -256,7 +295,10 @@ def test_refused_forms_show_the_federal_code_and_its_meaning(client_for, seeded)
     assert "G1" in page
     assert "G1" not in c.get("/forms?status=accepted").text
     month = datetime.now(timezone.utc).strftime("%m/%Y")
-    assert "G1" in c.get(f"/forms?month={month}").text and "G1" not in c.get("/forms?month=01/2001").text
+    assert (
+        "G1" in c.get(f"/forms?month={month}").text
+        and "G1" not in c.get("/forms?month=01/2001").text
+    )
     assert c.get("/forms?month=13/2026").status_code == 400
 
 
@@ -269,7 +311,9 @@ def test_run_filters_take_belgian_dates(client_for, seeded) -> None:
     assert c.get("/runs?since=31/02/2026").status_code == 400
 
 
-def test_consent_recorded_through_the_transfer_service_and_audited(client_for, seeded, console_env) -> None:
+def test_consent_recorded_through_the_transfer_service_and_audited(
+    client_for, seeded, console_env
+) -> None:
     from datetime import date, datetime, timezone
 
     from piis_bridge.transfer.tables import ConsentRecord, TransferCase
@@ -293,12 +337,23 @@ def test_consent_recorded_through_the_transfer_service_and_audited(client_for, s
             )
         )
         s.commit()
-    form = {"consent": "GIVEN", "channel": "in person", "reason": "signed form in the file", "confirm": "yes"}
+    form = {
+        "consent": "GIVEN",
+        "channel": "in person",
+        "reason": "signed form in the file",
+        "confirm": "yes",
+    }
     viewer = client_for("vera")
     assert 'action="/transfers/case-1/consent"' not in viewer.get("/transfers").text
-    assert viewer.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(viewer)}).status_code == 403
+    assert (
+        viewer.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(viewer)}).status_code
+        == 403
+    )
     other = client_for("anton")
-    assert other.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(other)}).status_code == 404
+    assert (
+        other.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(other)}).status_code
+        == 404
+    )
     c = client_for("olivier")
     assert 'action="/transfers/case-1/consent"' in c.get("/transfers").text
     r = c.post("/dossiers", data={"csrf": csrf_of(c), "q": "G1"}, follow_redirects=False)
@@ -306,9 +361,14 @@ def test_consent_recorded_through_the_transfer_service_and_audited(client_for, s
     with sessions() as s:
         s.get(TransferCase, "case-1").contract_id = "PIIS-2026-0001"
         s.commit()
-    r = c.post("/dossiers", data={"csrf": csrf_of(c), "q": "PIIS-2026-0001"}, follow_redirects=False)
+    r = c.post(
+        "/dossiers", data={"csrf": csrf_of(c), "q": "PIIS-2026-0001"}, follow_redirects=False
+    )
     assert r.headers["location"] == "/dossiers/gent/G1"  # by the contract id a transfer case names
-    assert other.post("/dossiers", data={"csrf": csrf_of(other), "q": "PIIS-2026-0001"}).status_code == 404
+    assert (
+        other.post("/dossiers", data={"csrf": csrf_of(other), "q": "PIIS-2026-0001"}).status_code
+        == 404
+    )
     r = c.post("/transfers/case-1/consent", data={**form, "csrf": csrf_of(c)})
     assert r.status_code == 200 and "consentement donné" in r.text
     with sessions() as s:
@@ -316,7 +376,9 @@ def test_consent_recorded_through_the_transfer_service_and_audited(client_for, s
         assert (rec.consent, rec.recorded_by, rec.channel) == ("GIVEN", "olivier", "in person")
     [row] = _audit(sessions, "consent")
     assert (
-        row.cpas_id == "gent" and row.target == "transfer case-1" and row.detail["state"] == "consent_given"
+        row.cpas_id == "gent"
+        and row.target == "transfer case-1"
+        and row.detail["state"] == "consent_given"
     )
 
 
@@ -329,8 +391,21 @@ def test_long_lists_are_paginated_with_a_capped_count(client_for, seeded, consol
     _, sessions = console_env
     extra = COUNT_CAP + 59  # with the seeded one: COUNT_CAP + 60 open entries of gent
     with sessions() as s:
-        s.execute(insert(QuarantineEntry), [dict(run_id="run1", cpas_id="gent", record_id=f"X{n}", stage="map",
-                                                 reason="r", problems=[], status="open") for n in range(extra)])
+        s.execute(
+            insert(QuarantineEntry),
+            [
+                dict(
+                    run_id="run1",
+                    cpas_id="gent",
+                    record_id=f"X{n}",
+                    stage="map",
+                    reason="r",
+                    problems=[],
+                    status="open",
+                )
+                for n in range(extra)
+            ],
+        )
         s.commit()
     c = client_for("olivier")
     first = c.get("/quarantine").text
@@ -339,7 +414,9 @@ def test_long_lists_are_paginated_with_a_capped_count(client_for, seeded, consol
     last_page = (COUNT_CAP + 60) // PAGE_SIZE + 1
     last = c.get(f"/quarantine?page={last_page}").text
     assert last.count('name="ids"') == (COUNT_CAP + 60) % PAGE_SIZE and "Suivant" not in last
-    assert "X0<" in last and "Précédent" in last  # newest first: the first inserted is on the last page
+    assert (
+        "X0<" in last and "Précédent" in last
+    )  # newest first: the first inserted is on the last page
     few = c.get("/quarantine?stage=map&reason=checksum").text
     assert "1 au total" in few and "Suivant" not in few
 

@@ -22,7 +22,14 @@ def _append_only(url: str) -> None:
     sessions = make_sessionmaker(engine)
     try:
         with sessions() as s:
-            record(s, actor="ada", action="reveal", cpas_id="gent", target="dossier G1", reason="phone call")
+            record(
+                s,
+                actor="ada",
+                action="reveal",
+                cpas_id="gent",
+                target="dossier G1",
+                reason="phone call",
+            )
             s.commit()
         for stmt in (
             update(AuditEntry).values(reason="nothing happened"),
@@ -30,7 +37,10 @@ def _append_only(url: str) -> None:
             text("UPDATE console_audit SET actor = 'someone else'"),
             text("DELETE FROM console_audit"),
         ):
-            with sessions() as s, pytest.raises(DatabaseError, match="console_audit is append-only"):
+            with (
+                sessions() as s,
+                pytest.raises(DatabaseError, match="console_audit is append-only"),
+            ):
                 s.execute(stmt)
                 s.commit()
         if engine.dialect.name == "postgresql":
@@ -61,7 +71,9 @@ def test_audit_refuses_unknown_actions_and_masks_niss(tmp_path: Path) -> None:
     with make_sessionmaker(make_engine(url))() as s:
         with pytest.raises(ValueError):
             record(s, actor="x", action="rewrite_history")
-        row = record(s, actor="x", action="reveal", reason="asked about 85073003328", target="85073003328")
+        row = record(
+            s, actor="x", action="reveal", reason="asked about 85073003328", target="85073003328"
+        )
         assert "85073003328" not in row.reason and "85073003328" not in row.target
 
 
@@ -82,7 +94,9 @@ def _cli(*args: str, input: str | None = None) -> tuple[int, str]:
 def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> None:
     pw = tmp_path / "pw"
     pw.write_text("a long enough password\n")
-    code, out = _cli("users", "add", "ada", "--role", "admin", "--cpas", "*", "--password-file", str(pw))
+    code, out = _cli(
+        "users", "add", "ada", "--role", "admin", "--cpas", "*", "--password-file", str(pw)
+    )
     assert code == 0, out
     code, out = _cli(
         "users",
@@ -97,13 +111,21 @@ def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> Non
         input="another long password\nanother long password\n",
     )
     assert code == 0, out
-    code, out = _cli("users", "add", "bob", "--role", "viewer", "--cpas", "gent", "--password-file", str(pw))
+    code, out = _cli(
+        "users", "add", "bob", "--role", "viewer", "--cpas", "gent", "--password-file", str(pw)
+    )
     assert code == 0
-    code, out = _cli("users", "add", "short", "--role", "viewer", "--cpas", "gent", input="short\nshort\n")
+    code, out = _cli(
+        "users", "add", "short", "--role", "viewer", "--cpas", "gent", input="short\nshort\n"
+    )
     assert code == 2 and "at least 12 characters" in out
-    code, out = _cli("users", "add", "x", "--role", "boss", "--cpas", "gent", "--password-file", str(pw))
+    code, out = _cli(
+        "users", "add", "x", "--role", "boss", "--cpas", "gent", "--password-file", str(pw)
+    )
     assert code == 2 and "unknown role 'boss'" in out
-    code, out = _cli("users", "add", "x", "--role", "viewer", "--cpas", "gent", "--password", "secret")
+    code, out = _cli(
+        "users", "add", "x", "--role", "viewer", "--cpas", "gent", "--password", "secret"
+    )
     assert code != 0  # there is no --password option: never a password in an argument
     code, out = _cli("users", "set-role", "vera", "operator", "--reason", "on call")
     assert code == 0
@@ -117,7 +139,9 @@ def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> Non
     code, out = _cli("users", "disable", "nobody")
     assert code == 2 and "no user 'nobody'" in out
     with make_sessionmaker(make_engine(cli_config))() as s:
-        actions = [(a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+        actions = [
+            (a.action, a.target) for a in s.scalars(select(AuditEntry).order_by(AuditEntry.id))
+        ]
         assert ("role_change", "vera") in actions and ("user_disable", "bob") in actions
         hashes = [u.password_hash for u in s.scalars(select(ConsoleUser))]
         assert all(h.startswith("$argon2id$") for h in hashes)

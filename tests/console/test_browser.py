@@ -67,7 +67,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("console")
     saved = {
         k: os.environ.get(k)
-        for k in ("PYTHONPATH", "PIIS_PIPELINE_BROKER_DIR", "PIIS_EXTRA_PLUGINS", "PIPETEST_MAPPING_FIXED")
+        for k in (
+            "PYTHONPATH",
+            "PIIS_PIPELINE_BROKER_DIR",
+            "PIIS_EXTRA_PLUGINS",
+            "PIPETEST_MAPPING_FIXED",
+        )
     }
     os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved["PYTHONPATH"]]))
     os.environ["PIIS_PIPELINE_BROKER_DIR"] = str(tmp / "broker")
@@ -145,7 +150,9 @@ def _page(world: dict[str, Any], username: str) -> Any:
     # any Content-Security-Policy violation (an inline script or style, eval) fails the test
     page.on(
         "console",
-        lambda msg: world["csp"].append(msg.text) if "Content Security Policy" in msg.text else None,
+        lambda msg: (
+            world["csp"].append(msg.text) if "Content Security Policy" in msg.text else None
+        ),
     )
     page.goto(world["url"] + "/login")
     page.fill("input[name=username]", username)
@@ -161,7 +168,9 @@ def _shot(page: Any, name: str) -> None:
 
 def _audit(world: dict[str, Any], action: str) -> list[AuditEntry]:
     with world["sessions"]() as s:
-        return list(s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
+        return list(
+            s.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id))
+        )
 
 
 def test_each_role_logs_in_and_sees_the_overview(world) -> None:
@@ -175,7 +184,9 @@ def test_each_role_logs_in_and_sees_the_overview(world) -> None:
         for c in cpas:
             card = page.locator(f"section.card[data-cpas={c}]")
             text = card.inner_text()
-            assert "40 récupérés, 38 traités, 2 en quarantaine" in text or "40 opgehaald" in text, text
+            assert "40 récupérés, 38 traités, 2 en quarantaine" in text or "40 opgehaald" in text, (
+                text
+            )
             assert card.locator("a[href^='/quarantine']").inner_text() == "2"  # open quarantine
         if username == "ada":
             _shot(page, "overview")
@@ -212,7 +223,11 @@ def test_replay_a_quarantined_record_with_preview_confirmation_and_reason(world)
     page = _page(world, "olivier")
     page.click("nav >> text=Quarantaine")
     rows = page.locator("table.quarantine tbody tr")
-    assert rows.count() == 2 and "D000040" in rows.first.inner_text() and "D000020" in rows.last.inner_text()
+    assert (
+        rows.count() == 2
+        and "D000040" in rows.first.inner_text()
+        and "D000020" in rows.last.inner_text()
+    )
     _shot(page, "quarantine")
     rows.last.locator("input[name=ids]").check()
     page.click("#replay-selected")
@@ -242,7 +257,9 @@ def test_replay_a_quarantined_record_with_preview_confirmation_and_reason(world)
     assert "rejeu" in page.inner_text("main")
     _shot(page, "run")
     assert world["remotes"]["gent"].state.effects_of("D000020") == ["1"]  # it went through, once
-    assert world["remotes"]["antwerpen"].state.effects_of("D000020") == []  # not another CPAS's entry
+    assert (
+        world["remotes"]["antwerpen"].state.effects_of("D000020") == []
+    )  # not another CPAS's entry
     page.goto(world["url"] + "/quarantine?status=replayed")
     assert "D000020" in page.inner_text("table.quarantine")  # stays visible in history
     [row] = _audit(world, "replay")
@@ -301,7 +318,9 @@ def test_niss_masked_and_its_reveal_audited(world) -> None:
     _shot(admin, "audit")
     admin.goto(world["url"] + "/agenda?cpas=gent")
     rows = admin.locator("table tbody tr")
-    assert rows.count() >= 38 and "R-EVA-01" in admin.inner_text("table")  # a deadline per processed dossier
+    assert rows.count() >= 38 and "R-EVA-01" in admin.inner_text(
+        "table"
+    )  # a deadline per processed dossier
     dues = [r for r in admin.locator("table tbody td:first-child").all_inner_texts()]
     as_dates = [d[6:] + d[3:5] + d[:2] for d in dues]
     assert as_dates == sorted(as_dates)  # earliest (overdue) first

@@ -26,7 +26,10 @@ def test_every_message_is_translated(lang: str) -> None:
 def test_belgian_dates() -> None:
     assert belgian_date(date(2026, 1, 5)) == "05/01/2026"
     # 23:30 UTC on 31 December is already 1 January in Brussels
-    assert belgian_datetime(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc), "nl") == "01/01/2027 00:30"
+    assert (
+        belgian_datetime(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc), "nl")
+        == "01/01/2027 00:30"
+    )
 
 
 def test_the_user_chooses_the_language_and_it_is_kept(client_for, console_env) -> None:
@@ -37,12 +40,18 @@ def test_the_user_chooses_the_language_and_it_is_kept(client_for, console_env) -
     assert "Exécutions" in c.get("/runs").text
     c.post("/language", data={"csrf": csrf_of(c), "lang": "en"})
     assert ">Overview<" in c.get("/").text
-    assert "Overview" in client_for("vera").get("/").text  # stored in the profile: a new session keeps it
+    assert (
+        "Overview" in client_for("vera").get("/").text
+    )  # stored in the profile: a new session keeps it
     assert c.post("/language", data={"csrf": csrf_of(c), "lang": "de"}).status_code == 400
 
 
 def test_the_login_page_speaks_the_browsers_language(client_for) -> None:
     c = client_for()
-    assert "Aanmelden" in c.get("/login", headers={"accept-language": "nl-BE,nl;q=0.9,en;q=0.5"}).text
+    assert (
+        "Aanmelden" in c.get("/login", headers={"accept-language": "nl-BE,nl;q=0.9,en;q=0.5"}).text
+    )
     assert "Log in" in c.get("/login", headers={"accept-language": "de-DE,en;q=0.8"}).text
-    assert "Se connecter" in c.get("/login", headers={"accept-language": "de-DE"}).text  # French by default
+    assert (
+        "Se connecter" in c.get("/login", headers={"accept-language": "de-DE"}).text
+    )  # French by default

@@ -70,9 +70,13 @@ def _failed_login(url: str, forwarded_for: str) -> None:
 
 
 @pytest.mark.parametrize("trust", [True, False])
-def test_serve_listens_on_the_port_and_trusts_the_proxy_only_when_told(tmp_path: Path, trust: bool) -> None:
+def test_serve_listens_on_the_port_and_trusts_the_proxy_only_when_told(
+    tmp_path: Path, trust: bool
+) -> None:
     url_db = f"sqlite:///{tmp_path}/app.sqlite3"
-    (tmp_path / "piis-bridge.toml").write_text(f'database_url = "{url_db}"\nstate_dir = "{tmp_path}/state"\n')
+    (tmp_path / "piis-bridge.toml").write_text(
+        f'database_url = "{url_db}"\nstate_dir = "{tmp_path}/state"\n'
+    )
     extra = ("--forwarded-allow-ips", "127.0.0.1") if trust else ("--no-proxy-headers",)
     proc, url = _serve(tmp_path, *extra)
     try:

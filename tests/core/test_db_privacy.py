@@ -16,7 +16,9 @@ NISS = "85073003328"
 def test_integrity_error_hides_parameters(tmp_path: Path) -> None:
     engine = make_engine(f"sqlite:///{tmp_path}/x.sqlite3")
     meta = MetaData()
-    people = Table("people", meta, Column("id", Integer, primary_key=True), Column("niss", String, unique=True))
+    people = Table(
+        "people", meta, Column("id", Integer, primary_key=True), Column("niss", String, unique=True)
+    )
     meta.create_all(engine)
     with engine.begin() as conn:
         conn.execute(insert(people).values(niss=NISS))

@@ -46,8 +46,12 @@ def test_generated_bis_number_is_accepted(birth: date, counter: int, offset: int
     assert validate_niss(make_niss(birth, counter, offset)) == make_niss(birth, counter, offset)
 
 
-@given(births, counters, st.integers(min_value=0, max_value=10), st.integers(min_value=1, max_value=9))
-def test_one_changed_digit_is_rejected(birth: date, counter: int, position: int, delta: int) -> None:
+@given(
+    births, counters, st.integers(min_value=0, max_value=10), st.integers(min_value=1, max_value=9)
+)
+def test_one_changed_digit_is_rejected(
+    birth: date, counter: int, position: int, delta: int
+) -> None:
     niss = make_niss(birth, counter)
     digits = list(niss)
     digits[position] = str((int(digits[position]) + delta) % 10)
@@ -143,7 +147,10 @@ def test_ins_codes_accepted(code: str) -> None:
     assert validate_ins(code) == code
 
 
-@pytest.mark.parametrize("code, reason", [("2100", "5 digits"), ("210045", "5 digits"), ("01004", "province"), ("2a004", "5 digits")])
+@pytest.mark.parametrize(
+    "code, reason",
+    [("2100", "5 digits"), ("210045", "5 digits"), ("01004", "province"), ("2a004", "5 digits")],
+)
 def test_ins_codes_rejected(code: str, reason: str) -> None:
     with pytest.raises(IdentifierError, match=reason):
         validate_ins(code)

@@ -94,6 +94,8 @@ def test_json_lines_carry_correlation_id() -> None:
     st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=20),
     st.text(alphabet=st.characters(blacklist_categories=["Nd"]), max_size=20),
 )
-def test_redact_masks_any_valid_niss_in_text(birth: date, counter: int, before: str, after: str) -> None:
+def test_redact_masks_any_valid_niss_in_text(
+    birth: date, counter: int, before: str, after: str
+) -> None:
     niss = make_niss(birth, counter)
     assert niss not in redact(f"{before}{niss}{after}")

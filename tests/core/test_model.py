@@ -25,7 +25,13 @@ INVALID = ROOT / "tests" / "data" / "invalid-contracts.json"
 
 def test_there_are_examples_for_each_required_situation() -> None:
     names = {p.stem for p in EXAMPLES}
-    assert {"u25-employment-project", "studies", "community-service", "social-insertion-third-party", "sanction-history"} <= names
+    assert {
+        "u25-employment-project",
+        "studies",
+        "community-service",
+        "social-insertion-third-party",
+        "sanction-history",
+    } <= names
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
@@ -118,7 +124,9 @@ def test_schema_describes_the_file() -> None:
     assert niss["pattern"] == r"^\d{11}$"
 
 
-def test_cross_reference_checks_run_on_every_input_but_an_existing_contract_is_handed_over_as_is() -> None:
+def test_cross_reference_checks_run_on_every_input_but_an_existing_contract_is_handed_over_as_is() -> (
+    None
+):
     """The integrity check is a wrap validator: dicts are checked wherever they enter (directly or in
     another model's field); a contract instance, already checked when built, is passed on unchanged
     instead of being checked again at every hand-over (MappingOutcome in the nightly run)."""
@@ -128,8 +136,11 @@ def test_cross_reference_checks_run_on_every_input_but_an_existing_contract_is_h
     contract = load_file(EXAMPLES[0]).contracts[0]
     raw = contract.model_dump(mode="json")
     raw["end_date"] = "2000-01-01"
-    for build in (PIISContract.model_validate, lambda data: PIISContract(**data),
-                  lambda data: MappingOutcome(record_id="R-1", contract=data)):
+    for build in (
+        PIISContract.model_validate,
+        lambda data: PIISContract(**data),
+        lambda data: MappingOutcome(record_id="R-1", contract=data),
+    ):
         with pytest.raises(ValidationError, match="end_date: is before start_date"):
             build(raw)
     assert MappingOutcome(record_id="R-1", contract=contract).contract is contract

@@ -45,7 +45,9 @@ pytestmark = [pytest.mark.services, pytest.mark.slow]
 
 GENT = ("0212345173", "44021", "OCMW Gent")  # the simulators' seed OCMW Gent (docs/casesystem.md)
 COMPOSE = Path(ROOT) / "deploy" / "compose.yaml"
-CACHE = Path(os.environ.get("PIIS_PRODTEST_CACHE", Path.home() / ".cache" / "piis-bridge" / "prod-venv"))
+CACHE = Path(
+    os.environ.get("PIIS_PRODTEST_CACHE", Path.home() / ".cache" / "piis-bridge" / "prod-venv")
+)
 _IGNORE = shutil.ignore_patterns(
     ".venv",
     ".git",
@@ -78,7 +80,9 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     src = tmp_path_factory.mktemp("src") / "piis-bridge"
     shutil.copytree(ROOT, src, ignore=_IGNORE)
     out = tmp_path_factory.mktemp("dist")
-    done = _run([sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(src)], timeout=600)
+    done = _run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(out), str(src)], timeout=600
+    )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     wheels = list(out.glob("piis_bridge-*.whl"))
     assert len(wheels) == 1, wheels
@@ -101,15 +105,21 @@ def prod_venv(wheel: Path) -> Path:
     with zipfile.ZipFile(wheel) as zf:
         meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
         requires = sorted(
-            line for line in zf.read(meta).decode().splitlines() if line.startswith("Requires-Dist:")
+            line
+            for line in zf.read(meta).decode().splitlines()
+            if line.startswith("Requires-Dist:")
         )
-    key = hashlib.sha256("\n".join([sys.version, "prod,xmlsec", *requires]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join([sys.version, "prod,xmlsec", *requires]).encode()).hexdigest()[
+        :16
+    ]
     home = CACHE / key
     py = home / "bin" / "python"
     if not (home / ".complete").exists():
         shutil.rmtree(home, ignore_errors=True)
         venv.EnvBuilder(with_pip=True).create(home)
-        done = _run([str(py), "-m", "pip", "install", "--quiet", f"{wheel}[prod,xmlsec]"], timeout=1200)
+        done = _run(
+            [str(py), "-m", "pip", "install", "--quiet", f"{wheel}[prod,xmlsec]"], timeout=1200
+        )
         assert done.returncode == 0, done.stderr[-4000:]
         (home / ".complete").write_text(key)
     # The wheel of this checkout, every time (its dependencies are the cached ones, checked by pip check).
@@ -155,7 +165,12 @@ class Processes:
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = open(self.workdir / f"{name}.log", "wb")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            args, env=env, cwd=self.workdir, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            env=env,
+            cwd=self.workdir,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs.append((name, proc))
         return proc
@@ -163,7 +178,9 @@ class Processes:
     def logs(self) -> str:
         return "\n".join(
             f"--- {name}.log (last lines)\n"
-            + "\n".join((self.workdir / f"{name}.log").read_text(errors="replace").splitlines()[-25:])
+            + "\n".join(
+                (self.workdir / f"{name}.log").read_text(errors="replace").splitlines()[-25:]
+            )
             for name, _ in self.procs
         )
 
@@ -190,7 +207,9 @@ def pg_database() -> Iterator[str]:
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            "postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True
+        ) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -212,7 +231,10 @@ def test_wheel_with_prod_extras_runs_the_nightly_job_on_real_workers(
     require_service(broker)
     prefix = f"pt{uuid.uuid4().hex[:10]}"
     if broker == "redis":
-        broker_url, backend = f"redis://127.0.0.1:6379/{12 + os.getpid() % 4}", "redis://127.0.0.1:6379/15"
+        broker_url, backend = (
+            f"redis://127.0.0.1:6379/{12 + os.getpid() % 4}",
+            "redis://127.0.0.1:6379/15",
+        )
     else:
         broker_url, backend = (
             "amqp://guest:guest@127.0.0.1:5672//",
@@ -246,7 +268,9 @@ mode = "batch"
 ''',
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIIS_", "VIRTUAL_ENV", "PYTHON"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("PIIS_", "VIRTUAL_ENV", "PYTHON"))
+    }
     env.update(
         {
             "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
@@ -307,16 +331,22 @@ mode = "batch"
         for service, proc in procs.procs:
             assert proc.poll() is None, f"{service} exited at start\n{procs.logs()}"
 
-        run = _run(commands["nightly-now"] + ["--timeout", "240"], env=env, cwd=tmp_path, timeout=300)
+        run = _run(
+            commands["nightly-now"] + ["--timeout", "240"], env=env, cwd=tmp_path, timeout=300
+        )
         assert run.returncode == 0, f"{run.stdout[-3000:]}\n{run.stderr[-3000:]}\n{procs.logs()}"
         assert "Traceback" not in run.stderr
         summary = json.loads(run.stdout.strip().splitlines()[-1])
         counts = summary["counts"]
         assert summary["status"] == "finished", summary
         assert counts["fetched"] > 0
-        assert counts["fetched"] == counts["processed"] + counts["skipped"] + counts["items_quarantined"]
         assert (
-            counts["forms"] > 0 and counts["forms_answered"] + counts["forms_quarantined"] == counts["forms"]
+            counts["fetched"]
+            == counts["processed"] + counts["skipped"] + counts["items_quarantined"]
+        )
+        assert (
+            counts["forms"] > 0
+            and counts["forms_answered"] + counts["forms_quarantined"] == counts["forms"]
         )
 
         # The federal simulator's own state: forms of this OCMW only, each received once, accepted ones
@@ -331,7 +361,9 @@ mode = "batch"
     finally:
         procs.stop()
         if broker == "rabbitmq":
-            _purge_rabbit(broker_url, [f"{prefix}.{q}" for q in ("default", "casesystem", "federal")])
+            _purge_rabbit(
+                broker_url, [f"{prefix}.{q}" for q in ("default", "casesystem", "federal")]
+            )
 
 
 def test_the_compose_file_and_the_dockerfile_install_from_the_checkout() -> None:
@@ -341,7 +373,10 @@ def test_the_compose_file_and_the_dockerfile_install_from_the_checkout() -> None
     assert all(cmd[0] == "piis-bridge" for cmd in commands.values())
     for path in ("deploy/Dockerfile", "deploy/README.md", "README.md"):
         text = (Path(ROOT) / path).read_text(encoding="utf-8")
-        assert "pip install 'piis-bridge[" not in text and "pip install piis-bridge" not in text.replace(
-            "never `pip install piis-bridge`", ""
+        assert (
+            "pip install 'piis-bridge[" not in text
+            and "pip install piis-bridge" not in text.replace("never `pip install piis-bridge`", "")
         ), path
-    assert "python -m build --wheel" in (Path(ROOT) / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    assert "python -m build --wheel" in (Path(ROOT) / "deploy" / "Dockerfile").read_text(
+        encoding="utf-8"
+    )

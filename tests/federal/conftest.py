@@ -23,29 +23,73 @@ def niss(yymmdd: str = "850730", counter: int = 33) -> str:
     return f"{yymmdd}{counter:03d}{check:02d}"
 
 
-def b_fields(ref: str, ssin: str, *, kbo: str = KBO, ins: str = INS, dossier: str = "D-0001",
-             entry: date = date(2025, 3, 1), **over: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = dict(ClientReference=ref, CpasName="Liège", InsCode=ins, KBOBCE=kbo, SSIN=ssin,
-                                  Dossier=dossier, EntryDate=entry, NoticeStatus=0, Category=2,
-                                  DecisionDate=date(2025, 2, 20), MonthlyAmount=120000, PiisApplicant=11,
-                                  ForeignersRegister=False, HomelessFirstHome=False)
+def b_fields(
+    ref: str,
+    ssin: str,
+    *,
+    kbo: str = KBO,
+    ins: str = INS,
+    dossier: str = "D-0001",
+    entry: date = date(2025, 3, 1),
+    **over: Any,
+) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(
+        ClientReference=ref,
+        CpasName="Liège",
+        InsCode=ins,
+        KBOBCE=kbo,
+        SSIN=ssin,
+        Dossier=dossier,
+        EntryDate=entry,
+        NoticeStatus=0,
+        Category=2,
+        DecisionDate=date(2025, 2, 20),
+        MonthlyAmount=120000,
+        PiisApplicant=11,
+        ForeignersRegister=False,
+        HomelessFirstHome=False,
+    )
     fields.update(over)
     return fields
 
 
-def c_fields(ref: str, ssin: str, *, entry: date, dossier: str = "D-0001", **over: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = dict(ClientReference=ref, CpasName="Liège", InsCode=INS, KBOBCE=KBO, SSIN=ssin,
-                                  Dossier=dossier, EntryDate=entry, DecisionDate=entry, DecisionNature="2",
-                                  Regularisation="0")
+def c_fields(
+    ref: str, ssin: str, *, entry: date, dossier: str = "D-0001", **over: Any
+) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(
+        ClientReference=ref,
+        CpasName="Liège",
+        InsCode=INS,
+        KBOBCE=KBO,
+        SSIN=ssin,
+        Dossier=dossier,
+        EntryDate=entry,
+        DecisionDate=entry,
+        DecisionNature="2",
+        Regularisation="0",
+    )
     fields.update(over)
     return fields
 
 
-def d_fields(ref: str, ssin: str, *, seq: int = 1, dossier: str = "D-0001", **over: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = dict(ClientReference=ref, CpasName="Liège", InsCode=INS, KBOBCE=KBO, SSIN=ssin,
-                                  Dossier=dossier, RecoveryMonth="2025-04", SequenceNumber=seq, RecoveryType="01",
-                                  PeriodStart=date(2025, 3, 1), PeriodEnd=date(2025, 3, 31), Amount=20000,
-                                  Correction="0")
+def d_fields(
+    ref: str, ssin: str, *, seq: int = 1, dossier: str = "D-0001", **over: Any
+) -> dict[str, Any]:
+    fields: dict[str, Any] = dict(
+        ClientReference=ref,
+        CpasName="Liège",
+        InsCode=INS,
+        KBOBCE=KBO,
+        SSIN=ssin,
+        Dossier=dossier,
+        RecoveryMonth="2025-04",
+        SequenceNumber=seq,
+        RecoveryType="01",
+        PeriodStart=date(2025, 3, 1),
+        PeriodEnd=date(2025, 3, 31),
+        Amount=20000,
+        Correction="0",
+    )
     fields.update(over)
     return fields
 
@@ -64,8 +108,11 @@ def make_client(sim: Any, kbo: str = KBO, **kwargs: Any) -> Any:
 
     kwargs.setdefault("operation_timeout", 10.0)
     kwargs.setdefault("backoff", 0.01)
-    return FederalClient(ClientConfig(endpoint=sim.endpoint, user=AuthorizedUser("00000000097", "it@cpas.be", kbo),
-                                      **kwargs))
+    return FederalClient(
+        ClientConfig(
+            endpoint=sim.endpoint, user=AuthorizedUser("00000000097", "it@cpas.be", kbo), **kwargs
+        )
+    )
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from datetime import date, datetime
 
 import httpx
 import pytest
-
 from piis_connectors.federal import dis
 from piis_connectors.federal.client import PermanentError
 
@@ -39,8 +38,17 @@ def test_an_accepted_b_reaches_the_network_after_two_working_days(sim, integrate
     sim.admin.set_clock(datetime(2025, 4, 14, 0, 0))
     [att] = integrated.attestations(SSIN)
     assert att.attestation_id == b.unique_attest_id and len(att.attestation_id) == 15
-    assert (att.status, att.valid_from, att.valid_to, att.category) == ("ACTIVE", "2025-03-01", None, "2")
-    assert att.created_at == "2025-04-10T09:00:00" and att.available_from == "2025-04-14" and att.update_of is None
+    assert (att.status, att.valid_from, att.valid_to, att.category) == (
+        "ACTIVE",
+        "2025-03-01",
+        None,
+        "2",
+    )
+    assert (
+        att.created_at == "2025-04-10T09:00:00"
+        and att.available_from == "2025-04-14"
+        and att.update_of is None
+    )
 
 
 def test_the_delay_counts_working_days_and_never_exceeds_seven_days(sim, integrated) -> None:
@@ -59,12 +67,20 @@ def test_the_delay_counts_working_days_and_never_exceeds_seven_days(sim, integra
 def test_a_correction_cancels_the_attestation_and_a_c_ends_its_validity(sim, integrated) -> None:
     sim.admin.configure(attestation_delay_days=0)
     first = _b(integrated, "b-1")
-    second = _b(integrated, "b-2", NoticeStatus=1, MonthlyAmount=110000)  # correction, same EntryDate
-    [c] = integrated.submit_online("C", [dis.build_form("C", c_fields("c-1", SSIN, entry=date(2025, 6, 1)))])
+    second = _b(
+        integrated, "b-2", NoticeStatus=1, MonthlyAmount=110000
+    )  # correction, same EntryDate
+    [c] = integrated.submit_online(
+        "C", [dis.build_form("C", c_fields("c-1", SSIN, entry=date(2025, 6, 1)))]
+    )
     assert c.evaluation == "ACCEPTED"
     old, new = integrated.attestations(SSIN)
     assert (old.attestation_id, old.status) == (first.unique_attest_id, "CANCELLED")
-    assert (new.attestation_id, new.status, new.update_of) == (second.unique_attest_id, "ACTIVE", first.unique_attest_id)
+    assert (new.attestation_id, new.status, new.update_of) == (
+        second.unique_attest_id,
+        "ACTIVE",
+        first.unique_attest_id,
+    )
     assert new.valid_to == "2025-05-31"
 
 

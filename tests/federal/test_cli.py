@@ -22,10 +22,11 @@ STUDIES = ROOT / "examples" / "studies.json"
 
 def _config(tmp_path: Path, endpoint: str) -> Path:
     path = tmp_path / "piis-bridge.toml"
-    path.write_text(f'''
+    path.write_text(
+        f'''
 environment = "simulator"
-database_url = "sqlite:///{tmp_path / 'app.sqlite3'}"
-state_dir = "{tmp_path / 'state'}"
+database_url = "sqlite:///{tmp_path / "app.sqlite3"}"
+state_dir = "{tmp_path / "state"}"
 
 [cpas.gent]
 name = "OCMW Gent"
@@ -38,7 +39,9 @@ federal = "federal"
 endpoint = "{endpoint}"
 mode = "batch"
 operation_timeout = 5.0
-''', encoding="utf-8")
+''',
+        encoding="utf-8",
+    )
     return path
 
 
@@ -50,18 +53,31 @@ def test_forms_build_submit_status_statement(federal_simulator, tmp_path) -> Non
     config = str(_config(tmp_path, sim.endpoint))
     app = build_app()
     runner = CliRunner()
-    built = runner.invoke(app, ["forms", "build", str(STUDIES), "--cpas", "gent", "--config", config])
+    built = runner.invoke(
+        app, ["forms", "build", str(STUDIES), "--cpas", "gent", "--config", config]
+    )
     assert built.exit_code == 0, built.output
     assert "built" in built.output and "05093020265" not in built.output
-    sent = runner.invoke(app, ["forms", "submit", "--cpas", "gent", "--config", config, "--wait", "10"])
-    assert sent.exit_code == 0 and "sent 1 form(s)" in sent.output and "'accepted': 1" in sent.output
+    sent = runner.invoke(
+        app, ["forms", "submit", "--cpas", "gent", "--config", config, "--wait", "10"]
+    )
+    assert (
+        sent.exit_code == 0 and "sent 1 form(s)" in sent.output and "'accepted': 1" in sent.output
+    )
     status = runner.invoke(app, ["forms", "status", "--cpas", "gent", "--config", config])
     assert "accepted: 1" in status.output
-    key = re.search(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", built.output.replace("\n", "")) 
-    early = runner.invoke(app, ["forms", "statement", "--month", "2025-09", "--cpas", "gent", "--config", config])
+    key = re.search(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        built.output.replace("\n", ""),
+    )
+    early = runner.invoke(
+        app, ["forms", "statement", "--month", "2025-09", "--cpas", "gent", "--config", config]
+    )
     assert early.exit_code == 2 and "not available" in early.output
     sim.admin.set_clock(datetime(2025, 10, 5))
-    stmt = runner.invoke(app, ["forms", "statement", "--month", "2025-09", "--cpas", "gent", "--config", config])
+    stmt = runner.invoke(
+        app, ["forms", "statement", "--month", "2025-09", "--cpas", "gent", "--config", config]
+    )
     assert stmt.exit_code == 0, stmt.output
     assert "2 line(s)" in stmt.output and "no differences" in stmt.output
     _ = key
@@ -74,15 +90,32 @@ def test_sim_federal_command_serves_the_wsdl(tmp_path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "piis-bridge"), "sim", "federal", "--port", str(port),
-                             "--db", str(tmp_path / "sim.db"), "--cpas", "0207567726:44021:Gent:6500",
-                             "--clock", "2025-09-10T09:00:00"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env=env, cwd=tmp_path)
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "piis-bridge"),
+            "sim",
+            "federal",
+            "--port",
+            str(port),
+            "--db",
+            str(tmp_path / "sim.db"),
+            "--cpas",
+            "0207567726:44021:Gent:6500",
+            "--clock",
+            "2025-09-10T09:00:00",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=tmp_path,
+    )
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
             try:
-                wsdl = httpx.get(base + "/connectors/webservice/KSZBCSSWebServiceConnectorPort?wsdl")
+                wsdl = httpx.get(
+                    base + "/connectors/webservice/KSZBCSSWebServiceConnectorPort?wsdl"
+                )
                 break
             except httpx.ConnectError:
                 time.sleep(0.1)

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
-
 from piis_connectors.federal import dis, envelope, schemas
 
 from .conftest import KBO, b_fields, c_fields, d_fields, niss
@@ -19,39 +18,59 @@ USER = envelope.AuthorizedUser("00000000097", "it@cpas.be", KBO)
 
 
 def _request(*forms: etree._Element, service: str = "SIM.DIS.FormB") -> etree._Element:
-    return envelope.build_request(USER, [envelope.ServiceRequest(service, dis.SERVICE_VERSION,
-                                                                 dis.build_decision_request(forms))],
-                                  reference="ref-1", time_request=datetime(2025, 4, 1, 12, 0, 0))
+    return envelope.build_request(
+        USER,
+        [envelope.ServiceRequest(service, dis.SERVICE_VERSION, dis.build_decision_request(forms))],
+        reference="ref-1",
+        time_request=datetime(2025, 4, 1, 12, 0, 0),
+    )
 
 
-@pytest.mark.parametrize("kind, fields", [
-    ("B", b_fields("r1", niss())),
-    ("C", c_fields("r2", niss(), entry=date(2025, 5, 1))),
-    ("D", d_fields("r3", niss())),
-])
-def test_every_form_kind_is_valid_against_our_xsd_and_inside_the_real_envelope(kind, fields) -> None:
+@pytest.mark.parametrize(
+    "kind, fields",
+    [
+        ("B", b_fields("r1", niss())),
+        ("C", c_fields("r2", niss(), entry=date(2025, 5, 1))),
+        ("D", d_fields("r3", niss())),
+    ],
+)
+def test_every_form_kind_is_valid_against_our_xsd_and_inside_the_real_envelope(
+    kind, fields
+) -> None:
     form = dis.build_form(kind, fields)
     assert schemas.validate(schemas.dis_schema(), form) == []
-    assert schemas.validate(schemas.envelope_schema(), _request(form, service=dis.SERVICE_FORM[kind])) == []
+    assert (
+        schemas.validate(schemas.envelope_schema(), _request(form, service=dis.SERVICE_FORM[kind]))
+        == []
+    )
 
 
 def test_optional_rubrics_are_omitted_and_partner_is_nested() -> None:
-    fields = b_fields("r1", niss(), PiisApplicant=None, Partner={"SSIN": niss(counter=34), "PiisPartner": 11})
+    fields = b_fields(
+        "r1", niss(), PiisApplicant=None, Partner={"SSIN": niss(counter=34), "PiisPartner": 11}
+    )
     form = dis.build_form("B", fields)
     assert form.find(dis.q("PiisApplicant")) is None
     assert form.findtext(f"{dis.q('Partner')}/{dis.q('PiisPartner')}") == "11"
     assert schemas.validate(schemas.dis_schema(), form) == []
     kind, parsed = dis.form_fields(form)
-    assert kind == "B" and parsed["Partner"]["PiisPartner"] == "11" and parsed["ForeignersRegister"] == "false"
+    assert (
+        kind == "B"
+        and parsed["Partner"]["PiisPartner"] == "11"
+        and parsed["ForeignersRegister"] == "false"
+    )
 
 
-@pytest.mark.parametrize("field, value, type_name", [
-    ("Category", 12, "SCHEMAV_CVC_MAXINCLUSIVE_VALID"),
-    ("SSIN", "1234", "SCHEMAV_CVC_PATTERN_VALID"),
-    ("EntryDate", "2002-09-30", "SCHEMAV_CVC_MININCLUSIVE_VALID"),
-    ("MonthlyAmount", 100000000, "SCHEMAV_CVC_MAXINCLUSIVE_VALID"),
-    ("Dossier", "D" * 21, "SCHEMAV_CVC_MAXLENGTH_VALID"),
-])
+@pytest.mark.parametrize(
+    "field, value, type_name",
+    [
+        ("Category", 12, "SCHEMAV_CVC_MAXINCLUSIVE_VALID"),
+        ("SSIN", "1234", "SCHEMAV_CVC_PATTERN_VALID"),
+        ("EntryDate", "2002-09-30", "SCHEMAV_CVC_MININCLUSIVE_VALID"),
+        ("MonthlyAmount", 100000000, "SCHEMAV_CVC_MAXINCLUSIVE_VALID"),
+        ("Dossier", "D" * 21, "SCHEMAV_CVC_MAXLENGTH_VALID"),
+    ],
+)
 def test_invalid_rubric_is_reported_with_its_field(field, value, type_name) -> None:
     form = dis.build_form("B", b_fields("r1", niss(), **{field: value}))
     issues = schemas.validate(schemas.dis_schema(), form)
@@ -66,7 +85,9 @@ def test_missing_mandatory_rubric_is_named() -> None:
 
 
 def test_boundaries_of_the_amount_and_dates_are_accepted() -> None:
-    form = dis.build_form("B", b_fields("r1", niss(), MonthlyAmount=99999999, EntryDate=date(2002, 10, 1)))
+    form = dis.build_form(
+        "B", b_fields("r1", niss(), MonthlyAmount=99999999, EntryDate=date(2002, 10, 1))
+    )
     assert schemas.validate(schemas.dis_schema(), form) == []
 
 
@@ -94,26 +115,47 @@ def test_invalid_payload_inside_a_valid_envelope_is_caught_through_the_lax_any()
 def test_envelope_round_trip() -> None:
     root = _request(dis.build_form("B", b_fields("r1", niss())))
     parsed = envelope.parse_request(etree.fromstring(etree.tostring(root)))
-    assert parsed.user == USER and parsed.reference == "ref-1" and parsed.time_request == "20250401T120000"
+    assert (
+        parsed.user == USER
+        and parsed.reference == "ref-1"
+        and parsed.time_request == "20250401T120000"
+    )
     assert parsed.services[0].service_id == "SIM.DIS.FormB"
 
-    result = dis.DecisionResult(client_reference="r1", ssin=niss(), form_type="D", evaluation="PARTIALLYACCEPTED",
-                                received_at="2025-04-01T12:00:00", recovery_month="2025-04", sequence_number=2,
-                                percentage=6500, accepted_amount=100,
-                                errors=[dis.ResultError("D00004", "WARNING", "Amount", "trop")])
+    result = dis.DecisionResult(
+        client_reference="r1",
+        ssin=niss(),
+        form_type="D",
+        evaluation="PARTIALLYACCEPTED",
+        received_at="2025-04-01T12:00:00",
+        recovery_month="2025-04",
+        sequence_number=2,
+        percentage=6500,
+        accepted_amount=100,
+        errors=[dis.ResultError("D00004", "WARNING", "Amount", "trop")],
+    )
     payload = etree.Element(dis.q("DIS_DecisionReply"))
     payload.append(dis.build_decision_result(result))
-    reply = envelope.build_reply(ok="WARNING", return_code=1, user=USER, reference="ref-1", ticket="t-1",
-                                 time_request="20250401T120000", time_receive=datetime(2025, 4, 1, 12),
-                                 time_response=datetime(2025, 4, 1, 12),
-                                 services=[envelope.ServiceReply("WARNING", 1, "SIM.DIS.FormD", "20250101", payload)])
+    reply = envelope.build_reply(
+        ok="WARNING",
+        return_code=1,
+        user=USER,
+        reference="ref-1",
+        ticket="t-1",
+        time_request="20250401T120000",
+        time_receive=datetime(2025, 4, 1, 12),
+        time_response=datetime(2025, 4, 1, 12),
+        services=[envelope.ServiceReply("WARNING", 1, "SIM.DIS.FormD", "20250101", payload)],
+    )
     assert schemas.validate(schemas.envelope_schema(), reply) == []
     back = envelope.parse_reply(etree.fromstring(etree.tostring(reply)))
     assert back.ticket == "t-1" and back.ok == "WARNING"
     assert dis.parse_decision_result(back.services[0].payload[0]) == result
 
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "bcss" / "XSD" / "SSDN"  # shared/ beside the repo
+SHARED = (
+    Path(__file__).resolve().parents[3] / "shared" / "bcss" / "XSD" / "SSDN"
+)  # shared/ beside the repo
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="official copies not present on this machine")
@@ -123,17 +165,37 @@ def test_vendored_bcss_xsds_are_unmodified_copies() -> None:
         assert filecmp.cmp(path, SHARED / path.relative_to(ours), shallow=False), path
 
 
-@pytest.mark.parametrize("result", [
-    dis.DecisionResult(client_reference="r1", ssin=niss(), form_type="D", evaluation="PARTIALLYACCEPTED",
-                       received_at="2025-04-01T12:00:00", recovery_month="2025-04", sequence_number=2,
-                       percentage=6500, accepted_amount=100, unique_attest_id="DIS000000000001",
-                       reference_spp="S000000001",
-                       errors=[dis.ResultError("D00004", "WARNING", "Amount", "trop <récupéré> & plus")]),
-    dis.DecisionResult(client_reference="r-2", ssin=niss(), form_type="B", evaluation="REFUSED",
-                       received_at="2025-04-01T12:00:00", entry_date="2025-03-01",
-                       errors=[dis.ResultError("MSG00006", "ERROR", None, "NISS remplacé (nouveau: 1)"),
-                               dis.ResultError("GEN004", "WARNING", "ClientReference", "déjà traité")]),
-])
+@pytest.mark.parametrize(
+    "result",
+    [
+        dis.DecisionResult(
+            client_reference="r1",
+            ssin=niss(),
+            form_type="D",
+            evaluation="PARTIALLYACCEPTED",
+            received_at="2025-04-01T12:00:00",
+            recovery_month="2025-04",
+            sequence_number=2,
+            percentage=6500,
+            accepted_amount=100,
+            unique_attest_id="DIS000000000001",
+            reference_spp="S000000001",
+            errors=[dis.ResultError("D00004", "WARNING", "Amount", "trop <récupéré> & plus")],
+        ),
+        dis.DecisionResult(
+            client_reference="r-2",
+            ssin=niss(),
+            form_type="B",
+            evaluation="REFUSED",
+            received_at="2025-04-01T12:00:00",
+            entry_date="2025-03-01",
+            errors=[
+                dis.ResultError("MSG00006", "ERROR", None, "NISS remplacé (nouveau: 1)"),
+                dis.ResultError("GEN004", "WARNING", "ClientReference", "déjà traité"),
+            ],
+        ),
+    ],
+)
 def test_rendered_decision_result_is_the_built_one(result: dis.DecisionResult) -> None:
     """The simulator writes results as bytes directly (speed); they must say exactly what the tree says."""
     rendered = etree.fromstring(dis.render_decision_result(result))
@@ -146,10 +208,23 @@ _TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 
 
 @settings(max_examples=300, deadline=None)
-@given(kind=st.sampled_from("BCD"), values=st.lists(st.one_of(
-    st.none(), _TEXT, st.integers(-5, 10**9), st.booleans(), st.dates()), min_size=16, max_size=16),
-    partner=st.one_of(st.none(), st.fixed_dictionaries({"SSIN": _TEXT, "PiisPartner": st.one_of(st.none(), st.integers(0, 20))})))
-def test_rendered_form_is_byte_for_byte_the_built_one(kind: str, values: list, partner: dict | None) -> None:
+@given(
+    kind=st.sampled_from("BCD"),
+    values=st.lists(
+        st.one_of(st.none(), _TEXT, st.integers(-5, 10**9), st.booleans(), st.dates()),
+        min_size=16,
+        max_size=16,
+    ),
+    partner=st.one_of(
+        st.none(),
+        st.fixed_dictionaries(
+            {"SSIN": _TEXT, "PiisPartner": st.one_of(st.none(), st.integers(0, 20))}
+        ),
+    ),
+)
+def test_rendered_form_is_byte_for_byte_the_built_one(
+    kind: str, values: list, partner: dict | None
+) -> None:
     """The batch path writes forms as bytes directly (speed); the ledger hashes those bytes, so they must
     be exactly what lxml writes for the same form, and fail the same way on characters XML cannot hold."""
     fields = dict(zip(dis.FORM_FIELDS[kind], values))
@@ -163,4 +238,6 @@ def test_rendered_form_is_byte_for_byte_the_built_one(kind: str, values: list, p
         return
     assert dis.render_form(kind, fields) == built
     parsed = dis.parse_forms([built, built])[1]
-    assert etree.tostring(parsed, method="c14n") == etree.tostring(etree.fromstring(built), method="c14n")
+    assert etree.tostring(parsed, method="c14n") == etree.tostring(
+        etree.fromstring(built), method="c14n"
+    )

@@ -6,9 +6,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+import piis_plugins.federal
 import pytest
 
-import piis_plugins.federal
 from piis_bridge.forms import FederalForm
 from piis_bridge.model import load_file
 from piis_bridge.testing import FederalPluginConformance, PluginUnderTest
@@ -30,7 +30,9 @@ class SimulatorHarness:
         person = niss("850730", 100 + index)
         self.sim.admin.integrate(self.kbo, person, start="2025-01-01")
         beneficiary = STUDIES.beneficiary.model_copy(update={"niss": person})
-        return STUDIES.model_copy(update={"contract_id": f"GNT-2025-{900 + index}", "beneficiary": beneficiary})
+        return STUDIES.model_copy(
+            update={"contract_id": f"GNT-2025-{900 + index}", "beneficiary": beneficiary}
+        )
 
     def break_form(self, form: FederalForm) -> FederalForm:
         return form.model_copy(update={"rubrics": {**form.rubrics, "MonthlyAmount": 100_000_000}})
@@ -41,9 +43,13 @@ class SimulatorHarness:
     def record_mutation(self, contract: Any, kind: str, on: date) -> None:
         person = str(contract.beneficiary.niss)
         if kind == "move":
-            self.sim.admin.mutate(person, "move", on, new_ins="21001", new_municipality="Anderlecht")
+            self.sim.admin.mutate(
+                person, "move", on, new_ins="21001", new_municipality="Anderlecht"
+            )
         elif kind == "niss_replaced":
-            self.sim.admin.mutate(person, "replaced", on, new_ssin=niss("850730", 600 + len(self.sim.admin.forms())))
+            self.sim.admin.mutate(
+                person, "replaced", on, new_ssin=niss("850730", 600 + len(self.sim.admin.forms()))
+            )
         else:
             self.sim.admin.mutate(person, kind, on)
 
@@ -52,7 +58,19 @@ class TestFederalPluginConformance(FederalPluginConformance):
     @pytest.fixture
     def federal_plugin(self, federal_simulator: Any) -> PluginUnderTest:
         return PluginUnderTest(
-            name="federal", plugin=piis_plugins.federal, harness=SimulatorHarness(federal_simulator),
-            cpas_id="gent", cpas={"name": STUDIES.cpas.name, "ins_code": str(STUDIES.cpas.ins_code),
-                                  "bce": str(STUDIES.cpas.bce)},
-            settings={"endpoint": federal_simulator.endpoint, "operation_timeout": 5.0, "retries": 1, "mode": "batch"})
+            name="federal",
+            plugin=piis_plugins.federal,
+            harness=SimulatorHarness(federal_simulator),
+            cpas_id="gent",
+            cpas={
+                "name": STUDIES.cpas.name,
+                "ins_code": str(STUDIES.cpas.ins_code),
+                "bce": str(STUDIES.cpas.bce),
+            },
+            settings={
+                "endpoint": federal_simulator.endpoint,
+                "operation_timeout": 5.0,
+                "retries": 1,
+                "mode": "batch",
+            },
+        )

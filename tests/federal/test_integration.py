@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 import structlog
+from piis_plugins.federal.building import FormBuilder
+from piis_plugins.federal.service import FederalService
 
 from piis_bridge.forms import ContractEvent, EventKind, RecoveryInfo
 from piis_bridge.hooks.types import CpasContext
 from piis_bridge.ledger import Ledger
 from piis_bridge.model import load_file
-from piis_plugins.federal.building import FormBuilder
-from piis_plugins.federal.service import FederalService
 
 ROOT = Path(__file__).resolve().parents[2]
 [STUDIES] = load_file(ROOT / "examples" / "studies.json").contracts
@@ -37,9 +37,20 @@ def sim(federal_simulator):
 
 
 def _service(sim, tmp_path: Path, **settings) -> FederalService:
-    ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=GENT_INS, bce=GENT_KBO, state_dir=tmp_path,
-                      settings={"endpoint": sim.endpoint, "operation_timeout": 2.0, "retries": 1, "mode": "online",
-                                **settings})
+    ctx = CpasContext(
+        cpas_id="gent",
+        name="OCMW Gent",
+        ins_code=GENT_INS,
+        bce=GENT_KBO,
+        state_dir=tmp_path,
+        settings={
+            "endpoint": sim.endpoint,
+            "operation_timeout": 2.0,
+            "retries": 1,
+            "mode": "online",
+            **settings,
+        },
+    )
     return FederalService(ctx, Ledger.open(f"sqlite:///{tmp_path / 'app.sqlite3'}"))
 
 
@@ -51,7 +62,11 @@ def service(sim, tmp_path):
 
 
 def _b(c=STUDIES, **event):
-    ev = ContractEvent.from_contract(c) if not event else ContractEvent(kind=EventKind.GRANT, **event)
+    ev = (
+        ContractEvent.from_contract(c)
+        if not event
+        else ContractEvent(kind=EventKind.GRANT, **event)
+    )
     return FormBuilder().build("gent", c, ev)
 
 
@@ -84,9 +99,20 @@ def test_without_integration_the_simulator_refuses_the_form(sim, service) -> Non
 def test_second_form_for_the_same_niss_does_not_integrate_again(sim, service) -> None:
     service.submit([_b()])
     later = service.submit([_b(effective_date=date(2025, 9, 1), decision_date=date(2025, 8, 25))])
-    rec = FormBuilder().build("gent", STUDIES, ContractEvent(kind=EventKind.RECOVERY, recovery=RecoveryInfo(
-        month=date(2025, 9, 1), recovery_type="01", period_start=date(2025, 8, 1), period_end=date(2025, 8, 31),
-        amount_cents=5000)))
+    rec = FormBuilder().build(
+        "gent",
+        STUDIES,
+        ContractEvent(
+            kind=EventKind.RECOVERY,
+            recovery=RecoveryInfo(
+                month=date(2025, 9, 1),
+                recovery_type="01",
+                period_start=date(2025, 8, 1),
+                period_end=date(2025, 8, 31),
+                amount_cents=5000,
+            ),
+        ),
+    )
     outs = later + service.submit([rec])
     assert [o.status.value for o in outs] == ["accepted", "accepted"]
     assert _calls(sim).get("manage_access_register") == 1
@@ -106,27 +132,49 @@ def test_batch_integrates_the_new_niss_of_each_chunk_in_one_message(sim, tmp_pat
     service = _service(sim, tmp_path, mode="batch", batch_size=7)
     messages = []
     real = service.client.manage_access_many
-    service.client.manage_access_many = lambda action, starts, purpose=2: (messages.append((action, len(starts))),
-                                                                         real(action, starts, purpose))[1]
+    service.client.manage_access_many = lambda action, starts, purpose=2: (
+        messages.append((action, len(starts))),
+        real(action, starts, purpose),
+    )[1]
     people = [_person(i) for i in range(25)]
-    contracts = [STUDIES.model_copy(update={"contract_id": f"S{i}",
-                                            "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": n})})
-                 for i, n in enumerate(people)]
-    counts = service.submit_stream(FormBuilder().build("gent", c, ContractEvent.from_contract(c)) for c in contracts)
+    contracts = [
+        STUDIES.model_copy(
+            update={
+                "contract_id": f"S{i}",
+                "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": n}),
+            }
+        )
+        for i, n in enumerate(people)
+    ]
+    counts = service.submit_stream(
+        FormBuilder().build("gent", c, ContractEvent.from_contract(c)) for c in contracts
+    )
     assert counts["sent"] == counts["answered"] == 25 and counts["held"] == 0
     assert service.ledger.counts("gent") == {"accepted": 25}
     assert messages == [("REGISTER", 7), ("REGISTER", 7), ("REGISTER", 7), ("REGISTER", 4)]
     assert _calls(sim)["manage_access_register"] == 25
     # the same people again (a modification each): no ManageAccess at all
     messages.clear()
-    again = (FormBuilder().build("gent", c, ContractEvent(kind=EventKind.GRANT, effective_date=date(2025, 9, 1),
-                                                         decision_date=date(2025, 8, 25))) for c in contracts)
+    again = (
+        FormBuilder().build(
+            "gent",
+            c,
+            ContractEvent(
+                kind=EventKind.GRANT,
+                effective_date=date(2025, 9, 1),
+                decision_date=date(2025, 8, 25),
+            ),
+        )
+        for c in contracts
+    )
     assert service.submit_stream(again)["answered"] == 25
     assert messages == [] and service.ledger.counts("gent")["accepted"] == 50
     service.client.close()
 
 
-def test_crash_between_integration_and_form_does_not_integrate_twice(sim, service, tmp_path, monkeypatch) -> None:
+def test_crash_between_integration_and_form_does_not_integrate_twice(
+    sim, service, tmp_path, monkeypatch
+) -> None:
     def crash(*args, **kwargs):
         raise _Crash()
 
@@ -138,11 +186,15 @@ def test_crash_between_integration_and_form_does_not_integrate_twice(sim, servic
     restarted = _service(sim, tmp_path)  # a new process: new ledger session factory, new client
     assert restarted.send_built() == 1
     assert restarted.ledger.counts("gent") == {"accepted": 1}
-    assert _calls(sim).get("manage_access_register") == 1 and "manage_access_list" not in _calls(sim)
+    assert _calls(sim).get("manage_access_register") == 1 and "manage_access_list" not in _calls(
+        sim
+    )
     restarted.client.close()
 
 
-def test_crash_after_register_before_it_is_recorded_is_resolved_by_list(sim, service, tmp_path, monkeypatch) -> None:
+def test_crash_after_register_before_it_is_recorded_is_resolved_by_list(
+    sim, service, tmp_path, monkeypatch
+) -> None:
     def crash(*args, **kwargs):
         raise _Crash()
 
@@ -154,12 +206,16 @@ def test_crash_after_register_before_it_is_recorded_is_resolved_by_list(sim, ser
     restarted.send_built()
     assert restarted.ledger.counts("gent") == {"accepted": 1}
     calls = _calls(sim)
-    assert calls.get("manage_access_register") == 1 and calls.get("manage_access_list") == 1  # asked, not resent
+    assert (
+        calls.get("manage_access_register") == 1 and calls.get("manage_access_list") == 1
+    )  # asked, not resent
     assert restarted.ledger.integrations("gent", [NISS]) == {NISS: ("done", RI_START)}
     restarted.client.close()
 
 
-def test_pending_integration_that_never_reached_the_bcss_is_registered_after_asking(sim, service) -> None:
+def test_pending_integration_that_never_reached_the_bcss_is_registered_after_asking(
+    sim, service
+) -> None:
     # crash after the pending row was written, before the REGISTER left
     service.ledger.integration_pending("gent", {NISS: RI_START})
     [out] = service.submit([_b()])
@@ -169,7 +225,9 @@ def test_pending_integration_that_never_reached_the_bcss_is_registered_after_ask
 
 
 def test_timeout_on_register_is_resolved_by_list_not_by_registering_again(sim, service) -> None:
-    sim.admin.inject_fault("timeout", delay=3.0)  # the REGISTER is processed, its reply comes too late
+    sim.admin.inject_fault(
+        "timeout", delay=3.0
+    )  # the REGISTER is processed, its reply comes too late
     with structlog.testing.capture_logs() as logs:
         [out] = service.submit([_b()])
     assert out.status.value == "accepted"
@@ -203,9 +261,13 @@ def test_refused_integration_holds_the_forms_back_and_logs_no_niss(sim, tmp_path
 def test_niss_unregistered_meanwhile_is_integrated_again_after_the_refusal(sim, service) -> None:
     service.submit([_b()])
     service.client.manage_access(NISS, "UNREGISTER", date(2025, 8, 15))
-    [refused] = service.submit([_b(effective_date=date(2025, 9, 1), decision_date=date(2025, 8, 25))])
+    [refused] = service.submit(
+        [_b(effective_date=date(2025, 9, 1), decision_date=date(2025, 8, 25))]
+    )
     assert refused.status.value == "refused" and [i.code for i in refused.issues] == ["-300020"]
-    assert service.ledger.integrations("gent", [NISS]) == {}  # forgotten: the next form integrates again
+    assert (
+        service.ledger.integrations("gent", [NISS]) == {}
+    )  # forgotten: the next form integrates again
     [ok] = service.submit([_b(effective_date=date(2025, 9, 2), decision_date=date(2025, 8, 26))])
     assert ok.status.value == "accepted"
     assert _calls(sim)["manage_access_register"] == 2

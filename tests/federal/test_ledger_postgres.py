@@ -12,8 +12,8 @@ import pytest
 from piis_bridge.forms import Evaluation, FormIssue, FormKind, FormStatus, SubmissionOutcome
 from piis_bridge.ledger import Ledger
 
-from .test_ledger import form
 from .conftest import niss
+from .test_ledger import form
 
 pytestmark = pytest.mark.services
 
@@ -43,27 +43,69 @@ def ledger(request, tmp_path) -> Iterator[Ledger]:
 
 def test_bulk_insert_and_answers_read_back_exactly(ledger: Ledger) -> None:
     forms = [form(niss=niss(counter=60 + i), dossier=f"P{i}") for i in range(3)]
-    keys = ledger.record_new([(f, f"<x{i}/>".encode()) for i, f in enumerate(forms)], sent={forms[0].with_key().client_reference})
+    keys = ledger.record_new(
+        [(f, f"<x{i}/>".encode()) for i, f in enumerate(forms)],
+        sent={forms[0].with_key().client_reference},
+    )
     assert len(keys) == 3 and ledger.record_new([(forms[0], b"<x0/>")]) == []
     first = ledger.get(keys[0])
-    assert first.status == "sent" and first.sent_at is not None and first.errors == [] and first.xml == "<x0/>"
+    assert (
+        first.status == "sent"
+        and first.sent_at is not None
+        and first.errors == []
+        and first.xml == "<x0/>"
+    )
     assert ledger.get(keys[1]).status == "built" and ledger.get(keys[1]).sent_at is None
     received = datetime(2025, 4, 10, 9, 30)
     ledger.mark_sent(keys[1:])
-    ledger.apply([
-        SubmissionOutcome(client_reference=keys[0], kind=FormKind.B, status=FormStatus.SENT,
-                          evaluation=Evaluation.ACCEPTED, percentage=7500, accepted_amount=120000, reference="S000000001",
-                          received_at=received.replace(tzinfo=timezone.utc), ticket="t-1"),
-        SubmissionOutcome(client_reference=keys[1], kind=FormKind.B, status=FormStatus.SENT,
-                          evaluation=Evaluation.REFUSED, received_at=received,
-                          issues=[FormIssue(code="B00001", field="Category", rubric="11 Catégorie", message="é <&>")]),
-    ])
+    ledger.apply(
+        [
+            SubmissionOutcome(
+                client_reference=keys[0],
+                kind=FormKind.B,
+                status=FormStatus.SENT,
+                evaluation=Evaluation.ACCEPTED,
+                percentage=7500,
+                accepted_amount=120000,
+                reference="S000000001",
+                received_at=received.replace(tzinfo=timezone.utc),
+                ticket="t-1",
+            ),
+            SubmissionOutcome(
+                client_reference=keys[1],
+                kind=FormKind.B,
+                status=FormStatus.SENT,
+                evaluation=Evaluation.REFUSED,
+                received_at=received,
+                issues=[
+                    FormIssue(
+                        code="B00001", field="Category", rubric="11 Catégorie", message="é <&>"
+                    )
+                ],
+            ),
+        ]
+    )
     a, r = ledger.get(keys[0]), ledger.get(keys[1])
-    assert (a.status, a.percentage, a.accepted_amount, a.reference, a.ticket) == ("accepted", 7500, 120000, "S000000001", "t-1")
+    assert (a.status, a.percentage, a.accepted_amount, a.reference, a.ticket) == (
+        "accepted",
+        7500,
+        120000,
+        "S000000001",
+        "t-1",
+    )
     assert a.received_at == received and a.answered_at is not None
-    assert r.status == "refused" and r.errors == [{"code": "B00001", "severity": "ERROR", "field": "Category",
-                                                   "rubric": "11 Catégorie", "message": "é <&>"}]
+    assert r.status == "refused" and r.errors == [
+        {
+            "code": "B00001",
+            "severity": "ERROR",
+            "field": "Category",
+            "rubric": "11 Catégorie",
+            "message": "é <&>",
+        }
+    ]
     assert r.ticket is None
     ledger.integration_pending("liege", {forms[2].niss: date(2025, 1, 1)})
     ledger.integration_done("liege", {forms[2].niss: date(2024, 12, 1)})
-    assert ledger.integrations("liege", [forms[2].niss]) == {forms[2].niss: ("done", date(2024, 12, 1))}
+    assert ledger.integrations("liege", [forms[2].niss]) == {
+        forms[2].niss: ("done", date(2024, 12, 1))
+    }

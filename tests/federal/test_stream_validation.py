@@ -6,12 +6,13 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
+from piis_plugins.federal.building import FormBuilder
+from piis_plugins.federal.service import FederalService
+
 from piis_bridge.forms import ContractEvent, FormStatus
 from piis_bridge.hooks.types import CpasContext
 from piis_bridge.ledger import Ledger
 from piis_bridge.model import load_file
-from piis_plugins.federal.building import FormBuilder
-from piis_plugins.federal.service import FederalService
 
 ROOT = Path(__file__).resolve().parents[2]
 [STUDIES] = load_file(ROOT / "examples" / "studies.json").contracts
@@ -23,20 +24,39 @@ def _person(i: int) -> str:
     return f"{base}{97 - int(base) % 97:02d}"
 
 
-def test_invalid_form_in_a_streamed_chunk_is_refused_alone_with_its_rubric(federal_simulator, tmp_path) -> None:
+def test_invalid_form_in_a_streamed_chunk_is_refused_alone_with_its_rubric(
+    federal_simulator, tmp_path
+) -> None:
     sim = federal_simulator
     sim.admin.register_cpas(GENT_KBO, GENT_INS, "OCMW Gent", 7000)
     sim.admin.set_clock(datetime(2025, 9, 10, 9))
-    ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=GENT_INS, bce=GENT_KBO, state_dir=tmp_path,
-                      settings={"endpoint": sim.endpoint, "operation_timeout": 5.0, "mode": "batch", "batch_size": 5})
+    ctx = CpasContext(
+        cpas_id="gent",
+        name="OCMW Gent",
+        ins_code=GENT_INS,
+        bce=GENT_KBO,
+        state_dir=tmp_path,
+        settings={
+            "endpoint": sim.endpoint,
+            "operation_timeout": 5.0,
+            "mode": "batch",
+            "batch_size": 5,
+        },
+    )
     service = FederalService(ctx, Ledger.open(f"sqlite:///{tmp_path / 'app.sqlite3'}"))
     forms = []
     for i in range(5):
-        c = STUDIES.model_copy(update={"contract_id": f"V{i}",
-                                       "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": _person(i)})})
+        c = STUDIES.model_copy(
+            update={
+                "contract_id": f"V{i}",
+                "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": _person(i)}),
+            }
+        )
         forms.append(FormBuilder().build("gent", c, ContractEvent.from_contract(c)))
     bad_niss = forms[2].niss
-    forms[2] = forms[2].model_copy(update={"rubrics": {**forms[2].rubrics, "MonthlyAmount": 100_000_000}})
+    forms[2] = forms[2].model_copy(
+        update={"rubrics": {**forms[2].rubrics, "MonthlyAmount": 100_000_000}}
+    )
     counts = service.submit_stream(iter(forms))
     assert counts["refused"] == 1 and counts["sent"] == counts["answered"] == 4
     assert service.ledger.counts("gent") == {"accepted": 4, "refused": 1}
@@ -56,18 +76,37 @@ def test_a_streamed_correction_links_to_the_b_it_replaces(federal_simulator, tmp
     sim = federal_simulator
     sim.admin.register_cpas(GENT_KBO, GENT_INS, "OCMW Gent", 7000)
     sim.admin.set_clock(datetime(2025, 9, 10, 9))
-    ctx = CpasContext(cpas_id="gent", name="OCMW Gent", ins_code=GENT_INS, bce=GENT_KBO, state_dir=tmp_path,
-                      settings={"endpoint": sim.endpoint, "operation_timeout": 5.0, "mode": "batch", "batch_size": 5})
+    ctx = CpasContext(
+        cpas_id="gent",
+        name="OCMW Gent",
+        ins_code=GENT_INS,
+        bce=GENT_KBO,
+        state_dir=tmp_path,
+        settings={
+            "endpoint": sim.endpoint,
+            "operation_timeout": 5.0,
+            "mode": "batch",
+            "batch_size": 5,
+        },
+    )
     service = FederalService(ctx, Ledger.open(f"sqlite:///{tmp_path / 'app.sqlite3'}"))
-    c = STUDIES.model_copy(update={"contract_id": "V9",
-                                   "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": _person(9)})})
+    c = STUDIES.model_copy(
+        update={
+            "contract_id": "V9",
+            "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": _person(9)}),
+        }
+    )
     first = FormBuilder().build("gent", c, ContractEvent.from_contract(c))
     assert service.submit_stream(iter([first]))["answered"] == 1
     changed = first.model_copy(update={"rubrics": {**first.rubrics, "MonthlyAmount": 120_000}})
     assert service.submit_stream(iter([changed]))["answered"] == 1
     [old] = service.ledger.with_status("gent", FormStatus.SUPERSEDED)
     [new] = service.ledger.with_status("gent", FormStatus.ACCEPTED)
-    assert new.version == 2 and new.supersedes_id == old.id and old.key == first.with_key().client_reference
+    assert (
+        new.version == 2
+        and new.supersedes_id == old.id
+        and old.key == first.with_key().client_reference
+    )
     assert [e.key for e in service.ledger.versions(new.key)] == [old.key, new.key]
     assert [f["state"] for f in sim.admin.forms()] == ["DONE", "DONE"]
     assert [f["superseded_by"] is not None for f in sim.admin.forms()] == [True, False]

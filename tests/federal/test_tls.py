@@ -27,23 +27,45 @@ def _certs(tmp: Path) -> dict[str, Path]:
         return ec.generate_private_key(ec.SECP256R1())
 
     def write(name: str, k, cert) -> None:
-        (tmp / f"{name}.key").write_bytes(k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                          serialization.NoEncryption()))
+        (tmp / f"{name}.key").write_bytes(
+            k.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
         (tmp / f"{name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
     ca_key = key()
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(1).not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True).sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     write("ca", ca_key, ca)
-    for name, serial, san in (("server", 2, [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                              ("client", 3, [x509.DNSName("cpas.example")])):
+    for name, serial, san in (
+        ("server", 2, [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+        ("client", 3, [x509.DNSName("cpas.example")]),
+    ):
         k = key()
-        cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
-                .issuer_name(ca_name).public_key(k.public_key()).serial_number(serial)
-                .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-                .add_extension(x509.SubjectAlternativeName(san), critical=False).sign(ca_key, hashes.SHA256()))
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name)
+            .public_key(k.public_key())
+            .serial_number(serial)
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName(san), critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
         write(name, k, cert)
     return {n: tmp / n for n in ("ca", "server", "client")}
 
@@ -51,9 +73,9 @@ def _certs(tmp: Path) -> dict[str, Path]:
 @pytest.fixture
 def tls_sim(tmp_path):
     pytest.importorskip("cryptography")
-    from piis_connectors.federal.testing import RunningSimulator
     from piis_connectors.federal.admin import SimulatorAdmin
     from piis_connectors.federal.simulator.server import start_simulator
+    from piis_connectors.federal.testing import RunningSimulator
 
     certs = _certs(tmp_path)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -74,13 +96,20 @@ def test_mutual_tls_with_a_client_certificate(tls_sim) -> None:
     server, certs = tls_sim
     assert server.endpoint.startswith("https://127.0.0.1:")
     user = AuthorizedUser("00000000097", "it@cpas.be", KBO)
-    client = FederalClient(ClientConfig(endpoint=server.endpoint, user=user, verify=f"{certs['ca']}.crt",
-                                        cert=(f"{certs['client']}.crt", f"{certs['client']}.key")))
+    client = FederalClient(
+        ClientConfig(
+            endpoint=server.endpoint,
+            user=user,
+            verify=f"{certs['ca']}.crt",
+            cert=(f"{certs['client']}.crt", f"{certs['client']}.key"),
+        )
+    )
     assert client.manage_access(niss(), "REGISTER", date(2020, 1, 1))[0]["purpose"] == "2"
     client.close()
     # without a client certificate the TLS handshake is refused: nothing reached the service
-    anonymous = FederalClient(ClientConfig(endpoint=server.endpoint, user=user, verify=f"{certs['ca']}.crt",
-                                           retries=0))
+    anonymous = FederalClient(
+        ClientConfig(endpoint=server.endpoint, user=user, verify=f"{certs['ca']}.crt", retries=0)
+    )
     with pytest.raises(Exception) as info:
         anonymous.manage_access(niss(), "LIST", date(2020, 1, 1))
     assert not isinstance(info.value, AssertionError)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pytest
-
 from piis_connectors.federal import dis
 
 from .conftest import KBO, b_fields, niss
@@ -25,20 +24,33 @@ def _send(client, ref: str, **over):
     return result
 
 
-@pytest.mark.parametrize("sent, received", [
-    (datetime(2025, 5, 31, 14, 5), "2025-06-02T00:00:00"),   # Saturday -> Monday
-    (datetime(2025, 4, 21, 10, 0), "2025-04-22T00:00:00"),   # Easter Monday (legal holiday) -> Tuesday
-    (datetime(2025, 12, 25, 8, 0), "2025-12-26T00:00:00"),   # Christmas -> 26 December (not a legal holiday)
-    (datetime(2025, 6, 3, 16, 30), "2025-06-03T16:30:00"),   # a working day: as it is
-])
-def test_a_form_received_on_a_non_working_day_counts_from_the_next_working_day(sim, integrated, sent, received) -> None:
+@pytest.mark.parametrize(
+    "sent, received",
+    [
+        (datetime(2025, 5, 31, 14, 5), "2025-06-02T00:00:00"),  # Saturday -> Monday
+        (
+            datetime(2025, 4, 21, 10, 0),
+            "2025-04-22T00:00:00",
+        ),  # Easter Monday (legal holiday) -> Tuesday
+        (
+            datetime(2025, 12, 25, 8, 0),
+            "2025-12-26T00:00:00",
+        ),  # Christmas -> 26 December (not a legal holiday)
+        (datetime(2025, 6, 3, 16, 30), "2025-06-03T16:30:00"),  # a working day: as it is
+    ],
+)
+def test_a_form_received_on_a_non_working_day_counts_from_the_next_working_day(
+    sim, integrated, sent, received
+) -> None:
     sim.admin.set_clock(sent)
     result = _send(integrated, "b-1")
     assert result.evaluation == "ACCEPTED" and result.received_at == received
 
 
 def test_the_reception_date_decides_the_statement_month(sim, integrated) -> None:
-    sim.admin.set_clock(datetime(2025, 5, 31, 14, 0))  # Saturday 31 May: deemed received on Monday 2 June
+    sim.admin.set_clock(
+        datetime(2025, 5, 31, 14, 0)
+    )  # Saturday 31 May: deemed received on Monday 2 June
     _send(integrated, "b-1", entry=date(2025, 5, 1))
     sim.admin.set_clock(datetime(2025, 7, 6))  # first Sunday of July: May and June statements exist
     may = sim.admin.ebox_reception(KBO, "2025-05").splitlines()
@@ -62,7 +74,10 @@ def test_closure_days_are_configurable(sim, integrated) -> None:
     sim.admin.set_clock(datetime(2024, 1, 3, 9))
     assert _send(integrated, "b-1", entry=date(2022, 12, 1)).evaluation == "ACCEPTED"
     sim.admin.set_clock(datetime(2024, 1, 2, 9))  # now closed: deemed received on 3 January
-    assert _send(integrated, "b-2", entry=date(2022, 11, 1), dossier="D-0002").received_at == "2024-01-03T00:00:00"
+    assert (
+        _send(integrated, "b-2", entry=date(2022, 11, 1), dossier="D-0002").received_at
+        == "2024-01-03T00:00:00"
+    )
 
 
 def test_reception_on_the_day_itself_when_configured(sim, integrated) -> None:

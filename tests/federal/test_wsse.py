@@ -11,7 +11,6 @@ from pathlib import Path
 import httpx
 import pytest
 from lxml import etree
-
 from piis_connectors.federal.client import PermanentError, make_signature
 
 from .conftest import CLOCK, INS, KBO, make_client, niss
@@ -32,12 +31,24 @@ def _key_pair(folder: Path, name: str, *, days: int = 1) -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=2))
-            .not_valid_after(now + timedelta(days=days)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=2))
+        .not_valid_after(now + timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
     key_file, cert_file = folder / f"{name}.key", folder / f"{name}.pem"
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return str(key_file), str(cert_file)
 
@@ -63,15 +74,23 @@ def _signed_envelope(client, wsse, text: str = "<x/>") -> etree._Element:
 
 
 def _post(sim, envelope: etree._Element) -> httpx.Response:
-    return httpx.post(sim.endpoint, content=etree.tostring(envelope), headers={"Content-Type": "text/xml"})
+    return httpx.post(
+        sim.endpoint, content=etree.tostring(envelope), headers={"Content-Type": "text/xml"}
+    )
 
 
 def _fault_code(response: httpx.Response) -> str:
-    return etree.fromstring(response.content).findtext(f"{{{SOAP}}}Body/{{{SOAP}}}Fault/faultcode") or ""
+    return (
+        etree.fromstring(response.content).findtext(f"{{{SOAP}}}Body/{{{SOAP}}}Fault/faultcode")
+        or ""
+    )
 
 
 def _fault_string(response: httpx.Response) -> str:
-    return etree.fromstring(response.content).findtext(f"{{{SOAP}}}Body/{{{SOAP}}}Fault/faultstring") or ""
+    return (
+        etree.fromstring(response.content).findtext(f"{{{SOAP}}}Body/{{{SOAP}}}Fault/faultstring")
+        or ""
+    )
 
 
 def test_a_request_signed_by_a_trusted_certificate_is_served(signed_world) -> None:
@@ -119,6 +138,7 @@ def test_fault_codes_of_ws_security(signed_world) -> None:
     assert _fault_string(response) == "the signature does not cover the SOAP Body"
 
     from zeep.wsse.signature import BinarySignature
+
     weak = _signed_envelope(client, BinarySignature(key, cert))  # zeep's default: RSA-SHA1 / SHA1
     assert _fault_code(_post(sim, weak)) == "wsse:UnsupportedAlgorithm"
 

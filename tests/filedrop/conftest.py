@@ -7,10 +7,8 @@ import time
 from pathlib import Path
 
 import pytest
-
 from piis_connectors.casesystem.seed import generate
 from piis_connectors.filedrop.samples import csv_row
-
 
 # The CPAS the file-drop tests configure; every exported row is filed under it (the host refuses,
 # before mapping, a row of another CPAS: test_a_row_of_another_cpas_is_refused_before_mapping).
@@ -34,7 +32,9 @@ def settle(path: Path, age: float = 600.0, offset: float = 0.0) -> Path:
     return path
 
 
-def put(directory: Path, name: str, content: str | bytes = "x", offset: float = 0.0, age: float = 600.0) -> Path:
+def put(
+    directory: Path, name: str, content: str | bytes = "x", offset: float = 0.0, age: float = 600.0
+) -> Path:
     """Write a file in *directory* and settle it."""
     path = directory / name
     if isinstance(content, str):

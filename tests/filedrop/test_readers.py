@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from piis_connectors.filedrop.readers import FileRejected, decode, read_csv, read_xml
 from piis_connectors.filedrop.samples import write_csv
 
@@ -31,7 +30,11 @@ def test_line_numbers_bad_rows_and_blank_lines(tmp_path) -> None:
     path.write_bytes(text.encode("cp1252"))
     result = read_csv(path)
     assert [(r.line, r.data.get("id"), r.error is None) for r in result.rows] == [
-        (2, "1", True), (4, "2", True), (6, None, False), (7, "4", True)]
+        (2, "1", True),
+        (4, "2", True),
+        (6, None, False),
+        (7, "4", True),
+    ]
     assert "expected 3 fields" in result.rows[2].error
     assert result.rows[1].data["nota"] == "twee\r\nregels"
 
@@ -61,9 +64,12 @@ def test_decode_prefers_strict_utf8() -> None:
 
 def test_xml_rows_with_lines_and_lists(tmp_path) -> None:
     path = tmp_path / "x.xml"
-    path.write_text('<?xml version="1.0"?>\n<export>\n  <contrat><numero>1</numero><domaines><domaine>A</domaine>'
-                    '<domaine>B</domaine></domaines></contrat>\n  <contrat>\n<numero>2</numero><domaines><domaine>C'
-                    '</domaine></domaines></contrat>\n  <contrat/>\n</export>\n', encoding="utf-8")
+    path.write_text(
+        '<?xml version="1.0"?>\n<export>\n  <contrat><numero>1</numero><domaines><domaine>A</domaine>'
+        "<domaine>B</domaine></domaines></contrat>\n  <contrat>\n<numero>2</numero><domaines><domaine>C"
+        "</domaine></domaines></contrat>\n  <contrat/>\n</export>\n",
+        encoding="utf-8",
+    )
     rows = read_xml(path, "contrat").rows
     assert [(r.line, r.data) for r in rows[:2]] == [
         (3, {"numero": "1", "domaines": {"domaine": ["A", "B"]}}),
@@ -74,7 +80,9 @@ def test_xml_rows_with_lines_and_lists(tmp_path) -> None:
 
 def test_malformed_xml_rejects_the_file_with_its_line(tmp_path) -> None:
     path = tmp_path / "x.xml"
-    path.write_text("<export>\n<contrat><numero>1</numero></contrat>\n<contrat><numero>2</contrat>\n</export>")
+    path.write_text(
+        "<export>\n<contrat><numero>1</numero></contrat>\n<contrat><numero>2</contrat>\n</export>"
+    )
     with pytest.raises(FileRejected) as err:
         read_xml(path, "contrat")
     assert err.value.line == 3
@@ -84,8 +92,10 @@ def test_xml_entities_are_not_expanded(tmp_path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("TOPSECRET")
     path = tmp_path / "x.xml"
-    path.write_text(f'<?xml version="1.0"?>\n<!DOCTYPE export [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
-                    "<export><contrat><numero>&xxe;</numero></contrat></export>")
+    path.write_text(
+        f'<?xml version="1.0"?>\n<!DOCTYPE export [<!ENTITY xxe SYSTEM "file://{secret}">]>\n'
+        "<export><contrat><numero>&xxe;</numero></contrat></export>"
+    )
     try:
         rows = read_xml(path, "contrat").rows
     except FileRejected:

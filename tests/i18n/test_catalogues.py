@@ -45,7 +45,9 @@ def _edit(root: Path, language: str, change) -> None:  # noqa: ANN001
 def test_the_check_fails_on_a_missing_a_fuzzy_and_an_unfaithful_translation(tmp_path: Path) -> None:
     root = tmp_path / "locale"
     shutil.copytree(LOCALE_DIR, root)
-    before = set(check(locale_dir=root))  # empty, unless a rule title changed and awaits its translation
+    before = set(
+        check(locale_dir=root)
+    )  # empty, unless a rule title changed and awaits its translation
 
     def drop_placeholder(cat) -> None:  # noqa: ANN001
         cat.get("Federal answer: {answer}").string = "Réponse fédérale"
@@ -81,10 +83,12 @@ def test_the_check_fails_on_a_missing_a_fuzzy_and_an_unfaithful_translation(tmp_
 def test_plural_forms_follow_the_count_in_each_language() -> None:
     singular = "Transfer reviewed by the new CPAS: {n} commitment taken over"
     plural = "Transfer reviewed by the new CPAS: {n} commitments taken over"
-    expected = {"fr": ("1 engagement repris", "2 engagements repris"),
-                "nl": ("1 verbintenis overgenomen", "2 verbintenissen overgenomen"),
-                "de": ("1 Verpflichtung übernommen", "2 Verpflichtungen übernommen"),
-                "en": ("1 commitment taken over", "2 commitments taken over")}
+    expected = {
+        "fr": ("1 engagement repris", "2 engagements repris"),
+        "nl": ("1 verbintenis overgenomen", "2 verbintenissen overgenomen"),
+        "de": ("1 Verpflichtung übernommen", "2 Verpflichtungen übernommen"),
+        "en": ("1 commitment taken over", "2 commitments taken over"),
+    }
     for language, (one, two) in expected.items():
         t = translator(language)
         assert t.ngettext(singular, plural, 1).endswith(one)

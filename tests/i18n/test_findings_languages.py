@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from piis_bridge.i18n import Join, Msg, N_, placeholders, translator
+from piis_bridge.i18n import N_, Join, Msg, placeholders, translator
 from piis_bridge.i18n.catalog import po_path
 from piis_bridge.i18n.findings import params_json, render, render_message
 from piis_bridge.model import load_file
@@ -38,8 +38,11 @@ _ENGLISH = re.compile(r"\b(the|were|has|have|not|after|before|without|signed on|
 @pytest.fixture(scope="module")
 def findings() -> list:
     generated = generate(400)
-    examples = [(c, date(2026, 11, 22)) for p in sorted((_ROOT / "examples").glob("*.json"))
-                for c in load_file(p).contracts]
+    examples = [
+        (c, date(2026, 11, 22))
+        for p in sorted((_ROOT / "examples").glob("*.json"))
+        for c in load_file(p).contracts
+    ]
     out = []
     for contract, on in [*generated, *variants(generated), *examples]:
         out.extend(evaluate(contract, on=on).findings)
@@ -61,10 +64,14 @@ def _templates(value: object) -> list[str]:
     return []
 
 
-def test_every_finding_has_a_translated_template_and_its_english_is_the_message(findings: list) -> None:
+def test_every_finding_has_a_translated_template_and_its_english_is_the_message(
+    findings: list,
+) -> None:
     assert len(findings) > 1000
     ids = {f.message_id for f in findings}
-    assert len(ids) > 20  # the caseload reaches messages of every family (all templates: test_catalogues)
+    assert (
+        len(ids) > 20
+    )  # the caseload reaches messages of every family (all templates: test_catalogues)
     for language in ("fr", "nl", "de"):
         known = _msgids(language)
         assert sorted(i for i in ids if i not in known) == [], language
@@ -77,7 +84,9 @@ def test_every_finding_has_a_translated_template_and_its_english_is_the_message(
 
 
 @pytest.mark.parametrize("language", ["fr", "nl", "de"])
-def test_every_finding_renders_in_the_language_without_english_phrases(findings: list, language: str) -> None:
+def test_every_finding_renders_in_the_language_without_english_phrases(
+    findings: list, language: str
+) -> None:
     t = translator(language)
     left = set()
     for f in findings:
@@ -114,25 +123,39 @@ def test_nested_phrases_and_lists_are_written_in_the_language() -> None:
     template = "Contract {contract}: community service without the agreement of {absent}."
     params = (("contract", "LGE-1"), ("absent", who))
     assert render_message(template, params, translator("en")) == (
-        "Contract LGE-1: community service without the agreement of the person and the CPAS.")
+        "Contract LGE-1: community service without the agreement of the person and the CPAS."
+    )
     assert render_message(template, params, translator("nl")) == (
-        "Contract LGE-1: gemeenschapsdienst zonder het akkoord van de persoon en het OCMW.")
+        "Contract LGE-1: gemeenschapsdienst zonder het akkoord van de persoon en het OCMW."
+    )
     refusal = Msg("refusal of {date}", date=date(2026, 3, 2))
     assert str(refusal) == "refusal of 2026-03-02"
-    assert render_message("Contract {contract}: the review of the {what} found {found} but maintained the refusal.",
-                          (("contract", "X"), ("what", refusal),
-                           ("found", Join(N_(" and "), [N_("health/equity reasons")]))),
-                          translator("de")) == (
+    assert render_message(
+        "Contract {contract}: the review of the {what} found {found} but maintained the refusal.",
+        (
+            ("contract", "X"),
+            ("what", refusal),
+            ("found", Join(N_(" and "), [N_("health/equity reasons")])),
+        ),
+        translator("de"),
+    ) == (
         "Vertrag X: die Prüfung der Ablehnung vom 02.03.2026 hat Gesundheits- oder Billigkeitsgründe festgestellt, "
-        "aber die Verweigerung beibehalten.")
+        "aber die Verweigerung beibehalten."
+    )
     assert params_json((("what", refusal), ("who", who))) == {
         "what": {"id": "refusal of {date}", "params": {"date": "2026-03-02"}},
-        "who": {"join": " and ", "items": ["the person", "the CPAS"]}}
+        "who": {"join": " and ", "items": ["the person", "the CPAS"]},
+    }
 
 
 def test_a_plugin_finding_without_a_template_is_shown_as_written() -> None:
     from piis_bridge.rules.report import Finding, Level
 
-    plain = Finding(rule_id="LOCAL-1", level=Level.WARNING, severity="X", message="Local text {not a field}",
-                    citation="local")
+    plain = Finding(
+        rule_id="LOCAL-1",
+        level=Level.WARNING,
+        severity="X",
+        message="Local text {not a field}",
+        citation="local",
+    )
     assert render(plain, translator("fr")) == "Local text {not a field}"

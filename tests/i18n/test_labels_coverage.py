@@ -28,15 +28,21 @@ from check_rules_equivalence import variants  # noqa: E402
 
 def _caseload() -> list[tuple[object, date]]:
     generated = generate(400)
-    examples = [(c, date(2026, 11, 22)) for p in sorted((_ROOT / "examples").glob("*.json"))
-                for c in load_file(p).contracts]
+    examples = [
+        (c, date(2026, 11, 22))
+        for p in sorted((_ROOT / "examples").glob("*.json"))
+        for c in load_file(p).contracts
+    ]
     return [*generated, *variants(generated), *examples]
 
 
 def test_every_label_of_reports_and_agenda_is_recognised_and_translated() -> None:
     cases = _caseload()
     labels = {d.label for c, on in cases for d in evaluate(c, on=on).dates}
-    labels |= {i.label for i in agenda([c for c, _ in cases], date(2010, 1, 1), date(2035, 12, 31), overdue=True)}
+    labels |= {
+        i.label
+        for i in agenda([c for c, _ in cases], date(2010, 1, 1), date(2035, 12, 31), overdue=True)
+    }
     assert len(labels) > 50
     unknown = sorted(label for label in labels if label_message(label) is None)
     assert unknown == []

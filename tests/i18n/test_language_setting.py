@@ -23,7 +23,10 @@ def test_default_is_english(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["fr", "nl", "de", "en", "DE"])
 def test_the_four_languages_are_accepted(tmp_path: Path, value: str) -> None:
-    assert load_settings(_file(tmp_path, f'language = "{value}"\n')).cpas["eupen"].language == value.lower()
+    assert (
+        load_settings(_file(tmp_path, f'language = "{value}"\n')).cpas["eupen"].language
+        == value.lower()
+    )
 
 
 def test_an_unsupported_language_names_the_setting_its_file_and_the_fix(tmp_path: Path) -> None:
@@ -35,10 +38,15 @@ def test_an_unsupported_language_names_the_setting_its_file_and_the_fix(tmp_path
     assert "unsupported language 'wa'" in text and 'language = "fr", "nl", "de" or "en"' in text
 
 
-def test_the_environment_sets_it_too_and_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_environment_sets_it_too_and_is_checked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PIIS_CPAS__EUPEN__LANGUAGE", "de")
     assert load_settings(_file(tmp_path)).cpas["eupen"].language == "de"
     monkeypatch.setenv("PIIS_CPAS__EUPEN__LANGUAGE", "german")
-    with pytest.raises(ConfigError, match="cpas.eupen.language: .*unsupported language 'german' "
-                                          r"\(from the environment variable PIIS_CPAS__EUPEN__LANGUAGE\)"):
+    with pytest.raises(
+        ConfigError,
+        match="cpas.eupen.language: .*unsupported language 'german' "
+        r"\(from the environment variable PIIS_CPAS__EUPEN__LANGUAGE\)",
+    ):
         load_settings(_file(tmp_path))

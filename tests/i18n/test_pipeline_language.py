@@ -22,13 +22,19 @@ def world(tmp_path: Path):  # noqa: ANN201
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
     from piis_connectors.federal.testing import start_running_simulator
 
-    case = CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0)
+    case = CaseSystemSimulator(
+        SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0
+    )
     case.seed(120)
     case.start()
     federal = start_running_simulator(tmp_path / "novaprima.sqlite3")
-    kbo, ins, name = next(o for o in OCMWS if o[0] == "0212345470")  # an OCMW with answers, alerts and moves
+    kbo, ins, name = next(
+        o for o in OCMWS if o[0] == "0212345470"
+    )  # an OCMW with answers, alerts and moves
     federal.admin.register_cpas(kbo, ins, name=name)
-    nisses = sorted({c.data["client"]["rijksregisternummer"] for c in generate(120, 1) if c.ocmw == kbo})
+    nisses = sorted(
+        {c.data["client"]["rijksregisternummer"] for c in generate(120, 1) if c.ocmw == kbo}
+    )
     federal.admin.integrate_many(kbo, nisses)
     try:
         yield case, federal, (kbo, ins, name)
@@ -39,19 +45,39 @@ def world(tmp_path: Path):  # noqa: ANN201
 
 def test_a_dutch_ocmw_receives_dutch_tasks_and_statuses(tmp_path: Path, world) -> None:  # noqa: ANN001
     case, federal, (kbo, ins, name) = world
-    settings = Settings.model_validate({
-        "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
-        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
-        "state_dir": str(tmp_path / "state"),
-        "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
-        "cpas": {"gent": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus", "language": "nl",
-                          "federal": "federal", "transfer": "transfer", "plugins": {
-                              "neptunus": {"base_url": case.url, "client_id": "piis-bridge",
-                                           "client_secret": "geheim", "ocmw_kbo": kbo},
-                              "federal": {"endpoint": federal.endpoint, "mode": "batch"}}}},
-    })
-    summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
-                          timeout=180)
+    settings = Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
+            "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+            "state_dir": str(tmp_path / "state"),
+            "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
+            "cpas": {
+                "gent": {
+                    "name": name,
+                    "ins_code": ins,
+                    "bce": kbo,
+                    "case_system": "neptunus",
+                    "language": "nl",
+                    "federal": "federal",
+                    "transfer": "transfer",
+                    "plugins": {
+                        "neptunus": {
+                            "base_url": case.url,
+                            "client_id": "piis-bridge",
+                            "client_secret": "geheim",
+                            "ocmw_kbo": kbo,
+                        },
+                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
+                    },
+                }
+            },
+        }
+    )
+    summary = run_nightly(
+        settings,
+        options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
+        timeout=180,
+    )
     assert summary.status == "finished", summary
     statuses = case.store.list_rows("statussen", None)
     tasks = case.store.list_rows("taken", None)

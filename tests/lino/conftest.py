@@ -11,8 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-from piis_connectors.lino.testenv import DEMO_PASSWORD, LinoServer, ensure_demo_site, fresh_site_copy, start_server
+from piis_connectors.lino.testenv import (
+    DEMO_PASSWORD,
+    LinoServer,
+    ensure_demo_site,
+    fresh_site_copy,
+    start_server,
+)
 
 USER = "robin"  # a demo user of type 900 (administrator: SiteStaff, reads the change log)
 
@@ -23,7 +28,9 @@ def lino_demo_site() -> Path:
 
 
 @pytest.fixture(scope="module")
-def lino_server(lino_demo_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LinoServer]:
+def lino_server(
+    lino_demo_site: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LinoServer]:
     site = fresh_site_copy(tmp_path_factory.mktemp("lino-site"))
     server = start_server(site)
     try:

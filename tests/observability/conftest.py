@@ -19,7 +19,6 @@ from piis_bridge.config import Settings
 from piis_bridge.db import make_engine
 from piis_bridge.ledger.models import FormEntry
 from piis_bridge.migrations import upgrade_database
-from tests.pipeline.conftest import _importable_tests, make_remote, pg_url  # noqa: F401 - shared fixtures
 from piis_bridge.pipeline.models import (
     CircuitState,
     QuarantineEntry,
@@ -27,6 +26,7 @@ from piis_bridge.pipeline.models import (
     SyncRun,
     SyncRunCpas,
 )
+from tests.pipeline.conftest import _importable_tests, make_remote, pg_url  # noqa: F401 - shared fixtures
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 
@@ -35,8 +35,10 @@ def settings_for(tmp_path: Path, **extra: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
         "state_dir": str(tmp_path / "state"),
-        "cpas": {"gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207567726"},
-                 "liege": {"name": "CPAS de Liège", "ins_code": "62063", "bce": "0207567726"}},
+        "cpas": {
+            "gent": {"name": "OCMW Gent", "ins_code": "44021", "bce": "0207567726"},
+            "liege": {"name": "CPAS de Liège", "ins_code": "62063", "bce": "0207567726"},
+        },
     }
     values.update(extra)
     return Settings.model_validate(values)
@@ -49,24 +51,52 @@ class Db:
         upgrade_database(url)
         self.engine = make_engine(url)
 
-    def run(self, cpas: str, *, status: str = "finished", ended: datetime = NOW, trigger: str = "nightly",
-            minutes: float = 5, counts: dict[str, Any] | None = None, pull_state: str = "pulled") -> str:
+    def run(
+        self,
+        cpas: str,
+        *,
+        status: str = "finished",
+        ended: datetime = NOW,
+        trigger: str = "nightly",
+        minutes: float = 5,
+        counts: dict[str, Any] | None = None,
+        pull_state: str = "pulled",
+    ) -> str:
         run_id = uuid.uuid4().hex
         with Session(self.engine) as s:
-            s.add(SyncRun(id=run_id, trigger=trigger, cpas_ids=[cpas], status=status,
-                          started_at=ended - timedelta(minutes=minutes), finished_at=ended,
-                          counts=counts or {"fetched": 10, "processed": 9, "items_quarantined": 1}))
+            s.add(
+                SyncRun(
+                    id=run_id,
+                    trigger=trigger,
+                    cpas_ids=[cpas],
+                    status=status,
+                    started_at=ended - timedelta(minutes=minutes),
+                    finished_at=ended,
+                    counts=counts or {"fetched": 10, "processed": 9, "items_quarantined": 1},
+                )
+            )
             s.flush()
             s.add(SyncRunCpas(run_id=run_id, cpas_id=cpas, state=pull_state))
             s.commit()
         return run_id
 
-    def quarantine(self, cpas: str, n: int, *, stage: str = "map", reason: str = "unknown code") -> None:
+    def quarantine(
+        self, cpas: str, n: int, *, stage: str = "map", reason: str = "unknown code"
+    ) -> None:
         run_id = self.run(cpas)
         with Session(self.engine) as s:
             for i in range(n):
-                s.add(QuarantineEntry(run_id=run_id, cpas_id=cpas, record_id=f"REC-{i}", stage=stage,
-                                      reason=reason, problems=[], status="open"))
+                s.add(
+                    QuarantineEntry(
+                        run_id=run_id,
+                        cpas_id=cpas,
+                        record_id=f"REC-{i}",
+                        stage=stage,
+                        reason=reason,
+                        problems=[],
+                        status="open",
+                    )
+                )
             s.commit()
 
     def circuit(self, remote: str, until: datetime) -> None:
@@ -74,21 +104,47 @@ class Db:
             s.merge(CircuitState(remote=remote, failures=5, opened_until=until))
             s.commit()
 
-    def forms(self, cpas: str, status: str, n: int, *, answered: datetime = NOW, code: str = "B00005") -> None:
+    def forms(
+        self, cpas: str, status: str, n: int, *, answered: datetime = NOW, code: str = "B00005"
+    ) -> None:
         with Session(self.engine) as s:
             for _ in range(n):
                 key = str(uuid.uuid4())
-                s.add(FormEntry(key=key, cpas_id=cpas, kind="B", niss="x" * 11, dossier="D1", period_key="p",
-                                version=1, status=status, payload="{}", xml="<x/>", payload_hash="h",
-                                content_hash="c", errors=[{"code": code, "message": "late"}] if status == "refused" else [],
-                                created_at=answered, updated_at=answered, answered_at=answered))
+                s.add(
+                    FormEntry(
+                        key=key,
+                        cpas_id=cpas,
+                        kind="B",
+                        niss="x" * 11,
+                        dossier="D1",
+                        period_key="p",
+                        version=1,
+                        status=status,
+                        payload="{}",
+                        xml="<x/>",
+                        payload_hash="h",
+                        content_hash="c",
+                        errors=[{"code": code, "message": "late"}] if status == "refused" else [],
+                        created_at=answered,
+                        updated_at=answered,
+                        answered_at=answered,
+                    )
+                )
             s.commit()
 
     def statement(self, cpas: str, differences: int) -> None:
         run_id = self.run(cpas, trigger="statement")
         with Session(self.engine) as s:
-            s.add(StatementFetch(run_id=run_id, cpas_id=cpas, month=date(2026, 11, 1), state="reconciled",
-                                 attempts=1, differences=[{"kind": "missing", "key": "k"}] * differences))
+            s.add(
+                StatementFetch(
+                    run_id=run_id,
+                    cpas_id=cpas,
+                    month=date(2026, 11, 1),
+                    state="reconciled",
+                    attempts=1,
+                    differences=[{"kind": "missing", "key": "k"}] * differences,
+                )
+            )
             s.commit()
 
 
@@ -111,7 +167,9 @@ class SmtpSink:
                 import email
                 import email.policy
 
-                sink.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+                sink.messages.append(
+                    email.message_from_bytes(envelope.content, policy=email.policy.default)
+                )
                 return "250 OK"
 
         import socket

@@ -17,17 +17,38 @@ from piis_bridge.observability.alerts import check_and_send, evaluate, send_test
 from tests.observability.conftest import NOW, Db, SmtpSink, WebhookSink, settings_for
 from tests.observability.test_health import _certificate
 
-QUIET = {"run_failed": False, "nightly_late_hours": 0, "quarantine_over": 0, "refused_percent": 0,
-         "circuit_open_minutes": 0, "certificate_days": 0, "statement_differences": False}
+QUIET = {
+    "run_failed": False,
+    "nightly_late_hours": 0,
+    "quarantine_over": 0,
+    "refused_percent": 0,
+    "circuit_open_minutes": 0,
+    "certificate_days": 0,
+    "statement_differences": False,
+}
 
 
-def _settings(tmp_path: Path, smtp: SmtpSink | None = None, webhook: WebhookSink | None = None,
-              rules: dict[str, Any] | None = None, **alerts: Any) -> Any:
-    cfg: dict[str, Any] = {"rules": {**QUIET, **(rules or {})}, "digest_time": None,
-                           "console_url": "https://bridge.example/console", **alerts}
+def _settings(
+    tmp_path: Path,
+    smtp: SmtpSink | None = None,
+    webhook: WebhookSink | None = None,
+    rules: dict[str, Any] | None = None,
+    **alerts: Any,
+) -> Any:
+    cfg: dict[str, Any] = {
+        "rules": {**QUIET, **(rules or {})},
+        "digest_time": None,
+        "console_url": "https://bridge.example/console",
+        **alerts,
+    }
     if smtp:
-        cfg["email"] = {"host": "127.0.0.1", "port": smtp.port, "sender": "bridge@cpas.example",
-                        "to": ["it@cpas.example"], "starttls": False}
+        cfg["email"] = {
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "sender": "bridge@cpas.example",
+            "to": ["it@cpas.example"],
+            "starttls": False,
+        }
     if webhook:
         cfg["webhook"] = {"url": webhook.url}
     return settings_for(tmp_path, alerts=cfg)
@@ -37,8 +58,9 @@ def _rules(deliveries) -> list[tuple[str, str | None, bool]]:
     return sorted((d.alert.rule, d.alert.cpas_id, d.sent) for d in deliveries)
 
 
-def test_run_failed_fires_once_per_cap_on_both_channels(tmp_path: Path, db: Db, smtp: SmtpSink,
-                                                        webhook: WebhookSink) -> None:
+def test_run_failed_fires_once_per_cap_on_both_channels(
+    tmp_path: Path, db: Db, smtp: SmtpSink, webhook: WebhookSink
+) -> None:
     run_id = db.run("gent", status="failed", ended=NOW - dt.timedelta(minutes=10))
     settings = _settings(tmp_path, smtp, webhook, rules={"run_failed": True})
     first = check_and_send(settings, db.engine, NOW)
@@ -79,8 +101,13 @@ def test_nightly_late(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
 
 def test_quarantine_over(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
     db.quarantine("liege", 6)
-    assert evaluate(_settings(tmp_path, webhook=webhook, rules={"quarantine_over": 6}), db.engine, NOW) == []
-    deliveries = check_and_send(_settings(tmp_path, webhook=webhook, rules={"quarantine_over": 5}), db.engine, NOW)
+    assert (
+        evaluate(_settings(tmp_path, webhook=webhook, rules={"quarantine_over": 6}), db.engine, NOW)
+        == []
+    )
+    deliveries = check_and_send(
+        _settings(tmp_path, webhook=webhook, rules={"quarantine_over": 5}), db.engine, NOW
+    )
     assert _rules(deliveries) == [("quarantine_over", "liege", True)]
     assert webhook.bodies[0]["counts"] == {"open": 6}
 
@@ -93,8 +120,13 @@ def test_refused_rate_needs_enough_forms(tmp_path: Path, db: Db, webhook: Webhoo
     deliveries = check_and_send(_settings(tmp_path, webhook=webhook, rules=rules), db.engine, NOW)
     assert _rules(deliveries) == [("refused_rate", "gent", True)]
     assert webhook.bodies[0]["counts"] == {"refused": 5, "answered": 20}
-    assert evaluate(_settings(tmp_path, rules={**rules, "refused_percent": 26}), db.engine, NOW) == []
-    assert evaluate(_settings(tmp_path, rules={**rules, "refused_min_forms": 21}), db.engine, NOW) == []
+    assert (
+        evaluate(_settings(tmp_path, rules={**rules, "refused_percent": 26}), db.engine, NOW) == []
+    )
+    assert (
+        evaluate(_settings(tmp_path, rules={**rules, "refused_min_forms": 21}), db.engine, NOW)
+        == []
+    )
 
 
 def test_circuit_open_only_after_its_duration(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
@@ -107,33 +139,56 @@ def test_circuit_open_only_after_its_duration(tmp_path: Path, db: Db, webhook: W
     assert "federal:gent" in webhook.bodies[0]["text"]
 
 
-def test_a_circuit_that_closed_starts_its_duration_again(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
+def test_a_circuit_that_closed_starts_its_duration_again(
+    tmp_path: Path, db: Db, webhook: WebhookSink
+) -> None:
     settings = _settings(tmp_path, webhook=webhook, rules={"circuit_open_minutes": 30})
     db.circuit("federal:gent", NOW + dt.timedelta(minutes=20))
     check_and_send(settings, db.engine, NOW)
     check_and_send(settings, db.engine, NOW + dt.timedelta(minutes=25))  # closed by then
     db.circuit("federal:gent", NOW + dt.timedelta(hours=3))
-    assert check_and_send(settings, db.engine, NOW + dt.timedelta(minutes=40)) == []  # open 0 minutes again
+    assert (
+        check_and_send(settings, db.engine, NOW + dt.timedelta(minutes=40)) == []
+    )  # open 0 minutes again
     assert len(check_and_send(settings, db.engine, NOW + dt.timedelta(minutes=71))) == 1
 
 
 def test_certificate_expiring(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
     cert = _certificate(tmp_path / "tls.pem", 20)
-    cfg = {"rules": {**QUIET, "certificate_days": 30}, "digest_time": None, "webhook": {"url": webhook.url}}
-    settings = settings_for(tmp_path, alerts=cfg, cpas={"gent": {
-        "name": "OCMW Gent", "ins_code": "44021", "bce": "0207567726",
-        "plugins": {"transfer": {"tls_cert_path": str(cert)}}}})
+    cfg = {
+        "rules": {**QUIET, "certificate_days": 30},
+        "digest_time": None,
+        "webhook": {"url": webhook.url},
+    }
+    settings = settings_for(
+        tmp_path,
+        alerts=cfg,
+        cpas={
+            "gent": {
+                "name": "OCMW Gent",
+                "ins_code": "44021",
+                "bce": "0207567726",
+                "plugins": {"transfer": {"tls_cert_path": str(cert)}},
+            }
+        },
+    )
     assert _rules(check_and_send(settings, db.engine, NOW)) == [("certificate", "gent", True)]
     assert "cpas.gent.plugins.transfer.tls_cert_path" in webhook.bodies[0]["title"]
     cfg["rules"]["certificate_days"] = 19
-    assert evaluate(settings_for(tmp_path, alerts=cfg, cpas=settings.model_dump()["cpas"]), db.engine, NOW) == []
+    assert (
+        evaluate(
+            settings_for(tmp_path, alerts=cfg, cpas=settings.model_dump()["cpas"]), db.engine, NOW
+        )
+        == []
+    )
 
 
 def test_statement_differences(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
     db.statement("gent", 3)
     db.statement("liege", 0)
-    deliveries = check_and_send(_settings(tmp_path, webhook=webhook, rules={"statement_differences": True}),
-                                db.engine, NOW)
+    deliveries = check_and_send(
+        _settings(tmp_path, webhook=webhook, rules={"statement_differences": True}), db.engine, NOW
+    )
     assert _rules(deliveries) == [("statement_differences", "gent", True)]
     assert webhook.bodies[0]["title"] == "[gent] statement 2026-11: 3 difference(s)"
 
@@ -166,8 +221,11 @@ def test_webhook_formats_and_token(tmp_path: Path, db: Db, webhook: WebhookSink)
     db.run("gent", status="failed", ended=NOW)
     token = tmp_path / "token"
     token.write_text("t0ken\n")
-    cfg = {"rules": {**QUIET, "run_failed": True}, "digest_time": None,
-           "webhook": {"url": webhook.url, "format": "slack", "token_file": str(token)}}
+    cfg = {
+        "rules": {**QUIET, "run_failed": True},
+        "digest_time": None,
+        "webhook": {"url": webhook.url, "format": "slack", "token_file": str(token)},
+    }
     check_and_send(settings_for(tmp_path, alerts=cfg), db.engine, NOW)
     assert set(webhook.bodies[0]) == {"text"} and "[gent] run" in webhook.bodies[0]["text"]
     assert webhook.headers[0]["Authorization"] == "Bearer t0ken"
@@ -180,13 +238,22 @@ def test_no_channel_sends_nothing(tmp_path: Path, db: Db) -> None:
     assert check_and_send(settings, db.engine, NOW) == []  # ... but there is nowhere to send it
 
 
-def test_alert_texts_carry_no_niss(tmp_path: Path, db: Db, webhook: WebhookSink, smtp: SmtpSink) -> None:
+def test_alert_texts_carry_no_niss(
+    tmp_path: Path, db: Db, webhook: WebhookSink, smtp: SmtpSink
+) -> None:
     niss = "85073003328"
     assert nn.is_valid(niss)
-    run_id = db.run("gent", status="failed", ended=NOW, counts={"fetched": 1, "note": f"record GPMI-{niss}"})
+    run_id = db.run(
+        "gent", status="failed", ended=NOW, counts={"fetched": 1, "note": f"record GPMI-{niss}"}
+    )
     db.quarantine("gent", 60, reason=f"NISS {niss[:6]}-{niss[6:9]}.{niss[9:]} unknown")
-    settings = _settings(tmp_path, smtp, webhook, rules={"run_failed": True, "quarantine_over": 1},
-                         digest_time="00:00")
+    settings = _settings(
+        tmp_path,
+        smtp,
+        webhook,
+        rules={"run_failed": True, "quarantine_over": 1},
+        digest_time="00:00",
+    )
     deliveries = check_and_send(settings, db.engine, NOW)
     assert {d.alert.rule for d in deliveries} == {"run_failed", "quarantine_over", "digest"}
     texts = [str(b) for b in webhook.bodies] + [m.as_string() for m in smtp.messages]
@@ -206,7 +273,13 @@ def _valid_niss_in(text: str) -> list[str]:
 
 
 def test_the_niss_scanner_finds_every_writing() -> None:
-    for writing in ("85073003328", "85.07.30-033.28", "850730 033-28", "８５０７３００３３２８", "85/07/30 033 28"):
+    for writing in (
+        "85073003328",
+        "85.07.30-033.28",
+        "850730 033-28",
+        "８５０７３００３３２８",
+        "85/07/30 033 28",
+    ):
         assert _valid_niss_in(f"x {writing} y") == ["85073003328"], writing
     assert _valid_niss_in("le=0.05 8507300332812") == []
 
@@ -215,14 +288,19 @@ def test_cli_alerts_test_and_check(tmp_path: Path, smtp: SmtpSink) -> None:
     (tmp_path / "piis-bridge.toml").write_text(
         f'database_url = "sqlite:///{tmp_path}/app.sqlite3"\nstate_dir = "{tmp_path}/state"\n'
         f'[alerts]\ndigest_time = "00:00"\n[alerts.email]\nhost = "127.0.0.1"\nport = {smtp.port}\n'
-        'sender = "bridge@cpas.example"\nto = ["it@cpas.example"]\nstarttls = false\n')
+        'sender = "bridge@cpas.example"\nto = ["it@cpas.example"]\nstarttls = false\n'
+    )
     env = {**os.environ, "PIIS_CONFIG": str(tmp_path / "piis-bridge.toml")}
     exe = str(Path(sys.executable).parent / "piis-bridge")
-    test = subprocess.run([exe, "alerts", "test"], capture_output=True, text=True, env=env, timeout=120)
+    test = subprocess.run(
+        [exe, "alerts", "test"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert test.returncode == 0 and test.stdout.strip() == "email: sent", test.stdout + test.stderr
     assert smtp.messages[0]["Subject"].strip() == "piis-bridge info: test alert"
     Db(f"sqlite:///{tmp_path}/app.sqlite3").engine.dispose()
-    check = subprocess.run([exe, "alerts", "check"], capture_output=True, text=True, env=env, timeout=120)
+    check = subprocess.run(
+        [exe, "alerts", "check"], capture_output=True, text=True, env=env, timeout=120
+    )
     assert check.returncode == 0, check.stdout + check.stderr
     assert "digest" in check.stdout and len(smtp.messages) == 2
 
@@ -236,6 +314,8 @@ def test_inline_smtp_password_is_refused_in_the_file(tmp_path: Path) -> None:
     from piis_bridge.config import ConfigError, load_settings
 
     path = tmp_path / "piis-bridge.toml"
-    path.write_text('[alerts.email]\nhost = "h"\nsender = "a@b.c"\nto = ["x@y.z"]\nusername = "u"\npassword = "pw"\n')
+    path.write_text(
+        '[alerts.email]\nhost = "h"\nsender = "a@b.c"\nto = ["x@y.z"]\nusername = "u"\npassword = "pw"\n'
+    )
     with pytest.raises(ConfigError, match="PIIS_ALERTS__EMAIL__PASSWORD"):
         load_settings(path)

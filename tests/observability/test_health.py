@@ -41,8 +41,16 @@ def test_all_ok_after_recent_nightly_runs(tmp_path: Path, db: Db) -> None:
     db.run("liege", ended=NOW - dt.timedelta(hours=3))
     report = run_checks(settings_for(tmp_path), now=NOW)
     assert report.status == Status.OK, report.to_json()
-    assert [c.name for c in report.checks] == ["database", "broker", "workers", "nightly", "quarantine",
-                                               "circuits", "certificates", "disk"]
+    assert [c.name for c in report.checks] == [
+        "database",
+        "broker",
+        "workers",
+        "nightly",
+        "quarantine",
+        "circuits",
+        "certificates",
+        "disk",
+    ]
 
 
 def test_missing_database_is_critical_and_not_created(tmp_path: Path) -> None:
@@ -75,14 +83,19 @@ def test_broker_down_is_critical(tmp_path: Path, db: Db) -> None:
     settings = settings_for(tmp_path, broker_url="redis://:pw@127.0.0.1:1/0")
     report = run_checks(settings, now=NOW)
     assert _status(report, "broker") == Status.CRITICAL
-    assert "redis://127.0.0.1:1/0" in _summary(report, "broker") and "pw" not in _summary(report, "broker")
+    assert "redis://127.0.0.1:1/0" in _summary(report, "broker") and "pw" not in _summary(
+        report, "broker"
+    )
 
 
 @pytest.mark.services
-def test_no_worker_on_a_reachable_broker_is_critical_within_the_ping_time(tmp_path: Path, db: Db) -> None:
+def test_no_worker_on_a_reachable_broker_is_critical_within_the_ping_time(
+    tmp_path: Path, db: Db
+) -> None:
     require_service("redis")
-    settings = settings_for(tmp_path, broker_url="redis://127.0.0.1:6379/13",
-                            monitoring={"worker_ping_seconds": 0.5})
+    settings = settings_for(
+        tmp_path, broker_url="redis://127.0.0.1:6379/13", monitoring={"worker_ping_seconds": 0.5}
+    )
     start = time.monotonic()
     report = run_checks(settings, now=NOW)
     assert time.monotonic() - start < 8
@@ -117,9 +130,13 @@ def test_a_real_worker_consuming_every_queue_is_ok(tmp_path: Path, db: Db) -> No
         assert "restart the workers" in _summary(stale, "workers")
 
 
-@pytest.mark.parametrize(("age_hours", "expected"), [(25.9, Status.OK), (26.1, Status.WARNING),
-                                                     (49.9, Status.WARNING), (50.1, Status.CRITICAL)])
-def test_nightly_age_default_thresholds(tmp_path: Path, db: Db, age_hours: float, expected: Status) -> None:
+@pytest.mark.parametrize(
+    ("age_hours", "expected"),
+    [(25.9, Status.OK), (26.1, Status.WARNING), (49.9, Status.WARNING), (50.1, Status.CRITICAL)],
+)
+def test_nightly_age_default_thresholds(
+    tmp_path: Path, db: Db, age_hours: float, expected: Status
+) -> None:
     db.run("gent", ended=NOW - dt.timedelta(hours=age_hours))
     db.run("liege", ended=NOW)
     assert _status(run_checks(settings_for(tmp_path), now=NOW), "nightly") == expected
@@ -129,13 +146,19 @@ def test_nightly_thresholds_are_settings(tmp_path: Path, db: Db) -> None:
     db.run("gent", ended=NOW - dt.timedelta(hours=5))
     db.run("liege", ended=NOW)
     assert _status(run_checks(settings_for(tmp_path), now=NOW), "nightly") == Status.OK
-    warn = settings_for(tmp_path, monitoring={"nightly_warning_hours": 4, "nightly_critical_hours": 48})
+    warn = settings_for(
+        tmp_path, monitoring={"nightly_warning_hours": 4, "nightly_critical_hours": 48}
+    )
     assert _status(run_checks(warn, now=NOW), "nightly") == Status.WARNING
-    crit = settings_for(tmp_path, monitoring={"nightly_warning_hours": 2, "nightly_critical_hours": 4})
+    crit = settings_for(
+        tmp_path, monitoring={"nightly_warning_hours": 2, "nightly_critical_hours": 4}
+    )
     assert _status(run_checks(crit, now=NOW), "nightly") == Status.CRITICAL
 
 
-def test_failed_replay_and_statement_runs_are_not_a_successful_nightly(tmp_path: Path, db: Db) -> None:
+def test_failed_replay_and_statement_runs_are_not_a_successful_nightly(
+    tmp_path: Path, db: Db
+) -> None:
     db.run("gent", ended=NOW - dt.timedelta(hours=60))
     db.run("gent", ended=NOW, status="failed")
     db.run("gent", ended=NOW, trigger="replay")
@@ -160,11 +183,23 @@ def test_quarantine_thresholds(tmp_path: Path, db: Db) -> None:
     assert _status(run_checks(settings_for(tmp_path), now=NOW), "quarantine") == Status.OK
     db.quarantine("gent", 3)
     report = run_checks(settings_for(tmp_path), now=NOW)
-    assert _status(report, "quarantine") == Status.WARNING and "gent: 3 open" in _summary(report, "quarantine")
-    assert _status(run_checks(settings_for(tmp_path, monitoring={"quarantine_warning": 4}), now=NOW),
-                   "quarantine") == Status.OK
-    assert _status(run_checks(settings_for(tmp_path, monitoring={"quarantine_critical": 3}), now=NOW),
-                   "quarantine") == Status.CRITICAL
+    assert _status(report, "quarantine") == Status.WARNING and "gent: 3 open" in _summary(
+        report, "quarantine"
+    )
+    assert (
+        _status(
+            run_checks(settings_for(tmp_path, monitoring={"quarantine_warning": 4}), now=NOW),
+            "quarantine",
+        )
+        == Status.OK
+    )
+    assert (
+        _status(
+            run_checks(settings_for(tmp_path, monitoring={"quarantine_critical": 3}), now=NOW),
+            "quarantine",
+        )
+        == Status.CRITICAL
+    )
 
 
 def test_open_circuit_warns_until_it_closes(tmp_path: Path, db: Db) -> None:
@@ -180,31 +215,63 @@ def test_open_circuit_warns_until_it_closes(tmp_path: Path, db: Db) -> None:
 def _certificate(path: Path, days: float) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cpas test")])
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(NOW - dt.timedelta(days=1))
-            .not_valid_after(NOW + dt.timedelta(days=days)).sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(NOW - dt.timedelta(days=1))
+        .not_valid_after(NOW + dt.timedelta(days=days))
+        .sign(key, hashes.SHA256())
+    )
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     return path
 
 
-@pytest.mark.parametrize(("days", "expected"), [(31, Status.OK), (29, Status.WARNING), (6, Status.CRITICAL)])
+@pytest.mark.parametrize(
+    ("days", "expected"), [(31, Status.OK), (29, Status.WARNING), (6, Status.CRITICAL)]
+)
 def test_certificate_expiry(tmp_path: Path, db: Db, days: int, expected: Status) -> None:
     cert = _certificate(tmp_path / "federal.pem", days)
-    settings = settings_for(tmp_path, cpas={"gent": {
-        "name": "OCMW Gent", "ins_code": "44021", "bce": "0207567726",
-        "plugins": {"federal": {"cert_file": str(cert), "key_file": "/nonexistent/key.pem"}}}})
+    settings = settings_for(
+        tmp_path,
+        cpas={
+            "gent": {
+                "name": "OCMW Gent",
+                "ins_code": "44021",
+                "bce": "0207567726",
+                "plugins": {
+                    "federal": {"cert_file": str(cert), "key_file": "/nonexistent/key.pem"}
+                },
+            }
+        },
+    )
     report = run_checks(settings, now=NOW)
     assert _status(report, "certificates") == expected
     assert "key_file" not in json.dumps(report.to_json())  # a key is not a certificate
-    tighter = settings.model_copy(update={"monitoring": settings.monitoring.model_copy(
-        update={"certificate_warning_days": 5, "certificate_critical_days": 1})})
+    tighter = settings.model_copy(
+        update={
+            "monitoring": settings.monitoring.model_copy(
+                update={"certificate_warning_days": 5, "certificate_critical_days": 1}
+            )
+        }
+    )
     assert _status(run_checks(tighter, now=NOW), "certificates") == Status.OK
 
 
 def test_unreadable_certificate_is_critical(tmp_path: Path, db: Db) -> None:
-    settings = settings_for(tmp_path, cpas={"gent": {
-        "name": "OCMW Gent", "ins_code": "44021", "bce": "0207567726",
-        "plugins": {"transfer": {"tls_cert_path": str(tmp_path / "missing.pem")}}}})
+    settings = settings_for(
+        tmp_path,
+        cpas={
+            "gent": {
+                "name": "OCMW Gent",
+                "ins_code": "44021",
+                "bce": "0207567726",
+                "plugins": {"transfer": {"tls_cert_path": str(tmp_path / "missing.pem")}},
+            }
+        },
+    )
     report = run_checks(settings, now=NOW)
     assert _status(report, "certificates") == Status.CRITICAL
     assert "cpas.gent.plugins.transfer.tls_cert_path" in _summary(report, "certificates")
@@ -215,9 +282,13 @@ def test_disk_thresholds(tmp_path: Path, db: Db) -> None:
     db.run("liege")
     huge = 10**9  # MB: no disk has that much free
     assert _status(run_checks(settings_for(tmp_path), now=NOW), "disk") == Status.OK
-    warn = settings_for(tmp_path, monitoring={"disk_warning_free_mb": huge, "disk_critical_free_mb": 0})
+    warn = settings_for(
+        tmp_path, monitoring={"disk_warning_free_mb": huge, "disk_critical_free_mb": 0}
+    )
     assert _status(run_checks(warn, now=NOW), "disk") == Status.WARNING
-    crit = settings_for(tmp_path, monitoring={"disk_warning_free_mb": huge, "disk_critical_free_mb": huge})
+    crit = settings_for(
+        tmp_path, monitoring={"disk_warning_free_mb": huge, "disk_critical_free_mb": huge}
+    )
     assert _status(run_checks(crit, now=NOW), "disk") == Status.CRITICAL
 
 
@@ -228,11 +299,21 @@ def test_inverted_thresholds_are_a_configuration_error(tmp_path: Path) -> None:
 
 def _cli(tmp_path: Path, *args: str, config: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PIIS_CONFIG": str(tmp_path / "piis-bridge.toml")}
-    (tmp_path / "piis-bridge.toml").write_text(config or (
-        f'database_url = "sqlite:///{tmp_path}/app.sqlite3"\nstate_dir = "{tmp_path}/state"\n'
-        '[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0207567726"\n'))
-    return subprocess.run([str(Path(sys.executable).parent / "piis-bridge"), *args], capture_output=True, text=True,
-                          env=env, timeout=120, cwd=tmp_path)
+    (tmp_path / "piis-bridge.toml").write_text(
+        config
+        or (
+            f'database_url = "sqlite:///{tmp_path}/app.sqlite3"\nstate_dir = "{tmp_path}/state"\n'
+            '[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0207567726"\n'
+        )
+    )
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "piis-bridge"), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
 
 
 def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
@@ -254,6 +335,11 @@ def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
 def test_safe_url_keeps_sqlite_paths_and_drops_credentials() -> None:
     from piis_bridge.observability.health import safe_url
 
-    assert safe_url("sqlite:///var/demo/piis-bridge.sqlite3") == "sqlite:///var/demo/piis-bridge.sqlite3"
+    assert (
+        safe_url("sqlite:///var/demo/piis-bridge.sqlite3")
+        == "sqlite:///var/demo/piis-bridge.sqlite3"
+    )
     assert safe_url("sqlite:////abs/app.sqlite3") == "sqlite:////abs/app.sqlite3"
-    assert safe_url("postgresql://u:pw@db.internal:5432/piis") == "postgresql://db.internal:5432/piis"
+    assert (
+        safe_url("postgresql://u:pw@db.internal:5432/piis") == "postgresql://db.internal:5432/piis"
+    )

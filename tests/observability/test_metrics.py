@@ -37,7 +37,9 @@ def test_collector_reads_the_database(tmp_path: Path, db: Db) -> None:
     assert s[("piis_database_up", ())] == 1
     assert s[("piis_runs", (("cpas", "gent"), ("status", "finished")))] == 1
     assert s[("piis_runs", (("cpas", "gent"), ("status", "failed")))] == 1
-    assert s[("piis_run_last_duration_seconds", (("cpas", "gent"),))] == 300  # the newest: 5 minutes
+    assert (
+        s[("piis_run_last_duration_seconds", (("cpas", "gent"),))] == 300
+    )  # the newest: 5 minutes
     assert s[("piis_quarantine_open", (("cpas", "liege"), ("stage", "map")))] == 4
     assert s[("piis_forms", (("cpas", "gent"), ("form", "B"), ("status", "refused")))] == 3
     assert s[("piis_forms_refused_codes", (("code", "B00005"), ("cpas", "gent")))] == 3
@@ -72,8 +74,12 @@ def test_http_endpoints(tmp_path: Path, db: Db) -> None:
         port = probe.getsockname()[1]
     settings = settings_for(tmp_path, monitoring={"metrics_port": port})
     ready = threading.Event()
-    threading.Thread(target=serve, args=(settings, "127.0.0.1", settings.monitoring.metrics_port),
-                     kwargs={"ready": ready}, daemon=True).start()
+    threading.Thread(
+        target=serve,
+        args=(settings, "127.0.0.1", settings.monitoring.metrics_port),
+        kwargs={"ready": ready},
+        daemon=True,
+    ).start()
     assert ready.wait(10)
     base = f"http://127.0.0.1:{port}"
     metrics = httpx.get(f"{base}/metrics", timeout=10)
@@ -111,8 +117,12 @@ def test_metrics_of_a_real_worker_run_on_redis(tmp_path: Path, make_remote, pg_u
     settings = make_settings(tmp_path, remote.url, database_url=pg_url, broker_url=broker)
     upgrade_database(pg_url)
     options = PipelineOptions(page_size=50, chunk_size=25, submit_batch=25)
-    with EmbeddedWorker(settings, concurrency=2, extra_plugins=[PLUGIN],
-                        env={"PROMETHEUS_MULTIPROC_DIR": str(prom_dir)}):
+    with EmbeddedWorker(
+        settings,
+        concurrency=2,
+        extra_plugins=[PLUGIN],
+        env={"PROMETHEUS_MULTIPROC_DIR": str(prom_dir)},
+    ):
         summary = run_nightly(settings, embedded=False, options=options, timeout=90)
     assert summary.status == "finished", summary
 
@@ -127,14 +137,18 @@ def test_metrics_of_a_real_worker_run_on_redis(tmp_path: Path, make_remote, pg_u
     assert s[("piis_runs", (("cpas", "gent"), ("status", "finished")))] == 1
     assert s[("piis_quarantine_open", (("cpas", "gent"), ("stage", "map")))] == 3
     assert s[("piis_stage_units", (("stage", "pull"),))] >= 1
-    calls = {labels: v for (name, labels), v in s.items() if name == "piis_remote_call_seconds_count"}
+    calls = {
+        labels: v for (name, labels), v in s.items() if name == "piis_remote_call_seconds_count"
+    }
     fetches = sum(v for labels, v in calls.items() if ("hook", "case_fetch_changes") in labels)
     pushes = sum(v for labels, v in calls.items() if ("hook", "case_push") in labels)
     assert fetches >= 1 and pushes >= 1, calls  # summed over the worker processes
     assert not _valid_niss_in(text)
 
 
-def test_deploy_monitoring_files_use_only_metrics_the_bridge_exposes(tmp_path: Path, db: Db) -> None:
+def test_deploy_monitoring_files_use_only_metrics_the_bridge_exposes(
+    tmp_path: Path, db: Db
+) -> None:
     """The Grafana dashboard and the Prometheus rules in deploy/monitoring name real metrics."""
     import json
     import re
@@ -144,8 +158,12 @@ def test_deploy_monitoring_files_use_only_metrics_the_bridge_exposes(tmp_path: P
     root = Path(__file__).resolve().parents[2] / "deploy" / "monitoring"
     db.run("gent")
     db.circuit("federal:gent", NOW)
-    exposed = {family.name for family in text_string_to_metric_families(
-        exposition(settings_for(tmp_path), db.engine).decode())}
+    exposed = {
+        family.name
+        for family in text_string_to_metric_families(
+            exposition(settings_for(tmp_path), db.engine).decode()
+        )
+    }
     exposed |= {f"{name}_{suffix}" for name in exposed for suffix in ("bucket", "count", "sum")}
     rules = yaml.safe_load((root / "piis-bridge-alerts.yml").read_text())
     exprs = [r["expr"] for g in rules["groups"] for r in g["rules"]]

@@ -48,16 +48,26 @@ def test_a_run_is_one_trace_with_stage_and_remote_spans(tmp_path: Path, make_rem
     try:
         remote = make_remote(60, bad_every=20)
         base = make_settings(tmp_path, remote.url)
-        settings = base.model_copy(update={"monitoring": base.monitoring.model_copy(
-            update={"tracing_endpoint": receiver.url})})
-        options = PipelineOptions(page_size=50, chunk_size=25, submit_batch=25, broker_dir=tmp_path / "broker")
+        settings = base.model_copy(
+            update={
+                "monitoring": base.monitoring.model_copy(update={"tracing_endpoint": receiver.url})
+            }
+        )
+        options = PipelineOptions(
+            page_size=50, chunk_size=25, submit_batch=25, broker_dir=tmp_path / "broker"
+        )
         summary = run_nightly(settings, options=options, extra_plugins=[PLUGIN], timeout=90)
         assert summary.status == "finished", summary
     finally:
         receiver.close()
     spans = receiver.spans
     names = {s.name for s in spans}
-    assert {"piis.pipeline.pull", "piis.pipeline.process", "piis.pipeline.submit", "piis.pipeline.push"} <= names
+    assert {
+        "piis.pipeline.pull",
+        "piis.pipeline.process",
+        "piis.pipeline.submit",
+        "piis.pipeline.push",
+    } <= names
     assert {"remote case_fetch_changes", "remote federal_submit", "remote case_push"} <= names
     assert {s.trace_id.hex() for s in spans} == {summary.run_id}
     by_id = {s.span_id: s for s in spans}

@@ -23,7 +23,9 @@ def _env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):
         if name.startswith("PIIS_"):
             monkeypatch.delenv(name)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     monkeypatch.chdir(tmp_path)
 
 
@@ -56,7 +58,9 @@ url = "{url}"
     return config
 
 
-def test_listings_say_none_on_an_empty_installation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_listings_say_none_on_an_empty_installation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PIIS_CONFIG", str(_config(tmp_path, "http://127.0.0.1:9")))
     monkeypatch.setenv("PIIS_EXTRA_PLUGINS", PLUGIN)
     code, out = _cli("runs", "list")
@@ -65,7 +69,9 @@ def test_listings_say_none_on_an_empty_installation(tmp_path: Path, monkeypatch:
     assert code == 0 and out.startswith("quarantine (open): none (database sqlite:///"), out
     code, out = _cli("forms", "list", "--cpas", "gent", "--status", "refused", "--month", "2026-11")
     assert (code, out) == (0, "forms of gent, refused, 2026-11: none\n")
-    code, out = _cli("rules", "agenda", "--cpas", "gent", "--from", "2026-12-01", "--to", "2026-12-31")
+    code, out = _cli(
+        "rules", "agenda", "--cpas", "gent", "--from", "2026-12-01", "--to", "2026-12-31"
+    )
     assert (code, out) == (0, "agenda 2026-12-01 to 2026-12-31: none\n")
     code, out = _cli("runs", "list", "--json")
     assert json.loads(out) == {"format": "piis-bridge/runs/1", "runs": []}
@@ -99,11 +105,20 @@ def test_runs_show_says_why_a_run_waits_and_lists_its_quarantine(
     assert data["format"] == "piis-bridge/run/1" and data["run"]["id"] == summary.run_id
     assert set(data) >= {"run", "counts", "waiting", "quarantined", "configuration", "stages"}
     circuits = data["waiting"]["open_circuits"]
-    assert [c["remote"] for c in circuits] == ["federal:gent"] and circuits[0]["consecutive_failures"] >= 2
-    assert any(r.startswith("circuit federal:gent is open until ") for r in data["waiting"]["reasons"])
+    assert [c["remote"] for c in circuits] == ["federal:gent"] and circuits[0][
+        "consecutive_failures"
+    ] >= 2
+    assert any(
+        r.startswith("circuit federal:gent is open until ") for r in data["waiting"]["reasons"]
+    )
     assert data["waiting"]["last_error"]["error"]  # in full, not cut at 80 characters
     assert data["waiting"]["pending"]["forms"] > 0
-    assert sorted(q["record_id"] for q in data["quarantined"]) == ["D000010", "D000020", "D000030", "D000040"]
+    assert sorted(q["record_id"] for q in data["quarantined"]) == [
+        "D000010",
+        "D000020",
+        "D000030",
+        "D000040",
+    ]
     assert all(q["stage"] == "map" and q["reason"] for q in data["quarantined"])
 
     code, out = _cli("runs", "show", summary.run_id)

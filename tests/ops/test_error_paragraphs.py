@@ -75,10 +75,17 @@ def test_missing_database(tmp_path: Path) -> None:
 @pytest.mark.services
 def test_wrong_database_port(tmp_path: Path) -> None:
     done = cli(
-        "db", "upgrade", env={"PIIS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/piis"}, cwd=tmp_path
+        "db",
+        "upgrade",
+        env={"PIIS_DATABASE_URL": "postgresql://postgres@127.0.0.1:1/piis"},
+        cwd=tmp_path,
     )
     assert_paragraph(
-        done, 3, "database unreachable", "Target: 127.0.0.1:1", "start PostgreSQL, or correct the host"
+        done,
+        3,
+        "database unreachable",
+        "Target: 127.0.0.1:1",
+        "start PostgreSQL, or correct the host",
     )
 
 
@@ -87,14 +94,20 @@ def test_wrong_database_user(tmp_path: Path) -> None:
     require_service("postgres")
     config = tmp_path / "piis-bridge.toml"
     config.write_text(
-        'database_url = "postgresql://piis_no_such_role@127.0.0.1:5432/postgres"\n', encoding="utf-8"
+        'database_url = "postgresql://piis_no_such_role@127.0.0.1:5432/postgres"\n',
+        encoding="utf-8",
     )
     done = cli("db", "upgrade", env={"PIIS_CONFIG": str(config)}, cwd=tmp_path)
     assert_paragraph(done, 2, "database login refused", f"(from file {config})", "create that role")
 
 
 def test_postgres_scheme_is_named_with_its_fix(tmp_path: Path) -> None:
-    done = cli("runs", "list", env={"PIIS_DATABASE_URL": "postgres://piis@127.0.0.1:5432/piis"}, cwd=tmp_path)
+    done = cli(
+        "runs",
+        "list",
+        env={"PIIS_DATABASE_URL": "postgres://piis@127.0.0.1:5432/piis"},
+        cwd=tmp_path,
+    )
     assert_paragraph(
         done,
         2,
@@ -112,11 +125,15 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
         env={"PIIS_DATABASE_URL": "postgres://piis@127.0.0.1:5432/piis"},
         cwd=tmp_path,
     )
-    assert done.returncode != 0 and "Traceback" in done.stderr and "NoSuchModuleError" in done.stderr
+    assert (
+        done.returncode != 0 and "Traceback" in done.stderr and "NoSuchModuleError" in done.stderr
+    )
 
 
 @pytest.mark.services
-@pytest.mark.parametrize("broker_url", ["redis://127.0.0.1:1/0", "amqp://guest:guest@127.0.0.1:1//"])
+@pytest.mark.parametrize(
+    "broker_url", ["redis://127.0.0.1:1/0", "amqp://guest:guest@127.0.0.1:1//"]
+)
 def test_worker_refuses_to_start_with_the_broker_down(tmp_path: Path, broker_url: str) -> None:
     env = _sqlite_env(tmp_path, PIIS_BROKER_URL=broker_url)
     assert cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
@@ -137,7 +154,9 @@ def test_worker_refuses_a_wrong_broker_password(tmp_path: Path) -> None:
     env = _sqlite_env(tmp_path, PIIS_BROKER_URL="amqp://guest:not-the-password@127.0.0.1:5672//")
     assert cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
     done = cli("worker", "--queues", "default", env=env, cwd=tmp_path)
-    assert_paragraph(done, 2, "broker login refused", "amqp://guest:***@127.0.0.1:5672//", "PIIS_BROKER_URL")
+    assert_paragraph(
+        done, 2, "broker login refused", "amqp://guest:***@127.0.0.1:5672//", "PIIS_BROKER_URL"
+    )
     assert "not-the-password" not in done.stderr
 
 
@@ -150,10 +169,16 @@ def test_worker_refuses_a_configuration_error(tmp_path: Path) -> None:
     config = tmp_path / "piis-bridge.toml"
     config.write_text('log_formt = "json"\n', encoding="utf-8")
     done = cli("worker", env={"PIIS_CONFIG": str(config)}, cwd=tmp_path)
-    assert done.returncode == 2 and "log_formt: unknown key" in done.stderr and "Traceback" not in done.stderr
+    assert (
+        done.returncode == 2
+        and "log_formt: unknown key" in done.stderr
+        and "Traceback" not in done.stderr
+    )
 
 
-@pytest.mark.skipif(os.geteuid() != 0 and sys.platform != "linux", reason="needs a user that cannot write")
+@pytest.mark.skipif(
+    os.geteuid() != 0 and sys.platform != "linux", reason="needs a user that cannot write"
+)
 def test_read_only_data_directory(tmp_path: Path) -> None:
     """A data directory the service user cannot write (as root: run as 'nobody', like the piis user)."""
     import tempfile
@@ -191,7 +216,12 @@ def test_full_data_directory(tmp_path: Path) -> None:
     (state / ".piis-write-probe").symlink_to("/dev/full")
     done = cli("worker", env=_sqlite_env(tmp_path), cwd=tmp_path)
     assert_paragraph(
-        done, 3, "disk full", "no space left to write", f"Target: {state}/.piis-write-probe", "free space"
+        done,
+        3,
+        "disk full",
+        "no space left to write",
+        f"Target: {state}/.piis-write-probe",
+        "free space",
     )
 
 
@@ -205,7 +235,8 @@ def test_a_run_that_could_not_be_enqueued_leaves_no_run_behind(tmp_path: Path) -
     )
     config = tmp_path / "piis-bridge.toml"
     config.write_text(
-        '[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0212345173"\n', encoding="utf-8"
+        '[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0212345173"\n',
+        encoding="utf-8",
     )
     env["PIIS_CONFIG"] = str(config)
     assert cli("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
@@ -236,9 +267,28 @@ def test_worker_refuses_a_routed_federal_plugin_without_endpoint(tmp_path: Path)
 def test_a_bare_celery_worker_with_a_wrong_database_does_not_say_ready(tmp_path: Path) -> None:
     """The issue's worker "ready" on a wrong database: started with bare celery, as old units did."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PIIS_")}
-    env.update(PIIS_DATABASE_URL="postgresql://postgres@127.0.0.1:1/piis", PIIS_STATE_DIR=str(tmp_path / "state"))
-    done = subprocess.run([sys.executable, "-m", "celery", "-A", "piis_bridge.pipeline.worker:app", "worker",
-                           "-Q", "nothing", "-c", "1"], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
+    env.update(
+        PIIS_DATABASE_URL="postgresql://postgres@127.0.0.1:1/piis",
+        PIIS_STATE_DIR=str(tmp_path / "state"),
+    )
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "piis_bridge.pipeline.worker:app",
+            "worker",
+            "-Q",
+            "nothing",
+            "-c",
+            "1",
+        ],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 3, (done.stdout, done.stderr)
     assert "database unreachable" in done.stderr and "ready" not in done.stdout + done.stderr

@@ -43,10 +43,14 @@ def test_the_shipped_example_runs_against_the_simulators(
         monkeypatch.setenv("PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET", "geheim")
         settings = load_settings()
         summary = run_nightly(settings, options=PipelineOptions(collect_delay=0.5), timeout=240)
-        gent = [cid for cid in case.store.ids() if case.store.get(cid)[3]["ocmw"]["kbo"] == "0212345173"]
+        gent = [
+            cid for cid in case.store.ids() if case.store.get(cid)[3]["ocmw"]["kbo"] == "0212345173"
+        ]
         c = summary.counts
         assert summary.status == "finished", summary
-        assert c["fetched"] == len(gent) > 0  # Gent's dossiers only (ocmw_kbo); bruxelles' drop is empty
+        assert (
+            c["fetched"] == len(gent) > 0
+        )  # Gent's dossiers only (ocmw_kbo); bruxelles' drop is empty
         assert c["forms"] > 0 and c.get("items_quarantined", 0) < len(gent)
         sent = {f["dossier"] for f in federal.admin.forms()}
         assert sent and sent <= {cid.replace("-", "") for cid in gent}

@@ -35,7 +35,10 @@ def world(tmp_path: Path):
     for kbo, ins, name in OCMWS:
         federal.admin.register_cpas(kbo, ins, name=name)
         federal.admin.integrate_many(
-            kbo, sorted({c.data["client"]["rijksregisternummer"] for c in generate(80, 1) if c.ocmw == kbo})
+            kbo,
+            sorted(
+                {c.data["client"]["rijksregisternummer"] for c in generate(80, 1) if c.ocmw == kbo}
+            ),
         )
     try:
         yield case, federal
@@ -83,10 +86,15 @@ def test_foreign_records_are_refused_before_mapping_no_form_no_push(tmp_path: Pa
 
     case, federal = world
     settings = _settings(
-        tmp_path, case.url, {"federal": {"endpoint": federal.endpoint, "mode": "batch"}}, federal="federal"
+        tmp_path,
+        case.url,
+        {"federal": {"endpoint": federal.endpoint, "mode": "batch"}},
+        federal="federal",
     )
     summary = run_nightly(
-        settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5), timeout=180
+        settings,
+        options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
+        timeout=180,
     )
     assert summary.status == "finished", summary
     docs = {cid: case.store.get(cid)[3] for cid in case.store.ids()}
@@ -152,19 +160,41 @@ endpoint = "{federal.endpoint}"
     env.update(PIIS_CONFIG=str(config), PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET="geheim")
     runner = CliRunner(env=env)
     refused_here = [f for f in forms if f["evaluation"] == "REFUSED"]
-    result = runner.invoke(build_app(), ["forms", "list", "--cpas", "gent", "--status", "refused", "--json"])
+    result = runner.invoke(
+        build_app(), ["forms", "list", "--cpas", "gent", "--status", "refused", "--json"]
+    )
     assert result.exit_code == 0, result.output
     listed = json.loads(result.output)
     assert listed["format"] == "piis-bridge/forms/1"
     assert len(listed["forms"]) == len(refused_here)
-    assert all(f["issues"] and f["issues"][0]["code"] and f["issues"][0]["message"] for f in listed["forms"])
-    assert {f["dossier"] for f in listed["forms"]} <= ours  # the ledger's dossier is the vendor contract id
+    assert all(
+        f["issues"] and f["issues"][0]["code"] and f["issues"][0]["message"]
+        for f in listed["forms"]
+    )
+    assert {
+        f["dossier"] for f in listed["forms"]
+    } <= ours  # the ledger's dossier is the vendor contract id
     if listed["forms"]:
-        text = runner.invoke(build_app(), ["forms", "list", "--cpas", "gent", "--status", "refused"]).output
-        assert listed["forms"][0]["dossier"] in text and listed["forms"][0]["issues"][0]["code"] in text
+        text = runner.invoke(
+            build_app(), ["forms", "list", "--cpas", "gent", "--status", "refused"]
+        ).output
+        assert (
+            listed["forms"][0]["dossier"] in text
+            and listed["forms"][0]["issues"][0]["code"] in text
+        )
     result = runner.invoke(
         build_app(),
-        ["rules", "agenda", "--cpas", "gent", "--from", "2020-01-01", "--to", "2030-12-31", "--json"],
+        [
+            "rules",
+            "agenda",
+            "--cpas",
+            "gent",
+            "--from",
+            "2020-01-01",
+            "--to",
+            "2030-12-31",
+            "--json",
+        ],
     )
     assert result.exit_code == 0, result.output
     agenda = json.loads(result.output)
@@ -194,7 +224,9 @@ def test_a_configuration_without_federal_settings_submits_nothing(tmp_path: Path
     assert PluginHost(settings).is_active("federal")
     before = federal.admin.stats()
     summary = run_nightly(
-        settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5), timeout=180
+        settings,
+        options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
+        timeout=180,
     )
     c = summary.counts
     assert summary.status == "finished", summary

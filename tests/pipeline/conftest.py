@@ -21,7 +21,9 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 @pytest.fixture(autouse=True)
 def _importable_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     # The worker subprocess imports the test plugin (tests.pipeline.plugin) by module path.
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
 
 
 @pytest.fixture
@@ -38,25 +40,44 @@ def make_remote() -> Iterator[Callable[..., Remote]]:
         remote.__exit__()
 
 
-def make_settings(tmp_path: Path, remote_url: str, *, database_url: str | None = None,
-                  broker_url: str = "filesystem://", cpas: tuple[str, ...] = ("gent",), transfer: str | None = None,
-                  rule_parameters: dict[str, dict[str, Any]] | None = None) -> Settings:
+def make_settings(
+    tmp_path: Path,
+    remote_url: str,
+    *,
+    database_url: str | None = None,
+    broker_url: str = "filesystem://",
+    cpas: tuple[str, ...] = ("gent",),
+    transfer: str | None = None,
+    rule_parameters: dict[str, dict[str, Any]] | None = None,
+) -> Settings:
     """Settings for CPAS served by the pipetest plugin; ``rule_parameters`` per CPAS id go to the
     plugin's ``piis_rule_parameters``; ``transfer`` names the CPAS's transfer plugin."""
+
     def plugin_settings(cpas_id: str) -> dict[str, Any]:
         extra = (rule_parameters or {}).get(cpas_id)
         return {"url": remote_url, **({"rule_parameters": extra} if extra else {})}
 
-    return Settings.model_validate({
-        "database_url": database_url or f"sqlite:///{tmp_path}/app.sqlite3",
-        "broker_url": broker_url,
-        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
-        "state_dir": str(tmp_path / "state"),
-        "plugins": {"enabled": ["pipetest"]},
-        "cpas": {c: {"name": f"OCMW {c}", "ins_code": "44021", "bce": "0207567726", "case_system": "pipetest",
-                     "federal": "pipetest", "transfer": transfer, "plugins": {"pipetest": plugin_settings(c)}}
-                 for c in cpas},
-    })
+    return Settings.model_validate(
+        {
+            "database_url": database_url or f"sqlite:///{tmp_path}/app.sqlite3",
+            "broker_url": broker_url,
+            "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+            "state_dir": str(tmp_path / "state"),
+            "plugins": {"enabled": ["pipetest"]},
+            "cpas": {
+                c: {
+                    "name": f"OCMW {c}",
+                    "ins_code": "44021",
+                    "bce": "0207567726",
+                    "case_system": "pipetest",
+                    "federal": "pipetest",
+                    "transfer": transfer,
+                    "plugins": {"pipetest": plugin_settings(c)},
+                }
+                for c in cpas
+            },
+        }
+    )
 
 
 @pytest.fixture
@@ -68,8 +89,12 @@ def pg_url() -> Iterator[str]:
     import psycopg
 
     name = f"piis_pipe_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True
+    ) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True) as conn:
+    with psycopg.connect(
+        "host=127.0.0.1 port=5432 user=postgres dbname=test", autocommit=True
+    ) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -31,12 +31,17 @@ class InlineEnqueuer:
 
     def _add(self, name: str, args: tuple[Any, ...], countdown: float, attempt: int) -> None:
         self.sent[name] += 1
-        heapq.heappush(self._queue, (time.monotonic() + (countdown or 0), next(self._order), name, args, attempt))
+        heapq.heappush(
+            self._queue,
+            (time.monotonic() + (countdown or 0), next(self._order), name, args, attempt),
+        )
 
     def pull(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._add("pull", (run_id, cpas_id), countdown, attempt)
 
-    def process(self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0) -> None:
+    def process(
+        self, run_id: str, item_ids: list[int], *, countdown: float = 0, attempt: int = 0
+    ) -> None:
         self._add("process", (run_id, list(item_ids)), countdown, attempt)
 
     def submit(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
@@ -51,7 +56,9 @@ class InlineEnqueuer:
     def notices(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
         self._add("notices", (run_id, cpas_id), countdown, attempt)
 
-    def statement(self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0) -> None:
+    def statement(
+        self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
+    ) -> None:
         self._add("statement", (run_id, cpas_id), countdown, attempt)
 
     def start(self, run_id: str) -> None:

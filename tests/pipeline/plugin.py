@@ -74,16 +74,28 @@ def piis_plugin_settings() -> type[BaseModel]:
 
 
 def _record(x: dict[str, Any]) -> SourceRecord:
-    return SourceRecord(source="pipetest", record_id=x["record_id"], kind="piis_contract",
-                        modified_at=datetime.now(timezone.utc), version=x["version"], payload=x)
+    return SourceRecord(
+        source="pipetest",
+        record_id=x["record_id"],
+        kind="piis_contract",
+        modified_at=datetime.now(timezone.utc),
+        version=x["version"],
+        payload=x,
+    )
 
 
 @hookimpl
 def piis_case_fetch_changes(cpas: Any, cursor: str | None, page_size: int) -> ChangePage:
-    r = _client(cpas.settings["url"]).get("/changes", params={"cursor": cursor or "0", "limit": page_size})
+    r = _client(cpas.settings["url"]).get(
+        "/changes", params={"cursor": cursor or "0", "limit": page_size}
+    )
     r.raise_for_status()
     data = r.json()
-    return ChangePage(records=[_record(x) for x in data["records"]], cursor=data["cursor"], has_more=data["has_more"])
+    return ChangePage(
+        records=[_record(x) for x in data["records"]],
+        cursor=data["cursor"],
+        has_more=data["has_more"],
+    )
 
 
 @hookimpl
@@ -100,37 +112,58 @@ def piis_case_map_record(cpas: Any, record: SourceRecord) -> MappingOutcome:
     if record.record_id in os.environ.get("PIPETEST_MAP_FAIL", "").split(","):
         raise RuntimeError(f"mapping service down for {record.record_id}")
     if record.payload.get("bad") and not os.environ.get("PIPETEST_MAPPING_FIXED"):
-        return MappingOutcome(record_id=record.record_id, problems=[RecordProblem(
-            record_id=record.record_id, field="beneficiary.niss", reason="NISS checksum invalid")])
-    update: dict[str, Any] = {"contract_id": f"{record.record_id}@{record.payload['forms']}@{record.version}"}
+        return MappingOutcome(
+            record_id=record.record_id,
+            problems=[
+                RecordProblem(
+                    record_id=record.record_id,
+                    field="beneficiary.niss",
+                    reason="NISS checksum invalid",
+                )
+            ],
+        )
+    update: dict[str, Any] = {
+        "contract_id": f"{record.record_id}@{record.payload['forms']}@{record.version}"
+    }
     if record.payload.get("niss"):
-        update["beneficiary"] = _BASE.beneficiary.model_copy(update={"niss": record.payload["niss"]})
+        update["beneficiary"] = _BASE.beneficiary.model_copy(
+            update={"niss": record.payload["niss"]}
+        )
     return MappingOutcome(record_id=record.record_id, contract=_BASE.model_copy(update=update))
 
 
 @hookimpl
 def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[TestForm]:
     record_id, forms, version = contract.contract_id.split("@")
-    return [TestForm(cpas=cpas.cpas_id, record_id=record_id, seq=int(version) * 10 + i, version=version) for i in range(int(forms))]
+    return [
+        TestForm(cpas=cpas.cpas_id, record_id=record_id, seq=int(version) * 10 + i, version=version)
+        for i in range(int(forms))
+    ]
 
 
 @hookimpl
 def piis_federal_submit(cpas: Any, forms: list[TestForm]) -> list[TestOutcome]:
-    r = _client(cpas.settings["url"]).post("/submit", json={"forms": [f.model_dump() for f in forms]})
+    r = _client(cpas.settings["url"]).post(
+        "/submit", json={"forms": [f.model_dump() for f in forms]}
+    )
     r.raise_for_status()
     return [TestOutcome(**a) for a in r.json()["answers"]]
 
 
 @hookimpl
 def piis_case_push(cpas: Any, items: list[Any]) -> list[PushResult]:
-    r = _client(cpas.settings["url"]).post("/push", json={"items": [i.model_dump(mode="json") for i in items]})
+    r = _client(cpas.settings["url"]).post(
+        "/push", json={"items": [i.model_dump(mode="json") for i in items]}
+    )
     r.raise_for_status()
     return [PushResult(key=x["key"], status=x["status"]) for x in r.json()["results"]]
 
 
 @hookimpl
 def piis_federal_fetch_notices(cpas: Any, cursor: str | None, page_size: int) -> NoticePage:
-    r = _client(cpas.settings["url"]).get("/notices", params={"cursor": cursor or "", "limit": page_size})
+    r = _client(cpas.settings["url"]).get(
+        "/notices", params={"cursor": cursor or "", "limit": page_size}
+    )
     r.raise_for_status()
     data = r.json()
     notices, problems = [], []
@@ -139,9 +172,16 @@ def piis_federal_fetch_notices(cpas: Any, cursor: str | None, page_size: int) ->
             notices.append(RegisterNotice(**n))
         except ValidationError as exc:  # reported with the reference, as a real plugin must
             err = exc.errors(include_input=False)[0]
-            problems.append(RecordProblem(record_id=n["reference"], field=".".join(map(str, err["loc"])),
-                                          reason=err["msg"]))
-    return NoticePage(notices=notices, problems=problems, cursor=data["cursor"], has_more=data["has_more"])
+            problems.append(
+                RecordProblem(
+                    record_id=n["reference"],
+                    field=".".join(map(str, err["loc"])),
+                    reason=err["msg"],
+                )
+            )
+    return NoticePage(
+        notices=notices, problems=problems, cursor=data["cursor"], has_more=data["has_more"]
+    )
 
 
 @hookimpl
@@ -161,7 +201,11 @@ def piis_rule_parameters(cpas: Any) -> dict[str, Any] | None:
 def without(*hooks: str) -> object:
     """This plugin lacking *hooks* (a plugin that does not implement an optional hook)."""
     module = sys.modules[__name__]
-    names = {n: staticmethod(getattr(module, n)) for n in dir(module) if n.startswith("piis_") and n not in hooks}
+    names = {
+        n: staticmethod(getattr(module, n))
+        for n in dir(module)
+        if n.startswith("piis_") and n not in hooks
+    }
     return type("PipetestWithout", (), names)()
 
 

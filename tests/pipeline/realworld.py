@@ -24,23 +24,42 @@ class World:
     ocmws: list[tuple[str, str, str]]
     tmp: Path
 
-    def settings(self, *, database_url: str | None = None, broker_url: str = "filesystem://",
-                 mode: str = "batch") -> Settings:
+    def settings(
+        self,
+        *,
+        database_url: str | None = None,
+        broker_url: str = "filesystem://",
+        mode: str = "batch",
+    ) -> Settings:
         cpas = {}
         for i, (kbo, ins, name) in enumerate(self.ocmws):
-            cpas[f"c{i}"] = {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus",
-                             "federal": "federal", "transfer": None, "plugins": {
-                                 "neptunus": {"base_url": self.case.url, "client_id": "piis-bridge",
-                                              "client_secret": "geheim", "ocmw_kbo": kbo},
-                                 "federal": {"endpoint": self.federal.endpoint, "mode": mode}}}
-        return Settings.model_validate({
-            "database_url": database_url or f"sqlite:///{self.tmp}/app.sqlite3",
-            "broker_url": broker_url,
-            "result_backend": f"db+sqlite:///{self.tmp}/results.sqlite3",
-            "state_dir": str(self.tmp / "state"),
-            "plugins": {"enabled": ["neptunus", "federal"]},
-            "cpas": cpas,
-        })
+            cpas[f"c{i}"] = {
+                "name": name,
+                "ins_code": ins,
+                "bce": kbo,
+                "case_system": "neptunus",
+                "federal": "federal",
+                "transfer": None,
+                "plugins": {
+                    "neptunus": {
+                        "base_url": self.case.url,
+                        "client_id": "piis-bridge",
+                        "client_secret": "geheim",
+                        "ocmw_kbo": kbo,
+                    },
+                    "federal": {"endpoint": self.federal.endpoint, "mode": mode},
+                },
+            }
+        return Settings.model_validate(
+            {
+                "database_url": database_url or f"sqlite:///{self.tmp}/app.sqlite3",
+                "broker_url": broker_url,
+                "result_backend": f"db+sqlite:///{self.tmp}/results.sqlite3",
+                "state_dir": str(self.tmp / "state"),
+                "plugins": {"enabled": ["neptunus", "federal"]},
+                "cpas": cpas,
+            }
+        )
 
     def receptions(self) -> Counter[str]:
         """ClientReference -> how many times the federal simulator received it (its own tables)."""
@@ -57,7 +76,9 @@ class World:
         from piis_connectors.casesystem.seed import generate
 
         kbos = {k for k, _, _ in self.ocmws}
-        return {(c.ocmw, c.data["contractnummer"]) for c in generate(self.seeded, 1) if c.ocmw in kbos}
+        return {
+            (c.ocmw, c.data["contractnummer"]) for c in generate(self.seeded, 1) if c.ocmw in kbos
+        }
 
     seeded: int = 0
 
@@ -67,7 +88,9 @@ def start_world(tmp: Path, dossiers: int, ocmws: int = 2) -> World:
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
     from piis_connectors.federal.testing import start_running_simulator
 
-    case = CaseSystemSimulator(SimulatorConfig(db_path=tmp / "neptunus.sqlite"), host="127.0.0.1", port=0)
+    case = CaseSystemSimulator(
+        SimulatorConfig(db_path=tmp / "neptunus.sqlite"), host="127.0.0.1", port=0
+    )
     case.seed(dossiers)
     case.start()
     federal = start_running_simulator(tmp / "novaprima.sqlite3")

@@ -31,13 +31,19 @@ class RemoteState:
     def __init__(self, records: int, *, bad_every: int = 0, two_forms_every: int = 0) -> None:
         self.lock = threading.Lock()
         self.records = [
-            {"record_id": f"D{n:06d}", "bad": bool(bad_every and n % bad_every == 0),
-             "forms": 2 if two_forms_every and n % two_forms_every == 0 else 1, "version": "1",
-             "niss": person_niss(n)}
+            {
+                "record_id": f"D{n:06d}",
+                "bad": bool(bad_every and n % bad_every == 0),
+                "forms": 2 if two_forms_every and n % two_forms_every == 0 else 1,
+                "version": "1",
+                "niss": person_niss(n),
+            }
             for n in range(1, records + 1)
         ]
         self.effects: dict[str, dict[str, Any]] = {}  # client_reference -> form (applied once)
-        self.order: dict[tuple[str, str], list[int]] = defaultdict(list)  # (cpas, record) -> seq applied
+        self.order: dict[tuple[str, str], list[int]] = defaultdict(
+            list
+        )  # (cpas, record) -> seq applied
         self.submit_calls = Counter()  # client_reference -> times received
         self.pushes: dict[str, dict[str, Any]] = {}
         self.push_calls = Counter()
@@ -47,7 +53,9 @@ class RemoteState:
         self.case_faults: list[int] = []  # status codes to answer to the next case-system requests
         self.fetches = 0
         self.out_of_order = 0
-        self.notices: list[dict[str, Any]] = []  # the National Register feed (RegisterNotice fields)
+        self.notices: list[
+            dict[str, Any]
+        ] = []  # the National Register feed (RegisterNotice fields)
         self.notice_requests: list[str] = []  # the cursor of every notice page asked for
         self.notice_faults: list[int] = []  # status codes to answer to the next notice requests
         self.statements: dict[str, dict[str, Any]] = {}  # 'YYYY-MM' -> MonthlyStatement fields
@@ -56,7 +64,9 @@ class RemoteState:
     def effects_of(self, record_id: str) -> list[str]:
         """The versions of the dossier whose forms reached the federal desk, in order."""
         with self.lock:
-            return sorted({f["version"] for f in self.effects.values() if f["record_id"] == record_id})
+            return sorted(
+                {f["version"] for f in self.effects.values() if f["record_id"] == record_id}
+            )
 
     def touch(self, ids: list[str]) -> None:
         """Records changed again: a new version of each is appended to the change feed."""
@@ -106,7 +116,7 @@ class _Handler(BaseHTTPRequestHandler):
             limit = int(q["limit"][0])
             with st.lock:
                 st.fetches += 1
-                page = [dict(r) for r in st.records[start:start + limit]]
+                page = [dict(r) for r in st.records[start : start + limit]]
                 end = start + len(page)
                 more = end < len(st.records)
             self._reply(200, {"records": page, "cursor": str(end), "has_more": more})
@@ -126,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
                 st.notice_requests.append(cursor)
                 code = st.notice_faults.pop(0) if st.notice_faults else None
                 start = int(cursor or 0)
-                page = [dict(n) for n in st.notices[start:start + int(q["limit"][0])]]
+                page = [dict(n) for n in st.notices[start : start + int(q["limit"][0])]]
                 end = start + len(page)
                 more = end < len(st.notices)
             if code:
@@ -138,7 +148,9 @@ class _Handler(BaseHTTPRequestHandler):
             with st.lock:
                 st.statement_requests.append(month)
                 found = st.statements.get(month)
-            self._reply(200, found) if found is not None else self._reply(404, {"error": "not available yet"})
+            self._reply(200, found) if found is not None else self._reply(
+                404, {"error": "not available yet"}
+            )
         elif self.path == "/state":
             with st.lock:
                 self._reply(200, {"effects": len(st.effects), "pushes": len(st.pushes)})

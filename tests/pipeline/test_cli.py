@@ -96,12 +96,16 @@ def test_run_inspect_replay_incremental_and_one_dossier(cli_env) -> None:
 
     # One dossier by hand: processed as the case system holds it now (a version no run fetched yet).
     remote.state.touch(["D000007"])
-    code, out = _invoke("run", "--cpas", "gent", "--dossier", "D000007", "--json", "--timeout", "90")
+    code, out = _invoke(
+        "run", "--cpas", "gent", "--dossier", "D000007", "--json", "--timeout", "90"
+    )
     third = json.loads(out.strip().splitlines()[-1])
     assert code == 0 and third["counts"]["fetched"] == 1
     assert len(remote.state.effects) == 66
     assert remote.state.effects_of("D000007") == ["1", "2"]  # the form of the new version went out
-    code, out = _invoke("run", "--cpas", "gent", "--dossier", "D000007", "--json", "--timeout", "90")
+    code, out = _invoke(
+        "run", "--cpas", "gent", "--dossier", "D000007", "--json", "--timeout", "90"
+    )
     assert code == 0 and len(remote.state.effects) == 66  # the same version again: nothing new
 
     # A dossier the case system does not have: said plainly, exit 1.
@@ -119,10 +123,26 @@ def test_progress_display_and_summary_tables_render_every_count() -> None:
     from piis_bridge.cli.pipeline_commands import _Display, _stages_table, _summary_table
     from piis_bridge.pipeline.runner import RunSummary
 
-    summary = RunSummary(run_id="r1", status="finished", elapsed_seconds=3.2, counts={
-        "fetched": 10, "processed": 7, "skipped": 1, "items_quarantined": 2, "forms": 8, "forms_answered": 8,
-        "answers": {"ACCEPTED": 7, "REFUSED": 1}, "pushed": 9, "push_open": 1, "pull_errors": {"liege": "down"}},
-        stages={"pull": {"units": 10, "tasks": 1, "busy_seconds": 0.1, "units_per_busy_second": 100.0}})
+    summary = RunSummary(
+        run_id="r1",
+        status="finished",
+        elapsed_seconds=3.2,
+        counts={
+            "fetched": 10,
+            "processed": 7,
+            "skipped": 1,
+            "items_quarantined": 2,
+            "forms": 8,
+            "forms_answered": 8,
+            "answers": {"ACCEPTED": 7, "REFUSED": 1},
+            "pushed": 9,
+            "push_open": 1,
+            "pull_errors": {"liege": "down"},
+        },
+        stages={
+            "pull": {"units": 10, "tasks": 1, "busy_seconds": 0.1, "units_per_busy_second": 100.0}
+        },
+    )
     console = Console(record=True, width=120)
     display = _Display(console)
     display(summary)

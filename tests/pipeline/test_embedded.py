@@ -8,10 +8,14 @@ from piis_bridge.pipeline import PipelineOptions, run_nightly
 from tests.pipeline.conftest import PLUGIN, make_settings
 
 
-def test_embedded_run_submits_every_form_once_and_quarantines_bad_records(tmp_path: Path, make_remote) -> None:
+def test_embedded_run_submits_every_form_once_and_quarantines_bad_records(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(300, bad_every=50, two_forms_every=7)
     settings = make_settings(tmp_path, remote.url)
-    options = PipelineOptions(page_size=100, chunk_size=50, submit_batch=40, broker_dir=tmp_path / "broker")
+    options = PipelineOptions(
+        page_size=100, chunk_size=50, submit_batch=40, broker_dir=tmp_path / "broker"
+    )
     summary = run_nightly(settings, options=options, extra_plugins=[PLUGIN], timeout=90)
 
     st = remote.state

@@ -24,8 +24,12 @@ def world(tmp_path: Path):
 
 
 @pytest.mark.parametrize("processes", [2, 4])
-def test_each_form_reaches_the_federal_service_once_with_several_workers(tmp_path: Path, world, processes: int) -> None:
-    options = PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.3, chunk_size=10, submit_batch=7)
+def test_each_form_reaches_the_federal_service_once_with_several_workers(
+    tmp_path: Path, world, processes: int
+) -> None:
+    options = PipelineOptions(
+        broker_dir=tmp_path / "broker", collect_delay=0.3, chunk_size=10, submit_batch=7
+    )
     summary = run_nightly(world.settings(), options=options, concurrency=processes, timeout=240)
     c = summary.counts
     assert summary.status == "finished", summary

@@ -80,9 +80,20 @@ class FederalProcess:
         return self.db
 
     def start(self) -> FederalProcess:
-        self.proc = subprocess.Popen([sys.executable, "-m", "piis_connectors.federal.simulator.server",
-                                      "--port", str(self.port), "--db", str(self.db)],
-                                     start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "piis_connectors.federal.simulator.server",
+                "--port",
+                str(self.port),
+                "--db",
+                str(self.db),
+            ],
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
         def up() -> bool:
             with socket.socket() as sock:
@@ -115,7 +126,9 @@ def fault_world(tmp_path: Path):
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
     from piis_connectors.federal.admin import SimulatorAdmin
 
-    case = CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0)
+    case = CaseSystemSimulator(
+        SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0
+    )
     case.seed(250)
     case.start()
     federal = FederalProcess(tmp_path / "novaprima.sqlite3").start()
@@ -135,14 +148,25 @@ def fault_world(tmp_path: Path):
 
 def _settings(world: World, database_url: str | None = None):
     settings = world.settings(database_url=database_url)
-    for cpas in settings.cpas.values():  # a call never outlives 2 s: a form marked sent is settled after that
+    for cpas in (
+        settings.cpas.values()
+    ):  # a call never outlives 2 s: a form marked sent is settled after that
         cpas.plugins["federal"].update(operation_timeout=1.5, connect_timeout=0.5, retries=0)
     return settings
 
 
 def _options(tmp_path: Path) -> PipelineOptions:
-    return PipelineOptions(broker_dir=tmp_path / "broker", lease_seconds=3, requeue_after=8, collect_delay=0.3,
-                           chunk_size=10, submit_batch=7, retry_base=0.2, retry_cap=2.0, breaker_cooldown=2.0)
+    return PipelineOptions(
+        broker_dir=tmp_path / "broker",
+        lease_seconds=3,
+        requeue_after=8,
+        collect_delay=0.3,
+        chunk_size=10,
+        submit_batch=7,
+        retry_base=0.2,
+        retry_cap=2.0,
+        breaker_cooldown=2.0,
+    )
 
 
 def _check(world: World, rt: Runtime, summary) -> None:
@@ -151,27 +175,57 @@ def _check(world: World, rt: Runtime, summary) -> None:
     got = world.receptions()
     assert got and max(got.values()) == 1, {k: n for k, n in got.items() if n > 1}
     with rt.session() as s:
-        keys = {k.split(":", 2)[-1] for k in s.scalars(select(Effect.key).where(Effect.kind == "form"))}
-        answered = {k.split(":", 2)[-1] for k in s.scalars(select(Effect.key).where(
-            Effect.kind == "form", Effect.state == "answered"))}
-        without_form = s.scalar(select(func.count()).select_from(WorkItem).where(
-            WorkItem.state == "done", WorkItem.forms == 0))
-        answer_pushes = set(s.scalars(select(Effect.key).where(Effect.kind == "push", Effect.key.like("push:%:fed:%"),
-                                                               Effect.state == "done")))
-    assert set(got) == keys == answered, (len(got), len(keys), len(answered))  # every form received once, answered
+        keys = {
+            k.split(":", 2)[-1] for k in s.scalars(select(Effect.key).where(Effect.kind == "form"))
+        }
+        answered = {
+            k.split(":", 2)[-1]
+            for k in s.scalars(
+                select(Effect.key).where(Effect.kind == "form", Effect.state == "answered")
+            )
+        }
+        without_form = s.scalar(
+            select(func.count())
+            .select_from(WorkItem)
+            .where(WorkItem.state == "done", WorkItem.forms == 0)
+        )
+        answer_pushes = set(
+            s.scalars(
+                select(Effect.key).where(
+                    Effect.kind == "push", Effect.key.like("push:%:fed:%"), Effect.state == "done"
+                )
+            )
+        )
+    assert set(got) == keys == answered, (
+        len(got),
+        len(keys),
+        len(answered),
+    )  # every form received once, answered
     assert without_form == 0  # every processed dossier has its form
     assert c["processed"] > 50 and c["forms_answered"] == len(keys)
     assert len(answer_pushes) == len(answered)  # every answer pushed back
-    assert c["fetched"] == c["processed"] + c["skipped"] + c["items_quarantined"] + c["rejected"] + c["repeats"]
+    assert (
+        c["fetched"]
+        == c["processed"] + c["skipped"] + c["items_quarantined"] + c["rejected"] + c["repeats"]
+    )
 
 
-def _run_with_faults(world: World, tmp_path: Path, processes: int, database_url: str | None = None,
-                     mid_run=None, broker_url: str | None = None) -> None:
+def _run_with_faults(
+    world: World,
+    tmp_path: Path,
+    processes: int,
+    database_url: str | None = None,
+    mid_run=None,
+    broker_url: str | None = None,
+) -> None:
     settings = _settings(world, database_url)
     if broker_url is not None:
         settings = settings.model_copy(update={"broker_url": broker_url})
     options = _options(tmp_path)
-    env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
+    env = {
+        f"PIIS_PIPELINE_{k.upper()}": str(v)
+        for k, v in options.model_dump(exclude_none=True).items()
+    }
     upgrade_database(settings.database_url)
     rt = Runtime(settings, options)
     enq = CeleryEnqueuer(make_celery_app(runtime=rt))
@@ -179,7 +233,7 @@ def _run_with_faults(world: World, tmp_path: Path, processes: int, database_url:
     try:
         run_id = create_run(rt)
         enq.start(run_id)
-        received = lambda n: (lambda: sum(world.receptions().values()) >= n)  # noqa: E731
+        received = lambda n: lambda: sum(world.receptions().values()) >= n  # noqa: E731
         tick = lambda: sweep(rt, enq)  # noqa: E731
         _wait(received(15), 180, "the first forms", tick)
         children = _children(worker.proc.pid)
@@ -203,8 +257,9 @@ def _run_with_faults(world: World, tmp_path: Path, processes: int, database_url:
 
 
 @pytest.mark.parametrize("processes", [2, 4])
-def test_sigkill_of_a_worker_of_the_federal_simulator_and_of_the_whole_tree(tmp_path: Path, fault_world,
-                                                                            processes: int) -> None:
+def test_sigkill_of_a_worker_of_the_federal_simulator_and_of_the_whole_tree(
+    tmp_path: Path, fault_world, processes: int
+) -> None:
     _run_with_faults(fault_world, tmp_path, processes)
 
 
@@ -225,14 +280,23 @@ def private_postgres():
     port = _free_port()
 
     def as_postgres(*args: str, check: bool = True) -> None:
-        subprocess.run(["runuser", "-u", "postgres", "--", *args], check=check, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, cwd=root)
+        subprocess.run(
+            ["runuser", "-u", "postgres", "--", *args],
+            check=check,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=root,
+        )
 
     def pg_ctl(*args: str, check: bool = True) -> None:
         as_postgres(str(bindir / "pg_ctl"), "-D", str(data), "-w", "-t", "60", *args, check=check)
 
-    as_postgres(str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    as_postgres(
+        str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"
+    )
+    options = (
+        f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=100"
+    )
     pg_ctl("-o", options, "-l", str(root / "log"), "start")
 
     def restart() -> None:
@@ -245,7 +309,9 @@ def private_postgres():
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_postgresql_restart_mid_run_with_the_other_faults(tmp_path: Path, fault_world, private_postgres) -> None:
+def test_postgresql_restart_mid_run_with_the_other_faults(
+    tmp_path: Path, fault_world, private_postgres
+) -> None:
     url, restart = private_postgres
     _run_with_faults(fault_world, tmp_path, 2, database_url=url, mid_run=restart)
 
@@ -259,7 +325,10 @@ def small_disk():
     if os.geteuid() != 0:
         pytest.skip("mounting a tmpfs needs root")
     root = Path(tempfile.mkdtemp(prefix="piis-outbox-disk-"))
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(root)]).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", str(root)]).returncode
+        != 0
+    ):
         shutil.rmtree(root, ignore_errors=True)
         pytest.skip("cannot mount a tmpfs here")
     try:
@@ -275,7 +344,10 @@ def test_disk_full_mid_run(tmp_path: Path, fault_world, small_disk: Path) -> Non
     world = fault_world
     settings = _settings(world, f"sqlite:///{small_disk}/app.sqlite3")
     options = _options(tmp_path).model_copy(update={"broker_dir": small_disk / "broker"})
-    env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
+    env = {
+        f"PIIS_PIPELINE_{k.upper()}": str(v)
+        for k, v in options.model_dump(exclude_none=True).items()
+    }
     upgrade_database(settings.database_url)
     rt = Runtime(settings, options)
     enq = CeleryEnqueuer(make_celery_app(runtime=rt))
@@ -310,9 +382,24 @@ def private_redis(tmp_path: Path):
     if shutil.which("redis-server") is None:
         pytest.skip("no redis-server on this machine")
     port = _free_port()
-    proc = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                             "--appendonly", "no", "--dir", str(tmp_path)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
 
     def up() -> bool:
         with socket.socket() as sock:
@@ -326,7 +413,11 @@ def private_redis(tmp_path: Path):
         proc.wait(10)
 
 
-def test_redis_and_postgresql_with_every_fault(tmp_path: Path, fault_world, private_postgres, private_redis) -> None:
+def test_redis_and_postgresql_with_every_fault(
+    tmp_path: Path, fault_world, private_postgres, private_redis
+) -> None:
     """The scale-out stack (Redis broker, PostgreSQL restarted mid-run) under the same faults."""
     url, restart = private_postgres
-    _run_with_faults(fault_world, tmp_path, 2, database_url=url, mid_run=restart, broker_url=private_redis)
+    _run_with_faults(
+        fault_world, tmp_path, 2, database_url=url, mid_run=restart, broker_url=private_redis
+    )

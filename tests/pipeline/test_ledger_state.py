@@ -18,9 +18,17 @@ def _niss(counter: int) -> str:
 
 
 def _form(i: int) -> FederalForm:
-    return FederalForm(kind=FormKind.B, cpas_id="gent", cpas_name="Gent", cpas_ins="44021", cpas_bce="0207567726",
-                       niss=_niss(100 + i), dossier=f"D{i}",
-                       entry_date=date(2025, 3, 1), rubrics={"Category": "2", "MonthlyAmount": "120000"})
+    return FederalForm(
+        kind=FormKind.B,
+        cpas_id="gent",
+        cpas_name="Gent",
+        cpas_ins="44021",
+        cpas_bce="0207567726",
+        niss=_niss(100 + i),
+        dossier=f"D{i}",
+        entry_date=date(2025, 3, 1),
+        rubrics={"Category": "2", "MonthlyAmount": "120000"},
+    )
 
 
 @pytest.fixture
@@ -42,11 +50,17 @@ def test_marking_a_sent_form_sent_again_is_an_error(ledger: Ledger) -> None:
     assert ledger.mark_sent([entry.key], claim=True) == []  # a claim simply does not win it
 
 
-def test_the_same_answer_twice_is_not_a_transition_but_a_different_one_is_checked(ledger: Ledger) -> None:
+def test_the_same_answer_twice_is_not_a_transition_but_a_different_one_is_checked(
+    ledger: Ledger,
+) -> None:
     entry, _ = ledger.record(_form(2), b"<x/>")
     ledger.mark_sent([entry.key])
-    ok = SubmissionOutcome(client_reference=entry.key, kind=FormKind.B, status=FormStatus.ACCEPTED,
-                           evaluation=Evaluation.ACCEPTED)
+    ok = SubmissionOutcome(
+        client_reference=entry.key,
+        kind=FormKind.B,
+        status=FormStatus.ACCEPTED,
+        evaluation=Evaluation.ACCEPTED,
+    )
     assert ledger.apply([ok]) == 1
     assert ledger.apply([ok]) == 0  # re-delivered: nothing changes
     refused = ok.model_copy(update={"evaluation": Evaluation.REFUSED, "status": FormStatus.REFUSED})
@@ -65,7 +79,7 @@ def test_two_processes_claiming_the_same_forms_each_win_a_disjoint_part(tmp_path
         ledger = Ledger.open(url)
         go.wait()
         for i in range(0, len(keys), 20):
-            won[slot].extend(ledger.mark_sent(keys[i:i + 20], claim=True))
+            won[slot].extend(ledger.mark_sent(keys[i : i + 20], claim=True))
 
     threads = [threading.Thread(target=claim, args=(n,)) for n in range(2)]
     for t in threads:
@@ -88,7 +102,9 @@ def test_pipeline_units_refuse_forbidden_state_changes() -> None:
     effect = Effect(kind="form", state="pending")
     effect.state = "sending"
     effect.state = "submitted"
-    with pytest.raises(InvalidStateTransition, match="a submitted form effect cannot become sending"):
+    with pytest.raises(
+        InvalidStateTransition, match="a submitted form effect cannot become sending"
+    ):
         effect.state = "sending"
     with pytest.raises(ValueError):
         effect.state = "teleported"

@@ -15,15 +15,21 @@ from piis_bridge.migrations import current_revision, upgrade_database
 def _diff(url: str) -> list:
     import importlib
 
-    for module in ("piis_bridge.pipeline.models", "piis_bridge.ledger.models", "piis_bridge.transfer.tables",
-                   "piis_bridge.ops.tables"):
+    for module in (
+        "piis_bridge.pipeline.models",
+        "piis_bridge.ledger.models",
+        "piis_bridge.transfer.tables",
+        "piis_bridge.ops.tables",
+    ):
         importlib.import_module(module)
     upgrade_database(url)
     upgrade_database(url)  # idempotent
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata)
+            return compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": False}), Base.metadata
+            )
     finally:
         engine.dispose()
 

@@ -33,19 +33,35 @@ from tests.pipeline.remote import person_niss
 
 
 def _move(ref: str, n: int, day: str = "2026-11-02", ins: str = "21004") -> dict[str, Any]:
-    return {"reference": ref, "niss": person_niss(n), "kind": "move", "effective_date": day,
-            "new_ins_code": ins, "new_municipality": "Bruxelles"}
+    return {
+        "reference": ref,
+        "niss": person_niss(n),
+        "kind": "move",
+        "effective_date": day,
+        "new_ins_code": ins,
+        "new_municipality": "Bruxelles",
+    }
 
 
 def _notice(ref: str, n: int, kind: str, day: str = "2026-11-02", **extra: Any) -> dict[str, Any]:
     return {"reference": ref, "niss": person_niss(n), "kind": kind, "effective_date": day, **extra}
 
 
-def _runtime(tmp_path: Path, remote, *, plugin: object = pipetest, transfer: str | None = "pipetest",
-             **options: Any) -> Runtime:
+def _runtime(
+    tmp_path: Path,
+    remote,
+    *,
+    plugin: object = pipetest,
+    transfer: str | None = "pipetest",
+    **options: Any,
+) -> Runtime:
     settings = make_settings(tmp_path, remote.url, transfer=transfer)
     upgrade_database(settings.database_url)
-    return Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker", **options), plugins=(("pipetest", plugin),))
+    return Runtime(
+        settings,
+        PipelineOptions(broker_dir=tmp_path / "broker", **options),
+        plugins=(("pipetest", plugin),),
+    )
 
 
 def _night(rt: Runtime, enq: InlineEnqueuer | None = None) -> tuple[str, Any]:
@@ -60,7 +76,9 @@ def _pushes(remote, kind: str) -> dict[str, dict[str, Any]]:
     return {k: v for k, v in remote.state.pushes.items() if v["kind"] == kind}
 
 
-def test_a_move_notice_opens_one_case_and_one_task_however_often_it_is_read(tmp_path: Path, make_remote) -> None:
+def test_a_move_notice_opens_one_case_and_one_task_however_often_it_is_read(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(6)
     st = remote.state
     st.notices = [_move("RN-1", 3)]
@@ -71,9 +89,13 @@ def test_a_move_notice_opens_one_case_and_one_task_however_often_it_is_read(tmp_
     with rt.session() as s:
         cases = list(s.scalars(select(TransferCase)))
     assert [(c.record_id, c.to_ins_code, str(c.residence_change_date)) for c in cases] == [
-        ("D000003", "21004", "2026-11-02")]
+        ("D000003", "21004", "2026-11-02")
+    ]
     tasks = _pushes(remote, "transfer_notice")
-    assert list(tasks) == [f"{cases[0].case_id}:detected"] and tasks[f"{cases[0].case_id}:detected"]["record_id"] == "D000003"
+    assert (
+        list(tasks) == [f"{cases[0].case_id}:detected"]
+        and tasks[f"{cases[0].case_id}:detected"]["record_id"] == "D000003"
+    )
 
     # Next night the feed repeats the notice (same reference) and brings a death.
     st.notices += [_move("RN-1", 3), _notice("RN-2", 5, "death")]
@@ -86,8 +108,14 @@ def test_a_move_notice_opens_one_case_and_one_task_however_often_it_is_read(tmp_
     assert st.push_calls[f"{cases[0].case_id}:detected"] == 1
     death = _pushes(remote, "status")
     assert list(death) == ["notice:RN-2:D000005"]
-    assert death["notice:RN-2:D000005"]["due"] == "2026-11-02" and "R-GEN-01" in death["notice:RN-2:D000005"]["data"]["rules"]
-    assert st.notice_requests == ["", "1"]  # the second night resumed after the first night's cursor
+    assert (
+        death["notice:RN-2:D000005"]["due"] == "2026-11-02"
+        and "R-GEN-01" in death["notice:RN-2:D000005"]["data"]["rules"]
+    )
+    assert st.notice_requests == [
+        "",
+        "1",
+    ]  # the second night resumed after the first night's cursor
     rt.close()
 
 
@@ -95,7 +123,9 @@ class WorkerDied(BaseException):
     """Stands for the worker process dying (not an Exception: nothing in the pipeline catches it)."""
 
 
-def test_a_crash_between_two_pages_loses_nothing_and_repeats_nothing(tmp_path: Path, make_remote) -> None:
+def test_a_crash_between_two_pages_loses_nothing_and_repeats_nothing(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(8)
     st = remote.state
     st.notices = [_notice(f"RN-{n}", n, "death") for n in range(1, 6)]
@@ -110,8 +140,13 @@ def test_a_crash_between_two_pages_loses_nothing_and_repeats_nothing(tmp_path: P
             raise WorkerDied()  # after page 1 was stored and handled, before page 2 is read
         return pipetest.piis_federal_fetch_notices(cpas, cursor, page_size)
 
-    rt = _runtime(tmp_path, remote, plugin=pipetest.replacing(piis_federal_fetch_notices=piis_federal_fetch_notices),
-                  page_size=2, lease_seconds=1.0)
+    rt = _runtime(
+        tmp_path,
+        remote,
+        plugin=pipetest.replacing(piis_federal_fetch_notices=piis_federal_fetch_notices),
+        page_size=2,
+        lease_seconds=1.0,
+    )
     enq = InlineEnqueuer(rt)
     run_id = create_run(rt, trigger="nightly")
     enq.start(run_id)
@@ -129,7 +164,12 @@ def test_a_crash_between_two_pages_loses_nothing_and_repeats_nothing(tmp_path: P
     summary = run_summary(rt, run_id)
     assert summary.status == "finished", summary
     assert summary.counts["notices"] == summary.counts["notices_done"] == 5
-    assert asked == [None, "2", "2", "4"]  # page 1 never read again; page 2 asked again after the restart
+    assert asked == [
+        None,
+        "2",
+        "2",
+        "4",
+    ]  # page 1 never read again; page 2 asked again after the restart
     tasks = _pushes(remote, "status")
     assert sorted(tasks) == [f"notice:RN-{n}:D{n:06d}" for n in range(1, 6)]
     assert max(st.push_calls[k] for k in tasks) == 1
@@ -137,20 +177,29 @@ def test_a_crash_between_two_pages_loses_nothing_and_repeats_nothing(tmp_path: P
 
 
 def test_a_bad_notice_is_quarantined_with_its_reference_and_the_others_go_on(
-        tmp_path: Path, make_remote, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, make_remote, monkeypatch: pytest.MonkeyPatch
+) -> None:
     remote = make_remote(6)
     st = remote.state
     rt = _runtime(tmp_path, remote)
     _night(rt)  # the dossiers are known
-    st.notices = [_move("RN-7", 2), _notice("RN-8", 3, "emigration", "2026-12-01"),
-                  _notice("RN-9", 4, "niss_replaced", replaced_by=person_niss(900)),
-                  _notice("RN-10", 700, "death"),  # nobody with a dossier here
-                  _notice("RN-11", 5, "death", "2029-01-10")]  # after the contract ended
+    st.notices = [
+        _move("RN-7", 2),
+        _notice("RN-8", 3, "emigration", "2026-12-01"),
+        _notice("RN-9", 4, "niss_replaced", replaced_by=person_niss(900)),
+        _notice("RN-10", 700, "death"),  # nobody with a dossier here
+        _notice("RN-11", 5, "death", "2029-01-10"),
+    ]  # after the contract ended
     monkeypatch.setenv("PIPETEST_MAP_FAIL", "D000002")  # dossier D000002 cannot be read back
     run_id, summary = _night(rt)
     assert summary.status == "finished", summary
     c = summary.counts
-    assert (c["notices"], c["notices_done"], c["notices_unmatched"], c["notices_quarantined"]) == (5, 3, 1, 1)
+    assert (c["notices"], c["notices_done"], c["notices_unmatched"], c["notices_quarantined"]) == (
+        5,
+        3,
+        1,
+        1,
+    )
     assert c["quarantine_by_stage"] == {"notice": 1}
     with rt.session() as s:
         entry = s.scalars(select(QuarantineEntry).where(QuarantineEntry.stage == "notice")).one()
@@ -180,7 +229,9 @@ def test_a_bad_notice_is_quarantined_with_its_reference_and_the_others_go_on(
     rt.close()
 
 
-def test_a_notice_the_feed_cannot_give_is_quarantined_and_the_feed_reads_on(tmp_path: Path, make_remote) -> None:
+def test_a_notice_the_feed_cannot_give_is_quarantined_and_the_feed_reads_on(
+    tmp_path: Path, make_remote
+) -> None:
     """A move without its municipality is unusable at the source: reported by the plugin in the page's
     problems, quarantined with its reference (stage notice_feed, never replayed: nothing is stored to
     handle again), and the notices after it, on the same and the next page, are handled."""
@@ -199,7 +250,9 @@ def test_a_notice_the_feed_cannot_give_is_quarantined_and_the_feed_reads_on(tmp_
     assert entry.record_id == "RN-20" and "new_ins_code" in entry.reason
     assert person_niss(1) not in entry.reason
     enq = InlineEnqueuer(rt)
-    assert replay_quarantine(rt, [entry.id], enq) is None  # nothing to replay: the federal side must correct it
+    assert (
+        replay_quarantine(rt, [entry.id], enq) is None
+    )  # nothing to replay: the federal side must correct it
     with rt.session() as s:
         assert s.get(QuarantineEntry, entry.id).status == "open"
     _, again = _night(rt)
@@ -207,16 +260,23 @@ def test_a_notice_the_feed_cannot_give_is_quarantined_and_the_feed_reads_on(tmp_
     rt.close()
 
 
-def test_without_a_transfer_plugin_a_move_is_a_task_saying_the_piis_ends(tmp_path: Path, make_remote) -> None:
+def test_without_a_transfer_plugin_a_move_is_a_task_saying_the_piis_ends(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(4)
-    remote.state.notices = [_move("RN-20", 2, "2026-11-02"), _move("RN-21", 3, "2026-11-02", ins="44021")]
+    remote.state.notices = [
+        _move("RN-20", 2, "2026-11-02"),
+        _move("RN-21", 3, "2026-11-02", ins="44021"),
+    ]
     rt = _runtime(tmp_path, remote, transfer=None)
     _, summary = _night(rt)
     assert summary.status == "finished", summary
     with rt.session() as s:
         assert s.scalar(select(func.count()).select_from(TransferCase)) == 0
     tasks = _pushes(remote, "transfer_notice")
-    assert list(tasks) == ["notice:RN-20:D000002"]  # a "move" within the municipality concerns no contract
+    assert list(tasks) == [
+        "notice:RN-20:D000002"
+    ]  # a "move" within the municipality concerns no contract
     assert "INS 21004 (Bruxelles)" in tasks["notice:RN-20:D000002"]["title"]
     assert tasks["notice:RN-20:D000002"]["data"]["rules"]
     rt.close()
@@ -258,7 +318,9 @@ def test_two_nights_with_a_real_worker_one_case_one_task(tmp_path: Path, make_re
     engine.dispose()
 
 
-def test_dossiers_processed_before_the_person_hash_existed_are_found(tmp_path: Path, make_remote) -> None:
+def test_dossiers_processed_before_the_person_hash_existed_are_found(
+    tmp_path: Path, make_remote
+) -> None:
     """After the upgrade only changed dossiers are processed again: the notice stage gives the others
     their person hash (once), so a move for one of them is not 'unmatched'."""
     from sqlalchemy import update
@@ -280,5 +342,7 @@ def test_dossiers_processed_before_the_person_hash_existed_are_found(tmp_path: P
         assert [c.record_id for c in s.scalars(select(TransferCase))] == ["D000004"]
         keys = dict(s.execute(select(WorkItem.id, WorkItem.person_key)).all())
     assert None not in keys.values()
-    assert sum(1 for k in keys.values() if k == "") == 1  # D000004's older version: not looked at again
+    assert (
+        sum(1 for k in keys.values() if k == "") == 1
+    )  # D000004's older version: not looked at again
     rt.close()

@@ -12,14 +12,22 @@ import pytest
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.hooks.types import PluginFailure
 from piis_bridge.migrations import upgrade_database
-from piis_bridge.pipeline.reliability import CircuitBreaker, PermanentError, RetryPolicy, TransientError, is_transient
+from piis_bridge.pipeline.reliability import (
+    CircuitBreaker,
+    PermanentError,
+    RetryPolicy,
+    TransientError,
+    is_transient,
+)
 from piis_bridge.pipeline.schedule import due_schedule_key, nightly_due_at
 
 BRU = ZoneInfo("Europe/Brussels")
 
 
 def _failure(kind: str, message: str = "") -> PluginFailure:
-    return PluginFailure(plugin="p", hook="piis_federal_submit", error_type=kind, message=message or kind)
+    return PluginFailure(
+        plugin="p", hook="piis_federal_submit", error_type=kind, message=message or kind
+    )
 
 
 # ---------------------------------------------------------------- retry policy
@@ -36,21 +44,33 @@ def test_backoff_is_exponential_with_full_jitter_and_capped() -> None:
     assert not policy.exhausted(4) and policy.exhausted(5)
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("TransientError", ""), ("ConnectError", "connection refused"), ("ReadTimeout", "timed out"),
-    ("CaseSystemUnavailable", "gave up"), ("HTTPStatusError", "Client error '429 Too Many Requests' for url"),
-    ("HTTPStatusError", "Server error '503 Service Unavailable'"), ("HTTPStatusError", "Server error '500 x'"),
-    ("Fault", "MSG00003 BCSS unavailable"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("TransientError", ""),
+        ("ConnectError", "connection refused"),
+        ("ReadTimeout", "timed out"),
+        ("CaseSystemUnavailable", "gave up"),
+        ("HTTPStatusError", "Client error '429 Too Many Requests' for url"),
+        ("HTTPStatusError", "Server error '503 Service Unavailable'"),
+        ("HTTPStatusError", "Server error '500 x'"),
+        ("Fault", "MSG00003 BCSS unavailable"),
+    ],
+)
 def test_transient_failures_are_retried(kind: str, message: str) -> None:
     assert is_transient(_failure(kind, message))
 
 
-@pytest.mark.parametrize("kind,message", [
-    ("ValidationError", "beneficiary.niss: invalid"), ("HTTPStatusError", "Client error '400 Bad Request'"),
-    ("HTTPStatusError", "Client error '404 Not Found' for url http://127.0.0.1:5003/x"), ("TypeError", "bad"),
-    ("KeyError", "'D000500'"),
-])
+@pytest.mark.parametrize(
+    "kind,message",
+    [
+        ("ValidationError", "beneficiary.niss: invalid"),
+        ("HTTPStatusError", "Client error '400 Bad Request'"),
+        ("HTTPStatusError", "Client error '404 Not Found' for url http://127.0.0.1:5003/x"),
+        ("TypeError", "bad"),
+        ("KeyError", "'D000500'"),
+    ],
+)
 def test_permanent_failures_are_not_retried(kind: str, message: str) -> None:
     assert not is_transient(_failure(kind, message))
 
@@ -81,7 +101,10 @@ def test_circuit_opens_after_threshold_then_lets_exactly_one_probe(tmp_path: Pat
         assert breaker.allow(s, "casesystem:gent", t0) == 0  # per remote system
         later = t0 + timedelta(seconds=11)
     with sessions() as a, sessions() as b:
-        first, second = breaker.allow(a, "federal:gent", later), breaker.allow(b, "federal:gent", later)
+        first, second = (
+            breaker.allow(a, "federal:gent", later),
+            breaker.allow(b, "federal:gent", later),
+        )
         assert sorted([first, second]) == [0, 10]  # one probe, the other waits
     with sessions() as s:
         breaker.success(s, "federal:gent")
@@ -93,8 +116,12 @@ def test_circuit_opens_after_threshold_then_lets_exactly_one_probe(tmp_path: Pat
 
 
 def test_nightly_time_is_local_winter_and_summer() -> None:
-    assert nightly_due_at(date(2026, 1, 15), time(2, 30), BRU) == datetime(2026, 1, 15, 1, 30, tzinfo=timezone.utc)
-    assert nightly_due_at(date(2026, 7, 15), time(2, 30), BRU) == datetime(2026, 7, 15, 0, 30, tzinfo=timezone.utc)
+    assert nightly_due_at(date(2026, 1, 15), time(2, 30), BRU) == datetime(
+        2026, 1, 15, 1, 30, tzinfo=timezone.utc
+    )
+    assert nightly_due_at(date(2026, 7, 15), time(2, 30), BRU) == datetime(
+        2026, 7, 15, 0, 30, tzinfo=timezone.utc
+    )
 
 
 def test_spring_forward_night_runs_once_when_the_clock_skips_0230() -> None:
@@ -127,7 +154,12 @@ def test_every_minute_of_a_year_dispatches_each_night_exactly_once_per_key() -> 
 
 def test_a_missed_night_older_than_the_catch_up_window_is_skipped() -> None:
     due = nightly_due_at(date(2026, 11, 23), time(2, 30), BRU)
-    assert due_schedule_key(due + timedelta(hours=11), time(2, 30), BRU, timedelta(hours=12)) == "nightly:2026-11-23"
-    assert due_schedule_key(due + timedelta(hours=13), time(2, 30), BRU, timedelta(hours=12)) is None
+    assert (
+        due_schedule_key(due + timedelta(hours=11), time(2, 30), BRU, timedelta(hours=12))
+        == "nightly:2026-11-23"
+    )
+    assert (
+        due_schedule_key(due + timedelta(hours=13), time(2, 30), BRU, timedelta(hours=12)) is None
+    )
     with pytest.raises(ValueError):
         due_schedule_key(datetime(2026, 11, 23, 3, 0), time(2, 30), BRU)

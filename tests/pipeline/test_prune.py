@@ -19,14 +19,19 @@ from tests.pipeline.conftest import make_settings
 from tests.pipeline.inline import InlineEnqueuer
 
 
-def test_old_settled_rows_are_pruned_and_the_setting_decides_how_old(tmp_path: Path, make_remote) -> None:
+def test_old_settled_rows_are_pruned_and_the_setting_decides_how_old(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(20)
     settings = make_settings(tmp_path, remote.url)
     upgrade_database(settings.database_url)
 
     def runtime(days: float) -> Runtime:
-        return Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker", prune_after_days=days),
-                       plugins=(("pipetest", pipetest),))
+        return Runtime(
+            settings,
+            PipelineOptions(broker_dir=tmp_path / "broker", prune_after_days=days),
+            plugins=(("pipetest", pipetest),),
+        )
 
     rt = runtime(30)
     try:
@@ -57,5 +62,8 @@ def test_old_settled_rows_are_pruned_and_the_setting_decides_how_old(tmp_path: P
             left_effects = s.scalar(select(func.count()).select_from(Effect))
     finally:
         rt.close()
-    assert gone == {"effects": effects, "items": 5}  # the first night's items of the 5 dossiers seen again
+    assert gone == {
+        "effects": effects,
+        "items": 5,
+    }  # the first night's items of the 5 dossiers seen again
     assert left_items == sorted(f"D{n:06d}" for n in range(1, 21)) and left_effects == 0

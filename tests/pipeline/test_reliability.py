@@ -16,7 +16,13 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from piis_bridge.migrations import upgrade_database
-from piis_bridge.pipeline import EmbeddedWorker, PipelineOptions, Runtime, make_celery_app, run_nightly
+from piis_bridge.pipeline import (
+    EmbeddedWorker,
+    PipelineOptions,
+    Runtime,
+    make_celery_app,
+    run_nightly,
+)
 from piis_bridge.pipeline.models import Effect, QuarantineEntry
 from piis_bridge.pipeline.runner import wait_for_run
 from piis_bridge.pipeline.stages import create_run
@@ -31,15 +37,26 @@ def _wait(predicate, timeout: float) -> None:
         time.sleep(0.05)
 
 
-def test_sigkill_mid_run_then_restart_submits_every_form_exactly_once(tmp_path: Path, make_remote) -> None:
+def test_sigkill_mid_run_then_restart_submits_every_form_exactly_once(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(2000, two_forms_every=5)
     st = remote.state
     st.submit_delay = 0.02
     expected = sum(r["forms"] for r in st.records)
     settings = make_settings(tmp_path, remote.url)
-    options = PipelineOptions(page_size=250, chunk_size=125, submit_batch=25, lease_seconds=3, requeue_after=15,
-                              broker_dir=tmp_path / "broker")
-    env = {f"PIIS_PIPELINE_{k.upper()}": str(v) for k, v in options.model_dump(exclude_none=True).items()}
+    options = PipelineOptions(
+        page_size=250,
+        chunk_size=125,
+        submit_batch=25,
+        lease_seconds=3,
+        requeue_after=15,
+        broker_dir=tmp_path / "broker",
+    )
+    env = {
+        f"PIIS_PIPELINE_{k.upper()}": str(v)
+        for k, v in options.model_dump(exclude_none=True).items()
+    }
     upgrade_database(settings.database_url)
     rt = Runtime(settings, options, extra_plugins=[PLUGIN])
     enq = CeleryEnqueuer(make_celery_app(runtime=rt))
@@ -65,21 +82,37 @@ def test_sigkill_mid_run_then_restart_submits_every_form_exactly_once(tmp_path: 
     assert len(st.effects) == expected
     assert st.out_of_order == 0
     with rt.session() as s:
-        assert s.scalar(select(func.count()).select_from(Effect).where(Effect.kind == "form")) == expected
+        assert (
+            s.scalar(select(func.count()).select_from(Effect).where(Effect.kind == "form"))
+            == expected
+        )
         assert s.scalar(select(func.count()).select_from(QuarantineEntry)) == 0
     rt.close()
 
 
-def test_federal_outage_and_case_system_throttling_recover_in_order(tmp_path: Path, make_remote) -> None:
+def test_federal_outage_and_case_system_throttling_recover_in_order(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(300, two_forms_every=3)
     st = remote.state
     st.federal_down = True
     st.case_faults = [429, 503, 500, 429, 502, 503]
     expected = sum(r["forms"] for r in st.records)
     settings = make_settings(tmp_path, remote.url)
-    options = PipelineOptions(page_size=100, chunk_size=50, submit_batch=50, retry_base=0.2, retry_cap=1.0,
-                              breaker_threshold=3, breaker_cooldown=1.0, broker_dir=tmp_path / "broker")
-    def bring_back() -> None:  # the federal service comes back 3 s after the pipeline first met it down
+    options = PipelineOptions(
+        page_size=100,
+        chunk_size=50,
+        submit_batch=50,
+        retry_base=0.2,
+        retry_cap=1.0,
+        breaker_threshold=3,
+        breaker_cooldown=1.0,
+        broker_dir=tmp_path / "broker",
+    )
+
+    def bring_back() -> (
+        None
+    ):  # the federal service comes back 3 s after the pipeline first met it down
         deadline = time.monotonic() + 60
         while st.down_calls == 0 and time.monotonic() < deadline:
             time.sleep(0.05)

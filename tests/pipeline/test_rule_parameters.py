@@ -19,9 +19,13 @@ from tests.pipeline.inline import InlineEnqueuer
 
 
 def _run(tmp_path: Path, remote, parameters: dict) -> tuple[Runtime, object]:
-    settings = make_settings(tmp_path, remote.url, cpas=("gent", "liege"), rule_parameters=parameters)
+    settings = make_settings(
+        tmp_path, remote.url, cpas=("gent", "liege"), rule_parameters=parameters
+    )
     upgrade_database(settings.database_url)
-    rt = Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker"), plugins=(("pipetest", pipetest),))
+    rt = Runtime(
+        settings, PipelineOptions(broker_dir=tmp_path / "broker"), plugins=(("pipetest", pipetest),)
+    )
     enq = InlineEnqueuer(rt)
     run_id = create_run(rt)
     enq.start(run_id)
@@ -29,7 +33,9 @@ def _run(tmp_path: Path, remote, parameters: dict) -> tuple[Runtime, object]:
     return rt, run_summary(rt, run_id)
 
 
-def test_a_local_parameter_changes_the_findings_of_one_cpas_only(tmp_path: Path, make_remote) -> None:
+def test_a_local_parameter_changes_the_findings_of_one_cpas_only(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(4)
     # Q-20 / R-SIG-02: at gent the CPAS must sign through its president; the example contract's
     # CPAS signature names another function, so gent gets one more finding than liege.
@@ -43,7 +49,9 @@ def test_a_local_parameter_changes_the_findings_of_one_cpas_only(tmp_path: Path,
     rt.close()
 
 
-def test_wrong_parameters_quarantine_that_cpas_only_with_the_reason(tmp_path: Path, make_remote) -> None:
+def test_wrong_parameters_quarantine_that_cpas_only_with_the_reason(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(3)
     rt, summary = _run(tmp_path, remote, {"liege": {"reflection_days": "a week"}})
     assert summary.status == "finished", summary
@@ -66,19 +74,27 @@ def test_rules_date_option_sets_the_day_the_rules_judge(tmp_path: Path, make_rem
         folder.mkdir()
         settings = make_settings(folder, remote.url)
         upgrade_database(settings.database_url)
-        rt = Runtime(settings, PipelineOptions(broker_dir=folder / "broker", rules_date=day),
-                     plugins=(("pipetest", pipetest),))
+        rt = Runtime(
+            settings,
+            PipelineOptions(broker_dir=folder / "broker", rules_date=day),
+            plugins=(("pipetest", pipetest),),
+        )
         enq = InlineEnqueuer(rt)
         run_id = create_run(rt)
         enq.start(run_id)
         enq.drain()
         assert run_summary(rt, run_id).status == "finished"
         with rt.session() as s:
-            payloads = [p for k, p in s.execute(select(Effect.key, Effect.payload)) if k.startswith("push:")]
+            payloads = [
+                p for k, p in s.execute(select(Effect.key, Effect.payload)) if k.startswith("push:")
+            ]
         rt.close()
         return {p for p in payloads if "deadline_alert" in p}
 
     remote = make_remote(2)
-    early, late = alerts(date(2016, 11, 2), tmp_path / "early"), alerts(date(2040, 1, 1), tmp_path / "late")
+    early, late = (
+        alerts(date(2016, 11, 2), tmp_path / "early"),
+        alerts(date(2040, 1, 1), tmp_path / "late"),
+    )
     assert early and len(early) != len(late)  # deadlines still ahead in 2016 are long past in 2040
     assert PipelineOptions(rules_date="2026-11-03").rules_date == date(2026, 11, 3)

@@ -49,13 +49,18 @@ def _remove(broker_url: str) -> None:
 
 
 @pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
-def test_scale_out_run_on_real_broker_with_postgresql(broker: str, tmp_path: Path, make_remote, pg_url: str) -> None:
+def test_scale_out_run_on_real_broker_with_postgresql(
+    broker: str, tmp_path: Path, make_remote, pg_url: str
+) -> None:
     require_service(broker)
-    broker_url = "redis://127.0.0.1:6379/11" if broker == "redis" else "amqp://guest:guest@127.0.0.1:5672//"
+    broker_url = (
+        "redis://127.0.0.1:6379/11" if broker == "redis" else "amqp://guest:guest@127.0.0.1:5672//"
+    )
     _purge(broker_url)
     remote = make_remote(400, bad_every=40, two_forms_every=9)
-    settings = make_settings(tmp_path, remote.url, database_url=pg_url, broker_url=broker_url,
-                             cpas=("gent", "liege"))
+    settings = make_settings(
+        tmp_path, remote.url, database_url=pg_url, broker_url=broker_url, cpas=("gent", "liege")
+    )
     upgrade_database(pg_url)
     options = PipelineOptions(page_size=100, chunk_size=50, submit_batch=50)
     env = {"PIIS_PIPELINE_PAGE_SIZE": "100", "PIIS_PIPELINE_CHUNK_SIZE": "50"}

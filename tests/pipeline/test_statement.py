@@ -40,13 +40,20 @@ def test_due_on_the_monday_after_the_first_sunday_local_time_summer_and_winter()
     # November 2026 starts on a Sunday: October's statement is due Monday 2 November, 06:00 CET.
     assert statement_due_at(OCTOBER, SIX, BRU) == datetime(2026, 11, 2, 5, 0, tzinfo=timezone.utc)
     # April 2026 starts on a Wednesday: first Sunday the 5th, due Monday 6 April 06:00 CEST.
-    assert statement_due_at(date(2026, 3, 1), SIX, BRU) == datetime(2026, 4, 6, 4, 0, tzinfo=timezone.utc)
+    assert statement_due_at(date(2026, 3, 1), SIX, BRU) == datetime(
+        2026, 4, 6, 4, 0, tzinfo=timezone.utc
+    )
     # June 2026 starts on a Monday: that Monday is before the first Sunday; due Monday 8 June.
-    assert statement_due_at(date(2026, 5, 1), SIX, BRU) == datetime(2026, 6, 8, 4, 0, tzinfo=timezone.utc)
+    assert statement_due_at(date(2026, 5, 1), SIX, BRU) == datetime(
+        2026, 6, 8, 4, 0, tzinfo=timezone.utc
+    )
     due = statement_due_at(OCTOBER, SIX, BRU)
     assert due_statement_key(due - timedelta(minutes=1), SIX, BRU) is None
     assert due_statement_key(due, SIX, BRU) == "statement:2026-10"
-    assert due_statement_key(datetime(2026, 11, 30, 22, 59, tzinfo=timezone.utc), SIX, BRU) == "statement:2026-10"
+    assert (
+        due_statement_key(datetime(2026, 11, 30, 22, 59, tzinfo=timezone.utc), SIX, BRU)
+        == "statement:2026-10"
+    )
 
 
 def test_every_ten_minutes_of_a_year_dispatches_each_month_once_at_its_local_time() -> None:
@@ -58,14 +65,17 @@ def test_every_ten_minutes_of_a_year_dispatches_each_month_once_at_its_local_tim
         if key is not None:
             first_seen.setdefault(key, t)
         t += timedelta(minutes=10)
-    assert sorted(first_seen) == [f"statement:{m}" for m in
-                                  ["2025-12"] + [f"2026-{n:02d}" for n in range(1, 12)]]
+    assert sorted(first_seen) == [
+        f"statement:{m}" for m in ["2025-12"] + [f"2026-{n:02d}" for n in range(1, 12)]
+    ]
     for key, seen in first_seen.items():
         local = seen.astimezone(BRU)
         if key == "statement:2025-12":
             continue  # due before the loop started (5 January 2026)
         assert (local.weekday(), local.hour, local.minute) == (0, 6, 0), (key, local)
-        assert local.day <= 8 and (local - timedelta(days=1)).day <= 7  # the Monday after the first Sunday
+        assert (
+            local.day <= 8 and (local - timedelta(days=1)).day <= 7
+        )  # the Monday after the first Sunday
     # Summer months are an hour earlier in UTC than winter months.
     assert first_seen["statement:2026-03"].hour == 4 and first_seen["statement:2026-10"].hour == 5
 
@@ -77,7 +87,9 @@ def test_beat_dispatch_starts_one_statement_run_per_month(tmp_path: Path, make_r
     assert dispatch_statement_run(rt, enq, due - timedelta(minutes=5)) is None
     run_id = dispatch_statement_run(rt, enq, due)
     assert run_id is not None and enq.sent["start"] == 1
-    assert dispatch_statement_run(rt, enq, due + timedelta(minutes=5)) is None  # a second beat, a restart
+    assert (
+        dispatch_statement_run(rt, enq, due + timedelta(minutes=5)) is None
+    )  # a second beat, a restart
     assert dispatch_statement_run(rt, enq, due + timedelta(days=20)) is None
     summary = run_summary(rt, run_id)
     assert summary.statements[0]["month"] == "2026-10"
@@ -88,9 +100,17 @@ def test_beat_dispatch_starts_one_statement_run_per_month(tmp_path: Path, make_r
 
 
 def _form(n: int, amount: int) -> FederalForm:
-    return FederalForm(kind=FormKind.B, cpas_id="gent", cpas_name="OCMW Gent", cpas_ins="44021",
-                       cpas_bce="0207567726", niss=person_niss(n), dossier=f"D{n:06d}", entry_date=date(2026, 10, 1),
-                       rubrics={"Category": "2", "MonthlyAmount": str(amount)})
+    return FederalForm(
+        kind=FormKind.B,
+        cpas_id="gent",
+        cpas_name="OCMW Gent",
+        cpas_ins="44021",
+        cpas_bce="0207567726",
+        niss=person_niss(n),
+        dossier=f"D{n:06d}",
+        entry_date=date(2026, 10, 1),
+        rubrics={"Category": "2", "MonthlyAmount": str(amount)},
+    )
 
 
 def _ledger_with_three_accepted_forms(rt: Runtime) -> list[str]:
@@ -100,31 +120,61 @@ def _ledger_with_three_accepted_forms(rt: Runtime) -> list[str]:
         entry, _ = ledger.record(_form(n, amount), b"<B/>")
         keys.append(entry.key)
     ledger.mark_sent(keys)
-    ledger.apply([SubmissionOutcome(client_reference=k, kind=FormKind.B, status=FormStatus.SENT,
-                                    evaluation=Evaluation.ACCEPTED, reference=f"REF{i}", accepted_amount=12000,
-                                    received_at=datetime(2026, 10, 12 + i)) for i, k in enumerate(keys)])
+    ledger.apply(
+        [
+            SubmissionOutcome(
+                client_reference=k,
+                kind=FormKind.B,
+                status=FormStatus.SENT,
+                evaluation=Evaluation.ACCEPTED,
+                reference=f"REF{i}",
+                accepted_amount=12000,
+                received_at=datetime(2026, 10, 12 + i),
+            )
+            for i, k in enumerate(keys)
+        ]
+    )
     return keys
 
 
 def _line(key: str | None, n: int, amount: int) -> dict[str, Any]:
-    return {"ins_code": "44021", "dossier": f"D{n:06d}", "niss": person_niss(n), "reference": f"REF{n}",
-            "client_reference": key, "amount_type": 1, "first_day": "2026-10-01", "last_day": "2026-10-31",
-            "budget_article": "4410", "sign": "+", "amount_cents": amount, "percentage": 5500}
+    return {
+        "ins_code": "44021",
+        "dossier": f"D{n:06d}",
+        "niss": person_niss(n),
+        "reference": f"REF{n}",
+        "client_reference": key,
+        "amount_type": 1,
+        "first_day": "2026-10-01",
+        "last_day": "2026-10-31",
+        "budget_article": "4410",
+        "sign": "+",
+        "amount_cents": amount,
+        "percentage": 5500,
+    }
 
 
 def _runtime(tmp_path: Path, remote, plugin: object = pipetest, **options: Any) -> Runtime:
     settings = make_settings(tmp_path, remote.url)
     upgrade_database(settings.database_url)
-    return Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker", **options), plugins=(("pipetest", plugin),))
+    return Runtime(
+        settings,
+        PipelineOptions(broker_dir=tmp_path / "broker", **options),
+        plugins=(("pipetest", plugin),),
+    )
 
 
-def test_asked_until_available_then_every_difference_is_in_the_run(tmp_path: Path, make_remote) -> None:
+def test_asked_until_available_then_every_difference_is_in_the_run(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(1)
     rt = _runtime(tmp_path, remote, statement_retry_minutes=0.01)  # ask again after 0.6 s
     keys = _ledger_with_three_accepted_forms(rt)
     enq = InlineEnqueuer(rt)
     run_id = create_statement_run(rt, OCTOBER, schedule_key="statement:2026-10")
-    assert create_statement_run(rt, OCTOBER, schedule_key="statement:2026-10") is None  # once a month
+    assert (
+        create_statement_run(rt, OCTOBER, schedule_key="statement:2026-10") is None
+    )  # once a month
     enq.start(run_id)
     enq.drain()
     waiting = run_summary(rt, run_id)
@@ -134,11 +184,21 @@ def test_asked_until_available_then_every_difference_is_in_the_run(tmp_path: Pat
 
     # Produced on the first Sunday: the next ask (the sweeper, when its time comes) finds it.
     remote.state.statements["2026-10"] = {
-        "cpas_bce": "0207567726", "month": "2026-10-01",
-        "lines": [_line(keys[0], 1, 120000),   # as the ledger says
-                  _line(keys[1], 2, 110000),   # another monthly amount than the one sent
-                  _line(None, 9, 50000)],      # a form this CPAS never sent
-        "notices": [{"code": "DBL01", "client_reference": keys[0], "text": f"double claim for {person_niss(1)}"}]}
+        "cpas_bce": "0207567726",
+        "month": "2026-10-01",
+        "lines": [
+            _line(keys[0], 1, 120000),  # as the ledger says
+            _line(keys[1], 2, 110000),  # another monthly amount than the one sent
+            _line(None, 9, 50000),
+        ],  # a form this CPAS never sent
+        "notices": [
+            {
+                "code": "DBL01",
+                "client_reference": keys[0],
+                "text": f"double claim for {person_niss(1)}",
+            }
+        ],
+    }
     time.sleep(0.7)
     assert sweep(rt, enq)["statements"] == 1
     enq.drain()
@@ -146,11 +206,25 @@ def test_asked_until_available_then_every_difference_is_in_the_run(tmp_path: Pat
     assert done.status == "finished", done
     assert remote.state.statement_requests == ["2026-10", "2026-10"]
     (st,) = done.statements
-    assert (st["state"], st["lines"], st["total_cents"], st["attempts"]) == ("reconciled", 3, 280000, 2)
+    assert (st["state"], st["lines"], st["total_cents"], st["attempts"]) == (
+        "reconciled",
+        3,
+        280000,
+        2,
+    )
     kinds = sorted((d["kind"], d["client_reference"]) for d in st["differences"])
-    assert kinds == sorted([("amount_mismatch", keys[1]), ("unknown_in_ledger", None),
-                            ("missing_in_statement", keys[2]), ("notice", keys[0])])
-    assert done.counts["statement_differences"] == 4 and done.counts["statements"]["gent"]["differences"] == 4
+    assert kinds == sorted(
+        [
+            ("amount_mismatch", keys[1]),
+            ("unknown_in_ledger", None),
+            ("missing_in_statement", keys[2]),
+            ("notice", keys[0]),
+        ]
+    )
+    assert (
+        done.counts["statement_differences"] == 4
+        and done.counts["statements"]["gent"]["differences"] == 4
+    )
     assert person_niss(1) not in str(st["differences"])  # a NISS in a notice's text is masked
 
     from piis_bridge.cli.pipeline_commands import _statement_tables
@@ -159,11 +233,18 @@ def test_asked_until_available_then_every_difference_is_in_the_run(tmp_path: Pat
     for table in _statement_tables(done):
         console.print(table)
     text = console.export_text()
-    assert "reconciled" in text and "amount_mismatch" in text and "1100.00" in text and "missing_in_statement" in text
+    assert (
+        "reconciled" in text
+        and "amount_mismatch" in text
+        and "1100.00" in text
+        and "missing_in_statement" in text
+    )
     rt.close()
 
 
-def test_a_plugin_without_a_statement_and_a_failing_one_are_reported(tmp_path: Path, make_remote) -> None:
+def test_a_plugin_without_a_statement_and_a_failing_one_are_reported(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(1)
     rt = _runtime(tmp_path / "a", remote, plugin=pipetest.without("piis_federal_fetch_statement"))
     enq = InlineEnqueuer(rt)
@@ -173,15 +254,24 @@ def test_a_plugin_without_a_statement_and_a_failing_one_are_reported(tmp_path: P
     summary = run_summary(rt, run_id)
     assert summary.status == "failed"
     assert summary.statements[0]["state"] == "unsupported"
-    assert "the federal plugin 'pipetest' of gent has no monthly statement" in summary.statements[0]["error"]
+    assert (
+        "the federal plugin 'pipetest' of gent has no monthly statement"
+        in summary.statements[0]["error"]
+    )
     rt.close()
 
     @pipetest.hookimpl
     def piis_federal_fetch_statement(cpas: Any, month: date) -> Any:
         raise ConnectionError("eBox unreachable")
 
-    rt = _runtime(tmp_path / "b", remote, plugin=pipetest.replacing(piis_federal_fetch_statement=piis_federal_fetch_statement),
-                  retry_base=0.01, retry_cap=0.02, retry_max_attempts=3)
+    rt = _runtime(
+        tmp_path / "b",
+        remote,
+        plugin=pipetest.replacing(piis_federal_fetch_statement=piis_federal_fetch_statement),
+        retry_base=0.01,
+        retry_cap=0.02,
+        retry_max_attempts=3,
+    )
     enq = InlineEnqueuer(rt)
     run_id = create_statement_run(rt, OCTOBER)
     enq.start(run_id)
@@ -195,10 +285,25 @@ def test_a_plugin_without_a_statement_and_a_failing_one_are_reported(tmp_path: P
 
 def test_statement_run_with_a_real_worker(tmp_path: Path, make_remote) -> None:
     remote = make_remote(1)
-    remote.state.statements["2026-10"] = {"cpas_bce": "0207567726", "month": "2026-10-01", "lines": [], "notices": []}
+    remote.state.statements["2026-10"] = {
+        "cpas_bce": "0207567726",
+        "month": "2026-10-01",
+        "lines": [],
+        "notices": [],
+    }
     settings = make_settings(tmp_path, remote.url)
-    summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker"), extra_plugins=[PLUGIN],
-                          statement=OCTOBER, timeout=90)
+    summary = run_nightly(
+        settings,
+        options=PipelineOptions(broker_dir=tmp_path / "broker"),
+        extra_plugins=[PLUGIN],
+        statement=OCTOBER,
+        timeout=90,
+    )
     assert summary.status == "finished", summary
-    assert summary.statements[0]["state"] == "reconciled" and summary.statements[0]["differences"] == []
-    assert summary.counts["fetched"] == 0 and remote.state.fetches == 0  # no sync in a statement run
+    assert (
+        summary.statements[0]["state"] == "reconciled"
+        and summary.statements[0]["differences"] == []
+    )
+    assert (
+        summary.counts["fetched"] == 0 and remote.state.fetches == 0
+    )  # no sync in a statement run

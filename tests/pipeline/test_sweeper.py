@@ -24,12 +24,19 @@ from tests.pipeline.conftest import make_settings
 from tests.pipeline.inline import InlineEnqueuer
 
 
-def test_pending_items_are_enqueued_again_only_when_the_run_stalls(tmp_path: Path, make_remote) -> None:
+def test_pending_items_are_enqueued_again_only_when_the_run_stalls(
+    tmp_path: Path, make_remote
+) -> None:
     remote = make_remote(30)
     settings = make_settings(tmp_path, remote.url)
     upgrade_database(settings.database_url)
-    rt = Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker", page_size=10, chunk_size=10,
-                                           requeue_after=180), plugins=(("pipetest", pipetest),))
+    rt = Runtime(
+        settings,
+        PipelineOptions(
+            broker_dir=tmp_path / "broker", page_size=10, chunk_size=10, requeue_after=180
+        ),
+        plugins=(("pipetest", pipetest),),
+    )
     run_id = create_run(rt)
     queued = InlineEnqueuer(rt)  # the broker: the process messages of the 30 items wait here
     pull(rt, run_id, "gent", queued)
@@ -41,7 +48,11 @@ def test_pending_items_are_enqueued_again_only_when_the_run_stalls(tmp_path: Pat
 
     # ...while the run moves (a stage recorded work a minute ago): nothing is lost, nothing is sent.
     with rt.session() as s:
-        s.execute(update(StageStat).where(StageStat.run_id == run_id).values(last_at=utcnow() - timedelta(seconds=60)))
+        s.execute(
+            update(StageStat)
+            .where(StageStat.run_id == run_id)
+            .values(last_at=utcnow() - timedelta(seconds=60))
+        )
         s.execute(update(SyncRun).where(SyncRun.id == run_id).values(started_at=long_ago))
         s.commit()
     sweeper = InlineEnqueuer(rt)
@@ -50,7 +61,11 @@ def test_pending_items_are_enqueued_again_only_when_the_run_stalls(tmp_path: Pat
     # An item whose worker died (leased past its lease) is sent again at once.
     with rt.session() as s:
         dead = s.scalars(select(WorkItem.id).order_by(WorkItem.id).limit(1)).one()
-        s.execute(update(WorkItem).where(WorkItem.id == dead).values(state="leased", lease_until=utcnow() - timedelta(seconds=1)))
+        s.execute(
+            update(WorkItem)
+            .where(WorkItem.id == dead)
+            .values(state="leased", lease_until=utcnow() - timedelta(seconds=1))
+        )
         s.commit()
     assert sweep(rt, sweeper)["items"] == 1
 
@@ -61,7 +76,9 @@ def test_pending_items_are_enqueued_again_only_when_the_run_stalls(tmp_path: Pat
         s.commit()
     found = sweep(rt, sweeper)
     assert found["items"] == 30 and sweeper.sent["process"] == 1 + 3
-    assert sweep(rt, sweeper)["items"] == 0  # and not again at the next pass (their clock was reset)
+    assert (
+        sweep(rt, sweeper)["items"] == 0
+    )  # and not again at the next pass (their clock was reset)
 
     sweeper.drain()  # the re-sent messages finish the run; the original ones find nothing to claim
     queued.drain()

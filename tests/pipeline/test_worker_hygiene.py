@@ -22,21 +22,30 @@ from tests.pipeline.conftest import make_settings
 from tests.pipeline.inline import InlineEnqueuer
 
 
-def test_plugin_failures_are_dropped_after_each_task(tmp_path: Path, make_remote,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plugin_failures_are_dropped_after_each_task(
+    tmp_path: Path, make_remote, monkeypatch: pytest.MonkeyPatch
+) -> None:
     remote = make_remote(40)
-    monkeypatch.setenv("PIPETEST_MAP_FAIL", ",".join(f"D{n:06d}" for n in range(1, 41)))  # every mapping raises
+    monkeypatch.setenv(
+        "PIPETEST_MAP_FAIL", ",".join(f"D{n:06d}" for n in range(1, 41))
+    )  # every mapping raises
     settings = make_settings(tmp_path, remote.url)
     upgrade_database(settings.database_url)
-    rt = Runtime(settings, PipelineOptions(broker_dir=tmp_path / "broker"), plugins=(("pipetest", pipetest),))
+    rt = Runtime(
+        settings, PipelineOptions(broker_dir=tmp_path / "broker"), plugins=(("pipetest", pipetest),)
+    )
     app = make_celery_app(runtime=rt)
     run_id = create_run(rt)
-    pull(rt, run_id, "gent", InlineEnqueuer(rt))  # the items exist; their process messages are not run
+    pull(
+        rt, run_id, "gent", InlineEnqueuer(rt)
+    )  # the items exist; their process messages are not run
     with rt.session() as s:
         ids = sorted(s.scalars(select(WorkItem.id)))
     process = app.tasks["piis.pipeline.process"]
     for start in range(0, len(ids), 10):
-        process.apply(args=[run_id, ids[start:start + 10]]).get()  # in this thread, with the task signals
+        process.apply(
+            args=[run_id, ids[start : start + 10]]
+        ).get()  # in this thread, with the task signals
         assert rt.host.failures == []
     with rt.session() as s:
         reasons = list(s.scalars(select(QuarantineEntry.reason)))
@@ -48,5 +57,10 @@ def test_plugin_failures_are_dropped_after_each_task(tmp_path: Path, make_remote
 def test_prefork_children_are_recycled() -> None:
     from piis_bridge.config import default_settings
 
-    conf = celery_config(default_settings(), PipelineOptions(max_tasks_per_child=500, max_memory_per_child_mb=800))
-    assert conf["worker_max_tasks_per_child"] == 500 and conf["worker_max_memory_per_child"] == 800 * 1024
+    conf = celery_config(
+        default_settings(), PipelineOptions(max_tasks_per_child=500, max_memory_per_child_mb=800)
+    )
+    assert (
+        conf["worker_max_tasks_per_child"] == 500
+        and conf["worker_max_memory_per_child"] == 800 * 1024
+    )

@@ -18,11 +18,18 @@ A_NISS = "85073003328"  # checksum-valid test NISS
 
 
 def settings(tmp_path: Path, routes: dict[str, dict[str, Any]], **extra: Any) -> Settings:
-    cpas = {cpas_id: {**CPAS[cpas_id], "federal": None, "transfer": None, **route}
-            for cpas_id, route in routes.items()}
+    cpas = {
+        cpas_id: {**CPAS[cpas_id], "federal": None, "transfer": None, **route}
+        for cpas_id, route in routes.items()
+    }
     return Settings(cpas=cpas, state_dir=tmp_path / "state", **extra)
 
 
 def record(record_id: str, *, source: str = "alpha", n: int = 0) -> SourceRecord:
-    return SourceRecord(source=source, record_id=record_id, kind="piis_contract",
-                        modified_at=datetime(2026, 1, 1, 0, 0, n, tzinfo=timezone.utc), payload={"n": n})
+    return SourceRecord(
+        source=source,
+        record_id=record_id,
+        kind="piis_contract",
+        modified_at=datetime(2026, 1, 1, 0, 0, n, tzinfo=timezone.utc),
+        payload={"n": n},
+    )

@@ -38,7 +38,9 @@ SECTIONS = _sections()
 def test_every_hook_is_documented_with_its_exact_signature(name: str) -> None:
     assert name in SECTIONS, f"{name} has no '#### `{name}(...)`' section in docs/plugins.md"
     args = SECTIONS[name].split("\n", 1)[0]
-    assert args == _signature(name), f"docs/plugins.md shows {name}({args}), the spec is {name}({_signature(name)})"
+    assert args == _signature(name), (
+        f"docs/plugins.md shows {name}({args}), the spec is {name}({_signature(name)})"
+    )
 
 
 @pytest.mark.parametrize("name", hook_names())
@@ -46,11 +48,15 @@ def test_every_argument_return_and_example_is_documented(name: str) -> None:
     body = SECTIONS[name].split("\n", 1)[1]
     for arg in inspect.signature(getattr(specs, name)).parameters:
         assert f"- `{arg}`" in body, f"{name}: argument {arg} is not described"
-    assert "**When:**" in body and "**Return:**" in body, f"{name}: say when it is called and what to return"
+    assert "**When:**" in body and "**Return:**" in body, (
+        f"{name}: say when it is called and what to return"
+    )
     assert "```python" in body and "@hookimpl" in body, f"{name}: no example implementation"
     assert f"def {name}(" in body, f"{name}: the example does not implement {name}"
     if _is_firstresult(name):
-        assert "*firstresult*" in body, f"{name} stops at the first non-None result: say *firstresult*"
+        assert "*firstresult*" in body, (
+            f"{name} stops at the first non-None result: say *firstresult*"
+        )
 
 
 def test_no_documented_hook_is_missing_from_the_specs() -> None:

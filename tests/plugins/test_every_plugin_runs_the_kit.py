@@ -37,7 +37,9 @@ def _plugins_under_conformance() -> dict[str, dict[str, str]]:
     for path in TESTS.rglob("test_*.py"):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         for cls in (n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)):
-            bases = {getattr(b, "id", getattr(b, "attr", None)) for b in cls.bases} & set(KITS.values())
+            bases = {getattr(b, "id", getattr(b, "attr", None)) for b in cls.bases} & set(
+                KITS.values()
+            )
             if not bases or not cls.name.startswith("Test"):
                 continue
             for call in (n for n in ast.walk(cls) if isinstance(n, ast.Call)):
@@ -56,7 +58,9 @@ def installed() -> dict[str, tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("kit", sorted(KITS.values()))
-def test_every_plugin_with_role_hooks_passes_through_its_kit(installed: dict[str, tuple[str, ...]], kit: str) -> None:
+def test_every_plugin_with_role_hooks_passes_through_its_kit(
+    installed: dict[str, tuple[str, ...]], kit: str
+) -> None:
     covered = _plugins_under_conformance()[kit]
     needing = {name for name, hooks in installed.items() if kit in kits_required(hooks)}
     missing = sorted(needing - set(covered))
@@ -65,10 +69,19 @@ def test_every_plugin_with_role_hooks_passes_through_its_kit(installed: dict[str
 
 def test_the_scan_finds_the_known_conformance_suites() -> None:
     covered = _plugins_under_conformance()
-    assert covered["CaseSystemPluginConformance"]["sample"] == "tests/plugins/test_conformance_sample.py"
+    assert (
+        covered["CaseSystemPluginConformance"]["sample"]
+        == "tests/plugins/test_conformance_sample.py"
+    )
     assert "neptunus" in covered["CaseSystemPluginConformance"]
-    assert covered["FederalPluginConformance"]["federal"] == "tests/federal/test_federal_conformance.py"
-    assert covered["TransferPluginConformance"]["transfer"] == "tests/transfer/test_transfer_conformance.py"
+    assert (
+        covered["FederalPluginConformance"]["federal"]
+        == "tests/federal/test_federal_conformance.py"
+    )
+    assert (
+        covered["TransferPluginConformance"]["transfer"]
+        == "tests/transfer/test_transfer_conformance.py"
+    )
 
 
 def test_the_role_of_a_plugin_follows_its_hooks(installed: dict[str, tuple[str, ...]]) -> None:
@@ -78,13 +91,19 @@ def test_the_role_of_a_plugin_follows_its_hooks(installed: dict[str, tuple[str, 
     # a plugin implementing one hook of a role still needs that role's kit
     assert kits_required(["piis_case_push"]) == {"CaseSystemPluginConformance"}
     assert kits_required(["piis_transfer_import", "piis_federal_submit"]) == {
-        "TransferPluginConformance", "FederalPluginConformance"}
+        "TransferPluginConformance",
+        "FederalPluginConformance",
+    }
 
 
-def test_command_only_plugins_need_no_role_kit_but_must_load_strictly(installed: dict[str, tuple[str, ...]]) -> None:
+def test_command_only_plugins_need_no_role_kit_but_must_load_strictly(
+    installed: dict[str, tuple[str, ...]],
+) -> None:
     command_only = {name for name, hooks in installed.items() if not kits_required(hooks)}
     assert "demo" in command_only and installed["demo"] == ("piis_register_commands",)
-    host = PluginHost(default_settings(), strict=True)  # raises on any invalid hook or settings model
+    host = PluginHost(
+        default_settings(), strict=True
+    )  # raises on any invalid hook or settings model
     assert command_only <= {i.name for i in host.plugin_infos() if i.error is None and i.enabled}
 
 

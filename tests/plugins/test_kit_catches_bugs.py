@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 
-from piis_bridge.testing import NissGuard
-from piis_bridge.testing import _Collect  # noqa: PLC2701 - testing the guard itself
-
+from piis_bridge.testing import (
+    NissGuard,
+    _Collect,  # noqa: PLC2701 - testing the guard itself
+)
 from tests.plugins._helpers import A_NISS
 
-BROKEN = textwrap.dedent('''
+BROKEN = textwrap.dedent("""
     import logging
     import pytest
     from piis_bridge.hooks import hookimpl
@@ -84,7 +85,7 @@ BROKEN = textwrap.dedent('''
     TestLogsPayload = _make(LogsPayload)
     TestRaisesOnBadRecord = _make(RaisesOnBadRecord)
     TestProblemsWithoutField = _make(ProblemsWithoutField)
-''')
+""")
 
 
 @pytest.fixture(scope="module")
@@ -92,8 +93,22 @@ def kit_report(tmp_path_factory: pytest.TempPathFactory) -> ET.Element:
     root = tmp_path_factory.mktemp("brokenkit")
     (root / "test_broken.py").write_text(BROKEN, encoding="utf-8")
     report = root / "report.xml"
-    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                    "test_broken.py"], cwd=root, capture_output=True, text=True, timeout=120)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            "test_broken.py",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return ET.parse(report).getroot()
 
 
@@ -110,20 +125,28 @@ def kit_results(kit_report: ET.Element) -> dict[str, set[str]]:
 @pytest.mark.parametrize(
     ("variant", "expected"),
     [
-        ("TestSkipsAfterCursor", {"test_cursor_resumes_exactly_where_it_stopped",
-                                  "test_first_sync_returns_every_new_record_exactly_once"}),
+        (
+            "TestSkipsAfterCursor",
+            {
+                "test_cursor_resumes_exactly_where_it_stopped",
+                "test_first_sync_returns_every_new_record_exactly_once",
+            },
+        ),
         ("TestNotIdempotent", {"test_push_is_idempotent_on_the_key"}),
         ("TestLogsPayload", {"test_no_niss_reaches_the_logs"}),
         ("TestRaisesOnBadRecord", {"test_problems_carry_the_record_id_and_a_field_path"}),
         ("TestProblemsWithoutField", {"test_problems_carry_the_record_id_and_a_field_path"}),
     ],
 )
-def test_the_kit_fails_exactly_the_broken_behaviour(kit_results: dict[str, set[str]], variant: str,
-                                                    expected: set[str]) -> None:
+def test_the_kit_fails_exactly_the_broken_behaviour(
+    kit_results: dict[str, set[str]], variant: str, expected: set[str]
+) -> None:
     assert kit_results.get(variant, set()) == expected
 
 
-def test_the_guard_sees_a_niss_in_log_records_and_console(capfd: pytest.CaptureFixture[str]) -> None:
+def test_the_guard_sees_a_niss_in_log_records_and_console(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     handler = _Collect()
     guard = NissGuard(handler, capfd)
     logger = logging.getLogger("guard-test")
@@ -142,7 +165,9 @@ def test_the_guard_sees_a_niss_in_log_records_and_console(capfd: pytest.CaptureF
         guard.check()
 
 
-def test_the_guard_ignores_log_bookkeeping_but_sees_extras(capfd: pytest.CaptureFixture[str]) -> None:
+def test_the_guard_ignores_log_bookkeeping_but_sees_extras(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
     handler = _Collect()
     guard = NissGuard(handler, capfd)
     record = logging.makeLogRecord({"msg": "clean", "relativeCreated": float(f"11454.{A_NISS}")})
@@ -157,14 +182,21 @@ def _reports(kit_report: ET.Element, variant: str, test: str) -> list[tuple[str,
     out = []
     for case in kit_report.iter("testcase"):
         if case.get("classname", "").endswith(variant) and case.get("name") == test:
-            out.extend((el.tag, el.get("message") or "") for el in case if el.tag in ("failure", "error"))
+            out.extend(
+                (el.tag, el.get("message") or "") for el in case if el.tag in ("failure", "error")
+            )
     return out
 
 
 def test_a_non_idempotent_push_is_explained(kit_report: ET.Element) -> None:
-    ((kind, message),) = _reports(kit_report, "TestNotIdempotent", "test_push_is_idempotent_on_the_key")
+    ((kind, message),) = _reports(
+        kit_report, "TestNotIdempotent", "test_push_is_idempotent_on_the_key"
+    )
     assert kind == "failure"
-    assert "the second push of the same key" in message and "created a new item (expected: duplicate)" in message
+    assert (
+        "the second push of the same key" in message
+        and "created a new item (expected: duplicate)" in message
+    )
 
 
 def test_a_niss_leak_is_reported_once(kit_report: ET.Element) -> None:

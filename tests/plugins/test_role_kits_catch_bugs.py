@@ -131,15 +131,35 @@ def kit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]
     root = tmp_path_factory.mktemp("brokenrolekits")
     (root / "test_broken_roles.py").write_text(BROKEN, encoding="utf-8")
     report = root / "report.xml"
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}",
-                          "test_broken_roles.py"], cwd=root, capture_output=True, text=True, timeout=120, env=env)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    }
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+            "test_broken_roles.py",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert report.exists(), run.stdout[-3000:] + run.stderr[-3000:]
     failed: dict[str, set[str]] = {}
     passed: dict[str, set[str]] = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         cls = case.get("classname", "").rsplit(".", 1)[-1]
-        bucket = failed if case.find("failure") is not None or case.find("error") is not None else passed
+        bucket = (
+            failed if case.find("failure") is not None or case.find("error") is not None else passed
+        )
         bucket.setdefault(cls, set()).add(case.get("name", "").split("[")[0])
     assert passed, f"nothing ran:\n{run.stdout[-3000:]}"
     return failed
@@ -149,12 +169,18 @@ def kit_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, set[str]]
     ("variant", "expected"),
     [
         # The same contract built twice must be the same form; resubmitting it then becomes a second claim.
-        ("TestUnstableKeys", {"test_building_twice_gives_the_same_idempotency_keys",
-                              "test_submitting_the_same_forms_twice_never_creates_a_second_claim"}),
+        (
+            "TestUnstableKeys",
+            {
+                "test_building_twice_gives_the_same_idempotency_keys",
+                "test_submitting_the_same_forms_twice_never_creates_a_second_claim",
+            },
+        ),
         ("TestReportsDuplicatesAsNew", {"test_the_same_package_imported_twice_is_imported_once"}),
         ("TestLogsThePackage", {"test_no_niss_reaches_the_logs"}),
     ],
 )
-def test_the_role_kits_fail_exactly_the_broken_behaviour(kit_results: dict[str, set[str]], variant: str,
-                                                         expected: set[str]) -> None:
+def test_the_role_kits_fail_exactly_the_broken_behaviour(
+    kit_results: dict[str, set[str]], variant: str, expected: set[str]
+) -> None:
     assert kit_results.get(variant, set()) == expected

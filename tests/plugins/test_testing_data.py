@@ -8,11 +8,24 @@ import pytest
 
 from piis_bridge.identifiers import IdentifierError, validate_bce, validate_ins, validate_niss
 from piis_bridge.model import PIISContract
-from piis_bridge.testing import make_bce, make_ins, make_niss, minimal_contract, minimal_contract_payload
+from piis_bridge.testing import (
+    make_bce,
+    make_ins,
+    make_niss,
+    minimal_contract,
+    minimal_contract_payload,
+)
 
 
-@pytest.mark.parametrize("birth, counter", [(date(1985, 7, 30), 33), (date(2003, 2, 1), 2), (date(1999, 12, 31), 997),
-                                            (date(2000, 1, 1), 1)])
+@pytest.mark.parametrize(
+    "birth, counter",
+    [
+        (date(1985, 7, 30), 33),
+        (date(2003, 2, 1), 2),
+        (date(1999, 12, 31), 997),
+        (date(2000, 1, 1), 1),
+    ],
+)
 def test_make_niss_passes_the_real_check(birth: date, counter: int) -> None:
     niss = make_niss(birth, counter)
     assert validate_niss(niss) == niss and niss.startswith(f"{birth:%y%m%d}{counter:03d}")
@@ -37,7 +50,15 @@ def test_minimal_contract_is_valid_and_overridable() -> None:
     assert other.beneficiary.niss == niss and other.beneficiary.birth_date == date(2001, 3, 4)
     assert other.end_date == date(2026, 12, 31)
     payload = minimal_contract_payload("ACME-3")
-    assert set(payload) == {"contract_id", "cpas", "beneficiary", "decision", "orientation", "start_date", "end_date"}
+    assert set(payload) == {
+        "contract_id",
+        "cpas",
+        "beneficiary",
+        "decision",
+        "orientation",
+        "start_date",
+        "end_date",
+    }
     del payload["decision"]
     with pytest.raises(ValueError):
         PIISContract.model_validate(payload)

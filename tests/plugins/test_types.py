@@ -15,7 +15,6 @@ from piis_bridge.hooks.types import (
     RecordProblem,
     SourceRecord,
 )
-
 from tests.plugins._helpers import A_NISS, record
 
 
@@ -24,9 +23,11 @@ def test_a_niss_is_refused_as_record_id_without_being_echoed() -> None:
         SourceRecord(source="x", record_id=A_NISS, kind="k", modified_at=datetime.now(timezone.utc))
     text = str(err.value)
     assert "is a NISS; use the vendor's own record id" in text and A_NISS not in text
-    for model, kwargs in [(RecordProblem, {"field": "", "reason": "r"}),
-                          (PushItem, {"key": "k", "kind": "status", "title": "t"}),
-                          (MappingOutcome, {"skip_reason": "x"})]:
+    for model, kwargs in [
+        (RecordProblem, {"field": "", "reason": "r"}),
+        (PushItem, {"key": "k", "kind": "status", "title": "t"}),
+        (MappingOutcome, {"skip_reason": "x"}),
+    ]:
         with pytest.raises(ValidationError):
             model(record_id=A_NISS, **kwargs)
 
@@ -37,8 +38,14 @@ def test_an_eleven_digit_id_that_is_not_a_niss_is_accepted() -> None:
 
 def test_validation_errors_never_echo_the_input() -> None:
     with pytest.raises(ValidationError) as err:
-        SourceRecord(source="x", record_id="r", kind="k", modified_at=datetime.now(timezone.utc),
-                     payload={"niss": A_NISS}, unexpected=A_NISS)
+        SourceRecord(
+            source="x",
+            record_id="r",
+            kind="k",
+            modified_at=datetime.now(timezone.utc),
+            payload={"niss": A_NISS},
+            unexpected=A_NISS,
+        )
     assert A_NISS not in str(err.value) and "unexpected" in str(err.value)
 
 
@@ -48,15 +55,23 @@ def test_modification_times_must_carry_a_time_zone() -> None:
 
 
 def test_problem_texts_are_masked() -> None:
-    problem = RecordProblem(record_id="r1", field="beneficiary.niss", reason=f"{A_NISS} fails the check")
+    problem = RecordProblem(
+        record_id="r1", field="beneficiary.niss", reason=f"{A_NISS} fails the check"
+    )
     assert problem.reason == "[NISS] fails the check"
-    assert PushResult(key="k", status="failed", detail=f"rejected {A_NISS}").detail == "rejected [NISS]"
+    assert (
+        PushResult(key="k", status="failed", detail=f"rejected {A_NISS}").detail
+        == "rejected [NISS]"
+    )
 
 
-@pytest.mark.parametrize("kwargs", [
-    {},
-    {"skip_reason": "x", "problems": [RecordProblem(record_id="r", field="a", reason="b")]},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"skip_reason": "x", "problems": [RecordProblem(record_id="r", field="a", reason="b")]},
+    ],
+)
 def test_a_mapping_outcome_holds_exactly_one_result(kwargs: dict) -> None:
     with pytest.raises(ValidationError, match="exactly one of contract, problems or skip_reason"):
         MappingOutcome(record_id="r", **kwargs)

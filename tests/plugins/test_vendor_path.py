@@ -28,13 +28,22 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CACHE = Path(os.environ.get("PIIS_VENDOR_VENV_CACHE") or tempfile.gettempdir()) / "piis-bridge-vendor-venvs"
+CACHE = (
+    Path(os.environ.get("PIIS_VENDOR_VENV_CACHE") or tempfile.gettempdir())
+    / "piis-bridge-vendor-venvs"
+)
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1500)]
 
 
-def _run(args: list[str | Path], cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIIS_CONFIG", "VIRTUAL_ENV")}
-    done = subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+def _run(
+    args: list[str | Path], cwd: Path, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIIS_CONFIG", "VIRTUAL_ENV")
+    }
+    done = subprocess.run(
+        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env
+    )
     assert done.returncode == 0, f"{args}\n{done.stdout[-4000:]}\n{done.stderr[-4000:]}"
     return done
 
@@ -42,15 +51,21 @@ def _run(args: list[str | Path], cwd: Path, timeout: float = 900) -> subprocess.
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = tmp_path_factory.mktemp("dist")
-    built = _run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", dist, ROOT], cwd=dist)
-    assert "BuildBackendWarning" not in built.stdout + built.stderr  # a clean build (package data declared)
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", "-w", dist, ROOT], cwd=dist
+    )
+    assert (
+        "BuildBackendWarning" not in built.stdout + built.stderr
+    )  # a clean build (package data declared)
     (whl,) = dist.glob("piis_bridge-*.whl")
     return whl
 
 
 @pytest.fixture(scope="module")
 def vendor_env(wheel: Path) -> Path:
-    digest = hashlib.sha256(b"".join((ROOT / f).read_bytes() for f in ("pyproject.toml", "setup.py"))).hexdigest()
+    digest = hashlib.sha256(
+        b"".join((ROOT / f).read_bytes() for f in ("pyproject.toml", "setup.py"))
+    ).hexdigest()
     env_dir = CACHE / f"venv-{digest[:16]}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / f"{env_dir.name}.lock", "w") as lock:
@@ -59,29 +74,62 @@ def vendor_env(wheel: Path) -> Path:
         if not stamp.exists():
             shutil.rmtree(env_dir, ignore_errors=True)
             venv.EnvBuilder(with_pip=True, clear=True).create(env_dir)
-            _run([env_dir / "bin/python", "-m", "pip", "install", "--quiet", wheel, "pytest>=8"], cwd=CACHE)
+            _run(
+                [env_dir / "bin/python", "-m", "pip", "install", "--quiet", wheel, "pytest>=8"],
+                cwd=CACHE,
+            )
             stamp.write_text(digest)
-        _run([env_dir / "bin/python", "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall", wheel],
-             cwd=CACHE)
+        _run(
+            [
+                env_dir / "bin/python",
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--no-deps",
+                "--force-reinstall",
+                wheel,
+            ],
+            cwd=CACHE,
+        )
     return env_dir
 
 
 def _kit(env_dir: Path, project: Path) -> dict[str, tuple[str, str]]:
     """Run the generated project's tests with the vendor's python; test -> (outcome, message)."""
     report = project / "report.xml"
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIIS_CONFIG", "VIRTUAL_ENV")}
-    subprocess.run([str(env_dir / "bin/python"), "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                    f"--junitxml={report}"], cwd=project, capture_output=True, text=True, timeout=600, env=env)
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIIS_CONFIG", "VIRTUAL_ENV")
+    }
+    subprocess.run(
+        [
+            str(env_dir / "bin/python"),
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            f"--junitxml={report}",
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     out = {}
     for case in ET.parse(report).getroot().iter("testcase"):
         bad = [el for el in case if el.tag in ("failure", "error")]
         skipped = case.find("skipped") is not None
-        out[case.get("name", "")] = (bad[0].tag, bad[0].get("message") or "") if bad else \
-            ("skipped" if skipped else "passed", "")
+        out[case.get("name", "")] = (
+            (bad[0].tag, bad[0].get("message") or "")
+            if bad
+            else ("skipped" if skipped else "passed", "")
+        )
     return out
 
 
-CASE_IMPL = '''
+CASE_IMPL = """
 
 # --- a minimal implementation: the kit's in-memory sample system ---
 from piis_bridge.testing.sample import SampleCaseSystem, SampleCaseSystemPlugin
@@ -102,9 +150,9 @@ def piis_case_map_record(cpas, record):
 @hookimpl
 def piis_case_push(cpas, items):
     return IMPL.piis_case_push(cpas, items)
-'''
+"""
 
-CASE_HARNESS = '''
+CASE_HARNESS = """
 
 from piis_bridge.testing import SampleCaseSystem, SampleHarness
 
@@ -114,18 +162,18 @@ class TestImplementedConformance(CaseSystemPluginConformance):
     def case_plugin(self) -> PluginUnderTest:
         plugin.IMPL.system = system = SampleCaseSystem()
         return PluginUnderTest(name="acme_cases", plugin=plugin, harness=SampleHarness(system), settings=SETTINGS)
-'''
+"""
 
 # A federal service the vendor does not have yet: the minimal implementation delegates to piis-bridge's own
 # federal plugin (shipped in the wheel), and the harness drives the NovaPrima simulator (federal_simulator).
-FEDERAL_IMPL = '''
+FEDERAL_IMPL = """
 
 # --- a minimal implementation: piis-bridge's SOAP client and form builder ---
 from piis_plugins.federal import (piis_federal_build_forms, piis_federal_fetch_results, piis_federal_submit,
                                   piis_mapping_files, piis_plugin_settings, piis_startup)
-'''
+"""
 
-FEDERAL_HARNESS = '''
+FEDERAL_HARNESS = """
 
 from datetime import date, datetime
 
@@ -163,16 +211,16 @@ class TestImplementedFederalConformance(FederalPluginConformance):
             cpas={"name": STUDIES.cpas.name, "ins_code": str(STUDIES.cpas.ins_code), "bce": str(STUDIES.cpas.bce)},
             settings={"endpoint": federal_simulator.endpoint, "operation_timeout": 5.0, "retries": 1,
                       "mode": "batch"})
-'''
+"""
 
-TRANSFER_IMPL = '''
+TRANSFER_IMPL = """
 
 # --- a minimal implementation: piis-bridge's signed packages and draft import ---
 from piis_plugins.transfer.plugin import (piis_plugin_settings, piis_startup, piis_transfer_export,
                                           piis_transfer_import, piis_transfer_send)
-'''
+"""
 
-TRANSFER_HARNESS = '''
+TRANSFER_HARNESS = """
 
 from datetime import date
 
@@ -239,37 +287,78 @@ class TestImplementedTransferConformance(TransferPluginConformance):
         root = tmp_path / "parties"
         root.mkdir()
         return PluginUnderTest(name="acme_cases", plugin=plugin, harness=TwoCpasHarness(root))
-'''
+"""
 
 KINDS = {
-    "case-system": ("TestAcmeCasesConformance", "TestImplementedConformance", CASE_IMPL, CASE_HARNESS),
-    "federal": ("TestAcmeCasesFederalConformance", "TestImplementedFederalConformance", FEDERAL_IMPL,
-                FEDERAL_HARNESS),
-    "transfer": ("TestAcmeCasesTransferConformance", "TestImplementedTransferConformance", TRANSFER_IMPL,
-                 TRANSFER_HARNESS),
+    "case-system": (
+        "TestAcmeCasesConformance",
+        "TestImplementedConformance",
+        CASE_IMPL,
+        CASE_HARNESS,
+    ),
+    "federal": (
+        "TestAcmeCasesFederalConformance",
+        "TestImplementedFederalConformance",
+        FEDERAL_IMPL,
+        FEDERAL_HARNESS,
+    ),
+    "transfer": (
+        "TestAcmeCasesTransferConformance",
+        "TestImplementedTransferConformance",
+        TRANSFER_IMPL,
+        TRANSFER_HARNESS,
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-def test_a_vendor_builds_a_plugin_from_a_clean_machine(vendor_env: Path, wheel: Path, tmp_path: Path,
-                                                       kind: str) -> None:
+def test_a_vendor_builds_a_plugin_from_a_clean_machine(
+    vendor_env: Path, wheel: Path, tmp_path: Path, kind: str
+) -> None:
     stub_class, implemented_class, impl, harness = KINDS[kind]
-    created = _run([vendor_env / "bin/piis-bridge", "new-plugin", "acme-cases", "--kind", kind, "--dir", tmp_path],
-                   cwd=tmp_path)
+    created = _run(
+        [
+            vendor_env / "bin/piis-bridge",
+            "new-plugin",
+            "acme-cases",
+            "--kind",
+            kind,
+            "--dir",
+            tmp_path,
+        ],
+        cwd=tmp_path,
+    )
     project = tmp_path / "piis-bridge-acme-cases"
     assert f"created {project}" in created.stdout
     readme = (project / "README.md").read_text(encoding="utf-8")
     assert "not published on PyPI" in readme and "acme_cases" in readme
-    _run([vendor_env / "bin/python", "-m", "pip", "install", "--quiet", "--find-links", wheel.parent,
-          "-e", f"{project}[test]"], cwd=tmp_path)
+    _run(
+        [
+            vendor_env / "bin/python",
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--find-links",
+            wheel.parent,
+            "-e",
+            f"{project}[test]",
+        ],
+        cwd=tmp_path,
+    )
     listed = _run([vendor_env / "bin/piis-bridge", "plugins"], cwd=tmp_path)
     assert "acme_cases" in listed.stdout
 
     # the stubs: the kit fails, every failure naming the hook or the harness method still to write
     results = _kit(vendor_env, project)
     assert results.pop("test_the_entry_point_names_the_plugin_module") == ("passed", "")
-    kit = {name: r for name, r in results.items() if r[0] != "skipped" and name.startswith("test_")
-           and name != "test_the_plugin_loads_with_valid_hooks_and_settings"}
+    kit = {
+        name: r
+        for name, r in results.items()
+        if r[0] != "skipped"
+        and name.startswith("test_")
+        and name != "test_the_plugin_loads_with_valid_hooks_and_settings"
+    }
     assert len(kit) >= 5
     for name, (outcome, message) in kit.items():
         assert outcome in ("failure", "error"), (kind, name, outcome)
@@ -280,7 +369,12 @@ def test_a_vendor_builds_a_plugin_from_a_clean_machine(vendor_env: Path, wheel: 
     module.write_text(module.read_text(encoding="utf-8") + impl, encoding="utf-8")
     tests = project / "tests/test_conformance.py"
     text = tests.read_text(encoding="utf-8") + harness % {"examples": str(ROOT / "examples")}
-    tests.write_text(text.replace(f"class {stub_class}(", f"class _Stub{stub_class}("), encoding="utf-8")
+    tests.write_text(
+        text.replace(f"class {stub_class}(", f"class _Stub{stub_class}("), encoding="utf-8"
+    )
     results = _kit(vendor_env, project)
     implemented = {n: r for n, r in results.items() if r[0] != "skipped"}
-    assert len(implemented) >= 5 and all(r == ("passed", "") for r in implemented.values()), (kind, implemented)
+    assert len(implemented) >= 5 and all(r == ("passed", "") for r in implemented.values()), (
+        kind,
+        implemented,
+    )

@@ -50,6 +50,6 @@ def find_niss(text: str, windows: bool = False) -> list[str]:
         if windows:
             for g in groups:
                 for k in range(len(g) - 10):
-                    if len(g) > 11 and _valid(g[k:k + 11]):
-                        found.append(g[k:k + 11])
+                    if len(g) > 11 and _valid(g[k : k + 11]):
+                        found.append(g[k : k + 11])
     return found

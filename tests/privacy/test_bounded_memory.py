@@ -36,7 +36,9 @@ def write(path, head, unit, tail, total):
 
 def _run(tmp_path: Path, body: str) -> dict:
     code = PRELUDE + textwrap.dedent(body)
-    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -45,19 +47,28 @@ XML_CASES = {
     # 200 MB of elements that are not records: streamed and dropped as they end.
     "unrelated": ("b'<export>'", "b'<autre><x>bla</x><y>bla</y></autre>'", "b'</export>'"),
     # One record with millions of children: refused at the record element limit.
-    "huge-record": ("b'<export><contrat>'", "b'<domaine>EMPLOI</domaine>'", "b'</contrat></export>'"),
+    "huge-record": (
+        "b'<export><contrat>'",
+        "b'<domaine>EMPLOI</domaine>'",
+        "b'</contrat></export>'",
+    ),
     # Deep nesting: refused at the depth limit.
     "deep": ("b'<export>'", "b'<a>'", "b''"),
     # A DTD with entities ahead of 200 MB of content: refused before parsing.
-    "dtd": ("b'<?xml version=\"1.0\"?><!DOCTYPE export [<!ENTITY a \"aaaaaaaaaa\">]><export>'",
-            "b'<contrat><numero>&a;</numero></contrat>'", "b'</export>'"),
+    "dtd": (
+        'b\'<?xml version="1.0"?><!DOCTYPE export [<!ENTITY a "aaaaaaaaaa">]><export>\'',
+        "b'<contrat><numero>&a;</numero></contrat>'",
+        "b'</export>'",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(XML_CASES))
 def test_hostile_200mb_xml_is_refused_with_bounded_memory(tmp_path: Path, case: str) -> None:
     head, unit, tail = XML_CASES[case]
-    result = _run(tmp_path, f"""
+    result = _run(
+        tmp_path,
+        f"""
         from piis_connectors.filedrop.readers import FileRejected, Limits, read_xml
         path = Path('hostile.xml')
         write(path, {head}, {unit}, {tail}, 200 * 1024 * 1024)
@@ -68,7 +79,8 @@ def test_hostile_200mb_xml_is_refused_with_bounded_memory(tmp_path: Path, case: 
         except FileRejected as exc:
             outcome = 'refused: ' + str(exc)
         print(json.dumps({{'grew': rss() - before, 'outcome': outcome, 'size': path.stat().st_size}}))
-    """)
+    """,
+    )
     assert result["size"] >= 200 * MB
     assert result["grew"] < LIMIT, result
     if case == "unrelated":
@@ -78,7 +90,9 @@ def test_hostile_200mb_xml_is_refused_with_bounded_memory(tmp_path: Path, case: 
 
 
 def test_filedrop_refuses_a_file_over_max_file_bytes_before_reading_it(tmp_path: Path) -> None:
-    result = _run(tmp_path, """
+    result = _run(
+        tmp_path,
+        """
         from piis_connectors.filedrop.readers import FileRejected, Limits, read_csv, read_xml
         path = Path('big.csv')
         write(path, b'CONTRACTNR;NAAM\\r\\n', b'1;x\\r\\n', b'', 200 * 1024 * 1024)
@@ -90,9 +104,12 @@ def test_filedrop_refuses_a_file_over_max_file_bytes_before_reading_it(tmp_path:
             except FileRejected as exc:
                 out.append(str(exc))
         print(json.dumps({'grew': rss() - before, 'outcome': out}))
-    """)
+    """,
+    )
     assert result["grew"] < LIMIT
-    assert all("exceeds the limit" in o and "max_file_bytes" in o for o in result["outcome"]), result
+    assert all("exceeds the limit" in o and "max_file_bytes" in o for o in result["outcome"]), (
+        result
+    )
 
 
 def test_max_file_bytes_setting_is_applied_by_the_plugin(tmp_path: Path) -> None:
@@ -110,8 +127,11 @@ def test_max_file_bytes_setting_is_applied_by_the_plugin(tmp_path: Path) -> None
 
 @pytest.mark.parametrize("content_length", ["209715200", "-1", None, "abc"])
 def test_federal_simulator_refuses_huge_or_missing_or_negative_length_while_reading(
-        tmp_path: Path, content_length: str | None) -> None:
-    result = _run(tmp_path, f"""
+    tmp_path: Path, content_length: str | None
+) -> None:
+    result = _run(
+        tmp_path,
+        f"""
         from piis_connectors.federal.simulator.server import SimulatorServer
         from piis_connectors.federal.simulator.app import PORT_PATH
         server = SimulatorServer(Path('sim.sqlite3')).start()
@@ -141,7 +161,8 @@ def test_federal_simulator_refuses_huge_or_missing_or_negative_length_while_read
         server.stop()
         print(json.dumps({{'grew': grew, 'status': reply.split(b'\\r\\n', 1)[0].decode(errors='replace'),
                            'sent': sent, 'wsdl': wsdl}}))
-    """)
+    """,
+    )
     assert result["grew"] < LIMIT, result
     assert result["wsdl"] == 200
     expected = {"209715200": "413", "-1": "400", None: "411", "abc": "400"}[content_length]

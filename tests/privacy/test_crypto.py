@@ -39,19 +39,35 @@ def _use(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
 def db(tmp_path: Path):
     from piis_bridge.migrations import upgrade_database
 
-    upgrade_database(f"sqlite:///{tmp_path}/app.sqlite3")  # the real schema, as `db upgrade` makes it
+    upgrade_database(
+        f"sqlite:///{tmp_path}/app.sqlite3"
+    )  # the real schema, as `db upgrade` makes it
     engine = make_engine(f"sqlite:///{tmp_path}/app.sqlite3")
     yield engine, make_sessionmaker(engine)
     engine.dispose()
 
 
-def _item(sessions, payload: str, *, state: str = "done", record: str = "R1", updated: datetime | None = None) -> int:
+def _item(
+    sessions,
+    payload: str,
+    *,
+    state: str = "done",
+    record: str = "R1",
+    updated: datetime | None = None,
+) -> int:
     with sessions.begin() as s:
         if s.get(SyncRun, "run1") is None:
             s.add(SyncRun(id="run1", trigger="test", cpas_ids=["gent"]))
             s.flush()
-        item = WorkItem(run_id="run1", cpas_id="gent", record_id=record, version=str(os.urandom(4).hex()),
-                        state=state, payload=payload, updated_at=updated or datetime.now(timezone.utc))
+        item = WorkItem(
+            run_id="run1",
+            cpas_id="gent",
+            record_id=record,
+            version=str(os.urandom(4).hex()),
+            state=state,
+            payload=payload,
+            updated_at=updated or datetime.now(timezone.utc),
+        )
         s.add(item)
         s.flush()
         return item.id
@@ -71,7 +87,9 @@ def test_payload_is_encrypted_in_the_database_and_clear_through_the_orm(ring, db
         assert NISS in s.scalars(select(WorkItem.payload)).one()
 
 
-def test_rotation_new_key_encrypts_old_keys_decrypt_rotate_key_reencrypts(ring, db, monkeypatch) -> None:
+def test_rotation_new_key_encrypts_old_keys_decrypt_rotate_key_reencrypts(
+    ring, db, monkeypatch
+) -> None:
     engine, sessions = db
     old = _item(sessions, f"old {NISS}")
     _use(monkeypatch, f"k2:{K2},k1:{K1}")  # a new key first, the old one kept
@@ -79,7 +97,10 @@ def test_rotation_new_key_encrypts_old_keys_decrypt_rotate_key_reencrypts(ring, 
     raws = _raw(engine, "sync_item", "payload")
     assert sorted(KeyRing.key_id_of(r) for r in raws) == ["k1", "k2"]
     with sessions() as s:
-        assert s.get(WorkItem, old).payload == f"old {NISS}" and s.get(WorkItem, new).payload == f"new {NISS}"
+        assert (
+            s.get(WorkItem, old).payload == f"old {NISS}"
+            and s.get(WorkItem, new).payload == f"new {NISS}"
+        )
     assert rotate(engine, Base.metadata)["sync_item.payload"] == 1
     assert {KeyRing.key_id_of(r) for r in _raw(engine, "sync_item", "payload")} == {"k2"}
     assert rotate(engine, Base.metadata)["sync_item.payload"] == 0  # idempotent, can be interrupted
@@ -137,7 +158,9 @@ def test_keys_from_a_file_readable_only_by_its_owner(tmp_path: Path, monkeypatch
         KeyRing.from_environment()
 
 
-@pytest.mark.parametrize("bad", ["k1", "k1:notbase64!", "k1:" + "QUJD", f"k1:{K1},k1:{K2}", f"bad id:{K1}"])
+@pytest.mark.parametrize(
+    "bad", ["k1", "k1:notbase64!", "k1:" + "QUJD", f"k1:{K1},k1:{K2}", f"bad id:{K1}"]
+)
 def test_malformed_keys_are_refused_without_echoing_them(bad: str) -> None:
     with pytest.raises(CryptoError) as info:
         KeyRing.parse(bad, "PIIS_DATA_KEYS")
@@ -168,29 +191,71 @@ def test_cli_rotate_key(ring, db, tmp_path: Path, monkeypatch, capsys) -> None:
     assert capsys.readouterr().out.startswith("2027a:")
 
 
-def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(ring, db, monkeypatch, tmp_path,
-                                                                        capsys) -> None:
+def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(
+    ring, db, monkeypatch, tmp_path, capsys
+) -> None:
     engine, sessions = db
     old = datetime.now(timezone.utc) - timedelta(days=40)
     superseded = _item(sessions, "v1", record="R1", updated=old)
     latest = _item(sessions, "v2", record="R1", updated=old)
     quarantined = _item(sessions, "q", state="quarantined", record="R2", updated=old)
-    recent = _item(sessions, "recent", record="R3", updated=datetime.now(timezone.utc) - timedelta(days=20))
-    recent_superseded = _item(sessions, "recent-old", record="R3",
-                              updated=datetime.now(timezone.utc) - timedelta(days=20))
+    recent = _item(
+        sessions, "recent", record="R3", updated=datetime.now(timezone.utc) - timedelta(days=20)
+    )
+    recent_superseded = _item(
+        sessions, "recent-old", record="R3", updated=datetime.now(timezone.utc) - timedelta(days=20)
+    )
     _item(sessions, "recent-new", record="R3")
     with sessions.begin() as s:
         for key, state in (("e-done", "done"), ("e-pending", "pending")):
-            s.add(Effect(key=key, kind="push", run_id="run1", cpas_id="gent", record_id="R1", state=state,
-                         payload_type="x", payload=f"push {NISS}", result="r", updated_at=old))
+            s.add(
+                Effect(
+                    key=key,
+                    kind="push",
+                    run_id="run1",
+                    cpas_id="gent",
+                    record_id="R1",
+                    state=state,
+                    payload_type="x",
+                    payload=f"push {NISS}",
+                    result="r",
+                    updated_at=old,
+                )
+            )
         for key, status in (("f-refused", "refused"), ("f-accepted", "accepted")):
-            s.add(FormEntry(key=key, cpas_id="gent", kind="B", niss=NISS, dossier="D", period_key="p",
-                            status=status, payload=f"form {NISS}", xml=f"<x>{NISS}</x>", payload_hash="h" * 64,
-                            content_hash="c" * 64, created_at=old, updated_at=old))
-        s.add(ReceivedPackage(package_id="p1", cpas_id="gent", transfer_id="t", sender_bce="0212456724",
-                              sender_name="x", contract_id="c", state="assessment_acknowledged",
-                              envelope_sha256="e" * 64, envelope="env", draft_json="{}", received_at=old,
-                              updated_at=old))
+            s.add(
+                FormEntry(
+                    key=key,
+                    cpas_id="gent",
+                    kind="B",
+                    niss=NISS,
+                    dossier="D",
+                    period_key="p",
+                    status=status,
+                    payload=f"form {NISS}",
+                    xml=f"<x>{NISS}</x>",
+                    payload_hash="h" * 64,
+                    content_hash="c" * 64,
+                    created_at=old,
+                    updated_at=old,
+                )
+            )
+        s.add(
+            ReceivedPackage(
+                package_id="p1",
+                cpas_id="gent",
+                transfer_id="t",
+                sender_bce="0212456724",
+                sender_name="x",
+                contract_id="c",
+                state="assessment_acknowledged",
+                envelope_sha256="e" * 64,
+                envelope="env",
+                draft_json="{}",
+                received_at=old,
+                updated_at=old,
+            )
+        )
     from piis_bridge.retention import purge_finished
 
     counts = purge_finished(engine, 30)
@@ -198,11 +263,19 @@ def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(ring, d
     assert counts["federal_form_ledger.payload"] == 1 and counts["transfer_received.envelope"] == 1
     with sessions() as s:
         payloads = {i.id: i.payload for i in s.scalars(select(WorkItem))}
-        assert payloads[superseded] == "" and payloads[latest] == "v2" and payloads[quarantined] == "q"
+        assert (
+            payloads[superseded] == "" and payloads[latest] == "v2" and payloads[quarantined] == "q"
+        )
         assert payloads[recent] == "recent" and payloads[recent_superseded] == "recent-old"
         effects = {e.key: (e.state, e.payload, e.result) for e in s.scalars(select(Effect))}
-        assert effects == {"e-done": ("done", "", None), "e-pending": ("pending", f"push {NISS}", "r")}
-        forms = {f.key: (f.status, f.payload, f.xml, f.payload_hash) for f in s.scalars(select(FormEntry))}
+        assert effects == {
+            "e-done": ("done", "", None),
+            "e-pending": ("pending", f"push {NISS}", "r"),
+        }
+        forms = {
+            f.key: (f.status, f.payload, f.xml, f.payload_hash)
+            for f in s.scalars(select(FormEntry))
+        }
         assert forms["f-refused"] == ("refused", "", "", "h" * 64)
         assert forms["f-accepted"][1] == f"form {NISS}"
         pkg = s.get(ReceivedPackage, "p1")
@@ -221,7 +294,9 @@ def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(ring, d
     with pytest.raises(SystemExit) as done:
         main(["db", "purge"])
     assert done.value.code in (0, None)
-    assert "sync_item.payload: 2 purged" in capsys.readouterr().out  # the two 20-day-old superseded versions
+    assert (
+        "sync_item.payload: 2 purged" in capsys.readouterr().out
+    )  # the two 20-day-old superseded versions
 
 
 def test_the_person_hash_key_is_encrypted_too(ring, db) -> None:

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from datetime import date
 
 import pytest
-
 from piis_connectors.federal.client import (
     ClientConfig,
     DeadlineExceeded,
@@ -99,7 +98,9 @@ def server_factory() -> Iterator:
 def _client(endpoint: str, **kw) -> FederalClient:
     kw.setdefault("retries", 0)
     kw.setdefault("backoff", 0.01)
-    return FederalClient(ClientConfig(endpoint=endpoint, user=AuthorizedUser("00000000097", "it@cpas.be", KBO), **kw))
+    return FederalClient(
+        ClientConfig(endpoint=endpoint, user=AuthorizedUser("00000000097", "it@cpas.be", KBO), **kw)
+    )
 
 
 def _drip_body(conn: socket.socket, stop: threading.Event) -> None:
@@ -120,7 +121,9 @@ def _drip_headers(conn: socket.socket, stop: threading.Event) -> None:
 @pytest.mark.parametrize("behaviour", [_drip_body, _drip_headers], ids=["body", "headers"])
 def test_slow_drip_server_is_abandoned_within_the_deadline(server_factory, behaviour) -> None:
     server = server_factory(behaviour)
-    client = _client(server.endpoint, connect_timeout=1.0, operation_timeout=10.0, total_timeout=2.0)
+    client = _client(
+        server.endpoint, connect_timeout=1.0, operation_timeout=10.0, total_timeout=2.0
+    )
     started = time.monotonic()
     with pytest.raises(DeadlineExceeded) as info:
         client.manage_access(SSIN, "REGISTER", date(2020, 1, 1))
@@ -140,24 +143,53 @@ def test_the_default_deadline_is_connect_plus_operation_timeout(server_factory) 
 
 def _reply(body: bytes):
     def behaviour(conn: socket.socket, _stop: threading.Event) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: "
-                     + str(len(body)).encode() + b"\r\nConnection: close\r\n\r\n" + body)
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml; charset=utf-8\r\nContent-Length: "
+            + str(len(body)).encode()
+            + b"\r\nConnection: close\r\n\r\n"
+            + body
+        )
+
     return behaviour
 
 
-SOAP = (b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
-        b'<soap:Body>%s</soap:Body></soap:Envelope>')
+SOAP = (
+    b'<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/">'
+    b"<soap:Body>%s</soap:Body></soap:Envelope>"
+)
 WSC = b'xmlns:tns="http://ksz-bcss.fgov.be/connectors/WebServiceConnector"'
 
 
-@pytest.mark.parametrize("body", [
-    SOAP % (b"<tns:xmlString " + WSC + b">&lt;x/&gt;</tns:xmlString><tns:extra " + WSC + b">1</tns:extra>"),
-    SOAP % (b"<tns:sendXMLResponse " + WSC + b"><tns:xmlString>&lt;x/&gt;</tns:xmlString><tns:other>1</tns:other>"
-            b"</tns:sendXMLResponse>"),
-    SOAP % b"<unexpected/>",
-    SOAP % b"",
-    b"<notsoap/>",
-], ids=["extra-next-to-xmlString", "extra-in-response", "unknown-element", "empty-body", "not-soap"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        SOAP
+        % (
+            b"<tns:xmlString "
+            + WSC
+            + b">&lt;x/&gt;</tns:xmlString><tns:extra "
+            + WSC
+            + b">1</tns:extra>"
+        ),
+        SOAP
+        % (
+            b"<tns:sendXMLResponse "
+            + WSC
+            + b"><tns:xmlString>&lt;x/&gt;</tns:xmlString><tns:other>1</tns:other>"
+            b"</tns:sendXMLResponse>"
+        ),
+        SOAP % b"<unexpected/>",
+        SOAP % b"",
+        b"<notsoap/>",
+    ],
+    ids=[
+        "extra-next-to-xmlString",
+        "extra-in-response",
+        "unknown-element",
+        "empty-body",
+        "not-soap",
+    ],
+)
 def test_unexpected_reply_shapes_are_outcome_unknown(server_factory, body: bytes) -> None:
     server = server_factory(_reply(body))
     client = _client(server.endpoint, connect_timeout=1.0, operation_timeout=5.0)
@@ -167,22 +199,28 @@ def test_unexpected_reply_shapes_are_outcome_unknown(server_factory, body: bytes
 
 def test_reply_cut_in_the_middle_is_outcome_unknown(server_factory) -> None:
     def cut(conn: socket.socket, _stop: threading.Event) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 5000\r\n\r\n<soap:Envelope")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: 5000\r\n\r\n<soap:Envelope"
+        )
 
     server = server_factory(cut)
     with pytest.raises(OutcomeUnknown):
-        _client(server.endpoint, connect_timeout=1.0, operation_timeout=5.0).manage_access(SSIN, "REGISTER",
-                                                                                         date(2020, 1, 1))
+        _client(server.endpoint, connect_timeout=1.0, operation_timeout=5.0).manage_access(
+            SSIN, "REGISTER", date(2020, 1, 1)
+        )
 
 
 def test_chunked_encoding_broken_is_outcome_unknown(server_factory) -> None:
     def broken(conn: socket.socket, _stop: threading.Event) -> None:
-        conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx")
+        conn.sendall(
+            b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nxx"
+        )
 
     server = server_factory(broken)
     with pytest.raises(OutcomeUnknown):
-        _client(server.endpoint, connect_timeout=1.0, operation_timeout=5.0).manage_access(SSIN, "REGISTER",
-                                                                                         date(2020, 1, 1))
+        _client(server.endpoint, connect_timeout=1.0, operation_timeout=5.0).manage_access(
+            SSIN, "REGISTER", date(2020, 1, 1)
+        )
 
 
 def test_connection_refused_is_transient_and_bad_endpoint_permanent() -> None:

@@ -30,9 +30,16 @@ FULLWIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
 
 def writings(niss: str) -> list[str]:
     a, b, c, d, e = niss[:2], niss[2:4], niss[4:6], niss[6:9], niss[9:]
-    return [niss, f"{a}.{b}.{c}-{d}.{e}", f"{a}/{b}/{c}/{d}/{e}", f"{a}  {b}  {c}  {d}  {e}",
-            f"{a}\u00a0{b}\u00a0{c}\u00a0{d}\u00a0{e}", niss.translate(FULLWIDTH), f"{a}{b}{c} {d} / {e}",
-            f"{a}-{b}-{c} {d}\u202f{e}"]
+    return [
+        niss,
+        f"{a}.{b}.{c}-{d}.{e}",
+        f"{a}/{b}/{c}/{d}/{e}",
+        f"{a}  {b}  {c}  {d}  {e}",
+        f"{a}\u00a0{b}\u00a0{c}\u00a0{d}\u00a0{e}",
+        niss.translate(FULLWIDTH),
+        f"{a}{b}{c} {d} / {e}",
+        f"{a}-{b}-{c} {d}\u202f{e}",
+    ]
 
 
 def hostile(docs: list[dict], rng: random.Random) -> list[tuple[str, dict]]:
@@ -57,7 +64,9 @@ def hostile(docs: list[dict], rng: random.Random) -> list[tuple[str, dict]]:
         elif kind == 5:
             doc["leefloon"]["bedrag_maand"] = w  # into an amount
         elif kind == 6:
-            doc["client"]["rijksregisternummer"] = niss[:-1] + str((int(niss[-1]) + 1) % 10)  # bad check
+            doc["client"]["rijksregisternummer"] = niss[:-1] + str(
+                (int(niss[-1]) + 1) % 10
+            )  # bad check
             cid = f"GPMI-{w}"
         else:
             doc["client"]["naam"] = f"Peeters {w}"
@@ -73,7 +82,9 @@ def world(tmp_path: Path):
     from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
     from piis_connectors.federal.testing import start_running_simulator
 
-    case = CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0)
+    case = CaseSystemSimulator(
+        SimulatorConfig(db_path=tmp_path / "neptunus.sqlite"), host="127.0.0.1", port=0
+    )
     case.seed(40)
     kbo, ins, name = OCMWS[0]
     rng = random.Random(13)
@@ -83,7 +94,9 @@ def world(tmp_path: Path):
     case.start()
     federal = start_running_simulator(tmp_path / "novaprima.sqlite3")
     federal.admin.register_cpas(kbo, ins, name=name)
-    nisses = sorted({c.data["client"]["rijksregisternummer"] for c in generate(120, 7) if c.ocmw == kbo})
+    nisses = sorted(
+        {c.data["client"]["rijksregisternummer"] for c in generate(120, 7) if c.ocmw == kbo}
+    )
     federal.admin.integrate_many(kbo, nisses)
     try:
         yield case, federal, (kbo, ins, name), contracts
@@ -97,8 +110,25 @@ def _drop_files(drop: Path, contracts: list, rng: random.Random) -> None:
 
     rows = []
     for i, (cid, doc) in enumerate(hostile([c.data for c in contracts], rng)):
-        extra = [d for d in doc["domeinen"] if d not in {"WERK", "OPLEID", "WONEN", "GEZOND", "FIN", "ADMIN",
-                                                          "SOCNET", "MOBIL", "VRIJE", "KIND", "JUR", "INKOM"}]
+        extra = [
+            d
+            for d in doc["domeinen"]
+            if d
+            not in {
+                "WERK",
+                "OPLEID",
+                "WONEN",
+                "GEZOND",
+                "FIN",
+                "ADMIN",
+                "SOCNET",
+                "MOBIL",
+                "VRIJE",
+                "KIND",
+                "JUR",
+                "INKOM",
+            }
+        ]
         doc["domeinen"] = [d for d in doc["domeinen"] if d not in extra]
         row = csv_row(doc)
         if extra:
@@ -115,12 +145,16 @@ def _drop_files(drop: Path, contracts: list, rng: random.Random) -> None:
     raw = (drop / "incoming" / "nacht.csv").read_text(encoding="utf-8")
     niss = contracts[0].data["client"]["rijksregisternummer"]
     (drop / "incoming" / "extra.csv").write_text(
-        raw.splitlines()[0] + "\r\n" + f"GPMI-{niss};x;{niss[:2]} {niss[2:]};;;;;;;;;;;;;;;;;;;;;;;;;;;extra\r\n",
-        encoding="utf-8")
+        raw.splitlines()[0]
+        + "\r\n"
+        + f"GPMI-{niss};x;{niss[:2]} {niss[2:]};;;;;;;;;;;;;;;;;;;;;;;;;;;extra\r\n",
+        encoding="utf-8",
+    )
 
 
-def test_fuzzed_nightly_run_shows_no_niss_anywhere(tmp_path: Path, world, capfd: pytest.CaptureFixture[str],
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_fuzzed_nightly_run_shows_no_niss_anywhere(
+    tmp_path: Path, world, capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     import logging
     import sys
 
@@ -129,39 +163,70 @@ def test_fuzzed_nightly_run_shows_no_niss_anywhere(tmp_path: Path, world, capfd:
     case, federal, (kbo, ins, name), contracts = world
     drop = tmp_path / "drop"
     _drop_files(drop, contracts, random.Random(14))
-    settings = Settings.model_validate({
-        "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
-        "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
-        "state_dir": str(tmp_path / "state"),
-        "log_level": "DEBUG", "log_format": "json",
-        "plugins": {"enabled": ["neptunus", "federal", "filedrop"]},
-        "cpas": {
-            "gent": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "neptunus",
-                     "federal": "federal", "transfer": None, "plugins": {
-                         "neptunus": {"base_url": case.url, "client_id": "piis-bridge",
-                                      "client_secret": "geheim", "ocmw_kbo": kbo},
-                         "federal": {"endpoint": federal.endpoint, "mode": "batch"}}},
-            "drop": {"name": name, "ins_code": ins, "bce": kbo, "case_system": "filedrop",
-                     "federal": "federal", "transfer": None, "plugins": {
-                         "filedrop": {"directory": str(drop), "settle_seconds": 0},
-                         "federal": {"endpoint": federal.endpoint, "mode": "batch"}}},
-        },
-    })
+    settings = Settings.model_validate(
+        {
+            "database_url": f"sqlite:///{tmp_path}/app.sqlite3",
+            "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
+            "state_dir": str(tmp_path / "state"),
+            "log_level": "DEBUG",
+            "log_format": "json",
+            "plugins": {"enabled": ["neptunus", "federal", "filedrop"]},
+            "cpas": {
+                "gent": {
+                    "name": name,
+                    "ins_code": ins,
+                    "bce": kbo,
+                    "case_system": "neptunus",
+                    "federal": "federal",
+                    "transfer": None,
+                    "plugins": {
+                        "neptunus": {
+                            "base_url": case.url,
+                            "client_id": "piis-bridge",
+                            "client_secret": "geheim",
+                            "ocmw_kbo": kbo,
+                        },
+                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
+                    },
+                },
+                "drop": {
+                    "name": name,
+                    "ins_code": ins,
+                    "bce": kbo,
+                    "case_system": "filedrop",
+                    "federal": "federal",
+                    "transfer": None,
+                    "plugins": {
+                        "filedrop": {"directory": str(drop), "settle_seconds": 0},
+                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
+                    },
+                },
+            },
+        }
+    )
     # Observability (issue 16) sees the same hostile run: spans go to a loopback OTLP receiver.
     from tests.observability.test_tracing import OtlpReceiver
 
     receiver = OtlpReceiver()
-    settings = settings.model_copy(update={"monitoring": settings.monitoring.model_copy(
-        update={"tracing_endpoint": receiver.url})})
+    settings = settings.model_copy(
+        update={
+            "monitoring": settings.monitoring.model_copy(update={"tracing_endpoint": receiver.url})
+        }
+    )
     configure_logging("json", level=logging.DEBUG, stream=sys.stderr)
     try:
-        summary = run_nightly(settings, options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
-                              timeout=180)
+        summary = run_nightly(
+            settings,
+            options=PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5),
+            timeout=180,
+        )
     finally:
         receiver.close()
     assert summary.status == "finished", summary
     c = summary.counts
-    assert c["fetched"] >= 60 and c["items_quarantined"] >= 20, c  # the hostile records did reach quarantine
+    assert c["fetched"] >= 60 and c["items_quarantined"] >= 20, (
+        c
+    )  # the hostile records did reach quarantine
 
     # The operator's commands, exactly as shipped (stdout/stderr at the descriptor level).
     from piis_bridge.cli import main
@@ -173,11 +238,20 @@ def test_fuzzed_nightly_run_shows_no_niss_anywhere(tmp_path: Path, world, capfd:
         entry_ids = [r[0] for r in conn.execute(text("SELECT id FROM sync_quarantine"))]
         # The operator-facing text columns.  record_id itself is the vendor's key, kept as given so
         # that replays and look-ups work (docs/privacy.md says so); it is masked wherever shown.
-        db_texts = [f"{r} {p}" for r, p in conn.execute(text("SELECT reason, problems FROM sync_quarantine"))]
-        db_texts += [f"{c} {r}" for c, r in conn.execute(text("SELECT counts, report FROM sync_run"))]
+        db_texts = [
+            f"{r} {p}"
+            for r, p in conn.execute(text("SELECT reason, problems FROM sync_quarantine"))
+        ]
+        db_texts += [
+            f"{c} {r}" for c, r in conn.execute(text("SELECT counts, report FROM sync_run"))
+        ]
     engine.dispose()
-    commands = [["quarantine", "list", "--all"], ["runs", "list"], ["runs", "show", summary.run_id],
-                ["runs", "show", summary.run_id, "--json"]] + [["quarantine", "show", str(i)] for i in entry_ids]
+    commands = [
+        ["quarantine", "list", "--all"],
+        ["runs", "list"],
+        ["runs", "show", summary.run_id],
+        ["runs", "show", summary.run_id, "--json"],
+    ] + [["quarantine", "show", str(i)] for i in entry_ids]
     for argv in commands:
         with pytest.raises(SystemExit) as done:
             main(argv)
@@ -203,9 +277,21 @@ def test_fuzzed_nightly_run_shows_no_niss_anywhere(tmp_path: Path, world, capfd:
     metrics = exposition(settings).decode()
     assert 'piis_quarantine_open{cpas="gent"' in metrics
     with WebhookSink() as hook:
-        alerting = settings.model_copy(update={"alerts": settings.alerts.model_validate({
-            "webhook": {"url": hook.url}, "digest_time": "00:00",
-            "rules": {"quarantine_over": 1, "refused_percent": 1, "refused_min_forms": 1}})})
+        alerting = settings.model_copy(
+            update={
+                "alerts": settings.alerts.model_validate(
+                    {
+                        "webhook": {"url": hook.url},
+                        "digest_time": "00:00",
+                        "rules": {
+                            "quarantine_over": 1,
+                            "refused_percent": 1,
+                            "refused_min_forms": 1,
+                        },
+                    }
+                )
+            }
+        )
         deliveries = check_and_send(alerting)
         bodies = json.dumps(hook.bodies)
     assert {d.alert.rule for d in deliveries} >= {"quarantine_over", "digest"}, deliveries

@@ -20,8 +20,28 @@ NISS = "85073003328"
 # Digit scripts: ASCII, full-width, Arabic-Indic, Devanagari, mathematical bold, superscript.
 SCRIPTS = [0x30, 0xFF10, 0x660, 0x966, 0x1D7CE]
 SUPERSCRIPT = "⁰¹²³⁴⁵⁶⁷⁸⁹"
-SEPARATORS = [" ", "  ", "   ", "\u00a0", "\u202f", "\u2007", "\t", "\u3000", ".", "-", "/", " / ", "\u2013",
-              "\u2011", "\uff0e", "\uff0d", "\uff0f", ". ", " - ", "\u00a0\u00a0"]
+SEPARATORS = [
+    " ",
+    "  ",
+    "   ",
+    "\u00a0",
+    "\u202f",
+    "\u2007",
+    "\t",
+    "\u3000",
+    ".",
+    "-",
+    "/",
+    " / ",
+    "\u2013",
+    "\u2011",
+    "\uff0e",
+    "\uff0d",
+    "\uff0f",
+    ". ",
+    " - ",
+    "\u00a0\u00a0",
+]
 
 
 def nisses() -> st.SearchStrategy[str]:
@@ -52,11 +72,15 @@ def writings(draw: st.DrawFn, niss: str) -> str:
 
 
 def _no_digit_char(ch: str) -> bool:
-    return not any(unicodedata.decimal(c, None) is not None for c in unicodedata.normalize("NFKC", ch))
+    return not any(
+        unicodedata.decimal(c, None) is not None for c in unicodedata.normalize("NFKC", ch)
+    )
 
 
-surroundings = st.text(alphabet=st.characters(blacklist_categories=["Nd", "No", "Nl", "Cs"]).filter(_no_digit_char),
-                       max_size=12)
+surroundings = st.text(
+    alphabet=st.characters(blacklist_categories=["Nd", "No", "Nl", "Cs"]).filter(_no_digit_char),
+    max_size=12,
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -76,24 +100,51 @@ def test_parser_accepts_every_writing_and_redactor_masks_it(data: st.DataObject)
 @given(st.data())
 def test_two_numbers_in_one_line_are_both_masked(data: st.DataObject) -> None:
     a, b = data.draw(nisses()), data.draw(nisses())
-    text = f"{data.draw(writings(a))} {data.draw(st.sampled_from(SEPARATORS))}{data.draw(writings(b))}"
+    text = (
+        f"{data.draw(writings(a))} {data.draw(st.sampled_from(SEPARATORS))}{data.draw(writings(b))}"
+    )
     assert find_niss(mask_text(text)) == []
 
 
-@pytest.mark.parametrize("writing", [
-    "85.07.30-033.28", "85 07 30 033 28", "850730/033/28", "85  07  30  033  28", "85\u00a007\u00a030\u00a003328",
-    "８５０７３００３３２８", "85-07-30 / 033-28", " 85073003328 ", "85\t07\t30\t033\t28", "GPMI-85073003328",
-])
+@pytest.mark.parametrize(
+    "writing",
+    [
+        "85.07.30-033.28",
+        "85 07 30 033 28",
+        "850730/033/28",
+        "85  07  30  033  28",
+        "85\u00a007\u00a030\u00a003328",
+        "８５０７３００３３２８",
+        "85-07-30 / 033-28",
+        " 85073003328 ",
+        "85\t07\t30\t033\t28",
+        "GPMI-85073003328",
+    ],
+)
 def test_known_writings(writing: str) -> None:
     if writing.startswith("GPMI"):
         assert mask_text(writing) == "GPMI-[NISS]"
         return
     assert parse_niss(writing) == NISS
-    assert mask_text(f"id={writing};") == "id=[NISS];" or mask_text(f"id={writing};").strip() == "id= [NISS] ;"
+    assert (
+        mask_text(f"id={writing};") == "id=[NISS];"
+        or mask_text(f"id={writing};").strip() == "id= [NISS] ;"
+    )
 
 
-@pytest.mark.parametrize("bad", ["85073003328x", "8507300332", "850730033280", "85_07_30_033_28", "85,07,30,033,28",
-                                 "85073003329", "", "   "])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "85073003328x",
+        "8507300332",
+        "850730033280",
+        "85_07_30_033_28",
+        "85,07,30,033,28",
+        "85073003329",
+        "",
+        "   ",
+    ],
+)
 def test_parser_refuses_other_writings_without_echoing(bad: str) -> None:
     with pytest.raises(IdentifierError) as info:
         parse_niss(bad)
@@ -115,7 +166,7 @@ def test_numbers_glued_to_more_digits_are_left_alone() -> None:
 
 
 def test_url_paths_are_dropped_from_text() -> None:
-    line = "HTTP Request: PUT http://127.0.0.1:8000/api/v1/records/GPMI-85%2007%2030%2003328/status \"200\""
+    line = 'HTTP Request: PUT http://127.0.0.1:8000/api/v1/records/GPMI-85%2007%2030%2003328/status "200"'
     assert mask_text(line) == line
     assert mask_text(line, urls=True) == 'HTTP Request: PUT http://127.0.0.1:8000/[path] "200"'
 
@@ -128,9 +179,15 @@ def test_third_party_loggers_never_log_urls_even_at_debug() -> None:
 
     stream = io.StringIO()
     configure_logging("json", level=logging.DEBUG, stream=stream)
-    logging.getLogger("httpx").info("HTTP Request: PUT %s", "http://h:1/api/v1/records/GPMI-85.07.30-033.28/x")
-    logging.getLogger("zeep.transports").debug("HTTP Post to %s: <ssin>85073003328</ssin>", "http://h/")
-    logging.getLogger("httpx").warning("HTTP problem at %s", "http://h:1/api/v1/records/GPMI-85 07 30 033 28/x")
+    logging.getLogger("httpx").info(
+        "HTTP Request: PUT %s", "http://h:1/api/v1/records/GPMI-85.07.30-033.28/x"
+    )
+    logging.getLogger("zeep.transports").debug(
+        "HTTP Post to %s: <ssin>85073003328</ssin>", "http://h/"
+    )
+    logging.getLogger("httpx").warning(
+        "HTTP problem at %s", "http://h:1/api/v1/records/GPMI-85 07 30 033 28/x"
+    )
     logging.getLogger("piis.own").debug("own %s", "http://h:1/a/b?q=1")
     out = stream.getvalue()
     assert "HTTP Request" not in out and "HTTP Post" not in out

@@ -30,16 +30,37 @@ def _load(tmp_path: Path, text: str) -> str:
     return str(info.value)
 
 
-@pytest.mark.parametrize(("toml", "key", "env"), [
-    ('result_backend = "db+postgresql://u:PW-s3cret@db/piis"\n', "result_backend", "PIIS_RESULT_BACKEND"),
-    ('broker_url = "amqp://guest:PW-s3cret@127.0.0.1:5672//"\n', "broker_url", "PIIS_BROKER_URL"),
-    ('broker_url = "redis://:PW-s3cret@127.0.0.1:6379/0"\n', "broker_url", "PIIS_BROKER_URL"),
-    (CPAS + '[cpas.liege.plugins.federal]\nendpoint = "https://u:PW-s3cret@federal.example/ws"\n',
-     "cpas.liege.plugins.federal.endpoint", "PIIS_CPAS__LIEGE__PLUGINS__FEDERAL__ENDPOINT"),
-    (CPAS + '[cpas.liege.plugins.neptunus]\nmirrors = ["https://a.example", "https://u:PW-s3cret@b.example"]\n',
-     "cpas.liege.plugins.neptunus.mirrors.1", "PIIS_CPAS__LIEGE__PLUGINS__NEPTUNUS__MIRRORS__1"),
-])
-def test_any_url_with_a_password_is_refused_like_other_secrets(tmp_path: Path, toml: str, key: str, env: str) -> None:
+@pytest.mark.parametrize(
+    ("toml", "key", "env"),
+    [
+        (
+            'result_backend = "db+postgresql://u:PW-s3cret@db/piis"\n',
+            "result_backend",
+            "PIIS_RESULT_BACKEND",
+        ),
+        (
+            'broker_url = "amqp://guest:PW-s3cret@127.0.0.1:5672//"\n',
+            "broker_url",
+            "PIIS_BROKER_URL",
+        ),
+        ('broker_url = "redis://:PW-s3cret@127.0.0.1:6379/0"\n', "broker_url", "PIIS_BROKER_URL"),
+        (
+            CPAS
+            + '[cpas.liege.plugins.federal]\nendpoint = "https://u:PW-s3cret@federal.example/ws"\n',
+            "cpas.liege.plugins.federal.endpoint",
+            "PIIS_CPAS__LIEGE__PLUGINS__FEDERAL__ENDPOINT",
+        ),
+        (
+            CPAS
+            + '[cpas.liege.plugins.neptunus]\nmirrors = ["https://a.example", "https://u:PW-s3cret@b.example"]\n',
+            "cpas.liege.plugins.neptunus.mirrors.1",
+            "PIIS_CPAS__LIEGE__PLUGINS__NEPTUNUS__MIRRORS__1",
+        ),
+    ],
+)
+def test_any_url_with_a_password_is_refused_like_other_secrets(
+    tmp_path: Path, toml: str, key: str, env: str
+) -> None:
     text = _load(tmp_path, toml)
     assert "secrets must not be written in the configuration file" in text
     assert f"{key}: set {env} in the environment" in text
@@ -54,19 +75,25 @@ def test_same_message_as_a_secret_key(tmp_path: Path) -> None:
 
 def test_urls_without_password_are_fine(tmp_path: Path) -> None:
     path = tmp_path / "piis-bridge.toml"
-    path.write_text('result_backend = "db+postgresql://u@db/piis"\nbroker_url = "amqp://127.0.0.1//"\n',
-                    encoding="utf-8")
+    path.write_text(
+        'result_backend = "db+postgresql://u@db/piis"\nbroker_url = "amqp://127.0.0.1//"\n',
+        encoding="utf-8",
+    )
     assert load_settings(path).result_backend == "db+postgresql://u@db/piis"
 
 
-def test_embedded_worker_gets_a_0600_settings_file_and_no_secret_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_embedded_worker_gets_a_0600_settings_file_and_no_secret_inline(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from piis_bridge.pipeline.runner import EmbeddedWorker
     from piis_bridge.pipeline.worker import SETTINGS_ENV, read_settings_file
 
     monkeypatch.setenv("PIIS_RESULT_BACKEND", "db+postgresql://u:PW-s3cret@127.0.0.1/x")
     settings = load_settings()
     worker = EmbeddedWorker(settings)
-    monkeypatch.delenv("PIIS_RESULT_BACKEND")  # what the parent's own environment had is not our copy
+    monkeypatch.delenv(
+        "PIIS_RESULT_BACKEND"
+    )  # what the parent's own environment had is not our copy
     worker.env.pop("PIIS_RESULT_BACKEND", None)
     worker._write_settings_file()
     try:
@@ -97,6 +124,8 @@ def test_embedded_worker_log_level_follows_piis_log_level(monkeypatch: pytest.Mo
     def level(worker: EmbeddedWorker) -> str:
         return worker.args[worker.args.index("-l") + 1]
 
-    assert level(EmbeddedWorker(load_settings())) == "WARNING"  # quiet by default under `piis-bridge run`
+    assert (
+        level(EmbeddedWorker(load_settings())) == "WARNING"
+    )  # quiet by default under `piis-bridge run`
     monkeypatch.setenv("PIIS_LOG_LEVEL", "DEBUG")
     assert level(EmbeddedWorker(load_settings())) == "DEBUG"

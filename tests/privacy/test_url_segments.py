@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-
-from piis_bridge.urls import segment
 from piis_connectors.casesystem.client import CaseSystemClient, CaseSystemUnavailable
 
-HOSTILE = ["../../etc/passwd-500", "a%2Fb", "x?admin=1", "y#frag", "..", ".", "GPMI-85 07 30 033 28", "Ω/é"]
+from piis_bridge.urls import segment
+
+HOSTILE = [
+    "../../etc/passwd-500",
+    "a%2Fb",
+    "x?admin=1",
+    "y#frag",
+    "..",
+    ".",
+    "GPMI-85 07 30 033 28",
+    "Ω/é",
+]
 
 
 @pytest.mark.parametrize("value", HOSTILE)
@@ -67,7 +76,9 @@ def recorder() -> Iterator[tuple[str, list[str]]]:
 
 
 @pytest.mark.parametrize("record_id", HOSTILE)
-def test_casesystem_client_puts_the_id_as_one_segment(recorder: tuple[str, list[str]], record_id: str) -> None:
+def test_casesystem_client_puts_the_id_as_one_segment(
+    recorder: tuple[str, list[str]], record_id: str
+) -> None:
     url, paths = recorder
     with CaseSystemClient(url, "piis-bridge", "geheim", timeout=5) as client:
         client.put_federal_status("k1", record_id, {"status": "x"})
@@ -77,7 +88,9 @@ def test_casesystem_client_puts_the_id_as_one_segment(recorder: tuple[str, list[
     assert get == f"/api/v1/gpmi/contracten/{segment(record_id)}"
 
 
-def test_against_the_simulator_the_hostile_id_reaches_its_own_contract(casesystem_simulator) -> None:
+def test_against_the_simulator_the_hostile_id_reaches_its_own_contract(
+    casesystem_simulator,
+) -> None:
     sim = casesystem_simulator
     existing = sim.state.store.ids()[0] if hasattr(sim, "state") else None
     with CaseSystemClient(sim.url, "piis-bridge", "geheim", timeout=5) as client:
@@ -87,12 +100,15 @@ def test_against_the_simulator_the_hostile_id_reaches_its_own_contract(casesyste
 
             with pytest.raises(CaseSystemHTTPError) as err:
                 client.put_federal_status(f"k-{rid}", rid, {"status": "ACCEPTED"})
-            assert err.value.status == 404  # that contract does not exist; no other resource was hit
+            assert (
+                err.value.status == 404
+            )  # that contract does not exist; no other resource was hit
 
 
 def test_transport_errors_name_the_route_not_the_id() -> None:
-    with CaseSystemClient("http://127.0.0.1:9", "piis-bridge", "geheim", timeout=0.5, max_retries=0,
-                          backoff=0.01) as client:
+    with CaseSystemClient(
+        "http://127.0.0.1:9", "piis-bridge", "geheim", timeout=0.5, max_retries=0, backoff=0.01
+    ) as client:
         client._token, client._token_expires = "t", float("inf")
         with pytest.raises(CaseSystemUnavailable) as err:
             client.get_contract("GPMI-85073003328")

@@ -28,8 +28,11 @@ def raw(name: str) -> dict[str, Any]:
     return copy.deepcopy(json.loads(_text(name))["contracts"][0])
 
 
-def make(name: str = "u25-employment-project", change: Callable[[dict[str, Any]], None] | None = None,
-         **top: Any) -> PIISContract:
+def make(
+    name: str = "u25-employment-project",
+    change: Callable[[dict[str, Any]], None] | None = None,
+    **top: Any,
+) -> PIISContract:
     data = raw(name)
     data.update(top)
     if change is not None:
@@ -67,14 +70,21 @@ def person(birth: str, **extra: Any) -> dict[str, Any]:
     return {"niss": niss_for(b), "birth_date": birth, **extra}
 
 
-def set_decision(data: dict[str, Any], decision: str, request: str | None = None,
-                 prior_dis: list[dict[str, Any]] | None = None) -> None:
+def set_decision(
+    data: dict[str, Any],
+    decision: str,
+    request: str | None = None,
+    prior_dis: list[dict[str, Any]] | None = None,
+) -> None:
     """Move the DIS decision (and the RI it grants) to *decision*; the beneficiary's DIS history
     becomes *prior_dis* plus the RI granted by this decision."""
     data["decision"]["decision_date"] = decision
     data["decision"]["request_date"] = request or decision
     data["decision"]["ri_start_date"] = decision
-    data["beneficiary"]["dis_history"] = [*(prior_dis or []), {"kind": "RI", "start_date": decision}]
+    data["beneficiary"]["dis_history"] = [
+        *(prior_dis or []),
+        {"kind": "RI", "start_date": decision},
+    ]
 
 
 def unsign(data: dict[str, Any]) -> None:

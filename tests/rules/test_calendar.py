@@ -20,8 +20,30 @@ from piis_bridge.rules.calendar import (
 
 # Appendix A of rules.md, verbatim.
 APPENDIX_A = {
-    2025: ["01-01", "04-21", "05-01", "05-29", "06-09", "07-21", "08-15", "11-01", "11-11", "12-25"],
-    2026: ["01-01", "04-06", "05-01", "05-14", "05-25", "07-21", "08-15", "11-01", "11-11", "12-25"],
+    2025: [
+        "01-01",
+        "04-21",
+        "05-01",
+        "05-29",
+        "06-09",
+        "07-21",
+        "08-15",
+        "11-01",
+        "11-11",
+        "12-25",
+    ],
+    2026: [
+        "01-01",
+        "04-06",
+        "05-01",
+        "05-14",
+        "05-25",
+        "07-21",
+        "08-15",
+        "11-01",
+        "11-11",
+        "12-25",
+    ],
 }
 
 
@@ -43,6 +65,7 @@ def test_d3_ten_legal_holidays_every_year_without_easter_or_whit_sunday(year: in
 
 
 # --- D1 add_months -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("start", "months", "expected"),
@@ -77,6 +100,7 @@ def test_d1_properties(day: date, n: int) -> None:
 
 # --- D2 --------------------------------------------------------------------------------------------
 
+
 def test_d2_first_day_of_kth_month_model_a_example() -> None:
     # Model A: a June 2003 decision -> suspended from August 2003 (k=2) [004 L5425-5429]
     assert first_day_of_month_after(date(2003, 6, 30), 2) == date(2003, 8, 1)
@@ -93,6 +117,7 @@ def test_d2_properties(day: date, k: int) -> None:
 
 
 # --- D3 working days ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("trigger", "n", "expected"),
@@ -139,7 +164,9 @@ def test_d3_per_cpas_closure_days_move_the_deadline() -> None:
     assert closed.add_working_days(date(2025, 12, 22), 5) == date(2025, 12, 31)
     # 27 September 2026 is a Sunday: a French-Community closure changes nothing that year
     french = WorkingCalendar(recurring_closure=[(9, 27)])
-    assert french.add_working_days(date(2026, 9, 24), 2) == BELGIAN_CALENDAR.add_working_days(date(2026, 9, 24), 2)
+    assert french.add_working_days(date(2026, 9, 24), 2) == BELGIAN_CALENDAR.add_working_days(
+        date(2026, 9, 24), 2
+    )
 
 
 def test_d3_recurring_29_february_only_in_leap_years() -> None:
@@ -191,6 +218,7 @@ def test_d3_no_weekend_or_holiday_is_a_working_day(day: date) -> None:
 
 # --- D4 / D5 ------------------------------------------------------------------------------------
 
+
 def test_d4_calendar_days_ignore_holidays_and_month_ends() -> None:
     assert add_calendar_days(date(2026, 12, 28), 5) == date(2027, 1, 2)
     assert add_calendar_days(date(2028, 2, 26), 5) == date(2028, 3, 2)
@@ -203,7 +231,11 @@ def test_d4_calendar_days_ignore_holidays_and_month_ends() -> None:
         (date(2001, 6, 15), date(2026, 6, 14), 24),  # day before the 25th birthday
         (date(2001, 6, 15), date(2026, 6, 15), 25),  # the birthday
         (date(2001, 6, 15), date(2026, 6, 16), 25),
-        (date(2000, 2, 29), date(2025, 2, 28), 24),  # leap-day birth: older on 1 March in common years
+        (
+            date(2000, 2, 29),
+            date(2025, 2, 28),
+            24,
+        ),  # leap-day birth: older on 1 March in common years
         (date(2000, 2, 29), date(2025, 3, 1), 25),
         (date(2004, 2, 29), date(2029, 2, 28), 24),
         (date(2004, 2, 29), date(2028, 2, 29), 24),
@@ -220,10 +252,17 @@ def test_d5_age_in_completed_years(birth: date, day: date, age: int) -> None:
         (date(2025, 11, 30), False, True, date(2026, 3, 1)),  # roll over to the 1st
         (date(2025, 11, 30), True, False, date(2026, 2, 27)),  # end day excluded
         (date(2026, 6, 15), False, True, date(2026, 9, 15)),  # no effect when the day exists
-        (date(2027, 11, 30), False, True, date(2028, 3, 1)),  # leap year: 29 Feb exists, 30 does not
+        (
+            date(2027, 11, 30),
+            False,
+            True,
+            date(2028, 3, 1),
+        ),  # leap year: 29 Feb exists, 30 does not
     ],
 )
-def test_q01_month_deadline_variants(start: date, clamp: bool, included: bool, expected: date) -> None:
+def test_q01_month_deadline_variants(
+    start: date, clamp: bool, included: bool, expected: date
+) -> None:
     from piis_bridge.rules.calendar import month_deadline
 
     assert month_deadline(start, 3, clamp_to_month_end=clamp, end_included=included) == expected

@@ -27,7 +27,9 @@ def _run(app, *args: str):  # noqa: ANN001, ANN202
 
 def _file(tmp_path: Path, name: str, contracts: list[dict[str, Any]]) -> str:
     path = tmp_path / name
-    path.write_text(json.dumps({"format": "piis-bridge/contracts", "schema_version": 1, "contracts": contracts}))
+    path.write_text(
+        json.dumps({"format": "piis-bridge/contracts", "schema_version": 1, "contracts": contracts})
+    )
     return str(path)
 
 
@@ -39,8 +41,18 @@ def test_check_examples_json_is_stable_and_clean(app) -> None:  # noqa: ANN001
     assert body["summary"]["contracts"] == 5 and body["summary"]["contracts_with_errors"] == 0
     report = body["reports"][0]
     assert report["format"] == "piis-bridge/rules-report"
-    assert set(report) >= {"contract_id", "reference_date", "rule_set", "findings", "dates", "obligations",
-                           "subsidy", "sections", "rules_evaluated", "rule_failures"}
+    assert set(report) >= {
+        "contract_id",
+        "reference_date",
+        "rule_set",
+        "findings",
+        "dates",
+        "obligations",
+        "subsidy",
+        "sections",
+        "rules_evaluated",
+        "rule_failures",
+    }
     for niss in NISSES:
         assert niss not in result.stdout
 
@@ -68,7 +80,10 @@ def test_check_reports_invalid_records_and_goes_on(app, tmp_path: Path) -> None:
     assert result.exit_code == 2
     body = json.loads(result.stdout)
     assert body["summary"]["contracts"] == 1 and body["summary"]["problems"] == 1
-    assert body["problems"][0]["record"].startswith("#0") and "end_date" in body["problems"][0]["field"]
+    assert (
+        body["problems"][0]["record"].startswith("#0")
+        and "end_date" in body["problems"][0]["field"]
+    )
     assert broken["beneficiary"]["niss"] not in result.stdout
 
 
@@ -79,11 +94,18 @@ def test_check_settings_file_with_per_cpas_overrides(app, tmp_path: Path) -> Non
     assert _run(app, "check", path, "--on", "2026-11-22", "--no-plugins").exit_code == 1
     settings = tmp_path / "settings.json"
     settings.write_text(json.dumps({"cpas": {"62063": {"recurring_closure_days": [[7, 11]]}}}))
-    assert _run(app, "check", path, "--on", "2026-11-22", "--no-plugins", "--settings", str(settings)).exit_code == 0
+    assert (
+        _run(
+            app, "check", path, "--on", "2026-11-22", "--no-plugins", "--settings", str(settings)
+        ).exit_code
+        == 0
+    )
 
 
 def test_check_rejects_a_bad_date(app) -> None:  # noqa: ANN001
-    result = CliRunner().invoke(app, ["rules", "check", EXAMPLE_FILES[0], "--on", "22/11/2026", "--no-plugins"])
+    result = CliRunner().invoke(
+        app, ["rules", "check", EXAMPLE_FILES[0], "--on", "22/11/2026", "--no-plugins"]
+    )
     assert result.exit_code == 2 and "YYYY-MM-DD" in result.output
 
 
@@ -91,7 +113,9 @@ def test_list_gives_every_rule_with_severity_and_citation(app) -> None:  # noqa:
     result = _run(app, "list", "--json", "--no-plugins")
     rows = json.loads(result.stdout)
     by_id = {r["id"]: r for r in rows}
-    assert by_id["R-DL-05"]["severity"] == "L" and by_id["R-DL-05"]["citation"].startswith("[002 L218")
+    assert by_id["R-DL-05"]["severity"] == "L" and by_id["R-DL-05"]["citation"].startswith(
+        "[002 L218"
+    )
     assert by_id["R-SIG-02"]["severity"] == "X" and by_id["R-EVA-08"]["severity"] == "H"
     table = _run(app, "list", "--no-plugins").stdout
     assert "R-OBL-09" in table and "[002 L651]" in table

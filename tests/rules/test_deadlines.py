@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from piis_bridge.rules.calendar import BELGIAN_CALENDAR, add_months
-
 from tests.rules._core import d, ids, make, run, set_decision, sign_on
 
 
@@ -21,10 +20,12 @@ def _signed(decision: str, signed: str, handed: str | None = None):
         data["reflection"]["draft_handed_date"] = handed or decision
         data["pre_signature_information"][0]["given_date"] = handed or decision
         data["needs_assessment"]["assessed_on"] = decision
+
     return make("u25-employment-project", change)
 
 
 # --- R-DL-01 ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("decision", "signed", "late"),
@@ -40,7 +41,9 @@ def _signed(decision: str, signed: str, handed: str | None = None):
         ("2026-08-31", "2026-12-01", True),
     ],
 )
-def test_r_dl_01_signature_within_3_months_of_the_decision(decision: str, signed: str, late: bool) -> None:
+def test_r_dl_01_signature_within_3_months_of_the_decision(
+    decision: str, signed: str, late: bool
+) -> None:
     report = run(_signed(decision, signed), on="2028-06-01")
     dl = report.date_for("R-DL-01")
     assert dl.status.value == ("late" if late else "met")
@@ -48,13 +51,14 @@ def test_r_dl_01_signature_within_3_months_of_the_decision(decision: str, signed
 
 
 def test_r_dl_01_pending_then_overdue_without_signature() -> None:
-    c = make("u25-employment-project", lambda x: (x.update(signatures=[], status="OFFERED")))
+    c = make("u25-employment-project", lambda x: x.update(signatures=[], status="OFFERED"))
     assert run(c, on="2026-09-15").date_for("R-DL-01").status.value == "pending"
     assert run(c, on="2026-09-16").date_for("R-DL-01").status.value == "overdue"
     assert "R-DL-01" not in ids(run(c, on="2026-09-16"))  # the missing PIIS is R-OBL-08's finding
 
 
 # --- R-DL-02 ------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("handed", "error"), [("2026-09-15", False), ("2026-09-16", True)])
 def test_r_dl_02_under_25_offer_within_3_months(handed: str, error: bool) -> None:
@@ -63,21 +67,28 @@ def test_r_dl_02_under_25_offer_within_3_months(handed: str, error: bool) -> Non
         data["status"] = "OFFERED"
         data["reflection"]["draft_handed_date"] = handed
         data["pre_signature_information"][0]["given_date"] = handed
+
     report = run(make("u25-employment-project", change), on="2026-10-01")
     assert ("R-DL-02" in ids(report, "error")) is error
 
 
 # --- R-DL-03 ------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("signed", "error"), [("2026-10-31", False), ("2026-11-01", True)])
-def test_r_dl_03_optional_piis_within_3_months_of_the_decision_to_conclude(signed: str, error: bool) -> None:
+def test_r_dl_03_optional_piis_within_3_months_of_the_decision_to_conclude(
+    signed: str, error: bool
+) -> None:
     def change(data: dict[str, Any]) -> None:
         set_decision(data, "2026-06-15", prior_dis=[{"kind": "RI", "start_date": "2020-01-01"}])
         data["beneficiary"]["employment_status"] = "EMPLOYED_WITH_RI_TOPUP"
         data["obligation"] = {"basis": [], "optional_piis_decision_date": "2026-07-31"}
         sign_on(data, signed)
         data["reflection"]["draft_handed_date"] = "2026-07-31"
-    report = run(make("u25-employment-project", change), on="2026-12-01", q17_topup_makes_optional=True)
+
+    report = run(
+        make("u25-employment-project", change), on="2026-12-01", q17_topup_makes_optional=True
+    )
     assert not report.obligations[0].mandatory
     assert report.date_for("R-DL-03").date == d("2026-10-31")
     assert ("R-DL-03" in ids(report, "error")) is error
@@ -85,14 +96,23 @@ def test_r_dl_03_optional_piis_within_3_months_of_the_decision_to_conclude(signe
 
 # --- R-DL-04 (D4, Q-02) -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("handed", "signed", "error"),
-    [("2026-06-29", "2026-07-03", True), ("2026-06-29", "2026-07-04", False), ("2026-06-29", "2026-07-05", False),
-     ("2026-12-28", "2027-01-01", True), ("2026-12-28", "2027-01-02", False),   # across the year end
-     ("2028-02-26", "2028-03-01", True), ("2028-02-26", "2028-03-02", False)],  # leap February
+    [
+        ("2026-06-29", "2026-07-03", True),
+        ("2026-06-29", "2026-07-04", False),
+        ("2026-06-29", "2026-07-05", False),
+        ("2026-12-28", "2027-01-01", True),
+        ("2026-12-28", "2027-01-02", False),  # across the year end
+        ("2028-02-26", "2028-03-01", True),
+        ("2028-02-26", "2028-03-02", False),
+    ],  # leap February
 )
 def test_r_dl_04_five_calendar_days_of_reflection(handed: str, signed: str, error: bool) -> None:
-    report = run(_signed("2026-06-15" if handed < "2026-09" else handed, signed, handed), on="2028-06-01")
+    report = run(
+        _signed("2026-06-15" if handed < "2026-09" else handed, signed, handed), on="2028-06-01"
+    )
     assert ("R-DL-04" in ids(report, "error")) is error
     assert report.date_for("R-DL-04").date == d(handed).fromordinal(d(handed).toordinal() + 5)
 
@@ -101,9 +121,13 @@ def test_r_dl_04_waiver_only_with_the_legal_switch() -> None:
     def change(data: dict[str, Any]) -> None:
         sign_on(data, "2026-07-01")
         data["reflection"].update(waived=True, waiver_reason="Written waiver, job starts Monday")
+
     c = make("u25-employment-project", change)
     strict = run(c)
-    assert "R-DL-04" in ids(strict, "error") and "waivers are not allowed" in strict.by_rule("R-DL-04")[0].message
+    assert (
+        "R-DL-04" in ids(strict, "error")
+        and "waivers are not allowed" in strict.by_rule("R-DL-04")[0].message
+    )
     allowed = run(c, q02_allow_reflection_waiver=True)
     assert [f.level.value for f in allowed.by_rule("R-DL-04")] == ["info"]
 
@@ -115,9 +139,13 @@ def test_r_dl_04_signed_without_a_draft_handover_record() -> None:
 
 # --- R-DL-05 (D3 working days) --------------------------------------------------------------------
 
+
 def _interview(requested: str, held: str | None):
     def change(data: dict[str, Any]) -> None:
-        data["interview_requests"] = [{"requested_date": requested, **({"held_date": held} if held else {})}]
+        data["interview_requests"] = [
+            {"requested_date": requested, **({"held_date": held} if held else {})}
+        ]
+
     return make("u25-employment-project", change)
 
 
@@ -134,7 +162,10 @@ def _interview(requested: str, held: str | None):
 )
 def test_r_dl_05_interview_within_5_working_days(requested: str, due: str) -> None:
     due_day = d(due)
-    before, after = due_day.fromordinal(due_day.toordinal() - 1), due_day.fromordinal(due_day.toordinal() + 1)
+    before, after = (
+        due_day.fromordinal(due_day.toordinal() - 1),
+        due_day.fromordinal(due_day.toordinal() + 1),
+    )
     on_time = run(_interview(requested, due), on="2027-02-01")
     assert on_time.date_for("R-DL-05").date == due_day
     assert on_time.date_for("R-DL-05").status.value == "met" and "R-DL-05" not in ids(on_time)
@@ -142,7 +173,9 @@ def test_r_dl_05_interview_within_5_working_days(requested: str, due: str) -> No
     late = run(_interview(requested, after.isoformat()), on="2027-02-01")
     assert "R-DL-05" in ids(late, "error") and late.date_for("R-DL-05").status.value == "late"
     # not held: pending on the deadline day, overdue the day after
-    assert run(_interview(requested, None), on=due_day).date_for("R-DL-05").status.value == "pending"
+    assert (
+        run(_interview(requested, None), on=due_day).date_for("R-DL-05").status.value == "pending"
+    )
     assert "R-DL-05" not in ids(run(_interview(requested, None), on=due_day))
     assert "R-DL-05" in ids(run(_interview(requested, None), on=after), "error")
 
@@ -156,25 +189,36 @@ def test_r_dl_05_per_cpas_closure_day_extends_the_deadline() -> None:
 
 # --- R-DL-06 ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("available", "sent", "error"),
-    [("2026-07-03", "2026-07-14", False), ("2026-07-03", "2026-07-15", True),  # 21 July not in range
-     ("2026-07-15", "2026-07-27", False), ("2026-07-15", "2026-07-28", True),  # across National Day
-     ("2026-12-22", "2027-01-04", False), ("2026-12-22", "2027-01-05", True)],  # Christmas + New Year
+    [
+        ("2026-07-03", "2026-07-14", False),
+        ("2026-07-03", "2026-07-15", True),  # 21 July not in range
+        ("2026-07-15", "2026-07-27", False),
+        ("2026-07-15", "2026-07-28", True),  # across National Day
+        ("2026-12-22", "2027-01-04", False),
+        ("2026-12-22", "2027-01-05", True),
+    ],  # Christmas + New Year
 )
 def test_r_dl_06_exam_results_within_7_working_days(available: str, sent: str, error: bool) -> None:
     def change(data: dict[str, Any]) -> None:
-        data["studies"]["academic_years"][0].update(results_available_date=available, results_communicated_date=sent)
+        data["studies"]["academic_years"][0].update(
+            results_available_date=available, results_communicated_date=sent
+        )
+
     report = run(make("studies", change), on="2027-02-01")
     assert ("R-DL-06" in ids(report, "error")) is error
 
 
 # --- R-DL-07 ---------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize(("filed", "error"), [("2026-02-28", False), ("2026-03-01", True)])
 def test_r_dl_07_appeal_within_3_months_of_receipt(filed: str, error: bool) -> None:
     def change(data: dict[str, Any]) -> None:
         data["appeals"] = [{"decision_received_date": "2025-11-30", "filed_date": filed}]
+
     report = run(make("u25-employment-project", change))
     assert report.date_for("R-DL-07").date == d("2026-02-28")
     assert ("R-DL-07" in ids(report, "error")) is error
@@ -183,6 +227,7 @@ def test_r_dl_07_appeal_within_3_months_of_receipt(filed: str, error: bool) -> N
 def test_r_dl_05_only_interviews_the_person_asks_for() -> None:
     def change(data: dict[str, Any]) -> None:
         data["interview_requests"] = [{"requested_date": "2026-11-09", "requested_by": "CPAS"}]
+
     assert "R-DL-05" not in ids(run(make("u25-employment-project", change), on="2026-12-01"))
 
 
@@ -190,15 +235,20 @@ def test_r_dl_05_only_interviews_the_person_asks_for() -> None:
 def test_r_dl_08_historical_deadline_runs_from_the_request(signed: str, late: bool) -> None:
     def change(data: dict[str, Any]) -> None:
         data["beneficiary"]["dis_history"] = [{"kind": "RI", "start_date": "2016-07-01"}]
-        data["decision"].update(decision_date="2016-08-20", request_date="2016-07-04", ri_start_date="2016-07-01")
+        data["decision"].update(
+            decision_date="2016-08-20", request_date="2016-07-04", ri_start_date="2016-07-01"
+        )
         data["needs_assessment"]["assessed_on"] = "2016-08-25"
         data["reflection"]["draft_handed_date"] = "2016-08-25"
         data["pre_signature_information"][0]["given_date"] = "2016-08-25"
         sign_on(data, signed)
+
     report = run(make("u25-employment-project", change), on="2017-01-01")
     assert report.rule_set == "historical"
     dl = report.date_for("R-DL-08")
-    assert dl.date == d("2016-10-04")  # request 4 July + 3 months, not decision 20 August + 3 months
+    assert dl.date == d(
+        "2016-10-04"
+    )  # request 4 July + 3 months, not decision 20 August + 3 months
     assert ("R-DL-08" in ids(report, "error")) is late
     assert report.date_for("R-DL-01") is None  # the 2016 rule does not judge historical facts
 
@@ -218,7 +268,9 @@ def test_r_dl_05_property_late_iff_after_the_5th_working_day(requested: date, wa
     due = BELGIAN_CALENDAR.add_working_days(requested, 5)
     assert report.date_for("R-DL-05").date == due
     assert ("R-DL-05" in ids(report, "error")) is (held > due)
-    assert BELGIAN_CALENDAR.working_days_between(requested, due) == 5 and BELGIAN_CALENDAR.is_working_day(due)
+    assert BELGIAN_CALENDAR.working_days_between(
+        requested, due
+    ) == 5 and BELGIAN_CALENDAR.is_working_day(due)
 
 
 @settings(max_examples=40, deadline=None)

@@ -12,7 +12,17 @@ from piis_bridge.rules.registry import build_registry
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "rules.md"
 
 # rules.md section 2: the families of part 1 and how many numbered rules each has.
-PART1_FAMILIES = {"GEN": 7, "OBL": 16, "DL": 8, "CNT": 17, "SIG": 3, "EVA": 8, "AMD": 4, "CS": 12, "STU": 11}
+PART1_FAMILIES = {
+    "GEN": 7,
+    "OBL": 16,
+    "DL": 8,
+    "CNT": 17,
+    "SIG": 3,
+    "EVA": 8,
+    "AMD": 4,
+    "CS": 12,
+    "STU": 11,
+}
 
 
 @pytest.mark.parametrize(("family", "count"), sorted(PART1_FAMILIES.items()))
@@ -48,6 +58,12 @@ def test_every_setting_is_documented() -> None:
 def test_every_automated_part1_rule_has_a_test() -> None:
     """Each checked rule of part 1 is named (R-XXX-NN or r_xxx_nn) in at least one test of this folder."""
     text = "\n".join(p.read_text(encoding="utf-8") for p in Path(__file__).parent.glob("test_*.py"))
-    untested = [r.id for r in build_registry() if r.automated and r.family in {*PART1_FAMILIES, "LOC"}
-                and r.id not in text and r.id.lower().replace("-", "_") not in text]
+    untested = [
+        r.id
+        for r in build_registry()
+        if r.automated
+        and r.family in {*PART1_FAMILIES, "LOC"}
+        and r.id not in text
+        and r.id.lower().replace("-", "_") not in text
+    ]
     assert untested == []

@@ -30,9 +30,15 @@ def test_evaluate_many_streams_and_judges_contracts_independently() -> None:
 
 
 def test_settings_for_picks_per_cpas_parameters() -> None:
-    contract = make("u25-employment-project",
-                    lambda x: x.update(interview_requests=[{"requested_date": "2025-07-08", "held_date": "2025-07-16"}]))
-    flemish = RuleSettings().with_parameters({"recurring_closure_days": ((7, 11),), "my_plugin_threshold": 4})
+    contract = make(
+        "u25-employment-project",
+        lambda x: x.update(
+            interview_requests=[{"requested_date": "2025-07-08", "held_date": "2025-07-16"}]
+        ),
+    )
+    flemish = RuleSettings().with_parameters(
+        {"recurring_closure_days": ((7, 11),), "my_plugin_threshold": 4}
+    )
     assert flemish.local == {"my_plugin_threshold": 4}
     reports = list(evaluate_many([contract], on=date(2026, 1, 1), settings_for=lambda c: flemish))
     assert not reports[0].by_rule("R-DL-05")
@@ -41,10 +47,21 @@ def test_settings_for_picks_per_cpas_parameters() -> None:
 
 def test_default_settings_are_the_spec_values() -> None:
     s = RuleSettings()
-    assert (s.age_threshold, s.piis_deadline_months, s.reflection_days, s.interview_deadline_working_days,
-            s.exam_results_working_days, s.eval_min_per_year, s.eval_min_in_person) == (25, 3, 5, 5, 7, 3, 2)
+    assert (
+        s.age_threshold,
+        s.piis_deadline_months,
+        s.reflection_days,
+        s.interview_deadline_working_days,
+        s.exam_results_working_days,
+        s.eval_min_per_year,
+        s.eval_min_in_person,
+    ) == (25, 3, 5, 5, 7, 3, 2)
     assert s.reform_date == date(2016, 11, 1)
-    assert not s.q02_allow_reflection_waiver and not s.q09_silence_is_consent and s.q07_remote_counts_toward_total
+    assert (
+        not s.q02_allow_reflection_waiver
+        and not s.q09_silence_is_consent
+        and s.q07_remote_counts_toward_total
+    )
     assert s.local_piis_deadline_months is None  # Appendix B: never a default
 
 
@@ -62,7 +79,6 @@ def test_no_niss_in_any_report(name: str, shift: int, later: int) -> None:
     data = raw(name)
     text = json.dumps(data)
     delta = timedelta(days=shift)
-
 
     def move(m: re.Match[str]) -> str:
         if m.group(1) == "birth_date":

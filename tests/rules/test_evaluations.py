@@ -21,6 +21,7 @@ def _contract(start: str, end: str, evals: list[tuple[str, str]], **extra: Any):
         for key, value in extra.items():
             if key != "eval_extra":
                 data[key] = value
+
     return make("u25-employment-project", change)
 
 
@@ -42,7 +43,9 @@ def test_r_eva_01_evaluation_on_the_last_day_of_the_period_counts() -> None:
     evals = [*THREE[:2], ("2027-07-05", "IN_PERSON")]
     assert "R-EVA-01" not in ids(run(_contract("2026-07-06", "2028-07-05", evals), on="2027-08-01"))
     evals = [*THREE[:2], ("2027-07-06", "IN_PERSON")]  # the first day of the next period does not
-    assert "R-EVA-01" in ids(run(_contract("2026-07-06", "2028-07-05", evals), on="2027-08-01"), "error")
+    assert "R-EVA-01" in ids(
+        run(_contract("2026-07-06", "2028-07-05", evals), on="2027-08-01"), "error"
+    )
 
 
 def test_r_eva_01_periods_from_a_29_february_start() -> None:
@@ -57,7 +60,11 @@ def test_q07_remote_evaluations_count_toward_3_never_toward_2() -> None:
     evals = [("2026-10-05", "IN_PERSON"), ("2027-01-11", "VIDEO"), ("2027-04-12", "EMAIL")]
     report = run(_contract("2026-07-06", "2027-07-05", evals), on="2027-07-06")
     assert "R-EVA-01" not in ids(report) and "R-EVA-02" in ids(report, "error")
-    strict = run(_contract("2026-07-06", "2027-07-05", evals), on="2027-07-06", q07_remote_counts_toward_total=False)
+    strict = run(
+        _contract("2026-07-06", "2027-07-05", evals),
+        on="2027-07-06",
+        q07_remote_counts_toward_total=False,
+    )
     assert "R-EVA-01" in ids(strict, "error")
 
 
@@ -79,7 +86,9 @@ def test_r_eva_04_unformalised_evaluations_do_not_count() -> None:
         ("2026-09-05", [("2026-08-01", "PHONE")], False),
     ],
 )
-def test_r_eva_03_short_contract_pro_rata_is_advisory(end: str, evals: list[tuple[str, str]], warned: bool) -> None:
+def test_r_eva_03_short_contract_pro_rata_is_advisory(
+    end: str, evals: list[tuple[str, str]], warned: bool
+) -> None:
     report = run(_contract("2026-07-06", end, evals), on="2027-06-01")
     assert ("R-EVA-03" in ids(report, "warning")) is warned
     assert not {"R-EVA-01", "R-EVA-02"} & ids(report)  # never a hard error
@@ -103,7 +112,9 @@ def test_r_eva_03_final_partial_period_of_a_multi_year_contract() -> None:
         (THREE[:2], "2027-02-01", "2027-07-05", "pending"),  # 3rd: by the end of the period
     ],
 )
-def test_r_eva_01_next_evaluation_due(evals: list[tuple[str, str]], on: str, due: str, status: str) -> None:
+def test_r_eva_01_next_evaluation_due(
+    evals: list[tuple[str, str]], on: str, due: str, status: str
+) -> None:
     report = run(_contract("2026-07-06", "2028-07-05", evals), on=on)
     nxt = report.date_for("R-EVA-01", "next evaluation due")
     assert nxt is not None and nxt.date == d(due) and nxt.status.value == status
@@ -128,7 +139,10 @@ def test_r_eva_05_evaluation_refers_to_a_missing_version() -> None:
 @pytest.mark.parametrize(("kind", "warned"), [("PERIODIC", True), ("FINAL", False)])
 def test_r_eva_06_final_evaluation_at_the_end(kind: str, warned: bool) -> None:
     c = _contract("2026-07-06", "2027-07-05", [*THREE, ("2027-07-01", "IN_PERSON")])
-    data_kind = [e.model_copy(update={"kind": EvaluationKind(kind)}) if e.evaluation_id == "E4" else e for e in c.evaluations]
+    data_kind = [
+        e.model_copy(update={"kind": EvaluationKind(kind)}) if e.evaluation_id == "E4" else e
+        for e in c.evaluations
+    ]
     c = c.model_copy(update={"evaluations": data_kind})
     assert ("R-EVA-06" in ids(run(c, on="2027-07-06"), "warning")) is warned
     assert "R-EVA-06" not in ids(run(c, on="2027-07-05"))  # not ended yet on its last day
@@ -136,7 +150,9 @@ def test_r_eva_06_final_evaluation_at_the_end(kind: str, warned: bool) -> None:
 
 def test_r_eva_08_historical_quarterly_rule_before_the_reform() -> None:
     def change(data: dict[str, Any]) -> None:
-        data["decision"].update(decision_date="2016-01-10", request_date="2016-01-04", ri_start_date="2016-01-01")
+        data["decision"].update(
+            decision_date="2016-01-10", request_date="2016-01-04", ri_start_date="2016-01-01"
+        )
         data["beneficiary"]["dis_history"] = [{"kind": "RI", "start_date": "2016-01-01"}]
         data["needs_assessment"]["assessed_on"] = "2016-01-20"
         data["start_date"], data["end_date"] = "2016-02-01", "2017-01-31"
@@ -145,8 +161,11 @@ def test_r_eva_08_historical_quarterly_rule_before_the_reform() -> None:
         data["reflection"]["draft_handed_date"] = "2016-01-25"
         data["pre_signature_information"][0]["given_date"] = "2016-01-25"
         data["versions"][0]["effective_date"] = "2016-02-01"
-        data["evaluations"] = [{"evaluation_id": "E1", "held_on": "2016-05-10", "mode": "IN_PERSON"},
-                               {"evaluation_id": "E2", "held_on": "2016-07-10", "mode": "IN_PERSON"}]
+        data["evaluations"] = [
+            {"evaluation_id": "E1", "held_on": "2016-05-10", "mode": "IN_PERSON"},
+            {"evaluation_id": "E2", "held_on": "2016-07-10", "mode": "IN_PERSON"},
+        ]
+
     report = run(make("u25-employment-project", change), on="2017-03-01")
     # Q1 is not whole (start 1 Feb); Q2 and Q3 have one each; Q4 ends after the reform: not judged
     assert report.by_rule("R-EVA-08") == []
@@ -157,6 +176,7 @@ def test_r_eva_08_historical_quarterly_rule_before_the_reform() -> None:
     def no_q3(data: dict[str, Any]) -> None:
         change(data)
         data["evaluations"] = data["evaluations"][:1]
+
     report = run(make("u25-employment-project", no_q3), on="2017-03-01")
     [f] = report.by_rule("R-EVA-08")
     assert "2016-07-01 to 2016-09-30" in f.message and f.level.value == "error"
@@ -173,7 +193,9 @@ def test_r_eva_03_short_contract_next_due_spreads_the_pro_rata_guide() -> None:
     report = run(_contract("2026-07-06", "2027-01-05", []), on="2026-08-01")
     nxt = report.date_for("R-EVA-01", "next evaluation due")
     assert nxt.date == d("2026-10-05")
-    report = run(_contract("2026-07-06", "2027-01-05", [("2026-09-01", "IN_PERSON")]), on="2026-10-01")
+    report = run(
+        _contract("2026-07-06", "2027-01-05", [("2026-09-01", "IN_PERSON")]), on="2026-10-01"
+    )
     assert report.date_for("R-EVA-01").date == d("2027-01-05")
 
 
@@ -190,4 +212,7 @@ def test_r_eva_02_three_held_but_one_in_person_still_owes_an_in_person_one() -> 
     nxt = report.date_for("R-EVA-01")
     assert nxt.label == "next evaluation due (in person)" and nxt.date == d("2027-07-05")
     evals[1] = ("2027-01-11", "IN_PERSON")
-    assert run(_contract("2026-07-06", "2028-07-05", evals), on="2027-03-10").date_for("R-EVA-01") is None
+    assert (
+        run(_contract("2026-07-06", "2028-07-05", evals), on="2027-03-10").date_for("R-EVA-01")
+        is None
+    )

@@ -18,8 +18,10 @@ def item(checklist, name):
     return next(i for i in checklist.items if i.item == name)
 
 
-@pytest.mark.parametrize("name", ["community-service", "sanction-history", "social-insertion-third-party",
-                                  "studies", LGE])
+@pytest.mark.parametrize(
+    "name",
+    ["community-service", "sanction-history", "social-insertion-third-party", "studies", LGE],
+)
 def test_examples_are_inspection_ready(name):
     assert evaluate(build(name), on=ON).rule_failures == ()
     checklist = inspect(build(name), on=ON)
@@ -28,7 +30,9 @@ def test_examples_are_inspection_ready(name):
     assert checklist.subsidy_at_risk_cents == 0
 
 
-@pytest.mark.parametrize("assessed, ok", [("2026-07-05", True), ("2026-07-06", True), ("2026-07-07", False)])
+@pytest.mark.parametrize(
+    "assessed, ok", [("2026-07-05", True), ("2026-07-06", True), ("2026-07-07", False)]
+)
 def test_i01_needs_assessment_on_or_before_signature(assessed, ok):
     c = build(LGE, lambda data: data["needs_assessment"].update(assessed_on=assessed))
     i01 = item(inspect(c, on=ON), "I-01")
@@ -40,7 +44,9 @@ def test_i01_no_needs_assessment():
     checklist = inspect(build(LGE, lambda data: data.pop("needs_assessment")), on=ON)
     i01 = item(checklist, "I-01")
     assert i01.status is ItemStatus.FAIL and i01.evidence_missing
-    assert not checklist.ready and checklist.subsidy_at_risk_cents == 5 * 8761  # Jul-Nov 2026 claimed so far
+    assert (
+        not checklist.ready and checklist.subsidy_at_risk_cents == 5 * 8761
+    )  # Jul-Nov 2026 claimed so far
 
 
 def signed(day):
@@ -49,17 +55,22 @@ def signed(day):
             s["signed_date"] = day
         data["start_date"] = day
         data["needs_assessment"]["assessed_on"] = "2026-06-22"
+
     return change
 
 
-@pytest.mark.parametrize("day, ok", [("2026-09-14", True), ("2026-09-15", True), ("2026-09-16", False)])
+@pytest.mark.parametrize(
+    "day, ok", [("2026-09-14", True), ("2026-09-15", True), ("2026-09-16", False)]
+)
 def test_i02_signed_within_three_months_of_the_decision(day, ok):
     i02 = item(inspect(build(LGE, signed(day)), on=ON), "I-02")
     assert (i02.status is not ItemStatus.FAIL) is ok
     assert "deadline 2026-09-15" in i02.evidence_found
 
 
-@pytest.mark.parametrize("on, status", [("2026-09-15", ItemStatus.PASS), ("2026-09-16", ItemStatus.FAIL)])
+@pytest.mark.parametrize(
+    "on, status", [("2026-09-15", ItemStatus.PASS), ("2026-09-16", ItemStatus.FAIL)]
+)
 def test_i06_unsigned_mandatory_piis_without_exemption(on, status):
     c = build(LGE, lambda data: data.update(signatures=[], status="OFFERED"))
     checklist = inspect(c, on=d(on))
@@ -70,21 +81,32 @@ def test_i06_unsigned_mandatory_piis_without_exemption(on, status):
 def test_i06_motivated_exemption():
     def change(data):
         data.update(signatures=[], status="DRAFT")
-        data["obligation"]["exemption"] = {"ground": "HEALTH", "reason_text": "Surgery in October",
-                                           "motivated_decision_date": "2026-07-01",
-                                           "motivated_separately_from_work_willingness": True}
+        data["obligation"]["exemption"] = {
+            "ground": "HEALTH",
+            "reason_text": "Surgery in October",
+            "motivated_decision_date": "2026-07-01",
+            "motivated_separately_from_work_willingness": True,
+        }
+
     i06 = item(inspect(build(LGE, change), on=ON), "I-06")
     assert i06.status is ItemStatus.PASS and "health" in i06.evidence_found[0]
 
 
 def test_i04_missing_cpas_signature():
-    c = build(LGE, lambda data: data.update(signatures=[s for s in data["signatures"] if s["party"] != "CPAS"]))
+    c = build(
+        LGE,
+        lambda data: data.update(
+            signatures=[s for s in data["signatures"] if s["party"] != "CPAS"]
+        ),
+    )
     i04 = item(inspect(c, on=ON), "I-04")
     assert i04.status is ItemStatus.FAIL and i04.evidence_missing == ("signature of the cpas",)
 
 
 def test_i05_community_service_without_insurance():
-    c = build("community-service", lambda data: data["community_service"].update(insurance_verified=False))
+    c = build(
+        "community-service", lambda data: data["community_service"].update(insurance_verified=False)
+    )
     i05 = item(inspect(c, on=ON), "I-05")
     assert i05.status is ItemStatus.FAIL
     assert "insurance checked by the CPAS" in i05.evidence_missing
@@ -108,8 +130,11 @@ def test_i08_sanction_conditions_and_findings_listed():
 
 def test_i09_prolongation_evidence():
     def change(data):
-        data["subsidy_history"] = [{"type": "FIRST", "cpas_ins": "62063", "window_start": "2025-07-01"},
-                                   {"type": "PROLONGATION", "cpas_ins": "62063", "window_start": "2026-07-01"}]
+        data["subsidy_history"] = [
+            {"type": "FIRST", "cpas_ins": "62063", "window_start": "2025-07-01"},
+            {"type": "PROLONGATION", "cpas_ins": "62063", "window_start": "2026-07-01"},
+        ]
+
     i09 = item(inspect(build(LGE, change), on=ON), "I-09")
     assert i09.status is ItemStatus.FAIL
     assert "PROLONGATION: motivated decision" in i09.evidence_missing
@@ -119,6 +144,7 @@ def test_i10_i11_not_recorded_when_the_file_does_not_say():
     def without(data):
         data["studies"].pop("maintenance_debtors_investigation")
         data["studies"].pop("recovery_decision")
+
     checklist = inspect(build("studies", without), on=ON)
     assert item(checklist, "I-10").status is ItemStatus.NOT_RECORDED
     assert item(checklist, "I-11").status is ItemStatus.NOT_RECORDED
@@ -127,7 +153,9 @@ def test_i10_i11_not_recorded_when_the_file_does_not_say():
 
 def test_registered_and_reported_without_double_errors():
     registry = load_core_rules()
-    assert [registry.get(f"R-INS-{n:02d}").citation for n in range(1, 12)] == ["[002 L528-554]"] * 11
+    assert [registry.get(f"R-INS-{n:02d}").citation for n in range(1, 12)] == [
+        "[002 L528-554]"
+    ] * 11
     assert len(ITEMS) == 11
     for rid in ("R-RPT-01", "R-RPT-02", "R-RPT-03"):
         assert not registry.get(rid).automated

@@ -12,7 +12,12 @@ from tests.rules._core import d, ids, make, person, run, set_decision, unsign
 PRIOR_RI = [{"kind": "RI", "start_date": "2020-01-01", "end_date": "2026-05-31"}]
 
 
-def _young(decision: str, prior: list[dict[str, Any]] | None = PRIOR_RI, birth: str = "2003-04-12", **obl: Any):
+def _young(
+    decision: str,
+    prior: list[dict[str, Any]] | None = PRIOR_RI,
+    birth: str = "2003-04-12",
+    **obl: Any,
+):
     def change(data: dict[str, Any]) -> None:
         data["beneficiary"] = {**data["beneficiary"], **person(birth)}
         set_decision(data, decision, prior_dis=prior)
@@ -23,6 +28,7 @@ def _young(decision: str, prior: list[dict[str, Any]] | None = PRIOR_RI, birth: 
 
 
 # --- 25th birthday (R-OBL-02, D5, Q-03) ---------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("decision", "mandatory"),
@@ -42,10 +48,20 @@ def test_r_obl_02_under_25_judged_on_the_decision_date(decision: str, mandatory:
 def test_q03_age_reference_is_a_setting() -> None:
     c = _young("2028-04-12", [{"kind": "RI", "start_date": "2020-01-01"}])
     assert not run(c, on="2028-04-12").obligations[0].mandatory
-    c2 = make("u25-employment-project", lambda x: (
-        x.update(beneficiary={**x["beneficiary"], **person("2003-04-12")}),
-        set_decision(x, "2028-04-12", request="2028-04-01", prior_dis=[{"kind": "RI", "start_date": "2020-01-01"}]),
-        x.update(obligation={"basis": []}), unsign(x)))
+    c2 = make(
+        "u25-employment-project",
+        lambda x: (
+            x.update(beneficiary={**x["beneficiary"], **person("2003-04-12")}),
+            set_decision(
+                x,
+                "2028-04-12",
+                request="2028-04-01",
+                prior_dis=[{"kind": "RI", "start_date": "2020-01-01"}],
+            ),
+            x.update(obligation={"basis": []}),
+            unsign(x),
+        ),
+    )
     report = run(c2, on="2028-04-12", q03_obligation_age_reference="REQUEST")
     assert report.obligations[0].mandatory and report.obligations[0].age_on_reference == 24
 
@@ -66,32 +82,51 @@ def test_r_obl_01_studies_under_25_is_mandatory_and_at_25_is_not() -> None:
 
 # --- 3-month look-back (R-OBL-03, Q-04) ------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("prior_end", "new_beneficiary"),
     [("2025-03-14", True), ("2025-03-15", False), ("2025-03-16", False)],
     ids=["DIS-ended-day-before-window", "DIS-ended-on-window-start", "DIS-ended-inside-window"],
 )
-def test_r_obl_03_no_dis_in_the_3_months_before_the_decision(prior_end: str, new_beneficiary: bool) -> None:
+def test_r_obl_03_no_dis_in_the_3_months_before_the_decision(
+    prior_end: str, new_beneficiary: bool
+) -> None:
     # decision 15 June 2025: the look-back window starts on 15 March 2025 (D1)
-    c = _young("2025-06-15", [{"kind": "RI", "start_date": "2024-01-01", "end_date": prior_end}],
-               birth="1990-01-01")
+    c = _young(
+        "2025-06-15",
+        [{"kind": "RI", "start_date": "2024-01-01", "end_date": prior_end}],
+        birth="1990-01-01",
+    )
     ob = run(c, on="2025-06-20").obligations[0]
     assert ob.mandatory is new_beneficiary
     assert (B.NO_DIS_LAST_3M in ob.bases) is new_beneficiary
 
 
-@pytest.mark.parametrize(("kind", "counts"), [("ART60", True), ("EMPLOYMENT", True), ("ERI", False), ("RI", True)])
+@pytest.mark.parametrize(
+    ("kind", "counts"), [("ART60", True), ("EMPLOYMENT", True), ("ERI", False), ("RI", True)]
+)
 def test_r_obl_03_art60_counts_as_dis_but_social_aid_does_not(kind: str, counts: bool) -> None:
-    c = _young("2026-06-15", [{"kind": kind, "start_date": "2025-01-01", "end_date": "2026-05-31"}],
-               birth="1990-01-01")
+    c = _young(
+        "2026-06-15",
+        [{"kind": kind, "start_date": "2025-01-01", "end_date": "2026-05-31"}],
+        birth="1990-01-01",
+    )
     assert run(c, on="2026-06-20").obligations[0].mandatory is not counts
 
 
 def test_r_obl_03_first_time_beneficiary_month_end_window() -> None:
     # decision 31 May 2026 -> window starts 28 Feb 2026 (clamped): DIS ending 27 Feb is outside
-    c = _young("2026-05-31", [{"kind": "RI", "start_date": "2025-01-01", "end_date": "2026-02-27"}], birth="1990-01-01")
+    c = _young(
+        "2026-05-31",
+        [{"kind": "RI", "start_date": "2025-01-01", "end_date": "2026-02-27"}],
+        birth="1990-01-01",
+    )
     assert run(c, on="2026-06-01").obligations[0].mandatory
-    c = _young("2026-05-31", [{"kind": "RI", "start_date": "2025-01-01", "end_date": "2026-02-28"}], birth="1990-01-01")
+    c = _young(
+        "2026-05-31",
+        [{"kind": "RI", "start_date": "2025-01-01", "end_date": "2026-02-28"}],
+        birth="1990-01-01",
+    )
     assert not run(c, on="2026-06-01").obligations[0].mandatory
 
 
@@ -102,6 +137,7 @@ def test_r_obl_03_recorded_but_contradicted_by_history_warns() -> None:
 
 
 # --- requests, optional, top-up, exemption -----------------------------------------------------------
+
 
 def test_r_obl_04_request_makes_it_mandatory_and_r_obl_05_optional_otherwise() -> None:
     optional = _young("2026-06-15", birth="1990-01-01")
@@ -115,7 +151,9 @@ def test_r_obl_04_request_makes_it_mandatory_and_r_obl_05_optional_otherwise() -
 
 
 def test_r_obl_05_record_says_optional_but_facts_say_mandatory() -> None:
-    c = _young("2026-06-15", prior=[], birth="1990-01-01")  # first-time beneficiary, nothing recorded
+    c = _young(
+        "2026-06-15", prior=[], birth="1990-01-01"
+    )  # first-time beneficiary, nothing recorded
     report = run(c, on="2026-06-20")
     [f] = report.by_rule("R-OBL-05")
     assert f.level.value == "warning" and "NO_DIS_LAST_3M" in f.message
@@ -124,6 +162,7 @@ def test_r_obl_05_record_says_optional_but_facts_say_mandatory() -> None:
 def test_r_obl_06_ri_top_up_makes_it_optional_and_is_flagged() -> None:
     def change(data: dict[str, Any]) -> None:
         data["beneficiary"]["employment_status"] = "EMPLOYED_WITH_RI_TOPUP"
+
     c = make("u25-employment-project", change)
     report = run(c)
     assert not report.obligations[0].mandatory
@@ -136,8 +175,12 @@ def _exempt(separately: bool) -> Any:
     def change(data: dict[str, Any]) -> None:
         unsign(data)
         data["obligation"]["exemption"] = {
-            "ground": "HEALTH", "reason_text": "Surgery planned", "motivated_decision_date": "2026-07-01",
-            "motivated_separately_from_work_willingness": separately}
+            "ground": "HEALTH",
+            "reason_text": "Surgery planned",
+            "motivated_decision_date": "2026-07-01",
+            "motivated_separately_from_work_willingness": separately,
+        }
+
     return make("u25-employment-project", change)
 
 
@@ -155,9 +198,13 @@ def test_r_obl_07_exemption_needs_double_motivation() -> None:
     assert "R-OBL-07" not in ids(run(_exempt(True), on="2026-12-01"))
 
 
-@pytest.mark.parametrize(("on", "error"), [("2026-09-14", False), ("2026-09-15", False), ("2026-09-16", True)])
+@pytest.mark.parametrize(
+    ("on", "error"), [("2026-09-14", False), ("2026-09-15", False), ("2026-09-16", True)]
+)
 def test_r_obl_08_non_compliance_the_day_after_the_deadline(on: str, error: bool) -> None:
-    c = make("u25-employment-project", unsign)  # decision 15 June 2026 -> deadline 15 September 2026
+    c = make(
+        "u25-employment-project", unsign
+    )  # decision 15 June 2026 -> deadline 15 September 2026
     report = run(c, on=on)
     assert ("R-OBL-08" in ids(report, "error")) is error
     assert report.date_for("R-DL-01").status.value == ("overdue" if error else "pending")
@@ -165,10 +212,16 @@ def test_r_obl_08_non_compliance_the_day_after_the_deadline(on: str, error: bool
 
 # --- couples (R-OBL-09) -------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("partner_birth", "mandatory"), [("2001-06-16", True), ("2001-06-15", False)])
+
+@pytest.mark.parametrize(
+    ("partner_birth", "mandatory"), [("2001-06-16", True), ("2001-06-15", False)]
+)
 def test_r_obl_09_each_partner_judged_separately(partner_birth: str, mandatory: bool) -> None:
     def change(data: dict[str, Any]) -> None:
-        data["partner"] = person(partner_birth, dis_history=[{"kind": "RI", "start_date": "2020-01-01"}])
+        data["partner"] = person(
+            partner_birth, dis_history=[{"kind": "RI", "start_date": "2020-01-01"}]
+        )
+
     report = run(make("u25-employment-project", change), on="2026-06-20")  # decision 15 June 2026
     assert [o.person for o in report.obligations] == ["beneficiary", "partner"]
     partner = report.obligations[1]
@@ -182,6 +235,7 @@ def test_r_obl_09_each_partner_judged_separately(partner_birth: str, mandatory: 
 
 # --- reform date (R-GEN-05, R-OBL-16, R-DL-08) ------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("decision", "rule_set", "deadline"),
     [("2016-10-31", "historical", "2016-12-01"), ("2016-11-01", "2016", "2017-02-01")],
@@ -189,11 +243,16 @@ def test_r_obl_09_each_partner_judged_separately(partner_birth: str, mandatory: 
 def test_reform_date_switches_the_rule_set(decision: str, rule_set: str, deadline: str) -> None:
     def change(data: dict[str, Any]) -> None:
         data["beneficiary"] = {**data["beneficiary"], **person("1995-03-03")}
-        set_decision(data, decision, request="2016-09-01" if decision < "2016-11" else "2016-10-15",
-                     prior_dis=[{"kind": "RI", "start_date": "2014-01-01"}])
+        set_decision(
+            data,
+            decision,
+            request="2016-09-01" if decision < "2016-11" else "2016-10-15",
+            prior_dis=[{"kind": "RI", "start_date": "2014-01-01"}],
+        )
         data["decision"]["request_date"] = "2016-09-01" if decision < "2016-11" else "2016-10-15"
         data["obligation"] = {"basis": []}
         unsign(data)
+
     report = run(make("u25-employment-project", change), on="2017-06-01")
     ob = report.obligations[0]
     assert report.rule_set == rule_set and ob.rule_set == rule_set
@@ -226,8 +285,12 @@ def test_r_obl_01_under_25_studies_without_equity_decision_date() -> None:
 def test_r_obl_07_exemption_for_an_optional_piis_has_no_effect() -> None:
     def change(data: dict[str, Any]) -> None:
         data["beneficiary"]["employment_status"] = "EMPLOYED_WITH_RI_TOPUP"
-        data["obligation"]["exemption"] = {"ground": "EQUITY", "reason_text": "Caring for a parent",
-                                           "motivated_decision_date": "2026-07-01"}
+        data["obligation"]["exemption"] = {
+            "ground": "EQUITY",
+            "reason_text": "Caring for a parent",
+            "motivated_decision_date": "2026-07-01",
+        }
+
     report = run(make("u25-employment-project", change))
     assert [f.level.value for f in report.by_rule("R-OBL-07")] == ["info"]
 
@@ -243,6 +306,7 @@ def test_q03_signature_as_age_reference() -> None:
     def change(data: dict[str, Any]) -> None:  # 25th birthday between decision and signature
         data["beneficiary"] = {**data["beneficiary"], **person("2001-06-20")}
         data["beneficiary"]["dis_history"] = [{"kind": "RI", "start_date": "2020-01-01"}]
+
     c = make("u25-employment-project", change)  # decision 15 June 2026, signed 6 July 2026
     assert run(c).obligations[0].mandatory
     assert not run(c, q03_obligation_age_reference="SIGNATURE").obligations[0].mandatory

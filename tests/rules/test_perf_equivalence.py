@@ -19,7 +19,7 @@ import pytest
 
 from piis_bridge.model import PIISContract
 from piis_bridge.rules import evaluate
-from piis_bridge.rules.agenda import AgendaItem, _ORDER, agenda, contract_dues
+from piis_bridge.rules.agenda import _ORDER, AgendaItem, agenda, contract_dues
 from piis_bridge.rules.inspection import inspection_checklist
 from piis_bridge.rules.settings import RuleSettings
 from piis_bridge.rules.subsidies import (
@@ -36,8 +36,11 @@ from piis_bridge.rules.subsidies import (
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from bench_rules import _examples, generate  # noqa: E402
 
-SETTINGS = (RuleSettings(), RuleSettings(q10_partial_month_counts=False, q10_ri_checked_on_signature=False),
-            RuleSettings(lifetime_subsidies_max=0, subsidy_max_months=6))
+SETTINGS = (
+    RuleSettings(),
+    RuleSettings(q10_partial_month_counts=False, q10_ri_checked_on_signature=False),
+    RuleSettings(lifetime_subsidies_max=0, subsidy_max_months=6),
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,15 +75,29 @@ def test_engine_sections_equal_the_model_paths(caseload):
             assert report.subsidy == plan.to_schedule()
             checked += 1
         # The checklist is judged from the findings of every family but R-INS (which runs last).
-        months = [(m.month, m.subsidy_cents) for m in report.subsidy.months] if report.subsidy else []
-        expected = inspection_checklist(contract, [f for f in report.findings if not f.rule_id.startswith("R-INS-")],
-                                        on, obligations=report.obligations, subsidy_months=months)
+        months = (
+            [(m.month, m.subsidy_cents) for m in report.subsidy.months] if report.subsidy else []
+        )
+        expected = inspection_checklist(
+            contract,
+            [f for f in report.findings if not f.rule_id.startswith("R-INS-")],
+            on,
+            obligations=report.obligations,
+            subsidy_months=months,
+        )
         assert report.sections["inspection"] == expected.model_dump(mode="json")
     assert checked > 80
 
 
-@pytest.mark.parametrize("start, end", [("2026-11-01", "2026-11-30"), ("2026-01-01", "2026-12-31"),
-                                        ("2019-03-31", "2019-04-01"), ("2010-01-01", "2035-12-31")])
+@pytest.mark.parametrize(
+    "start, end",
+    [
+        ("2026-11-01", "2026-11-30"),
+        ("2026-01-01", "2026-12-31"),
+        ("2019-03-31", "2019-04-01"),
+        ("2010-01-01", "2035-12-31"),
+    ],
+)
 @pytest.mark.parametrize("overdue", [False, True])
 def test_agenda_window_shortcuts_lose_nothing(caseload, start, end, overdue):
     lo, hi = date.fromisoformat(start), date.fromisoformat(end)
@@ -118,6 +135,8 @@ def test_signed_on_is_the_models_signature_date(caseload):
             signatures = [s for s in contract.signatures if s.party.value in keep]
             variant = contract.model_copy(update={"signatures": signatures})
             assert signed_on(variant) == variant.signed_date
-        later = Signature(party="CPAS", signer_name="X", signed_date=date(2099, 1, 1), for_version=2)
+        later = Signature(
+            party="CPAS", signer_name="X", signed_date=date(2099, 1, 1), for_version=2
+        )
         variant = contract.model_copy(update={"signatures": [*contract.signatures, later]})
         assert signed_on(variant) == variant.signed_date

@@ -19,8 +19,13 @@ class LocalRulesPlugin:
 
     @hookimpl
     def piis_register_rules(self, registry: Any) -> None:
-        @registry.rule("R-LOC-50", title="Local: at least N objectives", severity=Severity.LOCAL,
-                       citation="[council decision 2026-02-01]", source="localrules")
+        @registry.rule(
+            "R-LOC-50",
+            title="Local: at least N objectives",
+            severity=Severity.LOCAL,
+            citation="[council decision 2026-02-01]",
+            source="localrules",
+        )
         def _min_objectives(ctx: RuleContext) -> None:
             """This CPAS wants at least ``min_objectives`` objectives in every contract (plugin parameter)."""
             wanted = int(ctx.settings.local.get("min_objectives", 0))
@@ -33,10 +38,22 @@ class LocalRulesPlugin:
 
 
 def _host() -> PluginHost:
-    settings = Settings.model_validate({"cpas": {"liege": {"name": "CPAS de Liège", "ins_code": "62063",
-                                                           "bce": "0212045562", "federal": None,
-                                                           "transfer": None}}})
-    return PluginHost(settings, plugins=[("localrules", LocalRulesPlugin())], load_entrypoints=False, strict=True)
+    settings = Settings.model_validate(
+        {
+            "cpas": {
+                "liege": {
+                    "name": "CPAS de Liège",
+                    "ins_code": "62063",
+                    "bce": "0212045562",
+                    "federal": None,
+                    "transfer": None,
+                }
+            }
+        }
+    )
+    return PluginHost(
+        settings, plugins=[("localrules", LocalRulesPlugin())], load_entrypoints=False, strict=True
+    )
 
 
 def test_plugin_rule_and_parameters_through_the_real_hooks() -> None:
@@ -47,8 +64,12 @@ def test_plugin_rule_and_parameters_through_the_real_hooks() -> None:
     assert params == {"min_objectives": 3, "interview_deadline_working_days": 4}
     settings = RuleSettings().with_parameters(params)
     assert settings.interview_deadline_working_days == 4 and settings.local == {"min_objectives": 3}
-    contract = make("u25-employment-project",
-                    lambda x: x.update(interview_requests=[{"requested_date": "2026-11-09", "held_date": "2026-11-17"}]))
+    contract = make(
+        "u25-employment-project",
+        lambda x: x.update(
+            interview_requests=[{"requested_date": "2026-11-09", "held_date": "2026-11-17"}]
+        ),
+    )
     report = evaluate(contract, on=date(2026, 11, 22), settings=settings, registry=registry)
     assert [f.level.value for f in report.by_rule("R-LOC-50")] == ["warning"]  # 2 objectives < 3
     assert report.by_rule("R-DL-05")  # 4 working days: 16 November was the deadline
@@ -59,12 +80,19 @@ def test_a_plugin_cannot_replace_a_legal_rule() -> None:
     class Hijack:
         @hookimpl
         def piis_register_rules(self, registry: Any) -> None:
-            @registry.rule("R-DL-05", title="Interview within 10 days", severity=Severity.LEGAL,
-                           citation="[none]", source="hijack")
+            @registry.rule(
+                "R-DL-05",
+                title="Interview within 10 days",
+                severity=Severity.LEGAL,
+                citation="[none]",
+                source="hijack",
+            )
             def _lax(ctx: RuleContext) -> None:
                 """Would replace the legal interview deadline: refused as a duplicate id."""
 
-    host = PluginHost(Settings(), plugins=[("hijack", Hijack())], load_entrypoints=False, strict=False)
+    host = PluginHost(
+        Settings(), plugins=[("hijack", Hijack())], load_entrypoints=False, strict=False
+    )
     registry = build_registry(host)
     assert registry.get("R-DL-05").source == "core"
     [failure] = [f for f in host.failures if f.plugin == "hijack"]

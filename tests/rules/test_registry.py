@@ -36,12 +36,28 @@ def test_every_core_rule_has_id_citation_and_documentation() -> None:
 def test_duplicate_ids_are_an_error() -> None:
     registry = build_registry()
     with pytest.raises(DuplicateRuleError, match="R-DL-01"):
-        registry.add(Rule(id="R-DL-01", title="again", severity=Severity.LEGAL, citation="[x]", doc="a doc text"))
+        registry.add(
+            Rule(
+                id="R-DL-01",
+                title="again",
+                severity=Severity.LEGAL,
+                citation="[x]",
+                doc="a doc text",
+            )
+        )
 
 
-@pytest.mark.parametrize(("field", "value"), [("id", "bad id"), ("citation", " "), ("doc", ""), ("title", "")])
+@pytest.mark.parametrize(
+    ("field", "value"), [("id", "bad id"), ("citation", " "), ("doc", ""), ("title", "")]
+)
 def test_incomplete_rules_are_refused(field: str, value: str) -> None:
-    data = {"id": "R-LOC-99", "title": "t", "severity": Severity.LOCAL, "citation": "[local]", "doc": "some doc"}
+    data = {
+        "id": "R-LOC-99",
+        "title": "t",
+        "severity": Severity.LOCAL,
+        "citation": "[local]",
+        "doc": "some doc",
+    }
     data[field] = value
     with pytest.raises(RuleError):
         Rule(**data)
@@ -59,15 +75,22 @@ def test_incomplete_rules_are_refused(field: str, value: str) -> None:
     ],
 )
 def test_r_gen_05_versioning_by_date_of_facts(era: Era, fact: date, in_force: bool) -> None:
-    r = Rule(id="R-X-01", title="t", severity=Severity.LEGAL, citation="[c]", doc="doc text", era=era)
+    r = Rule(
+        id="R-X-01", title="t", severity=Severity.LEGAL, citation="[c]", doc="doc text", era=era
+    )
     assert r.in_force(fact, REFORM_DATE) is in_force
 
 
 def test_a_plugin_adds_a_local_rule_through_the_hook(u25_contract) -> None:
     class Host:
         def register_rules(self, registry: RuleRegistry) -> None:
-            @registry.rule("R-LOC-42", title="Local: contract id has a CPAS prefix", severity=Severity.LOCAL,
-                           citation="[local council decision 2026-01]", source="myplugin")
+            @registry.rule(
+                "R-LOC-42",
+                title="Local: contract id has a CPAS prefix",
+                severity=Severity.LOCAL,
+                citation="[local council decision 2026-01]",
+                source="myplugin",
+            )
             def _local(ctx: RuleContext) -> None:
                 """A local rule contributed by a plugin: flags every contract (for the test)."""
                 ctx.flag(f"Contract {ctx.cid}: local rule fired.", "contract_id")
@@ -87,8 +110,16 @@ def test_a_failing_rule_does_not_hide_the_others(u25_contract) -> None:
     def _boom(ctx: RuleContext) -> None:
         raise KeyError("12345678901")  # a NISS-like value must not leak
 
-    registry.add(Rule(id="R-LOC-77", title="broken", severity=Severity.LEGAL, citation="[x]", doc="a broken rule",
-                      check=_boom))
+    registry.add(
+        Rule(
+            id="R-LOC-77",
+            title="broken",
+            severity=Severity.LEGAL,
+            citation="[x]",
+            doc="a broken rule",
+            check=_boom,
+        )
+    )
     report = evaluate(u25_contract, on=date(2026, 11, 22), registry=registry)
     assert report.rule_failures == ("R-LOC-77: KeyError",)
     assert report.has_errors

@@ -30,6 +30,7 @@ NAME = "sanction-history"
 def with_sanction(index: int, **changes):
     def change(data):
         data["sanctions"][index].update(changes)
+
     return change
 
 
@@ -47,34 +48,48 @@ def test_example_history_is_lawful():
 
 # --- pure date functions at their boundaries --------------------------------------------------
 
-@pytest.mark.parametrize("decision, latest", [
-    ("2025-12-09", "2026-03-01"),  # across the new year
-    ("2025-12-31", "2026-03-01"),
-    ("2026-01-01", "2026-04-01"),
-    ("2023-11-30", "2024-02-01"),  # leap year: the first of the month is unaffected
-    ("2016-11-01", "2017-02-01"),  # the reform date itself
-])
+
+@pytest.mark.parametrize(
+    "decision, latest",
+    [
+        ("2025-12-09", "2026-03-01"),  # across the new year
+        ("2025-12-31", "2026-03-01"),
+        ("2026-01-01", "2026-04-01"),
+        ("2023-11-30", "2024-02-01"),  # leap year: the first of the month is unaffected
+        ("2016-11-01", "2017-02-01"),  # the reform date itself
+    ],
+)
 def test_latest_start_is_first_day_of_third_month(decision, latest):
     assert latest_start_date(d(decision)) == d(latest)
 
 
-@pytest.mark.parametrize("start, months, end", [
-    ("2026-02-01", 1, "2026-02-28"),
-    ("2024-02-01", 1, "2024-02-29"),  # leap year
-    ("2026-01-31", 1, "2026-02-27"),  # D1 clamps 31 Jan + 1 month to 28 Feb, minus one day
-    ("2024-01-31", 1, "2024-02-28"),
-    ("2026-01-01", 3, "2026-03-31"),
-    ("2025-12-15", 3, "2026-03-14"),
-])
+@pytest.mark.parametrize(
+    "start, months, end",
+    [
+        ("2026-02-01", 1, "2026-02-28"),
+        ("2024-02-01", 1, "2024-02-29"),  # leap year
+        (
+            "2026-01-31",
+            1,
+            "2026-02-27",
+        ),  # D1 clamps 31 Jan + 1 month to 28 Feb, minus one day
+        ("2024-01-31", 1, "2024-02-28"),
+        ("2026-01-01", 3, "2026-03-31"),
+        ("2025-12-15", 3, "2026-03-14"),
+    ],
+)
 def test_max_end_date(start, months, end):
     assert max_end_date(d(start), months) == d(end)
 
 
-@pytest.mark.parametrize("decision, latest", [
-    ("2025-07-08", "2026-01-01"),
-    ("2025-06-30", "2025-12-01"),
-    ("2024-02-29", "2024-08-01"),
-])
+@pytest.mark.parametrize(
+    "decision, latest",
+    [
+        ("2025-07-08", "2026-01-01"),
+        ("2025-06-30", "2025-12-01"),
+        ("2024-02-29", "2024-08-01"),
+    ],
+)
 def test_sursis_latest_application(decision, latest):
     assert sursis_latest_application(d(decision)) == d(latest)
 
@@ -102,6 +117,7 @@ def test_property_max_end_never_reaches_same_day_next_period(start, months):
 
 # --- R-SAN-01..05: legality --------------------------------------------------------------------
 
+
 def test_warning_on_the_decision_day_is_not_before_it():
     c = build(NAME, lambda data: data["warnings"][1].update(sent_on="2025-12-09"))
     assert [i.rule_id for i in issues_for(c, "R-SAN-03")] == ["R-SAN-03"]
@@ -123,14 +139,18 @@ def test_opinion_on_decision_day_is_fine_the_day_after_is_not():
     assert issues_for(c, "R-SAN-04")
 
 
-@pytest.mark.parametrize("held, ok", [("2025-07-07", True), ("2025-07-08", True), ("2025-07-09", False), (None, False)])
+@pytest.mark.parametrize(
+    "held, ok", [("2025-07-07", True), ("2025-07-08", True), ("2025-07-09", False), (None, False)]
+)
 def test_requested_hearing_must_precede_decision(held, ok):
     c = build(NAME, lambda data: data["hearings"][0].update(held_on=held))
     assert (issues_for(c, "R-SAN-05") == []) is ok
 
 
 def test_right_to_be_heard_told_after_the_decision():
-    c = build(NAME, lambda data: data["hearings"][1].update(right_informed_in_writing_date="2025-12-10"))
+    c = build(
+        NAME, lambda data: data["hearings"][1].update(right_informed_in_writing_date="2025-12-10")
+    )
     assert issues_for(c, "R-SAN-05")
     c = build(NAME, with_sanction(1, hearing_id=None))
     assert issues_for(c, "R-SAN-05")
@@ -166,7 +186,9 @@ def test_warning_before_the_contract_was_signed():
 
 
 def test_warning_channel_is_advisory():
-    c = build(NAME, lambda data: data["warnings"][1].update(channel="EMAIL", invitation_to_explain=False))
+    c = build(
+        NAME, lambda data: data["warnings"][1].update(channel="EMAIL", invitation_to_explain=False)
+    )
     assert len(issues_for(c, "R-SAN-14")) == 2
     report = evaluate(c, on=d("2026-03-01"))
     assert {f.level for f in report.by_rule("R-SAN-14")} == {Level.WARNING}
@@ -174,7 +196,10 @@ def test_warning_channel_is_advisory():
 
 # --- R-SAN-06/07: length ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("end, ok", [("2025-08-30", True), ("2025-08-31", True), ("2025-09-01", False)])
+
+@pytest.mark.parametrize(
+    "end, ok", [("2025-08-30", True), ("2025-08-31", True), ("2025-09-01", False)]
+)
 def test_first_offence_one_month(end, ok):
     c = build(NAME, with_sanction(0, end_date=end))
     assert (issues_for(c, "R-SAN-06") == []) is ok
@@ -185,27 +210,40 @@ def test_short_partial_suspension_is_lawful():
     assert ids(c) == []
 
 
-@pytest.mark.parametrize("end, ok", [("2026-03-30", True), ("2026-03-31", True), ("2026-04-01", False)])
+@pytest.mark.parametrize(
+    "end, ok", [("2026-03-30", True), ("2026-03-31", True), ("2026-04-01", False)]
+)
 def test_recidivism_three_months(end, ok):
     c = build(NAME, with_sanction(1, end_date=end))
     assert (issues_for(c, "R-SAN-07") == []) is ok
 
 
-@pytest.mark.parametrize("previous_decision, is_repeat", [
-    ("2024-12-09", True),   # exactly one year (D1) before 2025-12-09: still within the year
-    ("2024-12-08", False),  # one day more: the 1-month maximum applies
-])
+@pytest.mark.parametrize(
+    "previous_decision, is_repeat",
+    [
+        ("2024-12-09", True),  # exactly one year (D1) before 2025-12-09: still within the year
+        ("2024-12-08", False),  # one day more: the 1-month maximum applies
+    ],
+)
 def test_recidivism_window_boundary(previous_decision, is_repeat):
     def change(data):
         s1 = data["sanctions"][0]
-        s1.update(decision_date=previous_decision, start_date="2025-01-01", end_date="2025-01-31",
-                  notification_date="2024-12-20")
+        s1.update(
+            decision_date=previous_decision,
+            start_date="2025-01-01",
+            end_date="2025-01-31",
+            notification_date="2024-12-20",
+        )
         s1["sursis"] = None
         data["warnings"][0]["sent_on"] = "2024-11-20"
         data["sw_opinions"][0]["given_on"] = "2024-11-30"
-        data["hearings"][0].update(right_informed_in_writing_date="2024-11-20", request_date="2024-11-22",
-                                   held_on="2024-12-01")
+        data["hearings"][0].update(
+            right_informed_in_writing_date="2024-11-20",
+            request_date="2024-11-22",
+            held_on="2024-12-01",
+        )
         data["signatures"][0]["signed_date"] = data["signatures"][1]["signed_date"] = "2024-11-04"
+
     c = build(NAME, change)
     found = ids(c)
     if is_repeat:
@@ -216,7 +254,9 @@ def test_recidivism_window_boundary(previous_decision, is_repeat):
 
 def test_limits_for_a_proposal():
     c = build(NAME)
-    limits = sanction_limits(c, d("2026-05-04"), notification_date=d("2026-05-06"), previous_sanction_id="S2")
+    limits = sanction_limits(
+        c, d("2026-05-04"), notification_date=d("2026-05-06"), previous_sanction_id="S2"
+    )
     assert limits.recidivism and limits.max_months == 3
     assert limits.earliest_start == d("2026-05-07")
     assert limits.latest_start == d("2026-08-01")
@@ -228,7 +268,10 @@ def test_limits_for_a_proposal():
 
 # --- R-SAN-08: start window -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("start, ok", [("2026-02-28", True), ("2026-03-01", True), ("2026-03-02", False)])
+
+@pytest.mark.parametrize(
+    "start, ok", [("2026-02-28", True), ("2026-03-01", True), ("2026-03-02", False)]
+)
 def test_latest_start_boundary(start, ok):
     c = build(NAME, with_sanction(1, start_date=start, end_date="2026-03-31"))
     assert (issues_for(c, "R-SAN-08") == []) is ok
@@ -245,17 +288,31 @@ def test_not_notified_is_flagged_once_the_start_is_reached():
     assert issues_for(c, "R-SAN-08", on=d("2025-12-31")) == []
     assert issues_for(c, "R-SAN-08", on=d("2026-01-01"))
     notify = evaluate(c, on=d("2025-12-31")).date_for("R-SAN-08", "sanction S2: notify")
-    assert notify is not None and notify.date == d("2025-12-31") and notify.status is DateStatus.PENDING
-    assert evaluate(c, on=d("2026-01-01")).date_for("R-SAN-08", "sanction S2: notify").status is DateStatus.OVERDUE
+    assert (
+        notify is not None
+        and notify.date == d("2025-12-31")
+        and notify.status is DateStatus.PENDING
+    )
+    assert (
+        evaluate(c, on=d("2026-01-01")).date_for("R-SAN-08", "sanction S2: notify").status
+        is DateStatus.OVERDUE
+    )
 
 
 # --- R-SAN-16: historical start (reform date) ---------------------------------------------------
 
+
 def _historical(decision: str, start: str, end: str):
     def change(data):
         s2 = data["sanctions"][1]
-        s2.update(decision_date=decision, start_date=start, end_date=end, notification_date=None,
-                  is_recidivism=False, previous_sanction_id=None)
+        s2.update(
+            decision_date=decision,
+            start_date=start,
+            end_date=end,
+            notification_date=None,
+            is_recidivism=False,
+            previous_sanction_id=None,
+        )
         data["sanctions"] = [s2]
         data["warnings"][1]["sent_on"] = "2016-10-01"
         data["sw_opinions"][1]["given_on"] = "2016-10-10"
@@ -263,6 +320,7 @@ def _historical(decision: str, start: str, end: str):
         for sig in data["signatures"]:
             sig["signed_date"] = "2016-03-01"
         data["evaluations"] = []
+
     return build(NAME, change)
 
 
@@ -270,7 +328,9 @@ def test_decision_before_reform_uses_the_historical_start():
     c = _historical("2016-10-31", "2016-12-01", "2016-12-31")
     assert ids(c) == []
     report = evaluate(c, on=d("2017-01-15"))
-    assert report.rule_failures == () and not [f for f in report.findings if f.rule_id.startswith("R-SAN")]
+    assert report.rule_failures == () and not [
+        f for f in report.findings if f.rule_id.startswith("R-SAN")
+    ]
     c = _historical("2016-10-31", "2016-11-15", "2016-12-14")
     assert ids(c) == ["R-SAN-16"]
 
@@ -283,11 +343,14 @@ def test_decision_on_reform_day_uses_the_new_window():
 
 # --- R-SAN-09: sursis -----------------------------------------------------------------------------
 
+
 def _sursis(**changes):
     return build(NAME, lambda data: data["sanctions"][0]["sursis"].update(changes))
 
 
-@pytest.mark.parametrize("applied, ok", [("2025-12-31", True), ("2026-01-01", True), ("2026-01-02", False)])
+@pytest.mark.parametrize(
+    "applied, ok", [("2025-12-31", True), ("2026-01-01", True), ("2026-01-02", False)]
+)
 def test_sursis_application_deadline(applied, ok):
     c = _sursis(breach_date="2025-11-20", application_date=applied)
     assert (issues_for(c, "R-SAN-09") == []) is ok
@@ -307,12 +370,21 @@ def test_broken_sursis_not_applied_in_time():
 
 # --- proposals, registry, engine, privacy ----------------------------------------------------------
 
+
 def test_proposed_sanction_is_judged_like_a_decision():
     c = build(NAME)
     proposal = SanctionDecision(
-        sanction_id="S3", decision_date=d("2026-02-10"), breach_facts="Absent in January", warning_id="W2",
-        opinion_id="OP2", hearing_id="H2", kind="TOTAL", start_date=d("2026-05-04"), end_date=d("2026-06-30"),
-        notification_date=d("2026-02-12"))
+        sanction_id="S3",
+        decision_date=d("2026-02-10"),
+        breach_facts="Absent in January",
+        warning_id="W2",
+        opinion_id="OP2",
+        hearing_id="H2",
+        kind="TOTAL",
+        start_date=d("2026-05-04"),
+        end_date=d("2026-06-30"),
+        notification_date=d("2026-02-12"),
+    )
     found = sorted({i.rule_id for i in check_proposed_sanction(c, proposal)})
     assert found == ["R-SAN-06", "R-SAN-08"]  # 2 months without recidivism; starts after 1 May
     assert len(c.sanctions) == 2  # the contract itself is untouched
@@ -347,4 +419,8 @@ def test_settings_change_the_maximum():
 
 def test_window_is_not_timedelta_based():
     # 3 months after 30 Nov is 1 Feb as a first-of-month bound, never 30 Nov + 90 days.
-    assert latest_start_date(d("2025-11-30")) == d("2026-02-01") != d("2025-11-30") + timedelta(days=90)
+    assert (
+        latest_start_date(d("2025-11-30"))
+        == d("2026-02-01")
+        != d("2025-11-30") + timedelta(days=90)
+    )

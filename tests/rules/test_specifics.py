@@ -16,6 +16,7 @@ def _cs(**changes: Any):
                 x["community_service"].pop(key, None)
             else:
                 x["community_service"][key] = value
+
     return make("community-service", change)
 
 
@@ -29,16 +30,33 @@ def test_community_service_example_is_clean() -> None:
     [
         ({"schedule": None}, "R-CS-06", "community_service.schedule"),
         ({"end_date": None}, "R-CS-06", "community_service.end_date"),
-        ({"insurance_policy_ref": None, "insurance_verified_date": None}, "R-CS-06",
-         "community_service.insurance_policy_ref"),
+        (
+            {"insurance_policy_ref": None, "insurance_verified_date": None},
+            "R-CS-06",
+            "community_service.insurance_policy_ref",
+        ),
         ({"insurance_verified": False}, "R-CS-07", "community_service.insurance_verified"),
-        ({"host": {"name": "Shop SPRL", "non_profit": False, "uses_volunteers": True}}, "R-CS-08",
-         "community_service.host.non_profit"),
-        ({"host": {"name": "ASBL X", "non_profit": True, "uses_volunteers": False}}, "R-CS-08",
-         "community_service.host.uses_volunteers"),
+        (
+            {"host": {"name": "Shop SPRL", "non_profit": False, "uses_volunteers": True}},
+            "R-CS-08",
+            "community_service.host.non_profit",
+        ),
+        (
+            {"host": {"name": "ASBL X", "non_profit": True, "uses_volunteers": False}},
+            "R-CS-08",
+            "community_service.host.uses_volunteers",
+        ),
         ({"effect_on_ri_explained": False}, "R-CS-09", "community_service.effect_on_ri_explained"),
-        ({"not_regular_paid_task_confirmed": False}, "R-CS-10", "community_service.not_regular_paid_task_confirmed"),
-        ({"not_trial_or_employment_test": False}, "R-CS-11", "community_service.not_trial_or_employment_test"),
+        (
+            {"not_regular_paid_task_confirmed": False},
+            "R-CS-10",
+            "community_service.not_regular_paid_task_confirmed",
+        ),
+        (
+            {"not_trial_or_employment_test": False},
+            "R-CS-11",
+            "community_service.not_trial_or_employment_test",
+        ),
         ({"agreed_by_person": False}, "R-CS-12", "community_service.agreed_by_person"),
     ],
 )
@@ -57,25 +75,44 @@ def test_r_cs_06_tag_without_block_and_r_cs_07_start_blocked() -> None:
 
 
 def test_r_cs_09_unpaid_needs_no_explanation_and_ceiling_is_a_setting() -> None:
-    assert "R-CS-09" not in ids(run(_cs(volunteer_allowance_cents=None, effect_on_ri_explained=False), on="2026-06-01"))
-    assert "R-CS-09" in ids(run(make("community-service"), on="2026-06-01", volunteer_allowance_max_cents=3999),
-                            "error")
-    assert "R-CS-09" not in ids(run(make("community-service"), on="2026-06-01", volunteer_allowance_max_cents=4000))
+    assert "R-CS-09" not in ids(
+        run(_cs(volunteer_allowance_cents=None, effect_on_ri_explained=False), on="2026-06-01")
+    )
+    assert "R-CS-09" in ids(
+        run(make("community-service"), on="2026-06-01", volunteer_allowance_max_cents=3999), "error"
+    )
+    assert "R-CS-09" not in ids(
+        run(make("community-service"), on="2026-06-01", volunteer_allowance_max_cents=4000)
+    )
 
 
-@pytest.mark.parametrize(("revised_on", "error"), [(None, True), ("2026-09-30", True), ("2026-10-01", False)])
+@pytest.mark.parametrize(
+    ("revised_on", "error"), [(None, True), ("2026-09-30", True), ("2026-10-01", False)]
+)
 def test_r_cs_02_stopping_requires_a_revision(revised_on: str | None, error: bool) -> None:
     def change(x: dict[str, Any]) -> None:
         x["community_service"]["ended_by_person_date"] = "2026-10-01"
         if revised_on:
-            x["versions"].append({"version_no": 2, "kind": "AMENDMENT", "effective_date": revised_on,
-                                  "agreements": [{"party": "BENEFICIARY", "agreed_date": revised_on},
-                                                 {"party": "CPAS", "agreed_date": revised_on}],
-                                  "pre_signature_information_date": revised_on})
-    assert ("R-CS-02" in ids(run(make("community-service", change), on="2026-10-20"), "error")) is error
+            x["versions"].append(
+                {
+                    "version_no": 2,
+                    "kind": "AMENDMENT",
+                    "effective_date": revised_on,
+                    "agreements": [
+                        {"party": "BENEFICIARY", "agreed_date": revised_on},
+                        {"party": "CPAS", "agreed_date": revised_on},
+                    ],
+                    "pre_signature_information_date": revised_on,
+                }
+            )
+
+    assert (
+        "R-CS-02" in ids(run(make("community-service", change), on="2026-10-20"), "error")
+    ) is error
 
 
 # --- R-STU ----------------------------------------------------------------------------------------
+
 
 def _stu(**changes: Any):
     def change(x: dict[str, Any]) -> None:
@@ -84,6 +121,7 @@ def _stu(**changes: Any):
                 x["studies"].pop(key, None)
             else:
                 x["studies"][key] = value
+
     return make("studies", change)
 
 
@@ -98,19 +136,31 @@ def test_studies_example_is_complete() -> None:
     [
         ({"grant_application": None}, "R-STU-02", "studies.grant_application"),
         ({"work_availability": None}, "R-STU-02", "studies.work_availability"),
-        ({"parental_break_mediation": "Mediation service", "family_allowance_redirect": None}, "R-STU-02",
-         "studies.family_allowance_redirect"),
-        ({"enrolment_proof_received_date": None}, "R-STU-03", "studies.enrolment_proof_received_date"),
+        (
+            {"parental_break_mediation": "Mediation service", "family_allowance_redirect": None},
+            "R-STU-02",
+            "studies.family_allowance_redirect",
+        ),
+        (
+            {"enrolment_proof_received_date": None},
+            "R-STU-03",
+            "studies.enrolment_proof_received_date",
+        ),
         ({"community_recognised": False}, "R-STU-03", "studies.community_recognised"),
         ({"full_time": False}, "R-STU-03", "studies.full_time"),
         ({"attendance_commitments": None}, "R-STU-04", "studies.attendance_commitments"),
         ({"cpas_study_support": None}, "R-STU-05", "studies.cpas_study_support"),
-        ({"family_allowance_redirect": "Paid to the student"}, "R-STU-06", "studies.parental_break_mediation"),
+        (
+            {"family_allowance_redirect": "Paid to the student"},
+            "R-STU-06",
+            "studies.parental_break_mediation",
+        ),
         ({"year_evaluation_method": None}, "R-STU-07", "studies.year_evaluation_method"),
     ],
 )
-def test_r_stu_each_mention_named_and_advisory_at_25_or_over(changes: dict[str, Any], rule_id: str,
-                                                             field: str) -> None:
+def test_r_stu_each_mention_named_and_advisory_at_25_or_over(
+    changes: dict[str, Any], rule_id: str, field: str
+) -> None:
     report = run(_stu(**changes), on="2026-06-01")
     [f] = [f for f in report.by_rule(rule_id) if field in f.fields]
     assert f.level.value == "error"
@@ -123,6 +173,7 @@ def test_r_stu_each_mention_named_and_advisory_at_25_or_over(changes: dict[str, 
                 x["studies"].pop(key, None)
             else:
                 x["studies"][key] = value
+
     report = run(make("studies", older), on="2026-06-01")
     assert [f.level.value for f in report.by_rule(rule_id) if field in f.fields] == ["warning"]
     assert "R-OBL-12" in ids(report, "info")
@@ -130,24 +181,36 @@ def test_r_stu_each_mention_named_and_advisory_at_25_or_over(changes: dict[str, 
 
 @pytest.mark.parametrize(("end", "error"), [("2028-09-13", True), ("2028-09-14", False)])
 def test_r_stu_01_covers_the_whole_programme(end: str, error: bool) -> None:
-    assert ("R-STU-01" in ids(run(make("studies", lambda x: x.update(end_date=end)), on="2026-06-01"),
-                              "error")) is error
+    assert (
+        "R-STU-01"
+        in ids(run(make("studies", lambda x: x.update(end_date=end)), on="2026-06-01"), "error")
+    ) is error
 
 
 def test_r_stu_08_outcome_recorded_and_end_followed_by_termination() -> None:
-    report = run(make("studies", lambda x: x["studies"]["academic_years"][0].pop("outcome")), on="2026-08-01")
+    report = run(
+        make("studies", lambda x: x["studies"]["academic_years"][0].pop("outcome")), on="2026-08-01"
+    )
     assert "R-STU-08" in ids(report, "warning")
-    report = run(make("studies", lambda x: x["studies"]["academic_years"][0].update(outcome="END")), on="2026-08-01")
+    report = run(
+        make("studies", lambda x: x["studies"]["academic_years"][0].update(outcome="END")),
+        on="2026-08-01",
+    )
     assert "termination" in report.by_rule("R-STU-08")[0].message
 
 
 def test_r_stu_10_under_25_studies_piis_survives_a_move() -> None:
     def moved(x: dict[str, Any]) -> None:
-        x["termination"] = {"ended_on": "2026-09-01", "reason": "CPAS_NO_LONGER_COMPETENT_RESIDENCE"}
+        x["termination"] = {
+            "ended_on": "2026-09-01",
+            "reason": "CPAS_NO_LONGER_COMPETENT_RESIDENCE",
+        }
+
     assert "R-STU-10" in ids(run(make("studies", moved), on="2026-10-01"), "error")
 
     def ended(x: dict[str, Any]) -> None:
         x["termination"] = {"ended_on": "2026-09-01", "reason": "STUDIES_EVALUATION_END"}
+
     assert "R-STU-10" not in ids(run(make("studies", ended), on="2026-10-01"))
 
 

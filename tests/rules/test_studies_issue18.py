@@ -18,6 +18,7 @@ def _studies(outcome=None, reasoning=None, ins="62063", termination=None):
         if termination is not None:
             data["termination"] = {"ended_on": termination[0], "reason": termination[1]}
             data["status"] = "ENDED"
+
     return make("studies", change)
 
 
@@ -30,7 +31,10 @@ def test_r_stu_09_given_when_ended_or_reoriented(outcome, given):
 
 
 def test_r_stu_09_with_a_reasoning_is_a_reminder():
-    report = run(_studies("END", reasoning="credits acquired 35/60, no progress on the core units"), on="2026-09-01")
+    report = run(
+        _studies("END", reasoning="credits acquired 35/60, no progress on the core units"),
+        on="2026-09-01",
+    )
     assert [f.level.value for f in report.by_rule("R-STU-09")] == ["info"]
 
 
@@ -38,7 +42,9 @@ def test_r_stu_09_termination_for_the_evaluation():
     report = run(_studies(termination=("2026-08-31", "STUDIES_EVALUATION_END")), on="2026-09-01")
     assert "R-STU-09" in ids(report, "warning")
     before = run(_studies(termination=("2026-07-02", "STUDIES_EVALUATION_END")), on="2026-09-01")
-    assert "R-STU-09" in ids(before, "warning")  # no evaluated year yet: still a reminder on the termination
+    assert "R-STU-09" in ids(
+        before, "warning"
+    )  # no evaluated year yet: still a reminder on the termination
     other = run(_studies(termination=("2026-08-31", "END_OF_TERM")), on="2026-09-01")
     assert "R-STU-09" not in ids(other)
 

@@ -20,27 +20,50 @@ LGE = "u25-employment-project"  # Liège 62063, U25_EMPLOYMENT_PROJECT + NO_DIS_
 SERAING = "62096"
 
 
-def moved(on="2026-10-12", consent="GIVEN", requested_by="PERSON", old=True, new=True, assessment=None,
-          termination=("2026-10-12", "CPAS_NO_LONGER_COMPETENT_RESIDENCE")):
+def moved(
+    on="2026-10-12",
+    consent="GIVEN",
+    requested_by="PERSON",
+    old=True,
+    new=True,
+    assessment=None,
+    termination=("2026-10-12", "CPAS_NO_LONGER_COMPETENT_RESIDENCE"),
+):
     def change(data):
         data["transfer"] = {
-            "transfer_id": "T1", "residence_change_date": on, "from_cpas_ins": "62063", "to_cpas_ins": SERAING,
-            "requested_by": requested_by, "consent": consent, "agreement_old_cpas": old, "agreement_new_cpas": new,
+            "transfer_id": "T1",
+            "residence_change_date": on,
+            "from_cpas_ins": "62063",
+            "to_cpas_ins": SERAING,
+            "requested_by": requested_by,
+            "consent": consent,
+            "agreement_old_cpas": old,
+            "agreement_new_cpas": new,
         }
         if assessment is not None:
             data["transfer"]["assessment"] = assessment
         if termination is not None:
             data["termination"] = {"ended_on": termination[0], "reason": termination[1]}
             data["status"] = "ENDED"
+
     return change
 
 
 def rule_ids(contract, on=None, settings=None):
-    return sorted({i.rule_id for i in transfer_issues(contract, as_of=on, settings=settings or RuleSettings())})
+    return sorted(
+        {
+            i.rule_id
+            for i in transfer_issues(contract, as_of=on, settings=settings or RuleSettings())
+        }
+    )
 
 
-FULL = {"assessed_on": "2026-10-20", "commitments_taken_over": ["C1"],
-        "commitments_not_taken_over": {}, "new_contract_ref": "SER-2026-0001"}
+FULL = {
+    "assessed_on": "2026-10-20",
+    "commitments_taken_over": ["C1"],
+    "commitments_not_taken_over": {},
+    "new_contract_ref": "SER-2026-0001",
+}
 
 
 def _full_assessment():
@@ -62,16 +85,26 @@ def test_lawful_hand_over():
     assert rule_ids(c) == []
 
 
-@pytest.mark.parametrize("ended_on, ok", [("2026-10-11", True), ("2026-10-12", True), ("2026-10-13", False)])
+@pytest.mark.parametrize(
+    "ended_on, ok", [("2026-10-11", True), ("2026-10-12", True), ("2026-10-13", False)]
+)
 def test_contract_ends_on_the_day_of_the_move(ended_on, ok):
     # Ended for another reason the day before: fine.  Running past the move: the contract ended by law.
     c = build(LGE, moved(termination=(ended_on, "END_OF_TERM"), assessment=_full_assessment()))
     assert ("R-TRF-01" not in rule_ids(c)) is ok
 
 
-@pytest.mark.parametrize("ended_on, ok", [("2026-10-11", False), ("2026-10-12", True), ("2026-10-13", False)])
+@pytest.mark.parametrize(
+    "ended_on, ok", [("2026-10-11", False), ("2026-10-12", True), ("2026-10-13", False)]
+)
 def test_residence_termination_date_must_be_the_move(ended_on, ok):
-    c = build(LGE, moved(termination=(ended_on, "CPAS_NO_LONGER_COMPETENT_RESIDENCE"), assessment=_full_assessment()))
+    c = build(
+        LGE,
+        moved(
+            termination=(ended_on, "CPAS_NO_LONGER_COMPETENT_RESIDENCE"),
+            assessment=_full_assessment(),
+        ),
+    )
     assert ("R-TRF-01" not in rule_ids(c)) is ok
 
 
@@ -85,6 +118,7 @@ def test_move_read_from_the_residence_history():
     def change(data):
         data["beneficiary"]["residences"][0]["end_date"] = "2026-12-31"
         data["beneficiary"]["residences"].append({"ins_code": SERAING, "start_date": "2027-01-01"})
+
     c = build(LGE, change)
     assert residence_change(c) == (d("2027-01-01"), "residence")
     outlook = transfer_outlook(c)
@@ -95,7 +129,9 @@ def test_move_read_from_the_residence_history():
 
 
 def test_consent_states():
-    assert "R-TRF-05" in rule_ids(build(LGE, moved(consent="REFUSED", assessment=_full_assessment())))
+    assert "R-TRF-05" in rule_ids(
+        build(LGE, moved(consent="REFUSED", assessment=_full_assessment()))
+    )
     silent = build(LGE, moved(consent="NOT_EXPRESSED", assessment=_full_assessment()))
     assert "R-TRF-05" in rule_ids(silent)  # Q-09 strict default
     assert not transfer_outlook(silent).may_hand_over
@@ -106,7 +142,9 @@ def test_consent_states():
 
 
 def test_request_and_agreements():
-    assert "R-TRF-03" in rule_ids(build(LGE, moved(requested_by="CPAS", assessment=_full_assessment())))
+    assert "R-TRF-03" in rule_ids(
+        build(LGE, moved(requested_by="CPAS", assessment=_full_assessment()))
+    )
     outlook = transfer_outlook(build(LGE, moved(new=False)))
     assert not outlook.may_hand_over and any("new CPAS" in r for r in outlook.blocking_reasons)
     pending = transfer_outlook(build(LGE, moved(new=None)))
@@ -115,12 +153,15 @@ def test_request_and_agreements():
 
 def _adult_on_ri(basis):
     """An adult already on the RI before the decision: the facts give no mandatory basis (R-OBL-05)."""
+
     def change(data):
         moved(assessment=_full_assessment())(data)
         data["beneficiary"].update(birth_date="1980-05-05", niss=niss_for("1980-05-05"))
-        data["beneficiary"]["dis_history"].insert(0, {"kind": "RI", "start_date": "2025-01-01",
-                                                      "end_date": "2026-05-31"})
+        data["beneficiary"]["dis_history"].insert(
+            0, {"kind": "RI", "start_date": "2025-01-01", "end_date": "2026-05-31"}
+        )
         data["obligation"].update(basis=basis)
+
     return change
 
 
@@ -133,7 +174,13 @@ def test_no_obligation_blocks_the_hand_over():
 @pytest.mark.parametrize("recorded", [["NONE"], [], ["U25_STUDIES"]])
 def test_hand_over_reads_the_engines_obligation_not_the_recorded_basis(recorded):
     # under 25 and not in work: mandatory by the facts (R-OBL-02, R-OBL-03) whatever the record says
-    c = build(LGE, lambda data: (moved(assessment=_full_assessment())(data), data["obligation"].update(basis=recorded)))
+    c = build(
+        LGE,
+        lambda data: (
+            moved(assessment=_full_assessment())(data),
+            data["obligation"].update(basis=recorded),
+        ),
+    )
     assert "R-TRF-04" not in rule_ids(c)
     assert transfer_outlook(c).may_hand_over
     report = evaluate(c, on=d("2026-11-22"))
@@ -159,24 +206,42 @@ def test_assessment_per_commitment():
     partial = build(LGE, moved(assessment={**FULL, "commitments_taken_over": []}))
     assert "R-TRF-06" in rule_ids(partial)
     commitments = [x["commitment_id"] for x in raw(LGE)["commitments"]]
-    declined = build(LGE, moved(assessment={**FULL, "commitments_taken_over": commitments[1:],
-                                            "commitments_not_taken_over": {commitments[0]: " "}}))
+    declined = build(
+        LGE,
+        moved(
+            assessment={
+                **FULL,
+                "commitments_taken_over": commitments[1:],
+                "commitments_not_taken_over": {commitments[0]: " "},
+            }
+        ),
+    )
     assert "R-TRF-06" in rule_ids(declined)  # declined without a reason
-    unknown = build(LGE, moved(assessment={**_full_assessment(), "commitments_not_taken_over": {"ZZ": "gone"}}))
+    unknown = build(
+        LGE, moved(assessment={**_full_assessment(), "commitments_not_taken_over": {"ZZ": "gone"}})
+    )
     assert "R-TRF-06" in rule_ids(unknown)
 
 
 # --- studies exception (R-TRF-02 / R-STU-10) and the 25th birthday -------------------------------
 
-STUDIES = "studies"  # Gent 44021, born 2005-09-30, signed 2025-09-15, studies 2025-09-15..2028-09-14
+STUDIES = (
+    "studies"  # Gent 44021, born 2005-09-30, signed 2025-09-15, studies 2025-09-15..2028-09-14
+)
 
 
 def studies_move(on="2026-10-01", termination=True):
     def change(data):
-        data["transfer"] = {"transfer_id": "T9", "residence_change_date": on, "from_cpas_ins": "44021",
-                            "to_cpas_ins": "44084", "consent": "GIVEN"}
+        data["transfer"] = {
+            "transfer_id": "T9",
+            "residence_change_date": on,
+            "from_cpas_ins": "44021",
+            "to_cpas_ins": "44084",
+            "consent": "GIVEN",
+        }
         if termination:
             data["termination"] = {"ended_on": on, "reason": "CPAS_NO_LONGER_COMPETENT_RESIDENCE"}
+
     return change
 
 
@@ -190,10 +255,13 @@ def test_studies_exception_keeps_the_same_cpas():
     assert rule_ids(build(STUDIES, studies_move(termination=False))) == []
 
 
-@pytest.mark.parametrize("birth, under_25", [
-    ("2000-09-16", True),   # 24 on the signature day 2025-09-15 (turns 25 the next day)
-    ("2000-09-15", False),  # 25th birthday on the signature day
-])
+@pytest.mark.parametrize(
+    "birth, under_25",
+    [
+        ("2000-09-16", True),  # 24 on the signature day 2025-09-15 (turns 25 the next day)
+        ("2000-09-15", False),  # 25th birthday on the signature day
+    ],
+)
 def test_exception_needs_under_25_at_conclusion(birth, under_25):
     number = niss_for(birth)
 
@@ -201,6 +269,7 @@ def test_exception_needs_under_25_at_conclusion(birth, under_25):
         studies_move(termination=False)(data)
         data["beneficiary"].update(birth_date=birth, niss=number)
         data["obligation"]["basis"] = ["REQUEST_BY_PERSON"]
+
     c = build(STUDIES, change)
     assert studies_exception(c, d("2026-10-01")) is under_25
     assert (legal_end_date(c) is None) is under_25
@@ -210,6 +279,7 @@ def test_exception_ends_with_the_studies():
     def change(data):
         studies_move(on="2028-09-15", termination=False)(data)
         data["beneficiary"].update(full_time_student=False, studies_uninterrupted_since=None)
+
     c = build(STUDIES, change)
     assert not studies_exception(c, d("2028-09-15"))  # the day after the study period
     assert studies_exception(c, d("2028-09-14"))
@@ -217,19 +287,33 @@ def test_exception_ends_with_the_studies():
 
 # --- running sanctions follow the person (R-TRF-07 / R-SAN-10) -----------------------------------
 
+
 def test_running_sanction_continues_with_days_remaining():
     def change(data):
-        data["transfer"] = {"transfer_id": "T2", "residence_change_date": "2026-02-16", "from_cpas_ins": "52011",
-                            "to_cpas_ins": "52012", "consent": "GIVEN", "agreement_old_cpas": True,
-                            "agreement_new_cpas": True}
-        data["termination"] = {"ended_on": "2026-02-16", "reason": "CPAS_NO_LONGER_COMPETENT_RESIDENCE"}
+        data["transfer"] = {
+            "transfer_id": "T2",
+            "residence_change_date": "2026-02-16",
+            "from_cpas_ins": "52011",
+            "to_cpas_ins": "52012",
+            "consent": "GIVEN",
+            "agreement_old_cpas": True,
+            "agreement_new_cpas": True,
+        }
+        data["termination"] = {
+            "ended_on": "2026-02-16",
+            "reason": "CPAS_NO_LONGER_COMPETENT_RESIDENCE",
+        }
+
     c = build("sanction-history", change)
     outlook = transfer_outlook(c)
     # S1 is suspended (sursis, never applied) and over; S2 runs 2026-01-01..2026-02-28.
-    assert [(s.sanction_id, s.continues_from, s.days_remaining) for s in outlook.continuing_sanctions] == [
-        ("S2", d("2026-02-16"), 13)]
+    assert [
+        (s.sanction_id, s.continues_from, s.days_remaining) for s in outlook.continuing_sanctions
+    ] == [("S2", d("2026-02-16"), 13)]
     report = evaluate(c, on=d("2026-02-20"))
     section = report.sections["transfer"]
     assert section["continuing_sanctions"][0]["days_remaining"] == 13
-    assert section["subsidy_remaining_months"] == 1  # FIRST window Apr 2025..Mar 2026: March is left
+    assert (
+        section["subsidy_remaining_months"] == 1
+    )  # FIRST window Apr 2025..Mar 2026: March is left
     assert raw("sanction-history")["beneficiary"]["niss"] not in all_text(report)

@@ -13,8 +13,13 @@ def make_service(tmp: Path, name: str, party, keys, trusted) -> TransferService:
     engine = make_engine(f"sqlite:///{tmp / f'{name}.sqlite3'}")
     Base.metadata.create_all(engine)
     trust = TrustList({p.bce: keys[p.bce].public_pem() for p in trusted})
-    return TransferService(make_sessionmaker(engine), cpas_id=name, party=party, signing_key=keys[party.bce],
-                           trust=trust)
+    return TransferService(
+        make_sessionmaker(engine),
+        cpas_id=name,
+        party=party,
+        signing_key=keys[party.bce],
+        trust=trust,
+    )
 
 
 @pytest.fixture(scope="session")

@@ -8,8 +8,14 @@ from tests.transfer._support import CHARLEROI, LIEGE, MOVE_DATE, example, moved
 
 
 def _run(service, contract, push=None):
-    return detect_transfer(service.sessions, cpas_id=service.cpas_id, party=CHARLEROI, contract=contract,
-                           record_id=contract.contract_id, push=push)
+    return detect_transfer(
+        service.sessions,
+        cpas_id=service.cpas_id,
+        party=CHARLEROI,
+        contract=contract,
+        record_id=contract.contract_id,
+        push=push,
+    )
 
 
 def test_no_move_nothing_opened(charleroi):
@@ -50,9 +56,17 @@ def test_push_failure_keeps_the_case_and_retries_next_run(charleroi):
 
     first = _run(charleroi, contract, down)
     assert first.case.state == CaseState.AWAITING_CONSENT and first.task is not None
-    failed = _run(charleroi, contract, lambda items: [PushResult(key=i.key, status="failed", detail="x") for i in items])
+    failed = _run(
+        charleroi,
+        contract,
+        lambda items: [PushResult(key=i.key, status="failed", detail="x") for i in items],
+    )
     assert failed.task is not None and charleroi.get_case(first.case.case_id).task_ref is None
-    ok = _run(charleroi, contract, lambda items: [PushResult(key=i.key, status="duplicate") for i in items])
+    ok = _run(
+        charleroi,
+        contract,
+        lambda items: [PushResult(key=i.key, status="duplicate") for i in items],
+    )
     assert ok.task is None and charleroi.get_case(first.case.case_id).task_ref == first.task.key
 
 
@@ -70,13 +84,22 @@ def test_move_reported_from_outside_the_contract(charleroi):
     from piis_bridge.transfer import ResidenceChange
 
     contract = example("sanction-history")
-    found = detect_transfer(charleroi.sessions, cpas_id=charleroi.cpas_id, party=CHARLEROI, contract=contract,
-                            record_id=contract.contract_id,
-                            move=ResidenceChange(new_ins_code=LIEGE.ins_code, change_date=MOVE_DATE, municipality="Liège"))
+    found = detect_transfer(
+        charleroi.sessions,
+        cpas_id=charleroi.cpas_id,
+        party=CHARLEROI,
+        contract=contract,
+        record_id=contract.contract_id,
+        move=ResidenceChange(
+            new_ins_code=LIEGE.ins_code, change_date=MOVE_DATE, municipality="Liège"
+        ),
+    )
     assert found.case.to_ins_code == LIEGE.ins_code and found.case.legal_end_date == MOVE_DATE
     stored = charleroi.contract_of(found.case.case_id)
     assert [(r.ins_code, r.start_date, r.end_date) for r in stored.beneficiary.residences][-2:] == [
-        ("52011", date(2020, 1, 1), date(2026, 2, 9)), ("62063", MOVE_DATE, None)]
+        ("52011", date(2020, 1, 1), date(2026, 2, 9)),
+        ("62063", MOVE_DATE, None),
+    ]
     # the case system catches up later with the same move: still the same case
     again = _run(charleroi, moved(contract, LIEGE, MOVE_DATE))
     assert not again.created and again.case.case_id == found.case.case_id

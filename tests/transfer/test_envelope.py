@@ -22,14 +22,30 @@ from piis_bridge.transfer.envelope import (
     sign_package,
 )
 from piis_bridge.transfer.package import TransferPackage, build_package  # noqa: F401
-from tests.transfer._support import CHARLEROI, GENT, LIEGE, MOVE_DATE, consent, example, moved, new_key
+from tests.transfer._support import (
+    CHARLEROI,
+    GENT,
+    LIEGE,
+    MOVE_DATE,
+    consent,
+    example,
+    moved,
+    new_key,
+)
 
 
 @pytest.fixture(scope="module")
 def package() -> TransferPackage:
     contract = moved(example("sanction-history"), LIEGE, MOVE_DATE)
-    return build_package(contract, transfer_id="trf-1", sender=CHARLEROI, receiver=LIEGE,
-                         residence_change_date=MOVE_DATE, legal_end_date=MOVE_DATE, consent=consent())
+    return build_package(
+        contract,
+        transfer_id="trf-1",
+        sender=CHARLEROI,
+        receiver=LIEGE,
+        residence_change_date=MOVE_DATE,
+        legal_end_date=MOVE_DATE,
+        consent=consent(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +105,12 @@ def test_payload_sender_must_match_the_signing_bce(package, keys):
     with pytest.raises(EnvelopeError, match="is not the signing key's BCE"):
         sign_package(package, keys[GENT.bce])
     # Gent signs with its own kid a payload that claims Charleroi as sender.
-    forged = sign_package_raw(orjson.dumps(package.model_dump(mode="json")), SigningKey(GENT.bce, keys[GENT.bce].key))
-    with pytest.raises(EnvelopeError, match="claims sender BCE 0212456724 but is signed by BCE 0207567726"):
+    forged = sign_package_raw(
+        orjson.dumps(package.model_dump(mode="json")), SigningKey(GENT.bce, keys[GENT.bce].key)
+    )
+    with pytest.raises(
+        EnvelopeError, match="claims sender BCE 0212456724 but is signed by BCE 0207567726"
+    ):
         open_package(forged, _trust(keys, GENT.bce), own_bce=LIEGE.bce)
 
 
@@ -106,8 +126,11 @@ def test_alg_header_cannot_choose_the_algorithm(package, keys):
     head = json.loads(_unb64(header))
     head["alg"] = "none"
     with pytest.raises(EnvelopeError, match="algorithm 'none' does not match"):
-        open_package(".".join([_b64(json.dumps(head).encode()), payload, ""]), _trust(keys, CHARLEROI.bce),
-                     own_bce=LIEGE.bce)
+        open_package(
+            ".".join([_b64(json.dumps(head).encode()), payload, ""]),
+            _trust(keys, CHARLEROI.bce),
+            own_bce=LIEGE.bce,
+        )
 
 
 def test_rsa_keys_and_certificates_are_accepted(package):
@@ -118,15 +141,23 @@ def test_rsa_keys_and_certificates_are_accepted(package):
     from cryptography.x509.oid import NameOID
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     key = SigningKey.from_pem(CHARLEROI.bce, pem)
     assert key.alg == "PS256"
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CPAS de Charleroi")])
     now = datetime.now(timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(private.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + timedelta(days=1))
-            .sign(private, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(private.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(private, hashes.SHA256())
+    )
     trust = TrustList({CHARLEROI.bce: cert.public_bytes(serialization.Encoding.PEM)})
     assert open_package(sign_package(package, key), trust, own_bce=LIEGE.bce) == package
 
@@ -137,14 +168,22 @@ def test_weak_keys_are_refused():
         with pytest.raises(EnvelopeError, match="P-256"):
             SigningKey(bce=CHARLEROI.bce, key=small).alg  # noqa: B018
     with pytest.raises(EnvelopeError, match="not a readable PEM private key"):
-        SigningKey.from_pem(CHARLEROI.bce, b"-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n")
+        SigningKey.from_pem(
+            CHARLEROI.bce, b"-----BEGIN PRIVATE KEY-----\nnope\n-----END PRIVATE KEY-----\n"
+        )
 
 
 def test_ack_round_trip_and_wrong_signer(keys):
     from datetime import datetime, timezone
 
-    ack = Ack(package_id="p1", status="accepted", receiver_bce=LIEGE.bce, sender_bce=CHARLEROI.bce,
-              acked_at=datetime.now(timezone.utc), draft_ref="42")
+    ack = Ack(
+        package_id="p1",
+        status="accepted",
+        receiver_bce=LIEGE.bce,
+        sender_bce=CHARLEROI.bce,
+        acked_at=datetime.now(timezone.utc),
+        draft_ref="42",
+    )
     envelope = sign_ack(ack, keys[LIEGE.bce])
     assert open_ack(envelope, _trust(keys, LIEGE.bce), expected_receiver_bce=LIEGE.bce) == ack
     with pytest.raises(EnvelopeError, match="expected BCE 0207567726"):

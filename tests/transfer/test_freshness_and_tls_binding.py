@@ -15,11 +15,28 @@ from tests.transfer._support import CHARLEROI, LIEGE, MOVE_DATE, consent, exampl
 
 def _package(cpas_keys, *, created: datetime, package_id: str = "b" * 32) -> str:
     contract = example("sanction-history")
-    contract = contract.model_copy(update={"cpas": contract.cpas.model_copy(update={
-        "name": CHARLEROI.name, "ins_code": CHARLEROI.ins_code, "bce": CHARLEROI.bce})})
-    package = build_package(moved(contract, LIEGE, MOVE_DATE), transfer_id="trf-9", sender=CHARLEROI,
-                            receiver=LIEGE, residence_change_date=MOVE_DATE, legal_end_date=MOVE_DATE,
-                            consent=consent(), package_id=package_id, now=created)
+    contract = contract.model_copy(
+        update={
+            "cpas": contract.cpas.model_copy(
+                update={
+                    "name": CHARLEROI.name,
+                    "ins_code": CHARLEROI.ins_code,
+                    "bce": CHARLEROI.bce,
+                }
+            )
+        }
+    )
+    package = build_package(
+        moved(contract, LIEGE, MOVE_DATE),
+        transfer_id="trf-9",
+        sender=CHARLEROI,
+        receiver=LIEGE,
+        residence_change_date=MOVE_DATE,
+        legal_end_date=MOVE_DATE,
+        consent=consent(),
+        package_id=package_id,
+        now=created,
+    )
     return sign_package(package, cpas_keys[CHARLEROI.bce])
 
 
@@ -55,26 +72,35 @@ def test_a_package_from_the_future_is_refused(liege, cpas_keys) -> None:
 def test_a_redelivery_of_a_package_received_in_time_is_still_a_duplicate(liege, cpas_keys) -> None:
     envelope = _package(cpas_keys, created=datetime.now(timezone.utc) - timedelta(days=1))
     assert liege.receive(envelope).status == "accepted"
-    liege.max_package_age = timedelta(seconds=1)  # time passed; the sender retries an unacknowledged send
+    liege.max_package_age = timedelta(
+        seconds=1
+    )  # time passed; the sender retries an unacknowledged send
     assert liege.receive(envelope).status == "duplicate"
 
 
 def test_tls_identity_must_be_the_signer(liege, cpas_keys) -> None:
     envelope = _package(cpas_keys, created=datetime.now(timezone.utc))
-    relayed = liege.receive(envelope, tls_peer_bce=LIEGE.bce)  # a genuine package over another CPAS's cert
+    relayed = liege.receive(
+        envelope, tls_peer_bce=LIEGE.bce
+    )  # a genuine package over another CPAS's cert
     assert relayed.status == "rejected"
-    assert f"certificate is for BCE {LIEGE.bce}" in relayed.reason and CHARLEROI.bce in relayed.reason
+    assert (
+        f"certificate is for BCE {LIEGE.bce}" in relayed.reason and CHARLEROI.bce in relayed.reason
+    )
     nameless = liege.receive(envelope, tls_peer_bce="")
     assert nameless.status == "rejected" and "names no BCE number" in nameless.reason
     assert liege.receive(envelope, tls_peer_bce=CHARLEROI.bce).status == "accepted"
 
 
-@pytest.mark.parametrize(("subject", "bce"), [
-    ((("organizationIdentifier", "NTRBE-0212456724"),), "0212456724"),
-    ((("serialNumber", "0212.456.724"),), "0212456724"),
-    ((("commonName", "BE0212456724"),), "0212456724"),
-    ((("commonName", "bridge.charleroi.test"),), ""),
-])
+@pytest.mark.parametrize(
+    ("subject", "bce"),
+    [
+        ((("organizationIdentifier", "NTRBE-0212456724"),), "0212456724"),
+        ((("serialNumber", "0212.456.724"),), "0212456724"),
+        ((("commonName", "BE0212456724"),), "0212456724"),
+        ((("commonName", "bridge.charleroi.test"),), ""),
+    ],
+)
 def test_bce_of_certificate(subject, bce) -> None:
     assert bce_of_certificate({"subject": (subject,)}) == bce
     assert bce_of_certificate(None) is None
@@ -86,6 +112,7 @@ def test_over_real_mutual_tls_a_relayed_package_is_refused(tmp_path, liege, cpas
     from piis_connectors.transfer import HandlerResult, TransferEndpoint, server_tls_context
     from piis_connectors.transfer.client import TransferClient
     from piis_connectors.transfer.tls import client_tls_context
+
     from tests.transfer._pki import TestCA
     from tests.transfer._support import GENT
 
@@ -98,13 +125,19 @@ def test_over_real_mutual_tls_a_relayed_package_is_refused(tmp_path, liege, cpas
         outcome = liege.receive(body, tls_peer_bce=bce_of_certificate(peer.get("certificate")))
         return HandlerResult(outcome.status, outcome.ack_envelope)
 
-    endpoint = TransferEndpoint(handle, port=0, tls=server_tls_context(server.cert, server.key, ca.pem.cert)).start()
+    endpoint = TransferEndpoint(
+        handle, port=0, tls=server_tls_context(server.cert, server.key, ca.pem.cert)
+    ).start()
     try:
         envelope = _package(cpas_keys, created=datetime.now(timezone.utc))
         results = {}
         for name, cert in (("gent", gent_cert), ("charleroi", charleroi_cert)):
-            client = TransferClient(endpoint.url, tls=client_tls_context(ca.pem.cert, cert.cert, cert.key),
-                                    retries=0, backoff=0.01)
+            client = TransferClient(
+                endpoint.url,
+                tls=client_tls_context(ca.pem.cert, cert.cert, cert.key),
+                retries=0,
+                backoff=0.01,
+            )
             try:
                 results[name] = client.send(envelope).http_status
             finally:
@@ -113,20 +146,39 @@ def test_over_real_mutual_tls_a_relayed_package_is_refused(tmp_path, liege, cpas
         endpoint.stop()
     assert results == {"gent": 422, "charleroi": 200}
     assert liege.received("b" * 32) is not None
-    assert [r.reason for r in liege.rejected()][-1].startswith(f"the TLS client certificate is for BCE {GENT.bce}")
+    assert [r.reason for r in liege.rejected()][-1].startswith(
+        f"the TLS client certificate is for BCE {GENT.bce}"
+    )
 
 
 def test_the_plugin_setting_reaches_the_service(tmp_path) -> None:
     import piis_plugins.transfer
-    from piis_bridge.config import Settings
-    from piis_bridge.hooks.manager import PluginHost
     from piis_plugins.transfer.plugin import service_for
 
-    cpas = {"liege": {"name": LIEGE.name, "ins_code": LIEGE.ins_code, "bce": LIEGE.bce, "case_system": None,
-                      "federal": None, "transfer": "transfer",
-                      "plugins": {"transfer": {"database_url": f"sqlite:///{tmp_path}/t.sqlite3",
-                                               "max_package_age_days": 2}}}}
-    host = PluginHost(Settings(cpas=cpas, state_dir=tmp_path / "state"),
-                      plugins=[("transfer", piis_plugins.transfer)], load_entrypoints=False, strict=True)
+    from piis_bridge.config import Settings
+    from piis_bridge.hooks.manager import PluginHost
+
+    cpas = {
+        "liege": {
+            "name": LIEGE.name,
+            "ins_code": LIEGE.ins_code,
+            "bce": LIEGE.bce,
+            "case_system": None,
+            "federal": None,
+            "transfer": "transfer",
+            "plugins": {
+                "transfer": {
+                    "database_url": f"sqlite:///{tmp_path}/t.sqlite3",
+                    "max_package_age_days": 2,
+                }
+            },
+        }
+    }
+    host = PluginHost(
+        Settings(cpas=cpas, state_dir=tmp_path / "state"),
+        plugins=[("transfer", piis_plugins.transfer)],
+        load_entrypoints=False,
+        strict=True,
+    )
     host.startup()
     assert service_for(host.context("liege", "transfer")).max_package_age == timedelta(days=2)

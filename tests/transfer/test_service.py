@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from piis_bridge.model import Consent, ContractStatus
-from piis_bridge.transfer import CaseState, InvalidTransition, ReceiptState, TransferError, find_residence_change
+from piis_bridge.transfer import (
+    CaseState,
+    InvalidTransition,
+    ReceiptState,
+    TransferError,
+    find_residence_change,
+)
 from piis_bridge.transfer.states import check_case_move
 from tests.transfer._support import CHARLEROI, LIEGE, MOVE_DATE, example, moved
 
@@ -23,7 +29,10 @@ def test_open_case_is_idempotent_and_awaits_consent(charleroi):
     assert created and not created_again and again.case_id == case.case_id
     assert case.state == CaseState.AWAITING_CONSENT and case.legal_end_date == MOVE_DATE
     assert [c.case_id for c in charleroi.list_cases()] == [case.case_id]
-    assert [e.to_state for e in charleroi.events(case_id=case.case_id)] == ["detected", "awaiting_consent"]
+    assert [e.to_state for e in charleroi.events(case_id=case.case_id)] == [
+        "detected",
+        "awaiting_consent",
+    ]
 
 
 def test_student_is_not_transferred(charleroi):
@@ -40,7 +49,9 @@ def test_no_consent_no_package(charleroi):
     case, _ = _open(charleroi)
     with pytest.raises(TransferError, match="R-TRF-05"):
         charleroi.prepare_package(case.case_id, LIEGE)
-    charleroi.record_consent(case.case_id, Consent.NOT_EXPRESSED, by="D. Renard", channel="letter, no answer")
+    charleroi.record_consent(
+        case.case_id, Consent.NOT_EXPRESSED, by="D. Renard", channel="letter, no answer"
+    )
     assert charleroi.get_case(case.case_id).state == CaseState.AWAITING_CONSENT
     with pytest.raises(TransferError, match="R-TRF-05"):
         charleroi.prepare_package(case.case_id, LIEGE)
@@ -48,10 +59,16 @@ def test_no_consent_no_package(charleroi):
 
 def test_refusal_is_recorded_and_final(charleroi):
     case, _ = _open(charleroi)
-    charleroi.record_consent(case.case_id, Consent.REFUSED, by="D. Renard", channel="interview", note="stays silent")
+    charleroi.record_consent(
+        case.case_id, Consent.REFUSED, by="D. Renard", channel="interview", note="stays silent"
+    )
     assert charleroi.get_case(case.case_id).state == CaseState.CONSENT_REFUSED
     (record,) = charleroi.consents(case.case_id)
-    assert (record.consent, record.recorded_by, record.channel) == ("REFUSED", "D. Renard", "interview")
+    assert (record.consent, record.recorded_by, record.channel) == (
+        "REFUSED",
+        "D. Renard",
+        "interview",
+    )
     with pytest.raises(InvalidTransition):
         charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="phone")
     with pytest.raises(TransferError):
@@ -84,7 +101,9 @@ def test_package_only_for_the_municipality_moved_to(charleroi):
 
 def test_full_exchange_in_process(charleroi, liege):
     case, _ = _open(charleroi)
-    charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview, signed form")
+    charleroi.record_consent(
+        case.case_id, Consent.GIVEN, by="D. Renard", channel="interview, signed form"
+    )
     envelope = charleroi.prepare_package(case.case_id, LIEGE)
     assert charleroi.prepare_package(case.case_id, LIEGE) == envelope  # built once, same package id
 
@@ -94,19 +113,37 @@ def test_full_exchange_in_process(charleroi, liege):
     row = liege.received(outcome.package_id)
     assert row.state == ReceiptState.ACKNOWLEDGED
     assert [e.to_state for e in liege.events(package_id=outcome.package_id)] == [
-        "received", "verified", "imported_draft", "acknowledged"]
+        "received",
+        "verified",
+        "imported_draft",
+        "acknowledged",
+    ]
     draft = liege.draft_of(outcome.package_id)
-    assert draft.status is ContractStatus.DRAFT and draft.cpas.bce == LIEGE.bce and draft.signatures == []
+    assert (
+        draft.status is ContractStatus.DRAFT
+        and draft.cpas.bce == LIEGE.bce
+        and draft.signatures == []
+    )
     s2 = next(s for s in draft.sanctions if s.sanction_id == "S2")
-    assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (MOVE_DATE, MOVE_DATE.replace(day=28), "62063")
+    assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (
+        MOVE_DATE,
+        MOVE_DATE.replace(day=28),
+        "62063",
+    )
 
     ack = charleroi.delivered(case.case_id, outcome.ack_envelope)
     assert ack.status == "accepted" and ack.draft_ref == outcome.draft_ref
     closed = charleroi.get_case(case.case_id)
     assert closed.state == CaseState.ACKNOWLEDGED and closed.remote_draft_ref == outcome.draft_ref
 
-    again = liege.receive(envelope, deliver_draft=lambda draft, package: pytest.fail("imported twice"))
-    assert again.status == "duplicate" and again.case_ref == "draft-77" and again.draft_ref == outcome.draft_ref
+    again = liege.receive(
+        envelope, deliver_draft=lambda draft, package: pytest.fail("imported twice")
+    )
+    assert (
+        again.status == "duplicate"
+        and again.case_ref == "draft-77"
+        and again.draft_ref == outcome.draft_ref
+    )
     assert len(liege.list_received()) == 1
 
 
@@ -137,8 +174,15 @@ def test_ack_from_someone_else_is_refused(charleroi, liege, cpas_keys):
     case, _ = _open(charleroi)
     charleroi.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview")
     charleroi.prepare_package(case.case_id, LIEGE)
-    fake = sign_ack(Ack(package_id=None, status="accepted", receiver_bce=CHARLEROI.bce,
-                        acked_at=datetime.now(timezone.utc)), cpas_keys[CHARLEROI.bce])
+    fake = sign_ack(
+        Ack(
+            package_id=None,
+            status="accepted",
+            receiver_bce=CHARLEROI.bce,
+            acked_at=datetime.now(timezone.utc),
+        ),
+        cpas_keys[CHARLEROI.bce],
+    )
     with pytest.raises(EnvelopeError):
         charleroi.delivered(case.case_id, fake)
     assert charleroi.get_case(case.case_id).state == CaseState.PACKAGE_BUILT
@@ -159,7 +203,9 @@ def test_r_trf_06_every_commitment_needs_one_decision(charleroi, liege):
     with pytest.raises(TransferError, match="unknown commitments C9"):
         liege.assess(package_id, taken_over=["C1", "C2", "C9"], not_taken_over={}, by="M. Lambert")
     with pytest.raises(TransferError, match="decided twice: C1"):
-        liege.assess(package_id, taken_over=["C1", "C2"], not_taken_over={"C1": "no budget"}, by="M. Lambert")
+        liege.assess(
+            package_id, taken_over=["C1", "C2"], not_taken_over={"C1": "no budget"}, by="M. Lambert"
+        )
     with pytest.raises(TransferError, match="no reason given for: C2"):
         liege.assess(package_id, taken_over=["C1"], not_taken_over={"C2": " "}, by="M. Lambert")
     assert liege.received(package_id).state == ReceiptState.ACKNOWLEDGED
@@ -167,18 +213,31 @@ def test_r_trf_06_every_commitment_needs_one_decision(charleroi, liege):
 
 def test_assessment_goes_back_and_is_acknowledged_both_ways(charleroi, liege):
     case, package_id = _exchanged(charleroi, liege)
-    envelope = liege.assess(package_id, taken_over=["C1"], not_taken_over={"C2": "training paid by Forem here"},
-                            by="M. Lambert", new_contract_ref="LGE-2026-0999")
-    assert liege.assess(package_id, taken_over=[], not_taken_over={}, by="x") == envelope  # resend, same bytes
+    envelope = liege.assess(
+        package_id,
+        taken_over=["C1"],
+        not_taken_over={"C2": "training paid by Forem here"},
+        by="M. Lambert",
+        new_contract_ref="LGE-2026-0999",
+    )
+    assert (
+        liege.assess(package_id, taken_over=[], not_taken_over={}, by="x") == envelope
+    )  # resend, same bytes
     answer = charleroi.receive_assessment(envelope)
     assert answer.status == "accepted"
     closed = charleroi.get_case(case.case_id)
     assert closed.state == CaseState.ASSESSED
     assessment = charleroi.assessment_of(case.case_id)
-    assert assessment.commitments_taken_over == ["C1"] and assessment.new_contract_ref == "LGE-2026-0999"
+    assert (
+        assessment.commitments_taken_over == ["C1"]
+        and assessment.new_contract_ref == "LGE-2026-0999"
+    )
     assert charleroi.receive_assessment(envelope).status == "duplicate"
     ack = liege.assessment_delivered(package_id, answer.ack_envelope)
-    assert ack.status == "accepted" and liege.received(package_id).state == ReceiptState.ASSESSMENT_ACKNOWLEDGED
+    assert (
+        ack.status == "accepted"
+        and liege.received(package_id).state == ReceiptState.ASSESSMENT_ACKNOWLEDGED
+    )
     draft = liege.draft_of(package_id)
     assert draft.transfer.assessment == assessment and draft.transfer.agreement_new_cpas is True
 
@@ -192,7 +251,13 @@ def test_tampered_or_foreign_assessment_is_rejected(charleroi, liege, cpas_keys)
     header, payload, signature = envelope.split(".")
     data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     data["assessment"]["commitments_taken_over"] = []
-    forged = ".".join([header, base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode(), signature])
+    forged = ".".join(
+        [
+            header,
+            base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode(),
+            signature,
+        ]
+    )
     assert charleroi.receive_assessment(forged).status == "rejected"
     # An assessment for a transfer Charleroi never sent (signed by a trusted CPAS) is refused too.
     from datetime import datetime, timezone
@@ -200,10 +265,18 @@ def test_tampered_or_foreign_assessment_is_rejected(charleroi, liege, cpas_keys)
     from piis_bridge.model import TransferAssessment
     from piis_bridge.transfer.envelope import AssessmentMessage, sign_assessment
 
-    stray = sign_assessment(AssessmentMessage(
-        package_id="p-unknown", transfer_id="trf-unknown", assessor_bce=LIEGE.bce, addressee_bce=CHARLEROI.bce,
-        assessed_by="x", created_at=datetime.now(timezone.utc),
-        assessment=TransferAssessment(assessed_on=MOVE_DATE)), cpas_keys[LIEGE.bce])
+    stray = sign_assessment(
+        AssessmentMessage(
+            package_id="p-unknown",
+            transfer_id="trf-unknown",
+            assessor_bce=LIEGE.bce,
+            addressee_bce=CHARLEROI.bce,
+            assessed_by="x",
+            created_at=datetime.now(timezone.utc),
+            assessment=TransferAssessment(assessed_on=MOVE_DATE),
+        ),
+        cpas_keys[LIEGE.bce],
+    )
     refused = charleroi.receive_assessment(stray)
     assert refused.status == "rejected" and "no transfer trf-unknown" in refused.reason
     assert charleroi.get_case(case.case_id).state == CaseState.ACKNOWLEDGED
@@ -227,7 +300,9 @@ def test_crash_before_the_ack_is_finished_by_the_next_delivery(charleroi, liege,
     monkeypatch.setattr(liege, "_ack", real_ack)
     delivered = []
     outcome = liege.receive(envelope, deliver_draft=lambda d, p: delivered.append(1) or "T-2")
-    assert outcome.status == "accepted" and outcome.case_ref == "T-1" and delivered == []  # not pushed twice
+    assert (
+        outcome.status == "accepted" and outcome.case_ref == "T-1" and delivered == []
+    )  # not pushed twice
     assert liege.received(outcome.package_id).state == ReceiptState.ACKNOWLEDGED
     assert charleroi.delivered(case.case_id, outcome.ack_envelope).status == "accepted"
 
@@ -243,7 +318,9 @@ def test_the_same_package_twice_at_once_is_imported_once(charleroi, liege):
 
     def deliver():
         barrier.wait()
-        answers.append(liege.receive(envelope, deliver_draft=lambda d, p: pushed.append(1) or "T").status)
+        answers.append(
+            liege.receive(envelope, deliver_draft=lambda d, p: pushed.append(1) or "T").status
+        )
 
     threads = [threading.Thread(target=deliver) for _ in range(4)]
     for t in threads:

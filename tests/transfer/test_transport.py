@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import httpx
 import pytest
-
 from piis_connectors.transfer import (
     DeliveryError,
     HandlerResult,
@@ -13,6 +12,7 @@ from piis_connectors.transfer import (
     client_tls_context,
     server_tls_context,
 )
+
 from tests.transfer._pki import TestCA
 
 
@@ -29,13 +29,17 @@ def pki(tmp_path):
         "ca": ca,
         "server": ca.issue("liege-server", "bridge.liege.test", server=True),
         "client": ca.issue("charleroi-client", "bridge.charleroi.test", server=False),
-        "rogue": TestCA(tmp_path / "rogue", "rogue-ca").issue("rogue-client", "rogue", server=False),
+        "rogue": TestCA(tmp_path / "rogue", "rogue-ca").issue(
+            "rogue-client", "rogue", server=False
+        ),
     }
 
 
 @pytest.fixture
 def mtls_endpoint(pki):
-    tls = server_tls_context(pki["server"].cert, pki["server"].key, client_ca_path=pki["ca"].pem.cert)
+    tls = server_tls_context(
+        pki["server"].cert, pki["server"].key, client_ca_path=pki["ca"].pem.cert
+    )
     with TransferEndpoint(_echo, tls=tls) as endpoint:
         yield endpoint
 
@@ -117,7 +121,9 @@ def test_handler_crash_is_503_and_other_paths_404():
         raise RuntimeError("db locked")
 
     with TransferEndpoint(boom) as endpoint:
-        assert httpx.post(endpoint.url + "/piis-transfer/v1/packages", content=b"x").status_code == 503
+        assert (
+            httpx.post(endpoint.url + "/piis-transfer/v1/packages", content=b"x").status_code == 503
+        )
         assert httpx.post(endpoint.url + "/other", content=b"x").status_code == 404
         assert httpx.get(endpoint.url + "/piis-transfer/v1/health").json() == {"ok": True}
         client = TransferClient(endpoint.url, retries=1, sleep=lambda s: None)

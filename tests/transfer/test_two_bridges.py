@@ -18,20 +18,20 @@ from typing import Any
 
 import httpx
 import orjson
-import pytest
-from typer.testing import CliRunner
-
 import piis_plugins.neptunus
 import piis_plugins.transfer
+import pytest
+from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
+from piis_connectors.transfer import TransferClient, client_tls_context
+from piis_plugins.transfer.plugin import endpoint_for, service_for
+from typer.testing import CliRunner
+
 from piis_bridge.cli import build_app
 from piis_bridge.config import load_settings
 from piis_bridge.hooks.manager import PluginHost
 from piis_bridge.logging import redact
 from piis_bridge.model import ContractStatus, PIISContract
 from piis_bridge.transfer import CaseState, ReceiptState, detect_transfer
-from piis_connectors.casesystem.simulator import CaseSystemSimulator, SimulatorConfig
-from piis_connectors.transfer import TransferClient, client_tls_context
-from piis_plugins.transfer.plugin import endpoint_for, service_for
 from tests.transfer._pki import TestCA
 from tests.transfer._support import CHARLEROI, LIEGE, MOVE_DATE, example, moved, new_key
 
@@ -75,16 +75,27 @@ class Bridge:
 
     def social_worker(self, draft_id: int, action: str, body: dict | None = None) -> httpx.Response:
         """The social worker reviews a draft in the vendor UI: the simulator's admin API stands in."""
-        return httpx.post(f"{self.sim.url}/admin/ontwerpcontracten/{draft_id}/{action}",
-                          headers={"X-Admin-Key": "beheer"}, json=body or {})
+        return httpx.post(
+            f"{self.sim.url}/admin/ontwerpcontracten/{draft_id}/{action}",
+            headers={"X-Admin-Key": "beheer"},
+            json=body or {},
+        )
 
 
 def _toml(value: Any) -> str:
     return orjson.dumps(str(value) if isinstance(value, Path) else value).decode()
 
 
-def _write_config(path: Path, cpas_id: str, party: Any, *, db: Path, sim_url: str, secret_file: Path,
-                  transfer: dict[str, Any]) -> None:
+def _write_config(
+    path: Path,
+    cpas_id: str,
+    party: Any,
+    *,
+    db: Path,
+    sim_url: str,
+    secret_file: Path,
+    transfer: dict[str, Any],
+) -> None:
     lines = [
         'environment = "simulator"',
         f"database_url = {_toml(f'sqlite:///{db}')}",
@@ -92,10 +103,16 @@ def _write_config(path: Path, cpas_id: str, party: Any, *, db: Path, sim_url: st
         "[plugins]",
         'enabled = ["neptunus", "transfer"]',
         f"[cpas.{cpas_id}]",
-        f"name = {_toml(party.name)}", f"ins_code = {_toml(party.ins_code)}", f"bce = {_toml(party.bce)}",
-        'case_system = "neptunus"', 'federal = ""', 'transfer = "transfer"',
+        f"name = {_toml(party.name)}",
+        f"ins_code = {_toml(party.ins_code)}",
+        f"bce = {_toml(party.bce)}",
+        'case_system = "neptunus"',
+        'federal = ""',
+        'transfer = "transfer"',
         f"[cpas.{cpas_id}.plugins.neptunus]",
-        f"base_url = {_toml(sim_url)}", 'client_id = "piis-bridge"', f"client_secret_file = {_toml(secret_file)}",
+        f"base_url = {_toml(sim_url)}",
+        'client_id = "piis-bridge"',
+        f"client_secret_file = {_toml(secret_file)}",
         "max_retries = 1",
         f"[cpas.{cpas_id}.plugins.transfer]",
     ]
@@ -123,47 +140,94 @@ def bridges(tmp_path, monkeypatch):
         key = new_key(party.bce)
         (root / "signing.pem").write_bytes(_private_pem(key))
         (root / "signing.pub.pem").write_bytes(key.public_pem())
-        tls = ca.issue(f"{cpas_id}-bridge", f"bridge.{cpas_id}.test", server=True, client=True, bce=party.bce)
-        sim = CaseSystemSimulator(SimulatorConfig(db_path=root / "neptunus.sqlite"), host="127.0.0.1", port=0).start()
+        tls = ca.issue(
+            f"{cpas_id}-bridge", f"bridge.{cpas_id}.test", server=True, client=True, bce=party.bce
+        )
+        sim = CaseSystemSimulator(
+            SimulatorConfig(db_path=root / "neptunus.sqlite"), host="127.0.0.1", port=0
+        ).start()
         made[cpas_id] = {"root": root, "party": party, "tls": tls, "sim": sim}
     # Each bridge's own case system holds what it would in real life: Charleroi the contract, Liège an
     # inbox dossier where hand-overs land for review.
-    made["charleroi"]["sim"].store.put("CHA-2025-0410", {"contractnummer": "CHA-2025-0410"}, ocmw=CHARLEROI.bce)
-    made["charleroi"]["sim"].store.put("CHA-2025-0411", {"contractnummer": "CHA-2025-0411"}, ocmw=CHARLEROI.bce)
-    made["charleroi"]["sim"].store.put("GNT-2025-0877", {"contractnummer": "GNT-2025-0877"}, ocmw=CHARLEROI.bce)
+    made["charleroi"]["sim"].store.put(
+        "CHA-2025-0410", {"contractnummer": "CHA-2025-0410"}, ocmw=CHARLEROI.bce
+    )
+    made["charleroi"]["sim"].store.put(
+        "CHA-2025-0411", {"contractnummer": "CHA-2025-0411"}, ocmw=CHARLEROI.bce
+    )
+    made["charleroi"]["sim"].store.put(
+        "GNT-2025-0877", {"contractnummer": "GNT-2025-0877"}, ocmw=CHARLEROI.bce
+    )
     made["liege"]["sim"].store.put(INBOX, {"contractnummer": INBOX}, ocmw=LIEGE.bce)
-    made["liege"]["sim"].store.put("LGE-2026-0142", {"contractnummer": "LGE-2026-0142"}, ocmw=LIEGE.bce)
+    made["liege"]["sim"].store.put(
+        "LGE-2026-0142", {"contractnummer": "LGE-2026-0142"}, ocmw=LIEGE.bce
+    )
     made["charleroi"]["sim"].store.put(INBOX, {"contractnummer": INBOX}, ocmw=CHARLEROI.bce)
 
     def configure(cpas_id: str, other: str, peer_url: str) -> PluginHost:
         me, peer = made[cpas_id], made[other]
         config = me["root"] / "piis-bridge.toml"
-        _write_config(config, cpas_id, me["party"], db=me["root"] / "bridge.sqlite3", sim_url=me["sim"].url,
-                      secret_file=secret, transfer={
-                          "signing_key_path": me["root"] / "signing.pem",
-                          "trust": {peer["party"].bce: peer["root"] / "signing.pub.pem"},
-                          "peers": {peer["party"].ins_code: {"name": peer["party"].name, "bce": peer["party"].bce,
-                                                             "url": peer_url}},
-                          "tls_cert_path": me["tls"].cert, "tls_key_path": me["tls"].key,
-                          "tls_ca_path": ca.pem.cert, "listen_port": 0, "retries": 2, "backoff": 0.01,
-                          "draft_record_id": INBOX,
-                      })
-        host = PluginHost(load_settings(config), plugins=[("neptunus", piis_plugins.neptunus),
-                                                          ("transfer", piis_plugins.transfer)],
-                          load_entrypoints=False)
+        _write_config(
+            config,
+            cpas_id,
+            me["party"],
+            db=me["root"] / "bridge.sqlite3",
+            sim_url=me["sim"].url,
+            secret_file=secret,
+            transfer={
+                "signing_key_path": me["root"] / "signing.pem",
+                "trust": {peer["party"].bce: peer["root"] / "signing.pub.pem"},
+                "peers": {
+                    peer["party"].ins_code: {
+                        "name": peer["party"].name,
+                        "bce": peer["party"].bce,
+                        "url": peer_url,
+                    }
+                },
+                "tls_cert_path": me["tls"].cert,
+                "tls_key_path": me["tls"].key,
+                "tls_ca_path": ca.pem.cert,
+                "listen_port": 0,
+                "retries": 2,
+                "backoff": 0.01,
+                "draft_record_id": INBOX,
+            },
+        )
+        host = PluginHost(
+            load_settings(config),
+            plugins=[("neptunus", piis_plugins.neptunus), ("transfer", piis_plugins.transfer)],
+            load_entrypoints=False,
+        )
         host.startup()
         return host
 
     # Each endpoint binds a free port; the peer URLs are written once both are known.
-    hosts = {cpas_id: configure(cpas_id, other, "https://127.0.0.1:1")
-             for cpas_id, other in (("liege", "charleroi"), ("charleroi", "liege"))}
-    endpoints = {cpas_id: endpoint_for(host, cpas_id, port=0).start() for cpas_id, host in hosts.items()}
-    hosts = {cpas_id: configure(cpas_id, other, endpoints[other].url)
-             for cpas_id, other in (("liege", "charleroi"), ("charleroi", "liege"))}
-    charleroi, liege = (Bridge(cpas_id, made[cpas_id]["party"], made[cpas_id]["root"] / "piis-bridge.toml",
-                               hosts[cpas_id], made[cpas_id]["sim"], endpoints[cpas_id])
-                        for cpas_id in ("charleroi", "liege"))
-    assert charleroi.host.settings.cpas["charleroi"].plugins["transfer"]["peers"]["62063"]["url"] == liege.endpoint.url
+    hosts = {
+        cpas_id: configure(cpas_id, other, "https://127.0.0.1:1")
+        for cpas_id, other in (("liege", "charleroi"), ("charleroi", "liege"))
+    }
+    endpoints = {
+        cpas_id: endpoint_for(host, cpas_id, port=0).start() for cpas_id, host in hosts.items()
+    }
+    hosts = {
+        cpas_id: configure(cpas_id, other, endpoints[other].url)
+        for cpas_id, other in (("liege", "charleroi"), ("charleroi", "liege"))
+    }
+    charleroi, liege = (
+        Bridge(
+            cpas_id,
+            made[cpas_id]["party"],
+            made[cpas_id]["root"] / "piis-bridge.toml",
+            hosts[cpas_id],
+            made[cpas_id]["sim"],
+            endpoints[cpas_id],
+        )
+        for cpas_id in ("charleroi", "liege")
+    )
+    assert (
+        charleroi.host.settings.cpas["charleroi"].plugins["transfer"]["peers"]["62063"]["url"]
+        == liege.endpoint.url
+    )
     try:
         yield charleroi, liege
     finally:
@@ -176,14 +240,21 @@ def bridges(tmp_path, monkeypatch):
 def _private_pem(key) -> bytes:
     from cryptography.hazmat.primitives import serialization
 
-    return key.key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                 serialization.NoEncryption())
+    return key.key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
 
 
 def _detect(bridge: Bridge, contract: PIISContract):
     push = lambda items: bridge.host.case_push(bridge.cpas_id, items)  # noqa: E731
-    return detect_transfer(bridge.service.sessions, cpas_id=bridge.cpas_id, party=bridge.party, contract=contract,
-                           record_id=contract.contract_id, push=push)
+    return detect_transfer(
+        bridge.service.sessions,
+        cpas_id=bridge.cpas_id,
+        party=bridge.party,
+        contract=contract,
+        record_id=contract.contract_id,
+        push=push,
+    )
 
 
 def _cli(bridge: Bridge, *args: str):
@@ -193,8 +264,11 @@ def _cli(bridge: Bridge, *args: str):
 
 def _charleroi(name: str, contract_id: str | None = None) -> PIISContract:
     contract = example(name)
-    update: dict[str, Any] = {"cpas": contract.cpas.model_copy(update={"name": CHARLEROI.name, "ins_code": CHARLEROI.ins_code,
-                                                                       "bce": CHARLEROI.bce})}
+    update: dict[str, Any] = {
+        "cpas": contract.cpas.model_copy(
+            update={"name": CHARLEROI.name, "ins_code": CHARLEROI.ins_code, "bce": CHARLEROI.bce}
+        )
+    }
     if contract_id:
         update["contract_id"] = contract_id
     return moved(contract.model_copy(update=update), LIEGE, MOVE_DATE)
@@ -218,7 +292,16 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     again = _detect(charleroi, contract)
     assert not again.created and len(charleroi.tasks("CHA-2025-0410")) == 1
 
-    result = _cli(charleroi, "consent", case.case_id, "--given", "--by", "D. Renard", "--channel", "interview, signed form")
+    result = _cli(
+        charleroi,
+        "consent",
+        case.case_id,
+        "--given",
+        "--by",
+        "D. Renard",
+        "--channel",
+        "interview, signed form",
+    )
     assert result.exit_code == 0, result.output
     assert "consent GIVEN recorded; state consent_given" in result.output
 
@@ -234,11 +317,20 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     # B's case system holds the hand-over as a draft contract to review, in its own vocabulary, for its own
     # OCMW; never an active contract: the feed does not serve it and no review task was needed.
     (draft,) = liege.drafts()
-    assert (draft["status"], draft["contractnummer"], draft["ocmw"]) == ("OPEN", received.draft_contract_id, LIEGE.bce)
+    assert (draft["status"], draft["contractnummer"], draft["ocmw"]) == (
+        "OPEN",
+        received.draft_contract_id,
+        LIEGE.bce,
+    )
     doc = draft["ontwerp"]
-    assert (doc["status"], doc["ocmw"]["kbo"], doc["herkomst"]["van_ocmw"]["kbo"]) == ("ONTW", LIEGE.bce, CHARLEROI.bce)
-    assert doc["herkomst"]["lopende_sancties"] == [{"sanctie_id": "S2", "resterende_dagen": 19, "van": "10-02-2026",
-                                                    "tot": "28-02-2026"}]  # R-SAN-10
+    assert (doc["status"], doc["ocmw"]["kbo"], doc["herkomst"]["van_ocmw"]["kbo"]) == (
+        "ONTW",
+        LIEGE.bce,
+        CHARLEROI.bce,
+    )
+    assert doc["herkomst"]["lopende_sancties"] == [
+        {"sanctie_id": "S2", "resterende_dagen": 19, "van": "10-02-2026", "tot": "28-02-2026"}
+    ]  # R-SAN-10
     assert [s["stap_id"] for s in doc["stappen"]] == ["C1", "C2"]  # to review one by one (R-TRF-06)
     assert received.draft_contract_id not in [r.record_id for r in liege.feed()]
     assert liege.tasks(INBOX) == []
@@ -260,16 +352,32 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     assert redact(shown_a.output) == shown_a.output and redact(listing.output) == listing.output
 
     # Liège reviews the draft and tells Charleroi what it takes over (R-TRF-06); Charleroi acknowledges.
-    result = _cli(liege, "assess", received.package_id, "--take", "C1", "--not", "C2=training paid by Forem here",
-                  "--by", "M. Lambert", "--new-contract", "LGE-2026-0999")
+    result = _cli(
+        liege,
+        "assess",
+        received.package_id,
+        "--take",
+        "C1",
+        "--not",
+        "C2=training paid by Forem here",
+        "--by",
+        "M. Lambert",
+        "--new-contract",
+        "LGE-2026-0999",
+    )
     assert result.exit_code == 0, result.output
     assert f"{received.package_id}: assessment accepted by BCE {CHARLEROI.bce}" in result.output
     assert liege.service.received(received.package_id).state == ReceiptState.ASSESSMENT_ACKNOWLEDGED
     assert charleroi.service.get_case(case.case_id).state == CaseState.ASSESSED
-    assert any("Transfer reviewed by the new CPAS: 1 commitment taken over" in t["titel"]
-               for t in charleroi.tasks("CHA-2025-0410"))
+    assert any(
+        "Transfer reviewed by the new CPAS: 1 commitment taken over" in t["titel"]
+        for t in charleroi.tasks("CHA-2025-0410")
+    )
     shown_a = _cli(charleroi, "show", case.case_id)
-    assert "taken over: C1; not taken over: C2 (training paid by Forem here); new contract: LGE-2026-0999" in shown_a.output
+    assert (
+        "taken over: C1; not taken over: C2 (training paid by Forem here); new contract: LGE-2026-0999"
+        in shown_a.output
+    )
 
 
 def _hand_over(charleroi: Bridge, liege: Bridge, name: str = "sanction-history") -> Any:
@@ -287,21 +395,34 @@ def test_an_activated_draft_becomes_a_contract_the_nightly_run_maps(bridges, nis
     (draft,) = liege.drafts()
     before = {r.record_id for r in liege.feed()}
     assert received.draft_contract_id not in before
-    assert liege.host.case_fetch_record("liege", received.draft_contract_id) is None  # a draft is no contract
+    assert (
+        liege.host.case_fetch_record("liege", received.draft_contract_id) is None
+    )  # a draft is no contract
 
-    activated = liege.social_worker(draft["id"], "activeren", {"wijzigingen": {"dossiernummer": "LGE-D-0077"}})
+    activated = liege.social_worker(
+        draft["id"], "activeren", {"wijzigingen": {"dossiernummer": "LGE-D-0077"}}
+    )
     assert activated.status_code == 200, activated.text
     (record,) = [r for r in liege.feed() if r.record_id not in before]
     assert (record.record_id, record.version) == (received.draft_contract_id, "1")
     outcome = liege.host.case_map_record("liege", record)
     assert outcome.ok, outcome.problems
     contract = outcome.contract
-    assert (contract.status, contract.cpas.bce, contract.cpas.ins_code) == (ContractStatus.ACTIVE, LIEGE.bce, LIEGE.ins_code)
+    assert (contract.status, contract.cpas.bce, contract.cpas.ins_code) == (
+        ContractStatus.ACTIVE,
+        LIEGE.bce,
+        LIEGE.ins_code,
+    )
     sent = liege.service.draft_of(received.package_id)
     assert contract.beneficiary.niss == sent.beneficiary.niss
-    assert [c.commitment_id for c in contract.commitments] == [c.commitment_id for c in sent.commitments]
+    assert [c.commitment_id for c in contract.commitments] == [
+        c.commitment_id for c in sent.commitments
+    ]
     s2 = next(s for s in contract.sanctions if s.sanction_id == "S2")
-    assert (s2.start_date, s2.end_date) == (MOVE_DATE, date(2026, 2, 28))  # the remaining part only (R-SAN-10)
+    assert (s2.start_date, s2.end_date) == (
+        MOVE_DATE,
+        date(2026, 2, 28),
+    )  # the remaining part only (R-SAN-10)
     assert contract.decision == sent.decision and contract.start_date == sent.start_date
     # --dossier: one record fetched by id is exactly what the feed serves
     assert liege.host.case_fetch_record("liege", received.draft_contract_id) == record
@@ -314,7 +435,10 @@ def test_a_discarded_draft_never_reaches_the_feed(bridges):
     charleroi, liege = bridges
     received = _hand_over(charleroi, liege)
     (draft,) = liege.drafts()
-    assert liege.social_worker(draft["id"], "verwerpen", {"reden": "no longer resident"}).status_code == 200
+    assert (
+        liege.social_worker(draft["id"], "verwerpen", {"reden": "no longer resident"}).status_code
+        == 200
+    )
     assert liege.drafts()[0]["status"] == "VERW"
     assert received.draft_contract_id not in [r.record_id for r in liege.feed()]
     assert liege.social_worker(draft["id"], "activeren").status_code == 409
@@ -330,7 +454,10 @@ def test_a_case_system_without_drafts_gets_the_review_task_instead(bridges):
     (inbox_task,) = liege.tasks(INBOX)
     draft = PIISContract.model_validate(inbox_task["gegevens"]["draft_contract"])
     assert draft.status is ContractStatus.DRAFT and draft.cpas.bce == LIEGE.bce
-    assert "could not create the draft contract itself" in inbox_task["omschrijving"] and "404" in inbox_task["omschrijving"]
+    assert (
+        "could not create the draft contract itself" in inbox_task["omschrijving"]
+        and "404" in inbox_task["omschrijving"]
+    )
     assert inbox_task["gegevens"]["continuing_sanctions"][0]["remaining_days"] == 19
     assert received.draft_ref == f"task:{inbox_task['id']}"
     shown = _cli(liege, "show", received.package_id)
@@ -341,14 +468,19 @@ def test_a_draft_the_case_system_missed_is_handed_over_again(bridges):
     """B's case system is down when the package arrives: the package is still acknowledged (it was received
     and stored), and ``transfer redeliver`` hands the draft over once the case system is back."""
     charleroi, liege = bridges
-    liege.sim.inject(503, count=4, path="/api/v1/")  # max_retries = 1: the draft and the task fail twice each
+    liege.sim.inject(
+        503, count=4, path="/api/v1/"
+    )  # max_retries = 1: the draft and the task fail twice each
     received = _hand_over(charleroi, liege)
     assert received.state == ReceiptState.ACKNOWLEDGED and received.draft_ref is None
     assert liege.drafts() == [] and liege.tasks(INBOX) == []
     result = _cli(liege, "redeliver")
     (draft,) = liege.drafts()
-    assert result.exit_code == 0 and f"{received.package_id}: in the case system as draft_contract:{draft['id']}" \
+    assert (
+        result.exit_code == 0
+        and f"{received.package_id}: in the case system as draft_contract:{draft['id']}"
         in result.output
+    )
     assert liege.service.received(received.package_id).draft_ref == f"draft_contract:{draft['id']}"
     assert _cli(liege, "redeliver").output.strip() == "nothing to hand over"
 
@@ -361,12 +493,22 @@ def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges)
     (received,) = liege.service.list_received()
     package = liege.service.package_of(received.package_id)
     (running,) = package.continuing_sanctions
-    assert (running.sanction_id, running.executed_days_at_sender, running.remaining_days) == ("S2", 40, 19)
+    assert (running.sanction_id, running.executed_days_at_sender, running.remaining_days) == (
+        "S2",
+        40,
+        19,
+    )
     draft = liege.service.draft_of(received.package_id)
     s2 = next(s for s in draft.sanctions if s.sanction_id == "S2")
-    assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (MOVE_DATE, date(2026, 2, 28), LIEGE.ins_code)
+    assert (s2.start_date, s2.end_date, s2.executing_cpas_ins) == (
+        MOVE_DATE,
+        date(2026, 2, 28),
+        LIEGE.ins_code,
+    )
     assert (s2.end_date - s2.start_date).days + 1 == 19
-    s1 = next(s for s in draft.sanctions if s.sanction_id == "S1")  # carried out at A: kept only as history
+    s1 = next(
+        s for s in draft.sanctions if s.sanction_id == "S1"
+    )  # carried out at A: kept only as history
     assert s1.executing_cpas_ins != LIEGE.ins_code
 
 
@@ -380,7 +522,11 @@ def test_tampered_package_is_rejected(bridges):
 
     data = orjson.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     data["continuing_sanctions"][0]["remaining_days"] = 2
-    forged_payload = base64.urlsafe_b64encode(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).rstrip(b"=").decode()
+    forged_payload = (
+        base64.urlsafe_b64encode(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+        .rstrip(b"=")
+        .decode()
+    )
     with TransferClient(liege.endpoint.url, tls=_a_tls(charleroi), retries=0) as client:
         result = client.send(".".join([header, forged_payload, signature]))
     assert result.http_status == 422
@@ -416,30 +562,60 @@ def test_package_sent_twice_is_imported_once(bridges):
     # In B's case system: one draft contract, however often the package came.
     (draft,) = liege.drafts()
     assert draft["status"] == "OPEN" and liege.sim.store.count_key(draft["sleutel"]) == 1
-    assert charleroi.host.transfer_export("charleroi", case.case_id) is None  # acknowledged: nothing to export
+    assert (
+        charleroi.host.transfer_export("charleroi", case.case_id) is None
+    )  # acknowledged: nothing to export
 
 
 def test_refused_consent_stops_everything(bridges):
     charleroi, liege = bridges
     case = _detect(charleroi, _charleroi("sanction-history", "CHA-2025-0411")).case
-    result = _cli(charleroi, "consent", case.case_id, "--refused", "--by", "N. Simon", "--channel", "phone",
-                  "--note", "wants a fresh start")
+    result = _cli(
+        charleroi,
+        "consent",
+        case.case_id,
+        "--refused",
+        "--by",
+        "N. Simon",
+        "--channel",
+        "phone",
+        "--note",
+        "wants a fresh start",
+    )
     assert result.exit_code == 0 and "state consent_refused" in result.output
     result = _cli(charleroi, "send", case.case_id)
     assert result.exit_code == 1 and "needs the person's consent" in result.output
     assert _cli(charleroi, "send").output.strip() == "nothing to send"
     assert charleroi.service.get_case(case.case_id).package_id is None
     listing = _cli(charleroi, "list", "--state", "consent_refused")
-    assert listing.exit_code == 0 and case.case_id in listing.output and "CHA-2025-0411" in listing.output
-    assert "REFUSED by N. Simon via phone (wants a fresh start)" in _cli(charleroi, "show", case.case_id).output
+    assert (
+        listing.exit_code == 0
+        and case.case_id in listing.output
+        and "CHA-2025-0411" in listing.output
+    )
+    assert (
+        "REFUSED by N. Simon via phone (wants a fresh start)"
+        in _cli(charleroi, "show", case.case_id).output
+    )
     assert liege.service.list_received() == [] and liege.endpoint.requests == 0
 
 
 def test_no_consent_recorded_nothing_is_sent(bridges):
     charleroi, liege = bridges
     case = _detect(charleroi, _charleroi("sanction-history")).case
-    assert _cli(charleroi, "consent", case.case_id, "--not-expressed", "--by", "D. Renard",
-                "--channel", "letter").exit_code == 0
+    assert (
+        _cli(
+            charleroi,
+            "consent",
+            case.case_id,
+            "--not-expressed",
+            "--by",
+            "D. Renard",
+            "--channel",
+            "letter",
+        ).exit_code
+        == 0
+    )
     result = _cli(charleroi, "send", case.case_id)
     assert result.exit_code == 1 and liege.endpoint.requests == 0
 
@@ -451,7 +627,9 @@ def test_student_is_not_transferred(bridges):
     assert (case.state, case.eligibility) == (CaseState.NOT_TRANSFERABLE, "STAYS_STUDIES")
     (task,) = charleroi.tasks("GNT-2025-0877")
     assert "studies PIIS stays here" in task["titel"]
-    result = _cli(charleroi, "consent", case.case_id, "--given", "--by", "D. Renard", "--channel", "interview")
+    result = _cli(
+        charleroi, "consent", case.case_id, "--given", "--by", "D. Renard", "--channel", "interview"
+    )
     assert result.exit_code == 1
     assert _cli(charleroi, "send", case.case_id).exit_code == 1
     assert liege.endpoint.requests == 0
@@ -481,7 +659,19 @@ def test_both_bridges_send_and_receive(bridges):
     contract = moved(example("u25-employment-project"), CHARLEROI, date(2026, 10, 1))
     case = _detect(liege, contract).case
     assert case.state == CaseState.AWAITING_CONSENT and case.to_ins_code == CHARLEROI.ins_code
-    assert _cli(liege, "consent", case.case_id, "--given", "--by", "M. Lambert", "--channel", "interview").exit_code == 0
+    assert (
+        _cli(
+            liege,
+            "consent",
+            case.case_id,
+            "--given",
+            "--by",
+            "M. Lambert",
+            "--channel",
+            "interview",
+        ).exit_code
+        == 0
+    )
     result = _cli(liege, "send", case.case_id)
     assert result.exit_code == 0 and "accepted (state acknowledged" in result.output, result.output
     (received,) = charleroi.service.list_received()
@@ -504,8 +694,12 @@ def test_receive_command_serves_the_endpoint(bridges):
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     cli = Path(sys.executable).with_name("piis-bridge")
-    proc = subprocess.Popen([str(cli), "transfer", "receive", "--config", str(liege.config), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [str(cli), "transfer", "receive", "--config", str(liege.config), "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     found = threading.Event()
 
@@ -518,7 +712,9 @@ def test_receive_command_serves_the_endpoint(bridges):
     threading.Thread(target=read, daemon=True).start()
     try:
         assert found.wait(60), "".join(lines)
-        url = re.search(r"receiving on (https://127\.0\.0\.1:\d+) \(mutual TLS\)", "".join(lines)).group(1)
+        url = re.search(
+            r"receiving on (https://127\.0\.0\.1:\d+) \(mutual TLS\)", "".join(lines)
+        ).group(1)
         with TransferClient(url, tls=_a_tls(charleroi), retries=0) as client:
             result = client.send(exported.envelope)
         assert result.http_status == 200

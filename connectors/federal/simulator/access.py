@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
+from piis_connectors.federal import envelope
 
 from piis_bridge.identifiers import niss_birth_date
-from piis_connectors.federal import envelope
 
 __all__ = ["AccessRequest", "QUALITY_CODES", "CPAS_SECTOR", "read", "problems", "warnings"]
 
@@ -85,7 +85,9 @@ def _error(code: str, text: str) -> envelope.Detail:
     return envelope.Detail("ERROR", code, text, "BCSS")
 
 
-def problems(req: AccessRequest, *, ssin_valid: bool, replaced: bool, existing_end: Any = ...) -> list[envelope.Detail]:
+def problems(
+    req: AccessRequest, *, ssin_valid: bool, replaced: bool, existing_end: Any = ...
+) -> list[envelope.Detail]:
     """Why the real service would refuse this request (empty: it proceeds).
 
     ``existing_end``: for a REGISTER, the end date (None = open-ended) of the registration of the same
@@ -93,37 +95,75 @@ def problems(req: AccessRequest, *, ssin_valid: bool, replaced: bool, existing_e
     if not ssin_valid:
         return [_error("MSG00011", "SSIN structure invalid")]
     if replaced:
-        return [_error("MSG00006", "SSIN replaced: use the new SSIN given by the National Register")]
+        return [
+            _error("MSG00006", "SSIN replaced: use the new SSIN given by the National Register")
+        ]
     if req.action in ("REGISTER", "UNREGISTER"):
         if req.purpose is None:
             return [_error("MSG00008", "Purpose: required for REGISTER and UNREGISTER")]
         if req.purpose not in QUALITY_CODES:
-            return [_error("MSG00008", f"Purpose: {req.purpose} is not a quality code of sector {CPAS_SECTOR}")]
+            return [
+                _error(
+                    "MSG00008",
+                    f"Purpose: {req.purpose} is not a quality code of sector {CPAS_SECTOR}",
+                )
+            ]
         if not req.start:
             return [_error("MSG00008", "Period/StartDate: required for REGISTER and UNREGISTER")]
         if req.end and req.end < req.start:
             return [_error("MSG00008", "Period/EndDate: before the StartDate")]
         for name in ("SISCardNumber", "IdentityCardNumber"):
             if name in req.proof:
-                return [_error(NOT_SIMULATED, f"ProofOfAuthentication/{name}: not simulated (the simulator holds no"
-                                               " card register); prove with PersonData (LastName, BirthDate)")]
+                return [
+                    _error(
+                        NOT_SIMULATED,
+                        f"ProofOfAuthentication/{name}: not simulated (the simulator holds no"
+                        " card register); prove with PersonData (LastName, BirthDate)",
+                    )
+                ]
         if "BirthDate" in req.proof:
-            encoded = niss_birth_date(req.ssin)  # None when the NISS encodes a partly unknown birth date
+            encoded = niss_birth_date(
+                req.ssin
+            )  # None when the NISS encodes a partly unknown birth date
             if encoded is not None and req.proof["BirthDate"] != encoded.isoformat():
-                return [_error("MSG00008", "ProofOfAuthentication/PersonData/BirthDate: does not match the person")]
+                return [
+                    _error(
+                        "MSG00008",
+                        "ProofOfAuthentication/PersonData/BirthDate: does not match the person",
+                    )
+                ]
         if "PersonData" in _proof_parts(req) and not req.proof.get("LastName"):
             return [_error("MSG00008", "ProofOfAuthentication/PersonData/LastName: empty")]
-        if req.action == "REGISTER" and existing_end is not ... and (existing_end or None) != (req.end or None):
+        if (
+            req.action == "REGISTER"
+            and existing_end is not ...
+            and (existing_end or None) != (req.end or None)
+        ):
             held = "open-ended" if not existing_end else f"until {existing_end}"
-            return [_error("MSG00008", f"Period/StartDate: a registration with this purpose already starts that day"
-                                       f" ({held}); UNREGISTER to end it, or REGISTER another start date")]
+            return [
+                _error(
+                    "MSG00008",
+                    f"Period/StartDate: a registration with this purpose already starts that day"
+                    f" ({held}); UNREGISTER to end it, or REGISTER another start date",
+                )
+            ]
         return []
     if req.sector is not None and req.sector != CPAS_SECTOR:
-        return [_error(NOT_SIMULATED, f"Sector {req.sector}: not simulated (the simulator holds only sector"
-                                      f" {CPAS_SECTOR}, the CPAS sectoral repertory)")]
+        return [
+            _error(
+                NOT_SIMULATED,
+                f"Sector {req.sector}: not simulated (the simulator holds only sector"
+                f" {CPAS_SECTOR}, the CPAS sectoral repertory)",
+            )
+        ]
     if req.query_register == "PRIMARY":
-        return [_error(NOT_SIMULATED, "QueryRegister PRIMARY: not simulated (the simulator holds only the"
-                                      " SECONDARY sectoral repertory; ALL lists it)")]
+        return [
+            _error(
+                NOT_SIMULATED,
+                "QueryRegister PRIMARY: not simulated (the simulator holds only the"
+                " SECONDARY sectoral repertory; ALL lists it)",
+            )
+        ]
     return []
 
 
@@ -135,6 +175,13 @@ def warnings(req: AccessRequest) -> list[envelope.Detail]:
     """Accepted, but the real service may not: an empty ProofOfAuthentication on REGISTER / UNREGISTER (the
     official XSD documents that at least one of its three elements should be given)."""
     if req.action in ("REGISTER", "UNREGISTER") and not req.proof:
-        return [envelope.Detail("WARNING", EMPTY_PROOF, "ProofOfAuthentication empty: the BCSS documents that at"
-                                " least one of SISCardNumber, IdentityCardNumber, PersonData is given", "BCSS")]
+        return [
+            envelope.Detail(
+                "WARNING",
+                EMPTY_PROOF,
+                "ProofOfAuthentication empty: the BCSS documents that at"
+                " least one of SISCardNumber, IdentityCardNumber, PersonData is given",
+                "BCSS",
+            )
+        ]
     return []

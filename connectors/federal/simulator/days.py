@@ -24,7 +24,9 @@ from piis_bridge.rules.calendar import WorkingCalendar
 
 __all__ = ["SimCalendar", "ATTESTATION_MAX_DAYS"]
 
-ATTESTATION_MAX_DAYS = 7  # "right visible in the network after the CPAS decision: <= 7 days" (federal.md 5.6)
+ATTESTATION_MAX_DAYS = (
+    7  # "right visible in the network after the CPAS decision: <= 7 days" (federal.md 5.6)
+)
 _ONE_DAY = timedelta(days=1)
 
 
@@ -61,5 +63,7 @@ class SimCalendar:
         :data:`ATTESTATION_MAX_DAYS` calendar days."""
         if working_days < 0:
             raise ValueError("the attestation delay cannot be negative")
-        return min(self._calendar.add_working_days(accepted, working_days),
-                   accepted + timedelta(days=ATTESTATION_MAX_DAYS))
+        return min(
+            self._calendar.add_working_days(accepted, working_days),
+            accepted + timedelta(days=ATTESTATION_MAX_DAYS),
+        )

@@ -16,12 +16,17 @@ from typing import Any
 
 import orjson
 from lxml import etree
-from stdnum.be import nn as _nn, bis as _bis
-
-from piis_connectors.federal.dis import DecisionResult, ResultError, parse_decision_result, render_decision_result
+from piis_connectors.federal.dis import (
+    DecisionResult,
+    ResultError,
+    parse_decision_result,
+    render_decision_result,
+)
 from piis_connectors.federal.simulator import tables, tiers
 from piis_connectors.federal.simulator.days import SimCalendar
 from piis_connectors.federal.simulator.store import Store
+from stdnum.be import bis as _bis
+from stdnum.be import nn as _nn
 
 __all__ = ["NovaPrima", "normalise_dossier", "Period", "MUTATION_KINDS"]
 
@@ -51,7 +56,9 @@ def _quarter_end(day: date) -> date:
 def _add_months(day: date, months: int) -> date:
     y, m = divmod(day.month - 1 + months, 12)
     year, month = day.year + y, m + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
+    return day.replace(
+        year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1])
+    )
 
 
 @dataclass(slots=True)
@@ -76,7 +83,9 @@ def _ssin_valid(ssin: str) -> bool:
         body, check = int(ssin[:9]), int(ssin[9:])
         if 97 - body % 97 == check:
             return True
-        return int(ssin[:2]) + 2000 <= date.today().year and 97 - (2_000_000_000 + body) % 97 == check
+        return (
+            int(ssin[:2]) + 2000 <= date.today().year and 97 - (2_000_000_000 + body) % 97 == check
+        )
     return _nn.is_valid(ssin) or _bis.is_valid(ssin)
 
 
@@ -118,7 +127,11 @@ class NovaPrima:
         """The reception time of a form arriving now: the next working day at 00:00 when today is not one
         (config ``reception_next_working_day``, default on)."""
         now = self.now()
-        return self.calendar().deemed_received(now) if self.config("reception_next_working_day", True) else now
+        return (
+            self.calendar().deemed_received(now)
+            if self.config("reception_next_working_day", True)
+            else now
+        )
 
     def config(self, key: str, default: Any) -> Any:
         value = self.store.setting("cfg:" + key)
@@ -127,14 +140,20 @@ class NovaPrima:
     # ------------------------------------------------------------------ helpers
     def _cpas(self, kbo: str) -> Any:
         if kbo not in self._cpas_rows:
-            self._cpas_rows[kbo] = self.db.execute("SELECT * FROM cpas WHERE kbo=?", (kbo,)).fetchone()
+            self._cpas_rows[kbo] = self.db.execute(
+                "SELECT * FROM cpas WHERE kbo=?", (kbo,)
+            ).fetchone()
         return self._cpas_rows[kbo]
 
     def rate(self, kbo: str, on: date) -> int:
         rates = self._rates.get(kbo)
         if rates is None:
-            rates = self._rates[kbo] = [(r[0], int(r[1])) for r in self.db.execute(
-                "SELECT since, rate FROM cpas_rates WHERE kbo=? ORDER BY since DESC", (kbo,)).fetchall()]
+            rates = self._rates[kbo] = [
+                (r[0], int(r[1]))
+                for r in self.db.execute(
+                    "SELECT since, rate FROM cpas_rates WHERE kbo=? ORDER BY since DESC", (kbo,)
+                ).fetchall()
+            ]
         day = on.isoformat()
         for since, rate in rates:
             if since <= day:
@@ -148,16 +167,24 @@ class NovaPrima:
         from 1 January.  Rates derived earlier are recomputed; rates set by hand for other years stay."""
         if self._cpas(kbo) is None:
             raise KeyError(f"unknown CPAS {kbo}")
-        self.db.executemany("INSERT OR REPLACE INTO cpas_beneficiaries(kbo, year, average) VALUES(?,?,?)",
-                            [(kbo, int(y), float(a)) for y, a in averages.items()])
-        known = {int(r[0]): float(r[1]) for r in self.db.execute(
-            "SELECT year, average FROM cpas_beneficiaries WHERE kbo=?", (kbo,)).fetchall()}
+        self.db.executemany(
+            "INSERT OR REPLACE INTO cpas_beneficiaries(kbo, year, average) VALUES(?,?,?)",
+            [(kbo, int(y), float(a)) for y, a in averages.items()],
+        )
+        known = {
+            int(r[0]): float(r[1])
+            for r in self.db.execute(
+                "SELECT year, average FROM cpas_beneficiaries WHERE kbo=?", (kbo,)
+            ).fetchall()
+        }
         self.db.execute("DELETE FROM cpas_rates WHERE kbo=? AND source='tier'", (kbo,))
         self.forget_cached()
         start = self.rate(kbo, date(min(known) + 1, 1, 1))
         rates = tiers.yearly_rates(known, start)
-        self.db.executemany("INSERT OR REPLACE INTO cpas_rates(kbo, since, rate, source) VALUES(?,?,?,'tier')",
-                            [(kbo, f"{year}-01-01", rate) for year, rate in rates.items()])
+        self.db.executemany(
+            "INSERT OR REPLACE INTO cpas_rates(kbo, since, rate, source) VALUES(?,?,?,'tier')",
+            [(kbo, f"{year}-01-01", rate) for year, rate in rates.items()],
+        )
         self.forget_cached()
         return rates
 
@@ -171,16 +198,21 @@ class NovaPrima:
 
     def _mutation(self, ssin: str, kind: str) -> Any:
         if self._mutated is None:
-            self._mutated = {r[0] for r in self.db.execute("SELECT DISTINCT ssin FROM mutations").fetchall()}
+            self._mutated = {
+                r[0] for r in self.db.execute("SELECT DISTINCT ssin FROM mutations").fetchall()
+            }
         if ssin not in self._mutated:
             return None
-        return self.db.execute("SELECT * FROM mutations WHERE ssin=? AND kind=? ORDER BY id DESC LIMIT 1",
-                               (ssin, kind)).fetchone()
+        return self.db.execute(
+            "SELECT * FROM mutations WHERE ssin=? AND kind=? ORDER BY id DESC LIMIT 1", (ssin, kind)
+        ).fetchone()
 
     def _integrated(self, kbo: str, ssin: str, on: date) -> bool:
         row = self.db.execute(
             "SELECT 1 FROM integrations WHERE kbo=? AND ssin=? AND purpose=2 AND start<=? AND (end IS NULL OR end>=?)"
-            " LIMIT 1", (kbo, ssin, on.isoformat(), on.isoformat())).fetchone()
+            " LIMIT 1",
+            (kbo, ssin, on.isoformat(), on.isoformat()),
+        ).fetchone()
         return row is not None
 
     def b_periods(self, kbo: str, ssin: str, *, exclude_id: int | None = None) -> list[Period]:
@@ -188,10 +220,14 @@ class NovaPrima:
         the day before, a C ends the running B, a National Register mutation ends it a posteriori)."""
         bs = self.db.execute(
             "SELECT * FROM forms WHERE kbo=? AND ssin=? AND kind='B' AND state='DONE' AND superseded_by IS NULL"
-            " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED','BLOCKED') ORDER BY entry_date", (kbo, ssin)).fetchall()
+            " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED','BLOCKED') ORDER BY entry_date",
+            (kbo, ssin),
+        ).fetchall()
         cs = self.db.execute(
             "SELECT * FROM forms WHERE kbo=? AND ssin=? AND kind='C' AND state='DONE' AND superseded_by IS NULL"
-            " AND cancelled=0 AND evaluation='ACCEPTED' AND id IS NOT ? ORDER BY entry_date", (kbo, ssin, exclude_id)).fetchall()
+            " AND cancelled=0 AND evaluation='ACCEPTED' AND id IS NOT ? ORDER BY entry_date",
+            (kbo, ssin, exclude_id),
+        ).fetchall()
         periods = []
         for i, b in enumerate(bs):
             start = date.fromisoformat(b["entry_date"])
@@ -217,32 +253,51 @@ class NovaPrima:
         return None
 
     def notice(self, kbo: str, code: str, client_ref: str | None, text: str) -> None:
-        self.db.execute("INSERT INTO notices(kbo, code, client_ref, text, created_at) VALUES(?,?,?,?,?)",
-                        (kbo, code, client_ref, text, self.now().isoformat()))
+        self.db.execute(
+            "INSERT INTO notices(kbo, code, client_ref, text, created_at) VALUES(?,?,?,?,?)",
+            (kbo, code, client_ref, text, self.now().isoformat()),
+        )
 
     # ------------------------------------------------------------------ entry points
     def existing(self, kbo: str, client_ref: str) -> Any:
-        return self.db.execute("SELECT * FROM forms WHERE kbo=? AND client_ref=?", (kbo, client_ref)).fetchone()
+        return self.db.execute(
+            "SELECT * FROM forms WHERE kbo=? AND client_ref=?", (kbo, client_ref)
+        ).fetchone()
 
     def echo(self, row: Any) -> DecisionResult:
         """GEN004: same ClientReference already processed -> the original result, no new effect."""
         result = parse_decision_result(etree.fromstring(row["result"]))
-        result.errors.append(ResultError("GEN004", "WARNING", "ClientReference",
-                                         "Formulaire déjà traité: résultat original renvoyé"))
+        result.errors.append(
+            ResultError(
+                "GEN004",
+                "WARNING",
+                "ClientReference",
+                "Formulaire déjà traité: résultat original renvoyé",
+            )
+        )
         return result
 
     def has_pending(self, kbo: str, dossier: str) -> bool:
-        return self.db.execute("SELECT 1 FROM forms WHERE kbo=? AND dossier=? AND state='PENDING' LIMIT 1",
-                               (kbo, dossier)).fetchone() is not None
+        return (
+            self.db.execute(
+                "SELECT 1 FROM forms WHERE kbo=? AND dossier=? AND state='PENDING' LIMIT 1",
+                (kbo, dossier),
+            ).fetchone()
+            is not None
+        )
 
     def known_references(self, kbo: str, refs: list[str]) -> set[str]:
         """The ClientReferences among ``refs`` this CPAS already sent (pending or done)."""
         known: set[str] = set()
         for i in range(0, len(refs), 900):
-            part = refs[i:i + 900]
-            known.update(r[0] for r in self.db.execute(
-                f"SELECT client_ref FROM forms WHERE kbo=? AND client_ref IN ({','.join('?' * len(part))})",
-                (kbo, *part)).fetchall())
+            part = refs[i : i + 900]
+            known.update(
+                r[0]
+                for r in self.db.execute(
+                    f"SELECT client_ref FROM forms WHERE kbo=? AND client_ref IN ({','.join('?' * len(part))})",
+                    (kbo, *part),
+                ).fetchall()
+            )
         return known
 
     def enqueue_many(self, kbo: str, forms: list[tuple[str, dict[str, Any]]], ticket: str) -> None:
@@ -251,19 +306,48 @@ class NovaPrima:
         self.db.executemany(
             "INSERT INTO forms(kbo, client_ref, kind, ssin, dossier, state, received_at, ticket, payload)"
             " VALUES(?,?,?,?,?,'PENDING',?,?,?)",
-            [(kbo, f["ClientReference"], kind, f.get("SSIN", ""), normalise_dossier(f.get("Dossier", "")), received,
-              ticket, orjson.dumps(f)) for kind, f in forms])
+            [
+                (
+                    kbo,
+                    f["ClientReference"],
+                    kind,
+                    f.get("SSIN", ""),
+                    normalise_dossier(f.get("Dossier", "")),
+                    received,
+                    ticket,
+                    orjson.dumps(f),
+                )
+                for kind, f in forms
+            ],
+        )
 
     def enqueue(self, kbo: str, kind: str, fields: dict[str, Any], ticket: str) -> None:
         """Batch: store the form as PENDING; the worker evaluates it later, in arrival order."""
         self.db.execute(
             "INSERT INTO forms(kbo, client_ref, kind, ssin, dossier, state, received_at, ticket, payload)"
             " VALUES(?,?,?,?,?,'PENDING',?,?,?)",
-            (kbo, fields["ClientReference"], kind, fields.get("SSIN", ""), normalise_dossier(fields.get("Dossier", "")),
-             self.received_now().isoformat(), ticket, orjson.dumps(fields)))
+            (
+                kbo,
+                fields["ClientReference"],
+                kind,
+                fields.get("SSIN", ""),
+                normalise_dossier(fields.get("Dossier", "")),
+                self.received_now().isoformat(),
+                ticket,
+                orjson.dumps(fields),
+            ),
+        )
 
-    def process(self, sender_kbo: str, kind: str, fields: dict[str, Any], *, row_id: int | None = None,
-                online: bool = True, received: str | None = None) -> DecisionResult:
+    def process(
+        self,
+        sender_kbo: str,
+        kind: str,
+        fields: dict[str, Any],
+        *,
+        row_id: int | None = None,
+        online: bool = True,
+        received: str | None = None,
+    ) -> DecisionResult:
         """Evaluate one form.  ``row_id`` is the PENDING row of a batch form (``received`` its reception
         time, read with it); online forms get a new row."""
         client_ref = fields["ClientReference"]
@@ -271,12 +355,27 @@ class NovaPrima:
             received = self.received_now().isoformat()
             cur = self.db.execute(
                 "INSERT INTO forms(kbo, client_ref, kind, ssin, dossier, state, received_at) VALUES(?,?,?,?,?,'DONE',?)",
-                (sender_kbo, client_ref, kind, fields["SSIN"], normalise_dossier(fields["Dossier"]), received))
+                (
+                    sender_kbo,
+                    client_ref,
+                    kind,
+                    fields["SSIN"],
+                    normalise_dossier(fields["Dossier"]),
+                    received,
+                ),
+            )
             row_id = int(cur.lastrowid)
         elif received is None:
-            received = self.db.execute("SELECT received_at FROM forms WHERE id=?", (row_id,)).fetchone()[0]
-        result = DecisionResult(client_reference=client_ref, ssin=fields["SSIN"], form_type=kind,
-                                evaluation="REFUSED", received_at=received)
+            received = self.db.execute(
+                "SELECT received_at FROM forms WHERE id=?", (row_id,)
+            ).fetchone()[0]
+        result = DecisionResult(
+            client_reference=client_ref,
+            ssin=fields["SSIN"],
+            form_type=kind,
+            evaluation="REFUSED",
+            received_at=received,
+        )
         if kind == "D":
             result.recovery_month = fields["RecoveryMonth"]
             result.sequence_number = int(fields["SequenceNumber"])
@@ -284,15 +383,29 @@ class NovaPrima:
             result.entry_date = fields["EntryDate"]
         updates: dict[str, Any] = {}
         try:
-            self._evaluate(sender_kbo, kind, fields, row_id, result, updates, online=online,
-                           received=datetime.fromisoformat(received).date())
+            self._evaluate(
+                sender_kbo,
+                kind,
+                fields,
+                row_id,
+                result,
+                updates,
+                online=online,
+                received=datetime.fromisoformat(received).date(),
+            )
         finally:
             if result.evaluation != "REFUSED":
                 result.unique_attest_id = attestation_id(row_id)
                 result.reference_spp = f"S{row_id:09d}"
-            updates.update(state="DONE", evaluation=result.evaluation, pct=result.percentage,
-                           accepted_amount=result.accepted_amount, reference=result.reference_spp,
-                           result=render_decision_result(result), payload=None)
+            updates.update(
+                state="DONE",
+                evaluation=result.evaluation,
+                pct=result.percentage,
+                accepted_amount=result.accepted_amount,
+                reference=result.reference_spp,
+                result=render_decision_result(result),
+                payload=None,
+            )
             if kind == "B" and result.evaluation == "ACCEPTED":
                 updates["available_on"] = self._attestation_day(received)
             cols = ", ".join(f"{k}=?" for k in updates)
@@ -305,7 +418,11 @@ class NovaPrima:
         after ``attestation_delay_days`` working days (default 2), never later than 7 days (federal.md 5.6);
         the day is fixed when the form is accepted and kept with it."""
         day = datetime.fromisoformat(received).date()
-        return self.calendar().attestation_day(day, int(self.config("attestation_delay_days", 2))).isoformat()
+        return (
+            self.calendar()
+            .attestation_day(day, int(self.config("attestation_delay_days", 2)))
+            .isoformat()
+        )
 
     def attestations(self, ssin: str, *, include_pending: bool = False) -> list[dict[str, Any]]:
         """The attestations of a person visible to the network today (every CPAS), oldest first.
@@ -319,28 +436,55 @@ class NovaPrima:
             " f.received_at AS created_at, f.available_on, (SELECT p.id FROM forms p WHERE p.ssin=f.ssin"
             " AND p.kind='B' AND p.superseded_by=f.id AND p.available_on IS NOT NULL LIMIT 1) AS update_of"
             " FROM forms f WHERE f.ssin=? AND f.kind='B'"
-            " AND f.available_on IS NOT NULL" + ("" if include_pending else " AND f.available_on<=?") + " ORDER BY f.id",
-            (ssin,) if include_pending else (ssin, today)).fetchall()
+            " AND f.available_on IS NOT NULL"
+            + ("" if include_pending else " AND f.available_on<=?")
+            + " ORDER BY f.id",
+            (ssin,) if include_pending else (ssin, today),
+        ).fetchall()
         periods: dict[str, dict[int, Period]] = {}
         out = []
         for r in rows:
             if r["kbo"] not in periods:
                 periods[r["kbo"]] = {p.form["id"]: p for p in self.b_periods(r["kbo"], ssin)}
             period = periods[r["kbo"]].get(r["form_id"])
-            status = ("CANCELLED" if r["superseded_by"] is not None else
-                      "BLOCKED" if r["evaluation"] == "BLOCKED" else "ACTIVE")
+            status = (
+                "CANCELLED"
+                if r["superseded_by"] is not None
+                else "BLOCKED"
+                if r["evaluation"] == "BLOCKED"
+                else "ACTIVE"
+            )
             end = period.end if period is not None else None
-            if status == "ACTIVE" and period is None:  # ended before it began (e.g. a C on its first day)
+            if (
+                status == "ACTIVE" and period is None
+            ):  # ended before it began (e.g. a C on its first day)
                 status = "CANCELLED"
-            out.append({"attestation_id": attestation_id(r["form_id"]), "status": status, "kbo": r["kbo"],
-                        "ssin": r["ssin"], "category": r["category"], "valid_from": r["entry_date"],
-                        "valid_to": end.isoformat() if end else None, "created_at": r["created_at"],
-                        "available_on": r["available_on"],
-                        "update_of": None if r["update_of"] is None else attestation_id(r["update_of"])})
+            out.append(
+                {
+                    "attestation_id": attestation_id(r["form_id"]),
+                    "status": status,
+                    "kbo": r["kbo"],
+                    "ssin": r["ssin"],
+                    "category": r["category"],
+                    "valid_from": r["entry_date"],
+                    "valid_to": end.isoformat() if end else None,
+                    "created_at": r["created_at"],
+                    "available_on": r["available_on"],
+                    "update_of": None if r["update_of"] is None else attestation_id(r["update_of"]),
+                }
+            )
         return out
 
-    def apply_mutation(self, ssin: str, kind: str, on: date, new_ssin: str | None = None, *,
-                       new_ins: str | None = None, new_municipality: str | None = None) -> int:
+    def apply_mutation(
+        self,
+        ssin: str,
+        kind: str,
+        on: date,
+        new_ssin: str | None = None,
+        *,
+        new_ins: str | None = None,
+        new_municipality: str | None = None,
+    ) -> int:
         """A-posteriori National Register mutation (10.5.11): re-evaluate the accepted B forms of the person.
 
         Death / emigration end every running B at that date (negative regularisations in the next statement);
@@ -349,23 +493,44 @@ class NovaPrima:
         (an integration not ended before that date) gets a National Register notice in its feed
         (``SIM.NR.Notices``).  Returns the number of forms affected."""
         if kind not in MUTATION_KINDS:
-            raise ValueError(f"unknown mutation kind {kind!r}; expected one of {', '.join(sorted(MUTATION_KINDS))}")
-        if kind == "move" and not (new_ins and re.fullmatch(r"[0-9]{5}", new_ins) and new_municipality):
-            raise ValueError("a move names the new municipality: new_ins (5-digit INS code) and new_municipality")
+            raise ValueError(
+                f"unknown mutation kind {kind!r}; expected one of {', '.join(sorted(MUTATION_KINDS))}"
+            )
+        if kind == "move" and not (
+            new_ins and re.fullmatch(r"[0-9]{5}", new_ins) and new_municipality
+        ):
+            raise ValueError(
+                "a move names the new municipality: new_ins (5-digit INS code) and new_municipality"
+            )
         if kind == "replaced" and not (new_ssin and _ssin_valid(new_ssin)):
             raise ValueError("a replaced NISS names the new one (new_ssin)")
         cur = self.db.execute(
             "INSERT INTO mutations(ssin, kind, date, new_ssin, recorded_at, new_ins, new_municipality)"
-            " VALUES(?,?,?,?,?,?,?)", (ssin, kind, on.isoformat(), new_ssin, self.now().isoformat(),
-                                       new_ins if kind == "move" else None,
-                                       new_municipality if kind == "move" else None))
-        self.db.execute("INSERT INTO nr_notices(kbo, mutation_id) SELECT DISTINCT kbo, ? FROM integrations"
-                        " WHERE ssin=? AND (end IS NULL OR end>=?) ORDER BY kbo", (cur.lastrowid, ssin, on.isoformat()))
+            " VALUES(?,?,?,?,?,?,?)",
+            (
+                ssin,
+                kind,
+                on.isoformat(),
+                new_ssin,
+                self.now().isoformat(),
+                new_ins if kind == "move" else None,
+                new_municipality if kind == "move" else None,
+            ),
+        )
+        self.db.execute(
+            "INSERT INTO nr_notices(kbo, mutation_id) SELECT DISTINCT kbo, ? FROM integrations"
+            " WHERE ssin=? AND (end IS NULL OR end>=?) ORDER BY kbo",
+            (cur.lastrowid, ssin, on.isoformat()),
+        )
         if self._mutated is not None:
             self._mutated.add(ssin)
         affected = 0
-        kbos = [r[0] for r in self.db.execute(
-            "SELECT DISTINCT kbo FROM forms WHERE ssin=? AND kind='B' AND state='DONE'", (ssin,)).fetchall()]
+        kbos = [
+            r[0]
+            for r in self.db.execute(
+                "SELECT DISTINCT kbo FROM forms WHERE ssin=? AND kind='B' AND state='DONE'", (ssin,)
+            ).fetchall()
+        ]
         for kbo in kbos:
             for p in self.b_periods(kbo, ssin):
                 ref = p.form["client_ref"]
@@ -373,13 +538,32 @@ class NovaPrima:
                     if p.end is not None and p.end <= on:
                         continue
                     nr_end = on if p.start <= on else p.start - timedelta(days=1)
-                    self.db.execute("UPDATE forms SET nr_end=? WHERE id=?", (nr_end.isoformat(), p.form["id"]))
-                    self.notice(kbo, "B00006", ref, f"Contrôle a posteriori: {kind} au {on.isoformat()}, droit clôturé")
+                    self.db.execute(
+                        "UPDATE forms SET nr_end=? WHERE id=?", (nr_end.isoformat(), p.form["id"])
+                    )
+                    self.notice(
+                        kbo,
+                        "B00006",
+                        ref,
+                        f"Contrôle a posteriori: {kind} au {on.isoformat()}, droit clôturé",
+                    )
                 elif kind == "replaced":
-                    self.db.execute("UPDATE forms SET evaluation='BLOCKED' WHERE id=?", (p.form["id"],))
-                    self.notice(kbo, "MSG00006", ref, "Contrôle a posteriori: NISS remplacé, paiement bloqué")
+                    self.db.execute(
+                        "UPDATE forms SET evaluation='BLOCKED' WHERE id=?", (p.form["id"],)
+                    )
+                    self.notice(
+                        kbo,
+                        "MSG00006",
+                        ref,
+                        "Contrôle a posteriori: NISS remplacé, paiement bloqué",
+                    )
                 else:
-                    self.notice(kbo, "W00002", ref, f"Contrôle a posteriori: mutation {kind} au {on.isoformat()}")
+                    self.notice(
+                        kbo,
+                        "W00002",
+                        ref,
+                        f"Contrôle a posteriori: mutation {kind} au {on.isoformat()}",
+                    )
                 affected += 1
         return affected
 
@@ -390,7 +574,9 @@ class NovaPrima:
         rows = self.db.execute(
             "SELECT n.id AS notice_id, m.ssin, m.kind, m.date, m.new_ssin, m.new_ins, m.new_municipality,"
             " m.recorded_at FROM nr_notices n JOIN mutations m ON m.id=n.mutation_id WHERE n.kbo=? AND n.id>?"
-            " ORDER BY n.id LIMIT ?", (kbo, after or 0, limit + 1)).fetchall()
+            " ORDER BY n.id LIMIT ?",
+            (kbo, after or 0, limit + 1),
+        ).fetchall()
         return rows[:limit], len(rows) > limit
 
     # ------------------------------------------------------------------ rules
@@ -398,45 +584,85 @@ class NovaPrima:
         result.evaluation = "REFUSED"
         result.errors.append(ResultError(code, "ERROR", field, text))
 
-    def _evaluate(self, sender: str, kind: str, f: dict[str, Any], row_id: int, result: DecisionResult,
-                  upd: dict[str, Any], *, online: bool, received: date) -> None:
+    def _evaluate(
+        self,
+        sender: str,
+        kind: str,
+        f: dict[str, Any],
+        row_id: int,
+        result: DecisionResult,
+        upd: dict[str, Any],
+        *,
+        online: bool,
+        received: date,
+    ) -> None:
         ssin = f["SSIN"]
         dossier = normalise_dossier(f["Dossier"])
         # ---- BCSS layer (federal.md 10.4, 10.5.1)
         cpas = self._cpas(sender)
         if cpas is None or f["KBOBCE"] != sender:
-            return self._refuse(result, "-300010", "KBOBCE", "Expéditeur non autorisé pour ce service")
+            return self._refuse(
+                result, "-300010", "KBOBCE", "Expéditeur non autorisé pour ce service"
+            )
         if not _ssin_valid(ssin):
             return self._refuse(result, "MSG00011", "SSIN", "Structure du NISS invalide")
         partner_ssin = (f.get("Partner") or {}).get("SSIN")
-        if partner_ssin and not _ssin_valid(partner_ssin):  # the partner's NISS is an identifier like the other
-            return self._refuse(result, "MSG00011", "Partner/SSIN", "Structure du NISS du partenaire invalide")
+        if partner_ssin and not _ssin_valid(
+            partner_ssin
+        ):  # the partner's NISS is an identifier like the other
+            return self._refuse(
+                result, "MSG00011", "Partner/SSIN", "Structure du NISS du partenaire invalide"
+            )
         replaced = self._mutation(ssin, "replaced")
         if replaced is not None:
-            return self._refuse(result, "MSG00006", "SSIN", f"NISS remplacé (nouveau NISS: {replaced['new_ssin']})")
+            return self._refuse(
+                result, "MSG00006", "SSIN", f"NISS remplacé (nouveau NISS: {replaced['new_ssin']})"
+            )
         key_date = date.fromisoformat(f["PeriodStart"] if kind == "D" else f["EntryDate"])
         if not self._integrated(sender, ssin, key_date):
-            return self._refuse(result, "-300020", "SSIN",
-                                "NISS non intégré par ce CPAS avec le code qualité 2 (revenu d'intégration)")
+            return self._refuse(
+                result,
+                "-300020",
+                "SSIN",
+                "NISS non intégré par ce CPAS avec le code qualité 2 (revenu d'intégration)",
+            )
         # ---- NovaPrima: common controls
         if f["InsCode"] != cpas["ins"]:
-            return self._refuse(result, "GEN002", "InsCode", "Code INS inconnu ou n'appartenant pas au numéro BCE")
+            return self._refuse(
+                result, "GEN002", "InsCode", "Code INS inconnu ou n'appartenant pas au numéro BCE"
+            )
         if not dossier or len(dossier) > 11:
-            return self._refuse(result, "GEN003", "Dossier", "Numéro de dossier invalide (max 11 positions)")
+            return self._refuse(
+                result, "GEN003", "Dossier", "Numéro de dossier invalide (max 11 positions)"
+            )
         other = self.db.execute(
             "SELECT 1 FROM forms WHERE kbo=? AND dossier=? AND ssin<>? AND state='DONE' AND evaluation<>'REFUSED' LIMIT 1",
-            (sender, dossier, ssin)).fetchone()
+            (sender, dossier, ssin),
+        ).fetchone()
         if other is not None:
-            return self._refuse(result, "GEN003", "Dossier", "Numéro de dossier déjà utilisé pour un autre bénéficiaire")
+            return self._refuse(
+                result,
+                "GEN003",
+                "Dossier",
+                "Numéro de dossier déjà utilisé pour un autre bénéficiaire",
+            )
         if online and self.has_pending(sender, dossier):
-            return self._refuse(result, "B00008", "Dossier", "Un formulaire précédent de ce dossier est en cours")
+            return self._refuse(
+                result, "B00008", "Dossier", "Un formulaire précédent de ce dossier est en cours"
+            )
         # forfeiture (B00005): N months after the end of the quarter concerned, the last day moved to the next
         # working day (10.5.15), compared with the day the form counts as received
         forfeiture = int(self.config("forfeiture_months", 12))
         if received > self.calendar().deadline(_add_months(_quarter_end(key_date), forfeiture)):
-            return self._refuse(result, "B00005", "EntryDate" if kind != "D" else "PeriodStart",
-                                "Délai de forclusion dépassé")
-        upd["dossier"] = dossier  # the SSIN was written with the row and never changes: its index is left alone
+            return self._refuse(
+                result,
+                "B00005",
+                "EntryDate" if kind != "D" else "PeriodStart",
+                "Délai de forclusion dépassé",
+            )
+        upd["dossier"] = (
+            dossier  # the SSIN was written with the row and never changes: its index is left alone
+        )
         if kind == "B":
             return self._form_b(sender, f, row_id, result, upd)
         if kind == "C":
@@ -450,33 +676,73 @@ class NovaPrima:
                 return kind
         return None
 
-    def _form_b(self, kbo: str, f: dict[str, Any], row_id: int, result: DecisionResult, upd: dict[str, Any]) -> None:
+    def _form_b(
+        self, kbo: str, f: dict[str, Any], row_id: int, result: DecisionResult, upd: dict[str, Any]
+    ) -> None:
         entry = date.fromisoformat(f["EntryDate"])
         category = int(f["Category"])
         status = int(f["NoticeStatus"])
         amount = int(f["MonthlyAmount"])
         piis = int(f["PiisApplicant"]) if f.get("PiisApplicant") not in (None, "") else 0
         partner = f.get("Partner") or {}
-        regime = "foreigners" if f["ForeignersRegister"] == "true" else ("homeless" if f["HomelessFirstHome"] == "true" else "")
-        upd.update(entry_date=f["EntryDate"], category=category, amount=amount, piis=piis, status_code=status,
-                   regime=regime)
+        regime = (
+            "foreigners"
+            if f["ForeignersRegister"] == "true"
+            else ("homeless" if f["HomelessFirstHome"] == "true" else "")
+        )
+        upd.update(
+            entry_date=f["EntryDate"],
+            category=category,
+            amount=amount,
+            piis=piis,
+            status_code=status,
+            regime=regime,
+        )
         if category not in tables.CATEGORIES:
             return self._refuse(result, "B00001", "Category", "Catégorie hors de {1, 2, 3}")
         if not tables.piis_code_valid(piis, entry):
-            return self._refuse(result, "B00002", "PiisApplicant", f"Code PIIS {piis} inconnu ou non valide à cette date")
-        if partner.get("PiisPartner") not in (None, "") and not tables.piis_code_valid(int(partner["PiisPartner"]), entry):
-            return self._refuse(result, "B00002", "Partner/PiisPartner", "Code PIIS du partenaire non valide à cette date")
+            return self._refuse(
+                result,
+                "B00002",
+                "PiisApplicant",
+                f"Code PIIS {piis} inconnu ou non valide à cette date",
+            )
+        if partner.get("PiisPartner") not in (None, "") and not tables.piis_code_valid(
+            int(partner["PiisPartner"]), entry
+        ):
+            return self._refuse(
+                result,
+                "B00002",
+                "Partner/PiisPartner",
+                "Code PIIS du partenaire non valide à cette date",
+            )
         same = self.db.execute(
             "SELECT id FROM forms WHERE kbo=? AND ssin=? AND kind='B' AND entry_date=? AND state='DONE' AND id<>?"
-            " AND superseded_by IS NULL AND evaluation<>'REFUSED'", (kbo, f["SSIN"], f["EntryDate"], row_id)).fetchone()
+            " AND superseded_by IS NULL AND evaluation<>'REFUSED'",
+            (kbo, f["SSIN"], f["EntryDate"], row_id),
+        ).fetchone()
         if status == 1 and same is None:
-            return self._refuse(result, "B00003", "NoticeStatus", "Correction sans formulaire B antérieur à cette date")
+            return self._refuse(
+                result,
+                "B00003",
+                "NoticeStatus",
+                "Correction sans formulaire B antérieur à cette date",
+            )
         if status == 0 and same is not None:
-            return self._refuse(result, "B00004", "NoticeStatus",
-                                "Un formulaire B existe déjà à cette date: utiliser le statut 1 (correction)")
+            return self._refuse(
+                result,
+                "B00004",
+                "NoticeStatus",
+                "Un formulaire B existe déjà à cette date: utiliser le statut 1 (correction)",
+            )
         nr = self._nr_block(f["SSIN"], entry)
         if nr is not None:
-            return self._refuse(result, "B00006", "EntryDate", f"Registre national: {nr} avant la date d'entrée en vigueur")
+            return self._refuse(
+                result,
+                "B00006",
+                "EntryDate",
+                f"Registre national: {nr} avant la date d'entrée en vigueur",
+            )
         # ---- accepted from here on; percentage (federal.md 10.5.13)
         result.percentage = self.percentage(kbo, entry, piis=piis, regime=regime)
         result.evaluation = "ACCEPTED"
@@ -485,53 +751,99 @@ class NovaPrima:
             self.db.execute("UPDATE forms SET superseded_by=? WHERE id=?", (row_id, same[0]))
         legal = tables.legal_amount(category, entry)
         if legal is not None and amount > legal:
-            result.errors.append(ResultError("W00001", "WARNING", "MonthlyAmount",
-                                             "Montant supérieur au barème légal de la catégorie"))
+            result.errors.append(
+                ResultError(
+                    "W00001",
+                    "WARNING",
+                    "MonthlyAmount",
+                    "Montant supérieur au barème légal de la catégorie",
+                )
+            )
         # double claim between two CPAS (10.5.10)
-        others = {r[0] for r in self.db.execute(  # (no DISTINCT: it costs a temporary index for usually no row)
-            "SELECT kbo FROM forms WHERE ssin=? AND kind='B' AND kbo<>? AND state='DONE'"
-            " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED')", (f["SSIN"], kbo)).fetchall()}
+        others = {
+            r[0]
+            for r in self.db.execute(  # (no DISTINCT: it costs a temporary index for usually no row)
+                "SELECT kbo FROM forms WHERE ssin=? AND kind='B' AND kbo<>? AND state='DONE'"
+                " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED')",
+                (f["SSIN"], kbo),
+            ).fetchall()
+        }
         for other in sorted(others):
             for p in self.b_periods(other, f["SSIN"]):
                 if p.form["evaluation"] != "BLOCKED" and (p.end is None or p.end >= entry):
                     result.evaluation = "BLOCKED"
-                    result.errors.append(ResultError("B00007", "ERROR", "SSIN",
-                                                     "Double demande: un autre CPAS a un formulaire B accepté pour cette période"))
-                    self.notice(kbo, "B00007", f["ClientReference"], "Paiement bloqué: double demande avec un autre CPAS")
-                    self.notice(other, "B00007", p.form["client_ref"],
-                                "Double demande: un autre CPAS a introduit un formulaire B pour ce bénéficiaire")
+                    result.errors.append(
+                        ResultError(
+                            "B00007",
+                            "ERROR",
+                            "SSIN",
+                            "Double demande: un autre CPAS a un formulaire B accepté pour cette période",
+                        )
+                    )
+                    self.notice(
+                        kbo,
+                        "B00007",
+                        f["ClientReference"],
+                        "Paiement bloqué: double demande avec un autre CPAS",
+                    )
+                    self.notice(
+                        other,
+                        "B00007",
+                        p.form["client_ref"],
+                        "Double demande: un autre CPAS a introduit un formulaire B pour ce bénéficiaire",
+                    )
                     return None
         return None
 
-    def _form_c(self, kbo: str, f: dict[str, Any], row_id: int, result: DecisionResult, upd: dict[str, Any]) -> None:
+    def _form_c(
+        self, kbo: str, f: dict[str, Any], row_id: int, result: DecisionResult, upd: dict[str, Any]
+    ) -> None:
         entry = date.fromisoformat(f["EntryDate"])
         reg = int(f["Regularisation"])
-        upd.update(entry_date=f["EntryDate"], nature=f["DecisionNature"], end_date=f.get("EffectiveEndDate") or None,
-                   status_code=reg)
+        upd.update(
+            entry_date=f["EntryDate"],
+            nature=f["DecisionNature"],
+            end_date=f.get("EffectiveEndDate") or None,
+            status_code=reg,
+        )
         earlier = self.db.execute(
             "SELECT id FROM forms WHERE kbo=? AND ssin=? AND kind='C' AND state='DONE' AND evaluation='ACCEPTED'"
             " AND superseded_by IS NULL AND cancelled=0 AND id<>? ORDER BY entry_date DESC LIMIT 1",
-            (kbo, f["SSIN"], row_id)).fetchone()
+            (kbo, f["SSIN"], row_id),
+        ).fetchone()
         if reg == 9:
             if not self.config("allow_c_cancellation", True):
-                return self._refuse(result, "C00003", "Regularisation", "Annulation (code 9) non admise pour le RI")
+                return self._refuse(
+                    result, "C00003", "Regularisation", "Annulation (code 9) non admise pour le RI"
+                )
             same = self.db.execute(
                 "SELECT id FROM forms WHERE kbo=? AND ssin=? AND kind='C' AND entry_date=? AND state='DONE'"
-                " AND evaluation='ACCEPTED' AND cancelled=0 AND id<>?", (kbo, f["SSIN"], f["EntryDate"], row_id)).fetchone()
+                " AND evaluation='ACCEPTED' AND cancelled=0 AND id<>?",
+                (kbo, f["SSIN"], f["EntryDate"], row_id),
+            ).fetchone()
             if same is None:
-                return self._refuse(result, "C00002", "Regularisation", "Aucun formulaire C à annuler à cette date")
+                return self._refuse(
+                    result, "C00002", "Regularisation", "Aucun formulaire C à annuler à cette date"
+                )
             self.db.execute("UPDATE forms SET cancelled=1 WHERE id=?", (same[0],))
             upd.update(cancelled=1)  # the cancelling C itself has no effect on the timeline
             result.evaluation = "ACCEPTED"
             return None
         if reg == 1:
             if earlier is None:
-                return self._refuse(result, "C00002", "Regularisation", "Aucun formulaire C antérieur à régulariser")
+                return self._refuse(
+                    result, "C00002", "Regularisation", "Aucun formulaire C antérieur à régulariser"
+                )
             self.db.execute("UPDATE forms SET superseded_by=? WHERE id=?", (row_id, earlier[0]))
         if self._covering_ignoring_c(kbo, f["SSIN"], entry) is None:
             if reg == 1:
                 self.db.execute("UPDATE forms SET superseded_by=NULL WHERE id=?", (earlier[0],))
-            return self._refuse(result, "C00001", "EntryDate", "Aucun formulaire B actif à la date d'entrée en vigueur")
+            return self._refuse(
+                result,
+                "C00001",
+                "EntryDate",
+                "Aucun formulaire B actif à la date d'entrée en vigueur",
+            )
         result.evaluation = "ACCEPTED"
         return None
 
@@ -543,46 +855,83 @@ class NovaPrima:
                 return p
         return None
 
-    def _form_d(self, kbo: str, f: dict[str, Any], row_id: int, result: DecisionResult, upd: dict[str, Any]) -> None:
+    def _form_d(
+        self, kbo: str, f: dict[str, Any], row_id: int, result: DecisionResult, upd: dict[str, Any]
+    ) -> None:
         start = date.fromisoformat(f["PeriodStart"])
         end = date.fromisoformat(f["PeriodEnd"])
         seq = int(f["SequenceNumber"])
         amount = int(f["Amount"])
         correction = int(f["Correction"])
         rtype = f["RecoveryType"]
-        upd.update(recovery_month=f["RecoveryMonth"], seq=seq, period_start=f["PeriodStart"], period_end=f["PeriodEnd"],
-                   amount=amount, status_code=correction, regime=rtype)
+        upd.update(
+            recovery_month=f["RecoveryMonth"],
+            seq=seq,
+            period_start=f["PeriodStart"],
+            period_end=f["PeriodEnd"],
+            amount=amount,
+            status_code=correction,
+            regime=rtype,
+        )
         if end < start:
             return self._refuse(result, "GEN001", "PeriodEnd", "Fin de période avant le début")
         if not tables.recovery_type_allowed(rtype, start):
-            return self._refuse(result, "D00003", "RecoveryType", f"Type de récupération {rtype} non admis pour cette période")
+            return self._refuse(
+                result,
+                "D00003",
+                "RecoveryType",
+                f"Type de récupération {rtype} non admis pour cette période",
+            )
         rows = self.db.execute(
             "SELECT id, seq FROM forms WHERE kbo=? AND dossier=? AND kind='D' AND recovery_month=? AND state='DONE'"
             " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED') AND superseded_by IS NULL AND id<>?",
-            (kbo, upd["dossier"], f["RecoveryMonth"], row_id)).fetchall()
+            (kbo, upd["dossier"], f["RecoveryMonth"], row_id),
+        ).fetchall()
         used = {r["seq"]: r["id"] for r in rows}
         if correction == 1:
             if seq not in used:
-                return self._refuse(result, "D00002", "SequenceNumber", "Correction d'un formulaire D inexistant")
+                return self._refuse(
+                    result, "D00002", "SequenceNumber", "Correction d'un formulaire D inexistant"
+                )
         elif seq != (max(used) + 1 if used else 1):
-            return self._refuse(result, "D00002", "SequenceNumber",
-                                f"Numéro d'ordre attendu: {max(used) + 1 if used else 1}")
+            return self._refuse(
+                result,
+                "D00002",
+                "SequenceNumber",
+                f"Numéro d'ordre attendu: {max(used) + 1 if used else 1}",
+            )
         covering = self._covering(kbo, f["SSIN"], start)
         if covering is None or covering.form["evaluation"] not in ("ACCEPTED", "PARTIALLYACCEPTED"):
-            return self._refuse(result, "D00001", "PeriodStart", "Aucun formulaire B accepté ne couvre la période récupérée")
+            return self._refuse(
+                result,
+                "D00001",
+                "PeriodStart",
+                "Aucun formulaire B accepté ne couvre la période récupérée",
+            )
         granted = _granted(covering, start, end)
         full = tables.RECOVERY_TYPES[rtype][1]
         # the rate of the reference month (the recovered period), with the PIIS subsidy of the B it recovers
         upd.update(piis=covering.form["piis"])
-        result.percentage = (tables.FULL_RATE if full else
-                             self.percentage(kbo, start, piis=covering.form["piis"], regime=covering.form["regime"]))
+        result.percentage = (
+            tables.FULL_RATE
+            if full
+            else self.percentage(
+                kbo, start, piis=covering.form["piis"], regime=covering.form["regime"]
+            )
+        )
         if correction == 1:
             self.db.execute("UPDATE forms SET superseded_by=? WHERE id=?", (row_id, used[seq]))
         if amount > granted:
             result.evaluation = "PARTIALLYACCEPTED"
             result.accepted_amount = granted
-            result.errors.append(ResultError("D00004", "WARNING", "Amount",
-                                             "Montant récupéré supérieur aux montants accordés pour la période"))
+            result.errors.append(
+                ResultError(
+                    "D00004",
+                    "WARNING",
+                    "Amount",
+                    "Montant récupéré supérieur aux montants accordés pour la période",
+                )
+            )
         else:
             result.evaluation = "ACCEPTED"
             result.accepted_amount = amount

@@ -46,7 +46,9 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK (~40 ms), which every online call paid (issue #20).  socketserver sets the option.
     disable_nagle_algorithm = True
 
-    def log_message(self, format: str, *args: Any) -> None:  # request lines would carry nothing useful
+    def log_message(
+        self, format: str, *args: Any
+    ) -> None:  # request lines would carry nothing useful
         return
 
     def _run(self) -> None:
@@ -56,18 +58,29 @@ class _Handler(BaseHTTPRequestHandler):
         declared = self.headers.get("Content-Length")
         body = _BoundedInput(self.rfile, declared)
         environ = {
-            "REQUEST_METHOD": self.command, "PATH_INFO": path, "QUERY_STRING": query,
-            "CONTENT_LENGTH": declared or "", "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "SERVER_NAME": self.server.server_address[0], "SERVER_PORT": str(self.server.server_address[1]),
-            "SERVER_PROTOCOL": self.request_version, "wsgi.input": body, "wsgi.errors": sys.stderr,
-            "wsgi.url_scheme": getattr(self.server, "scheme", "http"), "wsgi.version": (1, 0), "wsgi.multithread": True,
-            "wsgi.multiprocess": False, "wsgi.run_once": False,
+            "REQUEST_METHOD": self.command,
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_LENGTH": declared or "",
+            "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+            "SERVER_NAME": self.server.server_address[0],
+            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_PROTOCOL": self.request_version,
+            "wsgi.input": body,
+            "wsgi.errors": sys.stderr,
+            "wsgi.url_scheme": getattr(self.server, "scheme", "http"),
+            "wsgi.version": (1, 0),
+            "wsgi.multithread": True,
+            "wsgi.multiprocess": False,
+            "wsgi.run_once": False,
         }
         for key, value in self.headers.items():
             environ["HTTP_" + key.upper().replace("-", "_")] = value
         status_headers: list[Any] = []
 
-        def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> None:
+        def start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> None:
             status_headers[:] = [status, headers]
 
         chunks = self.server.app(environ, start_response)  # type: ignore[attr-defined]
@@ -92,8 +105,15 @@ class _Handler(BaseHTTPRequestHandler):
 class SimulatorServer:
     """The simulator listening on 127.0.0.1:<port> in a background thread (port 0 = pick a free one)."""
 
-    def __init__(self, db_path: Path | str, port: int = 0, *, host: str = "127.0.0.1",
-                 ssl_context: Any | None = None, **app_kwargs: Any) -> None:
+    def __init__(
+        self,
+        db_path: Path | str,
+        port: int = 0,
+        *,
+        host: str = "127.0.0.1",
+        ssl_context: Any | None = None,
+        **app_kwargs: Any,
+    ) -> None:
         """``ssl_context``: an ``ssl.SSLContext`` (server side) to serve HTTPS, e.g. with
         ``verify_mode = CERT_REQUIRED`` to demand a client certificate (mutual TLS)."""
         if host not in ("127.0.0.1", "localhost", "::1"):
@@ -127,8 +147,12 @@ class SimulatorServer:
 
     def start(self) -> "SimulatorServer":
         self.app.start_worker()
-        self._thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
-                                        name="novaprima-http", daemon=True)
+        self._thread = threading.Thread(
+            target=self.httpd.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name="novaprima-http",
+            daemon=True,
+        )
         self._thread.start()
         return self
 
@@ -153,8 +177,12 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="NovaPrima / BCSS simulator")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--db", default="var/novaprima-sim.sqlite3")
-    parser.add_argument("--require-signature", action="append", metavar="CERT.pem",
-                        help="accept only requests signed (WS-Security) by this certificate; repeatable")
+    parser.add_argument(
+        "--require-signature",
+        action="append",
+        metavar="CERT.pem",
+        help="accept only requests signed (WS-Security) by this certificate; repeatable",
+    )
     args = parser.parse_args(argv)
     server = SimulatorServer(args.db, args.port, require_signature=args.require_signature)
     print(f"ready {server.base_url}", flush=True)

@@ -47,7 +47,10 @@ def _months(start: date, end: date) -> list[date]:
 def generate(engine: NovaPrima, kbo: str, month: str) -> list[dict[str, Any]] | None:
     """The lines of the statement (generating and freezing it on first request); None if not yet due."""
     db = engine.db
-    if db.execute("SELECT 1 FROM statements WHERE kbo=? AND month=?", (kbo, month)).fetchone() is None:
+    if (
+        db.execute("SELECT 1 FROM statements WHERE kbo=? AND month=?", (kbo, month)).fetchone()
+        is None
+    ):
         if not statement_available(engine, month):
             return None
         own = not db.in_transaction
@@ -55,8 +58,10 @@ def generate(engine: NovaPrima, kbo: str, month: str) -> list[dict[str, Any]] | 
             db.execute("BEGIN")
         try:
             _build(engine, kbo, month)
-            db.execute("INSERT INTO statements(kbo, month, generated_at) VALUES(?,?,?)",
-                       (kbo, month, engine.now().isoformat()))
+            db.execute(
+                "INSERT INTO statements(kbo, month, generated_at) VALUES(?,?,?)",
+                (kbo, month, engine.now().isoformat()),
+            )
             if own:
                 db.execute("COMMIT")
         except BaseException:
@@ -66,7 +71,8 @@ def generate(engine: NovaPrima, kbo: str, month: str) -> list[dict[str, Any]] | 
     rows = db.execute(
         "SELECT l.*, f.ssin, f.dossier, f.reference, f.client_ref, f.category, c.ins FROM statement_lines l"
         " JOIN forms f ON f.id=l.form_id JOIN cpas c ON c.kbo=l.kbo WHERE l.kbo=? AND l.month=? ORDER BY l.line",
-        (kbo, month)).fetchall()
+        (kbo, month),
+    ).fetchall()
     return [dict(r) for r in rows]
 
 
@@ -83,21 +89,42 @@ def _build(engine: NovaPrima, kbo: str, month: str) -> None:
             return engine.percentage(kbo, reference, piis=form["piis"], regime=form["regime"])
         if tables.RECOVERY_TYPES.get(form["regime"] or "", (None, False))[1]:
             return tables.FULL_RATE
-        if form["piis"] is None:  # a D answered before the simulator kept the PIIS code of the recovered B
+        if (
+            form["piis"] is None
+        ):  # a D answered before the simulator kept the PIIS code of the recovered B
             return int(form["pct"] or tables.DEFAULT_RATE)
         return engine.percentage(kbo, reference, piis=form["piis"], regime=None)
 
-    def emit(form: Any, amount_type: int, first: date, last: date, delta: int, recovery: bool) -> None:
+    def emit(
+        form: Any, amount_type: int, first: date, last: date, delta: int, recovery: bool
+    ) -> None:
         pct = pct_of(form, first)
         piis = (form["piis"] or 0) in tables.PIIS_SUBSIDY_CODES and form["kind"] == "B"
         regime = form["regime"] if form["kind"] == "B" else ""
         sign = "+" if (delta > 0) != recovery else "-"
-        lines.append((kbo, month, len(lines) + 1, form["id"], amount_type, first.isoformat(), last.isoformat(),
-                      tables.budget_article(pct, regime or "", piis), sign, abs(delta), pct))
+        lines.append(
+            (
+                kbo,
+                month,
+                len(lines) + 1,
+                form["id"],
+                amount_type,
+                first.isoformat(),
+                last.isoformat(),
+                tables.budget_article(pct, regime or "", piis),
+                sign,
+                abs(delta),
+                pct,
+            )
+        )
 
-    ssins = [r[0] for r in db.execute(
-        "SELECT DISTINCT ssin FROM forms WHERE kbo=? AND kind='B' AND state='DONE' AND received_at<=?",
-        (kbo, month_last.isoformat() + "T23:59:59")).fetchall()]
+    ssins = [
+        r[0]
+        for r in db.execute(
+            "SELECT DISTINCT ssin FROM forms WHERE kbo=? AND kind='B' AND state='DONE' AND received_at<=?",
+            (kbo, month_last.isoformat() + "T23:59:59"),
+        ).fetchall()
+    ]
     for ssin in ssins:
         due: dict[str, tuple[int, Any, date, date]] = {}
         for p in engine.b_periods(kbo, ssin):
@@ -106,11 +133,16 @@ def _build(engine: NovaPrima, kbo: str, month: str) -> None:
             end = month_last if p.end is None else min(p.end, month_last)
             for first in _months(p.start, end):
                 amount = month_share(int(p.form["amount"] or 0), p.start, end, first)
-                last = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+                last = date(
+                    first.year, first.month, calendar.monthrange(first.year, first.month)[1]
+                )
                 due[first.isoformat()[:7]] = (amount, p.form, max(p.start, first), min(end, last))
         stated: dict[str, tuple[int, int]] = {}
-        for r in db.execute("SELECT period, SUM(amount), MAX(form_id) FROM stated WHERE kbo=? AND ssin=?"
-                            " AND period NOT LIKE 'D:%' GROUP BY period", (kbo, ssin)).fetchall():
+        for r in db.execute(
+            "SELECT period, SUM(amount), MAX(form_id) FROM stated WHERE kbo=? AND ssin=?"
+            " AND period NOT LIKE 'D:%' GROUP BY period",
+            (kbo, ssin),
+        ).fetchall():
             stated[r[0]] = (int(r[1]), int(r[2]))
         for period in sorted(set(due) | set(stated)):
             amount, form, first, last = due.get(period, (0, None, None, None))
@@ -121,28 +153,46 @@ def _build(engine: NovaPrima, kbo: str, month: str) -> None:
             if form is None:
                 form = db.execute("SELECT * FROM forms WHERE id=?", (last_form_id,)).fetchone()
                 first = date.fromisoformat(period + "-01")
-                last = date(first.year, first.month, calendar.monthrange(first.year, first.month)[1])
+                last = date(
+                    first.year, first.month, calendar.monthrange(first.year, first.month)[1]
+                )
             amount_type = 4 if period in stated else (1 if period == month else 2)
             emit(form, amount_type, first, last, delta, recovery=False)
-            db.execute("INSERT INTO stated(kbo, ssin, period, form_id, amount) VALUES(?,?,?,?,?)",
-                       (kbo, ssin, period, form["id"], delta))
+            db.execute(
+                "INSERT INTO stated(kbo, ssin, period, form_id, amount) VALUES(?,?,?,?,?)",
+                (kbo, ssin, period, form["id"], delta),
+            )
     for d in db.execute(
-            "SELECT * FROM forms WHERE kbo=? AND kind='D' AND state='DONE' AND superseded_by IS NULL"
-            " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED') AND received_at<=?",
-            (kbo, month_last.isoformat() + "T23:59:59")).fetchall():
+        "SELECT * FROM forms WHERE kbo=? AND kind='D' AND state='DONE' AND superseded_by IS NULL"
+        " AND evaluation IN ('ACCEPTED','PARTIALLYACCEPTED') AND received_at<=?",
+        (kbo, month_last.isoformat() + "T23:59:59"),
+    ).fetchall():
         key = f"D:{d['dossier']}:{d['recovery_month']}:{d['seq']}"
-        row = db.execute("SELECT SUM(amount) FROM stated WHERE kbo=? AND ssin=? AND period=?",
-                         (kbo, d["ssin"], key)).fetchone()
+        row = db.execute(
+            "SELECT SUM(amount) FROM stated WHERE kbo=? AND ssin=? AND period=?",
+            (kbo, d["ssin"], key),
+        ).fetchone()
         before = int(row[0] or 0)
         delta = int(d["accepted_amount"] or 0) - before
         if delta == 0:
             continue
-        emit(d, 6 if row[0] is not None else 3, date.fromisoformat(d["period_start"]),
-             date.fromisoformat(d["period_end"]), delta, recovery=True)
-        db.execute("INSERT INTO stated(kbo, ssin, period, form_id, amount) VALUES(?,?,?,?,?)",
-                   (kbo, d["ssin"], key, d["id"], delta))
-    db.executemany("INSERT INTO statement_lines(kbo, month, line, form_id, amount_type, first_day, last_day, article,"
-                   " sign, amount, pct) VALUES(?,?,?,?,?,?,?,?,?,?,?)", lines)
+        emit(
+            d,
+            6 if row[0] is not None else 3,
+            date.fromisoformat(d["period_start"]),
+            date.fromisoformat(d["period_end"]),
+            delta,
+            recovery=True,
+        )
+        db.execute(
+            "INSERT INTO stated(kbo, ssin, period, form_id, amount) VALUES(?,?,?,?,?)",
+            (kbo, d["ssin"], key, d["id"], delta),
+        )
+    db.executemany(
+        "INSERT INTO statement_lines(kbo, month, line, form_id, amount_type, first_day, last_day, article,"
+        " sign, amount, pct) VALUES(?,?,?,?,?,?,?,?,?,?,?)",
+        lines,
+    )
     _ = month_first
 
 
@@ -150,10 +200,25 @@ def render_txt(lines: list[dict[str, Any]], month: str) -> str:
     """The fixed-width TXT layout of federal.md 5.4 (name left blank: form B does not carry it)."""
     out = []
     for line in lines:
-        out.append("".join([
-            "1", f"{line['ins']:>5}"[:5], month.replace("-", ""), f"{line['dossier']:<11}"[:11], "  ",
-            line["ssin"], f"{line['reference'] or '':<12}"[:12], str(line["amount_type"]),
-            line["first_day"].replace("-", ""), line["last_day"].replace("-", ""), f"{line['article']:<6}",
-            line["sign"], f"{line['amount']:08d}", str(line["category"] or " ")[:1], " " * 30,
-        ]))
+        out.append(
+            "".join(
+                [
+                    "1",
+                    f"{line['ins']:>5}"[:5],
+                    month.replace("-", ""),
+                    f"{line['dossier']:<11}"[:11],
+                    "  ",
+                    line["ssin"],
+                    f"{line['reference'] or '':<12}"[:12],
+                    str(line["amount_type"]),
+                    line["first_day"].replace("-", ""),
+                    line["last_day"].replace("-", ""),
+                    f"{line['article']:<6}",
+                    line["sign"],
+                    f"{line['amount']:08d}",
+                    str(line["category"] or " ")[:1],
+                    " " * 30,
+                ]
+            )
+        )
     return "\n".join(out) + ("\n" if out else "")

@@ -66,8 +66,12 @@ CREATE TABLE IF NOT EXISTS statement_lines (kbo TEXT NOT NULL, month TEXT NOT NU
 """
 
 
-_ADDED_COLUMNS = [("mutations", "new_ins", "TEXT"), ("mutations", "new_municipality", "TEXT"),
-                  ("cpas_rates", "source", "TEXT"), ("forms", "available_on", "TEXT")]
+_ADDED_COLUMNS = [
+    ("mutations", "new_ins", "TEXT"),
+    ("mutations", "new_municipality", "TEXT"),
+    ("cpas_rates", "source", "TEXT"),
+    ("forms", "available_on", "TEXT"),
+]
 
 
 class Store:
@@ -105,8 +109,10 @@ class Store:
         return default if value is None else value
 
     def set_setting(self, key: str, value: str) -> None:
-        self.db.execute("INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
-                        (key, value))
+        self.db.execute(
+            "INSERT INTO settings(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+            (key, value),
+        )
         self._settings[key] = value
 
     def close(self) -> None:

@@ -30,10 +30,15 @@ _ABOLISHED = date(2018, 10, 1)
 PIIS_VALIDITY: dict[int, tuple[date | None, date | None]] = {
     0: (None, None),
     **{code: (None, _REFORM) for code in range(1, 8)},  # end is exclusive
-    8: (None, None), 9: (None, None), 10: (None, None),
-    11: (_REFORM, None), 12: (_REFORM, _ABOLISHED),
-    13: (_REFORM, None), 14: (_REFORM, None),
-    15: (_REFORM, _ABOLISHED), 16: (_REFORM, _ABOLISHED),
+    8: (None, None),
+    9: (None, None),
+    10: (None, None),
+    11: (_REFORM, None),
+    12: (_REFORM, _ABOLISHED),
+    13: (_REFORM, None),
+    14: (_REFORM, None),
+    15: (_REFORM, _ABOLISHED),
+    16: (_REFORM, _ABOLISHED),
 }
 # Codes that carry the 10 % PIIS subsidy (law of 21 July 2016) [PROP: 8 = no contract, 0 = no PIIS].
 PIIS_SUBSIDY_CODES = frozenset({9, 10, 11, 12, 13, 14, 15, 16})

@@ -31,7 +31,9 @@ WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-se
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-_X509_TOKEN = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+_X509_TOKEN = (
+    "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-x509-token-profile-1.0#X509v3"
+)
 _STRONG_SIGNATURES = {
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256",
     "http://www.w3.org/2001/04/xmldsig-more#rsa-sha384",
@@ -77,11 +79,15 @@ class SignatureCheck:
             raise WsseFault("InvalidSecurity", "the request carries no wsse:Security header")
         signatures = security.findall(f"{{{DS_NS}}}Signature")
         if len(signatures) != 1:
-            raise WsseFault("InvalidSecurity", "the wsse:Security header must hold exactly one ds:Signature")
+            raise WsseFault(
+                "InvalidSecurity", "the wsse:Security header must hold exactly one ds:Signature"
+            )
         signature = signatures[0]
         method = signature.find(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}SignatureMethod")
         if method is None or method.get("Algorithm") not in _STRONG_SIGNATURES:
-            raise WsseFault("UnsupportedAlgorithm", "signature method must be RSA with SHA-256 or stronger")
+            raise WsseFault(
+                "UnsupportedAlgorithm", "signature method must be RSA with SHA-256 or stronger"
+            )
         references = signature.findall(f"{{{DS_NS}}}SignedInfo/{{{DS_NS}}}Reference")
         if not references:
             raise WsseFault("InvalidSecurity", "the signature references nothing")
@@ -94,15 +100,22 @@ class SignatureCheck:
                 raise WsseFault("UnsupportedAlgorithm", "digest method must be SHA-256 or stronger")
             uri = ref.get("URI") or ""
             if not uri.startswith("#") or len(uri) < 2:
-                raise WsseFault("InvalidSecurity", "a signature reference must point to an element of the message")
+                raise WsseFault(
+                    "InvalidSecurity",
+                    "a signature reference must point to an element of the message",
+                )
             found = envelope.xpath("//*[@wsu:Id=$id]", namespaces={"wsu": WSU_NS}, id=uri[1:])
             if len(found) != 1:
-                raise WsseFault("FailedCheck", "a signed element is missing or not unique in the message")
+                raise WsseFault(
+                    "FailedCheck", "a signed element is missing or not unique in the message"
+                )
             ctx.register_id(found[0], "Id", WSU_NS)
             covered = covered or found[0] is body
         if not covered:
             raise WsseFault("FailedCheck", "the signature does not cover the SOAP Body")
-        ctx.key = xmlsec.Key.from_memory(cert.public_bytes(_pem()), xmlsec.constants.KeyDataFormatCertPem)
+        ctx.key = xmlsec.Key.from_memory(
+            cert.public_bytes(_pem()), xmlsec.constants.KeyDataFormatCertPem
+        )
         try:
             ctx.verify(signature)
         except xmlsec.Error:

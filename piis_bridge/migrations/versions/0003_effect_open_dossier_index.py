@@ -19,8 +19,13 @@ _WHERE = "kind = 'form' AND state IN ('pending', 'sending', 'submitted')"
 
 
 def upgrade() -> None:
-    op.create_index("ix_sync_effect_open_dossier", "sync_effect", ["cpas_id", "record_id", "id"],
-                    postgresql_where=sa.text(_WHERE), sqlite_where=sa.text(_WHERE))
+    op.create_index(
+        "ix_sync_effect_open_dossier",
+        "sync_effect",
+        ["cpas_id", "record_id", "id"],
+        postgresql_where=sa.text(_WHERE),
+        sqlite_where=sa.text(_WHERE),
+    )
 
 
 def downgrade() -> None:

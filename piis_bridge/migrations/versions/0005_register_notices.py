@@ -55,8 +55,12 @@ def upgrade() -> None:
         batch.add_column(sa.Column("person_key", sa.String(length=64), nullable=True))
         batch.create_index("ix_sync_item_person", ["cpas_id", "person_key"])
     with op.batch_alter_table("sync_run_cpas") as batch:
-        batch.add_column(sa.Column("notices_state", sa.String(length=16), nullable=False, server_default="none"))
-        batch.add_column(sa.Column("notices_lease_until", sa.DateTime(timezone=True), nullable=True))
+        batch.add_column(
+            sa.Column("notices_state", sa.String(length=16), nullable=False, server_default="none")
+        )
+        batch.add_column(
+            sa.Column("notices_lease_until", sa.DateTime(timezone=True), nullable=True)
+        )
         batch.add_column(sa.Column("notices_error", sa.Text(), nullable=True))
 
 

@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("error", sa.Text(), nullable=True),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["run_id"], ["sync_run.id"], name=op.f("fk_sync_statement_run_id_sync_run")),
+        sa.ForeignKeyConstraint(
+            ["run_id"], ["sync_run.id"], name=op.f("fk_sync_statement_run_id_sync_run")
+        ),
         sa.PrimaryKeyConstraint("run_id", "cpas_id", name=op.f("pk_sync_statement")),
     )
 

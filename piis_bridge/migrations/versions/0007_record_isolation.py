@@ -20,7 +20,9 @@ depends_on = None
 def upgrade() -> None:
     op.add_column("sync_item", sa.Column("last_error", sa.Text(), nullable=True))
     for name in ("received", "repeats", "rejected"):
-        op.add_column("sync_run_cpas", sa.Column(name, sa.Integer(), nullable=False, server_default="0"))
+        op.add_column(
+            "sync_run_cpas", sa.Column(name, sa.Integer(), nullable=False, server_default="0")
+        )
     # _claim_effects/process read back what they claimed by lease owner: without an index every claim
     # scanned the whole table (3.3 ms at 18,000 rows, 28.8 ms at 132,000: issue #20)
     op.create_index("ix_sync_effect_lease_owner", "sync_effect", ["lease_owner"])

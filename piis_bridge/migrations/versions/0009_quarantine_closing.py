@@ -18,9 +18,13 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.add_column("sync_quarantine", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+    op.add_column(
+        "sync_quarantine", sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True)
+    )
     op.add_column("sync_quarantine", sa.Column("closed_reason", sa.Text(), nullable=True))
-    op.create_index("ix_sync_quarantine_record", "sync_quarantine", ["cpas_id", "record_id", "status"])
+    op.create_index(
+        "ix_sync_quarantine_record", "sync_quarantine", ["cpas_id", "record_id", "status"]
+    )
 
 
 def downgrade() -> None:

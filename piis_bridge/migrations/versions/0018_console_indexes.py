@@ -19,8 +19,16 @@ depends_on = None
 INDEXES = [
     ("ix_console_sync_item_record", "sync_item", ["cpas_id", "record_id"]),
     ("ix_console_sync_item_run_cpas", "sync_item", ["run_id", "cpas_id", "state"]),
-    ("ix_console_sync_effect_run_cpas", "sync_effect", ["run_id", "cpas_id", "kind", "state", "answer"]),
-    ("ix_console_sync_effect_due", "sync_effect", ["kind", sa.text('substr("key", length("key") - 9, 10)')]),
+    (
+        "ix_console_sync_effect_run_cpas",
+        "sync_effect",
+        ["run_id", "cpas_id", "kind", "state", "answer"],
+    ),
+    (
+        "ix_console_sync_effect_due",
+        "sync_effect",
+        ["kind", sa.text('substr("key", length("key") - 9, 10)')],
+    ),
     ("ix_console_quarantine_cpas_status", "sync_quarantine", ["cpas_id", "status", "id"]),
     ("ix_console_ledger_cpas_created", "federal_form_ledger", ["cpas_id", "created_at", "kind"]),
     ("ix_console_ledger_cpas_status_id", "federal_form_ledger", ["cpas_id", "status", "id"]),
