@@ -25,7 +25,7 @@ import tempfile
 import time
 import uuid
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -60,7 +60,7 @@ def _batches(engine, table, rows):
 
 
 def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     rng = random.Random(7)
     runs = [f"run{n:04d}" for n in range(60)]
     with engine.begin() as conn:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from piis_bridge.config import Settings
@@ -58,9 +58,7 @@ def _rate(fn, n: int) -> float:
 
 
 def main(n: int = 20_000) -> None:
-    record = SourceRecord(
-        source="skip", record_id="R1", kind="k", modified_at=datetime.now(timezone.utc)
-    )
+    record = SourceRecord(source="skip", record_id="R1", kind="k", modified_at=datetime.now(UTC))
     with tempfile.TemporaryDirectory() as tmp:
         plugin = _Skip()
         direct = _rate(lambda: plugin.piis_case_map_record(None, record), n)

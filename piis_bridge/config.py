@@ -57,19 +57,19 @@ from piis_bridge.identifiers import Bce, InsCode
 from piis_bridge.observability.settings import AlertSettings, MonitoringSettings
 
 __all__ = [
+    "DEFAULT_CONFIG_FILE",
+    "ENV_PREFIX",
     "ConfigError",
     "CpasSettings",
     "PluginsSettings",
     "Settings",
-    "DEFAULT_CONFIG_FILE",
-    "ENV_PREFIX",
-    "is_secret_key",
     "config_file_path",
-    "load_settings",
     "default_settings",
+    "is_secret_key",
+    "load_settings",
+    "loopback_problems",
     "resolve_secret_files",
     "setting_source",
-    "loopback_problems",
 ]
 
 DEFAULT_CONFIG_FILE = "piis-bridge.toml"

@@ -45,16 +45,16 @@ __all__ = [
     "KEYS_ENV",
     "KEYS_FILE_ENV",
     "CryptoError",
-    "KeyRing",
-    "EncryptedText",
     "EncryptedString",
-    "key_ring",
-    "reset_key_ring",
-    "new_key",
+    "EncryptedText",
+    "KeyRing",
     "encrypted_columns",
-    "rotate",
     "encryption_status",
+    "key_ring",
     "keyed_hash",
+    "new_key",
+    "reset_key_ring",
+    "rotate",
 ]
 
 KEYS_ENV = "PIIS_DATA_KEYS"

@@ -14,7 +14,7 @@ from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
 
-__all__ = ["Base", "make_engine", "make_sessionmaker", "DEFAULT_SQLITE_PATH"]
+__all__ = ["DEFAULT_SQLITE_PATH", "Base", "make_engine", "make_sessionmaker"]
 
 DEFAULT_SQLITE_PATH = Path("var/piis-bridge.sqlite3")
 

@@ -20,20 +20,20 @@ from stdnum.be import bis, nn
 from stdnum.exceptions import InvalidChecksum, InvalidComponent, InvalidFormat, InvalidLength
 
 __all__ = [
-    "Niss",
+    "NISS_SEPARATORS",
     "Bce",
-    "InsCode",
     "IdentifierError",
-    "validate_niss",
-    "validate_bce",
-    "validate_ins",
-    "mask_niss",
+    "InsCode",
+    "Niss",
     "is_valid_niss",
+    "mask_niss",
     "niss_birth_date",
     "parse_niss",
     "project_niss_text",
-    "NISS_SEPARATORS",
     "shape_hint",
+    "validate_bce",
+    "validate_ins",
+    "validate_niss",
 ]
 
 _NON_DIGITS = re.compile(r"[\s./-]")

@@ -24,19 +24,19 @@ import structlog
 from piis_bridge.identifiers import is_valid_niss, project_niss_text
 
 __all__ = [
+    "QUIET_LOGGERS",
+    "SENSITIVE_KEYS",
+    "MaskingStream",
     "configure_logging",
+    "correlation",
     "get_logger",
+    "mask_text",
+    "masked_stdio",
+    "new_correlation_id",
+    "quiet_third_party_loggers",
     "redact",
     "redact_processor",
-    "mask_text",
-    "MaskingStream",
-    "masked_stdio",
     "strip_url_paths",
-    "quiet_third_party_loggers",
-    "QUIET_LOGGERS",
-    "correlation",
-    "new_correlation_id",
-    "SENSITIVE_KEYS",
 ]
 
 # In the projected text (see identifiers.project_niss_text) a candidate is a run of digits and

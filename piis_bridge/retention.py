@@ -21,13 +21,12 @@ Quarantined items keep their payload: they wait for a replay.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, inspect, select, update
 from sqlalchemy.engine import Engine
 
-__all__ = ["purge_finished", "PURGED"]
+__all__ = ["PURGED", "purge_finished"]
 
 PURGED = ""
 
@@ -40,7 +39,7 @@ def purge_finished(engine: Engine, days: int, *, now: datetime | None = None) ->
 
     if days < 1:
         raise ValueError("retention_days must be at least 1")
-    cutoff = (now or datetime.now(timezone.utc)) - timedelta(days=days)
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=days)
     present = set(inspect(engine).get_table_names())
     out: dict[str, int] = {}
     with engine.begin() as conn:

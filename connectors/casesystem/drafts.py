@@ -40,7 +40,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from piis_bridge.identifiers import is_valid_niss
 
-__all__ = ["Ontwerpcontract", "Herkomst", "validation_errors"]
+__all__ = ["Herkomst", "Ontwerpcontract", "validation_errors"]
 
 
 def _codes(name: str, table: dict[str, str]) -> type[StrEnum]:

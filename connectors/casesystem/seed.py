@@ -19,7 +19,7 @@ from typing import Any
 
 from piis_connectors.casesystem.vocab import format_date
 
-__all__ = ["OCMWS", "SeedContract", "generate", "make_niss", "make_bce"]
+__all__ = ["OCMWS", "SeedContract", "generate", "make_bce", "make_niss"]
 
 
 def make_bce(first8: int) -> str:

@@ -50,7 +50,7 @@ from piis_connectors.casesystem.store import DraftConflict, Store, etag_of
 from piis_connectors.casesystem.vocab import CONTRACT_STATUSSEN, format_timestamp, parse_timestamp
 from pydantic import ValidationError
 
-__all__ = ["SimulatorConfig", "CaseSystemSimulator", "encode_cursor", "decode_cursor"]
+__all__ = ["CaseSystemSimulator", "SimulatorConfig", "decode_cursor", "encode_cursor"]
 
 API = "/api/v1"
 

@@ -28,7 +28,7 @@ from typing import Any
 import orjson
 from piis_connectors.casesystem.seed import SeedContract
 
-__all__ = ["Store", "FeedRow", "DraftConflict"]
+__all__ = ["DraftConflict", "FeedRow", "Store"]
 
 _SCHEMA = """
 PRAGMA journal_mode=WAL;

@@ -22,7 +22,7 @@ from typing import Any
 
 import pytest
 
-__all__ = ["SimulatorHarness", "casesystem_simulator", "casesystem_client", "casesystem_harness"]
+__all__ = ["SimulatorHarness", "casesystem_client", "casesystem_harness", "casesystem_simulator"]
 
 
 class SimulatorHarness:

@@ -10,26 +10,26 @@ Dates in the vendor's JSON are strings ``dd-mm-yyyy``; timestamps are ``dd-mm-yy
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 __all__ = [
-    "GPMI_TYPES",
-    "ORIENTATIES",
-    "CONTRACT_STATUSSEN",
-    "DOMEINEN",
-    "STAP_STATUSSEN",
-    "PARTIJEN",
-    "GESPREK_TYPES",
-    "GESPREK_SOORTEN",
     "BIJLAGE_SOORTEN",
-    "SANCTIE_TYPES",
-    "VERPLICHTINGSGRONDEN",
-    "STOPREDENEN",
-    "LEEFLOON_CATEGORIEEN",
-    "TALEN",
-    "ONTWERP_STATUSSEN",
+    "CONTRACT_STATUSSEN",
     "DATE_FORMAT",
+    "DOMEINEN",
+    "GESPREK_SOORTEN",
+    "GESPREK_TYPES",
+    "GPMI_TYPES",
+    "LEEFLOON_CATEGORIEEN",
+    "ONTWERP_STATUSSEN",
+    "ORIENTATIES",
+    "PARTIJEN",
+    "SANCTIE_TYPES",
+    "STAP_STATUSSEN",
+    "STOPREDENEN",
+    "TALEN",
     "TIMESTAMP_FORMAT",
+    "VERPLICHTINGSGRONDEN",
     "format_date",
     "format_timestamp",
     "parse_timestamp",
@@ -136,7 +136,7 @@ def format_date(value: date | None) -> str | None:
 
 def format_timestamp(micros: int) -> str:
     """Vendor timestamp string for an integer count of microseconds since the epoch (UTC)."""
-    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc).strftime(TIMESTAMP_FORMAT)
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC).strftime(TIMESTAMP_FORMAT)
 
 
 def parse_timestamp(text: str) -> int:
@@ -150,6 +150,6 @@ def parse_timestamp(text: str) -> int:
         except ValueError:
             moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    delta = moment - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds

@@ -33,14 +33,14 @@ from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
 __all__ = [
     "AccessResult",
     "ClientConfig",
+    "DeadlineExceeded",
     "FederalClient",
     "FederalError",
-    "TransientError",
-    "PermanentError",
     "OutcomeUnknown",
     "OutgoingInvalid",
+    "PermanentError",
     "ReplyTooLarge",
-    "DeadlineExceeded",
+    "TransientError",
     "make_signature",
 ]
 

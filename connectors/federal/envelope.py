@@ -15,21 +15,21 @@ from datetime import datetime
 from lxml import etree
 
 __all__ = [
-    "SSDN_NS",
     "COMMON_NS",
     "MANAGE_ACCESS_NS",
+    "SSDN_NS",
     "AuthorizedUser",
-    "ServiceRequest",
-    "RequestEnvelope",
     "Detail",
-    "ServiceReply",
-    "ReplyEnvelope",
     "EnvelopeError",
-    "format_time",
-    "build_request",
-    "parse_request",
+    "ReplyEnvelope",
+    "RequestEnvelope",
+    "ServiceReply",
+    "ServiceRequest",
     "build_reply",
+    "build_request",
+    "format_time",
     "parse_reply",
+    "parse_request",
 ]
 
 SSDN_NS = "http://www.ksz-bcss.fgov.be/XSD/SSDN/Service"

@@ -12,7 +12,7 @@ import threading
 
 from lxml import etree
 
-__all__ = ["UnsafeXmlError", "DEFAULT_MAX_BYTES", "parse_untrusted"]
+__all__ = ["DEFAULT_MAX_BYTES", "UnsafeXmlError", "parse_untrusted"]
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 

@@ -16,11 +16,11 @@ from pathlib import Path
 from lxml import etree
 
 __all__ = [
-    "XSD_DIR",
     "WSDL_PATH",
+    "XSD_DIR",
     "SchemaIssue",
-    "envelope_schema",
     "dis_schema",
+    "envelope_schema",
     "validate",
 ]
 

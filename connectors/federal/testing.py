@@ -7,9 +7,10 @@ yields a :class:`RunningSimulator` with ``base_url``, ``endpoint``, ``wsdl_url``
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -34,7 +35,7 @@ class RunningSimulator:
     def wsdl_url(self) -> str:
         return self.server.wsdl_url
 
-    def restart(self) -> "RunningSimulator":
+    def restart(self) -> RunningSimulator:
         """Stop and start again on the same SQLite file (state must survive)."""
         from piis_connectors.federal.admin import SimulatorAdmin
         from piis_connectors.federal.simulator.server import start_simulator

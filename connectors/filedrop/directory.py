@@ -28,13 +28,13 @@ import sqlite3
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-__all__ = ["DropDirectory", "ClaimedFile", "IGNORED_SUFFIXES"]
+__all__ = ["IGNORED_SUFFIXES", "ClaimedFile", "DropDirectory"]
 
 IGNORED_SUFFIXES = (".part", ".tmp", ".partial", ".crdownload", ".filepart", ".swp")
 _HASHES: dict[tuple[str, int, int, int], str] = {}
@@ -143,7 +143,7 @@ class DropDirectory:
             path=path,
             sha256=sha,
             name=path.name,
-            modified_at=datetime.fromtimestamp(st.st_mtime, tz=timezone.utc),
+            modified_at=datetime.fromtimestamp(st.st_mtime, tz=UTC),
         )
 
     def claim(self, path: Path) -> ClaimedFile | None:
@@ -177,7 +177,7 @@ class DropDirectory:
         with self._db() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO processed VALUES (?, ?, ?, ?)",
-                (claimed.sha256, claimed.name, target.name, datetime.now(timezone.utc).isoformat()),
+                (claimed.sha256, claimed.name, target.name, datetime.now(UTC).isoformat()),
             )
         return target
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["FileRejected", "Row", "ReadResult", "read_csv", "read_xml", "decode", "Limits"]
+__all__ = ["FileRejected", "Limits", "ReadResult", "Row", "decode", "read_csv", "read_xml"]
 
 
 @dataclass(frozen=True)

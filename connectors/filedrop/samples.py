@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree
 
-__all__ = ["CSV_COLUMNS", "csv_row", "write_csv", "write_xml", "contract_element"]
+__all__ = ["CSV_COLUMNS", "contract_element", "csv_row", "write_csv", "write_xml"]
 
 CSV_COLUMNS = [
     "contractnr",

@@ -25,10 +25,10 @@ from typing import Any
 from piis_bridge.logging import get_logger
 
 __all__ = [
-    "PACKAGES_PATH",
     "ASSESSMENTS_PATH",
     "HEALTH_PATH",
     "MAX_BODY",
+    "PACKAGES_PATH",
     "HandlerResult",
     "TransferEndpoint",
 ]

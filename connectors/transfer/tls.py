@@ -11,7 +11,7 @@ from __future__ import annotations
 import ssl
 from pathlib import Path
 
-__all__ = ["server_tls_context", "client_tls_context"]
+__all__ = ["client_tls_context", "server_tls_context"]
 
 
 def server_tls_context(

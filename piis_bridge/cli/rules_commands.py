@@ -17,7 +17,7 @@ import typer
 from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 
-__all__ = ["register", "RULES_HELP"]
+__all__ = ["RULES_HELP", "register"]
 
 RULES_HELP = "PIIS rules: check contracts, list the rules, generate docs/rules.md."
 

@@ -22,7 +22,7 @@ from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 from piis_bridge.model import PIISContract, Problem, load_file
 
-__all__ = ["register", "rules_agenda", "rules_subsidy", "rules_share", "SUBSIDY_FORMAT"]
+__all__ = ["SUBSIDY_FORMAT", "register", "rules_agenda", "rules_share", "rules_subsidy"]
 
 SUBSIDY_FORMAT = "piis-bridge/subsidy-schedule"
 RULES_HELP = (

@@ -22,24 +22,24 @@ from piis_bridge.console.models import ALL_CPAS, ROLES, ConsoleSession, ConsoleU
 from piis_bridge.pipeline.models import utcnow
 
 __all__ = [
-    "Principal",
+    "LANGUAGES",
+    "MAX_FAILURES_PER_CLIENT",
+    "MAX_FAILURES_PER_USER",
+    "RATE_WINDOW",
     "AccountError",
-    "hash_password",
+    "Principal",
     "add_user",
-    "set_role",
-    "disable_user",
-    "list_users",
     "authenticate",
-    "revoke_all",
-    "open_session",
+    "disable_user",
+    "hash_password",
+    "list_users",
     "load_session",
+    "open_session",
+    "rate_limited",
+    "revoke_all",
     "revoke_session",
     "revoke_user_sessions",
-    "rate_limited",
-    "LANGUAGES",
-    "MAX_FAILURES_PER_USER",
-    "MAX_FAILURES_PER_CLIENT",
-    "RATE_WINDOW",
+    "set_role",
 ]
 
 LANGUAGES = ("fr", "nl", "en")

@@ -19,14 +19,14 @@ from piis_bridge.console.audit import record
 from piis_bridge.identifiers import mask_niss
 
 __all__ = [
-    "ActionError",
-    "replay",
-    "dismiss",
-    "reveal_niss",
-    "record_consent",
-    "search_by_niss",
-    "MIN_REASON",
     "CONSENT_STATES",
+    "MIN_REASON",
+    "ActionError",
+    "dismiss",
+    "record_consent",
+    "replay",
+    "reveal_niss",
+    "search_by_niss",
 ]
 
 MIN_REASON = 5

@@ -50,7 +50,7 @@ from piis_bridge.console.models import ConsoleUser
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.identifiers import is_valid_niss
 
-__all__ = ["create_app", "ConsoleState", "SESSION_COOKIE", "SECURITY_HEADERS"]
+__all__ = ["SECURITY_HEADERS", "SESSION_COOKIE", "ConsoleState", "create_app"]
 
 _HERE = Path(__file__).resolve().parent
 SESSION_COOKIE = "__Host-piis_console"

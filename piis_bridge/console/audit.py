@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from piis_bridge.console.models import AuditEntry
 from piis_bridge.logging import redact
 
-__all__ = ["record", "ACTIONS"]
+__all__ = ["ACTIONS", "record"]
 
 ACTIONS = frozenset(
     {

@@ -6,7 +6,7 @@ message is terse."""
 
 from __future__ import annotations
 
-__all__ = ["meaning", "CODES"]
+__all__ = ["CODES", "meaning"]
 
 CODES: dict[str, str] = {
     "GEN004": "the same ClientReference was already processed: the original result is returned",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gettext
 import io
 from datetime import date, datetime
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,7 +19,7 @@ from babel.dates import format_date, format_datetime
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
-__all__ = ["LANGUAGES", "translations", "belgian_date", "belgian_datetime", "LOCALES", "BRUSSELS"]
+__all__ = ["BRUSSELS", "LANGUAGES", "LOCALES", "belgian_date", "belgian_datetime", "translations"]
 
 LANGUAGES = ("fr", "nl", "en")
 LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_BE"}
@@ -27,7 +27,7 @@ BRUSSELS = ZoneInfo("Europe/Brussels")
 _DIR = Path(__file__).resolve().parent / "locale"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(lang: str) -> gettext.GNUTranslations:
     with open(_DIR / lang / "LC_MESSAGES" / "console.po", "rb") as f:
         catalog = read_po(f, locale=LOCALES[lang])

@@ -19,13 +19,13 @@ from piis_bridge.ledger.models import FormEntry
 from piis_bridge.pipeline.models import _UTC, Effect, QuarantineEntry, WorkItem, utcnow
 
 __all__ = [
-    "ConsoleUser",
-    "ConsoleSession",
-    "LoginAttempt",
-    "AuditEntry",
-    "ROLES",
-    "ALL_CPAS",
     "AGENDA_DUE_SQL",
+    "ALL_CPAS",
+    "ROLES",
+    "AuditEntry",
+    "ConsoleSession",
+    "ConsoleUser",
+    "LoginAttempt",
 ]
 
 ROLES = ("admin", "operator", "viewer")

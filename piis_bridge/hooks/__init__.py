@@ -5,4 +5,4 @@ Plugins depend on this package; this package never imports a plugin.
 
 from piis_bridge.hooks.markers import PROJECT_NAME, hookimpl, hookspec
 
-__all__ = ["hookimpl", "hookspec", "PROJECT_NAME"]
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec"]

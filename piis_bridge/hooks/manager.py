@@ -59,12 +59,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ENTRY_POINT_GROUP",
     "HOOK_PREFIX",
-    "TRACE_ENV",
     "ROLE_HOOKS",
-    "PluginInfo",
-    "PluginHost",
-    "PluginStartupError",
+    "TRACE_ENV",
     "PluginCallError",
+    "PluginHost",
+    "PluginInfo",
+    "PluginStartupError",
     "get_plugin_manager",
     "hook_names",
 ]

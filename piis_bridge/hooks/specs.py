@@ -44,26 +44,26 @@ if TYPE_CHECKING:
     from piis_bridge.model import PIISContract
 
 __all__ = [
-    "piis_plugin_settings",
-    "piis_startup",
-    "piis_run_started",
-    "piis_run_finished",
-    "piis_register_commands",
     "piis_case_fetch_changes",
     "piis_case_fetch_record",
     "piis_case_map_record",
     "piis_case_push",
     "piis_federal_build_forms",
-    "piis_federal_submit",
+    "piis_federal_fetch_notices",
     "piis_federal_fetch_results",
     "piis_federal_fetch_statement",
-    "piis_federal_fetch_notices",
-    "piis_transfer_export",
-    "piis_transfer_send",
-    "piis_transfer_import",
+    "piis_federal_submit",
     "piis_mapping_files",
+    "piis_plugin_settings",
+    "piis_register_commands",
     "piis_register_rules",
     "piis_rule_parameters",
+    "piis_run_finished",
+    "piis_run_started",
+    "piis_startup",
+    "piis_transfer_export",
+    "piis_transfer_import",
+    "piis_transfer_send",
 ]
 
 # --------------------------------------------------------------------------------------------------

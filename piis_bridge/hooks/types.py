@@ -32,22 +32,22 @@ from piis_bridge.logging import redact
 from piis_bridge.model import PIISContract
 
 __all__ = [
-    "CpasContext",
-    "SourceRecord",
     "ChangePage",
-    "RegisterNotice",
+    "CpasContext",
+    "MappingOutcome",
     "NoticeKind",
     "NoticePage",
-    "RecordProblem",
-    "MappingOutcome",
-    "RecordId",
-    "PushKind",
-    "PushItem",
-    "PushStatus",
-    "PushResult",
     "PluginFailure",
+    "PushItem",
+    "PushKind",
+    "PushResult",
+    "PushStatus",
+    "RecordId",
+    "RecordProblem",
+    "RegisterNotice",
     "RunInfo",
     "RunReport",
+    "SourceRecord",
 ]
 
 PushKind = Literal[
@@ -178,7 +178,7 @@ class RegisterNotice(_HookModel):
     replaced_by: Niss | None = Field(default=None, description="The new NISS (niss_replaced).")
 
     @model_validator(mode="after")
-    def _move_names_its_municipality(self) -> "RegisterNotice":
+    def _move_names_its_municipality(self) -> RegisterNotice:
         if self.kind == "move" and self.new_ins_code is None:
             raise ValueError(
                 f"notice {self.reference}: a move must name the new municipality (new_ins_code)"

@@ -25,26 +25,26 @@ import gettext as _gettext
 import io
 import string
 from datetime import date
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 __all__ = [
-    "LANGUAGES",
     "DEFAULT_LANGUAGE",
-    "LOCALES",
     "DOMAIN",
+    "LANGUAGES",
+    "LOCALES",
     "LOCALE_DIR",
-    "LanguageError",
-    "Translator",
-    "translator",
-    "check_language",
-    "N_",
     "NP_",
-    "placeholders",
-    "Msg",
-    "Join",
+    "N_",
     "Evidence",
+    "Join",
+    "LanguageError",
+    "Msg",
+    "Translator",
+    "check_language",
+    "placeholders",
+    "translator",
 ]
 
 LANGUAGES: tuple[str, ...] = ("fr", "nl", "de", "en")
@@ -119,7 +119,7 @@ class Join:
     a :class:`Msg` or a value; *sep* is written between them (a separator with words, such as
     ``N_(" and ")``, is translated too).  In English it writes itself as ``sep.join(items)``."""
 
-    __slots__ = ("sep", "items")
+    __slots__ = ("items", "sep")
 
     def __init__(self, sep: str, items: Any) -> None:
         self.sep = sep
@@ -225,7 +225,7 @@ def _load(language: str) -> _gettext.NullTranslations:
     return _gettext.GNUTranslations(buf)
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(language: str | None = None) -> Translator:
     """The :class:`Translator` of *language* (default :data:`DEFAULT_LANGUAGE`)."""
     language = check_language(language or DEFAULT_LANGUAGE)

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from babel.messages.pofile import read_po, write_po
 
 from piis_bridge.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, LOCALES, placeholders
 
-__all__ = ["SOURCES", "KEYWORDS", "template", "update", "check", "po_path", "pot_path"]
+__all__ = ["KEYWORDS", "SOURCES", "check", "po_path", "pot_path", "template", "update"]
 
 _ROOT = Path(__file__).resolve().parents[2]
 SOURCES: tuple[str, ...] = (
@@ -48,9 +48,7 @@ KEYWORDS: dict[str, Any] = {
     "NP_": (1, 2),
     "pgettext": ((1, "c"), 2),
 }
-_FIXED = datetime(
-    2026, 1, 1, tzinfo=timezone.utc
-)  # no changing dates in the files: diffs show only texts
+_FIXED = datetime(2026, 1, 1, tzinfo=UTC)  # no changing dates in the files: diffs show only texts
 
 
 def po_path(language: str, locale_dir: Path = LOCALE_DIR) -> Path:

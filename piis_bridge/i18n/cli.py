@@ -22,10 +22,10 @@ from piis_bridge.i18n import (
 __all__ = [
     "LANG_HELP",
     "ROOT_LANG_HELP",
-    "set_global_language",
     "cli_language",
     "cli_translator",
     "configured_language",
+    "set_global_language",
 ]
 
 LANG_HELP = (

@@ -12,7 +12,7 @@ from pathlib import Path
 from piis_bridge.i18n import translator
 from piis_bridge.i18n.rules import checklist_question, rule_title
 
-__all__ = ["render_markdown", "DOC_PATH"]
+__all__ = ["DOC_PATH", "render_markdown"]
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "rules-i18n.md"
 _ORDER = ("en", "fr", "nl", "de")

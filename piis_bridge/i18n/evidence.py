@@ -12,7 +12,7 @@ from decimal import Decimal
 from piis_bridge.i18n import N_, Translator
 from piis_bridge.i18n.shapes import ShapeTable
 
-__all__ = ["EVIDENCE", "translate_evidence", "evidence_message"]
+__all__ = ["EVIDENCE", "evidence_message", "translate_evidence"]
 
 EVIDENCE: tuple[str, ...] = (
     # I-01

@@ -24,7 +24,7 @@ from typing import Any
 
 from piis_bridge.i18n import Evidence, Join, Msg, Translator
 
-__all__ = ["render", "render_message", "finding_message", "params_json"]
+__all__ = ["finding_message", "params_json", "render", "render_message"]
 
 
 def _value(value: Any, t: Translator) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from piis_bridge.i18n import N_, Translator
 from piis_bridge.i18n.shapes import ShapeTable
 
-__all__ = ["DATE_LABELS", "translate_label", "label_message"]
+__all__ = ["DATE_LABELS", "label_message", "translate_label"]
 
 DATE_LABELS: tuple[str, ...] = (
     # R-DL, R-OBL: signature and offer deadlines

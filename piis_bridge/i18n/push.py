@@ -31,25 +31,25 @@ from piis_bridge.i18n import DEFAULT_LANGUAGE, N_, NP_, Translator, translator
 from piis_bridge.i18n.labels import translate_label
 
 __all__ = [
+    "DATE_STATUSES",
+    "FEDERAL_ANSWERS",
     "Text",
-    "seg",
-    "render",
-    "render_message",
-    "localize_push",
-    "federal_answer",
     "deadline_alert",
     "death_notice",
+    "draft_note",
+    "draft_note_part",
     "emigration_notice",
-    "niss_replaced_notice",
-    "move_notice",
-    "transfer_detected",
+    "federal_answer",
     "handover_received",
+    "localize_push",
+    "move_notice",
+    "niss_replaced_notice",
+    "render",
+    "render_message",
+    "seg",
     "transfer_assessed",
     "transfer_delivered",
-    "draft_note_part",
-    "draft_note",
-    "FEDERAL_ANSWERS",
-    "DATE_STATUSES",
+    "transfer_detected",
 ]
 
 Text = tuple[str, str, dict[str, Any]]

@@ -21,20 +21,20 @@ from piis_bridge.i18n.evidence import translate_evidence
 from piis_bridge.i18n.labels import translate_label
 
 __all__ = [
-    "LEVELS",
-    "DATE_STATUSES",
     "AGENDA_KINDS",
     "CHECKLIST_STATUSES",
+    "DATE_STATUSES",
+    "LEVELS",
     "PERSONS",
-    "rule_title",
-    "checklist_question",
-    "level_text",
-    "status_text",
     "agenda_kind_text",
+    "checklist_question",
     "checklist_status_text",
     "finding_text",
-    "localize_report_json",
+    "level_text",
     "localize_agenda_json",
+    "localize_report_json",
+    "rule_title",
+    "status_text",
 ]
 
 # Codes shown in words; each is a message id in its own context (listed by piis_bridge.i18n.catalog).

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -36,7 +36,7 @@ _ANSWERED = (FormStatus.ACCEPTED, FormStatus.PARTIALLY_ACCEPTED, FormStatus.BLOC
 
 
 def _now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _insert_ignoring(s: Any, table: Any) -> Any:

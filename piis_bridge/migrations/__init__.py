@@ -12,7 +12,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
-__all__ = ["alembic_config", "upgrade_database", "current_revision", "head_revision"]
+__all__ = ["alembic_config", "current_revision", "head_revision", "upgrade_database"]
 
 _HERE = Path(__file__).resolve().parent
 

@@ -13,7 +13,6 @@ from piis_bridge.model.enums import (
     CommitmentNature,
     CostCategory,
     DecidingBody,
-    EvaluationMode,
     InformationTopic,
     Language,
     MeansDeclineGround,

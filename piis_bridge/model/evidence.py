@@ -18,7 +18,7 @@ from pydantic import Field, field_validator, model_validator
 
 from piis_bridge.model._base import CanonicalModel, field_problems
 
-__all__ = ["JobApplicationMonth", "AttendanceMonth", "SickChildAbsence", "JokerUse", "EvidenceLog"]
+__all__ = ["AttendanceMonth", "EvidenceLog", "JobApplicationMonth", "JokerUse", "SickChildAbsence"]
 
 _SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 

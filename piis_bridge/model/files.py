@@ -20,15 +20,15 @@ from piis_bridge.model._base import CanonicalModel
 from piis_bridge.model.contract import SCHEMA_VERSION, PIISContract
 
 __all__ = [
+    "FILE_FORMAT",
     "ContractFile",
-    "Problem",
     "LoadResult",
-    "load_contracts",
-    "load_file",
+    "Problem",
+    "contract_file_schema",
     "dump_contract",
     "dump_file",
-    "contract_file_schema",
-    "FILE_FORMAT",
+    "load_contracts",
+    "load_file",
 ]
 
 FILE_FORMAT = "piis-bridge/contracts"

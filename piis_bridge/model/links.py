@@ -15,7 +15,7 @@ from pydantic import Field, model_validator
 from piis_bridge.model._base import CanonicalModel, NonEmptyStr, field_problems
 from piis_bridge.model.enums import ContractRelation
 
-__all__ = ["PreviousContract", "PartnerContract"]
+__all__ = ["PartnerContract", "PreviousContract"]
 
 
 class PreviousContract(CanonicalModel):

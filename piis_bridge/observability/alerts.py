@@ -30,13 +30,13 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Alert",
+    "AlertError",
     "Delivery",
-    "evaluate",
     "check_and_send",
+    "digest",
+    "evaluate",
     "send",
     "send_test",
-    "digest",
-    "AlertError",
 ]
 
 log = structlog.get_logger(__name__)

@@ -23,14 +23,14 @@ if TYPE_CHECKING:
     from piis_bridge.observability.settings import MonitoringSettings
 
 __all__ = [
-    "Status",
     "Check",
     "HealthReport",
-    "run_checks",
-    "readiness",
-    "safe_url",
+    "Status",
     "certificate_files",
     "pipeline_queues",
+    "readiness",
+    "run_checks",
+    "safe_url",
 ]
 
 

@@ -20,7 +20,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 if TYPE_CHECKING:
     from piis_bridge.config import Settings
 
-__all__ = ["monitor_app", "serve", "health_response", "readiness_response"]
+__all__ = ["health_response", "monitor_app", "readiness_response", "serve"]
 
 _HEADERS = [("Cache-Control", "no-store"), ("X-Content-Type-Options", "nosniff")]
 

@@ -27,7 +27,7 @@ from prometheus_client.registry import Collector
 if TYPE_CHECKING:
     from piis_bridge.config import Settings
 
-__all__ = ["BridgeCollector", "REMOTE_HOOKS", "observe_call", "exposition", "registry_for"]
+__all__ = ["REMOTE_HOOKS", "BridgeCollector", "exposition", "observe_call", "registry_for"]
 
 REMOTE_HOOKS = frozenset(
     {

@@ -12,7 +12,7 @@ from datetime import time
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-__all__ = ["MonitoringSettings", "AlertSettings", "EmailChannel", "WebhookChannel", "AlertRules"]
+__all__ = ["AlertRules", "AlertSettings", "EmailChannel", "MonitoringSettings", "WebhookChannel"]
 
 
 class _Strict(BaseModel):

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from piis_bridge.config import Settings
 
-__all__ = ["configure", "enabled", "task_started", "task_finished", "remote_span", "shutdown"]
+__all__ = ["configure", "enabled", "remote_span", "shutdown", "task_finished", "task_started"]
 
 _state: dict[str, Any] = {"tracer": None, "provider": None, "pid": None, "endpoint": None}
 _open: dict[str, tuple[Any, Any]] = {}  # celery task id -> (span, context token)

@@ -18,4 +18,4 @@ from piis_bridge.ops.errors import (
     explain,
 )
 
-__all__ = ["OperatorError", "explain", "EXIT_CONFIG", "EXIT_DEPENDENCY", "EXIT_RUN_FAILED"]
+__all__ = ["EXIT_CONFIG", "EXIT_DEPENDENCY", "EXIT_RUN_FAILED", "OperatorError", "explain"]

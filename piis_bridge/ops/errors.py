@@ -27,12 +27,12 @@ from urllib.parse import urlsplit, urlunsplit
 from piis_bridge.logging import redact
 
 __all__ = [
-    "OperatorError",
-    "explain",
-    "mask_url",
     "EXIT_CONFIG",
     "EXIT_DEPENDENCY",
     "EXIT_RUN_FAILED",
+    "OperatorError",
+    "explain",
+    "mask_url",
 ]
 
 EXIT_RUN_FAILED = 1
@@ -136,7 +136,7 @@ def explain(
         "redis",
     }:
         return database_error(settings, text)
-    if modules & {"kombu", "amqp", "redis"} or "OperationalError" in names and "kombu" in text:
+    if modules & {"kombu", "amqp", "redis"} or ("OperationalError" in names and "kombu" in text):
         return broker_error(settings, text)
     for e in chain:
         if isinstance(e, OSError) and e.errno in (
@@ -192,8 +192,7 @@ def database_error(settings: Any, text: str) -> OperatorError:
             **common,
         )
     if (
-        "role" in text
-        and "does not exist" in text
+        ("role" in text and "does not exist" in text)
         or "password authentication failed" in text
         or "authentication failed" in text
         or "no password supplied" in text

@@ -12,21 +12,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from datetime import UTC
 from typing import Any
 
 from piis_bridge.ops.errors import OperatorError, broker_error, explain, filesystem_error
 
 __all__ = [
-    "check_plugins",
-    "check_database",
     "check_broker",
+    "check_database",
+    "check_plugins",
     "check_state_dir",
-    "preflight",
     "config_fingerprint",
+    "preflight",
     "record_run_fingerprint",
     "record_worker_fingerprint",
-    "stale_worker_message",
     "run_is_fresh",
+    "stale_worker_message",
 ]
 
 
@@ -205,7 +206,7 @@ def run_is_fresh(rt: Any, run_id: str) -> bool:
     mine = rt.__dict__.get("_piis_fingerprint")
     if mine is None:
         mine = rt.__dict__["_piis_fingerprint"] = config_fingerprint(rt.settings)
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from piis_bridge.ops.tables import RunConfig
     from piis_bridge.pipeline.models import SyncRun
@@ -218,7 +219,7 @@ def run_is_fresh(rt: Any, run_id: str) -> bool:
             if run is not None and run.status == "running":
                 node = rt.__dict__.get("worker_node") or f"pid {os.getpid()}"
                 run.status = "failed"
-                run.finished_at = datetime.now(timezone.utc)
+                run.finished_at = datetime.now(UTC)
                 run.report = {
                     **(run.report or {}),
                     "error": stale_worker_message(node, row.fingerprint, mine),

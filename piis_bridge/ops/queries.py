@@ -12,13 +12,13 @@ console serves the same dictionaries, so both always show the same facts.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-__all__ = ["runs_list", "run_details", "quarantine_list", "forms_list", "held_contracts", "FORMAT"]
+__all__ = ["FORMAT", "forms_list", "held_contracts", "quarantine_list", "run_details", "runs_list"]
 
 FORMAT = {
     "runs": "piis-bridge/runs/1",
@@ -32,13 +32,13 @@ def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
     if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds")
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def _aware(value: datetime | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
+        return value.replace(tzinfo=UTC)
     return value
 
 
@@ -120,7 +120,7 @@ def run_details(
     run = session.get(SyncRun, run_id)
     if run is None:
         return None
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cpas_ids = list(run.cpas_ids or [])
     remotes = [f"{kind}:{c}" for c in cpas_ids for kind in ("casesystem", "federal")]
     circuits = [
@@ -266,8 +266,8 @@ def _month_bounds(month: str) -> tuple[datetime, datetime]:
     first = date.fromisoformat(month + "-01")
     following = date(first.year + (first.month == 12), first.month % 12 + 1, 1)
     return (
-        datetime(first.year, first.month, 1, tzinfo=timezone.utc),
-        datetime(following.year, following.month, 1, tzinfo=timezone.utc),
+        datetime(first.year, first.month, 1, tzinfo=UTC),
+        datetime(following.year, following.month, 1, tzinfo=UTC),
     )
 
 

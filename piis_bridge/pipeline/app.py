@@ -27,7 +27,7 @@ from piis_bridge.pipeline import fstransport
 from piis_bridge.pipeline.runtime import PipelineOptions, Runtime
 from piis_bridge.pipeline.tasks import queue_names, routes_for
 
-__all__ = ["make_celery_app", "celery_config", "broker_folder"]
+__all__ = ["broker_folder", "celery_config", "make_celery_app"]
 
 _RUNTIMES: weakref.WeakSet[Runtime] = weakref.WeakSet()
 

@@ -20,14 +20,14 @@ from kombu.transport import TRANSPORT_ALIASES, filesystem
 from kombu.utils.encoding import str_to_bytes
 from kombu.utils.json import dumps
 
-__all__ = ["Channel", "Transport", "SCHEME"]
+__all__ = ["SCHEME", "Channel", "Transport"]
 
 SCHEME = "piisfs"
 
 
 class Channel(filesystem.Channel):
     def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        name = "{}_{}.{}.msg".format(int(round(monotonic() * 1000)), uuid.uuid4(), queue)
+        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
         staging = self.transport_options.get("staging_folder") or os.path.join(
             os.path.dirname(os.path.abspath(self.data_folder_out)), "staging"
         )

@@ -27,7 +27,7 @@ Tables (all on :class:`piis_bridge.db.Base`, one alembic history):
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -51,25 +51,25 @@ from piis_bridge.db import Base
 from piis_bridge.pipeline.states import EFFECT_TRANSITIONS, ITEM_TRANSITIONS, check_state
 
 __all__ = [
+    "CircuitState",
+    "CpasLease",
+    "Effect",
+    "Notice",
+    "NoticeCursor",
+    "QuarantineEntry",
+    "Secret",
+    "StageStat",
+    "StatementFetch",
+    "SyncCursor",
     "SyncRun",
     "SyncRunCpas",
-    "CpasLease",
-    "SyncCursor",
     "WorkItem",
-    "Effect",
-    "QuarantineEntry",
-    "StageStat",
-    "CircuitState",
-    "NoticeCursor",
-    "Notice",
-    "Secret",
-    "StatementFetch",
     "utcnow",
 ]
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class _UTC(TypeDecorator[datetime]):
@@ -80,14 +80,14 @@ class _UTC(TypeDecorator[datetime]):
 
     def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc)
+            value = value.astimezone(UTC)
             if dialect.name == "sqlite":
                 value = value.replace(tzinfo=None)
         return value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is not None and value.tzinfo is None:
-            value = value.replace(tzinfo=timezone.utc)
+            value = value.replace(tzinfo=UTC)
         return value
 
 

@@ -79,7 +79,7 @@ from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
 
-__all__ = ["read_notices", "handle_pending_notices", "notice_task", "stored_reference"]
+__all__ = ["handle_pending_notices", "notice_task", "read_notices", "stored_reference"]
 
 _log = get_logger("piis_bridge.pipeline.notices")
 _REFERENCE_MAX = 120

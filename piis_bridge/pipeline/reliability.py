@@ -19,7 +19,7 @@ from __future__ import annotations
 import random
 import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -28,12 +28,12 @@ from piis_bridge.hooks.types import PluginFailure
 from piis_bridge.pipeline.models import CircuitState
 
 __all__ = [
-    "TransientError",
-    "is_transient_text",
+    "CircuitBreaker",
     "PermanentError",
     "RetryPolicy",
+    "TransientError",
     "is_transient",
-    "CircuitBreaker",
+    "is_transient_text",
 ]
 
 
@@ -137,7 +137,7 @@ class CircuitBreaker:
 
     def allow(self, session: Session, remote: str, now: datetime | None = None) -> float:
         """0 when the call may go ahead, else the seconds until the next probe is allowed."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         state = session.get(CircuitState, remote)
         if state is None or state.opened_until is None:
             return 0.0
@@ -160,7 +160,7 @@ class CircuitBreaker:
 
     def failure(self, session: Session, remote: str, now: datetime | None = None) -> bool:
         """Record a transient failure; True when the circuit is (now) open."""
-        now = now or datetime.now(timezone.utc)
+        now = now or datetime.now(UTC)
         state = session.get(CircuitState, remote)
         if state is None:
             state = CircuitState(remote=remote, failures=0)

@@ -32,7 +32,7 @@ from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Run
 from piis_bridge.pipeline.statement import create_statement_run, statement_rows
 from piis_bridge.pipeline.tasks import CeleryEnqueuer, queue_names
 
-__all__ = ["RunSummary", "run_nightly", "replay", "EmbeddedWorker", "run_summary", "wait_for_run"]
+__all__ = ["EmbeddedWorker", "RunSummary", "replay", "run_nightly", "run_summary", "wait_for_run"]
 
 _log = get_logger("piis_bridge.pipeline.runner")
 
@@ -80,7 +80,6 @@ class EmbeddedWorker:
         env: dict[str, str] | None = None,
         loglevel: str | None = None,
     ) -> None:
-        from piis_bridge.pipeline.worker import SETTINGS_ENV
 
         self._settings_json = settings.model_dump_json()
         self._settings_file: str | None = None

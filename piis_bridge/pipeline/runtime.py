@@ -25,7 +25,7 @@ from piis_bridge.config import Settings, load_settings
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.pipeline.reliability import CircuitBreaker, RetryPolicy
 
-__all__ = ["PipelineOptions", "Runtime", "EXTRA_PLUGINS_ENV"]
+__all__ = ["EXTRA_PLUGINS_ENV", "PipelineOptions", "Runtime"]
 
 EXTRA_PLUGINS_ENV = "PIIS_EXTRA_PLUGINS"
 

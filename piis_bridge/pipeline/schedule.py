@@ -16,24 +16,24 @@ That run asks until the statement is available (:mod:`piis_bridge.pipeline.state
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 __all__ = [
-    "nightly_due_at",
-    "due_schedule_key",
-    "nightly_window",
     "NIGHTLY_WINDOW",
-    "statement_due_at",
+    "due_schedule_key",
     "due_statement_key",
+    "nightly_due_at",
+    "nightly_window",
     "previous_month",
+    "statement_due_at",
 ]
 
 
 def nightly_due_at(day: date, at: time, zone: ZoneInfo) -> datetime:
     """The UTC instant of the nightly run of local *day*."""
     local = datetime.combine(day, at).replace(tzinfo=zone, fold=0)
-    return local.astimezone(timezone.utc)
+    return local.astimezone(UTC)
 
 
 def due_schedule_key(

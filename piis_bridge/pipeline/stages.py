@@ -51,12 +51,12 @@ from piis_bridge.pipeline.runs import (
 from piis_bridge.pipeline.submit import submit_forms
 
 __all__ = [
-    "RunRefused",
-    "Enqueuer",
     "NOTICES_HOOK",
     "OPEN_EFFECT_STATES",
     "OPEN_ITEM_STATES",
     "OPEN_NOTICE_STATES",
+    "Enqueuer",
+    "RunRefused",
     "collect_answers",
     "create_run",
     "form_key",

@@ -40,12 +40,12 @@ from piis_bridge.pipeline.runs import implements, maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = [
-    "STATEMENT_HOOK",
     "OPEN_STATEMENT_STATES",
+    "STATEMENT_HOOK",
     "create_statement_run",
     "dispatch_statement_run",
-    "start_statement_run",
     "fetch_statement",
+    "start_statement_run",
     "statement_rows",
 ]
 

@@ -9,6 +9,7 @@ outcomes never raise (they are recorded in the database).
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 from celery import Celery, shared_task
@@ -19,7 +20,7 @@ from piis_bridge.pipeline import stages
 from piis_bridge.pipeline.reliability import TransientError
 from piis_bridge.pipeline.runtime import Runtime
 
-__all__ = ["CeleryEnqueuer", "QUEUES", "ROUTES", "runtime_of", "queue_names", "routes_for"]
+__all__ = ["QUEUES", "ROUTES", "CeleryEnqueuer", "queue_names", "routes_for", "runtime_of"]
 
 QUEUES = ("piis.default", "piis.casesystem", "piis.federal")
 ROUTES = {
@@ -204,7 +205,7 @@ def sweep(self: Any) -> None:
 @shared_task(bind=True, name="piis.pipeline.dispatch_nightly", **_RETRY)
 def dispatch_nightly(self: Any) -> str | None:
     """Start tonight's run once it is due (called every minute by beat; idempotent per night)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from piis_bridge.pipeline.schedule import due_schedule_key, nightly_window
 
@@ -212,7 +213,7 @@ def dispatch_nightly(self: Any) -> str | None:
     s = rt.settings
     # Catch-up is opt-in (nightly_catchup): see schedule.nightly_window.
     window = nightly_window(s.nightly_catchup, rt.options.nightly_catchup_hours)
-    key = due_schedule_key(datetime.now(timezone.utc), s.nightly_time, s.nightly_zone(), window)
+    key = due_schedule_key(datetime.now(UTC), s.nightly_time, s.nightly_zone(), window)
     if key is None or not s.cpas:
         return None
     try:
@@ -230,12 +231,12 @@ def dispatch_nightly(self: Any) -> str | None:
 @shared_task(bind=True, name="piis.pipeline.dispatch_statement", **_RETRY)
 def dispatch_statement(self: Any) -> str | None:
     """Start the run of last month's statement once it is due (beat, every few minutes; once a month)."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from piis_bridge.pipeline.statement import dispatch_statement_run
 
     rt, enq = _ctx(self)
-    return dispatch_statement_run(rt, enq, datetime.now(timezone.utc))
+    return dispatch_statement_run(rt, enq, datetime.now(UTC))
 
 
 @shared_task(bind=True, name="piis.alerts.check", ignore_result=True)

@@ -17,7 +17,7 @@ from celery import signals
 from piis_bridge.config import Settings, load_settings
 from piis_bridge.pipeline.app import make_celery_app
 
-__all__ = ["app", "SETTINGS_ENV", "read_settings_file"]
+__all__ = ["SETTINGS_ENV", "app", "read_settings_file"]
 
 SETTINGS_ENV = "PIIS_PIPELINE_SETTINGS_FILE"
 

@@ -12,13 +12,13 @@ from datetime import date, timedelta
 from piis_bridge.rules.calendar import add_months, first_day_of_month_after
 
 __all__ = [
+    "MONTH_SPANS",
     "add_months",
     "first_day_of_month_after",
-    "month_index",
     "month_from_index",
-    "months_between",
+    "month_index",
     "month_span",
-    "MONTH_SPANS",
+    "months_between",
     "one_day",
 ]
 

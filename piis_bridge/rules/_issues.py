@@ -19,14 +19,14 @@ from piis_bridge.rules.report import DateStatus
 _INFO = DateStatus.INFO
 
 __all__ = [
-    "Issue",
     "Due",
+    "Issue",
     "cached",
-    "flag_issues",
-    "record_dues",
-    "group_by_rule",
-    "record_own",
     "doc_of",
+    "flag_issues",
+    "group_by_rule",
+    "record_dues",
+    "record_own",
 ]
 
 

@@ -33,14 +33,14 @@ from piis_bridge.rules.subsidies import subsidy_window_end
 from piis_bridge.rules.transfers import legal_end_date, transfer_dues
 
 __all__ = [
+    "AGENDA_FORMAT",
     "AgendaItem",
-    "nth_birthday",
+    "SigningMonth",
+    "agenda",
+    "agenda_json",
     "contract_dues",
     "iter_agenda",
-    "agenda",
-    "AGENDA_FORMAT",
-    "agenda_json",
-    "SigningMonth",
+    "nth_birthday",
     "signing_wave",
 ]
 

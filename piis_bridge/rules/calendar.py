@@ -23,16 +23,16 @@ import holidays as _holidays
 from dateutil.easter import easter as _easter
 
 __all__ = [
-    "add_months",
-    "month_deadline",
-    "first_day_of_month_after",
-    "add_calendar_days",
-    "age_on",
-    "iso",
-    "belgian_legal_holidays",
-    "WorkingCalendar",
     "BELGIAN_CALENDAR",
     "LEGAL_HOLIDAY_COUNT",
+    "WorkingCalendar",
+    "add_calendar_days",
+    "add_months",
+    "age_on",
+    "belgian_legal_holidays",
+    "first_day_of_month_after",
+    "iso",
+    "month_deadline",
 ]
 
 LEGAL_HOLIDAY_COUNT = 10
@@ -164,7 +164,7 @@ class WorkingCalendar:
     French-Community one, 15 November, 26 December).
     """
 
-    __slots__ = ("extra_closure_days", "recurring_closure", "_closed_by_year", "_added")
+    __slots__ = ("_added", "_closed_by_year", "extra_closure_days", "recurring_closure")
 
     def __init__(
         self,

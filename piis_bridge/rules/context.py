@@ -100,19 +100,19 @@ class RuleContext:
     """One contract being judged on one reference date."""
 
     __slots__ = (
-        "contract",
-        "on",
-        "settings",
-        "calendar",
-        "rule",
-        "findings",
-        "dates",
-        "obligations",
-        "subsidy",
-        "sections",
         "cache",
+        "calendar",
+        "contract",
+        "dates",
+        "findings",
+        "obligations",
+        "on",
+        "rule",
         "rule_set",
+        "sections",
+        "settings",
         "signed_date",
+        "subsidy",
     )
 
     def __init__(

@@ -10,7 +10,7 @@ from piis_bridge.rules.registry import Era, RuleRegistry
 from piis_bridge.rules.report import REPORT_FORMAT, REPORT_VERSION
 from piis_bridge.rules.settings import RuleSettings
 
-__all__ = ["render_markdown", "CHECK_FORMAT", "CHECK_VERSION"]
+__all__ = ["CHECK_FORMAT", "CHECK_VERSION", "render_markdown"]
 
 CHECK_FORMAT = "piis-bridge/rules-check"
 CHECK_VERSION = 1

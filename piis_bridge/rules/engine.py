@@ -20,7 +20,7 @@ from piis_bridge.rules.registry import RuleRegistry, build_registry
 from piis_bridge.rules.report import Report, frozen_constructor
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
-__all__ = ["evaluate", "evaluate_many", "calendar_for", "default_registry"]
+__all__ = ["calendar_for", "default_registry", "evaluate", "evaluate_many"]
 
 _CALENDARS: dict[tuple[object, object], WorkingCalendar] = {}
 _REPORT = frozen_constructor(Report)

@@ -21,7 +21,7 @@ from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.registry import Era, Severity, rule
 from piis_bridge.rules.report import DateStatus
 
-__all__ = ["EvaluationPeriod", "evaluation_periods", "contract_end"]
+__all__ = ["EvaluationPeriod", "contract_end", "evaluation_periods"]
 
 _DAY = timedelta(days=1)
 

@@ -37,12 +37,12 @@ if TYPE_CHECKING:
     from piis_bridge.rules.settings import RuleSettings
 
 __all__ = [
-    "ItemStatus",
+    "ITEMS",
     "ChecklistItem",
     "InspectionChecklist",
-    "ITEMS",
-    "inspection_checklist",
+    "ItemStatus",
     "inspect",
+    "inspection_checklist",
 ]
 
 

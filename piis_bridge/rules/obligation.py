@@ -30,11 +30,11 @@ from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constr
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
 __all__ = [
+    "age_reference_date",
     "assess_obligations",
+    "deadline_event",
     "derive_bases",
     "had_dis_in_lookback",
-    "age_reference_date",
-    "deadline_event",
     "judged_on_previous",
 ]
 

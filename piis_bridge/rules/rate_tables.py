@@ -25,12 +25,12 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "SOURCES_2028",
+    "TABLE_2028",
     "RateTier",
     "SubsidyRateTable",
-    "TABLE_2028",
-    "SOURCES_2028",
-    "table_for",
     "rate_for_share",
+    "table_for",
 ]
 
 

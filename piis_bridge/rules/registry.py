@@ -25,19 +25,19 @@ if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
 
 __all__ = [
-    "Severity",
-    "Era",
-    "Rule",
-    "PlanGroup",
-    "RuleRegistry",
-    "RuleError",
-    "DuplicateRuleError",
     "CORE_RULES",
-    "rule",
-    "document",
-    "build_registry",
     "CORE_RULE_MODULES",
     "PART2_RULE_MODULES",
+    "DuplicateRuleError",
+    "Era",
+    "PlanGroup",
+    "Rule",
+    "RuleError",
+    "RuleRegistry",
+    "Severity",
+    "build_registry",
+    "document",
+    "rule",
 ]
 
 

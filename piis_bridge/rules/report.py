@@ -16,16 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from piis_bridge.model.enums import ObligationBasis, SubsidyType
 
 __all__ = [
-    "Level",
-    "DateStatus",
-    "Finding",
-    "ComputedDate",
-    "PersonObligation",
-    "SubsidyMonthLine",
-    "SubsidySchedule",
-    "Report",
     "REPORT_FORMAT",
     "REPORT_VERSION",
+    "ComputedDate",
+    "DateStatus",
+    "Finding",
+    "Level",
+    "PersonObligation",
+    "Report",
+    "SubsidyMonthLine",
+    "SubsidySchedule",
     "fast_construct",
     "frozen_constructor",
 ]

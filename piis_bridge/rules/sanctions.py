@@ -32,18 +32,18 @@ from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.registry import Severity, document, rule
 
 __all__ = [
-    "SanctionLimits",
     "HISTORICAL_START_MONTH",
     "REGISTERED_LETTER",
-    "sanction_limits",
-    "max_end_date",
-    "latest_start_date",
-    "sursis_latest_application",
-    "recidivism_window_end",
+    "SanctionLimits",
     "appeal_deadline",
-    "sanction_issues",
-    "sanction_dues",
     "check_proposed_sanction",
+    "latest_start_date",
+    "max_end_date",
+    "recidivism_window_end",
+    "sanction_dues",
+    "sanction_issues",
+    "sanction_limits",
+    "sursis_latest_application",
 ]
 
 HISTORICAL_START_MONTH = 2

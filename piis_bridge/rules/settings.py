@@ -24,12 +24,12 @@ from piis_bridge.rules.calendar import add_months, month_deadline
 from piis_bridge.rules.rate_tables import TABLE_2028, SubsidyRateTable
 
 __all__ = [
-    "RuleSettings",
+    "DEFAULT_SETTINGS",
+    "REFORM_DATE",
     "AgeReference",
     "LookbackAnchor",
     "RecidivismAnchor",
-    "DEFAULT_SETTINGS",
-    "REFORM_DATE",
+    "RuleSettings",
 ]
 
 REFORM_DATE = date(2016, 11, 1)

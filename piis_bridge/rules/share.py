@@ -27,11 +27,11 @@ from piis_bridge.rules.rate_tables import rate_for_share, table_for
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
 __all__ = [
+    "SHARE_FORMAT",
     "ShareCounts",
     "ShareProjection",
     "counts_from_contracts",
     "project_share",
-    "SHARE_FORMAT",
 ]
 
 SHARE_FORMAT = "piis-bridge/piis-share"

@@ -62,16 +62,16 @@ if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
 
 __all__ = [
+    "ROUNDING",
     "SubsidyMonth",
     "SubsidyPlan",
-    "ROUNDING",
+    "budget_article",
+    "remaining_months_after",
     "subsidy_amount",
+    "subsidy_issues",
     "subsidy_plan",
     "subsidy_plans",
     "subsidy_window",
-    "subsidy_issues",
-    "remaining_months_after",
-    "budget_article",
 ]
 
 ROUNDING = "half-up to the cent: (ri_cents * rate_percent + 50) // 100"

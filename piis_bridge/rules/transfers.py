@@ -32,12 +32,12 @@ if TYPE_CHECKING:
 __all__ = [
     "ContinuingSanction",
     "TransferOutlook",
+    "legal_end_date",
     "residence_change",
     "studies_exception",
-    "legal_end_date",
-    "transfer_outlook",
-    "transfer_issues",
     "transfer_dues",
+    "transfer_issues",
+    "transfer_outlook",
 ]
 
 _LEGAL_BASES = frozenset(

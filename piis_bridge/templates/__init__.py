@@ -13,7 +13,7 @@ from pathlib import Path
 
 from piis_bridge import __version__
 
-__all__ = ["PluginTemplateError", "plugin_names", "render_plugin", "KINDS"]
+__all__ = ["KINDS", "PluginTemplateError", "plugin_names", "render_plugin"]
 
 KINDS = ("case-system", "federal", "transfer")
 # What vendors type: "acme-cases", "acme_cases", "acme"; the prefix "piis-bridge-" is optional.

@@ -24,7 +24,7 @@ from piis_bridge.config import Settings
 from piis_bridge.hooks.manager import PluginCallError, PluginHost
 from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushItem, SourceRecord
 
-__all__ = ["CaseSystemHarness", "PluginUnderTest", "ConformanceKit", "CaseSystemPluginConformance"]
+__all__ = ["CaseSystemHarness", "CaseSystemPluginConformance", "ConformanceKit", "PluginUnderTest"]
 
 # A test CPAS with real check digits (Liège: INS 62063; BCE mod-97 valid).
 _TEST_CPAS = {"name": "CPAS de test", "ins_code": "62063", "bce": "0207916035"}

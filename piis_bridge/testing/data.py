@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-__all__ = ["make_niss", "make_bce", "make_ins", "minimal_contract", "minimal_contract_payload"]
+__all__ = ["make_bce", "make_ins", "make_niss", "minimal_contract", "minimal_contract_payload"]
 
 
 def make_niss(birth: date = date(1985, 7, 30), counter: int = 33) -> str:

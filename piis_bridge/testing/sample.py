@@ -12,7 +12,7 @@ import copy
 import json
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from importlib.resources import files
 from typing import Any
 
@@ -31,11 +31,11 @@ __all__ = [
     "SampleCaseSystem",
     "SampleCaseSystemPlugin",
     "SampleHarness",
-    "sample_contract_payload",
     "invalid_contract_payload",
+    "sample_contract_payload",
 ]
 
-_EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def sample_contract_payload(index: int = 0) -> dict[str, Any]:

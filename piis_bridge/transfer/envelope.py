@@ -35,23 +35,23 @@ from piis_bridge.model import TransferAssessment
 from piis_bridge.transfer.package import TransferPackage, package_bytes
 
 __all__ = [
-    "PACKAGE_TYP",
     "ACK_TYP",
     "ASSESSMENT_TYP",
-    "AssessmentMessage",
-    "sign_assessment",
-    "open_assessment",
     "MAX_ENVELOPE_BYTES",
+    "PACKAGE_TYP",
+    "Ack",
+    "AckStatus",
+    "AssessmentMessage",
     "EnvelopeError",
     "SigningKey",
     "TrustList",
-    "Ack",
-    "AckStatus",
-    "sign_package",
-    "open_package",
-    "sign_ack",
     "open_ack",
+    "open_assessment",
+    "open_package",
     "peek_header",
+    "sign_ack",
+    "sign_assessment",
+    "sign_package",
 ]
 
 PACKAGE_TYP = "piis-transfer-package+jws"

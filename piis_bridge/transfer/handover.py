@@ -29,10 +29,10 @@ from piis_bridge.transfer.package import (
 
 __all__ = [
     "DraftHandover",
-    "handover_of",
     "draft_contract_item",
-    "review_task_item",
     "draft_item_key",
+    "handover_of",
+    "review_task_item",
 ]
 
 

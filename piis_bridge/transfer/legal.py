@@ -30,17 +30,17 @@ from piis_bridge.rules.subsidies import remaining_months_after, subsidy_plan
 from piis_bridge.rules.transfers import residence_change, transfer_outlook
 
 __all__ = [
-    "Eligibility",
-    "TransferEligibility",
-    "ResidenceChange",
     "ContinuingSanctionPlan",
+    "Eligibility",
+    "ResidenceChange",
     "SubsidyRemainder",
-    "find_residence_change",
-    "with_move",
-    "transfer_eligibility",
+    "TransferEligibility",
     "consent_allows_transfer",
     "continuing_sanctions",
+    "find_residence_change",
     "subsidy_remainders",
+    "transfer_eligibility",
+    "with_move",
 ]
 
 _ONE_DAY = timedelta(days=1)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from piis_bridge.transfer.package import PackageParty
 from piis_bridge.transfer.service import DraftSink
 
-__all__ = ["Destination", "ExportedPackage", "DeliveryReceipt", "IncomingPackage"]
+__all__ = ["DeliveryReceipt", "Destination", "ExportedPackage", "IncomingPackage"]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ out, or the older residences and DIS history (the new CPAS does its own social i
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import orjson
@@ -38,14 +38,14 @@ from piis_bridge.transfer.legal import continuing_sanctions, subsidy_remainders
 __all__ = [
     "PACKAGE_FORMAT",
     "PACKAGE_VERSION",
-    "PackageParty",
     "ConsentEvidence",
     "ContinuingSanction",
+    "PackageParty",
     "SubsidyHandover",
-    "WorkerContact",
     "TransferPackage",
-    "minimise_contract",
+    "WorkerContact",
     "build_package",
+    "minimise_contract",
     "package_bytes",
 ]
 
@@ -279,7 +279,7 @@ def build_package(
     return TransferPackage(
         package_id=package_id or uuid.uuid4().hex,
         transfer_id=transfer_id,
-        created_at=now or datetime.now(timezone.utc),
+        created_at=now or datetime.now(UTC),
         sender=sender,
         receiver=receiver,
         residence_change_date=residence_change_date,

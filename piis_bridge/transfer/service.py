@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -67,12 +67,12 @@ from piis_bridge.transfer.tables import (
 )
 
 __all__ = [
-    "TransferService",
-    "TransferError",
     "DraftSink",
     "ReceiveOutcome",
-    "draft_from_package",
+    "TransferError",
+    "TransferService",
     "bce_of_certificate",
+    "draft_from_package",
 ]
 
 _log = get_logger("piis_bridge.transfer")
@@ -98,11 +98,11 @@ class ReceiveOutcome:
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def _aware(value: datetime) -> datetime:
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def case_id_for(cpas_id: str, contract_id: str, change_date: date) -> str:

@@ -25,12 +25,12 @@ from __future__ import annotations
 from enum import StrEnum
 
 __all__ = [
+    "FINAL_CASE_STATES",
     "CaseState",
-    "ReceiptState",
     "InvalidTransition",
+    "ReceiptState",
     "check_case_move",
     "check_receipt_move",
-    "FINAL_CASE_STATES",
 ]
 
 

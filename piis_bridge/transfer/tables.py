@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from piis_bridge.crypto import EncryptedText
 from piis_bridge.db import Base
 
-__all__ = ["TransferCase", "ConsentRecord", "ReceivedPackage", "RejectedEnvelope", "TransferEvent"]
+__all__ = ["ConsentRecord", "ReceivedPackage", "RejectedEnvelope", "TransferCase", "TransferEvent"]
 
 
 class TransferCase(Base):

@@ -13,15 +13,15 @@ from typing import Any
 from piis_bridge.hooks import hookimpl
 
 __all__ = [
-    "piis_plugin_settings",
-    "piis_startup",
-    "piis_register_commands",
-    "piis_mapping_files",
     "piis_federal_build_forms",
-    "piis_federal_submit",
+    "piis_federal_fetch_notices",
     "piis_federal_fetch_results",
     "piis_federal_fetch_statement",
-    "piis_federal_fetch_notices",
+    "piis_federal_submit",
+    "piis_mapping_files",
+    "piis_plugin_settings",
+    "piis_register_commands",
+    "piis_startup",
     "service_for",
 ]
 

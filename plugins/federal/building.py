@@ -21,12 +21,12 @@ from piis_bridge.forms import ContractEvent, EventKind, FederalForm, FormIssue, 
 
 __all__ = [
     "FormBuilder",
-    "rubric_label",
-    "piis_code",
-    "to_xml",
-    "to_element",
-    "validate_form",
     "normalise_dossier",
+    "piis_code",
+    "rubric_label",
+    "to_element",
+    "to_xml",
+    "validate_form",
 ]
 
 _KIND_FOR_EVENT = {

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
 __all__ = ["register"]
 
 
-def _context(cpas_id: str, config: Optional[Path], database_url: Optional[str]) -> Any:
+def _context(cpas_id: str, config: Path | None, database_url: str | None) -> Any:
     from piis_bridge.config import load_settings
     from piis_bridge.hooks.types import CpasContext
 
@@ -71,18 +71,18 @@ def register(cli: Any) -> None:
     def build(
         contracts: Path = typer.Argument(..., help="Canonical contract file (JSON)."),
         cpas: str = cpas_opt,
-        config: Optional[Path] = config_opt,
-        database_url: Optional[str] = db_opt,
+        config: Path | None = config_opt,
+        database_url: str | None = db_opt,
         event: str = typer.Option("auto", help="auto | grant | change | end | recovery"),
-        effective_date: Optional[str] = typer.Option(
+        effective_date: str | None = typer.Option(
             None, help="EntryDate of a change (B) or end (C)."
         ),
-        recovery_month: Optional[str] = typer.Option(
+        recovery_month: str | None = typer.Option(
             None, help="D: YYYY-MM the receipts were booked."
         ),
         recovery_type: str = typer.Option("01", help="D: type de récupération."),
-        period_start: Optional[str] = typer.Option(None),
-        period_end: Optional[str] = typer.Option(None),
+        period_start: str | None = typer.Option(None),
+        period_end: str | None = typer.Option(None),
         amount: int = typer.Option(0, help="D: amount recovered, cents (100 %)."),
     ) -> None:
         """Build forms from canonical contracts, validate them (XSD) and record them in the ledger."""
@@ -129,11 +129,9 @@ def register(cli: Any) -> None:
     @forms.command("submit")
     def submit(
         cpas: str = cpas_opt,
-        config: Optional[Path] = config_opt,
-        database_url: Optional[str] = db_opt,
-        mode: Optional[str] = typer.Option(
-            None, help="batch | online (default: the CPAS setting)."
-        ),
+        config: Path | None = config_opt,
+        database_url: str | None = db_opt,
+        mode: str | None = typer.Option(None, help="batch | online (default: the CPAS setting)."),
         wait: float = typer.Option(0.0, help="Seconds to wait for batch results."),
     ) -> None:
         """Send every built form (validated against our XSD and the SSDN XSDs before it leaves)."""
@@ -148,9 +146,9 @@ def register(cli: Any) -> None:
     @forms.command("status")
     def status(
         cpas: str = cpas_opt,
-        config: Optional[Path] = config_opt,
-        database_url: Optional[str] = db_opt,
-        key: Optional[str] = typer.Option(None, help="One form: its versions and answers."),
+        config: Path | None = config_opt,
+        database_url: str | None = db_opt,
+        key: str | None = typer.Option(None, help="One form: its versions and answers."),
         refresh: bool = typer.Option(
             False, help="Ask the federal service first (results, unknown outcomes)."
         ),
@@ -177,8 +175,8 @@ def register(cli: Any) -> None:
     def statement(
         month: str = typer.Option(..., help="YYYY-MM"),
         cpas: str = cpas_opt,
-        config: Optional[Path] = config_opt,
-        database_url: Optional[str] = db_opt,
+        config: Path | None = config_opt,
+        database_url: str | None = db_opt,
     ) -> None:
         """Fetch the monthly statement and reconcile it against the ledger; each difference is reported."""
         from piis_plugins.federal import service_for
@@ -205,11 +203,11 @@ def register(cli: Any) -> None:
     def sim_federal(
         port: int = typer.Option(8765, help="Port on 127.0.0.1 (0 = any free port)."),
         db: Path = typer.Option(Path("var/novaprima-sim.sqlite3"), help="SQLite state file."),
-        clock: Optional[str] = typer.Option(None, help="Set the simulated clock (ISO datetime)."),
+        clock: str | None = typer.Option(None, help="Set the simulated clock (ISO datetime)."),
         register_cpas: list[str] = typer.Option(
             [], "--cpas", help="KBO:INS[:name[:rate]] to register."
         ),
-        batch_delay: Optional[float] = typer.Option(
+        batch_delay: float | None = typer.Option(
             None, help="Seconds before batch results are ready."
         ),
         require_signature: list[Path] = typer.Option(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from lxml import etree
@@ -31,7 +31,7 @@ from piis_bridge.forms import (
 from piis_bridge.ledger import Ledger, payload_hash
 from piis_bridge.logging import get_logger
 
-__all__ = ["FederalSettings", "FederalService", "outcome_from_result"]
+__all__ = ["FederalService", "FederalSettings", "outcome_from_result"]
 
 _log = get_logger("piis.federal")
 _LOOKUP = object()
@@ -94,8 +94,8 @@ def _outcome_of_entry(entry: Any) -> SubmissionOutcome:
 def _aware(moment: datetime | None) -> datetime:
     """A stored timestamp as an aware UTC datetime (SQLite hands them back naive)."""
     if moment is None:
-        return datetime.min.replace(tzinfo=timezone.utc)
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+        return datetime.min.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _forms_interact(forms: Sequence[FederalForm]) -> bool:
@@ -614,7 +614,7 @@ class FederalService:
         if others:
             st = self.settings
             window = st.connect_timeout + st.operation_timeout * (max(0, st.retries) + 1)
-            in_flight_after = datetime.now(timezone.utc) - timedelta(seconds=window)
+            in_flight_after = datetime.now(UTC) - timedelta(seconds=window)
         if keys is not None:
             found = self._entries(list(keys))
             todo_chunks: Iterable[list[Any]] = chunks(
@@ -891,7 +891,6 @@ class FederalService:
         resuming after ``cursor`` (the last notice id of the previous page: the federal feed only grows at
         its end).  A move names the new municipality (R-TRF-01 hand-over); a replaced NISS names the new
         one.  A notice the types refuse is reported by its notice id, never by its NISS."""
-        from piis_connectors.federal.client import FederalError
         from pydantic import ValidationError
 
         from piis_bridge.hooks.types import NoticePage, RecordProblem, RegisterNotice

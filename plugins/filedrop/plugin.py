@@ -52,12 +52,12 @@ from piis_bridge.mapping import Mapping, load_mapping
 
 __all__ = [
     "PLUGIN_NAME",
-    "piis_plugin_settings",
-    "piis_startup",
-    "piis_mapping_files",
     "piis_case_fetch_changes",
     "piis_case_map_record",
     "piis_case_push",
+    "piis_mapping_files",
+    "piis_plugin_settings",
+    "piis_startup",
 ]
 
 PLUGIN_NAME = "filedrop"

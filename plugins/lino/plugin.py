@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -210,7 +210,7 @@ def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: in
     reader = _reader(cpas)
     store = HashStore(cpas.state_dir)
     committed = store.advance(cursor)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     if cursor is None:
         pos = Cursor(
             mode="scan", log=reader.last_change_id(), scan_after=0, scan_started=now.isoformat()
@@ -449,7 +449,7 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
             if note:
                 values.update(
                     body=body.replace("\n", "<br>"),
-                    date=_lino_day(datetime.now(timezone.utc).date()),
+                    date=_lino_day(datetime.now(UTC).date()),
                 )
             else:
                 values["description"] = body.replace("\n", "<br>")

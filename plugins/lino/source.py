@@ -26,13 +26,13 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from piis_connectors.lino.client import LinoClient, grid_filter
 
-__all__ = ["Cursor", "LinoReader", "RECORD_PREFIX", "content_hash", "record_id_of", "pk_of"]
+__all__ = ["RECORD_PREFIX", "Cursor", "LinoReader", "content_hash", "pk_of", "record_id_of"]
 
 RECORD_PREFIX = "isip-"
 _BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -294,16 +294,12 @@ class LinoReader:
                 )
             times.extend(self._client_changed[int(client_id)])
         if times:
-            return (
-                datetime.fromisoformat(max(times))
-                .replace(tzinfo=_BRUSSELS)
-                .astimezone(timezone.utc)
-            )
+            return datetime.fromisoformat(max(times)).replace(tzinfo=_BRUSSELS).astimezone(UTC)
         start = row.get("applies_from")
         if start:
             day = datetime.strptime(str(start), "%d.%m.%Y")
-            return day.replace(tzinfo=_BRUSSELS).astimezone(timezone.utc)
-        return datetime(1970, 1, 1, tzinfo=timezone.utc)
+            return day.replace(tzinfo=_BRUSSELS).astimezone(UTC)
+        return datetime(1970, 1, 1, tzinfo=UTC)
 
     # -- feed helpers --------------------------------------------------------------------------------
 

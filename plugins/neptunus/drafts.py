@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from piis_bridge.hooks.types import PushItem
 from piis_bridge.mapping import CONVERTERS, ConversionError, Mapping, load_mapping
 
-__all__ = ["shipped_draft_mapping", "draft_mapping", "draft_view", "vendor_draft"]
+__all__ = ["draft_mapping", "draft_view", "shipped_draft_mapping", "vendor_draft"]
 
 _lock = threading.Lock()
 _mappings: dict[tuple[str, int], Mapping] = {}

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
@@ -37,15 +37,15 @@ from piis_bridge.logging import get_logger
 from piis_bridge.mapping import Mapping, load_mapping
 
 __all__ = [
-    "piis_plugin_settings",
-    "piis_startup",
-    "piis_mapping_files",
-    "piis_case_fetch_changes",
-    "piis_case_map_record",
-    "piis_case_fetch_record",
-    "piis_case_push",
-    "piis_register_commands",
     "PLUGIN_NAME",
+    "piis_case_fetch_changes",
+    "piis_case_fetch_record",
+    "piis_case_map_record",
+    "piis_case_push",
+    "piis_mapping_files",
+    "piis_plugin_settings",
+    "piis_register_commands",
+    "piis_startup",
 ]
 
 PLUGIN_NAME = "neptunus"
@@ -152,7 +152,7 @@ def _modified_at(item: dict[str, Any]) -> datetime:
     from piis_connectors.casesystem.vocab import parse_timestamp
 
     micros = parse_timestamp(str(item["laatst_gewijzigd"]))
-    return datetime.fromtimestamp(micros / 1_000_000, tz=timezone.utc)
+    return datetime.fromtimestamp(micros / 1_000_000, tz=UTC)
 
 
 def _source_record(item: dict[str, Any], index: int) -> SourceRecord:
@@ -166,7 +166,7 @@ def _source_record(item: dict[str, Any], index: int) -> SourceRecord:
     try:
         modified = _modified_at(item)
     except (KeyError, ValueError, TypeError):
-        modified = datetime.now(timezone.utc)
+        modified = datetime.now(UTC)
     ocmw = item.get("ocmw") if isinstance(item.get("ocmw"), dict) else {}
     return SourceRecord(
         source=PLUGIN_NAME,

@@ -49,19 +49,19 @@ from piis_bridge.transfer.service import bce_of_certificate
 
 __all__ = [
     "PLUGIN_NAME",
+    "client_for",
+    "destination_for",
+    "draft_sink",
+    "endpoint_for",
     "piis_plugin_settings",
     "piis_startup",
     "piis_transfer_export",
-    "piis_transfer_send",
     "piis_transfer_import",
+    "piis_transfer_send",
+    "send_assessment",
+    "send_case",
     "service_for",
     "settings_for",
-    "destination_for",
-    "client_for",
-    "endpoint_for",
-    "draft_sink",
-    "send_case",
-    "send_assessment",
 ]
 
 PLUGIN_NAME = "transfer"

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.identifiers import Bce
 
-__all__ = ["TransferSettings", "PeerSettings"]
+__all__ = ["PeerSettings", "TransferSettings"]
 
 
 class PeerSettings(BaseModel):

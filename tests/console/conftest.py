@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ def seed_rows(sessions: Any) -> dict[str, Any]:
     from piis_bridge.ledger.models import FormEntry
     from piis_bridge.pipeline.models import Effect, QuarantineEntry, SyncRun, SyncRunCpas, WorkItem
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     ids: dict[str, Any] = {}
     with sessions() as s:
         s.add(

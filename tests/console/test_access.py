@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -294,7 +294,7 @@ def test_refused_forms_show_the_federal_code_and_its_meaning(client_for, seeded)
     assert "-300020" in page and "NISS not integrated" in page and "quality code" in page
     assert "G1" in page
     assert "G1" not in c.get("/forms?status=accepted").text
-    month = datetime.now(timezone.utc).strftime("%m/%Y")
+    month = datetime.now(UTC).strftime("%m/%Y")
     assert (
         "G1" in c.get(f"/forms?month={month}").text
         and "G1" not in c.get("/forms?month=01/2001").text
@@ -304,7 +304,7 @@ def test_refused_forms_show_the_federal_code_and_its_meaning(client_for, seeded)
 
 def test_run_filters_take_belgian_dates(client_for, seeded) -> None:
     c = client_for("olivier")
-    today = datetime.now(timezone.utc)
+    today = datetime.now(UTC)
     assert "run1" in c.get(f"/runs?since={today - timedelta(days=1):%d/%m/%Y}").text
     assert "run1" not in c.get(f"/runs?since={today + timedelta(days=2):%d/%m/%Y}").text
     assert "run1" in c.get(f"/runs?until={today + timedelta(days=1):%Y-%m-%d}").text
@@ -314,12 +314,12 @@ def test_run_filters_take_belgian_dates(client_for, seeded) -> None:
 def test_consent_recorded_through_the_transfer_service_and_audited(
     client_for, seeded, console_env
 ) -> None:
-    from datetime import date, datetime, timezone
+    from datetime import date, datetime
 
     from piis_bridge.transfer.tables import ConsentRecord, TransferCase
 
     _, sessions = console_env
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     with sessions() as s:
         s.add(
             TransferCase(

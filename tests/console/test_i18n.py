@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -26,10 +26,7 @@ def test_every_message_is_translated(lang: str) -> None:
 def test_belgian_dates() -> None:
     assert belgian_date(date(2026, 1, 5)) == "05/01/2026"
     # 23:30 UTC on 31 December is already 1 January in Brussels
-    assert (
-        belgian_datetime(datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc), "nl")
-        == "01/01/2027 00:30"
-    )
+    assert belgian_datetime(datetime(2026, 12, 31, 23, 30, tzinfo=UTC), "nl") == "01/01/2027 00:30"
 
 
 def test_the_user_chooses_the_language_and_it_is_kept(client_for, console_env) -> None:

@@ -4,7 +4,7 @@ by asking for the status before any resend (no double claim)."""
 from __future__ import annotations
 
 import socket
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from piis_connectors.federal import dis
@@ -185,7 +185,7 @@ def test_basic_auth_when_configured(tmp_path) -> None:
 def test_ws_security_signature_is_optional_and_signs_the_body(sim, tmp_path) -> None:
     pytest.importorskip("xmlsec")
     from datetime import datetime as dt
-    from datetime import timedelta, timezone
+    from datetime import timedelta
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
@@ -195,7 +195,7 @@ def test_ws_security_signature_is_optional_and_signs_the_body(sim, tmp_path) -> 
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cpas-test")])
-    now = dt.now(timezone.utc)
+    now = dt.now(UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -68,7 +68,7 @@ def test_bulk_insert_and_answers_read_back_exactly(ledger: Ledger) -> None:
                 percentage=7500,
                 accepted_amount=120000,
                 reference="S000000001",
-                received_at=received.replace(tzinfo=timezone.utc),
+                received_at=received.replace(tzinfo=UTC),
                 ticket="t-1",
             ),
             SubmissionOutcome(

@@ -3,7 +3,7 @@ simulator (ledger in the loop), reconciliation, hooks and CLI."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
@@ -11,7 +11,6 @@ from piis_plugins.federal.building import (
     FormBuilder,
     piis_code,
     rubric_label,
-    to_element,
     validate_form,
 )
 from piis_plugins.federal.service import FederalService

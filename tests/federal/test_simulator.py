@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import time
 from datetime import date, datetime
 
 import httpx
 import pytest
-from lxml import etree
 from piis_connectors.federal import dis
-from piis_connectors.federal.client import OutcomeUnknown
 
 from .conftest import INS2, KBO, KBO2, b_fields, c_fields, d_fields, make_client, niss
 

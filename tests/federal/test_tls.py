@@ -5,7 +5,7 @@ certificate signed by its CA; the client presents one (``cert``) and checks the 
 from __future__ import annotations
 
 import ssl
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,7 @@ def _certs(tmp: Path) -> dict[str, Path]:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def key():
         return ec.generate_private_key(ec.SECP256R1())
@@ -73,9 +73,7 @@ def _certs(tmp: Path) -> dict[str, Path]:
 @pytest.fixture
 def tls_sim(tmp_path):
     pytest.importorskip("cryptography")
-    from piis_connectors.federal.admin import SimulatorAdmin
     from piis_connectors.federal.simulator.server import start_simulator
-    from piis_connectors.federal.testing import RunningSimulator
 
     certs = _certs(tmp_path)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -90,7 +88,7 @@ def tls_sim(tmp_path):
 
 
 def test_mutual_tls_with_a_client_certificate(tls_sim) -> None:
-    from piis_connectors.federal.client import ClientConfig, FederalClient, TransientError
+    from piis_connectors.federal.client import ClientConfig, FederalClient
     from piis_connectors.federal.envelope import AuthorizedUser
 
     server, certs = tls_sim

@@ -5,7 +5,7 @@ refused with the WS-Security SOAP faults and nothing is processed.  Over real HT
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -30,7 +30,7 @@ def _key_pair(folder: Path, name: str, *, days: int = 1) -> tuple[str, str]:
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(subject)

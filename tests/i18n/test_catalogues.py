@@ -7,7 +7,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-from piis_bridge.i18n import LANGUAGES, LOCALE_DIR, LOCALES, translator
+from piis_bridge.i18n import LOCALE_DIR, LOCALES, translator
 from piis_bridge.i18n.catalog import check, po_path, template
 from piis_bridge.rules.registry import load_core_rules
 

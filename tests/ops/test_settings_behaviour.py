@@ -3,7 +3,7 @@ tests/plugins/test_cli.py and tests/ops/test_error_paragraphs.py)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time, timezone
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
 from piis_bridge.config import Settings
@@ -15,7 +15,7 @@ BRU = ZoneInfo("Europe/Brussels")
 def test_nightly_catchup_is_opt_in() -> None:
     """Beat started at 10:00 on install day: no run of 'last night' unless nightly_catchup = true."""
     at = time(2, 30)
-    install_day = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)  # 10:00 in Brussels
+    install_day = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)  # 10:00 in Brussels
     off, on = Settings(), Settings(nightly_catchup=True)
     assert due_schedule_key(install_day, at, BRU, nightly_window(off.nightly_catchup, 12.0)) is None
     assert (
@@ -23,7 +23,7 @@ def test_nightly_catchup_is_opt_in() -> None:
         == "nightly:2026-12-07"
     )
     # The night itself still starts without catch-up, also after a short beat restart.
-    just_after = datetime(2026, 12, 7, 1, 40, tzinfo=timezone.utc)  # 02:40 in Brussels
+    just_after = datetime(2026, 12, 7, 1, 40, tzinfo=UTC)  # 02:40 in Brussels
     assert (
         due_schedule_key(just_after, at, BRU, nightly_window(off.nightly_catchup, 12.0))
         == "nightly:2026-12-07"

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +78,7 @@ def _record(x: dict[str, Any]) -> SourceRecord:
         source="pipetest",
         record_id=x["record_id"],
         kind="piis_contract",
-        modified_at=datetime.now(timezone.utc),
+        modified_at=datetime.now(UTC),
         version=x["version"],
         payload=x,
     )

@@ -14,6 +14,7 @@ import json
 import os
 import random
 from collections import Counter
+from datetime import UTC
 from pathlib import Path
 
 import pytest
@@ -140,7 +141,7 @@ def test_ten_thousand_hostile_records_are_all_accounted_for(tmp_path: Path, worl
 
 
 def test_records_the_database_cannot_hold_are_refused_one_by_one(tmp_path: Path) -> None:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from piis_bridge.config import Settings
     from piis_bridge.hooks.types import SourceRecord
@@ -154,7 +155,7 @@ def test_records_the_database_cannot_hold_are_refused_one_by_one(tmp_path: Path)
     )
     upgrade_database(settings.database_url)
     rt = Runtime(settings, PipelineOptions())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def rec(rid: str, version: str = "1", **payload: object) -> SourceRecord:
         return SourceRecord(

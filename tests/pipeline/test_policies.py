@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -91,7 +91,7 @@ def test_circuit_opens_after_threshold_then_lets_exactly_one_probe(tmp_path: Pat
     upgrade_database(url)
     sessions = make_sessionmaker(make_engine(url))
     breaker = CircuitBreaker(threshold=3, cooldown=10)
-    t0 = datetime(2026, 11, 23, 2, 30, tzinfo=timezone.utc)
+    t0 = datetime(2026, 11, 23, 2, 30, tzinfo=UTC)
     with sessions() as s:
         assert breaker.allow(s, "federal:gent", t0) == 0
         assert not breaker.failure(s, "federal:gent", t0)
@@ -117,17 +117,17 @@ def test_circuit_opens_after_threshold_then_lets_exactly_one_probe(tmp_path: Pat
 
 def test_nightly_time_is_local_winter_and_summer() -> None:
     assert nightly_due_at(date(2026, 1, 15), time(2, 30), BRU) == datetime(
-        2026, 1, 15, 1, 30, tzinfo=timezone.utc
+        2026, 1, 15, 1, 30, tzinfo=UTC
     )
     assert nightly_due_at(date(2026, 7, 15), time(2, 30), BRU) == datetime(
-        2026, 7, 15, 0, 30, tzinfo=timezone.utc
+        2026, 7, 15, 0, 30, tzinfo=UTC
     )
 
 
 def test_spring_forward_night_runs_once_when_the_clock_skips_0230() -> None:
     # 2026-03-29: 02:00 CET jumps to 03:00 CEST; 02:30 does not exist -> run at 01:30 UTC (03:30 CEST).
     due = nightly_due_at(date(2026, 3, 29), time(2, 30), BRU)
-    assert due == datetime(2026, 3, 29, 1, 30, tzinfo=timezone.utc)
+    assert due == datetime(2026, 3, 29, 1, 30, tzinfo=UTC)
     assert due_schedule_key(due - timedelta(minutes=1), time(2, 30), BRU) is None  # not yet
     assert due_schedule_key(due, time(2, 30), BRU) == "nightly:2026-03-29"
 
@@ -135,15 +135,15 @@ def test_spring_forward_night_runs_once_when_the_clock_skips_0230() -> None:
 def test_fall_back_night_runs_at_the_first_0230_only() -> None:
     # 2026-10-25: 02:30 happens twice (CEST then CET); the first one, 00:30 UTC, is the run.
     due = nightly_due_at(date(2026, 10, 25), time(2, 30), BRU)
-    assert due == datetime(2026, 10, 25, 0, 30, tzinfo=timezone.utc)
+    assert due == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
     # An hour later (the second 02:30) the key is the same night: the unique key stops a second run.
     assert due_schedule_key(due + timedelta(hours=1), time(2, 30), BRU) == "nightly:2026-10-25"
 
 
 def test_every_minute_of_a_year_dispatches_each_night_exactly_once_per_key() -> None:
     keys = set()
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    end = datetime(2027, 1, 1, tzinfo=timezone.utc)
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    end = datetime(2027, 1, 1, tzinfo=UTC)
     while t < end:
         key = due_schedule_key(t, time(2, 30), BRU, catchup=timedelta(minutes=30))
         if key:

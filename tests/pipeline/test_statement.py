@@ -8,7 +8,7 @@ real embedded run (a celery worker subprocess) through ``run_nightly(statement=.
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,20 +38,16 @@ OCTOBER = date(2026, 10, 1)
 
 def test_due_on_the_monday_after_the_first_sunday_local_time_summer_and_winter() -> None:
     # November 2026 starts on a Sunday: October's statement is due Monday 2 November, 06:00 CET.
-    assert statement_due_at(OCTOBER, SIX, BRU) == datetime(2026, 11, 2, 5, 0, tzinfo=timezone.utc)
+    assert statement_due_at(OCTOBER, SIX, BRU) == datetime(2026, 11, 2, 5, 0, tzinfo=UTC)
     # April 2026 starts on a Wednesday: first Sunday the 5th, due Monday 6 April 06:00 CEST.
-    assert statement_due_at(date(2026, 3, 1), SIX, BRU) == datetime(
-        2026, 4, 6, 4, 0, tzinfo=timezone.utc
-    )
+    assert statement_due_at(date(2026, 3, 1), SIX, BRU) == datetime(2026, 4, 6, 4, 0, tzinfo=UTC)
     # June 2026 starts on a Monday: that Monday is before the first Sunday; due Monday 8 June.
-    assert statement_due_at(date(2026, 5, 1), SIX, BRU) == datetime(
-        2026, 6, 8, 4, 0, tzinfo=timezone.utc
-    )
+    assert statement_due_at(date(2026, 5, 1), SIX, BRU) == datetime(2026, 6, 8, 4, 0, tzinfo=UTC)
     due = statement_due_at(OCTOBER, SIX, BRU)
     assert due_statement_key(due - timedelta(minutes=1), SIX, BRU) is None
     assert due_statement_key(due, SIX, BRU) == "statement:2026-10"
     assert (
-        due_statement_key(datetime(2026, 11, 30, 22, 59, tzinfo=timezone.utc), SIX, BRU)
+        due_statement_key(datetime(2026, 11, 30, 22, 59, tzinfo=UTC), SIX, BRU)
         == "statement:2026-10"
     )
 
@@ -59,8 +55,8 @@ def test_due_on_the_monday_after_the_first_sunday_local_time_summer_and_winter()
 def test_every_ten_minutes_of_a_year_dispatches_each_month_once_at_its_local_time() -> None:
     """Across both DST changes: one key per month, first seen at 06:00 Brussels time on the due Monday."""
     first_seen: dict[str, datetime] = {}
-    t = datetime(2026, 1, 1, tzinfo=timezone.utc)
-    while t < datetime(2027, 1, 1, tzinfo=timezone.utc):
+    t = datetime(2026, 1, 1, tzinfo=UTC)
+    while t < datetime(2027, 1, 1, tzinfo=UTC):
         key = due_statement_key(t, SIX, BRU)
         if key is not None:
             first_seen.setdefault(key, t)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,6 @@ def record(record_id: str, *, source: str = "alpha", n: int = 0) -> SourceRecord
         source=source,
         record_id=record_id,
         kind="piis_contract",
-        modified_at=datetime(2026, 1, 1, 0, 0, n, tzinfo=timezone.utc),
+        modified_at=datetime(2026, 1, 1, 0, 0, n, tzinfo=UTC),
         payload={"n": n},
     )

@@ -92,7 +92,7 @@ def test_the_shipped_example_configuration_passes_plugins_check(
     assert result.exit_code == 0, result.output
     assert "OK: " in result.output and "2 CPAS configured" in result.output
     # Where each effective setting came from.
-    assert f"cpas.gent.plugins.federal.endpoint = http://127.0.0.1:8765" in result.output
+    assert "cpas.gent.plugins.federal.endpoint = http://127.0.0.1:8765" in result.output
     assert f"(file {example})" in result.output
     assert (
         "cpas.gent.plugins.neptunus.client_secret = *** (environment PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 
 import pytest
@@ -300,9 +301,9 @@ def test_notification_hooks_call_every_plugin_even_after_one_raises(tmp_path) ->
         def piis_run_finished(self, report):
             raise RuntimeError("smtp down")
 
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     host = _host(tmp_path, [("good", Good()), ("bad", Bad())], {})
     host.run_finished(RunReport(run_id="run-1", started_at=now, finished_at=now))
     assert seen == ["run-1"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import ValidationError
@@ -20,7 +20,7 @@ from tests.plugins._helpers import A_NISS, record
 
 def test_a_niss_is_refused_as_record_id_without_being_echoed() -> None:
     with pytest.raises(ValidationError) as err:
-        SourceRecord(source="x", record_id=A_NISS, kind="k", modified_at=datetime.now(timezone.utc))
+        SourceRecord(source="x", record_id=A_NISS, kind="k", modified_at=datetime.now(UTC))
     text = str(err.value)
     assert "is a NISS; use the vendor's own record id" in text and A_NISS not in text
     for model, kwargs in [
@@ -42,7 +42,7 @@ def test_validation_errors_never_echo_the_input() -> None:
             source="x",
             record_id="r",
             kind="k",
-            modified_at=datetime.now(timezone.utc),
+            modified_at=datetime.now(UTC),
             payload={"niss": A_NISS},
             unexpected=A_NISS,
         )

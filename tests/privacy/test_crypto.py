@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 
 from piis_bridge import crypto
 from piis_bridge.crypto import CryptoError, KeyRing, new_key, reset_key_ring, rotate
@@ -66,7 +66,7 @@ def _item(
             version=str(os.urandom(4).hex()),
             state=state,
             payload=payload,
-            updated_at=updated or datetime.now(timezone.utc),
+            updated_at=updated or datetime.now(UTC),
         )
         s.add(item)
         s.flush()
@@ -195,15 +195,13 @@ def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(
     ring, db, monkeypatch, tmp_path, capsys
 ) -> None:
     engine, sessions = db
-    old = datetime.now(timezone.utc) - timedelta(days=40)
+    old = datetime.now(UTC) - timedelta(days=40)
     superseded = _item(sessions, "v1", record="R1", updated=old)
     latest = _item(sessions, "v2", record="R1", updated=old)
     quarantined = _item(sessions, "q", state="quarantined", record="R2", updated=old)
-    recent = _item(
-        sessions, "recent", record="R3", updated=datetime.now(timezone.utc) - timedelta(days=20)
-    )
+    recent = _item(sessions, "recent", record="R3", updated=datetime.now(UTC) - timedelta(days=20))
     recent_superseded = _item(
-        sessions, "recent-old", record="R3", updated=datetime.now(timezone.utc) - timedelta(days=20)
+        sessions, "recent-old", record="R3", updated=datetime.now(UTC) - timedelta(days=20)
     )
     _item(sessions, "recent-new", record="R3")
     with sessions.begin() as s:

@@ -6,7 +6,7 @@ import copy
 import json
 from collections.abc import Callable
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from piis_bridge.rules.settings import RuleSettings
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _text(name: str) -> str:
     return (EXAMPLES / f"{name}.json").read_text(encoding="utf-8")
 

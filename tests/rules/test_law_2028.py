@@ -49,7 +49,7 @@ def test_facts_before_2028_keep_the_flat_rate_and_2028_uses_the_tier():
     )  # 2027: flat 10% whatever the share
     assert months[date(2028, 1, 1)] == (STUDIES_MONTHLY * 1500 + 5000) // 10000  # 15%
     assert any(
-        "2028: the CPAS's PIIS share is 85%: subsidy rate 15% (R-SUB-17, announced)" == n
+        n == "2028: the CPAS's PIIS share is 85%: subsidy rate 15% (R-SUB-17, announced)"
         for n in plan.notes
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography import x509
@@ -46,7 +46,7 @@ class TestCA:
         self.directory = directory
         directory.mkdir(parents=True, exist_ok=True)
         self.key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         self.cert = (
             x509.CertificateBuilder()
             .subject_name(_name(name))
@@ -77,7 +77,7 @@ class TestCA:
             else []
         )
         key = ec.generate_private_key(ec.SECP256R1())
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         subject = (
             _name(cn)
             if bce is None

@@ -3,7 +3,7 @@ taken from the shipped examples and moved to another municipality."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -56,7 +56,7 @@ def new_key(bce: str) -> SigningKey:
 def consent(value: Consent = Consent.GIVEN) -> ConsentEvidence:
     return ConsentEvidence(
         consent=value,
-        recorded_at=datetime(2026, 2, 3, 10, 0, tzinfo=timezone.utc),
+        recorded_at=datetime(2026, 2, 3, 10, 0, tzinfo=UTC),
         recorded_by="D. Renard",
         channel="interview at the CPAS, signed form",
     )

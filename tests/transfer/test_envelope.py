@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC
 
 import orjson
 import pytest
@@ -134,7 +135,7 @@ def test_alg_header_cannot_choose_the_algorithm(package, keys):
 
 
 def test_rsa_keys_and_certificates_are_accepted(package):
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes
@@ -147,7 +148,7 @@ def test_rsa_keys_and_certificates_are_accepted(package):
     key = SigningKey.from_pem(CHARLEROI.bce, pem)
     assert key.alg == "PS256"
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "CPAS de Charleroi")])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -174,14 +175,14 @@ def test_weak_keys_are_refused():
 
 
 def test_ack_round_trip_and_wrong_signer(keys):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     ack = Ack(
         package_id="p1",
         status="accepted",
         receiver_bce=LIEGE.bce,
         sender_bce=CHARLEROI.bce,
-        acked_at=datetime.now(timezone.utc),
+        acked_at=datetime.now(UTC),
         draft_ref="42",
     )
     envelope = sign_ack(ack, keys[LIEGE.bce])

@@ -3,7 +3,7 @@ over mutual TLS, come over its sender's own certificate (the TLS identity is bou
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -41,7 +41,7 @@ def _package(cpas_keys, *, created: datetime, package_id: str = "b" * 32) -> str
 
 
 def test_an_old_package_never_delivered_is_refused_with_the_reason(liege, cpas_keys) -> None:
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     old = _package(cpas_keys, created=now - timedelta(days=400))
     outcome = liege.receive(old)
     assert outcome.status == "rejected"
@@ -52,7 +52,7 @@ def test_an_old_package_never_delivered_is_refused_with_the_reason(liege, cpas_k
 
 
 def test_the_window_is_a_setting(liege, cpas_keys) -> None:
-    envelope = _package(cpas_keys, created=datetime.now(timezone.utc) - timedelta(days=3))
+    envelope = _package(cpas_keys, created=datetime.now(UTC) - timedelta(days=3))
     liege.max_package_age = timedelta(days=2)
     assert liege.receive(envelope).status == "rejected"
     liege.max_package_age = timedelta(days=5)
@@ -64,13 +64,13 @@ def test_the_window_is_a_setting(liege, cpas_keys) -> None:
 
 
 def test_a_package_from_the_future_is_refused(liege, cpas_keys) -> None:
-    envelope = _package(cpas_keys, created=datetime.now(timezone.utc) + timedelta(days=1))
+    envelope = _package(cpas_keys, created=datetime.now(UTC) + timedelta(days=1))
     outcome = liege.receive(envelope)
     assert outcome.status == "rejected" and "in the future" in outcome.reason
 
 
 def test_a_redelivery_of_a_package_received_in_time_is_still_a_duplicate(liege, cpas_keys) -> None:
-    envelope = _package(cpas_keys, created=datetime.now(timezone.utc) - timedelta(days=1))
+    envelope = _package(cpas_keys, created=datetime.now(UTC) - timedelta(days=1))
     assert liege.receive(envelope).status == "accepted"
     liege.max_package_age = timedelta(
         seconds=1
@@ -79,7 +79,7 @@ def test_a_redelivery_of_a_package_received_in_time_is_still_a_duplicate(liege, 
 
 
 def test_tls_identity_must_be_the_signer(liege, cpas_keys) -> None:
-    envelope = _package(cpas_keys, created=datetime.now(timezone.utc))
+    envelope = _package(cpas_keys, created=datetime.now(UTC))
     relayed = liege.receive(
         envelope, tls_peer_bce=LIEGE.bce
     )  # a genuine package over another CPAS's cert
@@ -129,7 +129,7 @@ def test_over_real_mutual_tls_a_relayed_package_is_refused(tmp_path, liege, cpas
         handle, port=0, tls=server_tls_context(server.cert, server.key, ca.pem.cert)
     ).start()
     try:
-        envelope = _package(cpas_keys, created=datetime.now(timezone.utc))
+        envelope = _package(cpas_keys, created=datetime.now(UTC))
         results = {}
         for name, cert in (("gent", gent_cert), ("charleroi", charleroi_cert)):
             client = TransferClient(

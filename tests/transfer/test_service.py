@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 
 from piis_bridge.model import Consent, ContractStatus
@@ -167,7 +169,7 @@ def test_transfer_moves_are_checked():
 
 
 def test_ack_from_someone_else_is_refused(charleroi, liege, cpas_keys):
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from piis_bridge.transfer import Ack, EnvelopeError, sign_ack
 
@@ -179,7 +181,7 @@ def test_ack_from_someone_else_is_refused(charleroi, liege, cpas_keys):
             package_id=None,
             status="accepted",
             receiver_bce=CHARLEROI.bce,
-            acked_at=datetime.now(timezone.utc),
+            acked_at=datetime.now(UTC),
         ),
         cpas_keys[CHARLEROI.bce],
     )
@@ -260,7 +262,7 @@ def test_tampered_or_foreign_assessment_is_rejected(charleroi, liege, cpas_keys)
     )
     assert charleroi.receive_assessment(forged).status == "rejected"
     # An assessment for a transfer Charleroi never sent (signed by a trusted CPAS) is refused too.
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from piis_bridge.model import TransferAssessment
     from piis_bridge.transfer.envelope import AssessmentMessage, sign_assessment
@@ -272,7 +274,7 @@ def test_tampered_or_foreign_assessment_is_rejected(charleroi, liege, cpas_keys)
             assessor_bce=LIEGE.bce,
             addressee_bce=CHARLEROI.bce,
             assessed_by="x",
-            created_at=datetime.now(timezone.utc),
+            created_at=datetime.now(UTC),
             assessment=TransferAssessment(assessed_on=MOVE_DATE),
         ),
         cpas_keys[LIEGE.bce],

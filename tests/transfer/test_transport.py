@@ -136,8 +136,7 @@ def test_body_over_the_limit_is_refused(monkeypatch):
     from piis_connectors.transfer import server
 
     monkeypatch.setattr(server, "MAX_BODY", 10)
-    with TransferEndpoint(_echo) as endpoint:
-        with TransferClient(endpoint.url, retries=0) as client:
-            with pytest.raises(DeliveryError, match="HTTP 413") as info:
-                client.send("x" * 11)
+    with TransferEndpoint(_echo) as endpoint, TransferClient(endpoint.url, retries=0) as client:
+        with pytest.raises(DeliveryError, match="HTTP 413") as info:
+            client.send("x" * 11)
     assert info.value.permanent

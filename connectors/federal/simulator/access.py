@@ -29,7 +29,7 @@ from piis_connectors.federal import envelope
 
 from piis_bridge.identifiers import niss_birth_date
 
-__all__ = ["AccessRequest", "QUALITY_CODES", "CPAS_SECTOR", "read", "problems", "warnings"]
+__all__ = ["CPAS_SECTOR", "QUALITY_CODES", "AccessRequest", "problems", "read", "warnings"]
 
 _MA = "{%s}" % envelope.MANAGE_ACCESS_NS
 CPAS_SECTOR = 17

@@ -36,7 +36,7 @@ from piis_connectors.federal.simulator.novaprima import NovaPrima, _ssin_valid
 from piis_connectors.federal.simulator.store import Store
 from piis_connectors.federal.simulator.wsse import WSSE_NS, SignatureCheck, WsseFault
 
-__all__ = ["PORT_PATH", "WSC_NS", "SOAP_NS", "SimulatorApp"]
+__all__ = ["PORT_PATH", "SOAP_NS", "WSC_NS", "SimulatorApp"]
 
 PORT_PATH = "/connectors/webservice/KSZBCSSWebServiceConnectorPort"
 WSC_NS = "http://ksz-bcss.fgov.be/connectors/WebServiceConnector"

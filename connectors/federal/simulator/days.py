@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 
 from piis_bridge.rules.calendar import WorkingCalendar
 
-__all__ = ["SimCalendar", "ATTESTATION_MAX_DAYS"]
+__all__ = ["ATTESTATION_MAX_DAYS", "SimCalendar"]
 
 ATTESTATION_MAX_DAYS = (
     7  # "right visible in the network after the CPAS decision: <= 7 days" (federal.md 5.6)

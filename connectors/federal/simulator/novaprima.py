@@ -28,7 +28,7 @@ from piis_connectors.federal.simulator.store import Store
 from stdnum.be import bis as _bis
 from stdnum.be import nn as _nn
 
-__all__ = ["NovaPrima", "normalise_dossier", "Period", "MUTATION_KINDS"]
+__all__ = ["MUTATION_KINDS", "NovaPrima", "Period", "normalise_dossier"]
 
 MUTATION_KINDS = frozenset({"death", "emigration", "replaced", "move"})
 

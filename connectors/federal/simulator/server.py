@@ -145,7 +145,7 @@ class SimulatorServer:
     def wsdl_url(self) -> str:
         return self.endpoint + "?wsdl"
 
-    def start(self) -> "SimulatorServer":
+    def start(self) -> SimulatorServer:
         self.app.start_worker()
         self._thread = threading.Thread(
             target=self.httpd.serve_forever,

@@ -10,14 +10,13 @@ for the first time), 4 regularisation of a grant, 3 recovery (form D), 6 regular
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from piis_connectors.federal.simulator import tables
 from piis_connectors.federal.simulator.novaprima import NovaPrima, month_share
 
-__all__ = ["first_sunday", "statement_available", "generate", "render_txt"]
+__all__ = ["first_sunday", "generate", "render_txt", "statement_available"]
 
 
 def first_sunday(year: int, month: int) -> date:

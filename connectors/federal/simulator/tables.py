@@ -9,18 +9,18 @@ from __future__ import annotations
 from datetime import date
 
 __all__ = [
-    "PIIS_VALIDITY",
-    "PIIS_SUBSIDY_CODES",
-    "LEGAL_MONTHLY_AMOUNTS",
-    "RECOVERY_TYPES",
     "CATEGORIES",
     "DEFAULT_RATE",
-    "PIIS_BONUS",
     "FULL_RATE",
-    "piis_code_valid",
-    "legal_amount",
-    "recovery_type_allowed",
+    "LEGAL_MONTHLY_AMOUNTS",
+    "PIIS_BONUS",
+    "PIIS_SUBSIDY_CODES",
+    "PIIS_VALIDITY",
+    "RECOVERY_TYPES",
     "budget_article",
+    "legal_amount",
+    "piis_code_valid",
+    "recovery_type_allowed",
 ]
 
 # PIIS "demandeur / partenaire" codes and their validity windows [DOC federal.md 2.4]; 0 = no PIIS [PROP].

@@ -19,13 +19,13 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from lxml import etree
 
-__all__ = ["SignatureCheck", "WsseFault", "WSSE_NS"]
+__all__ = ["WSSE_NS", "SignatureCheck", "WsseFault"]
 
 WSSE_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd"
 WSU_NS = "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd"
@@ -141,7 +141,7 @@ class SignatureCheck:
         trusted = self._trusted.get(_fingerprint(der))
         if trusted is None:
             raise WsseFault("FailedAuthentication", "the signing certificate is not trusted")
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         if not (trusted.not_valid_before_utc <= now <= trusted.not_valid_after_utc):
             raise WsseFault("FailedAuthentication", "the signing certificate is not valid now")
         return cert
