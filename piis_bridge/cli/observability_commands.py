@@ -1,4 +1,4 @@
-"""``piis-bridge health``, ``monitor serve|metrics`` and ``alerts check|test`` (docs/operations.md).
+"""``piis-bridge health``, ``monitor serve|metrics|trace`` and ``alerts check|test`` (docs/operations.md).
 
 ``health`` follows the Nagios plugin convention (exit 0 ok, 1 warning, 2 critical) so that any
 monitoring system can run it as is; ``--json`` prints the same report for machines.
@@ -82,6 +82,55 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.observability.metrics import exposition
 
         sys.stdout.write(exposition(_settings()).decode())
+
+    @monitor.command("trace")
+    def monitor_trace(
+        run_id: str = typer.Argument(..., help="The run (piis-bridge runs list)."),
+        cpas: str = typer.Option(None, "--cpas", help="The CPAS of the dossier."),
+        record: str = typer.Option(
+            None, "--record", help="The case system's record id of the dossier."
+        ),
+    ) -> None:
+        """The trace ids to look up in the tracing UI: the run's, or one dossier's of that run.
+
+        The record id is only looked up, never printed back (vendors' ids may embed a NISS)."""
+        from sqlalchemy import select
+
+        from piis_bridge.db import make_engine
+        from piis_bridge.observability.tracing import dossier_trace_id
+        from piis_bridge.pipeline.models import SyncRun, WorkItem
+
+        settings = _settings()
+        if (cpas is None) != (record is None):
+            typer.echo("give both --cpas and --record for a dossier's trace, or neither", err=True)
+            raise typer.Exit(2)
+        engine = make_engine(settings.database_url)
+        try:
+            with engine.connect() as conn:
+                if conn.execute(select(SyncRun.id).where(SyncRun.id == run_id)).first() is None:
+                    typer.echo(f"no run {run_id} (piis-bridge runs list)", err=True)
+                    raise typer.Exit(1)
+                if record is None:
+                    typer.echo(f"run trace      {run_id}")
+                    return
+                items = list(
+                    conn.scalars(
+                        select(WorkItem.id)
+                        .where(
+                            WorkItem.run_id == run_id,
+                            WorkItem.cpas_id == cpas,
+                            WorkItem.record_id == record,
+                        )
+                        .order_by(WorkItem.id)
+                    )
+                )
+        finally:
+            engine.dispose()
+        if not items:
+            typer.echo(f"that record of CPAS {cpas} was not part of run {run_id}", err=True)
+            raise typer.Exit(1)
+        for item_id in items:  # one per version of the record the run fetched
+            typer.echo(f"dossier trace  {dossier_trace_id(run_id, item_id)}  (item {item_id})")
 
     alerts = cli.group(
         "alerts", help="Alerts by e-mail and webhook (section alerts of the configuration)."

@@ -433,8 +433,10 @@ def check_and_send(
                 if key not in holding and row.first_seen_at is not None and key[0] != "digest":
                     row.first_seen_at = None
             for alert in alerts:
-                row = states.get((alert.rule, alert.scope))
-                if row is None:
+                found = states.get((alert.rule, alert.scope))
+                if found is not None:
+                    row = found
+                else:
                     row = AlertState(
                         rule=alert.rule,
                         scope=alert.scope,

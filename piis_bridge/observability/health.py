@@ -169,7 +169,6 @@ def _head_revision() -> str | None:
 def check_broker(settings: Settings, timeout: float) -> Check:
     url = settings.broker_url
     if url.startswith("filesystem://"):
-        folder = settings.state_dir / "broker"
         return Check(
             "broker",
             Status.OK,
@@ -266,7 +265,8 @@ def _stale_workers(settings: Settings, engine: Any, nodes: list[str]) -> dict[st
 
 def check_nightly(settings: Settings, engine: Any, m: MonitoringSettings, now: datetime) -> Check:
     last = last_successful_nightly(engine, list(settings.cpas))
-    worst, parts, details = Status.OK, [], {}
+    worst, parts = Status.OK, []
+    details: dict[str, float | None] = {}
     for cpas_id in settings.cpas:
         when = last.get(cpas_id)
         if when is None:
@@ -366,7 +366,8 @@ def check_certificates(settings: Settings, m: MonitoringSettings, now: datetime)
     files = certificate_files(settings)
     if not files:
         return Check("certificates", Status.OK, "no certificate configured", {})
-    worst, parts, details = Status.OK, [], {}
+    worst, parts = Status.OK, []
+    details: dict[str, object] = {}
     for setting, path in sorted(files.items()):
         try:
             expires = certificate_expiry(path)

@@ -13,6 +13,7 @@ NISS (``tests/observability`` scans the exposition of a hostile run).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -140,7 +141,7 @@ class BridgeCollector(Collector):
                 .order_by(SyncRun.finished_at.desc())
                 .limit(500)
             ):
-                if cpas_id not in latest:
+                if cpas_id not in latest and finished is not None and started is not None:
                     latest[cpas_id] = (
                         finished,
                         (_aware(finished) - _aware(started)).total_seconds(),
@@ -313,10 +314,8 @@ def queue_depths(settings: Settings) -> dict[str, int]:
                 except Exception:  # noqa: BLE001 - not declared yet: nothing waits
                     depths[queue] = 0
                 finally:
-                    try:
+                    with contextlib.suppress(Exception):  # a closing channel has nothing to tell
                         channel.close()
-                    except Exception:  # noqa: BLE001
-                        pass
         return depths
     except Exception:  # noqa: BLE001
         return {}

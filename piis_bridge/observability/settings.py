@@ -73,6 +73,11 @@ class MonitoringSettings(_Strict):
         description="OTLP/HTTP collector URL for OpenTelemetry traces (e.g. "
         "http://127.0.0.1:4318/v1/traces); unset = no tracing, nothing sent.",
     )
+    tracing_dossiers: bool = Field(
+        default=True,
+        description="With tracing on, also one trace per dossier of a run (a span per stage it went "
+        "through); false keeps only the run's trace (fewer spans for a collector that charges by span).",
+    )
 
     @field_validator("tracing_endpoint")
     @classmethod

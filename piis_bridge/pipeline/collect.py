@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import time
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select, update
 
+from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
     utcnow,
@@ -67,6 +69,7 @@ def collect_answers(
                     enq.collect(run_id, cpas_id, attempt=attempt)
                 return
         tickets = sorted({e.ticket for e in waiting if e.ticket})
+        started_ns = time.time_ns()
         fetched = (
             call(host, "federal_fetch_results", cpas_id, tickets, run_id=run_id)
             if tickets
@@ -83,6 +86,7 @@ def collect_answers(
             return
         by_ref = {str(getattr(o, "client_reference", "")): o for o in outcomes}
         pushes = []
+        spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
         for e in waiting:
             outcome = by_ref.get(e.remote_ref or e.key.split(":", 2)[-1])
             if outcome is None:
@@ -98,6 +102,8 @@ def collect_answers(
                 ).rowcount
                 if won:
                     pushes.append(answer_push(e, answer))
+                    spans.append((e.run_id, e.item_id, cpas_id, {"state": state, "answer": answer}))
+        tracing.dossier_spans("collect", spans, started_ns)
         insert_ignore(s, Effect, pushes)
         record_stat(s, run_id, "collect", len(pushes), time.perf_counter() - t0)
         s.commit()

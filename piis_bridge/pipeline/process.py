@@ -13,6 +13,7 @@ from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
 from piis_bridge.i18n import push as push_text
 from piis_bridge.logging import redact
+from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
     WorkItem,
@@ -224,7 +225,9 @@ def _process_claimed(
             )
             raise _Skip
 
+        timer = tracing.DossierTimer("process", run_id)
         for item in items:
+            timer.start(item.id, item.cpas_id)
             stage = "map"
             try:
                 if item.attempts > max_attempts:
@@ -342,6 +345,7 @@ def _process_claimed(
             touched.add(item.cpas_id)
             if transfer_configured(rt, item.cpas_id):
                 moves.append((item.cpas_id, item.record_id, item.id, contract))
+        timer.finish({i.id: {"outcome": i.state, "forms": i.forms} for i in items})
         insert_ignore(s, Effect, effect_rows)
         done: dict[str, list[str]] = {}
         for item in items:

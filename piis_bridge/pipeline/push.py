@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
+from piis_bridge.observability import tracing
 from piis_bridge.pipeline.outbox import (
     Enqueuer,
     call,
@@ -36,6 +37,7 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             if not effects:
                 break
             items = [PushItem.model_validate_json(e.payload) for e in effects]
+            started_ns = time.time_ns()
             pushed = call(host, "case_push", cpas_id, items, run_id=run_id)
             results: list[PushResult] = pushed.value
             failures = list(pushed.failures)
@@ -72,6 +74,14 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
                         reason=reason,
                         effect_id=e.id,
                     )
+            tracing.dossier_spans(
+                "push",
+                [
+                    (e.run_id, e.item_id, cpas_id, {"state": e.state, "kind": i.kind})
+                    for e, i in zip(effects, items, strict=True)
+                ],
+                started_ns,
+            )
             record_stat(
                 s, run_id, "push", len(effects) - len(retry_later), time.perf_counter() - t0
             )

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
     utcnow,
@@ -32,15 +33,18 @@ from piis_bridge.pipeline.runtime import Runtime
 
 
 def _apply_outcomes(
-    s: Session, effects: Sequence[Effect], outcomes: Sequence[Any]
+    s: Session, effects: Sequence[Effect], outcomes: Sequence[Any], started_ns: int
 ) -> tuple[int, int]:
-    """Store one outcome per effect; answered forms get their federal-answer push item."""
+    """Store one outcome per effect; answered forms get their federal-answer push item.
+
+    ``started_ns`` is when the federal call began: each dossier's submit span covers it."""
     by_ref = {}
     for outcome in outcomes:
         ref = getattr(outcome, "client_reference", None)
         if ref:
             by_ref[str(ref)] = outcome
     pushes, waiting = [], 0
+    spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
     now = utcnow()
     for effect, positional in zip(effects, outcomes):
         outcome = by_ref.get(effect.key.split(":", 2)[-1], positional)
@@ -65,6 +69,10 @@ def _apply_outcomes(
             pushes.append(answer_push(effect, answer))
         else:
             waiting += 1
+        spans.append(
+            (effect.run_id, effect.item_id, effect.cpas_id, {"state": state, "answer": answer})
+        )
+    tracing.dossier_spans("submit", spans, started_ns)
     insert_ignore(s, Effect, pushes)
     return len(pushes), waiting
 
@@ -102,11 +110,12 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                     )
                 s.commit()
                 continue
+            started_ns = time.time_ns()
             submitted = call(host, "federal_submit", cpas_id, forms, run_id=run_id)
             outcomes, failures = submitted.value, list(submitted.failures)
             if outcomes is not None and isinstance(outcomes, list) and len(outcomes) == len(forms):
                 rt.breaker.success(s, remote)
-                answered, waiting = _apply_outcomes(s, effects, outcomes)
+                answered, waiting = _apply_outcomes(s, effects, outcomes, started_ns)
                 any_answered |= bool(answered)
                 any_waiting |= bool(waiting)
                 record_stat(s, run_id, "submit", len(effects), time.perf_counter() - t0)
@@ -151,10 +160,11 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
             if len(effects) > 1:
                 release_effects(s, effects[1:], 0, error)
                 effects = effects[:1]
+                started_ns = time.time_ns()
                 alone = call(host, "federal_submit", cpas_id, [forms[0]], run_id=run_id)
                 single = alone.value
                 if single is not None and len(single) == 1:
-                    answered, waiting = _apply_outcomes(s, effects, single)
+                    answered, waiting = _apply_outcomes(s, effects, single, started_ns)
                     any_answered |= bool(answered)
                     any_waiting |= bool(waiting)
                     s.commit()
