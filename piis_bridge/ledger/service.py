@@ -15,10 +15,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from piis_bridge.crypto import hash_key
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.forms import (
     FederalForm,
@@ -27,10 +28,11 @@ from piis_bridge.forms import (
     SubmissionOutcome,
     status_for_evaluation,
 )
-from piis_bridge.ledger.models import FormEntry, IntegrationEntry
+from piis_bridge.ledger.models import NISS_HASH_PURPOSE, FormEntry, IntegrationEntry, niss_hash
 from piis_bridge.ledger.state import check_transition
 
-__all__ = ["Ledger", "payload_hash"]
+__all__ = ["NISS_HASH_PURPOSE", "Ledger", "niss_hash", "payload_hash", "rehash_niss"]
+
 
 _ANSWERED = (FormStatus.ACCEPTED, FormStatus.PARTIALLY_ACCEPTED, FormStatus.BLOCKED)
 
@@ -69,6 +71,7 @@ def _row(
         cpas_id=form.cpas_id,
         kind=form.kind.value,
         niss=form.niss,
+        niss_hash=niss_hash(form.niss),
         dossier=form.dossier,
         period_key=form.period_key,
         version=version,
@@ -167,6 +170,7 @@ _FORM_COLUMNS = (
     "cpas_id",
     "kind",
     "niss",
+    "niss_hash",
     "dossier",
     "period_key",
     "version",
@@ -197,6 +201,7 @@ _ANSWER_COLUMNS = (
 
 class Ledger:
     def __init__(self, sessions: sessionmaker) -> None:
+        hash_key()  # a missing hash key is a configuration error at start, not at the first form
         self.sessions = sessions
         bind = sessions.kw.get("bind")
         dialect = bind.dialect if bind is not None else None
@@ -350,7 +355,7 @@ class Ledger:
                 .where(
                     FormEntry.cpas_id == cpas_id,
                     FormEntry.kind == str(kind),
-                    FormEntry.niss == niss,
+                    FormEntry.niss_hash == niss_hash(niss),
                     FormEntry.period_key == period_key,
                     FormEntry.status != FormStatus.SUPERSEDED.value,
                 )
@@ -600,16 +605,17 @@ class Ledger:
     def integrations(self, cpas_id: str, nisses: Iterable[str]) -> dict[str, tuple[str, date]]:
         """(status, start) of the integration of each NISS already known for this CPAS."""
         t = IntegrationEntry.__table__
-        nisses = list(nisses)
+        by_hash = {niss_hash(n): n for n in nisses}
+        hashes = list(by_hash)
         out: dict[str, tuple[str, date]] = {}
         with self.sessions() as s:
-            for i in range(0, len(nisses), 900):
-                for niss, status, start in s.execute(
-                    select(t.c.niss, t.c.status, t.c.start).where(
-                        t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900])
+            for i in range(0, len(hashes), 900):
+                for h, status, start in s.execute(
+                    select(t.c.niss_hash, t.c.status, t.c.start).where(
+                        t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900])
                     )
                 ):
-                    out[niss] = (status, start)
+                    out[by_hash[h]] = (status, start)
         return out
 
     def integration_pending(self, cpas_id: str, starts: dict[str, date], purpose: int = 2) -> None:
@@ -618,29 +624,30 @@ class Ledger:
             return
         t = IntegrationEntry.__table__
         now = _now()
+        hashed = {niss_hash(n): d for n, d in starts.items()}
         with self.sessions() as s:
             known = set()
-            nisses = list(starts)
-            for i in range(0, len(nisses), 900):
+            hashes = list(hashed)
+            for i in range(0, len(hashes), 900):
                 known.update(
                     s.scalars(
-                        select(t.c.niss).where(
-                            t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900])
+                        select(t.c.niss_hash).where(
+                            t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900])
                         )
                     )
                 )
             fresh = [
                 dict(
                     cpas_id=cpas_id,
-                    niss=n,
+                    niss_hash=h,
                     purpose=purpose,
                     start=d,
                     status="pending",
                     created_at=now,
                     updated_at=now,
                 )
-                for n, d in starts.items()
-                if n not in known
+                for h, d in hashed.items()
+                if h not in known
             ]
             if fresh:
                 # Two submit tasks of one CPAS may integrate the same NISS at once (read-then-insert race,
@@ -649,7 +656,7 @@ class Ledger:
             self._set_integrations(
                 s,
                 cpas_id,
-                {n: d for n, d in starts.items() if n in known},
+                {h: d for h, d in hashed.items() if h in known},
                 status="pending",
                 updated_at=now,
             )
@@ -661,36 +668,82 @@ class Ledger:
             return
         now = _now()
         with self.sessions() as s:
-            self._set_integrations(s, cpas_id, starts, status="done", updated_at=now, done_at=now)
+            hashed = {niss_hash(n): d for n, d in starts.items()}
+            self._set_integrations(s, cpas_id, hashed, status="done", updated_at=now, done_at=now)
             s.commit()
 
     @staticmethod
     def _set_integrations(s: Any, cpas_id: str, starts: dict[str, date], **values: Any) -> None:
-        """One UPDATE per start date and 900 NISS (a batch's NISS usually share a few start dates) rather
-        than one per NISS."""
+        """Set status, times and each row's own start: one UPDATE per 300 NISS hashes, whatever their dates.
+
+        Why a CASE: start dates differ per person (a contract's first day), so an UPDATE per start date
+        was close to one per NISS; ``start = CASE niss_hash WHEN .. THEN ..`` writes a chunk in one
+        statement on every dialect (3 parameters per row: 300 rows stay under SQLite's limit)."""
         t = IntegrationEntry.__table__
-        by_start: dict[date, list[str]] = {}
-        for niss, start in starts.items():
-            by_start.setdefault(start, []).append(niss)
-        for start, nisses in by_start.items():
-            for i in range(0, len(nisses), 900):
-                s.execute(
-                    update(t)
-                    .where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900]))
-                    .values(start=start, **values)
-                )
+        hashes = list(starts)
+        for i in range(0, len(hashes), 300):
+            part = hashes[i : i + 300]
+            s.execute(
+                update(t)
+                .where(t.c.cpas_id == cpas_id, t.c.niss_hash.in_(part))
+                .values(start=case({h: starts[h] for h in part}, value=t.c.niss_hash), **values)
+            )
 
     def integration_forget(self, cpas_id: str, form_keys: Sequence[str]) -> None:
         """The BCSS refused forms as "NISS not integrated" (-300020: unregistered since): integrate again."""
         t = IntegrationEntry.__table__
         with self.sessions() as s:
-            nisses = set()
+            hashes: set[str] = set()
             for i in range(0, len(form_keys), 900):
-                nisses.update(
+                hashes.update(
                     s.scalars(
-                        select(FormEntry.niss).where(FormEntry.key.in_(form_keys[i : i + 900]))
+                        select(FormEntry.niss_hash).where(FormEntry.key.in_(form_keys[i : i + 900]))
                     )
                 )
-            if nisses:
-                s.execute(t.delete().where(t.c.cpas_id == cpas_id, t.c.niss.in_(sorted(nisses))))
+            found = sorted(hashes)
+            for i in range(0, len(found), 900):
+                s.execute(
+                    t.delete().where(t.c.cpas_id == cpas_id, t.c.niss_hash.in_(found[i : i + 900]))
+                )
             s.commit()
+
+
+def rehash_niss(engine: Engine, previous_key: bytes) -> dict[str, int]:
+    """After a change of hash key: recompute every NISS hash of the ledger under the current key.
+
+    Why it is possible: each form keeps its NISS encrypted; its new hash comes from it, and its hash
+    under *previous_key* says which integration rows were its NISS's.  An integration no form names
+    (a REGISTER whose form was never recorded) is deleted: the next form of that NISS integrates it
+    again, which the BCSS answers "already integrated" and LIST confirms.  One transaction, stop
+    the bridge while it runs; running it again changes nothing.  Returns counts per table."""
+    forms, integ = FormEntry.__table__, IntegrationEntry.__table__
+    moved: dict[str, str] = {}
+    current: set[str] = set()
+    counts = {"federal_form_ledger": 0, "federal_niss_integration": 0, "integrations_dropped": 0}
+    with engine.begin() as conn:
+        rows = list(conn.execute(select(forms.c.id, forms.c.niss, forms.c.niss_hash)))
+        updates = []
+        for row_id, niss, stored in rows:
+            new = niss_hash(niss)
+            current.add(new)
+            moved[niss_hash(niss, previous_key)] = new
+            if stored != new:
+                updates.append({"i": row_id, "h": new})
+        if updates:
+            conn.execute(
+                update(forms).where(forms.c.id == bindparam("i")).values(niss_hash=bindparam("h")),
+                updates,
+            )
+        counts["federal_form_ledger"] = len(updates)
+        for row_id, stored in list(conn.execute(select(integ.c.id, integ.c.niss_hash))):
+            if stored in current:
+                continue
+            if stored in moved:
+                conn.execute(
+                    update(integ).where(integ.c.id == row_id).values(niss_hash=moved[stored])
+                )
+                counts["federal_niss_integration"] += 1
+            else:
+                conn.execute(integ.delete().where(integ.c.id == row_id))
+                counts["integrations_dropped"] += 1
+    return counts

@@ -18,13 +18,15 @@ from piis_bridge.pipeline.models import Effect, SyncRun, WorkItem
 from piis_bridge.transfer.tables import ReceivedPackage
 
 NISS = "85073003328"
-K1, K2 = new_key(), new_key()
+K1, K2, H1 = new_key(), new_key(), new_key()
 
 
 @pytest.fixture
 def ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(crypto.KEYS_FILE_ENV, raising=False)
+    monkeypatch.delenv(crypto.HASH_KEY_FILE_ENV, raising=False)
     monkeypatch.setenv(crypto.KEYS_ENV, f"k1:{K1}")
+    monkeypatch.setenv(crypto.HASH_KEY_ENV, f"h1:{H1}")
     reset_key_ring()
     yield
     reset_key_ring()
@@ -75,7 +77,8 @@ def _item(
 
 def _raw(engine, table: str, column: str) -> list[str]:
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(text(f"SELECT {column} FROM {table} ORDER BY 1"))]
+        query = f"SELECT {column} FROM {table} ORDER BY 1"  # noqa: S608 - the test's own names
+        return [r[0] for r in conn.execute(text(query))]
 
 
 def test_payload_is_encrypted_in_the_database_and_clear_through_the_orm(ring, db) -> None:
@@ -176,7 +179,7 @@ def test_keyed_hash_is_stable_and_per_purpose(ring) -> None:
 def test_cli_rotate_key(ring, db, tmp_path: Path, monkeypatch, capsys) -> None:
     from piis_bridge.cli import main
 
-    engine, sessions = db
+    _engine, sessions = db
     _item(sessions, f"x {NISS}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PIIS_DATABASE_URL", f"sqlite:///{tmp_path}/app.sqlite3")
