@@ -225,3 +225,40 @@ def test_a_new_hash_key_is_recovered_by_rehash(
         "integrations_dropped": 0,
     }
     engine.dispose()
+
+
+def _valid_niss(i: int) -> str:
+    base = f"{800101000 + i:09d}"
+    return base + f"{97 - int(base) % 97:02d}"
+
+
+def test_integration_starts_are_written_per_row_in_few_statements(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """60 NISS sharing a start date (one IN-update) and 40 with their own (one executemany): each row
+    gets its own start, and the statements issued do not grow with the number of dates."""
+    from sqlalchemy import event
+
+    _keys(monkeypatch, f"k1:{K1}", f"h1:{H1}")
+    ledger = Ledger.open(db_url)
+    engine = ledger.sessions.kw["bind"]
+    shared = {_valid_niss(i): date(2025, 1, 1) for i in range(60)}
+    own = {_valid_niss(100 + i): date(2025, 2, 1 + i % 28) for i in range(40)}
+    ledger.integration_pending("gent", {**shared, **own})
+    later = {n: date(2024, 12, 1) for n in shared} | {
+        n: date(2024, 11, 1 + i % 28) for i, n in enumerate(own)
+    }
+    updates: list[str] = []
+
+    def count(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.startswith("UPDATE federal_niss_integration"):
+            updates.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        ledger.integration_done("gent", later)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(updates) == 2, updates  # was one per distinct start date (29 here)
+    assert ledger.integrations("gent", list(later)) == {n: ("done", d) for n, d in later.items()}
+    engine.dispose()
