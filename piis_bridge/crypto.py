@@ -36,6 +36,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 import threading
@@ -59,6 +60,7 @@ __all__ = [
     "EncryptedString",
     "EncryptedText",
     "KeyRing",
+    "code_fingerprint",
     "encrypted_columns",
     "encryption_status",
     "hash_key",
@@ -260,6 +262,29 @@ def keyed_hash(value: str, purpose: str, key: bytes | None = None) -> str:
         if key is None:
             _derived[purpose] = derived
     return hmac.new(derived, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def code_fingerprint(value: str) -> str:
+    """``#`` and 8 hex digits naming an unknown vendor code without showing it, or ``""``.
+
+    Why: mapping errors show an unknown code only as its shape (``'AAAAAAAA'``), because the column
+    may hold a misplaced name or NISS.  The fingerprint lets an operator see that 340 quarantined
+    records share one unknown code (one mapping fix, one look in the vendor system) and check the
+    fix by its disappearance.  A keyed hash under the stable hash key with its own purpose: it
+    cannot be joined with the ledger's NISS hashes, nor reversed without the key.  A value with six
+    or more digits in a row (a NISS, a date, an amount: never a code) gets none, so that even under
+    the public development key no fingerprint of such a number is ever shown.
+    """
+    text = value.strip()
+    if not text or _DIGIT_RUN.search(text):
+        return ""
+    try:
+        return "#" + keyed_hash(text, "unknown-vendor-code")[:8]
+    except CryptoError:  # no hash key: the ledger reports it; an error text must not fail
+        return ""
 
 
 class EncryptedText(TypeDecorator[str]):
