@@ -318,7 +318,7 @@ class EncryptedText(TypeDecorator[str]):
 class EncryptedString(EncryptedText):
     """EncryptedText on a VARCHAR(n) column (keys and short secrets): ``EncryptedString(name, 200)``."""
 
-    impl = String
+    impl = String  # type: ignore[assignment]  # a String is the Text column's VARCHAR(n) form
     cache_ok = True
 
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
@@ -33,6 +33,10 @@ from piis_bridge.ledger.state import check_transition
 
 __all__ = ["NISS_HASH_PURPOSE", "Ledger", "niss_hash", "payload_hash", "rehash_niss"]
 
+
+# the Core tables (typed as such: the ORM declares ``__table__`` as a FromClause)
+_FORMS = cast(Table, FormEntry.__table__)
+_INTEGRATIONS = cast(Table, IntegrationEntry.__table__)
 
 # a start date shared by this many NISS is written by one IN-update (see Ledger._set_integrations)
 _SHARED_START = 50
@@ -109,13 +113,14 @@ class _Bulk:
         self.sql: str | None = None
         if mark is not None:
             if kind == "insert":
+                # names are this module's constants; every value is a parameter
                 self.sql = (
-                    f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
+                    f"INSERT INTO {table.name} ({', '.join(self.columns)}) "  # noqa: S608
                     f"VALUES ({', '.join(mark for _ in self.columns)})"
                 )
             else:
                 self.sql = (
-                    f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in self.columns)} "
+                    f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in self.columns)} "  # noqa: S608
                     f"WHERE {' AND '.join(f'{c} = {mark}' for c in self.where)}"
                 )
         self.processors = [
@@ -130,7 +135,7 @@ class _Bulk:
             return
         if self.sql is None:
             names = self.columns + self.where
-            dicts = [dict(zip(names, row)) for row in rows]
+            dicts = [dict(zip(names, row, strict=True)) for row in rows]
             t = self.table
             if self.kind == "insert":
                 s.connection().execute(insert(t), dicts)
@@ -208,21 +213,17 @@ class Ledger:
         self.sessions = sessions
         bind = sessions.kw.get("bind")
         dialect = bind.dialect if bind is not None else None
-        self._insert_forms = (
-            _Bulk(dialect, FormEntry.__table__, "insert", _FORM_COLUMNS) if dialect else None
-        )
+        self._insert_forms = _Bulk(dialect, _FORMS, "insert", _FORM_COLUMNS) if dialect else None
         self._answer_forms = (
-            _Bulk(dialect, FormEntry.__table__, "update", _ANSWER_COLUMNS, ("key",))
-            if dialect
-            else None
+            _Bulk(dialect, _FORMS, "update", _ANSWER_COLUMNS, ("key",)) if dialect else None
         )
 
     @classmethod
     def open(cls, url: str | None = None, engine: Engine | None = None) -> Ledger:
         """Open (creating the table if needed: alembic owns production schemas)."""
         engine = engine or make_engine(url)
-        FormEntry.__table__.create(engine, checkfirst=True)
-        IntegrationEntry.__table__.create(engine, checkfirst=True)
+        _FORMS.create(engine, checkfirst=True)
+        _INTEGRATIONS.create(engine, checkfirst=True)
         return cls(make_sessionmaker(engine))
 
     # ------------------------------------------------------------------ recording
@@ -316,7 +317,7 @@ class Ledger:
                 self._insert_forms.run(s, [tuple(r[c] for c in _FORM_COLUMNS) for r in fresh])
             elif fresh:
                 s.connection().execute(
-                    insert(FormEntry.__table__), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh]
+                    insert(_FORMS), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh]
                 )
             s.commit()
             return fresh
@@ -474,7 +475,7 @@ class Ledger:
         process) are left alone and must not be sent by the caller."""
         now = _now()
         won: list[str] = []
-        t = FormEntry.__table__
+        t = _FORMS
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
                 part = list(dict.fromkeys(keys[i : i + 900]))
@@ -492,7 +493,7 @@ class Ledger:
                 if len(moved) != len(part) and not claim:  # say which move is forbidden
                     s.rollback()
                     missing = set(part) - set(moved)
-                    for key, status in s.execute(
+                    for _key, status in s.execute(
                         select(t.c.key, t.c.status).where(t.c.key.in_(sorted(missing)))
                     ):
                         check_transition(status, FormStatus.SENT)
@@ -517,7 +518,7 @@ class Ledger:
         now = _now()
         applied = 0
         with self.sessions() as s:
-            rows = []
+            rows: list[list[Any]] = []
             superseding = []
             for outcome in outcomes:
                 new = status_for_evaluation(outcome.evaluation)
@@ -579,10 +580,10 @@ class Ledger:
                     self._answer_forms.run(s, rows)
                 else:  # pragma: no cover - a Ledger built on a sessionmaker without a bind
                     s.connection().execute(
-                        update(FormEntry.__table__)
-                        .where(FormEntry.__table__.c.key == bindparam("k"))
+                        update(_FORMS)
+                        .where(_FORMS.c.key == bindparam("k"))
                         .values({c: bindparam(c) for c in _ANSWER_COLUMNS}),
-                        [dict(zip((*_ANSWER_COLUMNS, "k"), r)) for r in rows],
+                        [dict(zip((*_ANSWER_COLUMNS, "k"), r, strict=True)) for r in rows],
                     )
                 applied = len(rows)
             for i in range(0, len(old_ids), 900):
@@ -607,7 +608,7 @@ class Ledger:
     # ------------------------------------------------------------------ NISS integration (ManageAccess)
     def integrations(self, cpas_id: str, nisses: Iterable[str]) -> dict[str, tuple[str, date]]:
         """(status, start) of the integration of each NISS already known for this CPAS."""
-        t = IntegrationEntry.__table__
+        t = _INTEGRATIONS
         by_hash = {niss_hash(n): n for n in nisses}
         hashes = list(by_hash)
         out: dict[str, tuple[str, date]] = {}
@@ -625,7 +626,7 @@ class Ledger:
         """Before the REGISTER call: from here on, whether it happened is asked (LIST), never assumed."""
         if not starts:
             return
-        t = IntegrationEntry.__table__
+        t = _INTEGRATIONS
         now = _now()
         hashed = {niss_hash(n): d for n, d in starts.items()}
         with self.sessions() as s:
@@ -686,7 +687,7 @@ class Ledger:
         not depend on how the dates are spread.  Figures in docs/privacy.md 7."""
         if not starts:
             return
-        t = IntegrationEntry.__table__
+        t = _INTEGRATIONS
         by_start: dict[date, list[str]] = {}
         for h, start in starts.items():
             by_start.setdefault(start, []).append(h)
@@ -711,7 +712,7 @@ class Ledger:
 
     def integration_forget(self, cpas_id: str, form_keys: Sequence[str]) -> None:
         """The BCSS refused forms as "NISS not integrated" (-300020: unregistered since): integrate again."""
-        t = IntegrationEntry.__table__
+        t = _INTEGRATIONS
         with self.sessions() as s:
             hashes: set[str] = set()
             for i in range(0, len(form_keys), 900):
@@ -736,7 +737,7 @@ def rehash_niss(engine: Engine, previous_key: bytes) -> dict[str, int]:
     (a REGISTER whose form was never recorded) is deleted: the next form of that NISS integrates it
     again, which the BCSS answers "already integrated" and LIST confirms.  One transaction, stop
     the bridge while it runs; running it again changes nothing.  Returns counts per table."""
-    forms, integ = FormEntry.__table__, IntegrationEntry.__table__
+    forms, integ = _FORMS, _INTEGRATIONS
     moved: dict[str, str] = {}
     current: set[str] = set()
     counts = {"federal_form_ledger": 0, "federal_niss_integration": 0, "integrations_dropped": 0}

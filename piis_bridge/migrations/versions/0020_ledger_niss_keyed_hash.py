@@ -20,6 +20,8 @@ exist.  Restore the backup taken before ``db upgrade`` instead.
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -58,13 +60,13 @@ def _convert(table: str, *, encrypt: bool) -> None:
         )
         if not rows:
             return
-        updates = []
+        updates: list[dict[str, Any]] = []
         for row_id, niss in rows:
             value = {"i": row_id, "h": keyed_hash(niss, _PURPOSE)}
             if encrypt:
                 value["n"] = ring.encrypt(niss, _AAD)
             updates.append(value)
-        values = {"niss_hash": sa.bindparam("h")}
+        values: dict[str, Any] = {"niss_hash": sa.bindparam("h")}
         if encrypt:
             values["niss"] = sa.bindparam("n")
         bind.execute(sa.update(t).where(t.c.id == sa.bindparam("i")).values(values), updates)
