@@ -223,7 +223,7 @@ def hash_key() -> bytes:
             if len(parsed.keys) > 1:
                 raise CryptoError(
                     f"{HASH_KEY_ENV} / {HASH_KEY_FILE_ENV}: exactly one hash key, found "
-                    f"{len(parsed.keys)}; to change it, recompute the hashes (docs/privacy.md 3)"
+                    f"{len(parsed.keys)}; to change it, recompute the hashes (docs/privacy.md 3.1)"
                 )
             if parsed.current is not None:
                 _hash_key = parsed.keys[parsed.current]
