@@ -735,7 +735,9 @@ def rehash_niss(engine: Engine, previous_key: bytes) -> dict[str, int]:
     Why it is possible: each form keeps its NISS encrypted; its new hash comes from it, and its hash
     under *previous_key* says which integration rows were its NISS's.  An integration no form names
     (a REGISTER whose form was never recorded) is deleted: the next form of that NISS integrates it
-    again, which the BCSS answers "already integrated" and LIST confirms.  One transaction, stop
+    again, which the BCSS answers "already integrated" and LIST confirms.  A final form whose NISS
+    retention purged is re-keyed through another form of the same NISS, else keeps its old hash
+    (it is never looked up again: a new version carries its own NISS).  One transaction, stop
     the bridge while it runs; running it again changes nothing.  Returns counts per table."""
     forms, integ = _FORMS, _INTEGRATIONS
     moved: dict[str, str] = {}
@@ -745,11 +747,16 @@ def rehash_niss(engine: Engine, previous_key: bytes) -> dict[str, int]:
         rows = list(conn.execute(select(forms.c.id, forms.c.niss, forms.c.niss_hash)))
         updates = []
         for row_id, niss, stored in rows:
+            if not niss:  # purged by retention: re-keyed below through another form of its NISS
+                continue
             new = niss_hash(niss)
             current.add(new)
             moved[niss_hash(niss, previous_key)] = new
             if stored != new:
                 updates.append({"i": row_id, "h": new})
+        for row_id, niss, stored in rows:
+            if not niss and stored not in current and stored in moved:
+                updates.append({"i": row_id, "h": moved[stored]})
         if updates:
             conn.execute(
                 update(forms).where(forms.c.id == bindparam("i")).values(niss_hash=bindparam("h")),

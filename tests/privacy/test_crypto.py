@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 from piis_bridge import crypto
 from piis_bridge.crypto import CryptoError, KeyRing, new_key, reset_key_ring, rotate
 from piis_bridge.db import Base, make_engine, make_sessionmaker
-from piis_bridge.ledger.models import FormEntry
+from piis_bridge.ledger.models import FormEntry, niss_hash
 from piis_bridge.pipeline.models import Effect, SyncRun, WorkItem
 from piis_bridge.transfer.tables import ReceivedPackage
 
@@ -274,11 +274,13 @@ def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(
             "e-pending": ("pending", f"push {NISS}", "r"),
         }
         forms = {
-            f.key: (f.status, f.payload, f.xml, f.payload_hash)
+            f.key: (f.status, f.payload, f.xml, f.payload_hash, f.niss, f.niss_hash)
             for f in s.scalars(select(FormEntry))
         }
-        assert forms["f-refused"] == ("refused", "", "", "h" * 64)
-        assert forms["f-accepted"][1] == f"form {NISS}"
+        # the encrypted NISS goes with the payload; its keyed hash (the look-up key) stays
+        assert forms["f-refused"][:5] == ("refused", "", "", "h" * 64, "")
+        assert forms["f-refused"][5] == forms["f-accepted"][5] == niss_hash(NISS)
+        assert forms["f-accepted"][1] == f"form {NISS}" and forms["f-accepted"][4] == NISS
         pkg = s.get(ReceivedPackage, "p1")
         assert (pkg.envelope, pkg.draft_json, pkg.envelope_sha256) == ("", None, "e" * 64)
     assert purge_finished(engine, 30)["sync_item.payload"] == 0

@@ -208,14 +208,29 @@ def test_a_new_hash_key_is_recovered_by_rehash(
         rubrics={"Category": "2", "MonthlyAmount": "120000"},
     )
     entry, _ = ledger.record(form, b"<x/>")
+    with engine.begin() as conn:  # an old superseded version whose NISS retention purged
+        conn.execute(
+            text(
+                "INSERT INTO federal_form_ledger (key, cpas_id, kind, niss, niss_hash, dossier, "
+                "period_key, version, status, payload, xml, payload_hash, content_hash, errors, "
+                "created_at, updated_at) SELECT 'old', cpas_id, kind, '', niss_hash, dossier, "
+                "period_key, 1, 'superseded', '', '', payload_hash, content_hash, errors, created_at, "
+                "updated_at FROM federal_form_ledger WHERE key = :k"
+            ),
+            {"k": entry.key},
+        )
     ledger.integration_pending("gent", {NISS: date(2025, 3, 1), OTHER: date(2025, 3, 1)})
     _keys(monkeypatch, f"k1:{K1}", f"h2:{H2}")  # the hash key changed: nothing is found any more
     assert ledger.latest("gent", FormKind.B, NISS, entry.period_key) is None
     assert rehash_niss(engine, previous_key=base64.b64decode(H1)) == {
-        "federal_form_ledger": 1,
+        "federal_form_ledger": 2,  # the purged one through its NISS's other form
         "federal_niss_integration": 1,
         "integrations_dropped": 1,  # OTHER has no form: integrated again by its first form
     }
+    with engine.connect() as conn:
+        assert set(conn.execute(text("SELECT niss_hash FROM federal_form_ledger")).scalars()) == {
+            niss_hash(NISS)
+        }
     again = ledger.latest("gent", FormKind.B, NISS, entry.period_key)
     assert again is not None and again.key == entry.key
     assert ledger.integrations("gent", [NISS, OTHER]) == {NISS: ("pending", date(2025, 3, 1))}
