@@ -20,6 +20,14 @@ associated data, so a value copied into another column does not decrypt.  A valu
 prefix is legacy plaintext, read as is (and encrypted by ``rotate-key``).  Without any key
 configured, values are stored as given: :func:`encryption_status` says so, and ``piis-bridge db
 rotate-key`` refuses to run.
+
+Look-up hashes (:func:`keyed_hash`, the NISS columns of the federal ledger) use a **separate, stable
+hash key**: ``PIIS_HASH_KEY`` = ``"<key id>:<base64 32 bytes>"`` or ``PIIS_HASH_KEY_FILE`` (same file
+rules).  Why separate: a rotation of the data key re-encrypts values but must not change the
+hashes the exactly-once look-ups are made on.  Rotating the hash key itself means recomputing every
+hash (``piis_bridge.ledger.rehash_niss``), a planned operation.  With data keys but no hash key the
+hash refuses (a configuration error naming both settings); with neither (a development machine) a
+fixed development key is used, which protects nothing, as the unencrypted payloads beside it.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 import threading
@@ -42,14 +51,19 @@ from sqlalchemy import String, Text
 from sqlalchemy.types import TypeDecorator
 
 __all__ = [
+    "DEV_HASH_KEY",
+    "HASH_KEY_ENV",
+    "HASH_KEY_FILE_ENV",
     "KEYS_ENV",
     "KEYS_FILE_ENV",
     "CryptoError",
     "EncryptedString",
     "EncryptedText",
     "KeyRing",
+    "code_fingerprint",
     "encrypted_columns",
     "encryption_status",
+    "hash_key",
     "key_ring",
     "keyed_hash",
     "new_key",
@@ -59,6 +73,10 @@ __all__ = [
 
 KEYS_ENV = "PIIS_DATA_KEYS"
 KEYS_FILE_ENV = "PIIS_DATA_KEYS_FILE"
+HASH_KEY_ENV = "PIIS_HASH_KEY"
+HASH_KEY_FILE_ENV = "PIIS_HASH_KEY_FILE"
+# Used only when no key at all is configured (development): public, so it protects nothing.
+DEV_HASH_KEY = hashlib.sha256(b"piis-bridge development hash key: protects nothing").digest()
 _PREFIX = "enc:v1:"
 
 
@@ -107,26 +125,26 @@ class KeyRing:
         return cls(keys, order[0] if order else None)
 
     @classmethod
-    def from_environment(cls) -> KeyRing:
-        text = os.environ.get(KEYS_ENV)
-        path = os.environ.get(KEYS_FILE_ENV)
+    def from_environment(cls, env: str = KEYS_ENV, file_env: str = KEYS_FILE_ENV) -> KeyRing:
+        text = os.environ.get(env)
+        path = os.environ.get(file_env)
         if text and path:
-            raise CryptoError(f"both {KEYS_ENV} and {KEYS_FILE_ENV} are set; keep one")
+            raise CryptoError(f"both {env} and {file_env} are set; keep one")
         if path:
             try:
                 mode = os.stat(path).st_mode
                 if stat.S_IMODE(mode) & 0o077:
                     raise CryptoError(
-                        f"{KEYS_FILE_ENV}={path}: readable by others (mode "
+                        f"{file_env}={path}: readable by others (mode "
                         f"{stat.S_IMODE(mode):o}); chmod 600 it"
                     )
                 text = Path(path).read_text(encoding="utf-8")
             except OSError as exc:
                 raise CryptoError(
-                    f"{KEYS_FILE_ENV}={path}: cannot read the key file: {exc.strerror}"
+                    f"{file_env}={path}: cannot read the key file: {exc.strerror}"
                 ) from None
-            return cls.parse(text, KEYS_FILE_ENV)
-        return cls.parse(text or "", KEYS_ENV)
+            return cls.parse(text, file_env)
+        return cls.parse(text or "", env)
 
     @property
     def enabled(self) -> bool:
@@ -167,6 +185,8 @@ class KeyRing:
 
 
 _ring: KeyRing | None = None
+_hash_key: bytes | None = None
+_derived: dict[str, bytes] = {}
 _ring_lock = threading.Lock()
 
 
@@ -180,10 +200,43 @@ def key_ring() -> KeyRing:
 
 
 def reset_key_ring(ring: KeyRing | None = None) -> None:
-    """Forget (or replace) the cached key ring: tests, and after a key file changed."""
-    global _ring
+    """Forget (or replace) the cached key ring and hash key: tests, and after a key file changed."""
+    global _ring, _hash_key
     with _ring_lock:
         _ring = ring
+        _hash_key = None
+        _derived.clear()
+
+
+def hash_key() -> bytes:
+    """The stable key of look-up hashes (``PIIS_HASH_KEY`` / ``PIIS_HASH_KEY_FILE``), read once.
+
+    Exactly one key: a hash is a look-up key, so two keys would mean two hashes per value.  Without
+    one: refused when data keys are configured (the installation protects its data, and a hash
+    under a public key is as good as the NISS itself), :data:`DEV_HASH_KEY` otherwise.
+    """
+    global _hash_key
+    ring = key_ring()
+    with _ring_lock:
+        if _hash_key is None:
+            parsed = KeyRing.from_environment(HASH_KEY_ENV, HASH_KEY_FILE_ENV)
+            if len(parsed.keys) > 1:
+                raise CryptoError(
+                    f"{HASH_KEY_ENV} / {HASH_KEY_FILE_ENV}: exactly one hash key, found "
+                    f"{len(parsed.keys)}; to change it, recompute the hashes (docs/privacy.md 3.1)"
+                )
+            if parsed.current is not None:
+                _hash_key = parsed.keys[parsed.current]
+            elif ring.enabled:
+                raise CryptoError(
+                    f"data keys are configured ({KEYS_ENV} / {KEYS_FILE_ENV}) but no hash key: set "
+                    f"{HASH_KEY_ENV} or {HASH_KEY_FILE_ENV} (environment or a 0600 file, never the "
+                    "configuration file) to a key made with `piis-bridge db new-key hash1`; it must "
+                    "stay the same for the life of the database"
+                )
+            else:
+                _hash_key = DEV_HASH_KEY
+        return _hash_key
 
 
 def new_key() -> str:
@@ -191,19 +244,47 @@ def new_key() -> str:
     return base64.b64encode(secrets.token_bytes(32)).decode("ascii")
 
 
-def keyed_hash(value: str, purpose: str) -> str:
-    """HMAC-SHA256 of *value* under a key derived from the current data key (hex).
+def keyed_hash(value: str, purpose: str, key: bytes | None = None) -> str:
+    """HMAC-SHA256 of *value* under a key derived from the hash key (hex, 64 characters).
 
-    For look-ups that must not store the value itself (a NISS).  Derived per *purpose* so two
-    tables' hashes cannot be joined without the key.  Needs a key ring.
+    For look-ups that must not store the value itself (a NISS).  Under :func:`hash_key`, never the
+    data key: rotating the data key must leave every hash as it is.  Derived per *purpose* so hashes
+    made for different purposes cannot be joined without the key.  *key*: another hash key (only to
+    recompute hashes when the hash key changes).
     """
-    ring = key_ring()
-    if ring.current is None:
-        raise CryptoError(f"keyed hashes need a data key ({KEYS_ENV} or {KEYS_FILE_ENV})")
-    derived = hmac.new(
-        ring.keys[ring.current], b"piis-bridge/keyed-hash/" + purpose.encode(), hashlib.sha256
-    ).digest()
+    derived = _derived.get(purpose) if key is None else None
+    if derived is None:
+        derived = hmac.new(
+            hash_key() if key is None else key,
+            b"piis-bridge/keyed-hash/" + purpose.encode(),
+            hashlib.sha256,
+        ).digest()
+        if key is None:
+            _derived[purpose] = derived
     return hmac.new(derived, value.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+_DIGIT_RUN = re.compile(r"\d{6,}")
+
+
+def code_fingerprint(value: str) -> str:
+    """``#`` and 8 hex digits naming an unknown vendor code without showing it, or ``""``.
+
+    Why: mapping errors show an unknown code only as its shape (``'AAAAAAAA'``), because the column
+    may hold a misplaced name or NISS.  The fingerprint lets an operator see that 340 quarantined
+    records share one unknown code (one mapping fix, one look in the vendor system) and check the
+    fix by its disappearance.  A keyed hash under the stable hash key with its own purpose: it
+    cannot be joined with the ledger's NISS hashes, nor reversed without the key.  A value with six
+    or more digits in a row (a NISS, a date, an amount: never a code) gets none, so that even under
+    the public development key no fingerprint of such a number is ever shown.
+    """
+    text = value.strip()
+    if not text or _DIGIT_RUN.search(text):
+        return ""
+    try:
+        return "#" + keyed_hash(text, "unknown-vendor-code")[:8]
+    except CryptoError:  # no hash key: the ledger reports it; an error text must not fail
+        return ""
 
 
 class EncryptedText(TypeDecorator[str]):
@@ -237,7 +318,7 @@ class EncryptedText(TypeDecorator[str]):
 class EncryptedString(EncryptedText):
     """EncryptedText on a VARCHAR(n) column (keys and short secrets): ``EncryptedString(name, 200)``."""
 
-    impl = String
+    impl = String  # type: ignore[assignment]  # a String is the Text column's VARCHAR(n) form
     cache_ok = True
 
 

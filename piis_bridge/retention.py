@@ -12,7 +12,8 @@ Purged (payload replaced by ``""``, result by NULL), each only when older than t
 * ``sync_item.payload`` of *done* items that are no longer the latest done version of their record
   (the latest one is what a notice is matched against);
 * ``sync_effect.payload`` / ``result`` of effects in a final state (``done``, ``answered``);
-* ``federal_form_ledger.payload`` / ``xml`` of forms in a final state (``superseded``, ``refused``);
+* ``federal_form_ledger.payload`` / ``xml`` / ``niss`` (the encrypted NISS; its keyed hash stays) of
+  forms in a final state (``superseded``, ``refused``): a new version carries its own NISS;
 * ``transfer_received.envelope`` / ``draft_json`` of packages whose review went back
   (``assessment_acknowledged``) and ``transfer_case.contract_json`` / ``envelope`` of closed cases.
 
@@ -78,7 +79,7 @@ def purge_finished(engine: Engine, days: int, *, now: datetime | None = None) ->
                     FormEntry.updated_at < cutoff,
                     FormEntry.payload != PURGED,
                 )
-                .values(payload=PURGED, xml=PURGED)
+                .values(payload=PURGED, xml=PURGED, niss=PURGED)
             ).rowcount
         if ReceivedPackage.__tablename__ in present:
             out["transfer_received.envelope"] = conn.execute(

@@ -14,16 +14,33 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
-from piis_bridge.crypto import EncryptedText
+from piis_bridge.crypto import EncryptedText, keyed_hash
 from piis_bridge.db import Base
 
-__all__ = ["FormEntry", "IntegrationEntry"]
+__all__ = ["NISS_HASH_PURPOSE", "FormEntry", "IntegrationEntry", "niss_hash"]
+
+# One purpose for both ledger tables: a form's hash finds its NISS's integration (-300020 makes the
+# bridge forget it) without decrypting anything.  Distinct from every other keyed hash's purpose.
+NISS_HASH_PURPOSE = "federal-ledger/niss"
+
+
+def niss_hash(niss: str, key: bytes | None = None) -> str:
+    """The look-up key of a NISS in the ledger tables: HMAC-SHA256 under the stable hash key.
+
+    Why not the NISS: a database dump must not hand out the NISS of every beneficiary; why not the
+    data key: its rotation would change every look-up key.  *key*: another hash key, only to
+    recompute the hashes after a change of hash key (:func:`piis_bridge.ledger.rehash_niss`)."""
+    return keyed_hash(niss, NISS_HASH_PURPOSE, key)
 
 
 class FormEntry(Base):
-    """One version of one federal form.  ``key`` is the ClientReference the federal service deduplicates on."""
+    """One version of one federal form.  ``key`` is the ClientReference the federal service deduplicates on.
+
+    The NISS is kept twice, never in clear: ``niss_hash`` (keyed hash, :func:`piis_bridge.ledger.niss_hash`)
+    is what look-ups compare, ``niss`` (AES-GCM, read back decrypted) is what a resend or the audited
+    reveal needs.  Comparing ``niss`` in a query finds nothing (each encryption differs): use the hash."""
 
     __tablename__ = "federal_form_ledger"
 
@@ -31,7 +48,8 @@ class FormEntry(Base):
     key: Mapped[str] = mapped_column(String(36), unique=True, nullable=False)
     cpas_id: Mapped[str] = mapped_column(String(64), nullable=False)
     kind: Mapped[str] = mapped_column(String(1), nullable=False)
-    niss: Mapped[str] = mapped_column(String(11), nullable=False)
+    niss: Mapped[str] = mapped_column(EncryptedText("federal_form_ledger.niss"), nullable=False)
+    niss_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     dossier: Mapped[str] = mapped_column(String(20), nullable=False)
     period_key: Mapped[str] = mapped_column(String(32), nullable=False)
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
@@ -59,9 +77,15 @@ class FormEntry(Base):
     answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
 
+    @validates("niss")
+    def _hash_niss(self, _key: str, value: str) -> str:
+        # an entry made through the ORM gets its look-up hash with its NISS (the bulk paths set both)
+        self.niss_hash = niss_hash(value)
+        return value
+
     __table_args__ = (
         Index("ix_federal_form_ledger_cpas_status", "cpas_id", "status"),
-        Index("ix_federal_form_ledger_period", "cpas_id", "kind", "niss", "period_key"),
+        Index("ix_federal_form_ledger_period", "cpas_id", "kind", "niss_hash", "period_key"),
         Index("ix_federal_form_ledger_dossier", "cpas_id", "dossier"),
         Index("ix_federal_form_ledger_ticket", "ticket"),
     )
@@ -74,13 +98,14 @@ class IntegrationEntry(Base):
     REGISTER is a side effect at the BCSS.  The row is written *pending* before the call and *done* once the
     BCSS confirmed it (or a LIST showed it), so a NISS is integrated once per CPAS and a crash or timeout is
     resolved by asking (LIST) rather than by registering again.  ``start`` is the first day the integration
-    covers: a later form dated before it extends it (a new REGISTER with the earlier start)."""
+    covers: a later form dated before it extends it (a new REGISTER with the earlier start).  Only the NISS's
+    keyed hash is stored: every caller already holds the NISS it asks about, none needs it back."""
 
     __tablename__ = "federal_niss_integration"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cpas_id: Mapped[str] = mapped_column(String(64), nullable=False)
-    niss: Mapped[str] = mapped_column(String(11), nullable=False)
+    niss_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     purpose: Mapped[int] = mapped_column(
         Integer, nullable=False
     )  # BCSS quality code (2: revenu d'intégration)
@@ -90,4 +115,6 @@ class IntegrationEntry(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
-    __table_args__ = (UniqueConstraint("cpas_id", "niss"),)  # uq_federal_niss_integration_cpas_id
+    __table_args__ = (
+        UniqueConstraint("cpas_id", "niss_hash"),
+    )  # uq_federal_niss_integration_cpas_id

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 
+from piis_bridge.crypto import hash_key
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.forms import (
     FederalForm,
@@ -27,10 +28,18 @@ from piis_bridge.forms import (
     SubmissionOutcome,
     status_for_evaluation,
 )
-from piis_bridge.ledger.models import FormEntry, IntegrationEntry
+from piis_bridge.ledger.models import NISS_HASH_PURPOSE, FormEntry, IntegrationEntry, niss_hash
 from piis_bridge.ledger.state import check_transition
 
-__all__ = ["Ledger", "payload_hash"]
+__all__ = ["NISS_HASH_PURPOSE", "Ledger", "niss_hash", "payload_hash", "rehash_niss"]
+
+
+# the Core tables (typed as such: the ORM declares ``__table__`` as a FromClause)
+_FORMS = cast(Table, FormEntry.__table__)
+_INTEGRATIONS = cast(Table, IntegrationEntry.__table__)
+
+# a start date shared by this many NISS is written by one IN-update (see Ledger._set_integrations)
+_SHARED_START = 50
 
 _ANSWERED = (FormStatus.ACCEPTED, FormStatus.PARTIALLY_ACCEPTED, FormStatus.BLOCKED)
 
@@ -69,6 +78,7 @@ def _row(
         cpas_id=form.cpas_id,
         kind=form.kind.value,
         niss=form.niss,
+        niss_hash=niss_hash(form.niss),
         dossier=form.dossier,
         period_key=form.period_key,
         version=version,
@@ -103,13 +113,14 @@ class _Bulk:
         self.sql: str | None = None
         if mark is not None:
             if kind == "insert":
+                # names are this module's constants; every value is a parameter
                 self.sql = (
-                    f"INSERT INTO {table.name} ({', '.join(self.columns)}) "
+                    f"INSERT INTO {table.name} ({', '.join(self.columns)}) "  # noqa: S608
                     f"VALUES ({', '.join(mark for _ in self.columns)})"
                 )
             else:
                 self.sql = (
-                    f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in self.columns)} "
+                    f"UPDATE {table.name} SET {', '.join(f'{c} = {mark}' for c in self.columns)} "  # noqa: S608
                     f"WHERE {' AND '.join(f'{c} = {mark}' for c in self.where)}"
                 )
         self.processors = [
@@ -124,7 +135,7 @@ class _Bulk:
             return
         if self.sql is None:
             names = self.columns + self.where
-            dicts = [dict(zip(names, row)) for row in rows]
+            dicts = [dict(zip(names, row, strict=True)) for row in rows]
             t = self.table
             if self.kind == "insert":
                 s.connection().execute(insert(t), dicts)
@@ -167,6 +178,7 @@ _FORM_COLUMNS = (
     "cpas_id",
     "kind",
     "niss",
+    "niss_hash",
     "dossier",
     "period_key",
     "version",
@@ -197,24 +209,21 @@ _ANSWER_COLUMNS = (
 
 class Ledger:
     def __init__(self, sessions: sessionmaker) -> None:
+        hash_key()  # a missing hash key is a configuration error at start, not at the first form
         self.sessions = sessions
         bind = sessions.kw.get("bind")
         dialect = bind.dialect if bind is not None else None
-        self._insert_forms = (
-            _Bulk(dialect, FormEntry.__table__, "insert", _FORM_COLUMNS) if dialect else None
-        )
+        self._insert_forms = _Bulk(dialect, _FORMS, "insert", _FORM_COLUMNS) if dialect else None
         self._answer_forms = (
-            _Bulk(dialect, FormEntry.__table__, "update", _ANSWER_COLUMNS, ("key",))
-            if dialect
-            else None
+            _Bulk(dialect, _FORMS, "update", _ANSWER_COLUMNS, ("key",)) if dialect else None
         )
 
     @classmethod
     def open(cls, url: str | None = None, engine: Engine | None = None) -> Ledger:
         """Open (creating the table if needed: alembic owns production schemas)."""
         engine = engine or make_engine(url)
-        FormEntry.__table__.create(engine, checkfirst=True)
-        IntegrationEntry.__table__.create(engine, checkfirst=True)
+        _FORMS.create(engine, checkfirst=True)
+        _INTEGRATIONS.create(engine, checkfirst=True)
         return cls(make_sessionmaker(engine))
 
     # ------------------------------------------------------------------ recording
@@ -308,7 +317,7 @@ class Ledger:
                 self._insert_forms.run(s, [tuple(r[c] for c in _FORM_COLUMNS) for r in fresh])
             elif fresh:
                 s.connection().execute(
-                    insert(FormEntry.__table__), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh]
+                    insert(_FORMS), [{c: r[c] for c in _FORM_COLUMNS} for r in fresh]
                 )
             s.commit()
             return fresh
@@ -350,7 +359,7 @@ class Ledger:
                 .where(
                     FormEntry.cpas_id == cpas_id,
                     FormEntry.kind == str(kind),
-                    FormEntry.niss == niss,
+                    FormEntry.niss_hash == niss_hash(niss),
                     FormEntry.period_key == period_key,
                     FormEntry.status != FormStatus.SUPERSEDED.value,
                 )
@@ -466,7 +475,7 @@ class Ledger:
         process) are left alone and must not be sent by the caller."""
         now = _now()
         won: list[str] = []
-        t = FormEntry.__table__
+        t = _FORMS
         with self.sessions() as s:
             for i in range(0, len(keys), 900):
                 part = list(dict.fromkeys(keys[i : i + 900]))
@@ -484,7 +493,7 @@ class Ledger:
                 if len(moved) != len(part) and not claim:  # say which move is forbidden
                     s.rollback()
                     missing = set(part) - set(moved)
-                    for key, status in s.execute(
+                    for _key, status in s.execute(
                         select(t.c.key, t.c.status).where(t.c.key.in_(sorted(missing)))
                     ):
                         check_transition(status, FormStatus.SENT)
@@ -509,7 +518,7 @@ class Ledger:
         now = _now()
         applied = 0
         with self.sessions() as s:
-            rows = []
+            rows: list[list[Any]] = []
             superseding = []
             for outcome in outcomes:
                 new = status_for_evaluation(outcome.evaluation)
@@ -571,10 +580,10 @@ class Ledger:
                     self._answer_forms.run(s, rows)
                 else:  # pragma: no cover - a Ledger built on a sessionmaker without a bind
                     s.connection().execute(
-                        update(FormEntry.__table__)
-                        .where(FormEntry.__table__.c.key == bindparam("k"))
+                        update(_FORMS)
+                        .where(_FORMS.c.key == bindparam("k"))
                         .values({c: bindparam(c) for c in _ANSWER_COLUMNS}),
-                        [dict(zip((*_ANSWER_COLUMNS, "k"), r)) for r in rows],
+                        [dict(zip((*_ANSWER_COLUMNS, "k"), r, strict=True)) for r in rows],
                     )
                 applied = len(rows)
             for i in range(0, len(old_ids), 900):
@@ -599,48 +608,50 @@ class Ledger:
     # ------------------------------------------------------------------ NISS integration (ManageAccess)
     def integrations(self, cpas_id: str, nisses: Iterable[str]) -> dict[str, tuple[str, date]]:
         """(status, start) of the integration of each NISS already known for this CPAS."""
-        t = IntegrationEntry.__table__
-        nisses = list(nisses)
+        t = _INTEGRATIONS
+        by_hash = {niss_hash(n): n for n in nisses}
+        hashes = list(by_hash)
         out: dict[str, tuple[str, date]] = {}
         with self.sessions() as s:
-            for i in range(0, len(nisses), 900):
-                for niss, status, start in s.execute(
-                    select(t.c.niss, t.c.status, t.c.start).where(
-                        t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900])
+            for i in range(0, len(hashes), 900):
+                for h, status, start in s.execute(
+                    select(t.c.niss_hash, t.c.status, t.c.start).where(
+                        t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900])
                     )
                 ):
-                    out[niss] = (status, start)
+                    out[by_hash[h]] = (status, start)
         return out
 
     def integration_pending(self, cpas_id: str, starts: dict[str, date], purpose: int = 2) -> None:
         """Before the REGISTER call: from here on, whether it happened is asked (LIST), never assumed."""
         if not starts:
             return
-        t = IntegrationEntry.__table__
+        t = _INTEGRATIONS
         now = _now()
+        hashed = {niss_hash(n): d for n, d in starts.items()}
         with self.sessions() as s:
             known = set()
-            nisses = list(starts)
-            for i in range(0, len(nisses), 900):
+            hashes = list(hashed)
+            for i in range(0, len(hashes), 900):
                 known.update(
                     s.scalars(
-                        select(t.c.niss).where(
-                            t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900])
+                        select(t.c.niss_hash).where(
+                            t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900])
                         )
                     )
                 )
             fresh = [
                 dict(
                     cpas_id=cpas_id,
-                    niss=n,
+                    niss_hash=h,
                     purpose=purpose,
                     start=d,
                     status="pending",
                     created_at=now,
                     updated_at=now,
                 )
-                for n, d in starts.items()
-                if n not in known
+                for h, d in hashed.items()
+                if h not in known
             ]
             if fresh:
                 # Two submit tasks of one CPAS may integrate the same NISS at once (read-then-insert race,
@@ -649,7 +660,7 @@ class Ledger:
             self._set_integrations(
                 s,
                 cpas_id,
-                {n: d for n, d in starts.items() if n in known},
+                {h: d for h, d in hashed.items() if h in known},
                 status="pending",
                 updated_at=now,
             )
@@ -661,36 +672,106 @@ class Ledger:
             return
         now = _now()
         with self.sessions() as s:
-            self._set_integrations(s, cpas_id, starts, status="done", updated_at=now, done_at=now)
+            hashed = {niss_hash(n): d for n, d in starts.items()}
+            self._set_integrations(s, cpas_id, hashed, status="done", updated_at=now, done_at=now)
             s.commit()
 
     @staticmethod
     def _set_integrations(s: Any, cpas_id: str, starts: dict[str, date], **values: Any) -> None:
-        """One UPDATE per start date and 900 NISS (a batch's NISS usually share a few start dates) rather
-        than one per NISS."""
-        t = IntegrationEntry.__table__
+        """Set status, times and each row's own start in a bounded number of statements.
+
+        Why: start dates are per person (a contract's first day), so the former UPDATE per start
+        date was close to one per NISS (2,000 NISS over 365 dates: ~0.7-1 s on PostgreSQL).  A date
+        shared by many NISS still gets one ``IN`` UPDATE per 900 (cheapest when a batch shares a few
+        dates); all other rows go in one UPDATE run with the driver's ``executemany``, whose cost does
+        not depend on how the dates are spread.  Figures in docs/privacy.md 7."""
+        if not starts:
+            return
+        t = _INTEGRATIONS
         by_start: dict[date, list[str]] = {}
-        for niss, start in starts.items():
-            by_start.setdefault(start, []).append(niss)
-        for start, nisses in by_start.items():
-            for i in range(0, len(nisses), 900):
+        for h, start in starts.items():
+            by_start.setdefault(start, []).append(h)
+        single: list[dict[str, Any]] = []
+        for start, hashes in by_start.items():
+            if len(hashes) < _SHARED_START:
+                single.extend({"h": h, "d": start} for h in hashes)
+                continue
+            for i in range(0, len(hashes), 900):
                 s.execute(
                     update(t)
-                    .where(t.c.cpas_id == cpas_id, t.c.niss.in_(nisses[i : i + 900]))
+                    .where(t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900]))
                     .values(start=start, **values)
                 )
+        if single:
+            s.execute(
+                update(t)
+                .where(t.c.cpas_id == cpas_id, t.c.niss_hash == bindparam("h"))
+                .values(start=bindparam("d"), **values),
+                single,
+            )
 
     def integration_forget(self, cpas_id: str, form_keys: Sequence[str]) -> None:
         """The BCSS refused forms as "NISS not integrated" (-300020: unregistered since): integrate again."""
-        t = IntegrationEntry.__table__
+        t = _INTEGRATIONS
         with self.sessions() as s:
-            nisses = set()
+            hashes: set[str] = set()
             for i in range(0, len(form_keys), 900):
-                nisses.update(
+                hashes.update(
                     s.scalars(
-                        select(FormEntry.niss).where(FormEntry.key.in_(form_keys[i : i + 900]))
+                        select(FormEntry.niss_hash).where(FormEntry.key.in_(form_keys[i : i + 900]))
                     )
                 )
-            if nisses:
-                s.execute(t.delete().where(t.c.cpas_id == cpas_id, t.c.niss.in_(sorted(nisses))))
+            found = sorted(hashes)
+            for i in range(0, len(found), 900):
+                s.execute(
+                    t.delete().where(t.c.cpas_id == cpas_id, t.c.niss_hash.in_(found[i : i + 900]))
+                )
             s.commit()
+
+
+def rehash_niss(engine: Engine, previous_key: bytes) -> dict[str, int]:
+    """After a change of hash key: recompute every NISS hash of the ledger under the current key.
+
+    Why it is possible: each form keeps its NISS encrypted; its new hash comes from it, and its hash
+    under *previous_key* says which integration rows were its NISS's.  An integration no form names
+    (a REGISTER whose form was never recorded) is deleted: the next form of that NISS integrates it
+    again, which the BCSS answers "already integrated" and LIST confirms.  A final form whose NISS
+    retention purged is re-keyed through another form of the same NISS, else keeps its old hash
+    (it is never looked up again: a new version carries its own NISS).  One transaction, stop
+    the bridge while it runs; running it again changes nothing.  Returns counts per table."""
+    forms, integ = _FORMS, _INTEGRATIONS
+    moved: dict[str, str] = {}
+    current: set[str] = set()
+    counts = {"federal_form_ledger": 0, "federal_niss_integration": 0, "integrations_dropped": 0}
+    with engine.begin() as conn:
+        rows = list(conn.execute(select(forms.c.id, forms.c.niss, forms.c.niss_hash)))
+        updates = []
+        for row_id, niss, stored in rows:
+            if not niss:  # purged by retention: re-keyed below through another form of its NISS
+                continue
+            new = niss_hash(niss)
+            current.add(new)
+            moved[niss_hash(niss, previous_key)] = new
+            if stored != new:
+                updates.append({"i": row_id, "h": new})
+        for row_id, niss, stored in rows:
+            if not niss and stored not in current and stored in moved:
+                updates.append({"i": row_id, "h": moved[stored]})
+        if updates:
+            conn.execute(
+                update(forms).where(forms.c.id == bindparam("i")).values(niss_hash=bindparam("h")),
+                updates,
+            )
+        counts["federal_form_ledger"] = len(updates)
+        for row_id, stored in list(conn.execute(select(integ.c.id, integ.c.niss_hash))):
+            if stored in current:
+                continue
+            if stored in moved:
+                conn.execute(
+                    update(integ).where(integ.c.id == row_id).values(niss_hash=moved[stored])
+                )
+                counts["federal_niss_integration"] += 1
+            else:
+                conn.execute(integ.delete().where(integ.c.id == row_id))
+                counts["integrations_dropped"] += 1
+    return counts

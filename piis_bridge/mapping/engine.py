@@ -55,6 +55,7 @@ from typing import Any, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from piis_bridge.crypto import code_fingerprint
 from piis_bridge.identifiers import IdentifierError, mask_niss, shape_hint, validate_niss
 
 __all__ = [
@@ -410,7 +411,8 @@ def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool,
             ctx.problem(
                 where,
                 f"unknown code {shape_hint(key)} in code list {rule.codes!r} "
-                f"(mapping {ctx.mapping.vendor_schema} v{ctx.mapping.mapping_version})",
+                f"(mapping {ctx.mapping.vendor_schema} v{ctx.mapping.mapping_version})"
+                + (f" {fp}" if (fp := code_fingerprint(key)) else ""),
             )
             return False, None
         value = table[key]

@@ -772,23 +772,24 @@ class FederalService:
     def _prepare_chunk(self, part: list[FederalForm]) -> list[Prepared]:
         from sqlalchemy import select
 
-        from piis_bridge.ledger import FormEntry
+        from piis_bridge.ledger import FormEntry, niss_hash
 
-        nisses = {f.niss for f in part if f.kind is FormKind.B}
+        # the ledger is looked up by the NISS's keyed hash (the NISS is stored encrypted only)
+        hashes = {niss_hash(f.niss): f.niss for f in part if f.kind is FormKind.B}
         live: dict[tuple[str, str], Any] = {}
-        if nisses:
+        if hashes:
             with self.ledger.sessions() as s:
                 for e in s.scalars(
                     select(FormEntry)
                     .where(
                         FormEntry.cpas_id == self.cpas_id,
                         FormEntry.kind == "B",
-                        FormEntry.niss.in_(nisses),
+                        FormEntry.niss_hash.in_(list(hashes)),
                         FormEntry.status != FormStatus.SUPERSEDED.value,
                     )
                     .order_by(FormEntry.version)
                 ):
-                    live[(e.niss, e.period_key)] = e
+                    live[(hashes[e.niss_hash], e.period_key)] = e
         out = []
         next_seq: dict[tuple[str, Any], int] = {}
         for f in part:

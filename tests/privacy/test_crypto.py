@@ -13,18 +13,20 @@ from sqlalchemy import select, text
 from piis_bridge import crypto
 from piis_bridge.crypto import CryptoError, KeyRing, new_key, reset_key_ring, rotate
 from piis_bridge.db import Base, make_engine, make_sessionmaker
-from piis_bridge.ledger.models import FormEntry
+from piis_bridge.ledger.models import FormEntry, niss_hash
 from piis_bridge.pipeline.models import Effect, SyncRun, WorkItem
 from piis_bridge.transfer.tables import ReceivedPackage
 
 NISS = "85073003328"
-K1, K2 = new_key(), new_key()
+K1, K2, H1 = new_key(), new_key(), new_key()
 
 
 @pytest.fixture
 def ring(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv(crypto.KEYS_FILE_ENV, raising=False)
+    monkeypatch.delenv(crypto.HASH_KEY_FILE_ENV, raising=False)
     monkeypatch.setenv(crypto.KEYS_ENV, f"k1:{K1}")
+    monkeypatch.setenv(crypto.HASH_KEY_ENV, f"h1:{H1}")
     reset_key_ring()
     yield
     reset_key_ring()
@@ -75,7 +77,8 @@ def _item(
 
 def _raw(engine, table: str, column: str) -> list[str]:
     with engine.connect() as conn:
-        return [r[0] for r in conn.execute(text(f"SELECT {column} FROM {table} ORDER BY 1"))]
+        query = f"SELECT {column} FROM {table} ORDER BY 1"  # noqa: S608 - the test's own names
+        return [r[0] for r in conn.execute(text(query))]
 
 
 def test_payload_is_encrypted_in_the_database_and_clear_through_the_orm(ring, db) -> None:
@@ -95,7 +98,7 @@ def test_rotation_new_key_encrypts_old_keys_decrypt_rotate_key_reencrypts(
     _use(monkeypatch, f"k2:{K2},k1:{K1}")  # a new key first, the old one kept
     new = _item(sessions, f"new {NISS}")
     raws = _raw(engine, "sync_item", "payload")
-    assert sorted(KeyRing.key_id_of(r) for r in raws) == ["k1", "k2"]
+    assert sorted(str(KeyRing.key_id_of(r)) for r in raws) == ["k1", "k2"]
     with sessions() as s:
         assert (
             s.get(WorkItem, old).payload == f"old {NISS}"
@@ -176,7 +179,7 @@ def test_keyed_hash_is_stable_and_per_purpose(ring) -> None:
 def test_cli_rotate_key(ring, db, tmp_path: Path, monkeypatch, capsys) -> None:
     from piis_bridge.cli import main
 
-    engine, sessions = db
+    _engine, sessions = db
     _item(sessions, f"x {NISS}")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PIIS_DATABASE_URL", f"sqlite:///{tmp_path}/app.sqlite3")
@@ -271,11 +274,13 @@ def test_retention_purges_finished_payloads_and_keeps_keys_states_hashes(
             "e-pending": ("pending", f"push {NISS}", "r"),
         }
         forms = {
-            f.key: (f.status, f.payload, f.xml, f.payload_hash)
+            f.key: (f.status, f.payload, f.xml, f.payload_hash, f.niss, f.niss_hash)
             for f in s.scalars(select(FormEntry))
         }
-        assert forms["f-refused"] == ("refused", "", "", "h" * 64)
-        assert forms["f-accepted"][1] == f"form {NISS}"
+        # the encrypted NISS goes with the payload; its keyed hash (the look-up key) stays
+        assert forms["f-refused"][:5] == ("refused", "", "", "h" * 64, "")
+        assert forms["f-refused"][5] == forms["f-accepted"][5] == niss_hash(NISS)
+        assert forms["f-accepted"][1] == f"form {NISS}" and forms["f-accepted"][4] == NISS
         pkg = s.get(ReceivedPackage, "p1")
         assert (pkg.envelope, pkg.draft_json, pkg.envelope_sha256) == ("", None, "e" * 64)
     assert purge_finished(engine, 30)["sync_item.payload"] == 0

@@ -109,7 +109,7 @@ def _drop_files(drop: Path, contracts: list, rng: random.Random) -> None:
     from piis_connectors.filedrop.samples import CSV_COLUMNS, csv_row, write_csv
 
     rows = []
-    for i, (cid, doc) in enumerate(hostile([c.data for c in contracts], rng)):
+    for _cid, doc in hostile([c.data for c in contracts], rng):
         extra = [
             d
             for d in doc["domeinen"]
@@ -136,7 +136,7 @@ def _drop_files(drop: Path, contracts: list, rng: random.Random) -> None:
         rows.append(row)
     # One row shifted by a column (a ';' in a name): the NISS lands in the 'naam' column.
     shifted = dict(rows[3])
-    for a, b in zip(CSV_COLUMNS[3:], CSV_COLUMNS[2:]):
+    for a, b in zip(CSV_COLUMNS[3:], CSV_COLUMNS[2:], strict=False):
         shifted[a] = rows[3][b]
     rows.append(shifted)
     (drop / "incoming").mkdir(parents=True, exist_ok=True)

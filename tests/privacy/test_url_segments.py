@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 from piis_connectors.casesystem.client import CaseSystemClient, CaseSystemUnavailable
@@ -39,7 +40,7 @@ def test_empty_id_is_refused() -> None:
 
 
 class _Recorder(BaseHTTPRequestHandler):
-    paths: list[str] = []
+    paths: ClassVar[list[str]] = []
 
     def _answer(self) -> None:
         self.paths.append(self.path)  # the raw request target, as sent on the wire
@@ -94,7 +95,7 @@ def test_against_the_simulator_the_hostile_id_reaches_its_own_contract(
     sim = casesystem_simulator
     existing = sim.state.store.ids()[0] if hasattr(sim, "state") else None
     with CaseSystemClient(sim.url, "piis-bridge", "geheim", timeout=5) as client:
-        doc, _ = client.get_contract(existing) if existing else (None, None)
+        _doc, _ = client.get_contract(existing) if existing else (None, None)
         for rid in ["../../etc/passwd-500", "a%2Fb", "x?admin=1", "y#frag"]:
             from piis_connectors.casesystem.client import CaseSystemHTTPError
 
