@@ -7,10 +7,12 @@ revoke) is one timestamp that every console process sees on the next request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -213,7 +215,7 @@ def rate_limited(s: Session, username: str, client: str, now: datetime | None = 
             LoginAttempt.client == client, LoginAttempt.success.is_(False), LoginAttempt.at >= since
         )
     )
-    return per_user >= MAX_FAILURES_PER_USER or per_client >= MAX_FAILURES_PER_CLIENT
+    return (per_user or 0) >= MAX_FAILURES_PER_USER or (per_client or 0) >= MAX_FAILURES_PER_CLIENT
 
 
 def authenticate(s: Session, username: str, password: str, client: str) -> ConsoleUser | None:
@@ -221,10 +223,9 @@ def authenticate(s: Session, username: str, password: str, client: str) -> Conso
     user = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
     ok = False
     if user is None or user.password_hash is None:
-        try:  # same work whether or not the user exists: no user enumeration by timing
+        # same work whether or not the user exists: no user enumeration by timing
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
     else:
         try:
             ok = _hasher.verify(user.password_hash, password) and not user.disabled
@@ -301,8 +302,9 @@ def revoke_session(s: Session, session_id: str) -> None:
 
 
 def revoke_user_sessions(s: Session, user_id: int) -> int:
-    return s.execute(
+    result: Any = s.execute(
         update(ConsoleSession)
         .where(ConsoleSession.user_id == user_id, ConsoleSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    ).rowcount
+    )
+    return int(result.rowcount)

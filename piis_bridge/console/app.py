@@ -43,12 +43,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from piis_bridge.config import Settings
-from piis_bridge.console import accounts, actions, queries
+from piis_bridge.console import accounts, actions, audit
 from piis_bridge.console.audit import record
 from piis_bridge.console.i18n import LANGUAGES, belgian_date, belgian_datetime, translations
 from piis_bridge.console.models import ConsoleUser
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.identifiers import is_valid_niss
+from piis_bridge.ops import queries
 
 __all__ = ["SECURITY_HEADERS", "SESSION_COOKIE", "ConsoleState", "create_app"]
 
@@ -112,17 +113,23 @@ class ConsoleState:
     def cpas_ids(self) -> list[str]:
         return sorted(self.settings.cpas)
 
+    def runtime(self) -> Any:
+        """The pipeline's Runtime (its sessions, plugins and person key), made once."""
+        if self._runtime is None:
+            from piis_bridge.pipeline.runtime import Runtime
+
+            self._runtime = Runtime(self.settings)
+        return self._runtime
+
     def pipeline(self) -> tuple[Any, Any]:
         """The pipeline's Runtime and a celery enqueuer on the configured broker (for replay)."""
-        if self._runtime is None:
+        rt = self.runtime()
+        if self._enqueuer is None:
             from piis_bridge.pipeline.app import make_celery_app
-            from piis_bridge.pipeline.runtime import Runtime
             from piis_bridge.pipeline.tasks import CeleryEnqueuer
 
-            rt = Runtime(self.settings)
             self._enqueuer = CeleryEnqueuer(make_celery_app(runtime=rt))
-            self._runtime = rt
-        return self._runtime, self._enqueuer
+        return rt, self._enqueuer
 
 
 def _env(lang: str) -> Environment:
@@ -331,6 +338,8 @@ def set_language(request: Request, form: Any) -> Response:
         raise HTTPException(400, "unknown language")
     with _state(request).sessions() as s:
         user = s.get(ConsoleUser, who.user_id)
+        if user is None:
+            raise HTTPException(401)
         user.language = lang
         s.commit()
     back = str(form.get("back", "/"))
@@ -402,7 +411,7 @@ def quarantine_entry_page(request: Request) -> Response:
     entry_id = _int(request.path_params["entry_id"], 0)
     with _state(request).sessions() as s:
         d = queries.quarantine_detail(s, who.cpas_ids, entry_id)
-        history = queries.audit_of(s, f"quarantine {entry_id}") if d else []
+        history = audit.audit_of(s, f"quarantine {entry_id}") if d else []
     if d is None:
         raise HTTPException(404)
     return _render(request, "quarantine_entry.html", who, d=d, history=history)
@@ -466,10 +475,11 @@ def quarantine_dismiss(request: Request, form: Any) -> Response:
     ids = _ids(form)
     if form.get("confirm") != "yes":
         raise HTTPException(400, "confirmation missing")
-    with _state(request).sessions() as s:
-        try:
-            actions.dismiss(s, who, ids, str(form.get("reason", "")))
-        except actions.ActionError as exc:
+    st = _state(request)
+    try:
+        actions.dismiss(st.sessions, st.runtime(), who, ids, str(form.get("reason", "")))
+    except actions.ActionError as exc:
+        with st.sessions() as s:
             rows = queries.replay_preview(s, who.cpas_ids, ids)
             return _render(
                 request,
@@ -501,9 +511,9 @@ def dossier_search(request: Request, form: Any) -> Response:
         st = _state(request)
         rt, _ = st.pipeline()
         with st.sessions() as s:
-            found = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
+            people = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
         return _render(
-            request, "dossier_search.html", who, error=None if found else "none", found=found
+            request, "dossier_search.html", who, error=None if people else "none", found=people
         )
     with _state(request).sessions() as s:
         found = queries.find_dossier(s, who.cpas_ids, q, cpas=cpas) if q else None
@@ -697,7 +707,7 @@ def audit_page(request: Request) -> Response:
     who = _need(request)
     _need_admin(who)
     with _state(request).sessions() as s:
-        page = queries.list_audit(s, who.cpas_ids, page=_int(request.query_params.get("page")))
+        page = audit.list_audit(s, who.cpas_ids, page=_int(request.query_params.get("page")))
     return _render(request, "audit.html", who, page=page)
 
 
@@ -705,7 +715,7 @@ def audit_csv(request: Request) -> Response:
     who = _need(request)
     _need_admin(who)
     with _state(request).sessions() as s:
-        rows = queries.export_audit(s, who.cpas_ids)
+        rows = audit.export_audit(s, who.cpas_ids)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "at", "actor", "action", "cpas", "target", "reason"])

@@ -37,7 +37,7 @@ def _sessions():
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
         return "cli"
 
 
