@@ -358,6 +358,23 @@ def overview_page(request: Request) -> Response:
     return _render(request, "overview.html", who, rows=rows)
 
 
+def overview_health(request: Request) -> Response:
+    """The overview's workers and certificates (``piis-bridge health``'s own checks), loaded apart
+    from the page because asking the workers waits for their answers."""
+    from piis_bridge.console.health import installation_health
+
+    who = _need(request)
+    st = _state(request)
+    health = installation_health(st.settings, st.engine)
+    return _render(
+        request,
+        "_health.html",
+        who,
+        health=health,
+        certificates=health.certificates_of(who.cpas_ids),
+    )
+
+
 def runs_page(request: Request) -> Response:
     who = _need(request)
     cpas = _opt(request, "cpas")
@@ -777,6 +794,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette
         Route("/logout", logout, methods=["POST"]),
         Route("/language", set_language, methods=["POST"]),
         Route("/", overview_page),
+        Route("/overview/health", overview_health),
         Route("/runs", runs_page),
         Route("/runs/{run_id}", run_page),
         Route("/quarantine", quarantine_page),

@@ -45,6 +45,9 @@ STATUS_WORDS = [
     N_("upcoming"),
     N_("info"),
     N_("missed"),
+    N_("ok"),
+    N_("warning"),
+    N_("critical"),
 ]
 TRANSFER_STATES = [
     N_("detected"),

@@ -99,6 +99,7 @@ __all__ = [
     "run_detail",
     "run_details",
     "runs_list",
+    "worker_fingerprints",
 ]
 
 FORMAT = {
@@ -1213,6 +1214,20 @@ def _iso(value: datetime | None) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def worker_fingerprints(engine: Any, nodes: Sequence[str]) -> dict[str, str]:
+    """node -> the configuration fingerprint it recorded when it started (``ops_worker_config``);
+    nodes that never recorded one are absent.  Takes the engine: the health checks have no session."""
+    from piis_bridge.ops.tables import WorkerConfig
+
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(WorkerConfig.node, WorkerConfig.fingerprint).where(
+                WorkerConfig.node.in_(list(nodes))
+            )
+        ).all()
+    return {node: fingerprint for node, fingerprint in rows}
 
 
 def runs_list(session: Session, *, limit: int = 20) -> dict[str, Any]:

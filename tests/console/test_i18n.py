@@ -23,6 +23,27 @@ def test_every_message_is_translated(lang: str) -> None:
     assert not missing and len(catalog) > 150
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_message_of_the_templates_and_code_is_in_the_catalogue(lang: str) -> None:
+    """What ``pybabel extract`` finds in the templates and the console's code: a message added to a
+    page without its translation fails here, not as English text in a French page."""
+    from babel.messages.extract import extract_from_dir
+
+    root = LOCALE.parent
+    found = {
+        msg if isinstance(msg, str) else msg[0]
+        for _, _, msg, _, _ in extract_from_dir(
+            str(root),
+            method_map=[("templates/**.html", "jinja2"), ("**.py", "python")],
+            options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        )
+    }
+    with open(LOCALE / lang / "LC_MESSAGES" / "console.po", "rb") as f:
+        catalog = read_po(f)
+    assert len(found) > 150
+    assert sorted(m for m in found if m not in catalog) == []
+
+
 def test_belgian_dates() -> None:
     assert belgian_date(date(2026, 1, 5)) == "05/01/2026"
     # 23:30 UTC on 31 December is already 1 January in Brussels
