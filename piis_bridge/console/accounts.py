@@ -44,7 +44,7 @@ __all__ = [
     "set_role",
 ]
 
-LANGUAGES = ("fr", "nl", "en")
+LANGUAGES = ("fr", "nl", "de", "en")
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
 RATE_WINDOW = timedelta(minutes=15)

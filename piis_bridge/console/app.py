@@ -149,6 +149,7 @@ def _env(lang: str) -> Environment:
         "" if v is None else f"{v / 100:,.2f} €".replace(",", " ").replace(".", ",")
     )
     env.globals["lang"] = lang
+    env.globals["languages"] = LANGUAGES
     env.globals["query"] = _query
     return env
 
@@ -190,7 +191,7 @@ def _render(
 
 
 def _accept_language(request: Request) -> str:
-    """Before login (the login page), the first of fr/nl/en the browser asks for; French otherwise."""
+    """Before login (the login page), the first of fr/nl/de/en the browser asks for; French otherwise."""
     for part in request.headers.get("accept-language", "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
