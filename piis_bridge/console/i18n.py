@@ -39,7 +39,7 @@ def translations(lang: str) -> gettext.GNUTranslations:
 
 
 def belgian_date(value: date | datetime | str | None, lang: str = "fr") -> str:
-    """dd/mm/yyyy, as Belgian forms and letters write it (the same in the three languages)."""
+    """dd/mm/yyyy, as Belgian forms and letters write it (the same in every language)."""
     if value in (None, ""):
         return ""
     if isinstance(value, str):
