@@ -36,6 +36,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "load_session",
+    "oidc_login",
     "open_session",
     "rate_limited",
     "revoke_all",
@@ -239,6 +240,55 @@ def authenticate(s: Session, username: str, password: str, client: str) -> Conso
         actor=username[:120],
         action="login" if ok else "login_failed",
         detail={"client": client[:64]},
+    )
+    return user if ok else None
+
+
+def oidc_login(
+    s: Session,
+    *,
+    sub: str,
+    display_name: str,
+    role: str | None,
+    cpas_ids: list[str],
+    client: str,
+    language: str = "fr",
+) -> ConsoleUser | None:
+    """The account of a person the identity provider vouched for, or None (no access).
+
+    *role* None: the provider's claim matched no mapping entry.  The account is ``oidc:<sub>`` (the
+    provider's stable subject; no password, so no local login); it is created at the first login and
+    its role and CPAS follow the mapping at every login (a change is audited as a role change).  A
+    disabled account stays refused whatever the provider says.  *language*: the first login's (the
+    browser's); the user's later choice is kept."""
+    username = f"oidc:{sub}"[:120]
+    user = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+    ok = role is not None and not (user is not None and user.disabled)
+    if ok and role is not None:
+        if user is None:
+            user = add_user(
+                s,
+                username,
+                None,
+                role,
+                cpas_ids,
+                actor="oidc",
+                display_name=display_name[:200],
+                language=language if language in LANGUAGES else "fr",
+            )
+            s.flush()
+        elif (user.role, list(user.cpas_ids)) != (role, sorted(set(cpas_ids))):
+            set_role(s, username, role, cpas_ids, actor="oidc", reason="identity provider claim")
+    s.add(LoginAttempt(username=username.lower(), client=client[:64], success=ok))
+    record(
+        s,
+        actor=username,
+        action="login" if ok else "login_failed",
+        detail={
+            "client": client[:64],
+            "via": "oidc",
+            **({} if ok else {"why": "disabled" if role else "no role mapping"}),
+        },
     )
     return user if ok else None
 

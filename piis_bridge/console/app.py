@@ -105,6 +105,7 @@ class ConsoleState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    oidc: Any = None  # an OidcClient when PIIS_CONSOLE_OIDC_ISSUER is set
     _runtime: Any = None
     _enqueuer: Any = None
     envs: dict[str, Environment] = field(default_factory=dict)
@@ -285,7 +286,12 @@ async def login_page(request: Request) -> Response:
 
     token = secrets.token_urlsafe(24)
     resp = _render(
-        request, "login.html", None, login_csrf=token, error=request.query_params.get("error")
+        request,
+        "login.html",
+        None,
+        login_csrf=token,
+        error=request.query_params.get("error"),
+        oidc=_state(request).oidc is not None,
     )
     resp.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/"
@@ -314,6 +320,71 @@ def login_submit(request: Request, form: Any) -> Response:
     resp = RedirectResponse("/", status_code=303)
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
     resp.delete_cookie(LOGIN_CSRF_COOKIE, path="/", secure=True, httponly=True, samesite="strict")
+    return resp
+
+
+OIDC_STATE_COOKIE = "__Host-piis_oidc"
+
+
+def oidc_start(request: Request) -> Response:
+    """Send the browser to the identity provider (authorization code + PKCE)."""
+    from piis_bridge.console.oidc import OidcError
+
+    st = _state(request)
+    if st.oidc is None:
+        raise HTTPException(404)
+    try:
+        url, state = st.oidc.start()
+    except OidcError:
+        return _render(request, "login.html", None, status_code=502, error="oidc", oidc=True)
+    resp = RedirectResponse(url, status_code=303)
+    # Lax, not Strict: the provider's redirect back is a cross-site navigation that must carry it
+    resp.set_cookie(
+        OIDC_STATE_COOKIE, state, httponly=True, secure=True, samesite="lax", path="/", max_age=600
+    )
+    return resp
+
+
+def oidc_callback(request: Request) -> Response:
+    """The provider's answer: verify it, map the claim to a role, open a session (or refuse)."""
+    from piis_bridge.console.oidc import OidcError
+
+    st = _state(request)
+    if st.oidc is None:
+        raise HTTPException(404)
+    client = _client(request)
+    try:
+        claims = st.oidc.finish(dict(request.query_params), request.cookies.get(OIDC_STATE_COOKIE))
+    except OidcError as exc:
+        with st.sessions() as s:
+            record(
+                s, actor="oidc:?", action="login_failed", detail={"via": "oidc", "why": exc.code}
+            )
+            s.commit()
+        return _render(request, "login.html", None, status_code=401, error="oidc", oidc=True)
+    grant = st.oidc.settings.grant(claims)
+    with st.sessions() as s:
+        user = accounts.oidc_login(
+            s,
+            sub=str(claims["sub"]),
+            display_name=str(claims.get("preferred_username") or claims.get("name") or ""),
+            role=grant.role if grant else None,
+            cpas_ids=grant.cpas_ids if grant else [],
+            client=client,
+            language=_accept_language(request),
+        )
+        token = accounts.open_session(s, user, client) if user else None
+        s.commit()
+    if token is None:
+        resp = _render(request, "login.html", None, status_code=403, error="no_access", oidc=True)
+    else:
+        # A page, not a redirect: the session cookie is SameSite=Strict, and a redirect chain that
+        # began at the provider is cross-site, so the browser would not send it to "/" yet.
+        resp = _render(request, "oidc_done.html", None)
+        resp.set_cookie(
+            SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/"
+        )
+    resp.delete_cookie(OIDC_STATE_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
     return resp
 
 
@@ -784,14 +855,22 @@ def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=code, headers={"Cache-Control": "no-store"})
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette:
-    """The console for the configuration *settings* (its ``database_url`` and its CPAS)."""
+def create_app(settings: Settings, *, engine: Engine | None = None, oidc: Any = None) -> Starlette:
+    """The console for the configuration *settings* (its ``database_url`` and its CPAS).
+
+    *oidc*: the OIDC settings (``piis_bridge.console.oidc.OidcSettings``); by default read from the
+    ``PIIS_CONSOLE_OIDC_*`` environment, so a configuration mistake stops the start, named."""
+    from piis_bridge.console.oidc import OidcClient, load_oidc_settings
+
     engine = engine or make_engine(settings.database_url)
+    oidc = oidc if oidc is not None else load_oidc_settings()
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
+        Route("/login/oidc", oidc_start),
+        Route("/login/oidc/callback", oidc_callback),
         Route("/logout", logout, methods=["POST"]),
         Route("/language", set_language, methods=["POST"]),
         Route("/", overview_page),
@@ -824,6 +903,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette
         exception_handlers={HTTPException: _http_error, _Login: _to_login},
     )
     app.state.console = ConsoleState(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine)
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        oidc=OidcClient(oidc) if oidc.enabled else None,
     )
     return app
