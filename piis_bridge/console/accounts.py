@@ -7,10 +7,12 @@ revoke) is one timestamp that every console process sees on the next request.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -34,6 +36,7 @@ __all__ = [
     "hash_password",
     "list_users",
     "load_session",
+    "oidc_login",
     "open_session",
     "rate_limited",
     "revoke_all",
@@ -42,7 +45,7 @@ __all__ = [
     "set_role",
 ]
 
-LANGUAGES = ("fr", "nl", "en")
+LANGUAGES = ("fr", "nl", "de", "en")
 SESSION_LIFETIME = timedelta(hours=8)
 IDLE_TIMEOUT = timedelta(minutes=30)
 RATE_WINDOW = timedelta(minutes=15)
@@ -213,7 +216,7 @@ def rate_limited(s: Session, username: str, client: str, now: datetime | None = 
             LoginAttempt.client == client, LoginAttempt.success.is_(False), LoginAttempt.at >= since
         )
     )
-    return per_user >= MAX_FAILURES_PER_USER or per_client >= MAX_FAILURES_PER_CLIENT
+    return (per_user or 0) >= MAX_FAILURES_PER_USER or (per_client or 0) >= MAX_FAILURES_PER_CLIENT
 
 
 def authenticate(s: Session, username: str, password: str, client: str) -> ConsoleUser | None:
@@ -221,10 +224,9 @@ def authenticate(s: Session, username: str, password: str, client: str) -> Conso
     user = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
     ok = False
     if user is None or user.password_hash is None:
-        try:  # same work whether or not the user exists: no user enumeration by timing
+        # same work whether or not the user exists: no user enumeration by timing
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password)
-        except VerificationError:
-            pass
     else:
         try:
             ok = _hasher.verify(user.password_hash, password) and not user.disabled
@@ -238,6 +240,55 @@ def authenticate(s: Session, username: str, password: str, client: str) -> Conso
         actor=username[:120],
         action="login" if ok else "login_failed",
         detail={"client": client[:64]},
+    )
+    return user if ok else None
+
+
+def oidc_login(
+    s: Session,
+    *,
+    sub: str,
+    display_name: str,
+    role: str | None,
+    cpas_ids: list[str],
+    client: str,
+    language: str = "fr",
+) -> ConsoleUser | None:
+    """The account of a person the identity provider vouched for, or None (no access).
+
+    *role* None: the provider's claim matched no mapping entry.  The account is ``oidc:<sub>`` (the
+    provider's stable subject; no password, so no local login); it is created at the first login and
+    its role and CPAS follow the mapping at every login (a change is audited as a role change).  A
+    disabled account stays refused whatever the provider says.  *language*: the first login's (the
+    browser's); the user's later choice is kept."""
+    username = f"oidc:{sub}"[:120]
+    user = s.scalar(select(ConsoleUser).where(ConsoleUser.username == username))
+    ok = role is not None and not (user is not None and user.disabled)
+    if ok and role is not None:
+        if user is None:
+            user = add_user(
+                s,
+                username,
+                None,
+                role,
+                cpas_ids,
+                actor="oidc",
+                display_name=display_name[:200],
+                language=language if language in LANGUAGES else "fr",
+            )
+            s.flush()
+        elif (user.role, list(user.cpas_ids)) != (role, sorted(set(cpas_ids))):
+            set_role(s, username, role, cpas_ids, actor="oidc", reason="identity provider claim")
+    s.add(LoginAttempt(username=username.lower(), client=client[:64], success=ok))
+    record(
+        s,
+        actor=username,
+        action="login" if ok else "login_failed",
+        detail={
+            "client": client[:64],
+            "via": "oidc",
+            **({} if ok else {"why": "disabled" if role else "no role mapping"}),
+        },
     )
     return user if ok else None
 
@@ -301,8 +352,9 @@ def revoke_session(s: Session, session_id: str) -> None:
 
 
 def revoke_user_sessions(s: Session, user_id: int) -> int:
-    return s.execute(
+    result: Any = s.execute(
         update(ConsoleSession)
         .where(ConsoleSession.user_id == user_id, ConsoleSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
-    ).rowcount
+    )
+    return int(result.rowcount)

@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from piis_bridge.console import queries
 from piis_bridge.console.accounts import Principal
 from piis_bridge.console.audit import record
 from piis_bridge.identifiers import mask_niss
+from piis_bridge.ops import queries
 
 __all__ = [
     "CONSENT_STATES",
@@ -76,14 +76,29 @@ def replay(
     return run_id, ids
 
 
-def dismiss(s: Session, who: Principal, entry_ids: Sequence[int], reason: str) -> list[int]:
-    """Mark open entries as dismissed (they stay listed, with who and why in the audit log)."""
+def dismiss(
+    sessions: Any, rt: Any, who: Principal, entry_ids: Sequence[int], reason: str
+) -> list[int]:
+    """Dismiss open entries in the user's scope; they stay listed, with who and why in the audit log.
+
+    Each entry goes through :func:`piis_bridge.pipeline.quarantine.dismiss`, the very function behind
+    ``piis-bridge quarantine dismiss``: one state machine (only an open entry becomes dismissed, with
+    ``closed_at`` and the masked reason; an entry closed meanwhile is reported, not overwritten).  The
+    console adds only what the CLI has no notion of: the scope check and the audit row."""
+    from piis_bridge.pipeline.quarantine import QuarantineError
+    from piis_bridge.pipeline.quarantine import dismiss as close_entry
+
     reason = _reason(reason)
-    rows = queries.replay_preview(s, who.cpas_ids, entry_ids)
+    with sessions() as s:
+        rows = queries.replay_preview(s, who.cpas_ids, entry_ids)
     done = []
     for r in rows:
-        if queries.mark_dismissed(s, r.entry_id, reason):
-            done.append(r.entry_id)
+        try:
+            close_entry(rt, r.entry_id, reason)
+        except QuarantineError:  # closed by someone else (or resolved by a run) since the preview
+            continue
+        done.append(r.entry_id)
+        with sessions() as s:
             record(
                 s,
                 actor=who.username,
@@ -93,9 +108,9 @@ def dismiss(s: Session, who: Principal, entry_ids: Sequence[int], reason: str) -
                 reason=reason,
                 detail={"record_id": r.record_id, "stage": r.stage},
             )
+            s.commit()
     if not done:
         raise ActionError("nothing_to_dismiss")
-    s.commit()
     return done
 
 

@@ -43,12 +43,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from piis_bridge.config import Settings
-from piis_bridge.console import accounts, actions, queries
+from piis_bridge.console import accounts, actions, audit
 from piis_bridge.console.audit import record
 from piis_bridge.console.i18n import LANGUAGES, belgian_date, belgian_datetime, translations
 from piis_bridge.console.models import ConsoleUser
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.identifiers import is_valid_niss
+from piis_bridge.ops import queries
 
 __all__ = ["SECURITY_HEADERS", "SESSION_COOKIE", "ConsoleState", "create_app"]
 
@@ -104,6 +105,7 @@ class ConsoleState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
+    oidc: Any = None  # an OidcClient when PIIS_CONSOLE_OIDC_ISSUER is set
     _runtime: Any = None
     _enqueuer: Any = None
     envs: dict[str, Environment] = field(default_factory=dict)
@@ -112,17 +114,23 @@ class ConsoleState:
     def cpas_ids(self) -> list[str]:
         return sorted(self.settings.cpas)
 
+    def runtime(self) -> Any:
+        """The pipeline's Runtime (its sessions, plugins and person key), made once."""
+        if self._runtime is None:
+            from piis_bridge.pipeline.runtime import Runtime
+
+            self._runtime = Runtime(self.settings)
+        return self._runtime
+
     def pipeline(self) -> tuple[Any, Any]:
         """The pipeline's Runtime and a celery enqueuer on the configured broker (for replay)."""
-        if self._runtime is None:
+        rt = self.runtime()
+        if self._enqueuer is None:
             from piis_bridge.pipeline.app import make_celery_app
-            from piis_bridge.pipeline.runtime import Runtime
             from piis_bridge.pipeline.tasks import CeleryEnqueuer
 
-            rt = Runtime(self.settings)
             self._enqueuer = CeleryEnqueuer(make_celery_app(runtime=rt))
-            self._runtime = rt
-        return self._runtime, self._enqueuer
+        return rt, self._enqueuer
 
 
 def _env(lang: str) -> Environment:
@@ -142,6 +150,7 @@ def _env(lang: str) -> Environment:
         "" if v is None else f"{v / 100:,.2f} €".replace(",", " ").replace(".", ",")
     )
     env.globals["lang"] = lang
+    env.globals["languages"] = LANGUAGES
     env.globals["query"] = _query
     return env
 
@@ -183,7 +192,7 @@ def _render(
 
 
 def _accept_language(request: Request) -> str:
-    """Before login (the login page), the first of fr/nl/en the browser asks for; French otherwise."""
+    """Before login (the login page), the first of fr/nl/de/en the browser asks for; French otherwise."""
     for part in request.headers.get("accept-language", "").split(","):
         code = part.split(";")[0].strip().lower()[:2]
         if code in LANGUAGES:
@@ -277,7 +286,12 @@ async def login_page(request: Request) -> Response:
 
     token = secrets.token_urlsafe(24)
     resp = _render(
-        request, "login.html", None, login_csrf=token, error=request.query_params.get("error")
+        request,
+        "login.html",
+        None,
+        login_csrf=token,
+        error=request.query_params.get("error"),
+        oidc=_state(request).oidc is not None,
     )
     resp.set_cookie(
         LOGIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/"
@@ -309,6 +323,71 @@ def login_submit(request: Request, form: Any) -> Response:
     return resp
 
 
+OIDC_STATE_COOKIE = "__Host-piis_oidc"
+
+
+def oidc_start(request: Request) -> Response:
+    """Send the browser to the identity provider (authorization code + PKCE)."""
+    from piis_bridge.console.oidc import OidcError
+
+    st = _state(request)
+    if st.oidc is None:
+        raise HTTPException(404)
+    try:
+        url, state = st.oidc.start()
+    except OidcError:
+        return _render(request, "login.html", None, status_code=502, error="oidc", oidc=True)
+    resp = RedirectResponse(url, status_code=303)
+    # Lax, not Strict: the provider's redirect back is a cross-site navigation that must carry it
+    resp.set_cookie(
+        OIDC_STATE_COOKIE, state, httponly=True, secure=True, samesite="lax", path="/", max_age=600
+    )
+    return resp
+
+
+def oidc_callback(request: Request) -> Response:
+    """The provider's answer: verify it, map the claim to a role, open a session (or refuse)."""
+    from piis_bridge.console.oidc import OidcError
+
+    st = _state(request)
+    if st.oidc is None:
+        raise HTTPException(404)
+    client = _client(request)
+    try:
+        claims = st.oidc.finish(dict(request.query_params), request.cookies.get(OIDC_STATE_COOKIE))
+    except OidcError as exc:
+        with st.sessions() as s:
+            record(
+                s, actor="oidc:?", action="login_failed", detail={"via": "oidc", "why": exc.code}
+            )
+            s.commit()
+        return _render(request, "login.html", None, status_code=401, error="oidc", oidc=True)
+    grant = st.oidc.settings.grant(claims)
+    with st.sessions() as s:
+        user = accounts.oidc_login(
+            s,
+            sub=str(claims["sub"]),
+            display_name=str(claims.get("preferred_username") or claims.get("name") or ""),
+            role=grant.role if grant else None,
+            cpas_ids=grant.cpas_ids if grant else [],
+            client=client,
+            language=_accept_language(request),
+        )
+        token = accounts.open_session(s, user, client) if user else None
+        s.commit()
+    if token is None:
+        resp = _render(request, "login.html", None, status_code=403, error="no_access", oidc=True)
+    else:
+        # A page, not a redirect: the session cookie is SameSite=Strict, and a redirect chain that
+        # began at the provider is cross-site, so the browser would not send it to "/" yet.
+        resp = _render(request, "oidc_done.html", None)
+        resp.set_cookie(
+            SESSION_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/"
+        )
+    resp.delete_cookie(OIDC_STATE_COOKIE, path="/", secure=True, httponly=True, samesite="lax")
+    return resp
+
+
 @_post
 def logout(request: Request, form: Any) -> Response:
     who = _need(request)
@@ -331,6 +410,8 @@ def set_language(request: Request, form: Any) -> Response:
         raise HTTPException(400, "unknown language")
     with _state(request).sessions() as s:
         user = s.get(ConsoleUser, who.user_id)
+        if user is None:
+            raise HTTPException(401)
         user.language = lang
         s.commit()
     back = str(form.get("back", "/"))
@@ -347,6 +428,23 @@ def overview_page(request: Request) -> Response:
     with _state(request).sessions() as s:
         rows = queries.overview(s, who.cpas_ids)
     return _render(request, "overview.html", who, rows=rows)
+
+
+def overview_health(request: Request) -> Response:
+    """The overview's workers and certificates (``piis-bridge health``'s own checks), loaded apart
+    from the page because asking the workers waits for their answers."""
+    from piis_bridge.console.health import installation_health
+
+    who = _need(request)
+    st = _state(request)
+    health = installation_health(st.settings, st.engine)
+    return _render(
+        request,
+        "_health.html",
+        who,
+        health=health,
+        certificates=health.certificates_of(who.cpas_ids),
+    )
 
 
 def runs_page(request: Request) -> Response:
@@ -402,7 +500,7 @@ def quarantine_entry_page(request: Request) -> Response:
     entry_id = _int(request.path_params["entry_id"], 0)
     with _state(request).sessions() as s:
         d = queries.quarantine_detail(s, who.cpas_ids, entry_id)
-        history = queries.audit_of(s, f"quarantine {entry_id}") if d else []
+        history = audit.audit_of(s, f"quarantine {entry_id}") if d else []
     if d is None:
         raise HTTPException(404)
     return _render(request, "quarantine_entry.html", who, d=d, history=history)
@@ -466,10 +564,11 @@ def quarantine_dismiss(request: Request, form: Any) -> Response:
     ids = _ids(form)
     if form.get("confirm") != "yes":
         raise HTTPException(400, "confirmation missing")
-    with _state(request).sessions() as s:
-        try:
-            actions.dismiss(s, who, ids, str(form.get("reason", "")))
-        except actions.ActionError as exc:
+    st = _state(request)
+    try:
+        actions.dismiss(st.sessions, st.runtime(), who, ids, str(form.get("reason", "")))
+    except actions.ActionError as exc:
+        with st.sessions() as s:
             rows = queries.replay_preview(s, who.cpas_ids, ids)
             return _render(
                 request,
@@ -501,9 +600,9 @@ def dossier_search(request: Request, form: Any) -> Response:
         st = _state(request)
         rt, _ = st.pipeline()
         with st.sessions() as s:
-            found = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
+            people = actions.search_by_niss(s, rt.person_key, who, re.sub(r"\D", "", q), reason)
         return _render(
-            request, "dossier_search.html", who, error=None if found else "none", found=found
+            request, "dossier_search.html", who, error=None if people else "none", found=people
         )
     with _state(request).sessions() as s:
         found = queries.find_dossier(s, who.cpas_ids, q, cpas=cpas) if q else None
@@ -697,7 +796,7 @@ def audit_page(request: Request) -> Response:
     who = _need(request)
     _need_admin(who)
     with _state(request).sessions() as s:
-        page = queries.list_audit(s, who.cpas_ids, page=_int(request.query_params.get("page")))
+        page = audit.list_audit(s, who.cpas_ids, page=_int(request.query_params.get("page")))
     return _render(request, "audit.html", who, page=page)
 
 
@@ -705,7 +804,7 @@ def audit_csv(request: Request) -> Response:
     who = _need(request)
     _need_admin(who)
     with _state(request).sessions() as s:
-        rows = queries.export_audit(s, who.cpas_ids)
+        rows = audit.export_audit(s, who.cpas_ids)
     buf = io.StringIO()
     w = csv.writer(buf)
     w.writerow(["id", "at", "actor", "action", "cpas", "target", "reason"])
@@ -756,17 +855,26 @@ def readyz(request: Request) -> Response:
     return JSONResponse(body, status_code=code, headers={"Cache-Control": "no-store"})
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette:
-    """The console for the configuration *settings* (its ``database_url`` and its CPAS)."""
+def create_app(settings: Settings, *, engine: Engine | None = None, oidc: Any = None) -> Starlette:
+    """The console for the configuration *settings* (its ``database_url`` and its CPAS).
+
+    *oidc*: the OIDC settings (``piis_bridge.console.oidc.OidcSettings``); by default read from the
+    ``PIIS_CONSOLE_OIDC_*`` environment, so a configuration mistake stops the start, named."""
+    from piis_bridge.console.oidc import OidcClient, load_oidc_settings
+
     engine = engine or make_engine(settings.database_url)
+    oidc = oidc if oidc is not None else load_oidc_settings()
     routes = [
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login_submit, methods=["POST"]),
+        Route("/login/oidc", oidc_start),
+        Route("/login/oidc/callback", oidc_callback),
         Route("/logout", logout, methods=["POST"]),
         Route("/language", set_language, methods=["POST"]),
         Route("/", overview_page),
+        Route("/overview/health", overview_health),
         Route("/runs", runs_page),
         Route("/runs/{run_id}", run_page),
         Route("/quarantine", quarantine_page),
@@ -795,6 +903,9 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> Starlette
         exception_handlers={HTTPException: _http_error, _Login: _to_login},
     )
     app.state.console = ConsoleState(
-        settings=settings, engine=engine, sessions=make_sessionmaker(engine)
+        settings=settings,
+        engine=engine,
+        sessions=make_sessionmaker(engine),
+        oidc=OidcClient(oidc) if oidc.enabled else None,
     )
     return app

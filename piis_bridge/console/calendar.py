@@ -6,7 +6,7 @@ import hashlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from piis_bridge.console.queries import AgendaRow
+from piis_bridge.ops.queries import AgendaRow
 
 __all__ = ["agenda_ics"]
 

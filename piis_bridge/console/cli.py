@@ -37,7 +37,7 @@ def _sessions():
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:
+    except (OSError, KeyError):  # no login name (a container without a passwd entry)
         return "cli"
 
 
@@ -115,7 +115,7 @@ def register(cli) -> None:
             "--no-password",
             help="No local password (the account logs in through OpenID Connect).",
         ),
-        language: str = typer.Option("fr", "--language", help="fr, nl or en."),
+        language: str = typer.Option("fr", "--language", help="fr, nl, de or en."),
         name: str = typer.Option("", "--name", help="Display name."),
     ) -> None:
         """Create an account.  The password is asked on the terminal, or read from --password-file."""

@@ -1,4 +1,5 @@
-"""French, Dutch and English for the console (gettext catalogues read with Babel), Belgian dates.
+"""French, Dutch, German and English for the console (gettext catalogues read with Babel);
+Belgian dates.
 
 Why the catalogues are compiled at start-up from the ``.po`` files: no binary ``.mo`` in the tree to
 forget to rebuild; ``locale/<lang>/LC_MESSAGES/console.po`` is the only source.  Messages are written
@@ -21,8 +22,8 @@ from babel.messages.pofile import read_po
 
 __all__ = ["BRUSSELS", "LANGUAGES", "LOCALES", "belgian_date", "belgian_datetime", "translations"]
 
-LANGUAGES = ("fr", "nl", "en")
-LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "en": "en_BE"}
+LANGUAGES = ("fr", "nl", "de", "en")
+LOCALES = {"fr": "fr_BE", "nl": "nl_BE", "de": "de_BE", "en": "en_BE"}
 BRUSSELS = ZoneInfo("Europe/Brussels")
 _DIR = Path(__file__).resolve().parent / "locale"
 
@@ -38,7 +39,7 @@ def translations(lang: str) -> gettext.GNUTranslations:
 
 
 def belgian_date(value: date | datetime | str | None, lang: str = "fr") -> str:
-    """dd/mm/yyyy, as Belgian forms and letters write it (the same in the three languages)."""
+    """dd/mm/yyyy, as Belgian forms and letters write it (the same in every language)."""
     if value in (None, ""):
         return ""
     if isinstance(value, str):

@@ -6,7 +6,7 @@ so they are listed here once for the catalogues (``_()`` in the templates looks 
 from __future__ import annotations
 
 
-def N_(text: str) -> str:
+def N_(text: str) -> str:  # noqa: N802 (gettext's own name for a no-op marker)
     return text
 
 
@@ -45,6 +45,9 @@ STATUS_WORDS = [
     N_("upcoming"),
     N_("info"),
     N_("missed"),
+    N_("ok"),
+    N_("warning"),
+    N_("critical"),
 ]
 TRANSFER_STATES = [
     N_("detected"),

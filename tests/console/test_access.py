@@ -385,7 +385,7 @@ def test_consent_recorded_through_the_transfer_service_and_audited(
 def test_long_lists_are_paginated_with_a_capped_count(client_for, seeded, console_env) -> None:
     from sqlalchemy import insert
 
-    from piis_bridge.console.queries import COUNT_CAP, PAGE_SIZE
+    from piis_bridge.ops.queries import COUNT_CAP, PAGE_SIZE
     from piis_bridge.pipeline.models import QuarantineEntry
 
     _, sessions = console_env

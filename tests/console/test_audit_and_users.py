@@ -86,8 +86,8 @@ def cli_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return url
 
 
-def _cli(*args: str, input: str | None = None) -> tuple[int, str]:
-    r = CliRunner().invoke(build_app(), list(args), input=input, catch_exceptions=False)
+def _cli(*args: str, stdin: str | None = None) -> tuple[int, str]:
+    r = CliRunner().invoke(build_app(), list(args), input=stdin, catch_exceptions=False)
     return r.exit_code, r.output
 
 
@@ -108,7 +108,7 @@ def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> Non
         "gent",
         "--cpas",
         "liege",
-        input="another long password\nanother long password\n",
+        stdin="another long password\nanother long password\n",
     )
     assert code == 0, out
     code, out = _cli(
@@ -116,7 +116,7 @@ def test_users_add_list_set_role_disable(cli_config: str, tmp_path: Path) -> Non
     )
     assert code == 0
     code, out = _cli(
-        "users", "add", "short", "--role", "viewer", "--cpas", "gent", input="short\nshort\n"
+        "users", "add", "short", "--role", "viewer", "--cpas", "gent", stdin="short\nshort\n"
     )
     assert code == 2 and "at least 12 characters" in out
     code, out = _cli(
