@@ -7,7 +7,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
@@ -19,9 +19,10 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    ITEM,
     Enqueuer,
     call,
-    claim_rows,
+    claim,
     dump_payload,
     form_key,
     insert_ignore,
@@ -131,19 +132,7 @@ def process_items(
     """
     t0 = time.perf_counter()
     with rt.session() as s:
-        now = utcnow()
-        owner, _ = claim_rows(
-            s,
-            WorkItem,
-            and_(
-                WorkItem.id.in_(item_ids),
-                or_(
-                    WorkItem.state == "pending",
-                    and_(WorkItem.state == "leased", WorkItem.lease_until < now),
-                ),
-            ),
-            rt.options.lease_seconds,
-        )
+        _, owner = claim(s, ITEM, WorkItem.id.in_(item_ids), rt.options.lease_seconds)
         claimed = list(
             s.execute(
                 select(WorkItem.id, WorkItem.attempts)

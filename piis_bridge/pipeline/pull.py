@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.manager import PluginCallError
 from piis_bridge.hooks.types import RecordProblem, SourceRecord
-from piis_bridge.logging import redact
+from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     SyncCursor,
     SyncRun,
@@ -22,18 +23,25 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    PULL,
     Enqueuer,
-    _log,
+    again,
     call,
+    circuit_open,
+    claim,
     describe,
     insert_ignore,
     quarantine,
     record_stat,
     refresh_statistics,
+    release,
+    renew,
 )
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
+
+_log = get_logger("piis_bridge.pipeline.pull")
 
 
 def _pull_dossier(
@@ -48,10 +56,7 @@ def _pull_dossier(
     host = rt.host
     remote = f"casesystem:{cpas_id}"
     with rt.session() as s:
-        wait = rt.breaker.allow(s, remote)
-        if wait:
-            _release_pull(s, run_id, cpas_id)
-            enq.pull(run_id, cpas_id, countdown=wait, attempt=attempt)
+        if circuit_open(rt, s, remote, partial(_hold_off, s, enq, run_id, cpas_id, attempt)):
             return
     error: str | None = None
     record: SourceRecord | None = None
@@ -122,24 +127,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     o = rt.options
     remote = f"casesystem:{cpas_id}"
     with rt.session() as s:
-        now = utcnow()
-        won = s.execute(
-            update(SyncRunCpas)
-            .where(
-                SyncRunCpas.run_id == run_id,
-                SyncRunCpas.cpas_id == cpas_id,
-                or_(
-                    SyncRunCpas.state == "pending",
-                    and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
-                ),
-            )
-            .values(
-                state="pulling",
-                lease_until=now + timedelta(seconds=o.lease_seconds),
-                attempts=SyncRunCpas.attempts + 1,
-            )
-        ).rowcount
-        s.commit()
+        won, _ = claim(s, PULL, _this_pull(run_id, cpas_id), o.lease_seconds)
         if not won:
             return
         dossier = s.scalar(select(SyncRun.dossier).where(SyncRun.id == run_id))
@@ -150,10 +138,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     while True:
         t0 = time.perf_counter()
         with rt.session() as s:
-            wait = rt.breaker.allow(s, remote)
-            if wait:
-                _release_pull(s, run_id, cpas_id)
-                enq.pull(run_id, cpas_id, countdown=wait, attempt=attempt)
+            if circuit_open(rt, s, remote, partial(_hold_off, s, enq, run_id, cpas_id, attempt)):
                 return
             row = s.get(SyncCursor, cpas_id)
             cursor = row.cursor if row else None
@@ -206,7 +191,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
             # a row lost to a concurrent insert of the same (record, version) is an identical repeat too
             rc.repeats += repeats + (len(rows) - len(ids))
             rc.rejected += len(rejected)
-            rc.lease_until = now + timedelta(seconds=o.lease_seconds)
+            renew(s, PULL, _this_pull(run_id, cpas_id), o.lease_seconds)
             if not page.has_more:
                 rc.state = "pulled"
             record_stat(s, run_id, "pull", len(page.records), time.perf_counter() - t0)
@@ -221,17 +206,20 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     maybe_finish(rt, run_id, enq)
 
 
+def _this_pull(run_id: str, cpas_id: str) -> Any:
+    return and_(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
+
+
 def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
-    s.execute(
-        update(SyncRunCpas)
-        .where(
-            SyncRunCpas.run_id == run_id,
-            SyncRunCpas.cpas_id == cpas_id,
-            SyncRunCpas.state == "pulling",
-        )
-        .values(state="pending", lease_until=None)
-    )
-    s.commit()
+    release(s, PULL, _this_pull(run_id, cpas_id), "pending")
+
+
+def _hold_off(
+    s: Session, enq: Enqueuer, run_id: str, cpas_id: str, attempt: int, wait: float
+) -> None:
+    """The case system's circuit is open: give the pull back and ask again when it may close."""
+    _release_pull(s, run_id, cpas_id)
+    again(enq.pull, run_id, cpas_id, attempt, wait)
 
 
 # ====================================================================================== the storage boundary

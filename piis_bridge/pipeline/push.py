@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
 from piis_bridge.pipeline.outbox import (
     Enqueuer,
+    again,
     call,
-    claim_effects,
+    claim_batch,
     describe,
     quarantine,
     record_stat,
@@ -26,12 +28,14 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
     while True:
         t0 = time.perf_counter()
         with rt.session() as s:
-            wait = rt.breaker.allow(s, remote)
-            if wait:
-                enq.push(run_id, cpas_id, countdown=wait, attempt=attempt)
-                break
-            effects = claim_effects(
-                rt, s, "push", cpas_id, rt.options.push_batch, one_per_dossier=False
+            effects = claim_batch(
+                rt,
+                s,
+                "push",
+                cpas_id,
+                rt.options.push_batch,
+                one_per_dossier=False,
+                on_wait=partial(again, enq.push, run_id, cpas_id, attempt),
             )
             if not effects:
                 break

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PluginFailure, RecordProblem, RunInfo, RunReport
-from piis_bridge.logging import redact
+from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     CpasLease,
     Effect,
@@ -31,10 +31,11 @@ from piis_bridge.pipeline.outbox import (
     OPEN_ITEM_STATES,
     OPEN_NOTICE_STATES,
     Enqueuer,
-    _log,
     insert_ignore,
 )
 from piis_bridge.pipeline.runtime import Runtime
+
+_log = get_logger("piis_bridge.pipeline.runs")
 
 
 class RunRefused(ValueError):
