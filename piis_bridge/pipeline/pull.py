@@ -168,7 +168,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
             return
         attempt = 0
         now = utcnow()
-        rows, rejected, repeats = _admit(rt, run_id, cpas_id, page.records, now)
+        rows, rejected, repeats = admit(rt, run_id, cpas_id, page.records, now)
         with rt.session() as s:
             rt.breaker.success(s, remote)
             ids = insert_ignore(s, WorkItem, rows, returning=WorkItem.id)
@@ -262,7 +262,69 @@ def _content(record: SourceRecord) -> bytes:
     return orjson.dumps([record.kind, record.payload], option=orjson.OPT_SORT_KEYS, default=str)
 
 
-def _admit(
+def _conflict(r: SourceRecord, where: str) -> dict[str, Any]:
+    """The quarantine entry of a record whose (record, version) was received with other content."""
+    rid = printable_id(r.record_id)
+    reason = (
+        f"version: a record {rid} with version {printable_id(r.version or '', 40)!r} and different "
+        f"content was received before {where}; the first one is processed, this one is not (a "
+        "changed record needs a new version)"
+    )
+    return dict(
+        record_id=rid,
+        stage="conflict",
+        reason=reason,
+        problems=[RecordProblem(record_id=rid, field="version", reason=reason)],
+    )
+
+
+def _stored_contents(
+    rt: Runtime, run_id: str, cpas_id: str, candidates: Sequence[tuple[SourceRecord, str, bytes]]
+) -> tuple[dict[tuple[str, str], bytes], dict[tuple[str, str], tuple[str, bytes]]]:
+    """The content of each (record, version) of *candidates* already stored: by this run, and (the
+    latest) by earlier runs, with that run's id.
+
+    Why earlier runs too: a vendor that changes a record without a new version sends it on another
+    night; compared within one run only, the second content was processed as if it were the first
+    (issue #12's conflicts).  Only the slots of this page are read and decrypted."""
+    slots = {(r.record_id, r.version or "") for r, _, _ in candidates}
+    ids = sorted({rid for rid, _ in slots})
+    this_run: dict[tuple[str, str], bytes] = {}
+    other_runs: dict[tuple[str, str], tuple[str, bytes]] = {}
+    if not ids:
+        return this_run, other_runs
+    latest: dict[tuple[bool, str, str], tuple[int, str]] = {}  # (this run?, slot) -> (item, run)
+    with rt.session() as s:
+        for i in range(0, len(ids), 500):
+            for item_id, item_run, rid, version in s.execute(
+                select(WorkItem.id, WorkItem.run_id, WorkItem.record_id, WorkItem.version).where(
+                    WorkItem.cpas_id == cpas_id, WorkItem.record_id.in_(ids[i : i + 500])
+                )
+            ):
+                if (rid, version) not in slots:
+                    continue
+                key = (item_run == run_id, rid, version)
+                if key not in latest or latest[key][0] < item_id:
+                    latest[key] = (item_id, item_run)
+        wanted = {item_id: key for key, (item_id, _) in latest.items()}
+        chunks = list(wanted)
+        for i in range(0, len(chunks), 500):
+            for item_id, stored in s.execute(
+                select(WorkItem.id, WorkItem.payload).where(WorkItem.id.in_(chunks[i : i + 500]))
+            ):
+                same_run, rid, version = wanted[item_id]
+                try:
+                    content = _content(SourceRecord.model_validate_json(stored))
+                except Exception:  # noqa: BLE001 - unreadable: compare the stored JSON instead
+                    content = stored.encode()
+                if same_run:
+                    this_run[(rid, version)] = content
+                else:
+                    other_runs[(rid, version)] = (latest[(False, rid, version)][1], content)
+    return this_run, other_runs
+
+
+def admit(
     rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecord], now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Split one page into (rows to store, quarantine entries, identical repeats), record by record.
@@ -271,7 +333,7 @@ def _admit(
     a payload over 4 MiB) used to fail the whole page insert, and the CPAS's feed stopped for good; a
     second record with the same (record, version) was silently dropped by the unique constraint.  Now
     such a record is quarantined at stage ``store`` (or ``conflict``: same record and version, other
-    content) with its id, field and reason, and the rest of the page goes on; an identical repeat is
+    content, in this run or an earlier one) with its id, field and reason, and the rest of the page goes on; an identical repeat is
     counted (``repeats``)."""
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -311,23 +373,8 @@ def _admit(
         except Exception:  # noqa: BLE001 - unserialisable content: compare the stored JSON instead
             content = payload.encode()
         candidates.append((r, payload, content))
-    # (record, version) already stored in this run by an earlier page
-    earlier: dict[tuple[str, str], bytes] = {}
-    ids = list({r.record_id for r, _, _ in candidates})
-    if ids:
-        with rt.session() as s:
-            for i in range(0, len(ids), 500):
-                for rid, version, stored in s.execute(
-                    select(WorkItem.record_id, WorkItem.version, WorkItem.payload).where(
-                        WorkItem.run_id == run_id,
-                        WorkItem.cpas_id == cpas_id,
-                        WorkItem.record_id.in_(ids[i : i + 500]),
-                    )
-                ):
-                    try:
-                        earlier[(rid, version)] = _content(SourceRecord.model_validate_json(stored))
-                    except Exception:  # noqa: BLE001
-                        earlier[(rid, version)] = stored.encode()
+    # (record, version) already stored: in this run by an earlier page, or by an earlier run
+    earlier, before = _stored_contents(rt, run_id, cpas_id, candidates)
     for r, payload, content in candidates:
         slot = (r.record_id, r.version or "")
         first = seen.get(slot, earlier.get(slot))
@@ -335,19 +382,10 @@ def _admit(
             if first == content:
                 repeats += 1
             else:
-                rid = printable_id(r.record_id)
-                reason = (
-                    f"version: a second record {rid} with version {printable_id(r.version or '', 40)!r} "
-                    f"and different content in the same run; the first one is processed, this one is not"
-                )
-                rejected.append(
-                    dict(
-                        record_id=rid,
-                        stage="conflict",
-                        reason=reason,
-                        problems=[RecordProblem(record_id=rid, field="version", reason=reason)],
-                    )
-                )
+                rejected.append(_conflict(r, "in the same run"))
+            continue
+        if slot in before and before[slot][1] != content:
+            rejected.append(_conflict(r, f"in run {before[slot][0]}"))
             continue
         seen[slot] = content
         rows.append(

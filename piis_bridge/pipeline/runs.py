@@ -393,6 +393,7 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
         "forms_open": forms.get("pending", 0) + forms.get("sending", 0),
         "forms_quarantined": forms.get("quarantined", 0),
         "answers": {str(k): v for k, v in answers.items()},
+        "pushes": sum(pushes.values()),
         "pushed": pushes.get("done", 0),
         "push_open": pushes.get("pending", 0) + pushes.get("sending", 0),
         "push_quarantined": pushes.get("quarantined", 0),
@@ -406,9 +407,68 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
         "notices_done": notices.get("done", 0),
         "notices_unmatched": notices.get("unmatched", 0),
         "notices_quarantined": notices.get("quarantined", 0),
+        "notices_open": sum(notices.get(k, 0) for k in ("pending", "leased")),
+        # quarantine entries that are not a record, form, push or notice of their own
+        "notice_feed_problems": quarantine.get("notice_feed", 0),
+        "transfers_quarantined": quarantine.get("transfer", 0),
         "notice_errors": {p.cpas_id: p.notices_error for p in pulls if p.notices_error},
         **_statement_counts(s, run_id),
     }
+
+
+def unbalanced(counts: dict[str, Any]) -> list[str]:
+    """The sums of a run report that do not add up (empty: every unit is accounted for once).
+
+    Why: "nothing dropped without a trace" is checked on every report, not only in tests; a run whose
+    counts do not add up is logged as an error when it closes."""
+    c = counts
+    total_push = c["pushed"] + c["push_open"] + c["push_quarantined"]
+    checks = {
+        "fetched = processed + skipped + items_quarantined + rejected + repeats + items_open": (
+            c["fetched"],
+            c["processed"]
+            + c["skipped"]
+            + c["items_quarantined"]
+            + c["rejected"]
+            + c["repeats"]
+            + c["items_open"],
+        ),
+        "records_quarantined = items_quarantined + rejected": (
+            c["records_quarantined"],
+            c["items_quarantined"] + c["rejected"],
+        ),
+        "forms = forms_answered + forms_waiting + forms_open + forms_quarantined": (
+            c["forms"],
+            c["forms_answered"] + c["forms_waiting"] + c["forms_open"] + c["forms_quarantined"],
+        ),
+        "forms_answered = sum(answers)": (c["forms_answered"], sum(c["answers"].values())),
+        "push effects = pushed + push_open + push_quarantined": (
+            c.get("pushes", total_push),
+            total_push,
+        ),
+        "notices = notices_done + notices_unmatched + notices_quarantined + notices_open": (
+            c["notices"],
+            c["notices_done"]
+            + c["notices_unmatched"]
+            + c["notices_quarantined"]
+            + c["notices_open"],
+        ),
+        "quarantined = records_quarantined + forms_quarantined + push_quarantined + "
+        "notices_quarantined + notice_feed_problems + transfers_quarantined": (
+            c["quarantined"],
+            c["records_quarantined"]
+            + c["forms_quarantined"]
+            + c["push_quarantined"]
+            + c["notices_quarantined"]
+            + c["notice_feed_problems"]
+            + c["transfers_quarantined"],
+        ),
+        "quarantined = sum(quarantine_by_stage)": (
+            c["quarantined"],
+            sum(c["quarantine_by_stage"].values()),
+        ),
+    }
+    return [f"{what}: {a} != {b}" for what, (a, b) in checks.items() if a != b]
 
 
 def _statement_counts(s: Session, run_id: str) -> dict[str, Any]:
@@ -556,6 +616,9 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
     if won:
+        wrong = unbalanced(counts)
+        if wrong:
+            _log.error("run report does not add up", run_id=run_id, sums="; ".join(wrong))
         report = RunReport(
             run_id=run_id,
             started_at=started,

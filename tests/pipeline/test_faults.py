@@ -24,6 +24,7 @@ from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import EmbeddedWorker, PipelineOptions, Runtime, make_celery_app
 from piis_bridge.pipeline.models import Effect, WorkItem
 from piis_bridge.pipeline.runner import wait_for_run
+from piis_bridge.pipeline.runs import unbalanced
 from piis_bridge.pipeline.stages import create_run
 from piis_bridge.pipeline.sweeper import sweep
 from piis_bridge.pipeline.tasks import CeleryEnqueuer
@@ -208,6 +209,7 @@ def _check(world: World, rt: Runtime, summary) -> None:
         c["fetched"]
         == c["processed"] + c["skipped"] + c["items_quarantined"] + c["rejected"] + c["repeats"]
     )
+    assert unbalanced(c) == []
 
 
 def _run_with_faults(
