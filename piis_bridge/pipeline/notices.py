@@ -309,7 +309,7 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
             )
             if not won:
                 continue
-            notice = s.get(Notice, notice_id)
+            notice = s.get_one(Notice, notice_id)
             s.expunge(notice)
         try:
             handled = _handle(rt, run_id, notice)

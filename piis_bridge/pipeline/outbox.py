@@ -36,6 +36,7 @@ from piis_bridge.pipeline.models import (
     StatementFetch,
     SyncRunCpas,
     WorkItem,
+    rowcount,
     utcnow,
 )
 from piis_bridge.pipeline.reliability import is_transient
@@ -79,6 +80,7 @@ class Enqueuer(Protocol):
     def statement(
         self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
     ) -> None: ...
+    def start(self, run_id: str) -> None: ...
 
 
 def insert_ignore(
@@ -106,16 +108,18 @@ def insert_ignore(
 def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: float) -> None:
     now = utcnow()
     for _ in range(3):
-        changed = session.execute(
-            update(StageStat)
-            .where(StageStat.run_id == run_id, StageStat.stage == stage)
-            .values(
-                units=StageStat.units + units,
-                tasks=StageStat.tasks + 1,
-                busy_seconds=StageStat.busy_seconds + elapsed,
-                last_at=now,
+        changed = rowcount(
+            session.execute(
+                update(StageStat)
+                .where(StageStat.run_id == run_id, StageStat.stage == stage)
+                .values(
+                    units=StageStat.units + units,
+                    tasks=StageStat.tasks + 1,
+                    busy_seconds=StageStat.busy_seconds + elapsed,
+                    last_at=now,
+                )
             )
-        ).rowcount
+        )
         if changed:
             return
         try:
@@ -193,12 +197,14 @@ def claim(
     if lease.touched is not None:
         sets[lease.touched.key] = now
     sets.update(values)
-    won = session.execute(
-        update(lease.model)
-        .where(where, lease.open(now))
-        .values(sets)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    won = rowcount(
+        session.execute(
+            update(lease.model)
+            .where(where, lease.open(now))
+            .values(sets)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     return won, owner
 
@@ -228,12 +234,14 @@ def release(
     if lease.owner is not None:
         sets[lease.owner.key] = None
     sets.update(values)
-    n = session.execute(
-        update(lease.model)
-        .where(where, lease.state == lease.held)
-        .values(sets)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    n = rowcount(
+        session.execute(
+            update(lease.model)
+            .where(where, lease.state == lease.held)
+            .values(sets)
+            .execution_options(synchronize_session=False)
+        )
+    )
     session.commit()
     return n
 
@@ -321,7 +329,7 @@ def type_path(obj: Any) -> str:
 def dump_payload(obj: Any) -> str:
     if hasattr(obj, "model_dump_json"):
         return obj.model_dump_json()
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return orjson.dumps(dataclasses.asdict(obj), default=str).decode()
     raise TypeError(
         f"cannot store a {type(obj).__name__}: forms must be pydantic models or dataclasses"

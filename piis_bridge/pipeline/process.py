@@ -161,6 +161,7 @@ def process_items(
             s.commit()
         enq.process(run_id, rest, attempt=attempt)
         claimed = claimed[:1]
+    assert owner is not None  # ITEM leases have an owner
     touched, retry_ids = _process_claimed(
         rt, run_id, owner, [i for i, _ in claimed], t0, careful=careful
     )

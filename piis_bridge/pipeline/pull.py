@@ -93,7 +93,7 @@ def _pull_dossier(
         error = f"the case system of {cpas_id} has no record {dossier} (deleted, or never existed)"
     ids: list[int] = []
     with rt.session() as s:
-        rc = s.get(SyncRunCpas, (run_id, cpas_id))
+        rc = s.get_one(SyncRunCpas, (run_id, cpas_id))
         if error is not None:
             rc.state, rc.error = "failed", redact(error)
         else:
@@ -161,7 +161,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                     )
                     enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                     return
-                rc = s.get(SyncRunCpas, (run_id, cpas_id))
+                rc = s.get_one(SyncRunCpas, (run_id, cpas_id))
                 rc.state, rc.error = "failed", describe(failures)
                 s.commit()
             maybe_finish(rt, run_id, enq)
@@ -184,7 +184,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                     )
                 else:
                     row.cursor, row.run_id, row.updated_at = page.cursor, run_id, now
-            rc = s.get(SyncRunCpas, (run_id, cpas_id))
+            rc = s.get_one(SyncRunCpas, (run_id, cpas_id))
             rc.pages += 1
             rc.fetched += len(ids)
             rc.received += len(page.records)

@@ -54,7 +54,7 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             else:
                 rt.breaker.success(s, remote)
             retry_later = []
-            for e, r in zip(effects, results):
+            for e, r in zip(effects, results, strict=False):
                 if r.status in ("created", "duplicate"):
                     e.state, e.answer, e.ticket = "done", r.status, r.remote_id
                     e.lease_owner = e.lease_until = None

@@ -23,6 +23,7 @@ from piis_bridge.pipeline.models import (
     SyncRun,
     SyncRunCpas,
     WorkItem,
+    rowcount,
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
@@ -161,20 +162,22 @@ def close_run(rt: Runtime, run_id: str, status: str, reason: str) -> bool:
             return False
         counts = run_counts(s, run_id)
         finished = utcnow()
-        won = s.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "running")
-            .values(
-                status=status,
-                finished_at=finished,
-                counts=counts,
-                reason=redact(reason)[:4000],
-                report={
-                    "stages": stage_stats(s, run_id),
-                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
-                },
+        won = rowcount(
+            s.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id, SyncRun.status == "running")
+                .values(
+                    status=status,
+                    finished_at=finished,
+                    counts=counts,
+                    reason=redact(reason)[:4000],
+                    report={
+                        "stages": stage_stats(s, run_id),
+                        "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                    },
+                )
             )
-        ).rowcount
+        )
         release_cpas_leases(s, run_id)
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
@@ -598,19 +601,21 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
         statements = counts.get("statements") or {}
         if statements and not any(st["state"] == "reconciled" for st in statements.values()):
             status = "failed"  # not one statement could be fetched and reconciled
-        won = s.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "running")
-            .values(
-                status=status,
-                finished_at=finished,
-                counts=counts,
-                report={
-                    "stages": stats,
-                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
-                },
+        won = rowcount(
+            s.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id, SyncRun.status == "running")
+                .values(
+                    status=status,
+                    finished_at=finished,
+                    counts=counts,
+                    report={
+                        "stages": stats,
+                        "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                    },
+                )
             )
-        ).rowcount
+        )
         if won:
             release_cpas_leases(s, run_id)
         s.commit()
@@ -643,18 +648,20 @@ def _queue_notices(
 ) -> None:
     """Send the notice task of each CPAS whose notices are still to read (one sender wins each)."""
     for cpas_id in cpas_ids:
-        won = s.execute(
-            update(SyncRunCpas)
-            .where(
-                SyncRunCpas.run_id == run_id,
-                SyncRunCpas.cpas_id == cpas_id,
-                SyncRunCpas.notices_state == "pending",
+        won = rowcount(
+            s.execute(
+                update(SyncRunCpas)
+                .where(
+                    SyncRunCpas.run_id == run_id,
+                    SyncRunCpas.cpas_id == cpas_id,
+                    SyncRunCpas.notices_state == "pending",
+                )
+                .values(
+                    notices_state="queued",
+                    notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after),
+                )
             )
-            .values(
-                notices_state="queued",
-                notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after),
-            )
-        ).rowcount
+        )
         s.commit()
         if won:
             enq.notices(run_id, cpas_id)
@@ -693,10 +700,10 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
                         lease_until=None,
                     )
                 )
-                effect = s.get(Effect, entry.effect_id)
+                effect = s.get_one(Effect, entry.effect_id)
                 effect_cpas.add((effect.kind, effect.cpas_id))
             elif entry.item_id is not None:
-                old = s.get(WorkItem, entry.item_id)
+                old = s.get_one(WorkItem, entry.item_id)
                 ids = insert_ignore(
                     s,
                     WorkItem,
@@ -733,7 +740,7 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
             entry.status, entry.replay_run_id = "replayed", run_id
         s.commit()
     with rt.session() as s:
-        info = s.get(SyncRun, run_id)
+        info = s.get_one(SyncRun, run_id)
         rt.host.run_started(
             RunInfo(
                 run_id=run_id,

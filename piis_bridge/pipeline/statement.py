@@ -149,8 +149,9 @@ def fetch_statement(
         )
         if not won:
             return
-        row = s.get(StatementFetch, (run_id, cpas_id))
-        month, started = row.month, s.scalar(select(SyncRun.started_at).where(SyncRun.id == run_id))
+        row = s.get_one(StatementFetch, (run_id, cpas_id))
+        month = row.month
+        started = s.scalar(select(SyncRun.started_at).where(SyncRun.id == run_id)) or utcnow()
     host = rt.host
     if not implements(host, cpas_id, "federal", STATEMENT_HOOK):
         plugin = rt.settings.cpas[cpas_id].federal

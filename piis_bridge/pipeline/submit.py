@@ -46,7 +46,7 @@ def _apply_outcomes(
             by_ref[str(ref)] = outcome
     pushes, waiting = [], 0
     now = utcnow()
-    for effect, positional in zip(effects, outcomes):
+    for effect, positional in zip(effects, outcomes, strict=True):
         outcome = by_ref.get(effect.key.split(":", 2)[-1], positional)
         state, answer, ticket, stored = outcome_fields(outcome)
         effect = s.merge(effect, load=False) if effect not in s else effect

@@ -162,8 +162,9 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
             ).all()
         )
         stale_sending = release(s, EFFECT, stale, "pending", next_attempt_at=None, updated_at=now)
-        effects = list(
-            s.execute(
+        effects: list[tuple[str, str, str, str]] = [
+            (r, k, c, st)
+            for r, k, c, st in s.execute(
                 select(Effect.run_id, Effect.kind, Effect.cpas_id, Effect.state)
                 .where(
                     Effect.state.in_(("pending", "submitted")),
@@ -171,7 +172,7 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
                 )
                 .distinct()
             ).all()
-        )
+        ]
         effects += [(r, k, c, "pending") for r, k, c in resent]
         # A statement to ask again (its time came, or its message was lost), or left by a dead worker.
         due = or_(
