@@ -141,6 +141,61 @@ def make_celery_app(
     return app
 
 
+POOL_DEADLOCK_EXIT = 75  # EX_TEMPFAIL: the worker's supervisor starts it again
+
+
+def pool_child_lost(exitcode: int | None, *, shutting_down: bool = False) -> bool:
+    """Whether a prefork child that ended with *exitcode* may have left the blocking pool deadlocked.
+
+    Why: with a broker that has no event loop (the embedded filesystem broker), celery uses billiard's
+    *blocking* pool, whose idle children wait for the next task inside ``SimpleQueue.get_payload()``
+    holding the one read lock of the shared task pipe (a POSIX semaphore, which has no owner).  A
+    child killed there (SIGKILL, the OOM killer, a crash) never releases it: every other child and
+    every replacement waits on it for ever, and the worker executes nothing again while it looks
+    alive (celery#4185, billiard#104; seen here as a >180 s stall after a SIGKILL with 2 processes).
+    A child that exits by itself (recycled, warm shutdown) or by SIGTERM (billiard raises SystemExit
+    there, and the ``with`` block releases the lock) cannot hold it."""
+    import signal as _signal
+
+    if shutting_down or exitcode is None or exitcode >= 0:
+        return False
+    return -exitcode != _signal.SIGTERM
+
+
+def _guard_blocking_pool(pool: Any) -> None:
+    """Make the worker exit (for its supervisor to start it again with a fresh pool) when a child of
+    its blocking pool dies by a signal; see :func:`pool_child_lost`.  The database holds the state:
+    the sweeper re-enqueues what the worker held (leases run out), so a restart loses nothing."""
+    inner = getattr(pool, "_pool", None)
+    inqueue = getattr(inner, "_inqueue", None)
+    if inner is None or getattr(inqueue, "_rlock", None) is None:
+        return  # the asynchronous pool (Redis, RabbitMQ): one pipe per child, no shared lock
+    previous = inner.on_process_down
+
+    def on_process_down(proc: Any) -> None:
+        if pool_child_lost(proc.exitcode, shutting_down=getattr(inner, "_state", 0) != 0):
+            from piis_bridge.logging import get_logger
+
+            get_logger("piis_bridge.pipeline.worker").error(
+                "a worker process was killed; the blocking pool may be deadlocked on its task pipe "
+                "lock, so this worker exits to be started again (the sweeper re-enqueues its work)",
+                pid=proc.pid,
+                exitcode=proc.exitcode,
+            )
+            os._exit(POOL_DEADLOCK_EXIT)
+        if previous is not None:
+            previous(proc)
+
+    inner.on_process_down = on_process_down
+
+
+@signals.worker_ready.connect
+def _after_pool_start(sender: Any = None, **_: Any) -> None:
+    pool = getattr(sender, "pool", None)
+    if pool is not None:
+        _guard_blocking_pool(pool)
+
+
 @signals.worker_process_init.connect
 def _after_fork(**_: Any) -> None:
     # SQLAlchemy pools and plugin HTTP clients must not be shared with the parent (airflow#13265).

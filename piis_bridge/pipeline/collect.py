@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
+    rowcount,
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
@@ -91,15 +92,17 @@ def collect_answers(
             outcome = by_ref.get(e.remote_ref or e.key.split(":", 2)[-1])
             if outcome is None:
                 continue
-            state, answer, ticket, stored = outcome_fields(outcome)
+            state, answer, _ticket, stored = outcome_fields(outcome)
             if state == "answered" and answer:
                 # Conditional: two collect tasks may look at the same forms; one records the answer.
-                won = s.execute(
-                    update(Effect)
-                    .where(Effect.id == e.id, Effect.state == "submitted")
-                    .values(state=state, answer=answer, result=stored, updated_at=utcnow())
-                    .execution_options(synchronize_session=False)
-                ).rowcount
+                won = rowcount(
+                    s.execute(
+                        update(Effect)
+                        .where(Effect.id == e.id, Effect.state == "submitted")
+                        .values(state=state, answer=answer, result=stored, updated_at=utcnow())
+                        .execution_options(synchronize_session=False)
+                    )
+                )
                 if won:
                     pushes.append(answer_push(e, answer))
                     spans.append((e.run_id, e.item_id, cpas_id, {"state": state, "answer": answer}))

@@ -26,8 +26,10 @@ SCHEME = "piisfs"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:
-        name = f"{int(round(monotonic() * 1000))}_{uuid.uuid4()}.{queue}.msg"
+    # kombu's two base classes name the second parameter differently (message, payload): the
+    # filesystem channel's own name is kept.
+    def _put(self, queue: str, payload: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        name = f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
         staging = self.transport_options.get("staging_folder") or os.path.join(
             os.path.dirname(os.path.abspath(self.data_folder_out)), "staging"
         )

@@ -28,7 +28,7 @@ Tables (all on :class:`piis_bridge.db.Base`, one alembic history):
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -43,6 +43,7 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
+from sqlalchemy.engine import CursorResult, Result
 from sqlalchemy.orm import Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
 
@@ -70,6 +71,12 @@ __all__ = [
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows an UPDATE or DELETE changed (a claim won or not).  ``Session.execute`` is typed as a
+    plain ``Result``; for DML it is a ``CursorResult``, which has the count."""
+    return cast("CursorResult[Any]", result).rowcount
 
 
 class _UTC(TypeDecorator[datetime]):

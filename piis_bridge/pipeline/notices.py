@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PushItem, RegisterNotice, SourceRecord
@@ -54,28 +54,21 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    NOTICE,
+    NOTICE_FEED,
     Enqueuer,
+    call,
+    circuit_open,
+    claim,
+    describe,
+    insert_ignore,
+    push_row,
+    quarantine,
+    record_stat,
+    release,
+    renew,
 )
-from piis_bridge.pipeline.outbox import (
-    describe as _describe,
-)
-from piis_bridge.pipeline.outbox import (
-    insert_ignore as _insert_ignore,
-)
-from piis_bridge.pipeline.outbox import (
-    new_failures as _new_failures,
-)
-from piis_bridge.pipeline.outbox import (
-    push_row as _push_row,
-)
-from piis_bridge.pipeline.outbox import (
-    quarantine as _quarantine,
-)
-from piis_bridge.pipeline.outbox import (
-    record_stat as _record_stat,
-)
-from piis_bridge.pipeline.process import transfer_configured as _transfer_configured
-from piis_bridge.pipeline.reliability import is_transient
+from piis_bridge.pipeline.process import transfer_configured
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
 
@@ -104,26 +97,7 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
     o = rt.options
     remote = f"federal:{cpas_id}"
     with rt.session() as s:
-        now = utcnow()
-        won = s.execute(
-            update(SyncRunCpas)
-            .where(
-                SyncRunCpas.run_id == run_id,
-                SyncRunCpas.cpas_id == cpas_id,
-                or_(
-                    SyncRunCpas.notices_state == "queued",
-                    and_(
-                        SyncRunCpas.notices_state == "fetching",
-                        SyncRunCpas.notices_lease_until < now,
-                    ),
-                ),
-            )
-            .values(
-                notices_state="fetching",
-                notices_lease_until=now + timedelta(seconds=o.lease_seconds),
-            )
-        ).rowcount
-        s.commit()
+        won, _ = claim(s, NOTICE_FEED, _feed(run_id, cpas_id), o.lease_seconds)
         if not won:
             return
         trigger = s.scalar(select(SyncRun.trigger).where(SyncRun.id == run_id))
@@ -134,18 +108,20 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
     while trigger != "replay":
         t0 = time.perf_counter()
         with rt.session() as s:
-            wait = rt.breaker.allow(s, remote)
-            if wait:
+
+            def hold_off(wait: float, s: Session = s, attempt: int = attempt) -> None:
                 _release(s, rt, run_id, cpas_id, wait)
                 enq.notices(run_id, cpas_id, countdown=wait, attempt=attempt)
+
+            if circuit_open(rt, s, remote, hold_off):
                 return
             row = s.get(NoticeCursor, cpas_id)
             cursor = row.cursor if row else None
-        before = len(host.failures)
-        page = host.federal_fetch_notices(cpas_id, cursor, o.page_size, run_id=run_id)
+        fetched = call(host, "federal_fetch_notices", cpas_id, cursor, o.page_size, run_id=run_id)
+        page = fetched.value
         if page is None:
-            failures = _new_failures(host, before)
-            if failures and is_transient(failures[-1]) and not rt.retry.exhausted(attempt + 1):
+            failures = list(fetched.failures)
+            if fetched.transient and not rt.retry.exhausted(attempt + 1):
                 delay = rt.retry.delay(attempt + 1)
                 with rt.session() as s:
                     rt.breaker.failure(s, remote)
@@ -156,22 +132,22 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                     run_id=run_id,
                     attempt=attempt + 1,
                     delay=round(delay, 2),
-                    error=_describe(failures),
+                    error=describe(failures),
                 )
                 enq.notices(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                 return
-            state, error = "failed", _describe(failures)
+            state, error = "failed", describe(failures)
             break
         attempt = 0
         now = utcnow()
         rows = [_notice_row(rt, cpas_id, run_id, notice) for notice in page.notices]
         with rt.session() as s:
             rt.breaker.success(s, remote)
-            _insert_ignore(s, Notice, rows)
+            insert_ignore(s, Notice, rows)
             for (
                 problem
             ) in page.problems:  # unreadable at the source: kept for IT staff, not replayable here
-                _quarantine(
+                quarantine(
                     s,
                     run_id=run_id,
                     cpas_id=cpas_id,
@@ -190,47 +166,32 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                     )
                 else:
                     stored.cursor, stored.run_id, stored.updated_at = page.cursor, run_id, now
-            s.execute(
-                update(SyncRunCpas)
-                .where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
-                .values(notices_lease_until=now + timedelta(seconds=o.lease_seconds))
-            )
-            _record_stat(s, run_id, "notices", len(page.notices), time.perf_counter() - t0)
+            renew(s, NOTICE_FEED, _feed(run_id, cpas_id), o.lease_seconds)
+            record_stat(s, run_id, "notices", len(page.notices), time.perf_counter() - t0)
             s.commit()
         pushed |= handle_pending_notices(rt, run_id, cpas_id)
         if not page.has_more:
             break
     with rt.session() as s:
-        s.execute(
-            update(SyncRunCpas)
-            .where(
-                SyncRunCpas.run_id == run_id,
-                SyncRunCpas.cpas_id == cpas_id,
-                SyncRunCpas.notices_state == "fetching",
-            )
-            .values(notices_state=state, notices_error=error, notices_lease_until=None)
-        )
-        s.commit()
+        release(s, NOTICE_FEED, _feed(run_id, cpas_id), state, notices_error=error)
     if pushed:
         enq.push(run_id, cpas_id)
     maybe_finish(rt, run_id, enq)
 
 
+def _feed(run_id: str, cpas_id: str) -> Any:
+    return and_(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
+
+
 def _release(s: Session, rt: Runtime, run_id: str, cpas_id: str, delay: float) -> None:
     """Back to ``queued`` (the retry message is sent); the sweeper resends it if it is lost."""
-    s.execute(
-        update(SyncRunCpas)
-        .where(
-            SyncRunCpas.run_id == run_id,
-            SyncRunCpas.cpas_id == cpas_id,
-            SyncRunCpas.notices_state == "fetching",
-        )
-        .values(
-            notices_state="queued",
-            notices_lease_until=utcnow() + timedelta(seconds=delay + rt.options.requeue_after),
-        )
+    release(
+        s,
+        NOTICE_FEED,
+        _feed(run_id, cpas_id),
+        "queued",
+        until=utcnow() + timedelta(seconds=delay + rt.options.requeue_after),
     )
-    s.commit()
 
 
 def stored_reference(reference: str) -> str:
@@ -314,11 +275,7 @@ def _backfill_person_keys(rt: Runtime, run_id: str, cpas_id: str, batch: int = 5
                 )
             for item_id, key in keys.items():
                 s.execute(update(WorkItem).where(WorkItem.id == item_id).values(person_key=key))
-            s.execute(
-                update(SyncRunCpas)
-                .where(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
-                .values(notices_lease_until=utcnow() + timedelta(seconds=rt.options.lease_seconds))
-            )
+            renew(s, NOTICE_FEED, _feed(run_id, cpas_id), rt.options.lease_seconds)
             s.commit()
             filled += sum(1 for key in keys.values() if key)
     _log.info(
@@ -338,43 +295,21 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
     push effects were created."""
     pushed = False
     with rt.session() as s:
-        now = utcnow()
         ids = list(
             s.scalars(
                 select(Notice.id)
-                .where(
-                    Notice.cpas_id == cpas_id,
-                    or_(
-                        Notice.state == "pending",
-                        and_(Notice.state == "leased", Notice.lease_until < now),
-                    ),
-                )
+                .where(Notice.cpas_id == cpas_id, NOTICE.open(utcnow()))
                 .order_by(Notice.id)
             )
         )
     for notice_id in ids:
         with rt.session() as s:
-            now = utcnow()
-            won = s.execute(
-                update(Notice)
-                .where(
-                    Notice.id == notice_id,
-                    or_(
-                        Notice.state == "pending",
-                        and_(Notice.state == "leased", Notice.lease_until < now),
-                    ),
-                )
-                .values(
-                    state="leased",
-                    run_id=run_id,
-                    updated_at=now,
-                    lease_until=now + timedelta(seconds=rt.options.lease_seconds),
-                )
-            ).rowcount
-            s.commit()
+            won, _ = claim(
+                s, NOTICE, Notice.id == notice_id, rt.options.lease_seconds, run_id=run_id
+            )
             if not won:
                 continue
-            notice = s.get(Notice, notice_id)
+            notice = s.get_one(Notice, notice_id)
             s.expunge(notice)
         try:
             handled = _handle(rt, run_id, notice)
@@ -386,7 +321,7 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
                     .where(Notice.id == notice_id)
                     .values(state="quarantined", lease_until=None, updated_at=utcnow())
                 )
-                _quarantine(
+                quarantine(
                     s,
                     run_id=run_id,
                     cpas_id=cpas_id,
@@ -397,7 +332,7 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
                 s.commit()
             continue
         with rt.session() as s:
-            _insert_ignore(s, Effect, handled.pushes)
+            insert_ignore(s, Effect, handled.pushes)
             s.execute(
                 update(Notice)
                 .where(Notice.id == notice_id)
@@ -478,7 +413,7 @@ def _handle(rt: Runtime, run_id: str, notice: Notice) -> _Handled:
                 )
         concerned += affected
         if task is not None:
-            pushes.append(_push_row(task, run_id=run_id, cpas_id=cpas_id, item_id=item.id))
+            pushes.append(push_row(task, run_id=run_id, cpas_id=cpas_id, item_id=item.id))
     return _Handled("done", concerned, pushes)
 
 
@@ -499,7 +434,7 @@ def _move(
         municipality=notice.details.get("new_municipality"),
     )
     cpas_id = notice.cpas_id
-    if _transfer_configured(rt, cpas_id):
+    if transfer_configured(rt, cpas_id):
         from piis_bridge.transfer.package import PackageParty
 
         cfg = rt.settings.cpas[cpas_id]

@@ -15,7 +15,7 @@ import hashlib
 import importlib
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -30,9 +30,13 @@ from piis_bridge.i18n import push as push_text
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     Effect,
+    Notice,
     QuarantineEntry,
     StageStat,
+    StatementFetch,
+    SyncRunCpas,
     WorkItem,
+    rowcount,
     utcnow,
 )
 from piis_bridge.pipeline.reliability import is_transient
@@ -76,6 +80,7 @@ class Enqueuer(Protocol):
     def statement(
         self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
     ) -> None: ...
+    def start(self, run_id: str) -> None: ...
 
 
 def insert_ignore(
@@ -103,16 +108,18 @@ def insert_ignore(
 def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: float) -> None:
     now = utcnow()
     for _ in range(3):
-        changed = session.execute(
-            update(StageStat)
-            .where(StageStat.run_id == run_id, StageStat.stage == stage)
-            .values(
-                units=StageStat.units + units,
-                tasks=StageStat.tasks + 1,
-                busy_seconds=StageStat.busy_seconds + elapsed,
-                last_at=now,
+        changed = rowcount(
+            session.execute(
+                update(StageStat)
+                .where(StageStat.run_id == run_id, StageStat.stage == stage)
+                .values(
+                    units=StageStat.units + units,
+                    tasks=StageStat.tasks + 1,
+                    busy_seconds=StageStat.busy_seconds + elapsed,
+                    last_at=now,
+                )
             )
-        ).rowcount
+        )
         if changed:
             return
         try:
@@ -133,25 +140,185 @@ def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: 
             continue
 
 
-def claim_rows(
-    session: Session, model: type, ids_filter: Any, lease: float
-) -> tuple[str, datetime]:
-    owner = uuid.uuid4().hex
-    now = utcnow()
-    session.execute(
-        update(model)
-        .where(ids_filter)
-        .values(
-            state="leased" if model is WorkItem else "sending",
-            lease_owner=owner,
-            lease_until=now + timedelta(seconds=lease),
-            attempts=model.attempts + 1,
-            updated_at=now,
+@dataclasses.dataclass(frozen=True)
+class Lease:
+    """How one kind of unit is claimed: its state column, the states it may be claimed from, the state
+    it is held in, and its lease end (plus, where the table has them, attempts, owner and clock).
+
+    Why one description: every stage claims its unit with the same conditional UPDATE (claimable
+    state, or held past its lease by a worker that died), so two workers, a redelivered message or
+    the sweeper never hold one unit at once; the sweeper finds abandoned units with the same
+    :meth:`expired` condition.  :func:`claim`, :func:`renew` and :func:`release` are the only
+    writers of a lease.
+    """
+
+    name: str
+    model: Any
+    state: Any
+    until: Any
+    claimable: tuple[str, ...]
+    held: str
+    takeover: bool = True  # an expired unit may be claimed at once (else the sweeper gives it back)
+    attempts: Any = None
+    owner: Any = None
+    touched: Any = None
+
+    def expired(self, now: datetime) -> Any:
+        """Held past its lease: the worker holding it died (or its task was lost)."""
+        return and_(self.state == self.held, self.until < now)
+
+    def open(self, now: datetime) -> Any:
+        cond = self.state.in_(self.claimable)
+        return or_(cond, self.expired(now)) if self.takeover else cond
+
+
+def claim(
+    session: Session,
+    lease: Lease,
+    where: Any,
+    seconds: float,
+    *,
+    now: datetime | None = None,
+    **values: Any,
+) -> tuple[int, str | None]:
+    """The pipeline's one claim: a conditional UPDATE of the units matching *where* that may be taken
+    now, committed at once; returns (units won, lease owner to read them back by, when the table has one).
+    """
+    now = now or utcnow()
+    owner = uuid.uuid4().hex if lease.owner is not None else None
+    sets: dict[str, Any] = {
+        lease.state.key: lease.held,
+        lease.until.key: now + timedelta(seconds=seconds),
+    }
+    if lease.attempts is not None:
+        sets[lease.attempts.key] = lease.attempts + 1
+    if owner is not None:
+        sets[lease.owner.key] = owner
+    if lease.touched is not None:
+        sets[lease.touched.key] = now
+    sets.update(values)
+    won = rowcount(
+        session.execute(
+            update(lease.model)
+            .where(where, lease.open(now))
+            .values(sets)
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
     )
     session.commit()
-    return owner, now
+    return won, owner
+
+
+def renew(session: Session, lease: Lease, where: Any, seconds: float) -> None:
+    """Push the lease end of held units (a long pull or notice read, page after page); the caller
+    commits it with the page."""
+    session.execute(
+        update(lease.model)
+        .where(where, lease.state == lease.held)
+        .values({lease.until.key: utcnow() + timedelta(seconds=seconds)})
+        .execution_options(synchronize_session=False)
+    )
+
+
+def release(
+    session: Session,
+    lease: Lease,
+    where: Any,
+    to: str,
+    *,
+    until: datetime | None = None,
+    **values: Any,
+) -> int:
+    """Give held units back (state *to*, lease end *until*), only while still held; committed."""
+    sets: dict[str, Any] = {lease.state.key: to, lease.until.key: until}
+    if lease.owner is not None:
+        sets[lease.owner.key] = None
+    sets.update(values)
+    n = rowcount(
+        session.execute(
+            update(lease.model)
+            .where(where, lease.state == lease.held)
+            .values(sets)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    session.commit()
+    return n
+
+
+PULL = Lease(
+    "pull",
+    SyncRunCpas,
+    SyncRunCpas.state,
+    SyncRunCpas.lease_until,
+    ("pending",),
+    "pulling",
+    attempts=SyncRunCpas.attempts,
+)
+# queued (task sent) -> fetching (held); a queued row has a lease too: past it, its message was lost.
+NOTICE_FEED = Lease(
+    "notices",
+    SyncRunCpas,
+    SyncRunCpas.notices_state,
+    SyncRunCpas.notices_lease_until,
+    ("queued",),
+    "fetching",
+)
+NOTICE = Lease(
+    "notice",
+    Notice,
+    Notice.state,
+    Notice.lease_until,
+    ("pending",),
+    "leased",
+    touched=Notice.updated_at,
+)
+STATEMENT = Lease(
+    "statement",
+    StatementFetch,
+    StatementFetch.state,
+    StatementFetch.lease_until,
+    ("waiting",),
+    "fetching",
+    attempts=StatementFetch.attempts,
+    touched=StatementFetch.updated_at,
+)
+ITEM = Lease(
+    "item",
+    WorkItem,
+    WorkItem.state,
+    WorkItem.lease_until,
+    (ItemState.PENDING.value,),
+    ItemState.LEASED.value,
+    attempts=WorkItem.attempts,
+    owner=WorkItem.lease_owner,
+    touched=WorkItem.updated_at,
+)
+# A side effect left 'sending' may have reached the remote: only the sweeper gives it back (to be
+# resent under the same key), never a direct takeover.
+EFFECT = Lease(
+    "effect",
+    Effect,
+    Effect.state,
+    Effect.lease_until,
+    (EffectState.PENDING.value,),
+    EffectState.SENDING.value,
+    takeover=False,
+    attempts=Effect.attempts,
+    owner=Effect.lease_owner,
+    touched=Effect.updated_at,
+)
+
+
+def circuit_open(
+    rt: Runtime, s: Session, remote: str, on_wait: Callable[[float], None] | None = None
+) -> bool:
+    """Whether *remote*'s circuit is open; if so *on_wait* (give the unit back, send the task again
+    when the circuit may close) is called with the seconds to wait.  The head of every stage loop."""
+    wait = rt.breaker.allow(s, remote)
+    if wait and on_wait is not None:
+        on_wait(wait)
+    return bool(wait)
 
 
 def type_path(obj: Any) -> str:
@@ -162,7 +329,7 @@ def type_path(obj: Any) -> str:
 def dump_payload(obj: Any) -> str:
     if hasattr(obj, "model_dump_json"):
         return obj.model_dump_json()
-    if dataclasses.is_dataclass(obj):
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return orjson.dumps(dataclasses.asdict(obj), default=str).decode()
     raise TypeError(
         f"cannot store a {type(obj).__name__}: forms must be pydantic models or dataclasses"
@@ -262,10 +429,6 @@ def call(host: Any, method: str, *args: Any, **kwargs: Any) -> PluginCall:
     return PluginCall(value, tuple(host.failures[before:]))
 
 
-def new_failures(host: Any, before: int) -> list[PluginFailure]:
-    return list(host.failures[before:])
-
-
 def describe(failures: Sequence[PluginFailure]) -> str:
     if not failures:
         return "the plugin returned nothing"
@@ -315,9 +478,7 @@ def claim_effects(
         refresh_statistics(s)
     if not ids:
         return []
-    owner, _ = claim_rows(
-        s, Effect, and_(Effect.id.in_(ids), Effect.state == "pending"), rt.options.lease_seconds
-    )
+    _, owner = claim(s, EFFECT, Effect.id.in_(ids), rt.options.lease_seconds)
     return list(
         s.scalars(
             select(Effect)
@@ -327,20 +488,39 @@ def claim_effects(
     )
 
 
+def again(send: Callable[..., None], run_id: str, cpas_id: str, attempt: int, wait: float) -> None:
+    """Send a stage's task again in *wait* seconds (``partial(again, enq.submit, run_id, cpas_id,
+    attempt)`` is the usual *on_wait*)."""
+    send(run_id, cpas_id, countdown=wait, attempt=attempt)
+
+
+def claim_batch(
+    rt: Runtime,
+    s: Session,
+    kind: str,
+    cpas_id: str,
+    limit: int,
+    *,
+    one_per_dossier: bool,
+    on_wait: Callable[[float], None],
+) -> list[Effect]:
+    """The head of the submit and push loops: nothing while the remote's circuit is open (*on_wait*
+    sends the task again for when it may close), else the next batch of side effects, claimed."""
+    remote = f"{'federal' if kind == 'form' else 'casesystem'}:{cpas_id}"
+    if circuit_open(rt, s, remote, on_wait):
+        return []
+    return claim_effects(rt, s, kind, cpas_id, limit, one_per_dossier=one_per_dossier)
+
+
 def release_effects(s: Session, effects: Sequence[Effect], delay: float, error: str) -> None:
-    at = utcnow() + timedelta(seconds=delay)
-    s.execute(
-        update(Effect)
-        .where(Effect.id.in_([e.id for e in effects]), Effect.state == "sending")
-        .values(
-            state="pending",
-            lease_owner=None,
-            lease_until=None,
-            next_attempt_at=at,
-            last_error=redact(error)[:2000],
-        )
+    release(
+        s,
+        EFFECT,
+        Effect.id.in_([e.id for e in effects]),
+        EffectState.PENDING.value,
+        next_attempt_at=utcnow() + timedelta(seconds=delay),
+        last_error=redact(error)[:2000],
     )
-    s.commit()
 
 
 def outcome_fields(outcome: Any) -> tuple[str, str | None, str | None, str]:

@@ -34,7 +34,7 @@ def _database_key(session: Session) -> bytes:
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     session.execute(
-        insert(Secret.__table__)
+        insert(Secret)
         .values(name=PERSON_KEY, value=secrets.token_hex(32), created_at=utcnow())
         .on_conflict_do_nothing()
     )

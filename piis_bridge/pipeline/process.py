@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import select, update
 
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
@@ -20,9 +21,10 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    ITEM,
     Enqueuer,
     call,
-    claim_rows,
+    claim,
     dump_payload,
     form_key,
     insert_ignore,
@@ -132,19 +134,7 @@ def process_items(
     """
     t0 = time.perf_counter()
     with rt.session() as s:
-        now = utcnow()
-        owner, _ = claim_rows(
-            s,
-            WorkItem,
-            and_(
-                WorkItem.id.in_(item_ids),
-                or_(
-                    WorkItem.state == "pending",
-                    and_(WorkItem.state == "leased", WorkItem.lease_until < now),
-                ),
-            ),
-            rt.options.lease_seconds,
-        )
+        _, owner = claim(s, ITEM, WorkItem.id.in_(item_ids), rt.options.lease_seconds)
         claimed = list(
             s.execute(
                 select(WorkItem.id, WorkItem.attempts)
@@ -172,7 +162,10 @@ def process_items(
             s.commit()
         enq.process(run_id, rest, attempt=attempt)
         claimed = claimed[:1]
-    touched, retry_ids = _process_claimed(rt, run_id, owner, [i for i, _ in claimed], t0)
+    assert owner is not None  # ITEM leases have an owner
+    touched, retry_ids = _process_claimed(
+        rt, run_id, owner, [i for i, _ in claimed], t0, careful=careful
+    )
     for cpas_id in sorted(touched):
         enq.submit(run_id, cpas_id)
         enq.push(run_id, cpas_id)
@@ -185,9 +178,40 @@ class _Skip(Exception):
     """The record is settled (skipped, quarantined, or given back for a retry): go to the next one."""
 
 
+def last_error(stage: str, error_type: str, message: str = "") -> str:
+    """What ``sync_item.last_error`` holds: the stage, the error type, then the message (redacted)."""
+    return redact(f"{stage}: {error_type}: {message}")[:2000]
+
+
+_LAST_ERROR = re.compile(r"^(?P<stage>[a-z_]+): (?P<type>[A-Za-z_][A-Za-z0-9_.]*):")
+
+
+def poison_reason(attempts: int, error: str | None) -> str:
+    """The quarantine reason of a record given up after *attempts*: the stage it was in and the type
+    of its last error, never the error's message (it may quote the record's data)."""
+    found = _LAST_ERROR.match(error or "")
+    if found is None:
+        return (
+            f"poison record: gave up after {attempts} attempts; its worker died each time before "
+            "a stage was recorded"
+        )
+    return (
+        f"poison record: gave up after {attempts} attempts in stage {found['stage']!r}; "
+        f"last error {found['type']}"
+    )
+
+
 def _process_claimed(
-    rt: Runtime, run_id: str, owner: str, ids: list[int], t0: float
+    rt: Runtime,
+    run_id: str,
+    owner: str,
+    ids: list[int],
+    t0: float,
+    *,
+    careful: bool = False,
 ) -> tuple[set[str], list[int]]:
+    """``careful`` (one record, claimed again after its worker died): the stage is committed before
+    each step, so that if this record kills its worker again, its quarantine can name the stage."""
     host = rt.host
     # The rules' day is the CPAS's calendar day (a run at 00:30 in Brussels is 23:30 UTC the day before).
     today = rt.options.rules_date or datetime.now(rt.settings.nightly_zone()).date()
@@ -225,28 +249,37 @@ def _process_claimed(
             )
             raise _Skip
 
+        current: list[WorkItem] = []
+
+        def enter(stage: str) -> str:
+            """Careful mode: record the stage before it runs (a worker killed in it leaves it said)."""
+            if careful and current:
+                current[0].last_error = last_error(
+                    stage, "WorkerLost", "its worker died in this stage"
+                )
+                s.commit()
+            return stage
+
         timer = tracing.DossierTimer("process", run_id)
         for item in items:
+            current[:] = [item]
             timer.start(item.id, item.cpas_id)
             stage = "map"
             try:
                 if item.attempts > max_attempts:
-                    give_up(
-                        item,
-                        "process",
-                        f"gave up after {item.attempts - 1} attempts: "
-                        f"{item.last_error or 'its worker died while processing it each time'}",
-                    )
+                    give_up(item, "process", poison_reason(item.attempts - 1, item.last_error))
+                enter("map")
                 record = SourceRecord.model_validate_json(item.payload)
                 mapped = call(host, "case_map_record", item.cpas_id, record, run_id=run_id)
                 outcome = mapped.value
                 if mapped.transient:
                     error = mapped.describe()
+                    failure = mapped.failures[-1]
+                    item.last_error = last_error("map", failure.error_type, error)
                     if rt.retry.exhausted(item.attempts):
-                        give_up(item, "map", f"gave up after {item.attempts} attempts: {error}")
+                        give_up(item, "map", poison_reason(item.attempts, item.last_error))
                     retry_ids.append(item.id)
                     item.state, item.lease_owner, item.lease_until = "pending", None, None
-                    item.last_error = redact(error)[:2000]
                     raise _Skip
                 if outcome.skip_reason is not None:
                     item.state = "skipped"
@@ -267,13 +300,13 @@ def _process_claimed(
                     )
                     raise _Skip
                 contract = outcome.contract
-                stage = "hash"
+                stage = enter("hash")
                 item.person_key = rt.person_key(contract.beneficiary.niss)
-                stage = "evaluate"
+                stage = enter("evaluate")
                 settings, registry = rt.rules(item.cpas_id)
                 findings, alerts = _evaluate(contract, today, settings, registry)
                 event = event_for_contract(contract)
-                stage = "build"
+                stage = enter("build")
                 built = call(
                     host, "federal_build_forms", item.cpas_id, contract, event, run_id=run_id
                 )

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import delete, func, select
 
 from piis_bridge.logging import get_logger
-from piis_bridge.pipeline.models import Effect, SyncRun, WorkItem, utcnow
+from piis_bridge.pipeline.models import Effect, SyncRun, WorkItem, rowcount, utcnow
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["prune"]
@@ -32,26 +32,30 @@ def prune(rt: Runtime, *, older_than_days: float | None = None) -> dict[str, int
             .where(SyncRun.status != "running", SyncRun.finished_at < cutoff)
             .scalar_subquery()
         )
-        effects = s.execute(
-            delete(Effect)
-            .where(Effect.run_id.in_(old), Effect.state.in_(("answered", "done")))
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        effects = rowcount(
+            s.execute(
+                delete(Effect)
+                .where(Effect.run_id.in_(old), Effect.state.in_(("answered", "done")))
+                .execution_options(synchronize_session=False)
+            )
+        )
         latest = (
             select(func.max(WorkItem.id))
             .where(WorkItem.state == "done")
             .group_by(WorkItem.cpas_id, WorkItem.record_id)
             .scalar_subquery()
         )
-        items = s.execute(
-            delete(WorkItem)
-            .where(
-                WorkItem.run_id.in_(old),
-                WorkItem.state.in_(("done", "skipped")),
-                WorkItem.id.not_in(latest),
+        items = rowcount(
+            s.execute(
+                delete(WorkItem)
+                .where(
+                    WorkItem.run_id.in_(old),
+                    WorkItem.state.in_(("done", "skipped")),
+                    WorkItem.id.not_in(latest),
+                )
+                .execution_options(synchronize_session=False)
             )
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
         s.commit()
     if effects or items:
         _log.info("pruned finished work", effects=effects, items=items, older_than_days=days)

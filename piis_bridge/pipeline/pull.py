@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.manager import PluginCallError
 from piis_bridge.hooks.types import RecordProblem, SourceRecord
-from piis_bridge.logging import redact
+from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     SyncCursor,
     SyncRun,
@@ -22,18 +23,25 @@ from piis_bridge.pipeline.models import (
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
+    PULL,
     Enqueuer,
-    _log,
+    again,
     call,
+    circuit_open,
+    claim,
     describe,
     insert_ignore,
     quarantine,
     record_stat,
     refresh_statistics,
+    release,
+    renew,
 )
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
+
+_log = get_logger("piis_bridge.pipeline.pull")
 
 
 def _pull_dossier(
@@ -48,10 +56,7 @@ def _pull_dossier(
     host = rt.host
     remote = f"casesystem:{cpas_id}"
     with rt.session() as s:
-        wait = rt.breaker.allow(s, remote)
-        if wait:
-            _release_pull(s, run_id, cpas_id)
-            enq.pull(run_id, cpas_id, countdown=wait, attempt=attempt)
+        if circuit_open(rt, s, remote, partial(_hold_off, s, enq, run_id, cpas_id, attempt)):
             return
     error: str | None = None
     record: SourceRecord | None = None
@@ -88,7 +93,7 @@ def _pull_dossier(
         error = f"the case system of {cpas_id} has no record {dossier} (deleted, or never existed)"
     ids: list[int] = []
     with rt.session() as s:
-        rc = s.get(SyncRunCpas, (run_id, cpas_id))
+        rc = s.get_one(SyncRunCpas, (run_id, cpas_id))
         if error is not None:
             rc.state, rc.error = "failed", redact(error)
         else:
@@ -122,24 +127,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     o = rt.options
     remote = f"casesystem:{cpas_id}"
     with rt.session() as s:
-        now = utcnow()
-        won = s.execute(
-            update(SyncRunCpas)
-            .where(
-                SyncRunCpas.run_id == run_id,
-                SyncRunCpas.cpas_id == cpas_id,
-                or_(
-                    SyncRunCpas.state == "pending",
-                    and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
-                ),
-            )
-            .values(
-                state="pulling",
-                lease_until=now + timedelta(seconds=o.lease_seconds),
-                attempts=SyncRunCpas.attempts + 1,
-            )
-        ).rowcount
-        s.commit()
+        won, _ = claim(s, PULL, _this_pull(run_id, cpas_id), o.lease_seconds)
         if not won:
             return
         dossier = s.scalar(select(SyncRun.dossier).where(SyncRun.id == run_id))
@@ -150,10 +138,7 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     while True:
         t0 = time.perf_counter()
         with rt.session() as s:
-            wait = rt.breaker.allow(s, remote)
-            if wait:
-                _release_pull(s, run_id, cpas_id)
-                enq.pull(run_id, cpas_id, countdown=wait, attempt=attempt)
+            if circuit_open(rt, s, remote, partial(_hold_off, s, enq, run_id, cpas_id, attempt)):
                 return
             row = s.get(SyncCursor, cpas_id)
             cursor = row.cursor if row else None
@@ -176,14 +161,14 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                     )
                     enq.pull(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
                     return
-                rc = s.get(SyncRunCpas, (run_id, cpas_id))
+                rc = s.get_one(SyncRunCpas, (run_id, cpas_id))
                 rc.state, rc.error = "failed", describe(failures)
                 s.commit()
             maybe_finish(rt, run_id, enq)
             return
         attempt = 0
         now = utcnow()
-        rows, rejected, repeats = _admit(rt, run_id, cpas_id, page.records, now)
+        rows, rejected, repeats = admit(rt, run_id, cpas_id, page.records, now)
         with rt.session() as s:
             rt.breaker.success(s, remote)
             ids = insert_ignore(s, WorkItem, rows, returning=WorkItem.id)
@@ -199,14 +184,14 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
                     )
                 else:
                     row.cursor, row.run_id, row.updated_at = page.cursor, run_id, now
-            rc = s.get(SyncRunCpas, (run_id, cpas_id))
+            rc = s.get_one(SyncRunCpas, (run_id, cpas_id))
             rc.pages += 1
             rc.fetched += len(ids)
             rc.received += len(page.records)
             # a row lost to a concurrent insert of the same (record, version) is an identical repeat too
             rc.repeats += repeats + (len(rows) - len(ids))
             rc.rejected += len(rejected)
-            rc.lease_until = now + timedelta(seconds=o.lease_seconds)
+            renew(s, PULL, _this_pull(run_id, cpas_id), o.lease_seconds)
             if not page.has_more:
                 rc.state = "pulled"
             record_stat(s, run_id, "pull", len(page.records), time.perf_counter() - t0)
@@ -221,17 +206,20 @@ def pull(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: int = 0
     maybe_finish(rt, run_id, enq)
 
 
+def _this_pull(run_id: str, cpas_id: str) -> Any:
+    return and_(SyncRunCpas.run_id == run_id, SyncRunCpas.cpas_id == cpas_id)
+
+
 def _release_pull(s: Session, run_id: str, cpas_id: str) -> None:
-    s.execute(
-        update(SyncRunCpas)
-        .where(
-            SyncRunCpas.run_id == run_id,
-            SyncRunCpas.cpas_id == cpas_id,
-            SyncRunCpas.state == "pulling",
-        )
-        .values(state="pending", lease_until=None)
-    )
-    s.commit()
+    release(s, PULL, _this_pull(run_id, cpas_id), "pending")
+
+
+def _hold_off(
+    s: Session, enq: Enqueuer, run_id: str, cpas_id: str, attempt: int, wait: float
+) -> None:
+    """The case system's circuit is open: give the pull back and ask again when it may close."""
+    _release_pull(s, run_id, cpas_id)
+    again(enq.pull, run_id, cpas_id, attempt, wait)
 
 
 # ====================================================================================== the storage boundary
@@ -274,7 +262,69 @@ def _content(record: SourceRecord) -> bytes:
     return orjson.dumps([record.kind, record.payload], option=orjson.OPT_SORT_KEYS, default=str)
 
 
-def _admit(
+def _conflict(r: SourceRecord, where: str) -> dict[str, Any]:
+    """The quarantine entry of a record whose (record, version) was received with other content."""
+    rid = printable_id(r.record_id)
+    reason = (
+        f"version: a record {rid} with version {printable_id(r.version or '', 40)!r} and different "
+        f"content was received before {where}; the first one is processed, this one is not (a "
+        "changed record needs a new version)"
+    )
+    return dict(
+        record_id=rid,
+        stage="conflict",
+        reason=reason,
+        problems=[RecordProblem(record_id=rid, field="version", reason=reason)],
+    )
+
+
+def _stored_contents(
+    rt: Runtime, run_id: str, cpas_id: str, candidates: Sequence[tuple[SourceRecord, str, bytes]]
+) -> tuple[dict[tuple[str, str], bytes], dict[tuple[str, str], tuple[str, bytes]]]:
+    """The content of each (record, version) of *candidates* already stored: by this run, and (the
+    latest) by earlier runs, with that run's id.
+
+    Why earlier runs too: a vendor that changes a record without a new version sends it on another
+    night; compared within one run only, the second content was processed as if it were the first
+    (issue #12's conflicts).  Only the slots of this page are read and decrypted."""
+    slots = {(r.record_id, r.version or "") for r, _, _ in candidates}
+    ids = sorted({rid for rid, _ in slots})
+    this_run: dict[tuple[str, str], bytes] = {}
+    other_runs: dict[tuple[str, str], tuple[str, bytes]] = {}
+    if not ids:
+        return this_run, other_runs
+    latest: dict[tuple[bool, str, str], tuple[int, str]] = {}  # (this run?, slot) -> (item, run)
+    with rt.session() as s:
+        for i in range(0, len(ids), 500):
+            for item_id, item_run, rid, version in s.execute(
+                select(WorkItem.id, WorkItem.run_id, WorkItem.record_id, WorkItem.version).where(
+                    WorkItem.cpas_id == cpas_id, WorkItem.record_id.in_(ids[i : i + 500])
+                )
+            ):
+                if (rid, version) not in slots:
+                    continue
+                key = (item_run == run_id, rid, version)
+                if key not in latest or latest[key][0] < item_id:
+                    latest[key] = (item_id, item_run)
+        wanted = {item_id: key for key, (item_id, _) in latest.items()}
+        chunks = list(wanted)
+        for i in range(0, len(chunks), 500):
+            for item_id, stored in s.execute(
+                select(WorkItem.id, WorkItem.payload).where(WorkItem.id.in_(chunks[i : i + 500]))
+            ):
+                same_run, rid, version = wanted[item_id]
+                try:
+                    content = _content(SourceRecord.model_validate_json(stored))
+                except Exception:  # noqa: BLE001 - unreadable: compare the stored JSON instead
+                    content = stored.encode()
+                if same_run:
+                    this_run[(rid, version)] = content
+                else:
+                    other_runs[(rid, version)] = (latest[(False, rid, version)][1], content)
+    return this_run, other_runs
+
+
+def admit(
     rt: Runtime, run_id: str, cpas_id: str, records: Sequence[SourceRecord], now: datetime
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Split one page into (rows to store, quarantine entries, identical repeats), record by record.
@@ -283,7 +333,7 @@ def _admit(
     a payload over 4 MiB) used to fail the whole page insert, and the CPAS's feed stopped for good; a
     second record with the same (record, version) was silently dropped by the unique constraint.  Now
     such a record is quarantined at stage ``store`` (or ``conflict``: same record and version, other
-    content) with its id, field and reason, and the rest of the page goes on; an identical repeat is
+    content, in this run or an earlier one) with its id, field and reason, and the rest of the page goes on; an identical repeat is
     counted (``repeats``)."""
     rows: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
@@ -323,23 +373,8 @@ def _admit(
         except Exception:  # noqa: BLE001 - unserialisable content: compare the stored JSON instead
             content = payload.encode()
         candidates.append((r, payload, content))
-    # (record, version) already stored in this run by an earlier page
-    earlier: dict[tuple[str, str], bytes] = {}
-    ids = list({r.record_id for r, _, _ in candidates})
-    if ids:
-        with rt.session() as s:
-            for i in range(0, len(ids), 500):
-                for rid, version, stored in s.execute(
-                    select(WorkItem.record_id, WorkItem.version, WorkItem.payload).where(
-                        WorkItem.run_id == run_id,
-                        WorkItem.cpas_id == cpas_id,
-                        WorkItem.record_id.in_(ids[i : i + 500]),
-                    )
-                ):
-                    try:
-                        earlier[(rid, version)] = _content(SourceRecord.model_validate_json(stored))
-                    except Exception:  # noqa: BLE001
-                        earlier[(rid, version)] = stored.encode()
+    # (record, version) already stored: in this run by an earlier page, or by an earlier run
+    earlier, before = _stored_contents(rt, run_id, cpas_id, candidates)
     for r, payload, content in candidates:
         slot = (r.record_id, r.version or "")
         first = seen.get(slot, earlier.get(slot))
@@ -347,19 +382,10 @@ def _admit(
             if first == content:
                 repeats += 1
             else:
-                rid = printable_id(r.record_id)
-                reason = (
-                    f"version: a second record {rid} with version {printable_id(r.version or '', 40)!r} "
-                    f"and different content in the same run; the first one is processed, this one is not"
-                )
-                rejected.append(
-                    dict(
-                        record_id=rid,
-                        stage="conflict",
-                        reason=reason,
-                        problems=[RecordProblem(record_id=rid, field="version", reason=reason)],
-                    )
-                )
+                rejected.append(_conflict(r, "in the same run"))
+            continue
+        if slot in before and before[slot][1] != content:
+            rejected.append(_conflict(r, f"in run {before[slot][0]}"))
             continue
         seen[slot] = content
         rows.append(

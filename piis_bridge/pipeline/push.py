@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.outbox import (
     Enqueuer,
+    again,
     call,
-    claim_effects,
+    claim_batch,
     describe,
     quarantine,
     record_stat,
@@ -27,12 +29,14 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
     while True:
         t0 = time.perf_counter()
         with rt.session() as s:
-            wait = rt.breaker.allow(s, remote)
-            if wait:
-                enq.push(run_id, cpas_id, countdown=wait, attempt=attempt)
-                break
-            effects = claim_effects(
-                rt, s, "push", cpas_id, rt.options.push_batch, one_per_dossier=False
+            effects = claim_batch(
+                rt,
+                s,
+                "push",
+                cpas_id,
+                rt.options.push_batch,
+                one_per_dossier=False,
+                on_wait=partial(again, enq.push, run_id, cpas_id, attempt),
             )
             if not effects:
                 break
@@ -52,7 +56,7 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             else:
                 rt.breaker.success(s, remote)
             retry_later = []
-            for e, r in zip(effects, results):
+            for e, r in zip(effects, results, strict=False):
                 if r.status in ("created", "duplicate"):
                     e.state, e.answer, e.ticket = "done", r.status, r.remote_id
                     e.lease_owner = e.lease_until = None

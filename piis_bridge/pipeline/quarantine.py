@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from piis_bridge.logging import redact
-from piis_bridge.pipeline.models import QuarantineEntry, utcnow
+from piis_bridge.pipeline.models import QuarantineEntry, rowcount, utcnow
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["RECORD_STAGES", "QuarantineError", "dismiss", "resolve_processed"]
@@ -45,18 +45,22 @@ def resolve_processed(s: Session, run_id: str, cpas_id: str, record_ids: Sequenc
     now, done = utcnow(), 0
     ids = sorted(set(record_ids))
     for i in range(0, len(ids), 500):
-        done += s.execute(
-            update(QuarantineEntry)
-            .where(
-                QuarantineEntry.cpas_id == cpas_id,
-                QuarantineEntry.record_id.in_(ids[i : i + 500]),
-                QuarantineEntry.status == "open",
-                QuarantineEntry.stage.in_(RECORD_STAGES),
-                QuarantineEntry.run_id != run_id,
+        done += rowcount(
+            s.execute(
+                update(QuarantineEntry)
+                .where(
+                    QuarantineEntry.cpas_id == cpas_id,
+                    QuarantineEntry.record_id.in_(ids[i : i + 500]),
+                    QuarantineEntry.status == "open",
+                    QuarantineEntry.stage.in_(RECORD_STAGES),
+                    QuarantineEntry.run_id != run_id,
+                )
+                .values(
+                    status="resolved", closed_at=now, closed_reason=f"processed in run {run_id}"
+                )
+                .execution_options(synchronize_session=False)
             )
-            .values(status="resolved", closed_at=now, closed_reason=f"processed in run {run_id}")
-            .execution_options(synchronize_session=False)
-        ).rowcount
+        )
     return done
 
 
@@ -74,11 +78,13 @@ def dismiss(rt: Runtime, entry_id: int, reason: str) -> QuarantineEntry:
                 f"quarantine entry {entry_id} is {entry.status}, not open"
                 + (f" ({entry.closed_reason})" if entry.closed_reason else "")
             )
-        won = s.execute(
-            update(QuarantineEntry)
-            .where(QuarantineEntry.id == entry_id, QuarantineEntry.status == "open")
-            .values(status="dismissed", closed_at=utcnow(), closed_reason=redact(reason)[:2000])
-        ).rowcount
+        won = rowcount(
+            s.execute(
+                update(QuarantineEntry)
+                .where(QuarantineEntry.id == entry_id, QuarantineEntry.status == "open")
+                .values(status="dismissed", closed_at=utcnow(), closed_reason=redact(reason)[:2000])
+            )
+        )
         s.commit()
         if not won:
             raise QuarantineError(f"quarantine entry {entry_id} was closed meanwhile")

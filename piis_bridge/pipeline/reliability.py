@@ -25,7 +25,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PluginFailure
-from piis_bridge.pipeline.models import CircuitState
+from piis_bridge.pipeline.models import CircuitState, rowcount
 
 __all__ = [
     "CircuitBreaker",
@@ -144,11 +144,15 @@ class CircuitBreaker:
         if state.opened_until > now:
             return (state.opened_until - now).total_seconds()
         # Half-open: let exactly one caller probe, by moving the window forward atomically.
-        won = session.execute(
-            update(CircuitState)
-            .where(CircuitState.remote == remote, CircuitState.opened_until == state.opened_until)
-            .values(opened_until=now + timedelta(seconds=self.cooldown), updated_at=now)
-        ).rowcount
+        won = rowcount(
+            session.execute(
+                update(CircuitState)
+                .where(
+                    CircuitState.remote == remote, CircuitState.opened_until == state.opened_until
+                )
+                .values(opened_until=now + timedelta(seconds=self.cooldown), updated_at=now)
+            )
+        )
         session.commit()
         return 0.0 if won else self.cooldown
 

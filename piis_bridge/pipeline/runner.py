@@ -62,10 +62,8 @@ def _die_with_parent() -> None:
     if sys.platform.startswith("linux"):
         import ctypes
 
-        try:
+        with contextlib.suppress(OSError):
             ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-        except OSError:
-            pass
 
 
 class EmbeddedWorker:
@@ -151,9 +149,13 @@ class EmbeddedWorker:
 
     def ensure_alive(self) -> None:
         if self.proc is not None and not self.alive():
+            from piis_bridge.pipeline.app import POOL_DEADLOCK_EXIT
+
             self.restarts += 1
             _log.warning(
-                "embedded worker died, restarting",
+                "embedded worker exited after one of its processes was killed, restarting"
+                if self.proc.returncode == POOL_DEADLOCK_EXIT
+                else "embedded worker died, restarting",
                 returncode=self.proc.returncode,
                 restarts=self.restarts,
             )

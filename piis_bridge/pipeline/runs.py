@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PluginFailure, RecordProblem, RunInfo, RunReport
-from piis_bridge.logging import redact
+from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     CpasLease,
     Effect,
@@ -23,6 +23,7 @@ from piis_bridge.pipeline.models import (
     SyncRun,
     SyncRunCpas,
     WorkItem,
+    rowcount,
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
@@ -31,10 +32,11 @@ from piis_bridge.pipeline.outbox import (
     OPEN_ITEM_STATES,
     OPEN_NOTICE_STATES,
     Enqueuer,
-    _log,
     insert_ignore,
 )
 from piis_bridge.pipeline.runtime import Runtime
+
+_log = get_logger("piis_bridge.pipeline.runs")
 
 
 class RunRefused(ValueError):
@@ -160,20 +162,22 @@ def close_run(rt: Runtime, run_id: str, status: str, reason: str) -> bool:
             return False
         counts = run_counts(s, run_id)
         finished = utcnow()
-        won = s.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "running")
-            .values(
-                status=status,
-                finished_at=finished,
-                counts=counts,
-                reason=redact(reason)[:4000],
-                report={
-                    "stages": stage_stats(s, run_id),
-                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
-                },
+        won = rowcount(
+            s.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id, SyncRun.status == "running")
+                .values(
+                    status=status,
+                    finished_at=finished,
+                    counts=counts,
+                    reason=redact(reason)[:4000],
+                    report={
+                        "stages": stage_stats(s, run_id),
+                        "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                    },
+                )
             )
-        ).rowcount
+        )
         release_cpas_leases(s, run_id)
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
@@ -392,6 +396,7 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
         "forms_open": forms.get("pending", 0) + forms.get("sending", 0),
         "forms_quarantined": forms.get("quarantined", 0),
         "answers": {str(k): v for k, v in answers.items()},
+        "pushes": sum(pushes.values()),
         "pushed": pushes.get("done", 0),
         "push_open": pushes.get("pending", 0) + pushes.get("sending", 0),
         "push_quarantined": pushes.get("quarantined", 0),
@@ -405,9 +410,68 @@ def run_counts(s: Session, run_id: str) -> dict[str, Any]:
         "notices_done": notices.get("done", 0),
         "notices_unmatched": notices.get("unmatched", 0),
         "notices_quarantined": notices.get("quarantined", 0),
+        "notices_open": sum(notices.get(k, 0) for k in ("pending", "leased")),
+        # quarantine entries that are not a record, form, push or notice of their own
+        "notice_feed_problems": quarantine.get("notice_feed", 0),
+        "transfers_quarantined": quarantine.get("transfer", 0),
         "notice_errors": {p.cpas_id: p.notices_error for p in pulls if p.notices_error},
         **_statement_counts(s, run_id),
     }
+
+
+def unbalanced(counts: dict[str, Any]) -> list[str]:
+    """The sums of a run report that do not add up (empty: every unit is accounted for once).
+
+    Why: "nothing dropped without a trace" is checked on every report, not only in tests; a run whose
+    counts do not add up is logged as an error when it closes."""
+    c = counts
+    total_push = c["pushed"] + c["push_open"] + c["push_quarantined"]
+    checks = {
+        "fetched = processed + skipped + items_quarantined + rejected + repeats + items_open": (
+            c["fetched"],
+            c["processed"]
+            + c["skipped"]
+            + c["items_quarantined"]
+            + c["rejected"]
+            + c["repeats"]
+            + c["items_open"],
+        ),
+        "records_quarantined = items_quarantined + rejected": (
+            c["records_quarantined"],
+            c["items_quarantined"] + c["rejected"],
+        ),
+        "forms = forms_answered + forms_waiting + forms_open + forms_quarantined": (
+            c["forms"],
+            c["forms_answered"] + c["forms_waiting"] + c["forms_open"] + c["forms_quarantined"],
+        ),
+        "forms_answered = sum(answers)": (c["forms_answered"], sum(c["answers"].values())),
+        "push effects = pushed + push_open + push_quarantined": (
+            c.get("pushes", total_push),
+            total_push,
+        ),
+        "notices = notices_done + notices_unmatched + notices_quarantined + notices_open": (
+            c["notices"],
+            c["notices_done"]
+            + c["notices_unmatched"]
+            + c["notices_quarantined"]
+            + c["notices_open"],
+        ),
+        "quarantined = records_quarantined + forms_quarantined + push_quarantined + "
+        "notices_quarantined + notice_feed_problems + transfers_quarantined": (
+            c["quarantined"],
+            c["records_quarantined"]
+            + c["forms_quarantined"]
+            + c["push_quarantined"]
+            + c["notices_quarantined"]
+            + c["notice_feed_problems"]
+            + c["transfers_quarantined"],
+        ),
+        "quarantined = sum(quarantine_by_stage)": (
+            c["quarantined"],
+            sum(c["quarantine_by_stage"].values()),
+        ),
+    }
+    return [f"{what}: {a} != {b}" for what, (a, b) in checks.items() if a != b]
 
 
 def _statement_counts(s: Session, run_id: str) -> dict[str, Any]:
@@ -537,24 +601,29 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
         statements = counts.get("statements") or {}
         if statements and not any(st["state"] == "reconciled" for st in statements.values()):
             status = "failed"  # not one statement could be fetched and reconciled
-        won = s.execute(
-            update(SyncRun)
-            .where(SyncRun.id == run_id, SyncRun.status == "running")
-            .values(
-                status=status,
-                finished_at=finished,
-                counts=counts,
-                report={
-                    "stages": stats,
-                    "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
-                },
+        won = rowcount(
+            s.execute(
+                update(SyncRun)
+                .where(SyncRun.id == run_id, SyncRun.status == "running")
+                .values(
+                    status=status,
+                    finished_at=finished,
+                    counts=counts,
+                    report={
+                        "stages": stats,
+                        "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                    },
+                )
             )
-        ).rowcount
+        )
         if won:
             release_cpas_leases(s, run_id)
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
     if won:
+        wrong = unbalanced(counts)
+        if wrong:
+            _log.error("run report does not add up", run_id=run_id, sums="; ".join(wrong))
         report = RunReport(
             run_id=run_id,
             started_at=started,
@@ -579,18 +648,20 @@ def _queue_notices(
 ) -> None:
     """Send the notice task of each CPAS whose notices are still to read (one sender wins each)."""
     for cpas_id in cpas_ids:
-        won = s.execute(
-            update(SyncRunCpas)
-            .where(
-                SyncRunCpas.run_id == run_id,
-                SyncRunCpas.cpas_id == cpas_id,
-                SyncRunCpas.notices_state == "pending",
+        won = rowcount(
+            s.execute(
+                update(SyncRunCpas)
+                .where(
+                    SyncRunCpas.run_id == run_id,
+                    SyncRunCpas.cpas_id == cpas_id,
+                    SyncRunCpas.notices_state == "pending",
+                )
+                .values(
+                    notices_state="queued",
+                    notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after),
+                )
             )
-            .values(
-                notices_state="queued",
-                notices_lease_until=utcnow() + timedelta(seconds=rt.options.requeue_after),
-            )
-        ).rowcount
+        )
         s.commit()
         if won:
             enq.notices(run_id, cpas_id)
@@ -629,10 +700,10 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
                         lease_until=None,
                     )
                 )
-                effect = s.get(Effect, entry.effect_id)
+                effect = s.get_one(Effect, entry.effect_id)
                 effect_cpas.add((effect.kind, effect.cpas_id))
             elif entry.item_id is not None:
-                old = s.get(WorkItem, entry.item_id)
+                old = s.get_one(WorkItem, entry.item_id)
                 ids = insert_ignore(
                     s,
                     WorkItem,
@@ -669,7 +740,7 @@ def replay_quarantine(rt: Runtime, entry_ids: Sequence[int] | None, enq: Enqueue
             entry.status, entry.replay_run_id = "replayed", run_id
         s.commit()
     with rt.session() as s:
-        info = s.get(SyncRun, run_id)
+        info = s.get_one(SyncRun, run_id)
         rt.host.run_started(
             RunInfo(
                 run_id=run_id,

@@ -210,11 +210,12 @@ class Runtime:
             registry = getattr(self._local, "registry", None)
             if registry is None:
                 registry = self._local.registry = build_registry(host)
-            before = len(host.failures)
-            parameters = host.rule_parameters(cpas_id)
-            failed = host.failures[before:]
-            if failed:
-                f = failed[-1]
+            from piis_bridge.pipeline.outbox import call  # the one place plugin failures are read
+
+            asked = call(host, "rule_parameters", cpas_id)
+            parameters = asked.value
+            if asked.failed:
+                f = asked.failures[-1]
                 raise ValueError(
                     f"cpas {cpas_id}: plugin {f.plugin!r} failed in piis_rule_parameters: "
                     f"{f.error_type}: {f.message}"

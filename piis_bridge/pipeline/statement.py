@@ -25,16 +25,13 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from piis_bridge.hooks.types import RunInfo
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import StatementFetch, SyncRun, SyncRunCpas, utcnow
-from piis_bridge.pipeline.outbox import Enqueuer
-from piis_bridge.pipeline.outbox import describe as _describe
-from piis_bridge.pipeline.outbox import new_failures as _new_failures
-from piis_bridge.pipeline.outbox import record_stat as _record_stat
+from piis_bridge.pipeline.outbox import STATEMENT, Enqueuer, call, claim, describe, record_stat
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import implements, maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
@@ -144,29 +141,17 @@ def fetch_statement(
     o = rt.options
     t0 = time.perf_counter()
     with rt.session() as s:
-        now = utcnow()
-        won = s.execute(
-            update(StatementFetch)
-            .where(
-                StatementFetch.run_id == run_id,
-                StatementFetch.cpas_id == cpas_id,
-                or_(
-                    StatementFetch.state == "waiting",
-                    and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now),
-                ),
-            )
-            .values(
-                state="fetching",
-                lease_until=now + timedelta(seconds=o.lease_seconds),
-                attempts=StatementFetch.attempts + 1,
-                updated_at=now,
-            )
-        ).rowcount
-        s.commit()
+        won, _ = claim(
+            s,
+            STATEMENT,
+            and_(StatementFetch.run_id == run_id, StatementFetch.cpas_id == cpas_id),
+            o.lease_seconds,
+        )
         if not won:
             return
-        row = s.get(StatementFetch, (run_id, cpas_id))
-        month, started = row.month, s.scalar(select(SyncRun.started_at).where(SyncRun.id == run_id))
+        row = s.get_one(StatementFetch, (run_id, cpas_id))
+        month = row.month
+        started = s.scalar(select(SyncRun.started_at).where(SyncRun.id == run_id)) or utcnow()
     host = rt.host
     if not implements(host, cpas_id, "federal", STATEMENT_HOOK):
         plugin = rt.settings.cpas[cpas_id].federal
@@ -179,14 +164,13 @@ def fetch_statement(
         )
         maybe_finish(rt, run_id, enq)
         return
-    before = len(host.failures)
-    statement = host.federal_fetch_statement(cpas_id, month, run_id=run_id)
-    failures = _new_failures(host, before)
+    fetched = call(host, "federal_fetch_statement", cpas_id, month, run_id=run_id)
+    statement, failures = fetched.value, list(fetched.failures)
     label = month.isoformat()[:7]
     if statement is None and failures:
         if is_transient(failures[-1]) and not rt.retry.exhausted(attempt + 1):
             delay = rt.retry.delay(attempt + 1)
-            _wait(rt, run_id, cpas_id, delay, error=_describe(failures))
+            _wait(rt, run_id, cpas_id, delay, error=describe(failures))
             enq.statement(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
         else:
             _finish(
@@ -194,7 +178,7 @@ def fetch_statement(
                 run_id,
                 cpas_id,
                 state="failed",
-                error=f"statement {label}: {_describe(failures)}",
+                error=f"statement {label}: {describe(failures)}",
             )
         maybe_finish(rt, run_id, enq)
         return
@@ -245,7 +229,7 @@ def fetch_statement(
         differences=differences,
     )
     with rt.session() as s:
-        _record_stat(s, run_id, "statement", 1, time.perf_counter() - t0)
+        record_stat(s, run_id, "statement", 1, time.perf_counter() - t0)
         s.commit()
     _log.info(
         "monthly statement reconciled",

@@ -41,26 +41,26 @@ class EffectState(StrEnum):
     QUARANTINED = "quarantined"
 
 
-I, E = ItemState, EffectState
+IS, ES = ItemState, EffectState
 ITEM_TRANSITIONS: dict[ItemState, frozenset[ItemState]] = {
-    I.PENDING: frozenset({I.LEASED, I.QUARANTINED}),
+    IS.PENDING: frozenset({IS.LEASED, IS.QUARANTINED}),
     # leased -> pending: a transient failure gives it back; -> quarantined: a poison record given up
-    I.LEASED: frozenset({I.PENDING, I.DONE, I.SKIPPED, I.QUARANTINED}),
-    I.DONE: frozenset(),
-    I.SKIPPED: frozenset(),
-    I.QUARANTINED: frozenset(),  # a replay makes a new item
+    IS.LEASED: frozenset({IS.PENDING, IS.DONE, IS.SKIPPED, IS.QUARANTINED}),
+    IS.DONE: frozenset(),
+    IS.SKIPPED: frozenset(),
+    IS.QUARANTINED: frozenset(),  # a replay makes a new item
 }
 EFFECT_TRANSITIONS: dict[EffectState, frozenset[EffectState]] = {
-    E.PENDING: frozenset({E.SENDING, E.QUARANTINED}),
+    ES.PENDING: frozenset({ES.SENDING, ES.QUARANTINED}),
     # sending -> pending: released for a retry, or its worker died (resent under the same key)
-    E.SENDING: frozenset({E.PENDING, E.SUBMITTED, E.ANSWERED, E.DONE, E.QUARANTINED}),
+    ES.SENDING: frozenset({ES.PENDING, ES.SUBMITTED, ES.ANSWERED, ES.DONE, ES.QUARANTINED}),
     # submitted -> pending: accepted without a ticket, sent again under the same key
-    E.SUBMITTED: frozenset({E.ANSWERED, E.PENDING, E.QUARANTINED}),
-    E.ANSWERED: frozenset(),
-    E.DONE: frozenset(),
-    E.QUARANTINED: frozenset({E.PENDING}),  # quarantine replay
+    ES.SUBMITTED: frozenset({ES.ANSWERED, ES.PENDING, ES.QUARANTINED}),
+    ES.ANSWERED: frozenset(),
+    ES.DONE: frozenset(),
+    ES.QUARANTINED: frozenset({ES.PENDING}),  # quarantine replay
 }
-del I, E
+del IS, ES
 
 
 class InvalidStateTransition(ValueError):

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from piis_bridge.logging import get_logger
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
@@ -15,10 +17,10 @@ from piis_bridge.pipeline.models import (
 )
 from piis_bridge.pipeline.outbox import (
     Enqueuer,
-    _log,
+    again,
     answer_push,
     call,
-    claim_effects,
+    claim_batch,
     describe,
     insert_ignore,
     load_payload,
@@ -30,6 +32,8 @@ from piis_bridge.pipeline.outbox import (
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
+
+_log = get_logger("piis_bridge.pipeline.submit")
 
 
 def _apply_outcomes(
@@ -46,7 +50,7 @@ def _apply_outcomes(
     pushes, waiting = [], 0
     spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
     now = utcnow()
-    for effect, positional in zip(effects, outcomes):
+    for effect, positional in zip(effects, outcomes, strict=True):
         outcome = by_ref.get(effect.key.split(":", 2)[-1], positional)
         state, answer, ticket, stored = outcome_fields(outcome)
         effect = s.merge(effect, load=False) if effect not in s else effect
@@ -85,12 +89,14 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
     while True:
         t0 = time.perf_counter()
         with rt.session() as s:
-            wait = rt.breaker.allow(s, remote)
-            if wait:
-                enq.submit(run_id, cpas_id, countdown=wait, attempt=attempt)
-                break
-            effects = claim_effects(
-                rt, s, "form", cpas_id, rt.options.submit_batch, one_per_dossier=True
+            effects = claim_batch(
+                rt,
+                s,
+                "form",
+                cpas_id,
+                rt.options.submit_batch,
+                one_per_dossier=True,
+                on_wait=partial(again, enq.submit, run_id, cpas_id, attempt),
             )
             if not effects:
                 break

@@ -39,7 +39,15 @@ from piis_bridge.pipeline.models import (
     WorkItem,
     utcnow,
 )
-from piis_bridge.pipeline.outbox import Enqueuer, refresh_statistics
+from piis_bridge.pipeline.outbox import (
+    EFFECT,
+    ITEM,
+    PULL,
+    STATEMENT,
+    Enqueuer,
+    refresh_statistics,
+    release,
+)
 from piis_bridge.pipeline.runs import close_run, last_progress, maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
 
@@ -86,7 +94,7 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
                     select(SyncRunCpas.run_id, SyncRunCpas.cpas_id).where(
                         SyncRunCpas.run_id.in_(running),
                         or_(
-                            and_(SyncRunCpas.state == "pulling", SyncRunCpas.lease_until < now),
+                            PULL.expired(now),
                             and_(SyncRunCpas.state == "pending", SyncRunCpas.run_id.in_(stalled)),
                         ),
                     )
@@ -118,7 +126,7 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
                     select(WorkItem.run_id, WorkItem.id).where(
                         WorkItem.run_id.in_(running),
                         or_(
-                            and_(WorkItem.state == "leased", WorkItem.lease_until < now),
+                            ITEM.expired(now),
                             and_(
                                 WorkItem.state == "pending",
                                 WorkItem.run_id.in_(stalled),
@@ -140,32 +148,23 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
                 WorkItem.id.in_([i for _, i in items]),
                 or_(
                     WorkItem.state == "pending",
-                    and_(WorkItem.state == "leased", WorkItem.lease_until < now),
+                    ITEM.expired(now),
                 ),
             )
             .values(state="pending", lease_owner=None, lease_until=None, updated_at=now)
         )
         # 'sending' past its lease: the call may or may not have reached the remote; resend with the
         # same key (the remote deduplicates) rather than guess.
-        stale = and_(Effect.state == "sending", Effect.lease_until < now)
+        stale = EFFECT.expired(now)
         resent = list(
             s.execute(
                 select(Effect.run_id, Effect.kind, Effect.cpas_id).where(stale).distinct()
             ).all()
         )
-        stale_sending = s.execute(
-            update(Effect)
-            .where(stale)
-            .values(
-                state="pending",
-                lease_owner=None,
-                lease_until=None,
-                next_attempt_at=None,
-                updated_at=now,
-            )
-        ).rowcount
-        effects = list(
-            s.execute(
+        stale_sending = release(s, EFFECT, stale, "pending", next_attempt_at=None, updated_at=now)
+        effects: list[tuple[str, str, str, str]] = [
+            (r, k, c, st)
+            for r, k, c, st in s.execute(
                 select(Effect.run_id, Effect.kind, Effect.cpas_id, Effect.state)
                 .where(
                     Effect.state.in_(("pending", "submitted")),
@@ -173,12 +172,12 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
                 )
                 .distinct()
             ).all()
-        )
+        ]
         effects += [(r, k, c, "pending") for r, k, c in resent]
         # A statement to ask again (its time came, or its message was lost), or left by a dead worker.
         due = or_(
             and_(StatementFetch.state == "waiting", StatementFetch.next_attempt_at <= now),
-            and_(StatementFetch.state == "fetching", StatementFetch.lease_until < now),
+            STATEMENT.expired(now),
         )
         statements = (
             list(

@@ -196,10 +196,10 @@ def statement(self: Any, run_id: str, cpas_id: str, attempt: int = 0) -> None:
 
 @shared_task(bind=True, name="piis.pipeline.sweep", **_RETRY)
 def sweep(self: Any) -> None:
-    from piis_bridge.pipeline.sweeper import sweep as _sweep
+    from piis_bridge.pipeline.sweeper import sweep as sweep_once
 
     rt, enq = _ctx(self)
-    _sweep(rt, enq)
+    sweep_once(rt, enq)
 
 
 @shared_task(bind=True, name="piis.pipeline.dispatch_nightly", **_RETRY)

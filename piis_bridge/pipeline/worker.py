@@ -10,6 +10,7 @@ inherited by everything it starts.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 from celery import signals
@@ -31,10 +32,8 @@ def read_settings_file(path: str) -> Settings:
         )
     with open(path, encoding="utf-8") as fh:
         settings = Settings.model_validate_json(fh.read())
-    try:
+    with contextlib.suppress(OSError):
         os.unlink(path)  # read once; the parent writes a fresh one for each (re)start
-    except OSError:
-        pass
     return settings
 
 
@@ -71,8 +70,8 @@ def _logging(loglevel: object = None, **_: object) -> None:
     rt = app.piis_runtime  # type: ignore[attr-defined]
     configure_logging(
         rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
-        level=loglevel or rt.settings.log_level,
-    )  # type: ignore[arg-type]
+        level=str(loglevel or rt.settings.log_level),
+    )
 
 
 @signals.worker_init.connect

@@ -83,7 +83,7 @@ def test_a_move_notice_opens_one_case_and_one_task_however_often_it_is_read(
     st = remote.state
     st.notices = [_move("RN-1", 3)]
     rt = _runtime(tmp_path, remote)
-    run1, first = _night(rt)
+    _run1, first = _night(rt)
     assert first.status == "finished", first
     assert first.counts["notices"] == first.counts["notices_done"] == 1
     with rt.session() as s:
@@ -99,7 +99,7 @@ def test_a_move_notice_opens_one_case_and_one_task_however_often_it_is_read(
 
     # Next night the feed repeats the notice (same reference) and brings a death.
     st.notices += [_move("RN-1", 3), _notice("RN-2", 5, "death")]
-    run2, second = _night(rt)
+    _run2, second = _night(rt)
     assert second.status == "finished", second
     assert second.counts["notices"] == 1  # only the new one was handled by this run
     with rt.session() as s:
@@ -191,7 +191,7 @@ def test_a_bad_notice_is_quarantined_with_its_reference_and_the_others_go_on(
         _notice("RN-11", 5, "death", "2029-01-10"),
     ]  # after the contract ended
     monkeypatch.setenv("PIPETEST_MAP_FAIL", "D000002")  # dossier D000002 cannot be read back
-    run_id, summary = _night(rt)
+    _run_id, summary = _night(rt)
     assert summary.status == "finished", summary
     c = summary.counts
     assert (c["notices"], c["notices_done"], c["notices_unmatched"], c["notices_quarantined"]) == (
@@ -241,7 +241,7 @@ def test_a_notice_the_feed_cannot_give_is_quarantined_and_the_feed_reads_on(
     broken = _move("RN-20", 1)
     del broken["new_ins_code"]
     remote.state.notices = [broken, _move("RN-21", 2), _notice("RN-22", 3, "death")]
-    run_id, summary = _night(rt)
+    _run_id, summary = _night(rt)
     assert summary.status == "finished", summary
     assert summary.counts["quarantine_by_stage"] == {"notice_feed": 1}
     assert summary.counts["notices_done"] == 2

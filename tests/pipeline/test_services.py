@@ -6,6 +6,7 @@ the worker is a separate ``celery worker`` process, as under systemd.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,8 @@ def _purge(broker_url: str) -> None:
 
     with Connection(broker_url) as conn:
         for q in ("piis.default", "piis.casesystem", "piis.federal"):
-            try:
+            with contextlib.suppress(Exception):  # queue not declared yet
                 conn.default_channel.queue_purge(q)
-            except Exception:  # noqa: BLE001 - queue not declared yet
-                pass
 
 
 def _remove(broker_url: str) -> None:
@@ -38,10 +37,8 @@ def _remove(broker_url: str) -> None:
         channel = conn.default_channel
         for name in ("piis.default", "piis.casesystem", "piis.federal"):
             for delete in (channel.queue_delete, channel.exchange_delete):
-                try:
+                with contextlib.suppress(Exception):  # already gone
                     delete(name)
-                except Exception:  # noqa: BLE001 - already gone
-                    pass
         if broker_url.startswith("redis://"):
             client = channel.client
             for key in client.scan_iter("_kombu.binding*"):
