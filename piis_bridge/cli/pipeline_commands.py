@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
-from piis_bridge.i18n import Translator
+from piis_bridge.i18n import Translator, translator
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator
 from piis_bridge.i18n.ops import code_text
 from piis_bridge.logging import mask_text
@@ -48,6 +48,11 @@ def _settings() -> Any:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+
+
+def _english() -> Translator:
+    """The English texts: the default of the helpers below (tests and other commands call them)."""
+    return translator("en")
 
 
 def _safe_url(url: str) -> str:
@@ -76,7 +81,8 @@ def _embedded(settings: Any, flag: bool | None) -> bool:
 class _Display:
     """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
 
-    def __init__(self, console: Console, t: Translator) -> None:
+    def __init__(self, console: Console, t: Translator | None = None) -> None:
+        t = t or _english()
         self.progress = Progress(
             TextColumn("{task.description:<22}"),
             BarColumn(),
@@ -119,7 +125,8 @@ class _Display:
         )
 
 
-def _summary_table(summary: Any, t: Translator) -> Table:
+def _summary_table(summary: Any, t: Translator | None = None) -> Table:
+    t = t or _english()
     c = summary.counts
     table = Table(
         title=t.gettext(
@@ -162,7 +169,8 @@ def _summary_table(summary: Any, t: Translator) -> Table:
     return table
 
 
-def _stages_table(summary: Any, t: Translator) -> Table:
+def _stages_table(summary: Any, t: Translator | None = None) -> Table:
+    t = t or _english()
     table = Table(title=t.gettext("Stages"))
     columns = (
         t.gettext("stage"),
@@ -189,8 +197,9 @@ def _stages_table(summary: Any, t: Translator) -> Table:
     return table
 
 
-def _statement_tables(summary: Any, tr: Translator) -> list[Table]:
+def _statement_tables(summary: Any, tr: Translator | None = None) -> list[Table]:
     """A statement run: per CPAS the statement's figures, then every difference with the ledger."""
+    tr = tr or _english()
     t = Table(
         title=tr.gettext(
             "Monthly statement — run {run} — {status}",
@@ -251,7 +260,8 @@ def _statement_tables(summary: Any, tr: Translator) -> list[Table]:
     return [t, diffs] if any(st["differences"] for st in summary.statements) else [t]
 
 
-def _print_summary(summary: Any, t: Translator) -> None:
+def _print_summary(summary: Any, t: Translator | None = None) -> None:
+    t = t or _english()
     if summary.statements:
         for table in _statement_tables(summary, t):
             _con().print(table)
@@ -269,7 +279,10 @@ def _print_summary(summary: Any, t: Translator) -> None:
         )
 
 
-def _print_quarantine(entries: list[dict[str, Any]], title: str, t: Translator) -> None:
+def _print_quarantine(
+    entries: list[dict[str, Any]], title: str, t: Translator | None = None
+) -> None:
+    t = t or _english()
     if not entries:
         typer.echo(t.gettext("{title}: none", title=title))
         return
@@ -295,11 +308,12 @@ def _print_quarantine(entries: list[dict[str, Any]], title: str, t: Translator) 
     _con().print(table)
 
 
-def _print_details(details: dict[str, Any], t: Translator) -> None:
+def _print_details(details: dict[str, Any], t: Translator | None = None) -> None:
     """Why a run is (or was) not moving, in words, then its quarantined records and the workers.
 
     The reasons and errors themselves come from :mod:`piis_bridge.ops.queries` and the remotes and
     are shown as written (English, or the remote's own words)."""
+    t = t or _english()
     con = _con()
     run, waiting = details["run"], details["waiting"]
     none = t.gettext("none")

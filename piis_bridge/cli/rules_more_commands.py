@@ -118,7 +118,7 @@ def rules_agenda(
             files, first, last, _day(on, "--on") if on else date.today(), as_json, problems, t
         )
         return
-    contracts = _contracts(files, problems) if files else _held(cpas)
+    contracts = _contracts(files, problems) if files else _held(cpas or "")
     items = agenda(contracts, first, last, limit=limit, overdue=overdue)
     if as_json:
         typer.echo(

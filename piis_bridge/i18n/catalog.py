@@ -191,7 +191,9 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
 
 
 def _forms(msg: Message) -> list[str]:
-    return list(msg.string) if isinstance(msg.string, (list, tuple)) else [msg.string]
+    if isinstance(msg.string, (list, tuple)):
+        return [form or "" for form in msg.string]
+    return [msg.string or ""]
 
 
 def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -> list[str]:
