@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
-from piis_bridge.i18n.cli import LANG_HELP, cpas_translator
+from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator
 from piis_bridge.i18n.ops import code_text
 
 __all__ = ["register"]
@@ -56,8 +56,13 @@ def register(cli: CommandRegistry) -> None:
                 ) from None
         rt = _runtime()
         if cpas not in rt.settings.cpas:
+            tr = cli_translator(lang)
             typer.echo(
-                f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
+                tr.gettext(
+                    "unknown CPAS {cpas}; configured: {ids}",
+                    cpas=repr(cpas),
+                    ids=", ".join(sorted(rt.settings.cpas)) or tr.gettext("none"),
+                ),
                 err=True,
             )
             raise typer.Exit(2)

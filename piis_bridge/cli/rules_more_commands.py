@@ -65,9 +65,9 @@ def _contracts(files: list[Path], problems: list[Problem]) -> Iterator[PIISContr
         yield from result.contracts
 
 
-def _report_problems(problems: list[Problem]) -> None:
-    for p in problems:
-        typer.echo(f"piis-bridge: skipped: {p}", err=True)
+def _report_problems(problems: list[Problem], t: Translator) -> None:
+    for p in problems:  # the problem itself (file, record, field, reason) is the loader's English
+        typer.echo("piis-bridge: " + t.gettext("skipped: {problem}", problem=p), err=True)
 
 
 def rules_agenda(
@@ -118,7 +118,7 @@ def rules_agenda(
             files, first, last, _day(on, "--on") if on else date.today(), as_json, problems, t
         )
         return
-    contracts = _contracts(files, problems) if files else _held(cpas or "")
+    contracts = _contracts(files, problems) if files else _held(cpas or "", t)
     items = agenda(contracts, first, last, limit=limit, overdue=overdue)
     if as_json:
         typer.echo(
@@ -157,11 +157,11 @@ def rules_agenda(
                 translate_label(item.label, t),
             )
         console.print(table)
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
 
 
-def _held(cpas: str) -> Iterator[PIISContract]:
+def _held(cpas: str, t: Translator) -> Iterator[PIISContract]:
     """The contracts the bridge holds for *cpas* (:func:`piis_bridge.ops.queries.held_contracts`)."""
     from piis_bridge.cli.pipeline_commands import _runtime
     from piis_bridge.ops.queries import held_contracts
@@ -169,7 +169,11 @@ def _held(cpas: str) -> Iterator[PIISContract]:
     rt = _runtime()
     if cpas not in rt.settings.cpas:
         typer.echo(
-            f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
+            t.gettext(
+                "unknown CPAS {cpas}; configured: {ids}",
+                cpas=repr(cpas),
+                ids=", ".join(sorted(rt.settings.cpas)) or t.gettext("none"),
+            ),
             err=True,
         )
         raise typer.Exit(2)
@@ -266,7 +270,7 @@ def rules_subsidy(
                 "{count} contract(s); rounding: {rounding}", count=len(plans), rounding=ROUNDING
             )
         )
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -307,7 +311,7 @@ def _signing_wave(
                 "period (R-DL-04) would end after it"
             )
         )
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -461,5 +465,5 @@ def rules_share(
                 "decree confirms them (docs/rules.md)"
             )
         )
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)

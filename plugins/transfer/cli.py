@@ -75,7 +75,8 @@ _CODE_KEYS = {
 
 
 def _label(key: str, t: Translator) -> str:
-    return t.gettext(_LABELS[key]) if key in _LABELS else key
+    """The key in words; English keeps the key itself (the output ``transfer show`` always had)."""
+    return t.gettext(_LABELS[key]) if key in _LABELS and t.language != "en" else key
 
 
 def _lang(host: Any, cpas_id: str, option: str | None) -> Translator:

@@ -61,9 +61,7 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
     for name in list(os.environ):
         if name.startswith("PIIS_"):
             del os.environ[name]
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(ROOT), saved.get("PYTHONPATH")])
-    )
+    os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), saved.get("PYTHONPATH")]))
     try:
         with Remote(RemoteState(24, bad_every=4)) as remote:
             settings = make_settings(root, remote.url)
@@ -115,12 +113,16 @@ def test_runs_list_and_show_in_each_language(installation: dict[str, Any], langu
     if language != "en":
         assert english_leaks(listed + shown, language) == []
     code, missing = _cli("runs", "show", "no-such-run", "--lang", language)
-    assert code == 1 and {
-        "fr": "aucune exécution no-such-run",
-        "nl": "geen uitvoering no-such-run",
-        "de": "kein Lauf no-such-run",
-        "en": "no run no-such-run",
-    }[language] in missing
+    assert (
+        code == 1
+        and {
+            "fr": "aucune exécution no-such-run",
+            "nl": "geen uitvoering no-such-run",
+            "de": "kein Lauf no-such-run",
+            "en": "no run no-such-run",
+        }[language]
+        in missing
+    )
 
 
 QUARANTINE = {
