@@ -198,7 +198,7 @@ def test_forms_list_and_quarantine_follow_the_cpas_language(
 SHARE = {
     "fr": ("part des bénéficiaires du RI ayant un PIIS", "palier suivant", "annoncé", "%"),
     "nl": ("aandeel leefloongerechtigden met een GPMI", "volgende schijf", "aangekondigd", "%"),
-    "de": ("Anteil der Bezieher des Eingliederungseinkommens mit einem IPSE", "nächste Stufe",
+    "de": ("Anteil der Empfänger des Eingliederungseinkommens mit einem IPSE", "nächste Stufe",
            "angekündigt", "%"),
     "en": ("share of RI beneficiaries with a PIIS", "next tier", "announced", "%"),
 }  # fmt: skip

@@ -99,7 +99,7 @@ def test_transfer_commands_in_each_language(bridges: Any) -> None:  # noqa: F811
         "--by", "M. Lambert", "--lang", "de",
     )  # fmt: skip
     assert assessed.exit_code == 0, assessed.output
-    assert f"{received.package_id}: Prüfung angenommen durch ZUD" in assessed.output
+    assert f"{received.package_id}: Prüfung angenommen durch ZDU" in assessed.output
     outputs["de"].append(assessed.output)
     for lang in ("fr", "nl", "de"):
         assert english_leaks("\n".join(outputs[lang]), lang) == [], lang
