@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator
+from piis_bridge.i18n.ops import code_text
 
 __all__ = ["register"]
 
@@ -37,6 +39,7 @@ def register(cli: CommandRegistry) -> None:
         ),
         limit: int = typer.Option(1000, "--limit", "-n", min=1),
         as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Forms of a CPAS with dossier, form, status and every code and message of the federal answer."""
         from datetime import date
@@ -53,8 +56,13 @@ def register(cli: CommandRegistry) -> None:
                 ) from None
         rt = _runtime()
         if cpas not in rt.settings.cpas:
+            tr = cli_translator(lang)
             typer.echo(
-                f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
+                tr.gettext(
+                    "unknown CPAS {cpas}; configured: {ids}",
+                    cpas=repr(cpas),
+                    ids=", ".join(sorted(rt.settings.cpas)) or tr.gettext("none"),
+                ),
                 err=True,
             )
             raise typer.Exit(2)
@@ -65,14 +73,26 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             typer.echo(json.dumps(data))
             return
+        # the CPAS's language (docs/i18n.md); the federal answer's messages are the federal service's own
+        tr = cpas_translator(lang, rt.settings.cpas[cpas].language)
         what = (
-            f"forms of {cpas}" + (f", {status}" if status else "") + (f", {month}" if month else "")
+            tr.gettext("forms of {cpas}", cpas=cpas)
+            + (", " + code_text("form status", status.lower(), tr) if status else "")
+            + (f", {month}" if month else "")
         )
         if not data["forms"]:
-            typer.echo(f"{what}: none")
+            typer.echo(tr.gettext("{title}: none", title=what))
             return
         t = Table(title=what)
-        for col in ("dossier", "form", "status", "sent (UTC)", "code", "field", "message"):
+        for col in (
+            tr.gettext("dossier"),
+            tr.gettext("form"),
+            tr.gettext("status"),
+            tr.gettext("sent (UTC)"),
+            tr.gettext("code"),
+            tr.gettext("field"),
+            tr.gettext("message"),
+        ):
             t.add_column(col, overflow="fold")
         for f in data["forms"]:
             issues = f["issues"] or [{"code": "-", "field": None, "rubric": None, "message": ""}]
@@ -80,7 +100,7 @@ def register(cli: CommandRegistry) -> None:
                 t.add_row(
                     f["dossier"],
                     f["form"],
-                    f["status"],
+                    code_text("form status", f["status"], tr),
                     (f["sent_at"] or "-")[:19].replace("T", " "),
                     issue["code"] or "-",
                     issue["rubric"] or issue["field"] or "",

@@ -4,6 +4,12 @@ For IT staff: ``run`` is the whole nightly job in one command (embedded by defau
 filesystem broker and a worker started for the duration of the run); ``runs`` and ``quarantine``
 read the application database, so they work the same whether the run happened embedded or on a
 Redis/RabbitMQ + PostgreSQL cluster.
+
+The human output of ``run``, ``runs`` and ``quarantine`` is written in the CPAS's language (``--lang``,
+the root ``--lang``, else the configured ``language``; docs/i18n.md): every text goes through ``t``
+(its English msgid is the text these commands always printed).  ``--json`` stays language-neutral:
+codes, ids and ISO dates, the same in every language.  ``worker``, ``beat`` and ``db`` are
+installation commands and speak English.
 """
 
 from __future__ import annotations
@@ -16,10 +22,14 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n import Translator, translator
+from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator
+from piis_bridge.i18n.ops import code_text
 from piis_bridge.logging import mask_text
 
 __all__ = ["register"]
@@ -38,6 +48,11 @@ def _settings() -> Any:
     except ConfigError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
+
+
+def _english() -> Translator:
+    """The English texts: the default of the helpers below (tests and other commands call them)."""
+    return translator("en")
 
 
 def _safe_url(url: str) -> str:
@@ -66,7 +81,8 @@ def _embedded(settings: Any, flag: bool | None) -> bool:
 class _Display:
     """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
 
-    def __init__(self, console: Console) -> None:
+    def __init__(self, console: Console, t: Translator | None = None) -> None:
+        t = t or _english()
         self.progress = Progress(
             TextColumn("{task.description:<22}"),
             BarColumn(),
@@ -76,10 +92,10 @@ class _Display:
             transient=False,
         )
         self.tasks = {
-            "fetched": self.progress.add_task("fetched from case system", total=None),
-            "processed": self.progress.add_task("mapped + rules + forms", total=0),
-            "forms": self.progress.add_task("federal forms answered", total=0),
-            "pushed": self.progress.add_task("pushed back", total=0),
+            "fetched": self.progress.add_task(t.gettext("fetched from case system"), total=None),
+            "processed": self.progress.add_task(t.gettext("mapped + rules + forms"), total=0),
+            "forms": self.progress.add_task(t.gettext("federal forms answered"), total=0),
+            "pushed": self.progress.add_task(t.gettext("pushed back"), total=0),
         }
 
     def __call__(self, summary: Any) -> None:
@@ -109,70 +125,118 @@ class _Display:
         )
 
 
-def _summary_table(summary: Any) -> Table:
+def _summary_table(summary: Any, t: Translator | None = None) -> Table:
+    t = t or _english()
     c = summary.counts
-    t = Table(title=f"Run {summary.run_id} — {summary.status} in {summary.elapsed_seconds:.1f} s")
-    t.add_column("What")
-    t.add_column("Count", justify="right", overflow="fold")
+    table = Table(
+        title=t.gettext(
+            "Run {run} — {status} in {seconds} s",
+            run=summary.run_id,
+            status=code_text("run status", summary.status, t),
+            seconds=t.format_number(summary.elapsed_seconds, 1),
+        )
+    )
+    table.add_column(t.gettext("What"))
+    table.add_column(t.gettext("Count"), justify="right", overflow="fold")
     rows = [
-        ("records fetched", c.get("fetched", 0)),
-        ("records processed", c.get("processed", 0)),
-        ("records skipped", c.get("skipped", 0)),
-        ("records quarantined", c.get("items_quarantined", 0)),
-        ("records refused before storage", c.get("rejected", 0)),
-        ("identical repeats", c.get("repeats", 0)),
-        ("forms built", c.get("forms", 0)),
-        ("forms answered", c.get("forms_answered", 0)),
-        ("forms awaiting answer", c.get("forms_waiting", 0)),
-        ("forms quarantined", c.get("forms_quarantined", 0)),
-        ("items pushed back", c.get("pushed", 0)),
-        ("push-backs quarantined", c.get("push_quarantined", 0)),
+        (t.gettext("records fetched"), c.get("fetched", 0)),
+        (t.gettext("records processed"), c.get("processed", 0)),
+        (t.gettext("records skipped"), c.get("skipped", 0)),
+        (t.gettext("records quarantined"), c.get("items_quarantined", 0)),
+        (t.gettext("records refused before storage"), c.get("rejected", 0)),
+        (t.gettext("identical repeats"), c.get("repeats", 0)),
+        (t.gettext("forms built"), c.get("forms", 0)),
+        (t.gettext("forms answered"), c.get("forms_answered", 0)),
+        (t.gettext("forms awaiting answer"), c.get("forms_waiting", 0)),
+        (t.gettext("forms quarantined"), c.get("forms_quarantined", 0)),
+        (t.gettext("items pushed back"), c.get("pushed", 0)),
+        (t.gettext("push-backs quarantined"), c.get("push_quarantined", 0)),
     ]
     for answer, n in sorted((c.get("answers") or {}).items()):
-        rows.append((f"  federal answer {answer}", n))
+        rows.append(
+            (
+                "  "
+                + t.gettext("federal answer {answer}", answer=t.pgettext("federal answer", answer)),
+                n,
+            )
+        )
     for name, value in rows:
-        t.add_row(name, str(value))
+        table.add_row(name, str(value))
     for cpas_id, error in (c.get("pull_errors") or {}).items():
-        t.add_row(
-            f"[red]pull failed: {cpas_id}[/red]", mask_text(error)
+        table.add_row(
+            "[red]" + t.gettext("pull failed: {cpas}", cpas=cpas_id) + "[/red]", mask_text(error)
         )  # in full (the table folds it)
-    return t
+    return table
 
 
-def _stages_table(summary: Any) -> Table:
-    t = Table(title="Stages")
-    for col in ("stage", "units", "tasks", "busy s", "units / busy s"):
-        t.add_column(col, justify="right" if col != "stage" else "left")
+def _stages_table(summary: Any, t: Translator | None = None) -> Table:
+    t = t or _english()
+    table = Table(title=t.gettext("Stages"))
+    columns = (
+        t.gettext("stage"),
+        t.gettext("units"),
+        t.gettext("tasks"),
+        t.gettext("busy s"),
+        t.gettext("units / busy s"),
+    )
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="right" if i else "left")
     for stage, st in summary.stages.items():
-        t.add_row(
+        per_second = st.get("units_per_busy_second")
+        table.add_row(
             stage,
             str(st["units"]),
             str(st["tasks"]),
-            f"{st['busy_seconds']:.2f}",
-            str(st.get("units_per_busy_second") or "-"),
+            t.format_number(st["busy_seconds"], 2),
+            "-"
+            if not per_second
+            else str(per_second)
+            if t.language == "en"
+            else t.format_number(per_second),
         )
-    return t
+    return table
 
 
-def _statement_tables(summary: Any) -> list[Table]:
+def _statement_tables(summary: Any, tr: Translator | None = None) -> list[Table]:
     """A statement run: per CPAS the statement's figures, then every difference with the ledger."""
-    t = Table(title=f"Monthly statement — run {summary.run_id} — {summary.status}")
-    for col in ("cpas", "month", "state", "lines", "total (EUR)", "differences", "note"):
-        t.add_column(
-            col, justify="right" if col in ("lines", "total (EUR)", "differences") else "left"
+    tr = tr or _english()
+    t = Table(
+        title=tr.gettext(
+            "Monthly statement — run {run} — {status}",
+            run=summary.run_id,
+            status=code_text("run status", summary.status, tr),
         )
-    diffs = Table(title="Differences with the form ledger")
+    )
+    columns = (
+        tr.gettext("cpas"),
+        tr.gettext("month"),
+        tr.gettext("state"),
+        tr.gettext("lines"),
+        tr.gettext("total (EUR)"),
+        tr.gettext("differences"),
+        tr.gettext("note"),
+    )
+    for i, col in enumerate(columns):
+        t.add_column(col, justify="right" if i in (3, 4, 5) else "left")
+    diffs = Table(title=tr.gettext("Differences with the form ledger"))
     for col in (
-        "cpas",
-        "kind",
-        "form key",
-        "reference",
-        "expected (EUR)",
-        "stated (EUR)",
-        "detail",
+        tr.gettext("cpas"),
+        tr.gettext("kind"),
+        tr.gettext("form key"),
+        tr.gettext("reference"),
+        tr.gettext("expected (EUR)"),
+        tr.gettext("stated (EUR)"),
+        tr.gettext("detail"),
     ):
         diffs.add_column(col)
-    euros = lambda cents: "-" if cents is None else f"{cents / 100:.2f}"  # noqa: E731
+
+    def euros(cents: int | None) -> str:
+        if cents is None:
+            return "-"
+        return (
+            f"{cents / 100:.2f}" if tr.language == "en" else tr.format_amount(cents, symbol=False)
+        )
+
     for st in summary.statements:
         t.add_row(
             st["cpas_id"],
@@ -196,60 +260,92 @@ def _statement_tables(summary: Any) -> list[Table]:
     return [t, diffs] if any(st["differences"] for st in summary.statements) else [t]
 
 
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: Any, t: Translator | None = None) -> None:
+    t = t or _english()
     if summary.statements:
-        for table in _statement_tables(summary):
+        for table in _statement_tables(summary, t):
             _con().print(table)
         return
-    _con().print(_summary_table(summary))
-    _con().print(_stages_table(summary))
+    _con().print(_summary_table(summary, t))
+    _con().print(_stages_table(summary, t))
     if getattr(summary, "reason", None):  # stalled or abandoned: why (issue #12)
-        _con().print(f"{summary.status}: {summary.reason}", markup=False)
+        _con().print(
+            t.gettext(
+                "{status}: {reason}",
+                status=code_text("run status", summary.status, t),
+                reason=summary.reason,
+            ),
+            markup=False,
+        )
 
 
-def _print_quarantine(entries: list[dict[str, Any]], title: str) -> None:
+def _print_quarantine(
+    entries: list[dict[str, Any]], title: str, t: Translator | None = None
+) -> None:
+    t = t or _english()
     if not entries:
-        typer.echo(f"{title}: none")
+        typer.echo(t.gettext("{title}: none", title=title))
         return
-    t = Table(title=title)
-    for col in ("id", "cpas", "record", "stage", "status", "reason"):
-        t.add_column(col, overflow="fold")
+    table = Table(title=title)
+    for col in (
+        t.gettext("id"),
+        t.gettext("cpas"),
+        t.gettext("record"),
+        t.gettext("stage"),
+        t.gettext("status"),
+        t.gettext("reason"),
+    ):
+        table.add_column(col, overflow="fold")
     for e in entries:
-        t.add_row(
+        table.add_row(
             str(e["id"]),
             e["cpas_id"],
             mask_text(e["record_id"]),
             e["stage"],
-            e["status"],
+            code_text("quarantine status", e["status"], t),
             mask_text(e["reason"]),
         )
-    _con().print(t)
+    _con().print(table)
 
 
-def _print_details(details: dict[str, Any]) -> None:
-    """Why a run is (or was) not moving, in words, then its quarantined records and the workers."""
+def _print_details(details: dict[str, Any], t: Translator | None = None) -> None:
+    """Why a run is (or was) not moving, in words, then its quarantined records and the workers.
+
+    The reasons and errors themselves come from :mod:`piis_bridge.ops.queries` and the remotes and
+    are shown as written (English, or the remote's own words)."""
+    t = t or _english()
     con = _con()
     run, waiting = details["run"], details["waiting"]
+    none = t.gettext("none")
     if run["error"]:
-        con.print(f"[red]run failed:[/red] {run['error']}", soft_wrap=True)
+        failed = t.gettext("run failed:")
+        con.print(f"[red]{escape(failed)}[/red] {run['error']}", soft_wrap=True)
     if run["status"] == "running":
+        why = t.gettext("Why it is waiting")
         con.print(
-            "[bold]Why it is waiting[/bold]: "
-            + ("; ".join(waiting["reasons"]) or "none (tasks are running)"),
+            f"[bold]{escape(why)}[/bold]: "
+            + ("; ".join(waiting["reasons"]) or t.gettext("none (tasks are running)")),
             soft_wrap=True,
         )
-    circuits = waiting["open_circuits"]
-    con.print(
-        "open circuits: "
-        + (", ".join(f"{c['remote']} until {c['open_until']}" for c in circuits) or "none")
-    )
+    circuits = [
+        t.gettext("{remote} until {until}", remote=c["remote"], until=c["open_until"])
+        for c in waiting["open_circuits"]
+    ]
+    con.print(t.gettext("open circuits: {circuits}", circuits=", ".join(circuits) or none))
     retries = waiting["retries_scheduled"]
     if retries:
-        t = Table(title="Retries scheduled")
-        for col in ("kind", "cpas", "record", "attempts", "next attempt (UTC)", "last error"):
-            t.add_column(col, overflow="fold")
+        table = Table(title=t.gettext("Retries scheduled"))
+        for col in (
+            t.gettext("kind"),
+            t.gettext("cpas"),
+            t.gettext("record"),
+            t.gettext("attempts"),
+            t.gettext("next attempt (UTC)"),
+            t.gettext("last error"),
+        ):
+            table.add_column(col, overflow="fold")
         for r in retries:
-            t.add_row(
+            table.add_row(
                 r["kind"],
                 r["cpas_id"],
                 r["record_id"],
@@ -257,26 +353,43 @@ def _print_details(details: dict[str, Any]) -> None:
                 r["next_attempt_at"] or "-",
                 r["last_error"] or "",
             )
-        con.print(t)
+        con.print(table)
     else:
-        con.print("retries scheduled: none")
+        con.print(t.gettext("retries scheduled: none"))
     last = waiting["last_error"]
     con.print(
-        "last error: "
-        + (f"{last['where']} at {last['at'] or '-'}: {last['error']}" if last else "none"),
+        t.gettext(
+            "last error: {error}",
+            error=t.gettext(
+                "{where} at {at}: {error}",
+                where=last["where"],
+                at=last["at"] or "-",
+                error=last["error"],
+            )
+            if last
+            else none,
+        ),
         soft_wrap=True,
     )
-    _print_quarantine(details["quarantined"], "quarantined records of this run")
+    _print_quarantine(details["quarantined"], t.gettext("quarantined records of this run"), t)
     cfg = details["configuration"]
-    workers = (
-        ", ".join(
-            f"{w['node']} ({w['fingerprint']}{'' if w['matches_run'] else ', DIFFERENT: restart it'})"
-            for w in cfg["workers"]
+    workers = ", ".join(
+        t.gettext("{node} ({fingerprint})", node=w["node"], fingerprint=w["fingerprint"])
+        if w["matches_run"]
+        else t.gettext(
+            "{node} ({fingerprint}, DIFFERENT: restart it)",
+            node=w["node"],
+            fingerprint=w["fingerprint"],
         )
-        or "none recorded"
-    )
+        for w in cfg["workers"]
+    ) or t.gettext("none recorded")
     con.print(
-        f"configuration: run {cfg['run_fingerprint'] or '-'}; workers: {workers}", soft_wrap=True
+        t.gettext(
+            "configuration: run {fingerprint}; workers: {workers}",
+            fingerprint=cfg["run_fingerprint"] or "-",
+            workers=workers,
+        ),
+        soft_wrap=True,
     )
 
 
@@ -318,15 +431,20 @@ def register(cli: CommandRegistry) -> None:
             help="Instead of a sync: fetch the federal monthly statement of this "
             "month and reconcile it against the form ledger.",
         ),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Run the nightly synchronisation now, with a progress display and a summary at the end."""
         from datetime import date
 
         from piis_bridge.pipeline.runner import run_nightly
 
+        t = cli_translator(lang)
         settings = _settings()
         if not settings.cpas:
-            typer.echo("no CPAS configured: add a [cpas.<id>] table to piis-bridge.toml", err=True)
+            typer.echo(
+                t.gettext("no CPAS configured: add a [cpas.<id>] table to piis-bridge.toml"),
+                err=True,
+            )
             raise typer.Exit(2)
         month = None
         if statement is not None:
@@ -334,15 +452,18 @@ def register(cli: CommandRegistry) -> None:
                 month = date.fromisoformat(statement + "-01")
             except ValueError:
                 typer.echo(
-                    f"piis-bridge run: --statement {statement!r}: expected YYYY-MM", err=True
+                    "piis-bridge run: "
+                    + t.gettext("--statement {value}: expected YYYY-MM", value=repr(statement)),
+                    err=True,
                 )
                 raise typer.Exit(2) from None
             if dossier is not None:
                 typer.echo(
-                    "piis-bridge run: --statement and --dossier cannot be combined", err=True
+                    "piis-bridge run: " + t.gettext("--statement and --dossier cannot be combined"),
+                    err=True,
                 )
                 raise typer.Exit(2)
-        display = None if (as_json or month is not None) else _Display(_con())
+        display = None if (as_json or month is not None) else _Display(_con(), t)
         try:
             if display:
                 display.progress.start()
@@ -379,7 +500,7 @@ def register(cli: CommandRegistry) -> None:
                 )
             )
         else:
-            _print_summary(summary)
+            _print_summary(summary, t)
         if summary.error:
             typer.echo(f"piis-bridge run: {summary.error}", err=True)
         for cpas_id, error in sorted((summary.counts.get("pull_errors") or {}).items()):
@@ -393,6 +514,7 @@ def register(cli: CommandRegistry) -> None:
     def runs_list(
         limit: int = typer.Option(20, "--limit", "-n"),
         as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """The latest runs, newest first."""
         from sqlalchemy.engine import make_url
@@ -400,19 +522,23 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.config import config_file_path
         from piis_bridge.ops.queries import runs_list as query
 
+        t = cli_translator(lang)
         settings = _settings()
         url = make_url(settings.database_url)
-        where = f"database {url.render_as_string(hide_password=True)}"
-        origin = (
-            config_file_path()
-            or "the embedded defaults (no piis-bridge.toml here, PIIS_CONFIG not set)"
+        where = t.gettext("database {url}", url=url.render_as_string(hide_password=True))
+        origin = config_file_path() or t.gettext(
+            "the embedded defaults (no piis-bridge.toml here, PIIS_CONFIG not set)"
         )
         if url.get_backend_name() == "sqlite" and url.database and not Path(url.database).exists():
             # never create an empty database just to list nothing
             typer.echo(
-                f"runs: none ({where} does not exist, configuration: {origin}).\n"
-                "Run `piis-bridge run` with this configuration, or after `python3 dev.py demo` use the "
-                "PIIS_CONFIG it prints."
+                t.gettext(
+                    "runs: none ({where} does not exist, configuration: {origin}).\n"
+                    "Run `piis-bridge run` with this configuration, or after `python3 dev.py demo` "
+                    "use the PIIS_CONFIG it prints.",
+                    where=where,
+                    origin=origin,
+                )
             )
             return
         rt = _runtime()
@@ -422,45 +548,51 @@ def register(cli: CommandRegistry) -> None:
             typer.echo(json.dumps(data))
             return
         if not data["runs"]:
-            typer.echo(f"runs: none ({where}, configuration: {origin})")
+            typer.echo(
+                t.gettext(
+                    "runs: none ({where}, configuration: {origin})", where=where, origin=origin
+                )
+            )
             return
-        t = Table()
+        table = Table()
         for col in (
-            "run",
-            "trigger",
-            "status",
-            "started (UTC)",
-            "seconds",
-            "fetched",
-            "forms",
-            "quarantined",
+            t.gettext("run"),
+            t.gettext("trigger"),
+            t.gettext("status"),
+            t.gettext("started (UTC)"),
+            t.gettext("seconds"),
+            t.gettext("fetched"),
+            t.gettext("forms"),
+            t.gettext("quarantined"),
         ):
-            t.add_column(col)
+            table.add_column(col)
         for r in data["runs"]:
-            t.add_row(
+            table.add_row(
                 r["id"],
-                r["trigger"],
-                r["status"],
+                code_text("run trigger", r["trigger"], t),
+                code_text("run status", r["status"], t),
                 (r["started_at"] or "")[:19].replace("T", " "),
-                "-" if r["seconds"] is None else f"{r['seconds']:.1f}",
+                "-" if r["seconds"] is None else t.format_number(r["seconds"], 1),
                 *("-" if r[k] is None else str(r[k]) for k in ("fetched", "forms", "quarantined")),
             )
-        _con().print(t)
+        _con().print(table)
 
     @runs.command("show")
     def runs_show(
         run_id: str,
         as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """One run: counts, stage figures, why it is waiting, its quarantined records, the workers' configuration."""
         from piis_bridge.ops.queries import run_details
         from piis_bridge.pipeline.runner import run_summary
 
+        t = cli_translator(lang)
         rt = _runtime()
         try:
             summary = run_summary(rt, run_id)
         except KeyError:
-            typer.echo(f"no run {run_id}", err=True)
+            typer.echo(t.gettext("no run {run}", run=run_id), err=True)
             raise typer.Exit(1) from None
         with rt.session() as s:
             details = run_details(s, run_id, counts=summary.counts)
@@ -473,8 +605,8 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             typer.echo(json.dumps(details, default=str))
             return
-        _print_summary(summary)
-        _print_details(details)
+        _print_summary(summary, t)
+        _print_details(details, t)
 
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")
 
@@ -485,11 +617,14 @@ def register(cli: CommandRegistry) -> None:
         cpas: str | None = typer.Option(None, "--cpas"),
         limit: int = typer.Option(100, "--limit", "-n"),
         as_json: bool = typer.Option(False, "--json", help="The stable JSON shape of docs/ops.md."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Quarantined records (open ones by default), with their reason in full."""
         from piis_bridge.ops.queries import quarantine_list
 
         rt = _runtime()
+        known = rt.settings.cpas.get(cpas) if cpas else None
+        t = cpas_translator(lang, known.language) if known else cli_translator(lang)
         with rt.session() as s:
             data = quarantine_list(
                 s, status=None if all_ else "open", run_id=run_id, cpas_id=cpas, limit=limit
@@ -497,35 +632,58 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             typer.echo(json.dumps(data))
             return
-        title = "quarantine" + ("" if all_ else " (open)")
+        title = t.gettext("quarantine") if all_ else t.gettext("quarantine (open)")
         if not data["entries"]:
-            typer.echo(f"{title}: none (database {_safe_url(rt.settings.database_url)})")
+            typer.echo(
+                t.gettext(
+                    "{title}: none (database {url})",
+                    title=title,
+                    url=_safe_url(rt.settings.database_url),
+                )
+            )
             return
-        _print_quarantine(data["entries"], title)
+        _print_quarantine(data["entries"], title, t)
 
     @quarantine.command("show")
-    def q_show(entry_id: int) -> None:
+    def q_show(
+        entry_id: int, lang: str | None = typer.Option(None, "--lang", help=LANG_HELP)
+    ) -> None:
         """One quarantined entry with every problem (record, field, reason)."""
         from piis_bridge.pipeline.models import QuarantineEntry
 
         rt = _runtime()
         with rt.session() as s:
             e = s.get(QuarantineEntry, entry_id)
+            known = rt.settings.cpas.get(e.cpas_id) if e is not None else None
+            t = cpas_translator(lang, known.language) if known else cli_translator(lang)
             if e is None:
-                typer.echo(f"no quarantine entry {entry_id}", err=True)
+                typer.echo(t.gettext("no quarantine entry {id}", id=entry_id), err=True)
                 raise typer.Exit(1)
-            _con().print(
-                f"[bold]#{e.id}[/bold] cpas={e.cpas_id} record={mask_text(e.record_id)} stage={e.stage} "
-                f"status={e.status} run={e.run_id} at={e.created_at:%Y-%m-%d %H:%M:%S}"
+            con = _con()
+            con.print(
+                f"[bold]#{e.id}[/bold] "
+                + escape(
+                    t.gettext(
+                        "cpas={cpas} record={record} stage={stage} status={status} run={run} at={at}",
+                        cpas=e.cpas_id,
+                        record=mask_text(e.record_id),
+                        stage=e.stage,
+                        status=code_text("quarantine status", e.status, t),
+                        run=e.run_id,
+                        at=e.created_at.strftime("%Y-%m-%d %H:%M:%S"),
+                    )
+                ),
             )
-            _con().print(f"reason: {mask_text(e.reason)}")
+            con.print(t.gettext("reason: {reason}", reason=mask_text(e.reason)), markup=False)
             for p in e.problems:
-                _con().print(
-                    f"  - {mask_text(p.get('field') or '(record)')}: {mask_text(str(p.get('reason')))}"
-                    + (f" [{p['rule']}]" if p.get("rule") else "")
+                field = p.get("field") or t.gettext("(record)")
+                con.print(
+                    f"  - {mask_text(field)}: {mask_text(str(p.get('reason')))}"
+                    + (f" [{p['rule']}]" if p.get("rule") else ""),
+                    markup=False,
                 )
             if e.replay_run_id:
-                _con().print(f"replayed in run {e.replay_run_id}")
+                con.print(t.gettext("replayed in run {run}", run=e.replay_run_id))
 
     @quarantine.command("replay")
     def q_replay(
@@ -535,10 +693,12 @@ def register(cli: CommandRegistry) -> None:
         ),
         plugin: list[str] = typer.Option(None, "--plugin", help="Extra plugin 'name=module'."),
         timeout: float | None = typer.Option(None, "--timeout"),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Put quarantined entries back into a new run (after the data was fixed at the source)."""
         from piis_bridge.pipeline.runner import replay
 
+        t = cli_translator(lang)
         settings = _settings()
         summary = replay(
             entry_ids or None,
@@ -548,23 +708,30 @@ def register(cli: CommandRegistry) -> None:
             timeout=timeout,
         )
         if summary is None:
-            typer.echo("nothing to replay")
+            typer.echo(t.gettext("nothing to replay"))
             return
-        _con().print(_summary_table(summary))
+        _con().print(_summary_table(summary, t))
 
     @quarantine.command("dismiss")
     def q_dismiss(
-        entry_id: int, reason: str = typer.Option(..., "--reason", help="Why it is closed (kept).")
+        entry_id: int,
+        reason: str = typer.Option(..., "--reason", help="Why it is closed (kept)."),
+        lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
     ) -> None:
         """Close one open entry by hand, with the reason (kept; `quarantine list --all` shows it)."""
         from piis_bridge.pipeline.quarantine import QuarantineError, dismiss
 
+        rt = _runtime()
         try:
-            e = dismiss(_runtime(), entry_id, reason)
+            e = dismiss(rt, entry_id, reason)
         except QuarantineError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(1) from None
-        typer.echo(f"quarantine entry {e.id} dismissed: {e.closed_reason}")
+        known = rt.settings.cpas.get(e.cpas_id)
+        t = cpas_translator(lang, known.language) if known else cli_translator(lang)
+        typer.echo(
+            t.gettext("quarantine entry {id} dismissed: {reason}", id=e.id, reason=e.closed_reason)
+        )
 
     def _celery(args: list[str]) -> None:
         os.environ["PIIS_PREFLIGHT_DONE"] = (

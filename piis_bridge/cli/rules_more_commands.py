@@ -19,7 +19,9 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n import Translator
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator
+from piis_bridge.i18n.ops import code_text
 from piis_bridge.model import PIISContract, Problem, load_file
 
 __all__ = ["SUBSIDY_FORMAT", "register", "rules_agenda", "rules_share", "rules_subsidy"]
@@ -46,7 +48,10 @@ def _day(value: str, option: str) -> date:
         ) from None
 
 
-def _euros(cents: int) -> str:
+def _euros(cents: int, t: Translator) -> str:
+    """Integer cents in EUR (no symbol: the column says EUR), in the language's format."""
+    if t.language != "en":
+        return t.format_amount(cents, symbol=False)
     sign = "-" if cents < 0 else ""
     cents = abs(cents)
     return f"{sign}{cents // 100:,}.{cents % 100:02d}"
@@ -60,9 +65,9 @@ def _contracts(files: list[Path], problems: list[Problem]) -> Iterator[PIISContr
         yield from result.contracts
 
 
-def _report_problems(problems: list[Problem]) -> None:
-    for p in problems:
-        typer.echo(f"piis-bridge: skipped: {p}", err=True)
+def _report_problems(problems: list[Problem], t: Translator) -> None:
+    for p in problems:  # the problem itself (file, record, field, reason) is the loader's English
+        typer.echo("piis-bridge: " + t.gettext("skipped: {problem}", problem=p), err=True)
 
 
 def rules_agenda(
@@ -110,10 +115,10 @@ def rules_agenda(
     problems: list[Problem] = []
     if by_month:
         _signing_wave(
-            files, first, last, _day(on, "--on") if on else date.today(), as_json, problems
+            files, first, last, _day(on, "--on") if on else date.today(), as_json, problems, t
         )
         return
-    contracts = _contracts(files, problems) if files else _held(cpas)
+    contracts = _contracts(files, problems) if files else _held(cpas or "", t)
     items = agenda(contracts, first, last, limit=limit, overdue=overdue)
     if as_json:
         typer.echo(
@@ -124,7 +129,7 @@ def rules_agenda(
             )
         )
     elif not items:
-        typer.echo(f"agenda {first.isoformat()} to {last.isoformat()}: none")
+        typer.echo(t.gettext("agenda {start} to {end}: none", start=first, end=last))
     else:
         console = Console(highlight=False)
         table = Table(
@@ -152,11 +157,11 @@ def rules_agenda(
                 translate_label(item.label, t),
             )
         console.print(table)
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
 
 
-def _held(cpas: str) -> Iterator[PIISContract]:
+def _held(cpas: str, t: Translator) -> Iterator[PIISContract]:
     """The contracts the bridge holds for *cpas* (:func:`piis_bridge.ops.queries.held_contracts`)."""
     from piis_bridge.cli.pipeline_commands import _runtime
     from piis_bridge.ops.queries import held_contracts
@@ -164,7 +169,11 @@ def _held(cpas: str) -> Iterator[PIISContract]:
     rt = _runtime()
     if cpas not in rt.settings.cpas:
         typer.echo(
-            f"unknown CPAS {cpas!r}; configured: {', '.join(sorted(rt.settings.cpas)) or 'none'}",
+            t.gettext(
+                "unknown CPAS {cpas}; configured: {ids}",
+                cpas=repr(cpas),
+                ids=", ".join(sorted(rt.settings.cpas)) or t.gettext("none"),
+            ),
             err=True,
         )
         raise typer.Exit(2)
@@ -261,12 +270,18 @@ def rules_subsidy(
                 "{count} contract(s); rounding: {rounding}", count=len(plans), rounding=ROUNDING
             )
         )
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
 
 
 def _signing_wave(
-    files: list[Path], first: date, last: date, on: date, as_json: bool, problems: list[Problem]
+    files: list[Path],
+    first: date,
+    last: date,
+    on: date,
+    as_json: bool,
+    problems: list[Problem],
+    t: Translator,
 ) -> None:
     from piis_bridge.rules.agenda import signing_wave
 
@@ -283,17 +298,20 @@ def _signing_wave(
         typer.echo(json.dumps(body, ensure_ascii=False, indent=2))
     else:
         console = Console(highlight=False)
-        table = Table(title=f"PIIS signatures due per month, at risk on {on.isoformat()}")
-        for column in ("month", "must be signed", "at risk"):
-            table.add_column(column, justify="left" if column == "month" else "right")
+        table = Table(title=t.gettext("PIIS signatures due per month, at risk on {on}", on=on))
+        columns = (t.gettext("month"), t.gettext("must be signed"), t.gettext("at risk"))
+        for i, column in enumerate(columns):
+            table.add_column(column, justify="right" if i else "left")
         for m in months:
             table.add_row(m.month.isoformat()[:7], str(m.must_sign), str(m.at_risk))
         console.print(table)
         console.print(
-            "at risk: the deadline has passed, or no draft was handed over and the reflection period "
-            "(R-DL-04) would end after it"
+            t.gettext(
+                "at risk: the deadline has passed, or no draft was handed over and the reflection "
+                "period (R-DL-04) would end after it"
+            )
         )
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
 
 
@@ -330,6 +348,7 @@ def rules_share(
     as_json: bool = typer.Option(
         False, "--json", help="Print the stable JSON form (docs/rules-more.md)."
     ),
+    lang: str | None = typer.Option(None, "--lang", help=LANG_HELP),
 ) -> None:
     """The CPAS's share of RI beneficiaries with a PIIS, its subsidy tier from 2028 (R-SUB-17, announced), how
     many more PIIS reach the next tier and the subsidy difference.  Counts given as options win over files."""
@@ -340,6 +359,7 @@ def rules_share(
         project_share,
     )
 
+    t = cli_translator(lang)
     day = _day(on, "--on") if on else date.today()
     years = [year] if year is not None else [day.year, day.year + 1]
     if (beneficiaries is None) != (with_piis is None):
@@ -392,44 +412,58 @@ def rules_share(
     else:
         console = Console(highlight=False)
         table = Table(
-            title=f"CPAS {cpas}: share of RI beneficiaries with a PIIS (R-SUB-17, counted up to "
-            f"{day.isoformat()})"
+            title=t.gettext(
+                "CPAS {cpas}: share of RI beneficiaries with a PIIS (R-SUB-17, counted up to {on})",
+                cpas=cpas,
+                on=day,
+            )
         )
-        for column in (
-            "year",
-            "regime",
-            "RI",
-            "PIIS",
-            "share",
-            "rate",
-            "next tier",
-            "more PIIS",
-            "subsidy (EUR)",
-            "difference (EUR)",
-        ):
-            table.add_column(column, justify="left" if column in ("year", "regime") else "right")
+        columns = (
+            t.gettext("year"),
+            t.gettext("regime"),
+            t.gettext("RI"),
+            t.gettext("PIIS"),
+            t.gettext("share"),
+            t.gettext("rate"),
+            t.gettext("next tier"),
+            t.gettext("more PIIS"),
+            t.gettext("subsidy (EUR)"),
+            t.gettext("difference (EUR)"),
+        )
+        for i, column in enumerate(columns):
+            table.add_column(column, justify="left" if i < 2 else "right")
+
+        def pct(value: float, digits: int | None = None) -> str:
+            return t.gettext("{value}%", value=t.format_number(value, digits))
+
         for r in rows:
             nxt = (
-                f"{r.next_tier_from_percent:g}% -> {r.next_rate_percent:g}%"
-                if r.next_tier_from_percent is not None
+                t.gettext(
+                    "{tier} -> {rate}",
+                    tier=pct(r.next_tier_from_percent),
+                    rate=pct(r.next_rate_percent),
+                )
+                if r.next_tier_from_percent is not None and r.next_rate_percent is not None
                 else "-"
             )
             table.add_row(
                 str(r.year),
-                r.regime,
+                code_text("share regime", r.regime, t),
                 str(r.ri_beneficiaries),
                 str(r.with_piis),
-                "-" if r.share_percent is None else f"{r.share_percent:.1f}%",
-                f"{r.rate_percent:g}%",
+                "-" if r.share_percent is None else pct(r.share_percent, 1),
+                pct(r.rate_percent),
                 nxt,
                 "-" if r.more_piis_needed is None else str(r.more_piis_needed),
-                "-" if r.subsidy_cents is None else _euros(r.subsidy_cents),
-                "-" if r.difference_cents is None else _euros(r.difference_cents),
+                "-" if r.subsidy_cents is None else _euros(r.subsidy_cents, t),
+                "-" if r.difference_cents is None else _euros(r.difference_cents, t),
             )
         console.print(table)
         console.print(
-            "regime 'announced': the tiers of the law of 2026-2028 until the implementing decree "
-            "confirms them (docs/rules.md)"
+            t.gettext(
+                "regime 'announced': the tiers of the law of 2026-2028 until the implementing "
+                "decree confirms them (docs/rules.md)"
+            )
         )
-    _report_problems(problems)
+    _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)

@@ -25,7 +25,7 @@ import gettext as _gettext
 import io
 import string
 from datetime import date
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,21 @@ class Translator:
         if symbol:
             return format_currency(amount, "EUR", locale=locale)
         return format_decimal(amount, format="#,##0.00", locale=locale)
+
+    def format_number(self, value: float, digits: int | None = None) -> str:
+        """A number in the language's Belgian format (12,5 in French, Dutch and German); *digits* fixed
+        decimals, or None for as many as the value has (``:g``).  English as before: ``f"{value:.1f}"``
+        or ``f"{value:g}"``, so an operator's scripts reading the English tables see no change."""
+        if self.language == "en":
+            return f"{value:.{digits}f}" if digits is not None else f"{value:g}"
+        from decimal import Decimal
+
+        from babel.numbers import format_decimal
+
+        if digits is None:
+            return format_decimal(Decimal(str(value)), locale=self.locale)
+        pattern = "#,##0" + ("." + "0" * digits if digits else "")
+        return format_decimal(Decimal(str(value)), format=pattern, locale=self.locale)
 
     def _fill(self, text: str, params: dict[str, Any]) -> str:
         if not params:

@@ -37,6 +37,9 @@ SOURCES: tuple[str, ...] = (
     "piis_bridge/i18n/*.py",
     "piis_bridge/cli/rules_commands.py",
     "piis_bridge/cli/rules_more_commands.py",
+    "piis_bridge/cli/pipeline_commands.py",
+    "piis_bridge/cli/ops_commands.py",
+    "plugins/transfer/cli.py",
     "piis_bridge/rules/*.py",
 )
 """Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""
@@ -82,6 +85,7 @@ def _source_files() -> Iterable[Path]:
 
 def template() -> Catalog:
     """Every message id of the bridge (the ``.pot`` template)."""
+    from piis_bridge.i18n.ops import CODES
     from piis_bridge.i18n.push import DATE_STATUSES as _PUSH_STATUSES
     from piis_bridge.i18n.push import FEDERAL_ANSWERS
     from piis_bridge.i18n.rules import (
@@ -124,6 +128,7 @@ def template() -> Catalog:
         ("person", PERSONS),
         ("checklist status", CHECKLIST_STATUSES),
         ("federal answer", FEDERAL_ANSWERS),
+        *CODES.items(),
     ):
         for code in dict.fromkeys(codes):
             cat.add(
@@ -186,7 +191,9 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
 
 
 def _forms(msg: Message) -> list[str]:
-    return list(msg.string) if isinstance(msg.string, (list, tuple)) else [msg.string]
+    if isinstance(msg.string, (list, tuple)):
+        return [form or "" for form in msg.string]
+    return [msg.string or ""]
 
 
 def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -> list[str]:

@@ -25,6 +25,7 @@ __all__ = [
     "cli_language",
     "cli_translator",
     "configured_language",
+    "cpas_translator",
     "set_global_language",
 ]
 
@@ -34,7 +35,7 @@ LANG_HELP = (
     + " (default: the configured CPAS's language setting, else en)."
 )
 ROOT_LANG_HELP = (
-    "Language of the rules commands' output (rules check, agenda, subsidy, list): "
+    "Language of the human output (rules, runs, quarantine, forms list, transfer): "
     + ", ".join(LANGUAGES)
     + " (default: the configured CPAS's language setting, else en)."
 )
@@ -83,3 +84,12 @@ def cli_language(option: str | None) -> str:
 
 def cli_translator(option: str | None) -> Translator:
     return translator(cli_language(option))
+
+
+def cpas_translator(option: str | None, cpas_language: str | None) -> Translator:
+    """The language of a command about one CPAS (``transfer --cpas``, ``forms list --cpas``): its
+    ``--lang``, the global ``--lang``, then *that* CPAS's ``language`` setting (not the installation's
+    common one: a bridge serving Eupen and Liège answers each in its own language)."""
+    if option:
+        return translator(_checked(option, "--lang"))
+    return translator(_GLOBAL.get() or cpas_language or DEFAULT_LANGUAGE)

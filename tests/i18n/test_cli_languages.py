@@ -69,7 +69,7 @@ REPORT = {  # what a social worker reads for the sanction-history example, per l
     ],
     "de": [
         "ÖSHZ 52011  am 22.11.2026",
-        "begünstigte Person: IPSE verpflichtend",
+        "Leistungsempfänger: IPSE verpflichtend",
         "Vertrag CHA-2025-0410: am 06.04.2026 beendet ohne abschließende Auswertung.",
         "Frist für die Unterzeichnung des IPSE",
         "Sanktion S1: Ende der Aufschubfrist",

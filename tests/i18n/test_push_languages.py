@@ -39,7 +39,7 @@ ALERT = {
 DEATH_BODY_START = {
     "fr": "Le Registre national signale le décès du bénéficiaire.",
     "nl": "Het Rijksregister meldt het overlijden van de begunstigde.",
-    "de": "Das Nationalregister meldet den Tod der begünstigten Person.",
+    "de": "Das Nationalregister meldet den Tod des Leistungsempfängers.",
     "en": "The National Register reports the beneficiary's death.",
 }
 

@@ -1,0 +1,68 @@
+"""The codes of the operator commands shown in words: run and quarantine statuses, form statuses,
+transfer states, eligibility, consent and delivery answers.
+
+Why codes and not sentences: the database and ``--json`` keep the code (``consent_given``,
+``refused``), which scripts and the console read; only the human output of ``runs``, ``quarantine``,
+``forms`` and ``transfer`` writes it in the reader's language.  Each code is a message id in its own
+context (the catalogue tool lists them, :func:`piis_bridge.i18n.catalog.template`); in English the
+code itself is shown, exactly as before.  A code not listed here (a newer state, a plugin's own) is
+shown as it is rather than hidden.
+"""
+
+from __future__ import annotations
+
+from piis_bridge.i18n import Translator
+
+__all__ = ["CODES", "code_text"]
+
+CODES: dict[str, tuple[str, ...]] = {
+    # piis_bridge.pipeline.models.SyncRun.status
+    "run status": ("running", "finished", "failed", "stalled", "abandoned"),
+    # SyncRun.trigger
+    "run trigger": ("nightly", "manual", "replay", "statement"),
+    # piis_bridge.pipeline.models.QuarantineEntry.status
+    "quarantine status": ("open", "replayed", "resolved", "dismissed"),
+    # the form ledger's statuses (piis_bridge.cli.ops_commands._STATUSES)
+    "form status": (
+        "built",
+        "sent",
+        "accepted",
+        "partially_accepted",
+        "refused",
+        "blocked",
+        "superseded",
+    ),
+    # piis_bridge.transfer.states.CaseState and ReceiptState
+    "transfer state": (
+        "detected",
+        "awaiting_consent",
+        "consent_given",
+        "consent_refused",
+        "not_transferable",
+        "package_built",
+        "sent",
+        "acknowledged",
+        "assessed",
+        "rejected",
+        "received",
+        "verified",
+        "imported_draft",
+        "assessment_acknowledged",
+    ),
+    # piis_bridge.transfer.legal.Eligibility
+    "transfer eligibility": ("TRANSFERABLE", "ENDS_NOT_TRANSFERABLE", "STAYS_STUDIES"),
+    # piis_bridge.model.enums.Consent
+    "consent": ("GIVEN", "REFUSED", "NOT_EXPRESSED"),
+    # piis_bridge.transfer.messages.DeliveryReceipt.status and the acknowledgement's status
+    "delivery status": ("accepted", "duplicate", "rejected", "failed"),
+    # piis_bridge.rules.share.ShareProjection.regime (R-SUB-17)
+    "share regime": ("flat", "announced", "adopted", "in force"),
+}
+
+
+def code_text(context: str, code: object, t: Translator) -> str:
+    """*code* in words in *t*'s language when it is one of :data:`CODES` [*context*], else as it is."""
+    text = "" if code is None else str(code)
+    if text in CODES.get(context, ()):
+        return t.pgettext(context, text)
+    return text

@@ -1,0 +1,147 @@
+"""No operator command prints a text the catalogue cannot see.
+
+Two source checks over the translated commands (``runs``, ``quarantine``, ``run``, ``forms list``,
+``transfer``, the ``rules`` agenda/subsidy/share): a literal with words passed to an output call
+(``typer.echo``, ``console.print``, a table's title or column, a progress task) must be inside a
+``gettext`` call; and every message id written in a ``gettext``/``ngettext``/``pgettext``/``N_``
+call of the extracted files must be in the catalogue template (Babel's extractor skips, with a
+warning only, a call it cannot read: one inside an f-string, for instance).  With
+``tests/i18n/test_catalogues.py`` (every message id translated in the four languages), a new
+English text in these commands fails CI until it is wrapped and translated.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
+
+import pytest
+
+from piis_bridge.i18n.catalog import SOURCES, template
+
+ROOT = Path(__file__).resolve().parents[2]
+CHECKED: dict[str, frozenset[str] | None] = {
+    # file -> functions NOT checked (installation commands that speak English by design)
+    "piis_bridge/cli/pipeline_commands.py": frozenset(
+        {"worker", "beat", "_celery", "db_upgrade", "db_new_key", "db_rotate_key", "db_purge"}
+    ),
+    "piis_bridge/cli/ops_commands.py": frozenset(),
+    "piis_bridge/cli/rules_more_commands.py": frozenset(),
+    "plugins/transfer/cli.py": frozenset(),
+}
+_TRANSLATING = {"gettext", "ngettext", "pgettext", "N_", "NP_", "code_text", "_label"}
+_OUTPUT_METHODS = {"echo", "print", "add_column", "add_task"}
+_PREFIX = re.compile(r"piis-bridge(?: [a-z]+)*: |\[/?(?:red|bold)\]")
+
+
+def _name(func: ast.expr) -> str:
+    return func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+
+
+def _literals(node: ast.AST) -> list[tuple[int, str]]:
+    """String literals under *node* that are not inside a translating call."""
+    found: list[tuple[int, str]] = []
+
+    def walk(n: ast.AST) -> None:
+        if isinstance(n, ast.Call) and _name(n.func) in _TRANSLATING | {"get", "dumps"}:
+            return  # translated, a key looked up (.get), or JSON (language-neutral)
+        if isinstance(n, ast.Subscript):  # row["state"]: a key, not a text
+            walk(n.value)
+            return
+        if isinstance(n, ast.Dict):  # a JSON body's keys
+            for value in n.values:
+                walk(value)
+            return
+        if isinstance(n, ast.Constant) and isinstance(n.value, str):
+            found.append((n.lineno, n.value))
+            return
+        if isinstance(n, ast.FormattedValue):  # the value of an f-string: an expression
+            walk(n.value)
+            return
+        for child in ast.iter_child_nodes(n):
+            walk(child)
+
+    walk(node)
+    return found
+
+
+def _untranslated(path: str, skipped: frozenset[str]) -> list[str]:
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))  # an absolute path stays as it is
+    problems: list[str] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            function = node.name
+        if function in skipped:
+            return
+        if isinstance(node, ast.Call):
+            name = _name(node.func)
+            args: list[ast.AST] = []
+            if name in _OUTPUT_METHODS:
+                args = [*node.args[:1]]
+            if name == "Table" or name in _OUTPUT_METHODS:
+                args += [k.value for k in node.keywords if k.arg == "title"]
+            for arg in args:
+                for line, text in _literals(arg):
+                    if re.search(r"[A-Za-z]{3,}", _PREFIX.sub("", text)):
+                        problems.append(f"{path}:{line} in {function}(): {text!r}")
+        for child in ast.iter_child_nodes(node):
+            visit(child, function)
+
+    visit(tree, "")
+    return problems
+
+
+@pytest.mark.parametrize("path", sorted(CHECKED))
+def test_every_text_printed_by_the_command_goes_through_the_catalogue(path: str) -> None:
+    assert _untranslated(path, CHECKED[path] or frozenset()) == []
+
+
+def test_the_check_finds_a_printed_text_left_in_english(tmp_path: Path) -> None:
+    source = tmp_path / "cmd.py"
+    source.write_text(
+        "def f(t, n):\n"
+        "    typer.echo('nothing to send')\n"
+        "    typer.echo(t.gettext('nothing to send'))\n"
+        "    Table(title=f'Run {n} done')\n"
+        "    table.add_column(t.gettext('state'))\n"
+        "    typer.echo(f'piis-bridge run: {n}')\n",
+        encoding="utf-8",
+    )
+    found = _untranslated(str(source), frozenset())
+    assert [p.split(": ", 1)[1] for p in found] == ["'nothing to send'", "'Run '", "' done'"]
+
+
+def _message_ids(path: Path) -> list[tuple[int, str | None, str]]:
+    ids: list[tuple[int, str | None, str]] = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _name(node.func)
+        strings = [a.value for a in node.args if isinstance(a, ast.Constant)]
+        if name in ("gettext", "N_", "ngettext", "NP_") and node.args and strings:
+            first = node.args[0]
+            if isinstance(first, ast.Constant) and isinstance(first.value, str):
+                ids.append((node.lineno, None, first.value))
+        elif name == "pgettext" and len(node.args) >= 2:
+            ctx, msg = node.args[0], node.args[1]
+            if (
+                isinstance(ctx, ast.Constant)
+                and isinstance(msg, ast.Constant)
+                and isinstance(msg.value, str)
+            ):
+                ids.append((node.lineno, str(ctx.value), msg.value))
+    return ids
+
+
+def test_every_message_id_in_the_extracted_files_is_in_the_template() -> None:
+    tmpl = template()
+    known = {(m.context, m.id if isinstance(m.id, str) else m.id[0]) for m in tmpl if m.id}
+    missing = []
+    for pattern in SOURCES:
+        for path in sorted(ROOT.glob(pattern)):
+            for line, context, message in _message_ids(path):
+                if (context, message) not in known:
+                    missing.append(f"{path.relative_to(ROOT)}:{line}: {message!r}")
+    assert missing == []
