@@ -346,7 +346,7 @@ def masked_stdio() -> Iterator[None]:
     """Wrap sys.stdout and sys.stderr in MaskingStream for the duration of the block."""
     old_out, old_err = sys.stdout, sys.stderr
     out, err = MaskingStream(old_out), MaskingStream(old_err)
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield
     finally:

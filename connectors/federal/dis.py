@@ -346,7 +346,8 @@ def parse_decision_result(el: etree._Element) -> DecisionResult:
     values: dict[str, str] = {}
     errors = []
     for child in el:
-        name = child.tag[len(_D) :] if child.tag.startswith(_D) else child.tag
+        tag = str(child.tag)
+        name = tag[len(_D) :] if tag.startswith(_D) else tag
         if name == "ErrorsOnForm":
             errors.append(
                 ResultError(

@@ -165,18 +165,19 @@ def read_csv(
 
 
 def _element_to_value(el: etree._Element) -> Any:
-    children = [c for c in el if isinstance(c.tag, str)]
+    # Elements only (comments and processing instructions have no str tag).
+    children = [(c.tag, c) for c in el if isinstance(c.tag, str)]
     if not children:
         return (el.text or "").strip()
     out: dict[str, Any] = {}
-    for child in children:
+    for tag, child in children:
         value = _element_to_value(child)
-        if child.tag in out:
-            if not isinstance(out[child.tag], list):
-                out[child.tag] = [out[child.tag]]
-            out[child.tag].append(value)
+        if tag in out:
+            if not isinstance(out[tag], list):
+                out[tag] = [out[tag]]
+            out[tag].append(value)
         else:
-            out[child.tag] = value
+            out[tag] = value
     return out
 
 

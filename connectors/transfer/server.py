@@ -134,7 +134,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._reply(fault, b'{"error":"injected"}', "application/json")
             return
-        peer = {"address": self.client_address[0]}
+        peer: dict[str, Any] = {"address": self.client_address[0]}
         if isinstance(self.connection, ssl.SSLSocket):
             peer["certificate"] = self.connection.getpeercert()
         try:

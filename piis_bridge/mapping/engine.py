@@ -823,7 +823,7 @@ def parse_mapping(
         raise MappingFileError(source, ["the file must be a YAML mapping"])
     for key in sorted(set(doc) - _TOP_KEYS):
         parser.err(key, "unknown top-level key")
-    version = doc.get("mapping_version")
+    version: Any = doc.get("mapping_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         parser.err("mapping_version", "required, a positive integer")
     schema = doc.get("vendor_schema")

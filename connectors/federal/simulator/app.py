@@ -940,10 +940,10 @@ class SimulatorApp:
                     " ORDER BY id",
                     (parts[1], f"{parts[2]}-01", f"{parts[2]}-31T23:59:59"),
                 ).fetchall()
-            lines = ["client_reference;reference;form;dossier;period;evaluation;received_at"]
+            csv_lines = ["client_reference;reference;form;dossier;period;evaluation;received_at"]
             for r in rows:
                 period = r["entry_date"] or f"{r['recovery_month']}/{r['seq']}"
-                lines.append(
+                csv_lines.append(
                     ";".join(
                         [
                             r["client_ref"],
@@ -959,7 +959,7 @@ class SimulatorApp:
             return self._respond(
                 start_response,
                 "200 OK",
-                ("\n".join(lines) + "\n").encode(),
+                ("\n".join(csv_lines) + "\n").encode(),
                 "text/csv; charset=utf-8",
             )
         return self._respond(start_response, "404 Not Found", b"not found", "text/plain")

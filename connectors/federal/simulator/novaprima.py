@@ -364,7 +364,8 @@ class NovaPrima:
                     received,
                 ),
             )
-            row_id = int(cur.lastrowid)
+            assert cur.lastrowid is not None  # sqlite3 sets it after an INSERT
+            row_id = cur.lastrowid
         elif received is None:
             received = self.db.execute(
                 "SELECT received_at FROM forms WHERE id=?", (row_id,)
