@@ -15,6 +15,7 @@ Why these choices (stack.md section 3):
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 _WSC_NS = "http://ksz-bcss.fgov.be/connectors/WebServiceConnector"
-_BINDING = "{%s}KSZBCSSWebServiceConnectorBinding" % _WSC_NS
+_BINDING = f"{{{_WSC_NS}}}KSZBCSSWebServiceConnectorBinding"
 
 
 class FederalError(Exception):
@@ -191,10 +192,8 @@ def _shutdown(conns: list[Any]) -> None:
     for conn in conns:
         sock = getattr(conn, "sock", None)
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _transport_class() -> type:
@@ -507,10 +506,7 @@ class FederalClient:
         if not ssins:
             return {}
         services = self._access_requests([(n, starts[n], None) for n in ssins], action, purpose)
-        if action == "LIST":
-            reply = self._call_repeatable(services)
-        else:
-            reply = self.call(services)
+        reply = self._call_repeatable(services) if action == "LIST" else self.call(services)
         out: dict[str, AccessResult] = {}
         for position, service in enumerate(reply.services):
             ssin = None
@@ -630,8 +626,8 @@ class FederalClient:
         raise AssertionError("unreachable")
 
 
-_MA = "{%s}" % envelope.MANAGE_ACCESS_NS
-_CM = "{%s}" % envelope.COMMON_NS
+_MA = f"{{{envelope.MANAGE_ACCESS_NS}}}"
+_CM = f"{{{envelope.COMMON_NS}}}"
 
 
 def _registrations(payload: etree._Element) -> list[dict[str, str]]:

@@ -75,7 +75,7 @@ class Row:
     def data(self) -> dict[str, Any]:
         if self.columns is None:
             return self.raw if isinstance(self.raw, dict) else {}
-        return dict(zip(self.columns, self.raw))
+        return dict(zip(self.columns, self.raw, strict=False))
 
 
 @dataclass

@@ -962,7 +962,7 @@ class PluginHost:
 
     def mapping_files(self) -> list[Any]:
         files: list[Any] = []
-        for plugin, value in self._each("piis_mapping_files"):
+        for _plugin, value in self._each("piis_mapping_files"):
             if value:
                 files.extend(value)
         return files

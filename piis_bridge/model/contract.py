@@ -45,7 +45,7 @@ from piis_bridge.model.followup import (
     Hearing,
     SanctionDecision,
     SWOpinion,
-    Warning,
+    Warning,  # noqa: A004 - the model's public name (a rule warning)
 )
 from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.person import Cpas, Person, SocialWorkerAssignment, ThirdParty

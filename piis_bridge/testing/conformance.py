@@ -316,7 +316,7 @@ class CaseSystemPluginConformance:
             ),
         ]
         first = kit.host.case_push(kit.put.cpas_id, items)
-        for item, result in zip(items, first):
+        for item, result in zip(items, first, strict=False):
             assert result.status == "created", (
                 f"the first push of key {item.key!r} answered {result.status!r} (expected: created): {result.detail}"
             )
@@ -324,7 +324,7 @@ class CaseSystemPluginConformance:
             f"{len(items)} items pushed, {len(first)} result(s) (expected: one per item)"
         )
         second = kit.host.case_push(kit.put.cpas_id, items)
-        for item, result in zip(items, second):
+        for item, result in zip(items, second, strict=False):
             if result.status == "created":
                 pytest.fail(
                     f"the second push of the same key {item.key!r} created a new item (expected: duplicate); "

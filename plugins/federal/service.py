@@ -401,7 +401,7 @@ class FederalService:
         ready = [e for e in entries if e.dossier not in busy]
         if not ready:
             return 0
-        elements = dict(zip((e.key for e in ready), self._elements_of(ready)))
+        elements = dict(zip((e.key for e in ready), self._elements_of(ready), strict=False))
         needs = _needs((e.niss, elements[e.key]) for e in ready)
         integrated = self.ensure_integrated(needs)
         ready = [e for e in ready if e.niss in integrated or e.niss not in needs]
@@ -480,7 +480,7 @@ class FederalService:
         elements = [self._xml_of(e) for e in entries] if elements is None else elements
         won = set(self.ledger.mark_sent([e.key for e in entries], claim=True))
         pairs = [
-            (e, el) for e, el in zip(entries, elements) if e.key in won
+            (e, el) for e, el in zip(entries, elements, strict=False) if e.key in won
         ]  # only what this process moved
         if not pairs:
             return 0
@@ -954,22 +954,22 @@ class FederalService:
             month=month.replace(day=1),
             lines=[
                 StatementLine(
-                    legislation=l.legislation,
-                    ins_code=l.ins_code,
-                    dossier=l.dossier,
-                    niss=l.ssin,
-                    reference=l.reference,
-                    client_reference=l.client_reference or None,
-                    amount_type=l.amount_type,
-                    first_day=date.fromisoformat(l.first_day),
-                    last_day=date.fromisoformat(l.last_day),
-                    budget_article=l.budget_article,
-                    sign=l.sign,
-                    amount_cents=l.amount,
-                    percentage=l.percentage,
-                    category=l.category,
+                    legislation=line.legislation,
+                    ins_code=line.ins_code,
+                    dossier=line.dossier,
+                    niss=line.ssin,
+                    reference=line.reference,
+                    client_reference=line.client_reference or None,
+                    amount_type=line.amount_type,
+                    first_day=date.fromisoformat(line.first_day),
+                    last_day=date.fromisoformat(line.last_day),
+                    budget_article=line.budget_article,
+                    sign=line.sign,
+                    amount_cents=line.amount,
+                    percentage=line.percentage,
+                    category=line.category,
                 )
-                for l in st.lines
+                for line in st.lines
             ],
             notices=[
                 StatementNotice(code=c, client_reference=ref, text=text)
@@ -999,7 +999,7 @@ def _validate_chunk(items: list[Prepared]) -> None:
         return
     # the recorded bytes of every form, parsed in one pass: each form's element is what will be sent
     holder = dis.parse_forms(p.xml for p in items)
-    for p, element in zip(items, holder):
+    for p, element in zip(items, holder, strict=False):
         p.element = element
     if not schemas.dis_schema().validate(holder):
         for p in items:
