@@ -8,8 +8,9 @@ SSDN envelope), ``schemas`` (compiled XSDs, validation); ``testing`` holds the p
 
 from __future__ import annotations
 
-import importlib
 from typing import TYPE_CHECKING
+
+from piis_connectors.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from piis_connectors.federal.admin import (
@@ -78,14 +79,4 @@ _EXPORTS = {
 }
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
