@@ -228,6 +228,13 @@ class FederalForm(_Model):
             cached = private["_hash"] = hashlib.sha256(data.encode()).hexdigest()
         return cached
 
+    @property
+    def key(self) -> str:
+        """The client reference of a keyed form (:meth:`with_key`); a form not keyed yet is a bug."""
+        if self.client_reference is None:
+            raise ValueError(f"form {self.kind} of {self.record_id} has no client_reference yet")
+        return self.client_reference
+
     def derived_key(self) -> str:
         return str(
             uuid.uuid5(

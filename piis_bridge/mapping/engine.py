@@ -50,7 +50,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -94,6 +94,9 @@ class MappingProblem:
         return f"{self.record_id}: {self.field}: {self.reason}"
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
 @dataclass
 class MappingResult:
     """The model instance (or None) and the problems.  ``data`` is the dict handed to the model."""
@@ -102,6 +105,10 @@ class MappingResult:
     value: BaseModel | None
     problems: list[MappingProblem]
     data: dict[str, Any] | None = None
+
+    def value_as(self, model: type[_M]) -> _M | None:
+        """The mapped instance typed as *model* (the class the mapping was loaded with), or None."""
+        return self.value if isinstance(self.value, model) else None
 
     @property
     def ok(self) -> bool:

@@ -28,6 +28,7 @@ from piis_bridge.forms import (
     StatementNotice,
     SubmissionOutcome,
 )
+from piis_bridge.hooks.types import NoticeKind
 from piis_bridge.ledger import Ledger, payload_hash
 from piis_bridge.logging import get_logger
 
@@ -269,7 +270,7 @@ class FederalService:
                 )  # nothing was written: the same forms, one by one
                 continue
             self.ledger.record_new([(p.form, p.xml) for p in prepared])
-            outcomes.extend(self._outcomes_of([p.form.client_reference for p in prepared]))
+            outcomes.extend(self._outcomes_of([p.form.key for p in prepared]))
         return outcomes
 
     def _record_each(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
@@ -721,7 +722,7 @@ class FederalService:
                         counts["refused"] += 1
                 # the NISS of the forms new to the ledger are integrated first; the forms are then recorded in one
                 # write: *sent* when they leave right after it, *built* when their NISS could not be integrated
-                unknown = self.ledger.unknown_keys(p.form.client_reference for p in good)
+                unknown = self.ledger.unknown_keys(p.form.key for p in good)
                 candidates = list(
                     {
                         p.form.client_reference: p
@@ -734,7 +735,7 @@ class FederalService:
                     needs = _needs((p.form.niss, p.element) for p in candidates)
                     integrated = self.ensure_integrated(needs)
                     ready_keys = {
-                        p.form.client_reference
+                        p.form.key
                         for p in candidates
                         if p.form.niss in integrated or p.form.niss not in needs
                     }
@@ -828,11 +829,11 @@ class FederalService:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
         client = client or self.client
-        keys = [p.form.client_reference for p in items]
+        keys = [p.form.key for p in items]
         if not marked:
             won = set(self.ledger.mark_sent(keys, claim=True))
             items = [p for p in items if p.form.client_reference in won]
-            keys = [p.form.client_reference for p in items]
+            keys = [p.form.key for p in items]
             if not items:
                 return None
         try:
@@ -875,11 +876,7 @@ class FederalService:
                 status, results = self.client.batch_result(ticket)
                 if status != "DONE":
                     continue
-            kinds = {}
-            batch = [
-                outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket)
-                for r in results
-            ]
+            batch = [outcome_from_result(r, r.form_type, ticket) for r in results]
             self._apply(batch)
             if collect:
                 outcomes.extend(batch)
@@ -980,7 +977,7 @@ class FederalService:
 
 _DIS = "{urn:be:sim:spp-is:dis:v1}"
 # the simulator's mutation kinds -> the core's NoticeKind
-_NOTICE_KINDS = {
+_NOTICE_KINDS: dict[str, NoticeKind] = {
     "move": "move",
     "death": "death",
     "emigration": "emigration",

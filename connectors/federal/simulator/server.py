@@ -55,14 +55,16 @@ class _Handler(BaseHTTPRequestHandler):
         # length, after checking that length (a limit is enforced before reading, not after).
         declared = self.headers.get("Content-Length")
         body = _BoundedInput(self.rfile, declared)
+        address = self.server.server_address
+        assert isinstance(address, tuple)  # an IP server (the simulator listens on loopback only)
         environ = {
             "REQUEST_METHOD": self.command,
             "PATH_INFO": path,
             "QUERY_STRING": query,
             "CONTENT_LENGTH": declared or "",
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_NAME": str(address[0]),
+            "SERVER_PORT": str(address[1]),
             "SERVER_PROTOCOL": self.request_version,
             "wsgi.input": body,
             "wsgi.errors": sys.stderr,
