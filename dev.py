@@ -35,8 +35,6 @@ def _install_fingerprint() -> str:
 
 def ensure_venv() -> None:
     """Create the virtualenv and install the project with its test extras when out of date."""
-    if sys.version_info < (3, 11):
-        sys.exit(f"piis-bridge needs Python >= 3.11 (this is {sys.version.split()[0]})")
     if not PY.exists():
         print(f"creating virtualenv in {VENV}", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)

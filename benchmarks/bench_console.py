@@ -331,7 +331,7 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
             times.append((time.perf_counter() - t) * 1000)
             assert r.status_code == 200, (path, r.status_code)
         times.sort()
-        p95 = times[max(0, int(round(0.95 * len(times))) - 1)]
+        p95 = times[max(0, round(0.95 * len(times)) - 1)]
         worst = max(worst, p95)
         print(
             f"{name:<22} {statistics.median(times):>8.1f} {p95:>8.1f} {times[-1]:>8.1f}", flush=True

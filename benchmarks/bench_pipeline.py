@@ -88,7 +88,7 @@ class _Sampler(threading.Thread):
         self.cpu: dict[str, dict[int, float]] = {k: {} for k in ("worker", "pg", *sims)}
         self.peak_kb: dict[str, int] = dict.fromkeys(self.cpu, 0)
         self.base: dict[int, float] = {}
-        for family, pid_cpu in self._families(_processes()).items():
+        for _family, pid_cpu in self._families(_processes()).items():
             for pid, (cpu, _rss) in pid_cpu.items():
                 self.base[pid] = cpu
 
@@ -213,7 +213,7 @@ class _SimProcess:
             self.proc.stdin.close()
             try:
                 self.proc.wait(timeout=30)
-            except Exception:
+            except Exception:  # noqa: BLE001 - whatever wait raises, the child is killed
                 self.proc.kill()
                 self.proc.wait()
 

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 FORM_KEY_NAMESPACE = uuid.UUID("3f0e7c3a-5d5b-4e43-9a55-6c1c3f0b7d21")
-_NOT_CONTENT = frozenset({"client_reference", "supersedes", "correction"})
+_NOT_CONTENT: set[str] = {"client_reference", "supersedes", "correction"}  # never mutated
 
 
 class _Model(BaseModel):
@@ -206,24 +207,33 @@ class FederalForm(_Model):
     # The cached hash lives in pydantic's private-attribute dict, read and written directly: going through
     # attribute access costs more than the hash itself on the 100,000-form batch path.
 
-    def model_copy(
-        self, *, update: dict[str, Any] | None = None, deep: bool = False
-    ) -> FederalForm:
+    def _private(self) -> dict[str, Any]:
+        # Always a dict here: the model declares a private attribute (pydantic types it Optional).
+        private = self.__pydantic_private__
+        assert private is not None
+        return private
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
         copy = super().model_copy(update=update, deep=deep)
         if update:
-            copy.__pydantic_private__["_hash"] = (
-                None  # the cached content hash would describe the original
-            )
+            copy._private()["_hash"] = None  # the cached content hash would describe the original
         return copy
 
     def content_hash(self) -> str:
         """Hash of what the form says (not of its key), to detect a changed rebuild."""
-        private = self.__pydantic_private__
+        private = self._private()
         cached = private.get("_hash")
         if cached is None:
             data = self.model_dump_json(exclude=_NOT_CONTENT)
             cached = private["_hash"] = hashlib.sha256(data.encode()).hexdigest()
         return cached
+
+    @property
+    def key(self) -> str:
+        """The client reference of a keyed form (:meth:`with_key`); a form not keyed yet is a bug."""
+        if self.client_reference is None:
+            raise ValueError(f"form {self.kind} of {self.record_id} has no client_reference yet")
+        return self.client_reference
 
     def derived_key(self) -> str:
         return str(
@@ -239,7 +249,7 @@ class FederalForm(_Model):
             return self
         digest = self.content_hash()
         copy = self.model_copy(update={"client_reference": self.derived_key()})
-        copy.__pydantic_private__["_hash"] = digest  # the key is not part of the content
+        copy._private()["_hash"] = digest  # the key is not part of the content
         return copy
 
 

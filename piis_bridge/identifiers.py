@@ -232,7 +232,7 @@ def niss_birth_date(niss: str) -> date | None:
     module = bis if 20 <= int(niss[2:4]) <= 52 else nn
     try:
         return module.get_birth_date(niss)
-    except Exception:  # stdnum raises on a partly unknown birth date
+    except Exception:  # noqa: BLE001 - stdnum raises on a partly unknown birth date
         return None
 
 

@@ -186,7 +186,7 @@ class _RedactingFilter(logging.Filter):
             try:
                 record.msg = record.getMessage()
                 record.args = None
-            except Exception:  # keep the record even if the library's format args are broken
+            except Exception:  # noqa: BLE001 - keep the record even if the library's format args are broken
                 pass
             record.msg = _mask_text(strip_url_paths(record.msg))
         if record.exc_info and not record.exc_text:
@@ -346,7 +346,7 @@ def masked_stdio() -> Iterator[None]:
     """Wrap sys.stdout and sys.stderr in MaskingStream for the duration of the block."""
     old_out, old_err = sys.stdout, sys.stderr
     out, err = MaskingStream(old_out), MaskingStream(old_err)
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         yield
     finally:

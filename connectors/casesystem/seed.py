@@ -161,7 +161,7 @@ def _contract(
         {"doel_id": f"D{nr:07d}-{i + 1}", "domein": dom, "omschrijving": _DOELEN[dom]}
         for i, dom in enumerate(domains)
     ]
-    steps = []
+    steps: list[dict[str, Any]] = []
     for i, dom in enumerate(domains):
         for party in ("CLIENT", "OCMW"):
             steps.append(
@@ -178,7 +178,7 @@ def _contract(
                     "deadline": format_date(start + timedelta(days=60 * (i + 1))),
                 }
             )
-    interviews = []
+    interviews: list[dict[str, Any]] = []
     when = start + timedelta(days=rng.randint(60, 110))
     while when < min(end, today) and len(interviews) < 8:
         interviews.append(

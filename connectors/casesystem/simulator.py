@@ -48,6 +48,7 @@ from piis_connectors.casesystem.drafts import Ontwerpcontract, validation_errors
 from piis_connectors.casesystem.seed import generate
 from piis_connectors.casesystem.store import DraftConflict, Store, etag_of
 from piis_connectors.casesystem.vocab import CONTRACT_STATUSSEN, format_timestamp, parse_timestamp
+from piis_connectors.threadserver import ServerThread
 from pydantic import ValidationError
 
 __all__ = ["CaseSystemSimulator", "SimulatorConfig", "decode_cursor", "encode_cursor"]
@@ -603,12 +604,11 @@ class CaseSystemSimulator:
         handler = type("NeptunusHandler", (_Handler,), {"state": self.state})
         self.httpd = ThreadingHTTPServer((host, port), handler)
         self.httpd.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread(self.httpd, name="neptunus-sim")
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.url()
 
     def seed(self, dossiers: int, seed: int | None = None) -> int:
         return self.store.seed(generate(dossiers, self.config.seed if seed is None else seed))
@@ -623,24 +623,14 @@ class CaseSystemSimulator:
             )
 
     def start(self) -> CaseSystemSimulator:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="neptunus-sim",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def serve_forever(self) -> None:
-        self.httpd.serve_forever()
+        self._server.serve_forever()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.httpd.server_close()
+        self._server.stop()
         self.store.close()
         if self._tmp is not None:
             self._tmp.cleanup()

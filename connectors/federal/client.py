@@ -15,6 +15,7 @@ Why these choices (stack.md section 3):
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -45,7 +46,7 @@ __all__ = [
 ]
 
 _WSC_NS = "http://ksz-bcss.fgov.be/connectors/WebServiceConnector"
-_BINDING = "{%s}KSZBCSSWebServiceConnectorBinding" % _WSC_NS
+_BINDING = f"{{{_WSC_NS}}}KSZBCSSWebServiceConnectorBinding"
 
 
 class FederalError(Exception):
@@ -131,7 +132,7 @@ def make_signature(
     import xmlsec
     from zeep.wsse.signature import BinarySignature
 
-    class _Signature(BinarySignature):  # type: ignore[misc]
+    class _Signature(BinarySignature):
         def verify(self, envelope: Any) -> Any:
             return super().verify(envelope) if verify_reply else envelope
 
@@ -163,23 +164,23 @@ def _deadline_adapter(**kwargs: Any) -> Any:
         if calls is not None:
             calls.append(conn)
 
-    class _Conn(HTTPConnection):  # type: ignore[misc]
+    class _Conn(HTTPConnection):
         def request(self, *args: Any, **kw: Any) -> Any:
             _register(self)
             return super().request(*args, **kw)
 
-    class _TLSConn(HTTPSConnection):  # type: ignore[misc]
+    class _TLSConn(HTTPSConnection):
         def request(self, *args: Any, **kw: Any) -> Any:
             _register(self)
             return super().request(*args, **kw)
 
-    class _Pool(HTTPConnectionPool):  # type: ignore[misc]
+    class _Pool(HTTPConnectionPool):
         ConnectionCls = _Conn
 
-    class _TLSPool(HTTPSConnectionPool):  # type: ignore[misc]
+    class _TLSPool(HTTPSConnectionPool):
         ConnectionCls = _TLSConn
 
-    class _Adapter(HTTPAdapter):  # type: ignore[misc]
+    class _Adapter(HTTPAdapter):
         def init_poolmanager(self, *args: Any, **kw: Any) -> None:
             super().init_poolmanager(*args, **kw)
             self.poolmanager.pool_classes_by_scheme = {"http": _Pool, "https": _TLSPool}
@@ -191,16 +192,14 @@ def _shutdown(conns: list[Any]) -> None:
     for conn in conns:
         sock = getattr(conn, "sock", None)
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
 
 def _transport_class() -> type:
     from zeep.transports import Transport
 
-    class _LimitedTransport(Transport):  # type: ignore[misc]
+    class _LimitedTransport(Transport):
         """Reads at most ``max_bytes`` of a reply; explicit (connect, read) timeouts and a total deadline."""
 
         def __init__(
@@ -447,14 +446,15 @@ class FederalClient:
     def _service_request(self, service_id: str, payload: etree._Element) -> envelope.ServiceRequest:
         return envelope.ServiceRequest(service_id, self.config.version, payload)
 
-    def _single(self, reply: envelope.ReplyEnvelope) -> envelope.ServiceReply:
+    def _single(self, reply: envelope.ReplyEnvelope) -> etree._Element:
+        """The payload of the reply's one service (a refused service raises)."""
         if not reply.services:
             raise PermanentError("reply carries no ServiceReply")
         service = reply.services[0]
         if service.payload is None:
             codes = ",".join(d.reason_code or "" for d in service.details)
             raise PermanentError(f"service {service.service_id} refused the request: {codes}")
-        return service
+        return service.payload
 
     def _access_request(
         self, ssin: str, action: str, start: date, end: date | None, purpose: int
@@ -491,8 +491,8 @@ class FederalClient:
         self, ssin: str, action: str, start: date, end: date | None = None, purpose: int = 2
     ) -> list[dict[str, str]]:
         """OCMWCPASManageAccess: integrate (REGISTER) a NISS before any form (federal.md 5.1)."""
-        reply = self._single(self.call([self._access_request(ssin, action, start, end, purpose)]))
-        return _registrations(reply.payload)
+        payload = self._single(self.call([self._access_request(ssin, action, start, end, purpose)]))
+        return _registrations(payload)
 
     def manage_access_many(
         self, action: str, starts: Mapping[str, date], purpose: int = 2
@@ -506,10 +506,7 @@ class FederalClient:
         if not ssins:
             return {}
         services = self._access_requests([(n, starts[n], None) for n in ssins], action, purpose)
-        if action == "LIST":
-            reply = self._call_repeatable(services)
-        else:
-            reply = self.call(services)
+        reply = self._call_repeatable(services) if action == "LIST" else self.call(services)
         out: dict[str, AccessResult] = {}
         for position, service in enumerate(reply.services):
             ssin = None
@@ -520,7 +517,7 @@ class FederalClient:
                 ssin = ssins[
                     position
                 ]  # a refused ServiceReply has no payload: replies follow the requests
-            if ssin not in starts:
+            if ssin is None or ssin not in starts:
                 continue
             out[ssin] = AccessResult(
                 ok=service.ok != "NO" and service.payload is not None,
@@ -534,28 +531,28 @@ class FederalClient:
     ) -> list[dis.DecisionResult]:
         """Forms of one kind, answered immediately with the control results (federal.md 10.5.2)."""
         request = dis.build_decision_request(forms)
-        reply = self._single(
+        payload = self._single(
             self.call([self._service_request(dis.SERVICE_FORM[kind], request)], reference=reference)
         )
         return _dedupe(
-            dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult"))
+            dis.parse_decision_result(el) for el in payload.iterfind(dis.q("DecisionResult"))
         )
 
     def submit_batch(self, forms: Iterable[etree._Element], *, reference: str | None = None) -> str:
         """Batch ("envoi en lot"): immediate acknowledgement with a ticket, results later."""
         request = dis.build_decision_request(forms)
-        reply = self._single(
+        payload = self._single(
             self.call([self._service_request(dis.SERVICE_BATCH, request)], reference=reference)
         )
-        return reply.payload.findtext(dis.q("Ticket")) or ""
+        return payload.findtext(dis.q("Ticket")) or ""
 
     def batch_result(self, ticket: str) -> tuple[str, list[dis.DecisionResult]]:
         req = etree.Element(dis.q("DIS_BatchResultRequest"), nsmap={"dis": dis.DIS_NS})
         etree.SubElement(req, dis.q("Ticket")).text = ticket
-        reply = self._single(self._call_idempotent(dis.SERVICE_BATCH_RESULT, req))
-        status = reply.payload.findtext(dis.q("Status")) or "UNKNOWN"
+        payload = self._single(self._call_idempotent(dis.SERVICE_BATCH_RESULT, req))
+        status = payload.findtext(dis.q("Status")) or "UNKNOWN"
         return status, _dedupe(
-            dis.parse_decision_result(el) for el in reply.payload.iterfind(dis.q("DecisionResult"))
+            dis.parse_decision_result(el) for el in payload.iterfind(dis.q("DecisionResult"))
         )
 
     def wait_batch(
@@ -581,8 +578,8 @@ class FederalClient:
             req = etree.Element(dis.q("DIS_StatusRequest"), nsmap={"dis": dis.DIS_NS})
             for ref in client_refs[i : i + 1000]:
                 etree.SubElement(req, dis.q("ClientReference")).text = ref
-            reply = self._single(self._call_idempotent(dis.SERVICE_STATUS, req))
-            for fs in reply.payload.iterfind(dis.q("FormStatus")):
+            payload = self._single(self._call_idempotent(dis.SERVICE_STATUS, req))
+            for fs in payload.iterfind(dis.q("FormStatus")):
                 el = fs.find(dis.q("DecisionResult"))
                 out[fs.findtext(dis.q("ClientReference")) or ""] = (
                     fs.findtext(dis.q("State")) or "UNKNOWN",
@@ -597,22 +594,22 @@ class FederalClient:
         if after:
             etree.SubElement(req, dis.q("After")).text = after
         etree.SubElement(req, dis.q("Limit")).text = str(limit)
-        reply = self._single(self._call_idempotent(dis.SERVICE_NOTICES, req))
-        return dis.parse_notices(reply.payload)
+        payload = self._single(self._call_idempotent(dis.SERVICE_NOTICES, req))
+        return dis.parse_notices(payload)
 
     def attestations(self, ssin: str) -> list[dis.Attestation]:
         """The multifunctional attestations of a person visible to the network (SIM.DIS.Attestations); the
         asking CPAS must have integrated the person.  Read-only."""
         req = etree.Element(dis.q("DIS_AttestationRequest"), nsmap={"dis": dis.DIS_NS})
         etree.SubElement(req, dis.q("SSIN")).text = ssin
-        reply = self._single(self._call_idempotent(dis.SERVICE_ATTESTATIONS, req))
-        return dis.parse_attestations(reply.payload)
+        payload = self._single(self._call_idempotent(dis.SERVICE_ATTESTATIONS, req))
+        return dis.parse_attestations(payload)
 
     def statement(self, month: str) -> dis.Statement:
         req = etree.Element(dis.q("DIS_StatementRequest"), nsmap={"dis": dis.DIS_NS})
         etree.SubElement(req, dis.q("Month")).text = month
-        reply = self._single(self._call_idempotent(dis.SERVICE_STATEMENT, req))
-        return dis.parse_statement(reply.payload)
+        payload = self._single(self._call_idempotent(dis.SERVICE_STATEMENT, req))
+        return dis.parse_statement(payload)
 
     def _call_idempotent(self, service_id: str, payload: etree._Element) -> envelope.ReplyEnvelope:
         return self._call_repeatable([self._service_request(service_id, payload)])
@@ -629,8 +626,8 @@ class FederalClient:
         raise AssertionError("unreachable")
 
 
-_MA = "{%s}" % envelope.MANAGE_ACCESS_NS
-_CM = "{%s}" % envelope.COMMON_NS
+_MA = f"{{{envelope.MANAGE_ACCESS_NS}}}"
+_CM = f"{{{envelope.COMMON_NS}}}"
 
 
 def _registrations(payload: etree._Element) -> list[dict[str, str]]:

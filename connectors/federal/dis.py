@@ -53,7 +53,7 @@ __all__ = [
 ]
 
 DIS_NS = "urn:be:sim:spp-is:dis:v1"
-_D = "{%s}" % DIS_NS
+_D = f"{{{DIS_NS}}}"
 
 SERVICE_VERSION = "20250101"
 SERVICE_FORM = {"B": "SIM.DIS.FormB", "C": "SIM.DIS.FormC", "D": "SIM.DIS.FormD"}
@@ -67,8 +67,8 @@ SERVICE_MANAGE_ACCESS = "OCMWCPASManageAccess"
 
 _HEADER = ("ClientReference", "CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier")
 FORM_FIELDS: dict[str, tuple[str, ...]] = {
-    "B": _HEADER
-    + (
+    "B": (
+        *_HEADER,
         "EntryDate",
         "NoticeStatus",
         "Category",
@@ -79,10 +79,16 @@ FORM_FIELDS: dict[str, tuple[str, ...]] = {
         "ForeignersRegister",
         "HomelessFirstHome",
     ),
-    "C": _HEADER
-    + ("EntryDate", "DecisionDate", "DecisionNature", "EffectiveEndDate", "Regularisation"),
-    "D": _HEADER
-    + (
+    "C": (
+        *_HEADER,
+        "EntryDate",
+        "DecisionDate",
+        "DecisionNature",
+        "EffectiveEndDate",
+        "Regularisation",
+    ),
+    "D": (
+        *_HEADER,
         "RecoveryMonth",
         "SequenceNumber",
         "RecoveryType",
@@ -187,10 +193,12 @@ def render_form(kind: str, fields: Mapping[str, Any]) -> bytes:
         texts.append(value if cls is str else str(value) if cls is int else lexical(value))
     if not texts:
         return f'<dis:Form{kind} xmlns:dis="{DIS_NS}"/>'.encode()
-    plain = "".join(t for n, t in zip(names, texts) if n)
+    plain = "".join(t for n, t in zip(names, texts, strict=False) if n)
     if _SPECIAL.search(plain):  # rare: escape field by field, with lxml's character references
-        texts = [t if not n else _text(t) for n, t in zip(names, texts)]
-    body = "".join(f"<dis:{n}>{t}</dis:{n}>" if n else t for n, t in zip(names, texts))
+        texts = [t if not n else _text(t) for n, t in zip(names, texts, strict=False)]
+    body = "".join(
+        f"<dis:{n}>{t}</dis:{n}>" if n else t for n, t in zip(names, texts, strict=False)
+    )
     return f'<dis:Form{kind} xmlns:dis="{DIS_NS}">{body}</dis:Form{kind}>'.encode(
         "ascii", "xmlcharrefreplace"
     )
@@ -346,7 +354,8 @@ def parse_decision_result(el: etree._Element) -> DecisionResult:
     values: dict[str, str] = {}
     errors = []
     for child in el:
-        name = child.tag[len(_D) :] if child.tag.startswith(_D) else child.tag
+        tag = str(child.tag)
+        name = tag[len(_D) :] if tag.startswith(_D) else tag
         if name == "ErrorsOnForm":
             errors.append(
                 ResultError(

@@ -36,8 +36,8 @@ SSDN_NS = "http://www.ksz-bcss.fgov.be/XSD/SSDN/Service"
 COMMON_NS = "http://www.ksz-bcss.fgov.be/XSD/SSDN/Common"
 MANAGE_ACCESS_NS = "http://www.ksz-bcss.fgov.be/XSD/SSDN/OCMW_CPAS/ManageAccess"
 
-_S = "{%s}" % SSDN_NS
-_C = "{%s}" % COMMON_NS
+_S = f"{{{SSDN_NS}}}"
+_C = f"{{{COMMON_NS}}}"
 
 
 class EnvelopeError(ValueError):

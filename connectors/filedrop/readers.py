@@ -75,7 +75,7 @@ class Row:
     def data(self) -> dict[str, Any]:
         if self.columns is None:
             return self.raw if isinstance(self.raw, dict) else {}
-        return dict(zip(self.columns, self.raw))
+        return dict(zip(self.columns, self.raw, strict=False))
 
 
 @dataclass
@@ -165,18 +165,19 @@ def read_csv(
 
 
 def _element_to_value(el: etree._Element) -> Any:
-    children = [c for c in el if isinstance(c.tag, str)]
+    # Elements only (comments and processing instructions have no str tag).
+    children = [(c.tag, c) for c in el if isinstance(c.tag, str)]
     if not children:
         return (el.text or "").strip()
     out: dict[str, Any] = {}
-    for child in children:
+    for tag, child in children:
         value = _element_to_value(child)
-        if child.tag in out:
-            if not isinstance(out[child.tag], list):
-                out[child.tag] = [out[child.tag]]
-            out[child.tag].append(value)
+        if tag in out:
+            if not isinstance(out[tag], list):
+                out[tag] = [out[tag]]
+            out[tag].append(value)
         else:
-            out[child.tag] = value
+            out[tag] = value
     return out
 
 

@@ -14,6 +14,7 @@ decides nothing.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import ssl
 import threading
@@ -21,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from piis_connectors.threadserver import ServerThread
 
 from piis_bridge.logging import get_logger
 
@@ -75,10 +78,8 @@ class _Server(ThreadingHTTPServer):
                     peer=client_address[0],
                     error=type(exc).__name__,
                 )
-                try:
+                with contextlib.suppress(OSError):
                     request.close()
-                except OSError:
-                    pass
                 return
         super().finish_request(request, client_address)
 
@@ -90,10 +91,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         # Headers and body go out as two writes; without TCP_NODELAY, Nagle + delayed ACK add ~40 ms.
-        try:
+        with contextlib.suppress(OSError):
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except OSError:
-            pass
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
         return  # requests are logged by the endpoint without bodies
@@ -134,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None:
             self._reply(fault, b'{"error":"injected"}', "application/json")
             return
-        peer = {"address": self.client_address[0]}
+        peer: dict[str, Any] = {"address": self.client_address[0]}
         if isinstance(self.connection, ssl.SSLSocket):
             peer["certificate"] = self.connection.getpeercert()
         try:
@@ -170,36 +169,25 @@ class TransferEndpoint:
         handler_cls = type("TransferHandler", (_Handler,), {"endpoint": self})
         self.httpd = _Server((host, port), handler_cls, tls)
         self.tls = tls
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread(self.httpd, name="piis-transfer-endpoint")
 
     @property
     def url(self) -> str:
-        host, port = self.httpd.server_address[:2]
-        return f"{'https' if self.tls else 'http'}://{host}:{port}"
+        return self._server.url("https" if self.tls else "http")
 
     def inject(self, *statuses: int) -> None:
         with self.lock:
             self.faults.extend(statuses)
 
     def start(self) -> TransferEndpoint:
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="piis-transfer-endpoint",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def serve_forever(self) -> None:
-        self.httpd.serve_forever()
+        self._server.serve_forever()
 
     def stop(self) -> None:
-        if self._thread is not None:
-            self.httpd.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self.httpd.server_close()
+        self._server.stop()
 
     def __enter__(self) -> TransferEndpoint:
         return self.start()

@@ -17,7 +17,7 @@ class CommandRegistry:
         self.root = root
         self._groups: dict[str, typer.Typer] = {}
 
-    def group(self, name: str, help: str | None = None) -> typer.Typer:
+    def group(self, name: str, help: str | None = None) -> typer.Typer:  # noqa: A002 - typer's own name
         """Return the sub-command group *name*, creating it on first use."""
         if name not in self._groups:
             sub = typer.Typer(help=help, no_args_is_help=True, add_completion=False)

@@ -25,16 +25,17 @@ import importlib.metadata
 import inspect
 import logging
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from types import ModuleType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
 from piis_bridge.config import ConfigError, Settings, default_settings
+from piis_bridge.forms import ContractEvent, MonthlyStatement, SubmissionOutcome
 from piis_bridge.hooks import specs
 from piis_bridge.hooks.markers import PROJECT_NAME
 from piis_bridge.hooks.types import (
@@ -54,7 +55,20 @@ from piis_bridge.logging import redact
 from piis_bridge.observability.metrics import observe_call
 
 if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from pluggy import HookCaller, HookImpl, Result
+
     from piis_bridge.cli import CommandRegistry
+    from piis_bridge.model import PIISContract, TransferRequest
+    from piis_bridge.rules.registry import RuleRegistry
+    from piis_bridge.transfer import (
+        DeliveryReceipt,
+        Destination,
+        ExportedPackage,
+        IncomingPackage,
+        ReceiveOutcome,
+    )
 
 __all__ = [
     "ENTRY_POINT_GROUP",
@@ -96,6 +110,7 @@ _ROLE_OF_HOOK = {
 # corrupt command output such as ``plugins --json``.  Once configure_logging() ran, these records go
 # through the same redacting structlog chain.
 _log = logging.getLogger("piis_bridge.plugins")
+_T = TypeVar("_T")
 
 
 def hook_names() -> list[str]:
@@ -184,7 +199,7 @@ class PluginHost:
         self.settings_models: dict[str, type[BaseModel] | None] = {}
         self._entries: dict[str, _Entry] = {}
         self._contexts: dict[tuple[str, str], CpasContext] = {}
-        self._callers: dict[tuple[str, str], Any] = {}
+        self._callers: dict[tuple[str, str], HookCaller] = {}
         # Explicit plugins first: one named like an installed entry point replaces it (a test double,
         # a patched build), instead of clashing with it.
         for name, plugin in plugins:
@@ -265,7 +280,7 @@ class PluginHost:
                 if not callable(value):
                     continue
                 opts = self.pm.parse_hookimpl_opts(plugin, attr)
-                hook_name = (opts or {}).get("specname") or attr
+                hook_name = (opts.get("specname") if opts else None) or attr
                 if opts is None:
                     if attr in known:
                         self.problems.append(
@@ -420,7 +435,7 @@ class PluginHost:
         for cpas_id, cpas in self.settings.cpas.items():
             plugin = cpas.case_system
             key = self.tenant_filter_setting(plugin) if plugin else None
-            if key is None:
+            if plugin is None or key is None:
                 continue
             where = f"cpas.{cpas_id}.plugins.{plugin}.{key}"
             value = (cpas.plugins.get(plugin) or {}).get(key)
@@ -773,14 +788,20 @@ class PluginHost:
     # ---------------------------------------------------------------- federal
 
     def federal_build_forms(
-        self, cpas_id: str, contract: Any, event: Any, *, run_id: str | None = None
-    ) -> list[Any]:
+        self,
+        cpas_id: str,
+        contract: PIISContract,
+        event: ContractEvent,
+        *,
+        run_id: str | None = None,
+    ) -> list[BaseModel]:
         """Forms from every enabled plugin, concatenated; a failing plugin contributes none.
 
         A CPAS without a federal plugin in its configuration gets no forms at all: nothing would
-        (or may) send them.
+        (or may) send them.  The forms are the federal plugin's models (the bundled one builds
+        :class:`piis_bridge.forms.FederalForm`); the core stores and hands them back as they are.
         """
-        forms: list[Any] = []
+        forms: list[BaseModel] = []
         if self.settings.cpas[cpas_id].federal is None:
             return forms
         record_id = getattr(contract, "contract_id", None)
@@ -794,7 +815,7 @@ class PluginHost:
         ):
             if value is None:
                 continue
-            if not isinstance(value, list):
+            if not (isinstance(value, list) and all(isinstance(f, BaseModel) for f in value)):
                 self._bad_result(
                     plugin, "piis_federal_build_forms", cpas_id, record_id, value, "list of forms"
                 )
@@ -802,37 +823,44 @@ class PluginHost:
             forms.extend(value)
         return forms
 
-    def federal_submit(
-        self, cpas_id: str, forms: list[Any], *, run_id: str | None = None
-    ) -> list[Any] | None:
-        result = self._routed_call(
-            "piis_federal_submit", cpas_id, record_id=None, run_id=run_id, forms=list(forms)
+    def _outcomes(self, hook: str, cpas_id: str, result: Any) -> list[SubmissionOutcome] | None:
+        """*result* if it is a list of :class:`SubmissionOutcome`; else a recorded failure (None)."""
+        if isinstance(result, _Failed):
+            return None
+        if isinstance(result, list) and all(isinstance(o, SubmissionOutcome) for o in result):
+            return result
+        self._bad_result(
+            self.route(cpas_id, "federal"), hook, cpas_id, None, result, "list of SubmissionOutcome"
         )
-        return None if isinstance(result, _Failed) else result
+        return None
+
+    def federal_submit(
+        self, cpas_id: str, forms: Sequence[BaseModel], *, run_id: str | None = None
+    ) -> list[SubmissionOutcome] | None:
+        """One outcome per form; ``None`` if the plugin failed or answered something else (recorded)."""
+        hook = "piis_federal_submit"
+        result = self._routed_call(hook, cpas_id, record_id=None, run_id=run_id, forms=list(forms))
+        return self._outcomes(hook, cpas_id, result)
 
     def federal_fetch_results(
         self, cpas_id: str, tickets: list[str], *, run_id: str | None = None
-    ) -> list[Any] | None:
+    ) -> list[SubmissionOutcome] | None:
+        """The outcomes now known for *tickets*; ``None`` if the plugin failed (recorded)."""
+        hook = "piis_federal_fetch_results"
         result = self._routed_call(
-            "piis_federal_fetch_results",
-            cpas_id,
-            record_id=None,
-            run_id=run_id,
-            tickets=list(tickets),
+            hook, cpas_id, record_id=None, run_id=run_id, tickets=list(tickets)
         )
-        return None if isinstance(result, _Failed) else result
+        return self._outcomes(hook, cpas_id, result)
 
     def federal_fetch_statement(
         self, cpas_id: str, month: date, *, run_id: str | None = None
-    ) -> Any:
+    ) -> MonthlyStatement | None:
+        """The month's statement, ``None`` when not available yet or the plugin failed (recorded)."""
+        hook = "piis_federal_fetch_statement"
         result = self._routed_call(
-            "piis_federal_fetch_statement",
-            cpas_id,
-            record_id=None,
-            run_id=run_id,
-            month=month.replace(day=1),
+            hook, cpas_id, record_id=None, run_id=run_id, month=month.replace(day=1)
         )
-        return None if isinstance(result, _Failed) else result
+        return self._checked(hook, cpas_id, None, result, MonthlyStatement)
 
     def federal_fetch_notices(
         self, cpas_id: str, cursor: str | None, page_size: int = 100, *, run_id: str | None = None
@@ -863,32 +891,62 @@ class PluginHost:
 
     # ---------------------------------------------------------------- transfer
 
-    def transfer_export(self, cpas_id: str, transfer: Any) -> Any:
-        result = self._routed_call(
-            "piis_transfer_export",
+    def _checked(
+        self, hook: str, cpas_id: str, record_id: str | None, result: Any, expected: type[_T]
+    ) -> _T | None:
+        """*result* if it is an *expected* (or None); anything else is recorded as a failure."""
+        if result is None or isinstance(result, _Failed):
+            return None
+        if isinstance(result, expected):
+            return result
+        role = next(role for prefix, role in _ROLE_OF_HOOK.items() if hook.startswith(prefix))
+        self._bad_result(
+            self.route(cpas_id, role),
+            hook,
             cpas_id,
-            record_id=_record_of(transfer),
-            run_id=None,
-            transfer=transfer,
+            record_id,
+            result,
+            f"{expected.__name__} or None",
         )
-        return None if isinstance(result, _Failed) else result
+        return None
 
-    def transfer_send(self, cpas_id: str, package: Any, destination: Any) -> Any:
+    def transfer_export(
+        self, cpas_id: str, transfer: str | TransferRequest
+    ) -> ExportedPackage | None:
+        from piis_bridge.transfer import ExportedPackage
+
+        hook = "piis_transfer_export"
+        record_id = _record_of(transfer)
         result = self._routed_call(
-            "piis_transfer_send",
+            hook, cpas_id, record_id=record_id, run_id=None, transfer=transfer
+        )
+        return self._checked(hook, cpas_id, record_id, result, ExportedPackage)
+
+    def transfer_send(
+        self, cpas_id: str, package: ExportedPackage, destination: Destination | None
+    ) -> DeliveryReceipt | None:
+        from piis_bridge.transfer import DeliveryReceipt
+
+        hook = "piis_transfer_send"
+        record_id = _record_of(package)
+        result = self._routed_call(
+            hook,
             cpas_id,
-            record_id=_record_of(package),
+            record_id=record_id,
             run_id=None,
             package=package,
             destination=destination,
         )
-        return None if isinstance(result, _Failed) else result
+        return self._checked(hook, cpas_id, record_id, result, DeliveryReceipt)
 
-    def transfer_import(self, cpas_id: str, package: Any) -> Any:
-        result = self._routed_call(
-            "piis_transfer_import", cpas_id, record_id=None, run_id=None, package=package
-        )
-        return None if isinstance(result, _Failed) else result
+    def transfer_import(
+        self, cpas_id: str, package: IncomingPackage | bytes
+    ) -> ReceiveOutcome | None:
+        from piis_bridge.transfer import ReceiveOutcome
+
+        hook = "piis_transfer_import"
+        result = self._routed_call(hook, cpas_id, record_id=None, run_id=None, package=package)
+        return self._checked(hook, cpas_id, None, result, ReceiveOutcome)
 
     # ---------------------------------------------------------------- every plugin
 
@@ -960,14 +1018,14 @@ class PluginHost:
                 )
         return failures
 
-    def mapping_files(self) -> list[Any]:
-        files: list[Any] = []
-        for plugin, value in self._each("piis_mapping_files"):
+    def mapping_files(self) -> list[Traversable]:
+        files: list[Traversable] = []
+        for _plugin, value in self._each("piis_mapping_files"):
             if value:
                 files.extend(value)
         return files
 
-    def register_rules(self, registry: Any) -> None:
+    def register_rules(self, registry: RuleRegistry) -> None:
         self._each("piis_register_rules", registry=registry)
 
     def rule_parameters(self, cpas_id: str) -> dict[str, Any]:
@@ -987,7 +1045,9 @@ class PluginHost:
         return merged
 
 
-def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]) -> None:
+def _trace_before(
+    hook_name: str, hook_impls: Sequence[HookImpl], kwargs: Mapping[str, Any]
+) -> None:
     # Names only: arguments carry contracts and NISS numbers.
     _log.info(
         "hook call %s plugins=%s cpas=%s",
@@ -998,7 +1058,7 @@ def _trace_before(hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, A
 
 
 def _trace_after(
-    outcome: Any, hook_name: str, hook_impls: Sequence[Any], kwargs: dict[str, Any]
+    outcome: Result[Any], hook_name: str, hook_impls: Sequence[HookImpl], kwargs: Mapping[str, Any]
 ) -> None:
     error = outcome.exception
     _log.info("hook done %s error=%s", hook_name, type(error).__name__ if error else None)

@@ -41,7 +41,15 @@ if TYPE_CHECKING:
         RunReport,
         SourceRecord,
     )
-    from piis_bridge.model import PIISContract
+    from piis_bridge.model import PIISContract, TransferRequest
+    from piis_bridge.rules.registry import RuleRegistry
+    from piis_bridge.transfer import (
+        DeliveryReceipt,
+        Destination,
+        ExportedPackage,
+        IncomingPackage,
+        ReceiveOutcome,
+    )
 
 __all__ = [
     "piis_case_fetch_changes",
@@ -289,32 +297,40 @@ def piis_federal_fetch_notices(
 
 
 @hookspec(firstresult=True)
-def piis_transfer_export(cpas: CpasContext, transfer: Any) -> Any:
+def piis_transfer_export(
+    cpas: CpasContext, transfer: str | TransferRequest
+) -> ExportedPackage | None:
     """Export a contract package for another CPAS (change of residence).
 
-    Called when a transfer is decided.  Return the package (the transfer plugin's package type).
+    Called when a transfer is decided.  Return the signed package
+    (:class:`piis_bridge.transfer.ExportedPackage`), or ``None`` when there is no such case.
     Stops at first non-None result.
 
     :param cpas: the sending CPAS.
-    :param transfer: what to transfer (contract id, destination CPAS, reason).
+    :param transfer: the transfer case id, or a :class:`piis_bridge.model.TransferRequest`.
     """
 
 
 @hookspec(firstresult=True)
-def piis_transfer_send(cpas: CpasContext, package: Any, destination: Any) -> Any:
+def piis_transfer_send(
+    cpas: CpasContext, package: ExportedPackage, destination: Destination | None
+) -> DeliveryReceipt | None:
     """Send an exported package to the destination CPAS; return a delivery receipt.
 
     Stops at first non-None result.
 
     :param cpas: the sending CPAS.
     :param package: the value returned by :func:`piis_transfer_export`.
-    :param destination: the receiving CPAS (id, INS code, BCE, address).
+    :param destination: the receiving CPAS (id, INS code, BCE, address); ``None``: the one the
+        package names.
     """
 
 
 @hookspec(firstresult=True)
-def piis_transfer_import(cpas: CpasContext, package: Any) -> Any:
-    """Import a package received from another CPAS; return the imported contract(s) or problems.
+def piis_transfer_import(
+    cpas: CpasContext, package: IncomingPackage | bytes
+) -> ReceiveOutcome | None:
+    """Import a package received from another CPAS; return what was imported or refused.
 
     Stops at first non-None result.
 
@@ -338,7 +354,7 @@ def piis_mapping_files() -> list[Traversable] | None:
 
 
 @hookspec
-def piis_register_rules(registry: Any) -> None:
+def piis_register_rules(registry: RuleRegistry) -> None:
     """Contribute local rules to the rules registry.
 
     Called once at startup by the rules engine with its registry; call its registration method for

@@ -50,7 +50,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any, Union, get_args, get_origin
+from typing import Any, TypeVar, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -95,6 +95,9 @@ class MappingProblem:
         return f"{self.record_id}: {self.field}: {self.reason}"
 
 
+_M = TypeVar("_M", bound=BaseModel)
+
+
 @dataclass
 class MappingResult:
     """The model instance (or None) and the problems.  ``data`` is the dict handed to the model."""
@@ -103,6 +106,10 @@ class MappingResult:
     value: BaseModel | None
     problems: list[MappingProblem]
     data: dict[str, Any] | None = None
+
+    def value_as(self, model: type[_M]) -> _M | None:
+        """The mapped instance typed as *model* (the class the mapping was loaded with), or None."""
+        return self.value if isinstance(self.value, model) else None
 
     @property
     def ok(self) -> bool:
@@ -825,7 +832,7 @@ def parse_mapping(
         raise MappingFileError(source, ["the file must be a YAML mapping"])
     for key in sorted(set(doc) - _TOP_KEYS):
         parser.err(key, "unknown top-level key")
-    version = doc.get("mapping_version")
+    version: Any = doc.get("mapping_version")
     if not isinstance(version, int) or isinstance(version, bool) or version < 1:
         parser.err("mapping_version", "required, a positive integer")
     schema = doc.get("vendor_schema")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 
 from alembic import context
@@ -17,10 +18,8 @@ for _module in (
     "piis_bridge.console.models",
     "piis_bridge.observability.models",
 ):
-    try:
+    with contextlib.suppress(ImportError):
         importlib.import_module(_module)
-    except ImportError:
-        pass
 
 config = context.config
 target_metadata = Base.metadata

@@ -67,7 +67,7 @@ from piis_bridge.model.followup import (
     SanctionDecision,
     Sursis,
     SWOpinion,
-    Warning,
+    Warning,  # noqa: A004 - the model's public name (a rule warning)
 )
 from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.person import (

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import date
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import Field, ModelWrapValidatorHandler, model_validator
 
@@ -45,14 +45,14 @@ from piis_bridge.model.followup import (
     Hearing,
     SanctionDecision,
     SWOpinion,
-    Warning,
+    Warning,  # noqa: A004 - the model's public name (a rule warning)
 )
 from piis_bridge.model.links import PartnerContract, PreviousContract
 from piis_bridge.model.person import Cpas, Person, SocialWorkerAssignment, ThirdParty
 from piis_bridge.model.subsidy import RIMonth, SubsidyEntitlement
 from piis_bridge.model.transfer import Termination, TransferRequest
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class PIISContract(CanonicalModel):

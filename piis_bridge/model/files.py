@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 import orjson
 from pydantic import Field, ValidationError
@@ -31,7 +31,7 @@ __all__ = [
     "load_file",
 ]
 
-FILE_FORMAT = "piis-bridge/contracts"
+FILE_FORMAT: Final = "piis-bridge/contracts"
 
 
 class ContractFile(CanonicalModel):

@@ -9,6 +9,7 @@ anything is written.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -125,10 +126,8 @@ def check_state_dir(settings: Any) -> None:
             exc.filename = str(probe)
         raise filesystem_error(settings, exc) from None
     finally:
-        try:
+        with contextlib.suppress(OSError):
             probe.unlink()
-        except OSError:
-            pass
 
 
 def check_plugins(settings: Any) -> None:

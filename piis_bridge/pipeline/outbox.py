@@ -25,6 +25,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from piis_bridge.forms import SubmissionOutcome
 from piis_bridge.hooks.types import PluginFailure, PushItem, RecordProblem
 from piis_bridge.i18n import push as push_text
 from piis_bridge.logging import get_logger, redact
@@ -523,26 +524,18 @@ def release_effects(s: Session, effects: Sequence[Effect], delay: float, error: 
     )
 
 
-def outcome_fields(outcome: Any) -> tuple[str, str | None, str | None, str]:
-    """(effect state, answer, ticket, stored result) of one ``SubmissionOutcome``."""
-    answer = None
-    for name in ("evaluation", "status", "result", "answer"):
-        value = getattr(outcome, name, None)
-        if value is not None and not isinstance(value, (dict, list)):
-            answer = str(getattr(value, "value", value)).upper()
-            break
-    ticket = getattr(outcome, "ticket", None)
-    stored = (
-        dump_payload(outcome)
-        if hasattr(outcome, "model_dump_json") or dataclasses.is_dataclass(outcome)
-        else str(outcome)
-    )
-    pending = answer is None or answer in PENDING_ANSWERS
+def outcome_fields(outcome: SubmissionOutcome) -> tuple[str, str | None, str | None, str]:
+    """(effect state, answer, ticket, stored result) of one ``SubmissionOutcome``.
+
+    The plugin host hands over only :class:`SubmissionOutcome` values (it records anything else as
+    the plugin's failure), so the answer is the outcome's ``evaluation``."""
+    answer = str(outcome.evaluation.value).upper()
+    pending = answer in PENDING_ANSWERS
     return (
         ("submitted" if pending else "answered"),
         answer,
-        (str(ticket) if ticket else None),
-        stored,
+        outcome.ticket or None,
+        outcome.model_dump_json(),
     )
 
 

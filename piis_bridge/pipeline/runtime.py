@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -24,6 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from piis_bridge.config import Settings, load_settings
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.pipeline.reliability import CircuitBreaker, RetryPolicy
+
+if TYPE_CHECKING:
+    from piis_bridge.hooks.manager import PluginHost
 
 __all__ = ["EXTRA_PLUGINS_ENV", "PipelineOptions", "Runtime"]
 
@@ -159,7 +162,7 @@ class Runtime:
 
     # ------------------------------------------------------------------ plugins
     @property
-    def host(self) -> Any:
+    def host(self) -> PluginHost:
         """The plugin host of this thread.
 
         Per thread because the pipeline reads a call's failures from ``host.failures`` right after

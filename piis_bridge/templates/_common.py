@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["PYPROJECT", "readme"]
+__all__ = ["PYPROJECT", "readme", "skeleton"]
 
 PYPROJECT = """[build-system]
 requires = ["setuptools>=68"]
@@ -71,3 +71,30 @@ Reference for every hook (arguments, when it is called, what to return, examples
 def readme(what: str, config: str) -> str:
     """The README of a generated plugin: ``what`` it is, and the ``piis-bridge.toml`` lines that route to it."""
     return _README.replace("{{what}}", what).replace("{{config}}", config)
+
+
+_SKELETON = '''class Settings(BaseModel):
+    """``[cpas.<id>.plugins.{{name}}]`` in piis-bridge.toml.  Unknown keys are refused at startup."""
+
+    model_config = ConfigDict(extra="forbid")
+
+{{fields}}
+
+
+def _todo(hook: str, what: str) -> NotImplementedError:
+    return NotImplementedError(
+        f"{PLUGIN_NAME}: {hook} is not implemented yet: {what} "
+        f"(see piis-bridge docs/plugins.md#plugin_hook_{hook})"
+    )
+
+
+@hookimpl
+def piis_plugin_settings() -> type[BaseModel]:
+    return Settings
+'''
+
+
+def skeleton(fields: str) -> str:
+    """What every generated plugin module holds between its imports and its hooks: the ``Settings``
+    model with *fields* (indented class-body lines), the ``_todo`` error and ``piis_plugin_settings``."""
+    return _SKELETON.replace("{{fields}}", fields.rstrip("\n"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piis_bridge.templates._common import PYPROJECT, readme
+from piis_bridge.templates._common import PYPROJECT, readme, skeleton
 
 __all__ = ["FILES"]
 
@@ -16,7 +16,8 @@ federal = "{{name}}"
 endpoint = "https://{{name}}.example/soap"''',
 )
 
-_PLUGIN = '''"""{{name}}: a piis-bridge federal plugin (forms B, C and D).
+_PLUGIN = (
+    '''"""{{name}}: a piis-bridge federal plugin (forms B, C and D).
 
 piis-bridge calls these hooks for every CPAS whose configuration says ``federal = "{{name}}"``;
 ``cpas.settings`` holds this plugin's settings for that CPAS (validated by :class:`Settings`).
@@ -39,25 +40,12 @@ __all__ = ["Settings", "piis_plugin_settings", "piis_federal_build_forms", "piis
 PLUGIN_NAME = "{{name}}"
 
 
-class Settings(BaseModel):
-    """``[cpas.<id>.plugins.{{name}}]`` in piis-bridge.toml.  Unknown keys are refused at startup."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    endpoint: str
-
-
-def _todo(hook: str, what: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{PLUGIN_NAME}: {hook} is not implemented yet: {what} "
-        f"(see piis-bridge docs/plugins.md#plugin_hook_{hook})"
+'''
+    + skeleton(
+        """    endpoint: str
+"""
     )
-
-
-@hookimpl
-def piis_plugin_settings() -> type[BaseModel]:
-    return Settings
-
+    + """
 
 @hookimpl
 def piis_federal_build_forms(cpas: CpasContext, contract: PIISContract, event: ContractEvent) -> list[FederalForm]:
@@ -83,7 +71,8 @@ def piis_federal_fetch_results(cpas: CpasContext, tickets: list[str]) -> list[Su
         "piis_federal_fetch_results",
         "return the outcomes of the forms still pending under these tickets (final once answered)",
     )
-'''
+"""
+)
 
 _TESTS = '''"""The piis-bridge federal conformance kit, run against this plugin.
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piis_bridge.templates._common import PYPROJECT, readme
+from piis_bridge.templates._common import PYPROJECT, readme, skeleton
 
 __all__ = ["FILES"]
 
@@ -17,7 +17,8 @@ base_url = "https://{{name}}.example/api"
 # api_token: environment variable PIIS_CPAS__LIEGE__PLUGINS__{{NAME}}__API_TOKEN""",
 )
 
-_PLUGIN = '''"""{{name}}: a piis-bridge case-system plugin.
+_PLUGIN = (
+    '''"""{{name}}: a piis-bridge case-system plugin.
 
 piis-bridge calls these hooks for every CPAS whose configuration says ``case_system = "{{name}}"``;
 ``cpas.settings`` holds this plugin's settings for that CPAS (validated by :class:`Settings`).
@@ -43,27 +44,14 @@ __all__ = [
 PLUGIN_NAME = "{{name}}"
 
 
-class Settings(BaseModel):
-    """``[cpas.<id>.plugins.{{name}}]`` in piis-bridge.toml.  Unknown keys are refused at startup."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    base_url: str
+'''
+    + skeleton(
+        """    base_url: str
     # A secret: from PIIS_CPAS__<ID>__PLUGINS__{{NAME}}__API_TOKEN or api_token_file, never the TOML file.
     api_token: SecretStr | None = None
-
-
-def _todo(hook: str, what: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{PLUGIN_NAME}: {hook} is not implemented yet: {what} "
-        f"(see piis-bridge docs/plugins.md#plugin_hook_{hook})"
+"""
     )
-
-
-@hookimpl
-def piis_plugin_settings() -> type[BaseModel]:
-    return Settings
-
+    + """
 
 @hookimpl
 def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
@@ -91,7 +79,8 @@ def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]
         "create a task per PushItem, idempotent on item.key (created the first time, duplicate after), "
         "and return one PushResult per item in the same order",
     )
-'''
+"""
+)
 
 _TESTS = '''"""The piis-bridge conformance kit, run against this plugin.
 

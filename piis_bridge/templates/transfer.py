@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piis_bridge.templates._common import PYPROJECT, readme
+from piis_bridge.templates._common import PYPROJECT, readme, skeleton
 
 __all__ = ["FILES"]
 
@@ -16,7 +16,8 @@ transfer = "{{name}}"
 outbox = "/var/lib/piis-bridge/{{name}}"''',
 )
 
-_PLUGIN = '''"""{{name}}: a piis-bridge transfer plugin (hand-over of a PIIS between two CPAS).
+_PLUGIN = (
+    '''"""{{name}}: a piis-bridge transfer plugin (hand-over of a PIIS between two CPAS).
 
 piis-bridge calls these hooks for every CPAS whose configuration says ``transfer = "{{name}}"``;
 ``cpas.settings`` holds this plugin's settings for that CPAS (validated by :class:`Settings`).
@@ -26,40 +27,27 @@ conformance kit against it.  Reference: piis-bridge ``docs/plugins.md`` (transfe
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import CpasContext
+from piis_bridge.model import TransferRequest
+from piis_bridge.transfer import DeliveryReceipt, Destination, ExportedPackage, IncomingPackage, ReceiveOutcome
 
 __all__ = ["Settings", "piis_plugin_settings", "piis_transfer_export", "piis_transfer_send", "piis_transfer_import"]
 
 PLUGIN_NAME = "{{name}}"
 
 
-class Settings(BaseModel):
-    """``[cpas.<id>.plugins.{{name}}]`` in piis-bridge.toml.  Unknown keys are refused at startup."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    outbox: str | None = None
-
-
-def _todo(hook: str, what: str) -> NotImplementedError:
-    return NotImplementedError(
-        f"{PLUGIN_NAME}: {hook} is not implemented yet: {what} "
-        f"(see piis-bridge docs/plugins.md#plugin_hook_{hook})"
+'''
+    + skeleton(
+        """    outbox: str | None = None
+"""
     )
-
-
-@hookimpl
-def piis_plugin_settings() -> type[BaseModel]:
-    return Settings
-
+    + """
 
 @hookimpl
-def piis_transfer_export(cpas: CpasContext, transfer: Any) -> Any:
+def piis_transfer_export(cpas: CpasContext, transfer: str | TransferRequest) -> ExportedPackage | None:
     raise _todo(
         "piis_transfer_export",
         "return the signed package of the transfer case `transfer` (None when there is no such case)",
@@ -67,18 +55,21 @@ def piis_transfer_export(cpas: CpasContext, transfer: Any) -> Any:
 
 
 @hookimpl
-def piis_transfer_send(cpas: CpasContext, package: Any, destination: Any) -> Any:
+def piis_transfer_send(
+    cpas: CpasContext, package: ExportedPackage, destination: Destination | None
+) -> DeliveryReceipt:
     raise _todo("piis_transfer_send", "deliver the package to the destination CPAS and return the receipt")
 
 
 @hookimpl
-def piis_transfer_import(cpas: CpasContext, package: Any) -> Any:
+def piis_transfer_import(cpas: CpasContext, package: IncomingPackage | bytes) -> ReceiveOutcome:
     raise _todo(
         "piis_transfer_import",
         "verify the package, import it once as a DRAFT contract (never active), and refuse a package whose bytes "
         "changed",
     )
-'''
+"""
+)
 
 _TESTS = '''"""The piis-bridge transfer conformance kit, run against this plugin.
 

@@ -20,14 +20,19 @@ from typing import Any, Protocol, runtime_checkable
 
 import pytest
 
-from piis_bridge.config import Settings
+from piis_bridge.config import CpasSettings, Settings
 from piis_bridge.hooks.manager import PluginCallError, PluginHost
 from piis_bridge.hooks.types import ChangePage, MappingOutcome, PushItem, SourceRecord
 
 __all__ = ["CaseSystemHarness", "CaseSystemPluginConformance", "ConformanceKit", "PluginUnderTest"]
 
 # A test CPAS with real check digits (Liège: INS 62063; BCE mod-97 valid).
-_TEST_CPAS = {"name": "CPAS de test", "ins_code": "62063", "bce": "0207916035"}
+TEST_CPAS = {"name": "CPAS de test", "ins_code": "62063", "bce": "0207916035"}
+
+
+def cpas_settings(routes: dict[str, dict[str, Any]]) -> dict[str, CpasSettings]:
+    """The ``cpas`` table of a kit's configuration, validated (the kits build it as plain dicts)."""
+    return {cpas_id: CpasSettings.model_validate(table) for cpas_id, table in routes.items()}
 
 
 @runtime_checkable
@@ -131,7 +136,7 @@ class CaseSystemPluginConformance:
     def kit(self, case_plugin: PluginUnderTest, tmp_path: Path) -> Iterator[ConformanceKit]:
         put = case_plugin
         identity = (
-            put.cpas or _TEST_CPAS
+            put.cpas or TEST_CPAS
         )  # the records' CPAS: the host refuses another CPAS's records
         routes = {
             put.cpas_id: {
@@ -142,7 +147,7 @@ class CaseSystemPluginConformance:
                 "plugins": {put.name: put.settings} if put.settings else {},
             }
         }
-        settings = Settings(cpas=routes, state_dir=tmp_path / "state")
+        settings = Settings(cpas=cpas_settings(routes), state_dir=tmp_path / "state")
         host = start_host(settings, put)
         yield ConformanceKit(host=host, put=put)
 
@@ -234,6 +239,7 @@ class CaseSystemPluginConformance:
         assert first.ok and first.contract == second.contract, (
             "mapping the same record twice must give the same contract"
         )
+        assert first.contract is not None
         dumped = first.contract.model_dump_json()
         assert PIISContract.model_validate_json(dumped) == first.contract, (
             "the contract does not round-trip"
@@ -316,7 +322,7 @@ class CaseSystemPluginConformance:
             ),
         ]
         first = kit.host.case_push(kit.put.cpas_id, items)
-        for item, result in zip(items, first):
+        for item, result in zip(items, first, strict=False):
             assert result.status == "created", (
                 f"the first push of key {item.key!r} answered {result.status!r} (expected: created): {result.detail}"
             )
@@ -324,7 +330,7 @@ class CaseSystemPluginConformance:
             f"{len(items)} items pushed, {len(first)} result(s) (expected: one per item)"
         )
         second = kit.host.case_push(kit.put.cpas_id, items)
-        for item, result in zip(items, second):
+        for item, result in zip(items, second, strict=False):
             if result.status == "created":
                 pytest.fail(
                     f"the second push of the same key {item.key!r} created a new item (expected: duplicate); "

@@ -32,8 +32,8 @@ from piis_bridge.forms import (
     event_for_contract,
 )
 from piis_bridge.hooks.manager import PluginHost
-from piis_bridge.hooks.types import NoticePage, RegisterNotice
-from piis_bridge.testing.conformance import _TEST_CPAS, PluginUnderTest, start_host
+from piis_bridge.hooks.types import NoticeKind, NoticePage, RegisterNotice
+from piis_bridge.testing.conformance import TEST_CPAS, PluginUnderTest, cpas_settings, start_host
 
 __all__ = ["FederalHarness", "FederalKit", "FederalPluginConformance", "NoticeHarness", "form_key"]
 
@@ -89,7 +89,10 @@ class FederalKit:
         )
         if self.host.failures:
             pytest.fail(f"piis_federal_build_forms failed: {self._failures()}")
-        return forms
+        others = [type(f).__name__ for f in forms if not isinstance(f, FederalForm)]
+        if others:
+            pytest.fail(f"piis_federal_build_forms must return FederalForm values, got {others}")
+        return [f for f in forms if isinstance(f, FederalForm)]
 
     def submit(self, forms: list[FederalForm]) -> list[SubmissionOutcome]:
         outcomes = self.host.federal_submit(self.put.cpas_id, forms)
@@ -165,7 +168,7 @@ class FederalPluginConformance:
     @pytest.fixture
     def federal_kit(self, federal_plugin: PluginUnderTest, tmp_path: Path) -> Iterator[FederalKit]:
         put = federal_plugin
-        identity = put.cpas or _TEST_CPAS
+        identity = put.cpas or TEST_CPAS
         routes = {
             put.cpas_id: {
                 **identity,
@@ -176,7 +179,7 @@ class FederalPluginConformance:
             }
         }
         settings = Settings(
-            cpas=routes,
+            cpas=cpas_settings(routes),
             state_dir=tmp_path / "state",
             database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}",
         )
@@ -263,9 +266,11 @@ class FederalPluginConformance:
 
         contract = federal_kit.harness.contract(9)
         before = federal_kit.harness.claims()
-        forms = federal_kit.host.federal_build_forms(
+        built = federal_kit.host.federal_build_forms(
             federal_kit.put.cpas_id, contract, ContractEvent(kind=EventKind.RECOVERY)
         )
+        forms = [f for f in built if isinstance(f, FederalForm)]
+        assert len(forms) == len(built), "piis_federal_build_forms must return FederalForm values"
         if federal_kit.host.failures:
             assert not forms
             for failure in federal_kit.host.failures:
@@ -310,7 +315,7 @@ class FederalPluginConformance:
         _, start, _ = kit.drain_notices(None, 50)
         harness = kit.harness
         if not isinstance(harness, NoticeHarness):
-            again, cursor, _ = kit.drain_notices(start, 50)
+            again, _cursor, _ = kit.drain_notices(start, 50)
             assert again == [], "reading again from the last cursor gave notices already read"
             pytest.skip(
                 "the harness cannot record mutations (NoticeHarness): only the empty feed was checked"
@@ -343,10 +348,8 @@ class FederalPluginConformance:
         if not isinstance(harness, NoticeHarness):
             pytest.skip("the harness cannot record mutations (NoticeHarness)")
         _, start, _ = kit.drain_notices(None, 50)
-        people = {
-            kind: harness.contract(30 + i)
-            for i, kind in enumerate(("death", "emigration", "niss_replaced"))
-        }
+        kinds: tuple[NoticeKind, ...] = ("death", "emigration", "niss_replaced")
+        people = {kind: harness.contract(30 + i) for i, kind in enumerate(kinds)}
         for kind, person in people.items():
             harness.record_mutation(person, kind, date(2025, 5, 1))
         seen, _, _ = kit.drain_notices(start, 10)

@@ -23,7 +23,7 @@ import pytest
 
 from piis_bridge.config import Settings
 from piis_bridge.hooks.manager import PluginHost
-from piis_bridge.testing.conformance import PluginUnderTest, start_host
+from piis_bridge.testing.conformance import PluginUnderTest, cpas_settings, start_host
 
 __all__ = ["TransferHarness", "TransferKit", "TransferPluginConformance", "tamper"]
 
@@ -113,7 +113,7 @@ class TransferPluginConformance:
                 "plugins": {put.name: party.get("settings") or {}},
             }
         settings = Settings(
-            cpas=routes,
+            cpas=cpas_settings(routes),
             state_dir=tmp_path / "state",
             database_url=f"sqlite:///{tmp_path / 'kit.sqlite3'}",
         )

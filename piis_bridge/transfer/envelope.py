@@ -16,7 +16,7 @@ never trusted to choose one.  Acknowledgements use the same envelope with anothe
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -152,10 +152,10 @@ class TrustList:
         self._keys.setdefault(validate_bce(bce), []).append(key)
 
     @classmethod
-    def from_files(cls, entries: Mapping[str, str | Path | list[str | Path]]) -> TrustList:
+    def from_files(cls, entries: Mapping[str, str | Path | Sequence[str | Path]]) -> TrustList:
         trust = cls()
         for bce, paths in entries.items():
-            for path in paths if isinstance(paths, (list, tuple)) else [paths]:
+            for path in [paths] if isinstance(paths, (str, Path)) else paths:
                 trust.add(bce, Path(path).read_bytes())
         return trust
 

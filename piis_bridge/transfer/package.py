@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
-from typing import Literal
+from typing import Final, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -49,8 +49,8 @@ __all__ = [
     "package_bytes",
 ]
 
-PACKAGE_FORMAT = "piis-bridge/transfer-package"
-PACKAGE_VERSION = 1
+PACKAGE_FORMAT: Final = "piis-bridge/transfer-package"
+PACKAGE_VERSION: Final = 1
 
 
 class _PackageModel(BaseModel):

@@ -28,6 +28,7 @@ from piis_bridge.logging import get_logger, redact
 from piis_bridge.model import Consent, ContractStatus, Cpas, PIISContract, TransferAssessment
 from piis_bridge.transfer.envelope import (
     Ack,
+    AckStatus,
     AssessmentMessage,
     EnvelopeError,
     SigningKey,
@@ -576,7 +577,7 @@ class TransferService:
     def _ack(
         self,
         *,
-        status: str,
+        status: AckStatus,
         package_id: str | None,
         transfer_id: str | None = None,
         reason: str = "",

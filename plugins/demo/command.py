@@ -168,7 +168,7 @@ def _step_rules(console: Console, examples: Path) -> bool:
         report = evaluate(contract, on=today)
         errors = [f for f in report.findings if f.level == "error"]
         warnings = [f for f in report.findings if f.level == "warning"]
-        first = (errors or warnings or [None])[0]
+        first = next(iter(errors or warnings), None)
         table.add_row(
             contract.contract_id,
             contract.cpas.name,

@@ -28,6 +28,7 @@ from piis_bridge.forms import (
     StatementNotice,
     SubmissionOutcome,
 )
+from piis_bridge.hooks.types import NoticeKind
 from piis_bridge.ledger import Ledger, payload_hash
 from piis_bridge.logging import get_logger
 
@@ -269,7 +270,7 @@ class FederalService:
                 )  # nothing was written: the same forms, one by one
                 continue
             self.ledger.record_new([(p.form, p.xml) for p in prepared])
-            outcomes.extend(self._outcomes_of([p.form.client_reference for p in prepared]))
+            outcomes.extend(self._outcomes_of([p.form.key for p in prepared]))
         return outcomes
 
     def _record_each(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
@@ -401,7 +402,7 @@ class FederalService:
         ready = [e for e in entries if e.dossier not in busy]
         if not ready:
             return 0
-        elements = dict(zip((e.key for e in ready), self._elements_of(ready)))
+        elements = dict(zip((e.key for e in ready), self._elements_of(ready), strict=False))
         needs = _needs((e.niss, elements[e.key]) for e in ready)
         integrated = self.ensure_integrated(needs)
         ready = [e for e in ready if e.niss in integrated or e.niss not in needs]
@@ -480,7 +481,7 @@ class FederalService:
         elements = [self._xml_of(e) for e in entries] if elements is None else elements
         won = set(self.ledger.mark_sent([e.key for e in entries], claim=True))
         pairs = [
-            (e, el) for e, el in zip(entries, elements) if e.key in won
+            (e, el) for e, el in zip(entries, elements, strict=False) if e.key in won
         ]  # only what this process moved
         if not pairs:
             return 0
@@ -721,7 +722,7 @@ class FederalService:
                         counts["refused"] += 1
                 # the NISS of the forms new to the ledger are integrated first; the forms are then recorded in one
                 # write: *sent* when they leave right after it, *built* when their NISS could not be integrated
-                unknown = self.ledger.unknown_keys(p.form.client_reference for p in good)
+                unknown = self.ledger.unknown_keys(p.form.key for p in good)
                 candidates = list(
                     {
                         p.form.client_reference: p
@@ -734,7 +735,7 @@ class FederalService:
                     needs = _needs((p.form.niss, p.element) for p in candidates)
                     integrated = self.ensure_integrated(needs)
                     ready_keys = {
-                        p.form.client_reference
+                        p.form.key
                         for p in candidates
                         if p.form.niss in integrated or p.form.niss not in needs
                     }
@@ -829,11 +830,11 @@ class FederalService:
         from piis_connectors.federal.client import OutcomeUnknown, TransientError
 
         client = client or self.client
-        keys = [p.form.client_reference for p in items]
+        keys = [p.form.key for p in items]
         if not marked:
             won = set(self.ledger.mark_sent(keys, claim=True))
             items = [p for p in items if p.form.client_reference in won]
-            keys = [p.form.client_reference for p in items]
+            keys = [p.form.key for p in items]
             if not items:
                 return None
         try:
@@ -876,11 +877,7 @@ class FederalService:
                 status, results = self.client.batch_result(ticket)
                 if status != "DONE":
                     continue
-            kinds = {}
-            batch = [
-                outcome_from_result(r, kinds.get(r.client_reference, r.form_type), ticket)
-                for r in results
-            ]
+            batch = [outcome_from_result(r, r.form_type, ticket) for r in results]
             self._apply(batch)
             if collect:
                 outcomes.extend(batch)
@@ -955,22 +952,22 @@ class FederalService:
             month=month.replace(day=1),
             lines=[
                 StatementLine(
-                    legislation=l.legislation,
-                    ins_code=l.ins_code,
-                    dossier=l.dossier,
-                    niss=l.ssin,
-                    reference=l.reference,
-                    client_reference=l.client_reference or None,
-                    amount_type=l.amount_type,
-                    first_day=date.fromisoformat(l.first_day),
-                    last_day=date.fromisoformat(l.last_day),
-                    budget_article=l.budget_article,
-                    sign=l.sign,
-                    amount_cents=l.amount,
-                    percentage=l.percentage,
-                    category=l.category,
+                    legislation=line.legislation,
+                    ins_code=line.ins_code,
+                    dossier=line.dossier,
+                    niss=line.ssin,
+                    reference=line.reference,
+                    client_reference=line.client_reference or None,
+                    amount_type=line.amount_type,
+                    first_day=date.fromisoformat(line.first_day),
+                    last_day=date.fromisoformat(line.last_day),
+                    budget_article=line.budget_article,
+                    sign=line.sign,
+                    amount_cents=line.amount,
+                    percentage=line.percentage,
+                    category=line.category,
                 )
-                for l in st.lines
+                for line in st.lines
             ],
             notices=[
                 StatementNotice(code=c, client_reference=ref, text=text)
@@ -981,7 +978,7 @@ class FederalService:
 
 _DIS = "{urn:be:sim:spp-is:dis:v1}"
 # the simulator's mutation kinds -> the core's NoticeKind
-_NOTICE_KINDS = {
+_NOTICE_KINDS: dict[str, NoticeKind] = {
     "move": "move",
     "death": "death",
     "emigration": "emigration",
@@ -1000,7 +997,7 @@ def _validate_chunk(items: list[Prepared]) -> None:
         return
     # the recorded bytes of every form, parsed in one pass: each form's element is what will be sent
     holder = dis.parse_forms(p.xml for p in items)
-    for p, element in zip(items, holder):
+    for p, element in zip(items, holder, strict=False):
         p.element = element
     if not schemas.dis_schema().validate(holder):
         for p in items:

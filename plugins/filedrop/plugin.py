@@ -49,6 +49,7 @@ from piis_bridge.hooks.types import (
 )
 from piis_bridge.identifiers import is_valid_niss
 from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.model import PIISContract
 
 __all__ = [
     "PLUGIN_NAME",
@@ -203,7 +204,8 @@ def _tenant(data: dict[str, Any]) -> tuple[str | None, str | None]:
     """The CPAS a row is filed under (CSV ``ocmw_kbo``/``ocmw_nis``, XML ``cpas/bce``, ``cpas/ins``).
 
     Why: a vendor export can hold several OCMWs; the host refuses another CPAS's row before mapping."""
-    nested = data.get("cpas") if isinstance(data.get("cpas"), dict) else {}
+    raw = data.get("cpas")
+    nested: dict[str, Any] = raw if isinstance(raw, dict) else {}
     bce = data.get("ocmw_kbo") or data.get("cpas.bce") or nested.get("bce")
     ins = data.get("ocmw_nis") or data.get("cpas.ins") or nested.get("ins")
     return (str(bce).strip() or None) if bce else None, (str(ins).strip() or None) if ins else None
@@ -293,8 +295,9 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
     fmt = str(p.get("_format", "csv"))
     mapping = _mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file)
     result = mapping.apply(p, record_id=record.record_id)
-    if result.ok:
-        return MappingOutcome(record_id=record.record_id, contract=result.value)
+    contract = result.value_as(PIISContract) if result.ok else None
+    if contract is not None:
+        return MappingOutcome(record_id=record.record_id, contract=contract)
     return MappingOutcome(
         record_id=record.record_id,
         problems=[

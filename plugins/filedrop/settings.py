@@ -9,6 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = ["FiledropSettings"]
 
+Format = Literal["csv", "xml"]
+FORMATS: tuple[Format, ...] = ("csv", "xml")
+
 
 class FiledropSettings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -17,8 +20,8 @@ class FiledropSettings(BaseModel):
         description="Drop root; incoming/, processing/, done/, failed/, outbox/, outgoing/ "
         "live below it"
     )
-    formats: list[Literal["csv", "xml"]] = Field(
-        default_factory=lambda: ["csv", "xml"], description="Accepted file types, by extension"
+    formats: list[Format] = Field(
+        default_factory=lambda: list(FORMATS), description="Accepted file types, by extension"
     )
     settle_seconds: float = Field(
         default=5.0, ge=0, description="A file must be unchanged this long to be read"

@@ -36,6 +36,7 @@ from piis_bridge.hooks.types import (
 )
 from piis_bridge.logging import get_logger
 from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.model import PIISContract
 
 __all__ = [
     "PLUGIN_NAME",
@@ -337,7 +338,8 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
         for p in result.problems or []
         if not (decision_problems and p.field.startswith("decision"))
     )
-    if problems or not result.ok:
+    contract = result.value_as(PIISContract) if result.ok else None
+    if problems or contract is None:
         return MappingOutcome(
             record_id=rid,
             problems=problems
@@ -348,7 +350,7 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
             ],
         )
     _log.info("lino contract mapped", cpas=cpas.cpas_id, record=rid, gaps=len(lino_gaps(record)))
-    return MappingOutcome(record_id=rid, contract=result.value)
+    return MappingOutcome(record_id=rid, contract=contract)
 
 
 # -- push -----------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from piis_bridge.hooks.types import (
 )
 from piis_bridge.logging import get_logger
 from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.model import PIISContract
 
 __all__ = [
     "PLUGIN_NAME",
@@ -167,7 +168,8 @@ def _source_record(item: dict[str, Any], index: int) -> SourceRecord:
         modified = _modified_at(item)
     except (KeyError, ValueError, TypeError):
         modified = datetime.now(UTC)
-    ocmw = item.get("ocmw") if isinstance(item.get("ocmw"), dict) else {}
+    raw = item.get("ocmw")
+    ocmw: dict[str, Any] = raw if isinstance(raw, dict) else {}
     return SourceRecord(
         source=PLUGIN_NAME,
         record_id=rid,
@@ -222,8 +224,9 @@ def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutc
             record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract"
         )
     result = _mapping(_settings(cpas)).apply(record.payload, record_id=record.record_id)
-    if result.ok:
-        return MappingOutcome(record_id=record.record_id, contract=result.value)
+    contract = result.value_as(PIISContract) if result.ok else None
+    if contract is not None:
+        return MappingOutcome(record_id=record.record_id, contract=contract)
     problems = result.problems or []
     return MappingOutcome(
         record_id=record.record_id,

@@ -71,7 +71,7 @@ _engines: dict[str, Engine] = {}
 _services: dict[tuple[str, str], TransferService] = {}
 _installation_db: dict[str, str] = {}  # cpas id -> the database_url of the configuration serving it
 _TABLES = [
-    t.__table__
+    Base.metadata.tables[t.__tablename__]
     for t in (
         _tables.TransferCase,
         _tables.ConsentRecord,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import httpx
@@ -139,11 +140,8 @@ def _collect(sim, tmp_path, crash_after: int | None, page_size: int = 20):
             raise RuntimeError("crash")
         handled.append((item["contractnummer"], item["versie"]))
 
-    with _client(sim) as c:
-        try:
-            pull(c, store, handle, page_size=page_size)
-        except RuntimeError:
-            pass
+    with _client(sim) as c, contextlib.suppress(RuntimeError):
+        pull(c, store, handle, page_size=page_size)
     return store, handled
 
 

@@ -198,16 +198,20 @@ def test_a_contract_number_in_use_is_a_conflict(casesystem_simulator, casesystem
 
 def test_drafts_are_persisted_with_the_rest_of_the_state(tmp_path) -> None:
     config = SimulatorConfig(db_path=tmp_path / "neptunus.sqlite")
-    with CaseSystemSimulator(config) as sim:
-        with CaseSystemClient(sim.url, "piis-bridge", "geheim") as client:
-            draft_id, _ = client.create_draft_contract("k-keep", draft_document("TRF-0005"))
-    with CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite")) as sim:
-        with CaseSystemClient(sim.url, "piis-bridge", "geheim") as client:
-            assert client.get_draft_contract(draft_id)["ontwerp"]["contractnummer"] == "TRF-0005"
-            assert client.create_draft_contract("k-keep", draft_document("TRF-0005")) == (
-                draft_id,
-                False,
-            )
+    with (
+        CaseSystemSimulator(config) as sim,
+        CaseSystemClient(sim.url, "piis-bridge", "geheim") as client,
+    ):
+        draft_id, _ = client.create_draft_contract("k-keep", draft_document("TRF-0005"))
+    with (
+        CaseSystemSimulator(SimulatorConfig(db_path=tmp_path / "neptunus.sqlite")) as sim,
+        CaseSystemClient(sim.url, "piis-bridge", "geheim") as client,
+    ):
+        assert client.get_draft_contract(draft_id)["ontwerp"]["contractnummer"] == "TRF-0005"
+        assert client.create_draft_contract("k-keep", draft_document("TRF-0005")) == (
+            draft_id,
+            False,
+        )
 
 
 def test_one_contract_is_served_only_to_its_own_ocmw(

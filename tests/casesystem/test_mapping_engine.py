@@ -289,12 +289,12 @@ _JUNK = [
 def _paths(obj, prefix=()):
     if isinstance(obj, dict):
         for k, v in obj.items():
-            yield prefix + (k,)
-            yield from _paths(v, prefix + (k,))
+            yield (*prefix, k)
+            yield from _paths(v, (*prefix, k))
     elif isinstance(obj, list):
         for i, v in enumerate(obj):
-            yield prefix + (i,)
-            yield from _paths(v, prefix + (i,))
+            yield (*prefix, i)
+            yield from _paths(v, (*prefix, i))
 
 
 def test_malformed_records_never_crash_the_mapping(mapping, records) -> None:

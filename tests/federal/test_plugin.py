@@ -235,22 +235,25 @@ def test_timeout_after_sending_is_resolved_by_status_without_a_duplicate(gent) -
 
 
 def test_d_sequence_numbers_come_from_the_ledger(gent) -> None:
-    sim, service = gent
+    _sim, service = gent
     service.submit([_b()], mode="online")
-    rec = lambda amount: FormBuilder().build(
-        "gent",
-        STUDIES,
-        ContractEvent(
-            kind=EventKind.RECOVERY,
-            recovery=RecoveryInfo(
-                month=date(2025, 9, 1),
-                recovery_type="01",
-                period_start=date(2025, 8, 1),
-                period_end=date(2025, 8, 31),
-                amount_cents=amount,
+
+    def rec(amount):
+        return FormBuilder().build(
+            "gent",
+            STUDIES,
+            ContractEvent(
+                kind=EventKind.RECOVERY,
+                recovery=RecoveryInfo(
+                    month=date(2025, 9, 1),
+                    recovery_type="01",
+                    period_start=date(2025, 8, 1),
+                    period_end=date(2025, 8, 31),
+                    amount_cents=amount,
+                ),
             ),
-        ),
-    )
+        )
+
     outs = service.submit([rec(5000), rec(6000)], mode="online")
     assert [o.status.value for o in outs] == ["accepted", "accepted"]
     assert sorted(service.ledger.get(o.client_reference).period_key for o in outs) == [
@@ -332,7 +335,7 @@ def test_statement_is_reconciled_and_every_difference_reported(gent) -> None:
 def test_plugin_hooks_are_the_module_functions(gent) -> None:
     import piis_plugins.federal as plugin
 
-    sim, service = gent
+    _sim, service = gent
     forms = plugin.piis_federal_build_forms(
         service.cpas, STUDIES, ContractEvent.from_contract(STUDIES)
     )
@@ -396,22 +399,25 @@ def test_submit_stream_overlaps_chunks_and_answers_everything(gent) -> None:
 
 
 def test_several_recoveries_of_one_month_in_one_stream_get_consecutive_numbers(gent) -> None:
-    sim, service = gent
+    _sim, service = gent
     service.submit([_b()], mode="online")
-    rec = lambda amount: FormBuilder().build(
-        "gent",
-        STUDIES,
-        ContractEvent(
-            kind=EventKind.RECOVERY,
-            recovery=RecoveryInfo(
-                month=date(2025, 9, 1),
-                recovery_type="01",
-                period_start=date(2025, 8, 1),
-                period_end=date(2025, 8, 31),
-                amount_cents=amount,
+
+    def rec(amount):
+        return FormBuilder().build(
+            "gent",
+            STUDIES,
+            ContractEvent(
+                kind=EventKind.RECOVERY,
+                recovery=RecoveryInfo(
+                    month=date(2025, 9, 1),
+                    recovery_type="01",
+                    period_start=date(2025, 8, 1),
+                    period_end=date(2025, 8, 31),
+                    amount_cents=amount,
+                ),
             ),
-        ),
-    )
+        )
+
     counts = service.submit_stream([rec(100), rec(200), rec(300)])
     assert counts["answered"] == 3
     entries = [
@@ -424,7 +430,7 @@ def test_several_recoveries_of_one_month_in_one_stream_get_consecutive_numbers(g
 
 
 def test_modification_is_a_new_b_at_a_later_date_with_all_data(gent) -> None:
-    sim, service = gent
+    _sim, service = gent
     [first] = service.submit([_b()], mode="online")
     later = STUDIES.model_copy(
         update={"decision": STUDIES.decision.model_copy(update={"ri_amount_monthly_cents": 90000})}

@@ -32,8 +32,8 @@ def _soap(services: list[tuple[str, str]]) -> bytes:
         reference="strict-1",
         time_request=datetime(2025, 9, 10, 9),
     )
-    env = etree.Element("{%s}Envelope" % SOAP_NS)
-    holder = etree.SubElement(etree.SubElement(env, "{%s}Body" % SOAP_NS), "{%s}xmlString" % WSC_NS)
+    env = etree.Element(f"{{{SOAP_NS}}}Envelope")
+    holder = etree.SubElement(etree.SubElement(env, f"{{{SOAP_NS}}}Body"), f"{{{WSC_NS}}}xmlString")
     holder.text = etree.tostring(inner, encoding="unicode")
     return etree.tostring(env)
 
@@ -43,7 +43,7 @@ def _call(sim, services: list[tuple[str, str]]) -> list[envelope.ServiceReply]:
         sim.endpoint, content=_soap(services), headers={"Content-Type": "text/xml"}
     )
     assert response.status_code == 200, response.text
-    holder = etree.fromstring(response.content).find("{%s}Body/{%s}xmlString" % (SOAP_NS, WSC_NS))
+    holder = etree.fromstring(response.content).find(f"{{{SOAP_NS}}}Body/{{{WSC_NS}}}xmlString")
     return envelope.parse_reply(etree.fromstring(holder.text.encode())).services
 
 
@@ -181,8 +181,8 @@ def test_services_not_simulated_are_named(sim) -> None:
     identify = (
         "OCMWCPASIdentifyPerson",
         '<IdentifyPersonRequest xmlns="http://www.ksz-bcss.fgov.be/XSD/SSDN/'
-        'OCMW_CPAS/IdentifyPerson"><SearchInformation><SSIN>%s</SSIN></SearchInformation>'
-        "</IdentifyPersonRequest>" % niss(),
+        f'OCMW_CPAS/IdentifyPerson"><SearchInformation><SSIN>{niss()}</SSIN></SearchInformation>'
+        "</IdentifyPersonRequest>",
     )
     (reply,) = _call(sim, [identify])
     assert reply.ok == "NO" and _codes(reply) == ["-300000"]

@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from piis_bridge.forms import MonthlyStatement
+from piis_bridge.forms import FormKind, FormStatus, MonthlyStatement, SubmissionOutcome
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
     ChangePage,
@@ -57,9 +57,11 @@ class TestForm(BaseModel):
     version: str
 
 
-class TestOutcome(BaseModel):
-    client_reference: str
-    evaluation: str
+class TestOutcome(SubmissionOutcome):
+    """The remote's answer as the federal hooks must return it: a SubmissionOutcome (the host checks)."""
+
+    kind: FormKind = FormKind.B
+    status: FormStatus = FormStatus.SENT
 
 
 def _client(url: str) -> httpx.Client:

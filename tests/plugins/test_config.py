@@ -54,7 +54,7 @@ def test_piis_config_names_the_file_and_it_must_exist(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("PIIS_CONFIG", str(tmp_path / "elsewhere.toml"))
-    with pytest.raises(ConfigError, match="elsewhere.toml does not exist"):
+    with pytest.raises(ConfigError, match=r"elsewhere\.toml does not exist"):
         load_settings()
     _write(tmp_path, 'log_level = "DEBUG"\n', "elsewhere.toml")
     assert load_settings().log_level == "DEBUG"
@@ -146,7 +146,9 @@ def test_which_keys_count_as_secrets(key: str, secret: bool) -> None:
 
 def test_a_disabled_plugin_cannot_serve_a_cpas(tmp_path: Path) -> None:
     path = _write(tmp_path, '[plugins]\ndisabled = ["neptunus"]\n' + CPAS)
-    with pytest.raises(ConfigError, match="cpas.liege.case_system: plugin 'neptunus' is disabled"):
+    with pytest.raises(
+        ConfigError, match=r"cpas\.liege\.case_system: plugin 'neptunus' is disabled"
+    ):
         load_settings(path)
 
 

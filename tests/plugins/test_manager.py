@@ -54,7 +54,7 @@ class CasePlugin:
         return [PushResult(key=item.key, status="created") for item in items]
 
 
-class Settings_(BaseModel):
+class Settings_(BaseModel):  # noqa: N801 - named like the settings model it stands for
     model_config = ConfigDict(extra="forbid")
     base_url: str
     page_size: int = 50
@@ -415,7 +415,7 @@ def test_disabling_an_unknown_plugin_for_a_cpas_is_an_error(tmp_path) -> None:
     routes = {"liege": {"case_system": "alpha", "disabled_plugins": ["alpah"]}}
     with pytest.raises(
         PluginStartupError,
-        match="cpas.liege.disabled_plugins: no plugin named 'alpah'; did you mean 'alpha'",
+        match=r"cpas\.liege\.disabled_plugins: no plugin named 'alpah'; did you mean 'alpha'",
     ):
         _host(tmp_path, [("alpha", CasePlugin("alpha"))], routes)
 

@@ -315,7 +315,7 @@ KINDS = {
 def test_a_vendor_builds_a_plugin_from_a_clean_machine(
     vendor_env: Path, wheel: Path, tmp_path: Path, kind: str
 ) -> None:
-    stub_class, implemented_class, impl, harness = KINDS[kind]
+    stub_class, _implemented_class, impl, harness = KINDS[kind]
     created = _run(
         [
             vendor_env / "bin/piis-bridge",

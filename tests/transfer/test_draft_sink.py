@@ -117,7 +117,7 @@ def test_without_an_inbox_the_task_goes_to_the_draft_id(tmp_path) -> None:
 def test_neither_taken_raises_naming_both_reasons(tmp_path) -> None:
     vendor = CaseSystem(drafts=False, tasks=False)
     package, draft = received_draft()
-    with pytest.raises(TransferError, match="no draft_contract here.*no transfer_notice here"):
+    with pytest.raises(TransferError, match=r"no draft_contract here.*no transfer_notice here"):
         _sink(tmp_path, vendor)(draft, package)
 
 

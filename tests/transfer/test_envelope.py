@@ -123,7 +123,7 @@ def test_package_for_another_cpas_is_rejected(package, keys):
 
 def test_alg_header_cannot_choose_the_algorithm(package, keys):
     envelope = sign_package(package, keys[CHARLEROI.bce])
-    header, payload, signature = envelope.split(".")
+    header, payload, _signature = envelope.split(".")
     head = json.loads(_unb64(header))
     head["alg"] = "none"
     with pytest.raises(EnvelopeError, match="algorithm 'none' does not match"):
@@ -195,7 +195,7 @@ def test_ack_round_trip_and_wrong_signer(keys):
 
 def test_errors_never_carry_the_niss(package, keys):
     envelope = sign_package(package, keys[CHARLEROI.bce])
-    header, payload, signature = envelope.split(".")
+    _header, payload, _signature = envelope.split(".")
     data = json.loads(_unb64(payload))
     niss = data["contract"]["beneficiary"]["niss"]
     assert is_valid_niss(niss)

@@ -54,27 +54,33 @@ def test_mutual_tls_round_trip(mtls_endpoint, pki):
 
 def test_client_without_certificate_is_refused(mtls_endpoint, pki):
     tls = client_tls_context(pki["ca"].pem.cert)
-    with TransferClient(mtls_endpoint.url, tls=tls, retries=1, backoff=0.01) as client:
-        with pytest.raises(DeliveryError) as info:
-            client.send("abc")
+    with (
+        TransferClient(mtls_endpoint.url, tls=tls, retries=1, backoff=0.01) as client,
+        pytest.raises(DeliveryError) as info,
+    ):
+        client.send("abc")
     assert not info.value.permanent and info.value.attempts == 2
     assert mtls_endpoint.requests == 0  # refused during the handshake, before HTTP
 
 
 def test_client_certificate_from_another_ca_is_refused(mtls_endpoint, pki):
     tls = client_tls_context(pki["ca"].pem.cert, pki["rogue"].cert, pki["rogue"].key)
-    with TransferClient(mtls_endpoint.url, tls=tls, retries=0) as client:
-        with pytest.raises(DeliveryError):
-            client.send("abc")
+    with (
+        TransferClient(mtls_endpoint.url, tls=tls, retries=0) as client,
+        pytest.raises(DeliveryError),
+    ):
+        client.send("abc")
     assert mtls_endpoint.requests == 0
 
 
 def test_server_not_signed_by_the_trusted_ca_is_refused(mtls_endpoint, pki, tmp_path):
     other = TestCA(tmp_path / "other", "other-ca")
     tls = client_tls_context(other.pem.cert, pki["client"].cert, pki["client"].key)
-    with TransferClient(mtls_endpoint.url, tls=tls, retries=0) as client:
-        with pytest.raises(DeliveryError, match="ConnectError"):
-            client.send("abc")
+    with (
+        TransferClient(mtls_endpoint.url, tls=tls, retries=0) as client,
+        pytest.raises(DeliveryError, match="ConnectError"),
+    ):
+        client.send("abc")
 
 
 def test_retries_on_5xx_and_429_then_delivers():
@@ -100,9 +106,11 @@ def test_gives_up_after_the_retries_and_says_it_is_temporary():
 
 
 def test_rejection_is_an_answer_not_retried():
-    with TransferEndpoint(_echo) as endpoint:
-        with TransferClient(endpoint.url, sleep=lambda s: pytest.fail("retried")) as client:
-            result = client.send("bad")
+    with (
+        TransferEndpoint(_echo) as endpoint,
+        TransferClient(endpoint.url, sleep=lambda s: pytest.fail("retried")) as client,
+    ):
+        result = client.send("bad")
     assert (result.http_status, result.ack) == (422, "signed-rejection")
     assert endpoint.requests == 1
 
@@ -110,9 +118,11 @@ def test_rejection_is_an_answer_not_retried():
 def test_unreachable_endpoint_is_retried_then_temporary():
     with TransferEndpoint(_echo) as endpoint:
         url = endpoint.url
-    with TransferClient(url, retries=1, sleep=lambda s: None) as client:
-        with pytest.raises(DeliveryError) as info:
-            client.send("x")
+    with (
+        TransferClient(url, retries=1, sleep=lambda s: None) as client,
+        pytest.raises(DeliveryError) as info,
+    ):
+        client.send("x")
     assert not info.value.permanent and info.value.attempts == 2
 
 
@@ -136,7 +146,10 @@ def test_body_over_the_limit_is_refused(monkeypatch):
     from piis_connectors.transfer import server
 
     monkeypatch.setattr(server, "MAX_BODY", 10)
-    with TransferEndpoint(_echo) as endpoint, TransferClient(endpoint.url, retries=0) as client:
-        with pytest.raises(DeliveryError, match="HTTP 413") as info:
-            client.send("x" * 11)
+    with (
+        TransferEndpoint(_echo) as endpoint,
+        TransferClient(endpoint.url, retries=0) as client,
+        pytest.raises(DeliveryError, match="HTTP 413") as info,
+    ):
+        client.send("x" * 11)
     assert info.value.permanent

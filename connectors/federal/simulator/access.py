@@ -31,7 +31,7 @@ from piis_bridge.identifiers import niss_birth_date
 
 __all__ = ["CPAS_SECTOR", "QUALITY_CODES", "AccessRequest", "problems", "read", "warnings"]
 
-_MA = "{%s}" % envelope.MANAGE_ACCESS_NS
+_MA = f"{{{envelope.MANAGE_ACCESS_NS}}}"
 CPAS_SECTOR = 17
 # Quality codes ("codes qualité") of sector 17 (federal.md 6.4).
 QUALITY_CODES = frozenset({1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 12, 20, 21, 40})

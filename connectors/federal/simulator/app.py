@@ -32,7 +32,7 @@ from piis_connectors.federal.safexml import UnsafeXmlError, parse_untrusted
 from piis_connectors.federal.simulator import access as _access
 from piis_connectors.federal.simulator import statement as _statement
 from piis_connectors.federal.simulator import tables
-from piis_connectors.federal.simulator.novaprima import NovaPrima, _ssin_valid
+from piis_connectors.federal.simulator.novaprima import NovaPrima, ssin_valid
 from piis_connectors.federal.simulator.store import Store
 from piis_connectors.federal.simulator.wsse import WSSE_NS, SignatureCheck, WsseFault
 
@@ -41,7 +41,7 @@ __all__ = ["PORT_PATH", "SOAP_NS", "WSC_NS", "SimulatorApp"]
 PORT_PATH = "/connectors/webservice/KSZBCSSWebServiceConnectorPort"
 WSC_NS = "http://ksz-bcss.fgov.be/connectors/WebServiceConnector"
 SOAP_NS = "http://schemas.xmlsoap.org/soap/envelope/"
-_MA = "{%s}" % envelope.MANAGE_ACCESS_NS
+_MA = f"{{{envelope.MANAGE_ACCESS_NS}}}"
 _BOMB = (
     b'<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;">'
     b'<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
@@ -63,13 +63,13 @@ class BodyRefused(Exception):
 
 
 def _soap(body: etree._Element) -> bytes:
-    env = etree.Element("{%s}Envelope" % SOAP_NS, nsmap={"soap": SOAP_NS})
-    etree.SubElement(env, "{%s}Body" % SOAP_NS).append(body)
+    env = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"soap": SOAP_NS})
+    etree.SubElement(env, f"{{{SOAP_NS}}}Body").append(body)
     return etree.tostring(env, xml_declaration=True, encoding="utf-8")
 
 
 def _fault(code: str, text: str, reason: str) -> bytes:
-    fault = etree.Element("{%s}Fault" % SOAP_NS)
+    fault = etree.Element(f"{{{SOAP_NS}}}Fault")
     etree.SubElement(fault, "faultcode").text = f"soap:{code}"
     etree.SubElement(fault, "faultstring").text = text
     detail = etree.SubElement(fault, "detail")
@@ -79,7 +79,7 @@ def _fault(code: str, text: str, reason: str) -> bytes:
 
 def _wsse_fault(code: str, text: str) -> bytes:
     """A WS-Security fault (WSS 1.0 section 12): the fault code is a QName of the wsse namespace."""
-    fault = etree.Element("{%s}Fault" % SOAP_NS, nsmap={"wsse": WSSE_NS})
+    fault = etree.Element(f"{{{SOAP_NS}}}Fault", nsmap={"wsse": WSSE_NS})
     etree.SubElement(fault, "faultcode").text = f"wsse:{code}"
     etree.SubElement(fault, "faultstring").text = text
     return _soap(fault)
@@ -140,7 +140,7 @@ class SimulatorApp:
         while not self._stop.wait(0.02):
             try:
                 self.process_due_batches()
-            except Exception:  # pragma: no cover - keep the worker alive; state is transactional
+            except Exception:  # noqa: BLE001 - pragma: no cover - keep the worker alive; state is transactional
                 time.sleep(0.2)
 
     def _call_started(self) -> None:
@@ -256,7 +256,7 @@ class SimulatorApp:
                 f"not found: {path}\n\n{_index(environ)}".encode(),
                 "text/plain; charset=utf-8",
             )
-        except Exception as exc:  # the simulator must answer, not crash the test run
+        except Exception as exc:  # noqa: BLE001 - the simulator must answer, not crash the test run
             return self._respond(
                 start_response,
                 "500 Internal Server Error",
@@ -385,8 +385,8 @@ class SimulatorApp:
             soap_root = parse_untrusted(body, max_bytes=self.max_request_bytes)
             if self.signature_check is not None:
                 self.signature_check.verify(soap_root)
-            holder = soap_root.find("{%s}Body/{%s}xmlString" % (SOAP_NS, WSC_NS))
-            operation = soap_root.find("{%s}Body/*" % SOAP_NS)
+            holder = soap_root.find(f"{{{SOAP_NS}}}Body/{{{WSC_NS}}}xmlString")
+            operation = soap_root.find(f"{{{SOAP_NS}}}Body/*")
             if holder is None and operation is not None and isinstance(operation.tag, str):
                 name = etree.QName(operation).localname
                 return self._respond(
@@ -608,7 +608,7 @@ class SimulatorApp:
             return reply(out)
         if sid == dis.SERVICE_ATTESTATIONS and local == "DIS_AttestationRequest":
             ssin = payload.findtext(dis.q("SSIN")) or ""
-            if not _ssin_valid(ssin):
+            if not ssin_valid(ssin):
                 return reply(
                     None,
                     "NO",
@@ -808,7 +808,7 @@ class SimulatorApp:
         for i, req in enumerate(requests):
             self._calls["manage_access_" + req.action.lower()] += 1
             existing: Any = ...
-            valid = _ssin_valid(req.ssin)
+            valid = ssin_valid(req.ssin)
             if valid and req.action == "REGISTER":
                 row = db.execute(
                     "SELECT end FROM integrations WHERE kbo=? AND ssin=? AND purpose=? AND start=?",
@@ -844,7 +844,7 @@ class SimulatorApp:
         for i in range(0, len(ssins), 900):
             part = ssins[i : i + 900]
             for row in db.execute(
-                f"SELECT ssin, purpose, start, end FROM integrations WHERE kbo=? AND ssin IN"
+                f"SELECT ssin, purpose, start, end FROM integrations WHERE kbo=? AND ssin IN"  # noqa: S608 - only "?" placeholders are formatted in; values are bound
                 f" ({','.join('?' * len(part))}) ORDER BY start",
                 (kbo, *part),
             ).fetchall():
@@ -881,7 +881,7 @@ class SimulatorApp:
         )
         bodies = iter(list(holder))
         replies = []
-        for i, (service, req) in enumerate(zip(services, requests)):
+        for i, (service, req) in enumerate(zip(services, requests, strict=False)):
             if i in refused:
                 replies.append(
                     envelope.ServiceReply(
@@ -940,10 +940,10 @@ class SimulatorApp:
                     " ORDER BY id",
                     (parts[1], f"{parts[2]}-01", f"{parts[2]}-31T23:59:59"),
                 ).fetchall()
-            lines = ["client_reference;reference;form;dossier;period;evaluation;received_at"]
+            csv_lines = ["client_reference;reference;form;dossier;period;evaluation;received_at"]
             for r in rows:
                 period = r["entry_date"] or f"{r['recovery_month']}/{r['seq']}"
-                lines.append(
+                csv_lines.append(
                     ";".join(
                         [
                             r["client_ref"],
@@ -959,7 +959,7 @@ class SimulatorApp:
             return self._respond(
                 start_response,
                 "200 OK",
-                ("\n".join(lines) + "\n").encode(),
+                ("\n".join(csv_lines) + "\n").encode(),
                 "text/csv; charset=utf-8",
             )
         return self._respond(start_response, "404 Not Found", b"not found", "text/plain")
@@ -1269,6 +1269,6 @@ def _xml_text(value: object) -> str:
 
 
 def _soap_string(reply_xml: str) -> bytes:
-    holder = etree.Element("{%s}xmlString" % WSC_NS, nsmap={"tns": WSC_NS})
+    holder = etree.Element(f"{{{WSC_NS}}}xmlString", nsmap={"tns": WSC_NS})
     holder.text = reply_xml
     return _soap(holder)

@@ -28,7 +28,7 @@ from piis_connectors.federal.simulator.store import Store
 from stdnum.be import bis as _bis
 from stdnum.be import nn as _nn
 
-__all__ = ["MUTATION_KINDS", "NovaPrima", "Period", "normalise_dossier"]
+__all__ = ["MUTATION_KINDS", "NovaPrima", "Period", "normalise_dossier", "ssin_valid"]
 
 MUTATION_KINDS = frozenset({"death", "emigration", "replaced", "move"})
 
@@ -68,7 +68,7 @@ class Period:
     end: date | None  # inclusive; None = open
 
 
-def _ssin_valid(ssin: str) -> bool:
+def ssin_valid(ssin: str) -> bool:
     """``stdnum.be.nn.is_valid(ssin) or stdnum.be.bis.is_valid(ssin)``, computed directly for the usual
     11-digit form (stdnum costs ~25 µs per call, once per form).  Same verdicts: a positive number whose
     check digits match (1900 or, when that year is not in the future, 2000 births) and whose month part is
@@ -294,7 +294,7 @@ class NovaPrima:
             known.update(
                 r[0]
                 for r in self.db.execute(
-                    f"SELECT client_ref FROM forms WHERE kbo=? AND client_ref IN ({','.join('?' * len(part))})",
+                    f"SELECT client_ref FROM forms WHERE kbo=? AND client_ref IN ({','.join('?' * len(part))})",  # noqa: S608 - only "?" placeholders are formatted in; values are bound
                     (kbo, *part),
                 ).fetchall()
             )
@@ -364,7 +364,8 @@ class NovaPrima:
                     received,
                 ),
             )
-            row_id = int(cur.lastrowid)
+            assert cur.lastrowid is not None  # sqlite3 sets it after an INSERT
+            row_id = cur.lastrowid
         elif received is None:
             received = self.db.execute(
                 "SELECT received_at FROM forms WHERE id=?", (row_id,)
@@ -409,7 +410,7 @@ class NovaPrima:
             if kind == "B" and result.evaluation == "ACCEPTED":
                 updates["available_on"] = self._attestation_day(received)
             cols = ", ".join(f"{k}=?" for k in updates)
-            self.db.execute(f"UPDATE forms SET {cols} WHERE id=?", (*updates.values(), row_id))
+            self.db.execute(f"UPDATE forms SET {cols} WHERE id=?", (*updates.values(), row_id))  # noqa: S608 - column names from this code; values are bound
         return result
 
     # ------------------------------------------------------------------ attestations (10.5.14)
@@ -432,7 +433,7 @@ class NovaPrima:
         form's period in the current timeline (a C, a modification or a death ends it)."""
         today = self.now().date().isoformat()
         rows = self.db.execute(
-            "SELECT f.id AS form_id, f.kbo, f.ssin, f.entry_date, f.category, f.superseded_by, f.evaluation,"
+            "SELECT f.id AS form_id, f.kbo, f.ssin, f.entry_date, f.category, f.superseded_by, f.evaluation,"  # noqa: S608 - a constant clause is appended; values are bound
             " f.received_at AS created_at, f.available_on, (SELECT p.id FROM forms p WHERE p.ssin=f.ssin"
             " AND p.kind='B' AND p.superseded_by=f.id AND p.available_on IS NOT NULL LIMIT 1) AS update_of"
             " FROM forms f WHERE f.ssin=? AND f.kind='B'"
@@ -502,7 +503,7 @@ class NovaPrima:
             raise ValueError(
                 "a move names the new municipality: new_ins (5-digit INS code) and new_municipality"
             )
-        if kind == "replaced" and not (new_ssin and _ssin_valid(new_ssin)):
+        if kind == "replaced" and not (new_ssin and ssin_valid(new_ssin)):
             raise ValueError("a replaced NISS names the new one (new_ssin)")
         cur = self.db.execute(
             "INSERT INTO mutations(ssin, kind, date, new_ssin, recorded_at, new_ins, new_municipality)"
@@ -604,10 +605,10 @@ class NovaPrima:
             return self._refuse(
                 result, "-300010", "KBOBCE", "Expéditeur non autorisé pour ce service"
             )
-        if not _ssin_valid(ssin):
+        if not ssin_valid(ssin):
             return self._refuse(result, "MSG00011", "SSIN", "Structure du NISS invalide")
         partner_ssin = (f.get("Partner") or {}).get("SSIN")
-        if partner_ssin and not _ssin_valid(
+        if partner_ssin and not ssin_valid(
             partner_ssin
         ):  # the partner's NISS is an identifier like the other
             return self._refuse(

@@ -9,12 +9,12 @@ Binds to 127.0.0.1 only.
 from __future__ import annotations
 
 import sys
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from piis_connectors.federal.simulator.app import PORT_PATH, SimulatorApp
+from piis_connectors.threadserver import ServerThread
 
 __all__ = ["SimulatorServer", "start_simulator"]
 
@@ -46,10 +46,8 @@ class _Handler(BaseHTTPRequestHandler):
     # delayed ACK (~40 ms), which every online call paid (issue #20).  socketserver sets the option.
     disable_nagle_algorithm = True
 
-    def log_message(
-        self, format: str, *args: Any
-    ) -> None:  # request lines would carry nothing useful
-        return
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
+        return  # request lines would carry nothing useful
 
     def _run(self) -> None:
         path, _, query = self.path.partition("?")
@@ -57,14 +55,16 @@ class _Handler(BaseHTTPRequestHandler):
         # length, after checking that length (a limit is enforced before reading, not after).
         declared = self.headers.get("Content-Length")
         body = _BoundedInput(self.rfile, declared)
+        address = self.server.server_address
+        assert isinstance(address, tuple)  # an IP server (the simulator listens on loopback only)
         environ = {
             "REQUEST_METHOD": self.command,
             "PATH_INFO": path,
             "QUERY_STRING": query,
             "CONTENT_LENGTH": declared or "",
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
-            "SERVER_NAME": self.server.server_address[0],
-            "SERVER_PORT": str(self.server.server_address[1]),
+            "SERVER_NAME": str(address[0]),
+            "SERVER_PORT": str(address[1]),
             "SERVER_PROTOCOL": self.request_version,
             "wsgi.input": body,
             "wsgi.errors": sys.stderr,
@@ -127,11 +127,11 @@ class SimulatorServer:
         self.httpd.daemon_threads = True
         self.httpd.app = self.app  # type: ignore[attr-defined]
         self.httpd.scheme = self.scheme  # type: ignore[attr-defined]
-        self._thread: threading.Thread | None = None
+        self._server = ServerThread(self.httpd, name="novaprima-http", poll_interval=0.1)
 
     @property
     def port(self) -> int:
-        return int(self.httpd.server_address[1])
+        return self._server.port
 
     @property
     def base_url(self) -> str:
@@ -147,22 +147,15 @@ class SimulatorServer:
 
     def start(self) -> SimulatorServer:
         self.app.start_worker()
-        self._thread = threading.Thread(
-            target=self.httpd.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="novaprima-http",
-            daemon=True,
-        )
-        self._thread.start()
+        self._server.start()
         return self
 
     def serve_forever(self) -> None:
         self.app.start_worker()
-        self.httpd.serve_forever(poll_interval=0.2)
+        self._server.serve_forever()
 
     def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        self._server.stop()
         self.app.close()
 
 

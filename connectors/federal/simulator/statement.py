@@ -144,12 +144,15 @@ def _build(engine: NovaPrima, kbo: str, month: str) -> None:
         ).fetchall():
             stated[r[0]] = (int(r[1]), int(r[2]))
         for period in sorted(set(due) | set(stated)):
-            amount, form, first, last = due.get(period, (0, None, None, None))
             before, last_form_id = stated.get(period, (0, None))
+            if period in due:
+                amount, form, first, last = due[period]
+            else:  # stated before, no longer due: the whole month is recovered
+                amount = 0
             delta = amount - before
             if delta == 0:
                 continue
-            if form is None:
+            if period not in due:
                 form = db.execute("SELECT * FROM forms WHERE id=?", (last_form_id,)).fetchone()
                 first = date.fromisoformat(period + "-01")
                 last = date(

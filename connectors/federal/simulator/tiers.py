@@ -45,8 +45,7 @@ def yearly_rates(averages: Mapping[int, float], start_rate: int) -> dict[int, in
             if target > previous:
                 if before is None or now >= before * _ENTRY_GROWTH:
                     rate = target
-            elif target < previous:
-                if before is None or now < before * _KEEP_IF_DROP_UNDER:
-                    rate = max(target, previous - _STEP_DOWN)
+            elif target < previous and (before is None or now < before * _KEEP_IF_DROP_UNDER):
+                rate = max(target, previous - _STEP_DOWN)
         rates[year] = previous = rate
     return rates

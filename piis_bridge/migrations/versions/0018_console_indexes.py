@@ -16,7 +16,7 @@ branch_labels = None
 depends_on = None
 
 
-INDEXES = [
+INDEXES: list[tuple[str, str, list[str | sa.TextClause]]] = [
     ("ix_console_sync_item_record", "sync_item", ["cpas_id", "record_id"]),
     ("ix_console_sync_item_run_cpas", "sync_item", ["run_id", "cpas_id", "state"]),
     (
