@@ -417,13 +417,15 @@ def _items(
     # I-09: special subsidy
     found = [f"subsidy schedule total {subsidy_total / 100:.2f} EUR"]
     missing = []
-    for e in c.subsidy_history:
-        kind = e.type.value
+    for entitlement in c.subsidy_history:
+        kind = entitlement.type.value
         if kind in ("PROLONGATION", "SECOND_CHANCE"):
-            (found if e.social_inquiry_report_ref else missing).append(
+            (found if entitlement.social_inquiry_report_ref else missing).append(
                 f"{kind}: social-inquiry report in the file"
             )
-            (found if e.motivated_decision_ref else missing).append(f"{kind}: motivated decision")
+            (found if entitlement.motivated_decision_ref else missing).append(
+                f"{kind}: motivated decision"
+            )
     add((8, _NA if signed is None else None, found, missing))
 
     # I-10 / I-11: maintenance debtors (students); evidence dated after the reference date did not
@@ -558,7 +560,7 @@ def _check(ctx: RuleContext) -> None:
     items = ctx.cache.get("inspection.checklist")
     if items is None:
         items = _checklist(ctx)
-    item = items[_POSITION[ctx.rule.id]]
+    item = items[_POSITION[ctx.rule_id]]
     if item["status"] == _FAIL:
         missing = item["evidence_missing"]
         why = (

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, TypedDict
 
 if TYPE_CHECKING:
     from piis_bridge.model import PIISContract
@@ -33,6 +33,7 @@ __all__ = [
     "PlanGroup",
     "Rule",
     "RuleError",
+    "RuleOptions",
     "RuleRegistry",
     "Severity",
     "build_registry",
@@ -145,15 +146,24 @@ class Rule:
             return False
         if self.valid_from is not None and fact < self.valid_from:
             return False
-        if self.valid_until is not None and fact >= self.valid_until:
-            return False
-        return True
+        return self.valid_until is None or fact < self.valid_until
 
     def sort_key(self) -> tuple[int, str, int, str]:
         family = self.family
         rank = _FAMILY_ORDER.index(family) if family in _FAMILY_ORDER else len(_FAMILY_ORDER)
         tail = self.id.rsplit("-", 1)[-1]
         return (rank, family, int(tail) if tail.isdigit() else 0, self.id)
+
+
+class RuleOptions(TypedDict, total=False):
+    """The keyword options a family's rules share (``rule("R-SAN-01", ..., **SANCTIONS)``), typed so a
+    misspelt or mistyped option fails the type check instead of reaching ``rule()``."""
+
+    era: Era
+    valid_from: date | None
+    valid_until: date | None
+    fact_date: Callable[[PIISContract], date | None] | None
+    applies: Callable[[PIISContract], bool] | None
 
 
 class PlanGroup(NamedTuple):

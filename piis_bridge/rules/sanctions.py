@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
 from piis_bridge.rules._issues import doc_of as _doc
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleOptions, Severity, document, rule
 
 __all__ = [
     "HISTORICAL_START_MONTH",
@@ -326,21 +326,20 @@ def _one_sanction(
                 sent_on=warning.sent_on,
             )
     # R-SAN-01 / REQ-10, when the breach is dated: the obligation was agreed before the breach.
-    if s.breach_date is not None:
-        if signed is None or signed > s.breach_date:
-            when = Msg("the signature of {date}", date=signed) if signed else N_("any signature")
-            yield Issue(
-                "R-SAN-01",
-                N_(
-                    "contract {contract}, sanction {sanction}: the breach of {breach_date} comes before {when}; "
-                    "the obligation was not agreed in the PIIS when it was breached"
-                ),
-                (f"{f}.breach_date",),
-                contract=c.contract_id,
-                sanction=s.sanction_id,
-                breach_date=s.breach_date,
-                when=when,
-            )
+    if s.breach_date is not None and (signed is None or signed > s.breach_date):
+        when = Msg("the signature of {date}", date=signed) if signed else N_("any signature")
+        yield Issue(
+            "R-SAN-01",
+            N_(
+                "contract {contract}, sanction {sanction}: the breach of {breach_date} comes before {when}; "
+                "the obligation was not agreed in the PIIS when it was breached"
+            ),
+            (f"{f}.breach_date",),
+            contract=c.contract_id,
+            sanction=s.sanction_id,
+            breach_date=s.breach_date,
+            when=when,
+        )
 
     # R-SAN-01: absences the evidence records as justified are not breached "without a legitimate reason".
     if s.breach_date is not None and c.evidence is not None:
@@ -517,7 +516,7 @@ def _one_sanction(
     if s.is_recidivism:
         previous = _previous(c, s)
         if not repeat:
-            when = previous.decision_date if previous else N_("unknown")
+            decided: date | str = previous.decision_date if previous else N_("unknown")
             yield Issue(
                 "R-SAN-07",
                 N_(
@@ -528,7 +527,7 @@ def _one_sanction(
                 (f"{f}.is_recidivism", f"{f}.previous_sanction_id"),
                 contract=c.contract_id,
                 sanction=s.sanction_id,
-                when=when,
+                when=decided,
             )
     months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
     latest_end = max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end)
@@ -841,11 +840,11 @@ def _check(ctx: RuleContext) -> None:
             sanction_issues(c, as_of=ctx.on, settings=settings, signed=ctx.signed_date),
             sanction_dues(c, settings=settings),
         )
-    if ctx.rule.id in grouped:
+    if ctx.rule_id in grouped:
         record_own(ctx, grouped)
 
 
-_SAN = dict(applies=_has_sanctions)
+_SAN = RuleOptions(applies=_has_sanctions)
 
 rule(
     "R-SAN-01",

@@ -52,8 +52,8 @@ from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
 from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import age_on, iso
 from piis_bridge.rules.context import signed_on
-from piis_bridge.rules.rate_tables import rate_for_share, table_for
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.rate_tables import SubsidyRateTable, rate_for_share, table_for
+from piis_bridge.rules.registry import RuleOptions, Severity, document, rule
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, frozen_constructor
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.transfers import legal_end_date
@@ -176,7 +176,7 @@ _FIRST, _STUDIES, _PROLONGATION, _SECOND_CHANCE = (
     SubsidyType.SECOND_CHANCE,
 )
 _FAMILY_IN_CHARGE = RICategory.FAMILY_IN_CHARGE
-_JSON_TYPE = {
+_JSON_TYPE: dict[SubsidyType | None, str | None] = {
     None: None,
     **{t: t.value for t in SubsidyType},
 }  # what model_dump(mode="json") writes
@@ -358,23 +358,9 @@ def _schedule(r: _Result) -> SubsidySchedule:
     )
 
 
-_FIRST_TABLE: dict[
-    int, tuple[Any, int]
-] = {}  # id(tables) -> (tables, first month index): per settings, not per contract
-
-
-def _first_table_index(tables: tuple[Any, ...]) -> int:
-    got = _FIRST_TABLE.get(id(tables))
-    if got is None or got[0] is not tables:
-        if len(_FIRST_TABLE) > 64:
-            _FIRST_TABLE.clear()
-        first = None
-        for t in tables:
-            index = month_index(t.valid_from)
-            if first is None or index < first:
-                first = index
-        got = _FIRST_TABLE[id(tables)] = (tables, first)
-    return got[1]
+def _first_table_index(tables: tuple[SubsidyRateTable, ...]) -> int:
+    """The month index of the earliest rate table (*tables* is not empty)."""
+    return min(month_index(t.valid_from) for t in tables)
 
 
 def _month_rate(settings: RuleSettings, month: date, flat: int, rated: dict[int, int]) -> int:
@@ -467,9 +453,12 @@ def _window(
             e.type, start, month_index(end) if contract.is_studies else start - 1, None, e
         )
     blocked = None
-    if e.type in (_PROLONGATION, _SECOND_CHANCE):
-        if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
-            blocked = f"{e.type.value} without a motivated decision and a social-inquiry report in the file"
+    if e.type in (_PROLONGATION, _SECOND_CHANCE) and (
+        not e.social_inquiry_report_ref or not e.motivated_decision_ref
+    ):
+        blocked = (
+            f"{e.type.value} without a motivated decision and a social-inquiry report in the file"
+        )
     return _Segment(e.type, start, start + settings.subsidy_max_months - 1, blocked, e)
 
 
@@ -990,7 +979,7 @@ def _compute(
     # reuse its reason, amount, line table and JSON template: only the month itself is new.
     # With the decision's RI, coverage and RI change only at these month indexes: between them the
     # values are not even recomputed.
-    edges = (
+    value_edges = (
         [cov_from, cov_to + 1, ri_from]
         if ri_to is None
         else [cov_from, cov_to + 1, ri_from, ri_to + 1]
@@ -1009,7 +998,7 @@ def _compute(
                 covered = cov_from <= index <= cov_to
                 ri = ri_monthly if ri_from <= index and (ri_to is None or index <= ri_to) else 0
                 values_until = stop
-                for edge in edges:
+                for edge in value_edges:
                     if index < edge < values_until:
                         values_until = edge
                 changed = True
@@ -1257,7 +1246,7 @@ def _check(ctx: RuleContext) -> None:
         )
         got = ctx.cache["subsidies.plan"] = (result, group_by_rule(issues, dues))
     result, grouped = got
-    rule_id = ctx.rule.id
+    rule_id = ctx.rule_id
     if rule_id in grouped:
         record_own(ctx, grouped)
     if rule_id == "R-SUB-01":
@@ -1265,7 +1254,11 @@ def _check(ctx: RuleContext) -> None:
         ctx.sections["subsidy_plan"] = _plan_json(result)
 
 
-_SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
+def _end_date(contract: PIISContract) -> date:
+    return contract.end_date
+
+
+_SUB = RuleOptions(applies=_signed, valid_from=date(2016, 11, 1), fact_date=_end_date)
 
 rule(
     "R-SUB-01",

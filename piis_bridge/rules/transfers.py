@@ -23,7 +23,7 @@ from piis_bridge.model import Consent, ObligationBasis, PIISContract, RequestedB
 from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
 from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import age_on
-from piis_bridge.rules.registry import Severity, rule
+from piis_bridge.rules.registry import RuleOptions, Severity, rule
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
 if TYPE_CHECKING:
@@ -197,9 +197,9 @@ def transfer_outlook(
             "under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, "
             "no end and no transfer (R-TRF-02)"
         )
-    bases = set(obligation_bases(contract, settings) if bases is None else bases)
-    if not bases & _LEGAL_BASES:
-        if bases & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
+    found = set(obligation_bases(contract, settings) if bases is None else bases)
+    if not found & _LEGAL_BASES:
+        if found & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
             flags.append(
                 N_(
                     "the PIIS is mandatory only because a party asked for it; counted as a legal "
@@ -474,7 +474,7 @@ def _check(ctx: RuleContext) -> None:
         )
     outlook, grouped = got
     record_own(ctx, grouped)
-    rule_id = ctx.rule.id
+    rule_id = ctx.rule_id
     if rule_id == "R-TRF-07":
         ctx.sections["transfer"] = _outlook_json(outlook, ctx)
     elif rule_id == "R-TRF-04":
@@ -525,7 +525,7 @@ def _outlook_json(outlook: TransferOutlook, ctx: RuleContext) -> dict[str, objec
     }
 
 
-_TRF = dict(applies=_moves)
+_TRF = RuleOptions(applies=_moves)
 
 rule(
     "R-TRF-01",
