@@ -215,6 +215,12 @@ class RuleContext:
             )
         )
 
+    def finding(
+        self, level: Level, message: str, *fields: str, person: str | None = None, **params: Any
+    ) -> None:
+        """A finding at *level* whatever the rule's severity (``error``/``warning``/``info``)."""
+        self._add(level, message, fields, person, params)
+
     def error(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
         self._add(_ERROR, message, fields, person, params)
 

@@ -48,13 +48,12 @@ from piis_bridge.rules._deadline_math import (
     month_span,
     one_day,
 )
-from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
-from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import age_on, iso
 from piis_bridge.rules.context import signed_on
 from piis_bridge.rules.rate_tables import SubsidyRateTable, rate_for_share, table_for
-from piis_bridge.rules.registry import RuleOptions, Severity, document, rule
+from piis_bridge.rules.registry import RuleOptions, RuleSpec, Severity, family
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, frozen_constructor
+from piis_bridge.rules.results import Due, Issue, Result, Section, Subsidy, issue
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.transfers import legal_end_date
 
@@ -491,7 +490,7 @@ def _check_history(
         second_start = min(e.window_start for e in history if e.type is _SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
         issues.append(
-            Issue(
+            issue(
                 "R-SUB-04",
                 N_(
                     "contract {contract}: STUDIES and SECOND_CHANCE are both recorded; a studies "
@@ -507,7 +506,7 @@ def _check_history(
             rid = "R-SUB-09" if e.type is _PROLONGATION else "R-SUB-10"
             if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: the {type} subsidy of {window_start} "
@@ -521,7 +520,7 @@ def _check_history(
                 )
             if first is None:
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: a {type} subsidy needs a FIRST subsidy received "
@@ -538,7 +537,7 @@ def _check_history(
                 < month_index(first.window_start) + settings.subsidy_max_months
             ):
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: the PROLONGATION starts before the FIRST window "
@@ -615,7 +614,7 @@ def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue 
             and p.start_date < back
             and (p.end_date is None or p.end_date >= since)
         ):
-            return Issue(
+            return issue(
                 "R-SUB-10",
                 N_(
                     "contract {contract}: DIS ({kind}) in the "
@@ -672,7 +671,7 @@ def _windows(
     # Person-level limits over the history (R-SUB-04, C-08).
     if len(kinds) > settings.lifetime_subsidies_max:
         issues.append(
-            Issue(
+            issue(
                 "R-SUB-04",
                 N_(
                     "contract {contract}: the person has {count} different subsidies "
@@ -714,7 +713,7 @@ def _windows(
                     None,
                 )
                 issues.append(
-                    Issue(
+                    issue(
                         "R-SUB-08",
                         N_(
                             "contract {contract}: no STUDIES subsidy: the person already received "
@@ -754,7 +753,7 @@ def _windows(
                     None,
                 )
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: the person had no RI on {checked_on}; the "
@@ -779,7 +778,7 @@ def _windows(
                     None,
                 )
                 issues.append(
-                    Issue(
+                    issue(
                         "R-SUB-04",
                         N_(
                             "contract {contract}: a {type} subsidy would be the person's "
@@ -1236,22 +1235,14 @@ def _signed(contract: PIISContract) -> bool:
     return signed_on(contract) is not None
 
 
-def _check(ctx: RuleContext) -> None:
-    """The plan is computed once per evaluation (``RuleContext.cache``), with its issues and dates grouped
-    by rule id, and shared by the R-SUB rules; R-SUB-01 carries it into the report."""
-    got = ctx.cache.get("subsidies.plan")
-    if got is None:
-        result, issues, dues = _compute(
-            ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True
-        )
-        got = ctx.cache["subsidies.plan"] = (result, group_by_rule(issues, dues))
-    result, grouped = got
-    rule_id = ctx.rule_id
-    if rule_id in grouped:
-        record_own(ctx, grouped)
-    if rule_id == "R-SUB-01":
-        ctx.subsidy = _schedule(result)
-        ctx.sections["subsidy_plan"] = _plan_json(result)
+def _subsidy_results(ctx: RuleContext) -> Iterator[Result]:
+    """The R-SUB family's one computation: the plan's issues and dates; R-SUB-01 carries the schedule
+    into the report (``Report.subsidy`` and ``sections["subsidy_plan"]``)."""
+    result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True)
+    yield from issues
+    yield from dues
+    yield Subsidy("R-SUB-01", _schedule(result))
+    yield Section("R-SUB-01", "subsidy_plan", _plan_json(result))
 
 
 def _end_date(contract: PIISContract) -> date:
@@ -1260,175 +1251,153 @@ def _end_date(contract: PIISContract) -> date:
 
 _SUB = RuleOptions(applies=_signed, valid_from=date(2016, 11, 1), fact_date=_end_date)
 
-rule(
-    "R-SUB-01",
-    title="Special subsidy: 10% of the RI granted",
-    severity=Severity.LEGAL,
-    citation="[002 L438, L452]",
-    parameters=(
-        "subsidy_rate_percent",
-        "q10_partial_month_counts",
-        "q19_keep_window_after_reimbursement",
-    ),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        f"""
+SUBSIDY_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-SUB-01",
+        title="Special subsidy: 10% of the RI granted",
+        severity=Severity.LEGAL,
+        citation="[002 L438, L452]",
+        doc=f"""
     Builds the month-by-month schedule (``Report.subsidy`` and, with each month's subsidy type and
     exclusion reason, ``Report.sections["subsidy_plan"]``).  Rounding: {ROUNDING}.
     """,
-    )
-)
-document(
-    "R-SUB-02",
-    title="Four subsidy types",
-    severity=Severity.LEGAL,
-    citation="[002 L438-446]",
-    doc="""
+        parameters=(
+            "subsidy_rate_percent",
+            "q10_partial_month_counts",
+            "q19_keep_window_after_reimbursement",
+        ),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-02",
+        title="Four subsidy types",
+        severity=Severity.LEGAL,
+        citation="[002 L438-446]",
+        doc="""
     FIRST, STUDIES, PROLONGATION, SECOND_CHANCE (``SubsidyType``); chosen by R-SUB-06..10.
     """,
-)
-document(
-    "R-SUB-03",
-    title="Due whether the PIIS is mandatory or optional",
-    severity=Severity.LEGAL,
-    citation="[002 L450, L465, L502]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-03",
+        title="Due whether the PIIS is mandatory or optional",
+        severity=Severity.LEGAL,
+        citation="[002 L450, L465, L502]",
+        doc="""
     The schedule never reads the obligation assessment (R-OBL-10).
     """,
-)
-rule(
-    "R-SUB-04",
-    title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
-    severity=Severity.LEGAL,
-    citation="[002 L448, L790, L516]",
-    parameters=("lifetime_subsidies_max",),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-04",
+        title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
+        severity=Severity.LEGAL,
+        citation="[002 L448, L790, L516]",
+        doc="""
     Counts the distinct subsidies in ``subsidy_history`` plus the one this contract would open.  STUDIES
     and SECOND_CHANCE exclude each other over the lifetime (C-08); ``local["c08_studies_second_chance_exclusive"]
     = False`` keeps only "studies never followed by second chance".  A subsidy these limits exclude is not
     due: its months stay in the schedule with their reason and pay nothing (the subsidies beyond the limit
     in the order they were opened; the later of STUDIES and SECOND_CHANCE).
     """,
-    )
-)
-document(
-    "R-SUB-05",
-    title="The PIIS duration follows the project",
-    severity=Severity.LEGAL,
-    citation="[002 L454, L614]",
-    doc="""
+        parameters=("lifetime_subsidies_max",),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-05",
+        title="The PIIS duration follows the project",
+        severity=Severity.LEGAL,
+        citation="[002 L454, L614]",
+        doc="""
     The schedule never shortens or lengthens the contract; months outside the window are simply unpaid.
     """,
-)
-rule(
-    "R-SUB-06",
-    title="FIRST: 12 months from the month of signature, if on RI that day",
-    severity=Severity.LEGAL,
-    citation="[002 L456-465]",
-    parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-06",
+        title="FIRST: 12 months from the month of signature, if on RI that day",
+        severity=Severity.LEGAL,
+        citation="[002 L456-465]",
+        doc="""
     Opened when no FIRST subsidy was ever received.  Flags a signature on a day without RI.
     """,
-    )
-)
-rule(
-    "R-SUB-07",
-    title="A new CPAS receives only the remaining months",
-    severity=Severity.LEGAL,
-    citation="[002 L467, L504]",
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-07",
+        title="A new CPAS receives only the remaining months",
+        severity=Severity.LEGAL,
+        citation="[002 L467, L504]",
+        doc="""
     A FIRST or PROLONGATION window opened by another CPAS keeps running; the schedule notes the remaining
     months and the window's end date.
     """,
-    )
-)
-rule(
-    "R-SUB-08",
-    title="STUDIES: under 25 at conclusion, for the whole studies PIIS",
-    severity=Severity.LEGAL,
-    citation="[002 L480-486]",
-    parameters=("age_threshold",),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-08",
+        title="STUDIES: under 25 at conclusion, for the whole studies PIIS",
+        severity=Severity.LEGAL,
+        citation="[002 L480-486]",
+        doc="""
     Age on the signature date (D5, Q-03).  Never together with SECOND_CHANCE (C-08).
     """,
-    )
-)
-rule(
-    "R-SUB-09",
-    title="PROLONGATION: after FIRST, with a motivated decision and a report",
-    severity=Severity.LEGAL,
-    citation="[002 L488-506, L637-643]",
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("age_threshold",),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-09",
+        title="PROLONGATION: after FIRST, with a motivated decision and a report",
+        severity=Severity.LEGAL,
+        citation="[002 L488-506, L637-643]",
+        doc="""
     Recorded in ``subsidy_history`` with the social-inquiry report and motivated decision references;
     starts after the FIRST window (Q-10: the month after FIRST ends).
     """,
-    )
-)
-rule(
-    "R-SUB-10",
-    title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
-    severity=Severity.LEGAL,
-    citation="[002 L508-526]",
-    parameters=("second_chance_gap_months",),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-10",
+        title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
+        severity=Severity.LEGAL,
+        citation="[002 L508-526]",
+        doc="""
     No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision; otherwise the
     SECOND_CHANCE is not due and its months pay nothing.  A PROLONGATION or SECOND_CHANCE with no FIRST
     received, or without its decision and report, pays nothing either.
     """,
-    )
-)
-document(
-    "R-SUB-11",
-    title="Only months in which the project runs",
-    severity=Severity.LEGAL,
-    citation="[002 L645-647]",
-    doc="""
+        parameters=("second_chance_gap_months",),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-11",
+        title="Only months in which the project runs",
+        severity=Severity.LEGAL,
+        citation="[002 L645-647]",
+        doc="""
     A month whose ``RIMonth.project_running`` is false is excluded from the schedule with its reason.
     """,
-)
-document(
-    "R-SUB-12",
-    title="Couples on category 3: never doubled",
-    severity=Severity.LEGAL,
-    citation="[002 L649-654]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-12",
+        title="Couples on category 3: never doubled",
+        severity=Severity.LEGAL,
+        citation="[002 L649-654]",
+        doc="""
     ``subsidy_plans`` over both partners' contracts keeps one claim per month (the smaller contract id).
     ``evaluate()`` of one contract applies it when the partner's PIIS is recorded (``partner_contract``):
     if its id is the smaller, the months it covers pay nothing here, with the reason, in the schedule.
     """,
-)
-document(
-    "R-SUB-13",
-    title="Non-compliant PIIS: subsidies reimbursed",
-    severity=Severity.LEGAL,
-    citation="[002 L530]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-13",
+        title="Non-compliant PIIS: subsidies reimbursed",
+        severity=Severity.LEGAL,
+        citation="[002 L530]",
+        doc="""
     Inspection (R-INS) reports the failing items and the amount at risk; the reimbursement itself is not
     computed.  A reimbursed subsidy is recorded with ``SubsidyEntitlement.reimbursed_on``: by Q-19
     (``q19_keep_window_after_reimbursement``, default) its window stays anchored and counts toward the
@@ -1436,39 +1405,35 @@ document(
     (``previous_contract``, REPLACES_NON_COMPLIANT) ends the reimbursement: its own months are not at risk
     for the first contract's failures (I-02 is judged on the first contract).
     """,
-)
-document(
-    "R-SUB-14",
-    title="PIIS running on 2016-11-01: due from that date",
-    severity=Severity.LEGAL,
-    citation="[002 L580-582]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-14",
+        title="PIIS running on 2016-11-01: due from that date",
+        severity=Severity.LEGAL,
+        citation="[002 L580-582]",
+        doc="""
     The schedule of a contract signed before the reform starts on 2016-11-01.
     """,
-)
-document(
-    "R-SUB-15",
-    title="Historical 75% / +10% regimes",
-    severity=Severity.HISTORICAL,
-    citation="[004 L181-184; 002 L436, L471-479]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-15",
+        title="Historical 75% / +10% regimes",
+        severity=Severity.HISTORICAL,
+        citation="[004 L181-184; 002 L436, L471-479]",
+        doc="""
     Abolished on 2016-11-01; contracts ended before then get no schedule.
     """,
-)
-rule(
-    "R-SUB-17",
-    title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
-    "(announced)",
-    severity=Severity.LEGAL,
-    citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
-    parameters=("subsidy_rate_tables", "piis_share_percent_by_year"),
-    applies=_signed,
-    valid_from=date(2028, 1, 1),
-    fact_date=lambda c: c.end_date,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-17",
+        title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
+        "(announced)",
+        severity=Severity.LEGAL,
+        citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
+        doc="""
     **Announced** (the law of 2026-2028; the implementing decree may change the tiers): from 2028-01-01 the
     flat 10% (R-SUB-01) is replaced, per calendar year, by a rate set by the share of the CPAS's RI
     beneficiaries who have a PIIS: 15% from 80%, 12.5% from 60%, 10% from 40%, 7.5% from 20%, 5% below
@@ -1479,14 +1444,20 @@ rule(
     Sources: Council of Ministers, 18 July 2025; CPAS compensation law adopted by the Chamber on 13-14
     November 2025.
     """,
-    )
-)
-document(
-    "R-SUB-16",
-    title="Brussels budget articles 132 and 133",
-    severity=Severity.LEGAL,
-    citation="[002 L566-574]",
-    doc="""
+        parameters=("subsidy_rate_tables", "piis_share_percent_by_year"),
+        applies=_signed,
+        valid_from=date(2028, 1, 1),
+        fact_date=lambda c: c.end_date,
+    ),
+    RuleSpec(
+        "R-SUB-16",
+        title="Brussels budget articles 132 and 133",
+        severity=Severity.LEGAL,
+        citation="[002 L566-574]",
+        doc="""
     ``SubsidyPlan.budget_article``: 133 for STUDIES, 132 otherwise, for CPAS with an INS code 21xxx.
     """,
+        automated=False,
+    ),
 )
+family(SUBSIDY_RULES, _subsidy_results)
