@@ -198,7 +198,7 @@ def register(cli: CommandRegistry) -> None:
                 for r in registry
             ]
             if t.language != "en":  # the English title is "title"
-                for row, r in zip(rows, registry):
+                for row, r in zip(rows, registry, strict=True):
                     row["title_text"] = rule_title(r, t)
             sys.stdout.write(json.dumps(rows, ensure_ascii=False, indent=2) + "\n")
             return

@@ -8,80 +8,86 @@ Public API::
 
 How to add a rule
 -----------------
-1. Pick the module of its family (``obligation.py`` for R-OBL, ``deadlines.py`` for R-DL, ...;
-   part 2 owns ``sanctions.py``, ``transfers.py``, ``subsidies.py``, ``inspection.py``,
-   ``agenda.py``).  A new module must be listed in ``registry.CORE_RULE_MODULES`` (or already is
-   in ``PART2_RULE_MODULES``): modules register their rules when imported.
-2. Write the check and decorate it::
+1. Pick the module of its family (``sanctions.py`` for R-SAN, ``subsidies.py`` for R-SUB, ...).  A new
+   module is added to ``registry.RULE_MODULES``: modules register their rules when imported, and a
+   listed module that does not exist stops ``load_core_rules`` with a ``RuleError`` naming it.
+2. Add a row to the family's table of rule metadata and yield the rule's results from the family's
+   check, keyed by its id::
 
-       from piis_bridge.rules.registry import Era, Severity, rule, document
+       from collections.abc import Iterator
+       from piis_bridge.i18n import N_
        from piis_bridge.rules.context import RuleContext
+       from piis_bridge.rules.registry import RuleSpec, Severity, family
+       from piis_bridge.rules.results import Result, issue
 
-       @rule("R-SAN-03", title="A formal warning precedes any sanction", severity=Severity.LEGAL,
-             citation="[002 L407, L411; 000 L150]", era=Era.REFORM,
-             applies=lambda c: bool(c.sanctions), parameters=("sanction_max_months",))
-       def _san_03(ctx: RuleContext) -> None:
-           \"\"\"Plain-language documentation: this docstring IS the rule's doc in docs/rules.md.\"\"\"
+       def _has_sanctions(contract) -> bool:      # one named precondition for the family
+           return bool(contract.sanctions)
+
+       SANCTION_RULES = (
+           RuleSpec("R-SAN-03", title="A formal warning precedes any sanction",
+                    severity=Severity.LEGAL, citation="[002 L407, L411; 000 L150]",
+                    doc="Plain language: this text IS the rule's doc in docs/rules.md.",
+                    applies=_has_sanctions, parameters=("sanction_max_months",)),
+           ...
+       )
+
+       def _sanction_results(ctx: RuleContext) -> Iterator[Result]:
            for i, s in enumerate(ctx.contract.sanctions):
                if s.warning_id is None:
-                   ctx.flag(f"Contract {ctx.cid}: sanction {s.sanction_id} has no formal warning.",
-                            f"sanctions[{i}].warning_id")
+                   yield issue("R-SAN-03", N_("Contract {contract}: sanction {sanction} has no "
+                               "formal warning."), (f"sanctions[{i}].warning_id",),
+                               contract=ctx.cid, sanction=s.sanction_id)
 
-   - ``ctx.flag`` records a finding at the rule's own level (L/H -> error, A -> warning,
-     X -> ``settings.local_policy_level``); ``ctx.error/warning/info`` force a level (the
-     advisory half of an L/A rule).  Rule id and citation are attached automatically.
-   - ``ctx.deadline(label, due, done, *fields)`` records a computed date and returns its status
-     (met / late / pending / overdue on ``ctx.on``); ``ctx.add_date`` records any other date.
+       family(SANCTION_RULES, _sanction_results)
+
+   - The check runs once per contract (when the family's first rule in force runs); each rule records
+     its own results, so a rule not in force (era, validity, ``applies``) records nothing.
+   - ``results.issue(rule_id, template, fields, **params)`` is a finding at the rule's own level
+     (L/H -> error, A -> warning, X -> ``settings.local_policy_level``); ``level=Level.INFO`` (or
+     WARNING/ERROR) forces one (the advisory half of an L/A rule).  The template is marked ``N_`` and
+     filled by the params, so the finding can be written in the reader's language (docs/i18n.md).
+   - ``results.Due(rule_id, label, day, fields, done)`` is a deadline (its status, met / late / pending /
+     overdue on ``ctx.on``, is computed when recorded); ``deadline=False`` an informative date.
+   - ``results.Section(rule_id, name, value)`` puts an area result into ``Report.sections[name]``,
+     ``results.Subsidy`` the schedule into ``Report.subsidy``.
    - Dates: use ``piis_bridge.rules.calendar`` (``add_months`` D1, ``first_day_of_month_after``
      D2, ``ctx.calendar.add_working_days`` D3, ``add_calendar_days`` D4, ``age_on`` D5).  Never
      ``timedelta(days=90)`` for "3 months", never a naive Monday-Friday loop.
    - Parameters: read ``ctx.settings.<name>`` (``settings.py``); never hard-code a legal value.
      A new parameter is a new documented field of ``RuleSettings``.
    - ``ctx.obligations`` holds the R-OBL summary (beneficiary first, then the partner);
-     ``ctx.cache`` shares values between rules of one contract; ``ctx.subsidy`` (a
-     ``report.SubsidySchedule``) and ``ctx.sections[name]`` carry area results into the report.
+     ``ctx.signed_date`` the signature date (computed once).
    - Messages name the contract by ``ctx.cid`` and people by role; never a NISS, never a name.
-3. A rule that cannot be checked from the data is still registered with ``document(id, title=,
-   severity=, citation=, doc=)`` so it is listed, cited and documented.
+3. A rule that cannot be checked from the data is a row with ``automated=False``: listed, cited and
+   documented (its doc says why).  A table of such rules only is registered with ``family(TABLE)``.
 4. ``era=Era.REFORM`` / ``Era.HISTORICAL`` version the rule by the date of the facts (R-GEN-05,
    default fact date: the DIS decision date; pass ``fact_date=`` for another one).
 5. Add boundary tests in ``tests/rules/test_<family>.py`` (day before / of / after each
    deadline, holidays, month ends), then regenerate the docs:
    ``piis-bridge rules docs > docs/rules.md`` (a test fails when they are out of date).
 
-Performance (100,000 contracts must take well under a minute: ~350 us per contract for ALL rules)
-------------------------------------------------------------------------------------------------
-``benchmarks/bench_rules.py`` measures it (``--by-family`` for the split) and
-``benchmarks/check_rules_equivalence.py`` proves a speed-up changed no result.  How the engine runs
-rules: consecutive rules with the same ``applies`` function and fact date form one group, whose
-precondition is asked once per contract (and remembered for other groups sharing it).  So give rules
-of one family that share a precondition the *same* named function, not one lambda each.  In a check
-function:
+The modules written before the family tables (general, obligation, deadlines, content, signatures,
+evaluations, amendments, community_service, studies, local_policy) still register each check with the
+``@rule(id, title=, severity=, citation=, ...)`` decorator (the function's docstring is the doc, the
+function records through ``ctx.flag`` / ``ctx.deadline``) and ``document(...)`` for the rules without a
+check; both end in the same ``Rule`` records.
 
-- never build validated pydantic models per contract (``Model(...)`` costs 5-20 us each, and
-  ``model_dump`` more): findings and dates go through ``ctx`` (unvalidated construction; equal
-  computed dates are one shared frozen object); for your own frozen output models use
-  ``report.frozen_constructor(Model)`` (``report.fast_construct`` for others), every field given;
-- compute what several rules share once per contract and keep it in ``ctx.cache``; a family whose
-  rules share one computation groups its issues and dates by rule id once (``_issues.group_by_rule``,
-  ``record_own``) instead of scanning them all in every rule;
-- use ``ctx.signed_date`` (computed once) rather than ``contract.signed_date`` (scans the
-  signatures on every access);
-- keep ``applies=`` cheap: it filters out rules that do not concern the contract before any work;
-- dates: ``calendar.add_months`` and ``WorkingCalendar.add_working_days`` remember their results,
-  ``calendar.iso(day)`` is ``day.isoformat()`` remembered (formatting a date costs more than a lookup);
-- Python 3.11 specifics that show at 100,000 contracts: reading an enum member (``Level.ERROR``)
-  goes through the enum metaclass's ``__getattr__`` hook, so hot modules keep the members they test
-  as module constants; a comprehension or generator expression is a function call, so per-contract
-  loops over a few items are written as plain ``for`` loops;
-- never ``model_dump`` per contract: ``ctx.sections[name]`` may hold a pydantic model as is, it is
-  serialised only when JSON output is asked for (``Report.to_json_dict``).
+Performance (100,000 contracts must take well under a minute)
+-------------------------------------------------------------
+``benchmarks/bench_rules.py`` measures it (``--by-family`` for the split) and
+``benchmarks/check_rules_equivalence.py`` proves a change changed no result.  The engine groups
+consecutive rules with the same ``applies`` function and fact date: the precondition is asked once per
+group (once per contract when several groups share it), so the rules of a family share one *named*
+function, not one lambda each.  What matters per contract: no validated pydantic model per finding (the
+report models are built from already-valid values, ``report.frozen_constructor``), one computation per
+family (not one per rule), a cheap ``applies``.
 
 Measured figures and the per-family split: ``docs/rules.md`` ("Benchmark").
 
-Plugins add local rules through the hook ``piis_register_rules(registry)`` (``registry.rule(...)``
-or ``registry.add(Rule(...))``, ids must be new) and CPAS parameters through
-``piis_rule_parameters(cpas)`` (applied with ``RuleSettings.with_parameters``).
+Plugins add local rules through the hook ``piis_register_rules(registry)``
+(``registry.family(TABLE, check, source="plugin-name")``, ``registry.rule(...)`` or
+``registry.add(Rule(...))``; ids must be new) and CPAS parameters through ``piis_rule_parameters(cpas)``
+(applied with ``RuleSettings.with_parameters``).
 """
 
 from __future__ import annotations
@@ -101,6 +107,7 @@ from piis_bridge.rules.registry import (
     Rule,
     RuleError,
     RuleRegistry,
+    RuleSpec,
     Severity,
     build_registry,
 )
@@ -131,6 +138,7 @@ __all__ = [
     "RuleError",
     "RuleRegistry",
     "RuleSettings",
+    "RuleSpec",
     "Severity",
     "SubsidySchedule",
     "WorkingCalendar",

@@ -24,9 +24,9 @@ from typing import Any
 
 from piis_bridge.model import EvaluationMode, ObligationBasis, PIISContract, RequestedBy
 from piis_bridge.rules._deadline_math import add_months, one_day
-from piis_bridge.rules._issues import Due
 from piis_bridge.rules.calendar import WorkingCalendar, add_calendar_days
 from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.results import Due
 from piis_bridge.rules.sanctions import sanction_dues
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.subsidies import subsidy_window_end

@@ -36,7 +36,7 @@ def _amd_01(ctx: RuleContext) -> None:
             for a in v.agreements
             if a.agreed_date <= v.effective_date
         }
-        absent = []
+        absent: list[str | Msg] = []
         if (PartyRole.BENEFICIARY, None) not in agreed:
             absent.append(N_("the beneficiary"))
         if (PartyRole.CPAS, None) not in agreed:

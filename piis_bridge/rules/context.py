@@ -142,6 +142,14 @@ class RuleContext:
         """How messages name the contract (never by a person's NISS)."""
         return self.contract.contract_id
 
+    @property
+    def rule_id(self) -> str:
+        """The id of the running rule: a family check sharing one computation records its own part."""
+        rule = self.rule
+        if rule is None:
+            raise RuntimeError("no rule is running")
+        return rule.id
+
     # -- findings -------------------------------------------------------------------------------
     def _level(self) -> Level:
         assert self.rule is not None
@@ -206,6 +214,12 @@ class RuleContext:
                 }
             )
         )
+
+    def finding(
+        self, level: Level, message: str, *fields: str, person: str | None = None, **params: Any
+    ) -> None:
+        """A finding at *level* whatever the rule's severity (``error``/``warning``/``info``)."""
+        self._add(level, message, fields, person, params)
 
     def error(self, message: str, *fields: str, person: str | None = None, **params: Any) -> None:
         self._add(_ERROR, message, fields, person, params)

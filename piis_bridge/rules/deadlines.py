@@ -424,7 +424,6 @@ def _dl_08(ctx: RuleContext) -> None:
     ob = ctx.obligations[0]
     if not ob.mandatory or ob.deadline is None or ob.exempted:
         return
-    c = ctx.contract
     status = ctx.deadline(
         "PIIS signature deadline (historical: from the request)",
         ob.deadline,

@@ -73,7 +73,7 @@ from piis_bridge.model import load_file
 from piis_bridge.rules import evaluate, evaluate_many, RuleSettings
 
 contract = load_file("examples/u25-employment-project.json").contracts[0]
-report = evaluate(contract, on=date(2026, 11, 22))                      # -> Report (pydantic)
+report = evaluate(contract, on=date(2026, 11, 22))  # -> Report (pydantic)
 report.findings, report.dates, report.obligations, report.sections["content"], report.has_errors
 ```
 

@@ -63,11 +63,10 @@ def evaluate(
     failures: list[str] = []
     evaluated = 0
     answers: dict[object, bool] = {}  # preconditions several groups share, asked once per contract
-    for applies, shared, fact_date, first, members in registry.groups_for(
-        contract.decision.decision_date, reform
-    ):
+    for group in registry.groups_for(contract.decision.decision_date, reform):
+        applies = group.applies
         if applies is not None:
-            if shared:
+            if group.shared:
                 ok = answers.get(applies)
                 if ok is None:
                     ok = answers[applies] = bool(applies(contract))
@@ -75,15 +74,16 @@ def evaluate(
                     continue
             elif not applies(contract):
                 continue
-        if fact_date is not None and not first.in_force(fact_date(contract), reform):
+        fact_date = group.fact_date
+        if fact_date is not None and not group.first.in_force(fact_date(contract), reform):
             continue
-        for rule, check in members:
-            ctx.rule = rule
+        for entry in group.members:
+            rule = ctx.rule = entry.rule
             try:
-                check(ctx)
+                entry.check(ctx)
             except Exception as exc:  # noqa: BLE001 - one broken rule never hides the others
                 failures.append(f"{rule.id}: {type(exc).__name__}")
-        evaluated += len(members)
+        evaluated += len(group.members)
     ctx.rule = None
     ctx.sections.setdefault("content", content_summary(ctx.findings))
     return _REPORT(

@@ -474,11 +474,11 @@ def _eva_07(ctx: RuleContext) -> None:
     first = max(min(by_year), c.start_date.year)
     for year in range(first, min(contract_end(c).year, ctx.on.year) + 1):
         due = date(year + 1, 12, 31)
-        i, r = by_year.get(year, (None, None))
-        done = r.global_evaluation_date if r is not None else None
+        held = by_year.get(year)
+        done = held[1].global_evaluation_date if held is not None else None
         field = (
-            f"cpas.annual_reports[{i}].global_evaluation_date"
-            if r is not None
+            f"cpas.annual_reports[{held[0]}].global_evaluation_date"
+            if held is not None
             else "cpas.annual_reports"
         )
         status = ctx.deadline(f"global evaluation of {year}", due, done, field)

@@ -17,7 +17,7 @@ record them they are ``not_recorded``, never guessed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -26,11 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from piis_bridge.i18n import N_, Evidence, Join, Msg
 from piis_bridge.model import ContractRelation, EvaluationMode, PartyRole, PIISContract, WorkerRole
-from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import iso
 from piis_bridge.rules.obligation import judged_on_previous
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 from piis_bridge.rules.report import Finding, Level, PersonObligation
+from piis_bridge.rules.results import Result, Section, issue
 
 if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
@@ -417,13 +417,15 @@ def _items(
     # I-09: special subsidy
     found = [f"subsidy schedule total {subsidy_total / 100:.2f} EUR"]
     missing = []
-    for e in c.subsidy_history:
-        kind = e.type.value
+    for entitlement in c.subsidy_history:
+        kind = entitlement.type.value
         if kind in ("PROLONGATION", "SECOND_CHANCE"):
-            (found if e.social_inquiry_report_ref else missing).append(
+            (found if entitlement.social_inquiry_report_ref else missing).append(
                 f"{kind}: social-inquiry report in the file"
             )
-            (found if e.motivated_decision_ref else missing).append(f"{kind}: motivated decision")
+            (found if entitlement.motivated_decision_ref else missing).append(
+                f"{kind}: motivated decision"
+            )
     add((8, _NA if signed is None else None, found, missing))
 
     # I-10 / I-11: maintenance debtors (students); evidence dated after the reference date did not
@@ -519,55 +521,49 @@ def inspect(
 # --- registration (rules.md 2.13) ---------------------------------------------------------
 
 
-def _checklist(ctx: RuleContext) -> list[dict[str, Any]]:
-    """The items, judged once per evaluation (by the first R-INS rule, from the findings of every other
-    family) and shared by the R-INS rules; also writes ``sections["inspection"]`` -- exactly
-    ``inspection_checklist(...).model_dump(mode="json")``, built without the models."""
-    items = ctx.cache.get("inspection.checklist")
-    if items is None:
-        schedule = ctx.subsidy
-        on = ctx.on
-        # the schedule's total is the sum of its months' subsidies (subsidies._compute adds them up)
-        items, ready = _items(
-            ctx.contract,
-            ctx.findings,
-            on,
-            ctx.obligations,
-            schedule.total_cents if schedule is not None else 0,
-            ctx.signed_date,
+def _inspection_results(ctx: RuleContext) -> Iterator[Result]:
+    """The R-INS family's one computation: the checklist, judged by the first R-INS rule from the
+    findings of every other family, as ``sections["inspection"]`` -- exactly
+    ``inspection_checklist(...).model_dump(mode="json")``, built without the models -- and an info
+    finding for each failing item (the errors themselves are the engine rules' findings)."""
+    schedule = ctx.subsidy
+    on = ctx.on
+    # the schedule's total is the sum of its months' subsidies (subsidies._compute adds them up)
+    items, ready = _items(
+        ctx.contract,
+        ctx.findings,
+        on,
+        ctx.obligations,
+        schedule.total_cents if schedule is not None else 0,
+        ctx.signed_date,
+    )
+    at_risk = 0
+    if not ready:
+        months = (
+            [(m.month, m.subsidy_cents) for m in schedule.months] if schedule is not None else []
         )
-        ctx.sections["inspection"] = {
-            "contract_id": ctx.contract.contract_id,
-            "reference_date": iso(on),
-            "items": items,
-            "ready": ready,
-            "subsidy_at_risk_cents": 0
-            if ready
-            else _at_risk(
-                [(m.month, m.subsidy_cents) for m in schedule.months]
-                if schedule is not None
-                else [],
-                on,
-            ),
-        }
-        ctx.cache["inspection.checklist"] = items
-    return items
-
-
-def _check(ctx: RuleContext) -> None:
-    items = ctx.cache.get("inspection.checklist")
-    if items is None:
-        items = _checklist(ctx)
-    item = items[_POSITION[ctx.rule.id]]
-    if item["status"] == _FAIL:
+        at_risk = _at_risk(months, on)
+    section = {
+        "contract_id": ctx.contract.contract_id,
+        "reference_date": iso(on),
+        "items": items,
+        "ready": ready,
+        "subsidy_at_risk_cents": at_risk,
+    }
+    yield Section(_RULE_IDS[0], "inspection", section)
+    for rule_id, item in zip(_RULE_IDS, items, strict=True):
+        if item["status"] != _FAIL:
+            continue
         missing = item["evidence_missing"]
         why = (
             Join("; ", [Evidence(e) for e in missing])
             if missing
             else Msg("{n} related finding(s)", n=len(item["findings"]))
         )
-        ctx.info(
+        yield issue(
+            rule_id,
             N_("contract {contract}: inspection item {item} would fail ({why})"),
+            level=Level.INFO,
             contract=ctx.cid,
             item=item["item"],
             why=why,
@@ -575,55 +571,59 @@ def _check(ctx: RuleContext) -> None:
 
 
 _RULE_IDS = tuple(f"R-INS-{n:02d}" for n in range(1, len(ITEMS) + 1))
-_POSITION = {rule_id: pos for pos, rule_id in enumerate(_RULE_IDS)}
 _NO_FIELD = (
     "none (evidence: studies.maintenance_debtors_investigation for I-10, studies.recovery_decision "
     "for I-11; not_recorded when a studies contract does not record it)"
 )
 
-for _number, (_item, _question, _rules) in enumerate(ITEMS, start=1):
-    rule(
-        f"R-INS-{_number:02d}",
-        title=f"Inspection {_item}: {_question}",
+INSPECTION_RULES = tuple(
+    RuleSpec(
+        rule_id,
+        title=f"Inspection {item}: {question}",
         severity=Severity.LEGAL,
         citation="[002 L528-554]",
-    )(
-        _doc(
-            _check,
-            f"""
-    Inspection checklist item {_item}: "{_question}"  Engine rules: {", ".join(_rules) or _NO_FIELD}.  The item, with the evidence found and missing,
+        doc=f"""
+    Inspection checklist item {item}: "{question}"  Engine rules: {", ".join(rules) or _NO_FIELD}.  The item, with the evidence found and missing,
     is in ``Report.sections["inspection"]``; a failing item adds an info finding (the errors themselves are
     the engine rules' findings, not repeated).  A non-compliant PIIS means reimbursing the subsidies received
     (R-SUB-13): ``subsidy_at_risk_cents``.
     """,
-        )
     )
+    for rule_id, (item, question, rules) in zip(_RULE_IDS, ITEMS, strict=True)
+)
+family(INSPECTION_RULES, _inspection_results)
 
-document(
-    "R-RPT-01",
-    title="Form B carries the PIIS rubric codes",
-    severity=Severity.LEGAL,
-    citation="[002 L556-560, L814]",
-    doc="""
+REPORTING_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-RPT-01",
+        title="Form B carries the PIIS rubric codes",
+        severity=Severity.LEGAL,
+        citation="[002 L556-560, L814]",
+        doc="""
     Since 2016-11-01 form B (Novaprima) carries new codes for the rubric "projet d'intégration sociale :
     demandeur/partenaire".  The code values are not in the seeds (Q-18); the federal plugin builds the forms.
     """,
-)
-document(
-    "R-RPT-02",
-    title="Form D has two new recovery-type codes",
-    severity=Severity.LEGAL,
-    citation="[002 L560]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-RPT-02",
+        title="Form D has two new recovery-type codes",
+        severity=Severity.LEGAL,
+        citation="[002 L560]",
+        doc="""
     Two new "type de récupération" codes on form D; values not in the seeds (Q-18).
     """,
-)
-document(
-    "R-RPT-03",
-    title="Annual report synthesis",
-    severity=Severity.LEGAL,
-    citation="[002 L224, L403]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-RPT-03",
+        title="Annual report synthesis",
+        severity=Severity.LEGAL,
+        citation="[002 L224, L403]",
+        doc="""
     See R-EVA-07: the CPAS-level annual synthesis of contract evaluations and employment results.
     """,
+        automated=False,
+    ),
 )
+family(REPORTING_RULES)

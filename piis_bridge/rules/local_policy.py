@@ -339,7 +339,7 @@ def _loc_08(ctx: RuleContext) -> None:
         if status is DateStatus.LATE:
             ctx.flag(
                 N_(
-                    "Contract {contract}: the {what} of {month} was handed in on {received}, "  # type: ignore[union-attr]
+                    "Contract {contract}: the {what} of {month} was handed in on {received}, "
                     "after the last working day of the month ({due})."
                 ),
                 field,

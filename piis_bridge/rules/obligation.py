@@ -604,20 +604,21 @@ def _obl_08(ctx: RuleContext) -> None:
     follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
     is not judged again on the decision's deadline."""
     c, ob = ctx.contract, _beneficiary(ctx)
-    if ob.mandatory and not ob.exempted and ob.deadline is not None and not judged_on_previous(c):
-        if ctx.signed_date is None and ctx.on > ob.deadline:
-            ctx.flag(
-                N_(
-                    "Contract {contract}: the PIIS is mandatory ({b}), "
-                    "was not signed by {deadline} and no motivated exemption is recorded."
-                ),
-                "signatures",
-                "obligation.exemption",
-                person="beneficiary",
-                contract=ctx.cid,
-                b=", ".join(b.value for b in ob.bases),
-                deadline=ob.deadline,
-            )
+    if ob.deadline is None or not ob.mandatory or ob.exempted or judged_on_previous(c):
+        return
+    if ctx.signed_date is None and ctx.on > ob.deadline:
+        ctx.flag(
+            N_(
+                "Contract {contract}: the PIIS is mandatory ({b}), "
+                "was not signed by {deadline} and no motivated exemption is recorded."
+            ),
+            "signatures",
+            "obligation.exemption",
+            person="beneficiary",
+            contract=ctx.cid,
+            b=", ".join(b.value for b in ob.bases),
+            deadline=ob.deadline,
+        )
 
 
 @rule(
@@ -928,7 +929,7 @@ def _obl_16(ctx: RuleContext) -> None:
     """Facts before the reform: the PIIS was mandatory only for under-25s (save equity) and
     optional for others unless a party asked.  The obligation summary uses this rule set; a
     mandatory PIIS not signed by the historical deadline (R-DL-08) without exemption is flagged."""
-    c, ob = ctx.contract, _beneficiary(ctx)
+    ob = _beneficiary(ctx)
     ctx.info(
         N_("Contract {contract}: DIS decision before {reform_date}: historical rules apply."),
         "decision.decision_date",

@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, TypedDict
+
+from piis_bridge.rules.results import FamilyCheck, family_check
 
 if TYPE_CHECKING:
     from piis_bridge.model import PIISContract
@@ -28,15 +30,20 @@ __all__ = [
     "CORE_RULES",
     "CORE_RULE_MODULES",
     "PART2_RULE_MODULES",
+    "RULE_MODULES",
     "DuplicateRuleError",
     "Era",
+    "PlanEntry",
     "PlanGroup",
     "Rule",
     "RuleError",
+    "RuleOptions",
     "RuleRegistry",
+    "RuleSpec",
     "Severity",
     "build_registry",
     "document",
+    "family",
     "rule",
 ]
 
@@ -145,9 +152,7 @@ class Rule:
             return False
         if self.valid_from is not None and fact < self.valid_from:
             return False
-        if self.valid_until is not None and fact >= self.valid_until:
-            return False
-        return True
+        return self.valid_until is None or fact < self.valid_until
 
     def sort_key(self) -> tuple[int, str, int, str]:
         family = self.family
@@ -156,41 +161,84 @@ class Rule:
         return (rank, family, int(tail) if tail.isdigit() else 0, self.id)
 
 
-class PlanGroup(NamedTuple):
+class RuleOptions(TypedDict, total=False):
+    """The keyword options a family's rules share (``rule("R-SAN-01", ..., **SANCTIONS)``), typed so a
+    misspelt or mistyped option fails the type check instead of reaching ``rule()``."""
+
+    era: Era
+    valid_from: date | None
+    valid_until: date | None
+    fact_date: Callable[[PIISContract], date | None] | None
+    applies: Callable[[PIISContract], bool] | None
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSpec:
+    """One row of a family's rule table: what ``rules list``, docs/rules.md and the versioning read.
+
+    A family module lists its rules as a tuple of these and registers the tuple with one check that
+    yields results keyed by rule id (:meth:`RuleRegistry.family`).  ``automated=False`` marks a rule
+    that cannot be checked from the data: it is listed, cited and documented, and *doc* says why.
+    """
+
+    id: str
+    title: str
+    severity: Severity
+    citation: str
+    doc: str
+    automated: bool = True
+    era: Era = Era.ANY
+    valid_from: date | None = None
+    valid_until: date | None = None  # exclusive
+    fact_date: Callable[[PIISContract], date | None] | None = None  # None: the DIS decision date
+    applies: Callable[[PIISContract], bool] | None = None
+    parameters: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class PlanEntry:
+    """One automated rule as the engine runs it (:meth:`RuleRegistry.plan`)."""
+
+    rule: Rule
+    check: Callable[[RuleContext], None]
+    applies: Callable[[PIISContract], bool] | None
+    fact_date: Callable[[PIISContract], date | None] | None  # None: the DIS decision date
+
+
+@dataclass(frozen=True, slots=True)
+class PlanGroup:
     """Consecutive automated rules the engine runs together (see :meth:`RuleRegistry.groups_for`)."""
 
     applies: Callable[[PIISContract], bool] | None
     shared: bool  # another group has the same precondition: the engine remembers its answer
-    fact_date: (
-        Callable[[PIISContract], date | None] | None
-    )  # None: in force already checked on the plan
+    fact_date: Callable[[PIISContract], date | None] | None  # None: in force checked on the plan
     first: Rule  # carries the era and validity of every rule of the group (for ``in_force``)
-    members: tuple[tuple[Rule, Callable[[RuleContext], None]], ...]
+    members: tuple[PlanEntry, ...]
 
 
-def _group(plan: list[tuple[Any, ...]]) -> tuple[PlanGroup, ...]:
-    keyed: list[tuple[tuple[Any, ...], Rule, Callable[..., None]]] = []
-    for rule, check, applies, fact in plan:
-        key = (
-            (applies, fact, None)
-            if fact is None
-            else (applies, fact, (rule.era, rule.valid_from, rule.valid_until))
-        )
-        keyed.append((key, rule, check))
-    runs: list[tuple[tuple[Any, ...], list[tuple[Rule, Callable[..., None]]]]] = []
-    for key, rule, check in keyed:
+def _group(plan: list[PlanEntry]) -> tuple[PlanGroup, ...]:
+    """Runs of consecutive entries with the same precondition, fact date and (for a rule with its own
+    fact date, checked per contract) era and validity."""
+    runs: list[tuple[tuple[object, ...], list[PlanEntry]]] = []
+    for entry in plan:
+        rule = entry.rule
+        window = None if entry.fact_date is None else (rule.era, rule.valid_from, rule.valid_until)
+        key = (entry.applies, entry.fact_date, window)
         if runs and runs[-1][0] == key:
-            runs[-1][1].append((rule, check))
+            runs[-1][1].append(entry)
         else:
-            runs.append((key, [(rule, check)]))
-    uses: dict[Any, int] = {}
-    for key, _ in runs:
-        if key[0] is not None:
-            uses[key[0]] = uses.get(key[0], 0) + 1
-    return tuple(
-        PlanGroup(key[0], uses.get(key[0], 0) > 1, key[1], members[0][0], tuple(members))
-        for key, members in runs
-    )
+            runs.append((key, [entry]))
+    uses: dict[Callable[[PIISContract], bool], int] = {}
+    for _, members in runs:
+        applies = members[0].applies
+        if applies is not None:
+            uses[applies] = uses.get(applies, 0) + 1
+    groups = []
+    for _, members in runs:
+        head = members[0]
+        shared = head.applies is not None and uses[head.applies] > 1
+        groups.append(PlanGroup(head.applies, shared, head.fact_date, head.rule, tuple(members)))
+    return tuple(groups)
 
 
 class RuleRegistry:
@@ -199,9 +247,9 @@ class RuleRegistry:
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
         self._sorted: list[Rule] | None = None
-        self._plan: list[tuple[Any, ...]] | None = None
-        self._plans: dict[tuple[Any, ...], list[tuple[Any, ...]]] = {}
-        self._groups: dict[tuple[Any, ...], tuple[PlanGroup, ...]] = {}
+        self._plan: list[PlanEntry] | None = None
+        self._plans: dict[tuple[object, ...], list[PlanEntry]] = {}
+        self._groups: dict[tuple[object, ...], tuple[PlanGroup, ...]] = {}
         self._windowed: tuple[tuple[date | None, date | None], ...] | None = None
 
     def add(self, new: Rule) -> Rule:
@@ -285,6 +333,39 @@ class RuleRegistry:
             )
         )
 
+    def family(
+        self, table: Iterable[RuleSpec], check: FamilyCheck | None = None, *, source: str = "core"
+    ) -> tuple[Rule, ...]:
+        """Register a family: the rules of *table*, every automated one checked by *check*, which runs
+        once per contract and yields its results keyed by rule id (``results.Issue``, ``Due``,
+        ``Section``, ``Subsidy``); each rule records its own part when it runs.  Without *check*,
+        every rule of the table must be ``automated=False`` (documented, listed, cited)."""
+        table = tuple(table)
+        run = family_check(check) if check is not None else None
+        for spec in table:
+            if spec.automated and run is None:
+                raise RuleError(f"rule {spec.id} is automated but its family has no check")
+        return tuple(
+            self.add(
+                Rule(
+                    id=spec.id,
+                    title=spec.title,
+                    severity=spec.severity,
+                    citation=spec.citation,
+                    doc=_clean_doc(spec.doc),
+                    check=run if spec.automated else None,
+                    era=spec.era,
+                    valid_from=spec.valid_from,
+                    valid_until=spec.valid_until,
+                    fact_date=spec.fact_date or _decision_date,
+                    applies=spec.applies,
+                    parameters=spec.parameters,
+                    source=source,
+                )
+            )
+            for spec in table
+        )
+
     def get(self, rule_id: str) -> Rule:
         return self._rules[rule_id]
 
@@ -299,50 +380,43 @@ class RuleRegistry:
             self._sorted = sorted(self._rules.values(), key=Rule.sort_key)
         return iter(self._sorted)
 
-    def plan(self) -> list[tuple[Any, ...]]:
-        """The automated rules in order, unpacked for the engine's inner loop:
-        ``(rule, check, applies, fact_date or None for the default, era, valid_from, valid_until)``."""
+    def plan(self) -> list[PlanEntry]:
+        """The automated rules in order."""
         if self._plan is None:
             self._plan = [
-                (
-                    r,
-                    r.check,
-                    r.applies,
-                    None if r.fact_date is _decision_date else r.fact_date,
-                    r.era,
-                    r.valid_from,
-                    r.valid_until,
+                PlanEntry(
+                    r, r.check, r.applies, None if r.fact_date is _decision_date else r.fact_date
                 )
                 for r in self
                 if r.check is not None
             ]
         return self._plan
 
-    def plan_for(self, decision_date: date, reform_date: date) -> list[tuple[Any, ...]]:
-        """The automated rules to run for a contract whose DIS decision is *decision_date*:
-        ``(rule, check, applies, fact_date)``.  Rules judged on the decision date (the default) are
-        already filtered by era and validity; a rule with its own ``fact_date`` is returned with it
-        and the engine checks ``rule.in_force`` per contract.  Cached per distinct outcome, so the
-        versioning (R-GEN-05) costs nothing per contract."""
+    def plan_for(self, decision_date: date, reform_date: date) -> list[PlanEntry]:
+        """The automated rules to run for a contract whose DIS decision is *decision_date*.  Rules judged
+        on the decision date (the default) are already filtered by era and validity; a rule with its
+        own ``fact_date`` is kept and the engine checks ``rule.in_force`` per contract.  Cached per
+        distinct outcome, so the versioning (R-GEN-05) costs nothing per contract."""
         key = self._plan_key(decision_date, reform_date)
         chosen = self._plans.get(key)
         if chosen is None:
             chosen = self._plans[key] = [
-                (rule, check, applies, fact)
-                for rule, check, applies, fact, _, _, _ in self.plan()
-                if fact is not None or rule.in_force(decision_date, reform_date)
+                entry
+                for entry in self.plan()
+                if entry.fact_date is not None or entry.rule.in_force(decision_date, reform_date)
             ]
         return chosen
 
-    def _plan_key(self, decision_date: date, reform_date: date) -> tuple[Any, ...]:
+    def _plan_key(self, decision_date: date, reform_date: date) -> tuple[object, ...]:
         """What decides which rules are in force on *decision_date*: the era, and the validity window
         of each rule judged on the decision date that has one (few do: the key is cheap to build)."""
         windowed = self._windowed
         if windowed is None:
             windowed = self._windowed = tuple(
-                (vf, vu)
-                for _, _, _, fact, _, vf, vu in self.plan()
-                if fact is None and (vf is not None or vu is not None)
+                (e.rule.valid_from, e.rule.valid_until)
+                for e in self.plan()
+                if e.fact_date is None
+                and (e.rule.valid_from is not None or e.rule.valid_until is not None)
             )
         inside = []
         for vf, vu in windowed:
@@ -385,6 +459,7 @@ CORE_RULES = RuleRegistry()
 
 rule = CORE_RULES.rule
 document = CORE_RULES.document
+family = CORE_RULES.family
 
 CORE_RULE_MODULES = (
     "piis_bridge.rules.general",
@@ -405,20 +480,26 @@ PART2_RULE_MODULES = (
     "piis_bridge.rules.inspection",
     "piis_bridge.rules.agenda",
 )
+RULE_MODULES = (*CORE_RULE_MODULES, *PART2_RULE_MODULES)
+"""Every module that registers core rules, imported by :func:`load_core_rules` in this order."""
 
 
 def load_core_rules() -> RuleRegistry:
     """Import every rule module (registration happens at import) and return ``CORE_RULES``.
 
-    A module that does not exist yet is skipped (rule families are added one module at a time);
-    any other import error propagates.
+    A listed module that does not exist is an error naming it (a typo would otherwise drop a whole
+    family of legal rules without a word); any other import error propagates.
     """
-    for name in (*CORE_RULE_MODULES, *PART2_RULE_MODULES):
+    for name in RULE_MODULES:
         try:
             importlib.import_module(name)
         except ModuleNotFoundError as exc:
-            if exc.name != name:
-                raise
+            if exc.name == name:
+                raise RuleError(
+                    f"rule module {name!r} (listed in piis_bridge.rules.registry.RULE_MODULES) does "
+                    "not exist: correct the name or remove it from the list"
+                ) from exc
+            raise
     return CORE_RULES
 
 

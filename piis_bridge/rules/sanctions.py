@@ -27,9 +27,8 @@ from piis_bridge.rules.settings import DEFAULT_SETTINGS, RecidivismAnchor, RuleS
 
 if TYPE_CHECKING:
     from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
-from piis_bridge.rules._issues import doc_of as _doc
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleOptions, RuleSpec, Severity, family
+from piis_bridge.rules.results import Due, Issue, Result, issue
 
 __all__ = [
     "HISTORICAL_START_MONTH",
@@ -153,7 +152,7 @@ def _justified_absences(
             and a.certificate_received_date is not None
             and a.partner_present is not True
         ):
-            yield Issue(
+            yield issue(
                 "R-SAN-01",
                 N_(
                     "contract {contract}, sanction {sanction}: the breach of {day} is an absence for a sick child "
@@ -174,7 +173,7 @@ def _justified_absences(
         and any(a.sessions_justified for _, a in lists)
     ):
         justified = sum(a.sessions_justified for _, a in lists)
-        yield Issue(
+        yield issue(
             "R-SAN-01",
             N_(
                 "contract {contract}, sanction {sanction}: the attendance lists of {month} record every absence "
@@ -289,7 +288,7 @@ def _one_sanction(
     # R-SAN-01: only an obligation agreed in the PIIS, by the beneficiary, can be sanctioned.
     if warning is not None:
         if not warning.breached_commitment_ids:
-            yield Issue(
+            yield issue(
                 "R-SAN-01",
                 N_(
                     "contract {contract}, sanction {sanction}: the warning names no breached commitment of the PIIS"
@@ -302,7 +301,7 @@ def _one_sanction(
         for cid in warning.breached_commitment_ids:
             commitment = by_id.get(cid)
             if commitment is not None and commitment.party is not PartyRole.BENEFICIARY:
-                yield Issue(
+                yield issue(
                     "R-SAN-01",
                     N_(
                         "contract {contract}, sanction {sanction}: commitment {commitment} is not the beneficiary's; "
@@ -314,7 +313,7 @@ def _one_sanction(
                     commitment=cid,
                 )
         if signed is None or signed > warning.sent_on:
-            yield Issue(
+            yield issue(
                 "R-SAN-01",
                 N_(
                     "contract {contract}, sanction {sanction}: no contract was signed before the warning of "
@@ -326,21 +325,20 @@ def _one_sanction(
                 sent_on=warning.sent_on,
             )
     # R-SAN-01 / REQ-10, when the breach is dated: the obligation was agreed before the breach.
-    if s.breach_date is not None:
-        if signed is None or signed > s.breach_date:
-            when = Msg("the signature of {date}", date=signed) if signed else N_("any signature")
-            yield Issue(
-                "R-SAN-01",
-                N_(
-                    "contract {contract}, sanction {sanction}: the breach of {breach_date} comes before {when}; "
-                    "the obligation was not agreed in the PIIS when it was breached"
-                ),
-                (f"{f}.breach_date",),
-                contract=c.contract_id,
-                sanction=s.sanction_id,
-                breach_date=s.breach_date,
-                when=when,
-            )
+    if s.breach_date is not None and (signed is None or signed > s.breach_date):
+        when = Msg("the signature of {date}", date=signed) if signed else N_("any signature")
+        yield issue(
+            "R-SAN-01",
+            N_(
+                "contract {contract}, sanction {sanction}: the breach of {breach_date} comes before {when}; "
+                "the obligation was not agreed in the PIIS when it was breached"
+            ),
+            (f"{f}.breach_date",),
+            contract=c.contract_id,
+            sanction=s.sanction_id,
+            breach_date=s.breach_date,
+            when=when,
+        )
 
     # R-SAN-01: absences the evidence records as justified are not breached "without a legitimate reason".
     if s.breach_date is not None and c.evidence is not None:
@@ -348,7 +346,7 @@ def _one_sanction(
 
     # R-SAN-02: a legitimate reason or a CPAS failure blocks any sanction.
     if s.legitimate_reason_found:
-        yield Issue(
+        yield issue(
             "R-SAN-02",
             N_(
                 "contract {contract}, sanction {sanction}: a legitimate reason was found, so no sanction may be imposed"
@@ -358,7 +356,7 @@ def _one_sanction(
             sanction=s.sanction_id,
         )
     if s.cpas_failure_found:
-        yield Issue(
+        yield issue(
             "R-SAN-02",
             N_(
                 "contract {contract}, sanction {sanction}: the CPAS did not meet its own commitments, so no sanction may "
@@ -376,7 +374,7 @@ def _one_sanction(
     if before and not s.cpas_failure_found:
         last = max(before, key=lambda e: e.held_on)
         if last.cpas_commitments_fulfilled is False:
-            yield Issue(
+            yield issue(
                 "R-SAN-02",
                 N_(
                     "contract {contract}, sanction {sanction}: the last evaluation before the decision ({evaluation_id}, "
@@ -391,7 +389,7 @@ def _one_sanction(
 
     # R-SAN-03: a formal warning must precede the decision.
     if warning is None:
-        yield Issue(
+        yield issue(
             "R-SAN-03",
             N_(
                 "contract {contract}, sanction {sanction}: no formal warning (mise en demeure) precedes the decision"
@@ -401,7 +399,7 @@ def _one_sanction(
             sanction=s.sanction_id,
         )
     elif warning.sent_on >= s.decision_date:
-        yield Issue(
+        yield issue(
             "R-SAN-03",
             N_(
                 "contract {contract}, sanction {sanction}: the warning of {sent_on} was not sent before "
@@ -414,7 +412,7 @@ def _one_sanction(
             decision_date=s.decision_date,
         )
     elif s.breach_date is not None and warning.sent_on < s.breach_date:
-        yield Issue(
+        yield issue(
             "R-SAN-03",
             N_(
                 "contract {contract}, sanction {sanction}: the warning of {sent_on} was sent before the "
@@ -429,7 +427,7 @@ def _one_sanction(
     else:
         # R-SAN-14 (advisory): registered letter with an invitation to explain.
         if warning.channel != REGISTERED_LETTER:
-            yield Issue(
+            yield issue(
                 "R-SAN-14",
                 N_(
                     "contract {contract}, sanction {sanction}: the warning was sent by {channel}, not by registered letter"
@@ -440,7 +438,7 @@ def _one_sanction(
                 channel=warning.channel,
             )
         if not warning.invitation_to_explain:
-            yield Issue(
+            yield issue(
                 "R-SAN-14",
                 N_(
                     "contract {contract}, sanction {sanction}: the warning does not invite the person to explain or ask "
@@ -453,7 +451,7 @@ def _one_sanction(
 
     # R-SAN-04: the social worker's opinion must exist before the decision (it does not bind).
     if opinion is None:
-        yield Issue(
+        yield issue(
             "R-SAN-04",
             N_(
                 "contract {contract}, sanction {sanction}: no opinion of the social worker in charge"
@@ -463,7 +461,7 @@ def _one_sanction(
             sanction=s.sanction_id,
         )
     elif opinion.given_on > s.decision_date:
-        yield Issue(
+        yield issue(
             "R-SAN-04",
             N_(
                 "contract {contract}, sanction {sanction}: the social worker's opinion ({given_on}) "
@@ -477,7 +475,7 @@ def _one_sanction(
 
     # R-SAN-05: informed in writing of the right to be heard; heard before the decision if asked.
     if hearing is None:
-        yield Issue(
+        yield issue(
             "R-SAN-05",
             N_(
                 "contract {contract}, sanction {sanction}: no record that the person was told in writing of the right "
@@ -489,7 +487,7 @@ def _one_sanction(
         )
     else:
         if hearing.right_informed_in_writing_date > s.decision_date:
-            yield Issue(
+            yield issue(
                 "R-SAN-05",
                 N_(
                     "contract {contract}, sanction {sanction}: the person was told of the right to be heard only on "
@@ -501,7 +499,7 @@ def _one_sanction(
                 right_informed_in_writing_date=hearing.right_informed_in_writing_date,
             )
         if hearing.requested and (hearing.held_on is None or hearing.held_on > s.decision_date):
-            yield Issue(
+            yield issue(
                 "R-SAN-05",
                 N_(
                     "contract {contract}, sanction {sanction}: the person asked to be heard and was not heard before the "
@@ -517,8 +515,8 @@ def _one_sanction(
     if s.is_recidivism:
         previous = _previous(c, s)
         if not repeat:
-            when = previous.decision_date if previous else N_("unknown")
-            yield Issue(
+            decided: date | str = previous.decision_date if previous else N_("unknown")
+            yield issue(
                 "R-SAN-07",
                 N_(
                     "contract {contract}, sanction {sanction}: marked as a repeat offence, but the previous sanction "
@@ -528,13 +526,13 @@ def _one_sanction(
                 (f"{f}.is_recidivism", f"{f}.previous_sanction_id"),
                 contract=c.contract_id,
                 sanction=s.sanction_id,
-                when=when,
+                when=decided,
             )
     months = settings.sanction_recidivism_max_months if repeat else settings.sanction_max_months
     latest_end = max_end_date(s.start_date, months, settings.q12_one_month_inclusive_end)
     if s.end_date > latest_end:
         rule = "R-SAN-07" if repeat else "R-SAN-06"
-        yield Issue(
+        yield issue(
             rule,
             N_(
                 "contract {contract}, sanction {sanction}: the suspension runs to {end_date}, beyond the "
@@ -552,7 +550,7 @@ def _one_sanction(
     if s.decision_date < settings.reform_date:
         expected = first_day_of_month_after(s.decision_date, HISTORICAL_START_MONTH)
         if s.start_date != expected:
-            yield Issue(
+            yield issue(
                 "R-SAN-16",
                 N_(
                     "contract {contract}, sanction {sanction}: decided before 2016-11-01, the sanction started on the first "
@@ -571,7 +569,7 @@ def _one_sanction(
             # application date, not by the start window of an ordinary decision.
             latest = sursis_latest_application(s.decision_date, settings)
             if s.start_date > latest:
-                yield Issue(
+                yield issue(
                     "R-SAN-09",
                     N_(
                         "contract {contract}, sanction {sanction}: the suspended sanction starts on {start_date}, "
@@ -588,7 +586,7 @@ def _one_sanction(
         else:
             latest = latest_start_date(s.decision_date, settings)
             if s.start_date > latest:
-                yield Issue(
+                yield issue(
                     "R-SAN-08",
                     N_(
                         "contract {contract}, sanction {sanction}: starts on {start_date}, after the latest allowed "
@@ -602,7 +600,7 @@ def _one_sanction(
                 )
         if s.notification_date is not None:
             if s.start_date <= s.notification_date:
-                yield Issue(
+                yield issue(
                     "R-SAN-08",
                     N_(
                         "contract {contract}, sanction {sanction}: starts on {start_date}, not after the "
@@ -615,7 +613,7 @@ def _one_sanction(
                     notification_date=s.notification_date,
                 )
         elif s.start_date <= s.decision_date or (as_of is not None and as_of >= s.start_date):
-            yield Issue(
+            yield issue(
                 "R-SAN-08",
                 N_(
                     "contract {contract}, sanction {sanction}: the decision was not notified before the start date "
@@ -632,7 +630,7 @@ def _one_sanction(
     if sursis is not None:
         latest = sursis_latest_application(s.decision_date, settings)
         if sursis.application_date is not None and sursis.breach_date is None:
-            yield Issue(
+            yield issue(
                 "R-SAN-09",
                 N_(
                     "contract {contract}, sanction {sanction}: the suspended sanction was applied without a recorded breach "
@@ -644,7 +642,7 @@ def _one_sanction(
             )
         if sursis.breach_date is not None:
             if not sursis.period_start <= sursis.breach_date <= sursis.period_end:
-                yield Issue(
+                yield issue(
                     "R-SAN-09",
                     N_(
                         "contract {contract}, sanction {sanction}: the breach of {breach_date} falls outside "
@@ -657,7 +655,7 @@ def _one_sanction(
                 )
             if sursis.application_date is not None:
                 if sursis.application_date > latest:
-                    yield Issue(
+                    yield issue(
                         "R-SAN-09",
                         N_(
                             "contract {contract}, sanction {sanction}: the suspended sanction was applied on "
@@ -670,7 +668,7 @@ def _one_sanction(
                         latest=latest,
                     )
                 if sursis.application_date < sursis.breach_date:
-                    yield Issue(
+                    yield issue(
                         "R-SAN-09",
                         N_(
                             "contract {contract}, sanction {sanction}: the suspended sanction was applied before the breach"
@@ -680,7 +678,7 @@ def _one_sanction(
                         sanction=s.sanction_id,
                     )
             elif as_of is not None and as_of > latest:
-                yield Issue(
+                yield issue(
                     "R-SAN-09",
                     N_(
                         "contract {contract}, sanction {sanction}: the sursis condition was broken but the sanction was not "
@@ -694,7 +692,7 @@ def _one_sanction(
 
     # R-SAN-13: the decision letter states the appeal (judged only when recorded).
     if s.appeal_information_given is False:
-        yield Issue(
+        yield issue(
             "R-SAN-13",
             N_(
                 "contract {contract}, sanction {sanction}: the decision letter does not state the appeal to the labour court "
@@ -831,32 +829,22 @@ def _has_sanctions(contract: PIISContract) -> bool:
     return bool(contract.sanctions)
 
 
-def _check(ctx: RuleContext) -> None:
-    """The issues and dates of every sanction, computed once per evaluation and grouped by rule id
-    (``RuleContext.cache``), shared by the R-SAN rules."""
-    grouped = ctx.cache.get("sanctions.by_rule")
-    if grouped is None:
-        c, settings = ctx.contract, ctx.settings
-        grouped = ctx.cache["sanctions.by_rule"] = group_by_rule(
-            sanction_issues(c, as_of=ctx.on, settings=settings, signed=ctx.signed_date),
-            sanction_dues(c, settings=settings),
-        )
-    if ctx.rule.id in grouped:
-        record_own(ctx, grouped)
+def _sanction_results(ctx: RuleContext) -> Iterator[Result]:
+    """The issues and dates of every sanction (the R-SAN family's one computation)."""
+    c, settings = ctx.contract, ctx.settings
+    yield from sanction_issues(c, as_of=ctx.on, settings=settings, signed=ctx.signed_date)
+    yield from sanction_dues(c, settings=settings)
 
 
-_SAN = dict(applies=_has_sanctions)
+_SAN = RuleOptions(applies=_has_sanctions)
 
-rule(
-    "R-SAN-01",
-    title="Only an obligation agreed in the PIIS and breached without legitimate reason",
-    severity=Severity.LEGAL,
-    citation="[002 L167, L407-409]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+SANCTION_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-SAN-01",
+        title="Only an obligation agreed in the PIIS and breached without legitimate reason",
+        severity=Severity.LEGAL,
+        citation="[002 L167, L407-409]",
+        doc="""
     A sanction may only target an obligation of the beneficiary agreed in the signed PIIS.  Checked:
     the warning names the breached commitments, they are the person's own (not the CPAS's or a third
     party's), and a contract was signed before the warning and, when the breach is dated
@@ -864,227 +852,189 @@ rule(
     weighed against the evidence: a sick-child absence that day with its certificate, or attendance
     lists of that month whose every absence is justified, is a legitimate reason (error).
     """,
-    )
-)
-rule(
-    "R-SAN-02",
-    title="Legitimate reason or CPAS failure: no sanction",
-    severity=Severity.LEGAL,
-    citation="[000 L154; Model A 004 L5409-5410]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-02",
+        title="Legitimate reason or CPAS failure: no sanction",
+        severity=Severity.LEGAL,
+        citation="[000 L154; Model A 004 L5409-5410]",
+        doc="""
     No sanction when a legitimate reason is shown or the CPAS did not meet its own commitments.
     Checked on the decision's own assessment and on the last evaluation held on or before the decision
     (``cpas_commitments_fulfilled = false`` there contradicts a sanction).
     """,
-    )
-)
-rule(
-    "R-SAN-03",
-    title="A formal warning precedes any sanction",
-    severity=Severity.LEGAL,
-    citation="[002 L407, L411; 000 L150]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-03",
+        title="A formal warning precedes any sanction",
+        severity=Severity.LEGAL,
+        citation="[002 L407, L411; 000 L150]",
+        doc="""
     The mise en demeure must be sent before the decision (strictly earlier day) and, when the breach is
     dated (``breach_date``), not before the breach it warns about.
     """,
-    )
-)
-rule(
-    "R-SAN-04",
-    title="The social worker's opinion precedes the decision",
-    severity=Severity.LEGAL,
-    citation="[002 L411; 000 L150]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-04",
+        title="The social worker's opinion precedes the decision",
+        severity=Severity.LEGAL,
+        citation="[002 L411; 000 L150]",
+        doc="""
     An opinion of the social worker in charge, given on or before the decision day, is required.  It
     does not bind the decision-maker, so its content is not compared with the decision.
     """,
-    )
-)
-rule(
-    "R-SAN-05",
-    title="Right to be heard: informed in writing, heard if asked",
-    severity=Severity.LEGAL,
-    citation="[002 L393-395, L413; 000 L156]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-05",
+        title="Right to be heard: informed in writing, heard if asked",
+        severity=Severity.LEGAL,
+        citation="[002 L393-395, L413; 000 L156]",
+        doc="""
     The person was told in writing of the right to be heard on or before the decision day, and if the
     person asked, the hearing took place on or before the decision day.  Otherwise the sanction is invalid.
     """,
-    )
-)
-rule(
-    "R-SAN-06",
-    title="First offence: at most 1 month",
-    severity=Severity.LEGAL,
-    citation="[002 L411; 000 L156]",
-    parameters=("sanction_max_months", "q12_one_month_inclusive_end"),
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-06",
+        title="First offence: at most 1 month",
+        severity=Severity.LEGAL,
+        citation="[002 L411; 000 L156]",
+        doc="""
     ``end_date <= add_months(start_date, 1) - 1 day`` (D1, Q-12).  Shorter and partial suspensions are
     lawful (R-SAN-12): only the maximum is checked.
     """,
-    )
-)
-rule(
-    "R-SAN-07",
-    title="Repeat offence within a year: at most 3 months",
-    severity=Severity.LEGAL,
-    citation="[002 L424; 000 L160]",
-    parameters=(
-        "sanction_recidivism_max_months",
-        "recidivism_window_months",
-        "q05_recidivism_anchor",
+        parameters=("sanction_max_months", "q12_one_month_inclusive_end"),
+        **_SAN,
     ),
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+    RuleSpec(
+        "R-SAN-07",
+        title="Repeat offence within a year: at most 3 months",
+        severity=Severity.LEGAL,
+        citation="[002 L424; 000 L160]",
+        doc="""
     A repeat offence is recognised when ``previous_sanction_id`` names an earlier sanction whose decision
     is at most 12 months (D1) before this decision (Q-05 default; ``q05_recidivism_anchor`` may count the
     year from breach to breach, or from the end of the previous sanction's execution).  Then ``end_date <= add_months(start_date, 3) -
     1 day``; a sanction marked as a repeat offence outside that year falls back to the 1-month maximum.
     """,
-    )
-)
-rule(
-    "R-SAN-08",
-    title="Start between the day after notification and the 1st day of the 3rd month",
-    severity=Severity.LEGAL,
-    citation="[002 L415]",
-    parameters=("sanction_latest_start_month",),
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        parameters=(
+            "sanction_recidivism_max_months",
+            "recidivism_window_months",
+            "q05_recidivism_anchor",
+        ),
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-08",
+        title="Start between the day after notification and the 1st day of the 3rd month",
+        severity=Severity.LEGAL,
+        citation="[002 L415]",
+        doc="""
     Decisions since 2016-11-01: ``notification_date < start_date <= first day of month(decision) + 3``
     (D2).  A decision not notified before its start date (or before the reference date, once the start
     date is reached) is flagged.  Older decisions follow R-SAN-16.  A sanction applied because its sursis
     condition was broken starts by R-SAN-09's latest application date instead.
     """,
-    )
-)
-rule(
-    "R-SAN-09",
-    title="Sursis: applied by the 1st day of the 6th month after the decision",
-    severity=Severity.LEGAL,
-    citation="[002 L418-420; 000 L158]",
-    parameters=("sursis_latest_application_month",),
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("sanction_latest_start_month",),
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-09",
+        title="Sursis: applied by the 1st day of the 6th month after the decision",
+        severity=Severity.LEGAL,
+        citation="[002 L418-420; 000 L158]",
+        doc="""
     When the sursis condition is broken during the sursis period, the suspended sanction is applied on
     or after the breach and at the latest on the first day of the 6th month after the decision (D2,
     Q-11: only this rule is enforced).  Applying it without a breach, for a breach outside the period,
     or after that day is flagged; so is a broken sursis still not applied once that day has passed, and a
     start date of the applied sanction after that day (the R-SAN-08 start window does not apply to it).
     """,
-    )
-)
-document(
-    "R-SAN-10",
-    title="A running sanction may continue at the new CPAS",
-    severity=Severity.LEGAL,
-    citation="[002 L422; Model A 004 L5430]",
-    doc="""
+        parameters=("sursis_latest_application_month",),
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-10",
+        title="A running sanction may continue at the new CPAS",
+        severity=Severity.LEGAL,
+        citation="[002 L422; Model A 004 L5430]",
+        doc="""
     Computed by the transfer rules (R-TRF-07): the sanctions whose execution continues after a change of
     residence are listed with the days still to run.  Nothing to flag on its own.
     """,
-)
-document(
-    "R-SAN-11",
-    title="Between decision and start the PIIS continues",
-    severity=Severity.LEGAL,
-    citation="[002 L417]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SAN-11",
+        title="Between decision and start the PIIS continues",
+        severity=Severity.LEGAL,
+        citation="[002 L417]",
+        doc="""
     The CPAS may reduce or modify its decision if behaviour changes.  A matter of judgement: not checked.
     """,
-)
-document(
-    "R-SAN-12",
-    title="Short and partial suspensions are lawful",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[004 L4013-4015, L4021-4023]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SAN-12",
+        title="Short and partial suspensions are lawful",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[004 L4013-4015, L4021-4023]",
+        doc="""
     Suspensions of a few days and partial suspensions are lawful; the engine never forces whole months
     (R-SAN-06/07 check only the maximum).
     """,
-)
-rule(
-    "R-SAN-13",
-    title="Appeal to the labour court within 3 months",
-    severity=Severity.LEGAL,
-    citation="[000 L162; Model A 004 L5438-5442]",
-    parameters=("appeal_deadline_months",),
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SAN-13",
+        title="Appeal to the labour court within 3 months",
+        severity=Severity.LEGAL,
+        citation="[000 L162; Model A 004 L5438-5442]",
+        doc="""
     Computes the appeal deadline ``add_months(R, 3)`` (D1) from the day the person received the decision
     (``notification_received_date``), or from the notification date when the receipt is not recorded.
     A decision letter recorded as not stating the appeal (``appeal_information_given`` false) is flagged;
     not recorded: not judged.
     """,
-    )
-)
-rule(
-    "R-SAN-14",
-    title="Warning by registered letter with a chance to explain",
-    severity=Severity.ADVISORY,
-    citation="[Model A 004 L5412-5413; 000 L150]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("appeal_deadline_months",),
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-14",
+        title="Warning by registered letter with a chance to explain",
+        severity=Severity.ADVISORY,
+        citation="[Model A 004 L5412-5413; 000 L150]",
+        doc="""
     Advisory: the warning goes by registered letter and invites the person to explain or ask for an
     interview.
     """,
-    )
-)
-document(
-    "R-SAN-15",
-    title="Inspection checks each sanction's legal conditions",
-    severity=Severity.LEGAL,
-    citation="[002 L548]",
-    doc="""
+        **_SAN,
+    ),
+    RuleSpec(
+        "R-SAN-15",
+        title="Inspection checks each sanction's legal conditions",
+        severity=Severity.LEGAL,
+        citation="[002 L548]",
+        doc="""
     Inspection item I-08 (R-INS) reports the R-SAN-01..09 findings of every sanction.
     """,
-)
-rule(
-    "R-SAN-16",
-    title="Historical: sanction started on the 1st day of the 2nd month",
-    severity=Severity.HISTORICAL,
-    citation="[004 L204-205, L4023-4024; Model A 004 L5423-5429]",
-    **_SAN,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SAN-16",
+        title="Historical: sanction started on the 1st day of the 2nd month",
+        severity=Severity.HISTORICAL,
+        citation="[004 L204-205, L4023-4024; Model A 004 L5423-5429]",
+        doc="""
     For decisions before 2016-11-01 only: the sanction started on the first day of the 2nd month after
     the decision (D2; June 2003 -> 1 August 2003).
     """,
-    )
+        **_SAN,
+    ),
 )
+family(SANCTION_RULES, _sanction_results)

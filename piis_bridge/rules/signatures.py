@@ -43,7 +43,7 @@ def _sig_01(ctx: RuleContext) -> None:
                 cpas = True
             elif party is _THIRD_PARTY:
                 third.add(s.third_party_id)
-    absent = []
+    absent: list[str | Msg] = []
     if not beneficiary:
         absent.append(N_("the beneficiary"))
     if not cpas:

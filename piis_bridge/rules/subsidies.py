@@ -34,27 +34,32 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from piis_bridge.i18n import N_
-from piis_bridge.model import IncomeKind, PIISContract, RICategory, SubsidyEntitlement, SubsidyType
+from piis_bridge.i18n import N_, Msg
+from piis_bridge.model import (
+    IncomeKind,
+    PIISContract,
+    RICategory,
+    RIMonth,
+    SubsidyEntitlement,
+    SubsidyType,
+)
 from piis_bridge.rules._deadline_math import (
-    MONTH_SPANS,
     add_months,
     month_from_index,
     month_index,
     month_span,
     one_day,
 )
-from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
-from piis_bridge.rules._issues import doc_of as _doc
-from piis_bridge.rules.calendar import age_on, iso
+from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.context import signed_on
-from piis_bridge.rules.rate_tables import rate_for_share, table_for
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.rate_tables import SubsidyRateTable, rate_for_share, table_for
+from piis_bridge.rules.registry import RuleOptions, RuleSpec, Severity, family
 from piis_bridge.rules.report import SubsidyMonthLine, SubsidySchedule, frozen_constructor
+from piis_bridge.rules.results import Due, Issue, Result, Section, Subsidy, issue
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 from piis_bridge.rules.transfers import legal_end_date
 
@@ -80,7 +85,7 @@ _BOUNDED = (SubsidyType.FIRST, SubsidyType.PROLONGATION, SubsidyType.SECOND_CHAN
 
 
 class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
 
 
 class SubsidyMonth(_Out):
@@ -99,6 +104,9 @@ class SubsidyMonth(_Out):
         description="10% of the RI, rounded half up to the cent; 0 when excluded"
     )
     excluded_reason: str | None = Field(default=None, description="Why the month is not subsidised")
+    # The reason as a template and its values (docs/i18n.md), for the reader's language; left out of
+    # the dump so the JSON stays as it is (``excluded_reason`` is its English text).
+    excluded_message: Msg | None = Field(default=None, exclude=True)
 
 
 class SubsidyPlan(_Out):
@@ -127,6 +135,8 @@ class SubsidyPlan(_Out):
     )
     rounding: str = ROUNDING
     notes: tuple[str, ...] = ()
+    # ``notes`` as templates and values (docs/i18n.md), left out of the dump like Finding.message_id.
+    note_messages: tuple[Msg, ...] = Field(default=(), exclude=True)
 
     def to_schedule(self) -> SubsidySchedule:
         """The framework's summary (``Report.subsidy``); per-month type and reason stay in the plan."""
@@ -147,6 +157,7 @@ class SubsidyPlan(_Out):
             total_cents=self.total_cents,
             budget_article=self.budget_article,
             notes=self.notes,
+            note_messages=self.note_messages,
         )
 
 
@@ -155,226 +166,155 @@ class _Segment:
     type: SubsidyType
     start: int  # month index
     end: int | None  # inclusive month index; None = as long as the studies PIIS
-    blocked: str | None  # why this window pays nothing (missing decision, lifetime limit...)
+    blocked: Msg | None  # why this window pays nothing (missing decision, lifetime limit...)
     entitlement: SubsidyEntitlement | None  # None: opened by this contract
 
     def holds(self, index: int) -> bool:
         return self.start <= index and (self.end is None or index <= self.end)
 
 
-# One month of a plan as plain data: (month, subsidy type, covered, running, RI cents, subsidy cents,
-# excluded reason).  Models are built from these rows only when a caller asks for them: the engine
-# turns them straight into its report summary and the plan's JSON (100,000 contracts per run).
-_Row = tuple[date, "SubsidyType | None", bool, bool, int, int, "str | None"]
 _TYPE_ORDER = {t: i for i, t in enumerate(SubsidyType)}
-# Enum members read for every contract, as module constants (``SubsidyType.FIRST`` goes through the
-# enum metaclass's ``__getattr__`` hook on Python 3.11).
-_FIRST, _STUDIES, _PROLONGATION, _SECOND_CHANCE = (
-    SubsidyType.FIRST,
-    SubsidyType.STUDIES,
-    SubsidyType.PROLONGATION,
-    SubsidyType.SECOND_CHANCE,
-)
-_FAMILY_IN_CHARGE = RICategory.FAMILY_IN_CHARGE
-_JSON_TYPE = {
-    None: None,
-    **{t: t.value for t in SubsidyType},
-}  # what model_dump(mode="json") writes
-_LINE_FIELDS = frozenset(SubsidyMonthLine.model_fields)
-_MONTH_FIELDS = frozenset(SubsidyMonth.model_fields)
-_PLAN_FIELDS_SET = frozenset(SubsidyPlan.model_fields) - {"rounding"}  # rounding keeps its default
-_new = object.__new__
-_set = object.__setattr__
+_LIFETIME_LIMIT = Msg("lifetime limit of subsidies reached (R-SUB-04)")
+_STUDIES_EXCLUDED = Msg("a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)")
+_JSON_TYPE: dict[SubsidyType | None, str | None] = {None: None, **{t: t.value for t in SubsidyType}}
 
 
-@dataclass(slots=True)
+class MonthRow(NamedTuple):
+    """One month of a plan as the month walk yields it (:func:`_month_rows`)."""
+
+    month: date  # the first day of the month
+    type: SubsidyType | None  # the subsidy whose window holds the month
+    covered: bool  # this PIIS is in force in the month (D6, Q-10)
+    running: bool  # the project ran (R-SUB-11)
+    ri_cents: int
+    subsidy_cents: int
+    reason: Msg | None  # why the month pays nothing
+
+
+@dataclass(frozen=True, slots=True)
 class _Result:
-    """A plan as plain data (see :func:`_plan_model` and :func:`_plan_json` for its two forms)."""
+    """A plan as plain data; :func:`_plan_model`, :func:`_plan_json` and :func:`_schedule` are its forms."""
 
     contract_id: str
     type: SubsidyType | None
-    notes: tuple[str, ...]
+    notes: tuple[Msg, ...]
     minimal: bool = False  # no schedule at all (not signed, or historical regime)
     opened_by_this_contract: bool = False
     window_start: date | None = None
     window_end: date | None = None
-    months: tuple[_Row, ...] = ()
+    months: tuple[MonthRow, ...] = ()
     total_cents: int = 0
     remaining_months: int | None = None
     lifetime: tuple[SubsidyType, ...] = ()
     budget_article: str | None = None
-    # Engine form (``_compute(..., engine=True)``): the months as the report's summary lines and as
-    # the plan's JSON, built in the month loop itself; *months* then stays empty.  The JSON list is
-    # handed to the one plan JSON built from this result (:func:`_plan_json`), never copied.
-    lines: tuple[SubsidyMonthLine, ...] | None = None
-    json_months: list[dict[str, Any]] | None = None
+
+
+def _texts(notes: tuple[Msg, ...]) -> tuple[str, ...]:
+    return tuple(str(n) for n in notes)
 
 
 def _plan_model(r: _Result) -> SubsidyPlan:
-    """The public model of a plan.  Built without validation (every value comes from _compute, already
-    of its field's type), with the fields set that ``SubsidyPlan(...)`` keyword validation would give."""
-    assert r.lines is None, "an engine-form result carries no rows"
+    """The public model of a plan."""
     if r.minimal:
-        return SubsidyPlan(contract_id=r.contract_id, type=None, notes=r.notes)
-    months = []
-    for m, t, cov, run, ri, sub, why in r.months:
-        month = _new(SubsidyMonth)
-        _set(
-            month,
-            "__dict__",
-            {
-                "month": m,
-                "subsidy_type": t,
-                "covered_by_piis": cov,
-                "project_running": run,
-                "ri_amount_cents": ri,
-                "subsidy_cents": sub,
-                "excluded_reason": why,
-            },
+        return SubsidyPlan(
+            contract_id=r.contract_id, type=None, notes=_texts(r.notes), note_messages=r.notes
         )
-        _set(month, "__pydantic_fields_set__", set(_MONTH_FIELDS))
-        _set(month, "__pydantic_extra__", None)
-        _set(month, "__pydantic_private__", None)
-        months.append(month)
-    plan = _new(SubsidyPlan)
-    _set(
-        plan,
-        "__dict__",
-        {
-            "contract_id": r.contract_id,
-            "type": r.type,
-            "opened_by_this_contract": r.opened_by_this_contract,
-            "window_start": r.window_start,
-            "window_end": r.window_end,
-            "months": tuple(months),
-            "total_cents": r.total_cents,
-            "remaining_months": r.remaining_months,
-            "lifetime": r.lifetime,
-            "budget_article": r.budget_article,
-            "rounding": ROUNDING,
-            "notes": r.notes,
-        },
+    return SubsidyPlan(
+        contract_id=r.contract_id,
+        type=r.type,
+        opened_by_this_contract=r.opened_by_this_contract,
+        window_start=r.window_start,
+        window_end=r.window_end,
+        months=tuple(
+            SubsidyMonth(
+                month=m.month,
+                subsidy_type=m.type,
+                covered_by_piis=m.covered,
+                project_running=m.running,
+                ri_amount_cents=m.ri_cents,
+                subsidy_cents=m.subsidy_cents,
+                excluded_reason=None if m.reason is None else str(m.reason),
+                excluded_message=m.reason,
+            )
+            for m in r.months
+        ),
+        total_cents=r.total_cents,
+        remaining_months=r.remaining_months,
+        lifetime=r.lifetime,
+        budget_article=r.budget_article,
+        notes=_texts(r.notes),
+        note_messages=r.notes,
     )
-    _set(plan, "__pydantic_fields_set__", set(_PLAN_FIELDS_SET))
-    _set(plan, "__pydantic_extra__", None)
-    _set(plan, "__pydantic_private__", None)
-    return plan
-
-
-def _iso(day: date | None) -> str | None:
-    return None if day is None else iso(day)
 
 
 def _plan_json(r: _Result) -> dict[str, Any]:
-    """Exactly ``plan_json(_plan_model(r))``, without building the models."""
+    """Exactly ``plan_json(_plan_model(r))``, without building the models (the engine writes it into
+    every report with a schedule)."""
     json_type = _JSON_TYPE
-    months = r.json_months
-    if months is None:
-        months = [
-            {
-                "month": m.isoformat(),
-                "subsidy_type": json_type[t],
-                "covered_by_piis": cov,
-                "project_running": run,
-                "ri_amount_cents": ri,
-                "subsidy_cents": sub,
-                "excluded_reason": why,
-            }
-            for m, t, cov, run, ri, sub, why in r.months
-        ]
     return {
         "contract_id": r.contract_id,
         "type": json_type[r.type],
         "opened_by_this_contract": r.opened_by_this_contract,
-        "window_start": _iso(r.window_start),
-        "window_end": _iso(r.window_end),
-        "months": months,
+        "window_start": None if r.window_start is None else r.window_start.isoformat(),
+        "window_end": None if r.window_end is None else r.window_end.isoformat(),
+        "months": [
+            {
+                "month": m.month.isoformat(),
+                "subsidy_type": json_type[m.type],
+                "covered_by_piis": m.covered,
+                "project_running": m.running,
+                "ri_amount_cents": m.ri_cents,
+                "subsidy_cents": m.subsidy_cents,
+                "excluded_reason": None if m.reason is None else str(m.reason),
+            }
+            for m in r.months
+        ],
         "total_cents": r.total_cents,
         "remaining_months": r.remaining_months,
         "lifetime": [json_type[t] for t in r.lifetime],
         "budget_article": r.budget_article,
         "rounding": ROUNDING,
-        "notes": list(r.notes),
+        "notes": list(_texts(r.notes)),
     }
 
 
-def _month_line(m: date, covered: bool, running: bool, ri: int, cents: int) -> SubsidyMonthLine:
-    """``fast_construct(SubsidyMonthLine, ...)``, inlined: a schedule has 12-60 of them."""
-    line = _new(SubsidyMonthLine)
-    _set(
-        line,
-        "__dict__",
-        {
-            "month": m,
-            "covered_by_piis": covered,
-            "project_running": running,
-            "ri_amount_cents": ri,
-            "subsidy_cents": cents,
-        },
-    )
-    _set(line, "__pydantic_fields_set__", set(_LINE_FIELDS))
-    _set(line, "__pydantic_extra__", None)
-    _set(line, "__pydantic_private__", None)
-    return line
-
-
-# Summary lines are frozen values: equal lines are one shared object (same month, coverage and
-# amounts recur across contracts: RI amounts are the legal rates), bounded so memory stays flat.
-# By (covered, running, RI cents, subsidy cents), then by month: a run of months with the same values
-# looks its lines up by date alone.
-_LINES: dict[tuple[bool, bool, int, int], dict[date, SubsidyMonthLine]] = {}
-_LINES_HELD = [0]  # lines held in _LINES
 _SCHEDULE = frozen_constructor(SubsidySchedule)
-_MAX_LINES = 50_000
-
-
-def _lines_for(key: tuple[bool, bool, int, int]) -> dict[date, SubsidyMonthLine]:
-    got = _LINES.get(key)
-    if got is None:
-        if _LINES_HELD[0] >= _MAX_LINES:
-            _LINES.clear()
-            _LINES_HELD[0] = 0
-        got = _LINES[key] = {}
-    return got
+_LINE = frozen_constructor(SubsidyMonthLine)
 
 
 def _schedule(r: _Result) -> SubsidySchedule:
-    """Exactly ``_plan_model(r).to_schedule()``, without validation (the values come from _compute)."""
-    lines = r.lines
-    if lines is None:
-        lines = tuple(
-            [_month_line(m, cov, run, ri, sub) for m, _, cov, run, ri, sub, _ in r.months]
-        )
+    """Exactly ``_plan_model(r).to_schedule()`` (the report's summary), without validation: the values
+    come from the month walk (validating a schedule's lines cost ~25 us per contract)."""
     return _SCHEDULE(
         {
             "type": r.type,
             "window_start": r.window_start,
             "window_end": r.window_end,
-            "months": lines,
+            "months": tuple(
+                [
+                    _LINE(
+                        {
+                            "month": m.month,
+                            "covered_by_piis": m.covered,
+                            "project_running": m.running,
+                            "ri_amount_cents": m.ri_cents,
+                            "subsidy_cents": m.subsidy_cents,
+                        }
+                    )
+                    for m in r.months
+                ]
+            ),
             "total_cents": r.total_cents,
             "budget_article": r.budget_article,
-            "notes": r.notes,
+            "notes": _texts(r.notes),
+            "note_messages": r.notes,
         }
     )
 
 
-_FIRST_TABLE: dict[
-    int, tuple[Any, int]
-] = {}  # id(tables) -> (tables, first month index): per settings, not per contract
-
-
-def _first_table_index(tables: tuple[Any, ...]) -> int:
-    got = _FIRST_TABLE.get(id(tables))
-    if got is None or got[0] is not tables:
-        if len(_FIRST_TABLE) > 64:
-            _FIRST_TABLE.clear()
-        first = None
-        for t in tables:
-            index = month_index(t.valid_from)
-            if first is None or index < first:
-                first = index
-        got = _FIRST_TABLE[id(tables)] = (tables, first)
-    return got[1]
+def _first_table_index(tables: tuple[SubsidyRateTable, ...]) -> int:
+    """The month index of the earliest rate table (*tables* is not empty)."""
+    return min(month_index(t.valid_from) for t in tables)
 
 
 def _month_rate(settings: RuleSettings, month: date, flat: int, rated: dict[int, int]) -> int:
@@ -392,22 +332,33 @@ def _month_rate(settings: RuleSettings, month: date, flat: int, rated: dict[int,
     return bp
 
 
-def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> list[str]:
+def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> list[Msg]:
     shares = dict(settings.piis_share_percent_by_year)
-    out = []
+    out: list[Msg] = []
     for year in sorted(rated):
         table = table_for(settings.subsidy_rate_tables, date(year, 12, 31))
         status = table.status if table is not None else "announced"
         if year in shares:
             out.append(
-                f"{year}: the CPAS's PIIS share is {shares[year]:g}%: subsidy rate {rated[year] / 100:g}% "
-                f"(R-SUB-17, {status})"
+                Msg(
+                    "{year}: the CPAS's PIIS share is {share:g}%: subsidy rate {rate:g}% "
+                    "(R-SUB-17, {status})",
+                    year=year,
+                    share=shares[year],
+                    rate=rated[year] / 100,
+                    status=status,
+                )
             )
         else:
             out.append(
-                f"{year}: the subsidy rate depends on the CPAS's share of RI beneficiaries with a PIIS "
-                f"(R-SUB-17, {status}); no share recorded for {year} (piis_share_percent_by_year): the flat "
-                f"{flat / 100:g}% is shown"
+                Msg(
+                    "{year}: the subsidy rate depends on the CPAS's share of RI beneficiaries with a "
+                    "PIIS (R-SUB-17, {status}); no share recorded for {year} "
+                    "(piis_share_percent_by_year): the flat {flat:g}% is shown",
+                    year=year,
+                    status=status,
+                    flat=flat / 100,
+                )
             )
     return out
 
@@ -421,7 +372,7 @@ def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | No
     """R-SUB-16: Brussels CPAS (INS codes 21xxx) book the subsidy on article 132, or 133 for studies."""
     if kind is None or not contract.cpas.ins_code.startswith("21"):
         return None
-    return "133" if kind is _STUDIES else "132"
+    return "133" if kind is SubsidyType.STUDIES else "132"
 
 
 _UNKNOWN: Any = object()
@@ -462,14 +413,18 @@ def _window(
     e: SubsidyEntitlement, settings: RuleSettings, contract: PIISContract, end: date
 ) -> _Segment:
     start = month_index(e.window_start)
-    if e.type is _STUDIES:
+    if e.type is SubsidyType.STUDIES:
         return _Segment(
             e.type, start, month_index(end) if contract.is_studies else start - 1, None, e
         )
     blocked = None
-    if e.type in (_PROLONGATION, _SECOND_CHANCE):
-        if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
-            blocked = f"{e.type.value} without a motivated decision and a social-inquiry report in the file"
+    if e.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE) and (
+        not e.social_inquiry_report_ref or not e.motivated_decision_ref
+    ):
+        blocked = Msg(
+            "{type} without a motivated decision and a social-inquiry report in the file",
+            type=e.type.value,
+        )
     return _Segment(e.type, start, start + settings.subsidy_max_months - 1, blocked, e)
 
 
@@ -497,12 +452,12 @@ def _check_history(
     """The person-level checks of a recorded subsidy history (R-SUB-04, C-08, R-SUB-09/10), adding to
     *issues*; returns the FIRST subsidy received, if any."""
     studies_start = second_start = None
-    if _STUDIES in kinds and _SECOND_CHANCE in kinds:
-        studies_start = min(e.window_start for e in history if e.type is _STUDIES)
-        second_start = min(e.window_start for e in history if e.type is _SECOND_CHANCE)
+    if SubsidyType.STUDIES in kinds and SubsidyType.SECOND_CHANCE in kinds:
+        studies_start = min(e.window_start for e in history if e.type is SubsidyType.STUDIES)
+        second_start = min(e.window_start for e in history if e.type is SubsidyType.SECOND_CHANCE)
     if studies_start and second_start and (_exclusive(settings) or second_start > studies_start):
         issues.append(
-            Issue(
+            issue(
                 "R-SUB-04",
                 N_(
                     "contract {contract}: STUDIES and SECOND_CHANCE are both recorded; a studies "
@@ -512,13 +467,13 @@ def _check_history(
                 contract=cid,
             )
         )
-    first = next((e for e in history if e.type is _FIRST), None)
+    first = next((e for e in history if e.type is SubsidyType.FIRST), None)
     for e in history:
-        if e.type in (_PROLONGATION, _SECOND_CHANCE):
-            rid = "R-SUB-09" if e.type is _PROLONGATION else "R-SUB-10"
+        if e.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE):
+            rid = "R-SUB-09" if e.type is SubsidyType.PROLONGATION else "R-SUB-10"
             if not e.social_inquiry_report_ref or not e.motivated_decision_ref:
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: the {type} subsidy of {window_start} "
@@ -532,7 +487,7 @@ def _check_history(
                 )
             if first is None:
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: a {type} subsidy needs a FIRST subsidy received "
@@ -544,12 +499,12 @@ def _check_history(
                     )
                 )
             elif (
-                e.type is _PROLONGATION
+                e.type is SubsidyType.PROLONGATION
                 and month_index(e.window_start)
                 < month_index(first.window_start) + settings.subsidy_max_months
             ):
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: the PROLONGATION starts before the FIRST window "
@@ -571,15 +526,18 @@ def _disqualify_history(
     opened), the later of STUDIES / SECOND_CHANCE (only a SECOND_CHANCE after STUDIES under the
     narrower reading of C-08), and a PROLONGATION or SECOND_CHANCE with no FIRST received (R-SUB-09/10).  *segments* are the history's windows, in the order of their start."""
     if (
-        _FIRST not in kinds
+        SubsidyType.FIRST not in kinds
     ):  # R-SUB-09/10: PROLONGATION and SECOND_CHANCE need a FIRST received before
         for i, s in enumerate(segments):
-            if s.type in (_PROLONGATION, _SECOND_CHANCE) and s.blocked is None:
+            if (
+                s.type in (SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE)
+                and s.blocked is None
+            ):
                 segments[i] = _Segment(
                     s.type,
                     s.start,
                     s.end,
-                    f"{s.type.value} without a FIRST subsidy received before it",
+                    Msg("{type} without a FIRST subsidy received before it", type=s.type.value),
                     s.entitlement,
                 )
     limit = settings.lifetime_subsidies_max
@@ -593,16 +551,16 @@ def _disqualify_history(
                     s.type,
                     s.start,
                     s.end,
-                    "lifetime limit of subsidies reached (R-SUB-04)",
+                    _LIFETIME_LIMIT,
                     s.entitlement,
                 )
-    if _STUDIES in kinds and _SECOND_CHANCE in kinds:
-        studies = min(s.start for s in segments if s.type is _STUDIES)
-        second = min(s.start for s in segments if s.type is _SECOND_CHANCE)
+    if SubsidyType.STUDIES in kinds and SubsidyType.SECOND_CHANCE in kinds:
+        studies = min(s.start for s in segments if s.type is SubsidyType.STUDIES)
+        second = min(s.start for s in segments if s.type is SubsidyType.SECOND_CHANCE)
         if second > studies or (_exclusive(settings) and second == studies):
-            later = _SECOND_CHANCE
+            later = SubsidyType.SECOND_CHANCE
         elif _exclusive(settings):
-            later = _STUDIES
+            later = SubsidyType.STUDIES
         else:
             return
         for i, s in enumerate(segments):
@@ -611,7 +569,7 @@ def _disqualify_history(
                     s.type,
                     s.start,
                     s.end,
-                    "STUDIES and SECOND_CHANCE exclude each other (C-08, R-SUB-04)",
+                    Msg("STUDIES and SECOND_CHANCE exclude each other (C-08, R-SUB-04)"),
                     s.entitlement,
                 )
 
@@ -626,7 +584,7 @@ def _second_chance_dis(contract: PIISContract, settings: RuleSettings) -> Issue 
             and p.start_date < back
             and (p.end_date is None or p.end_date >= since)
         ):
-            return Issue(
+            return issue(
                 "R-SUB-10",
                 N_(
                     "contract {contract}: DIS ({kind}) in the "
@@ -646,23 +604,28 @@ def _windows(
     contract: PIISContract,
     settings: RuleSettings,
     issues: list[Issue],
-    notes: list[str],
+    notes: list[Msg],
     signed: date | None,
     moved: date | None = _UNKNOWN,
-) -> _Windows | str:
-    """The subsidy windows of a contract (R-SUB-04, 06..10), adding to *issues* and *notes*; a string
+) -> _Windows | Msg:
+    """The subsidy windows of a contract (R-SUB-04, 06..10), adding to *issues* and *notes*; a message
     (the only note) when there is no schedule at all.  *signed* is ``contract.signed_date``."""
     cid = contract.contract_id
     if signed is None:
-        return "not signed: no PIIS exists yet, no subsidy (R-SUB-06)"
+        return Msg("not signed: no PIIS exists yet, no subsidy (R-SUB-06)")
     end = _effective_end(contract, settings, moved)
     anchor = signed
     if signed < settings.reform_date:
         if end < settings.reform_date:
-            return "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed"
+            return Msg(
+                "ended before 2016-11-01: historical subsidy regime (R-SUB-15), not computed"
+            )
         anchor = settings.reform_date
         notes.append(
-            "PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules (R-SUB-14)"
+            Msg(
+                "PIIS running on 2016-11-01: subsidy due from that date under the 2016 rules "
+                "(R-SUB-14)"
+            )
         )
     history = (
         sorted(contract.subsidy_history, key=lambda e: e.window_start)
@@ -674,8 +637,13 @@ def _windows(
         for e in history:
             if e.reimbursed_on is not None:
                 notes.append(
-                    f"the {e.type.value} subsidy of {e.window_start.isoformat()} was reimbursed on "
-                    f"{e.reimbursed_on.isoformat()} (R-SUB-13): counted as never received (Q-19)"
+                    Msg(
+                        "the {type} subsidy of {window_start} was reimbursed on {reimbursed_on} "
+                        "(R-SUB-13): counted as never received (Q-19)",
+                        type=e.type.value,
+                        window_start=e.window_start,
+                        reimbursed_on=e.reimbursed_on,
+                    )
                 )
         history = kept
     kinds = {e.type for e in history} if history else set()
@@ -683,7 +651,7 @@ def _windows(
     # Person-level limits over the history (R-SUB-04, C-08).
     if len(kinds) > settings.lifetime_subsidies_max:
         issues.append(
-            Issue(
+            issue(
                 "R-SUB-04",
                 N_(
                     "contract {contract}: the person has {count} different subsidies "
@@ -707,25 +675,29 @@ def _windows(
     studies_ok = studies and age < settings.age_threshold
     if studies and not studies_ok:
         notes.append(
-            f"studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
-            f"{settings.age_threshold} at conclusion (R-OBL-12, R-SUB-08)"
+            Msg(
+                "studies PIIS concluded at age {age}: the STUDIES subsidy needs under "
+                "{age_threshold} at conclusion (R-OBL-12, R-SUB-08)",
+                age=age,
+                age_threshold=settings.age_threshold,
+            )
         )
     usable = [s for s in segments if s.blocked is None and s.holds(a)] if segments else []
     opened = False
     if not usable:
         new: _Segment | None = None
-        if studies_ok and _STUDIES not in kinds:
-            new = _Segment(_STUDIES, a, month_index(end), None, None)
-            if _SECOND_CHANCE in kinds and _exclusive(settings):
+        if studies_ok and SubsidyType.STUDIES not in kinds:
+            new = _Segment(SubsidyType.STUDIES, a, month_index(end), None, None)
+            if SubsidyType.SECOND_CHANCE in kinds and _exclusive(settings):
                 new = _Segment(
-                    _STUDIES,
+                    SubsidyType.STUDIES,
                     a,
                     month_index(end),
-                    "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)",
+                    _STUDIES_EXCLUDED,
                     None,
                 )
                 issues.append(
-                    Issue(
+                    issue(
                         "R-SUB-08",
                         N_(
                             "contract {contract}: no STUDIES subsidy: the person already received "
@@ -736,7 +708,7 @@ def _windows(
                     )
                 )
         elif first is None:
-            new = _Segment(_FIRST, a, a + settings.subsidy_max_months - 1, None, None)
+            new = _Segment(SubsidyType.FIRST, a, a + settings.subsidy_max_months - 1, None, None)
         elif not any(s.holds(a) for s in segments):
             last = max(
                 (s for s in segments if s.type in _BOUNDED), key=lambda s: s.end or 0, default=None
@@ -745,12 +717,16 @@ def _windows(
                 month_from_index(last.end).isoformat()[:7] if last and last.end is not None else "?"
             )
             notes.append(
-                f"the last subsidy window ended in {ended}: a PROLONGATION (R-SUB-09) or SECOND_CHANCE "
-                "(R-SUB-10) needs a motivated decision and a social-inquiry report recorded in subsidy_history"
+                Msg(
+                    "the last subsidy window ended in {ended}: a PROLONGATION (R-SUB-09) or "
+                    "SECOND_CHANCE (R-SUB-10) needs a motivated decision and a social-inquiry report "
+                    "recorded in subsidy_history",
+                    ended=ended,
+                )
             )
         if new is not None:
             opened = True
-            rid = "R-SUB-08" if new.type is _STUDIES else "R-SUB-06"
+            rid = "R-SUB-08" if new.type is SubsidyType.STUDIES else "R-SUB-06"
             checked_on = anchor
             if (
                 settings.q10_ri_checked_on_signature
@@ -761,11 +737,11 @@ def _windows(
                     new.type,
                     new.start,
                     new.end,
-                    f"no RI on {checked_on.isoformat()}, the date the window would open",
+                    Msg("no RI on {day}, the date the window would open", day=checked_on),
                     None,
                 )
                 issues.append(
-                    Issue(
+                    issue(
                         rid,
                         N_(
                             "contract {contract}: the person had no RI on {checked_on}; the "
@@ -786,11 +762,11 @@ def _windows(
                     new.type,
                     new.start,
                     new.end,
-                    "lifetime limit of subsidies reached (R-SUB-04)",
+                    _LIFETIME_LIMIT,
                     None,
                 )
                 issues.append(
-                    Issue(
+                    issue(
                         "R-SUB-04",
                         N_(
                             "contract {contract}: a {type} subsidy would be the person's "
@@ -804,20 +780,23 @@ def _windows(
                     )
                 )
             segments.append(new)
-    elif studies_ok and not any(s.type is _STUDIES for s in segments):
+    elif studies_ok and not any(s.type is SubsidyType.STUDIES for s in segments):
         # A studies PIIS concluded during a running FIRST/PROLONGATION window: STUDIES may follow it
         # (R-SUB-08, "before or after FIRST") for the rest of the studies PIIS.
         follow = max(s.end for s in usable if s.end is not None) + 1
         if follow <= month_index(end):
             blocked = None
-            if _SECOND_CHANCE in kinds and _exclusive(settings):
-                blocked = "a SECOND_CHANCE subsidy was received: STUDIES is excluded (C-08)"
+            if SubsidyType.SECOND_CHANCE in kinds and _exclusive(settings):
+                blocked = _STUDIES_EXCLUDED
             elif len(kinds) + 1 > settings.lifetime_subsidies_max:
-                blocked = "lifetime limit of subsidies reached (R-SUB-04)"
-            segments.append(_Segment(_STUDIES, follow, month_index(end), blocked, None))
+                blocked = _LIFETIME_LIMIT
+            segments.append(_Segment(SubsidyType.STUDIES, follow, month_index(end), blocked, None))
             notes.append(
-                f"STUDIES follows the running {usable[0].type.value} window from "
-                f"{month_from_index(follow).isoformat()[:7]} (R-SUB-08)"
+                Msg(
+                    "STUDIES follows the running {type} window from {month} (R-SUB-08)",
+                    type=usable[0].type.value,
+                    month=month_from_index(follow).isoformat()[:7],
+                )
             )
     holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]  # s.holds(a)
     main = (
@@ -827,15 +806,18 @@ def _windows(
         if s.blocked is None:
             main = s
             break
-    if main is not None and main.type is _SECOND_CHANCE and main.blocked is None:
+    if main is not None and main.type is SubsidyType.SECOND_CHANCE and main.blocked is None:
         # R-SUB-10: a DIS in the 12 months before the RI of this decision: the SECOND_CHANCE is not due,
         # its months pay nothing (checked when a SECOND_CHANCE applies here).
         dis = _second_chance_dis(contract, settings)
         if dis is not None:
             issues.append(dis)
-            why = f"DIS in the {settings.second_chance_gap_months} months before the RI (R-SUB-10)"
+            why = Msg(
+                "DIS in the {months} months before the RI (R-SUB-10)",
+                months=settings.second_chance_gap_months,
+            )
             for i, s in enumerate(segments):
-                if s.type is _SECOND_CHANCE and s.blocked is None:
+                if s.type is SubsidyType.SECOND_CHANCE and s.blocked is None:
                     segments[i] = _Segment(s.type, s.start, s.end, why, s.entitlement)
             holding = [s for s in segments if s.start <= a and (s.end is None or a <= s.end)]
             main = holding[0] if holding else None
@@ -846,35 +828,27 @@ def _windows(
     return _Windows(end, a, kinds, segments, holding, main, opened, studies)
 
 
-def _compute(
-    contract: PIISContract,
-    settings: RuleSettings,
-    with_months: bool = True,
-    signed: date | None = _UNKNOWN,
-    engine: bool = False,
-) -> tuple[_Result, list[Issue], list[Due]]:
-    """The plan as plain data, its issues and its dates; *signed*: ``contract.signed_date`` if known.
-    *engine*: the months in the engine's form (``_Result.lines`` and ``json_months``, no rows), which
-    is all the report needs: one pass over the months instead of three."""
-    cid = contract.contract_id
-    issues: list[Issue] = []
-    dues: list[Due] = []
-    notes: list[str] = []
-    w = _windows(
-        contract, settings, issues, notes, contract.signed_date if signed is _UNKNOWN else signed
-    )
-    if isinstance(w, str):
-        return _Result(cid, None, (w,), minimal=True), [], []
-    end, a, kinds, segments, holding, main, opened = (
-        w.end,
-        w.a,
-        w.kinds,
-        w.segments,
-        w.holding,
-        w.main,
-        w.opened,
-    )
+@dataclass(frozen=True, slots=True)
+class _Walk:
+    """What the month walk needs besides the windows: its months, the months the partner's contract
+    claims (R-SUB-12) and the per-month RI (records, or the decision's amount for its period)."""
 
+    first: int  # month index of the first month (the anchor)
+    stop: int  # month index after the last month
+    shared_from: int
+    shared_to: int
+    shared_reason: Msg | None
+    by_month: dict[date, RIMonth]  # empty: the decision's RI is used
+
+
+def _select(
+    contract: PIISContract, settings: RuleSettings, w: _Windows, with_months: bool
+) -> tuple[_Walk, list[Msg], list[Due], int | None]:
+    """Window selection, after :func:`_windows`: the notes and dates of the chosen window (R-SUB-07,
+    R-SUB-12) and the span of the month walk."""
+    notes: list[Msg] = []
+    dues: list[Due] = []
+    main, a = w.main, w.a
     remaining = None
     if (
         main is not None
@@ -884,239 +858,177 @@ def _compute(
     ):
         remaining = max(0, main.end - a + 1)
         notes.append(
-            f"window opened by CPAS {main.entitlement.cpas_ins} on "
-            f"{main.entitlement.window_start.isoformat()}: this CPAS receives only the remaining "
-            f"{remaining} month(s) (R-SUB-07)"
+            Msg(
+                "window opened by CPAS {cpas} on {window_start}: this CPAS receives only the "
+                "remaining {remaining} month(s) (R-SUB-07)",
+                cpas=main.entitlement.cpas_ins,
+                window_start=main.entitlement.window_start,
+                remaining=remaining,
+            )
         )
-    if (
-        main is not None and main.end is not None
-    ):  # the window's last day (the last day of its last month)
+    if main is not None and main.end is not None:  # the window's last day
         dues.append(
             Due(
-                "R-SUB-07" if main.type is not _STUDIES else "R-SUB-08",
-                f"{_JSON_TYPE[main.type]} subsidy window ends",
+                "R-SUB-07" if main.type is not SubsidyType.STUDIES else "R-SUB-08",
+                f"{main.type.value} subsidy window ends",
                 month_span(main.end)[1],
                 ("subsidy_history",),
                 None,
                 False,
             )
         )
-    shared_from, shared_to, shared_reason = (
-        -1,
-        -2,
-        "",
-    )  # R-SUB-12: months the partner's contract claims
-    if contract.partner is not None and contract.decision.ri_category is _FAMILY_IN_CHARGE:
+    shared_from, shared_to, shared_reason = -1, -2, None  # R-SUB-12: the partner's months
+    if (
+        contract.partner is not None
+        and contract.decision.ri_category is RICategory.FAMILY_IN_CHARGE
+    ):
         notes.append(
-            "couple on the category-3 rate: the subsidy is computed on the category-3 amount and never "
-            "doubled (R-SUB-12)"
+            Msg(
+                "couple on the category-3 rate: the subsidy is computed on the category-3 amount "
+                "and never doubled (R-SUB-12)"
+            )
         )
         other = contract.partner_contract
-        if other is not None and other.contract_id < cid:
+        if other is not None and other.contract_id < contract.contract_id:
             shared_from, shared_to = month_index(other.start_date), month_index(other.end_date)
-            shared_reason = (
-                f"couple on category 3: already subsidised on contract {other.contract_id} "
-                "(R-SUB-12, never doubled)"
-            )
-
-    # The months.
-    last = month_index(end)
-    for s in holding:
+            shared_reason = _couple_reason(other.contract_id)
+    last = month_index(w.end)
+    for s in w.holding:
         if s.end is not None and s.end > last:
             last = s.end
-    by_month = {m.month: m for m in contract.ri_months} if contract.ri_months else {}
-    from_decision = not by_month
-    if from_decision:
+    by_month = {m.month: m for m in contract.ri_months}
+    if not by_month:
         notes.append(
-            "no monthly RI records: the RI amount of the DIS decision is used for its period"
+            Msg("no monthly RI records: the RI amount of the DIS decision is used for its period")
         )
-    months: list[_Row] = []
-    lines: list[SubsidyMonthLine] = []
-    json_months: list[dict[str, Any]] = []
-    spans = MONTH_SPANS
-    studies_first = w.studies
-    rate = flat = (
-        settings.subsidy_rate_percent * 100
-    )  # basis points (R-SUB-17 tables may change it per year)
-    tables = settings.subsidy_rate_tables
-    tiered_from = None  # the first month index a rate table governs, if the schedule reaches it
-    if tables:
-        first_table = _first_table_index(tables)
-        if first_table < max(a, last) + 1:
-            tiered_from = first_table
-    rated: dict[
-        int, int
-    ] = {}  # year -> rate (basis points) for the years under a table, for the notes
-    # Coverage (D6, Q-10) and the decision's RI are month-index intervals: compare integers per month.
-    start_date = contract.start_date
+    stop = max(a, last) + 1 if with_months else a
+    return _Walk(a, stop, shared_from, shared_to, shared_reason, by_month), notes, dues, remaining
+
+
+def _couple_reason(contract_id: str) -> Msg:
+    return Msg(
+        "couple on category 3: already subsidised on contract {contract} (R-SUB-12, never doubled)",
+        contract=contract_id,
+    )
+
+
+_OUTSIDE = Msg("outside any subsidy window")
+_NOT_COVERED = Msg("not covered by this PIIS (D6)")
+_NO_RI = Msg("no RI granted this month")
+_NOT_RUNNING = Msg("project not running this month (R-SUB-11)")
+
+
+def _month_rows(
+    contract: PIISContract,
+    settings: RuleSettings,
+    w: _Windows,
+    walk: _Walk,
+    rated: dict[int, int],
+) -> Iterator[MonthRow]:
+    """The month walk: each month of the schedule with its window, coverage (D6, Q-10), RI, subsidy
+    and, when it pays nothing, why.  *rated* receives the rate of each year a rate table governs
+    (R-SUB-17), for the plan's notes."""
+    start, end = contract.start_date, w.end
     if settings.q10_partial_month_counts:  # in force on at least one day of the month
-        cov_from, cov_to = month_index(start_date), month_index(end)
+        cov_from, cov_to = month_index(start), month_index(end)
     else:  # in force on every day of the month
-        cov_from = month_index(start_date) + (start_date.day != 1)
+        cov_from = month_index(start) + (start.day != 1)
         cov_to = month_index(end) - ((end + one_day).month == end.month)
     dec = contract.decision
-    ri_monthly = dec.ri_amount_monthly_cents
     ri_from = month_index(dec.ri_start_date)
     ri_to = month_index(dec.ri_end_date) if dec.ri_end_date is not None else None
-    total = 0
-    stop = max(a, last) + 1 if with_months else a
-    # The segments holding a month change only where one starts or ends: pick the paying one again there.
-    edges = set()
-    for s in segments:
-        edges.add(s.start)
-        if s.end is not None:
-            edges.add(s.end + 1)
-    if shared_to >= shared_from:  # the partner's months start and end a run like a window does
-        edges.add(shared_from)
-        edges.add(shared_to + 1)
-    if (
-        tiered_from is not None
-    ):  # the rate may change at each table start and each calendar year after it
-        for t in tables:
-            edges.add(month_index(t.valid_from))
-        for year in range(
-            month_span(tiered_from)[0].year + 1, month_span(max(a, last))[0].year + 1
-        ):
-            edges.add(month_index(date(year, 1, 1)))
-    breaks = sorted(edges)
-    shared = False
-    seg: _Segment | None = None
-    seg_type: SubsidyType | None = None
-    seg_json: str | None = None
-    seg_blocked: str | None = None
-    seg_until = a  # *seg* holds for the months before this index
-    running = True
-    # Months with the same values as the month before (most of them: a window is a run of equal months)
-    # reuse its reason, amount, line table and JSON template: only the month itself is new.
-    # With the decision's RI, coverage and RI change only at these month indexes: between them the
-    # values are not even recomputed.
-    edges = (
-        [cov_from, cov_to + 1, ri_from]
-        if ri_to is None
-        else [cov_from, cov_to + 1, ri_from, ri_to + 1]
+    flat = settings.subsidy_rate_percent * 100  # basis points (R-SUB-17 may change it per year)
+    tables = settings.subsidy_rate_tables
+    tiered_from = _first_table_index(tables) if tables else None
+    # The paying window changes only where a window starts or ends: chosen again there only.
+    edges = sorted(
+        {s.start for s in w.segments} | {s.end + 1 for s in w.segments if s.end is not None}
     )
-    values_until = a  # covered and ri hold for the months before this index (decision's RI only)
-    fresh = True  # the next month cannot reuse the previous month's values
-    changed = True  # covered, ri or running were computed again for this month
-    p_covered, p_ri, p_running = False, 0, True
-    covered, ri = False, 0
-    template: dict[str, Any] = {}
-    for index in range(a, stop):
-        span = spans.get(index)
-        first_day, _, iso_day = span if span is not None else month_span(index)
-        if from_decision:
-            if index >= values_until:
-                covered = cov_from <= index <= cov_to
-                ri = ri_monthly if ri_from <= index and (ri_to is None or index <= ri_to) else 0
-                values_until = stop
-                for edge in edges:
-                    if index < edge < values_until:
-                        values_until = edge
-                changed = True
+    seg, seg_until = None, walk.first
+    for index in range(walk.first, walk.stop):
+        first_day = month_span(index)[0]
+        covered = cov_from <= index <= cov_to
+        if not walk.by_month:
+            in_ri = ri_from <= index and (ri_to is None or index <= ri_to)
+            ri, running = (dec.ri_amount_monthly_cents if in_ri else 0), True
         else:
-            covered = cov_from <= index <= cov_to
-            rec = by_month.get(first_day)
-            if rec is not None:
-                ri, running = rec.amount_cents, rec.project_running
-            else:
-                ri, running = 0, True
-            changed = True
+            rec = walk.by_month.get(first_day)
+            ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
         if index >= seg_until:
-            here = [
-                s for s in segments if s.start <= index and (s.end is None or index <= s.end)
-            ]  # s.holds
-            if studies_first and len(here) > 1:
-                here.sort(key=lambda s: s.type is not _STUDIES)
-            seg = here[0] if here else None  # the first that pays, else the first holding the month
-            for s in here:
-                if s.blocked is None:
-                    seg = s
-                    break
-            seg_until = stop
-            for b in breaks:
-                if b > index:
-                    seg_until = b
-                    break
-            seg_type = seg.type if seg is not None else None
-            seg_json = _JSON_TYPE[seg_type]
-            seg_blocked = seg.blocked if seg is not None else None
-            shared = shared_from <= index <= shared_to
-            if tiered_from is not None and index >= tiered_from:
-                rate = _month_rate(settings, first_day, flat, rated)
-            fresh = changed = True
-        if changed:
-            changed = False
-            if fresh or covered is not p_covered or ri != p_ri or running is not p_running:
-                fresh = False
-                p_covered, p_ri, p_running = covered, ri, running
-                if seg is None:
-                    reason = "outside any subsidy window"
-                elif seg_blocked is not None:
-                    reason = seg_blocked
-                elif not covered:
-                    reason = "not covered by this PIIS (D6)"
-                elif ri == 0:
-                    reason = "no RI granted this month"
-                elif not running:
-                    reason = "project not running this month (R-SUB-11)"
-                elif shared:
-                    reason = shared_reason
-                else:
-                    reason = None
-                cents = (
-                    0 if reason else (ri * rate + 5000) // 10000
-                )  # subsidy_amount, inlined (basis points)
-                if engine:
-                    run_lines = _lines_for((covered, running, ri, cents))
-                    template = {
-                        "month": None,
-                        "subsidy_type": seg_json,
-                        "covered_by_piis": covered,
-                        "project_running": running,
-                        "ri_amount_cents": ri,
-                        "subsidy_cents": cents,
-                        "excluded_reason": reason,
-                    }
-        total += cents
-        if engine:
-            line = run_lines.get(first_day)
-            if line is None:
-                line = run_lines[first_day] = _month_line(first_day, covered, running, ri, cents)
-                _LINES_HELD[0] += 1
-            lines.append(line)
-            month = template.copy()
-            month["month"] = iso_day
-            json_months.append(month)
+            seg = _paying(w, index)
+            seg_until = next((e for e in edges if e > index), walk.stop)
+        reason: Msg | None
+        if seg is None:
+            reason = _OUTSIDE
+        elif seg.blocked is not None:
+            reason = seg.blocked
+        elif not covered:
+            reason = _NOT_COVERED
+        elif ri == 0:
+            reason = _NO_RI
+        elif not running:
+            reason = _NOT_RUNNING
+        elif walk.shared_from <= index <= walk.shared_to:
+            reason = walk.shared_reason
         else:
-            months.append((first_day, seg_type, covered, running, ri, cents, reason))
+            reason = None
+        rate = flat
+        if tiered_from is not None and index >= tiered_from:
+            rate = _month_rate(settings, first_day, flat, rated)
+        cents = 0 if reason else (ri * rate + 5000) // 10000  # subsidy_amount, in basis points
+        yield MonthRow(first_day, seg.type if seg else None, covered, running, ri, cents, reason)
+
+
+def _paying(w: _Windows, index: int) -> _Segment | None:
+    """The window that pays month *index*: the first holding it that is not blocked (a studies PIIS:
+    STUDIES first), else the first holding it; None outside every window."""
+    here = [s for s in w.segments if s.holds(index)]
+    if w.studies and len(here) > 1:
+        here.sort(key=lambda s: s.type is not SubsidyType.STUDIES)
+    return next((s for s in here if s.blocked is None), here[0] if here else None)
+
+
+def _compute(
+    contract: PIISContract,
+    settings: RuleSettings,
+    with_months: bool = True,
+    signed: date | None = _UNKNOWN,
+) -> tuple[_Result, list[Issue], list[Due]]:
+    """The plan as plain data, its issues and its dates; *signed*: ``contract.signed_date`` if known.
+    Window selection (:func:`_windows`, :func:`_select`), then the month walk (:func:`_month_rows`)."""
+    cid = contract.contract_id
+    issues: list[Issue] = []
+    notes: list[Msg] = []
+    w = _windows(
+        contract, settings, issues, notes, contract.signed_date if signed is _UNKNOWN else signed
+    )
+    if isinstance(w, Msg):
+        return _Result(cid, None, (w,), minimal=True), [], []
+    walk, more_notes, dues, remaining = _select(contract, settings, w, with_months)
+    notes += more_notes
+    rated: dict[int, int] = {}  # year -> rate in basis points, for the years under a rate table
+    months = tuple(_month_rows(contract, settings, w, walk, rated))
     if rated:
-        notes.extend(_rate_notes(settings, rated, flat))
+        notes.extend(_rate_notes(settings, rated, settings.subsidy_rate_percent * 100))
+    main = w.main
     kind = main.type if main is not None else None
-    received = set(kinds)  # the history, and the windows this contract opens
-    for s in segments:
+    received = set(w.kinds)  # the history, and the windows this contract opens
+    for s in w.segments:
         if s.entitlement is None and s.blocked is None:
             received.add(s.type)
-    lifetime = (
-        tuple(sorted(received, key=_TYPE_ORDER.__getitem__))
-        if len(received) > 1
-        else tuple(received)
-    )
     result = _Result(
         cid,
         kind,
         tuple(notes),
-        opened_by_this_contract=opened and main is not None and main.entitlement is None,
+        opened_by_this_contract=w.opened and main is not None and main.entitlement is None,
         window_start=month_span(main.start)[0] if main else None,
         window_end=month_span(main.end)[1] if main and main.end is not None else None,
-        months=tuple(months),
-        total_cents=total,
+        months=months,
+        total_cents=sum(m.subsidy_cents for m in months),
         remaining_months=remaining,
-        lifetime=lifetime,
+        lifetime=tuple(sorted(received, key=_TYPE_ORDER.__getitem__)),
         budget_article=budget_article(contract, kind),
     )
-    if engine:
-        result.lines = tuple(lines)
-        result.json_months = json_months
     return result, issues, dues
 
 
@@ -1163,7 +1075,7 @@ def subsidy_window_end(
             return (SubsidyType.STUDIES, month_span(last)[1]) if last >= a else (None, None)
         return SubsidyType.FIRST, month_span(a + settings.subsidy_max_months - 1)[1]
     w = _windows(contract, settings, [], [], signed, moved)
-    if isinstance(w, str) or w.main is None:
+    if isinstance(w, Msg) or w.main is None:
         return None, None
     return w.main.type, None if w.main.end is None else month_span(w.main.end)[1]
 
@@ -1211,11 +1123,12 @@ def subsidy_plans(
         for m in plan.months:
             key = (couple, m.month)
             if m.subsidy_cents and key in claimed:
+                why = _couple_reason(claimed[key])
                 m = m.model_copy(
                     update={
                         "subsidy_cents": 0,
-                        "excluded_reason": f"couple on category 3: already subsidised on contract {claimed[key]} "
-                        "(R-SUB-12, never doubled)",
+                        "excluded_reason": str(why),
+                        "excluded_message": why,
                     }
                 )
             elif m.subsidy_cents:
@@ -1247,195 +1160,169 @@ def _signed(contract: PIISContract) -> bool:
     return signed_on(contract) is not None
 
 
-def _check(ctx: RuleContext) -> None:
-    """The plan is computed once per evaluation (``RuleContext.cache``), with its issues and dates grouped
-    by rule id, and shared by the R-SUB rules; R-SUB-01 carries it into the report."""
-    got = ctx.cache.get("subsidies.plan")
-    if got is None:
-        result, issues, dues = _compute(
-            ctx.contract, ctx.settings, signed=ctx.signed_date, engine=True
-        )
-        got = ctx.cache["subsidies.plan"] = (result, group_by_rule(issues, dues))
-    result, grouped = got
-    rule_id = ctx.rule.id
-    if rule_id in grouped:
-        record_own(ctx, grouped)
-    if rule_id == "R-SUB-01":
-        ctx.subsidy = _schedule(result)
-        ctx.sections["subsidy_plan"] = _plan_json(result)
+def _subsidy_results(ctx: RuleContext) -> Iterator[Result]:
+    """The R-SUB family's one computation: the plan's issues and dates; R-SUB-01 carries the schedule
+    into the report (``Report.subsidy`` and ``sections["subsidy_plan"]``)."""
+    result, issues, dues = _compute(ctx.contract, ctx.settings, signed=ctx.signed_date)
+    yield from issues
+    yield from dues
+    yield Subsidy("R-SUB-01", _schedule(result))
+    yield Section("R-SUB-01", "subsidy_plan", _plan_json(result))
 
 
-_SUB = dict(applies=_signed, valid_from=date(2016, 11, 1), fact_date=lambda c: c.end_date)
+def _end_date(contract: PIISContract) -> date:
+    return contract.end_date
 
-rule(
-    "R-SUB-01",
-    title="Special subsidy: 10% of the RI granted",
-    severity=Severity.LEGAL,
-    citation="[002 L438, L452]",
-    parameters=(
-        "subsidy_rate_percent",
-        "q10_partial_month_counts",
-        "q19_keep_window_after_reimbursement",
-    ),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        f"""
+
+_SUB = RuleOptions(applies=_signed, valid_from=date(2016, 11, 1), fact_date=_end_date)
+
+SUBSIDY_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-SUB-01",
+        title="Special subsidy: 10% of the RI granted",
+        severity=Severity.LEGAL,
+        citation="[002 L438, L452]",
+        doc=f"""
     Builds the month-by-month schedule (``Report.subsidy`` and, with each month's subsidy type and
     exclusion reason, ``Report.sections["subsidy_plan"]``).  Rounding: {ROUNDING}.
     """,
-    )
-)
-document(
-    "R-SUB-02",
-    title="Four subsidy types",
-    severity=Severity.LEGAL,
-    citation="[002 L438-446]",
-    doc="""
+        parameters=(
+            "subsidy_rate_percent",
+            "q10_partial_month_counts",
+            "q19_keep_window_after_reimbursement",
+        ),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-02",
+        title="Four subsidy types",
+        severity=Severity.LEGAL,
+        citation="[002 L438-446]",
+        doc="""
     FIRST, STUDIES, PROLONGATION, SECOND_CHANCE (``SubsidyType``); chosen by R-SUB-06..10.
     """,
-)
-document(
-    "R-SUB-03",
-    title="Due whether the PIIS is mandatory or optional",
-    severity=Severity.LEGAL,
-    citation="[002 L450, L465, L502]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-03",
+        title="Due whether the PIIS is mandatory or optional",
+        severity=Severity.LEGAL,
+        citation="[002 L450, L465, L502]",
+        doc="""
     The schedule never reads the obligation assessment (R-OBL-10).
     """,
-)
-rule(
-    "R-SUB-04",
-    title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
-    severity=Severity.LEGAL,
-    citation="[002 L448, L790, L516]",
-    parameters=("lifetime_subsidies_max",),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-04",
+        title="At most 3 subsidies in a lifetime; STUDIES and SECOND_CHANCE exclusive",
+        severity=Severity.LEGAL,
+        citation="[002 L448, L790, L516]",
+        doc="""
     Counts the distinct subsidies in ``subsidy_history`` plus the one this contract would open.  STUDIES
     and SECOND_CHANCE exclude each other over the lifetime (C-08); ``local["c08_studies_second_chance_exclusive"]
     = False`` keeps only "studies never followed by second chance".  A subsidy these limits exclude is not
     due: its months stay in the schedule with their reason and pay nothing (the subsidies beyond the limit
     in the order they were opened; the later of STUDIES and SECOND_CHANCE).
     """,
-    )
-)
-document(
-    "R-SUB-05",
-    title="The PIIS duration follows the project",
-    severity=Severity.LEGAL,
-    citation="[002 L454, L614]",
-    doc="""
+        parameters=("lifetime_subsidies_max",),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-05",
+        title="The PIIS duration follows the project",
+        severity=Severity.LEGAL,
+        citation="[002 L454, L614]",
+        doc="""
     The schedule never shortens or lengthens the contract; months outside the window are simply unpaid.
     """,
-)
-rule(
-    "R-SUB-06",
-    title="FIRST: 12 months from the month of signature, if on RI that day",
-    severity=Severity.LEGAL,
-    citation="[002 L456-465]",
-    parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-06",
+        title="FIRST: 12 months from the month of signature, if on RI that day",
+        severity=Severity.LEGAL,
+        citation="[002 L456-465]",
+        doc="""
     Opened when no FIRST subsidy was ever received.  Flags a signature on a day without RI.
     """,
-    )
-)
-rule(
-    "R-SUB-07",
-    title="A new CPAS receives only the remaining months",
-    severity=Severity.LEGAL,
-    citation="[002 L467, L504]",
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("subsidy_max_months", "q10_ri_checked_on_signature"),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-07",
+        title="A new CPAS receives only the remaining months",
+        severity=Severity.LEGAL,
+        citation="[002 L467, L504]",
+        doc="""
     A FIRST or PROLONGATION window opened by another CPAS keeps running; the schedule notes the remaining
     months and the window's end date.
     """,
-    )
-)
-rule(
-    "R-SUB-08",
-    title="STUDIES: under 25 at conclusion, for the whole studies PIIS",
-    severity=Severity.LEGAL,
-    citation="[002 L480-486]",
-    parameters=("age_threshold",),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-08",
+        title="STUDIES: under 25 at conclusion, for the whole studies PIIS",
+        severity=Severity.LEGAL,
+        citation="[002 L480-486]",
+        doc="""
     Age on the signature date (D5, Q-03).  Never together with SECOND_CHANCE (C-08).
     """,
-    )
-)
-rule(
-    "R-SUB-09",
-    title="PROLONGATION: after FIRST, with a motivated decision and a report",
-    severity=Severity.LEGAL,
-    citation="[002 L488-506, L637-643]",
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("age_threshold",),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-09",
+        title="PROLONGATION: after FIRST, with a motivated decision and a report",
+        severity=Severity.LEGAL,
+        citation="[002 L488-506, L637-643]",
+        doc="""
     Recorded in ``subsidy_history`` with the social-inquiry report and motivated decision references;
     starts after the FIRST window (Q-10: the month after FIRST ends).
     """,
-    )
-)
-rule(
-    "R-SUB-10",
-    title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
-    severity=Severity.LEGAL,
-    citation="[002 L508-526]",
-    parameters=("second_chance_gap_months",),
-    **_SUB,
-)(
-    _doc(
-        _check,
-        """
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-10",
+        title="SECOND_CHANCE: after FIRST, 12 months without DIS, decision and report",
+        severity=Severity.LEGAL,
+        citation="[002 L508-526]",
+        doc="""
     No DIS (``dis_kinds_for_lookback``) in the 12 months before the RI start of this decision; otherwise the
     SECOND_CHANCE is not due and its months pay nothing.  A PROLONGATION or SECOND_CHANCE with no FIRST
     received, or without its decision and report, pays nothing either.
     """,
-    )
-)
-document(
-    "R-SUB-11",
-    title="Only months in which the project runs",
-    severity=Severity.LEGAL,
-    citation="[002 L645-647]",
-    doc="""
+        parameters=("second_chance_gap_months",),
+        **_SUB,
+    ),
+    RuleSpec(
+        "R-SUB-11",
+        title="Only months in which the project runs",
+        severity=Severity.LEGAL,
+        citation="[002 L645-647]",
+        doc="""
     A month whose ``RIMonth.project_running`` is false is excluded from the schedule with its reason.
     """,
-)
-document(
-    "R-SUB-12",
-    title="Couples on category 3: never doubled",
-    severity=Severity.LEGAL,
-    citation="[002 L649-654]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-12",
+        title="Couples on category 3: never doubled",
+        severity=Severity.LEGAL,
+        citation="[002 L649-654]",
+        doc="""
     ``subsidy_plans`` over both partners' contracts keeps one claim per month (the smaller contract id).
     ``evaluate()`` of one contract applies it when the partner's PIIS is recorded (``partner_contract``):
     if its id is the smaller, the months it covers pay nothing here, with the reason, in the schedule.
     """,
-)
-document(
-    "R-SUB-13",
-    title="Non-compliant PIIS: subsidies reimbursed",
-    severity=Severity.LEGAL,
-    citation="[002 L530]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-13",
+        title="Non-compliant PIIS: subsidies reimbursed",
+        severity=Severity.LEGAL,
+        citation="[002 L530]",
+        doc="""
     Inspection (R-INS) reports the failing items and the amount at risk; the reimbursement itself is not
     computed.  A reimbursed subsidy is recorded with ``SubsidyEntitlement.reimbursed_on``: by Q-19
     (``q19_keep_window_after_reimbursement``, default) its window stays anchored and counts toward the
@@ -1443,39 +1330,35 @@ document(
     (``previous_contract``, REPLACES_NON_COMPLIANT) ends the reimbursement: its own months are not at risk
     for the first contract's failures (I-02 is judged on the first contract).
     """,
-)
-document(
-    "R-SUB-14",
-    title="PIIS running on 2016-11-01: due from that date",
-    severity=Severity.LEGAL,
-    citation="[002 L580-582]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-14",
+        title="PIIS running on 2016-11-01: due from that date",
+        severity=Severity.LEGAL,
+        citation="[002 L580-582]",
+        doc="""
     The schedule of a contract signed before the reform starts on 2016-11-01.
     """,
-)
-document(
-    "R-SUB-15",
-    title="Historical 75% / +10% regimes",
-    severity=Severity.HISTORICAL,
-    citation="[004 L181-184; 002 L436, L471-479]",
-    doc="""
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-15",
+        title="Historical 75% / +10% regimes",
+        severity=Severity.HISTORICAL,
+        citation="[004 L181-184; 002 L436, L471-479]",
+        doc="""
     Abolished on 2016-11-01; contracts ended before then get no schedule.
     """,
-)
-rule(
-    "R-SUB-17",
-    title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
-    "(announced)",
-    severity=Severity.LEGAL,
-    citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
-    parameters=("subsidy_rate_tables", "piis_share_percent_by_year"),
-    applies=_signed,
-    valid_from=date(2028, 1, 1),
-    fact_date=lambda c: c.end_date,
-)(
-    _doc(
-        _check,
-        """
+        automated=False,
+    ),
+    RuleSpec(
+        "R-SUB-17",
+        title="From 2028: the PIIS subsidy rate by the CPAS's share of RI beneficiaries with a PIIS "
+        "(announced)",
+        severity=Severity.LEGAL,
+        citation="[Council of Ministers 18 July 2025; CPAS compensation law, Chamber 13-14 Nov 2025] (announced)",
+        doc="""
     **Announced** (the law of 2026-2028; the implementing decree may change the tiers): from 2028-01-01 the
     flat 10% (R-SUB-01) is replaced, per calendar year, by a rate set by the share of the CPAS's RI
     beneficiaries who have a PIIS: 15% from 80%, 12.5% from 60%, 10% from 40%, 7.5% from 20%, 5% below
@@ -1486,14 +1369,20 @@ rule(
     Sources: Council of Ministers, 18 July 2025; CPAS compensation law adopted by the Chamber on 13-14
     November 2025.
     """,
-    )
-)
-document(
-    "R-SUB-16",
-    title="Brussels budget articles 132 and 133",
-    severity=Severity.LEGAL,
-    citation="[002 L566-574]",
-    doc="""
+        parameters=("subsidy_rate_tables", "piis_share_percent_by_year"),
+        applies=_signed,
+        valid_from=date(2028, 1, 1),
+        fact_date=lambda c: c.end_date,
+    ),
+    RuleSpec(
+        "R-SUB-16",
+        title="Brussels budget articles 132 and 133",
+        severity=Severity.LEGAL,
+        citation="[002 L566-574]",
+        doc="""
     ``SubsidyPlan.budget_article``: 133 for STUDIES, 132 otherwise, for CPAS with an INS code 21xxx.
     """,
+        automated=False,
+    ),
 )
+family(SUBSIDY_RULES, _subsidy_results)

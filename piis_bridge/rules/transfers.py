@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 
 from piis_bridge.i18n import N_
 from piis_bridge.model import Consent, ObligationBasis, PIISContract, RequestedBy, TerminationReason
-from piis_bridge.rules._issues import Due, Issue, group_by_rule, record_own
-from piis_bridge.rules._issues import doc_of as _doc
 from piis_bridge.rules.calendar import age_on
-from piis_bridge.rules.registry import Severity, rule
+from piis_bridge.rules.registry import RuleOptions, RuleSpec, Severity, family
+from piis_bridge.rules.report import Level
+from piis_bridge.rules.results import Due, Issue, Result, Section, issue
 from piis_bridge.rules.settings import DEFAULT_SETTINGS, RuleSettings
 
 if TYPE_CHECKING:
@@ -197,9 +197,9 @@ def transfer_outlook(
             "under-25 studies PIIS during uninterrupted studies: the same CPAS stays competent, "
             "no end and no transfer (R-TRF-02)"
         )
-    bases = set(obligation_bases(contract, settings) if bases is None else bases)
-    if not bases & _LEGAL_BASES:
-        if bases & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
+    found = set(obligation_bases(contract, settings) if bases is None else bases)
+    if not found & _LEGAL_BASES:
+        if found & _REQUEST_BASES and settings.q08_request_counts_for_transfer:
             flags.append(
                 N_(
                     "the PIIS is mandatory only because a party asked for it; counted as a legal "
@@ -272,7 +272,7 @@ def transfer_issues(
     term = contract.termination
     if outlook.studies_exception:
         if term is not None and term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE:
-            yield Issue(
+            yield issue(
                 "R-TRF-02",
                 N_(
                     "contract {contract}: ended for a change of residence, but an under-25 studies "
@@ -282,7 +282,7 @@ def transfer_issues(
                 contract=cid,
             )
         if contract.transfer is not None and _carried_out(contract):
-            yield Issue(
+            yield issue(
                 "R-TRF-02",
                 N_(
                     "contract {contract}: transferred, but the same CPAS stays competent for an "
@@ -295,7 +295,7 @@ def transfer_issues(
     # R-TRF-01: ends by operation of law on the day of the move.
     if term is None:
         if as_of is None or as_of >= moved:
-            yield Issue(
+            yield issue(
                 "R-TRF-01",
                 N_(
                     "contract {contract}: the CPAS stopped being competent on {moved} "
@@ -309,7 +309,7 @@ def transfer_issues(
         term.reason is TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE
         and term.ended_on != moved
     ):
-        yield Issue(
+        yield issue(
             "R-TRF-01",
             N_(
                 "contract {contract}: ended on {ended_on}, but it ends by law on the "
@@ -321,7 +321,7 @@ def transfer_issues(
             moved=moved,
         )
     elif term.ended_on > moved:
-        yield Issue(
+        yield issue(
             "R-TRF-01",
             N_(
                 "contract {contract}: recorded as running until {ended_on}, after "
@@ -338,21 +338,21 @@ def transfer_issues(
     assert t is not None
     # R-TRF-03 / R-TRF-04 / R-TRF-05: only legal hand-overs.
     if t.requested_by is not RequestedBy.PERSON:
-        yield Issue(
+        yield issue(
             "R-TRF-03",
             N_("contract {contract}: handed over without the person's request"),
             ("transfer.requested_by",),
             contract=cid,
         )
     if t.agreement_old_cpas is not True or t.agreement_new_cpas is not True:
-        yield Issue(
+        yield issue(
             "R-TRF-03",
             N_("contract {contract}: handed over without the recorded agreement of both CPAS"),
             ("transfer.agreement_old_cpas", "transfer.agreement_new_cpas"),
             contract=cid,
         )
     if any("R-TRF-04" in reason for reason in outlook.blocking_reasons):
-        yield Issue(
+        yield issue(
             "R-TRF-04",
             N_(
                 "contract {contract}: handed over although no legal obligation to conclude a PIIS "
@@ -364,7 +364,7 @@ def transfer_issues(
     if t.consent is Consent.REFUSED or (
         t.consent is Consent.NOT_EXPRESSED and not settings.q09_silence_is_consent
     ):
-        yield Issue(
+        yield issue(
             "R-TRF-05",
             N_("contract {contract}: handed over without the person's consent (consent {consent})"),
             ("transfer.consent",),
@@ -374,7 +374,7 @@ def transfer_issues(
     # R-TRF-06: the new CPAS records, per commitment, whether it takes it over.
     a = t.assessment
     if a is None:
-        yield Issue(
+        yield issue(
             "R-TRF-06",
             N_(
                 "contract {contract}: transfer agreed but the new CPAS has not recorded which "
@@ -387,7 +387,7 @@ def transfer_issues(
     known = {x.commitment_id for x in contract.commitments}
     taken, not_taken = set(a.commitments_taken_over), set(a.commitments_not_taken_over)
     for cid_ in sorted(known - taken - not_taken):
-        yield Issue(
+        yield issue(
             "R-TRF-06",
             N_(
                 "contract {contract}: commitment {commitment} is neither taken over nor declined with a "
@@ -398,7 +398,7 @@ def transfer_issues(
             commitment=cid_,
         )
     for cid_ in sorted(taken & not_taken):
-        yield Issue(
+        yield issue(
             "R-TRF-06",
             N_("contract {contract}: commitment {commitment} is both taken over and declined"),
             ("transfer.assessment",),
@@ -406,7 +406,7 @@ def transfer_issues(
             commitment=cid_,
         )
     for cid_ in sorted((taken | not_taken) - known):
-        yield Issue(
+        yield issue(
             "R-TRF-06",
             N_("contract {contract}: the assessment names unknown commitment {commitment}"),
             ("transfer.assessment",),
@@ -415,7 +415,7 @@ def transfer_issues(
         )
     for cid_, reason in sorted(a.commitments_not_taken_over.items()):
         if not reason.strip():
-            yield Issue(
+            yield issue(
                 "R-TRF-06",
                 N_("contract {contract}: commitment {commitment} is declined without a reason"),
                 ("transfer.assessment.commitments_not_taken_over",),
@@ -456,42 +456,25 @@ def _moves(contract: PIISContract) -> bool:
     return residence_change(contract) is not None
 
 
-def _check(ctx: RuleContext) -> None:
-    """The outlook, issues and dates are computed once per evaluation (``RuleContext.cache``), the issues
-    and dates grouped by rule id, and shared by the R-TRF rules."""
-    got = ctx.cache.get("transfers")
-    if got is None:
-        c, settings = ctx.contract, ctx.settings
-        outlook = transfer_outlook(
-            c, settings, ctx.obligations[0].bases if ctx.obligations else None
-        )
-        got = ctx.cache["transfers"] = (
-            outlook,
-            group_by_rule(
-                transfer_issues(c, as_of=ctx.on, settings=settings, outlook=outlook),
-                transfer_dues(c, settings, outlook),
-            ),
-        )
-    outlook, grouped = got
-    record_own(ctx, grouped)
-    rule_id = ctx.rule.id
-    if rule_id == "R-TRF-07":
-        ctx.sections["transfer"] = _outlook_json(outlook, ctx)
-    elif rule_id == "R-TRF-04":
+def _transfer_results(ctx: RuleContext) -> Iterator[Result]:
+    """The R-TRF family's one computation: the outlook, its issues and dates, the ``transfer`` section
+    (R-TRF-07) and the Q-08 / Q-09 policy flags (R-TRF-04 / R-TRF-05, warnings)."""
+    c, settings = ctx.contract, ctx.settings
+    outlook = transfer_outlook(c, settings, ctx.obligations[0].bases if ctx.obligations else None)
+    yield from transfer_issues(c, as_of=ctx.on, settings=settings, outlook=outlook)
+    yield from transfer_dues(c, settings, outlook)
+    yield Section("R-TRF-07", "transfer", _outlook_json(outlook, ctx))
+    for rule_id, question, field in (
+        ("R-TRF-04", "Q-08", "obligation.basis"),
+        ("R-TRF-05", "Q-09", "transfer.consent"),
+    ):
         for flag in outlook.flags:
-            if "Q-08" in flag:
-                ctx.warning(
+            if question in flag:
+                yield issue(
+                    rule_id,
                     N_("contract {contract}: {flag}"),
-                    "obligation.basis",
-                    contract=ctx.cid,
-                    flag=flag,
-                )
-    elif rule_id == "R-TRF-05":
-        for flag in outlook.flags:
-            if "Q-09" in flag:
-                ctx.warning(
-                    N_("contract {contract}: {flag}"),
-                    "transfer.consent",
+                    (field,),
+                    level=Level.WARNING,
                     contract=ctx.cid,
                     flag=flag,
                 )
@@ -525,114 +508,89 @@ def _outlook_json(outlook: TransferOutlook, ctx: RuleContext) -> dict[str, objec
     }
 
 
-_TRF = dict(applies=_moves)
+_TRF = RuleOptions(applies=_moves)
 
-rule(
-    "R-TRF-01",
-    title="A change of residence ends the PIIS that same day",
-    severity=Severity.LEGAL,
-    citation="[002 L204, L228; Model A 004 L5397]",
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+TRANSFER_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-TRF-01",
+        title="A change of residence ends the PIIS that same day",
+        severity=Severity.LEGAL,
+        citation="[002 L204, L228; Model A 004 L5397]",
+        doc="""
     The move is the transfer request's ``residence_change_date`` or, without one, the first residence
     outside the CPAS's municipality starting during the contract.  The contract must be terminated on
     that day (flagged once the day is reached on the reference date).
     """,
-    )
-)
-rule(
-    "R-TRF-02",
-    title="Exception: under-25 studies PIIS during uninterrupted studies",
-    severity=Severity.LEGAL,
-    citation="[002 L206, L234]",
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+        **_TRF,
+    ),
+    RuleSpec(
+        "R-TRF-02",
+        title="Exception: under-25 studies PIIS during uninterrupted studies",
+        severity=Severity.LEGAL,
+        citation="[002 L206, L234]",
+        doc="""
     Under 25 at the conclusion of a studies PIIS and studies uninterrupted at the move: the same CPAS
     stays competent; ending the contract for the move, or transferring it, is flagged.
     """,
-    )
-)
-rule(
-    "R-TRF-03",
-    title="Hand-over only at the person's request and with both CPAS agreeing",
-    severity=Severity.LEGAL,
-    citation="[002 L230; Model A 004 L5399-5403]",
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+        **_TRF,
+    ),
+    RuleSpec(
+        "R-TRF-03",
+        title="Hand-over only at the person's request and with both CPAS agreeing",
+        severity=Severity.LEGAL,
+        citation="[002 L230; Model A 004 L5399-5403]",
+        doc="""
     Checked once a hand-over is carried out (both agreements recorded or the new CPAS's assessment exists).
     """,
-    )
-)
-rule(
-    "R-TRF-04",
-    title="Hand-over only if a legal obligation to conclude a PIIS exists",
-    severity=Severity.LEGAL,
-    citation="[002 L230]",
-    parameters=("q08_request_counts_for_transfer",),
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+        **_TRF,
+    ),
+    RuleSpec(
+        "R-TRF-04",
+        title="Hand-over only if a legal obligation to conclude a PIIS exists",
+        severity=Severity.LEGAL,
+        citation="[002 L230]",
+        doc="""
     Bases U25_STUDIES, U25_EMPLOYMENT_PROJECT, NO_DIS_LAST_3M, as the engine judges them (R-OBL: the facts
     plus the recorded requests), not the recorded ``obligation.basis`` alone.  A PIIS mandatory only
     because a party asked (REQUEST_BY_*) counts when ``q08_request_counts_for_transfer`` (default) and is
     flagged as a warning for legal review (Q-08).
     """,
-    )
-)
-rule(
-    "R-TRF-05",
-    title="Hand-over needs the person's consent",
-    severity=Severity.LEGAL,
-    citation="[002 L230; 000 L172]",
-    parameters=("q09_silence_is_consent",),
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("q08_request_counts_for_transfer",),
+        **_TRF,
+    ),
+    RuleSpec(
+        "R-TRF-05",
+        title="Hand-over needs the person's consent",
+        severity=Severity.LEGAL,
+        citation="[002 L230; 000 L172]",
+        doc="""
     Consent must be GIVEN (C-06, Q-09 strict default).  With ``q09_silence_is_consent`` NOT_EXPRESSED
     counts, flagged as a warning.
     """,
-    )
-)
-rule(
-    "R-TRF-06",
-    title="The new CPAS records which commitments it takes over",
-    severity=Severity.LEGAL,
-    citation="[002 L230; 000 L170]",
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+        parameters=("q09_silence_is_consent",),
+        **_TRF,
+    ),
+    RuleSpec(
+        "R-TRF-06",
+        title="The new CPAS records which commitments it takes over",
+        severity=Severity.LEGAL,
+        citation="[002 L230; 000 L170]",
+        doc="""
     Every commitment of the ended contract is either taken over or declined with a reason.
     """,
-    )
-)
-rule(
-    "R-TRF-07",
-    title="Running sanctions and remaining subsidy months follow the person",
-    severity=Severity.LEGAL,
-    citation="[002 L422, L467, L504]",
-    **_TRF,
-)(
-    _doc(
-        _check,
-        """
+        **_TRF,
+    ),
+    RuleSpec(
+        "R-TRF-07",
+        title="Running sanctions and remaining subsidy months follow the person",
+        severity=Severity.LEGAL,
+        citation="[002 L422, L467, L504]",
+        doc="""
     Informative: lists the sanctions whose execution continues after the move (days still to run) and
     the subsidy months remaining in the running window for the new CPAS (R-SUB-07), in the report's
     ``sections["transfer"]``.
     """,
-    )
+        **_TRF,
+    ),
 )
+family(TRANSFER_RULES, _transfer_results)

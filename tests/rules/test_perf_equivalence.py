@@ -54,8 +54,9 @@ def test_subsidy_fast_forms_equal_the_model_forms(caseload, settings):
     for contract, _ in caseload:
         result = _compute(contract, settings)[0]
         plan = _plan_model(result)
-        validated = SubsidyPlan.model_validate(plan.model_dump())
-        assert plan == validated and plan.model_dump() == validated.model_dump()
+        validated = SubsidyPlan.model_validate(plan.model_dump())  # the translatable notes are
+        assert plan.model_dump() == validated.model_dump()  # left out of the dump (docs/i18n.md)
+        assert plan.notes == tuple(str(n) for n in plan.note_messages)
         if not result.minimal:  # as SubsidyPlan(...) given every field but the rounding text
             assert plan.model_fields_set == set(SubsidyPlan.model_fields) - {"rounding"}
         assert _plan_json(result) == plan_json(plan)

@@ -1,0 +1,116 @@
+"""The "add a rule" how-to of docs/architecture.md, followed literally; the loud failure of a typo.
+
+Why: a how-to that nobody runs drifts from the code (issue 21 found the one in ``rules/__init__.py``
+describing a registration style the code no longer used).  This test writes a new rule module the way
+docs/architecture.md says (a ``RuleSpec`` row in a table, a family check yielding results keyed by rule
+id, ``family(TABLE, check)``), adds it to ``RULE_MODULES`` and runs the real CLI: the rule must be in
+``rules list`` and its finding in ``rules check``.  The CLI runs in a child process so the new rule
+never joins the registry of the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from piis_bridge.rules import registry as registry_module
+from piis_bridge.rules.registry import RuleError, load_core_rules
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "sanction-history.json"
+
+# Steps 1 and 2 of docs/architecture.md: a row in the family's table, a check yielding by rule id.
+NEW_MODULE = """
+from collections.abc import Iterator
+
+from piis_bridge.i18n import N_
+from piis_bridge.rules.context import RuleContext
+from piis_bridge.rules.registry import RuleSpec, Severity, family
+from piis_bridge.rules.results import Result, issue
+
+HOWTO_RULES = (
+    RuleSpec(
+        "R-HOWTO-01",
+        title="A rule added by following the how-to",
+        severity=Severity.ADVISORY,
+        citation="[docs/architecture.md]",
+        doc="Flags every contract that records a sanction.",
+    ),
+)
+
+
+def _howto_results(ctx: RuleContext) -> Iterator[Result]:
+    for i, s in enumerate(ctx.contract.sanctions):
+        yield issue(
+            "R-HOWTO-01",
+            N_("Contract {contract}: sanction {sanction} seen by the how-to rule."),
+            (f"sanctions[{i}]",),
+            contract=ctx.cid,
+            sanction=s.sanction_id,
+        )
+
+
+family(HOWTO_RULES, _howto_results)
+"""
+
+# Step 3: the new module is added to RULE_MODULES; step 4: the CLI.
+RUN_CLI = """
+import sys
+from piis_bridge.rules import registry
+registry.RULE_MODULES = (*registry.RULE_MODULES, "howto_rule")
+from piis_bridge.cli import main
+main(sys.argv[1:])
+"""
+
+
+def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": f"{tmp_path}{os.pathsep}{ROOT}", "COLUMNS": "200"}
+    return subprocess.run(
+        [sys.executable, "-c", RUN_CLI, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+
+
+def test_a_rule_added_as_docs_architecture_says_is_listed_and_reported(tmp_path: Path) -> None:
+    (tmp_path / "howto_rule.py").write_text(textwrap.dedent(NEW_MODULE), encoding="utf-8")
+
+    listed = _cli(tmp_path, "rules", "list", "--no-plugins", "--json")
+    assert listed.returncode == 0, listed.stderr
+    row = next(r for r in json.loads(listed.stdout) if r["id"] == "R-HOWTO-01")
+    assert row["title"] == "A rule added by following the how-to"
+    assert row["automated"] is True and row["severity"] == "A"
+
+    human = _cli(tmp_path, "rules", "list", "--no-plugins")
+    assert human.returncode == 0, human.stderr
+    assert "R-HOWTO-01" in human.stdout
+
+    checked = _cli(tmp_path, "rules", "check", str(EXAMPLE), "--no-plugins", "--json")
+    assert checked.returncode in (0, 1), checked.stderr  # 1: the example has legal errors
+    reports = json.loads(checked.stdout)["reports"]
+    mine = [f for r in reports for f in r["findings"] if f["rule_id"] == "R-HOWTO-01"]
+    assert mine and all(f["level"] == "warning" for f in mine)
+    assert "seen by the how-to rule" in mine[0]["message"]
+
+
+def test_a_misspelt_rule_module_stops_the_load_naming_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(registry_module, "RULE_MODULES", ("piis_bridge.rules.sanctionz",))
+    with pytest.raises(RuleError, match=r"piis_bridge\.rules\.sanctionz.*RULE_MODULES"):
+        load_core_rules()
+
+
+def test_an_automated_row_without_a_family_check_is_refused() -> None:
+    from piis_bridge.rules.registry import RuleRegistry, RuleSpec, Severity
+
+    row = RuleSpec("R-HOWTO-02", title="t", severity=Severity.LEGAL, citation="[x]", doc="d")
+    with pytest.raises(RuleError, match="R-HOWTO-02 is automated but its family has no check"):
+        RuleRegistry().family((row,))
