@@ -215,11 +215,11 @@ def register(cli: Any) -> None:
             elif isinstance(value, date):
                 value = t.format_date(value)
             if isinstance(value, list):
-                typer.echo(f"{_label(key, t)}:")
+                typer.echo(t.gettext("{label}:", label=_label(key, t)))
                 for item in value:
                     typer.echo(f"  - {item}")
             else:
-                typer.echo(f"{_label(key, t)}: {value}")
+                typer.echo(t.gettext("{label}: {value}", label=_label(key, t), value=value))
 
     @app.command("consent")
     def consent(
