@@ -28,7 +28,6 @@ from piis_bridge.identifiers import mask_niss
 __all__ = ["register"]
 
 _CONFIG_HELP = "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml)."
-_EN = translator("en")  # --json and the JSON documents: the texts they always had
 
 # Human labels of the keys of `transfer list` / `transfer show` (the JSON keys stay as they are).
 _LABELS: dict[str, str] = {
@@ -193,7 +192,8 @@ def register(cli: Any) -> None:
 
         host = _host(config)
         cpas_id = _cpas(host, cpas, lang)
-        t = _EN if as_json else _lang(host, cpas_id, lang)
+        # --json: the JSON documents keep the (English) texts they always had, whatever the language
+        t = translator("en") if as_json else _lang(host, cpas_id, lang)
         service = _service(host, cpas_id)
         try:
             doc = _case_doc(service, ident, t)
@@ -215,11 +215,11 @@ def register(cli: Any) -> None:
             elif isinstance(value, date):
                 value = t.format_date(value)
             if isinstance(value, list):
-                typer.echo(f"{_label(key, t)}:")
+                typer.echo(t.gettext("{label}:", label=_label(key, t)))
                 for item in value:
                     typer.echo(f"  - {item}")
             else:
-                typer.echo(f"{_label(key, t)}: {value}")
+                typer.echo(t.gettext("{label}: {value}", label=_label(key, t), value=value))
 
     @app.command("consent")
     def consent(

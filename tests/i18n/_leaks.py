@@ -40,7 +40,7 @@ def english_fragments(language: str) -> tuple[str, ...]:
         ids = msg.id if isinstance(msg.id, (list, tuple)) else (msg.id,)
         local = translated.get(ids[0], context=msg.context)
         forms = local.string if local is not None else ""
-        texts = " ".join(forms) if isinstance(forms, (list, tuple)) else forms
+        texts = " ".join(forms) if isinstance(forms, (list, tuple)) else (forms or "")
         for english in ids:
             for literal, *_ in string.Formatter().parse(english):
                 for part in re.split(r"[\n]", literal):

@@ -236,3 +236,20 @@ def test_rules_share_and_the_signing_wave_in_each_language(language: str) -> Non
         "--year", "2028", "--on", "2028-06-30", "--json", "--lang", language,
     )  # fmt: skip
     assert json.loads(share_json)["years"][0]["regime"] in ("announced", "flat", "adopted")
+
+
+def test_run_prints_its_progress_and_summary_in_the_language(
+    installation: dict[str, Any],
+) -> None:
+    """Last in this module: a second real run (embedded worker) through `piis-bridge run --lang nl`."""
+    code, out = _cli("run", "--lang", "nl", "--timeout", "120")
+    text = _text(out)
+    assert "Uitvoering" in text and "afgelopen" in text, out  # "Run <id> — finished in ... s"
+    for expected in (
+        "dossiers opgehaald",
+        "identieke herhalingen",
+        "federale formulieren beantwoord",
+    ):
+        assert expected in text, expected
+    assert english_leaks(out, "nl") == []
+    assert code == 0, out

@@ -21,8 +21,8 @@ from tests.transfer.test_two_bridges import (  # noqa: F401 - `bridges` is the f
 )
 
 SHOWN = {  # `transfer show` of the case at Charleroi after the consent, per language
-    "fr": ("état: consentement donné", "consentements:", "donné par D. Renard via entretien",
-           "en attente du consentement -> consentement donné", "transférabilité: transférable"),
+    "fr": ("état : consentement donné", "consentements :", "donné par D. Renard via entretien",
+           "en attente du consentement -> consentement donné", "transférabilité : transférable"),
     "nl": ("toestand: toestemming gegeven", "toestemmingen:", "gegeven door D. Renard via entretien",
            "wacht op toestemming -> toestemming gegeven", "overdraagbaarheid: overdraagbaar"),
     "de": ("Zustand: Zustimmung erteilt", "Zustimmungen:", "erteilt durch D. Renard über entretien",
@@ -31,8 +31,8 @@ SHOWN = {  # `transfer show` of the case at Charleroi after the consent, per lan
            "awaiting_consent -> consent_given", "eligibility: TRANSFERABLE"),
 }  # fmt: skip
 RECEIVED = {  # `transfer show` of the package at Liège, per language
-    "fr": ("paquet:", "sanctions en cours:", "S2 : 19 jours, 10 févr. 2026 .. 28 févr. 2026",
-           "bénéficiaire: ********", "état: accusé de réception reçu"),
+    "fr": ("paquet :", "sanctions en cours :", "S2 : 19 jours, 10 févr. 2026 .. 28 févr. 2026",
+           "bénéficiaire : ********", "état : accusé de réception reçu"),
     "nl": ("pakket:", "lopende sancties:", "S2: 19 dagen, 10 feb 2026 .. 28 feb 2026",
            "begunstigde: ********", "toestand: ontvangst bevestigd"),
     "de": ("Paket:", "laufende Sanktionen:", "S2: 19 Tage, 10.02.2026 .. 28.02.2026",
