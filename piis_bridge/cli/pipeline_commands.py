@@ -848,6 +848,55 @@ def register(cli: CommandRegistry) -> None:
             )
         engine.dispose()
 
+    @db.command("rehash-niss")
+    def db_rehash_niss(
+        development: bool = typer.Option(
+            False,
+            "--from-development-key",
+            help="The previous hashes were made with the public development key (a database "
+            "upgraded before any key was configured).",
+        ),
+    ) -> None:
+        """After a change of hash key: recompute the federal ledger's NISS hashes (stop the bridge first).
+
+        The previous key comes from PIIS_PREVIOUS_HASH_KEY ('<id>:<base64>', as `db new-key` prints),
+        never from an argument (shell history and the process list would keep it)."""
+        import os
+
+        from piis_bridge.crypto import DEV_HASH_KEY, CryptoError, KeyRing, hash_key
+        from piis_bridge.db import make_engine
+        from piis_bridge.ledger import rehash_niss
+        from piis_bridge.migrations import upgrade_database
+
+        settings = _settings()
+        try:
+            if development:
+                previous = DEV_HASH_KEY
+            else:
+                text = os.environ.get("PIIS_PREVIOUS_HASH_KEY", "")
+                ring = KeyRing.parse(text, "PIIS_PREVIOUS_HASH_KEY")
+                if ring.current is None or len(ring.keys) != 1:
+                    raise CryptoError(
+                        "set PIIS_PREVIOUS_HASH_KEY to the one previous hash key ('<id>:<base64>'), "
+                        "or give --from-development-key"
+                    )
+                previous = ring.keys[ring.current]
+            if previous == hash_key():
+                raise CryptoError(
+                    "the previous hash key is the current one (PIIS_HASH_KEY): nothing to recompute"
+                )
+        except CryptoError as exc:
+            typer.echo(f"piis-bridge db rehash-niss: {exc}", err=True)
+            raise typer.Exit(2) from None
+        upgrade_database(settings.database_url)
+        engine = make_engine(settings.database_url)
+        try:
+            counts = rehash_niss(engine, previous)
+        finally:
+            engine.dispose()
+        for table, n in counts.items():
+            typer.echo(f"{table}: {n}")
+
     @db.command("purge")
     def db_purge(
         days: int | None = typer.Option(

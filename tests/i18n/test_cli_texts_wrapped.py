@@ -24,7 +24,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CHECKED: dict[str, frozenset[str] | None] = {
     # file -> functions NOT checked (installation commands that speak English by design)
     "piis_bridge/cli/pipeline_commands.py": frozenset(
-        {"worker", "beat", "_celery", "db_upgrade", "db_new_key", "db_rotate_key", "db_purge"}
+        {
+            "worker",
+            "beat",
+            "_celery",
+            "db_upgrade",
+            "db_new_key",
+            "db_rotate_key",
+            "db_rehash_niss",
+            "db_purge",
+        }
     ),
     "piis_bridge/cli/ops_commands.py": frozenset(),
     "piis_bridge/cli/rules_more_commands.py": frozenset(),

@@ -277,3 +277,56 @@ def test_integration_starts_are_written_per_row_in_few_statements(
     assert len(updates) == 2, updates  # was one per distinct start date (29 here)
     assert ledger.integrations("gent", list(later)) == {n: ("done", d) for n, d in later.items()}
     engine.dispose()
+
+
+def test_rehash_niss_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`piis-bridge db rehash-niss`: the previous key from the environment only, clear refusals."""
+    import subprocess
+    import sys
+
+    _keys(monkeypatch, f"k1:{K1}", f"h1:{H1}")
+    url = f"sqlite:///{tmp_path}/app.sqlite3"
+    upgrade_database(url)
+    engine = make_engine(url)
+    ledger = Ledger(make_sessionmaker(engine))
+    form = FederalForm(
+        kind=FormKind.B,
+        cpas_id="gent",
+        cpas_name="Gent",
+        cpas_ins="44021",
+        cpas_bce="0207567726",
+        niss=NISS,
+        dossier="D1",
+        entry_date=date(2025, 3, 1),
+        rubrics={"Category": "2", "MonthlyAmount": "120000"},
+    )
+    entry, _ = ledger.record(form, b"<x/>")
+    (tmp_path / "piis-bridge.toml").write_text(
+        f'database_url = "{url}"\nstate_dir = "{tmp_path}/state"\n'
+        '[cpas.gent]\nname = "OCMW Gent"\nins_code = "44021"\nbce = "0207567726"\n'
+    )
+
+    def cli(**env: str) -> subprocess.CompletedProcess[str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("PIIS_")}
+        return subprocess.run(
+            [str(Path(sys.executable).parent / "piis-bridge"), "db", "rehash-niss"],
+            capture_output=True,
+            text=True,
+            env={**base, "PIIS_CONFIG": str(tmp_path / "piis-bridge.toml"), **env},
+            timeout=120,
+            cwd=tmp_path,
+        )
+
+    new = {crypto.KEYS_ENV: f"k1:{K1}", crypto.HASH_KEY_ENV: f"h2:{H2}"}
+    missing = cli(**new)
+    assert missing.returncode == 2 and "PIIS_PREVIOUS_HASH_KEY" in missing.stderr
+    same = cli(**new, PIIS_PREVIOUS_HASH_KEY=f"h2:{H2}")
+    assert same.returncode == 2 and "is the current one" in same.stderr
+    done = cli(**new, PIIS_PREVIOUS_HASH_KEY=f"h1:{H1}")
+    assert done.returncode == 0, done.stderr
+    assert "federal_form_ledger: 1" in done.stdout
+    assert H1 not in done.stdout + done.stderr and H2 not in done.stdout + done.stderr
+    _keys(monkeypatch, f"k1:{K1}", f"h2:{H2}")
+    found = ledger.latest("gent", FormKind.B, NISS, entry.period_key)
+    assert found is not None and found.key == entry.key
+    engine.dispose()
