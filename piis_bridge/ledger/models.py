@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -19,7 +20,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from piis_bridge.crypto import EncryptedText
 from piis_bridge.db import Base
 
-__all__ = ["FormEntry", "IntegrationEntry"]
+__all__ = ["ANSWER_CODE_SQL", "FormEntry", "IntegrationEntry"]
+
+# The federal answer's first code, computed by the database from ``errors`` (SQLite >= 3.38 and
+# PostgreSQL read the same JSON operators); the console's code filter reads it through an index.
+ANSWER_CODE_SQL = "errors -> 0 ->> 'code'"
 
 
 class FormEntry(Base):
@@ -53,6 +58,11 @@ class FormEntry(Base):
     amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
     accepted_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
     errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # console (issue #15, migration 0021_console_answer_code): a generated column, so the database
+    # fills it whenever an answer is recorded, whichever code path writes ``errors``
+    answer_code: Mapped[str | None] = mapped_column(
+        String(), Computed(ANSWER_CODE_SQL, persisted=True), nullable=True
+    )
     received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
