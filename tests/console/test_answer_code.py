@@ -12,6 +12,7 @@ import pytest
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.forms import Evaluation, FormIssue, FormKind, FormStatus, SubmissionOutcome
 from piis_bridge.ledger import Ledger
+from piis_bridge.ledger.models import FormEntry
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.ops.queries import list_ledger
 from tests.federal.conftest import niss
@@ -31,8 +32,14 @@ def test_the_answer_code_is_filled_when_the_answer_is_recorded_and_filtered_on(u
     ledger = Ledger(make_sessionmaker(engine))
     forms = [form(niss=niss(counter=70 + i), dossier=f"C{i}") for i in range(3)]
     keys = ledger.record_new([(f, f"<x{i}/>".encode()) for i, f in enumerate(forms)])
-    cpas = ledger.get(keys[0]).cpas_id
-    assert ledger.get(keys[0]).answer_code is None  # built, not answered
+
+    def entry(n: int) -> FormEntry:
+        found = ledger.get(keys[n])
+        assert found is not None
+        return found
+
+    cpas = entry(0).cpas_id
+    assert entry(0).answer_code is None  # built, not answered
     ledger.mark_sent(keys)
     refused = [
         FormIssue(code="-300020", message="NISS not integrated"),
@@ -58,8 +65,8 @@ def test_the_answer_code_is_filled_when_the_answer_is_recorded_and_filtered_on(u
             ),
         ]
     )
-    assert ledger.get(keys[0]).answer_code == "-300020"
-    assert ledger.get(keys[1]).answer_code is None and ledger.get(keys[2]).answer_code is None
+    assert entry(0).answer_code == "-300020"
+    assert entry(1).answer_code is None and entry(2).answer_code is None
     with make_sessionmaker(engine)() as s:
         found = list_ledger(s, [cpas], code="-300020")
         assert [r.dossier for r in found.items] == ["C0"]
