@@ -307,3 +307,20 @@ def test_a_callback_without_the_browsers_state_is_refused(console) -> None:
         headers={"accept-language": "en"},
     )
     assert r.status_code == 401 and "did not go through" in r.text
+
+
+def test_a_disabled_oidc_account_stays_refused_whatever_the_provider_says(console) -> None:
+    from piis_bridge.console import accounts
+
+    first = _login_at_provider(console, "ada.admin")
+    first.wait_for_url(console["url"] + "/")
+    first.context.close()
+    with console["sessions"]() as s:
+        accounts.disable_user(s, "oidc:ada.admin", actor="test", reason="left the partner")
+        s.commit()
+    page = _login_at_provider(console, "ada.admin")
+    assert "has no access to this console" in page.content()
+    assert page.goto(console["url"] + "/").url.endswith("/login")
+    refused = [a for a in _audit(console, "oidc:ada.admin") if a.action == "login_failed"]
+    assert refused and refused[-1].detail["why"] == "disabled"
+    page.context.close()
