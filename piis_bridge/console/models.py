@@ -130,3 +130,5 @@ Index(
 Index("ix_console_ledger_cpas_created", FormEntry.cpas_id, FormEntry.created_at, FormEntry.kind)
 # a status (and federal code) filter, newest first, without sorting every refused form of the CPAS
 Index("ix_console_ledger_cpas_status_id", FormEntry.cpas_id, FormEntry.status, FormEntry.id)
+# the federal code filter, newest first (migration 0021_console_answer_code)
+Index("ix_console_ledger_cpas_code_id", FormEntry.cpas_id, FormEntry.answer_code, FormEntry.id)

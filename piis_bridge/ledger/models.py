@@ -6,6 +6,7 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
+    Computed,
     Date,
     DateTime,
     ForeignKey,
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column, validates
 from piis_bridge.crypto import EncryptedText, keyed_hash
 from piis_bridge.db import Base
 
-__all__ = ["NISS_HASH_PURPOSE", "FormEntry", "IntegrationEntry", "niss_hash"]
+__all__ = ["ANSWER_CODE_SQL", "NISS_HASH_PURPOSE", "FormEntry", "IntegrationEntry", "niss_hash"]
 
 # One purpose for both ledger tables: a form's hash finds its NISS's integration (-300020 makes the
 # bridge forget it) without decrypting anything.  Distinct from every other keyed hash's purpose.
@@ -33,6 +34,11 @@ def niss_hash(niss: str, key: bytes | None = None) -> str:
     data key: its rotation would change every look-up key.  *key*: another hash key, only to
     recompute the hashes after a change of hash key (:func:`piis_bridge.ledger.rehash_niss`)."""
     return keyed_hash(niss, NISS_HASH_PURPOSE, key)
+
+
+# The federal answer's first code, computed by the database from ``errors`` (SQLite >= 3.38 and
+# PostgreSQL read the same JSON operators); the console's code filter reads it through an index.
+ANSWER_CODE_SQL = "errors -> 0 ->> 'code'"
 
 
 class FormEntry(Base):
@@ -71,6 +77,11 @@ class FormEntry(Base):
     amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
     accepted_amount: Mapped[int | None] = mapped_column(Integer, nullable=True)
     errors: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
+    # console (issue #15, migration 0021_console_answer_code): a generated column, so the database
+    # fills it whenever an answer is recorded, whichever code path writes ``errors``
+    answer_code: Mapped[str | None] = mapped_column(
+        String(), Computed(ANSWER_CODE_SQL, persisted=True), nullable=True
+    )
     received_at: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)

@@ -27,7 +27,7 @@ from sqlalchemy import select
 
 from piis_bridge.config import ConfigError
 from piis_bridge.console.models import AuditEntry, ConsoleUser
-from piis_bridge.console.oidc import OidcClient, OidcSettings, load_oidc_settings
+from piis_bridge.console.oidc import OidcClient, OidcSettings, RoleGrant, load_oidc_settings
 from tests.console.conftest import seed_users
 from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
 from tests.pipeline.conftest import ROOT
@@ -172,8 +172,8 @@ def test_configuration_mistakes_name_the_setting_and_the_fix(tmp_path: Path) -> 
 
 def test_the_first_mapping_entry_the_claim_holds_decides_and_no_entry_is_no_access() -> None:
     s = OidcSettings.model_validate({"roles": {"a": "viewer:gent", "b": "admin:*"}})
-    assert s.grant({"groups": ["b", "a"]}).role == "viewer"  # the order written, not the claim's
-    assert s.grant({"groups": "b"}).cpas_ids == ["*"]
+    assert s.grant({"groups": ["b", "a"]}) == RoleGrant("viewer", ["gent"])  # the order written
+    assert s.grant({"groups": "b"}) == RoleGrant("admin", ["*"])
     assert s.grant({"groups": ["c"]}) is None and s.grant({}) is None
     other = OidcSettings.model_validate({"roles": {"a": "viewer:gent"}, "role_claim": "roles"})
     assert other.grant({"groups": ["a"]}) is None and other.grant({"roles": ["a"]}) is not None
@@ -307,3 +307,20 @@ def test_a_callback_without_the_browsers_state_is_refused(console) -> None:
         headers={"accept-language": "en"},
     )
     assert r.status_code == 401 and "did not go through" in r.text
+
+
+def test_a_disabled_oidc_account_stays_refused_whatever_the_provider_says(console) -> None:
+    from piis_bridge.console import accounts
+
+    first = _login_at_provider(console, "ada.admin")
+    first.wait_for_url(console["url"] + "/")
+    first.context.close()
+    with console["sessions"]() as s:
+        accounts.disable_user(s, "oidc:ada.admin", actor="test", reason="left the partner")
+        s.commit()
+    page = _login_at_provider(console, "ada.admin")
+    assert "has no access to this console" in page.content()
+    assert page.goto(console["url"] + "/").url.endswith("/login")
+    refused = [a for a in _audit(console, "oidc:ada.admin") if a.action == "login_failed"]
+    assert refused and refused[-1].detail["why"] == "disabled"
+    page.context.close()

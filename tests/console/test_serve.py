@@ -50,7 +50,7 @@ def _serve(tmp_path: Path, *extra: str) -> tuple[subprocess.Popen, str]:
             httpx.get(url + "/login", timeout=1)
             return proc, url
         except httpx.TransportError:
-            assert proc.poll() is None, proc.stderr.read().decode()
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
             assert time.monotonic() < deadline, "piis-bridge serve did not start"
             time.sleep(0.3)
 
