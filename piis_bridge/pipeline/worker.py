@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from typing import cast
 
 from celery import signals
 
@@ -70,7 +71,7 @@ def _logging(loglevel: object = None, **_: object) -> None:
     rt = app.piis_runtime  # type: ignore[attr-defined]
     configure_logging(
         rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
-        level=str(loglevel or rt.settings.log_level),
+        level=cast("int | str", loglevel or rt.settings.log_level),  # celery passes an int
     )
 
 
