@@ -45,12 +45,7 @@ _REQUIRED_COSTS = (
     CostCategory.WORK_CLOTHES,
     CostCategory.TRAVEL,
 )
-# Enum members read for every contract, as module constants (``PartyRole.CPAS`` goes through the enum
-# metaclass's ``__getattr__`` hook on Python 3.11).
-_BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
 _REQUIRED_COST_NAMES = tuple((cat, cat.value) for cat in _REQUIRED_COSTS)
-_INFO_LEVEL = Level.INFO
-_IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 
 
 def missing(ctx: RuleContext, what: str | Msg, *fields: str, person: str | None = None) -> None:
@@ -77,7 +72,7 @@ def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
     """The report's ``sections["content"]``: complete or not, and the fields of each missing mention."""
     missing_ = []
     for f in findings:
-        if f.rule_id in MANDATORY_MENTION_RULES and f.level is not _INFO_LEVEL:
+        if f.rule_id in MANDATORY_MENTION_RULES and f.level is not Level.INFO:
             missing_.append(
                 {"rule_id": f.rule_id, "fields": list(f.fields), "level": f.level.value}
             )
@@ -140,9 +135,9 @@ def _cnt_04(ctx: RuleContext) -> None:
     c = ctx.contract
     beneficiary = cpas = False
     for x in c.commitments:
-        if x.party is _BENEFICIARY:
+        if x.party is PartyRole.BENEFICIARY:
             beneficiary = True
-        elif x.party is _CPAS:
+        elif x.party is PartyRole.CPAS:
             cpas = True
     if not beneficiary:
         missing(ctx, N_("the beneficiary's commitments"), "commitments")
@@ -213,13 +208,13 @@ def _cnt_07(ctx: RuleContext) -> None:
     if absent:
         missing(ctx, Msg("cost coverage for {costs}", costs=", ".join(absent)), "cost_coverages")
     for i, x in enumerate(c.cost_coverages):
-        if x.payer is _THIRD_PARTY and not x.third_party_id:
+        if x.payer is PartyRole.THIRD_PARTY and not x.third_party_id:
             missing(
                 ctx,
                 Msg("the third party paying the {category} costs", category=x.category.value),
                 f"cost_coverages[{i}].third_party_id",
             )
-        elif x.payer is _BENEFICIARY:
+        elif x.payer is PartyRole.BENEFICIARY:
             ctx.flag(
                 N_(
                     "Contract {contract}: the {category} costs are put on the beneficiary; they are owed by "
@@ -341,9 +336,9 @@ def _cnt_11(ctx: RuleContext) -> None:
     """The contract names the social worker in charge and at least one substitute who replaces them
     during a temporary absence."""
     roles = {w.role for w in ctx.contract.social_workers}
-    if _IN_CHARGE not in roles:
+    if WorkerRole.IN_CHARGE not in roles:
         missing(ctx, N_("the social worker in charge"), "social_workers")
-    if _SUBSTITUTE not in roles:
+    if WorkerRole.SUBSTITUTE not in roles:
         missing(ctx, N_("a substitute social worker"), "social_workers")
 
 
@@ -363,7 +358,7 @@ def _cnt_12(ctx: RuleContext) -> None:
         False  # an in-charge worker left before *limit* / is still on the file at *limit*
     )
     for i, w in enumerate(c.social_workers):
-        if w.role is not _IN_CHARGE:
+        if w.role is not WorkerRole.IN_CHARGE:
             continue
         gone = w.end_date
         if gone is None:

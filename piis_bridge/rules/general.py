@@ -10,8 +10,6 @@ from piis_bridge.rules.registry import Severity, document, rule
 
 __all__: list[str] = []
 
-_SOCIAL = Orientation.SOCIAL  # a module constant: enum member lookups are slow on Python 3.11
-
 
 @rule(
     "R-GEN-01",
@@ -83,7 +81,7 @@ def _gen_03(ctx: RuleContext) -> None:
     is not (yet) possible (advisory): without ``orientation_reason`` the engine reminds the social
     worker (warning); a recorded reason satisfies the rule."""
     c = ctx.contract
-    if c.orientation is _SOCIAL and not (c.orientation_reason or "").strip():
+    if c.orientation is Orientation.SOCIAL and not (c.orientation_reason or "").strip():
         ctx.warning(
             N_(
                 "Contract {contract}: social-insertion orientation: record why professional insertion is not "

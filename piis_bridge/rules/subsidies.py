@@ -365,7 +365,12 @@ def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> lis
 
 def subsidy_amount(ri_cents: int, settings: RuleSettings = DEFAULT_SETTINGS) -> int:
     """R-SUB-01: the rate applied to the RI granted, rounded half up to the cent."""
-    return (ri_cents * settings.subsidy_rate_percent + 50) // 100
+    return _amount(ri_cents, settings.subsidy_rate_percent * 100)
+
+
+def _amount(ri_cents: int, rate_bp: int) -> int:
+    """*ri_cents* at *rate_bp* basis points, rounded half up to the cent (:data:`ROUNDING`)."""
+    return (ri_cents * rate_bp + 5000) // 10000
 
 
 def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | None:
@@ -975,7 +980,7 @@ def _month_rows(
         rate = flat
         if tiered_from is not None and index >= tiered_from:
             rate = _month_rate(settings, first_day, flat, rated)
-        cents = 0 if reason else (ri * rate + 5000) // 10000  # subsidy_amount, in basis points
+        cents = 0 if reason else _amount(ri, rate)
         yield MonthRow(first_day, seg.type if seg else None, covered, running, ri, cents, reason)
 
 
