@@ -950,14 +950,15 @@ def _month_rows(
         {s.start for s in w.segments} | {s.end + 1 for s in w.segments if s.end is not None}
     )
     seg, seg_until = None, walk.first
+    by_month, monthly = walk.by_month, dec.ri_amount_monthly_cents
     for index in range(walk.first, walk.stop):
         first_day = month_span(index)[0]
         covered = cov_from <= index <= cov_to
-        if not walk.by_month:
+        if not by_month:
             in_ri = ri_from <= index and (ri_to is None or index <= ri_to)
-            ri, running = (dec.ri_amount_monthly_cents if in_ri else 0), True
+            ri, running = (monthly if in_ri else 0), True
         else:
-            rec = walk.by_month.get(first_day)
+            rec = by_month.get(first_day)
             ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
         if index >= seg_until:
             seg = _paying(w, index)
