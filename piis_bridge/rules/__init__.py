@@ -67,10 +67,11 @@ How to add a rule
    ``piis-bridge rules docs > docs/rules.md`` (a test fails when they are out of date).
 
 The modules written before the family tables (general, obligation, deadlines, content, signatures,
-evaluations, amendments, community_service, studies, local_policy) still register each check with the
-``@rule(id, title=, severity=, citation=, ...)`` decorator (the function's docstring is the doc, the
-function records through ``ctx.flag`` / ``ctx.deadline``) and ``document(...)`` for the rules without a
-check; both end in the same ``Rule`` records.
+evaluations, amendments, community_service, studies, local_policy) still register each of their checks
+with the ``@rule(id, title=, severity=, citation=, ...)`` decorator (the function's docstring is the
+doc, the function records through ``ctx.flag`` / ``ctx.deadline`` of the running rule); their rules
+without a check are already table rows (``DOCUMENTED_RULES``).  Both end in the same ``Rule`` records;
+a new rule uses a table.
 
 Performance (100,000 contracts must take well under a minute)
 -------------------------------------------------------------

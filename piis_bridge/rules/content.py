@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import CostCategory, InformationTopic, PartyRole, WorkerRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
 from piis_bridge.rules.report import Finding, Level
 
 __all__ = ["MANDATORY_MENTION_RULES", "content_summary", "missing"]
@@ -155,17 +155,6 @@ def _cnt_04(ctx: RuleContext) -> None:
             )
 
 
-document(
-    "R-CNT-05",
-    title="Start and end date; a studies PIIS covers the whole programme",
-    severity=Severity.LEGAL,
-    citation="[002 L200-202, L264, L611-614]",
-    doc="""The contract states its start and end date (the canonical model requires both and
-         refuses an end before the start).  No legal minimum or maximum duration.  A studies PIIS
-         must cover the whole study programme: checked by R-STU-01.""",
-)
-
-
 @rule(
     "R-CNT-06",
     title="Encouragement premium: amount and conditions",
@@ -261,17 +250,6 @@ def _cnt_08(ctx: RuleContext) -> None:
             contract=ctx.cid,
             decline_ground=choice.decline_ground.value,
         )
-
-
-document(
-    "R-CNT-09",
-    title="The CPAS puts the conditions for the PIIS in place",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L385; 000 L92]",
-    doc="""The CPAS makes sure the conditions needed to carry out the PIIS are in place (information,
-         payment of registration...).  A matter of execution, not of the contract's data: not automated
-         (cost coverage itself is R-CNT-07).""",
-)
 
 
 @rule(
@@ -446,17 +424,6 @@ def _cnt_14(ctx: RuleContext) -> None:
         )
 
 
-document(
-    "R-CNT-15",
-    title="Assistance by a person of one's choice",
-    severity=Severity.LEGAL,
-    citation="[000 L86; 004 L211-212]",
-    doc="""The person may be assisted by someone of their choice during the negotiation; the file
-         records who, if anyone (``assistance_person``).  An empty field cannot be told apart from 'no
-         one', so nothing is checked.""",
-)
-
-
 @rule(
     "R-CNT-16",
     title="Informed in writing of the right to be heard",
@@ -476,13 +443,48 @@ def _cnt_16(ctx: RuleContext) -> None:
         )
 
 
-document(
-    "R-CNT-17",
-    title="Inspection's mandatory mentions",
-    severity=Severity.LEGAL,
-    citation="[002 L538]",
-    doc="""Inspection's 'mandatory mentions' (item I-03) are at least R-CNT-02..07, 10, 11, 13 plus the
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-CNT-05",
+        title="Start and end date; a studies PIIS covers the whole programme",
+        severity=Severity.LEGAL,
+        citation="[002 L200-202, L264, L611-614]",
+        doc="""The contract states its start and end date (the canonical model requires both and
+         refuses an end before the start).  No legal minimum or maximum duration.  A studies PIIS
+         must cover the whole study programme: checked by R-STU-01.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-09",
+        title="The CPAS puts the conditions for the PIIS in place",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L385; 000 L92]",
+        doc="""The CPAS makes sure the conditions needed to carry out the PIIS are in place (information,
+         payment of registration...).  A matter of execution, not of the contract's data: not automated
+         (cost coverage itself is R-CNT-07).""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-15",
+        title="Assistance by a person of one's choice",
+        severity=Severity.LEGAL,
+        citation="[000 L86; 004 L211-212]",
+        doc="""The person may be assisted by someone of their choice during the negotiation; the file
+         records who, if anyone (``assistance_person``).  An empty field cannot be told apart from 'no
+         one', so nothing is checked.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-17",
+        title="Inspection's mandatory mentions",
+        severity=Severity.LEGAL,
+        citation="[002 L538]",
+        doc="""Inspection's 'mandatory mentions' (item I-03) are at least R-CNT-02..07, 10, 11, 13 plus the
          community-service (R-CS-06) and studies (R-STU-02..07) specifics.  Each is its own rule; the
          report's ``sections.content`` says whether the contract is complete and lists the missing
          elements (rule id and fields).""",
+        automated=False,
+    ),
 )
+family(DOCUMENTED_RULES)

@@ -25,7 +25,7 @@ from piis_bridge.model import (
 )
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Era, Severity, document, rule
+from piis_bridge.rules.registry import Era, RuleSpec, Severity, family, rule
 from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constructor
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
@@ -667,16 +667,6 @@ def _obl_09(ctx: RuleContext) -> None:
             )
 
 
-document(
-    "R-OBL-10",
-    title="Obligation and subsidy are judged independently",
-    severity=Severity.LEGAL,
-    citation="[002 L597-599]",
-    doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
-         the engine: the subsidy rules (R-SUB) never read the obligation summary.""",
-)
-
-
 @rule(
     "R-OBL-11",
     title="Refusing a mandatory PIIS: review before any refusal of DIS",
@@ -865,19 +855,6 @@ def _obl_13(ctx: RuleContext) -> None:
         )
 
 
-document(
-    "R-OBL-14",
-    title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016",
-    severity=Severity.LEGAL,
-    citation="[002 L584-586]",
-    era=Era.HISTORICAL,
-    doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is
-         treated as a new request: PIIS mandatory unless health/equity.  The model has no
-         subsidiary-protection flag and the seeds' deadline is inconsistent (C-12): legacy data only,
-         not automated.""",
-)
-
-
 _TRANSITION_START = date(2016, 5, 1)
 _TRANSITION_END = date(2016, 11, 1)
 
@@ -952,3 +929,30 @@ def _obl_16(ctx: RuleContext) -> None:
             contract=ctx.cid,
             deadline=ob.deadline,
         )
+
+
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-OBL-10",
+        title="Obligation and subsidy are judged independently",
+        severity=Severity.LEGAL,
+        citation="[002 L597-599]",
+        doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
+         the engine: the subsidy rules (R-SUB) never read the obligation summary.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-OBL-14",
+        title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016",
+        severity=Severity.LEGAL,
+        citation="[002 L584-586]",
+        doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is
+         treated as a new request: PIIS mandatory unless health/equity.  The model has no
+         subsidiary-protection flag and the seeds' deadline is inconsistent (C-12): legacy data only,
+         not automated.""",
+        automated=False,
+        era=Era.HISTORICAL,
+    ),
+)
+family(DOCUMENTED_RULES)
