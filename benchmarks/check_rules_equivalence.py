@@ -34,15 +34,20 @@ from datetime import timedelta  # noqa: E402
 from bench_rules import _examples, generate  # noqa: E402
 
 from piis_bridge.model import (  # noqa: E402
+    Consent,
     InterviewRequest,
     PIISContract,
+    RequestedBy,
     ResidencePeriod,
     SubsidyEntitlement,
+    SubsidyType,
     Termination,
+    TerminationReason,
     TransferRequest,
 )
 from piis_bridge.rules import RuleSettings, evaluate  # noqa: E402
 from piis_bridge.rules.agenda import agenda  # noqa: E402
+from piis_bridge.rules.settings import AgeReference, LookbackAnchor  # noqa: E402
 from piis_bridge.rules.subsidies import subsidy_plan, subsidy_window  # noqa: E402
 
 # Issue 18: changes of form, applied to a snapshot taken before them (same meaning, new convention).
@@ -88,8 +93,8 @@ _SETTINGS = (
     RuleSettings(
         q01_clamp_to_month_end=False,
         q01_end_day_included=False,
-        q03_obligation_age_reference="SIGNATURE",
-        q04_lookback_anchor="REQUEST",
+        q03_obligation_age_reference=AgeReference.SIGNATURE,
+        q04_lookback_anchor=LookbackAnchor.REQUEST,
         q17_topup_makes_optional=False,
         q07_remote_counts_toward_total=False,
     ),
@@ -123,8 +128,8 @@ def variants(
                     residence_change_date=day,
                     from_cpas_ins=c.cpas.ins_code,
                     to_cpas_ins="62096",
-                    requested_by=rng.choice(["PERSON", "CPAS"]),
-                    consent=rng.choice(["GIVEN", "REFUSED", "NOT_EXPRESSED"]),
+                    requested_by=rng.choice([RequestedBy.PERSON, RequestedBy.CPAS]),
+                    consent=rng.choice([Consent.GIVEN, Consent.REFUSED, Consent.NOT_EXPRESSED]),
                     agreement_old_cpas=rng.choice([True, False, None]),
                     agreement_new_cpas=rng.choice([True, None]),
                 )
@@ -132,7 +137,7 @@ def variants(
             if kind == 2:
                 update["termination"] = Termination(
                     ended_on=day + timedelta(days=rng.randint(-3, 3)),
-                    reason="CPAS_NO_LONGER_COMPETENT_RESIDENCE",
+                    reason=TerminationReason.CPAS_NO_LONGER_COMPETENT_RESIDENCE,
                 )
             c = c.model_copy(update=update)
         elif kind == 3:  # interviews asked for by the person (working days, R-DL-05)
@@ -146,12 +151,14 @@ def variants(
             c = c.model_copy(update={"interview_requests": asked})
         elif kind == 4:  # a subsidy history (R-SUB-04, 07, 09, 10)
             first = SubsidyEntitlement(
-                type="FIRST",
+                type=SubsidyType.FIRST,
                 cpas_ins="62063",
                 window_start=c.start_date.replace(day=1) - timedelta(days=rng.randint(0, 700)),
             )
             extra = SubsidyEntitlement(
-                type=rng.choice(["PROLONGATION", "SECOND_CHANCE", "STUDIES"]),
+                type=rng.choice(
+                    [SubsidyType.PROLONGATION, SubsidyType.SECOND_CHANCE, SubsidyType.STUDIES]
+                ),
                 cpas_ins=c.cpas.ins_code,
                 window_start=first.window_start + timedelta(days=400),
                 motivated_decision_ref=rng.choice([None, "D-1"]),
@@ -247,11 +254,11 @@ def main(argv: list[str] | None = None) -> int:
 def _rules_differing(old: Any, new: Any) -> set[str]:
     """The rule ids (or area) a difference concerns: findings and dates by rule id, else the top-level key."""
     if isinstance(old, tuple):  # (plan, window) of a subsidy plan
-        out = set()
+        changed: set[str] = set()
         for a, b in zip(old, new, strict=True):
             if a != b:
-                out |= _plan_change(a, b)
-        return out
+                changed |= _plan_change(a, b)
+        return changed
     if not isinstance(old, dict) or not isinstance(new, dict):
         return {"agenda"}
     out: set[str] = set()

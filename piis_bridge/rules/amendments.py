@@ -5,7 +5,7 @@ from __future__ import annotations
 from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import PartyRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
 
 __all__: list[str] = []
 
@@ -91,20 +91,26 @@ def _amd_02(ctx: RuleContext) -> None:
             )
 
 
-document(
-    "R-AMD-03",
-    title="Adjustments recorded as annexes, not a new PIIS",
-    severity=Severity.ADVISORY,
-    citation="[004 L828-832, L3840-3849; Model A 004 L5268-5271, L5452-5453]",
-    doc="""Adjustments are recorded as annexes to the original contract (roadmap update, evaluation
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-AMD-03",
+        title="Adjustments recorded as annexes, not a new PIIS",
+        severity=Severity.ADVISORY,
+        citation="[004 L828-832, L3840-3849; Model A 004 L5268-5271, L5452-5453]",
+        doc="""Adjustments are recorded as annexes to the original contract (roadmap update, evaluation
          sheet, annex at RI renewal); a new PIIS is not required.  The model enforces it: versions are
          appended to one contract, never replaced.""",
-)
-document(
-    "R-AMD-04",
-    title="The CPAS may adapt the PIIS instead of sanctioning",
-    severity=Severity.LEGAL,
-    citation="[002 L409]",
-    doc="""When obligations are not met, the CPAS may adapt the PIIS instead of sanctioning.  A power,
+        automated=False,
+    ),
+    RuleSpec(
+        "R-AMD-04",
+        title="The CPAS may adapt the PIIS instead of sanctioning",
+        severity=Severity.LEGAL,
+        citation="[002 L409]",
+        doc="""When obligations are not met, the CPAS may adapt the PIIS instead of sanctioning.  A power,
          not a duty: nothing to check; the sanctions rules (R-SAN) and the agenda mention the option.""",
+        automated=False,
+    ),
 )
+family(DOCUMENTED_RULES)

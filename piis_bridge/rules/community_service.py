@@ -7,7 +7,7 @@ from piis_bridge.i18n import N_, Join
 from piis_bridge.model import FormTag, PIISContract, VolunteerAllowanceRegime
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
 
 __all__: list[str] = []
 
@@ -19,16 +19,6 @@ def _has_block(c: PIISContract) -> bool:
 
 def _has_cs(c: PIISContract) -> bool:
     return c.community_service is not None or FormTag.COMMUNITY_SERVICE in c.form_tags
-
-
-document(
-    "R-CS-01",
-    title="Both personal development and benefit to society",
-    severity=Severity.LEGAL,
-    citation="[002 L287]",
-    doc="""Community service is a voluntary activity that helps both the person's personal development
-         path and society.  A judgement on the activity itself: not automated.""",
-)
 
 
 @rule(
@@ -58,32 +48,6 @@ def _cs_02(ctx: RuleContext) -> None:
             contract=ctx.cid,
             ended=ended,
         )
-
-
-document(
-    "R-CS-03",
-    title="Refusing community service is not unwillingness to work",
-    severity=Severity.LEGAL,
-    citation="[002 L291-292]",
-    doc="""Accepting community service may count toward willingness to work; refusing it cannot, by
-         itself, justify a finding that the person is not willing to work.  Concerns DIS decisions, not
-         the contract data: not automated.""",
-)
-document(
-    "R-CS-04",
-    title="No reduction of availability for the labour market",
-    severity=Severity.LEGAL,
-    citation="[002 L293]",
-    doc="""The service must not reduce the person's availability for the labour market and cannot be a
-         reason to refuse a job.  Not automated (no data on job offers).""",
-)
-document(
-    "R-CS-05",
-    title="Open to any age",
-    severity=Severity.LEGAL,
-    citation="[002 L297]",
-    doc="""Community service is open to any age: the engine never limits it by age.""",
-)
 
 
 @rule(
@@ -290,3 +254,45 @@ def _cs_12(ctx: RuleContext) -> None:
             contract=ctx.cid,
             absent=Join(N_(" and "), absent),
         )
+
+
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-CS-01",
+        title="Both personal development and benefit to society",
+        severity=Severity.LEGAL,
+        citation="[002 L287]",
+        doc="""Community service is a voluntary activity that helps both the person's personal development
+         path and society.  A judgement on the activity itself: not automated.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CS-03",
+        title="Refusing community service is not unwillingness to work",
+        severity=Severity.LEGAL,
+        citation="[002 L291-292]",
+        doc="""Accepting community service may count toward willingness to work; refusing it cannot, by
+         itself, justify a finding that the person is not willing to work.  Concerns DIS decisions, not
+         the contract data: not automated.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CS-04",
+        title="No reduction of availability for the labour market",
+        severity=Severity.LEGAL,
+        citation="[002 L293]",
+        doc="""The service must not reduce the person's availability for the labour market and cannot be a
+         reason to refuse a job.  Not automated (no data on job offers).""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CS-05",
+        title="Open to any age",
+        severity=Severity.LEGAL,
+        citation="[002 L297]",
+        doc="""Community service is open to any age: the engine never limits it by age.""",
+        automated=False,
+    ),
+)
+family(DOCUMENTED_RULES)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import CostCategory, InformationTopic, PartyRole, WorkerRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
 from piis_bridge.rules.report import Finding, Level
 
 __all__ = ["MANDATORY_MENTION_RULES", "content_summary", "missing"]
@@ -45,12 +45,7 @@ _REQUIRED_COSTS = (
     CostCategory.WORK_CLOTHES,
     CostCategory.TRAVEL,
 )
-# Enum members read for every contract, as module constants (``PartyRole.CPAS`` goes through the enum
-# metaclass's ``__getattr__`` hook on Python 3.11).
-_BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
 _REQUIRED_COST_NAMES = tuple((cat, cat.value) for cat in _REQUIRED_COSTS)
-_INFO_LEVEL = Level.INFO
-_IN_CHARGE, _SUBSTITUTE = WorkerRole.IN_CHARGE, WorkerRole.SUBSTITUTE
 
 
 def missing(ctx: RuleContext, what: str | Msg, *fields: str, person: str | None = None) -> None:
@@ -77,7 +72,7 @@ def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
     """The report's ``sections["content"]``: complete or not, and the fields of each missing mention."""
     missing_ = []
     for f in findings:
-        if f.rule_id in MANDATORY_MENTION_RULES and f.level is not _INFO_LEVEL:
+        if f.rule_id in MANDATORY_MENTION_RULES and f.level is not Level.INFO:
             missing_.append(
                 {"rule_id": f.rule_id, "fields": list(f.fields), "level": f.level.value}
             )
@@ -140,9 +135,9 @@ def _cnt_04(ctx: RuleContext) -> None:
     c = ctx.contract
     beneficiary = cpas = False
     for x in c.commitments:
-        if x.party is _BENEFICIARY:
+        if x.party is PartyRole.BENEFICIARY:
             beneficiary = True
-        elif x.party is _CPAS:
+        elif x.party is PartyRole.CPAS:
             cpas = True
     if not beneficiary:
         missing(ctx, N_("the beneficiary's commitments"), "commitments")
@@ -158,17 +153,6 @@ def _cnt_04(ctx: RuleContext) -> None:
                 ),
                 f"commitments[{i}].objective_ids",
             )
-
-
-document(
-    "R-CNT-05",
-    title="Start and end date; a studies PIIS covers the whole programme",
-    severity=Severity.LEGAL,
-    citation="[002 L200-202, L264, L611-614]",
-    doc="""The contract states its start and end date (the canonical model requires both and
-         refuses an end before the start).  No legal minimum or maximum duration.  A studies PIIS
-         must cover the whole study programme: checked by R-STU-01.""",
-)
 
 
 @rule(
@@ -213,13 +197,13 @@ def _cnt_07(ctx: RuleContext) -> None:
     if absent:
         missing(ctx, Msg("cost coverage for {costs}", costs=", ".join(absent)), "cost_coverages")
     for i, x in enumerate(c.cost_coverages):
-        if x.payer is _THIRD_PARTY and not x.third_party_id:
+        if x.payer is PartyRole.THIRD_PARTY and not x.third_party_id:
             missing(
                 ctx,
                 Msg("the third party paying the {category} costs", category=x.category.value),
                 f"cost_coverages[{i}].third_party_id",
             )
-        elif x.payer is _BENEFICIARY:
+        elif x.payer is PartyRole.BENEFICIARY:
             ctx.flag(
                 N_(
                     "Contract {contract}: the {category} costs are put on the beneficiary; they are owed by "
@@ -266,17 +250,6 @@ def _cnt_08(ctx: RuleContext) -> None:
             contract=ctx.cid,
             decline_ground=choice.decline_ground.value,
         )
-
-
-document(
-    "R-CNT-09",
-    title="The CPAS puts the conditions for the PIIS in place",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L385; 000 L92]",
-    doc="""The CPAS makes sure the conditions needed to carry out the PIIS are in place (information,
-         payment of registration...).  A matter of execution, not of the contract's data: not automated
-         (cost coverage itself is R-CNT-07).""",
-)
 
 
 @rule(
@@ -341,9 +314,9 @@ def _cnt_11(ctx: RuleContext) -> None:
     """The contract names the social worker in charge and at least one substitute who replaces them
     during a temporary absence."""
     roles = {w.role for w in ctx.contract.social_workers}
-    if _IN_CHARGE not in roles:
+    if WorkerRole.IN_CHARGE not in roles:
         missing(ctx, N_("the social worker in charge"), "social_workers")
-    if _SUBSTITUTE not in roles:
+    if WorkerRole.SUBSTITUTE not in roles:
         missing(ctx, N_("a substitute social worker"), "social_workers")
 
 
@@ -363,7 +336,7 @@ def _cnt_12(ctx: RuleContext) -> None:
         False  # an in-charge worker left before *limit* / is still on the file at *limit*
     )
     for i, w in enumerate(c.social_workers):
-        if w.role is not _IN_CHARGE:
+        if w.role is not WorkerRole.IN_CHARGE:
             continue
         gone = w.end_date
         if gone is None:
@@ -451,17 +424,6 @@ def _cnt_14(ctx: RuleContext) -> None:
         )
 
 
-document(
-    "R-CNT-15",
-    title="Assistance by a person of one's choice",
-    severity=Severity.LEGAL,
-    citation="[000 L86; 004 L211-212]",
-    doc="""The person may be assisted by someone of their choice during the negotiation; the file
-         records who, if anyone (``assistance_person``).  An empty field cannot be told apart from 'no
-         one', so nothing is checked.""",
-)
-
-
 @rule(
     "R-CNT-16",
     title="Informed in writing of the right to be heard",
@@ -481,13 +443,48 @@ def _cnt_16(ctx: RuleContext) -> None:
         )
 
 
-document(
-    "R-CNT-17",
-    title="Inspection's mandatory mentions",
-    severity=Severity.LEGAL,
-    citation="[002 L538]",
-    doc="""Inspection's 'mandatory mentions' (item I-03) are at least R-CNT-02..07, 10, 11, 13 plus the
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-CNT-05",
+        title="Start and end date; a studies PIIS covers the whole programme",
+        severity=Severity.LEGAL,
+        citation="[002 L200-202, L264, L611-614]",
+        doc="""The contract states its start and end date (the canonical model requires both and
+         refuses an end before the start).  No legal minimum or maximum duration.  A studies PIIS
+         must cover the whole study programme: checked by R-STU-01.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-09",
+        title="The CPAS puts the conditions for the PIIS in place",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L385; 000 L92]",
+        doc="""The CPAS makes sure the conditions needed to carry out the PIIS are in place (information,
+         payment of registration...).  A matter of execution, not of the contract's data: not automated
+         (cost coverage itself is R-CNT-07).""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-15",
+        title="Assistance by a person of one's choice",
+        severity=Severity.LEGAL,
+        citation="[000 L86; 004 L211-212]",
+        doc="""The person may be assisted by someone of their choice during the negotiation; the file
+         records who, if anyone (``assistance_person``).  An empty field cannot be told apart from 'no
+         one', so nothing is checked.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-17",
+        title="Inspection's mandatory mentions",
+        severity=Severity.LEGAL,
+        citation="[002 L538]",
+        doc="""Inspection's 'mandatory mentions' (item I-03) are at least R-CNT-02..07, 10, 11, 13 plus the
          community-service (R-CS-06) and studies (R-STU-02..07) specifics.  Each is its own rule; the
          report's ``sections.content`` says whether the contract is complete and lists the missing
          elements (rule id and fields).""",
+        automated=False,
+    ),
 )
+family(DOCUMENTED_RULES)

@@ -17,23 +17,13 @@ from piis_bridge.rules.report import DateStatus
 __all__: list[str] = []
 
 _MISSED = (DateStatus.LATE, DateStatus.OVERDUE)  # a deadline not met
-# Enum members as module constants: reading ``DateStatus.LATE`` goes through the enum metaclass's
-# ``__getattr__`` hook on Python 3.11, several times the cost of a global (these run for every contract).
-_LATE, _OVERDUE, _INFO, _NOT_APPLICABLE = (
-    DateStatus.LATE,
-    DateStatus.OVERDUE,
-    DateStatus.INFO,
-    DateStatus.NOT_APPLICABLE,
-)
-_BENEFICIARY = PartyRole.BENEFICIARY
-_PERSON = RequestedBy.PERSON
 
 
 def _beneficiary_signed(ctx: RuleContext):
     first = None
     for s in ctx.contract.signatures:
         if (
-            s.party is _BENEFICIARY
+            s.party is PartyRole.BENEFICIARY
             and s.for_version == 1
             and (first is None or s.signed_date < first)
         ):
@@ -65,7 +55,7 @@ def _dl_01(ctx: RuleContext) -> None:
         ctx.add_date(
             "PIIS signature deadline (exempted)",
             ob.deadline,
-            _NOT_APPLICABLE,
+            DateStatus.NOT_APPLICABLE,
             "signatures",
             person="beneficiary",
         )
@@ -74,7 +64,7 @@ def _dl_01(ctx: RuleContext) -> None:
         ctx.add_date(
             "PIIS signature deadline (judged on the previous contract)",
             ob.deadline,
-            _NOT_APPLICABLE,
+            DateStatus.NOT_APPLICABLE,
             "previous_contract",
             person="beneficiary",
         )
@@ -82,7 +72,7 @@ def _dl_01(ctx: RuleContext) -> None:
     status = ctx.deadline(
         "PIIS signature deadline", ob.deadline, ctx.signed_date, "signatures", person="beneficiary"
     )
-    if status is _LATE:
+    if status is DateStatus.LATE:
         assert ctx.signed_date is not None
         asked = c.obligation.request_date
         if (
@@ -123,7 +113,7 @@ def _dl_01(ctx: RuleContext) -> None:
             ctx.add_date(
                 "partner's PIIS signature deadline",
                 partner.deadline,
-                _INFO,
+                DateStatus.INFO,
                 "partner",
                 person="partner",
             )
@@ -244,7 +234,9 @@ def _dl_04(ctx: RuleContext) -> None:
             )
         return
     earliest = add_calendar_days(c.reflection.draft_handed_date, ctx.settings.reflection_days)
-    ctx.add_date("earliest signature date (reflection period)", earliest, _INFO, "reflection")
+    ctx.add_date(
+        "earliest signature date (reflection period)", earliest, DateStatus.INFO, "reflection"
+    )
     if signed is not None and signed < earliest:
         if (
             c.reflection.waived
@@ -297,7 +289,7 @@ def _dl_05(ctx: RuleContext) -> None:
     covered."""
     n = ctx.settings.interview_deadline_working_days
     for i, req in enumerate(ctx.contract.interview_requests):
-        if req.requested_by is not _PERSON:
+        if req.requested_by is not RequestedBy.PERSON:
             continue
         due = ctx.calendar.add_working_days(req.requested_date, n)
         field = f"interview_requests[{i}]"
@@ -307,7 +299,7 @@ def _dl_05(ctx: RuleContext) -> None:
             req.held_date,
             f"{field}.held_date",
         )
-        if status is _LATE:
+        if status is DateStatus.LATE:
             assert req.held_date is not None
             ctx.flag(
                 N_(
@@ -321,7 +313,7 @@ def _dl_05(ctx: RuleContext) -> None:
                 due=due,
                 n=n,
             )
-        elif status is _OVERDUE:
+        elif status is DateStatus.OVERDUE:
             ctx.flag(
                 N_(
                     "Contract {contract}: interview requested on {requested_date} has not been held "
@@ -394,11 +386,14 @@ def _dl_07(ctx: RuleContext) -> None:
         )
         if appeal.filed_date is None:
             ctx.add_date(
-                "appeal deadline", due, _INFO if ctx.on <= due else _NOT_APPLICABLE, f"appeals[{i}]"
+                "appeal deadline",
+                due,
+                DateStatus.INFO if ctx.on <= due else DateStatus.NOT_APPLICABLE,
+                f"appeals[{i}]",
             )
             continue
         status = ctx.deadline("appeal deadline", due, appeal.filed_date, f"appeals[{i}].filed_date")
-        if status is _LATE:
+        if status is DateStatus.LATE:
             ctx.flag(
                 N_(
                     "Contract {contract}: appeal filed on {filed_date}, after the 3-month "
@@ -431,7 +426,7 @@ def _dl_08(ctx: RuleContext) -> None:
         "signatures",
         person="beneficiary",
     )
-    if status is _LATE:
+    if status is DateStatus.LATE:
         assert ctx.signed_date is not None
         ctx.flag(
             N_(

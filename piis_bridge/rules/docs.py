@@ -87,9 +87,12 @@ piis-bridge rules docs > docs/rules.md
 
 Benchmark (not a test): `.venv/bin/python benchmarks/bench_rules.py` judges 100,000 contracts
 generated from the examples on one core (`-n` for fewer, `--by-family` for the time per rule family).
-Measured on 2026-12-06 after issue 18 (149 rules, R-SUB-17 included) on the shared 2-core development
-machine under a load average of 9-12: 100,000 contracts in 23.6 s of CPU (78 s wall), i.e. ~236 us per
-contract (2026-11-22, before the speed-ups: 85 s of CPU, ~850 us per contract).
+Measured on 2026-12-06 after issue 21 (family tables, the subsidy month walk, the shortcuts within noise
+removed) on the shared 2-core development machine under a load average of ~7, 20,000 contracts back to
+back with the tree before issue 21: ~265 us of CPU per contract (before: ~190 us), i.e. ~27 s of CPU
+for 100,000 contracts (goal: well under 60 s).  Per family (`--by-family`, 5,000 contracts): R-SUB ~110
+us (before ~60: the schedule is now built from typed month rows), R-INS ~40-50, every other family
+unchanged within the noise.  (2026-11-22, before the first speed-ups: 85 s of CPU, ~850 us per contract.)
 
 `rules check` exits **1** when any contract has a legal error (a finding of level `error`, or a
 rule that failed), **2** when there is no legal error but some input could not be read or

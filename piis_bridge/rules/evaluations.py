@@ -69,10 +69,6 @@ def evaluation_periods(c: PIISContract) -> list[EvaluationPeriod]:
     return out
 
 
-_IN_PERSON = EvaluationMode.IN_PERSON
-_FINAL = EvaluationKind.FINAL
-
-
 def _counted(ctx: RuleContext, start: date, end: date) -> tuple[int, int]:
     """(evaluations counting toward the total, in-person ones) held in [start, end]."""
     total = in_person = 0
@@ -80,7 +76,7 @@ def _counted(ctx: RuleContext, start: date, end: date) -> tuple[int, int]:
     for e in ctx.contract.evaluations:
         if not e.formalised or not (start <= e.held_on <= end):
             continue
-        if e.mode is _IN_PERSON:
+        if e.mode is EvaluationMode.IN_PERSON:
             total += 1
             in_person += 1
         else:
@@ -368,7 +364,7 @@ def _eva_06(ctx: RuleContext) -> None:
     if end >= ctx.on:
         return
     for e in c.evaluations:
-        if e.kind is _FINAL:
+        if e.kind is EvaluationKind.FINAL:
             break
     else:
         ctx.flag(

@@ -6,11 +6,9 @@ from __future__ import annotations
 from piis_bridge.i18n import N_
 from piis_bridge.model import Orientation
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, document, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
 
 __all__: list[str] = []
-
-_SOCIAL = Orientation.SOCIAL  # a module constant: enum member lookups are slow on Python 3.11
 
 
 @rule(
@@ -83,7 +81,7 @@ def _gen_03(ctx: RuleContext) -> None:
     is not (yet) possible (advisory): without ``orientation_reason`` the engine reminds the social
     worker (warning); a recorded reason satisfies the rule."""
     c = ctx.contract
-    if c.orientation is _SOCIAL and not (c.orientation_reason or "").strip():
+    if c.orientation is Orientation.SOCIAL and not (c.orientation_reason or "").strip():
         ctx.warning(
             N_(
                 "Contract {contract}: social-insertion orientation: record why professional insertion is not "
@@ -92,17 +90,6 @@ def _gen_03(ctx: RuleContext) -> None:
             "orientation",
             contract=ctx.cid,
         )
-
-
-document(
-    "R-GEN-04",
-    title="Demands proportionate, objectives realistic",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L137, L385; 000 L90; 001 L22]",
-    doc="""The demands on the person must be proportionate to the aid granted and the objectives
-         realistic and achievable.  This cannot be judged by software: the social worker attests it.
-         The model has no attestation field yet, so the engine does not check it.""",
-)
 
 
 @rule(
@@ -128,17 +115,6 @@ def _gen_05(ctx: RuleContext) -> None:
             decision_date=ctx.contract.decision.decision_date,
             reform_date=ctx.settings.reform_date,
         )
-
-
-document(
-    "R-GEN-06",
-    title="A mandatory PIIS is a condition for DIS",
-    severity=Severity.LEGAL,
-    citation="[002 L111, L594]",
-    doc="""When the PIIS is mandatory for the person, concluding it is a condition for obtaining
-         DIS.  The engine enforces it through R-OBL-08 (no PIIS by the deadline and no exemption) and
-         R-OBL-11 (review before any refusal).""",
-)
 
 
 @rule(
@@ -189,3 +165,29 @@ def _gen_07(ctx: RuleContext) -> None:
             where=where,
             ins_code=c.cpas.ins_code,
         )
+
+
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-GEN-04",
+        title="Demands proportionate, objectives realistic",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L137, L385; 000 L90; 001 L22]",
+        doc="""The demands on the person must be proportionate to the aid granted and the objectives
+         realistic and achievable.  This cannot be judged by software: the social worker attests it.
+         The model has no attestation field yet, so the engine does not check it.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-GEN-06",
+        title="A mandatory PIIS is a condition for DIS",
+        severity=Severity.LEGAL,
+        citation="[002 L111, L594]",
+        doc="""When the PIIS is mandatory for the person, concluding it is a condition for obtaining
+         DIS.  The engine enforces it through R-OBL-08 (no PIIS by the deadline and no exemption) and
+         R-OBL-11 (review before any refusal).""",
+        automated=False,
+    ),
+)
+family(DOCUMENTED_RULES)

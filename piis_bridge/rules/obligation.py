@@ -25,7 +25,7 @@ from piis_bridge.model import (
 )
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Era, Severity, document, rule
+from piis_bridge.rules.registry import Era, RuleSpec, Severity, family, rule
 from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constructor
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
@@ -48,37 +48,22 @@ _CITE = {
     ObligationBasis.REQUEST_BY_PERSON: "R-OBL-04 [002 L147-149]",
     ObligationBasis.REQUEST_BY_CPAS: "R-OBL-04 [002 L147-149]",
 }
-# Enum members read for every contract, as module constants (``ObligationBasis.NONE`` goes through the
-# enum metaclass's ``__getattr__`` hook on Python 3.11).
-_U25_STUDIES = ObligationBasis.U25_STUDIES
-_U25_EMPLOYMENT = ObligationBasis.U25_EMPLOYMENT_PROJECT
-_NO_DIS = ObligationBasis.NO_DIS_LAST_3M
-_BY_PERSON = ObligationBasis.REQUEST_BY_PERSON
-_NO_BASIS = ObligationBasis.NONE
-_TOPUP = EmploymentStatus.EMPLOYED_WITH_RI_TOPUP
-_STUDENT = EmploymentStatus.STUDENT_FULLTIME
-_AGE_AT_REQUEST = AgeReference.REQUEST
-_AGE_AT_SIGNATURE = AgeReference.SIGNATURE
-_LOOKBACK_FROM_REQUEST = LookbackAnchor.REQUEST
-_RI = IncomeKind.RI
-_REFUSED_CS = WillingnessGround.REFUSED_COMMUNITY_SERVICE
-_REPLACES = ContractRelation.REPLACES_NON_COMPLIANT
 
 
 def age_reference_date(contract: PIISContract, settings: RuleSettings) -> date:
     """D5 / Q-03: the date 'under 25' is judged on for the obligation."""
     d = contract.decision
     choice = settings.q03_obligation_age_reference
-    if choice is _AGE_AT_REQUEST and d.request_date is not None:
+    if choice is AgeReference.REQUEST and d.request_date is not None:
         return d.request_date
-    if choice is _AGE_AT_SIGNATURE and contract.signed_date is not None:
+    if choice is AgeReference.SIGNATURE and contract.signed_date is not None:
         return contract.signed_date
     return d.decision_date
 
 
 def _lookback_anchor(contract: PIISContract, settings: RuleSettings) -> date:
     d = contract.decision
-    if settings.q04_lookback_anchor is _LOOKBACK_FROM_REQUEST and d.request_date is not None:
+    if settings.q04_lookback_anchor is LookbackAnchor.REQUEST and d.request_date is not None:
         return d.request_date
     return d.decision_date
 
@@ -98,7 +83,7 @@ def had_dis_in_lookback(person: Person, contract: PIISContract, settings: RuleSe
         contract.decision.reviews_decision_id is not None
         and person is contract.beneficiary
         and current_start < anchor
-        and _RI in settings.dis_kinds_for_lookback
+        and IncomeKind.RI in settings.dis_kinds_for_lookback
     ):
         # A review of a running grant: the RI has run since its original start, through the look-back.
         return True
@@ -115,7 +100,7 @@ def had_dis_in_lookback(person: Person, contract: PIISContract, settings: RuleSe
 def _in_studies(person: Person, contract: PIISContract | None) -> bool:
     if contract is not None:
         return contract.is_studies
-    return person.full_time_student or person.employment_status is _STUDENT
+    return person.full_time_student or person.employment_status is EmploymentStatus.STUDENT_FULLTIME
 
 
 def derive_bases(
@@ -145,12 +130,15 @@ def _derive(
     if age < settings.age_threshold:
         studies = _in_studies(person, contract if is_beneficiary else None)
         if studies:
-            bases.append(_U25_STUDIES)
+            bases.append(ObligationBasis.U25_STUDIES)
         elif person.employment_status in _NOT_IN_WORK:
-            bases.append(_U25_EMPLOYMENT)
+            bases.append(ObligationBasis.U25_EMPLOYMENT_PROJECT)
     if not historical and not had_dis_in_lookback(person, contract, settings):
-        bases.append(_NO_DIS)
-    if person.employment_status is _TOPUP and settings.q17_topup_makes_optional:
+        bases.append(ObligationBasis.NO_DIS_LAST_3M)
+    if (
+        person.employment_status is EmploymentStatus.EMPLOYED_WITH_RI_TOPUP
+        and settings.q17_topup_makes_optional
+    ):
         if bases:
             notes.append(N_("works with an RI top-up: PIIS optional (R-OBL-06, Q-17 default)"))
         bases = []
@@ -178,7 +166,9 @@ def judged_on_previous(contract: PIISContract) -> bool:
     """The decision's signing deadline was judged on an earlier contract (``previous_contract``): this one
     follows a signed PIIS, or replaces one an inspection found non-compliant (R-DL-01, I-02, R-SUB-13)."""
     prev = contract.previous_contract
-    return prev is not None and (prev.relation is _REPLACES or prev.signed_date is not None)
+    return prev is not None and (
+        prev.relation is ContractRelation.REPLACES_NON_COMPLIANT or prev.signed_date is not None
+    )
 
 
 def _deadline(
@@ -339,7 +329,7 @@ def _obl_01(ctx: RuleContext) -> None:
     of the equity-acceptance decision."""
     c, ob = ctx.contract, _beneficiary(ctx)
     for one, rec, where, _ in _recorded(ctx):
-        if _U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
+        if ObligationBasis.U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
             ctx.flag(
                 N_(
                     "Contract {contract}: the obligation basis U25_STUDIES is recorded but the {who} was "
@@ -353,7 +343,7 @@ def _obl_01(ctx: RuleContext) -> None:
                 age_reference_date=one.age_reference_date,
             )
     if (
-        _U25_STUDIES in ob.bases
+        ObligationBasis.U25_STUDIES in ob.bases
         and c.studies is not None
         and c.studies.equity_acceptance_decision_date is None
     ):
@@ -381,7 +371,10 @@ def _obl_02(ctx: RuleContext) -> None:
     recorded basis that the age contradicts, for the beneficiary and for a partner whose own
     assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
     for ob, rec, where, _ in _recorded(ctx):
-        if _U25_EMPLOYMENT in rec.basis and ob.age >= ctx.settings.age_threshold:
+        if (
+            ObligationBasis.U25_EMPLOYMENT_PROJECT in rec.basis
+            and ob.age >= ctx.settings.age_threshold
+        ):
             ctx.flag(
                 N_(
                     "Contract {contract}: the obligation basis U25_EMPLOYMENT_PROJECT is recorded but the "
@@ -413,7 +406,9 @@ def _obl_03(ctx: RuleContext) -> None:
     recorded (the partner's own DIS history)."""
     c = ctx.contract
     for ob, rec, where, who in _recorded(ctx):
-        if _NO_DIS in rec.basis and had_dis_in_lookback(who, c, ctx.settings):
+        if ObligationBasis.NO_DIS_LAST_3M in rec.basis and had_dis_in_lookback(
+            who, c, ctx.settings
+        ):
             ctx.warning(
                 N_(
                     "Contract {contract}: NO_DIS_LAST_3M is recorded{of} but the DIS history shows DIS in "
@@ -444,7 +439,7 @@ def _obl_04(ctx: RuleContext) -> None:
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
-            who = N_("the person") if basis is _BY_PERSON else N_("the CPAS")
+            who = N_("the person") if basis is ObligationBasis.REQUEST_BY_PERSON else N_("the CPAS")
             ctx.info(
                 N_("Contract {contract}: PIIS mandatory because {who} asked for it."),
                 "obligation.basis",
@@ -455,7 +450,11 @@ def _obl_04(ctx: RuleContext) -> None:
     for partner, _, where, _ in _recorded(ctx)[1:]:
         for basis in partner.bases:
             if basis in _REQUESTS:
-                who = N_("the partner") if basis is _BY_PERSON else N_("the CPAS")
+                who = (
+                    N_("the partner")
+                    if basis is ObligationBasis.REQUEST_BY_PERSON
+                    else N_("the CPAS")
+                )
                 ctx.info(
                     N_(
                         "Contract {contract}: PIIS mandatory for the partner because {who} asked for it."
@@ -481,7 +480,7 @@ def _obl_05(ctx: RuleContext) -> None:
     comparison is made for the partner when the partner's own assessment is recorded (R-OBL-09,
     which reports the partner's optional PIIS)."""
     for ob, rec, where, _ in _recorded(ctx):
-        recorded = [b for b in rec.basis if b is not _NO_BASIS]
+        recorded = [b for b in rec.basis if b is not ObligationBasis.NONE]
         if ob.mandatory and not recorded:
             ctx.warning(
                 N_(
@@ -668,16 +667,6 @@ def _obl_09(ctx: RuleContext) -> None:
             )
 
 
-document(
-    "R-OBL-10",
-    title="Obligation and subsidy are judged independently",
-    severity=Severity.LEGAL,
-    citation="[002 L597-599]",
-    doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
-         the engine: the subsidy rules (R-SUB) never read the obligation summary.""",
-)
-
-
 @rule(
     "R-OBL-11",
     title="Refusing a mandatory PIIS: review before any refusal of DIS",
@@ -838,10 +827,10 @@ def _obl_13(ctx: RuleContext) -> None:
     finding = ctx.contract.decision.unwilling_to_work
     assert finding is not None
     grounds = finding.grounds
-    if _REFUSED_CS not in grounds:
+    if WillingnessGround.REFUSED_COMMUNITY_SERVICE not in grounds:
         return
     when = finding.found_on
-    if all(g is _REFUSED_CS for g in grounds):
+    if all(g is WillingnessGround.REFUSED_COMMUNITY_SERVICE for g in grounds):
         ctx.flag(
             N_(
                 "Contract {contract}: the DIS decision of {when} finds the person not willing to work on the sole "
@@ -864,19 +853,6 @@ def _obl_13(ctx: RuleContext) -> None:
             contract=ctx.cid,
             when=when,
         )
-
-
-document(
-    "R-OBL-14",
-    title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016",
-    severity=Severity.LEGAL,
-    citation="[002 L584-586]",
-    era=Era.HISTORICAL,
-    doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is
-         treated as a new request: PIIS mandatory unless health/equity.  The model has no
-         subsidiary-protection flag and the seeds' deadline is inconsistent (C-12): legacy data only,
-         not automated.""",
-)
 
 
 _TRANSITION_START = date(2016, 5, 1)
@@ -953,3 +929,30 @@ def _obl_16(ctx: RuleContext) -> None:
             contract=ctx.cid,
             deadline=ob.deadline,
         )
+
+
+# Rules that cannot be checked from the data: listed, cited and documented.
+DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-OBL-10",
+        title="Obligation and subsidy are judged independently",
+        severity=Severity.LEGAL,
+        citation="[002 L597-599]",
+        doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
+         the engine: the subsidy rules (R-SUB) never read the obligation summary.""",
+        automated=False,
+    ),
+    RuleSpec(
+        "R-OBL-14",
+        title="(Transitional) Subsidiary protection moved to DIS on 1 Dec 2016",
+        severity=Severity.LEGAL,
+        citation="[002 L584-586]",
+        doc="""A person with subsidiary protection moved from social aid to DIS on 1 December 2016 is
+         treated as a new request: PIIS mandatory unless health/equity.  The model has no
+         subsidiary-protection flag and the seeds' deadline is inconsistent (C-12): legacy data only,
+         not automated.""",
+        automated=False,
+        era=Era.HISTORICAL,
+    ),
+)
+family(DOCUMENTED_RULES)

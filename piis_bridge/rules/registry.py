@@ -75,7 +75,6 @@ class DuplicateRuleError(RuleError):
     """Two rules with the same id."""
 
 
-_REFORM, _HISTORICAL = Era.REFORM, Era.HISTORICAL  # read per contract: module constants are cheaper
 _ID = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 _FAMILY_ORDER = [
     "GEN",
@@ -145,10 +144,10 @@ class Rule:
         """Whether this rule judges facts dated *fact* (R-GEN-05)."""
         era = self.era
         if fact is None:
-            return era is not _HISTORICAL and self.valid_until is None
-        if era is _REFORM and fact < reform_date:
+            return era is not Era.HISTORICAL and self.valid_until is None
+        if era is Era.REFORM and fact < reform_date:
             return False
-        if era is _HISTORICAL and fact >= reform_date:
+        if era is Era.HISTORICAL and fact >= reform_date:
             return False
         if self.valid_from is not None and fact < self.valid_from:
             return False

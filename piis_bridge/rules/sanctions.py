@@ -50,10 +50,6 @@ HISTORICAL_START_MONTH = 2
 [004 L204-205; Model A 004 L5423-5429].  A fixed historical fact, not a setting."""
 
 _UNKNOWN: Any = object()  # "not given": None is a meaningful signature date (not signed)
-_FROM_BREACH, _FROM_EXECUTION = (
-    RecidivismAnchor.PREVIOUS_BREACH,
-    RecidivismAnchor.PREVIOUS_EXECUTION,
-)
 
 REGISTERED_LETTER = "REGISTERED_LETTER"
 """R-SAN-14: the warning channel the model records for a registered letter (``Warning.channel``)."""
@@ -116,16 +112,16 @@ def recidivism_anchor(
 ) -> date:
     """Q-05: the day a sanction's recidivism year is counted from."""
     anchor = settings.q05_recidivism_anchor
-    if anchor is _FROM_BREACH:
+    if anchor is RecidivismAnchor.PREVIOUS_BREACH:
         return sanction.breach_date or sanction.decision_date
-    if anchor is _FROM_EXECUTION:
+    if anchor is RecidivismAnchor.PREVIOUS_EXECUTION:
         return sanction.end_date
     return sanction.decision_date
 
 
 def _repeat_point(sanction: SanctionDecision, settings: RuleSettings) -> date:
     """Q-05: the day of the new sanction compared with the window (its breach under PREVIOUS_BREACH)."""
-    if settings.q05_recidivism_anchor is _FROM_BREACH:
+    if settings.q05_recidivism_anchor is RecidivismAnchor.PREVIOUS_BREACH:
         return sanction.breach_date or sanction.decision_date
     return sanction.decision_date
 

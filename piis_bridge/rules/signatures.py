@@ -9,7 +9,6 @@ from piis_bridge.rules.registry import Severity, rule
 
 __all__: list[str] = []
 
-_BENEFICIARY, _CPAS, _THIRD_PARTY = PartyRole.BENEFICIARY, PartyRole.CPAS, PartyRole.THIRD_PARTY
 _IN_FORCE = (
     ContractStatus.SIGNED,
     ContractStatus.ACTIVE,
@@ -37,11 +36,11 @@ def _sig_01(ctx: RuleContext) -> None:
     for s in c.signatures:
         if s.for_version == 1:
             party = s.party
-            if party is _BENEFICIARY:
+            if party is PartyRole.BENEFICIARY:
                 beneficiary = True
-            elif party is _CPAS:
+            elif party is PartyRole.CPAS:
                 cpas = True
-            elif party is _THIRD_PARTY:
+            elif party is PartyRole.THIRD_PARTY:
                 third.add(s.third_party_id)
     absent: list[str | Msg] = []
     if not beneficiary:

@@ -365,7 +365,12 @@ def _rate_notes(settings: RuleSettings, rated: dict[int, int], flat: int) -> lis
 
 def subsidy_amount(ri_cents: int, settings: RuleSettings = DEFAULT_SETTINGS) -> int:
     """R-SUB-01: the rate applied to the RI granted, rounded half up to the cent."""
-    return (ri_cents * settings.subsidy_rate_percent + 50) // 100
+    return _amount(ri_cents, settings.subsidy_rate_percent * 100)
+
+
+def _amount(ri_cents: int, rate_bp: int) -> int:
+    """*ri_cents* at *rate_bp* basis points, rounded half up to the cent (:data:`ROUNDING`)."""
+    return (ri_cents * rate_bp + 5000) // 10000
 
 
 def budget_article(contract: PIISContract, kind: SubsidyType | None) -> str | None:
@@ -945,14 +950,15 @@ def _month_rows(
         {s.start for s in w.segments} | {s.end + 1 for s in w.segments if s.end is not None}
     )
     seg, seg_until = None, walk.first
+    by_month, monthly = walk.by_month, dec.ri_amount_monthly_cents
     for index in range(walk.first, walk.stop):
         first_day = month_span(index)[0]
         covered = cov_from <= index <= cov_to
-        if not walk.by_month:
+        if not by_month:
             in_ri = ri_from <= index and (ri_to is None or index <= ri_to)
-            ri, running = (dec.ri_amount_monthly_cents if in_ri else 0), True
+            ri, running = (monthly if in_ri else 0), True
         else:
-            rec = walk.by_month.get(first_day)
+            rec = by_month.get(first_day)
             ri, running = (rec.amount_cents, rec.project_running) if rec else (0, True)
         if index >= seg_until:
             seg = _paying(w, index)
@@ -975,7 +981,7 @@ def _month_rows(
         rate = flat
         if tiered_from is not None and index >= tiered_from:
             rate = _month_rate(settings, first_day, flat, rated)
-        cents = 0 if reason else (ri * rate + 5000) // 10000  # subsidy_amount, in basis points
+        cents = 0 if reason else _amount(ri, rate)
         yield MonthRow(first_day, seg.type if seg else None, covered, running, ri, cents, reason)
 
 
