@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
-from piis_bridge.i18n import Translator
+from piis_bridge.i18n import Msg, Translator
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 from piis_bridge.i18n.ops import code_text
 from piis_bridge.model import PIISContract, Problem, load_file
@@ -259,12 +259,13 @@ def rules_subsidy(
                     yes if m.project_running else no,
                     t.format_amount(m.ri_amount_cents, symbol=False),
                     t.format_amount(m.subsidy_cents, symbol=False),
-                    m.excluded_reason or "",
+                    _said(m.excluded_message, m.excluded_reason, t),
                 )
             console.print(table)
-            note_prefix = t.gettext("note") if t.language == "en" else t.gettext("note (English)")
-            for note in plan.notes:
-                console.print(f"  {note_prefix}: {note}")
+            note_prefix = t.gettext("note")
+            for i, note in enumerate(plan.notes):
+                message = plan.note_messages[i] if i < len(plan.note_messages) else None
+                console.print(f"  {note_prefix}: {_said(message, note, t)}")
         console.print(
             t.gettext(
                 "{count} contract(s); rounding: {rounding}", count=len(plans), rounding=ROUNDING
@@ -272,6 +273,16 @@ def rules_subsidy(
         )
     _report_problems(problems, t)
     raise typer.Exit(1 if problems else 0)
+
+
+def _said(message: Msg | None, english: str | None, t: Translator) -> str:
+    """A subsidy note or exclusion reason in the reader's language (its English text without a
+    template, or when the reader reads English)."""
+    if message is None or t.language == "en":
+        return english or ""
+    from piis_bridge.i18n.findings import render_message
+
+    return render_message(message.id, message.params, t)
 
 
 def _signing_wave(

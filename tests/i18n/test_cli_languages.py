@@ -310,6 +310,13 @@ def test_rules_list_and_subsidy_in_the_language(app: Any) -> None:
     assert row["title_text"].startswith("Sursis : appliqué au plus tard")
     subsidy = _run(app, "rules", "subsidy", SANCTIONS, "--lang", "nl").stdout
     assert "totaal EUR 788,49" in subsidy and "leefloon (EUR)" in subsidy and "876,13" in subsidy
+    # the schedule's notes in the reader's language, not the English text labelled "(English)"
+    studies = str(ROOT / "examples" / "studies.json")
+    english = _run(app, "rules", "subsidy", studies, "--lang", "en").stdout
+    dutch = _run(app, "rules", "subsidy", studies, "--lang", "nl").stdout
+    assert "note: no monthly RI records" in english
+    assert "opmerking: geen maandelijkse gegevens over het leefloon" in dutch
+    assert "no monthly RI records" not in dutch and "(English)" not in dutch
 
 
 def test_the_inspection_checklist_in_the_language(app: Any) -> None:
