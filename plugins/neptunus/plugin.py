@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piis_plugins.neptunus.settings import NeptunusSettings
+from piis_plugins.support import ClientPool, configured_settings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -36,6 +37,11 @@ from piis_bridge.hooks.types import (
 from piis_bridge.logging import get_logger
 from piis_bridge.mapping import Mapping, load_mapping
 from piis_bridge.model import PIISContract
+
+if TYPE_CHECKING:
+    from piis_connectors.casesystem.client import CaseSystemClient
+
+    from piis_bridge.config import Settings
 
 __all__ = [
     "PLUGIN_NAME",
@@ -52,7 +58,7 @@ __all__ = [
 PLUGIN_NAME = "neptunus"
 _log = get_logger("piis_plugins.neptunus")
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, str], Any] = {}
+_clients: ClientPool[CaseSystemClient] = ClientPool()
 _mappings: dict[tuple[str, int], Mapping] = {}
 
 
@@ -84,32 +90,26 @@ def _settings(cpas: CpasContext) -> NeptunusSettings:
     return NeptunusSettings.model_validate(cpas.settings)
 
 
-def _client(cpas: CpasContext) -> Any:
+def _client(cpas: CpasContext) -> CaseSystemClient:
     from piis_connectors.casesystem.client import CaseSystemClient
 
     s = _settings(cpas)
-    key = (cpas.cpas_id, s.base_url, s.client_id)
-    with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = CaseSystemClient(
-                s.base_url,
-                s.client_id,
-                s.client_secret.get_secret_value(),
-                timeout=s.timeout,
-                max_retries=s.max_retries,
-                max_retry_after=s.max_retry_after,
-            )
-            _clients[key] = client
-        return client
+    return _clients.get(
+        (cpas.cpas_id, s.base_url, s.client_id),
+        lambda: CaseSystemClient(
+            s.base_url,
+            s.client_id,
+            s.client_secret.get_secret_value(),
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            max_retry_after=s.max_retry_after,
+        ),
+    )
 
 
 def close_clients() -> None:
     """Close every pooled HTTP client (tests, process shutdown)."""
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    _clients.close()
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
@@ -121,18 +121,13 @@ def piis_plugin_settings() -> type[NeptunusSettings]:
 
 
 @hookimpl
-def piis_startup(config: Any) -> None:
+def piis_startup(config: Settings) -> None:
     """Load and validate the mapping files now: an invalid mapping stops startup, naming the file."""
     from piis_plugins.neptunus.drafts import draft_mapping
 
     _mapping()
     draft_mapping()
-    for cpas_id in getattr(config, "cpas", {}) or {}:
-        raw = (
-            config.plugin_settings(cpas_id, PLUGIN_NAME)
-            if hasattr(config, "plugin_settings")
-            else {}
-        )
+    for raw in configured_settings(config, PLUGIN_NAME):
         if raw.get("mapping_file"):
             _mapping(NeptunusSettings.model_validate(raw))
         if raw.get("draft_mapping_file"):
