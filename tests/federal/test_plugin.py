@@ -360,15 +360,15 @@ def test_ledger_goes_to_the_application_database_learnt_at_startup(tmp_path) -> 
     )
     plugin.piis_startup(_Config())
     try:
-        assert plugin._database_url(ctx) == _Config.database_url
+        assert plugin.SERVICES.database_url(ctx) == _Config.database_url
         assert (
-            plugin._database_url(
+            plugin.SERVICES.database_url(
                 ctx.model_copy(update={"settings": {"database_url": "sqlite:///x"}})
             )
             == "sqlite:///x"
         )
     finally:
-        plugin._DEFAULT_DATABASE_URL.clear()
+        plugin.SERVICES.reset()
 
 
 def test_submit_stream_overlaps_chunks_and_answers_everything(gent) -> None:
