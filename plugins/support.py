@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable, Iterator
+from importlib.resources.abc import Traversable
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
 
-from piis_bridge.config import Settings
+from pydantic import BaseModel
 
-__all__ = ["ClientPool", "configured_settings"]
+from piis_bridge.config import Settings
+from piis_bridge.mapping import Mapping, load_mapping
+
+__all__ = ["ClientPool", "MappingCache", "configured_settings"]
 
 
 class _Closeable(Protocol):
@@ -43,6 +48,30 @@ class ClientPool(Generic[_C]):
             for client in self._clients.values():
                 client.close()
             self._clients.clear()
+
+
+class MappingCache:
+    """Mapping files loaded and validated once per version: a local file (a CPAS's ``mapping_file``) is
+    reloaded when it changes on disk, so a long-lived worker picks up a fixed mapping and quarantined
+    records can be replayed without a restart; the shipped file is loaded once."""
+
+    def __init__(self, model: type[BaseModel]) -> None:
+        self.model = model
+        self._lock = threading.Lock()
+        self._loaded: dict[tuple[str, int], Mapping] = {}
+
+    def get(self, path: str | None, shipped: Traversable) -> Mapping:
+        """The mapping of the local file *path*, or of the *shipped* file when *path* is empty."""
+        name = path or f"shipped:{shipped}"
+        key = (name, Path(path).stat().st_mtime_ns if path else 0)
+        with self._lock:
+            mapping = self._loaded.get(key)
+            if mapping is None:
+                mapping = load_mapping(Path(path) if path else shipped, self.model)
+                for old in [k for k in self._loaded if k[0] == name]:  # an older version
+                    del self._loaded[old]
+                self._loaded[key] = mapping
+            return mapping
 
 
 def configured_settings(config: Settings, plugin: str) -> Iterator[dict[str, Any]]:

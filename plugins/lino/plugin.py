@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 from piis_plugins.lino.settings import LinoSettings
-from piis_plugins.support import ClientPool, configured_settings
+from piis_plugins.support import ClientPool, MappingCache, configured_settings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -36,7 +36,7 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.logging import get_logger
-from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.mapping import Mapping
 from piis_bridge.model import PIISContract
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ KIND = "lino_isip_contract"
 _log = get_logger("piis_plugins.lino")
 _lock = threading.Lock()
 _clients: ClientPool[LinoClient] = ClientPool()
-_mappings: dict[tuple[str, int], Mapping] = {}
+_mappings = MappingCache(PIISContract)
 _codes: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
 
 
@@ -76,15 +76,7 @@ def _version(path: str) -> tuple[str, int]:
 
 def _mapping(settings: LinoSettings | None = None) -> Mapping:
     """The contract mapping, validated once per version of the file (a local file is reloaded when changed)."""
-    from piis_bridge.model import PIISContract
-
-    key = _version((settings.mapping_file if settings else None) or "")
-    with _lock:
-        if key not in _mappings:
-            _mappings[key] = load_mapping(
-                Path(key[0]) if key[0] else _shipped("contract.yaml"), PIISContract
-            )
-        return _mappings[key]
+    return _mappings.get(settings.mapping_file if settings else None, _shipped("contract.yaml"))
 
 
 def _code_lists(settings: LinoSettings | None = None) -> dict[str, dict[str, Any]]:

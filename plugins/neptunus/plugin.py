@@ -13,16 +13,14 @@ paging comes back later in its new version (see the simulator's store for the or
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from piis_plugins.neptunus.settings import NeptunusSettings
-from piis_plugins.support import ClientPool, configured_settings
+from piis_plugins.support import ClientPool, MappingCache, configured_settings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -35,7 +33,7 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.logging import get_logger
-from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.mapping import Mapping
 from piis_bridge.model import PIISContract
 
 if TYPE_CHECKING:
@@ -57,9 +55,8 @@ __all__ = [
 
 PLUGIN_NAME = "neptunus"
 _log = get_logger("piis_plugins.neptunus")
-_lock = threading.Lock()
 _clients: ClientPool[CaseSystemClient] = ClientPool()
-_mappings: dict[tuple[str, int], Mapping] = {}
+_mappings = MappingCache(PIISContract)
 
 
 def _shipped_mapping() -> Traversable:
@@ -67,23 +64,8 @@ def _shipped_mapping() -> Traversable:
 
 
 def _mapping(settings: NeptunusSettings | None = None) -> Mapping:
-    """The loaded mapping, validated once per version of the file.
-
-    A local ``mapping_file`` is reloaded when it changes on disk, so a long-lived worker picks up a
-    fixed mapping and quarantined records can be replayed without a restart.
-    """
-    from piis_bridge.model import PIISContract
-
-    path = (settings.mapping_file if settings else None) or ""
-    key = (path, Path(path).stat().st_mtime_ns if path else 0)
-    with _lock:
-        mapping = _mappings.get(key)
-        if mapping is None:
-            mapping = load_mapping(Path(path) if path else _shipped_mapping(), PIISContract)
-            for old in [k for k in _mappings if k[0] == path]:
-                del _mappings[old]
-            _mappings[key] = mapping
-        return mapping
+    """The loaded mapping (the CPAS's ``mapping_file`` or the shipped one), validated once per version."""
+    return _mappings.get(settings.mapping_file if settings else None, _shipped_mapping())
 
 
 def _settings(cpas: CpasContext) -> NeptunusSettings:
