@@ -7,12 +7,26 @@ loading the plugin must cost nothing for commands that never talk to the federal
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING
 
 from piis_bridge.hooks import hookimpl
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
+    from piis_plugins.federal.service import FederalService, FederalSettings
+
+    from piis_bridge.cli import CommandRegistry
+    from piis_bridge.config import Settings
+    from piis_bridge.forms import ContractEvent, FederalForm, MonthlyStatement, SubmissionOutcome
+    from piis_bridge.hooks.types import CpasContext, NoticePage
+    from piis_bridge.model import PIISContract
+
 __all__ = [
+    "SERVICES",
+    "FederalServices",
     "piis_federal_build_forms",
     "piis_federal_fetch_notices",
     "piis_federal_fetch_results",
@@ -29,63 +43,74 @@ __all__ = [
 # configuration without them (no default address that would send forms to a local port).
 PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
 
-_SERVICES: dict[tuple[str, str], Any] = {}
-_DEFAULT_DATABASE_URL: list[str] = []  # the application's database_url, learnt at startup
+
+class FederalServices:
+    """The plugin's state in one process: the application's ``database_url`` (learnt at start-up) and
+    one service (ledger + zeep client, connections reused) per CPAS and database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._services: dict[tuple[str, str], FederalService] = {}
+        self.default_database_url: str | None = None
+
+    def start(self, config: Settings) -> None:
+        self.default_database_url = config.database_url or self.default_database_url
+
+    def database_url(self, cpas: CpasContext) -> str:
+        """The ledger lives in the application database unless the CPAS's federal settings say otherwise."""
+        url = (cpas.settings or {}).get("database_url") or self.default_database_url
+        return url or os.environ.get("PIIS_DATABASE_URL") or "sqlite:///var/piis-bridge.sqlite3"
+
+    def service(self, cpas: CpasContext) -> FederalService:
+        from piis_plugins.federal.service import FederalService, FederalSettings
+
+        from piis_bridge.ledger import Ledger
+
+        url = self.database_url(cpas)
+        key = (cpas.cpas_id, url)
+        wanted = FederalSettings(**(cpas.settings or {})).model_dump()
+        with self._lock:
+            service = self._services.get(key)
+            if service is None or service.settings.model_dump() != wanted:
+                service = self._services[key] = FederalService(cpas, Ledger.open(url))
+            return service
+
+    def reset(self) -> None:
+        """Forget the services and the learnt database (tests)."""
+        with self._lock:
+            self._services.clear()
+            self.default_database_url = None
 
 
-def _database_url(cpas: Any) -> str:
-    """The ledger lives in the application database unless the CPAS's federal settings say otherwise."""
-    url = (cpas.settings or {}).get("database_url") or (
-        _DEFAULT_DATABASE_URL[-1] if _DEFAULT_DATABASE_URL else None
-    )
-    return url or os.environ.get("PIIS_DATABASE_URL") or "sqlite:///var/piis-bridge.sqlite3"
+SERVICES = FederalServices()
 
 
-def service_for(cpas: Any) -> Any:
+def service_for(cpas: CpasContext) -> FederalService:
     """One service (ledger + zeep client, connections reused) per CPAS and database, per process."""
-    from piis_plugins.federal.service import FederalService
-
-    from piis_bridge.ledger import Ledger
-
-    url = _database_url(cpas)
-    key = (cpas.cpas_id, url)
-    service = _SERVICES.get(key)
-    if (
-        service is None
-        or service.settings.model_dump() != _settings_model()(**(cpas.settings or {})).model_dump()
-    ):
-        service = FederalService(cpas, Ledger.open(url))
-        _SERVICES[key] = service
-    return service
+    return SERVICES.service(cpas)
 
 
-def _settings_model() -> Any:
+@hookimpl
+def piis_plugin_settings() -> type[FederalSettings]:
     from piis_plugins.federal.service import FederalSettings
 
     return FederalSettings
 
 
 @hookimpl
-def piis_plugin_settings() -> Any:
-    return _settings_model()
+def piis_startup(config: Settings) -> None:
+    SERVICES.start(config)
 
 
 @hookimpl
-def piis_startup(config: Any) -> None:
-    url = getattr(config, "database_url", None)
-    if url:
-        _DEFAULT_DATABASE_URL.append(url)
-
-
-@hookimpl
-def piis_register_commands(cli: Any) -> None:
+def piis_register_commands(cli: CommandRegistry) -> None:
     from piis_plugins.federal.cli import register
 
     register(cli)
 
 
 @hookimpl
-def piis_mapping_files() -> list[Any]:
+def piis_mapping_files() -> list[Traversable]:
     from importlib.resources import files
 
     root = files("piis_mappings.federal")
@@ -96,7 +121,9 @@ def piis_mapping_files() -> list[Any]:
 
 
 @hookimpl
-def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[Any]:
+def piis_federal_build_forms(
+    cpas: CpasContext, contract: PIISContract, event: ContractEvent | None
+) -> list[FederalForm]:
     from piis_plugins.federal.building import FormBuilder
 
     from piis_bridge.forms import ContractEvent
@@ -107,20 +134,20 @@ def piis_federal_build_forms(cpas: Any, contract: Any, event: Any) -> list[Any]:
 
 
 @hookimpl
-def piis_federal_submit(cpas: Any, forms: list[Any]) -> list[Any]:
+def piis_federal_submit(cpas: CpasContext, forms: list[FederalForm]) -> list[SubmissionOutcome]:
     return service_for(cpas).submit(forms)
 
 
 @hookimpl
-def piis_federal_fetch_results(cpas: Any, tickets: list[str]) -> list[Any]:
+def piis_federal_fetch_results(cpas: CpasContext, tickets: list[str]) -> list[SubmissionOutcome]:
     return service_for(cpas).fetch_results(tickets)
 
 
 @hookimpl
-def piis_federal_fetch_statement(cpas: Any, month: date) -> Any:
+def piis_federal_fetch_statement(cpas: CpasContext, month: date) -> MonthlyStatement | None:
     return service_for(cpas).statement(month)
 
 
 @hookimpl
-def piis_federal_fetch_notices(cpas: Any, cursor: str | None, page_size: int) -> Any:
+def piis_federal_fetch_notices(cpas: CpasContext, cursor: str | None, page_size: int) -> NoticePage:
     return service_for(cpas).notices(cursor, page_size)

@@ -31,11 +31,11 @@ from __future__ import annotations
 import threading
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 import orjson
 from piis_plugins.filedrop.settings import FiledropSettings
+from piis_plugins.support import MappingCache
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -48,7 +48,7 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.identifiers import is_valid_niss
-from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.mapping import Mapping
 from piis_bridge.model import PIISContract
 
 __all__ = [
@@ -63,7 +63,7 @@ __all__ = [
 
 PLUGIN_NAME = "filedrop"
 _lock = threading.Lock()
-_mappings: dict[tuple[str, str, int], Mapping] = {}
+_mappings = MappingCache(PIISContract)
 _parsed: dict[str, Any] = {}  # sha256 -> ReadResult (last few files only)
 _IDLE = {"file": None}
 
@@ -74,18 +74,7 @@ def _shipped(fmt: str) -> Traversable:
 
 def _mapping(fmt: str, override: str | None = None) -> Mapping:
     """The mapping for a file format; a local override file is reloaded when it changes on disk."""
-    from piis_bridge.model import PIISContract
-
-    path = override or ""
-    key = (fmt, path, Path(path).stat().st_mtime_ns if path else 0)
-    with _lock:
-        mapping = _mappings.get(key)
-        if mapping is None:
-            mapping = load_mapping(Path(path) if path else _shipped(fmt), PIISContract)
-            for old in [k for k in _mappings if k[:2] == (fmt, path)]:
-                del _mappings[old]
-            _mappings[key] = mapping
-        return mapping
+    return _mappings.get(override, _shipped(fmt))
 
 
 def _settings(cpas: CpasContext) -> FiledropSettings:

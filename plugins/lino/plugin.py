@@ -19,10 +19,11 @@ from datetime import UTC, date, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from piis_plugins.lino.settings import LinoSettings
+from piis_plugins.support import ClientPool, MappingCache, configured_settings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -35,8 +36,13 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.logging import get_logger
-from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.mapping import Mapping
 from piis_bridge.model import PIISContract
+
+if TYPE_CHECKING:
+    from piis_connectors.lino.client import LinoClient
+
+    from piis_bridge.config import Settings
 
 __all__ = [
     "PLUGIN_NAME",
@@ -55,8 +61,8 @@ PLUGIN_NAME = "lino"
 KIND = "lino_isip_contract"
 _log = get_logger("piis_plugins.lino")
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, str], Any] = {}
-_mappings: dict[tuple[str, int], Mapping] = {}
+_clients: ClientPool[LinoClient] = ClientPool()
+_mappings = MappingCache(PIISContract)
 _codes: dict[tuple[str, int], dict[str, dict[str, Any]]] = {}
 
 
@@ -70,15 +76,7 @@ def _version(path: str) -> tuple[str, int]:
 
 def _mapping(settings: LinoSettings | None = None) -> Mapping:
     """The contract mapping, validated once per version of the file (a local file is reloaded when changed)."""
-    from piis_bridge.model import PIISContract
-
-    key = _version((settings.mapping_file if settings else None) or "")
-    with _lock:
-        if key not in _mappings:
-            _mappings[key] = load_mapping(
-                Path(key[0]) if key[0] else _shipped("contract.yaml"), PIISContract
-            )
-        return _mappings[key]
+    return _mappings.get(settings.mapping_file if settings else None, _shipped("contract.yaml"))
 
 
 def _code_lists(settings: LinoSettings | None = None) -> dict[str, dict[str, Any]]:
@@ -112,24 +110,21 @@ def _settings(cpas: CpasContext) -> LinoSettings:
     return LinoSettings.model_validate(cpas.settings)
 
 
-def _client(cpas: CpasContext) -> Any:
+def _client(cpas: CpasContext) -> LinoClient:
     from piis_connectors.lino.client import LinoClient
 
     s = _settings(cpas)
-    key = (cpas.cpas_id, s.url, s.user)
-    with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = LinoClient(
-                s.url,
-                s.user,
-                s.password.get_secret_value(),
-                timeout=s.timeout,
-                max_retries=s.max_retries,
-                session_check_interval=s.session_check_interval,
-            )
-            _clients[key] = client
-        return client
+    return _clients.get(
+        (cpas.cpas_id, s.url, s.user),
+        lambda: LinoClient(
+            s.url,
+            s.user,
+            s.password.get_secret_value(),
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            session_check_interval=s.session_check_interval,
+        ),
+    )
 
 
 def _reader(cpas: CpasContext) -> Any:
@@ -140,10 +135,7 @@ def _reader(cpas: CpasContext) -> Any:
 
 def close_clients() -> None:
     """Close every pooled HTTP client (tests, process shutdown)."""
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    _clients.close()
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
@@ -155,16 +147,11 @@ def piis_plugin_settings() -> type[LinoSettings]:
 
 
 @hookimpl
-def piis_startup(config: Any) -> None:
+def piis_startup(config: Settings) -> None:
     """Load and check the mapping and code files now: an invalid one stops startup, naming the file."""
     _mapping()
     _code_lists()
-    for cpas_id in getattr(config, "cpas", {}) or {}:
-        raw = (
-            config.plugin_settings(cpas_id, PLUGIN_NAME)
-            if hasattr(config, "plugin_settings")
-            else {}
-        )
+    for raw in configured_settings(config, PLUGIN_NAME):
         if raw.get("mapping_file") or raw.get("codes_file"):
             local = LinoSettings.model_validate(raw)
             _mapping(local)

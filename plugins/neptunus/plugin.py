@@ -13,15 +13,14 @@ paging comes back later in its new version (see the simulator's store for the or
 
 from __future__ import annotations
 
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piis_plugins.neptunus.settings import NeptunusSettings
+from piis_plugins.support import ClientPool, MappingCache, configured_settings
 
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.types import (
@@ -34,8 +33,13 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.logging import get_logger
-from piis_bridge.mapping import Mapping, load_mapping
+from piis_bridge.mapping import Mapping
 from piis_bridge.model import PIISContract
+
+if TYPE_CHECKING:
+    from piis_connectors.casesystem.client import CaseSystemClient
+
+    from piis_bridge.config import Settings
 
 __all__ = [
     "PLUGIN_NAME",
@@ -51,9 +55,8 @@ __all__ = [
 
 PLUGIN_NAME = "neptunus"
 _log = get_logger("piis_plugins.neptunus")
-_lock = threading.Lock()
-_clients: dict[tuple[str, str, str], Any] = {}
-_mappings: dict[tuple[str, int], Mapping] = {}
+_clients: ClientPool[CaseSystemClient] = ClientPool()
+_mappings = MappingCache(PIISContract)
 
 
 def _shipped_mapping() -> Traversable:
@@ -61,55 +64,34 @@ def _shipped_mapping() -> Traversable:
 
 
 def _mapping(settings: NeptunusSettings | None = None) -> Mapping:
-    """The loaded mapping, validated once per version of the file.
-
-    A local ``mapping_file`` is reloaded when it changes on disk, so a long-lived worker picks up a
-    fixed mapping and quarantined records can be replayed without a restart.
-    """
-    from piis_bridge.model import PIISContract
-
-    path = (settings.mapping_file if settings else None) or ""
-    key = (path, Path(path).stat().st_mtime_ns if path else 0)
-    with _lock:
-        mapping = _mappings.get(key)
-        if mapping is None:
-            mapping = load_mapping(Path(path) if path else _shipped_mapping(), PIISContract)
-            for old in [k for k in _mappings if k[0] == path]:
-                del _mappings[old]
-            _mappings[key] = mapping
-        return mapping
+    """The loaded mapping (the CPAS's ``mapping_file`` or the shipped one), validated once per version."""
+    return _mappings.get(settings.mapping_file if settings else None, _shipped_mapping())
 
 
 def _settings(cpas: CpasContext) -> NeptunusSettings:
     return NeptunusSettings.model_validate(cpas.settings)
 
 
-def _client(cpas: CpasContext) -> Any:
+def _client(cpas: CpasContext) -> CaseSystemClient:
     from piis_connectors.casesystem.client import CaseSystemClient
 
     s = _settings(cpas)
-    key = (cpas.cpas_id, s.base_url, s.client_id)
-    with _lock:
-        client = _clients.get(key)
-        if client is None:
-            client = CaseSystemClient(
-                s.base_url,
-                s.client_id,
-                s.client_secret.get_secret_value(),
-                timeout=s.timeout,
-                max_retries=s.max_retries,
-                max_retry_after=s.max_retry_after,
-            )
-            _clients[key] = client
-        return client
+    return _clients.get(
+        (cpas.cpas_id, s.base_url, s.client_id),
+        lambda: CaseSystemClient(
+            s.base_url,
+            s.client_id,
+            s.client_secret.get_secret_value(),
+            timeout=s.timeout,
+            max_retries=s.max_retries,
+            max_retry_after=s.max_retry_after,
+        ),
+    )
 
 
 def close_clients() -> None:
     """Close every pooled HTTP client (tests, process shutdown)."""
-    with _lock:
-        for client in _clients.values():
-            client.close()
-        _clients.clear()
+    _clients.close()
 
 
 # -- lifecycle ------------------------------------------------------------------------------------
@@ -121,18 +103,13 @@ def piis_plugin_settings() -> type[NeptunusSettings]:
 
 
 @hookimpl
-def piis_startup(config: Any) -> None:
+def piis_startup(config: Settings) -> None:
     """Load and validate the mapping files now: an invalid mapping stops startup, naming the file."""
     from piis_plugins.neptunus.drafts import draft_mapping
 
     _mapping()
     draft_mapping()
-    for cpas_id in getattr(config, "cpas", {}) or {}:
-        raw = (
-            config.plugin_settings(cpas_id, PLUGIN_NAME)
-            if hasattr(config, "plugin_settings")
-            else {}
-        )
+    for raw in configured_settings(config, PLUGIN_NAME):
         if raw.get("mapping_file"):
             _mapping(NeptunusSettings.model_validate(raw))
         if raw.get("draft_mapping_file"):

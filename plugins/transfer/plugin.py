@@ -49,6 +49,8 @@ from piis_bridge.transfer.service import bce_of_certificate
 
 __all__ = [
     "PLUGIN_NAME",
+    "SERVICES",
+    "TransferServices",
     "client_for",
     "destination_for",
     "draft_sink",
@@ -66,10 +68,6 @@ __all__ = [
 
 PLUGIN_NAME = "transfer"
 _log = get_logger("piis_plugins.transfer")
-_lock = threading.Lock()
-_engines: dict[str, Engine] = {}
-_services: dict[tuple[str, str], TransferService] = {}
-_installation_db: dict[str, str] = {}  # cpas id -> the database_url of the configuration serving it
 _TABLES = [
     Base.metadata.tables[t.__tablename__]
     for t in (
@@ -87,44 +85,73 @@ def piis_plugin_settings() -> type[TransferSettings]:
     return TransferSettings
 
 
+class TransferServices:
+    """The plugin's state in one process: the database each configured CPAS uses (learnt at start-up),
+    one engine per database and one :class:`TransferService` per CPAS and database."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, Engine] = {}
+        self._services: dict[tuple[str, str], TransferService] = {}
+        self._installation_db: dict[str, str] = {}  # cpas id -> the configuration's database_url
+
+    def start(self, config: Settings) -> None:
+        for cpas_id in config.cpas:
+            self._installation_db[cpas_id] = config.database_url
+
+    def engine(self, url: str) -> Engine:
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = make_engine(url)
+                # Alembic migration 0002 creates these tables; create_all covers a database never
+                # migrated (a test, a first run) and does nothing when they exist.
+                Base.metadata.create_all(engine, tables=_TABLES)
+                self._engines[url] = engine
+            return engine
+
+    def service(self, cpas: CpasContext) -> TransferService:
+        settings = settings_for(cpas)
+        url = (
+            settings.database_url
+            or self._installation_db.get(cpas.cpas_id)
+            or Settings().database_url
+        )
+        with self._lock:
+            cached = self._services.get((cpas.cpas_id, url))
+        if cached is not None:
+            return cached
+        service = _new_service(cpas, settings, self.engine(url))
+        with self._lock:
+            return self._services.setdefault((cpas.cpas_id, url), service)
+
+
+SERVICES = TransferServices()
+
+
 @hookimpl
 def piis_startup(config: Settings) -> None:
-    for cpas_id in config.cpas:
-        _installation_db[cpas_id] = config.database_url
+    SERVICES.start(config)
 
 
 def settings_for(cpas: CpasContext) -> TransferSettings:
     return TransferSettings.model_validate(cpas.settings)
 
 
-def _engine(url: str) -> Engine:
-    with _lock:
-        engine = _engines.get(url)
-        if engine is None:
-            engine = make_engine(url)
-            # Alembic migration 0002 creates these tables; create_all covers a database never migrated
-            # (a test, a first run) and does nothing when they exist.
-            Base.metadata.create_all(engine, tables=_TABLES)
-            _engines[url] = engine
-        return engine
-
-
 def service_for(cpas: CpasContext) -> TransferService:
     """The transfer service of this CPAS over its database (built once per CPAS and database)."""
-    settings = settings_for(cpas)
-    url = settings.database_url or _installation_db.get(cpas.cpas_id) or Settings().database_url
-    with _lock:
-        cached = _services.get((cpas.cpas_id, url))
-    if cached is not None:
-        return cached
+    return SERVICES.service(cpas)
+
+
+def _new_service(cpas: CpasContext, settings: TransferSettings, engine: Engine) -> TransferService:
     key = (
         SigningKey.from_file(cpas.bce, settings.signing_key_path)
         if settings.signing_key_path
         else None
     )
     trust = TrustList.from_files({bce: path for bce, path in settings.trust.items()})
-    service = TransferService(
-        make_sessionmaker(_engine(url)),
+    return TransferService(
+        make_sessionmaker(engine),
         cpas_id=cpas.cpas_id,
         party=PackageParty(name=cpas.name, ins_code=cpas.ins_code, bce=cpas.bce),
         signing_key=key,
@@ -132,8 +159,6 @@ def service_for(cpas: CpasContext) -> TransferService:
         not_expressed_counts=settings.not_expressed_counts_as_consent,
         max_package_age=timedelta(days=settings.max_package_age_days),
     )
-    with _lock:
-        return _services.setdefault((cpas.cpas_id, url), service)
 
 
 def destination_for(cpas: CpasContext, ins_code: str) -> Destination:

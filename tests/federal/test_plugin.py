@@ -234,27 +234,29 @@ def test_timeout_after_sending_is_resolved_by_status_without_a_duplicate(gent) -
     assert service.send_built() == 0  # nothing left to (re)send
 
 
+def _september_recovery(amount: int):
+    """A form D recovering *amount* cents of August 2025 from the STUDIES contract, in September."""
+    return FormBuilder().build(
+        "gent",
+        STUDIES,
+        ContractEvent(
+            kind=EventKind.RECOVERY,
+            recovery=RecoveryInfo(
+                month=date(2025, 9, 1),
+                recovery_type="01",
+                period_start=date(2025, 8, 1),
+                period_end=date(2025, 8, 31),
+                amount_cents=amount,
+            ),
+        ),
+    )
+
+
 def test_d_sequence_numbers_come_from_the_ledger(gent) -> None:
     _sim, service = gent
     service.submit([_b()], mode="online")
 
-    def rec(amount):
-        return FormBuilder().build(
-            "gent",
-            STUDIES,
-            ContractEvent(
-                kind=EventKind.RECOVERY,
-                recovery=RecoveryInfo(
-                    month=date(2025, 9, 1),
-                    recovery_type="01",
-                    period_start=date(2025, 8, 1),
-                    period_end=date(2025, 8, 31),
-                    amount_cents=amount,
-                ),
-            ),
-        )
-
-    outs = service.submit([rec(5000), rec(6000)], mode="online")
+    outs = service.submit([_september_recovery(5000), _september_recovery(6000)], mode="online")
     assert [o.status.value for o in outs] == ["accepted", "accepted"]
     assert sorted(service.ledger.get(o.client_reference).period_key for o in outs) == [
         "2025-09/1",
@@ -360,15 +362,15 @@ def test_ledger_goes_to_the_application_database_learnt_at_startup(tmp_path) -> 
     )
     plugin.piis_startup(_Config())
     try:
-        assert plugin._database_url(ctx) == _Config.database_url
+        assert plugin.SERVICES.database_url(ctx) == _Config.database_url
         assert (
-            plugin._database_url(
+            plugin.SERVICES.database_url(
                 ctx.model_copy(update={"settings": {"database_url": "sqlite:///x"}})
             )
             == "sqlite:///x"
         )
     finally:
-        plugin._DEFAULT_DATABASE_URL.clear()
+        plugin.SERVICES.reset()
 
 
 def test_submit_stream_overlaps_chunks_and_answers_everything(gent) -> None:
@@ -402,23 +404,9 @@ def test_several_recoveries_of_one_month_in_one_stream_get_consecutive_numbers(g
     _sim, service = gent
     service.submit([_b()], mode="online")
 
-    def rec(amount):
-        return FormBuilder().build(
-            "gent",
-            STUDIES,
-            ContractEvent(
-                kind=EventKind.RECOVERY,
-                recovery=RecoveryInfo(
-                    month=date(2025, 9, 1),
-                    recovery_type="01",
-                    period_start=date(2025, 8, 1),
-                    period_end=date(2025, 8, 31),
-                    amount_cents=amount,
-                ),
-            ),
-        )
-
-    counts = service.submit_stream([rec(100), rec(200), rec(300)])
+    counts = service.submit_stream(
+        [_september_recovery(100), _september_recovery(200), _september_recovery(300)]
+    )
     assert counts["answered"] == 3
     entries = [
         e
