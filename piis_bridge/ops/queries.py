@@ -241,7 +241,7 @@ _run_counts_lock = threading.Lock()
 def _item_states(s: Session, run_id: str, cpas: str) -> dict[str, int]:
     """How many records of a run and CPAS are in each state (done, quarantined, pending...)."""
     return dict(
-        s.execute(  # type: ignore[arg-type]
+        s.execute(
             select(WorkItem.state, func.count())
             .where(WorkItem.run_id == run_id, WorkItem.cpas_id == cpas)
             .group_by(WorkItem.state)

@@ -133,7 +133,7 @@ def make_celery_app(
     rt = runtime or Runtime(settings, options, plugins)
     app = Celery("piis_bridge", set_as_current=False)
     app.conf.update(celery_config(rt.settings, rt.options))
-    app.piis_runtime = rt  # type: ignore[attr-defined]
+    app.piis_runtime = rt
     import piis_bridge.pipeline.tasks  # noqa: F401 - registers the shared tasks
 
     _RUNTIMES.add(rt)

@@ -65,7 +65,7 @@ def runtime_of(app: Celery) -> Runtime:
     rt = getattr(app, "piis_runtime", None)
     if rt is None:
         rt = Runtime()
-        app.piis_runtime = rt  # type: ignore[attr-defined]
+        app.piis_runtime = rt
     return rt
 
 

@@ -68,7 +68,7 @@ def _logging(loglevel: object = None, **_: object) -> None:
     # Our redacting structlog configuration instead of celery's own handlers.
     from piis_bridge.logging import configure_logging
 
-    rt = app.piis_runtime  # type: ignore[attr-defined]
+    rt = app.piis_runtime
     configure_logging(
         rt.settings.log_format if os.environ.get("PIIS_LOG_FORMAT") else "json",
         level=cast("int | str", loglevel or rt.settings.log_level),  # celery passes an int
@@ -81,7 +81,7 @@ def _preload(**_: object) -> None:
 
     The host itself (HTTP clients, database pools) is rebuilt in each child after the fork.
     """
-    rt = app.piis_runtime  # type: ignore[attr-defined]
+    rt = app.piis_runtime
     if not os.environ.get(SETTINGS_ENV) and not os.environ.get(PREFLIGHT_DONE_ENV):
         # A standalone worker started with bare celery: refuse to start, with the paragraph, when the
         # database, the broker or the data directory is not usable (`piis-bridge worker` did it already).
@@ -109,7 +109,7 @@ def _record_fingerprint(sender: object = None, **_: object) -> None:
     another configuration is failed with "restart the workers" by the first task this worker takes)."""
     from piis_bridge.ops.preflight import config_fingerprint, record_worker_fingerprint
 
-    rt = app.piis_runtime  # type: ignore[attr-defined]
+    rt = app.piis_runtime
     rt.worker_node = str(sender)
     try:
         record_worker_fingerprint(rt.sessions, str(sender), config_fingerprint(rt.settings))

@@ -405,7 +405,7 @@ def test_engine_reports_errors_and_dates_without_niss():
     report = evaluate(c, on=d("2026-03-01"))
     assert {f.rule_id for f in report.errors} >= {"R-SAN-03", "R-SAN-07"}
     assert all(f.citation for f in report.findings)
-    latest = [x for x in report.dates if x.rule_id == "R-SAN-08" and "S2" in x.label][0]
+    latest = next(x for x in report.dates if x.rule_id == "R-SAN-08" and "S2" in x.label)
     assert latest.date == d("2026-03-01") and latest.status is DateStatus.MET
     assert raw(NAME)["beneficiary"]["niss"] not in all_text(report)
 
