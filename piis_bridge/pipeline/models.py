@@ -176,6 +176,8 @@ class WorkItem(Base):
         # A National Register notice names a person, not a dossier: the person's contracts at a CPAS
         # are found by this keyed hash of the beneficiary's NISS, never by the NISS itself.
         Index("ix_sync_item_person", "cpas_id", "person_key"),
+        # The pull's conflict check finds a record's earlier runs by CPAS and record id (0022).
+        Index("ix_sync_item_cpas_record", "cpas_id", "record_id", "version"),
         Index("ix_sync_item_lease_owner", "lease_owner"),
     )
 

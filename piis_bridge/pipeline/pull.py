@@ -40,6 +40,7 @@ from piis_bridge.pipeline.outbox import (
 from piis_bridge.pipeline.reliability import is_transient
 from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.retention import PURGED
 
 _log = get_logger("piis_bridge.pipeline.pull")
 
@@ -313,6 +314,10 @@ def _stored_contents(
                 select(WorkItem.id, WorkItem.payload).where(WorkItem.id.in_(chunks[i : i + 500]))
             ):
                 same_run, rid, version = wanted[item_id]
+                if stored == PURGED:
+                    # Retention emptied it: nothing left to compare with, and an empty payload is
+                    # not "other content" (taking it for one quarantined every old record resent).
+                    continue
                 try:
                     content = _content(SourceRecord.model_validate_json(stored))
                 except Exception:  # noqa: BLE001 - unreadable: compare the stored JSON instead

@@ -111,3 +111,34 @@ def test_a_conflict_across_runs_is_quarantined_and_an_identical_record_is_proces
     assert entries[0].problems[0]["field"] == "version"
     assert second.counts["rejected"] == 1 and "D000003" in again and "D000002" not in again
     assert len(remote.state.effects_of("D000002")) == 1  # the first content's form only
+
+
+def test_a_record_whose_earlier_payload_retention_purged_is_not_a_conflict(
+    tmp_path: Path, make_remote
+) -> None:
+    """Retention empties old payloads: an unchanged record sent again is no "other content"."""
+    from sqlalchemy import update
+
+    from piis_bridge.retention import PURGED
+
+    remote = make_remote(3)
+    rt = _runtime(tmp_path, remote.url)
+    try:
+        first = _run(rt)
+        assert first.status == "finished" and first.counts["processed"] == 3
+        with rt.session() as s:
+            s.execute(
+                update(WorkItem).where(WorkItem.record_id == "D000002").values(payload=PURGED)
+            )
+            s.commit()
+        remote.state.records.append(dict(remote.state.records[1]))
+        second = _run(rt)
+        with rt.session() as s:
+            stages = list(
+                s.scalars(select(QuarantineEntry.stage).where(QuarantineEntry.run_id == second.id))
+            )
+            again = list(s.scalars(select(WorkItem.record_id).where(WorkItem.run_id == second.id)))
+    finally:
+        rt.close()
+    assert second.status == "finished" and unbalanced(second.counts) == []
+    assert "conflict" not in stages and "D000002" in again
