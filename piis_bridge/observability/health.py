@@ -228,6 +228,8 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
     details: dict[str, Any] = {
         "workers": sorted(replies),
         "queues": {q: len(w) for q, w in consumed.items()},
+        # which worker serves which queue (node names), for the console's overview
+        "consumers": {q: sorted(w) for q, w in consumed.items()},
     }
     if missing:
         return Check(

@@ -123,6 +123,9 @@ def test_a_real_worker_consuming_every_queue_is_ok(tmp_path: Path, db: Db) -> No
             time.sleep(1)
         assert _status(report, "workers") == Status.OK, _summary(report, "workers")
         assert "every queue consumed" in _summary(report, "workers")
+        details = next(c.details for c in report.checks if c.name == "workers")
+        assert set(details["consumers"]) == set(pipeline_queues())
+        assert all(nodes == details["workers"] for nodes in details["consumers"].values())
         # The same workers seen from a changed configuration: they must be restarted.
         changed = settings.model_copy(update={"nightly_time": dt.time(4, 15)})
         stale = run_checks(changed, now=NOW)
