@@ -16,7 +16,7 @@ from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.evaluations import contract_end
 from piis_bridge.rules.registry import Era, RuleSpec, Severity, family
 from piis_bridge.rules.report import DateStatus
-from piis_bridge.rules.sanctions import _has_sanctions
+from piis_bridge.rules.sanctions import has_sanctions
 
 __all__ = ["last_working_day_of_month"]
 
@@ -411,7 +411,7 @@ LOCAL_POLICY_RULES: tuple[RuleSpec, ...] = (
         must run N months: from its start to ``add_months(start, N) - 1 day`` (D1, Q-12); another length is
         noted at the local-policy level.  The law only caps the length (R-SAN-06) and allows shorter ones
         (R-SAN-12): this is the CPAS's own rule, never a legal finding.""",
-        applies=_has_sanctions,
+        applies=has_sanctions,
         parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"),
         check=_loc_09,
     ),
