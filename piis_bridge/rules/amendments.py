@@ -5,7 +5,7 @@ from __future__ import annotations
 from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import PartyRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 
 __all__: list[str] = []
 
@@ -18,17 +18,7 @@ def _changes(c):  # versions after the original
     return [(i, v) for i, v in enumerate(c.versions) if v.version_no > 1]
 
 
-@rule(
-    "R-AMD-01",
-    title="A change takes effect only with the agreement of every party",
-    severity=Severity.LEGAL,
-    citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]",
-    applies=_amended,
-)
 def _amd_01(ctx: RuleContext) -> None:
-    """Any party may ask for a change; it takes effect only with the agreement of the person, the
-    CPAS and each third party actively involved (every third party of the contract), given on or
-    before the change's effective date.  Each missing agreement is named."""
     c = ctx.contract
     for i, v in _changes(c):
         agreed = {
@@ -62,17 +52,7 @@ def _amd_01(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-AMD-02",
-    title="Information before every modification",
-    severity=Severity.LEGAL,
-    citation="[002 L191, L389]",
-    applies=_amended,
-)
 def _amd_02(ctx: RuleContext) -> None:
-    """Before a modification the person is informed of its content, scope and consequences
-    (R-CNT-14 applies to each change): a ``pre_signature_information`` record for that version, or
-    the version's ``pre_signature_information_date``, on or before its effective date."""
     c = ctx.contract
     for i, v in _changes(c):
         dates = [p.given_date for p in c.pre_signature_information if p.for_version == v.version_no]
@@ -91,8 +71,31 @@ def _amd_02(ctx: RuleContext) -> None:
             )
 
 
-# Rules that cannot be checked from the data: listed, cited and documented.
-DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_amd_NN`` above).
+AMENDMENT_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-AMD-01",
+        title="A change takes effect only with the agreement of every party",
+        severity=Severity.LEGAL,
+        citation="[002 L163; 000 L89; 001 L28; Model A 004 L5388]",
+        doc="""Any party may ask for a change; it takes effect only with the agreement of the person, the
+        CPAS and each third party actively involved (every third party of the contract), given on or
+        before the change's effective date.  Each missing agreement is named.""",
+        applies=_amended,
+        check=_amd_01,
+    ),
+    RuleSpec(
+        "R-AMD-02",
+        title="Information before every modification",
+        severity=Severity.LEGAL,
+        citation="[002 L191, L389]",
+        doc="""Before a modification the person is informed of its content, scope and consequences
+        (R-CNT-14 applies to each change): a ``pre_signature_information`` record for that version, or
+        the version's ``pre_signature_information_date``, on or before its effective date.""",
+        applies=_amended,
+        check=_amd_02,
+    ),
     RuleSpec(
         "R-AMD-03",
         title="Adjustments recorded as annexes, not a new PIIS",
@@ -113,4 +116,4 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         automated=False,
     ),
 )
-family(DOCUMENTED_RULES)
+family(AMENDMENT_RULES)

@@ -7,7 +7,7 @@ from piis_bridge.i18n import N_, Join
 from piis_bridge.model import FormTag, PIISContract, VolunteerAllowanceRegime
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 
 __all__: list[str] = []
 
@@ -21,17 +21,7 @@ def _has_cs(c: PIISContract) -> bool:
     return c.community_service is not None or FormTag.COMMUNITY_SERVICE in c.form_tags
 
 
-@rule(
-    "R-CS-02",
-    title="The person may stop: the PIIS is then revised",
-    severity=Severity.LEGAL,
-    citation="[002 L289; 000 L140]",
-    applies=_has_block,
-)
 def _cs_02(ctx: RuleContext) -> None:
-    """Once included, community service is part of the PIIS.  If the person no longer wants it they
-    tell the social worker and the PIIS is revised (R-AMD-01): after ``ended_by_person_date`` a
-    version taking effect on or after that date must exist."""
     cs = ctx.contract.community_service
     assert cs is not None
     ended = cs.ended_by_person_date
@@ -50,17 +40,7 @@ def _cs_02(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CS-06",
-    title="Community service: nature, schedule, compensation, duration, insurance check",
-    severity=Severity.LEGAL,
-    citation="[002 L301-311; 000 L129]",
-    applies=_has_cs,
-)
 def _cs_06(ctx: RuleContext) -> None:
-    """A PIIS with community service states its nature, the schedule of the activities, the
-    compensation arrangements, the duration, and the CPAS's check of the insurance (000 also expects
-    the host and the exact allowance with its effect on the RI).  Each missing element is named."""
     cs = ctx.contract.community_service
     if cs is None:
         missing(
@@ -87,16 +67,7 @@ def _cs_06(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CS-07",
-    title="No insurance, no community service",
-    severity=Severity.LEGAL,
-    citation="[002 L311, L319]",
-    applies=_has_block,
-)
 def _cs_07(ctx: RuleContext) -> None:
-    """Without insurance covering damage to the beneficiaries and to third parties the service
-    cannot be performed.  An unverified insurance blocks the start; after the start it is a breach."""
     cs = ctx.contract.community_service
     assert cs is not None
     if cs.insurance_verified:
@@ -111,16 +82,7 @@ def _cs_07(ctx: RuleContext) -> None:
     )
 
 
-@rule(
-    "R-CS-08",
-    title="Host: a non-profit organisation that uses volunteers",
-    severity=Severity.LEGAL,
-    citation="[002 L313-317; 000 L131]",
-    applies=_has_block,
-)
 def _cs_08(ctx: RuleContext) -> None:
-    """The host is a non-profit organisation (de facto association, ASBL, public-utility foundation,
-    public administration...) that uses volunteers; otherwise the service is invalid."""
     host = ctx.contract.community_service.host  # type: ignore[union-attr]
     if not host.non_profit:
         ctx.flag(
@@ -136,21 +98,7 @@ def _cs_08(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CS-09",
-    title="Only volunteer allowances, effect on the RI explained",
-    severity=Severity.LEGAL,
-    citation="[002 L319-321]",
-    applies=_has_block,
-    parameters=("volunteer_allowance_max_cents",),
-)
 def _cs_09(ctx: RuleContext) -> None:
-    """Compensation is limited to the allowances the volunteers law (3 July 2005) allows; when one is
-    paid, its effect on the RI calculation and on tax must be explained.  The effect on the RI is
-    ``effect_on_ri_explained``; the effect on tax, ``effect_on_tax_explained``, is judged when recorded
-    (false: flagged; not recorded: not judged).  The legal ceiling is not in the seeds: it is checked
-    only when ``volunteer_allowance_max_cents`` is set, and never for an allowance recorded as the
-    reimbursement of actual costs (``allowance_regime`` ACTUAL_COSTS), which that law does not cap."""
     cs = ctx.contract.community_service
     assert cs is not None
     amount = cs.volunteer_allowance_cents or 0
@@ -184,16 +132,7 @@ def _cs_09(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CS-10",
-    title="Not part of a paid job",
-    severity=Severity.LEGAL,
-    citation="[002 L323; 000 L131]",
-    applies=_has_block,
-)
 def _cs_10(ctx: RuleContext) -> None:
-    """The tasks must not belong to a paid job (statutory, employment contract or employment measure).
-    The contract records that this was checked; otherwise it is flagged."""
     if not ctx.contract.community_service.not_regular_paid_task_confirmed:  # type: ignore[union-attr]
         ctx.flag(
             N_(
@@ -204,16 +143,7 @@ def _cs_10(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CS-11",
-    title="Never a trial period or a test before hiring",
-    severity=Severity.LEGAL,
-    citation="[002 L325, L633-635]",
-    applies=_has_block,
-)
 def _cs_11(ctx: RuleContext) -> None:
-    """Community service used as a trial period or a test before hiring is invalid; the contract
-    records that it is not."""
     if not ctx.contract.community_service.not_trial_or_employment_test:  # type: ignore[union-attr]
         ctx.flag(
             N_(
@@ -225,17 +155,7 @@ def _cs_11(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CS-12",
-    title="Agreed by the person and the CPAS",
-    severity=Severity.LEGAL,
-    citation="[002 L629-631; 000 L129]",
-    applies=_has_block,
-)
 def _cs_12(ctx: RuleContext) -> None:
-    """Community service is never imposed (R-OBL-13): both the person and the CPAS agree, or it
-    cannot be included.  A DIS decision finding the person unwilling to work because a community service
-    was refused is judged by R-OBL-13 (``decision.unwilling_to_work``)."""
     cs = ctx.contract.community_service
     assert cs is not None
     absent = [
@@ -256,8 +176,9 @@ def _cs_12(ctx: RuleContext) -> None:
         )
 
 
-# Rules that cannot be checked from the data: listed, cited and documented.
-DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_cs_NN`` above).
+COMMUNITY_SERVICE_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(
         "R-CS-01",
         title="Both personal development and benefit to society",
@@ -266,6 +187,17 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         doc="""Community service is a voluntary activity that helps both the person's personal development
          path and society.  A judgement on the activity itself: not automated.""",
         automated=False,
+    ),
+    RuleSpec(
+        "R-CS-02",
+        title="The person may stop: the PIIS is then revised",
+        severity=Severity.LEGAL,
+        citation="[002 L289; 000 L140]",
+        doc="""Once included, community service is part of the PIIS.  If the person no longer wants it they
+        tell the social worker and the PIIS is revised (R-AMD-01): after ``ended_by_person_date`` a
+        version taking effect on or after that date must exist.""",
+        applies=_has_block,
+        check=_cs_02,
     ),
     RuleSpec(
         "R-CS-03",
@@ -294,5 +226,82 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         doc="""Community service is open to any age: the engine never limits it by age.""",
         automated=False,
     ),
+    RuleSpec(
+        "R-CS-06",
+        title="Community service: nature, schedule, compensation, duration, insurance check",
+        severity=Severity.LEGAL,
+        citation="[002 L301-311; 000 L129]",
+        doc="""A PIIS with community service states its nature, the schedule of the activities, the
+        compensation arrangements, the duration, and the CPAS's check of the insurance (000 also expects
+        the host and the exact allowance with its effect on the RI).  Each missing element is named.""",
+        applies=_has_cs,
+        check=_cs_06,
+    ),
+    RuleSpec(
+        "R-CS-07",
+        title="No insurance, no community service",
+        severity=Severity.LEGAL,
+        citation="[002 L311, L319]",
+        doc="""Without insurance covering damage to the beneficiaries and to third parties the service
+        cannot be performed.  An unverified insurance blocks the start; after the start it is a breach.""",
+        applies=_has_block,
+        check=_cs_07,
+    ),
+    RuleSpec(
+        "R-CS-08",
+        title="Host: a non-profit organisation that uses volunteers",
+        severity=Severity.LEGAL,
+        citation="[002 L313-317; 000 L131]",
+        doc="""The host is a non-profit organisation (de facto association, ASBL, public-utility foundation,
+        public administration...) that uses volunteers; otherwise the service is invalid.""",
+        applies=_has_block,
+        check=_cs_08,
+    ),
+    RuleSpec(
+        "R-CS-09",
+        title="Only volunteer allowances, effect on the RI explained",
+        severity=Severity.LEGAL,
+        citation="[002 L319-321]",
+        doc="""Compensation is limited to the allowances the volunteers law (3 July 2005) allows; when one is
+        paid, its effect on the RI calculation and on tax must be explained.  The effect on the RI is
+        ``effect_on_ri_explained``; the effect on tax, ``effect_on_tax_explained``, is judged when recorded
+        (false: flagged; not recorded: not judged).  The legal ceiling is not in the seeds: it is checked
+        only when ``volunteer_allowance_max_cents`` is set, and never for an allowance recorded as the
+        reimbursement of actual costs (``allowance_regime`` ACTUAL_COSTS), which that law does not cap.""",
+        applies=_has_block,
+        parameters=("volunteer_allowance_max_cents",),
+        check=_cs_09,
+    ),
+    RuleSpec(
+        "R-CS-10",
+        title="Not part of a paid job",
+        severity=Severity.LEGAL,
+        citation="[002 L323; 000 L131]",
+        doc="""The tasks must not belong to a paid job (statutory, employment contract or employment measure).
+        The contract records that this was checked; otherwise it is flagged.""",
+        applies=_has_block,
+        check=_cs_10,
+    ),
+    RuleSpec(
+        "R-CS-11",
+        title="Never a trial period or a test before hiring",
+        severity=Severity.LEGAL,
+        citation="[002 L325, L633-635]",
+        doc="""Community service used as a trial period or a test before hiring is invalid; the contract
+        records that it is not.""",
+        applies=_has_block,
+        check=_cs_11,
+    ),
+    RuleSpec(
+        "R-CS-12",
+        title="Agreed by the person and the CPAS",
+        severity=Severity.LEGAL,
+        citation="[002 L629-631; 000 L129]",
+        doc="""Community service is never imposed (R-OBL-13): both the person and the CPAS agree, or it
+        cannot be included.  A DIS decision finding the person unwilling to work because a community service
+        was refused is judged by R-OBL-13 (``decision.unwilling_to_work``).""",
+        applies=_has_block,
+        check=_cs_12,
+    ),
 )
-family(DOCUMENTED_RULES)
+family(COMMUNITY_SERVICE_RULES)

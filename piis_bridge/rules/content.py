@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import CostCategory, InformationTopic, PartyRole, WorkerRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 from piis_bridge.rules.report import Finding, Level
 
 __all__ = ["MANDATORY_MENTION_RULES", "content_summary", "missing"]
@@ -79,16 +79,7 @@ def content_summary(findings: Iterable[Finding]) -> dict[str, object]:
     return {"complete": not missing_, "missing": missing_}
 
 
-@rule(
-    "R-CNT-01",
-    title="A needs assessment ('bilan social') precedes the signature",
-    severity=Severity.LEGAL,
-    citation="[002 L133, L189, L534]",
-)
 def _cnt_01(ctx: RuleContext) -> None:
-    """The CPAS assesses the person's needs before concluding the contract.  A signed contract
-    needs a needs assessment dated on or before the signature; otherwise it is invalid and
-    inspection item I-01 fails."""
     c = ctx.contract
     na = c.needs_assessment
     if na is None:
@@ -106,32 +97,17 @@ def _cnt_01(ctx: RuleContext) -> None:
         )
 
 
-@rule("R-CNT-02", title="At least one objective", severity=Severity.LEGAL, citation="[002 L189]")
 def _cnt_02(ctx: RuleContext) -> None:
-    """The contract states at least one objective."""
     if not ctx.contract.objectives:
         missing(ctx, N_("objectives (at least 1)"), "objectives")
 
 
-@rule(
-    "R-CNT-03", title="At least one action domain", severity=Severity.LEGAL, citation="[002 L189]"
-)
 def _cnt_03(ctx: RuleContext) -> None:
-    """The contract states at least one action domain (work, housing, health...)."""
     if not ctx.contract.action_domains:
         missing(ctx, N_("action domains (at least 1)"), "action_domains")
 
 
-@rule(
-    "R-CNT-04",
-    title="Each party's commitments, distinct and linked to the objectives",
-    severity=Severity.LEGAL,
-    citation="[002 L187-189; 001 L13-14; 000 L61-69]",
-)
 def _cnt_04(ctx: RuleContext) -> None:
-    """The contract states the commitments of each party, kept distinct (one party per commitment)
-    and each linked to at least one objective.  At least one commitment of the person and one of
-    the CPAS are required."""
     c = ctx.contract
     beneficiary = cpas = False
     for x in c.commitments:
@@ -155,16 +131,7 @@ def _cnt_04(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-CNT-06",
-    title="Encouragement premium: amount and conditions",
-    severity=Severity.LEGAL,
-    citation="[002 L193]",
-    applies=lambda c: c.encouragement_premium is not None,
-)
 def _cnt_06(ctx: RuleContext) -> None:
-    """When the CPAS grants an encouragement premium (complementary social aid), the contract states
-    its amount and its conditions."""
     p = ctx.contract.encouragement_premium
     assert p is not None
     if p.amount_cents <= 0:
@@ -173,17 +140,7 @@ def _cnt_06(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CNT-07",
-    title="Training / work experience: costs covered by the CPAS unless a third party pays",
-    severity=Severity.LEGAL,
-    citation="[002 L194; Model A 004 L5469-5471]",
-    parameters=("cost_coverage_form_tags",),
-)
 def _cnt_07(ctx: RuleContext) -> None:
-    """A PIIS that includes training or acquiring work experience states that registration fees,
-    insurance, adapted work clothes and travel costs are covered at least by the CPAS, unless a
-    named third party covers them.  Each missing category is named."""
     c = ctx.contract
     if c.employment_project is None:
         tags = ctx.settings.cost_coverage_form_tags
@@ -215,19 +172,7 @@ def _cnt_07(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-CNT-08",
-    title="Declining the person's choice of means is justified",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L196; 000 L91; 001 L24]",
-    applies=lambda c: c.means_choice is not None and c.means_choice.declined,
-)
 def _cnt_08(ctx: RuleContext) -> None:
-    """The person's choice of means is respected when possible and the costs are comparable.  When the
-    CPAS declines it (``means_choice.declined``) it records one of the two grounds -- costs not
-    comparable, or choice not possible (``decline_ground``; missing: a to-do before signature, an
-    error once signed) -- and, advisory, explains it (``justification`` or ``means_choice_note``).
-    Without a ``means_choice`` record nothing is known about a declined choice and nothing is checked."""
     c = ctx.contract
     choice = c.means_choice
     assert choice is not None
@@ -252,17 +197,7 @@ def _cnt_08(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CNT-10",
-    title="Third parties: requested by a party, signing, role stated",
-    severity=Severity.LEGAL,
-    citation="[002 L125, L208-210]",
-    applies=lambda c: bool(c.third_parties),
-)
 def _cnt_10(ctx: RuleContext) -> None:
-    """A third party joins at the request of the person or the CPAS, signs the contract, and the
-    contract states how far it takes part in carrying out the contract and, where relevant, in its
-    evaluation (missing evaluation role: warning)."""
     c = ctx.contract
     signed_by = {
         s.third_party_id
@@ -304,15 +239,7 @@ def _cnt_10(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-CNT-11",
-    title="Social worker in charge and at least one substitute",
-    severity=Severity.LEGAL,
-    citation="[002 L212-214; 004 L214-216]",
-)
 def _cnt_11(ctx: RuleContext) -> None:
-    """The contract names the social worker in charge and at least one substitute who replaces them
-    during a temporary absence."""
     roles = {w.role for w in ctx.contract.social_workers}
     if WorkerRole.IN_CHARGE not in roles:
         missing(ctx, N_("the social worker in charge"), "social_workers")
@@ -320,15 +247,7 @@ def _cnt_11(ctx: RuleContext) -> None:
         missing(ctx, N_("a substitute social worker"), "social_workers")
 
 
-@rule(
-    "R-CNT-12",
-    title="Permanent change of social worker notified in writing",
-    severity=Severity.LEGAL,
-    citation="[002 L214]",
-)
 def _cnt_12(ctx: RuleContext) -> None:
-    """When the social worker in charge is permanently taken off the file (their assignment ends
-    before the contract does), the person is informed in writing with the replacement's name."""
     c = ctx.contract
     end, on = c.end_date, ctx.on
     limit = min(end, on)
@@ -365,14 +284,7 @@ def _cnt_12(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CNT-13",
-    title="Evaluation arrangements in the contract",
-    severity=Severity.LEGAL,
-    citation="[002 L218; 004 L220-221]",
-)
 def _cnt_13(ctx: RuleContext) -> None:
-    """The evaluation arrangements (how and when) are part of the contract."""
     if ctx.contract.evaluation_arrangement is None:
         missing(ctx, N_("the evaluation arrangements"), "evaluation_arrangement")
 
@@ -386,17 +298,7 @@ _TOPIC_NAMES = (
 )
 
 
-@rule(
-    "R-CNT-14",
-    title="Informed of content, scope and consequences before signing",
-    severity=Severity.LEGAL,
-    citation="[002 L191, L387-389]",
-)
 def _cnt_14(ctx: RuleContext) -> None:
-    """Before signature (and before every modification, R-AMD-02) the person is informed of the
-    content, the scope and the consequences of the contract, including those of not complying.
-    For a signed contract: an information record for version 1, dated on or before the signature,
-    covering the three topics (each missing topic named)."""
     c = ctx.contract
     signed = ctx.signed_date
     if signed is None:
@@ -424,15 +326,7 @@ def _cnt_14(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-CNT-16",
-    title="Informed in writing of the right to be heard",
-    severity=Severity.LEGAL,
-    citation="[002 L391-395; 004 L213-214]",
-)
 def _cnt_16(ctx: RuleContext) -> None:
-    """The person is informed in writing of the right to be heard.  A signed contract needs the date
-    of that information."""
     if ctx.signed_date is not None and ctx.contract.right_to_be_heard_informed_date is None:
         ctx.flag(
             N_(
@@ -443,8 +337,45 @@ def _cnt_16(ctx: RuleContext) -> None:
         )
 
 
-# Rules that cannot be checked from the data: listed, cited and documented.
-DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_cnt_NN`` above).
+CONTENT_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-CNT-01",
+        title="A needs assessment ('bilan social') precedes the signature",
+        severity=Severity.LEGAL,
+        citation="[002 L133, L189, L534]",
+        doc="""The CPAS assesses the person's needs before concluding the contract.  A signed contract
+        needs a needs assessment dated on or before the signature; otherwise it is invalid and
+        inspection item I-01 fails.""",
+        check=_cnt_01,
+    ),
+    RuleSpec(
+        "R-CNT-02",
+        title="At least one objective",
+        severity=Severity.LEGAL,
+        citation="[002 L189]",
+        doc="""The contract states at least one objective.""",
+        check=_cnt_02,
+    ),
+    RuleSpec(
+        "R-CNT-03",
+        title="At least one action domain",
+        severity=Severity.LEGAL,
+        citation="[002 L189]",
+        doc="""The contract states at least one action domain (work, housing, health...).""",
+        check=_cnt_03,
+    ),
+    RuleSpec(
+        "R-CNT-04",
+        title="Each party's commitments, distinct and linked to the objectives",
+        severity=Severity.LEGAL,
+        citation="[002 L187-189; 001 L13-14; 000 L61-69]",
+        doc="""The contract states the commitments of each party, kept distinct (one party per commitment)
+        and each linked to at least one objective.  At least one commitment of the person and one of
+        the CPAS are required.""",
+        check=_cnt_04,
+    ),
     RuleSpec(
         "R-CNT-05",
         title="Start and end date; a studies PIIS covers the whole programme",
@@ -454,6 +385,40 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
          refuses an end before the start).  No legal minimum or maximum duration.  A studies PIIS
          must cover the whole study programme: checked by R-STU-01.""",
         automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-06",
+        title="Encouragement premium: amount and conditions",
+        severity=Severity.LEGAL,
+        citation="[002 L193]",
+        doc="""When the CPAS grants an encouragement premium (complementary social aid), the contract states
+        its amount and its conditions.""",
+        applies=lambda c: c.encouragement_premium is not None,
+        check=_cnt_06,
+    ),
+    RuleSpec(
+        "R-CNT-07",
+        title="Training / work experience: costs covered by the CPAS unless a third party pays",
+        severity=Severity.LEGAL,
+        citation="[002 L194; Model A 004 L5469-5471]",
+        doc="""A PIIS that includes training or acquiring work experience states that registration fees,
+        insurance, adapted work clothes and travel costs are covered at least by the CPAS, unless a
+        named third party covers them.  Each missing category is named.""",
+        parameters=("cost_coverage_form_tags",),
+        check=_cnt_07,
+    ),
+    RuleSpec(
+        "R-CNT-08",
+        title="Declining the person's choice of means is justified",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L196; 000 L91; 001 L24]",
+        doc="""The person's choice of means is respected when possible and the costs are comparable.  When the
+        CPAS declines it (``means_choice.declined``) it records one of the two grounds -- costs not
+        comparable, or choice not possible (``decline_ground``; missing: a to-do before signature, an
+        error once signed) -- and, advisory, explains it (``justification`` or ``means_choice_note``).
+        Without a ``means_choice`` record nothing is known about a declined choice and nothing is checked.""",
+        applies=lambda c: c.means_choice is not None and c.means_choice.declined,
+        check=_cnt_08,
     ),
     RuleSpec(
         "R-CNT-09",
@@ -466,6 +431,54 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         automated=False,
     ),
     RuleSpec(
+        "R-CNT-10",
+        title="Third parties: requested by a party, signing, role stated",
+        severity=Severity.LEGAL,
+        citation="[002 L125, L208-210]",
+        doc="""A third party joins at the request of the person or the CPAS, signs the contract, and the
+        contract states how far it takes part in carrying out the contract and, where relevant, in its
+        evaluation (missing evaluation role: warning).""",
+        applies=lambda c: bool(c.third_parties),
+        check=_cnt_10,
+    ),
+    RuleSpec(
+        "R-CNT-11",
+        title="Social worker in charge and at least one substitute",
+        severity=Severity.LEGAL,
+        citation="[002 L212-214; 004 L214-216]",
+        doc="""The contract names the social worker in charge and at least one substitute who replaces them
+        during a temporary absence.""",
+        check=_cnt_11,
+    ),
+    RuleSpec(
+        "R-CNT-12",
+        title="Permanent change of social worker notified in writing",
+        severity=Severity.LEGAL,
+        citation="[002 L214]",
+        doc="""When the social worker in charge is permanently taken off the file (their assignment ends
+        before the contract does), the person is informed in writing with the replacement's name.""",
+        check=_cnt_12,
+    ),
+    RuleSpec(
+        "R-CNT-13",
+        title="Evaluation arrangements in the contract",
+        severity=Severity.LEGAL,
+        citation="[002 L218; 004 L220-221]",
+        doc="""The evaluation arrangements (how and when) are part of the contract.""",
+        check=_cnt_13,
+    ),
+    RuleSpec(
+        "R-CNT-14",
+        title="Informed of content, scope and consequences before signing",
+        severity=Severity.LEGAL,
+        citation="[002 L191, L387-389]",
+        doc="""Before signature (and before every modification, R-AMD-02) the person is informed of the
+        content, the scope and the consequences of the contract, including those of not complying.
+        For a signed contract: an information record for version 1, dated on or before the signature,
+        covering the three topics (each missing topic named).""",
+        check=_cnt_14,
+    ),
+    RuleSpec(
         "R-CNT-15",
         title="Assistance by a person of one's choice",
         severity=Severity.LEGAL,
@@ -474,6 +487,15 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
          records who, if anyone (``assistance_person``).  An empty field cannot be told apart from 'no
          one', so nothing is checked.""",
         automated=False,
+    ),
+    RuleSpec(
+        "R-CNT-16",
+        title="Informed in writing of the right to be heard",
+        severity=Severity.LEGAL,
+        citation="[002 L391-395; 004 L213-214]",
+        doc="""The person is informed in writing of the right to be heard.  A signed contract needs the date
+        of that information.""",
+        check=_cnt_16,
     ),
     RuleSpec(
         "R-CNT-17",
@@ -487,4 +509,4 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         automated=False,
     ),
 )
-family(DOCUMENTED_RULES)
+family(CONTENT_RULES)

@@ -11,7 +11,7 @@ from piis_bridge.model import PartyRole, RequestedBy
 from piis_bridge.rules.calendar import add_calendar_days
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.obligation import judged_on_previous
-from piis_bridge.rules.registry import Era, Severity, rule
+from piis_bridge.rules.registry import Era, RuleSpec, Severity, family
 from piis_bridge.rules.report import DateStatus
 
 __all__: list[str] = []
@@ -31,22 +31,7 @@ def _beneficiary_signed(ctx: RuleContext):
     return first
 
 
-@rule(
-    "R-DL-01",
-    title="Mandatory PIIS signed within 3 months of the DIS decision",
-    severity=Severity.LEGAL,
-    citation="[002 L127, L159, L616-618; 000 L108]",
-    era=Era.REFORM,
-    parameters=("piis_deadline_months",),
-)
 def _dl_01(ctx: RuleContext) -> None:
-    """A mandatory PIIS (R-OBL-01..04) must be signed by ``add_months(DIS decision date, 3)``, that
-    day included (D1, Q-01: 30 November -> 28 February).  A motivated exemption (R-OBL-07) lifts
-    the deadline.  A signature after the deadline is an error; no signature past the deadline is
-    R-OBL-08's finding.  When only a party's request makes the PIIS mandatory for a person already on
-    the RI, the 3 months run from the request (``obligation.request_date``, R-OBL-04).  A contract that
-    follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
-    is not judged on the decision's deadline again (the first contract was)."""
     ob = ctx.obligations[0]
     if not ob.mandatory or ob.deadline is None:
         return
@@ -133,17 +118,7 @@ def _offered_date(ctx: RuleContext):
     return first
 
 
-@rule(
-    "R-DL-02",
-    title="Under 25: a job or a PIIS offered within the same 3 months",
-    severity=Severity.LEGAL,
-    citation="[002 L618, L334]",
-    era=Era.REFORM,
-)
 def _dl_02(ctx: RuleContext) -> None:
-    """For a person under 25 the CPAS offers, within the same 3 months, either a job or a PIIS.
-    The contract is the offer: its first trace (draft handed over, information given, or the
-    signature) must fall on or before ``add_months(decision, 3)``."""
     ob = ctx.obligations[0]
     if ob.age >= ctx.settings.age_threshold or ob.exempted or not ob.mandatory:
         return  # not mandatory for an under-25: already in work with an RI top-up (R-OBL-06)
@@ -170,16 +145,7 @@ def _dl_02(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-DL-03",
-    title="Optional PIIS: signed within 3 months of the decision to conclude it",
-    severity=Severity.LEGAL,
-    citation="[002 L619]",
-    era=Era.REFORM,
-)
 def _dl_03(ctx: RuleContext) -> None:
-    """When the PIIS is optional and the CPAS decides to conclude one anyway, it is signed within 3
-    months of that decision (``obligation.optional_piis_decision_date``)."""
     ob = ctx.obligations[0]
     decided = ctx.contract.obligation.optional_piis_decision_date
     if ob.mandatory or decided is None or ob.deadline is None:
@@ -208,18 +174,7 @@ def _dl_03(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-DL-04",
-    title="Five calendar days of reflection before signing",
-    severity=Severity.LEGAL,
-    citation="[004 L212-213; 000 L87; Model A 004 L5368]",
-    parameters=("reflection_days", "q02_allow_reflection_waiver"),
-)
 def _dl_04(ctx: RuleContext) -> None:
-    """A draft handed to the person on D may be signed from D+5 (calendar days, D4) at the
-    earliest.  Earlier signature is a violation unless the person's written waiver is recorded
-    *and* the legal switch Q-02 allows it (default: no waiver).  A signed contract without a record
-    of the draft handover cannot show the reflection period was respected."""
     c = ctx.contract
     signed = _beneficiary_signed(ctx)
     if c.reflection is None:
@@ -275,18 +230,7 @@ def _dl_04(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-DL-05",
-    title="Interview granted within 5 working days of the request",
-    severity=Severity.LEGAL,
-    citation="[002 L218, L748; 004 L222-224; Model A 004 L5393; 000 L88]",
-    parameters=("interview_deadline_working_days", "extra_closure_days", "recurring_closure_days"),
-)
 def _dl_05(ctx: RuleContext) -> None:
-    """A person who asks for an interview on D must get it by the 5th working day after D (D3:
-    counting from the day after, Monday-Friday minus the Belgian legal holidays and the CPAS's
-    closure days; C-05: working days, not calendar days).  Interviews the CPAS asks for are not
-    covered."""
     n = ctx.settings.interview_deadline_working_days
     for i, req in enumerate(ctx.contract.interview_requests):
         if req.requested_by is not RequestedBy.PERSON:
@@ -327,17 +271,7 @@ def _dl_05(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-DL-06",
-    title="Exam results sent within 7 working days",
-    severity=Severity.LEGAL,
-    citation="[002 L279; Model A 004 L5255]",
-    applies=lambda c: c.studies is not None,
-    parameters=("exam_results_working_days",),
-)
 def _dl_06(ctx: RuleContext) -> None:
-    """In a studies PIIS the student sends the exam results to the CPAS within 7 working days of
-    their publication (Q-16); the CPAS then evaluates the academic year (R-STU-07/08)."""
     studies = ctx.contract.studies
     assert studies is not None
     n = ctx.settings.exam_results_working_days
@@ -368,18 +302,7 @@ def _dl_06(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-DL-07",
-    title="Appeal to the labour court within 3 months of receiving the decision",
-    severity=Severity.LEGAL,
-    citation="[Model A 004 L5438-5441; 000 L162]",
-    applies=lambda c: bool(c.appeals),
-    parameters=("appeal_deadline_months",),
-)
 def _dl_07(ctx: RuleContext) -> None:
-    """A decision received on R can be appealed to the labour court until ``add_months(R, 3)``.
-    The report gives the date; an appeal filed later is flagged (the court may declare it out of
-    time)."""
     for i, appeal in enumerate(ctx.contract.appeals):
         due = ctx.settings.month_deadline(
             appeal.decision_received_date, ctx.settings.appeal_deadline_months
@@ -406,16 +329,7 @@ def _dl_07(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-DL-08",
-    title="(Historical) Before 2016-11-01 the 3 months ran from the request",
-    severity=Severity.HISTORICAL,
-    citation="[004 L160-161; Model A 004 L5447-5448; 002 L127]",
-    era=Era.HISTORICAL,
-)
 def _dl_08(ctx: RuleContext) -> None:
-    """Facts before the reform: a mandatory PIIS was due 3 months after the request for aid (C-03).
-    A late signature is flagged; no signature at all is R-OBL-16's finding."""
     ob = ctx.obligations[0]
     if not ob.mandatory or ob.deadline is None or ob.exempted:
         return
@@ -440,3 +354,108 @@ def _dl_08(ctx: RuleContext) -> None:
             signed_date=ctx.signed_date,
             deadline=ob.deadline,
         )
+
+
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_dl_NN`` above).
+DEADLINE_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-DL-01",
+        title="Mandatory PIIS signed within 3 months of the DIS decision",
+        severity=Severity.LEGAL,
+        citation="[002 L127, L159, L616-618; 000 L108]",
+        doc="""A mandatory PIIS (R-OBL-01..04) must be signed by ``add_months(DIS decision date, 3)``, that
+        day included (D1, Q-01: 30 November -> 28 February).  A motivated exemption (R-OBL-07) lifts
+        the deadline.  A signature after the deadline is an error; no signature past the deadline is
+        R-OBL-08's finding.  When only a party's request makes the PIIS mandatory for a person already on
+        the RI, the 3 months run from the request (``obligation.request_date``, R-OBL-04).  A contract that
+        follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
+        is not judged on the decision's deadline again (the first contract was).""",
+        era=Era.REFORM,
+        parameters=("piis_deadline_months",),
+        check=_dl_01,
+    ),
+    RuleSpec(
+        "R-DL-02",
+        title="Under 25: a job or a PIIS offered within the same 3 months",
+        severity=Severity.LEGAL,
+        citation="[002 L618, L334]",
+        doc="""For a person under 25 the CPAS offers, within the same 3 months, either a job or a PIIS.
+        The contract is the offer: its first trace (draft handed over, information given, or the
+        signature) must fall on or before ``add_months(decision, 3)``.""",
+        era=Era.REFORM,
+        check=_dl_02,
+    ),
+    RuleSpec(
+        "R-DL-03",
+        title="Optional PIIS: signed within 3 months of the decision to conclude it",
+        severity=Severity.LEGAL,
+        citation="[002 L619]",
+        doc="""When the PIIS is optional and the CPAS decides to conclude one anyway, it is signed within 3
+        months of that decision (``obligation.optional_piis_decision_date``).""",
+        era=Era.REFORM,
+        check=_dl_03,
+    ),
+    RuleSpec(
+        "R-DL-04",
+        title="Five calendar days of reflection before signing",
+        severity=Severity.LEGAL,
+        citation="[004 L212-213; 000 L87; Model A 004 L5368]",
+        doc="""A draft handed to the person on D may be signed from D+5 (calendar days, D4) at the
+        earliest.  Earlier signature is a violation unless the person's written waiver is recorded
+        *and* the legal switch Q-02 allows it (default: no waiver).  A signed contract without a record
+        of the draft handover cannot show the reflection period was respected.""",
+        parameters=("reflection_days", "q02_allow_reflection_waiver"),
+        check=_dl_04,
+    ),
+    RuleSpec(
+        "R-DL-05",
+        title="Interview granted within 5 working days of the request",
+        severity=Severity.LEGAL,
+        citation="[002 L218, L748; 004 L222-224; Model A 004 L5393; 000 L88]",
+        doc="""A person who asks for an interview on D must get it by the 5th working day after D (D3:
+        counting from the day after, Monday-Friday minus the Belgian legal holidays and the CPAS's
+        closure days; C-05: working days, not calendar days).  Interviews the CPAS asks for are not
+        covered.""",
+        parameters=(
+            "interview_deadline_working_days",
+            "extra_closure_days",
+            "recurring_closure_days",
+        ),
+        check=_dl_05,
+    ),
+    RuleSpec(
+        "R-DL-06",
+        title="Exam results sent within 7 working days",
+        severity=Severity.LEGAL,
+        citation="[002 L279; Model A 004 L5255]",
+        doc="""In a studies PIIS the student sends the exam results to the CPAS within 7 working days of
+        their publication (Q-16); the CPAS then evaluates the academic year (R-STU-07/08).""",
+        applies=lambda c: c.studies is not None,
+        parameters=("exam_results_working_days",),
+        check=_dl_06,
+    ),
+    RuleSpec(
+        "R-DL-07",
+        title="Appeal to the labour court within 3 months of receiving the decision",
+        severity=Severity.LEGAL,
+        citation="[Model A 004 L5438-5441; 000 L162]",
+        doc="""A decision received on R can be appealed to the labour court until ``add_months(R, 3)``.
+        The report gives the date; an appeal filed later is flagged (the court may declare it out of
+        time).""",
+        applies=lambda c: bool(c.appeals),
+        parameters=("appeal_deadline_months",),
+        check=_dl_07,
+    ),
+    RuleSpec(
+        "R-DL-08",
+        title="(Historical) Before 2016-11-01 the 3 months ran from the request",
+        severity=Severity.HISTORICAL,
+        citation="[004 L160-161; Model A 004 L5447-5448; 002 L127]",
+        doc="""Facts before the reform: a mandatory PIIS was due 3 months after the request for aid (C-03).
+        A late signature is flagged; no signature at all is R-OBL-16's finding.""",
+        era=Era.HISTORICAL,
+        check=_dl_08,
+    ),
+)
+family(DEADLINE_RULES)

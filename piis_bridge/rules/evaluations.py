@@ -18,7 +18,7 @@ from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import EvaluationKind, EvaluationMode, PIISContract
 from piis_bridge.rules.calendar import add_months
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Era, Severity, rule
+from piis_bridge.rules.registry import Era, RuleSpec, Severity, family
 from piis_bridge.rules.report import DateStatus
 
 __all__ = ["EvaluationPeriod", "contract_end", "evaluation_periods"]
@@ -109,22 +109,7 @@ def _label(p: EvaluationPeriod) -> Msg:
     return Msg("{start} to {end}", start=p.start, end=p.end)
 
 
-@rule(
-    "R-EVA-01",
-    title="At least 3 evaluations per 12-month period",
-    severity=Severity.LEGAL,
-    citation="[002 L218, L399; 000 L101]",
-    era=Era.REFORM,
-    fact_date=_end_fact,
-    applies=_concluded,
-    parameters=("eval_min_per_year", "q07_remote_counts_toward_total"),
-)
 def _eva_01(ctx: RuleContext) -> None:
-    """Each full 12-month period of the contract (from its start date, D1) needs at least 3
-    formalised evaluations with the person.  Remote ones count toward the 3 (Q-07).  Judged once the
-    period is over; for the period running on the reference date the report gives the date by
-    which the next evaluation is due (the minimum spread evenly: by 4, 8 and 12 months) and warns
-    when that date has passed.  Periods that ended before the reform are judged by R-EVA-08."""
     if ctx.signed_date is None:
         return
     need = ctx.settings.eval_min_per_year
@@ -194,19 +179,7 @@ def _pro_rata(ctx: RuleContext, p: EvaluationPeriod) -> int:
     return math.ceil(ctx.settings.eval_min_per_year * p.months / 12)
 
 
-@rule(
-    "R-EVA-02",
-    title="At least 2 of the evaluations in person",
-    severity=Severity.LEGAL,
-    citation="[002 L218, L399; 000 L101]",
-    era=Era.REFORM,
-    fact_date=_end_fact,
-    applies=_concluded,
-    parameters=("eval_min_in_person",),
-)
 def _eva_02(ctx: RuleContext) -> None:
-    """Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
-    person).  Phone, e-mail and video never count toward the 2 (Q-07)."""
     if ctx.signed_date is None:
         return
     need = ctx.settings.eval_min_in_person
@@ -228,21 +201,7 @@ def _eva_02(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-EVA-03",
-    title="Shorter than 12 months: pro-rata guide only",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L220]",
-    era=Era.REFORM,
-    fact_date=_end_fact,
-    applies=_concluded,
-    parameters=("q06_pro_rata_advisory", "q06_min_months_for_in_person"),
-)
 def _eva_03(ctx: RuleContext) -> None:
-    """A contract shorter than 12 months, or the final partial period of a longer one, is not held to
-    the 3-a-year minimum ("sur base annuelle").  Advisory only (Q-06): fewer than
-    ceil(3 x whole months / 12) evaluations, or no in-person evaluation in a period of 3 months or
-    more, gives a warning once the period is over."""
     if ctx.signed_date is None:
         return
     s = ctx.settings
@@ -278,16 +237,7 @@ def _eva_03(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-EVA-04",
-    title="Every evaluation is formalised",
-    severity=Severity.LEGAL,
-    citation="[002 L546; 004 L1839-1844]",
-    applies=_has_evaluations,
-)
 def _eva_04(ctx: RuleContext) -> None:
-    """Every evaluation is formalised in a written record (inspection item I-07).  An undocumented
-    meeting does not count toward the minimum and is flagged."""
     for i, e in enumerate(ctx.contract.evaluations):
         if not e.formalised:
             ctx.flag(
@@ -302,16 +252,7 @@ def _eva_04(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-EVA-05",
-    title="An adaptation after an evaluation is an agreed annex",
-    severity=Severity.LEGAL,
-    citation="[002 L161-163, L222]",
-    applies=_has_evaluations,
-)
 def _eva_05(ctx: RuleContext) -> None:
-    """An evaluation may lead to an adaptation of the contract, recorded as an annex agreed by all
-    parties (R-AMD-01).  An evaluation pointing to a version that does not exist is flagged."""
     versions = {v.version_no for v in ctx.contract.versions}
     for i, e in enumerate(ctx.contract.evaluations):
         if e.resulting_version_no is not None and e.resulting_version_no not in versions:
@@ -327,19 +268,7 @@ def _eva_05(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-EVA-06",
-    title="Final evaluation when the contract ends",
-    severity=Severity.ADVISORY,
-    citation="[003 L19-20]",
-    applies=_concluded,
-)
 def _eva_06(ctx: RuleContext) -> None:
-    """When the contract ends there is a final evaluation and the council or special committee is
-    informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning.  The
-    day the council was informed (``council_informed_date``) is reported; a day before the contract's
-    end is a warning (it cannot have been informed of an end still to come).  Not recorded: nothing
-    is said about the council, as before the field existed."""
     if ctx.signed_date is None:
         return
     c = ctx.contract
@@ -379,27 +308,7 @@ def _has_annual_reports(c: PIISContract) -> bool:
     return bool(c.cpas.annual_reports)
 
 
-@rule(
-    "R-EVA-07",
-    title="Yearly global evaluation and annual-report synthesis (CPAS level)",
-    severity=Severity.LEGAL,
-    citation="[002 L224, L403; 004 L228-230]",
-    applies=_has_annual_reports,
-)
 def _eva_07(ctx: RuleContext) -> None:
-    """Each calendar year the CPAS evaluates the results of its PIIS contracts globally, and the
-    president makes sure the annual report contains a synthesis of the contract evaluations and of
-    the employment results.  A CPAS-level duty, judged from the CPAS's reports copied into the
-    contract (``cpas.annual_reports``; none recorded: not checked, as before the field existed):
-
-    - each recorded report needs both syntheses (error) and, advisory, the president's sign-off
-      (C-11: a head of the social service starts the evaluation, the president signs it off);
-    - the employment results are counted (``persons_found_work``, ``contracts_ended_in_work``): the
-      report states the counts when recorded (info; not recorded: judged as before);
-    - from the first recorded year on, every calendar year in which this contract ran needs its global
-      evaluation.  The seeds give no date; the engine's reading [ASSUMPTION] is that the evaluation of
-      year Y, which needs Y's results, is due by 31 December of Y+1 (a deadline in the report for each
-      year up to the reference date's; late, or missing once that day has passed: error)."""
     c = ctx.contract
     reports = c.cpas.annual_reports
     by_year = {}
@@ -493,19 +402,7 @@ def _eva_07(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-EVA-08",
-    title="(Historical) At least one evaluation per calendar quarter",
-    severity=Severity.HISTORICAL,
-    citation="[004 L222, L734-735, L4661; 001 L30; Model A 004 L5234, L5390]",
-    era=Era.HISTORICAL,
-    fact_date=_start_fact,
-    parameters=("historical_eval_months",),
-)
 def _eva_08(ctx: RuleContext) -> None:
-    """Before the reform, a PIIS was evaluated at least once per calendar quarter (C-01: outdated
-    since 2016-11-01).  Applies to the whole calendar quarters of the contract that ended before
-    the reform date and before the reference date."""
     c = ctx.contract
     step = ctx.settings.historical_eval_months
     limit = min(contract_end(c), ctx.settings.reform_date - _DAY, ctx.on - _DAY)
@@ -529,3 +426,121 @@ def _eva_08(ctx: RuleContext) -> None:
                 q_end=q_end,
             )
         q = add_months(q, step)
+
+
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_eva_NN`` above).
+EVALUATION_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-EVA-01",
+        title="At least 3 evaluations per 12-month period",
+        severity=Severity.LEGAL,
+        citation="[002 L218, L399; 000 L101]",
+        doc="""Each full 12-month period of the contract (from its start date, D1) needs at least 3
+        formalised evaluations with the person.  Remote ones count toward the 3 (Q-07).  Judged once the
+        period is over; for the period running on the reference date the report gives the date by
+        which the next evaluation is due (the minimum spread evenly: by 4, 8 and 12 months) and warns
+        when that date has passed.  Periods that ended before the reform are judged by R-EVA-08.""",
+        era=Era.REFORM,
+        fact_date=_end_fact,
+        applies=_concluded,
+        parameters=("eval_min_per_year", "q07_remote_counts_toward_total"),
+        check=_eva_01,
+    ),
+    RuleSpec(
+        "R-EVA-02",
+        title="At least 2 of the evaluations in person",
+        severity=Severity.LEGAL,
+        citation="[002 L218, L399; 000 L101]",
+        doc="""Of the evaluations of each full 12-month period, at least 2 are personal interviews (in
+        person).  Phone, e-mail and video never count toward the 2 (Q-07).""",
+        era=Era.REFORM,
+        fact_date=_end_fact,
+        applies=_concluded,
+        parameters=("eval_min_in_person",),
+        check=_eva_02,
+    ),
+    RuleSpec(
+        "R-EVA-03",
+        title="Shorter than 12 months: pro-rata guide only",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L220]",
+        doc="""A contract shorter than 12 months, or the final partial period of a longer one, is not held to
+        the 3-a-year minimum ("sur base annuelle").  Advisory only (Q-06): fewer than
+        ceil(3 x whole months / 12) evaluations, or no in-person evaluation in a period of 3 months or
+        more, gives a warning once the period is over.""",
+        era=Era.REFORM,
+        fact_date=_end_fact,
+        applies=_concluded,
+        parameters=("q06_pro_rata_advisory", "q06_min_months_for_in_person"),
+        check=_eva_03,
+    ),
+    RuleSpec(
+        "R-EVA-04",
+        title="Every evaluation is formalised",
+        severity=Severity.LEGAL,
+        citation="[002 L546; 004 L1839-1844]",
+        doc="""Every evaluation is formalised in a written record (inspection item I-07).  An undocumented
+        meeting does not count toward the minimum and is flagged.""",
+        applies=_has_evaluations,
+        check=_eva_04,
+    ),
+    RuleSpec(
+        "R-EVA-05",
+        title="An adaptation after an evaluation is an agreed annex",
+        severity=Severity.LEGAL,
+        citation="[002 L161-163, L222]",
+        doc="""An evaluation may lead to an adaptation of the contract, recorded as an annex agreed by all
+        parties (R-AMD-01).  An evaluation pointing to a version that does not exist is flagged.""",
+        applies=_has_evaluations,
+        check=_eva_05,
+    ),
+    RuleSpec(
+        "R-EVA-06",
+        title="Final evaluation when the contract ends",
+        severity=Severity.ADVISORY,
+        citation="[003 L19-20]",
+        doc="""When the contract ends there is a final evaluation and the council or special committee is
+        informed.  Advisory: an ended contract without an evaluation of kind FINAL gets a warning.  The
+        day the council was informed (``council_informed_date``) is reported; a day before the contract's
+        end is a warning (it cannot have been informed of an end still to come).  Not recorded: nothing
+        is said about the council, as before the field existed.""",
+        applies=_concluded,
+        check=_eva_06,
+    ),
+    RuleSpec(
+        "R-EVA-07",
+        title="Yearly global evaluation and annual-report synthesis (CPAS level)",
+        severity=Severity.LEGAL,
+        citation="[002 L224, L403; 004 L228-230]",
+        doc="""Each calendar year the CPAS evaluates the results of its PIIS contracts globally, and the
+        president makes sure the annual report contains a synthesis of the contract evaluations and of
+        the employment results.  A CPAS-level duty, judged from the CPAS's reports copied into the
+        contract (``cpas.annual_reports``; none recorded: not checked, as before the field existed):
+
+        - each recorded report needs both syntheses (error) and, advisory, the president's sign-off
+          (C-11: a head of the social service starts the evaluation, the president signs it off);
+        - the employment results are counted (``persons_found_work``, ``contracts_ended_in_work``): the
+          report states the counts when recorded (info; not recorded: judged as before);
+        - from the first recorded year on, every calendar year in which this contract ran needs its global
+          evaluation.  The seeds give no date; the engine's reading [ASSUMPTION] is that the evaluation of
+          year Y, which needs Y's results, is due by 31 December of Y+1 (a deadline in the report for each
+          year up to the reference date's; late, or missing once that day has passed: error).""",
+        applies=_has_annual_reports,
+        check=_eva_07,
+    ),
+    RuleSpec(
+        "R-EVA-08",
+        title="(Historical) At least one evaluation per calendar quarter",
+        severity=Severity.HISTORICAL,
+        citation="[004 L222, L734-735, L4661; 001 L30; Model A 004 L5234, L5390]",
+        doc="""Before the reform, a PIIS was evaluated at least once per calendar quarter (C-01: outdated
+        since 2016-11-01).  Applies to the whole calendar quarters of the contract that ended before
+        the reform date and before the reference date.""",
+        era=Era.HISTORICAL,
+        fact_date=_start_fact,
+        parameters=("historical_eval_months",),
+        check=_eva_08,
+    ),
+)
+family(EVALUATION_RULES)

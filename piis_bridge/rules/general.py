@@ -6,21 +6,12 @@ from __future__ import annotations
 from piis_bridge.i18n import N_
 from piis_bridge.model import Orientation
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import RuleSpec, Severity, family, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 
 __all__: list[str] = []
 
 
-@rule(
-    "R-GEN-01",
-    title="A PIIS always goes with an active RI/DIS decision",
-    severity=Severity.LEGAL,
-    citation="[002 L113-115, L432]",
-)
 def _gen_01(ctx: RuleContext) -> None:
-    """A PIIS is not an independent right: it goes with the DIS (the RI).  A contract concluded
-    when the DIS decision's RI had already ended, or before the decision itself, has no DIS to go
-    with (and no subsidy can be claimed for it)."""
     c = ctx.contract
     d = c.decision
     concluded = ctx.signed_date or c.start_date
@@ -51,16 +42,7 @@ def _gen_01(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-GEN-02",
-    title="A written contract on the council's framework convention",
-    severity=Severity.LEGAL,
-    citation="[002 L123-125, L175-177, L383; 001 L26]",
-)
 def _gen_02(ctx: RuleContext) -> None:
-    """Every PIIS is a written contract between the person and the CPAS, prepared by the social
-    worker with the framework convention adopted by the council.  No framework reference -> the
-    contract is invalid."""
     if not (ctx.contract.framework_convention_ref or "").strip():
         ctx.flag(
             N_("Contract {contract}: no reference to the council's framework convention."),
@@ -69,17 +51,7 @@ def _gen_02(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-GEN-03",
-    title="Orientation recorded; social insertion explained",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L103, L141; 001 L18-20]",
-)
 def _gen_03(ctx: RuleContext) -> None:
-    """Professional insertion is preferred, social insertion otherwise.  The orientation is
-    required by the model.  For a SOCIAL orientation the file should say why professional insertion
-    is not (yet) possible (advisory): without ``orientation_reason`` the engine reminds the social
-    worker (warning); a recorded reason satisfies the rule."""
     c = ctx.contract
     if c.orientation is Orientation.SOCIAL and not (c.orientation_reason or "").strip():
         ctx.warning(
@@ -92,18 +64,7 @@ def _gen_03(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-GEN-05",
-    title="Facts before 2016-11-01 are judged by the historical rules",
-    severity=Severity.LEGAL,
-    citation="[002 L91, L127]",
-    parameters=("reform_date",),
-)
 def _gen_05(ctx: RuleContext) -> None:
-    """Rules are versioned by the date of the facts: facts dated before the reform (2016-11-01)
-    are judged with the historical (H) rules, facts from that date with the 2016 rules.  The
-    default fact date is the DIS decision date; a rule can choose another (e.g. the contract start
-    for evaluations).  The report states which rule set applied."""
     if ctx.rule_set == "historical":
         ctx.info(
             N_(
@@ -117,17 +78,7 @@ def _gen_05(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-GEN-07",
-    title="The competent CPAS for the PIIS is the CPAS competent for DIS",
-    severity=Severity.LEGAL,
-    citation="[002 L343-351]",
-)
 def _gen_07(ctx: RuleContext) -> None:
-    """The CPAS that concludes the PIIS is the one competent for the DIS, i.e. (in general) the
-    CPAS of the municipality where the person lives on the decision date.  A recorded residence
-    in another municipality on that date is flagged; for an under-25 studies PIIS the original
-    CPAS stays competent after a move (R-STU-10), so only an advisory is given."""
     c = ctx.contract
     on = c.decision.decision_date
     home = c.cpas.ins_code
@@ -167,8 +118,40 @@ def _gen_07(ctx: RuleContext) -> None:
         )
 
 
-# Rules that cannot be checked from the data: listed, cited and documented.
-DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_gen_NN`` above).
+GENERAL_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-GEN-01",
+        title="A PIIS always goes with an active RI/DIS decision",
+        severity=Severity.LEGAL,
+        citation="[002 L113-115, L432]",
+        doc="""A PIIS is not an independent right: it goes with the DIS (the RI).  A contract concluded
+        when the DIS decision's RI had already ended, or before the decision itself, has no DIS to go
+        with (and no subsidy can be claimed for it).""",
+        check=_gen_01,
+    ),
+    RuleSpec(
+        "R-GEN-02",
+        title="A written contract on the council's framework convention",
+        severity=Severity.LEGAL,
+        citation="[002 L123-125, L175-177, L383; 001 L26]",
+        doc="""Every PIIS is a written contract between the person and the CPAS, prepared by the social
+        worker with the framework convention adopted by the council.  No framework reference -> the
+        contract is invalid.""",
+        check=_gen_02,
+    ),
+    RuleSpec(
+        "R-GEN-03",
+        title="Orientation recorded; social insertion explained",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L103, L141; 001 L18-20]",
+        doc="""Professional insertion is preferred, social insertion otherwise.  The orientation is
+        required by the model.  For a SOCIAL orientation the file should say why professional insertion
+        is not (yet) possible (advisory): without ``orientation_reason`` the engine reminds the social
+        worker (warning); a recorded reason satisfies the rule.""",
+        check=_gen_03,
+    ),
     RuleSpec(
         "R-GEN-04",
         title="Demands proportionate, objectives realistic",
@@ -180,6 +163,18 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         automated=False,
     ),
     RuleSpec(
+        "R-GEN-05",
+        title="Facts before 2016-11-01 are judged by the historical rules",
+        severity=Severity.LEGAL,
+        citation="[002 L91, L127]",
+        doc="""Rules are versioned by the date of the facts: facts dated before the reform (2016-11-01)
+        are judged with the historical (H) rules, facts from that date with the 2016 rules.  The
+        default fact date is the DIS decision date; a rule can choose another (e.g. the contract start
+        for evaluations).  The report states which rule set applied.""",
+        parameters=("reform_date",),
+        check=_gen_05,
+    ),
+    RuleSpec(
         "R-GEN-06",
         title="A mandatory PIIS is a condition for DIS",
         severity=Severity.LEGAL,
@@ -189,5 +184,16 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
          R-OBL-11 (review before any refusal).""",
         automated=False,
     ),
+    RuleSpec(
+        "R-GEN-07",
+        title="The competent CPAS for the PIIS is the CPAS competent for DIS",
+        severity=Severity.LEGAL,
+        citation="[002 L343-351]",
+        doc="""The CPAS that concludes the PIIS is the one competent for the DIS, i.e. (in general) the
+        CPAS of the municipality where the person lives on the decision date.  A recorded residence
+        in another municipality on that date is flagged; for an under-25 studies PIIS the original
+        CPAS stays competent after a move (R-STU-10), so only an advisory is given.""",
+        check=_gen_07,
+    ),
 )
-family(DOCUMENTED_RULES)
+family(GENERAL_RULES)

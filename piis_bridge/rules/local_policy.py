@@ -14,27 +14,16 @@ from piis_bridge.model import PIISContract, WorkerRole
 from piis_bridge.rules.calendar import WorkingCalendar, add_months, age_on
 from piis_bridge.rules.context import RuleContext
 from piis_bridge.rules.evaluations import contract_end
-from piis_bridge.rules.registry import Era, Severity, rule
+from piis_bridge.rules.registry import Era, RuleSpec, Severity, family
 from piis_bridge.rules.report import DateStatus
-from piis_bridge.rules.sanctions import _has_sanctions
+from piis_bridge.rules.sanctions import has_sanctions
 
 __all__ = ["last_working_day_of_month"]
 
 _DAY = timedelta(days=1)
 
 
-@rule(
-    "R-LOC-01",
-    title="Local PIIS deadline stricter than the law",
-    severity=Severity.LOCAL,
-    citation="[004 L1416-1418] (Appendix B)",
-    era=Era.REFORM,
-    parameters=("local_piis_deadline_months",),
-)
 def _loc_01(ctx: RuleContext) -> None:
-    """Some CPAS conclude the PIIS within 1 month of the DIS decision, stricter than the legal 3
-    months.  With ``local_piis_deadline_months`` set, a mandatory, non-exempted PIIS signed later
-    (or unsigned past that date) is flagged at the local-policy level."""
     months = ctx.settings.local_piis_deadline_months
     ob = ctx.obligations[0]
     if months is None or not ob.mandatory or ob.exempted:
@@ -53,16 +42,7 @@ def _loc_01(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-LOC-02",
-    title="Social worker's reachable hours stated",
-    severity=Severity.LOCAL,
-    citation="[Model A 004 L5222-5223] (Appendix B)",
-    parameters=("local_require_contact_hours",),
-)
 def _loc_02(ctx: RuleContext) -> None:
-    """Model A states when the social worker in charge can be reached.  With
-    ``local_require_contact_hours`` the contract must give those hours."""
     if not ctx.settings.local_require_contact_hours:
         return
     for i, w in enumerate(ctx.contract.social_workers):
@@ -76,17 +56,7 @@ def _loc_02(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-LOC-03",
-    title="Generalised PIIS for an age range",
-    severity=Severity.LOCAL,
-    citation="[004 L1108-1113] (Appendix B)",
-    parameters=("local_generalised_piis_ages",),
-)
 def _loc_03(ctx: RuleContext) -> None:
-    """One CPAS gives a PIIS to every RI beneficiary aged 18-50.  With
-    ``local_generalised_piis_ages = (low, high)`` a beneficiary in that range on the decision date
-    whose PIIS is legally optional is noted (info): local policy makes it expected, not the law."""
     ages = ctx.settings.local_generalised_piis_ages
     if ages is None:
         return
@@ -125,20 +95,7 @@ def last_working_day_of_month(month: date, calendar: WorkingCalendar) -> date:
     return day
 
 
-@rule(
-    "R-LOC-04",
-    title="Job applications per month (local quota)",
-    severity=Severity.LOCAL,
-    citation="[Model C 004 L5640-5666] (Appendix B)",
-    applies=_has_evidence,
-    parameters=("local_job_applications_per_month",),
-)
 def _loc_04(ctx: RuleContext) -> None:
-    """Model C expects at least 8 traceable job applications a month.  With
-    ``local_job_applications_per_month`` = N, each month of ``evidence.job_applications`` that is over
-    on the reference date and during which the contract ran from its first to its last day (a month
-    the contract only partly covers is not held to a whole month's quota) is flagged when fewer than N
-    applications were proved."""
     need = ctx.settings.local_job_applications_per_month
     if need is None:
         return
@@ -162,21 +119,7 @@ def _loc_04(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-LOC-05",
-    title="Course attendance (local rate)",
-    severity=Severity.LOCAL,
-    citation="[Model C 004 L5681-5696, L5706-5711] (Appendix B)",
-    applies=_has_evidence,
-    parameters=("local_course_attendance_percent",),
-)
 def _loc_05(ctx: RuleContext) -> None:
-    """Model C requires 100% attendance at the course; absences justified by a certificate count as
-    attended, and a joker used in the month covers one unjustified absence ("no suspension proposal to
-    the committee").  With ``local_course_attendance_percent`` = P, each month of
-    ``evidence.attendance`` that is over on the reference date is flagged when
-    (attended + justified + jokers used that month) < P% of the planned sessions (exactly P% is
-    enough)."""
     percent = ctx.settings.local_course_attendance_percent
     if percent is None:
         return
@@ -208,20 +151,7 @@ def _loc_05(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-LOC-06",
-    title="Absences for a sick child (local limit)",
-    severity=Severity.LOCAL,
-    citation="[Model C 004 L5688-5693] (Appendix B)",
-    applies=_has_evidence,
-    parameters=("local_sick_child_absences_per_year",),
-)
 def _loc_06(ctx: RuleContext) -> None:
-    """Model C allows staying home for a sick child only when no partner is present, and at most 4
-    times a year (by analogy with the CPAS staff rules: a calendar year).  With
-    ``local_sick_child_absences_per_year`` = N, each absence of ``evidence.sick_child_absences``
-    beyond the N-th of its calendar year is flagged, and so is an absence recorded while a partner was
-    present."""
     limit = ctx.settings.local_sick_child_absences_per_year
     if limit is None:
         return
@@ -255,19 +185,7 @@ def _loc_06(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-LOC-07",
-    title="Jokers per school year (local limit)",
-    severity=Severity.LOCAL,
-    citation="[Model C 004 L5706-5711] (Appendix B)",
-    applies=_has_evidence,
-    parameters=("local_jokers_per_school_year",),
-)
 def _loc_07(ctx: RuleContext) -> None:
-    """Model C gives N jokers per school year; using one means no suspension proposal for an
-    unjustified absence.  With ``local_jokers_per_school_year`` = N, each joker of ``evidence.jokers``
-    beyond the N-th of its school year (the recorded ``school_year``, else the one running from
-    1 September to 31 August) is flagged: it does not protect from a suspension proposal."""
     limit = ctx.settings.local_jokers_per_school_year
     if limit is None:
         return
@@ -292,25 +210,7 @@ def _loc_07(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-LOC-08",
-    title="Monthly proofs by the last working day of the month",
-    severity=Severity.LOCAL,
-    citation="[Model C 004 L5664-5666, L5698-5704] (Appendix B)",
-    applies=_has_evidence,
-    parameters=(
-        "local_monthly_proofs_due_last_working_day",
-        "extra_closure_days",
-        "recurring_closure_days",
-    ),
-)
 def _loc_08(ctx: RuleContext) -> None:
-    """Model C: the month's job-application proofs and the course attendance list are handed in by the
-    last working day of that month (D3: weekends, legal holidays and the CPAS's closure days are not
-    working days); a late list holds back the RI payment and may lead to a sanction.  With
-    ``local_monthly_proofs_due_last_working_day``, each month of ``evidence.job_applications``
-    (``proofs_received_date``) and ``evidence.attendance`` (``list_received_date``) gets that deadline
-    in the report; a proof received later, or still missing after that day, is flagged."""
     if not ctx.settings.local_monthly_proofs_due_last_working_day:
         return
     ev = ctx.contract.evidence
@@ -363,20 +263,7 @@ def _loc_08(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-LOC-09",
-    title="Automatic first sanction (local length)",
-    severity=Severity.LOCAL,
-    citation="[004 L1510-1513] (Appendix B)",
-    applies=_has_sanctions,  # the R-SAN precondition: asked once
-    parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"),
-)
 def _loc_09(ctx: RuleContext) -> None:
-    """One council suspends the RI for 1 month at every first sanction.  With
-    ``local_automatic_first_sanction_months`` = N, each recorded sanction that is not a repeat offence
-    must run N months: from its start to ``add_months(start, N) - 1 day`` (D1, Q-12); another length is
-    noted at the local-policy level.  The law only caps the length (R-SAN-06) and allows shorter ones
-    (R-SAN-12): this is the CPAS's own rule, never a legal finding."""
     months = ctx.settings.local_automatic_first_sanction_months
     if months is None:
         return
@@ -401,3 +288,132 @@ def _loc_09(ctx: RuleContext) -> None:
                 months=months,
                 expected=expected,
             )
+
+
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_loc_NN`` above).
+LOCAL_POLICY_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-LOC-01",
+        title="Local PIIS deadline stricter than the law",
+        severity=Severity.LOCAL,
+        citation="[004 L1416-1418] (Appendix B)",
+        doc="""Some CPAS conclude the PIIS within 1 month of the DIS decision, stricter than the legal 3
+        months.  With ``local_piis_deadline_months`` set, a mandatory, non-exempted PIIS signed later
+        (or unsigned past that date) is flagged at the local-policy level.""",
+        era=Era.REFORM,
+        parameters=("local_piis_deadline_months",),
+        check=_loc_01,
+    ),
+    RuleSpec(
+        "R-LOC-02",
+        title="Social worker's reachable hours stated",
+        severity=Severity.LOCAL,
+        citation="[Model A 004 L5222-5223] (Appendix B)",
+        doc="""Model A states when the social worker in charge can be reached.  With
+        ``local_require_contact_hours`` the contract must give those hours.""",
+        parameters=("local_require_contact_hours",),
+        check=_loc_02,
+    ),
+    RuleSpec(
+        "R-LOC-03",
+        title="Generalised PIIS for an age range",
+        severity=Severity.LOCAL,
+        citation="[004 L1108-1113] (Appendix B)",
+        doc="""One CPAS gives a PIIS to every RI beneficiary aged 18-50.  With
+        ``local_generalised_piis_ages = (low, high)`` a beneficiary in that range on the decision date
+        whose PIIS is legally optional is noted (info): local policy makes it expected, not the law.""",
+        parameters=("local_generalised_piis_ages",),
+        check=_loc_03,
+    ),
+    RuleSpec(
+        "R-LOC-04",
+        title="Job applications per month (local quota)",
+        severity=Severity.LOCAL,
+        citation="[Model C 004 L5640-5666] (Appendix B)",
+        doc="""Model C expects at least 8 traceable job applications a month.  With
+        ``local_job_applications_per_month`` = N, each month of ``evidence.job_applications`` that is over
+        on the reference date and during which the contract ran from its first to its last day (a month
+        the contract only partly covers is not held to a whole month's quota) is flagged when fewer than N
+        applications were proved.""",
+        applies=_has_evidence,
+        parameters=("local_job_applications_per_month",),
+        check=_loc_04,
+    ),
+    RuleSpec(
+        "R-LOC-05",
+        title="Course attendance (local rate)",
+        severity=Severity.LOCAL,
+        citation="[Model C 004 L5681-5696, L5706-5711] (Appendix B)",
+        doc="""Model C requires 100% attendance at the course; absences justified by a certificate count as
+        attended, and a joker used in the month covers one unjustified absence ("no suspension proposal to
+        the committee").  With ``local_course_attendance_percent`` = P, each month of
+        ``evidence.attendance`` that is over on the reference date is flagged when
+        (attended + justified + jokers used that month) < P% of the planned sessions (exactly P% is
+        enough).""",
+        applies=_has_evidence,
+        parameters=("local_course_attendance_percent",),
+        check=_loc_05,
+    ),
+    RuleSpec(
+        "R-LOC-06",
+        title="Absences for a sick child (local limit)",
+        severity=Severity.LOCAL,
+        citation="[Model C 004 L5688-5693] (Appendix B)",
+        doc="""Model C allows staying home for a sick child only when no partner is present, and at most 4
+        times a year (by analogy with the CPAS staff rules: a calendar year).  With
+        ``local_sick_child_absences_per_year`` = N, each absence of ``evidence.sick_child_absences``
+        beyond the N-th of its calendar year is flagged, and so is an absence recorded while a partner was
+        present.""",
+        applies=_has_evidence,
+        parameters=("local_sick_child_absences_per_year",),
+        check=_loc_06,
+    ),
+    RuleSpec(
+        "R-LOC-07",
+        title="Jokers per school year (local limit)",
+        severity=Severity.LOCAL,
+        citation="[Model C 004 L5706-5711] (Appendix B)",
+        doc="""Model C gives N jokers per school year; using one means no suspension proposal for an
+        unjustified absence.  With ``local_jokers_per_school_year`` = N, each joker of ``evidence.jokers``
+        beyond the N-th of its school year (the recorded ``school_year``, else the one running from
+        1 September to 31 August) is flagged: it does not protect from a suspension proposal.""",
+        applies=_has_evidence,
+        parameters=("local_jokers_per_school_year",),
+        check=_loc_07,
+    ),
+    RuleSpec(
+        "R-LOC-08",
+        title="Monthly proofs by the last working day of the month",
+        severity=Severity.LOCAL,
+        citation="[Model C 004 L5664-5666, L5698-5704] (Appendix B)",
+        doc="""Model C: the month's job-application proofs and the course attendance list are handed in by the
+        last working day of that month (D3: weekends, legal holidays and the CPAS's closure days are not
+        working days); a late list holds back the RI payment and may lead to a sanction.  With
+        ``local_monthly_proofs_due_last_working_day``, each month of ``evidence.job_applications``
+        (``proofs_received_date``) and ``evidence.attendance`` (``list_received_date``) gets that deadline
+        in the report; a proof received later, or still missing after that day, is flagged.""",
+        applies=_has_evidence,
+        parameters=(
+            "local_monthly_proofs_due_last_working_day",
+            "extra_closure_days",
+            "recurring_closure_days",
+        ),
+        check=_loc_08,
+    ),
+    RuleSpec(
+        "R-LOC-09",
+        title="Automatic first sanction (local length)",
+        severity=Severity.LOCAL,
+        citation="[004 L1510-1513] (Appendix B)",
+        doc="""One council suspends the RI for 1 month at every first sanction.  With
+        ``local_automatic_first_sanction_months`` = N, each recorded sanction that is not a repeat offence
+        must run N months: from its start to ``add_months(start, N) - 1 day`` (D1, Q-12); another length is
+        noted at the local-policy level.  The law only caps the length (R-SAN-06) and allows shorter ones
+        (R-SAN-12): this is the CPAS's own rule, never a legal finding.""",
+        applies=has_sanctions,
+        parameters=("local_automatic_first_sanction_months", "q12_one_month_inclusive_end"),
+        check=_loc_09,
+    ),
+)
+family(LOCAL_POLICY_RULES)

@@ -25,7 +25,7 @@ from piis_bridge.model import (
 )
 from piis_bridge.rules.calendar import add_months, age_on
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Era, RuleSpec, Severity, family, rule
+from piis_bridge.rules.registry import Era, RuleSpec, Severity, family
 from piis_bridge.rules.report import DateStatus, PersonObligation, frozen_constructor
 from piis_bridge.rules.settings import AgeReference, LookbackAnchor, RuleSettings
 
@@ -314,19 +314,7 @@ def _of(ob: PersonObligation) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
-@rule(
-    "R-OBL-01",
-    title="Under 25 in full-time studies: PIIS mandatory",
-    severity=Severity.LEGAL,
-    citation="[002 L153, L256]",
-    era=Era.REFORM,
-)
 def _obl_01(ctx: RuleContext) -> None:
-    """A person under 25 whom the CPAS accepts, on equity grounds, in full-time studies must have a
-    PIIS (basis U25_STUDIES).  The engine flags a recorded U25_STUDIES basis for someone who was
-    25 or over on the reference date (Q-03) -- the beneficiary's, and the partner's when
-    ``partner_obligation`` is recorded (R-OBL-09) -- and an under-25 studies PIIS without the date
-    of the equity-acceptance decision."""
     c, ob = ctx.contract, _beneficiary(ctx)
     for one, rec, where, _ in _recorded(ctx):
         if ObligationBasis.U25_STUDIES in rec.basis and one.age >= ctx.settings.age_threshold:
@@ -358,18 +346,7 @@ def _obl_01(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-OBL-02",
-    title="Under 25, integration through an employment project: PIIS mandatory",
-    severity=Severity.LEGAL,
-    citation="[002 L155, L334; 000 L105]",
-    era=Era.REFORM,
-)
 def _obl_02(ctx: RuleContext) -> None:
-    """A person under 25 whose integration takes the form of a project leading to a job must have a
-    PIIS (U25_EMPLOYMENT_PROJECT); in practice an under-25 on RI who is not in work.  Flags a
-    recorded basis that the age contradicts, for the beneficiary and for a partner whose own
-    assessment is recorded (a mandatory case the record omits: R-OBL-05)."""
     for ob, rec, where, _ in _recorded(ctx):
         if (
             ObligationBasis.U25_EMPLOYMENT_PROJECT in rec.basis
@@ -389,21 +366,7 @@ def _obl_02(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-OBL-03",
-    title="No DIS in the 3 months before the grant decision: PIIS mandatory",
-    severity=Severity.LEGAL,
-    citation="[002 L157, L590; 000 L106]",
-    era=Era.REFORM,
-    parameters=("new_beneficiary_lookback_months", "q04_lookback_anchor", "dis_kinds_for_lookback"),
-)
 def _obl_03(ctx: RuleContext) -> None:
-    """Any age: no DIS (neither RI nor employment through a CPAS measure such as art. 60) during the
-    3 months before the RI grant decision (Q-04: the decision date) makes the PIIS mandatory
-    (NO_DIS_LAST_3M), first-time beneficiaries included.  The RI granted by the decision itself is
-    not previous DIS.  Flags a recorded NO_DIS_LAST_3M that the DIS history contradicts (a mandatory
-    case the record omits: R-OBL-05), for the beneficiary and for a partner whose own assessment is
-    recorded (the partner's own DIS history)."""
     c = ctx.contract
     for ob, rec, where, who in _recorded(ctx):
         if ObligationBasis.NO_DIS_LAST_3M in rec.basis and had_dis_in_lookback(
@@ -423,19 +386,7 @@ def _obl_03(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-OBL-04",
-    title="A PIIS asked for by the person or the CPAS becomes mandatory",
-    severity=Severity.LEGAL,
-    citation="[002 L147-149]",
-    era=Era.REFORM,
-)
 def _obl_04(ctx: RuleContext) -> None:
-    """When the person or the CPAS asks for a PIIS it becomes mandatory (REQUEST_BY_PERSON /
-    REQUEST_BY_CPAS).  A request can only be known from the record; the report states it (for the
-    partner too when the partner's own assessment records a request, R-OBL-09).  For a person already on
-    the RI whom only the request obliges, the 3 months run from the request (``obligation.request_date``,
-    when after the DIS decision), not from the old decision."""
     ob = _beneficiary(ctx)
     for basis in ob.bases:
         if basis in _REQUESTS:
@@ -466,19 +417,7 @@ def _obl_04(ctx: RuleContext) -> None:
                 )
 
 
-@rule(
-    "R-OBL-05",
-    title="No mandatory case: the PIIS is optional",
-    severity=Severity.LEGAL,
-    citation="[002 L105, L145, L621-623]",
-    era=Era.REFORM,
-)
 def _obl_05(ctx: RuleContext) -> None:
-    """None of R-OBL-01..04 applies: the PIIS is optional, RI may be granted and kept without one.
-    The report says so (info).  When the record gives no mandatory basis (empty or NONE) but the
-    facts do (age, studies, DIS history), the record is wrong: warning naming the bases.  The same
-    comparison is made for the partner when the partner's own assessment is recorded (R-OBL-09,
-    which reports the partner's optional PIIS)."""
     for ob, rec, where, _ in _recorded(ctx):
         recorded = [b for b in rec.basis if b is not ObligationBasis.NONE]
         if ob.mandatory and not recorded:
@@ -505,18 +444,7 @@ def _obl_05(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-OBL-06",
-    title="Working with an RI top-up: PIIS not mandatory",
-    severity=Severity.LEGAL,
-    citation="[000 L113; 002 L607-609]",
-    era=Era.REFORM,
-    parameters=("q17_topup_makes_optional",),
-)
 def _obl_06(ctx: RuleContext) -> None:
-    """A person who works and receives RI as a top-up to the wage is not obliged to sign a PIIS; if
-    one is concluded the subsidy can still be due.  By the Q-17 default this overrides the
-    under-25 and new-beneficiary cases; the report flags each time it does."""
     for ob in ctx.obligations:
         for note in ob.notes:
             if "R-OBL-06" in note:
@@ -530,19 +458,7 @@ def _obl_06(ctx: RuleContext) -> None:
                 )
 
 
-@rule(
-    "R-OBL-07",
-    title="Not concluding a mandatory PIIS needs a motivated health/equity decision",
-    severity=Severity.LEGAL,
-    citation="[002 L109, L367, L377-379; 000 L110-112]",
-    era=Era.REFORM,
-)
 def _obl_07(ctx: RuleContext) -> None:
-    """A mandatory PIIS may be left out for health or equity reasons only through a motivated
-    decision, motivated separately from any exemption from willingness to work ("double
-    motivation").  Flags an exemption without the separate motivation, and notes an exemption
-    recorded for an optional PIIS (it has no effect).  A partner's exemption, recorded in
-    ``partner_obligation``, is judged the same way and exempts the partner only (R-OBL-09)."""
     for ob, rec, where, _ in _recorded(ctx):
         ex = rec.exemption
         if ex is None:
@@ -589,19 +505,7 @@ def _person(ob: PersonObligation) -> dict[str, str]:
     return {} if ob.person == "beneficiary" else {"person": ob.person}
 
 
-@rule(
-    "R-OBL-08",
-    title="Mandatory PIIS not signed in time and no exemption: non-compliance",
-    severity=Severity.LEGAL,
-    citation="[002 L536, L544]",
-    era=Era.REFORM,
-)
 def _obl_08(ctx: RuleContext) -> None:
-    """A mandatory PIIS that is not signed by its deadline (R-DL-01) and is not covered by a
-    motivated exemption is non-compliant (inspection items I-02 and I-06 fail).  Raised once the
-    deadline has passed on the reference date; a late signature is reported by R-DL-01.  A contract that
-    follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
-    is not judged again on the decision's deadline."""
     c, ob = ctx.contract, _beneficiary(ctx)
     if ob.deadline is None or not ob.mandatory or ob.exempted or judged_on_previous(c):
         return
@@ -620,19 +524,7 @@ def _obl_08(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-OBL-09",
-    title="Couples: the obligation is judged for each partner separately",
-    severity=Severity.LEGAL,
-    citation="[002 L651]",
-)
 def _obl_09(ctx: RuleContext) -> None:
-    """For a couple, R-OBL-01..07 apply to each partner separately.  The report carries one
-    obligation summary per partner; this rule states the partner's result (the partner's own
-    PIIS is a separate contract).  When the partner's own assessment is recorded
-    (``partner_obligation``) its requests count as bases, its exemption exempts the partner, its
-    optional-PIIS decision date gives the partner's deadline, and R-OBL-01..05 and 07 compare it with
-    the facts under the partner's name; without it only the facts are judged."""
     for ob in ctx.obligations[1:]:
         if ob.mandatory and ob.exempted:
             bases = ", ".join(b.value for b in ob.bases)
@@ -667,26 +559,7 @@ def _obl_09(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-OBL-11",
-    title="Refusing a mandatory PIIS: review before any refusal of DIS",
-    severity=Severity.LEGAL_ADVISORY,
-    citation="[002 L592-595]",
-    era=Era.REFORM,
-    applies=lambda c: bool(c.refusals),
-)
 def _obl_11(ctx: RuleContext) -> None:
-    """If the person refuses to sign a mandatory PIIS (or to consent to its project), DIS may be
-    refused, but the CPAS must first check whether the refusal reflects health/equity reasons or an
-    ill-fitting project, and adapt the project.  Never an automatic refusal.  Judged on the recorded
-    refusals (``refusals``; none recorded: nothing to judge, as before the field existed):
-
-    - a refusal of a mandatory PIIS not yet reviewed is a review task for the social worker (warning);
-    - DIS refused without a review, or before it, is an error; so is DIS refused although the review
-      found health/equity reasons (an exemption is due, R-OBL-07) or an ill-fitting project (adapt it);
-    - a review that found such reasons but maintained the refusal is a warning;
-    - DIS refused because the person refused an optional PIIS is an error: RI may be granted and kept
-      without an optional PIIS (R-OBL-05)."""
     ob = _beneficiary(ctx)
     for i, r in enumerate(ctx.contract.refusals):
         where = f"refusals[{i}]"
@@ -780,17 +653,7 @@ def _obl_11(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-OBL-12",
-    title="25 or over in full-time studies: studies PIIS possible, specifics optional",
-    severity=Severity.LEGAL,
-    citation="[002 L258]",
-    applies=lambda c: c.is_studies,
-)
 def _obl_12(ctx: RuleContext) -> None:
-    """A person aged 25 or over may have a studies PIIS with the CPAS's agreement; the specific
-    studies conditions are then not compulsory (the R-STU content rules become advisory) and the
-    STUDIES subsidy is not due."""
     c = ctx.contract
     when = ctx.signed_date or c.start_date
     age = age_on(c.beneficiary.birth_date, when)
@@ -812,18 +675,7 @@ def _unwilling(c: PIISContract) -> bool:
     return c.decision.unwilling_to_work is not None
 
 
-@rule(
-    "R-OBL-13",
-    title="Community service is never imposed",
-    severity=Severity.LEGAL,
-    citation="[000 L129; 002 L629-631]",
-    applies=_unwilling,
-)
 def _obl_13(ctx: RuleContext) -> None:
-    """Community service needs the agreement of both the person and the CPAS (checked on the contract by
-    R-CS-12).  So refusing a community service can never ground a finding that the person is not willing
-    to work: a DIS decision that finds the person unwilling (``decision.unwilling_to_work``) on that sole
-    ground is an error; with other grounds, the refusal is noted as one that cannot count (warning)."""
     finding = ctx.contract.decision.unwilling_to_work
     assert finding is not None
     grounds = finding.grounds
@@ -859,18 +711,7 @@ _TRANSITION_START = date(2016, 5, 1)
 _TRANSITION_END = date(2016, 11, 1)
 
 
-@rule(
-    "R-OBL-15",
-    title="(Transitional) RI granted in the 6 months before the reform: PIIS within 12 months",
-    severity=Severity.LEGAL,
-    citation="[002 L588-590]",
-    valid_from=_TRANSITION_START,
-    valid_until=_TRANSITION_END,
-)
 def _obl_15(ctx: RuleContext) -> None:
-    """RI granted in the 6 months before 2016-11-01, no PIIS by that date and no DIS in the 3
-    months before that grant: the person is entitled to a PIIS and the CPAS had 12 months from
-    2016-11-01 (until 2017-11-01) to conclude it."""
     c = ctx.contract
     signed = ctx.signed_date
     if signed is not None and signed < ctx.settings.reform_date:
@@ -894,17 +735,7 @@ def _obl_15(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-OBL-16",
-    title="(Historical) Before 2016-11-01: mandatory only under 25 or on request",
-    severity=Severity.HISTORICAL,
-    citation="[002 L79, L84, L361; 004 L180-181, L4495-4496]",
-    era=Era.HISTORICAL,
-)
 def _obl_16(ctx: RuleContext) -> None:
-    """Facts before the reform: the PIIS was mandatory only for under-25s (save equity) and
-    optional for others unless a party asked.  The obligation summary uses this rule set; a
-    mandatory PIIS not signed by the historical deadline (R-DL-08) without exemption is flagged."""
     ob = _beneficiary(ctx)
     ctx.info(
         N_("Contract {contract}: DIS decision before {reform_date}: historical rules apply."),
@@ -931,8 +762,130 @@ def _obl_16(ctx: RuleContext) -> None:
         )
 
 
-# Rules that cannot be checked from the data: listed, cited and documented.
-DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_obl_NN`` above).
+OBLIGATION_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-OBL-01",
+        title="Under 25 in full-time studies: PIIS mandatory",
+        severity=Severity.LEGAL,
+        citation="[002 L153, L256]",
+        doc="""A person under 25 whom the CPAS accepts, on equity grounds, in full-time studies must have a
+        PIIS (basis U25_STUDIES).  The engine flags a recorded U25_STUDIES basis for someone who was
+        25 or over on the reference date (Q-03) -- the beneficiary's, and the partner's when
+        ``partner_obligation`` is recorded (R-OBL-09) -- and an under-25 studies PIIS without the date
+        of the equity-acceptance decision.""",
+        era=Era.REFORM,
+        check=_obl_01,
+    ),
+    RuleSpec(
+        "R-OBL-02",
+        title="Under 25, integration through an employment project: PIIS mandatory",
+        severity=Severity.LEGAL,
+        citation="[002 L155, L334; 000 L105]",
+        doc="""A person under 25 whose integration takes the form of a project leading to a job must have a
+        PIIS (U25_EMPLOYMENT_PROJECT); in practice an under-25 on RI who is not in work.  Flags a
+        recorded basis that the age contradicts, for the beneficiary and for a partner whose own
+        assessment is recorded (a mandatory case the record omits: R-OBL-05).""",
+        era=Era.REFORM,
+        check=_obl_02,
+    ),
+    RuleSpec(
+        "R-OBL-03",
+        title="No DIS in the 3 months before the grant decision: PIIS mandatory",
+        severity=Severity.LEGAL,
+        citation="[002 L157, L590; 000 L106]",
+        doc="""Any age: no DIS (neither RI nor employment through a CPAS measure such as art. 60) during the
+        3 months before the RI grant decision (Q-04: the decision date) makes the PIIS mandatory
+        (NO_DIS_LAST_3M), first-time beneficiaries included.  The RI granted by the decision itself is
+        not previous DIS.  Flags a recorded NO_DIS_LAST_3M that the DIS history contradicts (a mandatory
+        case the record omits: R-OBL-05), for the beneficiary and for a partner whose own assessment is
+        recorded (the partner's own DIS history).""",
+        era=Era.REFORM,
+        parameters=(
+            "new_beneficiary_lookback_months",
+            "q04_lookback_anchor",
+            "dis_kinds_for_lookback",
+        ),
+        check=_obl_03,
+    ),
+    RuleSpec(
+        "R-OBL-04",
+        title="A PIIS asked for by the person or the CPAS becomes mandatory",
+        severity=Severity.LEGAL,
+        citation="[002 L147-149]",
+        doc="""When the person or the CPAS asks for a PIIS it becomes mandatory (REQUEST_BY_PERSON /
+        REQUEST_BY_CPAS).  A request can only be known from the record; the report states it (for the
+        partner too when the partner's own assessment records a request, R-OBL-09).  For a person already on
+        the RI whom only the request obliges, the 3 months run from the request (``obligation.request_date``,
+        when after the DIS decision), not from the old decision.""",
+        era=Era.REFORM,
+        check=_obl_04,
+    ),
+    RuleSpec(
+        "R-OBL-05",
+        title="No mandatory case: the PIIS is optional",
+        severity=Severity.LEGAL,
+        citation="[002 L105, L145, L621-623]",
+        doc="""None of R-OBL-01..04 applies: the PIIS is optional, RI may be granted and kept without one.
+        The report says so (info).  When the record gives no mandatory basis (empty or NONE) but the
+        facts do (age, studies, DIS history), the record is wrong: warning naming the bases.  The same
+        comparison is made for the partner when the partner's own assessment is recorded (R-OBL-09,
+        which reports the partner's optional PIIS).""",
+        era=Era.REFORM,
+        check=_obl_05,
+    ),
+    RuleSpec(
+        "R-OBL-06",
+        title="Working with an RI top-up: PIIS not mandatory",
+        severity=Severity.LEGAL,
+        citation="[000 L113; 002 L607-609]",
+        doc="""A person who works and receives RI as a top-up to the wage is not obliged to sign a PIIS; if
+        one is concluded the subsidy can still be due.  By the Q-17 default this overrides the
+        under-25 and new-beneficiary cases; the report flags each time it does.""",
+        era=Era.REFORM,
+        parameters=("q17_topup_makes_optional",),
+        check=_obl_06,
+    ),
+    RuleSpec(
+        "R-OBL-07",
+        title="Not concluding a mandatory PIIS needs a motivated health/equity decision",
+        severity=Severity.LEGAL,
+        citation="[002 L109, L367, L377-379; 000 L110-112]",
+        doc="""A mandatory PIIS may be left out for health or equity reasons only through a motivated
+        decision, motivated separately from any exemption from willingness to work ("double
+        motivation").  Flags an exemption without the separate motivation, and notes an exemption
+        recorded for an optional PIIS (it has no effect).  A partner's exemption, recorded in
+        ``partner_obligation``, is judged the same way and exempts the partner only (R-OBL-09).""",
+        era=Era.REFORM,
+        check=_obl_07,
+    ),
+    RuleSpec(
+        "R-OBL-08",
+        title="Mandatory PIIS not signed in time and no exemption: non-compliance",
+        severity=Severity.LEGAL,
+        citation="[002 L536, L544]",
+        doc="""A mandatory PIIS that is not signed by its deadline (R-DL-01) and is not covered by a
+        motivated exemption is non-compliant (inspection items I-02 and I-06 fail).  Raised once the
+        deadline has passed on the reference date; a late signature is reported by R-DL-01.  A contract that
+        follows a signed PIIS or replaces a non-compliant one under the same decision (``previous_contract``)
+        is not judged again on the decision's deadline.""",
+        era=Era.REFORM,
+        check=_obl_08,
+    ),
+    RuleSpec(
+        "R-OBL-09",
+        title="Couples: the obligation is judged for each partner separately",
+        severity=Severity.LEGAL,
+        citation="[002 L651]",
+        doc="""For a couple, R-OBL-01..07 apply to each partner separately.  The report carries one
+        obligation summary per partner; this rule states the partner's result (the partner's own
+        PIIS is a separate contract).  When the partner's own assessment is recorded
+        (``partner_obligation``) its requests count as bases, its exemption exempts the partner, its
+        optional-PIIS decision date gives the partner's deadline, and R-OBL-01..05 and 07 compare it with
+        the facts under the partner's name; without it only the facts are judged.""",
+        check=_obl_09,
+    ),
     RuleSpec(
         "R-OBL-10",
         title="Obligation and subsidy are judged independently",
@@ -941,6 +894,49 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         doc="""Whether a PIIS is mandatory has no bearing on whether a subsidy is due.  Design rule of
          the engine: the subsidy rules (R-SUB) never read the obligation summary.""",
         automated=False,
+    ),
+    RuleSpec(
+        "R-OBL-11",
+        title="Refusing a mandatory PIIS: review before any refusal of DIS",
+        severity=Severity.LEGAL_ADVISORY,
+        citation="[002 L592-595]",
+        doc="""If the person refuses to sign a mandatory PIIS (or to consent to its project), DIS may be
+        refused, but the CPAS must first check whether the refusal reflects health/equity reasons or an
+        ill-fitting project, and adapt the project.  Never an automatic refusal.  Judged on the recorded
+        refusals (``refusals``; none recorded: nothing to judge, as before the field existed):
+
+        - a refusal of a mandatory PIIS not yet reviewed is a review task for the social worker (warning);
+        - DIS refused without a review, or before it, is an error; so is DIS refused although the review
+          found health/equity reasons (an exemption is due, R-OBL-07) or an ill-fitting project (adapt it);
+        - a review that found such reasons but maintained the refusal is a warning;
+        - DIS refused because the person refused an optional PIIS is an error: RI may be granted and kept
+          without an optional PIIS (R-OBL-05).""",
+        era=Era.REFORM,
+        applies=lambda c: bool(c.refusals),
+        check=_obl_11,
+    ),
+    RuleSpec(
+        "R-OBL-12",
+        title="25 or over in full-time studies: studies PIIS possible, specifics optional",
+        severity=Severity.LEGAL,
+        citation="[002 L258]",
+        doc="""A person aged 25 or over may have a studies PIIS with the CPAS's agreement; the specific
+        studies conditions are then not compulsory (the R-STU content rules become advisory) and the
+        STUDIES subsidy is not due.""",
+        applies=lambda c: c.is_studies,
+        check=_obl_12,
+    ),
+    RuleSpec(
+        "R-OBL-13",
+        title="Community service is never imposed",
+        severity=Severity.LEGAL,
+        citation="[000 L129; 002 L629-631]",
+        doc="""Community service needs the agreement of both the person and the CPAS (checked on the contract by
+        R-CS-12).  So refusing a community service can never ground a finding that the person is not willing
+        to work: a DIS decision that finds the person unwilling (``decision.unwilling_to_work``) on that sole
+        ground is an error; with other grounds, the refusal is noted as one that cannot count (warning).""",
+        applies=_unwilling,
+        check=_obl_13,
     ),
     RuleSpec(
         "R-OBL-14",
@@ -954,5 +950,28 @@ DOCUMENTED_RULES: tuple[RuleSpec, ...] = (
         automated=False,
         era=Era.HISTORICAL,
     ),
+    RuleSpec(
+        "R-OBL-15",
+        title="(Transitional) RI granted in the 6 months before the reform: PIIS within 12 months",
+        severity=Severity.LEGAL,
+        citation="[002 L588-590]",
+        doc="""RI granted in the 6 months before 2016-11-01, no PIIS by that date and no DIS in the 3
+        months before that grant: the person is entitled to a PIIS and the CPAS had 12 months from
+        2016-11-01 (until 2017-11-01) to conclude it.""",
+        valid_from=_TRANSITION_START,
+        valid_until=_TRANSITION_END,
+        check=_obl_15,
+    ),
+    RuleSpec(
+        "R-OBL-16",
+        title="(Historical) Before 2016-11-01: mandatory only under 25 or on request",
+        severity=Severity.HISTORICAL,
+        citation="[002 L79, L84, L361; 004 L180-181, L4495-4496]",
+        doc="""Facts before the reform: the PIIS was mandatory only for under-25s (save equity) and
+        optional for others unless a party asked.  The obligation summary uses this rule set; a
+        mandatory PIIS not signed by the historical deadline (R-DL-08) without exemption is flagged.""",
+        era=Era.HISTORICAL,
+        check=_obl_16,
+    ),
 )
-family(DOCUMENTED_RULES)
+family(OBLIGATION_RULES)

@@ -5,9 +5,13 @@ docs/rules.md, the versioning by date of the facts (R-GEN-05) and the plugin hoo
 ``piis_register_rules(registry)`` all read the same records, so a rule cannot exist without an
 id, a citation and a documentation text.
 
-Core rules register into ``CORE_RULES`` at import with the ``@rule(...)`` decorator; the engine
-works on a copy (``build_registry``) to which plugins add their local rules.  A duplicate id is
-an error, so a plugin can never silently replace a legal rule.
+One registration style: a module lists its rules as a table of ``RuleSpec`` rows (metadata, and the
+rule's own check when it has one) and registers the table with ``family(TABLE)`` -- or
+``family(TABLE, shared_check)`` when rules genuinely share one computation -- into ``CORE_RULES`` at
+import.  Each row becomes one ``Rule`` with its own check, so the engine isolates a failure per rule:
+a check that raises loses that rule's findings only.  The engine works on a copy (``build_registry``)
+to which plugins add their local rules the same way.  A duplicate id is an error, so a plugin can
+never silently replace a legal rule.
 """
 
 from __future__ import annotations
@@ -42,9 +46,7 @@ __all__ = [
     "RuleSpec",
     "Severity",
     "build_registry",
-    "document",
     "family",
-    "rule",
 ]
 
 
@@ -161,8 +163,8 @@ class Rule:
 
 
 class RuleOptions(TypedDict, total=False):
-    """The keyword options a family's rules share (``rule("R-SAN-01", ..., **SANCTIONS)``), typed so a
-    misspelt or mistyped option fails the type check instead of reaching ``rule()``."""
+    """The keyword options a family's rows share (``RuleSpec("R-SAN-01", ..., **_SAN)``), typed so a
+    misspelt or mistyped option fails the type check instead of reaching ``RuleSpec``."""
 
     era: Era
     valid_from: date | None
@@ -173,11 +175,16 @@ class RuleOptions(TypedDict, total=False):
 
 @dataclass(frozen=True, slots=True)
 class RuleSpec:
-    """One row of a family's rule table: what ``rules list``, docs/rules.md and the versioning read.
+    """One row of a family's rule table: what ``rules list``, docs/rules.md, the versioning and the
+    engine read.
 
-    A family module lists its rules as a tuple of these and registers the tuple with one check that
-    yields results keyed by rule id (:meth:`RuleRegistry.family`).  ``automated=False`` marks a rule
-    that cannot be checked from the data: it is listed, cited and documented, and *doc* says why.
+    A module lists its rules as a tuple of these and registers it with :meth:`RuleRegistry.family`.
+    A row's *check* is the rule's own check: it records through the context (``ctx.flag``,
+    ``ctx.deadline``...) under the running rule.  A row without one is checked by the table's shared
+    check (rules that share one computation: it yields results keyed by rule id).  Either way each row
+    is one rule the engine runs on its own, so a check that raises loses only its rule's findings.
+    ``automated=False`` marks a rule that cannot be checked from the data: it is listed, cited and
+    documented, and *doc* says why.
     """
 
     id: str
@@ -192,6 +199,7 @@ class RuleSpec:
     fact_date: Callable[[PIISContract], date | None] | None = None  # None: the DIS decision date
     applies: Callable[[PIISContract], bool] | None = None
     parameters: tuple[str, ...] = ()
+    check: Callable[[RuleContext], None] | None = None  # None: the table's shared check
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +249,8 @@ def _group(plan: list[PlanEntry]) -> tuple[PlanGroup, ...]:
 
 
 class RuleRegistry:
-    """Rules by id.  ``rule(...)`` is a decorator; ``add(Rule(...))`` is the plain form a plugin uses."""
+    """Rules by id.  Modules and plugins register tables of rows with :meth:`family`; ``add(Rule(...))``
+    is the record-level primitive it uses (one finished ``Rule``)."""
 
     def __init__(self) -> None:
         self._rules: dict[str, Rule] = {}
@@ -269,81 +278,24 @@ class RuleRegistry:
 
     register = add  # the name the hookspec's documentation uses
 
-    def rule(
-        self,
-        rule_id: str,
-        *,
-        title: str,
-        severity: Severity,
-        citation: str,
-        era: Era = Era.ANY,
-        valid_from: date | None = None,
-        valid_until: date | None = None,
-        fact_date: Callable[[PIISContract], date | None] | None = None,
-        applies: Callable[[PIISContract], bool] | None = None,
-        parameters: tuple[str, ...] = (),
-        source: str = "core",
-    ) -> Callable[[Callable[[RuleContext], None]], Callable[[RuleContext], None]]:
-        """Register the decorated function as the check of *rule_id*; its docstring is the doc."""
-
-        def decorate(check: Callable[[RuleContext], None]) -> Callable[[RuleContext], None]:
-            self.add(
-                Rule(
-                    id=rule_id,
-                    title=title,
-                    severity=severity,
-                    citation=citation,
-                    doc=_clean_doc(check.__doc__),
-                    check=check,
-                    era=era,
-                    valid_from=valid_from,
-                    valid_until=valid_until,
-                    fact_date=fact_date or _decision_date,
-                    applies=applies,
-                    parameters=parameters,
-                    source=source,
-                )
-            )
-            return check
-
-        return decorate
-
-    def document(
-        self,
-        rule_id: str,
-        *,
-        title: str,
-        severity: Severity,
-        citation: str,
-        doc: str,
-        era: Era = Era.ANY,
-        source: str = "core",
-    ) -> Rule:
-        """Register a rule that cannot be checked from the data (listed and documented, no check)."""
-        return self.add(
-            Rule(
-                id=rule_id,
-                title=title,
-                severity=severity,
-                citation=citation,
-                doc=_clean_doc(doc),
-                era=era,
-                source=source,
-            )
-        )
-
     def family(
         self, table: Iterable[RuleSpec], check: FamilyCheck | None = None, *, source: str = "core"
     ) -> tuple[Rule, ...]:
-        """Register a family: the rules of *table*, every automated one checked by *check*, which runs
-        once per contract and yields its results keyed by rule id (``results.Issue``, ``Due``,
-        ``Section``, ``Subsidy``); each rule records its own part when it runs.  Without *check*,
-        every rule of the table must be ``automated=False`` (documented, listed, cited)."""
+        """Register the rules of *table*, one ``Rule`` per row.  A row with its own ``check`` runs it;
+        every other automated row is checked by the shared *check*, which runs once per contract and
+        yields its results keyed by rule id (``results.Issue``, ``Due``, ``Section``, ``Subsidy``);
+        each rule records its own part when it runs.  An automated row needs a check of its own or a
+        shared one; a row with ``automated=False`` (documented, listed, cited) has none."""
         table = tuple(table)
         run = family_check(check) if check is not None else None
         for spec in table:
-            if spec.automated and run is None:
-                raise RuleError(f"rule {spec.id} is automated but its family has no check")
+            if spec.check is not None and not spec.automated:
+                raise RuleError(f"rule {spec.id} has a check but is marked automated=False")
+            if spec.automated and spec.check is None and run is None:
+                raise RuleError(
+                    f"rule {spec.id} is automated but has no check of its own and its table no "
+                    "shared check"
+                )
         return tuple(
             self.add(
                 Rule(
@@ -352,7 +304,7 @@ class RuleRegistry:
                     severity=spec.severity,
                     citation=spec.citation,
                     doc=_clean_doc(spec.doc),
-                    check=run if spec.automated else None,
+                    check=spec.check if spec.check is not None else run if spec.automated else None,
                     era=spec.era,
                     valid_from=spec.valid_from,
                     valid_until=spec.valid_until,
@@ -456,8 +408,6 @@ def _clean_doc(text: str | None) -> str:
 CORE_RULES = RuleRegistry()
 """The core rules; filled when the rule modules are imported (see ``build_registry``)."""
 
-rule = CORE_RULES.rule
-document = CORE_RULES.document
 family = CORE_RULES.family
 
 CORE_RULE_MODULES = (

@@ -36,6 +36,7 @@ __all__ = [
     "SanctionLimits",
     "appeal_deadline",
     "check_proposed_sanction",
+    "has_sanctions",
     "latest_start_date",
     "max_end_date",
     "recidivism_window_end",
@@ -821,7 +822,9 @@ def check_proposed_sanction(
 # --- registration (rules.md 2.10) ---------------------------------------------------------
 
 
-def _has_sanctions(contract: PIISContract) -> bool:
+def has_sanctions(contract: PIISContract) -> bool:
+    """The R-SAN rows' precondition, public because R-LOC-09 shares it: the engine asks one shared
+    precondition once per contract."""
     return bool(contract.sanctions)
 
 
@@ -832,7 +835,7 @@ def _sanction_results(ctx: RuleContext) -> Iterator[Result]:
     yield from sanction_dues(c, settings=settings)
 
 
-_SAN = RuleOptions(applies=_has_sanctions)
+_SAN = RuleOptions(applies=has_sanctions)
 
 SANCTION_RULES: tuple[RuleSpec, ...] = (
     RuleSpec(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from piis_bridge.i18n import N_, Join, Msg
 from piis_bridge.model import ContractStatus, PartyRole
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 
 __all__: list[str] = []
 
@@ -17,17 +17,7 @@ _IN_FORCE = (
 )
 
 
-@rule(
-    "R-SIG-01",
-    title="Active only when the person, the CPAS and every third party have signed",
-    severity=Severity.LEGAL,
-    citation="[002 L208, L540; 000 L69-71; 004 L214-216]",
-)
 def _sig_01(ctx: RuleContext) -> None:
-    """The contract becomes ACTIVE only when the person, the CPAS and every third party that is a
-    party have signed (inspection item I-04).  A contract recorded as signed, active, suspended or
-    ended with a missing signature is flagged, naming each missing signer; a draft or offered
-    contract is simply not active yet."""
     c = ctx.contract
     if c.status not in _IN_FORCE:
         return
@@ -61,18 +51,7 @@ def _sig_01(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-SIG-02",
-    title="Who signs for the CPAS (local choice)",
-    severity=Severity.LOCAL,
-    citation="[004 L742-744, L4229-4233, L5323-5325]",
-    parameters=("q20_cpas_signer_functions",),
-)
 def _sig_02(ctx: RuleContext) -> None:
-    """Who signs for the CPAS is an organisational choice (Q-20): the president and the secretary /
-    director-general in 88% of CPAS, or a social worker by delegation.  When the CPAS sets
-    ``q20_cpas_signer_functions``, each listed function must appear among the CPAS signatures of
-    the original version (case-insensitive); otherwise nothing is checked."""
     required = ctx.settings.q20_cpas_signer_functions
     c = ctx.contract
     if not required or ctx.signed_date is None:
@@ -92,18 +71,7 @@ def _sig_02(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-SIG-03",
-    title="The person receives a signed copy and the leaflet",
-    severity=Severity.ADVISORY,
-    citation="[Model A 004 L5320-5321]",
-    applies=lambda c: c.copy_receipt is not None,
-)
 def _sig_03(ctx: RuleContext) -> None:
-    """The person receives a signed copy of the contract and the explanatory leaflet, and declares the
-    receipt (``copy_receipt``).  Advisory, judged on a recorded receipt only (none recorded: nothing
-    checked, as before the field existed): a receipt dated before the contract was signed, or one
-    without the leaflet, gets a warning."""
     receipt = ctx.contract.copy_receipt
     assert receipt is not None
     signed = ctx.signed_date
@@ -128,3 +96,45 @@ def _sig_03(ctx: RuleContext) -> None:
             "copy_receipt.leaflet_received",
             contract=ctx.cid,
         )
+
+
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_sig_NN`` above).
+SIGNATURE_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-SIG-01",
+        title="Active only when the person, the CPAS and every third party have signed",
+        severity=Severity.LEGAL,
+        citation="[002 L208, L540; 000 L69-71; 004 L214-216]",
+        doc="""The contract becomes ACTIVE only when the person, the CPAS and every third party that is a
+        party have signed (inspection item I-04).  A contract recorded as signed, active, suspended or
+        ended with a missing signature is flagged, naming each missing signer; a draft or offered
+        contract is simply not active yet.""",
+        check=_sig_01,
+    ),
+    RuleSpec(
+        "R-SIG-02",
+        title="Who signs for the CPAS (local choice)",
+        severity=Severity.LOCAL,
+        citation="[004 L742-744, L4229-4233, L5323-5325]",
+        doc="""Who signs for the CPAS is an organisational choice (Q-20): the president and the secretary /
+        director-general in 88% of CPAS, or a social worker by delegation.  When the CPAS sets
+        ``q20_cpas_signer_functions``, each listed function must appear among the CPAS signatures of
+        the original version (case-insensitive); otherwise nothing is checked.""",
+        parameters=("q20_cpas_signer_functions",),
+        check=_sig_02,
+    ),
+    RuleSpec(
+        "R-SIG-03",
+        title="The person receives a signed copy and the leaflet",
+        severity=Severity.ADVISORY,
+        citation="[Model A 004 L5320-5321]",
+        doc="""The person receives a signed copy of the contract and the explanatory leaflet, and declares the
+        receipt (``copy_receipt``).  Advisory, judged on a recorded receipt only (none recorded: nothing
+        checked, as before the field existed): a receipt dated before the contract was signed, or one
+        without the leaflet, gets a warning.""",
+        applies=lambda c: c.copy_receipt is not None,
+        check=_sig_03,
+    ),
+)
+family(SIGNATURE_RULES)

@@ -12,7 +12,7 @@ from piis_bridge.model import AcademicOutcome, FormTag, PIISContract, Terminatio
 from piis_bridge.rules.calendar import age_on
 from piis_bridge.rules.content import missing
 from piis_bridge.rules.context import RuleContext
-from piis_bridge.rules.registry import Severity, rule
+from piis_bridge.rules.registry import RuleSpec, Severity, family
 
 __all__: list[str] = []
 
@@ -45,16 +45,7 @@ def _need(ctx: RuleContext, what: str, *fields: str) -> None:
         missing(ctx, what, *fields)
 
 
-@rule(
-    "R-STU-01",
-    title="A studies PIIS covers the whole duration of the studies",
-    severity=Severity.LEGAL,
-    citation="[002 L202, L264]",
-    applies=_is_studies,
-)
 def _stu_01(ctx: RuleContext) -> None:
-    """A studies PIIS covers the whole study programme: its end date is not before the end of the
-    studies (R-CNT-05).  A contract tagged STUDIES_FULLTIME without a studies block is flagged too."""
     c = ctx.contract
     s = c.studies
     if s is None:
@@ -74,19 +65,7 @@ def _stu_01(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-STU-02",
-    title="The student's simultaneous conditions",
-    severity=Severity.LEGAL,
-    citation="[002 L266-269; Model A 004 L5257-5263]",
-    applies=_has_block,
-)
 def _stu_02(ctx: RuleContext) -> None:
-    """The contract states the student's simultaneous conditions: apply for a study grant where
-    possible, and be willing to work in periods compatible with the studies unless health/equity
-    prevents it.  The redirection of family allowances / maintenance applies only when the
-    relationship with the parents is broken; the model has no flag for that, so it is required
-    only when parental mediation (R-STU-06) is stated."""
     s = ctx.contract.studies
     assert s is not None
     if not (s.grant_application or "").strip():
@@ -107,16 +86,7 @@ def _stu_02(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-STU-03",
-    title="Proof of enrolment in a Community-recognised full-time programme",
-    severity=Severity.LEGAL,
-    citation="[002 L271; Model A 004 L5247]",
-    applies=_has_block,
-)
 def _stu_03(ctx: RuleContext) -> None:
-    """Proof of enrolment in an institution recognised, organised or subsidised by a Community is
-    required, for full-time studies (reduced-schedule and 'promotion sociale' courses do not count)."""
     s = ctx.contract.studies
     assert s is not None
     if s.enrolment_proof_received_date is None:
@@ -127,45 +97,17 @@ def _stu_03(ctx: RuleContext) -> None:
         _need(ctx, N_("full-time studies (the programme is not full-time)"), "studies.full_time")
 
 
-@rule(
-    "R-STU-04",
-    title="Attendance, exams and effort",
-    severity=Severity.LEGAL,
-    citation="[002 L273; Model A 004 L5249-5253]",
-    applies=_has_block,
-)
 def _stu_04(ctx: RuleContext) -> None:
-    """The contract states how study follow-up works: regular attendance, sitting the exams, every
-    effort to pass (derogation only for health/equity)."""
     if not (ctx.contract.studies.attendance_commitments or "").strip():  # type: ignore[union-attr]
         _need(ctx, N_("the attendance / exam commitments"), "studies.attendance_commitments")
 
 
-@rule(
-    "R-STU-05",
-    title="How the CPAS supports the studies",
-    severity=Severity.LEGAL,
-    citation="[002 L275]",
-    applies=_has_block,
-)
 def _stu_05(ctx: RuleContext) -> None:
-    """The contract states how the CPAS supports the studies, possibly together with the school."""
     if not (ctx.contract.studies.cpas_study_support or "").strip():  # type: ignore[union-attr]
         _need(ctx, N_("the CPAS's study support"), "studies.cpas_study_support")
 
 
-@rule(
-    "R-STU-06",
-    title="Mediation if the relationship with the parents is broken",
-    severity=Severity.LEGAL,
-    citation="[002 L277]",
-    applies=_has_block,
-)
 def _stu_06(ctx: RuleContext) -> None:
-    """The contract states how the CPAS accompanies and mediates when the relationship with the
-    parents is broken.  The model cannot tell whether it is broken, so a family-allowance
-    redirection without mediation arrangements is flagged, and their absence otherwise is only a
-    reminder (info) when the student is under 25."""
     s = ctx.contract.studies
     assert s is not None
     if (s.parental_break_mediation or "").strip():
@@ -183,32 +125,12 @@ def _stu_06(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-STU-07",
-    title="How the CPAS evaluates the academic year",
-    severity=Severity.LEGAL,
-    citation="[002 L279]",
-    applies=_has_block,
-)
 def _stu_07(ctx: RuleContext) -> None:
-    """The contract states how the CPAS evaluates the past academic year once the results are sent
-    (R-DL-06)."""
     if not (ctx.contract.studies.year_evaluation_method or "").strip():  # type: ignore[union-attr]
         _need(ctx, N_("the method of the yearly evaluation"), "studies.year_evaluation_method")
 
 
-@rule(
-    "R-STU-08",
-    title="The year evaluation can reorient or end the PIIS",
-    severity=Severity.LEGAL,
-    citation="[002 L279]",
-    applies=_has_block,
-)
 def _stu_08(ctx: RuleContext) -> None:
-    """After the results are sent the CPAS evaluates the academic year; when the student is not
-    meeting the 'disposition aux études' it must be able to reorient or end the PIIS.  Flags a year
-    whose results were sent but whose outcome is not recorded (warning), and an END outcome while
-    the contract runs on without a termination (warning)."""
     c = ctx.contract
     for i, y in enumerate(c.studies.academic_years):  # type: ignore[union-attr]
         if y.results_communicated_date is not None and y.outcome is None:
@@ -247,19 +169,7 @@ def _judged_on_results(c: PIISContract) -> bool:
     return any(y.outcome in _ENDING for y in c.studies.academic_years)
 
 
-@rule(
-    "R-STU-09",
-    title="Décret Paysage: not only the January/June results",
-    severity=Severity.ADVISORY,
-    citation="[002 L281]",
-    applies=_judged_on_results,
-)
 def _stu_09(ctx: RuleContext) -> None:
-    """Under the French-Community 'Décret Paysage' credits are earned per teaching unit: progress is
-    not judged only on the January/June results.  Given when a studies PIIS is ended or reoriented after
-    the year's evaluation (an END or REORIENT outcome, or a termination for that reason) by a CPAS outside
-    the Flemish provinces: a warning when the evaluation records no reasoning, else a reminder (info).
-    Whether the reasoning weighs more than the results stays a judgement."""
     c = ctx.contract
     if c.cpas.ins_code.startswith(_FLEMISH_INS):
         return
@@ -311,17 +221,7 @@ def _stu_09(ctx: RuleContext) -> None:
             )
 
 
-@rule(
-    "R-STU-10",
-    title="Under-25 studies PIIS: the same CPAS stays competent after a move",
-    severity=Severity.LEGAL,
-    citation="[002 L206, L234]",
-    applies=lambda c: c.is_studies and (c.termination is not None or c.transfer is not None),
-)
 def _stu_10(ctx: RuleContext) -> None:
-    """For an under-25 studies PIIS, a change of residence during uninterrupted studies does not
-    end the contract: the same CPAS stays competent for the RI and the PIIS (no end, no transfer,
-    R-TRF-02).  Flags a termination for change of residence, or a transfer, in that case."""
     c = ctx.contract
     if _over_age(ctx):
         return
@@ -354,25 +254,7 @@ def _stu_10(ctx: RuleContext) -> None:
         )
 
 
-@rule(
-    "R-STU-11",
-    title="Local studies policies (repeated years, summer job)",
-    severity=Severity.LOCAL,
-    citation="[Model A 004 L5273-5275; 004 L1567-1572, L3246-3254]",
-    applies=lambda c: FormTag.STUDIES_FULLTIME in c.form_tags or c.studies is not None,
-    parameters=("local_max_repeated_years_per_cycle", "local_students_summer_job"),
-)
 def _stu_11(ctx: RuleContext) -> None:
-    """Local policies (at most one repeated year per cycle; compulsory summer job or a 1-month summer
-    suspension) are configurable only, never defaults.
-
-    - ``local_students_summer_job``: the contract must state the student's work availability, and a
-      recorded summer in which the student did not work (``studies.summer_jobs``) without a health or
-      equity reason (``exemption_reason``, [002 L269]) is flagged;
-    - ``local_max_repeated_years_per_cycle`` = N: the academic years recorded as repeated
-      (``repeated_year``) are counted per study cycle (the year's ``cycle``, else the block's); each
-      repeat beyond N is flagged unless the council allowed it (``repeat_allowed_by_council_date``,
-      "unless the council decides otherwise").  Years without ``repeated_year`` are not counted."""
     c = ctx.contract
     s = c.studies
     if ctx.settings.local_students_summer_job and s is not None:
@@ -417,3 +299,139 @@ def _stu_11(ctx: RuleContext) -> None:
                     cycle=cycle,
                     limit=limit,
                 )
+
+
+# The rules of this module, one row each: metadata, the doc (docs/rules.md) and, for a rule checked
+# from the data, its own check (``_stu_NN`` above).
+STUDIES_RULES: tuple[RuleSpec, ...] = (
+    RuleSpec(
+        "R-STU-01",
+        title="A studies PIIS covers the whole duration of the studies",
+        severity=Severity.LEGAL,
+        citation="[002 L202, L264]",
+        doc="""A studies PIIS covers the whole study programme: its end date is not before the end of the
+        studies (R-CNT-05).  A contract tagged STUDIES_FULLTIME without a studies block is flagged too.""",
+        applies=_is_studies,
+        check=_stu_01,
+    ),
+    RuleSpec(
+        "R-STU-02",
+        title="The student's simultaneous conditions",
+        severity=Severity.LEGAL,
+        citation="[002 L266-269; Model A 004 L5257-5263]",
+        doc="""The contract states the student's simultaneous conditions: apply for a study grant where
+        possible, and be willing to work in periods compatible with the studies unless health/equity
+        prevents it.  The redirection of family allowances / maintenance applies only when the
+        relationship with the parents is broken; the model has no flag for that, so it is required
+        only when parental mediation (R-STU-06) is stated.""",
+        applies=_has_block,
+        check=_stu_02,
+    ),
+    RuleSpec(
+        "R-STU-03",
+        title="Proof of enrolment in a Community-recognised full-time programme",
+        severity=Severity.LEGAL,
+        citation="[002 L271; Model A 004 L5247]",
+        doc="""Proof of enrolment in an institution recognised, organised or subsidised by a Community is
+        required, for full-time studies (reduced-schedule and 'promotion sociale' courses do not count).""",
+        applies=_has_block,
+        check=_stu_03,
+    ),
+    RuleSpec(
+        "R-STU-04",
+        title="Attendance, exams and effort",
+        severity=Severity.LEGAL,
+        citation="[002 L273; Model A 004 L5249-5253]",
+        doc="""The contract states how study follow-up works: regular attendance, sitting the exams, every
+        effort to pass (derogation only for health/equity).""",
+        applies=_has_block,
+        check=_stu_04,
+    ),
+    RuleSpec(
+        "R-STU-05",
+        title="How the CPAS supports the studies",
+        severity=Severity.LEGAL,
+        citation="[002 L275]",
+        doc="""The contract states how the CPAS supports the studies, possibly together with the school.""",
+        applies=_has_block,
+        check=_stu_05,
+    ),
+    RuleSpec(
+        "R-STU-06",
+        title="Mediation if the relationship with the parents is broken",
+        severity=Severity.LEGAL,
+        citation="[002 L277]",
+        doc="""The contract states how the CPAS accompanies and mediates when the relationship with the
+        parents is broken.  The model cannot tell whether it is broken, so a family-allowance
+        redirection without mediation arrangements is flagged, and their absence otherwise is only a
+        reminder (info) when the student is under 25.""",
+        applies=_has_block,
+        check=_stu_06,
+    ),
+    RuleSpec(
+        "R-STU-07",
+        title="How the CPAS evaluates the academic year",
+        severity=Severity.LEGAL,
+        citation="[002 L279]",
+        doc="""The contract states how the CPAS evaluates the past academic year once the results are sent
+        (R-DL-06).""",
+        applies=_has_block,
+        check=_stu_07,
+    ),
+    RuleSpec(
+        "R-STU-08",
+        title="The year evaluation can reorient or end the PIIS",
+        severity=Severity.LEGAL,
+        citation="[002 L279]",
+        doc="""After the results are sent the CPAS evaluates the academic year; when the student is not
+        meeting the 'disposition aux études' it must be able to reorient or end the PIIS.  Flags a year
+        whose results were sent but whose outcome is not recorded (warning), and an END outcome while
+        the contract runs on without a termination (warning).""",
+        applies=_has_block,
+        check=_stu_08,
+    ),
+    RuleSpec(
+        "R-STU-09",
+        title="Décret Paysage: not only the January/June results",
+        severity=Severity.ADVISORY,
+        citation="[002 L281]",
+        doc="""Under the French-Community 'Décret Paysage' credits are earned per teaching unit: progress is
+        not judged only on the January/June results.  Given when a studies PIIS is ended or reoriented after
+        the year's evaluation (an END or REORIENT outcome, or a termination for that reason) by a CPAS outside
+        the Flemish provinces: a warning when the evaluation records no reasoning, else a reminder (info).
+        Whether the reasoning weighs more than the results stays a judgement.""",
+        applies=_judged_on_results,
+        check=_stu_09,
+    ),
+    RuleSpec(
+        "R-STU-10",
+        title="Under-25 studies PIIS: the same CPAS stays competent after a move",
+        severity=Severity.LEGAL,
+        citation="[002 L206, L234]",
+        doc="""For an under-25 studies PIIS, a change of residence during uninterrupted studies does not
+        end the contract: the same CPAS stays competent for the RI and the PIIS (no end, no transfer,
+        R-TRF-02).  Flags a termination for change of residence, or a transfer, in that case.""",
+        applies=lambda c: c.is_studies and (c.termination is not None or c.transfer is not None),
+        check=_stu_10,
+    ),
+    RuleSpec(
+        "R-STU-11",
+        title="Local studies policies (repeated years, summer job)",
+        severity=Severity.LOCAL,
+        citation="[Model A 004 L5273-5275; 004 L1567-1572, L3246-3254]",
+        doc="""Local policies (at most one repeated year per cycle; compulsory summer job or a 1-month summer
+        suspension) are configurable only, never defaults.
+
+        - ``local_students_summer_job``: the contract must state the student's work availability, and a
+          recorded summer in which the student did not work (``studies.summer_jobs``) without a health or
+          equity reason (``exemption_reason``, [002 L269]) is flagged;
+        - ``local_max_repeated_years_per_cycle`` = N: the academic years recorded as repeated
+          (``repeated_year``) are counted per study cycle (the year's ``cycle``, else the block's); each
+          repeat beyond N is flagged unless the council allowed it (``repeat_allowed_by_council_date``,
+          "unless the council decides otherwise").  Years without ``repeated_year`` are not counted.""",
+        applies=lambda c: FormTag.STUDIES_FULLTIME in c.form_tags or c.studies is not None,
+        parameters=("local_max_repeated_years_per_cycle", "local_students_summer_job"),
+        check=_stu_11,
+    ),
+)
+family(STUDIES_RULES)

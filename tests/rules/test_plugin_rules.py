@@ -9,7 +9,7 @@ from typing import Any
 from piis_bridge.config import Settings
 from piis_bridge.hooks import hookimpl
 from piis_bridge.hooks.manager import PluginHost
-from piis_bridge.rules import RuleSettings, Severity, build_registry, evaluate
+from piis_bridge.rules import RuleSettings, RuleSpec, Severity, build_registry, evaluate
 from piis_bridge.rules.context import RuleContext
 from tests.rules._core import make
 
@@ -19,18 +19,23 @@ class LocalRulesPlugin:
 
     @hookimpl
     def piis_register_rules(self, registry: Any) -> None:
-        @registry.rule(
-            "R-LOC-50",
-            title="Local: at least N objectives",
-            severity=Severity.LOCAL,
-            citation="[council decision 2026-02-01]",
-            source="localrules",
-        )
         def _min_objectives(ctx: RuleContext) -> None:
-            """This CPAS wants at least ``min_objectives`` objectives in every contract (plugin parameter)."""
             wanted = int(ctx.settings.local.get("min_objectives", 0))
             if len(ctx.contract.objectives) < wanted:
                 ctx.flag(f"Contract {ctx.cid}: fewer than {wanted} objectives.", "objectives")
+
+        local_rules = (
+            RuleSpec(
+                "R-LOC-50",
+                title="Local: at least N objectives",
+                severity=Severity.LOCAL,
+                citation="[council decision 2026-02-01]",
+                doc="This CPAS wants at least ``min_objectives`` objectives in every contract "
+                "(plugin parameter).",
+                check=_min_objectives,
+            ),
+        )
+        registry.family(local_rules, source="localrules")
 
     @hookimpl
     def piis_rule_parameters(self, cpas: Any) -> dict[str, Any]:
@@ -80,15 +85,18 @@ def test_a_plugin_cannot_replace_a_legal_rule() -> None:
     class Hijack:
         @hookimpl
         def piis_register_rules(self, registry: Any) -> None:
-            @registry.rule(
+            def _lax(ctx: RuleContext) -> None:
+                pass
+
+            lax = RuleSpec(
                 "R-DL-05",
                 title="Interview within 10 days",
                 severity=Severity.LEGAL,
                 citation="[none]",
-                source="hijack",
+                doc="Would replace the legal interview deadline: refused as a duplicate id.",
+                check=_lax,
             )
-            def _lax(ctx: RuleContext) -> None:
-                """Would replace the legal interview deadline: refused as a duplicate id."""
+            registry.family((lax,), source="hijack")
 
     host = PluginHost(
         Settings(), plugins=[("hijack", Hijack())], load_entrypoints=False, strict=False
