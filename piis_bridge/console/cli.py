@@ -142,13 +142,17 @@ def register(cli) -> None:
 
     @users.command("list")
     def users_list() -> None:
-        """Every account: role, CPAS, language, enabled or not."""
+        """Every account: role, CPAS, language, enabled or not, social worker id."""
         from piis_bridge.console.accounts import list_users
 
         with _sessions()() as s:
             for u in list_users(s):
                 state = "disabled" if u.disabled else "enabled"
-                typer.echo(f"{u.username}\t{u.role}\t{','.join(u.cpas_ids)}\t{u.language}\t{state}")
+                worker = u.worker_id or "-"  # the social worker id (users set-worker)
+                typer.echo(
+                    f"{u.username}\t{u.role}\t{','.join(u.cpas_ids)}\t{u.language}\t{state}"
+                    f"\t{worker}"
+                )
 
     @users.command("disable")
     def users_disable(
