@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import exists, func, literal_column, or_, select
+from sqlalchemy import String, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from piis_bridge.console.models import AGENDA_DUE_SQL
@@ -1239,30 +1239,41 @@ def list_agenda(
 def agenda_workers(s: Session, cpas_ids: Sequence[str]) -> list[AgendaWorker]:
     """The social workers seen in the agenda of *cpas_ids*, by name.
 
-    Why a skip scan (one ``min(worker_id) > previous`` per worker) rather than ``DISTINCT``: a CPAS
-    has a few dozen workers but up to a million deadline alerts; each step is one seek in
-    ``ix_console_sync_effect_worker_due``.  The name is the one on the worker's latest deadline
-    (names live in the encrypted payload, never in a plain column)."""
-    out: list[AgendaWorker] = []
-    for cpas_id in cpas_ids:
-        last = ""  # "" is the unassigned deadlines: the first worker id is greater
-        while True:
-            found = s.scalar(
-                select(func.min(Effect.worker_id)).where(
-                    Effect.cpas_id == cpas_id, Effect.worker_id > last
-                )
-            )
-            if found is None:
-                break
-            payload = s.scalar(
-                select(Effect.payload)
-                .where(Effect.cpas_id == cpas_id, Effect.worker_id == found)
-                .order_by(_agenda_due().desc())
-                .limit(1)
-            )
+    Why a recursive skip scan (each step ``min(worker_id) > previous``) rather than ``DISTINCT``: a
+    CPAS has a few dozen workers but up to a million deadline alerts; each step is one seek in
+    ``ix_console_sync_effect_worker_due``, and the whole list is one statement (one round trip).
+    The name is the one on the worker's latest deadline: names live in the encrypted payload,
+    never in a plain column, and are decrypted here, one per worker."""
+    table = Effect.__table__
+    step, named = table.alias("step"), table.alias("named")
+
+    def after(cpas_id: Any, previous: Any) -> Any:
+        return (
+            select(func.min(step.c.worker_id))
+            .where(step.c.cpas_id == cpas_id, step.c.worker_id > previous)
+            .scalar_subquery()
+        )
+
+    out = []
+    for cpas_id in dict.fromkeys(cpas_ids):  # one statement per CPAS: the seek keeps its CPAS
+        w = select(
+            literal(cpas_id, String()).label("cpas_id"), after(cpas_id, "").label("worker_id")
+        ).cte("w", recursive=True)
+        w = w.union_all(
+            select(w.c.cpas_id, after(w.c.cpas_id, w.c.worker_id)).where(w.c.worker_id.is_not(None))
+        )
+        due: Any = literal_column(AGENDA_DUE_SQL.replace('"key"', 'named."key"'))
+        name = (
+            select(named.c.payload)
+            .where(named.c.cpas_id == w.c.cpas_id, named.c.worker_id == w.c.worker_id)
+            .order_by(due.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = select(w.c.worker_id, name.label("payload")).where(w.c.worker_id.is_not(None))
+        for worker_id, payload in s.execute(stmt):
             data = (_loads(payload) or {}).get("data") or {}
-            out.append(AgendaWorker(cpas_id, found, str(data.get("worker_name") or found)))
-            last = found
+            out.append(AgendaWorker(cpas_id, worker_id, str(data.get("worker_name") or worker_id)))
     return sorted(out, key=lambda w: (w.name.casefold(), w.worker_id, w.cpas_id))
 
 
