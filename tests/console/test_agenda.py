@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from starlette.testclient import TestClient
 
 from piis_bridge.console import accounts
 from piis_bridge.console.app import create_app
@@ -155,6 +154,8 @@ def test_a_run_gives_each_deadline_its_worker_and_the_console_filters_on_it(
         accounts.add_user(s, "lies", PASSWORD, "viewer", ["gent"], actor="test", language="en")
         accounts.add_user(s, "it", PASSWORD, "operator", ["gent"], actor="test", language="en")
         s.commit()
+    from starlette.testclient import TestClient
+
     c = TestClient(create_app(settings), base_url="https://testserver")
     login(c, "lies")
 
