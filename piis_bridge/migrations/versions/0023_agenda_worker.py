@@ -1,7 +1,7 @@
 """agenda per social worker: the worker in charge of a deadline alert, and an account's own worker
 
 Revision ID: 0023_agenda_worker
-Revises: 0021_console_answer_code
+Revises: 0022_item_conflict_index
 Create Date: 2026-12-06 16:20:00
 
 Why a plain column: the push payload is encrypted, so the console cannot filter deadlines on the
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0023_agenda_worker"
-down_revision = "0021_console_answer_code"
+down_revision = "0022_item_conflict_index"
 branch_labels = None
 depends_on = None
 
