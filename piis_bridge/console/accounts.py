@@ -72,6 +72,7 @@ class Principal:
     language: str
     session_id: str
     csrf_token: str
+    worker_id: str | None = None  # the social worker this account is (the agenda's "mine")
 
     @property
     def can_act(self) -> bool:
@@ -141,6 +142,26 @@ def _user(s: Session, username: str) -> ConsoleUser:
     if user is None:
         raise AccountError(f"no user {username!r} (piis-bridge users list shows them)")
     return user
+
+
+def set_worker(
+    s: Session, username: str, worker_id: str | None, *, actor: str, reason: str = ""
+) -> None:
+    """Link an account to its social worker id in the case system (None unlinks it), for the
+    agenda's "mine".  Audited: it decides whose deadlines the account is shown as its own."""
+    user = _user(s, username)
+    worker_id = (worker_id or "").strip() or None
+    if worker_id is not None and len(worker_id) > 120:
+        raise AccountError("the worker id has at most 120 characters")
+    record(
+        s,
+        actor=actor,
+        action="set_worker",
+        target=username,
+        reason=reason,
+        detail={"from": user.worker_id, "to": worker_id},
+    )
+    user.worker_id, user.updated_at = worker_id, utcnow()
 
 
 def set_role(
@@ -340,6 +361,7 @@ def load_session(s: Session, token: str, configured_cpas: list[str]) -> Principa
         language=user.language,
         session_id=row.id,
         csrf_token=row.csrf_token,
+        worker_id=user.worker_id or None,
     )
 
 

@@ -746,28 +746,75 @@ def transfer_consent(request: Request, form: Any) -> Response:
     return RedirectResponse("/transfers", status_code=303)
 
 
+MINE = "mine"  # the agenda's worker filter for the logged-in account's own worker id
+
+
+def _agenda_worker(request: Request, who: accounts.Principal) -> str | None:
+    """The worker filter of the agenda: a staff id, ``unassigned``, or ``mine`` (the account's own
+    worker id, ``users set-worker``); ``mine`` on an account linked to no worker is refused (400)
+    rather than silently showing every deadline."""
+    worker = _opt(request, "worker")
+    if worker == MINE:
+        if not who.worker_id:
+            raise HTTPException(
+                400, "this account is linked to no social worker (users set-worker)"
+            )
+        return who.worker_id
+    return worker
+
+
 def agenda_page(request: Request) -> Response:
     who = _need(request)
+    cpas = _opt(request, "cpas")
+    worker = _agenda_worker(request, who)
     with _state(request).sessions() as s:
         page = queries.list_agenda(
-            s, who.cpas_ids, cpas=_opt(request, "cpas"), page=_int(request.query_params.get("page"))
+            s,
+            who.cpas_ids,
+            cpas=cpas,
+            worker=worker,
+            page=_int(request.query_params.get("page")),
         )
-    return _render(request, "agenda.html", who, page=page)
+        scope = [c for c in who.cpas_ids if not cpas or c == cpas]
+        workers = queries.agenda_workers(s, scope)
+    return _render(
+        request,
+        "agenda.html",
+        who,
+        page=page,
+        workers=workers,
+        worker=request.query_params.get("worker", ""),
+        unassigned=queries.UNASSIGNED,
+        mine=MINE,
+    )
 
 
 def _agenda_all(request: Request, who: accounts.Principal) -> list[queries.AgendaRow]:
+    """Every deadline of the page's filters (CPAS and worker), for the exports."""
+    worker = _agenda_worker(request, who)
     with _state(request).sessions() as s:
-        return queries.list_agenda(s, who.cpas_ids, cpas=_opt(request, "cpas"), size=10_000).items
+        return queries.list_agenda(
+            s, who.cpas_ids, cpas=_opt(request, "cpas"), worker=worker, size=10_000
+        ).items
 
 
 def agenda_csv(request: Request) -> Response:
     who = _need(request)
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(["cpas", "dossier", "rule", "due", "status", "title"])
+    w.writerow(["cpas", "dossier", "rule", "due", "status", "title", "worker_id", "worker"])
     for r in _agenda_all(request, who):
         w.writerow(
-            [r.cpas_id, r.record_id, r.rule, r.due.isoformat() if r.due else "", r.status, r.title]
+            [
+                r.cpas_id,
+                r.record_id,
+                r.rule,
+                r.due.isoformat() if r.due else "",
+                r.status,
+                r.title,
+                r.worker_id or queries.UNASSIGNED,
+                r.worker_name,
+            ]
         )
     return Response(
         buf.getvalue(),

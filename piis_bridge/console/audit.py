@@ -29,6 +29,7 @@ ACTIONS = frozenset(
         "reveal",
         "consent",
         "role_change",
+        "set_worker",
         "user_add",
         "user_disable",
         "session_revoke",

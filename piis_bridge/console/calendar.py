@@ -27,6 +27,13 @@ def _fold(line: str) -> str:
     return "\r\n".join(out)
 
 
+def _worker(r: AgendaRow) -> str:
+    """The social worker in charge, in the event's description (staff; never the beneficiary)."""
+    if not r.worker_id:
+        return "unassigned"
+    return f"social worker {r.worker_name} ({r.worker_id})" if r.worker_name else r.worker_id
+
+
 def agenda_ics(rows: Iterable[AgendaRow]) -> str:
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
@@ -48,7 +55,7 @@ def agenda_ics(rows: Iterable[AgendaRow]) -> str:
             f"DTSTART;VALUE=DATE:{r.due:%Y%m%d}",
             f"DTEND;VALUE=DATE:{r.due + timedelta(days=1):%Y%m%d}",
             _fold(f"SUMMARY:{_escape(f'{r.cpas_id} {r.record_id}: {r.title}')}"),
-            _fold(f"DESCRIPTION:{_escape(f'rule {r.rule}, {r.status}')}"),
+            _fold(f"DESCRIPTION:{_escape(f'rule {r.rule}, {r.status}, {_worker(r)}')}"),
             "END:VEVENT",
         ]
     lines.append("END:VCALENDAR")

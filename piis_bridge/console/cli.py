@@ -142,13 +142,17 @@ def register(cli) -> None:
 
     @users.command("list")
     def users_list() -> None:
-        """Every account: role, CPAS, language, enabled or not."""
+        """Every account: role, CPAS, language, enabled or not, social worker id."""
         from piis_bridge.console.accounts import list_users
 
         with _sessions()() as s:
             for u in list_users(s):
                 state = "disabled" if u.disabled else "enabled"
-                typer.echo(f"{u.username}\t{u.role}\t{','.join(u.cpas_ids)}\t{u.language}\t{state}")
+                worker = u.worker_id or "-"  # the social worker id (users set-worker)
+                typer.echo(
+                    f"{u.username}\t{u.role}\t{','.join(u.cpas_ids)}\t{u.language}\t{state}"
+                    f"\t{worker}"
+                )
 
     @users.command("disable")
     def users_disable(
@@ -183,6 +187,31 @@ def register(cli) -> None:
                 raise typer.Exit(2) from None
             s.commit()
         typer.echo(f"{n} session(s) of {username} revoked")
+
+    @users.command("set-worker")
+    def users_set_worker(
+        username: str = typer.Argument(...),
+        worker_id: str = typer.Argument(
+            ...,
+            help="The account's social worker id in the case system (as in the contracts' "
+            "social workers); an empty string unlinks it.",
+        ),
+        reason: str = typer.Option("", "--reason", help="Kept in the audit log."),
+    ) -> None:
+        """Link an account to its social worker id: the agenda then offers "mine"."""
+        from piis_bridge.console.accounts import AccountError, set_worker
+
+        with _sessions()() as s:
+            try:
+                set_worker(s, username, worker_id, actor=_actor(), reason=reason)
+            except AccountError as exc:
+                typer.echo(str(exc), err=True)
+                raise typer.Exit(2) from None
+            s.commit()
+        if worker_id.strip():
+            typer.echo(f"user {username} is social worker {worker_id.strip()}")
+        else:
+            typer.echo(f"user {username} is linked to no social worker")
 
     @users.command("set-role")
     def users_set_role(

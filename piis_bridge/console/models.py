@@ -48,6 +48,9 @@ class ConsoleUser(Base):
     role: Mapped[str] = mapped_column(String(16))
     cpas_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str] = mapped_column(String(2), default="fr")
+    # the social worker id this account is, in the case system (``users set-worker``): the agenda's
+    # "mine"; NULL for IT staff, who are nobody's social worker
+    worker_id: Mapped[str | None] = mapped_column(String(120))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
@@ -121,6 +124,15 @@ Index(
 )
 # the agenda in due-date order: a deadline alert's key ends with its due date (push:<cpas>:alert:...:<date>)
 Index("ix_console_sync_effect_due", Effect.kind, text(AGENDA_DUE_SQL))
+# one social worker's agenda in due-date order (0023): deadline alerts only (worker_id NOT NULL)
+Index(
+    "ix_console_sync_effect_worker_due",
+    Effect.cpas_id,
+    Effect.worker_id,
+    text(AGENDA_DUE_SQL),
+    postgresql_where=text("worker_id IS NOT NULL"),
+    sqlite_where=text("worker_id IS NOT NULL"),
+)
 Index(
     "ix_console_quarantine_cpas_status",
     QuarantineEntry.cpas_id,

@@ -73,6 +73,7 @@ ACTIONS = [
     N_("reveal"),
     N_("consent"),
     N_("role_change"),
+    N_("set_worker"),
     N_("user_add"),
     N_("user_disable"),
     N_("session_revoke"),

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import exists, func, literal_column, or_, select
+from sqlalchemy import String, exists, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 
 from piis_bridge.console.models import AGENDA_DUE_SQL
@@ -56,7 +56,9 @@ __all__ = [
     "OPEN_FORM_STATES",
     "PAGE_SIZE",
     "QUARANTINE_STATUSES",
+    "UNASSIGNED",
     "AgendaRow",
+    "AgendaWorker",
     "CpasOverview",
     "DossierHistory",
     "FormRow",
@@ -75,6 +77,7 @@ __all__ = [
     "TransferEventRow",
     "TransferRow",
     "VersionRow",
+    "agenda_workers",
     "dossier_history",
     "dossier_niss",
     "dossiers_of_person",
@@ -1153,6 +1156,9 @@ def list_received(s: Session, cpas_ids: Sequence[str], page: int = 1) -> Page[Re
 # ============================================================================================ agenda
 
 
+UNASSIGNED = "unassigned"  # the agenda's filter value for deadlines whose contract names no worker
+
+
 @dataclass(frozen=True)
 class AgendaRow:
     cpas_id: str
@@ -1162,10 +1168,26 @@ class AgendaRow:
     due: date | None
     status: str
     push_state: str
+    worker_id: str = ""  # the social worker in charge (staff id); "" when unassigned
+    worker_name: str = ""
 
     @property
     def overdue(self) -> bool:
         return self.due is not None and self.due < date.today()
+
+
+@dataclass(frozen=True)
+class AgendaWorker:
+    """A social worker seen in a CPAS's agenda (staff: an id and a display name)."""
+
+    cpas_id: str
+    worker_id: str
+    name: str
+
+
+def _agenda_due() -> Any:
+    # the very expression of the agenda's indexes, so the database reads them in order
+    return literal_column(AGENDA_DUE_SQL.replace('"key"', 'sync_effect."key"'))
 
 
 def list_agenda(
@@ -1173,21 +1195,24 @@ def list_agenda(
     cpas_ids: Sequence[str],
     *,
     cpas: str | None = None,
+    worker: str | None = None,
     page: int = 1,
     size: int = PAGE_SIZE,
 ) -> Page[AgendaRow]:
     """The legal deadlines the pipeline computed (its deadline alerts), earliest (overdue) first.
 
-    The due date is the key's last ten characters (``push:<cpas>:alert:<dossier>:<rule>:<label>:<date>``,
-    ``piis_bridge.pipeline.stages``)."""
+    *worker* keeps one social worker's deadlines (their staff id, or :data:`UNASSIGNED`), filtered in
+    SQL on the plain ``sync_effect.worker_id`` (the payload is encrypted) through the index
+    ``ix_console_sync_effect_worker_due``.  The due date is the key's last ten characters
+    (``push:<cpas>:alert:<dossier>:<rule>:<label>:<date>``, ``piis_bridge.pipeline.stages``)."""
     scope = [c for c in cpas_ids if not cpas or c == cpas]
     cond = [Effect.kind == "push", Effect.cpas_id.in_(scope), Effect.key.like("push:%:alert:%")]
-    # the very expression of the index ix_console_sync_effect_due, so the database reads it in order
-    due: Any = literal_column(AGENDA_DUE_SQL.replace('"key"', 'sync_effect."key"'))
+    if worker:
+        cond.append(Effect.worker_id == ("" if worker == UNASSIGNED else worker))
     stmt = (
-        select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state)
+        select(Effect.cpas_id, Effect.record_id, Effect.payload, Effect.state, Effect.worker_id)
         .where(*cond)
-        .order_by(due)
+        .order_by(_agenda_due())
     )
     rows, page, total, more = _page(s, stmt, Effect.id, cond, page, size)
     out = []
@@ -1204,9 +1229,52 @@ def list_agenda(
                 due_value,
                 str(data.get("status", "")),
                 r.state,
+                r.worker_id or "",
+                str(data.get("worker_name", "")) if r.worker_id else "",
             )
         )
     return _mk(out, page, total, more, size)
+
+
+def agenda_workers(s: Session, cpas_ids: Sequence[str]) -> list[AgendaWorker]:
+    """The social workers seen in the agenda of *cpas_ids*, by name.
+
+    Why a recursive skip scan (each step ``min(worker_id) > previous``) rather than ``DISTINCT``: a
+    CPAS has a few dozen workers but up to a million deadline alerts; each step is one seek in
+    ``ix_console_sync_effect_worker_due``, and the whole list is one statement (one round trip).
+    The name is the one on the worker's latest deadline: names live in the encrypted payload,
+    never in a plain column, and are decrypted here, one per worker."""
+    table = Effect.__table__
+    step, named = table.alias("step"), table.alias("named")
+
+    def after(cpas_id: Any, previous: Any) -> Any:
+        return (
+            select(func.min(step.c.worker_id))
+            .where(step.c.cpas_id == cpas_id, step.c.worker_id > previous)
+            .scalar_subquery()
+        )
+
+    out = []
+    for cpas_id in dict.fromkeys(cpas_ids):  # one statement per CPAS: the seek keeps its CPAS
+        w = select(
+            literal(cpas_id, String()).label("cpas_id"), after(cpas_id, "").label("worker_id")
+        ).cte("w", recursive=True)
+        w = w.union_all(
+            select(w.c.cpas_id, after(w.c.cpas_id, w.c.worker_id)).where(w.c.worker_id.is_not(None))
+        )
+        due: Any = literal_column(AGENDA_DUE_SQL.replace('"key"', 'named."key"'))
+        name = (
+            select(named.c.payload)
+            .where(named.c.cpas_id == w.c.cpas_id, named.c.worker_id == w.c.worker_id)
+            .order_by(due.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = select(w.c.worker_id, name.label("payload")).where(w.c.worker_id.is_not(None))
+        for worker_id, payload in s.execute(stmt):
+            data = (_loads(payload) or {}).get("data") or {}
+            out.append(AgendaWorker(cpas_id, worker_id, str(data.get("worker_name") or worker_id)))
+    return sorted(out, key=lambda w: (w.name.casefold(), w.worker_id, w.cpas_id))
 
 
 # ======================================================================================= CLI listings

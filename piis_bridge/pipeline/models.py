@@ -246,6 +246,9 @@ class Effect(Base):
     remote_ref: Mapped[str | None] = mapped_column(String(120))
     answer: Mapped[str | None] = mapped_column(String(40))
     result: Mapped[str | None] = mapped_column(EncryptedText("sync_effect.result"))
+    # A deadline alert's social worker in charge (a staff id, "" when none; NULL on other effects):
+    # plain because the payload is encrypted and the console's agenda filters on it (0023).
+    worker_id: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(_UTC())
     lease_owner: Mapped[str | None] = mapped_column(String(32))

@@ -8,7 +8,7 @@ import time
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
@@ -39,6 +39,41 @@ from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.rules import RuleRegistry, RuleSettings, evaluate
 
 _ALERT_STATUSES = frozenset({"pending", "overdue"})
+UNASSIGNED = (
+    ""  # ``sync_effect.worker_id`` of a deadline whose contract names no social worker in charge
+)
+
+
+def worker_in_charge(contract: Any, on: date) -> tuple[str, str] | None:
+    """The social worker in charge of a contract's deadlines on *on*: ``(worker_id, name)``, or None.
+
+    Why this choice: the law names one worker in charge and substitutes who stand in during an
+    absence only [002 L212-214] (R-CNT-11), so substitutes, second-line referents and job coaches
+    are never "in charge" of a deadline.  Among the ``IN_CHARGE`` assignments, the ones still on the
+    file on the reference day (``min(on, contract end)``, as R-CNT-12 judges it: an ended contract
+    keeps the worker it ended with) count; of those, the latest to have started (the last hand-over
+    wins; an assignment without a start date is the oldest), then the first listed.  When none has
+    started yet (a contract that starts next month), the first to start takes the upcoming
+    deadlines.  A worker who left with no successor leaves the deadline unassigned, which the
+    agenda shows as such.  Staff only: the beneficiary's identity is never returned.
+    """
+    from piis_bridge.model.enums import WorkerRole
+
+    end = getattr(contract, "end_date", None)
+    limit = min(on, end) if end is not None else on
+    present = [
+        (i, w)
+        for i, w in enumerate(getattr(contract, "social_workers", None) or [])
+        if w.role is WorkerRole.IN_CHARGE and (w.end_date is None or w.end_date >= limit)
+    ]
+    started = [(i, w) for i, w in present if w.start_date is None or w.start_date <= limit]
+    if started:
+        _, w = max(started, key=lambda iw: (iw[1].start_date or date.min, -iw[0]))
+    elif present:
+        _, w = min(present, key=lambda iw: (iw[1].start_date or date.min, iw[0]))
+    else:
+        return None
+    return str(w.worker_id), str(w.name)
 
 
 def _evaluate(
@@ -67,6 +102,24 @@ def _evaluate(
                 }
             )
     return len(report.findings), alerts
+
+
+def _reassign_alerts(s: Any, rows: list[dict[str, Any]]) -> None:
+    """A deadline already stored (its key is stable, so ``insert_ignore`` kept the old row) follows a
+    change of the worker in charge: only the plain ``worker_id`` column moves; the pushed payload is
+    what was pushed and stays as it was.  A no-op UPDATE where the worker did not change."""
+    alerts = [{"k": r["key"], "w": r["worker_id"]} for r in rows if r.get("worker_id") is not None]
+    if not alerts:
+        return
+    s.connection().execute(
+        update(Effect)
+        .where(
+            Effect.key == bindparam("k"),
+            or_(Effect.worker_id.is_(None), Effect.worker_id != bindparam("w")),
+        )
+        .values(worker_id=bindparam("w")),
+        alerts,
+    )
 
 
 def transfer_configured(rt: Runtime, cpas_id: str) -> bool:
@@ -327,11 +380,13 @@ def _process_claimed(
                             state="pending",
                             payload_type=type_path(form),
                             payload=dump_payload(form),
+                            worker_id=None,  # every row of one executemany has the same keys
                             created_at=utcnow(),
                             updated_at=utcnow(),
                         )
                     )
                 stage = "alerts"
+                worker = worker_in_charge(contract, today) if alerts else None
                 for alert in alerts:
                     label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
                     push = PushItem(
@@ -340,12 +395,19 @@ def _process_claimed(
                         kind="deadline_alert",
                         title=alert["title"][:200],
                         due=alert["due"],
-                        data={"rule": alert["rule"], "status": alert["status"]},
+                        data={
+                            "rule": alert["rule"],
+                            "status": alert["status"],
+                            # the worker in charge (staff; "unassigned" when the contract names none)
+                            "worker_id": worker[0] if worker else "unassigned",
+                            "worker_name": worker[1] if worker else "",
+                        },
                         message=alert["message"],
                     )
-                    rows.append(
-                        push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id)
-                    )
+                    row = push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id)
+                    # plain and indexed (the payload is encrypted): the console filters on it
+                    row["worker_id"] = worker[0] if worker else UNASSIGNED
+                    rows.append(row)
             except _Skip:
                 continue
             except Exception as exc:  # noqa: BLE001 - one record, whatever it raises, never stops the chunk
@@ -380,6 +442,7 @@ def _process_claimed(
                 moves.append((item.cpas_id, item.record_id, item.id, contract))
         timer.finish({i.id: {"outcome": i.state, "forms": i.forms} for i in items})
         insert_ignore(s, Effect, effect_rows)
+        _reassign_alerts(s, effect_rows)
         done: dict[str, list[str]] = {}
         for item in items:
             if item.state in ("done", "skipped"):

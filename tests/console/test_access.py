@@ -282,7 +282,8 @@ def test_agenda_overdue_first_csv_and_icalendar(client_for, seeded) -> None:
     page = c.get("/agenda").text
     assert 'class="overdue"' in page and "15/01/2026" in page
     csv_text = c.get("/agenda.csv").text.splitlines()
-    assert csv_text[0] == "cpas,dossier,rule,due,status,title" and len(csv_text) == 3
+    assert csv_text[0] == "cpas,dossier,rule,due,status,title,worker_id,worker"
+    assert len(csv_text) == 3 and csv_text[1].endswith(",unassigned,")
     ics = c.get("/agenda.ics")
     assert ics.headers["content-type"].startswith("text/calendar")
     assert ics.text.count("BEGIN:VEVENT") == 2 and "DTSTART;VALUE=DATE:20260115" in ics.text
