@@ -306,7 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     database_url = f"sqlite:///{tmp}/app.sqlite3" if args.broker == "embedded" else _pg_database()
     pg_database = database_url.rsplit("/", 1)[1] if args.broker == "redis" else None
-    broker_url = "filesystem://" if args.broker == "embedded" else "redis://127.0.0.1:6379/12"
+    # Redis database 8: the tests use 11 to 15 (tests/observability/test_metrics.py uses 12); a test's
+    # worker on the same database and queue names consumed this benchmark's tasks and stalled it.
+    broker_url = "filesystem://" if args.broker == "embedded" else "redis://127.0.0.1:6379/8"
     if args.broker == "redis":
         import redis
 

@@ -15,7 +15,7 @@ import hashlib
 import importlib
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -82,6 +82,18 @@ class Enqueuer(Protocol):
         self, run_id: str, cpas_id: str, *, countdown: float = 0, attempt: int = 0
     ) -> None: ...
     def start(self, run_id: str) -> None: ...
+
+
+BIND_SLICE = 5000  # ids bound in one statement: far below PostgreSQL's 65,535 and SQLite's 32,766
+
+
+def slices(ids: Sequence[int]) -> Iterator[Sequence[int]]:
+    """*ids* in slices of :data:`BIND_SLICE`, for ``IN`` lists whose length the data decides.
+
+    Why: a run whose messages were lost can hold more items than one statement may bind (85,750
+    pending items of a 100,000-dossier run made every sweep fail on PostgreSQL, and it never moved)."""
+    for start in range(0, len(ids), BIND_SLICE):
+        yield ids[start : start + BIND_SLICE]
 
 
 def insert_ignore(

@@ -33,6 +33,7 @@ from piis_bridge.pipeline.outbox import (
     OPEN_NOTICE_STATES,
     Enqueuer,
     insert_ignore,
+    slices,
 )
 from piis_bridge.pipeline.runtime import Runtime
 
@@ -222,10 +223,12 @@ def adopt_leftovers(
                 )
             )
         )
-        if items:
+        for some in slices(
+            items
+        ):  # a crashed 100,000-dossier run leaves more than one statement binds
             s.execute(
                 update(WorkItem)
-                .where(WorkItem.id.in_(items))
+                .where(WorkItem.id.in_(some))
                 .values(
                     run_id=run_id,
                     state="pending",
@@ -243,8 +246,7 @@ def adopt_leftovers(
                 )
             ).all()
         )
-        if effects:
-            ids = [e[0] for e in effects]
+        for ids in slices([e[0] for e in effects]):
             s.execute(
                 update(Effect).where(Effect.id.in_(ids)).values(run_id=run_id, updated_at=utcnow())
             )

@@ -47,6 +47,7 @@ from piis_bridge.pipeline.outbox import (
     Enqueuer,
     refresh_statistics,
     release,
+    slices,
 )
 from piis_bridge.pipeline.runs import close_run, last_progress, maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
@@ -142,17 +143,18 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
         # Back to pending with a fresh clock: claimable by the message sent now, and not sent again by
         # the next pass unless the run stalls.
         # (Conditional: a worker that claimed one meanwhile holds a fresh lease and keeps it.)
-        s.execute(
-            update(WorkItem)
-            .where(
-                WorkItem.id.in_([i for _, i in items]),
-                or_(
-                    WorkItem.state == "pending",
-                    ITEM.expired(now),
-                ),
+        for some in slices([i for _, i in items]):  # more items than one statement may bind
+            s.execute(
+                update(WorkItem)
+                .where(
+                    WorkItem.id.in_(some),
+                    or_(
+                        WorkItem.state == "pending",
+                        ITEM.expired(now),
+                    ),
+                )
+                .values(state="pending", lease_owner=None, lease_until=None, updated_at=now)
             )
-            .values(state="pending", lease_owner=None, lease_until=None, updated_at=now)
-        )
         # 'sending' past its lease: the call may or may not have reached the remote; resend with the
         # same key (the remote deduplicates) rather than guess.
         stale = EFFECT.expired(now)

@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import select, update
+import pytest
+from sqlalchemy import delete, func, insert, select, update
 
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import PipelineOptions, Runtime
@@ -86,3 +87,70 @@ def test_pending_items_are_enqueued_again_only_when_the_run_stalls(
     assert summary.status == "finished" and summary.counts["processed"] == 30, summary
     assert len(remote.state.effects) == 30 and max(remote.state.submit_calls.values()) == 1
     rt.close()
+
+
+@pytest.mark.services
+def test_a_stalled_run_with_more_items_than_one_statement_binds_recovers(
+    tmp_path: Path, make_remote, pg_url: str
+) -> None:
+    """85,750 pending items of a 100,000-dossier run whose messages were lost made every sweep fail on
+    PostgreSQL (one UPDATE ... IN binding them all: over 65,535 parameters), so the run never moved."""
+    remote = make_remote(1)
+    settings = make_settings(tmp_path, remote.url, database_url=pg_url)
+    upgrade_database(settings.database_url)
+    rt = Runtime(
+        settings,
+        PipelineOptions(broker_dir=tmp_path / "broker", chunk_size=250, requeue_after=180),
+        plugins=(("pipetest", pipetest),),
+    )
+    try:
+        run_id = create_run(rt)
+        long_ago = utcnow() - timedelta(seconds=600)
+        rows = [
+            {
+                "run_id": run_id,
+                "cpas_id": "gent",
+                "record_id": f"R{i:06d}",
+                "version": "1",
+                "state": "pending",
+                "attempts": 0,
+                "payload": "{}",
+                "forms": 0,
+                "findings": 0,
+                "updated_at": long_ago,
+            }
+            for i in range(70_000)
+        ]
+        with rt.session() as s:
+            s.execute(insert(WorkItem), rows)
+            s.execute(update(SyncRun).where(SyncRun.id == run_id).values(started_at=long_ago))
+            s.execute(delete(StageStat).where(StageStat.run_id == run_id))
+            s.commit()
+        sweeper = InlineEnqueuer(rt)
+        found = sweep(rt, sweeper)
+        assert found["items"] == 70_000
+        assert sweeper.sent["process"] == 280  # every item again, in chunks of 250
+        with rt.session() as s:
+            fresh = s.scalar(
+                select(func.count())
+                .select_from(WorkItem)
+                .where(WorkItem.run_id == run_id, WorkItem.updated_at > long_ago)
+            )
+        assert fresh == 70_000  # a fresh clock: not sent again by the next pass
+        # The same run crashed for good: the next run of the CPAS takes its items over, as many.
+        with rt.session() as s:
+            s.execute(update(SyncRun).where(SyncRun.id == run_id).values(status="abandoned"))
+            s.commit()
+        from piis_bridge.pipeline.runs import adopt_leftovers
+
+        taker = InlineEnqueuer(rt)
+        next_run = create_run(rt)
+        adopt_leftovers(rt, next_run, ["gent"], taker)
+        assert taker.sent["process"] == 280
+        with rt.session() as s:
+            moved = s.scalar(
+                select(func.count()).select_from(WorkItem).where(WorkItem.run_id == next_run)
+            )
+        assert moved == 70_000
+    finally:
+        rt.close()
