@@ -44,7 +44,7 @@ def register(cli: CommandRegistry) -> None:
         ),
     ) -> None:
         """Is the bridge working?  Exit 0 ok, 1 warning, 2 critical (Nagios convention)."""
-        from piis_bridge.observability.health import run_checks
+        from piis_bridge.observability.health import Status, run_checks
 
         settings = _settings()
         t = settings_translator(settings)
@@ -53,10 +53,18 @@ def register(cli: CommandRegistry) -> None:
             typer.echo(json.dumps(report.to_json(), indent=2))
         else:
             typer.echo(f"piis-bridge {report.status.name}")  # Nagios: the status name, any language
+            # columns as wide as the language's longest word (English: 8 and 13, as always)
+            statuses = {
+                c.status.name: code_text("health status", c.status.name, t) for c in report.checks
+            }
+            names = {c.name: code_text("health check", c.name, t) for c in report.checks}
+            status_width = max(
+                [8, *(len(code_text("health status", s, t)) for s in Status.__members__)]
+            )
+            name_width = max([13, *(len(n) for n in names.values())])
             for check in report.checks:
-                status = code_text("health status", check.status.name, t)
-                name = code_text("health check", check.name, t)
-                typer.echo(f"  {status:<8} {name:<13} {check.summary}")
+                status, name = statuses[check.status.name], names[check.name]
+                typer.echo(f"  {status:<{status_width}} {name:<{name_width}} {check.summary}")
         raise typer.Exit(int(report.status))
 
     monitor = cli.group("monitor", help="Prometheus metrics and HTTP health checks.")
