@@ -55,6 +55,14 @@ def _t(ctx: Any) -> Translator:
     return cpas_translator(None, getattr(ctx, "language", None))
 
 
+def _t_for(cpas_id: str, config: Path | None) -> Translator:
+    """The same for a command that holds only the CPAS id (its configuration is read again: cheap)."""
+    from piis_bridge.config import load_settings
+
+    known = load_settings(config).cpas.get(cpas_id)
+    return cpas_translator(None, known.language if known is not None else None)
+
+
 def _answer(code: str, t: Translator) -> str:
     from piis_bridge.i18n.push import FEDERAL_ANSWERS
 
@@ -173,12 +181,11 @@ def register(cli: Any) -> None:
         """Send every built form (validated against our XSD and the SSDN XSDs before it leaves)."""
         from piis_plugins.federal import service_for
 
-        ctx = _context(cpas, config, database_url)
-        service = service_for(ctx)
+        service = service_for(_context(cpas, config, database_url))
         sent = service.send_built(mode=mode)
         if wait:
             service.fetch_results(wait=wait, collect=False)
-        t = _t(ctx)
+        t = _t_for(cpas, config)
         counts = service.ledger.counts(cpas)
         typer.echo(
             t.ngettext(
@@ -204,12 +211,11 @@ def register(cli: Any) -> None:
         """Ledger counts per status, or the history of one form."""
         from piis_plugins.federal import service_for
 
-        ctx = _context(cpas, config, database_url)
-        service = service_for(ctx)
-        t = _t(ctx)
+        service = service_for(_context(cpas, config, database_url))
         if refresh:
             service.resolve_unknown()
             service.fetch_results(collect=False)
+        t = _t_for(cpas, config)
         if key:
             for entry in service.ledger.versions(key):
                 codes = ",".join(e.get("code", "") for e in entry.errors or [])
@@ -233,10 +239,9 @@ def register(cli: Any) -> None:
 
         from piis_bridge.ledger.reconcile import reconcile
 
-        ctx = _context(cpas, config, database_url)
-        service = service_for(ctx)
-        t = _t(ctx)
+        service = service_for(_context(cpas, config, database_url))
         st = service.statement(date.fromisoformat(month + "-01"))
+        t = _t_for(cpas, config)
         if st is None:
             typer.echo(
                 t.gettext(
