@@ -106,18 +106,23 @@ def test_health_speaks_dutch_and_keeps_the_nagios_line(tmp_path: Path, use_confi
     assert code == en_code and code in (0, 1, 2), out
     assert first == english.splitlines()[0]  # Nagios-style monitors read this line
     assert re.fullmatch(r"piis-bridge (OK|WARNING|CRITICAL)", first)
-    names = {line.split()[1] for line in lines}
-    assert {"databank", "broker", "schijf"} <= names, out  # the checks' names in Dutch
-    assert "database" not in names and "disk" not in names
+    # a check's summary is written by piis_bridge.observability.health (shown as written, like a
+    # remote's error): the same in both languages; the status and the check's name are in Dutch
+    summaries = [line.split(None, 2)[2] for line in english.splitlines()[1:]]  # one-word names
+    assert len(lines) == len(summaries), out
+    assert all(line.endswith(summary) for line, summary in zip(lines, summaries, strict=True)), out
+    columns = [
+        line[: -len(summary)].split() for line, summary in zip(lines, summaries, strict=True)
+    ]
+    names = {" ".join(c[1:]) for c in columns}
+    assert {"databank", "broker", "schijf", "nachtelijke uitvoering"} <= names, out
+    assert "database" not in names and "disk" not in names and "nightly" not in names
     english_status = {line.split()[0] for line in english.splitlines()[1:]}
-    dutch_status = {line.split()[0] for line in lines}
+    dutch_status = {c[0] for c in columns}
     if english_status - {"OK"}:  # a warning or a critical check: its word in Dutch
         assert dutch_status - {"OK"} <= {"WAARSCHUWING", "KRITIEK", "ONBEKEND"}, out
-    # a check's summary is written by piis_bridge.observability.health (shown as written, like a
-    # remote's error): the same in both languages; the command's own words are not English
-    dutch = [line.split(None, 2) for line in lines]
-    assert [d[2] for d in dutch] == [e.split(None, 2)[2] for e in english.splitlines()[1:]]
-    _no_leak("\n".join([first, *(" ".join(d[:2]) for d in dutch)]), "nl")
+        assert dutch_status - {"OK"}, out
+    _no_leak("\n".join([first, *(" ".join(c) for c in columns)]), "nl")
     as_json = [
         json.loads(_cli("--lang", lang, "health", "--no-workers", "--json")[1])
         for lang in ("nl", "en")
