@@ -1,4 +1,8 @@
-"""`piis-bridge schema` and `piis-bridge validate`: the canonical contract file, for vendors."""
+"""`piis-bridge schema` and `piis-bridge validate`: the canonical contract file, for vendors.
+
+The human output is in the configured language (the root ``--lang``, else the CPAS's ``language``;
+docs/i18n.md); the schema, ``--json`` and each problem's text (the loader's words) stay as written.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n.cli import cli_translator
 from piis_bridge.model import contract_file_schema, load_file
 
 
@@ -27,7 +32,7 @@ def schema(
     text = json.dumps(contract_file_schema(), indent=2, ensure_ascii=False) + "\n"
     if output:
         output.write_text(text, encoding="utf-8")
-        typer.echo(f"wrote {output}", err=True)
+        typer.echo(cli_translator(None).gettext("wrote {path}", path=output), err=True)
     else:
         typer.echo(text, nl=False)
 
@@ -42,6 +47,7 @@ def validate(
     when any problem was found.
     """
     console = Console(stderr=False, highlight=False)
+    t = cli_translator(None)
     total_records = total_valid = 0
     problems = []
     for path in files:
@@ -53,12 +59,25 @@ def validate(
         for problem in problems:
             typer.echo(json.dumps(problem.as_dict(), ensure_ascii=False))
     elif problems:
-        table = Table(title="Problems", show_lines=False)
-        for column in ("file", "record", "field", "problem"):
+        table = Table(title=t.gettext("Problems"), show_lines=False)
+        for column in (
+            t.gettext("file"),
+            t.gettext("record"),
+            t.gettext("field"),
+            t.gettext("problem"),
+        ):
             table.add_column(column, overflow="fold")
         for p in problems:
             table.add_row(p.source, p.record, p.field, p.reason)
         console.print(table)
-    summary = f"{len(files)} file(s), {total_records} record(s): {total_valid} valid, {total_records - total_valid} invalid, {len(problems)} problem(s)"
+    summary = t.gettext(
+        "{files} file(s), {records} record(s): {valid} valid, {invalid} invalid, "
+        "{problems} problem(s)",
+        files=len(files),
+        records=total_records,
+        valid=total_valid,
+        invalid=total_records - total_valid,
+        problems=len(problems),
+    )
     typer.echo(summary, err=as_json)
     raise typer.Exit(1 if problems else 0)

@@ -2,6 +2,12 @@
 
 ``health`` follows the Nagios plugin convention (exit 0 ok, 1 warning, 2 critical) so that any
 monitoring system can run it as is; ``--json`` prints the same report for machines.
+
+The human output is in the CPAS's language (the root ``--lang``, else the configured ``language``;
+docs/i18n.md).  Language-neutral by design: ``health``'s first line (``piis-bridge OK``, read by
+Nagios-style monitors with the exit code), ``monitor metrics`` (the Prometheus exposition), every
+``--json``; a check's summary and an alert's title are written by
+:mod:`piis_bridge.observability` and shown as written.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ from typing import Any
 import typer
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n.cli import settings_translator
+from piis_bridge.i18n.ops import code_text
 
 __all__ = ["register"]
 
@@ -36,15 +44,27 @@ def register(cli: CommandRegistry) -> None:
         ),
     ) -> None:
         """Is the bridge working?  Exit 0 ok, 1 warning, 2 critical (Nagios convention)."""
-        from piis_bridge.observability.health import run_checks
+        from piis_bridge.observability.health import Status, run_checks
 
-        report = run_checks(_settings(), workers=workers)
+        settings = _settings()
+        t = settings_translator(settings)
+        report = run_checks(settings, workers=workers)
         if as_json:
             typer.echo(json.dumps(report.to_json(), indent=2))
         else:
-            typer.echo(f"piis-bridge {report.status.name}")
+            typer.echo(f"piis-bridge {report.status.name}")  # Nagios: the status name, any language
+            # columns as wide as the language's longest word (English: 8 and 13, as always)
+            statuses = {
+                c.status.name: code_text("health status", c.status.name, t) for c in report.checks
+            }
+            names = {c.name: code_text("health check", c.name, t) for c in report.checks}
+            status_width = max(
+                [8, *(len(code_text("health status", s, t)) for s in Status.__members__)]
+            )
+            name_width = max([13, *(len(n) for n in names.values())])
             for check in report.checks:
-                typer.echo(f"  {check.status.name:<8} {check.name:<13} {check.summary}")
+                status, name = statuses[check.status.name], names[check.name]
+                typer.echo(f"  {status:<{status_width}} {name:<{name_width}} {check.summary}")
         raise typer.Exit(int(report.status))
 
     monitor = cli.group("monitor", help="Prometheus metrics and HTTP health checks.")
@@ -60,16 +80,23 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.observability.http import serve
 
         settings = _settings()
+        t = settings_translator(settings)
         host = host or settings.monitoring.metrics_host
         port = port or settings.monitoring.metrics_port
+        url, address = f"http://{host}:{port}/metrics", f"{host}:{port}"
         typer.echo(
-            f"monitoring on http://{host}:{port}/metrics (and /healthz, /readyz, /health)", err=True
+            t.gettext("monitoring on {url} (and /healthz, /readyz, /health)", url=url),
+            err=True,
         )
         try:
             serve(settings, host, port)
         except OSError as exc:
             typer.echo(
-                f"cannot listen on {host}:{port}: {exc.strerror}; set monitoring.metrics_port or --port",
+                t.gettext(
+                    "cannot listen on {address}: {error}; set monitoring.metrics_port or --port",
+                    address=address,
+                    error=exc.strerror,
+                ),
                 err=True,
             )
             raise typer.Exit(3) from None
@@ -101,17 +128,24 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.pipeline.models import SyncRun, WorkItem
 
         settings = _settings()
+        t = settings_translator(settings)
         if (cpas is None) != (record is None):
-            typer.echo("give both --cpas and --record for a dossier's trace, or neither", err=True)
+            typer.echo(
+                t.gettext("give both --cpas and --record for a dossier's trace, or neither"),
+                err=True,
+            )
             raise typer.Exit(2)
         engine = make_engine(settings.database_url)
         try:
             with engine.connect() as conn:
                 if conn.execute(select(SyncRun.id).where(SyncRun.id == run_id)).first() is None:
-                    typer.echo(f"no run {run_id} (piis-bridge runs list)", err=True)
+                    typer.echo(
+                        t.gettext("no run {run} (piis-bridge runs list)", run=run_id), err=True
+                    )
                     raise typer.Exit(1)
                 if record is None:
-                    typer.echo(f"run trace      {run_id}")
+                    label = t.gettext("run trace")
+                    typer.echo(f"{label:<14} {run_id}")
                     return
                 items = list(
                     conn.scalars(
@@ -127,10 +161,18 @@ def register(cli: CommandRegistry) -> None:
         finally:
             engine.dispose()
         if not items:
-            typer.echo(f"that record of CPAS {cpas} was not part of run {run_id}", err=True)
+            typer.echo(
+                t.gettext(
+                    "that record of CPAS {cpas} was not part of run {run}", cpas=cpas, run=run_id
+                ),
+                err=True,
+            )
             raise typer.Exit(1)
         for item_id in items:  # one per version of the record the run fetched
-            typer.echo(f"dossier trace  {dossier_trace_id(run_id, item_id)}  (item {item_id})")
+            trace = dossier_trace_id(run_id, item_id)
+            item = t.gettext("(item {item})", item=item_id)
+            label = t.gettext("dossier trace")
+            typer.echo(f"{label:<14} {trace}  {item}")
 
     alerts = cli.group(
         "alerts", help="Alerts by e-mail and webhook (section alerts of the configuration)."
@@ -144,9 +186,13 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.observability.alerts import check_and_send
 
         settings = _settings()
+        t = settings_translator(settings)
         if not settings.alerts.channels:
             typer.echo(
-                "no alert channel configured ([alerts.email] or [alerts.webhook]): nothing to send",
+                t.gettext(
+                    "no alert channel configured ([alerts.email] or [alerts.webhook]): "
+                    "nothing to send"
+                ),
                 err=True,
             )
             raise typer.Exit(2)
@@ -167,10 +213,14 @@ def register(cli: CommandRegistry) -> None:
                 )
             )
         elif not deliveries:
-            typer.echo("no alert condition holds: none sent")
+            typer.echo(t.gettext("no alert condition holds: none sent"))
         for d in deliveries if not as_json else []:
             state = (
-                "held back by the cap" if d.suppressed else "sent" if d.sent else "NOT delivered"
+                t.gettext("held back by the cap")
+                if d.suppressed
+                else t.gettext("sent")
+                if d.sent
+                else t.gettext("NOT delivered")
             )
             typer.echo(f"{d.alert.rule:<22} {d.alert.cpas_id or '-':<12} {state}: {d.alert.title}")
             for error in d.errors:
@@ -184,6 +234,7 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.observability.alerts import AlertError, send_test
 
         settings = _settings()
+        t = settings_translator(settings)
         try:
             errors = send_test(settings)
         except AlertError as exc:
@@ -191,6 +242,9 @@ def register(cli: CommandRegistry) -> None:
             raise typer.Exit(2) from None
         for channel in settings.alerts.channels:
             failed = [e for e in errors if e.startswith(channel)]
-            typer.echo(f"{channel}: {'FAILED ' + failed[0] if failed else 'sent'}")
+            typer.echo(
+                f"{channel}: "
+                + (t.gettext("FAILED {error}", error=failed[0]) if failed else t.gettext("sent"))
+            )
         if errors:
             raise typer.Exit(1)

@@ -8,8 +8,10 @@ Redis/RabbitMQ + PostgreSQL cluster.
 The human output of ``run``, ``runs`` and ``quarantine`` is written in the CPAS's language (``--lang``,
 the root ``--lang``, else the configured ``language``; docs/i18n.md): every text goes through ``t``
 (its English msgid is the text these commands always printed).  ``--json`` stays language-neutral:
-codes, ids and ISO dates, the same in every language.  ``worker``, ``beat`` and ``db`` are
-installation commands and speak English.
+codes, ids and ISO dates, the same in every language.  ``db`` speaks the configured language too
+(the root ``--lang``, else the CPAS's ``language``), except ``db new-key``'s key line, which is read
+by a machine (put as is in a key file); ``worker`` and ``beat`` print nothing of their own (the
+preflight's and celery's output).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n import Translator, translator
-from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator
+from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator, settings_translator
 from piis_bridge.i18n.ops import code_text
 from piis_bridge.logging import mask_text
 
@@ -808,7 +810,13 @@ def register(cli: CommandRegistry) -> None:
 
         settings = _settings()
         upgrade_database(settings.database_url, revision)
-        typer.echo(f"database at revision {current_revision(settings.database_url)}")
+        t = settings_translator(settings)
+        typer.echo(
+            t.gettext(
+                "database at revision {revision}",
+                revision=current_revision(settings.database_url),
+            )
+        )
 
     @db.command("new-key")
     def db_new_key(
@@ -817,7 +825,7 @@ def register(cli: CommandRegistry) -> None:
         """Print a new AES-256 data key as '<id>:<base64>' (put it FIRST in PIIS_DATA_KEYS or its file)."""
         from piis_bridge.crypto import new_key
 
-        typer.echo(f"{key_id}:{new_key()}")
+        typer.echo(f"{key_id}:{new_key()}")  # the key line, read by a machine: no words
 
     @db.command("rotate-key")
     def db_rotate_key() -> None:
@@ -834,17 +842,25 @@ def register(cli: CommandRegistry) -> None:
         import piis_bridge.transfer.tables  # noqa: F401
 
         engine = make_engine(settings.database_url)
+        t = settings_translator(settings)
         try:
             done = rotate(engine, Base.metadata)
         except CryptoError as exc:
             typer.echo(f"piis-bridge db rotate-key: {exc}", err=True)
             raise typer.Exit(2) from None
         for column, n in done.items():
-            typer.echo(f"{column}: {n} value(s) re-encrypted")
+            typer.echo(
+                t.ngettext(
+                    "{column}: {n} value(s) re-encrypted",
+                    "{column}: {n} value(s) re-encrypted",
+                    n,
+                    column=column,
+                )
+            )
         for column, counts in encryption_status(engine, Base.metadata).items():
             typer.echo(
                 f"{column}: "
-                + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "empty")
+                + (", ".join(f"{k}={v}" for k, v in sorted(counts.items())) or t.gettext("empty"))
             )
         engine.dispose()
 
@@ -870,6 +886,7 @@ def register(cli: CommandRegistry) -> None:
 
         settings = _settings()
         try:
+            t = settings_translator(settings)
             if development:
                 previous = DEV_HASH_KEY
             else:
@@ -877,13 +894,18 @@ def register(cli: CommandRegistry) -> None:
                 ring = KeyRing.parse(text, "PIIS_PREVIOUS_HASH_KEY")
                 if ring.current is None or len(ring.keys) != 1:
                     raise CryptoError(
-                        "set PIIS_PREVIOUS_HASH_KEY to the one previous hash key ('<id>:<base64>'), "
-                        "or give --from-development-key"
+                        t.gettext(
+                            "set PIIS_PREVIOUS_HASH_KEY to the one previous hash key "
+                            "('<id>:<base64>'), or give --from-development-key"
+                        )
                     )
                 previous = ring.keys[ring.current]
             if previous == hash_key():
                 raise CryptoError(
-                    "the previous hash key is the current one (PIIS_HASH_KEY): nothing to recompute"
+                    t.gettext(
+                        "the previous hash key is the current one (PIIS_HASH_KEY): "
+                        "nothing to recompute"
+                    )
                 )
         except CryptoError as exc:
             typer.echo(f"piis-bridge db rehash-niss: {exc}", err=True)
@@ -908,11 +930,13 @@ def register(cli: CommandRegistry) -> None:
 
         rt = _runtime()
         chosen = days or rt.settings.retention_days
+        t = settings_translator(rt.settings)
         if not chosen:
             typer.echo(
-                "piis-bridge db purge: set retention_days in the configuration or pass --days",
+                "piis-bridge db purge: "
+                + t.gettext("set retention_days in the configuration or pass --days"),
                 err=True,
             )
             raise typer.Exit(2)
         for column, n in purge_finished(rt.engine, chosen).items():
-            typer.echo(f"{column}: {n} purged")
+            typer.echo(t.gettext("{column}: {n} purged", column=column, n=n))

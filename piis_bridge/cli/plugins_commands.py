@@ -3,6 +3,10 @@
 Why: an IT team deploying connectors must see at a glance what is installed, what is enabled and
 whether the configuration fits the plugins, before the nightly run finds out at 02:30; a vendor
 must get a working, tested plugin package in one command.
+
+The human output is in the configured language (the root ``--lang``, else the CPAS's ``language`` of
+the configuration read; docs/i18n.md); ``--json``, setting names, plugin names and hook names stay
+as they are, and the problems found by the plugin host are shown as it writes them.
 """
 
 from __future__ import annotations
@@ -13,6 +17,8 @@ from pathlib import Path
 import typer
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n import Translator, translator
+from piis_bridge.i18n.cli import cli_translator, settings_translator
 
 __all__ = ["register"]
 
@@ -65,28 +71,46 @@ def register(cli: CommandRegistry) -> None:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(title="piis-bridge plugins", show_lines=False)
-        for column in ("name", "distribution", "version", "enabled", "hooks"):
+        t = settings_translator(host.settings)
+        table = Table(title=t.gettext("piis-bridge plugins"), show_lines=False)
+        for column in (
+            t.gettext("name"),
+            t.gettext("distribution"),
+            t.gettext("version"),
+            t.gettext("enabled"),
+            t.gettext("hooks"),
+        ):
             table.add_column(column, overflow="fold")
         for info in infos:
             enabled = (
-                "[red]error[/red]"
+                "[red]" + t.gettext("error") + "[/red]"
                 if info.error
-                else ("yes" if info.enabled else "[dim]disabled[/dim]")
+                else (
+                    t.gettext("yes") if info.enabled else "[dim]" + t.gettext("disabled") + "[/dim]"
+                )
             )
             hooks = "\n".join(info.hooks) or (
-                "[red]" + info.error + "[/red]" if info.error else "[dim]none[/dim]"
+                "[red]" + info.error + "[/red]"
+                if info.error
+                else "[dim]" + t.gettext("none") + "[/dim]"
             )
             table.add_row(info.name, info.distribution or "-", info.version or "-", enabled, hooks)
         console = Console(soft_wrap=False)
         console.print(table)
         if config_error:
             console.print(
-                f"[red]configuration error[/red] (plugins listed with defaults):\n{config_error}"
+                "[red]"
+                + t.gettext("configuration error")
+                + "[/red] "
+                + t.gettext("(plugins listed with defaults):")
+                + f"\n{config_error}"
             )
         if host.problems:
             console.print(
-                f"[yellow]{len(host.problems)} problem(s)[/yellow]; run 'piis-bridge plugins check'."
+                "[yellow]"
+                + t.ngettext("{n} problem(s)", "{n} problem(s)", len(host.problems))
+                + "[/yellow]"
+                + t.gettext("; run 'piis-bridge plugins check'.")
             )
 
     @plugins_app.command("check")
@@ -97,6 +121,7 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.config import loopback_problems
 
         host, config_error = _host(config)
+        t = settings_translator(host.settings)
         problems = [*host.problems, *host.tenancy_problems]
         if config_error:
             problems.insert(0, config_error)
@@ -105,26 +130,36 @@ def register(cli: CommandRegistry) -> None:
         scratch = CommandRegistry(typer.Typer(add_completion=False))
         for failure in host.register_commands(scratch):
             problems.append(
-                f"plugin {failure.plugin!r}: piis_register_commands raised "
-                f"{failure.error_type}: {failure.message}"
+                t.gettext(
+                    "plugin {plugin}: piis_register_commands raised {error_type}: {message}",
+                    plugin=repr(failure.plugin),
+                    error_type=failure.error_type,
+                    message=failure.message,
+                )
             )
-        warnings = _role_warnings(host)
+        warnings = _role_warnings(host, t)
         for line in warnings:
-            typer.echo(f"warning: {line}")
+            typer.echo(t.gettext("warning: {problem}", problem=line))
         if problems:
             for line in problems:
-                typer.echo(f"error: {line}", err=True)
-            typer.echo(f"{len(problems)} problem(s) found", err=True)
+                typer.echo(t.gettext("error: {problem}", problem=line), err=True)
+            typer.echo(
+                t.ngettext("{n} problem(s) found", "{n} problem(s) found", len(problems)), err=True
+            )
             if not config_error:
-                for line in effective_settings(host):
+                for line in effective_settings(host, t):
                     typer.echo(line)
             raise typer.Exit(1)
         active = [i.name for i in host.plugin_infos() if i.enabled and not i.error]
         typer.echo(
-            f"OK: {len(active)} plugin(s) enabled ({', '.join(active) or 'none'}), "
-            f"{len(host.settings.cpas)} CPAS configured"
+            t.gettext(
+                "OK: {n} plugin(s) enabled ({names}), {cpas} CPAS configured",
+                n=len(active),
+                names=", ".join(active) or t.gettext("none"),
+                cpas=len(host.settings.cpas),
+            )
         )
-        for line in effective_settings(host):
+        for line in effective_settings(host, t):
             typer.echo(line)
 
     cli.root.add_typer(plugins_app, name="plugins")
@@ -150,15 +185,25 @@ def register(cli: CommandRegistry) -> None:
         """Create a working plugin package skeleton (pyproject, hook stubs, conformance test)."""
         from piis_bridge.templates import PluginTemplateError, render_plugin
 
+        t = cli_translator(None)
         try:
             target = render_plugin(name, directory, kind=kind)
         except PluginTemplateError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(t.gettext("error: {problem}", problem=exc), err=True)
             raise typer.Exit(2) from None
-        typer.echo(f"created {target} ({kind} plugin)")
-        typer.echo(f"next: cd {target} && pip install -e '.[test]' && pytest")
+        typer.echo(t.gettext("created {target} ({kind} plugin)", target=target, kind=kind))
         typer.echo(
-            "      (in a virtualenv where piis-bridge is installed: it is not on PyPI, see the README there)"
+            t.gettext(
+                "next: cd {target} && pip install -e '.[test]' && pytest",
+                target=target,
+            )
+        )
+        typer.echo(
+            "      "
+            + t.gettext(
+                "(in a virtualenv where piis-bridge is installed: it is not on PyPI, "
+                "see the README there)"
+            )
         )
 
 
@@ -173,16 +218,19 @@ def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
     return PluginHost(settings, strict=False), error
 
 
-def effective_settings(host) -> list[str]:  # host: PluginHost
+def effective_settings(host, t: Translator | None = None) -> list[str]:  # host: PluginHost
     """One line per effective setting that decides where data goes, with where it came from.
 
     Why: "which endpoint does gent send to, and who set it?" must be answerable without reading the
     file, the unit's env file and the plugin's defaults side by side.  Secrets are shown as ``***``.
+    The setting names and values stay as they are; the words around them are in *t*'s language
+    (English by default).
     """
     from piis_bridge.config import is_secret_key
 
+    t = t or translator("en")
     s = host.settings
-    lines = ["effective settings (value, and where it came from):"]
+    lines = [t.gettext("effective settings (value, and where it came from):")]
     for key in ("environment", "deployment", "database_url", "broker_url", "state_dir"):
         value = getattr(s, key)
         shown = _mask_url(str(value)) if key.endswith("_url") else value
@@ -192,12 +240,17 @@ def effective_settings(host) -> list[str]:  # host: PluginHost
             plugin = getattr(cpas, role)
             if plugin is None:
                 what = {
-                    "federal": "forms are neither built nor sent",
-                    "case_system": "nothing is read",
-                    "transfer": "no hand-over",
+                    "federal": t.gettext("forms are neither built nor sent"),
+                    "case_system": t.gettext("nothing is read"),
+                    "transfer": t.gettext("no hand-over"),
                 }[role]
                 lines.append(
-                    f"  cpas.{cpas_id}.{role} = none ({s.source_of('cpas', cpas_id, role)}): {what}"
+                    f"  cpas.{cpas_id}.{role} = "
+                    + t.gettext(
+                        "none ({source}): {what}",
+                        source=s.source_of("cpas", cpas_id, role),
+                        what=what,
+                    )
                 )
                 continue
             lines.append(
@@ -211,19 +264,25 @@ def effective_settings(host) -> list[str]:  # host: PluginHost
                 if name in given:
                     value, source = given[name], s.source_of(*path)
                 elif f"{name}_file" in given:
+                    named_by = name + "_file"
                     value, source = (
                         "***",
-                        f"file named by {name}_file ({s.source_of(*path[:-1], name + '_file')})",
+                        t.gettext(
+                            "file named by {setting} ({source})",
+                            setting=named_by,
+                            source=s.source_of(*path[:-1], named_by),
+                        ),
                     )
                 elif model is not None and name in model.model_fields:
                     field = model.model_fields[name]
                     if field.is_required():
-                        value, source = "(missing)", "required"
+                        value, source = t.gettext("(missing)"), t.gettext("required")
                     else:
-                        value, source = field.get_default(call_default_factory=True), "default"
+                        value = field.get_default(call_default_factory=True)
+                        source = t.gettext("default")
                 else:
                     continue
-                if is_secret_key(name) and value not in (None, "", "(missing)"):
+                if is_secret_key(name) and value not in (None, "", t.gettext("(missing)")):
                     value = "***"
                 elif isinstance(value, str) and "://" in value:
                     value = _mask_url(value)
@@ -244,8 +303,9 @@ def _mask_url(url: str) -> str:
     return url
 
 
-def _role_warnings(host) -> list[str]:
+def _role_warnings(host, t: Translator | None = None) -> list[str]:
     """Routed plugins that implement none of their role's hooks yet (not fatal: calls fail later)."""
+    t = t or translator("en")
     prefixes = {
         "federal": "piis_federal_",
         "transfer": "piis_transfer_",
@@ -263,6 +323,11 @@ def _role_warnings(host) -> list[str]:
                 and not any(h.startswith(prefixes[role]) for h in info.hooks)
             ):
                 lines.append(
-                    f"cpas.{cpas_id}.{role}: plugin {plugin!r} implements no {prefixes[role]}* hook"
+                    f"cpas.{cpas_id}.{role}: "
+                    + t.gettext(
+                        "plugin {plugin} implements no {prefix}* hook",
+                        plugin=repr(plugin),
+                        prefix=prefixes[role],
+                    )
                 )
     return lines

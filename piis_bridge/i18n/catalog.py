@@ -40,6 +40,10 @@ SOURCES: tuple[str, ...] = (
     "piis_bridge/cli/pipeline_commands.py",
     "piis_bridge/cli/ops_commands.py",
     "plugins/transfer/cli.py",
+    "piis_bridge/cli/plugins_commands.py",
+    "piis_bridge/cli/model_commands.py",
+    "piis_bridge/cli/observability_commands.py",
+    "plugins/federal/cli.py",
     "piis_bridge/rules/*.py",
 )
 """Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""

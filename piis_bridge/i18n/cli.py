@@ -27,6 +27,7 @@ __all__ = [
     "configured_language",
     "cpas_translator",
     "set_global_language",
+    "settings_translator",
 ]
 
 LANG_HELP = (
@@ -35,7 +36,7 @@ LANG_HELP = (
     + " (default: the configured CPAS's language setting, else en)."
 )
 ROOT_LANG_HELP = (
-    "Language of the human output (rules, runs, quarantine, forms list, transfer): "
+    "Language of the human output of every command (JSON and machine-read lines stay the same): "
     + ", ".join(LANGUAGES)
     + " (default: the configured CPAS's language setting, else en)."
 )
@@ -93,3 +94,15 @@ def cpas_translator(option: str | None, cpas_language: str | None) -> Translator
     if option:
         return translator(_checked(option, "--lang"))
     return translator(_GLOBAL.get() or cpas_language or DEFAULT_LANGUAGE)
+
+
+def settings_translator(settings: object | None) -> Translator:
+    """The language of a command that has already read its configuration (``db``, ``health``,
+    ``plugins --config``): the global ``--lang``, then the one language of *settings*' CPAS, else
+    :data:`DEFAULT_LANGUAGE`.  Why not :func:`cli_translator`: it would read the configuration a
+    second time (``plugins --config`` reads another file) and report a broken file twice."""
+    if _GLOBAL.get():
+        return translator(_GLOBAL.get() or DEFAULT_LANGUAGE)
+    cpas = getattr(settings, "cpas", None) or {}
+    languages = {getattr(c, "language", DEFAULT_LANGUAGE) for c in cpas.values()}
+    return translator(languages.pop() if len(languages) == 1 else DEFAULT_LANGUAGE)

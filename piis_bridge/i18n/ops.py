@@ -57,6 +57,27 @@ CODES: dict[str, tuple[str, ...]] = {
     "delivery status": ("accepted", "duplicate", "rejected", "failed"),
     # piis_bridge.rules.share.ShareProjection.regime (R-SUB-17)
     "share regime": ("flat", "announced", "adopted", "in force"),
+    # piis_bridge.observability.health.Status (the first line of `health` keeps the Nagios name)
+    "health status": ("OK", "WARNING", "CRITICAL", "UNKNOWN"),
+    # the names of piis_bridge.observability.health's checks (`--json` keeps the name)
+    "health check": (
+        "database",
+        "broker",
+        "workers",
+        "nightly",
+        "quarantine",
+        "circuits",
+        "certificates",
+        "disk",
+    ),
+    # piis_bridge.forms.DifferenceKind (forms statement)
+    "difference kind": (
+        "missing_in_statement",
+        "unknown_in_ledger",
+        "status_mismatch",
+        "amount_mismatch",
+        "notice",
+    ),
 }
 
 

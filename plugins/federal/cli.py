@@ -1,4 +1,10 @@
-"""``piis-bridge forms build|submit|status|statement`` and ``piis-bridge sim federal``."""
+"""``piis-bridge forms build|submit|status|statement`` and ``piis-bridge sim federal``.
+
+The human output of ``forms`` is in the language of the CPAS of ``--cpas`` (the root ``--lang``
+first; docs/i18n.md); form keys, kinds, references, issue codes, the federal service's messages and
+a reconciliation difference's detail (the ledger's words) stay as written, and ``forms status
+--key``'s history lines (the ledger's record, field by field, read by scripts) are codes only.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from piis_bridge.i18n import Translator
+from piis_bridge.i18n.cli import cli_translator, cpas_translator, settings_translator
+from piis_bridge.i18n.ops import code_text
 
 __all__ = ["register"]
 
@@ -17,8 +27,13 @@ def _context(cpas_id: str, config: Path | None, database_url: str | None) -> Any
 
     settings = load_settings(config)
     if cpas_id not in settings.cpas:
+        t = settings_translator(settings)
         raise typer.BadParameter(
-            f"unknown CPAS {cpas_id!r}; configured: {', '.join(sorted(settings.cpas)) or 'none'}"
+            t.gettext(
+                "unknown CPAS {cpas}; configured: {ids}",
+                cpas=repr(cpas_id),
+                ids=", ".join(sorted(settings.cpas)) or t.gettext("none"),
+            )
         )
     cpas = settings.cpas[cpas_id]
     plugin_settings = dict(settings.plugin_settings(cpas_id, "federal"))
@@ -31,21 +46,49 @@ def _context(cpas_id: str, config: Path | None, database_url: str | None) -> Any
         settings=plugin_settings,
         state_dir=settings.state_dir_for(cpas_id, "federal"),
         plugin="federal",
+        language=cpas.language,
     )
 
 
-def _print_outcomes(outcomes: list[Any]) -> None:
+def _t(ctx: Any) -> Translator:
+    """The language of a command about the CPAS of *ctx*: the root ``--lang``, else its setting."""
+    return cpas_translator(None, getattr(ctx, "language", None))
+
+
+def _t_for(cpas_id: str, config: Path | None) -> Translator:
+    """The same for a command that holds only the CPAS id (its configuration is read again: cheap)."""
+    from piis_bridge.config import load_settings
+
+    known = load_settings(config).cpas.get(cpas_id)
+    return cpas_translator(None, known.language if known is not None else None)
+
+
+def _answer(code: str, t: Translator) -> str:
+    from piis_bridge.i18n.push import FEDERAL_ANSWERS
+
+    return t.pgettext("federal answer", code) if code in FEDERAL_ANSWERS else code
+
+
+def _print_outcomes(outcomes: list[Any], t: Translator | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("key", "form", "status", "evaluation", "reference", "issues (rubric)")
+    t = t or cli_translator(None)
+    table = Table(
+        t.gettext("key"),
+        t.gettext("form"),
+        t.gettext("status"),
+        t.gettext("evaluation"),
+        t.gettext("reference"),
+        t.gettext("issues (rubric)"),
+    )
     for o in outcomes:
         issues = "; ".join(f"{i.code} {i.rubric or i.field or ''}".strip() for i in o.issues)
         table.add_row(
             o.client_reference,
             o.kind.value,
-            o.status.value,
-            o.evaluation.value,
+            code_text("form status", o.status.value, t),
+            _answer(o.evaluation.value, t),
             o.reference or "",
             issues,
         )
@@ -93,9 +136,10 @@ def register(cli: Any) -> None:
         from piis_bridge.model import load_file
 
         ctx = _context(cpas, config, database_url)
+        t = _t(ctx)
         loaded = load_file(contracts)
         for problem in loaded.problems:
-            typer.echo(f"problem: {problem}", err=True)
+            typer.echo(t.gettext("problem: {problem}", problem=problem), err=True)
         built = []
         for contract in loaded.contracts:
             if event == "auto":
@@ -103,7 +147,7 @@ def register(cli: Any) -> None:
             elif event == "recovery":
                 if not (recovery_month and period_start and period_end):
                     raise typer.BadParameter(
-                        "--recovery-month, --period-start and --period-end are required"
+                        t.gettext("--recovery-month, --period-start and --period-end are required")
                     )
                 ev = ContractEvent(
                     kind=EventKind.RECOVERY,
@@ -122,7 +166,7 @@ def register(cli: Any) -> None:
                 )
             built.append(FormBuilder().build(cpas, contract, ev))
         outcomes = service_for(ctx).record(built)
-        _print_outcomes(outcomes)
+        _print_outcomes(outcomes, t)
         if any(o.status.value == "refused" for o in outcomes) or loaded.problems:
             raise typer.Exit(1)
 
@@ -141,7 +185,18 @@ def register(cli: Any) -> None:
         sent = service.send_built(mode=mode)
         if wait:
             service.fetch_results(wait=wait, collect=False)
-        typer.echo(f"sent {sent} form(s); ledger: {service.ledger.counts(cpas)}")
+        t = _t_for(cpas, config)
+        counts = service.ledger.counts(cpas)
+        typer.echo(
+            t.ngettext(
+                "sent {n} form(s); ledger: {counts}",
+                "sent {n} form(s); ledger: {counts}",
+                sent,
+                counts=counts
+                if t.language == "en"  # the dict English always printed; words elsewhere
+                else ", ".join(f"{code_text('form status', k, t)}: {v}" for k, v in counts.items()),
+            )
+        )
 
     @forms.command("status")
     def status(
@@ -160,16 +215,17 @@ def register(cli: Any) -> None:
         if refresh:
             service.resolve_unknown()
             service.fetch_results(collect=False)
+        t = _t_for(cpas, config)
         if key:
             for entry in service.ledger.versions(key):
                 codes = ",".join(e.get("code", "") for e in entry.errors or [])
-                typer.echo(
+                typer.echo(  # the ledger's record, field by field: codes, for scripts
                     f"v{entry.version} {entry.key} {entry.kind} {entry.period_key} {entry.status} "
                     f"{entry.reference or ''} {codes}"
                 )
             return
         for name, count in sorted(service.ledger.counts(cpas).items()):
-            typer.echo(f"{name}: {count}")
+            typer.echo(f"{code_text('form status', name, t)}: {count}")
 
     @forms.command("statement")
     def statement(
@@ -185,18 +241,32 @@ def register(cli: Any) -> None:
 
         service = service_for(_context(cpas, config, database_url))
         st = service.statement(date.fromisoformat(month + "-01"))
+        t = _t_for(cpas, config)
         if st is None:
-            typer.echo(f"statement {month} not available yet (first Sunday of the next month)")
+            typer.echo(
+                t.gettext(
+                    "statement {month} not available yet (first Sunday of the next month)",
+                    month=month,
+                )
+            )
             raise typer.Exit(2)
         total = sum(line.signed_cents for line in st.lines)
+        english_total = f"{total / 100:.2f}"
         typer.echo(
-            f"statement {month}: {len(st.lines)} line(s), total {total / 100:.2f} EUR at 100 %"
+            t.ngettext(
+                "statement {month}: {n} line(s), total {total} EUR at 100 %",
+                "statement {month}: {n} line(s), total {total} EUR at 100 %",
+                len(st.lines),
+                month=month,
+                total=english_total if t.language == "en" else t.format_amount(total, symbol=False),
+            )
         )
         diffs = reconcile(st, service.ledger, cpas)
         for d in diffs:
-            typer.echo(f"{d.kind.value}: {d.client_reference or d.reference or '-'} {d.detail}")
+            kind = code_text("difference kind", d.kind.value, t)
+            typer.echo(f"{kind}: {d.client_reference or d.reference or '-'} {d.detail}")
         if not diffs:
-            typer.echo("no differences")
+            typer.echo(t.gettext("no differences"))
         raise typer.Exit(1 if any(d.kind.value != "notice" for d in diffs) else 0)
 
     @sim.command("federal")
@@ -220,18 +290,22 @@ def register(cli: Any) -> None:
         from piis_connectors.federal.simulator.app import check_config, cpas_from_spec
         from piis_connectors.federal.simulator.server import SimulatorServer
 
+        t = cli_translator(None)
         try:  # refuse a wrong configuration before anything listens or is stored
             cpas_bodies = [cpas_from_spec(spec) for spec in register_cpas]
             try:
                 now = datetime.fromisoformat(clock).isoformat() if clock else None
             except ValueError:
                 raise ValueError(
-                    f"--clock {clock!r}: not an ISO date-time (e.g. 2025-09-10T09:00:00)"
+                    t.gettext(
+                        "--clock {clock}: not an ISO date-time (e.g. 2025-09-10T09:00:00)",
+                        clock=repr(clock),
+                    )
                 ) from None
             if batch_delay is not None:
                 check_config({"batch_delay": batch_delay})
         except ValueError as exc:
-            typer.echo(f"error: {exc}", err=True)
+            typer.echo(t.gettext("error: {problem}", problem=exc), err=True)
             raise typer.Exit(2) from None
         server = SimulatorServer(db, port, require_signature=require_signature or None)
         for body in cpas_bodies:
@@ -240,8 +314,14 @@ def register(cli: Any) -> None:
             server.app.admin("POST", "clock", {"now": now})
         if batch_delay is not None:
             server.app.admin("POST", "config", {"batch_delay": batch_delay})
+        admin = server.base_url + "/admin/"
         typer.echo(
-            f"NovaPrima simulator on {server.base_url}  WSDL: {server.wsdl_url}  admin: {server.base_url}/admin/"
+            t.gettext(
+                "NovaPrima simulator on {url}  WSDL: {wsdl}  admin: {admin}",
+                url=server.base_url,
+                wsdl=server.wsdl_url,
+                admin=admin,
+            )
         )
         try:
             server.serve_forever()

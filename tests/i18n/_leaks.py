@@ -18,6 +18,10 @@ OPS_SOURCES = (
     "piis_bridge/cli/ops_commands.py",
     "piis_bridge/cli/rules_more_commands.py",
     "plugins/transfer/cli.py",
+    "piis_bridge/cli/plugins_commands.py",
+    "piis_bridge/cli/model_commands.py",
+    "piis_bridge/cli/observability_commands.py",
+    "plugins/federal/cli.py",
 )
 
 

@@ -88,7 +88,7 @@ def test_the_shipped_example_configuration_passes_plugins_check(
 ) -> None:
     example = Path(__file__).resolve().parents[2] / "piis-bridge.example.toml"
     monkeypatch.setenv("PIIS_CPAS__GENT__PLUGINS__NEPTUNUS__CLIENT_SECRET", "geheim")
-    result = _run("plugins", "check", "--config", str(example))
+    result = _run("--lang", "en", "plugins", "check", "--config", str(example))  # its CPAS are fr
     assert result.exit_code == 0, result.output
     assert "OK: " in result.output and "2 CPAS configured" in result.output
     # Where each effective setting came from.
