@@ -184,7 +184,8 @@ class FormBuilder:
         )
 
 
-def _dis_fields(form: FederalForm) -> dict[str, Any]:
+def dis_fields(form: FederalForm) -> dict[str, Any]:
+    """The DIS template fields of *form* (public: the federal benchmark renders forms with it)."""
     fields: dict[str, Any] = {
         "ClientReference": form.client_reference,
         "CpasName": form.cpas_name,
@@ -212,7 +213,7 @@ def to_xml(form: FederalForm) -> bytes:
     """The serialised DIS element for *form*: the bytes recorded (and hashed) in the ledger and sent."""
     from piis_connectors.federal import dis
 
-    return dis.render_form(form.kind.value, _dis_fields(form))
+    return dis.render_form(form.kind.value, dis_fields(form))
 
 
 def to_element(form: FederalForm) -> Any:

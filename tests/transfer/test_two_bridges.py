@@ -245,7 +245,7 @@ def _private_pem(key) -> bytes:
     )
 
 
-def _detect(bridge: Bridge, contract: PIISContract):
+def detect_transfer(bridge: Bridge, contract: PIISContract):
     push = lambda items: bridge.host.case_push(bridge.cpas_id, items)  # noqa: E731
     return detect_transfer(
         bridge.service.sessions,
@@ -262,7 +262,7 @@ def _cli(bridge: Bridge, *args: str):
     return result
 
 
-def _charleroi(name: str, contract_id: str | None = None) -> PIISContract:
+def charleroi_contract(name: str, contract_id: str | None = None) -> PIISContract:
     contract = example(name)
     update: dict[str, Any] = {
         "cpas": contract.cpas.model_copy(
@@ -281,15 +281,15 @@ def _a_tls(bridge: Bridge) -> Any:
 
 def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     charleroi, liege = bridges
-    contract = _charleroi("sanction-history")
-    detection = _detect(charleroi, contract)
+    contract = charleroi_contract("sanction-history")
+    detection = detect_transfer(charleroi, contract)
     assert detection is not None and detection.created
     case = detection.case
     assert (case.state, case.legal_end_date) == (CaseState.AWAITING_CONSENT, MOVE_DATE)
     (task,) = charleroi.tasks("CHA-2025-0410")
     assert "ask for consent" in task["titel"] and task["soort"] == "VERHUIS"
     # Nightly again: the same case, no second task.
-    again = _detect(charleroi, contract)
+    again = detect_transfer(charleroi, contract)
     assert not again.created and len(charleroi.tasks("CHA-2025-0410")) == 1
 
     result = _cli(
@@ -381,7 +381,7 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
 
 
 def _hand_over(charleroi: Bridge, liege: Bridge, name: str = "sanction-history") -> Any:
-    case = _detect(charleroi, _charleroi(name)).case
+    case = detect_transfer(charleroi, charleroi_contract(name)).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     assert _cli(charleroi, "send", case.case_id).exit_code == 0
     (received,) = liege.service.list_received()
@@ -487,7 +487,7 @@ def test_a_draft_the_case_system_missed_is_handed_over_again(bridges):
 
 def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     assert _cli(charleroi, "send", case.case_id).exit_code == 0
     (received,) = liege.service.list_received()
@@ -514,7 +514,7 @@ def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges)
 
 def test_tampered_package_is_rejected(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     header, payload, signature = exported.envelope.split(".")
@@ -544,7 +544,7 @@ def test_tampered_package_is_rejected(bridges):
 
 def test_package_sent_twice_is_imported_once(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     # B is overloaded once (503): the client retries and delivers; then an operator sends the very same
@@ -569,7 +569,7 @@ def test_package_sent_twice_is_imported_once(bridges):
 
 def test_refused_consent_stops_everything(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history", "CHA-2025-0411")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history", "CHA-2025-0411")).case
     result = _cli(
         charleroi,
         "consent",
@@ -602,7 +602,7 @@ def test_refused_consent_stops_everything(bridges):
 
 def test_no_consent_recorded_nothing_is_sent(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
     assert (
         _cli(
             charleroi,
@@ -622,7 +622,7 @@ def test_no_consent_recorded_nothing_is_sent(bridges):
 
 def test_student_is_not_transferred(bridges):
     charleroi, liege = bridges
-    detection = _detect(charleroi, _charleroi("studies"))
+    detection = detect_transfer(charleroi, charleroi_contract("studies"))
     case = detection.case
     assert (case.state, case.eligibility) == (CaseState.NOT_TRANSFERABLE, "STAYS_STUDIES")
     (task,) = charleroi.tasks("GNT-2025-0877")
@@ -637,7 +637,7 @@ def test_student_is_not_transferred(bridges):
 
 def test_unreachable_receiver_keeps_the_case_ready_and_the_retry_delivers(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     liege.endpoint.inject(503, 503, 503)  # retries = 2: three attempts, all refused
     result = _cli(charleroi, "send", case.case_id)
@@ -657,7 +657,7 @@ def test_both_bridges_send_and_receive(bridges):
     """The other way round: Liège hands a contract over to Charleroi, each side acknowledging the other."""
     charleroi, liege = bridges
     contract = moved(example("u25-employment-project"), CHARLEROI, date(2026, 10, 1))
-    case = _detect(liege, contract).case
+    case = detect_transfer(liege, contract).case
     assert case.state == CaseState.AWAITING_CONSENT and case.to_ins_code == CHARLEROI.ins_code
     assert (
         _cli(
@@ -690,7 +690,7 @@ def test_receive_command_serves_the_endpoint(bridges):
     import threading
 
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     cli = Path(sys.executable).with_name("piis-bridge")
