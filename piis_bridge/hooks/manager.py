@@ -558,6 +558,16 @@ class PluginHost:
             )
         return infos
 
+    def plugin(self, name: str) -> object:
+        """The object registered as *name* (a plugin's public API: e.g. the federal plugin's
+        ``service(cpas)``); ``KeyError`` naming the active plugins when there is none."""
+        found = self.pm.get_plugin(name)
+        if found is None:
+            raise KeyError(
+                f"no active plugin named {name!r}; active: {', '.join(sorted(self._registered()))}"
+            )
+        return found
+
     def is_active(self, name: str) -> bool:
         return self.pm.get_plugin(name) is not None
 
