@@ -126,7 +126,7 @@ def _cpas(host: Any, cpas_id: str | None, lang: str | None = None) -> str:
 def _service(host: Any, cpas_id: str) -> Any:
     from piis_plugins.transfer.plugin import service_for
 
-    return service_for(host.context(cpas_id, host.route(cpas_id, "transfer")))
+    return service_for(host, cpas_id)
 
 
 def register(cli: Any) -> None:

@@ -17,7 +17,7 @@ from tests.transfer.test_two_bridges import (  # noqa: F401 - `bridges` is the f
     Bridge,
     bridges,
     charleroi_contract,
-    detect_transfer,
+    detect_at,
 )
 
 SHOWN = {  # `transfer show` of the case at Charleroi after the consent, per language
@@ -53,7 +53,7 @@ def _cli(bridge: Bridge, *args: str, env: dict[str, str] | None = None) -> Any:
 
 def test_transfer_commands_in_each_language(bridges: Any) -> None:  # noqa: F811 - the fixture
     charleroi, liege = bridges
-    case = detect_transfer(charleroi, charleroi_contract("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     # Charleroi is a French-speaking CPAS: without --lang its answers are in French
     fr_env = {"PIIS_CPAS__CHARLEROI__LANGUAGE": "fr"}
     result = _cli(
