@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from importlib.resources import files
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -29,14 +30,16 @@ __all__ = [
     "validate_form",
 ]
 
-_KIND_FOR_EVENT = {
-    EventKind.GRANT: FormKind.B,
-    EventKind.CHANGE: FormKind.B,
-    EventKind.END: FormKind.C,
-    EventKind.RECOVERY: FormKind.D,
-}
-_HEADER = {"CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier"}
-_SIGNED = {"SIGNED", "ACTIVE", "SUSPENDED_PROJECT", "ENDED"}
+_KIND_FOR_EVENT = MappingProxyType(
+    {
+        EventKind.GRANT: FormKind.B,
+        EventKind.CHANGE: FormKind.B,
+        EventKind.END: FormKind.C,
+        EventKind.RECOVERY: FormKind.D,
+    }
+)
+_HEADER = frozenset({"CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier"})
+_SIGNED = frozenset({"SIGNED", "ACTIVE", "SUSPENDED_PROJECT", "ENDED"})
 
 
 @functools.cache

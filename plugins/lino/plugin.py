@@ -111,7 +111,7 @@ def push_tag(key: str) -> str:
     return "[piis:" + hashlib.sha256(key.encode()).hexdigest()[:16] + "]"
 
 
-_NOTE_KINDS = {"federal_answer", "status"}
+_NOTE_KINDS = frozenset({"federal_answer", "status"})
 
 
 def _lino_day(value: date) -> str:

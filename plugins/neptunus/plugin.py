@@ -94,7 +94,7 @@ def _source_record(item: dict[str, Any], index: int) -> SourceRecord:
     )
 
 
-_STATUS_KINDS = {"federal_answer", "status"}
+_STATUS_KINDS = frozenset({"federal_answer", "status"})
 #: Requests of one push batch in flight at once: the vendor API has no batch endpoint, and a
 #: request's time is mostly waiting for the vendor.  Four, like a clerk with four browser tabs:
 #: enough to hide the latency, well below the client's pool (10) and any sane vendor rate limit

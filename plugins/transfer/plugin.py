@@ -62,7 +62,7 @@ __all__ = [
 
 PLUGIN_NAME = "transfer"
 _log = get_logger("piis_plugins.transfer")
-_TABLES = [
+_TABLES = tuple(
     Base.metadata.tables[t.__tablename__]
     for t in (
         _tables.TransferCase,
@@ -71,7 +71,7 @@ _TABLES = [
         _tables.RejectedEnvelope,
         _tables.TransferEvent,
     )
-]
+)
 
 
 def settings_for(cpas: CpasContext) -> TransferSettings:
