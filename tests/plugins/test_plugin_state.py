@@ -154,3 +154,31 @@ def test_the_host_registers_one_plugin_object_per_process(
     shared.close()
     with pytest.raises(KeyError, match="no active plugin named 'nope'"):
         first.plugin("nope")
+
+
+def test_the_runtime_s_thread_hosts_share_the_plugin_objects_until_a_fork(tmp_path: Path) -> None:
+    """The pipeline's hosts are per thread; their plugin objects (clients, engines) are per process:
+    the same object in every thread, new ones after a fork, closed by ``Runtime.close``."""
+    import threading
+
+    from piis_bridge.pipeline.runtime import Runtime
+
+    rt = Runtime(Settings(state_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'a.sqlite3'}"))
+    here = rt.host
+    there: list[PluginHost] = []
+    thread = threading.Thread(target=lambda: there.append(rt.host))
+    thread.start()
+    thread.join()
+    (other,) = there
+    assert other is not here  # a host per thread (its own failures) ...
+    neptunus = here.plugin("neptunus")
+    assert other.plugin("neptunus") is neptunus  # ... one plugin object per process
+    assert isinstance(neptunus, piis_plugins.neptunus.NeptunusPlugin)
+    rt.after_fork()  # as in a prefork child: the parent's objects (and sockets) are not reused
+    assert rt.host is not here and rt.host.plugin("neptunus") is not neptunus
+    closed: list[str] = []
+    child = rt.host.plugin("transfer")
+    assert isinstance(child, piis_plugins.transfer.TransferPlugin)
+    child.close = lambda: closed.append("transfer")
+    rt.close()
+    assert closed == ["transfer"]
