@@ -51,8 +51,9 @@ def _serve(db: str, dossiers: int, queue: Any) -> None:
 def _pull(
     url: str, cursor: str | None, page_size: int, map_records: bool, state_dir: str
 ) -> dict[str, Any]:
-    from piis_plugins.neptunus import plugin
+    from piis_plugins.neptunus import make_plugin
 
+    from piis_bridge.config import default_settings
     from piis_bridge.hooks.types import CpasContext
     from piis_bridge.logging import configure_logging
 
@@ -66,7 +67,8 @@ def _pull(
         state_dir=Path(state_dir),
         settings={"base_url": url, "client_id": "piis-bridge", "client_secret": "geheim"},
     )
-    plugin._mapping()  # load + validate the mapping file before timing, as piis_startup does
+    plugin = make_plugin()
+    plugin.piis_startup(default_settings())  # load + validate the mapping files before timing
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     records = pages = ok = problems = 0
@@ -86,7 +88,7 @@ def _pull(
         if not page.has_more:
             break
     elapsed = time.perf_counter() - started
-    plugin.close_clients()
+    plugin.close()
     return {
         "records": records,
         "pages": pages,
@@ -215,8 +217,9 @@ def _filedrop_pull(rows: int, page_size: int) -> dict[str, Any]:
 
     from piis_connectors.casesystem.seed import generate
     from piis_connectors.filedrop.samples import csv_row, write_csv
-    from piis_plugins.filedrop import plugin
+    from piis_plugins.filedrop import make_plugin
 
+    from piis_bridge.config import default_settings
     from piis_bridge.hooks.types import CpasContext
     from piis_bridge.logging import configure_logging
 
@@ -236,7 +239,8 @@ def _filedrop_pull(rows: int, page_size: int) -> dict[str, Any]:
             state_dir=root,
             settings={"directory": str(root), "settle_seconds": 1},
         )
-        plugin._mapping("csv")
+        plugin = make_plugin()
+        plugin.piis_startup(default_settings())  # load + validate the mapping files before timing
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         started = time.perf_counter()
         cursor, records, ok = None, 0, 0

@@ -143,10 +143,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # field values (already mapped, already ordered) and validating it against the same compiled schema,
     # in the same process, right after; the project's rate is reported as a share of it.
     from piis_connectors.federal import dis, schemas
-    from piis_plugins.federal.building import _dis_fields
+    from piis_plugins.federal.building import dis_fields
 
     raw_fields = [
-        (f.kind.value, _dis_fields(f))
+        (f.kind.value, dis_fields(f))
         for f in (builder.build("gent", c, event).with_key() for c in contracts)
     ]
     schema = schemas.dis_schema()

@@ -44,7 +44,7 @@ def register(cli: CommandRegistry) -> None:
         """Forms of a CPAS with dossier, form, status and every code and message of the federal answer."""
         from datetime import date
 
-        from piis_bridge.cli.pipeline_commands import _runtime
+        from piis_bridge.cli.pipeline_commands import cli_runtime
         from piis_bridge.ops.queries import forms_list as query
 
         if month is not None:
@@ -54,7 +54,7 @@ def register(cli: CommandRegistry) -> None:
                 raise typer.BadParameter(
                     f"expected YYYY-MM, got {month!r}", param_hint="--month"
                 ) from None
-        rt = _runtime()
+        rt = cli_runtime()
         if cpas not in rt.settings.cpas:
             tr = cli_translator(lang)
             typer.echo(

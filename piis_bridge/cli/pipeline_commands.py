@@ -63,7 +63,9 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _runtime() -> Any:
+def cli_runtime() -> Any:
+    """The pipeline :class:`Runtime` a command works with: the configuration loaded and the database
+    migrated first, so that every command (run, ops, rules) sees the same schema and settings."""
     from piis_bridge.migrations import upgrade_database
     from piis_bridge.pipeline.runtime import Runtime
 
@@ -72,7 +74,7 @@ def _runtime() -> Any:
     return Runtime(settings)
 
 
-def _embedded(settings: Any, flag: bool | None) -> bool:
+def embedded_wanted(settings: Any, flag: bool | None) -> bool:
     """``--embedded/--no-embedded`` when given, else the ``deployment`` setting.
 
     Why: on a scale-out installation an operator typing ``piis-bridge run`` must not get a second,
@@ -80,7 +82,7 @@ def _embedded(settings: Any, flag: bool | None) -> bool:
     return flag if flag is not None else settings.deployment == "embedded"
 
 
-class _Display:
+class RunProgress:
     """Rich progress while a run goes on: one bar per stage, totals growing as records arrive."""
 
     def __init__(self, console: Console, t: Translator | None = None) -> None:
@@ -127,7 +129,8 @@ class _Display:
         )
 
 
-def _summary_table(summary: Any, t: Translator | None = None) -> Table:
+def summary_table(summary: Any, t: Translator | None = None) -> Table:
+    """A run's counts as the operator reads them after ``run`` (also the demo's closing table)."""
     t = t or _english()
     c = summary.counts
     table = Table(
@@ -171,7 +174,8 @@ def _summary_table(summary: Any, t: Translator | None = None) -> Table:
     return table
 
 
-def _stages_table(summary: Any, t: Translator | None = None) -> Table:
+def stages_table(summary: Any, t: Translator | None = None) -> Table:
+    """Per stage: units, tasks and busy seconds, so a slow stage shows without a profiler."""
     t = t or _english()
     table = Table(title=t.gettext("Stages"))
     columns = (
@@ -199,7 +203,7 @@ def _stages_table(summary: Any, t: Translator | None = None) -> Table:
     return table
 
 
-def _statement_tables(summary: Any, tr: Translator | None = None) -> list[Table]:
+def statement_tables(summary: Any, tr: Translator | None = None) -> list[Table]:
     """A statement run: per CPAS the statement's figures, then every difference with the ledger."""
     tr = tr or _english()
     t = Table(
@@ -265,11 +269,11 @@ def _statement_tables(summary: Any, tr: Translator | None = None) -> list[Table]
 def _print_summary(summary: Any, t: Translator | None = None) -> None:
     t = t or _english()
     if summary.statements:
-        for table in _statement_tables(summary, t):
+        for table in statement_tables(summary, t):
             _con().print(table)
         return
-    _con().print(_summary_table(summary, t))
-    _con().print(_stages_table(summary, t))
+    _con().print(summary_table(summary, t))
+    _con().print(stages_table(summary, t))
     if getattr(summary, "reason", None):  # stalled or abandoned: why (issue #12)
         _con().print(
             t.gettext(
@@ -465,7 +469,7 @@ def register(cli: CommandRegistry) -> None:
                     err=True,
                 )
                 raise typer.Exit(2)
-        display = None if (as_json or month is not None) else _Display(_con(), t)
+        display = None if (as_json or month is not None) else RunProgress(_con(), t)
         try:
             if display:
                 display.progress.start()
@@ -473,7 +477,7 @@ def register(cli: CommandRegistry) -> None:
                 settings,
                 cpas=cpas or None,
                 dossier=dossier,
-                embedded=_embedded(settings, embedded),
+                embedded=embedded_wanted(settings, embedded),
                 wait=wait,
                 extra_plugins=plugin or (),
                 concurrency=concurrency,
@@ -543,7 +547,7 @@ def register(cli: CommandRegistry) -> None:
                 )
             )
             return
-        rt = _runtime()
+        rt = cli_runtime()
         with rt.session() as s:
             data = query(s, limit=limit)
         if as_json:
@@ -590,7 +594,7 @@ def register(cli: CommandRegistry) -> None:
         from piis_bridge.pipeline.runner import run_summary
 
         t = cli_translator(lang)
-        rt = _runtime()
+        rt = cli_runtime()
         try:
             summary = run_summary(rt, run_id)
         except KeyError:
@@ -624,7 +628,7 @@ def register(cli: CommandRegistry) -> None:
         """Quarantined records (open ones by default), with their reason in full."""
         from piis_bridge.ops.queries import quarantine_list
 
-        rt = _runtime()
+        rt = cli_runtime()
         known = rt.settings.cpas.get(cpas) if cpas else None
         t = cpas_translator(lang, known.language) if known else cli_translator(lang)
         with rt.session() as s:
@@ -653,7 +657,7 @@ def register(cli: CommandRegistry) -> None:
         """One quarantined entry with every problem (record, field, reason)."""
         from piis_bridge.pipeline.models import QuarantineEntry
 
-        rt = _runtime()
+        rt = cli_runtime()
         with rt.session() as s:
             e = s.get(QuarantineEntry, entry_id)
             known = rt.settings.cpas.get(e.cpas_id) if e is not None else None
@@ -705,14 +709,14 @@ def register(cli: CommandRegistry) -> None:
         summary = replay(
             entry_ids or None,
             settings,
-            embedded=_embedded(settings, embedded),
+            embedded=embedded_wanted(settings, embedded),
             extra_plugins=plugin or (),
             timeout=timeout,
         )
         if summary is None:
             typer.echo(t.gettext("nothing to replay"))
             return
-        _con().print(_summary_table(summary, t))
+        _con().print(summary_table(summary, t))
 
     @quarantine.command("dismiss")
     def q_dismiss(
@@ -723,7 +727,7 @@ def register(cli: CommandRegistry) -> None:
         """Close one open entry by hand, with the reason (kept; `quarantine list --all` shows it)."""
         from piis_bridge.pipeline.quarantine import QuarantineError, dismiss
 
-        rt = _runtime()
+        rt = cli_runtime()
         try:
             e = dismiss(rt, entry_id, reason)
         except QuarantineError as exc:
@@ -928,7 +932,7 @@ def register(cli: CommandRegistry) -> None:
         """Purge the payloads of finished work older than the retention (keys, states and hashes stay)."""
         from piis_bridge.retention import purge_finished
 
-        rt = _runtime()
+        rt = cli_runtime()
         chosen = days or rt.settings.retention_days
         t = settings_translator(rt.settings)
         if not chosen:

@@ -163,10 +163,10 @@ def rules_agenda(
 
 def _held(cpas: str, t: Translator) -> Iterator[PIISContract]:
     """The contracts the bridge holds for *cpas* (:func:`piis_bridge.ops.queries.held_contracts`)."""
-    from piis_bridge.cli.pipeline_commands import _runtime
+    from piis_bridge.cli.pipeline_commands import cli_runtime
     from piis_bridge.ops.queries import held_contracts
 
-    rt = _runtime()
+    rt = cli_runtime()
     if cpas not in rt.settings.cpas:
         typer.echo(
             t.gettext(

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from piis_bridge.db import Base
 from piis_bridge.ledger.models import FormEntry
-from piis_bridge.pipeline.models import _UTC, Effect, QuarantineEntry, WorkItem, utcnow
+from piis_bridge.pipeline.models import Effect, QuarantineEntry, UTCDateTime, WorkItem, utcnow
 
 __all__ = [
     "AGENDA_DUE_SQL",
@@ -52,8 +52,8 @@ class ConsoleUser(Base):
     # "mine"; NULL for IT staff, who are nobody's social worker
     worker_id: Mapped[str | None] = mapped_column(String(120))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class ConsoleSession(Base):
@@ -66,10 +66,10 @@ class ConsoleSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("console_user.id"))
     csrf_token: Mapped[str] = mapped_column(String(64))
     client: Mapped[str] = mapped_column(String(64), default="")
-    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    last_seen_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(_UTC())
-    revoked_at: Mapped[datetime | None] = mapped_column(_UTC())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class LoginAttempt(Base):
@@ -85,7 +85,7 @@ class LoginAttempt(Base):
     username: Mapped[str] = mapped_column(String(120))
     client: Mapped[str] = mapped_column(String(64))
     success: Mapped[bool] = mapped_column(Boolean)
-    at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AuditEntry(Base):
@@ -98,7 +98,7 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     actor: Mapped[str] = mapped_column(String(120))
     action: Mapped[str] = mapped_column(String(40))
     cpas_id: Mapped[str | None] = mapped_column(String(40))

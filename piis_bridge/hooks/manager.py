@@ -25,6 +25,7 @@ import importlib.metadata
 import inspect
 import logging
 import os
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -78,6 +79,7 @@ __all__ = [
     "PluginCallError",
     "PluginHost",
     "PluginInfo",
+    "PluginInstances",
     "PluginStartupError",
     "get_plugin_manager",
     "hook_names",
@@ -101,6 +103,11 @@ TENANT_FILTER_ATTR = "PIIS_TENANT_FILTER"
 #   PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
 # Their model may leave them optional (ledger-only uses), the routing may not.
 REQUIRED_WHEN_ROUTED_ATTR = "PIIS_REQUIRED_WHEN_ROUTED"
+# A plugin that keeps state (HTTP clients, database engines, caches) names, in its entry-point module, a
+# factory of its plugin object:  def make_plugin() -> object.  The host registers that object under the
+# entry-point name instead of the module (pytest registers its stateful plugins as objects the same way),
+# one per process: see PluginInstances and docs/plugins.md "Plugin state".
+PLUGIN_FACTORY_ATTR = "make_plugin"
 _ROLE_OF_HOOK = {
     "piis_case_": "case_system",
     "piis_federal_": "federal",
@@ -154,6 +161,41 @@ class PluginInfo:
     error: str | None = None
 
 
+class PluginInstances:
+    """The plugin objects of one process, made once and shared by every :class:`PluginHost` of it.
+
+    Why per process and not per host: the pipeline makes one host per thread (a call's failures are
+    read from ``host.failures``), but what plugins keep is made to be shared by threads: a SQLAlchemy
+    ``Engine`` is a thread-safe connection pool meant to live as long as the process, an
+    ``httpx.Client`` likewise.  An object per host would open a pool per thread (connections times
+    threads against the vendor and the database) for nothing.  So each plugin object guards its own
+    mutable state with a lock; the owner of this store (the pipeline's ``Runtime``, per process)
+    drops it after a fork, where the parent's sockets must not be reused, and closes it on shutdown.
+    A host made without a store (CLI commands, tests) gets its own, so nothing leaks between them.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._objects: dict[str, object] = {}
+
+    def get(self, name: str, factory: Any) -> object:
+        """The object registered as *name* in this process, made by *factory* on first use."""
+        with self._lock:
+            found = self._objects.get(name)
+            if found is None:
+                found = self._objects[name] = factory()
+            return found
+
+    def close(self) -> None:
+        """Close every object that can be closed (its clients and engines), then forget them all."""
+        with self._lock:
+            objects, self._objects = list(self._objects.values()), {}
+        for obj in objects:
+            close = getattr(obj, "close", None)
+            if callable(close):
+                close()
+
+
 @dataclass
 class _Entry:
     name: str
@@ -177,6 +219,7 @@ class PluginHost:
     :param plugins: extra ``(name, plugin)`` pairs to register, e.g. a plugin under test.
     :param load_entrypoints: load the ``piis_bridge`` entry points (off in unit tests).
     :param strict: raise :class:`PluginStartupError` on any problem (default: ``settings.plugins.strict``).
+    :param instances: the process's plugin objects, shared with its other hosts (default: this host's own).
     """
 
     def __init__(
@@ -186,7 +229,9 @@ class PluginHost:
         plugins: Iterable[tuple[str, object]] = (),
         load_entrypoints: bool = True,
         strict: bool | None = None,
+        instances: PluginInstances | None = None,
     ) -> None:
+        self.instances = instances if instances is not None else PluginInstances()
         self.settings = settings if settings is not None else default_settings()
         self.strict = self.settings.plugins.strict if strict is None else strict
         self.pm = pluggy.PluginManager(PROJECT_NAME)
@@ -207,7 +252,7 @@ class PluginHost:
             entry = _Entry(
                 name=name,
                 module=module,
-                plugin=plugin,
+                plugin=self._instance(name, plugin),
                 enabled=self.settings.plugins.is_enabled(name),
             )
             self._entries[name] = entry
@@ -242,12 +287,20 @@ class PluginHost:
                 self.pm.set_blocked(ep.name)
                 continue
             try:
-                entry.plugin = ep.load()
+                entry.plugin = self._instance(ep.name, ep.load())
             except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal by itself
                 entry.error = f"cannot be imported: {_describe(exc)}"
                 self.problems.append(f"plugin {ep.name!r} ({ep.value}) {entry.error}")
                 continue
             self._register(entry)
+
+    def _instance(self, name: str, plugin: object) -> object:
+        """The object to register for *plugin*: its module's ``make_plugin()`` result when it has one
+        (made once per process, see :class:`PluginInstances`), else *plugin* itself."""
+        factory = (
+            getattr(plugin, PLUGIN_FACTORY_ATTR, None) if isinstance(plugin, ModuleType) else None
+        )
+        return self.instances.get(name, factory) if callable(factory) else plugin
 
     def _register(self, entry: _Entry) -> None:
         try:
@@ -505,6 +558,16 @@ class PluginHost:
             )
         return infos
 
+    def plugin(self, name: str) -> object:
+        """The object registered as *name* (a plugin's public API: e.g. the federal plugin's
+        ``service(cpas)``); ``KeyError`` naming the active plugins when there is none."""
+        found = self.pm.get_plugin(name)
+        if found is None:
+            raise KeyError(
+                f"no active plugin named {name!r}; active: {', '.join(sorted(self._registered()))}"
+            )
+        return found
+
     def is_active(self, name: str) -> bool:
         return self.pm.get_plugin(name) is not None
 
@@ -628,7 +691,14 @@ class PluginHost:
         """The plugin whose code raised: the deepest traceback frame inside a plugin's module."""
         modules = {}
         for name, plugin in self._registered().items():
-            mod = plugin.__name__ if isinstance(plugin, ModuleType) else type(plugin).__module__
+            entry = self._entries.get(name)
+            mod = (
+                entry.module.partition(":")[0]
+                if entry is not None and entry.module
+                else plugin.__name__
+                if isinstance(plugin, ModuleType)
+                else type(plugin).__module__
+            )
             modules[name] = mod
         culprit = default
         tb = exc.__traceback__

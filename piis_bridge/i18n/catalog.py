@@ -141,7 +141,8 @@ def template() -> Catalog:
     return cat
 
 
-def _read(path: Path, language: str) -> Catalog:
+def read_catalog(path: Path, language: str) -> Catalog:
+    """The ``.po`` file at *path* as a babel catalogue (the leak tests read the shipped ones too)."""
     with path.open("rb") as fh:
         return read_po(fh, locale=LOCALES[language], domain=DOMAIN)
 
@@ -171,7 +172,7 @@ def update(languages: Iterable[str] = LANGUAGES) -> list[Path]:
     _write(pot_path(), tmpl)
     for language in languages:
         path = po_path(language)
-        cat = _read(path, language) if path.is_file() else _new_catalog(LOCALES[language])
+        cat = read_catalog(path, language) if path.is_file() else _new_catalog(LOCALES[language])
         kept = dict(
             cat.obsolete
         )  # translations of texts not (or no longer) in the source: `#~` entries
@@ -211,7 +212,7 @@ def check(languages: Iterable[str] = LANGUAGES, locale_dir: Path = LOCALE_DIR) -
                 f"{language}: {path} is missing; run `python -m piis_bridge.i18n update`"
             )
             continue
-        cat = _read(path, language)
+        cat = read_catalog(path, language)
         for want in tmpl:
             if not want.id:
                 continue

@@ -13,7 +13,7 @@ from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from piis_bridge.db import Base
-from piis_bridge.pipeline.models import _UTC
+from piis_bridge.pipeline.models import UTCDateTime
 
 __all__ = ["AlertState"]
 
@@ -28,8 +28,8 @@ class AlertState(Base):
     rule: Mapped[str] = mapped_column(String(40), primary_key=True)
     scope: Mapped[str] = mapped_column(String(120), primary_key=True)
     cpas_id: Mapped[str | None] = mapped_column(String(40))  # the cap counts per rule and CPAS
-    first_seen_at: Mapped[datetime | None] = mapped_column(_UTC())
-    last_sent_at: Mapped[datetime | None] = mapped_column(_UTC())
+    first_seen_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent: Mapped[int] = mapped_column(Integer, default=0)
     suppressed: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)

@@ -79,7 +79,7 @@ def rowcount(result: Result[Any]) -> int:
     return cast("CursorResult[Any]", result).rowcount
 
 
-class _UTC(TypeDecorator[datetime]):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC timestamps on SQLite too (which stores naive text)."""
 
     impl = DateTime(timezone=True)
@@ -109,8 +109,8 @@ class SyncRun(Base):
     cpas_ids: Mapped[list[str]] = mapped_column(JSON)
     dossier: Mapped[str | None] = mapped_column(String(120))
     status: Mapped[str] = mapped_column(String(16), default="running", index=True)
-    started_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    finished_at: Mapped[datetime | None] = mapped_column(_UTC())
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     counts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     report: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # Why the run ended without finishing by itself: 'stalled' (the watchdog: no progress for
@@ -128,7 +128,7 @@ class CpasLease(Base):
 
     cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     run_id: Mapped[str] = mapped_column(String(32))
-    acquired_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class SyncRunCpas(Base):
@@ -146,13 +146,13 @@ class SyncRunCpas(Base):
     repeats: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rejected: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     error: Mapped[str | None] = mapped_column(Text)
     # National Register notices of this CPAS in this run (after the answers are collected):
     # none (not read: the federal plugin has no notice feed, or a one-dossier run) -> pending ->
     # queued (task sent) -> fetching (leased) -> done | failed.
     notices_state: Mapped[str] = mapped_column(String(16), default="none", server_default="none")
-    notices_lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    notices_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     notices_error: Mapped[str | None] = mapped_column(Text)
 
 
@@ -162,7 +162,7 @@ class SyncCursor(Base):
     cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     cursor: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(32))
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class WorkItem(Base):
@@ -189,7 +189,7 @@ class WorkItem(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(32))
-    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payload: Mapped[str] = mapped_column(
         EncryptedText("sync_item.payload")
     )  # the SourceRecord as JSON
@@ -200,7 +200,7 @@ class WorkItem(Base):
     # Why the last attempt failed (a transient error retried, or the worker died): quoted when the item
     # is given up after ``retry_max_attempts`` (a poison record never blocks its chunk for ever).
     last_error: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @validates("state")
     def _transition(self, _key: str, new: str) -> str:
@@ -250,12 +250,12 @@ class Effect(Base):
     # plain because the payload is encrypted and the console's agenda filters on it (0023).
     worker_id: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(_UTC())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(32))
-    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @validates("state")
     def _transition(self, _key: str, new: str) -> str:
@@ -281,8 +281,8 @@ class QuarantineEntry(Base):
     # in which run) | dismissed (by hand, ``quarantine dismiss ID --reason``: the reason is kept)
     status: Mapped[str] = mapped_column(String(16), default="open", index=True)
     replay_run_id: Mapped[str | None] = mapped_column(String(32))
-    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(_UTC())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     closed_reason: Mapped[str | None] = mapped_column(Text)
 
 
@@ -294,8 +294,8 @@ class StageStat(Base):
     units: Mapped[int] = mapped_column(Integer, default=0)
     tasks: Mapped[int] = mapped_column(Integer, default=0)
     busy_seconds: Mapped[float] = mapped_column(Float, default=0.0)
-    first_at: Mapped[datetime | None] = mapped_column(_UTC())
-    last_at: Mapped[datetime | None] = mapped_column(_UTC())
+    first_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class CircuitState(Base):
@@ -303,8 +303,8 @@ class CircuitState(Base):
 
     remote: Mapped[str] = mapped_column(String(80), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-    opened_until: Mapped[datetime | None] = mapped_column(_UTC())
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    opened_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class NoticeCursor(Base):
@@ -315,7 +315,7 @@ class NoticeCursor(Base):
     cpas_id: Mapped[str] = mapped_column(String(40), primary_key=True)
     cursor: Mapped[str | None] = mapped_column(Text)
     run_id: Mapped[str | None] = mapped_column(String(32))
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Notice(Base):
@@ -342,9 +342,9 @@ class Notice(Base):
     state: Mapped[str] = mapped_column(String(16), default="pending")
     run_id: Mapped[str] = mapped_column(String(32))
     contracts: Mapped[int] = mapped_column(Integer, default=0)
-    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
-    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class Secret(Base):
@@ -354,7 +354,7 @@ class Secret(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[str] = mapped_column(EncryptedString("sync_secret.value", 200))
-    created_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class StatementFetch(Base):
@@ -372,11 +372,11 @@ class StatementFetch(Base):
     month: Mapped[date] = mapped_column(Date)
     state: Mapped[str] = mapped_column(String(16), default="waiting")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime | None] = mapped_column(_UTC())
-    lease_until: Mapped[datetime | None] = mapped_column(_UTC())
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
     lines: Mapped[int | None] = mapped_column(Integer)
     total_cents: Mapped[int | None] = mapped_column(Integer)
     differences: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     error: Mapped[str | None] = mapped_column(Text)
-    fetched_at: Mapped[datetime | None] = mapped_column(_UTC())
-    updated_at: Mapped[datetime] = mapped_column(_UTC(), default=utcnow)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

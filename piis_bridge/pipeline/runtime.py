@@ -26,7 +26,7 @@ from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.pipeline.reliability import CircuitBreaker, RetryPolicy
 
 if TYPE_CHECKING:
-    from piis_bridge.hooks.manager import PluginHost
+    from piis_bridge.hooks.manager import PluginHost, PluginInstances
 
 __all__ = ["EXTRA_PLUGINS_ENV", "PipelineOptions", "Runtime"]
 
@@ -140,6 +140,9 @@ class Runtime:
         self._sessions: sessionmaker[Session] | None = None
         self._local = threading.local()
         self._lock = threading.Lock()
+        # The plugin objects of this process, shared by the per-thread hosts (their clients and engines
+        # are thread-safe pools; docs/plugins.md "Plugin state").
+        self._plugin_instances = _new_plugin_instances()
         self._person_hasher: Callable[[str], str] | None = None
 
     # ------------------------------------------------------------------ database
@@ -174,7 +177,9 @@ class Runtime:
 
             names = {name for name, _ in self.plugins}
             env = [(n, p) for n, p in extra_plugins_from_env() if n not in names]
-            host = PluginHost(self.settings, plugins=(*self.plugins, *env))
+            host = PluginHost(
+                self.settings, plugins=(*self.plugins, *env), instances=self._plugin_instances
+            )
             host.startup()
             self._local.host = host
         return host
@@ -266,12 +271,21 @@ class Runtime:
         self._sessions = None
         self._local = threading.local()
         self._lock = threading.Lock()
+        # The parent's plugin objects hold its sockets: the child makes its own (never closes those).
+        self._plugin_instances = _new_plugin_instances()
 
     def close(self) -> None:
+        self._plugin_instances.close()
         if self._engine is not None:
             self._engine.dispose()
         self._engine = None
         self._sessions = None
+
+
+def _new_plugin_instances() -> PluginInstances:
+    from piis_bridge.hooks.manager import PluginInstances
+
+    return PluginInstances()
 
 
 def extra_plugins_from_env() -> list[tuple[str, object]]:

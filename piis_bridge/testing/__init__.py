@@ -81,7 +81,10 @@ def __getattr__(name: str) -> Any:
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-class _Collect(logging.Handler):
+class LogCollector(logging.Handler):
+    """Every log record's text, as :class:`NissGuard` scans it for a NISS (public: the guard's own
+    tests drive it)."""
+
     def __init__(self) -> None:
         super().__init__(level=logging.DEBUG)
         self.texts: list[str] = []
@@ -103,7 +106,7 @@ class _Collect(logging.Handler):
 class NissGuard:
     """Fails when a checksum-valid NISS appears in captured logs or console output."""
 
-    def __init__(self, handler: _Collect, capfd: pytest.CaptureFixture[str]) -> None:
+    def __init__(self, handler: LogCollector, capfd: pytest.CaptureFixture[str]) -> None:
         self._handler = handler
         self._capfd = capfd
         self._console: list[str] = []
@@ -135,7 +138,7 @@ class NissGuard:
 
 @pytest.fixture
 def niss_guard(capfd: pytest.CaptureFixture[str]) -> Iterator[NissGuard]:
-    handler = _Collect()
+    handler = LogCollector()
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)

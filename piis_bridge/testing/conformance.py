@@ -150,6 +150,7 @@ class CaseSystemPluginConformance:
         settings = Settings(cpas=cpas_settings(routes), state_dir=tmp_path / "state")
         host = start_host(settings, put)
         yield ConformanceKit(host=host, put=put)
+        host.instances.close()  # the plugin's clients and engines (docs/plugins.md)
 
     # ------------------------------------------------------------------ change feed
 

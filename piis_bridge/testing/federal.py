@@ -185,6 +185,7 @@ class FederalPluginConformance:
         )
         host = start_host(settings, put)
         yield FederalKit(host=host, put=put)
+        host.instances.close()  # the plugin's clients and engines (docs/plugins.md)
 
     # ------------------------------------------------------------------ building
 

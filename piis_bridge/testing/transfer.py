@@ -119,6 +119,7 @@ class TransferPluginConformance:
         )
         host = start_host(settings, put)
         yield TransferKit(host=host, put=put)
+        host.instances.close()  # the plugin's clients and engines (docs/plugins.md)
 
     def test_export_then_import_gives_a_draft_at_the_receiver(
         self, transfer_kit: TransferKit

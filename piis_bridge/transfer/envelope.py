@@ -172,7 +172,9 @@ class TrustList:
         return len(self._keys)
 
 
-def _sign(payload: bytes, key: SigningKey, typ: str) -> str:
+def sign_compact(payload: bytes, key: SigningKey, typ: str) -> str:
+    """A compact JWS of *payload* with *key*, typed *typ*: the one signing step of every envelope
+    (public so that tests can sign a payload the way a peer bridge would)."""
     header = {"alg": key.alg, "kid": key.bce, "typ": typ, "cty": "json"}
     return jws.serialize_compact(header, payload, _jwk(key.key), algorithms=[key.alg])
 
@@ -215,7 +217,7 @@ def sign_package(package: TransferPackage, key: SigningKey) -> str:
         raise EnvelopeError(
             f"package sender BCE {package.sender.bce} is not the signing key's BCE {key.bce}"
         )
-    return _sign(package_bytes(package), key, PACKAGE_TYP)
+    return sign_compact(package_bytes(package), key, PACKAGE_TYP)
 
 
 def open_package(envelope: str | bytes, trust: TrustList, *, own_bce: str) -> TransferPackage:
@@ -262,7 +264,7 @@ class Ack(BaseModel):
 def sign_ack(ack: Ack, key: SigningKey) -> str:
     if ack.receiver_bce != key.bce:
         raise EnvelopeError("an acknowledgement is signed by the receiver")
-    return _sign(
+    return sign_compact(
         orjson.dumps(ack.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS), key, ACK_TYP
     )
 
@@ -302,7 +304,7 @@ class AssessmentMessage(BaseModel):
 def sign_assessment(message: AssessmentMessage, key: SigningKey) -> str:
     if message.assessor_bce != key.bce:
         raise EnvelopeError("an assessment is signed by the CPAS that assessed")
-    return _sign(
+    return sign_compact(
         orjson.dumps(message.model_dump(mode="json"), option=orjson.OPT_SORT_KEYS),
         key,
         ASSESSMENT_TYP,

@@ -323,17 +323,17 @@ def _write_config(workdir: Path, values: dict[str, Any]) -> Path:
 
 
 def _run(console: Console, title: str, settings: Any, options: Any, timeout: float) -> Any:
-    from piis_bridge.cli.pipeline_commands import _Display, _summary_table
+    from piis_bridge.cli.pipeline_commands import RunProgress, summary_table
     from piis_bridge.pipeline import run_nightly
 
     console.print(
         f"\n[bold]{title}[/bold] (piis-bridge run: embedded celery worker, SQLite, filesystem broker)"
     )
-    display = _Display(console)
+    display = RunProgress(console)
     display.progress.start()
     try:
         summary = run_nightly(settings, options=options, timeout=timeout, progress=display)
     finally:
         display.progress.stop()
-    console.print(_summary_table(summary))
+    console.print(summary_table(summary))
     return summary

@@ -1,7 +1,8 @@
 """federal plugin for piis-bridge: forms B, C and D to the SPP IS / NovaPrima over the BCSS SSDN envelope.
 
-This module is the plugin object (entry point ``federal`` in group ``piis_bridge``).  Imports are lazy:
-loading the plugin must cost nothing for commands that never talk to the federal service.
+The host registers the plugin object :func:`make_plugin` returns (entry point ``federal`` in group
+``piis_bridge``; one per process, see docs/plugins.md "Plugin state").  Imports are lazy: loading the
+plugin must cost nothing for commands that never talk to the federal service.
 """
 
 from __future__ import annotations
@@ -24,37 +25,23 @@ if TYPE_CHECKING:
     from piis_bridge.hooks.types import CpasContext, NoticePage
     from piis_bridge.model import PIISContract
 
-__all__ = [
-    "SERVICES",
-    "FederalServices",
-    "piis_federal_build_forms",
-    "piis_federal_fetch_notices",
-    "piis_federal_fetch_results",
-    "piis_federal_fetch_statement",
-    "piis_federal_submit",
-    "piis_mapping_files",
-    "piis_plugin_settings",
-    "piis_register_commands",
-    "piis_startup",
-    "service_for",
-]
-
-# Settings a CPAS routed to this plugin (federal = "federal") must give: the plugin host refuses the
-# configuration without them (no default address that would send forms to a local port).
-PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
+__all__ = ["FederalPlugin", "make_plugin"]
 
 
-class FederalServices:
-    """The plugin's state in one process: the application's ``database_url`` (learnt at start-up) and
-    one service (ledger + zeep client, connections reused) per CPAS and database."""
+class FederalPlugin:
+    """The federal plugin object (registered by the host as ``federal``, one per process): the
+    application's ``database_url`` (learnt at start-up) and one service (ledger + zeep client,
+    connections reused) per CPAS and database.  Shared by the hosts of the process's threads, so the
+    services are made under a lock; a SQLAlchemy engine and a zeep transport are thread-safe pools."""
+
+    # Settings a CPAS routed to this plugin (federal = "federal") must give: the plugin host refuses the
+    # configuration without them (no default address that would send forms to a local port).
+    PIIS_REQUIRED_WHEN_ROUTED = ("endpoint",)
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._services: dict[tuple[str, str], FederalService] = {}
         self.default_database_url: str | None = None
-
-    def start(self, config: Settings) -> None:
-        self.default_database_url = config.database_url or self.default_database_url
 
     def database_url(self, cpas: CpasContext) -> str:
         """The ledger lives in the application database unless the CPAS's federal settings say otherwise."""
@@ -62,6 +49,8 @@ class FederalServices:
         return url or os.environ.get("PIIS_DATABASE_URL") or "sqlite:///var/piis-bridge.sqlite3"
 
     def service(self, cpas: CpasContext) -> FederalService:
+        """One service (ledger + zeep client, connections reused) per CPAS and database (the federal
+        CLI and tests use it too: ``host.plugin("federal").service(host.context(cpas, "federal"))``)."""
         from piis_plugins.federal.service import FederalService, FederalSettings
 
         from piis_bridge.ledger import Ledger
@@ -75,79 +64,80 @@ class FederalServices:
                 service = self._services[key] = FederalService(cpas, Ledger.open(url))
             return service
 
-    def reset(self) -> None:
-        """Forget the services and the learnt database (tests)."""
+    def close(self) -> None:
+        """Forget the services (process shutdown: ``PluginInstances.close``; tests)."""
         with self._lock:
             self._services.clear()
-            self.default_database_url = None
+
+    @hookimpl
+    def piis_plugin_settings(self) -> type[FederalSettings]:
+        from piis_plugins.federal.service import FederalSettings
+
+        return FederalSettings
+
+    @hookimpl
+    def piis_startup(self, config: Settings) -> None:
+        self.default_database_url = config.database_url or self.default_database_url
+
+    @hookimpl
+    def piis_register_commands(self, cli: CommandRegistry) -> None:
+        from piis_plugins.federal.cli import register
+
+        register(cli)
+
+    @hookimpl
+    def piis_mapping_files(self) -> list[Traversable]:
+        from importlib.resources import files
+
+        root = files("piis_mappings.federal")
+        return [
+            root.joinpath(name)
+            for name in (
+                "form_b.yaml",
+                "form_c.yaml",
+                "form_d.yaml",
+                "piis_codes.yaml",
+                "rubrics.yaml",
+            )
+        ]
+
+    @hookimpl
+    def piis_federal_build_forms(
+        self, cpas: CpasContext, contract: PIISContract, event: ContractEvent | None
+    ) -> list[FederalForm]:
+        from piis_plugins.federal.building import FormBuilder
+
+        from piis_bridge.forms import ContractEvent
+
+        if not isinstance(event, ContractEvent):
+            event = ContractEvent.from_contract(contract)
+        return [FormBuilder().build(cpas.cpas_id, contract, event)]
+
+    @hookimpl
+    def piis_federal_submit(
+        self, cpas: CpasContext, forms: list[FederalForm]
+    ) -> list[SubmissionOutcome]:
+        return self.service(cpas).submit(forms)
+
+    @hookimpl
+    def piis_federal_fetch_results(
+        self, cpas: CpasContext, tickets: list[str]
+    ) -> list[SubmissionOutcome]:
+        return self.service(cpas).fetch_results(tickets)
+
+    @hookimpl
+    def piis_federal_fetch_statement(
+        self, cpas: CpasContext, month: date
+    ) -> MonthlyStatement | None:
+        return self.service(cpas).statement(month)
+
+    @hookimpl
+    def piis_federal_fetch_notices(
+        self, cpas: CpasContext, cursor: str | None, page_size: int
+    ) -> NoticePage:
+        return self.service(cpas).notices(cursor, page_size)
 
 
-SERVICES = FederalServices()
-
-
-def service_for(cpas: CpasContext) -> FederalService:
-    """One service (ledger + zeep client, connections reused) per CPAS and database, per process."""
-    return SERVICES.service(cpas)
-
-
-@hookimpl
-def piis_plugin_settings() -> type[FederalSettings]:
-    from piis_plugins.federal.service import FederalSettings
-
-    return FederalSettings
-
-
-@hookimpl
-def piis_startup(config: Settings) -> None:
-    SERVICES.start(config)
-
-
-@hookimpl
-def piis_register_commands(cli: CommandRegistry) -> None:
-    from piis_plugins.federal.cli import register
-
-    register(cli)
-
-
-@hookimpl
-def piis_mapping_files() -> list[Traversable]:
-    from importlib.resources import files
-
-    root = files("piis_mappings.federal")
-    return [
-        root.joinpath(name)
-        for name in ("form_b.yaml", "form_c.yaml", "form_d.yaml", "piis_codes.yaml", "rubrics.yaml")
-    ]
-
-
-@hookimpl
-def piis_federal_build_forms(
-    cpas: CpasContext, contract: PIISContract, event: ContractEvent | None
-) -> list[FederalForm]:
-    from piis_plugins.federal.building import FormBuilder
-
-    from piis_bridge.forms import ContractEvent
-
-    if not isinstance(event, ContractEvent):
-        event = ContractEvent.from_contract(contract)
-    return [FormBuilder().build(cpas.cpas_id, contract, event)]
-
-
-@hookimpl
-def piis_federal_submit(cpas: CpasContext, forms: list[FederalForm]) -> list[SubmissionOutcome]:
-    return service_for(cpas).submit(forms)
-
-
-@hookimpl
-def piis_federal_fetch_results(cpas: CpasContext, tickets: list[str]) -> list[SubmissionOutcome]:
-    return service_for(cpas).fetch_results(tickets)
-
-
-@hookimpl
-def piis_federal_fetch_statement(cpas: CpasContext, month: date) -> MonthlyStatement | None:
-    return service_for(cpas).statement(month)
-
-
-@hookimpl
-def piis_federal_fetch_notices(cpas: CpasContext, cursor: str | None, page_size: int) -> NoticePage:
-    return service_for(cpas).notices(cursor, page_size)
+def make_plugin() -> FederalPlugin:
+    """The plugin object registered as ``federal``: it holds the ledgers and SOAP clients."""
+    return FederalPlugin()

@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable
 from datetime import date
 from importlib.resources import files
+from types import MappingProxyType
 from typing import Any
 
 import yaml
@@ -29,14 +30,16 @@ __all__ = [
     "validate_form",
 ]
 
-_KIND_FOR_EVENT = {
-    EventKind.GRANT: FormKind.B,
-    EventKind.CHANGE: FormKind.B,
-    EventKind.END: FormKind.C,
-    EventKind.RECOVERY: FormKind.D,
-}
-_HEADER = {"CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier"}
-_SIGNED = {"SIGNED", "ACTIVE", "SUSPENDED_PROJECT", "ENDED"}
+_KIND_FOR_EVENT = MappingProxyType(
+    {
+        EventKind.GRANT: FormKind.B,
+        EventKind.CHANGE: FormKind.B,
+        EventKind.END: FormKind.C,
+        EventKind.RECOVERY: FormKind.D,
+    }
+)
+_HEADER = frozenset({"CpasName", "InsCode", "KBOBCE", "SSIN", "Dossier"})
+_SIGNED = frozenset({"SIGNED", "ACTIVE", "SUSPENDED_PROJECT", "ENDED"})
 
 
 @functools.cache
@@ -184,7 +187,8 @@ class FormBuilder:
         )
 
 
-def _dis_fields(form: FederalForm) -> dict[str, Any]:
+def dis_fields(form: FederalForm) -> dict[str, Any]:
+    """The DIS template fields of *form* (public: the federal benchmark renders forms with it)."""
     fields: dict[str, Any] = {
         "ClientReference": form.client_reference,
         "CpasName": form.cpas_name,
@@ -212,7 +216,7 @@ def to_xml(form: FederalForm) -> bytes:
     """The serialised DIS element for *form*: the bytes recorded (and hashed) in the ledger and sent."""
     from piis_connectors.federal import dis
 
-    return dis.render_form(form.kind.value, _dis_fields(form))
+    return dis.render_form(form.kind.value, dis_fields(form))
 
 
 def to_element(form: FederalForm) -> Any:

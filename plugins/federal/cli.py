@@ -129,7 +129,7 @@ def register(cli: Any) -> None:
         amount: int = typer.Option(0, help="D: amount recovered, cents (100 %)."),
     ) -> None:
         """Build forms from canonical contracts, validate them (XSD) and record them in the ledger."""
-        from piis_plugins.federal import service_for
+        from piis_plugins.federal import FederalPlugin
         from piis_plugins.federal.building import FormBuilder
 
         from piis_bridge.forms import ContractEvent, EventKind, RecoveryInfo
@@ -165,7 +165,7 @@ def register(cli: Any) -> None:
                     effective_date=date.fromisoformat(effective_date) if effective_date else None,
                 )
             built.append(FormBuilder().build(cpas, contract, ev))
-        outcomes = service_for(ctx).record(built)
+        outcomes = FederalPlugin().service(ctx).record(built)
         _print_outcomes(outcomes, t)
         if any(o.status.value == "refused" for o in outcomes) or loaded.problems:
             raise typer.Exit(1)
@@ -179,9 +179,9 @@ def register(cli: Any) -> None:
         wait: float = typer.Option(0.0, help="Seconds to wait for batch results."),
     ) -> None:
         """Send every built form (validated against our XSD and the SSDN XSDs before it leaves)."""
-        from piis_plugins.federal import service_for
+        from piis_plugins.federal import FederalPlugin
 
-        service = service_for(_context(cpas, config, database_url))
+        service = FederalPlugin().service(_context(cpas, config, database_url))
         sent = service.send_built(mode=mode)
         if wait:
             service.fetch_results(wait=wait, collect=False)
@@ -209,9 +209,9 @@ def register(cli: Any) -> None:
         ),
     ) -> None:
         """Ledger counts per status, or the history of one form."""
-        from piis_plugins.federal import service_for
+        from piis_plugins.federal import FederalPlugin
 
-        service = service_for(_context(cpas, config, database_url))
+        service = FederalPlugin().service(_context(cpas, config, database_url))
         if refresh:
             service.resolve_unknown()
             service.fetch_results(collect=False)
@@ -235,11 +235,11 @@ def register(cli: Any) -> None:
         database_url: str | None = db_opt,
     ) -> None:
         """Fetch the monthly statement and reconcile it against the ledger; each difference is reported."""
-        from piis_plugins.federal import service_for
+        from piis_plugins.federal import FederalPlugin
 
         from piis_bridge.ledger.reconcile import reconcile
 
-        service = service_for(_context(cpas, config, database_url))
+        service = FederalPlugin().service(_context(cpas, config, database_url))
         st = service.statement(date.fromisoformat(month + "-01"))
         t = _t_for(cpas, config)
         if st is None:

@@ -8,9 +8,10 @@ are resolved by asking the federal status before anything is sent again (no dupl
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
 from lxml import etree
@@ -978,12 +979,14 @@ class FederalService:
 
 _DIS = "{urn:be:sim:spp-is:dis:v1}"
 # the simulator's mutation kinds -> the core's NoticeKind
-_NOTICE_KINDS: dict[str, NoticeKind] = {
-    "move": "move",
-    "death": "death",
-    "emigration": "emigration",
-    "replaced": "niss_replaced",
-}
+_NOTICE_KINDS: Mapping[str, NoticeKind] = MappingProxyType(
+    {
+        "move": "move",
+        "death": "death",
+        "emigration": "emigration",
+        "replaced": "niss_replaced",
+    }
+)
 
 
 def _validate_chunk(items: list[Prepared]) -> None:

@@ -51,61 +51,17 @@ from piis_bridge.identifiers import is_valid_niss
 from piis_bridge.mapping import Mapping
 from piis_bridge.model import PIISContract
 
-__all__ = [
-    "PLUGIN_NAME",
-    "piis_case_fetch_changes",
-    "piis_case_map_record",
-    "piis_case_push",
-    "piis_mapping_files",
-    "piis_plugin_settings",
-    "piis_startup",
-]
+__all__ = ["PLUGIN_NAME", "FiledropPlugin"]
 
 PLUGIN_NAME = "filedrop"
-_lock = threading.Lock()
-_mappings = MappingCache(PIISContract)
-_parsed: dict[str, Any] = {}  # sha256 -> ReadResult (last few files only)
-_IDLE = {"file": None}
 
 
 def _shipped(fmt: str) -> Traversable:
     return files("piis_mappings.filedrop") / f"{fmt}_contract.yaml"
 
 
-def _mapping(fmt: str, override: str | None = None) -> Mapping:
-    """The mapping for a file format; a local override file is reloaded when it changes on disk."""
-    return _mappings.get(override, _shipped(fmt))
-
-
 def _settings(cpas: CpasContext) -> FiledropSettings:
     return FiledropSettings.model_validate(cpas.settings)
-
-
-@hookimpl
-def piis_plugin_settings() -> type[FiledropSettings]:
-    return FiledropSettings
-
-
-@hookimpl
-def piis_startup(config: Any) -> None:
-    """Validate the mapping files now: a broken mapping stops startup, naming the file."""
-    _mapping("csv")
-    _mapping("xml")
-    for cpas_id in getattr(config, "cpas", {}) or {}:
-        raw = (
-            config.plugin_settings(cpas_id, PLUGIN_NAME)
-            if hasattr(config, "plugin_settings")
-            else {}
-        )
-        if raw.get("csv_mapping_file"):
-            _mapping("csv", raw["csv_mapping_file"])
-        if raw.get("xml_mapping_file"):
-            _mapping("xml", raw["xml_mapping_file"])
-
-
-@hookimpl
-def piis_mapping_files() -> list[Traversable]:
-    return [_shipped("csv"), _shipped("xml")]
 
 
 # -- change feed ------------------------------------------------------------------------------------
@@ -113,12 +69,12 @@ def piis_mapping_files() -> list[Traversable]:
 
 def _decode(cursor: str | None) -> dict[str, Any]:
     if not cursor:
-        return dict(_IDLE)
+        return {"file": None}
     try:
         state = orjson.loads(cursor)
     except orjson.JSONDecodeError:
         raise ValueError("filedrop cursor is not valid JSON") from None
-    return state if isinstance(state, dict) else dict(_IDLE)
+    return state if isinstance(state, dict) else {"file": None}
 
 
 def _encode(state: dict[str, Any]) -> str:
@@ -127,26 +83,6 @@ def _encode(state: dict[str, Any]) -> str:
 
 def _format_of(name: str) -> str:
     return "xml" if name.lower().endswith(".xml") else "csv"
-
-
-def _parse(claimed: Any, settings: FiledropSettings) -> Any:
-    from piis_connectors.filedrop.readers import Limits, read_csv, read_xml
-
-    with _lock:
-        cached = _parsed.get(claimed.sha256)
-    if cached is not None:
-        return cached
-    limits = Limits(max_bytes=settings.max_file_bytes)
-    if _format_of(claimed.name) == "xml":
-        result = read_xml(claimed.path, settings.xml_record_tag, limits)
-    else:
-        required = [p for p in (_mapping("csv", settings.csv_mapping_file).record_id_path,) if p]
-        result = read_csv(claimed.path, required=required, limits=limits)
-    with _lock:
-        while len(_parsed) >= 4:
-            _parsed.pop(next(iter(_parsed)))
-        _parsed[claimed.sha256] = result
-    return result
 
 
 def _report(claimed: Any, parsed: Any) -> dict[str, Any] | None:
@@ -200,111 +136,6 @@ def _tenant(data: dict[str, Any]) -> tuple[str | None, str | None]:
     return (str(bce).strip() or None) if bce else None, (str(ins).strip() or None) if ins else None
 
 
-@hookimpl
-def piis_case_fetch_changes(cpas: CpasContext, cursor: str | None, page_size: int) -> ChangePage:
-    from piis_connectors.filedrop.directory import DropDirectory
-    from piis_connectors.filedrop.readers import FileRejected
-
-    s = _settings(cpas)
-    drop = DropDirectory(s.directory, s.settle_seconds, suffixes=[f".{f}" for f in s.formats])
-    state = _decode(cursor)
-    current, offset = None, 0
-    if state.get("file"):
-        path = drop.processing / str(state["file"])
-        if path.exists():
-            claimed = drop.adopt(path)
-            if claimed.sha256 == state.get("sha"):
-                if state.get("eof"):
-                    drop.finish(claimed, _report(claimed, _parse(claimed, s)))
-                else:
-                    current, offset = claimed, int(state.get("next", 0))
-    while current is None:
-        orphans = drop.orphans()
-        if orphans:
-            current = drop.adopt(orphans[0])
-        else:
-            ready = drop.ready()
-            if not ready:
-                return ChangePage(records=[], cursor=_encode(_IDLE), has_more=False)
-            current = drop.claim(ready[0])
-            if current is None:
-                continue  # another worker claimed it first
-        first = drop.is_processed(current.sha256)
-        if first is not None:
-            drop.skip_duplicate(current, first)
-            current = None
-            continue
-        try:
-            _parse(current, s)
-        except FileRejected as exc:
-            drop.fail(current, {"reason": exc.reason, "line": exc.line, "records": 0})
-            current = None
-        except OSError as exc:
-            drop.fail(
-                current, {"reason": f"cannot read: {exc.strerror}", "line": None, "records": 0}
-            )
-            current = None
-    parsed = _parse(current, s)
-    fmt = _format_of(current.name)
-    id_path = _mapping(
-        fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file
-    ).record_id_path
-    rows = parsed.rows[offset : offset + page_size]
-    nxt = offset + len(rows)
-    records = [_record(current, row, fmt, id_path) for row in rows]
-    new_state = {
-        "file": current.path.name,
-        "sha": current.sha256,
-        "next": nxt,
-        "eof": nxt >= len(parsed.rows),
-    }
-    return ChangePage(records=records, cursor=_encode(new_state), has_more=True)
-
-
-@hookimpl
-def piis_case_map_record(cpas: CpasContext, record: SourceRecord) -> MappingOutcome:
-    p = record.payload
-    where = f"{p.get('_file')} line {p.get('_line')}"
-    if record.kind == "row_error":
-        return MappingOutcome(
-            record_id=record.record_id,
-            problems=[
-                RecordProblem(
-                    record_id=record.record_id,
-                    field=f"line {p.get('_line')}",
-                    reason=f"{where}: {p.get('_error')}",
-                )
-            ],
-        )
-    if record.kind != "piis_contract":
-        return MappingOutcome(
-            record_id=record.record_id, skip_reason=f"record kind {record.kind!r} is not a contract"
-        )
-    s = _settings(cpas)
-    fmt = str(p.get("_format", "csv"))
-    mapping = _mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file)
-    result = mapping.apply(p, record_id=record.record_id)
-    contract = result.value_as(PIISContract) if result.ok else None
-    if contract is not None:
-        return MappingOutcome(record_id=record.record_id, contract=contract)
-    return MappingOutcome(
-        record_id=record.record_id,
-        problems=[
-            RecordProblem(
-                record_id=record.record_id, field=pr.field, reason=f"{where}: {pr.reason}"
-            )
-            for pr in result.problems
-        ]
-        or [
-            RecordProblem(
-                record_id=record.record_id,
-                field=f"line {p.get('_line')}",
-                reason="no contract produced",
-            )
-        ],
-    )
-
-
 def _push_draft(cpas: CpasContext, settings: FiledropSettings, item: PushItem) -> PushResult:
     """A received draft contract as ``outgoing/ontwerp-<hash of key>.json``, when the package imports it."""
     from piis_plugins.filedrop.outgoing import write_draft_once
@@ -351,39 +182,206 @@ def _push_draft(cpas: CpasContext, settings: FiledropSettings, item: PushItem) -
     )
 
 
-@hookimpl
-def piis_case_push(cpas: CpasContext, items: list[PushItem]) -> list[PushResult]:
-    """Each item becomes ``outbox/taak-<hash of key>.json`` for the package to import; same key, same file.
-    A ``draft_contract`` item goes to ``outgoing/`` instead (or answers ``failed``, see :func:`_push_draft`)."""
-    from piis_connectors.filedrop.outbox import Outbox
+class FiledropPlugin:
+    """The filedrop plugin object (registered by the host as ``filedrop``, one per process): the
+    mapping cache and the last few parsed files live here, each guarded by a lock, since the hosts of
+    the process's threads share it."""
 
-    settings = _settings(cpas)
-    outbox = Outbox(settings.directory / "outbox")
-    results = []
-    for item in items:
-        if item.kind == "draft_contract":
-            results.append(_push_draft(cpas, settings, item))
-            continue
-        task = {
-            "contractnr": item.record_id,
-            "soort": item.kind,
-            "titel": item.title,
-            "omschrijving": item.body,
-            "vervaldatum": item.due.strftime("%d/%m/%Y") if item.due else None,
-            "gegevens": item.data,
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.mappings = MappingCache(PIISContract)
+        self.parsed: dict[str, Any] = {}  # sha256 -> ReadResult (last few files only)
+
+    def _mapping(self, fmt: str, override: str | None = None) -> Mapping:
+        """The mapping for a file format; a local override file is reloaded when it changes on disk."""
+        return self.mappings.get(override, _shipped(fmt))
+
+    def _parse(self, claimed: Any, settings: FiledropSettings) -> Any:
+        from piis_connectors.filedrop.readers import Limits, read_csv, read_xml
+
+        with self.lock:
+            cached = self.parsed.get(claimed.sha256)
+        if cached is not None:
+            return cached
+        limits = Limits(max_bytes=settings.max_file_bytes)
+        if _format_of(claimed.name) == "xml":
+            result = read_xml(claimed.path, settings.xml_record_tag, limits)
+        else:
+            required = [
+                p for p in (self._mapping("csv", settings.csv_mapping_file).record_id_path,) if p
+            ]
+            result = read_csv(claimed.path, required=required, limits=limits)
+        with self.lock:
+            while len(self.parsed) >= 4:
+                self.parsed.pop(next(iter(self.parsed)))
+            self.parsed[claimed.sha256] = result
+        return result
+
+    @hookimpl
+    def piis_plugin_settings(self) -> type[FiledropSettings]:
+        return FiledropSettings
+
+    @hookimpl
+    def piis_startup(self, config: Any) -> None:
+        """Validate the mapping files now: a broken mapping stops startup, naming the file."""
+        self._mapping("csv")
+        self._mapping("xml")
+        for cpas_id in getattr(config, "cpas", {}) or {}:
+            raw = (
+                config.plugin_settings(cpas_id, PLUGIN_NAME)
+                if hasattr(config, "plugin_settings")
+                else {}
+            )
+            if raw.get("csv_mapping_file"):
+                self._mapping("csv", raw["csv_mapping_file"])
+            if raw.get("xml_mapping_file"):
+                self._mapping("xml", raw["xml_mapping_file"])
+
+    @hookimpl
+    def piis_mapping_files(self) -> list[Traversable]:
+        return [_shipped("csv"), _shipped("xml")]
+
+    @hookimpl
+    def piis_case_fetch_changes(
+        self, cpas: CpasContext, cursor: str | None, page_size: int
+    ) -> ChangePage:
+        from piis_connectors.filedrop.directory import DropDirectory
+        from piis_connectors.filedrop.readers import FileRejected
+
+        s = _settings(cpas)
+        drop = DropDirectory(s.directory, s.settle_seconds, suffixes=[f".{f}" for f in s.formats])
+        state = _decode(cursor)
+        current, offset = None, 0
+        if state.get("file"):
+            path = drop.processing / str(state["file"])
+            if path.exists():
+                claimed = drop.adopt(path)
+                if claimed.sha256 == state.get("sha"):
+                    if state.get("eof"):
+                        drop.finish(claimed, _report(claimed, self._parse(claimed, s)))
+                    else:
+                        current, offset = claimed, int(state.get("next", 0))
+        while current is None:
+            orphans = drop.orphans()
+            if orphans:
+                current = drop.adopt(orphans[0])
+            else:
+                ready = drop.ready()
+                if not ready:
+                    return ChangePage(records=[], cursor=_encode({"file": None}), has_more=False)
+                current = drop.claim(ready[0])
+                if current is None:
+                    continue  # another worker claimed it first
+            first = drop.is_processed(current.sha256)
+            if first is not None:
+                drop.skip_duplicate(current, first)
+                current = None
+                continue
+            try:
+                self._parse(current, s)
+            except FileRejected as exc:
+                drop.fail(current, {"reason": exc.reason, "line": exc.line, "records": 0})
+                current = None
+            except OSError as exc:
+                drop.fail(
+                    current, {"reason": f"cannot read: {exc.strerror}", "line": None, "records": 0}
+                )
+                current = None
+        parsed = self._parse(current, s)
+        fmt = _format_of(current.name)
+        id_path = self._mapping(
+            fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file
+        ).record_id_path
+        rows = parsed.rows[offset : offset + page_size]
+        nxt = offset + len(rows)
+        records = [_record(current, row, fmt, id_path) for row in rows]
+        new_state = {
+            "file": current.path.name,
+            "sha": current.sha256,
+            "next": nxt,
+            "eof": nxt >= len(parsed.rows),
         }
-        try:
-            path, created = outbox.put(item.key, task)
-        except OSError as exc:
+        return ChangePage(records=records, cursor=_encode(new_state), has_more=True)
+
+    @hookimpl
+    def piis_case_map_record(self, cpas: CpasContext, record: SourceRecord) -> MappingOutcome:
+        p = record.payload
+        where = f"{p.get('_file')} line {p.get('_line')}"
+        if record.kind == "row_error":
+            return MappingOutcome(
+                record_id=record.record_id,
+                problems=[
+                    RecordProblem(
+                        record_id=record.record_id,
+                        field=f"line {p.get('_line')}",
+                        reason=f"{where}: {p.get('_error')}",
+                    )
+                ],
+            )
+        if record.kind != "piis_contract":
+            return MappingOutcome(
+                record_id=record.record_id,
+                skip_reason=f"record kind {record.kind!r} is not a contract",
+            )
+        s = _settings(cpas)
+        fmt = str(p.get("_format", "csv"))
+        mapping = self._mapping(fmt, s.csv_mapping_file if fmt == "csv" else s.xml_mapping_file)
+        result = mapping.apply(p, record_id=record.record_id)
+        contract = result.value_as(PIISContract) if result.ok else None
+        if contract is not None:
+            return MappingOutcome(record_id=record.record_id, contract=contract)
+        return MappingOutcome(
+            record_id=record.record_id,
+            problems=[
+                RecordProblem(
+                    record_id=record.record_id, field=pr.field, reason=f"{where}: {pr.reason}"
+                )
+                for pr in result.problems
+            ]
+            or [
+                RecordProblem(
+                    record_id=record.record_id,
+                    field=f"line {p.get('_line')}",
+                    reason="no contract produced",
+                )
+            ],
+        )
+
+    @hookimpl
+    def piis_case_push(self, cpas: CpasContext, items: list[PushItem]) -> list[PushResult]:
+        """Each item becomes ``outbox/taak-<hash of key>.json`` for the package to import; same key, same file.
+        A ``draft_contract`` item goes to ``outgoing/`` instead (or answers ``failed``, see :func:`_push_draft`)."""
+        from piis_connectors.filedrop.outbox import Outbox
+
+        settings = _settings(cpas)
+        outbox = Outbox(settings.directory / "outbox")
+        results = []
+        for item in items:
+            if item.kind == "draft_contract":
+                results.append(_push_draft(cpas, settings, item))
+                continue
+            task = {
+                "contractnr": item.record_id,
+                "soort": item.kind,
+                "titel": item.title,
+                "omschrijving": item.body,
+                "vervaldatum": item.due.strftime("%d/%m/%Y") if item.due else None,
+                "gegevens": item.data,
+            }
+            try:
+                path, created = outbox.put(item.key, task)
+            except OSError as exc:
+                results.append(
+                    PushResult(
+                        key=item.key,
+                        status="failed",
+                        detail=f"cannot write the outbox: {exc.strerror}",
+                    )
+                )
+                continue
             results.append(
                 PushResult(
-                    key=item.key, status="failed", detail=f"cannot write the outbox: {exc.strerror}"
+                    key=item.key, status="created" if created else "duplicate", remote_id=path.name
                 )
             )
-            continue
-        results.append(
-            PushResult(
-                key=item.key, status="created" if created else "duplicate", remote_id=path.name
-            )
-        )
-    return results
+        return results

@@ -1,25 +1,14 @@
-"""lino plugin: Lino Welfare over its web API (entry point ``lino``)."""
+"""lino plugin: Lino Welfare over its web API (entry point ``lino``).
 
-from piis_plugins.lino.plugin import (
-    PLUGIN_NAME,
-    close_clients,
-    piis_case_fetch_changes,
-    piis_case_fetch_record,
-    piis_case_map_record,
-    piis_case_push,
-    piis_mapping_files,
-    piis_plugin_settings,
-    piis_startup,
-)
+The host registers the plugin object :func:`make_plugin` returns (one per process, see docs/plugins.md
+"Plugin state"): the hook implementations are its methods.
+"""
 
-__all__ = [
-    "PLUGIN_NAME",
-    "close_clients",
-    "piis_case_fetch_changes",
-    "piis_case_fetch_record",
-    "piis_case_map_record",
-    "piis_case_push",
-    "piis_mapping_files",
-    "piis_plugin_settings",
-    "piis_startup",
-]
+from piis_plugins.lino.plugin import PLUGIN_NAME, LinoPlugin
+
+__all__ = ["PLUGIN_NAME", "LinoPlugin", "make_plugin"]
+
+
+def make_plugin() -> LinoPlugin:
+    """The plugin object registered as ``lino``: it holds the HTTP clients, caches and file locks."""
+    return LinoPlugin()

@@ -36,20 +36,22 @@ __all__ = ["RECORD_PREFIX", "Cursor", "LinoReader", "content_hash", "pk_of", "re
 
 RECORD_PREFIX = "isip-"
 _BRUSSELS = ZoneInfo("Europe/Brussels")
-_DROP = {
-    "disabled_fields",
-    "disable_editing",
-    "rowselect",
-    "row_class",
-    "workflow_buttons",
-    "age",
-    "modified",
-    "created",
-    "printed_by",
-    "printed_byHidden",
-    "detail_link",
-    "printed",
-}
+_DROP = frozenset(
+    {
+        "disabled_fields",
+        "disable_editing",
+        "rowselect",
+        "row_class",
+        "workflow_buttons",
+        "age",
+        "modified",
+        "created",
+        "printed_by",
+        "printed_byHidden",
+        "detail_link",
+        "printed",
+    }
+)
 _CLIENT_KEYS = (
     "id",
     "national_id",

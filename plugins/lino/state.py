@@ -23,19 +23,17 @@ from pathlib import Path
 
 __all__ = ["HashStore"]
 
-_locks: dict[str, threading.Lock] = {}
-_guard = threading.Lock()
-
 
 class HashStore:
     """``record id -> content hash`` of what the pipeline has processed, with per-cursor pending pages."""
 
     FILE = "lino-hashes.json"
 
-    def __init__(self, state_dir: Path) -> None:
+    def __init__(self, state_dir: Path, lock: threading.Lock) -> None:
+        """*lock* guards the file: every store of one file in a process gets the same one (the plugin
+        object keeps one per file), so two threads never interleave a read-modify-write."""
         self.path = Path(state_dir) / self.FILE
-        with _guard:
-            self._lock = _locks.setdefault(str(self.path), threading.Lock())
+        self._lock = lock
 
     def _load(self) -> dict[str, dict]:
         try:

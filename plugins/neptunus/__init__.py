@@ -1,35 +1,14 @@
 """neptunus plugin: a NeptunusWeb-like vendor case system over REST (entry point ``neptunus``).
 
-The module is the plugin object: the hook implementations are imported here.
+The host registers the plugin object :func:`make_plugin` returns (one per process, see docs/plugins.md
+"Plugin state"): the hook implementations are its methods.
 """
 
-from piis_plugins.neptunus.plugin import (
-    PLUGIN_NAME,
-    close_clients,
-    piis_case_fetch_changes,
-    piis_case_fetch_record,
-    piis_case_map_record,
-    piis_case_push,
-    piis_mapping_files,
-    piis_plugin_settings,
-    piis_register_commands,
-    piis_startup,
-)
+from piis_plugins.neptunus.plugin import PLUGIN_NAME, NeptunusPlugin
 
-# One NeptunusWeb instance serves several OCMWs: the host requires ``ocmw_kbo`` (= the CPAS's BCE)
-# wherever this plugin is routed, and refuses any record filed under another OCMW (tenancy).
-PIIS_TENANT_FILTER = "ocmw_kbo"
+__all__ = ["PLUGIN_NAME", "NeptunusPlugin", "make_plugin"]
 
-__all__ = [
-    "PIIS_TENANT_FILTER",
-    "PLUGIN_NAME",
-    "close_clients",
-    "piis_case_fetch_changes",
-    "piis_case_fetch_record",
-    "piis_case_map_record",
-    "piis_case_push",
-    "piis_mapping_files",
-    "piis_plugin_settings",
-    "piis_register_commands",
-    "piis_startup",
-]
+
+def make_plugin() -> NeptunusPlugin:
+    """The plugin object registered as ``neptunus``: it holds the HTTP clients and mapping caches."""
+    return NeptunusPlugin()

@@ -15,22 +15,17 @@ engine's registry before the mapping is loaded: they turn canonical values into 
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from importlib.resources import files
 from importlib.resources.abc import Traversable
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
 from piis_bridge.hooks.types import PushItem
-from piis_bridge.mapping import CONVERTERS, ConversionError, Mapping, load_mapping
+from piis_bridge.mapping import CONVERTERS, ConversionError, Mapping
 
-__all__ = ["draft_mapping", "draft_view", "shipped_draft_mapping", "vendor_draft"]
-
-_lock = threading.Lock()
-_mappings: dict[tuple[str, int], Mapping] = {}
+__all__ = ["draft_view", "shipped_draft_mapping", "vendor_draft"]
 
 
 def _vendor_date(value: Any, _fmt: str | None) -> str:
@@ -65,22 +60,8 @@ for _name, _converter in (
 
 
 def shipped_draft_mapping() -> Traversable:
+    """The reverse mapping shipped with the plugin (a CPAS may name its own: ``draft_mapping_file``)."""
     return files("piis_mappings.neptunus") / "draft_contract.yaml"
-
-
-def draft_mapping(path: str | None = None) -> Mapping:
-    """The reverse mapping, validated once per version of the file (a local file is reloaded on change)."""
-    from piis_connectors.casesystem.drafts import Ontwerpcontract
-
-    key = (path or "", Path(path).stat().st_mtime_ns if path else 0)
-    with _lock:
-        mapping = _mappings.get(key)
-        if mapping is None:
-            mapping = load_mapping(Path(path) if path else shipped_draft_mapping(), Ontwerpcontract)
-            for old in [k for k in _mappings if k[0] == key[0]]:
-                del _mappings[old]
-            _mappings[key] = mapping
-        return mapping
 
 
 def draft_view(handover: Any, item: PushItem, language: str | None = None) -> dict[str, Any]:
@@ -124,9 +105,10 @@ def draft_view(handover: Any, item: PushItem, language: str | None = None) -> di
 
 
 def vendor_draft(
-    item: PushItem, mapping_file: str | None = None, *, language: str | None = None
+    item: PushItem, mapping: Mapping, *, language: str | None = None
 ) -> tuple[dict[str, Any] | None, str]:
-    """(the vendor draft document, "") or (None, why it cannot be written in the vendor's fields).
+    """(the vendor draft document, "") or (None, why it cannot be written in the vendor's fields),
+    written with *mapping* (the plugin's :meth:`~piis_plugins.neptunus.plugin.NeptunusPlugin.draft_mapping`).
 
     The reason names the canonical field and the code or value problem, never a NISS.
     """
@@ -139,9 +121,7 @@ def vendor_draft(
             ".".join(str(p) for p in e["loc"]) or "(data)" for e in exc.errors(include_input=False)
         )
         return None, f"item {item.key}: data is not a draft hand-over ({fields})"
-    result = draft_mapping(mapping_file).apply(
-        draft_view(handover, item, language), record_id=item.record_id
-    )
+    result = mapping.apply(draft_view(handover, item, language), record_id=item.record_id)
     if not result.ok or result.value is None:
         reasons = (
             "; ".join(f"{p.field}: {p.reason}" for p in result.problems)

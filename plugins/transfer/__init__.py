@@ -1,34 +1,15 @@
 """transfer plugin: hands a PIIS over to another CPAS over signed packages and mutual TLS
-(entry point ``transfer``).  The module is the plugin object: the hook implementations are imported here.
+(entry point ``transfer``).
+
+The host registers the plugin object :func:`make_plugin` returns (one per process, see docs/plugins.md
+"Plugin state"): the hook implementations are its methods.
 """
 
-from typing import Any
+from piis_plugins.transfer.plugin import PLUGIN_NAME, TransferPlugin, service_for
 
-from piis_plugins.transfer.plugin import (
-    PLUGIN_NAME,
-    piis_plugin_settings,
-    piis_startup,
-    piis_transfer_export,
-    piis_transfer_import,
-    piis_transfer_send,
-)
-
-from piis_bridge.hooks import hookimpl
+__all__ = ["PLUGIN_NAME", "TransferPlugin", "make_plugin", "service_for"]
 
 
-@hookimpl
-def piis_register_commands(cli: Any) -> None:
-    from piis_plugins.transfer.cli import register
-
-    register(cli)
-
-
-__all__ = [
-    "PLUGIN_NAME",
-    "piis_plugin_settings",
-    "piis_register_commands",
-    "piis_startup",
-    "piis_transfer_export",
-    "piis_transfer_import",
-    "piis_transfer_send",
-]
+def make_plugin() -> TransferPlugin:
+    """The plugin object registered as ``transfer``: it holds the engines and transfer services."""
+    return TransferPlugin()

@@ -14,8 +14,10 @@ keys, codes and texts exactly as before, in every language.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import typer
@@ -30,47 +32,51 @@ __all__ = ["register"]
 _CONFIG_HELP = "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml)."
 
 # Human labels of the keys of `transfer list` / `transfer show` (the JSON keys stay as they are).
-_LABELS: dict[str, str] = {
-    "case_id": N_("case"),
-    "package_id": N_("package"),
-    "from": N_("from"),
-    "contract": N_("contract"),
-    "draft": N_("draft"),
-    "case_system": N_("case system"),
-    "state": N_("state"),
-    "to_ins": N_("to (INS)"),
-    "moved_on": N_("moved on"),
-    "ends_on": N_("ends on"),
-    "eligibility": N_("eligibility"),
-    "attempts": N_("attempts"),
-    "moved_to_ins": N_("moved to (INS)"),
-    "legal_end_date": N_("legal end date"),
-    "reason": N_("reason"),
-    "rules": N_("rules"),
-    "receiver_bce": N_("receiver (BCE)"),
-    "ack": N_("acknowledgement"),
-    "draft_at_receiver": N_("draft at the receiver"),
-    "last_error": N_("last error"),
-    "task": N_("task"),
-    "assessment": N_("assessment"),
-    "consents": N_("consents"),
-    "history": N_("history"),
-    "old_contract": N_("old contract"),
-    "draft_status": N_("draft status"),
-    "case_system_ref": N_("in the case system"),
-    "beneficiary": N_("beneficiary"),
-    "consent": N_("consent"),
-    "commitments_to_review": N_("commitments to review"),
-    "continuing_sanctions": N_("continuing sanctions"),
-    "subsidies": N_("subsidies"),
-    "contacts": N_("contacts"),
-}
+_LABELS: Mapping[str, str] = MappingProxyType(
+    {
+        "case_id": N_("case"),
+        "package_id": N_("package"),
+        "from": N_("from"),
+        "contract": N_("contract"),
+        "draft": N_("draft"),
+        "case_system": N_("case system"),
+        "state": N_("state"),
+        "to_ins": N_("to (INS)"),
+        "moved_on": N_("moved on"),
+        "ends_on": N_("ends on"),
+        "eligibility": N_("eligibility"),
+        "attempts": N_("attempts"),
+        "moved_to_ins": N_("moved to (INS)"),
+        "legal_end_date": N_("legal end date"),
+        "reason": N_("reason"),
+        "rules": N_("rules"),
+        "receiver_bce": N_("receiver (BCE)"),
+        "ack": N_("acknowledgement"),
+        "draft_at_receiver": N_("draft at the receiver"),
+        "last_error": N_("last error"),
+        "task": N_("task"),
+        "assessment": N_("assessment"),
+        "consents": N_("consents"),
+        "history": N_("history"),
+        "old_contract": N_("old contract"),
+        "draft_status": N_("draft status"),
+        "case_system_ref": N_("in the case system"),
+        "beneficiary": N_("beneficiary"),
+        "consent": N_("consent"),
+        "commitments_to_review": N_("commitments to review"),
+        "continuing_sanctions": N_("continuing sanctions"),
+        "subsidies": N_("subsidies"),
+        "contacts": N_("contacts"),
+    }
+)
 # Values that are codes, shown in words in the human output (context of piis_bridge.i18n.ops.CODES).
-_CODE_KEYS = {
-    "state": "transfer state",
-    "eligibility": "transfer eligibility",
-    "ack": "delivery status",
-}
+_CODE_KEYS = MappingProxyType(
+    {
+        "state": "transfer state",
+        "eligibility": "transfer eligibility",
+        "ack": "delivery status",
+    }
+)
 
 
 def _label(key: str, t: Translator) -> str:
@@ -126,7 +132,7 @@ def _cpas(host: Any, cpas_id: str | None, lang: str | None = None) -> str:
 def _service(host: Any, cpas_id: str) -> Any:
     from piis_plugins.transfer.plugin import service_for
 
-    return service_for(host.context(cpas_id, host.route(cpas_id, "transfer")))
+    return service_for(host, cpas_id)
 
 
 def register(cli: Any) -> None:

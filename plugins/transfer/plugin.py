@@ -49,17 +49,11 @@ from piis_bridge.transfer.service import bce_of_certificate
 
 __all__ = [
     "PLUGIN_NAME",
-    "SERVICES",
-    "TransferServices",
+    "TransferPlugin",
     "client_for",
     "destination_for",
     "draft_sink",
     "endpoint_for",
-    "piis_plugin_settings",
-    "piis_startup",
-    "piis_transfer_export",
-    "piis_transfer_import",
-    "piis_transfer_send",
     "send_assessment",
     "send_case",
     "service_for",
@@ -68,7 +62,7 @@ __all__ = [
 
 PLUGIN_NAME = "transfer"
 _log = get_logger("piis_plugins.transfer")
-_TABLES = [
+_TABLES = tuple(
     Base.metadata.tables[t.__tablename__]
     for t in (
         _tables.TransferCase,
@@ -77,70 +71,24 @@ _TABLES = [
         _tables.RejectedEnvelope,
         _tables.TransferEvent,
     )
-]
-
-
-@hookimpl
-def piis_plugin_settings() -> type[TransferSettings]:
-    return TransferSettings
-
-
-class TransferServices:
-    """The plugin's state in one process: the database each configured CPAS uses (learnt at start-up),
-    one engine per database and one :class:`TransferService` per CPAS and database."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._engines: dict[str, Engine] = {}
-        self._services: dict[tuple[str, str], TransferService] = {}
-        self._installation_db: dict[str, str] = {}  # cpas id -> the configuration's database_url
-
-    def start(self, config: Settings) -> None:
-        for cpas_id in config.cpas:
-            self._installation_db[cpas_id] = config.database_url
-
-    def engine(self, url: str) -> Engine:
-        with self._lock:
-            engine = self._engines.get(url)
-            if engine is None:
-                engine = make_engine(url)
-                # Alembic migration 0002 creates these tables; create_all covers a database never
-                # migrated (a test, a first run) and does nothing when they exist.
-                Base.metadata.create_all(engine, tables=_TABLES)
-                self._engines[url] = engine
-            return engine
-
-    def service(self, cpas: CpasContext) -> TransferService:
-        settings = settings_for(cpas)
-        url = (
-            settings.database_url
-            or self._installation_db.get(cpas.cpas_id)
-            or Settings().database_url
-        )
-        with self._lock:
-            cached = self._services.get((cpas.cpas_id, url))
-        if cached is not None:
-            return cached
-        service = _new_service(cpas, settings, self.engine(url))
-        with self._lock:
-            return self._services.setdefault((cpas.cpas_id, url), service)
-
-
-SERVICES = TransferServices()
-
-
-@hookimpl
-def piis_startup(config: Settings) -> None:
-    SERVICES.start(config)
+)
 
 
 def settings_for(cpas: CpasContext) -> TransferSettings:
     return TransferSettings.model_validate(cpas.settings)
 
 
-def service_for(cpas: CpasContext) -> TransferService:
-    """The transfer service of this CPAS over its database (built once per CPAS and database)."""
-    return SERVICES.service(cpas)
+def service_for(host: Any, cpas_id: str) -> TransferService:
+    """The transfer service of *cpas_id* over its database, from the plugin object its *host* routes the
+    CPAS's transfers to (the CLI, the receiving endpoint and tests use it)."""
+    name = host.route(cpas_id, "transfer")
+    plugin = host.plugin(name)
+    if not isinstance(plugin, TransferPlugin):
+        raise TransferError(
+            f"cpas.{cpas_id}.transfer = {name!r} is not piis-bridge's transfer plugin: its cases "
+            "are not kept by piis-bridge's transfer service"
+        )
+    return plugin.service(host.context(cpas_id, name))
 
 
 def _new_service(cpas: CpasContext, settings: TransferSettings, engine: Engine) -> TransferService:
@@ -194,81 +142,6 @@ def _case_id(transfer: Any) -> str:
     if not case_id:
         raise TransferError("piis_transfer_export needs a transfer case id")
     return str(case_id)
-
-
-@hookimpl
-def piis_transfer_export(cpas: CpasContext, transfer: Any) -> ExportedPackage:
-    service = service_for(cpas)
-    case_id = _case_id(transfer)
-    case = service.get_case(case_id)
-    destination = destination_for(cpas, case.to_ins_code)
-    envelope = service.prepare_package(case_id, destination.party)
-    case = service.get_case(case_id)
-    assert case.package_id is not None
-    return ExportedPackage(
-        case_id=case_id, package_id=case.package_id, envelope=envelope, destination=destination
-    )
-
-
-@hookimpl
-def piis_transfer_send(
-    cpas: CpasContext, package: ExportedPackage, destination: Destination | None
-) -> DeliveryReceipt:
-    from piis_connectors.transfer import DeliveryError
-
-    service = service_for(cpas)
-    target = destination or package.destination
-    client = client_for(cpas, target.url)
-    try:
-        result = client.send(package.envelope)
-    except DeliveryError as exc:
-        service.delivery_failed(package.case_id, str(exc))
-        case = service.get_case(package.case_id)
-        return DeliveryReceipt(
-            case_id=package.case_id,
-            package_id=package.package_id,
-            status="failed",
-            state=case.state,
-            attempts=case.attempts,
-            detail=str(exc),
-        )
-    finally:
-        client.close()
-    try:
-        ack = service.delivered(package.case_id, result.ack)
-    except EnvelopeError as exc:
-        service.delivery_failed(package.case_id, f"acknowledgement not trusted: {exc}")
-        case = service.get_case(package.case_id)
-        return DeliveryReceipt(
-            case_id=package.case_id,
-            package_id=package.package_id,
-            status="failed",
-            state=case.state,
-            attempts=case.attempts,
-            detail=str(exc),
-        )
-    case = service.get_case(package.case_id)
-    return DeliveryReceipt(
-        case_id=package.case_id,
-        package_id=package.package_id,
-        status=ack.status,
-        state=case.state,
-        attempts=case.attempts,
-        detail=ack.reason,
-        draft_ref=ack.draft_ref,
-    )
-
-
-@hookimpl
-def piis_transfer_import(cpas: CpasContext, package: Any) -> ReceiveOutcome:
-    incoming = (
-        package
-        if isinstance(package, IncomingPackage)
-        else IncomingPackage(envelope=bytes(package))
-    )
-    return service_for(cpas).receive(
-        incoming.envelope, deliver_draft=incoming.deliver_draft, tls_peer_bce=incoming.tls_peer_bce
-    )
 
 
 # -- wiring used by the CLI, the pipeline and the tests ---------------------------------------------
@@ -346,7 +219,7 @@ def endpoint_for(
         return HandlerResult(outcome.status, outcome.ack_envelope)
 
     def handle_assessment(body: bytes, peer: dict[str, Any]) -> HandlerResult:
-        service = service_for(ctx)
+        service = service_for(host, cpas_id)
         outcome = service.receive_assessment(
             body, tls_peer_bce=bce_of_certificate(peer.get("certificate"))
         )
@@ -411,7 +284,7 @@ def send_assessment(
     from piis_connectors.transfer import ASSESSMENTS_PATH, DeliveryError
 
     ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
-    service = service_for(ctx)
+    service = service_for(host, cpas_id)
     envelope = service.assess(
         package_id,
         taken_over=taken_over,
@@ -452,8 +325,7 @@ def send_case(host: Any, cpas_id: str, case_id: str) -> DeliveryReceipt:
     if receipt.state in (CaseState.ACKNOWLEDGED, CaseState.REJECTED) and _has_case_system(
         host, cpas_id
     ):
-        ctx = host.context(cpas_id, host.route(cpas_id, "transfer"))
-        case = service_for(ctx).get_case(case_id)
+        case = service_for(host, cpas_id).get_case(case_id)
         title, body, message = transfer_delivered(
             exported.destination.party.name,
             receipt.state == CaseState.ACKNOWLEDGED,
@@ -478,3 +350,141 @@ def send_case(host: Any, cpas_id: str, case_id: str) -> DeliveryReceipt:
             ],
         )
     return receipt
+
+
+class TransferPlugin:
+    """The transfer plugin object (registered by the host as ``transfer``, one per process): the
+    database each configured CPAS uses (learnt at start-up), one engine per database and one
+    :class:`TransferService` per CPAS and database.  Shared by the hosts of the process's threads: a
+    SQLAlchemy engine is a thread-safe pool meant to live as long as the process, and the maps are
+    guarded by a lock."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._engines: dict[str, Engine] = {}
+        self._services: dict[tuple[str, str], TransferService] = {}
+        self._installation_db: dict[str, str] = {}  # cpas id -> the configuration's database_url
+
+    @hookimpl
+    def piis_plugin_settings(self) -> type[TransferSettings]:
+        return TransferSettings
+
+    @hookimpl
+    def piis_transfer_export(self, cpas: CpasContext, transfer: Any) -> ExportedPackage:
+        service = self.service(cpas)
+        case_id = _case_id(transfer)
+        case = service.get_case(case_id)
+        destination = destination_for(cpas, case.to_ins_code)
+        envelope = service.prepare_package(case_id, destination.party)
+        case = service.get_case(case_id)
+        assert case.package_id is not None
+        return ExportedPackage(
+            case_id=case_id, package_id=case.package_id, envelope=envelope, destination=destination
+        )
+
+    @hookimpl
+    def piis_transfer_send(
+        self, cpas: CpasContext, package: ExportedPackage, destination: Destination | None
+    ) -> DeliveryReceipt:
+        from piis_connectors.transfer import DeliveryError
+
+        service = self.service(cpas)
+        target = destination or package.destination
+        client = client_for(cpas, target.url)
+        try:
+            result = client.send(package.envelope)
+        except DeliveryError as exc:
+            service.delivery_failed(package.case_id, str(exc))
+            case = service.get_case(package.case_id)
+            return DeliveryReceipt(
+                case_id=package.case_id,
+                package_id=package.package_id,
+                status="failed",
+                state=case.state,
+                attempts=case.attempts,
+                detail=str(exc),
+            )
+        finally:
+            client.close()
+        try:
+            ack = service.delivered(package.case_id, result.ack)
+        except EnvelopeError as exc:
+            service.delivery_failed(package.case_id, f"acknowledgement not trusted: {exc}")
+            case = service.get_case(package.case_id)
+            return DeliveryReceipt(
+                case_id=package.case_id,
+                package_id=package.package_id,
+                status="failed",
+                state=case.state,
+                attempts=case.attempts,
+                detail=str(exc),
+            )
+        case = service.get_case(package.case_id)
+        return DeliveryReceipt(
+            case_id=package.case_id,
+            package_id=package.package_id,
+            status=ack.status,
+            state=case.state,
+            attempts=case.attempts,
+            detail=ack.reason,
+            draft_ref=ack.draft_ref,
+        )
+
+    @hookimpl
+    def piis_transfer_import(self, cpas: CpasContext, package: Any) -> ReceiveOutcome:
+        incoming = (
+            package
+            if isinstance(package, IncomingPackage)
+            else IncomingPackage(envelope=bytes(package))
+        )
+        return self.service(cpas).receive(
+            incoming.envelope,
+            deliver_draft=incoming.deliver_draft,
+            tls_peer_bce=incoming.tls_peer_bce,
+        )
+
+    @hookimpl
+    def piis_startup(self, config: Settings) -> None:
+        for cpas_id in config.cpas:
+            self._installation_db[cpas_id] = config.database_url
+
+    def engine(self, url: str) -> Engine:
+        """One engine per database, its transfer tables created when missing."""
+        with self._lock:
+            engine = self._engines.get(url)
+            if engine is None:
+                engine = make_engine(url)
+                # Alembic migration 0002 creates these tables; create_all covers a database never
+                # migrated (a test, a first run) and does nothing when they exist.
+                Base.metadata.create_all(engine, tables=_TABLES)
+                self._engines[url] = engine
+            return engine
+
+    def service(self, cpas: CpasContext) -> TransferService:
+        """The transfer service of this CPAS over its database (built once per CPAS and database)."""
+        settings = settings_for(cpas)
+        url = (
+            settings.database_url
+            or self._installation_db.get(cpas.cpas_id)
+            or Settings().database_url
+        )
+        with self._lock:
+            cached = self._services.get((cpas.cpas_id, url))
+        if cached is not None:
+            return cached
+        service = _new_service(cpas, settings, self.engine(url))
+        with self._lock:
+            return self._services.setdefault((cpas.cpas_id, url), service)
+
+    def close(self) -> None:
+        """Dispose of the engines and forget the services (process shutdown; tests)."""
+        with self._lock:
+            engines, self._engines, self._services = list(self._engines.values()), {}, {}
+        for engine in engines:
+            engine.dispose()
+
+    @hookimpl
+    def piis_register_commands(self, cli: Any) -> None:
+        from piis_plugins.transfer.cli import register
+
+        register(cli)

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import piis_plugins.neptunus as neptunus
 import pytest
-from piis_plugins.neptunus.drafts import draft_mapping, shipped_draft_mapping
+from piis_plugins.neptunus.drafts import shipped_draft_mapping
 
 from piis_bridge.config import Settings
 from piis_bridge.hooks.manager import PluginHost
@@ -56,8 +56,9 @@ def _host(sim, tmp_path: Path, **extra) -> PluginHost:
 
 @pytest.fixture
 def host(casesystem_simulator, tmp_path):
-    yield _host(casesystem_simulator, tmp_path)
-    neptunus.close_clients()
+    h = _host(casesystem_simulator, tmp_path)
+    yield h
+    h.instances.close()
 
 
 def draft_item(
@@ -201,7 +202,7 @@ def test_switched_off_drafts_answer_failed_without_asking_the_vendor(
         item, _ = draft_item()
         (result,) = host.case_push("gent", [item])
     finally:
-        neptunus.close_clients()
+        host.instances.close()
     assert result.status == "failed" and "draft_contracts = false" in result.detail
     assert casesystem_simulator.store.list_drafts() == []
 
@@ -250,9 +251,10 @@ def test_fetch_record_is_the_feed_record_or_none(host, casesystem_simulator, tmp
         for o in {casesystem_simulator.store.get(i)[2] for i in casesystem_simulator.store.ids()}
         if o != mine
     )
-    neptunus.close_clients()
+    host.instances.close()
     tenant = _host(casesystem_simulator, tmp_path / "tenant", ocmw_kbo=other)
     assert tenant.case_fetch_record("gent", cid) is None and tenant.failures == []
+    tenant.instances.close()
 
 
 def test_fetch_record_failures_are_not_read_as_not_found(host, casesystem_simulator) -> None:
@@ -319,4 +321,4 @@ def test_a_broken_draft_mapping_stops_startup_naming_the_file(
         and "SCHOOL" in failure.message
     )
     with pytest.raises(MappingFileError, match="'SCHOOL' is not a valid Domein"):
-        draft_mapping(str(broken))
+        neptunus.make_plugin().draft_mapping(str(broken))

@@ -42,7 +42,6 @@ class TestNeptunusConformance(CaseSystemPluginConformance):
             settings=_settings(casesystem_simulator),
             cpas=IDENTITY,
         )
-        neptunus.close_clients()
 
 
 @pytest.fixture
@@ -64,7 +63,7 @@ def host(casesystem_simulator, tmp_path):
     )
     h.startup()
     yield h
-    neptunus.close_clients()
+    h.instances.close()
 
 
 def test_full_pull_maps_every_seeded_record_of_this_ocmw_and_refuses_the_others(
@@ -236,7 +235,7 @@ def test_invalid_settings_fail_at_startup(casesystem_simulator, tmp_path) -> Non
 
 
 def test_the_mapping_files_are_shipped_as_package_data() -> None:
-    forward, reverse = neptunus.piis_mapping_files()
+    forward, reverse = neptunus.make_plugin().piis_mapping_files()
     assert (forward.name, reverse.name) == ("contract.yaml", "draft_contract.yaml")
     assert all("mapping_version" in p.read_text(encoding="utf-8") for p in (forward, reverse))
 
@@ -355,7 +354,7 @@ def test_first_sync_can_start_from_a_modification_date(casesystem_simulator, tmp
     page = h.case_fetch_changes("gent", None, 1)
     rest = h.case_fetch_changes("gent", page.cursor, 10)
     assert [r.record_id for r in page.records + rest.records] == changed and not rest.has_more
-    neptunus.close_clients()
+    h.instances.close()
 
 
 def test_bad_initial_modified_since_is_refused() -> None:
@@ -411,7 +410,7 @@ def test_quarantined_record_replays_after_a_mapping_fix(casesystem_simulator, tm
     os.utime(local, ns=(time.time_ns() + 10**9, time.time_ns() + 10**9))
     replayed = h.case_map_record("gent", record)
     assert replayed.ok and "LEISURE" in replayed.contract.action_domains
-    neptunus.close_clients()
+    h.instances.close()
 
 
 def test_a_feed_item_without_id_is_quarantined_not_blocking_its_page(

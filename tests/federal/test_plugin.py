@@ -334,9 +334,10 @@ def test_statement_is_reconciled_and_every_difference_reported(gent) -> None:
     }
 
 
-def test_plugin_hooks_are_the_module_functions(gent) -> None:
-    import piis_plugins.federal as plugin
+def test_plugin_hooks_are_the_plugin_object_s_methods(gent) -> None:
+    import piis_plugins.federal
 
+    plugin = piis_plugins.federal.make_plugin()
     _sim, service = gent
     forms = plugin.piis_federal_build_forms(
         service.cpas, STUDIES, ContractEvent.from_contract(STUDIES)
@@ -347,7 +348,9 @@ def test_plugin_hooks_are_the_module_functions(gent) -> None:
 
 
 def test_ledger_goes_to_the_application_database_learnt_at_startup(tmp_path) -> None:
-    import piis_plugins.federal as plugin
+    import piis_plugins.federal
+
+    plugin = piis_plugins.federal.make_plugin()
 
     class _Config:
         database_url = f"sqlite:///{tmp_path / 'app.sqlite3'}"
@@ -361,16 +364,12 @@ def test_ledger_goes_to_the_application_database_learnt_at_startup(tmp_path) -> 
         settings={},
     )
     plugin.piis_startup(_Config())
-    try:
-        assert plugin.SERVICES.database_url(ctx) == _Config.database_url
-        assert (
-            plugin.SERVICES.database_url(
-                ctx.model_copy(update={"settings": {"database_url": "sqlite:///x"}})
-            )
-            == "sqlite:///x"
-        )
-    finally:
-        plugin.SERVICES.reset()
+    assert plugin.database_url(ctx) == _Config.database_url
+    assert (
+        plugin.database_url(ctx.model_copy(update={"settings": {"database_url": "sqlite:///x"}}))
+        == "sqlite:///x"
+    )
+    assert piis_plugins.federal.make_plugin().database_url(ctx) != _Config.database_url
 
 
 def test_submit_stream_overlaps_chunks_and_answers_everything(gent) -> None:

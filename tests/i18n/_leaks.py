@@ -11,7 +11,7 @@ from functools import cache
 from babel.messages.catalog import Catalog
 
 from piis_bridge.i18n import LOCALES
-from piis_bridge.i18n.catalog import _read, po_path, template
+from piis_bridge.i18n.catalog import po_path, read_catalog, template
 
 OPS_SOURCES = (
     "piis_bridge/cli/pipeline_commands.py",
@@ -28,7 +28,7 @@ OPS_SOURCES = (
 @cache
 def _catalog(language: str) -> Catalog:
     assert language in LOCALES
-    return _read(po_path(language), language)
+    return read_catalog(po_path(language), language)
 
 
 @cache

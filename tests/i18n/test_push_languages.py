@@ -188,7 +188,7 @@ def test_neptunusweb_receives_the_task_and_the_status_in_the_cpas_language(
         ).json()["items"]
         assert statuses[0]["status"] == ANSWER[language]
     finally:
-        neptunus.close_clients()
+        host.instances.close()
 
 
 @pytest.mark.parametrize("status", ["pending", "overdue", "met", "late", "info", "not_applicable"])
@@ -250,7 +250,7 @@ def test_a_received_draft_reaches_neptunusweb_with_its_note_in_the_cpas_language
         )
         assert "Check whether" not in note and "sanction " not in note
     finally:
-        neptunus.close_clients()
+        host.instances.close()
 
 
 def test_a_move_notice_gives_the_eligibility_reasons_in_the_language() -> None:

@@ -15,9 +15,9 @@ from piis_bridge.cli import build_app
 from tests.i18n._leaks import english_leaks
 from tests.transfer.test_two_bridges import (  # noqa: F401 - `bridges` is the fixture
     Bridge,
-    _charleroi,
-    _detect,
     bridges,
+    charleroi_contract,
+    detect_at,
 )
 
 SHOWN = {  # `transfer show` of the case at Charleroi after the consent, per language
@@ -53,7 +53,7 @@ def _cli(bridge: Bridge, *args: str, env: dict[str, str] | None = None) -> Any:
 
 def test_transfer_commands_in_each_language(bridges: Any) -> None:  # noqa: F811 - the fixture
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     # Charleroi is a French-speaking CPAS: without --lang its answers are in French
     fr_env = {"PIIS_CPAS__CHARLEROI__LANGUAGE": "fr"}
     result = _cli(

@@ -24,4 +24,3 @@ class TestLinoConformance(CaseSystemPluginConformance):
             cpas={"name": "ÖSHZ Eupen", "ins_code": "63023", "bce": "0212345470"},
         )
         harness.client.close()
-        piis_plugins.lino.close_clients()

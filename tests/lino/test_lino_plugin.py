@@ -7,14 +7,17 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import piis_plugins.lino.plugin as plugin
 import pytest
 from piis_connectors.lino.client import LinoAuthError, LinoClient, LinoUnavailable
+from piis_plugins.lino.plugin import LinoPlugin
 from piis_plugins.lino.settings import LinoSettings
 from pydantic import ValidationError
 
 from piis_bridge.hooks.types import CpasContext, PushItem
 from tests.lino.conftest import USER
+
+# One plugin object for the module's tests, as a process has one (its clients closed after each test).
+plugin = LinoPlugin()
 
 
 def _ctx(tmp_path: Path, settings: dict, cpas_id: str = "eupen") -> CpasContext:
@@ -32,7 +35,7 @@ def _ctx(tmp_path: Path, settings: dict, cpas_id: str = "eupen") -> CpasContext:
 @pytest.fixture(autouse=True)
 def _fresh_clients():
     yield
-    plugin.close_clients()
+    plugin.close()
 
 
 # -- client ----------------------------------------------------------------------------------------

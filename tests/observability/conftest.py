@@ -26,7 +26,7 @@ from piis_bridge.pipeline.models import (
     SyncRun,
     SyncRunCpas,
 )
-from tests.pipeline.conftest import _importable_tests, make_remote, pg_url  # noqa: F401 - shared fixtures
+from tests.pipeline.conftest import importable_tests, make_remote, pg_url  # noqa: F401 - shared fixtures
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from stdnum.be import nn
 
 from piis_bridge.observability.alerts import check_and_send, evaluate, send_test
 from tests.observability.conftest import NOW, Db, SmtpSink, WebhookSink, settings_for
-from tests.observability.test_health import _certificate
+from tests.observability.test_health import self_signed_certificate
 
 QUIET = {
     "run_failed": False,
@@ -154,7 +154,7 @@ def test_a_circuit_that_closed_starts_its_duration_again(
 
 
 def test_certificate_expiring(tmp_path: Path, db: Db, webhook: WebhookSink) -> None:
-    cert = _certificate(tmp_path / "tls.pem", 20)
+    cert = self_signed_certificate(tmp_path / "tls.pem", 20)
     cfg = {
         "rules": {**QUIET, "certificate_days": 30},
         "digest_time": None,
@@ -259,10 +259,10 @@ def test_alert_texts_carry_no_niss(
     texts = [str(b) for b in webhook.bodies] + [m.as_string() for m in smtp.messages]
     assert run_id in texts[0]
     for text in texts:
-        assert not _valid_niss_in(text), text
+        assert not valid_niss_in(text), text
 
 
-def _valid_niss_in(text: str) -> list[str]:
+def valid_niss_in(text: str) -> list[str]:
     """Valid NISS in *text*, in any common writing (separators, Unicode digits), not glued to other digits."""
     import re
     import unicodedata
@@ -280,8 +280,8 @@ def test_the_niss_scanner_finds_every_writing() -> None:
         "８５０７３００３３２８",
         "85/07/30 033 28",
     ):
-        assert _valid_niss_in(f"x {writing} y") == ["85073003328"], writing
-    assert _valid_niss_in("le=0.05 8507300332812") == []
+        assert valid_niss_in(f"x {writing} y") == ["85073003328"], writing
+    assert valid_niss_in("le=0.05 8507300332812") == []
 
 
 def test_cli_alerts_test_and_check(tmp_path: Path, smtp: SmtpSink) -> None:

@@ -215,7 +215,7 @@ def test_open_circuit_warns_until_it_closes(tmp_path: Path, db: Db) -> None:
     assert _summary(report, "circuits") == "federal:gent open until 2026-12-06T12:04+00:00"
 
 
-def _certificate(path: Path, days: float) -> Path:
+def self_signed_certificate(path: Path, days: float) -> Path:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "cpas test")])
     cert = (
@@ -236,7 +236,7 @@ def _certificate(path: Path, days: float) -> Path:
     ("days", "expected"), [(31, Status.OK), (29, Status.WARNING), (6, Status.CRITICAL)]
 )
 def test_certificate_expiry(tmp_path: Path, db: Db, days: int, expected: Status) -> None:
-    cert = _certificate(tmp_path / "federal.pem", days)
+    cert = self_signed_certificate(tmp_path / "federal.pem", days)
     settings = settings_for(
         tmp_path,
         cpas={
@@ -300,7 +300,9 @@ def test_inverted_thresholds_are_a_configuration_error(tmp_path: Path) -> None:
         settings_for(tmp_path, monitoring={"nightly_warning_hours": 60})
 
 
-def _cli(tmp_path: Path, *args: str, config: str | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    tmp_path: Path, *args: str, config: str | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PIIS_CONFIG": str(tmp_path / "piis-bridge.toml")}
     (tmp_path / "piis-bridge.toml").write_text(
         config
@@ -320,17 +322,17 @@ def _cli(tmp_path: Path, *args: str, config: str | None = None) -> subprocess.Co
 
 
 def test_cli_exit_codes_and_json(tmp_path: Path) -> None:
-    missing = _cli(tmp_path, "health")
+    missing = run_cli(tmp_path, "health")
     assert missing.returncode == 2, missing.stderr
     assert missing.stdout.startswith("piis-bridge CRITICAL") and "Traceback" not in missing.stderr
     db = Db(f"sqlite:///{tmp_path}/app.sqlite3")
     db.run("gent", ended=dt.datetime.now(dt.UTC) - dt.timedelta(hours=30))
-    late = _cli(tmp_path, "health", "--json")
+    late = run_cli(tmp_path, "health", "--json")
     assert late.returncode == 1, late.stdout + late.stderr
     body = json.loads(late.stdout)
     assert body["status"] == "warning" and body["exit_code"] == 1
     db.run("gent", ended=dt.datetime.now(dt.UTC))
-    ok = _cli(tmp_path, "health")
+    ok = run_cli(tmp_path, "health")
     assert ok.returncode == 0, ok.stdout
     db.engine.dispose()
 

@@ -14,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from piis_bridge.observability.metrics import exposition
 from tests.conftest import require_service
 from tests.observability.conftest import NOW, Db, settings_for
-from tests.observability.test_alerts import _valid_niss_in
+from tests.observability.test_alerts import valid_niss_in
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -57,7 +57,7 @@ def test_labels_carry_no_record_id_or_niss(tmp_path: Path, db: Db) -> None:
     db.quarantine("gent", 3, reason=f"bad NISS {niss}")
     db.run("gent", counts={"fetched": 1, "record": f"GPMI-{niss}"})
     text = exposition(settings_for(tmp_path), db.engine).decode()
-    assert not _valid_niss_in(text)
+    assert not valid_niss_in(text)
     assert "REC-" not in text  # record ids never become labels
 
 
@@ -106,10 +106,10 @@ def test_metrics_of_a_real_worker_run_on_redis(tmp_path: Path, make_remote, pg_u
     from piis_bridge.migrations import upgrade_database
     from piis_bridge.pipeline import EmbeddedWorker, PipelineOptions, run_nightly
     from tests.pipeline.conftest import PLUGIN, make_settings
-    from tests.pipeline.test_services import _purge
+    from tests.pipeline.test_services import purge_queues
 
     broker = "redis://127.0.0.1:6379/12"
-    _purge(broker)
+    purge_queues(broker)
     prom_dir = tmp_path / "prom"
     prom_dir.mkdir()
     remote = make_remote(120, bad_every=40)
@@ -142,7 +142,7 @@ def test_metrics_of_a_real_worker_run_on_redis(tmp_path: Path, make_remote, pg_u
     fetches = sum(v for labels, v in calls.items() if ("hook", "case_fetch_changes") in labels)
     pushes = sum(v for labels, v in calls.items() if ("hook", "case_push") in labels)
     assert fetches >= 1 and pushes >= 1, calls  # summed over the worker processes
-    assert not _valid_niss_in(text)
+    assert not valid_niss_in(text)
 
 
 def test_deploy_monitoring_files_use_only_metrics_the_bridge_exposes(

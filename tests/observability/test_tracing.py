@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from piis_bridge.pipeline import PipelineOptions, run_nightly
-from tests.observability.test_alerts import _valid_niss_in
+from tests.observability.test_alerts import valid_niss_in
 from tests.pipeline.conftest import PLUGIN, make_settings
 
 
@@ -110,7 +110,7 @@ def test_a_run_is_one_trace_with_stage_and_remote_spans(tmp_path: Path, make_rem
         "piis.answer",
         "piis.kind",
     }
-    assert not _valid_niss_in(" ".join(str(s) for s in spans))
+    assert not valid_niss_in(" ".join(str(s) for s in spans))
 
 
 def test_each_dossier_has_its_own_trace_with_a_span_per_stage(tmp_path: Path, make_remote) -> None:
@@ -163,10 +163,10 @@ def test_each_dossier_has_its_own_trace_with_a_span_per_stage(tmp_path: Path, ma
         else:
             assert "dossier submit" not in stages
     # the operator's way in: `monitor trace RUN --cpas C --record R` names the dossier's trace
-    from tests.observability.test_health import _cli
+    from tests.observability.test_health import run_cli
 
     record_id = "D000040"  # quarantined at map (bad NISS checksum): the case an operator looks into
-    shown = _cli(
+    shown = run_cli(
         tmp_path, "monitor", "trace", summary.run_id, "--cpas", "gent", "--record", record_id
     )
     assert shown.returncode == 0, shown.stderr
@@ -178,16 +178,16 @@ def test_each_dossier_has_its_own_trace_with_a_span_per_stage(tmp_path: Path, ma
         )
     assert dossier_trace_id(summary.run_id, item_id) in shown.stdout
     assert record_id not in shown.stdout + shown.stderr
-    assert _cli(tmp_path, "monitor", "trace", summary.run_id).stdout.split() == [
+    assert run_cli(tmp_path, "monitor", "trace", summary.run_id).stdout.split() == [
         "run",
         "trace",
         summary.run_id,
     ]
-    missing = _cli(
+    missing = run_cli(
         tmp_path, "monitor", "trace", summary.run_id, "--cpas", "gent", "--record", "nope"
     )
     assert missing.returncode == 1 and "was not part of run" in missing.stderr
-    assert _cli(tmp_path, "monitor", "trace", "0" * 32).returncode == 1
+    assert run_cli(tmp_path, "monitor", "trace", "0" * 32).returncode == 1
     engine.dispose()
     answers = {_attributes(s).get("piis.answer") for s in dossier if s.name == "dossier submit"}
     assert answers == {"ACCEPTED"}, answers  # the pipetest federal side accepts every form

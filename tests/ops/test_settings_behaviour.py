@@ -31,11 +31,13 @@ def test_nightly_catchup_is_opt_in() -> None:
 
 
 def test_deployment_decides_whether_run_starts_an_embedded_worker() -> None:
-    from piis_bridge.cli.pipeline_commands import _embedded
+    from piis_bridge.cli.pipeline_commands import embedded_wanted
 
-    assert _embedded(Settings(), None) is True
-    assert _embedded(Settings(deployment="scale-out"), None) is False
-    assert _embedded(Settings(deployment="scale-out"), True) is True  # --embedded wins when given
+    assert embedded_wanted(Settings(), None) is True
+    assert embedded_wanted(Settings(deployment="scale-out"), None) is False
+    assert (
+        embedded_wanted(Settings(deployment="scale-out"), True) is True
+    )  # --embedded wins when given
     # End to end through the CLI: tests/ops/test_error_paragraphs.py::test_a_run_that_could_not_be_enqueued...
     # runs `piis-bridge run` with PIIS_DEPLOYMENT=scale-out and no flag: it goes to the (down) broker.
 

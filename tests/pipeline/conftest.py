@@ -19,7 +19,7 @@ PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(autouse=True)
-def _importable_tests(monkeypatch: pytest.MonkeyPatch) -> None:
+def importable_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     # The worker subprocess imports the test plugin (tests.pipeline.plugin) by module path.
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))

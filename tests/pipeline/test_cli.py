@@ -120,7 +120,7 @@ def test_run_inspect_replay_incremental_and_one_dossier(cli_env) -> None:
 def test_progress_display_and_summary_tables_render_every_count() -> None:
     from rich.console import Console
 
-    from piis_bridge.cli.pipeline_commands import _Display, _stages_table, _summary_table
+    from piis_bridge.cli.pipeline_commands import RunProgress, stages_table, summary_table
     from piis_bridge.pipeline.runner import RunSummary
 
     summary = RunSummary(
@@ -144,13 +144,13 @@ def test_progress_display_and_summary_tables_render_every_count() -> None:
         },
     )
     console = Console(record=True, width=120)
-    display = _Display(console)
+    display = RunProgress(console)
     display(summary)
     tasks = {t.description.strip(): (t.completed, t.total) for t in display.progress.tasks}
     assert tasks["mapped + rules + forms"] == (10, 10)
     assert tasks["federal forms answered"] == (8, 8)
     assert tasks["pushed back"] == (9, 10)
-    console.print(_summary_table(summary))
-    console.print(_stages_table(summary))
+    console.print(summary_table(summary))
+    console.print(stages_table(summary))
     text = console.export_text()
     assert "federal answer REFUSED" in text and "pull failed: liege" in text and "100.0" in text

@@ -279,8 +279,6 @@ def test_the_monthly_statement_of_the_simulator_is_reconciled_like_the_federal_p
     federal plugin's own reconciliation (``piis-bridge forms statement``) reports."""
     from datetime import date, datetime, timedelta
 
-    from piis_plugins.federal import service_for
-
     from piis_bridge.db import make_engine, make_sessionmaker
     from piis_bridge.hooks.manager import PluginHost
     from piis_bridge.ledger import Ledger
@@ -341,7 +339,7 @@ def test_the_monthly_statement_of_the_simulator_is_reconciled_like_the_federal_p
 
     host = PluginHost(settings)
     host.startup()
-    statement = service_for(host.context("gent", "federal")).statement(month)
+    statement = host.plugin("federal").service(host.context("gent", "federal")).statement(month)
     expected = [d.model_dump(mode="json") for d in reconcile(statement, ledger, "gent")]
     assert st["differences"] == expected
     assert "amount_mismatch" in {d["kind"] for d in expected} and run.counts[

@@ -19,7 +19,7 @@ from tests.pipeline.conftest import PLUGIN, make_settings
 pytestmark = pytest.mark.services
 
 
-def _purge(broker_url: str) -> None:
+def purge_queues(broker_url: str) -> None:
     from kombu import Connection
 
     with Connection(broker_url) as conn:
@@ -53,7 +53,7 @@ def test_scale_out_run_on_real_broker_with_postgresql(
     broker_url = (
         "redis://127.0.0.1:6379/11" if broker == "redis" else "amqp://guest:guest@127.0.0.1:5672//"
     )
-    _purge(broker_url)
+    purge_queues(broker_url)
     remote = make_remote(400, bad_every=40, two_forms_every=9)
     settings = make_settings(
         tmp_path, remote.url, database_url=pg_url, broker_url=broker_url, cpas=("gent", "liege")

@@ -223,10 +223,10 @@ def test_asked_until_available_then_every_difference_is_in_the_run(
     )
     assert person_niss(1) not in str(st["differences"])  # a NISS in a notice's text is masked
 
-    from piis_bridge.cli.pipeline_commands import _statement_tables
+    from piis_bridge.cli.pipeline_commands import statement_tables
 
     console = Console(record=True, width=200)
-    for table in _statement_tables(done):
+    for table in statement_tables(done):
         console.print(table)
     text = console.export_text()
     assert (

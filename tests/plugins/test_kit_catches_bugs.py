@@ -15,8 +15,8 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from piis_bridge.testing import (
+    LogCollector,
     NissGuard,
-    _Collect,  # noqa: PLC2701 - testing the guard itself
 )
 from tests.plugins._helpers import A_NISS
 
@@ -146,7 +146,7 @@ def test_the_kit_fails_exactly_the_broken_behaviour(
 def test_the_guard_sees_a_niss_in_log_records_and_console(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    handler = _Collect()
+    handler = LogCollector()
     guard = NissGuard(handler, capfd)
     logger = logging.getLogger("guard-test")
     logger.addHandler(handler)
@@ -167,7 +167,7 @@ def test_the_guard_sees_a_niss_in_log_records_and_console(
 def test_the_guard_ignores_log_bookkeeping_but_sees_extras(
     capfd: pytest.CaptureFixture[str],
 ) -> None:
-    handler = _Collect()
+    handler = LogCollector()
     guard = NissGuard(handler, capfd)
     record = logging.makeLogRecord({"msg": "clean", "relativeCreated": float(f"11454.{A_NISS}")})
     handler.handle(record)

@@ -24,78 +24,41 @@ BROKEN = textwrap.dedent('''
 
     import pytest
 
-    import piis_plugins.federal as federal
-    import piis_plugins.transfer as transfer
+    from piis_plugins.federal import FederalPlugin
+    from piis_plugins.transfer import TransferPlugin
     from piis_bridge.hooks import hookimpl
     from piis_bridge.testing import FederalPluginConformance, PluginUnderTest, TransferPluginConformance
-    from piis_plugins.transfer.plugin import service_for
     from tests.federal.test_federal_conformance import STUDIES, SimulatorHarness
     from tests.transfer._support import CHARLEROI, LIEGE, new_key
     from tests.transfer.test_transfer_conformance import TwoCpasHarness
 
-    _export = transfer.piis_transfer_export
 
-
-    class UnstableKeys:
+    class UnstableKeys(FederalPlugin):
         """Gives every build a fresh random key: a rebuilt contract becomes a new claim."""
-
-        @hookimpl
-        def piis_plugin_settings(self):
-            return federal.piis_plugin_settings()
-
-        @hookimpl
-        def piis_startup(self, config):
-            federal.piis_startup(config)
 
         @hookimpl
         def piis_federal_build_forms(self, cpas, contract, event):
             return [f.model_copy(update={"client_reference": str(uuid.uuid4())})
-                    for f in federal.piis_federal_build_forms(cpas, contract, event)]
-
-        @hookimpl
-        def piis_federal_submit(self, cpas, forms):
-            return federal.piis_federal_submit(cpas, forms)
-
-        @hookimpl
-        def piis_federal_fetch_results(self, cpas, tickets):
-            return federal.piis_federal_fetch_results(cpas, tickets)
+                    for f in super().piis_federal_build_forms(cpas, contract, event)]
 
 
-    class _Transfer:
-        @hookimpl
-        def piis_plugin_settings(self):
-            return transfer.piis_plugin_settings()
-
-        @hookimpl
-        def piis_startup(self, config):
-            transfer.piis_startup(config)
-
-        @hookimpl
-        def piis_transfer_export(self, cpas, transfer):
-            return _export(cpas, transfer)
-
-        @hookimpl
-        def piis_transfer_import(self, cpas, package):
-            return transfer.piis_transfer_import(cpas, package)
-
-
-    class ReportsDuplicatesAsNew(_Transfer):
+    class ReportsDuplicatesAsNew(TransferPlugin):
         """Answers 'accepted' to a package it already holds: the sender cannot tell a replay."""
 
         @hookimpl
         def piis_transfer_import(self, cpas, package):
-            outcome = transfer.piis_transfer_import(cpas, package)
+            outcome = super().piis_transfer_import(cpas, package)
             return replace(outcome, status="accepted") if outcome.status == "duplicate" else outcome
 
 
-    class LogsThePackage(_Transfer):
+    class LogsThePackage(TransferPlugin):
         """Logs the package it imports (the contract inside holds the NISS)."""
 
         @hookimpl
         def piis_transfer_import(self, cpas, package):
-            outcome = transfer.piis_transfer_import(cpas, package)
+            outcome = super().piis_transfer_import(cpas, package)
             if outcome.status == "accepted":
-                draft = service_for(cpas).draft_of(outcome.package_id)
+                draft = self.service(cpas).draft_of(outcome.package_id)
                 logging.getLogger("acme.transfer").info("imported %s", draft.beneficiary.niss)
             return outcome
 

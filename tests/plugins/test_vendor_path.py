@@ -168,9 +168,12 @@ class TestImplementedConformance(CaseSystemPluginConformance):
 # federal plugin (shipped in the wheel), and the harness drives the NovaPrima simulator (federal_simulator).
 FEDERAL_IMPL = """
 
-# --- a minimal implementation: piis-bridge's SOAP client and form builder ---
-from piis_plugins.federal import (piis_federal_build_forms, piis_federal_fetch_results, piis_federal_submit,
-                                  piis_mapping_files, piis_plugin_settings, piis_startup)
+# --- a minimal implementation: piis-bridge's SOAP client and form builder (its plugin object) ---
+from piis_plugins.federal import FederalPlugin
+
+
+def make_plugin():
+    return FederalPlugin()
 """
 
 FEDERAL_HARNESS = """
@@ -215,9 +218,12 @@ class TestImplementedFederalConformance(FederalPluginConformance):
 
 TRANSFER_IMPL = """
 
-# --- a minimal implementation: piis-bridge's signed packages and draft import ---
-from piis_plugins.transfer.plugin import (piis_plugin_settings, piis_startup, piis_transfer_export,
-                                          piis_transfer_import, piis_transfer_send)
+# --- a minimal implementation: piis-bridge's signed packages and draft import (its plugin object) ---
+from piis_plugins.transfer import TransferPlugin
+
+
+def make_plugin():
+    return TransferPlugin()
 """
 
 TRANSFER_HARNESS = """
@@ -268,17 +274,17 @@ class TwoCpasHarness:
         contract = EXAMPLE.model_copy(update={
             "contract_id": f"CHA-2025-{500 + index}", "cpas": EXAMPLE.cpas.model_copy(update=OLD),
             "beneficiary": person.model_copy(update={"residences": residences})})
-        service = service_for(host.context(self.sender, "acme_cases"))
+        service = service_for(host, self.sender)
         case, _ = service.open_case(contract, find_residence_change(contract), record_id=contract.contract_id)
         service.record_consent(case.case_id, Consent.GIVEN, by="D. Renard", channel="interview, signed form")
         return case.case_id
 
     def imported(self, host, package_id):
-        service = service_for(host.context(self.receiver, "acme_cases"))
+        service = service_for(host, self.receiver)
         return sum(r.package_id == package_id for r in service.list_received())
 
     def draft_status(self, host, package_id):
-        return service_for(host.context(self.receiver, "acme_cases")).draft_of(package_id).status
+        return service_for(host, self.receiver).draft_of(package_id).status
 
 
 class TestImplementedTransferConformance(TransferPluginConformance):

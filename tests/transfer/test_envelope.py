@@ -208,9 +208,9 @@ def test_errors_never_carry_the_niss(package, keys):
 
 
 def sign_package_raw(payload: bytes, key: SigningKey) -> str:
-    from piis_bridge.transfer.envelope import PACKAGE_TYP, _sign
+    from piis_bridge.transfer.envelope import PACKAGE_TYP, sign_compact
 
-    return _sign(payload, key, PACKAGE_TYP)
+    return sign_compact(payload, key, PACKAGE_TYP)
 
 
 def test_key_rotation_old_and_new_key_both_trusted(package, keys):

@@ -181,4 +181,4 @@ def test_the_plugin_setting_reaches_the_service(tmp_path) -> None:
         strict=True,
     )
     host.startup()
-    assert service_for(host.context("liege", "transfer")).max_package_age == timedelta(days=2)
+    assert service_for(host, "liege").max_package_age == timedelta(days=2)

@@ -57,7 +57,7 @@ class TwoCpasHarness:
         }
 
     def _service(self, host: Any, cpas_id: str) -> Any:
-        return service_for(host.context(cpas_id, "transfer"))
+        return service_for(host, cpas_id)
 
     def ready_case(self, host: Any, index: int) -> str:
         contract = example("sanction-history")

@@ -53,7 +53,7 @@ class Bridge:
 
     @property
     def service(self):
-        return service_for(self.ctx)
+        return service_for(self.host, self.cpas_id)
 
     def tasks(self, record_id: str) -> list[dict]:
         return self.sim.store.list_rows("taken", record_id)
@@ -199,8 +199,10 @@ def bridges(tmp_path, monkeypatch):
             load_entrypoints=False,
         )
         host.startup()
+        every_host.append(host)
         return host
 
+    every_host: list[PluginHost] = []  # the plugin objects of each are closed at the end
     # Each endpoint binds a free port; the peer URLs are written once both are known.
     hosts = {
         cpas_id: configure(cpas_id, other, "https://127.0.0.1:1")
@@ -234,7 +236,8 @@ def bridges(tmp_path, monkeypatch):
         for bridge in (charleroi, liege):
             bridge.endpoint.stop()
             bridge.sim.stop()
-        piis_plugins.neptunus.close_clients()
+        for host in every_host:
+            host.instances.close()
 
 
 def _private_pem(key) -> bytes:
@@ -245,7 +248,7 @@ def _private_pem(key) -> bytes:
     )
 
 
-def _detect(bridge: Bridge, contract: PIISContract):
+def detect_at(bridge: Bridge, contract: PIISContract):
     push = lambda items: bridge.host.case_push(bridge.cpas_id, items)  # noqa: E731
     return detect_transfer(
         bridge.service.sessions,
@@ -262,7 +265,7 @@ def _cli(bridge: Bridge, *args: str):
     return result
 
 
-def _charleroi(name: str, contract_id: str | None = None) -> PIISContract:
+def charleroi_contract(name: str, contract_id: str | None = None) -> PIISContract:
     contract = example(name)
     update: dict[str, Any] = {
         "cpas": contract.cpas.model_copy(
@@ -281,15 +284,15 @@ def _a_tls(bridge: Bridge) -> Any:
 
 def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
     charleroi, liege = bridges
-    contract = _charleroi("sanction-history")
-    detection = _detect(charleroi, contract)
+    contract = charleroi_contract("sanction-history")
+    detection = detect_at(charleroi, contract)
     assert detection is not None and detection.created
     case = detection.case
     assert (case.state, case.legal_end_date) == (CaseState.AWAITING_CONSENT, MOVE_DATE)
     (task,) = charleroi.tasks("CHA-2025-0410")
     assert "ask for consent" in task["titel"] and task["soort"] == "VERHUIS"
     # Nightly again: the same case, no second task.
-    again = _detect(charleroi, contract)
+    again = detect_at(charleroi, contract)
     assert not again.created and len(charleroi.tasks("CHA-2025-0410")) == 1
 
     result = _cli(
@@ -381,7 +384,7 @@ def test_move_consent_send_verify_import_acknowledge(bridges, niss_guard):
 
 
 def _hand_over(charleroi: Bridge, liege: Bridge, name: str = "sanction-history") -> Any:
-    case = _detect(charleroi, _charleroi(name)).case
+    case = detect_at(charleroi, charleroi_contract(name)).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     assert _cli(charleroi, "send", case.case_id).exit_code == 0
     (received,) = liege.service.list_received()
@@ -487,7 +490,7 @@ def test_a_draft_the_case_system_missed_is_handed_over_again(bridges):
 
 def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     assert _cli(charleroi, "send", case.case_id).exit_code == 0
     (received,) = liege.service.list_received()
@@ -514,7 +517,7 @@ def test_sanction_in_execution_continues_at_b_with_the_remaining_length(bridges)
 
 def test_tampered_package_is_rejected(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     header, payload, signature = exported.envelope.split(".")
@@ -544,7 +547,7 @@ def test_tampered_package_is_rejected(bridges):
 
 def test_package_sent_twice_is_imported_once(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     # B is overloaded once (503): the client retries and delivers; then an operator sends the very same
@@ -569,7 +572,7 @@ def test_package_sent_twice_is_imported_once(bridges):
 
 def test_refused_consent_stops_everything(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history", "CHA-2025-0411")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history", "CHA-2025-0411")).case
     result = _cli(
         charleroi,
         "consent",
@@ -602,7 +605,7 @@ def test_refused_consent_stops_everything(bridges):
 
 def test_no_consent_recorded_nothing_is_sent(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     assert (
         _cli(
             charleroi,
@@ -622,7 +625,7 @@ def test_no_consent_recorded_nothing_is_sent(bridges):
 
 def test_student_is_not_transferred(bridges):
     charleroi, liege = bridges
-    detection = _detect(charleroi, _charleroi("studies"))
+    detection = detect_at(charleroi, charleroi_contract("studies"))
     case = detection.case
     assert (case.state, case.eligibility) == (CaseState.NOT_TRANSFERABLE, "STAYS_STUDIES")
     (task,) = charleroi.tasks("GNT-2025-0877")
@@ -637,7 +640,7 @@ def test_student_is_not_transferred(bridges):
 
 def test_unreachable_receiver_keeps_the_case_ready_and_the_retry_delivers(bridges):
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     liege.endpoint.inject(503, 503, 503)  # retries = 2: three attempts, all refused
     result = _cli(charleroi, "send", case.case_id)
@@ -657,7 +660,7 @@ def test_both_bridges_send_and_receive(bridges):
     """The other way round: Liège hands a contract over to Charleroi, each side acknowledging the other."""
     charleroi, liege = bridges
     contract = moved(example("u25-employment-project"), CHARLEROI, date(2026, 10, 1))
-    case = _detect(liege, contract).case
+    case = detect_at(liege, contract).case
     assert case.state == CaseState.AWAITING_CONSENT and case.to_ins_code == CHARLEROI.ins_code
     assert (
         _cli(
@@ -690,7 +693,7 @@ def test_receive_command_serves_the_endpoint(bridges):
     import threading
 
     charleroi, liege = bridges
-    case = _detect(charleroi, _charleroi("sanction-history")).case
+    case = detect_at(charleroi, charleroi_contract("sanction-history")).case
     charleroi.service.record_consent(case.case_id, _given(), by="D. Renard", channel="interview")
     exported = charleroi.host.transfer_export("charleroi", case.case_id)
     cli = Path(sys.executable).with_name("piis-bridge")
