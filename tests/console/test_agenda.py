@@ -46,7 +46,8 @@ WORKERS: dict[str, list[SocialWorkerAssignment]] = {}
 CHANGES: dict[str, dict[str, Any]] = {"D000001": {"evaluations": []}, "D000003": {"signatures": []}}
 
 
-def _assign() -> None:
+def assign_workers() -> None:
+    """Give the example dossiers their social workers in charge (shared with the browser test)."""
     WORKERS.clear()
     WORKERS.update(
         {
@@ -70,7 +71,8 @@ def piis_case_map_record(cpas: Any, record: Any) -> Any:
     return outcome.model_copy(update={"contract": contract})
 
 
-def _run(rt: Runtime) -> None:
+def run_inline(rt: Runtime) -> None:
+    """One nightly run of the pipeline, its tasks run inline (no broker)."""
     enq = InlineEnqueuer(rt)
     run_id = create_run(rt)
     enq.start(run_id)
@@ -78,7 +80,8 @@ def _run(rt: Runtime) -> None:
     assert run_summary(rt, run_id).status == "finished"
 
 
-def _pipeline(tmp_path: Path, remote: Any) -> tuple[Any, Runtime]:
+def agenda_pipeline(tmp_path: Path, remote: Any) -> tuple[Any, Runtime]:
+    """A pipeline runtime for CPAS gent on the remote, database migrated."""
     settings = make_settings(tmp_path, remote.url, cpas=("gent",))
     upgrade_database(settings.database_url)
     rt = Runtime(
@@ -122,10 +125,10 @@ def test_the_worker_in_charge_is_the_current_in_charge_assignment() -> None:
 def test_a_run_gives_each_deadline_its_worker_and_the_console_filters_on_it(
     tmp_path: Path, make_remote
 ) -> None:
-    _assign()
+    assign_workers()
     remote = make_remote(4)
-    settings, rt = _pipeline(tmp_path, remote)
-    _run(rt)
+    settings, rt = agenda_pipeline(tmp_path, remote)
+    run_inline(rt)
     with rt.session() as s:
         alerts = [
             (e.record_id, e.worker_id, json.loads(e.payload)["data"])
@@ -211,7 +214,7 @@ def test_a_run_gives_each_deadline_its_worker_and_the_console_filters_on_it(
     # a hand-over in the case system: the next run moves the stored deadlines to the new worker
     WORKERS["D000001"] = [CLAES, JANSSENS]
     remote.state.touch(["D000001"])
-    _run(rt)
+    run_inline(rt)
     with rt.session() as s:
         moved = set(
             s.scalars(

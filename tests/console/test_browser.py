@@ -43,14 +43,16 @@ CHROMIUM_ARGS = [
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]
 
 
-def _require_browser() -> None:
+def require_browser() -> None:
+    """Debian's Chromium, or a skip (a failure with CI=true): shared by the console's browser tests."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs it (apt-get install -y chromium)")
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install -y chromium)")
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A free loopback port for a server a test starts."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
@@ -58,7 +60,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    _require_browser()
+    require_browser()
     import uvicorn
 
     from piis_bridge.console.app import create_app
@@ -104,7 +106,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     sessions = make_sessionmaker(make_engine(settings.database_url))
     seed_users(sessions)
 
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )

@@ -21,13 +21,13 @@ import pytest
 from piis_bridge.console import accounts
 from piis_bridge.db import make_engine, make_sessionmaker
 from tests.console.conftest import PASSWORD
-from tests.console.test_agenda import _assign, _pipeline, _run
+from tests.console.test_agenda import agenda_pipeline, assign_workers, run_inline
 from tests.console.test_browser import (
     ARTEFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    _free_port,
-    _require_browser,
+    free_port,
+    require_browser,
 )
 from tests.pipeline.conftest import make_remote  # noqa: F401 - fixture
 
@@ -36,22 +36,22 @@ pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationW
 
 @pytest.fixture
 def agenda_world(tmp_path: Path, make_remote) -> Iterator[dict[str, Any]]:
-    _require_browser()
+    require_browser()
     import uvicorn
     from playwright.sync_api import sync_playwright
 
     from piis_bridge.console.app import create_app
 
-    _assign()
-    settings, rt = _pipeline(tmp_path, make_remote(4))
-    _run(rt)
+    assign_workers()
+    settings, rt = agenda_pipeline(tmp_path, make_remote(4))
+    run_inline(rt)
     rt.close()
     engine = make_engine(settings.database_url)
     with make_sessionmaker(engine)() as s:
         accounts.add_user(s, "lies", PASSWORD, "viewer", ["gent"], actor="test")
         accounts.set_worker(s, "lies", "GNT-MW-40", actor="test")
         s.commit()
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     )

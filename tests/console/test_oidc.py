@@ -29,7 +29,7 @@ from piis_bridge.config import ConfigError
 from piis_bridge.console.models import AuditEntry, ConsoleUser
 from piis_bridge.console.oidc import OidcClient, OidcSettings, RoleGrant, load_oidc_settings
 from tests.console.conftest import seed_users
-from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, _require_browser
+from tests.console.test_browser import CHROMIUM, CHROMIUM_ARGS, require_browser
 from tests.pipeline.conftest import ROOT
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -196,7 +196,7 @@ def test_the_authorization_request_carries_pkce_state_nonce_and_the_redirect_url
 
 @pytest.fixture(scope="module")
 def console(provider, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    _require_browser()
+    require_browser()
     import uvicorn
 
     from piis_bridge.console.app import create_app
