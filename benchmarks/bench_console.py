@@ -36,13 +36,14 @@ from sqlalchemy import insert
 from piis_bridge.config import Settings
 from piis_bridge.console import accounts
 from piis_bridge.db import make_engine, make_sessionmaker
-from piis_bridge.ledger.models import FormEntry
+from piis_bridge.ledger.models import FormEntry, niss_hash
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline.models import Effect, QuarantineEntry, SyncRun, SyncRunCpas, WorkItem
 
 CPAS = ("gent", "antwerpen", "liege", "namur")
 PASSWORD = "benchmark password"
 NISS = "85073003328"
+NISS_HASH = niss_hash(NISS)  # what the ledger looks forms up by (the NISS itself is encrypted)
 BATCH = 20_000
 
 
@@ -154,9 +155,15 @@ def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
                         {
                             "title": "next evaluation due",
                             "due": str((now + timedelta(days=n % 400 - 100)).date()),
-                            "data": {"rule": "R-EVA-01", "status": "pending"},
+                            "data": {
+                                "rule": "R-EVA-01",
+                                "status": "pending",
+                                "worker_id": _worker(n),
+                                "worker_name": _worker(n),
+                            },
                         }
                     ),
+                    worker_id=_worker(n),
                     attempts=1,
                     created_at=now,
                     updated_at=now,
@@ -174,6 +181,7 @@ def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
                 cpas_id=CPAS[n % 4],
                 kind="BCD"[n % 3],
                 niss=NISS,
+                niss_hash=NISS_HASH,
                 dossier=f"D{n % dossiers:07d}",
                 period_key=f"2026-{n % 12 + 1:02d}-01",
                 version=1,
@@ -212,6 +220,16 @@ def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
         ),
     )
     print(f"seeded in {time.perf_counter() - t0:.0f} s", flush=True)
+
+
+def _worker(n: int) -> str:
+    """The social worker in charge of seeded dossier *n*: 36 per CPAS (dossier n is in CPAS n % 4),
+    and one dossier in ten unassigned (""), as the pipeline's alerts stage writes them."""
+    k = n % 160
+    return "" if k % 10 == 0 else f"sw{k:03d}"
+
+
+ASSIGNED = [k for k in range(160) if k % 10]  # seeded dossier numbers (mod 160) with a worker
 
 
 def main() -> None:
@@ -317,6 +335,13 @@ def run(url: str, args: argparse.Namespace, seeded: bool = False) -> None:
         "transfers": lambda: "/transfers",
         "agenda": lambda: f"/agenda?page={rng.randint(1, 20)}",
         "agenda one CPAS": lambda: f"/agenda?cpas={rng.choice(CPAS)}",
+        "agenda one worker": lambda: (lambda n: f"/agenda?cpas={CPAS[n % 4]}&worker={_worker(n)}")(
+            rng.choice(ASSIGNED)
+        ),
+        "agenda unassigned": lambda: f"/agenda?cpas={rng.choice(CPAS)}&worker=unassigned",
+        "agenda export worker": lambda: (
+            lambda n: f"/agenda.csv?cpas={CPAS[n % 4]}&worker={_worker(n)}"
+        )(rng.choice(ASSIGNED)),
         "audit": lambda: "/audit",
     }
     print(f"{'page':<22} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}")
