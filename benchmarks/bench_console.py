@@ -137,6 +137,8 @@ def seed(engine, dossiers: int, forms: int, quarantine: int) -> None:
                     answer="ACCEPTED",
                     payload_type="piis_bridge.forms:FederalForm",
                     payload=json.dumps({"niss": NISS, "dossier": f"D{n:07d}"}),
+                    # every row names every column: an executemany takes its columns from the first row
+                    worker_id=None,
                     attempts=1,
                     created_at=now,
                     updated_at=now,
