@@ -53,7 +53,7 @@ def _shift(text: str, delta: timedelta) -> str:
     return _DATE.sub(one, text)
 
 
-def _examples() -> list[dict[str, Any]]:
+def examples() -> list[dict[str, Any]]:
     out = []
     for path in sorted((ROOT / "examples").glob("*.json")):
         out.extend(json.loads(path.read_text(encoding="utf-8"))["contracts"])
@@ -62,7 +62,7 @@ def _examples() -> list[dict[str, Any]]:
 
 def generate(n: int, seed: int = 20161101) -> list[tuple[PIISContract, date]]:
     rng = random.Random(seed)
-    bases = _examples()
+    bases = examples()
     texts = [json.dumps(b, separators=(",", ":")) for b in bases]
     out: list[tuple[PIISContract, date]] = []
     while len(out) < n:

@@ -31,7 +31,8 @@ sys.path.insert(0, str(ROOT))
 import random  # noqa: E402
 from datetime import timedelta  # noqa: E402
 
-from bench_rules import _examples, generate  # noqa: E402
+from bench_rules import examples as example_contracts
+from bench_rules import generate  # noqa: E402
 
 from piis_bridge.model import (  # noqa: E402
     Consent,
@@ -170,7 +171,7 @@ def variants(
 
 
 def results(n: int) -> dict[str, Any]:
-    examples = [PIISContract.model_validate(c) for c in _examples()]
+    examples = [PIISContract.model_validate(c) for c in example_contracts()]
     generated = generate(n)
     out: dict[str, Any] = {
         "examples": [],

@@ -26,8 +26,6 @@ KNOWN: frozenset[tuple[str, str]] = frozenset(
         ("tests/rules/test_perf_equivalence.py", "_plan_json"),
         ("tests/rules/test_perf_equivalence.py", "_plan_model"),
         ("tests/rules/test_perf_equivalence.py", "_schedule"),
-        ("tests/rules/test_perf_equivalence.py", "_examples"),
-        ("benchmarks/check_rules_equivalence.py", "_examples"),
     }
 )
 

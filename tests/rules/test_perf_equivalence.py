@@ -34,7 +34,8 @@ from piis_bridge.rules.subsidies import (
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from bench_rules import _examples, generate  # noqa: E402
+from bench_rules import examples as example_contracts
+from bench_rules import generate  # noqa: E402
 
 SETTINGS = (
     RuleSettings(),
@@ -45,7 +46,7 @@ SETTINGS = (
 
 @pytest.fixture(scope="module")
 def caseload() -> list[tuple[PIISContract, date]]:
-    examples = [PIISContract.model_validate(c) for c in _examples()]
+    examples = [PIISContract.model_validate(c) for c in example_contracts()]
     return [(c, date(2026, 11, 22)) for c in examples] + generate(200)
 
 
