@@ -14,6 +14,7 @@ import pytest
 
 from piis_bridge.config import Settings
 from piis_bridge.pipeline import PipelineOptions, run_nightly
+from tests.pipeline.realworld import real_cpas
 
 
 @pytest.fixture
@@ -52,24 +53,9 @@ def test_a_dutch_ocmw_receives_dutch_tasks_and_statuses(tmp_path: Path, world) -
             "state_dir": str(tmp_path / "state"),
             "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
             "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "language": "nl",
-                    "federal": "federal",
-                    "transfer": "transfer",
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                }
+                "gent": real_cpas(
+                    case.url, federal.endpoint, kbo, ins, name, transfer="transfer", language="nl"
+                )
             },
         }
     )

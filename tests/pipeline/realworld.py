@@ -17,6 +17,39 @@ from typing import Any
 from piis_bridge.config import Settings
 
 
+def real_cpas(
+    case_url: str,
+    federal_endpoint: str,
+    kbo: str,
+    ins: str,
+    name: str,
+    *,
+    transfer: str | None = None,
+    mode: str = "batch",
+    **extra: Any,
+) -> dict[str, Any]:
+    """One CPAS served by the real plugins: NeptunusWeb at *case_url* (its tenant filter on *kbo*)
+    and the federal plugin at *federal_endpoint*; *extra* settings (e.g. ``language``) as given."""
+    return {
+        "name": name,
+        "ins_code": ins,
+        "bce": kbo,
+        "case_system": "neptunus",
+        **extra,
+        "federal": "federal",
+        "transfer": transfer,
+        "plugins": {
+            "neptunus": {
+                "base_url": case_url,
+                "client_id": "piis-bridge",
+                "client_secret": "geheim",
+                "ocmw_kbo": kbo,
+            },
+            "federal": {"endpoint": federal_endpoint, "mode": mode},
+        },
+    }
+
+
 @dataclass
 class World:
     case: Any
@@ -31,25 +64,10 @@ class World:
         broker_url: str = "filesystem://",
         mode: str = "batch",
     ) -> Settings:
-        cpas = {}
-        for i, (kbo, ins, name) in enumerate(self.ocmws):
-            cpas[f"c{i}"] = {
-                "name": name,
-                "ins_code": ins,
-                "bce": kbo,
-                "case_system": "neptunus",
-                "federal": "federal",
-                "transfer": None,
-                "plugins": {
-                    "neptunus": {
-                        "base_url": self.case.url,
-                        "client_id": "piis-bridge",
-                        "client_secret": "geheim",
-                        "ocmw_kbo": kbo,
-                    },
-                    "federal": {"endpoint": self.federal.endpoint, "mode": mode},
-                },
-            }
+        cpas = {
+            f"c{i}": real_cpas(self.case.url, self.federal.endpoint, kbo, ins, name, mode=mode)
+            for i, (kbo, ins, name) in enumerate(self.ocmws)
+        }
         return Settings.model_validate(
             {
                 "database_url": database_url or f"sqlite:///{self.tmp}/app.sqlite3",

@@ -13,6 +13,7 @@ import pytest
 
 from piis_bridge.config import Settings
 from piis_bridge.pipeline import PipelineOptions, run_nightly
+from tests.pipeline.realworld import real_cpas
 
 
 @pytest.fixture
@@ -48,25 +49,7 @@ def test_real_plugins_end_to_end_embedded(tmp_path: Path, world) -> None:
             "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
             "state_dir": str(tmp_path / "state"),
             "plugins": {"enabled": ["neptunus", "federal"]},
-            "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "federal": "federal",
-                    "transfer": None,
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                }
-            },
+            "cpas": {"gent": real_cpas(case.url, federal.endpoint, kbo, ins, name)},
         }
     )
     summary = run_nightly(
@@ -115,23 +98,7 @@ def test_moves_open_transfer_cases_once_and_tell_the_social_worker(tmp_path: Pat
             "state_dir": str(tmp_path / "state"),
             "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
             "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "federal": "federal",
-                    "transfer": "transfer",
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                }
+                "gent": real_cpas(case.url, federal.endpoint, kbo, ins, name, transfer="transfer")
             },
         }
     )
@@ -185,23 +152,7 @@ def test_a_national_register_move_reaches_the_social_worker_once(tmp_path: Path,
             "state_dir": str(tmp_path / "state"),
             "plugins": {"enabled": ["neptunus", "federal", "transfer"]},
             "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "federal": "federal",
-                    "transfer": "transfer",
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                }
+                "gent": real_cpas(case.url, federal.endpoint, kbo, ins, name, transfer="transfer")
             },
         }
     )
@@ -291,25 +242,7 @@ def test_the_monthly_statement_of_the_simulator_is_reconciled_like_the_federal_p
             "result_backend": f"db+sqlite:///{tmp_path}/results.sqlite3",
             "state_dir": str(tmp_path / "state"),
             "plugins": {"enabled": ["neptunus", "federal"]},
-            "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "federal": "federal",
-                    "transfer": None,
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                }
-            },
+            "cpas": {"gent": real_cpas(case.url, federal.endpoint, kbo, ins, name)},
         }
     )
     options = PipelineOptions(broker_dir=tmp_path / "broker", collect_delay=0.5)

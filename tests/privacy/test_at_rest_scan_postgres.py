@@ -24,6 +24,7 @@ from piis_bridge.crypto import new_key, reset_key_ring
 from piis_bridge.db import make_engine
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import PipelineOptions, run_nightly
+from tests.pipeline.realworld import real_cpas
 from tests.privacy.niss_scan import find_niss
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -74,25 +75,7 @@ def test_no_niss_in_clear_in_any_table_after_a_postgresql_run(
             "result_backend": "db+" + pg_url,
             "state_dir": str(tmp_path / "state"),
             "plugins": {"enabled": ["neptunus", "federal"]},
-            "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "federal": "federal",
-                    "transfer": None,
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                }
-            },
+            "cpas": {"gent": real_cpas(case.url, federal.endpoint, kbo, ins, name)},
         }
     )
     upgrade_database(pg_url)

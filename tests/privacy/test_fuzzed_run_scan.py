@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, text
 
 from piis_bridge.config import Settings
 from piis_bridge.pipeline import PipelineOptions, run_nightly
+from tests.pipeline.realworld import real_cpas
 from tests.privacy.niss_scan import find_niss
 
 pytestmark = pytest.mark.slow
@@ -172,23 +173,7 @@ def test_fuzzed_nightly_run_shows_no_niss_anywhere(
             "log_format": "json",
             "plugins": {"enabled": ["neptunus", "federal", "filedrop"]},
             "cpas": {
-                "gent": {
-                    "name": name,
-                    "ins_code": ins,
-                    "bce": kbo,
-                    "case_system": "neptunus",
-                    "federal": "federal",
-                    "transfer": None,
-                    "plugins": {
-                        "neptunus": {
-                            "base_url": case.url,
-                            "client_id": "piis-bridge",
-                            "client_secret": "geheim",
-                            "ocmw_kbo": kbo,
-                        },
-                        "federal": {"endpoint": federal.endpoint, "mode": "batch"},
-                    },
-                },
+                "gent": real_cpas(case.url, federal.endpoint, kbo, ins, name),
                 "drop": {
                     "name": name,
                     "ins_code": ins,
