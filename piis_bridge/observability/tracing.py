@@ -127,17 +127,23 @@ def shutdown() -> None:
     _state.update(tracer=None, provider=None, pid=None, endpoint=None, dossiers=False)
 
 
-def _run_context(run_id: str) -> Any:
+def _remote_parent(trace_id: int, span_id: int) -> Any:
+    """A context whose parent is a sampled span of another process: how a run's tasks and a dossier's
+    later stages join their trace without any context passed through celery."""
     from opentelemetry import trace
     from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
     parent = SpanContext(
-        trace_id=int(run_id, 16),
-        span_id=random.getrandbits(64) or 1,
+        trace_id=trace_id,
+        span_id=span_id,
         is_remote=True,
         trace_flags=TraceFlags(TraceFlags.SAMPLED),
     )
     return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+def _run_context(run_id: str) -> Any:
+    return _remote_parent(int(run_id, 16), random.getrandbits(64) or 1)
 
 
 def task_started(
@@ -279,29 +285,15 @@ def dossier_spans(
     """
     if not _dossiers_on():
         return
-    from opentelemetry import trace
-    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
-
     end = time.time_ns()
     links = _link_to_current()
     tracer = _state["tracer"]
     for run_id, item_id, cpas_id, attributes in entries:
         if item_id is None:
             continue
-        trace_id, root_id = _dossier_ids(run_id, item_id)
-        parent = trace.set_span_in_context(
-            NonRecordingSpan(
-                SpanContext(
-                    trace_id=trace_id,
-                    span_id=root_id,
-                    is_remote=True,
-                    trace_flags=TraceFlags(TraceFlags.SAMPLED),
-                )
-            )
-        )
         span = tracer.start_span(
             f"dossier {stage}",
-            context=parent,
+            context=_remote_parent(*_dossier_ids(run_id, item_id)),
             links=links,
             attributes=_dossier_attributes(stage, run_id, item_id, cpas_id, attributes),
             start_time=start_ns,
