@@ -294,6 +294,13 @@ def main(argv: list[str] | None = None) -> int:
         "--seed", type=int, default=1, help="the case-system simulator's generator seed"
     )
     parser.add_argument("--concurrency", type=int, default=2)
+    parser.add_argument(
+        "--redis-db",
+        type=int,
+        default=8,
+        help="Redis database of --broker redis (default 8; the tests use 11-15): two benchmarks "
+        "running at once need two databases, or one's worker consumes the other's tasks",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.nights and not args.incremental:
@@ -308,7 +315,9 @@ def main(argv: list[str] | None = None) -> int:
     pg_database = database_url.rsplit("/", 1)[1] if args.broker == "redis" else None
     # Redis database 8: the tests use 11 to 15 (tests/observability/test_metrics.py uses 12); a test's
     # worker on the same database and queue names consumed this benchmark's tasks and stalled it.
-    broker_url = "filesystem://" if args.broker == "embedded" else "redis://127.0.0.1:6379/8"
+    broker_url = (
+        "filesystem://" if args.broker == "embedded" else f"redis://127.0.0.1:6379/{args.redis_db}"
+    )
     if args.broker == "redis":
         import redis
 
