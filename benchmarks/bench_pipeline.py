@@ -80,9 +80,9 @@ class _Sampler(threading.Thread):
     simulators' seeding, a backend's earlier work) is subtracted.
     """
 
-    def __init__(self, worker, sims: dict[str, int], pg_database: str | None) -> None:
+    def __init__(self, workers, sims: dict[str, int], pg_database: str | None) -> None:
         super().__init__(daemon=True)
-        self.worker, self.sims, self.pg_database = worker, sims, pg_database
+        self.workers, self.sims, self.pg_database = workers, sims, pg_database
         self.stop = threading.Event()
         self._cmdline: dict[int, str] = {}
         self.cpu: dict[str, dict[int, float]] = {k: {} for k in ("worker", "pg", *sims)}
@@ -102,11 +102,10 @@ class _Sampler(threading.Thread):
         return f" {self.pg_database} " in self._cmdline[pid]
 
     def _families(self, procs) -> dict[str, dict[int, tuple[float, int]]]:
-        proc = self.worker.proc
-        wpg = proc.pid if proc is not None and proc.poll() is None else None
+        groups = {w.proc.pid for w in self.workers if w.proc is not None and w.proc.poll() is None}
         fam: dict[str, dict[int, tuple[float, int]]] = {k: {} for k in self.cpu}
         for pid, (comm, pgrp, cpu, rss) in procs.items():
-            if wpg is not None and pgrp == wpg:
+            if pgrp in groups:
                 fam["worker"][pid] = (cpu, rss)
             elif self.pg_database and comm == "postgres" and self._is_ours(pid):
                 fam["pg"][pid] = (cpu, rss)
@@ -154,11 +153,46 @@ def _drop_pg(url: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+def _workers(settings, extra_plugins, env, concurrency: int, topology: str):
+    """The worker processes of a run: one serving every queue, or the deployment's two groups.
+
+    ``deploy`` starts exactly the worker groups of deploy/compose.yaml (and the systemd units):
+    ``default`` (the CPU work: mapping, rules, forms) on prefork with *concurrency* children, and the
+    two remote queues (``casesystem``, ``federal``: HTTP waits) on 4 threads, so the waits of the
+    remote calls overlap the CPU work as they do in production.
+    """
+    from piis_bridge.pipeline.runner import EmbeddedWorker
+
+    common = {"extra_plugins": extra_plugins, "env": env}
+    if topology == "single":
+        return [EmbeddedWorker(settings, concurrency=concurrency, **common)]
+    return [
+        EmbeddedWorker(
+            settings, concurrency=concurrency, queues=["default"], name="bench-default", **common
+        ),
+        EmbeddedWorker(
+            settings,
+            concurrency=4,
+            pool="threads",
+            queues=["casesystem", "federal"],
+            name="bench-remote",
+            **common,
+        ),
+    ]
+
+
 def _one_run(
-    rt, settings, options, extra_plugins, concurrency: int, sims: dict[str, int], pg_database
+    rt,
+    settings,
+    options,
+    extra_plugins,
+    concurrency: int,
+    sims: dict[str, int],
+    pg_database,
+    topology: str,
 ):
     from piis_bridge.pipeline.app import make_celery_app
-    from piis_bridge.pipeline.runner import EmbeddedWorker, wait_for_run
+    from piis_bridge.pipeline.runner import wait_for_run
     from piis_bridge.pipeline.stages import create_run
     from piis_bridge.pipeline.tasks import CeleryEnqueuer
 
@@ -166,22 +200,24 @@ def _one_run(
         f"PIIS_PIPELINE_{k.upper()}": str(v)
         for k, v in options.model_dump(exclude_none=True).items()
     }
-    worker = EmbeddedWorker(settings, concurrency=concurrency, extra_plugins=extra_plugins, env=env)
-    sampler = _Sampler(worker, sims, pg_database)
+    workers = _workers(settings, extra_plugins, env, concurrency, topology)
+    sampler = _Sampler(workers, sims, pg_database)
     own_cpu = time.process_time()
-    worker.start()
+    for worker in workers:
+        worker.start()
     sampler.start()
     try:
         t0 = time.perf_counter()  # the run's clock starts with the worker: its start-up is included
         enq = CeleryEnqueuer(make_celery_app(runtime=rt))
         run_id = create_run(rt)
         enq.start(run_id)
-        summary = wait_for_run(rt, run_id, timeout=7200, sweep_every=30.0, worker=worker)
+        summary = wait_for_run(rt, run_id, timeout=7200, sweep_every=30.0, worker=workers[0])
         wall = time.perf_counter() - t0
         sampler.sample()
     finally:
         sampler.stop.set()
-        worker.stop(cold=True)
+        for worker in workers:
+            worker.stop(cold=True)
     sampler.join()
     return summary, wall, sampler, time.process_time() - own_cpu
 
@@ -301,8 +337,17 @@ def main(argv: list[str] | None = None) -> int:
         help="Redis database of --broker redis (default 8; the tests use 11-15): two benchmarks "
         "running at once need two databases, or one's worker consumes the other's tasks",
     )
+    parser.add_argument(
+        "--topology",
+        choices=["single", "deploy"],
+        help="single: one worker serving every queue (the embedded default); deploy: the worker "
+        "groups of deploy/compose.yaml (default on prefork, casesystem+federal on 4 threads). "
+        "Default: deploy with --broker redis, single with embedded",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
+    if args.topology is None:
+        args.topology = "deploy" if args.broker == "redis" else "single"
     if args.nights and not args.incremental:
         args.incremental = 2000
 
@@ -371,12 +416,13 @@ def main(argv: list[str] | None = None) -> int:
                 touch(k, night)
             load = os.getloadavg()[0]
             summary, wall, sampler, runner_cpu = _one_run(
-                rt, settings, options, extra, args.concurrency, sims, pg_database
+                rt, settings, options, extra, args.concurrency, sims, pg_database, args.topology
             )
             c = summary.counts
             r = {
                 "run": label,
                 "broker": args.broker,
+                "topology": args.topology,
                 "backend": args.backend,
                 "dossiers": c.get("fetched"),
                 "status": summary.status,
@@ -431,7 +477,7 @@ def _print(r: dict, as_json: bool, brief: bool) -> None:
         if f + "_cpu_seconds" in r
     )
     print(
-        f"{r['run']:<12} {r['broker']:<9} {r['backend']:<9} dossiers={r['dossiers']:<7} "
+        f"{r['run']:<12} {r['broker']:<9} {r['topology']:<7} {r['backend']:<9} dossiers={r['dossiers']:<7} "
         f"status={r['status']} wall={r['wall_seconds']}s ({r['records_per_second']}/s) "
         f"forms={r['forms']} pushed={r['pushed']} quarantined={r['quarantined']} "
         f"worker_cpu={r['worker_cpu_seconds']}s worker_peak={r['worker_peak_rss_mb']}MB "

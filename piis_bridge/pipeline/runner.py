@@ -67,7 +67,12 @@ def _die_with_parent() -> None:
 
 
 class EmbeddedWorker:
-    """A ``celery worker`` subprocess serving every pipeline queue (prefork, *concurrency* children)."""
+    """A ``celery worker`` subprocess serving every pipeline queue (prefork, *concurrency* children).
+
+    ``queues`` (short names: ``default``, ``casesystem``, ``federal``) and ``pool`` let a benchmark
+    start the deployment's worker groups instead (deploy/compose.yaml: ``default`` on prefork, the two
+    remote queues on threads), so what it measures is the shape production runs.
+    """
 
     def __init__(
         self,
@@ -77,6 +82,9 @@ class EmbeddedWorker:
         extra_plugins: Sequence[str] = (),
         env: dict[str, str] | None = None,
         loglevel: str | None = None,
+        queues: Sequence[str] | None = None,
+        pool: str = "prefork",
+        name: str = "piis-embedded",
     ) -> None:
 
         self._settings_json = settings.model_dump_json()
@@ -88,7 +96,14 @@ class EmbeddedWorker:
         if extra_plugins:
             self.env[EXTRA_PLUGINS_ENV] = ",".join(extra_plugins)
         self.env.update(env or {})
-        queues = queue_names(self.env.get("PIIS_PIPELINE_QUEUE_PREFIX", "piis"))
+        all_queues = queue_names(self.env.get("PIIS_PIPELINE_QUEUE_PREFIX", "piis"))
+        if queues is not None:
+            unknown = set(queues) - {q.rsplit(".", 1)[1] for q in all_queues}
+            if unknown:
+                raise ValueError(
+                    f"unknown queue(s) {sorted(unknown)}: default, casesystem, federal"
+                )
+            all_queues = tuple(q for q in all_queues if q.rsplit(".", 1)[1] in queues)
         self.args = [
             sys.executable,
             "-m",
@@ -97,18 +112,18 @@ class EmbeddedWorker:
             "piis_bridge.pipeline.worker:app",
             "worker",
             "-P",
-            "prefork",
+            pool,
             "-c",
             str(concurrency),
             "-Q",
-            ",".join(queues),
+            ",".join(all_queues),
             "-l",
             loglevel,
             "--without-gossip",
             "--without-mingle",
             "--without-heartbeat",
             "-n",
-            f"piis-embedded-{os.getpid()}@%h",
+            f"{name}-{os.getpid()}@%h",
         ]
         self.proc: subprocess.Popen[bytes] | None = None
         self.restarts = 0

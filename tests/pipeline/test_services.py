@@ -45,10 +45,44 @@ def _remove(broker_url: str) -> None:
                 client.delete(key)
 
 
-@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def _workers(settings, env: dict[str, str], topology: str) -> list[EmbeddedWorker]:
+    """One worker for every queue, or the deployment's two groups (deploy/compose.yaml)."""
+    if topology == "single":
+        return [EmbeddedWorker(settings, concurrency=2, extra_plugins=[PLUGIN], env=env)]
+    return [
+        EmbeddedWorker(
+            settings, concurrency=2, extra_plugins=[PLUGIN], env=env, queues=["default"]
+        ),
+        EmbeddedWorker(
+            settings,
+            concurrency=4,
+            pool="threads",
+            queues=["casesystem", "federal"],
+            extra_plugins=[PLUGIN],
+            env=env,
+        ),
+    ]
+
+
+def test_worker_serves_only_the_queues_it_is_given(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, "http://127.0.0.1:9")
+    worker = EmbeddedWorker(settings, queues=["casesystem", "federal"], pool="threads")
+    queues = worker.args[worker.args.index("-Q") + 1]
+    assert queues == "piis.casesystem,piis.federal"
+    assert worker.args[worker.args.index("-P") + 1] == "threads"
+    with pytest.raises(ValueError, match="unknown queue"):
+        EmbeddedWorker(settings, queues=["defualt"])
+
+
+@pytest.mark.parametrize(
+    ("broker", "topology"),
+    [("redis", "single"), ("rabbitmq", "single"), ("redis", "groups")],
+)
 def test_scale_out_run_on_real_broker_with_postgresql(
-    broker: str, tmp_path: Path, make_remote, pg_url: str
+    broker: str, topology: str, tmp_path: Path, make_remote, pg_url: str
 ) -> None:
+    """``groups``: the worker groups of deploy/compose.yaml (CPU queue on prefork, the remote queues
+    on threads), which the nightly benchmark also runs on Redis."""
     require_service(broker)
     broker_url = (
         "redis://127.0.0.1:6379/11" if broker == "redis" else "amqp://guest:guest@127.0.0.1:5672//"
@@ -61,8 +95,11 @@ def test_scale_out_run_on_real_broker_with_postgresql(
     upgrade_database(pg_url)
     options = PipelineOptions(page_size=100, chunk_size=50, submit_batch=50)
     env = {"PIIS_PIPELINE_PAGE_SIZE": "100", "PIIS_PIPELINE_CHUNK_SIZE": "50"}
+    workers = _workers(settings, env, topology)
     try:
-        with EmbeddedWorker(settings, concurrency=2, extra_plugins=[PLUGIN], env=env):
+        with contextlib.ExitStack() as stack:
+            for worker in workers:
+                stack.enter_context(worker)
             summary = run_nightly(settings, embedded=False, options=options, timeout=90)
     finally:
         _remove(broker_url)
