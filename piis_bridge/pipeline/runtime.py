@@ -274,6 +274,16 @@ class Runtime:
         # The parent's plugin objects hold its sockets: the child makes its own (never closes those).
         self._plugin_instances = _new_plugin_instances()
 
+    def close_connections(self) -> None:
+        """Close the database pool's connections (the engine is made again on next use).
+
+        The worker's main process calls it before its pool forks, so no child inherits a socket.
+        """
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
     def close(self) -> None:
         self._plugin_instances.close()
         if self._engine is not None:

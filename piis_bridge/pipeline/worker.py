@@ -119,3 +119,8 @@ def _record_fingerprint(sender: object = None, **_: object) -> None:
         logging.getLogger("piis_bridge.worker").error(
             "cannot record the worker's configuration fingerprint: %s", type(exc).__name__
         )
+    finally:
+        # The pool forks its children after this: a connection still open here would be inherited,
+        # dropped unclosed by each child (it must not close the parent's socket) and reported by
+        # psycopg as a ResourceWarning in the child's first task.  Close it properly instead.
+        rt.close_connections()

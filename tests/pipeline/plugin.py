@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,6 +39,9 @@ from piis_bridge.model import load_file
 _EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "studies.json"
 _BASE = load_file(_EXAMPLE).contracts[0]
 _clients: dict[str, httpx.Client] = {}
+# A worker on the threads pool (the remote queues in deploy/compose.yaml) calls the hooks from several
+# threads: without the lock two of them could each make a client and one would be dropped unclosed.
+_clients_lock = threading.Lock()
 
 
 class TestSettings(BaseModel):
@@ -65,9 +69,10 @@ class TestOutcome(SubmissionOutcome):
 
 
 def _client(url: str) -> httpx.Client:
-    if url not in _clients:
-        _clients[url] = httpx.Client(base_url=url, timeout=10)
-    return _clients[url]
+    with _clients_lock:
+        if url not in _clients:
+            _clients[url] = httpx.Client(base_url=url, timeout=10)
+        return _clients[url]
 
 
 @hookimpl

@@ -79,7 +79,7 @@ def test_worker_serves_only_the_queues_it_is_given(tmp_path: Path) -> None:
     [("redis", "single"), ("rabbitmq", "single"), ("redis", "groups")],
 )
 def test_scale_out_run_on_real_broker_with_postgresql(
-    broker: str, topology: str, tmp_path: Path, make_remote, pg_url: str
+    broker: str, topology: str, tmp_path: Path, make_remote, pg_url: str, capfd
 ) -> None:
     """``groups``: the worker groups of deploy/compose.yaml (CPU queue on prefork, the remote queues
     on threads), which the nightly benchmark also runs on Redis."""
@@ -119,3 +119,7 @@ def test_scale_out_run_on_real_broker_with_postgresql(
     assert len(st.effects) == expected and st.out_of_order == 0
     assert len([p for p in st.pushes.values() if p["kind"] == "federal_answer"]) == expected
     assert summary.counts["push_quarantined"] == 0 and summary.counts["push_open"] == 0
+    # No connection crossed a fork: the worker's main process closes its pool before forking, so
+    # no child drops an inherited connection (psycopg: "deleted while still open").
+    err = capfd.readouterr().err
+    assert "deleted while still open" not in err, err[err.find("deleted while") - 1500 :][:3000]
