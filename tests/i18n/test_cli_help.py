@@ -89,6 +89,22 @@ def test_every_help_text_is_extracted_and_translated(app: Any) -> None:
     assert len(paths) > 60
 
 
+def test_the_catalogue_check_fails_on_a_help_text_without_translation(tmp_path: Path) -> None:
+    """``python -m piis_bridge.i18n check`` (CI) names a help text left untranslated."""
+    from babel.messages.pofile import write_po
+
+    from piis_bridge.i18n.catalog import check
+
+    text = "Print the version and exit."
+    cat = read_catalog(po_path("nl"), "nl")
+    cat[text].string = ""
+    path = po_path("nl", tmp_path)
+    path.parent.mkdir(parents=True)
+    with path.open("wb") as fh:
+        write_po(fh, cat)
+    assert check(["nl"], locale_dir=tmp_path) == [f"nl: {text!r}: no translation"]
+
+
 @pytest.mark.parametrize("language", FOREIGN)
 def test_every_command_help_is_in_the_language(app: Any, language: str) -> None:
     t = translator(language)
