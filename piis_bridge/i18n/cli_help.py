@@ -1,7 +1,8 @@
 """The command line's ``--help`` in the operator's language: extracted by Babel, rendered at help time.
 
 **Extraction.** :func:`extract_help` is a Babel extraction method (``python -m piis_bridge.i18n
-update`` runs ``babel.messages.extract.extract_from_file(extract_help, ...)``): from the command modules listed in :data:`HELP_SOURCES` it takes every string literal given as ``help=``
+update`` runs ``babel.messages.extract.extract_from_file(extract_help, ...)``): from the command
+modules listed in :data:`HELP_SOURCES` it takes every string literal given as ``help=``
 (``typer.Option``, ``typer.Argument``, ``cli.group``, ``@app.command(help=...)``) and the docstring of
 every command function (decorated with ``.command(...)``/``.callback(...)``, or declaring
 ``typer.Option``/``typer.Argument`` parameters), which typer shows as the command's help.  A help text
