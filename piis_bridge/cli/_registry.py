@@ -7,7 +7,8 @@ from typing import Any
 import typer
 
 from piis_bridge import __version__
-from piis_bridge.i18n.cli import ROOT_LANG_HELP, set_global_language
+from piis_bridge.i18n.cli import LANG_ENV, ROOT_LANG_HELP, set_global_language
+from piis_bridge.i18n.cli_help import LocalizedGroup, localize
 
 
 class CommandRegistry:
@@ -20,7 +21,9 @@ class CommandRegistry:
     def group(self, name: str, help: str | None = None) -> typer.Typer:  # noqa: A002 - typer's own name
         """Return the sub-command group *name*, creating it on first use."""
         if name not in self._groups:
-            sub = typer.Typer(help=help, no_args_is_help=True, add_completion=False)
+            sub = typer.Typer(
+                help=help, no_args_is_help=True, add_completion=False, cls=LocalizedGroup
+            )
             self.root.add_typer(sub, name=name)
             self._groups[name] = sub
         return self._groups[name]
@@ -45,6 +48,13 @@ class CommandRegistry:
         for name, (sub_commands, sub_groups) in inner.items():
             self._groups[name].registered_commands[:] = sub_commands
             self._groups[name].registered_groups[:] = sub_groups
+
+
+def _lang_callback(value: str | None) -> str | None:
+    """The root ``--lang`` is eager: ``piis-bridge --lang de --help`` formats the root's help after it
+    (an eager ``--help`` is answered while the options are parsed, before the root callback runs)."""
+    set_global_language(value)
+    return value
 
 
 def _version_callback(value: bool) -> None:
@@ -87,7 +97,15 @@ def build_app() -> typer.Typer:
 
     @app.callback()
     def _root(
-        lang: str | None = typer.Option(None, "--lang", help=ROOT_LANG_HELP),
+        lang: str | None = typer.Option(
+            None,
+            "--lang",
+            help=ROOT_LANG_HELP,
+            envvar=LANG_ENV,
+            show_envvar=False,  # the English help stays as it was; docs/i18n.md documents PIIS_LANG
+            callback=_lang_callback,
+            is_eager=True,
+        ),
         version: bool = typer.Option(
             False,
             "--version",
@@ -107,6 +125,7 @@ def build_app() -> typer.Typer:
 
     _core_commands.register(registry)
     _register_plugin_commands(registry)
+    localize(app)  # every --help in the chosen language, plugins' commands included
     return app
 
 

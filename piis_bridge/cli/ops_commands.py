@@ -15,12 +15,16 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n import N_
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator
 from piis_bridge.i18n.ops import code_text
 
 __all__ = ["register"]
 
 _STATUSES = ("built", "sent", "accepted", "partially_accepted", "refused", "blocked", "superseded")
+_STATUS_HELP = N_(
+    "Only this status: built, sent, accepted, partially_accepted, refused, blocked, superseded."
+)  # the codes of _STATUSES, written out for the extractor (tests/i18n/test_cli_help.py)
 
 
 def register(cli: CommandRegistry) -> None:
@@ -31,9 +35,7 @@ def register(cli: CommandRegistry) -> None:
     @forms.command("list")
     def forms_list(
         cpas: str = typer.Option(..., "--cpas", help="CPAS id from the configuration."),
-        status: str | None = typer.Option(
-            None, "--status", help=f"Only this status: {', '.join(_STATUSES)}."
-        ),
+        status: str | None = typer.Option(None, "--status", help=_STATUS_HELP),
         month: str | None = typer.Option(
             None, "--month", metavar="YYYY-MM", help="Only forms sent that month."
         ),

@@ -17,12 +17,12 @@ from pathlib import Path
 import typer
 
 from piis_bridge.cli._registry import CommandRegistry
-from piis_bridge.i18n import Translator, translator
+from piis_bridge.i18n import N_, Translator, translator
 from piis_bridge.i18n.cli import cli_translator, settings_translator
 
 __all__ = ["register"]
 
-_CONFIG_HELP = (
+_CONFIG_HELP = N_(
     "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml, else embedded defaults)."
 )
 

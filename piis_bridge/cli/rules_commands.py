@@ -15,11 +15,12 @@ from typing import Any
 import typer
 
 from piis_bridge.cli._registry import CommandRegistry
+from piis_bridge.i18n import N_
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 
 __all__ = ["RULES_HELP", "register"]
 
-RULES_HELP = "PIIS rules: check contracts, list the rules, generate docs/rules.md."
+RULES_HELP = N_("PIIS rules: check contracts, list the rules, generate docs/rules.md.")
 
 
 def _parse_day(value: str | None) -> date:

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
-from piis_bridge.i18n import Msg, Translator
+from piis_bridge.i18n import N_, Msg, Translator
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator
 from piis_bridge.i18n.ops import code_text
 from piis_bridge.model import PIISContract, Problem, load_file
@@ -27,7 +27,7 @@ from piis_bridge.model import PIISContract, Problem, load_file
 __all__ = ["SUBSIDY_FORMAT", "register", "rules_agenda", "rules_share", "rules_subsidy"]
 
 SUBSIDY_FORMAT = "piis-bridge/subsidy-schedule"
-RULES_HELP = (
+RULES_HELP = N_(
     "PIIS rules: check contracts, list the rules, the agenda of legal dates, the subsidy schedule."
 )
 

@@ -44,9 +44,12 @@ SOURCES: tuple[str, ...] = (
     "piis_bridge/cli/model_commands.py",
     "piis_bridge/cli/observability_commands.py",
     "plugins/federal/cli.py",
+    "plugins/neptunus/cli.py",
     "piis_bridge/rules/*.py",
 )
-"""Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""
+"""Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths).
+The ``--help`` texts of the command modules are extracted by
+:func:`piis_bridge.i18n.cli_help.extract_help` from ``cli_help.HELP_SOURCES``."""
 KEYWORDS: dict[str, Any] = {
     "gettext": None,
     "N_": None,
@@ -82,13 +85,19 @@ def _new_catalog(locale: str | None = None) -> Catalog:
     )
 
 
-def _source_files() -> Iterable[Path]:
-    for pattern in SOURCES:
+def _source_files(patterns: Iterable[str] = SOURCES) -> Iterable[Path]:
+    for pattern in patterns:
         yield from sorted(_ROOT.glob(pattern))
 
 
 def template() -> Catalog:
     """Every message id of the bridge (the ``.pot`` template)."""
+    from piis_bridge.i18n.cli_help import (
+        CLICK_HELP_TEXTS,
+        HELP_SOURCES,
+        PANEL_TITLES,
+        extract_help,
+    )
     from piis_bridge.i18n.ops import CODES
     from piis_bridge.i18n.push import DATE_STATUSES as _PUSH_STATUSES
     from piis_bridge.i18n.push import FEDERAL_ANSWERS
@@ -103,12 +112,22 @@ def template() -> Catalog:
     from piis_bridge.rules.registry import load_core_rules
 
     cat = _new_catalog()
-    for path in _source_files():
-        rel = path.relative_to(_ROOT).as_posix()
-        for lineno, message, comments, context in extract_from_file(
-            "python", path, keywords=KEYWORDS
-        ):
-            cat.add(message, locations=[(rel, lineno)], auto_comments=comments, context=context)
+    # Any: babel's annotation of an extraction method's tuples differs from what it unpacks
+    methods: tuple[tuple[Any, tuple[str, ...]], ...] = (
+        ("python", SOURCES),
+        (extract_help, HELP_SOURCES),
+    )
+    for method, patterns in methods:
+        for path in _source_files(patterns):
+            rel = path.relative_to(_ROOT).as_posix()
+            for lineno, message, comments, context in extract_from_file(
+                method, path, keywords=KEYWORDS
+            ):
+                cat.add(message, locations=[(rel, lineno)], auto_comments=comments, context=context)
+    for text in CLICK_HELP_TEXTS:
+        cat.add(text, auto_comments=["help text click writes itself (the --help option)"])
+    for title in PANEL_TITLES:
+        cat.add(title, context="help panel", auto_comments=["title of a panel of a --help screen"])
     for rule in load_core_rules():
         comment = f"Title of rule {rule.id} ({rule.severity.value}), {rule.citation}"
         cat.add(rule.title, context=rule.id, auto_comments=[comment])

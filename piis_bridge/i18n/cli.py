@@ -1,18 +1,23 @@
 """Which language the command line speaks: ``--lang``, else the configured CPAS's ``language``.
 
 Order: the command's own ``--lang`` (``piis-bridge rules check --lang nl``), then the global one
-(``piis-bridge --lang nl rules check``), then the configuration: when every configured CPAS uses the
+(``piis-bridge --lang nl rules check``, or the environment variable ``PIIS_LANG``, which the root
+option reads when it is not given), then the configuration: when every configured CPAS uses the
 same ``language`` (one installation per CPAS, or several CPAS of one language), that language;
-otherwise (no configuration, or CPAS of different languages) :data:`DEFAULT_LANGUAGE`.
+otherwise (no configuration, or CPAS of different languages) :data:`DEFAULT_LANGUAGE`.  The
+``--help`` texts follow the same order, less the command's own ``--lang``
+(:mod:`piis_bridge.i18n.cli_help`).
 """
 
 from __future__ import annotations
 
+import os
 from contextvars import ContextVar
 
 from piis_bridge.i18n import (
     DEFAULT_LANGUAGE,
     LANGUAGES,
+    N_,
     LanguageError,
     Translator,
     check_language,
@@ -20,25 +25,28 @@ from piis_bridge.i18n import (
 )
 
 __all__ = [
+    "LANG_ENV",
     "LANG_HELP",
     "ROOT_LANG_HELP",
     "cli_language",
     "cli_translator",
     "configured_language",
     "cpas_translator",
+    "help_translator",
     "set_global_language",
     "settings_translator",
 ]
 
-LANG_HELP = (
-    "Language of the output: "
-    + ", ".join(LANGUAGES)
-    + " (default: the configured CPAS's language setting, else en)."
+LANG_ENV = "PIIS_LANG"
+"""The environment variable the root ``--lang`` reads when it is not on the command line."""
+# The codes are written out (not joined from LANGUAGES) so that the extractor sees one literal;
+# tests/i18n/test_cli_help.py checks that they are LANGUAGES.
+LANG_HELP = N_(
+    "Language of the output: fr, nl, de, en (default: the configured CPAS's language setting, else en)."
 )
-ROOT_LANG_HELP = (
+ROOT_LANG_HELP = N_(
     "Language of the human output of every command (JSON and machine-read lines stay the same): "
-    + ", ".join(LANGUAGES)
-    + " (default: the configured CPAS's language setting, else en)."
+    "fr, nl, de, en (default: the configured CPAS's language setting, else en)."
 )
 _GLOBAL: ContextVar[str | None] = ContextVar("piis_cli_language", default=None)
 
@@ -55,6 +63,18 @@ def _checked(value: str, option: str) -> str:
         return check_language(value.strip().lower())
     except LanguageError as exc:
         raise typer.BadParameter(str(exc), param_hint=option) from None
+
+
+def help_translator() -> Translator:
+    """The language of the ``--help`` texts: the root ``--lang`` (or ``PIIS_LANG``), the
+    configuration's one language, else English.  ``PIIS_LANG`` is read here too because the root's
+    own ``--help`` is answered before an option that came from the environment is processed; a
+    wrong value there is reported by the command itself, the help falls back to the next source."""
+    chosen = _GLOBAL.get()
+    if not chosen:
+        env = os.environ.get(LANG_ENV, "").strip().lower()
+        chosen = env if env in LANGUAGES else None
+    return translator(chosen or configured_language() or DEFAULT_LANGUAGE)
 
 
 def configured_language() -> str | None:

@@ -1,4 +1,8 @@
-"""``piis-bridge sim casesystem``: run the NeptunusWeb-like simulator in the foreground."""
+"""``piis-bridge sim casesystem``: run the NeptunusWeb-like simulator in the foreground.
+
+Its line is in the language of the root ``--lang`` (or ``PIIS_LANG``), else the configuration's one
+language (docs/i18n.md), as ``sim federal``'s; the simulator's own request log stays as written.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import typer
+
+from piis_bridge.i18n.cli import cli_translator
 
 __all__ = ["register"]
 
@@ -52,8 +58,15 @@ def register(sim: typer.Typer) -> None:
         sim: Any = CaseSystemSimulator(config, host=host, port=port)
         if sim.store.count() == 0 and dossiers > 0:
             sim.seed(dossiers)
+        t = cli_translator(None)
+        count = sim.store.count()
         typer.echo(
-            f"NeptunusWeb-like simulator on {sim.url} ({sim.store.count()} contracts); Ctrl-C to stop"
+            t.ngettext(
+                "NeptunusWeb-like simulator on {url} ({n} contracts); Ctrl-C to stop",
+                "NeptunusWeb-like simulator on {url} ({n} contracts); Ctrl-C to stop",
+                count,
+                url=sim.url,
+            )
         )
         try:
             sim.serve_forever()

@@ -29,7 +29,7 @@ from piis_bridge.identifiers import mask_niss
 
 __all__ = ["register"]
 
-_CONFIG_HELP = "Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml)."
+_CONFIG_HELP = N_("Configuration file (default: $PIIS_CONFIG, else ./piis-bridge.toml).")
 
 # Human labels of the keys of `transfer list` / `transfer show` (the JSON keys stay as they are).
 _LABELS: Mapping[str, str] = MappingProxyType(

@@ -22,6 +22,7 @@ OPS_SOURCES = (
     "piis_bridge/cli/model_commands.py",
     "piis_bridge/cli/observability_commands.py",
     "plugins/federal/cli.py",
+    "plugins/neptunus/cli.py",
 )
 
 
@@ -46,12 +47,20 @@ def english_fragments(language: str) -> tuple[str, ...]:
         forms = local.string if local is not None else ""
         texts = " ".join(forms) if isinstance(forms, (list, tuple)) else (forms or "")
         for english in ids:
-            for literal, *_ in string.Formatter().parse(english):
-                for part in re.split(r"[\n]", literal):
-                    part = part.strip(" :;,.()")
-                    if len(part) >= 12 and " " in part and part not in texts:
-                        found.add(part)
+            found.update(english_parts(english, texts))
     return tuple(sorted(found))
+
+
+def english_parts(english: str, translated: str) -> set[str]:
+    """The literal parts of *english* (between placeholders and line breaks) of 12 characters or
+    more, with a space, that *translated* does not contain: what would be a leak in the output."""
+    found: set[str] = set()
+    for literal, *_ in string.Formatter().parse(english):
+        for part in re.split(r"[\n]", literal):
+            part = part.strip(" :;,.()")
+            if len(part) >= 12 and " " in part and part not in translated:
+                found.add(part)
+    return found
 
 
 def english_leaks(output: str, language: str) -> list[str]:

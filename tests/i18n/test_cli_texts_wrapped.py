@@ -32,6 +32,7 @@ CHECKED: dict[str, frozenset[str] | None] = {
     "piis_bridge/cli/observability_commands.py": frozenset(),
     "plugins/transfer/cli.py": frozenset(),
     "plugins/federal/cli.py": frozenset(),
+    "plugins/neptunus/cli.py": frozenset(),
 }
 _TRANSLATING = {"gettext", "ngettext", "pgettext", "N_", "NP_", "code_text", "_label"}
 _OUTPUT_METHODS = {"echo", "print", "add_column", "add_task"}
