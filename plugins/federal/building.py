@@ -18,6 +18,8 @@ from types import MappingProxyType
 from typing import Any, cast
 
 import yaml
+from lxml import etree
+from piis_connectors.federal import dis, schemas
 
 from piis_bridge.forms import ContractEvent, EventKind, FederalForm, FormIssue, FormKind
 
@@ -301,26 +303,23 @@ def dis_fields(form: FederalForm) -> dict[str, Any]:
 
 def to_xml(form: FederalForm) -> bytes:
     """The serialised DIS element for *form*: the bytes recorded (and hashed) in the ledger and sent."""
-    from piis_connectors.federal import dis
-
     return dis.render_form(form.kind.value, dis_fields(form))
 
 
 def to_element(form: FederalForm) -> Any:
     """The connector's DIS element for *form* (key, header, rubric 4 and the form-specific rubrics)."""
-    from lxml import etree
-
     return etree.fromstring(to_xml(form))
 
 
 def validate_form(form: FederalForm, element: Any | None = None) -> list[FormIssue]:
     """Our DIS XSD; every violation names its rubric."""
-    from piis_connectors.federal import dis, schemas
-
     try:
         element = element if element is not None else to_element(form)
     except dis.FormError as exc:
         return [FormIssue(code="XSD", field=None, message=str(exc))]
+    issues = schemas.validate(schemas.dis_schema(), element)
+    if not issues:
+        return []
     return [
         FormIssue(
             code="XSD",
@@ -329,5 +328,5 @@ def validate_form(form: FederalForm, element: Any | None = None) -> list[FormIss
             rubric=rubric_label(form.kind.value, i.field),
             message=i.message,
         )
-        for i in schemas.validate(schemas.dis_schema(), element)
+        for i in issues
     ]
