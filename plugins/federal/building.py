@@ -189,9 +189,7 @@ class _Plan:
     EntryDate; the header getters apart; RecoveryMonth is not evaluated (form D takes it from the event)."""
 
     kind: FormKind
-    header: tuple[
-        _Getter, _Getter, _Getter, _Getter, _Getter
-    ]  # CpasName InsCode KBOBCE SSIN Dossier
+    header: tuple[_Getter, ...]  # CpasName, InsCode, KBOBCE, SSIN, Dossier
     rules: tuple[tuple[str, _Getter, bool], ...]
 
 
