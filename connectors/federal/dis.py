@@ -161,45 +161,72 @@ def _text(value: Any) -> str:
     return text.translate(_ESCAPES)
 
 
+_OPEN = {name: f"<dis:{name}>" for name in _TAGS}
+_CLOSE = {name: f"</dis:{name}>" for name in _TAGS}
+_FORM_OPEN = {kind: f'<dis:Form{kind} xmlns:dis="{DIS_NS}">' for kind in FORM_FIELDS}
+_FORM_EMPTY = {kind: f'<dis:Form{kind} xmlns:dis="{DIS_NS}"/>'.encode() for kind in FORM_FIELDS}
+
+
+def _partner(value: Any) -> str:
+    inner = "".join(
+        f"<dis:{p}>{_text(value[p])}</dis:{p}>" for p in _PARTNER_FIELDS if value.get(p) is not None
+    )
+    return f"<dis:Partner>{inner}</dis:Partner>" if inner else "<dis:Partner/>"
+
+
 def render_form(kind: str, fields: Mapping[str, Any]) -> bytes:
     """The bytes ``etree.tostring(build_form(kind, fields))`` gives, written directly.
 
     Why: the batch path serialises every form once (the ledger keeps these exact bytes and their hash) and
     parses a whole chunk at once for validation and sending; building a tree of ~15 elements per form only
     to serialise it costs several times more.  Same elements, order, escaping and character references as
-    lxml (an equivalence test holds it to that), same errors for unknown fields or non-XML characters."""
+    lxml (an equivalence test holds it to that), same errors for unknown fields or non-XML characters.
+    The usual form has no character to escape: its parts are joined once, and only a form that has one
+    is written again field by field (:func:`_render_escaped`)."""
     order = FORM_FIELDS.get(kind)
     if order is None:
         raise FormError(f"unknown form kind {kind!r}")
     if not fields.keys() <= _FIELD_SETS[kind]:
         raise FormError(f"form {kind}: unknown field(s) {sorted(set(fields) - _FIELD_SETS[kind])}")
-    names: list[str] = []
+    get = fields.get
+    parts = [_FORM_OPEN[kind]]
     texts: list[str] = []
+    for name in order:
+        value = get(name)
+        if value is None:
+            continue
+        if name == "Partner":
+            parts.append(_partner(value))
+            continue
+        cls = type(value)
+        text = value if cls is str else str(value) if cls is int else lexical(value)
+        texts.append(text)
+        parts += (_OPEN[name], text, _CLOSE[name])
+    if len(parts) == 1:
+        return _FORM_EMPTY[kind]
+    if _SPECIAL.search(
+        "".join(texts)
+    ):  # rare: escape field by field, with lxml's character references
+        return _render_escaped(kind, order, fields)
+    parts.append(_CLOSE_FORM[kind])
+    return "".join(parts).encode("ascii", "xmlcharrefreplace")
+
+
+_CLOSE_FORM = {kind: f"</dis:Form{kind}>" for kind in FORM_FIELDS}
+
+
+def _render_escaped(kind: str, order: tuple[str, ...], fields: Mapping[str, Any]) -> bytes:
+    """:func:`render_form` for a form with a character to escape (or one XML cannot hold: ValueError)."""
+    body: list[str] = []
     for name in order:
         value = fields.get(name)
         if value is None:
             continue
         if name == "Partner":
-            inner = "".join(
-                f"<dis:{p}>{_text(value[p])}</dis:{p}>"
-                for p in _PARTNER_FIELDS
-                if value.get(p) is not None
-            )
-            names.append("")
-            texts.append(f"<dis:Partner>{inner}</dis:Partner>" if inner else "<dis:Partner/>")
+            body.append(_partner(value))
             continue
-        cls = type(value)
-        names.append(name)
-        texts.append(value if cls is str else str(value) if cls is int else lexical(value))
-    if not texts:
-        return f'<dis:Form{kind} xmlns:dis="{DIS_NS}"/>'.encode()
-    plain = "".join(t for n, t in zip(names, texts, strict=False) if n)
-    if _SPECIAL.search(plain):  # rare: escape field by field, with lxml's character references
-        texts = [t if not n else _text(t) for n, t in zip(names, texts, strict=False)]
-    body = "".join(
-        f"<dis:{n}>{t}</dis:{n}>" if n else t for n, t in zip(names, texts, strict=False)
-    )
-    return f'<dis:Form{kind} xmlns:dis="{DIS_NS}">{body}</dis:Form{kind}>'.encode(
+        body.append(f"<dis:{name}>{_text(value)}</dis:{name}>")
+    return f"{_FORM_OPEN[kind]}{''.join(body)}</dis:Form{kind}>".encode(
         "ascii", "xmlcharrefreplace"
     )
 

@@ -40,6 +40,7 @@ blocks whose results are concatenated.  Paths are dotted; ``x[*]`` walks a list.
 
 from __future__ import annotations
 
+import functools
 import re
 import types
 import typing
@@ -307,6 +308,7 @@ class Mapping:
     model: type[BaseModel] | None = None
     description: str = ""
     _unused: list[str] = field(default_factory=list)
+    _plan: _BlockFn | None = field(default=None, init=False, repr=False, compare=False)
 
     # -- applying -------------------------------------------------------------------------------
 
@@ -320,8 +322,11 @@ class Mapping:
     def apply(self, record: _Record[str, Any], record_id: str | None = None) -> MappingResult:
         """Map one vendor record; validate against the model when one was given at load time."""
         rid = record_id or self.record_id(record)
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _compile_block(self.root)
         ctx = _Ctx(self, rid, record, track=False)
-        data = _apply_block(ctx, self.root, record, "")
+        data = plan(ctx, record, "", "")
         if ctx.problems:
             return MappingResult(rid, None, ctx.problems, data)
         if self.model is None:
@@ -331,7 +336,7 @@ class Mapping:
         except ValidationError as exc:
             # Second pass, only for failing records: learn which vendor field fed each target field.
             ctx = _Ctx(self, rid, record, track=True)
-            _apply_block(ctx, self.root, record, "")
+            plan(ctx, record, "", "")
             return MappingResult(rid, None, _validation_problems(exc, rid, ctx.origin), data)
         return MappingResult(rid, value, [], data)
 
@@ -439,25 +444,10 @@ def _convert(ctx: _Ctx, rule: _FieldRule, where: str, value: Any) -> tuple[bool,
 def _apply_field(
     ctx: _Ctx, rule: _FieldRule, obj: Any, base: str, out: dict[str, Any], prefix: str
 ) -> None:
+    """The general field rule: several sources, ``[*]``, ``$.``, ``split``; and every rule while the
+    origins of a failing record are tracked (the compiled plain-key rule hands those over here)."""
     if rule.has_const:
         _set(out, rule.target, rule.const)
-        return
-    key = rule.simple_key
-    if key is not None and not ctx.track and obj.__class__ is dict:
-        # Fast path (most fields): one plain key of the current object, one value.
-        value = obj.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
-            if rule.has_default:
-                _set(out, rule.target, rule.default)
-            elif rule.required:
-                ctx.problem(f"{base}.{key}" if base else key, "missing mandatory field")
-            return
-        if rule.plain:
-            ok = True
-        else:
-            ok, value = _convert(ctx, rule, f"{base}.{key}" if base else key, value)
-        if ok:
-            _set(out, rule.target, [value] if rule.as_list else value)
         return
     pairs: list[tuple[str, Any]] = []
     for src in rule.sources:
@@ -507,17 +497,6 @@ def _join(base: str, path: str) -> str:
     return f"{base}.{path.replace('[*]', '')}" if base else path.replace("[*]", "")
 
 
-def _apply_block(
-    ctx: _Ctx, block: _BlockRule, obj: Any, base: str, prefix: str = ""
-) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for rule in block.fields:
-        _apply_field(ctx, rule, obj, base, out, prefix)
-    for sub in block.blocks:
-        _apply_sub(ctx, sub, obj, base, out, prefix)
-    return out
-
-
 def _block_applies(ctx: _Ctx, block: _BlockRule, obj: Any, base: str) -> bool:
     for path, expected in block.when:
         values = [v for _, v in _resolve(ctx, obj, path, base)]
@@ -530,32 +509,175 @@ def _block_applies(ctx: _Ctx, block: _BlockRule, obj: Any, base: str) -> bool:
     return True
 
 
-def _apply_sub(
-    ctx: _Ctx, block: _BlockRule, obj: Any, base: str, out: dict[str, Any], prefix: str
-) -> None:
-    target_path = f"{prefix}.{block.target}" if prefix else block.target
-    found = [(w, v) for w, v in _resolve(ctx, obj, block.source, base) if not _empty(v)]
-    items: list[tuple[str, Any]] = []
-    for where, value in found:
-        if isinstance(value, list) and block.source not in (".",):
-            items.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+# -- compiled plan ----------------------------------------------------------------------------------
+# A mapping is compiled once (on its first record) into nested closures: each rule's settings become
+# local variables of its own function, the plain-key rule (most fields) is one dict look-up, and a block
+# calls its fields' functions directly.  Why: interpreting the rule objects field by field was the
+# mapping's whole cost (issue #20: ~100 fields a record, 4x pydantic's validation of the result).  The
+# behaviour, problems and messages are the interpreter's: the general cases still run _apply_field.
+
+_FieldFn = Callable[[_Ctx, Any, str, dict[str, Any], str], None]
+_BlockFn = Callable[[_Ctx, Any, str, str], dict[str, Any]]
+
+
+def _compile_field(rule: _FieldRule) -> _FieldFn:
+    target = rule.target
+    dotted = "." in target
+    if rule.has_const:
+        const = rule.const
+
+        def constant(ctx: _Ctx, obj: Any, base: str, out: dict[str, Any], prefix: str) -> None:
+            if dotted:
+                _set(out, target, const)
+            else:
+                out[target] = const
+
+        return constant
+    path = _plain_path(rule)
+    if path is None:
+        return functools.partial(_general_field, rule)
+    steps = tuple(path.split("."))
+    first, rest = steps[0], steps[1:]
+    has_default, default, required = rule.has_default, rule.default, rule.required
+    convert = None if rule.plain else _compile_convert(rule)
+    as_list = rule.as_list
+
+    def plain_key(ctx: _Ctx, obj: Any, base: str, out: dict[str, Any], prefix: str) -> None:
+        if ctx.track or obj.__class__ is not dict:
+            _apply_field(ctx, rule, obj, base, out, prefix)
+            return
+        value = obj.get(first)
+        for step in rest:  # a dotted path: each step must be an object holding the next key
+            if (value.__class__ is dict or isinstance(value, _Record)) and step in value:
+                value = value[step]
+            else:
+                value = None
+                break
+        if value is None or (isinstance(value, str) and not value.strip()) or value == []:
+            if has_default:
+                if dotted:
+                    _set(out, target, default)
+                else:
+                    out[target] = default
+            elif required:
+                ctx.problem(f"{base}.{path}" if base else path, "missing mandatory field")
+            return
+        if convert is not None:
+            ok, value = convert(ctx, f"{base}.{path}" if base else path, value)
+            if not ok:
+                return
+        if as_list:
+            value = [value]
+        if dotted:
+            _set(out, target, value)
         else:
-            items.append((where, value))
-    items = [(w, v) for w, v in items if _block_applies(ctx, block, v, w)]
-    if not items:
-        if block.required:
-            ctx.problem(_join(base, block.source), "missing mandatory field")
-        return
-    if block.many:
-        existing = out.setdefault(block.target, [])
-        for where, item in items:
-            index = len(existing)
-            existing.append(_apply_block(ctx, block, item, where, f"{target_path}[{index}]"))
-    else:
-        where, item = items[0]
-        out[block.target] = _apply_block(ctx, block, item, where, target_path)
-        if ctx.track:
-            ctx.origin.setdefault(target_path, where)
+            out[target] = value
+
+    return plain_key
+
+
+def _plain_path(rule: _FieldRule) -> str | None:
+    """The one dotted path of plain keys a rule reads (no ``[*]``, ``$.``, ``split``, several sources),
+    or None.  Such a rule finds one value or none: its general form (_apply_field) reduces to a look-up."""
+    if len(rule.sources) != 1 or rule.split is not None:
+        return None
+    path = rule.sources[0]
+    if any(ch in path for ch in "[$") or path in (".", "") or "" in path.split("."):
+        return None
+    return path
+
+
+def _compile_convert(rule: _FieldRule) -> Callable[[_Ctx, str, Any], tuple[bool, Any]]:
+    """:func:`_convert` for one rule, its settings bound once (code list, converter name, template)."""
+    codes, table, name, fmt, template = (
+        rule.codes,
+        rule.table,
+        rule.convert,
+        rule.fmt,
+        rule.template,
+    )
+    if codes and table is not None and name is None and template is None:
+
+        def code(ctx: _Ctx, where: str, value: Any) -> tuple[bool, Any]:
+            key = value.strip() if value.__class__ is str else str(value).strip()
+            if key not in table:
+                return _convert(ctx, rule, where, value)  # the problem, worded in one place
+            found = table[key]
+            return (False, None) if found is None else (True, found)
+
+        return code
+    if name and not codes and template is None:
+
+        def converter(ctx: _Ctx, where: str, value: Any) -> tuple[bool, Any]:
+            try:
+                return True, CONVERTERS[name](value, fmt)
+            except ConversionError as exc:
+                ctx.problem(where, str(exc))
+                return False, None
+
+        return converter
+    return functools.partial(_convert_bound, rule)
+
+
+def _convert_bound(rule: _FieldRule, ctx: _Ctx, where: str, value: Any) -> tuple[bool, Any]:
+    return _convert(ctx, rule, where, value)
+
+
+def _general_field(
+    rule: _FieldRule, ctx: _Ctx, obj: Any, base: str, out: dict[str, Any], prefix: str
+) -> None:
+    _apply_field(ctx, rule, obj, base, out, prefix)
+
+
+def _compile_block(block: _BlockRule) -> _BlockFn:
+    fields = tuple(_compile_field(rule) for rule in block.fields)
+    subs = tuple(_compile_sub(sub) for sub in block.blocks)
+
+    def apply(ctx: _Ctx, obj: Any, base: str, prefix: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for one in fields:
+            one(ctx, obj, base, out, prefix)
+        for sub in subs:
+            sub(ctx, obj, base, out, prefix)
+        return out
+
+    return apply
+
+
+def _compile_sub(block: _BlockRule) -> _FieldFn:
+    inner = _compile_block(block)
+    target, source, many, required = block.target, block.source, block.many, block.required
+    conditional = bool(block.when) or block.when_present is not None
+    listed = source not in (".",)
+
+    def sub(ctx: _Ctx, obj: Any, base: str, out: dict[str, Any], prefix: str) -> None:
+        target_path = f"{prefix}.{target}" if prefix else target
+        items: list[tuple[str, Any]] = []
+        for where, value in _resolve(ctx, obj, source, base):
+            if _empty(value):
+                continue
+            if listed and isinstance(value, list):
+                items.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+            else:
+                items.append((where, value))
+        if conditional:
+            items = [(w, v) for w, v in items if _block_applies(ctx, block, v, w)]
+        if not items:
+            if required:
+                ctx.problem(_join(base, source), "missing mandatory field")
+            return
+        if many:
+            existing = out.setdefault(target, [])
+            for where, item in items:
+                index = len(existing)
+                existing.append(inner(ctx, item, where, f"{target_path}[{index}]"))
+        else:
+            where, item = items[0]
+            out[target] = inner(ctx, item, where, target_path)
+            if ctx.track:
+                ctx.origin.setdefault(target_path, where)
+
+    return sub
 
 
 def _loc(loc: Iterable[Any]) -> str:
