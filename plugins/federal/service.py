@@ -871,17 +871,28 @@ class FederalService:
                 }
             )
         outcomes: list[SubmissionOutcome] = []
-        for ticket in tickets:
-            if wait:
-                results = self.client.wait_batch(ticket, timeout=wait)
-            else:
-                status, results = self.client.batch_result(ticket)
-                if status != "DONE":
-                    continue
-            batch = [outcome_from_result(r, r.form_type, ticket) for r in results]
-            self._apply(batch)
-            if collect:
-                outcomes.extend(batch)
+        # The answers of several tickets go to the ledger in one write (a collect task asks for up to ten
+        # tickets of 100 forms: one transaction instead of ten); at most ~1,000 at a time, so memory stays
+        # bounded with collect=False.  What was fetched is stored even when a later ticket fails.
+        unapplied: list[SubmissionOutcome] = []
+        try:
+            for ticket in tickets:
+                if wait:
+                    results = self.client.wait_batch(ticket, timeout=wait)
+                else:
+                    status, results = self.client.batch_result(ticket)
+                    if status != "DONE":
+                        continue
+                batch = [outcome_from_result(r, r.form_type, ticket) for r in results]
+                unapplied.extend(batch)
+                if collect:
+                    outcomes.extend(batch)
+                if len(unapplied) >= _APPLY_AT_MOST:
+                    todo, unapplied = unapplied, []
+                    self._apply(todo)
+        finally:
+            if unapplied:
+                self._apply(unapplied)
         return outcomes
 
     # ------------------------------------------------------------------ National Register notices
@@ -978,6 +989,8 @@ class FederalService:
 
 
 _DIS = "{urn:be:sim:spp-is:dis:v1}"
+#: Answers stored per ledger write by :meth:`FederalService.fetch_results`.
+_APPLY_AT_MOST = 1000
 # the simulator's mutation kinds -> the core's NoticeKind
 _NOTICE_KINDS: Mapping[str, NoticeKind] = MappingProxyType(
     {

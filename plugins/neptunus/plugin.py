@@ -304,7 +304,8 @@ class NeptunusPlugin:
 
         # The vendor API takes one item per request; the requests of a batch overlap on the client's
         # keep-alive pool (each carries its own Idempotency-Key, so order and retries do not matter).
-        # Measured: 335 -> 476 requests/s serial -> 4 threads against the simulator (benchmarks, docs/pipeline.md).
+        # Measured: 335 -> 476 requests/s serial -> 4 threads against the simulator (docs/pipeline.md); 8
+        # threads measured no better than 4 once the client moved to urllib3 (client and vendor share 2 cores).
         if len(items) > 1:
             with ThreadPoolExecutor(
                 max_workers=min(_PUSH_THREADS, len(items)), thread_name_prefix="neptunus-push"

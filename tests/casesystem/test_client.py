@@ -1,4 +1,4 @@
-"""The httpx connector against the real simulator: retries, Retry-After, token refresh, resumable pull."""
+"""The case-system connector against the real simulator: retries, Retry-After, token refresh, resumable pull."""
 
 from __future__ import annotations
 

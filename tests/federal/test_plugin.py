@@ -433,3 +433,35 @@ def test_modification_is_a_new_b_at_a_later_date_with_all_data(gent) -> None:
         service.ledger.get(first.client_reference).status == "accepted"
     )  # not a correction: both live
     assert '"correction":false' in service.ledger.get(mod.client_reference).payload
+
+
+def test_results_of_several_tickets_reach_the_ledger_in_one_write(gent, monkeypatch) -> None:
+    """A collect asks for several tickets at once: their answers are stored together (one ledger write,
+    not one per ticket), each on its own form with its own ticket."""
+    sim, service = gent
+    people = []
+    for i in range(3):
+        base = f"8102{i + 1:02d}{i + 1:03d}"
+        people.append(f"{base}{97 - int(base) % 97:02d}")
+    for n in people:
+        sim.admin.integrate(GENT_KBO, n, start="2025-01-01")
+    tickets = []
+    for i, n in enumerate(people):
+        c = STUDIES.model_copy(
+            update={
+                "contract_id": f"T{i}",
+                "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": n}),
+            }
+        )
+        [sent] = service.submit([FormBuilder().build("gent", c, ContractEvent.from_contract(c))])
+        tickets.append(sent.ticket)
+    for ticket in tickets:
+        service.client.wait_batch(ticket, timeout=10)
+    writes: list[int] = []
+    apply = service.ledger.apply
+    monkeypatch.setattr(service.ledger, "apply", lambda o: writes.append(len(o)) or apply(o))
+    outcomes = service.fetch_results(tickets)
+    assert writes == [3] and len({o.ticket for o in outcomes}) == 3
+    assert service.ledger.counts("gent") == {"accepted": 3}
+    for o in outcomes:
+        assert service.ledger.get(o.client_reference).ticket == o.ticket
