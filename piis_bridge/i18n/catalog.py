@@ -45,12 +45,22 @@ SOURCES: tuple[str, ...] = (
     "piis_bridge/cli/observability_commands.py",
     "plugins/federal/cli.py",
     "piis_bridge/rules/*.py",
+    # texts made as piis_bridge.i18n.text.Text and said where a person reads them
+    "piis_bridge/observability/health.py",
+    "piis_bridge/observability/alerts.py",
+    "piis_bridge/config.py",
+    "piis_bridge/hooks/manager.py",
+    "piis_bridge/ops/errors.py",
+    "piis_bridge/ops/preflight.py",
+    "piis_bridge/cli/__init__.py",
+    "piis_bridge/cli/_registry.py",
 )
 """Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths)."""
 KEYWORDS: dict[str, Any] = {
     "gettext": None,
     "N_": None,
     "Msg": None,
+    "Text": None,
     "ngettext": (1, 2),
     "NP_": (1, 2),
     "pgettext": ((1, "c"), 2),
