@@ -54,7 +54,7 @@ from pydantic_settings import (
 )
 
 from piis_bridge.i18n import N_, Join
-from piis_bridge.i18n.text import Text
+from piis_bridge.i18n.text import Text, validation_message
 from piis_bridge.identifiers import Bce, InsCode
 from piis_bridge.observability.settings import AlertSettings, MonitoringSettings
 
@@ -72,7 +72,6 @@ __all__ = [
     "loopback_problems",
     "resolve_secret_files",
     "setting_source",
-    "validation_message",
 ]
 
 DEFAULT_CONFIG_FILE = "piis-bridge.toml"
@@ -623,51 +622,6 @@ def _invalid(file: Path | None, lines: list[Text]) -> ConfigError:
     return ConfigError(
         Text("{where}: invalid configuration:\n{lines}", where=where, lines=Join("\n", lines))
     )
-
-
-# pydantic's own messages for the errors a configuration file shows most, by error type, so they
-# can be said in the reader's language; any other keeps pydantic's English text
-_PYDANTIC: dict[str, str] = {
-    "missing": N_("Field required"),
-    "string_type": N_("Input should be a valid string"),
-    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
-    "int_type": N_("Input should be a valid integer"),
-    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
-    "float_type": N_("Input should be a valid number"),
-    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
-    "bool_type": N_("Input should be a valid boolean"),
-    "dict_type": N_("Input should be a valid dictionary"),
-    "list_type": N_("Input should be a valid list"),
-    "literal_error": N_("Input should be {expected}"),
-    "string_too_short": N_("String should have at least {min_length} character(s)"),
-    "greater_than": N_("Input should be greater than {gt}"),
-    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
-    "less_than": N_("Input should be less than {lt}"),
-    "less_than_equal": N_("Input should be less than or equal to {le}"),
-}
-
-
-def validation_message(err: Any, unknown_key: Text) -> str:
-    """The problem of one pydantic error (an item of ``ValidationError.errors()``) as a
-    :class:`~piis_bridge.i18n.text.Text` when it can be said in another language: our validators'
-    own texts, pydantic's most common messages (by error type), *unknown_key* for a key that is no
-    setting; else pydantic's English message as written."""
-    ctx = err.get("ctx") or {}
-    error = ctx.get("error")
-    if isinstance(error, ValueError) and len(error.args) == 1 and isinstance(error.args[0], Text):
-        return error.args[0]
-    if err["type"] == "extra_forbidden":
-        return unknown_key
-    template = _PYDANTIC.get(err["type"])
-    if template is not None:
-        values = {k: str(v) for k, v in ctx.items()}
-        try:
-            text = Text(template, **values)
-        except (KeyError, IndexError, ValueError):
-            text = None
-        if text is not None and str(text) == str(err["msg"]):  # the same words as pydantic's
-            return text
-    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _source_of_loc(loc: Sequence[Any], file: Path | None) -> str:

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from piis_bridge.config import ConfigError, Settings, default_settings, validation_message
+from piis_bridge.config import ConfigError, Settings, default_settings
 from piis_bridge.forms import ContractEvent, MonthlyStatement, SubmissionOutcome
 from piis_bridge.hooks import specs
 from piis_bridge.hooks.markers import PROJECT_NAME
@@ -53,7 +53,7 @@ from piis_bridge.hooks.types import (
     SourceRecord,
 )
 from piis_bridge.i18n import Join
-from piis_bridge.i18n.text import Text, error_text
+from piis_bridge.i18n.text import Text, error_text, validation_message
 from piis_bridge.logging import redact
 from piis_bridge.observability.metrics import observe_call
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from piis_bridge.i18n import Join, Translator
+from piis_bridge.i18n import N_, Join, Translator
 
-__all__ = ["Num", "Text", "error_text", "say", "text_json"]
+__all__ = ["Num", "Text", "error_text", "say", "text_json", "validation_message"]
 
 
 class Num:
@@ -124,3 +124,49 @@ def text_json(value: str) -> dict[str, Any]:
     if isinstance(value, Text) and getattr(value, "id", None):
         return {"id": value.id, "params": {k: _json(v) for k, v in value.params}}
     return {"id": None, "text": str(value)}
+
+
+# pydantic's own messages for the errors a configuration or contract file shows most, by error type,
+# so they can be said in the reader's language; any other keeps pydantic's English text
+_PYDANTIC: dict[str, str] = {
+    "missing": N_("Field required"),
+    "string_type": N_("Input should be a valid string"),
+    "int_parsing": N_("Input should be a valid integer, unable to parse string as an integer"),
+    "int_type": N_("Input should be a valid integer"),
+    "float_parsing": N_("Input should be a valid number, unable to parse string as a number"),
+    "float_type": N_("Input should be a valid number"),
+    "bool_parsing": N_("Input should be a valid boolean, unable to interpret input"),
+    "bool_type": N_("Input should be a valid boolean"),
+    "dict_type": N_("Input should be a valid dictionary"),
+    "list_type": N_("Input should be a valid list"),
+    "literal_error": N_("Input should be {expected}"),
+    "string_too_short": N_("String should have at least {min_length} character(s)"),
+    "greater_than": N_("Input should be greater than {gt}"),
+    "greater_than_equal": N_("Input should be greater than or equal to {ge}"),
+    "less_than": N_("Input should be less than {lt}"),
+    "less_than_equal": N_("Input should be less than or equal to {le}"),
+}
+
+
+def validation_message(err: Any, unknown_key: Text | None = None) -> str:
+    """The problem of one pydantic error (an item of ``ValidationError.errors()``) as a
+    :class:`~piis_bridge.i18n.text.Text` when it can be said in another language: our validators'
+    own texts, pydantic's most common messages (by error type), *unknown_key* (when given) for a key
+    that is no setting; else pydantic's English message as written.  Used for a configuration file,
+    a plugin's settings and a contract file (``validate``)."""
+    ctx = err.get("ctx") or {}
+    error = ctx.get("error")
+    if isinstance(error, ValueError) and len(error.args) == 1 and isinstance(error.args[0], Text):
+        return error.args[0]
+    if err["type"] == "extra_forbidden" and unknown_key is not None:
+        return unknown_key
+    template = _PYDANTIC.get(err["type"])
+    if template is not None:
+        values = {k: str(v) for k, v in ctx.items()}
+        try:
+            text = Text(template, **values)
+        except (KeyError, IndexError, ValueError):
+            text = None
+        if text is not None and str(text) == str(err["msg"]):  # the same words as pydantic's
+            return text
+    return str(err["msg"]).removeprefix("Value error, ")
