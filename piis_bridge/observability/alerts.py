@@ -478,7 +478,10 @@ def _send_email(cfg: AlertSettings, data: dict[str, Any]) -> None:
     body = [data["text"], ""]
     if data["link"]:
         body.append(data["link"])
-    body.append(f"rule: {data['rule']}; cpas: {data['cpas'] or '-'}")
+    t = translator(data.get("language") or DEFAULT_LANGUAGE)  # the rule and CPAS ids stay
+    body.append(
+        t.gettext("rule: {rule}; cpas: {cpas}", rule=data["rule"], cpas=data["cpas"] or "-")
+    )
     msg.set_content("\n".join(body))
     context = ssl.create_default_context()
     smtp_class = smtplib.SMTP_SSL if email.ssl else smtplib.SMTP

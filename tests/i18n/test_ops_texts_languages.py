@@ -30,9 +30,11 @@ from tests.i18n._leaks import english_leaks
 from tests.observability.conftest import (  # noqa: F401 - db, webhook: fixtures
     NOW,
     Db,
+    SmtpSink,
     WebhookSink,
     db,
     settings_for,
+    smtp,
     webhook,
 )
 
@@ -130,7 +132,7 @@ def test_health_says_every_summary_in_the_language(
 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_an_alert_is_sent_in_the_language_of_its_cpas(
-    tmp_path: Path, db: Db, webhook: WebhookSink, language: str
+    tmp_path: Path, db: Db, webhook: WebhookSink, smtp: SmtpSink, language: str
 ) -> None:
     db.run("gent", status="failed", ended=NOW - dt.timedelta(minutes=10))
     db.quarantine("gent", 6)
@@ -162,6 +164,13 @@ def test_an_alert_is_sent_in_the_language_of_its_cpas(
             },
             "digest_time": None,
             "webhook": {"url": webhook.url},
+            "email": {
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "sender": "bridge@cpas.example",
+                "to": ["it@cpas.example"],
+                "starttls": False,
+            },
         },
     )
     deliveries = check_and_send(settings, db.engine, NOW)
@@ -190,6 +199,20 @@ def test_an_alert_is_sent_in_the_language_of_its_cpas(
         words = {"fr": "exécution", "nl": "uitvoering", "de": "Lauf"}[language]
         assert words in run["title"], run
         assert {"fr": "CPAS gent", "nl": "OCMW gent", "de": "ÖSHZ gent"}[language] in run["text"]
+
+    # the e-mail: subject (the severity stays a code, for mail filters) and body in the language
+    mail = next(m for m in smtp.messages if run_id in m["Subject"])
+    assert mail["Subject"].strip() == f"piis-bridge critical: {run['title']}"
+    content = mail.get_content()
+    assert run["text"] in " ".join(content.split()) or run["text"] in content, content
+    footer = {
+        "fr": "règle : run_failed ; CPAS : gent",
+        "nl": "regel: run_failed; OCMW: gent",
+        "de": "Regel: run_failed; ÖSHZ: gent",
+        "en": "rule: run_failed; cpas: gent",
+    }
+    assert footer[language] in content, content
+    _no_leak(content, language)
 
 
 def _main(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
