@@ -53,6 +53,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from piis_bridge.i18n import N_, Join
+from piis_bridge.i18n.text import Text, validation_message
 from piis_bridge.identifiers import Bce, InsCode
 from piis_bridge.observability.settings import AlertSettings, MonitoringSettings
 
@@ -81,7 +83,10 @@ _defaults_only: ContextVar[bool] = ContextVar("piis_defaults_only", default=Fals
 
 
 class ConfigError(ValueError):
-    """The configuration is invalid; the message names the file, the key and what to do."""
+    """The configuration is invalid; the message names the file, the key and what to do.
+
+    Raised with a :class:`~piis_bridge.i18n.text.Text` (English, with its message id and values), so
+    the command line says it in the reader's language (``say(error_text(exc), t)``)."""
 
 
 def is_secret_key(key: str) -> bool:
@@ -141,19 +146,33 @@ class CpasSettings(_Strict):
         )
         if env:
             raise ValueError(
-                f"unsupported language {value!r} (from the environment variable {env[0]}); set it to "
-                "fr, nl, de or en, or unset it to use the configuration file"
+                Text(
+                    "unsupported language {value} (from the environment variable {env}); set it "
+                    "to fr, nl, de or en, or unset it to use the configuration file",
+                    value=repr(value),
+                    env=env[0],
+                )
             )
         raise ValueError(
-            f'unsupported language {value!r}; write language = "fr", "nl", "de" or "en" under this '
-            '[cpas.<id>] table (or set PIIS_CPAS__<ID>__LANGUAGE), or remove the key for the default "en"'
+            Text(
+                'unsupported language {value}; write language = "fr", "nl", "de" or "en" under '
+                "this [cpas.<id>] table (or set PIIS_CPAS__<ID>__LANGUAGE), or remove the key for "
+                'the default "en"',
+                value=repr(value),
+            )
         )
 
     @model_validator(mode="after")
     def _routed_not_disabled(self) -> CpasSettings:
         for role, plugin in self.routed_plugins().items():
             if plugin in self.disabled_plugins:
-                raise ValueError(f"{role} plugin {plugin!r} is listed in disabled_plugins")
+                raise ValueError(
+                    Text(
+                        "{role} plugin {plugin} is listed in disabled_plugins",
+                        role=role,
+                        plugin=repr(plugin),
+                    )
+                )
         return self
 
     def routed_plugins(self) -> dict[str, str]:
@@ -242,7 +261,9 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):
             raise ValueError(
-                f"unknown time zone {value!r} (expected e.g. 'Europe/Brussels')"
+                Text(
+                    "unknown time zone {value} (expected e.g. 'Europe/Brussels')", value=repr(value)
+                )
             ) from None
         return value
 
@@ -252,7 +273,10 @@ class Settings(BaseSettings):
         for cpas_id in value:
             if not _ID.match(cpas_id):
                 raise ValueError(
-                    f"CPAS id {cpas_id!r} must be lower-case letters, digits or '_' (max 40)"
+                    Text(
+                        "CPAS id {cpas} must be lower-case letters, digits or '_' (max 40)",
+                        cpas=repr(cpas_id),
+                    )
                 )
         return value
 
@@ -262,7 +286,12 @@ class Settings(BaseSettings):
             for role, plugin in cpas.routed_plugins().items():
                 if not self.plugins.is_enabled(plugin):
                     raise ValueError(
-                        f"cpas.{cpas_id}.{role}: plugin {plugin!r} is disabled in [plugins]"
+                        Text(
+                            "cpas.{cpas}.{role}: plugin {plugin} is disabled in [plugins]",
+                            cpas=cpas_id,
+                            role=role,
+                            plugin=repr(plugin),
+                        )
                     )
         return self
 
@@ -311,15 +340,26 @@ class _NoSecretsToml(TomlConfigSettingsSource):
         offenders = _inline_secrets(data, ())
         if offenders:
             lines = [
-                f"  {'.'.join(p)}: set {_env_name(p)} in the environment"
-                + (f', or {p[-1]}_file = "/path/to/file"' if is_secret_key(p[-1]) else "")
+                Text(
+                    _SECRET_FILE if is_secret_key(p[-1]) else _SECRET_ENV,
+                    key=".".join(p),
+                    env=_env_name(p),
+                    name=p[-1],
+                )
                 for p in offenders
             ]
             raise ConfigError(
-                f"{self._path}: secrets must not be written in the configuration file:\n"
-                + "\n".join(lines)
+                Text(
+                    "{path}: secrets must not be written in the configuration file:\n{lines}",
+                    path=str(self._path),
+                    lines=Join("\n", lines),
+                )
             )
         return data
+
+
+_SECRET_ENV = N_("  {key}: set {env} in the environment")
+_SECRET_FILE = N_('  {key}: set {env} in the environment, or {name}_file = "/path/to/file"')
 
 
 def _inline_secrets(value: Any, path: tuple[str, ...]) -> list[tuple[str, ...]]:
@@ -373,12 +413,25 @@ def resolve_secret_files(settings: dict[str, Any], *, where: str) -> dict[str, A
         if key.endswith("_file") and is_secret_key(key[: -len("_file")]):
             target = key[: -len("_file")]
             if settings.get(target) not in (None, ""):
-                raise ConfigError(f"{where}: both {target} and {key} are set; keep one")
+                raise ConfigError(
+                    Text(
+                        "{where}: both {target} and {key} are set; keep one",
+                        where=where,
+                        target=target,
+                        key=key,
+                    )
+                )
             try:
                 resolved[target] = Path(str(value)).read_text(encoding="utf-8").strip()
             except OSError as exc:
                 raise ConfigError(
-                    f"{where}.{key}: cannot read secret file {value}: {exc.strerror}"
+                    Text(
+                        "{where}.{key}: cannot read secret file {path}: {error}",
+                        where=where,
+                        key=key,
+                        path=str(value),
+                        error=str(exc.strerror),
+                    )
                 ) from None
         elif key not in resolved:
             resolved[key] = value
@@ -395,7 +448,7 @@ def config_file_path(path: str | os.PathLike[str] | None = None) -> Path | None:
         default = Path(DEFAULT_CONFIG_FILE)
         return default if default.is_file() else None
     if not chosen.is_file():
-        raise ConfigError(f"configuration file {chosen} does not exist")
+        raise ConfigError(Text("configuration file {path} does not exist", path=str(chosen)))
     return chosen
 
 
@@ -426,7 +479,7 @@ def _record_sources(settings: Settings, file: Path | None) -> None:
         try:
             flat: dict[tuple[str, ...], Any] = {}
             _flatten(tomllib.loads(file.read_text(encoding="utf-8")), (), flat)
-            sources.update({key: f"file {file}" for key in flat})
+            sources.update({key: Text("file {path}", path=str(file)) for key in flat})
         except (OSError, tomllib.TOMLDecodeError):
             pass
     for name in os.environ:
@@ -434,7 +487,7 @@ def _record_sources(settings: Settings, file: Path | None) -> None:
             ENV_PREFIX + "PIPELINE_"
         ):
             key = tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
-            sources[key] = f"environment {name}"
+            sources[key] = Text("environment {name}", name=name)
     settings._sources = sources
     settings._file = file
 
@@ -454,7 +507,7 @@ def setting_source(settings: Settings, path: Sequence[str]) -> str:
             return found
     if any(k[: len(key)] == key for k in sources):
         return next(v for k, v in sources.items() if k[: len(key)] == key)
-    return "default"
+    return Text("default")
 
 
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
@@ -495,17 +548,24 @@ def loopback_problems(settings: Settings) -> list[str]:
     """
     if settings.environment == "simulator":
         return []
-    lines = []
+    lines: list[str] = []
     for cpas_id, cpas in settings.cpas.items():
         for plugin, raw in cpas.plugins.items():
             for path, url in _urls(raw, ("cpas", cpas_id, "plugins", plugin)):
                 if _is_loopback(url):
                     lines.append(
-                        f"{'.'.join(path)} = {url} ({setting_source(settings, path)}) is a loopback address, "
-                        f"allowed only in a test/simulator installation: set the real endpoint, or set "
-                        f'environment = "simulator" (PIIS_ENVIRONMENT=simulator) if this installation talks '
-                        f"to the local simulators (environment is now {settings.environment!r}, "
-                        f"{setting_source(settings, ('environment',))})"
+                        Text(
+                            "{key} = {url} ({source}) is a loopback address, allowed only in a "
+                            "test/simulator installation: set the real endpoint, or set "
+                            'environment = "simulator" (PIIS_ENVIRONMENT=simulator) if this '
+                            "installation talks to the local simulators (environment is now "
+                            "{environment}, {environment_source})",
+                            key=".".join(path),
+                            url=url,
+                            source=setting_source(settings, path),
+                            environment=repr(settings.environment),
+                            environment_source=setting_source(settings, ("environment",)),
+                        )
                     )
     return lines
 
@@ -526,30 +586,42 @@ def load_settings(
         _record_sources(settings, file)
         problems = loopback_problems(settings) if check_endpoints else []
         if problems:
-            raise ConfigError(
-                f"{file or 'configuration'}: invalid configuration:\n"
-                + "\n".join(f"  {p}" for p in problems)
-            )
+            raise _invalid(file, [Text("  {problem}", problem=p) for p in problems])
         return settings
     except ValidationError as exc:
-        where = f"{file}" if file else "configuration"
         lines = []
         for err in exc.errors():
             loc = ".".join(str(p) for p in err["loc"])
-            msg = "unknown key (not a setting)" if err["type"] == "extra_forbidden" else err["msg"]
-            msg = msg.removeprefix("Value error, ")
+            msg = validation_message(err, Text("unknown key (not a setting)"))
             lines.append(
-                f"  {loc}: {msg} ({_source_of_loc(err['loc'], file)})" if loc else f"  {msg}"
+                Text(
+                    "  {key}: {problem} ({source})",
+                    key=loc,
+                    problem=msg,
+                    source=_source_of_loc(err["loc"], file),
+                )
+                if loc
+                else Text("  {problem}", problem=msg)
             )
-        raise ConfigError(f"{where}: invalid configuration:\n" + "\n".join(lines)) from None
+        raise _invalid(file, lines) from None
     except Exception as exc:  # TOML syntax errors
         if isinstance(exc, ConfigError):
             raise
         if type(exc).__name__ == "TOMLDecodeError":
-            raise ConfigError(f"{file}: not valid TOML: {exc}") from None
+            # the parser's own words (line and column), shown as written
+            raise ConfigError(
+                Text("{path}: not valid TOML: {error}", path=str(file), error=str(exc))
+            ) from None
         raise
     finally:
         _config_path.reset(token)
+
+
+def _invalid(file: Path | None, lines: list[Text]) -> ConfigError:
+    where = str(file) if file else Text("configuration")
+    return ConfigError(
+        Text("{where}: invalid configuration:\n{lines}", where=where, lines=Join("\n", lines))
+    )
 
 
 def _source_of_loc(loc: Sequence[Any], file: Path | None) -> str:

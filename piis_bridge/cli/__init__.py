@@ -41,7 +41,10 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _report(exc: Exception) -> int:
+    """The last resort: one paragraph in the reader's language (the root ``--lang``, else the
+    configured CPAS's ``language``; the configuration's setting names, values and paths as they are)."""
     from piis_bridge.config import ConfigError, default_settings, load_settings
+    from piis_bridge.i18n.cli import settings_translator
     from piis_bridge.logging import redact
     from piis_bridge.ops.errors import explain
 
@@ -52,14 +55,19 @@ def _report(exc: Exception) -> int:
     except Exception:  # noqa: BLE001 - explaining must not fail
         settings = None
     found = explain(exc, settings)
+    t = settings_translator(settings)
     if found is None:
         typer.echo(
-            f"piis-bridge: unexpected error: {type(exc).__name__}: {redact(str(exc))[:500]}\n"
-            "Rerun with --debug for the traceback, and report it with that output.",
+            "piis-bridge: "
+            + t.gettext(
+                "unexpected error: {error}\n"
+                "Rerun with --debug for the traceback, and report it with that output.",
+                error=type(exc).__name__ + ": " + redact(str(exc))[:500],
+            ),
             err=True,
         )
         return 1
-    typer.echo(found.paragraph(), err=True)
+    typer.echo(found.paragraph(t), err=True)
     return found.exit_code
 
 

@@ -144,17 +144,31 @@ def _register_plugin_commands(registry: CommandRegistry) -> None:
         settings = (
             default_settings()
         )  # the configuration error is reported by the command that needs it
+    from piis_bridge.i18n.cli import settings_translator
+
     try:
         host = PluginHost(settings, strict=False)
     except Exception as exc:  # noqa: BLE001 - keep the core commands available
+        t = settings_translator(settings)
         typer.echo(
-            f"piis-bridge: plugins not loaded ({type(exc).__name__}); run 'piis-bridge plugins check'",
+            "piis-bridge: "
+            + t.gettext(
+                "plugins not loaded ({error}); run 'piis-bridge plugins check'",
+                error=type(exc).__name__,
+            ),
             err=True,
         )
         return
     for failure in host.register_commands(registry):
+        t = settings_translator(settings)
         typer.echo(
-            f"piis-bridge: plugin {failure.plugin!r} failed to register its commands "
-            f"({failure.error_type}: {failure.message}); run 'piis-bridge plugins check'",
+            "piis-bridge: "
+            + t.gettext(
+                "plugin {plugin} failed to register its commands ({error_type}: {message}); "
+                "run 'piis-bridge plugins check'",
+                plugin=repr(failure.plugin),
+                error_type=failure.error_type,
+                message=failure.message,
+            ),
             err=True,
         )

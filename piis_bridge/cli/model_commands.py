@@ -1,7 +1,9 @@
 """`piis-bridge schema` and `piis-bridge validate`: the canonical contract file, for vendors.
 
 The human output is in the configured language (the root ``--lang``, else the CPAS's ``language``;
-docs/i18n.md); the schema, ``--json`` and each problem's text (the loader's words) stay as written.
+docs/i18n.md); the schema and ``--json`` stay as written, and so does a problem's text (the loader's
+words) except pydantic's common messages ("Field required"), said in the language
+(:func:`piis_bridge.i18n.text.validation_message`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from rich.table import Table
 
 from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n.cli import cli_translator
+from piis_bridge.i18n.text import say
 from piis_bridge.model import contract_file_schema, load_file
 
 
@@ -68,7 +71,7 @@ def validate(
         ):
             table.add_column(column, overflow="fold")
         for p in problems:
-            table.add_row(p.source, p.record, p.field, p.reason)
+            table.add_row(p.source, p.record, p.field, say(p.reason, t))
         console.print(table)
     summary = t.gettext(
         "{files} file(s), {records} record(s): {valid} valid, {invalid} invalid, "

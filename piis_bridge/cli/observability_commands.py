@@ -6,8 +6,9 @@ monitoring system can run it as is; ``--json`` prints the same report for machin
 The human output is in the CPAS's language (the root ``--lang``, else the configured ``language``;
 docs/i18n.md).  Language-neutral by design: ``health``'s first line (``piis-bridge OK``, read by
 Nagios-style monitors with the exit code), ``monitor metrics`` (the Prometheus exposition), every
-``--json``; a check's summary and an alert's title are written by
-:mod:`piis_bridge.observability` and shown as written.
+``--json`` (a check's summary and an alert's title and text in English, with their message ids and
+values).  A check's summary and an alert's title are written by :mod:`piis_bridge.observability` as
+:class:`~piis_bridge.i18n.text.Text` and said here in the reader's language.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import typer
 from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n.cli import settings_translator
 from piis_bridge.i18n.ops import code_text
+from piis_bridge.i18n.text import error_text, say
 
 __all__ = ["register"]
 
@@ -31,7 +33,7 @@ def _settings() -> Any:
     try:
         return load_settings()
     except ConfigError as exc:
-        typer.echo(str(exc), err=True)
+        typer.echo(say(error_text(exc), settings_translator(None)), err=True)
         raise typer.Exit(2) from None
 
 
@@ -64,7 +66,8 @@ def register(cli: CommandRegistry) -> None:
             name_width = max([13, *(len(n) for n in names.values())])
             for check in report.checks:
                 status, name = statuses[check.status.name], names[check.name]
-                typer.echo(f"  {status:<{status_width}} {name:<{name_width}} {check.summary}")
+                summary = say(check.summary, t)
+                typer.echo(f"  {status:<{status_width}} {name:<{name_width}} {summary}")
         raise typer.Exit(int(report.status))
 
     monitor = cli.group("monitor", help="Prometheus metrics and HTTP health checks.")
@@ -222,7 +225,8 @@ def register(cli: CommandRegistry) -> None:
                 if d.sent
                 else t.gettext("NOT delivered")
             )
-            typer.echo(f"{d.alert.rule:<22} {d.alert.cpas_id or '-':<12} {state}: {d.alert.title}")
+            title = say(d.alert.title, t)
+            typer.echo(f"{d.alert.rule:<22} {d.alert.cpas_id or '-':<12} {state}: {title}")
             for error in d.errors:
                 typer.echo(f"    {error}")
         if any(not d.sent and not d.suppressed for d in deliveries):
@@ -238,7 +242,7 @@ def register(cli: CommandRegistry) -> None:
         try:
             errors = send_test(settings)
         except AlertError as exc:
-            typer.echo(str(exc), err=True)
+            typer.echo(say(error_text(exc), t), err=True)
             raise typer.Exit(2) from None
         for channel in settings.alerts.channels:
             failed = [e for e in errors if e.startswith(channel)]

@@ -48,7 +48,10 @@ def _settings() -> Any:
     try:
         return load_settings()
     except ConfigError as exc:
-        typer.echo(str(exc), err=True)
+        from piis_bridge.i18n.cli import settings_translator
+        from piis_bridge.i18n.text import error_text, say
+
+        typer.echo(say(error_text(exc), settings_translator(None)), err=True)
         raise typer.Exit(2) from None
 
 

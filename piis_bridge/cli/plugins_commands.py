@@ -6,7 +6,8 @@ must get a working, tested plugin package in one command.
 
 The human output is in the configured language (the root ``--lang``, else the CPAS's ``language`` of
 the configuration read; docs/i18n.md); ``--json``, setting names, plugin names and hook names stay
-as they are, and the problems found by the plugin host are shown as it writes them.
+as they are; the problems found by the plugin host, a configuration error and a setting's source
+are :class:`~piis_bridge.i18n.text.Text` said in that language.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import typer
 from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n import N_, Translator, translator
 from piis_bridge.i18n.cli import cli_translator, settings_translator
+from piis_bridge.i18n.text import error_text, say
 
 __all__ = ["register"]
 
@@ -90,7 +92,7 @@ def register(cli: CommandRegistry) -> None:
                 )
             )
             hooks = "\n".join(info.hooks) or (
-                "[red]" + info.error + "[/red]"
+                "[red]" + say(info.error, t) + "[/red]"
                 if info.error
                 else "[dim]" + t.gettext("none") + "[/dim]"
             )
@@ -103,7 +105,7 @@ def register(cli: CommandRegistry) -> None:
                 + t.gettext("configuration error")
                 + "[/red] "
                 + t.gettext("(plugins listed with defaults):")
-                + f"\n{config_error}"
+                + f"\n{say(config_error, t)}"
             )
         if host.problems:
             console.print(
@@ -142,7 +144,7 @@ def register(cli: CommandRegistry) -> None:
             typer.echo(t.gettext("warning: {problem}", problem=line))
         if problems:
             for line in problems:
-                typer.echo(t.gettext("error: {problem}", problem=line), err=True)
+                typer.echo(t.gettext("error: {problem}", problem=say(line, t)), err=True)
             typer.echo(
                 t.ngettext("{n} problem(s) found", "{n} problem(s) found", len(problems)), err=True
             )
@@ -214,7 +216,7 @@ def _host(config: Path | None):  # -> tuple[PluginHost, str | None]
     try:
         settings, error = load_settings(config, check_endpoints=False), None
     except ConfigError as exc:
-        settings, error = default_settings(), str(exc)
+        settings, error = default_settings(), error_text(exc)
     return PluginHost(settings, strict=False), error
 
 
@@ -234,7 +236,7 @@ def effective_settings(host, t: Translator | None = None) -> list[str]:  # host:
     for key in ("environment", "deployment", "database_url", "broker_url", "state_dir"):
         value = getattr(s, key)
         shown = _mask_url(str(value)) if key.endswith("_url") else value
-        lines.append(f"  {key} = {shown} ({s.source_of(key)})")
+        lines.append(f"  {key} = {shown} ({say(s.source_of(key), t)})")
     for cpas_id, cpas in s.cpas.items():
         for role in ("case_system", "federal", "transfer"):
             plugin = getattr(cpas, role)
@@ -248,21 +250,20 @@ def effective_settings(host, t: Translator | None = None) -> list[str]:  # host:
                     f"  cpas.{cpas_id}.{role} = "
                     + t.gettext(
                         "none ({source}): {what}",
-                        source=s.source_of("cpas", cpas_id, role),
+                        source=say(s.source_of("cpas", cpas_id, role), t),
                         what=what,
                     )
                 )
                 continue
-            lines.append(
-                f"  cpas.{cpas_id}.{role} = {plugin} ({s.source_of('cpas', cpas_id, role)})"
-            )
+            source = say(s.source_of("cpas", cpas_id, role), t)
+            lines.append(f"  cpas.{cpas_id}.{role} = {plugin} ({source})")
             model = host.settings_models.get(plugin)
             given = cpas.plugins.get(plugin, {})
             fields = dict.fromkeys([*(model.model_fields if model is not None else ()), *given])
             for name in fields:
                 path = ("cpas", cpas_id, "plugins", plugin, name)
                 if name in given:
-                    value, source = given[name], s.source_of(*path)
+                    value, source = given[name], say(s.source_of(*path), t)
                 elif f"{name}_file" in given:
                     named_by = name + "_file"
                     value, source = (
@@ -270,7 +271,7 @@ def effective_settings(host, t: Translator | None = None) -> list[str]:  # host:
                         t.gettext(
                             "file named by {setting} ({source})",
                             setting=named_by,
-                            source=s.source_of(*path[:-1], named_by),
+                            source=say(s.source_of(*path[:-1], named_by), t),
                         ),
                     )
                 elif model is not None and name in model.model_fields:

@@ -434,6 +434,8 @@ def overview_health(request: Request) -> Response:
     """The overview's workers and certificates (``piis-bridge health``'s own checks), loaded apart
     from the page because asking the workers waits for their answers."""
     from piis_bridge.console.health import installation_health
+    from piis_bridge.i18n import translator
+    from piis_bridge.i18n.text import say
 
     who = _need(request)
     st = _state(request)
@@ -443,6 +445,8 @@ def overview_health(request: Request) -> Response:
         "_health.html",
         who,
         health=health,
+        # the check's own summary (piis-bridge health's), in the console user's language
+        workers_summary=say(health.workers_summary, translator(who.language)),
         certificates=health.certificates_of(who.cpas_ids),
     )
 

@@ -52,6 +52,8 @@ from piis_bridge.hooks.types import (
     RunReport,
     SourceRecord,
 )
+from piis_bridge.i18n import Join
+from piis_bridge.i18n.text import Text, error_text, validation_message
 from piis_bridge.logging import redact
 from piis_bridge.observability.metrics import observe_call
 
@@ -126,13 +128,25 @@ def hook_names() -> list[str]:
 
 
 class PluginStartupError(ConfigError):
-    """Plugins or their configuration are wrong; ``problems`` lists each, naming plugin and key."""
+    """Plugins or their configuration are wrong; ``problems`` lists each, naming plugin and key
+    (each an English :class:`~piis_bridge.i18n.text.Text`, said in the reader's language by the CLI)."""
 
     def __init__(self, problems: Sequence[str]) -> None:
         self.problems = list(problems)
         super().__init__(
-            "plugin problems at startup:\n" + "\n".join(f"  - {p}" for p in self.problems)
+            Text(
+                "plugin problems at startup:\n{problems}",
+                problems=Join("\n", [Text("  - {problem}", problem=p) for p in self.problems]),
+            )
         )
+
+
+def _did_you_mean(problem: Text, hint: list[str], quoted: bool = True) -> Text:
+    """*problem*, with the closest known name when there is one."""
+    if not hint:
+        return problem
+    name = repr(hint[0]) if quoted else hint[0]
+    return Text("{problem}; did you mean {name}?", problem=problem, name=name)
 
 
 class PluginCallError(RuntimeError):
@@ -289,8 +303,15 @@ class PluginHost:
             try:
                 entry.plugin = self._instance(ep.name, ep.load())
             except Exception as exc:  # noqa: BLE001 - a broken plugin is reported, not fatal by itself
-                entry.error = f"cannot be imported: {_describe(exc)}"
-                self.problems.append(f"plugin {ep.name!r} ({ep.value}) {entry.error}")
+                entry.error = Text("cannot be imported: {error}", error=_describe(exc))
+                self.problems.append(
+                    Text(
+                        "plugin {plugin} ({module}) {error}",
+                        plugin=repr(ep.name),
+                        module=ep.value,
+                        error=entry.error,
+                    )
+                )
                 continue
             self._register(entry)
 
@@ -306,11 +327,15 @@ class PluginHost:
         try:
             self.pm.register(entry.plugin, name=entry.name)
         except pluggy.PluginValidationError as exc:
-            entry.error = f"invalid hook implementation: {exc}"
-            self.problems.append(f"plugin {entry.name!r}: {entry.error}")
-        except ValueError as exc:  # duplicate name / already registered
+            entry.error = Text("invalid hook implementation: {error}", error=str(exc))
+            self.problems.append(
+                Text("plugin {plugin}: {problem}", plugin=repr(entry.name), problem=entry.error)
+            )
+        except ValueError as exc:  # duplicate name / already registered (pluggy's words)
             entry.error = str(exc)
-            self.problems.append(f"plugin {entry.name!r}: {exc}")
+            self.problems.append(
+                Text("plugin {plugin}: {problem}", plugin=repr(entry.name), problem=str(exc))
+            )
 
     def _registered(self) -> dict[str, object]:
         return {name: plugin for name, plugin in self.pm.list_name_plugin() if plugin is not None}
@@ -337,30 +362,54 @@ class PluginHost:
                 if opts is None:
                     if attr in known:
                         self.problems.append(
-                            f"plugin {name!r}: function {attr} is not marked with @hookimpl "
-                            "(from piis_bridge.hooks import hookimpl), so it would never be called"
+                            Text(
+                                "plugin {plugin}: function {hook} is not marked with @hookimpl "
+                                "(from piis_bridge.hooks import hookimpl), so it would never be "
+                                "called",
+                                plugin=repr(name),
+                                hook=attr,
+                            )
                         )
                     continue
                 function = getattr(value, "__func__", value)
                 wrapper = opts.get("wrapper") or opts.get("hookwrapper")
                 if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
                     self.problems.append(
-                        f"plugin {name!r}: {attr} is async; hooks are called synchronously"
+                        Text(
+                            "plugin {plugin}: {hook} is async; hooks are called synchronously",
+                            plugin=repr(name),
+                            hook=attr,
+                        )
                     )
                 elif inspect.isgeneratorfunction(function) and not wrapper:
                     self.problems.append(
-                        f"plugin {name!r}: {attr} is a generator but not marked @hookimpl(wrapper=True); "
-                        "return a value instead of yielding"
+                        Text(
+                            "plugin {plugin}: {hook} is a generator but not marked "
+                            "@hookimpl(wrapper=True); return a value instead of yielding",
+                            plugin=repr(name),
+                            hook=attr,
+                        )
                     )
                 elif wrapper and not inspect.isgeneratorfunction(function):
                     self.problems.append(
-                        f"plugin {name!r}: {attr} is marked wrapper=True but does not yield"
+                        Text(
+                            "plugin {plugin}: {hook} is marked wrapper=True but does not yield",
+                            plugin=repr(name),
+                            hook=attr,
+                        )
                     )
                 if hook_name not in known and not opts.get("optionalhook"):
                     hint = difflib.get_close_matches(hook_name, known, n=1)
                     self.problems.append(
-                        f"plugin {name!r}: {hook_name} is not a piis-bridge hook"
-                        + (f"; did you mean {hint[0]}?" if hint else "")
+                        _did_you_mean(
+                            Text(
+                                "plugin {plugin}: {hook} is not a piis-bridge hook",
+                                plugin=repr(name),
+                                hook=hook_name,
+                            ),
+                            hint,
+                            quoted=False,
+                        )
                     )
 
     def _collect_settings_models(self) -> None:
@@ -371,13 +420,21 @@ class PluginHost:
                 model = impl.function()
             except Exception as exc:  # noqa: BLE001
                 self.problems.append(
-                    f"plugin {impl.plugin_name!r}: piis_plugin_settings raised {_describe(exc)}"
+                    Text(
+                        "plugin {plugin}: piis_plugin_settings raised {error}",
+                        plugin=repr(impl.plugin_name),
+                        error=_describe(exc),
+                    )
                 )
                 continue
             if model is not None and not (isinstance(model, type) and issubclass(model, BaseModel)):
                 self.problems.append(
-                    f"plugin {impl.plugin_name!r}: piis_plugin_settings must return a pydantic model class, "
-                    f"got {type(model).__name__}"
+                    Text(
+                        "plugin {plugin}: piis_plugin_settings must return a pydantic model "
+                        "class, got {type}",
+                        plugin=repr(impl.plugin_name),
+                        type=type(model).__name__,
+                    )
                 )
                 continue
             self.settings_models[impl.plugin_name] = model
@@ -389,25 +446,43 @@ class PluginHost:
                 if plugin not in self._entries:
                     hint = difflib.get_close_matches(plugin, list(self._entries), n=1)
                     self.problems.append(
-                        f"cpas.{cpas_id}.disabled_plugins: no plugin named {plugin!r}"
-                        + (f"; did you mean {hint[0]!r}?" if hint else "")
+                        _did_you_mean(
+                            Text(
+                                "cpas.{cpas}.disabled_plugins: no plugin named {plugin}",
+                                cpas=cpas_id,
+                                plugin=repr(plugin),
+                            ),
+                            hint,
+                        )
                     )
             for role, plugin in cpas.routed_plugins().items():
                 if plugin not in registered:
                     entry = self._entries.get(plugin)
                     why = (
-                        f"it failed to load ({entry.error})"
+                        Text("it failed to load ({error})", error=entry.error)
                         if entry and entry.error
-                        else "it is not installed"
+                        else Text("it is not installed")
                     )
                     self.problems.append(
-                        f"cpas.{cpas_id}.{role}: plugin {plugin!r} cannot serve: {why}"
+                        Text(
+                            "cpas.{cpas}.{role}: plugin {plugin} cannot serve: {why}",
+                            cpas=cpas_id,
+                            role=role,
+                            plugin=repr(plugin),
+                            why=why,
+                        )
                     )
                     continue
                 for hook in ROLE_HOOKS[role]:
                     if not self._implements(plugin, hook):
                         self.problems.append(
-                            f"cpas.{cpas_id}.{role}: plugin {plugin!r} does not implement {hook}"
+                            Text(
+                                "cpas.{cpas}.{role}: plugin {plugin} does not implement {hook}",
+                                cpas=cpas_id,
+                                role=role,
+                                plugin=repr(plugin),
+                                hook=hook,
+                            )
                         )
 
     def _check_plugin_settings(self) -> None:
@@ -426,37 +501,53 @@ class PluginHost:
                         continue  # settings for a disabled plugin are kept, not checked
                     hint = difflib.get_close_matches(plugin, list(registered), n=1)
                     self.problems.append(
-                        f"{where}: no enabled plugin named {plugin!r}"
-                        + (f"; did you mean {hint[0]!r}?" if hint else "")
+                        _did_you_mean(
+                            Text(
+                                "{where}: no enabled plugin named {plugin}",
+                                where=where,
+                                plugin=repr(plugin),
+                            ),
+                            hint,
+                        )
                     )
                     continue
                 model = self.settings_models.get(plugin)
                 if model is None:
                     if raw:
                         self.problems.append(
-                            f"{where}: plugin {plugin!r} takes no settings (unknown keys: {', '.join(sorted(raw))})"
+                            Text(
+                                "{where}: plugin {plugin} takes no settings (unknown keys: {keys})",
+                                where=where,
+                                plugin=repr(plugin),
+                                keys=", ".join(sorted(raw)),
+                            )
                         )
                     continue
                 try:
                     model.model_validate(self.settings.plugin_settings(cpas_id, plugin))
                 except ConfigError as exc:
-                    self.problems.append(str(exc))
+                    self.problems.append(error_text(exc))
                 except ValidationError as exc:
                     for err in exc.errors():
                         loc = ".".join(str(p) for p in err["loc"])
-                        if err["type"] == "extra_forbidden":
-                            msg = "unknown key (not a setting of this plugin)"
-                        elif err["type"] == "missing":
+                        msg: str
+                        if err["type"] == "missing":
                             env = "PIIS_" + "__".join(
                                 p.upper() for p in (*where.split("."), *map(str, err["loc"]))
                             )
-                            msg = (
-                                f"required setting missing: add it under [{where}] in the configuration file "
-                                f"(or set {env})"
+                            msg = Text(
+                                "required setting missing: add it under [{where}] in the "
+                                "configuration file (or set {env})",
+                                where=where,
+                                env=env,
                             )
                         else:
-                            msg = err["msg"]
-                        self.problems.append(f"{where}.{loc}: {msg}")
+                            msg = validation_message(
+                                err, Text("unknown key (not a setting of this plugin)")
+                            )
+                        self.problems.append(
+                            Text("{where}.{key}: {problem}", where=where, key=loc, problem=msg)
+                        )
 
     def _check_required_when_routed(self) -> None:
         registered = self._registered()
@@ -473,9 +564,17 @@ class PluginHost:
                         where = f"cpas.{cpas_id}.plugins.{plugin}"
                         env = "PIIS_" + "__".join(p.upper() for p in (*where.split("."), key))
                         self.problems.append(
-                            f"{where}.{key}: required setting missing (cpas.{cpas_id}.{role} = {plugin!r}): add it "
-                            f"under [{where}] in the configuration file (or set {env}), or remove "
-                            f"{role} = {plugin!r} so that nothing is sent"
+                            Text(
+                                "{where}.{key}: required setting missing (cpas.{cpas}.{role} = "
+                                "{plugin}): add it under [{where}] in the configuration file (or "
+                                "set {env}), or remove {role} = {plugin} so that nothing is sent",
+                                where=where,
+                                key=key,
+                                cpas=cpas_id,
+                                role=role,
+                                plugin=repr(plugin),
+                                env=env,
+                            )
                         )
 
     def tenant_filter_setting(self, plugin: str) -> str | None:
@@ -494,13 +593,27 @@ class PluginHost:
             value = (cpas.plugins.get(plugin) or {}).get(key)
             if value in (None, ""):
                 self.tenancy_problems.append(
-                    f"{where}: {plugin!r} serves several CPAS from one case system; without {key} = "
-                    f'"{cpas.bce}" (the BCE of {cpas.name}) it would read other CPAS\'s dossiers as its own'
+                    Text(
+                        "{where}: {plugin} serves several CPAS from one case system; without "
+                        '{key} = "{bce}" (the BCE of {name}) it would read other CPAS\'s dossiers '
+                        "as its own",
+                        where=where,
+                        plugin=repr(plugin),
+                        key=key,
+                        bce=cpas.bce,
+                        name=cpas.name,
+                    )
                 )
             elif _digits(str(value)) != _digits(cpas.bce):
                 self.tenancy_problems.append(
-                    f"{where} = {value!r} is not the BCE of cpas.{cpas_id} ({cpas.bce}): it would read another "
-                    "CPAS's dossiers as this one's"
+                    Text(
+                        "{where} = {value} is not the BCE of cpas.{cpas} ({bce}): it would read "
+                        "another CPAS's dossiers as this one's",
+                        where=where,
+                        value=repr(value),
+                        cpas=cpas_id,
+                        bce=cpas.bce,
+                    )
                 )
         for line in self.tenancy_problems:
             _log.warning("tenancy: %s", line)
@@ -1063,7 +1176,9 @@ class PluginHost:
                 self._fail(impl.plugin_name, "piis_startup", None, None, exc)
                 self.pm.unregister(name=impl.plugin_name)
                 self._callers.clear()
-                self._entries[impl.plugin_name].error = f"piis_startup raised {_describe(exc)}"
+                self._entries[impl.plugin_name].error = Text(
+                    "piis_startup raised {error}", error=_describe(exc)
+                )
         return self.failures[before:]
 
     def run_started(self, run: RunInfo) -> None:
@@ -1107,7 +1222,14 @@ class PluginHost:
                 if key in owner:
                     raise PluginStartupError(
                         [
-                            f"cpas.{cpas_id}: rule parameter {key!r} given by both {owner[key]!r} and {plugin!r}"
+                            Text(
+                                "cpas.{cpas}: rule parameter {key} given by both {first} and "
+                                "{second}",
+                                cpas=cpas_id,
+                                key=repr(key),
+                                first=repr(owner[key]),
+                                second=repr(plugin),
+                            )
                         ]
                     )
                 owner[key] = plugin

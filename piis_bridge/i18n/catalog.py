@@ -46,6 +46,15 @@ SOURCES: tuple[str, ...] = (
     "plugins/federal/cli.py",
     "plugins/neptunus/cli.py",
     "piis_bridge/rules/*.py",
+    # texts made as piis_bridge.i18n.text.Text and said where a person reads them
+    "piis_bridge/observability/health.py",
+    "piis_bridge/observability/alerts.py",
+    "piis_bridge/config.py",
+    "piis_bridge/hooks/manager.py",
+    "piis_bridge/ops/errors.py",
+    "piis_bridge/ops/preflight.py",
+    "piis_bridge/cli/__init__.py",
+    "piis_bridge/cli/_registry.py",
 )
 """Python files whose ``gettext``/``ngettext``/``N_``/``NP_`` calls hold message ids (repository paths).
 The ``--help`` texts of the command modules are extracted by
@@ -54,6 +63,7 @@ KEYWORDS: dict[str, Any] = {
     "gettext": None,
     "N_": None,
     "Msg": None,
+    "Text": None,
     "ngettext": (1, 2),
     "NP_": (1, 2),
     "pgettext": ((1, "c"), 2),

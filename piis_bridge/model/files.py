@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 import orjson
 from pydantic import Field, ValidationError
 
+from piis_bridge.i18n.text import validation_message
 from piis_bridge.model._base import CanonicalModel
 from piis_bridge.model.contract import SCHEMA_VERSION, PIISContract
 
@@ -93,7 +94,8 @@ def problems_from_error(
             for sub_field, reason in item["ctx"]["problems"]:
                 problems.append(Problem(source, record, path(prefix, field, sub_field), reason))
             continue
-        message = item["msg"].removeprefix("Value error, ")
+        # pydantic's common messages as Text (``validate`` says them in the reader's language)
+        message = validation_message(item)
         problems.append(Problem(source, record, path(prefix, field), message))
     return problems
 

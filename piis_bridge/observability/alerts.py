@@ -15,13 +15,15 @@ from __future__ import annotations
 import smtplib
 import ssl
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
 import structlog
 
+from piis_bridge.i18n import DEFAULT_LANGUAGE, N_, Join, translator
+from piis_bridge.i18n.text import Num, Text, say, text_json
 from piis_bridge.logging import redact
 
 if TYPE_CHECKING:
@@ -48,6 +50,9 @@ class AlertError(RuntimeError):
 
 @dataclass(frozen=True)
 class Alert:
+    """One alert.  ``title`` and ``text`` are English :class:`~piis_bridge.i18n.text.Text`: they are
+    written in the language of the CPAS concerned when sent (:meth:`localized`)."""
+
     rule: str
     scope: str  # a CPAS id, "<role>:<cpas>" for a circuit, a setting path for a certificate
     cpas_id: str | None
@@ -58,6 +63,8 @@ class Alert:
     link: str | None = None
 
     def to_json(self) -> dict[str, Any]:
+        """Language-neutral (``alerts check --json``): the English title and text as always, and
+        ``message`` (their message ids and values)."""
         return redact(
             {
                 "rule": self.rule,
@@ -65,10 +72,27 @@ class Alert:
                 "severity": self.severity,
                 "title": self.title,
                 "text": self.text,
+                "message": {"title": text_json(self.title), "text": text_json(self.text)},
                 "counts": self.counts,
                 "link": self.link,
             }
         )
+
+    def localized(self, language: str) -> Alert:
+        """This alert with its title and text in *language* (English: itself)."""
+        if language == "en":
+            return self
+        t = translator(language)
+        return replace(self, title=say(self.title, t), text=say(self.text, t))
+
+
+def alert_language(settings: Settings, cpas_id: str | None) -> str:
+    """The language an alert is written in: its CPAS's ``language``; for an alert about no CPAS
+    (the digest, a test), the one language of the configured CPAS, else English."""
+    if cpas_id is not None and cpas_id in settings.cpas:
+        return settings.cpas[cpas_id].language
+    languages = {c.language for c in settings.cpas.values()}
+    return languages.pop() if len(languages) == 1 else DEFAULT_LANGUAGE
 
 
 @dataclass
@@ -136,9 +160,21 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         cpas_id,
                         cpas_id,
                         "critical",
-                        f"[{cpas_id}] run {run_id} {status}",
-                        f"The run {run_id} of CPAS {cpas_id} ended {status} at {_aware(finished).isoformat(timespec='minutes')}. "
-                        f"Counts: {_figures(figures)}. See 'piis-bridge runs show {run_id}'.",
+                        Text(
+                            "[{cpas}] run {run} {status}",
+                            cpas=cpas_id,
+                            run=run_id,
+                            status=_STATUS.get(status, status),
+                        ),
+                        Text(
+                            "The run {run} of CPAS {cpas} ended {status} at {at}. "
+                            "Counts: {counts}. See 'piis-bridge runs show {run}'.",
+                            run=run_id,
+                            cpas=cpas_id,
+                            status=_STATUS.get(status, status),
+                            at=_aware(finished).isoformat(timespec="minutes"),
+                            counts=_figures(figures),
+                        ),
                         {"run_id": run_id, **figures},
                         _link(cfg, f"/runs/{run_id}"),
                     )
@@ -154,9 +190,16 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
             hours = (now - when).total_seconds() / 3600
             if hours > rules.nightly_late_hours:
                 what = (
-                    "no successful nightly run since"
+                    N_(
+                        "CPAS {cpas}: no successful nightly run since {since} ({hours} h; "
+                        "threshold {threshold} h). Check the beat and the workers: 'piis-bridge health'."
+                    )
                     if cpas_id in last
-                    else "no successful nightly run at all since the first run of"
+                    else N_(
+                        "CPAS {cpas}: no successful nightly run at all since the first run of "
+                        "{since} ({hours} h; threshold {threshold} h). Check the beat and the "
+                        "workers: 'piis-bridge health'."
+                    )
                 )
                 alerts.append(
                     Alert(
@@ -164,9 +207,14 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         cpas_id,
                         cpas_id,
                         "critical",
-                        f"[{cpas_id}] nightly run late",
-                        f"CPAS {cpas_id}: {what} {when.isoformat(timespec='minutes')} ({hours:.1f} h; "
-                        f"threshold {rules.nightly_late_hours:g} h). Check the beat and the workers: 'piis-bridge health'.",
+                        Text("[{cpas}] nightly run late", cpas=cpas_id),
+                        Text(
+                            what,
+                            cpas=cpas_id,
+                            since=when.isoformat(timespec="minutes"),
+                            hours=Num(hours, 1),
+                            threshold=format(rules.nightly_late_hours, "g"),
+                        ),
                         {"hours": round(hours, 1)},
                         _link(cfg, f"/cpas/{cpas_id}"),
                     )
@@ -181,9 +229,14 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         cpas_id,
                         cpas_id,
                         "warning",
-                        f"[{cpas_id}] {n} records in quarantine",
-                        f"CPAS {cpas_id} has {n} open quarantine entries (threshold {rules.quarantine_over}). "
-                        "See 'piis-bridge quarantine list'.",
+                        Text("[{cpas}] {n} records in quarantine", cpas=cpas_id, n=n),
+                        Text(
+                            "CPAS {cpas} has {n} open quarantine entries (threshold {threshold}). "
+                            "See 'piis-bridge quarantine list'.",
+                            cpas=cpas_id,
+                            n=n,
+                            threshold=rules.quarantine_over,
+                        ),
                         {"open": n},
                         _link(cfg, f"/quarantine?cpas={cpas_id}"),
                     )
@@ -214,10 +267,19 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         cpas_id,
                         cpas_id,
                         "warning",
-                        f"[{cpas_id}] {share:.0f}% of forms refused",
-                        f"CPAS {cpas_id}: {refused} of {total} forms answered in the last 7 days were refused "
-                        f"({share:.1f}%, threshold {rules.refused_percent:g}%). "
-                        f"See 'piis-bridge forms list --cpas {cpas_id} --status refused'.",
+                        Text(
+                            "[{cpas}] {share}% of forms refused", cpas=cpas_id, share=Num(share, 0)
+                        ),
+                        Text(
+                            "CPAS {cpas}: {refused} of {total} forms answered in the last 7 days "
+                            "were refused ({share}%, threshold {threshold}%). "
+                            "See 'piis-bridge forms list --cpas {cpas} --status refused'.",
+                            cpas=cpas_id,
+                            refused=refused,
+                            total=total,
+                            share=Num(share, 1),
+                            threshold=format(rules.refused_percent, "g"),
+                        ),
                         {"refused": refused, "answered": total},
                         _link(cfg, f"/forms?cpas={cpas_id}&status=refused"),
                     )
@@ -232,10 +294,15 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                     remote,
                     cpas_id,
                     "critical",
-                    f"[{cpas_id or remote}] {remote} unreachable",
-                    f"The circuit breaker of {remote} is open until {until.isoformat(timespec='minutes')}: calls to "
-                    f"that remote are paused after repeated failures (alert after {rules.circuit_open_minutes:g} "
-                    "minutes open).",
+                    Text("[{scope}] {remote} unreachable", scope=cpas_id or remote, remote=remote),
+                    Text(
+                        "The circuit breaker of {remote} is open until {until}: calls to that "
+                        "remote are paused after repeated failures (alert after {minutes} "
+                        "minutes open).",
+                        remote=remote,
+                        until=until.isoformat(timespec="minutes"),
+                        minutes=format(rules.circuit_open_minutes, "g"),
+                    ),
                     {"open_until": until.isoformat()},
                     _link(cfg, "/"),
                 )
@@ -253,8 +320,12 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         setting,
                         cpas_id,
                         "critical",
-                        f"certificate unreadable: {setting}",
-                        f"{setting} names {path}, which cannot be read as a PEM certificate.",
+                        Text("certificate unreadable: {setting}", setting=setting),
+                        Text(
+                            "{setting} names {path}, which cannot be read as a PEM certificate.",
+                            setting=setting,
+                            path=str(path),
+                        ),
                         {},
                         None,
                     )
@@ -268,9 +339,20 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         setting,
                         cpas_id,
                         "critical" if days < 7 else "warning",
-                        f"certificate expires in {max(days, 0):.0f} days: {setting}",
-                        f"{setting} ({path}) expires on {expires.date().isoformat()} ({days:.0f} days; "
-                        f"threshold {rules.certificate_days} days). Renew it and restart the workers.",
+                        Text(
+                            "certificate expires in {days} days: {setting}",
+                            days=Num(max(days, 0), 0),
+                            setting=setting,
+                        ),
+                        Text(
+                            "{setting} ({path}) expires on {date} ({days} days; threshold "
+                            "{threshold} days). Renew it and restart the workers.",
+                            setting=setting,
+                            path=str(path),
+                            date=expires.date(),
+                            days=Num(days, 0),
+                            threshold=rules.certificate_days,
+                        ),
                         {"days_left": round(days, 1)},
                         None,
                     )
@@ -299,14 +381,29 @@ def evaluate(settings: Settings, engine: Any, now: datetime | None = None) -> li
                         f"{cpas_id}:{month.isoformat()[:7]}",
                         cpas_id,
                         "warning",
-                        f"[{cpas_id}] statement {month.isoformat()[:7]}: {len(differences)} difference(s)",
-                        f"The federal monthly statement of {month.isoformat()[:7]} for CPAS {cpas_id} differs from the "
-                        f"ledger in {len(differences)} line(s). See 'piis-bridge runs show {run_id}'.",
+                        Text(
+                            "[{cpas}] statement {month}: {n} difference(s)",
+                            cpas=cpas_id,
+                            month=month.isoformat()[:7],
+                            n=len(differences),
+                        ),
+                        Text(
+                            "The federal monthly statement of {month} for CPAS {cpas} differs "
+                            "from the ledger in {n} line(s). See 'piis-bridge runs show {run}'.",
+                            month=month.isoformat()[:7],
+                            cpas=cpas_id,
+                            n=len(differences),
+                            run=run_id,
+                        ),
                         {"differences": len(differences)},
                         _link(cfg, f"/runs/{run_id}"),
                     )
                 )
     return alerts
+
+
+_STATUS = {"failed": Text("failed"), "abandoned": Text("abandoned")}
+"""The run statuses an alert names, in words (``run_failed``)."""
 
 
 def _figures(counts: dict[str, int]) -> str:
@@ -319,8 +416,10 @@ def _figures(counts: dict[str, int]) -> str:
         "pushed",
         "pull_errors",
     )
-    shown = [f"{k} {counts[k]}" for k in keys if k in counts]
-    return ", ".join(shown) or "none recorded"
+    shown = [
+        f"{k} {counts[k]}" for k in keys if k in counts
+    ]  # counter names: codes, as in runs show
+    return ", ".join(shown) or Text("none recorded")
 
 
 def _first_run_started(engine: Any) -> dict[str, datetime]:
@@ -340,36 +439,49 @@ def _first_run_started(engine: Any) -> dict[str, datetime]:
 # --- delivery -----------------------------------------------------------------------------------
 
 
-def send(cfg: AlertSettings, alert: Alert) -> list[str]:
-    """Send *alert* on every configured channel; returns the errors (empty = delivered everywhere)."""
+def send(cfg: AlertSettings, alert: Alert, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """Send *alert* on every configured channel, written in *language*; returns the errors (empty =
+    delivered everywhere)."""
     errors = []
+    local = alert.localized(language)
+    # the language-neutral description (``message``) stays; title and text are the reader's
+    data = {
+        **alert.to_json(),
+        "title": redact(local.title),
+        "text": redact(local.text),
+        "language": language,
+    }
     if cfg.email is not None:
         try:
-            _send_email(cfg, alert)
+            _send_email(cfg, data)
         except (OSError, smtplib.SMTPException) as exc:
             errors.append(
                 f"email via {cfg.email.host}:{cfg.email.port}: {type(exc).__name__}: {redact(str(exc))}"
             )
     if cfg.webhook is not None:
         try:
-            _send_webhook(cfg, alert)
+            _send_webhook(cfg, data)
         except Exception as exc:  # noqa: BLE001 - httpx errors of every kind
             errors.append(f"webhook: {type(exc).__name__}: {redact(str(exc))}")
     return errors
 
 
-def _send_email(cfg: AlertSettings, alert: Alert) -> None:
+def _send_email(cfg: AlertSettings, data: dict[str, Any]) -> None:
     email = cfg.email
     assert email is not None
-    data = alert.to_json()
     msg = EmailMessage()
-    msg["Subject"] = f"piis-bridge {data['severity']}: {data['title']}"
+    msg["Subject"] = (
+        f"piis-bridge {data['severity']}: {data['title']}"  # severity: a code, filtered on
+    )
     msg["From"] = email.sender
     msg["To"] = ", ".join(email.to)
     body = [data["text"], ""]
     if data["link"]:
         body.append(data["link"])
-    body.append(f"rule: {data['rule']}; cpas: {data['cpas'] or '-'}")
+    t = translator(data.get("language") or DEFAULT_LANGUAGE)  # the rule and CPAS ids stay
+    body.append(
+        t.gettext("rule: {rule}; cpas: {cpas}", rule=data["rule"], cpas=data["cpas"] or "-")
+    )
     msg.set_content("\n".join(body))
     context = ssl.create_default_context()
     smtp_class = smtplib.SMTP_SSL if email.ssl else smtplib.SMTP
@@ -384,12 +496,11 @@ def _send_email(cfg: AlertSettings, alert: Alert) -> None:
         smtp.send_message(msg)
 
 
-def _send_webhook(cfg: AlertSettings, alert: Alert) -> None:
+def _send_webhook(cfg: AlertSettings, data: dict[str, Any]) -> None:
     import httpx
 
     hook = cfg.webhook
     assert hook is not None
-    data = alert.to_json()
     line = f"*{data['title']}*\n{data['text']}" + (f"\n{data['link']}" if data["link"] else "")
     if hook.format == "slack":
         body: dict[str, Any] = {"text": line}
@@ -464,12 +575,15 @@ def check_and_send(
                         alert.cpas_id,
                         alert.severity,
                         alert.title,
-                        alert.text
-                        + f" ({row.suppressed} similar alert(s) held back by the cap since the last one.)",
+                        Text(
+                            "{text} ({n} similar alert(s) held back by the cap since the last one.)",
+                            text=alert.text,
+                            n=row.suppressed,
+                        ),
                         alert.counts,
                         alert.link,
                     )
-                errors = send(cfg, alert)
+                errors = send(cfg, alert, alert_language(settings, alert.cpas_id))
                 if errors and len(errors) == len(cfg.channels):
                     row.last_error = "; ".join(errors)
                     log.warning(
@@ -545,31 +659,37 @@ def digest(settings: Settings, engine: Any, now: datetime) -> Alert:
         f = {status: n for c, status, n in forms if c == cpas_id}
         nightly = last.get(cpas_id)
         lines.append(
-            f"{cpas_id}: runs {_fmt(r)}; forms answered {_fmt(f)}; open quarantine {quarantine.get(cpas_id, 0)}; "
-            f"last successful nightly {nightly.isoformat(timespec='minutes') if nightly else 'never'}"
+            Text(
+                "{cpas}: runs {runs}; forms answered {forms}; open quarantine {open}; "
+                "last successful nightly {nightly}",
+                cpas=cpas_id,
+                runs=_fmt(r),
+                forms=_fmt(f),
+                open=quarantine.get(cpas_id, 0),
+                nightly=nightly.isoformat(timespec="minutes") if nightly else Text("never"),
+            )
         )
         counts[cpas_id] = {"runs": r, "forms": f, "quarantine_open": quarantine.get(cpas_id, 0)}
     if circuits:
-        lines.append(
-            "open circuits: "
-            + ", ".join(
-                f"{k} until {v.isoformat(timespec='minutes')}" for k, v in sorted(circuits.items())
-            )
-        )
+        until = [
+            Text("{remote} until {until}", remote=k, until=v.isoformat(timespec="minutes"))
+            for k, v in sorted(circuits.items())
+        ]
+        lines.append(Text("open circuits: {circuits}", circuits=Join(", ", until)))
     return Alert(
         "digest",
         "all",
         None,
         "info",
-        f"daily digest {now.date().isoformat()}",
-        "\n".join(lines) or "no CPAS configured",
+        Text("daily digest {date}", date=now.date()),
+        Text("{lines}", lines=Join("\n", lines)) if lines else Text("no CPAS configured"),
         counts,
         _link(settings.alerts, "/"),
     )
 
 
 def _fmt(values: dict[str, int]) -> str:
-    return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or "none"
+    return ", ".join(f"{k} {v}" for k, v in sorted(values.items())) or Text("none")
 
 
 def _maybe_digest(
@@ -594,7 +714,7 @@ def _maybe_digest(
         row = AlertState(rule="digest", scope="all", sent=0, suppressed=0)
         s.add(row)
     alert = digest(settings, engine, now)
-    errors = send(cfg, alert)
+    errors = send(cfg, alert, alert_language(settings, None))
     delivered = not (errors and len(errors) == len(cfg.channels))
     if delivered:
         row.last_sent_at, row.sent = now, row.sent + 1
@@ -607,17 +727,19 @@ def send_test(settings: Settings) -> list[str]:
     cfg = settings.alerts
     if not cfg.channels:
         raise AlertError(
-            "no alert channel is configured: add [alerts.email] or [alerts.webhook] to the "
-            "configuration (see docs/operations.md)"
+            Text(
+                "no alert channel is configured: add [alerts.email] or [alerts.webhook] to the "
+                "configuration (see docs/operations.md)"
+            )
         )
     alert = Alert(
         "test",
         "test",
         None,
         "info",
-        "test alert",
-        "This is a test alert from piis-bridge: if you read it, alerts reach you.",
+        Text("test alert"),
+        Text("This is a test alert from piis-bridge: if you read it, alerts reach you."),
         {},
         _link(cfg, "/"),
     )
-    return send(cfg, alert)
+    return send(cfg, alert, alert_language(settings, None))

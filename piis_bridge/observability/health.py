@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
+from piis_bridge.i18n import Join
+from piis_bridge.i18n.text import Num, Text, text_json
+
 if TYPE_CHECKING:
     from piis_bridge.config import Settings
     from piis_bridge.observability.settings import MonitoringSettings
@@ -53,16 +56,22 @@ class Status(IntEnum):
 
 @dataclass
 class Check:
+    """One check's verdict.  ``summary`` is English (a :class:`~piis_bridge.i18n.text.Text`: the
+    command line and the console write it in the reader's language with ``say``)."""
+
     name: str
     status: Status
     summary: str
     details: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
+        """Language-neutral: the English ``summary`` as always, and ``message`` (its message id and
+        values), the same in every language, for a consumer that writes it in its own."""
         return {
             "name": self.name,
             "status": self.status.name.lower(),
             "summary": self.summary,
+            "message": text_json(self.summary),
             "details": self.details,
         }
 
@@ -102,6 +111,11 @@ def safe_url(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
+def _joined(parts: Iterable[str]) -> Text:
+    """Several findings of one check in one summary, separated by "; " (as before)."""
+    return Text("{parts}", parts=Join("; ", list(parts)))
+
+
 def _sqlite_path(url: str) -> Path | None:
     if not url.startswith("sqlite"):
         return None
@@ -124,7 +138,9 @@ def check_database(settings: Settings) -> tuple[Check, Any]:
         return Check(
             "database",
             Status.CRITICAL,
-            f"database file {path} does not exist; run 'piis-bridge db upgrade'",
+            Text(
+                "database file {path} does not exist; run 'piis-bridge db upgrade'", path=str(path)
+            ),
             {"url": where},
         ), None
     try:
@@ -138,7 +154,7 @@ def check_database(settings: Settings) -> tuple[Check, Any]:
         return Check(
             "database",
             Status.CRITICAL,
-            f"database {where} unreachable ({type(exc).__name__})",
+            Text("database {url} unreachable ({error})", url=where, error=type(exc).__name__),
             {"url": where},
         ), None
     head = _head_revision()
@@ -146,14 +162,19 @@ def check_database(settings: Settings) -> tuple[Check, Any]:
         return Check(
             "database",
             Status.CRITICAL,
-            f"database {where} is at revision {current or 'none'}, the code needs {head}: "
-            "run 'piis-bridge db upgrade'",
+            Text(
+                "database {url} is at revision {revision}, the code needs {head}: "
+                "run 'piis-bridge db upgrade'",
+                url=where,
+                revision=current or Text("none"),
+                head=str(head),
+            ),
             {"url": where, "revision": current, "head": head},
         ), engine
     return Check(
         "database",
         Status.OK,
-        f"database {where} reachable, revision {current}",
+        Text("database {url} reachable, revision {revision}", url=where, revision=str(current)),
         {"url": where, "revision": current},
     ), engine
 
@@ -172,7 +193,7 @@ def check_broker(settings: Settings, timeout: float) -> Check:
         return Check(
             "broker",
             Status.OK,
-            "embedded filesystem broker (a worker is started per run)",
+            Text("embedded filesystem broker (a worker is started per run)"),
             {"url": "filesystem://"},
         )
     where = safe_url(url)
@@ -185,10 +206,10 @@ def check_broker(settings: Settings, timeout: float) -> Check:
         return Check(
             "broker",
             Status.CRITICAL,
-            f"broker {where} unreachable ({type(exc).__name__})",
+            Text("broker {url} unreachable ({error})", url=where, error=type(exc).__name__),
             {"url": where},
         )
-    return Check("broker", Status.OK, f"broker {where} reachable", {"url": where})
+    return Check("broker", Status.OK, Text("broker {url} reachable", url=where), {"url": where})
 
 
 def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Check:
@@ -197,7 +218,7 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
         return Check(
             "workers",
             Status.OK,
-            "embedded mode: a worker is started for each run",
+            Text("embedded mode: a worker is started for each run"),
             {"mode": "embedded"},
         )
     try:
@@ -210,13 +231,16 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
             app.close()
     except Exception as exc:  # noqa: BLE001
         return Check(
-            "workers", Status.CRITICAL, f"cannot ask the workers ({type(exc).__name__})", {}
+            "workers",
+            Status.CRITICAL,
+            Text("cannot ask the workers ({error})", error=type(exc).__name__),
+            {},
         )
     if not replies:
         return Check(
             "workers",
             Status.CRITICAL,
-            "no worker answered; start 'piis-bridge worker'",
+            Text("no worker answered; start 'piis-bridge worker'"),
             {"workers": []},
         )
     wanted = pipeline_queues()
@@ -233,7 +257,10 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
     }
     if missing:
         return Check(
-            "workers", Status.CRITICAL, f"no worker consumes {', '.join(missing)}", details
+            "workers",
+            Status.CRITICAL,
+            Text("no worker consumes {queues}", queues=", ".join(missing)),
+            details,
         )
     stale = _stale_workers(settings, engine, sorted(replies)) if engine is not None else {}
     if stale:
@@ -241,11 +268,17 @@ def check_workers(settings: Settings, timeout: float, engine: Any = None) -> Che
         return Check(
             "workers",
             Status.CRITICAL,
-            f"{', '.join(sorted(stale))} run(s) another configuration than this one: restart the workers",
+            Text(
+                "{workers} run(s) another configuration than this one: restart the workers",
+                workers=", ".join(sorted(stale)),
+            ),
             details,
         )
     return Check(
-        "workers", Status.OK, f"{len(replies)} worker(s) online, every queue consumed", details
+        "workers",
+        Status.OK,
+        Text("{n} worker(s) online, every queue consumed", n=len(replies)),
+        details,
     )
 
 
@@ -272,7 +305,10 @@ def check_nightly(settings: Settings, engine: Any, m: MonitoringSettings, now: d
     for cpas_id in settings.cpas:
         when = last.get(cpas_id)
         if when is None:
-            status, text = Status.WARNING, f"{cpas_id}: no successful nightly run yet"
+            status, text = (
+                Status.WARNING,
+                Text("{cpas}: no successful nightly run yet", cpas=cpas_id),
+            )
             details[cpas_id] = None
         else:
             hours = (now - when).total_seconds() / 3600
@@ -284,16 +320,21 @@ def check_nightly(settings: Settings, engine: Any, m: MonitoringSettings, now: d
                 if hours > m.nightly_warning_hours
                 else Status.OK
             )
-            text = f"{cpas_id}: last successful nightly {hours:.1f} h ago"
+            text = Text(
+                "{cpas}: last successful nightly {hours} h ago", cpas=cpas_id, hours=Num(hours, 1)
+            )
         worst = max(worst, status)
         if status != Status.OK:
             parts.append(text)
     if not settings.cpas:
-        return Check("nightly", Status.OK, "no CPAS configured", {})
+        return Check("nightly", Status.OK, Text("no CPAS configured"), {})
     summary = (
-        "; ".join(parts)
+        _joined(parts)
         if parts
-        else f"every CPAS had a successful nightly within {m.nightly_warning_hours:g} h"
+        else Text(
+            "every CPAS had a successful nightly within {hours} h",
+            hours=format(m.nightly_warning_hours, "g"),
+        )
     )
     return Check("nightly", worst, summary, {"hours_since": details})
 
@@ -311,24 +352,27 @@ def check_quarantine(settings: Settings, engine: Any, m: MonitoringSettings) -> 
         )
         worst = max(worst, status)
         if status != Status.OK:
-            parts.append(f"{cpas_id}: {n} open")
-    summary = "; ".join(parts) if parts else "no open quarantine entry"
-    return Check(
-        "quarantine",
-        worst,
-        summary + ("; see 'piis-bridge quarantine list'" if parts else ""),
-        {"open": counts},
+            parts.append(Text("{cpas}: {n} open", cpas=cpas_id, n=n))
+    summary = (
+        Text("{open}; see 'piis-bridge quarantine list'", open=_joined(parts))
+        if parts
+        else Text("no open quarantine entry")
     )
+    return Check("quarantine", worst, summary, {"open": counts})
 
 
 def check_circuits(engine: Any, now: datetime) -> Check:
     circuits = open_circuits(engine, now)
     if not circuits:
         return Check(
-            "circuits", Status.OK, "every remote reachable (no open circuit)", {"open": {}}
+            "circuits", Status.OK, Text("every remote reachable (no open circuit)"), {"open": {}}
         )
-    text = "; ".join(
-        f"{remote} open until {until.isoformat(timespec='minutes')}"
+    text = _joined(
+        Text(
+            "{remote} open until {until}",
+            remote=remote,
+            until=until.isoformat(timespec="minutes"),
+        )
         for remote, until in circuits.items()
     )
     return Check(
@@ -367,7 +411,7 @@ def certificate_expiry(path: Path) -> datetime:
 def check_certificates(settings: Settings, m: MonitoringSettings, now: datetime) -> Check:
     files = certificate_files(settings)
     if not files:
-        return Check("certificates", Status.OK, "no certificate configured", {})
+        return Check("certificates", Status.OK, Text("no certificate configured"), {})
     worst, parts = Status.OK, []
     details: dict[str, object] = {}
     for setting, path in sorted(files.items()):
@@ -375,7 +419,14 @@ def check_certificates(settings: Settings, m: MonitoringSettings, now: datetime)
             expires = certificate_expiry(path)
         except (OSError, ValueError, ssl.SSLError) as exc:
             worst = Status.CRITICAL
-            parts.append(f"{setting}: cannot read {path} ({type(exc).__name__})")
+            parts.append(
+                Text(
+                    "{setting}: cannot read {path} ({error})",
+                    setting=setting,
+                    path=str(path),
+                    error=type(exc).__name__,
+                )
+            )
             details[setting] = None
             continue
         days = (expires - now).total_seconds() / 86400
@@ -394,12 +445,22 @@ def check_certificates(settings: Settings, m: MonitoringSettings, now: datetime)
         worst = max(worst, status)
         if status != Status.OK:
             parts.append(
-                f"{setting}: {path} expires {expires.date().isoformat()} ({days:.0f} days)"
+                Text(
+                    "{setting}: {path} expires {date} ({days} days)",
+                    setting=setting,
+                    path=str(path),
+                    date=expires.date(),
+                    days=Num(days, 0),
+                )
             )
     summary = (
-        "; ".join(parts)
+        _joined(parts)
         if parts
-        else f"{len(files)} certificate(s) valid for more than {m.certificate_warning_days} days"
+        else Text(
+            "{n} certificate(s) valid for more than {days} days",
+            n=len(files),
+            days=m.certificate_warning_days,
+        )
     )
     return Check("certificates", worst, summary, details)
 
@@ -426,8 +487,11 @@ def check_disk(settings: Settings, m: MonitoringSettings) -> Check:
         )
         worst = max(worst, status)
         if status != Status.OK:
-            parts.append(f"{name} {folder}: {free_mb} MB free")
-    return Check("disk", worst, "; ".join(parts) if parts else "enough free disk space", details)
+            parts.append(
+                Text("{name} {folder}: {free} MB free", name=name, folder=str(folder), free=free_mb)
+            )
+    summary = _joined(parts) if parts else Text("enough free disk space")
+    return Check("disk", worst, summary, details)
 
 
 # --- shared reads (also used by metrics and alerts) ---------------------------------------------
@@ -517,13 +581,20 @@ def run_checks(
     for name, read in readers:
         if engine is None:
             checks.append(
-                Check(name, Status.UNKNOWN, "not checked: the database is not usable", {})
+                Check(name, Status.UNKNOWN, Text("not checked: the database is not usable"), {})
             )
             continue
         try:
             checks.append(read())
         except Exception as exc:  # noqa: BLE001 - a broken read is a finding, not a crash
-            checks.append(Check(name, Status.UNKNOWN, f"not checked ({type(exc).__name__})", {}))
+            checks.append(
+                Check(
+                    name,
+                    Status.UNKNOWN,
+                    Text("not checked ({error})", error=type(exc).__name__),
+                    {},
+                )
+            )
     checks.append(check_certificates(settings, m, now))
     checks.append(check_disk(settings, m))
     if engine is not None:

@@ -14,6 +14,10 @@ documents:
 * ``1`` a run failed (the run's own report says why).
 
 Never a NISS: messages are passed through :func:`piis_bridge.logging.redact`, URLs lose their password.
+
+What, cause and fix are English :class:`~piis_bridge.i18n.text.Text`: :meth:`OperatorError.paragraph`
+writes the paragraph in the reader's language (the command line's ``--lang`` or the configured CPAS's
+``language``); setting names, values, hosts, paths and a driver's own words stay as they are.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from piis_bridge.i18n import Translator, translator
+from piis_bridge.i18n.text import Text, error_text, say
 from piis_bridge.logging import redact
 
 __all__ = [
@@ -56,14 +62,23 @@ class OperatorError(Exception):
     def __str__(self) -> str:
         return self.paragraph()
 
-    def paragraph(self) -> str:
-        parts = [f"{self.what}: {self.cause.rstrip('.')}."]
+    def paragraph(self, t: Translator | None = None) -> str:
+        """The paragraph in *t*'s language (English by default)."""
+        t = t or translator("en")
+        parts = [
+            t.gettext(
+                "{what}: {cause}.", what=say(self.what, t), cause=say(self.cause, t).rstrip(".")
+            )
+        ]
         if self.setting:
-            shown = f" = {self.value}" if self.value is not None else ""
-            parts.append(f"Setting {self.setting}{shown} (from {self.source or 'default'}).")
+            setting = f"{self.setting} = {self.value}" if self.value is not None else self.setting
+            source = say(self.source or Text("default"), t)
+            parts.append(
+                t.gettext("Setting {setting} (from {source}).", setting=setting, source=source)
+            )
         if self.target:
-            parts.append(f"Target: {self.target}.")
-        parts.append(f"Fix: {self.fix.rstrip('.')}.")
+            parts.append(t.gettext("Target: {target}.", target=self.target))
+        parts.append(t.gettext("Fix: {fix}.", fix=say(self.fix, t).rstrip(".")))
         return redact(" ".join(parts))
 
 
@@ -83,7 +98,7 @@ def _source(settings: Any, key: str) -> str:
     try:
         return settings.source_of(key)
     except Exception:  # noqa: BLE001 - a settings object without provenance
-        return "default"
+        return Text("default")
 
 
 def _host_port(url: str, default_port: int | None) -> str:
@@ -122,7 +137,10 @@ def explain(
 
     if isinstance(exc, ConfigError):
         return OperatorError(
-            "configuration error", str(exc), "correct the setting named above", EXIT_CONFIG
+            Text("configuration error"),
+            error_text(exc),
+            Text("correct the setting named above"),
+            EXIT_CONFIG,
         )
     chain = _chain(exc)
     modules = {type(e).__module__.split(".")[0] for e in chain}
@@ -158,12 +176,18 @@ def explain(
 def database_url_error(settings: Any, text: str) -> OperatorError:
     url = str(getattr(settings, "database_url", ""))
     scheme = url.split("://", 1)[0] if "://" in url else url
-    fix = "use postgresql://user@host:5432/dbname (or postgresql+psycopg://...) for PostgreSQL, sqlite:///path for SQLite"
+    fix = Text(
+        "use postgresql://user@host:5432/dbname (or postgresql+psycopg://...) for PostgreSQL, "
+        "sqlite:///path for SQLite"
+    )
     if scheme == "postgres":
-        fix = "write postgresql:// instead of postgres:// (SQLAlchemy does not know the short Heroku-style scheme)"
+        fix = Text(
+            "write postgresql:// instead of postgres:// (SQLAlchemy does not know the short "
+            "Heroku-style scheme)"
+        )
     return OperatorError(
-        "database URL not understood",
-        f"the scheme {scheme!r} is not a database driver piis-bridge knows",
+        Text("database URL not understood"),
+        Text("the scheme {scheme} is not a database driver piis-bridge knows", scheme=repr(scheme)),
         fix,
         EXIT_CONFIG,
         "database_url",
@@ -184,10 +208,13 @@ def database_error(settings: Any, text: str) -> OperatorError:
     if "does not exist" in text and "database" in text:
         name = urlsplit(url).path.lstrip("/") or "?"
         return OperatorError(
-            "database not found",
-            f"PostgreSQL at {target} has no database {name!r}",
-            f"create it (createdb -O <user> {name}) then run piis-bridge db upgrade, or correct "
-            "the database name in database_url",
+            Text("database not found"),
+            Text("PostgreSQL at {target} has no database {name}", target=target, name=repr(name)),
+            Text(
+                "create it (createdb -O <user> {name}) then run piis-bridge db upgrade, or correct "
+                "the database name in database_url",
+                name=name,
+            ),
             EXIT_DEPENDENCY,
             **common,
         )
@@ -198,10 +225,12 @@ def database_error(settings: Any, text: str) -> OperatorError:
         or "no password supplied" in text
     ):
         return OperatorError(
-            "database login refused",
-            f"PostgreSQL at {target} refused the user or password",
-            "correct the user in database_url (and its password, given in PIIS_DATABASE_URL in the "
-            "environment file, never in the TOML file), or create that role",
+            Text("database login refused"),
+            Text("PostgreSQL at {target} refused the user or password", target=target),
+            Text(
+                "correct the user in database_url (and its password, given in PIIS_DATABASE_URL "
+                "in the environment file, never in the TOML file), or create that role"
+            ),
             EXIT_CONFIG,
             **common,
         )
@@ -214,43 +243,51 @@ def database_error(settings: Any, text: str) -> OperatorError:
         or "could not translate host name" in text
     ):
         return OperatorError(
-            "database unreachable",
-            f"nothing answers as PostgreSQL at {target}",
-            "start PostgreSQL, or correct the host and port in database_url (default port 5432)",
+            Text("database unreachable"),
+            Text("nothing answers as PostgreSQL at {target}", target=target),
+            Text(
+                "start PostgreSQL, or correct the host and port in database_url (default port 5432)"
+            ),
             EXIT_DEPENDENCY,
             **common,
         )
     if "readonly database" in text or "read-only" in text:
         return OperatorError(
-            "database file read-only",
-            f"SQLite cannot write {target}",
-            "make the file and its directory writable by the user running piis-bridge, or point "
-            "database_url at a writable place",
+            Text("database file read-only"),
+            Text("SQLite cannot write {target}", target=target),
+            Text(
+                "make the file and its directory writable by the user running piis-bridge, or "
+                "point database_url at a writable place"
+            ),
             EXIT_DEPENDENCY,
             **common,
         )
     if "disk is full" in text or "no space left" in text:
         return OperatorError(
-            "disk full",
-            f"the database at {target} cannot grow",
-            "free space on that file system",
+            Text("disk full"),
+            Text("the database at {target} cannot grow", target=target),
+            Text("free space on that file system"),
             EXIT_DEPENDENCY,
             **common,
         )
     if "unable to open database file" in text:
         return OperatorError(
-            "database file cannot be opened",
-            f"SQLite cannot open or create {target}",
-            "create the directory and make it writable by the user running piis-bridge, or point "
-            "database_url at a writable place",
+            Text("database file cannot be opened"),
+            Text("SQLite cannot open or create {target}", target=target),
+            Text(
+                "create the directory and make it writable by the user running piis-bridge, or "
+                "point database_url at a writable place"
+            ),
             EXIT_DEPENDENCY,
             **common,
         )
     return OperatorError(
-        "database error",
+        Text("database error"),
         _first_line(text),
-        "check that the database named by database_url is "
-        "up and migrated (piis-bridge db upgrade); rerun with --debug for the traceback",
+        Text(
+            "check that the database named by database_url is up and migrated (piis-bridge db "
+            "upgrade); rerun with --debug for the traceback"
+        ),
         EXIT_DEPENDENCY,
         **common,
     )
@@ -265,12 +302,13 @@ def broker_error(settings: Any, text: str) -> OperatorError:
         source=_source(settings, "broker_url"),
         target=_host_port(url, default_port),
     )
-    kind = (
+    target = common["target"]
+    kind: str = (
         "Redis"
         if url.startswith("redis")
         else "RabbitMQ"
         if url.startswith("amqp")
-        else "the broker"
+        else Text("the broker")
     )
     if (
         "access_refused" in text
@@ -282,18 +320,22 @@ def broker_error(settings: Any, text: str) -> OperatorError:
         or "invalid username-password" in text
     ):
         return OperatorError(
-            "broker login refused",
-            f"{kind} at {common['target']} refused the user or password",
-            "correct the user and password in PIIS_BROKER_URL (environment file), or create that "
-            "user on the broker",
+            Text("broker login refused"),
+            Text("{broker} at {target} refused the user or password", broker=kind, target=target),
+            Text(
+                "correct the user and password in PIIS_BROKER_URL (environment file), or create "
+                "that user on the broker"
+            ),
             EXIT_CONFIG,
             **common,
         )
     return OperatorError(
-        "broker unreachable",
-        f"cannot connect to {kind} at {common['target']}",
-        "start the broker, or correct the host and port in broker_url; workers and 'run "
-        "--no-embedded' need it",
+        Text("broker unreachable"),
+        Text("cannot connect to {broker} at {target}", broker=kind, target=target),
+        Text(
+            "start the broker, or correct the host and port in broker_url; workers and 'run "
+            "--no-embedded' need it"
+        ),
         EXIT_DEPENDENCY,
         **common,
     )
@@ -312,29 +354,34 @@ def filesystem_error(settings: Any, exc: OSError) -> OperatorError:
     )
     if exc.errno == errno.EROFS:
         return OperatorError(
-            "data directory read-only",
-            f"cannot write {path} (read-only file system)",
-            "remount it read-write or point state_dir at a writable directory",
+            Text("data directory read-only"),
+            Text("cannot write {path} (read-only file system)", path=str(path)),
+            Text("remount it read-write or point state_dir at a writable directory"),
             EXIT_DEPENDENCY,
             **common,
         )
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return OperatorError(
-            "disk full",
-            f"no space left to write {path}",
-            "free space on that file system (old logs, var/broker/processed) or move state_dir",
+            Text("disk full"),
+            Text("no space left to write {path}", path=str(path)),
+            Text(
+                "free space on that file system (old logs, var/broker/processed) or move state_dir"
+            ),
             EXIT_DEPENDENCY,
             **common,
         )
     return OperatorError(
-        "permission denied",
-        f"cannot write {path}",
-        "give the user running piis-bridge write access (chown piis:piis), or point the setting at "
-        "a directory it owns",
+        Text("permission denied"),
+        Text("cannot write {path}", path=str(path)),
+        Text(
+            "give the user running piis-bridge write access (chown piis:piis), or point the "
+            "setting at a directory it owns"
+        ),
         EXIT_CONFIG,
         **common,
     )
 
 
 def _first_line(text: str) -> str:
-    return text.strip().splitlines()[0][:300] if text.strip() else "unknown error"
+    # the driver's own words, shown as written
+    return text.strip().splitlines()[0][:300] if text.strip() else Text("unknown error")

@@ -16,6 +16,8 @@ import os
 from datetime import UTC
 from typing import Any
 
+from piis_bridge.i18n import Join
+from piis_bridge.i18n.text import Text
 from piis_bridge.ops.errors import OperatorError, broker_error, explain, filesystem_error
 
 __all__ = [
@@ -85,9 +87,13 @@ def check_database(settings: Any, *, migrated: bool = True) -> None:
         current, head = current_revision(settings.database_url), head_revision()
         if current != head:
             raise OperatorError(
-                "database not migrated",
-                f"the schema is at revision {current or 'none'}, this version needs {head}",
-                "run piis-bridge db upgrade (once, before the workers and beat start)",
+                Text("database not migrated"),
+                Text(
+                    "the schema is at revision {revision}, this version needs {head}",
+                    revision=current or Text("none"),
+                    head=str(head),
+                ),
+                Text("run piis-bridge db upgrade (once, before the workers and beat start)"),
                 3,
                 "database_url",
                 None,
@@ -139,9 +145,12 @@ def check_plugins(settings: Any) -> None:
         PluginHost(settings, strict=True)
     except PluginStartupError as exc:
         raise OperatorError(
-            "plugin configuration error",
-            "; ".join(exc.problems),
-            "correct the settings named above (piis-bridge plugins check lists them with their source)",
+            Text("plugin configuration error"),
+            Text("{problems}", problems=Join("; ", exc.problems)),
+            Text(
+                "correct the settings named above (piis-bridge plugins check lists them with "
+                "their source)"
+            ),
             EXIT_CONFIG,
         ) from None
 

@@ -97,7 +97,12 @@ def _host(config: Path | None) -> Any:
         settings = load_settings(config)
         host = PluginHost(settings)
     except ConfigError as exc:
-        typer.echo(f"piis-bridge transfer: {exc}", err=True)
+        from piis_bridge.i18n.cli import settings_translator
+        from piis_bridge.i18n.text import error_text, say
+
+        typer.echo(
+            f"piis-bridge transfer: {say(error_text(exc), settings_translator(None))}", err=True
+        )
         raise typer.Exit(2) from None
     host.startup()
     return host

@@ -108,6 +108,9 @@ def test_workers_online_per_queue_with_their_configuration_fingerprint(tmp_path:
         for q in QUEUES:
             assert f'data-queue="{q}"' in page
         assert "restart the worker" not in page and "redémarrer le worker" not in page
+        # the check's summary in the user's language (ada reads French)
+        assert "1 worker(s) en ligne, chaque file consommée" in page, page
+        assert "every queue consumed" not in page
         # the same worker seen from a changed configuration must be restarted
         changed = settings.model_copy(update={"nightly_time": dt.time(4, 15)})
         stale = installation_health(changed, engine, ttl=0)

@@ -23,6 +23,15 @@ OPS_SOURCES = (
     "piis_bridge/cli/observability_commands.py",
     "plugins/federal/cli.py",
     "plugins/neptunus/cli.py",
+    # texts said in the reader's language where they are shown (piis_bridge.i18n.text.Text)
+    "piis_bridge/observability/health.py",
+    "piis_bridge/observability/alerts.py",
+    "piis_bridge/config.py",
+    "piis_bridge/hooks/manager.py",
+    "piis_bridge/ops/errors.py",
+    "piis_bridge/ops/preflight.py",
+    "piis_bridge/cli/__init__.py",
+    "piis_bridge/cli/_registry.py",
 )
 
 

@@ -33,8 +33,26 @@ CHECKED: dict[str, frozenset[str] | None] = {
     "plugins/transfer/cli.py": frozenset(),
     "plugins/federal/cli.py": frozenset(),
     "plugins/neptunus/cli.py": frozenset(),
+    # the last resort's paragraph and the loading of plugin commands
+    "piis_bridge/cli/__init__.py": frozenset(),
+    "piis_bridge/cli/_registry.py": frozenset(),
 }
-_TRANSLATING = {"gettext", "ngettext", "pgettext", "N_", "NP_", "code_text", "_label"}
+# Texts made far from where they are read, as piis_bridge.i18n.text.Text (file -> the calls that
+# take one, and which positional arguments): a health check's summary, an alert's title and text, a
+# configuration error, a plugin host's problem, an operator error's what, cause and fix.
+BUILT: dict[str, dict[str, tuple[int, ...]]] = {
+    "piis_bridge/observability/health.py": {"Check": (2,)},
+    "piis_bridge/observability/alerts.py": {"Alert": (4, 5), "AlertError": (0,)},
+    "piis_bridge/config.py": {"ConfigError": (0,), "ValueError": (0,)},
+    "piis_bridge/hooks/manager.py": {
+        "self.problems.append": (0,),
+        "self.tenancy_problems.append": (0,),
+        "PluginStartupError": (0,),
+    },
+    "piis_bridge/ops/errors.py": {"OperatorError": (0, 1, 2)},
+    "piis_bridge/ops/preflight.py": {"OperatorError": (0, 1, 2)},
+}
+_TRANSLATING = {"gettext", "ngettext", "pgettext", "N_", "NP_", "code_text", "_label", "Text"}
 _OUTPUT_METHODS = {"echo", "print", "add_column", "add_task"}
 # the program's name as a prefix ("piis-bridge db purge: ", health's Nagios line "piis-bridge OK")
 # and rich markup are not texts to translate
@@ -102,6 +120,47 @@ def _untranslated(path: str, skipped: frozenset[str]) -> list[str]:
 @pytest.mark.parametrize("path", sorted(CHECKED))
 def test_every_text_printed_by_the_command_goes_through_the_catalogue(path: str) -> None:
     assert _untranslated(path, CHECKED[path] or frozenset()) == []
+
+
+def _dotted(func: ast.expr) -> str:
+    if isinstance(func, ast.Attribute):
+        return f"{_dotted(func.value)}.{func.attr}"
+    return getattr(func, "id", "")
+
+
+def _unwrapped(path: str, calls: dict[str, tuple[int, ...]]) -> list[str]:
+    """Literals with words given to *calls* outside a ``Text``/``N_`` (an f-string, a plain str)."""
+    tree = ast.parse((ROOT / path).read_text(encoding="utf-8"))
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _dotted(node.func) in calls:
+            for index in calls[_dotted(node.func)]:
+                if index < len(node.args):
+                    for line, text in _literals(node.args[index]):
+                        if re.search(r"[A-Za-z]{3,}", text):
+                            problems.append(f"{path}:{line}: {text!r}")
+    return problems
+
+
+@pytest.mark.parametrize("path", sorted(BUILT))
+def test_every_text_built_for_a_reader_is_a_text_with_a_message_id(path: str) -> None:
+    assert _unwrapped(path, BUILT[path]) == []
+    assert path in SOURCES  # extracted, so the catalogue test sees every message id
+
+
+def test_the_built_check_finds_an_english_f_string(tmp_path: Path) -> None:
+    source = tmp_path / "health.py"
+    source.write_text(
+        "def f(n, where):\n"
+        "    Check('disk', Status.OK, f'{n} MB free', {})\n"
+        "    Check('disk', Status.OK, Text('{n} MB free', n=n), {})\n"
+        "    self.problems.append(f'{where}: unknown key')\n"
+        "    other.append(f'{where}: unknown key')\n",
+        encoding="utf-8",
+    )
+    calls = {"Check": (2,), "self.problems.append": (0,)}
+    found = _unwrapped(str(source), calls)
+    assert [p.split(": ", 1)[1] for p in found] == ["' MB free'", "': unknown key'"]
 
 
 def test_the_check_finds_a_printed_text_left_in_english(tmp_path: Path) -> None:
