@@ -6,12 +6,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
-    rowcount,
     utcnow,
 )
 from piis_bridge.pipeline.outbox import (
@@ -28,6 +27,18 @@ from piis_bridge.pipeline.runs import maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
 
 _PAGE = 1000  # forms looked at per collect task
+# What the collect stage reads of a waiting form (answer_push's fields, the ticket, the keys).
+_COLUMNS = (
+    Effect.id,
+    Effect.key,
+    Effect.remote_ref,
+    Effect.ticket,
+    Effect.run_id,
+    Effect.item_id,
+    Effect.cpas_id,
+    Effect.record_id,
+    Effect.payload_type,
+)
 
 
 def collect_answers(
@@ -37,15 +48,16 @@ def collect_answers(
     t0 = time.perf_counter()
     host = rt.host
     with rt.session() as s:
+        # Columns, not Effect objects: the payload and the result (encrypted) are not needed here.
         waiting = list(
-            s.scalars(
-                select(Effect)
+            s.execute(
+                select(*_COLUMNS)
                 .where(
                     Effect.kind == "form", Effect.cpas_id == cpas_id, Effect.state == "submitted"
                 )
                 .order_by(Effect.id)
                 .limit(_PAGE)
-            )
+            ).all()
         )
         if not waiting:
             return
@@ -86,26 +98,43 @@ def collect_answers(
             enq.collect(run_id, cpas_id, countdown=delay, attempt=attempt + 1)
             return
         by_ref = {str(getattr(o, "client_reference", "")): o for o in outcomes}
-        pushes = []
-        spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
+        answered: dict[int, tuple[Any, str, str]] = {}
         for e in waiting:
             outcome = by_ref.get(e.remote_ref or e.key.split(":", 2)[-1])
             if outcome is None:
                 continue
             state, answer, _ticket, stored = outcome_fields(outcome)
             if state == "answered" and answer:
-                # Conditional: two collect tasks may look at the same forms; one records the answer.
-                won = rowcount(
-                    s.execute(
-                        update(Effect)
-                        .where(Effect.id == e.id, Effect.state == "submitted")
-                        .values(state=state, answer=answer, result=stored, updated_at=utcnow())
-                        .execution_options(synchronize_session=False)
-                    )
+                answered[e.id] = (e, answer, stored)
+        pushes = []
+        spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
+        # Conditional: two collect tasks may look at the same forms; one records each answer.  One
+        # UPDATE ... RETURNING wins the forms still waiting (their rows stay locked until the commit),
+        # then their answers are written in one executemany (they were one UPDATE per form).
+        won = (
+            sorted(
+                s.scalars(
+                    update(Effect)
+                    .where(Effect.id.in_(list(answered)), Effect.state == "submitted")
+                    .values(state="answered", updated_at=utcnow())
+                    .returning(Effect.id)
+                    .execution_options(synchronize_session=False)
                 )
-                if won:
-                    pushes.append(answer_push(e, answer))
-                    spans.append((e.run_id, e.item_id, cpas_id, {"state": state, "answer": answer}))
+            )
+            if answered
+            else []
+        )
+        if won:
+            s.connection().execute(
+                update(Effect)
+                .where(Effect.id == bindparam("effect_id"))
+                .values(answer=bindparam("answer"), result=bindparam("result")),
+                [{"effect_id": i, "answer": answered[i][1], "result": answered[i][2]} for i in won],
+            )
+        for i in won:
+            e, answer, _ = answered[i]
+            pushes.append(answer_push(e, answer))
+            spans.append((e.run_id, e.item_id, cpas_id, {"state": "answered", "answer": answer}))
         tracing.dossier_spans("collect", spans, started_ns)
         insert_ignore(s, Effect, pushes)
         record_stat(s, run_id, "collect", len(pushes), time.perf_counter() - t0)

@@ -178,7 +178,6 @@ class WorkItem(Base):
         Index("ix_sync_item_person", "cpas_id", "person_key"),
         # The pull's conflict check finds a record's earlier runs by CPAS and record id (0022).
         Index("ix_sync_item_cpas_record", "cpas_id", "record_id", "version"),
-        Index("ix_sync_item_lease_owner", "lease_owner"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -216,10 +215,10 @@ class Effect(Base):
 
     __tablename__ = "sync_effect"
     __table_args__ = (
-        Index("ix_sync_effect_claim", "kind", "cpas_id", "state"),
+        # The claims read a CPAS's next pending batch in id order: the scan stops after the batch (0024).
+        Index("ix_sync_effect_claim", "kind", "cpas_id", "state", "id"),
         Index("ix_sync_effect_dossier", "cpas_id", "record_id", "id"),
         Index("ix_sync_effect_run_state", "run_id", "state"),
-        Index("ix_sync_effect_lease_owner", "lease_owner"),
         # The per-dossier order check of the submit claim looks only at open forms.
         Index(
             "ix_sync_effect_open_dossier",

@@ -13,17 +13,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import importlib
-import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import and_, exists, or_, select, text, update
+from sqlalchemy import and_, func, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from piis_bridge.forms import SubmissionOutcome
 from piis_bridge.hooks.types import PluginFailure, PushItem, RecordProblem
@@ -119,38 +117,31 @@ def insert_ignore(
 
 
 def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: float) -> None:
+    """Add one task's units and busy time to its run's stage (``sync_stage_stat``), in the caller's
+    transaction: one upsert (it was an ORM UPDATE, then an INSERT in a savepoint the first time)."""
     now = utcnow()
-    for _ in range(3):
-        changed = rowcount(
-            session.execute(
-                update(StageStat)
-                .where(StageStat.run_id == run_id, StageStat.stage == stage)
-                .values(
-                    units=StageStat.units + units,
-                    tasks=StageStat.tasks + 1,
-                    busy_seconds=StageStat.busy_seconds + elapsed,
-                    last_at=now,
-                )
-            )
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(StageStat.__table__).values(  # type: ignore[arg-type]
+        run_id=run_id,
+        stage=stage,
+        units=units,
+        tasks=1,
+        busy_seconds=elapsed,
+        first_at=now,
+        last_at=now,
+    )
+    session.connection().execute(
+        stmt.on_conflict_do_update(
+            index_elements=[StageStat.run_id, StageStat.stage],
+            set_={
+                "units": StageStat.units + stmt.excluded.units,
+                "tasks": StageStat.tasks + 1,
+                "busy_seconds": StageStat.busy_seconds + stmt.excluded.busy_seconds,
+                "last_at": stmt.excluded.last_at,
+            },
         )
-        if changed:
-            return
-        try:
-            with session.begin_nested():
-                session.add(
-                    StageStat(
-                        run_id=run_id,
-                        stage=stage,
-                        units=units,
-                        tasks=1,
-                        busy_seconds=elapsed,
-                        first_at=now,
-                        last_at=now,
-                    )
-                )
-            return
-        except IntegrityError:
-            continue
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,19 +176,8 @@ class Lease:
         return or_(cond, self.expired(now)) if self.takeover else cond
 
 
-def claim(
-    session: Session,
-    lease: Lease,
-    where: Any,
-    seconds: float,
-    *,
-    now: datetime | None = None,
-    **values: Any,
-) -> tuple[int, str | None]:
-    """The pipeline's one claim: a conditional UPDATE of the units matching *where* that may be taken
-    now, committed at once; returns (units won, lease owner to read them back by, when the table has one).
-    """
-    now = now or utcnow()
+def _claim_update(lease: Lease, where: Any, seconds: float, now: datetime, values: Any) -> Any:
+    """The conditional UPDATE of a claim and its lease owner (None when the table has none)."""
     owner = uuid.uuid4().hex if lease.owner is not None else None
     sets: dict[str, Any] = {
         lease.state.key: lease.held,
@@ -210,16 +190,46 @@ def claim(
     if lease.touched is not None:
         sets[lease.touched.key] = now
     sets.update(values)
-    won = rowcount(
-        session.execute(
-            update(lease.model)
-            .where(where, lease.open(now))
-            .values(sets)
-            .execution_options(synchronize_session=False)
-        )
+    stmt = (
+        update(lease.model)
+        .where(where, lease.open(now))
+        .values(sets)
+        .execution_options(synchronize_session=False)
     )
+    return stmt, owner
+
+
+def claim(
+    session: Session,
+    lease: Lease,
+    where: Any,
+    seconds: float,
+    *,
+    now: datetime | None = None,
+    **values: Any,
+) -> tuple[int, str | None]:
+    """The pipeline's one claim: a conditional UPDATE of the units matching *where* that may be taken
+    now, committed at once; returns (units won, lease owner, when the table has one).
+    """
+    stmt, owner = _claim_update(lease, where, seconds, now or utcnow(), values)
+    won = rowcount(session.execute(stmt))
     session.commit()
     return won, owner
+
+
+def claim_returning(
+    session: Session, lease: Lease, where: Any, seconds: float, returning: Any
+) -> list[Any]:
+    """:func:`claim`, returning what it won in the same statement (``UPDATE ... RETURNING``): the
+    columns, or the ORM objects, named by *returning*; committed at once.
+
+    Why: a claim followed by a read-back by lease owner was two statements per batch and needed an
+    index on the owner column, which every claim and every release of a unit had to update (0024).
+    """
+    stmt, _ = _claim_update(lease, where, seconds, utcnow(), {})
+    rows = list(session.execute(stmt.returning(*returning)).all())
+    session.commit()
+    return rows
 
 
 def renew(session: Session, lease: Lease, where: Any, seconds: float) -> None:
@@ -449,56 +459,110 @@ def describe(failures: Sequence[PluginFailure]) -> str:
     return f"plugin {f.plugin!r} failed in {f.hook}: {f.error_type}: {f.message}"
 
 
+STATS_STALE_SHARE = (
+    0.2  # re-analyse a table once this share of its rows changed since the last time
+)
+
+
 def refresh_statistics(s: Session) -> None:
-    """PostgreSQL: refresh the planner statistics of the outbox tables.
+    """PostgreSQL: refresh the planner statistics of the outbox tables that changed much.
 
     Why: the tables grow from empty to 100,000 rows within minutes, long before autovacuum analyses
-    them; with the empty-table estimates PostgreSQL plans the per-dossier order check as a nested loop
-    over every open form (seconds per claim instead of milliseconds, measured).
+    them; with the empty-table estimates PostgreSQL planned the per-dossier order check as a nested
+    loop over every open form (seconds per claim instead of milliseconds, measured).  That check no
+    longer depends on the statistics (:func:`_first_of_their_dossier`); the pull and the sweeper
+    still refresh them for the other statements.  Only a table of which more than
+    :data:`STATS_STALE_SHARE` of the rows changed since its last analysis (or never analysed) is
+    analysed: every pull and every sweep analysed both tables, which was most of PostgreSQL's CPU
+    in an incremental night (0.36 of 0.6 s in ``benchmarks/bench_sql.py --nights``) and grew with
+    the history kept.
     """
-    if s.get_bind().dialect.name == "postgresql":
-        s.commit()
-        s.execute(text("ANALYZE sync_item, sync_effect"))
-        s.commit()
+    if s.get_bind().dialect.name != "postgresql":
+        return
+    s.commit()
+    stale = list(
+        s.scalars(
+            text(
+                "SELECT relname FROM pg_stat_user_tables "
+                "WHERE relname IN ('sync_item', 'sync_effect') AND ("
+                "(last_analyze IS NULL AND last_autoanalyze IS NULL) "
+                "OR n_mod_since_analyze > 50 + :share * n_live_tup) ORDER BY relname"
+            ),
+            {"share": STATS_STALE_SHARE},
+        )
+    )
+    if stale:
+        s.execute(text(f"ANALYZE {', '.join(stale)}"))  # names from the fixed list above
+    s.commit()
+
+
+def _first_of_their_dossier(
+    s: Session, kind: str, cpas_id: str, pending: list[Any], limit: int
+) -> list[int]:
+    """The first *limit* claimable effects (id order) that no earlier open effect of the same
+    dossier holds back: forms of one dossier go out in the order they were built, one at a time
+    (the federal service refuses a form while an earlier one of the same dossier is pending, B00008).
+
+    Why two plain statements rather than one ``NOT EXISTS``: the planner's choice for the anti-join
+    followed its statistics, and on statistics taken while ``sync_effect`` was still nearly empty
+    it compared each candidate with every open form of the CPAS (9.1 ms instead of 0.25 ms per
+    claim at 2,458 forms, measured; growing with the run).  Here the candidates come in id order
+    from ``ix_sync_effect_claim`` and the earliest open effect of their dossiers from
+    ``ix_sync_effect_dossier``, whatever the statistics say.
+    """
+    chosen: list[int] = []
+    after = 0
+    while len(chosen) < limit:
+        batch = list(
+            s.execute(
+                select(Effect.id, Effect.record_id)
+                .where(*pending, Effect.id > after)
+                .order_by(Effect.id)
+                .limit(limit)
+            ).all()
+        )
+        if not batch:
+            break
+        first_open = dict(
+            s.execute(
+                select(Effect.record_id, func.min(Effect.id))
+                .where(
+                    Effect.kind == kind,
+                    Effect.cpas_id == cpas_id,
+                    Effect.record_id.in_(sorted({record for _, record in batch})),
+                    Effect.state.in_(OPEN_EFFECT_STATES),
+                )
+                .group_by(Effect.record_id)
+            ).all()
+        )
+        # a candidate is itself open: it goes when no open effect of its dossier is older
+        chosen += [i for i, record in batch if first_open.get(record, i) >= i][
+            : limit - len(chosen)
+        ]
+        if len(batch) < limit:
+            break
+        after = batch[-1][0]
+    return chosen
 
 
 def claim_effects(
     rt: Runtime, s: Session, kind: str, cpas_id: str, limit: int, *, one_per_dossier: bool
 ) -> list[Effect]:
     now = utcnow()
-    cond = [
+    pending = [
         Effect.kind == kind,
         Effect.cpas_id == cpas_id,
         Effect.state == "pending",
         or_(Effect.next_attempt_at.is_(None), Effect.next_attempt_at <= now),
     ]
     if one_per_dossier:
-        # Forms of one dossier go out in the order they were built, one at a time: the federal
-        # service refuses a form while an earlier one of the same dossier is pending (B00008).
-        earlier = aliased(Effect)
-        cond.append(
-            ~exists().where(
-                earlier.kind == kind,
-                earlier.cpas_id == Effect.cpas_id,
-                earlier.record_id == Effect.record_id,
-                earlier.id < Effect.id,
-                earlier.state.in_(OPEN_EFFECT_STATES),
-            )
-        )
-    t0 = time.perf_counter()
-    ids = list(s.scalars(select(Effect.id).where(*cond).order_by(Effect.id).limit(limit)))
-    if time.perf_counter() - t0 > 0.5:
-        refresh_statistics(s)
+        ids = _first_of_their_dossier(s, kind, cpas_id, pending, limit)
+    else:
+        ids = list(s.scalars(select(Effect.id).where(*pending).order_by(Effect.id).limit(limit)))
     if not ids:
         return []
-    _, owner = claim(s, EFFECT, Effect.id.in_(ids), rt.options.lease_seconds)
-    return list(
-        s.scalars(
-            select(Effect)
-            .where(Effect.lease_owner == owner, Effect.state == "sending")
-            .order_by(Effect.id)
-        )
-    )
+    won = claim_returning(s, EFFECT, Effect.id.in_(ids), rt.options.lease_seconds, [Effect])
+    return sorted((row[0] for row in won), key=lambda e: e.id)
 
 
 def again(send: Callable[..., None], run_id: str, cpas_id: str, attempt: int, wait: float) -> None:

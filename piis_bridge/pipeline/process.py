@@ -24,13 +24,14 @@ from piis_bridge.pipeline.outbox import (
     ITEM,
     Enqueuer,
     call,
-    claim,
+    claim_returning,
     dump_payload,
     form_key,
     insert_ignore,
     push_row,
     quarantine,
     record_stat,
+    slices,
     type_path,
 )
 from piis_bridge.pipeline.quarantine import resolve_processed
@@ -104,12 +105,31 @@ def _evaluate(
     return len(report.findings), alerts
 
 
-def _reassign_alerts(s: Any, rows: list[dict[str, Any]]) -> None:
-    """A deadline already stored (its key is stable, so ``insert_ignore`` kept the old row) follows a
-    change of the worker in charge: only the plain ``worker_id`` column moves; the pushed payload is
-    what was pushed and stays as it was.  A no-op UPDATE where the worker did not change."""
-    alerts = [{"k": r["key"], "w": r["worker_id"]} for r in rows if r.get("worker_id") is not None]
-    if not alerts:
+def _store_effects(s: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert the chunk's forms and alerts (a key already stored keeps its row), then move the alerts
+    already stored to their worker in charge where it changed.
+
+    A deadline already stored (its key is stable, so the insert kept the old row) follows a change of
+    the worker in charge: only the plain ``worker_id`` column moves; the pushed payload is what was
+    pushed and stays as it was.  Why not one keyed UPDATE per alert, as before: every night re-keyed
+    every deadline of every processed record, nearly all of them no-ops; now the rows the insert did
+    not create are read in one statement and only those whose worker changed are written.
+    """
+    inserted = set(insert_ignore(s, Effect, rows, returning=Effect.key))
+    wanted = {  # per key, the last row's worker (as the keyed UPDATEs in row order left it)
+        r["key"]: r["worker_id"]
+        for r in rows
+        if r["key"] not in inserted and r.get("worker_id") is not None
+    }
+    if not wanted:
+        return
+    stored: dict[str, str | None] = {}
+    for keys in slices(list(wanted)):
+        stored.update(
+            s.execute(select(Effect.key, Effect.worker_id).where(Effect.key.in_(keys))).all()
+        )
+    moved = [{"k": k, "w": w} for k, w in wanted.items() if k in stored and stored[k] != w]
+    if not moved:
         return
     s.connection().execute(
         update(Effect)
@@ -118,7 +138,7 @@ def _reassign_alerts(s: Any, rows: list[dict[str, Any]]) -> None:
             or_(Effect.worker_id.is_(None), Effect.worker_id != bindparam("w")),
         )
         .values(worker_id=bindparam("w")),
-        alerts,
+        moved,
     )
 
 
@@ -187,16 +207,17 @@ def process_items(
     """
     t0 = time.perf_counter()
     with rt.session() as s:
-        _, owner = claim(s, ITEM, WorkItem.id.in_(item_ids), rt.options.lease_seconds)
-        claimed = list(
-            s.execute(
-                select(WorkItem.id, WorkItem.attempts)
-                .where(WorkItem.lease_owner == owner, WorkItem.state == "leased")
-                .order_by(WorkItem.id)
-            ).all()
+        won = claim_returning(
+            s,
+            ITEM,
+            WorkItem.id.in_(item_ids),
+            rt.options.lease_seconds,
+            [WorkItem.id, WorkItem.attempts, WorkItem.lease_owner],
         )
-    if not claimed:
+    if not won:
         return
+    claimed = sorted((item_id, attempts) for item_id, attempts, _ in won)
+    owner = won[0][2]
     careful = any(n > 1 for _, n in claimed)
     if careful and len(claimed) > 1:
         # Retried after a dead worker: give every record but the first back, and go one by one.
@@ -215,7 +236,6 @@ def process_items(
             s.commit()
         enq.process(run_id, rest, attempt=attempt)
         claimed = claimed[:1]
-    assert owner is not None  # ITEM leases have an owner
     touched, retry_ids = _process_claimed(
         rt, run_id, owner, [i for i, _ in claimed], t0, careful=careful
     )
@@ -441,8 +461,7 @@ def _process_claimed(
             if transfer_configured(rt, item.cpas_id):
                 moves.append((item.cpas_id, item.record_id, item.id, contract))
         timer.finish({i.id: {"outcome": i.state, "forms": i.forms} for i in items})
-        insert_ignore(s, Effect, effect_rows)
-        _reassign_alerts(s, effect_rows)
+        _store_effects(s, effect_rows)
         done: dict[str, list[str]] = {}
         for item in items:
             if item.state in ("done", "skipped"):

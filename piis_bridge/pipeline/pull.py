@@ -9,7 +9,7 @@ from functools import partial
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.manager import PluginCallError
@@ -288,22 +288,24 @@ def _stored_contents(
     Why earlier runs too: a vendor that changes a record without a new version sends it on another
     night; compared within one run only, the second content was processed as if it were the first
     (issue #12's conflicts).  Only the slots of this page are read and decrypted."""
-    slots = {(r.record_id, r.version or "") for r, _, _ in candidates}
-    ids = sorted({rid for rid, _ in slots})
+    slots = sorted({(r.record_id, r.version or "") for r, _, _ in candidates})
     this_run: dict[tuple[str, str], bytes] = {}
     other_runs: dict[tuple[str, str], tuple[str, bytes]] = {}
-    if not ids:
+    if not slots:
         return this_run, other_runs
     latest: dict[tuple[bool, str, str], tuple[int, str]] = {}  # (this run?, slot) -> (item, run)
     with rt.session() as s:
-        for i in range(0, len(ids), 500):
+        for i in range(0, len(slots), 500):
+            some = slots[i : i + 500]
+            # The slots themselves, not every stored version of these records: a record changed
+            # every night has one row per night (ix_sync_item_cpas_record covers the pair).
             for item_id, item_run, rid, version in s.execute(
                 select(WorkItem.id, WorkItem.run_id, WorkItem.record_id, WorkItem.version).where(
-                    WorkItem.cpas_id == cpas_id, WorkItem.record_id.in_(ids[i : i + 500])
+                    WorkItem.cpas_id == cpas_id,
+                    WorkItem.record_id.in_(sorted({rid for rid, _ in some})),
+                    tuple_(WorkItem.record_id, WorkItem.version).in_(some),
                 )
             ):
-                if (rid, version) not in slots:
-                    continue
                 key = (item_run == run_id, rid, version)
                 if key not in latest or latest[key][0] < item_id:
                     latest[key] = (item_id, item_run)

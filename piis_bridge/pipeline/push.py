@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import time
 from functools import partial
+from typing import Any
+
+from sqlalchemy import bindparam, update
 
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
 from piis_bridge.observability import tracing
+from piis_bridge.pipeline.models import Effect, utcnow
 from piis_bridge.pipeline.outbox import (
     Enqueuer,
     again,
@@ -56,10 +60,12 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             else:
                 rt.breaker.success(s, remote)
             retry_later = []
+            done: list[dict[str, Any]] = []
+            states: dict[int, str] = {}
             for e, r in zip(effects, results, strict=False):
                 if r.status in ("created", "duplicate"):
-                    e.state, e.answer, e.ticket = "done", r.status, r.remote_id
-                    e.lease_owner = e.lease_until = None
+                    done.append({"effect_id": e.id, "answer": r.status, "ticket": r.remote_id})
+                    states[e.id] = "done"
                 elif _retry_item(r, failures) and not rt.retry.exhausted(e.attempts):
                     retry_later.append(e)
                 else:
@@ -78,10 +84,31 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
                         reason=reason,
                         effect_id=e.id,
                     )
+            if done:
+                # One executemany rather than the ORM's flush of every pushed effect; the
+                # transition is guarded in the WHERE clause (piis_bridge.pipeline.states).
+                s.connection().execute(
+                    update(Effect)
+                    .where(Effect.id == bindparam("effect_id"), Effect.state == "sending")
+                    .values(
+                        state="done",
+                        answer=bindparam("answer"),
+                        ticket=bindparam("ticket"),
+                        lease_owner=None,
+                        lease_until=None,
+                        updated_at=utcnow(),
+                    ),
+                    done,
+                )
             tracing.dossier_spans(
                 "push",
                 [
-                    (e.run_id, e.item_id, cpas_id, {"state": e.state, "kind": i.kind})
+                    (
+                        e.run_id,
+                        e.item_id,
+                        cpas_id,
+                        {"state": states.get(e.id, e.state), "kind": i.kind},
+                    )
                     for e, i in zip(effects, items, strict=True)
                 ],
                 started_ns,

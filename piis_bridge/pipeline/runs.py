@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -527,25 +527,34 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
         run = s.get(SyncRun, run_id)
         if run is None or run.status != "running":
             return False
+        # EXISTS, not counts: every task asks, and counting the open items of a 100,000-record
+        # run read them all each time.
         if s.scalar(
-            select(func.count())
-            .select_from(SyncRunCpas)
-            .where(SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling")))
+            select(
+                exists().where(
+                    SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling"))
+                )
+            )
         ):
             return False
         if s.scalar(
-            select(func.count())
-            .select_from(WorkItem)
-            .where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES))
+            select(exists().where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES)))
         ):
             return False
-        open_effects = dict(
-            s.execute(
-                select(Effect.kind, func.count())
-                .where(Effect.run_id == run_id, Effect.state.in_(OPEN_EFFECT_STATES))
-                .group_by(Effect.kind)
-            ).all()
-        )
+        open_kinds = ("form", "push")
+        still_open = s.execute(
+            select(
+                *(
+                    exists().where(
+                        Effect.run_id == run_id,
+                        Effect.state.in_(OPEN_EFFECT_STATES),
+                        Effect.kind == kind,
+                    )
+                    for kind in open_kinds
+                )
+            )
+        ).one()
+        open_effects = {kind for kind, found in zip(open_kinds, still_open, strict=True) if found}
         notices_open = list(
             s.execute(
                 select(SyncRunCpas.cpas_id, SyncRunCpas.notices_state).where(
@@ -553,7 +562,7 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
                 )
             ).all()
         )
-        if not open_effects.get("form") and enq is not None:
+        if "form" not in open_effects and enq is not None:
             _queue_notices(
                 rt, s, run_id, [c for c, state in notices_open if state == "pending"], enq
             )
