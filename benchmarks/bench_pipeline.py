@@ -342,12 +342,13 @@ def main(argv: list[str] | None = None) -> int:
         choices=["single", "deploy"],
         help="single: one worker serving every queue (the embedded default); deploy: the worker "
         "groups of deploy/compose.yaml (default on prefork, casesystem+federal on 4 threads). "
-        "Default: deploy with --broker redis, single with embedded",
+        "Default: single (on this 2-core machine deploy measured slower: the threads pool's GIL "
+        "contention costs more CPU than the overlapped waits save; docs/pipeline.md)",
     )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if args.topology is None:
-        args.topology = "deploy" if args.broker == "redis" else "single"
+        args.topology = "single"
     if args.nights and not args.incremental:
         args.incremental = 2000
 
