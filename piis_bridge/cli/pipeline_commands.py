@@ -32,6 +32,7 @@ from piis_bridge.cli._registry import CommandRegistry
 from piis_bridge.i18n import Translator, translator
 from piis_bridge.i18n.cli import LANG_HELP, cli_translator, cpas_translator, settings_translator
 from piis_bridge.i18n.ops import code_text
+from piis_bridge.i18n.text import say_stored
 from piis_bridge.logging import mask_text
 
 __all__ = ["register"]
@@ -312,7 +313,7 @@ def _print_quarantine(
             mask_text(e["record_id"]),
             e["stage"],
             code_text("quarantine status", e["status"], t),
-            mask_text(e["reason"]),
+            mask_text(say_stored(e["reason"], e.get("reason_text"), t)),
         )
     _con().print(table)
 
@@ -328,7 +329,8 @@ def _print_details(details: dict[str, Any], t: Translator | None = None) -> None
     none = t.gettext("none")
     if run["error"]:
         failed = t.gettext("run failed:")
-        con.print(f"[red]{escape(failed)}[/red] {run['error']}", soft_wrap=True)
+        error = say_stored(run["error"], run.get("error_text"), t)
+        con.print(f"[red]{escape(failed)}[/red] {escape(error)}", soft_wrap=True)
     if run["status"] == "running":
         why = t.gettext("Why it is waiting")
         con.print(
@@ -683,11 +685,17 @@ def register(cli: CommandRegistry) -> None:
                     )
                 ),
             )
-            con.print(t.gettext("reason: {reason}", reason=mask_text(e.reason)), markup=False)
+            con.print(
+                t.gettext(
+                    "reason: {reason}", reason=mask_text(say_stored(e.reason, e.reason_text, t))
+                ),
+                markup=False,
+            )
             for p in e.problems:
                 field = p.get("field") or t.gettext("(record)")
                 con.print(
-                    f"  - {mask_text(field)}: {mask_text(str(p.get('reason')))}"
+                    f"  - {mask_text(field)}: "
+                    + mask_text(say_stored(str(p.get("reason")), p.get("text"), t))
                     + (f" [{p['rule']}]" if p.get("rule") else ""),
                     markup=False,
                 )

@@ -48,6 +48,8 @@ from piis_bridge.console.audit import record
 from piis_bridge.console.i18n import LANGUAGES, belgian_date, belgian_datetime, translations
 from piis_bridge.console.models import ConsoleUser
 from piis_bridge.db import make_engine, make_sessionmaker
+from piis_bridge.i18n import translator as catalogue_translator
+from piis_bridge.i18n.text import say_stored
 from piis_bridge.identifiers import is_valid_niss
 from piis_bridge.ops import queries
 
@@ -146,6 +148,10 @@ def _env(lang: str) -> Environment:
     env.filters["bdate"] = lambda v: belgian_date(v, lang)
     env.filters["bdatetime"] = lambda v: belgian_datetime(v, lang)
     env.filters["duration"] = _duration
+    # a stored reason (quarantine) in the page's language from its message id + values, else as written
+    env.filters["said"] = lambda english, stored: say_stored(
+        english, stored, catalogue_translator(lang)
+    )
     env.filters["money"] = lambda v: (
         "" if v is None else f"{v / 100:,.2f} €".replace(",", " ").replace(".", ",")
     )

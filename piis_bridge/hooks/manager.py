@@ -52,7 +52,7 @@ from piis_bridge.hooks.types import (
     RunReport,
     SourceRecord,
 )
-from piis_bridge.i18n import Join
+from piis_bridge.i18n import N_, Join
 from piis_bridge.i18n.text import Text, error_text, validation_message
 from piis_bridge.logging import redact
 from piis_bridge.observability.metrics import observe_call
@@ -625,18 +625,27 @@ class PluginHost:
         another CPAS must never become a contract, a federal form or a push into that CPAS's dossier.
         """
         cpas = self.settings.cpas[cpas_id]
-        theirs = []
+        theirs: list[Text] = []
         if record.cpas_bce and _digits(record.cpas_bce) != _digits(cpas.bce):
-            theirs.append(f"BCE {record.cpas_bce}")
+            theirs.append(Text(N_("BCE {bce}"), bce=record.cpas_bce))
         if record.cpas_ins and record.cpas_ins.strip() != cpas.ins_code:
-            theirs.append(f"INS {record.cpas_ins}")
+            theirs.append(Text(N_("INS {ins}"), ins=record.cpas_ins))
         if not theirs:
             return None
         return RecordProblem(
             record_id=record.record_id,
             field="cpas",
-            reason=f"belongs to CPAS {' / '.join(theirs)}, not to cpas.{cpas_id} ({cpas.name}, BCE {cpas.bce}, "
-            f"INS {cpas.ins_code}): refused before mapping; check the case system's tenant filter",
+            reason=Text(
+                N_(
+                    "belongs to CPAS {theirs}, not to cpas.{cpas_id} ({name}, BCE {bce}, INS {ins}): "
+                    "refused before mapping; check the case system's tenant filter"
+                ),
+                theirs=Join(" / ", theirs),
+                cpas_id=cpas_id,
+                name=cpas.name,
+                bce=cpas.bce,
+                ins=cpas.ins_code,
+            ),
         )
 
     def _implements(self, plugin: str, hook: str, *, wrappers: bool = False) -> bool:

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from piis_bridge.i18n.text import Text, text_json
 from piis_bridge.identifiers import Bce, InsCode, Niss, is_valid_niss, mask_niss
 from piis_bridge.logging import redact
 from piis_bridge.model import PIISContract
@@ -215,6 +216,21 @@ class RecordProblem(_HookModel):
     rule: str | None = Field(
         default=None, description="Rule id (R-...) when a legal rule was violated."
     )
+    text: dict[str, Any] | None = Field(
+        default=None,
+        exclude=True,
+        description="The reason as message id + values (piis_bridge.i18n.text.text_json), filled "
+        "when the reason is given as a piis_bridge.i18n.text.Text: the quarantine entry keeps it "
+        "so the reason is shown in the reader's language.  Not serialized.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _keep_text(cls, data: Any) -> Any:
+        # pydantic turns a str subclass into a plain str: keep the Text's id and values first
+        if isinstance(data, dict) and isinstance(data.get("reason"), Text) and "text" not in data:
+            return {**data, "text": redact(text_json(data["reason"]))}
+        return data
 
     @field_validator("field", "reason")
     @classmethod

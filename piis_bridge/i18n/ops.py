@@ -11,9 +11,13 @@ shown as it is rather than hidden.
 
 from __future__ import annotations
 
-from piis_bridge.i18n import Translator
+from collections.abc import Sequence
+from typing import Any
 
-__all__ = ["CODES", "code_text"]
+from piis_bridge.i18n import N_, Translator
+from piis_bridge.i18n.text import Text, text_from_json
+
+__all__ = ["CODES", "code_text", "poison_text", "problems_reason"]
 
 CODES: dict[str, tuple[str, ...]] = {
     # piis_bridge.pipeline.models.SyncRun.status
@@ -87,3 +91,43 @@ def code_text(context: str, code: object, t: Translator) -> str:
     if text in CODES.get(context, ()):
         return t.pgettext(context, text)
     return text
+
+
+def problems_reason(problems: Sequence[Any]) -> Text:
+    """The quarantine reason of a record whose mapping found *problems* (``RecordProblem``):
+    ``field: reason; field: reason`` as before in English, kept as a :class:`Text` so a reason the
+    bridge itself wrote (the plugin host's foreign-record refusal) is said in the reader's
+    language; a plugin's own words are shown as written."""
+    items = [
+        Text(
+            N_("{field}: {reason}"),
+            field=p.field or Text(N_("(record)")),
+            reason=text_from_json(p.text) if p.text else p.reason,
+        )
+        for p in problems
+    ]
+    reason = items[-1]
+    for item in reversed(items[:-1]):
+        reason = Text(N_("{problem}; {more}"), problem=item, more=reason)
+    return reason
+
+
+def poison_text(attempts: int, stage: str | None = None, error_type: str | None = None) -> Text:
+    """The quarantine reason of a poison record (``pipeline.process.poison_reason``): given up
+    after *attempts*, in *stage* with an error of *error_type* when a stage was recorded."""
+    if stage is None:
+        return Text(
+            N_(
+                "poison record: gave up after {attempts} attempts; its worker died each time "
+                "before a stage was recorded"
+            ),
+            attempts=attempts,
+        )
+    return Text(
+        N_(
+            "poison record: gave up after {attempts} attempts in stage '{stage}'; last error {type}"
+        ),
+        attempts=attempts,
+        stage=stage,
+        type=error_type or "",
+    )

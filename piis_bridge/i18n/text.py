@@ -22,7 +22,16 @@ from typing import Any
 
 from piis_bridge.i18n import N_, Join, Translator
 
-__all__ = ["Num", "Text", "error_text", "say", "text_json", "validation_message"]
+__all__ = [
+    "Num",
+    "Text",
+    "error_text",
+    "say",
+    "say_stored",
+    "text_from_json",
+    "text_json",
+    "validation_message",
+]
 
 
 class Num:
@@ -124,6 +133,40 @@ def text_json(value: str) -> dict[str, Any]:
     if isinstance(value, Text) and getattr(value, "id", None):
         return {"id": value.id, "params": {k: _json(v) for k, v in value.params}}
     return {"id": None, "text": str(value)}
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict) and "join" in value and "items" in value:
+        return Join(str(value["join"]), [_from_json(v) for v in value["items"] or ()])
+    if isinstance(value, dict) and ("id" in value or "text" in value):
+        return text_from_json(value)
+    return value
+
+
+def text_from_json(data: Any) -> str:
+    """The text :func:`text_json` wrote, back: a :class:`Text` (nested texts and joins too; dates
+    and numbers come back as the ISO string and the number, shown as they are) or the plain string.
+
+    Why: a reason stored in the database (a quarantine entry's, a run's error) keeps its message id
+    and values next to its English column, so whoever reads it later hears it in their language."""
+    if not isinstance(data, dict):
+        return "" if data is None else str(data)
+    if not data.get("id"):
+        return str(data.get("text") or "")
+    params = {str(k): _from_json(v) for k, v in (data.get("params") or {}).items()}
+    return Text(str(data["id"]), **params)
+
+
+def say_stored(english: str | None, stored: Any, t: Translator) -> str:
+    """A stored reason in *t*'s language: from its message id and values (*stored*, the JSON of
+    :func:`text_json`) when the row has them, else *english* as written (older rows, a remote's
+    own words); in English always the stored English column, exactly as before."""
+    if t.language != "en" and isinstance(stored, dict) and stored.get("id"):
+        try:
+            return say(text_from_json(stored), t)
+        except (KeyError, IndexError, ValueError):  # a stored id whose placeholders changed since
+            pass
+    return english or ""
 
 
 # pydantic's own messages for the errors a configuration or contract file shows most, by error type,

@@ -16,8 +16,8 @@ import os
 from datetime import UTC
 from typing import Any
 
-from piis_bridge.i18n import Join
-from piis_bridge.i18n.text import Text
+from piis_bridge.i18n import N_, Join
+from piis_bridge.i18n.text import Text, text_json
 from piis_bridge.ops.errors import OperatorError, broker_error, explain, filesystem_error
 
 __all__ = [
@@ -190,12 +190,18 @@ def record_worker_fingerprint(session_factory: Any, node: str, fingerprint: str)
         s.commit()
 
 
-def stale_worker_message(node: str, run_fingerprint: str, worker_fingerprint: str) -> str:
-    return (
-        f"worker {node} runs with another configuration (fingerprint {worker_fingerprint}) than the one this "
-        f"run was started with ({run_fingerprint}): restart the workers after a configuration change "
-        "(systemctl restart 'piis-bridge-worker@*', or docker compose restart), and start runs with the same "
-        "configuration file and environment as the workers; then start the run again"
+def stale_worker_message(node: str, run_fingerprint: str, worker_fingerprint: str) -> Text:
+    return Text(
+        N_(
+            "worker {node} runs with another configuration (fingerprint {worker}) than the one this "
+            "run was started with ({run}): restart the workers after a configuration change "
+            "(systemctl restart 'piis-bridge-worker@*', or docker compose restart), and start runs "
+            "with the same configuration file and environment as the workers; then start the run "
+            "again"
+        ),
+        node=node,
+        worker=worker_fingerprint,
+        run=run_fingerprint,
     )
 
 
@@ -228,9 +234,12 @@ def run_is_fresh(rt: Any, run_id: str) -> bool:
                 node = rt.__dict__.get("worker_node") or f"pid {os.getpid()}"
                 run.status = "failed"
                 run.finished_at = datetime.now(UTC)
+                error = stale_worker_message(node, row.fingerprint, mine)
                 run.report = {
                     **(run.report or {}),
-                    "error": stale_worker_message(node, row.fingerprint, mine),
+                    "error": str(error),
+                    # the same as message id + values, said in the reader's language (issue #19)
+                    "error_text": text_json(error),
                 }
                 s.commit()
     cache[run_id] = fresh

@@ -532,6 +532,8 @@ class QuarantineRow:
     status: str
     replay_run_id: str | None
     created_at: datetime
+    # the reason as message id + values (i18n.text.say_stored says it in the reader's language)
+    reason_text: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -553,6 +555,7 @@ def _q_row(q: QuarantineEntry) -> QuarantineRow:
         q.status,
         q.replay_run_id,
         q.created_at,
+        redact(q.reason_text),
     )
 
 
@@ -1350,6 +1353,7 @@ def quarantine_list(
             "stage": e.stage,
             "status": e.status,
             "reason": e.reason,
+            "reason_text": redact(e.reason_text),
             "problems": list(e.problems or []),
             "created_at": _iso(e.created_at),
             "replay_run_id": e.replay_run_id,
@@ -1497,6 +1501,7 @@ def run_details(
             "cpas_ids": cpas_ids,
             "dossier": run.dossier,
             "error": error,
+            "error_text": (run.report or {}).get("error_text"),
         },
         "counts": counts if counts is not None else dict(run.counts or {}),
         "waiting": {

@@ -273,6 +273,9 @@ class QuarantineEntry(Base):
     record_id: Mapped[str] = mapped_column(String(120), index=True)
     stage: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str] = mapped_column(Text)
+    # the same reason as message id + redacted values (i18n.text.text_json), said in the reader's
+    # language; NULL when the reason is not one of the bridge's texts (then shown as written)
+    reason_text: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     item_id: Mapped[int | None] = mapped_column(Integer)
     effect_id: Mapped[int | None] = mapped_column(Integer)

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from piis_bridge.forms import SubmissionOutcome
 from piis_bridge.hooks.types import PluginFailure, PushItem, RecordProblem
 from piis_bridge.i18n import push as push_text
+from piis_bridge.i18n.text import Text, text_json
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     Effect,
@@ -389,6 +390,12 @@ def form_key(cpas_id: str, record_id: str, form: Any) -> tuple[str, Any]:
     return ref, form
 
 
+def _problem_json(problem: RecordProblem) -> dict[str, Any]:
+    """A problem as stored: its fields, and its message id + values when the bridge wrote it."""
+    data = problem.model_dump(mode="json")
+    return {**data, "text": problem.text} if problem.text else data
+
+
 def quarantine(
     session: Session,
     *,
@@ -408,7 +415,8 @@ def quarantine(
             record_id=record_id,
             stage=stage,
             reason=redact(reason)[:4000],
-            problems=[redact(p.model_dump(mode="json")) for p in problems],
+            reason_text=redact(text_json(reason)) if isinstance(reason, Text) else None,
+            problems=[redact(_problem_json(p)) for p in problems],
             item_id=item_id,
             effect_id=effect_id,
         )

@@ -13,6 +13,8 @@ from sqlalchemy import bindparam, or_, select, update
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
 from piis_bridge.i18n import push as push_text
+from piis_bridge.i18n.ops import poison_text, problems_reason
+from piis_bridge.i18n.text import Text
 from piis_bridge.logging import redact
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
@@ -259,19 +261,13 @@ def last_error(stage: str, error_type: str, message: str = "") -> str:
 _LAST_ERROR = re.compile(r"^(?P<stage>[a-z_]+): (?P<type>[A-Za-z_][A-Za-z0-9_.]*):")
 
 
-def poison_reason(attempts: int, error: str | None) -> str:
+def poison_reason(attempts: int, error: str | None) -> Text:
     """The quarantine reason of a record given up after *attempts*: the stage it was in and the type
     of its last error, never the error's message (it may quote the record's data)."""
     found = _LAST_ERROR.match(error or "")
     if found is None:
-        return (
-            f"poison record: gave up after {attempts} attempts; its worker died each time before "
-            "a stage was recorded"
-        )
-    return (
-        f"poison record: gave up after {attempts} attempts in stage {found['stage']!r}; "
-        f"last error {found['type']}"
-    )
+        return poison_text(attempts)
+    return poison_text(attempts, found["stage"], found["type"])
 
 
 def _process_claimed(
@@ -365,9 +361,7 @@ def _process_claimed(
                         cpas_id=item.cpas_id,
                         record_id=item.record_id,
                         stage="map",
-                        reason="; ".join(
-                            f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems
-                        ),
+                        reason=problems_reason(outcome.problems),
                         problems=outcome.problems,
                         item_id=item.id,
                     )

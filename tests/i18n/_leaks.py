@@ -32,6 +32,7 @@ OPS_SOURCES = (
     "piis_bridge/ops/preflight.py",
     "piis_bridge/cli/__init__.py",
     "piis_bridge/cli/_registry.py",
+    "piis_bridge/i18n/ops.py",  # stored reasons: poison records, mapping problems
 )
 
 
