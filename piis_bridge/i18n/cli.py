@@ -5,8 +5,7 @@ Order: the command's own ``--lang`` (``piis-bridge rules check --lang nl``), the
 option reads when it is not given), then the configuration: when every configured CPAS uses the
 same ``language`` (one installation per CPAS, or several CPAS of one language), that language;
 otherwise (no configuration, or CPAS of different languages) :data:`DEFAULT_LANGUAGE`.  The
-``--help`` texts follow the same order, less the command's own ``--lang``
-(:mod:`piis_bridge.i18n.cli_help`).
+``--help`` texts follow the same order (:mod:`piis_bridge.i18n.cli_help`).
 """
 
 from __future__ import annotations
@@ -34,6 +33,7 @@ __all__ = [
     "cpas_translator",
     "help_translator",
     "set_global_language",
+    "set_help_language",
     "settings_translator",
 ]
 
@@ -49,11 +49,19 @@ ROOT_LANG_HELP = N_(
     "fr, nl, de, en (default: the configured CPAS's language setting, else en)."
 )
 _GLOBAL: ContextVar[str | None] = ContextVar("piis_cli_language", default=None)
+_HELP: ContextVar[str | None] = ContextVar("piis_cli_help_language", default=None)
 
 
 def set_global_language(value: str | None) -> None:
     """Remember the root command's ``--lang`` (checked here, so a typo fails before any work)."""
     _GLOBAL.set(_checked(value, "--lang") if value else None)
+
+
+def set_help_language(value: str | None) -> None:
+    """Remember a command's own ``--lang`` for its ``--help`` (read from its arguments before the
+    eager ``--help`` answers); a value that is no language is ignored here, the command says so."""
+    chosen = (value or "").strip().lower()
+    _HELP.set(chosen if chosen in LANGUAGES else None)
 
 
 def _checked(value: str, option: str) -> str:
@@ -66,11 +74,12 @@ def _checked(value: str, option: str) -> str:
 
 
 def help_translator() -> Translator:
-    """The language of the ``--help`` texts: the root ``--lang`` (or ``PIIS_LANG``), the
+    """The language of the ``--help`` texts: the command's own ``--lang`` (when given before or after
+    ``--help``), the root ``--lang`` (or ``PIIS_LANG``), the
     configuration's one language, else English.  ``PIIS_LANG`` is read here too because the root's
     own ``--help`` is answered before an option that came from the environment is processed; a
     wrong value there is reported by the command itself, the help falls back to the next source."""
-    chosen = _GLOBAL.get()
+    chosen = _HELP.get() or _GLOBAL.get()
     if not chosen:
         env = os.environ.get(LANG_ENV, "").strip().lower()
         chosen = env if env in LANGUAGES else None

@@ -17,12 +17,14 @@ application :class:`LocalizedCommand` / :class:`LocalizedGroup`, whose ``format_
 translations in place for that one call and restores the English texts afterwards (the English path
 touches nothing).  The root's ``--help`` is processed while its options are parsed, so ``--lang`` is
 eager: ``piis-bridge --lang de --help`` works, ``piis-bridge --help --lang de`` answers before
-``--lang`` is read.  Option names, command names and metavars are not texts and stay as they are;
-typer's own markers (``Usage:``, ``[default: ...]``, ``[required]``) stay English.
+``--lang`` is read.  A command's own ``--lang`` is read from its arguments before they are parsed
+(:class:`LocalizedCommand`), so ``piis-bridge rules check --lang nl --help`` and ``... --help --lang
+nl`` both answer in Dutch.  Option names, command names and metavars are not texts and stay as they
+are; typer's own markers (``Usage:``, ``[default: ...]``, ``[required]``) stay English.
 
 **Language of the help**: the root ``--lang``, else ``PIIS_LANG``, else the configuration's one
-language (:func:`piis_bridge.i18n.cli.configured_language`), else English.  A command's own
-``--lang`` chooses the language of its output, not of its help (``--help`` is answered before it).
+language (:func:`piis_bridge.i18n.cli.configured_language`), else English; a command's own
+``--lang`` comes first, for its help as for its output.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ __all__ = [
     "LocalizedGroup",
     "extract_help",
     "localize",
+    "own_lang",
     "translated_help",
 ]
 
@@ -142,8 +145,32 @@ def _help_translator() -> Translator:
     return help_translator()
 
 
+def own_lang(command: Any, args: list[str]) -> str | None:
+    """The value of *command*'s own ``--lang`` among *args* (``--lang nl`` or ``--lang=nl``, before a
+    ``--``), or None when the command has no such option or it is not given."""
+    if not any("--lang" in getattr(p, "opts", ()) for p in command.params):
+        return None
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.partition("=")[2]
+    return None
+
+
 class LocalizedCommand(TyperCommand):
-    """A typer command whose ``--help`` is in the chosen language (:func:`translated_help`)."""
+    """A typer command whose ``--help`` is in the chosen language (:func:`translated_help`).
+
+    Its own ``--lang`` counts for its help too: click answers an eager ``--help`` while it parses,
+    possibly before ``--lang`` is processed, so the language is read from the arguments first."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        from piis_bridge.i18n.cli import set_help_language
+
+        set_help_language(own_lang(self, args))
+        return super().parse_args(ctx, args)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:
         with translated_help(_help_translator(), self, ctx):
@@ -157,9 +184,10 @@ class LocalizedGroup(TyperGroup):
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
         if parent is None:  # a new command line: no language chosen until its root --lang is read
-            from piis_bridge.i18n.cli import set_global_language
+            from piis_bridge.i18n.cli import set_global_language, set_help_language
 
             set_global_language(None)
+            set_help_language(None)
         return super().make_context(info_name, args, parent=parent, **extra)
 
     def format_help(self, ctx: Any, formatter: Any) -> None:

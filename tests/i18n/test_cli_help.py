@@ -179,6 +179,29 @@ def test_the_language_of_the_help_comes_from_lang_environment_or_configuration(
     assert "Language of the human output" in folded(_help(app, env={"PIIS_LANG": "xx"}))
 
 
+def test_a_commands_own_lang_sets_its_help(app: Any) -> None:
+    """``rules check --lang nl --help`` (and ``--help --lang=nl``) answers in Dutch: the command's
+    own ``--lang`` is read from its arguments before the eager ``--help`` answers."""
+
+    def folded(output: str) -> str:
+        return " ".join(output.replace("│", " ").split())
+
+    english = "Judge every contract of FILE"
+    dutch = "Elk contract van FILE"
+    assert english in folded(_help(app, "rules", "check"))
+    before = CliRunner().invoke(app, ["rules", "check", "--lang", "nl", "--help"])
+    after = CliRunner().invoke(app, ["rules", "check", "--help", "--lang=nl"])
+    assert before.exit_code == after.exit_code == 0, before.output
+    assert dutch in folded(before.output) and dutch in folded(after.output)
+    assert english not in folded(before.output)
+    # it wins over the root's, and the next command line starts without it
+    root = CliRunner().invoke(app, ["--lang", "de", "rules", "check", "--lang", "nl", "--help"])
+    assert dutch in folded(root.output)
+    assert english in folded(_help(app, "rules", "check"))
+    # not a language: the help stays in the next source's (the command reports the value itself)
+    assert english in folded(_help(app, "rules", "check", "--lang", "xx"))
+
+
 def test_piis_lang_chooses_the_language_of_the_output_too(app: Any) -> None:
     english = CliRunner().invoke(app, ["rules", "list"])
     dutch = CliRunner().invoke(app, ["rules", "list"], env={"PIIS_LANG": "nl"})
