@@ -248,7 +248,12 @@ class FederalForm(_Model):
         if self.client_reference:
             return self
         digest = self.content_hash()
-        copy = self.model_copy(update={"client_reference": self.derived_key()})
+        # pydantic's model_copy(update=...) for one field, without its generic update path: with_key
+        # 9.1 -> 8.1 us a call (content hash cached, alternating A/B in one process), ~1 us of the
+        # ~45 us a form of bench_federal's batch build; same fields, same fields_set.
+        copy = self.__copy__()
+        copy.__dict__["client_reference"] = self.derived_key()
+        copy.__pydantic_fields_set__.add("client_reference")
         copy._private()["_hash"] = digest  # the key is not part of the content
         return copy
 

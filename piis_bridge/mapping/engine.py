@@ -136,11 +136,16 @@ def _date_pattern(fmt: str) -> str:
     return sep.join(_DATE_TOKENS[match.group(i)] for i in (1, 3, 4))
 
 
-_DATE_PARSERS: dict[str, tuple[re.Pattern[str], tuple[int, int, int], bool]] = {}
+#: (regex, group index of year/month/day, two-digit year?, ISO layout or None) for a format.
+_DateParser = tuple[
+    re.Pattern[str], tuple[int, int, int], bool, tuple[int, int, int, int, int] | None
+]
+_DATE_PARSERS: dict[str, _DateParser] = {}
 
 
-def _date_parser(fmt: str) -> tuple[re.Pattern[str], tuple[int, int, int], bool]:
-    """(regex, group index of year/month/day, two-digit year?) for a format, compiled once."""
+def _date_parser(fmt: str) -> _DateParser:
+    """The parser of a format, compiled once.  The ISO layout, for a format of ``dd``, ``mm``, ``yyyy``
+    and a separator (10 characters), is (first separator, second separator, year, month, day offsets)."""
     parser = _DATE_PARSERS.get(fmt)
     if parser is None:
         _date_pattern(fmt)  # validates
@@ -150,10 +155,25 @@ def _date_parser(fmt: str) -> tuple[re.Pattern[str], tuple[int, int, int], bool]
         widths = {"dd": r"(\d{1,2})", "mm": r"(\d{1,2})", "yyyy": r"(\d{4})", "yy": r"(\d{2})"}
         regex = re.compile("^" + re.escape(match.group(2)).join(widths[t] for t in tokens) + "$")
         year = "yyyy" if "yyyy" in tokens else "yy"
+        layout = None
+        if year == "yyyy" and match.group(2):
+            starts, at = {}, 0
+            for token in tokens:
+                starts[token] = at
+                at += len(token) + 1
+            first_sep = len(tokens[0])
+            layout = (
+                first_sep,
+                first_sep + 1 + len(tokens[1]),
+                starts["yyyy"],
+                starts["mm"],
+                starts["dd"],
+            )
         parser = (
             regex,
             (tokens.index(year) + 1, tokens.index("mm") + 1, tokens.index("dd") + 1),
             year == "yy",
+            layout,
         )
         _DATE_PARSERS[fmt] = parser
     return parser
@@ -164,7 +184,19 @@ def _to_date(value: Any, fmt: str | None) -> date:
         return value
     fmt = fmt or "yyyy-mm-dd"
     text = str(value).strip()
-    regex, (yi, mi, di), short = _date_parser(fmt)
+    regex, (yi, mi, di), short, layout = _date_parser(fmt)
+    if layout is not None and len(text) == 10:
+        # Fast path, ~20 dates a NeptunusWeb record: the fields rearranged as YYYY-MM-DD for
+        # date.fromisoformat (0.8 instead of 2.2 us a date, timeit).  It accepts only ASCII digits in
+        # these places, so whatever it accepts the regex below reads as the same date; anything else
+        # (other digits, an impossible date, another shape) goes the general way and words the problem.
+        s1, s2, y, m, d = layout
+        sep = text[s1]
+        if sep == text[s2] == fmt[s1]:
+            try:
+                return date.fromisoformat(f"{text[y : y + 4]}-{text[m : m + 2]}-{text[d : d + 2]}")
+            except ValueError:
+                pass
     match = regex.match(text)
     try:
         if match is None:

@@ -144,3 +144,15 @@ def test_cross_reference_checks_run_on_every_input_but_an_existing_contract_is_h
         with pytest.raises(ValidationError, match="end_date: is before start_date"):
             build(raw)
     assert MappingOutcome(record_id="R-1", contract=contract).contract is contract
+
+
+def test_an_id_given_twice_is_reported_once_with_its_list() -> None:
+    """Duplicate ids inside one list are refused (the set-first fast path must still find them)."""
+    from piis_bridge.model import PIISContract
+
+    raw = load_file(EXAMPLES[0]).contracts[0].model_dump(mode="json")
+    PIISContract.model_validate(raw)  # the example itself has no duplicate
+    raw["objectives"] = [raw["objectives"][0], raw["objectives"][1], raw["objectives"][0]]
+    with pytest.raises(ValidationError, match="objectives: id 'O1' appears more than once") as info:
+        PIISContract.model_validate(raw)
+    assert str(info.value).count("appears more than once") == 1
