@@ -49,7 +49,7 @@ _TICKS = os.sysconf("SC_CLK_TCK")
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _processes() -> dict[int, tuple[str, int, float, int]]:
+def processes() -> dict[int, tuple[str, int, float, int]]:
     """Every process: pid -> (command name, process group, CPU seconds so far, resident kB), one pass over /proc."""
     out = {}
     for pid in os.listdir("/proc"):
@@ -88,7 +88,7 @@ class _Sampler(threading.Thread):
         self.cpu: dict[str, dict[int, float]] = {k: {} for k in ("worker", "pg", *sims)}
         self.peak_kb: dict[str, int] = dict.fromkeys(self.cpu, 0)
         self.base: dict[int, float] = {}
-        for _family, pid_cpu in self._families(_processes()).items():
+        for _family, pid_cpu in self._families(processes()).items():
             for pid, (cpu, _rss) in pid_cpu.items():
                 self.base[pid] = cpu
 
@@ -116,7 +116,7 @@ class _Sampler(threading.Thread):
         return fam
 
     def sample(self) -> None:
-        for family, pid_cpu in self._families(_processes()).items():
+        for family, pid_cpu in self._families(processes()).items():
             self.peak_kb[family] = max(
                 self.peak_kb[family], sum(rss for _cpu, rss in pid_cpu.values())
             )
@@ -132,7 +132,8 @@ class _Sampler(threading.Thread):
         return sum(cpu - self.base.get(pid, 0.0) for pid, cpu in self.cpu[family].items())
 
 
-def _pg_database() -> str:
+def new_pg_database() -> str:
+    """A new, uniquely named PostgreSQL database for one benchmark run (bench_sql uses it too)."""
     import psycopg
 
     name = f"piis_bench_{uuid.uuid4().hex[:8]}"
@@ -143,7 +144,8 @@ def _pg_database() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
-def _drop_pg(url: str) -> None:
+def drop_pg(url: str) -> None:
+    """Drop a database made by :func:`new_pg_database`, closing its sessions."""
     import psycopg
 
     name = url.rsplit("/", 1)[1]
@@ -254,7 +256,7 @@ class _SimProcess:
                 self.proc.wait()
 
 
-def _real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
+def real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
     """Start both simulators (the case system seeded with *dossiers* varied dossiers), register the CPAS."""
     import httpx
     from piis_connectors.casesystem.seed import OCMWS, generate
@@ -357,7 +359,9 @@ def main(argv: list[str] | None = None) -> int:
     from piis_bridge.pipeline import PipelineOptions, Runtime
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
-    database_url = f"sqlite:///{tmp}/app.sqlite3" if args.broker == "embedded" else _pg_database()
+    database_url = (
+        f"sqlite:///{tmp}/app.sqlite3" if args.broker == "embedded" else new_pg_database()
+    )
     pg_database = database_url.rsplit("/", 1)[1] if args.broker == "redis" else None
     # Redis database 8: the tests use 11 to 15 (tests/observability/test_metrics.py uses 12); a test's
     # worker on the same database and queue names consumed this benchmark's tasks and stalled it.
@@ -394,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
             def touch(k: int, night: int) -> None:
                 remote.state.touch([r["record_id"] for r in remote.state.records[:k]])
         else:
-            cpas, touch, sims = _real_setup(tmp, args.dossiers, args.seed, cleanup)
+            cpas, touch, sims = real_setup(tmp, args.dossiers, args.seed, cleanup)
             enabled, extra = ["neptunus", "federal"], []
         settings = Settings.model_validate(
             {
@@ -460,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
         for fn in reversed(cleanup):
             fn()
         if args.broker == "redis":
-            _drop_pg(database_url)
+            drop_pg(database_url)
         shutil.rmtree(tmp, ignore_errors=True)  # the simulators' and the embedded run's files
     print(
         f"runner_peak_rss_mb={round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}"

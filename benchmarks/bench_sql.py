@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
     args = parser.parse_args(argv)
 
-    from bench_pipeline import _drop_pg, _pg_database, _processes, _real_setup
+    from bench_pipeline import drop_pg, new_pg_database, processes, real_setup
     from sqlalchemy import event
 
     from piis_bridge.config import Settings
@@ -103,10 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
     configure_logging("json", "WARNING")  # the worker logs at INFO to a file; here only the counts
     tmp = Path(tempfile.mkdtemp(prefix="bench-sql-"))
-    database_url = _pg_database()
+    database_url = new_pg_database()
     cleanup: list[Any] = []
     try:
-        cpas, touch, _sims = _real_setup(tmp, args.dossiers, args.seed, cleanup)
+        cpas, touch, _sims = real_setup(tmp, args.dossiers, args.seed, cleanup)
         settings = Settings.model_validate(
             {
                 "database_url": database_url,
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         def pg_cpu() -> float:
             """CPU seconds so far of the PostgreSQL backends serving this database."""
             total = 0.0
-            for pid, (comm, _pgrp, cpu, _rss) in _processes().items():
+            for pid, (comm, _pgrp, cpu, _rss) in processes().items():
                 if comm != "postgres":
                     continue
                 try:
@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             print(f"kept {database_url}")
         else:
-            _drop_pg(database_url)
+            drop_pg(database_url)
         shutil.rmtree(tmp, ignore_errors=True)
     return 0
 
