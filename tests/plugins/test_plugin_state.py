@@ -39,6 +39,8 @@ MUTABLE_CALLS = {
 }
 # Calls of a capitalised name that give immutable (or process-wide by design) values.
 IMMUTABLE_CLASSES = {"MappingProxyType", "ZoneInfo", "TypeVar", "Decimal", "Path", "PurePosixPath"}
+# gettext's extraction markers: N_ returns its str, NP_ a tuple (piis_bridge.i18n)
+IMMUTABLE_CLASSES |= {"N_", "NP_"}
 
 
 def _called_name(call: ast.Call) -> str:
