@@ -44,8 +44,6 @@ class _Counter:
         self.pg_cpu: defaultdict[str, float] = defaultdict(float)
         self.cpu: defaultdict[str, float] = defaultdict(float)
         self.backend: defaultdict[tuple[str, str], float] = defaultdict(float)
-        self._t0 = 0.0
-        self._ns0 = 0
 
     @staticmethod
     def shape(sql: str) -> str:
@@ -58,6 +56,8 @@ class _Counter:
     @staticmethod
     def backend_ns(conn) -> int:
         """Nanoseconds on CPU so far of the PostgreSQL backend serving *conn* (/proc schedstat)."""
+        if conn.dialect.name != "postgresql":
+            return 0
         pid = conn.connection.dbapi_connection.info.backend_pid
         try:
             with open(f"/proc/{pid}/schedstat") as f:
@@ -69,13 +69,14 @@ class _Counter:
         key = (self.stage, self.shape(statement))
         self.statements[key] += 1
         self.rows[key] += len(parameters) if executemany else 1
-        self._ns0 = self.backend_ns(conn)
-        self._t0 = time.perf_counter()
+        # per connection: the federal ledger's engine runs statements on a thread of its own
+        conn.info["bench_sql_t0"] = (self.backend_ns(conn), time.perf_counter())
 
     def after(self, conn, cursor, statement, parameters, context, executemany) -> None:
         key = (self.stage, self.shape(statement))
-        self.seconds[key] += time.perf_counter() - self._t0
-        self.backend[key] += (self.backend_ns(conn) - self._ns0) / 1e9
+        ns0, t0 = conn.info.pop("bench_sql_t0", (self.backend_ns(conn), time.perf_counter()))
+        self.seconds[key] += time.perf_counter() - t0
+        self.backend[key] += (self.backend_ns(conn) - ns0) / 1e9
 
     def commit(self, conn) -> None:
         self.commits[self.stage] += 1
@@ -93,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from bench_pipeline import drop_pg, new_pg_database, processes, real_setup
     from sqlalchemy import event
+    from sqlalchemy.engine import Engine
 
     from piis_bridge.config import Settings
     from piis_bridge.logging import configure_logging
@@ -120,9 +122,11 @@ def main(argv: list[str] | None = None) -> int:
         upgrade_database(database_url)
         rt = Runtime(settings, PipelineOptions(broker_dir=tmp / "broker", collect_delay=0.2))
         counter = _Counter()
-        event.listen(rt.engine, "before_cursor_execute", counter.before)
-        event.listen(rt.engine, "after_cursor_execute", counter.after)
-        event.listen(rt.engine, "commit", counter.commit)
+        # every engine, not only the pipeline's: the federal plugin's ledger has an engine of its own
+        # (same database), and its statements are part of what submit and collect cost
+        event.listen(Engine, "before_cursor_execute", counter.before)
+        event.listen(Engine, "after_cursor_execute", counter.after)
+        event.listen(Engine, "commit", counter.commit)
 
         pg_name = database_url.rsplit("/", 1)[1]
 

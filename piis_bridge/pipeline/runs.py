@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, update
+from sqlalchemy import delete, exists, func, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -516,6 +516,22 @@ def stage_stats(s: Session, run_id: str) -> dict[str, dict[str, Any]]:
     return out
 
 
+def _index_probes(s: Session, on: bool) -> None:
+    """PostgreSQL: make the open-work probes of :func:`maybe_finish` read their index, whatever the
+    planner statistics say (``SET LOCAL``: this transaction only; ``on=False`` restores the default).
+
+    Why: the statistics of ``sync_item`` are taken by the pull, when every item is still pending;
+    after that the planner expects most items to be open and answers "is any item open?" with a
+    sequential scan that stops at the first open one, which is the whole table once none is left.
+    Every task asks, so the cost grew with the square of the run: 140-200 ms a probe at 40,000
+    dossiers (49,082 items and their dead versions, EXPLAIN ANALYZE) against 0.25 ms by
+    ``ix_sync_item_state_lease``.  Disabling sequential scans for these few statements is the one
+    way to keep that plan independent of the statistics on PostgreSQL 15 (no planner hints).
+    """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SET LOCAL enable_seqscan = " + ("off" if on else "DEFAULT")))
+
+
 def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
     """Close the run once nothing is left to do; exactly one caller wins and notifies the plugins.
 
@@ -529,6 +545,7 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
             return False
         # EXISTS, not counts: every task asks, and counting the open items of a 100,000-record
         # run read them all each time.
+        _index_probes(s, True)
         if s.scalar(
             select(
                 exists().where(
@@ -554,6 +571,7 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
                 )
             )
         ).one()
+        _index_probes(s, False)
         open_effects = {kind for kind, found in zip(open_kinds, still_open, strict=True) if found}
         notices_open = list(
             s.execute(
