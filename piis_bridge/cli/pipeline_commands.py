@@ -270,7 +270,11 @@ def statement_tables(summary: Any, tr: Translator | None = None) -> list[Table]:
     return [t, diffs] if any(st["differences"] for st in summary.statements) else [t]
 
 
-def _print_summary(summary: Any, t: Translator | None = None) -> None:
+def _print_summary(
+    summary: Any, t: Translator | None = None, reason_text: dict[str, Any] | None = None
+) -> None:
+    """The run's figures and, when it was closed as stalled or abandoned, why: from its stored
+    message id + values (*reason_text*) in *t*'s language, else the stored English."""
     t = t or _english()
     if summary.statements:
         for table in statement_tables(summary, t):
@@ -283,7 +287,7 @@ def _print_summary(summary: Any, t: Translator | None = None) -> None:
             t.gettext(
                 "{status}: {reason}",
                 status=code_text("run status", summary.status, t),
-                reason=summary.reason,
+                reason=say_stored(summary.reason, reason_text, t),
             ),
             markup=False,
         )
@@ -616,7 +620,7 @@ def register(cli: CommandRegistry) -> None:
         if as_json:
             typer.echo(json.dumps(details, default=str))
             return
-        _print_summary(summary, t)
+        _print_summary(summary, t, details["run"].get("reason_text"))
         _print_details(details, t)
 
     quarantine = cli.group("quarantine", help="Records and side effects that failed permanently.")

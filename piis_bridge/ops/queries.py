@@ -1502,6 +1502,9 @@ def run_details(
             "dossier": run.dossier,
             "error": error,
             "error_text": (run.report or {}).get("error_text"),
+            # why a stalled or abandoned run was closed, and the same as message id + values
+            "reason": run.reason,
+            "reason_text": (run.report or {}).get("reason_text"),
         },
         "counts": counts if counts is not None else dict(run.counts or {}),
         "waiting": {

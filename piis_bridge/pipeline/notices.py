@@ -41,6 +41,14 @@ from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PushItem, RegisterNotice, SourceRecord
 from piis_bridge.i18n import push as push_text
+from piis_bridge.i18n.ops import (
+    move_without_ins_text,
+    no_longer_maps_text,
+    notice_failed_text,
+    notice_problem_text,
+    unknown_notice_text,
+)
+from piis_bridge.i18n.text import error_text
 from piis_bridge.identifiers import mask_niss
 from piis_bridge.logging import get_logger
 from piis_bridge.model import PIISContract
@@ -153,7 +161,7 @@ def read_notices(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                     cpas_id=cpas_id,
                     record_id=problem.record_id,
                     stage="notice_feed",
-                    reason=f"{problem.field or '(notice)'}: {problem.reason}",
+                    reason=notice_problem_text(problem),
                     problems=[problem],
                 )
             if page.cursor is not None or cursor is not None:
@@ -314,7 +322,9 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
         try:
             handled = _handle(rt, run_id, notice)
         except Exception as exc:  # noqa: BLE001 - one bad notice must not stop the others
-            reason = str(exc) if isinstance(exc, NoticeError) else f"{type(exc).__name__}: {exc}"
+            reason = (
+                error_text(exc) if isinstance(exc, NoticeError) else f"{type(exc).__name__}: {exc}"
+            )
             with rt.session() as s:
                 s.execute(
                     update(Notice)
@@ -327,7 +337,7 @@ def handle_pending_notices(rt: Runtime, run_id: str, cpas_id: str) -> bool:
                     cpas_id=cpas_id,
                     record_id=notice.reference,
                     stage="notice",
-                    reason=f"{notice.kind} notice {notice.reference}: {reason}",
+                    reason=notice_failed_text(notice.kind, notice.reference, reason),
                 )
                 s.commit()
             continue
@@ -380,9 +390,7 @@ def _contract_of(rt: Runtime, run_id: str, item: WorkItem) -> PIISContract:
             "; ".join(f"{p.field or '(record)'}: {p.reason}" for p in outcome.problems)
             or outcome.skip_reason
         )
-        raise NoticeError(
-            f"dossier {item.record_id} (version {item.version or '-'}) no longer maps: {why}"
-        )
+        raise NoticeError(no_longer_maps_text(item.record_id, str(item.version or "-"), why))
     return outcome.contract
 
 
@@ -427,7 +435,7 @@ def _move(
 
     new_ins = notice.details.get("new_ins_code")
     if not new_ins:
-        raise NoticeError("a move must name the new municipality (new_ins_code)")
+        raise NoticeError(move_without_ins_text())
     move = ResidenceChange(
         new_ins_code=new_ins,
         change_date=notice.effective_date,
@@ -490,7 +498,7 @@ def notice_task(
         )
         rules, due = [], None
     else:
-        raise NoticeError(f"unknown notice kind {kind!r}")
+        raise NoticeError(unknown_notice_text(kind))
     return PushItem(
         key=f"notice:{reference}:{record_id}"[:200],
         record_id=record_id,

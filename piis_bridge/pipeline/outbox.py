@@ -427,7 +427,7 @@ def quarantine(
         cpas=cpas_id,
         record_id=record_id,
         stage=stage,
-        reason=redact(reason),
+        reason=redact(str(reason)),  # a Text logs as its English, not its repr
     )
 
 

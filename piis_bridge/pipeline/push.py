@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
+from piis_bridge.i18n.ops import gave_up_text
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import Effect, utcnow
 from piis_bridge.pipeline.outbox import (
@@ -74,7 +75,7 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
                     e.state, e.lease_owner, e.lease_until = "quarantined", None, None
                     reason = r.detail or describe(failures)
                     if _retry_item(r, failures):
-                        reason = f"gave up after {e.attempts} attempts: {reason}"
+                        reason = gave_up_text(e.attempts, reason)
                     quarantine(
                         s,
                         run_id=e.run_id,

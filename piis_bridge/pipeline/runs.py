@@ -12,6 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from piis_bridge.hooks.types import PluginFailure, RecordProblem, RunInfo, RunReport
+from piis_bridge.i18n.ops import abandoned_text
+from piis_bridge.i18n.text import Text, text_json
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     CpasLease,
@@ -105,8 +107,7 @@ def create_run(
             rt,
             old,
             "abandoned",
-            f"no progress for more than {int(rt.options.watchdog_seconds)} s "
-            f"(its workers are gone); taken over by run {run_id}",
+            abandoned_text(int(rt.options.watchdog_seconds), run_id),
         )
     return run_id
 
@@ -175,6 +176,12 @@ def close_run(rt: Runtime, run_id: str, status: str, reason: str) -> bool:
                     report={
                         "stages": stage_stats(s, run_id),
                         "elapsed_seconds": round((finished - run.started_at).total_seconds(), 3),
+                        # the reason as message id + values, said in the reader's language (#19)
+                        **(
+                            {"reason_text": redact(text_json(reason))}
+                            if isinstance(reason, Text)
+                            else {}
+                        ),
                     },
                 )
             )
@@ -183,7 +190,7 @@ def close_run(rt: Runtime, run_id: str, status: str, reason: str) -> bool:
         s.commit()
         started, cpas_ids = run.started_at, list(run.cpas_ids)
     if won:
-        _log.warning("run closed", run_id=run_id, status=status, reason=redact(reason))
+        _log.warning("run closed", run_id=run_id, status=status, reason=redact(str(reason)))
         rt.host.run_finished(
             RunReport(
                 run_id=run_id,

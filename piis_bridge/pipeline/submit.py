@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import bindparam, update
 from sqlalchemy.orm import Session
 
+from piis_bridge.i18n.ops import form_unreadable_text, gave_up_text
 from piis_bridge.logging import get_logger
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
@@ -131,7 +132,7 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                         cpas_id=cpas_id,
                         record_id=e.record_id,
                         stage="submit",
-                        reason=f"stored form cannot be loaded: {type(exc).__name__}: {exc}",
+                        reason=form_unreadable_text(exc),
                         effect_id=e.id,
                     )
                 s.commit()
@@ -164,7 +165,7 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                         cpas_id=cpas_id,
                         record_id=e.record_id,
                         stage="submit",
-                        reason=f"gave up after {e.attempts} attempts: {error}",
+                        reason=gave_up_text(e.attempts, error),
                         effect_id=e.id,
                     )
                 s.commit()

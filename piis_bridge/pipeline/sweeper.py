@@ -28,6 +28,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from piis_bridge.i18n.ops import WaitingTexts, semicolons, stalled_text
+from piis_bridge.i18n.text import Text
 from piis_bridge.logging import get_logger, redact
 from piis_bridge.pipeline.models import (
     CircuitState,
@@ -258,26 +260,25 @@ def _watchdog(rt: Runtime) -> int:
                 closing.append(
                     (
                         run.id,
-                        f"no progress for {int(idle.total_seconds())} s: {why_stalled(s, run.id)}",
+                        stalled_text(int(idle.total_seconds()), why_stalled(s, run.id)),
                     )
                 )
     return sum(close_run(rt, run_id, "stalled", reason) for run_id, reason in closing)
 
 
-def why_stalled(s: Session, run_id: str) -> str:
+def why_stalled(s: Session, run_id: str) -> Text:
     """What a run is waiting for, in words: open circuits and until when, retries scheduled, last errors."""
     now = utcnow()
-    parts: list[str] = []
+    parts: list[Text] = []
     pulls = list(s.scalars(select(SyncRunCpas).where(SyncRunCpas.run_id == run_id)))
     for p in pulls:
         if p.state in ("pending", "pulling"):
-            parts.append(f"the pull of {p.cpas_id} is {p.state}")
+            parts.append(WaitingTexts.pull(p.cpas_id, p.state))
     cpas = [p.cpas_id for p in pulls]
     for c in s.scalars(select(CircuitState).where(CircuitState.opened_until > now)):
         if c.remote.split(":", 1)[-1] in cpas:
             parts.append(
-                f"circuit {c.remote} open until {c.opened_until:%Y-%m-%d %H:%M:%S} UTC "
-                f"after {c.failures} failures"
+                WaitingTexts.circuit(c.remote, f"{c.opened_until:%Y-%m-%d %H:%M:%S}", c.failures)
             )
     retry = s.execute(
         select(func.count(), func.min(Effect.next_attempt_at)).where(
@@ -285,16 +286,14 @@ def why_stalled(s: Session, run_id: str) -> str:
         )
     ).one()
     if retry[0]:
-        parts.append(
-            f"{retry[0]} side effects waiting for a retry (next at {retry[1]:%H:%M:%S} UTC)"
-        )
+        parts.append(WaitingTexts.retries(retry[0], f"{retry[1]:%H:%M:%S}"))
     items = s.scalar(
         select(func.count())
         .select_from(WorkItem)
         .where(WorkItem.run_id == run_id, WorkItem.state.in_(("pending", "leased")))
     )
     if items:
-        parts.append(f"{items} records not processed")
+        parts.append(WaitingTexts.records(items))
     open_effects = dict(
         s.execute(
             select(Effect.state, func.count())
@@ -303,9 +302,7 @@ def why_stalled(s: Session, run_id: str) -> str:
         ).all()
     )
     if open_effects:
-        parts.append(
-            "side effects " + ", ".join(f"{n} {st}" for st, n in sorted(open_effects.items()))
-        )
+        parts.append(WaitingTexts.effects(open_effects))
     last = (
         s.execute(
             select(Effect.last_error)
@@ -321,7 +318,7 @@ def why_stalled(s: Session, run_id: str) -> str:
         ).scalar()
     )
     if last:
-        parts.append(f"last error: {last}")
+        parts.append(WaitingTexts.last_error(redact(last)[:3000]))
     if not parts:
-        parts.append("no work is open, yet the run did not close (its last tasks were lost)")
-    return redact("; ".join(parts))[:3000]
+        parts.append(WaitingTexts.nothing_open())
+    return semicolons(parts)

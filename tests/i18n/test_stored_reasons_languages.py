@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +23,27 @@ from typer.testing import CliRunner
 
 from piis_bridge.cli import build_app
 from piis_bridge.hooks.types import SourceRecord
-from piis_bridge.i18n.ops import problems_reason
+from piis_bridge.i18n.ops import (
+    gave_up_text,
+    notice_failed_text,
+    problems_reason,
+    unknown_notice_text,
+)
+from piis_bridge.i18n.text import error_text
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.ops.preflight import run_is_fresh
 from piis_bridge.ops.tables import RunConfig
-from piis_bridge.pipeline.models import QuarantineEntry, SyncRun
+from piis_bridge.pipeline.models import CircuitState, CpasLease, QuarantineEntry, SyncRun
+from piis_bridge.pipeline.notices import NoticeError
 from piis_bridge.pipeline.outbox import quarantine
 from piis_bridge.pipeline.process import poison_reason
+from piis_bridge.pipeline.runs import create_run
 from piis_bridge.pipeline.runtime import Runtime
+from piis_bridge.pipeline.sweeper import sweep
 from tests.console.conftest import PASSWORD, login
 from tests.i18n._leaks import english_leaks
 from tests.pipeline.conftest import PLUGIN, make_settings
+from tests.pipeline.inline import InlineEnqueuer
 
 ROOT = Path(__file__).resolve().parents[2]
 NISS = "85073003328"  # a valid NISS: must never be shown, in any language
@@ -57,6 +67,36 @@ STALE = {
     "nl": "worker w1 draait met een andere configuratie",
     "de": "Worker w1 läuft mit einer anderen Konfiguration",
     "en": "worker w1 runs with another configuration",
+}
+GAVE_UP = {
+    "fr": "abandonné après 5 tentatives : HTTP 503 Service Unavailable",
+    "nl": "opgegeven na 5 pogingen: HTTP 503 Service Unavailable",
+    "de": "nach 5 Versuchen aufgegeben: HTTP 503 Service Unavailable",
+    "en": "gave up after 5 attempts: HTTP 503 Service Unavailable",
+}
+NOTICE = {
+    "fr": "avis teleport N42 : type d'avis inconnu 'teleport'",
+    "nl": "bericht teleport N42: onbekend soort bericht 'teleport'",
+    "de": "Hinweis teleport N42: unbekannte Hinweisart 'teleport'",
+    "en": "teleport notice N42: unknown notice kind 'teleport'",
+}
+ABANDONED = {
+    "fr": "(ses workers ont disparu) ; repris par l'exécution",
+    "nl": "(haar workers zijn weg); overgenomen door uitvoering",
+    "de": "(seine Worker sind weg); übernommen vom Lauf",
+    "en": "(its workers are gone); taken over by run",
+}
+STALLED = {
+    "fr": "la lecture de gent est en attente ; circuit federal:gent ouvert jusqu'au",
+    "nl": "het ophalen van gent wacht nog; circuit federal:gent open tot",
+    "de": "der Abruf von gent steht noch aus; Schutzschalter federal:gent offen bis",
+    "en": "the pull of gent is pending; circuit federal:gent open until",
+}
+STALLED_START = {
+    "fr": "aucun progrès depuis",
+    "nl": "geen voortgang sinds",
+    "de": "kein Fortschritt seit",
+    "en": "no progress for",
 }
 OLD = "an older reason, stored before issue #19"  # no reason_text: shown as written
 
@@ -92,6 +132,17 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             entries = [
                 ("D000001", "map", problems_reason([foreign]), [foreign]),
                 ("D000002", "process", poison_reason(3, f"build: WorkerLost: {NISS} died"), []),
+                # what push.py / submit.py store when a side effect is given up, and notices.py
+                # when a notice cannot be handled (its NoticeError's text)
+                ("D000004", "push", gave_up_text(5, "HTTP 503 Service Unavailable"), []),
+                (
+                    "D000005",
+                    "notice",
+                    notice_failed_text(
+                        "teleport", "N42", error_text(NoticeError(unknown_notice_text("teleport")))
+                    ),
+                    [],
+                ),
             ]
             for record_id, stage, reason, problems in entries:
                 quarantine(
@@ -114,6 +165,25 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             )
         rt.__dict__["worker_node"] = "w1"
         assert run_is_fresh(rt, "run2") is False  # fails run2, saying why
+        # run4 holds gent's lease and has not moved for two days: the next run closes it as
+        # abandoned; that one is then left idle behind an open circuit: the watchdog stalls it
+        long_ago = now - timedelta(days=2)
+        with rt.session() as s:
+            s.add(SyncRun(id="run4", trigger="nightly", cpas_ids=["gent"], started_at=long_ago))
+            s.add(CpasLease(cpas_id="gent", run_id="run4"))
+            s.commit()
+        later = create_run(rt, cpas_ids=["gent"])
+        assert later is not None
+        with rt.session() as s:
+            s.get_one(SyncRun, later).started_at = long_ago
+            s.add(
+                CircuitState(
+                    remote="federal:gent", failures=4, opened_until=now + timedelta(hours=1)
+                )
+            )
+            s.commit()
+        assert sweep(rt, InlineEnqueuer(rt))["stalled"] == 1
+        ids["stalled"] = later
         config = root / "piis-bridge.toml"
         config.write_text(
             f'''environment = "simulator"
@@ -173,6 +243,16 @@ def test_the_english_column_is_as_before(installation: dict[str, Any]) -> None:
     assert rows["D000002"].reason == POISON["en"]
     assert rows["D000003"].reason_text is None
     assert error.startswith(STALE["en"] + " (fingerprint ")
+    assert rows["D000004"].reason == GAVE_UP["en"] and rows["D000005"].reason == NOTICE["en"]
+    with rt.session() as s:
+        abandoned = s.get_one(SyncRun, "run4")
+        stalled = s.get_one(SyncRun, installation["ids"]["stalled"])
+        assert abandoned.status == "abandoned" and stalled.status == "stalled"
+        assert abandoned.reason.startswith("no progress for more than ")
+        assert abandoned.reason.endswith(ABANDONED["en"] + " " + stalled.id)
+        assert stalled.reason.startswith("no progress for ")
+        assert STALLED["en"] in stalled.reason and " UTC after 4 failures" in stalled.reason
+        assert abandoned.report["reason_text"]["id"] and stalled.report["reason_text"]["id"]
     assert NISS not in stored  # the values are redacted like the text
 
 
@@ -191,12 +271,19 @@ def test_quarantine_and_runs_show_say_the_stored_reason(
     assert FOREIGN[language] in _text(foreign) and POISON[language] in _text(poison)
     assert OLD in _text(old)
     assert STALE[language] in _text(run)
-    everything = listed + foreign + poison + old + run
+    assert GAVE_UP[language] in text and NOTICE[language] in text
+    abandoned = _text(_cli("runs", "show", "run4", "--lang", language))
+    stalled = _text(_cli("runs", "show", ids["stalled"], "--lang", language))
+    assert ABANDONED[language] in abandoned
+    assert STALLED_START[language] in stalled and STALLED[language] in stalled
+    everything = listed + foreign + poison + old + run + abandoned + stalled
     assert NISS not in everything
     if language != "en":
         assert english_leaks(everything, language) == []
         assert "belongs to CPAS" not in everything and "poison record" not in everything
         assert "runs with another configuration" not in everything
+        assert "gave up after" not in everything and "no progress for" not in everything
+        assert "unknown notice kind" not in everything and "the pull of" not in everything
 
 
 def test_json_is_the_same_in_every_language(installation: dict[str, Any]) -> None:
@@ -204,12 +291,14 @@ def test_json_is_the_same_in_every_language(installation: dict[str, Any]) -> Non
         language: (
             _cli("quarantine", "list", "--json", "--lang", language),
             _cli("runs", "show", "run2", "--json", "--lang", language),
+            _cli("runs", "show", "run4", "--json", "--lang", language),
+            _cli("runs", "list", "--json", "--lang", language),
         )
         for language in sorted(FOREIGN)
     }
     assert len(set(outputs.values())) == 1
     entries = json.loads(outputs["en"][0])["entries"]
-    assert [e["reason_text"] is not None for e in entries] == [True, True, False]
+    assert [e["reason_text"] is not None for e in entries] == [True, True, True, True, False]
     assert json.loads(outputs["en"][1])["run"]["error"].startswith(STALE["en"])
 
 
