@@ -12,16 +12,18 @@ language's words (a health check's summary too); the machine-read outputs -- ``h
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from piis_bridge.cli import build_app
+from tests.i18n._cli import cli as _cli
+from tests.i18n._cli import (
+    gent_config,
+    use_config,  # noqa: F401 - a fixture
+)
 from tests.i18n._leaks import english_leaks
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,48 +33,13 @@ STUDIES = ROOT / "examples" / "studies.json"
 def _config(
     root: Path, language: str, federal_endpoint: str | None = None, extra: str = ""
 ) -> Path:
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "piis-bridge.toml"
     federal = (
         f'federal = "federal"\n\n[cpas.gent.plugins.federal]\nendpoint = "{federal_endpoint}"\n'
         'mode = "batch"\noperation_timeout = 5.0\n'
         if federal_endpoint
         else ""
     )
-    path.write_text(
-        f'''environment = "simulator"
-database_url = "sqlite:///{root / "app.sqlite3"}"
-state_dir = "{root / "state"}"
-
-[cpas.gent]
-name = "OCMW Gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "neptunus"
-language = "{language}"
-{federal}{extra}''',
-        encoding="utf-8",
-    )
-    return path
-
-
-@pytest.fixture
-def use_config(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Point PIIS_CONFIG at a configuration (and nothing else of the environment's PIIS_*)."""
-    for name in list(os.environ):
-        if name.startswith("PIIS_") and name not in ("PIIS_DATA_KEYS", "PIIS_HASH_KEY"):
-            monkeypatch.delenv(name)
-
-    def use(path: Path) -> None:
-        monkeypatch.setenv("PIIS_CONFIG", str(path))
-
-    return use
-
-
-def _cli(*args: str) -> tuple[int, str]:
-    """The real application, built after the configuration is chosen (plugins add commands)."""
-    result = CliRunner().invoke(build_app(), list(args))
-    return result.exit_code, result.output
+    return gent_config(root, language, f"{federal}{extra}")
 
 
 def _no_leak(output: str, language: str) -> None:

@@ -14,18 +14,18 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from piis_bridge.cli import build_app
 from piis_bridge.i18n import translator
 from piis_bridge.i18n.text import Text, say, text_json
 from piis_bridge.observability.alerts import check_and_send
+from tests.i18n._cli import cli as _cli
+from tests.i18n._cli import gent_config as _config
+from tests.i18n._cli import use_config  # noqa: F401 - a fixture
 from tests.i18n._leaks import english_leaks
 from tests.observability.conftest import (  # noqa: F401 - db, webhook: fixtures
     NOW,
@@ -39,46 +39,6 @@ from tests.observability.conftest import (  # noqa: F401 - db, webhook: fixtures
 )
 
 LANGUAGES = ("fr", "nl", "de", "en")
-
-
-def _config(root: Path, language: str, extra: str = "") -> Path:
-    """A one-CPAS configuration (OCMW Gent, the neptunus case system) speaking *language*."""
-    root.mkdir(parents=True, exist_ok=True)
-    path = root / "piis-bridge.toml"
-    path.write_text(
-        f'''environment = "simulator"
-database_url = "sqlite:///{root / "app.sqlite3"}"
-state_dir = "{root / "state"}"
-
-[cpas.gent]
-name = "OCMW Gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "neptunus"
-language = "{language}"
-{extra}''',
-        encoding="utf-8",
-    )
-    return path
-
-
-@pytest.fixture
-def use_config(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Point PIIS_CONFIG at a configuration (and nothing else of the environment's PIIS_*)."""
-    for name in list(os.environ):
-        if name.startswith("PIIS_") and name not in ("PIIS_DATA_KEYS", "PIIS_HASH_KEY"):
-            monkeypatch.delenv(name)
-
-    def use(path: Path) -> None:
-        monkeypatch.setenv("PIIS_CONFIG", str(path))
-
-    return use
-
-
-def _cli(*args: str) -> tuple[int, str]:
-    """The real application, built after the configuration is chosen (plugins add commands)."""
-    result = CliRunner().invoke(build_app(), list(args))
-    return result.exit_code, result.output
 
 
 CERT = "cpas.gent.plugins.transfer.tls_cert_path"
