@@ -21,7 +21,7 @@ from piis_bridge.cli import build_app
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import run_nightly
 from tests.i18n._leaks import english_leaks
-from tests.pipeline.conftest import PLUGIN, make_settings
+from tests.pipeline.conftest import PLUGIN, make_settings, pipetest_config
 from tests.pipeline.remote import Remote, RemoteState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,28 +29,7 @@ EXAMPLES = sorted(str(p) for p in (ROOT / "examples").glob("*.json"))
 
 
 def _config(root: Path, url: str, language: str | None = None) -> Path:
-    config = root / "piis-bridge.toml"
-    config.write_text(
-        f'''environment = "simulator"
-database_url = "sqlite:///{root}/app.sqlite3"
-result_backend = "db+sqlite:///{root}/results.sqlite3"
-state_dir = "{root}/state"
-[plugins]
-enabled = ["pipetest"]
-[cpas.gent]
-name = "OCMW gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "pipetest"
-federal = "pipetest"
-transfer = ""
-{f'language = "{language}"' if language else ""}
-[cpas.gent.plugins.pipetest]
-url = "{url}"
-''',
-        encoding="utf-8",
-    )
-    return config
+    return pipetest_config(root, url, language=language)
 
 
 @pytest.fixture(scope="module")

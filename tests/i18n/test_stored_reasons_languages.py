@@ -42,7 +42,7 @@ from piis_bridge.pipeline.runtime import Runtime
 from piis_bridge.pipeline.sweeper import sweep
 from tests.console.conftest import PASSWORD, login
 from tests.i18n._leaks import english_leaks
-from tests.pipeline.conftest import PLUGIN, make_settings
+from tests.pipeline.conftest import PLUGIN, make_settings, pipetest_config
 from tests.pipeline.inline import InlineEnqueuer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -184,26 +184,7 @@ def installation(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str,
             s.commit()
         assert sweep(rt, InlineEnqueuer(rt))["stalled"] == 1
         ids["stalled"] = later
-        config = root / "piis-bridge.toml"
-        config.write_text(
-            f'''environment = "simulator"
-database_url = "{settings.database_url}"
-result_backend = "db+sqlite:///{root}/results.sqlite3"
-state_dir = "{root}/state"
-[plugins]
-enabled = ["pipetest"]
-[cpas.gent]
-name = "OCMW gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "pipetest"
-federal = "pipetest"
-transfer = ""
-[cpas.gent.plugins.pipetest]
-url = "http://127.0.0.1:9"
-''',
-            encoding="utf-8",
-        )
+        config = pipetest_config(root, "http://127.0.0.1:9", database_url=settings.database_url)
         os.environ["PIIS_CONFIG"] = str(config)
         os.environ["PIIS_EXTRA_PLUGINS"] = PLUGIN
         os.environ["PYTHONPATH"] = os.pathsep.join(

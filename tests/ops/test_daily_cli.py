@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from piis_bridge.cli import build_app
 from piis_bridge.migrations import upgrade_database
 from piis_bridge.pipeline import PipelineOptions, run_nightly
-from tests.pipeline.conftest import PLUGIN, ROOT, make_settings
+from tests.pipeline.conftest import PLUGIN, ROOT, make_settings, pipetest_config
 from tests.pipeline.remote import Remote, RemoteState
 
 
@@ -35,27 +35,7 @@ def _cli(*args: str) -> tuple[int, str]:
 
 
 def _config(tmp_path: Path, url: str) -> Path:
-    config = tmp_path / "piis-bridge.toml"
-    config.write_text(
-        f'''environment = "simulator"
-database_url = "sqlite:///{tmp_path}/app.sqlite3"
-result_backend = "db+sqlite:///{tmp_path}/results.sqlite3"
-state_dir = "{tmp_path}/state"
-[plugins]
-enabled = ["pipetest"]
-[cpas.gent]
-name = "OCMW gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "pipetest"
-federal = "pipetest"
-transfer = ""
-[cpas.gent.plugins.pipetest]
-url = "{url}"
-''',
-        encoding="utf-8",
-    )
-    return config
+    return pipetest_config(tmp_path, url)
 
 
 def test_listings_say_none_on_an_empty_installation(

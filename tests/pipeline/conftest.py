@@ -18,6 +18,44 @@ PLUGIN = "pipetest=tests.pipeline.plugin"
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/test"
 
 
+def pipetest_config(
+    root: Path,
+    url: str,
+    *,
+    database_url: str | None = None,
+    result_backend: bool = True,
+    language: str | None = None,
+) -> Path:
+    """Write ``root/piis-bridge.toml``: one CPAS (OCMW gent) whose case system and federal service
+    are the test remote at *url* (the ``pipetest`` plugin, :data:`PLUGIN`); SQLite under *root*
+    unless *database_url* is given.  The one configuration the command-line tests of the pipeline
+    run under, written here once so that a change of the settings' shape is made once."""
+    lines = [
+        'environment = "simulator"',
+        f'database_url = "{database_url or f"sqlite:///{root}/app.sqlite3"}"',
+    ]
+    if result_backend:
+        lines.append(f'result_backend = "db+sqlite:///{root}/results.sqlite3"')
+    lines += [
+        f'state_dir = "{root}/state"',
+        "[plugins]",
+        'enabled = ["pipetest"]',
+        "[cpas.gent]",
+        'name = "OCMW gent"',
+        'ins_code = "44021"',
+        'bce = "0207567726"',
+        'case_system = "pipetest"',
+        'federal = "pipetest"',
+        'transfer = ""',
+    ]
+    if language:
+        lines.append(f'language = "{language}"')
+    lines += ["[cpas.gent.plugins.pipetest]", f'url = "{url}"']
+    config = root / "piis-bridge.toml"
+    config.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return config
+
+
 @pytest.fixture(autouse=True)
 def importable_tests(monkeypatch: pytest.MonkeyPatch) -> None:
     # The worker subprocess imports the test plugin (tests.pipeline.plugin) by module path.

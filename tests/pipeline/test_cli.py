@@ -14,34 +14,13 @@ import pytest
 from typer.testing import CliRunner
 
 from piis_bridge.cli import build_app
-from tests.pipeline.conftest import PLUGIN
+from tests.pipeline.conftest import PLUGIN, pipetest_config
 
 
 @pytest.fixture
 def cli_env(tmp_path: Path, make_remote, monkeypatch: pytest.MonkeyPatch):
     remote = make_remote(60, bad_every=20)
-    config = tmp_path / "piis-bridge.toml"
-    config.write_text(f"""
-database_url = "sqlite:///{tmp_path}/app.sqlite3"
-result_backend = "db+sqlite:///{tmp_path}/results.sqlite3"
-state_dir = "{tmp_path}/state"
-
-environment = "simulator"
-
-[plugins]
-enabled = ["pipetest"]
-
-[cpas.gent]
-name = "OCMW Gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "pipetest"
-federal = "pipetest"
-transfer = ""
-
-[cpas.gent.plugins.pipetest]
-url = "{remote.url}"
-""")
+    config = pipetest_config(tmp_path, remote.url)
     monkeypatch.setenv("PIIS_CONFIG", str(config))
     monkeypatch.setenv("PIIS_PIPELINE_BROKER_DIR", str(tmp_path / "broker"))
     monkeypatch.setenv("PIIS_EXTRA_PLUGINS", PLUGIN)

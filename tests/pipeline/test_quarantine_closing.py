@@ -17,7 +17,7 @@ from piis_bridge.pipeline.quarantine import QuarantineError, dismiss
 from piis_bridge.pipeline.runs import create_run
 from piis_bridge.pipeline.runtime import Runtime
 from tests.pipeline import plugin as pipetest
-from tests.pipeline.conftest import make_settings
+from tests.pipeline.conftest import make_settings, pipetest_config
 from tests.pipeline.inline import InlineEnqueuer
 
 
@@ -64,23 +64,9 @@ def test_an_entry_resolves_itself_when_the_record_goes_through_and_one_is_dismis
     finally:
         rt.close()
 
-    config = tmp_path / "piis-bridge.toml"
-    config.write_text(f"""
-environment = "simulator"
-database_url = "{settings.database_url}"
-state_dir = "{tmp_path}/state"
-[plugins]
-enabled = ["pipetest"]
-[cpas.gent]
-name = "OCMW Gent"
-ins_code = "44021"
-bce = "0207567726"
-case_system = "pipetest"
-federal = "pipetest"
-transfer = ""
-[cpas.gent.plugins.pipetest]
-url = "{remote.url}"
-""")
+    config = pipetest_config(
+        tmp_path, remote.url, database_url=settings.database_url, result_backend=False
+    )
     monkeypatch.setenv("PIIS_CONFIG", str(config))
     monkeypatch.setenv("PIIS_EXTRA_PLUGINS", "pipetest=tests.pipeline.plugin")
     result = CliRunner().invoke(
