@@ -21,7 +21,10 @@ contract copied and a six-field JSON test form; kept only to measure the pipelin
 
 Reported per run: ``worker_cpu`` (user + system seconds of the celery worker's process group), ``pg_cpu``
 (PostgreSQL backends serving the benchmark's database, from /proc), ``case_cpu``/``federal_cpu`` (the simulator
-processes) and ``runner_cpu`` (this process: progress polling, sweeper), each with its peak resident memory.
+processes) and ``runner_cpu`` (this process: progress polling, sweeper), each with its peak resident memory;
+with ``--broker redis`` also ``pg_server_cpu`` (PostgreSQL's own processes: checkpointer, WAL and background
+writers, autovacuum -- server-wide, so on a shared machine it includes other clients' share) and
+``broker_cpu`` (the Redis server, server-wide too).
 On a shared machine compare runs by CPU, not wall time; the load average before and after each run is printed.
 Not collected by pytest (testpaths = tests).
 """
@@ -85,7 +88,12 @@ class _Sampler(threading.Thread):
         self.workers, self.sims, self.pg_database = workers, sims, pg_database
         self.stop = threading.Event()
         self._cmdline: dict[int, str] = {}
-        self.cpu: dict[str, dict[int, float]] = {k: {} for k in ("worker", "pg", *sims)}
+        # pg_server and broker are server-wide (PostgreSQL's own processes: postmaster, checkpointer,
+        # WAL and background writers, autovacuum; the Redis server): all their CPU during the run is
+        # counted, so on a shared machine it includes other clients' share.
+        self.cpu: dict[str, dict[int, float]] = {
+            k: {} for k in ("worker", "pg", "pg_server", "broker", *sims)
+        }
         self.peak_kb: dict[str, int] = dict.fromkeys(self.cpu, 0)
         self.base: dict[int, float] = {}
         for _family, pid_cpu in self._families(processes()).items():
@@ -101,6 +109,14 @@ class _Sampler(threading.Thread):
                 self._cmdline[pid] = ""
         return f" {self.pg_database} " in self._cmdline[pid]
 
+    def _is_server(self, pid: int) -> bool:
+        """PostgreSQL's own processes: the postmaster and the auxiliary ones (checkpointer, writers,
+        autovacuum), i.e. every ``postgres`` process that is not a client's backend -- a backend's
+        title names its client, ``host(port)`` or ``[local]``."""
+        self._is_ours(pid)  # reads the command line once
+        title = self._cmdline[pid]
+        return not ("(" in title and ")" in title) and "[local]" not in title
+
     def _families(self, procs) -> dict[str, dict[int, tuple[float, int]]]:
         groups = {w.proc.pid for w in self.workers if w.proc is not None and w.proc.poll() is None}
         fam: dict[str, dict[int, tuple[float, int]]] = {k: {} for k in self.cpu}
@@ -109,6 +125,10 @@ class _Sampler(threading.Thread):
                 fam["worker"][pid] = (cpu, rss)
             elif self.pg_database and comm == "postgres" and self._is_ours(pid):
                 fam["pg"][pid] = (cpu, rss)
+            elif self.pg_database and comm == "postgres" and self._is_server(pid):
+                fam["pg_server"][pid] = (cpu, rss)
+            elif self.pg_database and comm == "redis-server":
+                fam["broker"][pid] = (cpu, rss)
             else:
                 for name, spid in self.sims.items():
                     if pid == spid:
@@ -452,8 +472,8 @@ def main(argv: list[str] | None = None) -> int:
                     for k2, v in summary.stages.items()
                 },
             }
-            for family in ("pg", *sims):
-                if family == "pg" and not pg_database:
+            for family in ("pg", "pg_server", "broker", *sims):
+                if family in ("pg", "pg_server", "broker") and not pg_database:
                     continue
                 r[f"{family}_cpu_seconds"] = round(sampler.cpu_seconds(family), 1)
                 r[f"{family}_peak_rss_mb"] = round(sampler.peak_kb[family] / 1024, 1)
@@ -478,7 +498,7 @@ def _print(r: dict, as_json: bool, brief: bool) -> None:
         return
     procs = " ".join(
         f"{f}_cpu={r[f + '_cpu_seconds']}s {f}_peak={r[f + '_peak_rss_mb']}MB"
-        for f in ("pg", "case", "federal")
+        for f in ("pg", "pg_server", "broker", "case", "federal")
         if f + "_cpu_seconds" in r
     )
     print(
