@@ -211,6 +211,7 @@ class Ledger:
     def __init__(self, sessions: sessionmaker) -> None:
         hash_key()  # a missing hash key is a configuration error at start, not at the first form
         self.sessions = sessions
+        self._owned_engine: Engine | None = None  # set by open(): the pool close() disposes
         bind = sessions.kw.get("bind")
         dialect = bind.dialect if bind is not None else None
         self._insert_forms = _Bulk(dialect, _FORMS, "insert", _FORM_COLUMNS) if dialect else None
@@ -221,10 +222,22 @@ class Ledger:
     @classmethod
     def open(cls, url: str | None = None, engine: Engine | None = None) -> Ledger:
         """Open (creating the table if needed: alembic owns production schemas)."""
+        owned = engine is None
         engine = engine or make_engine(url)
         _FORMS.create(engine, checkfirst=True)
         _INTEGRATIONS.create(engine, checkfirst=True)
-        return cls(make_sessionmaker(engine))
+        ledger = cls(make_sessionmaker(engine))
+        ledger._owned_engine = engine if owned else None
+        return ledger
+
+    def close(self) -> None:
+        """Close the connection pool this ledger opened itself (:meth:`open` from a URL); an engine
+        handed in by the caller stays the caller's to dispose.  Without it, every ledger a process
+        drops (a CPAS's federal settings changed, the plugin closed) keeps its pooled connections
+        open on the database server until the process ends."""
+        if self._owned_engine is not None:
+            self._owned_engine.dispose()
+            self._owned_engine = None
 
     # ------------------------------------------------------------------ recording
     def record(self, form: FederalForm, payload: bytes | str) -> tuple[FormEntry, bool]:

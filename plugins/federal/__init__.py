@@ -61,13 +61,19 @@ class FederalPlugin:
         with self._lock:
             service = self._services.get(key)
             if service is None or service.settings.model_dump() != wanted:
+                if service is not None:
+                    service.close()  # the settings changed: its pool and sessions are not reused
                 service = self._services[key] = FederalService(cpas, Ledger.open(url))
             return service
 
     def close(self) -> None:
-        """Forget the services (process shutdown: ``PluginInstances.close``; tests)."""
+        """Close and forget the services, their ledgers' connection pools and their federal clients'
+        HTTP sessions (process shutdown: ``PluginInstances.close``; tests)."""
         with self._lock:
+            services = list(self._services.values())
             self._services.clear()
+        for service in services:
+            service.close()
 
     @hookimpl
     def piis_plugin_settings(self) -> type[FederalSettings]:

@@ -172,6 +172,14 @@ class FederalService:
             client is None
         )  # the stream may then send on a thread with a client of its own
 
+    def close(self) -> None:
+        """Release what the service holds open: its own federal client's HTTP connections and its
+        ledger's connection pool (a client handed in stays the caller's)."""
+        if self._own_clients and self._client is not None:
+            self._client.close()
+            self._client = None
+        self.ledger.close()
+
     # ------------------------------------------------------------------ connector
     @property
     def client(self) -> Any:
