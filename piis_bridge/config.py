@@ -31,7 +31,7 @@ import re
 import tomllib
 from collections.abc import Sequence
 from contextvars import ContextVar
-from datetime import time
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -318,6 +318,12 @@ class Settings(BaseSettings):
 
     def nightly_zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+    def local_today(self, now: datetime | None = None) -> date:
+        """Today in the installation's time zone (``timezone``): the day the pipeline judges the
+        contracts on, so what a screen calls overdue is what the night's run called overdue -- not
+        the server clock's day, which differs around midnight on a host kept in UTC."""
+        return (now or datetime.now(UTC)).astimezone(self.nightly_zone()).date()
 
     def plugin_settings(self, cpas_id: str, plugin: str) -> dict[str, Any]:
         """The plugin's settings for a CPAS, with ``<key>_file`` secrets read from their files."""

@@ -784,6 +784,7 @@ def agenda_page(request: Request) -> Response:
             cpas=cpas,
             worker=worker,
             page=_int(request.query_params.get("page")),
+            today=_state(request).settings.local_today(),
         )
         scope = [c for c in who.cpas_ids if not cpas or c == cpas]
         workers = queries.agenda_workers(s, scope)
@@ -804,7 +805,12 @@ def _agenda_all(request: Request, who: accounts.Principal) -> list[queries.Agend
     worker = _agenda_worker(request, who)
     with _state(request).sessions() as s:
         return queries.list_agenda(
-            s, who.cpas_ids, cpas=_opt(request, "cpas"), worker=worker, size=10_000
+            s,
+            who.cpas_ids,
+            cpas=_opt(request, "cpas"),
+            worker=worker,
+            size=10_000,
+            today=_state(request).settings.local_today(),
         ).items
 
 

@@ -1173,10 +1173,7 @@ class AgendaRow:
     push_state: str
     worker_id: str = ""  # the social worker in charge (staff id); "" when unassigned
     worker_name: str = ""
-
-    @property
-    def overdue(self) -> bool:
-        return self.due is not None and self.due < date.today()
+    overdue: bool = False  # due before the reader's today (list_agenda's *today*)
 
 
 @dataclass(frozen=True)
@@ -1201,8 +1198,10 @@ def list_agenda(
     worker: str | None = None,
     page: int = 1,
     size: int = PAGE_SIZE,
+    today: date,
 ) -> Page[AgendaRow]:
-    """The legal deadlines the pipeline computed (its deadline alerts), earliest (overdue) first.
+    """The legal deadlines the pipeline computed (its deadline alerts), earliest (overdue) first;
+    a row is ``overdue`` when due before *today* (the installation's day: ``Settings.local_today``).
 
     *worker* keeps one social worker's deadlines (their staff id, or :data:`UNASSIGNED`), filtered in
     SQL on the plain ``sync_effect.worker_id`` (the payload is encrypted) through the index
@@ -1234,6 +1233,7 @@ def list_agenda(
                 r.state,
                 r.worker_id or "",
                 str(data.get("worker_name", "")) if r.worker_id else "",
+                due_value is not None and due_value < today,
             )
         )
     return _mk(out, page, total, more, size)

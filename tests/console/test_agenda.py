@@ -267,3 +267,48 @@ def test_users_set_worker_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
             (None, ""),
         ]
     engine.dispose()
+
+
+def test_overdue_is_judged_on_the_day_given_day_before_of_and_after_the_due_date(
+    tmp_path: Path, make_remote
+) -> None:
+    """D000001's evaluation (R-EVA-01) is due 2026-01-14: on that day it is not yet overdue."""
+    from piis_bridge.ops import queries
+
+    assign_workers()
+    _settings, rt = agenda_pipeline(tmp_path, make_remote(4))
+    run_inline(rt)
+    seen = {}
+    with rt.session() as s:
+        for day in (date(2026, 1, 13), date(2026, 1, 14), date(2026, 1, 15)):
+            rows = queries.list_agenda(s, ["gent"], worker="GNT-MW-31", today=day).items
+            assert [(r.record_id, r.rule, r.due) for r in rows] == [
+                ("D000001", "R-EVA-01", date(2026, 1, 14))
+            ]
+            seen[day.day] = rows[0].overdue
+    assert seen == {13: False, 14: False, 15: True}
+    rt.close()
+
+
+@pytest.mark.parametrize(
+    ("zone", "now", "today"),
+    [
+        # 23:30 in Brussels (UTC+1 in winter) is still the 6th; the UTC clock already says the 6th too
+        ("Europe/Brussels", "2026-12-06T22:30:00+00:00", date(2026, 12, 6)),
+        # 00:30 in Brussels is the 7th while a UTC host still says the 6th
+        ("Europe/Brussels", "2026-12-06T23:30:00+00:00", date(2026, 12, 7)),
+        # summer time (UTC+2): 00:30 on 1 July in Brussels is 22:30 on 30 June in UTC
+        ("Europe/Brussels", "2026-06-30T22:30:00+00:00", date(2026, 7, 1)),
+        ("UTC", "2026-06-30T22:30:00+00:00", date(2026, 6, 30)),
+        # a leap day, seen from Brussels one hour before UTC reaches it
+        ("Europe/Brussels", "2028-02-28T23:00:00+00:00", date(2028, 2, 29)),
+    ],
+)
+def test_local_today_is_the_installations_day(
+    tmp_path: Path, zone: str, now: str, today: date
+) -> None:
+    from datetime import datetime
+
+    settings = make_settings(tmp_path, "http://127.0.0.1:9", cpas=("gent",))
+    settings = settings.model_copy(update={"timezone": zone})
+    assert settings.local_today(datetime.fromisoformat(now)) == today
