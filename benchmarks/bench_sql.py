@@ -50,7 +50,12 @@ class _Counter:
         """The statement with its parameters and IN lists folded, cut to 150 characters."""
         sql = re.sub(r"%\(\w+\)s", "?", " ".join(sql.split()))
         sql = re.sub(r"\?(, \?)+", "?..", sql)
+        sql = re.sub(r"(\?::\w+)(, \?::\w+)+", r"\1..", sql)  # the same list, with casts
         sql = re.sub(r"\(\?(\.\.)?\)(, \(\?(\.\.)?\))+", "(?..)..", sql)
+        if sql.startswith("SELECT") and " FROM " in sql and len(sql) > 150:
+            # a SELECT is told apart by its FROM and WHERE, not by its (long) column list
+            head, _, tail = sql.partition(" FROM ")
+            return f"{head[:40]}.. FROM {tail}"[:220]
         return sql[:150]
 
     @staticmethod
@@ -213,7 +218,8 @@ def _report(label, status, processed, cpu, wall, c: _Counter, sent, top: int) ->
     for (stage, shape), pg in sorted(c.backend.items(), key=lambda kv: -kv[1])[:top]:
         v = c.statements[(stage, shape)]
         print(
-            f"      {stage:<8} pg={pg:.2f}s x{v:<7} rows={c.rows[(stage, shape)]:<8} "
+            f"      {stage:<8} pg={pg:.2f}s x{v:<7} {1000 * pg / max(v, 1):.2f}ms/call "
+            f"rows={c.rows[(stage, shape)]:<8} "
             f"db_wait={c.seconds[(stage, shape)]:.2f}s {shape}"
         )
 
