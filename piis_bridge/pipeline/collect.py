@@ -145,6 +145,11 @@ def collect_answers(
                     enq.collect(run_id, cpas_id, attempt=attempt)
                 return
         tickets = sorted({e.ticket for e in waiting if e.ticket})
+        # End the read's transaction before the remote call: psycopg's last (unnamed) portal keeps
+        # its snapshot while the session sits idle in a transaction (``backend_xmin`` stays set,
+        # checked in pg_stat_activity), and a held snapshot stops PostgreSQL from pruning the dead
+        # row versions every other worker leaves meanwhile.  The rows read are plain tuples.
+        s.commit()
         started_ns = time.time_ns()
         fetched = (
             call(host, "federal_fetch_results", cpas_id, tickets, run_id=run_id)
