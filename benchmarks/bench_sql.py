@@ -50,7 +50,12 @@ class _Counter:
         """The statement with its parameters and IN lists folded, cut to 150 characters."""
         sql = re.sub(r"%\(\w+\)s", "?", " ".join(sql.split()))
         sql = re.sub(r"\?(, \?)+", "?..", sql)
+        sql = re.sub(r"(\?::\w+)(, \?::\w+)+", r"\1..", sql)  # the same list, with casts
         sql = re.sub(r"\(\?(\.\.)?\)(, \(\?(\.\.)?\))+", "(?..)..", sql)
+        if sql.startswith("SELECT") and " FROM " in sql and len(sql) > 150:
+            # a SELECT is told apart by its FROM and WHERE, not by its (long) column list
+            head, _, tail = sql.partition(" FROM ")
+            return f"{head[:40]}.. FROM {tail}"[:220]
         return sql[:150]
 
     @staticmethod
@@ -90,6 +95,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--top", type=int, default=40, help="statement shapes listed per run")
     parser.add_argument("--keep", action="store_true", help="keep the database (prints its URL)")
+    parser.add_argument(
+        "--sweep-every",
+        type=float,
+        default=0.0,
+        help="every S seconds, between two tasks, what the sweeper does to the tables "
+        "(vacuum_bloated, refresh_statistics), counted as stage 'sweep'; 0: never (the default, "
+        "as before: the inline run has no sweeper)",
+    )
     args = parser.parse_args(argv)
 
     from bench_pipeline import drop_pg, new_pg_database, processes, real_setup
@@ -144,8 +157,25 @@ def main(argv: list[str] | None = None) -> int:
                     continue
             return total
 
+        from piis_bridge.pipeline.outbox import refresh_statistics, vacuum_bloated
+
+        last_sweep = [time.perf_counter()]
+
+        def sweep_tables() -> None:
+            if not args.sweep_every or time.perf_counter() - last_sweep[0] < args.sweep_every:
+                return
+            counter.stage = "sweep"
+            pg0, cpu0 = pg_cpu(), time.process_time()
+            with rt.session() as s:
+                vacuum_bloated(s)  # its VACUUM is counted by the listeners, with its backend CPU
+                refresh_statistics(s)
+            counter.pg_cpu["sweep"] += pg_cpu() - pg0
+            counter.cpu["sweep"] += time.process_time() - cpu0
+            last_sweep[0] = time.perf_counter()
+
         class Counting(InlineEnqueuer):
             def _run(self, name: str, args_: tuple[Any, ...], attempt: int) -> None:
+                sweep_tables()
                 counter.stage = name
                 pg0, cpu0 = pg_cpu(), time.process_time()
                 try:
@@ -213,7 +243,8 @@ def _report(label, status, processed, cpu, wall, c: _Counter, sent, top: int) ->
     for (stage, shape), pg in sorted(c.backend.items(), key=lambda kv: -kv[1])[:top]:
         v = c.statements[(stage, shape)]
         print(
-            f"      {stage:<8} pg={pg:.2f}s x{v:<7} rows={c.rows[(stage, shape)]:<8} "
+            f"      {stage:<8} pg={pg:.2f}s x{v:<7} {1000 * pg / max(v, 1):.2f}ms/call "
+            f"rows={c.rows[(stage, shape)]:<8} "
             f"db_wait={c.seconds[(stage, shape)]:.2f}s {shape}"
         )
 

@@ -15,9 +15,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import String, Table, bindparam, func, insert, select, true, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import aliased, sessionmaker
 
 from piis_bridge.crypto import hash_key
 from piis_bridge.db import make_engine, make_sessionmaker
@@ -378,6 +379,53 @@ class Ledger:
                 )
                 .order_by(FormEntry.version.desc(), FormEntry.id.desc())
                 .limit(1)
+            )
+
+    def live_by_hash(self, cpas_id: str, kind: str, hashes: Sequence[str]) -> list[FormEntry]:
+        """The versions not superseded of the *kind* forms of these NISS (keyed hashes), oldest
+        version first (a caller keeping the last per period keeps the newest).
+
+        PostgreSQL: one index descent of ``ix_federal_form_ledger_period`` per hash (``unnest`` of
+        the hashes, a ``LATERAL`` sub-select fenced by ``OFFSET 0`` so that the planner keeps the
+        hash a condition of the index scan).  Why: with ``niss_hash IN (...)`` the planner, on a
+        table never analysed (autovacuum had not reached it), estimated two rows for the CPAS's
+        forms of the kind and read them all, filtering the hashes: 10.8 ms for 100 hashes at 20,000
+        dossiers, growing with the ledger (EXPLAIN ANALYZE); 1.4 ms this way, whatever the
+        statistics.  Elsewhere (SQLite) the plain ``IN``.
+        """
+        unique = sorted(set(hashes))
+        if not unique:
+            return []
+        where = (
+            FormEntry.cpas_id == cpas_id,
+            FormEntry.kind == str(kind),
+            FormEntry.status != FormStatus.SUPERSEDED.value,
+        )
+        with self.sessions() as s:
+            if s.get_bind().dialect.name != "postgresql":
+                return list(
+                    s.scalars(
+                        select(FormEntry)
+                        .where(*where, FormEntry.niss_hash.in_(unique))
+                        .order_by(FormEntry.version)
+                    )
+                )
+            wanted = (
+                func.unnest(bindparam("hashes", unique, type_=ARRAY(String)))
+                .table_valued("niss_hash")
+                .render_derived(name="wanted")
+            )
+            found = (
+                select(FormEntry)
+                .where(*where, FormEntry.niss_hash == wanted.c.niss_hash)
+                .offset(0)  # the fence: a sub-select with OFFSET is never pulled up into a join
+                .lateral("found")
+            )
+            entry = aliased(FormEntry, found)
+            return list(
+                s.scalars(
+                    select(entry).select_from(wanted).join(found, true()).order_by(entry.version)
+                )
             )
 
     def next_sequence(self, cpas_id: str, dossier: str, month: date) -> int:

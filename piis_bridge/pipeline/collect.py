@@ -6,7 +6,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Integer, String, bindparam, func, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
 
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
@@ -39,6 +41,67 @@ _COLUMNS = (
     Effect.record_id,
     Effect.payload_type,
 )
+
+
+def _record_answers(s: Session, answered: dict[int, tuple[Any, str, str]]) -> list[int]:
+    """Record the answers of the forms still waiting among *answered* (effect id -> (row, answer,
+    stored result)); returns the ids won, in order.  A form another collect task answered meanwhile
+    is left alone (the state guard); the rows won stay locked until the caller commits.
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(ids, answers, results) ... RETURNING`` writes the state,
+    the answer and the result at once.  Why: the state change and the answer were two statements,
+    so every answered form left two new row versions, each with an entry in every index of
+    ``sync_effect`` (none of these updates can be HOT: ``state`` and ``answer`` are indexed), and
+    the state change bound one parameter per form (a new statement text for every page size).
+    Measured with ``benchmarks/bench_sql.py`` (docs/pipeline.md).  SQLite: the guarded ``UPDATE ...
+    RETURNING`` then the answers in one ``executemany``.
+    """
+    if not answered:
+        return []
+    now = utcnow()
+    if s.get_bind().dialect.name == "postgresql":
+        ids = sorted(answered)
+        rows = (
+            func.unnest(
+                bindparam("ids", ids, type_=postgresql.ARRAY(Integer)),
+                bindparam("answers", [answered[i][1] for i in ids], type_=postgresql.ARRAY(String)),
+                bindparam(
+                    "results",
+                    [answered[i][2] for i in ids],
+                    type_=postgresql.ARRAY(Effect.__table__.c.result.type),
+                ),
+            )
+            .table_valued("id", "answer", "result")
+            .render_derived(name="answered")
+        )
+        return sorted(
+            s.scalars(
+                update(Effect)
+                .where(Effect.id == rows.c.id, Effect.state == "submitted")
+                .values(
+                    state="answered", answer=rows.c.answer, result=rows.c.result, updated_at=now
+                )
+                .returning(Effect.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    won = sorted(
+        s.scalars(
+            update(Effect)
+            .where(Effect.id.in_(list(answered)), Effect.state == "submitted")
+            .values(state="answered", updated_at=now)
+            .returning(Effect.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+    if won:
+        s.connection().execute(
+            update(Effect)
+            .where(Effect.id == bindparam("effect_id"))
+            .values(answer=bindparam("answer"), result=bindparam("result")),
+            [{"effect_id": i, "answer": answered[i][1], "result": answered[i][2]} for i in won],
+        )
+    return won
 
 
 def collect_answers(
@@ -82,6 +145,11 @@ def collect_answers(
                     enq.collect(run_id, cpas_id, attempt=attempt)
                 return
         tickets = sorted({e.ticket for e in waiting if e.ticket})
+        # End the read's transaction before the remote call: psycopg's last (unnamed) portal keeps
+        # its snapshot while the session sits idle in a transaction (``backend_xmin`` stays set,
+        # checked in pg_stat_activity), and a held snapshot stops PostgreSQL from pruning the dead
+        # row versions every other worker leaves meanwhile.  The rows read are plain tuples.
+        s.commit()
         started_ns = time.time_ns()
         fetched = (
             call(host, "federal_fetch_results", cpas_id, tickets, run_id=run_id)
@@ -108,29 +176,8 @@ def collect_answers(
                 answered[e.id] = (e, answer, stored)
         pushes = []
         spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
-        # Conditional: two collect tasks may look at the same forms; one records each answer.  One
-        # UPDATE ... RETURNING wins the forms still waiting (their rows stay locked until the commit),
-        # then their answers are written in one executemany (they were one UPDATE per form).
-        won = (
-            sorted(
-                s.scalars(
-                    update(Effect)
-                    .where(Effect.id.in_(list(answered)), Effect.state == "submitted")
-                    .values(state="answered", updated_at=utcnow())
-                    .returning(Effect.id)
-                    .execution_options(synchronize_session=False)
-                )
-            )
-            if answered
-            else []
-        )
-        if won:
-            s.connection().execute(
-                update(Effect)
-                .where(Effect.id == bindparam("effect_id"))
-                .values(answer=bindparam("answer"), result=bindparam("result")),
-                [{"effect_id": i, "answer": answered[i][1], "result": answered[i][2]} for i in won],
-            )
+        # Conditional: two collect tasks may look at the same forms; one records each answer.
+        won = _record_answers(s, answered)
         for i in won:
             e, answer, _ = answered[i]
             pushes.append(answer_push(e, answer))

@@ -50,6 +50,7 @@ from piis_bridge.pipeline.outbox import (
     refresh_statistics,
     release,
     slices,
+    vacuum_bloated,
 )
 from piis_bridge.pipeline.runs import close_run, last_progress, maybe_finish
 from piis_bridge.pipeline.runtime import Runtime
@@ -227,6 +228,7 @@ def sweep(rt: Runtime, enq: Enqueuer, *, idle_seconds: float | None = None) -> d
             enq.submit(run_id, cpas_id)
     if running:
         with rt.session() as s:
+            vacuum_bloated(s)
             refresh_statistics(s)
     for run_id in running:
         found["runs"] += int(maybe_finish(rt, run_id, enq))

@@ -780,26 +780,13 @@ class FederalService:
         return counts
 
     def _prepare_chunk(self, part: list[FederalForm]) -> list[Prepared]:
-        from sqlalchemy import select
-
-        from piis_bridge.ledger import FormEntry, niss_hash
+        from piis_bridge.ledger import niss_hash
 
         # the ledger is looked up by the NISS's keyed hash (the NISS is stored encrypted only)
         hashes = {niss_hash(f.niss): f.niss for f in part if f.kind is FormKind.B}
         live: dict[tuple[str, str], Any] = {}
-        if hashes:
-            with self.ledger.sessions() as s:
-                for e in s.scalars(
-                    select(FormEntry)
-                    .where(
-                        FormEntry.cpas_id == self.cpas_id,
-                        FormEntry.kind == "B",
-                        FormEntry.niss_hash.in_(list(hashes)),
-                        FormEntry.status != FormStatus.SUPERSEDED.value,
-                    )
-                    .order_by(FormEntry.version)
-                ):
-                    live[(hashes[e.niss_hash], e.period_key)] = e
+        for e in self.ledger.live_by_hash(self.cpas_id, "B", list(hashes)):
+            live[(hashes[e.niss_hash], e.period_key)] = e
         out = []
         next_seq: dict[tuple[str, Any], int] = {}
         for f in part:
