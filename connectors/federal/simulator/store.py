@@ -44,6 +44,8 @@ CREATE TABLE IF NOT EXISTS batches (
     ticket TEXT PRIMARY KEY, kbo TEXT NOT NULL, due REAL NOT NULL, count INTEGER NOT NULL,
     done INTEGER NOT NULL DEFAULT 0
 );
+-- the batch worker's look-ups (pending batches, the next one due) read the few open batches, not all
+CREATE INDEX IF NOT EXISTS ix_batches_open ON batches (due) WHERE done=0;
 CREATE TABLE IF NOT EXISTS batch_dups (ticket TEXT NOT NULL, kbo TEXT NOT NULL, client_ref TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS faults (id INTEGER PRIMARY KEY, kind TEXT NOT NULL, remaining INTEGER NOT NULL,
     delay REAL NOT NULL DEFAULT 0);
