@@ -52,6 +52,8 @@ _BOMB = (
 
 StartResponse = Callable[..., Any]
 _YIELD_AT_MOST = 0.05  # seconds the batch worker waits for SOAP calls in progress before each slice
+# the batch worker looks for due batches at least this often (seconds) even when nothing woke it
+_WORKER_IDLE_MAX = 1.0
 
 
 class BodyRefused(Exception):
@@ -107,6 +109,9 @@ class SimulatorApp:
         self.basic_auth = basic_auth
         self.max_request_bytes = max_request_bytes
         self._stop = threading.Event()
+        self._wake = (
+            threading.Event()
+        )  # set once a batch is stored (committed): the worker looks at once
         self._worker: threading.Thread | None = None
         # SOAP calls in progress: the batch worker waits for none (at most _YIELD_AT_MOST each time), so a
         # call is not slowed down by an evaluation sharing the interpreter lock and the store lock with it;
@@ -132,16 +137,31 @@ class SimulatorApp:
 
     def close(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._worker is not None:
             self._worker.join(timeout=5)
         self.store.close()
 
     def _work(self) -> None:
-        while not self._stop.wait(0.02):
+        """Evaluate batches as they fall due: woken by each batch stored (``_wake``), else asleep until the
+        earliest pending batch is due, and at least once every ``_WORKER_IDLE_MAX`` seconds.
+
+        Why not a poll every 20 ms, as before: the polls cost the idle simulator 6.5 ms of CPU a second
+        (~4 s of a 10-minute benchmark run) and each scanned every batch ever received (issue #20)."""
+        while not self._stop.is_set():
+            self._wake.clear()  # a batch stored from here on wakes the wait below at once
             try:
                 self.process_due_batches()
+                wait = self._next_due_in()
             except Exception:  # noqa: BLE001 - pragma: no cover - keep the worker alive; state is transactional
-                time.sleep(0.2)
+                wait = 0.2
+            self._wake.wait(_WORKER_IDLE_MAX if wait is None else min(wait, _WORKER_IDLE_MAX))
+
+    def _next_due_in(self) -> float | None:
+        """Seconds until the earliest pending batch is due (0 when one is due now), None when none is pending."""
+        with self.store.lock:
+            due = self.store.db.execute("SELECT MIN(due) FROM batches WHERE done=0").fetchone()[0]
+        return None if due is None else max(0.0, float(due) - time.time())
 
     def _call_started(self) -> None:
         with self._calls_lock:
@@ -159,8 +179,10 @@ class SimulatorApp:
         each slice, give way to the SOAP calls in progress (never for more than ``_YIELD_AT_MOST``)."""
         done = 0
         with self.store.lock:
+            # "+rowid": sorting the few open batches, not walking every batch ever received in rowid
+            # order (without it SQLite prefers the walk to the index of open batches)
             tickets = self.store.db.execute(
-                "SELECT ticket, kbo FROM batches WHERE done=0 AND due<=? ORDER BY rowid",
+                "SELECT ticket, kbo FROM batches WHERE done=0 AND due<=? ORDER BY +rowid",
                 (time.time(),),
             ).fetchall()
         for ticket, kbo in tickets:
@@ -491,6 +513,8 @@ class SimulatorApp:
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
+        if any(s.service_id == dis.SERVICE_BATCH for s in request.services):
+            self._wake.set()  # a batch was stored: the worker evaluates it when due
         ok = (
             "YES"
             if all(r.ok == "YES" for r in replies)

@@ -9,11 +9,12 @@ Binds to 127.0.0.1 only.
 from __future__ import annotations
 
 import sys
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 from piis_connectors.federal.simulator.app import PORT_PATH, SimulatorApp
+from piis_connectors.leanhttp import LeanRequestHandler
 from piis_connectors.threadserver import ServerThread
 
 __all__ = ["SimulatorServer", "start_simulator"]
@@ -39,11 +40,12 @@ class _BoundedInput:
         return data
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(LeanRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "NovaPrimaSim/1.0"
-    # Headers and body leave in two writes: without TCP_NODELAY, Nagle holds the body until the client's
-    # delayed ACK (~40 ms), which every online call paid (issue #20).  socketserver sets the option.
+    # Headers and body leave in one write (send_whole); an error answer of http.server (send_error) still
+    # takes two: without TCP_NODELAY, Nagle would hold its body until the client's delayed ACK (~40 ms),
+    # which every online call paid when every answer took two (issue #20).  socketserver sets the option.
     disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - http.server's signature
@@ -88,14 +90,11 @@ class _Handler(BaseHTTPRequestHandler):
         if environ.get("piis.close_connection") or body.left:
             self.close_connection = True  # an unread body would be parsed as the next request
         status, headers = status_headers
+        code, _, phrase = status.partition(" ")
+        fields = [(key, value) for key, value in headers if key.lower() != "content-length"]
+        fields.append(("Content-Length", str(len(data))))
         try:
-            self.send_response(int(status.split(" ", 1)[0]), status.split(" ", 1)[1])
-            for key, value in headers:
-                if key.lower() != "content-length":
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            self.send_whole(int(code), fields, data, phrase)
         except (BrokenPipeError, ConnectionResetError):  # client gave up (timeout tests)
             self.close_connection = True
 
