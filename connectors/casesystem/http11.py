@@ -22,6 +22,7 @@ Every failure of the exchange raises :class:`TransportError`; the connection is 
 
 from __future__ import annotations
 
+import re
 import select
 import socket
 import ssl
@@ -79,8 +80,8 @@ class _Connection:
         self.sock.close()
 
 
-def _illegal(text: str) -> bool:
-    return any(c in text for c in "\r\n\0")
+_CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
+_LINE_BREAK = re.compile(r"[\r\n\x00]")
 
 
 class ConnectionPool:
@@ -156,17 +157,18 @@ class ConnectionPool:
         self, method: str, path: str, *, body: bytes | None = None, headers: dict[str, str]
     ) -> Response:
         """Send one request and read its whole reply; the connection goes back to the pool."""
-        if not path.startswith("/") or any(c <= " " or c == "\x7f" for c in path):
+        if not path.startswith("/") or _CONTROL_OR_SPACE.search(path):
             raise ValueError(
                 "the request path must start with / and hold no space or control character"
             )
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self._host_header}"]
         if not any(name.lower() == "accept-encoding" for name in headers):
             lines.append("Accept-Encoding: identity")
-        for name, value in headers.items():
-            if _illegal(name) or ":" in name or _illegal(value):
-                raise ValueError("a header name or value holds a line break")
-            lines.append(f"{name}: {value}")
+        if _LINE_BREAK.search("".join((*headers, *headers.values()))) or any(
+            ":" in name for name in headers
+        ):
+            raise ValueError("a header name or value holds a line break (or a name a colon)")
+        lines.extend(f"{name}: {value}" for name, value in headers.items())
         if body is not None or method in ("POST", "PUT", "PATCH"):
             lines.append(f"Content-Length: {len(body or b'')}")
         head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
