@@ -220,6 +220,13 @@ def _birth_part_exists(digits: str) -> bool:
 
 
 def is_valid_niss(value: object) -> bool:
+    if isinstance(value, str) and value.isascii():
+        # The usual question is about a vendor record id (every pushed item's, every feed record's),
+        # nearly never a NISS: refused here without building the masked IdentifierError that
+        # validate_niss raises (3.8 -> 0.5 us for "GPMI-0001234").  Same projection as _compact.
+        compact = value.translate(_ASCII_TABLE).replace(" ", "")
+        if len(compact) != 11 or not compact.isdigit():
+            return False
     try:
         validate_niss(value)
     except IdentifierError:

@@ -1,11 +1,12 @@
-"""urllib3 client for the NeptunusWeb-like REST API.
+"""HTTP client for the NeptunusWeb-like REST API.
 
-Why urllib3 and not httpx (the project's usual REST client): the nightly push sends one request per
-federal answer (the vendor API has no bulk endpoint), so the client's own CPU per request is a large
-part of the push.  Measured against the simulator on loopback (one PUT of a federal status, one
-thread, keep-alive): httpx 0.29 ~600-770 us of client CPU per request, urllib3 2.8 ~260-310 us
-(urllib3 is already installed, under requests/zeep).  Nothing else changes: one keep-alive
-connection pool per client, shared by threads, no retries inside urllib3 (the rules below are ours).
+Why its own small HTTP/1.1 transport (:mod:`.http11`) and not httpx (the project's usual REST client) or
+urllib3: the nightly push sends one request per federal answer (the vendor API has no bulk endpoint), so
+the client's own CPU per request is a large part of the push.  Measured against the simulator on
+loopback (one PUT of a federal status, one thread, keep-alive): httpx 0.29 ~600-770 us of client CPU per
+request, urllib3 2.8 ~260-310 us, http.client alone ~150 us, :mod:`.http11` ~30-35 us (its docstring
+says what it does and does not do).  One keep-alive connection pool per client, shared by threads, no
+retries inside the transport (the rules below are ours).
 
 Why these retry rules: a nightly sync must survive a vendor's bad night without ever sending a
 write twice or hammering a service that asked it to slow down.
@@ -27,6 +28,7 @@ Exceptions::
 
 from __future__ import annotations
 
+import base64
 import random
 import threading
 import time
@@ -36,8 +38,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-import urllib3
-from urllib3.exceptions import HTTPError as TransportError
+from piis_connectors.casesystem.http11 import ConnectionPool, Response, TransportError
 
 from piis_bridge.logging import mask_text
 from piis_bridge.urls import segment
@@ -94,14 +95,10 @@ class CaseSystemClient:
     ) -> None:
         base = base_url.rstrip("/")
         self._prefix = urlsplit(base).path  # a vendor may serve the API under a path
-        # ``block=False``: a thread finding every pooled connection busy opens one more rather than
-        # waiting (it is closed instead of pooled afterwards); ``retries=False``: see the module doc.
-        self._http = urllib3.connection_from_url(
-            base,
-            maxsize=pool_size,
-            block=False,
-            timeout=urllib3.Timeout(connect=min(timeout, 10.0), read=timeout),
-            retries=False,
+        # A thread finding every pooled connection busy opens one more rather than waiting (it is closed
+        # instead of pooled afterwards); no retries inside: see the module doc.
+        self._http = ConnectionPool(
+            base, maxsize=pool_size, connect_timeout=min(timeout, 10.0), read_timeout=timeout
         )
         self._headers = {"Accept": "application/json", "User-Agent": "piis-bridge-neptunus/1"}
         self._client_id, self._secret = client_id, client_secret
@@ -234,7 +231,10 @@ class CaseSystemClient:
                     "/oauth/token",
                     body=b"grant_type=client_credentials",
                     headers={
-                        **urllib3.make_headers(basic_auth=f"{self._client_id}:{self._secret}"),
+                        "Authorization": "Basic "
+                        + base64.b64encode(
+                            f"{self._client_id}:{self._secret}".encode("latin-1")
+                        ).decode(),
                         "Content-Type": "application/x-www-form-urlencoded",
                     },
                 )
@@ -278,7 +278,7 @@ class CaseSystemClient:
         json: Any = None,
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> Response:
         """One HTTP exchange on the pool (the whole body read, the connection back in the pool)."""
         path = self._prefix + url
         if params:
@@ -287,13 +287,11 @@ class CaseSystemClient:
         if json is not None:
             body = orjson.dumps(json)
             sent["Content-Type"] = "application/json"
-        return self._http.urlopen(
-            method, path, body=body, headers=sent, redirect=False, retries=False
-        )
+        return self._http.request(method, path, body=body, headers=sent)
 
     def _request(
         self, method: str, url: str, *, route: str | None = None, **kwargs: Any
-    ) -> urllib3.BaseHTTPResponse:
+    ) -> Response:
         """One request with retries.  Error texts name the *route* (the path template), never the
         path itself: it holds a record id, which vendors often build from a NISS."""
         where = route or f"{method} {url}"
@@ -352,7 +350,7 @@ class CaseSystemClient:
                 status, code, mask_text(message)
             )  # vendors echo ids and values
 
-    def _retry_after(self, response: urllib3.BaseHTTPResponse) -> float:
+    def _retry_after(self, response: Response) -> float:
         raw = response.headers.get("Retry-After", "1")
         try:
             delay = float(raw)

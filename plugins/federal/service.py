@@ -71,6 +71,21 @@ class FederalSettings(BaseModel):
     integration_chunk: int = 1000  # ManageAccess requests per SSDN message
 
 
+#: What :func:`_outcome_of_entry` reads of a ledger entry.
+_OUTCOME_COLUMNS = (
+    "key",
+    "kind",
+    "status",
+    "ticket",
+    "reference",
+    "percentage",
+    "accepted_amount",
+    "errors",
+)
+#: What sending reads of a ledger entry (:meth:`FederalService.send_keys` and ``_send_entries``).
+_SEND_COLUMNS = ("key", "kind", "status", "ticket", "dossier", "niss", "xml", "payload_hash")
+
+
 def _outcome_of_entry(entry: Any) -> SubmissionOutcome:
     """What the ledger says of one form, as the hooks return it (PENDING while not answered)."""
     status = FormStatus(entry.status)
@@ -268,19 +283,27 @@ class FederalService:
         EntryDate, or a form refused locally, which later forms see in the ledger) that chunk goes form by
         form, in order, exactly as before."""
         outcomes: list[SubmissionOutcome] = []
+        for keys, each in self._record_chunks(forms):
+            outcomes.extend(each if each is not None else self._outcomes_of(keys))
+        return outcomes
+
+    def _record_chunks(
+        self, forms: Iterable[FederalForm]
+    ) -> Iterator[tuple[list[str], list[SubmissionOutcome] | None]]:
+        """Record chunk by chunk (see :meth:`record`): the keys of each chunk, with their outcomes when the
+        chunk went form by form (None: recorded in bulk, outcomes not read)."""
         for part in chunks(forms, max(1, self.settings.batch_size)):
             if _forms_interact(part):
-                outcomes.extend(self._record_each(part))
+                each = self._record_each(part)
+                yield [o.client_reference for o in each], each
                 continue
             prepared = self._prepare_chunk(part)
             if any(p.issues for p in prepared):
-                outcomes.extend(
-                    self._record_each(part)
-                )  # nothing was written: the same forms, one by one
+                each = self._record_each(part)  # nothing was written: the same forms, one by one
+                yield [o.client_reference for o in each], each
                 continue
             self.ledger.record_new([(p.form, p.xml) for p in prepared])
-            outcomes.extend(self._outcomes_of([p.form.key for p in prepared]))
-        return outcomes
+            yield [p.form.key for p in prepared], None
 
     def _record_each(self, forms: Iterable[FederalForm]) -> list[SubmissionOutcome]:
         outcomes = []
@@ -332,13 +355,14 @@ class FederalService:
 
         entries: dict[str, Any] = {}
         unique = list(dict.fromkeys(keys))
+        # The columns an outcome needs, as rows: not whole entries (their NISS, payload and XML
+        # decrypted, an ORM instance each) for what is read after every record and every send.
+        columns = select(*(getattr(FormEntry, c) for c in _OUTCOME_COLUMNS))
         with self.ledger.sessions() as s:
             for i in range(0, len(unique), 900):
                 entries.update(
                     (e.key, e)
-                    for e in s.scalars(
-                        select(FormEntry).where(FormEntry.key.in_(unique[i : i + 900]))
-                    )
+                    for e in s.execute(columns.where(FormEntry.key.in_(unique[i : i + 900])))
                 )
         return [_outcome_of_entry(entries[key]) for key in keys]
 
@@ -354,8 +378,9 @@ class FederalService:
 
         Never another form of the CPAS: the pipeline hands each task the forms *it* claimed, and a second
         task sending "every built form" is how forms reached the federal service twice (issue #12)."""
-        outcomes = self.record(forms)
-        keys = [o.client_reference for o in outcomes]
+        # The outcomes are read once, after sending (reading them after recording too cost a third of
+        # the ledger reads of a submit, for keys only).
+        keys = [key for part, _ in self._record_chunks(forms) for key in part]
         self.send_keys(keys, mode=mode)
         return self._outcomes_of(keys)
 
@@ -369,7 +394,7 @@ class FederalService:
         before the call, and only the process that moved it sends it."""
         mode = mode or self.settings.mode
         unique = list(dict.fromkeys(keys))
-        entries = self._entries(unique)
+        entries = self._entries(unique, _SEND_COLUMNS)
         unsure = [
             k
             for k in unique
@@ -377,7 +402,7 @@ class FederalService:
         ]
         if unsure:
             self.resolve_unknown(keys=unsure, others=True)
-            entries = self._entries(unique)
+            entries = self._entries(unique, _SEND_COLUMNS)
         built = [
             entries[k]
             for k in unique
@@ -388,19 +413,24 @@ class FederalService:
             sent += self._send_entries(part, mode)
         return sent
 
-    def _entries(self, keys: Sequence[str]) -> dict[str, Any]:
+    def _entries(self, keys: Sequence[str], columns: Sequence[str] | None = None) -> dict[str, Any]:
+        """The ledger entries of *keys*; with *columns*, rows of those columns only (no ORM instance,
+        nothing else decrypted)."""
         from sqlalchemy import select
 
         from piis_bridge.ledger import FormEntry
 
+        stmt = (
+            select(FormEntry)
+            if columns is None
+            else select(*(getattr(FormEntry, c) for c in columns))
+        )
         out: dict[str, Any] = {}
         with self.ledger.sessions() as s:
             for i in range(0, len(keys), 900):
+                part = stmt.where(FormEntry.key.in_(keys[i : i + 900]))
                 out.update(
-                    (e.key, e)
-                    for e in s.scalars(
-                        select(FormEntry).where(FormEntry.key.in_(keys[i : i + 900]))
-                    )
+                    (e.key, e) for e in (s.scalars(part) if columns is None else s.execute(part))
                 )
         return out
 

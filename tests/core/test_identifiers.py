@@ -161,3 +161,24 @@ def test_day_after_every_valid_date_is_not_confused() -> None:
     a = make_niss(date(1999, 12, 31), 1)
     b = make_niss(date(1999, 12, 31) + timedelta(days=1), 1)
     assert a != b and is_valid_niss(a) and is_valid_niss(b)
+
+
+def _validates(value: object) -> bool:
+    try:
+        validate_niss(value)
+    except IdentifierError:
+        return False
+    return True
+
+
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789 .-/GPMIx", max_size=20),
+        st.text(max_size=16),
+        st.builds(make_niss, births, counters).map(lambda n: f"{n[:2]}.{n[2:4]}.{n[4:6]}-{n[6:]}"),
+        st.builds(make_niss, births, counters),
+    )
+)
+def test_is_valid_niss_answers_as_validate_niss(value: str) -> None:
+    # is_valid_niss refuses most record ids before validate_niss (no masked error built): same answer
+    assert is_valid_niss(value) == _validates(value)
