@@ -6,10 +6,10 @@ import hashlib
 import re
 import time
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, update
 
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
@@ -279,6 +279,19 @@ class _Item:
     columns set, the same state transitions checked), grouped into one executemany per column set."""
 
     __slots__ = (*_ITEM_COLUMNS, "dirty")
+    id: int
+    cpas_id: str
+    record_id: str
+    attempts: int
+    payload: str
+    state: str
+    lease_owner: str | None
+    lease_until: datetime | None
+    forms: int
+    findings: int
+    person_key: str | None
+    last_error: str | None
+    dirty: set[str]
 
     def __init__(self, row: Any) -> None:
         for name, value in zip(_ITEM_COLUMNS, row, strict=True):
@@ -315,7 +328,7 @@ def _write_items(s: Any, items: list[_Item]) -> None:
             params["v_id"] = item.id
             groups.setdefault(names, []).append(params)
             item.dirty.clear()
-    table = WorkItem.__table__
+    table = cast(Table, WorkItem.__table__)
     for names, rows in groups.items():
         s.connection().execute(
             update(table)
