@@ -24,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -83,7 +83,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
 
     from piis_connectors.casesystem.seed import generate
-    from piis_plugins.neptunus.plugin import _source_record
 
     from piis_bridge.forms import event_for_contract
     from piis_bridge.hooks.types import PushItem, SourceRecord
@@ -95,8 +94,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     host = rt.host
     made = max(args.records, 30)
     seeds = list(itertools.islice(generate(made, 1), made))
+    now = datetime.now(UTC)
     stored = [
-        (cpas_of[s.ocmw], _source_record(s.data, i).model_dump_json()) for i, s in enumerate(seeds)
+        (
+            cpas_of[s.ocmw],
+            SourceRecord(  # as the neptunus plugin makes it from a feed item
+                source="neptunus",
+                record_id=s.data["contractnummer"],
+                kind="piis_contract",
+                modified_at=now,
+                version=str(s.data.get("versie")),
+                payload=s.data,
+                cpas_bce=s.ocmw,
+            ).model_dump_json(),
+        )
+        for s in seeds
     ]
     parse = getattr(process, "_stored_record", SourceRecord.model_validate_json)
 
