@@ -395,6 +395,10 @@ def _process_claimed(
     max_attempts = rt.options.retry_max_attempts
     with rt.session() as s:
         items = _load_items(s, ids, owner)
+        # End the read's transaction before the records' Python work (1-4 s a chunk): idle in an
+        # open transaction, the backend keeps its snapshot (psycopg's last portal; backend_xmin in
+        # pg_stat_activity), which holds back the pruning of every table's dead row versions.
+        s.commit()
 
         def give_up(item: _Item, stage: str, reason: str) -> None:
             item.state, item.lease_owner, item.lease_until = "quarantined", None, None
