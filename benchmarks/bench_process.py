@@ -85,10 +85,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from piis_connectors.casesystem.seed import generate
 
     from piis_bridge.forms import event_for_contract
-    from piis_bridge.hooks.types import PushItem, SourceRecord
+    from piis_bridge.hooks.types import SourceRecord
     from piis_bridge.pipeline import process
-    from piis_bridge.pipeline.models import utcnow
-    from piis_bridge.pipeline.outbox import call, dump_payload, form_key, push_row, type_path
+    from piis_bridge.pipeline.outbox import call
 
     rt, cpas_of = _runtime(Path(tempfile.mkdtemp()))
     host = rt.host
@@ -120,36 +119,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         _, alerts = process._evaluate(contract, TODAY, settings, registry)
         event = event_for_contract(contract)
         forms = call(host, "federal_build_forms", cpas_id, contract, event, run_id="r").value
-        rows = []
-        now = utcnow()
-        for form in forms:
-            ref, form = form_key(cpas_id, record.record_id, form)
-            rows.append(
-                {
-                    "key": f"form:{cpas_id}:{ref}",
-                    "payload_type": type_path(form),
-                    "payload": dump_payload(form),
-                    "created_at": now,
-                }
-            )
+        rows = process.form_rows(forms, "r", cpas_id, record.record_id, item_id)
         worker = process.worker_in_charge(contract, TODAY) if alerts else None
-        for alert in alerts:
-            label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
-            push = PushItem(
-                key=f"alert:{record.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
-                record_id=record.record_id,
-                kind="deadline_alert",
-                title=alert["title"][:200],
-                due=alert["due"],
-                data={
-                    "rule": alert["rule"],
-                    "status": alert["status"],
-                    "worker_id": worker[0] if worker else "unassigned",
-                    "worker_name": worker[1] if worker else "",
-                },
-                message=alert["message"],
-            )
-            rows.append(push_row(push, run_id="r", cpas_id=cpas_id, item_id=item_id))
+        rows += process.alert_rows(alerts, worker, "r", cpas_id, record.record_id, item_id)
         return len(rows)
 
     for i, (cpas_id, payload) in enumerate(stored[:20]):  # warm-up: mappings, registries, calendars

@@ -543,7 +543,7 @@ def vacuum_bloated(s: Session) -> list[str]:
     )
     s.commit()
     if bloated:
-        engine = bind.engine if hasattr(bind, "engine") else bind
+        engine = bind.engine  # an Engine's .engine is itself; a Connection's, its engine
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             # names from the fixed list above
             conn.execute(text(f"VACUUM (ANALYZE, SKIP_LOCKED) {', '.join(bloated)}"))

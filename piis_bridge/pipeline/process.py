@@ -372,6 +372,69 @@ def poison_reason(attempts: int, error: str | None) -> Text:
     return poison_text(attempts, found["stage"], found["type"])
 
 
+def form_rows(
+    forms: list[Any], run_id: str, cpas_id: str, record_id: str, item_id: int
+) -> list[dict[str, Any]]:
+    """The ``sync_effect`` rows of a record's built forms, each keyed before anything is sent (the
+    process stage's; ``benchmarks/bench_process.py`` measures the same function)."""
+    rows = []
+    now = utcnow()
+    for form in forms:
+        ref, form = form_key(cpas_id, record_id, form)
+        rows.append(
+            dict(
+                key=f"form:{cpas_id}:{ref}",
+                kind="form",
+                run_id=run_id,
+                item_id=item_id,
+                cpas_id=cpas_id,
+                record_id=record_id,
+                state="pending",
+                payload_type=type_path(form),
+                payload=dump_payload(form),
+                worker_id=None,  # every row of one executemany has the same keys
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return rows
+
+
+def alert_rows(
+    alerts: list[dict[str, Any]],
+    worker: tuple[str, str] | None,
+    run_id: str,
+    cpas_id: str,
+    record_id: str,
+    item_id: int,
+) -> list[dict[str, Any]]:
+    """The push rows of a record's deadline alerts for its social worker in charge (*worker*:
+    staff id and name, None when the contract names none)."""
+    rows = []
+    for alert in alerts:
+        label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
+        push = PushItem(
+            key=f"alert:{record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
+            record_id=record_id,
+            kind="deadline_alert",
+            title=alert["title"][:200],
+            due=alert["due"],
+            data={
+                "rule": alert["rule"],
+                "status": alert["status"],
+                # the worker in charge (staff; "unassigned" when the contract names none)
+                "worker_id": worker[0] if worker else "unassigned",
+                "worker_name": worker[1] if worker else "",
+            },
+            message=alert["message"],
+        )
+        row = push_row(push, run_id=run_id, cpas_id=cpas_id, item_id=item_id)
+        # plain and indexed (the payload is encrypted): the console filters on it
+        row["worker_id"] = worker[0] if worker else UNASSIGNED
+        rows.append(row)
+    return rows
+
+
 def _process_claimed(
     rt: Runtime,
     run_id: str,
@@ -479,49 +542,10 @@ def _process_claimed(
                 forms = built.value
                 if built.failed:
                     give_up(item, "build", built.describe())
-                rows = []
-                now = utcnow()
-                for form in forms:
-                    ref, form = form_key(item.cpas_id, item.record_id, form)
-                    rows.append(
-                        dict(
-                            key=f"form:{item.cpas_id}:{ref}",
-                            kind="form",
-                            run_id=run_id,
-                            item_id=item.id,
-                            cpas_id=item.cpas_id,
-                            record_id=item.record_id,
-                            state="pending",
-                            payload_type=type_path(form),
-                            payload=dump_payload(form),
-                            worker_id=None,  # every row of one executemany has the same keys
-                            created_at=now,
-                            updated_at=now,
-                        )
-                    )
+                rows = form_rows(forms, run_id, item.cpas_id, item.record_id, item.id)
                 stage = "alerts"
                 worker = worker_in_charge(contract, today) if alerts else None
-                for alert in alerts:
-                    label = hashlib.sha1(alert["label"].encode()).hexdigest()[:8]
-                    push = PushItem(
-                        key=f"alert:{item.record_id}:{alert['rule']}:{label}:{alert['due']}"[:200],
-                        record_id=item.record_id,
-                        kind="deadline_alert",
-                        title=alert["title"][:200],
-                        due=alert["due"],
-                        data={
-                            "rule": alert["rule"],
-                            "status": alert["status"],
-                            # the worker in charge (staff; "unassigned" when the contract names none)
-                            "worker_id": worker[0] if worker else "unassigned",
-                            "worker_name": worker[1] if worker else "",
-                        },
-                        message=alert["message"],
-                    )
-                    row = push_row(push, run_id=run_id, cpas_id=item.cpas_id, item_id=item.id)
-                    # plain and indexed (the payload is encrypted): the console filters on it
-                    row["worker_id"] = worker[0] if worker else UNASSIGNED
-                    rows.append(row)
+                rows += alert_rows(alerts, worker, run_id, item.cpas_id, item.record_id, item.id)
             except _Skip:
                 continue
             except Exception as exc:  # noqa: BLE001 - one record, whatever it raises, never stops the chunk
