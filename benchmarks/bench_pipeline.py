@@ -276,6 +276,33 @@ class _SimProcess:
                 self.proc.wait()
 
 
+def neptunus_cpas(case_url: str, federal_url: str) -> dict[str, dict]:
+    """The ``cpas`` settings of the simulators' five OCMW: the neptunus case system at *case_url*, the
+    federal service at *federal_url* in batch mode (also bench_process's, which calls neither)."""
+    from piis_connectors.casesystem.seed import OCMWS
+
+    return {
+        name.split()[-1].lower(): {
+            "name": name,
+            "ins_code": ins,
+            "bce": kbo,
+            "case_system": "neptunus",
+            "federal": "federal",
+            "transfer": None,
+            "plugins": {
+                "neptunus": {
+                    "base_url": case_url,
+                    "client_id": "piis-bridge",
+                    "client_secret": "geheim",
+                    "ocmw_kbo": kbo,
+                },
+                "federal": {"endpoint": federal_url, "mode": "batch"},
+            },
+        }
+        for kbo, ins, name in OCMWS
+    }
+
+
 def real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
     """Start both simulators (the case system seeded with *dossiers* varied dossiers), register the CPAS."""
     import httpx
@@ -295,26 +322,7 @@ def real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
         by_kbo.setdefault(c.ocmw, set()).add(c.data["client"]["rijksregisternummer"])
     for kbo, nisses in by_kbo.items():
         admin.integrate_many(kbo, sorted(nisses))
-    cpas = {
-        name.split()[-1].lower(): {
-            "name": name,
-            "ins_code": ins,
-            "bce": kbo,
-            "case_system": "neptunus",
-            "federal": "federal",
-            "transfer": None,
-            "plugins": {
-                "neptunus": {
-                    "base_url": case.url,
-                    "client_id": "piis-bridge",
-                    "client_secret": "geheim",
-                    "ocmw_kbo": kbo,
-                },
-                "federal": {"endpoint": federal.url, "mode": "batch"},
-            },
-        }
-        for kbo, ins, name in OCMWS
-    }
+    cpas = neptunus_cpas(case.url, federal.url)
 
     def touch(k: int, night: int) -> None:
         r = httpx.post(

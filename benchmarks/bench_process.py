@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_pipeline
 
 TODAY = date(2026, 12, 6)
 PERSON_KEY = (
@@ -37,31 +38,13 @@ PERSON_KEY = (
 
 
 def _runtime(tmp: Path) -> tuple[Any, dict[str, str]]:
+    from bench_pipeline import neptunus_cpas
     from piis_connectors.casesystem.seed import OCMWS
 
     from piis_bridge.config import Settings
     from piis_bridge.pipeline.runtime import PipelineOptions, Runtime
 
-    cpas = {
-        name.split()[-1].lower(): {
-            "name": name,
-            "ins_code": ins,
-            "bce": kbo,
-            "case_system": "neptunus",
-            "federal": "federal",
-            "transfer": None,
-            "plugins": {
-                "neptunus": {
-                    "base_url": "http://127.0.0.1:9",
-                    "client_id": "bench",
-                    "client_secret": "bench",
-                    "ocmw_kbo": kbo,
-                },
-                "federal": {"endpoint": "http://127.0.0.1:9", "mode": "batch"},
-            },
-        }
-        for kbo, ins, name in OCMWS
-    }
+    cpas = neptunus_cpas("http://127.0.0.1:9", "http://127.0.0.1:9")  # nothing is called
     settings = Settings.model_validate(
         {
             "database_url": f"sqlite:///{tmp}/db.sqlite3",
