@@ -376,6 +376,12 @@ def main(argv: list[str] | None = None) -> int:
         "contention costs more CPU than the overlapped waits save; docs/pipeline.md)",
     )
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--keep-database",
+        action="store_true",
+        help="--broker redis: keep the run's PostgreSQL database (its name is printed) to inspect its "
+        "tables' counters (pg_stat_user_tables) or plans afterwards; drop it yourself",
+    )
     args = parser.parse_args(argv)
     if args.topology is None:
         args.topology = "single"
@@ -491,7 +497,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for fn in reversed(cleanup):
             fn()
-        if args.broker == "redis":
+        if args.broker == "redis" and args.keep_database:
+            print(f"kept database {database_url.rsplit('/', 1)[-1]}")
+        elif args.broker == "redis":
             drop_pg(database_url)
         shutil.rmtree(tmp, ignore_errors=True)  # the simulators' and the embedded run's files
     print(
