@@ -336,6 +336,19 @@ def real_setup(tmp: Path, dossiers: int, seed: int, cleanup: list):
     return cpas, touch, {"case": case.pid, "federal": federal.pid}
 
 
+def _encryption_keys() -> None:
+    """Fresh keys for this run in the environment the worker inherits: a production install has its
+    data keys and hash key set (deploy/README.md), so the real path encrypts every personal-data column
+    (AES-GCM, base64) and hashes with a secret key; measuring without them would leave that cost out."""
+    from piis_bridge.crypto import new_key, reset_key_ring
+
+    os.environ["PIIS_DATA_KEYS"] = f"bench1:{new_key()}"
+    os.environ["PIIS_HASH_KEY"] = f"benchhash1:{new_key()}"
+    for name in ("PIIS_DATA_KEYS_FILE", "PIIS_HASH_KEY_FILE"):
+        os.environ.pop(name, None)
+    reset_key_ring()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=2000)
@@ -377,12 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", action="store_true")
     parser.add_argument(
+        "--encryption",
+        choices=("on", "off"),
+        default="on",
+        help="on (default, as a production install per deploy/README.md): fresh data and hash keys "
+        "for this run (PIIS_DATA_KEYS, PIIS_HASH_KEY), so personal data is encrypted at rest (AES-GCM) "
+        "as in production; off: stored as given, as on a development machine without keys",
+    )
+    parser.add_argument(
         "--keep-database",
         action="store_true",
         help="--broker redis: keep the run's PostgreSQL database (its name is printed) to inspect its "
         "tables' counters (pg_stat_user_tables) or plans afterwards; drop it yourself",
     )
     args = parser.parse_args(argv)
+    if args.encryption == "on":
+        _encryption_keys()
     if args.topology is None:
         args.topology = "single"
     if args.nights and not args.incremental:

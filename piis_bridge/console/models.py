@@ -110,7 +110,8 @@ class AuditEntry(Base):
 # Indexes only the console's pages need (migration 0018), on the pipeline's and the ledger's tables:
 # the pipeline's own indexes lead with the run or the claim, the console asks per CPAS.  Measured by
 # benchmarks/bench_console.py (docs/console.md); each costs the pipeline one more index write per row.
-Index("ix_console_sync_item_record", WorkItem.cpas_id, WorkItem.record_id)  # dossier history
+# A dossier's history is read through the pipeline's ix_sync_item_cpas_record (cpas_id, record_id,
+# version); its own (cpas_id, record_id) index was a prefix of that one (dropped by 0026).
 Index(
     "ix_console_sync_item_run_cpas", WorkItem.run_id, WorkItem.cpas_id, WorkItem.state
 )  # overview, run page

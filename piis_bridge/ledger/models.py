@@ -95,7 +95,7 @@ class FormEntry(Base):
         return value
 
     __table_args__ = (
-        Index("ix_federal_form_ledger_cpas_status", "cpas_id", "status"),
+        # (cpas_id, status) look-ups use the console's ix_console_ledger_cpas_status_id (0026).
         Index("ix_federal_form_ledger_period", "cpas_id", "kind", "niss_hash", "period_key"),
         Index("ix_federal_form_ledger_dossier", "cpas_id", "dossier"),
         Index("ix_federal_form_ledger_ticket", "ticket"),
