@@ -164,6 +164,31 @@ def new_pg_database() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{name}"
 
 
+# The server settings a run's PostgreSQL figures depend on (write volume, checkpoints, vacuum, plans).
+PG_SETTINGS = (
+    "shared_buffers",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "wal_compression",
+    "synchronous_commit",
+    "autovacuum",
+    "jit",
+)
+
+
+def pg_server_settings() -> str:
+    """One line naming the PostgreSQL server's settings that move its CPU per contract, so that a
+    figure can be compared with a server configured otherwise (deploy/README.md recommends some)."""
+    import psycopg
+
+    with psycopg.connect("host=127.0.0.1 port=5432 user=postgres dbname=test") as conn:
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s) ORDER BY name",
+            [list(PG_SETTINGS)],
+        ).fetchall()
+    return "postgresql: " + " ".join(f"{name}={value}" for name, value in rows)
+
+
 def drop_pg(url: str) -> None:
     """Drop a database made by :func:`new_pg_database`, closing its sessions."""
     import psycopg
@@ -420,6 +445,8 @@ def main(argv: list[str] | None = None) -> int:
         f"sqlite:///{tmp}/app.sqlite3" if args.broker == "embedded" else new_pg_database()
     )
     pg_database = database_url.rsplit("/", 1)[1] if args.broker == "redis" else None
+    if pg_database:
+        print(pg_server_settings())
     # Redis database 8: the tests use 11 to 15 (tests/observability/test_metrics.py uses 12); a test's
     # worker on the same database and queue names consumed this benchmark's tasks and stalled it.
     broker_url = (

@@ -101,6 +101,24 @@ def _preload(**_: object) -> None:
         import piis_bridge.rules  # noqa: F401
     except Exception:  # noqa: BLE001 - the child will report the same problem with context
         pass
+    freeze_imported_objects()
+
+
+def freeze_imported_objects() -> None:
+    """Move every object alive after the imports out of the cyclic garbage collector's sight.
+
+    Why (issue #20, measured): the modules, plugins, rules, schemas and mappings imported here are
+    never freed, yet each full collection of a prefork child walked them all again: with
+    ``gc.callbacks`` timing every collection, the two children of a 5,000-dossier run spent 1.85 s
+    of their 18.6 s of CPU (10 %) collecting, 11 full collections each.  ``gc.freeze()`` before the
+    fork (the pattern Python's documentation gives for a forking server) leaves them out of every
+    later collection and keeps their pages shared with the parent instead of copied when a child's
+    collector writes their reference counts of its bookkeeping.  Objects created afterwards are
+    collected as before."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 @signals.celeryd_after_setup.connect
