@@ -187,12 +187,27 @@ class _LazyMask:
         return mask_niss(self.value)
 
 
+#: The last NISS :func:`validate_niss` found valid, as its 11 digits, and the birth date it encodes
+#: (None: partly unknown); ``(None, None)`` before the first.  Why: one record's NISS is checked three
+#: times in a row -- the mapping's ``niss`` converter, the model's ``Niss`` type, ``Person``'s
+#: birth-date check (``niss_birth_date``) -- and each stdnum check costs ~10 us (issue #20: ~3 % of the
+#: process stage).  One entry only, replaced as a whole (a tuple: safe between threads): it holds the
+#: number being processed, no more, and is never logged or shown.  A hit answers exactly what the check
+#: answered for the same digits (its result depends on nothing else but the current year, which decides
+#: whether a 2000s birth is possible: a hit across a new year's midnight answers as before midnight).
+_LAST_VALID: tuple[str | None, date | None] = (None, None)
+
+
 def validate_niss(value: object) -> str:
     """Return the 11-digit NISS (national register or BIS number) or raise IdentifierError.
 
     Births from 2000 use the '2'-prefixed mod-97 check; BIS numbers carry +20/+40 on the month.
     python-stdnum checks both, including the date part.
     """
+    global _LAST_VALID
+    last = _LAST_VALID
+    if value.__class__ is str and value == last[0]:
+        return value  # the digits found valid just before
     digits = _compact(value)
     # The masked hint only for an error: masking every valid NISS cost ~40% of this function
     # (two NISS checks per contract in the nightly run, py-spy).
@@ -220,7 +235,24 @@ def validate_niss(value: object) -> str:
         # stdnum treats an impossible date (29 February of a common year) as "unknown"; the
         # register only uses 00 for an unknown day or month, so anything else must be a real date.
         raise IdentifierError("NISS", "the birth-date part is not a valid date", masked)
+    _LAST_VALID = (digits, _valid_niss_birth_date(digits))
     return digits
+
+
+def _valid_niss_birth_date(digits: str) -> date | None:
+    """``niss_birth_date`` of digits :func:`validate_niss` has just accepted, without checking them
+    again: stdnum's reading (``get_birth_date``) of a number whose checksum, month and day are known
+    good.  The century is the one whose check digits match (only one can: 2,000,000,000 is not a
+    multiple of 97, and the 2000 rule passed validation only where stdnum allows it); 000001,
+    002001, 004001 (birth not known), month 00 or day 00 give None.  ``tests/core/test_identifiers.py``
+    checks it against stdnum."""
+    if digits[:6] in ("000001", "002001", "004001"):
+        return None
+    month, day = int(digits[2:4]) % 20, int(digits[4:6])
+    if month == 0 or day == 0:
+        return None
+    century = 1900 if 97 - int(digits[:9]) % 97 == int(digits[9:]) else 2000
+    return date(century + int(digits[:2]), month, day)
 
 
 def _birth_part_exists(digits: str) -> bool:
@@ -255,6 +287,9 @@ def is_valid_niss(value: object) -> bool:
 
 def niss_birth_date(niss: str) -> date | None:
     """Birth date encoded in a NISS, or None when only partly known (unknown day or month)."""
+    last = _LAST_VALID
+    if niss == last[0]:
+        return last[1]  # the number validate_niss has just accepted (Person's check of the record)
     module = bis if 20 <= int(niss[2:4]) <= 52 else nn
     try:
         return module.get_birth_date(niss)
@@ -268,6 +303,10 @@ def validate_bce(value: object) -> str:
     Accepts the usual spellings (0212.345.678, BE0212345678, 212345678).  The check is
     97 - (first 8 digits mod 97) == last 2 digits, and the number starts with 0 or 1.
     """
+    if value.__class__ is str:
+        known = _VALID_BCE.get(value)
+        if known is not None:
+            return known
     if not isinstance(value, (str, int)) or isinstance(value, bool):
         raise IdentifierError("BCE number", f"expected a string, got {type(value).__name__}", "")
     digits = _NON_DIGITS.sub("", str(value)).upper().removeprefix("BE")
@@ -281,7 +320,17 @@ def validate_bce(value: object) -> str:
         raise IdentifierError("BCE number", "must start with 0 or 1", digits)
     if 97 - int(digits[:8]) % 97 != int(digits[8:]):
         raise IdentifierError("BCE number", "check digits do not match (mod 97)", digits)
+    if value.__class__ is str:
+        if len(_VALID_BCE) >= 1024:
+            _VALID_BCE.clear()
+        _VALID_BCE[value] = digits
     return digits
+
+
+#: Writings of a BCE number :func:`validate_bce` accepted -> its 10 digits.  Why: every contract
+#: carries its CPAS's BCE (one of a handful a night), checked through a regex each time (~1.5 % of the
+#: mapping, issue #20).  An enterprise number is public, not personal data; bounded (cleared at 1,024).
+_VALID_BCE: dict[str, str] = {}
 
 
 def validate_ins(value: object) -> str:

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from piis_connectors.casesystem.seed import generate
 
 from piis_bridge.mapping import (
@@ -326,3 +328,85 @@ def test_malformed_records_never_crash_the_mapping(mapping, records) -> None:
         assert all(p.record_id and p.field and p.reason for p in result.problems)
 
     check()
+
+
+def test_problems_of_compiled_conversions_name_the_vendor_path_in_a_block(tmp_path) -> None:
+    """The compiled plain-key rules format a problem's vendor path only when there is a problem
+    (issue #20): a code list, a converter and a converter with a template, in a list block and at
+    the root, each name ``block[i].field`` (or ``field``) as before."""
+    path = tmp_path / "m.yaml"
+    path.write_text(
+        "mapping_version: 1\nvendor_schema: x/1\nrecord_id: id\ncode_lists:\n  jn: {J: yes, N: no}\n"
+        "fields:\n"
+        "  answer: {from: a, codes: jn}\n"
+        "  day: {from: d, convert: date, format: dd-mm-yyyy}\n"
+        "  hours: {from: h, convert: int, template: '{} uur'}\n"
+        "  rows:\n"
+        "    source: rijen\n"
+        "    many: true\n"
+        "    fields:\n"
+        "      answer: {from: a, codes: jn}\n"
+        "      day: {from: x.d, convert: date, format: dd-mm-yyyy}\n"
+        "      hours: {from: h, convert: int, template: '{} uur'}\n",
+        encoding="utf-8",
+    )
+    m = load_mapping(path)
+    good = {"a": "J", "x": {"d": "01-02-2025"}, "h": "3"}
+    assert m.apply({"id": "1", "a": "N", "d": "02-03-2024", "h": 4, "rijen": [good]}).data == {
+        "answer": "no",
+        "day": date(2024, 3, 2),
+        "hours": "4 uur",
+        "rows": [{"answer": "yes", "day": date(2025, 2, 1), "hours": "3 uur"}],
+    }
+    bad = {"a": "Q", "x": {"d": "31-02-2025"}, "h": "drie"}
+    result = m.apply({"id": "1", "a": "Q", "d": "99-99-2024", "h": "x", "rijen": [good, bad]})
+    assert [p.field for p in result.problems] == [
+        "a",
+        "d",
+        "h",
+        "rijen[1].a",
+        "rijen[1].x.d",
+        "rijen[1].h",
+    ]
+    assert "unknown code" in result.problems[3].reason
+    assert "not a valid date" in result.problems[4].reason
+    assert "not a whole number" in result.problems[5].reason
+
+
+def _decimal_cents(text: str) -> int:
+    """The money converter before issue #20's integer arithmetic (Decimal), as the oracle."""
+    from decimal import Decimal
+
+    from piis_bridge.mapping.engine import _MONEY
+
+    body = text.strip().removeprefix("€").removeprefix("EUR").strip()
+    match = _MONEY.match(body.lstrip("-"))
+    assert match is not None
+    amount = Decimal(
+        match.group("int").replace(".", "").replace(" ", "") + "." + (match.group("dec") or "0")
+    )
+    cents = int((amount * 100).to_integral_value())
+    return -cents if body.startswith("-") else cents
+
+
+@given(
+    st.integers(min_value=0, max_value=10**12),
+    st.sampled_from(["", ",", ",5", ",50", ",05", ",99"]),
+    st.sampled_from(["", ".", " "]),
+    st.booleans(),
+    st.sampled_from(["", "€ ", "EUR", " "]),
+    st.sampled_from(["0123456789", "٠١٢٣٤٥٦٧٨٩", "０１２３４５６７８９"]),
+)
+def test_money_in_integers_is_what_decimal_gave(
+    whole: int, dec: str, sep: str, negative: bool, prefix: str, digits: str
+) -> None:
+    text = f"{whole:,}".replace(",", sep) if sep else str(whole)
+    text = prefix + ("-" if negative else "") + text + (dec if dec != "," else "")
+    text = text.translate(str.maketrans("0123456789", digits))
+    try:
+        expected = _decimal_cents(text)
+    except AssertionError:  # not an amount: both refuse it
+        with pytest.raises(ConversionError):
+            CONVERTERS["money_cents"](text, None)
+        return
+    assert CONVERTERS["money_cents"](text, None) == expected

@@ -182,3 +182,120 @@ def _validates(value: object) -> bool:
 def test_is_valid_niss_answers_as_validate_niss(value: str) -> None:
     # is_valid_niss refuses most record ids before validate_niss (no masked error built): same answer
     assert is_valid_niss(value) == _validates(value)
+
+
+# -- the last valid NISS kept (issue #20): one record's NISS is checked three times in a row ------------
+
+unknown_parts = st.tuples(
+    st.integers(min_value=0, max_value=99),  # year
+    st.sampled_from([0, 20, 40]),  # an unknown month, national or BIS
+    st.integers(min_value=0, max_value=31),
+)
+
+
+@given(births, counters, st.sampled_from([0, 20, 40]))
+def test_birth_date_of_the_kept_niss_is_stdnums(birth: date, counter: int, offset: int) -> None:
+    """The birth date kept with a valid NISS is what stdnum reads from it (the path before)."""
+    from stdnum.be import bis, nn
+
+    import piis_bridge.identifiers as ids
+
+    niss = make_niss(birth, counter, offset)
+    assert validate_niss(niss) == niss
+    module = bis if offset else nn
+    assert ids._LAST_VALID == (niss, module.get_birth_date(niss)) == (niss, birth)
+    assert niss_birth_date(niss) == birth
+
+
+@given(unknown_parts, counters)
+def test_partly_unknown_birth_date_of_the_kept_niss_is_none_as_stdnum(
+    parts: tuple[int, int, int], counter: int
+) -> None:
+    from stdnum.be import bis, nn
+
+    import piis_bridge.identifiers as ids
+
+    year, month, day = parts
+    body = year * 10_000_000 + month * 100_000 + day * 1000 + counter
+    for base in (body, body + 2_000_000_000):
+        niss = f"{body:09d}{97 - base % 97:02d}"
+        try:
+            validate_niss(niss)
+        except IdentifierError:
+            continue  # a 2000s year not reached yet, or a day 00 refused otherwise
+        module = bis if month else nn
+        assert ids._LAST_VALID[0] == niss
+        assert ids._LAST_VALID[1] == module.get_birth_date(niss) is None
+
+
+def test_a_second_check_of_the_same_niss_does_not_run_stdnum_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import piis_bridge.identifiers as ids
+
+    niss, other = make_niss(date(1985, 7, 30), 33), make_niss(date(1990, 1, 2), 44)
+    assert validate_niss(niss) == niss
+
+    def fail(number: str) -> str:
+        raise AssertionError("checked again")
+
+    monkeypatch.setattr(ids.nn, "validate", fail)
+    monkeypatch.setattr(ids.nn, "get_birth_date", fail)
+    assert validate_niss(niss) == niss
+    assert niss_birth_date(niss) == date(1985, 7, 30)
+    with pytest.raises(AssertionError, match="checked again"):
+        validate_niss(other)  # another number is checked in full
+    monkeypatch.undo()
+    assert validate_niss(other) == other
+    with pytest.raises(AssertionError, match="checked again"):
+        monkeypatch.setattr(ids.nn, "validate", fail)
+        validate_niss(niss)  # only the last one is kept
+
+
+@given(births, counters)
+def test_bad_input_after_a_valid_niss_is_refused_with_the_same_reason(
+    birth: date, counter: int
+) -> None:
+    niss = make_niss(birth, counter)
+    validate_niss(niss)
+    for bad, reason in (
+        (niss[:-1], "must have 11 digits, has 10"),
+        (niss[:-2] + f"{(int(niss[-2:]) + 1) % 100:02d}", None),
+        (niss + " ", None),  # a separator: compacted, the same number
+        ("", "is empty"),
+    ):
+        if bad.strip() == niss:
+            assert validate_niss(bad) == niss
+            continue
+        with pytest.raises(IdentifierError) as err:
+            validate_niss(bad)
+        if reason:
+            assert err.value.reason == reason
+    assert niss_birth_date(niss) == birth
+
+
+def test_a_known_bce_writing_answers_as_the_check_and_bad_ones_are_still_refused() -> None:
+    """validate_bce keeps the writings it accepted (issue #20): the same answer the second time,
+    and nothing refused is kept."""
+    import piis_bridge.identifiers as ids
+
+    good = make_bce(2_123_456)
+    for writing in (good, f"BE{good}", f"{good[:4]}.{good[4:7]}.{good[7:]}", good[1:]):
+        assert validate_bce(writing) == good
+        assert ids._VALID_BCE[writing] == good
+        assert validate_bce(writing) == good
+    bad = good[:-1] + str((int(good[-1]) + 1) % 10)
+    for _ in range(2):
+        with pytest.raises(IdentifierError, match="check digits"):
+            validate_bce(bad)
+    assert bad not in ids._VALID_BCE
+    assert validate_bce(int(good)) == good  # not a str: checked, not kept
+    assert int(good) not in ids._VALID_BCE
+
+
+def test_the_kept_bce_writings_are_bounded() -> None:
+    import piis_bridge.identifiers as ids
+
+    for first8 in range(1, 1100):
+        validate_bce(make_bce(first8))
+    assert len(ids._VALID_BCE) <= 1024
