@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import delete, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -547,23 +547,19 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
     enqueuer sees it first; the sweeper covers a lost message); the run closes after them.
     """
     with rt.session() as s:
-        run = s.get(SyncRun, run_id)
-        if run is None or run.status != "running":
-            return False
         # EXISTS, not counts: every task asks, and counting the open items of a 100,000-record
-        # run read them all each time.
+        # run read them all each time.  The run's status and the two probes that answer most
+        # calls (a pull or an item still open) in one statement, not an ORM load of the run and
+        # two more; the OR stops at the first probe that finds one.
         _index_probes(s, True)
-        if s.scalar(
-            select(
-                exists().where(
-                    SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling"))
-                )
-            )
-        ):
-            return False
-        if s.scalar(
-            select(exists().where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES)))
-        ):
+        pulls_open = exists().where(
+            SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling"))
+        )
+        items_open = exists().where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES))
+        head = s.execute(
+            select(SyncRun.status, or_(pulls_open, items_open)).where(SyncRun.id == run_id)
+        ).first()
+        if head is None or head[0] != "running" or head[1]:
             return False
         open_kinds = ("form", "push")
         still_open = s.execute(
@@ -593,6 +589,7 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
             )
         if open_effects or notices_open:
             return False
+        run = s.get_one(SyncRun, run_id)
         if run.trigger == "statement" and s.scalar(
             select(func.count())
             .select_from(StatementFetch)
