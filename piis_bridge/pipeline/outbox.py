@@ -270,28 +270,44 @@ def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: 
     """Add one task's units and busy time to its run's stage (``sync_stage_stat``), in the caller's
     transaction: one upsert (it was an ORM UPDATE, then an INSERT in a savepoint the first time)."""
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(StageStat.__table__).values(  # type: ignore[arg-type]
-        run_id=run_id,
-        stage=stage,
-        units=units,
-        tasks=1,
-        busy_seconds=elapsed,
-        first_at=now,
-        last_at=now,
-    )
     session.connection().execute(
-        stmt.on_conflict_do_update(
+        _stat_upsert(session.get_bind().dialect.name),
+        {"s_run": run_id, "s_stage": stage, "s_units": units, "s_busy": elapsed, "s_now": now},
+    )
+
+
+_STAT_UPSERTS: dict[str, Any] = {}
+
+
+def _stat_upsert(dialect: str) -> Any:
+    """:func:`record_stat`'s statement, built once per dialect with its values as parameters.
+
+    Why: building it at every call (the ``excluded`` columns' proxies, the values' coercion, its
+    cache key) cost more of the worker than sending it; a statement object built once keeps its
+    cache key too.  Every task records its stage once or more."""
+    stmt = _STAT_UPSERTS.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = StageStat.__table__
+        ins = insert(table).values(  # type: ignore[arg-type]
+            run_id=bindparam("s_run", type_=table.c.run_id.type),
+            stage=bindparam("s_stage", type_=table.c.stage.type),
+            units=bindparam("s_units", type_=table.c.units.type),
+            tasks=1,
+            busy_seconds=bindparam("s_busy", type_=table.c.busy_seconds.type),
+            first_at=bindparam("s_now", type_=table.c.first_at.type),
+            last_at=bindparam("s_now", type_=table.c.last_at.type),
+        )
+        stmt = _STAT_UPSERTS[dialect] = ins.on_conflict_do_update(
             index_elements=[StageStat.run_id, StageStat.stage],
             set_={
-                "units": StageStat.units + stmt.excluded.units,
+                "units": StageStat.units + ins.excluded.units,
                 "tasks": StageStat.tasks + 1,
-                "busy_seconds": StageStat.busy_seconds + stmt.excluded.busy_seconds,
-                "last_at": stmt.excluded.last_at,
+                "busy_seconds": StageStat.busy_seconds + ins.excluded.busy_seconds,
+                "last_at": ins.excluded.last_at,
             },
         )
-    )
+    return stmt
 
 
 @dataclasses.dataclass(frozen=True)

@@ -118,3 +118,58 @@ def test_insert_ignore_refuses_a_value_too_long_on_postgresql(sessions: Any) -> 
     """The arrays are TEXT[]: the INSERT's cast to VARCHAR(200) refuses, it does not cut."""
     with pytest.raises(DBAPIError), sessions.begin() as s:
         insert_ignore(s, Effect, [_effect("k" * 201)])
+
+
+@pytest.mark.parametrize("sessions", BACKENDS, indirect=True)
+def test_record_stat_adds_up_tasks_of_one_stage_with_its_statement_built_once(
+    sessions: Any,
+) -> None:
+    from piis_bridge.pipeline.models import StageStat
+    from piis_bridge.pipeline.outbox import record_stat
+
+    with sessions.begin() as s:
+        record_stat(s, "r1", "pull", 5, 0.5)
+        record_stat(s, "r1", "evaluate", 2, 1.0)
+    with sessions.begin() as s:
+        record_stat(s, "r1", "pull", 7, 0.25)
+    with sessions() as s:
+        stats = {st.stage: st for st in s.scalars(select(StageStat))}
+    assert (stats["pull"].units, stats["pull"].tasks, stats["pull"].busy_seconds) == (12, 2, 0.75)
+    assert (stats["evaluate"].units, stats["evaluate"].tasks) == (2, 1)
+    assert stats["pull"].last_at >= stats["pull"].first_at
+
+
+@pytest.mark.parametrize("sessions", BACKENDS, indirect=True)
+def test_the_finish_probe_says_what_is_still_open_in_one_statement(sessions: Any) -> None:
+    """-1 while a pull or an item is open, else 1 (a form open) + 2 (a push open)."""
+    from piis_bridge.pipeline.models import SyncRunCpas
+    from piis_bridge.pipeline.runs import _probe_statement
+
+    def probe() -> tuple[str, int]:
+        with sessions() as s:
+            status, flags = s.execute(_probe_statement(), {"probe_run": "r1"}).one()
+            return status, flags
+
+    with sessions.begin() as s:
+        s.add(SyncRunCpas(run_id="r1", cpas_id="gent", state="pulling"))
+    assert probe() == ("running", -1)
+    with sessions.begin() as s:
+        s.get_one(SyncRunCpas, ("r1", "gent")).state = "pulled"
+        insert_ignore(
+            s,
+            WorkItem,
+            [dict(run_id="r1", cpas_id="gent", record_id="A", payload="{}", updated_at=utcnow())],
+        )
+    assert probe() == ("running", -1)  # the item is pending
+    with sessions.begin() as s:
+        s.execute(text("UPDATE sync_item SET state = 'done'"))
+        insert_ignore(s, Effect, [{**_effect("f1"), "kind": "form"}, _effect("p1")])
+    assert probe() == ("running", 3)
+    with sessions.begin() as s:
+        s.execute(text("UPDATE sync_effect SET state = 'answered' WHERE key = 'f1'"))
+    assert probe() == ("running", 2)
+    with sessions.begin() as s:
+        s.execute(text("UPDATE sync_effect SET state = 'done' WHERE key = 'p1'"))
+    assert probe() == ("running", 0)
+    with sessions() as s:
+        assert s.execute(_probe_statement(), {"probe_run": "nope"}).first() is None
