@@ -19,9 +19,22 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from sqlalchemy import String, and_, bindparam, func, or_, select, text, update
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.types import Text as SqlText
+from sqlalchemy.types import TypeDecorator
 
 from piis_bridge.forms import SubmissionOutcome
 from piis_bridge.hooks.types import PluginFailure, PushItem, RecordProblem
@@ -98,18 +111,29 @@ def slices(ids: Sequence[int]) -> Iterator[Sequence[int]]:
 def insert_ignore(
     session: Session, model: type, rows: list[dict[str, Any]], returning: Any = None
 ) -> list[Any]:
-    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the inserted ids.
+    """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL; returns the *returning* column of
+    the rows inserted (a row whose key was already stored returns nothing), in no promised order.
 
-    Core ``executemany`` (one cached compiled statement, batched by SQLAlchemy's insertmanyvalues)
-    rather than one multi-row VALUES statement, which is recompiled for every batch size.
+    PostgreSQL: one statement whatever the number of rows, ``INSERT ... SELECT * FROM unnest(:a, :b,
+    ...)`` with one typed array per column (:func:`_insert_unnest`).  Why: SQLAlchemy's
+    insertmanyvalues made each batch one multi-row ``VALUES`` statement whose text grows with the
+    batch, so psycopg parsed every one again (its query cache keeps only short statements) and
+    PostgreSQL planned it again: 5.7 % of the worker's samples in a 10,000-dossier run (py-spy).
+    SQLite (and a table with a JSON column, whose arrays psycopg would not adapt as such): Core
+    ``executemany``, one cached compiled statement batched by insertmanyvalues.
     """
     if not rows:
         return []
     dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     table = model.__table__  # type: ignore[attr-defined]
-    stmt = insert(table).on_conflict_do_nothing()
     conn = session.connection()
+    if dialect == "postgresql":
+        stmt = _insert_unnest(conn.dialect, table, rows, returning)
+        if stmt is not None:
+            result = conn.execute(stmt)
+            return [row[0] for row in result] if returning is not None else []
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(table).on_conflict_do_nothing()
     if returning is not None:
         result = conn.execute(stmt.returning(table.c[returning.key]), rows)
         return [row[0] for row in result]
@@ -117,32 +141,173 @@ def insert_ignore(
     return []
 
 
+def _insert_unnest(dialect: Any, table: Any, rows: list[dict[str, Any]], returning: Any) -> Any:
+    """PostgreSQL's constant-shape ``INSERT ... SELECT * FROM unnest(...) ON CONFLICT DO NOTHING``
+    of *rows*, or None when they do not fit it (rows with different columns, a JSON column, a
+    default that is not a plain value or function).
+
+    Each column's values go through the column type's own bind processor here (encryption of
+    ``EncryptedText``, UTC of ``UTCDateTime``), as in an INSERT of the rows, and are bound as an
+    array of the type underneath, strings as ``TEXT[]``: a cast to ``VARCHAR(n)[]`` would cut a
+    value that is too long without a word, where the INSERT's own (assignment) cast to the column
+    refuses it, as an INSERT of the rows did.  The columns the rows leave out that have a Python-side
+    default (``default=``) get it here, once per statement (an executemany evaluated it per row: the
+    same values, bar the microseconds of a ``utcnow``); server-side defaults are left to the server.
+    """
+    names = list(rows[0])
+    keys = set(names)
+    if any(len(r) != len(names) or r.keys() != keys for r in rows):
+        return None
+    columns = [table.c[name] for name in names]
+    arrays: dict[str, list[Any]] = {name: [r[name] for r in rows] for name in names}
+    for col in table.c:
+        if col.name in keys or col.default is None:
+            continue
+        default = col.default
+        if getattr(default, "is_scalar", False):
+            value = default.arg
+        elif getattr(default, "is_callable", False):
+            value = default.arg(None)  # SQLAlchemy's wrapper of a no-argument function
+        else:
+            return None
+        columns.append(col)
+        arrays[col.name] = [value] * len(rows)
+    binds = _array_binds(dialect, columns, arrays)
+    if binds is None:
+        return None
+    source = (
+        func.unnest(*binds).table_valued(*(col.name for col in columns)).render_derived(name="u")
+    )
+    stmt = (
+        postgresql.insert(table)
+        .from_select(columns, select(*(source.c[col.name] for col in columns)))
+        .on_conflict_do_nothing()
+    )
+    return stmt.returning(table.c[returning.key]) if returning is not None else stmt
+
+
+def _array_binds(
+    dialect: Any, columns: list[Any], arrays: dict[str, list[Any]]
+) -> list[Any] | None:
+    """One array parameter per column for ``unnest``: each value through the column type's own bind
+    processor (encryption, UTC), bound as an array of the type underneath (strings as ``TEXT[]``,
+    see :func:`_insert_unnest`); None when a column's type has no plain array (JSON, ARRAY)."""
+    binds = []
+    for col in columns:
+        base = col.type.impl_instance if isinstance(col.type, TypeDecorator) else col.type
+        if isinstance(base, JSON | postgresql.ARRAY):
+            return None
+        values = arrays[col.name]
+        process = col.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            values = [process(v) for v in values]
+        item = SqlText() if isinstance(base, String) else base
+        binds.append(bindparam(f"u_{col.name}", values, type_=postgresql.ARRAY(item)))
+    return binds
+
+
+def update_rows(
+    session: Session,
+    table: Any,
+    rows: list[dict[str, Any]],
+    *,
+    where: Sequence[Any] = (),
+    values: dict[str, Any] | None = None,
+) -> None:
+    """Per row of *rows* (``id`` and the columns to set, the same columns in every row): ``UPDATE
+    table SET <the row's columns>, <values> WHERE id = row id AND <where>``, in the caller's
+    transaction.
+
+    PostgreSQL: one ``UPDATE ... FROM unnest(:id, :a, ...)`` whatever the number of rows, where an
+    executemany was one execution of the statement per row in the server (and, by psycopg, a
+    round of its pipeline per row).  SQLite: that executemany.  *values* are the same for every row
+    (``lease_owner=None``); *where* guards the transition (``state == 'sending'``).
+    """
+    if not rows:
+        return
+    values = values or {}
+    names = [name for name in rows[0] if name != "id"]
+    conn = session.connection()
+    if conn.dialect.name == "postgresql" and all(len(r) == len(names) + 1 for r in rows):
+        columns = [table.c.id, *(table.c[name] for name in names)]
+        arrays = {col.name: [r[col.name] for r in rows] for col in columns}
+        binds = _array_binds(conn.dialect, columns, arrays)
+        if binds is not None:
+            source = (
+                func.unnest(*binds)
+                .table_valued(*(col.name for col in columns))
+                .render_derived(name="u")
+            )
+            conn.execute(
+                update(table)
+                .where(table.c.id == source.c.id, *where)
+                .values({**{name: source.c[name] for name in names}, **values})
+            )
+            return
+    conn.execute(
+        update(table)
+        .where(table.c.id == bindparam("r_id"), *where)
+        .values({**{name: bindparam(f"r_{name}") for name in names}, **values}),
+        [{f"r_{k}": v for k, v in r.items()} for r in rows],
+    )
+
+
+def any_of(session: Session, column: Any, values: Sequence[Any], item_type: Any = None) -> Any:
+    """``column IN (values)`` as one constant statement: ``column = ANY(:array)`` on PostgreSQL,
+    the plain ``IN`` elsewhere (SQLite has no arrays; its expanding ``IN`` is cheap to build).
+
+    Why: an ``IN`` list's text grows with its length, so every claim, load and release of a batch
+    of a new length was a new statement for psycopg to parse (its query cache keeps only short
+    statements) and for PostgreSQL to plan; the array is one parameter of one cached statement.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return column.in_(list(values))
+    array = bindparam(None, list(values), type_=postgresql.ARRAY(item_type or column.type))
+    return column == any_(array)
+
+
 def record_stat(session: Session, run_id: str, stage: str, units: int, elapsed: float) -> None:
     """Add one task's units and busy time to its run's stage (``sync_stage_stat``), in the caller's
     transaction: one upsert (it was an ORM UPDATE, then an INSERT in a savepoint the first time)."""
     now = utcnow()
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = insert(StageStat.__table__).values(  # type: ignore[arg-type]
-        run_id=run_id,
-        stage=stage,
-        units=units,
-        tasks=1,
-        busy_seconds=elapsed,
-        first_at=now,
-        last_at=now,
-    )
     session.connection().execute(
-        stmt.on_conflict_do_update(
+        _stat_upsert(session.get_bind().dialect.name),
+        {"s_run": run_id, "s_stage": stage, "s_units": units, "s_busy": elapsed, "s_now": now},
+    )
+
+
+_STAT_UPSERTS: dict[str, Any] = {}
+
+
+def _stat_upsert(dialect: str) -> Any:
+    """:func:`record_stat`'s statement, built once per dialect with its values as parameters.
+
+    Why: building it at every call (the ``excluded`` columns' proxies, the values' coercion, its
+    cache key) cost more of the worker than sending it; a statement object built once keeps its
+    cache key too.  Every task records its stage once or more."""
+    stmt = _STAT_UPSERTS.get(dialect)
+    if stmt is None:
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = StageStat.__table__
+        ins = insert(table).values(  # type: ignore[arg-type]
+            run_id=bindparam("s_run", type_=table.c.run_id.type),
+            stage=bindparam("s_stage", type_=table.c.stage.type),
+            units=bindparam("s_units", type_=table.c.units.type),
+            tasks=1,
+            busy_seconds=bindparam("s_busy", type_=table.c.busy_seconds.type),
+            first_at=bindparam("s_now", type_=table.c.first_at.type),
+            last_at=bindparam("s_now", type_=table.c.last_at.type),
+        )
+        stmt = _STAT_UPSERTS[dialect] = ins.on_conflict_do_update(
             index_elements=[StageStat.run_id, StageStat.stage],
             set_={
-                "units": StageStat.units + stmt.excluded.units,
+                "units": StageStat.units + ins.excluded.units,
                 "tasks": StageStat.tasks + 1,
-                "busy_seconds": StageStat.busy_seconds + stmt.excluded.busy_seconds,
-                "last_at": stmt.excluded.last_at,
+                "busy_seconds": StageStat.busy_seconds + ins.excluded.busy_seconds,
+                "last_at": ins.excluded.last_at,
             },
         )
-    )
+    return stmt
 
 
 @dataclasses.dataclass(frozen=True)
@@ -635,7 +800,7 @@ def claim_effects(
         ids = list(s.scalars(select(Effect.id).where(*pending).order_by(Effect.id).limit(limit)))
     if not ids:
         return []
-    won = claim_returning(s, EFFECT, Effect.id.in_(ids), rt.options.lease_seconds, [Effect])
+    won = claim_returning(s, EFFECT, any_of(s, Effect.id, ids), rt.options.lease_seconds, [Effect])
     return sorted((row[0] for row in won), key=lambda e: e.id)
 
 
@@ -667,7 +832,7 @@ def release_effects(s: Session, effects: Sequence[Effect], delay: float, error: 
     release(
         s,
         EFFECT,
-        Effect.id.in_([e.id for e in effects]),
+        any_of(s, Effect.id, [e.id for e in effects]),
         EffectState.PENDING.value,
         next_attempt_at=utcnow() + timedelta(seconds=delay),
         last_error=redact(error)[:2000],

@@ -6,10 +6,10 @@ import hashlib
 import re
 import time
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any
 
 import orjson
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 
 from piis_bridge.forms import event_for_contract
 from piis_bridge.hooks.types import PushItem, RecordProblem, SourceRecord
@@ -26,6 +26,7 @@ from piis_bridge.pipeline.models import (
 from piis_bridge.pipeline.outbox import (
     ITEM,
     Enqueuer,
+    any_of,
     call,
     claim_returning,
     dump_payload,
@@ -36,6 +37,7 @@ from piis_bridge.pipeline.outbox import (
     record_stat,
     slices,
     type_path,
+    update_rows,
 )
 from piis_bridge.pipeline.quarantine import resolve_processed
 from piis_bridge.pipeline.runs import maybe_finish
@@ -211,25 +213,27 @@ def process_items(
     """
     t0 = time.perf_counter()
     with rt.session() as s:
+        # The claim returns the claimed rows themselves (as _load_items read them): one statement
+        # and one transaction per chunk fewer than a claim followed by a read of what it won.
         won = claim_returning(
             s,
             ITEM,
-            WorkItem.id.in_(item_ids),
+            any_of(s, WorkItem.id, item_ids),
             rt.options.lease_seconds,
-            [WorkItem.id, WorkItem.attempts, WorkItem.lease_owner],
+            [getattr(WorkItem, name) for name in _ITEM_COLUMNS],
         )
     if not won:
         return
-    claimed = sorted((item_id, attempts) for item_id, attempts, _ in won)
-    owner = won[0][2]
-    careful = any(n > 1 for _, n in claimed)
-    if careful and len(claimed) > 1:
+    items = sorted((_Item(row) for row in won), key=lambda item: item.id)
+    owner = items[0].lease_owner
+    careful = any(item.attempts > 1 for item in items)
+    if careful and len(items) > 1:
         # Retried after a dead worker: give every record but the first back, and go one by one.
-        rest = [i for i, _ in claimed[1:]]
+        rest = [item.id for item in items[1:]]
         with rt.session() as s:
             s.execute(
                 update(WorkItem)
-                .where(WorkItem.id.in_(rest), WorkItem.lease_owner == owner)
+                .where(any_of(s, WorkItem.id, rest), WorkItem.lease_owner == owner)
                 .values(
                     state="pending",
                     lease_owner=None,
@@ -239,10 +243,8 @@ def process_items(
             )
             s.commit()
         enq.process(run_id, rest, attempt=attempt)
-        claimed = claimed[:1]
-    touched, retry_ids = _process_claimed(
-        rt, run_id, owner, [i for i, _ in claimed], t0, careful=careful
-    )
+        items = items[:1]
+    touched, retry_ids = _process_claimed(rt, run_id, items, t0, careful=careful)
     for cpas_id in sorted(touched):
         enq.submit(run_id, cpas_id)
         enq.push(run_id, cpas_id)
@@ -272,7 +274,7 @@ _WRITABLE = frozenset(
 
 class _Item:
     """A claimed ``sync_item`` row as the process stage reads and changes it: plain attributes, the
-    columns set since the load in ``dirty``, written back by :func:`_write_items`.
+    columns set since the claim in ``dirty``, written back by :func:`_write_items`.
 
     Why not the ORM object: loading, tracking and flushing one ``WorkItem`` per record was ~6% of the
     process stage (py-spy, 5,000-dossier run); the writes are the ORM's (by primary key, only the
@@ -306,36 +308,19 @@ class _Item:
         object.__setattr__(self, name, value)
 
 
-def _load_items(s: Any, ids: list[int], owner: str) -> list[_Item]:
-    columns = [getattr(WorkItem, name) for name in _ITEM_COLUMNS]
-    return [
-        _Item(row)
-        for row in s.execute(
-            select(*columns)
-            .where(WorkItem.id.in_(ids), WorkItem.lease_owner == owner, WorkItem.state == "leased")
-            .order_by(WorkItem.id)
-        )
-    ]
-
-
 def _write_items(s: Any, items: list[_Item]) -> None:
-    """The changed columns of *items*, by primary key (as the ORM's flush wrote them)."""
+    """The changed columns of *items*, by primary key (as the ORM's flush wrote them): one
+    :func:`~piis_bridge.pipeline.outbox.update_rows` per set of changed columns."""
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for item in items:
         if item.dirty:
             names = tuple(sorted(item.dirty))
-            params = {f"v_{name}": getattr(item, name) for name in names}
-            params["v_id"] = item.id
+            params = {name: getattr(item, name) for name in names}
+            params["id"] = item.id
             groups.setdefault(names, []).append(params)
             item.dirty.clear()
-    table = cast(Table, WorkItem.__table__)
-    for names, rows in groups.items():
-        s.connection().execute(
-            update(table)
-            .where(table.c.id == bindparam("v_id"))
-            .values({name: bindparam(f"v_{name}") for name in names}),
-            rows,
-        )
+    for rows in groups.values():
+        update_rows(s, WorkItem.__table__, rows)
 
 
 def _stored_record(payload: str) -> SourceRecord:
@@ -438,8 +423,7 @@ def alert_rows(
 def _process_claimed(
     rt: Runtime,
     run_id: str,
-    owner: str,
-    ids: list[int],
+    items: list[_Item],
     t0: float,
     *,
     careful: bool = False,
@@ -456,12 +440,9 @@ def _process_claimed(
         tuple[str, str, int, Any]
     ] = []  # (cpas, record, item, contract) to check for a move (R-TRF)
     max_attempts = rt.options.retry_max_attempts
+    # *items* come from the claim, committed: no transaction is open during the records' Python
+    # work (1-4 s a chunk), whose snapshot would hold back the pruning of every table's dead rows.
     with rt.session() as s:
-        items = _load_items(s, ids, owner)
-        # End the read's transaction before the records' Python work (1-4 s a chunk): idle in an
-        # open transaction, the backend keeps its snapshot (psycopg's last portal; backend_xmin in
-        # pg_stat_activity), which holds back the pruning of every table's dead row versions.
-        s.commit()
 
         def give_up(item: _Item, stage: str, reason: str) -> None:
             item.state, item.lease_owner, item.lease_until = "quarantined", None, None

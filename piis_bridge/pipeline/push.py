@@ -6,8 +6,6 @@ import time
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, update
-
 from piis_bridge.hooks.types import PluginFailure, PushItem, PushResult
 from piis_bridge.i18n.ops import gave_up_text
 from piis_bridge.observability import tracing
@@ -21,6 +19,7 @@ from piis_bridge.pipeline.outbox import (
     quarantine,
     record_stat,
     release_effects,
+    update_rows,
 )
 from piis_bridge.pipeline.reliability import is_transient, is_transient_text
 from piis_bridge.pipeline.runs import maybe_finish
@@ -65,7 +64,7 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
             states: dict[int, str] = {}
             for e, r in zip(effects, results, strict=False):
                 if r.status in ("created", "duplicate"):
-                    done.append({"effect_id": e.id, "answer": r.status, "ticket": r.remote_id})
+                    done.append({"id": e.id, "answer": r.status, "ticket": r.remote_id})
                     states[e.id] = "done"
                 elif _retry_item(r, failures) and not rt.retry.exhausted(e.attempts):
                     retry_later.append(e)
@@ -86,20 +85,17 @@ def push_back(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt: in
                         effect_id=e.id,
                     )
             if done:
-                # One executemany rather than the ORM's flush of every pushed effect; the
-                # transition is guarded in the WHERE clause (piis_bridge.pipeline.states).
-                s.connection().execute(
-                    update(Effect)
-                    .where(Effect.id == bindparam("effect_id"), Effect.state == "sending")
-                    .values(
-                        state="done",
-                        answer=bindparam("answer"),
-                        ticket=bindparam("ticket"),
-                        lease_owner=None,
-                        lease_until=None,
-                        updated_at=utcnow(),
-                    ),
+                # One statement for the pushed effects (outbox.update_rows) rather than the ORM's
+                # flush of each; the transition is guarded in the WHERE clause
+                # (piis_bridge.pipeline.states).
+                update_rows(
+                    s,
+                    Effect.__table__,
                     done,
+                    where=[Effect.state == "sending"],
+                    values=dict(
+                        state="done", lease_owner=None, lease_until=None, updated_at=utcnow()
+                    ),
                 )
             tracing.dossier_spans(
                 "push",

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from piis_bridge.logging import redact
 from piis_bridge.pipeline.models import QuarantineEntry, rowcount, utcnow
+from piis_bridge.pipeline.outbox import any_of
 from piis_bridge.pipeline.runtime import Runtime
 
 __all__ = ["RECORD_STAGES", "QuarantineError", "dismiss", "resolve_processed"]
@@ -44,13 +45,16 @@ def resolve_processed(s: Session, run_id: str, cpas_id: str, record_ids: Sequenc
         return 0
     now, done = utcnow(), 0
     ids = sorted(set(record_ids))
-    for i in range(0, len(ids), 500):
+    # PostgreSQL: one ``= ANY(:array)`` statement whatever the number of records (outbox.any_of);
+    # the slices only bound SQLite's IN lists.
+    step = len(ids) if s.get_bind().dialect.name == "postgresql" else 500
+    for i in range(0, len(ids), step):
         done += rowcount(
             s.execute(
                 update(QuarantineEntry)
                 .where(
                     QuarantineEntry.cpas_id == cpas_id,
-                    QuarantineEntry.record_id.in_(ids[i : i + 500]),
+                    any_of(s, QuarantineEntry.record_id, ids[i : i + step]),
                     QuarantineEntry.status == "open",
                     QuarantineEntry.stage.in_(RECORD_STAGES),
                     QuarantineEntry.run_id != run_id,

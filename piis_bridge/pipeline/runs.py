@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, func, select, text, update
+from sqlalchemy import bindparam, case, delete, exists, func, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -536,7 +536,44 @@ def _index_probes(s: Session, on: bool) -> None:
     way to keep that plan independent of the statistics on PostgreSQL 15 (no planner hints).
     """
     if s.get_bind().dialect.name == "postgresql":
-        s.execute(text("SET LOCAL enable_seqscan = " + ("off" if on else "DEFAULT")))
+        s.execute(_SEQSCAN_OFF if on else _SEQSCAN_DEFAULT)
+
+
+_PROBE: list[Any] = []
+_SEQSCAN_OFF = text("SET LOCAL enable_seqscan = off")
+_SEQSCAN_DEFAULT = text("SET LOCAL enable_seqscan = DEFAULT")
+
+
+def _probe_statement() -> Any:
+    """:func:`maybe_finish`'s one probe, built once (its run id a parameter): the run's status and
+    what is still open, as -1 (a pull or an item: the answer of most calls while records come
+    in), else 1 (a form) + 2 (a push).
+
+    EXISTS, not counts: every task asks, and counting the open items of a 100,000-record run read
+    them all each time.  One statement, where it was an ORM load of the run and two or three more
+    (each built again at every call); the CASE evaluates the effect probes only once no pull and
+    no item is open, and the OR stops at the first probe that finds one.
+    """
+    if not _PROBE:
+        run_id = bindparam("probe_run", type_=SyncRun.id.type)
+        busy = or_(
+            exists().where(
+                SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling"))
+            ),
+            exists().where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES)),
+        )
+
+        def effects_open(kind: str, bit: int) -> Any:
+            found = exists().where(
+                Effect.run_id == run_id,
+                Effect.state.in_(OPEN_EFFECT_STATES),
+                Effect.kind == kind,
+            )
+            return case((found, bit), else_=0)
+
+        flags = case((busy, -1), else_=effects_open("form", 1) + effects_open("push", 2))
+        _PROBE.append(select(SyncRun.status, flags).where(SyncRun.id == run_id))
+    return _PROBE[0]
 
 
 def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
@@ -547,39 +584,12 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
     enqueuer sees it first; the sweeper covers a lost message); the run closes after them.
     """
     with rt.session() as s:
-        run = s.get(SyncRun, run_id)
-        if run is None or run.status != "running":
-            return False
-        # EXISTS, not counts: every task asks, and counting the open items of a 100,000-record
-        # run read them all each time.
         _index_probes(s, True)
-        if s.scalar(
-            select(
-                exists().where(
-                    SyncRunCpas.run_id == run_id, SyncRunCpas.state.in_(("pending", "pulling"))
-                )
-            )
-        ):
+        head = s.execute(_probe_statement(), {"probe_run": run_id}).first()
+        if head is None or head[0] != "running" or head[1] < 0:
             return False
-        if s.scalar(
-            select(exists().where(WorkItem.run_id == run_id, WorkItem.state.in_(OPEN_ITEM_STATES)))
-        ):
-            return False
-        open_kinds = ("form", "push")
-        still_open = s.execute(
-            select(
-                *(
-                    exists().where(
-                        Effect.run_id == run_id,
-                        Effect.state.in_(OPEN_EFFECT_STATES),
-                        Effect.kind == kind,
-                    )
-                    for kind in open_kinds
-                )
-            )
-        ).one()
         _index_probes(s, False)
-        open_effects = {kind for kind, found in zip(open_kinds, still_open, strict=True) if found}
+        open_effects = {kind for kind, bit in (("form", 1), ("push", 2)) if head[1] & bit}
         notices_open = list(
             s.execute(
                 select(SyncRunCpas.cpas_id, SyncRunCpas.notices_state).where(
@@ -593,6 +603,7 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
             )
         if open_effects or notices_open:
             return False
+        run = s.get_one(SyncRun, run_id)
         if run.trigger == "statement" and s.scalar(
             select(func.count())
             .select_from(StatementFetch)
