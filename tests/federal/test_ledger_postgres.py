@@ -161,3 +161,31 @@ def test_answers_of_sent_forms_in_one_statement_and_every_transition_still_check
     assert ledger.get(keys[2]).status == "blocked"
     with pytest.raises(KeyError):
         ledger.apply([_answer("no-such-form", Evaluation.ACCEPTED)])
+
+
+def test_bulk_insert_encrypts_niss_payload_and_xml_at_rest(ledger: Ledger, monkeypatch) -> None:
+    """The bulk insert (one JSON document on PostgreSQL) applies the columns' encryption: the
+    NISS, the payload and the XML are ciphertext in the table and clear through the ledger."""
+    from sqlalchemy import text
+
+    from piis_bridge import crypto
+    from piis_bridge.crypto import new_key, reset_key_ring
+
+    monkeypatch.delenv(crypto.KEYS_FILE_ENV, raising=False)
+    monkeypatch.setenv(crypto.KEYS_ENV, f"k1:{new_key()}")
+    monkeypatch.setenv(crypto.HASH_KEY_ENV, f"h1:{new_key()}")
+    reset_key_ring()
+    try:
+        f = form(niss=niss(counter=91), dossier="E1")
+        [key] = ledger.record_new([(f, b'<x a="1">\xc3\xa9</x>')], sent={f.with_key().key})
+        with ledger.sessions() as s:
+            raw = s.execute(
+                text("SELECT niss, payload, xml, status, errors FROM federal_form_ledger")
+            ).one()
+        assert all(v.startswith("enc:v1:k1:") for v in raw[:3]) and f.niss not in str(raw)
+        assert raw[3] == "sent" and raw[4] in ([], "[]")  # JSON (PostgreSQL) or its text (SQLite)
+        entry = ledger.get(key)
+        assert (entry.niss, entry.xml) == (f.niss, '<x a="1">é</x>')
+        assert entry.payload == f.with_key().model_dump_json()
+    finally:
+        reset_key_ring()
