@@ -381,30 +381,38 @@ class FederalService:
         mode = mode or self.settings.mode
         keys: list[str] = []
         known: dict[str, SubmissionOutcome] = {}  # outcomes known without reading the ledger back
+        handled: set[str] = set()  # recorded and sent (or held back) here: not sent again below
         for part in chunks(forms, max(1, self.settings.batch_size)):
             if mode == "batch" and not _forms_interact(part):
                 prepared = self._prepare_chunk(part)
                 if not any(p.issues for p in prepared):
                     keys.extend(p.form.key for p in prepared)
-                    known.update(self._record_and_send(prepared))
+                    outcomes, done = self._record_and_send(prepared)
+                    known.update(outcomes)
+                    handled |= done
                     continue
                 # nothing was written: the same forms, one by one (as _record_chunks does)
                 keys.extend(o.client_reference for o in self._record_each(part))
                 continue
             keys.extend(key for each, _ in self._record_chunks(part) for key in each)
+        to_send = [k for k in keys if k not in known and k not in handled]
+        if to_send:
+            self.send_keys(to_send, mode=mode)
         rest = [k for k in keys if k not in known]
         if rest:
-            self.send_keys(rest, mode=mode)
             # The outcomes are read once, after sending (reading them after recording too cost a
             # third of the ledger reads of a submit, for keys only).
             known.update(zip(rest, self._outcomes_of(rest), strict=True))
         return [known[k] for k in keys]
 
-    def _record_and_send(self, prepared: list[Prepared]) -> dict[str, SubmissionOutcome]:
+    def _record_and_send(
+        self, prepared: list[Prepared]
+    ) -> tuple[dict[str, SubmissionOutcome], set[str]]:
         """Batch mode, one chunk of valid forms that do not interact: the forms new to the ledger are
         recorded *sent* and sent in one batch; returns the outcome (PENDING, with the ticket) of each
-        form sent here.  The others (already recorded: an earlier attempt; or held back because their
-        NISS could not be integrated) are left to :meth:`send_keys`.
+        form sent here, and the keys this call recorded (sent, or held back *built* because their
+        NISS could not be integrated just now: not tried again in the same call).  The forms
+        already recorded (an earlier attempt) are left to :meth:`send_keys`.
 
         Why: recorded *built*, read back (NISS and XML, decrypted), parsed again, moved *built ->
         sent* and read once more for the outcomes, every form cost the ledger two more statements and
@@ -419,7 +427,7 @@ class FederalService:
         unknown = self.ledger.unknown_keys(p.form.key for p in prepared)
         candidates = list({p.form.key: p for p in prepared if p.form.key in unknown}.values())
         if not candidates:
-            return {}
+            return {}, set()
         needs = _needs((p.form.niss, p.element) for p in candidates)
         integrated = self.ensure_integrated(needs)
         ready = {
@@ -432,10 +440,10 @@ class FederalService:
         )
         to_send = [p for p in candidates if p.form.key in fresh and p.form.key in ready]
         if not to_send:
-            return {}
+            return {}, fresh
         ticket = self._send_prepared(to_send, marked=True)
         if not ticket:  # the outcome is unknown (asked already): the ledger says what it is now
-            return {}
+            return {}, fresh
         return {
             p.form.key: SubmissionOutcome(
                 client_reference=p.form.key,
@@ -445,7 +453,7 @@ class FederalService:
                 ticket=ticket,
             )
             for p in to_send
-        }
+        }, fresh
 
     def send_keys(self, keys: Sequence[str], mode: str | None = None) -> int:
         """Send the recorded forms *keys* that are still to send; returns how many left now.

@@ -381,3 +381,16 @@ def test_batch_crash_between_send_and_ticket_is_resolved_without_a_second_send(
     assert out.status.value in ("sent", "accepted") and len(sim.admin.forms()) == 1
     restarted.client.close()
     service.client.close()
+
+
+def test_batch_refused_integration_holds_the_form_back_without_asking_again(sim, tmp_path) -> None:
+    """Batch mode: a NISS the BCSS refuses to integrate leaves its new form *built* (never sent),
+    and the same call does not try the integration a second time (no second REGISTER, no LIST)."""
+    service = _service(sim, tmp_path, mode="batch")
+    service.cpas = service.cpas.model_copy(update={"bce": "0207446574"})  # unknown to the BCSS
+    service._client = None
+    [out] = service.submit([_b()])
+    assert out.status.value == "built" and sim.admin.forms() == []
+    # one SSDN message: the refused REGISTER (the whole message, -300010), no LIST, no second try
+    assert _calls(sim) == {"ssdn_messages": 1}
+    service.client.close()
