@@ -4,14 +4,17 @@ stages call them, against the NovaPrima simulator in its own process.
 
     .venv/bin/python benchmarks/bench_submit.py --forms 3000 --rounds 2
 
-The ledger is SQLite here (the pipeline's is PostgreSQL): what is measured is this process's CPU, i.e. the
-Python side (forms, SOAP, ORM), not the database server's.  Each round uses new NISS (every NISS is
+The ledger is SQLite by default: what is measured is this process's CPU, i.e. the Python side (forms,
+SOAP, ORM), not the database server's.  ``--postgres``: the ledger in a new PostgreSQL database (as the
+pipeline's), and the CPU of its backends per form is printed too (``pg``; the server's own processes
+are not counted); the database is dropped at the end.  Each round uses new NISS (every NISS is
 integrated once, as in a first night).  Forms are built before the clock starts.  Not collected by pytest.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -29,6 +32,9 @@ def main() -> int:
     parser.add_argument("--forms", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--postgres", action="store_true", help="the ledger in a new PostgreSQL database"
+    )
     args = parser.parse_args()
 
     import bench_federal as bf
@@ -46,6 +52,11 @@ def main() -> int:
     [template] = load_file(ROOT / "examples" / "studies.json").contracts
     event = ContractEvent.from_contract(template)
     builder = FormBuilder()
+    pg_url = None
+    if args.postgres:
+        from bench_pipeline import new_pg_database
+
+        pg_url = new_pg_database()
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = bf._start_simulator(Path(tmp) / "sim.sqlite3")
         try:
@@ -66,7 +77,9 @@ def main() -> int:
                 },
             )
             t0 = time.process_time()
-            service = FederalService(ctx, Ledger.open(f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}"))
+            service = FederalService(
+                ctx, Ledger.open(pg_url or f"sqlite:///{Path(tmp) / 'ledger.sqlite3'}")
+            )
             service.client  # noqa: B018 - the zeep client, built once per process and CPAS
             print(f"service + client construction: {time.process_time() - t0:.3f} s CPU")
             for rnd in range(args.rounds):
@@ -76,14 +89,17 @@ def main() -> int:
                     for c in bf._contracts(template, start, args.forms)
                 ]
                 sim0 = bf._cpu_s(proc.pid)
+                pg0 = _pg_cpu(pg_url)
                 c0 = time.process_time()
                 tickets = set()
                 for i in range(0, len(forms), args.batch):
                     for o in service.submit(forms[i : i + args.batch]):
                         tickets.add(o.ticket)
                 c1 = time.process_time()
+                pg1 = _pg_cpu(pg_url)
                 answered = service.fetch_results(sorted(t for t in tickets if t), wait=30.0)
                 c2 = time.process_time()
+                pg = _pg_cpu(pg_url)
                 if len(answered) != args.forms:
                     raise AssertionError(f"{len(answered)} answers for {args.forms} forms")
                 n = args.forms
@@ -91,14 +107,51 @@ def main() -> int:
                     f"round {rnd}: forms={n} submit {(c1 - c0) / n * 1e6:.0f} us/form, "
                     f"collect {(c2 - c1) / n * 1e6:.0f} us/form, simulator "
                     f"{(bf._cpu_s(proc.pid) - sim0) / n * 1e6:.0f} us/form, "
-                    f"load={os.getloadavg()[0]:.1f}",
+                    + (
+                        f"pg submit {_pg_delta(pg0, pg1) / n * 1e6:.0f} us/form, "
+                        f"pg collect {_pg_delta(pg1, pg) / n * 1e6:.0f} us/form, "
+                        if pg_url
+                        else ""
+                    )
+                    + f"load={os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
             admin.close()
         finally:
             proc.terminate()
             proc.wait(timeout=30)
+            if pg_url:
+                from bench_pipeline import drop_pg
+
+                service.close()
+                drop_pg(pg_url)
     return 0
+
+
+def _pg_cpu(url: str | None) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the database of *url*."""
+    if not url:
+        return {}
+    import bench_federal as bf
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+                " AND pid <> pg_backend_pid()"
+            )
+        ]
+    out = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):  # the backend ended meanwhile
+            out[pid] = bf._cpu_s(pid)
+    return out
+
+
+def _pg_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 if __name__ == "__main__":

@@ -243,16 +243,33 @@ def _parse_summary(parent: etree._Element) -> tuple[str, int, list[Detail]]:
 def _summary_values(rs: etree._Element) -> tuple[str, int, list[Detail]]:
     if len(rs) == 1 and rs[0].tag == _C + "ReturnCode":  # the usual case: no Detail
         return rs.get("ok", ""), int((rs[0].text or "").strip() or 0), []
-    details = [
-        Detail(
-            severity=_child_text(d, _C + "Severity") or "",
-            reason_code=_child_text(d, _C + "ReasonCode"),
-            diagnostic=_child_text(d, _C + "Diagnostic"),
-            author=_child_text(d, _C + "AuthorCodeList"),
-        )
-        for d in rs.iterfind(_C + "Detail")
-    ]
-    return rs.get("ok", ""), int(_child_text(rs, _C + "ReturnCode") or 0), details
+    # One pass over the children and over each Detail's (the first of each name counts, as with
+    # find): a ManageAccess REGISTER reply carries a Detail in each of its up to 1,000
+    # ServiceReply, and five look-ups by name per summary were most of parsing it (py-spy).
+    code: str | None = None
+    details = []
+    for child in rs:
+        tag = child.tag
+        if tag == _C + "ReturnCode":
+            if code is None:
+                code = child.text or ""
+        elif tag == _C + "Detail":
+            values: dict[object, str | None] = {}
+            for part in child:
+                values.setdefault(part.tag, part.text)
+            details.append(
+                Detail(
+                    severity=_stripped(values.get(_C + "Severity")) or "",
+                    reason_code=_stripped(values.get(_C + "ReasonCode")),
+                    diagnostic=_stripped(values.get(_C + "Diagnostic")),
+                    author=_stripped(values.get(_C + "AuthorCodeList")),
+                )
+            )
+    return rs.get("ok", ""), int((code or "").strip() or 0), details
+
+
+def _stripped(text: str | None) -> str | None:
+    return None if text is None else text.strip()
 
 
 def parse_reply(root: etree._Element) -> ReplyEnvelope:

@@ -11,14 +11,28 @@ stream through in bounded memory.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import String, Table, bindparam, func, insert, select, true, update
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased, sessionmaker
+from sqlalchemy.orm import sessionmaker
 
 from piis_bridge.crypto import hash_key
 from piis_bridge.db import make_engine, make_sessionmaker
@@ -61,6 +75,62 @@ def _insert_ignoring(s: Any, table: Any) -> Any:
 
         return sqlite.insert(table).on_conflict_do_nothing()
     return insert(table)
+
+
+def _insert_integrations(
+    s: Any, cpas_id: str, starts: dict[str, date], purpose: int, now: datetime
+) -> None:
+    """Insert *pending* integration rows (keyed hash -> start), ignoring a row that exists.
+
+    PostgreSQL: one ``INSERT ... SELECT FROM unnest(hashes, starts) ON CONFLICT DO NOTHING`` (one
+    execution, a statement text that does not depend on the number of rows); elsewhere an
+    ``executemany`` of the ignoring insert."""
+    t = _INTEGRATIONS
+    if s.get_bind().dialect.name == "postgresql":
+        from sqlalchemy import literal
+        from sqlalchemy.dialects import postgresql
+
+        hashes = list(starts)
+        rows = (
+            func.unnest(
+                bindparam("hashes", hashes, type_=ARRAY(String)),
+                bindparam("starts", [starts[h] for h in hashes], type_=ARRAY(Date)),
+            )
+            .table_valued("h", "d")
+            .render_derived(name="given")
+        )
+        s.execute(
+            postgresql.insert(t)
+            .from_select(
+                ["cpas_id", "niss_hash", "purpose", "start", "status", "created_at", "updated_at"],
+                select(
+                    literal(cpas_id, String),
+                    rows.c.h,
+                    literal(purpose, Integer),
+                    rows.c.d,
+                    literal("pending", String),
+                    literal(now, t.c.created_at.type),
+                    literal(now, t.c.updated_at.type),
+                ),
+            )
+            .on_conflict_do_nothing()
+        )
+        return
+    s.connection().execute(
+        _insert_ignoring(s, t),
+        [
+            dict(
+                cpas_id=cpas_id,
+                niss_hash=h,
+                purpose=purpose,
+                start=d,
+                status="pending",
+                created_at=now,
+                updated_at=now,
+            )
+            for h, d in starts.items()
+        ],
+    )
 
 
 def payload_hash(payload: bytes | str) -> str:
@@ -208,6 +278,98 @@ _ANSWER_COLUMNS = (
 )
 
 
+#: What :meth:`Ledger.live_by_hash` reads of a live form.
+_LIVE_COLUMNS = ("id", "key", "niss_hash", "period_key", "status", "content_hash", "version")
+
+
+def _live_statements() -> tuple[Any, Any]:
+    """The two statements of :meth:`Ledger.live_by_hash`, built once (values are parameters)."""
+    t = _FORMS
+    where = (
+        t.c.cpas_id == bindparam("cpas_id"),
+        t.c.kind == bindparam("kind"),
+        t.c.status != FormStatus.SUPERSEDED.value,
+    )
+    cols = [t.c[c] for c in _LIVE_COLUMNS]
+    plain = (
+        select(*cols)
+        .where(*where, t.c.niss_hash.in_(bindparam("hashes", expanding=True)))
+        .order_by(t.c.version)
+    )
+    wanted = (
+        func.unnest(bindparam("hashes", type_=ARRAY(String)))
+        .table_valued("niss_hash")
+        .render_derived(name="wanted")
+    )
+    found = (
+        select(*cols)
+        .where(*where, t.c.niss_hash == wanted.c.niss_hash)
+        .offset(0)  # the fence: a sub-select with OFFSET is never pulled up into a join
+        .lateral("found")
+    )
+    lateral = (
+        select(*(found.c[c] for c in _LIVE_COLUMNS))
+        .select_from(wanted)
+        .join(found, true())
+        .order_by(found.c.version)
+    )
+    return plain, lateral
+
+
+_LIVE_IN, _LIVE_LATERAL = _live_statements()
+
+
+# The answers of forms still *sent* (or *built*), in one statement: see _answer_sent.
+_ANSWER_SENT = text(
+    "UPDATE federal_form_ledger AS f SET status = v.status, reference = v.reference,"
+    " percentage = v.percentage, accepted_amount = v.accepted_amount, errors = v.errors,"
+    " received_at = v.received_at, answered_at = :now, updated_at = :now,"
+    " ticket = COALESCE(f.ticket, v.ticket)"
+    " FROM json_to_recordset(CAST(:rows AS json)) AS v(key varchar, status varchar,"
+    " reference varchar, percentage integer, accepted_amount integer, errors json,"
+    " received_at timestamp, ticket varchar)"
+    " WHERE f.key = v.key AND f.status IN ('sent', 'built')"
+    " RETURNING f.key, f.supersedes_id"
+).bindparams(bindparam("now", type_=DateTime(timezone=True)), bindparam("rows", type_=String))
+
+
+def _answer_sent(
+    s: Any, rows: list[list[Any]], superseding: set[str], now: datetime
+) -> tuple[set[str], list[int]]:
+    """PostgreSQL: store the answers of the forms among *rows* (``_ANSWER_COLUMNS`` + key) that are
+    still *sent* or *built*, the two statuses from which every answer is a valid transition, in one
+    ``UPDATE ... FROM json_to_recordset(...) ... RETURNING``; returns the keys written and the ids
+    their answer supersedes.  The others (unknown, already answered, a later answer of an answered
+    form) are left to the caller's checked path, which raises on a transition the table forbids.
+
+    Why: the checked path reads every form's status first and then writes each row with its own
+    execution (an ``executemany``): two statements and one execution per answered form, the collect
+    stage's largest cost in PostgreSQL (bench_sql.py).  The rows travel as one JSON document: the
+    driver's text arrays escape every quote of every value in Python."""
+    doc = json.dumps(
+        [
+            {
+                "key": r[9],
+                "status": r[0],
+                "reference": r[1],
+                "percentage": r[2],
+                "accepted_amount": r[3],
+                "errors": r[4],
+                "received_at": r[5].isoformat() if r[5] is not None else None,
+                "ticket": r[8],
+            }
+            for r in rows
+        ]
+    )
+    done: set[str] = set()
+    old_ids: list[int] = []
+    for key, supersedes_id in s.execute(_ANSWER_SENT, {"now": now, "rows": doc}):
+        done.add(key)
+        if supersedes_id is not None and key in superseding:
+            old_ids.append(supersedes_id)
+    return done, old_ids
+
+
 class Ledger:
     def __init__(self, sessions: sessionmaker) -> None:
         hash_key()  # a missing hash key is a configuration error at start, not at the first form
@@ -281,12 +443,16 @@ class Ledger:
         items: Sequence[tuple[FederalForm, bytes | str]],
         *,
         sent: set[str] | frozenset[str] = frozenset(),
+        known: set[str] | frozenset[str] | None = None,
     ) -> list[str]:
         """Bulk record one chunk; returns the keys that were new (the others were already known).
 
         A new form whose key is in ``sent`` is recorded *sent* at once (the caller sends it right after this
         commit): one write instead of a *built* row marked *sent* a moment later, with the same guarantee,
-        since a *sent* form without a ticket is resolved by asking the federal status, never resent blindly."""
+        since a *sent* form without a ticket is resolved by asking the federal status, never resent blindly.
+        ``known``: the keys of the chunk the ledger holds, when the caller has just looked them up
+        (:meth:`unknown_keys`); they are not asked again.  A key recorded meanwhile by another
+        process makes the insert fail on the unique key: it is never recorded (or sent) twice."""
         rows = []
         for form, payload in items:
             form = form.with_key()
@@ -299,7 +465,7 @@ class Ledger:
             for r in rows:
                 if r["key"] in sent:
                     r["status"], r["sent_at"] = FormStatus.SENT.value, now
-        return [r["key"] for r in self._insert_rows(rows)]
+        return [r["key"] for r in self._insert_rows(rows, known)]
 
     def unknown_keys(self, keys: Iterable[str]) -> set[str]:
         """The keys among ``keys`` that the ledger does not hold yet."""
@@ -315,10 +481,13 @@ class Ledger:
     def _insert_new(self, rows: list[dict[str, Any]]) -> int:
         return len(self._insert_rows(rows))
 
-    def _insert_rows(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _insert_rows(
+        self, rows: list[dict[str, Any]], known: set[str] | frozenset[str] | None = None
+    ) -> list[dict[str, Any]]:
         with self.sessions() as s:
-            keys = [r["key"] for r in rows]
-            known = set(s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys))))
+            if known is None:
+                keys = [r["key"] for r in rows]
+                known = set(s.scalars(select(FormEntry.key).where(FormEntry.key.in_(keys))))
             fresh, seen = [], set()
             for r in rows:
                 if r["key"] not in known and r["key"] not in seen:
@@ -381,9 +550,11 @@ class Ledger:
                 .limit(1)
             )
 
-    def live_by_hash(self, cpas_id: str, kind: str, hashes: Sequence[str]) -> list[FormEntry]:
+    def live_by_hash(self, cpas_id: str, kind: str, hashes: Sequence[str]) -> list[Any]:
         """The versions not superseded of the *kind* forms of these NISS (keyed hashes), oldest
-        version first (a caller keeping the last per period keeps the newest).
+        version first (a caller keeping the last per period keeps the newest), as rows of the
+        columns deciding how a new form is recorded (:data:`_LIVE_COLUMNS`: no NISS, payload or
+        XML decrypted, no ORM instance).
 
         PostgreSQL: one index descent of ``ix_federal_form_ledger_period`` per hash (``unnest`` of
         the hashes, a ``LATERAL`` sub-select fenced by ``OFFSET 0`` so that the planner keeps the
@@ -391,41 +562,20 @@ class Ledger:
         table never analysed (autovacuum had not reached it), estimated two rows for the CPAS's
         forms of the kind and read them all, filtering the hashes: 10.8 ms for 100 hashes at 20,000
         dossiers, growing with the ledger (EXPLAIN ANALYZE); 1.4 ms this way, whatever the
-        statistics.  Elsewhere (SQLite) the plain ``IN``.
+        statistics.  Elsewhere (SQLite) the plain ``IN``.  The statement is built once per ledger
+        (every value a parameter): building the lateral select and its aliased entity on every
+        call was most of this look-up's client CPU (bench_submit.py, NOTES-submitcpu.md).
         """
         unique = sorted(set(hashes))
         if not unique:
             return []
-        where = (
-            FormEntry.cpas_id == cpas_id,
-            FormEntry.kind == str(kind),
-            FormEntry.status != FormStatus.SUPERSEDED.value,
-        )
         with self.sessions() as s:
             if s.get_bind().dialect.name != "postgresql":
                 return list(
-                    s.scalars(
-                        select(FormEntry)
-                        .where(*where, FormEntry.niss_hash.in_(unique))
-                        .order_by(FormEntry.version)
-                    )
+                    s.execute(_LIVE_IN, {"cpas_id": cpas_id, "kind": str(kind), "hashes": unique})
                 )
-            wanted = (
-                func.unnest(bindparam("hashes", unique, type_=ARRAY(String)))
-                .table_valued("niss_hash")
-                .render_derived(name="wanted")
-            )
-            found = (
-                select(FormEntry)
-                .where(*where, FormEntry.niss_hash == wanted.c.niss_hash)
-                .offset(0)  # the fence: a sub-select with OFFSET is never pulled up into a join
-                .lateral("found")
-            )
-            entry = aliased(FormEntry, found)
             return list(
-                s.scalars(
-                    select(entry).select_from(wanted).join(found, true()).order_by(entry.version)
-                )
+                s.execute(_LIVE_LATERAL, {"cpas_id": cpas_id, "kind": str(kind), "hashes": unique})
             )
 
     def next_sequence(self, cpas_id: str, dossier: str, month: date) -> int:
@@ -602,6 +752,11 @@ class Ledger:
                 if new in _ANSWERED:
                     superseding.append(outcome.client_reference)
             old_ids: list[int] = []
+            superseding_set = set(superseding)
+            if rows and s.get_bind().dialect.name == "postgresql":
+                done, old_ids = _answer_sent(s, rows, superseding_set, now)
+                applied = len(done)
+                rows = [r for r in rows if r[-1] not in done]
             if rows:
                 keys = [r[-1] for r in rows]
                 current: dict[str, tuple[str, int | None, str | None]] = {}
@@ -631,8 +786,7 @@ class Ledger:
                 if repeated:
                     skip = set(repeated)
                     rows = [r for r in rows if r[-1] not in skip]
-                superseding_set = set(superseding)
-                old_ids = [
+                old_ids += [
                     sup
                     for key, (_, sup, _) in current.items()
                     if sup is not None and key in superseding_set
@@ -646,7 +800,7 @@ class Ledger:
                         .values({c: bindparam(c) for c in _ANSWER_COLUMNS}),
                         [dict(zip((*_ANSWER_COLUMNS, "k"), r, strict=True)) for r in rows],
                     )
-                applied = len(rows)
+                applied += len(rows)
             for i in range(0, len(old_ids), 900):
                 for old in s.scalars(
                     select(FormEntry).where(FormEntry.id.in_(old_ids[i : i + 900]))
@@ -683,45 +837,47 @@ class Ledger:
                     out[by_hash[h]] = (status, start)
         return out
 
-    def integration_pending(self, cpas_id: str, starts: dict[str, date], purpose: int = 2) -> None:
-        """Before the REGISTER call: from here on, whether it happened is asked (LIST), never assumed."""
+    def integration_pending(
+        self,
+        cpas_id: str,
+        starts: dict[str, date],
+        purpose: int = 2,
+        *,
+        known: Iterable[str] | None = None,
+    ) -> None:
+        """Before the REGISTER call: from here on, whether it happened is asked (LIST), never assumed.
+
+        ``known``: the NISS among *starts* that have a row already, when the caller has just read
+        them (:meth:`integrations`); they are not looked up again.  A row another process inserted
+        meanwhile is left as it is (pending either way)."""
         if not starts:
             return
         t = _INTEGRATIONS
         now = _now()
         hashed = {niss_hash(n): d for n, d in starts.items()}
         with self.sessions() as s:
-            known = set()
             hashes = list(hashed)
-            for i in range(0, len(hashes), 900):
-                known.update(
-                    s.scalars(
-                        select(t.c.niss_hash).where(
-                            t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900])
+            if known is not None:
+                known_hashes = {niss_hash(n) for n in known}
+            else:
+                known_hashes = set()
+                for i in range(0, len(hashes), 900):
+                    known_hashes.update(
+                        s.scalars(
+                            select(t.c.niss_hash).where(
+                                t.c.cpas_id == cpas_id, t.c.niss_hash.in_(hashes[i : i + 900])
+                            )
                         )
                     )
-                )
-            fresh = [
-                dict(
-                    cpas_id=cpas_id,
-                    niss_hash=h,
-                    purpose=purpose,
-                    start=d,
-                    status="pending",
-                    created_at=now,
-                    updated_at=now,
-                )
-                for h, d in hashed.items()
-                if h not in known
-            ]
+            fresh = {h: d for h, d in hashed.items() if h not in known_hashes}
             if fresh:
                 # Two submit tasks of one CPAS may integrate the same NISS at once (read-then-insert race,
                 # issue #20): the second insert is ignored, the row is *pending* either way.
-                s.connection().execute(_insert_ignoring(s, t), fresh)
+                _insert_integrations(s, cpas_id, fresh, purpose, now)
             self._set_integrations(
                 s,
                 cpas_id,
-                {h: d for h, d in hashed.items() if h in known},
+                {h: d for h, d in hashed.items() if h in known_hashes},
                 status="pending",
                 updated_at=now,
             )
@@ -742,13 +898,31 @@ class Ledger:
         """Set status, times and each row's own start in a bounded number of statements.
 
         Why: start dates are per person (a contract's first day), so the former UPDATE per start
-        date was close to one per NISS (2,000 NISS over 365 dates: ~0.7-1 s on PostgreSQL).  A date
-        shared by many NISS still gets one ``IN`` UPDATE per 900 (cheapest when a batch shares a few
-        dates); all other rows go in one UPDATE run with the driver's ``executemany``, whose cost does
-        not depend on how the dates are spread.  Figures in docs/privacy.md 7."""
+        date was close to one per NISS (2,000 NISS over 365 dates: ~0.7-1 s on PostgreSQL).
+        PostgreSQL: one ``UPDATE ... FROM unnest(hashes, starts)`` whatever the dates (an
+        ``executemany`` of one UPDATE per row cost the worker per-row parameter handling and the
+        server one execution per row: NOTES-submitcpu.md).  Elsewhere a date shared by many NISS
+        gets one ``IN`` UPDATE per 900, and all other rows go in one UPDATE run with the driver's
+        ``executemany``.  Figures in docs/privacy.md 7."""
         if not starts:
             return
         t = _INTEGRATIONS
+        if s.get_bind().dialect.name == "postgresql":
+            hashes = list(starts)
+            rows = (
+                func.unnest(
+                    bindparam("hashes", hashes, type_=ARRAY(String)),
+                    bindparam("starts", [starts[h] for h in hashes], type_=ARRAY(Date)),
+                )
+                .table_valued("h", "d")
+                .render_derived(name="given")
+            )
+            s.execute(
+                update(t)
+                .where(t.c.cpas_id == cpas_id, t.c.niss_hash == rows.c.h)
+                .values(start=rows.c.d, **values)
+            )
+            return
         by_start: dict[date, list[str]] = {}
         for h, start in starts.items():
             by_start.setdefault(start, []).append(h)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import json
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from typing import cast as cast_type
 
-from sqlalchemy import Integer, String, bindparam, func, select, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    JSON,
+    Column,
+    Integer,
+    String,
+    Text,
+    bindparam,
+    cast,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
+from piis_bridge.crypto import EncryptedText
 from piis_bridge.observability import tracing
 from piis_bridge.pipeline.models import (
     Effect,
@@ -43,36 +57,57 @@ _COLUMNS = (
 )
 
 
+def json_rows(name: str, rows: list[dict[str, Any]], columns: Sequence[Column[Any]]) -> Any:
+    """PostgreSQL: *rows* as a derived table ``json_to_recordset(:name) AS name(col type, ...)``
+    of *columns* (plain ones: their name and type), for one set-based UPDATE of many rows.
+
+    Why JSON and not ``unnest`` of one array per column: psycopg dumps a text array element by
+    element in Python and escapes every double quote of every value with a regular expression (an
+    outcome's stored JSON result holds dozens): that was a fifth of the collect stage's CPU in the
+    worker (py-spy); ``json.dumps`` of the rows is one C call and the statement has one parameter.
+    Values that need a bind processor (an encrypted column) are processed by the caller."""
+    doc = json.dumps(rows, separators=(",", ":"))
+    return (
+        func.json_to_recordset(cast(bindparam(name, doc, type_=Text), JSON))
+        .table_valued(*columns)
+        .render_derived(name=name, with_types=True)
+    )
+
+
+def encrypt_result(s: Session) -> Any:
+    """The bind processing of ``sync_effect.result`` (encrypted when keys are configured), for
+    values that reach the column through :func:`json_rows` rather than as its own parameter."""
+    column = cast_type(EncryptedText, Effect.__table__.c.result.type)
+    dialect = s.get_bind().dialect
+    return lambda value: None if value is None else column.process_bind_param(value, dialect)
+
+
 def _record_answers(s: Session, answered: dict[int, tuple[Any, str, str]]) -> list[int]:
     """Record the answers of the forms still waiting among *answered* (effect id -> (row, answer,
     stored result)); returns the ids won, in order.  A form another collect task answered meanwhile
     is left alone (the state guard); the rows won stay locked until the caller commits.
 
-    PostgreSQL: one ``UPDATE ... FROM unnest(ids, answers, results) ... RETURNING`` writes the state,
+    PostgreSQL: one ``UPDATE ... FROM json_to_recordset(...) ... RETURNING`` writes the state,
     the answer and the result at once.  Why: the state change and the answer were two statements,
     so every answered form left two new row versions, each with an entry in every index of
     ``sync_effect`` (none of these updates can be HOT: ``state`` and ``answer`` are indexed), and
     the state change bound one parameter per form (a new statement text for every page size).
-    Measured with ``benchmarks/bench_sql.py`` (docs/pipeline.md).  SQLite: the guarded ``UPDATE ...
-    RETURNING`` then the answers in one ``executemany``.
+    Measured with ``benchmarks/bench_sql.py`` (docs/pipeline.md).  The rows travel as JSON
+    (:func:`json_rows`).  SQLite: the guarded ``UPDATE ... RETURNING`` then the answers in one
+    ``executemany``.
     """
     if not answered:
         return []
     now = utcnow()
     if s.get_bind().dialect.name == "postgresql":
-        ids = sorted(answered)
-        rows = (
-            func.unnest(
-                bindparam("ids", ids, type_=postgresql.ARRAY(Integer)),
-                bindparam("answers", [answered[i][1] for i in ids], type_=postgresql.ARRAY(String)),
-                bindparam(
-                    "results",
-                    [answered[i][2] for i in ids],
-                    type_=postgresql.ARRAY(Effect.__table__.c.result.type),
-                ),
-            )
-            .table_valued("id", "answer", "result")
-            .render_derived(name="answered")
+        encrypt = encrypt_result(s)
+        rows = json_rows(
+            "answered",
+            [
+                {"id": i, "answer": answer, "result": encrypt(stored)}
+                for i, (_row, answer, stored) in sorted(answered.items())
+            ],
+            (Column("id", Integer), Column("answer", String), Column("result", Text)),
         )
         return sorted(
             s.scalars(

@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Column, Integer, String, Text, bindparam, update
 from sqlalchemy.orm import Session
 
 from piis_bridge.i18n.ops import form_unreadable_text, gave_up_text
 from piis_bridge.logging import get_logger
 from piis_bridge.observability import tracing
+from piis_bridge.pipeline.collect import encrypt_result, json_rows
 from piis_bridge.pipeline.models import (
     Effect,
     utcnow,
@@ -78,25 +79,60 @@ def _apply_outcomes(
         spans.append(
             (effect.run_id, effect.item_id, effect.cpas_id, {"state": state, "answer": answer})
         )
-    # One executemany, not the ORM's unit of work over every claimed effect (its flush was the
-    # submit stage's largest bookkeeping cost); the transition is guarded in the WHERE clause, as
-    # every bulk UPDATE of the pipeline does (piis_bridge.pipeline.states).
-    s.connection().execute(
-        update(Effect)
-        .where(Effect.id == bindparam("effect_id"), Effect.state == EffectState.SENDING.value)
-        .values(
-            state=bindparam("state"),
-            answer=bindparam("answer"),
-            ticket=bindparam("ticket"),
-            result=bindparam("result"),
-            remote_ref=bindparam("remote_ref"),
-            lease_owner=None,
-            lease_until=None,
-            updated_at=now,
-            last_error=None,
-        ),
-        rows,
-    )
+    # Not the ORM's unit of work over every claimed effect (its flush was the submit stage's largest
+    # bookkeeping cost); the transition is guarded in the WHERE clause, as every bulk UPDATE of the
+    # pipeline does (piis_bridge.pipeline.states).
+    if s.get_bind().dialect.name == "postgresql":
+        # One UPDATE ... FROM json_to_recordset: one execution for the batch, not one per form
+        # (an executemany), and no per-row parameter handling in the worker (NOTES-submitcpu.md).
+        encrypt = encrypt_result(s)
+        for row in rows:
+            row["result"] = encrypt(row["result"])
+        given = json_rows(
+            "outcomes",
+            rows,
+            (
+                Column("effect_id", Integer),
+                Column("state", String),
+                Column("answer", String),
+                Column("ticket", String),
+                Column("result", Text),
+                Column("remote_ref", String),
+            ),
+        )
+        s.execute(
+            update(Effect)
+            .where(Effect.id == given.c.effect_id, Effect.state == EffectState.SENDING.value)
+            .values(
+                state=given.c.state,
+                answer=given.c.answer,
+                ticket=given.c.ticket,
+                result=given.c.result,
+                remote_ref=given.c.remote_ref,
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+                last_error=None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    else:
+        s.connection().execute(
+            update(Effect)
+            .where(Effect.id == bindparam("effect_id"), Effect.state == EffectState.SENDING.value)
+            .values(
+                state=bindparam("state"),
+                answer=bindparam("answer"),
+                ticket=bindparam("ticket"),
+                result=bindparam("result"),
+                remote_ref=bindparam("remote_ref"),
+                lease_owner=None,
+                lease_until=None,
+                updated_at=now,
+                last_error=None,
+            ),
+            rows,
+        )
     tracing.dossier_spans("submit", spans, started_ns)
     insert_ignore(s, Effect, pushes)
     return len(pushes), waiting

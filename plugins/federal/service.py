@@ -378,11 +378,82 @@ class FederalService:
 
         Never another form of the CPAS: the pipeline hands each task the forms *it* claimed, and a second
         task sending "every built form" is how forms reached the federal service twice (issue #12)."""
-        # The outcomes are read once, after sending (reading them after recording too cost a third of
-        # the ledger reads of a submit, for keys only).
-        keys = [key for part, _ in self._record_chunks(forms) for key in part]
-        self.send_keys(keys, mode=mode)
-        return self._outcomes_of(keys)
+        mode = mode or self.settings.mode
+        keys: list[str] = []
+        known: dict[str, SubmissionOutcome] = {}  # outcomes known without reading the ledger back
+        handled: set[str] = set()  # recorded and sent (or held back) here: not sent again below
+        for part in chunks(forms, max(1, self.settings.batch_size)):
+            if mode == "batch" and not _forms_interact(part):
+                prepared = self._prepare_chunk(part)
+                if not any(p.issues for p in prepared):
+                    keys.extend(p.form.key for p in prepared)
+                    outcomes, done = self._record_and_send(prepared)
+                    known.update(outcomes)
+                    handled |= done
+                    continue
+                # nothing was written: the same forms, one by one (as _record_chunks does)
+                keys.extend(o.client_reference for o in self._record_each(part))
+                continue
+            keys.extend(key for each, _ in self._record_chunks(part) for key in each)
+        to_send = [k for k in keys if k not in known and k not in handled]
+        if to_send:
+            self.send_keys(to_send, mode=mode)
+        rest = [k for k in keys if k not in known]
+        if rest:
+            # The outcomes are read once, after sending (reading them after recording too cost a
+            # third of the ledger reads of a submit, for keys only).
+            known.update(zip(rest, self._outcomes_of(rest), strict=True))
+        return [known[k] for k in keys]
+
+    def _record_and_send(
+        self, prepared: list[Prepared]
+    ) -> tuple[dict[str, SubmissionOutcome], set[str]]:
+        """Batch mode, one chunk of valid forms that do not interact: the forms new to the ledger are
+        recorded *sent* and sent in one batch; returns the outcome (PENDING, with the ticket) of each
+        form sent here, and the keys this call recorded (sent, or held back *built* because their
+        NISS could not be integrated just now: not tried again in the same call).  The forms
+        already recorded (an earlier attempt) are left to :meth:`send_keys`.
+
+        Why: recorded *built*, read back (NISS and XML, decrypted), parsed again, moved *built ->
+        sent* and read once more for the outcomes, every form cost the ledger two more statements and
+        a full new version of its row (payload and XML included) besides the insert.  The guarantee
+        is the same as :meth:`submit_stream`'s: the NISS are integrated first, then the forms are
+        recorded in one write, *sent* only when they leave right after it, and only the forms this
+        insert created are sent (a key already in the ledger, whoever recorded it, is not sent here:
+        the unique key makes a concurrent insert of the same form fail, never send it twice).  A
+        crash after that write leaves the forms *sent* without a ticket, which the next attempt
+        resolves by asking their status (:meth:`send_keys`), never by sending them blindly.  The
+        elements sent are the ones just validated, parsed from the exact bytes recorded and hashed."""
+        unknown = self.ledger.unknown_keys(p.form.key for p in prepared)
+        candidates = list({p.form.key: p for p in prepared if p.form.key in unknown}.values())
+        if not candidates:
+            return {}, set()
+        needs = _needs((p.form.niss, p.element) for p in candidates)
+        integrated = self.ensure_integrated(needs)
+        ready = {
+            p.form.key for p in candidates if p.form.niss in integrated or p.form.niss not in needs
+        }
+        fresh = set(
+            self.ledger.record_new(
+                [(p.form, p.xml) for p in candidates], sent=ready, known=frozenset()
+            )
+        )
+        to_send = [p for p in candidates if p.form.key in fresh and p.form.key in ready]
+        if not to_send:
+            return {}, fresh
+        ticket = self._send_prepared(to_send, marked=True)
+        if not ticket:  # the outcome is unknown (asked already): the ledger says what it is now
+            return {}, fresh
+        return {
+            p.form.key: SubmissionOutcome(
+                client_reference=p.form.key,
+                kind=p.form.kind,
+                status=FormStatus.SENT,
+                evaluation=Evaluation.PENDING,
+                ticket=ticket,
+            )
+            for p in to_send
+        }, fresh
 
     def send_keys(self, keys: Sequence[str], mode: str | None = None) -> int:
         """Send the recorded forms *keys* that are still to send; returns how many left now.
@@ -574,7 +645,9 @@ class FederalService:
         size = max(1, self.settings.integration_chunk)
         for i in range(0, len(items), size):
             part = dict(items[i : i + size])
-            self.ledger.integration_pending(self.cpas_id, part, purpose)
+            self.ledger.integration_pending(
+                self.cpas_id, part, purpose, known=[n for n in part if n in known]
+            )
             try:
                 answers = self.client.manage_access_many("REGISTER", part, purpose)
             except OutcomeUnknown as exc:

@@ -241,3 +241,43 @@ def test_rendered_form_is_byte_for_byte_the_built_one(
     assert etree.tostring(parsed, method="c14n") == etree.tostring(
         etree.fromstring(built), method="c14n"
     )
+
+
+def test_service_reply_details_are_parsed_each_with_its_fields() -> None:
+    """A ManageAccess reply carries a Detail in each ServiceReply (parsed in one pass over the
+    children): every field of every Detail comes back, stripped, absent ones as None."""
+    services = [
+        envelope.ServiceReply(
+            "NO",
+            10000,
+            "OCMWCPASManageAccess",
+            "20050930",
+            None,
+            details=[
+                envelope.Detail("WARNING", f"-30002{i}", f"diagnostic {i}", "BCSS"),
+                envelope.Detail("INFORMATION", None, None, None),
+            ],
+        )
+        for i in range(3)
+    ]
+    reply = envelope.build_reply(
+        ok="NO",
+        return_code=10000,
+        details=[envelope.Detail("FATAL", "MSG00001", "whole message", None)],
+        user=USER,
+        reference="ref-2",
+        ticket="",
+        time_request="20250401T120000",
+        time_receive=datetime(2025, 4, 1, 12),
+        time_response=datetime(2025, 4, 1, 12),
+        services=services,
+    )
+    back = envelope.parse_reply(etree.fromstring(etree.tostring(reply)))
+    assert (back.ok, back.return_code, back.details) == (
+        "NO",
+        10000,
+        [envelope.Detail("FATAL", "MSG00001", "whole message", None)],
+    )
+    assert [(s.ok, s.return_code, s.details) for s in back.services] == [
+        (s.ok, s.return_code, s.details) for s in services
+    ]

@@ -13,7 +13,7 @@ import structlog
 from piis_plugins.federal.building import FormBuilder
 from piis_plugins.federal.service import FederalService
 
-from piis_bridge.forms import ContractEvent, EventKind, RecoveryInfo
+from piis_bridge.forms import ContractEvent, EventKind, FormStatus, RecoveryInfo
 from piis_bridge.hooks.types import CpasContext
 from piis_bridge.ledger import Ledger
 from piis_bridge.model import load_file
@@ -271,3 +271,126 @@ def test_niss_unregistered_meanwhile_is_integrated_again_after_the_refusal(sim, 
     [ok] = service.submit([_b(effective_date=date(2025, 9, 2), decision_date=date(2025, 8, 26))])
     assert ok.status.value == "accepted"
     assert _calls(sim)["manage_access_register"] == 2
+
+
+# ---------------------------------------------------------------- batch mode: a new form is written once
+def _ledger_writes(service) -> tuple[list[str], object]:
+    """The INSERT/UPDATE statements of the form ledger issued on *service*'s ledger engine."""
+    from sqlalchemy import event
+
+    engine = service.ledger.sessions.kw["bind"]
+    seen: list[str] = []
+
+    def listen(conn, cursor, statement, *args) -> None:
+        text = " ".join(statement.split())
+        if "federal_form_ledger" in text.split(" WHERE ")[0] and text.startswith(
+            ("INSERT", "UPDATE")
+        ):
+            seen.append(text[:60])
+
+    event.listen(engine, "before_cursor_execute", listen)
+    return seen, lambda: event.remove(engine, "before_cursor_execute", listen)
+
+
+def test_batch_records_a_new_form_sent_then_its_ticket_and_reads_nothing_back(
+    sim, tmp_path
+) -> None:
+    """Batch mode: the new forms of a chunk are integrated, then recorded *sent* in one insert, sent,
+    and given their ticket: two writes per form (no *built* row moved to *sent*), and the outcome is
+    the one the send returned (PENDING with the ticket), not read back from the ledger."""
+    service = _service(sim, tmp_path, mode="batch")
+    people = [_person(i) for i in range(3)]
+    forms = [
+        _b(
+            STUDIES.model_copy(
+                update={
+                    "contract_id": f"W{i}",
+                    "beneficiary": STUDIES.beneficiary.model_copy(update={"niss": n}),
+                }
+            )
+        )
+        for i, n in enumerate(people)
+    ]
+    writes, stop = _ledger_writes(service)
+    read_back = []
+    service._outcomes_of = lambda keys: read_back.append(keys) or []  # type: ignore[method-assign]
+    try:
+        outs = service.submit(forms)
+    finally:
+        stop()
+    assert [o.status.value for o in outs] == ["sent"] * 3 and len({o.ticket for o in outs}) == 1
+    assert [o.evaluation.value for o in outs] == ["PENDING"] * 3 and read_back == []
+    assert [w.split(" ")[0] for w in writes] == ["INSERT", "UPDATE"], writes  # rows, then ticket
+    for o in outs:
+        entry = service.ledger.get(o.client_reference)
+        assert entry.status == "sent" and entry.ticket == o.ticket and entry.sent_at is not None
+    # one ManageAccess message integrating the three NISS, one batch
+    assert _calls(sim) == {"ssdn_messages": 2, "manage_access_register": 3}
+    assert len(service.fetch_results(wait=10)) == 3
+    assert service.ledger.counts("gent") == {"accepted": 3}
+    service.client.close()
+
+
+def test_batch_crash_after_recording_sent_before_the_call_sends_once_later(
+    sim, tmp_path, monkeypatch
+) -> None:
+    """The process dies after the insert (*sent*, no ticket) and before the batch left: the next
+    attempt asks the status (UNKNOWN), and only once the longest possible call is over does it move
+    the form back to *built* and send it: exactly once."""
+    quick = {"mode": "batch", "connect_timeout": 0.2, "operation_timeout": 0.2, "retries": 0}
+    service = _service(sim, tmp_path, **quick)
+
+    def crash(*args, **kwargs):
+        raise _Crash()
+
+    monkeypatch.setattr(service.client, "submit_batch", crash)
+    with pytest.raises(_Crash):
+        service.submit([_b()])
+    [entry] = service.ledger.with_status("gent", FormStatus.SENT)
+    assert entry.ticket is None and sim.admin.forms() == []
+    restarted = _service(sim, tmp_path, **quick)
+    import time
+
+    time.sleep(0.5)  # past connect + operation timeout: the crashed call cannot be in flight
+    [out] = restarted.submit([_b()])
+    assert out.status.value == "sent" and out.ticket
+    assert len(sim.admin.forms()) == 1
+    [done] = restarted.fetch_results(wait=10)
+    assert done.status.value == "accepted"
+    assert _calls(sim).get("manage_access_register") == 1
+    restarted.client.close()
+    service.client.close()
+
+
+def test_batch_crash_between_send_and_ticket_is_resolved_without_a_second_send(
+    sim, tmp_path, monkeypatch
+) -> None:
+    service = _service(sim, tmp_path, mode="batch")
+
+    def crash(*args, **kwargs):
+        raise _Crash()
+
+    monkeypatch.setattr(service.ledger, "set_ticket", crash)
+    with pytest.raises(_Crash):
+        service.submit([_b()])
+    assert len(sim.admin.forms()) == 1
+    restarted = _service(sim, tmp_path, mode="batch")
+    sim.admin.configure(batch_delay=0.0)
+    [out] = restarted.submit([_b()])
+    # asked, not sent again: PENDING (left to collect) or already answered
+    assert out.status.value in ("sent", "accepted") and len(sim.admin.forms()) == 1
+    restarted.client.close()
+    service.client.close()
+
+
+def test_batch_refused_integration_holds_the_form_back_without_asking_again(sim, tmp_path) -> None:
+    """Batch mode: a NISS the BCSS refuses to integrate leaves its new form *built* (never sent),
+    and the same call does not try the integration a second time (no second REGISTER, no LIST)."""
+    service = _service(sim, tmp_path, mode="batch")
+    service.cpas = service.cpas.model_copy(update={"bce": "0207446574"})  # unknown to the BCSS
+    service._client = None
+    [out] = service.submit([_b()])
+    assert out.status.value == "built" and sim.admin.forms() == []
+    # one SSDN message: the refused REGISTER (the whole message, -300010), no LIST, no second try
+    assert _calls(sim) == {"ssdn_messages": 1}
+    service.client.close()

@@ -109,3 +109,83 @@ def test_bulk_insert_and_answers_read_back_exactly(ledger: Ledger) -> None:
     assert ledger.integrations("liege", [forms[2].niss]) == {
         forms[2].niss: ("done", date(2024, 12, 1))
     }
+
+
+def _answer(key: str, evaluation: Evaluation, ticket: str | None = None) -> SubmissionOutcome:
+    return SubmissionOutcome(
+        client_reference=key,
+        kind=FormKind.B,
+        status=FormStatus.SENT,
+        evaluation=evaluation,
+        ticket=ticket,
+    )
+
+
+def test_answers_of_sent_forms_in_one_statement_and_every_transition_still_checked(
+    ledger: Ledger,
+) -> None:
+    """PostgreSQL: the answers of forms still *sent* are written by one guarded UPDATE (no read of
+    the statuses first, no execution per form); a repeated answer changes nothing, a transition the
+    table forbids raises and writes nothing, an allowed later answer (accepted -> blocked) is
+    written.  SQLite answers the same through the checked path."""
+    from sqlalchemy import event
+
+    from piis_bridge.ledger import InvalidTransition
+
+    forms = [form(niss=niss(counter=80 + i), dossier=f"Q{i}") for i in range(4)]
+    keys = ledger.record_new([(f, f"<q{i}/>".encode()) for i, f in enumerate(forms)])
+    ledger.mark_sent(keys, ticket="t-9")
+    engine = ledger.sessions.kw["bind"]
+    statements: list[str] = []
+
+    def listen(conn, cursor, statement, *args) -> None:
+        statements.append(" ".join(statement.split())[:40])
+
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        applied = ledger.apply([_answer(k, Evaluation.ACCEPTED, "t-other") for k in keys[:3]])
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    assert applied == 3
+    if engine.dialect.name == "postgresql":
+        assert statements == ["UPDATE federal_form_ledger AS f SET stat"], statements
+    assert {ledger.get(k).status for k in keys[:3]} == {"accepted"}
+    assert {ledger.get(k).ticket for k in keys[:3]} == {
+        "t-9"
+    }  # the ticket recorded at sending stays
+    assert ledger.apply([_answer(keys[0], Evaluation.ACCEPTED)]) == 0  # the same answer again
+    with pytest.raises(InvalidTransition):  # accepted -> refused is not a transition
+        ledger.apply([_answer(keys[3], Evaluation.ACCEPTED), _answer(keys[1], Evaluation.REFUSED)])
+    assert ledger.get(keys[3]).status == "sent" and ledger.get(keys[1]).status == "accepted"
+    assert ledger.apply([_answer(keys[2], Evaluation.BLOCKED)]) == 1
+    assert ledger.get(keys[2]).status == "blocked"
+    with pytest.raises(KeyError):
+        ledger.apply([_answer("no-such-form", Evaluation.ACCEPTED)])
+
+
+def test_bulk_insert_encrypts_niss_payload_and_xml_at_rest(ledger: Ledger, monkeypatch) -> None:
+    """The bulk insert (one JSON document on PostgreSQL) applies the columns' encryption: the
+    NISS, the payload and the XML are ciphertext in the table and clear through the ledger."""
+    from sqlalchemy import text
+
+    from piis_bridge import crypto
+    from piis_bridge.crypto import new_key, reset_key_ring
+
+    monkeypatch.delenv(crypto.KEYS_FILE_ENV, raising=False)
+    monkeypatch.setenv(crypto.KEYS_ENV, f"k1:{new_key()}")
+    monkeypatch.setenv(crypto.HASH_KEY_ENV, f"h1:{new_key()}")
+    reset_key_ring()
+    try:
+        f = form(niss=niss(counter=91), dossier="E1")
+        [key] = ledger.record_new([(f, b'<x a="1">\xc3\xa9</x>')], sent={f.with_key().key})
+        with ledger.sessions() as s:
+            raw = s.execute(
+                text("SELECT niss, payload, xml, status, errors FROM federal_form_ledger")
+            ).one()
+        assert all(v.startswith("enc:v1:k1:") for v in raw[:3]) and f.niss not in str(raw)
+        assert raw[3] == "sent" and raw[4] in ([], "[]")  # JSON (PostgreSQL) or its text (SQLite)
+        entry = ledger.get(key)
+        assert (entry.niss, entry.xml) == (f.niss, '<x a="1">é</x>')
+        assert entry.payload == f.with_key().model_dump_json()
+    finally:
+        reset_key_ring()
