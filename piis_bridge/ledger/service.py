@@ -77,6 +77,20 @@ def _insert_ignoring(s: Any, table: Any) -> Any:
     return insert(table)
 
 
+def _given_starts(starts: dict[str, date]) -> Any:
+    """``unnest(hashes, starts) AS given(h, d)``: the (keyed hash, start) pairs as one derived table
+    bound as two arrays (PostgreSQL), so the statement's text does not depend on how many there are."""
+    hashes = list(starts)
+    return (
+        func.unnest(
+            bindparam("hashes", hashes, type_=ARRAY(String)),
+            bindparam("starts", [starts[h] for h in hashes], type_=ARRAY(Date)),
+        )
+        .table_valued("h", "d")
+        .render_derived(name="given")
+    )
+
+
 def _insert_integrations(
     s: Any, cpas_id: str, starts: dict[str, date], purpose: int, now: datetime
 ) -> None:
@@ -90,15 +104,7 @@ def _insert_integrations(
         from sqlalchemy import literal
         from sqlalchemy.dialects import postgresql
 
-        hashes = list(starts)
-        rows = (
-            func.unnest(
-                bindparam("hashes", hashes, type_=ARRAY(String)),
-                bindparam("starts", [starts[h] for h in hashes], type_=ARRAY(Date)),
-            )
-            .table_valued("h", "d")
-            .render_derived(name="given")
-        )
+        rows = _given_starts(starts)
         s.execute(
             postgresql.insert(t)
             .from_select(
@@ -564,7 +570,7 @@ class Ledger:
         dossiers, growing with the ledger (EXPLAIN ANALYZE); 1.4 ms this way, whatever the
         statistics.  Elsewhere (SQLite) the plain ``IN``.  The statement is built once per ledger
         (every value a parameter): building the lateral select and its aliased entity on every
-        call was most of this look-up's client CPU (bench_submit.py, NOTES-submitcpu.md).
+        call was most of this look-up's client CPU (bench_submit.py, docs/pipeline.md "Session 7").
         """
         unique = sorted(set(hashes))
         if not unique:
@@ -901,22 +907,14 @@ class Ledger:
         date was close to one per NISS (2,000 NISS over 365 dates: ~0.7-1 s on PostgreSQL).
         PostgreSQL: one ``UPDATE ... FROM unnest(hashes, starts)`` whatever the dates (an
         ``executemany`` of one UPDATE per row cost the worker per-row parameter handling and the
-        server one execution per row: NOTES-submitcpu.md).  Elsewhere a date shared by many NISS
+        server one execution per row: docs/pipeline.md "Session 7").  Elsewhere a date shared by many NISS
         gets one ``IN`` UPDATE per 900, and all other rows go in one UPDATE run with the driver's
         ``executemany``.  Figures in docs/privacy.md 7."""
         if not starts:
             return
         t = _INTEGRATIONS
         if s.get_bind().dialect.name == "postgresql":
-            hashes = list(starts)
-            rows = (
-                func.unnest(
-                    bindparam("hashes", hashes, type_=ARRAY(String)),
-                    bindparam("starts", [starts[h] for h in hashes], type_=ARRAY(Date)),
-                )
-                .table_valued("h", "d")
-                .render_derived(name="given")
-            )
+            rows = _given_starts(starts)
             s.execute(
                 update(t)
                 .where(t.c.cpas_id == cpas_id, t.c.niss_hash == rows.c.h)

@@ -234,24 +234,22 @@ def _integrity_problems(c: PIISContract):  # -> Iterator[tuple[str, str]]
                     f"commitments[{i}].third_party_id",
                     f"unknown third party {commitment.third_party_id!r}",
                 )
-    for i, signature in enumerate(c.signatures):
-        if signature.party is PartyRole.THIRD_PARTY:
-            if party_ids is None:
-                party_ids = {t.party_id for t in c.third_parties}
-            if signature.third_party_id not in party_ids:
-                yield (
-                    f"signatures[{i}].third_party_id",
-                    f"unknown third party {signature.third_party_id!r}",
-                )
-    for i, coverage in enumerate(c.cost_coverages):
-        if coverage.third_party_id:
-            if party_ids is None:
-                party_ids = {t.party_id for t in c.third_parties}
-            if coverage.third_party_id not in party_ids:
-                yield (
-                    f"cost_coverages[{i}].third_party_id",
-                    f"unknown third party {coverage.third_party_id!r}",
-                )
+    # third parties named by a signature (a third party's) or a cost coverage, in that order
+    named = [
+        (f"signatures[{i}].third_party_id", signature.third_party_id)
+        for i, signature in enumerate(c.signatures)
+        if signature.party is PartyRole.THIRD_PARTY
+    ] + [
+        (f"cost_coverages[{i}].third_party_id", coverage.third_party_id)
+        for i, coverage in enumerate(c.cost_coverages)
+        if coverage.third_party_id
+    ]
+    if named:
+        if party_ids is None:
+            party_ids = {t.party_id for t in c.third_parties}
+        for path, party_id in named:
+            if party_id not in party_ids:
+                yield path, f"unknown third party {party_id!r}"
     if c.warnings:
         commitment_ids = {x.commitment_id for x in commitments}
         for i, warning in enumerate(c.warnings):

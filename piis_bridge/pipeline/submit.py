@@ -84,7 +84,7 @@ def _apply_outcomes(
     # pipeline does (piis_bridge.pipeline.states).
     if s.get_bind().dialect.name == "postgresql":
         # One UPDATE ... FROM json_to_recordset: one execution for the batch, not one per form
-        # (an executemany), and no per-row parameter handling in the worker (NOTES-submitcpu.md).
+        # (an executemany), and no per-row parameter handling in the worker (docs/pipeline.md "Session 7").
         encrypt = encrypt_result(s)
         for row in rows:
             row["result"] = encrypt(row["result"])
