@@ -16,6 +16,11 @@ second run is measured.  ``--nights N`` (with ``--incremental K``, default 2000)
 dossiers are replayed after the full run (each a real run, so the history tables grow as in production), then
 one more K-dossier night is measured; every night's wall time and worker CPU is printed, so growth shows.
 
+As a production install (deploy/README.md), personal data is encrypted at rest: each run gets fresh data
+and hash keys (``--encryption on``, the default; ``--encryption off`` stores values as given, as the figures
+before 2026-12-07 did).  With ``--broker redis`` the PostgreSQL server's settings that move its figures are
+printed first; ``--keep-database`` keeps the run's database for its tables' counters.
+
 ``--backend pipetest`` is NOT the real path: a loopback test remote (tests/pipeline/remote.py) with one example
 contract copied and a six-field JSON test form; kept only to measure the pipeline's bookkeeping on its own.
 
