@@ -120,7 +120,8 @@ class MappingResult:
 
 _DATE_TOKENS = {"dd": "%d", "mm": "%m", "yyyy": "%Y", "yy": "%y"}
 _DATE_FORMAT = re.compile(r"^(dd|mm|yyyy|yy)([-/. ]?)(dd|mm|yyyy|yy)\2(dd|mm|yyyy|yy)$")
-_MONEY = re.compile(r"^(?P<int>\d{1,3}(?:[. ]\d{3})+|\d+)(?:,(?P<dec>\d{1,2}))?$")
+# An amount as vendors write it (1.234,56 or 1 234,56 or 1234): public, its tests read its groups.
+MONEY_TEXT = re.compile(r"^(?P<int>\d{1,3}(?:[. ]\d{3})+|\d+)(?:,(?P<dec>\d{1,2}))?$")
 _TRUE = {"J", "JA", "Y", "YES", "O", "OUI", "1", "TRUE", "WAAR"}
 _FALSE = {"N", "NEE", "NO", "NON", "0", "FALSE", "ONWAAR"}
 
@@ -220,7 +221,7 @@ def _to_cents(value: Any, _fmt: str | None) -> int:
         return value * 100
     text = str(value).strip().removeprefix("€").removeprefix("EUR").strip()
     negative = text.startswith("-")
-    match = _MONEY.match(text.lstrip("-"))
+    match = MONEY_TEXT.match(text.lstrip("-"))
     if not match:
         raise ConversionError(
             f"not an amount with a decimal comma, e.g. 1.234,56 (got {shape_hint(value)})"

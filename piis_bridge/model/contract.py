@@ -161,7 +161,7 @@ class PIISContract(CanonicalModel):
         if isinstance(value, cls):
             return value
         contract = handler(value)
-        problems = list(_integrity_problems(contract))
+        problems = list(integrity_problems(contract))
         if problems:
             raise field_problems(problems)
         return contract
@@ -189,7 +189,7 @@ def _duplicates(values: list[str]) -> list[str]:
     return [value for value, count in Counter(values).items() if count > 1]
 
 
-def _integrity_problems(c: PIISContract):  # -> Iterator[tuple[str, str]]
+def integrity_problems(c: PIISContract):  # -> Iterator[tuple[str, str]]
     """Cross-references inside one contract.  Yields (field path, reason).
 
     Each check is skipped where it cannot fail (fewer than two ids, nothing that refers): the problems

@@ -82,7 +82,7 @@ def encrypt_result(s: Session) -> Any:
     return lambda value: None if value is None else column.process_bind_param(value, dialect)
 
 
-def _record_answers(s: Session, answered: dict[int, tuple[Any, str, str]]) -> list[int]:
+def record_answers(s: Session, answered: dict[int, tuple[Any, str, str]]) -> list[int]:
     """Record the answers of the forms still waiting among *answered* (effect id -> (row, answer,
     stored result)); returns the ids won, in order.  A form another collect task answered meanwhile
     is left alone (the state guard); the rows won stay locked until the caller commits.
@@ -212,7 +212,7 @@ def collect_answers(
         pushes = []
         spans: list[tuple[str, int | None, str, dict[str, Any]]] = []
         # Conditional: two collect tasks may look at the same forms; one records each answer.
-        won = _record_answers(s, answered)
+        won = record_answers(s, answered)
         for i in won:
             e, answer, _ = answered[i]
             pushes.append(answer_push(e, answer))

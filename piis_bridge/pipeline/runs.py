@@ -544,7 +544,7 @@ _SEQSCAN_OFF = text("SET LOCAL enable_seqscan = off")
 _SEQSCAN_DEFAULT = text("SET LOCAL enable_seqscan = DEFAULT")
 
 
-def _probe_statement() -> Any:
+def probe_statement() -> Any:
     """:func:`maybe_finish`'s one probe, built once (its run id a parameter): the run's status and
     what is still open, as -1 (a pull or an item: the answer of most calls while records come
     in), else 1 (a form) + 2 (a push).
@@ -585,7 +585,7 @@ def maybe_finish(rt: Runtime, run_id: str, enq: Enqueuer | None = None) -> bool:
     """
     with rt.session() as s:
         _index_probes(s, True)
-        head = s.execute(_probe_statement(), {"probe_run": run_id}).first()
+        head = s.execute(probe_statement(), {"probe_run": run_id}).first()
         if head is None or head[0] != "running" or head[1] < 0:
             return False
         _index_probes(s, False)

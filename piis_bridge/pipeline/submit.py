@@ -40,7 +40,7 @@ from piis_bridge.pipeline.states import EffectState
 _log = get_logger("piis_bridge.pipeline.submit")
 
 
-def _apply_outcomes(
+def apply_outcomes(
     s: Session, effects: Sequence[Effect], outcomes: Sequence[Any], started_ns: int
 ) -> tuple[int, int]:
     """Store one outcome per effect; answered forms get their federal-answer push item.
@@ -178,7 +178,7 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
             outcomes, failures = submitted.value, list(submitted.failures)
             if outcomes is not None and isinstance(outcomes, list) and len(outcomes) == len(forms):
                 rt.breaker.success(s, remote)
-                answered, waiting = _apply_outcomes(s, effects, outcomes, started_ns)
+                answered, waiting = apply_outcomes(s, effects, outcomes, started_ns)
                 any_answered |= bool(answered)
                 any_waiting |= bool(waiting)
                 record_stat(s, run_id, "submit", len(effects), time.perf_counter() - t0)
@@ -227,7 +227,7 @@ def submit_forms(rt: Runtime, run_id: str, cpas_id: str, enq: Enqueuer, attempt:
                 alone = call(host, "federal_submit", cpas_id, [forms[0]], run_id=run_id)
                 single = alone.value
                 if single is not None and len(single) == 1:
-                    answered, waiting = _apply_outcomes(s, effects, single, started_ns)
+                    answered, waiting = apply_outcomes(s, effects, single, started_ns)
                     any_answered |= bool(answered)
                     any_waiting |= bool(waiting)
                     s.commit()

@@ -377,10 +377,10 @@ def _decimal_cents(text: str) -> int:
     """The money converter before issue #20's integer arithmetic (Decimal), as the oracle."""
     from decimal import Decimal
 
-    from piis_bridge.mapping.engine import _MONEY
+    from piis_bridge.mapping.engine import MONEY_TEXT
 
     body = text.strip().removeprefix("€").removeprefix("EUR").strip()
-    match = _MONEY.match(body.lstrip("-"))
+    match = MONEY_TEXT.match(body.lstrip("-"))
     assert match is not None
     amount = Decimal(
         match.group("int").replace(".", "").replace(" ", "") + "." + (match.group("dec") or "0")

@@ -10,7 +10,7 @@ from types import SimpleNamespace as Ns
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from piis_bridge.model.contract import _integrity_problems
+from piis_bridge.model.contract import integrity_problems
 from piis_bridge.model.enums import PartyRole
 
 
@@ -147,4 +147,4 @@ contracts = st.builds(
 @settings(max_examples=600)
 @given(contracts)
 def test_integrity_problems_are_the_same_as_before(c) -> None:
-    assert list(_integrity_problems(c)) == list(_before(c))
+    assert list(integrity_problems(c)) == list(_before(c))

@@ -14,9 +14,9 @@ from piis_bridge import crypto
 from piis_bridge.crypto import new_key, reset_key_ring
 from piis_bridge.db import make_engine, make_sessionmaker
 from piis_bridge.forms import Evaluation, FormKind, FormStatus, SubmissionOutcome
-from piis_bridge.pipeline.collect import _record_answers
+from piis_bridge.pipeline.collect import record_answers
 from piis_bridge.pipeline.models import Effect, SyncRun
-from piis_bridge.pipeline.submit import _apply_outcomes
+from piis_bridge.pipeline.submit import apply_outcomes
 
 pytestmark = pytest.mark.services
 
@@ -83,7 +83,7 @@ def test_outcomes_then_answers_each_on_its_effect_guarded_and_encrypted(sessions
     ids = _effects(sessions, ["sending", "sending", "pending"])
     with sessions() as s:
         effects = list(s.scalars(select(Effect).where(Effect.id.in_(ids)).order_by(Effect.id)))
-        answered, waiting = _apply_outcomes(
+        answered, waiting = apply_outcomes(
             s,
             effects,
             [
@@ -108,9 +108,9 @@ def test_outcomes_then_answers_each_on_its_effect_guarded_and_encrypted(sessions
         raw = s.execute(text("SELECT result FROM sync_effect WHERE id = :i"), {"i": ids[1]})
         assert raw.scalar().startswith("enc:v1:k1:")  # encrypted at rest
         row = s.execute(select(*(Effect.id, Effect.key)).where(Effect.id == ids[0])).one()
-        won = _record_answers(s, {ids[0]: (row, "ACCEPTED", '{"answer": "é \\"<&>\\""}')})
+        won = record_answers(s, {ids[0]: (row, "ACCEPTED", '{"answer": "é \\"<&>\\""}')})
         # a form another collect answered meanwhile is not written again
-        again = _record_answers(s, {ids[1]: (row, "REFUSED", "{}")})
+        again = record_answers(s, {ids[1]: (row, "REFUSED", "{}")})
         s.commit()
     assert won == [ids[0]] and again == []
     with sessions() as s:

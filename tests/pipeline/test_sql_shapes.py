@@ -143,11 +143,11 @@ def test_record_stat_adds_up_tasks_of_one_stage_with_its_statement_built_once(
 def test_the_finish_probe_says_what_is_still_open_in_one_statement(sessions: Any) -> None:
     """-1 while a pull or an item is open, else 1 (a form open) + 2 (a push open)."""
     from piis_bridge.pipeline.models import SyncRunCpas
-    from piis_bridge.pipeline.runs import _probe_statement
+    from piis_bridge.pipeline.runs import probe_statement
 
     def probe() -> tuple[str, int]:
         with sessions() as s:
-            status, flags = s.execute(_probe_statement(), {"probe_run": "r1"}).one()
+            status, flags = s.execute(probe_statement(), {"probe_run": "r1"}).one()
             return status, flags
 
     with sessions.begin() as s:
@@ -172,4 +172,4 @@ def test_the_finish_probe_says_what_is_still_open_in_one_statement(sessions: Any
         s.execute(text("UPDATE sync_effect SET state = 'done' WHERE key = 'p1'"))
     assert probe() == ("running", 0)
     with sessions() as s:
-        assert s.execute(_probe_statement(), {"probe_run": "nope"}).first() is None
+        assert s.execute(probe_statement(), {"probe_run": "nope"}).first() is None
