@@ -175,9 +175,7 @@ def _insert_unnest(dialect: Any, table: Any, rows: list[dict[str, Any]], returni
     binds = _array_binds(dialect, columns, arrays)
     if binds is None:
         return None
-    source = (
-        func.unnest(*binds).table_valued(*(col.name for col in columns)).render_derived(name="u")
-    )
+    source = _unnest_rows(binds, columns)
     stmt = (
         postgresql.insert(table)
         .from_select(columns, select(*(source.c[col.name] for col in columns)))
@@ -204,6 +202,12 @@ def _array_binds(
         item = SqlText() if isinstance(base, String) else base
         binds.append(bindparam(f"u_{col.name}", values, type_=postgresql.ARRAY(item)))
     return binds
+
+
+def _unnest_rows(binds: list[Any], columns: list[Any]) -> Any:
+    """``unnest(:a, :b, ...) AS u(a, b, ...)``: the arrays of :func:`_array_binds` as one derived
+    table whose columns are named after *columns* (the insert's and the update's source)."""
+    return func.unnest(*binds).table_valued(*(col.name for col in columns)).render_derived(name="u")
 
 
 def update_rows(
@@ -233,11 +237,7 @@ def update_rows(
         arrays = {col.name: [r[col.name] for r in rows] for col in columns}
         binds = _array_binds(conn.dialect, columns, arrays)
         if binds is not None:
-            source = (
-                func.unnest(*binds)
-                .table_valued(*(col.name for col in columns))
-                .render_derived(name="u")
-            )
+            source = _unnest_rows(binds, columns)
             conn.execute(
                 update(table)
                 .where(table.c.id == source.c.id, *where)
