@@ -28,8 +28,11 @@ Reported per run: ``worker_cpu`` (user + system seconds of the celery worker's p
 (PostgreSQL backends serving the benchmark's database, from /proc), ``case_cpu``/``federal_cpu`` (the simulator
 processes) and ``runner_cpu`` (this process: progress polling, sweeper), each with its peak resident memory;
 with ``--broker redis`` also ``pg_server_cpu`` (PostgreSQL's own processes: checkpointer, WAL and background
-writers, autovacuum -- server-wide, so on a shared machine it includes other clients' share) and
-``broker_cpu`` (the Redis server, server-wide too).
+writers, autovacuum -- server-wide, so on a shared machine it includes other clients' share),
+``broker_cpu`` (the Redis server, server-wide too) and a ``postgresql`` line: WAL written, its full-page
+images, checkpoints, pages the backends had to write out themselves, and the database's size after the run
+(server-wide counters too): what makes PostgreSQL's cost per contract grow with a run (deploy/README.md,
+"PostgreSQL settings").
 On a shared machine compare runs by CPU, not wall time; the load average before and after each run is printed.
 Not collected by pytest (testpaths = tests).
 """
@@ -192,6 +195,40 @@ def pg_server_settings() -> str:
             [list(PG_SETTINGS)],
         ).fetchall()
     return "postgresql: " + " ".join(f"{name}={value}" for name, value in rows)
+
+
+def pg_write_counters(url: str) -> dict[str, int]:
+    """Server-wide counters of what PostgreSQL wrote (WAL bytes and full-page images, checkpoints,
+    pages a backend had to write out itself to free a buffer) and the run database's size.
+
+    Taken before and after a run, their differences show *why* PostgreSQL's CPU per contract grows
+    with a run's size: full-page images after every checkpoint (more checkpoints when ``max_wal_size``
+    is small, more distinct pages touched when the indexes are large), and backends evicting dirty
+    pages themselves once the working set no longer fits in ``shared_buffers``.  Server-wide like
+    ``pg_server_cpu``: on a shared server other clients' writes are included.
+    """
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT wal_bytes::bigint, wal_fpi, pg_database_size(current_database()) FROM pg_stat_wal"
+        ).fetchone()
+        counters = {"wal_bytes": int(row[0]), "wal_fpi": int(row[1]), "db_bytes": int(row[2])}
+        if conn.info.server_version >= 170000:  # pg_stat_checkpointer and pg_stat_io replaced the columns
+            counters["checkpoints"] = int(
+                conn.execute("SELECT num_timed + num_requested FROM pg_stat_checkpointer").fetchone()[0]
+            )
+            counters["backend_writes"] = int(
+                conn.execute(
+                    "SELECT coalesce(sum(writes), 0) FROM pg_stat_io WHERE backend_type = 'client backend'"
+                ).fetchone()[0]
+            )
+        else:
+            cp, writes = conn.execute(
+                "SELECT checkpoints_timed + checkpoints_req, buffers_backend FROM pg_stat_bgwriter"
+            ).fetchone()
+            counters["checkpoints"], counters["backend_writes"] = int(cp), int(writes)
+    return counters
 
 
 def drop_pg(url: str) -> None:
@@ -509,6 +546,7 @@ def main(argv: list[str] | None = None) -> int:
             if k:
                 touch(k, night)
             load = os.getloadavg()[0]
+            written = pg_write_counters(database_url) if pg_database else None
             summary, wall, sampler, runner_cpu = _one_run(
                 rt, settings, options, extra, args.concurrency, sims, pg_database, args.topology
             )
@@ -546,6 +584,10 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 r[f"{family}_cpu_seconds"] = round(sampler.cpu_seconds(family), 1)
                 r[f"{family}_peak_rss_mb"] = round(sampler.peak_kb[family] / 1024, 1)
+            if written is not None:
+                after = pg_write_counters(database_url)
+                r["pg_written"] = {k: after[k] - written[k] for k in written if k != "db_bytes"}
+                r["pg_written"]["db_bytes"] = after["db_bytes"]
             results.append(r)
             _print(r, args.json, brief=label.startswith("night-"))
         rt.close()
@@ -580,6 +622,14 @@ def _print(r: dict, as_json: bool, brief: bool) -> None:
         f"{procs} runner_cpu={r['runner_cpu_seconds']}s load={r['load_before']}->{r['load_after']}",
         flush=True,
     )
+    if "pg_written" in r:
+        w = r["pg_written"]
+        print(
+            f"    postgresql wal={w['wal_bytes'] / 1e9:.2f}GB full_page_images={w['wal_fpi']} "
+            f"checkpoints={w['checkpoints']} backend_writes={w['backend_writes']} "
+            f"database={w['db_bytes'] / 1e9:.2f}GB",
+            flush=True,
+        )
     if brief:
         return
     for stage, st in r["stages"].items():

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from piis_bridge.config import Settings, load_settings
@@ -32,7 +33,15 @@ from piis_bridge.pipeline.runtime import EXTRA_PLUGINS_ENV, PipelineOptions, Run
 from piis_bridge.pipeline.statement import create_statement_run, statement_rows
 from piis_bridge.pipeline.tasks import CeleryEnqueuer, queue_names
 
-__all__ = ["EmbeddedWorker", "RunSummary", "replay", "run_nightly", "run_summary", "wait_for_run"]
+__all__ = [
+    "EmbeddedWorker",
+    "RunSummary",
+    "replay",
+    "run_nightly",
+    "run_status",
+    "run_summary",
+    "wait_for_run",
+]
 
 _log = get_logger("piis_bridge.pipeline.runner")
 
@@ -231,6 +240,23 @@ def run_summary(rt: Runtime, run_id: str) -> RunSummary:
         )
 
 
+# Counting a moving run's items and effects reads every row of the run; while a run moves the
+# follower counts at most this share of its time (the rest of each poll reads the run's one row).
+# Measured: counting every half second cost the embedded runner 54.6 s of CPU at 100,000 dossiers
+# and 332.9 s at 280,000 (0.44 then 0.97 ms per contract: a term that grows with the square of
+# the run; the workers' own cost is flat at ~1.8 ms per contract).
+COUNT_SHARE = 0.05
+
+
+def run_status(rt: Runtime, run_id: str) -> str:
+    """The run's status alone: one row read by its key, whatever the run's size."""
+    with rt.session() as s:
+        status = s.scalar(select(SyncRun.status).where(SyncRun.id == run_id))
+    if status is None:
+        raise KeyError(f"no run {run_id}")
+    return str(status)
+
+
 def wait_for_run(
     rt: Runtime,
     run_id: str,
@@ -241,17 +267,33 @@ def wait_for_run(
     sweep_every: float | None = None,
     worker: EmbeddedWorker | None = None,
 ) -> RunSummary:
-    """Follow a run in the database until it is no longer running (or *timeout* seconds passed)."""
+    """Follow a run in the database until it is no longer running (or *timeout* seconds passed).
+
+    Every *poll* seconds only the run's status is read, so following a run costs the same at
+    1,000 dossiers as at 280,000.  The counts *progress* shows are taken when one is given, at most
+    :data:`COUNT_SHARE` of the time (a count that took 0.2 s waits 4 s for the next), and once more
+    at the end; the summary returned is the run's own (its stored counts once it ended).
+    """
     from piis_bridge.pipeline.sweeper import sweep
 
     deadline = None if timeout is None else time.monotonic() + timeout
     last_sweep = float(
         "-inf"
     )  # sweep at once: a short run must not wait a minute for what a crash left
+    next_count = float("-inf")
     enq = None
     while True:
         try:
-            summary = run_summary(rt, run_id)
+            status = run_status(rt, run_id)
+            ended = status != "running"
+            late = deadline is not None and time.monotonic() > deadline
+            summary = None
+            if ended or late or (progress is not None and time.monotonic() >= next_count):
+                started = time.monotonic()
+                summary = run_summary(rt, run_id)
+                next_count = time.monotonic() + max(
+                    poll, (time.monotonic() - started) / COUNT_SHARE
+                )
         except OperationalError as exc:  # the database restarting: follow the run once it is back
             _log.warning(
                 "database unavailable while following the run, retrying", error=str(exc)[:200]
@@ -260,12 +302,11 @@ def wait_for_run(
                 raise
             time.sleep(max(poll, 1.0))
             continue
-        if progress is not None:
-            progress(summary)
-        if summary.status != "running":
-            return summary
-        if deadline is not None and time.monotonic() > deadline:
-            return summary
+        if summary is not None:
+            if progress is not None:
+                progress(summary)
+            if summary.status != "running" or late:
+                return summary
         if worker is not None:
             worker.ensure_alive()
         if sweep_every is not None and time.monotonic() - last_sweep >= sweep_every:
