@@ -214,9 +214,13 @@ def pg_write_counters(url: str) -> dict[str, int]:
             "SELECT wal_bytes::bigint, wal_fpi, pg_database_size(current_database()) FROM pg_stat_wal"
         ).fetchone()
         counters = {"wal_bytes": int(row[0]), "wal_fpi": int(row[1]), "db_bytes": int(row[2])}
-        if conn.info.server_version >= 170000:  # pg_stat_checkpointer and pg_stat_io replaced the columns
+        if (
+            conn.info.server_version >= 170000
+        ):  # pg_stat_checkpointer and pg_stat_io replaced the columns
             counters["checkpoints"] = int(
-                conn.execute("SELECT num_timed + num_requested FROM pg_stat_checkpointer").fetchone()[0]
+                conn.execute(
+                    "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
+                ).fetchone()[0]
             )
             counters["backend_writes"] = int(
                 conn.execute(

@@ -6,6 +6,7 @@ the counts are taken for a progress display at most ``COUNT_SHARE`` of the time.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from pathlib import Path
@@ -81,9 +82,7 @@ def test_following_a_run_without_a_display_never_counts_it(rt: Runtime, counted)
     assert counted == []  # was one count per poll: about a hundred here
 
 
-def test_a_progress_display_is_counted_at_most_its_share_of_the_time(
-    rt: Runtime, counted
-) -> None:
+def test_a_progress_display_is_counted_at_most_its_share_of_the_time(rt: Runtime, counted) -> None:
     run_id = create_run(rt)
     shown: list[RunSummary] = []
     finisher = _finish_after(rt, run_id, 1.5)
@@ -91,7 +90,7 @@ def test_a_progress_display_is_counted_at_most_its_share_of_the_time(
     finisher.join()
     # 50 ms a count at 5 % of the time: one count a second at most (was one every 60 ms: ~25)
     assert 1 <= len(counted) <= 3
-    gaps = [b - a for a, b in zip(counted, counted[1:])]
+    gaps = [b - a for a, b in itertools.pairwise(counted)]
     assert all(gap >= 0.05 / runner.COUNT_SHARE for gap in gaps)
     assert shown[0].status == "running"  # the display shows the moving run at once
     assert shown[-1].status == "finished" and shown[-1].counts == FINAL_COUNTS
