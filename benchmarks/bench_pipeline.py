@@ -32,7 +32,7 @@ writers, autovacuum -- server-wide, so on a shared machine it includes other cli
 ``broker_cpu`` (the Redis server, server-wide too) and a ``postgresql`` line: WAL written, its full-page
 images, checkpoints, pages the backends had to write out themselves, and the database's size after the run
 (server-wide counters too): what makes PostgreSQL's cost per contract grow with a run (deploy/README.md,
-"PostgreSQL settings").
+section 6, "Sizing", gives these figures for IT staff).
 On a shared machine compare runs by CPU, not wall time; the load average before and after each run is printed.
 Not collected by pytest (testpaths = tests).
 """
@@ -214,9 +214,8 @@ def pg_write_counters(url: str) -> dict[str, int]:
             "SELECT wal_bytes::bigint, wal_fpi, pg_database_size(current_database()) FROM pg_stat_wal"
         ).fetchone()
         counters = {"wal_bytes": int(row[0]), "wal_fpi": int(row[1]), "db_bytes": int(row[2])}
-        if (
-            conn.info.server_version >= 170000
-        ):  # pg_stat_checkpointer and pg_stat_io replaced the columns
+        # PostgreSQL 17 moved these columns of pg_stat_bgwriter to pg_stat_checkpointer and pg_stat_io
+        if conn.info.server_version >= 170000:
             counters["checkpoints"] = int(
                 conn.execute(
                     "SELECT num_timed + num_requested FROM pg_stat_checkpointer"
